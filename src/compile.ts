@@ -1,0 +1,69 @@
+/**
+ * The library API: spec text in, diagnostics and IR out; IR and a target in,
+ * diagnostics or output text out. The CLI is a thin shell over these.
+ */
+import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "./diagnostics.js";
+import type { Workflow } from "./ir.js";
+import { lower } from "./lower.js";
+import { outputBaseName } from "./names.js";
+import { loadSpec, type LoadedSpec } from "./spec/load.js";
+import { checkShape } from "./spec/schema.js";
+import type { Target } from "../targets/types.js";
+
+export interface Analysis {
+  readonly ir: Workflow | null;
+  readonly diagnostics: Diagnostic[];
+  readonly spec: LoadedSpec;
+}
+
+/** Reads, validates and lowers one spec. `file` names it in diagnostics and headers. */
+export function analyze(file: string, text: string): Analysis {
+  const spec = loadSpec(file, text);
+  if (spec.diagnostics.length > 0) return { ir: null, diagnostics: [...spec.diagnostics], spec };
+  const data = spec.data;
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    return { ir: null, diagnostics: [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))], spec };
+  }
+  const keys = Object.keys(data);
+  const kinds = keys.filter((k) => k === "workflow" || k === "job");
+  if (kinds.length !== 1) {
+    const ds =
+      kinds.length === 2
+        ? [spec.locate(problem("KFM004", "A spec holds either `workflow:` or `job:`, not both; put jobs inside the workflow's `jobs` list.", ["job"], true))]
+        : keys.length > 0
+          ? keys.map((k) =>
+              spec.locate(
+                problem(
+                  "KFM101",
+                  `Unknown top-level key \`${k}\`: a spec starts with \`workflow:\` or \`job:\`.${suggestion(k, ["workflow", "job"])}`,
+                  [k],
+                  true,
+                ),
+              ),
+            )
+          : [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))];
+    return { ir: null, diagnostics: sortDiagnostics(ds), spec };
+  }
+  const record = data as Record<string, unknown>;
+  const shape = checkShape(record);
+  const lowered = lower(record, { path: file, digest: spec.digest }, spec.scalarSource);
+  const diagnostics = sortDiagnostics([...shape, ...lowered.problems].map(spec.locate));
+  return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec };
+}
+
+export interface Output {
+  readonly target: string;
+  /** Relative to the output folder: `<target>/<workflow>.<ext>`. */
+  readonly path: string;
+  readonly text: string;
+}
+
+/** Compiles a valid IR for one target: the target's refusals as diagnostics, or the output file. */
+export function compileFor(analysis: Analysis, target: Target): { output: Output | null; diagnostics: Diagnostic[] } {
+  const ir = analysis.ir;
+  if (ir === null) throw new Error("compileFor needs a valid analysis");
+  const diagnostics = sortDiagnostics(target.check(ir).map(analysis.spec.locate));
+  if (hasErrors(diagnostics)) return { output: null, diagnostics };
+  const text = target.emit(ir);
+  return { output: { target: target.name, path: `${target.name}/${outputBaseName(ir.name)}.${target.extension}`, text }, diagnostics };
+}

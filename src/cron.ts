@@ -1,0 +1,158 @@
+/**
+ * Cron expressions in the subset every runner reads the same way (Airflow's croniter,
+ * robfig/cron used by Argo and Kubernetes CronJobs, GitHub's POSIX cron): five
+ * numeric fields with `*`, `,`, `-` and `/`. Names (`MON`), `L`, `W`, `#`, `?`, a
+ * day-of-week 7, and restricting both day-of-month and day-of-week are refused,
+ * because the runners disagree on them (robfig/cron ANDs the two day fields when
+ * one starts with `*`, croniter ORs them).
+ */
+import { fromLocal, offsetMinutes, toLocal } from "./values.js";
+
+export const CRON_MACROS: Record<string, string> = {
+  "@hourly": "0 * * * *",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@weekly": "0 0 * * 0",
+  "@monthly": "0 0 1 * *",
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+};
+
+const FIELDS = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day-of-month", min: 1, max: 31 },
+  { name: "month", min: 1, max: 12 },
+  { name: "day-of-week", min: 0, max: 6 },
+] as const;
+
+export interface Cron {
+  /** The normalised text: five fields separated by one space. */
+  readonly text: string;
+  readonly minutes: readonly number[];
+  readonly hours: readonly number[];
+  readonly days: readonly number[];
+  readonly months: readonly number[];
+  readonly weekdays: readonly number[];
+  /** Which fields were written as a plain `*`. */
+  readonly star: readonly boolean[];
+}
+
+/** Parses `text`; returns the cron or a sentence saying what is wrong. */
+export function parseCron(text: string): Cron | string {
+  const expanded = CRON_MACROS[text.trim()] ?? text.trim();
+  if (expanded.startsWith("@")) return `\`${text}\` is not a known macro; use ${Object.keys(CRON_MACROS).join(", ")} or five fields.`;
+  const parts = expanded.split(/\s+/);
+  if (parts.length !== 5) return `a cron expression has five fields (minute hour day-of-month month day-of-week); \`${text}\` has ${parts.length}.`;
+  const sets: number[][] = [];
+  for (let i = 0; i < 5; i++) {
+    const r = parseField(parts[i]!, FIELDS[i]!);
+    if (typeof r === "string") return r;
+    sets.push(r);
+  }
+  const star = parts.map((p) => p === "*");
+  if (!star[2] && !star[4]) {
+    return "restricting both day-of-month and day-of-week is read differently by the runners (Airflow ORs them, Argo and Kubernetes AND them when one starts with `*`); restrict only one.";
+  }
+  return { text: parts.join(" "), minutes: sets[0]!, hours: sets[1]!, days: sets[2]!, months: sets[3]!, weekdays: sets[4]!, star };
+}
+
+function parseField(field: string, spec: (typeof FIELDS)[number]): number[] | string {
+  const values = new Set<number>();
+  for (const item of field.split(",")) {
+    const m = /^(\*|([0-9]+)(?:-([0-9]+))?)(?:\/([0-9]+))?$/.exec(item);
+    if (m === null) {
+      return `\`${item}\` in the ${spec.name} field is not supported: write numbers with \`*\`, \`,\`, \`-\` and \`/\` only (names such as MON, and L, W, #, ? are read differently by the runners).`;
+    }
+    const lo = m[1] === "*" ? spec.min : Number(m[2]);
+    const hi = m[1] === "*" ? spec.max : m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? spec.max : lo;
+    const step = m[4] !== undefined ? Number(m[4]) : 1;
+    if (lo < spec.min || hi > spec.max || lo > hi) {
+      return `\`${item}\` is outside the ${spec.name} field's range ${spec.min}-${spec.max}${spec.name === "day-of-week" ? " (Sunday is 0)" : ""}.`;
+    }
+    if (step < 1) return `the step in \`${item}\` must be at least 1.`;
+    for (let v = lo; v <= hi; v += step) values.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+function dayMatches(c: Cron, year: number, month: number, day: number): boolean {
+  if (!c.months.includes(month)) return false;
+  const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+  return c.days.includes(day) && c.weekdays.includes(weekday);
+}
+
+/**
+ * The next `count` fire times strictly after `afterMs` (UTC ms), reading the cron in
+ * `zone`. A wall time inside a spring-forward gap does not fire; one inside a
+ * fall-back fold fires once, at its first occurrence.
+ */
+export function nextFireTimes(c: Cron, zone: string, afterMs: number, count: number): number[] {
+  const out: number[] = [];
+  const start = toLocal(afterMs, zone);
+  let y = Number(start.slice(0, 4));
+  let mo = Number(start.slice(5, 7));
+  let d = Number(start.slice(8, 10));
+  // Bounded: a valid cron fires at least once in eight years (29 February every four).
+  for (let i = 0; i < 366 * 8 && out.length < count; i++) {
+    if (dayMatches(c, y, mo, d)) {
+      for (const h of c.hours) {
+        for (const m of c.minutes) {
+          const local = `${String(y).padStart(4, "0")}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(m)}:00`;
+          const instants = fromLocal(local, zone);
+          if (instants.length > 0 && instants[0]! > afterMs && out.length < count) out.push(instants[0]!);
+        }
+      }
+    }
+    const next = new Date(Date.UTC(y, mo - 1, d + 1));
+    y = next.getUTCFullYear();
+    mo = next.getUTCMonth() + 1;
+    d = next.getUTCDate();
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** Whether `zone` keeps one UTC offset from 2000 to 2050, sampled monthly. */
+export function hasFixedOffset(zone: string): boolean {
+  const first = offsetMinutes(Date.UTC(2000, 0, 1), zone);
+  for (let year = 2000; year <= 2050; year++) {
+    for (let month = 0; month < 12; month++) {
+      if (offsetMinutes(Date.UTC(year, month, 15), zone) !== first) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Seconds between consecutive fire times when that is the same for every pair, or
+ * null. Only schedules that repeat every day or every week in a zone without
+ * daylight saving qualify; that is what lets `prev_execution_date` and
+ * `next_execution_date` be computed the same way on every runner.
+ */
+export function constantPeriod(c: Cron, zone: string): number | null {
+  if (!c.star[3] || !c.star[2]) return null;
+  if (!hasFixedOffset(zone)) return null;
+  const times = c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+  if (c.star[4]) {
+    const step = times.length > 1 ? times[1]! - times[0]! : 1440;
+    for (let i = 1; i < times.length; i++) if (times[i]! - times[i - 1]! !== step) return null;
+    if (1440 - times[times.length - 1]! + times[0]! !== step) return null;
+    return step * 60;
+  }
+  return c.weekdays.length === 1 && times.length === 1 ? 7 * 86400 : null;
+}
+
+/** The cron grid an interval stands for, or null when it is not one (contract 7.1 `interval`). */
+export function intervalToCron(seconds: number): string | null {
+  if (seconds <= 0 || seconds % 60 !== 0) return null;
+  const minutes = seconds / 60;
+  if (minutes < 60) return 60 % minutes === 0 ? (minutes === 1 ? "* * * * *" : `*/${minutes} * * * *`) : null;
+  if (minutes % 60 !== 0) return null;
+  const hours = minutes / 60;
+  if (hours < 24) return 24 % hours === 0 ? (hours === 1 ? "0 * * * *" : `0 */${hours} * * *`) : null;
+  return hours === 24 ? "0 0 * * *" : null;
+}

@@ -1,0 +1,131 @@
+/**
+ * Diagnostics are the user interface: every user mistake becomes one of these, with
+ * a code from the catalogue below, a full sentence, and a position. They are
+ * collected and reported together; `throw` is kept for compiler bugs.
+ */
+import type { SpecPath } from "./ir.js";
+
+export type Severity = "error" | "warning";
+
+/** The catalogue: one code per kind of problem, so users can search for it and tests can name it. */
+export const CODES = {
+  // Reading the file.
+  KFM001: "YAML syntax error",
+  KFM002: "duplicate key",
+  KFM003: "more than one YAML document",
+  KFM004: "the file is not a spec document",
+  KFM005: "the file cannot be read",
+  // Shape (JSON Schema).
+  KFM101: "unknown key",
+  KFM102: "missing required key",
+  KFM103: "wrong type",
+  KFM104: "value out of range or malformed",
+  // Meaning.
+  KFM201: "unknown dependency",
+  KFM202: "dependency cycle",
+  KFM203: "duplicate job name",
+  KFM204: "invalid cron expression",
+  KFM205: "unknown time zone",
+  KFM206: "malformed duration",
+  KFM207: "malformed Kubernetes quantity",
+  KFM208: "names collide after mapping to a target",
+  KFM209: "unknown template variable",
+  KFM210: "template syntax error",
+  KFM211: "reserved name",
+  KFM212: "invalid environment variable name",
+  KFM213: "interval is not a cron grid",
+  KFM214: "malformed date",
+  KFM215: "a job depends on itself",
+  KFM216: "inconsistent retry policy",
+  KFM217: "runtime variable where none can be used",
+  KFM218: "previous/next date without a regular schedule",
+  KFM219: "schedule window is empty",
+  // Targets.
+  KFM301: "the target cannot express this feature",
+} as const;
+
+export type Code = keyof typeof CODES;
+
+/** A problem found before positions are known: where it is, as a path into the spec. */
+export interface Problem {
+  readonly code: Code;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly at: SpecPath;
+  /** Point at the key rather than its value (unknown keys, for example). */
+  readonly atKey?: boolean;
+}
+
+export interface Diagnostic {
+  readonly file: string;
+  /** 1-based. */
+  readonly line: number;
+  /** 1-based, in UTF-16 code units like every editor's column. */
+  readonly column: number;
+  readonly severity: Severity;
+  readonly code: Code;
+  readonly message: string;
+}
+
+export function problem(code: Code, message: string, at: SpecPath, atKey = false): Problem {
+  return { code, severity: "error", message, at, atKey };
+}
+
+export function warning(code: Code, message: string, at: SpecPath, atKey = false): Problem {
+  return { code, severity: "warning", message, at, atKey };
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
+}
+
+export function hasErrors(ds: readonly { severity: Severity }[]): boolean {
+  return ds.some((d) => d.severity === "error");
+}
+
+/** Sorted by file, position, then code, so output is the same however checks are ordered. */
+export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return ds.sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      a.line - b.line ||
+      a.column - b.column ||
+      (a.code < b.code ? -1 : a.code > b.code ? 1 : 0) ||
+      (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
+  );
+}
+
+/** The closest candidate by edit distance, if it is close enough to be a likely typo. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | null {
+  let best: string | null = null;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance || (d === bestDistance && best !== null && c < best)) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  return best !== null && bestDistance <= limit ? best : null;
+}
+
+export function suggestion(word: string, candidates: Iterable<string>): string {
+  const m = didYouMean(word, candidates);
+  return m === null ? "" : ` Did you mean '${m}'?`;
+}
+
+function editDistance(a: string, b: string): number {
+  // Damerau (adjacent transposition) so `depnds_on` and `dpeends_on` both count as near.
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}

@@ -1,0 +1,142 @@
+/**
+ * The intermediate representation every backend compiles from. It is the spec with
+ * every default written out, every duration in seconds, every template parsed and
+ * every `params.<key>` reference resolved, so backends decide nothing about meaning:
+ * they only choose how their runner expresses it.
+ */
+
+/** Runtime variables a template may use after `params.<key>` references are resolved (contract 3.3). */
+export const RUNTIME_VARIABLES = ["execution_date", "ds", "ts", "prev_execution_date", "next_execution_date"] as const;
+export type RuntimeVariable = (typeof RUNTIME_VARIABLES)[number];
+
+/**
+ * A part of a rendered string: literal text, or a runtime value of the run's logical
+ * date. Formats follow Airflow and always render in UTC: `ds` is `YYYY-MM-DD`;
+ * `ts`, `execution_date`, `prev_execution_date` and `next_execution_date` are
+ * `YYYY-MM-DDTHH:MM:SS+00:00`.
+ */
+export type Segment = { readonly text: string } | { readonly variable: RuntimeVariable };
+
+/** A string whose value is known only when a run starts; adjacent text segments are merged, and no text segment is empty. */
+export type Template = readonly Segment[];
+
+/** A location in the spec document, as keys and indexes from its root; diagnostics resolve it to line and column. */
+export type SpecPath = readonly (string | number)[];
+
+export interface Workflow {
+  /** Where the workflow (or the lone job) is in the spec. */
+  readonly at: SpecPath;
+  /** The spec name, unchanged; targets map it through `src/names.ts`. */
+  readonly name: string;
+  readonly description: string | null;
+  readonly schedule: Schedule | null;
+  /** Bound on a whole run in seconds; null means none, on every target. */
+  readonly timeoutSeconds: number | null;
+  /** Jobs in spec order; `dependsOn` only names jobs of this list, and the graph has no cycle. */
+  readonly jobs: readonly Job[];
+  /** Where the workflow came from, for the generated-file header. */
+  readonly source: SourceInfo;
+}
+
+export interface SourceInfo {
+  /** Path of the spec as given on the command line, with `/` separators. */
+  readonly path: string;
+  /** `sha256:` digest of the spec file's bytes (and of every file it references). */
+  readonly digest: string;
+}
+
+export interface Job {
+  /** Where the job mapping is in the spec. */
+  readonly at: SpecPath;
+  readonly name: string;
+  readonly description: string | null;
+  readonly image: string;
+  /** Entrypoint override; null keeps the image's entrypoint on every target. */
+  readonly command: readonly Template[] | null;
+  /** Arguments; null passes none. */
+  readonly args: readonly Template[] | null;
+  /** The user's variables in spec order, then the standard ones (`STANDARD_ENV`). */
+  readonly env: readonly EnvVar[];
+  readonly resources: Resources;
+  readonly retry: Retry;
+  /** Bound on one attempt in seconds; null means none. */
+  readonly timeoutSeconds: number | null;
+  /** Names of the jobs that must succeed first, in spec order, without repeats. */
+  readonly dependsOn: readonly string[];
+}
+
+export interface EnvVar {
+  readonly name: string;
+  readonly value: Template;
+}
+
+/**
+ * What the container is given. Each value is both the Kubernetes request and the
+ * limit (the job gets exactly this much), and the `docker run` limit on GitHub
+ * Actions. Quantities are kept as the user wrote them after validation.
+ */
+export interface Resources {
+  readonly cpu: string | null;
+  readonly memory: string | null;
+}
+
+export interface Retry {
+  /** Total attempts, the first included; 1 means no retry. */
+  readonly maxAttempts: number;
+  /** Wait before the first retry, seconds. */
+  readonly delaySeconds: number;
+  /** Factor between consecutive waits; 1 means constant waits. */
+  readonly multiplier: number;
+  /** Upper bound on any single wait, seconds; null means none. */
+  readonly maxDelaySeconds: number | null;
+}
+
+export type Schedule = CronSchedule | EventSchedule;
+
+export interface CronSchedule {
+  readonly kind: "cron";
+  readonly at: SpecPath;
+  /** Five fields, macros expanded, whitespace normalised (`src/cron.ts`). */
+  readonly cron: string;
+  /** IANA zone; `UTC` when the spec names none. */
+  readonly timezone: string;
+  /** First instant a slot may fire, as `YYYY-MM-DDTHH:MM:SS` local to `timezone`, or null for no bound. */
+  readonly start: string | null;
+  /** Last instant a slot may fire (inclusive), same form, or null for no bound. */
+  readonly end: string | null;
+  readonly catchup: boolean;
+  /**
+   * Seconds between any two consecutive slots when that is constant in every season
+   * (an hourly cron anywhere, a daily cron in a zone without DST); null otherwise.
+   * `prev_execution_date` and `next_execution_date` need it.
+   */
+  readonly periodSeconds: number | null;
+  /** Whether the spec wrote `interval:` (it was turned into this cron). */
+  readonly fromInterval: boolean;
+}
+
+export interface EventSchedule {
+  readonly kind: "event";
+  readonly at: SpecPath;
+  readonly trigger: string;
+  readonly source: string | null;
+}
+
+/**
+ * The variables every job receives on every target, with the same values for the
+ * same run, so job code can log and key its output the same way wherever it runs.
+ */
+export const STANDARD_ENV = ["KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE"] as const;
+
+/** The wait in seconds before attempt `attempt + 1`, for `attempt` >= 1 (semantics: Retries). */
+export function retryWait(retry: Retry, attempt: number): number {
+  const raw = retry.delaySeconds * Math.pow(retry.multiplier, attempt - 1);
+  return retry.maxDelaySeconds === null ? raw : Math.min(raw, retry.maxDelaySeconds);
+}
+
+/** Every wait of a job, before attempts 2..maxAttempts. */
+export function retryWaits(retry: Retry): number[] {
+  const waits: number[] = [];
+  for (let k = 1; k < retry.maxAttempts; k++) waits.push(retryWait(retry, k));
+  return waits;
+}

@@ -1,0 +1,426 @@
+/**
+ * Meaning checks and lowering in one pass: the document (already shape-checked)
+ * becomes the IR, and everything that is well-formed but wrong becomes a problem.
+ * Parts that fail keep the rest going, so one run reports every problem of a file.
+ */
+import { constantPeriod, intervalToCron, parseCron } from "./cron.js";
+import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
+import type { CronSchedule, EnvVar, EventSchedule, Job, Retry, Schedule, SourceInfo, SpecPath, Template, Workflow } from "./ir.js";
+import { RUNTIME_VARIABLES, STANDARD_ENV } from "./ir.js";
+import { NAME_SPACES } from "./names.js";
+import { mergeText, parseTemplate, type RawPart } from "./template.js";
+import { isZone, knownZones, parseBound, parseDuration, parseQuantity } from "./values.js";
+
+type Obj = Record<string, unknown>;
+
+export interface LowerResult {
+  readonly ir: Workflow | null;
+  readonly problems: Problem[];
+}
+
+/** Where the raw YAML text of a non-string scalar can be read (so `0755` stays `0755`). */
+export type ScalarSource = (path: SpecPath) => string | undefined;
+
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+
+export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource): LowerResult {
+  const problems: Problem[] = [];
+  const ctx: Ctx = { problems, scalarSource, periodSeconds: null, scheduled: false };
+  if ("job" in data) {
+    const at: SpecPath = ["job"];
+    const job = lowerJob(ctx, data.job, at, []);
+    const name = isObj(data.job) ? str(data.job.name) : null;
+    if (job === null || name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
+    return { ir: { at, name, description: job.description, schedule: null, timeoutSeconds: null, jobs: [job], source }, problems };
+  }
+  const wf = data.workflow;
+  if (!isObj(wf)) return { ir: null, problems };
+  const at: SpecPath = ["workflow"];
+  const name = str(wf.name);
+  if (name !== null) checkReserved(ctx, name, [...at, "name"]);
+  const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
+  const timeoutSeconds = positiveDuration(ctx, wf.timeout, [...at, "timeout"]);
+  const entries = Array.isArray(wf.jobs) ? wf.jobs : [];
+  const names = entries.map((e) => (isObj(e) && isObj(e.job) ? str(e.job.name) : null));
+  checkNames(ctx, names, at);
+  const known = new Set(names.filter((n): n is string => n !== null));
+  const jobs: Job[] = [];
+  entries.forEach((entry, i) => {
+    if (!isObj(entry)) return;
+    const deps = lowerDependencies(ctx, entry.depends_on, names[i] ?? null, known, [...at, "jobs", i, "depends_on"]);
+    const job = lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, name);
+    if (job !== null) jobs.push(job);
+  });
+  checkCycles(ctx, jobs, at);
+  if (name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
+  const description = str(wf.description);
+  return { ir: { at, name, description, schedule, timeoutSeconds, jobs, source }, problems };
+}
+
+interface Ctx {
+  readonly problems: Problem[];
+  readonly scalarSource: ScalarSource;
+  periodSeconds: number | null;
+  scheduled: boolean;
+}
+
+function checkReserved(ctx: Ctx, name: string, at: SpecPath): void {
+  if (/^kfm[-_]/.test(name))
+    ctx.problems.push(problem("KFM211", `Names starting with \`kfm-\` or \`kfm_\` are reserved for jobs the compiler adds; rename \`${name}\`.`, at));
+}
+
+function checkNames(ctx: Ctx, names: (string | null)[], at: SpecPath): void {
+  const first = new Map<string, number>();
+  names.forEach((n, i) => {
+    if (n === null) return;
+    const where: SpecPath = [...at, "jobs", i, "job", "name"];
+    if (first.has(n)) {
+      ctx.problems.push(problem("KFM203", `The job name \`${n}\` is already used by job ${first.get(n)! + 1}; job names must be unique in a workflow.`, where));
+      return;
+    }
+    first.set(n, i);
+    checkReserved(ctx, n, where);
+  });
+  for (const space of NAME_SPACES) {
+    const mapped = new Map<string, string>();
+    names.forEach((n, i) => {
+      if (n === null) return;
+      const m = space.map(n);
+      const other = mapped.get(m);
+      if (other !== undefined && other !== n) {
+        ctx.problems.push(
+          problem("KFM208", `The job names \`${other}\` and \`${n}\` both become \`${m}\` in ${space.label}; rename one of them.`, [
+            ...at,
+            "jobs",
+            i,
+            "job",
+            "name",
+          ]),
+        );
+      } else mapped.set(m, n);
+    });
+  }
+}
+
+function lowerDependencies(ctx: Ctx, value: unknown, self: string | null, known: Set<string>, at: SpecPath): string[] {
+  if (!Array.isArray(value)) return [];
+  const out: string[] = [];
+  value.forEach((dep, i) => {
+    if (typeof dep !== "string") return;
+    const where: SpecPath = [...at, i];
+    if (dep === self) ctx.problems.push(problem("KFM215", `The job \`${dep}\` cannot depend on itself.`, where));
+    else if (!known.has(dep)) {
+      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known)}`, where));
+    } else if (out.includes(dep)) ctx.problems.push(problem("KFM104", `\`${dep}\` is listed twice in \`depends_on\`.`, where));
+    else out.push(dep);
+  });
+  return out;
+}
+
+function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, 1);
+    stack.push(name);
+    for (const dep of byName.get(name)?.dependsOn ?? []) {
+      if (state.get(dep) === 1) {
+        const cycle = [...stack.slice(stack.indexOf(dep)), dep];
+        const job = byName.get(name)!;
+        const index = job.dependsOn.indexOf(dep);
+        ctx.problems.push(
+          problem("KFM202", `These jobs wait for each other, so none can start: ${cycle.reverse().join(" -> ")} (each waits for the next).`, [
+            ...job.at.slice(0, -1),
+            "depends_on",
+            index,
+          ]),
+        );
+      } else if (!state.has(dep)) visit(dep);
+    }
+    stack.pop();
+    state.set(name, 2);
+  };
+  // Iterative order over spec order keeps the reported cycle stable.
+  for (const j of jobs) if (!state.has(j.name)) visit(j.name);
+  void at;
+}
+
+function positiveDuration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
+  if (typeof value !== "string") return null;
+  const s = parseDuration(value);
+  if (s === null) return null; // the shape check already reported it
+  if (s === 0) {
+    ctx.problems.push(problem("KFM206", "A timeout must be longer than zero; leave it out for no limit.", at));
+    return null;
+  }
+  return s;
+}
+
+function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {
+  if (!isObj(value)) return null;
+  if (typeof value.trigger === "string") {
+    const event: EventSchedule = { kind: "event", at, trigger: value.trigger, source: str(value.source) };
+    return event;
+  }
+  const zone = str(value.timezone) ?? "UTC";
+  let zoneOk = true;
+  if (typeof value.timezone === "string" && !isZone(value.timezone)) {
+    zoneOk = false;
+    ctx.problems.push(
+      problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name.${suggestion(value.timezone, knownZones())}`, [...at, "timezone"]),
+    );
+  }
+  const bound = (key: "start_date" | "end_date"): string | null => {
+    const v = value[key];
+    if (typeof v !== "string") return null;
+    // With an unknown zone the format is still checked, against UTC.
+    const local = parseBound(v, zoneOk ? zone : "UTC");
+    if (local === null) {
+      ctx.problems.push(
+        problem("KFM214", `\`${v}\` is not a date (YYYY-MM-DD) or an instant (YYYY-MM-DDTHH:MM[:SS] with an optional Z or ±HH:MM offset).`, [...at, key]),
+      );
+    }
+    return local;
+  };
+  const start = bound("start_date");
+  let end = bound("end_date");
+  // A date as end_date means the whole day; store the last second of it.
+  if (end !== null && typeof value.end_date === "string" && /^\d{4}-\d{2}-\d{2}$/.test(value.end_date)) end = end.slice(0, 11) + "23:59:59";
+  if (start !== null && end !== null && end < start) {
+    ctx.problems.push(
+      problem("KFM219", `The schedule ends (${value.end_date}) before it starts (${value.start_date}), so it would never run.`, [...at, "end_date"]),
+    );
+  }
+  let cronText: string | null = null;
+  let fromInterval = false;
+  if (typeof value.cron === "string") {
+    cronText = value.cron;
+  } else if (typeof value.interval === "string") {
+    fromInterval = true;
+    const seconds = parseDuration(value.interval);
+    if (seconds !== null) {
+      cronText = intervalToCron(seconds);
+      if (cronText === null) {
+        ctx.problems.push(
+          problem(
+            "KFM213",
+            `The interval \`${value.interval}\` is not a cron grid, so runners would start it at different times; use an interval that divides an hour or a day (5m, 15m, 1h, 6h, 1d) or write a cron expression.`,
+            [...at, "interval"],
+          ),
+        );
+      }
+    }
+  }
+  if (cronText === null) return null;
+  const cron = parseCron(cronText);
+  if (typeof cron === "string") {
+    ctx.problems.push(problem("KFM204", `Invalid cron expression: ${cron}`, [...at, fromInterval ? "interval" : "cron"]));
+    return null;
+  }
+  if (!zoneOk) return null;
+  const periodSeconds = constantPeriod(cron, zone);
+  ctx.periodSeconds = periodSeconds;
+  ctx.scheduled = true;
+  const schedule: CronSchedule = {
+    kind: "cron",
+    at,
+    cron: cron.text,
+    timezone: zone,
+    start,
+    end,
+    catchup: value.catchup === true,
+    periodSeconds,
+    fromInterval,
+  };
+  return schedule;
+}
+
+function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], workflowName: string | null = null): Job | null {
+  if (!isObj(value)) return null;
+  const name = str(value.name);
+  const image = str(value.image);
+  const params = lowerParams(ctx, value.params, [...at, "params"]);
+  const tpl = (v: unknown, where: SpecPath): Template | null => resolveTemplate(ctx, v, where, params);
+  const list = (key: "command" | "args"): Template[] | null => {
+    const v = value[key];
+    if (!Array.isArray(v)) return null;
+    return v.map((item, i) => tpl(item, [...at, key, i]) ?? []);
+  };
+  const command = list("command");
+  const args = list("args");
+  if (image !== null) {
+    const t = tpl(image, [...at, "image"]);
+    if (t !== null && t.some((s) => "variable" in s)) {
+      ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
+    }
+  }
+  const env: EnvVar[] = [];
+  if (isObj(value.env)) {
+    for (const [key, raw] of Object.entries(value.env)) {
+      const where: SpecPath = [...at, "env", key];
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        ctx.problems.push(
+          problem("KFM212", `\`${key}\` is not a portable environment variable name: use letters, digits and \`_\`, not starting with a digit.`, where, true),
+        );
+        continue;
+      }
+      if (key.startsWith("KFM_")) {
+        ctx.problems.push(
+          problem(
+            "KFM211",
+            `Environment variables starting with \`KFM_\` are reserved for the standard job environment (${STANDARD_ENV.join(", ")}).`,
+            where,
+            true,
+          ),
+        );
+        continue;
+      }
+      const t = tpl(scalarText(ctx, raw, where), where);
+      if (t !== null) env.push({ name: key, value: t });
+    }
+  }
+  const resources = {
+    cpu: quantity(ctx, value.resources, "cpu", [...at, "resources", "cpu"]),
+    memory: quantity(ctx, value.resources, "memory", [...at, "resources", "memory"]),
+  };
+  const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
+  const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
+  if (name === null || image === null) return null;
+  const standard: EnvVar[] = [
+    { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
+    { name: "KFM_JOB", value: [{ text: name }] },
+    { name: "KFM_LOGICAL_DATE", value: [{ variable: "ts" }] },
+  ];
+  return {
+    at,
+    name,
+    description: str(value.description),
+    image,
+    command,
+    args,
+    env: [...env, ...standard],
+    resources,
+    retry,
+    timeoutSeconds,
+    dependsOn,
+  };
+}
+
+/** Non-string scalars in `env` and `params` are taken as written (`0755`, `1e3`, `on`), not as YAML re-prints them. */
+function scalarText(ctx: Ctx, raw: unknown, where: SpecPath): unknown {
+  if (typeof raw === "number" || typeof raw === "boolean") return ctx.scalarSource(where) ?? String(raw);
+  return raw;
+}
+
+function lowerParams(ctx: Ctx, value: unknown, at: SpecPath): Map<string, RawPart[]> {
+  const out = new Map<string, RawPart[]>();
+  if (!isObj(value)) return out;
+  for (const [key, raw] of Object.entries(value)) {
+    const where: SpecPath = [...at, key];
+    const text = scalarText(ctx, raw, where);
+    if (typeof text !== "string") continue;
+    const parsed = parseTemplate(text);
+    if (!parsed.ok) {
+      reportTemplate(ctx, parsed, where, []);
+      continue;
+    }
+    if (parsed.parts.some((p) => "param" in p)) {
+      ctx.problems.push(
+        problem("KFM209", "A parameter's value cannot refer to other parameters (Airflow does not render params); use the runtime variables directly.", where),
+      );
+      continue;
+    }
+    out.set(key, parsed.parts);
+  }
+  return out;
+}
+
+function reportTemplate(ctx: Ctx, r: Extract<ReturnType<typeof parseTemplate>, { ok: false }>, where: SpecPath, params: Iterable<string>): void {
+  if (r.code === "KFM209") {
+    const candidates = [...RUNTIME_VARIABLES, ...[...params].map((p) => `params.${p}`)];
+    ctx.problems.push(
+      problem(
+        "KFM209",
+        `\`{{ ${r.name} }}\` is not a known variable (${RUNTIME_VARIABLES.join(", ")}, params.<key>).${suggestion(r.name!, candidates)} To write it literally use {{ '{{' }}.`,
+        where,
+      ),
+    );
+  } else ctx.problems.push(problem(r.code, r.message, where));
+}
+
+function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<string, RawPart[]>): Template | null {
+  if (typeof value !== "string") return null;
+  const parsed = parseTemplate(value);
+  if (!parsed.ok) {
+    reportTemplate(ctx, parsed, where, params.keys());
+    return null;
+  }
+  const out: RawPart[] = [];
+  for (const part of parsed.parts) {
+    if ("param" in part) {
+      const resolved = params.get(part.param);
+      if (resolved === undefined) {
+        ctx.problems.push(problem("KFM209", `\`params.${part.param}\` is not a parameter of this job.${suggestion(part.param, params.keys())}`, where));
+        return null;
+      }
+      out.push(...resolved);
+    } else out.push(part);
+  }
+  const template = mergeText(out) as Template;
+  for (const s of template) {
+    if ("variable" in s && (s.variable === "prev_execution_date" || s.variable === "next_execution_date") && ctx.periodSeconds === null) {
+      ctx.problems.push(
+        problem(
+          "KFM218",
+          ctx.scheduled
+            ? `\`${s.variable}\` needs a schedule whose runs are a fixed time apart in a zone without daylight saving (hourly, daily or weekly in UTC, for example); this schedule is not, so runners would disagree on it.`
+            : `\`${s.variable}\` needs a schedule; this workflow has none.`,
+          where,
+        ),
+      );
+      return null;
+    }
+  }
+  return template;
+}
+
+function quantity(ctx: Ctx, resources: unknown, key: "cpu" | "memory", at: SpecPath): string | null {
+  if (!isObj(resources)) return null;
+  const raw = resources[key];
+  const text = typeof raw === "number" ? (ctx.scalarSource(at) ?? String(raw)) : str(raw);
+  if (text === null) return null;
+  const q = parseQuantity(text);
+  if (q === null) {
+    ctx.problems.push(problem("KFM207", `\`${text}\` is not a Kubernetes quantity (for example ${key === "cpu" ? "500m, 1, 2.5" : "512Mi, 2Gi, 1G"}).`, at));
+    return null;
+  }
+  if (q.numerator === 0n) {
+    ctx.problems.push(problem("KFM207", `A ${key} of zero would be read as "no limit" by some runners; leave \`${key}\` out instead.`, at));
+    return null;
+  }
+  return text;
+}
+
+function lowerRetry(ctx: Ctx, value: unknown, at: SpecPath): Retry {
+  const none: Retry = { maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null };
+  if (!isObj(value)) return none;
+  const maxAttempts = typeof value.max_attempts === "number" && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
+  const delaySeconds = typeof value.delay === "string" ? (parseDuration(value.delay) ?? 0) : 0;
+  const exponential = value.exponential_backoff === true;
+  if (!exponential && "backoff_multiplier" in value) {
+    ctx.problems.push(warning("KFM216", "`backoff_multiplier` has no effect without `exponential_backoff: true`.", [...at, "backoff_multiplier"], true));
+  }
+  if (!exponential && "max_delay" in value) {
+    ctx.problems.push(warning("KFM216", "`max_delay` has no effect without `exponential_backoff: true`.", [...at, "max_delay"], true));
+  }
+  const multiplier = exponential ? (typeof value.backoff_multiplier === "number" ? value.backoff_multiplier : 2) : 1;
+  const maxDelaySeconds = exponential && typeof value.max_delay === "string" ? parseDuration(value.max_delay) : null;
+  if (maxDelaySeconds !== null && maxDelaySeconds < delaySeconds) {
+    ctx.problems.push(
+      problem("KFM216", "`max_delay` is shorter than `delay`, so no wait could grow; raise it or drop exponential backoff.", [...at, "max_delay"]),
+    );
+  }
+  return { maxAttempts, delaySeconds, multiplier, maxDelaySeconds };
+}

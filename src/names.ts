@@ -1,0 +1,67 @@
+/**
+ * Every generated name comes from here, so a spec name maps to the same target name
+ * in every backend and in every file that refers to it (semantics, rule 3).
+ */
+
+/** A Kubernetes object or Argo/Tekton task name: DNS-1123 label, `_` read as `-`. */
+export function kubeName(specName: string): string {
+  return specName.replace(/_/g, "-");
+}
+
+/** An Airflow `dag_id` / `task_id`: spec names are already valid (`^[\w.-]+$`). */
+export function airflowId(specName: string): string {
+  return specName;
+}
+
+/** A GitHub Actions job id: spec names already fit `^[A-Za-z_][A-Za-z0-9_-]*$`. */
+export function githubJobId(specName: string): string {
+  return specName;
+}
+
+/** Internal jobs and tasks the compiler adds start with this; spec names may not (a semantic check refuses `kfm-` and `kfm_`). */
+export const RESERVED_PREFIX = "kfm-";
+
+/** The output file's base name for a workflow on any target. */
+export function outputBaseName(specName: string): string {
+  return specName;
+}
+
+/** Target name spaces with their mapping, for collision checks over a workflow's jobs. */
+export const NAME_SPACES: ReadonlyArray<{ readonly label: string; readonly map: (n: string) => string }> = [
+  { label: "Kubernetes names (Argo, Tekton)", map: kubeName },
+  { label: "Airflow task ids", map: airflowId },
+  { label: "GitHub Actions job ids", map: githubJobId },
+];
+
+// --- Tekton (targets/tekton) -------------------------------------------------------------
+
+/** The Pipeline parameter (and Argo/Tekton run parameter) that carries a run's logical date. */
+export const LOGICAL_DATE_PARAM = "logical-date";
+
+/** The internal first Tekton task that turns the logical date into the runtime values (`$(tasks.kfm-context.results.ds)`). */
+export const TEKTON_CONTEXT_TASK = `${RESERVED_PREFIX}context`;
+
+/** Step names inside generated Tekton tasks (DNS-1123 labels, unique per task; Tekton prefixes `step-` in the pod). */
+export const TEKTON_STEPS = {
+  /** The step of `kfm-context` that computes the runtime values. */
+  context: `${RESERVED_PREFIX}context`,
+  /** The step that waits before a retry (emulated retry delay). */
+  wait: `${RESERVED_PREFIX}wait`,
+  /** The step that runs the job's container. */
+  job: "job",
+} as const;
+
+/** The container of the CronJob's pod that creates a scheduled PipelineRun. */
+export const TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
+
+/**
+ * The ServiceAccount the scheduled-run creator runs as, in the CronJob's namespace. It is a
+ * convention, not generated: the cluster admin creates it once per namespace with the
+ * rights listed in targets/tekton/README.md (create PipelineRuns, get Jobs).
+ */
+export const TEKTON_CREATOR_SERVICE_ACCOUNT = `${RESERVED_PREFIX}pipelinerun-creator`;
+
+/** `metadata.generateName` of a manual Tekton PipelineRun of a workflow. */
+export function tektonRunGenerateName(specName: string): string {
+  return `${kubeName(specName)}-`;
+}

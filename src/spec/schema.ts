@@ -1,0 +1,169 @@
+/**
+ * Shape checks against the generated JSON Schema, with ajv's errors turned into
+ * diagnostics that name the key, point at it, and suggest the nearest valid key.
+ */
+import { readFileSync } from "node:fs";
+import AjvModule, { type ErrorObject, type ValidateFunction } from "ajv";
+import { assetPath } from "../assets.js";
+import { problem, suggestion, type Problem } from "../diagnostics.js";
+
+const schema = JSON.parse(readFileSync(assetPath("schemas/workflow.schema.json"), "utf8")) as {
+  $id: string;
+  definitions: Record<string, { properties?: Record<string, { pattern?: string }> }>;
+};
+
+const Ajv = AjvModule as unknown as typeof AjvModule.default;
+let validators: Record<string, ValidateFunction> | null = null;
+
+function validator(definition: string): ValidateFunction {
+  if (validators === null) {
+    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
+    ajv.addSchema(schema);
+    validators = {};
+    for (const name of Object.keys(schema.definitions)) {
+      validators[name] = ajv.getSchema(`${schema.$id}#/definitions/${name}`)!;
+    }
+  }
+  return validators[definition]!;
+}
+
+const DURATION_PATTERN = schema.definitions.JobSpec!.properties!.timeout!.pattern!;
+const NAME_PATTERN = schema.definitions.JobSpec!.properties!.name!.pattern!;
+
+/** Which schedule shape a mapping means, by its distinguishing key. */
+function scheduleKind(value: unknown): string {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    if ("interval" in value) return "IntervalSchedule";
+    if ("trigger" in value) return "EventSchedule";
+  }
+  return "CronSchedule";
+}
+
+/** Validates a whole spec document; `data` must be a mapping with a `workflow` or `job` key. */
+export function checkShape(data: Record<string, unknown>): Problem[] {
+  const kind = "workflow" in data ? "WorkflowDocument" : "JobDocument";
+  const problems = run(kind, data, []);
+  // The schedule is a union: ajv reports every branch's complaints, so it is checked
+  // again against the branch its keys select, and only that branch speaks.
+  const wf = data.workflow as Record<string, unknown> | undefined;
+  if (kind === "WorkflowDocument" && wf && typeof wf === "object" && "schedule" in wf) {
+    const kept = problems.filter((p) => !isUnder(p.at, ["workflow", "schedule"]) || p.at.length === 2);
+    const schedule = wf.schedule;
+    if (schedule !== null && typeof schedule === "object" && !Array.isArray(schedule)) {
+      return [
+        ...kept.filter((p) => !(p.at.length === 2 && isUnder(p.at, ["workflow", "schedule"]))),
+        ...run(scheduleKind(schedule), schedule, ["workflow", "schedule"]),
+      ];
+    }
+    return kept;
+  }
+  return problems;
+}
+
+function run(definition: string, data: unknown, base: (string | number)[]): Problem[] {
+  const validate = validator(definition);
+  if (validate(data)) return [];
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of validate.errors ?? []) {
+    // anyOf/oneOf summaries add nothing the branch errors have not said.
+    if (e.keyword === "anyOf" || e.keyword === "if") continue;
+    const p = toProblem(e, base);
+    const key = `${p.code}|${p.at.join("/")}|${p.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+function isUnder(path: readonly (string | number)[], prefix: readonly (string | number)[]): boolean {
+  return prefix.every((s, i) => path[i] === s);
+}
+
+function pathOf(instancePath: string, base: (string | number)[]): (string | number)[] {
+  const steps = instancePath === "" ? [] : instancePath.slice(1).split("/");
+  return [...base, ...steps.map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")).map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s))];
+}
+
+function describe(path: readonly (string | number)[]): string {
+  const last = path[path.length - 1];
+  if (last === undefined) return "the document";
+  if (typeof last === "number") return `item ${last + 1} of \`${String(path[path.length - 2])}\``;
+  return `\`${last}\``;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") return "a string";
+  return `a ${typeof value}`;
+}
+
+function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
+  const at = pathOf(e.instancePath, base);
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      const where = at.length === 0 ? "at the top level" : `in ${describe(at)}`;
+      const known = allowed.length > 0 ? ` Known keys: ${allowed.join(", ")}.` : "";
+      return problem("KFM101", `Unknown key \`${key}\` ${where}.${suggestion(key, allowed) || known}`, [...at, key], true);
+    }
+    case "required": {
+      const key = String((e.params as { missingProperty: string }).missingProperty);
+      const what = describe(at);
+      return problem("KFM102", `${what[0]!.toUpperCase()}${what.slice(1)} is missing the required key \`${key}\`.`, at, true);
+    }
+    case "type": {
+      const expected = String((e.params as { type: string | string[] }).type).replace(/,/g, " or ");
+      return problem("KFM103", `${describe(at)} must be ${article(expected)}, not ${typeName(e.data)}.`, at);
+    }
+    case "pattern": {
+      const pattern = (e.params as { pattern: string }).pattern;
+      if (pattern === DURATION_PATTERN) {
+        return problem(
+          "KFM206",
+          `\`${String(e.data)}\` is not a duration: write one or more <integer><unit> parts, largest first, with units d, h, m, s (for example 90s, 5m, 1h30m).`,
+          at,
+        );
+      }
+      if (pattern === NAME_PATTERN) {
+        return problem(
+          "KFM104",
+          `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner.`,
+          at,
+        );
+      }
+      return problem("KFM104", `${describe(at)} must match ${pattern}.`, at);
+    }
+    case "maxLength":
+    case "minLength":
+    case "minItems":
+    case "maxItems":
+    case "minimum":
+    case "maximum": {
+      const limit = (e.params as { limit: number }).limit;
+      const rule = {
+        maxLength: `at most ${limit} characters long`,
+        minLength: limit === 1 ? "non-empty" : `at least ${limit} characters long`,
+        minItems: `a list of at least ${limit} item${limit === 1 ? "" : "s"}`,
+        maxItems: `a list of at most ${limit} items`,
+        minimum: `at least ${limit}`,
+        maximum: `at most ${limit}`,
+      }[e.keyword];
+      return problem("KFM104", `${describe(at)} must be ${rule}.`, at);
+    }
+    default:
+      return problem("KFM104", `${describe(at)} ${e.message ?? "is invalid"}.`, at);
+  }
+}
+
+function article(typeList: string): string {
+  return typeList
+    .split(" or ")
+    .map((t) => ({ integer: "a whole number", number: "a number", string: "a string", boolean: "true or false", array: "a list", object: "a mapping" })[t] ?? t)
+    .join(" or ");
+}

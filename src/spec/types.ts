@@ -1,0 +1,178 @@
+/**
+ * The spec format: the Workflow Orchestration Contract's `job:` and `workflow:`
+ * documents (contract sections 3 and 4), plus a few snake_case extensions marked
+ * "Extension" below. `schemas/workflow.schema.json` is generated from this file
+ * (`npm run schema`); edit the comments here, never the schema.
+ */
+
+/**
+ * A duration: one or more `<integer><unit>` parts, largest unit first, units
+ * `d`, `h`, `m`, `s`. Examples: `30s`, `5m`, `1h30m`, `2d`.
+ * @pattern ^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$
+ */
+export type Duration = string;
+
+/**
+ * A string that is a Jinja template (contract 3.3). The known variables are
+ * `execution_date`, `ds`, `ts`, `prev_execution_date`, `next_execution_date`
+ * and `params.<key>`; any other variable is an error. Write a literal `{{` as
+ * `{{ '{{' }}` or inside `{% raw %}...{% endraw %}`.
+ */
+export type TemplateString = string;
+
+/** A spec file: exactly one of `workflow:` or `job:` at the top level. */
+export type SpecFile = WorkflowDocument | JobDocument;
+
+/** A file holding one workflow (contract 4.1). */
+export interface WorkflowDocument {
+  workflow: WorkflowSpec;
+}
+
+/** A file holding a single job (contract 3.1). It compiles as a workflow of that one job, run manually. */
+export interface JobDocument {
+  job: JobSpec;
+}
+
+/** A workflow: jobs, their dependencies and an optional schedule (contract 4.1). */
+export interface WorkflowSpec {
+  /**
+   * Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting
+   * with a letter. Targets that need DNS names see `_` as `-`.
+   * @pattern ^[a-z]([a-z0-9_-]*[a-z0-9])?$
+   * @maxLength 52
+   */
+  name: string;
+  /** Human-readable description. */
+  description?: string;
+  /** When the workflow runs. Without a schedule it runs only when triggered by hand. */
+  schedule?: Schedule;
+  /**
+   * Extension: the longest a whole run may take, every attempt and wait of every
+   * job included. Without it a run has no time limit on any target.
+   */
+  timeout?: Duration;
+  /**
+   * The jobs of the workflow (contract 4.1).
+   * @minItems 1
+   */
+  jobs: WorkflowJob[];
+}
+
+/** One entry of `workflow.jobs`: a job and the jobs it waits for (contract 8.1). */
+export interface WorkflowJob {
+  /** The job specification. */
+  job: JobSpec;
+  /** Names of jobs in this workflow that must succeed before this job starts. */
+  depends_on?: string[];
+}
+
+/** A containerised job (contract 3.1). */
+export interface JobSpec {
+  /**
+   * Unique job identifier within the workflow: lower-case letters, digits, `_` and
+   * `-`, starting with a letter.
+   * @pattern ^[a-z]([a-z0-9_-]*[a-z0-9])?$
+   * @maxLength 63
+   */
+  name: string;
+  /** Human-readable description. */
+  description?: string;
+  /**
+   * Container image to run, for example `lakehouse/ingest:1.2.0`.
+   * @minLength 1
+   */
+  image: string;
+  /** Overrides the image entrypoint. Without it the image's own entrypoint runs, on every target. */
+  command?: TemplateString[];
+  /** Arguments passed to the command (or to the image entrypoint). */
+  args?: TemplateString[];
+  /**
+   * Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use
+   * the runtime variables (for example `"{{ ds }}"`).
+   */
+  params?: { [key: string]: TemplateString | number | boolean };
+  /**
+   * Environment variables of the job's container. Names follow POSIX: letters,
+   * digits and `_`, not starting with a digit.
+   */
+  env?: { [name: string]: TemplateString | number | boolean };
+  /** Resources the container requests (contract 3.1). */
+  resources?: Resources;
+  /** Retry policy (contract 9.1). Without it a job runs once. */
+  retry?: RetryPolicy;
+  /**
+   * Extension: the longest one attempt may take. A timed-out attempt counts as a
+   * failure and is retried like any other. Without it an attempt has no time limit.
+   */
+  timeout?: Duration;
+}
+
+/** Resource requests, as Kubernetes quantities. */
+export interface Resources {
+  /** CPU request, a Kubernetes quantity such as `500m` or `2`. */
+  cpu?: string | number;
+  /** Memory request, a Kubernetes quantity such as `512Mi` or `2Gi`. */
+  memory?: string;
+}
+
+/** How a failed job is tried again (contract 9.1). */
+export interface RetryPolicy {
+  /**
+   * Total number of attempts, the first one included: `1` means no retry.
+   * @minimum 1
+   * @maximum 100
+   * @TJS-type integer
+   */
+  max_attempts: number;
+  /** Wait before the first retry, measured from the end of the failed attempt. Default `0s`. */
+  delay?: Duration;
+  /** When true, each wait is the previous one times `backoff_multiplier`. Default false. */
+  exponential_backoff?: boolean;
+  /**
+   * Factor between consecutive waits when `exponential_backoff` is true. Default 2.
+   * @minimum 1
+   * @maximum 100
+   */
+  backoff_multiplier?: number;
+  /** Extension: no wait is longer than this. Only meaningful with `exponential_backoff`. */
+  max_delay?: Duration;
+}
+
+/** When the workflow runs: a cron expression, an interval, or an event (contract 7.1). */
+export type Schedule = CronSchedule | IntervalSchedule | EventSchedule;
+
+/** A cron schedule (contract 4.1, 7.1). */
+export interface CronSchedule {
+  /** A five-field cron expression (minute hour day-of-month month day-of-week), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`. */
+  cron: string;
+  /** IANA time zone the cron expression is read in. Default `UTC`. */
+  timezone?: string;
+  /** First day (`YYYY-MM-DD`, midnight in `timezone`) or instant (ISO 8601 with offset) a run may be scheduled for. */
+  start_date?: string;
+  /** Last day (`YYYY-MM-DD`, inclusive, in `timezone`) or instant a run may be scheduled for. */
+  end_date?: string;
+  /** Extension: whether slots missed since `start_date` are run. Default false. */
+  catchup?: boolean;
+}
+
+/** An interval schedule (contract 7.1); allowed only where it equals a cron grid. */
+export interface IntervalSchedule {
+  /** How often to run: a duration that divides an hour (`5m`, `15m`, `1h`) or a day (`2h`, `1d`). */
+  interval: Duration;
+  /** IANA time zone the grid is aligned to. Default `UTC`. */
+  timezone?: string;
+  /** First day or instant a run may be scheduled for. */
+  start_date?: string;
+  /** Last day (inclusive) or instant a run may be scheduled for. */
+  end_date?: string;
+  /** Extension: whether slots missed since `start_date` are run. Default false. */
+  catchup?: boolean;
+}
+
+/** An event trigger (contract 7.1, optional there). */
+export interface EventSchedule {
+  /** The kind of event, for example `s3_file_arrival`. */
+  trigger: string;
+  /** Where the event comes from, for example an object-store prefix. */
+  source?: string;
+}

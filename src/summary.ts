@@ -1,0 +1,86 @@
+/**
+ * The target-neutral meaning of a compiled workflow. `summarize(ir)` says what the
+ * spec means; each backend's `lift` reads its own output back into the same shape
+ * (and the conformance suite has each runner's own code do it), and the tests
+ * require all of them to be equal. Only meaning goes in here, never a target's way
+ * of expressing it.
+ */
+import { retryWaits, type Template, type Workflow } from "./ir.js";
+
+export interface Summary {
+  /** Spec name of the workflow. */
+  readonly workflow: string;
+  readonly schedule: ScheduleSummary | null;
+  readonly timeoutSeconds: number | null;
+  /** Keyed by spec job name, keys sorted. */
+  readonly jobs: Readonly<Record<string, JobSummary>>;
+}
+
+export type ScheduleSummary =
+  | {
+      readonly kind: "cron";
+      readonly cron: string;
+      readonly timezone: string;
+      readonly start: string | null;
+      readonly end: string | null;
+      readonly catchup: boolean;
+    }
+  | { readonly kind: "event"; readonly trigger: string; readonly source: string | null };
+
+export interface JobSummary {
+  /** Spec names of the jobs that must succeed first, sorted. */
+  readonly after: readonly string[];
+  readonly image: string;
+  readonly command: readonly Template[] | null;
+  readonly args: readonly Template[] | null;
+  /** Sorted by name. */
+  readonly env: Readonly<Record<string, Template>>;
+  readonly cpu: string | null;
+  readonly memory: string | null;
+  readonly attempts: number;
+  /** Wait in seconds before attempts 2, 3, ... */
+  readonly waitsSeconds: readonly number[];
+  readonly timeoutSeconds: number | null;
+}
+
+/** The meaning of the IR, in the shape every lifter produces. */
+export function summarize(ir: Workflow): Summary {
+  const jobs: Record<string, JobSummary> = {};
+  for (const job of [...ir.jobs].sort((a, b) => compareStrings(a.name, b.name))) {
+    jobs[job.name] = {
+      after: [...job.dependsOn].sort(compareStrings),
+      image: job.image,
+      command: job.command,
+      args: job.args,
+      env: sortedRecord(job.env.map((e) => [e.name, e.value])),
+      cpu: job.resources.cpu,
+      memory: job.resources.memory,
+      attempts: job.retry.maxAttempts,
+      waitsSeconds: retryWaits(job.retry),
+      timeoutSeconds: job.timeoutSeconds,
+    };
+  }
+  const s = ir.schedule;
+  return {
+    workflow: ir.name,
+    schedule:
+      s === null
+        ? null
+        : s.kind === "cron"
+          ? { kind: "cron", cron: s.cron, timezone: s.timezone, start: s.start, end: s.end, catchup: s.catchup }
+          : { kind: "event", trigger: s.trigger, source: s.source },
+    timeoutSeconds: ir.timeoutSeconds,
+    jobs,
+  };
+}
+
+/** Code-unit order, the same on every machine and locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export function sortedRecord<T>(entries: Iterable<readonly [string, T]>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [k, v] of [...entries].sort((a, b) => compareStrings(a[0], b[0]))) out[k] = v;
+  return out;
+}

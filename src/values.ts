@@ -1,0 +1,170 @@
+/** Parsing of the scalar formats the spec uses: durations, Kubernetes quantities, dates, time zones. */
+
+const DURATION = /^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$/;
+
+/** Seconds in a duration like `1h30m`; null when malformed or empty. */
+export function parseDuration(text: string): number | null {
+  const m = DURATION.exec(text);
+  if (m === null || text === "") return null;
+  const [d, h, min, s] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
+  const total = d! * 86400 + h! * 3600 + min! * 60 + s!;
+  return Number.isSafeInteger(total) ? total : null;
+}
+
+/** Writes seconds back in the spec's own duration form (largest units first). */
+export function formatDuration(seconds: number): string {
+  if (seconds === 0) return "0s";
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of [
+    ["d", 86400],
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
+    const n = Math.floor(rest / size);
+    if (n > 0) parts.push(`${n}${unit}`);
+    rest -= n * size;
+  }
+  return parts.join("");
+}
+
+// apimachinery's resource.Quantity grammar: a signed decimal number with an optional
+// decimal SI suffix (n u m k M G T P E), binary SI suffix (Ki ... Ei) or exponent.
+const QUANTITY = /^([+-]?)([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$/;
+
+const DECIMAL_EXP: Record<string, number> = { n: -9, u: -6, m: -3, "": 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
+const BINARY_EXP: Record<string, number> = { Ki: 10, Mi: 20, Gi: 30, Ti: 40, Pi: 50, Ei: 60 };
+
+/** An exact rational value of a quantity; null when malformed or negative. */
+export function parseQuantity(text: string): { numerator: bigint; denominator: bigint } | null {
+  const m = QUANTITY.exec(text);
+  if (m === null || m[1] === "-") return null;
+  const [whole, frac = ""] = m[2]!.split(".");
+  let numerator = BigInt((whole || "0") + frac);
+  let denominator = 10n ** BigInt(frac.length);
+  const suffix = m[3] ?? "";
+  if (suffix in BINARY_EXP) {
+    numerator *= 2n ** BigInt(BINARY_EXP[suffix]!);
+  } else {
+    const exp = suffix in DECIMAL_EXP ? DECIMAL_EXP[suffix]! : Number(suffix.slice(1));
+    if (Math.abs(exp) > 30) return null;
+    if (exp >= 0) numerator *= 10n ** BigInt(exp);
+    else denominator *= 10n ** BigInt(-exp);
+  }
+  return { numerator, denominator };
+}
+
+/** Bytes in a memory quantity, rounded up as Kubernetes rounds sub-byte quantities. */
+export function quantityBytes(text: string): bigint | null {
+  const q = parseQuantity(text);
+  if (q === null) return null;
+  return (q.numerator + q.denominator - 1n) / q.denominator;
+}
+
+/** A CPU quantity as a decimal string of cores (`500m` -> `0.5`), exact to the millicore as Kubernetes keeps it. */
+export function cpuCores(text: string): string | null {
+  const q = parseQuantity(text);
+  if (q === null) return null;
+  const milli = (q.numerator * 1000n + q.denominator - 1n) / q.denominator;
+  const whole = milli / 1000n;
+  const frac = (milli % 1000n).toString().padStart(3, "0").replace(/0+$/, "");
+  return frac === "" ? whole.toString() : `${whole}.${frac}`;
+}
+
+const DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
+const INSTANT = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?(Z|[+-][0-9]{2}:[0-9]{2})?$/;
+
+/**
+ * A schedule bound as local wall time `YYYY-MM-DDTHH:MM:SS` in `zone`: a date is its
+ * midnight; an instant with an offset is converted into the zone. Null when malformed.
+ */
+export function parseBound(text: string, zone: string): string | null {
+  const d = DATE.exec(text);
+  if (d !== null) return validDate(+d[1]!, +d[2]!, +d[3]!) ? `${d[1]}-${d[2]}-${d[3]}T00:00:00` : null;
+  const t = INSTANT.exec(text);
+  if (t === null || !validDate(+t[1]!, +t[2]!, +t[3]!) || +t[4]! > 23 || +t[5]! > 59 || +(t[6] ?? 0) > 59) return null;
+  const local = `${t[1]}-${t[2]}-${t[3]}T${t[4]}:${t[5]}:${t[6] ?? "00"}`;
+  if (t[7] === undefined) return local;
+  const offsetMinutes = t[7] === "Z" ? 0 : (t[7][0] === "-" ? -1 : 1) * (+t[7].slice(1, 3) * 60 + +t[7].slice(4, 6));
+  const utc = Date.parse(local + "Z") - offsetMinutes * 60000;
+  return toLocal(utc, zone);
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+function formatter(zone: string): Intl.DateTimeFormat {
+  let f = formatters.get(zone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
+    formatters.set(zone, f);
+  }
+  return f;
+}
+
+/** Local wall time of a UTC instant (ms) in `zone`, as `YYYY-MM-DDTHH:MM:SS`. */
+export function toLocal(utcMs: number, zone: string): string {
+  const p: Record<string, string> = {};
+  for (const part of formatter(zone).formatToParts(new Date(utcMs))) p[part.type] = part.value;
+  return `${p.year!.padStart(4, "0")}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+}
+
+/** Offset of `zone` from UTC at a UTC instant, in minutes. */
+export function offsetMinutes(utcMs: number, zone: string): number {
+  const local = Date.parse(toLocal(utcMs, zone) + "Z");
+  return Math.round((local - Math.floor(utcMs / 1000) * 1000) / 60000);
+}
+
+/**
+ * The UTC instants (ms) whose wall time in `zone` is `local`: none inside a
+ * spring-forward gap, two inside a fall-back fold, else one.
+ */
+export function fromLocal(local: string, zone: string): number[] {
+  const guess = Date.parse(local + "Z");
+  const out = new Set<number>();
+  for (const probe of [guess - 86400000, guess, guess + 86400000]) {
+    const candidate = guess - offsetMinutes(probe, zone) * 60000;
+    if (toLocal(candidate, zone) === local) out.add(candidate);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+let canonicalZones: Set<string> | null = null;
+let lowerCaseZones: Map<string, string> | null = null;
+
+/** Time zone names the runners' tz databases know; used for did-you-mean too. */
+export function knownZones(): Set<string> {
+  if (canonicalZones === null) {
+    canonicalZones = new Set([...Intl.supportedValuesOf("timeZone"), "UTC", "Etc/UTC", "GMT", "Etc/GMT"]);
+    lowerCaseZones = new Map([...canonicalZones].map((z) => [z.toLowerCase(), z]));
+  }
+  return canonicalZones;
+}
+
+/** Whether `zone` is an IANA zone name, spelt with the exact case tz databases use. */
+export function isZone(zone: string): boolean {
+  if (knownZones().has(zone)) return true;
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
+  // Legacy aliases (US/Eastern) are real tz database links; a canonical name in the
+  // wrong case is not, because Python's and Go's loaders are case-sensitive.
+  if (lowerCaseZones!.has(zone.toLowerCase())) return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The cross-target proof: each backend reads its own output back into the neutral
+ * summary, and it must equal the spec's meaning, for every spec. The drift tests
+ * show the proof can fail: a changed meaning emitted by a backend is seen by its
+ * lift, so one target drifting from the others would break the first test.
+ */
+import { describe, expect, it } from "vitest";
+import { TARGETS } from "../targets/index.js";
+import { analyze, compileFor } from "../src/compile.js";
+import { hasErrors } from "../src/diagnostics.js";
+import type { Job, Workflow } from "../src/ir.js";
+import { summarize } from "../src/summary.js";
+import { readSpec, specFiles } from "./matrix.js";
+
+const compiled = specFiles().map((spec) => {
+  const a = analyze(spec, readSpec(spec));
+  if (a.ir === null) throw new Error(`${spec} is invalid`);
+  return { spec, analysis: a, ir: a.ir };
+});
+
+const pairs = compiled.flatMap(({ spec, analysis, ir }) =>
+  TARGETS.map((target) => ({ spec, target, analysis, ir, refused: hasErrors(target.check(ir).map(analysis.spec.locate)) })),
+);
+
+describe("every target means what the spec means", () => {
+  it.each(pairs.filter((p) => !p.refused).map((p) => [p.spec, p.target.name, p] as const))("%s on %s", (_spec, _name, p) => {
+    const out = compileFor(p.analysis, p.target).output!;
+    expect(p.target.lift(out.text)).toEqual(summarize(p.ir));
+  });
+
+  it("compiles most specs on every target (refusals are the exception)", () => {
+    const refused = pairs.filter((p) => p.refused).map((p) => `${p.spec} on ${p.target.name}`);
+    expect(refused.length).toBeLessThan(pairs.length / 4);
+  });
+});
+
+type Mutation = { name: string; applies: (ir: Workflow) => boolean; apply: (ir: Workflow) => Workflow };
+
+const mapJob = (ir: Workflow, index: number, f: (j: Job) => Job): Workflow => ({ ...ir, jobs: ir.jobs.map((j, i) => (i === index ? f(j) : j)) });
+const lastJob = (ir: Workflow) => ir.jobs.length - 1;
+
+const MUTATIONS: Mutation[] = [
+  {
+    name: "one more attempt",
+    applies: () => true,
+    apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, retry: { ...j.retry, maxAttempts: j.retry.maxAttempts + 1 } })),
+  },
+  {
+    name: "a longer retry delay",
+    applies: (ir) => ir.jobs[0]!.retry.maxAttempts > 1,
+    apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, retry: { ...j.retry, delaySeconds: j.retry.delaySeconds + 60 } })),
+  },
+  { name: "another attempt timeout", applies: () => true, apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, timeoutSeconds: (j.timeoutSeconds ?? 0) + 120 })) },
+  {
+    name: "a lost dependency",
+    applies: (ir) => ir.jobs[lastJob(ir)]!.dependsOn.length > 0,
+    apply: (ir) => mapJob(ir, lastJob(ir), (j) => ({ ...j, dependsOn: j.dependsOn.slice(1) })),
+  },
+  { name: "another image", applies: () => true, apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, image: j.image + "-drift" })) },
+  {
+    name: "another env value",
+    applies: () => true,
+    apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, env: j.env.map((e, i) => (i === 0 ? { ...e, value: [...e.value, { text: "!" }] } : e)) })),
+  },
+  {
+    name: "another time zone",
+    applies: (ir) => ir.schedule?.kind === "cron",
+    apply: (ir) => ({ ...ir, schedule: ir.schedule && ir.schedule.kind === "cron" ? { ...ir.schedule, timezone: "Asia/Tokyo" } : ir.schedule }),
+  },
+  { name: "another run timeout", applies: () => true, apply: (ir) => ({ ...ir, timeoutSeconds: (ir.timeoutSeconds ?? 0) + 600 }) },
+];
+
+describe("a backend that drifts is caught by its own lift", () => {
+  const cases = pairs
+    .filter((p) => !p.refused)
+    .flatMap((p) => MUTATIONS.filter((m) => m.applies(p.ir)).map((m) => [p.target.name, m.name, p.spec, p, m] as const));
+  it.each(cases)("%s: %s (%s)", (_t, _m, _s, p, m) => {
+    const drifted = m.apply(p.ir);
+    if (hasErrors(p.target.check(drifted).map(p.analysis.spec.locate))) return;
+    const lifted = p.target.lift(p.target.emit(drifted));
+    expect(lifted).toEqual(summarize(drifted));
+    expect(lifted).not.toEqual(summarize(p.ir));
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * What the golden folder must hold: every spec in `specs/` compiled for every target
+ * (the output, or the target's refusal as diagnostics), and every invalid spec in
+ * `test/invalid/` as its diagnostics. The golden test compares it with the disk; the
+ * update command (`npm run golden:update`) writes it and deletes orphans.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { TARGETS } from "../targets/index.js";
+import { analyze, compileFor } from "../src/compile.js";
+import { formatDiagnostic, type Diagnostic } from "../src/diagnostics.js";
+import { PACKAGE_ROOT } from "../src/assets.js";
+
+export const GOLDEN_DIR = join(PACKAGE_ROOT, "golden");
+
+export function specFiles(dir = "specs"): string[] {
+  return readdirSync(join(PACKAGE_ROOT, dir))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => `${dir}/${f}`);
+}
+
+export function readSpec(rel: string): string {
+  return readFileSync(join(PACKAGE_ROOT, rel), "utf8");
+}
+
+function stem(rel: string): string {
+  return rel.replace(/^.*\//, "").replace(/\.ya?ml$/, "");
+}
+
+export function diagnosticsText(ds: readonly Diagnostic[]): string {
+  return ds.map(formatDiagnostic).join("\n") + "\n";
+}
+
+/** Golden path (relative to golden/) to expected bytes. */
+export function expectedGoldens(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const spec of specFiles()) {
+    const a = analyze(spec, readSpec(spec));
+    if (a.ir === null) throw new Error(`${spec} is invalid:\n${diagnosticsText(a.diagnostics)}`);
+    for (const t of TARGETS) {
+      const r = compileFor(a, t);
+      if (r.output) out.set(`${t.name}/${stem(spec)}.${t.extension}`, r.output.text);
+      else out.set(`${t.name}/${stem(spec)}.diagnostics.txt`, diagnosticsText(r.diagnostics));
+    }
+  }
+  for (const spec of specFiles("test/invalid")) {
+    const a = analyze(spec, readSpec(spec));
+    out.set(`diagnostics/${stem(spec)}.txt`, a.ir === null ? diagnosticsText(a.diagnostics) : "(valid)\n");
+  }
+  return out;
+}
+
+/** Every file under golden/, relative to it. */
+export function goldenFilesOnDisk(dir = GOLDEN_DIR, prefix = ""): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.flatMap((e) => (e.isDirectory() ? goldenFilesOnDisk(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])).sort();
+}
