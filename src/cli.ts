@@ -140,7 +140,7 @@ function analyzeAll(files: readonly string[], io: Io): { analyses: Analysis[]; d
 
 function displayPath(file: string, cwd: string): string {
   const rel = relative(cwd, resolve(cwd, file));
-  return rel.split(sep).join("/");
+  return rel === "" ? "." : rel.split(sep).join("/");
 }
 
 function readSpec(path: string): string | { error: string } {

@@ -65,3 +65,33 @@ export const TEKTON_CREATOR_SERVICE_ACCOUNT = `${RESERVED_PREFIX}pipelinerun-cre
 export function tektonRunGenerateName(specName: string): string {
   return `${kubeName(specName)}-`;
 }
+
+/**
+ * GitHub Actions: the internal first job that computes the run's logical date and
+ * hands it to every other job as outputs (targets/github-actions/README.md), and its
+ * step's id. Spec names cannot start with `kfm-`, so neither collides with a job.
+ */
+export const GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
+export const GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
+
+/**
+ * GitHub Actions: prefix of the step variables the generated fixed scripts read
+ * (image, argv, env, attempts, waits, timeouts). The job's own variables are never
+ * step variables, so no spec name can clash with these or reach the container.
+ */
+export const GITHUB_INTERNAL_ENV_PREFIX = "KFMI_";
+
+/** GitHub Actions: the docker container name of one attempt, as the fixed run script builds it at run time (shell syntax). */
+export const GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$GITHUB_JOB-$attempt";
+
+/** Argo Workflows: the DAG template every generated workflow enters through (reserved prefix, so no job template can take it). */
+export const ARGO_DAG_TEMPLATE = "kfm-dag";
+
+/** Argo Workflows: the workflow parameter a manual run's logical date is given in (`argo submit --from workflowtemplate/<name> -p logical-date=...`). */
+export const ARGO_LOGICAL_DATE_PARAMETER = "logical-date";
+
+/** Argo Workflows: the annotation that carries the spec name on the generated object and on each job template, so `lift` recovers spec names (`_` is lost by `kubeName`). */
+export const ARGO_SPEC_NAME_ANNOTATION = "kfm-compile.dev/name";
+
+/** Argo Workflows: the main container of a container template (Argo names it `main` whatever is written). */
+export const ARGO_MAIN_CONTAINER = "main";

@@ -6,6 +6,7 @@
  * of expressing it.
  */
 import { retryWaits, type Template, type Workflow } from "./ir.js";
+import { cpuCores, quantityBytes } from "./values.js";
 
 export interface Summary {
   /** Spec name of the workflow. */
@@ -35,7 +36,9 @@ export interface JobSummary {
   readonly args: readonly Template[] | null;
   /** Sorted by name. */
   readonly env: Readonly<Record<string, Template>>;
+  /** Cores as a decimal (`0.5`), the same however the spec spelt it (`500m`). */
   readonly cpu: string | null;
+  /** Bytes, as a decimal integer. */
   readonly memory: string | null;
   readonly attempts: number;
   /** Wait in seconds before attempts 2, 3, ... */
@@ -53,8 +56,8 @@ export function summarize(ir: Workflow): Summary {
       command: job.command,
       args: job.args,
       env: sortedRecord(job.env.map((e) => [e.name, e.value])),
-      cpu: job.resources.cpu,
-      memory: job.resources.memory,
+      cpu: cpuMeaning(job.resources.cpu),
+      memory: memoryMeaning(job.resources.memory),
       attempts: job.retry.maxAttempts,
       waitsSeconds: retryWaits(job.retry),
       timeoutSeconds: job.timeoutSeconds,
@@ -72,6 +75,22 @@ export function summarize(ir: Workflow): Summary {
     timeoutSeconds: ir.timeoutSeconds,
     jobs,
   };
+}
+
+/** A CPU quantity's meaning for the summary; lifters pass the runner's value through here. */
+export function cpuMeaning(quantity: string | null): string | null {
+  if (quantity === null) return null;
+  const cores = cpuCores(quantity);
+  if (cores === null) throw new Error(`not a CPU quantity: ${quantity}`);
+  return cores;
+}
+
+/** A memory quantity's meaning for the summary: bytes. */
+export function memoryMeaning(quantity: string | null): string | null {
+  if (quantity === null) return null;
+  const bytes = quantityBytes(quantity);
+  if (bytes === null) throw new Error(`not a memory quantity: ${quantity}`);
+  return bytes.toString();
 }
 
 /** Code-unit order, the same on every machine and locale. */

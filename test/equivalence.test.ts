@@ -10,6 +10,7 @@ import { analyze, compileFor } from "../src/compile.js";
 import { hasErrors } from "../src/diagnostics.js";
 import type { Job, Workflow } from "../src/ir.js";
 import { summarize } from "../src/summary.js";
+import { mergeText } from "../src/template.js";
 import { readSpec, specFiles } from "./matrix.js";
 
 const compiled = specFiles().map((spec) => {
@@ -60,7 +61,7 @@ const MUTATIONS: Mutation[] = [
   {
     name: "another env value",
     applies: () => true,
-    apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, env: j.env.map((e, i) => (i === 0 ? { ...e, value: [...e.value, { text: "!" }] } : e)) })),
+    apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, env: j.env.map((e, i) => (i === 0 ? { ...e, value: mergeText([...e.value, { text: "!" }]) } : e)) })),
   },
   {
     name: "another time zone",

@@ -1,0 +1,36 @@
+/**
+ * What Airflow 3 (KubernetesPodOperator) cannot express faithfully. Everything not
+ * refused here is emitted with the same meaning; README.md says how and why.
+ */
+import { problem, type Problem } from "../../src/diagnostics.js";
+import { retryWaits, type Workflow } from "../../src/ir.js";
+import { MAX_SECONDS } from "./emit.js";
+
+export function check(ir: Workflow): Problem[] {
+  const problems: Problem[] = [];
+  if (ir.schedule !== null && ir.schedule.kind === "event") {
+    problems.push(
+      problem(
+        "KFM301",
+        `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`,
+        ir.schedule.at,
+      ),
+    );
+  }
+  const tooLong = (what: string, seconds: number, at: Problem["at"]): void => {
+    problems.push(
+      problem(
+        "KFM301",
+        `airflow cannot express ${what} of ${seconds} seconds: Airflow keeps retry times and timeouts as Python datetimes, which end in the year 9999, so kfm-compile accepts at most ${MAX_SECONDS} seconds (about 3,168 years). Use a shorter duration or a lower max_delay.`,
+        at,
+      ),
+    );
+  };
+  if (ir.timeoutSeconds !== null && ir.timeoutSeconds > MAX_SECONDS) tooLong("a workflow timeout", ir.timeoutSeconds, ir.at);
+  for (const job of ir.jobs) {
+    if (job.timeoutSeconds !== null && job.timeoutSeconds > MAX_SECONDS) tooLong("a job timeout", job.timeoutSeconds, job.at);
+    const longest = Math.max(0, ...retryWaits(job.retry));
+    if (longest > MAX_SECONDS) tooLong("a retry wait", longest, job.at);
+  }
+  return problems;
+}

@@ -1,0 +1,14 @@
+/** Airflow 3 DAG files with one KubernetesPodOperator task per job. */
+import type { Target } from "../types.js";
+import { check } from "./check.js";
+import { emit } from "./emit.js";
+import { lift } from "./lift.js";
+
+export const airflow: Target = {
+  name: "airflow",
+  title: "Apache Airflow 3 DAG (KubernetesPodOperator)",
+  extension: "py",
+  check,
+  emit,
+  lift,
+};

@@ -1,0 +1,609 @@
+/**
+ * Reads a DAG file written by emit.ts back into its meaning. It parses the Python
+ * that Airflow itself executes (the DAG(...) and KubernetesPodOperator(...) keyword
+ * arguments, the `>>` edges, the RetryPolicy class) with a small reader of exactly
+ * the forms emit writes, and renders every templated string the way Airflow's Jinja
+ * and then Kubernetes would. Anything else is an error: a file lift cannot read is
+ * a file emit should not have written.
+ */
+import type { RuntimeVariable, Segment, Template } from "../../src/ir.js";
+import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
+import { MAX_ACTIVE_RUNS, POD_START_NO_LIMIT_SECONDS } from "./emit.js";
+
+/**
+ * The imports and the retry-policy class, byte for byte. Lift pins the class body
+ * because it reads `KfmRetryWaits(waits=[...])` as "wait exactly these seconds";
+ * that reading is only true of this code.
+ */
+const PRELUDE = `from datetime import timedelta
+
+import jinja2
+import pendulum
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from kubernetes.client import models as k8s
+
+
+class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of this task run fails (kfm-compile)."""
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1 again.
+        attempt = try_number - (max_tries - len(self.waits))
+        if 1 <= attempt <= len(self.waits):
+            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
+        return RetryDecision.default()
+
+    def serialize(self):
+        return {"waits": list(self.waits)}
+
+
+`;
+
+class LiftError extends Error {
+  constructor(message: string) {
+    super(`airflow lift: ${message}`);
+  }
+}
+
+// ---------------------------------------------------------------- tokens
+
+type Token =
+  | { kind: "name"; value: string }
+  | { kind: "num"; value: number }
+  | { kind: "str"; value: string }
+  | { kind: "op"; value: string }
+  | { kind: "newline" }
+  | { kind: "end" };
+
+const OPERATORS = [">>", "(", ")", "[", "]", "{", "}", ",", ":", "=", ".", "-"];
+
+function tokenize(src: string): Token[] {
+  const out: Token[] = [];
+  let depth = 0;
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === "\n") {
+      if (depth === 0 && out.length > 0 && out[out.length - 1]!.kind !== "newline") out.push({ kind: "newline" });
+      i++;
+    } else if (c === " ") i++;
+    else if (c === "#") {
+      while (i < src.length && src[i] !== "\n") i++;
+    } else if (c === '"') {
+      const [value, next] = readPyString(src, i);
+      out.push({ kind: "str", value });
+      i = next;
+    } else if (/[A-Za-z_]/.test(c)) {
+      const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(src.slice(i))!;
+      out.push({ kind: "name", value: m[0] });
+      i += m[0].length;
+    } else if (/[0-9]/.test(c)) {
+      const m = /^[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?/.exec(src.slice(i))!;
+      out.push({ kind: "num", value: Number(m[0]) });
+      i += m[0].length;
+    } else {
+      const op = OPERATORS.find((o) => src.startsWith(o, i));
+      if (op === undefined) throw new LiftError(`unexpected character ${JSON.stringify(c)} at offset ${i}`);
+      if ("([{".includes(op)) depth++;
+      if (")]}".includes(op)) depth--;
+      out.push({ kind: "op", value: op });
+      i += op.length;
+    }
+  }
+  if (out.length > 0 && out[out.length - 1]!.kind !== "newline") out.push({ kind: "newline" });
+  out.push({ kind: "end" });
+  return out;
+}
+
+/** A double-quoted Python literal as pyStr writes it; returns the value and the offset after it. */
+function readPyString(src: string, start: number): [string, number] {
+  let i = start + 1;
+  let out = "";
+  while (i < src.length && src[i] !== '"') {
+    if (src[i] === "\n") throw new LiftError("newline inside a string literal");
+    if (src[i] === "\\") {
+      const [s, n] = readEscape(src, i, '"');
+      out += s;
+      i = n;
+    } else out += src[i++];
+  }
+  if (i >= src.length) throw new LiftError("unterminated string literal");
+  return [out, i + 1];
+}
+
+/** One escape of the forms escapeCodePoints writes (shared by Python and Jinja's `unicode-escape`). */
+function readEscape(src: string, i: number, quote: string): [string, number] {
+  const e = src[i + 1];
+  if (e === "\\" || e === quote) return [e, i + 2];
+  if (e === "n" || e === "r" || e === "t") return [e === "n" ? "\n" : e === "r" ? "\r" : "\t", i + 2];
+  const width = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
+  if (width === 0) throw new LiftError(`unsupported escape \\${e ?? ""}`);
+  const digits = src.slice(i + 2, i + 2 + width);
+  if (!new RegExp(`^[0-9a-fA-F]{${width}}$`).test(digits)) throw new LiftError(`malformed escape \\${e}${digits}`);
+  const cp = parseInt(digits, 16);
+  if (cp > 0x10ffff) throw new LiftError(`code point out of range \\${e}${digits}`);
+  return [cp >= 0xd800 && cp <= 0xdfff ? String.fromCharCode(cp) : String.fromCodePoint(cp), i + 2 + width];
+}
+
+// ---------------------------------------------------------------- expressions
+
+type Expr =
+  | { kind: "str"; value: string }
+  | { kind: "num"; value: number }
+  | { kind: "name"; name: string }
+  | { kind: "list"; items: Expr[] }
+  | { kind: "dict"; entries: [Expr, Expr][] }
+  | { kind: "call"; func: string; args: Expr[]; kwargs: Map<string, Expr> };
+
+class Parser {
+  private pos = 0;
+  constructor(private readonly tokens: Token[]) {}
+
+  peek(): Token {
+    return this.tokens[this.pos]!;
+  }
+  next(): Token {
+    return this.tokens[this.pos++]!;
+  }
+  atEnd(): boolean {
+    return this.peek().kind === "end";
+  }
+  isOp(value: string): boolean {
+    const t = this.peek();
+    return t.kind === "op" && t.value === value;
+  }
+  op(value: string): void {
+    const t = this.next();
+    if (t.kind !== "op" || t.value !== value) throw new LiftError(`expected \`${value}\`, found ${describe(t)}`);
+  }
+  name(value?: string): string {
+    const t = this.next();
+    if (t.kind !== "name" || (value !== undefined && t.value !== value)) throw new LiftError(`expected ${value ?? "a name"}, found ${describe(t)}`);
+    return t.value;
+  }
+  newline(): void {
+    const t = this.next();
+    if (t.kind !== "newline") throw new LiftError(`expected the end of the line, found ${describe(t)}`);
+  }
+
+  expr(): Expr {
+    const t = this.next();
+    let e: Expr;
+    if (t.kind === "str") e = { kind: "str", value: t.value };
+    else if (t.kind === "num") e = { kind: "num", value: t.value };
+    else if (t.kind === "name") {
+      let name = t.value;
+      while (this.isOp(".")) {
+        this.next();
+        name += "." + this.name();
+      }
+      e = { kind: "name", name };
+    } else if (t.kind === "op" && t.value === "-") {
+      const n = this.next();
+      if (n.kind !== "num") throw new LiftError(`expected a number after -, found ${describe(n)}`);
+      e = { kind: "num", value: -n.value };
+    } else if (t.kind === "op" && t.value === "[") {
+      const items: Expr[] = [];
+      while (!this.isOp("]")) {
+        items.push(this.expr());
+        if (!this.isOp("]")) this.op(",");
+      }
+      this.next();
+      e = { kind: "list", items };
+    } else if (t.kind === "op" && t.value === "{") {
+      const entries: [Expr, Expr][] = [];
+      while (!this.isOp("}")) {
+        const k = this.expr();
+        this.op(":");
+        entries.push([k, this.expr()]);
+        if (!this.isOp("}")) this.op(",");
+      }
+      this.next();
+      e = { kind: "dict", entries };
+    } else throw new LiftError(`unexpected ${describe(t)}`);
+    if (this.isOp("(")) {
+      if (e.kind !== "name") throw new LiftError("only a name can be called");
+      this.next();
+      const args: Expr[] = [];
+      const kwargs = new Map<string, Expr>();
+      while (!this.isOp(")")) {
+        const save = this.pos;
+        const t2 = this.next();
+        if (t2.kind === "name" && this.isOp("=")) {
+          this.next();
+          if (kwargs.has(t2.value)) throw new LiftError(`keyword argument ${t2.value} repeated`);
+          kwargs.set(t2.value, this.expr());
+        } else {
+          this.pos = save;
+          if (kwargs.size > 0) throw new LiftError("positional argument after keyword argument");
+          args.push(this.expr());
+        }
+        if (!this.isOp(")")) this.op(",");
+      }
+      this.next();
+      e = { kind: "call", func: e.name, args, kwargs };
+    }
+    return e;
+  }
+}
+
+function describe(t: Token): string {
+  return t.kind === "newline" ? "end of line" : t.kind === "end" ? "end of file" : `${t.kind} ${JSON.stringify(t.value)}`;
+}
+
+// ---------------------------------------------------------------- value readers
+
+function str(e: Expr | undefined, what: string): string {
+  if (e?.kind !== "str") throw new LiftError(`${what} is not a string literal`);
+  return e.value;
+}
+
+function optStr(e: Expr | undefined, what: string): string | null {
+  return isNone(e) ? null : str(e, what);
+}
+
+function num(e: Expr | undefined, what: string): number {
+  if (e?.kind !== "num") throw new LiftError(`${what} is not a number`);
+  return e.value;
+}
+
+function int(e: Expr | undefined, what: string): number {
+  const n = num(e, what);
+  if (!Number.isInteger(n) || n < 0) throw new LiftError(`${what} is not a non-negative integer`);
+  return n;
+}
+
+function isNone(e: Expr | undefined): boolean {
+  return e?.kind === "name" && e.name === "None";
+}
+
+function bool(e: Expr | undefined, what: string): boolean {
+  if (e?.kind === "name" && (e.name === "True" || e.name === "False")) return e.name === "True";
+  throw new LiftError(`${what} is not True or False`);
+}
+
+function call(e: Expr | undefined, func: string, what: string): Extract<Expr, { kind: "call" }> {
+  if (e?.kind !== "call" || e.func !== func) throw new LiftError(`${what} is not a ${func}(...) call`);
+  return e;
+}
+
+function expectKeys(c: Extract<Expr, { kind: "call" }>, positional: number, keys: readonly string[], what: string): void {
+  if (c.args.length !== positional) throw new LiftError(`${what} takes ${positional} positional arguments, found ${c.args.length}`);
+  const got = [...c.kwargs.keys()];
+  if (got.join(",") !== keys.join(",")) throw new LiftError(`${what} has keyword arguments ${got.join(", ")}, expected ${keys.join(", ")}`);
+}
+
+/** `timedelta(seconds=N)` -> N. */
+function seconds(e: Expr | undefined, what: string): number {
+  const c = call(e, "timedelta", what);
+  expectKeys(c, 0, ["seconds"], what);
+  const n = num(c.kwargs.get("seconds"), what);
+  if (n < 0) throw new LiftError(`${what} is negative`);
+  return n;
+}
+
+function optSeconds(e: Expr | undefined, what: string): number | null {
+  return isNone(e) ? null : seconds(e, what);
+}
+
+function constant(e: Expr | undefined, expected: string | number | boolean | null, what: string): void {
+  const ok =
+    expected === null
+      ? isNone(e)
+      : typeof expected === "boolean"
+        ? e?.kind === "name" && e.name === (expected ? "True" : "False")
+        : typeof expected === "number"
+          ? e?.kind === "num" && e.value === expected
+          : e?.kind === "str" && e.value === expected;
+  if (!ok) throw new LiftError(`${what} is not ${JSON.stringify(expected)}`);
+}
+
+// ---------------------------------------------------------------- Jinja + Kubernetes
+
+const VARIABLE_FORMS: ReadonlyArray<[string, RuntimeVariable]> = [
+  ["{{ ds }}", "ds"],
+  ["{{ ts }}", "ts"],
+  ["{{ logical_date | ts }}", "execution_date"],
+];
+const SHIFT_FORM = /^\{\{ \(logical_date ([-+]) macros\.timedelta\(seconds=([0-9]+)\)\) \| ts \}\}/;
+
+/**
+ * Renders Jinja source the way Airflow's engine does for the forms emit writes:
+ * template data (normalised `\r\n`/`\r` -> `\n`, one trailing `\n` dropped), string
+ * expressions `{{ '...' }}`, and the runtime-variable expressions above. Then, for
+ * Kubernetes fields, applies Kubernetes' `$$` -> `$` (a `$(` left would be expanded
+ * by Kubernetes, so it is an error).
+ */
+export function readTemplate(source: string, kubernetesField: boolean): Template {
+  const segs: Segment[] = [];
+  const pushText = (t: string): void => {
+    if (t === "") return;
+    const last = segs[segs.length - 1];
+    if (last !== undefined && "text" in last) segs[segs.length - 1] = { text: last.text + t };
+    else segs.push({ text: t });
+  };
+  let i = 0;
+  while (i < source.length) {
+    if (source.startsWith("{{ '", i)) {
+      // Jinja's string rule: '([^'\\]*(?:\\.[^'\\]*)*)', newlines normalised, then unicode-escape.
+      let j = i + 4;
+      while (j < source.length && source[j] !== "'") j += source[j] === "\\" ? 2 : 1;
+      if (!source.startsWith("' }}", j)) throw new LiftError(`unterminated Jinja string in ${JSON.stringify(source)}`);
+      const raw = source.slice(i + 4, j).replace(/\r\n?/g, "\n");
+      let text = "";
+      for (let r = 0; r < raw.length;) {
+        if (raw[r] === "\\") {
+          const [s, next] = readEscape(raw, r, "'");
+          text += s;
+          r = next;
+        } else text += raw[r++];
+      }
+      pushText(text);
+      i = j + 4;
+      continue;
+    }
+    const form = VARIABLE_FORMS.find(([f]) => source.startsWith(f, i));
+    if (form) {
+      segs.push({ variable: form[1] });
+      i += form[0].length;
+      continue;
+    }
+    const shift = SHIFT_FORM.exec(source.slice(i));
+    if (shift) {
+      segs.push({ variable: shift[1] === "-" ? "prev_execution_date" : "next_execution_date" });
+      i += shift[0].length;
+      continue;
+    }
+    if (source[i] === "{" && "{%#".includes(source[i + 1] ?? "")) throw new LiftError(`Jinja that emit does not write in ${JSON.stringify(source)}`);
+    let j = source.indexOf("{", i + 1);
+    if (j === -1) j = source.length;
+    let data = source.slice(i, j).replace(/\r\n?/g, "\n");
+    if (j === source.length && data.endsWith("\n")) data = data.slice(0, -1);
+    pushText(data);
+    i = j;
+  }
+  // Kubernetes reads the whole rendered string; runtime values hold no `$` or `(`.
+  return kubernetesField ? segs.map((s) => ("text" in s ? { text: kubernetesText(s.text) } : s)) : segs;
+}
+
+/** Kubernetes `$(VAR)` expansion (k8s.io/kubernetes third_party/forked/golang/expansion): `$$` -> `$`. */
+function kubernetesText(text: string): string {
+  let out = "";
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") {
+      out += "$";
+      i++;
+    } else if (text[i] === "$" && text[i + 1] === "(") {
+      throw new LiftError(`Kubernetes would expand \`$(\` in ${JSON.stringify(text)}`);
+    } else out += text[i];
+  }
+  return out;
+}
+
+function templates(e: Expr | undefined, what: string): Template[] | null {
+  if (isNone(e)) return null;
+  if (e?.kind !== "list") throw new LiftError(`${what} is not a list or None`);
+  return e.items.map((item, i) => readTemplate(str(item, `${what}[${i}]`), true));
+}
+
+function plainText(e: Expr | undefined, what: string): string {
+  const t = readTemplate(str(e, what), false);
+  if (t.some((s) => "variable" in s)) throw new LiftError(`${what} uses a runtime variable`);
+  return t.map((s) => ("text" in s ? s.text : "")).join("");
+}
+
+// ---------------------------------------------------------------- statements
+
+const DAG_KEYS = [
+  "dag_id",
+  "description",
+  "schedule",
+  "start_date",
+  "end_date",
+  "catchup",
+  "max_active_runs",
+  "max_consecutive_failed_dag_runs",
+  "dagrun_timeout",
+  "fail_fast",
+  "is_paused_upon_creation",
+  "render_template_as_native_obj",
+  "template_undefined",
+] as const;
+
+const TASK_KEYS = [
+  "task_id",
+  "doc",
+  "name",
+  "image",
+  "cmds",
+  "arguments",
+  "env_vars",
+  "container_resources",
+  "retries",
+  "retry_delay",
+  "retry_exponential_backoff",
+  "max_retry_delay",
+  "retry_policy",
+  "execution_timeout",
+  "trigger_rule",
+  "schedule_timeout_seconds",
+  "startup_timeout_seconds",
+  "do_xcom_push",
+] as const;
+
+/** `pendulum.datetime(y, m, d, h, mi, s, tz="Zone")` -> `YYYY-MM-DDTHH:MM:SS`, checking the zone. */
+function localDateTime(e: Expr | undefined, timezone: string, what: string): string | null {
+  if (isNone(e)) return null;
+  const c = call(e, "pendulum.datetime", what);
+  expectKeys(c, 6, ["tz"], what);
+  if (str(c.kwargs.get("tz"), `${what} tz`) !== timezone) throw new LiftError(`${what} is not in the schedule's time zone ${timezone}`);
+  const [y, mo, d, h, mi, s] = c.args.map((a, i) => int(a, `${what} field ${i + 1}`));
+  const p = (n: number, w = 2): string => String(n).padStart(w, "0");
+  return `${p(y!, 4)}-${p(mo!)}-${p(d!)}T${p(h!)}:${p(mi!)}:${p(s!)}`;
+}
+
+function readDag(c: Extract<Expr, { kind: "call" }>): { workflow: string; schedule: ScheduleSummary | null; timeoutSeconds: number | null } {
+  expectKeys(c, 0, DAG_KEYS, "DAG(...)");
+  const k = c.kwargs;
+  constant(k.get("max_active_runs"), MAX_ACTIVE_RUNS, "max_active_runs");
+  constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
+  constant(k.get("fail_fast"), false, "fail_fast");
+  constant(k.get("is_paused_upon_creation"), false, "is_paused_upon_creation");
+  constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
+  const undef = k.get("template_undefined");
+  if (undef?.kind !== "name" || undef.name !== "jinja2.StrictUndefined") throw new LiftError("template_undefined is not jinja2.StrictUndefined");
+  optStr(k.get("description"), "description");
+  const catchup = bool(k.get("catchup"), "catchup");
+  let schedule: ScheduleSummary | null = null;
+  if (isNone(k.get("schedule"))) {
+    constant(k.get("start_date"), null, "start_date of an unscheduled DAG");
+    constant(k.get("end_date"), null, "end_date of an unscheduled DAG");
+    if (catchup) throw new LiftError("an unscheduled DAG has catchup=True");
+  } else {
+    const t = call(k.get("schedule"), "CronTriggerTimetable", "schedule");
+    expectKeys(t, 1, ["timezone", "interval", "run_immediately"], "CronTriggerTimetable(...)");
+    if (seconds(t.kwargs.get("interval"), "interval") !== 0) throw new LiftError("the timetable interval is not 0 (logical date would not be the fire time)");
+    if (seconds(t.kwargs.get("run_immediately"), "run_immediately") !== 0) throw new LiftError("run_immediately is not timedelta(seconds=0)");
+    const timezone = str(t.kwargs.get("timezone"), "timezone");
+    schedule = {
+      kind: "cron",
+      cron: str(t.args[0], "cron"),
+      timezone,
+      start: localDateTime(k.get("start_date"), timezone, "start_date"),
+      end: localDateTime(k.get("end_date"), timezone, "end_date"),
+      catchup,
+    };
+  }
+  return { workflow: str(k.get("dag_id"), "dag_id"), schedule, timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout") };
+}
+
+function readResources(e: Expr | undefined, what: string): { cpu: string | null; memory: string | null } {
+  if (isNone(e)) return { cpu: null, memory: null };
+  const c = call(e, "k8s.V1ResourceRequirements", what);
+  expectKeys(c, 0, ["requests", "limits"], what);
+  const read = (d: Expr | undefined, which: string): Record<string, string> => {
+    if (d?.kind !== "dict") throw new LiftError(`${what} ${which} is not a dict`);
+    const out: Record<string, string> = {};
+    for (const [key, value] of d.entries) {
+      const name = str(key, `${what} ${which} key`);
+      if (name !== "cpu" && name !== "memory") throw new LiftError(`${what} ${which} has ${name}`);
+      out[name] = plainText(value, `${what} ${which} ${name}`);
+    }
+    return out;
+  };
+  const requests = read(c.kwargs.get("requests"), "requests");
+  const limits = read(c.kwargs.get("limits"), "limits");
+  if (JSON.stringify(requests) !== JSON.stringify(limits)) throw new LiftError(`${what} requests and limits differ`);
+  if (Object.keys(requests).length === 0) throw new LiftError(`${what} is empty`);
+  return { cpu: cpuMeaning(requests.cpu ?? null), memory: memoryMeaning(requests.memory ?? null) };
+}
+
+function readWaits(k: Map<string, Expr>, retries: number, what: string): number[] {
+  constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
+  constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
+  const delay = seconds(k.get("retry_delay"), `${what} retry_delay`);
+  const policy = k.get("retry_policy");
+  if (isNone(policy)) return Array.from({ length: retries }, () => delay);
+  const c = call(policy, "KfmRetryWaits", `${what} retry_policy`);
+  expectKeys(c, 0, ["waits"], `${what} retry_policy`);
+  const list = c.kwargs.get("waits");
+  if (list?.kind !== "list") throw new LiftError(`${what} waits is not a list`);
+  const waits = list.items.map((w, i) => num(w, `${what} waits[${i}]`));
+  if (waits.length !== retries) throw new LiftError(`${what} has ${retries} retries but ${waits.length} waits`);
+  return waits;
+}
+
+function readTask(key: string, c: Extract<Expr, { kind: "call" }>): JobSummary {
+  const what = `task ${JSON.stringify(key)}`;
+  expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
+  const k = c.kwargs;
+  if (str(k.get("task_id"), `${what} task_id`) !== key) throw new LiftError(`${what} has another task_id`);
+  optStr(k.get("doc"), `${what} doc`);
+  str(k.get("name"), `${what} name`);
+  constant(k.get("trigger_rule"), "all_success", `${what} trigger_rule`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
+  const envExpr = k.get("env_vars");
+  if (envExpr?.kind !== "dict") throw new LiftError(`${what} env_vars is not a dict`);
+  const env: [string, Template][] = [];
+  for (const [name, value] of envExpr.entries) {
+    const n = str(name, `${what} env name`);
+    if (env.some(([m]) => m === n)) throw new LiftError(`${what} sets ${n} twice`);
+    env.push([n, readTemplate(str(value, `${what} env ${n}`), true)]);
+  }
+  const retries = int(k.get("retries"), `${what} retries`);
+  const { cpu, memory } = readResources(k.get("container_resources"), `${what} container_resources`);
+  return {
+    after: [],
+    image: plainText(k.get("image"), `${what} image`),
+    command: templates(k.get("cmds"), `${what} cmds`),
+    args: templates(k.get("arguments"), `${what} arguments`),
+    env: sortedRecord(env),
+    cpu,
+    memory,
+    attempts: retries + 1,
+    waitsSeconds: readWaits(k, retries, what),
+    timeoutSeconds: optSeconds(k.get("execution_timeout"), `${what} execution_timeout`),
+  };
+}
+
+/** `tasks["x"]` -> `x`. */
+function taskRef(p: Parser): string {
+  p.name("tasks");
+  p.op("[");
+  const t = p.next();
+  if (t.kind !== "str") throw new LiftError(`expected a task id, found ${describe(t)}`);
+  p.op("]");
+  return t.value;
+}
+
+export function lift(text: string): Summary {
+  const lines = text.split("\n");
+  let n = 0;
+  while (n < lines.length && lines[n]!.startsWith("# ")) n++;
+  if (n === 0) throw new LiftError("the generated header is missing");
+  const body = lines.slice(n).join("\n");
+  if (!body.startsWith("\n" + PRELUDE)) throw new LiftError("the imports or the KfmRetryWaits class are not the ones kfm-compile writes");
+  const p = new Parser(tokenize(body.slice(1 + PRELUDE.length)));
+
+  p.name("with");
+  const dag = readDag(call(p.expr(), "DAG", "the with statement"));
+  p.name("as");
+  p.name("dag");
+  p.op(":");
+  p.newline();
+  p.name("tasks");
+  p.op("=");
+  p.op("{");
+  p.op("}");
+  p.newline();
+
+  const jobs = new Map<string, JobSummary>();
+  const after = new Map<string, string[]>();
+  let edgesStarted = false;
+  while (!p.atEnd()) {
+    const left = taskRef(p);
+    if (p.isOp("=")) {
+      p.next();
+      if (jobs.has(left)) throw new LiftError(`task ${left} is defined twice`);
+      if (edgesStarted) throw new LiftError(`task ${left} is defined after the edges`);
+      jobs.set(left, readTask(left, call(p.expr(), "KubernetesPodOperator", `task ${left}`)));
+      after.set(left, []);
+    } else {
+      p.op(">>");
+      edgesStarted = true;
+      const right = taskRef(p);
+      if (!jobs.has(left) || !jobs.has(right)) throw new LiftError(`edge ${left} >> ${right} names an unknown task`);
+      if (after.get(right)!.includes(left)) throw new LiftError(`edge ${left} >> ${right} repeated`);
+      after.get(right)!.push(left);
+    }
+    p.newline();
+  }
+  const summaries = [...jobs].map(([name, s]) => [name, { ...s, after: [...after.get(name)!].sort(compareStrings) }] as const);
+  return { workflow: dag.workflow, schedule: dag.schedule, timeoutSeconds: dag.timeoutSeconds, jobs: sortedRecord(summaries) };
+}

@@ -1,0 +1,240 @@
+/**
+ * IR -> Argo Workflows YAML (argoproj.io/v1alpha1, designed for Argo Workflows 3.7 and v4).
+ * A scheduled workflow becomes one CronWorkflow; an unscheduled one a WorkflowTemplate
+ * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`).
+ * Every mapping decision, with the upstream source it rests on, is in README.md.
+ */
+import type { V1Container, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import { hashComment, headerLines } from "../../src/header.js";
+import type { CronSchedule, Job, Retry, RuntimeVariable, Template, Workflow } from "../../src/ir.js";
+import { ARGO_DAG_TEMPLATE, ARGO_LOGICAL_DATE_PARAMETER, ARGO_MAIN_CONTAINER, ARGO_SPEC_NAME_ANNOTATION, kubeName } from "../../src/names.js";
+import { toYaml } from "../../src/yaml.js";
+
+export const TARGET_NAME = "argo";
+export const API_VERSION = "argoproj.io/v1alpha1";
+/** Argo's own annotation for a human description, shown by the UI. */
+export const DESCRIPTION_ANNOTATION = "workflows.argoproj.io/description";
+/** Written out on every CronWorkflow (README "Schedules"). */
+export const CONCURRENCY_POLICY = "Allow";
+export const STARTING_DEADLINE_SECONDS = 0;
+
+/** Where a run's logical date comes from: the CronWorkflow's slot, or the `logical-date` parameter of a manual run. */
+export type DateSource = "scheduled" | "parameter";
+
+/** Go layouts (time.Format): RFC 3339 as Argo writes `workflow.scheduledTime`; Airflow's `ds` and `ts` (`-07:00` prints `+00:00` in UTC). */
+export const RFC3339_LAYOUT = "2006-01-02T15:04:05Z07:00";
+export const DS_LAYOUT = "2006-01-02";
+export const TS_LAYOUT = "2006-01-02T15:04:05-07:00";
+/** Go layout of the IR's local `start`/`end` bounds. */
+export const LOCAL_LAYOUT = "2006-01-02T15:04:05";
+
+/** The expression (expr-lang, Argo expression tags) that yields the run's logical date as a Go time.Time. */
+export function logicalDateExpression(source: DateSource): string {
+  const raw = source === "scheduled" ? "workflow.scheduledTime" : `workflow.parameters['${ARGO_LOGICAL_DATE_PARAMETER}']`;
+  return `sprig.mustToDate('${RFC3339_LAYOUT}', ${raw})`;
+}
+
+/** The expression that renders one runtime variable, always in UTC. */
+export function variableExpression(variable: RuntimeVariable, source: DateSource, periodSeconds: number | null): string {
+  const date = logicalDateExpression(source);
+  switch (variable) {
+    case "ds":
+      return `sprig.dateInZone('${DS_LAYOUT}', ${date}, 'UTC')`;
+    case "ts":
+    case "execution_date":
+      return `sprig.dateInZone('${TS_LAYOUT}', ${date}, 'UTC')`;
+    case "prev_execution_date":
+    case "next_execution_date": {
+      if (periodSeconds === null) throw new Error(`${variable} without a regular schedule reached the Argo backend`);
+      const shift = variable === "prev_execution_date" ? `-${periodSeconds}s` : `${periodSeconds}s`;
+      return `sprig.dateInZone('${TS_LAYOUT}', sprig.dateModify('${shift}', ${date}), 'UTC')`;
+    }
+  }
+}
+
+/**
+ * One expression tag. The leading comment names the spec variable (`ts` and
+ * `execution_date` render the same string, and lift must tell them apart); `brace`
+ * prepends a literal `{` that stood right before the value in the spec, because
+ * `{` followed by `{{` would make Argo's tokenizer start the tag one brace early.
+ */
+export function runtimeTag(variable: RuntimeVariable, source: DateSource, periodSeconds: number | null, brace: boolean): string {
+  return `{{=/*${variable}*/ ${brace ? "'{' + " : ""}${variableExpression(variable, source, periodSeconds)}}}`;
+}
+
+/** Kubernetes expands `$(VAR)` and turns `$$` into `$` in command, args and env values: every literal `$` is doubled. */
+export function escapeDollars(text: string): string {
+  return text.split("$").join("$$");
+}
+
+/** A Template as an Argo container string: literal text with `$` doubled, runtime values as expression tags. */
+export function renderTemplate(template: Template, source: DateSource, periodSeconds: number | null): string {
+  let out = "";
+  let brace = false;
+  template.forEach((segment, i) => {
+    if ("text" in segment) {
+      let text = segment.text;
+      const next = template[i + 1];
+      if (next !== undefined && "variable" in next && text.endsWith("{")) {
+        text = text.slice(0, -1);
+        brace = true;
+      }
+      out += escapeDollars(text);
+    } else {
+      out += runtimeTag(segment.variable, source, periodSeconds, brace);
+      brace = false;
+    }
+  });
+  return out;
+}
+
+/** `retryStrategy.backoff` for a retry policy; `factor` must be an integer (README "Retries"), `cap` only with max_delay. */
+export interface ArgoBackoff {
+  readonly duration: string;
+  readonly factor: number;
+  readonly cap?: string;
+}
+
+/**
+ * The backoff written for a policy. A non-integer multiplier is written as 1; check()
+ * refuses it whenever that changes a wait (it cannot when there is at most one retry
+ * or max_delay flattens every wait).
+ */
+export function backoffFor(retry: Retry): ArgoBackoff {
+  const factor = Number.isInteger(retry.multiplier) ? retry.multiplier : 1;
+  return {
+    duration: `${retry.delaySeconds}s`,
+    factor,
+    ...(retry.maxDelaySeconds !== null ? { cap: `${retry.maxDelaySeconds}s` } : {}),
+  };
+}
+
+/**
+ * The CronWorkflow `when` guard that keeps slots outside [start, end] from starting a
+ * run (README "Schedules"); null when there is no bound.
+ */
+export function windowGuard(schedule: CronSchedule): string | null {
+  const slot = "now().Truncate(duration('1m'))";
+  const bound = (local: string) => `date('${local}', '${LOCAL_LAYOUT}', '${schedule.timezone}')`;
+  const conditions: string[] = [];
+  if (schedule.start !== null) conditions.push(`${slot} >= ${bound(schedule.start)}`);
+  if (schedule.end !== null) conditions.push(`${slot} <= ${bound(schedule.end)}`);
+  return conditions.length === 0 ? null : `{{= ${conditions.join(" && ")} }}`;
+}
+
+/**
+ * The `when` of each root task of a manual run: true for a well-formed logical date,
+ * an evaluation error (the task errors, nothing downstream runs) otherwise.
+ */
+export function logicalDateGuard(): string {
+  return `{{=sprig.dateInZone('${TS_LAYOUT}', ${logicalDateExpression("parameter")}, 'UTC') != ''}}`;
+}
+
+function container(job: Job, source: DateSource, periodSeconds: number | null): V1Container {
+  const render = (t: Template) => renderTemplate(t, source, periodSeconds);
+  const amounts: Record<string, string> = {};
+  if (job.resources.cpu !== null) amounts["cpu"] = job.resources.cpu;
+  if (job.resources.memory !== null) amounts["memory"] = job.resources.memory;
+  const resources: V1ResourceRequirements = Object.keys(amounts).length === 0 ? {} : { requests: { ...amounts }, limits: { ...amounts } };
+  const env: V1EnvVar[] = job.env.map((e) => ({ name: e.name, value: render(e.value) }));
+  return {
+    name: ARGO_MAIN_CONTAINER,
+    image: job.image,
+    ...(job.command !== null ? { command: job.command.map(render) } : {}),
+    ...(job.args !== null ? { args: job.args.map(render) } : {}),
+    env,
+    resources,
+  };
+}
+
+function jobTemplate(job: Job, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
+  return {
+    name: kubeName(job.name),
+    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: job.name } },
+    retryStrategy: {
+      limit: job.retry.maxAttempts - 1,
+      retryPolicy: "Always",
+      backoff: backoffFor(job.retry),
+    },
+    ...(job.timeoutSeconds !== null ? { activeDeadlineSeconds: job.timeoutSeconds } : {}),
+    container: container(job, source, periodSeconds),
+  };
+}
+
+function dagTask(job: Job, source: DateSource): Record<string, unknown> {
+  const task: Record<string, unknown> = { name: kubeName(job.name), template: kubeName(job.name) };
+  if (job.dependsOn.length > 0) {
+    task["depends"] = job.dependsOn.map((d) => `${kubeName(d)}.Succeeded`).join(" && ");
+  } else if (source === "parameter") {
+    task["when"] = logicalDateGuard();
+  }
+  return task;
+}
+
+function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
+  return {
+    entrypoint: ARGO_DAG_TEMPLATE,
+    ...(source === "parameter"
+      ? {
+          arguments: {
+            parameters: [
+              {
+                name: ARGO_LOGICAL_DATE_PARAMETER,
+                description: "Logical date of this run, RFC 3339 (for example 2024-01-01T00:00:00Z or 2024-01-01T02:00:00+02:00). Required.",
+              },
+            ],
+          },
+        }
+      : {}),
+    ...(ir.timeoutSeconds !== null ? { activeDeadlineSeconds: ir.timeoutSeconds } : {}),
+    templates: [
+      { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: ir.jobs.map((j) => dagTask(j, source)) } },
+      ...ir.jobs.map((j) => jobTemplate(j, source, periodSeconds)),
+    ],
+  };
+}
+
+function objectMetadata(ir: Workflow): Record<string, unknown> {
+  return {
+    name: kubeName(ir.name),
+    annotations: {
+      [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
+      ...(ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}),
+    },
+  };
+}
+
+/** The Argo object for a workflow, as a plain object (exported for tests). */
+export function argoObject(ir: Workflow): Record<string, unknown> {
+  const schedule = ir.schedule;
+  const runMetadata = { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } };
+  if (schedule === null) {
+    return {
+      apiVersion: API_VERSION,
+      kind: "WorkflowTemplate",
+      metadata: objectMetadata(ir),
+      spec: { workflowMetadata: runMetadata, ...workflowSpec(ir, "parameter", null) },
+    };
+  }
+  if (schedule.kind !== "cron") throw new Error("an event trigger reached the Argo backend (check() refuses it)");
+  const guard = windowGuard(schedule);
+  return {
+    apiVersion: API_VERSION,
+    kind: "CronWorkflow",
+    metadata: objectMetadata(ir),
+    spec: {
+      schedules: [schedule.cron],
+      timezone: schedule.timezone,
+      concurrencyPolicy: CONCURRENCY_POLICY,
+      startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
+      suspend: false,
+      ...(guard !== null ? { when: guard } : {}),
+      workflowMetadata: runMetadata,
+      workflowSpec: workflowSpec(ir, "scheduled", schedule.periodSeconds),
+    },
+  };
+}
+
+export function emit(ir: Workflow): string {
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYaml(argoObject(ir));
+}

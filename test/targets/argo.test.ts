@@ -1,0 +1,494 @@
+/**
+ * Unit tests of the Argo Workflows backend's mapping decisions (targets/argo/README.md),
+ * written given / when / then. Each test names the decision it pins; changing the
+ * mapping makes it fail.
+ */
+import { describe, expect, it } from "vitest";
+import type { V1Container } from "@kubernetes/client-node";
+import { retryWaits, type CronSchedule, type EventSchedule, type Job, type Retry, type Template, type Workflow } from "../../src/ir.js";
+import { summarize } from "../../src/summary.js";
+import { parseYamlStream } from "../../src/yaml.js";
+import { HEADER_MARK } from "../../src/header.js";
+import { check } from "../../targets/argo/check.js";
+import { argoObject, emit, escapeDollars, renderTemplate } from "../../targets/argo/emit.js";
+import { argo } from "../../targets/argo/index.js";
+import { argoWaits, lift, literalTextIssue, parseArgoString } from "../../targets/argo/lift.js";
+import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
+
+type Obj = Record<string, any>;
+
+/** The emitted document, read back with the project's YAML reader. */
+function emitted(ir: Workflow): Obj {
+  const docs = parseYamlStream(emit(ir));
+  expect(docs).toHaveLength(1);
+  return docs[0] as Obj;
+}
+
+function workflowSpecOf(doc: Obj): Obj {
+  return doc.kind === "CronWorkflow" ? doc.spec.workflowSpec : doc.spec;
+}
+
+function templateOf(doc: Obj, name: string): Obj {
+  return workflowSpecOf(doc).templates.find((t: Obj) => t.name === name);
+}
+
+function tasksOf(doc: Obj): Obj[] {
+  return templateOf(doc, "kfm-dag").dag.tasks;
+}
+
+function containerOf(doc: Obj, name: string): V1Container {
+  return templateOf(doc, name).container as V1Container;
+}
+
+function codes(ir: Workflow): string[] {
+  return check(ir).map((p) => p.code);
+}
+
+/** Kubernetes' expansion of command/args/env values: `$$` is `$`, `$(VAR)` a defined variable (k8s third_party/forked/golang/expansion). */
+function kubernetesExpand(s: string, env: Record<string, string>): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === "$" && s[i + 1] === "$") {
+      out += "$";
+      i++;
+    } else if (s[i] === "$" && s[i + 1] === "(") {
+      const end = s.indexOf(")", i + 2);
+      const name = end < 0 ? null : s.slice(i + 2, end);
+      if (name !== null && name in env) {
+        out += env[name];
+        i = end;
+      } else {
+        out += "$";
+      }
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// ---------- retries ----------
+
+describe("retries", () => {
+  it("given max_attempts 3, when emitted, then retryStrategy.limit is 2 (retries, not attempts) with retryPolicy Always", () => {
+    const doc = emitted(irFixture({ jobs: [jobFixture("a", { retry: { maxAttempts: 3, delaySeconds: 60, multiplier: 1, maxDelaySeconds: null } })] }));
+    const rs = templateOf(doc, "a").retryStrategy;
+    expect(rs.limit).toBe(2);
+    expect(rs.retryPolicy).toBe("Always");
+  });
+
+  it("given no retry (max_attempts 1), when emitted, then limit 0 and a zero backoff are written out, never left to Argo's unlimited default", () => {
+    const rs = templateOf(emitted(irFixture()), "extract-sales").retryStrategy;
+    expect(rs).toEqual({ limit: 0, retryPolicy: "Always", backoff: { duration: "0s", factor: 1 } });
+  });
+
+  it("given delay 5m, multiplier 2, max_delay 10m, when emitted, then backoff is duration 300s, factor 2, cap 600s", () => {
+    const retry: Retry = { maxAttempts: 4, delaySeconds: 300, multiplier: 2, maxDelaySeconds: 600 };
+    const doc = emitted(irFixture({ jobs: [jobFixture("a", { retry })] }));
+    expect(templateOf(doc, "a").retryStrategy.backoff).toEqual({ duration: "300s", factor: 2, cap: "600s" });
+  });
+
+  it("given constant waits, when emitted, then factor 1 is written and no cap", () => {
+    const retry: Retry = { maxAttempts: 3, delaySeconds: 30, multiplier: 1, maxDelaySeconds: null };
+    const doc = emitted(irFixture({ jobs: [jobFixture("a", { retry })] }));
+    expect(templateOf(doc, "a").retryStrategy.backoff).toEqual({ duration: "30s", factor: 1 });
+  });
+
+  it("given Argo's formula, when the waits are modelled, then retry k waits duration*factor^(k-1), capped", () => {
+    expect(argoWaits(4, 60, 3, null)).toEqual([60, 180, 540, 1620]);
+    expect(argoWaits(4, 60, 3, 300)).toEqual([60, 180, 300, 300]);
+    expect(argoWaits(3, 0, 5, null)).toEqual([0, 0, 0]);
+    expect(argoWaits(2, 10, null, null)).toEqual([10, 10]);
+    expect(argoWaits(0, 10, 2, null)).toEqual([]);
+  });
+
+  it("given a wait beyond Go's largest duration, when modelled, then it is clamped like the controller does", () => {
+    const waits = argoWaits(40, 86400, 2, null);
+    expect(waits[39]).toBeCloseTo(9223372036.854775807, 3);
+  });
+
+  it("given a non-integer multiplier that changes the waits, when checked, then KFM301 (Argo parses factor as an integer)", () => {
+    const retry: Retry = { maxAttempts: 3, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: null };
+    const problems = check(irFixture({ jobs: [jobFixture("a", { retry })] }));
+    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(problems[0]!.message).toMatch(/integer/);
+    expect(problems[0]!.at).toEqual(["workflow", "jobs", 0, "job", "retry"]);
+  });
+
+  it("given a non-integer multiplier that no wait uses (one retry), when compiled, then it is accepted and written as factor 1", () => {
+    const retry: Retry = { maxAttempts: 2, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: null };
+    const ir = irFixture({ jobs: [jobFixture("a", { retry })] });
+    expect(check(ir)).toEqual([]);
+    expect(templateOf(emitted(ir), "a").retryStrategy.backoff.factor).toBe(1);
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+
+  it("given waits that overflow the controller's durations, when checked, then KFM301, and a max_delay makes them expressible", () => {
+    const retry: Retry = { maxAttempts: 40, delaySeconds: 86400, multiplier: 2, maxDelaySeconds: null };
+    expect(codes(irFixture({ jobs: [jobFixture("a", { retry })] }))).toEqual(["KFM301"]);
+    const capped: Retry = { ...retry, maxDelaySeconds: 3600 };
+    const ir = irFixture({ jobs: [jobFixture("a", { retry: capped })] });
+    expect(check(ir)).toEqual([]);
+    expect(lift(emit(ir)).jobs["a"]!.waitsSeconds).toEqual(retryWaits(capped));
+  });
+
+  it("given emitted YAML whose limit drifted, when lifted, then the attempts differ (lift reads retryStrategy.limit, not a comment)", () => {
+    const retry: Retry = { maxAttempts: 3, delaySeconds: 5, multiplier: 2, maxDelaySeconds: null };
+    const ir = irFixture({ jobs: [jobFixture("a", { retry })] });
+    const drifted = emit(ir).replace("limit: 2", "limit: 3");
+    expect(lift(drifted).jobs["a"]!.attempts).toBe(4);
+    expect(lift(drifted).jobs["a"]!.waitsSeconds).toEqual([5, 10, 20]);
+  });
+
+  it("given the default retryPolicy, when lifted, then it is rejected (OnFailure would not retry errors)", () => {
+    const text = emit(irFixture()).replace("retryPolicy: Always", "retryPolicy: OnFailure");
+    expect(() => lift(text)).toThrow(/Always/);
+  });
+});
+
+// ---------- timeouts ----------
+
+describe("timeouts", () => {
+  it("given a job timeout, when emitted, then the template's activeDeadlineSeconds bounds each attempt (pod)", () => {
+    const doc = emitted(irFixture({ jobs: [jobFixture("a", { timeoutSeconds: 1800 })] }));
+    expect(templateOf(doc, "a").activeDeadlineSeconds).toBe(1800);
+  });
+
+  it("given no timeouts, when emitted, then neither activeDeadlineSeconds is written (Argo's own default is no deadline)", () => {
+    const doc = emitted(irFixture());
+    expect(templateOf(doc, "extract-sales")).not.toHaveProperty("activeDeadlineSeconds");
+    expect(workflowSpecOf(doc)).not.toHaveProperty("activeDeadlineSeconds");
+  });
+
+  it("given a workflow timeout on a scheduled workflow, when emitted, then workflowSpec.activeDeadlineSeconds holds it", () => {
+    const doc = emitted(irFixture({ schedule: cron(), timeoutSeconds: 7200 }));
+    expect(doc.spec.workflowSpec.activeDeadlineSeconds).toBe(7200);
+  });
+
+  it("given a timeout beyond Go's duration range, when checked, then KFM301", () => {
+    expect(codes(irFixture({ timeoutSeconds: 9223372037 }))).toEqual(["KFM301"]);
+    expect(codes(irFixture({ jobs: [jobFixture("a", { timeoutSeconds: 9223372037 })] }))).toEqual(["KFM301"]);
+  });
+});
+
+// ---------- dependencies and failure ----------
+
+describe("dependencies and failure", () => {
+  const ir = irFixture({
+    jobs: [jobFixture("extract_sales"), jobFixture("load_b"), jobFixture("report", { dependsOn: ["extract_sales", "load_b"] })],
+  });
+
+  it("given depends_on, when emitted, then depends requires each upstream's Succeeded (a bare name would also accept Skipped)", () => {
+    const task = tasksOf(emitted(ir)).find((t) => t.name === "report")!;
+    expect(task.depends).toBe("extract-sales.Succeeded && load-b.Succeeded");
+    expect(task).not.toHaveProperty("dependencies");
+  });
+
+  it("given any DAG, when emitted, then failFast is false so independent branches finish after a failure", () => {
+    expect(templateOf(emitted(ir), "kfm-dag").dag.failFast).toBe(false);
+  });
+
+  it("given spec names with '_', when lifted, then the names come back from the kfm-compile.dev/name annotation", () => {
+    const doc = emitted(ir);
+    expect(templateOf(doc, "load-b").metadata.annotations["kfm-compile.dev/name"]).toBe("load_b");
+    expect(doc.metadata.annotations["kfm-compile.dev/name"]).toBe("daily_sales");
+    expect(Object.keys(lift(emit(ir)).jobs)).toEqual(["extract_sales", "load_b", "report"]);
+    expect(lift(emit(ir)).jobs["report"]!.after).toEqual(["extract_sales", "load_b"]);
+  });
+
+  it("given failFast drifted to true, when lifted, then lift refuses the output", () => {
+    expect(() => lift(emit(ir).replace("failFast: false", "failFast: true"))).toThrow(/failFast/);
+  });
+});
+
+// ---------- schedules ----------
+
+describe("schedules", () => {
+  it("given a cron schedule, when emitted, then a CronWorkflow with schedules [cron], timezone, Allow, startingDeadlineSeconds 0 and suspend false", () => {
+    const doc = emitted(irFixture({ schedule: cron({ cron: "30 6 * * 1", timezone: "America/New_York" }) }));
+    expect(doc.apiVersion).toBe("argoproj.io/v1alpha1");
+    expect(doc.kind).toBe("CronWorkflow");
+    expect(doc.spec.schedules).toEqual(["30 6 * * 1"]);
+    expect(doc.spec).not.toHaveProperty("schedule");
+    expect(doc.spec.timezone).toBe("America/New_York");
+    expect(doc.spec.concurrencyPolicy).toBe("Allow");
+    expect(doc.spec.startingDeadlineSeconds).toBe(0);
+    expect(doc.spec.suspend).toBe(false);
+  });
+
+  it("given UTC, when emitted, then timezone UTC is still written (Argo's default is the controller's zone)", () => {
+    expect(emitted(irFixture({ schedule: cron() })).spec.timezone).toBe("UTC");
+  });
+
+  it("given catchup true, when checked, then KFM301 at schedule.catchup", () => {
+    const problems = check(irFixture({ schedule: cron({ catchup: true }) }));
+    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(problems[0]!.at).toEqual(["workflow", "schedule", "catchup"]);
+  });
+
+  it("given an event trigger, when checked, then KFM301 naming the feature 'event trigger'", () => {
+    const event: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null };
+    const problems = check(irFixture({ schedule: event }));
+    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(problems[0]!.message).toContain("event trigger");
+  });
+
+  it("given start and end, when emitted, then a when guard compares the slot (now, to the minute) with both bounds in the schedule's zone", () => {
+    const doc = emitted(irFixture({ schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }) }));
+    expect(doc.spec.when).toBe(
+      "{{= now().Truncate(duration('1m')) >= date('2024-01-01T00:00:00', '2006-01-02T15:04:05', 'Europe/Berlin')" +
+        " && now().Truncate(duration('1m')) <= date('2024-12-31T23:59:59', '2006-01-02T15:04:05', 'Europe/Berlin') }}",
+    );
+  });
+
+  it("given no window, when emitted, then no when is written", () => {
+    expect(emitted(irFixture({ schedule: cron() })).spec).not.toHaveProperty("when");
+  });
+
+  it("given only an end, when lifted, then start is null and end comes back from the guard", () => {
+    const ir = irFixture({ schedule: cron({ end: "2025-06-30T23:59:59" }) });
+    expect(lift(emit(ir)).schedule).toEqual({ kind: "cron", cron: "0 2 * * *", timezone: "UTC", start: null, end: "2025-06-30T23:59:59", catchup: false });
+  });
+
+  it("given a scheduled workflow named with 53 characters, when checked, then KFM301 (Argo appends the unix time to each run's name)", () => {
+    expect(codes(irFixture({ name: "a".repeat(53), schedule: cron() }))).toEqual(["KFM301"]);
+    expect(codes(irFixture({ name: "a".repeat(52), schedule: cron() }))).toEqual([]);
+  });
+
+  it("given no schedule, when emitted, then a WorkflowTemplate whose logical-date parameter has no value (Argo refuses a submission without it)", () => {
+    const doc = emitted(irFixture());
+    expect(doc.kind).toBe("WorkflowTemplate");
+    const params = doc.spec.arguments.parameters;
+    expect(params).toHaveLength(1);
+    expect(params[0].name).toBe("logical-date");
+    expect(params[0]).not.toHaveProperty("value");
+    expect(params[0]).not.toHaveProperty("default");
+  });
+});
+
+// ---------- runtime values ----------
+
+describe("runtime values", () => {
+  const scheduled = irFixture({
+    schedule: cron({ periodSeconds: 3600, cron: "0 * * * *" }),
+    jobs: [
+      jobFixture("a", {
+        args: [
+          [{ variable: "ds" }],
+          [{ variable: "ts" }],
+          [{ variable: "execution_date" }],
+          [{ variable: "prev_execution_date" }],
+          [{ variable: "next_execution_date" }],
+        ],
+      }),
+    ],
+  });
+
+  it("given a scheduled run, when emitted, then values are computed from workflow.scheduledTime (the slot, RFC 3339) and formatted in UTC", () => {
+    const args = containerOf(emitted(scheduled), "a").args!;
+    const date = "sprig.mustToDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime)";
+    expect(args[0]).toBe(`{{=/*ds*/ sprig.dateInZone('2006-01-02', ${date}, 'UTC')}}`);
+    expect(args[1]).toBe(`{{=/*ts*/ sprig.dateInZone('2006-01-02T15:04:05-07:00', ${date}, 'UTC')}}`);
+    expect(args[2]).toBe(`{{=/*execution_date*/ sprig.dateInZone('2006-01-02T15:04:05-07:00', ${date}, 'UTC')}}`);
+    expect(args[3]).toBe(`{{=/*prev_execution_date*/ sprig.dateInZone('2006-01-02T15:04:05-07:00', sprig.dateModify('-3600s', ${date}), 'UTC')}}`);
+    expect(args[4]).toBe(`{{=/*next_execution_date*/ sprig.dateInZone('2006-01-02T15:04:05-07:00', sprig.dateModify('3600s', ${date}), 'UTC')}}`);
+  });
+
+  it("given ts and execution_date (same string), when lifted, then each comes back as the variable the spec named", () => {
+    expect(lift(emit(scheduled)).jobs["a"]!.args).toEqual(scheduled.jobs[0]!.args);
+  });
+
+  it("given a manual run, when emitted, then values come from workflow.parameters['logical-date'] and only root tasks carry the date guard", () => {
+    const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"] })] });
+    const doc = emitted(ir);
+    const env = containerOf(doc, "a").env!.find((e) => e.name === "KFM_LOGICAL_DATE")!;
+    expect(env.value).toContain("workflow.parameters['logical-date']");
+    const [a, b] = tasksOf(doc);
+    expect(a!.when).toBe(
+      "{{=sprig.dateInZone('2006-01-02T15:04:05-07:00', sprig.mustToDate('2006-01-02T15:04:05Z07:00', workflow.parameters['logical-date']), 'UTC') != ''}}",
+    );
+    expect(b).not.toHaveProperty("when");
+  });
+
+  it("given a scheduled run, when emitted, then no task has a when and the run takes no arguments", () => {
+    const doc = emitted(scheduled);
+    expect(tasksOf(doc).every((t) => t.when === undefined)).toBe(true);
+    expect(doc.spec.workflowSpec).not.toHaveProperty("arguments");
+  });
+
+  it("given a tag computing the wrong variable, when lifted, then lift refuses it", () => {
+    const text = emit(scheduled).replace("sprig.dateModify('-3600s'", "sprig.dateModify('3600s'");
+    expect(() => lift(text)).toThrow(/prev_execution_date/);
+  });
+});
+
+// ---------- literal text ----------
+
+describe("literal text", () => {
+  it("given a literal '$', when rendered, then every '$' is doubled and Kubernetes' expansion gives the text back", () => {
+    const text = "$(HOME) and $$ and $1 ${X}";
+    const rendered = renderTemplate([{ text }], "parameter", null);
+    expect(rendered).toBe("$$(HOME) and $$$$ and $$1 $${X}");
+    expect(kubernetesExpand(rendered, { HOME: "/root", X: "x" })).toBe(text);
+    expect(escapeDollars("$")).toBe("$$");
+  });
+
+  it("given a '$' in env and command, when emitted, then they are doubled there too", () => {
+    const ir = irFixture({
+      jobs: [jobFixture("a", { command: [[{ text: "sh$" }]], env: [{ name: "P", value: [{ text: "$(PATH)" }] }, ...jobFixture("a").env] })],
+    });
+    const c = containerOf(emitted(ir), "a");
+    expect(c.command).toEqual(["sh$$"]);
+    expect(c.env![0]).toEqual({ name: "P", value: "$$(PATH)" });
+  });
+
+  it("given a literal '{{ x }}' naming no Argo variable, when compiled, then it is written as it is (Argo writes unresolved tags back)", () => {
+    const args: Template[] = [[{ text: "{{ not a variable }}" }], [{ text: "{% raw %} {{ .Values.x }}" }]];
+    const ir = irFixture({ jobs: [jobFixture("a", { args })] });
+    expect(check(ir)).toEqual([]);
+    expect(containerOf(emitted(ir), "a").args).toEqual(["{{ not a variable }}", "{% raw %} {{ .Values.x }}"]);
+    expect(lift(emit(ir)).jobs["a"]!.args).toEqual(args);
+  });
+
+  it.each([
+    ["{{ workflow.name }}", "names an Argo variable"],
+    ["{{inputs.parameters.x}}", "names an Argo variable"],
+    ["{{ item }}", "names an Argo variable"],
+    ["{{=1+1}}", "expression tag"],
+    ["a {{ b", "no '}}'"],
+    ["{{ a {{ b }}", "nested"],
+  ])("given literal text %j, when checked, then KFM301 (%s)", (text, why) => {
+    const problems = check(irFixture({ jobs: [jobFixture("a", { args: [[{ text }]] })] }));
+    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(problems[0]!.message).toContain(why);
+    expect(problems[0]!.at).toEqual(["workflow", "jobs", 0, "job", "args", 0]);
+  });
+
+  it("given a '{' right before a runtime value, when rendered, then the brace moves into the tag so Argo never sees '{{{'", () => {
+    const template: Template = [{ text: "x{" }, { variable: "ds" }, { text: "}" }];
+    const rendered = renderTemplate(template, "scheduled", null);
+    expect(rendered).not.toContain("{{{");
+    expect(rendered.startsWith("x{{=/*ds*/ '{' + sprig.dateInZone(")).toBe(true);
+    expect(rendered.endsWith("'UTC')}}}")).toBe(true);
+    expect(parseArgoString(rendered, "scheduled")).toEqual(template);
+  });
+
+  it("given a '}}' after a runtime value, when parsed the way Argo tokenizes, then the value's tag ends at the first '}}'", () => {
+    expect(parseArgoString(renderTemplate([{ variable: "ts" }, { text: "}}" }], "parameter", null), "parameter")).toEqual([{ variable: "ts" }, { text: "}}" }]);
+  });
+
+  it("given the literal-text rules, when asked directly, then only inert tags pass", () => {
+    expect(literalTextIssue("plain } text { with braces")).toBeNull();
+    expect(literalTextIssue("{{ x }} and {{ y }}")).toBeNull();
+    expect(literalTextIssue("{{workflowish}}")).toBeNull();
+    expect(literalTextIssue("{{ pod.name }}")).not.toBeNull();
+  });
+
+  it("given a '{{' in the image, when checked, then KFM301", () => {
+    expect(codes(irFixture({ jobs: [jobFixture("a", { image: "repo/{{x}}:1" })] }))).toEqual(["KFM301"]);
+  });
+
+  it("given an undoubled '$' in emitted text, when lifted, then lift refuses it (Kubernetes would expand it)", () => {
+    expect(() => parseArgoString("$(HOME)", "parameter")).toThrow(/single '\$'/);
+  });
+});
+
+// ---------- container ----------
+
+describe("container", () => {
+  it("given no command and no args, when emitted, then neither key is written (the image entrypoint runs)", () => {
+    const c = containerOf(emitted(irFixture()), "extract-sales");
+    expect(c).not.toHaveProperty("command");
+    expect(c).not.toHaveProperty("args");
+    expect(c.name).toBe("main");
+  });
+
+  it("given an empty command, when checked, then KFM301 (Kubernetes would run the entrypoint)", () => {
+    expect(codes(irFixture({ jobs: [jobFixture("a", { command: [] })] }))).toEqual(["KFM301"]);
+  });
+
+  it("given empty args, when emitted and lifted, then args [] comes back as []", () => {
+    const ir = irFixture({ jobs: [jobFixture("a", { args: [] })] });
+    expect(containerOf(emitted(ir), "a").args).toEqual([]);
+    expect(lift(emit(ir)).jobs["a"]!.args).toEqual([]);
+  });
+
+  it("given cpu and memory, when emitted, then each is both the request and the limit", () => {
+    const c = containerOf(emitted(irFixture({ jobs: [jobFixture("a", { resources: { cpu: "500m", memory: "2Gi" } })] })), "a");
+    expect(c.resources).toEqual({ requests: { cpu: "500m", memory: "2Gi" }, limits: { cpu: "500m", memory: "2Gi" } });
+  });
+
+  it("given only memory, when emitted, then only memory is requested and limited", () => {
+    const c = containerOf(emitted(irFixture({ jobs: [jobFixture("a", { resources: { cpu: null, memory: "512Mi" } })] })), "a");
+    expect(c.resources).toEqual({ requests: { memory: "512Mi" }, limits: { memory: "512Mi" } });
+  });
+
+  it("given no resources, when emitted, then resources is written empty", () => {
+    expect(containerOf(emitted(irFixture()), "extract-sales").resources).toEqual({});
+  });
+
+  it("given a quantity that looks like a number, when emitted, then it stays a string", () => {
+    const text = emit(irFixture({ jobs: [jobFixture("a", { resources: { cpu: "2", memory: null } })] }));
+    expect(text).toContain('cpu: "2"');
+  });
+
+  it("given env in spec order then the standard variables, when emitted, then the order is kept", () => {
+    const ir = irFixture({ jobs: [jobFixture("a", { env: [{ name: "Z", value: [{ text: "1" }] }, ...jobFixture("a").env] })] });
+    expect(containerOf(emitted(ir), "a").env!.map((e) => e.name)).toEqual(["Z", "KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE"]);
+  });
+});
+
+// ---------- whole output ----------
+
+describe("whole output", () => {
+  const full = irFixture({
+    description: "Daily: sales",
+    schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: null }),
+    timeoutSeconds: 21600,
+    jobs: [
+      jobFixture("extract_sales", {
+        command: [[{ text: "python" }], [{ text: "ingest.py" }]],
+        args: [[{ text: "--date" }], [{ text: "{" }, { variable: "ds" }, { text: "}" }]],
+        resources: { cpu: "1000m", memory: "2Gi" },
+        retry: { maxAttempts: 3, delaySeconds: 300, multiplier: 2, maxDelaySeconds: 500 },
+        timeoutSeconds: 3600,
+      }),
+      jobFixture("report", { dependsOn: ["extract_sales"] }),
+    ],
+  });
+
+  it("given a workflow, when emitted, then the generated header comes first", () => {
+    expect(emit(full).startsWith(`# ${HEADER_MARK}`)).toBe(true);
+    expect(emit(full)).toContain("(target argo)");
+  });
+
+  it("given the same IR twice, when emitted, then the bytes are equal", () => {
+    expect(emit(full)).toBe(emit(structuredClone(full)));
+  });
+
+  it("given a scheduled and a manual workflow, when lifted, then the Summary equals summarize(ir)", () => {
+    expect(lift(emit(full))).toEqual(summarize(full));
+    const manual = { ...full, schedule: null };
+    expect(lift(emit(manual))).toEqual(summarize(manual));
+  });
+
+  it("given a description, when emitted, then it is Argo's description annotation on the object", () => {
+    expect(argoObject(full)["metadata"]).toEqual({
+      name: "daily-sales",
+      annotations: { "kfm-compile.dev/name": "daily_sales", "workflows.argoproj.io/description": "Daily: sales" },
+    });
+  });
+
+  it("given the target descriptor, then it is named argo with extension yaml", () => {
+    expect(argo.name).toBe("argo");
+    expect(argo.extension).toBe("yaml");
+  });
+});
+
+function jobFixture(name: string, over: Partial<Job> = {}): Job {
+  return baseJob(name, over, "daily_sales");
+}
+
+function irFixture(over: Partial<Workflow> = {}): Workflow {
+  return baseIr(over, "extract_sales");
+}

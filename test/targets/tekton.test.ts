@@ -1,0 +1,541 @@
+/**
+ * Unit tests of the Tekton backend's mapping decisions (targets/tekton/README.md), written
+ * given / when / then. The generated shell scripts are also run here, with the POSIX `sh` of
+ * the machine (and busybox when it is installed), through the same `$$` unescaping
+ * Kubernetes applies, so a script bug or an escaping slip fails a test.
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { V1Container, V1CronJob } from "@kubernetes/client-node";
+import type { CronSchedule, EventSchedule, Job, Retry, Template, Workflow } from "../../src/ir.js";
+import { summarize } from "../../src/summary.js";
+import { parseYamlStream } from "../../src/yaml.js";
+import { check } from "../../targets/tekton/check.js";
+import {
+  CONTEXT_SCRIPT,
+  CREATOR_SCRIPT,
+  emit,
+  k8sLiteral,
+  KUBECTL_IMAGE,
+  renderTemplate,
+  SHELL_IMAGE,
+  STARTING_DEADLINE_SECONDS,
+  WAIT_SCRIPT,
+  type TektonPipeline,
+  type TektonPipelineRun,
+  type TektonStep,
+} from "../../targets/tekton/emit.js";
+import { tekton } from "../../targets/tekton/index.js";
+import { lift, parseTemplate } from "../../targets/tekton/lift.js";
+import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
+
+interface Out {
+  pipeline: TektonPipeline;
+  run: TektonPipelineRun;
+  cronJob: V1CronJob | undefined;
+}
+
+function compile(ir: Workflow): Out {
+  const docs = parseYamlStream(emit(ir)) as { kind: string }[];
+  return {
+    pipeline: docs.find((d) => d.kind === "Pipeline") as unknown as TektonPipeline,
+    run: docs.find((d) => d.kind === "PipelineRun") as unknown as TektonPipelineRun,
+    cronJob: docs.find((d) => d.kind === "CronJob") as V1CronJob | undefined,
+  };
+}
+
+function task(out: Out, name: string) {
+  const t = out.pipeline.spec.tasks.find((x) => x.name === name);
+  if (t === undefined) throw new Error(`no task ${name}`);
+  return t;
+}
+
+function step(out: Out, taskName: string, stepName: string): TektonStep {
+  const s = task(out, taskName).taskSpec.steps.find((x) => x.name === stepName);
+  if (s === undefined) throw new Error(`no step ${stepName} in ${taskName}`);
+  return s;
+}
+
+function env(c: Pick<V1Container, "env">, name: string): string | undefined {
+  return c.env?.find((e) => e.name === name)?.value;
+}
+
+function creator(out: Out): V1Container {
+  return out.cronJob!.spec!.jobTemplate.spec!.template.spec!.containers[0]!;
+}
+
+/** What Kubernetes makes of a command/args/env string: `$$` -> `$`, `$(VAR)` -> value when VAR is defined. */
+function kubernetesExpand(text: string, vars: Record<string, string> = {}): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) =>
+    m === "$$" ? "$" : name !== undefined && name in vars ? vars[name]! : m,
+  );
+}
+
+function hasTool(tool: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+}
+
+// ---------- retries ----------
+
+describe("retries", () => {
+  it("given max_attempts 3, when emitted, then the pipeline task has retries 2", () => {
+    const ir = irFixture({ jobs: [jobFixture("extract", { retry: { maxAttempts: 3, delaySeconds: 60, multiplier: 1, maxDelaySeconds: null } })] });
+    expect(task(compile(ir), "extract").retries).toBe(2);
+  });
+
+  it("given max_attempts 1, when emitted, then retries 0 is written and there is no wait step", () => {
+    const out = compile(irFixture());
+    expect(task(out, "extract").retries).toBe(0);
+    expect(task(out, "extract").taskSpec.steps.map((s) => s.name)).toEqual(["job"]);
+  });
+
+  it("given exponential backoff, when emitted, then the waits before attempts 2..n are data in KFM_RETRY_WAITS of a first wait step", () => {
+    const retry: Retry = { maxAttempts: 5, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: 20 };
+    const out = compile(irFixture({ jobs: [jobFixture("extract", { retry })] }));
+    const steps = task(out, "extract").taskSpec.steps;
+    expect(steps.map((s) => s.name)).toEqual(["kfm-wait", "job"]);
+    expect(env(steps[0]!, "KFM_RETRY_WAITS")).toBe("10 15 20 20");
+    expect(env(steps[0]!, "KFM_RETRY_COUNT")).toBe("$(context.task.retry-count)");
+    expect(steps[0]!.image).toBe(SHELL_IMAGE);
+  });
+
+  it("given two jobs with different waits, when emitted, then their wait scripts are the same fixed text", () => {
+    const a = jobFixture("a", { retry: { maxAttempts: 2, delaySeconds: 1, multiplier: 1, maxDelaySeconds: null } });
+    const b = jobFixture("b", { retry: { maxAttempts: 4, delaySeconds: 300, multiplier: 2, maxDelaySeconds: null } });
+    const out = compile(irFixture({ jobs: [a, b] }));
+    expect(step(out, "a", "kfm-wait").command).toEqual(step(out, "b", "kfm-wait").command);
+    expect(env(step(out, "b", "kfm-wait"), "KFM_RETRY_WAITS")).toBe("300 600 1200");
+  });
+});
+
+// ---------- timeouts ----------
+
+describe("timeouts", () => {
+  it("given a job timeout of 90 minutes, when emitted, then the job step has timeout 1h30m and the task (TaskRun) timeout is 0s", () => {
+    const out = compile(
+      irFixture({
+        jobs: [jobFixture("extract", { timeoutSeconds: 5400, retry: { maxAttempts: 2, delaySeconds: 600, multiplier: 1, maxDelaySeconds: null } })],
+      }),
+    );
+    expect(step(out, "extract", "job").timeout).toBe("1h30m");
+    expect(step(out, "extract", "kfm-wait").timeout).toBeUndefined();
+    expect(task(out, "extract").timeout).toBe("0s");
+  });
+
+  it("given no job timeout, when emitted, then the step says 0s (never) and the 60 min TaskRun default is overridden with 0s", () => {
+    const out = compile(irFixture());
+    expect(step(out, "extract", "job").timeout).toBe("0s");
+    expect(task(out, "extract").timeout).toBe("0s");
+    expect(task(out, "kfm-context").timeout).toBe("0s");
+  });
+
+  it("given no workflow timeout, when emitted, then the PipelineRun writes timeouts.pipeline 0s (no limit)", () => {
+    expect(compile(irFixture()).run.spec.timeouts).toEqual({ pipeline: "0s" });
+  });
+
+  it("given a workflow timeout of 2h45s, when emitted, then manual and scheduled PipelineRuns carry timeouts.pipeline 2h45s", () => {
+    const out = compile(irFixture({ timeoutSeconds: 7245, schedule: cron() }));
+    expect(out.run.spec.timeouts.pipeline).toBe("2h45s");
+    const scheduled = JSON.parse(kubernetesExpand(env(creator(out), "KFM_PIPELINERUN")!)) as TektonPipelineRun;
+    expect(scheduled.spec.timeouts.pipeline).toBe("2h45s");
+  });
+});
+
+// ---------- literal text and runtime values ----------
+
+describe("literal text", () => {
+  it("given a $ in args, command and env, when emitted, then every $ is doubled", () => {
+    const job = jobFixture("extract", {
+      command: [[{ text: "sh" }], [{ text: "-c" }], [{ text: "echo $HOME $(id)" }]],
+      args: [[{ text: "cost $$5" }]],
+      env: [{ name: "PRICE", value: [{ text: "$(PRICE)" }] }],
+    });
+    const s = step(compile(irFixture({ jobs: [job] })), "extract", "job");
+    expect(s.command).toEqual(["sh", "-c", "echo $$HOME $$(id)"]);
+    expect(s.args).toEqual(["cost $$$$5"]);
+    expect(env(s, "PRICE")).toBe("$$(PRICE)");
+  });
+
+  it("given text with '$$' (a replacement-string trap), when rendered and expanded by Kubernetes, then the container sees it unchanged", () => {
+    const text = "a$$b $& $' $1 $(X) $";
+    expect(k8sLiteral(text)).toBe("a$$$$b $$& $$' $$1 $$(X) $$");
+    expect(kubernetesExpand(renderTemplate([{ text }]), { X: "expanded" })).toBe(text);
+  });
+
+  it("given the runtime values, when emitted, then each is a kfm-context result reference and kfm-context declares exactly the used ones", () => {
+    const job = jobFixture("extract", {
+      args: [[{ text: "--date=" }, { variable: "ds" }, { text: "/" }, { variable: "execution_date" }], [{ variable: "next_execution_date" }]],
+    });
+    const out = compile(irFixture({ schedule: cron(), jobs: [job] }));
+    expect(step(out, "extract", "job").args).toEqual([
+      "--date=$(tasks.kfm-context.results.ds)/$(tasks.kfm-context.results.execution_date)",
+      "$(tasks.kfm-context.results.next_execution_date)",
+    ]);
+    expect(task(out, "kfm-context").taskSpec.results!.map((r) => r.name)).toEqual(["execution_date", "ds", "ts", "next_execution_date"]);
+    expect(env(step(out, "kfm-context", "kfm-context"), "KFM_PERIOD_SECONDS")).toBe("86400");
+  });
+
+  it("given the Pipeline, when emitted, then it takes a required logical-date param that only kfm-context reads", () => {
+    const out = compile(irFixture());
+    expect(out.pipeline.spec.params).toEqual([expect.objectContaining({ name: "logical-date", type: "string" })]);
+    expect(out.pipeline.spec.params[0]).not.toHaveProperty("default");
+    expect(task(out, "kfm-context").params).toEqual([{ name: "logical-date", value: "$(params.logical-date)" }]);
+  });
+
+  it("given rendered text, when parsed back, then parseTemplate inverts renderTemplate", () => {
+    const t: Template = [{ text: "$x" }, { variable: "ts" }, { text: "$(y)$" }, { variable: "ds" }];
+    expect(parseTemplate(renderTemplate(t))).toEqual(t);
+    expect(parseTemplate("")).toEqual([]);
+  });
+});
+
+// ---------- structure ----------
+
+describe("pipeline structure", () => {
+  it("given dependencies, when emitted, then runAfter lists kfm-context and the dependencies by Kubernetes name, and displayName keeps the spec name", () => {
+    const ir = irFixture({ jobs: [jobFixture("extract_sales"), jobFixture("load", { dependsOn: ["extract_sales"] })] });
+    const out = compile(ir);
+    expect(task(out, "load").runAfter).toEqual(["kfm-context", "extract-sales"]);
+    expect(task(out, "extract-sales").runAfter).toEqual(["kfm-context"]);
+    expect(task(out, "extract-sales").displayName).toBe("extract_sales");
+    expect(out.pipeline.metadata.name).toBe("daily-sales");
+    expect(out.pipeline.spec.displayName).toBe("daily_sales");
+    expect(out.pipeline.spec.tasks[0]!.name).toBe("kfm-context");
+  });
+
+  it("given cpu and memory, when emitted, then both are requests and limits; without them there is no computeResources", () => {
+    const out = compile(irFixture({ jobs: [jobFixture("a", { resources: { cpu: "500m", memory: "1Gi" } }), jobFixture("b")] }));
+    expect(step(out, "a", "job").computeResources).toEqual({ requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "500m", memory: "1Gi" } });
+    expect(step(out, "b", "job")).not.toHaveProperty("computeResources");
+  });
+
+  it("given no command, when emitted, then the step has no command so the image ENTRYPOINT runs", () => {
+    const out = compile(irFixture({ jobs: [jobFixture("a", { args: [[{ text: "--x" }]] })] }));
+    expect(step(out, "a", "job")).not.toHaveProperty("command");
+    expect(step(out, "a", "job").args).toEqual(["--x"]);
+  });
+
+  it("given a manual workflow, when emitted, then the output is a Pipeline and a PipelineRun with generateName, pipelineRef and an empty logical date to fill in", () => {
+    const text = emit(irFixture());
+    const kinds = (parseYamlStream(text) as { kind: string }[]).map((d) => d.kind);
+    expect(kinds).toEqual(["Pipeline", "PipelineRun"]);
+    const run = compile(irFixture()).run;
+    expect(run.metadata).toEqual({ generateName: "daily-sales-" });
+    expect(run.spec.pipelineRef).toEqual({ name: "daily-sales" });
+    expect(run.spec.params).toEqual([{ name: "logical-date", value: "" }]);
+  });
+
+  it("given the same IR twice, when emitted, then the bytes are equal and start with the generated header", () => {
+    const ir = irFixture({ schedule: cron() });
+    expect(emit(ir)).toBe(emit(ir));
+    expect(emit(ir).startsWith("# Generated by kfm-compile")).toBe(true);
+  });
+});
+
+// ---------- schedules ----------
+
+describe("schedules", () => {
+  it("given a cron schedule in UTC, when emitted, then a CronJob writes schedule, timeZone, concurrencyPolicy and startingDeadlineSeconds explicitly", () => {
+    const out = compile(irFixture({ schedule: cron() }));
+    const spec = out.cronJob!.spec!;
+    expect(spec.schedule).toBe("0 2 * * *");
+    expect(spec.timeZone).toBe("UTC");
+    expect(spec.concurrencyPolicy).toBe("Allow");
+    expect(spec.startingDeadlineSeconds).toBe(STARTING_DEADLINE_SECONDS);
+    expect(spec.jobTemplate.spec!.template.spec!.serviceAccountName).toBe("kfm-pipelinerun-creator");
+    expect(creator(out).image).toBe(KUBECTL_IMAGE);
+  });
+
+  it("given a start and end, when emitted, then the creator's window guard gets them as data", () => {
+    const out = compile(irFixture({ schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }) }));
+    expect(env(creator(out), "KFM_WINDOW_START")).toBe("2024-01-01T00:00:00");
+    expect(env(creator(out), "KFM_WINDOW_END")).toBe("2024-12-31T23:59:59");
+    expect(out.cronJob!.spec!.timeZone).toBe("Europe/Berlin");
+  });
+
+  it("given a cron schedule, when emitted, then the creator reads its Job name from the pod label the Job controller sets", () => {
+    const e = creator(compile(irFixture({ schedule: cron() }))).env!.find((x) => x.name === "KFM_JOB_NAME")!;
+    expect(e.valueFrom?.fieldRef?.fieldPath).toBe("metadata.labels['batch.kubernetes.io/job-name']");
+  });
+});
+
+// ---------- check ----------
+
+describe("check", () => {
+  const codes = (ir: Workflow) => check(ir).map((p) => p.code);
+
+  it("given an event schedule, when checked, then KFM301 names the event trigger at the schedule", () => {
+    const schedule: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null };
+    const problems = check(irFixture({ schedule }));
+    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(problems[0]!.message).toMatch(/^tekton cannot express event trigger/);
+    expect(problems[0]!.at).toEqual(["workflow", "schedule"]);
+  });
+
+  it("given catchup true, when checked, then KFM301", () => {
+    expect(codes(irFixture({ schedule: cron({ catchup: true }) }))).toEqual(["KFM301"]);
+  });
+
+  it("given literal $(params.x), $(context.…) or $(tasks.…) text, when checked, then KFM301 for each", () => {
+    const job = jobFixture("a", {
+      args: [[{ text: "$(params.x)" }], [{ text: "ok $(HOME) $$(x)" }]],
+      command: [[{ text: "x$(context.pipelineRun.name)" }]],
+      env: [{ name: "E", value: [{ text: "$(tasks[0]" }] }],
+    });
+    expect(codes(irFixture({ jobs: [job] }))).toEqual(["KFM301", "KFM301", "KFM301"]);
+  });
+
+  it("given literal $(HOME) and a lone $, when checked, then nothing is refused (Kubernetes escaping covers them)", () => {
+    const job = jobFixture("a", { args: [[{ text: "$(HOME) $ $$ $(paramsx)" }]] });
+    expect(check(irFixture({ jobs: [job] }))).toEqual([]);
+  });
+
+  it("given zero timeouts, when checked, then KFM301 because Tekton reads 0s as no timeout", () => {
+    expect(codes(irFixture({ timeoutSeconds: 0, jobs: [jobFixture("a", { timeoutSeconds: 0 })] }))).toEqual(["KFM301", "KFM301"]);
+  });
+
+  it("given waits too large to write as plain seconds, when checked, then KFM301", () => {
+    const retry: Retry = { maxAttempts: 100, delaySeconds: 1, multiplier: 100, maxDelaySeconds: null };
+    expect(codes(irFixture({ jobs: [jobFixture("a", { retry })] }))).toEqual(["KFM301"]);
+  });
+
+  it("given an ordinary scheduled workflow, when checked, then nothing is refused", () => {
+    expect(check(irFixture({ schedule: cron({ start: "2024-01-01T00:00:00" }), timeoutSeconds: 3600 }))).toEqual([]);
+  });
+});
+
+// ---------- lift ----------
+
+describe("lift", () => {
+  const rich = irFixture({
+    name: "daily_sales",
+    description: "d",
+    timeoutSeconds: 3600,
+    schedule: cron({ timezone: "America/New_York", start: "2024-01-01T00:00:00", end: "2025-01-01T00:00:00" }),
+    jobs: [
+      jobFixture("extract_sales", {
+        command: [[{ text: "python" }], [{ text: "ingest.py" }]],
+        args: [[{ text: "--date" }], [{ variable: "execution_date" }], [{ text: "$5 {{ x }}" }], []],
+        env: [{ name: "B", value: [{ text: "x" }, { variable: "ds" }] }, { name: "A", value: [{ text: "$(A)" }] }, ...jobFixture("x").env],
+        resources: { cpu: "1", memory: "2Gi" },
+        retry: { maxAttempts: 4, delaySeconds: 5, multiplier: 1.5, maxDelaySeconds: null },
+        timeoutSeconds: 61,
+      }),
+      jobFixture("load", { dependsOn: ["extract_sales"], args: [[{ variable: "prev_execution_date" }]] }),
+      jobFixture("report", { dependsOn: ["load", "extract_sales"] }),
+    ],
+  });
+
+  it.each([
+    ["a manual one-job workflow", irFixture()],
+    ["a scheduled workflow with every feature", rich],
+  ])("given %s, when emitted and lifted, then the summary equals summarize(ir)", (_name, ir) => {
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+
+  it("given output whose retries drifted, when lifted, then the attempt count shows it", () => {
+    const text = emit(irFixture({ jobs: [jobFixture("a", { retry: { maxAttempts: 3, delaySeconds: 1, multiplier: 1, maxDelaySeconds: null } })] }));
+    expect(lift(text.replace("retries: 2", "retries: 3")).jobs["a"]!.attempts).toBe(4);
+  });
+
+  it("given output with a $ Kubernetes would expand, when lifted, then it throws", () => {
+    const text = emit(irFixture({ jobs: [jobFixture("a", { args: [[{ text: "$x" }]] })] }));
+    expect(() => lift(text.replace("$$x", "$x"))).toThrow(/lone \$/);
+  });
+
+  it("given output with a TaskRun timeout, when lifted, then it throws (the limit would include the retry wait)", () => {
+    const text = emit(irFixture({ jobs: [jobFixture("a")] }));
+    const drifted = text.replace(/(- name: a\n(?:.*\n)*? {6}timeout: )0s/, (_m, head: string) => `${head}1h`);
+    expect(drifted).not.toBe(text);
+    expect(() => lift(drifted)).toThrow(/TaskRun timeout/);
+  });
+
+  it("given the registered target, when read, then it is tekton/yaml", () => {
+    expect([tekton.name, tekton.extension]).toEqual(["tekton", "yaml"]);
+  });
+});
+
+// ---------- the generated scripts, executed ----------
+
+const shells: string[][] = [["sh"], ...(hasTool("busybox") ? [["busybox", "sh"]] : [])];
+
+/** The script as the container runs it: taken from the emitted command and passed through Kubernetes expansion. */
+function emittedScript(s: TektonStep): string {
+  expect(s.command!.slice(0, 2)).toEqual(["sh", "-c"]);
+  return kubernetesExpand(s.command![2]!);
+}
+
+function runScript(shell: readonly string[], script: string, vars: Record<string, string>) {
+  const r = spawnSync(shell[0]!, [...shell.slice(1), "-c", script], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...vars }, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const airflowTs = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "+00:00";
+
+describe.each(shells)("kfm-context script under %s", (...shell) => {
+  const out = compile(
+    irFixture({
+      schedule: cron({ periodSeconds: 3600 }),
+      jobs: [
+        jobFixture("a", {
+          args: [[{ variable: "ds" }, { variable: "execution_date" }, { variable: "prev_execution_date" }, { variable: "next_execution_date" }]],
+        }),
+      ],
+    }),
+  );
+  const script = emittedScript(step(out, "kfm-context", "kfm-context"));
+
+  function context(logicalDate: string) {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-context-"));
+    const names = ["execution_date", "ds", "ts", "prev_execution_date", "next_execution_date"];
+    const vars: Record<string, string> = { KFM_LOGICAL_DATE_PARAM: logicalDate, KFM_PERIOD_SECONDS: "3600" };
+    for (const n of names) vars[`KFM_RESULT_${n.toUpperCase()}`] = join(dir, n);
+    const r = runScript(shell, script, vars);
+    const results: Record<string, string> = {};
+    for (const n of names) if (existsSync(join(dir, n))) results[n] = readFileSync(join(dir, n), "utf8");
+    return { ...r, results };
+  }
+
+  it("given the emitted script, when compared with the constant, then only Kubernetes escaping differs", () => {
+    expect(script).toBe(CONTEXT_SCRIPT);
+  });
+
+  it("given logical dates with Z and with offsets, when run, then ds/ts/prev/next are Airflow's formats in UTC", () => {
+    let seed = 12345;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (let i = 0; i < 40; i++) {
+      const ms = Math.floor(rand() * 4102444800) * 1000; // 1970..2100
+      const offMin = i % 3 === 0 ? 0 : Math.floor(rand() * 28 * 60) - 14 * 60;
+      const local = new Date(ms + offMin * 60000).toISOString().slice(0, 19);
+      const sign = offMin < 0 ? "-" : "+";
+      const abs = Math.abs(offMin);
+      const suffix = i % 3 === 0 ? "Z" : `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+      const r = context(local + suffix);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.results).toEqual({
+        execution_date: airflowTs(ms),
+        ds: airflowTs(ms).slice(0, 10),
+        ts: airflowTs(ms),
+        prev_execution_date: airflowTs(ms - 3600_000),
+        next_execution_date: airflowTs(ms + 3600_000),
+      });
+    }
+  });
+
+  it.each([
+    "",
+    "2024-02-30T00:00:00Z",
+    "2023-02-29T00:00:00Z",
+    "2024-01-01 00:00:00Z",
+    "2024-01-01T24:00:00Z",
+    "2024-01-01T00:00:00",
+    "2024-01-01T00:00:00+24:00",
+    "1970-01-01T00:00:00+01:00",
+    "$(params.logical-date)",
+  ])("given the invalid logical date %j, when run, then it fails closed and writes no result", (bad) => {
+    const r = context(bad);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/kfm-context: /);
+    expect(r.results).toEqual({});
+  });
+});
+
+describe.each(shells)("kfm-wait script under %s", (...shell) => {
+  const retry: Retry = { maxAttempts: 3, delaySeconds: 0.05, multiplier: 2, maxDelaySeconds: null };
+  const s = step(compile(irFixture({ jobs: [jobFixture("a", { retry })] })), "a", "kfm-wait");
+  const script = emittedScript(s);
+  const waits = env(s, "KFM_RETRY_WAITS")!;
+
+  it("given retry counts 0, 1 and 2, when run, then the first attempt does not wait and attempt k+1 sleeps the k-th wait", () => {
+    expect(script).toBe(WAIT_SCRIPT);
+    const timed = (count: string) => {
+      const t0 = performance.now();
+      const r = runScript(shell, script, { KFM_RETRY_COUNT: count, KFM_RETRY_WAITS: waits });
+      return { ...r, ms: performance.now() - t0 };
+    };
+    const first = timed("0");
+    expect(first).toMatchObject({ status: 0, stdout: "kfm-wait: first attempt, no wait\n" });
+    const second = timed("1");
+    expect(second).toMatchObject({ status: 0, stdout: "kfm-wait: attempt 2 starts after a wait of 0.05 s\n" });
+    expect(second.ms).toBeGreaterThanOrEqual(50);
+    const third = timed("2");
+    expect(third).toMatchObject({ status: 0, stdout: "kfm-wait: attempt 3 starts after a wait of 0.1 s\n" });
+    expect(third.ms).toBeGreaterThanOrEqual(100);
+  });
+
+  it("given a retry count past the waits list or not a number, when run, then it fails", () => {
+    expect(runScript(shell, script, { KFM_RETRY_COUNT: "3", KFM_RETRY_WAITS: waits }).status).not.toBe(0);
+    expect(runScript(shell, script, { KFM_RETRY_COUNT: "", KFM_RETRY_WAITS: waits }).status).not.toBe(0);
+  });
+});
+
+describe.skipIf(!hasTool("bash") || !hasTool("jq"))("CronJob run creator (bash + jq, fake kubectl)", () => {
+  const out = compile(
+    irFixture({ timeoutSeconds: 600, schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-06-01T00:00:00" }) }),
+  );
+  const c = creator(out);
+  const script = kubernetesExpand(c.command![2]!);
+  const dir = mkdtempSync(join(tmpdir(), "kfm-creator-"));
+  writeFileSync(
+    join(dir, "kubectl"),
+    `#!/bin/bash
+if [ "$1" = get ]; then printf '%s' "$FAKE_SLOT"; exit 0; fi
+if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXISTS:-}" ]; then echo 'Error from server (AlreadyExists): pipelineruns.tekton.dev "x" already exists' >&2; exit 1; fi; echo created; fi
+`,
+  );
+  chmodSync(join(dir, "kubectl"), 0o755);
+
+  function create(slot: string, extra: Record<string, string> = {}) {
+    const created = join(dir, "created.json");
+    writeFileSync(created, "");
+    const vars: Record<string, string> = {
+      PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+      FAKE_SLOT: slot,
+      FAKE_DIR: dir,
+      KFM_JOB_NAME: "daily-sales-28401120",
+      KFM_NAMESPACE: "data",
+      ...extra,
+    };
+    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name)!);
+    const r = spawnSync("bash", ["-c", script], { env: vars, encoding: "utf8" });
+    const text = readFileSync(created, "utf8");
+    return { status: r.status, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
+  }
+
+  it("given a slot inside the window, when the creator runs, then it creates the PipelineRun named after the Job with the slot as logical date and the run timeout", () => {
+    expect(script).toBe(CREATOR_SCRIPT);
+    const r = create("2024-03-01T02:00:00+01:00");
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.run).toEqual({
+      apiVersion: "tekton.dev/v1",
+      kind: "PipelineRun",
+      metadata: { name: "daily-sales-28401120" },
+      spec: { pipelineRef: { name: "daily-sales" }, params: [{ name: "logical-date", value: "2024-03-01T02:00:00+01:00" }], timeouts: { pipeline: "10m" } },
+    });
+  });
+
+  it("given slots before the start or after the end (local wall-clock time), when the creator runs, then no run is created and the Job succeeds", () => {
+    expect(create("2023-12-31T23:59:00+01:00")).toMatchObject({ status: 0, run: null });
+    expect(create("2024-06-01T00:01:00+02:00")).toMatchObject({ status: 0, run: null });
+    expect(create("2024-06-01T00:00:00+02:00").run).not.toBeNull();
+  });
+
+  it("given no scheduled-timestamp annotation, when the creator runs, then it fails closed", () => {
+    expect(create("")).toMatchObject({ status: 1, run: null });
+  });
+
+  it("given a retried Job whose PipelineRun exists, when the creator runs, then it succeeds without a second run", () => {
+    expect(create("2024-03-01T02:00:00+01:00", { FAKE_EXISTS: "1" }).status).toBe(0);
+  });
+});
+
+function jobFixture(name: string, over: Partial<Job> = {}): Job {
+  return baseJob(name, over, "wf");
+}
+
+function irFixture(over: Partial<Workflow> = {}): Workflow {
+  return baseIr(over, "extract");
+}
