@@ -5,10 +5,12 @@
 import { readFileSync, statSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { TARGETS, findTarget } from "../targets/index.js";
+import { TARGETS, findTarget, type Target } from "../targets/index.js";
 import { analyze, compileFor, type Analysis, type Output } from "./compile.js";
 import { formatDiagnostic, hasErrors, suggestion, type Diagnostic } from "./diagnostics.js";
 import { assetPath } from "./assets.js";
+import { explainTargets, explainText } from "./explain.js";
+import { usedFeatures } from "./features.js";
 import { writeOutputs } from "./write.js";
 import { VERSION } from "./version.js";
 
@@ -30,6 +32,7 @@ const HELP: Record<string, string> = {
 Usage:
   kfm-compile <spec>... --target <name|all> [--out DIR] [--force]
   kfm-compile validate <spec>... [--format text|json]
+  kfm-compile explain <spec> [--target <name>] [--format text|json]
   kfm-compile schema
   kfm-compile targets
 
@@ -53,6 +56,14 @@ Checks specs without compiling them and prints every problem found, one per line
 --format json prints {"diagnostics":[{"file","line","column","severity","code","message"}]}.
 Exit status: 0 valid, 1 problems found, 2 usage error.
 `,
+  explain: `Usage: kfm-compile explain <spec> [--target <name>] [--format text|json]
+
+Shows, for every feature the spec uses and for each target (or the one named), how
+the target realises it: native field, a named emulation, or a refusal with the
+diagnostic the compiler gives. docs/support-matrix.md is the same data for every feature.
+Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
+the spec is invalid, 2 usage error.
+`,
   schema: `Usage: kfm-compile schema
 
 Prints the JSON Schema of the spec format (schemas/workflow.schema.json).
@@ -63,7 +74,7 @@ Lists the backends, with their output file extension.
 `,
 };
 
-const COMMANDS = ["validate", "schema", "targets"];
+const COMMANDS = ["validate", "explain", "schema", "targets"];
 
 export function main(argv: readonly string[], io: Io): number {
   try {
@@ -72,6 +83,8 @@ export function main(argv: readonly string[], io: Io): number {
     switch (command) {
       case "validate":
         return validate(rest, io);
+      case "explain":
+        return explain(rest, io);
       case "schema":
         return simple(rest, io, "schema", () => readFileSync(assetPath("schemas/workflow.schema.json"), "utf8"));
       case "targets":
@@ -175,6 +188,33 @@ function validate(args: readonly string[], io: Io): number {
   return hasErrors(diagnostics) ? EXIT_INVALID : EXIT_OK;
 }
 
+function explain(args: readonly string[], io: Io): number {
+  const { values, positionals } = parse(args, { target: { type: "string", short: "t" }, format: { type: "string", default: "text" } });
+  if (values.help) return help(io, "explain");
+  if (values.format !== "text" && values.format !== "json") throw new UsageError(`--format is text or json, not '${String(values.format)}'.`);
+  if (positionals.length !== 1) throw new UsageError("explain takes exactly one spec file.");
+  const targets = values.target === undefined ? [...TARGETS] : [lookupTarget(values.target as string)];
+  const { analyses, diagnostics } = analyzeAll(positionals, io);
+  const analysis = analyses[0];
+  if (analysis === undefined || analysis.ir === null) {
+    report(diagnostics, "text", io);
+    return EXIT_INVALID;
+  }
+  const ir = analysis.ir;
+  const used = usedFeatures(ir);
+  const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t).diagnostics.filter((d) => d.severity === "error"));
+  if (values.format === "json")
+    io.stdout(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2) + "\n");
+  else io.stdout(explainText(ir.name, analysis.spec.file, used, explanations));
+  return explanations.some((e) => e.refusals.length > 0) ? EXIT_INVALID : EXIT_OK;
+}
+
+function lookupTarget(name: string): Target {
+  const t = findTarget(name);
+  if (!t) throw new UsageError(`unknown target '${name}'.${suggestion(name, [...TARGETS.map((x) => x.name), "all"])}`);
+  return t;
+}
+
 function report(diagnostics: readonly Diagnostic[], format: "text" | "json", io: Io): void {
   if (format === "json") {
     io.stdout(JSON.stringify({ diagnostics }, null, 2) + "\n");
@@ -200,13 +240,7 @@ function compile(args: readonly string[], io: Io): number {
   if (positionals.length === 0) throw new UsageError("no spec files given.");
   if (values.target === undefined) throw new UsageError(`--target is required (${TARGETS.map((t) => t.name).join(", ")}, or all).`);
   const names = (values.target as string[]).flatMap((t) => t.split(",")).map((t) => t.trim());
-  const targets = names.includes("all")
-    ? [...TARGETS]
-    : names.map((n) => {
-        const t = findTarget(n);
-        if (!t) throw new UsageError(`unknown target '${n}'.${suggestion(n, [...TARGETS.map((x) => x.name), "all"])}`);
-        return t;
-      });
+  const targets = names.includes("all") ? [...TARGETS] : names.map(lookupTarget);
   const unique = [...new Set(targets)];
   const toStdout = values.out === undefined;
   if (toStdout && (positionals.length > 1 || unique.length > 1)) {

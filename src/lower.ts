@@ -6,7 +6,7 @@
 import { constantPeriod, intervalToCron, parseCron } from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import type { CronSchedule, EnvVar, EventSchedule, Job, Retry, Schedule, SourceInfo, SpecPath, Template, Workflow } from "./ir.js";
-import { RUNTIME_VARIABLES, STANDARD_ENV } from "./ir.js";
+import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
 import { NAME_SPACES } from "./names.js";
 import { mergeText, parseTemplate, type RawPart } from "./template.js";
 import { isZone, knownZones, parseBound, parseDuration, parseQuantity } from "./values.js";
@@ -147,6 +147,13 @@ function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {
   void at;
 }
 
+/**
+ * The longest duration any wait or timeout may have: ten years. Runners store them
+ * in types that end far sooner than a user could mean (Python's datetime, Go's
+ * time.Duration at 292 years, Argo's seconds as int64 nanoseconds).
+ */
+export const MAX_DURATION_SECONDS = 10 * 365 * 86400;
+
 function positiveDuration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
   if (typeof value !== "string") return null;
   const s = parseDuration(value);
@@ -155,7 +162,13 @@ function positiveDuration(ctx: Ctx, value: unknown, at: SpecPath): number | null
     ctx.problems.push(problem("KFM206", "A timeout must be longer than zero; leave it out for no limit.", at));
     return null;
   }
-  return s;
+  return boundedDuration(ctx, s, at);
+}
+
+function boundedDuration(ctx: Ctx, seconds: number, at: SpecPath): number | null {
+  if (seconds <= MAX_DURATION_SECONDS) return seconds;
+  ctx.problems.push(problem("KFM206", `${seconds} seconds is longer than the ten years any duration may be; runners cannot all store it.`, at));
+  return null;
 }
 
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {

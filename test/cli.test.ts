@@ -129,6 +129,25 @@ describe("validate", () => {
   });
 });
 
+describe("explain", () => {
+  it("shows each used feature per target and exits 0 when every target compiles the spec", () => {
+    const r = run(["explain", "specs/contract-9.1-retry.yaml", "--target", "argo"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^retry\.exponential +conditional$/m);
+    expect(r.stdout).toContain("argo: compiles");
+  });
+
+  it("names the refusal and exits 1 when a target refuses the spec", () => {
+    const r = run(["explain", "specs/contract-7.1-event.yaml", "--format", "json"]);
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.stdout) as { targets: { target: string; refusals: { code: string }[]; features: { feature: string; support: string }[] }[] };
+    for (const t of json.targets) {
+      expect(t.refusals.map((d) => d.code)).toEqual(["KFM301"]);
+      expect(t.features.find((f) => f.feature === "schedule.event")?.support).toBe("refused");
+    }
+  });
+});
+
 describe("other commands", () => {
   it("prints the schema", () => {
     expect(JSON.parse(run(["schema"]).stdout).$id).toMatch(/workflow\.schema\.json$/);
@@ -140,7 +159,7 @@ describe("other commands", () => {
         .map((l) => l.split(" ")[0]),
     ).toEqual(["airflow", "argo", "tekton", "github-actions", ""]);
   });
-  it.each([["--help"], ["validate", "--help"], ["schema", "--help"], ["targets", "--help"]])("%j prints help and exits 0", (...args) => {
+  it.each([["--help"], ["validate", "--help"], ["explain", "--help"], ["schema", "--help"], ["targets", "--help"]])("%j prints help and exits 0", (...args) => {
     const r = run(args);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage:/);

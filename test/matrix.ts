@@ -1,7 +1,7 @@
 /**
  * What the golden folder must hold: every spec in `specs/` compiled for every target
- * (the output, or the target's refusal as diagnostics), and every invalid spec in
- * `test/invalid/` as its diagnostics. The golden test compares it with the disk; the
+ * (the output, or the target's refusal as diagnostics), what `explain` says of
+ * every spec, and every invalid spec in `test/invalid/` as its diagnostics. The golden test compares it with the disk; the
  * update command (`npm run golden:update`) writes it and deletes orphans.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -10,6 +10,8 @@ import { TARGETS } from "../targets/index.js";
 import { analyze, compileFor } from "../src/compile.js";
 import { formatDiagnostic, type Diagnostic } from "../src/diagnostics.js";
 import { PACKAGE_ROOT } from "../src/assets.js";
+import { explainTargets, explainText } from "../src/explain.js";
+import { usedFeatures } from "../src/features.js";
 
 export const GOLDEN_DIR = join(PACKAGE_ROOT, "golden");
 
@@ -43,6 +45,19 @@ export function expectedGoldens(): Map<string, string> {
       if (r.output) out.set(`${t.name}/${stem(spec)}.${t.extension}`, r.output.text);
       else out.set(`${t.name}/${stem(spec)}.diagnostics.txt`, diagnosticsText(r.diagnostics));
     }
+  }
+  for (const spec of specFiles()) {
+    const a = analyze(spec, readSpec(spec));
+    const used = usedFeatures(a.ir!);
+    out.set(
+      `explain/${stem(spec)}.txt`,
+      explainText(
+        a.ir!.name,
+        spec,
+        used,
+        explainTargets(used, TARGETS, (t) => compileFor(a, t).diagnostics.filter((d) => d.severity === "error")),
+      ),
+    );
   }
   for (const spec of specFiles("test/invalid")) {
     const a = analyze(spec, readSpec(spec));

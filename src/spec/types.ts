@@ -2,7 +2,7 @@
  * The spec format: the Workflow Orchestration Contract's `job:` and `workflow:`
  * documents (contract sections 3 and 4), plus a few snake_case extensions marked
  * "Extension" below. `schemas/workflow.schema.json` is generated from this file
- * (`npm run schema`); edit the comments here, never the schema.
+ * (`npm run docs`); edit the comments here, never the schema.
  */
 
 /**
@@ -82,7 +82,11 @@ export interface JobSpec {
    * @minLength 1
    */
   image: string;
-  /** Overrides the image entrypoint. Without it the image's own entrypoint runs, on every target. */
+  /**
+   * Overrides the image entrypoint. Without it the image's own entrypoint runs, on
+   * every target. An empty list is refused: Kubernetes reads it as "no override".
+   * @minItems 1
+   */
   command?: TemplateString[];
   /** Arguments passed to the command (or to the image entrypoint). */
   args?: TemplateString[];

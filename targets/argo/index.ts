@@ -2,12 +2,14 @@
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
+import { features } from "./features.js";
 import { lift } from "./lift.js";
 
 export const argo: Target = {
   name: "argo",
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
   extension: "yaml",
+  features,
   check,
   emit,
   lift,

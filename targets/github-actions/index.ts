@@ -2,12 +2,14 @@
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
+import { features } from "./features.js";
 import { lift } from "./lift.js";
 
 export const githubActions: Target = {
   name: "github-actions",
   title: "GitHub Actions workflow (YAML), each job a `docker run` on a hosted runner",
   extension: "yml",
+  features,
   check,
   emit,
   lift,

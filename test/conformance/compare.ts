@@ -10,7 +10,8 @@
  *   dates, resources, attempts, the waits Airflow itself computes, attempt timeout,
  *   and the timetable's fire times.
  * - Argo (strict lint, Go types): schedule, run timeout, dependencies, image, command,
- *   args and env where the spec's value is literal text, resources, attempts, attempt
+ *   args and env RENDERED by the controller's own substitution (util/template, with
+ *   expressions and sprig) for fixed logical dates, resources, attempts, attempt
  *   timeout, and robfig/cron fire times of the CronWorkflow.
  * - Tekton (admission defaults + validation): dependencies, image, literal command,
  *   args and env, resources, attempts, attempt timeout, run timeout of the PipelineRun,
@@ -101,9 +102,44 @@ function checkResources(m: Mismatches, field: string, job: JobSummary, resources
   }
 }
 
-/** Kubernetes' expansion of command, args and env values: `$$` is `$`, `$(VAR)` is kept when VAR is unknown. */
-function k8sExpand(s: string): string {
-  return s.replace(/\$\$/g, "$");
+/**
+ * What a container receives from a Kubernetes command, args or env value: `$$` is `$`,
+ * `$(NAME)` is the value of NAME when the container's env defines it (for an env value:
+ * an entry before it), and anything else stays as written (kubelet's expansion,
+ * third_party/forked/golang/expansion).
+ */
+export function k8sExpand(s: string, vars: ReadonlyMap<string, string> = new Map()): string {
+  let out = "";
+  for (let i = 0; i < s.length;) {
+    if (s[i] === "$" && s[i + 1] === "$") {
+      out += "$";
+      i += 2;
+      continue;
+    }
+    if (s[i] === "$" && s[i + 1] === "(") {
+      const close = s.indexOf(")", i + 2);
+      if (close > 0) {
+        const name = s.slice(i + 2, close);
+        if (vars.has(name)) {
+          out += vars.get(name)!;
+          i = close + 1;
+          continue;
+        }
+      }
+    }
+    out += s[i];
+    i += 1;
+  }
+  return out;
+}
+
+/** A container's env (name -> raw value, in order) expanded as kubelet does, each value seeing the entries before it. */
+function expandEnv(entries: ReadonlyArray<readonly [string, string]>): { values: Obj; vars: Map<string, string> } {
+  const vars = new Map<string, string>();
+  for (const [name, raw] of entries) vars.set(name, k8sExpand(raw, vars));
+  const values: Obj = {};
+  for (const k of [...vars.keys()].sort()) values[k] = vars.get(k);
+  return { values, vars };
 }
 
 function literalList(ts: readonly Template[] | null): string[] | null {
@@ -190,30 +226,34 @@ export function compareAirflow(
         continue;
       }
       const period = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
+      // What the container receives: the pod's values after kubelet's $(VAR)/$$ expansion.
+      const pod = obj(rendered.pod_container);
+      const rawEnv =
+        Object.keys(pod).length > 0
+          ? arr(pod.env)
+              .map(obj)
+              .map((e) => [String(e.name), String(e.value ?? "")] as const)
+          : Object.entries(obj(rendered.env_vars)).map(([k, v]) => [k, String(v)] as const);
+      const { values: envRead, vars } = expandEnv(rawEnv);
+      const list = (v: unknown) => arr(v).map((x) => k8sExpand(String(x), vars));
       m.check(`${f}.image @ ${ld}`, job.image, rendered.image);
       m.check(
         `${f}.command @ ${ld}`,
         (job.command ?? []).map((x) => renderTemplate(x, ms, period)),
-        rendered.cmds ?? [],
+        list(rendered.cmds),
       );
       m.check(
         `${f}.args @ ${ld}`,
         (job.args ?? []).map((x) => renderTemplate(x, ms, period)),
-        rendered.arguments ?? [],
+        list(rendered.arguments),
       );
       const env: Record<string, string> = {};
       for (const [k, v] of Object.entries(job.env)) env[k] = renderTemplate(v, ms, period);
-      m.check(`${f}.env @ ${ld}`, env, sortKeys(obj(rendered.env_vars)));
+      m.check(`${f}.env @ ${ld}`, env, envRead);
       const waits = obj(obj(obj(dag.retry_waits_seconds)[ld])[id]);
       m.check(`${f}.waitsSeconds @ ${ld}`, job.waitsSeconds, waits.waits ?? waits.error);
     }
   }
-}
-
-function sortKeys(o: Obj): Obj {
-  const out: Obj = {};
-  for (const k of Object.keys(o).sort()) out[k] = o[k];
-  return out;
 }
 
 // --- Argo -----------------------------------------------------------------------------------------
@@ -225,7 +265,7 @@ function seconds(v: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFrom: readonly string[], fireCount: number): void {
+export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFrom: readonly string[], fireCount: number, logicalDate: string | null): void {
   const want = summarize(ir);
   const objects = arr(parsed).map(obj);
   const top = objects.find((o) => o.kind === "CronWorkflow" || o.kind === "Workflow" || o.kind === "WorkflowTemplate");
@@ -284,9 +324,36 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
     }
     const c = obj(tpl.container);
     m.check(`${f}.image`, job.image, c.image);
-    compareLiteral(m, `${f}.command`, job.command, c.command);
-    compareLiteral(m, `${f}.args`, job.args, c.args);
-    compareEnv(m, `${f}.env`, job, c.env);
+    const rendered = arr(top.rendered)
+      .map(obj)
+      .find((r) => r.template === tpl.name);
+    if (logicalDate !== null && rendered !== undefined) {
+      // Rendered by the controller's own substitution (argo-check --scheduled-time/--param).
+      const ms = Date.parse(logicalDate);
+      const period = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
+      const at = ` @ ${logicalDate}`;
+      const order = arr(c.env).map((e) => String(obj(e).name));
+      const renderedEnv = obj(rendered.env);
+      const { values: envRead, vars } = expandEnv(order.map((n) => [n, String(renderedEnv[n] ?? "")] as const));
+      const k8s = (v: unknown) => arr(v).map((x) => k8sExpand(String(x), vars));
+      m.check(
+        `${f}.command${at}`,
+        (job.command ?? []).map((x) => renderTemplate(x, ms, period)),
+        k8s(rendered.command),
+      );
+      m.check(
+        `${f}.args${at}`,
+        (job.args ?? []).map((x) => renderTemplate(x, ms, period)),
+        k8s(rendered.args),
+      );
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(job.env)) env[k] = renderTemplate(v, ms, period);
+      m.check(`${f}.env${at}`, env, envRead);
+    } else {
+      compareLiteral(m, `${f}.command`, job.command, c.command, c.env);
+      compareLiteral(m, `${f}.args`, job.args, c.args, c.env);
+      compareEnv(m, `${f}.env`, job, c.env);
+    }
     checkResources(m, `${f}.resources`, job, c.resources);
     const limit = obj(tpl.retryStrategy).limit;
     m.check(`${f}.attempts`, job.attempts, limit === undefined ? "no limit (retries forever)" : Number(limit) + 1);
@@ -294,30 +361,34 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
   }
 }
 
-function compareLiteral(m: Mismatches, field: string, want: readonly Template[] | null, read: unknown): void {
+function compareLiteral(m: Mismatches, field: string, want: readonly Template[] | null, read: unknown, env: unknown): void {
   const lit = literalList(want);
-  if (lit === null) return; // runtime values: rendered only by the controller (not compared yet)
+  if (lit === null) return; // runtime values: rendered only by the runner at run time (not compared here)
+  const { vars } = expandEnv(
+    arr(env)
+      .map(obj)
+      .map((e) => [String(e.name), String(e.value ?? "")] as const),
+  );
   m.check(
     field,
     lit,
-    arr(read).map((x) => k8sExpand(String(x))),
+    arr(read).map((x) => k8sExpand(String(x), vars)),
   );
 }
 
 function compareEnv(m: Mismatches, field: string, job: JobSummary, read: unknown): void {
-  const got = new Map(
+  const { values } = expandEnv(
     arr(read)
       .map(obj)
-      .map((e) => [String(e.name), e]),
+      .map((e) => [String(e.name), String(e.value ?? "")] as const),
   );
   for (const [name, value] of Object.entries(job.env)) {
-    const e = got.get(name);
-    if (e === undefined) {
+    if (!(name in values)) {
       m.check(`${field}.${name}`, "set", "absent");
       continue;
     }
     const c = constantText(value);
-    if (c !== null) m.check(`${field}.${name}`, c, k8sExpand(String(e.value ?? "")));
+    if (c !== null) m.check(`${field}.${name}`, c, values[name]);
   }
 }
 
@@ -374,17 +445,20 @@ export function compareTekton(m: Mismatches, ir: Workflow, parsed: unknown, fire
       .sort();
     m.check(`${f}.after`, job.after, after);
     m.check(`${f}.attempts`, job.attempts, Number(task.retries ?? 0) + 1);
-    const t = goDurationSeconds(task.timeout);
-    m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, t === 0 || t === undefined ? null : t);
     const steps = arr(obj(task.taskSpec).steps).map(obj);
     const step = steps.find((x) => x.name === "job") ?? steps[steps.length - 1];
     if (step === undefined) {
       m.note(f, "no steps (taskRef tasks are not read)");
       continue;
     }
+    // One attempt is bounded by the job step's timeout, else by the pipeline task's (0 = none).
+    const stepT = goDurationSeconds(step.timeout);
+    const taskT = goDurationSeconds(task.timeout);
+    const attempt = stepT !== undefined && stepT !== null && stepT > 0 ? stepT : taskT !== undefined && taskT !== null && taskT > 0 ? taskT : null;
+    m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, attempt);
     m.check(`${f}.image`, job.image, step.image);
-    compareLiteral(m, `${f}.command`, job.command, step.command);
-    compareLiteral(m, `${f}.args`, job.args, step.args);
+    compareLiteral(m, `${f}.command`, job.command, step.command, step.env);
+    compareLiteral(m, `${f}.args`, job.args, step.args, step.env);
     compareEnv(m, `${f}.env`, job, step.env);
     checkResources(m, `${f}.resources`, job, step.computeResources);
   }

@@ -8,10 +8,14 @@
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCron, nextFireTimes } from "../../src/cron.js";
+import { LOGICAL_DATE_PARAM } from "../../src/names.js";
 import { compareAirflow, compareArgo, compareGithub, compareTekton, Mismatches } from "./compare.js";
 import { compileAll, setup, tools, type Compiled, type FileVerdict, type ToolReport } from "./runners.js";
 
-/** Instants the runners render templates for and compute fire times after (never on a minute boundary for the latter). */
+/**
+ * Instants the runners render templates for (Airflow all of them, Argo one per run, paired
+ * with FIRE_FROM) and compute fire times after (never on a minute boundary).
+ */
 const LOGICAL_DATES = ["2024-06-03T10:30:00+00:00", "2024-12-31T23:00:00+00:00"];
 const FIRE_FROM = ["2024-03-09T12:00:30+00:00", "2024-10-26T12:00:30+00:00"];
 const FIRE_COUNT = 8;
@@ -52,9 +56,15 @@ beforeAll(() => {
       tools.airflow(files("airflow"), [...AIRFLOW_DATES.flatMap((d) => ["--logical-date", d]), ...fire, "--fire-count", String(FIRE_COUNT)]),
     );
   }
-  // argo-check and tekton-check take one --from; run them once per instant.
+  // argo-check and tekton-check take one --from (and argo-check one logical date); run them once per pair.
   for (const [i, from] of FIRE_FROM.entries()) {
-    if (files("argo").length > 0) reports.set(`argo#${i}`, tools.argo(files("argo"), ["--from", from, "--n", String(FIRE_COUNT)]));
+    const ld = LOGICAL_DATES[i]!;
+    if (files("argo").length > 0) {
+      reports.set(
+        `argo#${i}`,
+        tools.argo(files("argo"), ["--from", from, "--n", String(FIRE_COUNT), "--scheduled-time", ld, "--param", `${LOGICAL_DATE_PARAM}=${ld}`]),
+      );
+    }
     if (files("tekton").length > 0) reports.set(`tekton#${i}`, tools.tekton(files("tekton"), ["--from", from, "--n", String(FIRE_COUNT)]));
   }
   if (files("github-actions").length > 0) {
@@ -99,7 +109,7 @@ describe("what each runner read is what the spec means", () => {
 
   it.each(byTarget("argo").map((o) => [o.spec, o] as const))("argo reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "argo");
-    FIRE_FROM.forEach((from, i) => compareArgo(m, c.ir, verdict(`argo#${i}`, c).parsed, [from], FIRE_COUNT));
+    FIRE_FROM.forEach((from, i) => compareArgo(m, c.ir, verdict(`argo#${i}`, c).parsed, [from], FIRE_COUNT, LOGICAL_DATES[i]!));
     expect([...new Set(m.lines)]).toEqual([]);
   });
 

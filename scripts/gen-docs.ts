@@ -1,0 +1,23 @@
+// Writes the generated documentation: schemas/workflow.schema.json from the spec
+// types, the spec reference in README.md from the schema, and docs/support-matrix.md
+// from the targets' feature tables. `--check` fails when a committed file is stale.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { TARGETS } from "../targets/index.js";
+import { supportMatrix } from "../src/explain.js";
+import { generateSpecSchema, SCHEMA_PATH } from "../src/spec/schema-gen.js";
+import { specReference, withReference } from "../src/spec/reference.js";
+
+const schema = generateSpecSchema();
+const files: [string, string][] = [
+  [SCHEMA_PATH, schema],
+  ["README.md", withReference(readFileSync("README.md", "utf8"), specReference(JSON.parse(schema)))],
+  ["docs/support-matrix.md", supportMatrix(TARGETS)],
+];
+if (process.argv.includes("--check")) {
+  const stale = files.filter(([path, text]) => readFileSync(path, "utf8") !== text).map(([path]) => path);
+  for (const path of stale) console.error(`${path} is stale: run npm run docs`);
+  process.exit(stale.length > 0 ? 1 : 0);
+} else {
+  mkdirSync("docs", { recursive: true });
+  for (const [path, text] of files) writeFileSync(path, text);
+}

@@ -1,0 +1,76 @@
+/**
+ * The features a spec can use, each with one meaning, and which of them a workflow
+ * uses. Every target says, as data in its `features.ts`, how it realises each one;
+ * `kfm-compile explain` and the support matrix in docs/ are printed from that data,
+ * and a test holds it to what `check` really refuses.
+ */
+import type { Workflow } from "./ir.js";
+
+export const FEATURES = {
+  dependencies: "A job starts only after every job in its `depends_on` succeeded.",
+  "failure.stop-downstream": "When a job fails for good, its downstream jobs do not run, independent jobs still finish, and the run ends failed.",
+  "retry.attempts": "`max_attempts` is the total number of attempts, the first included.",
+  "retry.constant-wait": "Every retry waits `delay`, measured from the end of the failed attempt, with no jitter.",
+  "retry.exponential": "Retry k waits `delay * backoff_multiplier^(k-1)`, with no jitter.",
+  "retry.max-delay": "No retry waits longer than `max_delay`.",
+  "timeout.attempt": "A job's `timeout` bounds each attempt; the waits between attempts do not count.",
+  "timeout.run": "A workflow's `timeout` bounds the whole run.",
+  "timeout.none": "Without a timeout nothing is bounded: no runner default applies.",
+  "schedule.cron": "Runs start at the cron's slots, read in the schedule's time zone (UTC when none is named).",
+  "schedule.window": "No run is scheduled for a slot before `start_date` or after `end_date`.",
+  "schedule.catchup": "`catchup: true` runs every slot missed since `start_date`.",
+  "schedule.event": "Runs start when an outside event happens (contract 7.1 event trigger).",
+  "runtime.logical-date": "`ds`, `ts` and `execution_date` render the run's logical date, in UTC, the same on every runner.",
+  "runtime.prev-next": "`prev_execution_date` and `next_execution_date` are the logical date minus and plus the schedule's period.",
+  "env.standard": "Every job gets KFM_WORKFLOW, KFM_JOB and KFM_LOGICAL_DATE with the same values on every runner.",
+  "text.literal": "Text that is not a template variable reaches the job byte for byte.",
+  resources: "`cpu` and `memory` are the container's request and limit.",
+  "command.entrypoint": "Without `command` the image's own entrypoint runs.",
+} as const;
+
+export type FeatureId = keyof typeof FEATURES;
+export const FEATURE_IDS = Object.keys(FEATURES) as FeatureId[];
+
+/**
+ * How a target realises a feature: with its own fields; by a documented emulation;
+ * within limits beyond which `check` refuses (`conditional`); with a documented
+ * difference that remains (`differs`, each one tracked in the target's README); or
+ * not at all (`check` always refuses it).
+ */
+export interface Realisation {
+  readonly support: "native" | "emulated" | "conditional" | "differs" | "refused";
+  /** One sentence: the fields or emulation used, or why it is refused and what to do. */
+  readonly how: string;
+}
+
+export type FeatureTable = Readonly<Record<FeatureId, Realisation>>;
+
+/** The features a workflow relies on, in catalogue order. */
+export function usedFeatures(ir: Workflow): FeatureId[] {
+  const used = new Set<FeatureId>(["failure.stop-downstream", "retry.attempts", "env.standard", "text.literal"]);
+  const s = ir.schedule;
+  if (s?.kind === "event") used.add("schedule.event");
+  if (s?.kind === "cron") {
+    used.add("schedule.cron");
+    if (s.start !== null || s.end !== null) used.add("schedule.window");
+    if (s.catchup) used.add("schedule.catchup");
+  }
+  if (ir.timeoutSeconds !== null) used.add("timeout.run");
+  for (const j of ir.jobs) {
+    if (j.dependsOn.length > 0) used.add("dependencies");
+    if (j.retry.maxAttempts > 1) used.add(j.retry.multiplier === 1 ? "retry.constant-wait" : "retry.exponential");
+    if (j.retry.maxAttempts > 1 && j.retry.multiplier !== 1 && j.retry.maxDelaySeconds !== null) used.add("retry.max-delay");
+    if (j.timeoutSeconds !== null) used.add("timeout.attempt");
+    if (j.timeoutSeconds === null || ir.timeoutSeconds === null) used.add("timeout.none");
+    if (j.resources.cpu !== null || j.resources.memory !== null) used.add("resources");
+    if (j.command === null) used.add("command.entrypoint");
+    const templates = [...(j.command ?? []), ...(j.args ?? []), ...j.env.map((e) => e.value)];
+    for (const t of templates) {
+      for (const seg of t) {
+        if ("variable" in seg)
+          used.add(seg.variable === "prev_execution_date" || seg.variable === "next_execution_date" ? "runtime.prev-next" : "runtime.logical-date");
+      }
+    }
+  }
+  return FEATURE_IDS.filter((f) => used.has(f));
+}

@@ -1,0 +1,30 @@
+import type { FeatureTable } from "../../src/features.js";
+
+/** How Airflow realises each feature; the README has the detail and the upstream sources. */
+export const features: FeatureTable = {
+  dependencies: { support: "native", how: '`>>` edges with `trigger_rule="all_success"` written on every task.' },
+  "failure.stop-downstream": { support: "native", how: "`all_success` leaves downstream `upstream_failed`; `fail_fast=False` lets independent tasks finish." },
+  "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
+  "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
+  "retry.exponential": {
+    support: "emulated",
+    how: "A `RetryPolicy` (Airflow 3.3) in the DAG file returns each exact wait; Airflow's own backoff adds a jitter that cannot be turned off.",
+  },
+  "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
+  "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
+  "timeout.run": { support: "native", how: "`dagrun_timeout`." },
+  "timeout.none": { support: "native", how: "`None` written out; the pod scheduling and start-up timeouts are set to their maximum." },
+  "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
+  "schedule.window": { support: "native", how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone." },
+  "schedule.catchup": { support: "native", how: "`catchup=True`." },
+  "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
+  "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
+  "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
+  "env.standard": { support: "native", how: "`env_vars` of the pod." },
+  "text.literal": {
+    support: "emulated",
+    how: "Text that Jinja would read is written as a Jinja string literal; `$` is doubled against Kubernetes' `$(VAR)` expansion.",
+  },
+  resources: { support: "native", how: "`container_resources` with requests equal to limits." },
+  "command.entrypoint": { support: "native", how: "`cmds=None`: the pod runs the image entrypoint." },
+};

@@ -1,0 +1,33 @@
+import type { FeatureTable } from "../../src/features.js";
+
+/** How Argo Workflows realises each feature; the README has the detail and the upstream sources. */
+export const features: FeatureTable = {
+  dependencies: { support: "native", how: "DAG task `depends: a.Succeeded && ...` (a bare name would also accept Skipped)." },
+  "failure.stop-downstream": { support: "native", how: "`failFast: false` written out; downstream tasks are Omitted and the run ends Failed." },
+  "retry.attempts": { support: "native", how: "`retryStrategy.limit` = max_attempts - 1, `retryPolicy: Always` so errors are retried too." },
+  "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with `factor: 1`." },
+  "retry.exponential": {
+    support: "conditional",
+    how: "`backoff.factor`; the controller reads it as an integer, so a multiplier that is not a whole number is refused.",
+  },
+  "retry.max-delay": { support: "native", how: "`backoff.cap` (Argo 3.7 and later)." },
+  "timeout.attempt": { support: "native", how: "`activeDeadlineSeconds` on the job's template, per attempt." },
+  "timeout.run": { support: "native", how: "`spec.activeDeadlineSeconds` of the workflow." },
+  "timeout.none": { support: "native", how: "Argo has no default deadline; nothing is written." },
+  "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
+  "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
+  "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
+  "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
+  "runtime.logical-date": {
+    support: "emulated",
+    how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC.",
+  },
+  "runtime.prev-next": { support: "emulated", how: "The same expressions shifted by the schedule's period." },
+  "env.standard": { support: "native", how: "Container `env`." },
+  "text.literal": {
+    support: "conditional",
+    how: "`$` is doubled; a literal `{{...}}` is left for Argo to pass through, and refused where Argo would rewrite it (it names an Argo variable, or is unclosed).",
+  },
+  resources: { support: "native", how: "Container `resources` with requests equal to limits." },
+  "command.entrypoint": { support: "native", how: "No `command`: the image entrypoint runs." },
+};

@@ -1,0 +1,30 @@
+import type { FeatureTable } from "../../src/features.js";
+
+/** How GitHub Actions realises each feature; the README has the detail and the upstream sources. */
+export const features: FeatureTable = {
+  dependencies: { support: "native", how: "`needs`, with `if: success()` written out." },
+  "failure.stop-downstream": { support: "native", how: "Jobs whose needs failed are skipped; other jobs finish; the run ends failed." },
+  "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
+  "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },
+  "retry.exponential": { support: "emulated", how: "The loop sleeps each listed wait." },
+  "retry.max-delay": { support: "emulated", how: "The capped waits are in the loop's list." },
+  "timeout.attempt": {
+    support: "emulated",
+    how: "Each attempt runs under `timeout` and its container is removed; `timeout-minutes` bounds all attempts and waits.",
+  },
+  "timeout.run": { support: "emulated", how: "`kfm-context` sets a deadline that every attempt and wait is cut to; GitHub has no run timeout." },
+  "timeout.none": {
+    support: "differs",
+    how: "`timeout-minutes` is written as 7200 (the platform's longest); GitHub-hosted runners still stop any job after 6 hours.",
+  },
+  "schedule.cron": { support: "native", how: "`on.schedule` with `cron` and `timezone` (`Etc/UTC` for UTC); `kfm-context` finds the slot the run is for." },
+  "schedule.window": { support: "emulated", how: "`kfm-context` skips every job of a run whose slot is outside the window (the run ends green)." },
+  "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
+  "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
+  "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
+  "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
+  "env.standard": { support: "native", how: "`docker run --env`." },
+  "text.literal": { support: "emulated", how: "Values reach a fixed script through step `env` (never `run:`); `${{` is written as GitHub's string literal." },
+  resources: { support: "conditional", how: "`docker run --cpus/--memory` limits; memory below Docker's 6 MiB minimum is refused." },
+  "command.entrypoint": { support: "emulated", how: "`docker run` on the host without `--entrypoint` (a `container:` job would ignore the entrypoint)." },
+};
