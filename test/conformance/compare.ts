@@ -19,7 +19,8 @@
  * - GitHub Actions (workflow-parser model): dependencies, schedule and timezone.
  */
 import { parseCron, nextFireTimes } from "../../src/cron.js";
-import type { Template, Workflow } from "../../src/ir.js";
+import type { SecretRef, Template, Workflow } from "../../src/ir.js";
+import { renderTemplate } from "../../src/runtime.js";
 import { airflowId, githubJobId, kubeName } from "../../src/names.js";
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
 import { constantText } from "../../src/template.js";
@@ -54,25 +55,19 @@ const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-/** The logical date rendering of a template, in the formats of src/ir.ts (UTC). */
-export function renderTemplate(t: Template, logicalMs: number, periodSeconds: number | null): string {
-  const ts = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "+00:00";
-  return t
-    .map((s) => {
-      if ("text" in s) return s.text;
-      switch (s.variable) {
-        case "ds":
-          return new Date(logicalMs).toISOString().slice(0, 10);
-        case "ts":
-        case "execution_date":
-          return ts(logicalMs);
-        case "prev_execution_date":
-          return periodSeconds === null ? "<no period>" : ts(logicalMs - periodSeconds * 1000);
-        case "next_execution_date":
-          return periodSeconds === null ? "<no period>" : ts(logicalMs + periodSeconds * 1000);
-      }
-    })
-    .join("");
+/** The reference rendering (src/runtime.ts) of a spec value for the first attempt of a run at `logicalMs`. */
+function expected(ir: Workflow, t: Template, logicalMs: number): string {
+  const periodSeconds = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
+  return renderTemplate(t, { logicalMs, attempt: 1, runTokenSeed: ir.runTokenSeed, periodSeconds });
+}
+
+/** What a secret-backed variable must read: a Kubernetes secretKeyRef to the same secret and key. */
+function secretShape(ref: SecretRef): unknown {
+  return { secretKeyRef: { name: ref.secret, key: ref.key } };
+}
+
+function isSecret(v: Template | SecretRef): v is SecretRef {
+  return !Array.isArray(v);
 }
 
 const UTC_NAMES = new Set(["UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"]);
@@ -134,12 +129,38 @@ export function k8sExpand(s: string, vars: ReadonlyMap<string, string> = new Map
 }
 
 /** A container's env (name -> raw value, in order) expanded as kubelet does, each value seeing the entries before it. */
-function expandEnv(entries: ReadonlyArray<readonly [string, string]>): { values: Obj; vars: Map<string, string> } {
+function expandEnv(entries: ReadonlyArray<readonly [string, unknown]>): { values: Obj; vars: Map<string, string> } {
   const vars = new Map<string, string>();
-  for (const [name, raw] of entries) vars.set(name, k8sExpand(raw, vars));
   const values: Obj = {};
-  for (const k of [...vars.keys()].sort()) values[k] = vars.get(k);
-  return { values, vars };
+  for (const [name, raw] of entries) {
+    if (typeof raw === "string") {
+      vars.set(name, k8sExpand(raw, vars));
+      values[name] = vars.get(name);
+    } else {
+      // A reference (valueFrom): kept as the runner wrote it; kubelet does not expand it.
+      values[name] = raw;
+    }
+  }
+  const sorted: Obj = {};
+  for (const k of Object.keys(values).sort()) sorted[k] = values[k];
+  return { values: sorted, vars };
+}
+
+/** One line per variable that differs (or is missing/extra), not one per map. */
+function checkEnvMap(m: Mismatches, field: string, suffix: string, want: Record<string, unknown>, read: Obj): void {
+  for (const k of [...new Set([...Object.keys(want), ...Object.keys(read)])].sort()) {
+    m.check(`${field}.${k}${suffix}`, k in want ? want[k] : "absent", k in read ? read[k] : "absent");
+  }
+}
+
+/** An env entry of a container as the runner read it: the value, or its valueFrom reference. */
+function envEntry(e: Obj): readonly [string, unknown] {
+  const from = obj(e.valueFrom ?? e.value_from);
+  if (Object.keys(from).length > 0) {
+    const ref = obj(from.secretKeyRef ?? from.secret_key_ref);
+    return [String(e.name), Object.keys(ref).length > 0 ? { secretKeyRef: { name: ref.name, key: ref.key } } : from];
+  }
+  return [String(e.name), String(e.value ?? "")];
 }
 
 function literalList(ts: readonly Template[] | null): string[] | null {
@@ -193,6 +214,12 @@ export function compareAirflow(
     }
   }
   m.check("timeoutSeconds", want.timeoutSeconds, dag.dagrun_timeout ?? null);
+  // null means no limit; Airflow has no "unlimited", the backend writes a bound no run reaches.
+  m.check(
+    "maxActiveRuns",
+    want.maxActiveRuns ?? "unlimited",
+    want.maxActiveRuns === null && Number(dag.max_active_runs) >= 2147483647 ? "unlimited" : dag.max_active_runs,
+  );
 
   const tasks = new Map(
     arr(dag.tasks)
@@ -216,6 +243,7 @@ export function compareAirflow(
     m.check(`${f}.after`, job.after, after);
     m.check(`${f}.attempts`, job.attempts, Number(t.retries) + 1);
     m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, t.execution_timeout ?? null);
+    m.check(`${f}.runWhen`, job.runWhen, { all_success: "all_succeeded", all_done: "all_done" }[String(t.trigger_rule)] ?? t.trigger_rule);
     const kpo = obj(t.kubernetes_pod_operator);
     checkResources(m, `${f}.resources`, job, kpo.container_resources);
     for (const ld of logicalDates) {
@@ -225,31 +253,26 @@ export function compareAirflow(
         m.note(`${f} @ ${ld}`, String(rendered.error));
         continue;
       }
-      const period = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
       // What the container receives: the pod's values after kubelet's $(VAR)/$$ expansion.
       const pod = obj(rendered.pod_container);
       const rawEnv =
-        Object.keys(pod).length > 0
-          ? arr(pod.env)
-              .map(obj)
-              .map((e) => [String(e.name), String(e.value ?? "")] as const)
-          : Object.entries(obj(rendered.env_vars)).map(([k, v]) => [k, String(v)] as const);
+        Object.keys(pod).length > 0 ? arr(pod.env).map(obj).map(envEntry) : Object.entries(obj(rendered.env_vars)).map(([k, v]) => [k, String(v)] as const);
       const { values: envRead, vars } = expandEnv(rawEnv);
       const list = (v: unknown) => arr(v).map((x) => k8sExpand(String(x), vars));
       m.check(`${f}.image @ ${ld}`, job.image, rendered.image);
       m.check(
         `${f}.command @ ${ld}`,
-        (job.command ?? []).map((x) => renderTemplate(x, ms, period)),
+        (job.command ?? []).map((x) => expected(ir, x, ms)),
         list(rendered.cmds),
       );
       m.check(
         `${f}.args @ ${ld}`,
-        (job.args ?? []).map((x) => renderTemplate(x, ms, period)),
+        (job.args ?? []).map((x) => expected(ir, x, ms)),
         list(rendered.arguments),
       );
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(job.env)) env[k] = renderTemplate(v, ms, period);
-      m.check(`${f}.env @ ${ld}`, env, envRead);
+      const env: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(job.env)) env[k] = isSecret(v) ? secretShape(v) : expected(ir, v, ms);
+      checkEnvMap(m, `${f}.env`, ` @ ${ld}`, env, envRead);
       const waits = obj(obj(obj(dag.retry_waits_seconds)[ld])[id]);
       m.check(`${f}.waitsSeconds @ ${ld}`, job.waitsSeconds, waits.waits ?? waits.error);
     }
@@ -330,25 +353,30 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
     if (logicalDate !== null && rendered !== undefined) {
       // Rendered by the controller's own substitution (argo-check --scheduled-time/--param).
       const ms = Date.parse(logicalDate);
-      const period = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
       const at = ` @ ${logicalDate}`;
-      const order = arr(c.env).map((e) => String(obj(e).name));
       const renderedEnv = obj(rendered.env);
-      const { values: envRead, vars } = expandEnv(order.map((n) => [n, String(renderedEnv[n] ?? "")] as const));
+      const { values: envRead, vars } = expandEnv(
+        arr(c.env)
+          .map(obj)
+          .map((e) => {
+            const [name, v] = envEntry(e);
+            return typeof v === "string" ? ([name, String(renderedEnv[name] ?? "")] as const) : ([name, v] as const);
+          }),
+      );
       const k8s = (v: unknown) => arr(v).map((x) => k8sExpand(String(x), vars));
       m.check(
         `${f}.command${at}`,
-        (job.command ?? []).map((x) => renderTemplate(x, ms, period)),
+        (job.command ?? []).map((x) => expected(ir, x, ms)),
         k8s(rendered.command),
       );
       m.check(
         `${f}.args${at}`,
-        (job.args ?? []).map((x) => renderTemplate(x, ms, period)),
+        (job.args ?? []).map((x) => expected(ir, x, ms)),
         k8s(rendered.args),
       );
-      const env: Record<string, string> = {};
-      for (const [k, v] of Object.entries(job.env)) env[k] = renderTemplate(v, ms, period);
-      m.check(`${f}.env${at}`, env, envRead);
+      const env: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(job.env)) env[k] = isSecret(v) ? secretShape(v) : expected(ir, v, ms);
+      checkEnvMap(m, `${f}.env`, at, env, envRead);
     } else {
       compareLiteral(m, `${f}.command`, job.command, c.command, c.env);
       compareLiteral(m, `${f}.args`, job.args, c.args, c.env);
@@ -364,11 +392,7 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
 function compareLiteral(m: Mismatches, field: string, want: readonly Template[] | null, read: unknown, env: unknown): void {
   const lit = literalList(want);
   if (lit === null) return; // runtime values: rendered only by the runner at run time (not compared here)
-  const { vars } = expandEnv(
-    arr(env)
-      .map(obj)
-      .map((e) => [String(e.name), String(e.value ?? "")] as const),
-  );
+  const { vars } = expandEnv(arr(env).map(obj).map(envEntry));
   m.check(
     field,
     lit,
@@ -377,14 +401,14 @@ function compareLiteral(m: Mismatches, field: string, want: readonly Template[] 
 }
 
 function compareEnv(m: Mismatches, field: string, job: JobSummary, read: unknown): void {
-  const { values } = expandEnv(
-    arr(read)
-      .map(obj)
-      .map((e) => [String(e.name), String(e.value ?? "")] as const),
-  );
+  const { values } = expandEnv(arr(read).map(obj).map(envEntry));
   for (const [name, value] of Object.entries(job.env)) {
     if (!(name in values)) {
       m.check(`${field}.${name}`, "set", "absent");
+      continue;
+    }
+    if (isSecret(value)) {
+      m.check(`${field}.${name}`, secretShape(value), values[name]);
       continue;
     }
     const c = constantText(value);

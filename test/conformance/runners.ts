@@ -70,15 +70,23 @@ export interface Compiled {
 }
 
 /** Every spec in specs/ compiled for every target that accepts it, written under a new temporary folder. */
-export function compileAll(): { dir: string; outputs: Compiled[]; refused: string[] } {
+export function compileAll(): { dir: string; outputs: Compiled[]; refused: string[]; crashed: Array<[string, string, string]> } {
   const dir = mkdtempSync(join(tmpdir(), "kfm-conformance-"));
   const outputs: Compiled[] = [];
   const refused: string[] = [];
+  /** [spec, target, error]: a backend that throws is reported by the suite, not fatal to it. */
+  const crashed: Array<[string, string, string]> = [];
   for (const spec of specFiles()) {
     const a = analyze(spec, readSpec(spec));
     if (a.ir === null) throw new Error(`${spec} is invalid`);
     for (const t of TARGETS) {
-      const r = compileFor(a, t);
+      let r: ReturnType<typeof compileFor>;
+      try {
+        r = compileFor(a, t);
+      } catch (e) {
+        crashed.push([spec, t.name, e instanceof Error ? (e.stack ?? e.message) : String(e)]);
+        continue;
+      }
       if (r.output === null) {
         refused.push(`${spec} on ${t.name}`);
         continue;
@@ -91,5 +99,5 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
       outputs.push({ spec, target: t.name, ir: a.ir, file });
     }
   }
-  return { dir, outputs, refused };
+  return { dir, outputs, refused, crashed };
 }

@@ -1,0 +1,673 @@
+"""Load DAG files with Airflow's own code and print what Airflow understood.
+
+Usage (inside the conformance venv; see conformance/README.md):
+
+    python conformance/airflow/load_dags.py \
+        [--logical-date 2024-01-02T02:00:00+00:00]... \
+        [--fire-from 2024-01-01T00:00:30+00:00]... [--fire-count 10] \
+        PATH...
+
+PATH is a DAG file or a folder of them. Prints ONE JSON document on stdout:
+
+    {"tool", "versions", "files": [{"file", "ok", "errors", "parsed"}]}
+
+What runs, per file, as the DAG processor of the pinned Airflow does it
+(airflow-core ``dag_processing/processor.py`` ``_parse_file``):
+
+* ``DagBag(dag_folder=<file>)`` imports the file, validates each DAG, checks
+  cycles; ``bag.import_errors`` become errors. A file that yields no DAG is an
+  error too (DAG discovery safe mode is left at its default, so a file the
+  processor would skip is reported).
+* ``DagSerialization.to_dict`` of every DAG, as ``_serialize_dags`` does; a
+  failure is an error. The dict is then deserialized (``from_dict``): that
+  ``SerializedDAG`` is what the scheduler reads, so the DAG-level fields, the
+  retry fields and the fire times come from it ("scheduler view"), while the
+  task fields the worker uses (KubernetesPodOperator container fields,
+  execution_timeout, rendering) come from the DAG object the file built
+  ("worker view"). A scheduling field that differs between the two views is an
+  error.
+* The DAG version inflation check (``check_dag_file_stability``) at the
+  configured level: its warnings are listed, its errors count.
+
+"parsed" holds, per DAG, the fields listed in conformance/README.md, plus:
+
+* ``rendered[<logical date>][<task id>]``: the templated fields after Airflow's
+  own ``render_template_fields`` with the context the task runner builds
+  (``RuntimeTaskInstance.get_template_context``) for a scheduled run at that
+  logical date, and, for KubernetesPodOperator, the container of the pod the
+  operator would create (``build_pod_request_obj(dry_run=True)``). A rendering
+  failure (undefined variable, a value ending in a template extension that is
+  loaded as a file, ...) is an error: the task would fail at run time.
+* ``retry_waits_seconds[<logical date>][<task id>]``: {"waits", "sources"}, the
+  wait before attempts 2..n as Airflow decides it: the task's retry_policy (as
+  the task runner evaluates it) and the scheduler's own
+  ``TaskInstance.next_retry_datetime``.
+* ``fire_times[<from>]``: the next N runs after each instant, from the
+  timetable's own ``next_dagrun_info_v2`` and ``generate_run_id``.
+
+Nothing here needs a metadata database; where the real path needs one (the
+DagRun and TaskInstance rows) the script builds the same objects in memory, as
+described in conformance/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import datetime as dt
+import inspect
+import json
+import os
+import sys
+import tempfile
+import traceback
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+TOOL = "load_dags.py"
+
+
+# --- environment: set before airflow is imported ------------------------------------------------
+
+
+def _prepare_environment() -> str:
+    home = tempfile.mkdtemp(prefix="kfm-airflow-home-")
+    os.environ["AIRFLOW_HOME"] = home
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+    # A SQLite file in the temporary home; nothing below opens it, but importing
+    # airflow configures an engine.
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow.db"
+    # The KubernetesPodOperator reads its connection only to find a namespace
+    # when the task sets none; resolve it from the environment, never a cluster.
+    os.environ.setdefault(
+        "AIRFLOW_CONN_KUBERNETES_DEFAULT",
+        json.dumps({"conn_type": "kubernetes", "extra": {"in_cluster": False}}),
+    )
+    return home
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat()
+
+
+def _seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.timedelta):
+        s = value.total_seconds()
+        return int(s) if s == int(s) else s
+    if isinstance(value, (int, float)):
+        return value
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-able copy of an operator field (kubernetes models become their API dicts)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.timedelta):
+        return _seconds(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if hasattr(value, "to_dict") and hasattr(value, "openapi_types"):
+        from kubernetes.client import ApiClient
+
+        return ApiClient().sanitize_for_serialization(value)
+    return str(value)
+
+
+def _env_map(env_vars: Any) -> dict[str, Any] | None:
+    """env_vars (a dict, or a list of V1EnvVar) as name -> value (or {"valueFrom": ...})."""
+    if env_vars is None:
+        return None
+    if isinstance(env_vars, dict):
+        return {str(k): _plain(v) for k, v in env_vars.items()}
+    out: dict[str, Any] = {}
+    for item in env_vars:
+        plain = _plain(item)
+        if isinstance(plain, dict) and "name" in plain:
+            name = plain["name"]
+            if plain.get("valueFrom") is not None or plain.get("value_from") is not None:
+                out[name] = {"valueFrom": plain.get("valueFrom", plain.get("value_from"))}
+            else:
+                out[name] = plain.get("value")
+        else:
+            out[str(plain)] = None
+    return out
+
+
+def _resources(res: Any) -> dict[str, Any] | None:
+    if res is None:
+        return None
+    plain = _plain(res)
+    if not isinstance(plain, dict):
+        return {"raw": plain}
+    return {"requests": plain.get("requests"), "limits": plain.get("limits")}
+
+
+def _is_kpo(task: Any) -> bool:
+    return any(c.__name__ == "KubernetesPodOperator" for c in type(task).__mro__) or (
+        getattr(task, "task_type", None) == "KubernetesPodOperator"
+    )
+
+
+def _parse_instant(text: str) -> Any:
+    import pendulum
+
+    t = pendulum.parse(text)
+    if not isinstance(t, pendulum.DateTime) or t.tzinfo is None:
+        raise SystemExit(f"{TOOL}: {text!r} is not an instant with a UTC offset")
+    return t.in_timezone("UTC")
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    """Airflow and providers may print; keep stdout for the one JSON document."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    old = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        yield os.fdopen(saved, "w", closefd=True)
+    finally:
+        sys.stdout.flush()
+        sys.stdout = old
+
+
+# --- what Airflow read ------------------------------------------------------------------------
+
+
+SCHEDULING_FIELDS = ("retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "trigger_rule")
+
+
+def _task_scheduling(task: Any) -> dict[str, Any]:
+    return {
+        "retries": task.retries,
+        "retry_delay": _seconds(task.retry_delay),
+        "retry_exponential_backoff": task.retry_exponential_backoff,
+        "max_retry_delay": _seconds(task.max_retry_delay),
+        "trigger_rule": str(getattr(task.trigger_rule, "value", task.trigger_rule)),
+        "upstream_task_ids": sorted(task.upstream_task_ids),
+    }
+
+
+def _timetable(timetable: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "class": f"{type(timetable).__module__}.{type(timetable).__qualname__}",
+        "type_name": getattr(timetable, "type_name", None),
+        "summary": getattr(timetable, "summary", None),
+        "periodic": getattr(timetable, "periodic", None),
+        "can_be_scheduled": getattr(timetable, "can_be_scheduled", None),
+    }
+    try:
+        ser = timetable.serialize()
+    except Exception as e:  # a custom timetable without serialize
+        ser = {"error": f"{type(e).__name__}: {e}"}
+    out["serialized"] = _plain(ser)
+    if isinstance(ser, dict):
+        out["cron"] = ser.get("expression")
+        out["timezone"] = ser.get("timezone")
+        out["interval"] = ser.get("interval")
+        out["run_immediately"] = ser.get("run_immediately")
+    return out
+
+
+def _dag_fields(sdag: Any) -> dict[str, Any]:
+    tz = sdag.timezone
+    tzname = getattr(tz, "name", None) or str(tz)
+
+    def local(value: Any) -> str | None:
+        if value is None:
+            return None
+        return value.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")
+
+    return {
+        "dag_id": sdag.dag_id,
+        "description": sdag.description,
+        "timetable": _timetable(sdag.timetable),
+        "timezone": tzname,
+        "start_date": _iso(sdag.start_date),
+        "start_date_local": local(sdag.start_date),
+        "end_date": _iso(sdag.end_date),
+        "end_date_local": local(sdag.end_date),
+        "catchup": sdag.catchup,
+        "max_active_runs": sdag.max_active_runs,
+        "max_active_tasks": getattr(sdag, "max_active_tasks", None),
+        "dagrun_timeout": _seconds(sdag.dagrun_timeout),
+        "params": _plain(_params(sdag)),
+        "tags": sorted(getattr(sdag, "tags", None) or []),
+    }
+
+
+def _params(dag: Any) -> dict[str, Any]:
+    params = getattr(dag, "params", None)
+    if not params:
+        return {}
+    try:
+        return {k: params[k] for k in params}
+    except Exception:
+        return {k: str(v) for k, v in dict(params).items()}
+
+
+def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
+    """The scheduler's view for scheduling fields, the worker's for what the pod gets."""
+    errors: list[str] = []
+    sched = _task_scheduling(stask)
+    worker = _task_scheduling(wtask)
+    for key in sched:
+        if sched[key] != worker[key]:
+            errors.append(
+                f"task {stask.task_id}: {key} differs between the scheduler's view "
+                f"({sched[key]!r}) and the DAG file's ({worker[key]!r})"
+            )
+    out: dict[str, Any] = {
+        "task_id": stask.task_id,
+        "operator": f"{type(wtask).__module__}.{type(wtask).__qualname__}",
+        **sched,
+        "execution_timeout": _seconds(wtask.execution_timeout),
+        "retry_policy": (
+            None
+            if getattr(wtask, "retry_policy", None) is None
+            else f"{type(wtask.retry_policy).__module__}.{type(wtask.retry_policy).__qualname__}"
+        ),
+    }
+    if _is_kpo(wtask):
+        out["kubernetes_pod_operator"] = {
+            "image": wtask.image,
+            "cmds": _plain(wtask.cmds),
+            "arguments": _plain(wtask.arguments),
+            "env_vars": _env_map(wtask.env_vars),
+            "container_resources": _resources(wtask.container_resources),
+            "namespace": getattr(wtask, "namespace", None),
+            "name": getattr(wtask, "name", None),
+        }
+    return out, errors
+
+
+# --- runtime: rendering, retry waits, fire times --------------------------------------------------
+
+
+def _run_for(sdag: Any, logical_date: Any) -> dict[str, Any]:
+    """The DagRun the scheduler would create with this logical date.
+
+    When the logical date is a slot of the timetable (next_dagrun_info_v2 with
+    earliest = that instant returns it), that scheduled run's data interval,
+    run_after and run_id, all from the timetable. Otherwise a manual run with
+    that logical date, its data interval from infer_manual_data_interval.
+    """
+    from airflow.timetables.base import DataInterval, TimeRestriction
+    from airflow.utils.types import DagRunType
+
+    timetable = sdag.timetable
+    if timetable.can_be_scheduled:
+        info = timetable.next_dagrun_info_v2(
+            last_dagrun_info=None, restriction=TimeRestriction(logical_date, None, True)
+        )
+        if info is not None and info.logical_date == logical_date:
+            run_id = timetable.generate_run_id(
+                run_type=DagRunType.SCHEDULED, run_after=info.run_after, data_interval=info.data_interval
+            )
+            return {
+                "run_type": "scheduled",
+                "run_id": run_id,
+                "data_interval": info.data_interval,
+                "run_after": info.run_after,
+            }
+    try:
+        interval = timetable.infer_manual_data_interval(run_after=logical_date)
+    except Exception:
+        interval = DataInterval(logical_date, logical_date)
+    return {
+        "run_type": "manual",
+        "run_id": DagRunType.MANUAL.generate_run_id(suffix=logical_date.isoformat()),
+        "data_interval": interval,
+        "run_after": logical_date,
+    }
+
+
+def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], list[str]]:
+    """Render every task's templated fields as the task runner does for a scheduled run."""
+    from airflow.sdk.api.datamodels._generated import (
+        DagRun,
+        DagRunState,
+        DagRunType,
+        TaskInstanceState,
+        TIRunContext,
+    )
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    run = _run_for(sdag, logical_date)
+    run_id, interval, run_after = run["run_id"], run["data_interval"], run["run_after"]
+    out: dict[str, Any] = {
+        "run_type": run["run_type"],
+        "run_id": run_id,
+        "data_interval": [_iso(interval.start), _iso(interval.end)],
+        "run_after": _iso(run_after),
+        "tasks": {},
+    }
+    errors: list[str] = []
+    for task_id in sorted(wdag.task_dict):
+        # A deep copy per logical date: rendering replaces fields in place, nested
+        # kubernetes objects (V1EnvVar) included. The task runner renders the task
+        # it just loaded, once; prepare_for_execution is what it calls on it.
+        task = copy.deepcopy(wdag.task_dict[task_id])
+        if hasattr(task, "prepare_for_execution"):
+            task = task.prepare_for_execution()
+        dag_run = DagRun(
+            dag_id=wdag.dag_id,
+            run_id=run_id,
+            logical_date=logical_date,
+            data_interval_start=interval.start,
+            data_interval_end=interval.end,
+            run_after=run_after,
+            start_date=run_after,
+            end_date=None,
+            run_type=DagRunType(run["run_type"]),
+            state=DagRunState.RUNNING,
+            conf=None,
+            consumed_asset_events=[],
+            partition_key=None,
+        )
+        ti_context = TIRunContext(dag_run=dag_run, max_tries=task.retries, task_reschedule_count=0)
+        # The task runner's parse() builds the RuntimeTaskInstance the same way.
+        ti = RuntimeTaskInstance.model_construct(
+            id=uuid.UUID(int=0),
+            task_id=task_id,
+            dag_id=wdag.dag_id,
+            run_id=run_id,
+            try_number=1,
+            dag_version_id=uuid.UUID(int=0),
+            map_index=-1,
+            task=task,
+            bundle_instance=None,
+            _ti_context_from_server=ti_context,
+            max_tries=ti_context.max_tries,
+            start_date=run_after,
+            state=TaskInstanceState.RUNNING,
+            sentry_integration="",
+        )
+        entry: dict[str, Any] = {}
+        try:
+            context = ti.get_template_context()
+            ti.render_templates(context=context)
+            rendered = ti.task
+            if not _is_kpo(rendered):
+                entry["fields"] = {
+                    name: _plain(getattr(rendered, name, None)) for name in sorted(rendered.template_fields)
+                }
+            else:
+                entry["image"] = rendered.image
+                entry["cmds"] = _plain(rendered.cmds)
+                entry["arguments"] = _plain(rendered.arguments)
+                entry["env_vars"] = _env_map(rendered.env_vars)
+                entry["container_resources"] = _resources(rendered.container_resources)
+                try:
+                    pod = rendered.build_pod_request_obj(context, dry_run=True)
+                    from kubernetes.client import ApiClient
+
+                    container = ApiClient().sanitize_for_serialization(pod.spec.containers[0])
+                    entry["pod_container"] = {
+                        k: container.get(k) for k in ("image", "command", "args", "env", "resources")
+                    }
+                except Exception as e:  # environment limits of this tool, not a verdict
+                    entry["pod_error"] = f"{type(e).__name__}: {e}"
+        except Exception as e:
+            msg = f"task {task_id}: rendering for logical date {logical_date.isoformat()} failed: {type(e).__name__}: {e}"
+            entry["error"] = msg
+            errors.append(msg)
+        out["tasks"][task_id] = entry
+    return out, errors
+
+
+def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
+    """The wait before attempts 2..n of every task, by Airflow's own code.
+
+    When try k fails, the worker first asks the task's retry_policy, if it has one
+    (task runner ``_evaluate_retry_policy``: ``policy.evaluate(exception,
+    try_number=k, max_tries, context)``); a RETRY decision with a delay becomes the
+    try's ``retry_delay_override``. The scheduler then sets the next try's earliest
+    start with ``TaskInstance.next_retry_datetime()`` (the override, else
+    retry_delay / exponential backoff with its jitter); its offset from the
+    failed try's end_date is the wait. ``next_retry_datetime`` runs on an
+    in-memory stand-in carrying exactly the attributes it reads (the ORM row
+    needs a database); logical_date is a UTC datetime as the database returns it.
+    The simulated failure is a plain RuntimeError (not AirflowFailException,
+    which skips the policy and retries altogether).
+    """
+    from airflow.models.taskinstance import TaskInstance
+
+    end = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    ld = logical_date.astimezone(dt.timezone.utc)
+    ld = dt.datetime(ld.year, ld.month, ld.day, ld.hour, ld.minute, ld.second, ld.microsecond, tzinfo=dt.timezone.utc)
+    out: dict[str, Any] = {}
+    for task in sorted(sdag.tasks, key=lambda t: t.task_id):
+        policy = getattr(wdag.task_dict[task.task_id], "retry_policy", None)
+        waits: list[Any] = []
+        sources: list[str] = []
+        try:
+            max_tries = task.retries or 0
+            for k in range(1, max_tries + 1):
+                override = None
+                source = "next_retry_datetime"
+                if policy is not None:
+                    decision = policy.evaluate(
+                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=None
+                    )
+                    action = getattr(decision.action, "value", str(decision.action))
+                    if action == "fail":
+                        sources.append("retry_policy: fail")
+                        break
+                    if action == "retry" and decision.retry_delay is not None:
+                        override = decision.retry_delay.total_seconds()
+                        source = "retry_policy"
+                ti = SimpleNamespace(
+                    retry_delay_override=override,
+                    task=task,
+                    try_number=k,
+                    dag_id=sdag.dag_id,
+                    task_id=task.task_id,
+                    logical_date=ld,
+                    end_date=end,
+                    log=SimpleNamespace(warning=lambda *a, **kw: None),
+                )
+                waits.append(_seconds(TaskInstance.next_retry_datetime(ti) - end))
+                sources.append(source)
+            out[task.task_id] = {"waits": waits, "sources": sources}
+        except Exception as e:
+            out[task.task_id] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
+def _fire_times(sdag: Any, starts: list[Any], count: int) -> dict[str, Any]:
+    """Next runs strictly after each instant, from the timetable's own API.
+
+    The scheduler calls timetable.next_dagrun_info_v2(last_dagrun_info, restriction)
+    with the DAG's restriction (earliest = start_date, latest = end_date, catchup).
+    Here the restriction has catchup forced on (with catchup off the timetable
+    also looks at the wall clock, which would make the answer depend on today),
+    and "the last run" is a run at the given instant, so the first answer is the
+    first slot strictly after it (what robfig/cron's Next does); an instant before
+    start_date starts from start_date instead (inclusive, as the scheduler does).
+    """
+    from airflow.timetables.base import DagRunInfo, TimeRestriction
+    from airflow.utils.types import DagRunType
+
+    timetable = sdag.timetable
+    base = sdag._time_restriction
+    restriction = TimeRestriction(base.earliest, base.latest, True)
+    out: dict[str, Any] = {}
+    for start in starts:
+        runs: list[dict[str, Any]] = []
+        try:
+            if restriction.earliest is not None and start < restriction.earliest:
+                last = None
+            else:
+                last = DagRunInfo.exact(start)
+            for _ in range(count):
+                info = timetable.next_dagrun_info_v2(last_dagrun_info=last, restriction=restriction)
+                if info is None:
+                    break
+                run_id = timetable.generate_run_id(
+                    run_type=DagRunType.SCHEDULED, run_after=info.run_after, data_interval=info.data_interval
+                )
+                runs.append(
+                    {
+                        "run_after": _iso(info.run_after),
+                        "logical_date": _iso(info.logical_date),
+                        "data_interval": (
+                            None
+                            if info.data_interval is None
+                            else [_iso(info.data_interval.start), _iso(info.data_interval.end)]
+                        ),
+                        "run_id": run_id,
+                    }
+                )
+                last = info
+            out[start.isoformat()] = runs
+        except Exception as e:
+            out[start.isoformat()] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
+# --- one file -----------------------------------------------------------------------------------
+
+
+def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: int) -> dict[str, Any]:
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # Airflow 3.1+
+    except ImportError:  # pragma: no cover - older pins
+        from airflow.models.dagbag import DagBag
+
+    errors: list[str] = []
+    warnings: list[str] = []
+    dags: list[dict[str, Any]] = []
+
+    try:
+        from airflow.utils.dag_version_inflation_checker import check_dag_file_stability
+
+        stability = check_dag_file_stability(str(path))
+        for w in stability.get_formatted_warnings([]) or []:
+            warnings.append(json.dumps(_plain(w), sort_keys=True))
+        err = stability.get_error_format_dict(str(path), None)
+        if err:
+            errors.extend(f"{k}: {v}" for k, v in err.items())
+    except ImportError:
+        pass
+    except Exception as e:
+        warnings.append(f"dag version inflation check could not run: {type(e).__name__}: {e}")
+
+    kwargs: dict[str, Any] = {"dag_folder": str(path)}
+    if "include_examples" in inspect.signature(DagBag.__init__).parameters:
+        kwargs["include_examples"] = False
+    bag = DagBag(**kwargs)
+    for where, message in sorted(bag.import_errors.items()):
+        errors.append(f"import error in {where}: {message}")
+    for w in bag.captured_warnings.get(str(path), ()):
+        warnings.append(w)
+    if not bag.dags and not bag.import_errors:
+        errors.append("no DAG found in file (the DAG processor would skip it)")
+
+    for dag_id in sorted(bag.dags):
+        wdag = bag.dags[dag_id]
+        try:
+            data = DagSerialization.to_dict(wdag)
+            sdag = DagSerialization.from_dict(data)
+        except Exception:
+            errors.append(f"DAG {dag_id}: serialization failed: {traceback.format_exc(limit=-3)}")
+            continue
+        entry = _dag_fields(sdag)
+        tasks = []
+        for task_id in sorted(sdag.task_dict):
+            fields, errs = _task_fields(sdag.task_dict[task_id], wdag.task_dict[task_id])
+            tasks.append(fields)
+            errors.extend(f"DAG {dag_id}: {e}" for e in errs)
+        entry["tasks"] = tasks
+        entry["rendered"] = {}
+        entry["retry_waits_seconds"] = {}
+        for ld in logical_dates:
+            rendered, errs = _render(wdag, sdag, ld)
+            entry["rendered"][ld.isoformat()] = rendered
+            errors.extend(f"DAG {dag_id}: {e}" for e in errs)
+            entry["retry_waits_seconds"][ld.isoformat()] = _retry_waits(wdag, sdag, ld)
+        if starts and sdag.timetable.can_be_scheduled:
+            entry["fire_times"] = _fire_times(sdag, starts, count)
+        dags.append(entry)
+
+    return {"file": str(path), "errors": errors, "parsed": {"dags": dags, "warnings": warnings}}
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for name in ("apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk",
+                 "apache-airflow-providers-cncf-kubernetes", "kubernetes", "pendulum", "jinja2"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _expand(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(sorted(x for x in path.rglob("*.py") if x.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="+", help="DAG files or folders")
+    parser.add_argument("--logical-date", action="append", default=[],
+                        help="render templates for a scheduled run at this instant (repeatable)")
+    parser.add_argument("--fire-from", action="append", default=[],
+                        help="list the next runs strictly after this instant (repeatable)")
+    parser.add_argument("--fire-count", type=int, default=10, help="runs per --fire-from (default 10)")
+    args = parser.parse_args(argv)
+
+    _prepare_environment()
+    with _stdout_to_stderr() as real_stdout:
+        logical_dates = [_parse_instant(x) for x in args.logical_date]
+        starts = [_parse_instant(x) for x in args.fire_from]
+        files = []
+        for path in _expand(args.paths):
+            if not path.is_file():
+                res = {"file": str(path), "errors": [f"no such file: {path}"], "parsed": None}
+            else:
+                try:
+                    res = _load_file(path.resolve(), logical_dates, starts, args.fire_count)
+                    res["file"] = str(path)
+                except Exception:
+                    res = {"file": str(path), "errors": [f"loader crashed: {traceback.format_exc()}"], "parsed": None}
+            res["ok"] = not res["errors"]
+            files.append({"file": res["file"], "ok": res["ok"], "errors": res["errors"], "parsed": res["parsed"]})
+        doc = {"tool": TOOL, "versions": _versions(), "files": files}
+        real_stdout.write(json.dumps(doc, indent=2, sort_keys=True, default=str, ensure_ascii=False) + "\n")
+        real_stdout.flush()
+    return 0 if all(f["ok"] for f in files) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	wfv1 "github.com/argoproj/argo-workflows/v4/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v4/util/template"
+	"github.com/argoproj/argo-workflows/v4/workflow/common"
+)
+
+type renderOpts struct {
+	scheduledTime string
+	params        map[string]string
+}
+
+type renderedContainer struct {
+	Template string            `json:"template"`
+	Image    string            `json:"image"`
+	Command  []string          `json:"command"`
+	Args     []string          `json:"args"`
+	Env      map[string]string `json:"env"`
+	Error    string            `json:"error,omitempty"`
+}
+
+// globals builds the controller's global variables for a run (setGlobalParameters
+// in workflow/controller/operator.go): workflow.name/namespace/uid/creationTimestamp,
+// workflow.scheduledTime from the scheduled-time annotation a CronWorkflow run
+// carries, workflow.parameters.<name> from spec.arguments (overridden by --param),
+// and workflow.annotations.<k>/labels.<k> from workflowMetadata. Values a real run
+// would have but these tools cannot know (uid, creation time) get fixed stand-ins.
+func globals(spec *wfv1.WorkflowSpec, meta metav1.ObjectMeta, cronMeta *metav1.ObjectMeta, opts *renderOpts) map[string]any {
+	g := map[string]any{}
+	name := meta.Name
+	if name == "" {
+		name = meta.GenerateName + "bcdfg"
+	}
+	created := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if opts.scheduledTime != "" {
+		created, _ = time.Parse(time.RFC3339, opts.scheduledTime)
+		g[common.GlobalVarWorkflowCronScheduleTime] = opts.scheduledTime
+	}
+	g[common.GlobalVarWorkflowName] = name
+	g[common.GlobalVarWorkflowNamespace] = meta.Namespace
+	g[common.GlobalVarWorkflowMainEntrypoint] = spec.Entrypoint
+	g[common.GlobalVarWorkflowServiceAccountName] = spec.ServiceAccountName
+	g[common.GlobalVarWorkflowUID] = "00000000-0000-0000-0000-000000000000"
+	g[common.GlobalVarWorkflowCreationTimestamp] = created.Format(time.RFC3339)
+	for _, p := range spec.Arguments.Parameters {
+		if p.Value != nil {
+			g["workflow.parameters."+p.Name] = p.Value.String()
+		}
+	}
+	for k, v := range opts.params {
+		g["workflow.parameters."+k] = v
+	}
+	// A CronWorkflow's workflowMetadata lands on the Workflow's metadata; the
+	// spec's own workflowMetadata is applied by the controller on top.
+	if cronMeta != nil {
+		for k, v := range cronMeta.Annotations {
+			g["workflow.annotations."+k] = v
+		}
+		for k, v := range cronMeta.Labels {
+			g["workflow.labels."+k] = v
+		}
+	}
+	if md := spec.WorkflowMetadata; md != nil {
+		for k, v := range md.Annotations {
+			g["workflow.annotations."+k] = v
+		}
+		for k, v := range md.Labels {
+			g["workflow.labels."+k] = v
+		}
+	}
+	return g
+}
+
+// renderSpec substitutes the global variables into every container template the
+// way the controller does: once over the whole workflow spec when the run starts
+// (substituteGlobals), once more over each template when it executes (ProcessArgs →
+// substituteParams), both with util/template.Replace on the JSON text,
+// unresolved tags allowed (local variables such as inputs.* stay for later).
+func renderSpec(ctx context.Context, spec *wfv1.WorkflowSpec, meta metav1.ObjectMeta, cronMeta *metav1.ObjectMeta, opts *renderOpts) []renderedContainer {
+	g := globals(spec, meta, cronMeta, opts)
+	out := []renderedContainer{}
+	for _, tmpl := range spec.Templates {
+		if tmpl.Container == nil {
+			continue
+		}
+		r := renderedContainer{Template: tmpl.Name, Env: map[string]string{}}
+		text, err := json.Marshal(tmpl.Container)
+		if err == nil {
+			s := string(text)
+			for pass := 0; pass < 2 && err == nil; pass++ {
+				s, err = template.Replace(ctx, s, g, true)
+			}
+			if err == nil {
+				var c wfv1.Template
+				if err = json.Unmarshal([]byte(s), &c.Container); err == nil {
+					r.Image = c.Container.Image
+					r.Command = c.Container.Command
+					r.Args = c.Container.Args
+					for _, e := range c.Container.Env {
+						r.Env[e.Name] = e.Value
+					}
+				}
+			}
+		}
+		if err != nil {
+			r.Error = err.Error()
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Template < out[j].Template })
+	return out
+}

@@ -1,0 +1,3 @@
+module kfm-compile/conformance/report
+
+go 1.26

@@ -1,0 +1,351 @@
+// Command tekton-check hands each document of the given files to Tekton Pipelines'
+// own admission logic, offline: strict unmarshal into the v1 Go types (the
+// webhook disallows unknown fields), SetDefaults, then Validate, both with the
+// context the webhook builds (the config store's defaults and feature flags,
+// apis.WithinCreate). It prints {"files":[{"file","ok","errors","parsed"}]};
+// "parsed" lists each document's kind, name, errors and defaulted object.
+//
+//	tekton-check [--flag key=value]... [--default key=value]... [--from RFC3339 --n N] FILE...
+//
+// --flag overrides an entry of the config-feature-flags ConfigMap, --default one
+// of config-defaults (both start from Tekton's shipped defaults).
+//
+// A batch/v1 CronJob (Tekton has no cron; the CronJob creates the PipelineRun) is
+// unmarshalled strictly into k8s.io/api types and checked with the parts of the
+// API server's CronJob validation that are reachable as libraries: object
+// metadata (apimachinery), the schedule through robfig/cron/v3 ParseStandard
+// with the CRON_TZ prefix the CronJob controller adds, timeZone via the Go zone
+// database, and the enum and pod-template rules listed in checkCronJob. With
+// --from the next N fire times of the schedule are printed.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"knative.dev/pkg/apis"
+	"sigs.k8s.io/yaml"
+
+	"github.com/tektoncd/pipeline/pkg/apis/config"
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"kfm-compile/conformance/report"
+)
+
+// generatedSuffix stands for the 5 random characters the API server's name
+// generator appends to generateName (its alphabet, fixed for repeatable output).
+const generatedSuffix = "bcdfg"
+
+type kvFlags map[string]string
+
+func (k kvFlags) String() string { return fmt.Sprint(map[string]string(k)) }
+func (k kvFlags) Set(s string) error {
+	key, value, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("want key=value, got %q", s)
+	}
+	k[key] = value
+	return nil
+}
+
+func main() {
+	featureFlags := kvFlags{}
+	defaults := kvFlags{}
+	flag.Var(featureFlags, "flag", "config-feature-flags entry key=value (repeatable)")
+	flag.Var(defaults, "default", "config-defaults entry key=value (repeatable)")
+	from := flag.String("from", "", "RFC 3339 instant: print a CronJob's next fire times after it")
+	n := flag.Int("n", 10, "number of fire times")
+	flag.Parse()
+	if flag.NArg() == 0 {
+		report.Fatal("usage: tekton-check [--flag key=value]... [--default key=value]... [--from RFC3339 --n N] FILE...")
+	}
+	var fromT *time.Time
+	if *from != "" {
+		t, err := time.Parse(time.RFC3339, *from)
+		if err != nil {
+			report.Fatal("--from: %v", err)
+		}
+		fromT = &t
+	}
+
+	cfg := config.FromContextOrDefaults(context.Background())
+	if len(featureFlags) > 0 {
+		ff, err := config.NewFeatureFlagsFromMap(featureFlags)
+		if err != nil {
+			report.Fatal("--flag: %v", err)
+		}
+		cfg.FeatureFlags = ff
+	}
+	if len(defaults) > 0 {
+		d, err := config.NewDefaultsFromMap(defaults)
+		if err != nil {
+			report.Fatal("--default: %v", err)
+		}
+		cfg.Defaults = d
+	}
+
+	rep := &report.Report{
+		Tool: "tekton-check",
+		Version: report.ModuleVersions("github.com/tektoncd/pipeline", "knative.dev/pkg", "k8s.io/api",
+			"k8s.io/apimachinery", "sigs.k8s.io/yaml", "github.com/robfig/cron/v3"),
+	}
+	for _, path := range flag.Args() {
+		rep.Add(checkFile(cfg, path, fromT, *n))
+	}
+	os.Exit(rep.Print())
+}
+
+type document struct {
+	Index      int      `json:"index"`
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Name       string   `json:"name"`
+	Errors     []string `json:"errors"`
+	// Object is the document after the runner's strict decoding and defaulting.
+	Object    any              `json:"object"`
+	FireTimes *cronJobFireTime `json:"fireTimes,omitempty"`
+}
+
+type cronJobFireTime struct {
+	Schedule string   `json:"schedule"`
+	Local    []string `json:"local"`
+	UTC      []string `json:"utc"`
+}
+
+func checkFile(cfg *config.Config, path string, from *time.Time, n int) *report.File {
+	res := &report.File{File: path}
+	docs := []*document{}
+	res.Parsed = docs
+	data, err := os.ReadFile(path)
+	if err != nil {
+		res.Errors = append(res.Errors, err.Error())
+		return res
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for i := 0; ; i++ {
+		raw, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Sprintf("document %d: %v", i, err))
+			break
+		}
+		if len(bytes.TrimSpace(stripComments(raw))) == 0 {
+			i--
+			continue
+		}
+		d := checkDocument(cfg, raw, from, n)
+		d.Index = i
+		for _, e := range d.Errors {
+			res.Errors = append(res.Errors, fmt.Sprintf("document %d (%s %q): %s", i, d.Kind, d.Name, e))
+		}
+		docs = append(docs, d)
+	}
+	if len(docs) == 0 && len(res.Errors) == 0 {
+		res.Errors = append(res.Errors, "no Kubernetes object found")
+	}
+	res.Parsed = docs
+	return res
+}
+
+func stripComments(b []byte) []byte {
+	var out [][]byte
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			out = append(out, line)
+		}
+	}
+	return bytes.Join(out, []byte("\n"))
+}
+
+// tektonObject is what the admission webhook calls on a resource.
+type tektonObject interface {
+	metav1.Object
+	SetDefaults(context.Context)
+	Validate(context.Context) *apis.FieldError
+}
+
+func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int) *document {
+	d := &document{Errors: []string{}}
+	var tm metav1.TypeMeta
+	if err := yaml.Unmarshal(raw, &tm); err != nil {
+		d.Errors = append(d.Errors, err.Error())
+		return d
+	}
+	d.APIVersion, d.Kind = tm.APIVersion, tm.Kind
+
+	var obj tektonObject
+	switch tm.APIVersion + "/" + tm.Kind {
+	case "tekton.dev/v1/Task":
+		obj = &v1.Task{}
+	case "tekton.dev/v1/Pipeline":
+		obj = &v1.Pipeline{}
+	case "tekton.dev/v1/PipelineRun":
+		obj = &v1.PipelineRun{}
+	case "tekton.dev/v1/TaskRun":
+		obj = &v1.TaskRun{}
+	case "batch/v1/CronJob":
+		return checkCronJob(d, raw, from, n)
+	default:
+		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun and batch/v1 CronJob)", tm.APIVersion, tm.Kind))
+		return d
+	}
+	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
+		d.Errors = append(d.Errors, "strict decoding: "+err.Error())
+		// Show what a lenient decode keeps, for diagnosis only.
+		_ = yaml.Unmarshal(raw, obj)
+		d.Name = obj.GetName()
+		d.Object = report.ToJSONValue(obj)
+		return d
+	}
+	// The API server names a generateName object before the validating webhook
+	// sees it (a random 5-character suffix; a fixed one here).
+	if obj.GetName() == "" && obj.GetGenerateName() != "" {
+		obj.SetName(obj.GetGenerateName() + generatedSuffix)
+	}
+	d.Name = obj.GetName()
+
+	// The context the webhook builds: the config store's content, then
+	// knative's admission marks the request as a create.
+	ctx := config.ToContext(context.Background(), cfg)
+	ctx = apis.WithinCreate(ctx)
+	obj.SetDefaults(ctx)
+	if fe := obj.Validate(ctx); fe != nil {
+		for _, e := range fe.WrappedErrors() {
+			d.Errors = append(d.Errors, e.Error())
+		}
+		if len(d.Errors) == 0 {
+			d.Errors = append(d.Errors, fe.Error())
+		}
+	}
+	d.Object = report.ToJSONValue(obj)
+	return d
+}
+
+func checkCronJob(d *document, raw []byte, from *time.Time, n int) *document {
+	cj := &batchv1.CronJob{}
+	if err := yaml.UnmarshalStrict(raw, cj); err != nil {
+		d.Errors = append(d.Errors, "strict decoding: "+err.Error())
+		_ = yaml.Unmarshal(raw, cj)
+		d.Name = cj.Name
+		d.Object = report.ToJSONValue(cj)
+		return d
+	}
+	// The API server takes the namespace from the request (kubectl's current
+	// namespace) and names a generateName object, before validation.
+	if cj.Namespace == "" {
+		cj.Namespace = "default"
+	}
+	if cj.Name == "" && cj.GenerateName != "" {
+		cj.Name = cj.GenerateName + generatedSuffix
+	}
+	d.Name = cj.Name
+	d.Object = report.ToJSONValue(cj)
+
+	var errs field.ErrorList
+	// Namespaced object metadata, as ValidateObjectMeta does for every kind;
+	// CronJob names are DNS-1123 subdomains limited to 52 characters (the Job
+	// controller appends an 11-character suffix).
+	errs = append(errs, apivalidation.ValidateObjectMeta(&cj.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata"))...)
+	if len(cj.Name) > 52 {
+		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), cj.Name, "must be no more than 52 characters"))
+	}
+	spec := field.NewPath("spec")
+	schedule := cj.Spec.Schedule
+	if schedule == "" {
+		errs = append(errs, field.Required(spec.Child("schedule"), ""))
+	} else if strings.Contains(schedule, "TZ") {
+		errs = append(errs, field.Invalid(spec.Child("schedule"), schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+	}
+	if cj.Spec.TimeZone != nil {
+		if *cj.Spec.TimeZone == "" || strings.EqualFold(*cj.Spec.TimeZone, "Local") {
+			errs = append(errs, field.Invalid(spec.Child("timeZone"), *cj.Spec.TimeZone, "unknown time zone"))
+		} else if _, err := time.LoadLocation(*cj.Spec.TimeZone); err != nil {
+			errs = append(errs, field.Invalid(spec.Child("timeZone"), *cj.Spec.TimeZone, err.Error()))
+		}
+	}
+	// What the CronJob controller parses: the schedule, prefixed with the zone.
+	full := schedule
+	if cj.Spec.TimeZone != nil && *cj.Spec.TimeZone != "" {
+		full = "CRON_TZ=" + *cj.Spec.TimeZone + " " + schedule
+	}
+	parsed, perr := cron.ParseStandard(full)
+	if schedule != "" && perr != nil {
+		errs = append(errs, field.Invalid(spec.Child("schedule"), schedule, perr.Error()))
+	}
+	switch cj.Spec.ConcurrencyPolicy {
+	case batchv1.AllowConcurrent, batchv1.ForbidConcurrent, batchv1.ReplaceConcurrent:
+	case "": // the API server defaults it to Allow
+	default:
+		errs = append(errs, field.NotSupported(spec.Child("concurrencyPolicy"), cj.Spec.ConcurrencyPolicy, []string{"Allow", "Forbid", "Replace"}))
+	}
+	if s := cj.Spec.StartingDeadlineSeconds; s != nil && *s < 0 {
+		errs = append(errs, field.Invalid(spec.Child("startingDeadlineSeconds"), *s, "must be greater than or equal to 0"))
+	}
+	for _, l := range []struct {
+		name string
+		v    *int32
+	}{{"successfulJobsHistoryLimit", cj.Spec.SuccessfulJobsHistoryLimit}, {"failedJobsHistoryLimit", cj.Spec.FailedJobsHistoryLimit}} {
+		if l.v != nil && *l.v < 0 {
+			errs = append(errs, field.Invalid(spec.Child(l.name), *l.v, "must be greater than or equal to 0"))
+		}
+	}
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	podPath := spec.Child("jobTemplate", "spec", "template", "spec")
+	switch pod.RestartPolicy {
+	case corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		errs = append(errs, field.NotSupported(podPath.Child("restartPolicy"), pod.RestartPolicy, []string{"OnFailure", "Never"}))
+	}
+	if len(pod.Containers) == 0 {
+		errs = append(errs, field.Required(podPath.Child("containers"), ""))
+	}
+	for i, c := range pod.Containers {
+		cp := podPath.Child("containers").Index(i)
+		if c.Name == "" {
+			errs = append(errs, field.Required(cp.Child("name"), ""))
+		}
+		if strings.TrimSpace(c.Image) == "" {
+			errs = append(errs, field.Required(cp.Child("image"), ""))
+		}
+	}
+	for _, e := range errs {
+		d.Errors = append(d.Errors, e.Error())
+	}
+	if from != nil && perr == nil {
+		ft := &cronJobFireTime{Schedule: full, Local: []string{}, UTC: []string{}}
+		loc := time.Local // the CronJob controller's zone when timeZone is unset
+		if cj.Spec.TimeZone != nil {
+			if l, err := time.LoadLocation(*cj.Spec.TimeZone); err == nil {
+				loc = l
+			}
+		}
+		t := *from
+		for i := 0; i < n; i++ {
+			t = parsed.Next(t)
+			if t.IsZero() {
+				break
+			}
+			ft.Local = append(ft.Local, t.In(loc).Format(time.RFC3339))
+			ft.UTC = append(ft.UTC, t.UTC().Format(time.RFC3339))
+		}
+		d.FireTimes = ft
+	}
+	return d
+}

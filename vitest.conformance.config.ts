@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+// `npm run test:conformance`: hands every generated file to the runners' own code
+// (conformance/README.md). Kept out of `npm test`: it installs Airflow and builds Go tools.
+export default defineConfig({
+  test: {
+    include: ["test/conformance/**/*.conformance.test.ts"],
+    testTimeout: 120_000,
+    hookTimeout: 1_800_000,
+    fileParallelism: false,
+  },
+});
