@@ -156,3 +156,68 @@ export function intervalToCron(seconds: number): string | null {
   if (hours < 24) return 24 % hours === 0 ? (hours === 1 ? "0 * * * *" : `0 */${hours} * * *`) : null;
   return hours === 24 ? "0 0 * * *" : null;
 }
+
+/** A daylight-saving change of a zone: the UTC instant and the offsets (minutes) before and after. */
+interface Transition {
+  readonly atMs: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+const transitionCache = new Map<string, Transition[]>();
+
+/**
+ * The zone's offset changes between 2020 and 2050: the window in which schedules are
+ * checked, fixed so that the same spec gives the same answer on any day.
+ */
+function transitions(zone: string): Transition[] {
+  let found = transitionCache.get(zone);
+  if (found !== undefined) return found;
+  found = [];
+  const day = 86400000;
+  let t = Date.UTC(2020, 0, 1);
+  let offset = offsetMinutes(t, zone);
+  for (const end = Date.UTC(2050, 0, 1); t < end; t += day) {
+    const next = offsetMinutes(t + day, zone);
+    if (next === offset) continue;
+    let lo = t;
+    let hi = t + day;
+    while (hi - lo > 60000) {
+      const mid = lo + Math.floor((hi - lo) / 120000) * 60000;
+      if (offsetMinutes(mid, zone) === offset) lo = mid;
+      else hi = mid;
+    }
+    found.push({ atMs: hi, before: offset, after: next });
+    offset = next;
+  }
+  transitionCache.set(zone, found);
+  return found;
+}
+
+/**
+ * The first slot of the cron that falls into a daylight-saving gap (a wall time that
+ * does not exist) or fold (a wall time that happens twice) of `zone` between 2020
+ * and 2050, or null. The runners disagree there: Airflow fires a gap slot an hour
+ * late and a fold slot once at its second occurrence, robfig/cron (Argo, Kubernetes
+ * CronJobs) skips the gap and fires the fold twice.
+ */
+export function dstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
+  for (const tr of transitions(zone)) {
+    // Wall times in [from, to) (minutes since the epoch, read as UTC) are skipped
+    // (gap, clocks go forward) or repeated (fold, clocks go back).
+    const wallBefore = tr.atMs / 60000 + tr.before;
+    const wallAfter = tr.atMs / 60000 + tr.after;
+    const [from, to, kind] = wallAfter > wallBefore ? [wallBefore, wallAfter, "gap" as const] : [wallAfter, wallBefore, "fold" as const];
+    for (let m = from; m < to; m++) {
+      const d = new Date(m * 60000);
+      if (
+        c.minutes.includes(d.getUTCMinutes()) &&
+        c.hours.includes(d.getUTCHours()) &&
+        dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
+      ) {
+        return { kind, local: d.toISOString().slice(0, 16) };
+      }
+    }
+  }
+  return null;
+}

@@ -36,10 +36,11 @@ export const CODES = {
   KFM213: "interval is not a cron grid",
   KFM214: "malformed date",
   KFM215: "a job depends on itself",
-  KFM216: "inconsistent retry policy",
+  KFM216: "inconsistent or ineffective setting",
   KFM217: "runtime variable where none can be used",
   KFM218: "previous/next date without a regular schedule",
   KFM219: "schedule window is empty",
+  KFM220: "schedule slot in a daylight-saving change",
   // Targets.
   KFM301: "the target cannot express this feature",
 } as const;

@@ -9,6 +9,9 @@ import type { Workflow } from "./ir.js";
 export const FEATURES = {
   dependencies: "A job starts only after every job in its `depends_on` succeeded.",
   "failure.stop-downstream": "When a job fails for good, its downstream jobs do not run, independent jobs still finish, and the run ends failed.",
+  "failure.continue":
+    "A job with `on_upstream_failure: continue` runs once every job it depends on has finished, whatever their outcome; a run in which any job failed still ends failed.",
+  "gate.prerequisite": "A job with `prerequisite: true` blocks every job not upstream of it until it succeeds.",
   "retry.attempts": "`max_attempts` is the total number of attempts, the first included.",
   "retry.constant-wait": "Every retry waits `delay`, measured from the end of the failed attempt, with no jitter.",
   "retry.exponential": "Retry k waits `delay * backoff_multiplier^(k-1)`, with no jitter.",
@@ -22,7 +25,11 @@ export const FEATURES = {
   "schedule.event": "Runs start when an outside event happens (contract 7.1 event trigger).",
   "runtime.logical-date": "`ds`, `ts` and `execution_date` render the run's logical date, in UTC, the same on every runner.",
   "runtime.prev-next": "`prev_execution_date` and `next_execution_date` are the logical date minus and plus the schedule's period.",
-  "env.standard": "Every job gets KFM_WORKFLOW, KFM_JOB and KFM_LOGICAL_DATE with the same values on every runner.",
+  "env.standard":
+    "Every job gets KFM_WORKFLOW, KFM_JOB, KFM_LOGICAL_DATE, KFM_ATTEMPT (1-based) and KFM_RUN_TOKEN (from workflow, logical date and params) with the same values on every runner.",
+  "env.secret": "An env value given as `{secret, key}` is read from that secret when the job starts; it never appears in the output.",
+  "concurrency.queue":
+    "With `max_active_runs: N`, at most N runs are active; a run due while N are active waits for one to end (none is dropped or cancelled).",
   "text.literal": "Text that is not a template variable reaches the job byte for byte.",
   resources: "`cpu` and `memory` are the container's request and limit.",
   "command.entrypoint": "Without `command` the image's own entrypoint runs.",
@@ -56,15 +63,19 @@ export function usedFeatures(ir: Workflow): FeatureId[] {
     if (s.catchup) used.add("schedule.catchup");
   }
   if (ir.timeoutSeconds !== null) used.add("timeout.run");
+  if (ir.maxActiveRuns !== null) used.add("concurrency.queue");
   for (const j of ir.jobs) {
     if (j.dependsOn.length > 0) used.add("dependencies");
+    if (j.runWhen === "all_done") used.add("failure.continue");
+    if (j.prerequisite) used.add("gate.prerequisite");
+    if (j.env.some((e) => "secretRef" in e)) used.add("env.secret");
     if (j.retry.maxAttempts > 1) used.add(j.retry.multiplier === 1 ? "retry.constant-wait" : "retry.exponential");
     if (j.retry.maxAttempts > 1 && j.retry.multiplier !== 1 && j.retry.maxDelaySeconds !== null) used.add("retry.max-delay");
     if (j.timeoutSeconds !== null) used.add("timeout.attempt");
     if (j.timeoutSeconds === null || ir.timeoutSeconds === null) used.add("timeout.none");
     if (j.resources.cpu !== null || j.resources.memory !== null) used.add("resources");
     if (j.command === null) used.add("command.entrypoint");
-    const templates = [...(j.command ?? []), ...(j.args ?? []), ...j.env.map((e) => e.value)];
+    const templates = [...(j.command ?? []), ...(j.args ?? []), ...j.env.flatMap((e) => ("value" in e ? [e.value] : []))];
     for (const t of templates) {
       for (const seg of t) {
         if ("variable" in seg)

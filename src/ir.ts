@@ -10,12 +10,21 @@ export const RUNTIME_VARIABLES = ["execution_date", "ds", "ts", "prev_execution_
 export type RuntimeVariable = (typeof RUNTIME_VARIABLES)[number];
 
 /**
- * A part of a rendered string: literal text, or a runtime value of the run's logical
- * date. Formats follow Airflow and always render in UTC: `ds` is `YYYY-MM-DD`;
- * `ts`, `execution_date`, `prev_execution_date` and `next_execution_date` are
- * `YYYY-MM-DDTHH:MM:SS+00:00`.
+ * Values only the standard environment uses (spec templates cannot name them):
+ * `attempt`, the 1-based number of the current attempt of the job in this run, and
+ * `run_token`, the run token (`Workflow.runTokenSeed`).
  */
-export type Segment = { readonly text: string } | { readonly variable: RuntimeVariable };
+export const STANDARD_VARIABLES = ["attempt", "run_token"] as const;
+export type StandardVariable = (typeof STANDARD_VARIABLES)[number];
+
+/**
+ * A part of a rendered string: literal text, or a runtime value of the run. Formats
+ * follow Airflow and always render in UTC: `ds` is `YYYY-MM-DD`; `ts`,
+ * `execution_date`, `prev_execution_date` and `next_execution_date` are
+ * `YYYY-MM-DDTHH:MM:SS+00:00`; `attempt` is a decimal number from 1; `run_token` is
+ * 32 lower-case hex digits.
+ */
+export type Segment = { readonly text: string } | { readonly variable: RuntimeVariable | StandardVariable };
 
 /** A string whose value is known only when a run starts; adjacent text segments are merged, and no text segment is empty. */
 export type Template = readonly Segment[];
@@ -32,6 +41,16 @@ export interface Workflow {
   readonly schedule: Schedule | null;
   /** Bound on a whole run in seconds; null means none, on every target. */
   readonly timeoutSeconds: number | null;
+  /** At most this many runs at once, later ones queueing; null means no limit. */
+  readonly maxActiveRuns: number | null;
+  /**
+   * The run token of a run is the first 32 hex digits of
+   * sha256(runTokenSeed + ts), with `ts` the logical date as rendered above: the same
+   * for every re-run of a logical date on every runner (seed 002, "Idempotency and
+   * Run Tokens"). The seed names the token scheme, the workflow, and a digest of
+   * every job's parameters.
+   */
+  readonly runTokenSeed: string;
   /** Jobs in spec order; `dependsOn` only names jobs of this list, and the graph has no cycle. */
   readonly jobs: readonly Job[];
   /** Where the workflow came from, for the generated-file header. */
@@ -61,14 +80,29 @@ export interface Job {
   readonly retry: Retry;
   /** Bound on one attempt in seconds; null means none. */
   readonly timeoutSeconds: number | null;
-  /** Names of the jobs that must succeed first, in spec order, without repeats. */
+  /**
+   * Names of the jobs that must finish first, in spec order, without repeats
+   * (prerequisites the spec declares are already added here).
+   */
   readonly dependsOn: readonly string[];
+  /**
+   * `all_succeeded`: the job runs only when every job in `dependsOn` succeeded, and is
+   * skipped otherwise. `all_done`: it runs once every one of them has finished, in
+   * any state. In both cases a run in which any job failed ends failed.
+   */
+  readonly runWhen: "all_succeeded" | "all_done";
+  /** Whether the spec marked it a prerequisite (its edges are already in `dependsOn`; kept for `explain`). */
+  readonly prerequisite: boolean;
 }
 
-export interface EnvVar {
-  readonly name: string;
-  readonly value: Template;
+/** A secret's key (contract 11.3), resolved by the runner when the job starts. */
+export interface SecretRef {
+  readonly secret: string;
+  readonly key: string;
 }
+
+/** An environment variable: a template, or a secret reference (exactly one of the two). */
+export type EnvVar = { readonly name: string; readonly value: Template } | { readonly name: string; readonly secretRef: SecretRef };
 
 /**
  * What the container is given. Each value is both the Kubernetes request and the
@@ -126,7 +160,7 @@ export interface EventSchedule {
  * The variables every job receives on every target, with the same values for the
  * same run, so job code can log and key its output the same way wherever it runs.
  */
-export const STANDARD_ENV = ["KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE"] as const;
+export const STANDARD_ENV = ["KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE", "KFM_ATTEMPT", "KFM_RUN_TOKEN"] as const;
 
 /** The wait in seconds before attempt `attempt + 1`, for `attempt` >= 1 (semantics: Retries). */
 export function retryWait(retry: Retry, attempt: number): number {

@@ -3,7 +3,8 @@
  * becomes the IR, and everything that is well-formed but wrong becomes a problem.
  * Parts that fail keep the rest going, so one run reports every problem of a file.
  */
-import { constantPeriod, intervalToCron, parseCron } from "./cron.js";
+import { createHash } from "node:crypto";
+import { constantPeriod, dstConflict, intervalToCron, parseCron } from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import type { CronSchedule, EnvVar, EventSchedule, Job, Retry, Schedule, SourceInfo, SpecPath, Template, Workflow } from "./ir.js";
 import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
@@ -29,10 +30,21 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
   const ctx: Ctx = { problems, scalarSource, periodSeconds: null, scheduled: false };
   if ("job" in data) {
     const at: SpecPath = ["job"];
-    const job = lowerJob(ctx, data.job, at, []);
+    const job = lowerJob(ctx, data.job, at, [], "all_succeeded");
     const name = isObj(data.job) ? str(data.job.name) : null;
     if (job === null || name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
-    return { ir: { at, name, description: job.description, schedule: null, timeoutSeconds: null, jobs: [job], source }, problems };
+    const ir: Workflow = {
+      at,
+      name,
+      description: job.description,
+      schedule: null,
+      timeoutSeconds: null,
+      maxActiveRuns: null,
+      runTokenSeed: runTokenSeed(name, [data.job]),
+      jobs: [job],
+      source,
+    };
+    return { ir, problems };
   }
   const wf = data.workflow;
   if (!isObj(wf)) return { ir: null, problems };
@@ -49,13 +61,84 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
   entries.forEach((entry, i) => {
     if (!isObj(entry)) return;
     const deps = lowerDependencies(ctx, entry.depends_on, names[i] ?? null, known, [...at, "jobs", i, "depends_on"]);
-    const job = lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, name);
-    if (job !== null) jobs.push(job);
+    // With nothing upstream there is no failure to continue after: the default meaning.
+    const runWhen = entry.on_upstream_failure === "continue" && deps.length > 0 ? "all_done" : "all_succeeded";
+    const job = lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name);
+    if (job !== null) jobs.push(entry.prerequisite === true ? { ...job, prerequisite: true } : job);
+    if (entry.on_upstream_failure === "continue" && deps.length === 0) {
+      ctx.problems.push(
+        warning("KFM216", "`on_upstream_failure: continue` has no effect on a job without `depends_on`.", [...at, "jobs", i, "on_upstream_failure"], true),
+      );
+    }
   });
   checkCycles(ctx, jobs, at);
+  const prerequisites = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  const gated = withPrerequisites(ctx, jobs, prerequisites);
   if (name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
-  const description = str(wf.description);
-  return { ir: { at, name, description, schedule, timeoutSeconds, jobs, source }, problems };
+  const ir: Workflow = {
+    at,
+    name,
+    description: str(wf.description),
+    schedule,
+    timeoutSeconds,
+    maxActiveRuns: typeof wf.max_active_runs === "number" ? wf.max_active_runs : null,
+    runTokenSeed: runTokenSeed(
+      name,
+      entries.map((e) => (isObj(e) ? e.job : null)),
+    ),
+    jobs: gated,
+    source,
+  };
+  return { ir, problems };
+}
+
+/**
+ * Makes every job that is not upstream of a prerequisite wait for it. Only jobs whose
+ * own dependencies are all upstream of the prerequisite get the edge: the rest
+ * already wait for it through them.
+ */
+function withPrerequisites(ctx: Ctx, jobs: Job[], prerequisites: readonly string[]): Job[] {
+  let out = jobs;
+  for (const p of prerequisites) {
+    const byName = new Map(out.map((j) => [j.name, j]));
+    const upstream = new Set<string>();
+    const walk = (n: string): void => {
+      for (const d of byName.get(n)?.dependsOn ?? []) {
+        if (!upstream.has(d)) {
+          upstream.add(d);
+          walk(d);
+        }
+      }
+    };
+    walk(p);
+    out = out.map((j) => {
+      if (j.name === p || upstream.has(j.name) || !j.dependsOn.every((d) => upstream.has(d))) return j;
+      if (j.runWhen === "all_done") {
+        // It would run after a failed prerequisite too, which a prerequisite exists to prevent.
+        ctx.problems.push(
+          problem(
+            "KFM216",
+            `\`${j.name}\` continues after failures, so it cannot also wait for the prerequisite \`${p}\`; make it depend on a job downstream of \`${p}\`.`,
+            [...j.at.slice(0, -1), "on_upstream_failure"],
+            true,
+          ),
+        );
+        return j;
+      }
+      return { ...j, dependsOn: [...j.dependsOn, p] };
+    });
+  }
+  return out;
+}
+
+/** The run-token seed (see `Workflow.runTokenSeed`): the parameters enter as written in the spec. */
+function runTokenSeed(workflow: string, jobs: readonly unknown[]): string {
+  const params = jobs
+    .filter(isObj)
+    .map((j) => [str(j.name) ?? "", Object.entries(isObj(j.params) ? j.params : {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const digest = createHash("sha256").update(JSON.stringify(params)).digest("hex");
+  return `kfm-run-token/v1\n${workflow}\n${digest}\n`;
 }
 
 interface Ctx {
@@ -233,6 +316,16 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     return null;
   }
   if (!zoneOk) return null;
+  const conflict = dstConflict(cron, zone);
+  if (conflict !== null) {
+    ctx.problems.push(
+      problem(
+        "KFM220",
+        `The slot at ${conflict.local.replace("T", " ")} ${zone} falls in a daylight-saving ${conflict.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. Move the slot out of the hours the clocks change, or use a zone without daylight saving.`,
+        [...at, fromInterval ? "interval" : "cron"],
+      ),
+    );
+  }
   const periodSeconds = constantPeriod(cron, zone);
   ctx.periodSeconds = periodSeconds;
   ctx.scheduled = true;
@@ -250,7 +343,7 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
   return schedule;
 }
 
-function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], workflowName: string | null = null): Job | null {
+function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], runWhen: Job["runWhen"], workflowName: string | null = null): Job | null {
   if (!isObj(value)) return null;
   const name = str(value.name);
   const image = str(value.image);
@@ -290,6 +383,10 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], w
         );
         continue;
       }
+      if (isObj(raw)) {
+        if (typeof raw.secret === "string" && typeof raw.key === "string") env.push({ name: key, secretRef: { secret: raw.secret, key: raw.key } });
+        continue;
+      }
       const t = tpl(scalarText(ctx, raw, where), where);
       if (t !== null) env.push({ name: key, value: t });
     }
@@ -305,6 +402,8 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], w
     { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
     { name: "KFM_JOB", value: [{ text: name }] },
     { name: "KFM_LOGICAL_DATE", value: [{ variable: "ts" }] },
+    { name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] },
+    { name: "KFM_RUN_TOKEN", value: [{ variable: "run_token" }] },
   ];
   return {
     at,
@@ -318,6 +417,8 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], w
     retry,
     timeoutSeconds,
     dependsOn,
+    runWhen,
+    prerequisite: false,
   };
 }
 
@@ -435,5 +536,16 @@ function lowerRetry(ctx: Ctx, value: unknown, at: SpecPath): Retry {
       problem("KFM216", "`max_delay` is shorter than `delay`, so no wait could grow; raise it or drop exponential backoff.", [...at, "max_delay"]),
     );
   }
-  return { maxAttempts, delaySeconds, multiplier, maxDelaySeconds };
+  const retry = { maxAttempts, delaySeconds, multiplier, maxDelaySeconds };
+  const longest = Math.max(0, ...retryWaits(retry));
+  if (longest > MAX_DURATION_SECONDS) {
+    ctx.problems.push(
+      problem(
+        "KFM216",
+        `The last retry would wait ${longest.toExponential(3)} seconds, longer than the ten years any wait may be; set \`max_delay\` or use fewer attempts.`,
+        exponential ? [...at, "max_attempts"] : [...at, "delay"],
+      ),
+    );
+  }
+  return retry;
 }

@@ -49,7 +49,27 @@ export const TEKTON_STEPS = {
   wait: `${RESERVED_PREFIX}wait`,
   /** The step that runs the job's container. */
   job: "job",
+  /** The step after the job that turns its exit code into the task's `ok` result (failure emulation). */
+  status: `${RESERVED_PREFIX}status`,
 } as const;
+
+/** The result of a Tekton job task that is `true` when the job succeeded (and `false` after its last failed attempt, when retried). */
+export const TEKTON_OK_RESULT = "ok";
+
+/** The step result of the `kfm-wait` step holding the 1-based attempt number (`KFM_ATTEMPT`). */
+export const TEKTON_ATTEMPT_RESULT = "attempt";
+
+/** The Tekton `finally` task that fails the run when any job's TaskRun failed (`$(tasks.status)`). */
+export const TEKTON_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
+
+/**
+ * The Tekton `finally` task that fails the run when the retried job at `index` (0-based, spec
+ * order) ended with `ok` false. Named by index: `kfm-check-` plus a 63-character job name
+ * would not be a DNS-1123 label.
+ */
+export function tektonCheckTaskName(index: number): string {
+  return `${RESERVED_PREFIX}check-${index + 1}`;
+}
 
 /** The container of the CronJob's pod that creates a scheduled PipelineRun. */
 export const TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
@@ -95,3 +115,43 @@ export const ARGO_SPEC_NAME_ANNOTATION = "kfm-compile.dev/name";
 
 /** Argo Workflows: the main container of a container template (Argo names it `main` whatever is written). */
 export const ARGO_MAIN_CONTAINER = "main";
+
+/**
+ * GitHub Actions: the repository or organisation secret a secret reference reads
+ * (`${{ secrets.<name> }}`): `<secret>_<key>` upper-cased, every character outside
+ * `[A-Z0-9_]` written `_` (spec secret names and keys are ASCII, so each character
+ * maps to exactly one). targets/github-actions/check.ts refuses two references that
+ * map to one name, and names GitHub does not allow (a leading digit, `GITHUB_`).
+ */
+export function githubSecretName(secret: string, key: string): string {
+  return `${secret}_${key}`.replace(/[a-z]/g, (c) => c.toUpperCase()).replace(/[^A-Z0-9_]/g, "_");
+}
+
+/**
+ * Argo Workflows: the internal last DAG task (and its template) added when a job runs after
+ * upstream failures (`on_upstream_failure: continue`): it depends on every job, so a failed
+ * job keeps the run Failed (targets/argo/README.md, "Dependencies and failure").
+ */
+export const ARGO_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
+
+/**
+ * Argo Workflows: the workflow-level mutex (`max_active_runs: 1`) or semaphore ConfigMap
+ * (`max_active_runs` > 1) that queues a workflow's runs; one per workflow, in the run's namespace.
+ */
+export function argoConcurrencyLockName(specName: string): string {
+  return `${RESERVED_PREFIX}${kubeName(specName)}-runs`;
+}
+
+/** Argo Workflows: the key of the semaphore ConfigMap that holds `max_active_runs`. */
+export const ARGO_CONCURRENCY_KEY = "max-active-runs";
+
+// --- Airflow (targets/airflow) -----------------------------------------------------------
+
+/**
+ * Airflow: the internal last task added when a job runs after upstream failures
+ * (`on_upstream_failure: continue`): downstream of every task, `trigger_rule="one_failed"`,
+ * and it fails, so a run in which any job failed ends failed although an always-run leaf
+ * succeeded (targets/airflow/README.md, "Failure"). The reserved prefix keeps it apart
+ * from every spec job.
+ */
+export const AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;

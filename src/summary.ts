@@ -5,7 +5,7 @@
  * require all of them to be equal. Only meaning goes in here, never a target's way
  * of expressing it.
  */
-import { retryWaits, type Template, type Workflow } from "./ir.js";
+import { retryWaits, type SecretRef, type Template, type Workflow } from "./ir.js";
 import { cpuCores, quantityBytes } from "./values.js";
 
 export interface Summary {
@@ -13,6 +13,9 @@ export interface Summary {
   readonly workflow: string;
   readonly schedule: ScheduleSummary | null;
   readonly timeoutSeconds: number | null;
+  readonly maxActiveRuns: number | null;
+  /** The constant the run token is computed from (`Workflow.runTokenSeed`). */
+  readonly runTokenSeed: string;
   /** Keyed by spec job name, keys sorted. */
   readonly jobs: Readonly<Record<string, JobSummary>>;
 }
@@ -34,8 +37,15 @@ export interface JobSummary {
   readonly image: string;
   readonly command: readonly Template[] | null;
   readonly args: readonly Template[] | null;
+  /** `all_succeeded` or `all_done` (`Job.runWhen`). */
+  readonly runWhen: string;
+  /**
+   * Whether a run in which this job fails ends failed, whatever runs after it (a
+   * target that lets a later job's success hide the failure must emulate this).
+   */
+  readonly failureFailsRun: boolean;
   /** Sorted by name. */
-  readonly env: Readonly<Record<string, Template>>;
+  readonly env: Readonly<Record<string, Template | SecretRef>>;
   /** Cores as a decimal (`0.5`), the same however the spec spelt it (`500m`). */
   readonly cpu: string | null;
   /** Bytes, as a decimal integer. */
@@ -55,7 +65,9 @@ export function summarize(ir: Workflow): Summary {
       image: job.image,
       command: job.command,
       args: job.args,
-      env: sortedRecord(job.env.map((e) => [e.name, e.value])),
+      runWhen: job.runWhen,
+      failureFailsRun: true,
+      env: sortedRecord(job.env.map((e): [string, Template | SecretRef] => [e.name, "value" in e ? e.value : e.secretRef])),
       cpu: cpuMeaning(job.resources.cpu),
       memory: memoryMeaning(job.resources.memory),
       attempts: job.retry.maxAttempts,
@@ -73,6 +85,8 @@ export function summarize(ir: Workflow): Summary {
           ? { kind: "cron", cron: s.cron, timezone: s.timezone, start: s.start, end: s.end, catchup: s.catchup }
           : { kind: "event", trigger: s.trigger, source: s.source },
     timeoutSeconds: ir.timeoutSeconds,
+    maxActiveRuns: ir.maxActiveRuns,
+    runTokenSeed: ir.runTokenSeed,
     jobs,
   };
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { main } from "../src/cli.js";
+import { main } from "../src/cli/index.js";
 import { PACKAGE_ROOT } from "../src/assets.js";
 
 function run(args: string[], cwd = PACKAGE_ROOT) {

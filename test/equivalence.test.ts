@@ -55,13 +55,18 @@ const MUTATIONS: Mutation[] = [
   {
     name: "a lost dependency",
     applies: (ir) => ir.jobs[lastJob(ir)]!.dependsOn.length > 0,
-    apply: (ir) => mapJob(ir, lastJob(ir), (j) => ({ ...j, dependsOn: j.dependsOn.slice(1) })),
+    // The core never gives a job without dependencies `all_done`; neither does the mutation.
+    apply: (ir) => mapJob(ir, lastJob(ir), (j) => ({ ...j, dependsOn: j.dependsOn.slice(1), runWhen: j.dependsOn.length > 1 ? j.runWhen : "all_succeeded" })),
   },
   { name: "another image", applies: () => true, apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, image: j.image + "-drift" })) },
   {
     name: "another env value",
     applies: () => true,
-    apply: (ir) => mapJob(ir, 0, (j) => ({ ...j, env: j.env.map((e, i) => (i === 0 ? { ...e, value: mergeText([...e.value, { text: "!" }]) } : e)) })),
+    apply: (ir) =>
+      mapJob(ir, 0, (j) => ({
+        ...j,
+        env: j.env.map((e) => (e.name === "KFM_JOB" && "value" in e ? { ...e, value: mergeText([...e.value, { text: "!" }]) } : e)),
+      })),
   },
   {
     name: "another time zone",
@@ -69,6 +74,13 @@ const MUTATIONS: Mutation[] = [
     apply: (ir) => ({ ...ir, schedule: ir.schedule && ir.schedule.kind === "cron" ? { ...ir.schedule, timezone: "Asia/Tokyo" } : ir.schedule }),
   },
   { name: "another run timeout", applies: () => true, apply: (ir) => ({ ...ir, timeoutSeconds: (ir.timeoutSeconds ?? 0) + 600 }) },
+  { name: "another run-token seed", applies: () => true, apply: (ir) => ({ ...ir, runTokenSeed: ir.runTokenSeed + "x" }) },
+  {
+    name: "a job that no longer continues after a failure",
+    applies: (ir) => ir.jobs.some((j) => j.runWhen === "all_done"),
+    apply: (ir) => ({ ...ir, jobs: ir.jobs.map((j) => ({ ...j, runWhen: "all_succeeded" as const })) }),
+  },
+  { name: "a concurrency limit", applies: (ir) => ir.maxActiveRuns === null, apply: (ir) => ({ ...ir, maxActiveRuns: 1 }) },
 ];
 
 describe("a backend that drifts is caught by its own lift", () => {

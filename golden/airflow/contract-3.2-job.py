@@ -2,12 +2,14 @@
 # spec digest: sha256:ab9f4c3567eb4126b395a228fe110bc8c2a6a325f47bf818652d687290cdb693
 # DO NOT EDIT: change the spec and run kfm-compile again.
 
+import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -28,6 +30,13 @@ class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}
 
 
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+KFM_RUN_TOKEN_SEED = "kfm-run-token/v1\ndaily_sales_ingest\n176d5e7d78bcafec8784112b74658f41569daf31decf7f9da2966cb18e1e0b7b\n"
+
 with DAG(
     dag_id="daily_sales_ingest",
     description="Ingest daily sales data from source system",
@@ -42,6 +51,7 @@ with DAG(
     is_paused_upon_creation=False,
     render_template_as_native_obj=False,
     template_undefined=jinja2.StrictUndefined,
+    user_defined_macros={"kfm_run_token": kfm_run_token},
 ) as dag:
     tasks = {}
 
@@ -52,14 +62,16 @@ with DAG(
         image="lakehouse/ingest:1.2.0",
         cmds=["python", "ingest.py"],
         arguments=["--source", "sales", "--date", "{{ logical_date | ts }}"],
-        env_vars={
-            "TRINO_ENDPOINT": "http://trino.lakehouse-platform.svc.cluster.local:8080",
-            "ICEBERG_CATALOG": "iceberg",
-            "S3_ENDPOINT": "http://minio.lakehouse-platform.svc.cluster.local:9000",
-            "KFM_WORKFLOW": "daily_sales_ingest",
-            "KFM_JOB": "daily_sales_ingest",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="TRINO_ENDPOINT", value="http://trino.lakehouse-platform.svc.cluster.local:8080"),
+            k8s.V1EnvVar(name="ICEBERG_CATALOG", value="iceberg"),
+            k8s.V1EnvVar(name="S3_ENDPOINT", value="http://minio.lakehouse-platform.svc.cluster.local:9000"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="daily_sales_ingest"),
+            k8s.V1EnvVar(name="KFM_JOB", value="daily_sales_ingest"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=k8s.V1ResourceRequirements(requests={"cpu": "1000m", "memory": "2Gi"}, limits={"cpu": "1000m", "memory": "2Gi"}),
         retries=2,
         retry_delay=timedelta(seconds=300),
@@ -73,4 +85,4 @@ with DAG(
         do_xcom_push=False,
     )
 
-    # A task starts only when every task upstream of it (">>") has succeeded.
+    # A task starts when every task upstream of it (">>") has succeeded ("all_success") or finished ("all_done").

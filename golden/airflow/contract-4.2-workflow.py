@@ -2,12 +2,14 @@
 # spec digest: sha256:cb0998e7292dcf84d9e7eb5aa6367c22e5aea8bc00ea1d93af85f01df0957ea7
 # DO NOT EDIT: change the spec and run kfm-compile again.
 
+import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -28,6 +30,13 @@ class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}
 
 
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+KFM_RUN_TOKEN_SEED = "kfm-run-token/v1\ndaily_sales_pipeline\naf1eaa18d1fd83b00af7b67aa152d751188303c68613f807c7d903690f0e7cb3\n"
+
 with DAG(
     dag_id="daily_sales_pipeline",
     description="Daily sales data pipeline",
@@ -42,6 +51,7 @@ with DAG(
     is_paused_upon_creation=False,
     render_template_as_native_obj=False,
     template_undefined=jinja2.StrictUndefined,
+    user_defined_macros={"kfm_run_token": kfm_run_token},
 ) as dag:
     tasks = {}
 
@@ -52,11 +62,13 @@ with DAG(
         image="lakehouse/extract:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "daily_sales_pipeline",
-            "KFM_JOB": "extract_sales",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="daily_sales_pipeline"),
+            k8s.V1EnvVar(name="KFM_JOB", value="extract_sales"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -77,11 +89,13 @@ with DAG(
         image="lakehouse/transform:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "daily_sales_pipeline",
-            "KFM_JOB": "transform_sales",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="daily_sales_pipeline"),
+            k8s.V1EnvVar(name="KFM_JOB", value="transform_sales"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -102,11 +116,13 @@ with DAG(
         image="lakehouse/report:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "daily_sales_pipeline",
-            "KFM_JOB": "generate_report",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="daily_sales_pipeline"),
+            k8s.V1EnvVar(name="KFM_JOB", value="generate_report"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -120,6 +136,6 @@ with DAG(
         do_xcom_push=False,
     )
 
-    # A task starts only when every task upstream of it (">>") has succeeded.
+    # A task starts when every task upstream of it (">>") has succeeded ("all_success") or finished ("all_done").
     tasks["extract_sales"] >> tasks["transform_sales"]
     tasks["transform_sales"] >> tasks["generate_report"]

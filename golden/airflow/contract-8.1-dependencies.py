@@ -2,12 +2,14 @@
 # spec digest: sha256:09b606f9e962762580a93228b6bedaf82464538237c1b168f067efa8517d343d
 # DO NOT EDIT: change the spec and run kfm-compile again.
 
+import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -28,6 +30,13 @@ class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}
 
 
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+KFM_RUN_TOKEN_SEED = "kfm-run-token/v1\ndependency_example\nf3f2d7a0eba3e6005670a48783e507b64e06aaffaf4716c8808eca8baf0dde5d\n"
+
 with DAG(
     dag_id="dependency_example",
     description=None,
@@ -42,6 +51,7 @@ with DAG(
     is_paused_upon_creation=False,
     render_template_as_native_obj=False,
     template_undefined=jinja2.StrictUndefined,
+    user_defined_macros={"kfm_run_token": kfm_run_token},
 ) as dag:
     tasks = {}
 
@@ -52,11 +62,13 @@ with DAG(
         image="lakehouse/step:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "dependency_example",
-            "KFM_JOB": "job_a",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="dependency_example"),
+            k8s.V1EnvVar(name="KFM_JOB", value="job_a"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -77,11 +89,13 @@ with DAG(
         image="lakehouse/step:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "dependency_example",
-            "KFM_JOB": "job_b",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="dependency_example"),
+            k8s.V1EnvVar(name="KFM_JOB", value="job_b"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -102,11 +116,13 @@ with DAG(
         image="lakehouse/step:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "dependency_example",
-            "KFM_JOB": "job_c",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="dependency_example"),
+            k8s.V1EnvVar(name="KFM_JOB", value="job_c"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -127,11 +143,13 @@ with DAG(
         image="lakehouse/step:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "dependency_example",
-            "KFM_JOB": "job_d",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="dependency_example"),
+            k8s.V1EnvVar(name="KFM_JOB", value="job_d"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -145,7 +163,7 @@ with DAG(
         do_xcom_push=False,
     )
 
-    # A task starts only when every task upstream of it (">>") has succeeded.
+    # A task starts when every task upstream of it (">>") has succeeded ("all_success") or finished ("all_done").
     tasks["job_a"] >> tasks["job_b"]
     tasks["job_a"] >> tasks["job_c"]
     tasks["job_b"] >> tasks["job_d"]

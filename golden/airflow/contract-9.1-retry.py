@@ -2,12 +2,14 @@
 # spec digest: sha256:7d151e0c962bb5217e6aa98fc8cd29c3b1721500a8cf705c428eff6cbabec89a
 # DO NOT EDIT: change the spec and run kfm-compile again.
 
+import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -28,6 +30,13 @@ class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}
 
 
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+KFM_RUN_TOKEN_SEED = "kfm-run-token/v1\nflaky_export\n6b27ae5bdf3100d25a9b89705b9f64874b767f638c342c693a2fbfa20921d68c\n"
+
 with DAG(
     dag_id="flaky_export",
     description=None,
@@ -42,6 +51,7 @@ with DAG(
     is_paused_upon_creation=False,
     render_template_as_native_obj=False,
     template_undefined=jinja2.StrictUndefined,
+    user_defined_macros={"kfm_run_token": kfm_run_token},
 ) as dag:
     tasks = {}
 
@@ -52,11 +62,13 @@ with DAG(
         image="lakehouse/export:1.0",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "flaky_export",
-            "KFM_JOB": "flaky_export",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="flaky_export"),
+            k8s.V1EnvVar(name="KFM_JOB", value="flaky_export"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=2,
         retry_delay=timedelta(seconds=300),
@@ -70,4 +82,4 @@ with DAG(
         do_xcom_push=False,
     )
 
-    # A task starts only when every task upstream of it (">>") has succeeded.
+    # A task starts when every task upstream of it (">>") has succeeded ("all_success") or finished ("all_done").

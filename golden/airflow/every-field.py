@@ -2,12 +2,14 @@
 # spec digest: sha256:cb288cd11abfbbf9a03661bd8e534473caee6ee049b2279224aba19f80c9c3e2
 # DO NOT EDIT: change the spec and run kfm-compile again.
 
+import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -28,6 +30,13 @@ class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}
 
 
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+KFM_RUN_TOKEN_SEED = "kfm-run-token/v1\nevery_field\na3efe768c148a2a350dfcae1c412806a0d0748117909aabbaef25d9af17cddc8\n"
+
 with DAG(
     dag_id="every_field",
     description="Every field of the spec format, each with a non-default value",
@@ -42,6 +51,7 @@ with DAG(
     is_paused_upon_creation=False,
     render_template_as_native_obj=False,
     template_undefined=jinja2.StrictUndefined,
+    user_defined_macros={"kfm_run_token": kfm_run_token},
 ) as dag:
     tasks = {}
 
@@ -52,13 +62,15 @@ with DAG(
         image="lakehouse/prepare:2.1.0",
         cmds=["/bin/prepare"],
         arguments=["--partition", "{{ ds }}", "--at", "{{ ts }}"],
-        env_vars={
-            "REGION": "eu-west-1",
-            "LOG_LEVEL": "info",
-            "KFM_WORKFLOW": "every_field",
-            "KFM_JOB": "prepare",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="REGION", value="eu-west-1"),
+            k8s.V1EnvVar(name="LOG_LEVEL", value="info"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field"),
+            k8s.V1EnvVar(name="KFM_JOB", value="prepare"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=k8s.V1ResourceRequirements(requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "512Mi"}),
         retries=1,
         retry_delay=timedelta(seconds=90),
@@ -79,14 +91,16 @@ with DAG(
         image="lakehouse/load:2.1.0",
         cmds=None,
         arguments=["--day={{ ds }}", "--logical-date={{ logical_date | ts }}"],
-        env_vars={
-            "MODE": "0755",
-            "ENABLED": "on",
-            "RATIO": "1e3",
-            "KFM_WORKFLOW": "every_field",
-            "KFM_JOB": "load",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="MODE", value="0755"),
+            k8s.V1EnvVar(name="ENABLED", value="on"),
+            k8s.V1EnvVar(name="RATIO", value="1e3"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field"),
+            k8s.V1EnvVar(name="KFM_JOB", value="load"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=k8s.V1ResourceRequirements(requests={"cpu": "2", "memory": "4Gi"}, limits={"cpu": "2", "memory": "4Gi"}),
         retries=3,
         retry_delay=timedelta(seconds=60),
@@ -107,11 +121,13 @@ with DAG(
         image="lakehouse/publish@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         cmds=None,
         arguments=None,
-        env_vars={
-            "KFM_WORKFLOW": "every_field",
-            "KFM_JOB": "publish",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field"),
+            k8s.V1EnvVar(name="KFM_JOB", value="publish"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -125,6 +141,6 @@ with DAG(
         do_xcom_push=False,
     )
 
-    # A task starts only when every task upstream of it (">>") has succeeded.
+    # A task starts when every task upstream of it (">>") has succeeded ("all_success") or finished ("all_done").
     tasks["prepare"] >> tasks["load"]
     tasks["load"] >> tasks["publish"]

@@ -2,12 +2,14 @@
 # spec digest: sha256:ececad6f88ae8cccfa1c3f69f11d1c96eaa7a74f9c690d8f3afcfa4c0f8237e0
 # DO NOT EDIT: change the spec and run kfm-compile again.
 
+import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -28,6 +30,13 @@ class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}
 
 
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+KFM_RUN_TOKEN_SEED = "kfm-run-token/v1\nliteral_text\nedc12383a4dc0d04697034fb76fceb3fd14983c5d9f2b6f9dad4a746092baef0\n"
+
 with DAG(
     dag_id="literal_text",
     description=None,
@@ -42,6 +51,7 @@ with DAG(
     is_paused_upon_creation=False,
     render_template_as_native_obj=False,
     template_undefined=jinja2.StrictUndefined,
+    user_defined_macros={"kfm_run_token": kfm_run_token},
 ) as dag:
     tasks = {}
 
@@ -52,14 +62,16 @@ with DAG(
         image="busybox:1.36",
         cmds=["printf", "%s\\n"],
         arguments=["{{ '{{ not a variable }}' }}", "{{ '{% raw-looking %} {{ x }}' }}", "$$(HOME) and $$$$ and $$1", "{{ '$${HOME} `uname` \\'single\\' \"double\" back\\\\slash' }}", "on", "0755", "tab\there\nnewline", "gr\xfc\xdfe, \u65e5\u672c, emoji \U0001f680", "{{ 'config.json' }}"],
-        env_vars={
-            "LITERAL_DOLLAR": "$$(PATH)",
-            "LITERAL_QUOTES": "it's \"quoted\"",
-            "YES_STRING": "yes",
-            "KFM_WORKFLOW": "literal_text",
-            "KFM_JOB": "echo_literals",
-            "KFM_LOGICAL_DATE": "{{ ts }}",
-        },
+        env_vars=[
+            k8s.V1EnvVar(name="LITERAL_DOLLAR", value="$$(PATH)"),
+            k8s.V1EnvVar(name="LITERAL_QUOTES", value="it's \"quoted\""),
+            k8s.V1EnvVar(name="YES_STRING", value="yes"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="literal_text"),
+            k8s.V1EnvVar(name="KFM_JOB", value="echo_literals"),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+        ],
         container_resources=None,
         retries=0,
         retry_delay=timedelta(seconds=0),
@@ -73,4 +85,4 @@ with DAG(
         do_xcom_push=False,
     )
 
-    # A task starts only when every task upstream of it (">>") has succeeded.
+    # A task starts when every task upstream of it (">>") has succeeded ("all_success") or finished ("all_done").

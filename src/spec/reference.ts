@@ -14,6 +14,7 @@ interface SchemaNode {
   maximum?: number;
   maxLength?: number;
   minItems?: number;
+  enum?: unknown[];
 }
 
 const ORDER = [
@@ -22,6 +23,7 @@ const ORDER = [
   "WorkflowJob",
   "JobDocument",
   "JobSpec",
+  "SecretRef",
   "Resources",
   "RetryPolicy",
   "CronSchedule",
@@ -38,6 +40,7 @@ function typeOf(n: SchemaNode): string {
     return `[${name}](#${name.toLowerCase()})`;
   }
   if (n.anyOf) return n.anyOf.map(typeOf).join(" or ");
+  if (n.enum) return n.enum.map((v) => `\`${String(v)}\``).join(" or ");
   if (n.type === "array" && n.items) return `list of ${typeOf(n.items)}`;
   if (n.type === "object" && typeof n.additionalProperties === "object") return `map of ${typeOf(n.additionalProperties)}`;
   return Array.isArray(n.type) ? n.type.join(" or ") : (n.type ?? "any");

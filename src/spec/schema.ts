@@ -29,6 +29,8 @@ function validator(definition: string): ValidateFunction {
 
 const DURATION_PATTERN = schema.definitions.JobSpec!.properties!.timeout!.pattern!;
 const NAME_PATTERN = schema.definitions.JobSpec!.properties!.name!.pattern!;
+const SECRET_PATTERN = schema.definitions.SecretRef!.properties!.secret!.pattern!;
+const SECRET_KEY_PATTERN = schema.definitions.SecretRef!.properties!.key!.pattern!;
 
 /** Which schedule shape a mapping means, by its distinguishing key. */
 function scheduleKind(value: unknown): string {
@@ -75,7 +77,11 @@ function run(definition: string, data: unknown, base: (string | number)[]): Prob
       out.push(p);
     }
   }
-  return out;
+  // In a union (an env value is text or a secret reference), a value that reached
+  // the mapping branch has errors inside it; the scalar branch's "wrong type" at the
+  // same place is noise then.
+  const inside = (outer: Problem, inner: Problem) => inner.at.length > outer.at.length && outer.at.every((s, i) => inner.at[i] === s);
+  return out.filter((p) => p.code !== "KFM103" || !out.some((q) => inside(p, q)));
 }
 
 function isUnder(path: readonly (string | number)[], prefix: readonly (string | number)[]): boolean {
@@ -129,6 +135,12 @@ function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
           `\`${String(e.data)}\` is not a duration: write one or more <integer><unit> parts, largest first, with units d, h, m, s (for example 90s, 5m, 1h30m).`,
           at,
         );
+      }
+      if (pattern === SECRET_PATTERN) {
+        return problem("KFM104", `\`${String(e.data)}\` is not a Kubernetes Secret name: use lower-case letters, digits, \`-\` and \`.\`.`, at);
+      }
+      if (pattern === SECRET_KEY_PATTERN) {
+        return problem("KFM104", `\`${String(e.data)}\` is not a Secret key: use letters, digits, \`-\`, \`_\` and \`.\`.`, at);
       }
       if (pattern === NAME_PATTERN) {
         return problem(

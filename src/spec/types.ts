@@ -52,6 +52,14 @@ export interface WorkflowSpec {
    */
   timeout?: Duration;
   /**
+   * Extension: at most this many runs of the workflow at once. A run that is due while
+   * the limit is reached waits until a running one ends (runs queue; none is dropped
+   * or cancelled). Without it runs are not limited.
+   * @minimum 1
+   * @TJS-type integer
+   */
+  max_active_runs?: number;
+  /**
    * The jobs of the workflow (contract 4.1).
    * @minItems 1
    */
@@ -64,6 +72,19 @@ export interface WorkflowJob {
   job: JobSpec;
   /** Names of jobs in this workflow that must succeed before this job starts. */
   depends_on?: string[];
+  /**
+   * Extension (contract 9.2, "stop downstream jobs (default) or continue"): what this job
+   * does when a job it depends on failed. `stop` (default): it does not run. `continue`:
+   * it runs once every job it depends on has finished, whatever their outcome. Either
+   * way a run in which any job failed ends failed.
+   */
+  on_upstream_failure?: "stop" | "continue";
+  /**
+   * Extension (seed 002, contract prerequisites): every job of the workflow that is not
+   * upstream of this one waits for it to succeed, so a failed check blocks everything
+   * downstream.
+   */
+  prerequisite?: boolean;
 }
 
 /** A containerised job (contract 3.1). */
@@ -97,9 +118,10 @@ export interface JobSpec {
   params?: { [key: string]: TemplateString | number | boolean };
   /**
    * Environment variables of the job's container. Names follow POSIX: letters,
-   * digits and `_`, not starting with a digit.
+   * digits and `_`, not starting with a digit. A value is text, or a reference to a
+   * secret (contract 11.3: never a literal credential).
    */
-  env?: { [name: string]: TemplateString | number | boolean };
+  env?: { [name: string]: TemplateString | number | boolean | SecretRef };
   /** Resources the container requests (contract 3.1). */
   resources?: Resources;
   /** Retry policy (contract 9.1). Without it a job runs once. */
@@ -109,6 +131,27 @@ export interface JobSpec {
    * failure and is retried like any other. Without it an attempt has no time limit.
    */
   timeout?: Duration;
+}
+
+/**
+ * Extension: an environment value read from a secret when the job starts. On
+ * Kubernetes targets it is the key of a Secret in the run's namespace; on GitHub
+ * Actions it is the repository or organisation secret named
+ * `<SECRET>_<KEY>` (upper case, every other character `_`).
+ */
+export interface SecretRef {
+  /**
+   * The Kubernetes Secret's name (a DNS subdomain).
+   * @pattern ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$
+   * @maxLength 253
+   */
+  secret: string;
+  /**
+   * The key inside the Secret.
+   * @pattern ^[-._a-zA-Z0-9]+$
+   * @maxLength 253
+   */
+  key: string;
 }
 
 /** Resource requests, as Kubernetes quantities. */

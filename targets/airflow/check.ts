@@ -4,7 +4,7 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Workflow } from "../../src/ir.js";
-import { MAX_SECONDS } from "./emit.js";
+import { MAX_ACTIVE_RUNS, MAX_SECONDS } from "./emit.js";
 
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
@@ -14,6 +14,25 @@ export function check(ir: Workflow): Problem[] {
         "KFM301",
         `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`,
         ir.schedule.at,
+      ),
+    );
+  }
+  const s = ir.schedule;
+  if (ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup) {
+    problems.push(
+      problem(
+        "KFM301",
+        "airflow cannot express max_active_runs without catchup: when the limit is reached Airflow creates no new run, and once a run ends it creates the next due slot only, computed with catchup off as the latest slot at or before now (CronTriggerTimetable.next_dagrun_info), so slots that came due meanwhile beyond the first are dropped instead of queued. Set `catchup: true` (every slot then runs, in order), or drop max_active_runs.",
+        [...ir.at, "max_active_runs"],
+      ),
+    );
+  }
+  if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
+    problems.push(
+      problem(
+        "KFM301",
+        `airflow cannot express max_active_runs of ${ir.maxActiveRuns}: Airflow keeps it in a 32-bit column and kfm-compile writes ${MAX_ACTIVE_RUNS} for "no limit". Use a smaller limit, or none.`,
+        [...ir.at, "max_active_runs"],
       ),
     );
   }

@@ -7,8 +7,18 @@ import { readFileSync } from "node:fs";
 import Handlebars from "handlebars";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type CronSchedule, type Job, type RuntimeVariable, type Segment, type Template, type Workflow } from "../../src/ir.js";
-import { airflowId, kubeName } from "../../src/names.js";
+import {
+  retryWaits,
+  type CronSchedule,
+  type EnvVar,
+  type Job,
+  type RuntimeVariable,
+  type Segment,
+  type StandardVariable,
+  type Template,
+  type Workflow,
+} from "../../src/ir.js";
+import { AIRFLOW_FAIL_RUN_TASK, airflowId, kubeName } from "../../src/names.js";
 
 export const TARGET_NAME = "airflow";
 
@@ -92,9 +102,24 @@ function pyBool(b: boolean): string {
 
 // ---------------------------------------------------------------- Jinja
 
+/**
+ * KFM_ATTEMPT: the 1-based attempt of this task in this run. `try_number` keeps counting
+ * when a task is cleared, and clearing sets `max_tries = try_number + retries`, so the
+ * first try of the current run is `max_tries - retries + 1` (Airflow's own arithmetic,
+ * `task_runner.py` `get_first_reschedule_date`), the same count KfmRetryWaits uses.
+ */
+export const JINJA_ATTEMPT = "{{ ti.try_number - ti.max_tries + task.retries }}";
+
+/** KFM_RUN_TOKEN: the `kfm_run_token` macro of the DAG file over `ts` (see dag.py.hbs). */
+export const JINJA_RUN_TOKEN = "{{ kfm_run_token(ts) }}";
+
 /** The exact Jinja each runtime variable is written as (lift.ts reads these back). */
-export function jinjaVariable(variable: RuntimeVariable, periodSeconds: number | null): string {
+export function jinjaVariable(variable: RuntimeVariable | StandardVariable, periodSeconds: number | null): string {
   switch (variable) {
+    case "attempt":
+      return JINJA_ATTEMPT;
+    case "run_token":
+      return JINJA_RUN_TOKEN;
     case "ds":
       return "{{ ds }}";
     case "ts":
@@ -155,11 +180,6 @@ function pyJinjaList(templates: readonly Template[] | null, opts: JinjaOptions):
 
 // ---------------------------------------------------------------- view model
 
-export interface EnvView {
-  readonly name: string;
-  readonly value: string;
-}
-
 export interface TaskView {
   readonly key: string;
   readonly taskId: string;
@@ -168,7 +188,8 @@ export interface TaskView {
   readonly image: string;
   readonly cmds: string;
   readonly arguments: string;
-  readonly env: readonly EnvView[];
+  /** `k8s.V1EnvVar(...)` expressions, spec order. */
+  readonly env: readonly string[];
   readonly containerResources: string;
   readonly retries: string;
   readonly retryDelay: string;
@@ -176,7 +197,13 @@ export interface TaskView {
   readonly maxRetryDelay: string;
   readonly retryPolicy: string;
   readonly executionTimeout: string;
+  readonly triggerRule: string;
   readonly podStartTimeout: string;
+}
+
+/** The failure watcher task (0 or 1 of them). */
+export interface FailRunView {
+  readonly taskId: string;
 }
 
 export interface EdgeView {
@@ -194,7 +221,9 @@ export interface DagView {
   readonly catchup: string;
   readonly maxActiveRuns: string;
   readonly dagrunTimeout: string;
+  readonly runTokenSeed: string;
   readonly tasks: readonly TaskView[];
+  readonly failRun: readonly FailRunView[];
   readonly edges: readonly EdgeView[];
 }
 
@@ -250,6 +279,20 @@ function retryView(job: Job): Pick<TaskView, "retries" | "retryDelay" | "retryEx
   };
 }
 
+/**
+ * One env var as a `k8s.V1EnvVar`. A template goes to `value` (Jinja-rendered, `$`
+ * doubled); a secret reference to `value_from.secret_key_ref`, which Airflow does not
+ * render (KubernetesPodOperator `_render_nested_template_fields` renders only a
+ * V1EnvVar's `value` and `name`). The provider's `Secret("env", ...)` is not used: it
+ * upper-cases the variable name (`secret.py`), and env names are case-sensitive.
+ */
+function envView(e: EnvVar, opts: JinjaOptions): string {
+  const name = `name=${pyStr(e.name)}`;
+  if ("value" in e) return `k8s.V1EnvVar(${name}, value=${pyStr(jinjaSource(e.value, opts))})`;
+  const ref = `k8s.V1SecretKeySelector(name=${pyStr(e.secretRef.secret)}, key=${pyStr(e.secretRef.key)})`;
+  return `k8s.V1EnvVar(${name}, value_from=k8s.V1EnvVarSource(secret_key_ref=${ref}))`;
+}
+
 function taskView(job: Job, periodSeconds: number | null): TaskView {
   const k8sText: JinjaOptions = { doubleDollars: true, periodSeconds };
   const id = pyStr(airflowId(job.name));
@@ -261,10 +304,11 @@ function taskView(job: Job, periodSeconds: number | null): TaskView {
     image: pyJinjaText(job.image),
     cmds: pyJinjaList(job.command, k8sText),
     arguments: pyJinjaList(job.args, k8sText),
-    env: job.env.map((e) => ({ name: pyStr(e.name), value: pyStr(jinjaSource(e.value, k8sText)) })),
+    env: job.env.map((e) => envView(e, k8sText)),
     containerResources: resourcesView(job),
     ...retryView(job),
     executionTimeout: pyOptTimedelta(job.timeoutSeconds),
+    triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
     podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
   };
 }
@@ -275,14 +319,22 @@ export function viewModel(ir: Workflow): DagView {
   for (const job of ir.jobs) {
     for (const dep of job.dependsOn) edges.push({ upstream: pyStr(airflowId(dep)), downstream: pyStr(airflowId(job.name)) });
   }
+  // Airflow derives a run's state from its leaf tasks, so an `all_done` leaf that succeeds
+  // would make a run with a failed job succeed: then a watcher downstream of every task fails it.
+  const failRun: FailRunView[] = ir.jobs.some((j) => j.runWhen === "all_done") ? [{ taskId: pyStr(AIRFLOW_FAIL_RUN_TASK) }] : [];
+  for (const f of failRun) {
+    for (const job of ir.jobs) edges.push({ upstream: pyStr(airflowId(job.name)), downstream: f.taskId });
+  }
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     dagId: pyStr(airflowId(ir.name)),
     description: ir.description === null ? "None" : pyStr(ir.description),
     ...scheduleView(ir),
-    maxActiveRuns: String(MAX_ACTIVE_RUNS),
+    maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
     dagrunTimeout: pyOptTimedelta(ir.timeoutSeconds),
+    runTokenSeed: pyStr(ir.runTokenSeed),
     tasks: ir.jobs.map((j) => taskView(j, period)),
+    failRun,
     edges,
   };
 }

@@ -4,6 +4,11 @@ import type { FeatureTable } from "../../src/features.js";
 export const features: FeatureTable = {
   dependencies: { support: "native", how: '`>>` edges with `trigger_rule="all_success"` written on every task.' },
   "failure.stop-downstream": { support: "native", how: "`all_success` leaves downstream `upstream_failed`; `fail_fast=False` lets independent tasks finish." },
+  "failure.continue": {
+    support: "emulated",
+    how: '`trigger_rule="all_done"`; a `KfmFailRun` task with `trigger_rule="one_failed"` downstream of every task fails the run, since Airflow takes run state from leaf tasks.',
+  },
+  "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `>>` edges with `all_success`." },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
   "retry.exponential": {
@@ -20,7 +25,15 @@ export const features: FeatureTable = {
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
-  "env.standard": { support: "native", how: "`env_vars` of the pod." },
+  "env.standard": {
+    support: "emulated",
+    how: "`env_vars` of the pod; KFM_ATTEMPT is `ti.try_number - ti.max_tries + task.retries`, KFM_RUN_TOKEN a sha256 macro defined in the DAG file.",
+  },
+  "env.secret": { support: "native", how: "`k8s.V1EnvVar` with `value_from.secret_key_ref`, which Airflow does not template." },
+  "concurrency.queue": {
+    support: "conditional",
+    how: "`max_active_runs=N` (runs queue) for manual runs and with `catchup: true`; refused with `catchup: false`, where Airflow runs only the latest of the slots that came due while the limit was reached.",
+  },
   "text.literal": {
     support: "emulated",
     how: "Text that Jinja would read is written as a Jinja string literal; `$` is doubled against Kubernetes' `$(VAR)` expansion.",

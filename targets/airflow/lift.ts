@@ -6,21 +6,25 @@
  * and then Kubernetes would. Anything else is an error: a file lift cannot read is
  * a file emit should not have written.
  */
-import type { RuntimeVariable, Segment, Template } from "../../src/ir.js";
+import type { RuntimeVariable, Segment, SecretRef, StandardVariable, Template } from "../../src/ir.js";
+import { AIRFLOW_FAIL_RUN_TASK } from "../../src/names.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
-import { MAX_ACTIVE_RUNS, POD_START_NO_LIMIT_SECONDS } from "./emit.js";
+import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, MAX_ACTIVE_RUNS, POD_START_NO_LIMIT_SECONDS } from "./emit.js";
 
 /**
- * The imports and the retry-policy class, byte for byte. Lift pins the class body
- * because it reads `KfmRetryWaits(waits=[...])` as "wait exactly these seconds";
- * that reading is only true of this code.
+ * The imports, the retry-policy class and the run-token macro, byte for byte. Lift pins
+ * the code because it reads `KfmRetryWaits(waits=[...])` as "wait exactly these
+ * seconds" and `{{ kfm_run_token(ts) }}` as the run token of KFM_RUN_TOKEN_SEED; those
+ * readings are only true of this code.
  */
-const PRELUDE = `from datetime import timedelta
+const PRELUDE = `import hashlib
+from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
 
@@ -39,6 +43,21 @@ class KfmRetryWaits(RetryPolicy):
 
     def serialize(self):
         return {"waits": list(self.waits)}
+
+
+def kfm_run_token(ts):
+    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
+
+
+`;
+
+/** The failure watcher's class, written only when some task is `all_done`; pinned so that "it fails when it runs" holds. */
+const FAIL_RUN_CLASS = `class KfmFailRun(BaseOperator):
+    """Fails when it runs; trigger_rule="one_failed" runs it when a job failed, so the run ends failed (kfm-compile)."""
+
+    def execute(self, context):
+        raise AirflowFailException("a job of this run failed")
 
 
 `;
@@ -304,10 +323,12 @@ function constant(e: Expr | undefined, expected: string | number | boolean | nul
 
 // ---------------------------------------------------------------- Jinja + Kubernetes
 
-const VARIABLE_FORMS: ReadonlyArray<[string, RuntimeVariable]> = [
+const VARIABLE_FORMS: ReadonlyArray<[string, RuntimeVariable | StandardVariable]> = [
   ["{{ ds }}", "ds"],
   ["{{ ts }}", "ts"],
   ["{{ logical_date | ts }}", "execution_date"],
+  [JINJA_ATTEMPT, "attempt"],
+  [JINJA_RUN_TOKEN, "run_token"],
 ];
 const SHIFT_FORM = /^\{\{ \(logical_date ([-+]) macros\.timedelta\(seconds=([0-9]+)\)\) \| ts \}\}/;
 
@@ -412,6 +433,7 @@ const DAG_KEYS = [
   "is_paused_upon_creation",
   "render_template_as_native_obj",
   "template_undefined",
+  "user_defined_macros",
 ] as const;
 
 const TASK_KEYS = [
@@ -446,10 +468,23 @@ function localDateTime(e: Expr | undefined, timezone: string, what: string): str
   return `${p(y!, 4)}-${p(mo!)}-${p(d!)}T${p(h!)}:${p(mi!)}:${p(s!)}`;
 }
 
-function readDag(c: Extract<Expr, { kind: "call" }>): { workflow: string; schedule: ScheduleSummary | null; timeoutSeconds: number | null } {
+interface DagRead {
+  workflow: string;
+  schedule: ScheduleSummary | null;
+  timeoutSeconds: number | null;
+  maxActiveRuns: number | null;
+}
+
+function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   expectKeys(c, 0, DAG_KEYS, "DAG(...)");
   const k = c.kwargs;
-  constant(k.get("max_active_runs"), MAX_ACTIVE_RUNS, "max_active_runs");
+  const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
+  if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS) throw new LiftError("max_active_runs is out of range");
+  const macros = k.get("user_defined_macros");
+  const macro = macros?.kind === "dict" && macros.entries.length === 1 ? macros.entries[0]! : null;
+  if (macro === null || str(macro[0], "macro name") !== "kfm_run_token" || macro[1].kind !== "name" || macro[1].name !== "kfm_run_token") {
+    throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token}');
+  }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
   constant(k.get("is_paused_upon_creation"), false, "is_paused_upon_creation");
@@ -478,7 +513,12 @@ function readDag(c: Extract<Expr, { kind: "call" }>): { workflow: string; schedu
       catchup,
     };
   }
-  return { workflow: str(k.get("dag_id"), "dag_id"), schedule, timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout") };
+  return {
+    workflow: str(k.get("dag_id"), "dag_id"),
+    schedule,
+    timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout"),
+    maxActiveRuns: maxActiveRuns === MAX_ACTIVE_RUNS ? null : maxActiveRuns,
+  };
 }
 
 function readResources(e: Expr | undefined, what: string): { cpu: string | null; memory: string | null } {
@@ -517,29 +557,48 @@ function readWaits(k: Map<string, Expr>, retries: number, what: string): number[
   return waits;
 }
 
-function readTask(key: string, c: Extract<Expr, { kind: "call" }>): JobSummary {
+/** One `k8s.V1EnvVar(name=..., value=...)` or `k8s.V1EnvVar(name=..., value_from=<secret key ref>)`. */
+function readEnvVar(e: Expr, what: string): [string, Template | SecretRef] {
+  const c = call(e, "k8s.V1EnvVar", what);
+  const name = str(c.kwargs.get("name"), `${what} name`);
+  if (c.kwargs.has("value")) {
+    expectKeys(c, 0, ["name", "value"], what);
+    return [name, readTemplate(str(c.kwargs.get("value"), `${what} ${name}`), true)];
+  }
+  expectKeys(c, 0, ["name", "value_from"], what);
+  const source = call(c.kwargs.get("value_from"), "k8s.V1EnvVarSource", `${what} ${name} value_from`);
+  expectKeys(source, 0, ["secret_key_ref"], `${what} ${name} value_from`);
+  const ref = call(source.kwargs.get("secret_key_ref"), "k8s.V1SecretKeySelector", `${what} ${name} secret_key_ref`);
+  expectKeys(ref, 0, ["name", "key"], `${what} ${name} secret_key_ref`);
+  return [name, { secret: str(ref.kwargs.get("name"), `${what} ${name} secret`), key: str(ref.kwargs.get("key"), `${what} ${name} key`) }];
+}
+
+type TaskRead = Omit<JobSummary, "after" | "failureFailsRun">;
+
+function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
   const k = c.kwargs;
   if (str(k.get("task_id"), `${what} task_id`) !== key) throw new LiftError(`${what} has another task_id`);
   optStr(k.get("doc"), `${what} doc`);
   str(k.get("name"), `${what} name`);
-  constant(k.get("trigger_rule"), "all_success", `${what} trigger_rule`);
+  const rule = str(k.get("trigger_rule"), `${what} trigger_rule`);
+  if (rule !== "all_success" && rule !== "all_done") throw new LiftError(`${what} trigger_rule is ${rule}`);
   constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
   constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
-  if (envExpr?.kind !== "dict") throw new LiftError(`${what} env_vars is not a dict`);
-  const env: [string, Template][] = [];
-  for (const [name, value] of envExpr.entries) {
-    const n = str(name, `${what} env name`);
+  if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);
+  const env: [string, Template | SecretRef][] = [];
+  for (const item of envExpr.items) {
+    const [n, value] = readEnvVar(item, `${what} env`);
     if (env.some(([m]) => m === n)) throw new LiftError(`${what} sets ${n} twice`);
-    env.push([n, readTemplate(str(value, `${what} env ${n}`), true)]);
+    env.push([n, value]);
   }
   const retries = int(k.get("retries"), `${what} retries`);
   const { cpu, memory } = readResources(k.get("container_resources"), `${what} container_resources`);
   return {
-    after: [],
+    runWhen: rule === "all_done" ? "all_done" : "all_succeeded",
     image: plainText(k.get("image"), `${what} image`),
     command: templates(k.get("cmds"), `${what} cmds`),
     args: templates(k.get("arguments"), `${what} arguments`),
@@ -562,15 +621,58 @@ function taskRef(p: Parser): string {
   return t.value;
 }
 
+/** The failure watcher: `KfmFailRun(task_id=<its key>, trigger_rule="one_failed", retries=0)`. */
+function readFailRun(key: string, c: Extract<Expr, { kind: "call" }>): void {
+  const what = `task ${JSON.stringify(key)}`;
+  if (key !== AIRFLOW_FAIL_RUN_TASK) throw new LiftError(`${what} is a KfmFailRun but not ${AIRFLOW_FAIL_RUN_TASK}`);
+  expectKeys(c, 0, ["task_id", "trigger_rule", "retries"], `${what} KfmFailRun(...)`);
+  constant(c.kwargs.get("task_id"), key, `${what} task_id`);
+  constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
+  constant(c.kwargs.get("retries"), 0, `${what} retries`);
+}
+
+type TaskState = "success" | "failed" | "upstream_failed" | "skipped";
+
+/**
+ * Whether a run in which `failed` fails (and every task that runs afterwards succeeds)
+ * ends failed, by Airflow's rules: `all_success` becomes `upstream_failed` when an
+ * upstream task failed or is `upstream_failed` (`trigger_rule_dep.py`); `all_done`
+ * runs; the watcher (`one_failed`) runs when one is, and fails, else it is skipped; the
+ * run fails when a leaf task is `failed` or `upstream_failed` (`dagrun.py` `update_state`).
+ */
+function failureFailsRun(failed: string, upstream: ReadonlyMap<string, readonly string[]>, rules: ReadonlyMap<string, string>): boolean {
+  const memo = new Map<string, TaskState>();
+  const state = (t: string): TaskState => {
+    const known = memo.get(t);
+    if (known !== undefined) return known;
+    const bad = (upstream.get(t) ?? []).map(state).some((s) => s === "failed" || s === "upstream_failed");
+    const rule = rules.get(t);
+    const s: TaskState =
+      t === failed ? "failed" : rule === "all_done" ? "success" : rule === "one_failed" ? (bad ? "failed" : "skipped") : bad ? "upstream_failed" : "success";
+    memo.set(t, s);
+    return s;
+  };
+  const hasDownstream = new Set([...upstream.values()].flat());
+  return [...rules.keys()].filter((t) => !hasDownstream.has(t)).some((t) => state(t) === "failed" || state(t) === "upstream_failed");
+}
+
 export function lift(text: string): Summary {
   const lines = text.split("\n");
   let n = 0;
   while (n < lines.length && lines[n]!.startsWith("# ")) n++;
   if (n === 0) throw new LiftError("the generated header is missing");
-  const body = lines.slice(n).join("\n");
-  if (!body.startsWith("\n" + PRELUDE)) throw new LiftError("the imports or the KfmRetryWaits class are not the ones kfm-compile writes");
-  const p = new Parser(tokenize(body.slice(1 + PRELUDE.length)));
+  let body = lines.slice(n).join("\n");
+  if (!body.startsWith("\n" + PRELUDE)) throw new LiftError("the imports, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  body = body.slice(1 + PRELUDE.length);
+  const failRunClass = body.startsWith(FAIL_RUN_CLASS);
+  if (failRunClass) body = body.slice(FAIL_RUN_CLASS.length);
+  const p = new Parser(tokenize(body));
 
+  p.name("KFM_RUN_TOKEN_SEED");
+  p.op("=");
+  const seed = p.next();
+  if (seed.kind !== "str") throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
+  p.newline();
   p.name("with");
   const dag = readDag(call(p.expr(), "DAG", "the with statement"));
   p.name("as");
@@ -583,27 +685,61 @@ export function lift(text: string): Summary {
   p.op("}");
   p.newline();
 
-  const jobs = new Map<string, JobSummary>();
-  const after = new Map<string, string[]>();
+  const jobs = new Map<string, TaskRead>();
+  const rules = new Map<string, string>();
+  const upstream = new Map<string, string[]>();
   let edgesStarted = false;
   while (!p.atEnd()) {
     const left = taskRef(p);
     if (p.isOp("=")) {
       p.next();
-      if (jobs.has(left)) throw new LiftError(`task ${left} is defined twice`);
+      if (rules.has(left)) throw new LiftError(`task ${left} is defined twice`);
       if (edgesStarted) throw new LiftError(`task ${left} is defined after the edges`);
-      jobs.set(left, readTask(left, call(p.expr(), "KubernetesPodOperator", `task ${left}`)));
-      after.set(left, []);
+      const c = p.expr();
+      if (c.kind === "call" && c.func === "KfmFailRun") {
+        if (!failRunClass) throw new LiftError(`task ${left} uses KfmFailRun, which the file does not define as kfm-compile writes it`);
+        readFailRun(left, c);
+        rules.set(left, "one_failed");
+      } else {
+        const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
+        jobs.set(left, job);
+        rules.set(left, job.runWhen === "all_done" ? "all_done" : "all_success");
+      }
+      upstream.set(left, []);
     } else {
       p.op(">>");
       edgesStarted = true;
       const right = taskRef(p);
-      if (!jobs.has(left) || !jobs.has(right)) throw new LiftError(`edge ${left} >> ${right} names an unknown task`);
-      if (after.get(right)!.includes(left)) throw new LiftError(`edge ${left} >> ${right} repeated`);
-      after.get(right)!.push(left);
+      if (!rules.has(left) || !rules.has(right)) throw new LiftError(`edge ${left} >> ${right} names an unknown task`);
+      if (upstream.get(right)!.includes(left)) throw new LiftError(`edge ${left} >> ${right} repeated`);
+      upstream.get(right)!.push(left);
     }
     p.newline();
   }
-  const summaries = [...jobs].map(([name, s]) => [name, { ...s, after: [...after.get(name)!].sort(compareStrings) }] as const);
-  return { workflow: dag.workflow, schedule: dag.schedule, timeoutSeconds: dag.timeoutSeconds, jobs: sortedRecord(summaries) };
+  if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");
+  for (const [t, ups] of upstream) {
+    if (rules.get(t) !== "one_failed" && ups.some((u) => rules.get(u) === "one_failed")) throw new LiftError(`task ${t} runs after the failure watcher`);
+  }
+  const summaries = [...jobs].map(
+    ([name, s]) =>
+      [
+        name,
+        {
+          ...s,
+          after: upstream
+            .get(name)!
+            .filter((u) => jobs.has(u))
+            .sort(compareStrings),
+          failureFailsRun: failureFailsRun(name, upstream, rules),
+        },
+      ] as const,
+  );
+  return {
+    workflow: dag.workflow,
+    schedule: dag.schedule,
+    timeoutSeconds: dag.timeoutSeconds,
+    maxActiveRuns: dag.maxActiveRuns,
+    runTokenSeed: seed.value,
+    jobs: sortedRecord(summaries),
+  };
 }

@@ -46,7 +46,7 @@ function checkJob(job: Job, problems: Problem[]): void {
   };
   job.command?.forEach((t, i) => literals(t, at("command", i)));
   job.args?.forEach((t, i) => literals(t, at("args", i)));
-  for (const e of job.env) literals(e.value, at("env", e.name));
+  for (const e of job.env) if ("value" in e) literals(e.value, at("env", e.name));
 
   if (job.command !== null && job.command.length === 0) {
     problems.push(

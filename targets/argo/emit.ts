@@ -4,11 +4,20 @@
  * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`).
  * Every mapping decision, with the upstream source it rests on, is in README.md.
  */
-import type { V1Container, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Container, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
 import { hashComment, headerLines } from "../../src/header.js";
-import type { CronSchedule, Job, Retry, RuntimeVariable, Template, Workflow } from "../../src/ir.js";
-import { ARGO_DAG_TEMPLATE, ARGO_LOGICAL_DATE_PARAMETER, ARGO_MAIN_CONTAINER, ARGO_SPEC_NAME_ANNOTATION, kubeName } from "../../src/names.js";
-import { toYaml } from "../../src/yaml.js";
+import type { CronSchedule, Job, Retry, RuntimeVariable, StandardVariable, Template, Workflow } from "../../src/ir.js";
+import {
+  ARGO_CONCURRENCY_KEY,
+  ARGO_DAG_TEMPLATE,
+  ARGO_LOGICAL_DATE_PARAMETER,
+  ARGO_MAIN_CONTAINER,
+  ARGO_RUN_STATUS_TASK,
+  ARGO_SPEC_NAME_ANNOTATION,
+  argoConcurrencyLockName,
+  kubeName,
+} from "../../src/names.js";
+import { toYaml, toYamlStream } from "../../src/yaml.js";
 
 export const TARGET_NAME = "argo";
 export const API_VERSION = "argoproj.io/v1alpha1";
@@ -34,10 +43,36 @@ export function logicalDateExpression(source: DateSource): string {
   return `sprig.mustToDate('${RFC3339_LAYOUT}', ${raw})`;
 }
 
-/** The expression that renders one runtime variable, always in UTC. */
-export function variableExpression(variable: RuntimeVariable, source: DateSource, periodSeconds: number | null): string {
+/**
+ * An expr-lang string literal (single quotes; expr-lang's lexer unescapes `\\`, `\'`
+ * and `\n`, parser/lexer/utils.go). Argo hands the expression over JSON-unmarshalled
+ * (util/template/expression_template.go), so these escapes reach expr-lang as written.
+ */
+export function exprString(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`;
+}
+
+/** What a runtime expression needs besides the variable: where the date comes from, the period, the run-token seed. */
+export interface RenderContext {
+  readonly source: DateSource;
+  readonly periodSeconds: number | null;
+  readonly runTokenSeed: string;
+}
+
+/**
+ * The expression that renders one runtime variable, dates always in UTC. `attempt` is
+ * Argo's `retries` (0-based, set for each attempt of a template with a retryStrategy,
+ * which every job template has) plus one; `run_token` is the first 32 hex digits of
+ * sha256(seed + ts).
+ */
+export function variableExpression(variable: RuntimeVariable | StandardVariable, ctx: RenderContext): string {
+  const { source, periodSeconds } = ctx;
   const date = logicalDateExpression(source);
   switch (variable) {
+    case "attempt":
+      return "string(int(retries) + 1)";
+    case "run_token":
+      return `sprig.trunc(32, sprig.sha256sum(${exprString(ctx.runTokenSeed)} + sprig.dateInZone('${TS_LAYOUT}', ${date}, 'UTC')))`;
     case "ds":
       return `sprig.dateInZone('${DS_LAYOUT}', ${date}, 'UTC')`;
     case "ts":
@@ -58,8 +93,8 @@ export function variableExpression(variable: RuntimeVariable, source: DateSource
  * prepends a literal `{` that stood right before the value in the spec, because
  * `{` followed by `{{` would make Argo's tokenizer start the tag one brace early.
  */
-export function runtimeTag(variable: RuntimeVariable, source: DateSource, periodSeconds: number | null, brace: boolean): string {
-  return `{{=/*${variable}*/ ${brace ? "'{' + " : ""}${variableExpression(variable, source, periodSeconds)}}}`;
+export function runtimeTag(variable: RuntimeVariable | StandardVariable, ctx: RenderContext, brace: boolean): string {
+  return `{{=/*${variable}*/ ${brace ? "'{' + " : ""}${variableExpression(variable, ctx)}}}`;
 }
 
 /** Kubernetes expands `$(VAR)` and turns `$$` into `$` in command, args and env values: every literal `$` is doubled. */
@@ -68,7 +103,7 @@ export function escapeDollars(text: string): string {
 }
 
 /** A Template as an Argo container string: literal text with `$` doubled, runtime values as expression tags. */
-export function renderTemplate(template: Template, source: DateSource, periodSeconds: number | null): string {
+export function renderTemplate(template: Template, ctx: RenderContext): string {
   let out = "";
   let brace = false;
   template.forEach((segment, i) => {
@@ -81,7 +116,7 @@ export function renderTemplate(template: Template, source: DateSource, periodSec
       }
       out += escapeDollars(text);
     } else {
-      out += runtimeTag(segment.variable, source, periodSeconds, brace);
+      out += runtimeTag(segment.variable, ctx, brace);
       brace = false;
     }
   });
@@ -130,13 +165,15 @@ export function logicalDateGuard(): string {
   return `{{=sprig.dateInZone('${TS_LAYOUT}', ${logicalDateExpression("parameter")}, 'UTC') != ''}}`;
 }
 
-function container(job: Job, source: DateSource, periodSeconds: number | null): V1Container {
-  const render = (t: Template) => renderTemplate(t, source, periodSeconds);
+function container(job: Job, ctx: RenderContext): V1Container {
+  const render = (t: Template) => renderTemplate(t, ctx);
   const amounts: Record<string, string> = {};
   if (job.resources.cpu !== null) amounts["cpu"] = job.resources.cpu;
   if (job.resources.memory !== null) amounts["memory"] = job.resources.memory;
   const resources: V1ResourceRequirements = Object.keys(amounts).length === 0 ? {} : { requests: { ...amounts }, limits: { ...amounts } };
-  const env: V1EnvVar[] = job.env.map((e) => ({ name: e.name, value: render(e.value) }));
+  const env: V1EnvVar[] = job.env.map((e) =>
+    "value" in e ? { name: e.name, value: render(e.value) } : { name: e.name, valueFrom: { secretKeyRef: { name: e.secretRef.secret, key: e.secretRef.key } } },
+  );
   return {
     name: ARGO_MAIN_CONTAINER,
     image: job.image,
@@ -147,7 +184,7 @@ function container(job: Job, source: DateSource, periodSeconds: number | null): 
   };
 }
 
-function jobTemplate(job: Job, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
+function jobTemplate(job: Job, ctx: RenderContext): Record<string, unknown> {
   return {
     name: kubeName(job.name),
     metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: job.name } },
@@ -157,21 +194,73 @@ function jobTemplate(job: Job, source: DateSource, periodSeconds: number | null)
       backoff: backoffFor(job.retry),
     },
     ...(job.timeoutSeconds !== null ? { activeDeadlineSeconds: job.timeoutSeconds } : {}),
-    container: container(job, source, periodSeconds),
+    container: container(job, ctx),
   };
+}
+
+/** `depends` term of a dependency for a job that runs only after its success. */
+export function succeededTerm(specName: string): string {
+  return `${kubeName(specName)}.Succeeded`;
+}
+
+/**
+ * `depends` term of a dependency for a job that runs once it finished in any state
+ * (`on_upstream_failure: continue`): every phase a fulfilled, non-daemoned task can
+ * end in (TaskResults in workflow/controller/dag.go).
+ */
+export function finishedTerm(specName: string): string {
+  const t = kubeName(specName);
+  return `(${t}.Succeeded || ${t}.Failed || ${t}.Errored || ${t}.Skipped || ${t}.Omitted)`;
 }
 
 function dagTask(job: Job, source: DateSource): Record<string, unknown> {
   const task: Record<string, unknown> = { name: kubeName(job.name), template: kubeName(job.name) };
   if (job.dependsOn.length > 0) {
-    task["depends"] = job.dependsOn.map((d) => `${kubeName(d)}.Succeeded`).join(" && ");
+    task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
   } else if (source === "parameter") {
     task["when"] = logicalDateGuard();
   }
   return task;
 }
 
+/**
+ * The last task when some job runs after upstream failures: it depends on the success of
+ * every job, so it is Omitted as soon as one failed, and an Omitted leaf takes the phase
+ * of its failed parent (assessDAGPhase); when all succeeded it runs a zero-length suspend
+ * (no pod). Without it, a succeeding `continue` leaf would turn the run green.
+ */
+function runStatusTask(ir: Workflow): Record<string, unknown> {
+  return { name: ARGO_RUN_STATUS_TASK, template: ARGO_RUN_STATUS_TASK, depends: ir.jobs.map((j) => succeededTerm(j.name)).join(" && ") };
+}
+
+export const RUN_STATUS_TEMPLATE = { name: ARGO_RUN_STATUS_TASK, suspend: { duration: "0" } } as const;
+
+function needsRunStatus(ir: Workflow): boolean {
+  return ir.jobs.some((j) => j.runWhen === "all_done");
+}
+
+/** Workflow-level `synchronization` for `max_active_runs` (README "Concurrency"); null without a limit. */
+export function synchronization(ir: Workflow): Record<string, unknown> | null {
+  if (ir.maxActiveRuns === null) return null;
+  const lock = argoConcurrencyLockName(ir.name);
+  return ir.maxActiveRuns === 1 ? { mutexes: [{ name: lock }] } : { semaphores: [{ configMapKeyRef: { name: lock, key: ARGO_CONCURRENCY_KEY } }] };
+}
+
+/** The ConfigMap that holds a semaphore's limit, emitted in the same file; null unless `max_active_runs` > 1. */
+export function concurrencyConfigMap(ir: Workflow): V1ConfigMap | null {
+  if (ir.maxActiveRuns === null || ir.maxActiveRuns === 1) return null;
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: argoConcurrencyLockName(ir.name), annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+    data: { [ARGO_CONCURRENCY_KEY]: String(ir.maxActiveRuns) },
+  };
+}
+
 function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
+  const ctx: RenderContext = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
+  const sync = synchronization(ir);
+  const status = needsRunStatus(ir);
   return {
     entrypoint: ARGO_DAG_TEMPLATE,
     ...(source === "parameter"
@@ -187,9 +276,11 @@ function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | 
         }
       : {}),
     ...(ir.timeoutSeconds !== null ? { activeDeadlineSeconds: ir.timeoutSeconds } : {}),
+    ...(sync !== null ? { synchronization: sync } : {}),
     templates: [
-      { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: ir.jobs.map((j) => dagTask(j, source)) } },
-      ...ir.jobs.map((j) => jobTemplate(j, source, periodSeconds)),
+      { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...(status ? [runStatusTask(ir)] : [])] } },
+      ...ir.jobs.map((j) => jobTemplate(j, ctx)),
+      ...(status ? [RUN_STATUS_TEMPLATE] : []),
     ],
   };
 }
@@ -236,5 +327,7 @@ export function argoObject(ir: Workflow): Record<string, unknown> {
 }
 
 export function emit(ir: Workflow): string {
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYaml(argoObject(ir));
+  const configMap = concurrencyConfigMap(ir);
+  // One document as before; the semaphore's ConfigMap, when there is one, follows in the same file (kubectl apply -f creates both).
+  return hashComment(headerLines(ir, TARGET_NAME)) + (configMap === null ? toYaml(argoObject(ir)) : toYamlStream([argoObject(ir), configMap]));
 }

@@ -4,6 +4,11 @@ import type { FeatureTable } from "../../src/features.js";
 export const features: FeatureTable = {
   dependencies: { support: "native", how: "DAG task `depends: a.Succeeded && ...` (a bare name would also accept Skipped)." },
   "failure.stop-downstream": { support: "native", how: "`failFast: false` written out; downstream tasks are Omitted and the run ends Failed." },
+  "failure.continue": {
+    support: "emulated",
+    how: "`depends` accepts every finished state of each dependency; a pod-less `kfm-run-status` task that needs every job's success keeps the run Failed (an Omitted leaf takes its failed parent's phase).",
+  },
+  "gate.prerequisite": { support: "native", how: "Plain `depends` edges (the core adds them)." },
   "retry.attempts": { support: "native", how: "`retryStrategy.limit` = max_attempts - 1, `retryPolicy: Always` so errors are retried too." },
   "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with `factor: 1`." },
   "retry.exponential": {
@@ -23,7 +28,15 @@ export const features: FeatureTable = {
     how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC.",
   },
   "runtime.prev-next": { support: "emulated", how: "The same expressions shifted by the schedule's period." },
-  "env.standard": { support: "native", how: "Container `env`." },
+  "env.standard": {
+    support: "emulated",
+    how: "Container `env`; KFM_ATTEMPT is Argo's `retries` + 1 and KFM_RUN_TOKEN `sprig.sha256sum` of the seed and the logical date, in expression tags.",
+  },
+  "env.secret": { support: "native", how: "Container env `valueFrom.secretKeyRef` (Secret in the run's namespace)." },
+  "concurrency.queue": {
+    support: "native",
+    how: "Workflow-level `synchronization`: a mutex for 1, a semaphore with its ConfigMap (in the same file) for more; waiting runs stay Pending in creation order.",
+  },
   "text.literal": {
     support: "conditional",
     how: "`$` is doubled; a literal `{{...}}` is left for Argo to pass through, and refused where Argo would rewrite it (it names an Argo variable, or is unclosed).",

@@ -9,8 +9,24 @@
  * The expression forms are spelt out here again on purpose rather than imported
  * from emit.ts, so that emit and lift check each other.
  */
-import { RUNTIME_VARIABLES, type RuntimeVariable, type Segment, type Template } from "../../src/ir.js";
-import { ARGO_DAG_TEMPLATE, ARGO_LOGICAL_DATE_PARAMETER, ARGO_MAIN_CONTAINER, ARGO_SPEC_NAME_ANNOTATION } from "../../src/names.js";
+import {
+  RUNTIME_VARIABLES,
+  STANDARD_VARIABLES,
+  type RuntimeVariable,
+  type SecretRef,
+  type Segment,
+  type StandardVariable,
+  type Template,
+} from "../../src/ir.js";
+import {
+  ARGO_CONCURRENCY_KEY,
+  ARGO_DAG_TEMPLATE,
+  ARGO_LOGICAL_DATE_PARAMETER,
+  ARGO_MAIN_CONTAINER,
+  ARGO_RUN_STATUS_TASK,
+  ARGO_SPEC_NAME_ANNOTATION,
+  argoConcurrencyLockName,
+} from "../../src/names.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
 
@@ -89,10 +105,47 @@ function dateOf(source: Source): string {
   return `sprig.mustToDate('${RFC3339}', ${raw})`;
 }
 
-/** Is `body` the expression that yields `variable` (UTC, Airflow format) from the run's logical date? */
-function computes(variable: RuntimeVariable, body: string, source: Source): boolean {
+/**
+ * Reads an expr-lang single-quoted string literal at the start of `text` (only the
+ * escapes emit writes: `\\`, `\'`, `\n`); returns its value and the rest, or null.
+ */
+export function readExprString(text: string): { value: string; rest: string } | null {
+  if (text[0] !== "'") return null;
+  let value = "";
+  for (let i = 1; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === "'") return { value, rest: text.slice(i + 1) };
+    if (c === "\\") {
+      const e = text[++i];
+      if (e === "\\" || e === "'") value += e;
+      else if (e === "n") value += "\n";
+      else return null;
+    } else {
+      value += c;
+    }
+  }
+  return null;
+}
+
+/**
+ * Is `body` the expression that yields `variable` (dates in UTC, Airflow format) from
+ * the run's logical date? For `run_token`, the seed the expression hashes is pushed to
+ * `seeds`.
+ */
+function computes(variable: RuntimeVariable | StandardVariable, body: string, source: Source, seeds: string[]): boolean {
   const date = dateOf(source);
   switch (variable) {
+    case "attempt":
+      // `retries` is the 0-based attempt of a template with a retryStrategy (operator.go, executeTemplate).
+      return body === "string(int(retries) + 1)";
+    case "run_token": {
+      const head = "sprig.trunc(32, sprig.sha256sum(";
+      if (!body.startsWith(head)) return false;
+      const seed = readExprString(body.slice(head.length));
+      if (seed === null || seed.rest !== ` + sprig.dateInZone('${TS}', ${date}, 'UTC')))`) return false;
+      seeds.push(seed.value);
+      return true;
+    }
     case "ds":
       return body === `sprig.dateInZone('${DS}', ${date}, 'UTC')`;
     case "ts":
@@ -156,8 +209,12 @@ export function literalTextIssue(text: string): string | null {
   }
 }
 
-/** Reads one Argo container string back into segments: `$$` is one `$`, each `{{=...}}` one runtime value, any other `{{...}}` literal text. */
-export function parseArgoString(value: string, source: Source): Template {
+/**
+ * Reads one Argo container string back into segments: `$$` is one `$`, each `{{=...}}`
+ * one runtime value, any other `{{...}}` literal text. Run-token seeds found are pushed
+ * to `seeds`.
+ */
+export function parseArgoString(value: string, source: Source, seeds: string[] = []): Template {
   const parts: Segment[] = [];
   const text = (raw: string) => {
     let out = "";
@@ -196,8 +253,9 @@ export function parseArgoString(value: string, source: Source): Template {
     run = "";
     const m = TAG.exec(content);
     if (m === null) fail(`an unknown expression tag in ${JSON.stringify(value)}`);
-    const variable = m[1] as RuntimeVariable;
-    if (!(RUNTIME_VARIABLES as readonly string[]).includes(variable) || !computes(variable, m[3]!, source)) {
+    const variable = m[1] as RuntimeVariable | StandardVariable;
+    const known = [...RUNTIME_VARIABLES, ...STANDARD_VARIABLES] as readonly string[];
+    if (!known.includes(variable) || !computes(variable, m[3]!, source, seeds)) {
       fail(`tag ${JSON.stringify(value.slice(open, close + 2))} does not compute ${m[1]} from the ${source} logical date`);
     }
     if (m[2] !== undefined) parts.push({ text: "{" });
@@ -282,10 +340,97 @@ function liftRetry(value: unknown, what: string): { attempts: number; waitsSecon
   return { attempts: limit + 1, waitsSeconds: argoWaits(limit, duration, factor, cap) };
 }
 
+/**
+ * `max_active_runs` from the workflow-level `synchronization`: a mutex is one run at a
+ * time, a semaphore the limit its ConfigMap holds (read by the controller with
+ * strconv.Atoi, workflow/controller/controller.go). Waiting runs queue
+ * (workflow/sync: priority, then creation time); none is dropped.
+ */
+function liftConcurrency(value: unknown, workflow: string, configMap: Obj | null): number | null {
+  const lock = argoConcurrencyLockName(workflow);
+  if (value === undefined) {
+    if (configMap !== null) fail("a ConfigMap without a semaphore");
+    return null;
+  }
+  const sync = obj(value, "spec.synchronization");
+  for (const key of Object.keys(sync)) if (key !== "mutexes" && key !== "semaphores") fail(`synchronization.${key} is set`);
+  const mutexes = sync["mutexes"] === undefined ? [] : arr(sync["mutexes"], "synchronization.mutexes");
+  const semaphores = sync["semaphores"] === undefined ? [] : arr(sync["semaphores"], "synchronization.semaphores");
+  if (mutexes.length + semaphores.length !== 1) fail("synchronization does not hold exactly one lock");
+  if (mutexes.length === 1) {
+    const m = obj(mutexes[0], "mutex");
+    if (Object.keys(m).length !== 1 || m["name"] !== lock) fail(`the mutex is not ${lock} in the run's namespace`);
+    if (configMap !== null) fail("a ConfigMap beside a mutex");
+    return 1;
+  }
+  const sem = obj(semaphores[0], "semaphore");
+  if (Object.keys(sem).length !== 1) fail("the semaphore has a namespace or database");
+  const ref = obj(sem["configMapKeyRef"], "semaphore.configMapKeyRef");
+  if (ref["name"] !== lock || ref["key"] !== ARGO_CONCURRENCY_KEY || Object.keys(ref).length !== 2) fail("the semaphore does not read the generated ConfigMap");
+  if (configMap === null) fail("the semaphore's ConfigMap is not in the file");
+  if (configMap["apiVersion"] !== "v1") fail("ConfigMap apiVersion is not v1");
+  const meta = obj(configMap["metadata"], "ConfigMap metadata");
+  if (meta["name"] !== lock || meta["namespace"] !== undefined) fail("the ConfigMap is not the semaphore's, in the run's namespace");
+  const data = obj(configMap["data"], "ConfigMap data");
+  const limit = /^[1-9][0-9]*$/.exec(str(data[ARGO_CONCURRENCY_KEY], `ConfigMap data.${ARGO_CONCURRENCY_KEY}`));
+  if (limit === null) fail("the semaphore limit is not a positive integer");
+  return Number(limit[0]);
+}
+
+/** How a task waits for its dependencies: `depends` read back (README "Dependencies and failure"). */
+interface Depends {
+  readonly after: string[];
+  readonly runWhen: "all_succeeded" | "all_done";
+}
+
+function parseDepends(value: unknown, what: string): Depends {
+  if (value === undefined) return { after: [], runWhen: "all_succeeded" };
+  const terms = str(value, `${what}.depends`).split(" && ");
+  const succeeded = terms.map((t) => /^([a-z0-9][-a-z0-9]*)\.Succeeded$/.exec(t)?.[1]);
+  if (succeeded.every((t) => t !== undefined)) return { after: succeeded as string[], runWhen: "all_succeeded" };
+  const finished = terms.map((t) => {
+    const m =
+      /^\(([a-z0-9][-a-z0-9]*)\.Succeeded \|\| ([a-z0-9][-a-z0-9]*)\.Failed \|\| ([a-z0-9][-a-z0-9]*)\.Errored \|\| ([a-z0-9][-a-z0-9]*)\.Skipped \|\| ([a-z0-9][-a-z0-9]*)\.Omitted\)$/.exec(
+        t,
+      );
+    return m !== null && m.slice(2).every((n) => n === m[1]) ? m[1] : undefined;
+  });
+  if (finished.every((t) => t !== undefined)) return { after: finished as string[], runWhen: "all_done" };
+  fail(`${what}.depends ${JSON.stringify(value)} is neither all successes nor all finished states`);
+}
+
+/**
+ * Whether the run ends Failed when `failing` fails and every other job succeeds if it
+ * runs, by the controller's rules: a task whose dependencies are all fulfilled runs when
+ * its `depends` holds and is Omitted otherwise (evaluateDependsLogic); the DAG's phase is
+ * that of its leaves, where an Omitted task takes the phase of its parents, Failed
+ * winning (assessDAGPhase, failFast false). `tasks` are in an order where dependencies
+ * come first.
+ */
+export function failureFailsRun(tasks: ReadonlyArray<{ name: string } & Depends>, failing: string): boolean {
+  const phase = new Map<string, "Succeeded" | "Failed" | "Omitted">();
+  for (const t of tasks) {
+    if (t.name === failing) phase.set(t.name, "Failed");
+    else if (t.runWhen === "all_done" || t.after.every((d) => phase.get(d) === "Succeeded")) phase.set(t.name, "Succeeded");
+    else phase.set(t.name, "Omitted");
+  }
+  // Branch phase: a completed task's own phase; an Omitted one inherits from its parents, Failed first.
+  const branch = new Map<string, "Succeeded" | "Failed">();
+  for (const t of tasks) {
+    const own = phase.get(t.name)!;
+    if (own !== "Omitted") branch.set(t.name, own);
+    else branch.set(t.name, t.after.some((d) => branch.get(d) === "Failed") ? "Failed" : "Succeeded");
+  }
+  const leaves = tasks.filter((t) => !tasks.some((u) => u.after.includes(t.name)));
+  return leaves.some((t) => branch.get(t.name) === "Failed");
+}
+
 export function lift(text: string): Summary {
   const docs = parseYamlStream(text);
-  if (docs.length !== 1) fail(`expected one document, found ${docs.length}`);
+  if (docs.length !== 1 && docs.length !== 2) fail(`expected one document (and a ConfigMap), found ${docs.length}`);
   const doc = obj(docs[0], "document");
+  const configMap = docs.length === 2 ? obj(docs[1], "second document") : null;
+  if (configMap !== null && configMap["kind"] !== "ConfigMap") fail("the second document is not a ConfigMap");
   if (doc["apiVersion"] !== "argoproj.io/v1alpha1") fail("apiVersion is not argoproj.io/v1alpha1");
   const workflow = specName(doc["metadata"], "metadata");
   const topSpec = obj(doc["spec"], "spec");
@@ -316,6 +461,8 @@ export function lift(text: string): Summary {
   const timeoutSeconds = spec["activeDeadlineSeconds"] === undefined ? null : int(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
   if (spec["entrypoint"] !== ARGO_DAG_TEMPLATE) fail(`entrypoint is not ${ARGO_DAG_TEMPLATE}`);
   if (spec["retryStrategy"] !== undefined || spec["templateDefaults"] !== undefined) fail("workflow-level retryStrategy/templateDefaults are set");
+  if (spec["onExit"] !== undefined || spec["parallelism"] !== undefined) fail("onExit/parallelism are set");
+  const maxActiveRuns = liftConcurrency(spec["synchronization"], workflow, configMap);
 
   const templates = new Map<string, Obj>();
   for (const t of arr(spec["templates"], "spec.templates")) {
@@ -328,26 +475,28 @@ export function lift(text: string): Summary {
   if (dag["failFast"] !== false) fail("dag.failFast is not false");
   const tasks = arr(dag["tasks"], "dag.tasks").map((t) => obj(t, "dag task"));
 
+  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK);
+  const statusTask = tasks.find((t) => t["name"] === ARGO_RUN_STATUS_TASK);
   const taskSpecName = new Map<string, string>();
-  for (const task of tasks) {
+  for (const task of jobTasks) {
     const tmpl = templates.get(str(task["template"], "task.template")) ?? fail(`task ${String(task["name"])} uses an unknown template`);
     taskSpecName.set(str(task["name"], "task.name"), specName(tmpl["metadata"], `template ${String(tmpl["name"])}`));
   }
+  const specNameOf = (taskName: string, what: string): string => taskSpecName.get(taskName) ?? fail(`${what} depends on unknown task ${taskName}`);
 
+  // Every task with its dependencies, as spec names, for the run-status model.
+  const graph: ({ name: string } & Depends)[] = [];
+  const seeds: string[] = [];
   const jobs: [string, JobSummary][] = [];
-  for (const task of tasks) {
+  for (const task of jobTasks) {
     const taskName = task["name"] as string;
     const name = taskSpecName.get(taskName)!;
     const tmpl = templates.get(task["template"] as string)!;
-    const after: string[] = [];
-    if (task["depends"] !== undefined) {
-      for (const term of str(task["depends"], `task ${taskName}.depends`).split(" && ")) {
-        const m = /^([a-z0-9][-a-z0-9]*)\.Succeeded$/.exec(term);
-        if (m === null) fail(`task ${taskName} depends on ${JSON.stringify(term)}, not on a success`);
-        after.push(taskSpecName.get(m[1]!) ?? fail(`task ${taskName} depends on unknown task ${m[1]}`));
-      }
-    }
-    if (task["dependencies"] !== undefined || task["continueOn"] !== undefined) fail(`task ${taskName} uses dependencies/continueOn`);
+    const depends = parseDepends(task["depends"], `task ${taskName}`);
+    const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
+    graph.push({ name, after, runWhen: depends.runWhen });
+    if (task["dependencies"] !== undefined || task["continueOn"] !== undefined || task["hooks"] !== undefined)
+      fail(`task ${taskName} uses dependencies/continueOn/hooks`);
     if (task["when"] !== undefined) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard) fail(`task ${taskName} has a when that is not the logical-date guard`);
@@ -357,13 +506,22 @@ export function lift(text: string): Summary {
 
     const c = obj(tmpl["container"], `template ${taskName}.container`);
     if (c["name"] !== ARGO_MAIN_CONTAINER) fail(`template ${taskName} container is not ${ARGO_MAIN_CONTAINER}`);
-    const parse = (v: unknown, what: string) => parseArgoString(str(v, what), source);
+    const parse = (v: unknown, what: string) => parseArgoString(str(v, what), source, seeds);
     const command = c["command"] === undefined ? null : arr(c["command"], "command").map((v, i) => parse(v, `command[${i}]`));
     const args = c["args"] === undefined ? null : arr(c["args"], "args").map((v, i) => parse(v, `args[${i}]`));
-    const env = arr(c["env"], "env").map((e, i): [string, Template] => {
+    const env = arr(c["env"], "env").map((e, i): [string, Template | SecretRef] => {
       const ev = obj(e, `env[${i}]`);
-      if (ev["valueFrom"] !== undefined) fail(`env[${i}] uses valueFrom`);
-      return [str(ev["name"], `env[${i}].name`), parse(ev["value"], `env[${i}].value`)];
+      const envName = str(ev["name"], `env[${i}].name`);
+      if (ev["valueFrom"] !== undefined) {
+        if (ev["value"] !== undefined) fail(`env ${envName} has both value and valueFrom`);
+        const from = obj(ev["valueFrom"], `env ${envName}.valueFrom`);
+        if (Object.keys(from).length !== 1) fail(`env ${envName}.valueFrom is not only a secretKeyRef`);
+        const ref = obj(from["secretKeyRef"], `env ${envName}.valueFrom.secretKeyRef`);
+        // `optional` unset: a missing Secret or key keeps the pod from starting (Kubernetes).
+        if (Object.keys(ref).length !== 2) fail(`env ${envName}.secretKeyRef has more than name and key`);
+        return [envName, { secret: str(ref["name"], "secretKeyRef.name"), key: str(ref["key"], "secretKeyRef.key") }];
+      }
+      return [envName, parse(ev["value"], `env[${i}].value`)];
     });
     const image = str(c["image"], "image");
     if (image.includes("{{")) fail(`image ${image} holds an Argo tag`);
@@ -374,10 +532,12 @@ export function lift(text: string): Summary {
     jobs.push([
       name,
       {
-        after: after.sort(compareStrings),
+        after: [...after].sort(compareStrings),
         image,
         command,
         args,
+        runWhen: depends.runWhen,
+        failureFailsRun: false, // set below from the whole graph
         env: sortedRecord(env),
         cpu,
         memory,
@@ -387,7 +547,35 @@ export function lift(text: string): Summary {
       },
     ]);
   }
-  if (templates.size !== tasks.length + 1) fail("templates that no task uses");
 
-  return { workflow, schedule, timeoutSeconds, jobs: sortedRecord(jobs) };
+  let statusTemplates = 0;
+  if (statusTask !== undefined) {
+    if (statusTask["template"] !== ARGO_RUN_STATUS_TASK) fail(`${ARGO_RUN_STATUS_TASK} does not run its own template`);
+    const tmpl = templates.get(ARGO_RUN_STATUS_TASK) ?? fail(`no ${ARGO_RUN_STATUS_TASK} template`);
+    // A zero-length suspend completes at once without a pod (operator.go, executeSuspend).
+    if (JSON.stringify(tmpl) !== JSON.stringify({ name: ARGO_RUN_STATUS_TASK, suspend: { duration: "0" } }))
+      fail(`the ${ARGO_RUN_STATUS_TASK} template is not a zero-length suspend`);
+    if (Object.keys(statusTask).some((k) => !["name", "template", "depends"].includes(k)))
+      fail(`${ARGO_RUN_STATUS_TASK} has more than name, template and depends`);
+    const depends = parseDepends(statusTask["depends"], ARGO_RUN_STATUS_TASK);
+    graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
+    statusTemplates = 1;
+  }
+  if (templates.size !== jobTasks.length + statusTemplates + 1) fail("templates that no task uses");
+
+  // Tasks in an order where dependencies come first (the DAG has no cycle; a cycle is an error here).
+  const ordered: typeof graph = [];
+  const placed = new Set<string>();
+  while (ordered.length < graph.length) {
+    const next = graph.find((t) => !placed.has(t.name) && t.after.every((d) => placed.has(d)));
+    if (next === undefined) fail("the DAG has a cycle");
+    ordered.push(next);
+    placed.add(next.name);
+  }
+  const jobsWithStatus = jobs.map(([n, j]): [string, JobSummary] => [n, { ...j, failureFailsRun: failureFailsRun(ordered, n) }]);
+
+  if (seeds.length === 0) fail("no run-token expression to read the seed from");
+  if (seeds.some((x) => x !== seeds[0])) fail("run-token expressions hash different seeds");
+
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, jobs: sortedRecord(jobsWithStatus) };
 }

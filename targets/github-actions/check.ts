@@ -6,6 +6,7 @@
 import { problem, type Problem } from "../../src/diagnostics.js";
 import type { Template, Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
+import { githubSecretName } from "../../src/names.js";
 import { quantityBytes } from "../../src/values.js";
 
 const TARGET = "GitHub Actions";
@@ -18,6 +19,14 @@ export const DOCKER_MIN_MEMORY_BYTES = 6291456n;
 
 /** Docker keeps memory limits in an int64. */
 const DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
+
+/**
+ * Variables a secret cannot be passed as: the run script hands a secret to docker by
+ * name (`docker run --env NAME`, read from the docker client's own environment,
+ * docker/cli opts/env.go ValidateEnv), so a name the docker client, the dynamic loader
+ * or bash itself reads would change how the container is started, or cannot be set.
+ */
+export const SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
 
 /** Text no process environment or argument can carry (NUL), or that is not Unicode (a lone surrogate). */
 const UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -57,6 +66,78 @@ export function check(ir: Workflow): Problem[] {
       );
     }
   }
+  if (ir.maxActiveRuns !== null) {
+    problems.push(
+      problem(
+        "KFM301",
+        `${TARGET} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`,
+        [...ir.at, "max_active_runs"],
+      ),
+    );
+  }
+  const secretNames = new Map<string, string>();
+  for (const job of ir.jobs) {
+    for (const e of job.env) {
+      if ("secretRef" in e) {
+        const { secret, key } = e.secretRef;
+        const name = githubSecretName(secret, key);
+        const at = [...job.at, "env", e.name];
+        const ref = `${secret}/${key}`;
+        const other = secretNames.get(name);
+        if (other !== undefined && other !== ref) {
+          problems.push(
+            problem(
+              "KFM301",
+              `${TARGET} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`,
+              at,
+            ),
+          );
+        }
+        secretNames.set(name, ref);
+        if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
+          problems.push(
+            problem(
+              "KFM301",
+              `${TARGET} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`,
+              at,
+            ),
+          );
+        }
+        if (SECRET_NAMES_REFUSED.test(e.name)) {
+          problems.push(
+            problem(
+              "KFM301",
+              `${TARGET} cannot pass a secret as the variable ${e.name}: the job's docker client reads secrets from its own environment by name, and ${e.name} would change how docker, the loader or the shell run. Give the variable another name.`,
+              at,
+            ),
+          );
+        }
+      } else if (e.value.some((seg) => "variable" in seg && seg.variable === "attempt") && !(e.value.length === 1)) {
+        problems.push(
+          problem(
+            "KFM301",
+            `${TARGET} can only pass the attempt number as a whole value (the run script sets it per attempt). Use the attempt number on its own.`,
+            [...job.at, "env", e.name],
+          ),
+        );
+      }
+    }
+  }
+  for (const job of ir.jobs) {
+    const lists: Array<[string, readonly Template[] | null]> = [
+      ["command", job.command],
+      ["args", job.args],
+    ];
+    for (const [field, list] of lists) {
+      (list ?? []).forEach((t, i) => {
+        if (t.some((seg) => "variable" in seg && seg.variable === "attempt")) {
+          problems.push(
+            problem("KFM301", `${TARGET} can only pass the attempt number as a whole env value (the run script sets it per attempt).`, [...job.at, field, i]),
+          );
+        }
+      });
+    }
+  }
   for (const job of ir.jobs) {
     const memory = job.resources.memory;
     if (memory !== null) {
@@ -91,7 +172,9 @@ export function check(ir: Workflow): Problem[] {
     const texts: Array<[readonly (string | number)[], string]> = [[["image"], job.image]];
     job.command?.forEach((t, i) => texts.push([["command", i], templateText(t)]));
     job.args?.forEach((t, i) => texts.push([["args", i], templateText(t)]));
-    job.env.forEach((e) => texts.push([["env", e.name], templateText(e.value)]));
+    job.env.forEach((e) => {
+      if ("value" in e) texts.push([["env", e.name], templateText(e.value)]);
+    });
     for (const [path, text] of texts) {
       if (UNPASSABLE.test(text)) {
         problems.push(

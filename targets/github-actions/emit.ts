@@ -15,8 +15,15 @@
  * where GitHub's `${{` is neutralised (escapeText).
  */
 import { hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type Job, type Segment, type Template, type Workflow } from "../../src/ir.js";
-import { GITHUB_CONTAINER_NAME_SHELL, GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX, githubJobId } from "../../src/names.js";
+import { retryWaits, type EnvVar, type Job, type Segment, type Template, type Workflow } from "../../src/ir.js";
+import {
+  GITHUB_CONTAINER_NAME_SHELL,
+  GITHUB_CONTEXT_JOB,
+  GITHUB_CONTEXT_STEP,
+  GITHUB_INTERNAL_ENV_PREFIX,
+  githubJobId,
+  githubSecretName,
+} from "../../src/names.js";
 import { cpuCores, quantityBytes } from "../../src/values.js";
 import { toYaml } from "../../src/yaml.js";
 
@@ -51,8 +58,35 @@ export const LOGICAL_DATE_INPUT = "logical_date";
 const VARIABLE_OUTPUTS = ["execution_date", "ds", "ts"] as const;
 const PERIOD_OUTPUTS = ["prev_execution_date", "next_execution_date"] as const;
 
-/** The condition every spec job runs under: all of its needs succeeded, and the run is not skipped by the schedule guard. */
-export const JOB_IF = `success() && needs.${GITHUB_CONTEXT_JOB}.outputs.run == 'true'`;
+/** The schedule guard every spec job is under: kfm-context succeeded and did not skip the run. */
+const RUN_GUARD = `needs.${GITHUB_CONTEXT_JOB}.outputs.run == 'true'`;
+
+/**
+ * The condition of a job that runs only when all of its needs succeeded (`all_succeeded`),
+ * when no `all_done` job is upstream of it: `success()` is then exactly "every need
+ * succeeded" (a need only succeeds when its own needs did).
+ */
+export const JOB_IF = `success() && ${RUN_GUARD}`;
+
+/**
+ * `all_done` (spec `on_upstream_failure: continue`): the job runs once its needs have
+ * finished, whatever their result, unless the run was cancelled. A status function in
+ * the condition replaces GitHub's implicit `success() &&` (languageservices
+ * workflow-parser/src/model/converter/if-condition.ts, ensureStatusFunction), and
+ * `!cancelled()`, unlike `always()`, lets a cancel stop the job.
+ */
+export const ALL_DONE_IF = `!cancelled() && ${RUN_GUARD}`;
+
+/**
+ * `all_succeeded` for a job with an `all_done` job upstream: a job-level `success()`
+ * is false as soon as any ANCESTOR failed or was skipped, not only a direct need
+ * (actions/runner#2205), so it would skip a job whose needs all succeeded after an
+ * `all_done` job ran. Each direct need's result is tested instead.
+ */
+export function explicitSuccessIf(needs: readonly string[]): string {
+  return [ALL_DONE_IF, ...needs.map((n) => `needs.${n}.result == 'success'`)].join(" && ");
+}
+
 export const CONTEXT_IF = "success()";
 
 /** The custom shell of the kfm-context step: python3 in isolated mode (ignores PYTHON* variables and user site-packages). */
@@ -63,6 +97,7 @@ const V = (name: string): string => GITHUB_INTERNAL_ENV_PREFIX + name;
 /** The logical-date script of kfm-context. Fixed text: the schedule reaches it as data in the step's env. */
 export const CONTEXT_SCRIPT = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
+import hashlib
 import os
 import re
 import sys
@@ -175,6 +210,7 @@ def main():
     cron = get("KFMI_CRON")
     period = get("KFMI_PERIOD_SECONDS")
     run_timeout = get("KFMI_RUN_TIMEOUT")
+    seed = get("KFMI_RUN_TOKEN_SEED")
     started = int(time.time())
     run = True
     if event == "workflow_dispatch":
@@ -217,6 +253,7 @@ def main():
         if period != "":
             step = timedelta(seconds=int(period))
             lines += ["prev_execution_date=" + stamp(logical - step), "next_execution_date=" + stamp(logical + step)]
+        lines.append("run_token=" + hashlib.sha256((seed + ts).encode("utf-8")).hexdigest()[:32])
         if run_timeout != "":
             lines.append("deadline=" + str(started + int(run_timeout)))
         print("kfm-context: logical date " + ts)
@@ -276,12 +313,32 @@ if [[ $REPLY != none ]]; then
 fi
 count KFMI_ENV_COUNT
 env_count=$REPLY
+attempt_names=()
+secret_names=()
+secret_values=()
 for ((i = 0; i < env_count; i++)); do
   get "KFMI_ENV_NAME_$i"
   name=$REPLY
   [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "KFMI_ENV_NAME_$i is not a variable name"
-  get "KFMI_ENV_VALUE_$i"
-  options+=(--env="$name=$REPLY")
+  if [[ -v KFMI_ENV_VALUE_$i ]]; then
+    get "KFMI_ENV_VALUE_$i"
+    options+=(--env="$name=$REPLY")
+  elif [[ -v KFMI_ENV_SECRET_$i ]]; then
+    # Given to docker by name only (--env NAME): the value never appears in a command line.
+    get "KFMI_ENV_SECRET_NAME_$i"
+    secret_ref="secret $REPLY"
+    get "KFMI_ENV_SECRET_KEY_$i"
+    secret_ref+=", key $REPLY"
+    get "KFMI_ENV_SECRET_$i"
+    [[ -n $REPLY ]] || die "$name: the GitHub secret for $secret_ref is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+    secret_names+=("$name")
+    secret_values+=("$REPLY")
+    options+=(--env="$name")
+  elif [[ -v KFMI_ENV_ATTEMPT_$i ]]; then
+    attempt_names+=("$name")
+  else
+    die "KFMI_ENV_VALUE_$i is not set"
+  fi
 done
 get KFMI_CPUS
 if [[ -n $REPLY ]]; then
@@ -309,10 +366,22 @@ get KFMI_DEADLINE
 deadline=$REPLY
 [[ -z $deadline || $deadline =~ ^[1-9][0-9]*$ ]] || die "KFMI_DEADLINE is not a time"
 
+docker_bin=$(command -v docker) || die "docker is not installed"
+timeout_bin=$(command -v timeout) || die "timeout is not installed"
+# Runs its arguments with the secrets in the environment, in the background subshell
+# it is started in, so only this docker client sees them.
+launch() {
+  local j
+  for ((j = 0; j < \${#secret_names[@]}; j++)); do
+    export "\${secret_names[j]}=\${secret_values[j]}"
+  done
+  exec "$@"
+}
+
 container=
 remove_container() {
   if [[ -n $container ]]; then
-    docker rm --force "$container" >/dev/null 2>&1 || true
+    "$docker_bin" rm --force "$container" >/dev/null 2>&1 || true
     container=
   fi
 }
@@ -331,12 +400,16 @@ while :; do
     fi
   fi
   container="${GITHUB_CONTAINER_NAME_SHELL}"
+  attempt_options=()
+  for name in "\${attempt_names[@]}"; do
+    attempt_options+=(--env="$name=$attempt")
+  done
   echo "kfm-compile: attempt $attempt of $attempts"
   status=0
   if [[ -n $limit ]]; then
-    timeout --kill-after=${KILL_GRACE_SECONDS} "$limit" docker run "\${options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
+    launch "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$limit" "$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
   else
-    docker run "\${options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
+    launch "$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
   fi
   wait "$!" || status=$?
   remove_container
@@ -376,9 +449,30 @@ export function variableExpression(variable: string): string {
   return `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.${variable} }}`;
 }
 
-/** A template as a GitHub `env:` value: literal text with `${{` neutralised, runtime variables as kfm-context outputs. */
+/**
+ * A template as a GitHub `env:` value: literal text with `${{` neutralised, runtime
+ * variables (and the run token) as kfm-context outputs. `attempt` is not a value of
+ * the run: it only exists as a whole variable (see `isAttempt`), which the run script
+ * sets per attempt.
+ */
 export function renderTemplate(t: Template): string {
-  return t.map((s: Segment) => ("text" in s ? escapeText(s.text) : variableExpression(s.variable))).join("");
+  return t
+    .map((s: Segment) => {
+      if ("text" in s) return escapeText(s.text);
+      if (s.variable === "attempt") throw new Error("github-actions: the attempt number only exists as a whole env value");
+      return variableExpression(s.variable);
+    })
+    .join("");
+}
+
+/** Whether an env var is exactly the attempt number (KFM_ATTEMPT): the run script gives it per attempt. */
+export function isAttempt(e: EnvVar): boolean {
+  return "value" in e && e.value.length === 1 && "variable" in e.value[0]! && e.value[0].variable === "attempt";
+}
+
+/** A secret reference as the step reads it: the expression of the GitHub secret `githubSecretName` names. */
+export function secretExpression(secret: string, key: string): string {
+  return `\${{ secrets.${githubSecretName(secret, key)} }}`;
 }
 
 /** Waits as the run script reads them: JavaScript's shortest round-trip decimal, space-separated. */
@@ -413,7 +507,15 @@ export function jobStepEnv(job: Job, runTimeout: number | null): Record<string, 
   env[V("ENV_COUNT")] = String(job.env.length);
   job.env.forEach((e, i) => {
     env[V(`ENV_NAME_${i}`)] = e.name;
-    env[V(`ENV_VALUE_${i}`)] = renderTemplate(e.value);
+    if ("secretRef" in e) {
+      env[V(`ENV_SECRET_${i}`)] = secretExpression(e.secretRef.secret, e.secretRef.key);
+      env[V(`ENV_SECRET_NAME_${i}`)] = escapeText(e.secretRef.secret);
+      env[V(`ENV_SECRET_KEY_${i}`)] = escapeText(e.secretRef.key);
+    } else if (isAttempt(e)) {
+      env[V(`ENV_ATTEMPT_${i}`)] = "";
+    } else {
+      env[V(`ENV_VALUE_${i}`)] = renderTemplate(e.value);
+    }
   });
   const cpu = job.resources.cpu;
   const memory = job.resources.memory;
@@ -426,16 +528,29 @@ export function jobStepEnv(job: Job, runTimeout: number | null): Record<string, 
   return env;
 }
 
+/** The outputs of kfm-context, in order: the guard, the runtime values, the run token, the deadline. */
+export function contextOutputs(ir: Workflow): string[] {
+  const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
+  return [
+    "run",
+    ...VARIABLE_OUTPUTS,
+    ...(s !== null && s.periodSeconds !== null ? PERIOD_OUTPUTS : []),
+    "run_token",
+    ...(ir.timeoutSeconds !== null ? ["deadline"] : []),
+  ];
+}
+
+export function contextOutputExpression(name: string): string {
+  return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
+}
+
 function contextJob(ir: Workflow): Record<string, unknown> {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
   const outputs: Record<string, string> = {};
   const out = (name: string): void => {
-    outputs[name] = `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
+    outputs[name] = contextOutputExpression(name);
   };
-  out("run");
-  VARIABLE_OUTPUTS.forEach(out);
-  if (s !== null && s.periodSeconds !== null) PERIOD_OUTPUTS.forEach(out);
-  if (ir.timeoutSeconds !== null) out("deadline");
+  contextOutputs(ir).forEach(out);
   const env: Record<string, string> = {
     [V("EVENT_NAME")]: "${{ github.event_name }}",
     [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
@@ -446,6 +561,7 @@ function contextJob(ir: Workflow): Record<string, unknown> {
     [V("END")]: s?.end ?? "",
     [V("PERIOD_SECONDS")]: s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     [V("RUN_TIMEOUT")]: ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
+    [V("RUN_TOKEN_SEED")]: escapeText(ir.runTokenSeed),
   };
   return {
     name: GITHUB_CONTEXT_JOB,
@@ -457,12 +573,35 @@ function contextJob(ir: Workflow): Record<string, unknown> {
   };
 }
 
+/** Whether a job that `runWhen: all_done` is upstream of this one (then `success()` means more than "my needs succeeded"). */
+export function hasAllDoneAncestor(jobs: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>, name: string): boolean {
+  const seen = new Set<string>();
+  const stack = [...(jobs.get(name)?.dependsOn ?? [])];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    const j = jobs.get(n);
+    if (j === undefined) continue;
+    if (j.runWhen === "all_done") return true;
+    stack.push(...j.dependsOn);
+  }
+  return false;
+}
+
+/** The job's `if:` (see JOB_IF, ALL_DONE_IF, explicitSuccessIf). */
+export function jobIf(jobs: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>, name: string): string {
+  const job = jobs.get(name)!;
+  if (job.runWhen === "all_done") return ALL_DONE_IF;
+  return hasAllDoneAncestor(jobs, name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
+}
+
 function specJob(ir: Workflow, job: Job): Record<string, unknown> {
   const waits = retryWaits(job.retry);
   return {
     name: job.name,
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: JOB_IF,
+    if: jobIf(new Map(ir.jobs.map((j) => [j.name, j])), job.name),
     "runs-on": RUNS_ON,
     "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, ir.timeoutSeconds),
     steps: [{ name: "Run the job's container", env: jobStepEnv(job, ir.timeoutSeconds), run: RUN_SCRIPT }],

@@ -4,6 +4,11 @@ import type { FeatureTable } from "../../src/features.js";
 export const features: FeatureTable = {
   dependencies: { support: "native", how: "`needs`, with `if: success()` written out." },
   "failure.stop-downstream": { support: "native", how: "Jobs whose needs failed are skipped; other jobs finish; the run ends failed." },
+  "failure.continue": {
+    support: "native",
+    how: "`if: !cancelled() && ...` runs the job once its needs finished, whatever their result (not after a cancel); a failed job still fails the run.",
+  },
+  "gate.prerequisite": { support: "native", how: "The gate's edges are plain `needs`." },
   "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
   "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },
   "retry.exponential": { support: "emulated", how: "The loop sleeps each listed wait." },
@@ -23,7 +28,18 @@ export const features: FeatureTable = {
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
-  "env.standard": { support: "native", how: "`docker run --env`." },
+  "env.standard": {
+    support: "emulated",
+    how: "`docker run --env`; the run script sets KFM_ATTEMPT per attempt and `kfm-context` computes KFM_RUN_TOKEN (sha256).",
+  },
+  "env.secret": {
+    support: "conditional",
+    how: "`${{ secrets.<SECRET>_<KEY> }}` in the step env, handed to docker by name; refused when two references share a GitHub name or the variable name steers docker.",
+  },
+  "concurrency.queue": {
+    support: "refused",
+    how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs.",
+  },
   "text.literal": { support: "emulated", how: "Values reach a fixed script through step `env` (never `run:`); `${{` is written as GitHub's string literal." },
   resources: { support: "conditional", how: "`docker run --cpus/--memory` limits; memory below Docker's 6 MiB minimum is refused." },
   "command.entrypoint": { support: "emulated", how: "`docker run` on the host without `--entrypoint` (a `container:` job would ignore the entrypoint)." },

@@ -5,11 +5,29 @@
  * checks that the scripts, conditions and guards are the ones whose meaning
  * README.md explains, so output that drifted is refused or read as what it means.
  */
-import { RUNTIME_VARIABLES, type RuntimeVariable, type Segment, type Template } from "../../src/ir.js";
+import { RUNTIME_VARIABLES, type SecretRef, type Segment, type Template } from "../../src/ir.js";
 import { GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX } from "../../src/names.js";
 import { compareStrings, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
-import { CONTEXT_IF, CONTEXT_SCRIPT, CONTEXT_SHELL, JOB_IF, LITERAL_OPEN, RUN_SCRIPT, githubTimezone, jobTimeoutMinutes, variableExpression } from "./emit.js";
+import {
+  ALL_DONE_IF,
+  CONTEXT_IF,
+  CONTEXT_SCRIPT,
+  CONTEXT_SHELL,
+  JOB_IF,
+  LITERAL_OPEN,
+  RUN_SCRIPT,
+  contextOutputExpression,
+  explicitSuccessIf,
+  githubTimezone,
+  hasAllDoneAncestor,
+  jobTimeoutMinutes,
+  secretExpression,
+  variableExpression,
+} from "./emit.js";
+
+/** The values a job's env may take from kfm-context: the runtime variables and the run token. */
+const CONTEXT_VARIABLES = [...RUNTIME_VARIABLES, "run_token"] as const;
 
 type Obj = Record<string, unknown>;
 
@@ -54,9 +72,9 @@ export function parseTemplate(value: string): Template {
       i = open + LITERAL_OPEN.length;
       continue;
     }
-    const variable = RUNTIME_VARIABLES.find((v) => value.startsWith(variableExpression(v), open));
+    const variable = CONTEXT_VARIABLES.find((v) => value.startsWith(variableExpression(v), open));
     if (variable === undefined) fail(`unexpected expression at ${JSON.stringify(value.slice(open, open + 60))}`);
-    out.push({ variable: variable as RuntimeVariable });
+    out.push({ variable });
     i = open + variableExpression(variable).length;
   }
   return out;
@@ -70,6 +88,9 @@ class StepEnv {
     private readonly where: string,
   ) {
     for (const k of Object.keys(env)) if (!k.startsWith(GITHUB_INTERNAL_ENV_PREFIX)) fail(`${where}: unexpected step variable ${k}`);
+  }
+  has(name: string): boolean {
+    return GITHUB_INTERNAL_ENV_PREFIX + name in this.env;
   }
   get(name: string): string {
     const key = GITHUB_INTERNAL_ENV_PREFIX + name;
@@ -101,16 +122,42 @@ function list(env: StepEnv, key: string): Template[] | null {
   return Array.from({ length: n }, (_, i) => parseTemplate(env.get(`${key}_${i}`)));
 }
 
-function liftJob(id: string, job: Obj, runTimeout: number | null, idToName: Map<string, string>): [string, JobSummary] {
+/** A job's needs (without kfm-context) and how its `if:` reads: `all_done`, or `all_succeeded` in one of its two spellings. */
+interface Condition {
+  readonly needs: string[];
+  readonly runWhen: "all_succeeded" | "all_done";
+  /** The `success()` spelling, which is only right when no `all_done` job is upstream. */
+  readonly viaSuccess: boolean;
+}
+
+function readCondition(id: string, job: Obj): Condition {
   const where = `job ${id}`;
-  const name = str(job.name, `${where}: name`);
-  if (job.if !== JOB_IF) fail(`${where}: if is not the standard condition`);
-  if (job.container !== undefined || job.services !== undefined) fail(`${where}: container jobs are not what emit writes`);
   const needs = job.needs;
   if (!Array.isArray(needs) || needs[0] !== GITHUB_CONTEXT_JOB) fail(`${where}: needs must start with ${GITHUB_CONTEXT_JOB}`);
-  const after = needs.slice(1).map((n) => {
-    const spec = idToName.get(str(n, `${where}: needs`));
-    if (spec === undefined) fail(`${where}: needs an unknown job ${String(n)}`);
+  const ids = needs.slice(1).map((n) => str(n, `${where}: needs`));
+  if (job.if === ALL_DONE_IF) return { needs: ids, runWhen: "all_done", viaSuccess: false };
+  if (job.if === JOB_IF) return { needs: ids, runWhen: "all_succeeded", viaSuccess: true };
+  if (job.if === explicitSuccessIf(ids)) return { needs: ids, runWhen: "all_succeeded", viaSuccess: false };
+  return fail(`${where}: if is not one of the conditions emit writes`);
+}
+
+function liftJob(
+  id: string,
+  job: Obj,
+  runTimeout: number | null,
+  idToName: Map<string, string>,
+  conditions: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>,
+): [string, JobSummary] {
+  const where = `job ${id}`;
+  const name = str(job.name, `${where}: name`);
+  const condition = conditions.get(id)!;
+  if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && hasAllDoneAncestor(conditions, id)) {
+    fail(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
+  }
+  if (job.container !== undefined || job.services !== undefined) fail(`${where}: container jobs are not what emit writes`);
+  const after = condition.dependsOn.map((n) => {
+    const spec = idToName.get(n);
+    if (spec === undefined) fail(`${where}: needs an unknown job ${n}`);
     return spec;
   });
   const steps = job.steps;
@@ -124,8 +171,24 @@ function liftJob(id: string, job: Obj, runTimeout: number | null, idToName: Map<
   const command = list(env, "COMMAND");
   const args = list(env, "ARGS");
   const envCount = env.count("ENV_COUNT");
-  const vars: Array<[string, Template]> = [];
-  for (let i = 0; i < envCount; i++) vars.push([env.get(`ENV_NAME_${i}`), parseTemplate(env.get(`ENV_VALUE_${i}`))]);
+  const vars: Array<[string, Template | SecretRef]> = [];
+  for (let i = 0; i < envCount; i++) {
+    const varName = env.get(`ENV_NAME_${i}`);
+    const kinds = [`ENV_VALUE_${i}`, `ENV_SECRET_${i}`, `ENV_ATTEMPT_${i}`].filter((k) => env.has(k));
+    if (kinds.length !== 1) fail(`${where}: variable ${i} must have exactly one of a value, a secret or the attempt number`);
+    if (env.has(`ENV_SECRET_${i}`)) {
+      const secret = literal(env.get(`ENV_SECRET_NAME_${i}`), `${where}: secret name`);
+      const key = literal(env.get(`ENV_SECRET_KEY_${i}`), `${where}: secret key`);
+      // The secret GitHub really resolves must be the one <secret>_<key> names.
+      if (env.get(`ENV_SECRET_${i}`) !== secretExpression(secret, key)) fail(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
+      vars.push([varName, { secret, key }]);
+    } else if (env.has(`ENV_ATTEMPT_${i}`)) {
+      if (env.get(`ENV_ATTEMPT_${i}`) !== "") fail(`${where}: ENV_ATTEMPT_${i} must be empty`);
+      vars.push([varName, [{ variable: "attempt" }]]);
+    } else {
+      vars.push([varName, parseTemplate(env.get(`ENV_VALUE_${i}`))]);
+    }
+  }
   if (new Set(vars.map((v) => v[0])).size !== vars.length) fail(`${where}: an environment variable is given twice`);
 
   // What docker is given: --cpus in cores, --memory in bytes.
@@ -146,6 +209,9 @@ function liftJob(id: string, job: Obj, runTimeout: number | null, idToName: Map<
   if (deadline !== expectedDeadline) fail(`${where}: the run deadline does not match the run timeout`);
   env.done();
 
+  // A failed job fails the run unless continue-on-error says otherwise (docs:
+  // jobs.<job_id>.continue-on-error "prevents a workflow run from failing when a job fails").
+  const failureFailsRun = job["continue-on-error"] === undefined && step["continue-on-error"] === undefined;
   const minutes = num(job["timeout-minutes"], `${where}: timeout-minutes`);
   if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout))
     fail(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
@@ -157,6 +223,8 @@ function liftJob(id: string, job: Obj, runTimeout: number | null, idToName: Map<
       image,
       command,
       args,
+      runWhen: condition.runWhen,
+      failureFailsRun,
       env: sortedRecord(vars),
       cpu: cpus === "" ? null : cpus,
       memory: memoryBytes === "" ? null : memoryBytes,
@@ -187,6 +255,7 @@ export function lift(text: string): Summary {
   const cget = (name: string): string => str(cenv[GITHUB_INTERNAL_ENV_PREFIX + name], `${GITHUB_CONTEXT_JOB}: ${name}`);
   const runTimeoutText = cget("RUN_TIMEOUT");
   const timeoutSeconds = runTimeoutText === "" ? null : Number(runTimeoutText);
+  const runTokenSeed = literal(cget("RUN_TOKEN_SEED"), `${GITHUB_CONTEXT_JOB}: run token seed`);
 
   let schedule: ScheduleSummary | null = null;
   const cron = cget("CRON");
@@ -207,12 +276,31 @@ export function lift(text: string): Summary {
   const input = obj(obj(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true) fail("the logical_date input must be required");
 
+  // The outputs every job reads: exactly the ones the context script writes for this workflow.
+  const outputs = obj(context.outputs, `${GITHUB_CONTEXT_JOB}: outputs`);
+  const expected = ["run", "execution_date", "ds", "ts"];
+  if (cget("PERIOD_SECONDS") !== "") expected.push("prev_execution_date", "next_execution_date");
+  expected.push("run_token");
+  if (timeoutSeconds !== null) expected.push("deadline");
+  if (JSON.stringify(outputs) !== JSON.stringify(Object.fromEntries(expected.map((o) => [o, contextOutputExpression(o)])))) {
+    fail(`${GITHUB_CONTEXT_JOB}: outputs are not the ones its script writes`);
+  }
+
+  // Concurrency groups cancel or cap pending runs: emit never writes one (README).
+  if (doc.concurrency !== undefined) fail("a concurrency group is not what emit writes");
+
   const idToName = new Map<string, string>();
-  for (const [id, job] of Object.entries(jobs)) if (id !== GITHUB_CONTEXT_JOB) idToName.set(id, str(obj(job, id).name, `${id}: name`));
+  const conditions = new Map<string, { runWhen: string; dependsOn: readonly string[] }>();
+  for (const [id, job] of Object.entries(jobs)) {
+    if (id === GITHUB_CONTEXT_JOB) continue;
+    idToName.set(id, str(obj(job, id).name, `${id}: name`));
+    const c = readCondition(id, obj(job, id));
+    conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
+  }
   const lifted: Array<[string, JobSummary]> = [];
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB) continue;
-    lifted.push(liftJob(id, obj(job, id), timeoutSeconds, idToName));
+    lifted.push(liftJob(id, obj(job, id), timeoutSeconds, idToName, conditions));
   }
-  return { workflow, schedule, timeoutSeconds, jobs: sortedRecord(lifted) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed, jobs: sortedRecord(lifted) };
 }

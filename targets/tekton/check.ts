@@ -4,7 +4,7 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Template, type Workflow } from "../../src/ir.js";
-import { waitText } from "./emit.js";
+import { emulatesFailure, waitText } from "./emit.js";
 
 /**
  * Variable roots Tekton substitutes as `$(root.…)` or `$(root[…])` in step fields, with no
@@ -57,7 +57,31 @@ export function check(ir: Workflow): Problem[] {
       ),
     );
   }
+  if (ir.maxActiveRuns !== null) {
+    problems.push(
+      problem(
+        "KFM301",
+        `tekton cannot express max_active_runs: ${ir.maxActiveRuns}: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it. Remove max_active_runs, or compile for airflow or argo, which queue runs.`,
+        ir.at,
+      ),
+    );
+  }
+  if (TEKTON_VARIABLE.test(ir.runTokenSeed)) {
+    problems.push(
+      problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at),
+    );
+  }
+  const emulated = emulatesFailure(ir);
   for (const job of ir.jobs) {
+    if (emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null) {
+      problems.push(
+        problem(
+          "KFM301",
+          `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout in a workflow with parallel branches or on_upstream_failure: continue: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so Tekton would stop every other branch and skip the jobs that continue after failures. Remove the job's timeout, set max_attempts: 1, or make the workflow a single chain of jobs.`,
+          job.at,
+        ),
+      );
+    }
     const literal = (what: string, text: string) => {
       if (TEKTON_VARIABLE.test(text)) {
         problems.push(
@@ -73,7 +97,7 @@ export function check(ir: Workflow): Problem[] {
     literal("image", job.image);
     job.command?.forEach((t, i) => template(`command[${i}]`, t));
     job.args?.forEach((t, i) => template(`args[${i}]`, t));
-    job.env.forEach((e) => template(`env ${e.name}`, e.value));
+    job.env.forEach((e) => "value" in e && template(`env ${e.name}`, e.value));
     if (job.timeoutSeconds === 0) {
       problems.push(
         problem(

@@ -6,14 +6,27 @@
  */
 import type { V1Container, V1CronJob, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
 import { hashComment, headerLines } from "../../src/header.js";
-import { RUNTIME_VARIABLES, retryWaits, type CronSchedule, type Job, type RuntimeVariable, type Template, type Workflow } from "../../src/ir.js";
+import {
+  RUNTIME_VARIABLES,
+  retryWaits,
+  type CronSchedule,
+  type Job,
+  type RuntimeVariable,
+  type StandardVariable,
+  type Template,
+  type Workflow,
+} from "../../src/ir.js";
 import {
   kubeName,
   LOGICAL_DATE_PARAM,
+  TEKTON_ATTEMPT_RESULT,
   TEKTON_CONTEXT_TASK,
   TEKTON_CREATOR_CONTAINER,
   TEKTON_CREATOR_SERVICE_ACCOUNT,
+  TEKTON_OK_RESULT,
+  TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
+  tektonCheckTaskName,
   tektonRunGenerateName,
 } from "../../src/names.js";
 import { toYamlStream } from "../../src/yaml.js";
@@ -59,10 +72,27 @@ export const ENV = {
   windowStart: "KFM_WINDOW_START",
   windowEnd: "KFM_WINDOW_END",
   pipelineRun: "KFM_PIPELINERUN",
+  runTokenSeed: "KFM_RUN_TOKEN_SEED",
+  attemptPath: "KFM_ATTEMPT_PATH",
+  exitCodePath: "KFM_EXIT_CODE_PATH",
+  retries: "KFM_RETRIES",
+  okPath: "KFM_OK_PATH",
+  tasksStatus: "KFM_TASKS_STATUS",
+  jobOk: "KFM_JOB_OK",
+  jobSpecName: "KFM_JOB_NAME",
 } as const;
 
+/** Param of the `finally` tasks: `$(tasks.status)` (only params and `when` receive it, `pkg/reconciler/pipelinerun/resources/apply.go` `ApplyPipelineTaskStateContext`). */
+export const TASKS_STATUS_PARAM = "tasks-status";
+/** Param of a `kfm-check-<n>` task: the `ok` result of the job it checks. */
+export const JOB_OK_PARAM = "ok";
+
+/** Variables `kfm-context` computes as task results: the runtime values and the run token. */
+export type ContextVariable = RuntimeVariable | "run_token";
+export const CONTEXT_VARIABLES: readonly ContextVariable[] = [...RUNTIME_VARIABLES, "run_token"];
+
 /** Env variable of `kfm-context` holding the path of the result for `variable`. */
-export function resultPathEnv(variable: RuntimeVariable): string {
+export function resultPathEnv(variable: ContextVariable): string {
   return `KFM_RESULT_${variable.toUpperCase()}`;
 }
 
@@ -126,6 +156,12 @@ ts=$out
 put execution_date "\${KFM_RESULT_EXECUTION_DATE:-}" "$ts"
 put ds "\${KFM_RESULT_DS:-}" "\${ts%%T*}"
 put ts "\${KFM_RESULT_TS:-}" "$ts"
+if [ -n "\${KFM_RESULT_RUN_TOKEN:-}" ]; then
+  token=$(printf '%s%s' "$KFM_RUN_TOKEN_SEED" "$ts" | sha256sum | cut -c1-32)
+  case $token in *[!0-9a-f]*|'') fail "could not compute the run token" ;; esac
+  [ \${#token} -eq 32 ] || fail "could not compute the run token"
+  put run_token "$KFM_RESULT_RUN_TOKEN" "$token"
+fi
 if [ -n "\${KFM_RESULT_PREV_EXECUTION_DATE:-}\${KFM_RESULT_NEXT_EXECUTION_DATE:-}" ]; then
   p=\${KFM_PERIOD_SECONDS:-}
   case $p in ''|*[!0-9]*) fail "previous/next dates need the schedule period, got '$p'" ;; esac
@@ -134,22 +170,72 @@ if [ -n "\${KFM_RESULT_PREV_EXECUTION_DATE:-}\${KFM_RESULT_NEXT_EXECUTION_DATE:-
   fmt $((epoch + p)) "next_execution_date"
   put next_execution_date "\${KFM_RESULT_NEXT_EXECUTION_DATE:-}" "$out"
 fi
+put ok "\${KFM_OK_PATH:-}" true
 `;
 
 /**
  * `kfm-wait`: the retry delay Tekton lacks (tektoncd/pipeline#1209). Attempt k+1 (retry
  * count k >= 1) sleeps the k-th entry of the waits list; the first attempt does not wait.
+ * It also writes the 1-based attempt number as its step result `attempt`, which the job
+ * step reads as `KFM_ATTEMPT` (a step env value cannot do arithmetic on the retry count).
  */
 export const WAIT_SCRIPT = `set -eu
 set -f
 n=$KFM_RETRY_COUNT
 case $n in ''|*[!0-9]*) echo "kfm-wait: retry count '$n' is not a number" >&2; exit 1 ;; esac
+printf '%s' $((n + 1)) > "$KFM_ATTEMPT_PATH"
 if [ "$n" -eq 0 ]; then echo "kfm-wait: first attempt, no wait"; exit 0; fi
 set -- $KFM_RETRY_WAITS
 if [ "$n" -gt $# ]; then echo "kfm-wait: no wait listed for attempt $((n + 1)) in '$KFM_RETRY_WAITS'" >&2; exit 1; fi
 shift $((n - 1))
 echo "kfm-wait: attempt $((n + 1)) starts after a wait of $1 s"
 sleep "$1"
+`;
+
+/**
+ * `kfm-status` (failure emulation, after the job step): a job that succeeded writes the task
+ * result `ok` = `true`. A failed attempt that is not the last fails the TaskRun, so
+ * Tekton retries it. The last failed attempt of a retried job writes `ok` = `false` and
+ * succeeds, because a TaskRun that fails for good would stop every other branch (its
+ * `kfm-check-<n>` finally task fails the run instead); a job without retries fails its
+ * TaskRun, which its pipeline task's `onError: continue` keeps from stopping the others.
+ */
+export const STATUS_SCRIPT = `set -eu
+code=$(cat "$KFM_EXIT_CODE_PATH")
+n=$KFM_RETRY_COUNT
+case $n in ''|*[!0-9]*) echo "kfm-status: retry count '$n' is not a number" >&2; exit 1 ;; esac
+if [ "$code" = 0 ]; then
+  printf true > "$KFM_OK_PATH"
+  echo "kfm-status: the job succeeded"
+  exit 0
+fi
+if [ "$n" -lt "$KFM_RETRIES" ]; then
+  echo "kfm-status: attempt $((n + 1)) failed (exit code $code); Tekton retries the task" >&2
+  exit 1
+fi
+if [ "$KFM_RETRIES" -eq 0 ]; then
+  echo "kfm-status: the job failed (exit code $code)" >&2
+  exit 1
+fi
+printf false > "$KFM_OK_PATH"
+echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed, its downstream jobs are skipped and the run will end failed" >&2
+`;
+
+/** `kfm-run-status` (finally): fails the run when any job's TaskRun failed, even one whose failure `onError: continue` ignored. */
+export const RUN_STATUS_SCRIPT = `set -eu
+case $KFM_TASKS_STATUS in
+  Failed) echo "kfm-run-status: a job failed: the run fails" >&2; exit 1 ;;
+  *) echo "kfm-run-status: tasks status $KFM_TASKS_STATUS" ;;
+esac
+`;
+
+/** `kfm-check-<n>` (finally): fails the run when a retried job ended with `ok` = `false` (skipped by Tekton when the job did not run). */
+export const CHECK_SCRIPT = `set -eu
+if [ "$KFM_JOB_OK" != true ]; then
+  echo "kfm-check: job '$KFM_JOB_NAME' failed: the run fails" >&2
+  exit 1
+fi
+echo "kfm-check: job '$KFM_JOB_NAME' succeeded"
 `;
 
 /**
@@ -198,13 +284,25 @@ export function k8sLiteral(text: string): string {
 }
 
 /** The Tekton reference to the `kfm-context` result holding `variable`. */
-export function resultRef(variable: RuntimeVariable): string {
+export function resultRef(variable: ContextVariable): string {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
 }
 
-/** A template as a command/args/env string: literal text escaped, runtime values as `kfm-context` result references. */
-export function renderTemplate(t: Template): string {
-  return t.map((s) => ("text" in s ? k8sLiteral(s.text) : resultRef(s.variable))).join("");
+/** The step-result reference to the attempt number written by `kfm-wait` (substituted by the entrypoint, `pkg/entrypoint/entrypointer.go` `replaceEnv`). */
+export const ATTEMPT_REF = `$(steps.${TEKTON_STEPS.wait}.results.${TEKTON_ATTEMPT_RESULT})`;
+
+/**
+ * A template as a command/args/env string: literal text escaped, runtime values as
+ * `kfm-context` result references, the attempt as `attempt` (the `kfm-wait` step result, or
+ * `1` for a job that has a single attempt and hence no wait step).
+ */
+export function renderTemplate(t: Template, attempt: string = ATTEMPT_REF): string {
+  return t.map((s) => ("text" in s ? k8sLiteral(s.text) : s.variable === "attempt" ? attempt : resultRef(s.variable))).join("");
+}
+
+/** The attempt text of a job: its wait step's result, or `1` when it has one attempt. */
+export function attemptText(job: Job): string {
+  return job.retry.maxAttempts > 1 ? ATTEMPT_REF : "1";
 }
 
 /** Seconds as a Go duration (`metav1.Duration`): `1h30m`, `45s`; 0 is `0s`, which Tekton reads as "no timeout". */
@@ -228,11 +326,19 @@ export function waitText(seconds: number): string {
 
 // ---- Tekton object shapes (only the fields this backend writes) ----
 
-/** A Tekton step: Kubernetes container fields plus Tekton's `computeResources` and `timeout`. */
+/** A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`, `onError` and step `results`. */
 export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env"> & {
   computeResources?: V1ResourceRequirements;
   timeout?: string;
+  onError?: "continue";
+  results?: { name: string; type: "string" }[];
 };
+
+export interface TektonWhen {
+  input: string;
+  operator: "in";
+  values: string[];
+}
 
 interface TektonParam {
   name: string;
@@ -245,12 +351,14 @@ interface TektonTaskSpec {
   steps: TektonStep[];
 }
 
-interface TektonPipelineTask {
+export interface TektonPipelineTask {
   name: string;
   displayName: string;
   description?: string;
   runAfter?: string[];
+  when?: TektonWhen[];
   params?: TektonParam[];
+  onError?: "continue";
   retries: number;
   timeout: string;
   taskSpec: TektonTaskSpec;
@@ -265,6 +373,7 @@ export interface TektonPipeline {
     description?: string;
     params: { name: string; type: "string"; description: string }[];
     tasks: TektonPipelineTask[];
+    finally?: TektonPipelineTask[];
   };
 }
 
@@ -289,19 +398,54 @@ export function emit(ir: Workflow): string {
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs);
 }
 
-/** The runtime variables any job of the workflow uses, in `RUNTIME_VARIABLES` order. */
-export function usedVariables(ir: Workflow): RuntimeVariable[] {
-  const used = new Set<RuntimeVariable>();
+/** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
+export function usedVariables(ir: Workflow): ContextVariable[] {
+  const used = new Set<RuntimeVariable | StandardVariable>();
   const visit = (t: Template) => t.forEach((s) => "variable" in s && used.add(s.variable));
   for (const job of ir.jobs) {
     job.command?.forEach(visit);
     job.args?.forEach(visit);
-    job.env.forEach((e) => visit(e.value));
+    job.env.forEach((e) => "value" in e && visit(e.value));
   }
-  return RUNTIME_VARIABLES.filter((v) => used.has(v));
+  return CONTEXT_VARIABLES.filter((v) => used.has(v));
+}
+
+/**
+ * Whether Tekton's own failure handling already has the spec's meaning. On a failure Tekton
+ * skips every task not yet started, independent branches included
+ * (`pkg/reconciler/pipelinerun/resources/pipelinerunstate.go` `IsStopping`). That equals the
+ * meaning exactly when no job runs after an upstream failure (`all_done`) and the jobs are
+ * totally ordered (of any two, one is upstream of the other): then every job not yet started
+ * when one fails is downstream of it, and no two jobs run at once. Otherwise the failure
+ * emulation is emitted (README "Failure behaviour").
+ */
+export function emulatesFailure(ir: Workflow): boolean {
+  if (ir.jobs.some((j) => j.runWhen === "all_done")) return true;
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const upstream = new Map<string, Set<string>>();
+  const ancestors = (name: string): Set<string> => {
+    const known = upstream.get(name);
+    if (known !== undefined) return known;
+    const set = new Set<string>();
+    upstream.set(name, set);
+    for (const d of byName.get(name)?.dependsOn ?? []) {
+      set.add(d);
+      ancestors(d).forEach((a) => set.add(a));
+    }
+    return set;
+  };
+  for (let i = 0; i < ir.jobs.length; i++) {
+    for (let k = i + 1; k < ir.jobs.length; k++) {
+      const a = ir.jobs[i]!.name;
+      const b = ir.jobs[k]!.name;
+      if (!ancestors(a).has(b) && !ancestors(b).has(a)) return true;
+    }
+  }
+  return false;
 }
 
 function buildPipeline(ir: Workflow): TektonPipeline {
+  const emulated = emulatesFailure(ir);
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -316,18 +460,78 @@ function buildPipeline(ir: Workflow): TektonPipeline {
           description: "The run's logical date: YYYY-MM-DDTHH:MM:SSZ (UTC) or YYYY-MM-DDTHH:MM:SS+HH:MM.",
         },
       ],
-      tasks: [contextTask(ir), ...ir.jobs.map(jobTask)],
+      tasks: [contextTask(ir, emulated), ...ir.jobs.map((j) => jobTask(j, emulated))],
+      ...(emulated ? { finally: finallyTasks(ir) } : {}),
     },
   };
 }
 
-function contextTask(ir: Workflow): TektonPipelineTask {
+/** The emulation's `finally` tasks: `kfm-run-status`, and one `kfm-check-<n>` per retried job. */
+function finallyTasks(ir: Workflow): TektonPipelineTask[] {
+  const tasks: TektonPipelineTask[] = [
+    {
+      name: TEKTON_RUN_STATUS_TASK,
+      displayName: TEKTON_RUN_STATUS_TASK,
+      description: "Fails the run when a job failed (kfm-compile).",
+      params: [{ name: TASKS_STATUS_PARAM, value: "$(tasks.status)" }],
+      retries: 0,
+      timeout: timeoutField(null),
+      taskSpec: {
+        params: [{ name: TASKS_STATUS_PARAM, type: "string" }],
+        steps: [
+          {
+            name: TEKTON_RUN_STATUS_TASK,
+            image: SHELL_IMAGE,
+            command: ["sh", "-c", k8sLiteral(RUN_STATUS_SCRIPT)],
+            env: [{ name: ENV.tasksStatus, value: `$(params.${TASKS_STATUS_PARAM})` }],
+          },
+        ],
+      },
+    },
+  ];
+  ir.jobs.forEach((job, index) => {
+    if (job.retry.maxAttempts === 1) return;
+    const name = tektonCheckTaskName(index);
+    tasks.push({
+      name,
+      displayName: name,
+      description: `Fails the run when job ${job.name} failed after its last attempt (kfm-compile).`,
+      params: [{ name: JOB_OK_PARAM, value: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})` }],
+      retries: 0,
+      timeout: timeoutField(null),
+      taskSpec: {
+        params: [{ name: JOB_OK_PARAM, type: "string" }],
+        steps: [
+          {
+            name: TEKTON_STEPS.status,
+            image: SHELL_IMAGE,
+            command: ["sh", "-c", k8sLiteral(CHECK_SCRIPT)],
+            env: [
+              { name: ENV.jobOk, value: `$(params.${JOB_OK_PARAM})` },
+              { name: ENV.jobSpecName, value: k8sLiteral(job.name) },
+            ],
+          },
+        ],
+      },
+    });
+  });
+  return tasks;
+}
+
+/**
+ * `kfm-context`. Under the failure emulation it also writes `ok` = `true`, so that "runs only
+ * when every parent succeeded" is the same `when` for every job, roots included, and a job
+ * without it runs whatever its parents did (`on_upstream_failure: continue`).
+ */
+function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env: V1EnvVar[] = [
     { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
     { name: ENV.periodSeconds, value: period },
+    { name: ENV.runTokenSeed, value: k8sLiteral(ir.runTokenSeed) },
     ...variables.map((v): V1EnvVar => ({ name: resultPathEnv(v), value: `$(results.${v}.path)` })),
+    ...(emulated ? [{ name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` }] : []),
   ];
   return {
     name: TEKTON_CONTEXT_TASK,
@@ -338,14 +542,15 @@ function contextTask(ir: Workflow): TektonPipelineTask {
     timeout: timeoutField(null),
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
-      results: variables.map((v) => ({ name: v, type: "string" })),
+      results: [...variables, ...(emulated ? [TEKTON_OK_RESULT] : [])].map((v) => ({ name: v, type: "string" as const })),
       steps: [{ name: TEKTON_STEPS.context, image: SHELL_IMAGE, command: ["sh", "-c", k8sLiteral(CONTEXT_SCRIPT)], env }],
     },
   };
 }
 
-function jobTask(job: Job): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean): TektonPipelineTask {
   const steps: TektonStep[] = [];
+  const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
   if (waits.length > 0) {
     steps.push({
@@ -355,28 +560,68 @@ function jobTask(job: Job): TektonPipelineTask {
       env: [
         { name: ENV.retryCount, value: "$(context.task.retry-count)" },
         { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
+        { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
       ],
+      results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }],
     });
   }
-  steps.push(jobStep(job));
-  return {
+  const main = jobStep(job);
+  steps.push(main);
+  const task: TektonPipelineTask = {
     name: kubeName(job.name),
     displayName: job.name,
     ...(job.description === null ? {} : { description: job.description }),
     runAfter: [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)],
-    retries: job.retry.maxAttempts - 1,
+    retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
     timeout: timeoutField(null),
     taskSpec: { steps },
   };
+  if (!emulated) return task;
+
+  // Failure emulation (README "Failure behaviour").
+  if (job.runWhen === "all_succeeded") {
+    task.when = task.runAfter!.map((d) => ({ input: `$(tasks.${d}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] }));
+  }
+  if (retries === 0) task.onError = "continue";
+  else main.onError = "continue";
+  task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
+  steps.push({
+    name: TEKTON_STEPS.status,
+    image: SHELL_IMAGE,
+    command: ["sh", "-c", k8sLiteral(STATUS_SCRIPT)],
+    env: [
+      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retries, value: String(retries) },
+      { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` },
+    ],
+  });
+  // `onError` and `retries` are a pair Tekton rejects (pipeline_validation.go `ValidateOnError`).
+  const ordered: TektonPipelineTask = {
+    name: task.name,
+    displayName: task.displayName,
+    ...(task.description === undefined ? {} : { description: task.description }),
+    runAfter: task.runAfter,
+    ...(task.when === undefined ? {} : { when: task.when }),
+    ...(task.onError === undefined ? {} : { onError: task.onError }),
+    retries: task.retries,
+    timeout: task.timeout,
+    taskSpec: { results: task.taskSpec.results, steps },
+  };
+  return ordered;
 }
 
 function jobStep(job: Job): TektonStep {
   const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
-  if (job.command !== null) step.command = job.command.map(renderTemplate);
-  if (job.args !== null) step.args = job.args.map(renderTemplate);
-  step.env = job.env.map((e): V1EnvVar => ({ name: e.name, value: renderTemplate(e.value) }));
+  const attempt = attemptText(job);
+  const render = (t: Template) => renderTemplate(t, attempt);
+  if (job.command !== null) step.command = job.command.map(render);
+  if (job.args !== null) step.args = job.args.map(render);
+  step.env = job.env.map((e): V1EnvVar =>
+    "value" in e ? { name: e.name, value: render(e.value) } : { name: e.name, valueFrom: { secretKeyRef: { name: e.secretRef.secret, key: e.secretRef.key } } },
+  );
   const quantities: Record<string, string> = {};
   if (job.resources.cpu !== null) quantities.cpu = job.resources.cpu;
   if (job.resources.memory !== null) quantities.memory = job.resources.memory;

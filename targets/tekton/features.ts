@@ -4,9 +4,14 @@ import type { FeatureTable } from "../../src/features.js";
 export const features: FeatureTable = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
-    support: "differs",
-    how: "Tekton skips every task not yet started after a failure, independent branches included; downstream is skipped and the run fails as elsewhere (tracked).",
+    support: "conditional",
+    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, and `finally` tasks that fail the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch).",
   },
+  "failure.continue": {
+    support: "emulated",
+    how: "The task runs after its parents with no `when` on their `ok` results; the failure emulation keeps failed parents from stopping the run, and `finally` tasks fail it.",
+  },
+  "gate.prerequisite": { support: "native", how: "The prerequisite edges are plain `runAfter` dependencies." },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1 on the pipeline task." },
   "retry.constant-wait": { support: "emulated", how: "A first step sleeps the wait for `$(context.task.retry-count)`; Tekton has no retry delay." },
   "retry.exponential": { support: "emulated", how: "The same wait step, reading the list of waits." },
@@ -20,7 +25,15 @@ export const features: FeatureTable = {
   "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
-  "env.standard": { support: "native", how: "Step `env`." },
+  "env.standard": {
+    support: "emulated",
+    how: "Step `env`; `KFM_ATTEMPT` is the `attempt` step result of `kfm-wait` (retry count + 1), `KFM_RUN_TOKEN` a `kfm-context` result computed with `sha256sum`.",
+  },
+  "env.secret": { support: "native", how: "Step env `valueFrom.secretKeyRef` with the secret's name and key." },
+  "concurrency.queue": {
+    support: "refused",
+    how: "Tekton Pipelines has no run concurrency control and a CronJob's `Forbid` drops due runs; compile for airflow or argo, which queue.",
+  },
   "text.literal": {
     support: "conditional",
     how: "`$` is doubled; text holding a Tekton variable reference such as `$(params.x)` is refused, as Tekton has no escape.",

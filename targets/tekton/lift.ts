@@ -6,11 +6,25 @@
  * not also the limit, a `$` Kubernetes would expand) throws: lifting must not paper over drift.
  */
 import type { V1Container, V1CronJob, V1EnvVar } from "@kubernetes/client-node";
-import { RUNTIME_VARIABLES, type RuntimeVariable, type Segment, type Template } from "../../src/ir.js";
-import { TEKTON_CONTEXT_TASK, TEKTON_STEPS } from "../../src/names.js";
+import type { SecretRef, Segment, Template } from "../../src/ir.js";
+import { TEKTON_CONTEXT_TASK, TEKTON_OK_RESULT, TEKTON_RUN_STATUS_TASK, TEKTON_STEPS } from "../../src/names.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
-import { ENV, type TektonPipeline, type TektonPipelineRun, type TektonStep } from "./emit.js";
+import {
+  ATTEMPT_REF,
+  CHECK_SCRIPT,
+  CONTEXT_VARIABLES,
+  ENV,
+  JOB_OK_PARAM,
+  k8sLiteral,
+  RUN_STATUS_SCRIPT,
+  STATUS_SCRIPT,
+  TASKS_STATUS_PARAM,
+  type TektonPipeline,
+  type TektonPipelineRun,
+  type TektonPipelineTask,
+  type TektonStep,
+} from "./emit.js";
 
 export function lift(text: string): Summary {
   const docs = parseYamlStream(text) as { kind?: string }[];
@@ -19,8 +33,19 @@ export function lift(text: string): Summary {
   const cronJobs = docs.filter((d) => d?.kind === "CronJob") as V1CronJob[];
   if (cronJobs.length > 1) throw new Error("more than one CronJob in the Tekton output");
 
+  const context = pipeline.spec.tasks.find((t) => t.name === TEKTON_CONTEXT_TASK) ?? fail("the Pipeline has no kfm-context task");
+  const contextStep = findStep(context.taskSpec.steps, TEKTON_STEPS.context, TEKTON_CONTEXT_TASK);
+  const runTokenSeed = envValue(contextStep, ENV.runTokenSeed);
+  const contextResults = new Set((context.taskSpec.results ?? []).map((r) => r.name));
+  // The failure emulation: kfm-context writes `ok`, which every all_succeeded job's `when` reads.
+  const emulated = contextResults.has(TEKTON_OK_RESULT);
+  if (emulated !== (envValueOrNull(contextStep, ENV.okPath) === `$(results.${TEKTON_OK_RESULT}.path)`))
+    throw new Error("kfm-context declares ok but does not write it, or the reverse");
+
   const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK);
+  const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
+  const soft = new Map(tasks.map((t) => [t.name, failureIsSoft(t)]));
   const jobs: Record<string, JobSummary> = {};
   for (const task of tasks) {
     if (task.timeout !== "0s") throw new Error(`task ${task.name}: a TaskRun timeout (${task.timeout}) would also bound the retry wait`);
@@ -30,20 +55,37 @@ export function lift(text: string): Summary {
     if (wait !== undefined && wait.env?.find((e) => e.name === ENV.retryCount)?.value !== "$(context.task.retry-count)") {
       throw new Error(`task ${task.name}: the wait step does not read the retry count`);
     }
+    if ((wait === undefined) !== (task.retries === 0)) throw new Error(`task ${task.name}: a wait step goes with retries, and only with retries`);
     const requests = step.computeResources?.requests ?? {};
     const limits = step.computeResources?.limits ?? {};
     for (const key of new Set([...Object.keys(requests), ...Object.keys(limits)])) {
       if (requests[key] !== limits[key]) throw new Error(`task ${task.name}: ${key} request and limit differ`);
     }
+    const env = (step.env ?? []).map((e): [string, Template | SecretRef] => {
+      if (e.valueFrom !== undefined) {
+        const ref = e.valueFrom.secretKeyRef ?? fail(`task ${task.name}: env ${e.name} is not a secret reference`);
+        return [e.name, { secret: ref.name ?? fail(`task ${task.name}: env ${e.name} names no secret`), key: ref.key }];
+      }
+      // A job with a single attempt has no wait step: its attempt is the number 1.
+      if (e.name === "KFM_ATTEMPT" && e.value === "1" && task.retries === 0) return [e.name, [{ variable: "attempt" }]];
+      return [e.name, parseTemplate(e.value ?? "")];
+    });
+    const templates = [...(step.command ?? []), ...(step.args ?? []), ...(step.env ?? []).map((e) => e.value ?? "")];
+    if (wait === undefined && templates.some((t) => t.includes(ATTEMPT_REF))) throw new Error(`task ${task.name} reads an attempt no wait step writes`);
+    for (const v of CONTEXT_VARIABLES) {
+      if (templates.some((t) => t.includes(`$(tasks.${TEKTON_CONTEXT_TASK}.results.${v})`)) && !contextResults.has(v)) {
+        throw new Error(`task ${task.name} reads ${v}, which kfm-context does not write`);
+      }
+    }
+    const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
     jobs[task.displayName] = {
-      after: (task.runAfter ?? [])
-        .filter((n) => n !== TEKTON_CONTEXT_TASK)
-        .map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`))
-        .sort(compareStrings),
+      after: parents.map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings),
       image: step.image ?? fail(`task ${task.name} has no image`),
       command: step.command === undefined ? null : step.command.map(parseTemplate),
       args: step.args === undefined ? null : step.args.map(parseTemplate),
-      env: sortedRecord((step.env ?? []).map((e): [string, Template] => [e.name, parseTemplate(e.value ?? "")])),
+      runWhen: runWhenOf(task, emulated, soft),
+      failureFailsRun: failureFailsRun(task, soft.get(task.name)!, finallyTasks),
+      env: sortedRecord(env),
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
       attempts: task.retries + 1,
@@ -78,11 +120,84 @@ export function lift(text: string): Summary {
     workflow: pipeline.spec.displayName,
     schedule,
     timeoutSeconds,
+    // No Tekton construct limits concurrent runs (check refuses max_active_runs).
+    maxActiveRuns: null,
+    runTokenSeed,
     jobs: sortedRecord(Object.entries(jobs)),
   };
 }
 
-/** Inverse of `renderTemplate`: `$$` is a literal `$`, `$(tasks.kfm-context.results.V)` the runtime value V; any other `$` is not ours. */
+/**
+ * Whether a failure of this job task, after its last attempt, leaves the other branches
+ * running: its pipeline task has `onError: continue` (no retries), or its job step has
+ * `onError: continue` and the fixed `kfm-status` step turns the last failed attempt into
+ * `ok` = `false` with a succeeded TaskRun. Anything else fails the TaskRun, which stops the run.
+ */
+function failureIsSoft(task: TektonPipelineTask): boolean {
+  const steps = task.taskSpec.steps;
+  const job = findStep(steps, TEKTON_STEPS.job, task.name);
+  const status = steps.find((s) => s.name === TEKTON_STEPS.status);
+  if (task.onError !== undefined && task.onError !== "continue") throw new Error(`task ${task.name}: unknown onError ${String(task.onError)}`);
+  if (task.onError === "continue" && task.retries > 0) throw new Error(`task ${task.name}: Tekton rejects onError continue with retries`);
+  if (status === undefined) {
+    if (task.onError !== undefined || job.onError !== undefined) throw new Error(`task ${task.name}: onError without the kfm-status step`);
+    return false;
+  }
+  if (status !== steps[steps.length - 1] || steps.indexOf(job) !== steps.length - 2) throw new Error(`task ${task.name}: kfm-status must follow the job step`);
+  if (status.command?.[2] !== k8sLiteral(STATUS_SCRIPT)) throw new Error(`task ${task.name}: kfm-status does not run the status script`);
+  if (envValue(status, ENV.retries) !== String(task.retries)) throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
+  if (!(task.taskSpec.results ?? []).some((r) => r.name === TEKTON_OK_RESULT)) throw new Error(`task ${task.name} declares no ok result`);
+  if (task.onError === "continue") return true;
+  if (job.onError === "continue" && task.retries > 0) return true;
+  return false;
+}
+
+/**
+ * `all_succeeded`: under the failure emulation (kfm-context writes `ok`), a `when` requires
+ * the `ok` of every task it runs after, kfm-context included; without it, every parent
+ * fails hard and Tekton's own stop skips the task. `all_done`: the emulation without a `when`.
+ */
+function runWhenOf(task: TektonPipelineTask, emulated: boolean, soft: ReadonlyMap<string, boolean>): string {
+  const runAfter = task.runAfter ?? [];
+  const guarded = new Set<string>();
+  for (const w of task.when ?? []) {
+    const m = /^\$\(tasks\.([a-z0-9-]+)\.results\.ok\)$/.exec(w.input);
+    if (m === null || w.operator !== "in" || w.values.length !== 1 || w.values[0] !== "true")
+      throw new Error(`task ${task.name}: unexpected when ${JSON.stringify(w)}`);
+    if (!runAfter.includes(m[1]!)) throw new Error(`task ${task.name}: a when on ${m[1]}, which it does not run after`);
+    guarded.add(m[1]!);
+  }
+  const parents = runAfter.filter((p) => p !== TEKTON_CONTEXT_TASK);
+  if (!emulated) {
+    if (guarded.size > 0) throw new Error(`task ${task.name}: a when without the failure emulation`);
+    if (parents.some((p) => soft.get(p) === true)) throw new Error(`task ${task.name}: a parent whose failure is ignored, without the emulation`);
+    return "all_succeeded";
+  }
+  if (parents.some((p) => soft.get(p) !== true)) throw new Error(`task ${task.name}: a parent that would stop the run when it fails`);
+  if (guarded.size === runAfter.length) return "all_succeeded";
+  if (guarded.size === 0) return "all_done";
+  throw new Error(`task ${task.name}: a when on some parents only`);
+}
+
+/** Whether a run in which this job fails ends failed: natively, or by the finally task that watches it. */
+function failureFailsRun(task: TektonPipelineTask, soft: boolean, finallyTasks: readonly TektonPipelineTask[]): boolean {
+  if (!soft) return true;
+  const runsScript = (t: TektonPipelineTask, script: string) => t.taskSpec.steps.length === 1 && t.taskSpec.steps[0]!.command?.[2] === k8sLiteral(script);
+  const param = (t: TektonPipelineTask, name: string) => t.params?.find((p) => p.name === name)?.value;
+  if (task.onError === "continue") {
+    return finallyTasks.some(
+      (t) => t.name === TEKTON_RUN_STATUS_TASK && runsScript(t, RUN_STATUS_SCRIPT) && param(t, TASKS_STATUS_PARAM) === "$(tasks.status)",
+    );
+  }
+  const ok = `$(tasks.${task.name}.results.${TEKTON_OK_RESULT})`;
+  return finallyTasks.some((t) => runsScript(t, CHECK_SCRIPT) && param(t, JOB_OK_PARAM) === ok);
+}
+
+/**
+ * Inverse of `renderTemplate`: `$$` is a literal `$`, `$(tasks.kfm-context.results.V)` the
+ * runtime value (or run token) V, `$(steps.kfm-wait.results.attempt)` the attempt; any other
+ * `$` is not ours.
+ */
 export function parseTemplate(text: string): Template {
   const out: Segment[] = [];
   let literal = "";
@@ -91,13 +206,18 @@ export function parseTemplate(text: string): Template {
     if (text.startsWith("$$", i)) {
       literal += "$";
       i += 2;
+    } else if (text.startsWith(ATTEMPT_REF, i)) {
+      if (literal !== "") out.push({ text: literal });
+      literal = "";
+      out.push({ variable: "attempt" });
+      i += ATTEMPT_REF.length;
     } else if (text.startsWith(prefix, i)) {
       const close = text.indexOf(")", i);
       const name = text.slice(i + prefix.length, close);
-      if (close < 0 || !(RUNTIME_VARIABLES as readonly string[]).includes(name)) throw new Error(`unknown runtime value reference in ${JSON.stringify(text)}`);
+      if (close < 0 || !(CONTEXT_VARIABLES as readonly string[]).includes(name)) throw new Error(`unknown runtime value reference in ${JSON.stringify(text)}`);
       if (literal !== "") out.push({ text: literal });
       literal = "";
-      out.push({ variable: name as RuntimeVariable });
+      out.push({ variable: name as (typeof CONTEXT_VARIABLES)[number] });
       i = close + 1;
     } else if (text[i] === "$") {
       throw new Error(`a lone $ that Kubernetes or Tekton would expand in ${JSON.stringify(text)}`);
@@ -129,6 +249,11 @@ function envValue(container: Pick<V1Container, "env">, name: string): string {
   const t = parseTemplate(e.value);
   if (t.some((s) => "variable" in s)) throw new Error(`${name} holds a runtime value`);
   return t.map((s) => ("text" in s ? s.text : "")).join("");
+}
+
+/** An env value as written (not unescaped), or null when absent. */
+function envValueOrNull(container: Pick<V1Container, "env">, name: string): string | null {
+  return (container.env ?? []).find((v) => v.name === name)?.value ?? null;
 }
 
 function findStep(steps: readonly TektonStep[], name: string, task: string): TektonStep {

@@ -522,5 +522,23 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown): voi
       .map((x) => byId.get(x)!)
       .sort();
     m.check(`jobs.${name}.after`, job.after, after);
+    // What GitHub's parser reads as the step's inputs to the fixed run script.
+    const step = arr(j.steps)
+      .map(obj)
+      .find((x) => obj(x.env).KFMI_IMAGE !== undefined);
+    if (step === undefined) {
+      m.note(`jobs.${name}`, "no step runs the job's container");
+      continue;
+    }
+    const env = obj(step.env);
+    const text = (k: string): string | undefined => str(env[k]);
+    m.check(`jobs.${name}.image`, job.image, text("KFMI_IMAGE"));
+    m.check(`jobs.${name}.attempts`, job.attempts, Number(text("KFMI_ATTEMPTS")));
+    const waits = text("KFMI_WAITS");
+    m.check(`jobs.${name}.waitsSeconds`, job.waitsSeconds, waits === undefined || waits === "" ? [] : waits.split(" ").map(Number));
+    const timeout = text("KFMI_ATTEMPT_TIMEOUT");
+    m.check(`jobs.${name}.timeoutSeconds`, job.timeoutSeconds, timeout === undefined || timeout === "" ? null : Number(timeout));
+    m.check(`jobs.${name}.cpu`, job.cpu, text("KFMI_CPUS") || null);
+    m.check(`jobs.${name}.memory`, job.memory, text("KFMI_MEMORY_BYTES") || null);
   }
 }

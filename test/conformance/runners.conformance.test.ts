@@ -21,7 +21,10 @@ const LOGICAL_DATES = ["2024-06-03T10:30:00+00:00", "2024-12-31T23:00:00+00:00"]
 const FIRE_FROM = ["2024-03-09T12:00:30+00:00", "2024-03-30T12:00:30+00:00", "2024-10-26T12:00:30+00:00", "2024-11-02T12:00:30+00:00"];
 const FIRE_COUNT = 8;
 
-const { dir, outputs, crashed } = compileAll();
+const { dir, outputs: all, crashed } = compileAll();
+/** Files a correct backend wrote, and files a deliberately broken one wrote. */
+const outputs = all.filter((o) => o.drift === undefined);
+const drifted = all.filter((o) => o.drift !== undefined);
 const byTarget = (t: string) => outputs.filter((o) => o.target === t);
 
 const reports = new Map<string, ToolReport>();
@@ -50,6 +53,15 @@ const AIRFLOW_DATES = logicalDates();
 beforeAll(() => {
   setup();
   const files = (t: string) => byTarget(t).map((o) => o.file);
+  // The broken backend's files go to the runners on their own: Argo's lint refuses two
+  // templates of one name in one call.
+  for (const o of drifted) {
+    const key = `${o.target}-drift`;
+    if (o.target === "airflow") reports.set(key, tools.airflow([o.file], [...AIRFLOW_DATES.flatMap((d) => ["--logical-date", d])]));
+    if (o.target === "argo") reports.set(key, tools.argo([o.file], ["--from", FIRE_FROM[0]!, "--n", "1"]));
+    if (o.target === "tekton") reports.set(key, tools.tekton([o.file], ["--from", FIRE_FROM[0]!, "--n", "1"]));
+    if (o.target === "github-actions") reports.set(key, tools.workflowParser([o.file]));
+  }
   const fire = FIRE_FROM.flatMap((f) => ["--fire-from", f]);
   if (files("airflow").length > 0) {
     reports.set(
@@ -126,5 +138,18 @@ describe("what each runner read is what the spec means", () => {
     const m = new Mismatches(spec, "github-actions");
     compareGithub(m, c.ir, verdict("workflow-parser", c).parsed);
     expect(m.lines).toEqual([]);
+  });
+});
+
+describe("a deliberately broken backend (one attempt too many) is caught by the runners", () => {
+  it.each(drifted.map((o) => [o.target, o] as const))("%s", (target, c) => {
+    const m = new Mismatches(c.spec, target);
+    const parsed = verdict(`${target}-drift`, c).parsed;
+    if (target === "airflow") compareAirflow(m, c.ir, parsed, AIRFLOW_DATES, [], 0);
+    if (target === "argo") compareArgo(m, c.ir, parsed, [FIRE_FROM[0]!], 1, null);
+    if (target === "tekton") compareTekton(m, c.ir, parsed, [FIRE_FROM[0]!], 1);
+    if (target === "github-actions") compareGithub(m, c.ir, parsed);
+    // For example: "specs/contract-3.2-job.yaml (broken backend) / argo / jobs.daily_sales_ingest.attempts: expected 3, runner read 4".
+    expect(m.lines.some((l) => l.includes(`.${c.drift}: expected`))).toBe(true);
   });
 });

@@ -67,7 +67,15 @@ export interface Compiled {
   readonly ir: Workflow;
   /** Absolute path of the generated file. */
   readonly file: string;
+  /**
+   * Set on files a deliberately broken backend wrote (one more attempt than the
+   * spec's `ir` says): the runners must read a difference in this field.
+   */
+  readonly drift?: string;
 }
+
+/** The spec the drift check breaks, and how: every backend emits one attempt too many for its first job. */
+export const DRIFT_SPEC = "specs/contract-3.2-job.yaml";
 
 /** Every spec in specs/ compiled for every target that accepts it, written under a new temporary folder. */
 export function compileAll(): { dir: string; outputs: Compiled[]; refused: string[]; crashed: Array<[string, string, string]> } {
@@ -97,6 +105,16 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
       mkdirSync(join(dir, t.name, stem), { recursive: true });
       writeFileSync(file, r.output.text);
       outputs.push({ spec, target: t.name, ir: a.ir, file });
+      if (spec === DRIFT_SPEC) {
+        const broken: Workflow = {
+          ...a.ir,
+          jobs: a.ir.jobs.map((j, i) => (i === 0 ? { ...j, retry: { ...j.retry, maxAttempts: j.retry.maxAttempts + 1 } } : j)),
+        };
+        const driftFile = join(dir, t.name, `${stem}-drift`, r.output.path.replace(/^.*\//, ""));
+        mkdirSync(join(dir, t.name, `${stem}-drift`), { recursive: true });
+        writeFileSync(driftFile, t.emit(broken));
+        outputs.push({ spec: `${spec} (broken backend)`, target: t.name, ir: a.ir, file: driftFile, drift: "attempts" });
+      }
     }
   }
   return { dir, outputs, refused, crashed };

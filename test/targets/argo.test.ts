@@ -7,15 +7,20 @@ import { describe, expect, it } from "vitest";
 import type { V1Container } from "@kubernetes/client-node";
 import { retryWaits, type CronSchedule, type EventSchedule, type Job, type Retry, type Template, type Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
-import { parseYamlStream } from "../../src/yaml.js";
+import { parseYamlStream, toYaml } from "../../src/yaml.js";
 import { HEADER_MARK } from "../../src/header.js";
 import { check } from "../../targets/argo/check.js";
-import { argoObject, emit, escapeDollars, renderTemplate } from "../../targets/argo/emit.js";
+import { argoObject, emit, escapeDollars, exprString, renderTemplate } from "../../targets/argo/emit.js";
 import { argo } from "../../targets/argo/index.js";
-import { argoWaits, lift, literalTextIssue, parseArgoString } from "../../targets/argo/lift.js";
+import { argoWaits, failureFailsRun, lift, literalTextIssue, parseArgoString, readExprString } from "../../targets/argo/lift.js";
+import { createHash } from "node:crypto";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
 type Obj = Record<string, any>;
+
+const SEED = "kfm-run-token/v1\ndaily_sales\n0000\n";
+const CTX_PARAMETER = { source: "parameter", periodSeconds: null, runTokenSeed: SEED } as const;
+const CTX_SCHEDULED = { source: "scheduled", periodSeconds: null, runTokenSeed: SEED } as const;
 
 /** The emitted document, read back with the project's YAML reader. */
 function emitted(ir: Workflow): Obj {
@@ -327,7 +332,7 @@ describe("runtime values", () => {
 describe("literal text", () => {
   it("given a literal '$', when rendered, then every '$' is doubled and Kubernetes' expansion gives the text back", () => {
     const text = "$(HOME) and $$ and $1 ${X}";
-    const rendered = renderTemplate([{ text }], "parameter", null);
+    const rendered = renderTemplate([{ text }], CTX_PARAMETER);
     expect(rendered).toBe("$$(HOME) and $$$$ and $$1 $${X}");
     expect(kubernetesExpand(rendered, { HOME: "/root", X: "x" })).toBe(text);
     expect(escapeDollars("$")).toBe("$$");
@@ -366,7 +371,7 @@ describe("literal text", () => {
 
   it("given a '{' right before a runtime value, when rendered, then the brace moves into the tag so Argo never sees '{{{'", () => {
     const template: Template = [{ text: "x{" }, { variable: "ds" }, { text: "}" }];
-    const rendered = renderTemplate(template, "scheduled", null);
+    const rendered = renderTemplate(template, CTX_SCHEDULED);
     expect(rendered).not.toContain("{{{");
     expect(rendered.startsWith("x{{=/*ds*/ '{' + sprig.dateInZone(")).toBe(true);
     expect(rendered.endsWith("'UTC')}}}")).toBe(true);
@@ -374,7 +379,7 @@ describe("literal text", () => {
   });
 
   it("given a '}}' after a runtime value, when parsed the way Argo tokenizes, then the value's tag ends at the first '}}'", () => {
-    expect(parseArgoString(renderTemplate([{ variable: "ts" }, { text: "}}" }], "parameter", null), "parameter")).toEqual([{ variable: "ts" }, { text: "}}" }]);
+    expect(parseArgoString(renderTemplate([{ variable: "ts" }, { text: "}}" }], CTX_PARAMETER), "parameter")).toEqual([{ variable: "ts" }, { text: "}}" }]);
   });
 
   it("given the literal-text rules, when asked directly, then only inert tags pass", () => {
@@ -434,7 +439,192 @@ describe("container", () => {
 
   it("given env in spec order then the standard variables, when emitted, then the order is kept", () => {
     const ir = irFixture({ jobs: [jobFixture("a", { env: [{ name: "Z", value: [{ text: "1" }] }, ...jobFixture("a").env] })] });
-    expect(containerOf(emitted(ir), "a").env!.map((e) => e.name)).toEqual(["Z", "KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE"]);
+    expect(containerOf(emitted(ir), "a").env!.map((e) => e.name)).toEqual(["Z", "KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE", "KFM_ATTEMPT", "KFM_RUN_TOKEN"]);
+  });
+});
+
+// ---------- issue 4: secrets, attempt, run token, continue after failure, concurrency ----------
+
+/** The template of an env var of a job, by name. */
+function envOf(doc: Obj, job: string, name: string): Obj {
+  return containerOf(doc, job).env!.find((e) => e.name === name) as Obj;
+}
+
+/** Evaluates a run-token tag the way the controller would (expr-lang + sprig), for the shapes emit writes. */
+function evalRunToken(tag: string, ts: string): string {
+  const m = /^\{\{=\/\*run_token\*\/ sprig\.trunc\(32, sprig\.sha256sum\((.*) \+ sprig\.dateInZone\(/s.exec(tag);
+  expect(m).not.toBeNull();
+  const seed = readExprString(m![1]!)!.value;
+  return createHash("sha256")
+    .update(seed + ts)
+    .digest("hex")
+    .slice(0, 32);
+}
+
+describe("secrets (contract 11.3)", () => {
+  const ir = irFixture({
+    jobs: [jobFixture("a", { env: [{ name: "PASSWORD", secretRef: { secret: "trino-credentials", key: "password" } }, ...jobFixture("a").env] })],
+  });
+
+  it("given an env secret reference, when emitted, then it is valueFrom.secretKeyRef {name: secret, key} and no value is written", () => {
+    expect(envOf(emitted(ir), "a", "PASSWORD")).toEqual({ name: "PASSWORD", valueFrom: { secretKeyRef: { name: "trino-credentials", key: "password" } } });
+  });
+
+  it("given an env secret reference, when lifted, then the SecretRef comes back from secretKeyRef", () => {
+    expect(lift(emit(ir)).jobs["a"]!.env["PASSWORD"]).toEqual({ secret: "trino-credentials", key: "password" });
+  });
+
+  it("given a secretKeyRef that drifted to optional, when lifted, then lift refuses it (a missing secret would start the pod)", () => {
+    const text = emit(ir).replace("key: password", "key: password\n                optional: true");
+    expect(() => lift(text)).toThrow(/more than name and key/);
+  });
+});
+
+describe("attempt number (KFM_ATTEMPT)", () => {
+  it("given any job, when emitted, then KFM_ATTEMPT is Argo's 0-based `retries` plus one, in an expression tag", () => {
+    expect(envOf(emitted(irFixture()), "extract-sales", "KFM_ATTEMPT").value).toBe("{{=/*attempt*/ string(int(retries) + 1)}}");
+  });
+
+  it("given no retry, when emitted, then a retryStrategy (limit 0) is still written, so `retries` is defined for the attempt", () => {
+    expect(templateOf(emitted(irFixture()), "extract-sales").retryStrategy.limit).toBe(0);
+  });
+
+  it("given an attempt tag that drifted to 0-based, when lifted, then lift refuses it", () => {
+    const text = emit(irFixture()).replace("string(int(retries) + 1)", "string(int(retries))");
+    expect(() => lift(text)).toThrow(/does not compute attempt/);
+  });
+});
+
+describe("run token (KFM_RUN_TOKEN)", () => {
+  it("given the run-token seed, when the emitted tag is evaluated, then it is the first 32 hex digits of sha256(seed + ts)", () => {
+    const tag = envOf(emitted(irFixture()), "extract-sales", "KFM_RUN_TOKEN").value as string;
+    const ts = "2024-03-10T07:30:00+00:00";
+    expect(evalRunToken(tag, ts)).toBe(
+      createHash("sha256")
+        .update(SEED + ts)
+        .digest("hex")
+        .slice(0, 32),
+    );
+    expect(tag).toContain("'UTC')))}}");
+  });
+
+  it("given a seed with newlines, a quote and a backslash, when written as an expr-lang string, then reading it back gives the seed", () => {
+    const seed = "a\nb'c\\d\n";
+    const literal = exprString(seed);
+    expect(literal).not.toContain("\n"); // no raw newline inside the expression
+    expect(literal).toBe("'a\\nb\\'c\\\\d\\n'");
+    expect(readExprString(literal)).toEqual({ value: seed, rest: "" });
+  });
+
+  it("given an IR, when lifted, then runTokenSeed is read from the expression literal", () => {
+    const ir = irFixture({ runTokenSeed: "kfm-run-token/v1\nother\nabcd\n" });
+    expect(lift(emit(ir)).runTokenSeed).toBe("kfm-run-token/v1\nother\nabcd\n");
+  });
+
+  it("given two jobs whose tags hash different seeds, when lifted, then lift refuses the output", () => {
+    const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b")] });
+    const doc = emitted(ir);
+    const token = envOf(doc, "b", "KFM_RUN_TOKEN");
+    token.value = (token.value as string).replace("\\n0000\\n", "\\n0001\\n");
+    expect(() => lift(toYamlText(doc))).toThrow(/different seeds/);
+  });
+});
+
+describe("on_upstream_failure: continue (trap 4)", () => {
+  const continueIr = irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] });
+
+  it("given runWhen all_done, when emitted, then depends accepts every finished state of each dependency", () => {
+    const cleanup = tasksOf(emitted(continueIr)).find((t) => t.name === "cleanup");
+    expect(cleanup!.depends).toBe("(load.Succeeded || load.Failed || load.Errored || load.Skipped || load.Omitted)");
+  });
+
+  it("given an all_done job, when emitted, then a kfm-run-status task needs every job's success and runs a pod-less zero-length suspend", () => {
+    const doc = emitted(continueIr);
+    expect(tasksOf(doc).at(-1)).toEqual({ name: "kfm-run-status", template: "kfm-run-status", depends: "load.Succeeded && cleanup.Succeeded" });
+    expect(templateOf(doc, "kfm-run-status")).toEqual({ name: "kfm-run-status", suspend: { duration: "0" } });
+  });
+
+  it("given no all_done job, when emitted, then there is no kfm-run-status task (simple outputs stay simple)", () => {
+    const ir = irFixture({ jobs: [jobFixture("load"), jobFixture("publish", { dependsOn: ["load"] })] });
+    expect(tasksOf(emitted(ir)).map((t) => t.name)).toEqual(["load", "publish"]);
+  });
+
+  it("given Argo's DAG rules, when load fails and its only dependent continues and succeeds, then without the status task the run would succeed", () => {
+    const graph = [
+      { name: "load", after: [], runWhen: "all_succeeded" as const },
+      { name: "cleanup", after: ["load"], runWhen: "all_done" as const },
+    ];
+    expect(failureFailsRun(graph, "load")).toBe(false);
+    expect(failureFailsRun([...graph, { name: "kfm-run-status", after: ["load", "cleanup"], runWhen: "all_succeeded" }], "load")).toBe(true);
+  });
+
+  it("given the emitted output, when lifted, then runWhen comes from depends and failureFailsRun is true for every job", () => {
+    const s = lift(emit(continueIr));
+    expect(s.jobs["cleanup"]!.runWhen).toBe("all_done");
+    expect(s.jobs["load"]!.failureFailsRun).toBe(true);
+    expect(s).toEqual(summarize(continueIr));
+  });
+
+  it("given output whose kfm-run-status task was dropped, when lifted, then failureFailsRun is false for the masked job", () => {
+    const doc = emitted(continueIr);
+    const dag = templateOf(doc, "kfm-dag").dag;
+    dag.tasks = dag.tasks.filter((t: Obj) => t.name !== "kfm-run-status");
+    workflowSpecOf(doc).templates = workflowSpecOf(doc).templates.filter((t: Obj) => t.name !== "kfm-run-status");
+    const s = lift(toYamlText(doc));
+    expect(s.jobs["load"]!.failureFailsRun).toBe(false);
+    expect(s.jobs["cleanup"]!.failureFailsRun).toBe(true);
+  });
+
+  it("given all_succeeded jobs only, when lifted, then a failed job fails the run through its Omitted descendants (failureFailsRun true)", () => {
+    const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"] })] });
+    expect(Object.values(lift(emit(ir)).jobs).every((j) => j.failureFailsRun)).toBe(true);
+  });
+});
+
+describe("max_active_runs (trap 10: queue)", () => {
+  it("given max_active_runs 1, when emitted, then a workflow-level mutex named after the workflow, and no ConfigMap", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: cron() });
+    const doc = emitted(ir);
+    expect(workflowSpecOf(doc).synchronization).toEqual({ mutexes: [{ name: "kfm-daily-sales-runs" }] });
+    expect(doc.spec.concurrencyPolicy).toBe("Allow");
+  });
+
+  it("given max_active_runs 3, when emitted, then a semaphore reading a ConfigMap emitted in the same file with the limit", () => {
+    const ir = irFixture({ maxActiveRuns: 3 });
+    const docs = parseYamlStream(emit(ir)) as Obj[];
+    expect(docs).toHaveLength(2);
+    expect(docs[0]!.spec.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: "kfm-daily-sales-runs", key: "max-active-runs" } }] });
+    expect(docs[1]).toEqual({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "kfm-daily-sales-runs", annotations: { "kfm-compile.dev/name": "daily_sales" } },
+      data: { "max-active-runs": "3" },
+    });
+  });
+
+  it("given no limit, when emitted, then no synchronization and a single document", () => {
+    const text = emit(irFixture());
+    expect(text).not.toContain("synchronization");
+    expect(parseYamlStream(text)).toHaveLength(1);
+  });
+
+  it("given a semaphore whose ConfigMap limit drifted, when lifted, then maxActiveRuns is the ConfigMap's value", () => {
+    const text = emit(irFixture({ maxActiveRuns: 3 })).replace('max-active-runs: "3"', 'max-active-runs: "4"');
+    expect(lift(text).maxActiveRuns).toBe(4);
+  });
+
+  it("given max_active_runs 1 and 2, when lifted, then they come back as 1 and 2", () => {
+    for (const n of [1, 2]) {
+      const ir = irFixture({ maxActiveRuns: n, schedule: cron() });
+      expect(lift(emit(ir))).toEqual(summarize(ir));
+    }
+  });
+});
+
+describe("prerequisite gates", () => {
+  it("given a prerequisite (edges added by the core), when emitted, then they are plain depends on its success", () => {
+    const ir = irFixture({ jobs: [jobFixture("check", { prerequisite: true }), jobFixture("transform", { dependsOn: ["check"] })] });
+    expect(tasksOf(emitted(ir)).find((t) => t.name === "transform")!.depends).toBe("check.Succeeded");
   });
 });
 
@@ -484,6 +674,10 @@ describe("whole output", () => {
     expect(argo.extension).toBe("yaml");
   });
 });
+
+function toYamlText(doc: Obj): string {
+  return toYaml(doc);
+}
 
 function jobFixture(name: string, over: Partial<Job> = {}): Job {
   return baseJob(name, over, "daily_sales");

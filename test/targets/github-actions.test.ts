@@ -11,10 +11,22 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { analyze } from "../../src/compile.js";
 import type { CronSchedule, Job, Template, Workflow } from "../../src/ir.js";
+import { githubSecretName } from "../../src/names.js";
+import { runToken } from "../../src/runtime.js";
 import { summarize } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { check, shortestGapMinutes } from "../../targets/github-actions/check.js";
-import { CONTEXT_SCRIPT, MAX_TIMEOUT_MINUTES, RUN_SCRIPT, emit, jobStepEnv, jobTimeoutMinutes, renderTemplate } from "../../targets/github-actions/emit.js";
+import {
+  ALL_DONE_IF,
+  CONTEXT_SCRIPT,
+  JOB_IF,
+  MAX_TIMEOUT_MINUTES,
+  RUN_SCRIPT,
+  emit,
+  jobStepEnv,
+  jobTimeoutMinutes,
+  renderTemplate,
+} from "../../targets/github-actions/emit.js";
 import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
 import { cronFixture as cron } from "../fixtures.js";
@@ -28,6 +40,8 @@ function irFixture(jobs: Partial<Job>[] = [{}], over: Partial<Workflow> = {}): W
     description: null,
     schedule: null,
     timeoutSeconds: null,
+    maxActiveRuns: null,
+    runTokenSeed: "kfm-run-token/v1\nwf\n00\n",
     source: { path: "specs/wf.yaml", digest: "sha256:00" },
     ...over,
     jobs: jobs.map((j, i) => ({
@@ -41,11 +55,15 @@ function irFixture(jobs: Partial<Job>[] = [{}], over: Partial<Workflow> = {}): W
         { name: "KFM_WORKFLOW", value: [{ text: "wf" }] },
         { name: "KFM_JOB", value: [{ text: j.name ?? `job_${i}` }] },
         { name: "KFM_LOGICAL_DATE", value: [{ variable: "ts" }] },
+        { name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] },
+        { name: "KFM_RUN_TOKEN", value: [{ variable: "run_token" }] },
       ],
       resources: { cpu: null, memory: null },
       retry: { maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null },
       timeoutSeconds: null,
       dependsOn: [],
+      runWhen: "all_succeeded" as const,
+      prerequisite: false,
       ...j,
     })),
   };
@@ -143,9 +161,24 @@ describe("workflow shape", () => {
   });
 
   it("given every step variable emit writes, then the run script reads each of them", () => {
-    const ir = irFixture([{ command: [[{ text: "a" }]], args: [[{ text: "b" }]], resources: { cpu: "1", memory: "1Gi" }, timeoutSeconds: 60 }], {
-      timeoutSeconds: 600,
-    });
+    const ir = irFixture(
+      [
+        {
+          command: [[{ text: "a" }]],
+          args: [[{ text: "b" }]],
+          resources: { cpu: "1", memory: "1Gi" },
+          timeoutSeconds: 60,
+          env: [
+            { name: "S", secretRef: { secret: "s", key: "k" } },
+            { name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] },
+            { name: "V", value: [{ text: "v" }] },
+          ],
+        },
+      ],
+      {
+        timeoutSeconds: 600,
+      },
+    );
     for (const key of Object.keys(stepEnv(ir, "job_0"))) {
       if (key.endsWith("_SPEC")) continue; // read by lift, not by the script (README: resources)
       const stem = key.replace(/[0-9]+$/, "");
@@ -244,12 +277,12 @@ describe("the container", () => {
 describe("runtime values", () => {
   it("given a schedule with a constant period, then kfm-context also outputs prev and next execution dates", () => {
     const outs = doc(irFixture([{}], { schedule: cron({ periodSeconds: 86400 }) })).jobs["kfm-context"].outputs;
-    expect(Object.keys(outs)).toEqual(["run", "execution_date", "ds", "ts", "prev_execution_date", "next_execution_date"]);
+    expect(Object.keys(outs)).toEqual(["run", "execution_date", "ds", "ts", "prev_execution_date", "next_execution_date", "run_token"]);
   });
 
   it("given no period, then no prev/next outputs are declared", () => {
     const outs = doc(irFixture()).jobs["kfm-context"].outputs;
-    expect(Object.keys(outs)).toEqual(["run", "execution_date", "ds", "ts"]);
+    expect(Object.keys(outs)).toEqual(["run", "execution_date", "ds", "ts", "run_token"]);
   });
 
   it("given the standard KFM_LOGICAL_DATE, then the job reads it from kfm-context's ts", () => {
@@ -364,6 +397,7 @@ const FAKE_DOCKER = `#!/bin/bash
 # Records each call's argv (NUL-separated); 'run' exits with the next code of FAKE_CODES.
 n=$(cat "$FAKE_DIR/n" 2>/dev/null || echo 0)
 printf '%s\\0' "$@" > "$FAKE_DIR/call.$n"
+env -0 > "$FAKE_DIR/env.$n"
 echo $((n + 1)) > "$FAKE_DIR/n"
 if [[ $1 == run ]]; then
   r=$(cat "$FAKE_DIR/runs" 2>/dev/null || echo 0)
@@ -378,14 +412,18 @@ const FAKE_SLEEP = `#!/bin/bash
 echo "$1" >> "$FAKE_DIR/sleeps"
 `;
 
-/** GitHub's evaluation of our env values: kfm-context outputs substituted, `${{ '${{' }}` yielding `${{`. */
-function evaluate(value: string, outputs: Record<string, string>): string {
-  return value.replace(/\$\{\{ '\$\{\{' \}\}|\$\{\{ needs\.kfm-context\.outputs\.([a-z_]+) \}\}/g, (_m, name?: string) =>
-    name === undefined ? "${{" : outputs[name]!,
+/** GitHub's evaluation of our env values: kfm-context outputs and secrets substituted (an unset secret is ""), `${{ '${{' }}` yielding `${{`. */
+function evaluate(value: string, outputs: Record<string, string>, secrets: Record<string, string> = {}): string {
+  return value.replace(
+    /\$\{\{ '\$\{\{' \}\}|\$\{\{ needs\.kfm-context\.outputs\.([a-z_]+) \}\}|\$\{\{ secrets\.([A-Z0-9_]+) \}\}/g,
+    (_m, name?: string, secret?: string) => (secret !== undefined ? (secrets[secret] ?? "") : name === undefined ? "${{" : outputs[name]!),
   );
 }
 
-function runJob(job: Partial<Job>, opts: { codes?: string; hang?: boolean; runTimeout?: number | null; deadline?: string } = {}) {
+function runJob(
+  job: Partial<Job>,
+  opts: { codes?: string; hang?: boolean; runTimeout?: number | null; deadline?: string; secrets?: Record<string, string> } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), "kfm-gha-"));
   dirs.push(dir);
   writeFileSync(join(dir, "docker"), FAKE_DOCKER);
@@ -394,7 +432,13 @@ function runJob(job: Partial<Job>, opts: { codes?: string; hang?: boolean; runTi
   chmodSync(join(dir, "sleep"), 0o755);
   writeFileSync(join(dir, "script.sh"), RUN_SCRIPT);
   const ir = irFixture([job]);
-  const outputs = { ts: "2024-01-31T02:00:00+00:00", ds: "2024-01-31", execution_date: "2024-01-31T02:00:00+00:00", deadline: opts.deadline ?? "" };
+  const outputs = {
+    ts: "2024-01-31T02:00:00+00:00",
+    ds: "2024-01-31",
+    execution_date: "2024-01-31T02:00:00+00:00",
+    run_token: "0123456789abcdef0123456789abcdef",
+    deadline: opts.deadline ?? "",
+  };
   const env: Record<string, string> = {
     PATH: `${dir}:/usr/bin:/bin`,
     FAKE_DIR: dir,
@@ -404,7 +448,7 @@ function runJob(job: Partial<Job>, opts: { codes?: string; hang?: boolean; runTi
     GITHUB_JOB: ir.jobs[0]!.name,
   };
   if (opts.hang) env.FAKE_HANG = "1";
-  for (const [k, v] of Object.entries(jobStepEnv(ir.jobs[0]!, opts.runTimeout ?? null))) env[k] = evaluate(v, outputs);
+  for (const [k, v] of Object.entries(jobStepEnv(ir.jobs[0]!, opts.runTimeout ?? null))) env[k] = evaluate(v, outputs, opts.secrets);
   // GitHub's own invocation of a bash step (actions/runner ScriptHandlerHelpers.cs).
   const r = spawnSync("bash", ["--noprofile", "--norc", "-e", "-o", "pipefail", join(dir, "script.sh")], { env, encoding: "utf8", timeout: 20000 });
   const calls: string[][] = [];
@@ -418,7 +462,9 @@ function runJob(job: Partial<Job>, opts: { codes?: string; hang?: boolean; runTi
   const sleeps = readFileSyncOr(join(dir, "sleeps"), "")
     .split("\n")
     .filter((s) => s !== "");
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, runs: calls.filter((c) => c[0] === "run"), sleeps };
+  const envs: string[][] = [];
+  for (let i = 0; i < n; i++) envs.push(readFileSync(join(dir, `env.${i}`), "utf8").split("\0"));
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, envs, runs: calls.filter((c) => c[0] === "run"), sleeps };
 }
 
 function readFileSyncOr(path: string, fallback: string): string {
@@ -533,6 +579,7 @@ function runContext(env: Record<string, string>, nowIso: string) {
     KFMI_END: "",
     KFMI_PERIOD_SECONDS: "",
     KFMI_RUN_TIMEOUT: "",
+    KFMI_RUN_TOKEN_SEED: "kfm-run-token/v1\nwf\n00\n",
     ...env,
   };
   const r = spawnSync("python3", ["-I", "-c", launcher], { env: full, encoding: "utf8" });
@@ -550,7 +597,13 @@ describe("the logical-date script, executed with a pinned clock", () => {
   it("given a manual run with an offset, then the logical date is that instant in UTC", () => {
     const r = runContext({ KFMI_EVENT_NAME: "workflow_dispatch", KFMI_INPUT_LOGICAL_DATE: "2024-01-31T04:00:00+02:00" }, "2025-06-01T00:00:00Z");
     expect(r.status, r.stderr + r.stdout).toBe(0);
-    expect(r.out).toEqual({ run: "true", execution_date: "2024-01-31T02:00:00+00:00", ds: "2024-01-31", ts: "2024-01-31T02:00:00+00:00" });
+    expect(r.out).toEqual({
+      run: "true",
+      execution_date: "2024-01-31T02:00:00+00:00",
+      ds: "2024-01-31",
+      ts: "2024-01-31T02:00:00+00:00",
+      run_token: runToken("kfm-run-token/v1\nwf\n00\n", Date.parse("2024-01-31T02:00:00Z")),
+    });
   });
 
   it("given a manual run without a date or with a malformed one, then the context job fails closed", () => {
@@ -603,5 +656,218 @@ describe("the logical-date script, executed with a pinned clock", () => {
   it("given a schedule event for another cron, then the context job fails closed", () => {
     const r = runContext({ KFMI_CRON: "0 2 * * *", KFMI_EVENT_SCHEDULE: "0 3 * * *" }, "2024-03-01T02:09:00Z");
     expect(r.status).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------- issue 4: secrets
+
+describe("secrets (contract 11.3)", () => {
+  const secretJob: Partial<Job> = {
+    env: [
+      { name: "TRINO_PASSWORD", secretRef: { secret: "trino-credentials", key: "password" } },
+      { name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] },
+    ],
+  };
+
+  it("given a secret and key, then the GitHub secret is <SECRET>_<KEY> upper-cased with every other character as _", () => {
+    expect(githubSecretName("trino-credentials", "password")).toBe("TRINO_CREDENTIALS_PASSWORD");
+    expect(githubSecretName("s3.creds", "secret-access.key")).toBe("S3_CREDS_SECRET_ACCESS_KEY");
+  });
+
+  it("given a secret reference, then the step reads `${{ secrets.<NAME> }}` and the output holds no value", () => {
+    const env = stepEnv(irFixture([secretJob]), "job_0");
+    expect(env.KFMI_ENV_NAME_0).toBe("TRINO_PASSWORD");
+    expect(env.KFMI_ENV_SECRET_0).toBe("${{ secrets.TRINO_CREDENTIALS_PASSWORD }}");
+    expect(env.KFMI_ENV_SECRET_NAME_0).toBe("trino-credentials");
+    expect(env.KFMI_ENV_SECRET_KEY_0).toBe("password");
+    expect(env.KFMI_ENV_VALUE_0).toBeUndefined();
+  });
+
+  it("given a secret, when the job runs, then docker gets it by name only: the value is in the docker client's environment, never in an argv", () => {
+    const r = runJob(secretJob, { secrets: { TRINO_CREDENTIALS_PASSWORD: "s3cr3t value\nline" } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.runs[0]).toContain("--env=TRINO_PASSWORD");
+    expect(r.calls.flat().some((a) => a.includes("s3cr3t"))).toBe(false);
+    const runIndex = r.calls.findIndex((c) => c[0] === "run");
+    expect(r.envs[runIndex]).toContain("TRINO_PASSWORD=s3cr3t value\nline");
+    // The cleanup call after the attempt runs in the script's own environment, which never holds it.
+    expect(
+      r.envs
+        .filter((_, i) => i !== runIndex)
+        .flat()
+        .some((e) => e.startsWith("TRINO_PASSWORD=")),
+    ).toBe(false);
+  });
+
+  it("given a secret that is not set in the repository (GitHub gives ''), then the job fails closed before docker runs, naming secret and key", () => {
+    const r = runJob(secretJob, { secrets: {} });
+    expect(r.status).toBe(1);
+    expect(r.runs).toHaveLength(0);
+    expect(r.stderr).toContain("secret trino-credentials, key password");
+  });
+
+  it("given two references that map to the same GitHub secret, then it is refused", () => {
+    const ir = irFixture([{ env: [{ name: "A", secretRef: { secret: "a-b", key: "c" } }] }, { env: [{ name: "B", secretRef: { secret: "a", key: "b-c" } }] }]);
+    expect(codes(ir)).toEqual(["KFM301"]);
+    // The same reference twice is one secret, not a collision.
+    expect(
+      codes(irFixture([{ env: [{ name: "A", secretRef: { secret: "a", key: "b" } }] }, { env: [{ name: "B", secretRef: { secret: "a", key: "b" } }] }])),
+    ).toEqual([]);
+  });
+
+  it("given a secret whose GitHub name would start with a digit or GITHUB_, then it is refused", () => {
+    expect(codes(irFixture([{ env: [{ name: "A", secretRef: { secret: "3rd-party", key: "k" } }] }]))).toEqual(["KFM301"]);
+    expect(codes(irFixture([{ env: [{ name: "A", secretRef: { secret: "github", key: "token" } }] }]))).toEqual(["KFM301"]);
+  });
+
+  it("given a secret passed as PATH or DOCKER_HOST, then it is refused (docker reads those names itself); a plain PATH value is fine", () => {
+    expect(codes(irFixture([{ env: [{ name: "PATH", secretRef: { secret: "s", key: "k" } }] }]))).toEqual(["KFM301"]);
+    expect(codes(irFixture([{ env: [{ name: "DOCKER_HOST", secretRef: { secret: "s", key: "k" } }] }]))).toEqual(["KFM301"]);
+    expect(codes(irFixture([{ env: [{ name: "PATH", value: [{ text: "/x" }] }] }]))).toEqual([]);
+  });
+
+  it("given emitted output, when lifted, then the secret reference comes back; a drifted secret name is refused", () => {
+    const ir = irFixture([secretJob]);
+    expect(lift(emit(ir)).jobs.job_0!.env.TRINO_PASSWORD).toEqual({ secret: "trino-credentials", key: "password" });
+    expect(() => lift(emit(ir).replace("secrets.TRINO_CREDENTIALS_PASSWORD", "secrets.TRINO_PASSWORD"))).toThrow(/GitHub secret/);
+  });
+});
+
+// ---------------------------------------------------------------- issue 4: attempt and run token
+
+describe("the standard env: attempt number and run token", () => {
+  it("given KFM_ATTEMPT, then the step marks it as the attempt number (no value), and lift reads it back as {variable: attempt}", () => {
+    const ir = irFixture();
+    const env = stepEnv(ir, "job_0");
+    expect(env.KFMI_ENV_NAME_3).toBe("KFM_ATTEMPT");
+    expect(env.KFMI_ENV_ATTEMPT_3).toBe("");
+    expect(env.KFMI_ENV_VALUE_3).toBeUndefined();
+    expect(lift(emit(ir)).jobs.job_0!.env.KFM_ATTEMPT).toEqual([{ variable: "attempt" }]);
+  });
+
+  it("given 3 attempts, when the job runs, then each docker run gets KFM_ATTEMPT 1, 2, 3", () => {
+    const r = runJob(
+      { retry: { maxAttempts: 3, delaySeconds: 1, multiplier: 1, maxDelaySeconds: null }, env: [{ name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] }] },
+      { codes: "1 1 0" },
+    );
+    expect(r.status).toBe(0);
+    expect(r.runs.map((c) => c.filter((a) => a.startsWith("--env=")))).toEqual([["--env=KFM_ATTEMPT=1"], ["--env=KFM_ATTEMPT=2"], ["--env=KFM_ATTEMPT=3"]]);
+  });
+
+  it("given KFM_RUN_TOKEN, then the job reads kfm-context's run_token output, computed from the seed written in kfm-context", () => {
+    const d = doc(irFixture());
+    expect(d.jobs.job_0.steps[0].env.KFMI_ENV_VALUE_4).toBe("${{ needs.kfm-context.outputs.run_token }}");
+    expect(d.jobs["kfm-context"].steps[0].env.KFMI_RUN_TOKEN_SEED).toBe("kfm-run-token/v1\nwf\n00\n");
+    expect(d.jobs["kfm-context"].outputs.run_token).toBe("${{ steps.kfm-context.outputs.run_token }}");
+  });
+
+  it("given the seed in the output, then lift reports it as runTokenSeed, and an edited seed is seen", () => {
+    const ir = irFixture();
+    expect(lift(emit(ir)).runTokenSeed).toBe(ir.runTokenSeed);
+    expect(lift(emit({ ...ir, runTokenSeed: "other" })).runTokenSeed).toBe("other");
+  });
+
+  it("given a scheduled run, when kfm-context runs, then run_token is sha256(seed + ts)[:32] as src/runtime.ts computes it", () => {
+    const seed = "kfm-run-token/v1\ndaily\nabc\n";
+    const r = runContext({ KFMI_CRON: "0 2 * * *", KFMI_RUN_TOKEN_SEED: seed }, "2024-03-01T02:09:00Z");
+    expect(r.out.run_token).toBe(runToken(seed, Date.parse("2024-03-01T02:00:00Z")));
+    expect(r.out.run_token).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("given a skipped run (outside the window), then no run token is output", () => {
+    const r = runContext({ KFMI_CRON: "0 2 * * *", KFMI_START: "2024-03-02T00:00:00" }, "2024-03-01T02:09:00Z");
+    expect(r.out).toEqual({ run: "false" });
+  });
+
+  it("given the attempt number inside other text or in args, then it is refused (it only exists as a whole value)", () => {
+    expect(codes(irFixture([{ args: [[{ variable: "attempt" }]] }]))).toEqual(["KFM301"]);
+    expect(codes(irFixture([{ env: [{ name: "X", value: [{ text: "try-" }, { variable: "attempt" }] }] }]))).toEqual(["KFM301"]);
+  });
+
+  it("given kfm-context outputs that drop run_token, then lift refuses the output", () => {
+    expect(() => lift(emit(irFixture()).replace(/^\s+run_token: .*\n/m, ""))).toThrow(/outputs/);
+  });
+});
+
+// ---------------------------------------------------------------- issue 4: failure.continue (trap 4)
+
+describe("on_upstream_failure: continue (runWhen all_done)", () => {
+  const ir = irFixture([
+    { name: "load" },
+    { name: "publish", dependsOn: ["load"] },
+    { name: "cleanup", dependsOn: ["load"], runWhen: "all_done" },
+    { name: "report", dependsOn: ["cleanup"] },
+  ]);
+
+  it("given an all_done job, then its if is `!cancelled() && <guard>`: it runs after any outcome of its needs, but not after a cancel (not always())", () => {
+    const d = doc(ir);
+    expect(d.jobs.cleanup.if).toBe("!cancelled() && needs.kfm-context.outputs.run == 'true'");
+    expect(d.jobs.cleanup.if).toBe(ALL_DONE_IF);
+    expect(d.jobs.cleanup.if).not.toContain("always()");
+    expect(d.jobs.cleanup.needs).toEqual(["kfm-context", "load"]);
+  });
+
+  it("given a job downstream of an all_done job, then it tests each need's result (success() would look at every ancestor, actions/runner#2205)", () => {
+    expect(doc(ir).jobs.report.if).toBe("!cancelled() && needs.kfm-context.outputs.run == 'true' && needs.cleanup.result == 'success'");
+  });
+
+  it("given a job with no all_done job upstream, then it keeps the plain success() condition", () => {
+    expect(doc(ir).jobs.publish.if).toBe(JOB_IF);
+  });
+
+  it("given all_done, then no watcher job is added: a failed job already fails the workflow run (no continue-on-error anywhere)", () => {
+    const d = doc(ir);
+    expect(Object.keys(d.jobs)).toEqual(["kfm-context", "load", "publish", "cleanup", "report"]);
+    for (const j of Object.values(d.jobs)) expect(j["continue-on-error"]).toBeUndefined();
+    expect(Object.values(lift(emit(ir)).jobs).every((j) => j.failureFailsRun)).toBe(true);
+  });
+
+  it("given the output, when lifted, then runWhen comes from each job's if", () => {
+    const jobs = lift(emit(ir)).jobs;
+    expect(jobs.cleanup!.runWhen).toBe("all_done");
+    expect(jobs.report!.runWhen).toBe("all_succeeded");
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+
+  it("given output where a job downstream of all_done was written with success(), then lift refuses it", () => {
+    const bad = emit(ir).replace("!cancelled() && needs.kfm-context.outputs.run == 'true' && needs.cleanup.result == 'success'", JOB_IF);
+    expect(() => lift(bad)).toThrow(/success\(\)/);
+  });
+
+  it("given output where a job got continue-on-error, then lift reports that its failure no longer fails the run", () => {
+    const bad = emit(ir).replace(/^(  load:\n)/m, "$1    continue-on-error: true\n");
+    expect(lift(bad).jobs.load!.failureFailsRun).toBe(false);
+  });
+});
+
+// ---------------------------------------------------------------- issue 4: max_active_runs (trap 10)
+
+describe("max_active_runs (concurrency.queue)", () => {
+  it("given max_active_runs 1, then it is refused at that key (concurrency groups cancel or cap pending runs)", () => {
+    const ps = check(irFixture([{}], { maxActiveRuns: 1 }));
+    expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(ps[0]!.at).toEqual(["workflow", "max_active_runs"]);
+    expect(ps[0]!.message).toMatch(/queue: max/);
+  });
+
+  it("given no limit, then no concurrency key is written, and output with one is refused by lift", () => {
+    const text = emit(irFixture());
+    expect(doc(irFixture()).concurrency).toBeUndefined();
+    expect(lift(text).maxActiveRuns).toBeNull();
+    expect(() => lift(text.replace(/^permissions:/m, "concurrency:\n  group: x\npermissions:"))).toThrow(/concurrency/);
+  });
+});
+
+// ---------------------------------------------------------------- trap 5: failure blast radius
+
+describe("failure blast radius (specs/failure-blast-radius.yaml)", () => {
+  it("given two independent branches, then no job needs or tests a job of the other branch, so a failure in one cannot stop the other", () => {
+    const d = doc(compileSpec(readFileSync("specs/failure-blast-radius.yaml", "utf8")));
+    expect(d.jobs.extract_b.needs).toEqual(["kfm-context"]);
+    expect(d.jobs.transform_b.needs).toEqual(["kfm-context", "extract_b"]);
+    for (const id of ["extract_b", "transform_b"]) {
+      expect(d.jobs[id].if).toBe(JOB_IF);
+      expect(d.jobs[id].strategy).toBeUndefined();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import type { V1Container, V1CronJob } from "@kubernetes/client-node";
 import type { CronSchedule, EventSchedule, Job, Retry, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
+import { runToken } from "../../src/runtime.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { check } from "../../targets/tekton/check.js";
 import {
@@ -23,6 +24,9 @@ import {
   renderTemplate,
   SHELL_IMAGE,
   STARTING_DEADLINE_SECONDS,
+  STATUS_SCRIPT,
+  RUN_STATUS_SCRIPT,
+  CHECK_SCRIPT,
   WAIT_SCRIPT,
   type TektonPipeline,
   type TektonPipelineRun,
@@ -174,7 +178,7 @@ describe("literal text", () => {
       "--date=$(tasks.kfm-context.results.ds)/$(tasks.kfm-context.results.execution_date)",
       "$(tasks.kfm-context.results.next_execution_date)",
     ]);
-    expect(task(out, "kfm-context").taskSpec.results!.map((r) => r.name)).toEqual(["execution_date", "ds", "ts", "next_execution_date"]);
+    expect(task(out, "kfm-context").taskSpec.results!.map((r) => r.name)).toEqual(["execution_date", "ds", "ts", "next_execution_date", "run_token"]);
     expect(env(step(out, "kfm-context", "kfm-context"), "KFM_PERIOD_SECONDS")).toBe("86400");
   });
 
@@ -358,6 +362,122 @@ describe("lift", () => {
   });
 });
 
+// ---------- issue 4: failure behaviour, standard env, secrets, concurrency ----------
+
+const retried: Retry = { maxAttempts: 3, delaySeconds: 5, multiplier: 1, maxDelaySeconds: null };
+/** Two independent branches: a -> b, and c (retried). */
+const branches = () => irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"] }), jobFixture("c", { retry: retried })] });
+
+describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () => {
+  it("given a single chain of jobs, when emitted, then Tekton's own stop is kept: no onError, no when, no ok result, no finally", () => {
+    const out = compile(irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"], retry: retried })] }));
+    expect(out.pipeline.spec.finally).toBeUndefined();
+    for (const name of ["a", "b"]) {
+      expect(task(out, name).onError).toBeUndefined();
+      expect(task(out, name).when).toBeUndefined();
+      expect(task(out, name).taskSpec.steps.map((x) => x.name)).not.toContain("kfm-status");
+    }
+  });
+
+  it("given independent branches, when emitted, then a job without retries has onError continue and a kfm-status step writing ok", () => {
+    const out = compile(branches());
+    expect(task(out, "a")).toMatchObject({ onError: "continue", retries: 0, taskSpec: { results: [{ name: "ok", type: "string" }] } });
+    expect(task(out, "a").taskSpec.steps.map((x) => x.name)).toEqual(["job", "kfm-status"]);
+    expect(step(out, "a", "job").onError).toBeUndefined();
+    expect(env(step(out, "a", "kfm-status"), "KFM_EXIT_CODE_PATH")).toBe("$(steps.step-job.exitCode.path)");
+    expect(env(step(out, "a", "kfm-status"), "KFM_RETRIES")).toBe("0");
+  });
+
+  it("given independent branches, when emitted, then a downstream job has a when on the ok result of kfm-context and of each parent", () => {
+    const out = compile(branches());
+    expect(task(out, "b").when).toEqual([
+      { input: "$(tasks.kfm-context.results.ok)", operator: "in", values: ["true"] },
+      { input: "$(tasks.a.results.ok)", operator: "in", values: ["true"] },
+    ]);
+    expect(task(out, "kfm-context").taskSpec.results!.map((r) => r.name)).toContain("ok");
+  });
+
+  it("given a retried job in a branching workflow, when emitted, then retries stay native, the job step continues on error and no task onError is written", () => {
+    const out = compile(branches());
+    expect(task(out, "c").retries).toBe(2);
+    expect(task(out, "c").onError).toBeUndefined();
+    expect(step(out, "c", "job").onError).toBe("continue");
+    expect(env(step(out, "c", "kfm-status"), "KFM_RETRIES")).toBe("2");
+    expect(task(out, "c").taskSpec.steps.map((x) => x.name)).toEqual(["kfm-wait", "job", "kfm-status"]);
+  });
+
+  it("given independent branches, when emitted, then finally has kfm-run-status on $(tasks.status) and a kfm-check per retried job on its ok", () => {
+    const fin = compile(branches()).pipeline.spec.finally!;
+    expect(fin.map((t) => t.name)).toEqual(["kfm-run-status", "kfm-check-3"]);
+    expect(fin[0]!.params).toEqual([{ name: "tasks-status", value: "$(tasks.status)" }]);
+    expect(fin[1]!.params).toEqual([{ name: "ok", value: "$(tasks.c.results.ok)" }]);
+    expect(fin.every((t) => t.timeout === "0s" && t.retries === 0)).toBe(true);
+  });
+
+  it("given a job with on_upstream_failure continue, when emitted, then it runs after its parents with no when, and the run still has kfm-run-status", () => {
+    const out = compile(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] }));
+    expect(task(out, "cleanup").runAfter).toEqual(["kfm-context", "load"]);
+    expect(task(out, "cleanup").when).toBeUndefined();
+    expect(out.pipeline.spec.finally!.map((t) => t.name)).toEqual(["kfm-run-status"]);
+    const lifted = lift(emit(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] })));
+    expect(lifted.jobs["cleanup"]).toMatchObject({ runWhen: "all_done", failureFailsRun: true });
+  });
+
+  it("given output whose finally tasks were dropped, when lifted, then failureFailsRun is false for the jobs they watched", () => {
+    const docs = parseYamlStream(emit(branches())) as { kind: string; spec: { finally?: unknown } }[];
+    delete docs.find((d) => d.kind === "Pipeline")!.spec.finally;
+    const lifted = lift(docs.map((d) => JSON.stringify(d)).join("\n---\n"));
+    expect(lifted.jobs["a"]!.failureFailsRun).toBe(false);
+    expect(lifted.jobs["c"]!.failureFailsRun).toBe(false);
+  });
+
+  it("given output whose when was dropped, when lifted, then the job reads as all_done", () => {
+    const docs = parseYamlStream(emit(branches())) as { kind: string; spec: { tasks: { name: string; when?: unknown }[] } }[];
+    delete docs.find((d) => d.kind === "Pipeline")!.spec.tasks.find((t) => t.name === "b")!.when;
+    expect(lift(docs.map((d) => JSON.stringify(d)).join("\n---\n")).jobs["b"]!.runWhen).toBe("all_done");
+  });
+
+  it("given a retried job with a timeout in a branching workflow, when checked, then KFM301 names the job; in a chain it is accepted", () => {
+    const timed = jobFixture("c", { retry: retried, timeoutSeconds: 60 });
+    const refused = check(irFixture({ jobs: [jobFixture("a"), timed] }));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.message).toMatch(/tekton cannot express job 'c' with both retries/);
+    expect(check(irFixture({ jobs: [jobFixture("a"), { ...timed, dependsOn: ["a"] }] }))).toEqual([]);
+    expect(check(irFixture({ jobs: [jobFixture("a"), jobFixture("c", { timeoutSeconds: 60 })] }))).toEqual([]);
+  });
+});
+
+describe("standard env, secrets and concurrency", () => {
+  it("given a job with one attempt, when emitted, then KFM_ATTEMPT is 1; with retries it is the attempt result of kfm-wait", () => {
+    const out = compile(irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"], retry: retried })] }));
+    expect(env(step(out, "a", "job"), "KFM_ATTEMPT")).toBe("1");
+    expect(env(step(out, "b", "job"), "KFM_ATTEMPT")).toBe("$(steps.kfm-wait.results.attempt)");
+    expect(step(out, "b", "kfm-wait").results).toEqual([{ name: "attempt", type: "string" }]);
+    expect(env(step(out, "b", "kfm-wait"), "KFM_ATTEMPT_PATH")).toBe("$(step.results.attempt.path)");
+  });
+
+  it("given the standard env, when emitted, then KFM_RUN_TOKEN reads kfm-context's run_token and the seed is kfm-context data", () => {
+    const out = compile(irFixture());
+    expect(env(step(out, "extract", "job"), "KFM_RUN_TOKEN")).toBe("$(tasks.kfm-context.results.run_token)");
+    expect(env(step(out, "kfm-context", "kfm-context"), "KFM_RUN_TOKEN_SEED")).toBe("kfm-run-token/v1\ndaily_sales\n0000\n");
+    expect(lift(emit(irFixture())).runTokenSeed).toBe("kfm-run-token/v1\ndaily_sales\n0000\n");
+  });
+
+  it("given a secret env value, when emitted, then it is valueFrom.secretKeyRef and the secret never appears as a value; lift returns the reference", () => {
+    const job = jobFixture("a", { env: [{ name: "PASSWORD", secretRef: { secret: "trino-credentials", key: "password" } }, ...jobFixture("a").env] });
+    const ir = irFixture({ jobs: [job] });
+    const e = step(compile(ir), "a", "job").env!.find((x) => x.name === "PASSWORD")!;
+    expect(e).toEqual({ name: "PASSWORD", valueFrom: { secretKeyRef: { name: "trino-credentials", key: "password" } } });
+    expect(lift(emit(ir)).jobs["a"]!.env["PASSWORD"]).toEqual({ secret: "trino-credentials", key: "password" });
+  });
+
+  it("given max_active_runs, when checked, then KFM301 (Tekton has no run queue)", () => {
+    const problems = check(irFixture({ maxActiveRuns: 1 }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).toMatch(/tekton cannot express max_active_runs: 1/);
+  });
+});
+
 // ---------- the generated scripts, executed ----------
 
 const shells: string[][] = [["sh"], ...(hasTool("busybox") ? [["busybox", "sh"]] : [])];
@@ -451,24 +571,26 @@ describe.each(shells)("kfm-wait script under %s", (...shell) => {
 
   it("given retry counts 0, 1 and 2, when run, then the first attempt does not wait and attempt k+1 sleeps the k-th wait", () => {
     expect(script).toBe(WAIT_SCRIPT);
+    const dir = mkdtempSync(join(tmpdir(), "kfm-wait-"));
     const timed = (count: string) => {
       const t0 = performance.now();
-      const r = runScript(shell, script, { KFM_RETRY_COUNT: count, KFM_RETRY_WAITS: waits });
-      return { ...r, ms: performance.now() - t0 };
+      const r = runScript(shell, script, { KFM_RETRY_COUNT: count, KFM_RETRY_WAITS: waits, KFM_ATTEMPT_PATH: join(dir, "attempt") });
+      return { ...r, ms: performance.now() - t0, attempt: readFileSync(join(dir, "attempt"), "utf8") };
     };
     const first = timed("0");
-    expect(first).toMatchObject({ status: 0, stdout: "kfm-wait: first attempt, no wait\n" });
+    expect(first).toMatchObject({ status: 0, stdout: "kfm-wait: first attempt, no wait\n", attempt: "1" });
     const second = timed("1");
-    expect(second).toMatchObject({ status: 0, stdout: "kfm-wait: attempt 2 starts after a wait of 0.05 s\n" });
+    expect(second).toMatchObject({ status: 0, stdout: "kfm-wait: attempt 2 starts after a wait of 0.05 s\n", attempt: "2" });
     expect(second.ms).toBeGreaterThanOrEqual(50);
     const third = timed("2");
-    expect(third).toMatchObject({ status: 0, stdout: "kfm-wait: attempt 3 starts after a wait of 0.1 s\n" });
+    expect(third).toMatchObject({ status: 0, stdout: "kfm-wait: attempt 3 starts after a wait of 0.1 s\n", attempt: "3" });
     expect(third.ms).toBeGreaterThanOrEqual(100);
   });
 
   it("given a retry count past the waits list or not a number, when run, then it fails", () => {
-    expect(runScript(shell, script, { KFM_RETRY_COUNT: "3", KFM_RETRY_WAITS: waits }).status).not.toBe(0);
-    expect(runScript(shell, script, { KFM_RETRY_COUNT: "", KFM_RETRY_WAITS: waits }).status).not.toBe(0);
+    const path = join(mkdtempSync(join(tmpdir(), "kfm-wait-")), "attempt");
+    expect(runScript(shell, script, { KFM_RETRY_COUNT: "3", KFM_RETRY_WAITS: waits, KFM_ATTEMPT_PATH: path }).status).not.toBe(0);
+    expect(runScript(shell, script, { KFM_RETRY_COUNT: "", KFM_RETRY_WAITS: waits, KFM_ATTEMPT_PATH: path }).status).not.toBe(0);
   });
 });
 
@@ -539,3 +661,68 @@ function jobFixture(name: string, over: Partial<Job> = {}): Job {
 function irFixture(over: Partial<Workflow> = {}): Workflow {
   return baseIr(over, "extract");
 }
+
+describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s", (...shell) => {
+  const out = compile(branches());
+  const status = emittedScript(step(out, "c", "kfm-status"));
+  const fin = out.pipeline.spec.finally!;
+
+  function run(code: string, count: string, retries: string) {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-status-"));
+    writeFileSync(join(dir, "exitCode"), code);
+    const r = runScript(shell, status, {
+      KFM_EXIT_CODE_PATH: join(dir, "exitCode"),
+      KFM_RETRY_COUNT: count,
+      KFM_RETRIES: retries,
+      KFM_OK_PATH: join(dir, "ok"),
+    });
+    return { status: r.status, ok: existsSync(join(dir, "ok")) ? readFileSync(join(dir, "ok"), "utf8") : null };
+  }
+
+  it("given the emitted scripts, when compared with the constants, then only Kubernetes escaping differs", () => {
+    expect(status).toBe(STATUS_SCRIPT);
+    expect(emittedScript(fin[0]!.taskSpec.steps[0]!)).toBe(RUN_STATUS_SCRIPT);
+    expect(emittedScript(fin[1]!.taskSpec.steps[0]!)).toBe(CHECK_SCRIPT);
+  });
+
+  it("given a job that exited 0, when kfm-status runs, then ok is true and the TaskRun succeeds", () => {
+    expect(run("0", "0", "2")).toEqual({ status: 0, ok: "true" });
+  });
+
+  it("given a failed attempt that is not the last, when kfm-status runs, then it fails (Tekton retries) and writes no ok", () => {
+    expect(run("3", "1", "2")).toEqual({ status: 1, ok: null });
+  });
+
+  it("given the last failed attempt of a retried job, when kfm-status runs, then ok is false and the TaskRun succeeds (other branches go on)", () => {
+    expect(run("3", "2", "2")).toEqual({ status: 0, ok: "false" });
+  });
+
+  it("given the failed only attempt of a job without retries, when kfm-status runs, then it fails (onError continue ignores it)", () => {
+    expect(run("1", "0", "0")).toEqual({ status: 1, ok: null });
+  });
+
+  it("given the aggregate task status, when kfm-run-status runs, then only Failed fails the run", () => {
+    const s = emittedScript(fin[0]!.taskSpec.steps[0]!);
+    expect(runScript(shell, s, { KFM_TASKS_STATUS: "Failed" }).status).toBe(1);
+    for (const ok of ["Succeeded", "Completed", "None"]) expect(runScript(shell, s, { KFM_TASKS_STATUS: ok }).status).toBe(0);
+  });
+
+  it("given a retried job's ok, when kfm-check runs, then anything but true fails the run", () => {
+    const s = emittedScript(fin[1]!.taskSpec.steps[0]!);
+    expect(runScript(shell, s, { KFM_JOB_OK: "true", KFM_JOB_NAME: "c" }).status).toBe(0);
+    expect(runScript(shell, s, { KFM_JOB_OK: "false", KFM_JOB_NAME: "c" }).status).toBe(1);
+  });
+
+  it("given a seed and a logical date, when kfm-context runs, then the run token is the reference sha256 prefix", () => {
+    const ctx = step(compile(irFixture({ runTokenSeed: "kfm-run-token/v1\nd\n$x\n" })), "kfm-context", "kfm-context");
+    const dir = mkdtempSync(join(tmpdir(), "kfm-token-"));
+    const r = runScript(shell, emittedScript(ctx), {
+      KFM_LOGICAL_DATE_PARAM: "2024-03-10T02:30:00+01:00",
+      KFM_PERIOD_SECONDS: "",
+      KFM_RUN_TOKEN_SEED: kubernetesExpand(env(ctx, "KFM_RUN_TOKEN_SEED")!),
+      KFM_RESULT_RUN_TOKEN: join(dir, "run_token"),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, "run_token"), "utf8")).toBe(runToken("kfm-run-token/v1\nd\n$x\n", Date.UTC(2024, 2, 10, 1, 30)));
+  });
+});

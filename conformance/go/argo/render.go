@@ -92,11 +92,22 @@ func renderSpec(ctx context.Context, spec *wfv1.WorkflowSpec, meta metav1.Object
 			continue
 		}
 		r := renderedContainer{Template: tmpl.Name, Env: map[string]string{}}
+		// A template with a retryStrategy also sees the local variable retries, the
+		// 0-based attempt (executeTemplate in workflow/controller/operator.go): this
+		// renders the first attempt.
+		local := make(map[string]any, len(g)+1)
+		for k, v := range g {
+			local[k] = v
+		}
+		if tmpl.RetryStrategy != nil {
+			local["retries"] = "0"
+		}
 		text, err := json.Marshal(tmpl.Container)
 		if err == nil {
 			s := string(text)
-			for pass := 0; pass < 2 && err == nil; pass++ {
-				s, err = template.Replace(ctx, s, g, true)
+			s, err = template.Replace(ctx, s, g, true)
+			if err == nil {
+				s, err = template.Replace(ctx, s, local, true)
 			}
 			if err == nil {
 				var c wfv1.Template

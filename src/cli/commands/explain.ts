@@ -1,0 +1,38 @@
+import { TARGETS } from "../../../targets/index.js";
+import { compileFor } from "../../compile.js";
+import { explainTargets, explainText } from "../../explain.js";
+import { usedFeatures } from "../../features.js";
+import { analyzeAll, EXIT_INVALID, EXIT_OK, lookupTarget, parse, printedHelp, report, UsageError, type Command } from "../common.js";
+
+export const explainCommand: Command = {
+  name: "explain",
+  summary: "kfm-compile explain <spec> [--target <name>] [--format text|json]",
+  help: `Usage: kfm-compile explain <spec> [--target <name>] [--format text|json]
+
+Shows, for every feature the spec uses and for each target (or the one named), how
+the target realises it: native field, a named emulation, or a refusal with the
+diagnostic the compiler gives. docs/support-matrix.md is the same data for every feature.
+Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
+the spec is invalid, 2 usage error.
+`,
+  run(args, io) {
+    const { values, positionals } = parse(args, { target: { type: "string", short: "t" }, format: { type: "string", default: "text" } });
+    if (printedHelp(values, this, io)) return EXIT_OK;
+    if (values.format !== "text" && values.format !== "json") throw new UsageError(`--format is text or json, not '${String(values.format)}'.`);
+    if (positionals.length !== 1) throw new UsageError("explain takes exactly one spec file.");
+    const targets = values.target === undefined ? [...TARGETS] : [lookupTarget(values.target as string)];
+    const { analyses, diagnostics } = analyzeAll(positionals, io);
+    const analysis = analyses[0];
+    if (analysis === undefined || analysis.ir === null) {
+      report(diagnostics, "text", io);
+      return EXIT_INVALID;
+    }
+    const ir = analysis.ir;
+    const used = usedFeatures(ir);
+    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t).diagnostics.filter((d) => d.severity === "error"));
+    if (values.format === "json")
+      io.stdout(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2) + "\n");
+    else io.stdout(explainText(ir.name, analysis.spec.file, used, explanations));
+    return explanations.some((e) => e.refusals.length > 0) ? EXIT_INVALID : EXIT_OK;
+  },
+};

@@ -1,0 +1,118 @@
+/**
+ * What every command shares: the IO seam, usage errors, option parsing with
+ * did-you-mean, reading specs into diagnostics, and printing them.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { TARGETS, findTarget, type Target } from "../../targets/index.js";
+import { analyze, type Analysis } from "../compile.js";
+import { formatDiagnostic, suggestion, type Diagnostic } from "../diagnostics.js";
+
+export const EXIT_OK = 0;
+export const EXIT_INVALID = 1;
+export const EXIT_USAGE = 2;
+
+export interface Io {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly cwd: string;
+}
+
+/** A mistake in the command line itself: printed with a hint, exit 2. */
+export class UsageError extends Error {}
+
+/** One subcommand: its help text and what it does. */
+export interface Command {
+  readonly name: string;
+  /** Its usage line in the main help. */
+  readonly summary: string;
+  readonly help: string;
+  run(args: readonly string[], io: Io): number;
+}
+
+/** Prints the command's help when asked, and says whether it did. */
+export function printedHelp(values: Parsed["values"], command: Command, io: Io): boolean {
+  if (values.help === true) io.stdout(command.help);
+  return values.help === true;
+}
+
+export interface Parsed {
+  readonly values: Record<string, string | boolean | string[] | undefined>;
+  readonly positionals: string[];
+}
+
+export function parse(args: readonly string[], options: ParseArgsConfig["options"]): Parsed {
+  try {
+    return parseArgs({ args: [...args], options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    const message = (e as Error).message;
+    const unknown = /Unknown option '(-{1,2}[^']+)'/.exec(message);
+    if (unknown) {
+      const names = Object.keys(options ?? {}).map((o) => `--${o}`);
+      throw new UsageError(`unknown option ${unknown[1]}.${suggestion(unknown[1]!, [...names, "--help"])}`);
+    }
+    throw new UsageError(message.replace(/\.$/, "") + ".");
+  }
+}
+
+/** Reads and analyses each spec; unreadable files become KFM005 diagnostics. */
+export function analyzeAll(files: readonly string[], io: Io): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
+  const analyses: Analysis[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const file of files) {
+    const shown = displayPath(file, io.cwd);
+    const text = readSpec(resolve(io.cwd, file));
+    if (typeof text !== "string") {
+      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error });
+      continue;
+    }
+    const a = analyze(shown, text);
+    analyses.push(a);
+    diagnostics.push(...a.diagnostics);
+  }
+  return { analyses, diagnostics };
+}
+
+export function displayPath(file: string, cwd: string): string {
+  const rel = relative(cwd, resolve(cwd, file));
+  return rel === "" ? "." : rel.split(sep).join("/");
+}
+
+export function readSpec(path: string): string | { error: string } {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { error: code === "ENOENT" ? "No such file." : `The file cannot be read (${code}).` };
+  }
+  if (!stat.isFile()) return { error: stat.isDirectory() ? "This is a folder; give spec files." : "This is not a regular file." };
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    return { error: `The file cannot be read (${(e as NodeJS.ErrnoException).code}).` };
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return { error: "The file is not UTF-8 text." };
+  }
+}
+
+export function lookupTarget(name: string): Target {
+  const t = findTarget(name);
+  if (!t) throw new UsageError(`unknown target '${name}'.${suggestion(name, [...TARGETS.map((x) => x.name), "all"])}`);
+  return t;
+}
+
+export function report(diagnostics: readonly Diagnostic[], format: "text" | "json", io: Io): void {
+  if (format === "json") {
+    io.stdout(JSON.stringify({ diagnostics }, null, 2) + "\n");
+    return;
+  }
+  for (const d of diagnostics) io.stderr(formatDiagnostic(d) + "\n");
+  const errors = diagnostics.filter((d) => d.severity === "error").length;
+  if (errors > 0) io.stderr(`${errors} error${errors === 1 ? "" : "s"}.\n`);
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { analyze } from "../src/compile.js";
+import { formatDiagnostic } from "../src/diagnostics.js";
+import type { Workflow } from "../src/ir.js";
+import { renderTemplate, runToken } from "../src/runtime.js";
+
+function ir(text: string): Workflow {
+  const a = analyze("spec.yaml", text);
+  if (a.ir === null) throw new Error(a.diagnostics.map(formatDiagnostic).join("\n"));
+  return a.ir;
+}
+
+function problems(text: string): string[] {
+  return analyze("spec.yaml", text).diagnostics.map(formatDiagnostic);
+}
+
+const deps = (w: Workflow) => Object.fromEntries(w.jobs.map((j) => [j.name, j.dependsOn]));
+
+describe("prerequisites", () => {
+  it("make every job that is not upstream of the gate wait for it, once", () => {
+    const w = ir(`
+workflow:
+  name: gated
+  jobs:
+    - {job: {name: schema, image: "x:1"}}
+    - {job: {name: gate, image: "x:1"}, depends_on: [schema], prerequisite: true}
+    - {job: {name: a, image: "x:1"}}
+    - {job: {name: b, image: "x:1"}, depends_on: [a]}
+    - {job: {name: c, image: "x:1"}, depends_on: [schema]}
+`);
+    expect(deps(w)).toEqual({ schema: [], gate: ["schema"], a: ["gate"], b: ["a"], c: ["schema", "gate"] });
+    expect(w.jobs.map((j) => j.prerequisite)).toEqual([false, true, false, false, false]);
+  });
+});
+
+describe("on_upstream_failure", () => {
+  it("continue makes the job run once its dependencies are done; stop is the default", () => {
+    const w = ir(`
+workflow:
+  name: w
+  jobs:
+    - {job: {name: a, image: "x:1"}}
+    - {job: {name: b, image: "x:1"}, depends_on: [a], on_upstream_failure: continue}
+    - {job: {name: c, image: "x:1"}, depends_on: [a], on_upstream_failure: stop}
+`);
+    expect(w.jobs.map((j) => j.runWhen)).toEqual(["all_succeeded", "all_done", "all_succeeded"]);
+  });
+
+  it("warns when continue has nothing to continue after", () => {
+    expect(problems(`workflow: {name: w, jobs: [{job: {name: a, image: "x:1"}, on_upstream_failure: continue}]}\n`)).toEqual([
+      "spec.yaml:1:59: warning KFM216: `on_upstream_failure: continue` has no effect on a job without `depends_on`.",
+    ]);
+  });
+});
+
+describe("secret references", () => {
+  it("become secret env vars, never values", () => {
+    const w = ir(`job: {name: a, image: "x:1", env: {PASSWORD: {secret: db-creds, key: password}}}\n`);
+    expect(w.jobs[0]!.env[0]).toEqual({ name: "PASSWORD", secretRef: { secret: "db-creds", key: "password" } });
+  });
+
+  it("are checked for Kubernetes names", () => {
+    expect(problems(`job: {name: a, image: "x:1", env: {P: {secret: DB_Creds, key: "pass word"}}}\n`)).toEqual([
+      "spec.yaml:1:48: error KFM104: `DB_Creds` is not a Kubernetes Secret name: use lower-case letters, digits, `-` and `.`.",
+      "spec.yaml:1:63: error KFM104: `pass word` is not a Secret key: use letters, digits, `-`, `_` and `.`.",
+    ]);
+  });
+});
+
+describe("the standard environment", () => {
+  it("ends every job's env with the five KFM_ variables", () => {
+    const w = ir(`job: {name: a, image: "x:1", env: {A: "1"}}\n`);
+    expect(w.jobs[0]!.env.map((e) => e.name)).toEqual(["A", "KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE", "KFM_ATTEMPT", "KFM_RUN_TOKEN"]);
+  });
+
+  it("gives one run token per workflow, logical date and params, whatever the runner", () => {
+    const a = ir(`job: {name: a, image: "x:1", params: {p: "1"}}\n`);
+    const b = ir(`job: {name: a, image: "y:2", params: {p: "1"}}\n`);
+    const c = ir(`job: {name: a, image: "x:1", params: {p: "2"}}\n`);
+    expect(a.runTokenSeed).toBe(b.runTokenSeed);
+    expect(a.runTokenSeed).not.toBe(c.runTokenSeed);
+    const day = Date.parse("2024-01-02T02:00:00Z");
+    expect(runToken(a.runTokenSeed, day)).toMatch(/^[0-9a-f]{32}$/);
+    expect(runToken(a.runTokenSeed, day)).toBe(runToken(a.runTokenSeed, day));
+    expect(runToken(a.runTokenSeed, day)).not.toBe(runToken(a.runTokenSeed, day + 86400000));
+    const env = Object.fromEntries(
+      a.jobs[0]!.env.map((e) => [
+        e.name,
+        "value" in e ? renderTemplate(e.value, { logicalMs: day, attempt: 2, runTokenSeed: a.runTokenSeed, periodSeconds: null }) : "",
+      ]),
+    );
+    expect(env).toMatchObject({ KFM_WORKFLOW: "a", KFM_JOB: "a", KFM_LOGICAL_DATE: "2024-01-02T02:00:00+00:00", KFM_ATTEMPT: "2" });
+  });
+});
+
+describe("max_active_runs", () => {
+  it("is carried as a whole number of at least one", () => {
+    expect(ir(`workflow: {name: w, max_active_runs: 2, jobs: [{job: {name: a, image: "x:1"}}]}\n`).maxActiveRuns).toBe(2);
+    expect(problems(`workflow: {name: w, max_active_runs: 0, jobs: [{job: {name: a, image: "x:1"}}]}\n`)).toEqual([
+      "spec.yaml:1:38: error KFM104: `max_active_runs` must be at least 1.",
+    ]);
+  });
+});
+
+describe("bounds", () => {
+  it("refuse waits and timeouts no runner can store", () => {
+    expect(problems(`job: {name: a, image: "x:1", timeout: 4000d}\n`)).toEqual([
+      "spec.yaml:1:39: error KFM206: 345600000 seconds is longer than the ten years any duration may be; runners cannot all store it.",
+    ]);
+    expect(problems(`job: {name: a, image: "x:1", retry: {max_attempts: 60, delay: 1s, exponential_backoff: true}}\n`)[0]).toMatch(
+      /KFM216: The last retry would wait/,
+    );
+  });
+});
