@@ -1,16 +1,19 @@
 // Writes the generated documentation: schemas/workflow.schema.json from the spec
-// types, the spec reference in README.md from the schema, and docs/support-matrix.md
+// types, schemas/config.schema.json from the project config types (src/config/types.ts), the spec and config references in README.md from the schemas, and docs/support-matrix.md
 // from the targets' feature tables. `--check` fails when a committed file is stale.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { TARGETS } from "../targets/index.js";
 import { supportMatrix } from "../src/explain.js";
-import { generateSpecSchema, SCHEMA_PATH } from "../src/spec/schema-gen.js";
-import { specReference, withReference } from "../src/spec/reference.js";
+import { CONFIG_SCHEMA_PATH, generateConfigSchema, generateSpecSchema, SCHEMA_PATH } from "../src/spec/schema-gen.js";
+import { configReference, specReference, withConfigReference, withReference } from "../src/spec/reference.js";
 
 const schema = generateSpecSchema();
+const configSchema = generateConfigSchema();
+const readme = withReference(readFileSync("README.md", "utf8"), specReference(JSON.parse(schema)));
 const files: [string, string][] = [
   [SCHEMA_PATH, schema],
-  ["README.md", withReference(readFileSync("README.md", "utf8"), specReference(JSON.parse(schema)))],
+  [CONFIG_SCHEMA_PATH, configSchema],
+  ["README.md", withConfigReference(readme, configReference(JSON.parse(configSchema)))],
   ["docs/support-matrix.md", supportMatrix(TARGETS)],
 ];
 if (process.argv.includes("--check")) {

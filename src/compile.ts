@@ -6,6 +6,7 @@ import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from
 import type { Workflow } from "./ir.js";
 import { lower } from "./lower.js";
 import { outputBaseName } from "./names.js";
+import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
 import { loadSpec, type LoadedSpec } from "./spec/load.js";
 import { checkShape } from "./spec/schema.js";
 import type { Target } from "../targets/types.js";
@@ -13,12 +14,19 @@ import type { Target } from "../targets/types.js";
 export interface Analysis {
   readonly ir: Workflow | null;
   readonly diagnostics: Diagnostic[];
+  /** The spec; with job files, its digest covers them and it locates problems in them. */
   readonly spec: LoadedSpec;
+  /** Display paths of the job files the spec references (repository layout). */
+  readonly jobFiles?: readonly string[];
 }
 
-/** Reads, validates and lowers one spec. `file` names it in diagnostics and headers. */
-export function analyze(file: string, text: string): Analysis {
-  const spec = loadSpec(file, text);
+/**
+ * Reads, validates and lowers one spec. `file` names it in diagnostics and headers.
+ * `where` (the file's absolute path and a host to read through) lets a workflow name
+ * job files (`job: jobs/extract.yaml`); without it such references are refused.
+ */
+export function analyze(file: string, text: string, where?: { path: string; host: SpecHost }): Analysis {
+  let spec = loadSpec(file, text);
   if (spec.diagnostics.length > 0) return { ir: null, diagnostics: [...spec.diagnostics], spec };
   const data = spec.data;
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
@@ -44,11 +52,18 @@ export function analyze(file: string, text: string): Analysis {
           : [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))];
     return { ir: null, diagnostics: sortDiagnostics(ds), spec };
   }
-  const record = data as Record<string, unknown>;
+  const resolved = resolveJobFiles(spec, data as Record<string, unknown>, where);
+  spec = resolved.spec;
+  if (hasErrors(resolved.diagnostics)) {
+    // Without the job the workflow cannot be lowered; its own shape is still checked.
+    const shape = checkShape(data as Record<string, unknown>).map(spec.locate);
+    return { ir: null, diagnostics: sortDiagnostics([...resolved.diagnostics, ...shape]), spec, jobFiles: resolved.files };
+  }
+  const record = resolved.data;
   const shape = checkShape(record);
   const lowered = lower(record, { path: file, digest: spec.digest }, spec.scalarSource);
-  const diagnostics = sortDiagnostics([...shape, ...lowered.problems].map(spec.locate));
-  return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec };
+  const diagnostics = sortDiagnostics([...resolved.diagnostics, ...[...shape, ...lowered.problems].map(spec.locate)]);
+  return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec, jobFiles: resolved.files };
 }
 
 export interface Output {

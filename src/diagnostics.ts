@@ -15,6 +15,8 @@ export const CODES = {
   KFM003: "more than one YAML document",
   KFM004: "the file is not a spec document",
   KFM005: "the file cannot be read",
+  KFM006: "a reference leaves the project root",
+  KFM007: "a project glob matches no file",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",

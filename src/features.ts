@@ -12,6 +12,10 @@ export const FEATURES = {
   "failure.continue":
     "A job with `on_upstream_failure: continue` runs once every job it depends on has finished, whatever their outcome; a run in which any job failed still ends failed.",
   "gate.prerequisite": "A job with `prerequisite: true` blocks every job not upstream of it until it succeeds.",
+  "gate.approval":
+    "An approval gate pauses the run until a person decides; approval starts the jobs downstream, a rejection or no decision within its timeout fails the gate (downstream does not run, the run ends failed).",
+  "dependency.workflow": "Before any job starts, the run of each workflow in `dependencies` for the same logical date must have succeeded.",
+  "notify.failure": "Each `notifications.on_failure` entry is sent once when a run ends failed, with credentials from secrets.",
   "retry.attempts": "`max_attempts` is the total number of attempts, the first included.",
   "retry.constant-wait": "Every retry waits `delay`, measured from the end of the failed attempt, with no jitter.",
   "retry.exponential": "Retry k waits `delay * backoff_multiplier^(k-1)`, with no jitter.",
@@ -64,10 +68,13 @@ export function usedFeatures(ir: Workflow): FeatureId[] {
   }
   if (ir.timeoutSeconds !== null) used.add("timeout.run");
   if (ir.maxActiveRuns !== null) used.add("concurrency.queue");
+  if (ir.upstream.length > 0) used.add("dependency.workflow");
+  if (ir.notifications.length > 0) used.add("notify.failure");
   for (const j of ir.jobs) {
     if (j.dependsOn.length > 0) used.add("dependencies");
     if (j.runWhen === "all_done") used.add("failure.continue");
     if (j.prerequisite) used.add("gate.prerequisite");
+    if (j.approval !== null) used.add("gate.approval");
     if (j.env.some((e) => "secretRef" in e)) used.add("env.secret");
     if (j.retry.maxAttempts > 1) used.add(j.retry.multiplier === 1 ? "retry.constant-wait" : "retry.exponential");
     if (j.retry.maxAttempts > 1 && j.retry.multiplier !== 1 && j.retry.maxDelaySeconds !== null) used.add("retry.max-delay");

@@ -53,6 +53,10 @@ export interface Workflow {
   readonly runTokenSeed: string;
   /** Jobs in spec order; `dependsOn` only names jobs of this list, and the graph has no cycle. */
   readonly jobs: readonly Job[];
+  /** Workflows whose run for the same logical date must have succeeded before any job starts (contract 8.2). */
+  readonly upstream: readonly UpstreamWorkflow[];
+  /** Sent once when a run ends failed (contract 9.2). */
+  readonly notifications: readonly Notification[];
   /** Where the workflow came from, for the generated-file header. */
   readonly source: SourceInfo;
 }
@@ -93,7 +97,38 @@ export interface Job {
   readonly runWhen: "all_succeeded" | "all_done";
   /** Whether the spec marked it a prerequisite (its edges are already in `dependsOn`; kept for `explain`). */
   readonly prerequisite: boolean;
+  /**
+   * Set when this is a manual approval gate rather than a container: the run waits
+   * for a person's decision; a rejection or no decision within `timeoutSeconds` (null:
+   * no limit) fails the gate. A gate has an empty image, no command, args, env or
+   * resources, one attempt and no timeout of its own.
+   */
+  readonly approval: { readonly timeoutSeconds: number | null } | null;
 }
+
+export interface UpstreamWorkflow {
+  readonly at: SpecPath;
+  /** The other workflow's spec name. */
+  readonly workflow: string;
+  /** How long to wait; null means no limit. */
+  readonly timeoutSeconds: number | null;
+}
+
+/**
+ * A failure notification. `message` is the same text on every runner (the subject
+ * of an email, the text of a Slack message): it names the workflow and the run's
+ * logical date.
+ */
+export type Notification =
+  | {
+      readonly kind: "email";
+      readonly at: SpecPath;
+      readonly message: Template;
+      readonly recipients: readonly string[];
+      readonly from: string;
+      readonly smtp: SecretRef;
+    }
+  | { readonly kind: "slack"; readonly at: SpecPath; readonly message: Template; readonly channel: string; readonly webhook: SecretRef };
 
 /** A secret's key (contract 11.3), resolved by the runner when the job starts. */
 export interface SecretRef {

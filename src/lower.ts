@@ -6,7 +6,21 @@
 import { createHash } from "node:crypto";
 import { constantPeriod, dstConflict, intervalToCron, parseCron } from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
-import type { CronSchedule, EnvVar, EventSchedule, Job, Retry, Schedule, SourceInfo, SpecPath, Template, Workflow } from "./ir.js";
+import type {
+  CronSchedule,
+  EnvVar,
+  EventSchedule,
+  Job,
+  Notification,
+  Retry,
+  Schedule,
+  SecretRef,
+  SourceInfo,
+  SpecPath,
+  Template,
+  UpstreamWorkflow,
+  Workflow,
+} from "./ir.js";
 import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
 import { NAME_SPACES } from "./names.js";
 import { mergeText, parseTemplate, type RawPart } from "./template.js";
@@ -42,6 +56,8 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
       maxActiveRuns: null,
       runTokenSeed: runTokenSeed(name, [data.job]),
       jobs: [job],
+      upstream: [],
+      notifications: [],
       source,
     };
     return { ir, problems };
@@ -54,8 +70,13 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
   const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
   const timeoutSeconds = positiveDuration(ctx, wf.timeout, [...at, "timeout"]);
   const entries = Array.isArray(wf.jobs) ? wf.jobs : [];
-  const names = entries.map((e) => (isObj(e) && isObj(e.job) ? str(e.job.name) : null));
-  checkNames(ctx, names, at);
+  const names = entries.map((e) => (isObj(e) && isObj(e.job) ? str(e.job.name) : isObj(e) && isObj(e.approval) ? str(e.approval.name) : null));
+  checkNames(
+    ctx,
+    names,
+    entries.map((e) => (isObj(e) && isObj(e.approval) ? "approval" : "job")),
+    at,
+  );
   const known = new Set(names.filter((n): n is string => n !== null));
   const jobs: Job[] = [];
   entries.forEach((entry, i) => {
@@ -63,7 +84,9 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     const deps = lowerDependencies(ctx, entry.depends_on, names[i] ?? null, known, [...at, "jobs", i, "depends_on"]);
     // With nothing upstream there is no failure to continue after: the default meaning.
     const runWhen = entry.on_upstream_failure === "continue" && deps.length > 0 ? "all_done" : "all_succeeded";
-    const job = lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name);
+    const job = isObj(entry.approval)
+      ? lowerApproval(ctx, entry.approval, [...at, "jobs", i, "approval"], deps)
+      : lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name);
     if (job !== null) jobs.push(entry.prerequisite === true ? { ...job, prerequisite: true } : job);
     if (entry.on_upstream_failure === "continue" && deps.length === 0) {
       ctx.problems.push(
@@ -87,9 +110,80 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
       entries.map((e) => (isObj(e) ? e.job : null)),
     ),
     jobs: gated,
+    upstream: lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name),
+    notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name),
     source,
   };
   return { ir, problems };
+}
+
+function lowerApproval(ctx: Ctx, value: Obj, at: SpecPath, dependsOn: string[]): Job | null {
+  const name = str(value.name);
+  if (name === null) return null;
+  return {
+    at,
+    name,
+    description: str(value.description),
+    image: "",
+    command: null,
+    args: null,
+    env: [],
+    resources: { cpu: null, memory: null },
+    retry: { maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null },
+    timeoutSeconds: null,
+    dependsOn,
+    runWhen: "all_succeeded",
+    prerequisite: false,
+    approval: { timeoutSeconds: positiveDuration(ctx, value.timeout, [...at, "timeout"]) },
+  };
+}
+
+function lowerUpstream(ctx: Ctx, value: unknown, at: SpecPath, self: string): UpstreamWorkflow[] {
+  if (!Array.isArray(value)) return [];
+  const out: UpstreamWorkflow[] = [];
+  value.forEach((d, i) => {
+    if (!isObj(d) || typeof d.workflow !== "string") return;
+    const where: SpecPath = [...at, i];
+    if (d.wait_for_completion === false) {
+      ctx.problems.push(
+        problem("KFM216", "Only `wait_for_completion: true` is supported: a dependency that does not wait has no meaning every runner shares.", [
+          ...where,
+          "wait_for_completion",
+        ]),
+      );
+    }
+    if (d.workflow === self) ctx.problems.push(problem("KFM215", "A workflow cannot depend on itself.", [...where, "workflow"]));
+    if (out.some((o) => o.workflow === d.workflow))
+      ctx.problems.push(problem("KFM104", `\`${d.workflow}\` is listed twice in \`dependencies\`.`, [...where, "workflow"]));
+    out.push({ at: where, workflow: d.workflow, timeoutSeconds: positiveDuration(ctx, d.timeout, [...where, "timeout"]) });
+  });
+  return out;
+}
+
+function lowerNotifications(value: unknown, at: SpecPath, workflow: string): Notification[] {
+  const message: Template = [{ text: `kfm-compile: the run of ${workflow} for ` }, { variable: "ts" }, { text: " failed." }];
+  const list = isObj(value) && Array.isArray(value.on_failure) ? value.on_failure : [];
+  const secret = (v: unknown): SecretRef | null =>
+    isObj(v) && typeof v.secret === "string" && typeof v.key === "string" ? { secret: v.secret, key: v.key } : null;
+  const out: Notification[] = [];
+  list.forEach((n, i) => {
+    if (!isObj(n)) return;
+    const where: SpecPath = [...at, i];
+    if (n.type === "slack" && typeof n.channel === "string" && secret(n.webhook)) {
+      out.push({ kind: "slack", at: where, message, channel: n.channel, webhook: secret(n.webhook)! });
+    }
+    if (n.type === "email" && Array.isArray(n.recipients) && typeof n.from === "string" && secret(n.smtp)) {
+      out.push({
+        kind: "email",
+        at: where,
+        message,
+        recipients: n.recipients.filter((r): r is string => typeof r === "string"),
+        from: n.from,
+        smtp: secret(n.smtp)!,
+      });
+    }
+  });
+  return out;
 }
 
 /**
@@ -153,11 +247,11 @@ function checkReserved(ctx: Ctx, name: string, at: SpecPath): void {
     ctx.problems.push(problem("KFM211", `Names starting with \`kfm-\` or \`kfm_\` are reserved for jobs the compiler adds; rename \`${name}\`.`, at));
 }
 
-function checkNames(ctx: Ctx, names: (string | null)[], at: SpecPath): void {
+function checkNames(ctx: Ctx, names: (string | null)[], kinds: string[], at: SpecPath): void {
   const first = new Map<string, number>();
   names.forEach((n, i) => {
     if (n === null) return;
-    const where: SpecPath = [...at, "jobs", i, "job", "name"];
+    const where: SpecPath = [...at, "jobs", i, kinds[i]!, "name"];
     if (first.has(n)) {
       ctx.problems.push(problem("KFM203", `The job name \`${n}\` is already used by job ${first.get(n)! + 1}; job names must be unique in a workflow.`, where));
       return;
@@ -177,7 +271,7 @@ function checkNames(ctx: Ctx, names: (string | null)[], at: SpecPath): void {
             ...at,
             "jobs",
             i,
-            "job",
+            kinds[i]!,
             "name",
           ]),
         );
@@ -419,6 +513,7 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
     dependsOn,
     runWhen,
     prerequisite: false,
+    approval: null,
   };
 }
 

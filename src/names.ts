@@ -71,6 +71,27 @@ export function tektonCheckTaskName(index: number): string {
   return `${RESERVED_PREFIX}check-${index + 1}`;
 }
 
+/**
+ * The Tekton Pipeline parameter (an array) that names who may approve or reject the
+ * approval gates of a run: user names and `group:<name>` entries, as the
+ * manual-approval-gate controller reads its `approvers` param (targets/tekton/README.md).
+ */
+export const TEKTON_APPROVERS_PARAM = "approvers";
+
+/** The Tekton `finally` task that sends failure notification `index` (0-based, spec order). */
+export function tektonNotifyTaskName(index: number): string {
+  return `${RESERVED_PREFIX}notify-${index + 1}`;
+}
+
+/**
+ * The Tekton task that fails (its failure ignored, `onError: continue`) when the retried job
+ * at `index` (0-based, spec order) ended with `ok` false, so that `$(tasks.status)` reads
+ * `Failed` for the failure notifications' `when`.
+ */
+export function tektonFailedTaskName(index: number): string {
+  return `${RESERVED_PREFIX}failed-${index + 1}`;
+}
+
 /** The container of the CronJob's pod that creates a scheduled PipelineRun. */
 export const TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 
@@ -155,3 +176,57 @@ export const ARGO_CONCURRENCY_KEY = "max-active-runs";
  * from every spec job.
  */
 export const AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
+
+/**
+ * GitHub Actions: the deployment environment an approval gate's job references
+ * (`jobs.<id>.environment`). Its required reviewers are repository settings the
+ * compiler cannot create (targets/github-actions/README.md, "Approval gates"). `.`
+ * cannot occur in spec names, so workflow and gate never blur into another pair.
+ */
+export function githubApprovalEnvironment(workflow: string, gate: string): string {
+  return `${workflow}.${gate}`;
+}
+
+/** GitHub Actions: the job that sends failure notification `index` (0-based, spec order). */
+export function githubNotifyJob(index: number): string {
+  return `${RESERVED_PREFIX}notify-${index + 1}`;
+}
+
+/**
+ * The pinned image that sends failure notifications on the Kubernetes targets (a container
+ * running curl with a fixed script; contract 9.2). Alpine-based, so it has `sh`, `sed` and `awk`.
+ */
+export const NOTIFY_CURL_IMAGE = "docker.io/curlimages/curl:8.11.1";
+
+/** Airflow: the KubernetesPodOperator task that sends failure notification `index` (0-based, spec order). */
+export function airflowNotifyTask(index: number): string {
+  return `${RESERVED_PREFIX}notify-${index + 1}`;
+}
+
+/**
+ * Airflow: the no-op task (`EmptyOperator`, `trigger_rule="one_failed"`) that runs when a task
+ * of the run failed; the notification tasks wait for it and for every task (`none_skipped`),
+ * so they run once, after everything else, and only in a failed run.
+ */
+export const AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
+
+/** Airflow: the `ExternalTaskSensor` that waits for `workflow`'s run of the same logical date (contract 8.2). */
+export function airflowUpstreamSensorTask(workflow: string): string {
+  return `${RESERVED_PREFIX}upstream-${workflow}`;
+}
+
+/**
+ * Argo Workflows: the output parameter (`valueFrom.supplied`, no default) of an approval
+ * gate's suspend template. It has no default on purpose: a gate whose `suspend.duration`
+ * runs out without a decision then errors instead of resuming (targets/argo/README.md,
+ * "Approval gates"), and a bare `argo resume <run>` cannot approve every gate at once.
+ */
+export const ARGO_APPROVAL_OUTPUT = "approved-by";
+
+/** Argo Workflows: the `onExit` template that sends the failure notifications (a DAG of one task per notification). */
+export const ARGO_EXIT_TEMPLATE = `${RESERVED_PREFIX}on-exit`;
+
+/** Argo Workflows: the exit-handler task and template that sends failure notification `index` (0-based, spec order). */
+export function argoNotifyTask(index: number): string {
+  return `${RESERVED_PREFIX}notify-${index + 1}`;
+}

@@ -16,6 +16,9 @@ export interface Summary {
   readonly maxActiveRuns: number | null;
   /** The constant the run token is computed from (`Workflow.runTokenSeed`). */
   readonly runTokenSeed: string;
+  readonly upstream: readonly { readonly workflow: string; readonly timeoutSeconds: number | null }[];
+  /** Sorted as in the spec. */
+  readonly notifications: readonly NotificationSummary[];
   /** Keyed by spec job name, keys sorted. */
   readonly jobs: Readonly<Record<string, JobSummary>>;
 }
@@ -31,7 +34,13 @@ export type ScheduleSummary =
     }
   | { readonly kind: "event"; readonly trigger: string; readonly source: string | null };
 
+export type NotificationSummary =
+  | { readonly kind: "email"; readonly message: Template; readonly recipients: readonly string[]; readonly from: string; readonly smtp: SecretRef }
+  | { readonly kind: "slack"; readonly message: Template; readonly channel: string; readonly webhook: SecretRef };
+
 export interface JobSummary {
+  /** A manual approval gate (no container), or null for a job. */
+  readonly approval: { readonly timeoutSeconds: number | null } | null;
   /** Spec names of the jobs that must succeed first, sorted. */
   readonly after: readonly string[];
   readonly image: string;
@@ -61,6 +70,7 @@ export function summarize(ir: Workflow): Summary {
   const jobs: Record<string, JobSummary> = {};
   for (const job of [...ir.jobs].sort((a, b) => compareStrings(a.name, b.name))) {
     jobs[job.name] = {
+      approval: job.approval,
       after: [...job.dependsOn].sort(compareStrings),
       image: job.image,
       command: job.command,
@@ -87,6 +97,12 @@ export function summarize(ir: Workflow): Summary {
     timeoutSeconds: ir.timeoutSeconds,
     maxActiveRuns: ir.maxActiveRuns,
     runTokenSeed: ir.runTokenSeed,
+    upstream: ir.upstream.map((u) => ({ workflow: u.workflow, timeoutSeconds: u.timeoutSeconds })),
+    notifications: ir.notifications.map((n): NotificationSummary =>
+      n.kind === "email"
+        ? { kind: "email", message: n.message, recipients: n.recipients, from: n.from, smtp: n.smtp }
+        : { kind: "slack", message: n.message, channel: n.channel, webhook: n.webhook },
+    ),
     jobs,
   };
 }

@@ -4,11 +4,11 @@
  * and each file is written to a temporary name and renamed into place, so a reader
  * (or an interrupted run) sees the old file or the new one, never a part.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Output } from "./compile.js";
-import { HEADER_MARK } from "./header.js";
+import { HEADER_MARK, readHeader, type ParsedHeader } from "./header.js";
 
 export interface WriteResult {
   readonly written: string[];
@@ -87,4 +87,73 @@ export function atomicWrite(path: string, text: string): void {
     rmSync(temp, { force: true });
     throw e;
   }
+}
+
+/** A file in an output folder that kfm-compile generated but would not generate now. */
+export interface Orphan {
+  /** Relative to the output base, `/`-separated. */
+  readonly path: string;
+  readonly header: ParsedHeader;
+}
+
+/** The first bytes of a file, enough for the header; null when it cannot be read. */
+function head(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = Buffer.alloc(4096);
+    const n = readSync(fd, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, n).toString("utf8");
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Orphans: files directly in one of `folders` (relative to `base`) that carry the
+ * kfm-compile header and are not among `expected` (paths relative to `base`). A
+ * file without the header is never one, whatever it holds.
+ */
+export function findOrphans(base: string, folders: readonly string[], expected: ReadonlySet<string>): Orphan[] {
+  const orphans: Orphan[] = [];
+  for (const folder of [...new Set(folders)].sort()) {
+    let entries;
+    try {
+      entries = readdirSync(join(base, folder), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (!e.isFile() || e.name.endsWith(".kfm-compile.tmp")) continue;
+      const path = folder === "." ? e.name : `${folder}/${e.name}`;
+      if (expected.has(path)) continue;
+      const text = head(join(base, path));
+      if (text === null || !isGenerated(text)) continue;
+      const header = readHeader(text);
+      if (header !== null) orphans.push({ path, header });
+    }
+  }
+  return orphans;
+}
+
+/** Removes orphans (each an atomic unlink), checking again just before that each still carries the header. */
+export function removeOrphans(base: string, orphans: readonly Orphan[]): { removed: string[]; kept: string[] } {
+  const removed: string[] = [];
+  const kept: string[] = [];
+  for (const o of orphans) {
+    const text = head(join(base, o.path));
+    if (text === null || !isGenerated(text)) {
+      kept.push(o.path);
+      continue;
+    }
+    rmSync(join(base, o.path));
+    removed.push(o.path);
+  }
+  return { removed, kept };
 }

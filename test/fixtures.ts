@@ -24,6 +24,7 @@ export function jobFixture(name: string, over: Partial<Job> = {}, workflow = "da
     dependsOn: [],
     runWhen: "all_succeeded",
     prerequisite: false,
+    approval: null,
     ...over,
   };
 }
@@ -54,6 +55,8 @@ export function irFixture(over: Partial<Workflow> = {}, firstJob = "extract_sale
     maxActiveRuns: null,
     runTokenSeed: "kfm-run-token/v1\ndaily_sales\n0000\n",
     jobs: [jobFixture(firstJob)],
+    upstream: [],
+    notifications: [],
     source: { path: "specs/daily_sales.yaml", digest: "sha256:0000" },
     ...over,
   };

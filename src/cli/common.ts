@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
 import { formatDiagnostic, suggestion, type Diagnostic } from "../diagnostics.js";
+import { diskHost } from "../spec/layout.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
@@ -67,7 +68,8 @@ export function analyzeAll(files: readonly string[], io: Io): { analyses: Analys
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error });
       continue;
     }
-    const a = analyze(shown, text);
+    // Job files a workflow names (repository layout) must stay inside the current folder.
+    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(io.cwd, (p) => displayPath(p, io.cwd), readSpec) });
     analyses.push(a);
     diagnostics.push(...a.diagnostics);
   }

@@ -22,3 +22,24 @@ export function generateSpecSchema(): string {
   const withId = { $id: "https://kfm-compile.dev/schemas/workflow.schema.json", ...schema };
   return JSON.stringify(withId, null, 2) + "\n";
 }
+
+export const CONFIG_SCHEMA_PATH = "schemas/config.schema.json";
+
+/** Generates the project configuration's JSON Schema from `src/config/types.ts`. */
+export function generateConfigSchema(): string {
+  const program = TJS.getProgramFromFiles([root + "src/config/types.ts"], { strict: true, skipLibCheck: true });
+  const schema = TJS.generateSchema(program, "ProjectConfig", {
+    required: true,
+    noExtraProps: true,
+    strictNullChecks: true,
+    ref: true,
+    aliasRef: false,
+    titles: false,
+    defaultProps: false,
+    uniqueNames: false,
+    validationKeywords: [],
+  });
+  if (!schema) throw new Error("typescript-json-schema produced no schema");
+  const withId = { $id: "https://kfm-compile.dev/schemas/config.schema.json", ...schema };
+  return JSON.stringify(withId, null, 2) + "\n";
+}

@@ -14,8 +14,16 @@ const schema = JSON.parse(readFileSync(assetPath("schemas/workflow.schema.json")
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 let validators: Record<string, ValidateFunction> | null = null;
+let configValidator: ValidateFunction | null = null;
 
+/** `ProjectConfig` is the root of schemas/config.schema.json (kfm.config.yaml); anything else a definition of the spec schema. */
 function validator(definition: string): ValidateFunction {
+  if (definition === "ProjectConfig") {
+    configValidator ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(
+      JSON.parse(readFileSync(assetPath("schemas/config.schema.json"), "utf8")),
+    );
+    return configValidator;
+  }
   if (validators === null) {
     const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
     ajv.addSchema(schema);
@@ -44,22 +52,48 @@ function scheduleKind(value: unknown): string {
 /** Validates a whole spec document; `data` must be a mapping with a `workflow` or `job` key. */
 export function checkShape(data: Record<string, unknown>): Problem[] {
   const kind = "workflow" in data ? "WorkflowDocument" : "JobDocument";
-  const problems = run(kind, data, []);
-  // The schedule is a union: ajv reports every branch's complaints, so it is checked
-  // again against the branch its keys select, and only that branch speaks.
+  let problems = run(kind, data, []);
+  // Unions (a schedule, a jobs entry, a notification): ajv reports every branch's
+  // complaints, so each is checked again against the branch its keys select, and
+  // only that branch speaks.
   const wf = data.workflow as Record<string, unknown> | undefined;
-  if (kind === "WorkflowDocument" && wf && typeof wf === "object" && "schedule" in wf) {
-    const kept = problems.filter((p) => !isUnder(p.at, ["workflow", "schedule"]) || p.at.length === 2);
-    const schedule = wf.schedule;
-    if (schedule !== null && typeof schedule === "object" && !Array.isArray(schedule)) {
-      return [
-        ...kept.filter((p) => !(p.at.length === 2 && isUnder(p.at, ["workflow", "schedule"]))),
-        ...run(scheduleKind(schedule), schedule, ["workflow", "schedule"]),
-      ];
-    }
-    return kept;
+  if (kind !== "WorkflowDocument" || !isRecord(wf)) return problems;
+  const unions: { at: (string | number)[]; value: unknown; definition: string }[] = [];
+  if ("schedule" in wf) unions.push({ at: ["workflow", "schedule"], value: wf.schedule, definition: scheduleKind(wf.schedule) });
+  if (Array.isArray(wf.jobs)) {
+    wf.jobs.forEach((item, i) =>
+      unions.push({ at: ["workflow", "jobs", i], value: item, definition: isRecord(item) && "approval" in item ? "WorkflowApproval" : "WorkflowJob" }),
+    );
+    // `job` is a job or the path of a job file: a mapping is checked as a job only.
+    wf.jobs.forEach((item, i) => {
+      if (isRecord(item) && !("approval" in item) && isRecord(item.job))
+        unions.push({ at: ["workflow", "jobs", i, "job"], value: item.job, definition: "JobSpec" });
+    });
+  }
+  const onFailure = isRecord(wf.notifications) ? wf.notifications.on_failure : undefined;
+  if (Array.isArray(onFailure)) {
+    onFailure.forEach((item, i) =>
+      unions.push({
+        at: ["workflow", "notifications", "on_failure", i],
+        value: item,
+        definition: isRecord(item) && item.type === "slack" ? "SlackNotification" : "EmailNotification",
+      }),
+    );
+  }
+  for (const u of unions) {
+    if (!isRecord(u.value)) continue;
+    problems = [...problems.filter((p) => !isUnder(p.at, u.at)), ...run(u.definition, u.value, u.at)];
   }
   return problems;
+}
+
+/** Validates a parsed `kfm.config.yaml` against schemas/config.schema.json. */
+export function checkConfigShape(data: unknown): Problem[] {
+  return run("ProjectConfig", data, []);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 function run(definition: string, data: unknown, base: (string | number)[]): Problem[] {

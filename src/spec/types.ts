@@ -60,16 +60,100 @@ export interface WorkflowSpec {
    */
   max_active_runs?: number;
   /**
-   * The jobs of the workflow (contract 4.1).
+   * The jobs of the workflow (contract 4.1), and any approval gates.
    * @minItems 1
    */
-  jobs: WorkflowJob[];
+  jobs: (WorkflowJob | WorkflowApproval)[];
+  /**
+   * Other workflows this one waits for (contract 8.2): before any job starts, the run
+   * of each for the same logical date must have succeeded.
+   */
+  dependencies?: WorkflowDependency[];
+  /** Who hears about a failed run (contract 9.2). */
+  notifications?: Notifications;
+}
+
+/** A dependency on another workflow's run for the same logical date (contract 8.2). */
+export interface WorkflowDependency {
+  /**
+   * The other workflow's name.
+   * @pattern ^[a-z]([a-z0-9_-]*[a-z0-9])?$
+   */
+  workflow: string;
+  /**
+   * Whether to wait until that run has completed successfully. Only `true` (the
+   * default) is supported: nothing else has one meaning on every runner.
+   */
+  wait_for_completion?: boolean;
+  /** Extension: how long to wait before the run fails. Without it the wait is unbounded. */
+  timeout?: Duration;
+}
+
+/** Notifications of a failed run (contract 9.2). */
+export interface Notifications {
+  /** Sent once when a run ends failed, after every job has finished. */
+  on_failure: (EmailNotification | SlackNotification)[];
+}
+
+/** An email to the recipients through an SMTP server whose URL is in a secret. */
+export interface EmailNotification {
+  type: "email";
+  /** @minItems 1 */
+  recipients: string[];
+  /** Extension: the sender address. */
+  from: string;
+  /** Extension: a secret holding the SMTP URL with its credentials, such as `smtps://user:password@smtp.example.com:465`. */
+  smtp: SecretRef;
+}
+
+/** A Slack message posted to an incoming webhook whose URL is in a secret. */
+export interface SlackNotification {
+  type: "slack";
+  /** The channel, for example `#data-alerts` (the webhook decides where it posts; this names it in the message). */
+  channel: string;
+  /** Extension: a secret holding the incoming-webhook URL. */
+  webhook: SecretRef;
+}
+
+/**
+ * Extension (seed 000 promotion gates): a manual approval. The run waits at the gate
+ * until a person approves it; then the jobs that depend on it start. A rejection, or
+ * no decision within `timeout`, fails the gate: jobs downstream of it do not run,
+ * independent jobs finish, and the run ends failed.
+ */
+export interface WorkflowApproval {
+  approval: ApprovalSpec;
+  /** Names of jobs that must succeed before the approval is asked for. */
+  depends_on?: string[];
+  /** As for jobs: every job not upstream of this gate waits for it. */
+  prerequisite?: boolean;
+}
+
+/** A manual approval gate. */
+export interface ApprovalSpec {
+  /**
+   * Unique among the workflow's jobs and gates.
+   * @pattern ^[a-z]([a-z0-9_-]*[a-z0-9])?$
+   * @maxLength 63
+   */
+  name: string;
+  /** What the approver is asked to check. */
+  description?: string;
+  /** How long to wait for a decision; no decision by then counts as a rejection. Without it the gate waits indefinitely. */
+  timeout?: Duration;
 }
 
 /** One entry of `workflow.jobs`: a job and the jobs it waits for (contract 8.1). */
 export interface WorkflowJob {
-  /** The job specification. */
-  job: JobSpec;
+  /**
+   * The job specification, or (contract 12.2, repository layout) the path of a file
+   * holding one `job:` document, relative to this workflow file, for example
+   * `jobs/extract_sales.yaml`. The path must stay inside the project root (the folder
+   * of `kfm.config.yaml`, or the current folder without one): no absolute paths, no
+   * `..` leading out of it, no symbolic link pointing out of it. Problems in the job
+   * are reported in the job file; the header digest covers every file read.
+   */
+  job: JobSpec | string;
   /** Names of jobs in this workflow that must succeed before this job starts. */
   depends_on?: string[];
   /**

@@ -4,7 +4,7 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Workflow } from "../../src/ir.js";
-import { MAX_ACTIVE_RUNS, MAX_SECONDS } from "./emit.js";
+import { MAX_ACTIVE_RUNS, MAX_SECONDS, SENSOR_NO_LIMIT_SECONDS } from "./emit.js";
 
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
@@ -46,8 +46,30 @@ export function check(ir: Workflow): Problem[] {
     );
   };
   if (ir.timeoutSeconds !== null && ir.timeoutSeconds > MAX_SECONDS) tooLong("a workflow timeout", ir.timeoutSeconds, ir.at);
+  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
+    problems.push(
+      problem(
+        "KFM301",
+        "airflow cannot express failure notifications together with a workflow timeout: when `dagrun_timeout` stops a run, Airflow marks it failed and sets every unfinished task skipped (scheduler_job_runner.py `_schedule_dag_run`), so no task runs afterwards and a run that failed by its timeout would send no notification. Drop the workflow `timeout` (bound each job with its own `timeout`), or drop `notifications`.",
+        ir.notifications[0]!.at,
+      ),
+    );
+  }
+  for (const u of ir.upstream) {
+    if (u.timeoutSeconds !== null && u.timeoutSeconds >= SENSOR_NO_LIMIT_SECONDS) {
+      problems.push(
+        problem(
+          "KFM301",
+          `airflow cannot express a dependency timeout of ${u.timeoutSeconds} seconds: kfm-compile writes an ExternalTaskSensor timeout of ${SENSOR_NO_LIMIT_SECONDS} seconds for "no limit" (None would mean the deployment's 7-day default). Use a shorter timeout, or none.`,
+          u.at,
+        ),
+      );
+    }
+  }
   for (const job of ir.jobs) {
     if (job.timeoutSeconds !== null && job.timeoutSeconds > MAX_SECONDS) tooLong("a job timeout", job.timeoutSeconds, job.at);
+    if (job.approval !== null && job.approval.timeoutSeconds !== null && job.approval.timeoutSeconds > MAX_SECONDS)
+      tooLong("an approval timeout", job.approval.timeoutSeconds, job.at);
     const longest = Math.max(0, ...retryWaits(job.retry));
     if (longest > MAX_SECONDS) tooLong("a retry wait", longest, job.at);
   }

@@ -12,13 +12,22 @@ import {
   type CronSchedule,
   type EnvVar,
   type Job,
+  type Notification,
   type RuntimeVariable,
   type Segment,
   type StandardVariable,
   type Template,
   type Workflow,
 } from "../../src/ir.js";
-import { AIRFLOW_FAIL_RUN_TASK, airflowId, kubeName } from "../../src/names.js";
+import {
+  AIRFLOW_FAIL_RUN_TASK,
+  AIRFLOW_RUN_FAILED_TASK,
+  NOTIFY_CURL_IMAGE,
+  airflowId,
+  airflowNotifyTask,
+  airflowUpstreamSensorTask,
+  kubeName,
+} from "../../src/names.js";
 
 export const TARGET_NAME = "airflow";
 
@@ -44,6 +53,43 @@ export const POD_START_NO_LIMIT_SECONDS = 2147483647;
  * the dotted one.
  */
 export const TEMPLATE_FILE_SUFFIXES = ["json", "yaml", "yml"] as const;
+
+/**
+ * "No limit" for an ExternalTaskSensor's `timeout`: `None` would mean the deployment's
+ * `[sensors] default_timeout` (7 days, `sdk/bases/sensor.py`), so 68 years stands for it;
+ * check.ts refuses a dependency timeout this long or longer.
+ */
+export const SENSOR_NO_LIMIT_SECONDS = 2147483647;
+
+/** How often (seconds) a waiting ExternalTaskSensor looks again (`mode="reschedule"` frees the worker slot meanwhile). */
+export const SENSOR_POKE_SECONDS = 60;
+
+/** `$0` of the notification scripts (`sh -c SCRIPT kfm-notify [recipient...]`). */
+export const NOTIFY_ARGV0 = "kfm-notify";
+
+/**
+ * The fixed script of a Slack notification: posts `{"text": "<message> (<channel>)"}` to the
+ * webhook URL read from the secret. The message and channel are env values, never script text.
+ */
+export const NOTIFY_SLACK_SCRIPT = [
+  "set -eu",
+  `text=$(printf '%s (%s)' "$KFM_MESSAGE" "$KFM_CHANNEL" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }')`,
+  `printf '{"text": "%s"}' "$text" | curl -sS --fail --max-time 60 -H 'Content-Type: application/json' --data-binary @- "$KFM_SLACK_WEBHOOK"`,
+  "",
+].join("\n");
+
+/**
+ * The fixed script of an email notification: sends the message (as subject and body) from
+ * KFM_FROM to every recipient (the script's arguments) through the SMTP URL read from the secret.
+ */
+export const NOTIFY_EMAIL_SCRIPT = [
+  "set -eu",
+  `to=$(printf '%s, ' "$@")`,
+  "to=${to%, }",
+  `for r in "$@"; do set -- "$@" --mail-rcpt "$r"; shift; done`,
+  `printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$KFM_FROM" "$to" "$KFM_MESSAGE" "$KFM_MESSAGE" | curl -sS --max-time 60 --url "$KFM_SMTP_URL" --mail-from "$KFM_FROM" "$@" -T -`,
+  "",
+].join("\n");
 
 /** Longest wait or timeout the DAG file may hold (Python `timedelta`/datetime limits; see check.ts). */
 export const MAX_SECONDS = 1e11;
@@ -206,6 +252,25 @@ export interface FailRunView {
   readonly taskId: string;
 }
 
+/** An approval gate: `ApprovalOperator` (README "Approval gates"). */
+export interface GateView {
+  readonly key: string;
+  readonly taskId: string;
+  readonly doc: string;
+  readonly subject: string;
+  readonly body: string;
+  readonly responseTimeout: string;
+}
+
+/** An `ExternalTaskSensor` waiting for another workflow's run of the same logical date. */
+export interface SensorView {
+  readonly key: string;
+  readonly taskId: string;
+  readonly externalDagId: string;
+  readonly timeout: string;
+  readonly pokeInterval: string;
+}
+
 export interface EdgeView {
   readonly upstream: string;
   readonly downstream: string;
@@ -213,6 +278,8 @@ export interface EdgeView {
 
 export interface DagView {
   readonly header: string;
+  /** Import lines needed only by some files (approval gates, sensors, notifications), sorted. */
+  readonly imports: readonly string[];
   readonly dagId: string;
   readonly description: string;
   readonly schedule: string;
@@ -222,10 +289,19 @@ export interface DagView {
   readonly maxActiveRuns: string;
   readonly dagrunTimeout: string;
   readonly runTokenSeed: string;
+  readonly sensors: readonly SensorView[];
+  /** Job tasks in spec order, then the notification tasks. */
   readonly tasks: readonly TaskView[];
+  readonly gates: readonly GateView[];
   readonly failRun: readonly FailRunView[];
+  /** The `kfm-run-failed` marker (0 or 1): present when the workflow has notifications. */
+  readonly runFailed: readonly FailRunView[];
   readonly edges: readonly EdgeView[];
 }
+
+export const IMPORT_EMPTY = "from airflow.providers.standard.operators.empty import EmptyOperator";
+export const IMPORT_APPROVAL = "from airflow.providers.standard.operators.hitl import ApprovalOperator";
+export const IMPORT_SENSOR = "from airflow.providers.standard.sensors.external_task import ExternalTaskSensor";
 
 /** `YYYY-MM-DDTHH:MM:SS` local to `timezone` -> `pendulum.datetime(...)` in that zone. */
 export function pyLocalDateTime(local: string | null, timezone: string): string {
@@ -313,28 +389,122 @@ function taskView(job: Job, periodSeconds: number | null): TaskView {
   };
 }
 
+/**
+ * An approval gate. `fail_on_reject=True`: a rejection raises (the gate fails) instead of
+ * skipping downstream (trap 13); `defaults=None`: no decision by `response_timeout` fails the
+ * gate instead of choosing a default (`check_awaiting_input_timeouts`); `retries=0`: a failed
+ * gate is not asked again. `subject` and `body` are Jinja-templated, so they are written as
+ * Jinja that renders to the text.
+ */
+function gateView(job: Job): GateView {
+  const id = pyStr(airflowId(job.name));
+  const text = (t: string): string => pyStr(jinjaSource([{ text: t }], { doubleDollars: false, periodSeconds: null }));
+  return {
+    key: id,
+    taskId: id,
+    doc: job.description === null ? "None" : pyStr(job.description),
+    subject: text(`Approve ${job.name}?`),
+    body: job.description === null ? "None" : text(job.description),
+    responseTimeout: pyOptTimedelta(job.approval!.timeoutSeconds),
+  };
+}
+
+function sensorView(workflow: string, timeoutSeconds: number | null): SensorView {
+  const id = pyStr(airflowUpstreamSensorTask(workflow));
+  return {
+    key: id,
+    taskId: id,
+    externalDagId: pyStr(airflowId(workflow)),
+    timeout: pyTimedelta(timeoutSeconds ?? SENSOR_NO_LIMIT_SECONDS),
+    pokeInterval: String(SENSOR_POKE_SECONDS),
+  };
+}
+
+/** A failure notification: a pod running the fixed curl script, only in a failed run (README "Failure notifications"). */
+function notifyView(n: Notification, index: number, periodSeconds: number | null): TaskView {
+  const k8sText: JinjaOptions = { doubleDollars: true, periodSeconds };
+  const id = pyStr(airflowNotifyTask(index));
+  const value = (name: string, text: Template): string => envView({ name, value: text }, k8sText);
+  const secret = (name: string, ref: { secret: string; key: string }): string => envView({ name, secretRef: ref }, k8sText);
+  const script = n.kind === "slack" ? NOTIFY_SLACK_SCRIPT : NOTIFY_EMAIL_SCRIPT;
+  const env =
+    n.kind === "slack"
+      ? [value("KFM_MESSAGE", n.message), value("KFM_CHANNEL", [{ text: n.channel }]), secret("KFM_SLACK_WEBHOOK", n.webhook)]
+      : [value("KFM_MESSAGE", n.message), value("KFM_FROM", [{ text: n.from }]), secret("KFM_SMTP_URL", n.smtp)];
+  return {
+    key: id,
+    taskId: id,
+    podName: pyStr(kubeName(airflowNotifyTask(index))),
+    doc: "None",
+    image: pyJinjaText(NOTIFY_CURL_IMAGE),
+    cmds: pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: script }], [{ text: NOTIFY_ARGV0 }]], k8sText),
+    arguments:
+      n.kind === "slack"
+        ? "None"
+        : pyJinjaList(
+            n.recipients.map((r) => [{ text: r }]),
+            k8sText,
+          ),
+    env,
+    containerResources: "None",
+    retries: "0",
+    retryDelay: pyTimedelta(0),
+    retryExponentialBackoff: "0",
+    maxRetryDelay: "None",
+    retryPolicy: "None",
+    executionTimeout: "None",
+    triggerRule: pyStr("none_skipped"),
+    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
+  };
+}
+
 export function viewModel(ir: Workflow): DagView {
   const period = periodOf(ir);
   const edges: EdgeView[] = [];
+  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds));
+  // Every other workflow's run must have succeeded before any job starts: each sensor is upstream of every root.
+  for (const s of sensors) {
+    for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push({ upstream: s.taskId, downstream: pyStr(airflowId(job.name)) });
+  }
   for (const job of ir.jobs) {
     for (const dep of job.dependsOn) edges.push({ upstream: pyStr(airflowId(dep)), downstream: pyStr(airflowId(job.name)) });
   }
-  // Airflow derives a run's state from its leaf tasks, so an `all_done` leaf that succeeds
-  // would make a run with a failed job succeed: then a watcher downstream of every task fails it.
-  const failRun: FailRunView[] = ir.jobs.some((j) => j.runWhen === "all_done") ? [{ taskId: pyStr(AIRFLOW_FAIL_RUN_TASK) }] : [];
-  for (const f of failRun) {
-    for (const job of ir.jobs) edges.push({ upstream: pyStr(airflowId(job.name)), downstream: f.taskId });
+  const own = [...sensors.map((s) => s.taskId), ...ir.jobs.map((j) => pyStr(airflowId(j.name)))];
+  // Airflow derives a run's state from its leaf tasks, so an `all_done` leaf that succeeds, or a
+  // notification task after every task, would make a run with a failed job succeed: then a
+  // watcher downstream of every task fails it.
+  const needsWatcher = ir.jobs.some((j) => j.runWhen === "all_done") || ir.notifications.length > 0;
+  const failRun: FailRunView[] = needsWatcher ? [{ taskId: pyStr(AIRFLOW_FAIL_RUN_TASK) }] : [];
+  for (const f of failRun) for (const t of own) edges.push({ upstream: t, downstream: f.taskId });
+  // Notifications: `kfm-run-failed` runs (no-op) when some task failed, else is skipped; each
+  // notification task waits for every task and for it (`none_skipped`): once, at the end, failed runs only.
+  const runFailed: FailRunView[] = ir.notifications.length > 0 ? [{ taskId: pyStr(AIRFLOW_RUN_FAILED_TASK) }] : [];
+  for (const m of runFailed) for (const t of own) edges.push({ upstream: t, downstream: m.taskId });
+  const notify = ir.notifications.map((n, i) => notifyView(n, i, period));
+  for (const n of notify) {
+    for (const t of own) edges.push({ upstream: t, downstream: n.taskId });
+    for (const m of runFailed) edges.push({ upstream: m.taskId, downstream: n.taskId });
   }
+  const gates = ir.jobs.filter((j) => j.approval !== null).map(gateView);
+  const imports = [
+    ...(runFailed.length > 0 ? [IMPORT_EMPTY] : []),
+    ...(gates.length > 0 ? [IMPORT_APPROVAL] : []),
+    ...(sensors.length > 0 ? [IMPORT_SENSOR] : []),
+  ];
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
+    imports,
     dagId: pyStr(airflowId(ir.name)),
     description: ir.description === null ? "None" : pyStr(ir.description),
     ...scheduleView(ir),
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
     dagrunTimeout: pyOptTimedelta(ir.timeoutSeconds),
     runTokenSeed: pyStr(ir.runTokenSeed),
-    tasks: ir.jobs.map((j) => taskView(j, period)),
+    sensors,
+    tasks: [...ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period)), ...notify],
+    gates,
     failRun,
+    runFailed,
     edges,
   };
 }

@@ -9,6 +9,18 @@ export const features: FeatureTable = {
     how: '`trigger_rule="all_done"`; a `KfmFailRun` task with `trigger_rule="one_failed"` downstream of every task fails the run, since Airflow takes run state from leaf tasks.',
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `>>` edges with `all_success`." },
+  "gate.approval": {
+    support: "native",
+    how: "`ApprovalOperator` (Airflow 3.1+ human-in-the-loop) with `fail_on_reject=True` and `defaults=None`, so a rejection or no decision by `response_timeout` fails the gate instead of skipping downstream or approving.",
+  },
+  "dependency.workflow": {
+    support: "native",
+    how: '`ExternalTaskSensor` on the other DAG\'s run of the same logical date (`allowed_states=["success"]`, `failed_states=["failed"]`, `mode="reschedule"`, `timeout`), upstream of every first job.',
+  },
+  "notify.failure": {
+    support: "emulated",
+    how: 'A curl pod per notification with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.',
+  },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
   "retry.exponential": {

@@ -7,9 +7,30 @@
  * a file emit should not have written.
  */
 import type { RuntimeVariable, Segment, SecretRef, StandardVariable, Template } from "../../src/ir.js";
-import { AIRFLOW_FAIL_RUN_TASK } from "../../src/names.js";
-import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
-import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, MAX_ACTIVE_RUNS, POD_START_NO_LIMIT_SECONDS } from "./emit.js";
+import { AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, NOTIFY_CURL_IMAGE, airflowNotifyTask, airflowUpstreamSensorTask } from "../../src/names.js";
+import {
+  compareStrings,
+  cpuMeaning,
+  memoryMeaning,
+  sortedRecord,
+  type JobSummary,
+  type NotificationSummary,
+  type ScheduleSummary,
+  type Summary,
+} from "../../src/summary.js";
+import {
+  IMPORT_APPROVAL,
+  IMPORT_EMPTY,
+  IMPORT_SENSOR,
+  JINJA_ATTEMPT,
+  JINJA_RUN_TOKEN,
+  MAX_ACTIVE_RUNS,
+  NOTIFY_ARGV0,
+  NOTIFY_EMAIL_SCRIPT,
+  NOTIFY_SLACK_SCRIPT,
+  POD_START_NO_LIMIT_SECONDS,
+  SENSOR_NO_LIMIT_SECONDS,
+} from "./emit.js";
 
 /**
  * The imports, the retry-policy class and the run-token macro, byte for byte. Lift pins
@@ -17,13 +38,18 @@ import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, MAX_ACTIVE_RUNS, POD_START_NO_LIMIT_SEC
  * seconds" and `{{ kfm_run_token(ts) }}` as the run token of KFM_RUN_TOKEN_SEED; those
  * readings are only true of this code.
  */
-const PRELUDE = `import hashlib
+const PRELUDE_HEAD = `import hashlib
 from datetime import timedelta
 
 import jinja2
 import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
+`;
+
+/** Imports written only when used, in this order, between PRELUDE_HEAD and PRELUDE_TAIL. */
+const OPTIONAL_IMPORTS = [IMPORT_EMPTY, IMPORT_APPROVAL, IMPORT_SENSOR] as const;
+
+const PRELUDE_TAIL = `from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
 from kubernetes.client import models as k8s
 
@@ -598,6 +624,7 @@ function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
   const retries = int(k.get("retries"), `${what} retries`);
   const { cpu, memory } = readResources(k.get("container_resources"), `${what} container_resources`);
   return {
+    approval: null,
     runWhen: rule === "all_done" ? "all_done" : "all_succeeded",
     image: plainText(k.get("image"), `${what} image`),
     command: templates(k.get("cmds"), `${what} cmds`),
@@ -631,6 +658,175 @@ function readFailRun(key: string, c: Extract<Expr, { kind: "call" }>): void {
   constant(c.kwargs.get("retries"), 0, `${what} retries`);
 }
 
+/**
+ * An approval gate: `ApprovalOperator` with `fail_on_reject=True` (a rejection fails the gate
+ * instead of skipping downstream), `defaults=None` (no decision by `response_timeout` fails
+ * it instead of choosing a default), no retry. Anything else would not mean "reject or no
+ * decision fails the gate", so lift refuses it.
+ */
+function readGate(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
+  const what = `task ${JSON.stringify(key)}`;
+  expectKeys(
+    c,
+    0,
+    [
+      "task_id",
+      "doc",
+      "subject",
+      "body",
+      "defaults",
+      "fail_on_reject",
+      "ignore_downstream_trigger_rules",
+      "response_timeout",
+      "execution_timeout",
+      "retries",
+      "trigger_rule",
+    ],
+    `${what} ApprovalOperator(...)`,
+  );
+  const k = c.kwargs;
+  if (str(k.get("task_id"), `${what} task_id`) !== key) throw new LiftError(`${what} has another task_id`);
+  optStr(k.get("doc"), `${what} doc`);
+  plainText(k.get("subject"), `${what} subject`);
+  if (!isNone(k.get("body"))) plainText(k.get("body"), `${what} body`);
+  constant(k.get("defaults"), null, `${what} defaults`);
+  constant(k.get("fail_on_reject"), true, `${what} fail_on_reject`);
+  constant(k.get("ignore_downstream_trigger_rules"), false, `${what} ignore_downstream_trigger_rules`);
+  constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
+  constant(k.get("retries"), 0, `${what} retries`);
+  constant(k.get("trigger_rule"), "all_success", `${what} trigger_rule`);
+  return {
+    approval: { timeoutSeconds: optSeconds(k.get("response_timeout"), `${what} response_timeout`) },
+    runWhen: "all_succeeded",
+    image: "",
+    command: null,
+    args: null,
+    env: {},
+    cpu: null,
+    memory: null,
+    attempts: 1,
+    waitsSeconds: [],
+    timeoutSeconds: null,
+  };
+}
+
+/** An `ExternalTaskSensor` on another DAG's run of the same logical date; returns that workflow's wait. */
+function readSensor(key: string, c: Extract<Expr, { kind: "call" }>): { workflow: string; timeoutSeconds: number | null } {
+  const what = `task ${JSON.stringify(key)}`;
+  expectKeys(
+    c,
+    0,
+    [
+      "task_id",
+      "external_dag_id",
+      "external_task_id",
+      "allowed_states",
+      "failed_states",
+      "skipped_states",
+      "execution_delta",
+      "execution_date_fn",
+      "check_existence",
+      "deferrable",
+      "mode",
+      "poke_interval",
+      "exponential_backoff",
+      "timeout",
+      "soft_fail",
+      "retries",
+      "trigger_rule",
+    ],
+    `${what} ExternalTaskSensor(...)`,
+  );
+  const k = c.kwargs;
+  const workflow = str(k.get("external_dag_id"), `${what} external_dag_id`);
+  if (key !== airflowUpstreamSensorTask(workflow) || str(k.get("task_id"), `${what} task_id`) !== key)
+    throw new LiftError(`${what} is not the sensor of ${workflow}`);
+  const states = (e: Expr | undefined, expected: string, name: string): void => {
+    if (e?.kind !== "list" || e.items.length !== 1 || str(e.items[0], name) !== expected) throw new LiftError(`${what} ${name} is not ["${expected}"]`);
+  };
+  constant(k.get("external_task_id"), null, `${what} external_task_id`);
+  states(k.get("allowed_states"), "success", "allowed_states");
+  states(k.get("failed_states"), "failed", "failed_states");
+  constant(k.get("skipped_states"), null, `${what} skipped_states`);
+  // Neither set: the sensor looks for the run whose logical date is this run's logical date.
+  constant(k.get("execution_delta"), null, `${what} execution_delta`);
+  constant(k.get("execution_date_fn"), null, `${what} execution_date_fn`);
+  constant(k.get("check_existence"), false, `${what} check_existence`);
+  constant(k.get("deferrable"), false, `${what} deferrable`);
+  constant(k.get("mode"), "reschedule", `${what} mode`);
+  if (int(k.get("poke_interval"), `${what} poke_interval`) < 1) throw new LiftError(`${what} poke_interval is below 1`);
+  constant(k.get("exponential_backoff"), false, `${what} exponential_backoff`);
+  constant(k.get("soft_fail"), false, `${what} soft_fail`);
+  constant(k.get("retries"), 0, `${what} retries`);
+  constant(k.get("trigger_rule"), "all_success", `${what} trigger_rule`);
+  const timeout = seconds(k.get("timeout"), `${what} timeout`);
+  return { workflow, timeoutSeconds: timeout === SENSOR_NO_LIMIT_SECONDS ? null : timeout };
+}
+
+/** The `kfm-run-failed` marker: `EmptyOperator(task_id=..., trigger_rule="one_failed")`. */
+function readRunFailed(key: string, c: Extract<Expr, { kind: "call" }>): void {
+  const what = `task ${JSON.stringify(key)}`;
+  if (key !== AIRFLOW_RUN_FAILED_TASK) throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK}`);
+  expectKeys(c, 0, ["task_id", "trigger_rule"], `${what} EmptyOperator(...)`);
+  constant(c.kwargs.get("task_id"), key, `${what} task_id`);
+  constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
+}
+
+/** A notification task: the curl pod with one of the two fixed scripts, `none_skipped`, no retry. */
+function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): NotificationSummary {
+  const what = `task ${JSON.stringify(key)}`;
+  expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
+  const k = c.kwargs;
+  constant(k.get("task_id"), key, `${what} task_id`);
+  constant(k.get("doc"), null, `${what} doc`);
+  str(k.get("name"), `${what} name`);
+  if (plainText(k.get("image"), `${what} image`) !== NOTIFY_CURL_IMAGE) throw new LiftError(`${what} image is not ${NOTIFY_CURL_IMAGE}`);
+  const cmds = (templates(k.get("cmds"), `${what} cmds`) ?? []).map((t) => textOf(t, `${what} cmds`));
+  const kind = cmds[2] === NOTIFY_SLACK_SCRIPT ? "slack" : cmds[2] === NOTIFY_EMAIL_SCRIPT ? "email" : null;
+  if (kind === null || cmds.length !== 4 || cmds[0] !== "sh" || cmds[1] !== "-c" || cmds[3] !== NOTIFY_ARGV0) {
+    throw new LiftError(`${what} cmds are not the fixed notification script`);
+  }
+  constant(k.get("container_resources"), null, `${what} container_resources`);
+  constant(k.get("retries"), 0, `${what} retries`);
+  if (seconds(k.get("retry_delay"), `${what} retry_delay`) !== 0) throw new LiftError(`${what} retry_delay is not 0`);
+  constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
+  constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
+  constant(k.get("retry_policy"), null, `${what} retry_policy`);
+  constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
+  constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
+  const envExpr = k.get("env_vars");
+  if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);
+  const env = envExpr.items.map((item) => readEnvVar(item, `${what} env`));
+  const names = env.map(([n]) => n).join(",");
+  const expected = kind === "slack" ? "KFM_MESSAGE,KFM_CHANNEL,KFM_SLACK_WEBHOOK" : "KFM_MESSAGE,KFM_FROM,KFM_SMTP_URL";
+  if (names !== expected) throw new LiftError(`${what} env is ${names}, expected ${expected}`);
+  const message = env[0]![1];
+  const second = env[1]![1];
+  const ref = env[2]![1];
+  if (Array.isArray(message) === false || Array.isArray(second) === false || Array.isArray(ref)) throw new LiftError(`${what} env has the wrong value kinds`);
+  const args = templates(k.get("arguments"), `${what} arguments`);
+  if (kind === "slack") {
+    if (args !== null) throw new LiftError(`${what} has arguments`);
+    return { kind, message: message as Template, channel: textOf(second as Template, `${what} KFM_CHANNEL`), webhook: ref as SecretRef };
+  }
+  if (args === null || args.length === 0) throw new LiftError(`${what} has no recipients`);
+  return {
+    kind,
+    message: message as Template,
+    recipients: args.map((a) => textOf(a, `${what} recipient`)),
+    from: textOf(second as Template, `${what} KFM_FROM`),
+    smtp: ref as SecretRef,
+  };
+}
+
+function textOf(t: Template, what: string): string {
+  if (t.some((s) => "variable" in s)) throw new LiftError(`${what} uses a runtime variable`);
+  return t.map((s) => ("text" in s ? s.text : "")).join("");
+}
+
 type TaskState = "success" | "failed" | "upstream_failed" | "skipped";
 
 /**
@@ -647,8 +843,29 @@ function failureFailsRun(failed: string, upstream: ReadonlyMap<string, readonly 
     if (known !== undefined) return known;
     const bad = (upstream.get(t) ?? []).map(state).some((s) => s === "failed" || s === "upstream_failed");
     const rule = rules.get(t);
+    const skippedUp = (upstream.get(t) ?? []).map(state).some((s) => s === "skipped");
     const s: TaskState =
-      t === failed ? "failed" : rule === "all_done" ? "success" : rule === "one_failed" ? (bad ? "failed" : "skipped") : bad ? "upstream_failed" : "success";
+      t === failed
+        ? "failed"
+        : rule === "all_done"
+          ? "success"
+          : rule === "one_failed"
+            ? bad
+              ? "failed"
+              : "skipped"
+            : rule === "one_failed_noop"
+              ? bad
+                ? "success"
+                : "skipped"
+              : rule === "none_skipped"
+                ? skippedUp
+                  ? "skipped"
+                  : "success"
+                : bad
+                  ? "upstream_failed"
+                  : skippedUp
+                    ? "skipped"
+                    : "success";
     memo.set(t, s);
     return s;
   };
@@ -662,8 +879,17 @@ export function lift(text: string): Summary {
   while (n < lines.length && lines[n]!.startsWith("# ")) n++;
   if (n === 0) throw new LiftError("the generated header is missing");
   let body = lines.slice(n).join("\n");
-  if (!body.startsWith("\n" + PRELUDE)) throw new LiftError("the imports, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
-  body = body.slice(1 + PRELUDE.length);
+  if (!body.startsWith("\n" + PRELUDE_HEAD)) throw new LiftError("the imports are not the ones kfm-compile writes");
+  body = body.slice(1 + PRELUDE_HEAD.length);
+  const imported = new Set<string>();
+  for (const line of OPTIONAL_IMPORTS) {
+    if (body.startsWith(line + "\n")) {
+      imported.add(line);
+      body = body.slice(line.length + 1);
+    }
+  }
+  if (!body.startsWith(PRELUDE_TAIL)) throw new LiftError("the imports, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  body = body.slice(PRELUDE_TAIL.length);
   const failRunClass = body.startsWith(FAIL_RUN_CLASS);
   if (failRunClass) body = body.slice(FAIL_RUN_CLASS.length);
   const p = new Parser(tokenize(body));
@@ -688,6 +914,9 @@ export function lift(text: string): Summary {
   const jobs = new Map<string, TaskRead>();
   const rules = new Map<string, string>();
   const upstream = new Map<string, string[]>();
+  const sensors: { task: string; workflow: string; timeoutSeconds: number | null }[] = [];
+  const notifications: { task: string; summary: NotificationSummary }[] = [];
+  const used = new Set<string>();
   let edgesStarted = false;
   while (!p.atEnd()) {
     const left = taskRef(p);
@@ -700,6 +929,21 @@ export function lift(text: string): Summary {
         if (!failRunClass) throw new LiftError(`task ${left} uses KfmFailRun, which the file does not define as kfm-compile writes it`);
         readFailRun(left, c);
         rules.set(left, "one_failed");
+      } else if (c.kind === "call" && c.func === "EmptyOperator") {
+        used.add(IMPORT_EMPTY);
+        readRunFailed(left, c);
+        rules.set(left, "one_failed_noop");
+      } else if (c.kind === "call" && c.func === "ApprovalOperator") {
+        used.add(IMPORT_APPROVAL);
+        jobs.set(left, readGate(left, c));
+        rules.set(left, "all_success");
+      } else if (c.kind === "call" && c.func === "ExternalTaskSensor") {
+        used.add(IMPORT_SENSOR);
+        sensors.push({ task: left, ...readSensor(left, c) });
+        rules.set(left, "all_success");
+      } else if (left === airflowNotifyTask(notifications.length)) {
+        notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`)) });
+        rules.set(left, "none_skipped");
       } else {
         const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
         jobs.set(left, job);
@@ -716,10 +960,38 @@ export function lift(text: string): Summary {
     }
     p.newline();
   }
-  if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");
-  for (const [t, ups] of upstream) {
-    if (rules.get(t) !== "one_failed" && ups.some((u) => rules.get(u) === "one_failed")) throw new LiftError(`task ${t} runs after the failure watcher`);
+  for (const line of OPTIONAL_IMPORTS) {
+    if (imported.has(line) !== used.has(line)) throw new LiftError(`\`${line}\` is ${imported.has(line) ? "imported but not used" : "used but not imported"}`);
   }
+  if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");
+  const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, ...notifications.map((n) => n.task)]);
+  for (const [t, ups] of upstream) {
+    if (!internal.has(t) && ups.some((u) => internal.has(u))) throw new LiftError(`task ${t} runs after ${ups.find((u) => internal.has(u))}`);
+  }
+  // The tasks of the workflow itself: sensors, jobs and gates. Each sensor must be upstream of every
+  // job with no other job upstream (so no job starts before the other workflow's run succeeded);
+  // sensors have no upstream.
+  const own = [...upstream.keys()].filter((t) => !internal.has(t));
+  const sensorTasks = new Set(sensors.map((x) => x.task));
+  for (const x of sensors) {
+    if (upstream.get(x.task)!.length > 0) throw new LiftError(`sensor ${x.task} has an upstream task`);
+  }
+  for (const [name] of jobs) {
+    const ups = upstream.get(name)!;
+    if (ups.some((u) => jobs.has(u))) continue;
+    for (const x of sensors) if (!ups.includes(x.task)) throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
+  }
+  // Notifications: once, after every task, only when one failed (README "Failure notifications").
+  const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+  if (notifications.length > 0) {
+    if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK)!, own))
+      throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} is not downstream of every task`);
+    for (const n of notifications) {
+      if (!sameSet(upstream.get(n.task)!, [...own, AIRFLOW_RUN_FAILED_TASK]))
+        throw new LiftError(`${n.task} does not wait for every task and ${AIRFLOW_RUN_FAILED_TASK}`);
+    }
+  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK)) throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} without notifications`);
+  void sensorTasks;
   const summaries = [...jobs].map(
     ([name, s]) =>
       [
@@ -740,6 +1012,8 @@ export function lift(text: string): Summary {
     timeoutSeconds: dag.timeoutSeconds,
     maxActiveRuns: dag.maxActiveRuns,
     runTokenSeed: seed.value,
+    upstream: sensors.map((x) => ({ workflow: x.workflow, timeoutSeconds: x.timeoutSeconds })),
+    notifications: notifications.map((n) => n.summary),
     jobs: sortedRecord(summaries),
   };
 }

@@ -16,8 +16,33 @@ export const MAX_SECONDS = 9223372036;
 /** CronWorkflow names: the controller appends `-<unix time>` to name each run (workflow/validate/validate.go). */
 const MAX_CRON_WORKFLOW_NAME = 52;
 
+/** KFM301 for a literal that Argo would rewrite (see literalTextIssue), at `where`. */
+function literalProblem(text: string, where: SpecPath): Problem | null {
+  const issue = literalTextIssue(text);
+  return issue === null
+    ? null
+    : problem(
+        "KFM301",
+        `${TARGET} cannot express this literal text: ${issue}, and the controller substitutes '{{...}}' in several passes with no escape (only a '{{...}}' that closes within the text and names no Argo variable reaches the container unchanged). Avoid '{{' here, or pass the text another way, for example in a file baked into the image.`,
+        where,
+      );
+}
+
 function checkJob(job: Job, problems: Problem[]): void {
   const at = (...keys: (string | number)[]): SpecPath => [...job.at, ...keys];
+  if (job.approval !== null) {
+    const t = job.approval.timeoutSeconds;
+    if (t !== null && (t < 1 || t > MAX_SECONDS)) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot express an approval timeout of ${t} seconds: it is the suspend template's duration, a Go duration that overflows above ${MAX_SECONDS} seconds. Use a timeout between 1s and ${MAX_SECONDS}s, or none to wait indefinitely.`,
+          at("timeout"),
+        ),
+      );
+    }
+    return;
+  }
 
   if (job.image.includes("{{")) {
     problems.push(
@@ -31,15 +56,9 @@ function checkJob(job: Job, problems: Problem[]): void {
 
   const literals = (template: Template, where: SpecPath) => {
     for (const segment of template) {
-      const issue = "text" in segment ? literalTextIssue(segment.text) : null;
-      if (issue !== null) {
-        problems.push(
-          problem(
-            "KFM301",
-            `${TARGET} cannot express this literal text: ${issue}, and the controller substitutes '{{...}}' in several passes with no escape (only a '{{...}}' that closes within the text and names no Argo variable reaches the container unchanged). Avoid '{{' here, or pass the text another way, for example in a file baked into the image.`,
-            where,
-          ),
-        );
+      const p = "text" in segment ? literalProblem(segment.text, where) : null;
+      if (p !== null) {
+        problems.push(p);
         return;
       }
     }
@@ -139,5 +158,23 @@ export function check(ir: Workflow): Problem[] {
     );
   }
   for (const job of ir.jobs) checkJob(job, problems);
+  for (const u of ir.upstream) {
+    problems.push(
+      problem(
+        "KFM301",
+        `${TARGET} cannot express a dependency on another workflow's run ('${u.workflow}'): a run cannot wait for the run of another workflow for the same logical date (synchronization locks only exclude runs, a workflow-of-workflows template starts a new run instead of waiting for the scheduled one, and Argo Events sensors start runs on events without gating a scheduled run). Compile for Airflow, or trigger this workflow from the end of '${u.workflow}' yourself.`,
+        u.at,
+      ),
+    );
+  }
+  ir.notifications.forEach((n) => {
+    const texts: [string, SpecPath][] = n.message.flatMap((s): [string, SpecPath][] => ("text" in s ? [[s.text, n.at]] : []));
+    if (n.kind === "slack") texts.push([n.channel, [...n.at, "channel"]]);
+    else texts.push([n.from, [...n.at, "from"]], ...n.recipients.map((r, i): [string, SpecPath] => [r, [...n.at, "recipients", i]]));
+    for (const [text, where] of texts) {
+      const p = literalProblem(text, where);
+      if (p !== null) problems.push(p);
+    }
+  });
   return problems;
 }

@@ -6,16 +6,20 @@
  */
 import type { V1ConfigMap, V1Container, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
 import { hashComment, headerLines } from "../../src/header.js";
-import type { CronSchedule, Job, Retry, RuntimeVariable, StandardVariable, Template, Workflow } from "../../src/ir.js";
+import type { CronSchedule, Job, Notification, Retry, RuntimeVariable, StandardVariable, Template, Workflow } from "../../src/ir.js";
 import {
+  ARGO_APPROVAL_OUTPUT,
   ARGO_CONCURRENCY_KEY,
+  ARGO_EXIT_TEMPLATE,
   ARGO_DAG_TEMPLATE,
   ARGO_LOGICAL_DATE_PARAMETER,
   ARGO_MAIN_CONTAINER,
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
   argoConcurrencyLockName,
+  argoNotifyTask,
   kubeName,
+  NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
 import { toYaml, toYamlStream } from "../../src/yaml.js";
 
@@ -184,7 +188,25 @@ function container(job: Job, ctx: RenderContext): V1Container {
   };
 }
 
+/**
+ * An approval gate: a suspend template (no pod). Approve: `argo resume <run>
+ * --node-field-selector displayName=<gate>` (Succeeded); reject: `argo stop <run>
+ * --node-field-selector displayName=<gate>` (Failed). With a timeout, `suspend.duration`
+ * is the timeout and the supplied output parameter has no default: when the duration
+ * runs out without a decision the controller cannot fill the parameter and errors the
+ * node (executeSuspend, OverrideOutputParametersWithDefault) instead of resuming it.
+ */
+export function gateTemplate(job: Job, timeoutSeconds: number | null): Record<string, unknown> {
+  return {
+    name: kubeName(job.name),
+    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: job.name } },
+    suspend: timeoutSeconds === null ? {} : { duration: `${timeoutSeconds}s` },
+    outputs: { parameters: [{ name: ARGO_APPROVAL_OUTPUT, valueFrom: { supplied: {} } }] },
+  };
+}
+
 function jobTemplate(job: Job, ctx: RenderContext): Record<string, unknown> {
+  if (job.approval !== null) return gateTemplate(job, job.approval.timeoutSeconds);
   return {
     name: kubeName(job.name),
     metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: job.name } },
@@ -257,6 +279,75 @@ export function concurrencyConfigMap(ir: Workflow): V1ConfigMap | null {
   };
 }
 
+/** Environment variables the fixed notification scripts read. */
+export const NOTIFY_ENV = {
+  message: "KFM_MESSAGE",
+  channel: "KFM_CHANNEL",
+  webhook: "KFM_WEBHOOK_URL",
+  from: "KFM_MAIL_FROM",
+  smtp: "KFM_SMTP_URL",
+} as const;
+
+/**
+ * The fixed scripts (busybox `sh` in the curl image). Slack: POST `{"text": "<message>
+ * (<channel>)"}` to the webhook, the text JSON-escaped (backslash, quote, newline). Email:
+ * one `--mail-rcpt` per recipient (the container args, `"$@"`), the message as the subject
+ * and the body. `curl -fsS`: an HTTP or SMTP error fails the notification's node.
+ */
+export const SLACK_SCRIPT = [
+  "set -eu",
+  `json() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
+  `printf '{"text": "%s"}' "$(json "$${NOTIFY_ENV.message} ($${NOTIFY_ENV.channel})")" | curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$${NOTIFY_ENV.webhook}"`,
+].join("\n");
+export const EMAIL_SCRIPT = [
+  "set -eu",
+  "n=$#",
+  `for r do set -- "$@" --mail-rcpt "$r"; done`,
+  `shift "$n"`,
+  `printf 'From: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$${NOTIFY_ENV.from}" "$${NOTIFY_ENV.message}" "$${NOTIFY_ENV.message}" | curl -fsS --url "$${NOTIFY_ENV.smtp}" --mail-from "$${NOTIFY_ENV.from}" "$@" -T -`,
+].join("\n");
+/** `$0` of the notification scripts. */
+export const NOTIFY_ARGV0 = "kfm-notify";
+
+/** The exit-handler `when`: true once the run has ended Failed or Error (`workflow.status` in an onExit handler). */
+export const NOTIFY_WHEN = "{{workflow.status}} != Succeeded";
+
+function notifyTemplate(n: Notification, index: number, ctx: RenderContext): Record<string, unknown> {
+  const secret = (name: string, ref: { secret: string; key: string }): V1EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
+  const message: V1EnvVar = { name: NOTIFY_ENV.message, value: renderTemplate(n.message, ctx) };
+  const c: V1Container =
+    n.kind === "slack"
+      ? {
+          name: ARGO_MAIN_CONTAINER,
+          image: NOTIFY_CURL_IMAGE,
+          command: ["sh", "-c", escapeDollars(SLACK_SCRIPT), NOTIFY_ARGV0],
+          env: [message, { name: NOTIFY_ENV.channel, value: escapeDollars(n.channel) }, secret(NOTIFY_ENV.webhook, n.webhook)],
+          resources: {},
+        }
+      : {
+          name: ARGO_MAIN_CONTAINER,
+          image: NOTIFY_CURL_IMAGE,
+          command: ["sh", "-c", escapeDollars(EMAIL_SCRIPT), NOTIFY_ARGV0],
+          args: n.recipients.map(escapeDollars),
+          env: [message, { name: NOTIFY_ENV.from, value: escapeDollars(n.from) }, secret(NOTIFY_ENV.smtp, n.smtp)],
+          resources: {},
+        };
+  // No retryStrategy: Argo runs the container once (no retry node), so a notification is never sent twice.
+  return { name: argoNotifyTask(index), container: c };
+}
+
+/**
+ * The `onExit` handler: one task per notification, each with `when` on the run's final
+ * status, so each is sent once, after every job, and only when the run ended Failed or
+ * Error. `failFast: false`: one failing notification does not stop the others.
+ */
+function exitTemplate(ir: Workflow): Record<string, unknown> {
+  return {
+    name: ARGO_EXIT_TEMPLATE,
+    dag: { failFast: false, tasks: ir.notifications.map((_, i) => ({ name: argoNotifyTask(i), template: argoNotifyTask(i), when: NOTIFY_WHEN })) },
+  };
+}
+
 function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
   const ctx: RenderContext = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
   const sync = synchronization(ir);
@@ -277,10 +368,12 @@ function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | 
       : {}),
     ...(ir.timeoutSeconds !== null ? { activeDeadlineSeconds: ir.timeoutSeconds } : {}),
     ...(sync !== null ? { synchronization: sync } : {}),
+    ...(ir.notifications.length > 0 ? { onExit: ARGO_EXIT_TEMPLATE } : {}),
     templates: [
       { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...(status ? [runStatusTask(ir)] : [])] } },
       ...ir.jobs.map((j) => jobTemplate(j, ctx)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
+      ...(ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx))] : []),
     ],
   };
 }

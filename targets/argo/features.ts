@@ -9,6 +9,18 @@ export const features: FeatureTable = {
     how: "`depends` accepts every finished state of each dependency; a pod-less `kfm-run-status` task that needs every job's success keeps the run Failed (an Omitted leaf takes its failed parent's phase).",
   },
   "gate.prerequisite": { support: "native", how: "Plain `depends` edges (the core adds them)." },
+  "gate.approval": {
+    support: "emulated",
+    how: "A `suspend` template: approve with `argo resume --node-field-selector`, reject with `argo stop --node-field-selector` (the gate fails); a timeout is `suspend.duration` with a supplied output that has no default, so running out errors the gate instead of resuming it.",
+  },
+  "dependency.workflow": {
+    support: "refused",
+    how: "Argo has no construct that makes a run wait for another workflow's run of the same logical date.",
+  },
+  "notify.failure": {
+    support: "emulated",
+    how: "An `onExit` DAG with one curl container per notification, `when: {{workflow.status}} != Succeeded`; credentials from `secretKeyRef`.",
+  },
   "retry.attempts": { support: "native", how: "`retryStrategy.limit` = max_attempts - 1, `retryPolicy: Always` so errors are retried too." },
   "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with `factor: 1`." },
   "retry.exponential": {

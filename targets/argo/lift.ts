@@ -19,15 +19,29 @@ import {
   type Template,
 } from "../../src/ir.js";
 import {
+  ARGO_APPROVAL_OUTPUT,
   ARGO_CONCURRENCY_KEY,
+  ARGO_EXIT_TEMPLATE,
   ARGO_DAG_TEMPLATE,
   ARGO_LOGICAL_DATE_PARAMETER,
   ARGO_MAIN_CONTAINER,
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
   argoConcurrencyLockName,
+  argoNotifyTask,
+  NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
-import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
+import {
+  compareStrings,
+  cpuMeaning,
+  memoryMeaning,
+  sortedRecord,
+  type JobSummary,
+  type NotificationSummary,
+  type ScheduleSummary,
+  type Summary,
+} from "../../src/summary.js";
+import { EMAIL_SCRIPT, NOTIFY_ARGV0, NOTIFY_ENV, NOTIFY_WHEN, SLACK_SCRIPT } from "./emit.js";
 import { parseYamlStream } from "../../src/yaml.js";
 
 type Obj = Record<string, unknown>;
@@ -425,6 +439,102 @@ export function failureFailsRun(tasks: ReadonlyArray<{ name: string } & Depends>
   return leaves.some((t) => branch.get(t.name) === "Failed");
 }
 
+/**
+ * An approval gate from its suspend template (README "Approval gates"). The supplied
+ * output parameter must have no default: with one, a `suspend.duration` that runs out
+ * would resume the gate (approve) instead of erroring it (executeSuspend,
+ * OverrideOutputParametersWithDefault in workflow/util/util.go).
+ */
+function liftGate(tmpl: Obj, taskName: string, after: string[]): JobSummary {
+  const what = `template ${taskName}`;
+  for (const key of Object.keys(tmpl)) if (!["name", "metadata", "suspend", "outputs"].includes(key)) fail(`${what} (a gate) has ${key}`);
+  const suspend = obj(tmpl["suspend"], `${what}.suspend`);
+  for (const key of Object.keys(suspend)) if (key !== "duration") fail(`${what}.suspend.${key} is set`);
+  const timeoutSeconds = suspend["duration"] === undefined ? null : seconds(suspend["duration"], `${what}.suspend.duration`);
+  if (timeoutSeconds === 0) fail(`${what}.suspend.duration is 0: the gate would pass at once`);
+  const params = arr(obj(tmpl["outputs"], `${what}.outputs`)["parameters"], `${what}.outputs.parameters`);
+  const expected = JSON.stringify([{ name: ARGO_APPROVAL_OUTPUT, valueFrom: { supplied: {} } }]);
+  if (JSON.stringify(params) !== expected) fail(`${what}.outputs is not the one supplied parameter ${ARGO_APPROVAL_OUTPUT} without a default`);
+  return {
+    approval: { timeoutSeconds },
+    after,
+    image: "",
+    command: null,
+    args: null,
+    runWhen: "all_succeeded",
+    failureFailsRun: false,
+    env: {},
+    cpu: null,
+    memory: null,
+    attempts: 1,
+    waitsSeconds: [],
+    timeoutSeconds: null,
+  };
+}
+
+/** Literal text only (channel, sender, recipients): `$$` is one `$`, no runtime value. */
+function literalOf(value: unknown, what: string, source: Source): string {
+  const t = parseArgoString(str(value, what), source);
+  if (t.length === 0) return "";
+  if (t.length !== 1 || !("text" in t[0]!)) fail(`${what} holds a runtime value`);
+  return t[0].text;
+}
+
+/**
+ * Failure notifications from the `onExit` handler (README "Failure notifications"): a
+ * DAG whose every task runs one notification template with `when` on the final
+ * `workflow.status`, the fixed curl script, the message and parameters as env values,
+ * the credential a secretKeyRef.
+ */
+function liftNotifications(onExit: unknown, templates: Map<string, Obj>, source: Source, seeds: string[]): NotificationSummary[] {
+  if (onExit === undefined) {
+    if (templates.has(ARGO_EXIT_TEMPLATE)) fail(`a ${ARGO_EXIT_TEMPLATE} template that is not the onExit handler`);
+    return [];
+  }
+  if (onExit !== ARGO_EXIT_TEMPLATE) fail(`onExit is not ${ARGO_EXIT_TEMPLATE}`);
+  const exit = templates.get(ARGO_EXIT_TEMPLATE) ?? fail(`no ${ARGO_EXIT_TEMPLATE} template`);
+  const dag = obj(exit["dag"], `${ARGO_EXIT_TEMPLATE}.dag`);
+  if (dag["failFast"] !== false) fail(`${ARGO_EXIT_TEMPLATE}.dag.failFast is not false`);
+  const tasks = arr(dag["tasks"], `${ARGO_EXIT_TEMPLATE}.dag.tasks`).map((t) => obj(t, "exit task"));
+  if (tasks.length === 0) fail("an onExit handler without notifications");
+  return tasks.map((task, i): NotificationSummary => {
+    const name = argoNotifyTask(i);
+    if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
+      fail(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
+    const tmpl = templates.get(name) ?? fail(`no ${name} template`);
+    if (Object.keys(tmpl).some((k) => k !== "name" && k !== "container")) fail(`${name} has more than a container (a retryStrategy would send twice)`);
+    const c = obj(tmpl["container"], `${name}.container`);
+    if (c["name"] !== ARGO_MAIN_CONTAINER || c["image"] !== NOTIFY_CURL_IMAGE) fail(`${name} does not run ${NOTIFY_CURL_IMAGE}`);
+    if (JSON.stringify(c["resources"]) !== "{}") fail(`${name}.resources is set`);
+    const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
+    const env = arr(c["env"], `${name}.env`).map((e) => obj(e, `${name}.env`));
+    const names = env.map((e) => e["name"]);
+    const value = (k: number, envName: string) => {
+      if (names[k] !== envName || env[k]!["valueFrom"] !== undefined) fail(`${name}.env[${k}] is not ${envName}`);
+      return env[k]!["value"];
+    };
+    const secret = (k: number, envName: string) => {
+      if (names[k] !== envName || env[k]!["value"] !== undefined) fail(`${name}.env[${k}] is not ${envName} from a secret`);
+      const from = obj(env[k]!["valueFrom"], `${name}.env ${envName}.valueFrom`);
+      const ref = obj(from["secretKeyRef"], `${name}.env ${envName}.secretKeyRef`);
+      if (Object.keys(from).length !== 1 || Object.keys(ref).length !== 2) fail(`${name}.env ${envName} is not only a secretKeyRef`);
+      return { secret: str(ref["name"], "secretKeyRef.name"), key: str(ref["key"], "secretKeyRef.key") };
+    };
+    if (env.length !== 3) fail(`${name}.env does not hold exactly three variables`);
+    const message = parseArgoString(str(value(0, NOTIFY_ENV.message), `${name} message`), source, seeds);
+    if (command.length === 4 && command[0] === "sh" && command[1] === "-c" && command[2] === SLACK_SCRIPT && command[3] === NOTIFY_ARGV0) {
+      if (c["args"] !== undefined) fail(`${name} (Slack) has args`);
+      return { kind: "slack", message, channel: literalOf(value(1, NOTIFY_ENV.channel), `${name} channel`, source), webhook: secret(2, NOTIFY_ENV.webhook) };
+    }
+    if (command.length === 4 && command[0] === "sh" && command[1] === "-c" && command[2] === EMAIL_SCRIPT && command[3] === NOTIFY_ARGV0) {
+      const recipients = arr(c["args"], `${name}.args`).map((v, j) => literalOf(v, `${name}.args[${j}]`, source));
+      if (recipients.length === 0) fail(`${name} (email) has no recipients`);
+      return { kind: "email", message, recipients, from: literalOf(value(1, NOTIFY_ENV.from), `${name} from`, source), smtp: secret(2, NOTIFY_ENV.smtp) };
+    }
+    return fail(`${name}.command is not one of the fixed notification scripts`);
+  });
+}
+
 export function lift(text: string): Summary {
   const docs = parseYamlStream(text);
   if (docs.length !== 1 && docs.length !== 2) fail(`expected one document (and a ConfigMap), found ${docs.length}`);
@@ -461,7 +571,7 @@ export function lift(text: string): Summary {
   const timeoutSeconds = spec["activeDeadlineSeconds"] === undefined ? null : int(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
   if (spec["entrypoint"] !== ARGO_DAG_TEMPLATE) fail(`entrypoint is not ${ARGO_DAG_TEMPLATE}`);
   if (spec["retryStrategy"] !== undefined || spec["templateDefaults"] !== undefined) fail("workflow-level retryStrategy/templateDefaults are set");
-  if (spec["onExit"] !== undefined || spec["parallelism"] !== undefined) fail("onExit/parallelism are set");
+  if (spec["parallelism"] !== undefined) fail("parallelism is set");
   const maxActiveRuns = liftConcurrency(spec["synchronization"], workflow, configMap);
 
   const templates = new Map<string, Obj>();
@@ -504,6 +614,10 @@ export function lift(text: string): Summary {
       fail(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
 
+    if (tmpl["suspend"] !== undefined) {
+      jobs.push([name, liftGate(tmpl, taskName, [...after].sort(compareStrings))]);
+      continue;
+    }
     const c = obj(tmpl["container"], `template ${taskName}.container`);
     if (c["name"] !== ARGO_MAIN_CONTAINER) fail(`template ${taskName} container is not ${ARGO_MAIN_CONTAINER}`);
     const parse = (v: unknown, what: string) => parseArgoString(str(v, what), source, seeds);
@@ -532,6 +646,7 @@ export function lift(text: string): Summary {
     jobs.push([
       name,
       {
+        approval: null,
         after: [...after].sort(compareStrings),
         image,
         command,
@@ -561,7 +676,9 @@ export function lift(text: string): Summary {
     graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
     statusTemplates = 1;
   }
-  if (templates.size !== jobTasks.length + statusTemplates + 1) fail("templates that no task uses");
+  const notifications = liftNotifications(spec["onExit"], templates, source, seeds);
+  const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
+  if (templates.size !== jobTasks.length + statusTemplates + exitTemplates + 1) fail("templates that no task uses");
 
   // Tasks in an order where dependencies come first (the DAG has no cycle; a cycle is an error here).
   const ordered: typeof graph = [];
@@ -577,5 +694,6 @@ export function lift(text: string): Summary {
   if (seeds.length === 0) fail("no run-token expression to read the seed from");
   if (seeds.some((x) => x !== seeds[0])) fail("run-token expressions hash different seeds");
 
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, jobs: sortedRecord(jobsWithStatus) };
+  // Cross-workflow dependencies are refused on Argo (check.ts): nothing in the output waits for another workflow.
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, upstream: [], notifications, jobs: sortedRecord(jobsWithStatus) };
 }

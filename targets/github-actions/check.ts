@@ -75,34 +75,84 @@ export function check(ir: Workflow): Problem[] {
       ),
     );
   }
+  for (const u of ir.upstream) {
+    problems.push(
+      problem(
+        "KFM301",
+        `${TARGET} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`,
+        u.at,
+      ),
+    );
+  }
+  for (const job of ir.jobs) {
+    if (job.approval === null) continue;
+    if (job.approval.timeoutSeconds !== null) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot give an approval a timeout: the gate is a job on a protected environment, which waits for a reviewer until GitHub fails it after 30 days; nothing can fail it earlier without failing the whole run, and a wait timer delays the job instead of ending the wait. Remove the timeout (the gate then waits up to GitHub's 30 days), or compile for Airflow, Argo or Tekton.`,
+          [...job.at, "timeout"],
+        ),
+      );
+    }
+    if (ir.timeoutSeconds !== null) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot end a run waiting at the approval \`${job.name}\` when the workflow's timeout passes: a job waiting for a reviewer keeps the run open until a decision (or GitHub's 30 days). Remove the workflow timeout for this target, or compile for Airflow, Argo or Tekton.`,
+          job.at,
+        ),
+      );
+    }
+  }
   const secretNames = new Map<string, string>();
+  const secretProblems = (secret: string, key: string, at: readonly (string | number)[]): void => {
+    const name = githubSecretName(secret, key);
+    const ref = `${secret}/${key}`;
+    const other = secretNames.get(name);
+    if (other !== undefined && other !== ref) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`,
+          [...at],
+        ),
+      );
+    }
+    secretNames.set(name, ref);
+    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`,
+          [...at],
+        ),
+      );
+    }
+  };
+  for (const n of ir.notifications) {
+    const secret = n.kind === "email" ? n.smtp : n.webhook;
+    secretProblems(secret.secret, secret.key, [...n.at, n.kind === "email" ? "smtp" : "webhook"]);
+    const fields: Array<[string, string]> =
+      n.kind === "email" ? [["from", n.from], ...n.recipients.map((r, i): [string, string] => [`recipients.${i}`, r])] : [["channel", n.channel]];
+    fields.push(["message", templateText(n.message)]);
+    for (const [field, text] of fields) {
+      if (/[\r\n]/.test(text) || UNPASSABLE.test(text)) {
+        problems.push(
+          problem(
+            "KFM301",
+            `${TARGET} cannot put a line break, a NUL or a lone surrogate in a notification's ${field.replace(/\..*/, "")}: it goes into one header or JSON line sent by curl. Remove the character.`,
+            field.startsWith("recipients.") ? [...n.at, "recipients", Number(field.slice(11))] : field === "message" ? n.at : [...n.at, field],
+          ),
+        );
+      }
+    }
+  }
   for (const job of ir.jobs) {
     for (const e of job.env) {
       if ("secretRef" in e) {
-        const { secret, key } = e.secretRef;
-        const name = githubSecretName(secret, key);
         const at = [...job.at, "env", e.name];
-        const ref = `${secret}/${key}`;
-        const other = secretNames.get(name);
-        if (other !== undefined && other !== ref) {
-          problems.push(
-            problem(
-              "KFM301",
-              `${TARGET} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`,
-              at,
-            ),
-          );
-        }
-        secretNames.set(name, ref);
-        if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
-          problems.push(
-            problem(
-              "KFM301",
-              `${TARGET} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`,
-              at,
-            ),
-          );
-        }
+        secretProblems(e.secretRef.secret, e.secretRef.key, at);
         if (SECRET_NAMES_REFUSED.test(e.name)) {
           problems.push(
             problem(

@@ -15,9 +15,11 @@
  * where GitHub's `${{` is neutralised (escapeText).
  */
 import { hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type EnvVar, type Job, type Segment, type Template, type Workflow } from "../../src/ir.js";
+import { retryWaits, type EnvVar, type Job, type Notification, type Segment, type Template, type Workflow } from "../../src/ir.js";
 import {
   GITHUB_CONTAINER_NAME_SHELL,
+  githubApprovalEnvironment,
+  githubNotifyJob,
   GITHUB_CONTEXT_JOB,
   GITHUB_CONTEXT_STEP,
   GITHUB_INTERNAL_ENV_PREFIX,
@@ -608,6 +610,199 @@ function specJob(ir: Workflow, job: Job): Record<string, unknown> {
   };
 }
 
+/** `timeout-minutes` of an approval gate's job and of a notification job: one API call or one curl. */
+export const SHORT_JOB_TIMEOUT_MINUTES = 10;
+
+/** The only token scope any generated job asks for: the gate reads its run's review history (REST "workflow runs", actions: read). */
+export const GATE_PERMISSIONS = { actions: "read" } as const;
+
+/**
+ * The step of an approval gate's job. GitHub only starts the job once the environment's
+ * protection rules passed (a reviewer approved; a rejection fails the job, and no
+ * decision fails it after 30 days). An environment nobody configured has no rules
+ * and would pass at once, so the script reads the run's review history and fails
+ * unless a person approved this environment (fail closed). Fixed text.
+ */
+export const GATE_SCRIPT = `# kfm-compile: an approval gate. GitHub starts this job only after the environment's
+# protection rules passed; this step checks that a person approved the environment in
+# this run, so an environment without required reviewers fails the gate instead of
+# letting it pass. The same script in every gate; its inputs are KFMI_ variables.
+import json
+import os
+import sys
+import urllib.request
+
+
+def fail(message):
+    print("::error title=kfm-approval::" + message)
+    sys.exit(1)
+
+
+def get(name):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        fail(name + " is not set")
+    return value
+
+
+def main():
+    environment = get("KFMI_ENVIRONMENT")
+    url = "%s/repos/%s/actions/runs/%s/approvals" % (get("GITHUB_API_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"))
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.github+json",
+        "Authorization": "Bearer " + get("KFMI_TOKEN"),
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            reviews = json.load(response)
+    except Exception as error:
+        fail("cannot read this run's review history: " + str(error))
+    if not isinstance(reviews, list):
+        fail("the review history is not a list")
+    approvers = set()
+    for review in reviews:
+        names = [str(e.get("name", "")).lower() for e in review.get("environments") or [] if isinstance(e, dict)]
+        if review.get("state") == "approved" and environment.lower() in names:
+            approvers.add(str((review.get("user") or {}).get("login", "?")))
+    if not approvers:
+        fail("nobody approved the environment " + environment + " in this run: give it required reviewers "
+             "(Settings > Environments), or the gate cannot wait for a decision")
+    print("kfm-approval: " + environment + " approved by " + ", ".join(sorted(approvers)))
+
+
+main()
+`;
+
+/** The shell of the gate's step, as kfm-context's: python3 in isolated mode. */
+export const GATE_SHELL = CONTEXT_SHELL;
+
+/** The step env of an approval gate: the environment to look for, and the job's token (actions: read only). */
+export function gateStepEnv(ir: Workflow, job: Job): Record<string, string> {
+  return { [V("ENVIRONMENT")]: githubApprovalEnvironment(ir.name, job.name), [V("TOKEN")]: "${{ github.token }}" };
+}
+
+function gateJob(ir: Workflow, job: Job): Record<string, unknown> {
+  return {
+    name: job.name,
+    needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
+    if: jobIf(new Map(ir.jobs.map((j) => [j.name, j])), job.name),
+    environment: githubApprovalEnvironment(ir.name, job.name),
+    permissions: { ...GATE_PERMISSIONS },
+    "runs-on": RUNS_ON,
+    "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
+    steps: [{ name: "Check that a person approved", shell: GATE_SHELL, env: gateStepEnv(ir, job), run: GATE_SCRIPT }],
+  };
+}
+
+/**
+ * The condition of a notification job: `failure()` at job level is true when any job
+ * it needs (or any of their ancestors) failed (docs, expressions, "failure"); it
+ * needs every job, so it runs once, after the run's jobs, only when one failed.
+ */
+export const NOTIFY_IF = "failure()";
+
+/** The step of a notification job: posts the Slack message or sends the email with curl. Fixed text. */
+export const NOTIFY_SCRIPT = `# kfm-compile: sends one failure notification of this run. The same script in every
+# notification; every input is a KFMI_ variable of this step. The secret URL never
+# appears on a command line: curl reads it from a config given through a pipe.
+set -euo pipefail
+
+die() {
+  echo "::error title=kfm-notify::$1" >&2
+  exit 1
+}
+get() {
+  [[ -v $1 ]] || die "$1 is not set"
+  REPLY=\${!1}
+}
+one_line() {
+  [[ $2 != *[$'\\r\\n']* ]] || die "$1 holds a line break"
+}
+
+get KFMI_NOTIFY_KIND
+kind=$REPLY
+get KFMI_MESSAGE
+message=$REPLY
+one_line "the message" "$message"
+get KFMI_SECRET_NAME
+secret_ref="secret $REPLY"
+get KFMI_SECRET_KEY
+secret_ref+=", key $REPLY"
+get KFMI_SECRET
+url=$REPLY
+[[ -n $url ]] || die "the GitHub secret for $secret_ref is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+one_line "the URL in $secret_ref" "$url"
+url=\${url//\\\\/\\\\\\\\}
+url=\${url//\\"/\\\\\\"}
+curl_bin=$(command -v curl) || die "curl is not installed"
+config() {
+  printf 'url = "%s"\\n' "$url"
+}
+
+case $kind in
+slack)
+  get KFMI_CHANNEL
+  text="$message ($REPLY)"
+  body=$(python3 -I -c 'import json, sys; print(json.dumps({"text": sys.argv[1]}))' "$text")
+  "$curl_bin" --fail-with-body --silent --show-error --max-time 120 --config <(config) \\
+    --header "Content-Type: application/json" --data-binary "$body"
+  echo
+  ;;
+email)
+  get KFMI_FROM
+  from=$REPLY
+  one_line "the sender" "$from"
+  get KFMI_RECIPIENTS_COUNT
+  [[ $REPLY =~ ^[1-9][0-9]{0,3}$ ]] || die "KFMI_RECIPIENTS_COUNT is not a count"
+  recipients=$REPLY
+  rcpt=()
+  to=
+  for ((i = 0; i < recipients; i++)); do
+    get "KFMI_RECIPIENT_$i"
+    one_line "a recipient" "$REPLY"
+    rcpt+=(--mail-rcpt "$REPLY")
+    to+="\${to:+, }$REPLY"
+  done
+  date=$(LC_ALL=C date -R)
+  printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\nDate: %s\\r\\n\\r\\n%s\\r\\n' "$from" "$to" "$message" "$date" "$message" |
+    "$curl_bin" --silent --show-error --max-time 120 --config <(config) --mail-from "$from" "\${rcpt[@]}" --upload-file -
+  ;;
+*)
+  die "unknown notification kind $kind"
+  ;;
+esac
+echo "kfm-notify: sent the $kind notification"
+`;
+
+/** The step env of a notification job: every input of NOTIFY_SCRIPT. */
+export function notifyStepEnv(n: Notification): Record<string, string> {
+  const secret = n.kind === "email" ? n.smtp : n.webhook;
+  const env: Record<string, string> = { [V("NOTIFY_KIND")]: n.kind, [V("MESSAGE")]: renderTemplate(n.message) };
+  if (n.kind === "slack") {
+    env[V("CHANNEL")] = escapeText(n.channel);
+  } else {
+    env[V("FROM")] = escapeText(n.from);
+    env[V("RECIPIENTS_COUNT")] = String(n.recipients.length);
+    n.recipients.forEach((r, i) => (env[V(`RECIPIENT_${i}`)] = escapeText(r)));
+  }
+  env[V("SECRET")] = secretExpression(secret.secret, secret.key);
+  env[V("SECRET_NAME")] = escapeText(secret.secret);
+  env[V("SECRET_KEY")] = escapeText(secret.key);
+  return env;
+}
+
+function notifyJob(ir: Workflow, n: Notification): Record<string, unknown> {
+  return {
+    name: `notify ${n.kind}`,
+    needs: [GITHUB_CONTEXT_JOB, ...ir.jobs.map((j) => githubJobId(j.name))],
+    if: NOTIFY_IF,
+    "runs-on": RUNS_ON,
+    "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
+    steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(n), run: NOTIFY_SCRIPT }],
+  };
+}
+
 /** The workflow as plain data, before serialisation. */
 export function workflowDocument(ir: Workflow): Record<string, unknown> {
   const on: Record<string, unknown> = {};
@@ -624,7 +819,8 @@ export function workflowDocument(ir: Workflow): Record<string, unknown> {
     },
   };
   const jobs: Record<string, unknown> = { [GITHUB_CONTEXT_JOB]: contextJob(ir) };
-  for (const job of ir.jobs) jobs[githubJobId(job.name)] = specJob(ir, job);
+  for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job) : specJob(ir, job);
+  ir.notifications.forEach((n, i) => (jobs[githubNotifyJob(i)] = notifyJob(ir, n)));
   return {
     name: ir.name,
     on,

@@ -9,6 +9,18 @@ export const features: FeatureTable = {
     how: "`if: !cancelled() && ...` runs the job once its needs finished, whatever their result (not after a cancel); a failed job still fails the run.",
   },
   "gate.prerequisite": { support: "native", how: "The gate's edges are plain `needs`." },
+  "gate.approval": {
+    support: "conditional",
+    how: "A job on the environment `<workflow>.<gate>`, whose required reviewers (a repository setting, a precondition) approve or reject it; the job fails unless the run's review history shows an approval. A gate timeout, or a workflow timeout, is refused; with none GitHub still fails the gate after 30 days.",
+  },
+  "dependency.workflow": {
+    support: "refused",
+    how: "A workflow can be triggered by another's completion but cannot wait for the other's run of the same logical date (GitHub records no logical date); compile for Airflow.",
+  },
+  "notify.failure": {
+    support: "emulated",
+    how: "One job per notification needing every job, `if: failure()`, posting with curl; the URL comes from `secrets.<SECRET>_<KEY>`.",
+  },
   "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
   "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },
   "retry.exponential": { support: "emulated", how: "The loop sleeps each listed wait." },

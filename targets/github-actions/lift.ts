@@ -6,15 +6,21 @@
  * README.md explains, so output that drifted is refused or read as what it means.
  */
 import { RUNTIME_VARIABLES, type SecretRef, type Segment, type Template } from "../../src/ir.js";
-import { GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX } from "../../src/names.js";
-import { compareStrings, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
+import { GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX, githubApprovalEnvironment, githubNotifyJob } from "../../src/names.js";
+import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import {
   ALL_DONE_IF,
   CONTEXT_IF,
   CONTEXT_SCRIPT,
   CONTEXT_SHELL,
+  GATE_PERMISSIONS,
+  GATE_SCRIPT,
+  GATE_SHELL,
   JOB_IF,
+  NOTIFY_IF,
+  NOTIFY_SCRIPT,
+  SHORT_JOB_TIMEOUT_MINUTES,
   LITERAL_OPEN,
   RUN_SCRIPT,
   contextOutputExpression,
@@ -155,6 +161,7 @@ function liftJob(
     fail(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
   }
   if (job.container !== undefined || job.services !== undefined) fail(`${where}: container jobs are not what emit writes`);
+  if (job.environment !== undefined || job.permissions !== undefined) fail(`${where}: only approval gates reference an environment or ask for token scopes`);
   const after = condition.dependsOn.map((n) => {
     const spec = idToName.get(n);
     if (spec === undefined) fail(`${where}: needs an unknown job ${n}`);
@@ -219,6 +226,7 @@ function liftJob(
   return [
     name,
     {
+      approval: null,
       after: [...after].sort(compareStrings),
       image,
       command,
@@ -233,6 +241,95 @@ function liftJob(
       timeoutSeconds,
     },
   ];
+}
+
+/**
+ * An approval gate: a job on the environment `<workflow>.<gate>` (whose required
+ * reviewers make GitHub wait for a decision) running the fixed check that a person
+ * approved it. No timeout is expressible (check refuses one), so it reads as none.
+ */
+function liftGate(
+  workflow: string,
+  id: string,
+  job: Obj,
+  idToName: Map<string, string>,
+  conditions: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>,
+): [string, JobSummary] {
+  const where = `gate ${id}`;
+  const name = str(job.name, `${where}: name`);
+  const condition = conditions.get(id)!;
+  if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && hasAllDoneAncestor(conditions, id)) {
+    fail(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
+  }
+  const environment = githubApprovalEnvironment(workflow, name);
+  if (job.environment !== environment) fail(`${where}: the environment is not ${environment}`);
+  if (JSON.stringify(job.permissions) !== JSON.stringify(GATE_PERMISSIONS)) fail(`${where}: permissions are not actions: read`);
+  if (job.container !== undefined || job.services !== undefined || job.strategy !== undefined) fail(`${where}: not the job emit writes`);
+  if (job["timeout-minutes"] !== SHORT_JOB_TIMEOUT_MINUTES) fail(`${where}: timeout-minutes is not ${SHORT_JOB_TIMEOUT_MINUTES}`);
+  const steps = job.steps;
+  if (!Array.isArray(steps) || steps.length !== 1) fail(`${where}: expected one step`);
+  const step = obj(steps[0], `${where}: step`);
+  if (step.run !== GATE_SCRIPT || step.shell !== GATE_SHELL || step.uses !== undefined) fail(`${where}: the step does not run the approval check`);
+  if (step.if !== undefined || step["continue-on-error"] !== undefined) fail(`${where}: the approval check must be able to fail the gate`);
+  const env = new StepEnv(obj(step.env, `${where}: step env`), where);
+  if (env.get("ENVIRONMENT") !== environment) fail(`${where}: the check looks for another environment`);
+  if (env.get("TOKEN") !== "${{ github.token }}") fail(`${where}: the check does not use the job's token`);
+  env.done();
+  const after = condition.dependsOn.map((n) => idToName.get(n) ?? fail(`${where}: needs an unknown job ${n}`));
+  return [
+    name,
+    {
+      approval: { timeoutSeconds: null },
+      after: [...after].sort(compareStrings),
+      image: "",
+      command: null,
+      args: null,
+      runWhen: condition.runWhen,
+      failureFailsRun: job["continue-on-error"] === undefined,
+      env: {},
+      cpu: null,
+      memory: null,
+      attempts: 1,
+      waitsSeconds: [],
+      timeoutSeconds: null,
+    },
+  ];
+}
+
+/** A failure notification job: `if: failure()`, needing every job, running the fixed curl script. */
+function liftNotification(id: string, job: Obj, everyJob: readonly string[]): NotificationSummary {
+  const where = `notification ${id}`;
+  if (job.if !== NOTIFY_IF) fail(`${where}: it must run only when the run failed (if: ${NOTIFY_IF})`);
+  const needs = job.needs;
+  if (!Array.isArray(needs) || JSON.stringify([...needs].sort(compareStrings)) !== JSON.stringify([GITHUB_CONTEXT_JOB, ...everyJob].sort(compareStrings))) {
+    fail(`${where}: it must need every job, so it runs once after all of them`);
+  }
+  if (job["timeout-minutes"] !== SHORT_JOB_TIMEOUT_MINUTES) fail(`${where}: timeout-minutes is not ${SHORT_JOB_TIMEOUT_MINUTES}`);
+  if (job.environment !== undefined || job.permissions !== undefined || job.container !== undefined) fail(`${where}: not the job emit writes`);
+  const steps = job.steps;
+  if (!Array.isArray(steps) || steps.length !== 1) fail(`${where}: expected one step`);
+  const step = obj(steps[0], `${where}: step`);
+  if (step.run !== NOTIFY_SCRIPT || step.shell !== undefined || step.uses !== undefined || step.if !== undefined)
+    fail(`${where}: the step does not run the notification script`);
+  const env = new StepEnv(obj(step.env, `${where}: step env`), where);
+  const kind = env.get("NOTIFY_KIND");
+  const message = parseTemplate(env.get("MESSAGE"));
+  const secret = literal(env.get("SECRET_NAME"), `${where}: secret name`);
+  const key = literal(env.get("SECRET_KEY"), `${where}: secret key`);
+  if (env.get("SECRET") !== secretExpression(secret, key)) fail(`${where}: it does not read the GitHub secret of ${secret}/${key}`);
+  let out: NotificationSummary;
+  if (kind === "slack") {
+    out = { kind, message, channel: literal(env.get("CHANNEL"), `${where}: channel`), webhook: { secret, key } };
+  } else if (kind === "email") {
+    const from = literal(env.get("FROM"), `${where}: from`);
+    const n = env.count("RECIPIENTS_COUNT");
+    const recipients = Array.from({ length: n }, (_, i) => literal(env.get(`RECIPIENT_${i}`), `${where}: recipient`));
+    out = { kind, message, recipients, from, smtp: { secret, key } };
+  } else {
+    return fail(`${where}: unknown kind ${kind}`);
+  }
+  env.done();
+  return out;
 }
 
 export function lift(text: string): Summary {
@@ -289,18 +386,27 @@ export function lift(text: string): Summary {
   // Concurrency groups cancel or cap pending runs: emit never writes one (README).
   if (doc.concurrency !== undefined) fail("a concurrency group is not what emit writes");
 
+  const isNotification = (id: string): boolean => /^kfm-notify-[1-9][0-9]*$/.test(id);
   const idToName = new Map<string, string>();
   const conditions = new Map<string, { runWhen: string; dependsOn: readonly string[] }>();
   for (const [id, job] of Object.entries(jobs)) {
-    if (id === GITHUB_CONTEXT_JOB) continue;
+    if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
     idToName.set(id, str(obj(job, id).name, `${id}: name`));
     const c = readCondition(id, obj(job, id));
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
   const lifted: Array<[string, JobSummary]> = [];
   for (const [id, job] of Object.entries(jobs)) {
-    if (id === GITHUB_CONTEXT_JOB) continue;
-    lifted.push(liftJob(id, obj(job, id), timeoutSeconds, idToName, conditions));
+    if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
+    const o = obj(job, id);
+    lifted.push(o.environment !== undefined ? liftGate(workflow, id, o, idToName, conditions) : liftJob(id, o, timeoutSeconds, idToName, conditions));
   }
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed, jobs: sortedRecord(lifted) };
+  // Notification jobs are numbered from 1 in spec order, with no gap.
+  const notificationIds = Object.keys(jobs).filter(isNotification);
+  const notifications = notificationIds.map((_, i) => {
+    const id = githubNotifyJob(i);
+    if (!(id in jobs)) fail(`notification jobs must be numbered 1..${notificationIds.length}`);
+    return liftNotification(id, obj(jobs[id], id), [...idToName.keys()]);
+  });
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }

@@ -3,7 +3,7 @@
  * faithfully. Each refusal is explained, with its upstream source, in README.md.
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
-import { retryWaits, type Template, type Workflow } from "../../src/ir.js";
+import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { emulatesFailure, waitText } from "./emit.js";
 
 /**
@@ -26,6 +26,72 @@ export const TEKTON_VARIABLE_ROOTS = [
 ] as const;
 
 const TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
+
+/** Characters the notification scripts refuse (JSON strings and mail headers cannot hold them raw). */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * An approval gate (README "Approval gates"): the manual-approval-gate controller writes no
+ * result, so a failed gate cannot be made soft like a job; its failure stops the run. That is
+ * the meaning only when every other job is upstream of the gate (finished before it starts)
+ * or downstream of it (must not run), and none downstream continues after failures.
+ */
+function checkGate(ir: Workflow, gate: Job): Problem[] {
+  const out: Problem[] = [];
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const ancestors = upstreamOf(byName, gate.name);
+  const descendants = ir.jobs.filter((j) => j.name !== gate.name && upstreamOf(byName, j.name).has(gate.name));
+  const independent = ir.jobs.filter((j) => j.name !== gate.name && !ancestors.has(j.name) && !descendants.includes(j));
+  if (gate.approval!.timeoutSeconds === null) {
+    out.push(
+      problem(
+        "KFM301",
+        `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout.`,
+        gate.at,
+      ),
+    );
+  }
+  if (independent.length > 0) {
+    out.push(
+      problem(
+        "KFM301",
+        `tekton cannot express approval gate '${gate.name}' beside ${independent.map((j) => `'${j.name}'`).join(", ")}, which ${independent.length === 1 ? "is" : "are"} neither upstream nor downstream of it: a rejected gate fails its CustomRun, the manual-approval-gate writes no result the failure emulation could test, and a failed pipeline task stops the whole run, so those jobs might never start. Make every job depend on the gate or be upstream of it, or compile for another target.`,
+        gate.at,
+      ),
+    );
+  }
+  const continuing = descendants.filter((j) => j.runWhen === "all_done");
+  if (continuing.length > 0) {
+    out.push(
+      problem(
+        "KFM301",
+        `tekton cannot express ${continuing.map((j) => `'${j.name}'`).join(", ")} continuing after approval gate '${gate.name}': a rejected gate stops the whole run, so a job downstream of it never runs, even with on_upstream_failure: continue. Remove on_upstream_failure: continue there, or compile for another target.`,
+        continuing[0]!.at,
+      ),
+    );
+  }
+  const d = gate.description ?? "";
+  if (TEKTON_VARIABLE.test(d)) {
+    out.push(
+      problem("KFM301", `tekton cannot express the description of approval gate '${gate.name}': it holds text Tekton would substitute. Rewrite it.`, gate.at),
+    );
+  }
+  return out;
+}
+
+function upstreamOf(byName: ReadonlyMap<string, Job>, name: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (n: string) => {
+    for (const d of byName.get(n)?.dependsOn ?? []) {
+      if (!seen.has(d)) {
+        seen.add(d);
+        visit(d);
+      }
+    }
+  };
+  visit(name);
+  return seen;
+}
 
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
@@ -71,7 +137,41 @@ export function check(ir: Workflow): Problem[] {
       problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at),
     );
   }
+  for (const u of ir.upstream) {
+    problems.push(
+      problem(
+        "KFM301",
+        `tekton cannot express the dependency on workflow '${u.workflow}': a Tekton PipelineRun cannot wait for another Pipeline's run of the same logical date (PipelineRuns are independent, a Pipeline has no sensor or query for other runs, and Tekton Triggers is out of scope). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow.`,
+        u.at,
+      ),
+    );
+  }
+  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
+    problems.push(
+      problem(
+        "KFM301",
+        "tekton cannot express failure notifications together with a workflow timeout: when timeouts.pipeline fires, Tekton skips every finally task (PipelineTimedOutSkip), so a run that fails by its timeout would send no notification. Remove the workflow timeout (bound the jobs with their own timeouts), or the notifications.",
+        ir.at,
+      ),
+    );
+  }
+  ir.notifications.forEach((n) => {
+    const texts = n.kind === "slack" ? [n.channel] : [n.from, ...n.recipients];
+    n.message.forEach((seg) => "text" in seg && texts.push(seg.text));
+    const bad = texts.find((t) => CONTROL.test(t) || TEKTON_VARIABLE.test(t));
+    if (bad !== undefined) {
+      problems.push(
+        problem(
+          "KFM301",
+          `tekton cannot express the ${n.kind} notification text ${JSON.stringify(bad)}: the fixed notification script takes no control characters (line breaks, tabs) in the message, channel, sender or recipients, and Tekton substitutes $(params.…)-like references with no escape. Remove them.`,
+          n.at,
+        ),
+      );
+    }
+  });
   const emulated = emulatesFailure(ir);
+  const gates = ir.jobs.filter((j) => j.approval !== null);
+  for (const gate of gates) problems.push(...checkGate(ir, gate));
   for (const job of ir.jobs) {
     if (emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null) {
       problems.push(

@@ -11,6 +11,7 @@ import {
   retryWaits,
   type CronSchedule,
   type Job,
+  type Notification,
   type RuntimeVariable,
   type StandardVariable,
   type Template,
@@ -19,6 +20,8 @@ import {
 import {
   kubeName,
   LOGICAL_DATE_PARAM,
+  NOTIFY_CURL_IMAGE,
+  TEKTON_APPROVERS_PARAM,
   TEKTON_ATTEMPT_RESULT,
   TEKTON_CONTEXT_TASK,
   TEKTON_CREATOR_CONTAINER,
@@ -27,6 +30,8 @@ import {
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
   tektonCheckTaskName,
+  tektonFailedTaskName,
+  tektonNotifyTaskName,
   tektonRunGenerateName,
 } from "../../src/names.js";
 import { toYamlStream } from "../../src/yaml.js";
@@ -80,7 +85,27 @@ export const ENV = {
   tasksStatus: "KFM_TASKS_STATUS",
   jobOk: "KFM_JOB_OK",
   jobSpecName: "KFM_JOB_NAME",
+  notifyMessage: "KFM_NOTIFY_MESSAGE",
+  notifyChannel: "KFM_NOTIFY_CHANNEL",
+  notifyWebhook: "KFM_NOTIFY_WEBHOOK_URL",
+  notifyFrom: "KFM_NOTIFY_FROM",
+  notifyRecipients: "KFM_NOTIFY_RECIPIENTS",
+  notifySmtp: "KFM_NOTIFY_SMTP_URL",
 } as const;
+
+/**
+ * The manual-approval-gate custom task (openshift-pipelines/manual-approval-gate): a pipeline
+ * task whose `taskRef` has this apiVersion and kind becomes a `CustomRun` that its controller
+ * reconciles (README "Approval gates").
+ */
+export const APPROVAL_TASK_REF = { apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" } as const;
+/** Params the ApprovalTask controller reads (`pkg/reconciler/approvaltask/approvaltask.go` constants). */
+export const APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequired", description: "description" } as const;
+/** One approval is enough: the first approve starts the downstream; any reject fails the gate. */
+export const APPROVALS_REQUIRED = "1";
+
+/** The `when` of the notification tasks: the aggregate status of the run's DAG tasks is `Failed`. */
+export const RUN_FAILED_WHEN: TektonWhen = { input: "$(tasks.status)", operator: "in", values: ["Failed"] };
 
 /** Param of the `finally` tasks: `$(tasks.status)` (only params and `when` receive it, `pkg/reconciler/pipelinerun/resources/apply.go` `ApplyPipelineTaskStateContext`). */
 export const TASKS_STATUS_PARAM = "tasks-status";
@@ -239,6 +264,48 @@ echo "kfm-check: job '$KFM_JOB_NAME' succeeded"
 `;
 
 /**
+ * `kfm-failed-<n>` (failure emulation with notifications): runs only when the retried job
+ * ended with `ok` = `false`, and fails; its pipeline task has `onError: continue`, so the failure
+ * stops nothing but makes `$(tasks.status)` `Failed`, which the notifications' `when` reads.
+ */
+export const FAILED_SCRIPT = `set -eu
+echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
+exit 1
+`;
+
+/**
+ * A Slack failure notification: posts `{"text": "<message> (<channel>)"}` to the incoming
+ * webhook whose URL is read from the secret. Message and channel are data (env values with
+ * no control characters, which check refuses); backslash and double quote are escaped for JSON.
+ */
+export const SLACK_SCRIPT = `set -eu
+esc() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g'; }
+body=$(printf '{"text": "%s (%s)"}' "$(esc "$KFM_NOTIFY_MESSAGE")" "$(esc "$KFM_NOTIFY_CHANNEL")")
+curl --fail --silent --show-error --header 'Content-Type: application/json' --data "$body" --url "$KFM_NOTIFY_WEBHOOK_URL"
+echo "kfm-notify: Slack message sent for $KFM_NOTIFY_CHANNEL"
+`;
+
+/**
+ * An email failure notification: sends the message (as subject and body) from the sender to
+ * every recipient (one per line of the env value) through the SMTP URL read from the secret.
+ */
+export const EMAIL_SCRIPT = `set -eu
+set -f
+IFS='
+'
+set --
+to=''
+for r in $KFM_NOTIFY_RECIPIENTS; do
+  set -- "$@" --mail-rcpt "$r"
+  to="$to\${to:+, }$r"
+done
+[ $# -gt 0 ] || { echo "kfm-notify: no recipients" >&2; exit 1; }
+printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$KFM_NOTIFY_FROM" "$to" "$KFM_NOTIFY_MESSAGE" "$KFM_NOTIFY_MESSAGE" |
+  curl --fail --silent --show-error --url "$KFM_NOTIFY_SMTP_URL" --mail-from "$KFM_NOTIFY_FROM" "$@" --upload-file -
+echo "kfm-notify: email sent to $to"
+`;
+
+/**
  * The CronJob's run creator: reads the slot from its Job's scheduled-timestamp annotation
  * (fail closed when absent), skips slots outside the start/end window (compared as local
  * wall-clock times in the schedule's zone, the form the annotation and the window share),
@@ -342,7 +409,7 @@ export interface TektonWhen {
 
 interface TektonParam {
   name: string;
-  value: string;
+  value: string | string[];
 }
 
 interface TektonTaskSpec {
@@ -357,11 +424,12 @@ export interface TektonPipelineTask {
   description?: string;
   runAfter?: string[];
   when?: TektonWhen[];
+  taskRef?: { apiVersion: string; kind: string };
   params?: TektonParam[];
   onError?: "continue";
   retries: number;
   timeout: string;
-  taskSpec: TektonTaskSpec;
+  taskSpec?: TektonTaskSpec;
 }
 
 export interface TektonPipeline {
@@ -371,7 +439,7 @@ export interface TektonPipeline {
   spec: {
     displayName: string;
     description?: string;
-    params: { name: string; type: "string"; description: string }[];
+    params: { name: string; type: "string" | "array"; description: string }[];
     tasks: TektonPipelineTask[];
     finally?: TektonPipelineTask[];
   };
@@ -407,6 +475,7 @@ export function usedVariables(ir: Workflow): ContextVariable[] {
     job.args?.forEach(visit);
     job.env.forEach((e) => "value" in e && visit(e.value));
   }
+  ir.notifications.forEach((n) => visit(n.message));
   return CONTEXT_VARIABLES.filter((v) => used.has(v));
 }
 
@@ -444,8 +513,29 @@ export function emulatesFailure(ir: Workflow): boolean {
   return false;
 }
 
+/**
+ * The tasks whose `ok` result an `all_succeeded` task's `when` requires under the failure
+ * emulation: each task it runs after (kfm-context included), except that an approval gate,
+ * which writes no result, is replaced by the tasks that guard the gate itself. A gate that
+ * ran and failed stops the run (its downstream never starts); a gate skipped by its `when`
+ * does not skip its children (`WhenExpressionsSkip` is not inherited), so they read the same
+ * guards and are skipped by them.
+ */
+export function okGuards(job: Job, byName: ReadonlyMap<string, Job>): string[] {
+  const out: string[] = [TEKTON_CONTEXT_TASK];
+  for (const d of job.dependsOn) {
+    const parent = byName.get(d)!;
+    const names = parent.approval === null ? [kubeName(d)] : okGuards(parent, byName);
+    for (const n of names) if (!out.includes(n)) out.push(n);
+  }
+  return out;
+}
+
 function buildPipeline(ir: Workflow): TektonPipeline {
   const emulated = emulatesFailure(ir);
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map(notifyTask)];
+  const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -459,9 +549,124 @@ function buildPipeline(ir: Workflow): TektonPipeline {
           type: "string",
           description: "The run's logical date: YYYY-MM-DDTHH:MM:SSZ (UTC) or YYYY-MM-DDTHH:MM:SS+HH:MM.",
         },
+        ...(hasGates(ir)
+          ? [
+              {
+                name: TEKTON_APPROVERS_PARAM,
+                type: "array" as const,
+                description: "Who may approve or reject the approval gates: user names and group:<name> entries.",
+              },
+            ]
+          : []),
       ],
-      tasks: [contextTask(ir, emulated), ...ir.jobs.map((j) => jobTask(j, emulated))],
-      ...(emulated ? { finally: finallyTasks(ir) } : {}),
+      tasks: [
+        contextTask(ir, emulated),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, byName) : gateTask(j, emulated, byName))),
+        ...failedTasks,
+      ],
+      ...(finallyList.length > 0 ? { finally: finallyList } : {}),
+    },
+  };
+}
+
+export function hasGates(ir: Workflow): boolean {
+  return ir.jobs.some((j) => j.approval !== null);
+}
+
+/**
+ * An approval gate: the manual-approval-gate custom task. Its controller creates an
+ * `ApprovalTask` for the approvers; one approval succeeds the `CustomRun`, a rejection or the
+ * pipeline task's `timeout` (copied to the CustomRun's `spec.timeout`) fails it. No `onError`:
+ * a failed gate stops the run (check refuses the workflows where that would stop an
+ * independent job).
+ */
+function gateTask(job: Job, emulated: boolean, byName: ReadonlyMap<string, Job>): TektonPipelineTask {
+  const runAfter = [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)];
+  return {
+    name: kubeName(job.name),
+    displayName: job.name,
+    ...(job.description === null ? {} : { description: job.description }),
+    runAfter,
+    ...(emulated ? { when: okGuards(job, byName).map(okWhen) } : {}),
+    taskRef: { ...APPROVAL_TASK_REF },
+    params: [
+      { name: APPROVAL_PARAMS.approvers, value: [`$(params.${TEKTON_APPROVERS_PARAM}[*])`] },
+      { name: APPROVAL_PARAMS.required, value: APPROVALS_REQUIRED },
+      { name: APPROVAL_PARAMS.description, value: job.description ?? job.name },
+    ],
+    retries: 0,
+    // check refuses a gate without a timeout: the controller reads a missing one as 60 minutes.
+    timeout: goDuration(job.approval!.timeoutSeconds ?? 0),
+  };
+}
+
+function okWhen(task: string): TektonWhen {
+  return { input: `$(tasks.${task}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] };
+}
+
+/** `kfm-failed-<n>` for each retried job (failure emulation with notifications). */
+function failedMarkerTasks(ir: Workflow): TektonPipelineTask[] {
+  const out: TektonPipelineTask[] = [];
+  ir.jobs.forEach((job, index) => {
+    if (job.approval !== null || job.retry.maxAttempts === 1) return;
+    const name = tektonFailedTaskName(index);
+    out.push({
+      name,
+      displayName: name,
+      description: `Marks the run failed for the notifications when job ${job.name} failed after its last attempt (kfm-compile).`,
+      runAfter: [kubeName(job.name)],
+      when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
+      onError: "continue",
+      retries: 0,
+      timeout: timeoutField(null),
+      taskSpec: {
+        steps: [
+          {
+            name: name,
+            image: SHELL_IMAGE,
+            command: ["sh", "-c", k8sLiteral(FAILED_SCRIPT)],
+            env: [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }],
+          },
+        ],
+      },
+    });
+  });
+  return out;
+}
+
+/** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`. */
+function notifyTask(n: Notification, index: number): TektonPipelineTask {
+  const name = tektonNotifyTaskName(index);
+  const message: V1EnvVar = { name: ENV.notifyMessage, value: renderTemplate(n.message, "1") };
+  const secret = (envName: string, ref: { secret: string; key: string }): V1EnvVar => ({
+    name: envName,
+    valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+  });
+  const env: V1EnvVar[] =
+    n.kind === "slack"
+      ? [message, { name: ENV.notifyChannel, value: k8sLiteral(n.channel) }, secret(ENV.notifyWebhook, n.webhook)]
+      : [
+          message,
+          { name: ENV.notifyFrom, value: k8sLiteral(n.from) },
+          { name: ENV.notifyRecipients, value: k8sLiteral(n.recipients.join("\n")) },
+          secret(ENV.notifySmtp, n.smtp),
+        ];
+  return {
+    name,
+    displayName: name,
+    description: `Sends failure notification ${index + 1} (${n.kind}) when the run failed (kfm-compile).`,
+    when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: {
+      steps: [
+        {
+          name: name,
+          image: NOTIFY_CURL_IMAGE,
+          command: ["sh", "-c", k8sLiteral(n.kind === "slack" ? SLACK_SCRIPT : EMAIL_SCRIPT)],
+          env,
+        },
+      ],
     },
   };
 }
@@ -490,7 +695,7 @@ function finallyTasks(ir: Workflow): TektonPipelineTask[] {
     },
   ];
   ir.jobs.forEach((job, index) => {
-    if (job.retry.maxAttempts === 1) return;
+    if (job.approval !== null || job.retry.maxAttempts === 1) return;
     const name = tektonCheckTaskName(index);
     tasks.push({
       name,
@@ -548,7 +753,7 @@ function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
   };
 }
 
-function jobTask(job: Job, emulated: boolean): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, byName: ReadonlyMap<string, Job>): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
@@ -581,12 +786,10 @@ function jobTask(job: Job, emulated: boolean): TektonPipelineTask {
   if (!emulated) return task;
 
   // Failure emulation (README "Failure behaviour").
-  if (job.runWhen === "all_succeeded") {
-    task.when = task.runAfter!.map((d) => ({ input: `$(tasks.${d}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] }));
-  }
+  if (job.runWhen === "all_succeeded") task.when = okGuards(job, byName).map(okWhen);
   if (retries === 0) task.onError = "continue";
   else main.onError = "continue";
-  task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
+  task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
   steps.push({
     name: TEKTON_STEPS.status,
     image: SHELL_IMAGE,
@@ -608,7 +811,7 @@ function jobTask(job: Job, emulated: boolean): TektonPipelineTask {
     ...(task.onError === undefined ? {} : { onError: task.onError }),
     retries: task.retries,
     timeout: task.timeout,
-    taskSpec: { results: task.taskSpec.results, steps },
+    taskSpec: { results: task.taskSpec!.results, steps },
   };
   return ordered;
 }
@@ -637,7 +840,7 @@ function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"])
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [] as string[] }] : [])],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
     },
   };

@@ -12,6 +12,18 @@ export const features: FeatureTable = {
     how: "The task runs after its parents with no `when` on their `ok` results; the failure emulation keeps failed parents from stopping the run, and `finally` tasks fail it.",
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite edges are plain `runAfter` dependencies." },
+  "gate.approval": {
+    support: "conditional",
+    how: "The manual-approval-gate custom task (`taskRef` kind `ApprovalTask`, approvers from the run's `approvers` param, one approval, `timeout` = the gate's timeout); a reject or timeout fails the CustomRun, which stops the run. Refused without a timeout, or when a job is neither upstream nor downstream of the gate, or continues after it.",
+  },
+  "dependency.workflow": {
+    support: "refused",
+    how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow.",
+  },
+  "notify.failure": {
+    support: "emulated",
+    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running curl with a fixed script and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires).",
+  },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1 on the pipeline task." },
   "retry.constant-wait": { support: "emulated", how: "A first step sleeps the wait for `$(context.task.retry-count)`; Tekton has no retry delay." },
   "retry.exponential": { support: "emulated", how: "The same wait step, reading the list of waits." },

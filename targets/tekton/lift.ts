@@ -7,12 +7,39 @@
  */
 import type { V1Container, V1CronJob, V1EnvVar } from "@kubernetes/client-node";
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
-import { TEKTON_CONTEXT_TASK, TEKTON_OK_RESULT, TEKTON_RUN_STATUS_TASK, TEKTON_STEPS } from "../../src/names.js";
-import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
+import {
+  NOTIFY_CURL_IMAGE,
+  TEKTON_APPROVERS_PARAM,
+  TEKTON_CONTEXT_TASK,
+  TEKTON_OK_RESULT,
+  TEKTON_RUN_STATUS_TASK,
+  TEKTON_STEPS,
+  tektonFailedTaskName,
+  tektonNotifyTaskName,
+} from "../../src/names.js";
+import {
+  compareStrings,
+  cpuMeaning,
+  memoryMeaning,
+  sortedRecord,
+  type JobSummary,
+  type NotificationSummary,
+  type ScheduleSummary,
+  type Summary,
+} from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import {
+  APPROVAL_PARAMS,
+  APPROVAL_TASK_REF,
+  APPROVALS_REQUIRED,
   ATTEMPT_REF,
   CHECK_SCRIPT,
+  EMAIL_SCRIPT,
+  FAILED_SCRIPT,
+  RUN_FAILED_WHEN,
+  SLACK_SCRIPT,
+  CONTEXT_SCRIPT,
+  WAIT_SCRIPT,
   CONTEXT_VARIABLES,
   ENV,
   JOB_OK_PARAM,
@@ -34,28 +61,42 @@ export function lift(text: string): Summary {
   if (cronJobs.length > 1) throw new Error("more than one CronJob in the Tekton output");
 
   const context = pipeline.spec.tasks.find((t) => t.name === TEKTON_CONTEXT_TASK) ?? fail("the Pipeline has no kfm-context task");
-  const contextStep = findStep(context.taskSpec.steps, TEKTON_STEPS.context, TEKTON_CONTEXT_TASK);
+  const contextSpec = context.taskSpec ?? fail("kfm-context has no taskSpec");
+  const contextStep = findStep(contextSpec.steps, TEKTON_STEPS.context, TEKTON_CONTEXT_TASK);
+  // The scripts compute what jobs see: an edited script is an edited meaning.
+  if (contextStep.command?.[2] !== k8sLiteral(CONTEXT_SCRIPT)) throw new Error("kfm-context does not run the context script");
   const runTokenSeed = envValue(contextStep, ENV.runTokenSeed);
-  const contextResults = new Set((context.taskSpec.results ?? []).map((r) => r.name));
+  const contextResults = new Set((contextSpec.results ?? []).map((r) => r.name));
   // The failure emulation: kfm-context writes `ok`, which every all_succeeded job's `when` reads.
   const emulated = contextResults.has(TEKTON_OK_RESULT);
   if (emulated !== (envValueOrNull(contextStep, ENV.okPath) === `$(results.${TEKTON_OK_RESULT}.path)`))
     throw new Error("kfm-context declares ok but does not write it, or the reverse");
 
-  const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK);
+  const failedMarkers = pipeline.spec.tasks.filter((t) => t.name.startsWith(FAILED_PREFIX));
+  const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX));
   const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
-  const soft = new Map(tasks.map((t) => [t.name, failureIsSoft(t)]));
+  const gates = new Map(tasks.filter((t) => t.taskRef !== undefined).map((t) => [t.name, t]));
+  const soft = new Map(tasks.map((t) => [t.name, t.taskRef === undefined && failureIsSoft(t)]));
+  const guards = guardsFor(tasks, gates);
   const jobs: Record<string, JobSummary> = {};
+  if (gates.size > 0) checkApprovers(pipeline, manualRun);
   for (const task of tasks) {
+    const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
+    const after = parents.map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
+    if (task.taskRef !== undefined) {
+      jobs[task.displayName] = gateSummary(task, after, runWhenOf(task, emulated, soft, gates, guards));
+      continue;
+    }
     if (task.timeout !== "0s") throw new Error(`task ${task.name}: a TaskRun timeout (${task.timeout}) would also bound the retry wait`);
-    const steps = task.taskSpec.steps;
+    const steps = (task.taskSpec ?? fail(`task ${task.name} has neither taskSpec nor taskRef`)).steps;
     const step = findStep(steps, TEKTON_STEPS.job, task.name);
     const wait = steps.find((s) => s.name === TEKTON_STEPS.wait);
     if (wait !== undefined && wait.env?.find((e) => e.name === ENV.retryCount)?.value !== "$(context.task.retry-count)") {
       throw new Error(`task ${task.name}: the wait step does not read the retry count`);
     }
     if ((wait === undefined) !== (task.retries === 0)) throw new Error(`task ${task.name}: a wait step goes with retries, and only with retries`);
+    if (wait !== undefined && wait.command?.[2] !== k8sLiteral(WAIT_SCRIPT)) throw new Error(`task ${task.name}: the wait step does not run the wait script`);
     const requests = step.computeResources?.requests ?? {};
     const limits = step.computeResources?.limits ?? {};
     for (const key of new Set([...Object.keys(requests), ...Object.keys(limits)])) {
@@ -77,13 +118,13 @@ export function lift(text: string): Summary {
         throw new Error(`task ${task.name} reads ${v}, which kfm-context does not write`);
       }
     }
-    const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
     jobs[task.displayName] = {
-      after: parents.map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings),
+      approval: null,
+      after,
       image: step.image ?? fail(`task ${task.name} has no image`),
       command: step.command === undefined ? null : step.command.map(parseTemplate),
       args: step.args === undefined ? null : step.args.map(parseTemplate),
-      runWhen: runWhenOf(task, emulated, soft),
+      runWhen: runWhenOf(task, emulated, soft, gates, guards),
       failureFailsRun: failureFailsRun(task, soft.get(task.name)!, finallyTasks),
       env: sortedRecord(env),
       cpu: cpuMeaning(requests.cpu ?? null),
@@ -116,6 +157,27 @@ export function lift(text: string): Summary {
     };
   }
 
+  const notifications = liftNotifications(finallyTasks, contextResults);
+  // With notifications under the emulation, a retried job's last failure (a succeeded TaskRun
+  // with ok = false) must turn `$(tasks.status)` to Failed through its kfm-failed-<n> task.
+  const expectedMarkers = notifications.length > 0 && emulated ? tasks.filter((t) => t.taskRef === undefined && t.retries > 0) : [];
+  if (failedMarkers.length !== expectedMarkers.length) throw new Error("kfm-failed tasks do not match the retried jobs");
+  for (const job of expectedMarkers) {
+    const marker = failedMarkers.find((m) => m.runAfter?.length === 1 && m.runAfter[0] === job.name) ?? fail(`no kfm-failed task for ${job.name}`);
+    const w = marker.when ?? [];
+    if (
+      marker.onError !== "continue" ||
+      marker.retries !== 0 ||
+      w.length !== 1 ||
+      w[0]!.input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` ||
+      w[0]!.operator !== "in" ||
+      JSON.stringify(w[0]!.values) !== JSON.stringify(["false"]) ||
+      marker.taskSpec?.steps.length !== 1 ||
+      marker.taskSpec.steps[0]!.command?.[2] !== k8sLiteral(FAILED_SCRIPT)
+    )
+      throw new Error(`kfm-failed task ${marker.name} does not fail for ${job.name}`);
+  }
+
   return {
     workflow: pipeline.spec.displayName,
     schedule,
@@ -123,8 +185,111 @@ export function lift(text: string): Summary {
     // No Tekton construct limits concurrent runs (check refuses max_active_runs).
     maxActiveRuns: null,
     runTokenSeed,
+    // No Tekton construct waits for another workflow's run (check refuses dependencies).
+    upstream: [],
+    notifications,
     jobs: sortedRecord(Object.entries(jobs)),
   };
+}
+
+const FAILED_PREFIX = tektonFailedTaskName(0).replace(/1$/, "");
+const NOTIFY_PREFIX = tektonNotifyTaskName(0).replace(/1$/, "");
+
+/** The Pipeline declares the approvers array param, and the manual run passes it. */
+function checkApprovers(pipeline: TektonPipeline, run: TektonPipelineRun): void {
+  const declared = pipeline.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM);
+  if (declared?.type !== "array") throw new Error("a Pipeline with approval gates must declare the approvers array param");
+  if (!Array.isArray(run.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value)) throw new Error("the PipelineRun passes no approvers list");
+}
+
+/** An approval gate: the manual-approval-gate custom task, read from its taskRef, params and timeout. */
+function gateSummary(task: TektonPipelineTask, after: string[], runWhen: string): JobSummary {
+  const ref = task.taskRef!;
+  if (ref.apiVersion !== APPROVAL_TASK_REF.apiVersion || ref.kind !== APPROVAL_TASK_REF.kind) throw new Error(`task ${task.name}: not an ApprovalTask`);
+  if (task.taskSpec !== undefined) throw new Error(`task ${task.name}: a taskRef and a taskSpec`);
+  const param = (name: string) => task.params?.find((p) => p.name === name)?.value;
+  if (JSON.stringify(param(APPROVAL_PARAMS.approvers)) !== JSON.stringify([`$(params.${TEKTON_APPROVERS_PARAM}[*])`]))
+    throw new Error(`task ${task.name}: the gate does not take the run's approvers`);
+  if (param(APPROVAL_PARAMS.required) !== APPROVALS_REQUIRED) throw new Error(`task ${task.name}: the gate needs other than one approval`);
+  // A failed gate must stop the run (README "Approval gates"): no onError, no retry.
+  if (task.onError !== undefined || task.retries !== 0) throw new Error(`task ${task.name}: a gate whose failure would not fail the run`);
+  const timeoutSeconds = parseTimeout(task.timeout);
+  // 0s would make the controller reject at once; a missing timeout, reject after 60 minutes.
+  if (timeoutSeconds === null) throw new Error(`task ${task.name}: a gate without a positive timeout`);
+  return {
+    approval: { timeoutSeconds },
+    after,
+    image: "",
+    command: null,
+    args: null,
+    runWhen,
+    failureFailsRun: true,
+    env: {},
+    cpu: cpuMeaning(null),
+    memory: memoryMeaning(null),
+    attempts: 1,
+    waitsSeconds: [],
+    timeoutSeconds: null,
+  };
+}
+
+/** For each task, the tasks whose `ok` an all_succeeded `when` must read (`okGuards` in emit, recomputed from runAfter). */
+function guardsFor(tasks: readonly TektonPipelineTask[], gates: ReadonlyMap<string, TektonPipelineTask>): Map<string, string[]> {
+  const byName = new Map(tasks.map((t) => [t.name, t]));
+  const memo = new Map<string, string[]>();
+  const of = (name: string, depth: number): string[] => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    if (depth > tasks.length) throw new Error("a cycle in runAfter");
+    const task = byName.get(name) ?? fail(`unknown task ${name}`);
+    const out: string[] = [];
+    for (const p of task.runAfter ?? []) {
+      const names = gates.has(p) ? of(p, depth + 1) : [p];
+      for (const n of names) if (!out.includes(n)) out.push(n);
+    }
+    memo.set(name, out);
+    return out;
+  };
+  for (const t of tasks) of(t.name, 0);
+  return memo;
+}
+
+/** The failure notifications: `finally` tasks `kfm-notify-<n>` that run only when `$(tasks.status)` is Failed. */
+function liftNotifications(finallyTasks: readonly TektonPipelineTask[], contextResults: ReadonlySet<string>): NotificationSummary[] {
+  const notify = finallyTasks.filter((t) => t.name.startsWith(NOTIFY_PREFIX));
+  return notify.map((t, i): NotificationSummary => {
+    if (t.name !== tektonNotifyTaskName(i)) throw new Error(`notification task ${t.name} out of order`);
+    if (JSON.stringify(t.when) !== JSON.stringify([RUN_FAILED_WHEN])) throw new Error(`task ${t.name}: does not run only when the run failed`);
+    if (t.retries !== 0 || t.onError !== undefined) throw new Error(`task ${t.name}: a notification is sent once`);
+    const steps = t.taskSpec?.steps ?? [];
+    if (steps.length !== 1 || steps[0]!.image !== NOTIFY_CURL_IMAGE) throw new Error(`task ${t.name}: one curl step expected`);
+    const step = steps[0]!;
+    const script = step.command?.[2];
+    const messageRaw = envValueOrNull(step, ENV.notifyMessage) ?? fail(`task ${t.name}: no message`);
+    const message = parseTemplate(messageRaw);
+    for (const seg of message) {
+      if ("variable" in seg && (seg.variable === "attempt" || !contextResults.has(seg.variable)))
+        throw new Error(`task ${t.name}: reads ${seg.variable}, which kfm-context does not write`);
+    }
+    if (script === k8sLiteral(SLACK_SCRIPT)) {
+      return { kind: "slack", message, channel: envValue(step, ENV.notifyChannel), webhook: secretEnv(step, ENV.notifyWebhook) };
+    }
+    if (script === k8sLiteral(EMAIL_SCRIPT)) {
+      return {
+        kind: "email",
+        message,
+        recipients: envValue(step, ENV.notifyRecipients).split("\n"),
+        from: envValue(step, ENV.notifyFrom),
+        smtp: secretEnv(step, ENV.notifySmtp),
+      };
+    }
+    throw new Error(`task ${t.name}: runs neither the Slack nor the email script`);
+  });
+}
+
+function secretEnv(container: Pick<V1Container, "env">, name: string): SecretRef {
+  const ref = (container.env ?? []).find((v) => v.name === name)?.valueFrom?.secretKeyRef ?? fail(`container has no secret ${name}`);
+  return { secret: ref.name ?? fail(`${name} names no secret`), key: ref.key };
 }
 
 /**
@@ -134,7 +299,7 @@ export function lift(text: string): Summary {
  * `ok` = `false` with a succeeded TaskRun. Anything else fails the TaskRun, which stops the run.
  */
 function failureIsSoft(task: TektonPipelineTask): boolean {
-  const steps = task.taskSpec.steps;
+  const steps = (task.taskSpec ?? fail(`task ${task.name} has no taskSpec`)).steps;
   const job = findStep(steps, TEKTON_STEPS.job, task.name);
   const status = steps.find((s) => s.name === TEKTON_STEPS.status);
   if (task.onError !== undefined && task.onError !== "continue") throw new Error(`task ${task.name}: unknown onError ${String(task.onError)}`);
@@ -146,7 +311,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
   if (status !== steps[steps.length - 1] || steps.indexOf(job) !== steps.length - 2) throw new Error(`task ${task.name}: kfm-status must follow the job step`);
   if (status.command?.[2] !== k8sLiteral(STATUS_SCRIPT)) throw new Error(`task ${task.name}: kfm-status does not run the status script`);
   if (envValue(status, ENV.retries) !== String(task.retries)) throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
-  if (!(task.taskSpec.results ?? []).some((r) => r.name === TEKTON_OK_RESULT)) throw new Error(`task ${task.name} declares no ok result`);
+  if (!(task.taskSpec!.results ?? []).some((r) => r.name === TEKTON_OK_RESULT)) throw new Error(`task ${task.name} declares no ok result`);
   if (task.onError === "continue") return true;
   if (job.onError === "continue" && task.retries > 0) return true;
   return false;
@@ -157,14 +322,21 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
  * the `ok` of every task it runs after, kfm-context included; without it, every parent
  * fails hard and Tekton's own stop skips the task. `all_done`: the emulation without a `when`.
  */
-function runWhenOf(task: TektonPipelineTask, emulated: boolean, soft: ReadonlyMap<string, boolean>): string {
+function runWhenOf(
+  task: TektonPipelineTask,
+  emulated: boolean,
+  soft: ReadonlyMap<string, boolean>,
+  gates: ReadonlyMap<string, TektonPipelineTask>,
+  guards: ReadonlyMap<string, string[]>,
+): string {
   const runAfter = task.runAfter ?? [];
+  const expected = guards.get(task.name) ?? fail(`no guards for ${task.name}`);
   const guarded = new Set<string>();
   for (const w of task.when ?? []) {
     const m = /^\$\(tasks\.([a-z0-9-]+)\.results\.ok\)$/.exec(w.input);
     if (m === null || w.operator !== "in" || w.values.length !== 1 || w.values[0] !== "true")
       throw new Error(`task ${task.name}: unexpected when ${JSON.stringify(w)}`);
-    if (!runAfter.includes(m[1]!)) throw new Error(`task ${task.name}: a when on ${m[1]}, which it does not run after`);
+    if (!expected.includes(m[1]!)) throw new Error(`task ${task.name}: a when on ${m[1]}, which it does not run after`);
     guarded.add(m[1]!);
   }
   const parents = runAfter.filter((p) => p !== TEKTON_CONTEXT_TASK);
@@ -173,16 +345,17 @@ function runWhenOf(task: TektonPipelineTask, emulated: boolean, soft: ReadonlyMa
     if (parents.some((p) => soft.get(p) === true)) throw new Error(`task ${task.name}: a parent whose failure is ignored, without the emulation`);
     return "all_succeeded";
   }
-  if (parents.some((p) => soft.get(p) !== true)) throw new Error(`task ${task.name}: a parent that would stop the run when it fails`);
-  if (guarded.size === runAfter.length) return "all_succeeded";
-  if (guarded.size === 0) return "all_done";
+  // A gate parent stops the run when it fails (no onError): its children are guarded by the gate's own guards.
+  if (parents.some((p) => soft.get(p) !== true && !gates.has(p))) throw new Error(`task ${task.name}: a parent that would stop the run when it fails`);
+  if (guarded.size === expected.length) return "all_succeeded";
+  if (guarded.size === 0 && !parents.some((p) => gates.has(p)) && !gates.has(task.name)) return "all_done";
   throw new Error(`task ${task.name}: a when on some parents only`);
 }
 
 /** Whether a run in which this job fails ends failed: natively, or by the finally task that watches it. */
 function failureFailsRun(task: TektonPipelineTask, soft: boolean, finallyTasks: readonly TektonPipelineTask[]): boolean {
   if (!soft) return true;
-  const runsScript = (t: TektonPipelineTask, script: string) => t.taskSpec.steps.length === 1 && t.taskSpec.steps[0]!.command?.[2] === k8sLiteral(script);
+  const runsScript = (t: TektonPipelineTask, script: string) => t.taskSpec?.steps.length === 1 && t.taskSpec.steps[0]!.command?.[2] === k8sLiteral(script);
   const param = (t: TektonPipelineTask, name: string) => t.params?.find((p) => p.name === name)?.value;
   if (task.onError === "continue") {
     return finallyTasks.some(

@@ -41,6 +41,7 @@ function jobFixture(workflow: string, j: JobInput): Job {
     dependsOn: [],
     runWhen: "all_succeeded",
     prerequisite: false,
+    approval: null,
     ...j,
   };
 }
@@ -69,6 +70,8 @@ function irFixture(over: Partial<Omit<Workflow, "jobs">> & { jobs?: JobInput[] }
     timeoutSeconds: null,
     maxActiveRuns: null,
     runTokenSeed: `kfm-run-token/v1\n${name}\n0000\n`,
+    upstream: [],
+    notifications: [],
     source: { path: "specs/wf.yaml", digest: "sha256:0000" },
     ...rest,
     jobs: (jobs ?? [{ name: "main" }]).map((j) => jobFixture(name, j)),
@@ -652,5 +655,202 @@ describe("prerequisite gate", () => {
     expect(py).toContain('    tasks["check"] >> tasks["load"]\n');
     expect(taskBlock(py, "load")).toContain('trigger_rule="all_success",');
     expect(airflow.lift(py)).toEqual(summarize(ir));
+  });
+});
+
+// ---------------------------------------------------------------- issue 4, round 2
+
+const GATE: JobInput = {
+  name: "approve",
+  image: "",
+  env: [],
+  dependsOn: ["build"],
+  approval: { timeoutSeconds: 86400 },
+};
+const gated = (): Workflow => irFixture({ name: "promotion", jobs: [{ name: "build" }, GATE, { name: "promote", dependsOn: ["approve"] }, { name: "audit" }] });
+
+/** The source of one `tasks["id"] = Operator(...)` statement. */
+function statement(py: string, task: string): string {
+  const start = py.indexOf(`    tasks[${pyStr(task)}] = `);
+  expect(start).toBeGreaterThanOrEqual(0);
+  return py.slice(start, py.indexOf("\n    )\n", start));
+}
+
+describe("approval gates (trap 13)", () => {
+  it("given a gate, when emitted, then it is an ApprovalOperator that fails on reject, has no default decision and no retry", () => {
+    const gate = statement(airflow.emit(gated()), "approve");
+    expect(gate).toContain("= ApprovalOperator(");
+    expect(gate).toContain("fail_on_reject=True,");
+    expect(gate).toContain("defaults=None,");
+    expect(gate).toContain("ignore_downstream_trigger_rules=False,");
+    expect(gate).toContain("response_timeout=timedelta(seconds=86400),");
+    expect(gate).toContain("execution_timeout=None,");
+    expect(gate).toContain("retries=0,");
+    expect(airflow.emit(gated())).toContain("from airflow.providers.standard.operators.hitl import ApprovalOperator\n");
+  });
+
+  it("given a gate without a timeout, when emitted, then response_timeout=None (wait indefinitely) and lift reads null", () => {
+    const ir = irFixture({ jobs: [{ name: "build" }, { ...GATE, approval: { timeoutSeconds: null } }] });
+    expect(statement(airflow.emit(ir), "approve")).toContain("response_timeout=None,");
+    expect(airflow.lift(airflow.emit(ir)).jobs["approve"]!.approval).toEqual({ timeoutSeconds: null });
+  });
+
+  it("given a gate, when lifted, then it is an approval with the timeout, no container, and its downstream after it", () => {
+    const s = airflow.lift(airflow.emit(gated()));
+    expect(s).toEqual(summarize(gated()));
+    expect(s.jobs["approve"]).toMatchObject({ approval: { timeoutSeconds: 86400 }, image: "", command: null, attempts: 1 });
+    expect(s.jobs["promote"]!.after).toEqual(["approve"]);
+    expect(s.jobs["build"]!.approval).toBeNull();
+  });
+
+  it("given fail_on_reject=False edited in (Airflow's default: reject skips downstream, the run succeeds), when lifted, then lift refuses", () => {
+    expect(() => airflow.lift(airflow.emit(gated()).replace("fail_on_reject=True,", "fail_on_reject=False,"))).toThrow(/fail_on_reject/);
+  });
+
+  it('given defaults=["Approve"] edited in (a timeout would approve), when lifted, then lift refuses', () => {
+    expect(() => airflow.lift(airflow.emit(gated()).replace("defaults=None,", 'defaults=["Approve"],'))).toThrow(/defaults/);
+  });
+
+  it("given a drifted approval timeout, when lifted, then lift reports it", () => {
+    const s = airflow.lift(airflow.emit(gated()).replace("response_timeout=timedelta(seconds=86400)", "response_timeout=timedelta(seconds=3600)"));
+    expect(s.jobs["approve"]!.approval).toEqual({ timeoutSeconds: 3600 });
+  });
+
+  it("given a workflow without gates, sensors or notifications, when emitted, then no provider-standard import is written", () => {
+    expect(airflow.emit(irFixture())).not.toContain("airflow.providers.standard");
+  });
+});
+
+const SLACK: Workflow["notifications"][number] = {
+  kind: "slack",
+  at: ["workflow", "notifications", "on_failure", 0],
+  message: [text("the run of wf for "), variable("ts"), text(" failed.")],
+  channel: "#data-alerts",
+  webhook: { secret: "slack-webhook", key: "url" },
+};
+const EMAIL: Workflow["notifications"][number] = {
+  kind: "email",
+  at: ["workflow", "notifications", "on_failure", 1],
+  message: [text("the run of wf for "), variable("ts"), text(" failed.")],
+  recipients: ["a@example.com", "b@example.com"],
+  from: "pipelines@example.com",
+  smtp: { secret: "smtp-relay", key: "url" },
+};
+const notified = (): Workflow => irFixture({ notifications: [SLACK, EMAIL], jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"] }, { name: "c" }] });
+
+describe("failure notifications", () => {
+  it("given notifications, when emitted, then each is a curl pod with trigger_rule none_skipped after every task and the one_failed marker", () => {
+    const py = airflow.emit(notified());
+    const n1 = statement(py, "kfm-notify-1");
+    expect(n1).toContain('image="docker.io/curlimages/curl:8.11.1"');
+    expect(n1).toContain('trigger_rule="none_skipped"');
+    expect(n1).toContain("retries=0,");
+    expect(statement(py, "kfm-run-failed")).toContain('EmptyOperator(\n        task_id="kfm-run-failed",\n        trigger_rule="one_failed",');
+    for (const up of ["a", "b", "c", "kfm-run-failed"]) {
+      expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-notify-1"]\n`);
+      expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-notify-2"]\n`);
+    }
+    for (const up of ["a", "b", "c"]) expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-run-failed"]\n`);
+  });
+
+  it("given notifications and no always-run job, when emitted, then the KfmFailRun watcher is written (a notification leaf would turn the run green)", () => {
+    const py = airflow.emit(notified());
+    expect(py).toContain('tasks["kfm-fail-run"] = KfmFailRun(');
+    for (const up of ["a", "b", "c"]) expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-fail-run"]\n`);
+    expect(py).not.toContain('tasks["kfm-notify-1"] >> tasks["kfm-fail-run"]');
+  });
+
+  it("given a secret webhook and SMTP URL, when emitted, then they are secret_key_refs and the message renders ts", () => {
+    const py = airflow.emit(notified());
+    expect(statement(py, "kfm-notify-1")).toContain(
+      'k8s.V1EnvVar(name="KFM_SLACK_WEBHOOK", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url")))',
+    );
+    expect(statement(py, "kfm-notify-2")).toContain('arguments=["a@example.com", "b@example.com"]');
+    expect(statement(py, "kfm-notify-1")).toContain('k8s.V1EnvVar(name="KFM_MESSAGE", value="the run of wf for {{ ts }} failed.")');
+  });
+
+  it("given notifications, when lifted, then they come back in spec order and every job's failure fails the run", () => {
+    const s = airflow.lift(airflow.emit(notified()));
+    expect(s).toEqual(summarize(notified()));
+    expect(Object.values(s.jobs).every((j) => j.failureFailsRun)).toBe(true);
+  });
+
+  it("given the watcher removed, when lifted, then lift sees that a failure no longer fails the run", () => {
+    const py = airflow
+      .emit(notified())
+      .replace(/class KfmFailRun\(BaseOperator\):\n(?:(?: {4}.*)?\n)*?\n\n/, "")
+      .replace(/\n    tasks\["kfm-fail-run"\] = KfmFailRun\(\n(?: {8}.*\n)* {4}\)\n/, "\n")
+      .replace(/ {4}tasks\["[a-z]+"\] >> tasks\["kfm-fail-run"\]\n/g, "");
+    expect(airflow.lift(py).jobs["c"]!.failureFailsRun).toBe(false);
+  });
+
+  it("given a notification that no longer waits for job c, when lifted, then lift refuses (it could send before the run ends)", () => {
+    expect(() => airflow.lift(airflow.emit(notified()).replace('    tasks["c"] >> tasks["kfm-notify-1"]\n', ""))).toThrow(/kfm-notify-1/);
+  });
+
+  it("given the notification's trigger rule changed to all_done (it would send on success), when lifted, then lift refuses", () => {
+    const py = airflow.emit(notified());
+    const block = statement(py, "kfm-notify-1");
+    expect(() => airflow.lift(py.replace(block, () => block.replace('trigger_rule="none_skipped"', 'trigger_rule="all_done"')))).toThrow(/none_skipped/);
+  });
+
+  it("given notifications and a workflow timeout, when checked, then KFM301 at the notification (a timed-out run runs no task)", () => {
+    const ps = airflow.check({ ...notified(), timeoutSeconds: 3600 });
+    expect(ps.map((p) => [p.code, p.at])).toEqual([["KFM301", SLACK.at]]);
+    expect(airflow.check(notified())).toEqual([]);
+  });
+});
+
+const dependent = (timeoutSeconds: number | null): Workflow =>
+  irFixture({
+    name: "downstream",
+    schedule: HOURLY,
+    upstream: [{ at: ["workflow", "dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds }],
+    jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"] }, { name: "c" }],
+  });
+
+describe("cross-workflow dependencies (contract 8.2)", () => {
+  it("given a dependency, when emitted, then an ExternalTaskSensor matches the same logical date and waits in reschedule mode", () => {
+    const sensor = statement(airflow.emit(dependent(3600)), "kfm-upstream-upstream_pipeline");
+    expect(sensor).toContain("= ExternalTaskSensor(");
+    expect(sensor).toContain('external_dag_id="upstream_pipeline",');
+    expect(sensor).toContain("external_task_id=None,");
+    expect(sensor).toContain('allowed_states=["success"],');
+    expect(sensor).toContain('failed_states=["failed"],');
+    expect(sensor).toContain("execution_delta=None,");
+    expect(sensor).toContain("execution_date_fn=None,");
+    expect(sensor).toContain("deferrable=False,");
+    expect(sensor).toContain('mode="reschedule",');
+    expect(sensor).toContain("timeout=timedelta(seconds=3600),");
+    expect(sensor).toContain("retries=0,");
+  });
+
+  it("given a dependency, when emitted, then the sensor is upstream of every first job and of no other", () => {
+    const py = airflow.emit(dependent(null));
+    expect(py).toContain('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["a"]\n');
+    expect(py).toContain('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["c"]\n');
+    expect(py).not.toContain('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["b"]\n');
+  });
+
+  it("given no dependency timeout, when emitted, then the sensor timeout is written out as 2147483647 s (None = 7-day default) and lifts as null", () => {
+    const py = airflow.emit(dependent(null));
+    expect(statement(py, "kfm-upstream-upstream_pipeline")).toContain("timeout=timedelta(seconds=2147483647),");
+    expect(airflow.lift(py).upstream).toEqual([{ workflow: "upstream_pipeline", timeoutSeconds: null }]);
+    expect(airflow.lift(py)).toEqual(summarize(dependent(null)));
+  });
+
+  it("given an execution_delta edited in (another logical date), when lifted, then lift refuses", () => {
+    expect(() => airflow.lift(airflow.emit(dependent(60)).replace("execution_delta=None,", "execution_delta=timedelta(seconds=3600),"))).toThrow(
+      /execution_delta/,
+    );
+  });
+
+  it("given the sensor edge to a first job removed, when lifted, then lift refuses (that job could start first)", () => {
+    expect(() => airflow.lift(airflow.emit(dependent(60)).replace('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["c"]\n', ""))).toThrow(/job c/);
+  });
+
+  it("given a dependency timeout of 2147483647 s or more, when checked, then KFM301 at the dependency", () => {
+    expect(airflow.check(dependent(2147483647)).map((p) => [p.code, p.at])).toEqual([["KFM301", ["workflow", "dependencies", 0]]]);
+    expect(airflow.check(dependent(2147483646))).toEqual([]);
   });
 });

@@ -628,6 +628,128 @@ describe("prerequisite gates", () => {
   });
 });
 
+describe("approval gates (trap 13: reject fails, never skips)", () => {
+  const gate = (timeoutSeconds: number | null) =>
+    jobFixture("approve", {
+      image: "",
+      env: [],
+      retry: NO_RETRY,
+      approval: { timeoutSeconds },
+      dependsOn: ["build"],
+    });
+  const gateIr = (timeoutSeconds: number | null) =>
+    irFixture({ jobs: [jobFixture("build"), gate(timeoutSeconds), jobFixture("promote", { dependsOn: ["approve"] }), jobFixture("audit")] });
+
+  it("given a gate with a 24h timeout, when emitted, then it is a suspend template (no pod) whose duration is the timeout", () => {
+    const t = templateOf(emitted(gateIr(86400)), "approve");
+    expect(t.suspend).toEqual({ duration: "86400s" });
+    expect(t.container).toBeUndefined();
+    expect(t.retryStrategy).toBeUndefined();
+  });
+
+  it("given a gate, when emitted, then its supplied output parameter has NO default (a duration that runs out then errors the gate instead of approving it)", () => {
+    const t = templateOf(emitted(gateIr(86400)), "approve");
+    expect(t.outputs).toEqual({ parameters: [{ name: "approved-by", valueFrom: { supplied: {} } }] });
+  });
+
+  it("given a gate without a timeout, when emitted, then the suspend has no duration (waits indefinitely)", () => {
+    expect(templateOf(emitted(gateIr(null)), "approve").suspend).toEqual({});
+  });
+
+  it("given a job after a gate, when emitted, then it depends on the gate's success (a rejected, Failed gate omits it)", () => {
+    expect(tasksOf(emitted(gateIr(null))).find((t) => t.name === "promote")!.depends).toBe("approve.Succeeded");
+  });
+
+  it("given a gate, when lifted, then the summary has the approval and its timeout", () => {
+    const ir = gateIr(86400);
+    expect(lift(emit(ir)).jobs["approve"]).toEqual(summarize(ir).jobs["approve"]);
+    expect(lift(emit(ir)).jobs["approve"]!.approval).toEqual({ timeoutSeconds: 86400 });
+  });
+
+  it("given emitted YAML where the gate's output gained a default, when lifted, then lift refuses it (running out would approve)", () => {
+    const drifted = emit(gateIr(86400)).replace("supplied: {}", "supplied: {}\n              default: yes");
+    expect(drifted).not.toBe(emit(gateIr(86400)));
+    expect(() => lift(drifted)).toThrow(/without a default/);
+  });
+
+  it("given emitted YAML whose gate duration drifted, when lifted, then the timeout differs", () => {
+    const drifted = emit(gateIr(86400)).replace("duration: 86400s", "duration: 3600s");
+    expect(lift(drifted).jobs["approve"]!.approval).toEqual({ timeoutSeconds: 3600 });
+  });
+
+  it("given an approval timeout above the Go duration limit, when checked, then KFM301", () => {
+    expect(codes(gateIr(9223372037))).toEqual(["KFM301"]);
+    expect(codes(gateIr(86400))).toEqual([]);
+  });
+});
+
+describe("failure notifications (onExit)", () => {
+  const message: Template = [{ text: "run for " }, { variable: "ts" }, { text: " failed $HOME" }];
+  const notified = irFixture({
+    jobs: [jobFixture("load")],
+    notifications: [
+      { kind: "email", at: ["n", 0], message, recipients: ["a@x.com", "b@x.com"], from: "p@x.com", smtp: { secret: "smtp", key: "url" } },
+      { kind: "slack", at: ["n", 1], message, channel: "#alerts", webhook: { secret: "slack", key: "url" } },
+    ],
+  });
+
+  it("given notifications, when emitted, then onExit runs a DAG with one task per notification, each only when the run did not succeed", () => {
+    const doc = emitted(notified);
+    expect(workflowSpecOf(doc).onExit).toBe("kfm-on-exit");
+    const exit = templateOf(doc, "kfm-on-exit");
+    expect(exit.dag.failFast).toBe(false);
+    expect(exit.dag.tasks).toEqual([
+      { name: "kfm-notify-1", template: "kfm-notify-1", when: "{{workflow.status}} != Succeeded" },
+      { name: "kfm-notify-2", template: "kfm-notify-2", when: "{{workflow.status}} != Succeeded" },
+    ]);
+  });
+
+  it("given no notifications, when emitted, then there is no onExit", () => {
+    expect(workflowSpecOf(emitted(irFixture())).onExit).toBeUndefined();
+  });
+
+  it("given a notification, when emitted, then its template has no retryStrategy (sent once)", () => {
+    expect(templateOf(emitted(notified), "kfm-notify-1").retryStrategy).toBeUndefined();
+  });
+
+  it("given a Slack notification, when emitted, then the webhook is a secretKeyRef and the message an env value with $ doubled", () => {
+    const c = containerOf(emitted(notified), "kfm-notify-2");
+    expect(c.image).toBe("docker.io/curlimages/curl:8.11.1");
+    expect(c.env!.find((e) => e.name === "KFM_WEBHOOK_URL")).toEqual({ name: "KFM_WEBHOOK_URL", valueFrom: { secretKeyRef: { name: "slack", key: "url" } } });
+    expect(c.env!.find((e) => e.name === "KFM_MESSAGE")!.value).toMatch(/^run for \{\{=\/\*ts\*\/ .*\}\} failed \$\$HOME$/);
+    expect(c.env!.find((e) => e.name === "KFM_CHANNEL")!.value).toBe("#alerts");
+  });
+
+  it("given an email notification, when emitted, then each recipient is a container arg and the script's $ survive Kubernetes expansion", () => {
+    const c = containerOf(emitted(notified), "kfm-notify-1");
+    expect(c.args).toEqual(["a@x.com", "b@x.com"]);
+    expect(kubernetesExpand(c.command![2]!, {})).toContain('--mail-from "$KFM_MAIL_FROM" "$@" -T -');
+  });
+
+  it("given notifications, when lifted, then they equal the summary (kind, message, parameters, secrets)", () => {
+    expect(lift(emit(notified)).notifications).toEqual(summarize(notified).notifications);
+  });
+
+  it("given emitted YAML whose when drifted to every status, when lifted, then lift refuses it (it would notify on success)", () => {
+    const drifted = emit(notified).split("{{workflow.status}} != Succeeded").join("{{workflow.status}} != Never");
+    expect(() => lift(drifted)).toThrow(/when/);
+  });
+
+  it("given a channel with an Argo variable, when checked, then KFM301", () => {
+    const bad = irFixture({ notifications: [{ kind: "slack", at: ["n", 0], message, channel: "{{workflow.name}}", webhook: { secret: "s", key: "k" } }] });
+    expect(codes(bad)).toEqual(["KFM301"]);
+  });
+});
+
+describe("cross-workflow dependencies (contract 8.2)", () => {
+  it("given a dependency on another workflow, when checked, then KFM301 naming the workflow", () => {
+    const ir = irFixture({ upstream: [{ at: ["dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }] });
+    const problems = check(ir);
+    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(problems[0]!.message).toContain("upstream_pipeline");
+  });
+});
+
 // ---------- whole output ----------
 
 describe("whole output", () => {

@@ -5,12 +5,12 @@
  * logical-date step under python3 with a pinned clock.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { analyze } from "../../src/compile.js";
-import type { CronSchedule, Job, Template, Workflow } from "../../src/ir.js";
+import type { CronSchedule, Job, Notification, Template, Workflow } from "../../src/ir.js";
 import { githubSecretName } from "../../src/names.js";
 import { runToken } from "../../src/runtime.js";
 import { summarize } from "../../src/summary.js";
@@ -19,7 +19,10 @@ import { check, shortestGapMinutes } from "../../targets/github-actions/check.js
 import {
   ALL_DONE_IF,
   CONTEXT_SCRIPT,
+  GATE_SCRIPT,
   JOB_IF,
+  NOTIFY_IF,
+  NOTIFY_SCRIPT,
   MAX_TIMEOUT_MINUTES,
   RUN_SCRIPT,
   emit,
@@ -43,6 +46,8 @@ function irFixture(jobs: Partial<Job>[] = [{}], over: Partial<Workflow> = {}): W
     maxActiveRuns: null,
     runTokenSeed: "kfm-run-token/v1\nwf\n00\n",
     source: { path: "specs/wf.yaml", digest: "sha256:00" },
+    upstream: [],
+    notifications: [],
     ...over,
     jobs: jobs.map((j, i) => ({
       at: ["workflow", "jobs", i, "job"],
@@ -64,6 +69,7 @@ function irFixture(jobs: Partial<Job>[] = [{}], over: Partial<Workflow> = {}): W
       dependsOn: [],
       runWhen: "all_succeeded" as const,
       prerequisite: false,
+      approval: null,
       ...j,
     })),
   };
@@ -869,5 +875,300 @@ describe("failure blast radius (specs/failure-blast-radius.yaml)", () => {
       expect(d.jobs[id].if).toBe(JOB_IF);
       expect(d.jobs[id].strategy).toBeUndefined();
     }
+  });
+});
+
+// ---------------------------------------------------------------- issue 4 round 2: approval gates (trap 13)
+
+const GATE: Partial<Job> = {
+  name: "approve",
+  image: "",
+  env: [],
+  approval: { timeoutSeconds: null },
+};
+
+describe("approval gates (gate.approval)", () => {
+  const ir = irFixture([{ name: "build" }, { ...GATE, dependsOn: ["build"] }, { name: "promote", dependsOn: ["approve"] }, { name: "audit" }]);
+
+  it("given a gate, then it is a job on the environment <workflow>.<gate> with actions: read, running the approval check, not a container", () => {
+    const gate = doc(ir).jobs.approve;
+    expect(gate.environment).toBe("wf.approve");
+    expect(gate.permissions).toEqual({ actions: "read" });
+    expect(gate.needs).toEqual(["kfm-context", "build"]);
+    expect(gate.if).toBe(JOB_IF);
+    expect(gate.steps).toHaveLength(1);
+    expect(gate.steps[0].run).toBe(GATE_SCRIPT);
+    expect(gate.steps[0].env).toEqual({ KFMI_ENVIRONMENT: "wf.approve", KFMI_TOKEN: "${{ github.token }}" });
+    expect(gate["continue-on-error"]).toBeUndefined();
+    expect(JSON.stringify(gate)).not.toContain("docker");
+  });
+
+  it("given a gate, then only the jobs downstream of it need it (a rejection fails the gate: promote is skipped, audit still runs)", () => {
+    const d = doc(ir);
+    expect(d.jobs.promote.needs).toEqual(["kfm-context", "approve"]);
+    expect(d.jobs.promote.if).toBe(JOB_IF);
+    expect(d.jobs.audit.needs).toEqual(["kfm-context"]);
+  });
+
+  it("given the output, when lifted, then the gate reads back as an approval without timeout, and the whole summary matches", () => {
+    expect(lift(emit(ir)).jobs.approve!.approval).toEqual({ timeoutSeconds: null });
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+
+  it("given output whose gate lost its environment, then lift refuses it (the gate would not wait for anyone)", () => {
+    expect(() => lift(emit(ir).replace(/^    environment: wf\.approve\n/m, ""))).toThrow();
+  });
+
+  it("given output whose gate looks for another environment, then lift refuses it", () => {
+    expect(() => lift(emit(ir).replace("KFMI_ENVIRONMENT: wf.approve", "KFMI_ENVIRONMENT: wf.other"))).toThrow(/another environment/);
+  });
+
+  it("given a gate with a timeout, then it is refused at the timeout (no-decision-fails-at-T is not expressible)", () => {
+    const ps = check(irFixture([{ name: "build" }, { ...GATE, approval: { timeoutSeconds: 86400 }, at: ["workflow", "jobs", 1, "approval"] }]));
+    expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(ps[0]!.at).toEqual(["workflow", "jobs", 1, "approval", "timeout"]);
+    expect(ps[0]!.message).toMatch(/30 days/);
+  });
+
+  it("given a gate in a workflow with a run timeout, then it is refused (a waiting gate keeps the run open past the deadline)", () => {
+    const ps = check(irFixture([GATE], { timeoutSeconds: 3600 }));
+    expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(ps[0]!.message).toMatch(/workflow's timeout/);
+  });
+
+  it("given a gate without timeout, then nothing is refused", () => {
+    expect(check(ir)).toEqual([]);
+  });
+
+  it("given a gate downstream of a continue job, then it tests each need's result like any job", () => {
+    const d = doc(irFixture([{ name: "a" }, { name: "b", dependsOn: ["a"], runWhen: "all_done" }, { ...GATE, dependsOn: ["b"] }]));
+    expect(d.jobs.approve.if).toBe("!cancelled() && needs.kfm-context.outputs.run == 'true' && needs.b.result == 'success'");
+  });
+
+  it("given specs/approval-gate.yaml (24h timeout), then GitHub refuses it; without the timeout it compiles and lifts to its meaning", () => {
+    const yaml = readFileSync("specs/approval-gate.yaml", "utf8");
+    expect(check(compileSpec(yaml)).map((p) => p.code)).toEqual(["KFM301"]);
+    const open = compileSpec(yaml.replace(/^\s*timeout: 24h\n/m, ""));
+    expect(check(open)).toEqual([]);
+    expect(lift(emit(open))).toEqual(summarize(open));
+  });
+});
+
+describe("the approval check, executed against a fake review history", () => {
+  // The script reads GITHUB_API_URL + /repos/<repo>/actions/runs/<id>/approvals; a file:// base serves a fixed history.
+  function runGate(reviews: unknown, environment = "wf.approve"): { status: number | null; out: string } {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-gate-"));
+    const path = join(dir, "repos", "o", "r", "actions", "runs", "42");
+    mkdirSync(path, { recursive: true });
+    writeFileSync(join(path, "approvals"), JSON.stringify(reviews));
+    writeFileSync(join(dir, "gate.py"), GATE_SCRIPT);
+    const r = spawnSync("python3", ["-I", join(dir, "gate.py")], {
+      env: {
+        PATH: process.env.PATH,
+        GITHUB_API_URL: `file://${dir}`,
+        GITHUB_REPOSITORY: "o/r",
+        GITHUB_RUN_ID: "42",
+        KFMI_ENVIRONMENT: environment,
+        KFMI_TOKEN: "t",
+      },
+      encoding: "utf8",
+    });
+    rmSync(dir, { recursive: true, force: true });
+    return { status: r.status, out: r.stdout + r.stderr };
+  }
+  const review = (state: string, env: string, login = "alice") => ({ state, environments: [{ name: env }], user: { login }, comment: "" });
+
+  it("given an approval of this environment, then the gate succeeds and names the approver", () => {
+    const r = runGate([review("approved", "wf.approve")]);
+    expect(r.status, r.out).toBe(0);
+    expect(r.out).toContain("approved by alice");
+  });
+
+  it("given environment names differing only in case, then it still counts (GitHub environment names are case-insensitive)", () => {
+    expect(runGate([review("approved", "WF.Approve")]).status).toBe(0);
+  });
+
+  it("given no review at all (an environment without required reviewers), then the gate fails closed", () => {
+    const r = runGate([]);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/nobody approved the environment wf\.approve/);
+  });
+
+  it("given only a rejection, or an approval of another environment, then the gate fails", () => {
+    expect(runGate([review("rejected", "wf.approve")]).status).toBe(1);
+    expect(runGate([review("approved", "wf.other")]).status).toBe(1);
+  });
+
+  it("given an unreadable history, then the gate fails", () => {
+    expect(runGate({ message: "Not Found" }).status).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------- issue 4 round 2: failure notifications
+
+const SLACK: Notification = {
+  kind: "slack",
+  at: ["workflow", "notifications", "on_failure", 0],
+  message: [{ text: "kfm-compile: the run of wf for " }, { variable: "ts" }, { text: " failed." }],
+  channel: "#data-alerts",
+  webhook: { secret: "slack-webhook", key: "url" },
+};
+const EMAIL: Notification = {
+  kind: "email",
+  at: ["workflow", "notifications", "on_failure", 1],
+  message: [{ text: "kfm-compile: the run of wf for " }, { variable: "ts" }, { text: " failed." }],
+  recipients: ["a@example.com", "b@example.com"],
+  from: "pipelines@example.com",
+  smtp: { secret: "smtp-relay", key: "url" },
+};
+
+describe("failure notifications (notify.failure)", () => {
+  const ir = irFixture([{ name: "load" }, { name: "report", dependsOn: ["load"] }, { name: "other" }], { notifications: [SLACK, EMAIL] });
+
+  it("given two notifications, then each is one job with if: failure() that needs every job (so it runs once, after all, only on failure)", () => {
+    const d = doc(ir);
+    for (const id of ["kfm-notify-1", "kfm-notify-2"]) {
+      expect(d.jobs[id].if).toBe("failure()");
+      expect(d.jobs[id].if).toBe(NOTIFY_IF);
+      expect(d.jobs[id].needs).toEqual(["kfm-context", "load", "report", "other"]);
+      expect(d.jobs[id].steps[0].run).toBe(NOTIFY_SCRIPT);
+      expect(d.jobs[id]["continue-on-error"]).toBeUndefined();
+    }
+  });
+
+  it("given a notification, then the secret is a secrets.<NAME> expression and the message renders ts through kfm-context", () => {
+    const env = doc(ir).jobs["kfm-notify-1"].steps[0].env;
+    expect(env.KFMI_SECRET).toBe("${{ secrets.SLACK_WEBHOOK_URL }}");
+    expect(env.KFMI_MESSAGE).toBe("kfm-compile: the run of wf for ${{ needs.kfm-context.outputs.ts }} failed.");
+    expect(env.KFMI_CHANNEL).toBe("#data-alerts");
+    expect(emit(ir)).not.toMatch(/hooks\.slack\.com|smtps?:\/\//);
+  });
+
+  it("given the output, when lifted, then the notifications come back in spec order", () => {
+    expect(lift(emit(ir)).notifications).toEqual(summarize(ir).notifications);
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+
+  it("given output whose notification runs on every outcome, or misses a job, then lift refuses it", () => {
+    expect(() => lift(emit(ir).replace(/if: failure\(\)/, "if: always()"))).toThrow(/failure/);
+    expect(() =>
+      lift(emit(ir).replace(/(kfm-notify-1:\n    name: notify slack\n    needs:\n      - kfm-context\n      - load\n)      - report\n/, "$1")),
+    ).toThrow(/every job/);
+  });
+
+  it("given a notification secret that maps to the same GitHub name as a job's secret, then it is refused", () => {
+    const clash = irFixture([{ env: [{ name: "X", secretRef: { secret: "slack", key: "webhook-url" } }] }], { notifications: [SLACK] });
+    expect(check(clash).map((p) => p.message)).toEqual([expect.stringMatching(/SLACK_WEBHOOK_URL/)]);
+  });
+
+  it("given a line break in a recipient, then it is refused (it would inject a mail header)", () => {
+    const ps = check(irFixture([{}], { notifications: [{ ...EMAIL, recipients: ["a@example.com\nBcc: x@evil"] }] }));
+    expect(ps.map((p) => p.at)).toEqual([["workflow", "notifications", "on_failure", 1, "recipients", 0]]);
+  });
+
+  it("given specs/notifications.yaml, then it compiles and lifts to its meaning", () => {
+    const spec = compileSpec(readFileSync("specs/notifications.yaml", "utf8"));
+    expect(check(spec)).toEqual([]);
+    expect(lift(emit(spec))).toEqual(summarize(spec));
+  });
+});
+
+describe("the notification script, executed with a fake curl", () => {
+  function runNotify(env: Record<string, string>): { status: number | null; stderr: string; argv: string[]; config: string; stdin: string } {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-notify-"));
+    // The fake curl records its argv (one per line, NUL-free), the --config file it was given, and stdin.
+    writeFileSync(
+      join(dir, "curl"),
+      `#!/bin/bash
+printf '%s\\0' "$@" > "${dir}/argv"
+prev=
+for a in "$@"; do
+  if [[ $prev == --config ]]; then cat "$a" > "${dir}/config"; fi
+  prev=$a
+done
+cat > "${dir}/stdin"
+`,
+    );
+    chmodSync(join(dir, "curl"), 0o755);
+    writeFileSync(join(dir, "notify.sh"), NOTIFY_SCRIPT);
+    const r = spawnSync("bash", ["-e", join(dir, "notify.sh")], { env: { PATH: `${dir}:${process.env.PATH}`, ...env }, encoding: "utf8" });
+    const read = (f: string): string => {
+      try {
+        return readFileSync(join(dir, f), "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const out = { status: r.status, stderr: r.stderr, argv: read("argv").split("\0").slice(0, -1), config: read("config"), stdin: read("stdin") };
+    rmSync(dir, { recursive: true, force: true });
+    return out;
+  }
+  const url = 'https://hooks.example.com/T0/B0/x"y\\z';
+  const base = {
+    KFMI_MESSAGE: "kfm-compile: the run of wf for 2024-01-31T02:00:00+00:00 failed.",
+    KFMI_SECRET: url,
+    KFMI_SECRET_NAME: "s",
+    KFMI_SECRET_KEY: "k",
+  };
+
+  it("given a Slack notification, then curl posts {text: '<message> (<channel>)'} and the webhook URL is only in the config, escaped", () => {
+    const r = runNotify({ ...base, KFMI_NOTIFY_KIND: "slack", KFMI_CHANNEL: "#data-alerts" });
+    expect(r.status, r.stderr).toBe(0);
+    const body = r.argv[r.argv.indexOf("--data-binary") + 1]!;
+    expect(JSON.parse(body)).toEqual({ text: "kfm-compile: the run of wf for 2024-01-31T02:00:00+00:00 failed. (#data-alerts)" });
+    expect(r.argv.join(" ")).not.toContain("hooks.example.com");
+    expect(r.config).toBe('url = "https://hooks.example.com/T0/B0/x\\"y\\\\z"\n');
+  });
+
+  it("given an email, then curl sends one mail to every recipient, with the message as subject, and the SMTP URL only in the config", () => {
+    const r = runNotify({
+      ...base,
+      KFMI_NOTIFY_KIND: "email",
+      KFMI_FROM: "p@example.com",
+      KFMI_RECIPIENTS_COUNT: "2",
+      KFMI_RECIPIENT_0: "a@example.com",
+      KFMI_RECIPIENT_1: "b@example.com",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.argv).toEqual(expect.arrayContaining(["--mail-from", "p@example.com", "--mail-rcpt", "a@example.com", "--upload-file", "-"]));
+    expect(r.argv.filter((a) => a === "--mail-rcpt")).toHaveLength(2);
+    expect(r.stdin).toMatch(
+      /^From: p@example\.com\r\nTo: a@example\.com, b@example\.com\r\nSubject: kfm-compile: the run of wf for 2024-01-31T02:00:00\+00:00 failed\.\r\nDate: .+\r\n\r\n/,
+    );
+    expect(r.argv.join(" ")).not.toContain("hooks.example.com");
+  });
+
+  it("given an unset secret (GitHub evaluates it to ''), then nothing is sent and the step fails naming the secret", () => {
+    const r = runNotify({ ...base, KFMI_SECRET: "", KFMI_NOTIFY_KIND: "slack", KFMI_CHANNEL: "#c" });
+    expect(r.status).toBe(1);
+    expect(r.argv).toEqual([]);
+    expect(r.stderr).toMatch(/secret s, key k/);
+  });
+
+  it("given a line break in a recipient, then nothing is sent", () => {
+    const r = runNotify({
+      ...base,
+      KFMI_NOTIFY_KIND: "email",
+      KFMI_FROM: "p@example.com",
+      KFMI_RECIPIENTS_COUNT: "1",
+      KFMI_RECIPIENT_0: "a@example.com\nBcc: x",
+    });
+    expect(r.status).toBe(1);
+    expect(r.argv).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- issue 4 round 2: cross-workflow dependencies
+
+describe("cross-workflow dependencies (dependency.workflow)", () => {
+  it("given an upstream workflow, then it is refused at that dependency, saying why", () => {
+    const ps = check(irFixture([{}], { upstream: [{ at: ["workflow", "dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }] }));
+    expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
+    expect(ps[0]!.at).toEqual(["workflow", "dependencies", 0]);
+    expect(ps[0]!.message).toMatch(/logical date/);
+  });
+
+  it("given specs/cross-workflow.yaml, then GitHub refuses it", () => {
+    expect(check(compileSpec(readFileSync("specs/cross-workflow.yaml", "utf8"))).map((p) => p.code)).toEqual(["KFM301"]);
   });
 });

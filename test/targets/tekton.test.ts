@@ -58,7 +58,7 @@ function task(out: Out, name: string) {
 }
 
 function step(out: Out, taskName: string, stepName: string): TektonStep {
-  const s = task(out, taskName).taskSpec.steps.find((x) => x.name === stepName);
+  const s = task(out, taskName).taskSpec!.steps.find((x) => x.name === stepName);
   if (s === undefined) throw new Error(`no step ${stepName} in ${taskName}`);
   return s;
 }
@@ -93,13 +93,13 @@ describe("retries", () => {
   it("given max_attempts 1, when emitted, then retries 0 is written and there is no wait step", () => {
     const out = compile(irFixture());
     expect(task(out, "extract").retries).toBe(0);
-    expect(task(out, "extract").taskSpec.steps.map((s) => s.name)).toEqual(["job"]);
+    expect(task(out, "extract").taskSpec!.steps.map((s) => s.name)).toEqual(["job"]);
   });
 
   it("given exponential backoff, when emitted, then the waits before attempts 2..n are data in KFM_RETRY_WAITS of a first wait step", () => {
     const retry: Retry = { maxAttempts: 5, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: 20 };
     const out = compile(irFixture({ jobs: [jobFixture("extract", { retry })] }));
-    const steps = task(out, "extract").taskSpec.steps;
+    const steps = task(out, "extract").taskSpec!.steps;
     expect(steps.map((s) => s.name)).toEqual(["kfm-wait", "job"]);
     expect(env(steps[0]!, "KFM_RETRY_WAITS")).toBe("10 15 20 20");
     expect(env(steps[0]!, "KFM_RETRY_COUNT")).toBe("$(context.task.retry-count)");
@@ -178,7 +178,7 @@ describe("literal text", () => {
       "--date=$(tasks.kfm-context.results.ds)/$(tasks.kfm-context.results.execution_date)",
       "$(tasks.kfm-context.results.next_execution_date)",
     ]);
-    expect(task(out, "kfm-context").taskSpec.results!.map((r) => r.name)).toEqual(["execution_date", "ds", "ts", "next_execution_date", "run_token"]);
+    expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toEqual(["execution_date", "ds", "ts", "next_execution_date", "run_token"]);
     expect(env(step(out, "kfm-context", "kfm-context"), "KFM_PERIOD_SECONDS")).toBe("86400");
   });
 
@@ -375,14 +375,14 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     for (const name of ["a", "b"]) {
       expect(task(out, name).onError).toBeUndefined();
       expect(task(out, name).when).toBeUndefined();
-      expect(task(out, name).taskSpec.steps.map((x) => x.name)).not.toContain("kfm-status");
+      expect(task(out, name).taskSpec!.steps.map((x) => x.name)).not.toContain("kfm-status");
     }
   });
 
   it("given independent branches, when emitted, then a job without retries has onError continue and a kfm-status step writing ok", () => {
     const out = compile(branches());
     expect(task(out, "a")).toMatchObject({ onError: "continue", retries: 0, taskSpec: { results: [{ name: "ok", type: "string" }] } });
-    expect(task(out, "a").taskSpec.steps.map((x) => x.name)).toEqual(["job", "kfm-status"]);
+    expect(task(out, "a").taskSpec!.steps.map((x) => x.name)).toEqual(["job", "kfm-status"]);
     expect(step(out, "a", "job").onError).toBeUndefined();
     expect(env(step(out, "a", "kfm-status"), "KFM_EXIT_CODE_PATH")).toBe("$(steps.step-job.exitCode.path)");
     expect(env(step(out, "a", "kfm-status"), "KFM_RETRIES")).toBe("0");
@@ -394,7 +394,7 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
       { input: "$(tasks.kfm-context.results.ok)", operator: "in", values: ["true"] },
       { input: "$(tasks.a.results.ok)", operator: "in", values: ["true"] },
     ]);
-    expect(task(out, "kfm-context").taskSpec.results!.map((r) => r.name)).toContain("ok");
+    expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toContain("ok");
   });
 
   it("given a retried job in a branching workflow, when emitted, then retries stay native, the job step continues on error and no task onError is written", () => {
@@ -403,7 +403,7 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(task(out, "c").onError).toBeUndefined();
     expect(step(out, "c", "job").onError).toBe("continue");
     expect(env(step(out, "c", "kfm-status"), "KFM_RETRIES")).toBe("2");
-    expect(task(out, "c").taskSpec.steps.map((x) => x.name)).toEqual(["kfm-wait", "job", "kfm-status"]);
+    expect(task(out, "c").taskSpec!.steps.map((x) => x.name)).toEqual(["kfm-wait", "job", "kfm-status"]);
   });
 
   it("given independent branches, when emitted, then finally has kfm-run-status on $(tasks.status) and a kfm-check per retried job on its ok", () => {
@@ -681,8 +681,8 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s
 
   it("given the emitted scripts, when compared with the constants, then only Kubernetes escaping differs", () => {
     expect(status).toBe(STATUS_SCRIPT);
-    expect(emittedScript(fin[0]!.taskSpec.steps[0]!)).toBe(RUN_STATUS_SCRIPT);
-    expect(emittedScript(fin[1]!.taskSpec.steps[0]!)).toBe(CHECK_SCRIPT);
+    expect(emittedScript(fin[0]!.taskSpec!.steps[0]!)).toBe(RUN_STATUS_SCRIPT);
+    expect(emittedScript(fin[1]!.taskSpec!.steps[0]!)).toBe(CHECK_SCRIPT);
   });
 
   it("given a job that exited 0, when kfm-status runs, then ok is true and the TaskRun succeeds", () => {
@@ -702,13 +702,13 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s
   });
 
   it("given the aggregate task status, when kfm-run-status runs, then only Failed fails the run", () => {
-    const s = emittedScript(fin[0]!.taskSpec.steps[0]!);
+    const s = emittedScript(fin[0]!.taskSpec!.steps[0]!);
     expect(runScript(shell, s, { KFM_TASKS_STATUS: "Failed" }).status).toBe(1);
     for (const ok of ["Succeeded", "Completed", "None"]) expect(runScript(shell, s, { KFM_TASKS_STATUS: ok }).status).toBe(0);
   });
 
   it("given a retried job's ok, when kfm-check runs, then anything but true fails the run", () => {
-    const s = emittedScript(fin[1]!.taskSpec.steps[0]!);
+    const s = emittedScript(fin[1]!.taskSpec!.steps[0]!);
     expect(runScript(shell, s, { KFM_JOB_OK: "true", KFM_JOB_NAME: "c" }).status).toBe(0);
     expect(runScript(shell, s, { KFM_JOB_OK: "false", KFM_JOB_NAME: "c" }).status).toBe(1);
   });
@@ -724,5 +724,215 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s
     });
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, "run_token"), "utf8")).toBe(runToken("kfm-run-token/v1\nd\n$x\n", Date.UTC(2024, 2, 10, 1, 30)));
+  });
+});
+
+// ---------- approval gates, failure notifications, cross-workflow dependencies (issue 4, items 9-11) ----------
+
+const gate = (name: string, over: Partial<Job> = {}): Job =>
+  jobFixture(name, { image: "", command: null, args: null, env: [], approval: { timeoutSeconds: 86400 }, ...over });
+/** a, b in parallel -> gate -> c, d in parallel: every job is upstream or downstream of the gate; the emulation is on. */
+const gated = (over: Partial<Job> = {}) =>
+  irFixture({
+    jobs: [
+      jobFixture("a"),
+      jobFixture("b", { retry: { maxAttempts: 2, delaySeconds: 10, multiplier: 1, maxDelaySeconds: null } }),
+      gate("approve", { dependsOn: ["a", "b"], ...over }),
+      jobFixture("c", { dependsOn: ["approve"] }),
+      jobFixture("d", { dependsOn: ["approve"] }),
+    ],
+  });
+const slack = (): Workflow["notifications"][number] => ({
+  kind: "slack",
+  at: ["workflow", "notifications", "on_failure", 0],
+  message: [{ text: "kfm-compile: the run of wf for " }, { variable: "ts" }, { text: " failed." }],
+  channel: '#data "alerts" \\ ü',
+  webhook: { secret: "slack-webhook", key: "url" },
+});
+const email = (): Workflow["notifications"][number] => ({
+  kind: "email",
+  at: ["workflow", "notifications", "on_failure", 1],
+  message: [{ text: "kfm-compile: the run of wf for " }, { variable: "ts" }, { text: " failed." }],
+  recipients: ["a@example.com", "b@example.com"],
+  from: "pipelines@example.com",
+  smtp: { secret: "smtp-relay", key: "url" },
+});
+
+describe("approval gates", () => {
+  it("given a gate with a 24h timeout, when emitted, then it is the ApprovalTask custom task with the run's approvers, one approval, timeout 24h and no onError", () => {
+    const out = compile(gated());
+    const t = task(out, "approve");
+    expect(t.taskRef).toEqual({ apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" });
+    expect(t.taskSpec).toBeUndefined();
+    expect(t.params).toEqual([
+      { name: "approvers", value: ["$(params.approvers[*])"] },
+      { name: "numberOfApprovalsRequired", value: "1" },
+      { name: "description", value: "approve" },
+    ]);
+    expect(t.timeout).toBe("24h");
+    expect(t.onError).toBeUndefined();
+    expect(t.retries).toBe(0);
+    expect(out.pipeline.spec.params.find((p) => p.name === "approvers")?.type).toBe("array");
+    expect(out.run.spec.params).toContainEqual({ name: "approvers", value: [] });
+  });
+
+  it("given a gate under the failure emulation, when emitted, then its children read the gate's own ok guards (the gate writes no result)", () => {
+    const out = compile(gated());
+    const inputs = (n: string) => task(out, n).when!.map((w) => w.input);
+    const guards = ["$(tasks.kfm-context.results.ok)", "$(tasks.a.results.ok)", "$(tasks.b.results.ok)"];
+    expect(inputs("approve")).toEqual(guards);
+    expect(inputs("c")).toEqual(guards);
+    expect(inputs("c").some((i) => i.includes("approve"))).toBe(false);
+  });
+
+  it("given a gate, when lifted, then its approval timeout is recovered, and the equivalence holds", () => {
+    const ir = gated();
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emit(gated({ approval: { timeoutSeconds: 5400 } }))).jobs.approve!.approval).toEqual({ timeoutSeconds: 5400 });
+  });
+
+  it("given output whose gate got onError continue, when lifted, then lift refuses it (a rejection would no longer fail the run)", () => {
+    const text = emit(gated()).replace(/(    - name: approve\n(?:      .*\n)*?)(      retries: 0)/, "$1      onError: continue\n$2");
+    expect(text).toContain("onError: continue\n      retries: 0\n      timeout: 24h");
+    expect(() => lift(text)).toThrow(/gate whose failure would not fail the run/);
+  });
+
+  it("given a gate without a timeout, when checked, then KFM301 (the controller has no unbounded wait)", () => {
+    const p = check(gated({ approval: { timeoutSeconds: null } }));
+    expect(p.map((x) => x.message).join("\n")).toMatch(/approval gate 'approve' without a timeout/);
+  });
+
+  it("given a job neither upstream nor downstream of a gate, when checked, then KFM301 names it", () => {
+    const ir = irFixture({
+      jobs: [jobFixture("build"), gate("approve", { dependsOn: ["build"] }), jobFixture("promote", { dependsOn: ["approve"] }), jobFixture("audit")],
+    });
+    const p = check(ir);
+    expect(p).toHaveLength(1);
+    expect(p[0]!.code).toBe("KFM301");
+    expect(p[0]!.message).toMatch(/beside 'audit'/);
+  });
+
+  it("given a job that continues after a gate, when checked, then KFM301", () => {
+    const ir = irFixture({
+      jobs: [jobFixture("build"), gate("approve", { dependsOn: ["build"] }), jobFixture("promote", { dependsOn: ["approve"], runWhen: "all_done" })],
+    });
+    expect(
+      check(ir)
+        .map((x) => x.message)
+        .join("\n"),
+    ).toMatch(/'promote' continuing after approval gate 'approve'/);
+  });
+
+  it("given a chain build -> gate -> promote, when checked and emitted, then it compiles without the emulation", () => {
+    const ir = irFixture({ jobs: [jobFixture("build"), gate("approve", { dependsOn: ["build"] }), jobFixture("promote", { dependsOn: ["approve"] })] });
+    expect(check(ir)).toEqual([]);
+    const out = compile(ir);
+    expect(task(out, "promote").when).toBeUndefined();
+    expect(out.pipeline.spec.finally).toBeUndefined();
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+});
+
+describe("failure notifications", () => {
+  const notified = () => ({ ...gated(), notifications: [slack(), email()] });
+
+  it("given two notifications, when emitted, then each is a finally task that runs only when $(tasks.status) is Failed, with the secret as secretKeyRef", () => {
+    const out = compile(notified());
+    const fin = out.pipeline.spec.finally!;
+    const n1 = fin.find((t) => t.name === "kfm-notify-1")!;
+    const n2 = fin.find((t) => t.name === "kfm-notify-2")!;
+    expect(n1.when).toEqual([{ input: "$(tasks.status)", operator: "in", values: ["Failed"] }]);
+    expect(n2.when).toEqual(n1.when);
+    expect(n1.retries).toBe(0);
+    expect(n1.taskSpec!.steps[0]!.env).toContainEqual({ name: "KFM_NOTIFY_WEBHOOK_URL", valueFrom: { secretKeyRef: { name: "slack-webhook", key: "url" } } });
+    expect(env(n1.taskSpec!.steps[0]!, "KFM_NOTIFY_MESSAGE")).toBe("kfm-compile: the run of wf for $(tasks.kfm-context.results.ts) failed.");
+    expect(n2.taskSpec!.steps[0]!.env).toContainEqual({ name: "KFM_NOTIFY_SMTP_URL", valueFrom: { secretKeyRef: { name: "smtp-relay", key: "url" } } });
+    expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toContain("ts");
+  });
+
+  it("given a retried job under the emulation and notifications, when emitted, then kfm-failed-<n> fails (ignored) when its ok is false, so $(tasks.status) reads Failed", () => {
+    const out = compile(notified());
+    const m = task(out, "kfm-failed-2");
+    expect(m.runAfter).toEqual(["b"]);
+    expect(m.when).toEqual([{ input: "$(tasks.b.results.ok)", operator: "in", values: ["false"] }]);
+    expect(m.onError).toBe("continue");
+    expect(runScript(["sh"], emittedScript(m.taskSpec!.steps[0]!), { KFM_JOB_NAME: "b" }).status).toBe(1);
+  });
+
+  it("given notifications, when lifted, then they equal the spec's, and output without the kfm-failed task is refused", () => {
+    const ir = notified();
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+    const docs = parseYamlStream(emit(ir)) as { kind: string; spec: { tasks: { name: string }[] } }[];
+    const p = docs.find((d) => d.kind === "Pipeline")!;
+    p.spec.tasks = p.spec.tasks.filter((t) => t.name !== "kfm-failed-2");
+    const { toYamlStream } = { toYamlStream: (d: unknown[]) => d.map((x) => JSON.stringify(x)).join("\n---\n") };
+    expect(() => lift(toYamlStream(docs))).toThrow(/kfm-failed/);
+  });
+
+  it("given notifications and a workflow timeout, when checked, then KFM301 (finally is skipped when the pipeline timeout fires)", () => {
+    expect(
+      check({ ...notified(), timeoutSeconds: 3600 })
+        .map((p) => p.message)
+        .join("\n"),
+    ).toMatch(/failure notifications together with a workflow timeout/);
+  });
+
+  it("given a channel with a line break, when checked, then KFM301", () => {
+    expect(check({ ...irFixture(), notifications: [{ ...slack(), channel: "a\nb" }] as Workflow["notifications"] }).map((p) => p.code)).toEqual(["KFM301"]);
+  });
+
+  describe.each(shells)("notification scripts under %s, with a fake curl", (...shell) => {
+    function withFakeCurl(script: string, vars: Record<string, string>) {
+      const dir = mkdtempSync(join(tmpdir(), "kfm-curl-"));
+      const curl = join(dir, "curl");
+      writeFileSync(curl, `#!/bin/sh\nfor a in "$@"; do printf '<%s>' "$a"; done\necho\ncase " $* " in *" - "*) cat ;; esac\n`);
+      chmodSync(curl, 0o755);
+      const r = spawnSync(shell[0]!, [...shell.slice(1), "-c", script], {
+        env: { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`, ...vars },
+        encoding: "utf8",
+      });
+      return r;
+    }
+    const out = compile({ ...irFixture(), notifications: [slack(), email()] });
+    const fin = out.pipeline.spec.finally!;
+
+    it("given the Slack script, when run, then it posts {text: '<message> (<channel>)'} as valid JSON to the webhook", () => {
+      const s = fin.find((t) => t.name === "kfm-notify-1")!.taskSpec!.steps[0]!;
+      const r = withFakeCurl(emittedScript(s), {
+        KFM_NOTIFY_MESSAGE: "kfm-compile: the run of wf for 2024-01-01T00:00:00+00:00 failed.",
+        KFM_NOTIFY_CHANNEL: slack().kind === "slack" ? (slack() as { channel: string }).channel : "",
+        KFM_NOTIFY_WEBHOOK_URL: "https://hooks.example/x",
+      });
+      expect(r.status).toBe(0);
+      const args = [...r.stdout.split("\n")[0]!.matchAll(/<([^>]*)>/g)].map((m) => m[1]!);
+      const body = args[args.indexOf("--data") + 1]!;
+      expect(JSON.parse(body)).toEqual({ text: 'kfm-compile: the run of wf for 2024-01-01T00:00:00+00:00 failed. (#data "alerts" \\ ü)' });
+      expect(args[args.indexOf("--url") + 1]).toBe("https://hooks.example/x");
+    });
+
+    it("given the email script, when run, then it sends the message as subject to every recipient from the sender", () => {
+      const s = fin.find((t) => t.name === "kfm-notify-2")!.taskSpec!.steps[0]!;
+      const r = withFakeCurl(emittedScript(s), {
+        KFM_NOTIFY_MESSAGE: "the run failed.",
+        KFM_NOTIFY_FROM: "pipelines@example.com",
+        KFM_NOTIFY_RECIPIENTS: kubernetesExpand(env(s, "KFM_NOTIFY_RECIPIENTS")!),
+        KFM_NOTIFY_SMTP_URL: "smtps://u:p@smtp.example:465",
+      });
+      expect(r.status).toBe(0);
+      const [argLine, ...mail] = r.stdout.split("\n");
+      expect(argLine).toContain("<--mail-from><pipelines@example.com><--mail-rcpt><a@example.com><--mail-rcpt><b@example.com><--upload-file><->");
+      expect(mail.join("\n")).toContain("Subject: the run failed.\r\n");
+      expect(mail.join("\n")).toContain("To: a@example.com, b@example.com\r\n");
+    });
+  });
+});
+
+describe("cross-workflow dependencies", () => {
+  it("given a dependency on another workflow, when checked, then KFM301 at the dependency", () => {
+    const p = check({ ...irFixture(), upstream: [{ at: ["workflow", "dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }] });
+    expect(p).toHaveLength(1);
+    expect(p[0]!.code).toBe("KFM301");
+    expect(p[0]!.at).toEqual(["workflow", "dependencies", 0]);
+    expect(p[0]!.message).toMatch(/cannot wait for another Pipeline's run/);
   });
 });

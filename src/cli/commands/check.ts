@@ -1,0 +1,67 @@
+import { relative } from "node:path";
+import { checkOutputs, WHY } from "../../check.js";
+import { hasErrors } from "../../diagnostics.js";
+import { compileSelection } from "../../project.js";
+import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
+import { PROJECT_OPTIONS, select } from "../project.js";
+
+export const checkCommand: Command = {
+  name: "check",
+  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE]",
+  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE]
+
+Compiles in memory and compares with the files on disk; never writes. Without specs it
+checks the project of kfm.config.yaml (in this folder, or --config FILE).
+Reports, and exits 1 for:
+  - each stale file, with a unified diff from the disk to what the specs generate, and
+    whether its spec changed or the file was edited by hand (its header names the
+    current spec digest and compiler version, but the text differs);
+  - each missing file;
+  - each orphan: a generated file in an output folder that no compiled spec writes.
+Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
+`,
+  run(args, io) {
+    const { values, positionals } = parse(args, PROJECT_OPTIONS);
+    if (printedHelp(values, this, io)) return EXIT_OK;
+    if (positionals.length > 0 && values.out === undefined) throw new UsageError("check needs --out DIR with spec files (the folder to compare with).");
+    const selected = select(values, positionals, io);
+    if (selected.mode === "invalid") {
+      report(selected.diagnostics, "text", io);
+      return EXIT_INVALID;
+    }
+    const { selection } = selected;
+    const { outputs, specs, diagnostics } = compileSelection(selection);
+    diagnostics.unshift(...selected.diagnostics);
+    report(diagnostics, "text", io);
+    if (hasErrors(diagnostics)) return EXIT_INVALID;
+    const result = checkOutputs(
+      selection.base,
+      outputs,
+      selection.targets.map((t) => t.folder),
+    );
+    const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    for (const s of result.stale) {
+      io.stdout(`${shown(s.path)}: ${WHY[s.why]}.\n`);
+      io.stdout(s.patch);
+    }
+    if (result.missing.length > 0) {
+      io.stdout(`Missing (run kfm-compile to write them):\n${result.missing.map((p) => `  ${shown(p)}\n`).join("")}`);
+    }
+    if (result.orphans.length > 0) {
+      const compiled = new Set(specs);
+      const why = (from: string) => (compiled.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`);
+      io.stdout(
+        `Orphans (generated, but no compiled spec writes them; kfm-compile --prune removes them):\n${result.orphans.map((o) => `  ${shown(o.path)} (${why(o.header.from)})\n`).join("")}`,
+      );
+    }
+    const problems = result.stale.length + result.missing.length + result.orphans.length;
+    if (problems === 0) {
+      io.stderr(`kfm-compile check: ${result.current.length} generated file${result.current.length === 1 ? "" : "s"} current.\n`);
+      return EXIT_OK;
+    }
+    io.stderr(
+      `kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run kfm-compile${result.orphans.length > 0 ? " --prune" : ""}.\n`,
+    );
+    return EXIT_INVALID;
+  },
+};

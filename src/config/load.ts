@@ -1,0 +1,122 @@
+/**
+ * Reading `kfm.config.yaml`: YAML with positions (as for specs), the shape checked
+ * against schemas/config.schema.json, target names and folders checked, and the
+ * spec globs expanded. Problems are diagnostics located in the config file.
+ */
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { globSync } from "tinyglobby";
+import { TARGETS, findTarget, type Target } from "../../targets/index.js";
+import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
+import { loadSpec } from "../spec/load.js";
+import { checkConfigShape } from "../spec/schema.js";
+import type { ProjectConfig } from "./types.js";
+
+export const CONFIG_FILE = "kfm.config.yaml";
+
+export interface Project {
+  /** The config file, absolute. */
+  readonly file: string;
+  /** Its folder: the project root. Globs, output folders and headers are relative to it. */
+  readonly root: string;
+  /** The spec files the globs match, absolute, sorted, each once. */
+  readonly specs: string[];
+  /** Each target with its output folder, relative to the root, `/`-separated (`.` for the root itself). */
+  readonly targets: { readonly target: Target; readonly out: string }[];
+}
+
+/** The config file to use: `explicit` (relative to cwd) or `kfm.config.yaml` in cwd if there is one. */
+export function findConfig(cwd: string, explicit?: string): string | null {
+  if (explicit !== undefined) return resolve(cwd, explicit);
+  const here = resolve(cwd, CONFIG_FILE);
+  return existsSync(here) ? here : null;
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (!isAbsolute(rel) && rel !== ".." && !rel.startsWith(".." + sep));
+}
+
+const posix = (p: string) => p.split(sep).join("/");
+
+/** Parses and checks a config; `file` is how it is named in diagnostics. */
+export function parseConfig(
+  file: string,
+  text: string,
+  path: string,
+  glob: (patterns: string[], root: string) => string[] = globFiles,
+): { project: Project | null; diagnostics: Diagnostic[] } {
+  const loaded = loadSpec(file, text);
+  if (loaded.diagnostics.length > 0) {
+    const empty = loaded.diagnostics.some((d) => d.code === "KFM004");
+    const diagnostics = empty
+      ? [{ ...loaded.diagnostics[0]!, message: "The file is empty: a kfm.config.yaml names the project's `specs` and `targets`." }]
+      : [...loaded.diagnostics];
+    return { project: null, diagnostics };
+  }
+  const shape = checkConfigShape(loaded.data);
+  if (shape.length > 0) return { project: null, diagnostics: sortDiagnostics(shape.map(loaded.locate)) };
+  const config = loaded.data as ProjectConfig;
+  const root = dirname(path);
+  const problems = [];
+  const targets: Project["targets"][number][] = [];
+  for (const [name, t] of Object.entries(config.targets)) {
+    const target = name === "all" ? undefined : findTarget(name);
+    if (target === undefined) {
+      problems.push(
+        problem(
+          "KFM101",
+          `Unknown target \`${name}\` in \`targets\`.${
+            suggestion(
+              name,
+              TARGETS.map((x) => x.name),
+            ) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`
+          }`,
+          ["targets", name],
+          true,
+        ),
+      );
+      continue;
+    }
+    const out = resolve(root, t.out);
+    if (isAbsolute(t.out) || !inside(root, out)) {
+      problems.push(
+        problem("KFM006", `The output folder \`${t.out}\` is outside the project root (the folder of this file): name a folder inside it, relative to it.`, [
+          "targets",
+          name,
+          "out",
+        ]),
+      );
+      continue;
+    }
+    targets.push({ target, out: posix(relative(root, out)) || "." });
+  }
+  const negated = config.specs.filter((p) => p.startsWith("!"));
+  const specs = new Set<string>();
+  config.specs.forEach((pattern, i) => {
+    if (pattern.startsWith("!")) return;
+    if (isAbsolute(pattern) || !inside(root, resolve(root, pattern))) {
+      problems.push(
+        problem("KFM006", `The glob \`${pattern}\` reaches outside the project root (the folder of this file): specs are named relative to it, inside it.`, [
+          "specs",
+          i,
+        ]),
+      );
+      return;
+    }
+    const found = glob([pattern, ...negated], root);
+    if (found.length === 0)
+      problems.push(problem("KFM007", `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, ["specs", i]));
+    for (const f of found) specs.add(f);
+  });
+  const diagnostics = sortDiagnostics(problems.map(loaded.locate));
+  if (hasErrors(diagnostics)) return { project: null, diagnostics };
+  return { project: { file: path, root, specs: [...specs].sort(), targets }, diagnostics };
+}
+
+/** Files (not folders) matching the globs under root, absolute. tinyglobby: `!` excludes. */
+export function globFiles(patterns: string[], root: string): string[] {
+  return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) =>
+    resolve(p),
+  );
+}

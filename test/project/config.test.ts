@@ -1,0 +1,135 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import { formatDiagnostic } from "../../src/diagnostics.js";
+import { main } from "../../src/cli/index.js";
+import { PACKAGE_ROOT } from "../../src/assets.js";
+
+/** A scratch folder holding `files` (path -> text). */
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "kfm-config-"));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
+
+const SPEC = readFileSync(join(PACKAGE_ROOT, "specs/contract-4.2-workflow.yaml"), "utf8");
+const JOB = "job:\n  name: one\n  image: x:1\n";
+
+function parse(dir: string, text: string) {
+  const r = parseConfig("kfm.config.yaml", text, join(dir, "kfm.config.yaml"));
+  return { ...r, lines: r.diagnostics.map(formatDiagnostic) };
+}
+
+function run(args: string[], cwd: string) {
+  let stdout = "";
+  let stderr = "";
+  const code = main(args, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), cwd });
+  return { code, stdout, stderr };
+}
+
+describe("kfm.config.yaml", () => {
+  it("given a valid config, then its specs are the glob matches (sorted, once each) and its targets have their folders", () => {
+    const dir = project({ "b/one.yaml": SPEC, "a/two.yaml": JOB });
+    const r = parse(dir, "specs: ['*/*.yaml', 'a/*.yaml']\ntargets:\n  argo: {out: deploy/argo/}\n  github-actions: {out: .github/workflows}\n");
+    expect(r.lines).toEqual([]);
+    expect(r.project!.specs).toEqual([join(dir, "a/two.yaml"), join(dir, "b/one.yaml")]);
+    expect(r.project!.targets.map((t) => [t.target.name, t.out])).toEqual([
+      ["argo", "deploy/argo"],
+      ["github-actions", ".github/workflows"],
+    ]);
+  });
+
+  it("given `!` globs, then they exclude (for example the job files of a layout)", () => {
+    const dir = project({ "workflows/d/workflow.yaml": SPEC, "workflows/d/jobs/one.yaml": JOB });
+    const r = parse(dir, "specs: ['**/*.yaml', '!**/jobs/**']\ntargets: {argo: {out: out}}\n");
+    expect(r.project!.specs).toEqual([join(dir, "workflows/d/workflow.yaml")]);
+  });
+
+  it("given a misspelt key, then KFM101 points at it with a suggestion", () => {
+    const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntarget:\n  argo: {out: out}\n");
+    expect(r.lines).toContain("kfm.config.yaml:2:1: error KFM101: Unknown key `target` at the top level. Did you mean 'targets'?");
+    expect(r.lines).toContain("kfm.config.yaml:1:1: error KFM102: The document is missing the required key `targets`.");
+  });
+
+  it("given an unknown target name, then it is named with the nearest target", () => {
+    const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntargets:\n  argoo:\n    out: out\n");
+    expect(r.lines).toEqual(["kfm.config.yaml:3:3: error KFM101: Unknown target `argoo` in `targets`. Did you mean 'argo'?"]);
+  });
+
+  it("given wrong types and unknown target keys, then each is located", () => {
+    const r = parse(project({}), "specs: a.yaml\ntargets:\n  argo:\n    out: out\n    ouptions: {}\n");
+    expect(r.lines).toEqual([
+      "kfm.config.yaml:1:8: error KFM103: `specs` must be a list, not a string.",
+      "kfm.config.yaml:5:5: error KFM101: Unknown key `ouptions` in `argo`. Did you mean 'options'?",
+    ]);
+  });
+
+  it("given per-target options, then they are refused: none exist yet", () => {
+    const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntargets:\n  argo:\n    out: out\n    options: {namespace: x}\n");
+    expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:5:15: error KFM101: Unknown key `namespace` in `options`\./)]);
+  });
+
+  it("given a glob matching nothing and folders outside the project, then KFM007 and KFM006", () => {
+    const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml, workflow/*.yaml, ../*.yaml]\ntargets:\n  argo: {out: ../out}\n  tekton: {out: /tmp/x}\n");
+    expect(r.lines).toEqual([
+      "kfm.config.yaml:1:17: error KFM007: The glob `workflow/*.yaml` matches no file (it is read relative to the folder of this file).",
+      "kfm.config.yaml:1:34: error KFM006: The glob `../*.yaml` reaches outside the project root (the folder of this file): specs are named relative to it, inside it.",
+      "kfm.config.yaml:3:15: error KFM006: The output folder `../out` is outside the project root (the folder of this file): name a folder inside it, relative to it.",
+      "kfm.config.yaml:4:17: error KFM006: The output folder `/tmp/x` is outside the project root (the folder of this file): name a folder inside it, relative to it.",
+    ]);
+  });
+
+  it("given an empty config, then it says what a config holds", () => {
+    expect(parse(project({}), "").lines).toEqual([
+      "kfm.config.yaml:1:1: error KFM004: The file is empty: a kfm.config.yaml names the project's `specs` and `targets`.",
+    ]);
+  });
+});
+
+describe("the CLI with a config", () => {
+  const CONFIG = "specs: ['specs/*.yaml']\ntargets:\n  argo: {out: deploy/argo}\n  github-actions: {out: .github/workflows}\n";
+
+  it("given a config in the folder, when kfm-compile runs with no arguments, then it compiles the project into each target's folder", () => {
+    const dir = project({ "kfm.config.yaml": CONFIG, "specs/daily.yaml": SPEC });
+    const r = run([], dir);
+    expect(r).toMatchObject({ code: 0, stderr: "" });
+    expect(readFileSync(join(dir, "deploy/argo/daily_sales_pipeline.yaml"), "utf8")).toMatch(
+      /^# Generated by kfm-compile \S+ \(target argo\) from specs\/daily\.yaml\n/,
+    );
+    expect(existsSync(join(dir, ".github/workflows/daily_sales_pipeline.yml"))).toBe(true);
+  });
+
+  it("given --config from another folder, then headers still name specs relative to the config's folder", () => {
+    const dir = project({ "p/kfm.config.yaml": CONFIG, "p/specs/daily.yaml": SPEC });
+    expect(run(["--config", "p/kfm.config.yaml"], dir).code).toBe(0);
+    expect(readFileSync(join(dir, "p/deploy/argo/daily_sales_pipeline.yaml"), "utf8")).toMatch(/ from specs\/daily\.yaml\n/);
+  });
+
+  it("given no config, then no arguments print the help, and compile with --out but no spec is a usage error", () => {
+    const dir = project({});
+    expect(run([], dir).stdout).toMatch(/^kfm-compile /);
+    const r = run(["--out", "x"], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no kfm\.config\.yaml in this folder/);
+  });
+
+  it("given an invalid config, then kfm-compile exits 1 with its diagnostics and writes nothing", () => {
+    const dir = project({ "kfm.config.yaml": CONFIG.replace("argo:", "argoo:"), "specs/daily.yaml": SPEC });
+    const r = run([], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^kfm\.config\.yaml:3:3: error KFM101: Unknown target `argoo`/);
+    expect(existsSync(join(dir, "deploy"))).toBe(false);
+  });
+
+  it("given explicit specs, then they compile as before, config or not", () => {
+    const dir = project({ "kfm.config.yaml": CONFIG, "specs/daily.yaml": SPEC });
+    expect(run(["specs/daily.yaml", "--target", "tekton", "--out", "out"], dir).code).toBe(0);
+    expect(existsSync(join(dir, "out/tekton/daily_sales_pipeline.yaml"))).toBe(true);
+    expect(existsSync(join(dir, "deploy"))).toBe(false);
+  });
+});

@@ -1,0 +1,79 @@
+// End to end, as the README sets a repository up: a scratch git repository with a
+// kfm.config.yaml and the plain git hook (scripts/pre-commit) running the built CLI.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/assets.js";
+
+// The built CLI, in a package folder of its own: a build in the shared dist/ could be
+// rewritten by another build while this test runs.
+const PACKAGE = mkdtempSync(join(tmpdir(), "kfm-package-"));
+const CLI = join(PACKAGE, "bin/kfm-compile.js");
+const ENV = {
+  ...process.env,
+  GIT_AUTHOR_NAME: "t",
+  GIT_AUTHOR_EMAIL: "t@example.com",
+  GIT_COMMITTER_NAME: "t",
+  GIT_COMMITTER_EMAIL: "t@example.com",
+  KFM_COMPILE: `node ${CLI}`,
+};
+
+function git(dir: string, ...args: string[]) {
+  return spawnSync("git", ["-c", "core.hooksPath=.git/hooks", "-c", "commit.gpgsign=false", ...args], { cwd: dir, env: ENV, encoding: "utf8" });
+}
+
+function kfm(dir: string, ...args: string[]) {
+  return spawnSync("node", [CLI, ...args], { cwd: dir, env: ENV, encoding: "utf8" });
+}
+
+describe("pre-commit in a scratch git repository", () => {
+  beforeAll(() => {
+    // What `npm run build` does (tsc -p tsconfig.json), into the private package folder.
+    spawnSync(join(PACKAGE_ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json", "--outDir", join(PACKAGE, "dist")], { cwd: PACKAGE_ROOT, encoding: "utf8" });
+    for (const f of ["package.json", "bin"]) cpSync(join(PACKAGE_ROOT, f), join(PACKAGE, f), { recursive: true });
+    for (const f of ["schemas", "targets", "node_modules"]) symlinkSync(join(PACKAGE_ROOT, f), join(PACKAGE, f));
+    expect(existsSync(join(PACKAGE, "dist/src/cli/index.js"))).toBe(true);
+  }, 120_000);
+
+  it("given the plain git hook, then a commit with stale manifests is blocked, and passes after kfm-compile", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-git-"));
+    execFileSync("git", ["init", "-q"], { cwd: dir, env: ENV });
+    cpSync(join(PACKAGE_ROOT, "test/layout"), dir, { recursive: true });
+    copyFileSync(join(PACKAGE_ROOT, "scripts/pre-commit"), join(dir, ".git/hooks/pre-commit"));
+    chmodSync(join(dir, ".git/hooks/pre-commit"), 0o755);
+
+    // Given a compiled project, when committed, then the hook lets it through.
+    expect(kfm(dir).status).toBe(0);
+    git(dir, "add", "-A");
+    const first = git(dir, "commit", "-q", "-m", "first");
+    expect(first.stderr).toContain("2 generated files current");
+    expect(first.status).toBe(0);
+
+    // Given a job file changed without recompiling, then the commit is blocked, with a diff
+    // (git shows a hook's output on stderr).
+    const job = join(dir, "workflows/daily/jobs/extract_sales.yaml");
+    writeFileSync(job, readFileSync(job, "utf8").replace("extract:1.0", "extract:2.0"));
+    git(dir, "add", "-A");
+    const blocked = git(dir, "commit", "-q", "-m", "stale");
+    expect(blocked.status).not.toBe(0);
+    expect(blocked.stderr).toContain("deploy/argo/daily_sales_pipeline.yaml: stale: its spec changed");
+    expect(blocked.stderr).toContain("generated files are not current");
+    expect(git(dir, "rev-list", "--count", "HEAD").stdout.trim()).toBe("1");
+
+    // When compiled and added, then the commit passes.
+    expect(kfm(dir).status).toBe(0);
+    git(dir, "add", "-A");
+    expect(git(dir, "commit", "-q", "-m", "compiled").status).toBe(0);
+    expect(git(dir, "rev-list", "--count", "HEAD").stdout.trim()).toBe("2");
+
+    // Given a hand edit of a generated file, then the commit is blocked again.
+    const out = join(dir, ".github/workflows/daily_sales_pipeline.yml");
+    writeFileSync(out, readFileSync(out, "utf8") + "# tweak\n");
+    git(dir, "add", "-A");
+    const edited = git(dir, "commit", "-q", "-m", "edit");
+    expect(edited.status).not.toBe(0);
+    expect(edited.stderr).toContain(".github/workflows/daily_sales_pipeline.yml: edited by hand");
+  }, 60_000);
+});
