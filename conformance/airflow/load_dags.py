@@ -340,16 +340,50 @@ def _run_for(sdag: Any, logical_date: Any) -> dict[str, Any]:
     }
 
 
+MAX_RENDERED_TRIES = 10
+
+
+def _runtime_ti(task: Any, dag_id: str, task_id: str, dag_run: Any, run_after: Any, try_number: int) -> Any:
+    """The RuntimeTaskInstance the task runner's parse() builds for one try of a task.
+
+    ``max_tries`` comes from the server's TIRunContext; for a run that was never
+    cleared it is the task's ``retries``. ``try_number`` is the 1-based try.
+    """
+    from airflow.sdk.api.datamodels._generated import TaskInstanceState, TIRunContext
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    ti_context = TIRunContext(dag_run=dag_run, max_tries=task.retries, task_reschedule_count=0)
+    return RuntimeTaskInstance.model_construct(
+        id=uuid.UUID(int=0),
+        task_id=task_id,
+        dag_id=dag_id,
+        run_id=dag_run.run_id,
+        try_number=try_number,
+        dag_version_id=uuid.UUID(int=0),
+        map_index=-1,
+        task=task,
+        bundle_instance=None,
+        _ti_context_from_server=ti_context,
+        max_tries=ti_context.max_tries,
+        start_date=run_after,
+        state=TaskInstanceState.RUNNING,
+        sentry_integration="",
+    )
+
+
+def _fresh_task(wdag: Any, task_id: str) -> Any:
+    # A deep copy per rendering: rendering replaces fields in place, nested kubernetes
+    # objects (V1EnvVar) included. The task runner renders the task it just loaded,
+    # once per try; prepare_for_execution is what it calls on it.
+    task = copy.deepcopy(wdag.task_dict[task_id])
+    if hasattr(task, "prepare_for_execution"):
+        task = task.prepare_for_execution()
+    return task
+
+
 def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], list[str]]:
     """Render every task's templated fields as the task runner does for a scheduled run."""
-    from airflow.sdk.api.datamodels._generated import (
-        DagRun,
-        DagRunState,
-        DagRunType,
-        TaskInstanceState,
-        TIRunContext,
-    )
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.api.datamodels._generated import DagRun, DagRunState, DagRunType
 
     run = _run_for(sdag, logical_date)
     run_id, interval, run_after = run["run_id"], run["data_interval"], run["run_after"]
@@ -361,46 +395,24 @@ def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], li
         "tasks": {},
     }
     errors: list[str] = []
+    dag_run = DagRun(
+        dag_id=wdag.dag_id,
+        run_id=run_id,
+        logical_date=logical_date,
+        data_interval_start=interval.start,
+        data_interval_end=interval.end,
+        run_after=run_after,
+        start_date=run_after,
+        end_date=None,
+        run_type=DagRunType(run["run_type"]),
+        state=DagRunState.RUNNING,
+        conf=None,
+        consumed_asset_events=[],
+        partition_key=None,
+    )
     for task_id in sorted(wdag.task_dict):
-        # A deep copy per logical date: rendering replaces fields in place, nested
-        # kubernetes objects (V1EnvVar) included. The task runner renders the task
-        # it just loaded, once; prepare_for_execution is what it calls on it.
-        task = copy.deepcopy(wdag.task_dict[task_id])
-        if hasattr(task, "prepare_for_execution"):
-            task = task.prepare_for_execution()
-        dag_run = DagRun(
-            dag_id=wdag.dag_id,
-            run_id=run_id,
-            logical_date=logical_date,
-            data_interval_start=interval.start,
-            data_interval_end=interval.end,
-            run_after=run_after,
-            start_date=run_after,
-            end_date=None,
-            run_type=DagRunType(run["run_type"]),
-            state=DagRunState.RUNNING,
-            conf=None,
-            consumed_asset_events=[],
-            partition_key=None,
-        )
-        ti_context = TIRunContext(dag_run=dag_run, max_tries=task.retries, task_reschedule_count=0)
-        # The task runner's parse() builds the RuntimeTaskInstance the same way.
-        ti = RuntimeTaskInstance.model_construct(
-            id=uuid.UUID(int=0),
-            task_id=task_id,
-            dag_id=wdag.dag_id,
-            run_id=run_id,
-            try_number=1,
-            dag_version_id=uuid.UUID(int=0),
-            map_index=-1,
-            task=task,
-            bundle_instance=None,
-            _ti_context_from_server=ti_context,
-            max_tries=ti_context.max_tries,
-            start_date=run_after,
-            state=TaskInstanceState.RUNNING,
-            sentry_integration="",
-        )
+        task = _fresh_task(wdag, task_id)
+        ti = _runtime_ti(task, wdag.dag_id, task_id, dag_run, run_after, 1)
         entry: dict[str, Any] = {}
         try:
             context = ti.get_template_context()
@@ -430,6 +442,33 @@ def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], li
             msg = f"task {task_id}: rendering for logical date {logical_date.isoformat()} failed: {type(e).__name__}: {e}"
             entry["error"] = msg
             errors.append(msg)
+        # Later tries of a KubernetesPodOperator task: the worker parses and renders
+        # afresh for every try (try_number 2, 3, ...), so values depending on the try
+        # (KFM_ATTEMPT) change; the container's command, args and env are listed.
+        if _is_kpo(wdag.task_dict[task_id]) and "error" not in entry:
+            tries: dict[str, Any] = {}
+            for try_number in range(2, min(wdag.task_dict[task_id].retries + 1, MAX_RENDERED_TRIES) + 1):
+                task = _fresh_task(wdag, task_id)
+                ti = _runtime_ti(task, wdag.dag_id, task_id, dag_run, run_after, try_number)
+                try:
+                    ti.render_templates(context=ti.get_template_context())
+                    env = ti.task.env_vars
+                    if isinstance(env, dict):
+                        env = [{"name": k, "value": v} for k, v in env.items()]
+                    tries[str(try_number)] = {
+                        "cmds": _plain(ti.task.cmds),
+                        "arguments": _plain(ti.task.arguments),
+                        # A list in the task's order (kubelet expands $(VAR) from earlier entries).
+                        "env": _plain(env),
+                    }
+                except Exception as e:
+                    msg = (
+                        f"task {task_id}: rendering try {try_number} for logical date "
+                        f"{logical_date.isoformat()} failed: {type(e).__name__}: {e}"
+                    )
+                    tries[str(try_number)] = {"error": msg}
+                    errors.append(msg)
+            entry["tries"] = tries
         out["tasks"][task_id] = entry
     return out, errors
 
@@ -610,7 +649,27 @@ def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: i
             entry["fire_times"] = _fire_times(sdag, starts, count)
         dags.append(entry)
 
-    return {"file": str(path), "errors": errors, "parsed": {"dags": dags, "warnings": warnings}}
+    return {
+        "file": str(path),
+        "errors": errors,
+        "parsed": {"dags": dags, "warnings": warnings, "module_constants": _module_constants(path)},
+    }
+
+
+def _module_constants(path: Path) -> dict[str, Any]:
+    """The module-level ``KFM_*`` string constants of the module DagBag imported from the file.
+
+    (kfm-compile's files keep the run-token seed there, which the file's own
+    ``kfm_run_token`` macro hashes.)
+    """
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) == str(path):
+            return {
+                name: value
+                for name, value in sorted(vars(module).items())
+                if name.startswith("KFM_") and isinstance(value, str)
+            }
+    return {}
 
 
 def _versions() -> dict[str, str]:

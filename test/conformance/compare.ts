@@ -3,28 +3,20 @@
  * meaning (`summarize(ir)`), field by field. Every mismatch is one line:
  * "<spec> / <target> / <field>: expected X, runner read Y".
  *
- * What is compared, per runner (the rest is listed in conformance/README.md as not
- * yet compared):
- * - Airflow (DagBag, serialized DAG, rendering): schedule, run timeout, every job's
- *   dependencies, image, command, args and env RENDERED by Airflow for fixed logical
- *   dates, resources, attempts, the waits Airflow itself computes, attempt timeout,
- *   and the timetable's fire times.
- * - Argo (strict lint, Go types): schedule, run timeout, dependencies, image, command,
- *   args and env RENDERED by the controller's own substitution (util/template, with
- *   expressions and sprig) for fixed logical dates, resources, attempts, attempt
- *   timeout, and robfig/cron fire times of the CronWorkflow.
- * - Tekton (admission defaults + validation): dependencies, image, literal command,
- *   args and env, resources, attempts, attempt timeout, run timeout of the PipelineRun,
- *   and the CronJob's schedule, zone and fire times.
- * - GitHub Actions (workflow-parser model): dependencies, schedule and timezone.
+ * conformance/README.md ("What the suite compares") lists, per runner and per Summary
+ * field, what the runner's value is read from, and what is not compared and why.
+ * Runtime values are compared as the runner renders them, with the reference
+ * rendering of src/runtime.ts as the expectation (attempt by attempt where the runner
+ * renders the attempt number).
  */
 import { parseCron, nextFireTimes } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
-import { renderTemplate } from "../../src/runtime.js";
-import { airflowId, githubJobId, kubeName } from "../../src/names.js";
+import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
+import { airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
 import { constantText } from "../../src/template.js";
-import { parseQuantity } from "../../src/values.js";
+import { parseQuantity, toLocal } from "../../src/values.js";
+import { evaluateBool, valueOf, type JobStatus } from "./github-expr.js";
 
 export class Mismatches {
   readonly lines: string[] = [];
@@ -55,10 +47,25 @@ const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-/** The reference rendering (src/runtime.ts) of a spec value for the first attempt of a run at `logicalMs`. */
-function expected(ir: Workflow, t: Template, logicalMs: number): string {
-  const periodSeconds = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
-  return renderTemplate(t, { logicalMs, attempt: 1, runTokenSeed: ir.runTokenSeed, periodSeconds });
+function periodOf(ir: Workflow): number | null {
+  return ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
+}
+
+/** The reference rendering (src/runtime.ts) of a spec value for an attempt of a run at `logicalMs`. */
+function expected(ir: Workflow, t: Template, logicalMs: number, attempt = 1): string {
+  return renderTemplate(t, { logicalMs, attempt, runTokenSeed: ir.runTokenSeed, periodSeconds: periodOf(ir) });
+}
+
+/** The env a job's container must receive for an attempt: rendered values, secret references as secretKeyRef. */
+function expectedEnv(ir: Workflow, job: JobSummary, logicalMs: number, attempt = 1): Record<string, unknown> {
+  const env: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(job.env)) env[k] = isSecret(v) ? secretShape(v) : expected(ir, v, logicalMs, attempt);
+  return env;
+}
+
+/** The attempts whose rendering is compared (the tools render at most 10). */
+function attemptsRendered(job: JobSummary): number[] {
+  return Array.from({ length: Math.min(job.attempts, 10) }, (_, i) => i + 1);
 }
 
 /** What a secret-backed variable must read: a Kubernetes secretKeyRef to the same secret and key. */
@@ -156,11 +163,25 @@ function checkEnvMap(m: Mismatches, field: string, suffix: string, want: Record<
 /** An env entry of a container as the runner read it: the value, or its valueFrom reference. */
 function envEntry(e: Obj): readonly [string, unknown] {
   const from = obj(e.valueFrom ?? e.value_from);
-  if (Object.keys(from).length > 0) {
-    const ref = obj(from.secretKeyRef ?? from.secret_key_ref);
-    return [String(e.name), Object.keys(ref).length > 0 ? { secretKeyRef: { name: ref.name, key: ref.key } } : from];
-  }
+  if (Object.keys(from).length > 0) return [String(e.name), refShape(from)];
   return [String(e.name), String(e.value ?? "")];
+}
+
+/** A valueFrom as a comparable shape: a secretKeyRef as {secretKeyRef: {name, key}}, anything else as read. */
+function refShape(from: Obj): unknown {
+  const ref = obj(from.secretKeyRef ?? from.secret_key_ref);
+  return Object.keys(ref).length > 0 ? { secretKeyRef: { name: ref.name, key: ref.key } } : from;
+}
+
+/** A value of a name -> value map (tekton-check): a string, or {valueFrom} for a reference. */
+function mapValue(v: unknown): unknown {
+  return typeof v === "string" ? v : refShape(obj(obj(v).valueFrom));
+}
+
+/** Whether a job is a manual approval gate (no container), which these comparisons do not read yet. */
+function isApproval(job: JobSummary): boolean {
+  const a = (job as unknown as { approval?: unknown }).approval;
+  return a !== undefined && a !== null;
 }
 
 function literalList(ts: readonly Template[] | null): string[] | null {
@@ -214,6 +235,8 @@ export function compareAirflow(
     }
   }
   m.check("timeoutSeconds", want.timeoutSeconds, dag.dagrun_timeout ?? null);
+  // The constant the file's kfm_run_token macro hashes, from the module DagBag imported.
+  m.check("runTokenSeed", want.runTokenSeed, obj(obj(parsed).module_constants).KFM_RUN_TOKEN_SEED);
   // null means no limit; Airflow has no "unlimited", the backend writes a bound no run reaches.
   m.check(
     "maxActiveRuns",
@@ -244,6 +267,8 @@ export function compareAirflow(
     m.check(`${f}.attempts`, job.attempts, Number(t.retries) + 1);
     m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, t.execution_timeout ?? null);
     m.check(`${f}.runWhen`, job.runWhen, { all_success: "all_succeeded", all_done: "all_done" }[String(t.trigger_rule)] ?? t.trigger_rule);
+    // A manual approval gate has no container: its gate (timeout, reject) is not compared yet.
+    if (isApproval(job)) continue;
     const kpo = obj(t.kubernetes_pod_operator);
     checkResources(m, `${f}.resources`, job, kpo.container_resources);
     for (const ld of logicalDates) {
@@ -270,9 +295,22 @@ export function compareAirflow(
         (job.args ?? []).map((x) => expected(ir, x, ms)),
         list(rendered.arguments),
       );
-      const env: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(job.env)) env[k] = isSecret(v) ? secretShape(v) : expected(ir, v, ms);
-      checkEnvMap(m, `${f}.env`, ` @ ${ld}`, env, envRead);
+      checkEnvMap(m, `${f}.env`, ` @ ${ld}`, expectedEnv(ir, job, ms), envRead);
+      // Later tries: the worker renders the task afresh for each (KFM_ATTEMPT is the try's number).
+      const tries = obj(rendered.tries);
+      for (const attempt of attemptsRendered(job).slice(1)) {
+        const t2 = obj(tries[String(attempt)]);
+        if (t2.error !== undefined) {
+          m.note(`${f} @ ${ld}, attempt ${attempt}`, String(t2.error));
+          continue;
+        }
+        const at = ` @ ${ld}, attempt ${attempt}`;
+        if (Object.keys(t2).length === 0) {
+          m.check(`${f}.env${at}`, "rendered", "no rendering of this try");
+          continue;
+        }
+        checkEnvMap(m, `${f}.env`, at, expectedEnv(ir, job, ms, attempt), expandEnv(arr(t2.env).map(obj).map(envEntry)).values);
+      }
       const waits = obj(obj(obj(dag.retry_waits_seconds)[ld])[id]);
       m.check(`${f}.waitsSeconds @ ${ld}`, job.waitsSeconds, waits.waits ?? waits.error);
     }
@@ -288,7 +326,70 @@ function seconds(v: unknown): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFrom: readonly string[], fireCount: number, logicalDate: string | null): void {
+/** A slot of a spec's schedule at which a runner's window guard is evaluated (argo-check --when-at). */
+export interface WindowProbe {
+  /** The instant given to the runner: the slot plus 7 s (a controller acts just after the slot). */
+  readonly at: string;
+  /** The slot, UTC ISO. */
+  readonly slot: string;
+  /** Whether the slot is inside the spec's start/end window (local wall time, inclusive). */
+  readonly inWindow: boolean;
+}
+
+/**
+ * Slots to evaluate a schedule's start/end guard at: the two slots before and the two
+ * at or after each bound, and the first slot after each of `from` (so a schedule
+ * without a window is probed too).
+ */
+export function windowProbes(ir: Workflow, from: readonly string[]): WindowProbe[] {
+  const s = ir.schedule;
+  if (s?.kind !== "cron") return [];
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string") return [];
+  const inWindow = (ms: number) => {
+    const local = toLocal(ms, s.timezone);
+    return (s.start === null || local >= s.start) && (s.end === null || local <= s.end);
+  };
+  const slots = new Set<number>();
+  const around = (bound: string, before: (local: string) => boolean) => {
+    // The bound is a local wall time: its instant is within 14 h of the same text read as UTC.
+    const approx = Date.parse(bound + "Z") - 14 * 3600_000;
+    for (const back of [3600_000, 86400_000, 8 * 86400_000, 32 * 86400_000, 366 * 86400_000]) {
+      const list = nextFireTimes(cron, s.timezone, approx - back, 500);
+      const b = list.filter((ms) => before(toLocal(ms, s.timezone)));
+      const a = list.filter((ms) => !before(toLocal(ms, s.timezone)));
+      if (b.length >= 2 && a.length >= 2) {
+        for (const ms of [...b.slice(-2), ...a.slice(0, 2)]) slots.add(ms);
+        return;
+      }
+    }
+  };
+  if (s.start !== null) around(s.start, (local) => local < s.start!);
+  if (s.end !== null) around(s.end, (local) => local <= s.end!);
+  for (const f of from) for (const ms of nextFireTimes(cron, s.timezone, Date.parse(f), 1)) slots.add(ms);
+  return [...slots]
+    .sort((a, b) => a - b)
+    .map((ms) => ({ at: new Date(ms + 7000).toISOString().slice(0, 19) + "Z", slot: new Date(ms).toISOString().slice(0, 19) + "Z", inWindow: inWindow(ms) }));
+}
+
+/** runWhen as read from whether a job runs after each kind of outcome of each parent (true: runs). */
+function runWhenFrom(runsAllOk: unknown, afterOutcome: Record<string, unknown>): unknown {
+  if (runsAllOk !== true) return { "when every parent succeeded": runsAllOk ?? "never evaluated" };
+  const values = Object.values(afterOutcome);
+  if (values.every((v) => v === false)) return "all_succeeded";
+  if (values.every((v) => v === true)) return "all_done";
+  return afterOutcome;
+}
+
+export function compareArgo(
+  m: Mismatches,
+  ir: Workflow,
+  parsed: unknown,
+  fireFrom: readonly string[],
+  fireCount: number,
+  logicalDate: string | null,
+  probes: readonly WindowProbe[] = [],
+): void {
   const want = summarize(ir);
   const objects = arr(parsed).map(obj);
   const top = objects.find((o) => o.kind === "CronWorkflow" || o.kind === "Workflow" || o.kind === "WorkflowTemplate");
@@ -296,6 +397,7 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
   const o = obj(top.object);
   const spec = obj(o.spec);
   const wf = top.kind === "CronWorkflow" ? obj(spec.workflowSpec) : spec;
+  m.check("workflow (object name)", kubeName(want.workflow), obj(o.metadata).name);
   const s = want.schedule;
   if (s !== null && s.kind === "cron") {
     if (top.kind !== "CronWorkflow") m.note("schedule", `a cron schedule, but the runner read a ${String(top.kind)}`);
@@ -306,10 +408,24 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
       const key = Object.keys(fire)[0];
       checkFireTimes(m, "fire times", want, from, fireCount, key === undefined ? [] : obj(fire[key]).utc);
     }
+    // start/end: the CronWorkflow's when guard, evaluated by the controller's code at slots around the bounds.
+    const whenAt = obj(top.whenAt);
+    for (const p of probes) {
+      const r = whenAt[p.at];
+      m.check(
+        `schedule window (when) at slot ${p.slot}`,
+        p.inWindow ? "runs" : "no run",
+        r === true ? "runs" : r === false ? "no run" : (r ?? "not evaluated"),
+      );
+    }
+    // A slot the controller missed runs later only within startingDeadlineSeconds (0: never).
+    const deadline = spec.startingDeadlineSeconds;
+    m.check("schedule.catchup", s.catchup, deadline === 0 ? false : `the latest missed slot (startingDeadlineSeconds ${show(deadline)})`);
   } else if (s === null) {
     m.check("schedule", "no schedule", top.kind === "CronWorkflow" ? "CronWorkflow" : "no schedule");
   }
   m.check("timeoutSeconds", want.timeoutSeconds, seconds(wf.activeDeadlineSeconds));
+  m.check("maxActiveRuns", want.maxActiveRuns, argoMaxActiveRuns(top, spec));
 
   const templates = new Map(
     arr(wf.templates)
@@ -322,6 +438,17 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
       .map(obj)
       .map((t) => [String(t.name), t]),
   );
+  const depends = new Map(
+    arr(top.depends)
+      .map(obj)
+      .filter((d) => d.template === wf.entrypoint)
+      .map((d) => [String(d.task), d]),
+  );
+  const retries = new Map(
+    arr(top.retryStrategies)
+      .map(obj)
+      .map((r) => [String(r.template), r]),
+  );
   const byKube = new Map(Object.keys(want.jobs).map((n) => [kubeName(n), n]));
   for (const [name, job] of Object.entries(want.jobs)) {
     const f = `jobs.${name}`;
@@ -330,16 +457,19 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
       m.note(f, `no DAG task ${kubeName(name)} in the entrypoint template`);
       continue;
     }
-    const deps = String(task.depends ?? "");
-    const after = [...new Set([...deps.matchAll(/([A-Za-z0-9][-A-Za-z0-9]*)(?:\.[A-Za-z]+)?/g)].map((x) => x[1]!))]
-      .filter((x) => byKube.has(x))
-      .map((x) => byKube.get(x)!)
-      .sort();
-    const dependencies = arr(task.dependencies)
+    // The dependencies the controller extracts from depends/dependencies (common.GetTaskDependencies).
+    const dep = obj(depends.get(kubeName(name)));
+    const parents = arr(dep.dependencies)
       .map(String)
-      .filter((x) => byKube.has(x))
-      .map((x) => byKube.get(x)!);
-    m.check(`${f}.after`, job.after, [...new Set([...after, ...dependencies])].sort());
+      .filter((x) => byKube.has(x));
+    m.check(`${f}.after`, job.after, parents.map((x) => byKube.get(x)!).sort());
+    // Whether the controller runs the task after each failed outcome of each parent (evaluateDependsLogic).
+    const runs = obj(dep.runs);
+    const afterOutcome: Record<string, unknown> = {};
+    for (const p of parents) for (const phase of ["Failed", "Error", "Skipped", "Omitted"]) afterOutcome[`${byKube.get(p)} ${phase}`] = runs[`${p} ${phase}`];
+    m.check(`${f}.runWhen`, job.runWhen, parents.length === 0 ? "all_succeeded" : runWhenFrom(runs["all Succeeded"], afterOutcome));
+    // A manual approval gate has no container: its gate (timeout, reject) is not compared yet.
+    if (isApproval(job)) continue;
     const tpl = templates.get(String(task.template));
     if (tpl === undefined) {
       m.note(f, `task template ${String(task.template)} not found`);
@@ -351,42 +481,86 @@ export function compareArgo(m: Mismatches, ir: Workflow, parsed: unknown, fireFr
       .map(obj)
       .find((r) => r.template === tpl.name);
     if (logicalDate !== null && rendered !== undefined) {
-      // Rendered by the controller's own substitution (argo-check --scheduled-time/--param).
+      // Rendered by the controller's own substitution (argo-check --scheduled-time/--param), attempt by attempt.
       const ms = Date.parse(logicalDate);
-      const at = ` @ ${logicalDate}`;
-      const renderedEnv = obj(rendered.env);
-      const { values: envRead, vars } = expandEnv(
-        arr(c.env)
-          .map(obj)
-          .map((e) => {
-            const [name, v] = envEntry(e);
-            return typeof v === "string" ? ([name, String(renderedEnv[name] ?? "")] as const) : ([name, v] as const);
-          }),
-      );
-      const k8s = (v: unknown) => arr(v).map((x) => k8sExpand(String(x), vars));
-      m.check(
-        `${f}.command${at}`,
-        (job.command ?? []).map((x) => expected(ir, x, ms)),
-        k8s(rendered.command),
-      );
-      m.check(
-        `${f}.args${at}`,
-        (job.args ?? []).map((x) => expected(ir, x, ms)),
-        k8s(rendered.args),
-      );
-      const env: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(job.env)) env[k] = isSecret(v) ? secretShape(v) : expected(ir, v, ms);
-      checkEnvMap(m, `${f}.env`, at, env, envRead);
+      const attempts = [rendered, ...arr(rendered.attempts).map(obj)];
+      for (const attempt of attemptsRendered(job)) {
+        const r = attempts[attempt - 1];
+        const at = attempt === 1 ? ` @ ${logicalDate}` : ` @ ${logicalDate}, attempt ${attempt}`;
+        if (r === undefined) {
+          m.check(`${f}.env${at}`, "rendered", "no rendering of this attempt");
+          continue;
+        }
+        const renderedEnv = obj(r.env);
+        const { values: envRead, vars } = expandEnv(
+          arr(c.env)
+            .map(obj)
+            .map((e) => {
+              const [name, v] = envEntry(e);
+              return typeof v === "string" ? ([name, String(renderedEnv[name] ?? "")] as const) : ([name, v] as const);
+            }),
+        );
+        const k8s = (v: unknown) => arr(v).map((x) => k8sExpand(String(x), vars));
+        if (attempt === 1) {
+          m.check(
+            `${f}.command${at}`,
+            (job.command ?? []).map((x) => expected(ir, x, ms)),
+            k8s(r.command),
+          );
+          m.check(
+            `${f}.args${at}`,
+            (job.args ?? []).map((x) => expected(ir, x, ms)),
+            k8s(r.args),
+          );
+        }
+        checkEnvMap(m, `${f}.env`, at, expectedEnv(ir, job, ms, attempt), envRead);
+      }
     } else {
       compareLiteral(m, `${f}.command`, job.command, c.command, c.env);
       compareLiteral(m, `${f}.args`, job.args, c.args, c.env);
       compareEnv(m, `${f}.env`, job, c.env);
     }
     checkResources(m, `${f}.resources`, job, c.resources);
-    const limit = obj(tpl.retryStrategy).limit;
-    m.check(`${f}.attempts`, job.attempts, limit === undefined ? "no limit (retries forever)" : Number(limit) + 1);
+    // Attempts and waits as the controller computes them (processNodeRetries, argo-check retryStrategies).
+    const rs = retries.get(String(tpl.name));
+    if (rs === undefined) {
+      m.check(`${f}.attempts`, job.attempts, "no retryStrategy (1 attempt)");
+      m.check(`${f}.waitsSeconds`, job.waitsSeconds, []);
+    } else if (rs.error !== undefined) {
+      m.note(`${f}.attempts`, `the controller cannot read the retryStrategy: ${String(rs.error)}`);
+    } else {
+      const limit = rs.limit;
+      const policy = String(rs.retryPolicy);
+      const attempts = limit === null || limit === undefined ? "no limit (retries forever)" : Number(limit) + 1;
+      m.check(
+        `${f}.attempts`,
+        job.attempts,
+        policy === "Always" || attempts === 1 ? attempts : `${String(attempts)} (retryPolicy ${policy}: not every failure is retried)`,
+      );
+      m.check(`${f}.waitsSeconds`, job.waitsSeconds, rs.waitsSeconds);
+    }
     m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, seconds(tpl.activeDeadlineSeconds));
   }
+}
+
+/**
+ * At most N runs at once, the others waiting: the workflow's synchronization (one mutex:
+ * 1; one semaphore: its limit as the controller reads it from the ConfigMap) and, for a
+ * CronWorkflow, a concurrencyPolicy that starts every slot (Forbid skips, Replace stops).
+ */
+function argoMaxActiveRuns(top: Obj, spec: Obj): unknown {
+  if (top.kind === "CronWorkflow") {
+    const policy = spec.concurrencyPolicy;
+    if (policy !== undefined && policy !== "" && policy !== "Allow") return `concurrencyPolicy ${String(policy)} (slots are skipped or runs stopped)`;
+  }
+  const sync = top.synchronization;
+  if (sync === undefined || sync === null) return null;
+  const mutexes = arr(obj(sync).mutexes);
+  const semaphores = arr(obj(sync).semaphores).map(obj);
+  if (mutexes.length === 1 && semaphores.length === 0) return 1;
+  if (mutexes.length === 0 && semaphores.length === 1) return semaphores[0]!.limit ?? semaphores[0]!.error ?? null;
+  if (mutexes.length === 0 && semaphores.length === 0) return null;
+  return sync;
 }
 
 function compareLiteral(m: Mismatches, field: string, want: readonly Template[] | null, read: unknown, env: unknown): void {
@@ -432,11 +606,45 @@ function goDurationSeconds(v: unknown): number | null | undefined {
   return matched === text ? total : undefined;
 }
 
-export function compareTekton(m: Mismatches, ir: Workflow, parsed: unknown, fireFrom: readonly string[], fireCount: number): void {
+/**
+ * The values the kfm-context task/job of the Tekton and GitHub outputs must compute for a
+ * run at `logicalMs`, from src/runtime.ts (their scripts are not runner code: these are
+ * given to the runner, which substitutes them where the file refers to them), plus the
+ * `ok` result of Tekton's failure emulation.
+ */
+export function contextValues(ir: Workflow, logicalMs: number): Record<string, string> {
+  const period = periodOf(ir);
+  const out: Record<string, string> = {
+    ok: "true",
+    ds: isoUtc(logicalMs).slice(0, 10),
+    ts: isoUtc(logicalMs),
+    execution_date: isoUtc(logicalMs),
+    run_token: runToken(ir.runTokenSeed, logicalMs),
+  };
+  if (period !== null) {
+    out.prev_execution_date = isoUtc(logicalMs - period * 1000);
+    out.next_execution_date = isoUtc(logicalMs + period * 1000);
+  }
+  return out;
+}
+
+/** The step result the kfm-wait step writes for KFM_ATTEMPT (see compareTekton). */
+const TEKTON_ATTEMPT_REF = "$(steps.kfm-wait.results.attempt)";
+
+export function compareTekton(
+  m: Mismatches,
+  ir: Workflow,
+  parsed: unknown,
+  fireFrom: readonly string[],
+  fireCount: number,
+  logicalDate: string | null = null,
+): void {
   const want = summarize(ir);
   const docs = arr(parsed).map(obj);
-  const pipeline = obj(docs.find((d) => d.kind === "Pipeline")?.object);
+  const pipelineDoc = docs.find((d) => d.kind === "Pipeline");
+  const pipeline = obj(pipelineDoc?.object);
   if (Object.keys(pipeline).length === 0) return m.note("object", "no Pipeline");
+  m.check("workflow", want.workflow, obj(pipeline.spec).displayName);
   const run = obj(docs.find((d) => d.kind === "PipelineRun")?.object);
   const cron = docs.find((d) => d.kind === "CronJob");
   const s = want.schedule;
@@ -447,15 +655,47 @@ export function compareTekton(m: Mismatches, ir: Workflow, parsed: unknown, fire
       m.check("schedule.cron", s.cron, cj.schedule);
       m.check("schedule.timezone", zone(s.timezone), typeof cj.timeZone === "string" ? zone(cj.timeZone) : null);
       for (const from of fireFrom) checkFireTimes(m, "fire times", want, from, fireCount, obj(cron.fireTimes).utc);
+      // The window is data of the creator container (its script compares the slot's local time with it).
+      const creator = arr(obj(obj(obj(obj(cj.jobTemplate).spec).template).spec).containers).map(obj)[0];
+      const { values: creatorEnv } = expandEnv(arr(creator?.env).map(obj).map(envEntry));
+      const bound = (v: unknown) => (v === undefined || v === "" ? null : v);
+      m.check("schedule.start", s.start, bound(creatorEnv.KFM_WINDOW_START));
+      m.check("schedule.end", s.end, bound(creatorEnv.KFM_WINDOW_END));
+      // A slot the CronJob controller notices later than startingDeadlineSeconds is skipped.
+      m.check("schedule.catchup", s.catchup, typeof cj.startingDeadlineSeconds === "number" ? false : "the latest missed slot (no startingDeadlineSeconds)");
+      const policy = cj.concurrencyPolicy;
+      m.check("maxActiveRuns", want.maxActiveRuns, policy === undefined || policy === "" || policy === "Allow" ? null : `concurrencyPolicy ${String(policy)}`);
+      // The PipelineRun the CronJob's creator submits, as Tekton admitted it.
+      const created = obj(cron.createdRun);
+      if (Object.keys(created).length === 0) m.note("scheduled run", "the CronJob creates no PipelineRun tekton-check could read");
+      else {
+        const spec = obj(obj(created.object).spec);
+        m.check("scheduled run pipelineRef", obj(pipeline.metadata).name, obj(spec.pipelineRef).name);
+        const pt = goDurationSeconds(obj(spec.timeouts).pipeline);
+        m.check("timeoutSeconds (scheduled run)", want.timeoutSeconds, pt === 0 ? null : pt);
+      }
     }
+  } else {
+    // Nothing limits overlapping runs: Tekton has no run queue.
+    m.check("maxActiveRuns", want.maxActiveRuns, null);
   }
   if (Object.keys(run).length > 0) {
     const pt = goDurationSeconds(obj(obj(run.spec).timeouts).pipeline);
     m.check("timeoutSeconds", want.timeoutSeconds, pt === 0 ? null : pt);
   }
+  // The seed is data of kfm-context's step (its script hashes it with ts): the value after kubelet's expansion.
   const tasks = arr(obj(pipeline.spec).tasks).map(obj);
+  const contextTask = tasks.find((t) => t.name === "kfm-context");
+  const contextStep = arr(obj(contextTask?.taskSpec).steps).map(obj)[0];
+  m.check("runTokenSeed", want.runTokenSeed, expandEnv(arr(contextStep?.env).map(obj).map(envEntry)).values.KFM_RUN_TOKEN_SEED);
+
   const byDisplay = new Map(tasks.map((t) => [String(t.displayName ?? t.name), t]));
   const nameOf = new Map(tasks.map((t) => [String(t.name), String(t.displayName ?? t.name)]));
+  const analysis = new Map(
+    arr(pipelineDoc?.tasks)
+      .map(obj)
+      .map((a) => [String(a.name), a]),
+  );
   for (const [name, job] of Object.entries(want.jobs)) {
     const f = `jobs.${name}`;
     const task = byDisplay.get(name) ?? tasks.find((t) => t.name === kubeName(name));
@@ -463,11 +703,14 @@ export function compareTekton(m: Mismatches, ir: Workflow, parsed: unknown, fire
       m.note(f, `no pipeline task for ${name}`);
       continue;
     }
-    const after = arr(task.runAfter)
-      .map((x) => nameOf.get(String(x)) ?? String(x))
-      .filter((x) => x in want.jobs)
-      .sort();
-    m.check(`${f}.after`, job.after, after);
+    const parentTasks = arr(task.runAfter)
+      .map(String)
+      .filter((x) => (nameOf.get(x) ?? x) in want.jobs);
+    m.check(`${f}.after`, job.after, parentTasks.map((x) => nameOf.get(x) ?? x).sort());
+    const a = obj(analysis.get(String(task.name)));
+    m.check(`${f}.runWhen`, job.runWhen, tektonRunWhen(task, parentTasks, tasks, a));
+    // A manual approval gate has no container: its gate (timeout, reject) is not compared yet.
+    if (isApproval(job)) continue;
     m.check(`${f}.attempts`, job.attempts, Number(task.retries ?? 0) + 1);
     const steps = arr(obj(task.taskSpec).steps).map(obj);
     const step = steps.find((x) => x.name === "job") ?? steps[steps.length - 1];
@@ -481,64 +724,248 @@ export function compareTekton(m: Mismatches, ir: Workflow, parsed: unknown, fire
     const attempt = stepT !== undefined && stepT !== null && stepT > 0 ? stepT : taskT !== undefined && taskT !== null && taskT > 0 ? taskT : null;
     m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, attempt);
     m.check(`${f}.image`, job.image, step.image);
-    compareLiteral(m, `${f}.command`, job.command, step.command, step.env);
-    compareLiteral(m, `${f}.args`, job.args, step.args, step.env);
-    compareEnv(m, `${f}.env`, job, step.env);
     checkResources(m, `${f}.resources`, job, step.computeResources);
+    // Each attempt's steps as the TaskRun reconciler substitutes them (tekton-check "tasks").
+    const attempts = arr(a.attempts).map(obj);
+    const stepAt = (n: number, stepName: string) => obj(obj(attempts[n - 1]?.steps)[stepName]);
+    // The wait before attempt k is the entry of the kfm-wait step's KFM_RETRY_WAITS that its
+    // script picks with the retry count Tekton substitutes for attempt k (the k-1-th, 1-based).
+    const waits: unknown[] = [];
+    for (let n = 2; n <= job.attempts; n++) {
+      const env = expandEnv(Object.entries(obj(stepAt(n, "kfm-wait").env))).values;
+      if (Object.keys(env).length === 0) {
+        waits.push(n <= attempts.length ? "no kfm-wait step" : "attempt not rendered");
+        continue;
+      }
+      const count = Number(env.KFM_RETRY_COUNT);
+      const list = String(env.KFM_RETRY_WAITS ?? "")
+        .split(" ")
+        .filter((x) => x !== "");
+      const w =
+        Number.isInteger(count) && count >= 1 && count <= list.length
+          ? Number(list[count - 1])
+          : `retry count ${show(env.KFM_RETRY_COUNT)} of [${list.join(" ")}]`;
+      waits.push(w);
+    }
+    m.check(`${f}.waitsSeconds`, job.waitsSeconds, waits);
+    if (logicalDate === null) {
+      compareLiteral(m, `${f}.command`, job.command, step.command, step.env);
+      compareLiteral(m, `${f}.args`, job.args, step.args, step.env);
+      compareEnv(m, `${f}.env`, job, step.env);
+      continue;
+    }
+    // Runtime values: kfm-context's results given as src/runtime.ts computes them (tekton-check
+    // --task-results), substituted by Tekton; then kubelet's expansion. KFM_ATTEMPT is the
+    // kfm-wait step's result, which its script writes as Tekton's retry count + 1.
+    const ms = Date.parse(logicalDate);
+    for (const n of attemptsRendered(job)) {
+      const at = n === 1 ? ` @ ${logicalDate}` : ` @ ${logicalDate}, attempt ${n}`;
+      const jobStep = stepAt(n, String(step.name));
+      if (Object.keys(jobStep).length === 0) {
+        m.check(`${f}.env${at}`, "rendered", "no rendering of this attempt");
+        continue;
+      }
+      const count = obj(stepAt(n, "kfm-wait").env).KFM_RETRY_COUNT;
+      const attemptValue = typeof count === "string" && /^[0-9]+$/.test(count) ? String(Number(count) + 1) : TEKTON_ATTEMPT_REF;
+      const sub = (v: unknown) => (typeof v === "string" ? v.split(TEKTON_ATTEMPT_REF).join(attemptValue) : v);
+      const { values: envRead, vars } = expandEnv(Object.entries(obj(jobStep.env)).map(([k, v]) => [k, sub(mapValue(v))] as const));
+      const list = (v: unknown) => arr(v).map((x) => k8sExpand(String(sub(x)), vars));
+      if (n === 1) {
+        m.check(
+          `${f}.command${at}`,
+          (job.command ?? []).map((x) => expected(ir, x, ms)),
+          list(jobStep.command),
+        );
+        m.check(
+          `${f}.args${at}`,
+          (job.args ?? []).map((x) => expected(ir, x, ms)),
+          list(jobStep.args),
+        );
+      }
+      checkEnvMap(m, `${f}.env`, at, expectedEnv(ir, job, ms, n), envRead);
+    }
   }
+}
+
+/**
+ * runWhen on Tekton, from what Tekton admitted: after a parent fails, a job runs when the
+ * parent's failure does not stop the run (Tekton starts no new task once a task without
+ * `onError: continue` failed: pipelinerunstate.go IsStopping) and the job's `when`
+ * expressions still allow it (Tekton's evaluation, tekton-check whenRuns). A failed
+ * parent writes no `ok` result, or `ok=false` when it is a retried job whose job step
+ * has step-level `onError: continue` (its status step then ends the TaskRun successfully).
+ */
+function tektonRunWhen(task: Obj, parents: readonly string[], tasks: readonly Obj[], analysis: Obj): unknown {
+  if (parents.length === 0) return "all_succeeded";
+  const whenRuns = analysis.whenRuns === undefined ? undefined : obj(analysis.whenRuns);
+  const allows = (scenario: string): unknown => (whenRuns === undefined ? true : whenRuns[scenario]);
+  const afterOutcome: Record<string, unknown> = {};
+  for (const p of parents) {
+    const parent = obj(tasks.find((t) => t.name === p));
+    const jobStep = arr(obj(parent.taskSpec).steps)
+      .map(obj)
+      .find((x) => x.name === "job");
+    const softLastAttempt = obj(jobStep).onError === "continue";
+    const failedStops = parent.onError !== "continue" && !softLastAttempt;
+    afterOutcome[`${String(parent.displayName ?? p)} failed`] = failedStops ? false : allows(softLastAttempt ? `${p} ok=false` : `${p} without ok`);
+  }
+  return runWhenFrom(allows("all ok"), afterOutcome);
 }
 
 // --- GitHub Actions ------------------------------------------------------------------------------
 
-export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown): void {
+/** The secret a GitHub expression reads, as the evaluator sees it (a marker value per secret). */
+function secretMarker(ref: SecretRef): string {
+  return `<secret ${ref.secret}/${ref.key}>`;
+}
+
+export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logicalDates: readonly string[] = []): void {
   const want = summarize(ir);
   const p = obj(parsed);
+  m.check("workflow", want.workflow, p.name);
   const s = want.schedule;
   const schedules = arr(obj(p.events).schedule).map(obj);
+  const jobs = new Map(
+    arr(p.jobs)
+      .map(obj)
+      .map((j) => [String(j.id), j]),
+  );
+  // kfm-context's step holds the schedule window, the run timeout and the run-token seed as data.
+  const contextJob = obj(jobs.get("kfm-context"));
+  const contextStep = arr(contextJob.steps).map(obj)[0];
+  const ctxEnv = obj(contextStep?.env);
+  const orNull = (v: unknown) => (v === undefined || v === "" ? null : v);
   if (s !== null && s.kind === "cron") {
     m.check(
       "schedule",
       [{ cron: s.cron, timezone: zone(s.timezone) }],
       schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) })),
     );
+    m.check("schedule.start", s.start, orNull(ctxEnv.KFMI_START));
+    m.check("schedule.end", s.end, orNull(ctxEnv.KFMI_END));
   } else if (s === null) {
     m.check("schedule", [], schedules);
   }
-  const jobs = new Map(
-    arr(p.jobs)
-      .map(obj)
-      .map((j) => [String(j.id), j]),
-  );
+  const runTimeout = orNull(ctxEnv.KFMI_RUN_TIMEOUT);
+  m.check("timeoutSeconds", want.timeoutSeconds, runTimeout === null ? null : Number(runTimeout));
+  m.check("runTokenSeed", want.runTokenSeed, ctxEnv.KFMI_RUN_TOKEN_SEED);
+  // A concurrency group would run one run per group and cancel or cap the waiting ones.
+  const groups = [p.concurrency, ...[...jobs.values()].map((j) => j.concurrency)].filter((c) => c !== null && c !== undefined);
+  m.check("maxActiveRuns", want.maxActiveRuns, groups.length === 0 ? null : groups);
+
+  const secrets: Record<string, string> = {};
+  for (const job of Object.values(want.jobs))
+    for (const v of Object.values(job.env)) if (isSecret(v)) secrets[githubSecretName(v.secret, v.key)] = secretMarker(v);
   const byId = new Map(Object.keys(want.jobs).map((n) => [githubJobId(n), n]));
+  /** The contexts a job's expressions see in a run at `ld`: kfm-context's step writes the reference values. */
+  const contexts = (ld: string | null, results: Record<string, string> = {}) => {
+    const ms = ld === null ? 0 : Date.parse(ld);
+    const stepOutputs: Record<string, string> = { run: "true", ...(ld === null ? {} : contextValues(ir, ms)) };
+    delete stepOutputs.ok;
+    const steps = { "kfm-context": { outputs: stepOutputs, outcome: "success", conclusion: "success" } };
+    const outputs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj(contextJob.outputs))) outputs[k] = valueOf(v, { steps }) ?? "";
+    const needs: Record<string, { result: string; outputs: Record<string, string> }> = { "kfm-context": { result: "success", outputs } };
+    for (const id of byId.keys()) needs[id] = { result: results[id] ?? "success", outputs: {} };
+    return { needs, secrets };
+  };
   for (const [name, job] of Object.entries(want.jobs)) {
+    const f = `jobs.${name}`;
     const j = jobs.get(githubJobId(name));
     if (j === undefined) {
-      m.note(`jobs.${name}`, `no job ${githubJobId(name)}`);
+      m.note(f, `no job ${githubJobId(name)}`);
       continue;
     }
-    const after = arr(j.needs)
+    const parents = arr(j.needs)
       .map(String)
-      .filter((x) => byId.has(x))
-      .map((x) => byId.get(x)!)
-      .sort();
-    m.check(`jobs.${name}.after`, job.after, after);
+      .filter((x) => byId.has(x));
+    m.check(`${f}.after`, job.after, parents.map((x) => byId.get(x)!).sort());
+    // The job's if: as the parser read it (implicit success() included), evaluated by
+    // GitHub's expression engine after each outcome of each parent.
+    const cond = obj(j.if).expr ?? (typeof j.if === "string" ? j.if : "success()");
+    const runs = (results: Record<string, string>, status: JobStatus): unknown => {
+      try {
+        return evaluateBool(String(cond), contexts(null, results), status);
+      } catch (e) {
+        return `<expression error: ${e instanceof Error ? e.message : String(e)}>`;
+      }
+    };
+    const afterOutcome: Record<string, unknown> = {};
+    for (const x of parents) {
+      afterOutcome[`${byId.get(x)} failed`] = runs({ [x]: "failure" }, { success: false, failure: true, cancelled: false });
+      afterOutcome[`${byId.get(x)} skipped`] = runs({ [x]: "skipped" }, { success: false, failure: false, cancelled: false });
+    }
+    m.check(
+      `${f}.runWhen`,
+      job.runWhen,
+      parents.length === 0 ? "all_succeeded" : runWhenFrom(runs({}, { success: true, failure: false, cancelled: false }), afterOutcome),
+    );
+    // GitHub fails a run when one of its jobs fails, unless the job (or the failing step) has
+    // continue-on-error (the workflow schema's job and step continue-on-error), read from the parser's tokens.
+    const continueOnError = [obj(j.fromTokens)["continue-on-error"], ...arr(j.steps).map((x) => obj(obj(x).fromTokens)["continue-on-error"])].filter(
+      (v) => v !== undefined && v !== false,
+    );
+    m.check(`${f}.failureFailsRun`, job.failureFailsRun, continueOnError.length === 0 ? true : `continue-on-error ${show(continueOnError)}`);
+    // A manual approval gate has no container: its gate (timeout, reject) is not compared yet.
+    if (isApproval(job)) continue;
     // What GitHub's parser reads as the step's inputs to the fixed run script.
     const step = arr(j.steps)
       .map(obj)
       .find((x) => obj(x.env).KFMI_IMAGE !== undefined);
     if (step === undefined) {
-      m.note(`jobs.${name}`, "no step runs the job's container");
+      m.note(f, "no step runs the job's container");
       continue;
     }
     const env = obj(step.env);
     const text = (k: string): string | undefined => str(env[k]);
-    m.check(`jobs.${name}.image`, job.image, text("KFMI_IMAGE"));
-    m.check(`jobs.${name}.attempts`, job.attempts, Number(text("KFMI_ATTEMPTS")));
+    m.check(`${f}.image`, job.image, valueOf(env.KFMI_IMAGE, contexts(null)));
+    m.check(`${f}.attempts`, job.attempts, Number(text("KFMI_ATTEMPTS")));
     const waits = text("KFMI_WAITS");
-    m.check(`jobs.${name}.waitsSeconds`, job.waitsSeconds, waits === undefined || waits === "" ? [] : waits.split(" ").map(Number));
+    m.check(`${f}.waitsSeconds`, job.waitsSeconds, waits === undefined || waits === "" ? [] : waits.split(" ").map(Number));
     const timeout = text("KFMI_ATTEMPT_TIMEOUT");
-    m.check(`jobs.${name}.timeoutSeconds`, job.timeoutSeconds, timeout === undefined || timeout === "" ? null : Number(timeout));
-    m.check(`jobs.${name}.cpu`, job.cpu, text("KFMI_CPUS") || null);
-    m.check(`jobs.${name}.memory`, job.memory, text("KFMI_MEMORY_BYTES") || null);
+    m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, timeout === undefined || timeout === "" ? null : Number(timeout));
+    m.check(`${f}.cpu`, job.cpu, text("KFMI_CPUS") || null);
+    m.check(`${f}.memory`, job.memory, text("KFMI_MEMORY_BYTES") || null);
+    // command, args, env: each value evaluated by GitHub's engine in a run at each logical date.
+    for (const ld of logicalDates) {
+      const ctx = contexts(ld);
+      const ms = Date.parse(ld);
+      const list = (prefix: string): string[] | string => {
+        const count = valueOf(env[`KFMI_${prefix}_COUNT`], ctx);
+        if (count === "none") return [];
+        if (count === undefined || !/^[0-9]+$/.test(count)) return `KFMI_${prefix}_COUNT ${show(count)}`;
+        return Array.from({ length: Number(count) }, (_, i) => valueOf(env[`KFMI_${prefix}_${i}`], ctx) ?? "<missing>");
+      };
+      m.check(
+        `${f}.command @ ${ld}`,
+        (job.command ?? []).map((x) => expected(ir, x, ms)),
+        list("COMMAND"),
+      );
+      m.check(
+        `${f}.args @ ${ld}`,
+        (job.args ?? []).map((x) => expected(ir, x, ms)),
+        list("ARGS"),
+      );
+      const count = Number(valueOf(env.KFMI_ENV_COUNT, ctx));
+      for (const attempt of attemptsRendered(job)) {
+        const read: Obj = {};
+        for (let i = 0; i < count; i++) {
+          const envName = valueOf(env[`KFMI_ENV_NAME_${i}`], ctx) ?? `<missing name ${i}>`;
+          if (`KFMI_ENV_VALUE_${i}` in env) read[envName] = valueOf(env[`KFMI_ENV_VALUE_${i}`], ctx);
+          else if (`KFMI_ENV_SECRET_${i}` in env) {
+            // The value docker receives is the secret the expression reads.
+            const v = valueOf(env[`KFMI_ENV_SECRET_${i}`], ctx);
+            const ref = Object.values(job.env).find((x): x is SecretRef => isSecret(x) && secretMarker(x) === v);
+            read[envName] = ref === undefined ? v : secretShape(ref);
+          } else if (`KFMI_ENV_ATTEMPT_${i}` in env) {
+            // The run script passes its own attempt counter (1, 2, ...) for this variable.
+            read[envName] = String(attempt);
+          } else read[envName] = "<no value>";
+        }
+        const sorted: Obj = {};
+        for (const k of Object.keys(read).sort()) sorted[k] = read[k];
+        checkEnvMap(m, `${f}.env`, attempt === 1 ? ` @ ${ld}` : ` @ ${ld}, attempt ${attempt}`, expectedEnv(ir, job, ms, attempt), sorted);
+      }
+    }
   }
 }

@@ -5,11 +5,12 @@
  * means. Run with `npm run test:conformance` (installs the runners first through
  * conformance/setup.sh; a no-op when they are installed).
  */
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCron, nextFireTimes } from "../../src/cron.js";
 import { LOGICAL_DATE_PARAM } from "../../src/names.js";
-import { compareAirflow, compareArgo, compareGithub, compareTekton, Mismatches } from "./compare.js";
+import { compareAirflow, compareArgo, compareGithub, compareTekton, contextValues, Mismatches, windowProbes } from "./compare.js";
 import { compileAll, setup, tools, type Compiled, type FileVerdict, type ToolReport } from "./runners.js";
 
 /**
@@ -50,6 +51,20 @@ function logicalDates(): string[] {
 }
 const AIRFLOW_DATES = logicalDates();
 
+/** Per Argo output, the slots at which argo-check evaluates the CronWorkflow's window guard (run #0). */
+const PROBES = new Map(byTarget("argo").map((o) => [o.file, windowProbes(o.ir, FIRE_FROM)]));
+
+/** tekton-check --task-results for the run paired with LOGICAL_DATES[i]: kfm-context's results per file. */
+function tektonResults(i: number): string[] {
+  const ld = LOGICAL_DATES[i];
+  if (ld === undefined) return [];
+  const file = join(dir, `tekton-results-${i}.json`);
+  const results: Record<string, Record<string, Record<string, string>>> = {};
+  for (const o of byTarget("tekton")) results[o.file] = { "kfm-context": contextValues(o.ir, Date.parse(ld)) };
+  writeFileSync(file, JSON.stringify(results));
+  return ["--task-results", file];
+}
+
 beforeAll(() => {
   setup();
   const files = (t: string) => byTarget(t).map((o) => o.file);
@@ -73,8 +88,9 @@ beforeAll(() => {
   for (const [i, from] of FIRE_FROM.entries()) {
     const ld = LOGICAL_DATES[i];
     const render = ld === undefined ? [] : ["--scheduled-time", ld, "--param", `${LOGICAL_DATE_PARAM}=${ld}`];
-    if (files("argo").length > 0) reports.set(`argo#${i}`, tools.argo(files("argo"), ["--from", from, "--n", String(FIRE_COUNT), ...render]));
-    if (files("tekton").length > 0) reports.set(`tekton#${i}`, tools.tekton(files("tekton"), ["--from", from, "--n", String(FIRE_COUNT)]));
+    const whenAt = i === 0 ? [...new Set([...PROBES.values()].flat().map((p) => p.at))].flatMap((at) => ["--when-at", at]) : [];
+    if (files("argo").length > 0) reports.set(`argo#${i}`, tools.argo(files("argo"), ["--from", from, "--n", String(FIRE_COUNT), ...render, ...whenAt]));
+    if (files("tekton").length > 0) reports.set(`tekton#${i}`, tools.tekton(files("tekton"), ["--from", from, "--n", String(FIRE_COUNT), ...tektonResults(i)]));
   }
   if (files("github-actions").length > 0) {
     reports.set("actionlint", tools.actionlint(files("github-actions")));
@@ -124,19 +140,21 @@ describe("what each runner read is what the spec means", () => {
 
   it.each(byTarget("argo").map((o) => [o.spec, o] as const))("argo reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "argo");
-    FIRE_FROM.forEach((from, i) => compareArgo(m, c.ir, verdict(`argo#${i}`, c).parsed, [from], FIRE_COUNT, LOGICAL_DATES[i] ?? null));
+    FIRE_FROM.forEach((from, i) =>
+      compareArgo(m, c.ir, verdict(`argo#${i}`, c).parsed, [from], FIRE_COUNT, LOGICAL_DATES[i] ?? null, i === 0 ? (PROBES.get(c.file) ?? []) : []),
+    );
     expect([...new Set(m.lines)]).toEqual([]);
   });
 
   it.each(byTarget("tekton").map((o) => [o.spec, o] as const))("tekton reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "tekton");
-    FIRE_FROM.forEach((from, i) => compareTekton(m, c.ir, verdict(`tekton#${i}`, c).parsed, [from], FIRE_COUNT));
+    FIRE_FROM.forEach((from, i) => compareTekton(m, c.ir, verdict(`tekton#${i}`, c).parsed, [from], FIRE_COUNT, LOGICAL_DATES[i] ?? null));
     expect([...new Set(m.lines)]).toEqual([]);
   });
 
   it.each(byTarget("github-actions").map((o) => [o.spec, o] as const))("github-actions reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "github-actions");
-    compareGithub(m, c.ir, verdict("workflow-parser", c).parsed);
+    compareGithub(m, c.ir, verdict("workflow-parser", c).parsed, LOGICAL_DATES);
     expect(m.lines).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 // Command argo-check hands files to Argo Workflows' own lint code, offline and
 // strict (what `argo lint --offline --strict` runs), and prints what Argo parsed.
 //
-//	argo-check [--namespace NS] [--from RFC3339 --n N] FILE...
+//	argo-check [--namespace NS] [--from RFC3339 --n N] [--scheduled-time RFC3339]
+//	           [--param name=value]... [--when-at RFC3339]... FILE...
 //	argo-check --cron-next CRON --tz ZONE --from RFC3339 --n N
 //
 // File mode prints {"files":[{"file","ok","errors","parsed"}]}; "parsed" lists
@@ -24,6 +25,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/argoproj/argo-workflows/v4/cmd/argo/lint"
 	"github.com/argoproj/argo-workflows/v4/pkg/apiclient"
@@ -45,6 +48,8 @@ func main() {
 	scheduled := flag.String("scheduled-time", "", "RFC 3339: render every container as a run with this workflow.scheduledTime")
 	params := kvFlags{}
 	flag.Var(params, "param", "workflow parameter name=value for rendering (repeatable; default: the spec's values)")
+	var whenAtFlags instants
+	flag.Var(&whenAtFlags, "when-at", "RFC 3339: evaluate every CronWorkflow's when guard as if the cron fired then (repeatable)")
 	flag.Parse()
 
 	logger := logging.NewSlogLogger(logging.Warn, logging.Text) // writes to stderr
@@ -73,7 +78,19 @@ func main() {
 			}
 		}
 	}
-	os.Exit(checkFiles(ctx, flag.Args(), *namespace, fromT, *n, render))
+	os.Exit(checkFiles(ctx, flag.Args(), *namespace, fromT, *n, render, whenAtFlags))
+}
+
+// instants is a repeatable RFC 3339 flag; the text is kept as the report key.
+type instants []string
+
+func (i *instants) String() string { return strings.Join(*i, ",") }
+func (i *instants) Set(s string) error {
+	if _, err := time.Parse(time.RFC3339, s); err != nil {
+		return err
+	}
+	*i = append(*i, s)
+	return nil
 }
 
 type kvFlags map[string]string
@@ -92,7 +109,7 @@ func versions() map[string]string {
 	return report.ModuleVersions(argoModule, "github.com/robfig/cron/v3", "k8s.io/apimachinery")
 }
 
-func checkFiles(ctx context.Context, files []string, namespace string, from *time.Time, n int, render *renderOpts) int {
+func checkFiles(ctx context.Context, files []string, namespace string, from *time.Time, n int, render *renderOpts, whenAt instants) int {
 	rep := &report.Report{Tool: "argo-check", Version: versions()}
 	results := map[string]*report.File{}
 	for _, f := range files {
@@ -123,11 +140,16 @@ func checkFiles(ctx context.Context, files []string, namespace string, from *tim
 
 	for _, f := range files {
 		res := results[f]
-		parsed := parseFile(ctx, f, from, n, render)
+		parsed := parseFile(ctx, f, from, n, render, whenAt)
 		for _, p := range parsed {
 			for _, r := range p.Rendered {
 				if r.Error != "" {
 					res.Errors = append(res.Errors, fmt.Sprintf("rendering %s %q template %q: %s", p.Kind, p.Name, r.Template, r.Error))
+				}
+				for _, a := range r.Attempts {
+					if a.Error != "" {
+						res.Errors = append(res.Errors, fmt.Sprintf("rendering %s %q template %q with retries %s: %s", p.Kind, p.Name, r.Template, a.Retries, a.Error))
+					}
 				}
 			}
 		}
@@ -183,15 +205,30 @@ type parsedObject struct {
 	// Rendered: each container template after the controller's substitution of
 	// the global variables (with --scheduled-time / --param).
 	Rendered []renderedContainer `json:"rendered,omitempty"`
+	// What the controller computes from the spec (analyze.go): retry waits per
+	// template, the depends logic per DAG task, the run's synchronization, and for a
+	// CronWorkflow its when guard at each --when-at instant.
+	RetryStrategies []retryInfo    `json:"retryStrategies,omitempty"`
+	Depends         []dependsInfo  `json:"depends,omitempty"`
+	Synchronization *syncInfo      `json:"synchronization,omitempty"`
+	WhenAt          map[string]any `json:"whenAt,omitempty"`
+}
+
+// analyze adds what the controller computes from a workflow spec.
+func (p *parsedObject) analyze(ctx context.Context, spec *wfv1.WorkflowSpec, cms map[string]*corev1.ConfigMap) {
+	p.RetryStrategies = retryInfos(spec)
+	p.Depends = dependsInfos(ctx, spec)
+	p.Synchronization = synchronizationInfo(spec.Synchronization, cms)
 }
 
 // parseFile is Argo's own multi-document parser (common.ParseObjects, strict),
 // the one lint uses, with each object re-marshalled from Argo's types.
-func parseFile(ctx context.Context, path string, from *time.Time, n int, render *renderOpts) []parsedObject {
+func parseFile(ctx context.Context, path string, from *time.Time, n int, render *renderOpts, whenAtList instants) []parsedObject {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil
 	}
+	cms := configMaps(path)
 	out := []parsedObject{}
 	for _, pr := range common.ParseObjects(ctx, data, true) {
 		if pr.Object == nil {
@@ -204,16 +241,32 @@ func parseFile(ctx context.Context, path string, from *time.Time, n int, render 
 		switch v := pr.Object.(type) {
 		case *wfv1.Workflow:
 			p.Kind = "Workflow"
+			p.analyze(ctx, &v.Spec, cms)
 			if render != nil {
 				p.Rendered = renderSpec(ctx, &v.Spec, v.ObjectMeta, nil, render)
 			}
 		case *wfv1.WorkflowTemplate:
 			p.Kind = "WorkflowTemplate"
+			p.analyze(ctx, &v.Spec, cms)
+			if render != nil {
+				// A run of the template (argo submit --from workflowtemplate/NAME) is a
+				// Workflow named from generateName NAME-, in the template's namespace.
+				meta := metav1.ObjectMeta{GenerateName: v.Name + "-", Namespace: v.Namespace}
+				p.Rendered = renderSpec(ctx, &v.Spec, meta, nil, render)
+			}
 		case *wfv1.ClusterWorkflowTemplate:
 			p.Kind = "ClusterWorkflowTemplate"
 		case *wfv1.CronWorkflow:
 			p.Kind = "CronWorkflow"
 			p.SchedulesWithTimezone = v.Spec.GetSchedulesWithTimezone()
+			p.analyze(ctx, &v.Spec.WorkflowSpec, cms)
+			if len(whenAtList) > 0 {
+				p.WhenAt = map[string]any{}
+				for _, at := range whenAtList {
+					t, _ := time.Parse(time.RFC3339, at)
+					p.WhenAt[at] = whenAt(ctx, v, t)
+				}
+			}
 			if render != nil {
 				p.Rendered = renderSpec(ctx, &v.Spec.WorkflowSpec, v.ObjectMeta, v.Spec.WorkflowMetadata, render)
 			}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"time"
 
+	apiv1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	wfv1 "github.com/argoproj/argo-workflows/v4/pkg/apis/workflow/v1alpha1"
+	argointstr "github.com/argoproj/argo-workflows/v4/util/intstr"
 	"github.com/argoproj/argo-workflows/v4/util/template"
 	"github.com/argoproj/argo-workflows/v4/workflow/common"
 )
@@ -25,7 +28,21 @@ type renderedContainer struct {
 	Args     []string          `json:"args"`
 	Env      map[string]string `json:"env"`
 	Error    string            `json:"error,omitempty"`
+	// Attempts: for a template with a retryStrategy, the container as rendered for
+	// attempts 2, 3, ... (the local variable retries = 1, 2, ...), up to the limit
+	// (at most maxRenderedAttempts in all).
+	Attempts []renderedAttempt `json:"attempts,omitempty"`
 }
+
+type renderedAttempt struct {
+	Retries string            `json:"retries"`
+	Command []string          `json:"command"`
+	Args    []string          `json:"args"`
+	Env     map[string]string `json:"env"`
+	Error   string            `json:"error,omitempty"`
+}
+
+const maxRenderedAttempts = 10
 
 // globals builds the controller's global variables for a run (setGlobalParameters
 // in workflow/controller/operator.go): workflow.name/namespace/uid/creationTimestamp,
@@ -91,41 +108,74 @@ func renderSpec(ctx context.Context, spec *wfv1.WorkflowSpec, meta metav1.Object
 		if tmpl.Container == nil {
 			continue
 		}
-		r := renderedContainer{Template: tmpl.Name, Env: map[string]string{}}
+		r := renderedContainer{Template: tmpl.Name}
 		// A template with a retryStrategy also sees the local variable retries, the
-		// 0-based attempt (executeTemplate in workflow/controller/operator.go): this
-		// renders the first attempt.
-		local := make(map[string]any, len(g)+1)
-		for k, v := range g {
-			local[k] = v
-		}
-		if tmpl.RetryStrategy != nil {
-			local["retries"] = "0"
-		}
-		text, err := json.Marshal(tmpl.Container)
-		if err == nil {
-			s := string(text)
-			s, err = template.Replace(ctx, s, g, true)
-			if err == nil {
-				s, err = template.Replace(ctx, s, local, true)
+		// number of earlier attempts (executeTemplate in workflow/controller/operator.go).
+		if tmpl.RetryStrategy == nil {
+			c, err := renderContainer(ctx, tmpl.Container, g, nil)
+			r.Image, r.Command, r.Args, r.Env = c.Image, c.Command, c.Args, envMap(c)
+			if err != nil {
+				r.Error = err.Error()
 			}
-			if err == nil {
-				var c wfv1.Template
-				if err = json.Unmarshal([]byte(s), &c.Container); err == nil {
-					r.Image = c.Container.Image
-					r.Command = c.Container.Command
-					r.Args = c.Container.Args
-					for _, e := range c.Container.Env {
-						r.Env[e.Name] = e.Value
-					}
+			out = append(out, r)
+			continue
+		}
+		attempts := maxRenderedAttempts
+		if limit, err := argointstr.Int32(tmpl.RetryStrategy.Limit); err == nil && limit != nil && int(*limit)+1 < attempts {
+			attempts = int(*limit) + 1
+		}
+		for k := 0; k < attempts; k++ {
+			retries := strconv.Itoa(k)
+			c, err := renderContainer(ctx, tmpl.Container, g, &retries)
+			if k == 0 {
+				r.Image, r.Command, r.Args, r.Env = c.Image, c.Command, c.Args, envMap(c)
+				if err != nil {
+					r.Error = err.Error()
 				}
+				continue
 			}
-		}
-		if err != nil {
-			r.Error = err.Error()
+			a := renderedAttempt{Retries: retries, Command: c.Command, Args: c.Args, Env: envMap(c)}
+			if err != nil {
+				a.Error = err.Error()
+			}
+			r.Attempts = append(r.Attempts, a)
 		}
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Template < out[j].Template })
+	return out
+}
+
+// renderContainer substitutes a container template as the controller does: the
+// global variables, then the template's local scope (globals plus retries, when set).
+func renderContainer(ctx context.Context, container *apiv1.Container, g map[string]any, retries *string) (apiv1.Container, error) {
+	local := make(map[string]any, len(g)+1)
+	for k, v := range g {
+		local[k] = v
+	}
+	if retries != nil {
+		local["retries"] = *retries
+	}
+	var c apiv1.Container
+	text, err := json.Marshal(container)
+	if err != nil {
+		return c, err
+	}
+	s, err := template.Replace(ctx, string(text), g, true)
+	if err == nil {
+		s, err = template.Replace(ctx, s, local, true)
+	}
+	if err != nil {
+		return c, err
+	}
+	err = json.Unmarshal([]byte(s), &c)
+	return c, err
+}
+
+func envMap(c apiv1.Container) map[string]string {
+	out := map[string]string{}
+	for _, e := range c.Env {
+		out[e.Name] = e.Value
+	}
 	return out
 }

@@ -5,10 +5,22 @@
 // apis.WithinCreate). It prints {"files":[{"file","ok","errors","parsed"}]};
 // "parsed" lists each document's kind, name, errors and defaulted object.
 //
-//	tekton-check [--flag key=value]... [--default key=value]... [--from RFC3339 --n N] FILE...
+//	tekton-check [--flag key=value]... [--default key=value]... [--from RFC3339 --n N]
+//	             [--task-results FILE.json] FILE...
 //
 // --flag overrides an entry of the config-feature-flags ConfigMap, --default one
 // of config-defaults (both start from Tekton's shipped defaults).
+//
+// For a Pipeline, "tasks" adds what the controller computes from it (analyze.go):
+// each task's when expressions evaluated for scenarios of written `ok` results, and
+// each attempt's steps after the TaskRun substitutions ($(context.task.retry-count)
+// and, from --task-results {"FILE": {"TASK": {"RESULT": "value"}}}, propagated
+// results).
+//
+// For a CronJob whose container passes the PipelineRun to create as JSON in the env
+// value KFM_PIPELINERUN (kfm-compile's creator), "createdRun" is that PipelineRun as
+// the creator submits it for the first fire time (named after the Job, logical-date
+// set to the slot), through the same admission logic.
 //
 // A batch/v1 CronJob (Tekton has no cron; the CronJob creates the PipelineRun) is
 // unmarshalled strictly into k8s.io/api types and checked with the parts of the
@@ -23,6 +35,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,6 +83,7 @@ func main() {
 	flag.Var(defaults, "default", "config-defaults entry key=value (repeatable)")
 	from := flag.String("from", "", "RFC 3339 instant: print a CronJob's next fire times after it")
 	n := flag.Int("n", 10, "number of fire times")
+	resultsFile := flag.String("task-results", "", "JSON {file: {task: {result: value}}}: results to substitute when rendering attempts")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		report.Fatal("usage: tekton-check [--flag key=value]... [--default key=value]... [--from RFC3339 --n N] FILE...")
@@ -104,8 +118,18 @@ func main() {
 		Version: report.ModuleVersions("github.com/tektoncd/pipeline", "knative.dev/pkg", "k8s.io/api",
 			"k8s.io/apimachinery", "sigs.k8s.io/yaml", "github.com/robfig/cron/v3"),
 	}
+	results := map[string]map[string]map[string]string{}
+	if *resultsFile != "" {
+		data, err := os.ReadFile(*resultsFile)
+		if err != nil {
+			report.Fatal("--task-results: %v", err)
+		}
+		if err := json.Unmarshal(data, &results); err != nil {
+			report.Fatal("--task-results: %v", err)
+		}
+	}
 	for _, path := range flag.Args() {
-		rep.Add(checkFile(cfg, path, fromT, *n))
+		rep.Add(checkFile(cfg, path, fromT, *n, results[path]))
 	}
 	os.Exit(rep.Print())
 }
@@ -119,6 +143,10 @@ type document struct {
 	// Object is the document after the runner's strict decoding and defaulting.
 	Object    any              `json:"object"`
 	FireTimes *cronJobFireTime `json:"fireTimes,omitempty"`
+	// Tasks: for a Pipeline, what the controller computes from it (analyze.go).
+	Tasks []taskAnalysis `json:"tasks,omitempty"`
+	// CreatedRun: for a CronJob of kfm-compile's creator, the PipelineRun it creates.
+	CreatedRun *document `json:"createdRun,omitempty"`
 }
 
 type cronJobFireTime struct {
@@ -127,7 +155,7 @@ type cronJobFireTime struct {
 	UTC      []string `json:"utc"`
 }
 
-func checkFile(cfg *config.Config, path string, from *time.Time, n int) *report.File {
+func checkFile(cfg *config.Config, path string, from *time.Time, n int, results map[string]map[string]string) *report.File {
 	res := &report.File{File: path}
 	docs := []*document{}
 	res.Parsed = docs
@@ -150,7 +178,7 @@ func checkFile(cfg *config.Config, path string, from *time.Time, n int) *report.
 			i--
 			continue
 		}
-		d := checkDocument(cfg, raw, from, n)
+		d := checkDocument(cfg, raw, from, n, results)
 		d.Index = i
 		for _, e := range d.Errors {
 			res.Errors = append(res.Errors, fmt.Sprintf("document %d (%s %q): %s", i, d.Kind, d.Name, e))
@@ -181,7 +209,7 @@ type tektonObject interface {
 	Validate(context.Context) *apis.FieldError
 }
 
-func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int) *document {
+func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int, results map[string]map[string]string) *document {
 	d := &document{Errors: []string{}}
 	var tm metav1.TypeMeta
 	if err := yaml.Unmarshal(raw, &tm); err != nil {
@@ -201,7 +229,7 @@ func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int) *docu
 	case "tekton.dev/v1/TaskRun":
 		obj = &v1.TaskRun{}
 	case "batch/v1/CronJob":
-		return checkCronJob(d, raw, from, n)
+		return checkCronJob(cfg, d, raw, from, n)
 	default:
 		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun and batch/v1 CronJob)", tm.APIVersion, tm.Kind))
 		return d
@@ -235,10 +263,13 @@ func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int) *docu
 		}
 	}
 	d.Object = report.ToJSONValue(obj)
+	if p, ok := obj.(*v1.Pipeline); ok {
+		d.Tasks = analyzePipeline(p, results)
+	}
 	return d
 }
 
-func checkCronJob(d *document, raw []byte, from *time.Time, n int) *document {
+func checkCronJob(cfg *config.Config, d *document, raw []byte, from *time.Time, n int) *document {
 	cj := &batchv1.CronJob{}
 	if err := yaml.UnmarshalStrict(raw, cj); err != nil {
 		d.Errors = append(d.Errors, "strict decoding: "+err.Error())
@@ -347,5 +378,75 @@ func checkCronJob(d *document, raw []byte, from *time.Time, n int) *document {
 		}
 		d.FireTimes = ft
 	}
+	d.CreatedRun = createdRun(cfg, cj, parsed, from)
+	if d.CreatedRun != nil {
+		for _, e := range d.CreatedRun.Errors {
+			d.Errors = append(d.Errors, "the PipelineRun its creator submits: "+e)
+		}
+	}
 	return d
+}
+
+// createdRun is the PipelineRun kfm-compile's creator container submits for the
+// CronJob's first slot after `from` (or after 2000-01-01): the JSON in its env value
+// KFM_PIPELINERUN, with metadata replaced by the Job's name (the CronJob controller
+// names Jobs <cronjob>-<minutes since the epoch>, getJobName in
+// pkg/controller/cronjob/utils.go) and the logical-date param set to the slot as the
+// batch.kubernetes.io/cronjob-scheduled-timestamp annotation carries it (RFC 3339 in
+// the CronJob's zone), as the creator's script does; then the same admission logic
+// as every PipelineRun.
+func createdRun(cfg *config.Config, cj *batchv1.CronJob, schedule cron.Schedule, from *time.Time) *document {
+	var value *string
+	for _, c := range cj.Spec.JobTemplate.Spec.Template.Spec.Containers {
+		for _, e := range c.Env {
+			if e.Name == "KFM_PIPELINERUN" && e.ValueFrom == nil {
+				v := e.Value
+				value = &v
+			}
+		}
+	}
+	if value == nil {
+		return nil
+	}
+	d := &document{Errors: []string{}}
+	if strings.Contains(*value, "$") {
+		// kubelet would expand $(VAR) and $$ in the value before the creator reads it.
+		d.Errors = append(d.Errors, "KFM_PIPELINERUN contains $: kubelet's expansion is not applied here")
+		return d
+	}
+	var run map[string]any
+	if err := json.Unmarshal([]byte(*value), &run); err != nil {
+		d.Errors = append(d.Errors, "KFM_PIPELINERUN is not a JSON object: "+err.Error())
+		return d
+	}
+	start := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	if from != nil {
+		start = *from
+	}
+	slot := start
+	loc := time.Local
+	if cj.Spec.TimeZone != nil {
+		if l, err := time.LoadLocation(*cj.Spec.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	if schedule != nil {
+		slot = schedule.Next(start)
+	}
+	run["metadata"] = map[string]any{"name": fmt.Sprintf("%s-%d", cj.Name, slot.Unix()/60)}
+	if spec, ok := run["spec"].(map[string]any); ok {
+		if params, ok := spec["params"].([]any); ok {
+			for _, p := range params {
+				if pm, ok := p.(map[string]any); ok && pm["name"] == "logical-date" {
+					pm["value"] = slot.In(loc).Format(time.RFC3339)
+				}
+			}
+		}
+	}
+	raw, err := json.Marshal(run)
+	if err != nil {
+		d.Errors = append(d.Errors, err.Error())
+		return d
+	}
+	return checkDocument(cfg, raw, nil, 0, nil)
 }

@@ -1,0 +1,139 @@
+package main
+
+// What the controller computes from the Pipeline Tekton admitted, beyond the object
+// itself:
+//
+//   - when: each pipeline task's `when` expressions after result substitution, with
+//     Tekton's WhenExpressions.ReplaceVariables and AllowsExecution (the calls
+//     pkg/reconciler/pipelinerun/resources ApplyTaskResults and the skip logic make),
+//     for scenarios of which tasks wrote their `ok` result;
+//   - attempts: each attempt's steps as the TaskRun reconciler substitutes them:
+//     $(context.task.retry-count) is len(status.retriesStatus), i.e. attempt - 1
+//     (getContextReplacements, pkg/reconciler/taskrun/resources/apply.go), and, with
+//     --task-results, $(tasks.<task>.results.<name>) from the given results
+//     (PropagateResults, pkg/reconciler/pipelinerun/resources/apply.go). The
+//     substitution itself is Tekton's step substitution,
+//     pkg/container.ApplyStepReplacements, which ApplyReplacements runs on every step.
+//     Those two reconciler packages are not imported: they pull in the registry and
+//     cloud clients; the replacement keys are built here as they build them.
+
+import (
+	"sort"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+
+	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/container"
+)
+
+// maxRenderedAttempts bounds the attempts rendered per pipeline task.
+const maxRenderedAttempts = 10
+
+type taskAnalysis struct {
+	Name string `json:"name"`
+	// Finally: a finally task.
+	Finally bool `json:"finally,omitempty"`
+	// WhenRuns: per scenario ("all ok", "<task> without ok", "<task> ok=false"; every
+	// other task wrote ok=true), whether the task's when expressions allow it to run.
+	// Absent when the task has no when expressions.
+	WhenRuns map[string]bool `json:"whenRuns,omitempty"`
+	// Attempts: the inline task's steps as substituted for attempts 1, 2, ...
+	Attempts []renderedAttempt `json:"attempts,omitempty"`
+}
+
+type renderedAttempt struct {
+	Attempt int                     `json:"attempt"`
+	Steps   map[string]renderedStep `json:"steps"`
+}
+
+type renderedStep struct {
+	Image   string         `json:"image"`
+	Command []string       `json:"command"`
+	Args    []string       `json:"args"`
+	Env     map[string]any `json:"env"`
+}
+
+// okResult is the result name kfm-compile's failure emulation guards on.
+const okResult = "ok"
+
+func analyzePipeline(p *v1.Pipeline, results map[string]map[string]string) []taskAnalysis {
+	out := []taskAnalysis{}
+	names := []string{}
+	for _, t := range p.Spec.Tasks {
+		names = append(names, t.Name)
+	}
+	sort.Strings(names)
+	okKey := func(task string) string { return "tasks." + task + ".results." + okResult }
+	for _, group := range []struct {
+		tasks   []v1.PipelineTask
+		finally bool
+	}{{p.Spec.Tasks, false}, {p.Spec.Finally, true}} {
+		for _, t := range group.tasks {
+			a := taskAnalysis{Name: t.Name, Finally: group.finally}
+			if len(t.When) > 0 {
+				a.WhenRuns = map[string]bool{}
+				eval := func(repl map[string]string) bool {
+					return t.When.DeepCopy().ReplaceVariables(repl, map[string][]string{}).AllowsExecution(map[string]bool{})
+				}
+				all := map[string]string{}
+				for _, n := range names {
+					all[okKey(n)] = "true"
+				}
+				a.WhenRuns["all ok"] = eval(all)
+				for _, n := range names {
+					if n == t.Name {
+						continue
+					}
+					without := map[string]string{}
+					falseOk := map[string]string{}
+					for k, v := range all {
+						without[k] = v
+						falseOk[k] = v
+					}
+					delete(without, okKey(n))
+					falseOk[okKey(n)] = "false"
+					a.WhenRuns[n+" without ok"] = eval(without)
+					a.WhenRuns[n+" ok=false"] = eval(falseOk)
+				}
+			}
+			if t.TaskSpec != nil {
+				attempts := t.Retries + 1
+				if attempts > maxRenderedAttempts {
+					attempts = maxRenderedAttempts
+				}
+				for k := 1; k <= attempts; k++ {
+					a.Attempts = append(a.Attempts, renderAttempt(t.TaskSpec.TaskSpec, k, results))
+				}
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func renderAttempt(spec v1.TaskSpec, attempt int, results map[string]map[string]string) renderedAttempt {
+	repl := map[string]string{"context.task.retry-count": strconv.Itoa(attempt - 1)}
+	for task, rs := range results {
+		for name, value := range rs {
+			repl["tasks."+task+".results."+name] = value
+		}
+	}
+	r := renderedAttempt{Attempt: attempt, Steps: map[string]renderedStep{}}
+	for _, s := range spec.DeepCopy().Steps {
+		container.ApplyStepReplacements(&s, repl, map[string][]string{})
+		rs := renderedStep{Image: s.Image, Command: s.Command, Args: s.Args, Env: map[string]any{}}
+		for _, e := range s.Env {
+			rs.Env[e.Name] = envValue(e)
+		}
+		r.Steps[s.Name] = rs
+	}
+	return r
+}
+
+func envValue(e corev1.EnvVar) any {
+	if e.ValueFrom != nil {
+		return map[string]any{"valueFrom": e.ValueFrom}
+	}
+	return e.Value
+}
