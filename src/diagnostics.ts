@@ -45,6 +45,8 @@ export const CODES = {
   KFM220: "schedule slot in a daylight-saving change",
   // Targets.
   KFM301: "the target cannot express this feature",
+  // Backfill.
+  KFM401: "backfill range reversed or too large",
 } as const;
 
 export type Code = keyof typeof CODES;

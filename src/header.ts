@@ -53,3 +53,20 @@ export function readHeader(text: string): ParsedHeader | null {
   }
   return null;
 }
+
+/**
+ * The mark of a backfill file (`kfm-compile backfill`): runs and ledger. It is not the
+ * generated-file header on purpose, so `check` and `--prune` never count backfill files
+ * as outputs or orphans; `backfill` replaces only files carrying it (or `--force`).
+ */
+export const BACKFILL_MARK = "Backfill planned by kfm-compile";
+
+/** Whether `text` is a backfill file: the mark in its first lines. */
+export function isBackfillFile(text: string): boolean {
+  return text.split("\n", 5).some((line) => line.includes(BACKFILL_MARK));
+}
+
+/** The first line of a backfill file (without comment marker). */
+export function backfillMarkLine(ir: Workflow, target: string): string {
+  return `${BACKFILL_MARK} ${VERSION} (target ${target}) from ${printablePath(ir.source.path)}`;
+}

@@ -230,3 +230,28 @@ export const ARGO_EXIT_TEMPLATE = `${RESERVED_PREFIX}on-exit`;
 export function argoNotifyTask(index: number): string {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
 }
+
+// --- Backfill (src/backfill.ts, targets/<name>/runs.ts) ----------------------------------
+
+/** Kubernetes annotation on every backfill run object: its logical date, `YYYY-MM-DDTHH:MM:SSZ`. */
+export const BACKFILL_LOGICAL_DATE_ANNOTATION = "kfm-compile.dev/logical-date";
+
+/** Kubernetes label (and annotation) on every backfill run object: its run token, so `kubectl get -l` finds a run by token. */
+export const BACKFILL_RUN_TOKEN_LABEL = "kfm-compile.dev/run-token";
+
+/**
+ * The name of the Argo Workflow or Tekton PipelineRun that backfills one logical date:
+ * `<workflow>-<minutes since the epoch>`, never `generateName`, so submitting the same
+ * range twice fails on the existing names instead of running twice. It is the name the
+ * Kubernetes CronJob controller gives the Job of that slot (`<cronjob>-<minutes>`), which
+ * the Tekton backend reuses for scheduled PipelineRuns, so a backfill of a slot that
+ * already ran on schedule collides with that run too. At most 52 + 1 + 8 characters.
+ */
+export function backfillRunName(specName: string, logicalMs: number): string {
+  return `${kubeName(specName)}-${Math.floor(logicalMs / 60000)}`;
+}
+
+/** Airflow: the `run_id` of the DAG run that backfills one logical date (`ts`, `YYYY-MM-DDTHH:MM:SS+00:00`). */
+export function airflowBackfillRunId(ts: string): string {
+  return `kfm_backfill__${ts}`;
+}

@@ -2,7 +2,8 @@
  * The backend contract. A backend is one folder under `targets/` with the same file
  * roles in each (`index.ts` the descriptor, `features.ts` how each feature is
  * realised, `check.ts` what the runner cannot express, `emit.ts` IR to text,
- * `lift.ts` text back to meaning, `README.md` every mapping decision), listed once
+ * `lift.ts` text back to meaning, `runs.ts` backfill runs, `README.md` every mapping
+ * decision), listed once
  * in `targets/index.ts`.
  */
 import type { Problem } from "../src/diagnostics.js";
@@ -29,4 +30,35 @@ export interface Target {
   emit(ir: Workflow): string;
   /** Reads output produced by `emit` back into its meaning. */
   lift(text: string): Summary;
+  /**
+   * Backfill (`runs.ts`): one explicit run per logical date (UTC ms, ascending), each
+   * carrying its logical date and run token, as the files an operator submits. A pure
+   * function of the IR and the dates. Called only when `check` found no error.
+   */
+  runs?(ir: Workflow, logicalDates: readonly number[], options: RunsOptions): BackfillRuns;
+}
+
+export interface RunsOptions {
+  /** The Git ref a GitHub Actions dispatch runs on. */
+  readonly ref: string;
+}
+
+/** One planned run of a backfill. */
+export interface PlannedRun {
+  /** The logical date as manual runs take it: `YYYY-MM-DDTHH:MM:SSZ` (UTC). */
+  readonly logicalDate: string;
+  /** `src/runtime.ts` `runToken` of the logical date. */
+  readonly runToken: string;
+  /** The run's name on the runner (object name, run id, dispatch line): deterministic. */
+  readonly name: string;
+}
+
+/** What a backend writes for a backfill: its runs, and the files that hold them. */
+export interface BackfillRuns {
+  /** One per logical date, in the order given. */
+  readonly runs: readonly PlannedRun[];
+  /** Files by suffix after `<workflow>.backfill-<from>-<to>` (for example `.yaml`), each holding every run. */
+  readonly files: readonly { readonly suffix: string; readonly text: string }[];
+  /** One sentence for the files' header: what submitting them a second time does. */
+  readonly again: string;
 }

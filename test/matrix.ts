@@ -3,7 +3,7 @@
  * (the output, or the target's refusal as diagnostics), what `explain` says of
  * every spec, every invalid spec in `test/invalid/` as its diagnostics, the `graph`
  * of every spec (Mermaid and DOT), and the `diff` of every pair in `test/diff/`
- * (text and JSON). The golden test compares it with the disk; the
+ * (text and JSON), and the `backfill` files of `BACKFILL_SPECS` over `BACKFILL_RANGE`. The golden test compares it with the disk; the
  * update command (`npm run golden:update`) writes it and deletes orphans.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -17,6 +17,7 @@ import { usedFeatures } from "../src/features.js";
 import { renderGraph } from "../src/graph.js";
 import { diffJson, diffText, semanticDiff } from "../src/diff.js";
 import { summarize } from "../src/summary.js";
+import { backfillFiles, partitions } from "../src/backfill.js";
 
 export const GOLDEN_DIR = join(PACKAGE_ROOT, "golden");
 
@@ -70,6 +71,31 @@ export function expectedGoldens(): Map<string, string> {
   }
   for (const [rel, text] of graphGoldens()) out.set(rel, text);
   for (const [rel, text] of diffGoldens()) out.set(rel, text);
+  for (const [rel, text] of backfillGoldens()) out.set(rel, text);
+  return out;
+}
+
+/** Specs whose backfill has goldens: a daily cron in UTC, an unscheduled lone job, a daily cron in a zone with DST. */
+export const BACKFILL_SPECS = ["specs/contract-7.1-cron.yaml", "specs/contract-3.2-job.yaml", "specs/dst-safe-schedule.yaml"] as const;
+/** Three days across the 2024 European spring-forward (31 March). */
+export const BACKFILL_RANGE = { from: "2024-03-30", to: "2024-04-01" } as const;
+
+/** `backfill/<spec>.<target><suffix>` for each backfill spec and target that accepts it: the runs files and the ledger. */
+export function backfillGoldens(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const spec of BACKFILL_SPECS) {
+    const a = analyze(spec, readSpec(spec));
+    if (a.ir === null) throw new Error(`${spec} is invalid:\n${diagnosticsText(a.diagnostics)}`);
+    const dates = partitions(a.ir, BACKFILL_RANGE.from, BACKFILL_RANGE.to);
+    if (!Array.isArray(dates)) throw new Error(`${spec}: ${dates.message}`);
+    for (const t of TARGETS) {
+      if (compileFor(a, t).output === null) continue;
+      const prefix = `${t.name}/${a.ir.name}.backfill-${BACKFILL_RANGE.from}-${BACKFILL_RANGE.to}`;
+      for (const f of backfillFiles(a.ir, t, t.name, BACKFILL_RANGE.from, BACKFILL_RANGE.to, dates, { ref: "main" })) {
+        out.set(`backfill/${stem(spec)}.${t.name}${f.path.slice(prefix.length)}`, f.text);
+      }
+    }
+  }
   return out;
 }
 

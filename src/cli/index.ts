@@ -6,6 +6,7 @@
 import { TARGETS } from "../../targets/index.js";
 import { findConfig } from "../config/load.js";
 import { VERSION } from "../version.js";
+import { backfillCommand } from "./commands/backfill.js";
 import { checkCommand } from "./commands/check.js";
 import { compileCommand } from "./commands/compile.js";
 import { diffCommand } from "./commands/diff.js";
@@ -17,7 +18,16 @@ import { EXIT_OK, EXIT_USAGE, UsageError, type Command, type Io } from "./common
 
 export { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type Io } from "./common.js";
 
-const SUBCOMMANDS: readonly Command[] = [checkCommand, validateCommand, explainCommand, graphCommand, diffCommand, schemaCommand, targetsCommand];
+const SUBCOMMANDS: readonly Command[] = [
+  checkCommand,
+  validateCommand,
+  explainCommand,
+  graphCommand,
+  diffCommand,
+  backfillCommand,
+  schemaCommand,
+  targetsCommand,
+];
 
 function mainHelp(): string {
   return `kfm-compile ${VERSION}: compile workflow specs to Airflow, Argo Workflows, Tekton and GitHub Actions.

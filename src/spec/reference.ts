@@ -21,6 +21,12 @@ const ORDER = [
   "WorkflowDocument",
   "WorkflowSpec",
   "WorkflowJob",
+  "WorkflowApproval",
+  "ApprovalSpec",
+  "WorkflowDependency",
+  "Notifications",
+  "EmailNotification",
+  "SlackNotification",
   "JobDocument",
   "JobSpec",
   "SecretRef",
@@ -60,6 +66,9 @@ function rules(n: SchemaNode): string {
 const cell = (s: string) => s.replace(/\n/g, " ").replace(/\|/g, "\\|");
 
 export function specReference(schema: { definitions: Record<string, SchemaNode> }): string {
+  // A type added to the spec must be placed in the reference, not left out of it.
+  const unplaced = Object.keys(schema.definitions).filter((d) => !ORDER.includes(d));
+  if (unplaced.length > 0) throw new Error(`spec reference: place ${unplaced.join(", ")} in ORDER (src/spec/reference.ts)`);
   return tables(schema.definitions, ORDER, REFERENCE_START, REFERENCE_END);
 }
 

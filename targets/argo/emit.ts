@@ -348,7 +348,7 @@ function exitTemplate(ir: Workflow): Record<string, unknown> {
   };
 }
 
-function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
+export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
   const ctx: RenderContext = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
   const sync = synchronization(ir);
   const status = needsRunStatus(ir);

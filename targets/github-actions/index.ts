@@ -4,6 +4,7 @@ import { check } from "./check.js";
 import { emit } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
+import { runs } from "./runs.js";
 
 export const githubActions: Target = {
   name: "github-actions",
@@ -13,4 +14,5 @@ export const githubActions: Target = {
   check,
   emit,
   lift,
+  runs,
 };

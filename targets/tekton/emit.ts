@@ -448,7 +448,7 @@ export interface TektonPipeline {
 export interface TektonPipelineRun {
   apiVersion: typeof TEKTON_API;
   kind: "PipelineRun";
-  metadata: { generateName?: string; name?: string };
+  metadata: { generateName?: string; name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     pipelineRef: { name: string };
     params: TektonParam[];
@@ -833,7 +833,7 @@ function jobStep(job: Job): TektonStep {
   return step;
 }
 
-function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"]): TektonPipelineRun {
+export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"]): TektonPipelineRun {
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",

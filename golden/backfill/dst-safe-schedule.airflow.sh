@@ -1,0 +1,10 @@
+# Backfill planned by kfm-compile 0.1.0 (target airflow) from specs/dst-safe-schedule.yaml
+# spec digest: sha256:f3271fd61606fb2b517e72ea9c6fdde82d56ebe2fd09a9b5bfb6651811b0fade
+# 3 runs, one per partition of 2024-03-30..2024-04-01; ledger: berlin_nightly.backfill-2024-03-30-2024-04-01.ledger.json.
+# Each DAG run has a fixed run id: a line run again fails on the existing run instead of running the date twice.
+# logical date 2024-03-30T03:15:00Z, run token 40a37014a3b56876eece01f3d4c12cc3
+airflow dags trigger 'berlin_nightly' --run-id 'kfm_backfill__2024-03-30T03:15:00+00:00' --logical-date '2024-03-30T03:15:00+00:00'
+# logical date 2024-03-31T02:15:00Z, run token cd4091b7d76e2c611db9d120454e2874
+airflow dags trigger 'berlin_nightly' --run-id 'kfm_backfill__2024-03-31T02:15:00+00:00' --logical-date '2024-03-31T02:15:00+00:00'
+# logical date 2024-04-01T02:15:00Z, run token 99047245144601b853106dd9e004e1f1
+airflow dags trigger 'berlin_nightly' --run-id 'kfm_backfill__2024-04-01T02:15:00+00:00' --logical-date '2024-04-01T02:15:00+00:00'

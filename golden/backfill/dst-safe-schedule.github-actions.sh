@@ -1,0 +1,10 @@
+# Backfill planned by kfm-compile 0.1.0 (target github-actions) from specs/dst-safe-schedule.yaml
+# spec digest: sha256:f3271fd61606fb2b517e72ea9c6fdde82d56ebe2fd09a9b5bfb6651811b0fade
+# 3 runs, one per partition of 2024-03-30..2024-04-01; ledger: berlin_nightly.backfill-2024-03-30-2024-04-01.ledger.json.
+# GitHub cannot refuse a second dispatch of a date: dispatch each line once (a repeated date gets the same run token), and record it in the ledger.
+# logical date 2024-03-30T03:15:00Z, run token 40a37014a3b56876eece01f3d4c12cc3
+gh workflow run 'berlin_nightly.yml' --ref 'main' -f logical_date=2024-03-30T03:15:00Z
+# logical date 2024-03-31T02:15:00Z, run token cd4091b7d76e2c611db9d120454e2874
+gh workflow run 'berlin_nightly.yml' --ref 'main' -f logical_date=2024-03-31T02:15:00Z
+# logical date 2024-04-01T02:15:00Z, run token 99047245144601b853106dd9e004e1f1
+gh workflow run 'berlin_nightly.yml' --ref 'main' -f logical_date=2024-04-01T02:15:00Z

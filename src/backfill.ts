@@ -1,0 +1,201 @@
+/**
+ * Backfills as explicit runs (seed 000, "Backfills are explicit"; contract 7.3): the
+ * partitions of a date range are listed one by one, each becomes one run on the target
+ * (`targets/<name>/runs.ts`) carrying its logical date and run token, and a ledger lists
+ * them. Nothing here loops at run time: what will run is the files written.
+ *
+ * Partitions: the schedule's slots (`src/cron.ts` `nextFireTimes`, in the schedule's
+ * zone, inside its start/end window) whose local date is within [from, to], both days
+ * included. A workflow without a cron schedule (none, or an event trigger) has no slots:
+ * it gets one partition per day, at 00:00 UTC.
+ */
+import type { Target } from "../targets/types.js";
+import { analyze } from "./compile.js";
+import { parseCron, nextFireTimes, type Cron } from "./cron.js";
+import { hasErrors, problem, sortDiagnostics, type Diagnostic, type Problem } from "./diagnostics.js";
+import type { Selection } from "./project.js";
+import { diskHost } from "./spec/layout.js";
+import { backfillMarkLine, hashComment, headerLines } from "./header.js";
+import type { Workflow } from "./ir.js";
+import { outputBaseName } from "./names.js";
+import { toLocal } from "./values.js";
+
+/** At most this many partitions in one backfill; a larger range is refused (split it). */
+export const MAX_PARTITIONS = 10_000;
+
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD` as UTC midnight ms, or null when it is not a real calendar day. */
+export function parseDay(text: string): number | null {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return null;
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text ? null : ms;
+}
+
+/** The logical date as every manual run takes it: `YYYY-MM-DDTHH:MM:SSZ`, UTC. */
+export function logicalDateText(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19) + "Z";
+}
+
+/**
+ * The partitions (logical dates, UTC ms, ascending) of [from, to] for `ir`, or a
+ * problem (KFM401) when the range is reversed or holds more than `MAX_PARTITIONS`.
+ * `from` and `to` are valid `YYYY-MM-DD` days (`parseDay`).
+ */
+export function partitions(ir: Workflow, from: string, to: string): number[] | Problem {
+  const fromMs = parseDay(from);
+  const toMs = parseDay(to);
+  if (fromMs === null || toMs === null) throw new Error("partitions needs valid days");
+  if (fromMs > toMs)
+    return problem("KFM401", `The backfill range is reversed: --from ${from} is after --to ${to}; give the earlier day first (both days are included).`, ir.at);
+  const schedule = ir.schedule;
+  if (schedule === null || schedule.kind !== "cron") {
+    const days = (toMs - fromMs) / DAY_MS + 1;
+    if (days > MAX_PARTITIONS) return tooMany(ir, from, to, "one partition per day at 00:00 UTC (the workflow has no cron schedule)");
+    return Array.from({ length: days }, (_, i) => fromMs + i * DAY_MS);
+  }
+  const cron = parseCron(schedule.cron) as Cron;
+  const out: number[] = [];
+  // Two days before `from` covers every UTC offset; slots before `from` are skipped below.
+  let after = fromMs - 2 * DAY_MS;
+  for (;;) {
+    const batch = nextFireTimes(cron, schedule.timezone, after, 1000);
+    if (batch.length === 0) return out;
+    for (const t of batch) {
+      const local = toLocal(t, schedule.timezone);
+      const day = local.slice(0, 10);
+      if (day > to || (schedule.end !== null && local > schedule.end)) return out;
+      if (day < from || (schedule.start !== null && local < schedule.start)) continue;
+      out.push(t);
+      if (out.length > MAX_PARTITIONS) return tooMany(ir, from, to, `the slots of \`${schedule.cron}\` in ${schedule.timezone}`);
+    }
+    after = batch[batch.length - 1]!;
+  }
+}
+
+function tooMany(ir: Workflow, from: string, to: string, what: string): Problem {
+  return problem(
+    "KFM401",
+    `The backfill range ${from}..${to} holds more than ${MAX_PARTITIONS} partitions (${what}); backfill at most ${MAX_PARTITIONS} runs at a time, as several ranges.`,
+    ir.schedule?.at ?? ir.at,
+  );
+}
+
+/** A file a backfill writes, relative to the output base. */
+export interface BackfillFile {
+  readonly path: string;
+  readonly text: string;
+}
+
+/** `<folder>/<workflow>.backfill-<from>-<to>`: the stem every backfill file of one workflow, target and range shares. */
+export function backfillStem(ir: Workflow, folder: string, from: string, to: string): string {
+  const name = `${outputBaseName(ir.name)}.backfill-${from}-${to}`;
+  return folder === "." ? name : `${folder}/${name}`;
+}
+
+/**
+ * The files of one backfill for one target: the target's runs files (YAML and shell
+ * files with a comment header naming spec, digest and range) and the ledger
+ * (`.ledger.json`), one entry per partition. A pure function: the same range gives the
+ * same bytes.
+ */
+export function backfillFiles(
+  ir: Workflow,
+  target: Target,
+  folder: string,
+  from: string,
+  to: string,
+  dates: readonly number[],
+  options: { readonly ref: string },
+): BackfillFile[] {
+  if (target.runs === undefined) throw new Error(`target ${target.name} has no runs()`);
+  const planned = target.runs(ir, dates, options);
+  const stem = backfillStem(ir, folder, from, to);
+  const ledgerPath = `${stem}.ledger.json`;
+  const header = [
+    backfillMarkLine(ir, target.name),
+    headerLines(ir, target.name)[1]!,
+    `${planned.runs.length} run${planned.runs.length === 1 ? "" : "s"}, one per partition of ${from}..${to}; ledger: ${ledgerPath.replace(/^.*\//, "")}.`,
+    planned.again,
+  ];
+  const files: BackfillFile[] = planned.files.map((f) => ({
+    path: stem + f.suffix,
+    text: f.suffix.endsWith(".json") ? f.text : hashComment(header) + f.text,
+  }));
+  const artifact = files[0]?.path ?? null;
+  const ledger = {
+    ledger: backfillMarkLine(ir, target.name),
+    workflow: ir.name,
+    spec: ir.source.path,
+    spec_digest: ir.source.digest,
+    target: target.name,
+    from,
+    to,
+    partitioning:
+      ir.schedule?.kind === "cron"
+        ? `slots of \`${ir.schedule.cron}\` in ${ir.schedule.timezone} whose local date is in ${from}..${to}`
+        : `one per day at 00:00 UTC, ${from}..${to} (no cron schedule)`,
+    partitions: planned.runs.map((r) => ({
+      logical_date: r.logicalDate,
+      run_token: r.runToken,
+      target: target.name,
+      artifact,
+      name: r.name,
+      status: "planned",
+    })),
+  };
+  files.push({ path: ledgerPath, text: JSON.stringify(ledger, null, 2) + "\n" });
+  return files;
+}
+
+/** Every backfill file of every spec and target of a selection, in memory; nothing is written. */
+export function backfillSelection(
+  sel: Selection,
+  from: string,
+  to: string,
+  options: { readonly ref: string },
+): { files: BackfillFile[]; partitions: number; diagnostics: Diagnostic[] } {
+  const host = diskHost(sel.root, sel.display, sel.readFile);
+  const diagnostics: Diagnostic[] = [];
+  const files: BackfillFile[] = [];
+  let count = 0;
+  const writer = new Map<string, string>();
+  for (const path of sel.specs) {
+    const shown = sel.display(path);
+    const text = sel.readFile(path);
+    if (typeof text !== "string") {
+      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error });
+      continue;
+    }
+    const a = analyze(shown, text, { path, host });
+    diagnostics.push(...a.diagnostics);
+    if (a.ir === null) continue;
+    const dates = partitions(a.ir, from, to);
+    if (!Array.isArray(dates)) {
+      diagnostics.push(a.spec.locate(dates));
+      continue;
+    }
+    for (const { target, folder } of sel.targets) {
+      const checked = sortDiagnostics(target.check(a.ir).map(a.spec.locate));
+      diagnostics.push(...checked);
+      if (hasErrors(checked)) continue;
+      const stem = backfillStem(a.ir, folder, from, to);
+      const other = writer.get(stem);
+      if (other !== undefined) {
+        diagnostics.push({
+          file: a.spec.file,
+          line: 1,
+          column: 1,
+          severity: "error",
+          code: "KFM208",
+          message: `This spec's workflow \`${a.ir.name}\` would write ${stem}.*, as ${other} does; workflow names must be unique across the specs compiled together.`,
+        });
+        continue;
+      }
+      writer.set(stem, a.spec.file);
+      files.push(...backfillFiles(a.ir, target, folder, from, to, dates, options));
+      count += dates.length;
+    }
+  }
+  return { files, partitions: count, diagnostics };
+}

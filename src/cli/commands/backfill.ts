@@ -1,0 +1,74 @@
+import { backfillSelection, parseDay } from "../../backfill.js";
+import { hasErrors } from "../../diagnostics.js";
+import { isBackfillFile } from "../../header.js";
+import { writeOutputs } from "../../write.js";
+import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
+import { PROJECT_OPTIONS, select } from "../project.js";
+
+export const backfillCommand: Command = {
+  name: "backfill",
+  summary: "kfm-compile backfill [<spec>... --target <name|all> --out DIR] --from YYYY-MM-DD --to YYYY-MM-DD [--ref REF]",
+  help: `Usage: kfm-compile backfill <spec>... --target <name|all> --out DIR --from YYYY-MM-DD --to YYYY-MM-DD
+       kfm-compile backfill --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
+
+Plans a backfill as explicit runs, one per partition, and writes them; it starts
+nothing. Partitions are the schedule's slots (in its time zone, inside its start/end
+window) whose local date is within --from..--to, both days included; a workflow without
+a cron schedule gets one partition per day at 00:00 UTC. At most 10000 partitions.
+
+For each spec and target, in DIR/<target>/ (or the config's folder for the target):
+  <workflow>.backfill-<from>-<to>.<ext>   the runs, each with its logical date (UTC) and
+                                          run token: Argo Workflows, Tekton PipelineRuns
+                                          (fixed names: creating them again fails instead
+                                          of running a date twice), Airflow
+                                          \`airflow dags trigger\` lines (fixed run ids),
+                                          GitHub \`gh workflow run\` lines (.sh) and
+                                          dispatch bodies (.dispatches.json)
+  <workflow>.backfill-<from>-<to>.ledger.json   one entry per partition, status "planned"
+The same range gives the same bytes. Files are written atomically; a file there that
+is not a backfill file is replaced only with --force. \`check\` and --prune leave
+backfill files alone.
+
+Options:
+      --from <DAY>     first day of the range (YYYY-MM-DD)
+      --to <DAY>       last day of the range (YYYY-MM-DD), included
+      --ref <REF>      the Git ref GitHub dispatches run on (default: main)
+  -t, --target, -o, --out, -c, --config   as for compiling
+      --force          replace files that are not backfill files
+Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage error.
+`,
+  run(args, io) {
+    const { values, positionals } = parse(args, {
+      ...PROJECT_OPTIONS,
+      from: { type: "string" },
+      to: { type: "string" },
+      ref: { type: "string", default: "main" },
+      force: { type: "boolean" },
+    });
+    if (printedHelp(values, this, io)) return EXIT_OK;
+    for (const key of ["from", "to"] as const) {
+      const day = values[key];
+      if (day === undefined) throw new UsageError(`--${key} YYYY-MM-DD is required.`);
+      if (parseDay(day as string) === null) throw new UsageError(`--${key} is a calendar day written YYYY-MM-DD, not '${day as string}'.`);
+    }
+    if (positionals.length > 0 && values.out === undefined) throw new UsageError("backfill writes files: give --out DIR.");
+    const selected = select(values, positionals, io);
+    if (selected.mode === "invalid") {
+      report(selected.diagnostics, "text", io);
+      return EXIT_INVALID;
+    }
+    const { selection } = selected;
+    const planned = backfillSelection(selection, values.from as string, values.to as string, { ref: values.ref as string });
+    const diagnostics = [...selected.diagnostics, ...planned.diagnostics];
+    report(diagnostics, "text", io);
+    if (hasErrors(diagnostics)) return EXIT_INVALID;
+    const written = writeOutputs(selection.base, planned.files, { force: values.force === true, owned: isBackfillFile });
+    for (const r of written.refused) io.stderr(`kfm-compile: ${r}\n`);
+    if (written.refused.length > 0) return EXIT_INVALID;
+    io.stderr(
+      `kfm-compile: backfill ${values.from as string}..${values.to as string}: ${planned.partitions} planned run${planned.partitions === 1 ? "" : "s"}, ` +
+        `${written.written.length} file${written.written.length === 1 ? "" : "s"} written, ${written.unchanged.length} unchanged.\n`,
+    );
+    return EXIT_OK;
+  },
+};

@@ -1,0 +1,174 @@
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { findTarget } from "../targets/index.js";
+import { backfillFiles, MAX_PARTITIONS, partitions } from "../src/backfill.js";
+import { main } from "../src/cli/index.js";
+import { analyze } from "../src/compile.js";
+import type { Workflow } from "../src/ir.js";
+import { runToken } from "../src/runtime.js";
+import { parseYamlStream } from "../src/yaml.js";
+
+function ir(schedule: string): Workflow {
+  const a = analyze("w.yaml", `workflow:\n  name: w_x\n${schedule}  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
+  if (a.ir === null) throw new Error(JSON.stringify(a.diagnostics));
+  return a.ir;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function cli(args: string[], cwd: string) {
+  let out = "";
+  let err = "";
+  const code = main(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd });
+  return { code, out, err };
+}
+
+describe("backfill partitions", () => {
+  it("given a daily cron in a zone without DST, then one slot per local day, both range ends included", () => {
+    const dates = partitions(ir(`  schedule:\n    cron: "30 23 * * *"\n    timezone: Asia/Kolkata\n`), "2024-01-01", "2024-01-03");
+    // 23:30 in Kolkata (+05:30) is 18:00 UTC the same day.
+    expect(Array.isArray(dates) && dates.map(iso)).toEqual(["2024-01-01T18:00:00.000Z", "2024-01-02T18:00:00.000Z", "2024-01-03T18:00:00.000Z"]);
+  });
+
+  it("given slots whose UTC date differs from their local date, then the local date decides", () => {
+    // 00:30 in Tokyo (+09:00) on 2024-01-01 is 2023-12-31T15:30Z: inside the range.
+    const dates = partitions(ir(`  schedule:\n    cron: "30 0 * * *"\n    timezone: Asia/Tokyo\n`), "2024-01-01", "2024-01-01");
+    expect(Array.isArray(dates) && dates.map(iso)).toEqual(["2023-12-31T15:30:00.000Z"]);
+  });
+
+  it("given an unscheduled workflow, then one partition per day at 00:00 UTC", () => {
+    const dates = partitions(ir(""), "2024-02-28", "2024-03-01");
+    expect(Array.isArray(dates) && dates.map(iso)).toEqual(["2024-02-28T00:00:00.000Z", "2024-02-29T00:00:00.000Z", "2024-03-01T00:00:00.000Z"]);
+  });
+
+  it("given a schedule window, then slots outside it are no partitions", () => {
+    const dates = partitions(ir(`  schedule:\n    cron: "0 6 * * *"\n    start_date: "2024-01-02"\n`), "2024-01-01", "2024-01-03");
+    expect(Array.isArray(dates) && dates.map(iso)).toEqual(["2024-01-02T06:00:00.000Z", "2024-01-03T06:00:00.000Z"]);
+  });
+
+  it("given a reversed range or more than 10000 partitions, then KFM401", () => {
+    const reversed = partitions(ir(""), "2024-01-02", "2024-01-01");
+    expect(!Array.isArray(reversed) && reversed.code).toBe("KFM401");
+    const hourly = partitions(ir(`  schedule:\n    cron: "0 * * * *"\n`), "2024-01-01", "2025-12-31");
+    expect(!Array.isArray(hourly) && hourly.message).toContain(`more than ${MAX_PARTITIONS} partitions`);
+    const days = partitions(ir(""), "2000-01-01", "2030-01-01");
+    expect(!Array.isArray(days) && days.code).toBe("KFM401");
+    // Exactly at the limit is accepted.
+    const limit = partitions(ir(""), "2000-01-01", new Date(Date.UTC(2000, 0, 1) + (MAX_PARTITIONS - 1) * 86400000).toISOString().slice(0, 10));
+    expect(Array.isArray(limit) && limit.length).toBe(MAX_PARTITIONS);
+  });
+});
+
+describe("backfill runs per target", () => {
+  const w = ir(`  schedule:\n    cron: "0 2 * * *"\n`);
+  const dates = [Date.UTC(2024, 0, 1, 2), Date.UTC(2024, 0, 2, 2)];
+  const files = (t: string) => backfillFiles(w, findTarget(t)!, t, "2024-01-01", "2024-01-02", dates, { ref: "release" });
+
+  it("given Argo, then one Workflow per date with a fixed name, its logical date and run token, never generateName", () => {
+    const docs = parseYamlStream(files("argo")[0]!.text) as { kind: string; metadata: Record<string, unknown>; spec: Record<string, unknown> }[];
+    expect(docs.map((d) => d.kind)).toEqual(["Workflow", "Workflow"]);
+    expect(docs.map((d) => d.metadata.name)).toEqual(["w-x-28401240", "w-x-28402680"]);
+    expect(docs[0]!.metadata.generateName).toBeUndefined();
+    expect(docs[1]!.metadata.annotations).toMatchObject({
+      "kfm-compile.dev/logical-date": "2024-01-02T02:00:00Z",
+      "kfm-compile.dev/run-token": runToken(w.runTokenSeed, dates[1]!),
+    });
+    expect(docs[1]!.spec.arguments).toEqual({ parameters: [{ name: "logical-date", value: "2024-01-02T02:00:00Z" }] });
+  });
+
+  it("given Tekton, then one PipelineRun per date with pipelineRef, logical-date and the manual run's timeouts", () => {
+    const docs = parseYamlStream(files("tekton")[0]!.text) as { metadata: Record<string, unknown>; spec: Record<string, unknown> }[];
+    expect(docs.map((d) => d.metadata.name)).toEqual(["w-x-28401240", "w-x-28402680"]);
+    expect(docs[0]!.spec).toMatchObject({
+      pipelineRef: { name: "w-x" },
+      params: [{ name: "logical-date", value: "2024-01-01T02:00:00Z" }],
+      timeouts: { pipeline: "0s" },
+    });
+    expect((docs[0]!.metadata.labels as Record<string, string>)["kfm-compile.dev/run-token"]).toBe(runToken(w.runTokenSeed, dates[0]!));
+  });
+
+  it("given Airflow and GitHub, then trigger lines with fixed run ids, and dispatch bodies with ref and logical_date", () => {
+    expect(files("airflow")[0]!.text).toContain(
+      "airflow dags trigger 'w_x' --run-id 'kfm_backfill__2024-01-01T02:00:00+00:00' --logical-date '2024-01-01T02:00:00+00:00'",
+    );
+    const gh = files("github-actions");
+    expect(gh[0]!.text).toContain("gh workflow run 'w_x.yml' --ref 'release' -f logical_date=2024-01-02T02:00:00Z");
+    const body = JSON.parse(gh[1]!.text) as { runs: { body: unknown; run_token: string }[] };
+    expect(body.runs[1]).toEqual({
+      logical_date: "2024-01-02T02:00:00Z",
+      run_token: runToken(w.runTokenSeed, dates[1]!),
+      body: { ref: "release", inputs: { logical_date: "2024-01-02T02:00:00Z" } },
+    });
+  });
+
+  it("given any target, then the ledger has one planned entry per partition naming its artifact", () => {
+    for (const t of ["argo", "tekton", "airflow", "github-actions"]) {
+      const f = files(t);
+      const ledger = JSON.parse(f[f.length - 1]!.text) as { partitions: Record<string, string>[] };
+      expect(f[f.length - 1]!.path).toBe(`${t}/w_x.backfill-2024-01-01-2024-01-02.ledger.json`);
+      expect(ledger.partitions).toEqual(
+        dates.map((ms, i) =>
+          expect.objectContaining({
+            logical_date: iso(ms).slice(0, 19) + "Z",
+            run_token: runToken(w.runTokenSeed, ms),
+            target: t,
+            artifact: f[0]!.path,
+            status: "planned",
+            name: expect.any(String),
+          }),
+        ),
+      );
+      expect(new Set(ledger.partitions.map((p) => p.name)).size).toBe(dates.length);
+    }
+  });
+});
+
+describe("kfm-compile backfill", () => {
+  it("given the same range twice, then the same bytes (idempotent), and check and --prune ignore backfill files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
+    writeFileSync(
+      join(dir, "w.yaml"),
+      `workflow:\n  name: w_x\n  schedule:\n    cron: "0 2 * * *"\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`,
+    );
+    const args = ["backfill", "w.yaml", "--target", "all", "--out", "out", "--from", "2024-01-01", "--to", "2024-01-03"];
+    expect(cli(args, dir).code).toBe(0);
+    const first = readdirSync(join(dir, "out/argo")).map((f) => readFileSync(join(dir, "out/argo", f), "utf8"));
+    const again = cli(args, dir);
+    expect(again.code).toBe(0);
+    expect(again.err).toContain("0 files written");
+    expect(readdirSync(join(dir, "out/argo")).map((f) => readFileSync(join(dir, "out/argo", f), "utf8"))).toEqual(first);
+    // Compile next to them; check passes and prune keeps them.
+    expect(cli(["w.yaml", "--target", "all", "--out", "out", "--prune"], dir).code).toBe(0);
+    expect(cli(["check", "w.yaml", "--target", "all", "--out", "out"], dir).code).toBe(0);
+    expect(readdirSync(join(dir, "out/argo")).sort()).toEqual([
+      "w_x.backfill-2024-01-01-2024-01-03.ledger.json",
+      "w_x.backfill-2024-01-01-2024-01-03.yaml",
+      "w_x.yaml",
+    ]);
+  });
+
+  it("given a bad range, then a diagnostic (exit 1) or a usage error (exit 2), and nothing written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
+    writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
+    const base = ["backfill", "w.yaml", "--target", "argo", "--out", "out"];
+    const reversed = cli([...base, "--from", "2024-01-05", "--to", "2024-01-01"], dir);
+    expect(reversed.code).toBe(1);
+    expect(reversed.err).toContain("KFM401");
+    expect(cli([...base, "--from", "2024-02-30", "--to", "2024-03-01"], dir).code).toBe(2);
+    expect(cli([...base, "--from", "2024-01-01"], dir).code).toBe(2);
+    expect(readdirSync(dir)).toEqual(["w.yaml"]);
+  });
+
+  it("given a file there that is not a backfill file, then it is not replaced without --force", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
+    writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
+    const args = ["backfill", "w.yaml", "--target", "argo", "--out", ".", "--from", "2024-01-01", "--to", "2024-01-01"];
+    expect(cli(args, dir).code).toBe(0);
+    writeFileSync(join(dir, "argo/w_x.backfill-2024-01-01-2024-01-01.yaml"), "mine\n");
+    expect(cli(args, dir).code).toBe(1);
+    expect(readFileSync(join(dir, "argo/w_x.backfill-2024-01-01-2024-01-01.yaml"), "utf8")).toBe("mine\n");
+    expect(cli([...args, "--force"], dir).code).toBe(0);
+  });
+});
