@@ -286,6 +286,30 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
             else f"{type(wtask.retry_policy).__module__}.{type(wtask.retry_policy).__qualname__}"
         ),
     }
+    # A manual approval gate (HITL ApprovalOperator): what decides its outcome.
+    if hasattr(wtask, "fail_on_reject") and hasattr(wtask, "response_timeout"):
+        out["approval_operator"] = {
+            "fail_on_reject": _plain(wtask.fail_on_reject),
+            "defaults": _plain(getattr(wtask, "defaults", None)),
+            "options": _plain(getattr(wtask, "options", None)),
+            "response_timeout": _seconds(wtask.response_timeout),
+        }
+    # A cross-DAG prerequisite (ExternalTaskSensor): what it waits for, and how long.
+    if hasattr(wtask, "external_dag_id") and hasattr(wtask, "allowed_states"):
+        out["external_task_sensor"] = {
+            "external_dag_id": wtask.external_dag_id,
+            "external_task_id": getattr(wtask, "external_task_id", None),
+            "external_task_ids": _plain(getattr(wtask, "external_task_ids", None)),
+            "external_task_group_id": getattr(wtask, "external_task_group_id", None),
+            "allowed_states": _plain(getattr(wtask, "allowed_states", None)),
+            "failed_states": _plain(getattr(wtask, "failed_states", None)),
+            "skipped_states": _plain(getattr(wtask, "skipped_states", None)),
+            "execution_delta": _seconds(getattr(wtask, "execution_delta", None)),
+            "execution_date_fn": None if getattr(wtask, "execution_date_fn", None) is None else "set",
+            "mode": getattr(wtask, "mode", None),
+            "timeout": _seconds(getattr(wtask, "timeout", None)),
+            "soft_fail": getattr(wtask, "soft_fail", None),
+        }
     if _is_kpo(wtask):
         out["kubernetes_pod_operator"] = {
             "image": wtask.image,
@@ -340,7 +364,7 @@ def _run_for(sdag: Any, logical_date: Any) -> dict[str, Any]:
     }
 
 
-MAX_RENDERED_TRIES = 10
+MAX_RENDERED_TRIES = 100
 
 
 def _runtime_ti(task: Any, dag_id: str, task_id: str, dag_run: Any, run_after: Any, try_number: int) -> Any:

@@ -16,7 +16,7 @@ import { airflowId, githubJobId, githubSecretName, kubeName } from "../../src/na
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
 import { constantText } from "../../src/template.js";
 import { parseQuantity, toLocal } from "../../src/values.js";
-import { evaluateBool, valueOf, type JobStatus } from "./github-expr.js";
+import { evaluateBool, valueOf, type JobStatus, type Plain } from "./github-expr.js";
 
 export class Mismatches {
   readonly lines: string[] = [];
@@ -63,9 +63,10 @@ function expectedEnv(ir: Workflow, job: JobSummary, logicalMs: number, attempt =
   return env;
 }
 
-/** The attempts whose rendering is compared (the tools render at most 10). */
+/** The attempts whose rendering is compared: every one (the spec allows at most 100, and the tools render that many). */
+const MAX_RENDERED_ATTEMPTS = 100;
 function attemptsRendered(job: JobSummary): number[] {
-  return Array.from({ length: Math.min(job.attempts, 10) }, (_, i) => i + 1);
+  return Array.from({ length: Math.min(job.attempts, MAX_RENDERED_ATTEMPTS) }, (_, i) => i + 1);
 }
 
 /** What a secret-backed variable must read: a Kubernetes secretKeyRef to the same secret and key. */
@@ -731,7 +732,9 @@ export function compareTekton(
     // The wait before attempt k is the entry of the kfm-wait step's KFM_RETRY_WAITS that its
     // script picks with the retry count Tekton substitutes for attempt k (the k-1-th, 1-based).
     const waits: unknown[] = [];
-    for (let n = 2; n <= job.attempts; n++) {
+    // Every attempt is rendered, so every wait is compared.
+    const renderedAttempts = Math.min(job.attempts, MAX_RENDERED_ATTEMPTS);
+    for (let n = 2; n <= renderedAttempts; n++) {
       const env = expandEnv(Object.entries(obj(stepAt(n, "kfm-wait").env))).values;
       if (Object.keys(env).length === 0) {
         waits.push(n <= attempts.length ? "no kfm-wait step" : "attempt not rendered");
@@ -747,7 +750,7 @@ export function compareTekton(
           : `retry count ${show(env.KFM_RETRY_COUNT)} of [${list.join(" ")}]`;
       waits.push(w);
     }
-    m.check(`${f}.waitsSeconds`, job.waitsSeconds, waits);
+    m.check(`${f}.waitsSeconds`, job.waitsSeconds.slice(0, renderedAttempts - 1), waits);
     if (logicalDate === null) {
       compareLiteral(m, `${f}.command`, job.command, step.command, step.env);
       compareLiteral(m, `${f}.args`, job.args, step.args, step.env);
@@ -967,5 +970,390 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
         checkEnvMap(m, `${f}.env`, attempt === 1 ? ` @ ${ld}` : ` @ ${ld}, attempt ${attempt}`, expectedEnv(ir, job, ms, attempt), sorted);
       }
     }
+  }
+}
+
+// --- Approval gates, notifications, upstream workflows ---------------------------------------------
+
+/** A notification as a runner's construct carries it: kind, rendered message, addressing, secret. */
+interface NotificationRead {
+  kind: unknown;
+  message: unknown;
+  recipients?: unknown;
+  from?: unknown;
+  channel?: unknown;
+  secret: unknown;
+}
+
+/** Compares the notifications read (index i is the runner's kfm-notify-<i+1>) with the spec's, field by field. */
+function checkNotifications(
+  m: Mismatches,
+  ir: Workflow,
+  suffix: string,
+  logicalDate: string | null,
+  read: ReadonlyArray<NotificationRead | undefined>,
+  count: number,
+): void {
+  const want = summarize(ir).notifications;
+  m.check(`notifications (count)`, want.length, count);
+  want.forEach((n, i) => {
+    const f = `notifications[${i}]`;
+    const r = read[i];
+    if (r === undefined) return m.note(f, `no notification construct kfm-notify-${i + 1}`);
+    m.check(`${f}.kind`, n.kind, r.kind);
+    if (logicalDate !== null) m.check(`${f}.message @ ${logicalDate}${suffix}`, expected(ir, n.message, Date.parse(logicalDate)), r.message);
+    if (n.kind === "email") {
+      m.check(`${f}.recipients`, n.recipients, r.recipients);
+      m.check(`${f}.from`, n.from, r.from);
+      m.check(`${f}.smtp`, secretShape(n.smtp), r.secret);
+    } else {
+      m.check(`${f}.channel`, n.channel, r.channel);
+      m.check(`${f}.webhook`, secretShape(n.webhook), r.secret);
+    }
+  });
+}
+
+/** What a notification must do per outcome of a run: run when the run failed, not when it succeeded. */
+function notifyExpectation(ir: Workflow): Record<string, boolean> {
+  const out: Record<string, boolean> = { "every job succeeded": false };
+  for (const j of [...ir.jobs].sort((a, b) => (a.name < b.name ? -1 : 1))) out[`${j.name} failed`] = true;
+  return out;
+}
+
+/**
+ * Airflow's trigger rules (airflow.utils.trigger_rule, as TriggerRuleDep applies them to the
+ * states of the direct upstream tasks), restated over the rules and edges the DagBag loaded;
+ * TriggerRuleDep reads finished task instances from the metadata database, which this offline
+ * tool does not have. Returns the state a task ends in.
+ */
+function airflowTaskState(rule: string, upstream: readonly string[]): string {
+  const failed = upstream.some((s) => s === "failed" || s === "upstream_failed");
+  const skipped = upstream.some((s) => s === "skipped");
+  if (upstream.length === 0) return "run";
+  switch (rule) {
+    case "all_success":
+      return failed ? "upstream_failed" : skipped ? "skipped" : "run";
+    case "all_done":
+    case "always":
+      return "run";
+    case "one_failed":
+      return failed ? "run" : "skipped";
+    case "one_success":
+      return upstream.some((s) => s === "success") ? "run" : failed ? "upstream_failed" : "skipped";
+    case "none_skipped":
+      return skipped ? "skipped" : "run";
+    case "none_failed":
+      return failed ? "upstream_failed" : "run";
+    case "none_failed_min_one_success":
+      return failed ? "upstream_failed" : upstream.every((s) => s === "skipped") ? "skipped" : "run";
+    case "all_failed":
+      return upstream.every((s) => s === "failed" || s === "upstream_failed") ? "run" : "skipped";
+    case "all_skipped":
+      return upstream.every((s) => s === "skipped") ? "run" : "skipped";
+    default:
+      return `unknown trigger rule ${rule}`;
+  }
+}
+
+/** Whether `target` runs in a DAG run in which only the task `failing` (or none) fails. */
+function airflowRuns(tasks: ReadonlyMap<string, Obj>, target: string, failing: string | null): unknown {
+  const state = new Map<string, string>();
+  const visit = (id: string, depth: number): string => {
+    const known = state.get(id);
+    if (known !== undefined) return known;
+    if (depth > tasks.size) return "cycle";
+    const t = tasks.get(id);
+    if (t === undefined) return "missing";
+    const ups = arr(t.upstream_task_ids).map((u) => visit(String(u), depth + 1));
+    const s = airflowTaskState(String(t.trigger_rule), ups);
+    const end = s === "run" ? (id === failing ? "failed" : "success") : s;
+    state.set(id, end);
+    return end;
+  };
+  const s = visit(target, 0);
+  return s === "success" || s === "failed" ? true : s === "skipped" || s === "upstream_failed" ? false : s;
+}
+
+export function compareAirflowExtras(m: Mismatches, ir: Workflow, parsed: unknown, logicalDates: readonly string[]): void {
+  const want = summarize(ir);
+  const dag = arr(obj(parsed).dags)
+    .map(obj)
+    .find((d) => d.dag_id === airflowId(ir.name));
+  if (dag === undefined) return;
+  const tasks = new Map(
+    arr(dag.tasks)
+      .map(obj)
+      .map((t) => [String(t.task_id), t]),
+  );
+  // (1) approval gates: the HITL ApprovalOperator as the DagBag loaded it.
+  for (const [name, job] of Object.entries(want.jobs)) {
+    if (job.approval === null) continue;
+    const f = `jobs.${name}.approval`;
+    const t = obj(tasks.get(airflowId(name)));
+    const a = obj(t.approval_operator);
+    if (Object.keys(a).length === 0) {
+      m.check(`${f}.operator`, "ApprovalOperator", t.operator);
+      continue;
+    }
+    // A rejection fails the gate (and so the run); no default decision on timeout.
+    m.check(`${f}.fail_on_reject`, true, a.fail_on_reject);
+    m.check(`${f}.defaults`, null, a.defaults ?? null);
+    m.check(`${f}.timeoutSeconds`, job.approval.timeoutSeconds, a.response_timeout ?? null);
+  }
+  // (3) upstream workflows: one ExternalTaskSensor per upstream, every root job downstream of it.
+  const sensors = [...tasks.values()].filter((t) => Object.keys(obj(t.external_task_sensor)).length > 0);
+  m.check("upstream (count)", want.upstream.length, sensors.length);
+  for (const [i, u] of want.upstream.entries()) {
+    const f = `upstream[${i}]`;
+    const t = sensors.find((s) => obj(s.external_task_sensor).external_dag_id === airflowId(u.workflow));
+    if (t === undefined) {
+      m.note(f, `no ExternalTaskSensor on DAG ${airflowId(u.workflow)}`);
+      continue;
+    }
+    const s = obj(t.external_task_sensor);
+    // The whole DAG run of the same logical date must have succeeded.
+    m.check(`${f}.external_task_id`, null, s.external_task_id ?? null);
+    m.check(`${f}.external_task_ids`, null, s.external_task_ids ?? null);
+    m.check(`${f}.external_task_group_id`, null, s.external_task_group_id ?? null);
+    m.check(`${f}.execution_delta`, null, s.execution_delta ?? null);
+    m.check(`${f}.execution_date_fn`, null, s.execution_date_fn ?? null);
+    m.check(`${f}.allowed_states`, ["success"], s.allowed_states);
+    m.check(`${f}.failed_states`, ["failed"], s.failed_states);
+    m.check(`${f}.mode`, "reschedule", s.mode);
+    m.check(`${f}.soft_fail`, false, s.soft_fail);
+    const timeout = Number(s.timeout);
+    m.check(`${f}.timeoutSeconds`, u.timeoutSeconds ?? "unlimited", u.timeoutSeconds === null && timeout >= 2147483647 ? "unlimited" : s.timeout);
+    for (const [name, job] of Object.entries(want.jobs)) {
+      if (job.after.length > 0) continue;
+      const ups = arr(obj(tasks.get(airflowId(name))).upstream_task_ids).map(String);
+      m.check(`jobs.${name} downstream of ${f}`, true, ups.includes(String(t.task_id)));
+    }
+  }
+  // (2) notifications: kfm-notify-<i> pod tasks, rendered per logical date; when they run.
+  const notify = [...tasks.keys()].filter((id) => /^kfm-notify-[0-9]+$/.test(id));
+  const expectRuns = notifyExpectation(ir);
+  for (const ld of logicalDates.length > 0 ? logicalDates : [null]) {
+    const read = want.notifications.map((_, i): NotificationRead | undefined => {
+      const id = `kfm-notify-${i + 1}`;
+      if (!tasks.has(id)) return undefined;
+      const rendered = ld === null ? {} : obj(obj(obj(obj(dag.rendered)[ld]).tasks)[id]);
+      const pod = obj(rendered.pod_container);
+      const { values: env } = expandEnv(arr(pod.env).map(obj).map(envEntry));
+      const kind = "KFM_SMTP_URL" in env ? "email" : "KFM_SLACK_WEBHOOK" in env ? "slack" : "unknown";
+      return {
+        kind,
+        message: env.KFM_MESSAGE,
+        recipients: arr(pod.args).map(String),
+        from: env.KFM_FROM,
+        channel: env.KFM_CHANNEL,
+        secret: env.KFM_SMTP_URL ?? env.KFM_SLACK_WEBHOOK,
+      };
+    });
+    checkNotifications(m, ir, "", ld, read, notify.length);
+  }
+  for (const i of want.notifications.keys()) {
+    const id = `kfm-notify-${i + 1}`;
+    if (!tasks.has(id)) continue;
+    const runs: Record<string, unknown> = { "every job succeeded": airflowRuns(tasks, id, null) };
+    for (const j of [...ir.jobs].sort((a, b) => (a.name < b.name ? -1 : 1))) runs[`${j.name} failed`] = airflowRuns(tasks, id, airflowId(j.name));
+    m.check(`notifications[${i}] runs`, expectRuns, runs);
+  }
+}
+
+export function compareArgoExtras(m: Mismatches, ir: Workflow, parsed: unknown, logicalDate: string | null): void {
+  const want = summarize(ir);
+  const top = arr(parsed)
+    .map(obj)
+    .find((o) => o.kind === "CronWorkflow" || o.kind === "Workflow" || o.kind === "WorkflowTemplate");
+  if (top === undefined) return;
+  const spec = obj(obj(top.object).spec);
+  const wf = top.kind === "CronWorkflow" ? obj(spec.workflowSpec) : spec;
+  const templates = new Map(
+    arr(wf.templates)
+      .map(obj)
+      .map((t) => [String(t.name), t]),
+  );
+  const entry = templates.get(String(wf.entrypoint));
+  const dagTasks = new Map(
+    arr(obj(entry?.dag).tasks)
+      .map(obj)
+      .map((t) => [String(t.name), t]),
+  );
+  // (1) approval gates: a suspend template whose output parameter is supplied by the person.
+  for (const [name, job] of Object.entries(want.jobs)) {
+    if (job.approval === null) continue;
+    const f = `jobs.${name}.approval`;
+    const tpl = obj(templates.get(String(obj(dagTasks.get(kubeName(name))).template)));
+    if (tpl.suspend === undefined) {
+      m.check(`${f}.suspend`, "a suspend template", Object.keys(tpl).length === 0 ? "no template" : "no suspend");
+      continue;
+    }
+    m.check(`${f}.container`, null, tpl.container ?? tpl.script ?? null);
+    const params = arr(obj(tpl.outputs).parameters).map(obj);
+    const supplied = params.filter((p) => obj(p.valueFrom).supplied !== undefined);
+    // Resuming needs a supplied value; a default would let a timeout or a plain resume pass the gate.
+    m.check(`${f}.supplied output`, 1, supplied.length);
+    m.check(`${f}.supplied output default`, null, supplied.map((p) => obj(p.valueFrom).default ?? null).find((d) => d !== null) ?? null);
+    const d = obj(tpl.suspend).duration;
+    const secs = d === undefined || d === "" ? null : /^[0-9]+$/.test(String(d)) ? Number(d) : goDurationSeconds(d);
+    m.check(`${f}.timeoutSeconds`, job.approval.timeoutSeconds, secs ?? null);
+  }
+  // (2) notifications: tasks of the exit handler, their when evaluated per final phase.
+  const exit = arr(top.exit).map(obj);
+  const expectRuns = { Succeeded: false, Failed: true, Error: true };
+  const rendered = arr(top.rendered).map(obj);
+  const read = want.notifications.map((_, i): NotificationRead | undefined => {
+    const name = `kfm-notify-${i + 1}`;
+    const x = exit.find((e) => e.task === name);
+    if (x === undefined) return undefined;
+    const xr = obj(x.runs);
+    m.check(`notifications[${i}] runs when the run ended`, expectRuns, { Succeeded: xr.Succeeded, Failed: xr.Failed, Error: xr.Error });
+    const task = arr(obj(templates.get(String(x.template))?.dag).tasks)
+      .map(obj)
+      .find((t) => t.name === name);
+    const tpl = obj(templates.get(String(task?.template ?? name)));
+    const c = obj(tpl.container);
+    const raw = expandEnv(arr(c.env).map(obj).map(envEntry)).values;
+    const r = obj(rendered.find((y) => y.template === tpl.name)?.env);
+    const kind = "KFM_SMTP_URL" in raw ? "email" : "KFM_WEBHOOK_URL" in raw ? "slack" : "unknown";
+    return {
+      kind,
+      message: logicalDate === null ? undefined : r.KFM_MESSAGE,
+      recipients: arr(c.args).map((a) => k8sExpand(String(a))),
+      from: raw.KFM_MAIL_FROM,
+      channel: raw.KFM_CHANNEL,
+      secret: raw.KFM_SMTP_URL ?? raw.KFM_WEBHOOK_URL,
+    };
+  });
+  if (want.notifications.length > 0 && wf.onExit === undefined) m.note("notifications", "no onExit handler");
+  checkNotifications(m, ir, "", logicalDate, read, exit.filter((e) => /^kfm-notify-[0-9]+$/.test(String(e.task))).length);
+}
+
+export function compareTektonExtras(m: Mismatches, ir: Workflow, parsed: unknown, logicalDate: string | null): void {
+  const want = summarize(ir);
+  const doc = arr(parsed)
+    .map(obj)
+    .find((d) => d.kind === "Pipeline");
+  const pipeline = obj(obj(doc?.object).spec);
+  const fin = arr(pipeline.finally).map(obj);
+  const analysis = new Map(
+    arr(doc?.tasks)
+      .map(obj)
+      .map((a) => [String(a.name), a]),
+  );
+  const read = want.notifications.map((_, i): NotificationRead | undefined => {
+    const name = `kfm-notify-${i + 1}`;
+    const t = fin.find((x) => x.name === name);
+    if (t === undefined) return undefined;
+    const a = obj(analysis.get(name));
+    const w = obj(a.whenRuns);
+    // Tekton's own when evaluation with $(tasks.status) substituted (tekton-check).
+    m.check(
+      `notifications[${i}] runs when the run ended`,
+      { Succeeded: false, Failed: true },
+      a.whenRuns === undefined ? { Succeeded: true, Failed: true } : { Succeeded: w["tasks.status Succeeded"], Failed: w["tasks.status Failed"] },
+    );
+    const steps = arr(obj(t.taskSpec).steps).map(obj);
+    const step = steps[steps.length - 1];
+    const raw = expandEnv(arr(step?.env).map(obj).map(envEntry)).values;
+    const renderedStep = obj(obj(obj(arr(a.attempts).map(obj)[0]).steps)[String(step?.name)]);
+    const renderedEnv = expandEnv(Object.entries(obj(renderedStep.env)).map(([k, v]) => [k, mapValue(v)] as const)).values;
+    const kind = "KFM_NOTIFY_SMTP_URL" in raw ? "email" : "KFM_NOTIFY_WEBHOOK_URL" in raw ? "slack" : "unknown";
+    return {
+      kind,
+      message: logicalDate === null ? undefined : renderedEnv.KFM_NOTIFY_MESSAGE,
+      recipients: String(raw.KFM_NOTIFY_RECIPIENTS ?? "")
+        .split("\n")
+        .filter((x) => x !== ""),
+      from: raw.KFM_NOTIFY_FROM,
+      channel: raw.KFM_NOTIFY_CHANNEL,
+      secret: raw.KFM_NOTIFY_SMTP_URL ?? raw.KFM_NOTIFY_WEBHOOK_URL,
+    };
+  });
+  checkNotifications(m, ir, "", logicalDate, read, fin.filter((x) => /^kfm-notify-[0-9]+$/.test(String(x.name))).length);
+}
+
+export function compareGithubExtras(m: Mismatches, ir: Workflow, parsed: unknown, logicalDates: readonly string[]): void {
+  const want = summarize(ir);
+  const jobs = new Map(
+    arr(obj(parsed).jobs)
+      .map(obj)
+      .map((j) => [String(j.id), j]),
+  );
+  // (1) approval gates: a job on a protected environment that may read the run's approvals.
+  for (const [name, job] of Object.entries(want.jobs)) {
+    if (job.approval === null) continue;
+    const f = `jobs.${name}.approval`;
+    const j = obj(jobs.get(githubJobId(name)));
+    const env = j.environment;
+    m.check(`${f}.environment`, "set", typeof env === "string" && env !== "" ? "set" : (env ?? null));
+    m.check(`${f}.permissions`, { actions: "read" }, obj(j.fromTokens).permissions);
+    // GitHub has no configurable wait: only gates without a timeout are compiled.
+    m.check(`${f}.timeoutSeconds`, job.approval.timeoutSeconds, null);
+    const step = arr(j.steps)
+      .map(obj)
+      .find((s) => obj(s.env).KFMI_ENVIRONMENT !== undefined);
+    m.check(`${f}.checked environment`, env, obj(step?.env).KFMI_ENVIRONMENT);
+  }
+  // (2) notifications: kfm-notify-<i> jobs; if: evaluated per outcome, env evaluated per logical date.
+  const specIds = ir.jobs.map((j) => githubJobId(j.name));
+  const secrets: Record<string, string> = {};
+  for (const n of want.notifications) {
+    const ref = n.kind === "email" ? n.smtp : n.webhook;
+    secrets[githubSecretName(ref.secret, ref.key)] = secretMarker(ref);
+  }
+  const contextsAt = (ld: string | null, results: Record<string, string>) => {
+    const outputs: Record<string, string> = ld === null ? {} : contextValues(ir, Date.parse(ld));
+    const needs: Record<string, Plain> = { "kfm-context": { result: "success", outputs } };
+    for (const id of specIds) needs[id] = { result: results[id] ?? "success", outputs: {} };
+    return { needs, secrets };
+  };
+  const notifyJobs = [...jobs.keys()].filter((id) => /^kfm-notify-[0-9]+$/.test(id));
+  for (const ld of logicalDates.length > 0 ? logicalDates : [null]) {
+    const read = want.notifications.map((n, i): NotificationRead | undefined => {
+      const j = jobs.get(`kfm-notify-${i + 1}`);
+      if (j === undefined) return undefined;
+      const step = arr(j.steps)
+        .map(obj)
+        .find((s) => obj(s.env).KFMI_NOTIFY_KIND !== undefined);
+      const env = obj(step?.env);
+      const ctx = contextsAt(ld, {});
+      const v = (k: string) => valueOf(env[k], ctx);
+      const count = Number(v("KFMI_RECIPIENTS_COUNT") ?? 0);
+      const secret = v("KFMI_SECRET");
+      const ref = n.kind === "email" ? n.smtp : n.webhook;
+      return {
+        kind: v("KFMI_NOTIFY_KIND"),
+        message: v("KFMI_MESSAGE"),
+        recipients: Array.from({ length: Number.isFinite(count) ? count : 0 }, (_, k) => v(`KFMI_RECIPIENT_${k}`)),
+        from: v("KFMI_FROM"),
+        channel: v("KFMI_CHANNEL"),
+        // The secret the expression reads, and the name the script reports it under.
+        secret:
+          secret === secretMarker(ref) && v("KFMI_SECRET_NAME") === ref.secret && v("KFMI_SECRET_KEY") === ref.key
+            ? secretShape(ref)
+            : { expression: secret, name: v("KFMI_SECRET_NAME"), key: v("KFMI_SECRET_KEY") },
+      };
+    });
+    checkNotifications(m, ir, "", ld, read, notifyJobs.length);
+  }
+  for (const i of want.notifications.keys()) {
+    const j = jobs.get(`kfm-notify-${i + 1}`);
+    if (j === undefined) continue;
+    const needs = arr(j.needs).map(String);
+    // failure() sees a failed job only among the needed ones (and their ancestors).
+    m.check(`notifications[${i}] needs every job`, [...specIds].sort(), needs.filter((x) => specIds.includes(x)).sort());
+    const cond = String(obj(j.if).expr ?? (typeof j.if === "string" ? j.if : "success()"));
+    const runs = (results: Record<string, string>, status: JobStatus): unknown => {
+      try {
+        return evaluateBool(cond, contextsAt(null, results), status);
+      } catch (e) {
+        return `<expression error: ${e instanceof Error ? e.message : String(e)}>`;
+      }
+    };
+    const got: Record<string, unknown> = { "every job succeeded": runs({}, { success: true, failure: false, cancelled: false }) };
+    for (const job of [...ir.jobs].sort((a, b) => (a.name < b.name ? -1 : 1)))
+      got[`${job.name} failed`] = runs({ [githubJobId(job.name)]: "failure" }, { success: false, failure: true, cancelled: false });
+    m.check(`notifications[${i}] runs`, notifyExpectation(ir), got);
   }
 }

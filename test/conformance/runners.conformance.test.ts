@@ -10,7 +10,19 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCron, nextFireTimes } from "../../src/cron.js";
 import { LOGICAL_DATE_PARAM } from "../../src/names.js";
-import { compareAirflow, compareArgo, compareGithub, compareTekton, contextValues, Mismatches, windowProbes } from "./compare.js";
+import {
+  compareAirflow,
+  compareAirflowExtras,
+  compareArgo,
+  compareArgoExtras,
+  compareGithub,
+  compareGithubExtras,
+  compareTekton,
+  compareTektonExtras,
+  contextValues,
+  Mismatches,
+  windowProbes,
+} from "./compare.js";
 import { compileAll, setup, tools, type Compiled, type FileVerdict, type ToolReport } from "./runners.js";
 
 /**
@@ -135,6 +147,7 @@ describe("what each runner read is what the spec means", () => {
   it.each(byTarget("airflow").map((o) => [o.spec, o] as const))("airflow reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "airflow");
     compareAirflow(m, c.ir, verdict("airflow", c).parsed, AIRFLOW_DATES, FIRE_FROM, FIRE_COUNT);
+    compareAirflowExtras(m, c.ir, verdict("airflow", c).parsed, AIRFLOW_DATES);
     expect(m.lines).toEqual([]);
   });
 
@@ -143,18 +156,21 @@ describe("what each runner read is what the spec means", () => {
     FIRE_FROM.forEach((from, i) =>
       compareArgo(m, c.ir, verdict(`argo#${i}`, c).parsed, [from], FIRE_COUNT, LOGICAL_DATES[i] ?? null, i === 0 ? (PROBES.get(c.file) ?? []) : []),
     );
+    FIRE_FROM.forEach((_, i) => compareArgoExtras(m, c.ir, verdict(`argo#${i}`, c).parsed, LOGICAL_DATES[i] ?? null));
     expect([...new Set(m.lines)]).toEqual([]);
   });
 
   it.each(byTarget("tekton").map((o) => [o.spec, o] as const))("tekton reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "tekton");
     FIRE_FROM.forEach((from, i) => compareTekton(m, c.ir, verdict(`tekton#${i}`, c).parsed, [from], FIRE_COUNT, LOGICAL_DATES[i] ?? null));
+    FIRE_FROM.forEach((_, i) => compareTektonExtras(m, c.ir, verdict(`tekton#${i}`, c).parsed, LOGICAL_DATES[i] ?? null));
     expect([...new Set(m.lines)]).toEqual([]);
   });
 
   it.each(byTarget("github-actions").map((o) => [o.spec, o] as const))("github-actions reads %s as the spec means", (spec, c) => {
     const m = new Mismatches(spec, "github-actions");
     compareGithub(m, c.ir, verdict("workflow-parser", c).parsed, LOGICAL_DATES);
+    compareGithubExtras(m, c.ir, verdict("workflow-parser", c).parsed, LOGICAL_DATES);
     expect(m.lines).toEqual([]);
   });
 });

@@ -35,6 +35,8 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/Knetic/govaluate"
+
 	wfv1 "github.com/argoproj/argo-workflows/v4/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v4/util/expr/argoexpr"
 	argointstr "github.com/argoproj/argo-workflows/v4/util/intstr"
@@ -371,4 +373,101 @@ func whenAt(ctx context.Context, cron *wfv1.CronWorkflow, at time.Time) any {
 		return false
 	}
 	return fmt.Sprintf("not a boolean: %q", s)
+}
+
+// exitInfo: a task of the exit handler (spec.onExit) and, per phase the run ended
+// in, whether the controller runs it. The controller runs the onExit template with
+// workflow.status set to the run's phase (operator.go runOnExitNode: globalParams
+// workflow.status); a DAG task's `when` is substituted by util/template with that
+// global in scope and then evaluated by shouldExecute (workflow/controller/steps.go),
+// restated here with the same govaluate calls: variables become strings, the result
+// must be a boolean. shouldExecute is unexported in a package that cannot be imported
+// here (it pulls in the whole controller).
+type exitInfo struct {
+	Template string `json:"template"`
+	Task     string `json:"task"`
+	When     string `json:"when"`
+	// Runs: per workflow.status (Succeeded, Failed, Error), true/false or an error text.
+	Runs map[string]any `json:"runs"`
+}
+
+func exitInfos(ctx context.Context, spec *wfv1.WorkflowSpec) []exitInfo {
+	out := []exitInfo{}
+	if spec.OnExit == "" {
+		return out
+	}
+	for _, t := range spec.Templates {
+		if t.Name != spec.OnExit {
+			continue
+		}
+		tasks := []struct{ name, when string }{}
+		if t.DAG != nil {
+			for _, x := range t.DAG.Tasks {
+				tasks = append(tasks, struct{ name, when string }{x.Name, x.When})
+			}
+		}
+		for _, group := range t.Steps {
+			for _, x := range group.Steps {
+				tasks = append(tasks, struct{ name, when string }{x.Name, x.When})
+			}
+		}
+		if len(tasks) == 0 {
+			// The exit handler is itself a container (or other leaf): it always runs.
+			out = append(out, exitInfo{Template: t.Name, Task: t.Name, Runs: map[string]any{"Succeeded": true, "Failed": true, "Error": true}})
+		}
+		for _, x := range tasks {
+			info := exitInfo{Template: t.Name, Task: x.name, When: x.when, Runs: map[string]any{}}
+			for _, phase := range []string{"Succeeded", "Failed", "Error"} {
+				t, err := template.NewTemplate(x.when)
+				if err != nil {
+					info.Runs[phase] = err.Error()
+					continue
+				}
+				s, err := t.Replace(ctx, map[string]any{"workflow.status": phase}, true)
+				if err != nil {
+					info.Runs[phase] = err.Error()
+					continue
+				}
+				ok, err := shouldExecute(s)
+				if err != nil {
+					info.Runs[phase] = err.Error()
+					continue
+				}
+				info.Runs[phase] = ok
+			}
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// shouldExecute is workflow/controller/steps.go shouldExecute of Argo v4.0.7.
+func shouldExecute(when string) (bool, error) {
+	if when == "" {
+		return true, nil
+	}
+	expression, err := govaluate.NewEvaluableExpression(when)
+	if err != nil {
+		return false, fmt.Errorf("invalid 'when' expression '%s': %v", when, err)
+	}
+	tokens := expression.Tokens()
+	for i, tok := range tokens {
+		if tok.Kind == govaluate.VARIABLE {
+			tok.Kind = govaluate.STRING
+		}
+		tokens[i] = tok
+	}
+	expression, err = govaluate.NewEvaluableExpressionFromTokens(tokens)
+	if err != nil {
+		return false, fmt.Errorf("failed to parse 'when' expression '%s': %v", when, err)
+	}
+	result, err := expression.Evaluate(nil)
+	if err != nil {
+		return false, fmt.Errorf("failed to evaluate 'when' expression '%s': %v", when, err)
+	}
+	b, ok := result.(bool)
+	if !ok {
+		return false, fmt.Errorf("expected boolean evaluation for '%s', got %v", when, result)
+	}
+	return b, nil
 }

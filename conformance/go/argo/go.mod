@@ -5,9 +5,13 @@ go 1.26
 replace kfm-compile/conformance/report => ../report
 
 require (
+	github.com/Knetic/govaluate v3.0.1-0.20250325060307-7625b7f8c03d+incompatible
 	github.com/argoproj/argo-workflows/v4 v4.0.7
 	github.com/robfig/cron/v3 v3.0.1
+	k8s.io/api v0.33.1
+	k8s.io/apimachinery v0.33.1
 	kfm-compile/conformance/report v0.0.0
+	sigs.k8s.io/yaml v1.4.0
 )
 
 require (
@@ -124,8 +128,6 @@ require (
 	gopkg.in/evanphx/json-patch.v4 v4.12.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
-	k8s.io/api v0.33.1 // indirect
-	k8s.io/apimachinery v0.33.1 // indirect
 	k8s.io/client-go v0.33.1 // indirect
 	k8s.io/klog/v2 v2.130.1 // indirect
 	k8s.io/kube-openapi v0.0.0-20250318190949-c8a335a9a2ff // indirect
@@ -137,6 +139,5 @@ require (
 	sigs.k8s.io/json v0.0.0-20250730193827-2d320260d730 // indirect
 	sigs.k8s.io/randfill v1.0.0 // indirect
 	sigs.k8s.io/structured-merge-diff/v4 v4.7.0 // indirect
-	sigs.k8s.io/yaml v1.4.0 // indirect
 	zombiezen.com/go/sqlite v1.4.2 // indirect
 )

@@ -212,6 +212,8 @@ type parsedObject struct {
 	Depends         []dependsInfo  `json:"depends,omitempty"`
 	Synchronization *syncInfo      `json:"synchronization,omitempty"`
 	WhenAt          map[string]any `json:"whenAt,omitempty"`
+	// Exit: the exit handler's tasks and whether each runs per final phase (analyze.go).
+	Exit []exitInfo `json:"exit,omitempty"`
 }
 
 // analyze adds what the controller computes from a workflow spec.
@@ -219,6 +221,7 @@ func (p *parsedObject) analyze(ctx context.Context, spec *wfv1.WorkflowSpec, cms
 	p.RetryStrategies = retryInfos(spec)
 	p.Depends = dependsInfos(ctx, spec)
 	p.Synchronization = synchronizationInfo(spec.Synchronization, cms)
+	p.Exit = exitInfos(ctx, spec)
 }
 
 // parseFile is Argo's own multi-document parser (common.ParseObjects, strict),

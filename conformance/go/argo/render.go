@@ -42,7 +42,7 @@ type renderedAttempt struct {
 	Error   string            `json:"error,omitempty"`
 }
 
-const maxRenderedAttempts = 10
+const maxRenderedAttempts = 100
 
 // globals builds the controller's global variables for a run (setGlobalParameters
 // in workflow/controller/operator.go): workflow.name/namespace/uid/creationTimestamp,

@@ -28,14 +28,15 @@ import (
 )
 
 // maxRenderedAttempts bounds the attempts rendered per pipeline task.
-const maxRenderedAttempts = 10
+const maxRenderedAttempts = 100
 
 type taskAnalysis struct {
 	Name string `json:"name"`
 	// Finally: a finally task.
 	Finally bool `json:"finally,omitempty"`
 	// WhenRuns: per scenario ("all ok", "<task> without ok", "<task> ok=false"; every
-	// other task wrote ok=true), whether the task's when expressions allow it to run.
+	// other task wrote ok=true; for a finally task also "tasks.status <status>"),
+	// whether the task's when expressions allow it to run.
 	// Absent when the task has no when expressions.
 	WhenRuns map[string]bool `json:"whenRuns,omitempty"`
 	// Attempts: the inline task's steps as substituted for attempts 1, 2, ...
@@ -81,6 +82,20 @@ func analyzePipeline(p *v1.Pipeline, results map[string]map[string]string) []tas
 					all[okKey(n)] = "true"
 				}
 				a.WhenRuns["all ok"] = eval(all)
+				if group.finally {
+					// $(tasks.status): the aggregate status of the pipeline tasks, which the
+					// PipelineRun reconciler substitutes into finally tasks
+					// (ApplyPipelineTaskStateContext, key "tasks.status"); its value per
+					// outcome is given as GetPipelineTasksStatus documents it: Succeeded (all
+					// succeeded), Failed (one failed), Completed (none failed, one skipped).
+					for _, status := range []string{"Succeeded", "Failed", "Completed"} {
+						repl := map[string]string{v1.PipelineTasksAggregateStatus: status}
+						for k, v := range all {
+							repl[k] = v
+						}
+						a.WhenRuns["tasks.status "+status] = eval(repl)
+					}
+				}
 				for _, n := range names {
 					if n == t.Name {
 						continue
