@@ -164,7 +164,7 @@ export function backfillSelection(
     const shown = sel.display(path);
     const text = sel.readFile(path);
     if (typeof text !== "string") {
-      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error });
+      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
     const a = analyze(shown, text, { path, host });

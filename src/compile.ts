@@ -4,6 +4,7 @@
  */
 import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "./diagnostics.js";
 import type { Workflow } from "./ir.js";
+import { MAX_JOBS } from "./limits.js";
 import { lower } from "./lower.js";
 import { outputBaseName } from "./names.js";
 import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
@@ -51,6 +52,13 @@ export function analyze(file: string, text: string, where?: { path: string; host
             )
           : [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))];
     return { ir: null, diagnostics: sortDiagnostics(ds), spec };
+  }
+  const wf = (data as Record<string, unknown>).workflow;
+  const jobCount = wf !== null && typeof wf === "object" && Array.isArray((wf as Record<string, unknown>).jobs) ? (wf as { jobs: unknown[] }).jobs.length : 0;
+  if (jobCount > MAX_JOBS) {
+    // Before job files are read or anything is validated: each step below is at least linear in the jobs.
+    const message = `This workflow has ${jobCount} jobs, more than the ${MAX_JOBS} a workflow may have (src/limits.ts); split it into workflows that depend on each other (\`dependencies\`).`;
+    return { ir: null, diagnostics: [spec.locate(problem("KFM008", message, ["workflow", "jobs"], true))], spec };
   }
   const resolved = resolveJobFiles(spec, data as Record<string, unknown>, where);
   spec = resolved.spec;

@@ -4,6 +4,7 @@
  * collected and reported together; `throw` is kept for compiler bugs.
  */
 import type { SpecPath } from "./ir.js";
+import { MAX_SUGGESTION_LENGTH } from "./limits.js";
 
 export type Severity = "error" | "warning";
 
@@ -17,6 +18,7 @@ export const CODES = {
   KFM005: "the file cannot be read",
   KFM006: "a reference leaves the project root",
   KFM007: "a project glob matches no file",
+  KFM008: "the input exceeds a resource bound (src/limits.ts)",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",
@@ -43,6 +45,7 @@ export const CODES = {
   KFM218: "previous/next date without a regular schedule",
   KFM219: "schedule window is empty",
   KFM220: "schedule slot in a daylight-saving change",
+  KFM221: "a literal value looks like a credential",
   // Targets.
   KFM301: "the target cannot express this feature",
   // Backfill.
@@ -102,9 +105,12 @@ export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
 
 /** The closest candidate by edit distance, if it is close enough to be a likely typo. */
 export function didYouMean(word: string, candidates: Iterable<string>): string | null {
+  // A huge word (a 1 MB value) would cost a quadratic comparison per candidate.
+  if (word.length > MAX_SUGGESTION_LENGTH) return null;
   let best: string | null = null;
   let bestDistance = Infinity;
   for (const c of candidates) {
+    if (c.length > MAX_SUGGESTION_LENGTH) continue;
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
     if (d < bestDistance || (d === bestDistance && best !== null && c < best)) {
       best = c;

@@ -22,8 +22,9 @@ import type {
   Workflow,
 } from "./ir.js";
 import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
-import { NAME_SPACES } from "./names.js";
-import { mergeText, parseTemplate, type RawPart } from "./template.js";
+import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
+import { credentialIn, secretLikeName } from "./secrets.js";
+import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
 import { isZone, knownZones, parseBound, parseDuration, parseQuantity } from "./values.js";
 
 type Obj = Record<string, unknown>;
@@ -46,6 +47,7 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     const at: SpecPath = ["job"];
     const job = lowerJob(ctx, data.job, at, [], "all_succeeded");
     const name = isObj(data.job) ? str(data.job.name) : null;
+    if (name !== null) checkFileName(ctx, name, [...at, "name"]);
     if (job === null || name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
     const ir: Workflow = {
       at,
@@ -67,6 +69,9 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
   const at: SpecPath = ["workflow"];
   const name = str(wf.name);
   if (name !== null) checkReserved(ctx, name, [...at, "name"]);
+  if (name !== null) checkFileName(ctx, name, [...at, "name"]);
+  checkLiteral(ctx, wf.description, [...at, "description"], "field");
+  checkNotificationLiterals(ctx, wf.notifications, [...at, "notifications", "on_failure"]);
   const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
   const timeoutSeconds = positiveDuration(ctx, wf.timeout, [...at, "timeout"]);
   const entries = Array.isArray(wf.jobs) ? wf.jobs : [];
@@ -95,6 +100,9 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     }
   });
   checkCycles(ctx, jobs, at);
+  if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
+    ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
+  }
   const prerequisites = jobs.filter((j) => j.prerequisite).map((j) => j.name);
   const gated = withPrerequisites(ctx, jobs, prerequisites);
   if (name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
@@ -119,6 +127,7 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
 
 function lowerApproval(ctx: Ctx, value: Obj, at: SpecPath, dependsOn: string[]): Job | null {
   const name = str(value.name);
+  checkLiteral(ctx, value.description, [...at, "description"], "field");
   if (name === null) return null;
   return {
     at,
@@ -158,6 +167,18 @@ function lowerUpstream(ctx: Ctx, value: unknown, at: SpecPath, self: string): Up
     out.push({ at: where, workflow: d.workflow, timeoutSeconds: positiveDuration(ctx, d.timeout, [...where, "timeout"]) });
   });
   return out;
+}
+
+/** Notification fields are written into the output too: checked for credentials (before lowering stops at the first errors). */
+function checkNotificationLiterals(ctx: Ctx, value: unknown, at: SpecPath): void {
+  const list = isObj(value) && Array.isArray(value.on_failure) ? value.on_failure : [];
+  list.forEach((n, i) => {
+    if (!isObj(n)) return;
+    const where: SpecPath = [...at, i];
+    checkLiteral(ctx, n.channel, [...where, "channel"], "field");
+    checkLiteral(ctx, n.from, [...where, "from"], "field");
+    if (Array.isArray(n.recipients)) n.recipients.forEach((r, k) => checkLiteral(ctx, r, [...where, "recipients", k], "field"));
+  });
 }
 
 function lowerNotifications(value: unknown, at: SpecPath, workflow: string): Notification[] {
@@ -229,7 +250,16 @@ function withPrerequisites(ctx: Ctx, jobs: Job[], prerequisites: readonly string
 function runTokenSeed(workflow: string, jobs: readonly unknown[]): string {
   const params = jobs
     .filter(isObj)
-    .map((j) => [str(j.name) ?? "", Object.entries(isObj(j.params) ? j.params : {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))] as const)
+    .map(
+      (j) =>
+        [
+          str(j.name) ?? "",
+          // A param marked `not_a_secret` enters as its bare value: the mark changes no run token.
+          Object.entries(isObj(j.params) ? j.params : {})
+            .map(([k, v]) => [k, unwrapNotASecret(v, []).value] as const)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        ] as const,
+    )
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const digest = createHash("sha256").update(JSON.stringify(params)).digest("hex");
   return `kfm-run-token/v1\n${workflow}\n${digest}\n`;
@@ -240,6 +270,52 @@ interface Ctx {
   readonly scalarSource: ScalarSource;
   periodSeconds: number | null;
   scheduled: boolean;
+}
+
+/** Where a literal credential was found decides the advice: env values and params can be marked, other fields cannot. */
+type LiteralKind = "env" | "param" | "field";
+
+/**
+ * Fail-closed secrets (src/secrets.ts, SECURITY.md): a literal that looks like a credential
+ * is an error pointing to secret references. The value itself is never repeated.
+ */
+function checkLiteral(ctx: Ctx, value: unknown, at: SpecPath, kind: LiteralKind, name?: string): void {
+  if (typeof value !== "string") return;
+  const found = credentialIn(value, name !== undefined && secretLikeName(name));
+  if (found === null) return;
+  const keep =
+    kind === "env"
+      ? `keep it in a secret and reference it (\`${name}: {secret: <secret name>, key: <key>}\`)`
+      : kind === "param"
+        ? "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`)"
+        : "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`), and refer to the variable instead";
+  const mark = kind === "field" ? "" : " If it is not a credential, write the value as `{value: ..., not_a_secret: true}`.";
+  ctx.problems.push(
+    problem(
+      "KFM221",
+      `This looks like ${found}: a literal credential would be written into every generated file, readable by anyone who can read them (contract 11.3). Do not commit it; ${keep}.${mark}`,
+      at,
+    ),
+  );
+}
+
+/** A `{value: ..., not_a_secret: true}` wrapper: the value, and the path it is at. */
+function unwrapNotASecret(raw: unknown, where: SpecPath): { value: unknown; at: SpecPath; marked: boolean } {
+  if (isObj(raw) && "value" in raw && raw.not_a_secret === true) return { value: raw.value, at: [...where, "value"], marked: true };
+  return { value: raw, at: where, marked: false };
+}
+
+/**
+ * A workflow's name (a job document's job name) is its output file's name. The name
+ * grammar already keeps out path separators, `.`, `..` and absolute paths; Windows
+ * device names (`con`, `nul`, `aux`, `com1`...) are names a checkout on Windows cannot
+ * hold as files, with any extension, so they are refused too.
+ */
+function checkFileName(ctx: Ctx, name: string, at: SpecPath): void {
+  if (isWindowsDeviceName(name))
+    ctx.problems.push(
+      problem("KFM211", `\`${name}\` names the output file, and \`${name}\` is a device name on Windows, where no file can have it; rename the workflow.`, at),
+    );
 }
 
 function checkReserved(ctx: Ctx, name: string, at: SpecPath): void {
@@ -351,6 +427,7 @@ function boundedDuration(ctx: Ctx, seconds: number, at: SpecPath): number | null
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {
   if (!isObj(value)) return null;
   if (typeof value.trigger === "string") {
+    checkLiteral(ctx, value.source, [...at, "source"], "field");
     const event: EventSchedule = { kind: "event", at, trigger: value.trigger, source: str(value.source) };
     return event;
   }
@@ -450,11 +527,19 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
   };
   const command = list("command");
   const args = list("args");
+  checkLiteral(ctx, value.description, [...at, "description"], "field");
+  checkLiteral(ctx, image, [...at, "image"], "field");
+  for (const key of ["command", "args"] as const) {
+    const v = value[key];
+    if (Array.isArray(v)) v.forEach((item, i) => checkLiteral(ctx, item, [...at, key, i], "field"));
+  }
+  // The image is a template like every spec string, but may only render to constant text.
+  let imageText: string | null = null;
   if (image !== null) {
     const t = tpl(image, [...at, "image"]);
     if (t !== null && t.some((s) => "variable" in s)) {
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
-    }
+    } else if (t !== null) imageText = constantText(t);
   }
   const env: EnvVar[] = [];
   if (isObj(value.env)) {
@@ -477,11 +562,14 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
         );
         continue;
       }
-      if (isObj(raw)) {
-        if (typeof raw.secret === "string" && typeof raw.key === "string") env.push({ name: key, secretRef: { secret: raw.secret, key: raw.key } });
+      const plain = unwrapNotASecret(raw, where);
+      if (isObj(plain.value)) {
+        if (typeof plain.value.secret === "string" && typeof plain.value.key === "string")
+          env.push({ name: key, secretRef: { secret: plain.value.secret, key: plain.value.key } });
         continue;
       }
-      const t = tpl(scalarText(ctx, raw, where), where);
+      if (!plain.marked) checkLiteral(ctx, plain.value, where, "env", key);
+      const t = tpl(scalarText(ctx, plain.value, plain.at), plain.at);
       if (t !== null) env.push({ name: key, value: t });
     }
   }
@@ -491,7 +579,7 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
   };
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
-  if (name === null || image === null) return null;
+  if (name === null || image === null || imageText === null) return null;
   const standard: EnvVar[] = [
     { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
     { name: "KFM_JOB", value: [{ text: name }] },
@@ -503,7 +591,7 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
     at,
     name,
     description: str(value.description),
-    image,
+    image: imageText,
     command,
     args,
     env: [...env, ...standard],
@@ -526,9 +614,11 @@ function scalarText(ctx: Ctx, raw: unknown, where: SpecPath): unknown {
 function lowerParams(ctx: Ctx, value: unknown, at: SpecPath): Map<string, RawPart[]> {
   const out = new Map<string, RawPart[]>();
   if (!isObj(value)) return out;
-  for (const [key, raw] of Object.entries(value)) {
-    const where: SpecPath = [...at, key];
-    const text = scalarText(ctx, raw, where);
+  for (const [key, wrapped] of Object.entries(value)) {
+    const plain = unwrapNotASecret(wrapped, [...at, key]);
+    const where = plain.at;
+    if (!plain.marked) checkLiteral(ctx, plain.value, where, "param", key);
+    const text = scalarText(ctx, plain.value, where);
     if (typeof text !== "string") continue;
     const parsed = parseTemplate(text);
     if (!parsed.ok) {

@@ -26,6 +26,11 @@ export function outputBaseName(specName: string): string {
   return specName;
 }
 
+/** Windows device names: no file on Windows may be named so, whatever its extension (`nul.yaml` is the null device too). */
+export function isWindowsDeviceName(name: string): boolean {
+  return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name.split(".")[0]!.trimEnd());
+}
+
 /** Target name spaces with their mapping, for collision checks over a workflow's jobs. */
 export const NAME_SPACES: ReadonlyArray<{ readonly label: string; readonly map: (n: string) => string }> = [
   { label: "Kubernetes names (Argo, Tekton)", map: kubeName },

@@ -7,7 +7,7 @@ import { relative, sep } from "node:path";
 import type { Target } from "../targets/types.js";
 import { analyze, compileFor, type Output } from "./compile.js";
 import { type Diagnostic } from "./diagnostics.js";
-import { diskHost } from "./spec/layout.js";
+import { diskHost, type ReadError } from "./spec/layout.js";
 
 export interface Selection {
   /** Output paths are relative to this folder (absolute). */
@@ -20,7 +20,7 @@ export interface Selection {
   readonly targets: readonly { readonly target: Target; readonly folder: string }[];
   /** How a file is named in diagnostics and headers. */
   readonly display: (path: string) => string;
-  readonly readFile: (path: string) => string | { error: string };
+  readonly readFile: (path: string) => string | ReadError;
 }
 
 export interface Compiled {
@@ -46,7 +46,7 @@ export function compileSelection(sel: Selection): Compiled {
     const shown = sel.display(path);
     const text = sel.readFile(path);
     if (typeof text !== "string") {
-      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error });
+      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
     const a = analyze(shown, text, { path, host });

@@ -11,11 +11,18 @@ import YAML, { visit } from "yaml";
 /** Characters that must never stand unescaped in output: C0/C1 controls (tab included), NEL, line/paragraph separators, BOM, lone surrogates. */
 const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/**
+ * A line of only blanks in a multi-line string: the writer would put it in a block
+ * scalar, where such a line reads back as empty (`"  \n"` came back as `"\n"`).
+ */
+const BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
+
 export function toYaml(value: unknown): string {
   const doc = new YAML.Document(value, { version: "1.1" });
   visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === "string" && NEEDS_ESCAPE.test(node.value)) node.type = "QUOTE_DOUBLE";
+      if (typeof node.value === "string" && (NEEDS_ESCAPE.test(node.value) || (node.value.includes("\n") && BLANK_LINE.test(node.value))))
+        node.type = "QUOTE_DOUBLE";
     },
   });
   // The writer leaves NEL, C1 controls, U+2028/2029 and BOM raw even inside double

@@ -112,3 +112,17 @@ describe("bounds", () => {
     );
   });
 });
+
+describe("images", () => {
+  it("are templates that render to constant text, so Jinja escapes mean what they say", () => {
+    expect(ir(`job: {name: a, image: "registry/{{ '{{' }}odd:1"}\n`).jobs[0]!.image).toBe("registry/{{odd:1");
+  });
+});
+
+describe("approval gates", () => {
+  it("cannot make a workflow on their own (found by the random-spec property test)", () => {
+    expect(problems(`workflow: {name: w, jobs: [{approval: {name: gate}}]}\n`)).toEqual([
+      "spec.yaml:1:21: error KFM104: A workflow needs at least one job that runs a container; approval gates alone do nothing.",
+    ]);
+  });
+});

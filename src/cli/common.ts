@@ -2,13 +2,14 @@
  * What every command shares: the IO seam, usage errors, option parsing with
  * did-you-mean, reading specs into diagnostics, and printing them.
  */
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
 import { formatDiagnostic, suggestion, type Diagnostic } from "../diagnostics.js";
-import { diskHost } from "../spec/layout.js";
+import { MAX_SPEC_BYTES } from "../limits.js";
+import { diskHost, type ReadError } from "../spec/layout.js";
 
 export const EXIT_OK = 0;
 export const EXIT_INVALID = 1;
@@ -65,7 +66,7 @@ export function analyzeAll(files: readonly string[], io: Io): { analyses: Analys
     const shown = displayPath(file, io.cwd);
     const text = readSpec(resolve(io.cwd, file));
     if (typeof text !== "string") {
-      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error });
+      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
     // Job files a workflow names (repository layout) must stay inside the current folder.
@@ -81,7 +82,14 @@ export function displayPath(file: string, cwd: string): string {
   return rel === "" ? "." : rel.split(sep).join("/");
 }
 
-export function readSpec(path: string): string | { error: string } {
+/**
+ * Reads a spec (or job or config) file as text, or says why not. The type and size are
+ * checked before anything is read (src/limits.ts): a folder, FIFO, device or socket is
+ * refused without blocking (FIFOs are opened non-blocking and checked again on the open
+ * descriptor, so one swapped in after the first check cannot block either), and so is
+ * a file larger than MAX_SPEC_BYTES, one holding NUL bytes (binary) or one that is not UTF-8.
+ */
+export function readSpec(path: string): string | ReadError {
   let stat;
   try {
     stat = statSync(path);
@@ -89,13 +97,48 @@ export function readSpec(path: string): string | { error: string } {
     const code = (e as NodeJS.ErrnoException).code;
     return { error: code === "ENOENT" ? "No such file." : `The file cannot be read (${code}).` };
   }
-  if (!stat.isFile()) return { error: stat.isDirectory() ? "This is a folder; give spec files." : "This is not a regular file." };
+  const kind = (s: typeof stat) =>
+    s.isFile()
+      ? null
+      : { error: s.isDirectory() ? "This is a folder; give spec files." : "This is not a regular file (a FIFO, device or socket); give spec files." };
+  const tooBig = (size: number) =>
+    size > MAX_SPEC_BYTES
+      ? {
+          error: `The file is ${size} bytes or more, larger than the ${MAX_SPEC_BYTES} (1 MiB) a spec may be; split it (job files, contract 12.2).`,
+          code: "KFM008" as const,
+        }
+      : null;
+  const early = kind(stat) ?? tooBig(stat.size);
+  if (early !== null) return early;
   let bytes: Buffer;
+  let fd: number;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     return { error: `The file cannot be read (${(e as NodeJS.ErrnoException).code}).` };
   }
+  try {
+    const s = fstatSync(fd);
+    const late = kind(s) ?? tooBig(s.size);
+    if (late !== null) return late;
+    // At most one byte more than the bound is read, so a file growing meanwhile is caught too.
+    const buffer = Buffer.allocUnsafe(MAX_SPEC_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const r = readSync(fd, buffer, n, buffer.length - n, null);
+      if (r === 0) break;
+      n += r;
+      if (n === buffer.length) break;
+    }
+    if (n > MAX_SPEC_BYTES) return tooBig(n)!;
+    bytes = buffer.subarray(0, n);
+  } catch (e) {
+    return { error: `The file cannot be read (${(e as NodeJS.ErrnoException).code}).` };
+  } finally {
+    closeSync(fd);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul !== -1) return { error: `The file holds a NUL byte (at byte ${nul}): it is binary, not a YAML spec.` };
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {

@@ -54,7 +54,7 @@ export function select(values: Parsed["values"], positionals: readonly string[],
   const shown = displayPath(config, io.cwd);
   const text = readSpec(config);
   if (typeof text !== "string")
-    return { mode: "invalid", diagnostics: [{ file: shown, line: 1, column: 1, severity: "error", code: "KFM005", message: text.error }] };
+    return { mode: "invalid", diagnostics: [{ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error }] };
   const { project, diagnostics } = parseConfig(shown, text, config);
   if (project === null) return { mode: "invalid", diagnostics };
   return {

@@ -10,15 +10,22 @@ import { realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { problem, type Diagnostic, type Problem } from "../diagnostics.js";
 import type { SpecPath } from "../ir.js";
+import { MAX_WORKFLOW_BYTES } from "../limits.js";
 import { loadSpec, type LoadedSpec } from "./load.js";
 import { checkShape } from "./schema.js";
+
+/** Why a file cannot be read: a sentence, and KFM008 when a bound of src/limits.ts refused it (else KFM005). */
+export interface ReadError {
+  readonly error: string;
+  readonly code?: "KFM005" | "KFM008";
+}
 
 /** Where spec files come from. Paths are absolute. */
 export interface SpecHost {
   /** The project root: the folder of `kfm.config.yaml`, or the current folder. */
   readonly root: string;
   /** The text of a file, or a sentence saying why it cannot be read. */
-  readFile(path: string): string | { error: string };
+  readFile(path: string): string | ReadError;
   /** The path with symbolic links resolved, or null when it does not exist. */
   realPath(path: string): string | null;
   /** How a file is named in diagnostics and headers. */
@@ -26,7 +33,7 @@ export interface SpecHost {
 }
 
 /** A host reading the disk. */
-export function diskHost(root: string, display: (path: string) => string, readFile: (path: string) => string | { error: string }): SpecHost {
+export function diskHost(root: string, display: (path: string) => string, readFile: (path: string) => string | ReadError): SpecHost {
   return {
     root,
     readFile,
@@ -80,6 +87,7 @@ export function resolveJobFiles(spec: LoadedSpec, data: Record<string, unknown>,
 
   const diagnostics: Diagnostic[] = [];
   const files: JobFile[] = [];
+  let bytes = spec.text.length;
   const at = (i: number): SpecPath => ["workflow", "jobs", i, "job"];
   for (const { index, ref } of refs) {
     const fail = (message: string, code: Problem["code"] = "KFM006") => diagnostics.push(spec.locate(problem(code, message, at(index))));
@@ -109,8 +117,16 @@ export function resolveJobFiles(spec: LoadedSpec, data: Record<string, unknown>,
     }
     const text = host.readFile(path);
     if (typeof text !== "string") {
-      fail(`The job file \`${ref}\` (${host.display(path)}) cannot be read: ${text.error}`, "KFM005");
+      fail(`The job file \`${ref}\` (${host.display(path)}) cannot be read: ${text.error}`, text.code ?? "KFM005");
       continue;
+    }
+    bytes += text.length;
+    if (bytes > MAX_WORKFLOW_BYTES) {
+      fail(
+        `With the job file \`${ref}\` this workflow's files hold more than the ${MAX_WORKFLOW_BYTES / 1024 / 1024} MiB a workflow may (src/limits.ts); split it.`,
+        "KFM008",
+      );
+      break;
     }
     const job = loadSpec(host.display(path), text);
     if (job.diagnostics.length > 0) {

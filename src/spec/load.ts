@@ -4,8 +4,9 @@
  * returns diagnostics.
  */
 import { createHash } from "node:crypto";
-import YAML, { isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node } from "yaml";
-import { problem, type Diagnostic, type Problem } from "../diagnostics.js";
+import { Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type CST, type Document, type Node } from "yaml";
+import { type Diagnostic, type Problem } from "../diagnostics.js";
+import { MAX_ALIAS_COUNT, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, MAX_YAML_TOKENS } from "../limits.js";
 import type { SpecPath } from "../ir.js";
 
 export interface LoadedSpec {
@@ -28,12 +29,6 @@ export function digestOf(text: string | Uint8Array): string {
 /** Parses `text` as the spec file `file` (the name is only used in diagnostics and headers). */
 export function loadSpec(file: string, text: string): LoadedSpec {
   const lineCounter = new LineCounter();
-  const docs = YAML.parseAllDocuments(text, {
-    lineCounter,
-    prettyErrors: false,
-    uniqueKeys: true,
-    strict: true,
-  });
   const position = (offset: number): { line: number; column: number } => {
     const p = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
     return { line: p.line, column: p.col };
@@ -56,7 +51,20 @@ export function loadSpec(file: string, text: string): LoadedSpec {
     diagnostics,
   });
 
-  const list = Array.isArray(docs) ? docs : [docs];
+  // The bounds (src/limits.ts) come before the work they protect: size, then a streaming
+  // pass of the lexer (tokens, flow nesting), then the syntax tree's depth, walked
+  // without recursion, before it becomes data.
+  if (text.length > MAX_SPEC_BYTES) {
+    return fail([at("KFM008", `The file is larger than the ${MAX_SPEC_BYTES / 1024 / 1024} MiB a spec may be; split it (job files, contract 12.2).`, 0)]);
+  }
+  const lexed = lexBounds(text);
+  if (lexed !== null) return fail([at("KFM008", lexed.message, lexed.offset)]);
+  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const deep = depthBeyond(tokens, MAX_NESTING_DEPTH);
+  if (deep !== null) {
+    return fail([at("KFM008", `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, deep)]);
+  }
+  const list: Document.Parsed[] = Array.from(new Composer({ prettyErrors: false, uniqueKeys: true, strict: true }).compose(tokens));
   const real = list.filter((d) => d.contents !== null || d.errors.length > 0);
   if (real.length === 0) return fail([at("KFM004", "The file is empty: a spec holds one `workflow:` or `job:` document.", 0)]);
   const diagnostics: Diagnostic[] = [];
@@ -76,9 +84,19 @@ export function loadSpec(file: string, text: string): LoadedSpec {
   let data: unknown;
   try {
     // Aliases are expanded into plain data; the cap stops alias bombs.
-    data = doc.toJS({ maxAliasCount: 100 });
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    return fail([at("KFM001", `The YAML cannot be read: ${(e as Error).message.split("\n")[0]}.`, 0)]);
+    const message = (e as Error).message.split("\n")[0]!;
+    if (/alias/i.test(message)) {
+      return fail([
+        at(
+          "KFM008",
+          `Aliases (\`*name\`) here expand to more than ${MAX_ALIAS_COUNT} times the nodes they name, as in an alias bomb; write the values out.`,
+          0,
+        ),
+      ]);
+    }
+    return fail([at("KFM001", `The YAML cannot be read: ${message.replace(/\.$/, "")}.`, 0)]);
   }
   return {
     file,
@@ -92,6 +110,46 @@ export function loadSpec(file: string, text: string): LoadedSpec {
     },
     diagnostics: [],
   };
+}
+
+/** The first bound the lexer's token stream breaks: too many tokens, or flow collections nested too deep. */
+function lexBounds(text: string): { message: string; offset: number } | null {
+  let count = 0;
+  let flow = 0;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (++count > MAX_YAML_TOKENS) {
+      return { message: `The file has more than ${MAX_YAML_TOKENS} YAML tokens (a 1,000-job workflow has about 100,000); split it.`, offset };
+    }
+    if (token === "[" || token === "{") {
+      if (++flow > MAX_NESTING_DEPTH) {
+        return { message: `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, offset };
+      }
+    } else if ((token === "]" || token === "}") && flow > 0) flow--;
+    // Document start, flow end and scalar markers are not source text.
+    if (token !== "\x02" && token !== "\x18" && token !== "\x1f") offset += token.length;
+  }
+  return null;
+}
+
+/** The offset of the first collection nested deeper than `max` in the syntax tree, found without recursion; null when none is. */
+function depthBeyond(tokens: readonly CST.Token[], max: number): number | null {
+  const stack: [unknown, number][] = tokens.map((t) => [t, 0]);
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== "object") continue;
+    const n = node as { type?: string; offset?: number; value?: unknown; items?: { key?: unknown; value?: unknown }[] };
+    const d = n.type === "block-map" || n.type === "block-seq" || n.type === "flow-collection" ? depth + 1 : depth;
+    if (d > max) return n.offset ?? 0;
+    if (n.type === "document" || n.type === "block-scalar") stack.push([n.value, d]);
+    if (Array.isArray(n.items)) {
+      for (const it of n.items) {
+        if (it.key) stack.push([it.key, d]);
+        if (it.value) stack.push([it.value, d]);
+      }
+    }
+  }
+  return null;
 }
 
 function yamlMessage(message: string): string {

@@ -30,6 +30,7 @@ const ORDER = [
   "JobDocument",
   "JobSpec",
   "SecretRef",
+  "NotASecret",
   "Resources",
   "RetryPolicy",
   "CronSchedule",

@@ -57,8 +57,11 @@ export function checkShape(data: Record<string, unknown>): Problem[] {
   // complaints, so each is checked again against the branch its keys select, and
   // only that branch speaks.
   const wf = data.workflow as Record<string, unknown> | undefined;
-  if (kind !== "WorkflowDocument" || !isRecord(wf)) return problems;
   const unions: { at: (string | number)[]; value: unknown; definition: string }[] = [];
+  if (kind !== "WorkflowDocument" || !isRecord(wf)) {
+    if (isRecord(data.job)) unions.push(...valueUnions(data.job, ["job"]));
+    return narrow(problems, unions);
+  }
   if ("schedule" in wf) unions.push({ at: ["workflow", "schedule"], value: wf.schedule, definition: scheduleKind(wf.schedule) });
   if (Array.isArray(wf.jobs)) {
     wf.jobs.forEach((item, i) =>
@@ -66,8 +69,10 @@ export function checkShape(data: Record<string, unknown>): Problem[] {
     );
     // `job` is a job or the path of a job file: a mapping is checked as a job only.
     wf.jobs.forEach((item, i) => {
-      if (isRecord(item) && !("approval" in item) && isRecord(item.job))
+      if (isRecord(item) && !("approval" in item) && isRecord(item.job)) {
         unions.push({ at: ["workflow", "jobs", i, "job"], value: item.job, definition: "JobSpec" });
+        unions.push(...valueUnions(item.job, ["workflow", "jobs", i, "job"]));
+      }
     });
   }
   const onFailure = isRecord(wf.notifications) ? wf.notifications.on_failure : undefined;
@@ -80,11 +85,34 @@ export function checkShape(data: Record<string, unknown>): Problem[] {
       }),
     );
   }
+  return narrow(problems, unions);
+}
+
+/** Each union member's problems replaced by those of the branch its keys select (outer unions first). */
+function narrow(problems: Problem[], unions: readonly { at: (string | number)[]; value: unknown; definition: string }[]): Problem[] {
   for (const u of unions) {
     if (!isRecord(u.value)) continue;
     problems = [...problems.filter((p) => !isUnder(p.at, u.at)), ...run(u.definition, u.value, u.at)];
   }
   return problems;
+}
+
+/**
+ * A job's env values and params given as mappings: a secret reference, or a value marked
+ * `not_a_secret` (src/secrets.ts), told apart by their keys.
+ */
+function valueUnions(job: Record<string, unknown>, at: (string | number)[]): { at: (string | number)[]; value: unknown; definition: string }[] {
+  const out: { at: (string | number)[]; value: unknown; definition: string }[] = [];
+  const marked = (v: Record<string, unknown>) => "value" in v || "not_a_secret" in v;
+  if (isRecord(job.env)) {
+    for (const [k, v] of Object.entries(job.env)) {
+      if (isRecord(v)) out.push({ at: [...at, "env", k], value: v, definition: marked(v) ? "NotASecret" : "SecretRef" });
+    }
+  }
+  if (isRecord(job.params)) {
+    for (const [k, v] of Object.entries(job.params)) if (isRecord(v)) out.push({ at: [...at, "params", k], value: v, definition: "NotASecret" });
+  }
+  return out;
 }
 
 /** Validates a parsed `kfm.config.yaml` against schemas/config.schema.json. */

@@ -197,15 +197,20 @@ export interface JobSpec {
   args?: TemplateString[];
   /**
    * Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use
-   * the runtime variables (for example `"{{ ds }}"`).
+   * the runtime variables (for example `"{{ ds }}"`). A value that looks like a credential
+   * is refused (`KFM221`); one that only looks like one is written as a
+   * [NotASecret](#notasecret).
    */
-  params?: { [key: string]: TemplateString | number | boolean };
+  params?: { [key: string]: TemplateString | number | boolean | NotASecret };
   /**
    * Environment variables of the job's container. Names follow POSIX: letters,
    * digits and `_`, not starting with a digit. A value is text, or a reference to a
-   * secret (contract 11.3: never a literal credential).
+   * secret (contract 11.3: never a literal credential). A literal that looks like a
+   * credential (a known token format anywhere, or a random-looking value under a name
+   * such as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`) is refused (`KFM221`); a value
+   * that only looks like one is written as a [NotASecret](#notasecret).
    */
-  env?: { [name: string]: TemplateString | number | boolean | SecretRef };
+  env?: { [name: string]: TemplateString | number | boolean | SecretRef | NotASecret };
   /** Resources the container requests (contract 3.1). */
   resources?: Resources;
   /** Retry policy (contract 9.1). Without it a job runs once. */
@@ -236,6 +241,20 @@ export interface SecretRef {
    * @maxLength 253
    */
   key: string;
+}
+
+/**
+ * Extension: a literal env value or param that the credential check would refuse, marked
+ * as not a credential, for example `CACHE_KEY: {value: "3f9a1c0b7d2e4f6a8b9c", not_a_secret: true}`.
+ * It means exactly what the bare `value` means; the mark is per value, so every other
+ * value is still checked. Mark only values that are safe to publish: they are written
+ * into every generated file.
+ */
+export interface NotASecret {
+  /** The value, as it would be written without the mark. */
+  value: TemplateString | number | boolean;
+  /** Must be `true`: the author states this value is not a credential. */
+  not_a_secret: true;
 }
 
 /** Resource requests, as Kubernetes quantities. */
