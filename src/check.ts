@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import type { Output } from "./compile.js";
 import { readHeader } from "./header.js";
-import { findOrphans, type Orphan } from "./write.js";
+import { findOrphans, outsideOutput, type Orphan } from "./write.js";
 
 export type Difference = "hand-edit" | "spec-changed" | "compiler-changed" | "not-generated";
 
@@ -43,6 +43,11 @@ export function checkOutputs(base: string, outputs: readonly Output[], folders: 
   const missing: string[] = [];
   const current: string[] = [];
   for (const o of outputs) {
+    // A link at an output path may lead anywhere: it is never read (nor printed in a diff).
+    if (outsideOutput(base, o.path) !== null) {
+      stale.push({ path: o.path, why: "not-generated", patch: `${o.path} leads outside the output folder through a symbolic link; it was not read.\n` });
+      continue;
+    }
     const existing = readOrNull(join(base, o.path));
     if (existing === null) {
       missing.push(o.path);

@@ -3,7 +3,7 @@
  * against schemas/config.schema.json, target names and folders checked, and the
  * spec globs expanded. Problems are diagnostics located in the config file.
  */
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
 import { globSync } from "tinyglobby";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
@@ -107,7 +107,19 @@ export function parseConfig(
     const found = glob([pattern, ...negated], root);
     if (found.length === 0)
       problems.push(problem("KFM007", `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, ["specs", i]));
-    for (const f of found) specs.add(f);
+    for (const f of found) {
+      // A link inside the project may point anywhere: what is read is where it leads.
+      if (!insideRoot(root, f)) {
+        problems.push(
+          problem("KFM006", `The glob \`${pattern}\` matches ${relative(root, f)}, which leads outside the project root through a symbolic link.`, [
+            "specs",
+            i,
+          ]),
+        );
+        continue;
+      }
+      specs.add(f);
+    }
   });
   const diagnostics = sortDiagnostics(problems.map(loaded.locate));
   if (hasErrors(diagnostics)) return { project: null, diagnostics };
@@ -119,4 +131,18 @@ export function globFiles(patterns: string[], root: string): string[] {
   return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) =>
     resolve(p),
   );
+}
+
+/** Whether `file`, links resolved, is inside `root`, links resolved. */
+function insideRoot(root: string, file: string): boolean {
+  let real: string;
+  let realRoot: string;
+  try {
+    real = realpathSync.native(file);
+    realRoot = realpathSync.native(root);
+  } catch {
+    return false;
+  }
+  const rel = relative(realRoot, real);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
 }

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -145,5 +145,19 @@ describe("kfm-compile check", () => {
     expect(run(args, dir).code).toBe(0);
     expect(run(["check", ...args], dir).code).toBe(0);
     expect(run(["check", "daily.yaml", "--target", "argo"], dir).code).toBe(2);
+  });
+});
+
+describe("check and symbolic links", () => {
+  it("never reads, nor prints, a file an output path links to outside the output folder", () => {
+    const dir = compiledProject();
+    const outside = mkdtempSync(join(tmpdir(), "kfm-outside-"));
+    writeFileSync(join(outside, "private.txt"), "do not print me\n");
+    rmSync(join(dir, ARGO));
+    symlinkSync(join(outside, "private.txt"), join(dir, ARGO));
+    const r = run(["check"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("leads outside the output folder through a symbolic link");
+    expect(r.stdout + r.stderr).not.toContain("do not print me");
   });
 });

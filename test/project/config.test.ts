@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -131,5 +131,18 @@ describe("the CLI with a config", () => {
     expect(run(["specs/daily.yaml", "--target", "tekton", "--out", "out"], dir).code).toBe(0);
     expect(existsSync(join(dir, "out/tekton/daily_sales_pipeline.yaml"))).toBe(true);
     expect(existsSync(join(dir, "deploy"))).toBe(false);
+  });
+});
+
+describe("spec globs and symbolic links", () => {
+  it("refuse a matched spec that leads outside the project root through a link", () => {
+    const outside = project({ "secret.yaml": JOB });
+    const dir = project({ "specs/ok.yaml": JOB });
+    symlinkSync(join(outside, "secret.yaml"), join(dir, "specs", "linked.yaml"));
+    const r = parse(dir, "specs: [specs/*.yaml]\ntargets:\n  argo: {out: deploy/argo}\n");
+    expect(r.project).toBeNull();
+    expect(r.lines).toEqual([
+      "kfm.config.yaml:1:9: error KFM006: The glob `specs/*.yaml` matches specs/linked.yaml, which leads outside the project root through a symbolic link.",
+    ]);
   });
 });
