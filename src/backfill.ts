@@ -10,11 +10,9 @@
  * it gets one partition per day, at 00:00 UTC.
  */
 import type { Target } from "../targets/types.js";
-import { analyze } from "./compile.js";
 import { parseCron, nextFireTimes, type Cron } from "./cron.js";
 import { hasErrors, problem, sortDiagnostics, type Diagnostic, type Problem } from "./diagnostics.js";
-import type { Selection } from "./project.js";
-import { diskHost } from "./spec/layout.js";
+import { analyzeSelection, type Selection } from "./project.js";
 import { backfillMarkLine, hashComment, headerLines } from "./header.js";
 import type { Workflow } from "./ir.js";
 import { outputBaseName } from "./names.js";
@@ -155,20 +153,11 @@ export function backfillSelection(
   to: string,
   options: { readonly ref: string },
 ): { files: BackfillFile[]; partitions: number; diagnostics: Diagnostic[] } {
-  const host = diskHost(sel.root, sel.display, sel.readFile);
-  const diagnostics: Diagnostic[] = [];
+  const { analyses, diagnostics } = analyzeSelection(sel);
   const files: BackfillFile[] = [];
   let count = 0;
   const writer = new Map<string, string>();
-  for (const path of sel.specs) {
-    const shown = sel.display(path);
-    const text = sel.readFile(path);
-    if (typeof text !== "string") {
-      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
-      continue;
-    }
-    const a = analyze(shown, text, { path, host });
-    diagnostics.push(...a.diagnostics);
+  for (const a of analyses) {
     if (a.ir === null) continue;
     const dates = partitions(a.ir, from, to);
     if (!Array.isArray(dates)) {

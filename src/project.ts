@@ -5,7 +5,7 @@
  */
 import { relative, sep } from "node:path";
 import type { Target } from "../targets/types.js";
-import { analyze, compileFor, type Output } from "./compile.js";
+import { analyze, compileFor, type Analysis, type Output } from "./compile.js";
 import { type Diagnostic } from "./diagnostics.js";
 import { diskHost, type ReadError } from "./spec/layout.js";
 
@@ -35,13 +35,14 @@ export function relativeDisplay(from: string): (path: string) => string {
   return (path) => relative(from, path).split(sep).join("/") || ".";
 }
 
-/** Reads, analyses and compiles every spec for every target; nothing is written. */
-export function compileSelection(sel: Selection): Compiled {
+/**
+ * Reads and analyses every selected spec (job files resolved inside the root): the
+ * analyses of the readable ones, and every diagnostic, unreadable files included.
+ */
+export function analyzeSelection(sel: Selection): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
   const host = diskHost(sel.root, sel.display, sel.readFile);
+  const analyses: Analysis[] = [];
   const diagnostics: Diagnostic[] = [];
-  const outputs: Output[] = [];
-  const specs: string[] = [];
-  const writer = new Map<string, string>();
   for (const path of sel.specs) {
     const shown = sel.display(path);
     const text = sel.readFile(path);
@@ -51,6 +52,19 @@ export function compileSelection(sel: Selection): Compiled {
     }
     const a = analyze(shown, text, { path, host });
     diagnostics.push(...a.diagnostics);
+    analyses.push(a);
+  }
+  return { analyses, diagnostics };
+}
+
+/** Reads, analyses and compiles every spec for every target; nothing is written. */
+export function compileSelection(sel: Selection): Compiled {
+  const { analyses, diagnostics } = analyzeSelection(sel);
+  const outputs: Output[] = [];
+  const specs: string[] = [];
+  const writer = new Map<string, string>();
+  for (const a of analyses) {
+    const shown = a.spec.file;
     if (a.ir === null) continue;
     specs.push(shown);
     for (const { target, folder } of sel.targets) {

@@ -3,11 +3,12 @@ import * as TJS from "typescript-json-schema";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const SCHEMA_PATH = "schemas/workflow.schema.json";
+export const CONFIG_SCHEMA_PATH = "schemas/config.schema.json";
 
-/** Generates the spec's JSON Schema from `src/spec/types.ts`. Only the schema script and its test load this. */
-export function generateSpecSchema(): string {
-  const program = TJS.getProgramFromFiles([root + "src/spec/types.ts"], { strict: true, skipLibCheck: true });
-  const schema = TJS.generateSchema(program, "SpecFile", {
+/** A JSON Schema for the type `type` of the file `source` (relative to the package root), with `$id` set. */
+function generate(source: string, type: string, id: string): string {
+  const program = TJS.getProgramFromFiles([root + source], { strict: true, skipLibCheck: true });
+  const schema = TJS.generateSchema(program, type, {
     required: true,
     noExtraProps: true,
     strictNullChecks: true,
@@ -18,28 +19,16 @@ export function generateSpecSchema(): string {
     uniqueNames: false,
     validationKeywords: [],
   });
-  if (!schema) throw new Error("typescript-json-schema produced no schema");
-  const withId = { $id: "https://kfm-compile.dev/schemas/workflow.schema.json", ...schema };
-  return JSON.stringify(withId, null, 2) + "\n";
+  if (!schema) throw new Error(`typescript-json-schema produced no schema for ${type}`);
+  return JSON.stringify({ $id: id, ...schema }, null, 2) + "\n";
 }
 
-export const CONFIG_SCHEMA_PATH = "schemas/config.schema.json";
+/** Generates the spec's JSON Schema from `src/spec/types.ts`. Only the docs script and its tests load this. */
+export function generateSpecSchema(): string {
+  return generate("src/spec/types.ts", "SpecFile", "https://kfm-compile.dev/schemas/workflow.schema.json");
+}
 
 /** Generates the project configuration's JSON Schema from `src/config/types.ts`. */
 export function generateConfigSchema(): string {
-  const program = TJS.getProgramFromFiles([root + "src/config/types.ts"], { strict: true, skipLibCheck: true });
-  const schema = TJS.generateSchema(program, "ProjectConfig", {
-    required: true,
-    noExtraProps: true,
-    strictNullChecks: true,
-    ref: true,
-    aliasRef: false,
-    titles: false,
-    defaultProps: false,
-    uniqueNames: false,
-    validationKeywords: [],
-  });
-  if (!schema) throw new Error("typescript-json-schema produced no schema");
-  const withId = { $id: "https://kfm-compile.dev/schemas/config.schema.json", ...schema };
-  return JSON.stringify(withId, null, 2) + "\n";
+  return generate("src/config/types.ts", "ProjectConfig", "https://kfm-compile.dev/schemas/config.schema.json");
 }

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
 import { setWriteFs, type WriteFs } from "../../src/write.js";
+import { tree } from "../files.js";
 
 const NAMES = ["a", "b", "c"];
 
@@ -18,17 +19,6 @@ function run(cwd: string, args: string[]): { code: number; err: string } {
   let err = "";
   const code = main(args, { stdout: () => {}, stderr: (s) => (err += s), cwd });
   return { code, err };
-}
-
-/** Every file under `dir`, relative, with its bytes. */
-function tree(dir: string, prefix = ""): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of readdirSync(join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
-    if (e.isDirectory()) for (const [k, v] of tree(dir, rel)) out.set(k, v);
-    else out.set(rel, readFileSync(join(dir, rel), "utf8"));
-  }
-  return out;
 }
 
 function spec(name: string, version: string): string {

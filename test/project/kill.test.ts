@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { removeStaleTemps, STALE_TEMP_MS } from "../../src/write.js";
+import { tree } from "../files.js";
 
 // The built CLI in a package folder of its own, as test/project/git-hook.test.ts does.
 const PACKAGE = mkdtempSync(join(tmpdir(), "kfm-package-"));
@@ -22,17 +23,6 @@ function spec(i: number, version: string): string {
   image: example/job:${version}
   args: ["--date", "{{ ds }}", "--pad", "${"x".repeat(2000)}"]
 `;
-}
-
-/** Every file under `dir`, relative, `/`-separated, with its bytes. */
-function tree(dir: string, prefix = ""): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const e of readdirSync(join(dir, prefix), { withFileTypes: true })) {
-    const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
-    if (e.isDirectory()) for (const [k, v] of tree(dir, rel)) out.set(k, v);
-    else out.set(rel, readFileSync(join(dir, rel), "utf8"));
-  }
-  return out;
 }
 
 function run(cwd: string, args: string[]) {
