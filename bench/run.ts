@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir, totalmem, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatSummary, summarise, type ProfileSummary } from "./profile.js";
-import { dagFactoryConfig, dagFactoryLoader, heraScript, kfmLayout, kfmSpec, mixedWorkflow, type Workflow } from "./specs.js";
+import { dagFactoryConfig, dagFactoryLoader, heraScript, kfmSpec, mixedWorkflow, type Workflow } from "./specs.js";
 
 // dist/bench/run.js -> the repository root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -285,33 +285,21 @@ async function cold() {
 }
 
 async function scale() {
-  say(
-    "\n## 2. Scale (generated workflows, one job file per job, at most 1,000 jobs per workflow as src/limits.ts requires: a third chain, a third fan-out/fan-in, a third stacked diamonds)\n",
-  );
+  say("\n## 2. Scale (one generated spec per size, jobs written inline: a third chain, a third fan-out/fan-in, a third stacked diamonds)\n");
   const sizes = [10, 100, 1000, 10000];
   const targets = ["validate", "airflow", "argo", "tekton", "github-actions", "all"];
   const rows: Record<number, Series[]> = {};
   for (const n of sizes) {
-    // src/limits.ts caps a workflow at 1,000 jobs (KFM008): 10,000 jobs are 10 workflows of 1,000.
     const dir = join(TMP, "scale", `jobs-${n}`);
-    const parts = Math.max(1, n / 1000);
-    const specs: string[] = [];
-    let bytes = 0;
-    for (let k = 0; k < parts; k++) {
-      const sub = parts === 1 ? "" : `part_${k}/`;
-      for (const [path, text] of kfmLayout(mixedWorkflow(parts === 1 ? `scale_${n}` : `scale_${n}_${k}`, n / parts, true))) {
-        write(join(dir, sub + path), text);
-        bytes += text.length;
-      }
-      specs.push(`${sub}workflow.yaml`);
-    }
+    const text = kfmSpec(mixedWorkflow(`scale_${n}`, n, true));
+    write(join(dir, "workflow.yaml"), text);
     const cmds: Record<string, Cmd> = {};
     for (const t of targets) {
       if (QUICK && n === 10000 && t !== "all" && t !== "validate") continue;
-      cmds[t] = t === "validate" ? { ...kfm("validate", ...specs), cwd: dir } : kfmOut(specs, t, dir);
+      cmds[t] = t === "validate" ? { ...kfm("validate", "workflow.yaml"), cwd: dir } : kfmOut(["workflow.yaml"], t, dir);
     }
-    const reps = n <= 100 ? (QUICK ? 3 : 5) : n === 1000 ? (QUICK ? 1 : 3) : 1;
-    say(`  ${n} jobs (${parts} workflow${parts > 1 ? "s" : ""}, ${n} job files, ${(bytes / 1024).toFixed(0)} KiB of YAML) ...`);
+    const reps = n <= 100 ? (QUICK ? 3 : 5) : QUICK ? 1 : 3;
+    say(`  ${n} jobs (${(text.length / 1024).toFixed(0)} KiB of YAML) ...`);
     rows[n] = await series(cmds, reps, n === 10000 ? 60_000 : 30_000);
   }
   const labels = targets;
@@ -348,11 +336,7 @@ async function scale() {
   );
   profileCandidates.push({
     label: "10,000 jobs to all four targets",
-    cmd: kfmOut(
-      Array.from({ length: 10 }, (_, k) => `part_${k}/workflow.yaml`),
-      "all",
-      join(TMP, "scale", "jobs-10000"),
-    ),
+    cmd: kfmOut(["workflow.yaml"], "all", join(TMP, "scale", "jobs-10000")),
     missBy: all10k.medianMs / 3000,
   });
   results.scale = rows;
@@ -384,7 +368,11 @@ async function repo() {
   const inRepo = (...args: string[]): Cmd => ({ cmd: NODE, args: [CLI, ...args], cwd: dir });
   const [compileAll] = await series({ "kfm-compile (first compile)": inRepo() }, 1, 0);
   const clean = await series(
-    { "node -e 0": { cmd: NODE, args: ["-e", "0"], cwd: dir }, "kfm-compile check (clean tree)": inRepo("check") },
+    {
+      "node -e 0": { cmd: NODE, args: ["-e", "0"], cwd: dir },
+      "kfm-compile check (clean tree)": inRepo("check"),
+      "kfm-compile check --full (clean tree, compiles everything)": inRepo("check", "--full"),
+    },
     QUICK ? 2 : 3,
     60_000,
   );

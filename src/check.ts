@@ -4,13 +4,25 @@
  * (the header's digest and version are what we would write, the bytes are not),
  * missing, or in the way (a file kfm-compile did not generate); generated files no
  * compiled spec writes any more are orphans.
+ *
+ * A pre-commit hook runs this on every commit, so it does not compile what cannot have
+ * changed: a spec is trusted when, for each of its targets, a file in the target's
+ * folder names it, this compiler version and its current digest (spec and job files),
+ * and still holds the output digest it was sealed with (so a hand edit, a rename or a
+ * copy is noticed). Compiling is deterministic, so such a file is exactly what compiling
+ * would write. Every other spec is compiled and compared byte for byte.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createTwoFilesPatch } from "diff";
-import type { Output } from "./compile.js";
-import { readHeader } from "./header.js";
-import { findOrphans, outsideOutput, type Orphan } from "./write.js";
+import { readLayout, type Output } from "./compile.js";
+import { hasErrors } from "./diagnostics.js";
+import { readHeader, sealHolds, type ParsedHeader } from "./header.js";
+import type { Selection } from "./project.js";
+import { digestOf } from "./spec/load.js";
+import { diskHost } from "./spec/layout.js";
+import { VERSION } from "./version.js";
+import { findOrphans, outputFolderFiles, outsideOutput, type Orphan } from "./write.js";
 
 export type Difference = "hand-edit" | "spec-changed" | "compiler-changed" | "not-generated";
 
@@ -37,11 +49,92 @@ function readOrNull(path: string): string | null {
   }
 }
 
-/** Compares `outputs` (paths relative to `base`) with the disk; `folders` are scanned for orphans. */
-export function checkOutputs(base: string, outputs: readonly Output[], folders: readonly string[]): CheckResult {
+/** An output file found current without compiling its spec (see the top of this file). */
+export interface Trusted {
+  /** Relative to the selection's base, `/`-separated. */
+  readonly path: string;
+  /** The spec's display path. */
+  readonly from: string;
+}
+
+interface Generated {
+  readonly path: string;
+  readonly header: ParsedHeader;
+  /** Whether the file is by this compiler version and its output digest holds. */
+  readonly sealed: boolean;
+}
+
+/** The generated files directly in each folder, by folder, target and spec. */
+function generatedFiles(base: string, folders: readonly string[]): Map<string, Generated[]> {
+  const byKey = new Map<string, Generated[]>();
+  for (const { folder, name, path } of outputFolderFiles(base, folders)) {
+    let text: string;
+    try {
+      text = readFileSync(join(base, path), "utf8");
+    } catch {
+      continue;
+    }
+    const header = readHeader(text);
+    if (header === null) continue;
+    const key = trustKey(folder, header.target, header.from);
+    const g = { path, header, sealed: header.version === VERSION && sealHolds(name, text) };
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [g]);
+    else list.push(g);
+  }
+  return byKey;
+}
+
+function trustKey(folder: string, target: string, from: string): string {
+  return `${folder}\0${target}\0${from}`;
+}
+
+/**
+ * Splits the selection's specs into those whose outputs are all current without
+ * compiling (their files returned as trusted) and those that must be compiled.
+ */
+export function trustCurrent(sel: Selection): { trusted: Trusted[]; compile: string[] } {
+  const generated = generatedFiles(
+    sel.base,
+    sel.targets.map((t) => t.folder),
+  );
+  const host = diskHost(sel.root, sel.display, sel.readFile);
+  const trusted: Trusted[] = [];
+  const compile: string[] = [];
+  for (const path of sel.specs) {
+    const shown = sel.display(path);
+    const candidates = sel.targets.map(({ target, folder }) => generated.get(trustKey(folder, target.name, shown)) ?? []);
+    const text = candidates.some((c) => c.length === 0) ? null : sel.readFile(path);
+    if (typeof text !== "string") {
+      compile.push(path);
+      continue;
+    }
+    // Without job files the digest is the spec's own, and nothing needs parsing; with
+    // them the digest covers every job file, read as compiling reads them.
+    let digest = digestOf(text);
+    if (!candidates.every((c) => c.some((g) => g.header.digest === digest))) {
+      const read = readLayout(shown, text, { path, host });
+      if (read.data === null || hasErrors(read.diagnostics) || read.diagnostics.length > 0) {
+        compile.push(path);
+        continue;
+      }
+      digest = read.spec.digest;
+    }
+    const picks = candidates.map((c) => c.find((g) => g.sealed && g.header.digest === digest));
+    if (picks.every((g) => g !== undefined)) trusted.push(...picks.map((g) => ({ path: g!.path, from: shown })));
+    else compile.push(path);
+  }
+  return { trusted, compile };
+}
+
+/**
+ * Compares `outputs` (paths relative to `base`) with the disk; `folders` are scanned for
+ * orphans. `trusted` files are current already (`trustCurrent`).
+ */
+export function checkOutputs(base: string, outputs: readonly Output[], folders: readonly string[], trusted: readonly Trusted[] = []): CheckResult {
   const stale: Stale[] = [];
   const missing: string[] = [];
-  const current: string[] = [];
+  const current: string[] = trusted.map((t) => t.path);
   for (const o of outputs) {
     // A link at an output path may lead anywhere: it is never read (nor printed in a diff).
     if (outsideOutput(base, o.path) !== null) {
@@ -63,7 +156,7 @@ export function checkOutputs(base: string, outputs: readonly Output[], folders: 
       patch: createTwoFilesPatch(`a/${o.path}`, `b/${o.path}`, existing, o.text, "on disk", "from the specs"),
     });
   }
-  const orphans = findOrphans(base, folders, new Set(outputs.map((o) => o.path)));
+  const orphans = findOrphans(base, folders, new Set([...outputs.map((o) => o.path), ...current]));
   return { stale, missing, orphans, current };
 }
 

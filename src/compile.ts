@@ -3,6 +3,7 @@
  * diagnostics or output text out. The CLI is a thin shell over these.
  */
 import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "./diagnostics.js";
+import { sealOutput } from "./header.js";
 import type { Workflow } from "./ir.js";
 import { MAX_JOBS } from "./limits.js";
 import { lower } from "./lower.js";
@@ -21,17 +22,27 @@ export interface Analysis {
   readonly jobFiles?: readonly string[];
 }
 
+/** A spec read with its job files: what `analyze` validates, and what `check` digests. */
+export interface SpecRead {
+  readonly spec: LoadedSpec;
+  /** The document with job files put in place; null when reading failed (see `diagnostics`). */
+  readonly data: Record<string, unknown> | null;
+  readonly diagnostics: Diagnostic[];
+  readonly jobFiles?: readonly string[];
+}
+
 /**
- * Reads, validates and lowers one spec. `file` names it in diagnostics and headers.
- * `where` (the file's absolute path and a host to read through) lets a workflow name
- * job files (`job: jobs/extract.yaml`); without it such references are refused.
+ * Reads one spec and the job files it names, without validating it: the spec's digest
+ * then covers every file read. `where` (the file's absolute path and a host to read
+ * through) lets a workflow name job files (`job: jobs/extract.yaml`); without it such
+ * references are refused.
  */
-export function analyze(file: string, text: string, where?: { path: string; host: SpecHost }): Analysis {
-  let spec = loadSpec(file, text);
-  if (spec.diagnostics.length > 0) return { ir: null, diagnostics: [...spec.diagnostics], spec };
+export function readLayout(file: string, text: string, where?: { path: string; host: SpecHost }): SpecRead {
+  const spec = loadSpec(file, text);
+  if (spec.diagnostics.length > 0) return { spec, data: null, diagnostics: [...spec.diagnostics] };
   const data = spec.data;
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
-    return { ir: null, diagnostics: [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))], spec };
+    return { spec, data: null, diagnostics: [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))] };
   }
   const keys = Object.keys(data);
   const kinds = keys.filter((k) => k === "workflow" || k === "job");
@@ -51,27 +62,33 @@ export function analyze(file: string, text: string, where?: { path: string; host
               ),
             )
           : [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))];
-    return { ir: null, diagnostics: sortDiagnostics(ds), spec };
+    return { spec, data: null, diagnostics: sortDiagnostics(ds) };
   }
   const wf = (data as Record<string, unknown>).workflow;
   const jobCount = wf !== null && typeof wf === "object" && Array.isArray((wf as Record<string, unknown>).jobs) ? (wf as { jobs: unknown[] }).jobs.length : 0;
   if (jobCount > MAX_JOBS) {
     // Before job files are read or anything is validated: each step below is at least linear in the jobs.
     const message = `This workflow has ${jobCount} jobs, more than the ${MAX_JOBS} a workflow may have (src/limits.ts); split it into workflows that depend on each other (\`dependencies\`).`;
-    return { ir: null, diagnostics: [spec.locate(problem("KFM008", message, ["workflow", "jobs"], true))], spec };
+    return { spec, data: null, diagnostics: [spec.locate(problem("KFM008", message, ["workflow", "jobs"], true))] };
   }
   const resolved = resolveJobFiles(spec, data as Record<string, unknown>, where);
-  spec = resolved.spec;
   if (hasErrors(resolved.diagnostics)) {
     // Without the job the workflow cannot be lowered; its own shape is still checked.
-    const shape = checkShape(data as Record<string, unknown>).map(spec.locate);
-    return { ir: null, diagnostics: sortDiagnostics([...resolved.diagnostics, ...shape]), spec, jobFiles: resolved.files };
+    const shape = checkShape(data as Record<string, unknown>).map(resolved.spec.locate);
+    return { spec: resolved.spec, data: null, diagnostics: sortDiagnostics([...resolved.diagnostics, ...shape]), jobFiles: resolved.files };
   }
-  const record = resolved.data;
+  return { spec: resolved.spec, data: resolved.data, diagnostics: resolved.diagnostics, jobFiles: resolved.files };
+}
+
+/** Reads, validates and lowers one spec. `file` names it in diagnostics and headers; `where` as for `readLayout`. */
+export function analyze(file: string, text: string, where?: { path: string; host: SpecHost }): Analysis {
+  const read = readLayout(file, text, where);
+  const { spec, data: record } = read;
+  if (record === null) return { ir: null, diagnostics: read.diagnostics, spec, ...(read.jobFiles ? { jobFiles: read.jobFiles } : {}) };
   const shape = checkShape(record);
   const lowered = lower(record, { path: file, digest: spec.digest }, spec.scalarSource);
-  const diagnostics = sortDiagnostics([...resolved.diagnostics, ...[...shape, ...lowered.problems].map(spec.locate)]);
-  return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec, jobFiles: resolved.files };
+  const diagnostics = sortDiagnostics([...read.diagnostics, ...[...shape, ...lowered.problems].map(spec.locate)]);
+  return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec, jobFiles: read.jobFiles };
 }
 
 export interface Output {
@@ -87,6 +104,6 @@ export function compileFor(analysis: Analysis, target: Target): { output: Output
   if (ir === null) throw new Error("compileFor needs a valid analysis");
   const diagnostics = sortDiagnostics(target.check(ir).map(analysis.spec.locate));
   if (hasErrors(diagnostics)) return { output: null, diagnostics };
-  const text = target.emit(ir);
-  return { output: { target: target.name, path: `${target.name}/${outputBaseName(ir.name)}.${target.extension}`, text }, diagnostics };
+  const name = `${outputBaseName(ir.name)}.${target.extension}`;
+  return { output: { target: target.name, path: `${target.name}/${name}`, text: sealOutput(name, target.emit(ir)) }, diagnostics };
 }

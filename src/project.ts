@@ -57,12 +57,17 @@ export function analyzeSelection(sel: Selection): { analyses: Analysis[]; diagno
   return { analyses, diagnostics };
 }
 
-/** Reads, analyses and compiles every spec for every target; nothing is written. */
-export function compileSelection(sel: Selection): Compiled {
+/**
+ * Reads, analyses and compiles every spec for every target; nothing is written.
+ * `taken` are output paths (relative to `base`) already claimed by specs outside the
+ * selection, with the spec claiming each: a spec writing one of them is refused as two
+ * selected specs writing the same path are.
+ */
+export function compileSelection(sel: Selection, taken: readonly { readonly path: string; readonly from: string }[] = []): Compiled {
   const { analyses, diagnostics } = analyzeSelection(sel);
   const outputs: Output[] = [];
   const specs: string[] = [];
-  const writer = new Map<string, string>();
+  const writer = new Map<string, string>(taken.map((t) => [t.path, t.from]));
   for (const a of analyses) {
     const shown = a.spec.file;
     if (a.ir === null) continue;

@@ -271,8 +271,24 @@ function head(path: string): string | null {
  */
 export function findOrphans(base: string, folders: readonly string[], expected: ReadonlySet<string>): Orphan[] {
   const orphans: Orphan[] = [];
+  for (const { path } of outputFolderFiles(base, folders)) {
+    if (expected.has(path)) continue;
+    const text = head(join(base, path));
+    if (text === null || !isGenerated(text)) continue;
+    const header = readHeader(text);
+    if (header !== null) orphans.push({ path, header });
+  }
+  return orphans;
+}
+
+/**
+ * The regular files directly in each of `folders` (relative to `base`), sorted by folder
+ * and name, without temporary files. Links are not followed, and a linked output folder
+ * pointing out of `base` is not searched: --prune never removes a file outside it.
+ */
+export function outputFolderFiles(base: string, folders: readonly string[]): { folder: string; name: string; path: string }[] {
+  const files: { folder: string; name: string; path: string }[] = [];
   for (const folder of [...new Set(folders)].sort()) {
-    // A linked output folder pointing out of `base` is not searched: --prune never removes a file outside it.
     if (folder !== "." && outsideOutput(base, folder) !== null) continue;
     let entries;
     try {
@@ -282,15 +298,10 @@ export function findOrphans(base: string, folders: readonly string[], expected: 
     }
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (!e.isFile() || e.name.endsWith(TEMP_SUFFIX)) continue;
-      const path = folder === "." ? e.name : `${folder}/${e.name}`;
-      if (expected.has(path)) continue;
-      const text = head(join(base, path));
-      if (text === null || !isGenerated(text)) continue;
-      const header = readHeader(text);
-      if (header !== null) orphans.push({ path, header });
+      files.push({ folder, name: e.name, path: folder === "." ? e.name : `${folder}/${e.name}` });
     }
   }
-  return orphans;
+  return files;
 }
 
 /** Removes orphans (each an atomic unlink), checking again just before that each still carries the header. */

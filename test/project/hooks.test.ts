@@ -23,9 +23,9 @@ describe("repository integration files", () => {
     expect(readFileSync(path, "utf8")).toMatch(/kfm-compile\}? check/);
   });
 
-  it("given the sample CI workflow, then it runs npx kfm-compile check after npm ci", () => {
+  it("given the sample CI workflow, then it runs npx kfm-compile check --full after npm ci", () => {
     const wf = YAML.parse(readFileSync(assetPath("docs/ci/kfm-check.yml"), "utf8")) as { jobs: { check: { steps: { run?: string }[] } } };
-    expect(wf.jobs.check.steps.flatMap((s) => (s.run ? [s.run] : []))).toEqual(["npm ci", "npx kfm-compile check"]);
+    expect(wf.jobs.check.steps.flatMap((s) => (s.run ? [s.run] : []))).toEqual(["npm ci", "npx kfm-compile check --full"]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { relative } from "node:path";
-import { checkOutputs, WHY } from "../../check.js";
+import { checkOutputs, trustCurrent, WHY } from "../../check.js";
 import { hasErrors } from "../../diagnostics.js";
 import { compileSelection } from "../../project.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
@@ -7,11 +7,14 @@ import { PROJECT_OPTIONS, select } from "../project.js";
 
 export const checkCommand: Command = {
   name: "check",
-  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE]",
-  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE]
+  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full]",
+  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
-checks the project of kfm.config.yaml (in this folder, or --config FILE).
+checks the project of kfm.config.yaml (in this folder, or --config FILE). A spec whose
+files all name its current digest and this compiler version, and still match their
+own output digest, is current without compiling (warnings are not printed again);
+--full compiles every spec and compares every byte.
 Reports, and exits 1 for:
   - each stale file, with a unified diff from the disk to what the specs generate, and
     whether its spec changed or the file was edited by hand (its header names the
@@ -21,7 +24,7 @@ Reports, and exits 1 for:
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, PROJECT_OPTIONS);
+    const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, full: { type: "boolean" } });
     if (printedHelp(values, this, io)) return EXIT_OK;
     if (positionals.length > 0 && values.out === undefined) throw new UsageError("check needs --out DIR with spec files (the folder to compare with).");
     const selected = select(values, positionals, io);
@@ -30,7 +33,8 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       return EXIT_INVALID;
     }
     const { selection } = selected;
-    const { outputs, specs, diagnostics } = compileSelection(selection);
+    const { trusted, compile } = values.full === true ? { trusted: [], compile: selection.specs } : trustCurrent(selection);
+    const { outputs, specs, diagnostics } = compileSelection({ ...selection, specs: compile }, trusted);
     diagnostics.unshift(...selected.diagnostics);
     report(diagnostics, "text", io);
     if (hasErrors(diagnostics)) return EXIT_INVALID;
@@ -38,6 +42,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       selection.base,
       outputs,
       selection.targets.map((t) => t.folder),
+      trusted,
     );
     const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     for (const s of result.stale) {
@@ -48,7 +53,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       io.stdout(`Missing (run kfm-compile to write them):\n${result.missing.map((p) => `  ${shown(p)}\n`).join("")}`);
     }
     if (result.orphans.length > 0) {
-      const compiled = new Set(specs);
+      const compiled = new Set([...specs, ...trusted.map((t) => t.from)]);
       const why = (from: string) => (compiled.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`);
       io.stdout(
         `Orphans (generated, but no compiled spec writes them; kfm-compile --prune removes them):\n${result.orphans.map((o) => `  ${shown(o.path)} (${why(o.header.from)})\n`).join("")}`,
