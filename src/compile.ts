@@ -105,5 +105,15 @@ export function compileFor(analysis: Analysis, target: Target): { output: Output
   const diagnostics = sortDiagnostics(target.check(ir).map(analysis.spec.locate));
   if (hasErrors(diagnostics)) return { output: null, diagnostics };
   const name = `${outputBaseName(ir.name)}.${target.extension}`;
-  return { output: { target: target.name, path: `${target.name}/${name}`, text: sealOutput(name, target.emit(ir)) }, diagnostics };
+  const text = sealOutput(name, target.emit(ir));
+  const limit = target.fileLimit;
+  const bytes = limit === undefined ? 0 : Buffer.byteLength(text);
+  if (limit !== undefined && bytes > limit.bytes) {
+    const size = (n: number) => `${(n / 1000).toLocaleString("en-US", { maximumFractionDigits: 0 })} KB`;
+    const message = `The ${target.name} file for this workflow is ${size(bytes)}, more than the ${size(limit.bytes)} ${target.name} takes: ${limit.rule}. Split the workflow into workflows that depend on each other (\`dependencies\`).`;
+    const over = analysis.spec.locate({ code: "KFM302", severity: limit.severity, message, at: ["workflow", "jobs"], atKey: true });
+    diagnostics.push(over);
+    if (limit.severity === "error") return { output: null, diagnostics };
+  }
+  return { output: { target: target.name, path: `${target.name}/${name}`, text }, diagnostics };
 }

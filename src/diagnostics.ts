@@ -48,6 +48,7 @@ export const CODES = {
   KFM221: "a literal value looks like a credential",
   // Targets.
   KFM301: "the target cannot express this feature",
+  KFM302: "the output is larger than the runner accepts",
   // Backfill.
   KFM401: "backfill range reversed or too large",
 } as const;

@@ -6,7 +6,7 @@
  * decision), listed once
  * in `targets/index.ts`.
  */
-import type { Problem } from "../src/diagnostics.js";
+import type { Problem, Severity } from "../src/diagnostics.js";
 import type { FeatureTable } from "../src/features.js";
 import type { Workflow } from "../src/ir.js";
 import type { Summary } from "../src/summary.js";
@@ -20,6 +20,8 @@ export interface Target {
   readonly extension: string;
   /** How each feature is realised: the data `explain` and the support matrix print. */
   readonly features: FeatureTable;
+  /** The largest output file the runner takes, when it has a limit (KFM302). */
+  readonly fileLimit?: FileLimit;
   /**
    * Features of the IR this runner cannot express faithfully (code KFM301, the
    * message naming target and feature), located by spec path. Emit is called only
@@ -36,6 +38,18 @@ export interface Target {
    * function of the IR and the dates. Called only when `check` found no error.
    */
   runs?(ir: Workflow, logicalDates: readonly number[], options: RunsOptions): BackfillRuns;
+}
+
+/**
+ * A runner's limit on the size of what it is given. Checked on the emitted bytes,
+ * since only they are what the runner measures.
+ */
+export interface FileLimit {
+  readonly bytes: number;
+  /** `error` when the runner refuses or ignores a larger file; `warning` when the limit is a default operators may raise. */
+  readonly severity: Severity;
+  /** The runner's rule and where it is written down, as the end of a sentence. */
+  readonly rule: string;
 }
 
 export interface RunsOptions {

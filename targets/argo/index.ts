@@ -11,6 +11,11 @@ export const argo: Target = {
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
   extension: "yaml",
   features,
+  fileLimit: {
+    bytes: 1_000_000,
+    severity: "warning",
+    rule: "Argo stores workflows as Kubernetes resources in etcd, which must be under 1 MB (argo-workflows docs/offloading-large-workflows.md); applying a larger one can fail with `etcdserver: request is too large` unless the cluster's etcd allows more",
+  },
   check,
   emit,
   lift,

@@ -11,6 +11,12 @@ export const githubActions: Target = {
   title: "GitHub Actions workflow (YAML), each job a `docker run` on a hosted runner",
   extension: "yml",
   features,
+  // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
+  fileLimit: {
+    bytes: 500_000,
+    severity: "error",
+    rule: "GitHub does not start runs of a workflow file larger than 500 KB (docs.github.com/en/actions/reference/limits, Workflow file size)",
+  },
   check,
   emit,
   lift,

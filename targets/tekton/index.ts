@@ -11,6 +11,11 @@ export const tekton: Target = {
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
   extension: "yaml",
   features,
+  fileLimit: {
+    bytes: 1_000_000,
+    severity: "warning",
+    rule: "Tekton's Pipeline and PipelineRun are Kubernetes resources stored in etcd, whose default request limit is 1.5 MiB (etcd --max-request-bytes), and a file this large holds one near it; applying it can fail with `etcdserver: request is too large` unless the cluster's etcd allows more",
+  },
   check,
   emit,
   lift,
