@@ -5,33 +5,107 @@
  * `0755`, `1e3`, `~`, `12:30`) are quoted, as cdk8s learnt the hard way (cdk8s#1231),
  * and strings holding characters some readers fold or drop are double-quoted with
  * escapes.
+ *
+ * It writes plain data straight to text. The output is, byte for byte, what the `yaml`
+ * package writes for the same data as a YAML 1.1 document with `lineWidth: 0`,
+ * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made;
+ * test/yaml-writer.test.ts holds that writer and compares the two on generated data.
+ * Building the package's node tree for every output took more than half of all compile
+ * time. Two things differ, and no emitter relies on them: data is taken as a tree (an
+ * object reached twice is written twice, where the package wrote a `&a1` anchor and a
+ * `*a1` alias), and anything but plain data is refused.
  */
-import YAML, { visit } from "yaml";
+import YAML from "yaml";
 
 /** Characters that must never stand unescaped in output: C0/C1 controls (tab included), NEL, line/paragraph separators, BOM, lone surrogates. */
 const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
- * A line of only blanks in a multi-line string: the writer would put it in a block
- * scalar, where such a line reads back as empty (`"  \n"` came back as `"\n"`).
+ * A line of only blanks in a multi-line string: in a block scalar such a line reads
+ * back as empty (`"  \n"` came back as `"\n"`), so these strings are double-quoted.
  */
 const BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
 
+/**
+ * Where a plain scalar would not read back as the same string: an indicator first
+ * (`-`, `?` alone or before a blank, `#`, `&`, `%`, quotes, brackets...), `: ` or ` #`
+ * inside, or a blank or `:` last. Tabs are left out: a string with one is always
+ * double-quoted.
+ */
+const NOT_PLAIN = /^[\n ,[\]{}#&*!|>'"%@`]|^[?-](?: |$)|[\n:] | \n|[\n ]#|[\n :]$/;
+
+/**
+ * Plain text that a YAML 1.1 reader resolves to something other than a string: null,
+ * booleans (`y`, `on`, `off`...), ints in base 2, 8, 10 or 16, floats, infinities and
+ * NaN, sexagesimal numbers (`1:20`), timestamps. `<<`, the merge key, is left out: the
+ * yaml package writes it bare.
+ */
+const NOT_A_STRING_IN_YAML_1_1 = new RegExp(
+  "^(?:" +
+    [
+      // null (also the empty string)
+      "~|[Nn]ull|NULL|",
+      // booleans
+      "[Yy]|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON|[Nn]|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF",
+      // ints: binary, hex, decimal (octal `0755` is one too)
+      "[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)",
+      // infinities, NaN
+      "[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)",
+      // floats with an exponent (`1e3`, `e5`)
+      "[-+]?(?:[0-9][0-9_]*)?(?:\\.[0-9_]*)?[eE][-+]?[0-9]+",
+      // floats (`1.5`, `.5`, `1.`, `.`)
+      "[-+]?(?:[0-9][0-9_]*)?\\.[0-9_]*",
+      // sexagesimal ints and floats (`1:20`, `1:20:30.5`)
+      "[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\\.[0-9_]*)?",
+      // timestamps (`2024-01-01`, `2024-01-01 12:00:00 +1`)
+      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \\t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\\.[0-9]+)?(?:[ \\t]*(?:Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?",
+    ].join("|") +
+    ")$",
+);
+
+/**
+ * Text that is plain as it stands: it starts with a letter (not `e`/`E`, which can open a
+ * YAML 1.1 float such as `e5`) and holds only printable ASCII other than blanks and `:`.
+ * Among such text only the YAML 1.1 words below read as something else. Most keys and
+ * values are like this, so they skip the checks below.
+ */
+const SIMPLE = /^[A-DF-Za-df-z][!-9;-~]*$/;
+const YAML_1_1_WORDS = new Set("y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF null Null NULL".split(" "));
+
+/** A line starting like a directive or a document marker would end the document if it stood at column 0. */
+const DOCUMENT_MARKER = /^(?:%|---|\.\.\.)/m;
+
+/** YAML's own escapes for controls JSON writes as `\u00NN`; the others become `\xNN`. */
+const SHORT_ESCAPES: Readonly<Record<string, string>> = { "0000": "\\0", "0007": "\\a", "000b": "\\v", "001b": "\\e" };
+
+/** Characters the double-quoted form leaves raw that some YAML 1.1 readers take as line breaks or drop. */
+const RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
+
+/** A key longer than this must be written as an explicit `? key` (YAML's implicit-key limit). */
+const MAX_IMPLICIT_KEY = 1024;
+
+/** Double-quoted strings at least this long (as JSON) fold their line breaks onto real lines. */
+const FOLD_FROM = 40;
+
+/**
+ * Writes plain data: strings, numbers, booleans, null, arrays and plain objects.
+ * `undefined` is left out of objects and written as `null` in arrays and at the top.
+ * Anything else (Map, Date, class instances, functions, bigints) is refused.
+ */
 export function toYaml(value: unknown): string {
-  const doc = new YAML.Document(value, { version: "1.1" });
-  visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value === "string" && (NEEDS_ESCAPE.test(node.value) || (node.value.includes("\n") && BLANK_LINE.test(node.value))))
-        node.type = "QUOTE_DOUBLE";
-    },
-  });
-  // The writer leaves NEL, C1 controls, U+2028/2029 and BOM raw even inside double
-  // quotes; YAML 1.1 readers treat some as line breaks. Every string holding one was
-  // forced to double quotes above, so escaping them in the text is always in a quoted scalar.
-  return doc
-    .toString({ lineWidth: 0, minContentWidth: 0, indentSeq: true })
-    .replace(/[\u007f-\u009f\u2028\u2029\ufeff]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+  try {
+    return node(value, "") + "\n";
+  } finally {
+    repeated.clear();
+  }
 }
+
+/**
+ * Emitters put the same long text in every job (GitHub Actions' run script, Tekton's
+ * step scripts): within one document each is worked out once per indentation.
+ */
+const repeated = new Map<string, { indent: string; text: string }>();
+const REPEATED_FROM = 256;
 
 /** Several YAML documents in one stream, each starting with `---`. */
 export function toYamlStream(values: readonly unknown[]): string {
@@ -44,4 +118,185 @@ export function parseYamlStream(text: string): unknown[] {
     if (d.errors.length > 0) throw new Error(`generated YAML does not parse: ${d.errors[0]!.message}`);
     return d.toJS();
   });
+}
+
+/**
+ * One value, starting where the cursor already is (after `- `, `key: ` or at the top).
+ * `indent` is the indentation of the lines that continue it: its own entries, or the
+ * body of a block scalar.
+ */
+function node(v: unknown, indent: string): string {
+  switch (typeof v) {
+    case "string": {
+      if (v.length < REPEATED_FROM) return scalar(v, false, indent);
+      const seen = repeated.get(v);
+      if (seen !== undefined && seen.indent === indent) return seen.text;
+      const text = scalar(v, false, indent);
+      repeated.set(v, { indent, text });
+      return text;
+    }
+    case "number":
+      return number(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      return "null";
+    case "object":
+      if (v === null) return "null";
+      if (Array.isArray(v)) return sequence(v, indent);
+      if (isPlainObject(v)) return mapping(v as Record<string, unknown>, indent);
+  }
+  throw new TypeError(`toYaml writes plain data only, not ${kindOf(v)}`);
+}
+
+function isPlainObject(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+function kindOf(v: unknown): string {
+  if (typeof v !== "object" || v === null) return typeof v;
+  return (v.constructor as { name?: string } | undefined)?.name ?? "an object";
+}
+
+function number(n: number): string {
+  if (Number.isNaN(n)) return ".nan";
+  if (n === Infinity) return ".inf";
+  if (n === -Infinity) return "-.inf";
+  return Object.is(n, -0) ? "-0" : String(n);
+}
+
+function sequence(items: readonly unknown[], indent: string): string {
+  if (items.length === 0) return "[]";
+  // indentSeq: a sequence's items sit two columns in from its dashes.
+  const inner = indent + "  ";
+  let out = "- " + node(items[0], inner);
+  for (let i = 1; i < items.length; i++) out += "\n" + indent + "- " + node(items[i], inner);
+  return out;
+}
+
+function mapping(obj: Record<string, unknown>, indent: string): string {
+  const inner = indent + "  ";
+  let out = "";
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (out !== "") out += "\n" + indent;
+    const key = scalar(k, true, inner);
+    if (key.length > MAX_IMPLICIT_KEY) out += "? " + key + "\n" + indent + ": " + node(v, inner);
+    else if (isNonEmptyCollection(v)) out += key + ":\n" + inner + node(v, inner);
+    else out += key + ": " + node(v, inner);
+  }
+  // Every entry was undefined (or there were none): an empty flow mapping.
+  return out === "" ? "{}" : out;
+}
+
+/** Whether `v` is written as a block collection on the lines below its key (an empty one stays on the key's line as `[]` or `{}`). */
+function isNonEmptyCollection(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  if (Array.isArray(v)) return v.length > 0;
+  for (const k in v) if (Object.hasOwn(v, k) && (v as Record<string, unknown>)[k] !== undefined) return true;
+  return false;
+}
+
+/**
+ * A string as a key (`key`: on one line, never a block scalar) or as a value, choosing
+ * the first form that reads back exactly: plain, single-quoted (when it holds `"` but
+ * no `'`), a `|` block scalar (multi-line), or double-quoted with escapes.
+ */
+function scalar(s: string, key: boolean, indent: string): string {
+  if (SIMPLE.test(s)) return s.length <= 5 && YAML_1_1_WORDS.has(s) ? '"' + s + '"' : s;
+  const multiLine = s.includes("\n");
+  if (NEEDS_ESCAPE.test(s) || (multiLine && BLANK_LINE.test(s))) return doubleQuoted(s, key, indent);
+  if (multiLine) return key ? quoted(s, key, indent) : block(s, indent);
+  if (NOT_PLAIN.test(s)) return quoted(s, key, indent);
+  if (s.startsWith("---") || s.startsWith("...")) {
+    // At column 0 the text would end the document, so a top-level one becomes an
+    // indented block scalar; a key of the top mapping is quoted.
+    if (indent === "") return block(s, indent);
+    if (key && indent === "  ") return quoted(s, key, indent);
+  }
+  return NOT_A_STRING_IN_YAML_1_1.test(s) ? quoted(s, key, indent) : s;
+}
+
+function quoted(s: string, key: boolean, indent: string): string {
+  // Single quotes escape nothing but `'`, so they are used only for one-line text that
+  // has a `"` and no `'`.
+  return s.includes('"') && !s.includes("'") && !s.includes("\n") ? "'" + s + "'" : doubleQuoted(s, key, indent);
+}
+
+/**
+ * A `|` literal block scalar: the header, then the text with each line indented and
+ * empty lines left empty. No line of `s` is only blanks (those go double-quoted), so
+ * the text opens and ends with line breaks alone, and spaces can only open a line.
+ */
+function block(s: string, indent: string): string {
+  // At the top a block's lines need an indent only when one would read as a marker.
+  const pad = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
+  let end = s.length;
+  while (end > 0 && s[end - 1] === "\n") end--;
+  let start = 0;
+  while (start < end && s[start] === "\n") start++;
+  const breaks = s.length - end;
+  // Chomping: `-` drops the final break, none keeps one, `+` keeps them all.
+  const chomp = breaks === 0 ? "-" : breaks === 1 && end > 0 ? "" : "+";
+  const body = s.slice(start, end);
+  // The first content line's own spaces would otherwise set the block's indentation.
+  const indicator = body[0] === " " ? (pad !== "" ? "2" : "1") : "";
+  const head = start > 0 ? s.slice(0, start) + pad : "";
+  const tail = breaks > 1 ? s.slice(end + 1) : "";
+  return "|" + indicator + chomp + "\n" + pad + head + body.replace(/\n+/g, "$&" + pad) + tail;
+}
+
+/**
+ * A double-quoted scalar, from the JSON form of `s`: controls take YAML's short escapes
+ * (`\0`, `\a`, `\v`, `\e`, `\xNN`), a space before a line break is escaped (`\ `) so no
+ * reader trims it, and outside keys a long string's line breaks become real lines (a
+ * run of n breaks is written as n + 1 line ends, as YAML folds them back to n).
+ */
+function doubleQuoted(s: string, key: boolean, indent: string): string {
+  const json = JSON.stringify(s);
+  const fold = !key && json.length >= FOLD_FROM;
+  const pad = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
+  let out = "";
+  let from = 0;
+  let i = json.indexOf("\\");
+  while (i !== -1) {
+    const e = json[i + 1];
+    if (e === "n") {
+      if (json[i - 1] === " ") {
+        out += json.slice(from, i - 1) + "\\ ";
+        from = i;
+      }
+      // The final break stays `\n`: a folded one there would be trimmed.
+      if (!fold || json[i + 2] === '"') {
+        i = json.indexOf("\\", i + 2);
+        continue;
+      }
+      out += json.slice(from, i) + "\n";
+      i += 2;
+      while (json[i] === "\\" && json[i + 1] === "n" && json[i + 2] !== '"') {
+        out += "\n";
+        i += 2;
+      }
+      out += "\n" + pad;
+      // A space opening the next line would be trimmed away; escape it.
+      if (json[i] === " ") out += "\\";
+      from = i;
+    } else if (e === "u") {
+      const code = json.slice(i + 2, i + 6);
+      const short = SHORT_ESCAPES[code] ?? (code.startsWith("00") ? "\\x" + code.slice(2) : null);
+      if (short !== null) {
+        out += json.slice(from, i) + short;
+        from = i + 6;
+      }
+      i += 6;
+    } else {
+      i += 2;
+    }
+    i = json.indexOf("\\", i);
+  }
+  out += json.slice(from);
+  // JSON leaves these raw; YAML 1.1 readers treat some as line breaks.
+  return out.replace(RAW_BREAKS, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
