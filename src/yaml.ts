@@ -87,17 +87,49 @@ const MAX_IMPLICIT_KEY = 1024;
 /** Double-quoted strings at least this long (as JSON) fold their line breaks onto real lines. */
 const FOLD_FROM = 40;
 
+export interface YamlOptions {
+  /**
+   * Strings to write once, where they first occur, with an anchor (`&name`), and as
+   * an alias (`*name`) everywhere else: a value every job repeats. Only a string that
+   * occurs more than once gets its anchor (an anchor no alias uses is an error to
+   * some readers, actionlint among them).
+   */
+  readonly anchors?: ReadonlyMap<string, string>;
+}
+
 /**
  * Writes plain data: strings, numbers, booleans, null, arrays and plain objects.
  * `undefined` is left out of objects and written as `null` in arrays and at the top.
  * Anything else (Map, Date, class instances, functions, bigints) is refused.
  */
-export function toYaml(value: unknown): string {
+export function toYaml(value: unknown, options: YamlOptions = {}): string {
   try {
+    if (options.anchors !== undefined && options.anchors.size > 0) {
+      for (const [text, count] of countStrings(value, options.anchors)) if (count > 1) anchored.set(text, { name: options.anchors.get(text)!, written: false });
+    }
     return node(value, "") + "\n";
   } finally {
     repeated.clear();
+    anchored.clear();
   }
+}
+
+/** The anchored strings of the document being written, and whether each was written yet. */
+const anchored = new Map<string, { name: string; written: boolean }>();
+
+/** How often each of `wanted` occurs as a value in `value`, walked without recursion. */
+function countStrings(value: unknown, wanted: ReadonlyMap<string, string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (wanted.has(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
+    } else if (typeof v === "object" && v !== null) {
+      for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push(item);
+    }
+  }
+  return counts;
 }
 
 /**
@@ -116,7 +148,8 @@ export function toYamlStream(values: readonly unknown[]): string {
 export function parseYamlStream(text: string): unknown[] {
   return YAML.parseAllDocuments(text, { version: "1.1" }).map((d) => {
     if (d.errors.length > 0) throw new Error(`generated YAML does not parse: ${d.errors[0]!.message}`);
-    return d.toJS();
+    // Our own output: its aliases (one per job) are no alias bomb.
+    return d.toJS({ maxAliasCount: -1 });
   });
 }
 
@@ -128,6 +161,14 @@ export function parseYamlStream(text: string): unknown[] {
 function node(v: unknown, indent: string): string {
   switch (typeof v) {
     case "string": {
+      if (anchored.size > 0) {
+        const a = anchored.get(v);
+        if (a !== undefined) {
+          if (a.written) return "*" + a.name;
+          a.written = true;
+          return "&" + a.name + " " + scalar(v, false, indent);
+        }
+      }
       if (v.length < REPEATED_FROM) return scalar(v, false, indent);
       const seen = repeated.get(v);
       if (seen !== undefined && seen.indent === indent) return seen.text;

@@ -269,3 +269,32 @@ describe("toYaml takes plain data only", () => {
     expect(() => toYaml({ a: [v] })).toThrow(message);
   });
 });
+
+describe("toYaml anchors a repeated string when asked", () => {
+  it("writes it once under its anchor, where it first occurs, and as an alias after; readers get the same data", () => {
+    fc.assert(
+      fc.property(fc.oneof(longText, multiLineText, text), data, (s, other) => {
+        const v = { first: { run: s }, other, jobs: [{ run: s }, { steps: [{ run: s }] }] };
+        const out = toYaml(v, { anchors: new Map([[s, "kfm-run"]]) });
+        expect(out.split("&kfm-run").length - 1).toBe(1);
+        expect(out.indexOf("&kfm-run")).toBeLessThan(out.indexOf("*kfm-run"));
+        // The same data as the output without anchors, to both kinds of reader.
+        for (const version of ["1.1", "1.2"] as const) expect(YAML.parse(out, { version, maxAliasCount: -1 })).toEqual(YAML.parse(toYaml(v), { version }));
+        expect(parseYamlStream(out)).toEqual(parseYamlStream(toYaml(v)));
+      }),
+      propertyParams(500),
+    );
+  });
+
+  it("anchors nothing when the string occurs once (an unused anchor is an error to actionlint), or only as a key", () => {
+    const anchors = new Map([["echo hi", "kfm-run"]]);
+    expect(toYaml({ run: "echo hi", other: "x" }, { anchors })).toBe("run: echo hi\nother: x\n");
+    expect(toYaml({ "echo hi": "echo hi" }, { anchors })).toBe("echo hi: echo hi\n");
+    expect(toYaml({ a: "echo hi", b: ["echo hi"] }, { anchors })).toBe("a: &kfm-run echo hi\nb:\n  - *kfm-run\n");
+  });
+
+  it("without anchors, writes what it always wrote", () => {
+    const v = { a: "echo hi", b: ["echo hi"] };
+    expect(toYaml(v, { anchors: new Map() })).toBe(referenceToYaml(v));
+  });
+});

@@ -435,6 +435,9 @@ while :; do
 done
 `;
 
+/** GitHub reads YAML anchors and aliases since 2025 (docs: reusing workflow configurations, "YAML anchors and aliases"). */
+const RUN_SCRIPT_ANCHOR: ReadonlyMap<string, string> = new Map([[RUN_SCRIPT, "kfm-run"]]);
+
 /** GitHub's spelling of a spec time zone: actionlint (v1.7.12+) refuses `UTC`, so UTC is written `Etc/UTC` (rule_events.go checkTimezone). */
 export function githubTimezone(zone: string): string {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
@@ -831,5 +834,7 @@ export function workflowDocument(ir: Workflow): Record<string, unknown> {
 }
 
 export function emit(ir: Workflow): string {
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYaml(workflowDocument(ir));
+  // The run script is the same in every job: written once, under an anchor, it keeps a
+  // workflow of hundreds of jobs under GitHub's 500 KB file limit (README, File size).
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYaml(workflowDocument(ir), { anchors: RUN_SCRIPT_ANCHOR });
 }
