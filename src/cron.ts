@@ -158,7 +158,7 @@ export function intervalToCron(seconds: number): string | null {
 }
 
 /** A daylight-saving change of a zone: the UTC instant and the offsets (minutes) before and after. */
-interface Transition {
+export interface Transition {
   readonly atMs: number;
   readonly before: number;
   readonly after: number;
@@ -167,32 +167,47 @@ interface Transition {
 const transitionCache = new Map<string, Transition[]>();
 
 /**
- * The zone's offset changes between 2020 and 2050: the window in which schedules are
- * checked, fixed so that the same spec gives the same answer on any day.
+ * How far apart the zone's offset is sampled before each change is narrowed to the
+ * minute. Two changes closer than this would be missed; the closest in the tz
+ * database between 2020 and 2050 are about a week apart (Palestine, 2040), and
+ * test/zones.test.ts compares the result with a daily scan.
  */
-function transitions(zone: string): Transition[] {
+const SAMPLE_DAYS = 2;
+
+/**
+ * The zone's offset changes between 2020 and 2050: the window in which schedules are
+ * checked, fixed so that the same spec gives the same answer on any day. Each change
+ * is the first minute (counted from midnight UTC) with the new offset.
+ */
+export function transitions(zone: string): readonly Transition[] {
   let found = transitionCache.get(zone);
   if (found !== undefined) return found;
   found = [];
   const day = 86400000;
+  const end = Date.UTC(2050, 0, 1);
   let t = Date.UTC(2020, 0, 1);
   let offset = offsetMinutes(t, zone);
-  for (const end = Date.UTC(2050, 0, 1); t < end; t += day) {
-    const next = offsetMinutes(t + day, zone);
-    if (next === offset) continue;
-    let lo = t;
-    let hi = t + day;
-    while (hi - lo > 60000) {
-      const mid = lo + Math.floor((hi - lo) / 120000) * 60000;
-      if (offsetMinutes(mid, zone) === offset) lo = mid;
-      else hi = mid;
+  while (t < end) {
+    const step = Math.min(SAMPLE_DAYS * day, end - t);
+    const next = offsetMinutes(t + step, zone);
+    if (next !== offset) {
+      let lo = t;
+      let hi = t + step;
+      while (hi - lo > 60000) {
+        const mid = lo + Math.floor((hi - lo) / 120000) * 60000;
+        if (offsetMinutes(mid, zone) === offset) lo = mid;
+        else hi = mid;
+      }
+      found.push({ atMs: hi, before: offset, after: next });
+      offset = next;
     }
-    found.push({ atMs: hi, before: offset, after: next });
-    offset = next;
+    t += step;
   }
   transitionCache.set(zone, found);
   return found;
 }
+
+const conflictCache = new Map<string, { kind: "gap" | "fold"; local: string } | null>();
 
 /**
  * The first slot of the cron that falls into a daylight-saving gap (a wall time that
@@ -202,6 +217,15 @@ function transitions(zone: string): Transition[] {
  * CronJobs) skips the gap and fires the fold twice.
  */
 export function dstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
+  // A repository's specs mostly share a few schedules: `check` asks once per (cron, zone).
+  const key = `${c.text}\n${zone}`;
+  if (conflictCache.has(key)) return conflictCache.get(key)!;
+  const found = firstConflict(c, zone);
+  conflictCache.set(key, found);
+  return found;
+}
+
+function firstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
   for (const tr of transitions(zone)) {
     // Wall times in [from, to) (minutes since the epoch, read as UTC) are skipped
     // (gap, clocks go forward) or repeated (fold, clocks go back).

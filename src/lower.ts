@@ -358,17 +358,18 @@ function checkNames(ctx: Ctx, names: (string | null)[], kinds: string[], at: Spe
 
 function lowerDependencies(ctx: Ctx, value: unknown, self: string | null, known: Set<string>, at: SpecPath): string[] {
   if (!Array.isArray(value)) return [];
-  const out: string[] = [];
+  // A set: a fan-in job may wait for thousands of jobs.
+  const out = new Set<string>();
   value.forEach((dep, i) => {
     if (typeof dep !== "string") return;
     const where: SpecPath = [...at, i];
     if (dep === self) ctx.problems.push(problem("KFM215", `The job \`${dep}\` cannot depend on itself.`, where));
     else if (!known.has(dep)) {
       ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known)}`, where));
-    } else if (out.includes(dep)) ctx.problems.push(problem("KFM104", `\`${dep}\` is listed twice in \`depends_on\`.`, where));
-    else out.push(dep);
+    } else if (out.has(dep)) ctx.problems.push(problem("KFM104", `\`${dep}\` is listed twice in \`depends_on\`.`, where));
+    else out.add(dep);
   });
-  return out;
+  return [...out];
 }
 
 function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {

@@ -578,35 +578,47 @@ function contextJob(ir: Workflow): Record<string, unknown> {
   };
 }
 
-/** Whether a job that `runWhen: all_done` is upstream of this one (then `success()` means more than "my needs succeeded"). */
-export function hasAllDoneAncestor(jobs: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>, name: string): boolean {
-  const seen = new Set<string>();
-  const stack = [...(jobs.get(name)?.dependsOn ?? [])];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    const j = jobs.get(n);
-    if (j === undefined) continue;
-    if (j.runWhen === "all_done") return true;
-    stack.push(...j.dependsOn);
+type Conditioned = { runWhen: string; dependsOn: readonly string[] };
+
+/**
+ * The jobs with a `runWhen: all_done` job upstream of them (for them `success()` means
+ * more than "my needs succeeded"): everything downstream of an `all_done` job, found in
+ * one walk over the graph rather than one per job.
+ */
+export function belowAllDone(jobs: ReadonlyMap<string, Conditioned>): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const [name, job] of jobs) {
+    for (const d of job.dependsOn) {
+      const list = children.get(d);
+      if (list === undefined) children.set(d, [name]);
+      else list.push(name);
+    }
   }
-  return false;
+  const below = new Set<string>();
+  const stack: string[] = [];
+  for (const [name, job] of jobs) if (job.runWhen === "all_done") stack.push(name);
+  while (stack.length > 0) {
+    for (const c of children.get(stack.pop()!) ?? []) {
+      if (below.has(c)) continue;
+      below.add(c);
+      stack.push(c);
+    }
+  }
+  return below;
 }
 
-/** The job's `if:` (see JOB_IF, ALL_DONE_IF, explicitSuccessIf). */
-export function jobIf(jobs: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>, name: string): string {
-  const job = jobs.get(name)!;
+/** The job's `if:` (see JOB_IF, ALL_DONE_IF, explicitSuccessIf); `below` is `belowAllDone` of the workflow's jobs. */
+export function jobIf(job: Conditioned, below: ReadonlySet<string>, name: string): string {
   if (job.runWhen === "all_done") return ALL_DONE_IF;
-  return hasAllDoneAncestor(jobs, name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
+  return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 
-function specJob(ir: Workflow, job: Job): Record<string, unknown> {
+function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<string, unknown> {
   const waits = retryWaits(job.retry);
   return {
     name: job.name,
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: jobIf(new Map(ir.jobs.map((j) => [j.name, j])), job.name),
+    if: jobIf(job, below, job.name),
     "runs-on": RUNS_ON,
     "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, ir.timeoutSeconds),
     steps: [{ name: "Run the job's container", env: jobStepEnv(job, ir.timeoutSeconds), run: RUN_SCRIPT }],
@@ -685,11 +697,11 @@ export function gateStepEnv(ir: Workflow, job: Job): Record<string, string> {
   return { [V("ENVIRONMENT")]: githubApprovalEnvironment(ir.name, job.name), [V("TOKEN")]: "${{ github.token }}" };
 }
 
-function gateJob(ir: Workflow, job: Job): Record<string, unknown> {
+function gateJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<string, unknown> {
   return {
     name: job.name,
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: jobIf(new Map(ir.jobs.map((j) => [j.name, j])), job.name),
+    if: jobIf(job, below, job.name),
     environment: githubApprovalEnvironment(ir.name, job.name),
     permissions: { ...GATE_PERMISSIONS },
     "runs-on": RUNS_ON,
@@ -822,7 +834,8 @@ export function workflowDocument(ir: Workflow): Record<string, unknown> {
     },
   };
   const jobs: Record<string, unknown> = { [GITHUB_CONTEXT_JOB]: contextJob(ir) };
-  for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job) : specJob(ir, job);
+  const below = belowAllDone(new Map(ir.jobs.map((j) => [j.name, j])));
+  for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below);
   ir.notifications.forEach((n, i) => (jobs[githubNotifyJob(i)] = notifyJob(ir, n)));
   return {
     name: ir.name,

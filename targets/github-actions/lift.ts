@@ -26,7 +26,7 @@ import {
   contextOutputExpression,
   explicitSuccessIf,
   githubTimezone,
-  hasAllDoneAncestor,
+  belowAllDone,
   jobTimeoutMinutes,
   secretExpression,
   variableExpression,
@@ -153,11 +153,12 @@ function liftJob(
   runTimeout: number | null,
   idToName: Map<string, string>,
   conditions: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>,
+  below: ReadonlySet<string>,
 ): [string, JobSummary] {
   const where = `job ${id}`;
   const name = str(job.name, `${where}: name`);
   const condition = conditions.get(id)!;
-  if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && hasAllDoneAncestor(conditions, id)) {
+  if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
   }
   if (job.container !== undefined || job.services !== undefined) fail(`${where}: container jobs are not what emit writes`);
@@ -254,11 +255,12 @@ function liftGate(
   job: Obj,
   idToName: Map<string, string>,
   conditions: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>,
+  below: ReadonlySet<string>,
 ): [string, JobSummary] {
   const where = `gate ${id}`;
   const name = str(job.name, `${where}: name`);
   const condition = conditions.get(id)!;
-  if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && hasAllDoneAncestor(conditions, id)) {
+  if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
   }
   const environment = githubApprovalEnvironment(workflow, name);
@@ -395,11 +397,14 @@ export function lift(text: string): Summary {
     const c = readCondition(id, obj(job, id));
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
+  const below = belowAllDone(conditions);
   const lifted: Array<[string, JobSummary]> = [];
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
     const o = obj(job, id);
-    lifted.push(o.environment !== undefined ? liftGate(workflow, id, o, idToName, conditions) : liftJob(id, o, timeoutSeconds, idToName, conditions));
+    lifted.push(
+      o.environment !== undefined ? liftGate(workflow, id, o, idToName, conditions, below) : liftJob(id, o, timeoutSeconds, idToName, conditions, below),
+    );
   }
   // Notification jobs are numbered from 1 in spec order, with no gap.
   const notificationIds = Object.keys(jobs).filter(isNotification);

@@ -36,12 +36,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  * the meaning only when every other job is upstream of the gate (finished before it starts)
  * or downstream of it (must not run), and none downstream continues after failures.
  */
-function checkGate(ir: Workflow, gate: Job): Problem[] {
+function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
   const out: Problem[] = [];
-  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
-  const ancestors = upstreamOf(byName, gate.name);
-  const descendants = ir.jobs.filter((j) => j.name !== gate.name && upstreamOf(byName, j.name).has(gate.name));
-  const independent = ir.jobs.filter((j) => j.name !== gate.name && !ancestors.has(j.name) && !descendants.includes(j));
+  const ancestors = reachable(graph.parents, gate.name);
+  const below = reachable(graph.children, gate.name);
+  const descendants = ir.jobs.filter((j) => j.name !== gate.name && below.has(j.name));
+  const independent = ir.jobs.filter((j) => j.name !== gate.name && !ancestors.has(j.name) && !below.has(j.name));
   if (gate.approval!.timeoutSeconds === null) {
     out.push(
       problem(
@@ -79,17 +79,37 @@ function checkGate(ir: Workflow, gate: Job): Problem[] {
   return out;
 }
 
-function upstreamOf(byName: ReadonlyMap<string, Job>, name: string): Set<string> {
-  const seen = new Set<string>();
-  const visit = (n: string) => {
-    for (const d of byName.get(n)?.dependsOn ?? []) {
-      if (!seen.has(d)) {
-        seen.add(d);
-        visit(d);
-      }
+/** The job graph both ways: each job's direct dependencies, and the jobs that depend directly on it. */
+interface Graph {
+  readonly parents: ReadonlyMap<string, readonly string[]>;
+  readonly children: ReadonlyMap<string, readonly string[]>;
+}
+
+function graphOf(jobs: readonly Job[]): Graph {
+  const parents = new Map<string, readonly string[]>();
+  const children = new Map<string, string[]>();
+  for (const j of jobs) {
+    parents.set(j.name, j.dependsOn);
+    for (const d of j.dependsOn) {
+      const list = children.get(d);
+      if (list === undefined) children.set(d, [j.name]);
+      else list.push(j.name);
     }
-  };
-  visit(name);
+  }
+  return { parents, children };
+}
+
+/** The jobs reachable from `name` along `edges`, `name` itself excluded unless on a cycle. */
+function reachable(edges: ReadonlyMap<string, readonly string[]>, name: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [name];
+  while (stack.length > 0) {
+    for (const next of edges.get(stack.pop()!) ?? []) {
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(next);
+    }
+  }
   return seen;
 }
 
@@ -171,7 +191,10 @@ export function check(ir: Workflow): Problem[] {
   });
   const emulated = emulatesFailure(ir);
   const gates = ir.jobs.filter((j) => j.approval !== null);
-  for (const gate of gates) problems.push(...checkGate(ir, gate));
+  if (gates.length > 0) {
+    const graph = graphOf(ir.jobs);
+    for (const gate of gates) problems.push(...checkGate(ir, graph, gate));
+  }
   for (const job of ir.jobs) {
     if (emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null) {
       problems.push(

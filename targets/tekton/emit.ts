@@ -490,27 +490,36 @@ export function usedVariables(ir: Workflow): ContextVariable[] {
  */
 export function emulatesFailure(ir: Workflow): boolean {
   if (ir.jobs.some((j) => j.runWhen === "all_done")) return true;
-  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
-  const upstream = new Map<string, Set<string>>();
-  const ancestors = (name: string): Set<string> => {
-    const known = upstream.get(name);
-    if (known !== undefined) return known;
-    const set = new Set<string>();
-    upstream.set(name, set);
-    for (const d of byName.get(name)?.dependsOn ?? []) {
-      set.add(d);
-      ancestors(d).forEach((a) => set.add(a));
-    }
-    return set;
-  };
-  for (let i = 0; i < ir.jobs.length; i++) {
-    for (let k = i + 1; k < ir.jobs.length; k++) {
-      const a = ir.jobs[i]!.name;
-      const b = ir.jobs[k]!.name;
-      if (!ancestors(a).has(b) && !ancestors(b).has(a)) return true;
+  return !totallyOrdered(ir.jobs);
+}
+
+/**
+ * Whether of any two jobs one is upstream of the other. Then the topological order is
+ * unique, so a topological sort never has two jobs ready at once; and two jobs ready at
+ * once are unordered (neither waits, even indirectly, for the other).
+ */
+export function totallyOrdered(jobs: readonly Job[]): boolean {
+  const waiting = new Map<string, number>();
+  const children = new Map<string, string[]>();
+  for (const j of jobs) {
+    waiting.set(j.name, j.dependsOn.length);
+    for (const d of j.dependsOn) {
+      const list = children.get(d);
+      if (list === undefined) children.set(d, [j.name]);
+      else list.push(j.name);
     }
   }
-  return false;
+  let ready = jobs.filter((j) => j.dependsOn.length === 0).map((j) => j.name);
+  while (ready.length === 1) {
+    const next: string[] = [];
+    for (const c of children.get(ready[0]!) ?? []) {
+      const left = waiting.get(c)! - 1;
+      waiting.set(c, left);
+      if (left === 0) next.push(c);
+    }
+    ready = next;
+  }
+  return ready.length === 0;
 }
 
 /**
@@ -519,21 +528,34 @@ export function emulatesFailure(ir: Workflow): boolean {
  * which writes no result, is replaced by the tasks that guard the gate itself. A gate that
  * ran and failed stops the run (its downstream never starts); a gate skipped by its `when`
  * does not skip its children (`WhenExpressionsSkip` is not inherited), so they read the same
- * guards and are skipped by them.
+ * guards and are skipped by them. Returns the guards of a job; each gate's are worked out once.
  */
-export function okGuards(job: Job, byName: ReadonlyMap<string, Job>): string[] {
-  const out: string[] = [TEKTON_CONTEXT_TASK];
-  for (const d of job.dependsOn) {
-    const parent = byName.get(d)!;
-    const names = parent.approval === null ? [kubeName(d)] : okGuards(parent, byName);
-    for (const n of names) if (!out.includes(n)) out.push(n);
-  }
-  return out;
+export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const ofGate = new Map<string, string[]>();
+  const guards = (job: Job): string[] => {
+    const out = new Set<string>([TEKTON_CONTEXT_TASK]);
+    for (const d of job.dependsOn) {
+      const parent = byName.get(d)!;
+      if (parent.approval === null) {
+        out.add(kubeName(d));
+        continue;
+      }
+      let names = ofGate.get(d);
+      if (names === undefined) {
+        names = guards(parent);
+        ofGate.set(d, names);
+      }
+      for (const n of names) out.add(n);
+    }
+    return [...out];
+  };
+  return guards;
 }
 
 function buildPipeline(ir: Workflow): TektonPipeline {
   const emulated = emulatesFailure(ir);
-  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const guards = okGuards(ir.jobs);
   const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map(notifyTask)];
   const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
   return {
@@ -561,7 +583,7 @@ function buildPipeline(ir: Workflow): TektonPipeline {
       ],
       tasks: [
         contextTask(ir, emulated),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, byName) : gateTask(j, emulated, byName))),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards) : gateTask(j, emulated, guards))),
         ...failedTasks,
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
@@ -580,14 +602,14 @@ export function hasGates(ir: Workflow): boolean {
  * a failed gate stops the run (check refuses the workflows where that would stop an
  * independent job).
  */
-function gateTask(job: Job, emulated: boolean, byName: ReadonlyMap<string, Job>): TektonPipelineTask {
+function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
   const runAfter = [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)];
   return {
     name: kubeName(job.name),
     displayName: job.name,
     ...(job.description === null ? {} : { description: job.description }),
     runAfter,
-    ...(emulated ? { when: okGuards(job, byName).map(okWhen) } : {}),
+    ...(emulated ? { when: guards(job).map(okWhen) } : {}),
     taskRef: { ...APPROVAL_TASK_REF },
     params: [
       { name: APPROVAL_PARAMS.approvers, value: [`$(params.${TEKTON_APPROVERS_PARAM}[*])`] },
@@ -753,7 +775,7 @@ function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
   };
 }
 
-function jobTask(job: Job, emulated: boolean, byName: ReadonlyMap<string, Job>): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
@@ -786,7 +808,7 @@ function jobTask(job: Job, emulated: boolean, byName: ReadonlyMap<string, Job>):
   if (!emulated) return task;
 
   // Failure emulation (README "Failure behaviour").
-  if (job.runWhen === "all_succeeded") task.when = okGuards(job, byName).map(okWhen);
+  if (job.runWhen === "all_succeeded") task.when = guards(job).map(okWhen);
   if (retries === 0) task.onError = "continue";
   else main.onError = "continue";
   task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string" }];

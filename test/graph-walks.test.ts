@@ -1,0 +1,93 @@
+/**
+ * The backends walk the job graph once rather than once per job (issue 7: 10,000 jobs).
+ * Each walk is compared here with the plain per-job definition it replaced, on random
+ * graphs whose jobs are listed in any order.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Job } from "../src/ir.js";
+import { belowAllDone } from "../targets/github-actions/emit.js";
+import { okGuards, totallyOrdered } from "../targets/tekton/emit.js";
+import { TEKTON_CONTEXT_TASK } from "../src/names.js";
+
+type Node = Pick<Job, "name" | "dependsOn" | "runWhen" | "approval">;
+
+/** A random acyclic graph: job i may wait for jobs before it in a hidden order; the list is then shuffled. */
+const graphs = fc
+  .integer({ min: 0, max: 9 })
+  .chain((n) =>
+    fc.tuple(
+      fc.array(fc.tuple(fc.subarray([...Array(n).keys()]), fc.boolean(), fc.integer({ min: 0, max: 3 })), { minLength: n, maxLength: n }),
+      fc.shuffledSubarray([...Array(n).keys()], { minLength: n, maxLength: n }),
+    ),
+  )
+  .map(([specs, order]): Node[] => {
+    const jobs = specs.map(([deps, continues, kind], i): Node => {
+      const dependsOn = deps.filter((d) => d < i).map((d) => `job_${d}`);
+      return {
+        name: `job_${i}`,
+        dependsOn,
+        runWhen: continues && dependsOn.length > 0 ? "all_done" : "all_succeeded",
+        approval: kind === 0 ? { timeoutSeconds: 60 } : null,
+      };
+    });
+    return order.map((i) => jobs[i]!);
+  });
+
+function ancestors(jobs: readonly Node[], name: string): Set<string> {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const seen = new Set<string>();
+  const stack = [...byName.get(name)!.dependsOn];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...byName.get(n)!.dependsOn);
+  }
+  return seen;
+}
+
+describe("walks over the job graph agree with their definitions", () => {
+  it("totally ordered: of any two jobs, one is upstream of the other", () => {
+    fc.assert(
+      fc.property(graphs, (jobs) => {
+        const pairwise = jobs.every((a) => jobs.every((b) => a === b || ancestors(jobs, a.name).has(b.name) || ancestors(jobs, b.name).has(a.name)));
+        expect(totallyOrdered(jobs as Job[])).toBe(pairwise);
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it("a chain is totally ordered in any listing; a chain beside one more job is not", () => {
+    const chain: Node[] = [0, 1, 2].map((i) => ({ name: `c${i}`, dependsOn: i === 0 ? [] : [`c${i - 1}`], runWhen: "all_succeeded", approval: null }));
+    expect(totallyOrdered([chain[2]!, chain[0]!, chain[1]!] as Job[])).toBe(true);
+    expect(totallyOrdered([...chain, { name: "x", dependsOn: ["c0"], runWhen: "all_succeeded", approval: null }] as Job[])).toBe(false);
+  });
+  it("below an all_done job: some job upstream continues after failures", () => {
+    fc.assert(
+      fc.property(graphs, (jobs) => {
+        const byName = new Map(jobs.map((j) => [j.name, j]));
+        const below = belowAllDone(byName);
+        for (const j of jobs) expect(below.has(j.name)).toBe([...ancestors(jobs, j.name)].some((a) => byName.get(a)!.runWhen === "all_done"));
+      }),
+      { numRuns: 500 },
+    );
+  });
+  it("ok guards: the parents, each approval gate replaced by its own guards, first mention first", () => {
+    const reference = (job: Node, byName: ReadonlyMap<string, Node>): string[] => {
+      const out = [TEKTON_CONTEXT_TASK];
+      for (const d of job.dependsOn) {
+        const parent = byName.get(d)!;
+        for (const n of parent.approval === null ? [d.replace(/_/g, "-")] : reference(parent, byName)) if (!out.includes(n)) out.push(n);
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(graphs, (jobs) => {
+        const byName = new Map(jobs.map((j) => [j.name, j]));
+        const guards = okGuards(jobs as Job[]);
+        for (const j of jobs) expect(guards(j as Job)).toEqual(reference(j, byName));
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
