@@ -26,5 +26,8 @@ await build({
   // CommonJS packages inside an ES module bundle (yaml's Node build) still call
   // require() for Node's own modules; ES modules have no require, so give them one.
   banner: { js: 'import { createRequire as bundleRequire } from "node:module";\nconst require = bundleRequire(import.meta.url);' },
+  // Each module's code follows a comment naming it relative to the package root
+  // (// dist/src/lower.js), which bench/profile.ts reads to attribute profile samples.
+  absWorkingDir: dirname(dist),
   logLevel: "warning",
 });
