@@ -54,8 +54,41 @@ function shortUrl(url: string): string {
   return d >= 0 ? url.slice(d + 1) : url.replace(/^file:\/\//, "");
 }
 
+/**
+ * Frames in the bundle of the CLI (dist/kfm-compile.js, scripts/bundle.ts) given the URL
+ * of the module they came from: in the bundle, each module's code follows a comment
+ * naming it relative to the package root (`// dist/src/lower.js`). Line numbers stay
+ * those of the bundle.
+ */
+function unbundle(p: Profile): void {
+  const regions = new Map<string, { line: number; url: string }[]>();
+  const regionsOf = (url: string) => {
+    let r = regions.get(url);
+    if (r === undefined) {
+      const root = url.slice(0, url.lastIndexOf("/dist/") + 1);
+      r = [];
+      readFileSync(new URL(url), "utf8")
+        .split("\n")
+        .forEach((text, line) => {
+          const m = /^\/\/ (\S+\.[cm]?js)$/.exec(text);
+          if (m) r!.push({ line, url: root + m[1] });
+        });
+      regions.set(url, r);
+    }
+    return r;
+  };
+  for (const n of p.nodes) {
+    const f = n.callFrame;
+    if (!f.url.startsWith("file://") || !f.url.endsWith("/dist/kfm-compile.js")) continue;
+    let region: string | undefined;
+    for (const r of regionsOf(f.url)) if (r.line <= f.lineNumber) region = r.url;
+    if (region !== undefined) f.url = region;
+  }
+}
+
 export function summarise(path: string, top = 15): ProfileSummary {
   const p = JSON.parse(readFileSync(path, "utf8")) as Profile;
+  unbundle(p);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

@@ -1,10 +1,11 @@
 // Writes the generated documentation: schemas/workflow.schema.json from the spec
-// types, schemas/config.schema.json from the project config types (src/config/types.ts), the spec and config references in README.md from the schemas, and docs/support-matrix.md
-// from the targets' feature tables. `--check` fails when a committed file is stale.
+// types, schemas/config.schema.json from the project config types (src/config/types.ts), the spec and config references in README.md from the schemas, docs/support-matrix.md
+// from the targets' feature tables, and the validators compiled from both schemas (scripts/gen-validators.ts). `--check` fails when a committed file is stale.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { TARGETS } from "../targets/index.js";
 import { supportMatrix } from "../src/explain.js";
 import { CONFIG_SCHEMA_PATH, generateConfigSchema, generateSpecSchema, SCHEMA_PATH } from "../src/spec/schema-gen.js";
+import { generateValidators, VALIDATORS_PATH } from "./gen-validators.js";
 import { configReference, specReference, withConfigReference, withReference } from "../src/spec/reference.js";
 
 const schema = generateSpecSchema();
@@ -15,6 +16,7 @@ const files: [string, string][] = [
   [CONFIG_SCHEMA_PATH, configSchema],
   ["README.md", withConfigReference(readme, configReference(JSON.parse(configSchema)))],
   ["docs/support-matrix.md", supportMatrix(TARGETS)],
+  [VALIDATORS_PATH, generateValidators(schema, configSchema)],
 ];
 if (process.argv.includes("--check")) {
   const stale = files.filter(([path, text]) => readFileSync(path, "utf8") !== text).map(([path]) => path);

@@ -4,8 +4,8 @@
  * spec globs expanded. Problems are diagnostics located in the config file.
  */
 import { existsSync, realpathSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
-import { globSync } from "tinyglobby";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
 import { loadSpec } from "../spec/load.js";
@@ -128,6 +128,9 @@ export function parseConfig(
 
 /** Files (not folders) matching the globs under root, absolute. tinyglobby: `!` excludes. */
 export function globFiles(patterns: string[], root: string): string[] {
+  // Required here, not imported: tinyglobby loads picomatch as it starts, and only a
+  // project config needs globs, not the start of every command.
+  const { globSync } = createRequire(import.meta.url)("tinyglobby") as typeof import("tinyglobby");
   return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) =>
     resolve(p),
   );

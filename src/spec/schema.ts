@@ -3,35 +3,24 @@
  * diagnostics that name the key, point at it, and suggest the nearest valid key.
  */
 import { readFileSync } from "node:fs";
-import AjvModule, { type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { assetPath } from "../assets.js";
 import { problem, suggestion, type Problem } from "../diagnostics.js";
+import * as generated from "./validators.generated.js";
 
 const schema = JSON.parse(readFileSync(assetPath("schemas/workflow.schema.json"), "utf8")) as {
-  $id: string;
   definitions: Record<string, { properties?: Record<string, { pattern?: string }> }>;
 };
 
-const Ajv = AjvModule as unknown as typeof AjvModule.default;
-let validators: Record<string, ValidateFunction> | null = null;
-let configValidator: ValidateFunction | null = null;
+/**
+ * The validators are compiled from the schemas ahead of time (`npm run docs`,
+ * scripts/gen-validators.ts): compiling them here took most of a cold start. Each
+ * definition of the spec schema is one export; `ProjectConfig` is the root of
+ * schemas/config.schema.json (kfm.config.yaml).
+ */
+const validators = generated as unknown as Record<string, ValidateFunction>;
 
-/** `ProjectConfig` is the root of schemas/config.schema.json (kfm.config.yaml); anything else a definition of the spec schema. */
 function validator(definition: string): ValidateFunction {
-  if (definition === "ProjectConfig") {
-    configValidator ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(
-      JSON.parse(readFileSync(assetPath("schemas/config.schema.json"), "utf8")),
-    );
-    return configValidator;
-  }
-  if (validators === null) {
-    const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-    ajv.addSchema(schema);
-    validators = {};
-    for (const name of Object.keys(schema.definitions)) {
-      validators[name] = ajv.getSchema(`${schema.$id}#/definitions/${name}`)!;
-    }
-  }
   return validators[definition]!;
 }
 

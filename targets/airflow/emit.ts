@@ -4,7 +4,7 @@
  * `dag.py.hbs` only places them. See README.md for each mapping and its source.
  */
 import { readFileSync } from "node:fs";
-import Handlebars from "handlebars";
+import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import {
@@ -518,6 +518,9 @@ let compiled: HandlebarsTemplateDelegate<DagView> | null = null;
 function template(): HandlebarsTemplateDelegate<DagView> {
   if (compiled === null) {
     const source = readFileSync(assetPath(TEMPLATE_PATH), "utf8");
+    // Required here, not imported: handlebars and its compiler took a large share of every
+    // start of kfm-compile, and only Airflow output needs them.
+    const Handlebars = createRequire(import.meta.url)("handlebars") as typeof import("handlebars");
     compiled = Handlebars.create().compile<DagView>(source, { strict: true, noEscape: true, knownHelpersOnly: true });
   }
   return compiled;

@@ -41,7 +41,8 @@ describe("kill -9 during kfm-compile --out", () => {
     spawnSync(join(PACKAGE_ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json", "--outDir", join(PACKAGE, "dist")], { cwd: PACKAGE_ROOT, encoding: "utf8" });
     for (const f of ["package.json", "bin"]) cpSync(join(PACKAGE_ROOT, f), join(PACKAGE, f), { recursive: true });
     for (const f of ["schemas", "targets", "node_modules"]) symlinkSync(join(PACKAGE_ROOT, f), join(PACKAGE, f));
-    expect(existsSync(join(PACKAGE, "dist/src/cli/index.js"))).toBe(true);
+    spawnSync(process.execPath, [join(PACKAGE, "dist/scripts/bundle.js")], { encoding: "utf8" });
+    expect(existsSync(join(PACKAGE, "dist/kfm-compile.js"))).toBe(true);
 
     // Given the old outputs of many specs and the new outputs after every spec changed.
     work = mkdtempSync(join(tmpdir(), "kfm-kill-"));

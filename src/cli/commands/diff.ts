@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { join, posix, relative, sep } from "node:path";
 import { analyze, type Analysis } from "../../compile.js";
 import { hasErrors, type Diagnostic } from "../../diagnostics.js";
@@ -26,6 +26,9 @@ export function parseGitSource(arg: string): { ref: string; path: string } {
 
 /** Runs git without a shell; its own message (without `fatal: `) when it fails. */
 function git(args: readonly string[], cwd: string): Buffer | { error: string } {
+  // Required here, not imported: loading node:child_process was a measurable part of
+  // every start, and only git: sources need it.
+  const { execFileSync } = createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
   try {
     return execFileSync("git", [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
   } catch (e) {
