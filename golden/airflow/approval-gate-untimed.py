@@ -12,7 +12,12 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -65,11 +70,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="signed_release"),
-            k8s.V1EnvVar(name="KFM_JOB", value="package"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="signed_release", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="package", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -92,11 +97,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="signed_release"),
-            k8s.V1EnvVar(name="KFM_JOB", value="publish"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="signed_release", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="publish", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,

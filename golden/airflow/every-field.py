@@ -11,7 +11,12 @@ import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -64,15 +69,15 @@ with DAG(
         cmds=["/bin/prepare"],
         arguments=["--partition", "{{ ds }}", "--at", "{{ ts }}"],
         env_vars=[
-            k8s.V1EnvVar(name="REGION", value="eu-west-1"),
-            k8s.V1EnvVar(name="LOG_LEVEL", value="info"),
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field"),
-            k8s.V1EnvVar(name="KFM_JOB", value="prepare"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="REGION", value="eu-west-1", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="LOG_LEVEL", value="info", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="prepare", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
-        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "512Mi"}),
+        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "512Mi"}, local_vars_configuration=KFM_K8S_CONFIG),
         retries=1,
         retry_delay=timedelta(seconds=90),
         retry_exponential_backoff=0,
@@ -93,16 +98,16 @@ with DAG(
         cmds=None,
         arguments=["--day={{ ds }}", "--logical-date={{ logical_date | ts }}"],
         env_vars=[
-            k8s.V1EnvVar(name="MODE", value="0755"),
-            k8s.V1EnvVar(name="ENABLED", value="on"),
-            k8s.V1EnvVar(name="RATIO", value="1e3"),
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field"),
-            k8s.V1EnvVar(name="KFM_JOB", value="load"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="MODE", value="0755", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="ENABLED", value="on", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="RATIO", value="1e3", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="load", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
-        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "2", "memory": "4Gi"}, limits={"cpu": "2", "memory": "4Gi"}),
+        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "2", "memory": "4Gi"}, limits={"cpu": "2", "memory": "4Gi"}, local_vars_configuration=KFM_K8S_CONFIG),
         retries=3,
         retry_delay=timedelta(seconds=60),
         retry_exponential_backoff=0,
@@ -123,11 +128,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field"),
-            k8s.V1EnvVar(name="KFM_JOB", value="publish"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="every_field", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="publish", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,

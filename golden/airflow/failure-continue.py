@@ -11,7 +11,12 @@ import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -71,11 +76,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="failure_continue"),
-            k8s.V1EnvVar(name="KFM_JOB", value="load"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="failure_continue", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="load", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -98,11 +103,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="failure_continue"),
-            k8s.V1EnvVar(name="KFM_JOB", value="publish"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="failure_continue", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="publish", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -125,11 +130,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="failure_continue"),
-            k8s.V1EnvVar(name="KFM_JOB", value="cleanup"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="failure_continue", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="cleanup", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,

@@ -12,7 +12,12 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -72,21 +77,21 @@ with DAG(
         cmds=["sh", "-c", "{{ 'printf \\'%s\\\\n\\' \"$$@\" ; echo \"\"\" \\'\\'\\' `id` $$(id) $$$$ $${HOME}' }}", "--"],
         arguments=["{{ '{{ not a variable }} {% raw %} {#' }}", "{{ '$${{ github.event.inputs.x }} $${{ secrets.TOKEN }} $${{ }}' }}", "$$(HOME) $$$$ $$$$$$ $$(X) $$(context) $$(HOSTNAME", "{{ '\"\"\"\\n\\'\\'\\'\\n\\\\\\\\\\n\\\\n\\r\\n\\t\\x01\\x1f\\x7f\\x85\\u2028\\u2029\\ufeff' }}", "- item\n? key\n: value\n# comment\n&anchor *alias !!python/object:os.system |\n>", "' + __import__(\"os\").system(\"id\") + '", "on", "0755", "1e3", "~", "2024-01-01", "{{ ds }}\"' {{ ts }}{{ '{' }}", "{{ 'config.json' }}", "{{ 'trailing newline\\n' }}", "{{ '  \\n' }}", "\u65e5\u672c \U0001f680 \U0010ffff \xe9", "{{ ds }}{{ ' \"\"\" $$(Z) $${{ github.x }} {{x}}' }}"],
         env_vars=[
-            k8s.V1EnvVar(name="YAML_INDICATORS", value="{{ '- ? : # & * ! | > \\' \" % @ ` , [ ] { }' }}"),
-            k8s.V1EnvVar(name="PYTHON_QUOTES", value="{{ '\"\"\" \\'\\'\\' \\\\\" \\\\\\' \\\\N{BULLET} \\\\x00 \\\\u0041' }}"),
-            k8s.V1EnvVar(name="JINJA", value="{{ '{{ x }} {% if %}' }}"),
-            k8s.V1EnvVar(name="SHELL", value="{{ '$$(rm -rf /) `id` ; && || $$HOME $${HOME} $$$$' }}"),
-            k8s.V1EnvVar(name="GITHUB_EXPR", value="{{ '$${{ github.token }} $${{ toJSON(secrets) }}' }}"),
-            k8s.V1EnvVar(name="CONTROLS", value="{{ '\\x01\\x02\\x1b\\x7f\\x85\\ufeff\\u2028\\u2029\\r\\n\\t' }}"),
-            k8s.V1EnvVar(name="LEADING_SPACE", value="  leading and trailing  "),
-            k8s.V1EnvVar(name="BOOLISH", value="yes"),
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="hostile_payloads"),
-            k8s.V1EnvVar(name="KFM_JOB", value="hostile_job"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="YAML_INDICATORS", value="{{ '- ? : # & * ! | > \\' \" % @ ` , [ ] { }' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="PYTHON_QUOTES", value="{{ '\"\"\" \\'\\'\\' \\\\\" \\\\\\' \\\\N{BULLET} \\\\x00 \\\\u0041' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="JINJA", value="{{ '{{ x }} {% if %}' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="SHELL", value="{{ '$$(rm -rf /) `id` ; && || $$HOME $${HOME} $$$$' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="GITHUB_EXPR", value="{{ '$${{ github.token }} $${{ toJSON(secrets) }}' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="CONTROLS", value="{{ '\\x01\\x02\\x1b\\x7f\\x85\\ufeff\\u2028\\u2029\\r\\n\\t' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="LEADING_SPACE", value="  leading and trailing  ", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="BOOLISH", value="yes", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="hostile_payloads", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="hostile_job", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
-        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "512Mi"}),
+        container_resources=k8s.V1ResourceRequirements(requests={"cpu": "500m", "memory": "512Mi"}, limits={"cpu": "500m", "memory": "512Mi"}, local_vars_configuration=KFM_K8S_CONFIG),
         retries=0,
         retry_delay=timedelta(seconds=0),
         retry_exponential_backoff=0,
@@ -107,9 +112,9 @@ with DAG(
         cmds=["sh", "-c", "{{ 'set -eu\\ntext=$$(printf \\'%s (%s)\\' \"$$KFM_MESSAGE\" \"$$KFM_CHANNEL\" | sed -e \\'s/\\\\\\\\/\\\\\\\\\\\\\\\\/g\\' -e \\'s/\"/\\\\\\\\\"/g\\' | awk \\'NR > 1 { printf \"\\\\\\\\n\" } { printf \"%s\", $$0 }\\')\\nprintf \\'{\"text\": \"%s\"}\\' \"$$text\" | curl -sS --fail --max-time 60 -H \\'Content-Type: application/json\\' --data-binary @- \"$$KFM_SLACK_WEBHOOK\"\\n' }}", "kfm-notify"],
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of hostile_payloads for {{ ts }} failed."),
-            k8s.V1EnvVar(name="KFM_CHANNEL", value="{{ '#alerts \"\"\" $${{ github.token }} $$(X) $$$$ {{ x }} \\' \\\\ :' }}"),
-            k8s.V1EnvVar(name="KFM_SLACK_WEBHOOK", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url"))),
+            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of hostile_payloads for {{ ts }} failed.", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_CHANNEL", value="{{ '#alerts \"\"\" $${{ github.token }} $$(X) $$$$ {{ x }} \\' \\\\ :' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_SLACK_WEBHOOK", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -132,9 +137,9 @@ with DAG(
         cmds=["sh", "-c", "{{ 'set -eu\\nto=$$(printf \\'%s, \\' \"$$@\")\\nto=$${to%, }\\nfor r in \"$$@\"; do set -- \"$$@\" --mail-rcpt \"$$r\"; shift; done\\nprintf \\'From: %s\\\\r\\\\nTo: %s\\\\r\\\\nSubject: %s\\\\r\\\\n\\\\r\\\\n%s\\\\r\\\\n\\' \"$$KFM_FROM\" \"$$to\" \"$$KFM_MESSAGE\" \"$$KFM_MESSAGE\" | curl -sS --max-time 60 --url \"$$KFM_SMTP_URL\" --mail-from \"$$KFM_FROM\" \"$$@\" -T -\\n' }}", "kfm-notify"],
         arguments=["ops+\"\"\"@example.com", "'; DROP TABLE;--@example.com"],
         env_vars=[
-            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of hostile_payloads for {{ ts }} failed."),
-            k8s.V1EnvVar(name="KFM_FROM", value="{{ 'kfm \"\"\" $${{ x }} $$(X) <noreply@example.com>' }}"),
-            k8s.V1EnvVar(name="KFM_SMTP_URL", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="smtp", key="url"))),
+            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of hostile_payloads for {{ ts }} failed.", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_FROM", value="{{ 'kfm \"\"\" $${{ x }} $$(X) <noreply@example.com>' }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_SMTP_URL", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="smtp", key="url", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,

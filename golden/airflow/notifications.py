@@ -12,7 +12,12 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -72,11 +77,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="notified_pipeline"),
-            k8s.V1EnvVar(name="KFM_JOB", value="load"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="notified_pipeline", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="load", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -99,11 +104,11 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="notified_pipeline"),
-            k8s.V1EnvVar(name="KFM_JOB", value="report"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="notified_pipeline", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="report", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -126,9 +131,9 @@ with DAG(
         cmds=["sh", "-c", "{{ 'set -eu\\nto=$$(printf \\'%s, \\' \"$$@\")\\nto=$${to%, }\\nfor r in \"$$@\"; do set -- \"$$@\" --mail-rcpt \"$$r\"; shift; done\\nprintf \\'From: %s\\\\r\\\\nTo: %s\\\\r\\\\nSubject: %s\\\\r\\\\n\\\\r\\\\n%s\\\\r\\\\n\\' \"$$KFM_FROM\" \"$$to\" \"$$KFM_MESSAGE\" \"$$KFM_MESSAGE\" | curl -sS --max-time 60 --url \"$$KFM_SMTP_URL\" --mail-from \"$$KFM_FROM\" \"$$@\" -T -\\n' }}", "kfm-notify"],
         arguments=["data-team@company.com"],
         env_vars=[
-            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of notified_pipeline for {{ ts }} failed."),
-            k8s.V1EnvVar(name="KFM_FROM", value="pipelines@company.com"),
-            k8s.V1EnvVar(name="KFM_SMTP_URL", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="smtp-relay", key="url"))),
+            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of notified_pipeline for {{ ts }} failed.", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_FROM", value="pipelines@company.com", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_SMTP_URL", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="smtp-relay", key="url", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,
@@ -151,9 +156,9 @@ with DAG(
         cmds=["sh", "-c", "{{ 'set -eu\\ntext=$$(printf \\'%s (%s)\\' \"$$KFM_MESSAGE\" \"$$KFM_CHANNEL\" | sed -e \\'s/\\\\\\\\/\\\\\\\\\\\\\\\\/g\\' -e \\'s/\"/\\\\\\\\\"/g\\' | awk \\'NR > 1 { printf \"\\\\\\\\n\" } { printf \"%s\", $$0 }\\')\\nprintf \\'{\"text\": \"%s\"}\\' \"$$text\" | curl -sS --fail --max-time 60 -H \\'Content-Type: application/json\\' --data-binary @- \"$$KFM_SLACK_WEBHOOK\"\\n' }}", "kfm-notify"],
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of notified_pipeline for {{ ts }} failed."),
-            k8s.V1EnvVar(name="KFM_CHANNEL", value="#data-alerts"),
-            k8s.V1EnvVar(name="KFM_SLACK_WEBHOOK", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url"))),
+            k8s.V1EnvVar(name="KFM_MESSAGE", value="kfm-compile: the run of notified_pipeline for {{ ts }} failed.", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_CHANNEL", value="#data-alerts", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_SLACK_WEBHOOK", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,

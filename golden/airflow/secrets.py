@@ -11,7 +11,12 @@ import pendulum
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -64,14 +69,14 @@ with DAG(
         cmds=None,
         arguments=None,
         env_vars=[
-            k8s.V1EnvVar(name="TRINO_ENDPOINT", value="http://trino.lakehouse-platform.svc.cluster.local:8080"),
-            k8s.V1EnvVar(name="TRINO_PASSWORD", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="trino-credentials", key="password"))),
-            k8s.V1EnvVar(name="S3_SECRET_ACCESS_KEY", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="s3-credentials", key="secret_access_key"))),
-            k8s.V1EnvVar(name="KFM_WORKFLOW", value="secret_consumer"),
-            k8s.V1EnvVar(name="KFM_JOB", value="secret_consumer"),
-            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}"),
-            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}"),
-            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}"),
+            k8s.V1EnvVar(name="TRINO_ENDPOINT", value="http://trino.lakehouse-platform.svc.cluster.local:8080", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="TRINO_PASSWORD", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="trino-credentials", key="password", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="S3_SECRET_ACCESS_KEY", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="s3-credentials", key="secret_access_key", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_WORKFLOW", value="secret_consumer", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_JOB", value="secret_consumer", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_LOGICAL_DATE", value="{{ ts }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_ATTEMPT", value="{{ ti.try_number - ti.max_tries + task.retries }}", local_vars_configuration=KFM_K8S_CONFIG),
+            k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="{{ kfm_run_token(ts) }}", local_vars_configuration=KFM_K8S_CONFIG),
         ],
         container_resources=None,
         retries=0,

@@ -91,6 +91,21 @@ export const NOTIFY_EMAIL_SCRIPT = [
   "",
 ].join("\n");
 
+/**
+ * The name of the one `kubernetes.client.Configuration` the file builds its Kubernetes models with. A
+ * model given none builds its own copy of the default (`Configuration.get_default_copy()`), and each
+ * copy resets the level cache of every logger in the process: with five env vars per task that was
+ * most of the file's import time. Models read only `client_side_validation` from it, and the
+ * client's own deserializer shares one configuration the same way (`api_client.py`
+ * `__deserialize_model`), so one copy per file checks exactly what a copy per model did.
+ */
+export const K8S_CONFIG = "KFM_K8S_CONFIG";
+
+/** A `k8s.<model>(...)` call built with the file's shared configuration (see K8S_CONFIG). */
+function k8sModel(model: string, kwargs: string): string {
+  return `k8s.${model}(${kwargs}, local_vars_configuration=${K8S_CONFIG})`;
+}
+
 /** Longest wait or timeout the DAG file may hold (Python `timedelta`/datetime limits; see check.ts). */
 export const MAX_SECONDS = 1e11;
 
@@ -334,7 +349,7 @@ function resourcesView(job: Job): string {
   if (job.resources.memory !== null) entries.push(`"memory": ${pyJinjaText(job.resources.memory)}`);
   if (entries.length === 0) return "None";
   const quantities = `{${entries.join(", ")}}`;
-  return `k8s.V1ResourceRequirements(requests=${quantities}, limits=${quantities})`;
+  return k8sModel("V1ResourceRequirements", `requests=${quantities}, limits=${quantities}`);
 }
 
 /**
@@ -364,9 +379,9 @@ function retryView(job: Job): Pick<TaskView, "retries" | "retryDelay" | "retryEx
  */
 function envView(e: EnvVar, opts: JinjaOptions): string {
   const name = `name=${pyStr(e.name)}`;
-  if ("value" in e) return `k8s.V1EnvVar(${name}, value=${pyStr(jinjaSource(e.value, opts))})`;
-  const ref = `k8s.V1SecretKeySelector(name=${pyStr(e.secretRef.secret)}, key=${pyStr(e.secretRef.key)})`;
-  return `k8s.V1EnvVar(${name}, value_from=k8s.V1EnvVarSource(secret_key_ref=${ref}))`;
+  if ("value" in e) return k8sModel("V1EnvVar", `${name}, value=${pyStr(jinjaSource(e.value, opts))}`);
+  const ref = k8sModel("V1SecretKeySelector", `name=${pyStr(e.secretRef.secret)}, key=${pyStr(e.secretRef.key)}`);
+  return k8sModel("V1EnvVar", `${name}, value_from=${k8sModel("V1EnvVarSource", `secret_key_ref=${ref}`)}`);
 }
 
 function taskView(job: Job, periodSeconds: number | null): TaskView {

@@ -28,15 +28,17 @@ import {
   NOTIFY_ARGV0,
   NOTIFY_EMAIL_SCRIPT,
   NOTIFY_SLACK_SCRIPT,
+  K8S_CONFIG,
   POD_START_NO_LIMIT_SECONDS,
   SENSOR_NO_LIMIT_SECONDS,
 } from "./emit.js";
 
 /**
- * The imports, the retry-policy class and the run-token macro, byte for byte. Lift pins
- * the code because it reads `KfmRetryWaits(waits=[...])` as "wait exactly these
- * seconds" and `{{ kfm_run_token(ts) }}` as the run token of KFM_RUN_TOKEN_SEED; those
- * readings are only true of this code.
+ * The imports, the Kubernetes models' configuration, the retry-policy class and the
+ * run-token macro, byte for byte. Lift pins the code because it reads
+ * `KfmRetryWaits(waits=[...])` as "wait exactly these seconds", `{{ kfm_run_token(ts) }}`
+ * as the run token of KFM_RUN_TOKEN_SEED and `local_vars_configuration=KFM_K8S_CONFIG`
+ * as "the default configuration"; those readings are only true of this code.
  */
 const PRELUDE_HEAD = `import hashlib
 from datetime import timedelta
@@ -51,7 +53,12 @@ const OPTIONAL_IMPORTS = [IMPORT_EMPTY, IMPORT_APPROVAL, IMPORT_SENSOR] as const
 
 const PRELUDE_TAIL = `from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowFailException
+from kubernetes.client import Configuration
 from kubernetes.client import models as k8s
+
+# The configuration every Kubernetes model below is built with: a model given none copies the default
+# one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 
 
 class KfmRetryWaits(RetryPolicy):
@@ -322,6 +329,15 @@ function expectKeys(c: Extract<Expr, { kind: "call" }>, positional: number, keys
   if (got.join(",") !== keys.join(",")) throw new LiftError(`${what} has keyword arguments ${got.join(", ")}, expected ${keys.join(", ")}`);
 }
 
+/** `k8s.<model>(<keys>, local_vars_configuration=KFM_K8S_CONFIG)`: a Kubernetes model built with the file's one configuration. */
+function k8sCall(e: Expr | undefined, model: string, keys: readonly string[], what: string): Extract<Expr, { kind: "call" }> {
+  const c = call(e, `k8s.${model}`, what);
+  expectKeys(c, 0, [...keys, "local_vars_configuration"], what);
+  const config = c.kwargs.get("local_vars_configuration");
+  if (config?.kind !== "name" || config.name !== K8S_CONFIG) throw new LiftError(`${what} is not built with ${K8S_CONFIG}`);
+  return c;
+}
+
 /** `timedelta(seconds=N)` -> N. */
 function seconds(e: Expr | undefined, what: string): number {
   const c = call(e, "timedelta", what);
@@ -549,8 +565,7 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
 
 function readResources(e: Expr | undefined, what: string): { cpu: string | null; memory: string | null } {
   if (isNone(e)) return { cpu: null, memory: null };
-  const c = call(e, "k8s.V1ResourceRequirements", what);
-  expectKeys(c, 0, ["requests", "limits"], what);
+  const c = k8sCall(e, "V1ResourceRequirements", ["requests", "limits"], what);
   const read = (d: Expr | undefined, which: string): Record<string, string> => {
     if (d?.kind !== "dict") throw new LiftError(`${what} ${which} is not a dict`);
     const out: Record<string, string> = {};
@@ -583,19 +598,17 @@ function readWaits(k: Map<string, Expr>, retries: number, what: string): number[
   return waits;
 }
 
-/** One `k8s.V1EnvVar(name=..., value=...)` or `k8s.V1EnvVar(name=..., value_from=<secret key ref>)`. */
+/** One `k8s.V1EnvVar(name=..., value=..., ...)` or `k8s.V1EnvVar(name=..., value_from=<secret key ref>, ...)`. */
 function readEnvVar(e: Expr, what: string): [string, Template | SecretRef] {
   const c = call(e, "k8s.V1EnvVar", what);
   const name = str(c.kwargs.get("name"), `${what} name`);
   if (c.kwargs.has("value")) {
-    expectKeys(c, 0, ["name", "value"], what);
+    k8sCall(c, "V1EnvVar", ["name", "value"], what);
     return [name, readTemplate(str(c.kwargs.get("value"), `${what} ${name}`), true)];
   }
-  expectKeys(c, 0, ["name", "value_from"], what);
-  const source = call(c.kwargs.get("value_from"), "k8s.V1EnvVarSource", `${what} ${name} value_from`);
-  expectKeys(source, 0, ["secret_key_ref"], `${what} ${name} value_from`);
-  const ref = call(source.kwargs.get("secret_key_ref"), "k8s.V1SecretKeySelector", `${what} ${name} secret_key_ref`);
-  expectKeys(ref, 0, ["name", "key"], `${what} ${name} secret_key_ref`);
+  k8sCall(c, "V1EnvVar", ["name", "value_from"], what);
+  const source = k8sCall(c.kwargs.get("value_from"), "V1EnvVarSource", ["secret_key_ref"], `${what} ${name} value_from`);
+  const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name} secret_key_ref`);
   return [name, { secret: str(ref.kwargs.get("name"), `${what} ${name} secret`), key: str(ref.kwargs.get("key"), `${what} ${name} key`) }];
 }
 
@@ -888,7 +901,8 @@ export function lift(text: string): Summary {
       body = body.slice(line.length + 1);
     }
   }
-  if (!body.startsWith(PRELUDE_TAIL)) throw new LiftError("the imports, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  if (!body.startsWith(PRELUDE_TAIL))
+    throw new LiftError("the imports, KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
   body = body.slice(PRELUDE_TAIL.length);
   const failRunClass = body.startsWith(FAIL_RUN_CLASS);
   if (failRunClass) body = body.slice(FAIL_RUN_CLASS.length);
