@@ -7,26 +7,47 @@
  *
  * - the file size from `fstat`, before the file is read (src/cli/common.ts `readSpec`);
  * - NUL bytes and UTF-8, before the YAML parser sees the text;
- * - the number of YAML tokens and the flow nesting, in one streaming pass of the YAML
- *   lexer (constant memory), before the syntax tree is built;
- * - the nesting depth of the syntax tree, walked without recursion, before it is
- *   turned into data (every later step recurses over the data);
- * - alias expansion while the tree becomes data;
+ * - reading (src/spec/load.ts) has two readers. The fast one (js-yaml, data only) counts
+ *   nodes and nesting as it goes and hands anything past the bounds to the exact one.
+ *   The exact one (the `yaml` package, with positions) counts YAML tokens and flow
+ *   nesting as its lexer streams them into its parser, so the syntax tree never holds
+ *   more than the bound, then walks the tree's depth without recursion before it
+ *   becomes data (every later step recurses over the data);
+ * - alias expansion while the tree becomes data (only the exact reader reads aliases);
  * - the number of jobs, before job files are read or anything is validated.
  *
  * With these, the worst input of each kind is refused in well under the 10 s and
  * 512 MB that test/hostile/limits.test.ts asserts (it measures them in a child process
  * with `--max-old-space-size=512`).
+ *
+ * The sizes are set so that one workflow of MAX_JOBS jobs can be written in one file or
+ * in job files: the benchmark's 10,000-job workflow (bench/specs.ts) is 2.3-2.5 MB and
+ * about 660,000 tokens inline, and 2.1 MB in 10,001 files as job files.
  */
 
-/** The largest spec, job or config file read: 1 MiB. A 1,000-job workflow written out in full is about 360 KB. */
-export const MAX_SPEC_BYTES = 1024 * 1024;
+/**
+ * The largest spec, job or config file read: 8 MiB, twice a 10,000-job workflow written
+ * out in full. The fast reader's cost grows with the bytes (about 0.1 s a 2 MB spec);
+ * the exact reader's is bounded by MAX_YAML_TOKENS below.
+ */
+export const MAX_SPEC_BYTES = 8 * 1024 * 1024;
 
-/** The most YAML tokens a file may have (a 1,000-job workflow has about 100,000). Bounds the syntax tree's size. */
-export const MAX_YAML_TOKENS = 300_000;
+/**
+ * The most YAML tokens a file may have for the exact reader, and the most nodes the
+ * fast one reads before it hands a file to the exact one, which then decides by tokens.
+ * The exact reader's syntax tree takes about 300 bytes a token and its time grows with
+ * them: the costliest file within this bound, 250,000 empty flow sequences, peaked at
+ * 420 MB and took 5-7 s on a 2-core machine under a load average of 7, within
+ * STATED_HEAP_MB and STATED_TIME_MS. The 10,000-job benchmark workflow has about
+ * 660,000 tokens, so a problem in it still gets its line. A valid file with more tokens
+ * is still read by the fast reader, but a problem in it is then reported on its first
+ * line, and one the fast reader leaves to the exact one (broken YAML, anchors, tags,
+ * tabs) is refused.
+ */
+export const MAX_YAML_TOKENS = 750_000;
 
-/** The most bytes a workflow and all the job files it names may hold together: 4 MiB. */
-export const MAX_WORKFLOW_BYTES = 4 * 1024 * 1024;
+/** The most bytes a workflow and all the job files it names may hold together: as much as one spec file may. */
+export const MAX_WORKFLOW_BYTES = MAX_SPEC_BYTES;
 
 /** The deepest nesting of mappings and sequences (a spec needs 7: workflow, jobs, item, job, env, value, secret). */
 export const MAX_NESTING_DEPTH = 64;
@@ -37,8 +58,12 @@ export const MAX_NESTING_DEPTH = 64;
  */
 export const MAX_ALIAS_COUNT = 100;
 
-/** The most jobs (and approval gates) in one workflow. No runner is usable beyond this; GitHub Actions documents 256 per matrix. */
-export const MAX_JOBS = 1000;
+/**
+ * The most jobs (and approval gates) in one workflow: 10,000, the scale the compiler
+ * is measured at (bench/run.ts compiles one such workflow to all four targets in
+ * seconds). Each step after it is at least linear in the jobs.
+ */
+export const MAX_JOBS = 10_000;
 
 /** The longest a suggestion ("Did you mean ...?") compares; longer words get none, so a huge value costs no quadratic work. */
 export const MAX_SUGGESTION_LENGTH = 256;

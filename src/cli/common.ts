@@ -104,7 +104,7 @@ export function readSpec(path: string): string | ReadError {
   const tooBig = (size: number) =>
     size > MAX_SPEC_BYTES
       ? {
-          error: `The file is ${size} bytes or more, larger than the ${MAX_SPEC_BYTES} (1 MiB) a spec may be; split it (job files, contract 12.2).`,
+          error: `The file is ${size} bytes or more, larger than the ${MAX_SPEC_BYTES} (${MAX_SPEC_BYTES / 1024 / 1024} MiB) a spec may be; split it (job files, contract 12.2).`,
           code: "KFM008" as const,
         }
       : null;
@@ -121,14 +121,20 @@ export function readSpec(path: string): string | ReadError {
     const s = fstatSync(fd);
     const late = kind(s) ?? tooBig(s.size);
     if (late !== null) return late;
-    // At most one byte more than the bound is read, so a file growing meanwhile is caught too.
-    const buffer = Buffer.allocUnsafe(MAX_SPEC_BYTES + 1);
+    // Sized from fstat with a byte to spare, so a file that grew meanwhile is noticed and
+    // read on, up to one byte past the bound, which is refused.
+    let buffer = Buffer.allocUnsafe(s.size + 1);
     let n = 0;
     for (;;) {
+      if (n === buffer.length) {
+        if (buffer.length > MAX_SPEC_BYTES) break;
+        const larger = Buffer.allocUnsafe(Math.min(2 * buffer.length, MAX_SPEC_BYTES + 1));
+        buffer.copy(larger, 0, 0, n);
+        buffer = larger;
+      }
       const r = readSync(fd, buffer, n, buffer.length - n, null);
       if (r === 0) break;
       n += r;
-      if (n === buffer.length) break;
     }
     if (n > MAX_SPEC_BYTES) return tooBig(n)!;
     bytes = buffer.subarray(0, n);

@@ -1,10 +1,17 @@
 /**
- * Reading a spec file: YAML with source positions kept, so every later problem can
- * point at the offending key or value. Reading never throws for bad input; it
- * returns diagnostics.
+ * Reading a spec file. Every problem points at the offending key or value, so the exact
+ * reader (the `yaml` package) keeps source positions, but on a large spec that takes
+ * more than ten times as long as reading the data alone. So a spec is first read by a
+ * fast reader (js-yaml, with a schema that resolves plain scalars as the exact reader
+ * does), which gives the data only, and the exact reader runs when it is needed: when
+ * the fast reader gives up (broken YAML, anchors, tags, odd keys: anything where the two
+ * could differ), and the first time a problem has to be placed on a line. Valid specs
+ * never pay for positions. Reading never throws for bad input; it returns diagnostics.
  */
 import { createHash } from "node:crypto";
-import { Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type CST, type Document, type Node } from "yaml";
+import { createRequire } from "node:module";
+import { load as loadYaml, Schema, Type, type LoadOptions, type State } from "js-yaml";
+import type { CST, Document, Node } from "yaml";
 import { type Diagnostic, type Problem } from "../diagnostics.js";
 import { MAX_ALIAS_COUNT, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, MAX_YAML_TOKENS } from "../limits.js";
 import type { SpecPath } from "../ir.js";
@@ -17,7 +24,7 @@ export interface LoadedSpec {
   readonly data: unknown;
   /** Turns spec paths into positions. */
   readonly locate: (p: Problem) => Diagnostic;
-  /** The source text of the plain scalar at a path (`0755` rather than 755). */
+  /** The source text of the number or boolean at a path, as written in a plain scalar (`0755` rather than 755). */
   readonly scalarSource: (path: SpecPath) => string | undefined;
   readonly diagnostics: readonly Diagnostic[];
 }
@@ -26,8 +33,238 @@ export function digestOf(text: string | Uint8Array): string {
   return "sha256:" + createHash("sha256").update(text).digest("hex");
 }
 
+let exactReads = 0;
+
+/** How many times the exact reader has run in this process (the tests check that valid specs do not need it). */
+export function exactReaderRuns(): number {
+  return exactReads;
+}
+
 /** Parses `text` as the spec file `file` (the name is only used in diagnostics and headers). */
 export function loadSpec(file: string, text: string): LoadedSpec {
+  const digest = digestOf(text);
+  // The size bound comes before either reader (src/limits.ts).
+  const fast = text.length > MAX_SPEC_BYTES ? null : readFast(text);
+  if (fast === null) return readExact(file, text, digest);
+  let exact: LoadedSpec | undefined;
+  return {
+    file,
+    text,
+    digest,
+    data: fast.data,
+    locate: (p) => {
+      exact ??= readExact(file, text, digest);
+      // The exact reader can refuse what the fast one read only by its token bound; the problem is then still reported, on the first line.
+      return exact.diagnostics.length === 0 ? exact.locate(p) : { file, line: 1, column: 1, severity: p.severity, code: p.code, message: p.message };
+    },
+    scalarSource: fast.scalarSource,
+    diagnostics: [],
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// The fast reader.
+
+/**
+ * Text the fast reader leaves to the exact one: where js-yaml reads YAML differently
+ * from the `yaml` package, or less strictly, as test/spec-reading.property.test.ts
+ * found. Quoted text that merely looks like one of these only costs the fast path. Each
+ * test looks for a plain string first, much quicker than a regular expression on a
+ * large file.
+ */
+const BLANKS = " ".repeat(64);
+const LEFT_TO_EXACT: readonly ((text: string) => boolean)[] = [
+  // Directives: `%YAML 1.1` changes the schema.
+  (t) => /^\uFEFF?%/.test(t) || t.includes("\n%") || t.includes("\r%"),
+  // Characters one reader takes as text and the other as a separator or a line break.
+  (t) => t.includes("\t") || t.indexOf("\uFEFF", 1) !== -1 || (t.includes("\r") && /\r(?!\n)/.test(t)),
+  // Anything after `---` or `...` on its line but a comment (js-yaml even reads `---a` as `---`).
+  (t) => (t.includes("---") || t.includes("...")) && /(?:^\uFEFF?|[\n\r])(?:---|\.\.\.)(?! +#| *(?:[\n\r]|$))/.test(t),
+  // Block scalars with an indentation indicator, keep chomping (js-yaml adds a line
+  // break to a file without a last one), or a more indented blank line first.
+  (t) => (t.includes("|") || t.includes(">")) && /[|>](?:[-+]?[0-9]|\+|-? *(?:#[^\r\n]*)?\r?\n(?: *\r?\n)* +(?=\r?\n|$))/.test(t),
+  // A comment right after an indicator or a quote: the exact reader wants a blank first.
+  (t) => t.includes("#") && /[[{,\]}:"'|>]#/.test(t),
+  // An empty sequence entry: js-yaml reads the next, less indented `-` into the same sequence.
+  (t) => /(?:^|\s)- *(?:#[^\n\r]*)?(?=[\n\r]|$)/.test(t),
+  // Explicit keys (`? `) and flow collections as keys (`[a]: b`, js-yaml joins them into a string).
+  (t) => (t.includes("?") && /(?:^|[\s[{,])\?(?=[\s,[\]{}]|$)/m.test(t)) || /[\]}] *:/.test(t),
+  // `\U` escapes (js-yaml takes code points past Unicode) and an escaped line break before an empty line.
+  (t) => t.includes("\\U") || ((t.includes("\\\n") || t.includes("\\\r")) && /\\\r?\n *\r?\n/.test(t)),
+  // A long run of blanks before a `:`: the exact reader refuses a `:` more than 1024 characters after its key's start.
+  (t) => t.includes(BLANKS) && / {300}:/.test(t),
+];
+
+/**
+ * Keys the fast reader leaves to the exact one. js-yaml turns a key that is not a
+ * string into one with String(), the exact reader too but for null (`""` there, `"null"`
+ * here); such keys are spelled like these. Integer-like keys also come first in a JS
+ * object's key order, which would break the walk in document order below.
+ */
+const NOT_A_PLAIN_KEY = /^(?:null|true|false|NaN|-?Infinity|-?\d[\d.e+-]*)$/;
+
+/** Longer keys go to the exact reader: with `\uXXXX` escapes a 64-character key is at most 386 characters of source, with fewer than 300 blanks before its `:` still within the 1024 it allows. */
+const MAX_FAST_KEY = 64;
+
+/** The core schema's plain scalars (YAML 1.2), in the order and with the functions of the `yaml` package's schema/core, so both readers give the same values. */
+function coreValue(s: string): unknown {
+  if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
+  if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === "t" || s[0] === "T";
+  if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
+  if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
+  if (/^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/.test(s)) {
+    return s.slice(-3).toLowerCase() === "nan" ? NaN : s[0] === "-" ? -Infinity : Infinity;
+  }
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/.test(s)) return parseFloat(s);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/.test(s)) return parseFloat(s);
+  return NOT_CORE;
+}
+const NOT_CORE = Symbol("not a core scalar");
+
+/** Characters a core scalar can start with: most plain scalars are words, ruled out by their first character. */
+const CORE_START = /^[-+.~0-9nNtTfF]|^$/;
+
+/** What js-yaml reported during the current load (loading is synchronous, one at a time). */
+interface Seen {
+  /** The numbers and booleans constructed, and their source text, in document order. */
+  readonly values: unknown[];
+  readonly sources: string[];
+  /** Every mapping and sequence read: one missing from the data was used as a key. */
+  readonly collections: Set<object>;
+  nodes: number;
+}
+const seeing = (): Seen => ({ values: [], sources: [], collections: new Set(), nodes: 0 });
+let seen = seeing();
+
+/** A tag with blanks cannot be written in YAML (`!<...>` must be a URI), so only implicit resolution reaches this type. */
+const CORE_TAG = "kfm-compile core scalar";
+const SCHEMA = new Schema({
+  implicit: [
+    new Type(CORE_TAG, {
+      kind: "scalar",
+      resolve: (s: string) => CORE_START.test(s) && coreValue(s) !== NOT_CORE,
+      construct: (s: string) => {
+        const value = coreValue(s);
+        if (typeof value === "number" || typeof value === "boolean") {
+          seen.values.push(value);
+          seen.sources.push(s);
+        }
+        return value;
+      },
+    }),
+  ],
+});
+
+/** Thrown inside js-yaml to hand the text to the exact reader. */
+const GIVE_UP = new Error("left to the exact reader");
+
+/** Called when js-yaml closes a node: anchors (and so aliases, which need one) and explicit tags go to the exact reader, which counts aliases against MAX_ALIAS_COUNT and resolves tags its own way. */
+function onNode(event: string, state: State): void {
+  if (event !== "close") return;
+  const { tag, anchor, kind, result } = state as State & { tag: string | null; anchor: string | null };
+  if (anchor !== null || (tag !== null && tag !== "?" && tag !== CORE_TAG)) throw GIVE_UP;
+  // Past the bound the exact reader decides, by its token count (a node is at least one token).
+  if (++seen.nodes > MAX_YAML_TOKENS) throw GIVE_UP;
+  if (kind === "mapping" || kind === "sequence") seen.collections.add(result as object);
+}
+
+const OPTIONS = {
+  schema: SCHEMA,
+  listener: onNode,
+  // Deeper documents go to the exact reader, which refuses them; this also bounds js-yaml's
+  // recursion. Its depth counts scalars too, so a scalar at the deepest level goes there too.
+  maxDepth: MAX_NESTING_DEPTH,
+  // js-yaml warns where it reads on and the exact reader stops (a quoted scalar's lines indented too little).
+  onWarning: () => {
+    throw GIVE_UP;
+  },
+} as LoadOptions;
+
+type Sources = Map<object, Map<string | number, string>>;
+
+export interface FastRead {
+  readonly data: Record<string, unknown>;
+  readonly scalarSource: (path: SpecPath) => string | undefined;
+}
+
+/** The fast reader alone: the data of a spec mapping and the sources of its numbers and booleans, or null to leave the text to the exact reader. */
+export function readFast(text: string): FastRead | null {
+  if (LEFT_TO_EXACT.some((test) => test(text))) return null;
+  const { values, sources, collections } = (seen = seeing());
+  let data: unknown;
+  try {
+    data = loadYaml(text, OPTIONS);
+  } catch {
+    // Broken YAML, a stack overflow, or GIVE_UP: the exact reader says what is wrong, if anything.
+    return null;
+  } finally {
+    seen = seeing();
+  }
+  // Only a mapping can be a spec; anything else (or an empty file) is refused, with the exact reader's words.
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return null;
+  const where: Sources = new Map();
+  let next = 0;
+  // The numbers and booleans were constructed in document order; the data is walked in the same order to pair each with its source.
+  const visit = (node: object): boolean => {
+    collections.delete(node);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) if (!leaf(node, i, node[i])) return false;
+      return true;
+    }
+    for (const key of Object.keys(node)) {
+      if (key.length > MAX_FAST_KEY || NOT_A_PLAIN_KEY.test(key) || key === "__proto__") return false;
+      if (!leaf(node, key, (node as Record<string, unknown>)[key])) return false;
+    }
+    return true;
+  };
+  const leaf = (container: object, key: string | number, value: unknown): boolean => {
+    if (typeof value === "number" || typeof value === "boolean") {
+      if (next >= values.length || !Object.is(values[next], value)) return false;
+      let m = where.get(container);
+      if (m === undefined) where.set(container, (m = new Map()));
+      m.set(key, sources[next++]!);
+      return true;
+    }
+    return value === null || typeof value !== "object" || visit(value);
+  };
+  if (!visit(data) || next !== values.length || collections.size > 0) return null;
+  const record = data as Record<string, unknown>;
+  return { data: record, scalarSource: (path) => fastSource(record, where, path) };
+}
+
+function fastSource(data: object, where: Sources, path: SpecPath): string | undefined {
+  let node: unknown = data;
+  for (let i = 0; i < path.length - 1; i++) {
+    node = child(node, path[i]!);
+    if (node === undefined) return undefined;
+  }
+  const last = path[path.length - 1];
+  if (last === undefined || node === null || typeof node !== "object") return undefined;
+  return where.get(node)?.get(Array.isArray(node) ? last : String(last));
+}
+
+/** One step down a path, as the exact reader's walk takes it: array items by number, mapping values by key. */
+function child(node: unknown, step: string | number): unknown {
+  if (Array.isArray(node)) return typeof step === "number" ? node[step] : undefined;
+  if (node === null || typeof node !== "object") return undefined;
+  const key = String(step);
+  return Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined;
+}
+
+// ---------------------------------------------------------------------------------
+// The exact reader.
+
+/** The `yaml` package, loaded on first use: a valid spec read by the fast reader never needs it. */
+let yamlPackage: typeof import("yaml") | undefined;
+function yaml(): typeof import("yaml") {
+  return (yamlPackage ??= createRequire(import.meta.url)("yaml") as typeof import("yaml"));
+}
+
+/** The exact reader alone, as loadSpec uses it when the fast reader gives up. */
+export function readExact(file: string, text: string, digest = digestOf(text)): LoadedSpec {
+  exactReads++;
+  const { Composer, Lexer, LineCounter, Parser, isScalar } = yaml();
   const lineCounter = new LineCounter();
   const position = (offset: number): { line: number; column: number } => {
     const p = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
@@ -40,7 +277,6 @@ export function loadSpec(file: string, text: string): LoadedSpec {
     code,
     message,
   });
-  const digest = digestOf(text);
   const fail = (diagnostics: Diagnostic[]): LoadedSpec => ({
     file,
     text,
@@ -51,15 +287,35 @@ export function loadSpec(file: string, text: string): LoadedSpec {
     diagnostics,
   });
 
-  // The bounds (src/limits.ts) come before the work they protect: size, then a streaming
-  // pass of the lexer (tokens, flow nesting), then the syntax tree's depth, walked
-  // without recursion, before it becomes data.
+  // The bounds (src/limits.ts) come before the work they protect: size, then tokens and
+  // flow nesting, counted as the lexer streams them into the parser (which holds at most
+  // MAX_YAML_TOKENS of them), then the syntax tree's depth, walked without recursion,
+  // before it becomes data.
   if (text.length > MAX_SPEC_BYTES) {
     return fail([at("KFM008", `The file is larger than the ${MAX_SPEC_BYTES / 1024 / 1024} MiB a spec may be; split it (job files, contract 12.2).`, 0)]);
   }
-  const lexed = lexBounds(text);
-  if (lexed !== null) return fail([at("KFM008", lexed.message, lexed.offset)]);
-  const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(text));
+  const tokens: CST.Token[] = [];
+  const parser = new Parser(lineCounter.addNewLine);
+  lineCounter.addNewLine(0);
+  let count = 0;
+  let flow = 0;
+  let offset = 0;
+  for (const lexeme of new Lexer().lex(text)) {
+    if (++count > MAX_YAML_TOKENS) {
+      return fail([
+        at("KFM008", `The file has more than ${MAX_YAML_TOKENS} YAML tokens, too many to read it with positions; split it (job files, contract 12.2).`, offset),
+      ]);
+    }
+    if (lexeme === "[" || lexeme === "{") {
+      if (++flow > MAX_NESTING_DEPTH) {
+        return fail([at("KFM008", `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, offset)]);
+      }
+    } else if ((lexeme === "]" || lexeme === "}") && flow > 0) flow--;
+    // Document start, flow end and scalar markers are not source text.
+    if (lexeme !== "\x02" && lexeme !== "\x18" && lexeme !== "\x1f") offset += lexeme.length;
+    for (const token of parser.next(lexeme)) tokens.push(token);
+  }
+  for (const token of parser.end()) tokens.push(token);
   const deep = depthBeyond(tokens, MAX_NESTING_DEPTH);
   if (deep !== null) {
     return fail([at("KFM008", `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, deep)]);
@@ -105,47 +361,41 @@ export function loadSpec(file: string, text: string): LoadedSpec {
     data,
     locate: locator(doc, file, position),
     scalarSource: (path) => {
-      const { node } = walk(doc.contents, path);
-      return isScalar(node) && typeof node.source === "string" && node.type === "PLAIN" ? node.source : undefined;
+      const { node, key, rest } = walk(doc.contents, path);
+      // A key with no value stands for its null value: not a number's source.
+      const found = rest === 0 && node !== key && isScalar(node) && node.type === "PLAIN" && typeof node.source === "string";
+      return found && (typeof node.value === "number" || typeof node.value === "boolean") ? node.source : undefined;
     },
     diagnostics: [],
   };
 }
 
-/** The first bound the lexer's token stream breaks: too many tokens, or flow collections nested too deep. */
-function lexBounds(text: string): { message: string; offset: number } | null {
-  let count = 0;
-  let flow = 0;
-  let offset = 0;
-  for (const token of new Lexer().lex(text)) {
-    if (++count > MAX_YAML_TOKENS) {
-      return { message: `The file has more than ${MAX_YAML_TOKENS} YAML tokens (a 1,000-job workflow has about 100,000); split it.`, offset };
-    }
-    if (token === "[" || token === "{") {
-      if (++flow > MAX_NESTING_DEPTH) {
-        return { message: `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, offset };
-      }
-    } else if ((token === "]" || token === "}") && flow > 0) flow--;
-    // Document start, flow end and scalar markers are not source text.
-    if (token !== "\x02" && token !== "\x18" && token !== "\x1f") offset += token.length;
-  }
-  return null;
-}
-
 /** The offset of the first collection nested deeper than `max` in the syntax tree, found without recursion; null when none is. */
 function depthBeyond(tokens: readonly CST.Token[], max: number): number | null {
-  const stack: [unknown, number][] = tokens.map((t) => [t, 0]);
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+  // Two stacks rather than one of pairs: a large tree is walked without a pair per node.
+  const nodes: unknown[] = [...tokens];
+  const depths: number[] = tokens.map(() => 0);
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop()!;
     if (node === null || typeof node !== "object") continue;
     const n = node as { type?: string; offset?: number; value?: unknown; items?: { key?: unknown; value?: unknown }[] };
     const d = n.type === "block-map" || n.type === "block-seq" || n.type === "flow-collection" ? depth + 1 : depth;
     if (d > max) return n.offset ?? 0;
-    if (n.type === "document" || n.type === "block-scalar") stack.push([n.value, d]);
+    if (n.type === "document" || n.type === "block-scalar") {
+      nodes.push(n.value);
+      depths.push(d);
+    }
     if (Array.isArray(n.items)) {
       for (const it of n.items) {
-        if (it.key) stack.push([it.key, d]);
-        if (it.value) stack.push([it.value, d]);
+        if (it.key) {
+          nodes.push(it.key);
+          depths.push(d);
+        }
+        if (it.value) {
+          nodes.push(it.value);
+          depths.push(d);
+        }
       }
     }
   }
@@ -166,22 +416,24 @@ function locator(doc: Document.Parsed, file: string, position: (offset: number) 
   };
 }
 
-/** The deepest node on `path`, and the key node of the last step that exists. */
-function walk(root: Node | null, path: SpecPath): { node: Node | null; key: Node | null } {
+/** The deepest node on `path`, the key node of the last step that exists, and how many steps were left. */
+function walk(root: Node | null, path: SpecPath): { node: Node | null; key: Node | null; rest: number } {
+  const { isMap, isPair, isScalar, isSeq } = yaml();
   let node: Node | null = root;
   let key: Node | null = null;
-  for (const step of path) {
+  for (let i = 0; i < path.length; i++) {
+    const step = path[i]!;
     if (isMap(node)) {
       const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === String(step));
-      if (!pair) return { node, key };
+      if (!pair) return { node, key, rest: path.length - i };
       key = pair.key as Node;
       node = (pair.value as Node | null) ?? (pair.key as Node);
     } else if (isSeq(node) && typeof step === "number" && step < node.items.length) {
       key = null;
       node = node.items[step] as Node;
     } else {
-      return { node, key };
+      return { node, key, rest: path.length - i };
     }
   }
-  return { node, key };
+  return { node, key, rest: 0 };
 }

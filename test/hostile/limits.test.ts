@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
-import { MAX_JOBS, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, STATED_HEAP_MB, STATED_TIME_MS } from "../../src/limits.js";
+import { MAX_JOBS, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, MAX_WORKFLOW_BYTES, MAX_YAML_TOKENS, STATED_HEAP_MB, STATED_TIME_MS } from "../../src/limits.js";
 
 const DIR = mkdtempSync(join(tmpdir(), "kfm-limits-"));
 const CLI = pathToFileURL(resolve("src/cli/index.ts")).href;
@@ -106,13 +106,23 @@ describe("bounded resources on hostile input (src/limits.ts)", { timeout: 120_00
 
   it("refuses a 100 MB file from its size, without reading it (KFM008)", async () => {
     const line = `# ${"x".repeat(1022)}\n`;
-    const r = await expectRefused(write("huge.yaml", Buffer.from(line.repeat(100 * 1024))), "KFM008", /larger than the 1048576/);
+    const r = await expectRefused(write("huge.yaml", Buffer.from(line.repeat(100 * 1024))), "KFM008", new RegExp(`larger than the ${MAX_SPEC_BYTES} `));
     // Reading it would take 100 MB at least.
     expect(r.maxRssMB).toBeLessThan(400);
   });
 
-  it("refuses a 1 MiB run of tiny tokens (KFM008) in bounded time", async () => {
-    await expectRefused(write("tokens.yaml", "workflow: [" + "1,".repeat(MAX_SPEC_BYTES / 2 - 10) + "1]\n"), "KFM008", /YAML tokens/);
+  it(`refuses a file-sized run of tiny tokens (KFM008) in bounded time and memory`, async () => {
+    // The fast reader stops counting nodes at the bound, the exact reader counting tokens.
+    const r = await expectRefused(write("tokens.yaml", "workflow: [" + "1,".repeat(MAX_SPEC_BYTES / 2 - 10) + "1]\n"), "KFM008", /YAML tokens/);
+    expect(r.maxRssMB).toBeLessThan(STATED_HEAP_MB + 256);
+  });
+
+  it("handles the costliest file the exact reader reads in full, just within its token bound, in bounded time and memory", async () => {
+    // A tab sends it past the fast reader; the exact reader then builds the syntax tree of
+    // almost MAX_YAML_TOKENS tokens (each `[],` is three): empty collections cost it most.
+    const count = Math.floor(MAX_YAML_TOKENS / 3) - 100;
+    const r = await expectRefused(write("tokens-within.yaml", "workflow:\t[" + "[],".repeat(count) + "1]\n"), "KFM103");
+    expect(r.maxRssMB).toBeLessThan(STATED_HEAP_MB + 256);
   });
 
   it("handles very long lines within the size bound, and refuses longer ones", async () => {
@@ -129,28 +139,38 @@ describe("bounded resources on hostile input (src/limits.ts)", { timeout: 120_00
     await expectRefused(write("long-line.yaml", `job: {name: a, image: "${"a".repeat(2 * MAX_SPEC_BYTES)}"}\n`), "KFM008");
   });
 
-  it(`refuses more than ${MAX_JOBS} jobs before validating them (KFM008), and 100,000 jobs by size`, async () => {
+  it(`refuses more than ${MAX_JOBS} jobs before validating them (KFM008), accepts ${MAX_JOBS}, and refuses 250,000 jobs by size`, async () => {
     const head = "workflow:\n  name: w\n  jobs:\n";
     const many = head + Array.from({ length: MAX_JOBS + 1 }, (_, i) => JOB(i)).join("");
-    await expectRefused(write("jobs-1001.yaml", many), "KFM008", new RegExp(`${MAX_JOBS + 1} jobs, more than the ${MAX_JOBS}`));
+    const over = await expectRefused(write("jobs-over.yaml", many), "KFM008", new RegExp(`${MAX_JOBS + 1} jobs, more than the ${MAX_JOBS}`));
+    // Placed by the exact reader, on the `jobs` key.
+    expect(over.err).toMatch(/jobs-over\.yaml:3:3: error KFM008/);
     const atBound = head + Array.from({ length: MAX_JOBS }, (_, i) => JOB(i)).join("");
-    const r = await validate(write("jobs-1000.yaml", atBound));
+    const r = await validate(write("jobs-at-bound.yaml", atBound));
     expect(r.code, r.err).toBe(0);
     expect(r.ms).toBeLessThan(STATED_TIME_MS);
+    // 100,000 jobs fit in a file, but not in the readers' bounds (nodes, tokens).
     const huge = head + Array.from({ length: 100_000 }, (_, i) => JOB(i)).join("");
     await expectRefused(write("jobs-100000.yaml", huge), "KFM008");
+    const larger = head + Array.from({ length: 250_000 }, (_, i) => JOB(i)).join("");
+    await expectRefused(write("jobs-250000.yaml", larger), "KFM008", /larger than the/);
     // 100,000 jobs in under 1 MiB, through one alias: refused as a bomb or by the job bound.
     const aliased = `workflow:\n  name: w\n  jobs: [&j {job: {name: a, image: "x:1"}}${", *j".repeat(100_000)}]\n`;
     await expectRefused(write("jobs-aliased.yaml", aliased), "KFM008");
   });
 
-  it("refuses a workflow whose job files hold more than 4 MiB together (KFM008)", async () => {
+  it(`refuses a workflow whose job files hold more than ${MAX_WORKFLOW_BYTES / 1024 / 1024} MiB together (KFM008)`, async () => {
     mkdirSync(join(DIR, "jobs"), { recursive: true });
-    const refs = Array.from({ length: 6 }, (_, i) => {
-      write(`jobs/big${i}.yaml`, `job:\n  name: j${i}\n  image: "x:1"\n  description: "${"d".repeat(900_000)}"\n`);
+    const size = 900_000;
+    const refs = Array.from({ length: Math.ceil(MAX_WORKFLOW_BYTES / size) + 1 }, (_, i) => {
+      write(`jobs/big${i}.yaml`, `job:\n  name: j${i}\n  image: "x:1"\n  description: "${"d".repeat(size)}"\n`);
       return `    - job: jobs/big${i}.yaml\n`;
     });
-    await expectRefused(write("big-workflow.yaml", `workflow:\n  name: w\n  jobs:\n${refs.join("")}`), "KFM008", /more than the 4 MiB a workflow may/);
+    await expectRefused(
+      write("big-workflow.yaml", `workflow:\n  name: w\n  jobs:\n${refs.join("")}`),
+      "KFM008",
+      new RegExp(`more than the ${MAX_WORKFLOW_BYTES / 1024 / 1024} MiB a workflow may`),
+    );
   });
 
   it.each([
