@@ -89,6 +89,8 @@ export function resolveJobFiles(spec: LoadedSpec, data: Record<string, unknown>,
   const files: JobFile[] = [];
   let bytes = spec.text.length;
   const at = (i: number): SpecPath => ["workflow", "jobs", i, "job"];
+  // The root with its links resolved, looked up once for every reference.
+  const realRoot = where === undefined ? null : (where.host.realPath(where.host.root) ?? where.host.root);
   for (const { index, ref } of refs) {
     const fail = (message: string, code: Problem["code"] = "KFM006") => diagnostics.push(spec.locate(problem(code, message, at(index))));
     if (where === undefined) {
@@ -110,8 +112,7 @@ export function resolveJobFiles(spec: LoadedSpec, data: Record<string, unknown>,
       continue;
     }
     const real = host.realPath(path);
-    const realRoot = host.realPath(host.root) ?? host.root;
-    if (real !== null && !inside(realRoot, real)) {
+    if (real !== null && !inside(realRoot!, real)) {
       fail(`\`${ref}\` is a symbolic link (or passes through one) to ${real}, outside the project root: job files must be inside it.`);
       continue;
     }

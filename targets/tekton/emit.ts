@@ -350,6 +350,12 @@ export function k8sLiteral(text: string): string {
   return text.replace(/\$/g, () => "$$");
 }
 
+// The fixed scripts written once or twice per job, escaped once.
+const WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
+const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
+const CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
+const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
+
 /** The Tekton reference to the `kfm-context` result holding `variable`. */
 export function resultRef(variable: ContextVariable): string {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
@@ -646,7 +652,7 @@ function failedMarkerTasks(ir: Workflow): TektonPipelineTask[] {
           {
             name: name,
             image: SHELL_IMAGE,
-            command: ["sh", "-c", k8sLiteral(FAILED_SCRIPT)],
+            command: ["sh", "-c", FAILED_COMMAND],
             env: [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }],
           },
         ],
@@ -732,7 +738,7 @@ function finallyTasks(ir: Workflow): TektonPipelineTask[] {
           {
             name: TEKTON_STEPS.status,
             image: SHELL_IMAGE,
-            command: ["sh", "-c", k8sLiteral(CHECK_SCRIPT)],
+            command: ["sh", "-c", CHECK_COMMAND],
             env: [
               { name: ENV.jobOk, value: `$(params.${JOB_OK_PARAM})` },
               { name: ENV.jobSpecName, value: k8sLiteral(job.name) },
@@ -783,7 +789,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): T
     steps.push({
       name: TEKTON_STEPS.wait,
       image: SHELL_IMAGE,
-      command: ["sh", "-c", k8sLiteral(WAIT_SCRIPT)],
+      command: ["sh", "-c", WAIT_COMMAND],
       env: [
         { name: ENV.retryCount, value: "$(context.task.retry-count)" },
         { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
@@ -815,7 +821,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): T
   steps.push({
     name: TEKTON_STEPS.status,
     image: SHELL_IMAGE,
-    command: ["sh", "-c", k8sLiteral(STATUS_SCRIPT)],
+    command: ["sh", "-c", STATUS_COMMAND],
     env: [
       { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
       { name: ENV.retryCount, value: "$(context.task.retry-count)" },
