@@ -8,12 +8,15 @@
  *
  * It writes plain data straight to text. The output is, byte for byte, what the `yaml`
  * package writes for the same data as a YAML 1.1 document with `lineWidth: 0`,
- * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made;
- * test/yaml-writer.test.ts holds that writer and compares the two on generated data.
- * Building the package's node tree for every output took more than half of all compile
- * time. Two things differ, and no emitter relies on them: data is taken as a tree (an
- * object reached twice is written twice, where the package wrote a `&a1` anchor and a
- * `*a1` alias), and anything but plain data is refused.
+ * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made,
+ * except where that did not read back: `<<`, `=` and `0o7` are quoted, a long string
+ * with a line of one space no longer turns it into a backslash, and a top-level block
+ * scalar opening with a space is indented. test/yaml-writer.test.ts holds that writer
+ * and compares the two on generated data. Building the package's node tree for every
+ * output took more than half of all compile time. Two more things differ, and no
+ * emitter relies on them: data is taken as a tree (an object reached twice is written
+ * twice, where the package wrote a `&a1` anchor and a `*a1` alias), and anything but
+ * plain data is refused.
  */
 import YAML from "yaml";
 
@@ -37,18 +40,21 @@ const NOT_PLAIN = /^[\n ,[\]{}#&*!|>'"%@`]|^[?-](?: |$)|[\n:] | \n|[\n ]#|[\n :]
 /**
  * Plain text that a YAML 1.1 reader resolves to something other than a string: null,
  * booleans (`y`, `on`, `off`...), ints in base 2, 8, 10 or 16, floats, infinities and
- * NaN, sexagesimal numbers (`1:20`), timestamps. `<<`, the merge key, is left out: the
- * yaml package writes it bare.
+ * NaN, sexagesimal numbers (`1:20`), timestamps, and the merge key `<<` and value key
+ * `=` (bare, a YAML 1.1 reader merges at `<<:`, and PyYAML cannot load either); and the
+ * one number YAML 1.2 adds, octal `0o7`.
  */
-const NOT_A_STRING_IN_YAML_1_1 = new RegExp(
+const NOT_A_STRING = new RegExp(
   "^(?:" +
     [
       // null (also the empty string)
       "~|[Nn]ull|NULL|",
+      // the merge key and the value key
+      "<<|=",
       // booleans
       "[Yy]|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON|[Nn]|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF",
-      // ints: binary, hex, decimal (octal `0755` is one too)
-      "[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)",
+      // ints: binary, hex, decimal (octal `0755` is one too), YAML 1.2 octal
+      "[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)|0o[0-7]+",
       // infinities, NaN
       "[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)",
       // floats with an exponent (`1e3`, `e5`)
@@ -257,7 +263,7 @@ function scalar(s: string, key: boolean, indent: string): string {
     if (indent === "") return block(s, indent);
     if (key && indent === "  ") return quoted(s, key, indent);
   }
-  return NOT_A_STRING_IN_YAML_1_1.test(s) ? quoted(s, key, indent) : s;
+  return NOT_A_STRING.test(s) ? quoted(s, key, indent) : s;
 }
 
 function quoted(s: string, key: boolean, indent: string): string {
@@ -272,8 +278,6 @@ function quoted(s: string, key: boolean, indent: string): string {
  * the text opens and ends with line breaks alone, and spaces can only open a line.
  */
 function block(s: string, indent: string): string {
-  // At the top a block's lines need an indent only when one would read as a marker.
-  const pad = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
   let end = s.length;
   while (end > 0 && s[end - 1] === "\n") end--;
   let start = 0;
@@ -282,11 +286,15 @@ function block(s: string, indent: string): string {
   // Chomping: `-` drops the final break, none keeps one, `+` keeps them all.
   const chomp = breaks === 0 ? "-" : breaks === 1 && end > 0 ? "" : "+";
   const body = s.slice(start, end);
-  // The first content line's own spaces would otherwise set the block's indentation.
-  const indicator = body[0] === " " ? (pad !== "" ? "2" : "1") : "";
+  // The first content line's own spaces would otherwise set the block's indentation, so
+  // an indentation indicator says where it is. At the top, a block is indented when a
+  // line would read as a marker, and when it has such an indicator: readers (the yaml
+  // package, PyYAML) do not agree on `|1` at column 0.
+  const leadingSpace = body[0] === " ";
+  const pad = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
   const head = start > 0 ? s.slice(0, start) + pad : "";
   const tail = breaks > 1 ? s.slice(end + 1) : "";
-  return "|" + indicator + chomp + "\n" + pad + head + body.replace(/\n+/g, "$&" + pad) + tail;
+  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + pad + head + body.replace(/\n+/g, "$&" + pad) + tail;
 }
 
 /**
@@ -321,8 +329,9 @@ function doubleQuoted(s: string, key: boolean, indent: string): string {
         i += 2;
       }
       out += "\n" + pad;
-      // A space opening the next line would be trimmed away; escape it.
-      if (json[i] === " ") out += "\\";
+      // A space opening the next line would be trimmed away; escape it, unless a break
+      // follows it and so it is escaped as `\ ` above (both made `\\ `, a backslash).
+      if (json[i] === " " && !(json[i + 1] === "\\" && json[i + 2] === "n")) out += "\\";
       from = i;
     } else if (e === "u") {
       const code = json.slice(i + 2, i + 6);
