@@ -111,8 +111,9 @@ export function compileFor(analysis: Analysis, target: Target): { output: Output
   if (limit !== undefined && bytes > limit.bytes) {
     const size = (n: number) => `${(n / 1000).toLocaleString("en-US", { maximumFractionDigits: 0 })} KB`;
     const message = `The ${target.name} file for this workflow is ${size(bytes)}, more than the ${size(limit.bytes)} ${target.name} takes: ${limit.rule}. Split the workflow into workflows that depend on each other (\`dependencies\`).`;
-    const over = analysis.spec.locate({ code: "KFM302", severity: limit.severity, message, at: ["workflow", "jobs"], atKey: true });
-    diagnostics.push(over);
+    // About the whole file, so it points at the spec's start: locating a key would mean
+    // parsing the (large) spec again with positions.
+    diagnostics.push({ file: analysis.spec.file, line: 1, column: 1, severity: limit.severity, code: "KFM302", message });
     if (limit.severity === "error") return { output: null, diagnostics };
   }
   return { output: { target: target.name, path: `${target.name}/${name}`, text }, diagnostics };
