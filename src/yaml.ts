@@ -145,9 +145,9 @@ function countStrings(value: unknown, wanted: ReadonlyMap<string, string>): Map<
 const repeated = new Map<string, { indent: string; text: string }>();
 const REPEATED_FROM = 256;
 
-/** Several YAML documents in one stream, each starting with `---`. */
-export function toYamlStream(values: readonly unknown[]): string {
-  return values.map((v) => "---\n" + toYaml(v)).join("");
+/** Several YAML documents in one stream, each starting with `---` (anchors are per document). */
+export function toYamlStream(values: readonly unknown[], options: YamlOptions = {}): string {
+  return values.map((v) => "---\n" + toYaml(v, options)).join("");
 }
 
 /** Parses output written by `toYaml` back (lifters use this; user specs go through `src/spec/load.ts`). */

@@ -356,6 +356,18 @@ const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
 const CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
 const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 
+/**
+ * The fixed scripts every task repeats, written once per document under an anchor
+ * (README, "File size"). Kubernetes readers (sigs.k8s.io/yaml, so kubectl and Tekton's
+ * own decoding) expand aliases, so the objects are the same.
+ */
+const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([
+  [STATUS_COMMAND, "kfm-status"],
+  [WAIT_COMMAND, "kfm-wait"],
+  [CHECK_COMMAND, "kfm-check"],
+  [FAILED_COMMAND, "kfm-failed"],
+]);
+
 /** The Tekton reference to the `kfm-context` result holding `variable`. */
 export function resultRef(variable: ContextVariable): string {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
@@ -469,7 +481,7 @@ export function emit(ir: Workflow): string {
   const docs: unknown[] = [pipeline];
   if (ir.schedule?.kind === "cron") docs.push(buildCronJob(ir, ir.schedule));
   docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
-  return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs);
+  return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
 
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
