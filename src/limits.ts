@@ -65,6 +65,14 @@ export const MAX_ALIAS_COUNT = 100;
  */
 export const MAX_JOBS = 10_000;
 
+/**
+ * Prerequisite jobs times jobs: each prerequisite is put before every job not upstream
+ * of it, work (and, at worst, new dependencies) in proportion to this product. 100,000
+ * allows ten prerequisites in a 10,000-job workflow, a hundred in a 1,000-job one; a
+ * 1,000-job workflow of prerequisites only (1,000,000) took about 8 s.
+ */
+export const MAX_PREREQUISITE_REACH = 100_000;
+
 /** The longest a suggestion ("Did you mean ...?") compares; longer words get none, so a huge value costs no quadratic work. */
 export const MAX_SUGGESTION_LENGTH = 256;
 

@@ -22,6 +22,7 @@ import type {
   Workflow,
 } from "./ir.js";
 import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
+import { MAX_PREREQUISITE_REACH } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
 import { credentialIn, secretLikeName } from "./secrets.js";
 import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
@@ -104,6 +105,18 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
   const prerequisites = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites.length * jobs.length > MAX_PREREQUISITE_REACH) {
+    const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
+    ctx.problems.push(
+      problem(
+        "KFM008",
+        `This workflow has ${prerequisites.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`,
+        [...at, "jobs", first, "prerequisite"],
+        true,
+      ),
+    );
+    return { ir: null, problems };
+  }
   const gated = withPrerequisites(ctx, jobs, prerequisites);
   if (name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
   const ir: Workflow = {

@@ -126,3 +126,24 @@ describe("approval gates", () => {
     ]);
   });
 });
+
+describe("prerequisites are bounded (KFM008)", () => {
+  // Each prerequisite is put before every job not upstream of it: work in proportion to prerequisites x jobs.
+  const spec = (jobs: number, prerequisites: number): string =>
+    [
+      "workflow:",
+      "  name: many_checks",
+      "  jobs:",
+      ...Array.from({ length: jobs }, (_, i) =>
+        [`    - job: {name: j${i}, image: "busybox:1.37"}`, ...(i < prerequisites ? ["      prerequisite: true"] : [])].join("\n"),
+      ),
+      "",
+    ].join("\n");
+
+  it("given prerequisites x jobs at the bound, then the workflow compiles; one prerequisite more, then KFM008 at the first one", () => {
+    expect(problems(spec(1000, 100))).toEqual([]);
+    expect(problems(spec(1000, 101))).toEqual([
+      "spec.yaml:5:7: error KFM008: This workflow has 101 prerequisite jobs among 1000; prerequisites times jobs may be at most 100,000 (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.",
+    ]);
+  }, 60_000);
+});

@@ -341,7 +341,8 @@ describe.each(TARGETS.map((t) => [t.name, t] as const))("hostile text in the IR,
         fc.boolean().chain((clean) => payloadOf(clean ? processSafeText : hostileText)),
         fc.array(fc.oneof(envName, hostileText), { minLength: 3, maxLength: 3 }),
         (p, names) => {
-          const unique = names.map((n, i) => `${n}${"_".repeat(i)}`);
+          // The index last: two names can end alike only at the same index (`${n}${"_".repeat(i)}` made ["__", "_"] one name).
+          const unique = names.map((n, i) => `${n}_${i}`);
           const ir = irOf(p, unique);
           const b = irOf(
             benign(p),
