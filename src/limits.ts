@@ -39,10 +39,10 @@ export const MAX_SPEC_BYTES = 8 * 1024 * 1024;
  * them: the costliest file within this bound, 250,000 empty flow sequences, peaked at
  * 420 MB and took 5-7 s on a 2-core machine under a load average of 7, within
  * STATED_HEAP_MB and STATED_TIME_MS. The 10,000-job benchmark workflow has about
- * 660,000 tokens, so a problem in it still gets its line. A valid file with more tokens
- * is still read by the fast reader, but a problem in it is then reported on its first
- * line, and one the fast reader leaves to the exact one (broken YAML, anchors, tags,
- * tabs) is refused.
+ * 660,000 tokens, so a problem anywhere in it still gets its line. A valid file with more
+ * tokens is still read by the fast reader, and a problem in it is placed from as much of
+ * the file's start as the exact reader can read (or else on the first line); one the
+ * fast reader leaves to the exact one (broken YAML, anchors, tags, tabs) is refused.
  */
 export const MAX_YAML_TOKENS = 750_000;
 

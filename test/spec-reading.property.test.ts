@@ -17,7 +17,7 @@ import YAML from "yaml";
 import { analyze } from "../src/compile.js";
 import type { SpecPath } from "../src/ir.js";
 import { MAX_NESTING_DEPTH } from "../src/limits.js";
-import { exactReaderRuns, loadSpec, readExact, readFast } from "../src/spec/load.js";
+import { exactLocator, readExact, readFast } from "../src/spec/load.js";
 import { propertyParams } from "./hostile/arbitraries.js";
 
 const RUNS = Number(process.env.KFM_READER_RUNS ?? 300);
@@ -27,6 +27,19 @@ function scalarPaths(data: unknown, at: SpecPath = [], out: SpecPath[] = []): Sp
   if (typeof data === "number" || typeof data === "boolean") out.push(at);
   else if (Array.isArray(data)) data.forEach((v, i) => scalarPaths(v, [...at, i], out));
   else if (data !== null && typeof data === "object") for (const [k, v] of Object.entries(data)) scalarPaths(v, [...at, k], out);
+  return out;
+}
+
+/** Every path in `data`, to collections too, and one step past each collection that leads nowhere. */
+function allPaths(data: unknown, at: SpecPath = [], out: SpecPath[] = []): SpecPath[] {
+  out.push(at);
+  if (Array.isArray(data)) {
+    data.forEach((v, i) => allPaths(v, [...at, i], out));
+    out.push([...at, data.length], [...at, "0"]);
+  } else if (data !== null && typeof data === "object") {
+    for (const [k, v] of Object.entries(data)) allPaths(v, [...at, k], out);
+    out.push([...at, "no such key"], [...at, 0]);
+  }
   return out;
 }
 
@@ -305,6 +318,40 @@ describe("the fast reader agrees with the exact reader (src/spec/load.ts)", { ti
 
   it("on token soups", () => {
     assertAgreement(soup, (t) => t, RUNS * 10, 0.005);
+  });
+
+  it("places every problem from a part of the file where the whole file places it", () => {
+    let placed = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          writtenYaml,
+          fc.tuple(writtenYaml, edits).map(([t, e]) => applyEdits(t, e)),
+        ),
+        fc.integer({ min: 1, max: 200 }),
+        (text, first) => {
+          const fast = readFast(text);
+          if (fast === null) return;
+          const whole = readExact("spec.yaml", text);
+          const locate = exactLocator("spec.yaml", text, first);
+          for (const at of allPaths(fast.data)) {
+            for (const atKey of [false, true]) {
+              const p = { code: "KFM101" as const, severity: "error" as const, message: "m", at, atKey };
+              const want = whole.locate(p);
+              const got = locate(p);
+              if (got.line !== want.line || got.column !== want.column) {
+                throw new Error(
+                  `${JSON.stringify(at)}${atKey ? " (key)" : ""}: ${got.line}:${got.column}, whole file ${want.line}:${want.column}\non ${JSON.stringify(text)}`,
+                );
+              }
+              placed++;
+            }
+          }
+        },
+      ),
+      propertyParams(RUNS * 2),
+    );
+    expect(placed).toBeGreaterThan(RUNS);
   });
 
   it("on the specs and their fuzzing mutants (test/hostile/fuzz.test.ts)", () => {

@@ -97,6 +97,25 @@ describe("reading a spec (src/spec/load.ts)", () => {
     expect(exact.locate(problem("KFM201", "unknown", ["workflow", "jobs", 1, "depends_on", 0]))).toEqual(b);
   });
 
+  it("places a problem at the top of a large spec from its first lines, and one at its end from the whole", () => {
+    const jobs = Array.from(
+      { length: 3000 },
+      (_, i) => `    - job:\n        name: j${i}\n        image: "x:1"\n      depends_on: [${i === 0 ? "" : `j${i - 1}`}]\n`,
+    );
+    const text = `workflow:\n  name: w\n  jobs:\n${jobs.join("")}`;
+    const whole = readExact("big.yaml", text);
+    const top = problem("KFM302", "too big", ["workflow", "jobs"], true);
+    const end = problem("KFM201", "unknown", ["workflow", "jobs", 2999, "depends_on", 0]);
+    const spec = loadSpec("big.yaml", text);
+    const runs = exactReaderRuns();
+    expect(spec.locate(top)).toEqual(whole.locate(top));
+    expect(spec.locate(top)).toMatchObject({ line: 3, column: 3 });
+    expect(exactReaderRuns(), "the first part alone").toBe(runs + 1);
+    expect(spec.locate(end)).toEqual(whole.locate(end));
+    expect(spec.locate(end).line).toBe(3 + 4 * 3000);
+    expect(spec.locate(top)).toEqual(whole.locate(top));
+  });
+
   it("reports a problem in a valid spec with the severity it has", () => {
     const spec = loadSpec("w.yaml", "workflow:\n  name: w\n");
     expect(spec.locate({ ...problem("KFM216", "note", ["workflow", "name"]), severity: "warning" })).toMatchObject({ severity: "warning", line: 2 });
