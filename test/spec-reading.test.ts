@@ -12,7 +12,7 @@ import YAML from "yaml";
 import { readSpec } from "../src/cli/common.js";
 import { analyze } from "../src/compile.js";
 import { problem } from "../src/diagnostics.js";
-import { MAX_NESTING_DEPTH, MAX_SPEC_BYTES } from "../src/limits.js";
+import { MAX_NESTING_DEPTH, MAX_SPEC_BYTES, MAX_YAML_TOKENS } from "../src/limits.js";
 import { exactReaderRuns, loadSpec, readExact, readFast } from "../src/spec/load.js";
 
 const NUMBERS = `job:
@@ -114,6 +114,16 @@ describe("reading a spec (src/spec/load.ts)", () => {
     expect(spec.locate(end)).toEqual(whole.locate(end));
     expect(spec.locate(end).line).toBe(3 + 4 * 3000);
     expect(spec.locate(top)).toEqual(whole.locate(top));
+  });
+
+  it(`places problems in a valid spec over the exact reader's ${MAX_YAML_TOKENS} tokens from its start, and past that on the first line`, () => {
+    const items = Math.ceil(MAX_YAML_TOKENS / 4);
+    const text = `workflow:\n  name: w\n  junk:\n${"    - 1\n".repeat(items)}`;
+    expect(readExact("big.yaml", text).diagnostics).toMatchObject([{ code: "KFM008" }]);
+    const spec = loadSpec("big.yaml", text);
+    expect(spec.diagnostics).toEqual([]);
+    expect(spec.locate(problem("KFM101", "m", ["workflow", "name"]))).toMatchObject({ line: 2, column: 9 });
+    expect(spec.locate(problem("KFM101", "m", ["workflow", "junk", items - 1]))).toMatchObject({ line: 1, column: 1 });
   });
 
   it("reports a problem in a valid spec with the severity it has", () => {

@@ -76,6 +76,9 @@ export function exactLocator(file: string, text: string, first = FIRST_PART): (p
       if (!Array.isArray(read)) {
         const offset = placeIn(read.doc, p, text, end);
         if (offset !== null) return { file, ...read.position(offset), severity: p.severity, code: p.code, message: p.message };
+      } else if (read.some((d) => d.code === "KFM008")) {
+        // Past the token bound here, so for every larger part too.
+        break;
       }
       ({ end, read } = readTo(end * 4));
     }
