@@ -54,9 +54,9 @@ const FIRST_PART = 16 * 1024;
 /**
  * Places problems in a text the fast reader read, with the exact reader, which runs on
  * the first problem. On a large file it reads only as much as it needs: the lines up
- * to FIRST_PART, then four times as many, up to the whole file (at most a third more
- * work than reading it whole at once). A problem at the top of a 10,000-job spec
- * (KFM302 points at `jobs:`) is so placed in milliseconds rather than seconds.
+ * to FIRST_PART, then four times as many, until a part would be over a quarter of the
+ * file, then the whole (so at most a third more work than the whole at once). A problem
+ * at the top of a 10,000-job spec is so placed in milliseconds rather than seconds.
  *
  * A node is placed from a part of the file only once the part holds a line with content
  * after the node: a part that ended just after `key:` would read the key's value, on
@@ -66,7 +66,7 @@ const FIRST_PART = 16 * 1024;
 export function exactLocator(file: string, text: string, first = FIRST_PART): (p: Problem) => Diagnostic {
   let part: { end: number; read: ExactRead } | undefined;
   const readTo = (size: number): { end: number; read: ExactRead } => {
-    const newline = size >= text.length ? -1 : text.indexOf("\n", size);
+    const newline = size > text.length / 4 ? -1 : text.indexOf("\n", size);
     const end = newline === -1 ? text.length : newline + 1;
     return (part = { end, read: parseExact(file, end === text.length ? text : text.slice(0, end)) });
   };
