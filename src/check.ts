@@ -68,16 +68,16 @@ interface Generated {
 function generatedFiles(base: string, folders: readonly string[]): Map<string, Generated[]> {
   const byKey = new Map<string, Generated[]>();
   for (const { folder, name, path } of outputFolderFiles(base, folders)) {
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(join(base, path), "utf8");
+      bytes = readFileSync(join(base, path));
     } catch {
       continue;
     }
-    const header = readHeader(text);
+    const header = readHeader(bytes.subarray(0, 4096).toString("utf8"));
     if (header === null) continue;
     const key = trustKey(folder, header.target, header.from);
-    const g = { path, header, sealed: header.version === VERSION && sealHolds(name, text) };
+    const g = { path, header, sealed: header.version === VERSION && sealHolds(name, bytes) };
     const list = byKey.get(key);
     if (list === undefined) byKey.set(key, [g]);
     else list.push(g);

@@ -41,13 +41,30 @@ export function sealOutput(baseName: string, text: string): string {
   return text.slice(0, m.index) + m[0].replace(UNSEALED, digest) + text.slice(m.index + m[0].length);
 }
 
-/** Whether a file's text is still exactly what was sealed under this name (no edit since). */
-export function sealHolds(baseName: string, text: string): boolean {
-  const m = OUTPUT_DIGEST.exec(text);
+/**
+ * Whether a file is still exactly what was sealed under this name (no edit since).
+ * `check` passes the bytes as read: hashing them as they are spares decoding and
+ * encoding every output of a repository.
+ */
+export function sealHolds(baseName: string, file: string | Uint8Array): boolean {
+  const bytes = typeof file === "string" ? Buffer.from(file, "utf8") : Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  // The header is ASCII (a spec path that is not is written JSON-escaped), so in its
+  // first lines a character's index is its byte offset.
+  const m = OUTPUT_DIGEST.exec(bytes.subarray(0, HEADER_BYTES).toString("latin1"));
   if (m === null || m[2] === UNSEALED) return false;
-  const unsealed = text.slice(0, m.index) + m[0].replace(m[2]!, UNSEALED) + text.slice(m.index + m[0].length);
-  return outputDigest(baseName, unsealed) === m[2];
+  const at = m.index + m[0].length - m[2]!.length;
+  const digest = createHash("sha256")
+    .update(baseName)
+    .update("\n")
+    .update(bytes.subarray(0, at))
+    .update(UNSEALED)
+    .update(bytes.subarray(at + m[2]!.length))
+    .digest("hex");
+  return "sha256:" + digest === m[2];
 }
+
+/** Where the output digest line must be: within the header, at the top. */
+const HEADER_BYTES = 4096;
 
 export function hashComment(lines: readonly string[]): string {
   return lines.map((l) => `# ${l}`).join("\n") + "\n";

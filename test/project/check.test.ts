@@ -270,6 +270,12 @@ describe("the output digest", () => {
     expect(sealHolds("a.yaml", unsealed)).toBe(false);
   });
 
+  it("holds on the file's bytes as read, whatever characters its body has", () => {
+    const sealed = sealOutput("a.yaml", unsealed + "description: Überprüfung ✓ 日本 \u2028\n");
+    expect(sealHolds("a.yaml", Buffer.from(sealed, "utf8"))).toBe(true);
+    expect(sealHolds("a.yaml", Buffer.from(sealed.replace("✓", "✗"), "utf8"))).toBe(false);
+  });
+
   it("refuses to seal a file without the pending line, or twice", () => {
     expect(() => sealOutput("a.yaml", "kind: Workflow\n")).toThrow(/unsealed/);
     expect(() => sealOutput("a.yaml", sealOutput("a.yaml", unsealed))).toThrow(/unsealed/);
