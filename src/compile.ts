@@ -104,16 +104,23 @@ export function compileFor(analysis: Analysis, target: Target): { output: Output
   if (ir === null) throw new Error("compileFor needs a valid analysis");
   const diagnostics = sortDiagnostics(target.check(ir).map(analysis.spec.locate));
   if (hasErrors(diagnostics)) return { output: null, diagnostics };
-  const name = `${outputBaseName(ir.name)}.${target.extension}`;
-  const text = sealOutput(name, target.emit(ir));
   const limit = target.fileLimit;
-  const bytes = limit === undefined ? 0 : Buffer.byteLength(text);
-  if (limit !== undefined && bytes > limit.bytes) {
+  const tooLarge = (bytes: number, atLeast: boolean): Diagnostic => {
     const size = (n: number) => `${(n / 1000).toLocaleString("en-US", { maximumFractionDigits: 0 })} KB`;
-    const message = `The ${target.name} file for this workflow is ${size(bytes)}, more than the ${size(limit.bytes)} ${target.name} takes: ${limit.rule}. Split the workflow into workflows that depend on each other (\`dependencies\`).`;
+    const message = `The ${target.name} file for this workflow is ${atLeast ? "at least " : ""}${size(bytes)}, more than the ${size(limit!.bytes)} ${target.name} takes: ${limit!.rule}. Split the workflow into workflows that depend on each other (\`dependencies\`).`;
     // About the whole file, so it points at the spec's start: locating a key would mean
     // parsing the (large) spec again with positions.
-    diagnostics.push({ file: analysis.spec.file, line: 1, column: 1, severity: limit.severity, code: "KFM302", message });
+    return { file: analysis.spec.file, line: 1, column: 1, severity: limit!.severity, code: "KFM302", message };
+  };
+  if (limit?.severity === "error" && target.minimumBytes !== undefined) {
+    const least = target.minimumBytes(ir);
+    if (least > limit.bytes) return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
+  }
+  const name = `${outputBaseName(ir.name)}.${target.extension}`;
+  const text = sealOutput(name, target.emit(ir));
+  const bytes = limit === undefined ? 0 : Buffer.byteLength(text);
+  if (limit !== undefined && bytes > limit.bytes) {
+    diagnostics.push(tooLarge(bytes, false));
     if (limit.severity === "error") return { output: null, diagnostics };
   }
   return { output: { target: target.name, path: `${target.name}/${name}`, text }, diagnostics };

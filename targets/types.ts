@@ -23,6 +23,12 @@ export interface Target {
   /** The largest output file the runner takes, when it has a limit (KFM302). */
   readonly fileLimit?: FileLimit;
   /**
+   * A lower bound on the size of the file `emit` would write, so that a file certain to
+   * be over an `error` limit is refused without writing it first (test/file-limits.test.ts
+   * checks the bound against real output).
+   */
+  minimumBytes?(ir: Workflow): number;
+  /**
    * Features of the IR this runner cannot express faithfully (code KFM301, the
    * message naming target and feature), located by spec path. Emit is called only
    * when this returns no error.

@@ -1,8 +1,11 @@
 // Runners' limits on the size of what they are given (KFM302): GitHub does not start
 // a workflow file over 500 KB; Kubernetes resources (Argo, Tekton) live in etcd and
 // large ones are refused when applied. The check runs on the emitted bytes.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kfmSpec, mixedWorkflow } from "../bench/specs.js";
+import { PACKAGE_ROOT } from "../src/assets.js";
 import { analyze, compileFor, type Analysis } from "../src/compile.js";
 import { formatDiagnostic } from "../src/diagnostics.js";
 import { sealOutput } from "../src/header.js";
@@ -51,6 +54,39 @@ describe("output size limits (KFM302)", () => {
       /^big\.yaml:1:1: error KFM302: The github-actions file for this workflow is [\d,]+ KB, more than the 500 KB github-actions takes: GitHub does not start runs of a workflow file larger than 500 KB \(docs\.github\.com\/en\/actions\/reference\/limits, Workflow file size\)\. Split the workflow into workflows that depend on each other \(`dependencies`\)\.$/,
     );
   }, 60_000);
+
+  it("given a workflow certain to be over GitHub's limit, then it is refused without emitting, saying at least how large", () => {
+    const huge = analyze("huge.yaml", kfmSpec(mixedWorkflow("huge", 2000, true)));
+    const gha = TARGETS.find((t) => t.name === "github-actions")!;
+    const r = compileFor(huge, gha);
+    expect(r.output).toBeNull();
+    expect(r.diagnostics.map(formatDiagnostic)).toEqual([
+      expect.stringMatching(/^huge\.yaml:1:1: error KFM302: The github-actions file for this workflow is at least 600 KB, more than the 500 KB/),
+    ]);
+  }, 60_000);
+
+  it("bounds a file's size from below, never above what emit writes (else a file that fits would be refused)", () => {
+    // Many of the smallest jobs there are: the bound must hold per job, not only thanks to the fixed part.
+    const minimal = ["workflow:", "  name: m", "  jobs:", ...Array.from({ length: 400 }, (_, i) => `    - job: {name: j${i}, image: "i"}`), ""].join("\n");
+    const texts = [
+      minimal,
+      kfmSpec(mixedWorkflow("small", 20, true)),
+      ...readdirSync(join(PACKAGE_ROOT, "specs"))
+        .filter((f) => f.endsWith(".yaml"))
+        .map((f) => readFileSync(join(PACKAGE_ROOT, "specs", f), "utf8")),
+    ];
+    let checked = 0;
+    for (const text of texts) {
+      const a = analyze("spec.yaml", text);
+      if (a.ir === null) continue;
+      for (const target of TARGETS) {
+        if (target.minimumBytes === undefined || target.check(a.ir).some((p) => p.severity === "error")) continue;
+        expect(target.minimumBytes(a.ir), `${a.ir.name} ${target.name}`).toBeLessThanOrEqual(Buffer.byteLength(target.emit(a.ir)));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
 
   it("given a small workflow, then no target reports its size", () => {
     const analysis = analyze("small.yaml", kfmSpec(mixedWorkflow("small", 20, true)));

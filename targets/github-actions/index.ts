@@ -17,6 +17,9 @@ export const githubActions: Target = {
     severity: "error",
     rule: "GitHub does not start runs of a workflow file larger than 500 KB (docs.github.com/en/actions/reference/limits, Workflow file size)",
   },
+  // Every job is at least its needs, condition, runner, timeout and the 5 standard
+  // variables as step inputs: about 1 KB; 300 bytes keeps a wide margin.
+  minimumBytes: (ir) => ir.jobs.length * 300,
   check,
   emit,
   lift,
