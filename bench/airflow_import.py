@@ -9,9 +9,11 @@ DagBag(dag_folder=FOLDER) only: reading, compiling, executing and validating eve
 Prints one JSON line: {"ms", "dags", "tasks", "files", "import_errors"}.
 """
 
+import atexit
 import inspect
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -20,6 +22,7 @@ import time
 def main() -> int:
     folder = sys.argv[1]
     home = tempfile.mkdtemp(prefix="kfm-bench-airflow-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     os.environ["AIRFLOW_HOME"] = home
     os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
