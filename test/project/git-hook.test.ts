@@ -1,11 +1,12 @@
 // End to end, as the README sets a repository up: a scratch git repository with a
 // kfm.config.yaml and the plain git hook (scripts/pre-commit) running the built CLI.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
+import { buildPackage } from "../files.js";
 
 // The built CLI, in a package folder of its own: a build in the shared dist/ could be
 // rewritten by another build while this test runs.
@@ -30,12 +31,7 @@ function kfm(dir: string, ...args: string[]) {
 
 describe("pre-commit in a scratch git repository", () => {
   beforeAll(() => {
-    // What `npm run build` does (tsc, then the bundle of scripts/bundle.ts), into the private package folder.
-    spawnSync(join(PACKAGE_ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json", "--outDir", join(PACKAGE, "dist")], { cwd: PACKAGE_ROOT, encoding: "utf8" });
-    for (const f of ["package.json", "bin"]) cpSync(join(PACKAGE_ROOT, f), join(PACKAGE, f), { recursive: true });
-    for (const f of ["schemas", "targets", "node_modules"]) symlinkSync(join(PACKAGE_ROOT, f), join(PACKAGE, f));
-    spawnSync(process.execPath, [join(PACKAGE, "dist/scripts/bundle.js")], { encoding: "utf8" });
-    expect(existsSync(join(PACKAGE, "dist/kfm-compile.js"))).toBe(true);
+    buildPackage(PACKAGE);
   }, 120_000);
 
   it("given the plain git hook, then a commit with stale manifests is blocked, and passes after kfm-compile", () => {

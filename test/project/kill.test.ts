@@ -2,14 +2,13 @@
 // (issue 5: safe writes). The built CLI runs as a child process over many specs and is
 // killed with SIGKILL at several points of its writing.
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { PACKAGE_ROOT } from "../../src/assets.js";
 import { removeStaleTemps, STALE_TEMP_MS } from "../../src/write.js";
-import { tree } from "../files.js";
+import { buildPackage, tree } from "../files.js";
 
 // The built CLI in a package folder of its own, as test/project/git-hook.test.ts does.
 const PACKAGE = mkdtempSync(join(tmpdir(), "kfm-package-"));
@@ -38,11 +37,7 @@ describe("kill -9 during kfm-compile --out", () => {
   let fullMs: number;
 
   beforeAll(() => {
-    spawnSync(join(PACKAGE_ROOT, "node_modules/.bin/tsc"), ["-p", "tsconfig.json", "--outDir", join(PACKAGE, "dist")], { cwd: PACKAGE_ROOT, encoding: "utf8" });
-    for (const f of ["package.json", "bin"]) cpSync(join(PACKAGE_ROOT, f), join(PACKAGE, f), { recursive: true });
-    for (const f of ["schemas", "targets", "node_modules"]) symlinkSync(join(PACKAGE_ROOT, f), join(PACKAGE, f));
-    spawnSync(process.execPath, [join(PACKAGE, "dist/scripts/bundle.js")], { encoding: "utf8" });
-    expect(existsSync(join(PACKAGE, "dist/kfm-compile.js"))).toBe(true);
+    buildPackage(PACKAGE);
 
     // Given the old outputs of many specs and the new outputs after every spec changed.
     work = mkdtempSync(join(tmpdir(), "kfm-kill-"));
