@@ -29,8 +29,10 @@ export function headerLines(ir: Workflow, target: string): string[] {
  * itself written as `pending`. The name is included so that a generated file renamed
  * or copied by hand is not taken for the one the spec writes.
  */
-function outputDigest(baseName: string, unsealed: string): string {
-  return "sha256:" + createHash("sha256").update(baseName).update("\n").update(unsealed).digest("hex");
+function outputDigest(baseName: string, ...unsealed: (string | Uint8Array)[]): string {
+  const hash = createHash("sha256").update(baseName).update("\n");
+  for (const part of unsealed) hash.update(part);
+  return "sha256:" + hash.digest("hex");
 }
 
 /** Writes the output digest into a generated file's header. */
@@ -53,14 +55,7 @@ export function sealHolds(baseName: string, file: string | Uint8Array): boolean 
   const m = OUTPUT_DIGEST.exec(bytes.subarray(0, HEADER_BYTES).toString("latin1"));
   if (m === null || m[2] === UNSEALED) return false;
   const at = m.index + m[0].length - m[2]!.length;
-  const digest = createHash("sha256")
-    .update(baseName)
-    .update("\n")
-    .update(bytes.subarray(0, at))
-    .update(UNSEALED)
-    .update(bytes.subarray(at + m[2]!.length))
-    .digest("hex");
-  return "sha256:" + digest === m[2];
+  return outputDigest(baseName, bytes.subarray(0, at), UNSEALED, bytes.subarray(at + m[2]!.length)) === m[2];
 }
 
 /** Where the output digest line must be: within the header, at the top. */
