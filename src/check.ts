@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { readLayout, type Output } from "./compile.js";
 import { hasErrors } from "./diagnostics.js";
-import { readHeader, sealHolds, type ParsedHeader } from "./header.js";
+import { HEADER_BYTES, readHeader, sealHolds, type ParsedHeader } from "./header.js";
 import type { Selection } from "./project.js";
 import { digestOf } from "./spec/load.js";
 import { diskHost } from "./spec/layout.js";
@@ -74,7 +74,7 @@ function generatedFiles(base: string, folders: readonly string[]): Map<string, G
     } catch {
       continue;
     }
-    const header = readHeader(bytes.subarray(0, 4096).toString("utf8"));
+    const header = readHeader(bytes.subarray(0, HEADER_BYTES).toString("utf8"));
     if (header === null) continue;
     const key = trustKey(folder, header.target, header.from);
     const g = { path, header, sealed: header.version === VERSION && sealHolds(name, bytes) };

@@ -58,8 +58,8 @@ export function sealHolds(baseName: string, file: string | Uint8Array): boolean 
   return outputDigest(baseName, bytes.subarray(0, at), UNSEALED, bytes.subarray(at + m[2]!.length)) === m[2];
 }
 
-/** Where the output digest line must be: within the header, at the top. */
-const HEADER_BYTES = 4096;
+/** How far into a file its header may reach (the output digest line included). */
+export const HEADER_BYTES = 4096;
 
 export function hashComment(lines: readonly string[]): string {
   return lines.map((l) => `# ${l}`).join("\n") + "\n";
