@@ -7,4 +7,7 @@ process.exitCode = main(process.argv.slice(2), {
   stdout: (s) => process.stdout.write(s),
   stderr: (s) => process.stderr.write(s),
   cwd: process.cwd(),
+  // The progress line rewrites itself with a carriage return and an erase-line escape:
+  // only for a terminal that understands them, never into a file, pipe or CI log.
+  isTTY: process.stderr.isTTY === true && process.env.TERM !== "dumb",
 });

@@ -21,6 +21,8 @@ export interface Selection {
   /** How a file is named in diagnostics and headers. */
   readonly display: (path: string) => string;
   readonly readFile: (path: string) => string | ReadError;
+  /** Told before each spec is read and before each is compiled (the CLI's progress line). */
+  readonly progress?: (step: "reading" | "compiling", done: number, total: number) => void;
 }
 
 export interface Compiled {
@@ -43,7 +45,8 @@ export function analyzeSelection(sel: Selection): { analyses: Analysis[]; diagno
   const host = diskHost(sel.root, sel.display, sel.readFile);
   const analyses: Analysis[] = [];
   const diagnostics: Diagnostic[] = [];
-  for (const path of sel.specs) {
+  for (const [i, path] of sel.specs.entries()) {
+    sel.progress?.("reading", i, sel.specs.length);
     const shown = sel.display(path);
     const text = sel.readFile(path);
     if (typeof text !== "string") {
@@ -68,7 +71,8 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
   const outputs: Output[] = [];
   const specs: string[] = [];
   const writer = new Map<string, string>(taken.map((t) => [t.path, t.from]));
-  for (const a of analyses) {
+  for (const [i, a] of analyses.entries()) {
+    sel.progress?.("compiling", i, analyses.length);
     const shown = a.spec.file;
     if (a.ir === null) continue;
     specs.push(shown);

@@ -119,12 +119,14 @@ function readIfExists(path: string): string | null {
 /**
  * Writes `outputs` under `dir`. A file already at an output path is replaced only when
  * `owned` says kfm-compile wrote it (by default: it carries the generated-file header),
- * or with `force`.
+ * or with `force`. A file that already holds the same bytes is not written again, so
+ * its modification time stays (build tools that watch mtimes see no change), and is
+ * listed as unchanged. `progress` is told after each file.
  */
 export function writeOutputs(
   dir: string,
   outputs: readonly Pick<Output, "path" | "text">[],
-  options: { force: boolean; owned?: (text: string) => boolean },
+  options: { force: boolean; owned?: (text: string) => boolean; progress?: (done: number, total: number) => void },
 ): WriteResult {
   const owned = options.owned ?? isGenerated;
   const refused: string[] = [];
@@ -159,6 +161,7 @@ export function writeOutputs(
   const unchanged: string[] = [];
   for (const folder of new Set(plan.map((p) => dirname(p.path)))) removeStaleTemps(folder);
   for (const p of plan) {
+    options.progress?.(written.length + unchanged.length, plan.length);
     if (p.same) {
       unchanged.push(p.rel);
       continue;

@@ -19,6 +19,10 @@ export interface Io {
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
   readonly cwd: string;
+  /** Whether standard error is a terminal: only then is a progress line drawn (progress.ts). */
+  readonly isTTY?: boolean;
+  /** A clock in milliseconds, for the progress line (default: performance.now). */
+  readonly now?: () => number;
 }
 
 /** A mistake in the command line itself: printed with a hint, exit 2. */
@@ -156,6 +160,37 @@ export function lookupTarget(name: string): Target {
   const t = findTarget(name);
   if (!t) throw new UsageError(`unknown target '${name}'.${suggestion(name, [...TARGETS.map((x) => x.name), "all"])}`);
   return t;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * Says what a run did to each file, one line each, on standard error (standard output
+ * carries only what was asked for: compiled text, JSON, reports), then a summary:
+ *   written    deploy/argo/daily.yaml
+ *   unchanged  deploy/tekton/daily.yaml      (same bytes: not rewritten, its mtime kept)
+ *   removed    deploy/argo/old.yaml (...)
+ *   kfm-compile: 2 files: 1 written, 1 unchanged; 1 orphan removed.
+ * `shown` names a path relative to the output base as the user sees it. With `quiet`
+ * nothing is printed; refusals are printed by the caller either way.
+ */
+export function reportFiles(
+  io: Io,
+  shown: (path: string) => string,
+  files: { readonly written: readonly string[]; readonly unchanged: readonly string[]; readonly removed?: readonly string[] },
+  options: { quiet: boolean; summary: boolean },
+): void {
+  if (options.quiet) return;
+  const lines = [
+    ...files.written.map((p) => `written    ${shown(p)}`),
+    ...files.unchanged.map((p) => `unchanged  ${shown(p)}`),
+    ...(files.removed ?? []).map((p) => `removed    ${shown(p)} (generated, and no compiled spec writes it any more)`),
+  ];
+  io.stderr(lines.map((l) => l + "\n").join(""));
+  if (!options.summary) return;
+  const total = files.written.length + files.unchanged.length;
+  const removed = files.removed === undefined ? "" : `; ${plural(files.removed.length, "orphan")} removed`;
+  io.stderr(`kfm-compile: ${plural(total, "file")}: ${files.written.length} written, ${files.unchanged.length} unchanged${removed}.\n`);
 }
 
 export function report(diagnostics: readonly Diagnostic[], format: "text" | "json", io: Io): void {

@@ -4,7 +4,9 @@
  * commands/, listed once below.
  */
 import { TARGETS } from "../../targets/index.js";
-import { findConfig } from "../config/load.js";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { suggestion } from "../diagnostics.js";
 import { VERSION } from "../version.js";
 import { backfillCommand } from "./commands/backfill.js";
 import { checkCommand } from "./commands/check.js";
@@ -39,7 +41,13 @@ ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
 With one spec, one target and no --out, the output goes to standard output;
 otherwise it is written to DIR/<target>/<workflow name>.<ext>. With no spec, the
-project of kfm.config.yaml is compiled, each target into its own folder.
+project of kfm.config.yaml is compiled, each target into its own folder; with
+neither, there is nothing to compile, which is a usage error (exit 2).
+
+When writing files, a line per file goes to standard error (written, unchanged:
+same bytes, not rewritten; removed, with --prune), then a summary. On a terminal,
+a run taking over a second shows its progress on one line, erased at the end.
+A command name wins over a file of that name: ./check compiles a spec named check.
 
 Options:
   -t, --target <name>  target to compile for (repeatable, or comma-separated)
@@ -47,18 +55,43 @@ Options:
   -c, --config <FILE>  project config (default: kfm.config.yaml in this folder, used when no spec is given)
       --force          overwrite files at output paths that kfm-compile did not generate
       --prune          remove generated files that no compiled spec writes any more
+  -q, --quiet          no line per file, no summary, no progress (diagnostics still print)
   -h, --help           this help (also: kfm-compile <command> --help)
   -v, --version        print the version
 
-Exit status: 0 success, 1 invalid input (diagnostics printed), 2 usage error.
+Exit status: 0 success, 1 invalid input (diagnostics printed), 2 usage error
+(an unknown command or option, or nothing to compile).
 `;
+}
+
+/**
+ * A first argument that names no command and no existing file, but is a command
+ * mistyped (`validat`) or a bare word (`compile`, `build`), is a usage error rather
+ * than a spec file to read: otherwise `kfm-compile validat x.yaml` would complain
+ * that --target is missing. A command name always wins over a file of that name
+ * (`kfm-compile check` checks even where a file `check` exists; `./check` names the
+ * file), so what a command does never depends on the folder's contents. An existing
+ * file wins over a near miss (a spec named `chek` is compiled).
+ */
+function unknownCommand(first: string | undefined, cwd: string): string | null {
+  if (first === undefined || first.startsWith("-") || existsSync(resolve(cwd, first))) return null;
+  const names = SUBCOMMANDS.map((c) => c.name);
+  const hint = suggestion(first, names);
+  if (hint !== "") return `unknown command '${first}'.${hint}`;
+  // A word without a dot or a slash is not how spec files are named.
+  if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(first)) {
+    return `unknown command '${first}', and no file of that name. The commands are ${names.join(", ")}; to compile, give spec files (kfm-compile pipeline.yaml --target argo).`;
+  }
+  return null;
 }
 
 export function main(argv: readonly string[], io: Io): number {
   try {
     const sub = SUBCOMMANDS.find((c) => c.name === argv[0]);
     if (sub !== undefined) return sub.run(argv.slice(1), io);
-    if ((argv.length === 0 && findConfig(io.cwd) === null) || argv.includes("--help") || argv.includes("-h")) {
+    const unknown = unknownCommand(argv[0], io.cwd);
+    if (unknown !== null) throw new UsageError(unknown);
+    if (argv.includes("--help") || argv.includes("-h")) {
       io.stdout(mainHelp());
       return EXIT_OK;
     }

@@ -1,13 +1,15 @@
+import { relative } from "node:path";
 import { backfillSelection, parseDay } from "../../backfill.js";
 import { hasErrors } from "../../diagnostics.js";
 import { isBackfillFile } from "../../header.js";
 import { writeOutputs } from "../../write.js";
-import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
+import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, reportFiles, UsageError, type Command } from "../common.js";
+import { progress } from "../progress.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
 
 export const backfillCommand: Command = {
   name: "backfill",
-  summary: "kfm-compile backfill [<spec>... --target <name|all> --out DIR] --from YYYY-MM-DD --to YYYY-MM-DD [--ref REF]",
+  summary: "kfm-compile backfill [<spec>... --target <name|all> --out DIR] --from YYYY-MM-DD --to YYYY-MM-DD [--ref REF] [--quiet]",
   help: `Usage: kfm-compile backfill <spec>... --target <name|all> --out DIR --from YYYY-MM-DD --to YYYY-MM-DD
        kfm-compile backfill --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
 
@@ -35,6 +37,9 @@ Options:
       --ref <REF>      the Git ref GitHub dispatches run on (default: main)
   -t, --target, -o, --out, -c, --config   as for compiling
       --force          replace files that are not backfill files
+  -q, --quiet          no line per file and no summary (diagnostics still print)
+A line per file goes to standard error (written, or unchanged: same bytes, not
+rewritten), then a summary; on a terminal, a long run shows its progress.
 Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage error.
 `,
   run(args, io) {
@@ -44,6 +49,7 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       to: { type: "string" },
       ref: { type: "string", default: "main" },
       force: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
     });
     if (printedHelp(values, this, io)) return EXIT_OK;
     for (const key of ["from", "to"] as const) {
@@ -58,17 +64,33 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       return EXIT_INVALID;
     }
     const { selection } = selected;
-    const planned = backfillSelection(selection, values.from as string, values.to as string, { ref: values.ref as string });
+    const quiet = values.quiet === true;
+    const line = progress(io, { quiet });
+    const planned = backfillSelection(
+      { ...selection, progress: (step, done, total) => line.update(step, done, total, "specs") },
+      values.from as string,
+      values.to as string,
+      { ref: values.ref as string },
+    );
+    line.end();
     const diagnostics = [...selected.diagnostics, ...planned.diagnostics];
     report(diagnostics, "text", io);
     if (hasErrors(diagnostics)) return EXIT_INVALID;
-    const written = writeOutputs(selection.base, planned.files, { force: values.force === true, owned: isBackfillFile });
+    const written = writeOutputs(selection.base, planned.files, {
+      force: values.force === true,
+      owned: isBackfillFile,
+      progress: (done, total) => line.update("writing", done, total, "files"),
+    });
+    line.end();
+    const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    reportFiles(io, shown, written, { quiet, summary: false });
     for (const r of written.refused) io.stderr(`kfm-compile: ${r}\n`);
     if (written.refused.length > 0) return EXIT_INVALID;
-    io.stderr(
-      `kfm-compile: backfill ${values.from as string}..${values.to as string}: ${planned.partitions} planned run${planned.partitions === 1 ? "" : "s"}, ` +
-        `${written.written.length} file${written.written.length === 1 ? "" : "s"} written, ${written.unchanged.length} unchanged.\n`,
-    );
+    if (!quiet)
+      io.stderr(
+        `kfm-compile: backfill ${values.from as string}..${values.to as string}: ${planned.partitions} planned run${planned.partitions === 1 ? "" : "s"}, ` +
+          `${written.written.length} file${written.written.length === 1 ? "" : "s"} written, ${written.unchanged.length} unchanged.\n`,
+      );
     return EXIT_OK;
   },
 };

@@ -3,12 +3,13 @@ import { checkOutputs, trustCurrent, WHY } from "../../check.js";
 import { hasErrors } from "../../diagnostics.js";
 import { compileSelection } from "../../project.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
+import { progress } from "../progress.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
 
 export const checkCommand: Command = {
   name: "check",
-  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full]",
-  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full]
+  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full] [--quiet]",
+  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full] [--quiet]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
 checks the project of kfm.config.yaml (in this folder, or --config FILE). A spec whose
@@ -21,10 +22,12 @@ Reports, and exits 1 for:
     current spec digest and compiler version, but the text differs);
   - each missing file;
   - each orphan: a generated file in an output folder that no compiled spec writes.
+When everything is current it says how many files it compared; --quiet (-q) leaves
+out that line and the progress line a long run shows on a terminal.
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, full: { type: "boolean" } });
+    const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, full: { type: "boolean" }, quiet: { type: "boolean", short: "q" } });
     if (printedHelp(values, this, io)) return EXIT_OK;
     if (positionals.length > 0 && values.out === undefined) throw new UsageError("check needs --out DIR with spec files (the folder to compare with).");
     const selected = select(values, positionals, io);
@@ -34,7 +37,13 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     }
     const { selection } = selected;
     const { trusted, compile } = values.full === true ? { trusted: [], compile: selection.specs } : trustCurrent(selection);
-    const { outputs, specs, diagnostics } = compileSelection({ ...selection, specs: compile }, trusted);
+    const quiet = values.quiet === true;
+    const line = progress(io, { quiet });
+    const { outputs, specs, diagnostics } = compileSelection(
+      { ...selection, specs: compile, progress: (step, done, total) => line.update(step, done, total, "specs") },
+      trusted,
+    );
+    line.end();
     diagnostics.unshift(...selected.diagnostics);
     report(diagnostics, "text", io);
     if (hasErrors(diagnostics)) return EXIT_INVALID;
@@ -61,7 +70,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     }
     const problems = result.stale.length + result.missing.length + result.orphans.length;
     if (problems === 0) {
-      io.stderr(`kfm-compile check: ${result.current.length} generated file${result.current.length === 1 ? "" : "s"} current.\n`);
+      if (!quiet) io.stderr(`kfm-compile check: ${result.current.length} generated file${result.current.length === 1 ? "" : "s"} current.\n`);
       return EXIT_OK;
     }
     io.stderr(

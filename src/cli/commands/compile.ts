@@ -1,27 +1,45 @@
 import { relative } from "node:path";
+import { findConfig } from "../../config/load.js";
 import { hasErrors } from "../../diagnostics.js";
 import { compileSelection } from "../../project.js";
 import { VERSION } from "../../version.js";
 import { findOrphans, removeOrphans, writeOutputs } from "../../write.js";
-import { EXIT_INVALID, EXIT_OK, parse, report, UsageError, type Command } from "../common.js";
+import { EXIT_INVALID, EXIT_OK, parse, report, reportFiles, UsageError, type Command } from "../common.js";
+import { progress } from "../progress.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
+
+/**
+ * Why a bare `kfm-compile` is a usage error: with neither specs nor a config there is
+ * nothing to compile, and exiting 0 would let a CI step pass having compiled nothing.
+ */
+function nothingToCompile(cwd: string): string {
+  return (
+    `nothing to compile: no spec files given, and no kfm.config.yaml in ${cwd}.\n` +
+    "Give spec files and targets (kfm-compile pipeline.yaml --target argo --out deploy/),\n" +
+    'or write a kfm.config.yaml naming the project\'s specs and targets (README, "Project config"),\n' +
+    "or name one with --config FILE."
+  );
+}
 
 /** Compiling is what `kfm-compile <spec>...` does; its help is the main help (see ../index.ts). */
 export const compileCommand: Command = {
   name: "compile",
-  summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--force] [--prune]",
+  summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--force] [--prune] [--quiet]",
   help: "",
   run(args, io) {
     const { values, positionals } = parse(args, {
       ...PROJECT_OPTIONS,
       force: { type: "boolean" },
       prune: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
       version: { type: "boolean", short: "v" },
     });
     if (values.version) {
       io.stdout(`${VERSION}\n`);
       return EXIT_OK;
     }
+    if (positionals.length === 0 && values.config === undefined && findConfig(io.cwd) === null) throw new UsageError(nothingToCompile(io.cwd));
+    const quiet = values.quiet === true;
     const selected = select(values, positionals, io);
     if (selected.mode === "invalid") {
       report(selected.diagnostics, "text", io);
@@ -34,7 +52,9 @@ export const compileCommand: Command = {
     }
     if (toStdout && values.prune) throw new UsageError("--prune needs an output folder (--out, or a config).");
 
-    const { outputs, diagnostics } = compileSelection(selection);
+    const line = progress(io, { quiet });
+    const { outputs, diagnostics } = compileSelection({ ...selection, progress: (step, done, total) => line.update(step, done, total, "specs") });
+    line.end();
     diagnostics.unshift(...selected.diagnostics);
     report(diagnostics, "text", io);
     if (hasErrors(diagnostics)) return EXIT_INVALID;
@@ -42,19 +62,28 @@ export const compileCommand: Command = {
       io.stdout(outputs[0]!.text);
       return EXIT_OK;
     }
-    const written = writeOutputs(selection.base, outputs, { force: values.force === true });
-    for (const r of written.refused) io.stderr(`kfm-compile: ${r}\n`);
-    if (written.refused.length > 0) return EXIT_INVALID;
+    const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    const written = writeOutputs(selection.base, outputs, {
+      force: values.force === true,
+      progress: (done, total) => line.update("writing", done, total, "files"),
+    });
+    line.end();
+    if (written.refused.length > 0) {
+      // A write that failed part way still wrote the files before it: say which.
+      reportFiles(io, shown, written, { quiet, summary: false });
+      for (const r of written.refused) io.stderr(`kfm-compile: ${r}\n`);
+      return EXIT_INVALID;
+    }
+    let removed: string[] | undefined;
     if (values.prune) {
       const orphans = findOrphans(
         selection.base,
         selection.targets.map((t) => t.folder),
         new Set(outputs.map((o) => o.path)),
       );
-      const { removed } = removeOrphans(selection.base, orphans);
-      const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`) || p;
-      for (const p of removed) io.stderr(`kfm-compile: removed ${shown(p)} (generated, and no compiled spec writes it any more)\n`);
+      removed = removeOrphans(selection.base, orphans).removed;
     }
+    reportFiles(io, shown, { ...written, removed }, { quiet, summary: true });
     return EXIT_OK;
   },
 };
