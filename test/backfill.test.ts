@@ -161,6 +161,22 @@ describe("kfm-compile backfill", () => {
     expect(readdirSync(dir)).toEqual(["w.yaml"]);
   });
 
+  it("given a backfill, then a line per file written, or unchanged when run again, and a summary; --quiet prints none of it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
+    writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
+    const args = ["backfill", "w.yaml", "--target", "argo", "--out", "out", "--from", "2024-01-01", "--to", "2024-01-02"];
+    const files = ["out/argo/w_x.backfill-2024-01-01-2024-01-02.yaml", "out/argo/w_x.backfill-2024-01-01-2024-01-02.ledger.json"];
+    const first = cli(args, dir);
+    expect(first.code).toBe(0);
+    expect(first.err).toBe(
+      `${files.map((f) => `written    ${f}\n`).join("")}kfm-compile: backfill 2024-01-01..2024-01-02: 2 planned runs, 2 files written, 0 unchanged.\n`,
+    );
+    expect(cli(args, dir).err).toBe(
+      `${files.map((f) => `unchanged  ${f}\n`).join("")}kfm-compile: backfill 2024-01-01..2024-01-02: 2 planned runs, 0 files written, 2 unchanged.\n`,
+    );
+    expect(cli([...args, "--quiet"], dir)).toEqual({ code: 0, out: "", err: "" });
+  });
+
   it("given a file there that is not a backfill file, then it is not replaced without --force", () => {
     const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
     writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);

@@ -19,7 +19,7 @@ function run(args: string[], cwd: string) {
 function compiledProject(): string {
   const dir = mkdtempSync(join(tmpdir(), "kfm-check-"));
   cpSync(join(PACKAGE_ROOT, "test/layout"), dir, { recursive: true });
-  expect(run([], dir)).toMatchObject({ code: 0, stderr: "" });
+  expect(run(["--quiet"], dir)).toMatchObject({ code: 0, stderr: "" });
   return dir;
 }
 
@@ -44,6 +44,12 @@ describe("kfm-compile check", () => {
   it("given a freshly compiled project, then check exits 0 and says so", () => {
     const dir = compiledProject();
     expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 2 generated files current.\n" });
+    // With --quiet, then silent when current, but a problem is still reported.
+    expect(run(["check", "--quiet"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
+    rmSync(join(dir, ARGO));
+    const missing = run(["check", "-q"], dir);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe(`Missing (run kfm-compile to write them):\n  ${ARGO}\n`);
   });
 
   it("given a hand edit of a generated file, then check exits 1 with a diff and says it was edited by hand, writing nothing", () => {
@@ -119,7 +125,18 @@ describe("kfm-compile check", () => {
     // When compiled with --prune, then only the generated orphans are removed.
     const p = run(["--prune"], dir);
     expect(p.code).toBe(0);
-    expect(p.stderr).toContain(`removed ${ARGO}`);
+    // Then each file written and each removed is named, and the summary counts them.
+    const why = "(generated, and no compiled spec writes it any more)";
+    expect(p.stderr).toBe(
+      [
+        "written    deploy/argo/daily_sales.yaml",
+        "written    .github/workflows/daily_sales.yml",
+        `removed    ${GHA} ${why}`,
+        `removed    ${ARGO} ${why}`,
+        `removed    deploy/argo/gone.yaml ${why}`,
+        "kfm-compile: 2 files: 2 written, 0 unchanged; 3 orphans removed.\n",
+      ].join("\n"),
+    );
     expect(existsSync(join(dir, ARGO))).toBe(false);
     expect(existsSync(join(dir, GHA))).toBe(false);
     expect(existsSync(join(dir, "deploy/argo/gone.yaml"))).toBe(false);
