@@ -6,6 +6,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { formatDiagnostic } from "../../src/diagnostics.js";
 import { main } from "../../src/cli/index.js";
 import { PACKAGE_ROOT } from "../../src/assets.js";
+import { VERSION } from "../../src/version.js";
 
 /** A scratch folder holding `files` (path -> text). */
 function project(files: Record<string, string>): string {
@@ -127,6 +128,7 @@ describe("the CLI with a config", () => {
       );
     }
     expect(readdirSync(dir)).toEqual([]);
+    expect(run(["--version"], dir)).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
     const help = run(["--help"], dir);
     expect(help).toMatchObject({ code: 0, stderr: "" });
     expect(help.stdout).toMatch(/^kfm-compile /);
