@@ -3,9 +3,9 @@
  * exit 1 or 2; a stack trace means a compiler bug. Each subcommand is a module in
  * commands/, listed once below.
  */
-import { TARGETS } from "../../targets/index.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { TARGETS } from "../../targets/index.js";
 import { suggestion } from "../diagnostics.js";
 import { VERSION } from "../version.js";
 import { backfillCommand } from "./commands/backfill.js";
