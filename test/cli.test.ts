@@ -297,7 +297,7 @@ describe("progress on a terminal", () => {
     let t = 0;
     return () => (t += step);
   };
-  const FRAME = /\r\x1b\[Kkfm-compile: (reading|compiling|writing) \d+\/\d+ (specs|files)…/g;
+  const FRAME = /\r\x1b\[Kkfm-compile: (reading|compiling|writing|validating) \d+\/\d+ (specs|files)…/g;
 
   it("given a terminal and a run slower than a second, then one line is redrawn with the count, and erased before anything else is printed", () => {
     const { dir, files } = specs(6);
@@ -312,6 +312,15 @@ describe("progress on a terminal", () => {
     expect(r.stderr.replace(FRAME, "").replaceAll("\r\x1b[K", "")).toBe(plain.stderr.replaceAll("plain/", "tty/"));
     expect(r.stderr).toMatch(/…\r\x1b\[Kwritten {4}tty\/argo\/pipeline_0\.yaml\n/);
     expect(r.stdout).toBe("");
+  });
+
+  it("given a terminal and a slow validate, then its progress too, erased before the diagnostics", () => {
+    const { dir, files } = specs(4);
+    writeFileSync(join(dir, "bad.yaml"), readFileSync(join(PACKAGE_ROOT, "test/invalid/cycle.yaml"), "utf8"));
+    const r = run(["validate", ...files, "bad.yaml"], dir, { isTTY: true, now: clock(300) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("\r\x1b[Kkfm-compile: validating 3/5 specs…");
+    expect(r.stderr).toMatch(/…\r\x1b\[Kbad\.yaml:\d+:\d+: error KFM202: /);
   });
 
   it("given a terminal and a run under a second, then no progress at all", () => {

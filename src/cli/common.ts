@@ -62,11 +62,16 @@ export function parse(args: readonly string[], options: ParseArgsConfig["options
   }
 }
 
-/** Reads and analyses each spec; unreadable files become KFM005 diagnostics. */
-export function analyzeAll(files: readonly string[], io: Io): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
+/** Reads and analyses each spec; unreadable files become KFM005 diagnostics. `progress` is told before each. */
+export function analyzeAll(
+  files: readonly string[],
+  io: Io,
+  progress?: (done: number, total: number) => void,
+): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
   const analyses: Analysis[] = [];
   const diagnostics: Diagnostic[] = [];
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    progress?.(i, files.length);
     const shown = displayPath(file, io.cwd);
     const text = readSpec(resolve(io.cwd, file));
     if (typeof text !== "string") {
