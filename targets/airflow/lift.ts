@@ -907,7 +907,7 @@ export function lift(text: string): Summary {
   while (m < lines.length && (lines[m] === "" || /^(import |from |    [A-Za-z_]|\))/.test(lines[m]!))) m++;
   while (m > n + 1 && lines[m - 1] === "") m--;
   const imports = lines.slice(n + 1, m).join("\n");
-  let body = "\n" + lines.slice(m).join("\n");
+  let body = lines.slice(m).join("\n");
   let k8sConfig: boolean;
   let retryWaitsClass: boolean;
   let runToken: boolean;
