@@ -30,6 +30,13 @@ const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff
 const BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
 
 /**
+ * A line ending in a space in a multi-line string: a block scalar would end that output line
+ * in a blank, which yamllint's default `trailing-spaces` rule refuses (and editors strip),
+ * so these strings are double-quoted, where the space is escaped.
+ */
+const TRAILING_BLANK = / (?:\n|$)/;
+
+/**
  * Where a plain scalar would not read back as the same string: an indicator first
  * (`-`, `?` alone or before a blank, `#`, `&`, `%`, quotes, brackets...), `: ` or ` #`
  * inside, or a blank or `:` last. Tabs are left out: a string with one is always
@@ -254,7 +261,7 @@ function isNonEmptyCollection(v: unknown): boolean {
 function scalar(s: string, key: boolean, indent: string): string {
   if (SIMPLE.test(s)) return s.length <= 5 && YAML_1_1_WORDS.has(s) ? '"' + s + '"' : s;
   const multiLine = s.includes("\n");
-  if (NEEDS_ESCAPE.test(s) || (multiLine && BLANK_LINE.test(s))) return doubleQuoted(s, key, indent);
+  if (NEEDS_ESCAPE.test(s) || (multiLine && (BLANK_LINE.test(s) || TRAILING_BLANK.test(s)))) return doubleQuoted(s, key, indent);
   if (multiLine) return key ? quoted(s, key, indent) : block(s, indent);
   if (NOT_PLAIN.test(s)) return quoted(s, key, indent);
   if (s.startsWith("---") || s.startsWith("...")) {
@@ -299,9 +306,10 @@ function block(s: string, indent: string): string {
 
 /**
  * A double-quoted scalar, from the JSON form of `s`: controls take YAML's short escapes
- * (`\0`, `\a`, `\v`, `\e`, `\xNN`), a space before a line break is escaped (`\ `) so no
- * reader trims it, and outside keys a long string's line breaks become real lines (a
- * run of n breaks is written as n + 1 line ends, as YAML folds them back to n).
+ * (`\0`, `\a`, `\v`, `\e`, `\xNN`), a space before a line break is escaped (`\ `, or `\x20`
+ * at the end of a line) so no reader trims it, and outside keys a long string's line
+ * breaks become real lines (a run of n breaks is written as n + 1 line ends, as YAML
+ * folds them back to n).
  */
 function doubleQuoted(s: string, key: boolean, indent: string): string {
   const json = JSON.stringify(s);
@@ -314,7 +322,9 @@ function doubleQuoted(s: string, key: boolean, indent: string): string {
     const e = json[i + 1];
     if (e === "n") {
       if (json[i - 1] === " ") {
-        out += json.slice(from, i - 1) + "\\ ";
+        // Before a break that becomes a real line end, `\x20` rather than `\ `: the same
+        // space, but no line ends in a blank (yamllint's `trailing-spaces`).
+        out += json.slice(from, i - 1) + (fold && json[i + 2] !== '"' ? "\\x20" : "\\ ");
         from = i;
       }
       // The final break stays `\n`: a folded one there would be trimmed.

@@ -388,7 +388,9 @@ export function importBlock(called: ReadonlySet<string>): string {
     // Members of one module share a line, except an aliased one.
     while (!r.name.includes(" as ") && rows[i + 1]?.from === r.from && !rows[i + 1]!.name.includes(" as ")) names.push(rows[++i]!.name);
     const one = `from ${r.from} import ${names.join(", ")}`;
-    lines.push(...(one.length <= LINE_LENGTH ? [one] : layout({ open: `from ${r.from} import (`, items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0)));
+    lines.push(
+      ...(one.length <= LINE_LENGTH ? [one] : layout({ open: `from ${r.from} import (`, items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0)),
+    );
   }
   return sections
     .filter((s) => s !== undefined)
@@ -630,7 +632,16 @@ export function viewModel(ir: Workflow): DagView {
     gates,
     failRun,
     runFailed,
-    edges: edges.length === 0 ? [] : [{ pairs: layout(pairs, 1, EDGE_LOOP, ":").join("\n").slice(INDENT.length + EDGE_LOOP.length, -1) }],
+    edges:
+      edges.length === 0
+        ? []
+        : [
+            {
+              pairs: layout(pairs, 1, EDGE_LOOP, ":")
+                .join("\n")
+                .slice(INDENT.length + EDGE_LOOP.length, -1),
+            },
+          ],
   };
 }
 

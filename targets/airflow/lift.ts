@@ -996,7 +996,8 @@ export function lift(text: string): Summary {
   const called = new Set([...p.called].filter((name) => name !== "dag"));
   const expected = importBlock(called);
   if (imports !== expected) throw new LiftError(`the imports are not exactly the ones the file uses:\n${imports}\nexpected:\n${expected}`);
-  if (k8sConfig !== called.has("k8s")) throw new LiftError(`KFM_K8S_CONFIG is ${k8sConfig ? "defined but no Kubernetes model uses it" : "not defined as kfm-compile writes it"}`);
+  if (k8sConfig !== called.has("k8s"))
+    throw new LiftError(`KFM_K8S_CONFIG is ${k8sConfig ? "defined but no Kubernetes model uses it" : "not defined as kfm-compile writes it"}`);
   if (retryWaitsClass !== called.has("KfmRetryWaits"))
     throw new LiftError(`the KfmRetryWaits class is ${retryWaitsClass ? "defined but no task uses it" : "not defined as kfm-compile writes it"}`);
   if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");

@@ -91,7 +91,10 @@ function joined(src: string, minIndent: number): string {
   const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    const close = /[([{]$/.test(line) && indentOf(line) >= minIndent ? lines.findIndex((l, j) => j > i && indentOf(l) === indentOf(line) && /^[)\]}]/.test(l.trimStart())) : -1;
+    const close =
+      /[([{]$/.test(line) && indentOf(line) >= minIndent
+        ? lines.findIndex((l, j) => j > i && indentOf(l) === indentOf(line) && /^[)\]}]/.test(l.trimStart()))
+        : -1;
     if (close === -1) {
       out.push(line);
       continue;
@@ -210,7 +213,16 @@ describe("the airflow target", () => {
 
   it("given no schedule, no differing waits and no all_done job, when emitted, then pendulum, the retry policy and the watcher are neither imported nor defined", () => {
     const py = emitted(irFixture());
-    for (const absent of ["pendulum", "RetryPolicy", "RetryDecision", "CronTriggerTimetable", "BaseOperator", "AirflowFailException", "KfmRetryWaits", "KfmFailRun"]) {
+    for (const absent of [
+      "pendulum",
+      "RetryPolicy",
+      "RetryDecision",
+      "CronTriggerTimetable",
+      "BaseOperator",
+      "AirflowFailException",
+      "KfmRetryWaits",
+      "KfmFailRun",
+    ]) {
       expect(py).not.toContain(absent);
     }
   });
@@ -252,7 +264,7 @@ describe("the airflow target", () => {
 // ---------------------------------------------------------------- Python string literals
 
 describe("Python string literals", () => {
-  it("escape backslash and double quote", () => expect(pyStr('a\\b"c\'')).toBe('"a\\\\b\\"c\'"'));
+  it("escape backslash and double quote", () => expect(pyStr("a\\b\"c'")).toBe('"a\\\\b\\"c\'"'));
   it("are single-quoted when the text holds more double quotes than single ones, as ruff format would write them", () => {
     expect(pyStr('say "hi"')).toBe(`'say "hi"'`);
     expect(pyStr(`it's "x"`)).toBe(`'it\\'s "x"'`);
@@ -724,9 +736,7 @@ describe("on_upstream_failure: continue (trap 4)", () => {
 
   it("given an all_done job, when emitted, then a one_failed watcher that fails sits downstream of every task", () => {
     const py = emitted(continuing);
-    expect(py).toContain(
-      '    KfmFailRun(\n        task_id="kfm-fail-run",\n        trigger_rule="one_failed",\n        retries=0,\n    )\n',
-    );
+    expect(py).toContain('    KfmFailRun(\n        task_id="kfm-fail-run",\n        trigger_rule="one_failed",\n        retries=0,\n    )\n');
     expect(py).toContain('        raise AirflowFailException("a job of this run failed")\n');
     for (const t of ["a", "b", "c"]) expect(edges(py)).toContainEqual([t, "kfm-fail-run"]);
   });
