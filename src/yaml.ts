@@ -20,8 +20,14 @@
  */
 import YAML from "yaml";
 
-/** Characters that must never stand unescaped in output: C0/C1 controls (tab included), NEL, line/paragraph separators, BOM, lone surrogates. */
-const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * Characters that must never stand unescaped in output: C0/C1 controls (tab included), NEL,
+ * line/paragraph separators, BOM, lone surrogates, and U+FFFE and U+FFFF, which are outside
+ * YAML's printable set (PyYAML, and so yamllint, refuses a file holding them raw:
+ * `reader.py` `NON_PRINTABLE`).
+ */
+const NEEDS_ESCAPE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * A line of only blanks in a multi-line string: in a block scalar such a line reads
@@ -91,8 +97,8 @@ const DOCUMENT_MARKER = /^(?:%|---|\.\.\.)/m;
 /** YAML's own escapes for controls JSON writes as `\u00NN`; the others become `\xNN`. */
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { "0000": "\\0", "0007": "\\a", "000b": "\\v", "001b": "\\e" };
 
-/** Characters the double-quoted form leaves raw that some YAML 1.1 readers take as line breaks or drop. */
-const RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
+/** Characters the double-quoted form leaves raw that some YAML 1.1 readers take as line breaks, drop or refuse. */
+const RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 
 /** A key longer than this must be written as an explicit `? key` (YAML's implicit-key limit). */
 const MAX_IMPLICIT_KEY = 1024;
@@ -299,9 +305,12 @@ function block(s: string, indent: string): string {
   // package, PyYAML) do not agree on `|1` at column 0.
   const leadingSpace = body[0] === " ";
   const pad = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
+  // Empty lines are written empty, without the indentation: a line of only blanks is
+  // what yamllint's `trailing-spaces` refuses, and a reader needs no spaces on an empty line.
   const head = start > 0 ? s.slice(0, start) + pad : "";
   const tail = breaks > 1 ? s.slice(end + 1) : "";
-  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + pad + head + body.replace(/\n+/g, "$&" + pad) + tail;
+  const first = start > 0 || body === "" ? "" : pad;
+  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head + body.replace(/\n+/g, "$&" + pad) + tail;
 }
 
 /**
