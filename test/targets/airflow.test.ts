@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { airflow } from "../../targets/airflow/index.js";
 import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, jinjaSource, pyStr } from "../../targets/airflow/emit.js";
 import { readTemplate } from "../../targets/airflow/lift.js";
+import { calledNames, flat, layout, pyCall, pyList, valueAt } from "../../targets/airflow/layout.js";
 import { assetPath } from "../../src/assets.js";
 import type { CronSchedule, Job, Retry, RuntimeVariable, Segment, StandardVariable, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
@@ -1001,5 +1002,67 @@ describe("cross-workflow dependencies (contract 8.2)", () => {
   it("given a dependency timeout of 2147483647 s or more, when checked, then KFM301 at the dependency", () => {
     expect(airflow.check(dependent(2147483647)).map((p) => [p.code, p.at])).toEqual([["KFM301", ["workflow", "dependencies", 0]]]);
     expect(airflow.check(dependent(2147483646))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- layout (ruff format's shapes)
+
+describe("the layout ruff format keeps", () => {
+  const call = pyCall("f", ["1"], [["key", pyList(['"a"', '"b"'])]]);
+
+  it("given a call that fits in 88 columns, when laid out, then it is one line with no trailing comma", () => {
+    expect(layout(call, 1, "x=", ",")).toEqual(['    x=f(1, key=["a", "b"]),']);
+  });
+
+  it("given a line of exactly 88 columns, then it stays one line; at 89 it is split", () => {
+    const fits = pyCall("f", [`"${"a".repeat(88 - 'f("")'.length)}"`]);
+    expect(layout(fits, 0)).toEqual([flat(fits)]);
+    expect(flat(fits)).toHaveLength(88);
+    const over = pyCall("f", [`"${"a".repeat(89 - 'f("")'.length)}"`]);
+    expect(layout(over, 0)).toEqual(["f(", `    "${"a".repeat(84)}",`, ")"]);
+  });
+
+  it("given a call that does not fit, when laid out, then one item per line with a trailing comma, and an item that fits stays flat", () => {
+    const long = pyCall(
+      "k8s.V1EnvVar",
+      [],
+      [
+        ["name", '"KFM_ATTEMPT"'],
+        ["value", `"${"x".repeat(60)}"`],
+        ["value_from", pyCall("g", [], [["a", "1"]])],
+      ],
+    );
+    expect(layout(long, 3)).toEqual([
+      "            k8s.V1EnvVar(",
+      '                name="KFM_ATTEMPT",',
+      `                value="${"x".repeat(60)}",`,
+      "                value_from=g(a=1),",
+      "            )",
+    ]);
+  });
+
+  it("given a string longer than the line, when laid out, then it is never split (ruff does not split strings)", () => {
+    const s = `"${"y".repeat(200)}"`;
+    expect(layout(s, 2, "doc=", ",")).toEqual([`        doc=${s},`]);
+    expect(valueAt(pyList([s]), 2, "cmds=")).toBe(`[\n            ${s},\n        ]`);
+  });
+
+  it("given an empty list, then it is `[]` whatever the width", () => {
+    expect(layout(pyList([]), 20, "x".repeat(90))).toEqual([" ".repeat(80) + "x".repeat(90) + "[]"]);
+  });
+
+  it("given the names a value calls, then calledNames finds each callee's first name", () => {
+    const names = calledNames(
+      pyCall(
+        "k8s.V1EnvVar",
+        [],
+        [
+          ["value_from", pyCall("pendulum.datetime", ["1"])],
+          ["t", pyCall("timedelta", [])],
+        ],
+      ),
+      new Set(),
+    );
+    expect([...names].sort()).toEqual(["k8s", "pendulum", "timedelta"]);
   });
 });
