@@ -23,7 +23,8 @@ import { CACHE, CONFORMANCE, compileAll, setup } from "./runners.js";
 const RUFF = join(CACHE, "lint", "bin", "ruff");
 const YAMLLINT = join(CACHE, "lint", "bin", "yamllint");
 const YAMLLINT_CONFIG = join(CONFORMANCE, "lint", "yamllint.yaml");
-const YAML_TARGETS = ["argo", "tekton", "github-actions"];
+/** Golden folders holding YAML: the three YAML targets, and the backfill manifests for Argo and Tekton. */
+const YAML_GOLDENS = ["argo", "tekton", "github-actions", "backfill"];
 /** How many random specs are compiled (seeded: the same sample on every run). */
 const RANDOM_SPECS = 100;
 const SEED = 11;
@@ -146,7 +147,7 @@ beforeAll(() => {
   setup();
   const compiled = compiledFiles();
   dags = { golden: goldens("airflow", /\.py$/), compiled: compiled.airflow };
-  yamls = { golden: YAML_TARGETS.flatMap((t) => goldens(t, /\.ya?ml$/)), compiled: compiled.yaml };
+  yamls = { golden: YAML_GOLDENS.flatMap((t) => goldens(t, /\.ya?ml$/)), compiled: compiled.yaml };
 }, 1_800_000);
 
 describe("ruff accepts every generated DAG file unchanged", () => {
