@@ -11,8 +11,11 @@
  * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made,
  * except where that did not read back: `<<`, `=` and `0o7` are quoted, a long string
  * with a line of one space no longer turns it into a backslash, and a top-level block
- * scalar opening with a space is indented. test/yaml-writer.test.ts holds that writer
- * and compares the two on generated data. Building the package's node tree for every
+ * scalar opening with a space is indented; and where yamllint's default rules or PyYAML
+ * would refuse it: no line ends in a blank (a multi-line string with a line ending in a
+ * space is double-quoted, a space before a folded break is `\x20`, a block scalar's
+ * leading empty lines are empty), and U+FFFE and U+FFFF are escaped.
+ * test/yaml-writer.test.ts holds that writer and compares the two on generated data. Building the package's node tree for every
  * output took more than half of all compile time. Two more things differ, and no
  * emitter relies on them: data is taken as a tree (an object reached twice is written
  * twice, where the package wrote a `&a1` anchor and a `*a1` alias), and anything but
