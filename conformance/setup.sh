@@ -4,6 +4,7 @@
 #
 #   bootstrap/   a virtualenv holding only uv (pinned)
 #   venv/        Airflow + the cncf.kubernetes provider, synced from airflow/requirements.lock
+#   lint/        ruff and yamllint, synced from lint/requirements.lock
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
 #   bin/         argo-check, tekton-check (built from conformance/go/*), actionlint
 #   stamp        hash of every input below; when it matches, the script returns at once
@@ -40,6 +41,8 @@ for arg in "$@"; do
       echo "KFM_ARGO_CHECK=$CACHE/bin/argo-check"
       echo "KFM_TEKTON_CHECK=$CACHE/bin/tekton-check"
       echo "KFM_ACTIONLINT=$CACHE/bin/actionlint"
+      echo "KFM_RUFF=$CACHE/lint/bin/ruff"
+      echo "KFM_YAMLLINT=$CACHE/lint/bin/yamllint"
       exit 0
       ;;
     -h | --help)
@@ -53,7 +56,7 @@ done
 [[ -f "$CONF/versions.env" ]] || die "missing $CONF/versions.env"
 # shellcheck source=conformance/versions.env
 source "$CONF/versions.env"
-for v in UV_VERSION PYTHON_VERSION AIRFLOW_VERSION AIRFLOW_PROVIDERS_CNCF_KUBERNETES_VERSION \
+for v in UV_VERSION PYTHON_VERSION AIRFLOW_VERSION AIRFLOW_PROVIDERS_CNCF_KUBERNETES_VERSION RUFF_VERSION YAMLLINT_VERSION \
   ARGO_WORKFLOWS_VERSION ROBFIG_CRON_VERSION TEKTON_PIPELINE_VERSION ACTIONLINT_VERSION \
   GO_MIN_VERSION ACTIONS_WORKFLOW_PARSER_VERSION; do
   [[ -n "${!v:-}" ]] || die "versions.env does not set $v"
@@ -99,6 +102,19 @@ ensure_bootstrap() {
   fi
 }
 
+lock_linters() {
+  step "writing lint/requirements.in and resolving lint/requirements.lock"
+  cat >"$CONF/lint/requirements.in" <<EOF
+# The linters run over generated files, written from conformance/versions.env by
+# \`bash conformance/setup.sh --relock\`; requirements.lock is resolved from it.
+ruff==$RUFF_VERSION
+yamllint==$YAMLLINT_VERSION
+EOF
+  (cd "$CONF/lint" && "$UV" pip compile requirements.in --quiet --python-version "$PYTHON_VERSION" \
+    --generate-hashes --custom-compile-command "bash conformance/setup.sh --relock" \
+    -o requirements.lock) || die "uv pip compile (lint) failed"
+}
+
 relock() {
   ensure_bootstrap
   step "writing airflow/requirements.in and resolving airflow/requirements.lock"
@@ -111,6 +127,7 @@ EOF
   (cd "$CONF/airflow" && "$UV" pip compile requirements.in --quiet --python-version "$PYTHON_VERSION" \
     --generate-hashes --custom-compile-command "bash conformance/setup.sh --relock" \
     -o requirements.lock) || die "uv pip compile failed"
+  lock_linters
   step "pinning the Go modules"
   (cd "$CONF/go/argo" && GOFLAGS=-mod=mod go get "github.com/argoproj/argo-workflows/v4@$ARGO_WORKFLOWS_VERSION" \
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (argo) failed"
@@ -129,6 +146,9 @@ check_pins() {
     die "airflow/requirements.lock does not pin apache-airflow==$AIRFLOW_VERSION: run bash conformance/setup.sh --relock"
   grep -qx "apache-airflow-providers-cncf-kubernetes==$AIRFLOW_PROVIDERS_CNCF_KUBERNETES_VERSION \\\\" "$lock" ||
     die "airflow/requirements.lock does not pin apache-airflow-providers-cncf-kubernetes==$AIRFLOW_PROVIDERS_CNCF_KUBERNETES_VERSION: run --relock"
+  for pin in "ruff==$RUFF_VERSION" "yamllint==$YAMLLINT_VERSION"; do
+    grep -qx "$pin \\\\" "$CONF/lint/requirements.lock" || die "lint/requirements.lock does not pin $pin: run bash conformance/setup.sh --relock"
+  done
   got="$(go_require github.com/argoproj/argo-workflows/v4 "$CONF/go/argo/go.mod")"
   [[ "$got" == "$ARGO_WORKFLOWS_VERSION" ]] || die "go/argo/go.mod requires argo-workflows $got, versions.env says $ARGO_WORKFLOWS_VERSION: run --relock"
   got="$(go_require github.com/tektoncd/pipeline "$CONF/go/tekton/go.mod")"
@@ -150,7 +170,7 @@ inputs_hash() {
     echo "python $("$PYTHON" -c 'import sys; print(sys.version)')"
     echo "go $(go env GOVERSION)"
     echo "node $(node --version)"
-    (cd "$CONF" && find setup.sh versions.env airflow/requirements.lock go -type f \
+    (cd "$CONF" && find setup.sh versions.env airflow/requirements.lock lint/requirements.lock go -type f \
       \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' -o -name '*.env' -o -name '*.lock' \) \
       -print | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | awk '{print $1}'
@@ -159,7 +179,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/actionlint" ]]
+  [[ -x "$CACHE/venv/bin/python" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/actionlint" ]]
 }
 parser_installed() {
   local v
@@ -189,6 +209,20 @@ VIRTUAL_ENV="$CACHE/venv" "$UV" pip sync --quiet --require-hashes --compile-byte
   --python "$CACHE/venv/bin/python" "$CONF/airflow/requirements.lock" || die "uv pip sync failed"
 "$CACHE/venv/bin/python" -c "import airflow, sys; sys.exit(airflow.__version__ != '$AIRFLOW_VERSION')" ||
   die "the venv does not import Airflow $AIRFLOW_VERSION"
+
+# --- Python: the linters -------------------------------------------------------------------------
+
+if [[ ! -x "$CACHE/lint/bin/python" ]] ||
+  [[ "$("$CACHE/lint/bin/python" -c 'import sys; print(sys.version)' 2>/dev/null)" != "$("$PYTHON" -c 'import sys; print(sys.version)')" ]]; then
+  step "creating the linters' venv"
+  rm -rf "$CACHE/lint"
+  "$UV" venv --quiet --python "$(command -v "$PYTHON")" "$CACHE/lint" || die "uv venv (lint) failed"
+fi
+step "syncing the linters' venv with lint/requirements.lock (ruff $RUFF_VERSION, yamllint $YAMLLINT_VERSION)"
+VIRTUAL_ENV="$CACHE/lint" "$UV" pip sync --quiet --require-hashes \
+  --python "$CACHE/lint/bin/python" "$CONF/lint/requirements.lock" || die "uv pip sync (lint) failed"
+[[ "$("$CACHE/lint/bin/ruff" --version)" == "ruff $RUFF_VERSION" ]] || die "the linters' venv does not hold ruff $RUFF_VERSION"
+[[ "$("$CACHE/lint/bin/yamllint" --version)" == "yamllint $YAMLLINT_VERSION" ]] || die "the linters' venv does not hold yamllint $YAMLLINT_VERSION"
 
 # --- Go: argo-check, tekton-check, actionlint ------------------------------------------------------
 

@@ -11,8 +11,11 @@
  * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made,
  * except where that did not read back: `<<`, `=` and `0o7` are quoted, a long string
  * with a line of one space no longer turns it into a backslash, and a top-level block
- * scalar opening with a space is indented. test/yaml-writer.test.ts holds that writer
- * and compares the two on generated data. Building the package's node tree for every
+ * scalar opening with a space is indented; and where yamllint's default rules or PyYAML
+ * would refuse it: no line ends in a blank (a multi-line string with a line ending in a
+ * space is double-quoted, a space before a folded break is `\x20`, a block scalar's
+ * leading empty lines are empty), and U+FFFE and U+FFFF are escaped.
+ * test/yaml-writer.test.ts holds that writer and compares the two on generated data. Building the package's node tree for every
  * output took more than half of all compile time. Two more things differ, and no
  * emitter relies on them: data is taken as a tree (an object reached twice is written
  * twice, where the package wrote a `&a1` anchor and a `*a1` alias), and anything but
@@ -20,14 +23,27 @@
  */
 import YAML from "yaml";
 
-/** Characters that must never stand unescaped in output: C0/C1 controls (tab included), NEL, line/paragraph separators, BOM, lone surrogates. */
-const NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * Characters that must never stand unescaped in output: C0/C1 controls (tab included), NEL,
+ * line/paragraph separators, BOM, lone surrogates, and U+FFFE and U+FFFF, which are outside
+ * YAML's printable set (PyYAML, and so yamllint, refuses a file holding them raw:
+ * `reader.py` `NON_PRINTABLE`).
+ */
+const NEEDS_ESCAPE =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * A line of only blanks in a multi-line string: in a block scalar such a line reads
  * back as empty (`"  \n"` came back as `"\n"`), so these strings are double-quoted.
  */
 const BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
+
+/**
+ * A line ending in a space in a multi-line string: a block scalar would end that output line
+ * in a blank, which yamllint's default `trailing-spaces` rule refuses (and editors strip),
+ * so these strings are double-quoted, where the space is escaped.
+ */
+const TRAILING_BLANK = / (?:\n|$)/;
 
 /**
  * Where a plain scalar would not read back as the same string: an indicator first
@@ -84,8 +100,8 @@ const DOCUMENT_MARKER = /^(?:%|---|\.\.\.)/m;
 /** YAML's own escapes for controls JSON writes as `\u00NN`; the others become `\xNN`. */
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { "0000": "\\0", "0007": "\\a", "000b": "\\v", "001b": "\\e" };
 
-/** Characters the double-quoted form leaves raw that some YAML 1.1 readers take as line breaks or drop. */
-const RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff]/g;
+/** Characters the double-quoted form leaves raw that some YAML 1.1 readers take as line breaks, drop or refuse. */
+const RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
 
 /** A key longer than this must be written as an explicit `? key` (YAML's implicit-key limit). */
 const MAX_IMPLICIT_KEY = 1024;
@@ -254,7 +270,7 @@ function isNonEmptyCollection(v: unknown): boolean {
 function scalar(s: string, key: boolean, indent: string): string {
   if (SIMPLE.test(s)) return s.length <= 5 && YAML_1_1_WORDS.has(s) ? '"' + s + '"' : s;
   const multiLine = s.includes("\n");
-  if (NEEDS_ESCAPE.test(s) || (multiLine && BLANK_LINE.test(s))) return doubleQuoted(s, key, indent);
+  if (NEEDS_ESCAPE.test(s) || (multiLine && (BLANK_LINE.test(s) || TRAILING_BLANK.test(s)))) return doubleQuoted(s, key, indent);
   if (multiLine) return key ? quoted(s, key, indent) : block(s, indent);
   if (NOT_PLAIN.test(s)) return quoted(s, key, indent);
   if (s.startsWith("---") || s.startsWith("...")) {
@@ -292,16 +308,20 @@ function block(s: string, indent: string): string {
   // package, PyYAML) do not agree on `|1` at column 0.
   const leadingSpace = body[0] === " ";
   const pad = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
+  // Empty lines are written empty, without the indentation: a line of only blanks is
+  // what yamllint's `trailing-spaces` refuses, and a reader needs no spaces on an empty line.
   const head = start > 0 ? s.slice(0, start) + pad : "";
   const tail = breaks > 1 ? s.slice(end + 1) : "";
-  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + pad + head + body.replace(/\n+/g, "$&" + pad) + tail;
+  const first = start > 0 || body === "" ? "" : pad;
+  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head + body.replace(/\n+/g, "$&" + pad) + tail;
 }
 
 /**
  * A double-quoted scalar, from the JSON form of `s`: controls take YAML's short escapes
- * (`\0`, `\a`, `\v`, `\e`, `\xNN`), a space before a line break is escaped (`\ `) so no
- * reader trims it, and outside keys a long string's line breaks become real lines (a
- * run of n breaks is written as n + 1 line ends, as YAML folds them back to n).
+ * (`\0`, `\a`, `\v`, `\e`, `\xNN`), a space before a line break is escaped (`\ `, or `\x20`
+ * at the end of a line) so no reader trims it, and outside keys a long string's line
+ * breaks become real lines (a run of n breaks is written as n + 1 line ends, as YAML
+ * folds them back to n).
  */
 function doubleQuoted(s: string, key: boolean, indent: string): string {
   const json = JSON.stringify(s);
@@ -314,7 +334,9 @@ function doubleQuoted(s: string, key: boolean, indent: string): string {
     const e = json[i + 1];
     if (e === "n") {
       if (json[i - 1] === " ") {
-        out += json.slice(from, i - 1) + "\\ ";
+        // Before a break that becomes a real line end, `\x20` rather than `\ `: the same
+        // space, but no line ends in a blank (yamllint's `trailing-spaces`).
+        out += json.slice(from, i - 1) + (fold && json[i + 2] !== '"' ? "\\x20" : "\\ ");
         from = i;
       }
       // The final break stays `\n`: a folded one there would be trimmed.

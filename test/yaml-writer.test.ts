@@ -113,11 +113,24 @@ const { data } = fc.letrec<{ data: unknown }>((tie) => ({
 /**
  * Whether `v` holds a string the reference wrote so that it did not read back (see
  * "where the reference did not read back"): `<<`, `=`, YAML 1.2 octal, or a line of one
- * space in a string long enough for its breaks to fold. Generous: some such data would
- * still be written the same.
+ * space in a string long enough for its breaks to fold; or one where the writer differs on
+ * purpose: a multi-line string with a line ending in a space, which the reference wrote
+ * with a blank at the end of an output line (yamllint's `trailing-spaces`), a block scalar
+ * opening with an empty line, which the reference wrote as a line of blanks, or U+FFFE
+ * and U+FFFF, which it wrote raw (PyYAML refuses them). Generous: some such data would still be written
+ * the same.
  */
 function touchesFixedCases(v: unknown): boolean {
-  if (typeof v === "string") return v === "<<" || v === "=" || /^0o[0-7]+$/.test(v) || (v.includes("\n \n") && JSON.stringify(v).length >= 40);
+  if (typeof v === "string")
+    return (
+      v === "<<" ||
+      v === "=" ||
+      /^0o[0-7]+$/.test(v) ||
+      (v.includes("\n \n") && JSON.stringify(v).length >= 40) ||
+      (v.includes("\n") && / (?:\n|$)/.test(v)) ||
+      v.startsWith("\n") ||
+      /[\ufffe\uffff]/.test(v)
+    );
   if (Array.isArray(v)) return v.some(touchesFixedCases);
   if (v !== null && typeof v === "object") return Object.entries(v).some(([k, x]) => touchesFixedCases(k) || touchesFixedCases(x));
   return false;
@@ -205,7 +218,7 @@ describe("where the reference did not read back", () => {
     expect(() => YAML.parse(referenceToYaml(" a\nb"))).toThrow();
     expect(YAML.parse(referenceToYaml(" a\n"))).toBe("a\n");
     expect(toYaml(" a\nb")).toBe("|2-\n   a\n  b\n");
-    expect(toYaml("\n a\n")).toBe("|2\n  \n   a\n");
+    expect(toYaml("\n a\n")).toBe("|2\n\n   a\n");
     for (const s of [" a\nb", " a\n", "\n a\n", "  --- a\nb"]) readsBack(s);
   });
 
@@ -220,10 +233,43 @@ describe("where the reference did not read back", () => {
     const v = { k: "a".repeat(40) + "\n \nb" };
     expect(referenceToYaml(v)).toBe(`k: "${"a".repeat(40)}\n\n  \\\\ \n\n  b"\n`);
     expect(YAML.parse(referenceToYaml(v))).toEqual({ k: "a".repeat(40) + "\n\\\nb" });
-    expect(toYaml(v)).toBe(`k: "${"a".repeat(40)}\n\n  \\ \n\n  b"\n`);
+    expect(toYaml(v)).toBe(`k: "${"a".repeat(40)}\n\n  \\x20\n\n  b"\n`);
     readsBack(v);
-    // Two spaces were already right: the first escaped as a line's start, the second before the break.
-    expect(toYaml({ k: "a".repeat(40) + "\n  \nb" })).toBe(referenceToYaml({ k: "a".repeat(40) + "\n  \nb" }));
+    // Two spaces: the first escaped as a line's start, the second as the space before the break.
+    expect(toYaml({ k: "a".repeat(40) + "\n  \nb" })).toBe(`k: "${"a".repeat(40)}\n\n  \\ \\x20\n\n  b"\n`);
+    readsBack({ k: "a".repeat(40) + "\n  \nb" });
+  });
+
+  it("escapes U+FFFE and U+FFFF, outside YAML's printable set (PyYAML refuses a file holding them raw)", () => {
+    const v = { k: "a\ufffeb\uffff", [`\uffff`]: ["\ufffe"] };
+    expect(referenceToYaml(v)).toBe("k: a\ufffeb\uffff\n\uffff:\n  - \ufffe\n");
+    expect(toYaml(v)).toBe('k: "a\\ufffeb\\uffff"\n"\\uffff":\n  - "\\ufffe"\n');
+    readsBack(v);
+  });
+
+  it("writes a block scalar's leading empty lines empty, where the reference indented them (yamllint's trailing-spaces)", () => {
+    const cases: [unknown, string, string][] = [
+      [{ k: "\n", l: "\n\n" }, "k: |+\n  \nl: |+\n  \n\n", "k: |+\n\nl: |+\n\n\n"],
+      [{ k: "\n\na\n\n\nb" }, "k: |-\n  \n\n  a\n\n\n  b\n", "k: |-\n\n\n  a\n\n\n  b\n"],
+      [[{ k: "\n  a\nb" }], "- k: |2-\n    \n      a\n    b\n", "- k: |2-\n\n      a\n    b\n"],
+    ];
+    for (const [v, reference, ours] of cases) {
+      expect(referenceToYaml(v)).toBe(reference);
+      expect(toYaml(v)).toBe(ours);
+      readsBack(v);
+    }
+  });
+
+  it("never ends a line in a blank: a line ending in a space is double-quoted, and a space before a folded break is `\\x20` (yamllint's trailing-spaces)", () => {
+    const v = { k: "a".repeat(40) + " \nb", short: "a \nb", last: "a\nb  ", kept: "a\nb \n\n" };
+    expect(referenceToYaml(v)).toBe(`k: |-\n  ${"a".repeat(40)} \n  b\nshort: |-\n  a \n  b\nlast: |-\n  a\n  b  \nkept: |+\n  a\n  b \n\n`);
+    expect(toYaml(v)).toBe(`k: "${"a".repeat(40)}\\x20\n\n  b"\nshort: "a\\ \\nb"\nlast: "a\\nb  "\nkept: "a\\nb\\ \\n\\n"\n`);
+    expect(
+      toYaml(v)
+        .split("\n")
+        .filter((line) => / $/.test(line)),
+    ).toEqual([]);
+    readsBack(v);
   });
 });
 
@@ -300,10 +346,7 @@ describe("toYaml, case by case", () => {
     ["strip", { k: "a\nb" }, "k: |-\n  a\n  b\n"],
     ["clip", { k: "a\nb\n" }, "k: |\n  a\n  b\n"],
     ["keep", { k: "a\nb\n\n" }, "k: |+\n  a\n  b\n\n"],
-    ["only breaks", { k: "\n", l: "\n\n" }, "k: |+\n  \nl: |+\n  \n\n"],
-    ["trailing spaces", { k: "a\nb  ", l: "a\nb \n\n" }, "k: |-\n  a\n  b  \nl: |+\n  a\n  b \n\n"],
-    ["leading breaks and empty lines", { k: "\n\na\n\n\nb" }, "k: |-\n  \n\n  a\n\n\n  b\n"],
-    ["indentation indicator", [" a\nb", { k: "\n  a\nb" }], "- |2-\n   a\n  b\n- k: |2-\n    \n      a\n    b\n"],
+    ["indentation indicator", [" a\nb", { k: "  a\nb" }], "- |2-\n   a\n  b\n- k: |2-\n      a\n    b\n"],
     ["multi-line key", { "a\nb": 1, 'a"\nb': 2 }, '"a\\nb": 1\n"a\\"\\nb": 2\n'],
     ["multi-line with indicators", { k: "- a\nb:" }, "k: |-\n  - a\n  b:\n"],
     // double quotes

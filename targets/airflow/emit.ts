@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
+import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
 import {
   retryWaits,
   type CronSchedule,
@@ -102,8 +103,8 @@ export const NOTIFY_EMAIL_SCRIPT = [
 export const K8S_CONFIG = "KFM_K8S_CONFIG";
 
 /** A `k8s.<model>(...)` call built with the file's shared configuration (see K8S_CONFIG). */
-function k8sModel(model: string, kwargs: string): string {
-  return `k8s.${model}(${kwargs}, local_vars_configuration=${K8S_CONFIG})`;
+function k8sModel(model: string, kwargs: readonly (readonly [string, Py])[]): Py {
+  return pyCall(`k8s.${model}`, [], [...kwargs, ["local_vars_configuration", K8S_CONFIG]]);
 }
 
 /** Longest wait or timeout the DAG file may hold (Python `timedelta`/datetime limits; see check.ts). */
@@ -112,13 +113,22 @@ export const MAX_SECONDS = 1e11;
 // ---------------------------------------------------------------- Python literals
 
 /**
- * A Python string literal for any JS string: always double-quoted; printable ASCII
- * as is (except `\` and `"`), `\n` `\r` `\t`, everything else as `\xNN`, `\uNNNN` or `\UNNNNNNNN`
- * of its code point (a surrogate pair becomes one `\U`, a lone surrogate its `\u`).
- * Never an f-string, so `{` is plain text.
+ * A Python string literal for any JS string: printable ASCII as is (except `\` and the
+ * quote), `\n` `\r` `\t`, everything else as `\xNN`, `\uNNNN` or `\UNNNNNNNN` of its code
+ * point (a surrogate pair becomes one `\U`, a lone surrogate its `\u`). Never an f-string,
+ * so `{` is plain text. Double-quoted unless the text holds more `"` than `'`: the quote
+ * `ruff format` picks (ruff `normalize.rs` `QuoteMetadataKind::regular` counts both quote
+ * characters and prefers double quotes on a tie), so that ruff leaves the literal as written.
  */
 export function pyStr(s: string): string {
-  return `"${escapeCodePoints(s, '"')}"`;
+  let single = 0;
+  let double = 0;
+  for (const ch of s) {
+    if (ch === "'") single++;
+    else if (ch === '"') double++;
+  }
+  const quote = single < double ? "'" : '"';
+  return `${quote}${escapeCodePoints(s, quote)}${quote}`;
 }
 
 /** The escaping shared by Python and Jinja string literals (Jinja decodes with `unicode-escape`). */
@@ -149,11 +159,11 @@ export function pyNum(n: number): string {
   return String(n);
 }
 
-export function pyTimedelta(seconds: number): string {
-  return `timedelta(seconds=${pyNum(seconds)})`;
+export function pyTimedelta(seconds: number): Py {
+  return pyCall("timedelta", [], [["seconds", pyNum(seconds)]]);
 }
 
-function pyOptTimedelta(seconds: number | null): string {
+function pyOptTimedelta(seconds: number | null): Py {
   return seconds === null ? "None" : pyTimedelta(seconds);
 }
 
@@ -234,23 +244,27 @@ function pyJinjaText(text: string): string {
   return pyStr(jinjaSource([{ text }], { doubleDollars: false, periodSeconds: null }));
 }
 
-function pyJinjaList(templates: readonly Template[] | null, opts: JinjaOptions): string {
+function pyJinjaList(templates: readonly Template[] | null, opts: JinjaOptions): Py {
   if (templates === null) return "None";
-  return `[${templates.map((t) => pyStr(jinjaSource(t, opts))).join(", ")}]`;
+  return pyList(templates.map((t) => pyStr(jinjaSource(t, opts))));
 }
 
 // ---------------------------------------------------------------- view model
 
+/**
+ * Every field of a view is finished Python source for its place in the template: a value that
+ * does not fit on its line is already split the way `ruff format` leaves it (layout.ts), so the
+ * view model knows the depth each value sits at (operator keywords at 2, DAG keywords at 1).
+ */
 export interface TaskView {
-  readonly key: string;
   readonly taskId: string;
   readonly podName: string;
   readonly doc: string;
   readonly image: string;
   readonly cmds: string;
   readonly arguments: string;
-  /** `k8s.V1EnvVar(...)` expressions, spec order. */
-  readonly env: readonly string[];
+  /** `[k8s.V1EnvVar(...), ...]`, spec order. */
+  readonly envVars: string;
   readonly containerResources: string;
   readonly retries: string;
   readonly retryDelay: string;
@@ -269,7 +283,6 @@ export interface FailRunView {
 
 /** An approval gate: `ApprovalOperator` (README "Approval gates"). */
 export interface GateView {
-  readonly key: string;
   readonly taskId: string;
   readonly doc: string;
   readonly subject: string;
@@ -279,22 +292,28 @@ export interface GateView {
 
 /** An `ExternalTaskSensor` waiting for another workflow's run of the same logical date. */
 export interface SensorView {
-  readonly key: string;
   readonly taskId: string;
   readonly externalDagId: string;
   readonly timeout: string;
   readonly pokeInterval: string;
 }
 
-export interface EdgeView {
-  readonly upstream: string;
-  readonly downstream: string;
+/** The `for` statement over the edges (0 or 1 of them): the list of `(upstream, downstream)` task ids. */
+export interface EdgesView {
+  readonly pairs: string;
 }
+
+/** A block of the file's prelude that only some files need (0 or 1 of it). */
+export type Present = readonly true[];
 
 export interface DagView {
   readonly header: string;
-  /** Import lines needed only by some files (approval gates, sensors, notifications), sorted. */
-  readonly imports: readonly string[];
+  /** The import block, as `ruff check` (isort rules, I001) sorts it, of exactly the names the file uses. */
+  readonly imports: string;
+  /** `KFM_K8S_CONFIG`: when the file builds Kubernetes models. */
+  readonly k8sConfig: Present;
+  /** The `KfmRetryWaits` class: when some task retries after differing waits. */
+  readonly retryWaits: Present;
   readonly dagId: string;
   readonly description: string;
   readonly schedule: string;
@@ -311,30 +330,110 @@ export interface DagView {
   readonly failRun: readonly FailRunView[];
   /** The `kfm-run-failed` marker (0 or 1): present when the workflow has notifications. */
   readonly runFailed: readonly FailRunView[];
-  readonly edges: readonly EdgeView[];
+  readonly edges: readonly EdgesView[];
 }
 
-export const IMPORT_EMPTY = "from airflow.providers.standard.operators.empty import EmptyOperator";
-export const IMPORT_APPROVAL = "from airflow.providers.standard.operators.hitl import ApprovalOperator";
-export const IMPORT_SENSOR = "from airflow.providers.standard.sensors.external_task import ExternalTaskSensor";
+/**
+ * Each import the DAG file may need, in the order `ruff check`'s isort rules (I001, default
+ * settings) want them: standard library, then third party, a blank line between; in a section
+ * `import x` before `from x import y`, modules alphabetical; inside one `from` line constants
+ * (`DAG`) before classes. `binds` is the name the statement defines; it is written when the
+ * file uses that name.
+ */
+const IMPORT_TABLE: readonly { readonly section: number; readonly from: string | null; readonly name: string; readonly binds: string }[] = [
+  { section: 0, from: null, name: "hashlib", binds: "hashlib" },
+  { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
+  { section: 1, from: null, name: "jinja2", binds: "jinja2" },
+  { section: 1, from: null, name: "pendulum", binds: "pendulum" },
+  { section: 1, from: "airflow.providers.cncf.kubernetes.operators.pod", name: "KubernetesPodOperator", binds: "KubernetesPodOperator" },
+  { section: 1, from: "airflow.providers.standard.operators.empty", name: "EmptyOperator", binds: "EmptyOperator" },
+  { section: 1, from: "airflow.providers.standard.operators.hitl", name: "ApprovalOperator", binds: "ApprovalOperator" },
+  { section: 1, from: "airflow.providers.standard.sensors.external_task", name: "ExternalTaskSensor", binds: "ExternalTaskSensor" },
+  { section: 1, from: "airflow.sdk", name: "DAG", binds: "DAG" },
+  { section: 1, from: "airflow.sdk", name: "BaseOperator", binds: "BaseOperator" },
+  { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
+  { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
+  { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
+  { section: 1, from: "kubernetes.client", name: "Configuration", binds: "Configuration" },
+  // isort keeps an aliased member on its own line (`combine-as-imports = false`).
+  { section: 1, from: "kubernetes.client", name: "models as k8s", binds: "k8s" },
+];
+
+/**
+ * The names the file's fixed code uses, given the names its generated code calls: the DAG
+ * itself, the run-token macro, and each optional prelude block's own needs.
+ */
+export function namesUsed(called: ReadonlySet<string>): Set<string> {
+  const used = new Set(["hashlib", "jinja2", "DAG", ...called]);
+  if (called.has("k8s")) used.add("Configuration"); // KFM_K8S_CONFIG
+  if (called.has("KfmRetryWaits")) for (const n of ["RetryPolicy", "RetryDecision", "timedelta"]) used.add(n);
+  if (called.has("KfmFailRun")) for (const n of ["BaseOperator", "AirflowFailException"]) used.add(n);
+  return used;
+}
+
+/** The import block of a file whose generated code calls `called` (see namesUsed). */
+export function importBlock(called: ReadonlySet<string>): string {
+  const used = namesUsed(called);
+  const rows = IMPORT_TABLE.filter((r) => used.has(r.binds));
+  const sections: string[][] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const lines = (sections[r.section] ??= []);
+    if (r.from === null) {
+      lines.push(`import ${r.name}`);
+      continue;
+    }
+    const names = [r.name];
+    // Members of one module share a line, except an aliased one.
+    while (!r.name.includes(" as ") && rows[i + 1]?.from === r.from && !rows[i + 1]!.name.includes(" as ")) names.push(rows[++i]!.name);
+    const one = `from ${r.from} import ${names.join(", ")}`;
+    lines.push(
+      ...(one.length <= LINE_LENGTH ? [one] : layout({ open: `from ${r.from} import (`, items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0)),
+    );
+  }
+  return sections
+    .filter((s) => s !== undefined)
+    .map((s) => s.join("\n"))
+    .join("\n\n");
+}
+
+/** Places Python values at one depth of the template, noting every name they call (for the imports). */
+class Placer {
+  readonly called = new Set<string>();
+  /** The source of `p` as the value after `<depth indents><key>=` and before `,`. */
+  at(p: Py, depth: number, key: string): string {
+    calledNames(p, this.called);
+    return valueAt(p, depth, `${key}=`);
+  }
+}
 
 /** `YYYY-MM-DDTHH:MM:SS` local to `timezone` -> `pendulum.datetime(...)` in that zone. */
-export function pyLocalDateTime(local: string | null, timezone: string): string {
+export function pyLocalDateTime(local: string | null, timezone: string): Py {
   if (local === null) return "None";
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/.exec(local);
   if (!m) throw new Error(`kfm-compile bug: malformed local date-time ${JSON.stringify(local)}`);
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => String(Number(x)));
-  return `pendulum.datetime(${y}, ${mo}, ${d}, ${h}, ${mi}, ${s}, tz=${pyStr(timezone)})`;
+  const fields = m.slice(1).map((x) => String(Number(x)));
+  return pyCall("pendulum.datetime", fields, [["tz", pyStr(timezone)]]);
 }
 
-function scheduleView(ir: Workflow): Pick<DagView, "schedule" | "startDate" | "endDate" | "catchup"> {
+function scheduleView(ir: Workflow, py: Placer): Pick<DagView, "schedule" | "startDate" | "endDate" | "catchup"> {
   const s = ir.schedule;
   if (s === null) return { schedule: "None", startDate: "None", endDate: "None", catchup: "False" };
   if (s.kind !== "cron") throw new Error("kfm-compile bug: an event trigger reached the airflow emitter (check refuses it)");
+  const timetable = pyCall(
+    "CronTriggerTimetable",
+    [pyStr(s.cron)],
+    [
+      ["timezone", pyStr(s.timezone)],
+      ["interval", pyTimedelta(0)],
+      ["run_immediately", pyTimedelta(0)],
+    ],
+  );
   return {
-    schedule: `CronTriggerTimetable(${pyStr(s.cron)}, timezone=${pyStr(s.timezone)}, interval=${pyTimedelta(0)}, run_immediately=${pyTimedelta(0)})`,
-    startDate: pyLocalDateTime(s.start, s.timezone),
-    endDate: pyLocalDateTime(s.end, s.timezone),
+    schedule: py.at(timetable, 1, "schedule"),
+    startDate: py.at(pyLocalDateTime(s.start, s.timezone), 1, "start_date"),
+    endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
     catchup: pyBool(s.catchup),
   };
 }
@@ -343,13 +442,15 @@ function periodOf(ir: Workflow): number | null {
   return ir.schedule !== null && ir.schedule.kind === "cron" ? (ir.schedule as CronSchedule).periodSeconds : null;
 }
 
-function resourcesView(job: Job): string {
-  const entries: string[] = [];
-  if (job.resources.cpu !== null) entries.push(`"cpu": ${pyJinjaText(job.resources.cpu)}`);
-  if (job.resources.memory !== null) entries.push(`"memory": ${pyJinjaText(job.resources.memory)}`);
+function resourcesView(job: Job): Py {
+  const entries: [string, Py][] = [];
+  if (job.resources.cpu !== null) entries.push([pyStr("cpu"), pyJinjaText(job.resources.cpu)]);
+  if (job.resources.memory !== null) entries.push([pyStr("memory"), pyJinjaText(job.resources.memory)]);
   if (entries.length === 0) return "None";
-  const quantities = `{${entries.join(", ")}}`;
-  return k8sModel("V1ResourceRequirements", `requests=${quantities}, limits=${quantities}`);
+  return k8sModel("V1ResourceRequirements", [
+    ["requests", pyDict(entries)],
+    ["limits", pyDict(entries)],
+  ]);
 }
 
 /**
@@ -358,15 +459,15 @@ function resourcesView(job: Job): string {
  * and the native fields hold the first wait as the fallback Airflow uses when the
  * policy is not consulted (README "Retries").
  */
-function retryView(job: Job): Pick<TaskView, "retries" | "retryDelay" | "retryExponentialBackoff" | "maxRetryDelay" | "retryPolicy"> {
+function retryView(job: Job, py: Placer): Pick<TaskView, "retries" | "retryDelay" | "retryExponentialBackoff" | "maxRetryDelay" | "retryPolicy"> {
   const waits = retryWaits(job.retry);
   const constant = waits.every((w) => w === waits[0]);
   return {
     retries: String(waits.length),
-    retryDelay: pyTimedelta(waits.length === 0 ? 0 : waits[0]!),
+    retryDelay: py.at(pyTimedelta(waits.length === 0 ? 0 : waits[0]!), 2, "retry_delay"),
     retryExponentialBackoff: "0",
     maxRetryDelay: "None",
-    retryPolicy: constant ? "None" : `KfmRetryWaits(waits=[${waits.map(pyNum).join(", ")}])`,
+    retryPolicy: py.at(constant ? "None" : pyCall("KfmRetryWaits", [], [["waits", pyList(waits.map(pyNum))]]), 2, "retry_policy"),
   };
 }
 
@@ -377,28 +478,29 @@ function retryView(job: Job): Pick<TaskView, "retries" | "retryDelay" | "retryEx
  * V1EnvVar's `value` and `name`). The provider's `Secret("env", ...)` is not used: it
  * upper-cases the variable name (`secret.py`), and env names are case-sensitive.
  */
-function envView(e: EnvVar, opts: JinjaOptions): string {
-  const name = `name=${pyStr(e.name)}`;
-  if ("value" in e) return k8sModel("V1EnvVar", `${name}, value=${pyStr(jinjaSource(e.value, opts))}`);
-  const ref = k8sModel("V1SecretKeySelector", `name=${pyStr(e.secretRef.secret)}, key=${pyStr(e.secretRef.key)}`);
-  return k8sModel("V1EnvVar", `${name}, value_from=${k8sModel("V1EnvVarSource", `secret_key_ref=${ref}`)}`);
+function envView(e: EnvVar, opts: JinjaOptions): Py {
+  const name = ["name", pyStr(e.name)] as const;
+  if ("value" in e) return k8sModel("V1EnvVar", [name, ["value", pyStr(jinjaSource(e.value, opts))]]);
+  const ref = k8sModel("V1SecretKeySelector", [
+    ["name", pyStr(e.secretRef.secret)],
+    ["key", pyStr(e.secretRef.key)],
+  ]);
+  return k8sModel("V1EnvVar", [name, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
 }
 
-function taskView(job: Job, periodSeconds: number | null): TaskView {
+function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView {
   const k8sText: JinjaOptions = { doubleDollars: true, periodSeconds };
-  const id = pyStr(airflowId(job.name));
   return {
-    key: id,
-    taskId: id,
-    podName: pyStr(kubeName(job.name)),
-    doc: job.description === null ? "None" : pyStr(job.description),
-    image: pyJinjaText(job.image),
-    cmds: pyJinjaList(job.command, k8sText),
-    arguments: pyJinjaList(job.args, k8sText),
-    env: job.env.map((e) => envView(e, k8sText)),
-    containerResources: resourcesView(job),
-    ...retryView(job),
-    executionTimeout: pyOptTimedelta(job.timeoutSeconds),
+    taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
+    podName: py.at(pyStr(kubeName(job.name)), 2, "name"),
+    doc: job.description === null ? "None" : py.at(pyStr(job.description), 2, "doc"),
+    image: py.at(pyJinjaText(job.image), 2, "image"),
+    cmds: py.at(pyJinjaList(job.command, k8sText), 2, "cmds"),
+    arguments: py.at(pyJinjaList(job.args, k8sText), 2, "arguments"),
+    envVars: py.at(pyList(job.env.map((e) => envView(e, k8sText))), 2, "env_vars"),
+    containerResources: py.at(resourcesView(job), 2, "container_resources"),
+    ...retryView(job, py),
+    executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
     podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
   };
@@ -411,59 +513,55 @@ function taskView(job: Job, periodSeconds: number | null): TaskView {
  * gate is not asked again. `subject` and `body` are Jinja-templated, so they are written as
  * Jinja that renders to the text.
  */
-function gateView(job: Job): GateView {
-  const id = pyStr(airflowId(job.name));
+function gateView(job: Job, py: Placer): GateView {
   const text = (t: string): string => pyStr(jinjaSource([{ text: t }], { doubleDollars: false, periodSeconds: null }));
   return {
-    key: id,
-    taskId: id,
-    doc: job.description === null ? "None" : pyStr(job.description),
-    subject: text(`Approve ${job.name}?`),
-    body: job.description === null ? "None" : text(job.description),
-    responseTimeout: pyOptTimedelta(job.approval!.timeoutSeconds),
+    taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
+    doc: job.description === null ? "None" : py.at(pyStr(job.description), 2, "doc"),
+    subject: py.at(text(`Approve ${job.name}?`), 2, "subject"),
+    body: job.description === null ? "None" : py.at(text(job.description), 2, "body"),
+    responseTimeout: py.at(pyOptTimedelta(job.approval!.timeoutSeconds), 2, "response_timeout"),
   };
 }
 
-function sensorView(workflow: string, timeoutSeconds: number | null): SensorView {
-  const id = pyStr(airflowUpstreamSensorTask(workflow));
+function sensorView(workflow: string, timeoutSeconds: number | null, py: Placer): SensorView {
   return {
-    key: id,
-    taskId: id,
-    externalDagId: pyStr(airflowId(workflow)),
-    timeout: pyTimedelta(timeoutSeconds ?? SENSOR_NO_LIMIT_SECONDS),
+    taskId: py.at(pyStr(airflowUpstreamSensorTask(workflow)), 2, "task_id"),
+    externalDagId: py.at(pyStr(airflowId(workflow)), 2, "external_dag_id"),
+    timeout: py.at(pyTimedelta(timeoutSeconds ?? SENSOR_NO_LIMIT_SECONDS), 2, "timeout"),
     pokeInterval: String(SENSOR_POKE_SECONDS),
   };
 }
 
 /** A failure notification: a pod running the fixed curl script, only in a failed run (README "Failure notifications"). */
-function notifyView(n: Notification, index: number, periodSeconds: number | null): TaskView {
+function notifyView(n: Notification, index: number, periodSeconds: number | null, py: Placer): TaskView {
   const k8sText: JinjaOptions = { doubleDollars: true, periodSeconds };
-  const id = pyStr(airflowNotifyTask(index));
-  const value = (name: string, text: Template): string => envView({ name, value: text }, k8sText);
-  const secret = (name: string, ref: { secret: string; key: string }): string => envView({ name, secretRef: ref }, k8sText);
+  const value = (name: string, text: Template): Py => envView({ name, value: text }, k8sText);
+  const secret = (name: string, ref: { secret: string; key: string }): Py => envView({ name, secretRef: ref }, k8sText);
   const script = n.kind === "slack" ? NOTIFY_SLACK_SCRIPT : NOTIFY_EMAIL_SCRIPT;
   const env =
     n.kind === "slack"
       ? [value("KFM_MESSAGE", n.message), value("KFM_CHANNEL", [{ text: n.channel }]), secret("KFM_SLACK_WEBHOOK", n.webhook)]
       : [value("KFM_MESSAGE", n.message), value("KFM_FROM", [{ text: n.from }]), secret("KFM_SMTP_URL", n.smtp)];
+  const cmds = pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: script }], [{ text: NOTIFY_ARGV0 }]], k8sText);
+  const args =
+    n.kind === "slack"
+      ? "None"
+      : pyJinjaList(
+          n.recipients.map((r) => [{ text: r }]),
+          k8sText,
+        );
   return {
-    key: id,
-    taskId: id,
-    podName: pyStr(kubeName(airflowNotifyTask(index))),
+    taskId: py.at(pyStr(airflowNotifyTask(index)), 2, "task_id"),
+    podName: py.at(pyStr(kubeName(airflowNotifyTask(index))), 2, "name"),
     doc: "None",
-    image: pyJinjaText(NOTIFY_CURL_IMAGE),
-    cmds: pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: script }], [{ text: NOTIFY_ARGV0 }]], k8sText),
-    arguments:
-      n.kind === "slack"
-        ? "None"
-        : pyJinjaList(
-            n.recipients.map((r) => [{ text: r }]),
-            k8sText,
-          ),
-    env,
+    image: py.at(pyJinjaText(NOTIFY_CURL_IMAGE), 2, "image"),
+    cmds: py.at(cmds, 2, "cmds"),
+    arguments: py.at(args, 2, "arguments"),
+    envVars: py.at(pyList(env), 2, "env_vars"),
     containerResources: "None",
     retries: "0",
-    retryDelay: pyTimedelta(0),
+    retryDelay: py.at(pyTimedelta(0), 2, "retry_delay"),
     retryExponentialBackoff: "0",
     maxRetryDelay: "None",
     retryPolicy: "None",
@@ -473,54 +571,77 @@ function notifyView(n: Notification, index: number, periodSeconds: number | null
   };
 }
 
+/** The statement that opens the edge loop; lift.ts reads the pairs back from it. */
+export const EDGE_LOOP = "for upstream, downstream in ";
+
 export function viewModel(ir: Workflow): DagView {
+  const py = new Placer();
   const period = periodOf(ir);
-  const edges: EdgeView[] = [];
-  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds));
+  const edges: [string, string][] = [];
+  const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
+  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
   // Every other workflow's run must have succeeded before any job starts: each sensor is upstream of every root.
-  for (const s of sensors) {
-    for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push({ upstream: s.taskId, downstream: pyStr(airflowId(job.name)) });
+  for (const s of sensorIds) {
+    for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push([s, airflowId(job.name)]);
   }
   for (const job of ir.jobs) {
-    for (const dep of job.dependsOn) edges.push({ upstream: pyStr(airflowId(dep)), downstream: pyStr(airflowId(job.name)) });
+    for (const dep of job.dependsOn) edges.push([airflowId(dep), airflowId(job.name)]);
   }
-  const own = [...sensors.map((s) => s.taskId), ...ir.jobs.map((j) => pyStr(airflowId(j.name)))];
+  const own = [...sensorIds, ...ir.jobs.map((j) => airflowId(j.name))];
   // Airflow derives a run's state from its leaf tasks, so an `all_done` leaf that succeeds, or a
   // notification task after every task, would make a run with a failed job succeed: then a
   // watcher downstream of every task fails it.
   const needsWatcher = ir.jobs.some((j) => j.runWhen === "all_done") || ir.notifications.length > 0;
   const failRun: FailRunView[] = needsWatcher ? [{ taskId: pyStr(AIRFLOW_FAIL_RUN_TASK) }] : [];
-  for (const f of failRun) for (const t of own) edges.push({ upstream: t, downstream: f.taskId });
+  if (needsWatcher) for (const t of own) edges.push([t, AIRFLOW_FAIL_RUN_TASK]);
   // Notifications: `kfm-run-failed` runs (no-op) when some task failed, else is skipped; each
   // notification task waits for every task and for it (`none_skipped`): once, at the end, failed runs only.
-  const runFailed: FailRunView[] = ir.notifications.length > 0 ? [{ taskId: pyStr(AIRFLOW_RUN_FAILED_TASK) }] : [];
-  for (const m of runFailed) for (const t of own) edges.push({ upstream: t, downstream: m.taskId });
-  const notify = ir.notifications.map((n, i) => notifyView(n, i, period));
-  for (const n of notify) {
-    for (const t of own) edges.push({ upstream: t, downstream: n.taskId });
-    for (const m of runFailed) edges.push({ upstream: m.taskId, downstream: n.taskId });
+  const notified = ir.notifications.length > 0;
+  const runFailed: FailRunView[] = notified ? [{ taskId: pyStr(AIRFLOW_RUN_FAILED_TASK) }] : [];
+  if (notified) for (const t of own) edges.push([t, AIRFLOW_RUN_FAILED_TASK]);
+  const notify = ir.notifications.map((n, i) => notifyView(n, i, period, py));
+  for (let i = 0; i < notify.length; i++) {
+    for (const t of own) edges.push([t, airflowNotifyTask(i)]);
+    edges.push([AIRFLOW_RUN_FAILED_TASK, airflowNotifyTask(i)]);
   }
-  const gates = ir.jobs.filter((j) => j.approval !== null).map(gateView);
-  const imports = [
-    ...(runFailed.length > 0 ? [IMPORT_EMPTY] : []),
-    ...(gates.length > 0 ? [IMPORT_APPROVAL] : []),
-    ...(sensors.length > 0 ? [IMPORT_SENSOR] : []),
-  ];
+  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py));
+  const tasks = [...ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py)), ...notify];
+  const dag = {
+    dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
+    description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
+    ...scheduleView(ir, py),
+    maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
+    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
+  };
+  const pairs = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
+  const called = new Set(py.called);
+  if (tasks.length > 0) called.add("KubernetesPodOperator");
+  if (gates.length > 0) called.add("ApprovalOperator");
+  if (sensors.length > 0) called.add("ExternalTaskSensor");
+  if (notified) called.add("EmptyOperator");
+  if (needsWatcher) called.add("KfmFailRun");
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
-    imports,
-    dagId: pyStr(airflowId(ir.name)),
-    description: ir.description === null ? "None" : pyStr(ir.description),
-    ...scheduleView(ir),
-    maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
-    dagrunTimeout: pyOptTimedelta(ir.timeoutSeconds),
+    imports: importBlock(called),
+    k8sConfig: called.has("k8s") ? [true] : [],
+    retryWaits: called.has("KfmRetryWaits") ? [true] : [],
+    ...dag,
     runTokenSeed: pyStr(ir.runTokenSeed),
     sensors,
-    tasks: [...ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period)), ...notify],
+    tasks,
     gates,
     failRun,
     runFailed,
-    edges,
+    edges:
+      edges.length === 0
+        ? []
+        : [
+            {
+              pairs: layout(pairs, 1, EDGE_LOOP, ":")
+                .join("\n")
+                .slice(INDENT.length + EDGE_LOOP.length, -1),
+            },
+          ],
   };
 }
 

@@ -19,9 +19,7 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import {
-  IMPORT_APPROVAL,
-  IMPORT_EMPTY,
-  IMPORT_SENSOR,
+  EDGE_LOOP,
   JINJA_ATTEMPT,
   JINJA_RUN_TOKEN,
   MAX_ACTIVE_RUNS,
@@ -31,44 +29,37 @@ import {
   K8S_CONFIG,
   POD_START_NO_LIMIT_SECONDS,
   SENSOR_NO_LIMIT_SECONDS,
+  importBlock,
 } from "./emit.js";
 
 /**
- * The imports, the Kubernetes models' configuration, the retry-policy class and the
- * run-token macro, byte for byte. Lift pins the code because it reads
+ * The Kubernetes models' configuration, the retry-policy class, the run-token macro and the
+ * failure watcher's class, byte for byte. Lift pins the code because it reads
  * `KfmRetryWaits(waits=[...])` as "wait exactly these seconds", `{{ kfm_run_token(ts) }}`
- * as the run token of KFM_RUN_TOKEN_SEED and `local_vars_configuration=KFM_K8S_CONFIG`
- * as "the default configuration"; those readings are only true of this code.
+ * as the run token of KFM_RUN_TOKEN_SEED, `local_vars_configuration=KFM_K8S_CONFIG`
+ * as "the default configuration" and `KfmFailRun` as "fails when it runs"; those readings
+ * are only true of this code. Each optional block is written exactly when the file uses it,
+ * and the imports are exactly the names the file uses (emit.ts `importBlock`).
  */
-const PRELUDE_HEAD = `import hashlib
-from datetime import timedelta
-
-import jinja2
-import pendulum
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+const K8S_CONFIG_BLOCK = `
+# The configuration every Kubernetes model below is built with: a model given none
+# copies the default one itself, and that copy costs more than the rest of the task.
+KFM_K8S_CONFIG = Configuration.get_default_copy()
 `;
 
-/** Imports written only when used, in this order, between PRELUDE_HEAD and PRELUDE_TAIL. */
-const OPTIONAL_IMPORTS = [IMPORT_EMPTY, IMPORT_APPROVAL, IMPORT_SENSOR] as const;
-
-const PRELUDE_TAIL = `from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy
-from airflow.sdk.exceptions import AirflowFailException
-from kubernetes.client import Configuration
-from kubernetes.client import models as k8s
-
-# The configuration every Kubernetes model below is built with: a model given none copies the default
-# one itself, and that copy costs more than the rest of the task.
-KFM_K8S_CONFIG = Configuration.get_default_copy()
-
+const RETRY_WAITS_CLASS = `
 
 class KfmRetryWaits(RetryPolicy):
-    """Retry after exactly waits[k - 1] seconds when attempt k of this task run fails (kfm-compile)."""
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Written by kfm-compile.
+    """
 
     def __init__(self, waits):
         self.waits = tuple(waits)
 
     def evaluate(self, exception, try_number, max_tries, context=None):
-        # Attempt number within this run of the task; a cleared task counts from 1 again.
+        # Attempt number within this run of the task; a cleared task counts from 1.
         attempt = try_number - (max_tries - len(self.waits))
         if 1 <= attempt <= len(self.waits):
             return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
@@ -76,24 +67,34 @@ class KfmRetryWaits(RetryPolicy):
 
     def serialize(self):
         return {"waits": list(self.waits)}
+`;
 
+const RUN_TOKEN_FUNCTION = `
 
 def kfm_run_token(ts):
-    """The run token (KFM_RUN_TOKEN): the first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts) (kfm-compile)."""
+    """The run token (KFM_RUN_TOKEN) of the run at \`ts\` (kfm-compile).
+
+    The first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts).
+    """
     return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
 
 
 `;
 
-/** The failure watcher's class, written only when some task is `all_done`; pinned so that "it fails when it runs" holds. */
 const FAIL_RUN_CLASS = `class KfmFailRun(BaseOperator):
-    """Fails when it runs; trigger_rule="one_failed" runs it when a job failed, so the run ends failed (kfm-compile)."""
+    """Fails when it runs (kfm-compile).
+
+    trigger_rule="one_failed" runs it when a job failed, so the run ends failed.
+    """
 
     def execute(self, context):
         raise AirflowFailException("a job of this run failed")
 
 
 `;
+
+/** The statement inside the edge loop. */
+const EDGE_STATEMENT = "dag.get_task(upstream) >> dag.get_task(downstream)";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -125,7 +126,7 @@ function tokenize(src: string): Token[] {
     } else if (c === " ") i++;
     else if (c === "#") {
       while (i < src.length && src[i] !== "\n") i++;
-    } else if (c === '"') {
+    } else if (c === '"' || c === "'") {
       const [value, next] = readPyString(src, i);
       out.push({ kind: "str", value });
       i = next;
@@ -151,14 +152,15 @@ function tokenize(src: string): Token[] {
   return out;
 }
 
-/** A double-quoted Python literal as pyStr writes it; returns the value and the offset after it. */
+/** A Python literal as pyStr writes it (in either quote); returns the value and the offset after it. */
 function readPyString(src: string, start: number): [string, number] {
+  const quote = src[start]!;
   let i = start + 1;
   let out = "";
-  while (i < src.length && src[i] !== '"') {
+  while (i < src.length && src[i] !== quote) {
     if (src[i] === "\n") throw new LiftError("newline inside a string literal");
     if (src[i] === "\\") {
-      const [s, n] = readEscape(src, i, '"');
+      const [s, n] = readEscape(src, i, quote);
       out += s;
       i = n;
     } else out += src[i++];
@@ -188,11 +190,14 @@ type Expr =
   | { kind: "num"; value: number }
   | { kind: "name"; name: string }
   | { kind: "list"; items: Expr[] }
+  | { kind: "tuple"; items: Expr[] }
   | { kind: "dict"; entries: [Expr, Expr][] }
   | { kind: "call"; func: string; args: Expr[]; kwargs: Map<string, Expr> };
 
 class Parser {
   private pos = 0;
+  /** The names the file calls (`k8s.V1EnvVar(` -> `k8s`), to check the imports against. */
+  readonly called = new Set<string>();
   constructor(private readonly tokens: Token[]) {}
 
   peek(): Token {
@@ -238,6 +243,15 @@ class Parser {
       const n = this.next();
       if (n.kind !== "num") throw new LiftError(`expected a number after -, found ${describe(n)}`);
       e = { kind: "num", value: -n.value };
+    } else if (t.kind === "op" && t.value === "(") {
+      const items: Expr[] = [];
+      while (!this.isOp(")")) {
+        items.push(this.expr());
+        if (!this.isOp(")")) this.op(",");
+      }
+      this.next();
+      if (items.length < 2) throw new LiftError("a parenthesised expression that is not a tuple of two or more");
+      e = { kind: "tuple", items };
     } else if (t.kind === "op" && t.value === "[") {
       const items: Expr[] = [];
       while (!this.isOp("]")) {
@@ -277,6 +291,7 @@ class Parser {
         if (!this.isOp(")")) this.op(",");
       }
       this.next();
+      this.called.add(e.name.split(".")[0]!);
       e = { kind: "call", func: e.name, args, kwargs };
     }
     return e;
@@ -651,16 +666,6 @@ function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
   };
 }
 
-/** `tasks["x"]` -> `x`. */
-function taskRef(p: Parser): string {
-  p.name("tasks");
-  p.op("[");
-  const t = p.next();
-  if (t.kind !== "str") throw new LiftError(`expected a task id, found ${describe(t)}`);
-  p.op("]");
-  return t.value;
-}
-
 /** The failure watcher: `KfmFailRun(task_id=<its key>, trigger_rule="one_failed", retries=0)`. */
 function readFailRun(key: string, c: Extract<Expr, { kind: "call" }>): void {
   const what = `task ${JSON.stringify(key)}`;
@@ -886,26 +891,32 @@ function failureFailsRun(failed: string, upstream: ReadonlyMap<string, readonly 
   return [...rules.keys()].filter((t) => !hasDownstream.has(t)).some((t) => state(t) === "failed" || state(t) === "upstream_failed");
 }
 
+/** Whether `body` starts with `block`; if so, `body` without it. */
+function take(body: string, block: string): [boolean, string] {
+  return body.startsWith(block) ? [true, body.slice(block.length)] : [false, body];
+}
+
 export function lift(text: string): Summary {
   const lines = text.split("\n");
   let n = 0;
   while (n < lines.length && lines[n]!.startsWith("# ")) n++;
   if (n === 0) throw new LiftError("the generated header is missing");
-  let body = lines.slice(n).join("\n");
-  if (!body.startsWith("\n" + PRELUDE_HEAD)) throw new LiftError("the imports are not the ones kfm-compile writes");
-  body = body.slice(1 + PRELUDE_HEAD.length);
-  const imported = new Set<string>();
-  for (const line of OPTIONAL_IMPORTS) {
-    if (body.startsWith(line + "\n")) {
-      imported.add(line);
-      body = body.slice(line.length + 1);
-    }
-  }
-  if (!body.startsWith(PRELUDE_TAIL))
-    throw new LiftError("the imports, KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
-  body = body.slice(PRELUDE_TAIL.length);
-  const failRunClass = body.startsWith(FAIL_RUN_CLASS);
-  if (failRunClass) body = body.slice(FAIL_RUN_CLASS.length);
+  if (lines[n] !== "") throw new LiftError("no blank line after the generated header");
+  // The imports run up to the first line of code that is not an import (or a parenthesised import's member).
+  let m = n + 1;
+  while (m < lines.length && (lines[m] === "" || /^(import |from |    [A-Za-z_]|\))/.test(lines[m]!))) m++;
+  while (m > n + 1 && lines[m - 1] === "") m--;
+  const imports = lines.slice(n + 1, m).join("\n");
+  let body = lines.slice(m).join("\n");
+  let k8sConfig: boolean;
+  let retryWaitsClass: boolean;
+  let runToken: boolean;
+  let failRunClass: boolean;
+  [k8sConfig, body] = take(body, K8S_CONFIG_BLOCK);
+  [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS);
+  [runToken, body] = take(body, RUN_TOKEN_FUNCTION);
+  if (!runToken) throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  [failRunClass, body] = take(body, FAIL_RUN_CLASS);
   const p = new Parser(tokenize(body));
 
   p.name("KFM_RUN_TOKEN_SEED");
@@ -919,64 +930,76 @@ export function lift(text: string): Summary {
   p.name("dag");
   p.op(":");
   p.newline();
-  p.name("tasks");
-  p.op("=");
-  p.op("{");
-  p.op("}");
-  p.newline();
 
   const jobs = new Map<string, TaskRead>();
   const rules = new Map<string, string>();
   const upstream = new Map<string, string[]>();
   const sensors: { task: string; workflow: string; timeoutSeconds: number | null }[] = [];
   const notifications: { task: string; summary: NotificationSummary }[] = [];
-  const used = new Set<string>();
-  let edgesStarted = false;
-  while (!p.atEnd()) {
-    const left = taskRef(p);
-    if (p.isOp("=")) {
-      p.next();
-      if (rules.has(left)) throw new LiftError(`task ${left} is defined twice`);
-      if (edgesStarted) throw new LiftError(`task ${left} is defined after the edges`);
-      const c = p.expr();
-      if (c.kind === "call" && c.func === "KfmFailRun") {
-        if (!failRunClass) throw new LiftError(`task ${left} uses KfmFailRun, which the file does not define as kfm-compile writes it`);
-        readFailRun(left, c);
-        rules.set(left, "one_failed");
-      } else if (c.kind === "call" && c.func === "EmptyOperator") {
-        used.add(IMPORT_EMPTY);
-        readRunFailed(left, c);
-        rules.set(left, "one_failed_noop");
-      } else if (c.kind === "call" && c.func === "ApprovalOperator") {
-        used.add(IMPORT_APPROVAL);
-        jobs.set(left, readGate(left, c));
-        rules.set(left, "all_success");
-      } else if (c.kind === "call" && c.func === "ExternalTaskSensor") {
-        used.add(IMPORT_SENSOR);
-        sensors.push({ task: left, ...readSensor(left, c) });
-        rules.set(left, "all_success");
-      } else if (left === airflowNotifyTask(notifications.length)) {
-        notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`)) });
-        rules.set(left, "none_skipped");
-      } else {
-        const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
-        jobs.set(left, job);
-        rules.set(left, job.runWhen === "all_done" ? "all_done" : "all_success");
-      }
-      upstream.set(left, []);
+  while (!p.atEnd() && !(p.peek().kind === "name" && (p.peek() as { value: string }).value === "for")) {
+    // Each operator is a statement of its own: the `with DAG(...)` block makes it a task of the DAG.
+    const c = p.expr();
+    if (c.kind !== "call") throw new LiftError(`expected an operator, found a ${c.kind}`);
+    const left = str(c.kwargs.get("task_id"), `the task_id of a ${c.func}(...)`);
+    if (rules.has(left)) throw new LiftError(`task ${left} is defined twice`);
+    if (c.func === "KfmFailRun") {
+      if (!failRunClass) throw new LiftError(`task ${left} uses KfmFailRun, which the file does not define as kfm-compile writes it`);
+      readFailRun(left, c);
+      rules.set(left, "one_failed");
+    } else if (c.func === "EmptyOperator") {
+      readRunFailed(left, c);
+      rules.set(left, "one_failed_noop");
+    } else if (c.func === "ApprovalOperator") {
+      jobs.set(left, readGate(left, c));
+      rules.set(left, "all_success");
+    } else if (c.func === "ExternalTaskSensor") {
+      sensors.push({ task: left, ...readSensor(left, c) });
+      rules.set(left, "all_success");
+    } else if (left === airflowNotifyTask(notifications.length)) {
+      notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`)) });
+      rules.set(left, "none_skipped");
     } else {
-      p.op(">>");
-      edgesStarted = true;
-      const right = taskRef(p);
+      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
+      jobs.set(left, job);
+      rules.set(left, job.runWhen === "all_done" ? "all_done" : "all_success");
+    }
+    upstream.set(left, []);
+    p.newline();
+  }
+  if (!p.atEnd()) {
+    // `for upstream, downstream in [(u, d), ...]:` then the one statement that links them.
+    p.name("for");
+    p.name("upstream");
+    p.op(",");
+    p.name("downstream");
+    p.name("in");
+    const pairs = p.expr();
+    p.op(":");
+    p.newline();
+    for (const part of tokenize(EDGE_STATEMENT).slice(0, -2)) {
+      const t = p.next();
+      if (t.kind !== part.kind || JSON.stringify(t) !== JSON.stringify(part)) throw new LiftError(`the edge loop's statement is not \`${EDGE_STATEMENT}\``);
+    }
+    p.newline();
+    if (!p.atEnd()) throw new LiftError(`unexpected ${describe(p.peek())} after the edge loop`);
+    if (pairs.kind !== "list" || pairs.items.length === 0) throw new LiftError("the edge loop does not run over a list of pairs");
+    for (const pair of pairs.items) {
+      if (pair.kind !== "tuple" || pair.items.length !== 2) throw new LiftError("an edge is not an (upstream, downstream) pair");
+      const left = str(pair.items[0], "an edge's upstream task");
+      const right = str(pair.items[1], "an edge's downstream task");
       if (!rules.has(left) || !rules.has(right)) throw new LiftError(`edge ${left} >> ${right} names an unknown task`);
       if (upstream.get(right)!.includes(left)) throw new LiftError(`edge ${left} >> ${right} repeated`);
       upstream.get(right)!.push(left);
     }
-    p.newline();
   }
-  for (const line of OPTIONAL_IMPORTS) {
-    if (imported.has(line) !== used.has(line)) throw new LiftError(`\`${line}\` is ${imported.has(line) ? "imported but not used" : "used but not imported"}`);
-  }
+  // What the file calls decides its imports and optional blocks; anything more or less is not what emit writes.
+  const called = new Set([...p.called].filter((name) => name !== "dag"));
+  const expected = importBlock(called);
+  if (imports !== expected) throw new LiftError(`the imports are not exactly the ones the file uses:\n${imports}\nexpected:\n${expected}`);
+  if (k8sConfig !== called.has("k8s"))
+    throw new LiftError(`KFM_K8S_CONFIG is ${k8sConfig ? "defined but no Kubernetes model uses it" : "not defined as kfm-compile writes it"}`);
+  if (retryWaitsClass !== called.has("KfmRetryWaits"))
+    throw new LiftError(`the KfmRetryWaits class is ${retryWaitsClass ? "defined but no task uses it" : "not defined as kfm-compile writes it"}`);
   if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");
   const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, ...notifications.map((n) => n.task)]);
   for (const [t, ups] of upstream) {

@@ -21,7 +21,7 @@ import {
   kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
-import { toYaml, toYamlStream } from "../../src/yaml.js";
+import { toYamlStream } from "../../src/yaml.js";
 
 export const TARGET_NAME = "argo";
 export const API_VERSION = "argoproj.io/v1alpha1";
@@ -421,6 +421,7 @@ export function argoObject(ir: Workflow): Record<string, unknown> {
 
 export function emit(ir: Workflow): string {
   const configMap = concurrencyConfigMap(ir);
-  // One document as before; the semaphore's ConfigMap, when there is one, follows in the same file (kubectl apply -f creates both).
-  return hashComment(headerLines(ir, TARGET_NAME)) + (configMap === null ? toYaml(argoObject(ir)) : toYamlStream([argoObject(ir), configMap]));
+  // The semaphore's ConfigMap, when there is one, follows in the same file (kubectl apply -f creates both).
+  // Each document opens with `---`, as yamllint's default `document-start` rule wants.
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream(configMap === null ? [argoObject(ir)] : [argoObject(ir), configMap]);
 }

@@ -27,7 +27,7 @@ import {
   githubSecretName,
 } from "../../src/names.js";
 import { cpuCores, quantityBytes } from "../../src/values.js";
-import { toYaml } from "../../src/yaml.js";
+import { toYamlStream } from "../../src/yaml.js";
 
 export const TARGET_NAME = "github-actions";
 
@@ -849,5 +849,6 @@ export function workflowDocument(ir: Workflow): Record<string, unknown> {
 export function emit(ir: Workflow): string {
   // The run script is the same in every job: written once, under an anchor, it keeps a
   // workflow of hundreds of jobs under GitHub's 500 KB file limit (README, File size).
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYaml(workflowDocument(ir), { anchors: RUN_SCRIPT_ANCHOR });
+  // One document opening with `---`, as yamllint's default `document-start` rule wants.
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir)], { anchors: RUN_SCRIPT_ANCHOR });
 }

@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { airflow } from "../../targets/airflow/index.js";
 import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, jinjaSource, pyStr } from "../../targets/airflow/emit.js";
 import { readTemplate } from "../../targets/airflow/lift.js";
+import { calledNames, flat, layout, pyCall, pyList, valueAt } from "../../targets/airflow/layout.js";
 import { assetPath } from "../../src/assets.js";
 import type { CronSchedule, Job, Retry, RuntimeVariable, Segment, StandardVariable, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
@@ -80,18 +81,95 @@ function irFixture(over: Partial<Omit<Workflow, "jobs">> & { jobs?: JobInput[] }
 
 const retry = (r: Partial<Retry>): Retry => ({ maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null, ...r });
 
+/**
+ * `src` with each bracketed group that the layout split over lines (opened at the end of a line
+ * indented `minIndent` or more) joined back onto that line: the one-line form of its values, so
+ * that a test reads what a keyword holds whatever the line length made of it.
+ */
+function joined(src: string, minIndent: number): string {
+  const lines = src.split("\n");
+  const indentOf = (l: string): number => l.length - l.trimStart().length;
+  const out: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const close =
+      /[([{]$/.test(line) && indentOf(line) >= minIndent
+        ? lines.findIndex((l, j) => j > i && indentOf(l) === indentOf(line) && /^[)\]}]/.test(l.trimStart()))
+        : -1;
+    if (close === -1) {
+      out.push(line);
+      continue;
+    }
+    const inner = joined(lines.slice(i + 1, close).join("\n"), 0)
+      .split("\n")
+      .map((l) => l.trim())
+      .join(" ");
+    out.push(line + inner.replace(/,$/, "") + lines[close]!.trimStart());
+    i = close;
+  }
+  return out.join("\n");
+}
+
+/** The source of the operator call that defines one task: `    Operator(` up to its `)`. */
+function rawStatement(py: string, task: string): string {
+  const at = py.indexOf(`(\n        task_id=${pyStr(task)},\n`);
+  expect(at).toBeGreaterThanOrEqual(0);
+  const start = py.lastIndexOf("\n", at) + 1;
+  return py.slice(start, py.indexOf("\n    )\n", at));
+}
+
+/** rawStatement with each keyword's value on its own line. */
+function statement(py: string, task: string): string {
+  return joined(rawStatement(py, task), 8);
+}
+
+/** The `(upstream, downstream)` pairs of the file's edge loop, in order. */
+function edges(py: string): [string, string][] {
+  const loop = joined(py, 4)
+    .split("\n")
+    .find((l) => l.startsWith("    for upstream, downstream in ["));
+  if (loop === undefined) return [];
+  return [...loop.matchAll(/\("([^"]*)", "([^"]*)"\)/g)].map((m) => [m[1]!, m[2]!]);
+}
+
+/** `py` without the edge `upstream >> downstream`, in the loop's one-line or one-pair-per-line form. */
+function withoutEdge(py: string, upstream: string, downstream: string): string {
+  const pair = `(${pyStr(upstream)}, ${pyStr(downstream)})`;
+  const line = `        ${pair},\n`;
+  if (py.includes(line)) return py.replace(line, "");
+  expect(py).toContain(pair);
+  // The only edge: the file would have no loop at all.
+  const only = py.indexOf(`    for upstream, downstream in [${pair}]:\n`);
+  if (only !== -1) return py.slice(0, py.lastIndexOf("\n\n", only)) + "\n";
+  return py.replace(`${pair}, `, "").replace(`, ${pair}]`, "]");
+}
+
 /** The source of the KubernetesPodOperator(...) call of one task. */
 function taskBlock(py: string, task: string): string {
-  const start = py.indexOf(`    tasks[${pyStr(task)}] = KubernetesPodOperator(`);
-  expect(start).toBeGreaterThanOrEqual(0);
-  return py.slice(start, py.indexOf("\n    )\n", start));
+  const block = statement(py, task);
+  expect(block.startsWith("    KubernetesPodOperator(\n")).toBe(true);
+  return block;
 }
 
 function dagBlock(py: string): string {
-  return py.slice(py.indexOf("with DAG("), py.indexOf(") as dag:"));
+  return joined(py.slice(py.indexOf("with DAG("), py.indexOf(") as dag:")), 4);
 }
 
 const emitted = (ir: Workflow): string => airflow.emit(ir);
+
+/** `py` without the failure watcher: its class and the two imports only it uses, its task, its edges. */
+function withoutWatcher(py: string): string {
+  const sdk = "from airflow.sdk import DAG, BaseOperator\n";
+  expect(py).toContain(sdk);
+  let out = py
+    .replace(/class KfmFailRun\(BaseOperator\):\n(?:(?: {4}.*)?\n)*?\n\n/, "")
+    .replace(/\n    KfmFailRun\(\n(?: {8}.*\n)* {4}\)\n/, "\n")
+    .replace("from airflow.sdk.exceptions import AirflowFailException\n", "")
+    .replace(sdk, "from airflow.sdk import DAG\n");
+  for (const [u, d] of edges(py)) if (d === "kfm-fail-run") out = withoutEdge(out, u, d);
+  expect(out).not.toContain("KfmFailRun");
+  return out;
+}
 
 // ---------------------------------------------------------------- descriptor and file shape
 
@@ -101,12 +179,53 @@ describe("the airflow target", () => {
     expect(airflow.extension).toBe("py");
   });
 
-  it("starts with the generated header, then Airflow 3 imports", () => {
+  it("starts with the generated header, then the Airflow 3 imports it uses, sorted as ruff's isort rules want", () => {
     const py = emitted(irFixture());
     expect(py.startsWith("# Generated by kfm-compile")).toBe(true);
-    expect(py).toContain("from airflow.sdk import DAG, BaseOperator, CronTriggerTimetable, RetryDecision, RetryPolicy\n");
-    expect(py).toContain("from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator\n");
-    expect(py).toContain("from kubernetes.client import Configuration\nfrom kubernetes.client import models as k8s\n");
+    const imports = [
+      "import hashlib",
+      "from datetime import timedelta",
+      "",
+      "import jinja2",
+      "from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator",
+      "from airflow.sdk import DAG",
+      "from kubernetes.client import Configuration",
+      "from kubernetes.client import models as k8s",
+    ];
+    expect(py).toContain(`DO NOT EDIT: change the spec and run kfm-compile again.\n\n${imports.join("\n")}\n\n# The configuration`);
+  });
+
+  it("given what every optional feature needs, when emitted, then each import is written once and a long from-import is one name per line", () => {
+    const py = emitted(
+      irFixture({
+        schedule: HOURLY,
+        jobs: [
+          { name: "a", retry: retry({ maxAttempts: 3, delaySeconds: 10, multiplier: 2 }) },
+          { name: "b", dependsOn: ["a"], runWhen: "all_done" },
+        ],
+      }),
+    );
+    expect(py).toContain("import pendulum\n");
+    expect(py).toContain("from airflow.sdk import (\n    DAG,\n    BaseOperator,\n    CronTriggerTimetable,\n    RetryDecision,\n    RetryPolicy,\n)\n");
+    expect(py).toContain("from airflow.sdk.exceptions import AirflowFailException\n");
+    expect(py).toContain("\nclass KfmRetryWaits(RetryPolicy):\n");
+    expect(py).toContain("\nclass KfmFailRun(BaseOperator):\n");
+  });
+
+  it("given no schedule, no differing waits and no all_done job, when emitted, then pendulum, the retry policy and the watcher are neither imported nor defined", () => {
+    const py = emitted(irFixture());
+    for (const absent of [
+      "pendulum",
+      "RetryPolicy",
+      "RetryDecision",
+      "CronTriggerTimetable",
+      "BaseOperator",
+      "AirflowFailException",
+      "KfmRetryWaits",
+      "KfmFailRun",
+    ]) {
+      expect(py).not.toContain(absent);
+    }
   });
 
   it("builds every Kubernetes model with the file's one copy of the default configuration", () => {
@@ -122,7 +241,7 @@ describe("the airflow target", () => {
     const models = py.match(/k8s\.V1\w+\(/g) ?? [];
     // a: its one env var, a secret (3 models), and resources; b: the fixture's 5 standard env vars.
     expect(models).toHaveLength(3 + 1 + 5);
-    expect(py.match(/, local_vars_configuration=KFM_K8S_CONFIG\)/g)).toHaveLength(models.length);
+    expect(joined(py, 8).match(/, local_vars_configuration=KFM_K8S_CONFIG\)/g)).toHaveLength(models.length);
   });
 
   it("is deterministic: the same IR gives the same bytes", () => {
@@ -146,7 +265,13 @@ describe("the airflow target", () => {
 // ---------------------------------------------------------------- Python string literals
 
 describe("Python string literals", () => {
-  it("escape backslash and double quote", () => expect(pyStr('a\\b"c')).toBe('"a\\\\b\\"c"'));
+  it("escape backslash and double quote", () => expect(pyStr("a\\b\"c'")).toBe('"a\\\\b\\"c\'"'));
+  it("are single-quoted when the text holds more double quotes than single ones, as ruff format would write them", () => {
+    expect(pyStr('say "hi"')).toBe(`'say "hi"'`);
+    expect(pyStr(`it's "x"`)).toBe(`'it\\'s "x"'`);
+    expect(pyStr(`"it's"`)).toBe(`'"it\\'s"'`);
+    expect(pyStr(`'a' "b"`)).toBe(`"'a' \\"b\\""`);
+  });
   it("escape newline, carriage return and tab by name", () => expect(pyStr("\n\r\t")).toBe('"\\n\\r\\t"'));
   it("escape other control characters as \\xNN", () => expect(pyStr("\u0000\u007f")).toBe('"\\x00\\x7f"'));
   it("write a non-BMP character as one \\U escape, not a surrogate pair", () => expect(pyStr("\u{1F680}")).toBe('"\\U0001f680"'));
@@ -162,7 +287,7 @@ describe("the DAG", () => {
   });
 
   it("writes the workflow description as the DAG description, escaped", () => {
-    expect(dagBlock(emitted(irFixture({ description: 'say "hi"\n' })))).toContain('description="say \\"hi\\"\\n",');
+    expect(dagBlock(emitted(irFixture({ description: 'say "hi"\n' })))).toContain(`description='say "hi"\\n',`);
   });
 
   it("writes description=None when the workflow has none", () => {
@@ -230,7 +355,7 @@ describe("a job becomes a KubernetesPodOperator task", () => {
 
   it("with the job description as the task doc, escaped", () => {
     const t = taskBlock(emitted(irFixture({ jobs: [{ name: "main", description: 'a {{ b }} "c"' }] })), "main");
-    expect(t).toContain('doc="a {{ b }} \\"c\\"",');
+    expect(t).toContain(`doc='a {{ b }} "c"',`);
   });
 
   it("keeps the image entrypoint when command is null (cmds=None)", () => {
@@ -261,7 +386,7 @@ describe("a job becomes a KubernetesPodOperator task", () => {
       "main",
     );
     expect(t).toContain(
-      'k8s.V1EnvVar(name="B", value="1", local_vars_configuration=KFM_K8S_CONFIG),\n            k8s.V1EnvVar(name="A", value="2", local_vars_configuration=KFM_K8S_CONFIG),',
+      'env_vars=[k8s.V1EnvVar(name="B", value="1", local_vars_configuration=KFM_K8S_CONFIG), k8s.V1EnvVar(name="A", value="2", local_vars_configuration=KFM_K8S_CONFIG)]',
     );
   });
 
@@ -295,7 +420,10 @@ describe("a job becomes a KubernetesPodOperator task", () => {
 
   it("writes each dependency as a >> edge, in spec order", () => {
     const py = emitted(irFixture({ jobs: [{ name: "a" }, { name: "b" }, { name: "c", dependsOn: ["b", "a"] }] }));
-    expect(py).toContain('    tasks["b"] >> tasks["c"]\n    tasks["a"] >> tasks["c"]\n');
+    expect(edges(py)).toEqual([
+      ["b", "c"],
+      ["a", "c"],
+    ]);
   });
 });
 
@@ -345,7 +473,9 @@ describe("retries", () => {
   });
 
   it("the policy class counts attempts from the first try of this task run (cleared tasks restart at 1)", () => {
-    expect(emitted(irFixture())).toContain("attempt = try_number - (max_tries - len(self.waits))");
+    expect(emitted(irFixture({ jobs: [{ name: "main", retry: retry({ maxAttempts: 3, delaySeconds: 10, multiplier: 2 }) }] }))).toContain(
+      "attempt = try_number - (max_tries - len(self.waits))",
+    );
   });
 });
 
@@ -381,7 +511,7 @@ describe("literal text reaches the container byte for byte", () => {
   it("a $ in env values and cmds is doubled too", () => {
     const t = taskBlock(emitted(irFixture({ jobs: [{ name: "main", command: [lit("$0")], env: [{ name: "P", value: lit("$(PATH)") }] }] })), "main");
     expect(t).toContain('cmds=["$$0"],');
-    expect(t).toContain('k8s.V1EnvVar(name="P", value="$$(PATH)", local_vars_configuration=KFM_K8S_CONFIG),');
+    expect(t).toContain('k8s.V1EnvVar(name="P", value="$$(PATH)", local_vars_configuration=KFM_K8S_CONFIG)');
   });
   it("a $ in the image is not doubled (Kubernetes does not expand the image)", () => {
     expect(taskBlock(emitted(irFixture({ jobs: [{ name: "main", image: "reg/x$y:1" }] })), "main")).toContain('image="reg/x$y:1",');
@@ -465,7 +595,7 @@ describe("lift reads the Python back", () => {
   });
 
   it("sees an edge removed", () => {
-    const py = emitted(rich).replace('    tasks["extract"] >> tasks["load"]\n', "");
+    const py = withoutEdge(emitted(rich), "extract", "load");
     expect(airflow.lift(py).jobs["load"]!.after).toEqual([]);
   });
 
@@ -480,9 +610,10 @@ describe("lift reads the Python back", () => {
   it("refuses a Kubernetes model built with another configuration, or without one", () => {
     const py = emitted(rich);
     const once = (from: string, to: string): string => py.replace(from, to);
-    const config = ", local_vars_configuration=KFM_K8S_CONFIG)";
-    expect(() => airflow.lift(once(config, ")"))).toThrow(/local_vars_configuration/);
-    expect(() => airflow.lift(once(config, ", local_vars_configuration=OTHER)"))).toThrow(/KFM_K8S_CONFIG/);
+    const config = "\n                local_vars_configuration=KFM_K8S_CONFIG,";
+    expect(py).toContain(config);
+    expect(() => airflow.lift(once(config, ""))).toThrow(/local_vars_configuration/);
+    expect(() => airflow.lift(once(config, "\n                local_vars_configuration=OTHER,"))).toThrow(/KFM_K8S_CONFIG/);
     expect(() => airflow.lift(once("KFM_K8S_CONFIG = Configuration.get_default_copy()", "KFM_K8S_CONFIG = Configuration()"))).toThrow(/KFM_K8S_CONFIG/);
   });
 
@@ -536,7 +667,7 @@ describe("secret references (contract 11.3)", () => {
 
   it("given a secret ref, when emitted, then it is a V1EnvVar reading secret_key_ref, with no value", () => {
     expect(taskBlock(emitted(withSecret), "main")).toContain(
-      'k8s.V1EnvVar(name="db_password", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="db-creds", key="password.txt", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG),',
+      'k8s.V1EnvVar(name="db_password", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="db-creds", key="password.txt", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG)',
     );
   });
 
@@ -558,13 +689,13 @@ describe("KFM_ATTEMPT and KFM_RUN_TOKEN", () => {
   it("given the attempt variable, when emitted, then it is Airflow's first-try-of-this-run arithmetic", () => {
     expect(JINJA_ATTEMPT).toBe("{{ ti.try_number - ti.max_tries + task.retries }}");
     expect(taskBlock(emitted(irFixture()), "main")).toContain(
-      `k8s.V1EnvVar(name="KFM_ATTEMPT", value="${JINJA_ATTEMPT}", local_vars_configuration=KFM_K8S_CONFIG),`,
+      `k8s.V1EnvVar(name="KFM_ATTEMPT", value="${JINJA_ATTEMPT}", local_vars_configuration=KFM_K8S_CONFIG)`,
     );
   });
 
   it("given the run-token variable, when emitted, then it calls the DAG file's kfm_run_token macro on ts", () => {
     const py = emitted(irFixture());
-    expect(taskBlock(py, "main")).toContain(`k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="${JINJA_RUN_TOKEN}", local_vars_configuration=KFM_K8S_CONFIG),`);
+    expect(taskBlock(py, "main")).toContain(`k8s.V1EnvVar(name="KFM_RUN_TOKEN", value="${JINJA_RUN_TOKEN}", local_vars_configuration=KFM_K8S_CONFIG)`);
     expect(dagBlock(py)).toContain('    user_defined_macros={"kfm_run_token": kfm_run_token},\n');
     expect(py).toContain('    return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]\n');
   });
@@ -572,7 +703,7 @@ describe("KFM_ATTEMPT and KFM_RUN_TOKEN", () => {
   it("given a seed, when emitted, then it is one Python constant and lift reports it", () => {
     const ir = irFixture({ runTokenSeed: 'kfm-run-token/v1\nwf\n"ab\\\n' });
     const py = emitted(ir);
-    expect(py).toContain('\nKFM_RUN_TOKEN_SEED = "kfm-run-token/v1\\nwf\\n\\"ab\\\\\\n"\n');
+    expect(py).toContain(`\nKFM_RUN_TOKEN_SEED = 'kfm-run-token/v1\\nwf\\n"ab\\\\\\n'\n`);
     expect(airflow.lift(py).runTokenSeed).toBe(ir.runTokenSeed);
   });
 
@@ -606,11 +737,9 @@ describe("on_upstream_failure: continue (trap 4)", () => {
 
   it("given an all_done job, when emitted, then a one_failed watcher that fails sits downstream of every task", () => {
     const py = emitted(continuing);
-    expect(py).toContain(
-      '    tasks["kfm-fail-run"] = KfmFailRun(\n        task_id="kfm-fail-run",\n        trigger_rule="one_failed",\n        retries=0,\n    )\n',
-    );
+    expect(py).toContain('    KfmFailRun(\n        task_id="kfm-fail-run",\n        trigger_rule="one_failed",\n        retries=0,\n    )\n');
     expect(py).toContain('        raise AirflowFailException("a job of this run failed")\n');
-    for (const t of ["a", "b", "c"]) expect(py).toContain(`    tasks["${t}"] >> tasks["kfm-fail-run"]\n`);
+    for (const t of ["a", "b", "c"]) expect(edges(py)).toContainEqual([t, "kfm-fail-run"]);
   });
 
   it("given no all_done job, when emitted, then there is no watcher (simple outputs stay simple)", () => {
@@ -627,10 +756,7 @@ describe("on_upstream_failure: continue (trap 4)", () => {
   });
 
   it("given the watcher removed from the output, when lifted, then lift sees that a's failure no longer fails the run", () => {
-    const py = emitted(continuing)
-      .replace(/class KfmFailRun\(BaseOperator\):\n(?:(?: {4}.*)?\n)*?\n\n/, "")
-      .replace(/\n    tasks\["kfm-fail-run"\] = KfmFailRun\(\n(?: {8}.*\n)* {4}\)\n/, "\n")
-      .replace(/ {4}tasks\["[a-z]+"\] >> tasks\["kfm-fail-run"\]\n/g, "");
+    const py = withoutWatcher(emitted(continuing));
     const s = airflow.lift(py);
     expect(s.jobs["a"]!.failureFailsRun).toBe(false);
     expect(s.jobs["b"]!.failureFailsRun).toBe(true);
@@ -685,7 +811,7 @@ describe("prerequisite gate", () => {
       ],
     });
     const py = emitted(ir);
-    expect(py).toContain('    tasks["check"] >> tasks["load"]\n');
+    expect(edges(py)).toContainEqual(["check", "load"]);
     expect(taskBlock(py, "load")).toContain('trigger_rule="all_success",');
     expect(airflow.lift(py)).toEqual(summarize(ir));
   });
@@ -702,17 +828,10 @@ const GATE: JobInput = {
 };
 const gated = (): Workflow => irFixture({ name: "promotion", jobs: [{ name: "build" }, GATE, { name: "promote", dependsOn: ["approve"] }, { name: "audit" }] });
 
-/** The source of one `tasks["id"] = Operator(...)` statement. */
-function statement(py: string, task: string): string {
-  const start = py.indexOf(`    tasks[${pyStr(task)}] = `);
-  expect(start).toBeGreaterThanOrEqual(0);
-  return py.slice(start, py.indexOf("\n    )\n", start));
-}
-
 describe("approval gates (trap 13)", () => {
   it("given a gate, when emitted, then it is an ApprovalOperator that fails on reject, has no default decision and no retry", () => {
     const gate = statement(airflow.emit(gated()), "approve");
-    expect(gate).toContain("= ApprovalOperator(");
+    expect(gate.startsWith("    ApprovalOperator(\n")).toBe(true);
     expect(gate).toContain("fail_on_reject=True,");
     expect(gate).toContain("defaults=None,");
     expect(gate).toContain("ignore_downstream_trigger_rules=False,");
@@ -780,17 +899,17 @@ describe("failure notifications", () => {
     expect(n1).toContain("retries=0,");
     expect(statement(py, "kfm-run-failed")).toContain('EmptyOperator(\n        task_id="kfm-run-failed",\n        trigger_rule="one_failed",');
     for (const up of ["a", "b", "c", "kfm-run-failed"]) {
-      expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-notify-1"]\n`);
-      expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-notify-2"]\n`);
+      expect(edges(py)).toContainEqual([up, "kfm-notify-1"]);
+      expect(edges(py)).toContainEqual([up, "kfm-notify-2"]);
     }
-    for (const up of ["a", "b", "c"]) expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-run-failed"]\n`);
+    for (const up of ["a", "b", "c"]) expect(edges(py)).toContainEqual([up, "kfm-run-failed"]);
   });
 
   it("given notifications and no always-run job, when emitted, then the KfmFailRun watcher is written (a notification leaf would turn the run green)", () => {
     const py = airflow.emit(notified());
-    expect(py).toContain('tasks["kfm-fail-run"] = KfmFailRun(');
-    for (const up of ["a", "b", "c"]) expect(py).toContain(`    tasks["${up}"] >> tasks["kfm-fail-run"]\n`);
-    expect(py).not.toContain('tasks["kfm-notify-1"] >> tasks["kfm-fail-run"]');
+    expect(py).toContain('    KfmFailRun(\n        task_id="kfm-fail-run",\n');
+    for (const up of ["a", "b", "c"]) expect(edges(py)).toContainEqual([up, "kfm-fail-run"]);
+    expect(edges(py)).not.toContainEqual(["kfm-notify-1", "kfm-fail-run"]);
   });
 
   it("given a secret webhook and SMTP URL, when emitted, then they are secret_key_refs and the message renders ts", () => {
@@ -811,21 +930,17 @@ describe("failure notifications", () => {
   });
 
   it("given the watcher removed, when lifted, then lift sees that a failure no longer fails the run", () => {
-    const py = airflow
-      .emit(notified())
-      .replace(/class KfmFailRun\(BaseOperator\):\n(?:(?: {4}.*)?\n)*?\n\n/, "")
-      .replace(/\n    tasks\["kfm-fail-run"\] = KfmFailRun\(\n(?: {8}.*\n)* {4}\)\n/, "\n")
-      .replace(/ {4}tasks\["[a-z]+"\] >> tasks\["kfm-fail-run"\]\n/g, "");
+    const py = withoutWatcher(airflow.emit(notified()));
     expect(airflow.lift(py).jobs["c"]!.failureFailsRun).toBe(false);
   });
 
   it("given a notification that no longer waits for job c, when lifted, then lift refuses (it could send before the run ends)", () => {
-    expect(() => airflow.lift(airflow.emit(notified()).replace('    tasks["c"] >> tasks["kfm-notify-1"]\n', ""))).toThrow(/kfm-notify-1/);
+    expect(() => airflow.lift(withoutEdge(airflow.emit(notified()), "c", "kfm-notify-1"))).toThrow(/kfm-notify-1/);
   });
 
   it("given the notification's trigger rule changed to all_done (it would send on success), when lifted, then lift refuses", () => {
     const py = airflow.emit(notified());
-    const block = statement(py, "kfm-notify-1");
+    const block = rawStatement(py, "kfm-notify-1");
     expect(() => airflow.lift(py.replace(block, () => block.replace('trigger_rule="none_skipped"', 'trigger_rule="all_done"')))).toThrow(/none_skipped/);
   });
 
@@ -847,7 +962,7 @@ const dependent = (timeoutSeconds: number | null): Workflow =>
 describe("cross-workflow dependencies (contract 8.2)", () => {
   it("given a dependency, when emitted, then an ExternalTaskSensor matches the same logical date and waits in reschedule mode", () => {
     const sensor = statement(airflow.emit(dependent(3600)), "kfm-upstream-upstream_pipeline");
-    expect(sensor).toContain("= ExternalTaskSensor(");
+    expect(sensor.startsWith("    ExternalTaskSensor(\n")).toBe(true);
     expect(sensor).toContain('external_dag_id="upstream_pipeline",');
     expect(sensor).toContain("external_task_id=None,");
     expect(sensor).toContain('allowed_states=["success"],');
@@ -862,9 +977,9 @@ describe("cross-workflow dependencies (contract 8.2)", () => {
 
   it("given a dependency, when emitted, then the sensor is upstream of every first job and of no other", () => {
     const py = airflow.emit(dependent(null));
-    expect(py).toContain('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["a"]\n');
-    expect(py).toContain('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["c"]\n');
-    expect(py).not.toContain('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["b"]\n');
+    expect(edges(py)).toContainEqual(["kfm-upstream-upstream_pipeline", "a"]);
+    expect(edges(py)).toContainEqual(["kfm-upstream-upstream_pipeline", "c"]);
+    expect(edges(py)).not.toContainEqual(["kfm-upstream-upstream_pipeline", "b"]);
   });
 
   it("given no dependency timeout, when emitted, then the sensor timeout is written out as 2147483647 s (None = 7-day default) and lifts as null", () => {
@@ -881,11 +996,73 @@ describe("cross-workflow dependencies (contract 8.2)", () => {
   });
 
   it("given the sensor edge to a first job removed, when lifted, then lift refuses (that job could start first)", () => {
-    expect(() => airflow.lift(airflow.emit(dependent(60)).replace('    tasks["kfm-upstream-upstream_pipeline"] >> tasks["c"]\n', ""))).toThrow(/job c/);
+    expect(() => airflow.lift(withoutEdge(airflow.emit(dependent(60)), "kfm-upstream-upstream_pipeline", "c"))).toThrow(/job c/);
   });
 
   it("given a dependency timeout of 2147483647 s or more, when checked, then KFM301 at the dependency", () => {
     expect(airflow.check(dependent(2147483647)).map((p) => [p.code, p.at])).toEqual([["KFM301", ["workflow", "dependencies", 0]]]);
     expect(airflow.check(dependent(2147483646))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- layout (ruff format's shapes)
+
+describe("the layout ruff format keeps", () => {
+  const call = pyCall("f", ["1"], [["key", pyList(['"a"', '"b"'])]]);
+
+  it("given a call that fits in 88 columns, when laid out, then it is one line with no trailing comma", () => {
+    expect(layout(call, 1, "x=", ",")).toEqual(['    x=f(1, key=["a", "b"]),']);
+  });
+
+  it("given a line of exactly 88 columns, then it stays one line; at 89 it is split", () => {
+    const fits = pyCall("f", [`"${"a".repeat(88 - 'f("")'.length)}"`]);
+    expect(layout(fits, 0)).toEqual([flat(fits)]);
+    expect(flat(fits)).toHaveLength(88);
+    const over = pyCall("f", [`"${"a".repeat(89 - 'f("")'.length)}"`]);
+    expect(layout(over, 0)).toEqual(["f(", `    "${"a".repeat(84)}",`, ")"]);
+  });
+
+  it("given a call that does not fit, when laid out, then one item per line with a trailing comma, and an item that fits stays flat", () => {
+    const long = pyCall(
+      "k8s.V1EnvVar",
+      [],
+      [
+        ["name", '"KFM_ATTEMPT"'],
+        ["value", `"${"x".repeat(60)}"`],
+        ["value_from", pyCall("g", [], [["a", "1"]])],
+      ],
+    );
+    expect(layout(long, 3)).toEqual([
+      "            k8s.V1EnvVar(",
+      '                name="KFM_ATTEMPT",',
+      `                value="${"x".repeat(60)}",`,
+      "                value_from=g(a=1),",
+      "            )",
+    ]);
+  });
+
+  it("given a string longer than the line, when laid out, then it is never split (ruff does not split strings)", () => {
+    const s = `"${"y".repeat(200)}"`;
+    expect(layout(s, 2, "doc=", ",")).toEqual([`        doc=${s},`]);
+    expect(valueAt(pyList([s]), 2, "cmds=")).toBe(`[\n            ${s},\n        ]`);
+  });
+
+  it("given an empty list, then it is `[]` whatever the width", () => {
+    expect(layout(pyList([]), 20, "x".repeat(90))).toEqual([" ".repeat(80) + "x".repeat(90) + "[]"]);
+  });
+
+  it("given the names a value calls, then calledNames finds each callee's first name", () => {
+    const names = calledNames(
+      pyCall(
+        "k8s.V1EnvVar",
+        [],
+        [
+          ["value_from", pyCall("pendulum.datetime", ["1"])],
+          ["t", pyCall("timedelta", [])],
+        ],
+      ),
+      new Set(),
+    );
+    expect([...names].sort()).toEqual(["k8s", "pendulum", "timedelta"]);
   });
 });
