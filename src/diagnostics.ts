@@ -19,6 +19,7 @@ export const CODES = {
   KFM006: "a reference leaves the project root",
   KFM007: "a project glob matches no file",
   KFM008: "the input exceeds a resource bound (src/limits.ts)",
+  KFM009: "what the spec expands to exceeds an output bound (src/limits.ts)",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",
