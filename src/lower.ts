@@ -193,7 +193,38 @@ function checkNotificationLiterals(ctx: Ctx, value: unknown, at: SpecPath): void
     checkLiteral(ctx, n.channel, [...where, "channel"], "field");
     checkLiteral(ctx, n.from, [...where, "from"], "field");
     if (Array.isArray(n.recipients)) n.recipients.forEach((r, k) => checkLiteral(ctx, r, [...where, "recipients", k], "field"));
+    if (n.type === "email") {
+      checkAddress(ctx, n.from, [...where, "from"], "`from` takes");
+      if (Array.isArray(n.recipients)) n.recipients.forEach((r, k) => checkAddress(ctx, r, [...where, "recipients", k], "each of `recipients` is"));
+    }
   });
+}
+
+/**
+ * One email address, as `addr-spec` (RFC 5322 3.4.1) in the dot-atom form, with the
+ * character set of HTML's "valid email address" (WHATWG HTML 4.10.5.1.5): atext and dots
+ * before the `@`, a host name after it. No display name, quoted local part, comment,
+ * comma, space or control character: the address goes into a mail header on every
+ * runner, where a line break starts another header (`Bcc:`) and a comma another recipient.
+ */
+const ADDRESS =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** The longest address SMTP carries (RFC 5321 4.5.3.1: a 64-octet local part, a 254-octet path). */
+const MAX_ADDRESS_LENGTH = 254;
+
+/** KFM245 unless `value` (when a string) is one plain address, the same rule for every target. */
+function checkAddress(ctx: Ctx, value: unknown, at: SpecPath, what: string): void {
+  if (typeof value !== "string") return;
+  const local = value.slice(0, value.lastIndexOf("@"));
+  if (ADDRESS.test(value) && value.length <= MAX_ADDRESS_LENGTH && local.length <= 64) return;
+  ctx.problems.push(
+    problem(
+      "KFM245",
+      `This is not one plain email address: ${what} a single address such as \`alerts@example.com\` (letters, digits, dots and !#$%&'*+-/=?^_\`{|}~ before the @, a host name after it, at most 254 characters), without a display name, comma, space or line break, which would add mail headers or recipients.`,
+      at,
+    ),
+  );
 }
 
 function lowerNotifications(value: unknown, at: SpecPath, workflow: string): Notification[] {
