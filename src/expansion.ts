@@ -40,11 +40,15 @@ export function* specTemplates(ir: Workflow): Generator<Template> {
 
 /**
  * A lower bound on the bytes a target writes for the spec's values: every text at least
- * as its UTF-8 bytes (escaping only adds), every runtime variable as `variableBytes`
- * says the target writes it. Targets build `minimumBytes` on it, so a file certain to be
+ * as `textBytes` says (by default its UTF-8 bytes: escaping only adds), every runtime
+ * variable as `variableBytes` says the target writes it. Targets build `minimumBytes` on it, so a file certain to be
  * over MAX_OUTPUT_BYTES is refused before it is built.
  */
-export function leastTemplateBytes(ir: Workflow, variableBytes: (v: RuntimeVariable | StandardVariable) => number): number {
+export function leastTemplateBytes(
+  ir: Workflow,
+  variableBytes: (v: RuntimeVariable | StandardVariable) => number,
+  textBytes: (text: string) => number = (text) => Buffer.byteLength(text),
+): number {
   const cache = new Map<string, number>();
   const cost = (v: RuntimeVariable | StandardVariable): number => {
     let c = cache.get(v);
@@ -52,6 +56,6 @@ export function leastTemplateBytes(ir: Workflow, variableBytes: (v: RuntimeVaria
     return c;
   };
   let n = 0;
-  for (const t of specTemplates(ir)) for (const s of t) n += "text" in s ? Buffer.byteLength(s.text) : cost(s.variable);
+  for (const t of specTemplates(ir)) for (const s of t) n += "text" in s ? textBytes(s.text) : cost(s.variable);
   return n;
 }

@@ -139,6 +139,26 @@ export function escapeCodePoints(s: string, quote: "'" | '"'): string {
   return out;
 }
 
+/**
+ * The length of `escapeCodePoints(s, quote)`, counted without building it: the Airflow
+ * target's lower bound on the bytes a value takes (`minimumBytes`, src/limits.ts "Output
+ * bounds"), since every text a DAG file holds is written through it at least once.
+ */
+export function escapedLength(s: string, quote: "'" | '"'): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c || c === quote.charCodeAt(0) || c === 0x0a || c === 0x0d || c === 0x09) n += 2;
+    else if (c >= 0x20 && c <= 0x7e) n += 1;
+    else if (c < 0x100) n += 4;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+      n += 10;
+      i++;
+    } else n += 6;
+  }
+  return n;
+}
+
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, "0");
 }

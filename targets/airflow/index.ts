@@ -2,7 +2,7 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
-import { emit, jinjaVariable } from "./emit.js";
+import { emit, escapedLength, jinjaVariable } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
@@ -15,10 +15,14 @@ export const airflow: Target = {
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => {
     const periodSeconds = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
-    return leastTemplateBytes(ir, (v) =>
-      v === "attempt" || v === "run_token" || (periodSeconds === null && (v === "prev_execution_date" || v === "next_execution_date"))
-        ? 0
-        : Buffer.byteLength(jinjaVariable(v, periodSeconds)),
+    return leastTemplateBytes(
+      ir,
+      (v) =>
+        v === "attempt" || v === "run_token" || (periodSeconds === null && (v === "prev_execution_date" || v === "next_execution_date"))
+          ? 0
+          : Buffer.byteLength(jinjaVariable(v, periodSeconds)),
+      // Every text is written as a Python string literal, non-ASCII escaped (`pyStr`).
+      (text) => escapedLength(text, '"'),
     );
   },
   check,
