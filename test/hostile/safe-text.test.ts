@@ -132,4 +132,23 @@ describe("diagnostics as safe text", () => {
       expect(r.stderr.trimEnd().split("\n")).toHaveLength(2);
     }
   });
+
+  it("given specs whose values differ by hostile text, then diff and explain print safe lines, and diff's JSON gives the text back exactly", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-safe-"));
+    const hostile = `x${FORGED}\x1b[31m##[error]y\u2028`;
+    writeFileSync(join(dir, "old.yaml"), specYaml({ job: { name: "j", image: "x:1", args: ["a"] } }));
+    writeFileSync(join(dir, "new.yaml"), specYaml({ job: { name: "j", image: "x:1", args: [hostile] } }));
+    const text = run(["diff", "old.yaml", "new.yaml"], dir);
+    expect(text.stdout).toContain("args");
+    expectSafeLines(text.stdout);
+    const json = run(["diff", "old.yaml", "new.yaml", "--format", "json"], dir);
+    expectSafeLines(json.stdout);
+    // The escapes are JSON's own: parsed back, the value is exactly the spec's.
+    expect(JSON.stringify(JSON.parse(json.stdout))).toContain(JSON.stringify(hostile).slice(1, -1));
+      JSON.stringify(hostile)
+        .slice(1, -1)
+        .replace(/\u2028/g, "\u2028"),
+    );
+    for (const format of ["text", "json"]) expectSafeLines(run(["explain", "new.yaml", "--format", format], dir).stdout);
+  });
 });
