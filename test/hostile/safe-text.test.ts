@@ -145,10 +145,6 @@ describe("diagnostics as safe text", () => {
     expectSafeLines(json.stdout);
     // The escapes are JSON's own: parsed back, the value is exactly the spec's.
     expect(JSON.stringify(JSON.parse(json.stdout))).toContain(JSON.stringify(hostile).slice(1, -1));
-      JSON.stringify(hostile)
-        .slice(1, -1)
-        .replace(/\u2028/g, "\u2028"),
-    );
     for (const format of ["text", "json"]) expectSafeLines(run(["explain", "new.yaml", "--format", format], dir).stdout);
   });
 });
