@@ -5,7 +5,7 @@
 // `TryParseV2`), or when it holds `##[` anywhere (`TryParse`, the legacy form
 // `ActionCommandManager.TryProcessCommand` falls back to). So: no control character or line
 // break of spec text reaches the output, and no printed line reads as a command.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -147,4 +147,56 @@ describe("diagnostics as safe text", () => {
     expect(JSON.stringify(JSON.parse(json.stdout))).toContain(JSON.stringify(hostile).slice(1, -1));
     for (const format of ["text", "json"]) expectSafeLines(run(["explain", "new.yaml", "--format", format], dir).stdout);
   });
+
+  it("given generated files a pull request edited to hold workflow commands, then check under GitHub Actions prints its patches with command processing stopped", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-safe-"));
+    writeFileSync(join(dir, "w.yaml"), specYaml({ job: { name: "j", image: "x:1" } }));
+    expect(run(["w.yaml", "--target", "argo", "--out", "out"], dir).code).toBe(0);
+    const file = join(dir, "out/argo/j.yaml");
+    const forged = ["##[error]forged anywhere", "  ::error file=src/auth.ts,line=1::Spec check passed", "::stop-commands::guess", "::guess::"];
+    writeFileSync(file, readFileSync(file, "utf8") + forged.join("\n") + "\n");
+    const saved = process.env.GITHUB_ACTIONS;
+    process.env.GITHUB_ACTIONS = "true";
+    let r;
+    try {
+      r = run(["check", "w.yaml", "--target", "argo", "--out", "out"], dir);
+    } finally {
+      if (saved === undefined) delete process.env.GITHUB_ACTIONS;
+      else process.env.GITHUB_ACTIONS = saved;
+    }
+    expect(r.code).toBe(1);
+    for (const f of forged) expect(r.stdout).toContain(f);
+    // The runner would act on no line of it: only its own stop and resume.
+    expect(runnerCommands(r.stdout + r.stderr)).toEqual([]);
+    // Outside GitHub Actions the patch is printed as it is.
+    expect(run(["check", "w.yaml", "--target", "argo", "--out", "out"], dir).stdout).not.toMatch(/stop-commands::[0-9a-f]{32}/);
+  });
 });
+
+/**
+ * The commands the GitHub Actions runner would process in a log, modelled on
+ * actions/runner: `ActionCommand.TryParseV2` (a line starting, leading white space trimmed,
+ * with `::name props::data`), then `TryParse` (`##[name props]data` anywhere in the line);
+ * `ActionCommandManager.TryProcessCommand` pauses at `stop-commands` until the line
+ * `::<token>::`. Registered names include `error`, `warning`, `notice`, `stop-commands`.
+ */
+function runnerCommands(log: string): string[] {
+  const processed: string[] = [];
+  let stopped: string | null = null;
+  for (const line of log.split("\n")) {
+    const v2 = /^::([^\s:]+)[^:]*::(.*)$/.exec(line.trimStart());
+    const v1 = /##\[([^\s\]]+)[^\]]*\](.*)$/.exec(line);
+    const command = v2 ?? v1;
+    if (command === null) continue;
+    const [, name, data] = command;
+    if (stopped !== null) {
+      if (name === stopped) stopped = null;
+      continue;
+    }
+    if (name === "stop-commands") stopped = data!;
+    else processed.push(line);
+  }
+  // A pause never resumed would stop the step's real commands too.
+  if (stopped !== null) processed.push(`(never resumed: ${stopped})`);
+  return processed;
+}
