@@ -149,6 +149,22 @@ describe("bounded output on hostile input (src/limits.ts, Output bounds)", { tim
     expect(r.stderr).toMatch(/error KFM009: The airflow file for this workflow would be at least 40,000,000 bytes/);
   });
 
+  it.each([
+    ["dollars (doubled for Kubernetes)", "$".repeat(100_000)],
+    ["quotes, backslashes and braces", `'"\\{`.repeat(25_000)],
+  ])("given 8 million characters of %s, within every bound, then each target writes its file in time and within the heap", async (label, p) => {
+    // Today (before one-replace escaping), Airflow took 14 s and 600 MB on the dollars.
+    const spec = jobSpec(
+      `escapes-${label.split(" ")[0]}.yaml`,
+      { p },
+      Array.from({ length: 8 }, () => refs(10)),
+    );
+    for (const t of ["airflow", "argo", "tekton"]) expectBounded(await cli(spec, "--target", t, "--out", "out"), 0);
+    const github = await cli(spec, "--target", "github-actions", "--out", "out");
+    expectBounded(github, 1);
+    expect(github.stderr).toMatch(/error KFM302: The github-actions file for this workflow is at least/);
+  });
+
   it("accepts a value of exactly the value bound", async () => {
     const spec = jobSpec("at-bound.yaml", { p: "A".repeat(MAX_VALUE_CHARS / 4) }, [refs(4)]);
     expectBounded(await cli("validate", spec), 0);
