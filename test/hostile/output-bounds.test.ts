@@ -163,6 +163,8 @@ describe("bounded output on hostile input (src/limits.ts, Output bounds)", { tim
     const github = await cli(spec, "--target", "github-actions", "--out", "out");
     expectBounded(github, 1);
     expect(github.stderr).toMatch(/error KFM302: The github-actions file for this workflow is at least/);
+    // Every target in one process: explain compiles each (GitHub Actions refuses, hence 1).
+    expectBounded(await cli("explain", spec), 1);
   });
 
   it("accepts a value of exactly the value bound", async () => {
