@@ -4,8 +4,9 @@
  */
 import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "./diagnostics.js";
 import { sealOutput } from "./header.js";
-import type { Workflow } from "./ir.js";
-import { MAX_JOBS } from "./limits.js";
+import type { SpecPath, Workflow } from "./ir.js";
+import { templateChars, specTemplates } from "./expansion.js";
+import { MAX_JOBS, MAX_OUTPUT_BYTES } from "./limits.js";
 import { lower } from "./lower.js";
 import { outputBaseName } from "./names.js";
 import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
@@ -112,16 +113,36 @@ export function compileFor(analysis: Analysis, target: Target): { output: Output
     // parsing the (large) spec again with positions.
     return { file: analysis.spec.file, line: 1, column: 1, severity: limit!.severity, code: "KFM302", message };
   };
-  if (limit?.severity === "error" && target.minimumBytes !== undefined) {
-    const least = target.minimumBytes(ir);
-    if (least > limit.bytes) return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
-  }
+  // Before the file is built (src/limits.ts, "Output bounds"): the target's lower bound on
+  // its size, which counts every value as the target writes it.
+  const least = target.minimumBytes?.(ir) ?? 0;
+  if (least > MAX_OUTPUT_BYTES) return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, least, true)] };
+  if (limit?.severity === "error" && least > limit.bytes) return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
   const name = `${outputBaseName(ir.name)}.${target.extension}`;
   const text = sealOutput(name, target.emit(ir));
-  const bytes = limit === undefined ? 0 : Buffer.byteLength(text);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_OUTPUT_BYTES) return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, bytes, false)] };
   if (limit !== undefined && bytes > limit.bytes) {
     diagnostics.push(tooLarge(bytes, false));
     if (limit.severity === "error") return { output: null, diagnostics };
   }
   return { output: { target: target.name, path: `${target.name}/${name}`, text }, diagnostics };
+}
+
+/**
+ * KFM009 for a file over MAX_OUTPUT_BYTES, at the job whose values are the largest (the
+ * likeliest place to shorten), or at the spec's start when no job has any.
+ */
+function outputTooLarge(analysis: Analysis, target: Target, bytes: number, atLeast: boolean): Diagnostic {
+  const ir = analysis.ir!;
+  let largest: { at: SpecPath; chars: number } | null = null;
+  for (const job of ir.jobs) {
+    let chars = 0;
+    for (const t of specTemplates({ ...ir, jobs: [job] })) chars += templateChars(t);
+    if (chars > 0 && (largest === null || chars > largest.chars)) largest = { at: job.at, chars };
+  }
+  const n = (x: number) => x.toLocaleString("en-US");
+  const part = largest === null ? "" : ` The values of this job are the largest part of it (${n(largest.chars)} characters).`;
+  const message = `The ${target.name} file for this workflow would be ${atLeast ? "at least " : ""}${n(bytes)} bytes, more than the ${n(MAX_OUTPUT_BYTES)} (${MAX_OUTPUT_BYTES / 1024 / 1024} MiB) any output file may be (src/limits.ts).${part} Keep large data in files or object storage and pass jobs its location, or split the workflow into workflows that depend on each other (\`dependencies\`).`;
+  return analysis.spec.locate(problem("KFM009", message, largest?.at ?? [], largest !== null));
 }

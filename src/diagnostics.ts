@@ -19,6 +19,7 @@ export const CODES = {
   KFM006: "a reference leaves the project root",
   KFM007: "a project glob matches no file",
   KFM008: "the input exceeds a resource bound (src/limits.ts)",
+  KFM009: "what the spec expands to exceeds an output bound (src/limits.ts)",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",
@@ -46,6 +47,7 @@ export const CODES = {
   KFM219: "schedule window is empty",
   KFM220: "schedule slot in a daylight-saving change",
   KFM221: "a literal value looks like a credential",
+  KFM245: "not a single email address",
   // Targets.
   KFM301: "the target cannot express this feature",
   KFM302: "the output is larger than the runner accepts",
@@ -84,8 +86,56 @@ export function warning(code: Code, message: string, at: SpecPath, atKey = false
   return { code, severity: "warning", message, at, atKey };
 }
 
+/**
+ * One diagnostic as one line of safe text. Messages and paths quote spec text (keys,
+ * names, values, suggestions), so everything that would act on a terminal or a CI log
+ * is escaped here, the one place diagnostics become text (SECURITY.md, "Diagnostics as
+ * safe text"): no line break can start a line of its own, no escape sequence reaches
+ * the terminal, and no line reads as a GitHub Actions workflow command. The runner takes
+ * a line as a command when, leading white space trimmed, it starts with `::`
+ * (actions/runner src/Runner.Common/ActionCommand.cs `TryParseV2`), or when it holds
+ * `##[` anywhere (the legacy form, `TryParse`, which `ActionCommandManager.TryProcessCommand`
+ * still falls back to). A line here starts with the file, written `./` first when it
+ * would start with `::`.
+ */
 export function formatDiagnostic(d: Diagnostic): string {
-  return `${d.file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`;
+  const file = safeText(d.file);
+  return `${/^\s*::/.test(file) ? "./" : ""}${file}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${safeText(d.message)}`;
+}
+
+/**
+ * Characters that act on a terminal or split a line: C0 and C1 controls and DEL (ESC
+ * starts terminal escape sequences; CR, LF, VT, FF, NEL and the Unicode line and paragraph
+ * separators break lines), the bidirectional controls (they reorder what is shown, so a
+ * message could read differently from what it says), the byte order mark, and lone
+ * surrogates (not text; a terminal shows them as whatever it likes).
+ */
+const UNSAFE =
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|##\[/g;
+
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|##\[/g;
+
+const hex = (c: string, width: number) => c.charCodeAt(0).toString(16).padStart(width, "0");
+
+/**
+ * Text that may quote spec text, made safe to print on one line (see `formatDiagnostic`):
+ * `\n`, `\r`, `\t`, `\xHH` below U+0100, `\uHHHH` above, and `##[` as `#\x23[`.
+ */
+export function safeText(s: string): string {
+  return s.replace(UNSAFE, (c) =>
+    c === "##[" ? "#\\x23[" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : c.charCodeAt(0) < 0x100 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`,
+  );
+}
+
+/**
+ * JSON text with the same characters written as `\uHHHH` escapes (and `##[` as
+ * `##\u005b`), so `--format json` gives back every string exactly, and the text itself is
+ * as safe to print as `formatDiagnostic`'s. `JSON.stringify` already escapes C0 controls
+ * and lone surrogates inside strings (raw ones are the layout's own line breaks); `##[`
+ * can only occur inside a string.
+ */
+export function safeJson(json: string): string {
+  return json.replace(UNSAFE_IN_JSON, (c) => (c === "##[" ? "##\\u005b" : `\\u${hex(c, 4)}`));
 }
 
 export function hasErrors(ds: readonly { severity: Severity }[]): boolean {

@@ -8,6 +8,7 @@
  * are compared themselves. Secret references are shown as references (a spec never
  * holds a secret's value).
  */
+import { safeJson, safeText } from "./diagnostics.js";
 import { STANDARD_ENV, type SecretRef, type Template } from "./ir.js";
 import { compareStrings, type JobSummary, type ScheduleSummary, type Summary } from "./summary.js";
 import { showTemplate } from "./template.js";
@@ -284,7 +285,7 @@ function showBrief(j: JobBrief): string {
 /** The text `diff` prints. */
 export function diffText(d: SemanticDiff): string {
   const label = d.old.workflow === d.new.workflow ? d.new.workflow : `${d.old.workflow} -> ${d.new.workflow}`;
-  if (d.equal) return `No semantic change: ${d.old.file} and ${d.new.file} mean the same workflow (${label}).\n`;
+  if (d.equal) return safeText(`No semantic change: ${d.old.file} and ${d.new.file} mean the same workflow (${label}).`) + "\n";
   const out: string[] = [`Semantic changes from ${d.old.file} to ${d.new.file} (workflow ${label}):`];
   if (d.workflow.length > 0) {
     out.push("workflow:");
@@ -300,10 +301,11 @@ export function diffText(d: SemanticDiff): string {
   }
   const n = changeCount(d);
   out.push(`${n} change${n === 1 ? "" : "s"}.`);
-  return out.join("\n") + "\n";
+  // Values are spec text: each line printed as safe text (src/diagnostics.ts `safeText`).
+  return out.map(safeText).join("\n") + "\n";
 }
 
 /** The JSON `diff --format json` prints (the `SemanticDiff` shape). */
 export function diffJson(d: SemanticDiff): string {
-  return JSON.stringify(d, null, 2) + "\n";
+  return safeJson(JSON.stringify(d, null, 2)) + "\n";
 }

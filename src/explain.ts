@@ -3,7 +3,7 @@
  * feature tables, so the docs say what the compiler does.
  */
 import type { Target } from "../targets/types.js";
-import { formatDiagnostic, type Diagnostic } from "./diagnostics.js";
+import { formatDiagnostic, safeText, type Diagnostic } from "./diagnostics.js";
 import { FEATURE_IDS, FEATURES, type FeatureId } from "./features.js";
 
 export interface TargetExplanation {
@@ -33,7 +33,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 /** The text `explain` prints for one workflow. */
 export function explainText(workflow: string, file: string, used: readonly FeatureId[], explanations: readonly TargetExplanation[]): string {
-  const out: string[] = [`${workflow} (${file}): ${used.length} features, as each target realises them\n`];
+  const out: string[] = [`${workflow} (${safeText(file)}): ${used.length} features, as each target realises them\n`];
   const status = (e: TargetExplanation, f: FeatureId) => e.features.find((x) => x.feature === f)!.support;
   out.push(
     table(

@@ -79,3 +79,34 @@ export const MAX_SUGGESTION_LENGTH = 256;
 /** The stated bounds every hostile input is handled within (measured by test/hostile/limits.test.ts). */
 export const STATED_TIME_MS = 10_000;
 export const STATED_HEAP_MB = 512;
+
+/**
+ * Output bounds (SECURITY.md, "Bounded output"). The input bounds above do not bound
+ * what a spec expands to: one `{{ params.p }}` names a whole parameter, so a 184 KB spec
+ * (a 100,000-character parameter named 6,000 times in one argument) asks for a
+ * 600-million-character string, and each runtime variable becomes an expression of up to
+ * about 180 characters on some runners. So what a spec expands to is bounded too, counted
+ * arithmetically from the parsed templates before any expanded string is built:
+ *
+ * - MAX_VALUE_CHARS per value (an argument, a command item, an env value, the image), in
+ *   UTF-16 code units, each runtime variable counted as the length of its value at run
+ *   time (`VARIABLE_CHARS`), checked in src/lower.ts before the parameters are put in;
+ * - MAX_EXPANDED_CHARS for all the values of a workflow together, checked the same way,
+ *   so every command (validate, explain, graph, diff) holds at most this much expanded
+ *   text;
+ * - MAX_OUTPUT_BYTES per output file, checked before the file is built from each target's
+ *   lower bound on its size (`Target.minimumBytes`, which counts every value as that
+ *   target writes its text and variables), and again on the bytes built.
+ *
+ * A value of 1 MiB is already more than three of the four runners take in a whole file
+ * (etcd's 1.5 MiB request bound for Argo and Tekton, GitHub's 500 KB workflow file); the
+ * 10,000-job benchmark workflow expands to about 1 MB of values and 13-16 MB of output
+ * per target, so neither bound stands in the way of a workflow the compiler is measured at.
+ */
+export const MAX_VALUE_CHARS = 1024 * 1024;
+
+/** All values of one workflow, expanded (see above): as much as the largest spec file may hold. */
+export const MAX_EXPANDED_CHARS = 8 * 1024 * 1024;
+
+/** The largest output file written: 32 MiB, twice what the 10,000-job benchmark workflow writes for the most verbose target. */
+export const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;

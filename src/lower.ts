@@ -15,6 +15,7 @@ import type {
   Retry,
   Schedule,
   SecretRef,
+  Segment,
   SourceInfo,
   SpecPath,
   Template,
@@ -22,7 +23,8 @@ import type {
   Workflow,
 } from "./ir.js";
 import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
-import { MAX_PREREQUISITE_REACH } from "./limits.js";
+import { templateChars } from "./expansion.js";
+import { MAX_EXPANDED_CHARS, MAX_PREREQUISITE_REACH, MAX_VALUE_CHARS } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
 import { credentialIn, secretLikeName } from "./secrets.js";
 import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
@@ -43,7 +45,7 @@ const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
 export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource): LowerResult {
   const problems: Problem[] = [];
-  const ctx: Ctx = { problems, scalarSource, periodSeconds: null, scheduled: false };
+  const ctx: Ctx = { problems, scalarSource, periodSeconds: null, scheduled: false, expandedChars: 0 };
   if ("job" in data) {
     const at: SpecPath = ["job"];
     const job = lowerJob(ctx, data.job, at, [], "all_succeeded");
@@ -191,7 +193,38 @@ function checkNotificationLiterals(ctx: Ctx, value: unknown, at: SpecPath): void
     checkLiteral(ctx, n.channel, [...where, "channel"], "field");
     checkLiteral(ctx, n.from, [...where, "from"], "field");
     if (Array.isArray(n.recipients)) n.recipients.forEach((r, k) => checkLiteral(ctx, r, [...where, "recipients", k], "field"));
+    if (n.type === "email") {
+      checkAddress(ctx, n.from, [...where, "from"], "`from` takes");
+      if (Array.isArray(n.recipients)) n.recipients.forEach((r, k) => checkAddress(ctx, r, [...where, "recipients", k], "each of `recipients` is"));
+    }
   });
+}
+
+/**
+ * One email address, as `addr-spec` (RFC 5322 3.4.1) in the dot-atom form, with the
+ * character set of HTML's "valid email address" (WHATWG HTML 4.10.5.1.5): atext and dots
+ * before the `@`, a host name after it. No display name, quoted local part, comment,
+ * comma, space or control character: the address goes into a mail header on every
+ * runner, where a line break starts another header (`Bcc:`) and a comma another recipient.
+ */
+const ADDRESS =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** The longest address SMTP carries (RFC 5321 4.5.3.1: a 64-octet local part, a 254-octet path). */
+const MAX_ADDRESS_LENGTH = 254;
+
+/** KFM245 unless `value` (when a string) is one plain address, the same rule for every target. */
+function checkAddress(ctx: Ctx, value: unknown, at: SpecPath, what: string): void {
+  if (typeof value !== "string") return;
+  const local = value.slice(0, value.lastIndexOf("@"));
+  if (ADDRESS.test(value) && value.length <= MAX_ADDRESS_LENGTH && local.length <= 64) return;
+  ctx.problems.push(
+    problem(
+      "KFM245",
+      `This is not one plain email address: ${what} a single address such as \`alerts@example.com\` (letters, digits, dots and !#$%&'*+-/=?^_\`{|}~ before the @, a host name after it, at most 254 characters), without a display name, comma, space or line break, which would add mail headers or recipients.`,
+      at,
+    ),
+  );
 }
 
 function lowerNotifications(value: unknown, at: SpecPath, workflow: string): Notification[] {
@@ -283,6 +316,14 @@ interface Ctx {
   readonly scalarSource: ScalarSource;
   periodSeconds: number | null;
   scheduled: boolean;
+  /** The expanded length of every value resolved so far (src/limits.ts MAX_EXPANDED_CHARS); Infinity once refused. */
+  expandedChars: number;
+}
+
+/** A job parameter: its parsed parts (no parameter references) and the length they render to. */
+interface Param {
+  readonly parts: RawPart[];
+  readonly chars: number;
 }
 
 /** Where a literal credential was found decides the advice: env values and params can be marked, other fields cannot. */
@@ -625,8 +666,8 @@ function scalarText(ctx: Ctx, raw: unknown, where: SpecPath): unknown {
   return raw;
 }
 
-function lowerParams(ctx: Ctx, value: unknown, at: SpecPath): Map<string, RawPart[]> {
-  const out = new Map<string, RawPart[]>();
+function lowerParams(ctx: Ctx, value: unknown, at: SpecPath): Map<string, Param> {
+  const out = new Map<string, Param>();
   if (!isObj(value)) return out;
   for (const [key, wrapped] of Object.entries(value)) {
     const plain = unwrapNotASecret(wrapped, [...at, key]);
@@ -645,7 +686,7 @@ function lowerParams(ctx: Ctx, value: unknown, at: SpecPath): Map<string, RawPar
       );
       continue;
     }
-    out.set(key, parsed.parts);
+    out.set(key, { parts: parsed.parts, chars: templateChars(parsed.parts as Segment[]) });
   }
   return out;
 }
@@ -663,14 +704,17 @@ function reportTemplate(ctx: Ctx, r: Extract<ReturnType<typeof parseTemplate>, {
   } else ctx.problems.push(problem(r.code, r.message, where));
 }
 
-function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<string, RawPart[]>): Template | null {
+function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<string, Param>): Template | null {
   if (typeof value !== "string") return null;
   const parsed = parseTemplate(value);
   if (!parsed.ok) {
     reportTemplate(ctx, parsed, where, params.keys());
     return null;
   }
-  const out: RawPart[] = [];
+  // The expanded length, added up from the parts before any of them is put in
+  // (src/limits.ts, "Output bounds"): a parameter named many times multiplies.
+  let chars = 0;
+  const uses = new Map<string, number>();
   for (const part of parsed.parts) {
     if ("param" in part) {
       const resolved = params.get(part.param);
@@ -678,8 +722,16 @@ function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<
         ctx.problems.push(problem("KFM209", `\`params.${part.param}\` is not a parameter of this job.${suggestion(part.param, params.keys())}`, where));
         return null;
       }
-      out.push(...resolved);
-    } else out.push(part);
+      chars += resolved.chars;
+      uses.set(part.param, (uses.get(part.param) ?? 0) + 1);
+    } else chars += templateChars([part]);
+  }
+  if (!withinExpansionBounds(ctx, chars, uses, params, where)) return null;
+  const out: RawPart[] = [];
+  for (const part of parsed.parts) {
+    // A loop, not push(...parts): a parameter may hold more parts than a call takes arguments.
+    if ("param" in part) for (const p of params.get(part.param)!.parts) out.push(p);
+    else out.push(part);
   }
   const template = mergeText(out) as Template;
   for (const s of template) {
@@ -697,6 +749,47 @@ function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<
     }
   }
   return template;
+}
+
+/** Refuses (KFM009) a value that would expand past MAX_VALUE_CHARS, or the value that takes the workflow past MAX_EXPANDED_CHARS. */
+function withinExpansionBounds(ctx: Ctx, chars: number, uses: Map<string, number>, params: Map<string, Param>, where: SpecPath): boolean {
+  const n = (x: number) => x.toLocaleString("en-US");
+  let most: [string, number] | null = null;
+  for (const [name, count] of uses) {
+    const share = params.get(name)!.chars * count;
+    if (most === null || share > params.get(most[0])!.chars * most[1]) most = [name, count];
+  }
+  const cause =
+    most === null
+      ? ""
+      : ` \`params.${most[0]}\` (${n(params.get(most[0])!.chars)} characters) is used ${most[1] === 1 ? "once" : `${n(most[1])} times`} in it.`;
+  const fix = " Runners take far less than this: keep large data in files or object storage and pass the job its location.";
+  if (chars > MAX_VALUE_CHARS) {
+    ctx.problems.push(
+      problem(
+        "KFM009",
+        `This value expands to ${n(chars)} characters, more than the ${n(MAX_VALUE_CHARS)} one value may have (src/limits.ts).${cause}${fix}`,
+        where,
+      ),
+    );
+    return false;
+  }
+  if (ctx.expandedChars + chars > MAX_EXPANDED_CHARS) {
+    // Said once, at the value that crosses the bound; the values after it are not counted.
+    if (ctx.expandedChars !== Infinity) {
+      ctx.problems.push(
+        problem(
+          "KFM009",
+          `With this value (${n(chars)} characters) the values of this workflow expand to more than the ${n(MAX_EXPANDED_CHARS)} characters a workflow may have (src/limits.ts).${cause}${fix}`,
+          where,
+        ),
+      );
+    }
+    ctx.expandedChars = Infinity;
+    return false;
+  }
+  ctx.expandedChars += chars;
+  return true;
 }
 
 function quantity(ctx: Ctx, resources: unknown, key: "cpu" | "memory", at: SpecPath): string | null {

@@ -7,7 +7,7 @@ import { relative, resolve, sep } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
-import { formatDiagnostic, suggestion, type Diagnostic } from "../diagnostics.js";
+import { formatDiagnostic, safeJson, suggestion, type Diagnostic } from "../diagnostics.js";
 import { MAX_SPEC_BYTES } from "../limits.js";
 import { diskHost, type ReadError } from "../spec/layout.js";
 
@@ -200,7 +200,8 @@ export function reportFiles(
 
 export function report(diagnostics: readonly Diagnostic[], format: "text" | "json", io: Io): void {
   if (format === "json") {
-    io.stdout(JSON.stringify({ diagnostics }, null, 2) + "\n");
+    // Raw strings, JSON-escaped: a reader gets the spec's text back exactly.
+    io.stdout(safeJson(JSON.stringify({ diagnostics }, null, 2)) + "\n");
     return;
   }
   for (const d of diagnostics) io.stderr(formatDiagnostic(d) + "\n");

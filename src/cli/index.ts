@@ -16,6 +16,7 @@ import { explainCommand } from "./commands/explain.js";
 import { graphCommand } from "./commands/graph.js";
 import { schemaCommand, targetsCommand } from "./commands/info.js";
 import { validateCommand } from "./commands/validate.js";
+import { safeText } from "../diagnostics.js";
 import { EXIT_OK, EXIT_USAGE, UsageError, type Command, type Io } from "./common.js";
 
 export { EXIT_INVALID, EXIT_OK, EXIT_USAGE, type Io } from "./common.js";
@@ -98,7 +99,8 @@ export function main(argv: readonly string[], io: Io): number {
     return compileCommand.run(argv, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.stderr(`kfm-compile: ${e.message}\nRun 'kfm-compile --help' for usage.\n`);
+      // The message may echo what was typed (an unknown option or target): one line of safe text.
+      io.stderr(`kfm-compile: ${safeText(e.message)}\nRun 'kfm-compile --help' for usage.\n`);
       return EXIT_USAGE;
     }
     throw e;

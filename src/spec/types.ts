@@ -98,9 +98,13 @@ export interface Notifications {
 /** An email to the recipients through an SMTP server whose URL is in a secret. */
 export interface EmailNotification {
   type: "email";
-  /** @minItems 1 */
+  /**
+   * One plain address each (`name@example.com`): no display name, comma, space or line
+   * break, which would add mail headers or recipients (`KFM245`).
+   * @minItems 1
+   */
   recipients: string[];
-  /** Extension: the sender address. */
+  /** Extension: the sender address, one plain address like each recipient (`KFM245`). */
   from: string;
   /** Extension: a secret holding the SMTP URL with its credentials, such as `smtps://user:password@smtp.example.com:465`. */
   smtp: SecretRef;

@@ -131,22 +131,45 @@ export function pyStr(s: string): string {
   return `${quote}${escapeCodePoints(s, quote)}${quote}`;
 }
 
-/** The escaping shared by Python and Jinja string literals (Jinja decodes with `unicode-escape`). */
+/** What `escapeCodePoints` escapes, per quote: the quote, backslash, and every code point outside printable ASCII. */
+const ESCAPED = { "'": /[\\'\n\r\t]|[^\x20-\x7e]/gu, '"': /[\\"\n\r\t]|[^\x20-\x7e]/gu } as const;
+
+/**
+ * The escaping shared by Python and Jinja string literals (Jinja decodes with `unicode-escape`).
+ * One `replace` rather than a string grown a character at a time: a DAG may hold megabytes
+ * of values (src/limits.ts, "Output bounds"), and growing a string by characters kept the
+ * garbage collector busy for seconds under the stated heap.
+ */
 export function escapeCodePoints(s: string, quote: "'" | '"'): string {
-  let out = "";
-  for (const ch of s) {
+  return s.replace(ESCAPED[quote], (ch) => {
+    if (ch === "\\") return "\\\\";
+    if (ch === quote) return "\\" + quote;
+    if (ch === "\n") return "\\n";
+    if (ch === "\r") return "\\r";
+    if (ch === "\t") return "\\t";
     const cp = ch.codePointAt(0)!;
-    if (ch === "\\") out += "\\\\";
-    else if (ch === quote) out += "\\" + quote;
-    else if (ch === "\n") out += "\\n";
-    else if (ch === "\r") out += "\\r";
-    else if (ch === "\t") out += "\\t";
-    else if (cp >= 0x20 && cp <= 0x7e) out += ch;
-    else if (cp < 0x100) out += "\\x" + hex(cp, 2);
-    else if (cp < 0x10000) out += "\\u" + hex(cp, 4);
-    else out += "\\U" + hex(cp, 8);
+    return cp < 0x100 ? "\\x" + hex(cp, 2) : cp < 0x10000 ? "\\u" + hex(cp, 4) : "\\U" + hex(cp, 8);
+  });
+}
+
+/**
+ * The length of `escapeCodePoints(s, quote)`, counted without building it: the Airflow
+ * target's lower bound on the bytes a value takes (`minimumBytes`, src/limits.ts "Output
+ * bounds"), since every text a DAG file holds is written through it at least once.
+ */
+export function escapedLength(s: string, quote: "'" | '"'): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5c || c === quote.charCodeAt(0) || c === 0x0a || c === 0x0d || c === 0x09) n += 2;
+    else if (c >= 0x20 && c <= 0x7e) n += 1;
+    else if (c < 0x100) n += 4;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
+      n += 10;
+      i++;
+    } else n += 6;
   }
-  return out;
+  return n;
 }
 
 function hex(n: number, width: number): string {

@@ -1,7 +1,8 @@
 /** Argo Workflows backend (3.7 and v4): see README.md beside this file for every mapping decision. */
+import { leastTemplateBytes } from "../../src/expansion.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
-import { emit } from "./emit.js";
+import { emit, runtimeTag } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
@@ -15,6 +16,16 @@ export const argo: Target = {
     bytes: 1_000_000,
     severity: "warning",
     rule: "Argo stores workflows as Kubernetes resources in etcd, which must be under 1 MB (argo-workflows docs/offloading-large-workflows.md); applying a larger one can fail with `etcdserver: request is too large` unless the cluster's etcd allows more",
+  },
+  // Each value at least as its text and expression tags (src/expansion.ts), the shorter
+  // scheduled-date form of the tag; `attempt` and the run token are the compiler's own.
+  minimumBytes: (ir) => {
+    const periodSeconds = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
+    return leastTemplateBytes(ir, (v) =>
+      v === "attempt" || v === "run_token" || (periodSeconds === null && (v === "prev_execution_date" || v === "next_execution_date"))
+        ? 0
+        : Buffer.byteLength(runtimeTag(v, { source: "scheduled", periodSeconds, runTokenSeed: "" }, false)),
+    );
   },
   check,
   emit,

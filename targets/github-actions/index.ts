@@ -1,7 +1,8 @@
 /** The GitHub Actions backend: one workflow file per spec (README.md beside this file). */
+import { leastTemplateBytes } from "../../src/expansion.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
-import { emit } from "./emit.js";
+import { emit, variableExpression } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
@@ -19,7 +20,9 @@ export const githubActions: Target = {
   },
   // Every job is at least its needs, condition, runner, timeout and the 5 standard
   // variables as step inputs: about 1 KB; 300 bytes keeps a wide margin.
-  minimumBytes: (ir) => ir.jobs.length * 300,
+  // Each value at least as its text and output expressions (src/expansion.ts).
+  minimumBytes: (ir) =>
+    ir.jobs.length * 300 + leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(variableExpression(v)))),
   check,
   emit,
   lift,

@@ -1,7 +1,8 @@
 /** Tekton Pipelines v1 backend: see README.md beside this file for every mapping decision. */
+import { leastTemplateBytes } from "../../src/expansion.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
-import { emit } from "./emit.js";
+import { emit, resultRef } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
@@ -16,6 +17,8 @@ export const tekton: Target = {
     severity: "warning",
     rule: "Tekton's Pipeline and PipelineRun are Kubernetes resources stored in etcd, whose default request limit is 1.5 MiB (etcd --max-request-bytes), and a file this large holds one near it; applying it can fail with `etcdserver: request is too large` unless the cluster's etcd allows more",
   },
+  // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
+  minimumBytes: (ir) => leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v)))),
   check,
   emit,
   lift,

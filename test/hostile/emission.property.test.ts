@@ -60,6 +60,18 @@ interface Payload {
 
 const envName = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/).filter((n) => !/^KFM[_-]/i.test(n) && !/^(KFM|GITHUB|RUNNER|CI)_/.test(n));
 
+/**
+ * An email address may only be one plain address (KFM245, every other text is refused
+ * alike on every target), but that still holds what runners' template languages and
+ * shells read: `{{`, `{%`, `${{`, `$`, quotes, backquotes, `|`, `&`, `%`.
+ */
+const address = fc
+  .tuple(
+    fc.array(fc.constantFrom(..."ab{}$%&'*+/=?^_`|~-#!", "{{", "{%", "%}", "}}", "${{", "$("), { minLength: 1, maxLength: 8 }),
+    fc.constantFrom("example.com", "x.io"),
+  )
+  .map(([local, host]) => `${local.join("").replace(/\(/g, "")}@${host}`);
+
 function payloadOf(text: fc.Arbitrary<string>): fc.Arbitrary<Payload> {
   const tpl = templateOf(text);
   return fc.record({
@@ -73,7 +85,7 @@ function payloadOf(text: fc.Arbitrary<string>): fc.Arbitrary<Payload> {
     env: fc.uniqueArray(fc.tuple(envName, tpl), { minLength: 0, maxLength: 3, selector: (e) => e[0].toUpperCase() }),
     gate: fc.option(fc.record({ description: text }), { freq: 3 }),
     slack: fc.option(fc.record({ channel: text }), { freq: 3 }),
-    email: fc.option(fc.record({ from: text, recipients: fc.array(text, { minLength: 1, maxLength: 2 }) }), { freq: 3 }),
+    email: fc.option(fc.record({ from: address, recipients: fc.array(address, { minLength: 1, maxLength: 2 }) }), { freq: 3 }),
     style: fc.integer({ min: 0, max: 2 }),
   });
 }
@@ -93,7 +105,7 @@ function benign(p: Payload): Payload {
     env: p.env.map(([k, v]) => [k, t(v)] as const),
     gate: p.gate && { description: "benign" },
     slack: p.slack && { channel: "benign" },
-    email: p.email && { from: "benign", recipients: p.email.recipients.map(() => "benign") },
+    email: p.email && { from: "benign@example.com", recipients: p.email.recipients.map(() => "benign@example.com") },
   };
 }
 

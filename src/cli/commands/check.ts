@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { relative } from "node:path";
 import { checkOutputs, trustCurrent, WHY } from "../../check.js";
 import { hasErrors } from "../../diagnostics.js";
@@ -54,6 +55,15 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       trusted,
     );
     const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    // The patches quote the files on disk, which a pull request controls: under GitHub
+    // Actions (the check of docs/ci/kfm-check.yml) a line of them could be read as a
+    // workflow command and forge an annotation. GitHub's own way to print such text:
+    // `::stop-commands::<token>` before it and `::<token>::` after, the token random so
+    // the text cannot end the pause itself (docs.github.com, "Workflow commands for
+    // GitHub Actions", Stopping and starting workflow commands; actions/runner
+    // src/Runner.Worker/ActionCommandManager.cs `TryProcessCommand`).
+    const quoted = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes(16).toString("hex") : null;
+    if (quoted !== null) io.stdout(`::stop-commands::${quoted}\n`);
     for (const s of result.stale) {
       io.stdout(`${shown(s.path)}: ${WHY[s.why]}.\n`);
       io.stdout(s.patch);
@@ -68,6 +78,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
         `Orphans (generated, but no compiled spec writes them; kfm-compile --prune removes them):\n${result.orphans.map((o) => `  ${shown(o.path)} (${why(o.header.from)})\n`).join("")}`,
       );
     }
+    if (quoted !== null) io.stdout(`::${quoted}::\n`);
     const problems = result.stale.length + result.missing.length + result.orphans.length;
     if (problems === 0) {
       if (!quiet) io.stderr(`kfm-compile check: ${result.current.length} generated file${result.current.length === 1 ? "" : "s"} current.\n`);

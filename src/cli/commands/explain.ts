@@ -1,3 +1,4 @@
+import { safeJson } from "../../diagnostics.js";
 import { TARGETS } from "../../../targets/index.js";
 import { compileFor } from "../../compile.js";
 import { explainTargets, explainText } from "../../explain.js";
@@ -31,7 +32,7 @@ the spec is invalid, 2 usage error.
     const used = usedFeatures(ir);
     const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t).diagnostics.filter((d) => d.severity === "error"));
     if (values.format === "json")
-      io.stdout(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2) + "\n");
+      io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else io.stdout(explainText(ir.name, analysis.spec.file, used, explanations));
     return explanations.some((e) => e.refusals.length > 0) ? EXIT_INVALID : EXIT_OK;
   },
