@@ -81,6 +81,15 @@ describe("the npm package", () => {
     expect(broken).toEqual([]);
   }, 60_000);
 
+  it("given package.json, then no script runs when the package is installed or packed (a git install runs it without dev dependencies, npm/cli#8440)", () => {
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(
+      Object.keys(pkg.scripts).filter((s) =>
+        ["preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare", "postprepare", "prepack", "postpack"].includes(s),
+      ),
+    ).toEqual([]);
+  });
+
   it("given the committed bundle, then the runtime dependencies are exactly the packages it loads", () => {
     const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
     const loaded = packagesLoadedBy(readFileSync(join(PACKAGE_ROOT, BUNDLE), "utf8"));
