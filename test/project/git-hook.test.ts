@@ -119,6 +119,22 @@ describe("pre-commit in a scratch git repository", () => {
     expect(passed.status, passed.stderr).toBe(0);
   }, 60_000);
 
+  it("given git commit <path> and git commit -a, then the hook checks the index git prepared for that commit", () => {
+    const dir = compiledRepository();
+    const job = join(dir, "workflows/daily/jobs/extract_sales.yaml");
+    writeFileSync(job, readFileSync(job, "utf8").replace("extract:1.0", "extract:2.0"));
+    expect(kfm(dir).status).toBe(0);
+
+    // When only the job is named, then its outputs are not part of the commit: blocked.
+    const path = git(dir, "commit", "-q", "-m", "job only", "workflows/daily/jobs/extract_sales.yaml");
+    expect(path.status).not.toBe(0);
+    expect(path.stderr).toContain("deploy/argo/daily_sales_pipeline.yaml: stale: its spec changed");
+    // When every change is committed (-a), then the commit passes.
+    const all = git(dir, "commit", "-q", "-a", "-m", "all");
+    expect(all.status, all.stderr).toBe(0);
+    expect(git(dir, "rev-list", "--count", "HEAD").stdout.trim()).toBe("2");
+  }, 60_000);
+
   it("given current content staged and a stale edit left unstaged, then the commit passes", () => {
     const dir = compiledRepository();
     const job = join(dir, "workflows/daily/jobs/extract_sales.yaml");
