@@ -4,28 +4,29 @@
  * commands run there through node_modules/.bin, and the plain git hook installed as the
  * README says.
  */
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import { gitEnv, readmeBlocks, run } from "./tools.js";
+import { gitEnv, readmeBlocks, removeScratch, run, scratch } from "./tools.js";
 
 let tarball: string;
 
 /** A scratch npm project with the tarball installed. */
 function project(): string {
-  const dir = mkdtempSync(join(tmpdir(), "kfm-package-project-"));
+  const dir = scratch("kfm-package-project-");
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "adopter", private: true }) + "\n");
   const install = run("npm", ["install", "--no-audit", "--no-fund", "--save-dev", tarball], dir, process.env);
   expect(install.status, install.output).toBe(0);
   return dir;
 }
 
+afterAll(removeScratch);
+
 beforeAll(() => {
   // Given the tarball npm pack makes: pre-commit 3.x reads its name from standard
   // output, so nothing else may be printed there.
-  const out = mkdtempSync(join(tmpdir(), "kfm-pack-"));
+  const out = scratch("kfm-pack-");
   const pack = run("npm", ["pack", "--pack-destination", out], PACKAGE_ROOT, process.env);
   expect(pack.status, pack.output).toBe(0);
   expect(readdirSync(out)).toEqual([pack.stdout.trim()]);

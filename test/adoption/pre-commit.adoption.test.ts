@@ -5,17 +5,19 @@
  * Each test installs the hook environment afresh (its own PRE_COMMIT_HOME), as a user's
  * first commit does; npm fetches the runtime dependencies from the registry.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import { gitEnv, pinned, preCommits, readmeBlocks, run } from "./tools.js";
+import { gitEnv, pinned, preCommits, readmeBlocks, removeScratch, run, scratch } from "./tools.js";
 
 let preCommit: Record<"3" | "4", string>;
 let hookRepo: string;
 let config: string;
 let rev: string;
+
+afterAll(removeScratch);
 
 beforeAll(() => {
   preCommit = preCommits();
@@ -27,7 +29,7 @@ beforeAll(() => {
   expect(repo, "the README's config names a repo").not.toBeNull();
   expect(tag, "the README's config names a rev").not.toBeNull();
   rev = tag![1]!;
-  hookRepo = join(mkdtempSync(join(tmpdir(), "kfm-hook-repo-")), "kfm-compile");
+  hookRepo = join(scratch("kfm-hook-repo-"), "kfm-compile");
   const env = gitEnv();
   expect(run("git", ["clone", "-q", PACKAGE_ROOT, hookRepo], tmpdir(), env).status).toBe(0);
   expect(run("git", ["tag", rev], hookRepo, env).status).toBe(0);
@@ -38,12 +40,12 @@ const job = (dir: string) => join(dir, "workflows/daily/jobs/extract_sales.yaml"
 
 describe.each(["3", "4"] as const)("pre-commit %s.x", (major) => {
   it("given the README's config in a project, then the hooks install, a stale commit is blocked with the diff, and a current one passes", () => {
-    const home = mkdtempSync(join(tmpdir(), "kfm-pre-commit-home-"));
+    const home = scratch("kfm-pre-commit-home-");
     const env = gitEnv({ PRE_COMMIT_HOME: home });
     const pc = (dir: string, ...args: string[]) => run(preCommit[major], args, dir, env);
     const git = (dir: string, ...args: string[]) => run("git", args, dir, env);
 
-    const dir = mkdtempSync(join(tmpdir(), "kfm-pre-commit-project-"));
+    const dir = scratch("kfm-pre-commit-project-");
     expect(git(dir, "init", "-q").status).toBe(0);
     cpSync(join(PACKAGE_ROOT, "test/layout"), dir, { recursive: true });
     writeFileSync(join(dir, ".pre-commit-config.yaml"), config);

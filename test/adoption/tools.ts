@@ -3,10 +3,24 @@
  * git configuration of their own, the pinned pre-commit installs, the README's code blocks.
  */
 import { execFileSync, spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/assets.js";
+
+const SCRATCH: string[] = [];
+
+/** A scratch folder under the system's temporary folder, removed by removeScratch(). */
+export function scratch(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  SCRATCH.push(dir);
+  return dir;
+}
+
+/** Removes every scratch folder (hook environments and projects are tens of MB each). */
+export function removeScratch(): void {
+  for (const dir of SCRATCH.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export const CACHE = process.env.KFM_CONFORMANCE_CACHE ?? join(PACKAGE_ROOT, ".cache", "conformance");
 const SETUP = join(PACKAGE_ROOT, "conformance", "pre-commit", "setup.sh");
@@ -38,7 +52,7 @@ export function pinned(key: string): string {
  * core.hooksPath or commit signing would change what a commit runs), with an identity.
  */
 export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const home = mkdtempSync(join(tmpdir(), "kfm-adoption-git-"));
+  const home = scratch("kfm-adoption-git-");
   const config = join(home, "gitconfig");
   writeFileSync(config, "[user]\n\tname = t\n\temail = t@example.com\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n");
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_CONFIG_GLOBAL: config, GIT_CONFIG_NOSYSTEM: "1", ...extra };
