@@ -17,10 +17,12 @@ describe("repository integration files", () => {
     }
   });
 
-  it("given the plain git hook, then it is executable and runs kfm-compile check", () => {
+  it("given the plain git hook, then it is executable and runs kfm-compile check on a copy of the index (test/project/git-hook.test.ts runs it)", () => {
     const path = assetPath("scripts/pre-commit");
     expect(statSync(path).mode & 0o111).not.toBe(0);
-    expect(readFileSync(path, "utf8")).toMatch(/kfm-compile\}? check/);
+    const script = readFileSync(path, "utf8");
+    expect(script).toMatch(/git checkout-index --all --prefix=/);
+    expect(script).toMatch(/^kfm_compile check /m);
   });
 
   it("given the sample CI workflow, then it runs npx kfm-compile check --full after npm ci", () => {
