@@ -18,6 +18,13 @@ export interface Target {
   readonly title: string;
   /** Output file extension without the dot. */
   readonly extension: string;
+  /**
+   * The name the runner stores the workflow under, when it is not its spec name (for
+   * Kubernetes objects, `_` becomes `-`): two workflows of a project whose names map to
+   * the same one would replace each other on the runner, so compiling them together is
+   * refused (KFM208).
+   */
+  readonly objectName?: (workflow: string) => string;
   /** How each feature is realised: the data `explain` and the support matrix print. */
   readonly features: FeatureTable;
   /** The largest output file the runner takes, when it has a limit (KFM302). */

@@ -1,4 +1,5 @@
 /** Argo Workflows backend (3.7 and v4): see README.md beside this file for every mapping decision. */
+import { kubeName } from "../../src/names.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
@@ -10,6 +11,8 @@ export const argo: Target = {
   name: "argo",
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
   extension: "yaml",
+  // metadata.name of every object it writes (emit.ts)
+  objectName: kubeName,
   features,
   fileLimit: {
     bytes: 1_000_000,

@@ -1,4 +1,5 @@
 /** Tekton Pipelines v1 backend: see README.md beside this file for every mapping decision. */
+import { kubeName } from "../../src/names.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
@@ -10,6 +11,8 @@ export const tekton: Target = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
   extension: "yaml",
+  // metadata.name of every object it writes (emit.ts)
+  objectName: kubeName,
   features,
   fileLimit: {
     bytes: 1_000_000,

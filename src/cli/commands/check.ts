@@ -43,6 +43,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       outputs,
       selection.targets.map((t) => t.folder),
       trusted,
+      selection.claims,
     );
     const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     for (const s of result.stale) {

@@ -50,6 +50,7 @@ export const compileCommand: Command = {
         selection.base,
         selection.targets.map((t) => t.folder),
         new Set(outputs.map((o) => o.path)),
+        selection.claims,
       );
       const { removed } = removeOrphans(selection.base, orphans);
       const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`) || p;
