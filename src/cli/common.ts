@@ -58,8 +58,12 @@ export function parse(args: readonly string[], options: ParseArgsConfig["options
   }
 }
 
-/** Reads and analyses each spec; unreadable files become KFM005 diagnostics. */
-export function analyzeAll(files: readonly string[], io: Io): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
+/**
+ * Reads and analyses each spec; unreadable files become KFM005 diagnostics. Job files
+ * a workflow names (repository layout) must stay inside `root`: the project's folder
+ * (that of its kfm.config.yaml), or the current folder without a project.
+ */
+export function analyzeAll(files: readonly string[], io: Io, root: string = io.cwd): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
   const analyses: Analysis[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const file of files) {
@@ -69,8 +73,7 @@ export function analyzeAll(files: readonly string[], io: Io): { analyses: Analys
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    // Job files a workflow names (repository layout) must stay inside the current folder.
-    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(io.cwd, (p) => displayPath(p, io.cwd), readSpec) });
+    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) });
     analyses.push(a);
     diagnostics.push(...a.diagnostics);
   }

@@ -148,3 +148,14 @@ export function select(values: Parsed["values"], positionals: readonly string[],
     },
   };
 }
+
+/**
+ * For the commands that read one spec (`explain`, `graph`, `diff`): the project found
+ * as `select` finds it (--config FILE, or kfm.config.yaml here or above), whose folder
+ * is the root job files stay inside; without one, the current folder is the root.
+ */
+export function projectOf(values: Parsed["values"], io: Io): { root: string; project: Project | null; diagnostics: Diagnostic[] } {
+  const config = findConfig(io.cwd, values.config as string | undefined);
+  if (config === null) return { root: io.cwd, project: null, diagnostics: [] };
+  return { root: dirname(config), ...readProject(config, io) };
+}

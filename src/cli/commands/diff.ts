@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
-import { join, posix, relative, sep } from "node:path";
+import { dirname, join, posix, relative, sep } from "node:path";
 import { analyze, type Analysis } from "../../compile.js";
+import { findConfig } from "../../config/load.js";
 import { hasErrors, type Diagnostic } from "../../diagnostics.js";
 import { diffJson, diffText, semanticDiff } from "../../diff.js";
 import type { SpecHost } from "../../spec/layout.js";
@@ -79,7 +80,9 @@ function gitHost(ref: string, cwd: string): { host: SpecHost; at: (path: string)
 /** One side of the diff: a spec file (read as every command reads specs), or `git:<ref>:<path>`. */
 function load(arg: string, io: Io): { analysis: Analysis | null; diagnostics: Diagnostic[] } {
   if (!arg.startsWith(GIT_PREFIX)) {
-    const { analyses, diagnostics } = analyzeAll([arg], io);
+    // Job files stay inside the project (the folder of kfm.config.yaml here or above), as when compiling.
+    const config = findConfig(io.cwd);
+    const { analyses, diagnostics } = analyzeAll([arg], io, config === null ? io.cwd : dirname(config));
     return { analysis: analyses[0] ?? null, diagnostics };
   }
   const fail = (message: string) => ({
