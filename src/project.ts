@@ -71,7 +71,8 @@ export function analyzeSelection(sel: Selection): { analyses: (Analysis & { read
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    analyses.push({ ...analyze(shown, text, { path, host }), path });
+    // Lowered for the targets it is compiled for: whether they agree on its daylight-saving slots depends on which (KFM220).
+    analyses.push({ ...analyze(shown, text, { path, host }, { targets: targetsFor(sel, path).map((t) => t.target) }), path });
   }
   const parts = new Set(analyses.flatMap((a) => a.jobFiles ?? []));
   const kept = parts.size === 0 ? analyses : analyses.filter((a) => !parts.has(a.spec.file) || !isJobDocument(a));

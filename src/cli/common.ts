@@ -7,6 +7,7 @@ import { relative, resolve, sep } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
+import type { LowerOptions } from "../lower.js";
 import { formatDiagnostic, suggestion, type Diagnostic } from "../diagnostics.js";
 import { MAX_SPEC_BYTES } from "../limits.js";
 import { diskHost, type ReadError } from "../spec/layout.js";
@@ -63,7 +64,12 @@ export function parse(args: readonly string[], options: ParseArgsConfig["options
  * a workflow names (repository layout) must stay inside `root`: the project's folder
  * (that of its kfm.config.yaml), or the current folder without a project.
  */
-export function analyzeAll(files: readonly string[], io: Io, root: string = io.cwd): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
+export function analyzeAll(
+  files: readonly string[],
+  io: Io,
+  root: string = io.cwd,
+  options?: LowerOptions,
+): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
   const analyses: Analysis[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const file of files) {
@@ -73,7 +79,7 @@ export function analyzeAll(files: readonly string[], io: Io, root: string = io.c
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) });
+    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) }, options);
     analyses.push(a);
     diagnostics.push(...a.diagnostics);
   }

@@ -1,5 +1,6 @@
 /** Argo Workflows backend (3.7 and v4): see README.md beside this file for every mapping decision. */
 import { kubeName } from "../../src/names.js";
+import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
@@ -13,6 +14,8 @@ export const argo: Target = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
+  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
+  daylightSaving: ROBFIG_CRON,
   features,
   fileLimit: {
     bytes: 1_000_000,

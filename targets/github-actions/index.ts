@@ -1,4 +1,5 @@
 /** The GitHub Actions backend: one workflow file per spec (README.md beside this file). */
+import { UNDOCUMENTED } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
@@ -10,6 +11,9 @@ export const githubActions: Target = {
   name: "github-actions",
   title: "GitHub Actions workflow (YAML), each job a `docker run` on a hosted runner",
   extension: "yml",
+  // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
+  // time"; nothing is said of the repeated hour.
+  daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
   features,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {

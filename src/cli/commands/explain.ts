@@ -38,7 +38,7 @@ the spec is invalid, 2 usage error.
     const only = project?.only.get(path);
     const configured = project !== null && project.specs.includes(path) ? project.targets.map((t) => t.target).filter((t) => only?.includes(t.name) ?? true) : null;
     const targets = chosen !== null ? [chosen] : (configured ?? [...TARGETS]);
-    const { analyses, diagnostics } = analyzeAll(positionals, io, root);
+    const { analyses, diagnostics } = analyzeAll(positionals, io, root, { targets });
     const analysis = analyses[0];
     if (analysis === undefined || analysis.ir === null) {
       report(diagnostics, "text", io);
