@@ -4,7 +4,18 @@
  * Parts that fail keep the rest going, so one run reports every problem of a file.
  */
 import { createHash } from "node:crypto";
-import { constantPeriod, dstConflict, dstConflicts, everyHour, intervalToCron, parseCron, SKIPS, UNDOCUMENTED, type Cron, type DaylightSaving } from "./cron.js";
+import {
+  constantPeriod,
+  dstConflict,
+  dstConflicts,
+  everyHour,
+  intervalToCron,
+  parseCron,
+  SKIPS,
+  UNDOCUMENTED,
+  type Cron,
+  type DaylightSaving,
+} from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import type {
   CronSchedule,

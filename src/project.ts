@@ -99,10 +99,7 @@ function isJobDocument(a: Analysis): boolean {
  * selection, with the spec claiming each: a spec writing one of them is refused as two
  * selected specs writing the same path are.
  */
-export function compileSelection(
-  sel: Selection,
-  taken: readonly { readonly path: string; readonly from: string; readonly target?: string }[] = [],
-): Compiled {
+export function compileSelection(sel: Selection, taken: readonly { readonly path: string; readonly from: string; readonly target?: string }[] = []): Compiled {
   const { analyses, diagnostics } = analyzeSelection(sel);
   const outputs: Output[] = [];
   const specs: string[] = [];

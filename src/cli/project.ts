@@ -10,6 +10,7 @@ import { dirname, resolve } from "node:path";
 import { TARGETS } from "../../targets/index.js";
 import { findConfig, parseConfig, type Project } from "../config/load.js";
 import type { Diagnostic } from "../diagnostics.js";
+import type { LowerOptions } from "../lower.js";
 import { relativeDisplay, type Selection } from "../project.js";
 import { displayPath, lookupTarget, readSpec, UsageError, type Io, type Parsed } from "./common.js";
 
@@ -143,8 +144,7 @@ export function select(values: Parsed["values"], positionals: readonly string[],
       // renamed). A file naming a spec that exists but is not the project's belongs to
       // another config writing into the same folder: it is left alone. With part of the
       // project selected, only the selected specs' files are in question.
-      claims:
-        positionals.length > 0 ? (from) => selectedShown.has(from) : (from) => selectedShown.has(from) || !existsSync(resolve(project.root, from)),
+      claims: positionals.length > 0 ? (from) => selectedShown.has(from) : (from) => selectedShown.has(from) || !existsSync(resolve(project.root, from)),
     },
   };
 }
@@ -158,4 +158,16 @@ export function projectOf(values: Parsed["values"], io: Io): { root: string; pro
   const config = findConfig(io.cwd, values.config as string | undefined);
   if (config === null) return { root: io.cwd, project: null, diagnostics: [] };
   return { root: dirname(config), ...readProject(config, io) };
+}
+
+/**
+ * How a spec file is lowered by a command reading it alone: for the targets its project
+ * compiles it for, when it is one of the project's specs (its daylight-saving slots are
+ * judged for them, KFM220); otherwise for every target.
+ */
+export function loweringFor(project: Project | null, file: string, io: Io): LowerOptions {
+  const path = resolve(io.cwd, file);
+  if (project === null || !project.specs.includes(path)) return {};
+  const only = project.only.get(path);
+  return { targets: project.targets.map((t) => t.target).filter((t) => only?.includes(t.name) ?? true) };
 }

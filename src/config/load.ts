@@ -38,7 +38,7 @@ export interface Project {
  */
 export function findConfig(cwd: string, explicit?: string): string | null {
   if (explicit !== undefined) return resolve(cwd, explicit);
-  for (let dir = resolve(cwd); ; ) {
+  for (let dir = resolve(cwd); ;) {
     const here = join(dir, CONFIG_FILE);
     if (existsSync(here)) return here;
     const up = dirname(dir);

@@ -51,8 +51,8 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       if (day === undefined) throw new UsageError(`--${key} YYYY-MM-DD is required.`);
       if (parseDay(day as string) === null) throw new UsageError(`--${key} is a calendar day written YYYY-MM-DD, not '${day as string}'.`);
     }
-    if (positionals.length > 0 && values.out === undefined) throw new UsageError("backfill writes files: give --out DIR.");
     const selected = select(values, positionals, io);
+    if (selected.mode === "args" && selected.out === undefined) throw new UsageError("backfill writes files: give --out DIR.");
     if (selected.mode === "invalid") {
       report(selected.diagnostics, "text", io);
       return EXIT_INVALID;

@@ -26,8 +26,9 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
   run(args, io) {
     const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, full: { type: "boolean" } });
     if (printedHelp(values, this, io)) return EXIT_OK;
-    if (positionals.length > 0 && values.out === undefined) throw new UsageError("check needs --out DIR with spec files (the folder to compare with).");
     const selected = select(values, positionals, io);
+    if (selected.mode === "args" && selected.out === undefined)
+      throw new UsageError("check needs --out DIR with spec files outside a project (the folder to compare with).");
     if (selected.mode === "invalid") {
       report(selected.diagnostics, "text", io);
       return EXIT_INVALID;

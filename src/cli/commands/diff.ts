@@ -1,11 +1,11 @@
 import { createRequire } from "node:module";
-import { dirname, join, posix, relative, sep } from "node:path";
+import { join, posix, relative, sep } from "node:path";
 import { analyze, type Analysis } from "../../compile.js";
-import { findConfig } from "../../config/load.js";
 import { hasErrors, type Diagnostic } from "../../diagnostics.js";
 import { diffJson, diffText, semanticDiff } from "../../diff.js";
 import type { SpecHost } from "../../spec/layout.js";
 import { summarize } from "../../summary.js";
+import { loweringFor, projectOf } from "../project.js";
 import { analyzeAll, EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command, type Io } from "../common.js";
 
 /** Exit status when the two specs differ in meaning (as diff(1) does); invalid input exits 1 too, with an empty stdout. */
@@ -81,8 +81,9 @@ function gitHost(ref: string, cwd: string): { host: SpecHost; at: (path: string)
 function load(arg: string, io: Io): { analysis: Analysis | null; diagnostics: Diagnostic[] } {
   if (!arg.startsWith(GIT_PREFIX)) {
     // Job files stay inside the project (the folder of kfm.config.yaml here or above), as when compiling.
-    const config = findConfig(io.cwd);
-    const { analyses, diagnostics } = analyzeAll([arg], io, config === null ? io.cwd : dirname(config));
+    const { root, project, diagnostics: configDiagnostics } = projectOf({}, io);
+    if (project === null && configDiagnostics.length > 0) return { analysis: null, diagnostics: configDiagnostics };
+    const { analyses, diagnostics } = analyzeAll([arg], io, root, loweringFor(project, arg, io));
     return { analysis: analyses[0] ?? null, diagnostics };
   }
   const fail = (message: string) => ({

@@ -36,7 +36,8 @@ the spec is invalid, 2 usage error.
     }
     const path = resolve(io.cwd, positionals[0]!);
     const only = project?.only.get(path);
-    const configured = project !== null && project.specs.includes(path) ? project.targets.map((t) => t.target).filter((t) => only?.includes(t.name) ?? true) : null;
+    const configured =
+      project !== null && project.specs.includes(path) ? project.targets.map((t) => t.target).filter((t) => only?.includes(t.name) ?? true) : null;
     const targets = chosen !== null ? [chosen] : (configured ?? [...TARGETS]);
     const { analyses, diagnostics } = analyzeAll(positionals, io, root, { targets });
     const analysis = analyses[0];

@@ -1,6 +1,6 @@
 import { GRAPH_FORMATS, renderGraph, type GraphFormat } from "../../graph.js";
 import { analyzeAll, EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
-import { projectOf } from "../project.js";
+import { loweringFor, projectOf } from "../project.js";
 
 export const graphCommand: Command = {
   name: "graph",
@@ -28,7 +28,7 @@ Exit status: 0 printed, 1 invalid spec (diagnostics printed), 2 usage error.
       report(configDiagnostics, "text", io);
       return EXIT_INVALID;
     }
-    const { analyses, diagnostics } = analyzeAll(positionals, io, root);
+    const { analyses, diagnostics } = analyzeAll(positionals, io, root, loweringFor(project, positionals[0]!, io));
     report(diagnostics, "text", io);
     const ir = analyses[0]?.ir ?? null;
     if (ir === null) return EXIT_INVALID;
