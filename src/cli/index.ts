@@ -38,13 +38,15 @@ ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
 With one spec, one target and no --out, the output goes to standard output;
-otherwise it is written to DIR/<target>/<workflow name>.<ext>. With no spec, the
-project of kfm.config.yaml is compiled, each target into its own folder.
+otherwise it is written to DIR/<target>/<workflow name>.<ext>. In a project (a
+kfm.config.yaml in this folder or one above it, up to the repository root), no spec
+compiles the whole project, each target into its folder, and specs or --target
+compile part of it (--out compiles the specs as given instead).
 
 Options:
   -t, --target <name>  target to compile for (repeatable, or comma-separated)
   -o, --out <DIR>      output folder
-  -c, --config <FILE>  project config (default: kfm.config.yaml in this folder, used when no spec is given)
+  -c, --config <FILE>  project config (default: kfm.config.yaml in this folder or the nearest one above)
       --force          overwrite files at output paths that kfm-compile did not generate
       --prune          remove generated files that no compiled spec writes any more
   -h, --help           this help (also: kfm-compile <command> --help)

@@ -9,7 +9,7 @@ export const backfillCommand: Command = {
   name: "backfill",
   summary: "kfm-compile backfill [<spec>... --target <name|all> --out DIR] --from YYYY-MM-DD --to YYYY-MM-DD [--ref REF]",
   help: `Usage: kfm-compile backfill <spec>... --target <name|all> --out DIR --from YYYY-MM-DD --to YYYY-MM-DD
-       kfm-compile backfill --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
+       kfm-compile backfill [<spec>...] [--target <name>] --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
 
 Plans a backfill as explicit runs, one per partition, and writes them; it starts
 nothing. Partitions are the schedule's slots (in its time zone, inside its start/end

@@ -7,11 +7,13 @@ import { PROJECT_OPTIONS, select } from "../project.js";
 
 export const checkCommand: Command = {
   name: "check",
-  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full]",
-  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full]
+  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full]",
+  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
-checks the project of kfm.config.yaml (in this folder, or --config FILE). A spec whose
+checks the project of kfm.config.yaml (in this folder or the nearest folder above it,
+or --config FILE); specs or --target check that part of the project only (the rest's
+files are not orphans then). Specs with --out DIR are checked against DIR. A spec whose
 files all name its current digest and this compiler version, and still match their
 own output digest, is current without compiling (warnings are not printed again);
 --full compiles every spec and compares every byte.
@@ -20,7 +22,10 @@ Reports, and exits 1 for:
     whether its spec changed or the file was edited by hand (its header names the
     current spec digest and compiler version, but the text differs);
   - each missing file;
-  - each orphan: a generated file in an output folder that no compiled spec writes.
+  - each orphan: a generated file in an output folder that no compiled spec writes,
+    from a spec of the project or from one that no longer exists (a file from a spec
+    that exists but is not the project's belongs to another config sharing the folder,
+    and is left alone).
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
