@@ -111,7 +111,7 @@ export function select(values: Parsed["values"], positionals: readonly string[],
         column: 1,
         severity: "error",
         code: "KFM011",
-        message: `This file is not one of the specs of the project of ${shownConfig} (its \`specs\` globs do not match it, or a job file of a workflow is): add it there, or compile it on its own with --target and --out DIR.`,
+        message: `This file is not one of the specs of the project of ${shownConfig} (its \`specs\` globs do not match it): add it there, or compile it on its own with --target and --out DIR.`,
       });
     }
     specs = given.filter((p) => own.has(p)).sort();
