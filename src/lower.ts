@@ -460,29 +460,44 @@ function boundedDuration(ctx: Ctx, seconds: number, at: SpecPath): number | null
 }
 
 /**
+ * KFM220 for a lowered workflow and the targets it is compiled for, or null: what
+ * lowering with those targets says. A project lowers its specs with no targets (an
+ * empty list judges nothing) and asks this afterwards, so that the targets' own
+ * refusals (KFM301) are reported with it, every problem at once.
+ */
+export function judgeDaylightSaving(ir: Workflow, targets: NonNullable<LowerOptions["targets"]>): Problem | null {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron") return null;
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string") return null;
+  const message = daylightSavingProblem(targets, cron, s.timezone);
+  return message === null ? null : problem("KFM220", message, [...s.at, s.fromInterval ? "interval" : "cron"]);
+}
+
+/**
  * Why the cron's daylight-saving slots cannot mean the same on the targets compiled
  * together, or null. Semantics (Schedules): a slot in the spring-forward gap does not
  * fire; a slot in the fall-back fold must run the same number of times on every target.
  */
-function daylightSavingProblem(ctx: Ctx, cron: Cron, zone: string): string | null {
+function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zone: string): string | null {
   const { gap, fold } = dstConflicts(cron, zone);
   if (gap === null && fold === null) return null;
   const when = (local: string) => `${local.replace("T", " ")} ${zone}`;
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
-  if (ctx.targets === undefined) {
+  if (targets === undefined) {
     const first = dstConflict(cron, zone)!;
     return `The slot at ${when(first.local)} falls in a daylight-saving ${first.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
   }
   const hourly = everyHour(cron);
   const narrow = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
   if (gap !== null) {
-    const wrong = ctx.targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
+    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
     if (wrong.length > 0) {
       return `The slot at ${when(gap)} falls in a daylight-saving gap (that wall time does not exist), and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
     }
   }
   if (fold !== null) {
-    const does = ctx.targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
+    const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
     if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
       return `The slot at ${when(fold)} falls in a daylight-saving fold (that wall time happens twice), which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow}.`;
     }
@@ -553,7 +568,7 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     return null;
   }
   if (!zoneOk) return null;
-  const dst = daylightSavingProblem(ctx, cron, zone);
+  const dst = daylightSavingProblem(ctx.targets, cron, zone);
   if (dst !== null) ctx.problems.push(problem("KFM220", dst, [...at, fromInterval ? "interval" : "cron"]));
   const periodSeconds = constantPeriod(cron, zone);
   ctx.periodSeconds = periodSeconds;

@@ -6,7 +6,8 @@
 import { relative, sep } from "node:path";
 import type { Target } from "../targets/types.js";
 import { analyze, compileFor, type Analysis, type Output } from "./compile.js";
-import { type Diagnostic } from "./diagnostics.js";
+import { sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import { judgeDaylightSaving } from "./lower.js";
 import { diskHost, type ReadError } from "./spec/layout.js";
 
 export interface Selection {
@@ -71,8 +72,17 @@ export function analyzeSelection(sel: Selection): { analyses: (Analysis & { read
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    // Lowered for the targets it is compiled for: whether they agree on its daylight-saving slots depends on which (KFM220).
-    analyses.push({ ...analyze(shown, text, { path, host }, { targets: targetsFor(sel, path).map((t) => t.target) }), path });
+    // Whether the targets agree on its daylight-saving slots depends on which it is
+    // compiled for (KFM220): judged here, keeping the IR so their own refusals are reported too.
+    const a = analyze(shown, text, { path, host }, { targets: [] });
+    const dst =
+      a.ir === null
+        ? null
+        : judgeDaylightSaving(
+            a.ir,
+            targetsFor(sel, path).map((t) => t.target),
+          );
+    analyses.push({ ...a, diagnostics: dst === null ? a.diagnostics : sortDiagnostics([...a.diagnostics, a.spec.locate(dst)]), path });
   }
   const parts = new Set(analyses.flatMap((a) => a.jobFiles ?? []));
   const kept = parts.size === 0 ? analyses : analyses.filter((a) => !parts.has(a.spec.file) || !isJobDocument(a));
