@@ -63,7 +63,7 @@ describe("kfm.config.yaml", () => {
 
   it("given an entry with targets and a `!` glob, then it is refused: excludes go in the list as strings", () => {
     const r = parse(project({ "a.yaml": SPEC }), "specs:\n  - a.yaml\n  - {path: '!a.yaml', targets: [argo]}\ntargets:\n  argo: {out: out}\n");
-    expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:3:11: error KFM104: An entry with `targets` names specs to include/)]);
+    expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:3:12: error KFM104: An entry with `targets` names specs to include/)]);
   });
 
   it("given a misspelt key, then KFM101 points at it with a suggestion", () => {
