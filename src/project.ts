@@ -5,7 +5,7 @@
  */
 import { relative, sep } from "node:path";
 import type { Target } from "../targets/types.js";
-import { analyze, compileFor, type Analysis, type Output } from "./compile.js";
+import { analyze, compileFor, readLayout, type Analysis, type Output } from "./compile.js";
 import { sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { judgeDaylightSaving } from "./lower.js";
 import { diskHost, type ReadError } from "./spec/layout.js";
@@ -24,6 +24,11 @@ export interface Selection {
    * (`specs:` entries with `targets` in kfm.config.yaml); the others skip them.
    */
   readonly only?: ReadonlyMap<string, readonly string[]>;
+  /**
+   * The project's other specs (absolute), when only part of it is selected: read only
+   * to tell whether a selected `job:` spec is a job file of one of them.
+   */
+  readonly rest?: readonly string[];
   /**
    * Whether a generated file whose header names the spec `from` (a display path) is
    * this selection's to report as an orphan and prune; by default every generated file
@@ -85,7 +90,32 @@ export function analyzeSelection(sel: Selection): { analyses: (Analysis & { read
     analyses.push({ ...a, diagnostics: dst === null ? a.diagnostics : sortDiagnostics([...a.diagnostics, a.spec.locate(dst)]), path });
   }
   const parts = new Set(analyses.flatMap((a) => a.jobFiles ?? []));
-  const kept = parts.size === 0 ? analyses : analyses.filter((a) => !parts.has(a.spec.file) || !isJobDocument(a));
+  let kept = parts.size === 0 ? analyses : analyses.filter((a) => !parts.has(a.spec.file) || !isJobDocument(a));
+  // A `job:` spec selected alone may be a job file of a workflow left out of the selection:
+  // compiled on its own it would write files the whole project does not. Only then are the
+  // rest of the project's specs read, to find the workflow it belongs to.
+  if (sel.rest !== undefined && kept.some(isJobDocument)) {
+    const owner = new Map<string, string>();
+    for (const path of sel.rest) {
+      const text = sel.readFile(path);
+      if (typeof text !== "string" || !/\bjob:[ \t]+[^\s{#]/.test(text)) continue;
+      const read = readLayout(sel.display(path), text, { path, host });
+      for (const f of read.jobFiles ?? []) if (!owner.has(f)) owner.set(f, read.spec.file);
+    }
+    kept = kept.filter((a) => {
+      const workflow = isJobDocument(a) ? owner.get(a.spec.file) : undefined;
+      if (workflow === undefined) return true;
+      diagnostics.push({
+        file: a.spec.file,
+        line: 1,
+        column: 1,
+        severity: "error",
+        code: "KFM011",
+        message: `This is a job file of ${workflow}, compiled as part of it, not on its own: give that workflow instead.`,
+      });
+      return false;
+    });
+  }
   const seen = new Set<string>();
   for (const a of kept)
     for (const d of a.diagnostics) {

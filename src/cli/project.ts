@@ -135,6 +135,7 @@ export function select(values: Parsed["values"], positionals: readonly string[],
       base: project.root,
       root: project.root,
       specs,
+      ...(positionals.length > 0 ? { rest: project.specs.filter((p) => !specs.includes(p)) } : {}),
       only: project.only,
       targets: targets.map((t) => ({ target: t.target, folder: t.out })),
       // Headers name specs relative to the project root, so they do not depend on where kfm-compile runs.

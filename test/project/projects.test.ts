@@ -231,6 +231,21 @@ describe("job files matched by a project glob", () => {
     expect(run(["check"], dir).stderr).toBe("kfm-compile check: 2 generated files current.\n");
   });
 
+  it("given such a job file alone on the command line, then KFM011 names its workflow and nothing is written", () => {
+    const dir = project({
+      "kfm.config.yaml": "specs: ['workflows/**/*.yaml']\ntargets:\n  argo: {out: deploy/argo}\n",
+      "workflows/etl/workflow.yaml": ETL.replace("Europe/Berlin", "UTC"),
+      "workflows/etl/jobs/extract.yaml": EXTRACT,
+    });
+    expect(run(["workflows/etl/jobs/extract.yaml"], dir)).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "workflows/etl/jobs/extract.yaml:1:1: error KFM011: This is a job file of workflows/etl/workflow.yaml, compiled as part of it, not on its own: give that workflow instead.\n1 error.\n",
+    });
+    expect(outputs(dir)).toEqual([]);
+  });
+
   it("given a problem in such a job file, then it is reported once, at its line", () => {
     const dir = project({
       "kfm.config.yaml": "specs: ['workflows/**/*.yaml']\ntargets:\n  argo: {out: deploy/argo}\n",
