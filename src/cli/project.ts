@@ -22,15 +22,7 @@ export const PROJECT_OPTIONS = {
 } as const;
 
 export type Selected =
-  | {
-      readonly mode: "config";
-      readonly selection: Selection;
-      readonly diagnostics: Diagnostic[];
-      /** The config file, as shown. */
-      readonly config: string;
-      /** Whether only part of the project is selected (specs or --target on the command line). */
-      readonly partial: boolean;
-    }
+  | { readonly mode: "config"; readonly selection: Selection; readonly diagnostics: Diagnostic[] }
   | { readonly mode: "args"; readonly selection: Selection; readonly out: string | undefined; readonly diagnostics: Diagnostic[] }
   | { readonly mode: "invalid"; readonly diagnostics: Diagnostic[] };
 
@@ -124,12 +116,9 @@ export function select(values: Parsed["values"], positionals: readonly string[],
       }
     }
   }
-  const partial = positionals.length > 0 || targets.length < project.targets.length;
   const selectedShown = new Set(specs.map(display));
   return {
     mode: "config",
-    config: shownConfig,
-    partial,
     diagnostics,
     selection: {
       base: project.root,
