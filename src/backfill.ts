@@ -12,7 +12,7 @@
 import type { Target } from "../targets/types.js";
 import { parseCron, nextFireTimes, type Cron } from "./cron.js";
 import { hasErrors, problem, sortDiagnostics, type Diagnostic, type Problem } from "./diagnostics.js";
-import { analyzeSelection, type Selection } from "./project.js";
+import { analyzeSelection, targetsFor, type Selection } from "./project.js";
 import { backfillMarkLine, hashComment, headerLines } from "./header.js";
 import type { Workflow } from "./ir.js";
 import { outputBaseName } from "./names.js";
@@ -164,7 +164,7 @@ export function backfillSelection(
       diagnostics.push(a.spec.locate(dates));
       continue;
     }
-    for (const { target, folder } of sel.targets) {
+    for (const { target, folder } of targetsFor(sel, a.path)) {
       const checked = sortDiagnostics(target.check(a.ir).map(a.spec.locate));
       diagnostics.push(...checked);
       if (hasErrors(checked)) continue;

@@ -18,7 +18,7 @@ import { createTwoFilesPatch } from "diff";
 import { readLayout, type Output } from "./compile.js";
 import { hasErrors } from "./diagnostics.js";
 import { HEADER_BYTES, readHeader, sealHolds, type ParsedHeader } from "./header.js";
-import type { Selection } from "./project.js";
+import { targetsFor, type Selection } from "./project.js";
 import { digestOf } from "./spec/load.js";
 import { diskHost } from "./spec/layout.js";
 import { VERSION } from "./version.js";
@@ -55,6 +55,8 @@ export interface Trusted {
   readonly path: string;
   /** The spec's display path. */
   readonly from: string;
+  /** The target's name. */
+  readonly target: string;
 }
 
 interface Generated {
@@ -94,6 +96,9 @@ function trustKey(folder: string, target: string, from: string): string {
  * compiling (their files returned as trusted) and those that must be compiled.
  */
 export function trustCurrent(sel: Selection): { trusted: Trusted[]; compile: string[] } {
+  // Job files of the trusted workflows: such a file, matched by a project glob too, is
+  // part of its workflow and not compiled on its own (analyzeSelection).
+  const parts = new Set<string>();
   const generated = generatedFiles(
     sel.base,
     sel.targets.map((t) => t.folder),
@@ -103,7 +108,8 @@ export function trustCurrent(sel: Selection): { trusted: Trusted[]; compile: str
   const compile: string[] = [];
   for (const path of sel.specs) {
     const shown = sel.display(path);
-    const candidates = sel.targets.map(({ target, folder }) => generated.get(trustKey(folder, target.name, shown)) ?? []);
+    const targets = targetsFor(sel, path);
+    const candidates = targets.map(({ target, folder }) => generated.get(trustKey(folder, target.name, shown)) ?? []);
     const text = candidates.some((c) => c.length === 0) ? null : sel.readFile(path);
     if (typeof text !== "string") {
       compile.push(path);
@@ -112,6 +118,7 @@ export function trustCurrent(sel: Selection): { trusted: Trusted[]; compile: str
     // Without job files the digest is the spec's own, and nothing needs parsing; with
     // them the digest covers every job file, read as compiling reads them.
     let digest = digestOf(text);
+    let jobFiles: readonly string[] = [];
     if (!candidates.every((c) => c.some((g) => g.header.digest === digest))) {
       const read = readLayout(shown, text, { path, host });
       if (read.data === null || hasErrors(read.diagnostics) || read.diagnostics.length > 0) {
@@ -119,19 +126,29 @@ export function trustCurrent(sel: Selection): { trusted: Trusted[]; compile: str
         continue;
       }
       digest = read.spec.digest;
+      jobFiles = read.jobFiles ?? [];
     }
     const picks = candidates.map((c) => c.find((g) => g.sealed && g.header.digest === digest));
-    if (picks.every((g) => g !== undefined)) trusted.push(...picks.map((g) => ({ path: g!.path, from: shown })));
-    else compile.push(path);
+    if (picks.every((g) => g !== undefined)) {
+      trusted.push(...picks.map((g, i) => ({ path: g!.path, from: shown, target: targets[i]!.target.name })));
+      for (const f of jobFiles) parts.add(f);
+    } else compile.push(path);
   }
-  return { trusted, compile };
+  return { trusted, compile: parts.size === 0 ? compile : compile.filter((p) => !parts.has(sel.display(p))) };
 }
 
 /**
  * Compares `outputs` (paths relative to `base`) with the disk; `folders` are scanned for
- * orphans. `trusted` files are current already (`trustCurrent`).
+ * orphans, among the generated files `claims` says are this selection's. `trusted`
+ * files are current already (`trustCurrent`).
  */
-export function checkOutputs(base: string, outputs: readonly Output[], folders: readonly string[], trusted: readonly Trusted[] = []): CheckResult {
+export function checkOutputs(
+  base: string,
+  outputs: readonly Output[],
+  folders: readonly string[],
+  trusted: readonly Trusted[] = [],
+  claims?: (from: string) => boolean,
+): CheckResult {
   const stale: Stale[] = [];
   const missing: string[] = [];
   const current: string[] = trusted.map((t) => t.path);
@@ -156,7 +173,7 @@ export function checkOutputs(base: string, outputs: readonly Output[], folders: 
       patch: createTwoFilesPatch(`a/${o.path}`, `b/${o.path}`, existing, o.text, "on disk", "from the specs"),
     });
   }
-  const orphans = findOrphans(base, folders, new Set([...outputs.map((o) => o.path), ...current]));
+  const orphans = findOrphans(base, folders, new Set([...outputs.map((o) => o.path), ...current]), claims);
   return { stale, missing, orphans, current };
 }
 

@@ -7,7 +7,7 @@ import { sealOutput } from "./header.js";
 import type { SpecPath, Workflow } from "./ir.js";
 import { templateChars, specTemplates } from "./expansion.js";
 import { MAX_JOBS, MAX_OUTPUT_BYTES } from "./limits.js";
-import { lower } from "./lower.js";
+import { lower, type LowerOptions } from "./lower.js";
 import { outputBaseName } from "./names.js";
 import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
 import { loadSpec, type LoadedSpec } from "./spec/load.js";
@@ -82,12 +82,12 @@ export function readLayout(file: string, text: string, where?: { path: string; h
 }
 
 /** Reads, validates and lowers one spec. `file` names it in diagnostics and headers; `where` as for `readLayout`. */
-export function analyze(file: string, text: string, where?: { path: string; host: SpecHost }): Analysis {
+export function analyze(file: string, text: string, where?: { path: string; host: SpecHost }, options?: LowerOptions): Analysis {
   const read = readLayout(file, text, where);
   const { spec, data: record } = read;
   if (record === null) return { ir: null, diagnostics: read.diagnostics, spec, ...(read.jobFiles ? { jobFiles: read.jobFiles } : {}) };
   const shape = checkShape(record);
-  const lowered = lower(record, { path: file, digest: spec.digest }, spec.scalarSource);
+  const lowered = lower(record, { path: file, digest: spec.digest }, spec.scalarSource, options);
   const diagnostics = sortDiagnostics([...read.diagnostics, ...[...shape, ...lowered.problems].map(spec.locate)]);
   return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec, jobFiles: read.jobFiles };
 }

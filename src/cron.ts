@@ -207,7 +207,13 @@ export function transitions(zone: string): readonly Transition[] {
   return found;
 }
 
-const conflictCache = new Map<string, { kind: "gap" | "fold"; local: string } | null>();
+const conflictCache = new Map<string, DstConflicts>();
+
+/** The first slot of a cron in a daylight-saving gap, and the first in a fold (local wall times, `YYYY-MM-DDTHH:MM`). */
+export interface DstConflicts {
+  readonly gap: string | null;
+  readonly fold: string | null;
+}
 
 /**
  * The first slot of the cron that falls into a daylight-saving gap (a wall time that
@@ -217,21 +223,56 @@ const conflictCache = new Map<string, { kind: "gap" | "fold"; local: string } | 
  * CronJobs) skips the gap and fires the fold twice.
  */
 export function dstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
+  const { gap, fold } = dstConflicts(c, zone);
+  if (gap !== null && (fold === null || gap <= fold)) return { kind: "gap", local: gap };
+  return fold === null ? null : { kind: "fold", local: fold };
+}
+
+/** The first gap slot and the first fold slot of the cron in `zone` between 2020 and 2050 (see `dstConflict`). */
+export function dstConflicts(c: Cron, zone: string): DstConflicts {
   // A repository's specs mostly share a few schedules: `check` asks once per (cron, zone).
   const key = `${c.text}\n${zone}`;
-  if (conflictCache.has(key)) return conflictCache.get(key)!;
-  const found = firstConflict(c, zone);
+  const cached = conflictCache.get(key);
+  if (cached !== undefined) return cached;
+  const found = { gap: firstConflict(c, zone, "gap"), fold: firstConflict(c, zone, "fold") };
   conflictCache.set(key, found);
   return found;
 }
 
-function firstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
+/** Whether the cron fires in every hour of the day (then Airflow treats DST as robfig/cron does: see DaylightSaving). */
+export function everyHour(c: Cron): boolean {
+  return c.hours.length === 24;
+}
+
+/**
+ * What a runner does with a cron slot in a daylight-saving gap or fold: each target
+ * says (Target.daylightSaving), as the end of a sentence starting with its name ("skips
+ * it", "fires it an hour late"). The contract means a gap slot not to fire (semantics,
+ * Schedules): only `SKIPS` conforms. A fold slot may run once or twice, the same on every
+ * target the workflow is compiled for. `everyHour`: the cron fires in every hour.
+ */
+export interface DaylightSaving {
+  gap(everyHour: boolean): string;
+  fold(everyHour: boolean): string;
+}
+
+/** The conforming gap behaviour: the slot does not fire. */
+export const SKIPS = "skips it";
+
+/** A runner whose documentation does not say: it agrees with no other, nor with itself. */
+export const UNDOCUMENTED = "does not document what it does";
+
+/** robfig/cron walks the local clock (`spec.go` `Next`): a gap slot never comes, a fold slot comes twice. */
+export const ROBFIG_CRON: DaylightSaving = { gap: () => SKIPS, fold: () => "fires it twice (once per occurrence)" };
+
+function firstConflict(c: Cron, zone: string, want: "gap" | "fold"): string | null {
   for (const tr of transitions(zone)) {
     // Wall times in [from, to) (minutes since the epoch, read as UTC) are skipped
     // (gap, clocks go forward) or repeated (fold, clocks go back).
     const wallBefore = tr.atMs / 60000 + tr.before;
     const wallAfter = tr.atMs / 60000 + tr.after;
     const [from, to, kind] = wallAfter > wallBefore ? [wallBefore, wallAfter, "gap" as const] : [wallAfter, wallBefore, "fold" as const];
+    if (kind !== want) continue;
     for (let m = from; m < to; m++) {
       const d = new Date(m * 60000);
       if (
@@ -239,7 +280,7 @@ function firstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: st
         c.hours.includes(d.getUTCHours()) &&
         dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
       ) {
-        return { kind, local: d.toISOString().slice(0, 16) };
+        return d.toISOString().slice(0, 16);
       }
     }
   }

@@ -20,6 +20,10 @@ export const CODES = {
   KFM007: "a project glob matches no file",
   KFM008: "the input exceeds a resource bound (src/limits.ts)",
   KFM009: "what the spec expands to exceeds an output bound (src/limits.ts)",
+  // The project config and what the command line selects of it.
+  KFM010: "a spec entry names a target the project does not configure",
+  KFM011: "a spec on the command line is not one of the project's specs",
+  KFM012: "an output folder is inside another project",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",

@@ -4,7 +4,18 @@
  * Parts that fail keep the rest going, so one run reports every problem of a file.
  */
 import { createHash } from "node:crypto";
-import { constantPeriod, dstConflict, intervalToCron, parseCron } from "./cron.js";
+import {
+  constantPeriod,
+  dstConflict,
+  dstConflicts,
+  everyHour,
+  intervalToCron,
+  parseCron,
+  SKIPS,
+  UNDOCUMENTED,
+  type Cron,
+  type DaylightSaving,
+} from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import type {
   CronSchedule,
@@ -43,9 +54,18 @@ export type ScalarSource = (path: SpecPath) => string | undefined;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
 
-export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource): LowerResult {
+/**
+ * The targets a spec is compiled for, as far as lowering needs them: how each treats a
+ * cron slot in a daylight-saving gap or fold (KFM220). Without them a spec is lowered
+ * for every target, and the ones whose behaviour is not known refuse every such slot.
+ */
+export interface LowerOptions {
+  readonly targets?: readonly { readonly name: string; readonly daylightSaving?: DaylightSaving }[];
+}
+
+export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource, options: LowerOptions = {}): LowerResult {
   const problems: Problem[] = [];
-  const ctx: Ctx = { problems, scalarSource, periodSeconds: null, scheduled: false, expandedChars: 0 };
+  const ctx: Ctx = { problems, scalarSource, periodSeconds: null, scheduled: false, expandedChars: 0, targets: options.targets };
   if ("job" in data) {
     const at: SpecPath = ["job"];
     const job = lowerJob(ctx, data.job, at, [], "all_succeeded");
@@ -313,6 +333,7 @@ function runTokenSeed(workflow: string, jobs: readonly unknown[]): string {
 
 interface Ctx {
   readonly problems: Problem[];
+  readonly targets: LowerOptions["targets"];
   readonly scalarSource: ScalarSource;
   periodSeconds: number | null;
   scheduled: boolean;
@@ -479,6 +500,52 @@ function boundedDuration(ctx: Ctx, seconds: number, at: SpecPath): number | null
   return null;
 }
 
+/**
+ * KFM220 for a lowered workflow and the targets it is compiled for, or null: what
+ * lowering with those targets says. A project lowers its specs with no targets (an
+ * empty list judges nothing) and asks this afterwards, so that the targets' own
+ * refusals (KFM301) are reported with it, every problem at once.
+ */
+export function judgeDaylightSaving(ir: Workflow, targets: NonNullable<LowerOptions["targets"]>): Problem | null {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron") return null;
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string") return null;
+  const message = daylightSavingProblem(targets, cron, s.timezone);
+  return message === null ? null : problem("KFM220", message, [...s.at, s.fromInterval ? "interval" : "cron"]);
+}
+
+/**
+ * Why the cron's daylight-saving slots cannot mean the same on the targets compiled
+ * together, or null. Semantics (Schedules): a slot in the spring-forward gap does not
+ * fire; a slot in the fall-back fold must run the same number of times on every target.
+ */
+function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zone: string): string | null {
+  const { gap, fold } = dstConflicts(cron, zone);
+  if (gap === null && fold === null) return null;
+  const when = (local: string) => `${local.replace("T", " ")} ${zone}`;
+  const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
+  if (targets === undefined) {
+    const first = dstConflict(cron, zone)!;
+    return `The slot at ${when(first.local)} falls in a daylight-saving ${first.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
+  }
+  const hourly = everyHour(cron);
+  const narrow = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
+  if (gap !== null) {
+    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
+    if (wrong.length > 0) {
+      return `The slot at ${when(gap)} falls in a daylight-saving gap (that wall time does not exist), and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
+    }
+  }
+  if (fold !== null) {
+    const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
+    if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
+      return `The slot at ${when(fold)} falls in a daylight-saving fold (that wall time happens twice), which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow}.`;
+    }
+  }
+  return null;
+}
+
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {
   if (!isObj(value)) return null;
   if (typeof value.trigger === "string") {
@@ -542,16 +609,8 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     return null;
   }
   if (!zoneOk) return null;
-  const conflict = dstConflict(cron, zone);
-  if (conflict !== null) {
-    ctx.problems.push(
-      problem(
-        "KFM220",
-        `The slot at ${conflict.local.replace("T", " ")} ${zone} falls in a daylight-saving ${conflict.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. Move the slot out of the hours the clocks change, or use a zone without daylight saving.`,
-        [...at, fromInterval ? "interval" : "cron"],
-      ),
-    );
-  }
+  const dst = daylightSavingProblem(ctx.targets, cron, zone);
+  if (dst !== null) ctx.problems.push(problem("KFM220", dst, [...at, fromInterval ? "interval" : "cron"]));
   const periodSeconds = constantPeriod(cron, zone);
   ctx.periodSeconds = periodSeconds;
   ctx.scheduled = true;

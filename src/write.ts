@@ -270,16 +270,17 @@ function head(path: string): string | null {
 /**
  * Orphans: files directly in one of `folders` (relative to `base`) that carry the
  * kfm-compile header and are not among `expected` (paths relative to `base`). A
- * file without the header is never one, whatever it holds.
+ * file without the header is never one, whatever it holds, and neither is one whose
+ * header names a spec that `claims` (when given) says is not this selection's.
  */
-export function findOrphans(base: string, folders: readonly string[], expected: ReadonlySet<string>): Orphan[] {
+export function findOrphans(base: string, folders: readonly string[], expected: ReadonlySet<string>, claims?: (from: string) => boolean): Orphan[] {
   const orphans: Orphan[] = [];
   for (const { path } of outputFolderFiles(base, folders)) {
     if (expected.has(path)) continue;
     const text = head(join(base, path));
     if (text === null || !isGenerated(text)) continue;
     const header = readHeader(text);
-    if (header !== null) orphans.push({ path, header });
+    if (header !== null && (claims === undefined || claims(header.from))) orphans.push({ path, header });
   }
   return orphans;
 }

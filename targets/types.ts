@@ -6,6 +6,7 @@
  * decision), listed once
  * in `targets/index.ts`.
  */
+import type { DaylightSaving } from "../src/cron.js";
 import type { Problem, Severity } from "../src/diagnostics.js";
 import type { FeatureTable } from "../src/features.js";
 import type { Workflow } from "../src/ir.js";
@@ -18,6 +19,18 @@ export interface Target {
   readonly title: string;
   /** Output file extension without the dot. */
   readonly extension: string;
+  /**
+   * The name the runner stores the workflow under, when it is not its spec name (for
+   * Kubernetes objects, `_` becomes `-`): two workflows of a project whose names map to
+   * the same one would replace each other on the runner, so compiling them together is
+   * refused (KFM208).
+   */
+  readonly objectName?: (workflow: string) => string;
+  /**
+   * What the runner does with a cron slot in a daylight-saving gap or fold (KFM220);
+   * without it, every such slot is refused for this target.
+   */
+  readonly daylightSaving?: DaylightSaving;
   /** How each feature is realised: the data `explain` and the support matrix print. */
   readonly features: FeatureTable;
   /** The largest output file the runner takes, when it has a limit (KFM302). */

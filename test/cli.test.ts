@@ -87,7 +87,7 @@ describe("usage errors exit 2 with a hint", () => {
     [["specs/contract-4.2-workflow.yaml"], /--target is required/],
     [["specs/contract-4.2-workflow.yaml", "--target", "all"], /--out is required/],
     [["specs/contract-4.2-workflow.yaml", "--taget", "argo"], /unknown option --taget\. Did you mean '--target'\?/],
-    [["validate"], /validate needs at least one spec file/],
+    [["validate"], /no spec files given, and no kfm\.config\.yaml in this folder or a folder above it/],
     [["validate", "x.yaml", "--format", "xml"], /--format is text or json/],
     [["schema", "extra"], /takes no arguments/],
   ])("%j", (args, message) => {

@@ -312,7 +312,7 @@ describe("kfm-compile graph", () => {
   });
 
   it("is listed in the main help and has its own", () => {
-    expect(run(["--help"]).stdout).toContain("kfm-compile graph <spec> [--format mermaid|dot]");
+    expect(run(["--help"]).stdout).toContain("kfm-compile graph <spec> [--config FILE] [--format mermaid|dot]");
     expect(run(["graph", "--help"]).stdout).toMatch(/^Usage: kfm-compile graph/);
   });
 });

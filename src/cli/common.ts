@@ -7,6 +7,7 @@ import { relative, resolve, sep } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
+import type { LowerOptions } from "../lower.js";
 import { formatDiagnostic, safeJson, suggestion, type Diagnostic } from "../diagnostics.js";
 import { MAX_SPEC_BYTES } from "../limits.js";
 import { diskHost, type ReadError } from "../spec/layout.js";
@@ -62,10 +63,17 @@ export function parse(args: readonly string[], options: ParseArgsConfig["options
   }
 }
 
-/** Reads and analyses each spec; unreadable files become KFM005 diagnostics. `progress` is told before each. */
+/**
+ * Reads and analyses each spec; unreadable files become KFM005 diagnostics. Job files
+ * a workflow names (repository layout) must stay inside `root`: the project's folder
+ * (that of its kfm.config.yaml), or the current folder without a project. `progress`
+ * is told before each spec.
+ */
 export function analyzeAll(
   files: readonly string[],
   io: Io,
+  root: string = io.cwd,
+  options?: LowerOptions,
   progress?: (done: number, total: number) => void,
 ): { analyses: Analysis[]; diagnostics: Diagnostic[] } {
   const analyses: Analysis[] = [];
@@ -78,8 +86,7 @@ export function analyzeAll(
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    // Job files a workflow names (repository layout) must stay inside the current folder.
-    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(io.cwd, (p) => displayPath(p, io.cwd), readSpec) });
+    const a = analyze(shown, text, { path: resolve(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) }, options);
     analyses.push(a);
     diagnostics.push(...a.diagnostics);
   }

@@ -41,9 +41,11 @@ ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
 With one spec, one target and no --out, the output goes to standard output;
-otherwise it is written to DIR/<target>/<workflow name>.<ext>. With no spec, the
-project of kfm.config.yaml is compiled, each target into its own folder; with
-neither, there is nothing to compile, which is a usage error (exit 2).
+otherwise it is written to DIR/<target>/<workflow name>.<ext>. In a project (a
+kfm.config.yaml in this folder or one above it, up to the repository root), no spec
+compiles the whole project, each target into its folder, and specs or --target
+compile part of it (--out compiles the specs as given instead). With neither a spec
+nor a project, there is nothing to compile, which is a usage error (exit 2).
 
 When writing files, a line per file goes to standard error (written, unchanged:
 same bytes, not rewritten; removed, with --prune), then a summary. On a terminal,
@@ -53,7 +55,7 @@ A command name wins over a file of that name: ./check compiles a spec named chec
 Options:
   -t, --target <name>  target to compile for (repeatable, or comma-separated)
   -o, --out <DIR>      output folder
-  -c, --config <FILE>  project config (default: kfm.config.yaml in this folder, used when no spec is given)
+  -c, --config <FILE>  project config (default: kfm.config.yaml in this folder or the nearest one above)
       --force          overwrite files at output paths that kfm-compile did not generate
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)

@@ -1,12 +1,16 @@
 /**
- * What a command compiles: the specs, targets and output folders given on the command
- * line, or, with none given, those of the project config (`kfm.config.yaml` in the
- * current folder, or `--config FILE`).
+ * What a command works on. Inside a project (a `kfm.config.yaml` in the current folder
+ * or a folder above it, up to the repository root, or `--config FILE`), the project's
+ * specs, targets and folders: all of them, or the specs named on the command line and
+ * the targets `--target` names. Spec files with `--out DIR` (or with no project) are
+ * compiled as given, into DIR/<target>/ (or to standard output).
  */
+import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { TARGETS } from "../../targets/index.js";
-import { findConfig, parseConfig } from "../config/load.js";
+import { findConfig, parseConfig, type Project } from "../config/load.js";
 import type { Diagnostic } from "../diagnostics.js";
+import type { LowerOptions } from "../lower.js";
 import { relativeDisplay, type Selection } from "../project.js";
 import { displayPath, lookupTarget, readSpec, UsageError, type Io, type Parsed } from "./common.js";
 
@@ -27,10 +31,24 @@ export function targetsOf(values: Parsed["values"]) {
   return [...new Set(names.includes("all") ? [...TARGETS] : names.map(lookupTarget))];
 }
 
+/** The project config, read and checked: the project, or the diagnostics saying why not. */
+export function readProject(config: string, io: Io): { project: Project | null; diagnostics: Diagnostic[] } {
+  const shown = displayPath(config, io.cwd);
+  const text = readSpec(config);
+  if (typeof text !== "string")
+    return { project: null, diagnostics: [{ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error }] };
+  return parseConfig(shown, text, config);
+}
+
+/**
+ * The selection of a command: spec files with --out DIR, or without a project, as
+ * given (--target required); otherwise the project, or the part of it that spec files
+ * and --target name (a spec the project does not list is KFM011).
+ */
 export function select(values: Parsed["values"], positionals: readonly string[], io: Io): Selected {
-  if (positionals.length > 0) {
+  const config = findConfig(io.cwd, values.config as string | undefined);
+  if (positionals.length > 0 && (values.out !== undefined || config === null)) {
     if (values.target === undefined) throw new UsageError(`--target is required (${TARGETS.map((t) => t.name).join(", ")}, or all).`);
-    const config = values.config === undefined ? null : findConfig(io.cwd, values.config as string);
     const out = values.out as string | undefined;
     return {
       mode: "args",
@@ -38,36 +56,108 @@ export function select(values: Parsed["values"], positionals: readonly string[],
       diagnostics: [],
       selection: {
         base: resolve(io.cwd, out ?? "."),
+        // Job files stay inside the project: the config's folder, or the current one without a config.
         root: config === null ? io.cwd : dirname(config),
         specs: positionals.map((p) => resolve(io.cwd, p)),
         targets: targetsOf(values).map((target) => ({ target, folder: target.name })),
         display: (p) => displayPath(p, io.cwd),
         readFile: readSpec,
+        // A folder shared by separate runs: another run's specs (still there) keep their files.
+        claims: (from) => positionals.some((p) => displayPath(p, io.cwd) === from) || !existsSync(resolve(io.cwd, from)),
       },
     };
   }
-  const config = findConfig(io.cwd, values.config as string | undefined);
-  if (config === null) throw new UsageError("no spec files given, and no kfm.config.yaml in this folder (give specs and --target, or --config FILE).");
-  if (values.target !== undefined || values.out !== undefined) {
-    throw new UsageError("--target and --out come from the config file when no spec is given; give specs to use them.");
+  if (config === null) {
+    throw new UsageError(
+      "no spec files given, and no kfm.config.yaml in this folder or a folder above it in the repository (give specs and --target, or --config FILE).",
+    );
   }
-  const shown = displayPath(config, io.cwd);
-  const text = readSpec(config);
-  if (typeof text !== "string")
-    return { mode: "invalid", diagnostics: [{ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error }] };
-  const { project, diagnostics } = parseConfig(shown, text, config);
+  if (values.out !== undefined) throw new UsageError("--out is for spec files given on the command line; the config names each target's folder.");
+  const { project, diagnostics } = readProject(config, io);
   if (project === null) return { mode: "invalid", diagnostics };
+  const shownConfig = displayPath(config, io.cwd);
+  const display = relativeDisplay(project.root);
+
+  let targets = project.targets;
+  if (values.target !== undefined) {
+    const wanted = new Set(targetsOf(values).map((t) => t.name));
+    const all = (values.target as string[]).some((t) => t.split(",").some((n) => n.trim() === "all"));
+    const missing = all ? [] : [...wanted].filter((name) => !project.targets.some((t) => t.target.name === name));
+    if (missing.length > 0) {
+      throw new UsageError(
+        `--target ${missing.join(",")}: ${shownConfig} has no output folder for it (its targets: ${project.targets.map((t) => t.target.name).join(", ")}); compile for another target with spec files and --out DIR.`,
+      );
+    }
+    targets = targets.filter((t) => wanted.has(t.target.name));
+  }
+
+  let specs = project.specs;
+  const own = new Set(project.specs);
+  if (positionals.length > 0) {
+    const given = [...new Set(positionals.map((p) => resolve(io.cwd, p)))];
+    for (const path of given) {
+      if (own.has(path)) continue;
+      diagnostics.push({
+        file: displayPath(path, io.cwd),
+        line: 1,
+        column: 1,
+        severity: "error",
+        code: "KFM011",
+        message: `This file is not one of the specs of the project of ${shownConfig} (its \`specs\` globs do not match it): add it there, or compile it on its own with --target and --out DIR.`,
+      });
+    }
+    specs = given.filter((p) => own.has(p)).sort();
+    for (const path of specs) {
+      const only = project.only.get(path);
+      if (only !== undefined && !targets.some((t) => only.includes(t.target.name))) {
+        throw new UsageError(
+          `${displayPath(path, io.cwd)} is compiled for ${only.join(", ")} only (${shownConfig}), so --target ${targets.map((t) => t.target.name).join(",")} selects nothing of it.`,
+        );
+      }
+    }
+  }
+  const selectedShown = new Set(specs.map(display));
   return {
     mode: "config",
     diagnostics,
     selection: {
       base: project.root,
       root: project.root,
-      specs: project.specs,
-      targets: project.targets.map((t) => ({ target: t.target, folder: t.out })),
+      specs,
+      ...(positionals.length > 0 ? { rest: project.specs.filter((p) => !specs.includes(p)) } : {}),
+      only: project.only,
+      targets: targets.map((t) => ({ target: t.target, folder: t.out })),
       // Headers name specs relative to the project root, so they do not depend on where kfm-compile runs.
-      display: relativeDisplay(project.root),
+      display,
       readFile: readSpec,
+      // The project's files are those of its specs, and of specs that are gone (deleted,
+      // renamed). A file naming a spec that exists but is not the project's belongs to
+      // another config writing into the same folder: it is left alone. With part of the
+      // project selected, only the selected specs' files are in question.
+      claims: positionals.length > 0 ? (from) => selectedShown.has(from) : (from) => selectedShown.has(from) || !existsSync(resolve(project.root, from)),
     },
   };
+}
+
+/**
+ * For the commands that read one spec (`explain`, `graph`, `diff`): the project found
+ * as `select` finds it (--config FILE, or kfm.config.yaml here or above), whose folder
+ * is the root job files stay inside; without one, the current folder is the root.
+ */
+export function projectOf(values: Parsed["values"], io: Io): { root: string; project: Project | null; diagnostics: Diagnostic[] } {
+  const config = findConfig(io.cwd, values.config as string | undefined);
+  if (config === null) return { root: io.cwd, project: null, diagnostics: [] };
+  return { root: dirname(config), ...readProject(config, io) };
+}
+
+/**
+ * How a spec file is lowered by a command reading it alone: for the targets its project
+ * compiles it for, when it is one of the project's specs (its daylight-saving slots are
+ * judged for them, KFM220); otherwise for every target.
+ */
+export function loweringFor(project: Project | null, file: string, io: Io): LowerOptions {
+  const path = resolve(io.cwd, file);
+  if (project === null || !project.specs.includes(path)) return {};
+  const only = project.only.get(path);
+  return { targets: project.targets.map((t) => t.target).filter((t) => only?.includes(t.name) ?? true) };
 }

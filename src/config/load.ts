@@ -5,12 +5,12 @@
  */
 import { existsSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
 import { loadSpec } from "../spec/load.js";
 import { checkConfigShape } from "../spec/schema.js";
-import type { ProjectConfig } from "./types.js";
+import type { ProjectConfig, SpecEntry } from "./types.js";
 
 export const CONFIG_FILE = "kfm.config.yaml";
 
@@ -21,15 +21,30 @@ export interface Project {
   readonly root: string;
   /** The spec files the globs match, absolute, sorted, each once. */
   readonly specs: string[];
+  /**
+   * The specs an entry with `targets` limits, with the names of the targets they are
+   * compiled for (a spec also matched by a plain glob is compiled for every target).
+   */
+  readonly only: ReadonlyMap<string, readonly string[]>;
   /** Each target with its output folder, relative to the root, `/`-separated (`.` for the root itself). */
   readonly targets: { readonly target: Target; readonly out: string }[];
 }
 
-/** The config file to use: `explicit` (relative to cwd) or `kfm.config.yaml` in cwd if there is one. */
+/**
+ * The config file to use: `explicit` (relative to cwd), or the nearest
+ * `kfm.config.yaml` in cwd or a folder above it, as git finds `.git` and Prettier its
+ * config. The search stops at the root of the repository (a folder holding `.git`):
+ * a config above the repository is not the repository's.
+ */
 export function findConfig(cwd: string, explicit?: string): string | null {
   if (explicit !== undefined) return resolve(cwd, explicit);
-  const here = resolve(cwd, CONFIG_FILE);
-  return existsSync(here) ? here : null;
+  for (let dir = resolve(cwd); ;) {
+    const here = join(dir, CONFIG_FILE);
+    if (existsSync(here)) return here;
+    const up = dirname(dir);
+    if (up === dir || existsSync(join(dir, ".git"))) return null;
+    dir = up;
+  }
 }
 
 function inside(root: string, path: string): boolean {
@@ -89,41 +104,73 @@ export function parseConfig(
       );
       continue;
     }
+    const nested = projectBetween(root, out);
+    if (nested !== null) {
+      problems.push(
+        problem(
+          "KFM012",
+          `The output folder \`${t.out}\` is inside another project (${posix(relative(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`,
+          ["targets", name, "out"],
+        ),
+      );
+      continue;
+    }
     targets.push({ target, out: posix(relative(root, out)) || "." });
   }
-  const negated = config.specs.filter((p) => p.startsWith("!"));
+  const configured = new Set(targets.map((t) => t.target.name));
+  const named = new Set(Object.keys(config.targets));
+  const entries = config.specs.map((e): SpecEntry | { path: string; targets?: undefined } => (typeof e === "string" ? { path: e } : e));
+  const negated = entries.filter((e) => e.targets === undefined && e.path.startsWith("!")).map((e) => e.path);
   const specs = new Set<string>();
-  config.specs.forEach((pattern, i) => {
+  // Per spec, the targets of its entries; `null` once a plain glob (every target) matches it.
+  const limits = new Map<string, Set<string> | null>();
+  entries.forEach((entry, i) => {
+    const pattern = entry.path;
+    const at = entry.targets === undefined ? ["specs", i] : ["specs", i, "path"];
+    if (entry.targets !== undefined) {
+      entry.targets.forEach((name, j) => {
+        if (configured.has(name) || (named.has(name) && findTarget(name) !== undefined)) return;
+        problems.push(
+          problem(
+            "KFM010",
+            `\`${name}\` is not one of this project's \`targets\` (${[...named].join(", ")}): a spec entry names targets configured below.${suggestion(name, [...named])}`,
+            ["specs", i, "targets", j],
+          ),
+        );
+      });
+      if (pattern.startsWith("!")) {
+        problems.push(problem("KFM104", "An entry with `targets` names specs to include; put `!` globs in the list as plain strings.", at));
+        return;
+      }
+    }
     if (pattern.startsWith("!")) return;
     if (isAbsolute(pattern) || !inside(root, resolve(root, pattern))) {
       problems.push(
-        problem("KFM006", `The glob \`${pattern}\` reaches outside the project root (the folder of this file): specs are named relative to it, inside it.`, [
-          "specs",
-          i,
-        ]),
+        problem("KFM006", `The glob \`${pattern}\` reaches outside the project root (the folder of this file): specs are named relative to it, inside it.`, at),
       );
       return;
     }
     const found = glob([pattern, ...negated], root);
-    if (found.length === 0)
-      problems.push(problem("KFM007", `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, ["specs", i]));
+    if (found.length === 0) problems.push(problem("KFM007", `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, at));
     for (const f of found) {
       // A link inside the project may point anywhere: what is read is where it leads.
       if (!insideRoot(root, f)) {
         problems.push(
-          problem("KFM006", `The glob \`${pattern}\` matches ${relative(root, f)}, which leads outside the project root through a symbolic link.`, [
-            "specs",
-            i,
-          ]),
+          problem("KFM006", `The glob \`${pattern}\` matches ${relative(root, f)}, which leads outside the project root through a symbolic link.`, at),
         );
         continue;
       }
       specs.add(f);
+      const limit = limits.get(f);
+      if (entry.targets === undefined) limits.set(f, null);
+      else if (limit !== null) limits.set(f, new Set([...(limit ?? []), ...entry.targets]));
     }
   });
   const diagnostics = sortDiagnostics(problems.map(loaded.locate));
   if (hasErrors(diagnostics)) return { project: null, diagnostics };
-  return { project: { file: path, root, specs: [...specs].sort(), targets }, diagnostics };
+  const only = new Map<string, string[]>();
+  for (const [f, limit] of limits) if (limit !== null) only.set(f, [...limit].sort());
+  return { project: { file: path, root, specs: [...specs].sort(), only, targets }, diagnostics };
 }
 
 /** Files (not folders) matching the globs under root, absolute. tinyglobby: `!` excludes. */
@@ -134,6 +181,22 @@ export function globFiles(patterns: string[], root: string): string[] {
   return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) =>
     resolve(p),
   );
+}
+
+/**
+ * The nearest folder between `root` (excluded) and `out` (included) that holds a
+ * project config of its own, or null: a project nested in this one.
+ */
+function projectBetween(root: string, out: string): string | null {
+  const rel = relative(root, out);
+  if (rel === "") return null;
+  let dir = root;
+  let found: string | null = null;
+  for (const part of rel.split(sep)) {
+    dir = join(dir, part);
+    if (found === null && existsSync(join(dir, CONFIG_FILE))) found = join(dir, CONFIG_FILE);
+  }
+  return found;
 }
 
 /** Whether `file`, links resolved, is inside `root`, links resolved. */

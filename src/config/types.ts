@@ -6,6 +6,8 @@
  * ```yaml
  * specs:
  *   - workflows/*\/workflow.yaml
+ *   - path: workflows/payments/*.yaml
+ *     targets: [argo]
  * targets:
  *   github-actions:
  *     out: .github/workflows
@@ -18,20 +20,35 @@
 export interface ProjectConfig {
   /**
    * The spec files of the project: globs relative to the folder of this file (`*`,
-   * `**`, `?`, `{a,b}`, and `!` in front to exclude). Each glob must match at least
-   * one file. List workflow files (and stand-alone `job:` specs); a job file that a
-   * workflow references (`jobs/*.yaml`) is read through that workflow and needs no
-   * entry, and if a glob matches it anyway it also compiles on its own, as a
-   * one-job workflow run by hand.
+   * `**`, `?`, `{a,b}`, and `!` in front to exclude from every entry), each compiled for
+   * every target; or `{path, targets}` entries, whose specs are compiled for the listed
+   * targets only. Each glob must match at least one file; a spec matched by several
+   * entries is compiled for all of their targets. List workflow files (and stand-alone
+   * `job:` specs); a job file that a workflow of the project names (`job: jobs/x.yaml`)
+   * is read through that workflow and is not compiled on its own even when a glob
+   * matches it, so a glob over a whole folder tree (every `.yaml` file under
+   * `workflows/`) means the workflows in it.
    * @minItems 1
    */
-  specs: string[];
+  specs: (string | SpecEntry)[];
   /**
    * The targets to compile for, by name (`airflow`, `argo`, `tekton`,
    * `github-actions`), each with its output folder.
    * @minProperties 1
    */
   targets: { [target: string]: TargetConfig };
+}
+
+/** Specs compiled for some of the project's targets only. */
+export interface SpecEntry {
+  /** A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too). */
+  path: string;
+  /**
+   * The targets these specs are compiled for, each one of `targets` below; the others
+   * skip them (no output, no refusal).
+   * @minItems 1
+   */
+  targets: string[];
 }
 
 /** Where one target's files go, and its options. */

@@ -5930,16 +5930,17 @@ return errors === 0;
 }
 
 export const ProjectConfig = validate56;
-const schema63 = {"$id":"https://kfm-compile.dev/schemas/config.schema.json","description":"A `kfm.config.yaml` file: the project's specs and targets.","type":"object","properties":{"specs":{"description":"The spec files of the project: globs relative to the folder of this file (`*`,\n`**`, `?`, `{a,b}`, and `!` in front to exclude). Each glob must match at least\none file. List workflow files (and stand-alone `job:` specs); a job file that a\nworkflow references (`jobs/*.yaml`) is read through that workflow and needs no\nentry, and if a glob matches it anyway it also compiles on its own, as a\none-job workflow run by hand.","minItems":1,"type":"array","items":{"type":"string"}},"targets":{"description":"The targets to compile for, by name (`airflow`, `argo`, `tekton`,\n`github-actions`), each with its output folder.","minProperties":1,"type":"object","additionalProperties":{"$ref":"#/definitions/TargetConfig"}}},"additionalProperties":false,"required":["specs","targets"],"definitions":{"TargetConfig":{"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"options":{"description":"Per-target options. No target has any yet, so this mapping must be empty when present.","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]},"TargetOptions":{"description":"Reserved for per-target options: none exist yet.","type":"object","additionalProperties":false}},"$schema":"http://json-schema.org/draft-07/schema#"};
-const schema64 = {"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"options":{"description":"Per-target options. No target has any yet, so this mapping must be empty when present.","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]};
-const schema65 = {"description":"Reserved for per-target options: none exist yet.","type":"object","additionalProperties":false};
+const schema63 = {"$id":"https://kfm-compile.dev/schemas/config.schema.json","description":"A `kfm.config.yaml` file: the project's specs and targets.","type":"object","properties":{"specs":{"description":"The spec files of the project: globs relative to the folder of this file (`*`,\n`**`, `?`, `{a,b}`, and `!` in front to exclude from every entry), each compiled for\nevery target; or `{path, targets}` entries, whose specs are compiled for the listed\ntargets only. Each glob must match at least one file; a spec matched by several\nentries is compiled for all of their targets. List workflow files (and stand-alone\n`job:` specs); a job file that a workflow of the project names (`job: jobs/x.yaml`)\nis read through that workflow and is not compiled on its own even when a glob\nmatches it, so a glob over a whole folder tree (every `.yaml` file under\n`workflows/`) means the workflows in it.","minItems":1,"type":"array","items":{"anyOf":[{"$ref":"#/definitions/SpecEntry"},{"type":"string"}]}},"targets":{"description":"The targets to compile for, by name (`airflow`, `argo`, `tekton`,\n`github-actions`), each with its output folder.","minProperties":1,"type":"object","additionalProperties":{"$ref":"#/definitions/TargetConfig"}}},"additionalProperties":false,"required":["specs","targets"],"definitions":{"SpecEntry":{"description":"Specs compiled for some of the project's targets only.","type":"object","properties":{"path":{"description":"A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).","type":"string"},"targets":{"description":"The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).","minItems":1,"type":"array","items":{"type":"string"}}},"additionalProperties":false,"required":["path","targets"]},"TargetConfig":{"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"options":{"description":"Per-target options. No target has any yet, so this mapping must be empty when present.","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]},"TargetOptions":{"description":"Reserved for per-target options: none exist yet.","type":"object","additionalProperties":false}},"$schema":"http://json-schema.org/draft-07/schema#"};
+const schema64 = {"description":"Specs compiled for some of the project's targets only.","type":"object","properties":{"path":{"description":"A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).","type":"string"},"targets":{"description":"The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).","minItems":1,"type":"array","items":{"type":"string"}}},"additionalProperties":false,"required":["path","targets"]};
+const schema65 = {"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"options":{"description":"Per-target options. No target has any yet, so this mapping must be empty when present.","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]};
+const schema66 = {"description":"Reserved for per-target options: none exist yet.","type":"object","additionalProperties":false};
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.out === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out"},message:"must have required property '"+"out"+"'",schema:schema64.required,parentSchema:schema64,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "out"},message:"must have required property '"+"out"+"'",schema:schema65.required,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5950,7 +5951,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((key0 === "out") || (key0 === "options"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5964,7 +5965,7 @@ if(data.out !== undefined){
 let data0 = data.out;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/out",schemaPath:"#/properties/out/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema64.properties.out,data:data0};
+const err2 = {instancePath:instancePath+"/out",schemaPath:"#/properties/out/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema65.properties.out,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5975,7 +5976,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/out",schemaPath:"#/properties/out/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.out.type,parentSchema:schema64.properties.out,data:data0};
+const err3 = {instancePath:instancePath+"/out",schemaPath:"#/properties/out/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema65.properties.out.type,parentSchema:schema65.properties.out,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5989,7 +5990,7 @@ if(data.options !== undefined){
 let data1 = data.options;
 if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
 for(const key1 in data1){
-const err4 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data:data1};
+const err4 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6000,7 +6001,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data:data1};
+const err5 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6012,7 +6013,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6079,8 +6080,12 @@ errors++;
 const len0 = data0.length;
 for(let i0=0; i0<len0; i0++){
 let data1 = data0[i0];
-if(typeof data1 !== "string"){
-const err4 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/properties/specs/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.specs.items.type,parentSchema:schema63.properties.specs.items,data:data1};
+const _errs5 = errors;
+let valid3 = false;
+const _errs6 = errors;
+if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
+if(data1.path === undefined){
+const err4 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/definitions/SpecEntry/required",keyword:"required",params:{missingProperty: "path"},message:"must have required property '"+"path"+"'",schema:schema64.required,parentSchema:schema64,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6089,10 +6094,8 @@ vErrors.push(err4);
 }
 errors++;
 }
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/specs",schemaPath:"#/properties/specs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema63.properties.specs.type,parentSchema:schema63.properties.specs,data:data0};
+if(data1.targets === undefined){
+const err5 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/definitions/SpecEntry/required",keyword:"required",params:{missingProperty: "targets"},message:"must have required property '"+"targets"+"'",schema:schema64.required,parentSchema:schema64,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6101,12 +6104,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-}
-if(data.targets !== undefined){
-let data2 = data.targets;
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(Object.keys(data2).length < 1){
-const err6 = {instancePath:instancePath+"/targets",schemaPath:"#/properties/targets/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema63.properties.targets,data:data2};
+for(const key1 in data1){
+if(!((key1 === "path") || (key1 === "targets"))){
+const err6 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/definitions/SpecEntry/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6115,15 +6115,11 @@ vErrors.push(err6);
 }
 errors++;
 }
-for(const key1 in data2){
-if(!(validate57(data2[key1], {instancePath:instancePath+"/targets/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data2,parentDataProperty:key1,rootData}))){
-vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
-errors = vErrors.length;
 }
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/targets",schemaPath:"#/properties/targets/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.properties.targets.type,parentSchema:schema63.properties.targets,data:data2};
+if(data1.path !== undefined){
+let data2 = data1.path;
+if(typeof data2 !== "string"){
+const err7 = {instancePath:instancePath+"/specs/" + i0+"/path",schemaPath:"#/definitions/SpecEntry/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.path.type,parentSchema:schema64.properties.path,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6133,14 +6129,146 @@ vErrors.push(err7);
 errors++;
 }
 }
-}
-else {
-const err8 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+if(data1.targets !== undefined){
+let data3 = data1.targets;
+if(Array.isArray(data3)){
+if(data3.length < 1){
+const err8 = {instancePath:instancePath+"/specs/" + i0+"/targets",schemaPath:"#/definitions/SpecEntry/properties/targets/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema64.properties.targets,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
 else {
 vErrors.push(err8);
+}
+errors++;
+}
+const len1 = data3.length;
+for(let i1=0; i1<len1; i1++){
+let data4 = data3[i1];
+if(typeof data4 !== "string"){
+const err9 = {instancePath:instancePath+"/specs/" + i0+"/targets/" + i1,schemaPath:"#/definitions/SpecEntry/properties/targets/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.properties.targets.items.type,parentSchema:schema64.properties.targets.items,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/specs/" + i0+"/targets",schemaPath:"#/definitions/SpecEntry/properties/targets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema64.properties.targets.type,parentSchema:schema64.properties.targets,data:data3};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+else {
+const err11 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/definitions/SpecEntry/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data:data1};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid0 = _errs6 === errors;
+valid3 = valid3 || _valid0;
+if(!valid3){
+const _errs16 = errors;
+if(typeof data1 !== "string"){
+const err12 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/properties/specs/items/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.specs.items.anyOf[1].type,parentSchema:schema63.properties.specs.items.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var _valid0 = _errs16 === errors;
+valid3 = valid3 || _valid0;
+}
+if(!valid3){
+const err13 = {instancePath:instancePath+"/specs/" + i0,schemaPath:"#/properties/specs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.properties.specs.items.anyOf,parentSchema:schema63.properties.specs.items,data:data1};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+else {
+errors = _errs5;
+if(vErrors !== null){
+if(_errs5){
+vErrors.length = _errs5;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/specs",schemaPath:"#/properties/specs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema63.properties.specs.type,parentSchema:schema63.properties.specs,data:data0};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.targets !== undefined){
+let data5 = data.targets;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(Object.keys(data5).length < 1){
+const err15 = {instancePath:instancePath+"/targets",schemaPath:"#/properties/targets/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema63.properties.targets,data:data5};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+for(const key2 in data5){
+if(!(validate57(data5[key2], {instancePath:instancePath+"/targets/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),parentData:data5,parentDataProperty:key2,rootData}))){
+vErrors = vErrors === null ? validate57.errors : vErrors.concat(validate57.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/targets",schemaPath:"#/properties/targets/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.properties.targets.type,parentSchema:schema63.properties.targets,data:data5};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
 }
 errors++;
 }

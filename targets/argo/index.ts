@@ -1,5 +1,7 @@
 /** Argo Workflows backend (3.7 and v4): see README.md beside this file for every mapping decision. */
 import { leastTemplateBytes } from "../../src/expansion.js";
+import { kubeName } from "../../src/names.js";
+import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit, runtimeTag } from "./emit.js";
@@ -11,6 +13,10 @@ export const argo: Target = {
   name: "argo",
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
   extension: "yaml",
+  // metadata.name of every object it writes (emit.ts)
+  objectName: kubeName,
+  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
+  daylightSaving: ROBFIG_CRON,
   features,
   fileLimit: {
     bytes: 1_000_000,

@@ -1,5 +1,6 @@
 /** The GitHub Actions backend: one workflow file per spec (README.md beside this file). */
 import { leastTemplateBytes } from "../../src/expansion.js";
+import { UNDOCUMENTED } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit, variableExpression } from "./emit.js";
@@ -11,6 +12,9 @@ export const githubActions: Target = {
   name: "github-actions",
   title: "GitHub Actions workflow (YAML), each job a `docker run` on a hosted runner",
   extension: "yml",
+  // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
+  // time"; nothing is said of the repeated hour.
+  daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
   features,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {

@@ -1,5 +1,7 @@
 /** Tekton Pipelines v1 backend: see README.md beside this file for every mapping decision. */
 import { leastTemplateBytes } from "../../src/expansion.js";
+import { kubeName } from "../../src/names.js";
+import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit, resultRef } from "./emit.js";
@@ -11,6 +13,10 @@ export const tekton: Target = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
   extension: "yaml",
+  // metadata.name of every object it writes (emit.ts)
+  objectName: kubeName,
+  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README, Schedules).
+  daylightSaving: ROBFIG_CRON,
   features,
   fileLimit: {
     bytes: 1_000_000,

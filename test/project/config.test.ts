@@ -51,6 +51,22 @@ describe("kfm.config.yaml", () => {
     expect(r.project!.specs).toEqual([join(dir, "workflows/d/workflow.yaml")]);
   });
 
+  it("given entries with targets, then their specs are limited to those targets, unless a plain glob matches them too", () => {
+    const dir = project({ "w/a.yaml": SPEC, "w/b.yaml": SPEC, "w/c.yaml": SPEC });
+    const r = parse(
+      dir,
+      "specs:\n  - w/a.yaml\n  - {path: 'w/*.yaml', targets: [argo]}\n  - {path: w/c.yaml, targets: [tekton]}\n  - '!w/b.yaml'\ntargets:\n  argo: {out: a}\n  tekton: {out: t}\n",
+    );
+    expect(r.lines).toEqual([]);
+    expect(r.project!.specs).toEqual([join(dir, "w/a.yaml"), join(dir, "w/c.yaml")]);
+    expect([...r.project!.only]).toEqual([[join(dir, "w/c.yaml"), ["argo", "tekton"]]]);
+  });
+
+  it("given an entry with targets and a `!` glob, then it is refused: excludes go in the list as strings", () => {
+    const r = parse(project({ "a.yaml": SPEC }), "specs:\n  - a.yaml\n  - {path: '!a.yaml', targets: [argo]}\ntargets:\n  argo: {out: out}\n");
+    expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:3:12: error KFM104: An entry with `targets` names specs to include/)]);
+  });
+
   it("given a misspelt key, then KFM101 points at it with a suggestion", () => {
     const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntarget:\n  argo: {out: out}\n");
     expect(r.lines).toContain("kfm.config.yaml:2:1: error KFM101: Unknown key `target` at the top level. Did you mean 'targets'?");

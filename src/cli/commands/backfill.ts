@@ -11,7 +11,7 @@ export const backfillCommand: Command = {
   name: "backfill",
   summary: "kfm-compile backfill [<spec>... --target <name|all> --out DIR] --from YYYY-MM-DD --to YYYY-MM-DD [--ref REF] [--quiet]",
   help: `Usage: kfm-compile backfill <spec>... --target <name|all> --out DIR --from YYYY-MM-DD --to YYYY-MM-DD
-       kfm-compile backfill --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
+       kfm-compile backfill [<spec>...] [--target <name>] --from YYYY-MM-DD --to YYYY-MM-DD [--config FILE]
 
 Plans a backfill as explicit runs, one per partition, and writes them; it starts
 nothing. Partitions are the schedule's slots (in its time zone, inside its start/end
@@ -57,8 +57,8 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       if (day === undefined) throw new UsageError(`--${key} YYYY-MM-DD is required.`);
       if (parseDay(day as string) === null) throw new UsageError(`--${key} is a calendar day written YYYY-MM-DD, not '${day as string}'.`);
     }
-    if (positionals.length > 0 && values.out === undefined) throw new UsageError("backfill writes files: give --out DIR.");
     const selected = select(values, positionals, io);
+    if (selected.mode === "args" && selected.out === undefined) throw new UsageError("backfill writes files: give --out DIR.");
     if (selected.mode === "invalid") {
       report(selected.diagnostics, "text", io);
       return EXIT_INVALID;

@@ -9,11 +9,13 @@ import { PROJECT_OPTIONS, select } from "../project.js";
 
 export const checkCommand: Command = {
   name: "check",
-  summary: "kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full] [--quiet]",
-  help: `Usage: kfm-compile check [<spec>... --target <name|all> --out DIR] [--config FILE] [--full] [--quiet]
+  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]",
+  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
-checks the project of kfm.config.yaml (in this folder, or --config FILE). A spec whose
+checks the project of kfm.config.yaml (in this folder or the nearest folder above it,
+or --config FILE); specs or --target check that part of the project only (the rest's
+files are not orphans then). Specs with --out DIR are checked against DIR. A spec whose
 files all name its current digest and this compiler version, and still match their
 own output digest, is current without compiling (warnings are not printed again);
 --full compiles every spec and compares every byte.
@@ -22,7 +24,10 @@ Reports, and exits 1 for:
     whether its spec changed or the file was edited by hand (its header names the
     current spec digest and compiler version, but the text differs);
   - each missing file;
-  - each orphan: a generated file in an output folder that no compiled spec writes.
+  - each orphan: a generated file in an output folder that no compiled spec writes,
+    from a spec of the project or from one that no longer exists (a file from a spec
+    that exists but is not the project's belongs to another config sharing the folder,
+    and is left alone).
 When everything is current it says how many files it compared; --quiet (-q) leaves
 out that line and the progress line a long run shows on a terminal.
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
@@ -30,8 +35,9 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
   run(args, io) {
     const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, full: { type: "boolean" }, quiet: { type: "boolean", short: "q" } });
     if (printedHelp(values, this, io)) return EXIT_OK;
-    if (positionals.length > 0 && values.out === undefined) throw new UsageError("check needs --out DIR with spec files (the folder to compare with).");
     const selected = select(values, positionals, io);
+    if (selected.mode === "args" && selected.out === undefined)
+      throw new UsageError("check needs --out DIR with spec files outside a project (the folder to compare with).");
     if (selected.mode === "invalid") {
       report(selected.diagnostics, "text", io);
       return EXIT_INVALID;
@@ -53,6 +59,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       outputs,
       selection.targets.map((t) => t.folder),
       trusted,
+      selection.claims,
     );
     const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     // The patches quote the files on disk, which a pull request controls: under GitHub

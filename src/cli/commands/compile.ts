@@ -80,6 +80,7 @@ export const compileCommand: Command = {
         selection.base,
         selection.targets.map((t) => t.folder),
         new Set(outputs.map((o) => o.path)),
+        selection.claims,
       );
       removed = removeOrphans(selection.base, orphans).removed;
     }

@@ -5,6 +5,7 @@ import { hasErrors, type Diagnostic } from "../../diagnostics.js";
 import { diffJson, diffText, semanticDiff } from "../../diff.js";
 import type { SpecHost } from "../../spec/layout.js";
 import { summarize } from "../../summary.js";
+import { loweringFor, projectOf } from "../project.js";
 import { analyzeAll, EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command, type Io } from "../common.js";
 
 /** Exit status when the two specs differ in meaning (as diff(1) does); invalid input exits 1 too, with an empty stdout. */
@@ -79,7 +80,10 @@ function gitHost(ref: string, cwd: string): { host: SpecHost; at: (path: string)
 /** One side of the diff: a spec file (read as every command reads specs), or `git:<ref>:<path>`. */
 function load(arg: string, io: Io): { analysis: Analysis | null; diagnostics: Diagnostic[] } {
   if (!arg.startsWith(GIT_PREFIX)) {
-    const { analyses, diagnostics } = analyzeAll([arg], io);
+    // Job files stay inside the project (the folder of kfm.config.yaml here or above), as when compiling.
+    const { root, project, diagnostics: configDiagnostics } = projectOf({}, io);
+    if (project === null && configDiagnostics.length > 0) return { analysis: null, diagnostics: configDiagnostics };
+    const { analyses, diagnostics } = analyzeAll([arg], io, root, loweringFor(project, arg, io));
     return { analysis: analyses[0] ?? null, diagnostics };
   }
   const fail = (message: string) => ({
