@@ -2,7 +2,8 @@
  * Issue 6, item 1: injection-proof emission. Hostile text (quotes, backslashes,
  * newlines, NUL and other controls, lone surrogates, `"""`, `{{ }}`, `{% %}`, `$(X)`,
  * `$$`, `${{ }}`, YAML indicators, `#`, `: `, BOMs) in every user-controlled field that
- * reaches output either makes a target refuse with a diagnostic, or compiles to output
+ * reaches output either is refused (by the core, KFM240, exactly when it holds a
+ * character no target carries: src/text.ts; or by a target with a diagnostic), or compiles to output
  * that parses (YAML with the `yaml` package, Python with the real `python3` parser), in
  * which every payload sits inside a string (the structure with strings masked equals
  * that of a benign spec with the same skeleton), and from which the target's `lift`
