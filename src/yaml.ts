@@ -9,7 +9,9 @@
  * It writes plain data straight to text. The output is, byte for byte, what the `yaml`
  * package writes for the same data as a YAML 1.1 document with `lineWidth: 0`,
  * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made,
- * except where that did not read back: `<<`, `=` and `0o7` are quoted, a long string
+ * except where that did not read back: `<<`, `=`, `0o7` and what only go-yaml or PyYAML
+ * take for a number or timestamp (`0X1F`, `-0o17`, `1e3_`, `2024-01-01T00:00:00+35`)
+ * are quoted, a long string
  * with a line of one space no longer turns it into a backslash, and a top-level block
  * scalar opening with a space is indented. test/yaml-writer.test.ts holds that writer
  * and compares the two on generated data. Building the package's node tree for every
