@@ -143,7 +143,11 @@ function specOf(f: Fields): string {
 describe("generated specs with numbers, timestamps, noncharacters, surrogates and controls in every string field", () => {
   it("compile on every target and mean the same to the three readers, or are refused in the core the same way", () => {
     expect(go, "conformance/setup.sh builds bin/k8syaml").not.toBe("");
-    const samples = fc.sample(fc.array(fieldText, { minLength: 7, maxLength: 7 }), { numRuns: 300, seed: propertyParams(1).seed });
+    // Half the specs with the characters no target carries taken out, so both outcomes are common.
+    const spec = fc
+      .tuple(fc.boolean(), fc.array(fieldText, { minLength: 7, maxLength: 7 }))
+      .map(([clean, texts]) => (clean ? texts.map((t) => t.replace(UNCARRIED_CHARS, "") || "a") : texts));
+    const samples = fc.sample(spec, { numRuns: 300, seed: propertyParams(1).seed });
     const files: { label: string; target: string; text: string }[] = [];
     let refused = 0;
     samples.forEach((texts, i) => {
@@ -169,7 +173,7 @@ describe("generated specs with numbers, timestamps, noncharacters, surrogates an
     });
     // Not vacuous: both outcomes occur often.
     expect(refused).toBeGreaterThan(30);
-    expect(files.length).toBeGreaterThan(3 * 30);
+    expect(files.length).toBeGreaterThan(3 * 100);
     expectSameMeaning(files);
   });
 });
