@@ -27,6 +27,7 @@ import { toYaml } from "../../src/yaml.js";
 import { readTemplate } from "../../targets/airflow/lift.js";
 import { TARGETS, type Target } from "../../targets/index.js";
 import { irFixture, jobFixture } from "../fixtures.js";
+import { pyyamlPython, readPyYaml, readYamlPackage } from "../yaml-readers.js";
 import {
   carriedText,
   diagnosticPositionsOk,
@@ -194,6 +195,7 @@ function checkTarget(
   expect(target.lift(text)).toEqual(summarize(ir));
   if (target.name === "airflow") return { label, text, benign: benignText(), ir };
   const docs = parseYamlStrict(text);
+  yamlOutputs.push({ label: `${label}/${target.name}`, text });
   const b = benignText();
   if (b !== null) expect(yamlShape(docs)).toEqual(yamlShape(parseYamlStrict(b)));
   const seen = strings(docs);
@@ -207,6 +209,25 @@ function descriptionsIn(target: Target, ir: Workflow): string[] {
   if (target.name === "argo") return wf;
   if (target.name === "tekton") return [...wf, ...ir.jobs.filter((j) => j.approval === null && j.description !== null).map((j) => j.description!)];
   return [];
+}
+
+/** Every YAML output of the run, for PyYAML to read in one process at the end. */
+const yamlOutputs: { label: string; text: string }[] = [];
+
+/** PyYAML reads each YAML output as the `yaml` package does (YAML 1.2 and 1.1): the same strings, byte for byte. */
+function checkPyYaml(seed: number): void {
+  const outputs = yamlOutputs.splice(0);
+  const python = pyyamlPython();
+  if (outputs.length === 0 || python === null) return;
+  const read = readPyYaml(
+    outputs.map((o) => o.text),
+    python,
+  );
+  outputs.forEach((o, i) => {
+    const yaml12 = readYamlPackage(o.text, "1.2");
+    expect(read[i], `${o.label} (seed ${seed}): PyYAML reads it differently:\n${o.text}`).toEqual(yaml12);
+    expect(readYamlPackage(o.text, "1.1"), `${o.label} (seed ${seed}): YAML 1.1`).toEqual(yaml12);
+  });
 }
 
 function checkPython(pending: readonly PendingPython[], seed: number): void {
@@ -284,6 +305,7 @@ describe("hostile text in every spec field (spec text -> YAML parser -> every ta
       params,
     );
     checkPython(pending, params.seed!);
+    checkPyYaml(params.seed!);
     // Not vacuous: most hostile specs every target can carry are accepted (literal text is always expressible in the spec).
     expect(accepted).toBeGreaterThan(carried * 0.8);
     for (const t of TARGETS) expect(counts[`spec/${t.name}`]!.compiled, `${t.name} compiled none`).toBeGreaterThan(10);
@@ -382,6 +404,7 @@ describe.each(TARGETS.map((t) => [t.name, t] as const))("hostile text in the IR,
       params,
     );
     checkPython(pending, params.seed!);
+    checkPyYaml(params.seed!);
     expect(counts[`${label}/${target.name}`]?.compiled ?? 0, `${target.name} compiled none`).toBeGreaterThan(10);
   }, 60_000);
 });
