@@ -12,6 +12,7 @@ import { outputBaseName } from "./names.js";
 import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
 import { loadSpec, type LoadedSpec } from "./spec/load.js";
 import { checkShape } from "./spec/schema.js";
+import { checkText } from "./text.js";
 import type { Target } from "../targets/types.js";
 
 export interface Analysis {
@@ -88,7 +89,7 @@ export function analyze(file: string, text: string, where?: { path: string; host
   if (record === null) return { ir: null, diagnostics: read.diagnostics, spec, ...(read.jobFiles ? { jobFiles: read.jobFiles } : {}) };
   const shape = checkShape(record);
   const lowered = lower(record, { path: file, digest: spec.digest }, spec.scalarSource, options);
-  const diagnostics = sortDiagnostics([...read.diagnostics, ...[...shape, ...lowered.problems].map(spec.locate)]);
+  const diagnostics = sortDiagnostics([...read.diagnostics, ...[...shape, ...checkText(record), ...lowered.problems].map(spec.locate)]);
   return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec, jobFiles: read.jobFiles };
 }
 

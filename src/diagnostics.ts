@@ -51,6 +51,7 @@ export const CODES = {
   KFM219: "schedule window is empty",
   KFM220: "schedule slot in a daylight-saving change",
   KFM221: "a literal value looks like a credential",
+  KFM240: "text holds a character no target can pass on",
   KFM245: "not a single email address",
   // Targets.
   KFM301: "the target cannot express this feature",

@@ -65,9 +65,15 @@ export function hashComment(lines: readonly string[]): string {
   return lines.map((l) => `# ${l}`).join("\n") + "\n";
 }
 
-/** A path is spec data: anything but printable ASCII is written JSON-escaped so it cannot end the comment. */
+/**
+ * A path is spec data: anything but printable ASCII is written JSON-escaped, every
+ * character outside printable ASCII as `\uXXXX`, so it cannot end the comment for any
+ * reader (JSON leaves U+0085, U+2028 and U+2029 raw, which YAML 1.1 readers such as
+ * PyYAML take as line breaks, and DEL and C1 controls raw, which they refuse).
+ */
 function printablePath(path: string): string {
-  return /^[\x20-\x7e]*$/.test(path) ? path : JSON.stringify(path);
+  if (/^[\x20-\x7e]*$/.test(path)) return path;
+  return JSON.stringify(path).replace(/[^\x20-\x7e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
 export interface ParsedHeader {

@@ -9,7 +9,9 @@
  * It writes plain data straight to text. The output is, byte for byte, what the `yaml`
  * package writes for the same data as a YAML 1.1 document with `lineWidth: 0`,
  * `minContentWidth: 0` and `indentSeq: true`, which is how the goldens were made,
- * except where that did not read back: `<<`, `=` and `0o7` are quoted, a long string
+ * except where that did not read back: `<<`, `=`, `0o7` and what only go-yaml or PyYAML
+ * take for a number or timestamp (`0X1F`, `-0o17`, `1e3_`, `2024-01-01T00:00:00+35`)
+ * are quoted, a long string
  * with a line of one space no longer turns it into a backslash, and a top-level block
  * scalar opening with a space is indented; and where yamllint's default rules or PyYAML
  * would refuse it: no line ends in a blank (a multi-line string with a line ending in a
@@ -54,11 +56,20 @@ const TRAILING_BLANK = / (?:\n|$)/;
 const NOT_PLAIN = /^[\n ,[\]{}#&*!|>'"%@`]|^[?-](?: |$)|[\n:] | \n|[\n ]#|[\n :]$/;
 
 /**
- * Plain text that a YAML 1.1 reader resolves to something other than a string: null,
- * booleans (`y`, `on`, `off`...), ints in base 2, 8, 10 or 16, floats, infinities and
- * NaN, sexagesimal numbers (`1:20`), timestamps, and the merge key `<<` and value key
- * `=` (bare, a YAML 1.1 reader merges at `<<:`, and PyYAML cannot load either); and the
- * one number YAML 1.2 adds, octal `0o7`.
+ * Plain text that some YAML reader on the way resolves to something other than a
+ * string; the union of their rules is quoted:
+ * - YAML 1.1 (PyYAML resolver.py, the `yaml` package's yaml-1.1 schema): null,
+ *   booleans (`y`, `on`, `off`...), ints in base 2, 8, 10 or 16 with `_` anywhere after
+ *   the first digit, floats, infinities and NaN, sexagesimal numbers (`1:20`),
+ *   timestamps (PyYAML: a zone of any two digits, `+35`, which it then fails to load; a
+ *   fraction of no digits, `00:00:00.`), and the merge key `<<` and value key `=`
+ *   (bare, a YAML 1.1 reader merges at `<<:`, and PyYAML cannot load either);
+ * - YAML 1.2 (the `yaml` package's core schema): octal `0o7`;
+ * - go-yaml v2 (go.yaml.in/yaml/v2 resolve.go, under `sigs.k8s.io/yaml`: kubectl, the
+ *   argo CLI, controllers, the API server): text opening with a digit or sign is an int
+ *   when Go's `strconv.ParseInt(s, 0, 64)` takes it once every `_` is removed, so
+ *   prefixes in either case and signed (`0X1F`, `0B101`, `-0o17`, `+0o17`, `0o1_7`),
+ *   and a float when `yamlStyleFloat` matches it then (`1e3_`, `-_1`); see GO_NUMBER.
  */
 const NOT_A_STRING = new RegExp(
   "^(?:" +
@@ -69,8 +80,8 @@ const NOT_A_STRING = new RegExp(
       "<<|=",
       // booleans
       "[Yy]|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON|[Nn]|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF",
-      // ints: binary, hex, decimal (octal `0755` is one too), YAML 1.2 octal
-      "[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*)|0o[0-7]+",
+      // ints: binary, octal, hex (either case, signed: go-yaml), decimal (octal `0755` is one too)
+      "[-+]?(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)",
       // infinities, NaN
       "[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)",
       // floats with an exponent (`1e3`, `e5`)
@@ -79,11 +90,24 @@ const NOT_A_STRING = new RegExp(
       "[-+]?(?:[0-9][0-9_]*)?\\.[0-9_]*",
       // sexagesimal ints and floats (`1:20`, `1:20:30.5`)
       "[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\\.[0-9_]*)?",
-      // timestamps (`2024-01-01`, `2024-01-01 12:00:00 +1`)
-      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \\t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\\.[0-9]+)?(?:[ \\t]*(?:Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?",
+      // timestamps (`2024-01-01`, `2024-01-01 12:00:00 +1`, PyYAML's `...T00:00:00.+35`)
+      "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \\t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\\.[0-9]*)?(?:[ \\t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?",
     ].join("|") +
     ")$",
 );
+
+/**
+ * go-yaml v2's numbers, matched against the text with every `_` removed (resolve.go
+ * strips them before `strconv.ParseInt(plain, 0, 64)`, `ParseUint` and `yamlStyleFloat`),
+ * for text opening with a digit or a sign (its resolve table's hints `D` and `S`).
+ */
+const GO_NUMBER = /^[-+]?(?:0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+const GO_NUMBER_START = /^[-+0-9]/;
+
+/** Whether a YAML reader would resolve plain `s` to something other than a string. */
+function resolvesToNonString(s: string): boolean {
+  return NOT_A_STRING.test(s) || (GO_NUMBER_START.test(s) && s.includes("_") && GO_NUMBER.test(s.replace(/_/g, "")));
+}
 
 /**
  * Text that is plain as it stands: it starts with a letter (not `e`/`E`, which can open a
@@ -279,7 +303,7 @@ function scalar(s: string, key: boolean, indent: string): string {
     if (indent === "") return block(s, indent);
     if (key && indent === "  ") return quoted(s, key, indent);
   }
-  return NOT_A_STRING.test(s) ? quoted(s, key, indent) : s;
+  return resolvesToNonString(s) ? quoted(s, key, indent) : s;
 }
 
 function quoted(s: string, key: boolean, indent: string): string {

@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import YAML, { visit } from "yaml";
 import { parseYamlStream, toYaml, toYamlStream } from "../src/yaml.js";
 import { HOSTILE_TOKENS, hostileText, propertyParams } from "./hostile/arbitraries.js";
+import { pyyamlPython, readPyYaml, readYamlPackage } from "./yaml-readers.js";
 
 // ---- the reference: do not change it, it is what the goldens were written with ----
 
@@ -40,6 +41,8 @@ const YAML_PIECES: readonly string[] = [
   ...["y", "Y", "n", "N", "yes", "No", "ON", "off", "True", "FALSE", "null", "Null", "NULL", "~", "<<", "=", ""],
   ...["0", "1", "-1", "+1", "0755", "0o7", "0b101", "0x1F", "1_000", "1.5", ".5", "1.", ".", "._", "-.inf", ".NaN", "1e3", "e5", "E+3", "1.2e-3"],
   ...["1:20", "-1:20:30", "1:20.5", "2024-01-01", "2024-1-1t12:00:00.5Z", "2024-01-01 12:00:00 +1", "12:30"],
+  // What go-yaml (sigs.k8s.io/yaml) or PyYAML alone read as a number or timestamp.
+  ...["0X1F", "0B101", "0O17", "-0o17", "+0o17", "0o1_7", "1e3_", "-_1", "0_x1F", "2024-01-01T00:00:00+35", "2024-01-01T00:00:00."],
   ...["---", "...", "%", "- ", "-", "? ", "?", ": ", ":", "#", " #", "&", "*", "!", "|", ">", "'", '"', "`", "@", ",", "[", "]", "{", "}"],
   ...[" ", "  ", "\n", "\n\n", "\n ", " \n", "\t", "\r", "\0", "\x07", "\x0b", "\x1b", "\x7f", "\x85", "\u00a0", "\u2028", "\ufeff", "\ud800", "\udc00"],
   ...["a", "job", "x-y.z/w_1", "run", "echo hi", "$(params.x)", "{{ ds }}", "é", "🚀"],
@@ -125,7 +128,9 @@ function touchesFixedCases(v: unknown): boolean {
     return (
       v === "<<" ||
       v === "=" ||
-      /^0o[0-7]+$/.test(v) ||
+      /^[-+]?0[oOxXbB]/.test(v) ||
+      /^[-+0-9].*_/.test(v) ||
+      /^[0-9]{4}-/.test(v) ||
       (v.includes("\n \n") && JSON.stringify(v).length >= 40) ||
       (v.includes("\n") && / (?:\n|$)/.test(v)) ||
       v.startsWith("\n") ||
@@ -225,7 +230,7 @@ describe("where the reference did not read back", () => {
   it("quotes YAML 1.2 octal, which a YAML 1.2 reader takes as a number", () => {
     expect(referenceToYaml(["0o7"])).toBe("- 0o7\n");
     expect(YAML.parse(referenceToYaml(["0o7"]), { version: "1.2" })).toEqual([7]);
-    expect(toYaml(["0o7", "0o8", "-0o7"])).toBe('- "0o7"\n- 0o8\n- -0o7\n');
+    expect(toYaml(["0o7", "0o8", "-0o7"])).toBe('- "0o7"\n- 0o8\n- "-0o7"\n');
     readsBack(["0o7", "0o8", "-0o7"]);
   });
 
@@ -271,6 +276,68 @@ describe("where the reference did not read back", () => {
     ).toEqual([]);
     readsBack(v);
   });
+});
+
+describe("toYaml quotes what any reader on the way resolves to a non-string (issue 12)", () => {
+  // Given text that go-yaml (sigs.k8s.io/yaml: kubectl, the argo CLI, the API server) or
+  // PyYAML alone resolves to a number or a timestamp, when written, then it is quoted.
+  const goNumbers = ["0X1F", "0B101", "0O17", "-0o17", "+0o17", "0o1_7", "-0X1f", "+0b1", "1e3_", "1_e3", "-_1", "0_x1F", "+_.5", "1_."];
+  const pyTimestamps = ["2024-01-01T00:00:00+35", "2024-01-01T00:00:00.", "2024-1-1 1:02:03 -9", "2024-01-01t00:00:00.Z"];
+  it.each([...goNumbers, ...pyTimestamps])("%s", (s) => {
+    expect(toYaml([s])).toBe(`- "${s}"\n`);
+    expect(toYaml({ [s]: s })).toBe(`"${s}": "${s}"\n`);
+  });
+
+  it("leaves plain what no reader takes for a number or a timestamp", () => {
+    expect(toYaml(["0x", "0o8", "0b2", "0xG", "_1", "1_a", "2024-01-01T00:00:00+", "2024-01-01T0:00"])).toBe(
+      "- 0x\n- 0o8\n- 0b2\n- 0xG\n- _1\n- 1_a\n- 2024-01-01T00:00:00+\n- 2024-01-01T0:00\n",
+    );
+  });
+
+  const py = pyyamlPython();
+  it.skipIf(py === null)(
+    "PyYAML, the yaml package (1.1 and 1.2) read back every generated number- or date-like string exactly",
+    () => {
+      // Given strings built from the pieces numbers and timestamps are made of (signs,
+      // prefixes in both cases, `_`, `.`, exponents, dates, times, zones), as keys and
+      // values, when written and read by each reader, then each gives back the strings.
+      const numberLike = fc
+        .tuple(
+          fc.constantFrom("", "-", "+", "_", "."),
+          fc.constantFrom(
+            "0",
+            "1",
+            "08",
+            "0x",
+            "0X",
+            "0b",
+            "0B",
+            "0o",
+            "0O",
+            ".",
+            "1:2",
+            "2024-01-01",
+            "2024-1-1T1:02:03",
+            "2024-01-01 00:00:00",
+            "2024-01-01t00:00:00",
+          ),
+          fc.array(fc.constantFrom("0", "1", "7", "9", "f", "F", "_", ".", "e", "E", "+", "-", ":", "5", "Z", "+35", "-05:00", " ", "\t", "T", "x"), {
+            maxLength: 6,
+          }),
+        )
+        .map(([a, b, c]) => a + b + c.join(""));
+      const samples = fc.sample(fc.array(numberLike, { minLength: 1, maxLength: 4 }), { numRuns: 2000, seed: propertyParams(1).seed });
+      const texts = samples.map((ss) => toYaml(Object.fromEntries(ss.map((s, i) => [s, [s, i]]))));
+      const meant = samples.map((ss) => Object.fromEntries(ss.map((s, i) => [s, [s, i]])));
+      const pyReadings = readPyYaml(texts, py);
+      texts.forEach((text, i) => {
+        const want = { ok: true, docs: [meant[i]] };
+        expect(pyReadings[i], `PyYAML:\n${text}`).toEqual(want);
+        for (const version of ["1.1", "1.2"] as const) expect(readYamlPackage(text, version), `yaml ${version}:\n${text}`).toEqual(want);
+      });
+    },
+    60_000,
+  );
 });
 
 describe("toYaml, case by case", () => {

@@ -219,23 +219,7 @@ export function check(ir: Workflow): Problem[] {
         ),
       );
     }
-    const texts: Array<[readonly (string | number)[], string]> = [[["image"], job.image]];
-    job.command?.forEach((t, i) => texts.push([["command", i], templateText(t)]));
-    job.args?.forEach((t, i) => texts.push([["args", i], templateText(t)]));
-    job.env.forEach((e) => {
-      if ("value" in e) texts.push([["env", e.name], templateText(e.value)]);
-    });
-    for (const [path, text] of texts) {
-      if (UNPASSABLE.test(text)) {
-        problems.push(
-          problem(
-            "KFM301",
-            `${TARGET} cannot pass this text to the container: it holds a NUL character or a lone UTF-16 surrogate, which no process argument or environment variable can carry. Remove the character.`,
-            [...job.at, ...path],
-          ),
-        );
-      }
-    }
+    // Text no process can hold (NUL, lone surrogates) is refused in the core for every target (src/text.ts).
   }
   return problems;
 }

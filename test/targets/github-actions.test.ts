@@ -329,11 +329,6 @@ describe("refusals (KFM301)", () => {
   it("given an empty executable as command[0], then it is refused (docker would run the next argument instead)", () => {
     expect(codes(irFixture([{ command: [[], [{ text: "x" }]] }]))).toEqual(["KFM301"]);
   });
-
-  it("given a NUL character in an env value, then it is refused at that variable", () => {
-    const ps = check(irFixture([{ env: [{ name: "X", value: [{ text: "a\u0000b" }] }] }]));
-    expect(ps.map((p) => p.at)).toEqual([["workflow", "jobs", 0, "job", "env", "X"]]);
-  });
 });
 
 // ---------------------------------------------------------------- lift
