@@ -24554,6 +24554,12 @@ var EXIT_OK = 0;
 var EXIT_INVALID = 1;
 var EXIT_USAGE = 2;
 var UsageError = class extends Error {
+  hint;
+  /** `message` may quote what the user typed, so it is printed as safe text; `hint` is the compiler's own lines, printed as they are. */
+  constructor(message, hint) {
+    super(message);
+    this.hint = hint;
+  }
 };
 function printedHelp(values, command, io) {
   if (values.help === true)
@@ -25721,10 +25727,9 @@ ${result.orphans.map((o) => `  ${shown(o.path)} (${why(o.header.from)})
 // dist/src/cli/commands/compile.js
 import { relative as relative8 } from "node:path";
 function nothingToCompile(cwd) {
-  return `nothing to compile: no spec files given, and no kfm.config.yaml in ${cwd}.
-Give spec files and targets (kfm-compile pipeline.yaml --target argo --out deploy/),
+  return new UsageError(`nothing to compile: no spec files given, and no kfm.config.yaml in ${cwd} or a folder above it (up to the repository root).`, `Give spec files and targets (kfm-compile pipeline.yaml --target argo --out deploy/),
 or write a kfm.config.yaml naming the project's specs and targets (README, "Project config"),
-or name one with --config FILE.`;
+or name one with --config FILE.`);
 }
 var compileCommand = {
   name: "compile",
@@ -25744,7 +25749,7 @@ var compileCommand = {
       return EXIT_OK;
     }
     if (positionals.length === 0 && values.config === void 0 && findConfig(io.cwd) === null)
-      throw new UsageError(nothingToCompile(io.cwd));
+      throw nothingToCompile(io.cwd);
     const quiet = values.quiet === true;
     const selected = select(values, positionals, io);
     if (selected.mode === "invalid") {
@@ -26723,7 +26728,8 @@ function main(argv, io) {
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`kfm-compile: ${safeText(e.message)}
-Run 'kfm-compile --help' for usage.
+${e.hint === void 0 ? "" : `${e.hint}
+`}Run 'kfm-compile --help' for usage.
 `);
       return EXIT_USAGE;
     }

@@ -27,7 +27,15 @@ export interface Io {
 }
 
 /** A mistake in the command line itself: printed with a hint, exit 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `message` may quote what the user typed, so it is printed as safe text; `hint` is the compiler's own lines, printed as they are. */
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** One subcommand: its help text and what it does. */
 export interface Command {

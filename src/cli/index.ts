@@ -102,7 +102,7 @@ export function main(argv: readonly string[], io: Io): number {
   } catch (e) {
     if (e instanceof UsageError) {
       // The message may echo what was typed (an unknown option or target): one line of safe text.
-      io.stderr(`kfm-compile: ${safeText(e.message)}\nRun 'kfm-compile --help' for usage.\n`);
+      io.stderr(`kfm-compile: ${safeText(e.message)}\n${e.hint === undefined ? "" : `${e.hint}\n`}Run 'kfm-compile --help' for usage.\n`);
       return EXIT_USAGE;
     }
     throw e;

@@ -138,7 +138,7 @@ describe("the CLI with a config", () => {
       const r = run(args, dir);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toContain(`kfm-compile: nothing to compile: no spec files given, and no kfm.config.yaml in ${dir}.\n`);
+      expect(r.stderr).toContain(`kfm-compile: nothing to compile: no spec files given, and no kfm.config.yaml in ${dir} or a folder above it (up to the repository root).\n`);
       expect(r.stderr).toMatch(
         /--target argo --out deploy\/\),\nor write a kfm\.config\.yaml .*\nor name one with --config FILE\.\nRun 'kfm-compile --help' for usage\.\n$/,
       );

@@ -12,12 +12,12 @@ import { PROJECT_OPTIONS, select } from "../project.js";
  * Why a bare `kfm-compile` is a usage error: with neither specs nor a config there is
  * nothing to compile, and exiting 0 would let a CI step pass having compiled nothing.
  */
-function nothingToCompile(cwd: string): string {
-  return (
-    `nothing to compile: no spec files given, and no kfm.config.yaml in ${cwd}.\n` +
+function nothingToCompile(cwd: string): UsageError {
+  return new UsageError(
+    `nothing to compile: no spec files given, and no kfm.config.yaml in ${cwd} or a folder above it (up to the repository root).`,
     "Give spec files and targets (kfm-compile pipeline.yaml --target argo --out deploy/),\n" +
-    'or write a kfm.config.yaml naming the project\'s specs and targets (README, "Project config"),\n' +
-    "or name one with --config FILE."
+      'or write a kfm.config.yaml naming the project\'s specs and targets (README, "Project config"),\n' +
+      "or name one with --config FILE.",
   );
 }
 
@@ -38,7 +38,7 @@ export const compileCommand: Command = {
       io.stdout(`${VERSION}\n`);
       return EXIT_OK;
     }
-    if (positionals.length === 0 && values.config === undefined && findConfig(io.cwd) === null) throw new UsageError(nothingToCompile(io.cwd));
+    if (positionals.length === 0 && values.config === undefined && findConfig(io.cwd) === null) throw nothingToCompile(io.cwd);
     const quiet = values.quiet === true;
     const selected = select(values, positionals, io);
     if (selected.mode === "invalid") {
