@@ -75,6 +75,7 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
   checkNotificationLiterals(ctx, wf.notifications, [...at, "notifications", "on_failure"]);
   const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
   const timeoutSeconds = positiveDuration(ctx, wf.timeout, [...at, "timeout"]);
+  checkSafeInteger(ctx, wf.max_active_runs, [...at, "max_active_runs"]);
   const entries = Array.isArray(wf.jobs) ? wf.jobs : [];
   const names = entries.map((e) => (isObj(e) && isObj(e.job) ? str(e.job.name) : isObj(e) && isObj(e.approval) ? str(e.approval.name) : null));
   checkNames(
@@ -125,7 +126,7 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     description: str(wf.description),
     schedule,
     timeoutSeconds,
-    maxActiveRuns: typeof wf.max_active_runs === "number" ? wf.max_active_runs : null,
+    maxActiveRuns: typeof wf.max_active_runs === "number" && Number.isSafeInteger(wf.max_active_runs) ? wf.max_active_runs : null,
     runTokenSeed: runTokenSeed(
       name,
       entries.map((e) => (isObj(e) ? e.job : null)),
@@ -422,20 +423,48 @@ function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {
 export const MAX_DURATION_SECONDS = 10 * 365 * 86400;
 
 function positiveDuration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
-  if (typeof value !== "string") return null;
-  const s = parseDuration(value);
-  if (s === null) return null; // the shape check already reported it
+  const s = duration(ctx, value, at);
   if (s === 0) {
     ctx.problems.push(problem("KFM206", "A timeout must be longer than zero; leave it out for no limit.", at));
     return null;
   }
-  return boundedDuration(ctx, s, at);
+  return s;
 }
 
-function boundedDuration(ctx: Ctx, seconds: number, at: SpecPath): number | null {
-  if (seconds <= MAX_DURATION_SECONDS) return seconds;
-  ctx.problems.push(problem("KFM206", `${seconds} seconds is longer than the ten years any duration may be; runners cannot all store it.`, at));
+/**
+ * Seconds of a duration field, null when absent, malformed (the shape check reports it)
+ * or too long. Too long is reported here: a huge timeout must never become "no timeout".
+ */
+function duration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
+  if (typeof value !== "string") return null;
+  const s = parseDuration(value);
+  if (s === null) return null;
+  if (s <= MAX_DURATION_SECONDS) return s;
+  ctx.problems.push(
+    problem(
+      "KFM206",
+      `\`${value.length > 40 ? value.slice(0, 40) + "..." : value}\` is longer than the ten years (3650d) any duration may be: runners store durations in types that end sooner. Use a shorter one, or leave the field out where that means no limit.`,
+      at,
+    ),
+  );
   return null;
+}
+
+/**
+ * An integer field without an upper bound in the schema: past 2^53 a YAML reader no
+ * longer holds the number written (9007199254740993 reads as ...992), and no runner
+ * stores it, so it is refused rather than written out as something else (`1e+308`).
+ */
+function checkSafeInteger(ctx: Ctx, value: unknown, at: SpecPath): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || Number.isSafeInteger(value)) return;
+  const written = ctx.scalarSource(at) ?? String(value);
+  ctx.problems.push(
+    problem(
+      "KFM104",
+      `\`${written.length > 40 ? written.slice(0, 40) + "..." : written}\` is larger than any runner can store (at most ${Number.MAX_SAFE_INTEGER}); use a smaller number, or leave the field out for no limit.`,
+      at,
+    ),
+  );
 }
 
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {
@@ -480,7 +509,7 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     cronText = value.cron;
   } else if (typeof value.interval === "string") {
     fromInterval = true;
-    const seconds = parseDuration(value.interval);
+    const seconds = duration(ctx, value.interval, [...at, "interval"]);
     if (seconds !== null) {
       cronText = intervalToCron(seconds);
       if (cronText === null) {
@@ -719,8 +748,11 @@ function quantity(ctx: Ctx, resources: unknown, key: "cpu" | "memory", at: SpecP
 function lowerRetry(ctx: Ctx, value: unknown, at: SpecPath): Retry {
   const none: Retry = { maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null };
   if (!isObj(value)) return none;
-  const maxAttempts = typeof value.max_attempts === "number" && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
-  const delaySeconds = typeof value.delay === "string" ? (parseDuration(value.delay) ?? 0) : 0;
+  // Out of the schema's range (1..100) the shape check reports it; lowering goes on with
+  // the default rather than compute (or allocate) anything from a number like 2^32.
+  const inRange = (v: unknown): v is number => typeof v === "number" && v >= 1 && v <= 100;
+  const maxAttempts = inRange(value.max_attempts) && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
+  const delaySeconds = duration(ctx, value.delay, [...at, "delay"]) ?? 0;
   const exponential = value.exponential_backoff === true;
   if (!exponential && "backoff_multiplier" in value) {
     ctx.problems.push(warning("KFM216", "`backoff_multiplier` has no effect without `exponential_backoff: true`.", [...at, "backoff_multiplier"], true));
@@ -728,8 +760,9 @@ function lowerRetry(ctx: Ctx, value: unknown, at: SpecPath): Retry {
   if (!exponential && "max_delay" in value) {
     ctx.problems.push(warning("KFM216", "`max_delay` has no effect without `exponential_backoff: true`.", [...at, "max_delay"], true));
   }
-  const multiplier = exponential ? (typeof value.backoff_multiplier === "number" ? value.backoff_multiplier : 2) : 1;
-  const maxDelaySeconds = exponential && typeof value.max_delay === "string" ? parseDuration(value.max_delay) : null;
+  const multiplier = exponential ? (inRange(value.backoff_multiplier) ? value.backoff_multiplier : 2) : 1;
+  const maxDelayWritten = duration(ctx, value.max_delay, [...at, "max_delay"]);
+  const maxDelaySeconds = exponential ? maxDelayWritten : null;
   if (maxDelaySeconds !== null && maxDelaySeconds < delaySeconds) {
     ctx.problems.push(
       problem("KFM216", "`max_delay` is shorter than `delay`, so no wait could grow; raise it or drop exponential backoff.", [...at, "max_delay"]),

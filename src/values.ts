@@ -2,13 +2,17 @@
 
 const DURATION = /^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$/;
 
-/** Seconds in a duration like `1h30m`; null when malformed or empty. */
+/**
+ * Seconds in a duration like `1h30m`; null when malformed or empty. A well-formed
+ * duration too long to count exactly (`30000000000000d`) is `Infinity`, not null, so
+ * callers refuse it as too long instead of taking it for "not given".
+ */
 export function parseDuration(text: string): number | null {
   const m = DURATION.exec(text);
   if (m === null || text === "") return null;
   const [d, h, min, s] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
   const total = d! * 86400 + h! * 3600 + min! * 60 + s!;
-  return Number.isSafeInteger(total) ? total : null;
+  return Number.isSafeInteger(total) ? total : Infinity;
 }
 
 /** Writes seconds back in the spec's own duration form (largest units first). */
