@@ -46,6 +46,7 @@ export const CODES = {
   KFM219: "schedule window is empty",
   KFM220: "schedule slot in a daylight-saving change",
   KFM221: "a literal value looks like a credential",
+  KFM222: "a legacy or fixed-offset time zone name",
   // Targets.
   KFM301: "the target cannot express this feature",
   KFM302: "the output is larger than the runner accepts",

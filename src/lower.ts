@@ -26,7 +26,7 @@ import { MAX_PREREQUISITE_REACH } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
 import { credentialIn, secretLikeName } from "./secrets.js";
 import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
-import { isZone, knownZones, parseBound, parseDuration, parseQuantity } from "./values.js";
+import { icuZone, isZone, knownZones, legacyZone, parseBound, parseDuration, parseQuantity } from "./values.js";
 
 type Obj = Record<string, unknown>;
 
@@ -478,9 +478,19 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
   let zoneOk = true;
   if (typeof value.timezone === "string" && !isZone(value.timezone)) {
     zoneOk = false;
+    // An ICU-only alias (`PST`) reads as a zone here; the zone it stands for is the fix.
+    const icu = icuZone(value.timezone);
+    const meant = icu !== null && icu !== value.timezone && isZone(icu) ? icu : null;
     ctx.problems.push(
-      problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name.${suggestion(value.timezone, knownZones())}`, [...at, "timezone"]),
+      problem(
+        "KFM205",
+        `\`${value.timezone}\` is not an IANA time zone name${icu !== null ? " (only ICU's aliases have it), so Python's and Go's tz databases do not know it" : ""}.${meant !== null ? ` Did you mean '${meant}'?` : suggestion(value.timezone, knownZones())}`,
+        [...at, "timezone"],
+      ),
     );
+  } else if (typeof value.timezone === "string") {
+    const legacy = legacyZone(value.timezone);
+    if (legacy !== null) ctx.problems.push({ code: "KFM222", severity: legacy.severity, message: legacy.message, at: [...at, "timezone"] });
   }
   const bound = (key: "start_date" | "end_date"): string | null => {
     const v = value[key];

@@ -180,10 +180,74 @@ export function knownZones(): Set<string> {
   return canonicalZones;
 }
 
+/**
+ * Names ICU (and so Node's Intl) accepts that are not in the IANA tz database: Java's
+ * three-letter IDs (ICU's zoneinfo64 `Names`, from `JDK 1.1` compatibility) and the
+ * `SystemV/` family, and links the tz database has removed. Python's `zoneinfo` and Go's
+ * `time.LoadLocation` refuse them, so a spec naming one would compile and then fail on
+ * the runner; they are unknown zones here, with the zone ICU maps them to as the fix.
+ */
+const ICU_ONLY =
+  /^(?:ACT|AET|AGT|ART|AST|BET|BST|CAT|CNT|CST|CTT|EAT|ECT|IET|IST|JST|MIT|NET|NST|PLT|PNT|PRT|PST|SST|VST|SystemV\/.*|US\/Pacific-New|Canada\/East-Saskatchewan)$/;
+
+/** The zone ICU reads a name as (`PST` -> `America/Los_Angeles`), or null when it reads none. */
+export function icuZone(zone: string): string | null {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Old tz database names that are real zones but rarely what a spec means (tz's
+ * `northamerica` and `europe` files, and since 2024b links in `backward`):
+ * - `EST` and `MST` are fixed UTC-5 and UTC-7 all year: named like New York's and
+ *   Denver's clocks but without their daylight saving, so a daily run is an hour off
+ *   for eight months. Refused, with both fixes.
+ * - `HST`, the POSIX-style `EST5EDT` family and `CET`, `MET`, `EET`, `WET` keep the
+ *   clock of a region (Honolulu, New York, Brussels...); tz keeps them only for
+ *   compatibility, and runners with older tz data give them older rules. A warning
+ *   naming the region zone.
+ * `Etc/GMT+5` (fixed UTC-5, POSIX sign) and backward links such as `US/Eastern` are
+ * deliberate, current names and pass.
+ */
+const LEGACY_ZONES: Readonly<Record<string, { region: string; fixed?: string }>> = {
+  EST: { region: "America/New_York", fixed: "Etc/GMT+5" },
+  MST: { region: "America/Denver", fixed: "America/Phoenix" },
+  HST: { region: "Pacific/Honolulu" },
+  EST5EDT: { region: "America/New_York" },
+  CST6CDT: { region: "America/Chicago" },
+  MST7MDT: { region: "America/Denver" },
+  PST8PDT: { region: "America/Los_Angeles" },
+  CET: { region: "Europe/Brussels" },
+  MET: { region: "Europe/Brussels" },
+  EET: { region: "Europe/Athens" },
+  WET: { region: "Europe/Lisbon" },
+};
+
+/** What to say about a valid but legacy zone name (see LEGACY_ZONES), or null. */
+export function legacyZone(zone: string): { severity: "error" | "warning"; message: string } | null {
+  const legacy = LEGACY_ZONES[zone];
+  if (legacy === undefined) return null;
+  if (legacy.fixed !== undefined) {
+    const offset = offsetMinutes(Date.UTC(2026, 0, 1), zone) / 60;
+    return {
+      severity: "error",
+      message: `\`${zone}\` is a fixed UTC${offset < 0 ? "" : "+"}${offset} all year, without daylight saving, so it is not the clock of ${legacy.region}: runs would be an hour off while daylight saving is on. Did you mean '${legacy.region}'? For a fixed UTC${offset < 0 ? "" : "+"}${offset} all year, write '${legacy.fixed}'${legacy.fixed.startsWith("Etc/") ? " (tz writes the sign inverted)" : ""}.`,
+    };
+  }
+  return {
+    severity: "warning",
+    message: `\`${zone}\` is a legacy name the tz database keeps for compatibility, and runners with older tz data may give it other rules than ${legacy.region}. Did you mean '${legacy.region}'?`,
+  };
+}
+
 /** Whether `zone` is an IANA zone name, spelt with the exact case tz databases use. */
 export function isZone(zone: string): boolean {
   if (UTC_ZONES.has(zone) || knownZones().has(zone)) return true;
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
+  if (ICU_ONLY.test(zone)) return false;
   // Legacy aliases (US/Eastern) are real tz database links; a canonical name in the
   // wrong case is not, because Python's and Go's loaders are case-sensitive.
   if (lowerCaseZones!.has(zone.toLowerCase())) return false;
