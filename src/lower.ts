@@ -24,9 +24,9 @@ import type {
 import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
 import { MAX_PREREQUISITE_REACH } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
-import { credentialIn, secretLikeName } from "./secrets.js";
+import { credentialIn, literalCredential, secretLikeName } from "./secrets.js";
 import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
-import { icuZone, isZone, knownZones, legacyZone, parseBound, parseDuration, parseQuantity } from "./values.js";
+import { icuOnlyZone, isZone, knownZones, legacyZone, parseBound, parseDuration, parseQuantity } from "./values.js";
 
 type Obj = Record<string, unknown>;
 
@@ -294,8 +294,12 @@ type LiteralKind = "env" | "param" | "field";
  * is an error pointing to secret references. The value itself is never repeated.
  */
 function checkLiteral(ctx: Ctx, value: unknown, at: SpecPath, kind: LiteralKind, name?: string): void {
-  if (typeof value !== "string") return;
-  const found = credentialIn(value, name !== undefined && secretLikeName(name));
+  if (typeof value !== "string" && !(typeof value === "number" && name !== undefined)) return;
+  let found = typeof value === "string" ? credentialIn(value, name !== undefined && secretLikeName(name)) : null;
+  if (found === null && name !== undefined) {
+    const what = literalCredential(name, value as string | number);
+    if (what !== null) found = `${what} (the name \`${name}\` says so)`;
+  }
   if (found === null) return;
   const keep =
     kind === "env"
@@ -478,16 +482,11 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
   let zoneOk = true;
   if (typeof value.timezone === "string" && !isZone(value.timezone)) {
     zoneOk = false;
-    // An ICU-only alias (`PST`) reads as a zone here; the zone it stands for is the fix.
-    const icu = icuZone(value.timezone);
-    const meant = icu !== null && icu !== value.timezone && isZone(icu) ? icu : null;
-    ctx.problems.push(
-      problem(
-        "KFM205",
-        `\`${value.timezone}\` is not an IANA time zone name${icu !== null ? " (only ICU's aliases have it), so Python's and Go's tz databases do not know it" : ""}.${meant !== null ? ` Did you mean '${meant}'?` : suggestion(value.timezone, knownZones())}`,
-        [...at, "timezone"],
-      ),
-    );
+    // An ICU-only alias (`PST`) reads as a zone in Node; the zone it stands for is the fix.
+    const meant = icuOnlyZone(value.timezone);
+    const why = meant === null ? "" : " (only ICU's aliases have it), so Python's and Go's tz databases do not know it";
+    const fix = meant ? ` Did you mean '${meant}'?` : suggestion(value.timezone, knownZones());
+    ctx.problems.push(problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name${why}.${fix}`, [...at, "timezone"]));
   } else if (typeof value.timezone === "string") {
     const legacy = legacyZone(value.timezone);
     if (legacy !== null) ctx.problems.push({ code: "KFM222", severity: legacy.severity, message: legacy.message, at: [...at, "timezone"] });

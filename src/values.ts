@@ -190,12 +190,17 @@ export function knownZones(): Set<string> {
 const ICU_ONLY =
   /^(?:ACT|AET|AGT|ART|AST|BET|BST|CAT|CNT|CST|CTT|EAT|ECT|IET|IST|JST|MIT|NET|NST|PLT|PNT|PRT|PST|SST|VST|SystemV\/.*|US\/Pacific-New|Canada\/East-Saskatchewan)$/;
 
-/** The zone ICU reads a name as (`PST` -> `America/Los_Angeles`), or null when it reads none. */
-export function icuZone(zone: string): string | null {
+/**
+ * For a name only ICU knows (ICU_ONLY), the zone ICU reads it as (`PST` ->
+ * `America/Los_Angeles`) when that is a zone here, else "" ; null for any other name.
+ */
+export function icuOnlyZone(zone: string): string | null {
+  if (!ICU_ONLY.test(zone)) return null;
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    const meant = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    return meant !== zone && isZone(meant) ? meant : "";
   } catch {
-    return null;
+    return "";
   }
 }
 

@@ -206,9 +206,10 @@ export interface JobSpec {
    * Environment variables of the job's container. Names follow POSIX: letters,
    * digits and `_`, not starting with a digit. A value is text, or a reference to a
    * secret (contract 11.3: never a literal credential). A literal that looks like a
-   * credential (a known token format anywhere, or a random-looking value under a name
-   * such as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`) is refused (`KFM221`); a value
-   * that only looks like one is written as a [NotASecret](#notasecret).
+   * credential (a known token format anywhere, a random-looking value under a name
+   * such as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name
+   * ending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused
+   * (`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).
    */
   env?: { [name: string]: TemplateString | number | boolean | SecretRef | NotASecret };
   /** Resources the container requests (contract 3.1). */
