@@ -47,6 +47,7 @@ export const CODES = {
   KFM220: "schedule slot in a daylight-saving change",
   KFM221: "a literal value looks like a credential",
   KFM222: "a legacy or fixed-offset time zone name",
+  KFM223: "malformed container image reference",
   // Targets.
   KFM301: "the target cannot express this feature",
   KFM302: "the output is larger than the runner accepts",

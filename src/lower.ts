@@ -26,7 +26,7 @@ import { MAX_PREREQUISITE_REACH } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
 import { credentialIn, literalCredential, secretLikeName } from "./secrets.js";
 import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
-import { icuOnlyZone, isZone, knownZones, legacyZone, parseBound, parseDuration, parseQuantity } from "./values.js";
+import { icuOnlyZone, imageProblem, isZone, knownZones, legacyZone, parseBound, parseDuration, parseQuantity } from "./values.js";
 
 type Obj = Record<string, unknown>;
 
@@ -591,7 +591,20 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
     const t = tpl(image, [...at, "image"]);
     if (t !== null && t.some((s) => "variable" in s)) {
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
-    } else if (t !== null) imageText = constantText(t);
+    } else if (t !== null) {
+      imageText = constantText(t);
+      const bad = imageText === null ? null : imageProblem(imageText);
+      if (bad !== null) {
+        const shown = imageText!.length > 80 ? imageText!.slice(0, 80) + "..." : imageText!;
+        ctx.problems.push(
+          problem(
+            "KFM223",
+            `\`${shown}\` is not a container image reference: ${bad.reason}. An image is \`[registry[:port]/]name[:tag][@digest]\`, the name in lower case (the grammar every container runtime pulls by, distribution/reference).${bad.fix === null ? "" : ` Did you mean '${bad.fix}'?`}`,
+            [...at, "image"],
+          ),
+        );
+      }
+    }
   }
   const env: EnvVar[] = [];
   if (isObj(value.env)) {

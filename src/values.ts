@@ -263,3 +263,59 @@ export function isZone(zone: string): boolean {
     return false;
   }
 }
+
+// The image reference grammar of distribution/reference (regexp.go, used by Docker,
+// containerd and CRI-O to pull): reference := name [":" tag] ["@" digest], name :=
+// [domain "/"] path; a path component is lower-case alphanumerics joined by `.`, `_`,
+// `__` or runs of `-`; a domain is host names joined by `.`, or an IPv6 address in
+// brackets, with an optional port; a tag is `[\w][\w.-]{0,127}`; a digest is
+// `algorithm:hex` with at least 32 hex digits; the name is at most 255 characters.
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+const MAX_IMAGE_NAME = 255;
+
+/** Whether `image` is a container image reference every runtime can pull by (see IMAGE_REFERENCE). */
+export function isImageReference(image: string): boolean {
+  if (image.length > MAX_IMAGE_NAME + 1 + 128 + 1 + 200) return false;
+  if (!IMAGE_REFERENCE.test(image)) return false;
+  const name = image.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
+  return name.length <= MAX_IMAGE_NAME;
+}
+
+/**
+ * Why `image` is not an image reference, in a sentence, and the reference it was likely
+ * meant to be when one is near (`Busybox Latest` -> `busybox:latest`); null when valid.
+ */
+export function imageProblem(image: string): { reason: string; fix: string | null } | null {
+  if (isImageReference(image)) return null;
+  const reason = /\s/.test(image)
+    ? "it contains white space"
+    : /[A-Z]/.test(image.replace(/^[^/]*[.:][^/]*\//, "").replace(/[:@].*$/, ""))
+      ? "the repository name has upper-case letters"
+      : image.replace(/@.*$/, "").replace(/:[^/]*$/, "").length > MAX_IMAGE_NAME
+        ? `the name is longer than ${MAX_IMAGE_NAME} characters`
+        : /:([^/@]*)(@|$)/.test(image) && !/:[\w][\w.-]{0,127}(@|$)/.test(image.replace(/^[^/]*\//, ""))
+          ? "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`"
+          : image.includes("@")
+            ? "a digest is `algorithm:hex` with at least 32 hex digits, such as `sha256:` and 64 hex digits"
+            : "its characters do not fit the grammar";
+  // A fix: two words that read as name and tag (`Busybox Latest`) joined by `:`, and the
+  // repository in lower case. A tag is case-sensitive, so it is kept as written, except
+  // when it was a word after a space.
+  const words = image.trim().split(/\s+/);
+  const tagWord = words.length === 2 && !words[0]!.includes(":") && /^(?:latest|stable|edge|v?[0-9][\w.-]*)$/i.test(words[1]!);
+  let guess = tagWord ? `${words[0]}:${words[1]!.toLowerCase()}` : words.length === 1 ? words[0]! : "";
+  const at = guess.indexOf("@");
+  const head = at < 0 ? guess : guess.slice(0, at);
+  const colon = head.lastIndexOf(":");
+  const slash = head.lastIndexOf("/");
+  const nameEnd = colon > slash ? colon : head.length;
+  const firstSlash = head.indexOf("/");
+  const domainEnd = firstSlash > 0 && /[.:]|^localhost$/.test(head.slice(0, firstSlash)) ? firstSlash + 1 : 0;
+  guess = head.slice(0, domainEnd) + head.slice(domainEnd, nameEnd).toLowerCase() + (colon > slash ? head.slice(colon) : "") + (at < 0 ? "" : guess.slice(at));
+  return { reason, fix: guess !== "" && guess !== image && isImageReference(guess) ? guess : null };
+}

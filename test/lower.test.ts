@@ -141,9 +141,28 @@ describe("bounds", () => {
 });
 
 describe("images", () => {
-  it("are templates that render to constant text, so Jinja escapes mean what they say", () => {
-    expect(ir(`job: {name: a, image: "registry/{{ '{{' }}odd:1"}\n`).jobs[0]!.image).toBe("registry/{{odd:1");
+  it("are templates that render to constant text, so params and Jinja escapes mean what they say", () => {
+    expect(ir(`job: {name: a, image: "registry/app:{{ params.tag }}", params: {tag: "1.2"}}\n`).jobs[0]!.image).toBe("registry/app:1.2");
+    // an escape renders to its literal text, which is then no image reference
+    expect(problems(`job: {name: a, image: "registry/{{ '{{' }}odd:1"}\n`)).toEqual([
+      expect.stringMatching(/^spec\.yaml:1:23: error KFM223: `registry\/\{\{odd:1` is not a container image reference/),
+    ]);
   });
+  it.each([
+    ["Busybox Latest", "it contains white space", "busybox:latest"],
+    ["ghcr.io/Org/Repo:V1", "the repository name has upper-case letters", "ghcr.io/org/repo:V1"],
+    ["busybox:-1", "a tag is 1 to 128 letters", null],
+    ["app@sha256:abc", "a digest is `algorithm:hex`", null],
+  ])("refuse `%s`, which no container runtime pulls by (issue 11)", (image, reason, fix) => {
+    const [d] = problems(`job: {name: a, image: "${image}"}\n`);
+    expect(d).toContain(`error KFM223: \`${image}\` is not a container image reference: ${reason}`);
+    if (fix === null) expect(d).not.toContain("Did you mean");
+    else expect(d).toContain(`Did you mean '${fix}'?`);
+  });
+  it.each(["busybox", "busybox:1.36", "registry.example.com:5000/team/img:1.0", "[::1]:5000/a__b/c---d:T_1.0-rc", "localhost/app@sha256:" + "ab".repeat(32)])(
+    "accept `%s`",
+    (image) => expect(problems(`job: {name: a, image: "${image}"}\n`)).toEqual([]),
+  );
 });
 
 describe("approval gates", () => {

@@ -183,7 +183,9 @@ export interface JobSpec {
   /** Human-readable description. */
   description?: string;
   /**
-   * Container image to run, for example `lakehouse/ingest:1.2.0`.
+   * Container image to run, for example `lakehouse/ingest:1.2.0`: a reference as
+   * container runtimes read it, `[registry[:port]/]name[:tag][@digest]`, the name in
+   * lower case (`KFM223` otherwise). It may use `{{ params.<key> }}`, not the run's date.
    * @minLength 1
    */
   image: string;
