@@ -53,6 +53,7 @@ export const CODES = {
   KFM302: "the output is larger than the runner accepts",
   // Backfill.
   KFM401: "backfill range reversed or too large",
+  KFM402: "backfill range holds no run",
 } as const;
 
 export type Code = keyof typeof CODES;
