@@ -216,16 +216,21 @@ const conflictCache = new Map<string, { kind: "gap" | "fold"; local: string } | 
  * late and a fold slot once at its second occurrence, robfig/cron (Argo, Kubernetes
  * CronJobs) skips the gap and fires the fold twice.
  */
-export function dstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
-  // A repository's specs mostly share a few schedules: `check` asks once per (cron, zone).
-  const key = `${c.text}\n${zone}`;
+export function dstConflict(
+  c: Cron,
+  zone: string,
+  window: { readonly start: string | null; readonly end: string | null } = { start: null, end: null },
+): { kind: "gap" | "fold"; local: string } | null {
+  // A repository's specs mostly share a few schedules: `check` asks once per (cron, zone, window).
+  const key = `${c.text}\n${zone}\n${window.start ?? ""}\n${window.end ?? ""}`;
   if (conflictCache.has(key)) return conflictCache.get(key)!;
-  const found = firstConflict(c, zone);
+  const found = firstConflict(c, zone, window.start?.slice(0, 16) ?? null, window.end?.slice(0, 16) ?? null);
   conflictCache.set(key, found);
   return found;
 }
 
-function firstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
+/** The first slot in a gap or fold whose wall time is within [start, end] (local `YYYY-MM-DDTHH:MM`, either open). */
+function firstConflict(c: Cron, zone: string, start: string | null, end: string | null): { kind: "gap" | "fold"; local: string } | null {
   for (const tr of transitions(zone)) {
     // Wall times in [from, to) (minutes since the epoch, read as UTC) are skipped
     // (gap, clocks go forward) or repeated (fold, clocks go back).
@@ -234,12 +239,15 @@ function firstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: st
     const [from, to, kind] = wallAfter > wallBefore ? [wallBefore, wallAfter, "gap" as const] : [wallAfter, wallBefore, "fold" as const];
     for (let m = from; m < to; m++) {
       const d = new Date(m * 60000);
+      const local = d.toISOString().slice(0, 16);
+      if (end !== null && local > end) return null;
+      if (start !== null && local < start) continue;
       if (
         c.minutes.includes(d.getUTCMinutes()) &&
         c.hours.includes(d.getUTCHours()) &&
         dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
       ) {
-        return { kind, local: d.toISOString().slice(0, 16) };
+        return { kind, local };
       }
     }
   }

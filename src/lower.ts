@@ -539,12 +539,14 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     return null;
   }
   if (!zoneOk) return null;
-  const conflict = dstConflict(cron, zone);
+  // Only slots inside the schedule's window can run, and the day named is one of them.
+  const conflict = dstConflict(cron, zone, { start, end });
   if (conflict !== null) {
+    const [day, time] = conflict.local.split("T");
     ctx.problems.push(
       problem(
         "KFM220",
-        `The slot at ${conflict.local.replace("T", " ")} ${zone} falls in a daylight-saving ${conflict.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. Move the slot out of the hours the clocks change, or use a zone without daylight saving.`,
+        `The slot at ${time} ${zone} falls in a daylight-saving ${conflict.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"} on the days the clocks change (${start !== null ? `the first in its window is on ${day}` : `for example ${day}`}), where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. Move the slot out of the hours the clocks change, or use a zone without daylight saving.`,
         [...at, fromInterval ? "interval" : "cron"],
       ),
     );
