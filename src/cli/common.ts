@@ -7,7 +7,7 @@ import { relative, resolve, sep } from "node:path";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
-import { formatDiagnostic, suggestion, type Diagnostic } from "../diagnostics.js";
+import { formatDiagnostic, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
 import { MAX_SPEC_BYTES } from "../limits.js";
 import { diskHost, type ReadError } from "../spec/layout.js";
 
@@ -158,7 +158,9 @@ export function lookupTarget(name: string): Target {
   return t;
 }
 
-export function report(diagnostics: readonly Diagnostic[], format: "text" | "json", io: Io): void {
+/** Prints diagnostics sorted by file, line and column (README, "Exit status"), however the commands gathered them. */
+export function report(unsorted: readonly Diagnostic[], format: "text" | "json", io: Io): void {
+  const diagnostics = sortDiagnostics([...unsorted]);
   if (format === "json") {
     io.stdout(JSON.stringify({ diagnostics }, null, 2) + "\n");
     return;
