@@ -75,7 +75,6 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
   checkNotificationLiterals(ctx, wf.notifications, [...at, "notifications", "on_failure"]);
   const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
   const timeoutSeconds = positiveDuration(ctx, wf.timeout, [...at, "timeout"]);
-  checkSafeInteger(ctx, wf.max_active_runs, [...at, "max_active_runs"]);
   const entries = Array.isArray(wf.jobs) ? wf.jobs : [];
   const names = entries.map((e) => (isObj(e) && isObj(e.job) ? str(e.job.name) : isObj(e) && isObj(e.approval) ? str(e.approval.name) : null));
   checkNames(
@@ -119,6 +118,8 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     return { ir: null, problems };
   }
   const gated = withPrerequisites(ctx, jobs, prerequisites);
+  // Checked before stopping at the first errors, so its problems are reported with the rest.
+  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
   const ir: Workflow = {
     at,
@@ -126,13 +127,13 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource)
     description: str(wf.description),
     schedule,
     timeoutSeconds,
-    maxActiveRuns: typeof wf.max_active_runs === "number" && Number.isSafeInteger(wf.max_active_runs) ? wf.max_active_runs : null,
+    maxActiveRuns: typeof wf.max_active_runs === "number" ? wf.max_active_runs : null,
     runTokenSeed: runTokenSeed(
       name,
       entries.map((e) => (isObj(e) ? e.job : null)),
     ),
     jobs: gated,
-    upstream: lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name),
+    upstream,
     notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name),
     source,
   };
@@ -460,23 +461,6 @@ function duration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
     ),
   );
   return null;
-}
-
-/**
- * An integer field without an upper bound in the schema: past 2^53 a YAML reader no
- * longer holds the number written (9007199254740993 reads as ...992), and no runner
- * stores it, so it is refused rather than written out as something else (`1e+308`).
- */
-function checkSafeInteger(ctx: Ctx, value: unknown, at: SpecPath): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || Number.isSafeInteger(value)) return;
-  const written = ctx.scalarSource(at) ?? String(value);
-  ctx.problems.push(
-    problem(
-      "KFM104",
-      `\`${written.length > 40 ? written.slice(0, 40) + "..." : written}\` is larger than any runner can store (at most ${Number.MAX_SAFE_INTEGER}); use a smaller number, or leave the field out for no limit.`,
-      at,
-    ),
-  );
 }
 
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {

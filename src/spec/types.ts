@@ -54,8 +54,10 @@ export interface WorkflowSpec {
   /**
    * Extension: at most this many runs of the workflow at once. A run that is due while
    * the limit is reached waits until a running one ends (runs queue; none is dropped
-   * or cancelled). Without it runs are not limited.
+   * or cancelled). Without it runs are not limited. At most 2147483647: Airflow keeps it
+   * in a 32-bit column.
    * @minimum 1
+   * @maximum 2147483647
    * @TJS-type integer
    */
   max_active_runs?: number;
