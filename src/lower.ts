@@ -384,19 +384,19 @@ function lowerDependencies(ctx: Ctx, value: unknown, self: string | null, known:
     const where: SpecPath = [...at, i];
     if (dep === self) ctx.problems.push(problem("KFM215", `The job \`${dep}\` cannot depend on itself.`, where));
     else if (!known.has(dep)) {
-      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known) || jobList(known)}`, where));
+      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known) || jobList(known, self)}`, where));
     } else if (out.has(dep)) ctx.problems.push(problem("KFM104", `\`${dep}\` is listed twice in \`depends_on\`.`, where));
     else out.add(dep);
   });
   return [...out];
 }
 
-/** The job names to choose from, when no one is near enough for a did-you-mean (at most ten, in spec order). */
-function jobList(known: Set<string>): string {
-  const names = [...known];
+/** The other jobs to choose from, when none is near enough for a did-you-mean (at most ten, in spec order). */
+function jobList(known: Set<string>, self: string | null): string {
+  const names = [...known].filter((n) => n !== self);
   if (names.length === 0) return "";
   const shown = names.slice(0, 10).map((n) => `\`${n}\``);
-  return ` Its jobs are ${shown.join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}.`;
+  return ` The other jobs are ${shown.join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}.`;
 }
 
 function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {
