@@ -39,6 +39,8 @@ export function indentationMistake(text: string): IndentMistake | null {
   let blockScalarAbove = -1; // lines indented more than this belong to a block scalar
   let flowDepth = 0;
   let openQuote: '"' | "'" | null = null;
+  // A line of text where a key was expected (`name w` under `workflow:`), if any yet.
+  let bare: { line: number; indent: number; text: string; under: Level } | null = null;
   for (let n = 0; n < lines.length; n++) {
     const raw = lines[n]!;
     const indent = raw.length - raw.trimStart().length;
@@ -67,7 +69,10 @@ export function indentationMistake(text: string): IndentMistake | null {
     const key = KEY.exec(rest);
     if (key !== null) levels.push({ indent: col, line: n + 1, what: `\`${key[1]!.replace(/^["']|["']$/g, "")}\`` });
     if (levels.length === 0) {
-      // A value on a line of its own (a plain scalar's continuation): never the mistake.
+      // A value on a line of its own (a plain scalar's continuation): never the mistake
+      // itself, but where a key was expected under `key:` it is a key without its `:`
+      // when a key follows at its indentation.
+      if (opener !== null && indent > opener.indent && /^[A-Za-z_][\w-]*\s+\S/.test(rest)) bare = { line: n + 1, indent, text: rest, under: opener };
       ({ flowDepth, openQuote } = scan(rest, 0, null));
       opener = null;
       continue;
@@ -86,6 +91,14 @@ export function indentationMistake(text: string): IndentMistake | null {
       if (top === undefined && last === undefined) {
         // The document's first line sets the top level.
       } else if (top === undefined || top.indent !== head.indent) {
+        if (bare !== null && bare.indent === head.indent) {
+          const word = bare.text.split(/\s/)[0]!;
+          return {
+            line: bare.line,
+            column: bare.indent + 1,
+            message: `\`${bare.text.length > 40 ? bare.text.slice(0, 40) + "..." : bare.text}\` stands where ${bare.under.what} on line ${bare.under.line} expects keys, but it has no \`:\`; write \`${word}: ...\` (a key, a colon and a space before the value).`,
+          };
+        }
         return { line: n + 1, column: head.indent + 1, message: describe(head, top === last ? last : undefined, before) };
       } else stack.pop();
     }
