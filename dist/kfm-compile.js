@@ -7440,7 +7440,7 @@ function parseDuration(text) {
     return null;
   const [d, h, min, s] = m.slice(1).map((x) => x === void 0 ? 0 : Number(x));
   const total = d * 86400 + h * 3600 + min * 60 + s;
-  return Number.isSafeInteger(total) ? total : null;
+  return Number.isSafeInteger(total) ? total : Infinity;
 }
 function formatDuration(seconds4) {
   if (seconds4 === 0)
@@ -7582,10 +7582,52 @@ function knownZones() {
   }
   return canonicalZones;
 }
+var ICU_ONLY = /^(?:ACT|AET|AGT|ART|AST|BET|BST|CAT|CNT|CST|CTT|EAT|ECT|IET|IST|JST|MIT|NET|NST|PLT|PNT|PRT|PST|SST|VST|SystemV\/.*|US\/Pacific-New|Canada\/East-Saskatchewan)$/;
+function icuOnlyZone(zone) {
+  if (!ICU_ONLY.test(zone))
+    return null;
+  try {
+    const meant = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    return meant !== zone && isZone(meant) ? meant : "";
+  } catch {
+    return "";
+  }
+}
+var LEGACY_ZONES = {
+  EST: { region: "America/New_York", fixed: "Etc/GMT+5" },
+  MST: { region: "America/Denver", fixed: "America/Phoenix" },
+  HST: { region: "Pacific/Honolulu" },
+  EST5EDT: { region: "America/New_York" },
+  CST6CDT: { region: "America/Chicago" },
+  MST7MDT: { region: "America/Denver" },
+  PST8PDT: { region: "America/Los_Angeles" },
+  CET: { region: "Europe/Brussels" },
+  MET: { region: "Europe/Brussels" },
+  EET: { region: "Europe/Athens" },
+  WET: { region: "Europe/Lisbon" }
+};
+function legacyZone(zone) {
+  const legacy = LEGACY_ZONES[zone];
+  if (legacy === void 0)
+    return null;
+  if (legacy.fixed !== void 0) {
+    const offset = offsetMinutes(Date.UTC(2026, 0, 1), zone) / 60;
+    return {
+      severity: "error",
+      message: `\`${zone}\` is a fixed UTC${offset < 0 ? "" : "+"}${offset} all year, without daylight saving, so it is not the clock of ${legacy.region}: runs would be an hour off while daylight saving is on. Did you mean '${legacy.region}'? For a fixed UTC${offset < 0 ? "" : "+"}${offset} all year, write '${legacy.fixed}'${legacy.fixed.startsWith("Etc/") ? " (tz writes the sign inverted)" : ""}.`
+    };
+  }
+  return {
+    severity: "warning",
+    message: `\`${zone}\` is a legacy name the tz database keeps for compatibility, and runners with older tz data may give it other rules than ${legacy.region}. Did you mean '${legacy.region}'?`
+  };
+}
 function isZone(zone) {
   if (UTC_ZONES.has(zone) || knownZones().has(zone))
     return true;
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone))
+    return false;
+  if (ICU_ONLY.test(zone))
     return false;
   if (lowerCaseZones.has(zone.toLowerCase()))
     return false;
@@ -7595,6 +7637,36 @@ function isZone(zone) {
   } catch {
     return false;
   }
+}
+var PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+var DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+var DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+var IMAGE_REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
+var MAX_IMAGE_NAME = 255;
+function isImageReference(image) {
+  if (image.length > MAX_IMAGE_NAME + 1 + 128 + 1 + 200)
+    return false;
+  if (!IMAGE_REFERENCE.test(image))
+    return false;
+  const name = image.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
+  return name.length <= MAX_IMAGE_NAME;
+}
+function imageProblem(image) {
+  if (isImageReference(image))
+    return null;
+  const reason2 = /\s/.test(image) ? "it contains white space" : /[A-Z]/.test(image.replace(/^[^/]*[.:][^/]*\//, "").replace(/[:@].*$/, "")) ? "the repository name has upper-case letters" : image.replace(/@.*$/, "").replace(/:[^/]*$/, "").length > MAX_IMAGE_NAME ? `the name is longer than ${MAX_IMAGE_NAME} characters` : /:([^/@]*)(@|$)/.test(image) && !/:[\w][\w.-]{0,127}(@|$)/.test(image.replace(/^[^/]*\//, "")) ? "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`" : image.includes("@") ? "a digest is `algorithm:hex` with at least 32 hex digits, such as `sha256:` and 64 hex digits" : "its characters do not fit the grammar";
+  const words = image.trim().split(/\s+/);
+  const tagWord = words.length === 2 && !words[0].includes(":") && /^(?:latest|stable|edge|v?[0-9][\w.-]*)$/i.test(words[1]);
+  let guess = tagWord ? `${words[0]}:${words[1].toLowerCase()}` : words.length === 1 ? words[0] : "";
+  const at = guess.indexOf("@");
+  const head2 = at < 0 ? guess : guess.slice(0, at);
+  const colon = head2.lastIndexOf(":");
+  const slash = head2.lastIndexOf("/");
+  const nameEnd = colon > slash ? colon : head2.length;
+  const firstSlash = head2.indexOf("/");
+  const domainEnd = firstSlash > 0 && /[.:]|^localhost$/.test(head2.slice(0, firstSlash)) ? firstSlash + 1 : 0;
+  guess = head2.slice(0, domainEnd) + head2.slice(domainEnd, nameEnd).toLowerCase() + (colon > slash ? head2.slice(colon) : "") + (at < 0 ? "" : guess.slice(at));
+  return { reason: reason2, fix: guess !== "" && guess !== image && isImageReference(guess) ? guess : null };
 }
 
 // dist/src/cron.js
@@ -7760,19 +7832,24 @@ function transitions(zone) {
   return found;
 }
 var conflictCache = /* @__PURE__ */ new Map();
-function dstConflict(c, zone) {
-  const { gap, fold } = dstConflicts(c, zone);
+function dstConflict(c, zone, window = ANY_TIME) {
+  const { gap, fold } = dstConflicts(c, zone, window);
   if (gap !== null && (fold === null || gap <= fold))
     return { kind: "gap", local: gap };
   return fold === null ? null : { kind: "fold", local: fold };
 }
-function dstConflicts(c, zone) {
+var ANY_TIME = { start: null, end: null };
+function dstConflicts(c, zone, window = ANY_TIME) {
   const key = `${c.text}
-${zone}`;
+${zone}
+${window.start ?? ""}
+${window.end ?? ""}`;
   const cached = conflictCache.get(key);
   if (cached !== void 0)
     return cached;
-  const found = { gap: firstConflict(c, zone, "gap"), fold: firstConflict(c, zone, "fold") };
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  const found = { gap: firstConflict(c, zone, "gap", start, end), fold: firstConflict(c, zone, "fold", start, end) };
   conflictCache.set(key, found);
   return found;
 }
@@ -7782,7 +7859,7 @@ function everyHour(c) {
 var SKIPS = "skips it";
 var UNDOCUMENTED = "does not document what it does";
 var ROBFIG_CRON = { gap: () => SKIPS, fold: () => "fires it twice (once per occurrence)" };
-function firstConflict(c, zone, want) {
+function firstConflict(c, zone, want, start, end) {
   for (const tr of transitions(zone)) {
     const wallBefore = tr.atMs / 6e4 + tr.before;
     const wallAfter = tr.atMs / 6e4 + tr.after;
@@ -7791,8 +7868,13 @@ function firstConflict(c, zone, want) {
       continue;
     for (let m = from; m < to; m++) {
       const d = new Date(m * 6e4);
+      const local = d.toISOString().slice(0, 16);
+      if (end !== null && local > end)
+        return null;
+      if (start !== null && local < start)
+        continue;
       if (c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())) {
-        return d.toISOString().slice(0, 16);
+        return local;
       }
     }
   }
@@ -9729,6 +9811,43 @@ function credentialIn(value, secretName) {
     return "a random-looking value under a name that says it is a secret";
   return null;
 }
+var CREDENTIAL_ENDINGS = {
+  PASSWORD: "a password",
+  PASSWD: "a password",
+  PASSPHRASE: "a passphrase",
+  TOKEN: "a token",
+  SECRET: "a secret",
+  APIKEY: "an API key",
+  API_KEY: "an API key",
+  PRIVATE_KEY: "a private key",
+  SECRET_KEY: "a secret key",
+  ACCESS_KEY: "an access key"
+};
+function credentialName(name) {
+  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/).filter((p) => p !== "");
+  const last = parts.at(-1) ?? "";
+  const lastTwo = parts.slice(-2).join("_");
+  return CREDENTIAL_ENDINGS[lastTwo] ?? CREDENTIAL_ENDINGS[last] ?? null;
+}
+function literalCredential(name, value) {
+  const what = credentialName(name);
+  if (what === null)
+    return null;
+  if (typeof value === "number")
+    return what === "a password" || what === "a passphrase" ? what : null;
+  const v = value.trim();
+  if (v === "" || v.includes("{{") || v.includes("{%"))
+    return null;
+  if (/^\$(?:\([A-Za-z_][A-Za-z0-9_]*\)|\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/.test(v))
+    return null;
+  if (/^\/[^\s]*$/.test(v))
+    return null;
+  if (/^(?:true|false|yes|no|on|off|none|null|disabled|enabled)$/i.test(v))
+    return null;
+  if (/^[0-9]+$/.test(v) && what !== "a password" && what !== "a passphrase")
+    return null;
+  return what;
+}
 
 // dist/src/template.js
 var IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -9901,6 +10020,7 @@ function lower(data, source, scalarSource, options = {}) {
     return { ir: null, problems };
   }
   const gated = withPrerequisites(ctx, jobs, prerequisites);
+  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
   const ir = {
@@ -9912,7 +10032,7 @@ function lower(data, source, scalarSource, options = {}) {
     maxActiveRuns: typeof wf.max_active_runs === "number" ? wf.max_active_runs : null,
     runTokenSeed: runTokenSeed(name, entries.map((e) => isObj(e) ? e.job : null)),
     jobs: gated,
-    upstream: lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name),
+    upstream,
     notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name),
     source
   };
@@ -10053,9 +10173,14 @@ ${digest}
 `;
 }
 function checkLiteral(ctx, value, at, kind, name) {
-  if (typeof value !== "string")
+  if (typeof value !== "string" && !(typeof value === "number" && name !== void 0))
     return;
-  const found = credentialIn(value, name !== void 0 && secretLikeName(name));
+  let found = typeof value === "string" ? credentialIn(value, name !== void 0 && secretLikeName(name)) : null;
+  if (found === null && name !== void 0) {
+    const what = literalCredential(name, value);
+    if (what !== null)
+      found = `${what} (the name \`${name}\` says so)`;
+  }
   if (found === null)
     return;
   const keep = kind === "env" ? `keep it in a secret and reference it (\`${name}: {secret: <secret name>, key: <key>}\`)` : kind === "param" ? "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`)" : "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`), and refer to the variable instead";
@@ -10119,13 +10244,20 @@ function lowerDependencies(ctx, value, self, known, at) {
     if (dep === self)
       ctx.problems.push(problem("KFM215", `The job \`${dep}\` cannot depend on itself.`, where));
     else if (!known.has(dep)) {
-      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known)}`, where));
+      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known) || jobList(known, self)}`, where));
     } else if (out.has(dep))
       ctx.problems.push(problem("KFM104", `\`${dep}\` is listed twice in \`depends_on\`.`, where));
     else
       out.add(dep);
   });
   return [...out];
+}
+function jobList(known, self) {
+  const names = [...known].filter((n) => n !== self);
+  if (names.length === 0)
+    return "";
+  const shown = names.slice(0, 10).map((n) => `\`${n}\``);
+  return ` The other jobs are ${shown.join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}.`;
 }
 function checkCycles(ctx, jobs, at) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -10157,21 +10289,22 @@ function checkCycles(ctx, jobs, at) {
 }
 var MAX_DURATION_SECONDS = 10 * 365 * 86400;
 function positiveDuration(ctx, value, at) {
+  const s = duration(ctx, value, at);
+  if (s === 0) {
+    ctx.problems.push(problem("KFM206", "A timeout must be longer than zero; leave it out for no limit.", at));
+    return null;
+  }
+  return s;
+}
+function duration(ctx, value, at) {
   if (typeof value !== "string")
     return null;
   const s = parseDuration(value);
   if (s === null)
     return null;
-  if (s === 0) {
-    ctx.problems.push(problem("KFM206", "A timeout must be longer than zero; leave it out for no limit.", at));
-    return null;
-  }
-  return boundedDuration(ctx, s, at);
-}
-function boundedDuration(ctx, seconds4, at) {
-  if (seconds4 <= MAX_DURATION_SECONDS)
-    return seconds4;
-  ctx.problems.push(problem("KFM206", `${seconds4} seconds is longer than the ten years any duration may be; runners cannot all store it.`, at));
+  if (s <= MAX_DURATION_SECONDS)
+    return s;
+  ctx.problems.push(problem("KFM206", `\`${value.length > 40 ? value.slice(0, 40) + "..." : value}\` is longer than the ten years (3650d) any duration may be: runners store durations in types that end sooner. Use a shorter one, or leave the field out where that means no limit.`, at));
   return null;
 }
 function judgeDaylightSaving(ir, targets) {
@@ -10181,31 +10314,36 @@ function judgeDaylightSaving(ir, targets) {
   const cron = parseCron(s.cron);
   if (typeof cron === "string")
     return null;
-  const message = daylightSavingProblem(targets, cron, s.timezone);
+  const message = daylightSavingProblem(targets, cron, s.timezone, { start: s.start, end: s.end });
   return message === null ? null : problem("KFM220", message, [...s.at, s.fromInterval ? "interval" : "cron"]);
 }
-function daylightSavingProblem(targets, cron, zone) {
-  const { gap, fold } = dstConflicts(cron, zone);
+function daylightSavingProblem(targets, cron, zone, window) {
+  const { gap, fold } = dstConflicts(cron, zone, window);
   if (gap === null && fold === null)
     return null;
-  const when = (local) => `${local.replace("T", " ")} ${zone}`;
+  const slot = (local, what) => {
+    const [day, time] = local.split("T");
+    return `The slot at ${time} ${zone} falls in a daylight-saving ${what} on the days the clocks change (${window.start !== null ? `the first in its window is on ${day}` : `for example ${day}`})`;
+  };
+  const GAP = "gap (that wall time does not exist)";
+  const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   if (targets === void 0) {
-    const first = dstConflict(cron, zone);
-    return `The slot at ${when(first.local)} falls in a daylight-saving ${first.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
+    const first = dstConflict(cron, zone, window);
+    return `${slot(first.local, first.kind === "gap" ? GAP : FOLD)}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
   }
   const hourly = everyHour(cron);
   const narrow2 = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
   if (gap !== null) {
     const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
     if (wrong.length > 0) {
-      return `The slot at ${when(gap)} falls in a daylight-saving gap (that wall time does not exist), and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow2}.`;
+      return `${slot(gap, GAP)}, and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow2}.`;
     }
   }
   if (fold !== null) {
     const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
     if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
-      return `The slot at ${when(fold)} falls in a daylight-saving fold (that wall time happens twice), which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow2}.`;
+      return `${slot(fold, FOLD)}, which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow2}.`;
     }
   }
   return null;
@@ -10222,7 +10360,14 @@ function lowerSchedule(ctx, value, at) {
   let zoneOk = true;
   if (typeof value.timezone === "string" && !isZone(value.timezone)) {
     zoneOk = false;
-    ctx.problems.push(problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name.${suggestion(value.timezone, knownZones())}`, [...at, "timezone"]));
+    const meant = icuOnlyZone(value.timezone);
+    const why = meant === null ? "" : " (only ICU's aliases have it), so Python's and Go's tz databases do not know it";
+    const fix = meant ? ` Did you mean '${meant}'?` : suggestion(value.timezone, knownZones());
+    ctx.problems.push(problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name${why}.${fix}`, [...at, "timezone"]));
+  } else if (typeof value.timezone === "string") {
+    const legacy = legacyZone(value.timezone);
+    if (legacy !== null)
+      ctx.problems.push({ code: "KFM222", severity: legacy.severity, message: legacy.message, at: [...at, "timezone"] });
   }
   const bound = (key) => {
     const v = value[key];
@@ -10247,7 +10392,7 @@ function lowerSchedule(ctx, value, at) {
     cronText = value.cron;
   } else if (typeof value.interval === "string") {
     fromInterval = true;
-    const seconds4 = parseDuration(value.interval);
+    const seconds4 = duration(ctx, value.interval, [...at, "interval"]);
     if (seconds4 !== null) {
       cronText = intervalToCron(seconds4);
       if (cronText === null) {
@@ -10264,7 +10409,7 @@ function lowerSchedule(ctx, value, at) {
   }
   if (!zoneOk)
     return null;
-  const dst = daylightSavingProblem(ctx.targets, cron, zone);
+  const dst = daylightSavingProblem(ctx.targets, cron, zone, { start, end });
   if (dst !== null)
     ctx.problems.push(problem("KFM220", dst, [...at, fromInterval ? "interval" : "cron"]));
   const periodSeconds = constantPeriod(cron, zone);
@@ -10310,8 +10455,14 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
     const t = tpl(image, [...at, "image"]);
     if (t !== null && t.some((s) => "variable" in s)) {
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
-    } else if (t !== null)
+    } else if (t !== null) {
       imageText = constantText(t);
+      const bad = imageText === null ? null : imageProblem(imageText);
+      if (bad !== null) {
+        const shown = imageText.length > 80 ? imageText.slice(0, 80) + "..." : imageText;
+        ctx.problems.push(problem("KFM223", `\`${shown}\` is not a container image reference: ${bad.reason}. An image is \`[registry[:port]/]name[:tag][@digest]\`, the name in lower case (the grammar every container runtime pulls by, distribution/reference).${bad.fix === null ? "" : ` Did you mean '${bad.fix}'?`}`, [...at, "image"]));
+      }
+    }
   }
   const env = [];
   if (isObj(value.env)) {
@@ -10494,8 +10645,9 @@ function lowerRetry(ctx, value, at) {
   const none = { maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null };
   if (!isObj(value))
     return none;
-  const maxAttempts = typeof value.max_attempts === "number" && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
-  const delaySeconds = typeof value.delay === "string" ? parseDuration(value.delay) ?? 0 : 0;
+  const inRange = (v) => typeof v === "number" && v >= 1 && v <= 100;
+  const maxAttempts = inRange(value.max_attempts) && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
+  const delaySeconds = duration(ctx, value.delay, [...at, "delay"]) ?? 0;
   const exponential = value.exponential_backoff === true;
   if (!exponential && "backoff_multiplier" in value) {
     ctx.problems.push(warning("KFM216", "`backoff_multiplier` has no effect without `exponential_backoff: true`.", [...at, "backoff_multiplier"], true));
@@ -10503,8 +10655,9 @@ function lowerRetry(ctx, value, at) {
   if (!exponential && "max_delay" in value) {
     ctx.problems.push(warning("KFM216", "`max_delay` has no effect without `exponential_backoff: true`.", [...at, "max_delay"], true));
   }
-  const multiplier = exponential ? typeof value.backoff_multiplier === "number" ? value.backoff_multiplier : 2 : 1;
-  const maxDelaySeconds = exponential && typeof value.max_delay === "string" ? parseDuration(value.max_delay) : null;
+  const multiplier = exponential ? inRange(value.backoff_multiplier) ? value.backoff_multiplier : 2 : 1;
+  const maxDelayWritten = duration(ctx, value.max_delay, [...at, "max_delay"]);
+  const maxDelaySeconds = exponential ? maxDelayWritten : null;
   if (maxDelaySeconds !== null && maxDelaySeconds < delaySeconds) {
     ctx.problems.push(problem("KFM216", "`max_delay` is shorter than `delay`, so no wait could grow; raise it or drop exponential backoff.", [...at, "max_delay"]));
   }
@@ -13592,6 +13745,127 @@ var {
 
 // dist/src/spec/load.js
 var import_yaml = __toESM(require_dist(), 1);
+
+// dist/src/spec/indent.js
+var KEY = /^((?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|(?:[^\s#'"{[\]}&*!|>%@`,?:-]|[?:-](?=\S))(?:[^\s:]|:(?=\S)|[ \t]+(?=[^\s#]))*?)):(?:\s|$)/;
+function indentationMistake(text) {
+  const lines = text.split(/\r?\n/);
+  const stack = [];
+  let opener = null;
+  let blockScalarAbove = -1;
+  let flowDepth = 0;
+  let openQuote = null;
+  let bare = null;
+  for (let n = 0; n < lines.length; n++) {
+    const raw = lines[n];
+    const indent = raw.length - raw.trimStart().length;
+    const body = raw.trim();
+    if (blockScalarAbove >= 0) {
+      if (body === "" || indent > blockScalarAbove)
+        continue;
+      blockScalarAbove = -1;
+    }
+    if (openQuote !== null || flowDepth > 0) {
+      ({ flowDepth, openQuote } = scan(body, flowDepth, openQuote));
+      continue;
+    }
+    if (body === "" || body.startsWith("#") || body === "---" || body === "..." || body.startsWith("%"))
+      continue;
+    if (raw.slice(0, indent).includes("	"))
+      return null;
+    const levels = [];
+    let col = indent;
+    let rest = body;
+    while (/^-(\s|$)/.test(rest)) {
+      levels.push({ indent: col, line: n + 1, what: "a list item `-`" });
+      const after = rest.slice(1);
+      const pad2 = after.length - after.trimStart().length;
+      col += 1 + pad2;
+      rest = after.trimStart();
+    }
+    const key = KEY.exec(rest);
+    if (key !== null)
+      levels.push({ indent: col, line: n + 1, what: `\`${key[1].replace(/^["']|["']$/g, "")}\`` });
+    if (levels.length === 0) {
+      if (opener !== null && indent > opener.indent && /^[A-Za-z_][\w-]*\s+\S/.test(rest))
+        bare = { line: n + 1, indent, text: rest, under: opener };
+      ({ flowDepth, openQuote } = scan(rest, 0, null));
+      opener = null;
+      continue;
+    }
+    const head2 = levels[0];
+    if (opener !== null && (head2.indent > opener.indent || head2.indent === opener.indent && head2.what.startsWith("a list") && !opener.what.startsWith("a list"))) {
+    } else {
+      const last = stack[stack.length - 1];
+      const before = [...stack];
+      while (stack.length > 0 && stack[stack.length - 1].indent > head2.indent)
+        stack.pop();
+      const top = stack[stack.length - 1];
+      if (top === void 0 && last === void 0) {
+      } else if (top === void 0 || top.indent !== head2.indent) {
+        if (bare !== null && bare.indent === head2.indent) {
+          const word = bare.text.split(/\s/)[0];
+          return {
+            line: bare.line,
+            column: bare.indent + 1,
+            message: `\`${bare.text.length > 40 ? bare.text.slice(0, 40) + "..." : bare.text}\` stands where ${bare.under.what} on line ${bare.under.line} expects keys, but it has no \`:\`; write \`${word}: ...\` (a key, a colon and a space before the value).`
+          };
+        }
+        return { line: n + 1, column: head2.indent + 1, message: describe2(head2, top === last ? last : void 0, before) };
+      } else
+        stack.pop();
+    }
+    stack.push(...levels);
+    const value = key === null ? rest : rest.slice(key[0].length).trim();
+    const valueText = value.replace(/^(?:[&!][^\s]*\s*)+/, "");
+    opener = /^(?:#.*)?$/.test(valueText) ? levels[levels.length - 1] : null;
+    if (/^[|>][-+0-9]*(?:\s+#.*)?$/.test(valueText)) {
+      blockScalarAbove = indent;
+      opener = null;
+    } else
+      ({ flowDepth, openQuote } = scan(valueText, 0, null));
+  }
+  return null;
+}
+function describe2(head2, above, stack) {
+  const spaces = (k) => `${k} space${k === 1 ? "" : "s"}`;
+  if (above !== void 0 && above.indent < head2.indent) {
+    return `${cap(head2.what)} is indented ${spaces(head2.indent)}, more than ${above.what} on line ${above.line}, which has a value on its line, so nothing can be nested under it. Indent it ${spaces(above.indent)} to line up with ${above.what}, or move that value onto lines of its own.`;
+  }
+  const options = [...stack].reverse().filter((l, i, all) => all.findIndex((o) => o.indent === l.indent) === i).slice(0, 3).map((l) => `${l.what} on line ${l.line} at ${spaces(l.indent)}`).join(", ");
+  return `${cap(head2.what)} is indented ${spaces(head2.indent)}, which lines up with no key or list item above it${options === "" ? "" : ` (${options})`}; indent it as the one it belongs beside.`;
+}
+var cap = (s) => s.startsWith("a ") ? "A " + s.slice(2) : s;
+function scan(text, depth, quote) {
+  if (depth === 0 && quote === null && !/^["'[{]/.test(text))
+    return { flowDepth: 0, openQuote: null };
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quote === '"') {
+      if (c === "\\")
+        i++;
+      else if (c === '"')
+        quote = null;
+    } else if (quote === "'") {
+      if (c === "'" && text[i + 1] === "'")
+        i++;
+      else if (c === "'")
+        quote = null;
+    } else if (c === "#" && (i === 0 || /\s/.test(text[i - 1])))
+      break;
+    else if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(text[i - 1])))
+      quote = c;
+    else if (depth === 0)
+      break;
+    else if (c === "[" || c === "{")
+      depth++;
+    else if ((c === "]" || c === "}") && depth > 0)
+      depth--;
+  }
+  return { flowDepth: depth, openQuote: quote };
+}
+
+// dist/src/spec/load.js
 function digestOf(text) {
   return "sha256:" + createHash3("sha256").update(text).digest("hex");
 }
@@ -13891,11 +14165,19 @@ function parseExact(file, text) {
     diagnostics.push(at("KFM003", "A spec file holds exactly one YAML document; this one has more (remove the extra `---`).", real[1].range[0]));
   }
   const doc = real[0];
+  const syntax = doc.errors.filter((e) => e.code !== "DUPLICATE_KEY");
+  const indent = syntax.length > 0 ? indentationMistake(text) : null;
+  if (indent !== null)
+    diagnostics.push({ file, line: indent.line, column: indent.column, severity: "error", code: "KFM001", message: indent.message });
+  const lines = /* @__PURE__ */ new Set();
   for (const e of doc.errors) {
     if (e.code === "DUPLICATE_KEY") {
-      diagnostics.push(at("KFM002", "This key appears twice in the same mapping; a spec keeps one of each.", e.pos[0]));
-    } else {
-      diagnostics.push(at("KFM001", yamlMessage(e.message), e.pos[0]));
+      diagnostics.push(at("KFM002", duplicateMessage(text, e.pos[0]), e.pos[0]));
+    } else if (indent === null) {
+      const d = at("KFM001", yamlMessage(e.message), e.pos[0]);
+      if (!lines.has(d.line))
+        diagnostics.push(d);
+      lines.add(d.line);
     }
   }
   return diagnostics.length > 0 ? diagnostics : { doc, position };
@@ -13930,6 +14212,11 @@ function depthBeyond(tokens, max) {
     }
   }
   return null;
+}
+function duplicateMessage(text, offset) {
+  const m = /^(?:"((?:[^"\\\n]|\\.){0,200})"|'((?:[^'\n]|''){0,200})'|([^\n:#]{1,200}?))\s*:/.exec(text.slice(offset, offset + 420));
+  const key = m === null ? null : (m[1] ?? m[2] ?? m[3] ?? "").trim();
+  return key === null || key === "" ? "This key appears twice in the same mapping; a spec keeps one of each." : `The key \`${key}\` appears twice in the same mapping; a spec keeps one of each (remove one, or merge them).`;
 }
 function yamlMessage(message) {
   const first = message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
@@ -13994,7 +14281,7 @@ import { createRequire as createRequire2 } from "node:module";
 var require2 = createRequire2(import.meta.url);
 var WorkflowDocument = validate30;
 var schema12 = { "description": "A file holding one workflow (contract 4.1).", "type": "object", "properties": { "workflow": { "$ref": "#/definitions/WorkflowSpec" } }, "additionalProperties": false, "required": ["workflow"] };
-var schema13 = { "description": "A workflow: jobs, their dependencies and an optional schedule (contract 4.1).", "type": "object", "properties": { "name": { "description": "Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting\nwith a letter. Targets that need DNS names see `_` as `-`.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 52, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "schedule": { "description": "When the workflow runs. Without a schedule it runs only when triggered by hand.", "anyOf": [{ "$ref": "#/definitions/CronSchedule" }, { "$ref": "#/definitions/IntervalSchedule" }, { "$ref": "#/definitions/EventSchedule" }] }, "timeout": { "description": "Extension: the longest a whole run may take, every attempt and wait of every\njob included. Without it a run has no time limit on any target.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "max_active_runs": { "description": "Extension: at most this many runs of the workflow at once. A run that is due while\nthe limit is reached waits until a running one ends (runs queue; none is dropped\nor cancelled). Without it runs are not limited.", "minimum": 1, "type": "integer" }, "jobs": { "description": "The jobs of the workflow (contract 4.1), and any approval gates.", "minItems": 1, "type": "array", "items": { "anyOf": [{ "$ref": "#/definitions/WorkflowJob" }, { "$ref": "#/definitions/WorkflowApproval" }] } }, "dependencies": { "description": "Other workflows this one waits for (contract 8.2): before any job starts, the run\nof each for the same logical date must have succeeded.", "type": "array", "items": { "$ref": "#/definitions/WorkflowDependency" } }, "notifications": { "description": "Who hears about a failed run (contract 9.2).", "$ref": "#/definitions/Notifications" } }, "additionalProperties": false, "required": ["jobs", "name"] };
+var schema13 = { "description": "A workflow: jobs, their dependencies and an optional schedule (contract 4.1).", "type": "object", "properties": { "name": { "description": "Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting\nwith a letter. Targets that need DNS names see `_` as `-`.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 52, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "schedule": { "description": "When the workflow runs. Without a schedule it runs only when triggered by hand.", "anyOf": [{ "$ref": "#/definitions/CronSchedule" }, { "$ref": "#/definitions/IntervalSchedule" }, { "$ref": "#/definitions/EventSchedule" }] }, "timeout": { "description": "Extension: the longest a whole run may take, every attempt and wait of every\njob included. Without it a run has no time limit on any target.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "max_active_runs": { "description": "Extension: at most this many runs of the workflow at once. A run that is due while\nthe limit is reached waits until a running one ends (runs queue; none is dropped\nor cancelled). Without it runs are not limited. At most 2147483647: Airflow keeps it\nin a 32-bit column.", "minimum": 1, "maximum": 2147483647, "type": "integer" }, "jobs": { "description": "The jobs of the workflow (contract 4.1), and any approval gates.", "minItems": 1, "type": "array", "items": { "anyOf": [{ "$ref": "#/definitions/WorkflowJob" }, { "$ref": "#/definitions/WorkflowApproval" }] } }, "dependencies": { "description": "Other workflows this one waits for (contract 8.2): before any job starts, the run\nof each for the same logical date must have succeeded.", "type": "array", "items": { "$ref": "#/definitions/WorkflowDependency" } }, "notifications": { "description": "Who hears about a failed run (contract 9.2).", "$ref": "#/definitions/Notifications" } }, "additionalProperties": false, "required": ["jobs", "name"] };
 var schema14 = { "description": "A cron schedule (contract 4.1, 7.1).", "type": "object", "properties": { "cron": { "description": "A five-field cron expression (minute hour day-of-month month day-of-week), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.", "type": "string" }, "timezone": { "description": "IANA time zone the cron expression is read in. Default `UTC`.", "type": "string" }, "start_date": { "description": "First day (`YYYY-MM-DD`, midnight in `timezone`) or instant (ISO 8601 with offset) a run may be scheduled for.", "type": "string" }, "end_date": { "description": "Last day (`YYYY-MM-DD`, inclusive, in `timezone`) or instant a run may be scheduled for.", "type": "string" }, "catchup": { "description": "Extension: whether slots missed since `start_date` are run. Default false.", "type": "boolean" } }, "additionalProperties": false, "required": ["cron"] };
 var schema15 = { "description": "An interval schedule (contract 7.1); allowed only where it equals a cron grid.", "type": "object", "properties": { "interval": { "description": "How often to run: a duration that divides an hour (`5m`, `15m`, `1h`) or a day (`2h`, `1d`).", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "timezone": { "description": "IANA time zone the grid is aligned to. Default `UTC`.", "type": "string" }, "start_date": { "description": "First day or instant a run may be scheduled for.", "type": "string" }, "end_date": { "description": "Last day (inclusive) or instant a run may be scheduled for.", "type": "string" }, "catchup": { "description": "Extension: whether slots missed since `start_date` are run. Default false.", "type": "boolean" } }, "additionalProperties": false, "required": ["interval"] };
 var schema16 = { "description": "An event trigger (contract 7.1, optional there).", "type": "object", "properties": { "trigger": { "description": "The kind of event, for example `s3_file_arrival`.", "type": "string" }, "source": { "description": "Where the event comes from, for example an object-store prefix.", "type": "string" } }, "additionalProperties": false, "required": ["trigger"] };
@@ -14003,8 +14290,8 @@ var func2 = require2("ajv/dist/runtime/ucs2length").default;
 var pattern0 = new RegExp("^[a-z]([a-z0-9_-]*[a-z0-9])?$", "u");
 var pattern1 = new RegExp("^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "u");
 var schema17 = { "description": "One entry of `workflow.jobs`: a job and the jobs it waits for (contract 8.1).", "type": "object", "properties": { "job": { "description": "The job specification, or (contract 12.2, repository layout) the path of a file\nholding one `job:` document, relative to this workflow file, for example\n`jobs/extract_sales.yaml`. The path must stay inside the project root (the folder\nof `kfm.config.yaml`, or the current folder without one): no absolute paths, no\n`..` leading out of it, no symbolic link pointing out of it. Problems in the job\nare reported in the job file; the header digest covers every file read.", "anyOf": [{ "$ref": "#/definitions/JobSpec" }, { "type": "string" }] }, "depends_on": { "description": "Names of jobs in this workflow that must succeed before this job starts.", "type": "array", "items": { "type": "string" } }, "on_upstream_failure": { "description": 'Extension (contract 9.2, "stop downstream jobs (default) or continue"): what this job\ndoes when a job it depends on failed. `stop` (default): it does not run. `continue`:\nit runs once every job it depends on has finished, whatever their outcome. Either\nway a run in which any job failed ends failed.', "enum": ["continue", "stop"], "type": "string" }, "prerequisite": { "description": "Extension (seed 002, contract prerequisites): every job of the workflow that is not\nupstream of this one waits for it to succeed, so a failed check blocks everything\ndownstream.", "type": "boolean" } }, "additionalProperties": false, "required": ["job"] };
-var schema18 = { "description": "A containerised job (contract 3.1).", "type": "object", "properties": { "name": { "description": "Unique job identifier within the workflow: lower-case letters, digits, `_` and\n`-`, starting with a letter.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 63, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "image": { "description": "Container image to run, for example `lakehouse/ingest:1.2.0`.", "minLength": 1, "type": "string" }, "command": { "description": `Overrides the image entrypoint. Without it the image's own entrypoint runs, on
-every target. An empty list is refused: Kubernetes reads it as "no override".`, "minItems": 1, "type": "array", "items": { "type": "string" } }, "args": { "description": "Arguments passed to the command (or to the image entrypoint).", "type": "array", "items": { "type": "string" } }, "params": { "description": 'Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `"{{ ds }}"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret).', "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "env": { "description": "Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, or a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`) is refused (`KFM221`); a value\nthat only looks like one is written as a [NotASecret](#notasecret).", "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/SecretRef" }, { "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "resources": { "description": "Resources the container requests (contract 3.1).", "$ref": "#/definitions/Resources" }, "retry": { "description": "Retry policy (contract 9.1). Without it a job runs once.", "$ref": "#/definitions/RetryPolicy" }, "timeout": { "description": "Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["image", "name"] };
+var schema18 = { "description": "A containerised job (contract 3.1).", "type": "object", "properties": { "name": { "description": "Unique job identifier within the workflow: lower-case letters, digits, `_` and\n`-`, starting with a letter.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 63, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "image": { "description": "Container image to run, for example `lakehouse/ingest:1.2.0`: a reference as\ncontainer runtimes read it, `[registry[:port]/]name[:tag][@digest]`, the name in\nlower case (`KFM223` otherwise). It may use `{{ params.<key> }}`, not the run's date.", "minLength": 1, "type": "string" }, "command": { "description": `Overrides the image entrypoint. Without it the image's own entrypoint runs, on
+every target. An empty list is refused: Kubernetes reads it as "no override".`, "minItems": 1, "type": "array", "items": { "type": "string" } }, "args": { "description": "Arguments passed to the command (or to the image entrypoint).", "type": "array", "items": { "type": "string" } }, "params": { "description": 'Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `"{{ ds }}"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret).', "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "env": { "description": "Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name\nending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused\n(`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).", "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/SecretRef" }, { "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "resources": { "description": "Resources the container requests (contract 3.1).", "$ref": "#/definitions/Resources" }, "retry": { "description": "Retry policy (contract 9.1). Without it a job runs once.", "$ref": "#/definitions/RetryPolicy" }, "timeout": { "description": "Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["image", "name"] };
 var schema19 = { "description": 'Extension: a literal env value or param that the credential check would refuse, marked\nas not a credential, for example `CACHE_KEY: {value: "3f9a1c0b7d2e4f6a8b9c", not_a_secret: true}`.\nIt means exactly what the bare `value` means; the mark is per value, so every other\nvalue is still checked. Mark only values that are safe to publish: they are written\ninto every generated file.', "type": "object", "properties": { "value": { "description": "The value, as it would be written without the mark.", "type": ["string", "number", "boolean"] }, "not_a_secret": { "description": "Must be `true`: the author states this value is not a credential.", "type": "boolean", "const": true } }, "additionalProperties": false, "required": ["not_a_secret", "value"] };
 var schema20 = { "description": "Extension: an environment value read from a secret when the job starts. On\nKubernetes targets it is the key of a Secret in the run's namespace; on GitHub\nActions it is the repository or organisation secret named\n`<SECRET>_<KEY>` (upper case, every other character `_`).", "type": "object", "properties": { "secret": { "description": "The Kubernetes Secret's name (a DNS subdomain).", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "maxLength": 253, "type": "string" }, "key": { "description": "The key inside the Secret.", "pattern": "^[-._a-zA-Z0-9]+$", "maxLength": 253, "type": "string" } }, "additionalProperties": false, "required": ["key", "secret"] };
 var schema22 = { "description": "Resource requests, as Kubernetes quantities.", "type": "object", "properties": { "cpu": { "description": "CPU request, a Kubernetes quantity such as `500m` or `2`.", "type": ["string", "number"] }, "memory": { "description": "Memory request, a Kubernetes quantity such as `512Mi` or `2Gi`.", "type": "string" } }, "additionalProperties": false };
@@ -15982,12 +16269,21 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
       if (typeof data16 == "number") {
-        if (data16 < 1 || isNaN(data16)) {
-          const err33 = { instancePath: instancePath + "/max_active_runs", schemaPath: "#/properties/max_active_runs/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1", schema: 1, parentSchema: schema13.properties.max_active_runs, data: data16 };
+        if (data16 > 2147483647 || isNaN(data16)) {
+          const err33 = { instancePath: instancePath + "/max_active_runs", schemaPath: "#/properties/max_active_runs/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483647 }, message: "must be <= 2147483647", schema: 2147483647, parentSchema: schema13.properties.max_active_runs, data: data16 };
           if (vErrors === null) {
             vErrors = [err33];
           } else {
             vErrors.push(err33);
+          }
+          errors++;
+        }
+        if (data16 < 1 || isNaN(data16)) {
+          const err34 = { instancePath: instancePath + "/max_active_runs", schemaPath: "#/properties/max_active_runs/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1", schema: 1, parentSchema: schema13.properties.max_active_runs, data: data16 };
+          if (vErrors === null) {
+            vErrors = [err34];
+          } else {
+            vErrors.push(err34);
           }
           errors++;
         }
@@ -15997,11 +16293,11 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
       let data17 = data.jobs;
       if (Array.isArray(data17)) {
         if (data17.length < 1) {
-          const err34 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema13.properties.jobs, data: data17 };
+          const err35 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema13.properties.jobs, data: data17 };
           if (vErrors === null) {
-            vErrors = [err34];
+            vErrors = [err35];
           } else {
-            vErrors.push(err34);
+            vErrors.push(err35);
           }
           errors++;
         }
@@ -16027,11 +16323,11 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
             valid10 = valid10 || _valid1;
           }
           if (!valid10) {
-            const err35 = { instancePath: instancePath + "/jobs/" + i0, schemaPath: "#/properties/jobs/items/anyOf", keyword: "anyOf", params: {}, message: "must match a schema in anyOf", schema: schema13.properties.jobs.items.anyOf, parentSchema: schema13.properties.jobs.items, data: data18 };
+            const err36 = { instancePath: instancePath + "/jobs/" + i0, schemaPath: "#/properties/jobs/items/anyOf", keyword: "anyOf", params: {}, message: "must match a schema in anyOf", schema: schema13.properties.jobs.items.anyOf, parentSchema: schema13.properties.jobs.items, data: data18 };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           } else {
@@ -16046,11 +16342,11 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
           }
         }
       } else {
-        const err36 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.jobs.type, parentSchema: schema13.properties.jobs, data: data17 };
+        const err37 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.jobs.type, parentSchema: schema13.properties.jobs, data: data17 };
         if (vErrors === null) {
-          vErrors = [err36];
+          vErrors = [err37];
         } else {
-          vErrors.push(err36);
+          vErrors.push(err37);
         }
         errors++;
       }
@@ -16063,21 +16359,21 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
           let data20 = data19[i1];
           if (data20 && typeof data20 == "object" && !Array.isArray(data20)) {
             if (data20.workflow === void 0) {
-              const err37 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/required", keyword: "required", params: { missingProperty: "workflow" }, message: "must have required property 'workflow'", schema: schema26.required, parentSchema: schema26, data: data20 };
+              const err38 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/required", keyword: "required", params: { missingProperty: "workflow" }, message: "must have required property 'workflow'", schema: schema26.required, parentSchema: schema26, data: data20 };
               if (vErrors === null) {
-                vErrors = [err37];
+                vErrors = [err38];
               } else {
-                vErrors.push(err37);
+                vErrors.push(err38);
               }
               errors++;
             }
             for (const key4 in data20) {
               if (!(key4 === "workflow" || key4 === "wait_for_completion" || key4 === "timeout")) {
-                const err38 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties", schema: false, parentSchema: schema26, data: data20 };
+                const err39 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties", schema: false, parentSchema: schema26, data: data20 };
                 if (vErrors === null) {
-                  vErrors = [err38];
+                  vErrors = [err39];
                 } else {
-                  vErrors.push(err38);
+                  vErrors.push(err39);
                 }
                 errors++;
               }
@@ -16086,28 +16382,16 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
               let data21 = data20.workflow;
               if (typeof data21 === "string") {
                 if (!pattern0.test(data21)) {
-                  const err39 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/pattern", keyword: "pattern", params: { pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$" }, message: 'must match pattern "^[a-z]([a-z0-9_-]*[a-z0-9])?$"', schema: "^[a-z]([a-z0-9_-]*[a-z0-9])?$", parentSchema: schema26.properties.workflow, data: data21 };
+                  const err40 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/pattern", keyword: "pattern", params: { pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$" }, message: 'must match pattern "^[a-z]([a-z0-9_-]*[a-z0-9])?$"', schema: "^[a-z]([a-z0-9_-]*[a-z0-9])?$", parentSchema: schema26.properties.workflow, data: data21 };
                   if (vErrors === null) {
-                    vErrors = [err39];
+                    vErrors = [err40];
                   } else {
-                    vErrors.push(err39);
+                    vErrors.push(err40);
                   }
                   errors++;
                 }
               } else {
-                const err40 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.workflow.type, parentSchema: schema26.properties.workflow, data: data21 };
-                if (vErrors === null) {
-                  vErrors = [err40];
-                } else {
-                  vErrors.push(err40);
-                }
-                errors++;
-              }
-            }
-            if (data20.wait_for_completion !== void 0) {
-              let data22 = data20.wait_for_completion;
-              if (typeof data22 !== "boolean") {
-                const err41 = { instancePath: instancePath + "/dependencies/" + i1 + "/wait_for_completion", schemaPath: "#/definitions/WorkflowDependency/properties/wait_for_completion/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema26.properties.wait_for_completion.type, parentSchema: schema26.properties.wait_for_completion, data: data22 };
+                const err41 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.workflow.type, parentSchema: schema26.properties.workflow, data: data21 };
                 if (vErrors === null) {
                   vErrors = [err41];
                 } else {
@@ -16116,44 +16400,56 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
               }
             }
+            if (data20.wait_for_completion !== void 0) {
+              let data22 = data20.wait_for_completion;
+              if (typeof data22 !== "boolean") {
+                const err42 = { instancePath: instancePath + "/dependencies/" + i1 + "/wait_for_completion", schemaPath: "#/definitions/WorkflowDependency/properties/wait_for_completion/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema26.properties.wait_for_completion.type, parentSchema: schema26.properties.wait_for_completion, data: data22 };
+                if (vErrors === null) {
+                  vErrors = [err42];
+                } else {
+                  vErrors.push(err42);
+                }
+                errors++;
+              }
+            }
             if (data20.timeout !== void 0) {
               let data23 = data20.timeout;
               if (typeof data23 === "string") {
                 if (!pattern1.test(data23)) {
-                  const err42 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/pattern", keyword: "pattern", params: { pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$" }, message: 'must match pattern "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"', schema: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", parentSchema: schema26.properties.timeout, data: data23 };
+                  const err43 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/pattern", keyword: "pattern", params: { pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$" }, message: 'must match pattern "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"', schema: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", parentSchema: schema26.properties.timeout, data: data23 };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
               } else {
-                const err43 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.timeout.type, parentSchema: schema26.properties.timeout, data: data23 };
+                const err44 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.timeout.type, parentSchema: schema26.properties.timeout, data: data23 };
                 if (vErrors === null) {
-                  vErrors = [err43];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err43);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
             }
           } else {
-            const err44 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema26.type, parentSchema: schema26, data: data20 };
+            const err45 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema26.type, parentSchema: schema26, data: data20 };
             if (vErrors === null) {
-              vErrors = [err44];
+              vErrors = [err45];
             } else {
-              vErrors.push(err44);
+              vErrors.push(err45);
             }
             errors++;
           }
         }
       } else {
-        const err45 = { instancePath: instancePath + "/dependencies", schemaPath: "#/properties/dependencies/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.dependencies.type, parentSchema: schema13.properties.dependencies, data: data19 };
+        const err46 = { instancePath: instancePath + "/dependencies", schemaPath: "#/properties/dependencies/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.dependencies.type, parentSchema: schema13.properties.dependencies, data: data19 };
         if (vErrors === null) {
-          vErrors = [err45];
+          vErrors = [err46];
         } else {
-          vErrors.push(err45);
+          vErrors.push(err46);
         }
         errors++;
       }
@@ -16165,11 +16461,11 @@ function validate12(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
   } else {
-    const err46 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema13.type, parentSchema: schema13, data };
+    const err47 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema13.type, parentSchema: schema13, data };
     if (vErrors === null) {
-      vErrors = [err46];
+      vErrors = [err47];
     } else {
-      vErrors.push(err46);
+      vErrors.push(err47);
     }
     errors++;
   }
@@ -16609,12 +16905,21 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
       if (typeof data16 == "number") {
-        if (data16 < 1 || isNaN(data16)) {
-          const err33 = { instancePath: instancePath + "/max_active_runs", schemaPath: "#/properties/max_active_runs/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1", schema: 1, parentSchema: schema13.properties.max_active_runs, data: data16 };
+        if (data16 > 2147483647 || isNaN(data16)) {
+          const err33 = { instancePath: instancePath + "/max_active_runs", schemaPath: "#/properties/max_active_runs/maximum", keyword: "maximum", params: { comparison: "<=", limit: 2147483647 }, message: "must be <= 2147483647", schema: 2147483647, parentSchema: schema13.properties.max_active_runs, data: data16 };
           if (vErrors === null) {
             vErrors = [err33];
           } else {
             vErrors.push(err33);
+          }
+          errors++;
+        }
+        if (data16 < 1 || isNaN(data16)) {
+          const err34 = { instancePath: instancePath + "/max_active_runs", schemaPath: "#/properties/max_active_runs/minimum", keyword: "minimum", params: { comparison: ">=", limit: 1 }, message: "must be >= 1", schema: 1, parentSchema: schema13.properties.max_active_runs, data: data16 };
+          if (vErrors === null) {
+            vErrors = [err34];
+          } else {
+            vErrors.push(err34);
           }
           errors++;
         }
@@ -16624,11 +16929,11 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
       let data17 = data.jobs;
       if (Array.isArray(data17)) {
         if (data17.length < 1) {
-          const err34 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema13.properties.jobs, data: data17 };
+          const err35 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/minItems", keyword: "minItems", params: { limit: 1 }, message: "must NOT have fewer than 1 items", schema: 1, parentSchema: schema13.properties.jobs, data: data17 };
           if (vErrors === null) {
-            vErrors = [err34];
+            vErrors = [err35];
           } else {
-            vErrors.push(err34);
+            vErrors.push(err35);
           }
           errors++;
         }
@@ -16654,11 +16959,11 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
             valid10 = valid10 || _valid1;
           }
           if (!valid10) {
-            const err35 = { instancePath: instancePath + "/jobs/" + i0, schemaPath: "#/properties/jobs/items/anyOf", keyword: "anyOf", params: {}, message: "must match a schema in anyOf", schema: schema13.properties.jobs.items.anyOf, parentSchema: schema13.properties.jobs.items, data: data18 };
+            const err36 = { instancePath: instancePath + "/jobs/" + i0, schemaPath: "#/properties/jobs/items/anyOf", keyword: "anyOf", params: {}, message: "must match a schema in anyOf", schema: schema13.properties.jobs.items.anyOf, parentSchema: schema13.properties.jobs.items, data: data18 };
             if (vErrors === null) {
-              vErrors = [err35];
+              vErrors = [err36];
             } else {
-              vErrors.push(err35);
+              vErrors.push(err36);
             }
             errors++;
           } else {
@@ -16673,11 +16978,11 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
           }
         }
       } else {
-        const err36 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.jobs.type, parentSchema: schema13.properties.jobs, data: data17 };
+        const err37 = { instancePath: instancePath + "/jobs", schemaPath: "#/properties/jobs/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.jobs.type, parentSchema: schema13.properties.jobs, data: data17 };
         if (vErrors === null) {
-          vErrors = [err36];
+          vErrors = [err37];
         } else {
-          vErrors.push(err36);
+          vErrors.push(err37);
         }
         errors++;
       }
@@ -16690,21 +16995,21 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
           let data20 = data19[i1];
           if (data20 && typeof data20 == "object" && !Array.isArray(data20)) {
             if (data20.workflow === void 0) {
-              const err37 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/required", keyword: "required", params: { missingProperty: "workflow" }, message: "must have required property 'workflow'", schema: schema26.required, parentSchema: schema26, data: data20 };
+              const err38 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/required", keyword: "required", params: { missingProperty: "workflow" }, message: "must have required property 'workflow'", schema: schema26.required, parentSchema: schema26, data: data20 };
               if (vErrors === null) {
-                vErrors = [err37];
+                vErrors = [err38];
               } else {
-                vErrors.push(err37);
+                vErrors.push(err38);
               }
               errors++;
             }
             for (const key4 in data20) {
               if (!(key4 === "workflow" || key4 === "wait_for_completion" || key4 === "timeout")) {
-                const err38 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties", schema: false, parentSchema: schema26, data: data20 };
+                const err39 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key4 }, message: "must NOT have additional properties", schema: false, parentSchema: schema26, data: data20 };
                 if (vErrors === null) {
-                  vErrors = [err38];
+                  vErrors = [err39];
                 } else {
-                  vErrors.push(err38);
+                  vErrors.push(err39);
                 }
                 errors++;
               }
@@ -16713,28 +17018,16 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
               let data21 = data20.workflow;
               if (typeof data21 === "string") {
                 if (!pattern0.test(data21)) {
-                  const err39 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/pattern", keyword: "pattern", params: { pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$" }, message: 'must match pattern "^[a-z]([a-z0-9_-]*[a-z0-9])?$"', schema: "^[a-z]([a-z0-9_-]*[a-z0-9])?$", parentSchema: schema26.properties.workflow, data: data21 };
+                  const err40 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/pattern", keyword: "pattern", params: { pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$" }, message: 'must match pattern "^[a-z]([a-z0-9_-]*[a-z0-9])?$"', schema: "^[a-z]([a-z0-9_-]*[a-z0-9])?$", parentSchema: schema26.properties.workflow, data: data21 };
                   if (vErrors === null) {
-                    vErrors = [err39];
+                    vErrors = [err40];
                   } else {
-                    vErrors.push(err39);
+                    vErrors.push(err40);
                   }
                   errors++;
                 }
               } else {
-                const err40 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.workflow.type, parentSchema: schema26.properties.workflow, data: data21 };
-                if (vErrors === null) {
-                  vErrors = [err40];
-                } else {
-                  vErrors.push(err40);
-                }
-                errors++;
-              }
-            }
-            if (data20.wait_for_completion !== void 0) {
-              let data22 = data20.wait_for_completion;
-              if (typeof data22 !== "boolean") {
-                const err41 = { instancePath: instancePath + "/dependencies/" + i1 + "/wait_for_completion", schemaPath: "#/definitions/WorkflowDependency/properties/wait_for_completion/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema26.properties.wait_for_completion.type, parentSchema: schema26.properties.wait_for_completion, data: data22 };
+                const err41 = { instancePath: instancePath + "/dependencies/" + i1 + "/workflow", schemaPath: "#/definitions/WorkflowDependency/properties/workflow/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.workflow.type, parentSchema: schema26.properties.workflow, data: data21 };
                 if (vErrors === null) {
                   vErrors = [err41];
                 } else {
@@ -16743,44 +17036,56 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
                 errors++;
               }
             }
+            if (data20.wait_for_completion !== void 0) {
+              let data22 = data20.wait_for_completion;
+              if (typeof data22 !== "boolean") {
+                const err42 = { instancePath: instancePath + "/dependencies/" + i1 + "/wait_for_completion", schemaPath: "#/definitions/WorkflowDependency/properties/wait_for_completion/type", keyword: "type", params: { type: "boolean" }, message: "must be boolean", schema: schema26.properties.wait_for_completion.type, parentSchema: schema26.properties.wait_for_completion, data: data22 };
+                if (vErrors === null) {
+                  vErrors = [err42];
+                } else {
+                  vErrors.push(err42);
+                }
+                errors++;
+              }
+            }
             if (data20.timeout !== void 0) {
               let data23 = data20.timeout;
               if (typeof data23 === "string") {
                 if (!pattern1.test(data23)) {
-                  const err42 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/pattern", keyword: "pattern", params: { pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$" }, message: 'must match pattern "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"', schema: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", parentSchema: schema26.properties.timeout, data: data23 };
+                  const err43 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/pattern", keyword: "pattern", params: { pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$" }, message: 'must match pattern "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"', schema: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", parentSchema: schema26.properties.timeout, data: data23 };
                   if (vErrors === null) {
-                    vErrors = [err42];
+                    vErrors = [err43];
                   } else {
-                    vErrors.push(err42);
+                    vErrors.push(err43);
                   }
                   errors++;
                 }
               } else {
-                const err43 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.timeout.type, parentSchema: schema26.properties.timeout, data: data23 };
+                const err44 = { instancePath: instancePath + "/dependencies/" + i1 + "/timeout", schemaPath: "#/definitions/WorkflowDependency/properties/timeout/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema26.properties.timeout.type, parentSchema: schema26.properties.timeout, data: data23 };
                 if (vErrors === null) {
-                  vErrors = [err43];
+                  vErrors = [err44];
                 } else {
-                  vErrors.push(err43);
+                  vErrors.push(err44);
                 }
                 errors++;
               }
             }
           } else {
-            const err44 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema26.type, parentSchema: schema26, data: data20 };
+            const err45 = { instancePath: instancePath + "/dependencies/" + i1, schemaPath: "#/definitions/WorkflowDependency/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema26.type, parentSchema: schema26, data: data20 };
             if (vErrors === null) {
-              vErrors = [err44];
+              vErrors = [err45];
             } else {
-              vErrors.push(err44);
+              vErrors.push(err45);
             }
             errors++;
           }
         }
       } else {
-        const err45 = { instancePath: instancePath + "/dependencies", schemaPath: "#/properties/dependencies/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.dependencies.type, parentSchema: schema13.properties.dependencies, data: data19 };
+        const err46 = { instancePath: instancePath + "/dependencies", schemaPath: "#/properties/dependencies/type", keyword: "type", params: { type: "array" }, message: "must be array", schema: schema13.properties.dependencies.type, parentSchema: schema13.properties.dependencies, data: data19 };
         if (vErrors === null) {
-          vErrors = [err45];
+          vErrors = [err46];
         } else {
-          vErrors.push(err45);
+          vErrors.push(err46);
         }
         errors++;
       }
@@ -16792,11 +17097,11 @@ function validate32(data, { instancePath = "", parentData, parentDataProperty, r
       }
     }
   } else {
-    const err46 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema13.type, parentSchema: schema13, data };
+    const err47 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema13.type, parentSchema: schema13, data };
     if (vErrors === null) {
-      vErrors = [err46];
+      vErrors = [err47];
     } else {
-      vErrors.push(err46);
+      vErrors.push(err47);
     }
     errors++;
   }
@@ -19698,7 +20003,7 @@ function pathOf(instancePath, base) {
   const steps = instancePath === "" ? [] : instancePath.slice(1).split("/");
   return [...base, ...steps.map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~")).map((s) => /^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s)];
 }
-function describe2(path) {
+function describe3(path) {
   const last = path[path.length - 1];
   if (last === void 0)
     return "the document";
@@ -19723,18 +20028,24 @@ function toProblem(e, base) {
     case "additionalProperties": {
       const key = String(e.params.additionalProperty);
       const allowed = Object.keys(e.parentSchema.properties ?? {});
-      const where = at.length === 0 ? "at the top level" : `in ${describe2(at)}`;
+      const where = at.length === 0 ? "at the top level" : `in ${describe3(at)}`;
       const known = allowed.length > 0 ? ` Known keys: ${allowed.join(", ")}.` : "";
+      const data = e.data;
+      const inner = data !== null && typeof data === "object" ? ["job", "approval"].find((k) => data[k] !== null && typeof data[k] === "object") : void 0;
+      const innerKeys = inner === void 0 ? [] : Object.keys(schema2.definitions[inner === "job" ? "JobSpec" : "ApprovalSpec"]?.properties ?? {});
+      if (inner !== void 0 && innerKeys.includes(key)) {
+        return problem("KFM101", `Unknown key \`${key}\` ${where}: \`${key}\` is a key of \`${inner}\`, so it is probably indented too little; indent it to line up with the keys under \`${inner}:\`.`, [...at, key], true);
+      }
       return problem("KFM101", `Unknown key \`${key}\` ${where}.${suggestion(key, allowed) || known}`, [...at, key], true);
     }
     case "required": {
       const key = String(e.params.missingProperty);
-      const what = describe2(at);
+      const what = describe3(at);
       return problem("KFM102", `${what[0].toUpperCase()}${what.slice(1)} is missing the required key \`${key}\`.`, at, true);
     }
     case "type": {
       const expected = String(e.params.type).replace(/,/g, " or ");
-      return problem("KFM103", `${describe2(at)} must be ${article(expected)}, not ${typeName(e.data)}.`, at);
+      return problem("KFM103", `${describe3(at)} must be ${article(expected)}, not ${typeName(e.data)}.`, at);
     }
     case "pattern": {
       const pattern = e.params.pattern;
@@ -19750,7 +20061,7 @@ function toProblem(e, base) {
       if (pattern === NAME_PATTERN) {
         return problem("KFM104", `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner.`, at);
       }
-      return problem("KFM104", `${describe2(at)} must match ${pattern}.`, at);
+      return problem("KFM104", `${describe3(at)} must match ${pattern}.`, at);
     }
     case "maxLength":
     case "minLength":
@@ -19767,10 +20078,10 @@ function toProblem(e, base) {
         minimum: `at least ${limit}`,
         maximum: `at most ${limit}`
       }[e.keyword];
-      return problem("KFM104", `${describe2(at)} must be ${rule}.`, at);
+      return problem("KFM104", `${describe3(at)} must be ${rule}.`, at);
     }
     default:
-      return problem("KFM104", `${describe2(at)} ${e.message ?? "is invalid"}.`, at);
+      return problem("KFM104", `${describe3(at)} ${e.message ?? "is invalid"}.`, at);
   }
 }
 function article(typeList) {
@@ -20189,6 +20500,18 @@ function partitions(ir, from, to) {
     after = batch[batch.length - 1];
   }
 }
+function noPartitions(ir, from, to) {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron")
+    throw new Error("every day is a partition without a cron schedule");
+  const day = (local) => local.endsWith("T00:00:00") || local.endsWith("T23:59:59") ? local.slice(0, 10) : local.replace("T", " ");
+  const window = s.start !== null && s.end !== null ? `from ${day(s.start)} until ${day(s.end)}` : s.start !== null ? `from ${day(s.start)} on` : s.end !== null ? `until ${day(s.end)}` : null;
+  const before = s.start !== null && to < s.start.slice(0, 10);
+  const after = s.end !== null && from > s.end.slice(0, 10);
+  const where = before ? [...s.at, "start_date"] : after ? [...s.at, "end_date"] : [...s.at, s.fromInterval ? "interval" : "cron"];
+  const why = before || after ? `the schedule runs ${window} (${s.timezone}), so the range is ${before ? "before its `start_date`" : "after its `end_date`"}` : `\`${s.cron}\` in ${s.timezone} has no slot on those days${window === null ? "" : ` within its window (${window})`}`;
+  return problem("KFM402", `The backfill range ${from}..${to} holds no run of \`${ir.name}\`: ${why}. Nothing is written for it; give a range that holds its slots.`, where);
+}
 function tooMany(ir, from, to, what) {
   return problem("KFM401", `The backfill range ${from}..${to} holds more than ${MAX_PARTITIONS} partitions (${what}); backfill at most ${MAX_PARTITIONS} runs at a time, as several ranges.`, ir.schedule?.at ?? ir.at);
 }
@@ -20239,12 +20562,17 @@ function backfillSelection(sel, from, to, options) {
   const files = [];
   let count = 0;
   const writer = /* @__PURE__ */ new Map();
+  const empty = [];
   for (const a of analyses) {
     if (a.ir === null)
       continue;
     const dates = partitions(a.ir, from, to);
     if (!Array.isArray(dates)) {
       diagnostics.push(a.spec.locate(dates));
+      continue;
+    }
+    if (dates.length === 0) {
+      empty.push(a.spec.locate(noPartitions(a.ir, from, to)));
       continue;
     }
     for (const { target, folder } of targetsFor(sel, a.path)) {
@@ -20270,7 +20598,9 @@ function backfillSelection(sel, from, to, options) {
       count += dates.length;
     }
   }
-  return { files, partitions: count, diagnostics };
+  const severity = count === 0 ? "error" : "warning";
+  diagnostics.push(...empty.map((d) => ({ ...d, severity })));
+  return { files, partitions: count, diagnostics: sortDiagnostics(diagnostics) };
 }
 
 // dist/src/runtime.js
@@ -21151,10 +21481,10 @@ function liftRetry(value, what) {
   const backoff = obj(rs["backoff"], `${what}.retryStrategy.backoff`);
   if (backoff["maxDuration"] !== void 0)
     fail2(`${what}.retryStrategy.backoff.maxDuration is set`);
-  const duration = seconds2(backoff["duration"], `${what}.backoff.duration`);
+  const duration2 = seconds2(backoff["duration"], `${what}.backoff.duration`);
   const factor = backoff["factor"] === void 0 ? null : int3(backoff["factor"], `${what}.backoff.factor`);
-  const cap = backoff["cap"] === void 0 ? null : seconds2(backoff["cap"], `${what}.backoff.cap`);
-  return { attempts: limit + 1, waitsSeconds: argoWaits(limit, duration, factor, cap) };
+  const cap2 = backoff["cap"] === void 0 ? null : seconds2(backoff["cap"], `${what}.backoff.cap`);
+  return { attempts: limit + 1, waitsSeconds: argoWaits(limit, duration2, factor, cap2) };
 }
 function liftConcurrency(value, workflow, configMap) {
   const lock = argoConcurrencyLockName(workflow);
@@ -24683,7 +25013,8 @@ function reportFiles(io, shown, files, options) {
   io.stderr(`kfm-compile: ${plural(total, "file")}: ${files.written.length} written, ${files.unchanged.length} unchanged${removed}.
 `);
 }
-function report(diagnostics, format, io) {
+function report(unsorted, format, io) {
+  const diagnostics = sortDiagnostics([...unsorted]);
   if (format === "json") {
     io.stdout(safeJson(JSON.stringify({ diagnostics }, null, 2)) + "\n");
     return;
@@ -25002,6 +25333,8 @@ Plans a backfill as explicit runs, one per partition, and writes them; it starts
 nothing. Partitions are the schedule's slots (in its time zone, inside its start/end
 window) whose local date is within --from..--to, both days included; a workflow without
 a cron schedule gets one partition per day at 00:00 UTC. At most 10000 partitions.
+A range without any partition (before start_date, after end_date) is an error
+(KFM402) and writes nothing; among several specs, a warning for the one without runs.
 
 For each spec and target, in DIR/<target>/ (or the config's folder for the target):
   <workflow>.backfill-<from>-<to>.<ext>   the runs, each with its logical date (UTC) and

@@ -71,6 +71,37 @@ export function partitions(ir: Workflow, from: string, to: string): number[] | P
   }
 }
 
+/**
+ * Why a range holds no partition of `ir`, where it would be seen (the window bound the
+ * range misses, or the schedule): a backfill of nothing would write empty files and
+ * look done. Only a cron schedule can have no slot in a range of days.
+ */
+export function noPartitions(ir: Workflow, from: string, to: string): Problem {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron") throw new Error("every day is a partition without a cron schedule");
+  const day = (local: string) => (local.endsWith("T00:00:00") || local.endsWith("T23:59:59") ? local.slice(0, 10) : local.replace("T", " "));
+  const window =
+    s.start !== null && s.end !== null
+      ? `from ${day(s.start)} until ${day(s.end)}`
+      : s.start !== null
+        ? `from ${day(s.start)} on`
+        : s.end !== null
+          ? `until ${day(s.end)}`
+          : null;
+  const before = s.start !== null && to < s.start.slice(0, 10);
+  const after = s.end !== null && from > s.end.slice(0, 10);
+  const where = before ? [...s.at, "start_date"] : after ? [...s.at, "end_date"] : [...s.at, s.fromInterval ? "interval" : "cron"];
+  const why =
+    before || after
+      ? `the schedule runs ${window} (${s.timezone}), so the range is ${before ? "before its `start_date`" : "after its `end_date`"}`
+      : `\`${s.cron}\` in ${s.timezone} has no slot on those days${window === null ? "" : ` within its window (${window})`}`;
+  return problem(
+    "KFM402",
+    `The backfill range ${from}..${to} holds no run of \`${ir.name}\`: ${why}. Nothing is written for it; give a range that holds its slots.`,
+    where,
+  );
+}
+
 function tooMany(ir: Workflow, from: string, to: string, what: string): Problem {
   return problem(
     "KFM401",
@@ -157,11 +188,16 @@ export function backfillSelection(
   const files: BackfillFile[] = [];
   let count = 0;
   const writer = new Map<string, string>();
+  const empty: Diagnostic[] = [];
   for (const a of analyses) {
     if (a.ir === null) continue;
     const dates = partitions(a.ir, from, to);
     if (!Array.isArray(dates)) {
       diagnostics.push(a.spec.locate(dates));
+      continue;
+    }
+    if (dates.length === 0) {
+      empty.push(a.spec.locate(noPartitions(a.ir, from, to)));
       continue;
     }
     for (const { target, folder } of targetsFor(sel, a.path)) {
@@ -186,5 +222,10 @@ export function backfillSelection(
       count += dates.length;
     }
   }
-  return { files, partitions: count, diagnostics };
+  // A spec without runs in the range writes nothing. Among specs that have some it is a
+  // warning (a project's workflows start on different days); when no spec has any, the
+  // whole backfill would be empty files, and it is an error.
+  const severity = count === 0 ? "error" : "warning";
+  diagnostics.push(...empty.map((d) => ({ ...d, severity }) as const));
+  return { files, partitions: count, diagnostics: sortDiagnostics(diagnostics) };
 }

@@ -222,19 +222,29 @@ export interface DstConflicts {
  * late and a fold slot once at its second occurrence, robfig/cron (Argo, Kubernetes
  * CronJobs) skips the gap and fires the fold twice.
  */
-export function dstConflict(c: Cron, zone: string): { kind: "gap" | "fold"; local: string } | null {
-  const { gap, fold } = dstConflicts(c, zone);
+export function dstConflict(c: Cron, zone: string, window: DstWindow = ANY_TIME): { kind: "gap" | "fold"; local: string } | null {
+  const { gap, fold } = dstConflicts(c, zone, window);
   if (gap !== null && (fold === null || gap <= fold)) return { kind: "gap", local: gap };
   return fold === null ? null : { kind: "fold", local: fold };
 }
 
-/** The first gap slot and the first fold slot of the cron in `zone` between 2020 and 2050 (see `dstConflict`). */
-export function dstConflicts(c: Cron, zone: string): DstConflicts {
-  // A repository's specs mostly share a few schedules: `check` asks once per (cron, zone).
-  const key = `${c.text}\n${zone}`;
+/** Wall times (`YYYY-MM-DDTHH:MM…`, either open) a schedule's slots may fall between: its start and end dates. */
+export interface DstWindow {
+  readonly start: string | null;
+  readonly end: string | null;
+}
+
+const ANY_TIME: DstWindow = { start: null, end: null };
+
+/** The first gap slot and the first fold slot of the cron in `zone` inside the window, from 2020 to 2050 (see `dstConflict`). */
+export function dstConflicts(c: Cron, zone: string, window: DstWindow = ANY_TIME): DstConflicts {
+  // A repository's specs mostly share a few schedules: `check` asks once per (cron, zone, window).
+  const key = `${c.text}\n${zone}\n${window.start ?? ""}\n${window.end ?? ""}`;
   const cached = conflictCache.get(key);
   if (cached !== undefined) return cached;
-  const found = { gap: firstConflict(c, zone, "gap"), fold: firstConflict(c, zone, "fold") };
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  const found = { gap: firstConflict(c, zone, "gap", start, end), fold: firstConflict(c, zone, "fold", start, end) };
   conflictCache.set(key, found);
   return found;
 }
@@ -265,7 +275,8 @@ export const UNDOCUMENTED = "does not document what it does";
 /** robfig/cron walks the local clock (`spec.go` `Next`): a gap slot never comes, a fold slot comes twice. */
 export const ROBFIG_CRON: DaylightSaving = { gap: () => SKIPS, fold: () => "fires it twice (once per occurrence)" };
 
-function firstConflict(c: Cron, zone: string, want: "gap" | "fold"): string | null {
+/** The first slot of the wanted kind whose wall time is within [start, end] (local `YYYY-MM-DDTHH:MM`, either open). */
+function firstConflict(c: Cron, zone: string, want: "gap" | "fold", start: string | null, end: string | null): string | null {
   for (const tr of transitions(zone)) {
     // Wall times in [from, to) (minutes since the epoch, read as UTC) are skipped
     // (gap, clocks go forward) or repeated (fold, clocks go back).
@@ -275,12 +286,15 @@ function firstConflict(c: Cron, zone: string, want: "gap" | "fold"): string | nu
     if (kind !== want) continue;
     for (let m = from; m < to; m++) {
       const d = new Date(m * 60000);
+      const local = d.toISOString().slice(0, 16);
+      if (end !== null && local > end) return null;
+      if (start !== null && local < start) continue;
       if (
         c.minutes.includes(d.getUTCMinutes()) &&
         c.hours.includes(d.getUTCHours()) &&
         dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
       ) {
-        return d.toISOString().slice(0, 16);
+        return local;
       }
     }
   }

@@ -51,6 +51,8 @@ export const CODES = {
   KFM219: "schedule window is empty",
   KFM220: "schedule slot in a daylight-saving change",
   KFM221: "a literal value looks like a credential",
+  KFM222: "a legacy or fixed-offset time zone name",
+  KFM223: "malformed container image reference",
   KFM240: "text holds a character no target can pass on",
   KFM245: "not a single email address",
   // Targets.
@@ -58,6 +60,7 @@ export const CODES = {
   KFM302: "the output is larger than the runner accepts",
   // Backfill.
   KFM401: "backfill range reversed or too large",
+  KFM402: "backfill range holds no run",
 } as const;
 
 export type Code = keyof typeof CODES;

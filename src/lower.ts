@@ -15,6 +15,7 @@ import {
   UNDOCUMENTED,
   type Cron,
   type DaylightSaving,
+  type DstWindow,
 } from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import type {
@@ -37,9 +38,9 @@ import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
 import { templateChars } from "./expansion.js";
 import { MAX_EXPANDED_CHARS, MAX_PREREQUISITE_REACH, MAX_VALUE_CHARS } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
-import { credentialIn, secretLikeName } from "./secrets.js";
+import { credentialIn, literalCredential, secretLikeName } from "./secrets.js";
 import { constantText, mergeText, parseTemplate, type RawPart } from "./template.js";
-import { isZone, knownZones, parseBound, parseDuration, parseQuantity } from "./values.js";
+import { icuOnlyZone, imageProblem, isZone, knownZones, legacyZone, parseBound, parseDuration, parseQuantity } from "./values.js";
 
 type Obj = Record<string, unknown>;
 
@@ -140,6 +141,8 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource,
     return { ir: null, problems };
   }
   const gated = withPrerequisites(ctx, jobs, prerequisites);
+  // Checked before stopping at the first errors, so its problems are reported with the rest.
+  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error")) return { ir: null, problems };
   const ir: Workflow = {
     at,
@@ -153,7 +156,7 @@ export function lower(data: Obj, source: SourceInfo, scalarSource: ScalarSource,
       entries.map((e) => (isObj(e) ? e.job : null)),
     ),
     jobs: gated,
-    upstream: lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name),
+    upstream,
     notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name),
     source,
   };
@@ -355,8 +358,12 @@ type LiteralKind = "env" | "param" | "field";
  * is an error pointing to secret references. The value itself is never repeated.
  */
 function checkLiteral(ctx: Ctx, value: unknown, at: SpecPath, kind: LiteralKind, name?: string): void {
-  if (typeof value !== "string") return;
-  const found = credentialIn(value, name !== undefined && secretLikeName(name));
+  if (typeof value !== "string" && !(typeof value === "number" && name !== undefined)) return;
+  let found = typeof value === "string" ? credentialIn(value, name !== undefined && secretLikeName(name)) : null;
+  if (found === null && name !== undefined) {
+    const what = literalCredential(name, value as string | number);
+    if (what !== null) found = `${what} (the name \`${name}\` says so)`;
+  }
   if (found === null) return;
   const keep =
     kind === "env"
@@ -440,11 +447,19 @@ function lowerDependencies(ctx: Ctx, value: unknown, self: string | null, known:
     const where: SpecPath = [...at, i];
     if (dep === self) ctx.problems.push(problem("KFM215", `The job \`${dep}\` cannot depend on itself.`, where));
     else if (!known.has(dep)) {
-      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known)}`, where));
+      ctx.problems.push(problem("KFM201", `\`${dep}\` is not a job of this workflow.${suggestion(dep, known) || jobList(known, self)}`, where));
     } else if (out.has(dep)) ctx.problems.push(problem("KFM104", `\`${dep}\` is listed twice in \`depends_on\`.`, where));
     else out.add(dep);
   });
   return [...out];
+}
+
+/** The other jobs to choose from, when none is near enough for a did-you-mean (at most ten, in spec order). */
+function jobList(known: Set<string>, self: string | null): string {
+  const names = [...known].filter((n) => n !== self);
+  if (names.length === 0) return "";
+  const shown = names.slice(0, 10).map((n) => `\`${n}\``);
+  return ` The other jobs are ${shown.join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}.`;
 }
 
 function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {
@@ -484,19 +499,30 @@ function checkCycles(ctx: Ctx, jobs: Job[], at: SpecPath): void {
 export const MAX_DURATION_SECONDS = 10 * 365 * 86400;
 
 function positiveDuration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
-  if (typeof value !== "string") return null;
-  const s = parseDuration(value);
-  if (s === null) return null; // the shape check already reported it
+  const s = duration(ctx, value, at);
   if (s === 0) {
     ctx.problems.push(problem("KFM206", "A timeout must be longer than zero; leave it out for no limit.", at));
     return null;
   }
-  return boundedDuration(ctx, s, at);
+  return s;
 }
 
-function boundedDuration(ctx: Ctx, seconds: number, at: SpecPath): number | null {
-  if (seconds <= MAX_DURATION_SECONDS) return seconds;
-  ctx.problems.push(problem("KFM206", `${seconds} seconds is longer than the ten years any duration may be; runners cannot all store it.`, at));
+/**
+ * Seconds of a duration field, null when absent, malformed (the shape check reports it)
+ * or too long. Too long is reported here: a huge timeout must never become "no timeout".
+ */
+function duration(ctx: Ctx, value: unknown, at: SpecPath): number | null {
+  if (typeof value !== "string") return null;
+  const s = parseDuration(value);
+  if (s === null) return null;
+  if (s <= MAX_DURATION_SECONDS) return s;
+  ctx.problems.push(
+    problem(
+      "KFM206",
+      `\`${value.length > 40 ? value.slice(0, 40) + "..." : value}\` is longer than the ten years (3650d) any duration may be: runners store durations in types that end sooner. Use a shorter one, or leave the field out where that means no limit.`,
+      at,
+    ),
+  );
   return null;
 }
 
@@ -511,7 +537,7 @@ export function judgeDaylightSaving(ir: Workflow, targets: NonNullable<LowerOpti
   if (s === null || s.kind !== "cron") return null;
   const cron = parseCron(s.cron);
   if (typeof cron === "string") return null;
-  const message = daylightSavingProblem(targets, cron, s.timezone);
+  const message = daylightSavingProblem(targets, cron, s.timezone, { start: s.start, end: s.end });
   return message === null ? null : problem("KFM220", message, [...s.at, s.fromInterval ? "interval" : "cron"]);
 }
 
@@ -520,27 +546,33 @@ export function judgeDaylightSaving(ir: Workflow, targets: NonNullable<LowerOpti
  * together, or null. Semantics (Schedules): a slot in the spring-forward gap does not
  * fire; a slot in the fall-back fold must run the same number of times on every target.
  */
-function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zone: string): string | null {
-  const { gap, fold } = dstConflicts(cron, zone);
+function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zone: string, window: DstWindow): string | null {
+  const { gap, fold } = dstConflicts(cron, zone, window);
   if (gap === null && fold === null) return null;
-  const when = (local: string) => `${local.replace("T", " ")} ${zone}`;
+  // "The slot at 02:30 Europe/Berlin falls in a ... on the days the clocks change (the first in its window is on 2024-03-31)".
+  const slot = (local: string, what: string) => {
+    const [day, time] = local.split("T");
+    return `The slot at ${time} ${zone} falls in a daylight-saving ${what} on the days the clocks change (${window.start !== null ? `the first in its window is on ${day}` : `for example ${day}`})`;
+  };
+  const GAP = "gap (that wall time does not exist)";
+  const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   if (targets === undefined) {
-    const first = dstConflict(cron, zone)!;
-    return `The slot at ${when(first.local)} falls in a daylight-saving ${first.kind === "gap" ? "gap (that wall time does not exist)" : "fold (that wall time happens twice)"}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
+    const first = dstConflict(cron, zone, window)!;
+    return `${slot(first.local, first.kind === "gap" ? GAP : FOLD)}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
   }
   const hourly = everyHour(cron);
   const narrow = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
   if (gap !== null) {
     const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
     if (wrong.length > 0) {
-      return `The slot at ${when(gap)} falls in a daylight-saving gap (that wall time does not exist), and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
+      return `${slot(gap, GAP)}, and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
     }
   }
   if (fold !== null) {
     const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
     if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
-      return `The slot at ${when(fold)} falls in a daylight-saving fold (that wall time happens twice), which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow}.`;
+      return `${slot(fold, FOLD)}, which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow}.`;
     }
   }
   return null;
@@ -557,9 +589,14 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
   let zoneOk = true;
   if (typeof value.timezone === "string" && !isZone(value.timezone)) {
     zoneOk = false;
-    ctx.problems.push(
-      problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name.${suggestion(value.timezone, knownZones())}`, [...at, "timezone"]),
-    );
+    // An ICU-only alias (`PST`) reads as a zone in Node; the zone it stands for is the fix.
+    const meant = icuOnlyZone(value.timezone);
+    const why = meant === null ? "" : " (only ICU's aliases have it), so Python's and Go's tz databases do not know it";
+    const fix = meant ? ` Did you mean '${meant}'?` : suggestion(value.timezone, knownZones());
+    ctx.problems.push(problem("KFM205", `\`${value.timezone}\` is not an IANA time zone name${why}.${fix}`, [...at, "timezone"]));
+  } else if (typeof value.timezone === "string") {
+    const legacy = legacyZone(value.timezone);
+    if (legacy !== null) ctx.problems.push({ code: "KFM222", severity: legacy.severity, message: legacy.message, at: [...at, "timezone"] });
   }
   const bound = (key: "start_date" | "end_date"): string | null => {
     const v = value[key];
@@ -588,7 +625,7 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     cronText = value.cron;
   } else if (typeof value.interval === "string") {
     fromInterval = true;
-    const seconds = parseDuration(value.interval);
+    const seconds = duration(ctx, value.interval, [...at, "interval"]);
     if (seconds !== null) {
       cronText = intervalToCron(seconds);
       if (cronText === null) {
@@ -609,7 +646,8 @@ function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null 
     return null;
   }
   if (!zoneOk) return null;
-  const dst = daylightSavingProblem(ctx.targets, cron, zone);
+  // Only slots inside the schedule's window can run, and the day named is one of them.
+  const dst = daylightSavingProblem(ctx.targets, cron, zone, { start, end });
   if (dst !== null) ctx.problems.push(problem("KFM220", dst, [...at, fromInterval ? "interval" : "cron"]));
   const periodSeconds = constantPeriod(cron, zone);
   ctx.periodSeconds = periodSeconds;
@@ -653,7 +691,20 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
     const t = tpl(image, [...at, "image"]);
     if (t !== null && t.some((s) => "variable" in s)) {
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
-    } else if (t !== null) imageText = constantText(t);
+    } else if (t !== null) {
+      imageText = constantText(t);
+      const bad = imageText === null ? null : imageProblem(imageText);
+      if (bad !== null) {
+        const shown = imageText!.length > 80 ? imageText!.slice(0, 80) + "..." : imageText!;
+        ctx.problems.push(
+          problem(
+            "KFM223",
+            `\`${shown}\` is not a container image reference: ${bad.reason}. An image is \`[registry[:port]/]name[:tag][@digest]\`, the name in lower case (the grammar every container runtime pulls by, distribution/reference).${bad.fix === null ? "" : ` Did you mean '${bad.fix}'?`}`,
+            [...at, "image"],
+          ),
+        );
+      }
+    }
   }
   const env: EnvVar[] = [];
   if (isObj(value.env)) {
@@ -871,8 +922,11 @@ function quantity(ctx: Ctx, resources: unknown, key: "cpu" | "memory", at: SpecP
 function lowerRetry(ctx: Ctx, value: unknown, at: SpecPath): Retry {
   const none: Retry = { maxAttempts: 1, delaySeconds: 0, multiplier: 1, maxDelaySeconds: null };
   if (!isObj(value)) return none;
-  const maxAttempts = typeof value.max_attempts === "number" && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
-  const delaySeconds = typeof value.delay === "string" ? (parseDuration(value.delay) ?? 0) : 0;
+  // Out of the schema's range (1..100) the shape check reports it; lowering goes on with
+  // the default rather than compute (or allocate) anything from a number like 2^32.
+  const inRange = (v: unknown): v is number => typeof v === "number" && v >= 1 && v <= 100;
+  const maxAttempts = inRange(value.max_attempts) && Number.isInteger(value.max_attempts) ? value.max_attempts : 1;
+  const delaySeconds = duration(ctx, value.delay, [...at, "delay"]) ?? 0;
   const exponential = value.exponential_backoff === true;
   if (!exponential && "backoff_multiplier" in value) {
     ctx.problems.push(warning("KFM216", "`backoff_multiplier` has no effect without `exponential_backoff: true`.", [...at, "backoff_multiplier"], true));
@@ -880,8 +934,9 @@ function lowerRetry(ctx: Ctx, value: unknown, at: SpecPath): Retry {
   if (!exponential && "max_delay" in value) {
     ctx.problems.push(warning("KFM216", "`max_delay` has no effect without `exponential_backoff: true`.", [...at, "max_delay"], true));
   }
-  const multiplier = exponential ? (typeof value.backoff_multiplier === "number" ? value.backoff_multiplier : 2) : 1;
-  const maxDelaySeconds = exponential && typeof value.max_delay === "string" ? parseDuration(value.max_delay) : null;
+  const multiplier = exponential ? (inRange(value.backoff_multiplier) ? value.backoff_multiplier : 2) : 1;
+  const maxDelayWritten = duration(ctx, value.max_delay, [...at, "max_delay"]);
+  const maxDelaySeconds = exponential ? maxDelayWritten : null;
   if (maxDelaySeconds !== null && maxDelaySeconds < delaySeconds) {
     ctx.problems.push(
       problem("KFM216", "`max_delay` is shorter than `delay`, so no wait could grow; raise it or drop exponential backoff.", [...at, "max_delay"]),

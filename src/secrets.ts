@@ -7,7 +7,9 @@
  * TOKEN, SECRET, KEY, CREDENTIAL...) against high entropy as well. A hit is an error
  * (`KFM221`) that points to secret references; a value that only looks like a
  * credential is marked per value with `{value: ..., not_a_secret: true}` (env values
- * and params). Diagnostics never repeat the value.
+ * and params). Diagnostics never repeat the value. A name that ends in what it holds
+ * (`DB_PASSWORD`, `API_TOKEN`, `CLIENT_SECRET`, `API_KEY`) refuses any literal value,
+ * random-looking or not (`credentialName`): `hunter2` is a password too.
  */
 
 /** A token format: a name for the message, and a pattern that finds it inside longer text. */
@@ -106,4 +108,59 @@ export function credentialIn(value: string, secretName: boolean): string | null 
   for (const f of TOKEN_FORMATS) if (f.pattern.test(value)) return f.name;
   if (secretName && highEntropy(value)) return "a random-looking value under a name that says it is a secret";
   return null;
+}
+
+/**
+ * What a variable or param holds when its name ends in it (the last part, or the last
+ * two, of the name split as in `secretLikeName`): the part after the credential word
+ * says what the value is instead (`PASSWORD_FILE` is a path, `TOKEN_URL` a URL,
+ * `SECRET_NAME` a name, `API_KEY_HEADER` a header), so only the end counts. Plurals are
+ * left out on purpose: `MAX_TOKENS: 4096` is a language-model setting. `CREDENTIALS` is
+ * left out too: `GOOGLE_APPLICATION_CREDENTIALS` names a file. Both are still checked
+ * for random-looking values (`highEntropy`).
+ */
+const CREDENTIAL_ENDINGS: Readonly<Record<string, string>> = {
+  PASSWORD: "a password",
+  PASSWD: "a password",
+  PASSPHRASE: "a passphrase",
+  TOKEN: "a token",
+  SECRET: "a secret",
+  APIKEY: "an API key",
+  API_KEY: "an API key",
+  PRIVATE_KEY: "a private key",
+  SECRET_KEY: "a secret key",
+  ACCESS_KEY: "an access key",
+};
+
+/** What `name` says its value is when that is a credential (`DB_PASSWORD` -> "a password"), or null. */
+export function credentialName(name: string): string | null {
+  const parts = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase()
+    .split(/[_\-.]+/)
+    .filter((p) => p !== "");
+  const last = parts.at(-1) ?? "";
+  const lastTwo = parts.slice(-2).join("_");
+  return CREDENTIAL_ENDINGS[lastTwo] ?? CREDENTIAL_ENDINGS[last] ?? null;
+}
+
+/**
+ * Whether a value under a credential name is a literal credential: any text but the
+ * empty string, a template (`{{ params.x }}` is checked where the param is written), a
+ * reference to another variable (`$(DB_PASSWORD_FROM_FILE)`, `${X}`), an absolute path
+ * (a mounted secret's file) or the bare words that switch a feature (`true`, `none`).
+ * A number under a password name is a password (`123456`); under the others a number
+ * is a setting (`MAX_TOKEN: 512`).
+ */
+export function literalCredential(name: string, value: string | number): string | null {
+  const what = credentialName(name);
+  if (what === null) return null;
+  if (typeof value === "number") return what === "a password" || what === "a passphrase" ? what : null;
+  const v = value.trim();
+  if (v === "" || v.includes("{{") || v.includes("{%")) return null;
+  if (/^\$(?:\([A-Za-z_][A-Za-z0-9_]*\)|\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)$/.test(v)) return null;
+  if (/^\/[^\s]*$/.test(v)) return null;
+  if (/^(?:true|false|yes|no|on|off|none|null|disabled|enabled)$/i.test(v)) return null;
+  if (/^[0-9]+$/.test(v) && what !== "a password" && what !== "a passphrase") return null;
+  return what;
 }

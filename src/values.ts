@@ -2,13 +2,17 @@
 
 const DURATION = /^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$/;
 
-/** Seconds in a duration like `1h30m`; null when malformed or empty. */
+/**
+ * Seconds in a duration like `1h30m`; null when malformed or empty. A well-formed
+ * duration too long to count exactly (`30000000000000d`) is `Infinity`, not null, so
+ * callers refuse it as too long instead of taking it for "not given".
+ */
 export function parseDuration(text: string): number | null {
   const m = DURATION.exec(text);
   if (m === null || text === "") return null;
   const [d, h, min, s] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x)));
   const total = d! * 86400 + h! * 3600 + min! * 60 + s!;
-  return Number.isSafeInteger(total) ? total : null;
+  return Number.isSafeInteger(total) ? total : Infinity;
 }
 
 /** Writes seconds back in the spec's own duration form (largest units first). */
@@ -176,10 +180,79 @@ export function knownZones(): Set<string> {
   return canonicalZones;
 }
 
+/**
+ * Names ICU (and so Node's Intl) accepts that are not in the IANA tz database: Java's
+ * three-letter IDs (ICU's zoneinfo64 `Names`, from `JDK 1.1` compatibility) and the
+ * `SystemV/` family, and links the tz database has removed. Python's `zoneinfo` and Go's
+ * `time.LoadLocation` refuse them, so a spec naming one would compile and then fail on
+ * the runner; they are unknown zones here, with the zone ICU maps them to as the fix.
+ */
+const ICU_ONLY =
+  /^(?:ACT|AET|AGT|ART|AST|BET|BST|CAT|CNT|CST|CTT|EAT|ECT|IET|IST|JST|MIT|NET|NST|PLT|PNT|PRT|PST|SST|VST|SystemV\/.*|US\/Pacific-New|Canada\/East-Saskatchewan)$/;
+
+/**
+ * For a name only ICU knows (ICU_ONLY), the zone ICU reads it as (`PST` ->
+ * `America/Los_Angeles`) when that is a zone here, else "" ; null for any other name.
+ */
+export function icuOnlyZone(zone: string): string | null {
+  if (!ICU_ONLY.test(zone)) return null;
+  try {
+    const meant = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    return meant !== zone && isZone(meant) ? meant : "";
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * Old tz database names that are real zones but rarely what a spec means (tz's
+ * `northamerica` and `europe` files, and since 2024b links in `backward`):
+ * - `EST` and `MST` are fixed UTC-5 and UTC-7 all year: named like New York's and
+ *   Denver's clocks but without their daylight saving, so a daily run is an hour off
+ *   for eight months. Refused, with both fixes.
+ * - `HST`, the POSIX-style `EST5EDT` family and `CET`, `MET`, `EET`, `WET` keep the
+ *   clock of a region (Honolulu, New York, Brussels...); tz keeps them only for
+ *   compatibility, and runners with older tz data give them older rules. A warning
+ *   naming the region zone.
+ * `Etc/GMT+5` (fixed UTC-5, POSIX sign) and backward links such as `US/Eastern` are
+ * deliberate, current names and pass.
+ */
+const LEGACY_ZONES: Readonly<Record<string, { region: string; fixed?: string }>> = {
+  EST: { region: "America/New_York", fixed: "Etc/GMT+5" },
+  MST: { region: "America/Denver", fixed: "America/Phoenix" },
+  HST: { region: "Pacific/Honolulu" },
+  EST5EDT: { region: "America/New_York" },
+  CST6CDT: { region: "America/Chicago" },
+  MST7MDT: { region: "America/Denver" },
+  PST8PDT: { region: "America/Los_Angeles" },
+  CET: { region: "Europe/Brussels" },
+  MET: { region: "Europe/Brussels" },
+  EET: { region: "Europe/Athens" },
+  WET: { region: "Europe/Lisbon" },
+};
+
+/** What to say about a valid but legacy zone name (see LEGACY_ZONES), or null. */
+export function legacyZone(zone: string): { severity: "error" | "warning"; message: string } | null {
+  const legacy = LEGACY_ZONES[zone];
+  if (legacy === undefined) return null;
+  if (legacy.fixed !== undefined) {
+    const offset = offsetMinutes(Date.UTC(2026, 0, 1), zone) / 60;
+    return {
+      severity: "error",
+      message: `\`${zone}\` is a fixed UTC${offset < 0 ? "" : "+"}${offset} all year, without daylight saving, so it is not the clock of ${legacy.region}: runs would be an hour off while daylight saving is on. Did you mean '${legacy.region}'? For a fixed UTC${offset < 0 ? "" : "+"}${offset} all year, write '${legacy.fixed}'${legacy.fixed.startsWith("Etc/") ? " (tz writes the sign inverted)" : ""}.`,
+    };
+  }
+  return {
+    severity: "warning",
+    message: `\`${zone}\` is a legacy name the tz database keeps for compatibility, and runners with older tz data may give it other rules than ${legacy.region}. Did you mean '${legacy.region}'?`,
+  };
+}
+
 /** Whether `zone` is an IANA zone name, spelt with the exact case tz databases use. */
 export function isZone(zone: string): boolean {
   if (UTC_ZONES.has(zone) || knownZones().has(zone)) return true;
   if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(zone)) return false;
+  if (ICU_ONLY.test(zone)) return false;
   // Legacy aliases (US/Eastern) are real tz database links; a canonical name in the
   // wrong case is not, because Python's and Go's loaders are case-sensitive.
   if (lowerCaseZones!.has(zone.toLowerCase())) return false;
@@ -189,4 +262,60 @@ export function isZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+// The image reference grammar of distribution/reference (regexp.go, used by Docker,
+// containerd and CRI-O to pull): reference := name [":" tag] ["@" digest], name :=
+// [domain "/"] path; a path component is lower-case alphanumerics joined by `.`, `_`,
+// `__` or runs of `-`; a domain is host names joined by `.`, or an IPv6 address in
+// brackets, with an optional port; a tag is `[\w][\w.-]{0,127}`; a digest is
+// `algorithm:hex` with at least 32 hex digits; the name is at most 255 characters.
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const IMAGE_REFERENCE = new RegExp(
+  `^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`,
+);
+const MAX_IMAGE_NAME = 255;
+
+/** Whether `image` is a container image reference every runtime can pull by (see IMAGE_REFERENCE). */
+export function isImageReference(image: string): boolean {
+  if (image.length > MAX_IMAGE_NAME + 1 + 128 + 1 + 200) return false;
+  if (!IMAGE_REFERENCE.test(image)) return false;
+  const name = image.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
+  return name.length <= MAX_IMAGE_NAME;
+}
+
+/**
+ * Why `image` is not an image reference, in a sentence, and the reference it was likely
+ * meant to be when one is near (`Busybox Latest` -> `busybox:latest`); null when valid.
+ */
+export function imageProblem(image: string): { reason: string; fix: string | null } | null {
+  if (isImageReference(image)) return null;
+  const reason = /\s/.test(image)
+    ? "it contains white space"
+    : /[A-Z]/.test(image.replace(/^[^/]*[.:][^/]*\//, "").replace(/[:@].*$/, ""))
+      ? "the repository name has upper-case letters"
+      : image.replace(/@.*$/, "").replace(/:[^/]*$/, "").length > MAX_IMAGE_NAME
+        ? `the name is longer than ${MAX_IMAGE_NAME} characters`
+        : /:([^/@]*)(@|$)/.test(image) && !/:[\w][\w.-]{0,127}(@|$)/.test(image.replace(/^[^/]*\//, ""))
+          ? "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`"
+          : image.includes("@")
+            ? "a digest is `algorithm:hex` with at least 32 hex digits, such as `sha256:` and 64 hex digits"
+            : "its characters do not fit the grammar";
+  // A fix: two words that read as name and tag (`Busybox Latest`) joined by `:`, and the
+  // repository in lower case. A tag is case-sensitive, so it is kept as written, except
+  // when it was a word after a space.
+  const words = image.trim().split(/\s+/);
+  const tagWord = words.length === 2 && !words[0]!.includes(":") && /^(?:latest|stable|edge|v?[0-9][\w.-]*)$/i.test(words[1]!);
+  let guess = tagWord ? `${words[0]}:${words[1]!.toLowerCase()}` : words.length === 1 ? words[0]! : "";
+  const at = guess.indexOf("@");
+  const head = at < 0 ? guess : guess.slice(0, at);
+  const colon = head.lastIndexOf(":");
+  const slash = head.lastIndexOf("/");
+  const nameEnd = colon > slash ? colon : head.length;
+  const firstSlash = head.indexOf("/");
+  const domainEnd = firstSlash > 0 && /[.:]|^localhost$/.test(head.slice(0, firstSlash)) ? firstSlash + 1 : 0;
+  guess = head.slice(0, domainEnd) + head.slice(domainEnd, nameEnd).toLowerCase() + (colon > slash ? head.slice(colon) : "") + (at < 0 ? "" : guess.slice(at));
+  return { reason, fix: guess !== "" && guess !== image && isImageReference(guess) ? guess : null };
 }

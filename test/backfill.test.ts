@@ -177,6 +177,34 @@ describe("kfm-compile backfill", () => {
     expect(cli([...args, "--quiet"], dir)).toEqual({ code: 0, out: "", err: "" });
   });
 
+  it("given a range with no slot of the schedule, then KFM402 naming the window, exit 1, and no empty files (issue 11)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
+    const spec = (name: string, window: string) =>
+      `workflow:\n  name: ${name}\n  schedule:\n    cron: "0 2 * * *"\n${window}  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`;
+    writeFileSync(join(dir, "late.yaml"), spec("late", `    start_date: "2026-01-01"\n    end_date: "2026-12-31"\n`));
+    writeFileSync(join(dir, "early.yaml"), spec("early", `    start_date: "2019-01-01"\n`));
+    const base = ["backfill", "--target", "argo", "--out", "out"];
+    // Given a range before the only spec's start_date
+    const before = cli([...base, "late.yaml", "--from", "2020-01-01", "--to", "2020-01-31"], dir);
+    // Then an error at start_date saying where the slots are, and nothing written
+    expect(before.code).toBe(1);
+    expect(before.err).toContain(
+      "late.yaml:5:17: error KFM402: The backfill range 2020-01-01..2020-01-31 holds no run of `late`: the schedule runs from 2026-01-01 until 2026-12-31 (UTC), so the range is before its `start_date`.",
+    );
+    expect(readdirSync(dir).sort()).toEqual(["early.yaml", "late.yaml"]);
+    // Given a range after end_date, then the error is at end_date
+    const after = cli([...base, "late.yaml", "--from", "2027-01-01", "--to", "2027-01-02"], dir);
+    expect(after.err).toMatch(/late\.yaml:6:15: error KFM402: .*after its `end_date`/);
+    // Given two specs of which one has runs in the range, then the other is a warning and only the first is written
+    const mixed = cli([...base, "late.yaml", "early.yaml", "--from", "2020-01-01", "--to", "2020-01-02"], dir);
+    expect(mixed.code).toBe(0);
+    expect(mixed.err).toMatch(/late\.yaml:5:17: warning KFM402: /);
+    expect(readdirSync(join(dir, "out/argo")).sort()).toEqual([
+      "early.backfill-2020-01-01-2020-01-02.ledger.json",
+      "early.backfill-2020-01-01-2020-01-02.yaml",
+    ]);
+  });
+
   it("given a file there that is not a backfill file, then it is not replaced without --force", () => {
     const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
     writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);

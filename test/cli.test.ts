@@ -131,6 +131,37 @@ describe("validate", () => {
   });
 });
 
+describe("diagnostics are printed sorted by file, line and column (README, issue 11)", () => {
+  it("given files in any order and a target's refusal before a spec's warning, then in position order", () => {
+    const dir = scratch();
+    // A target's refusal (line 3) found after the spec's own warning (line 8)
+    writeFileSync(
+      join(dir, "w.yaml"),
+      `workflow:\n  name: w\n  max_active_runs: 2\n  jobs:\n    - job:\n        name: a\n        image: "x:1"\n        retry: {max_attempts: 2, backoff_multiplier: 3}\n`,
+    );
+    const compiled = run(["w.yaml", "--target", "github-actions"], dir);
+    expect(compiled.code).toBe(1);
+    expect(
+      compiled.stderr
+        .split("\n")
+        .filter((l) => l.startsWith("w.yaml"))
+        .map((l) => l.split(": ")[0]),
+    ).toEqual(["w.yaml:3:20", "w.yaml:8:34"]);
+    // Files given in reverse order
+    const validated = run(["validate", "test/invalid/typo-key.yaml", "test/invalid/bad-timezone.yaml", "test/invalid/cycle.yaml"]);
+    const where = validated.stderr
+      .split("\n")
+      .filter((l) => l.startsWith("test/"))
+      .map((l) => l.split(": ")[0]);
+    expect(where).toEqual([
+      "test/invalid/bad-timezone.yaml:5:15",
+      "test/invalid/cycle.yaml:7:20",
+      "test/invalid/typo-key.yaml:7:9",
+      "test/invalid/typo-key.yaml:8:7",
+    ]);
+  });
+});
+
 describe("explain", () => {
   it("shows each used feature per target and exits 0 when every target compiles the spec", () => {
     const r = run(["explain", "specs/contract-9.1-retry.yaml", "--target", "argo"]);

@@ -3,7 +3,7 @@ import { constantPeriod, intervalToCron, nextFireTimes, parseCron, type Cron } f
 import { didYouMean } from "../src/diagnostics.js";
 import { retryWaits } from "../src/ir.js";
 import { parseTemplate } from "../src/template.js";
-import { cpuCores, fromLocal, isZone, parseBound, parseDuration, quantityBytes } from "../src/values.js";
+import { cpuCores, fromLocal, isZone, legacyZone, parseBound, parseDuration, quantityBytes } from "../src/values.js";
 import { toYaml } from "../src/yaml.js";
 import YAML from "yaml";
 
@@ -49,6 +49,22 @@ describe("time zones and dates", () => {
     expect(isZone("america/new_york")).toBe(false);
     expect(isZone("Mars/Olympus")).toBe(false);
     expect(isZone("+05:00")).toBe(false);
+  });
+  it("refuses names only ICU knows, which Python's and Go's tz databases refuse (issue 11)", () => {
+    // Given names Node's Intl takes (Java's three-letter IDs, SystemV) but tzdata has no file for
+    for (const z of ["PST", "CST", "IST", "JST", "SystemV/EST5", "US/Pacific-New"]) expect(isZone(z), z).toBe(false);
+    // while the tz database's own old names and links are zones
+    for (const z of ["EST", "MST", "HST", "EST5EDT", "CET", "Etc/GMT+5", "US/Eastern", "Asia/Calcutta"]) expect(isZone(z), z).toBe(true);
+  });
+  it("says EST and MST are fixed offsets, and legacy names have a region zone (issue 11)", () => {
+    expect(legacyZone("EST")).toMatchObject({
+      severity: "error",
+      message: expect.stringMatching(/fixed UTC-5 .*Did you mean 'America\/New_York'\? .*'Etc\/GMT\+5'/),
+    });
+    expect(legacyZone("MST")).toMatchObject({ severity: "error", message: expect.stringMatching(/fixed UTC-7 .*'America\/Denver'.*'America\/Phoenix'/) });
+    expect(legacyZone("EST5EDT")).toMatchObject({ severity: "warning", message: expect.stringMatching(/Did you mean 'America\/New_York'\?/) });
+    expect(legacyZone("CET")).toMatchObject({ severity: "warning", message: expect.stringMatching(/Did you mean 'Europe\/Brussels'\?/) });
+    for (const z of ["America/New_York", "UTC", "Etc/GMT+5", "US/Eastern"]) expect(legacyZone(z), z).toBeNull();
   });
   it("reads a date as midnight in the zone and converts an instant into it", () => {
     expect(parseBound("2024-01-01", "America/New_York")).toBe("2024-01-01T00:00:00");

@@ -105,7 +105,34 @@ describe("max_active_runs", () => {
 describe("bounds", () => {
   it("refuse waits and timeouts no runner can store", () => {
     expect(problems(`job: {name: a, image: "x:1", timeout: 4000d}\n`)).toEqual([
-      "spec.yaml:1:39: error KFM206: 345600000 seconds is longer than the ten years any duration may be; runners cannot all store it.",
+      "spec.yaml:1:39: error KFM206: `4000d` is longer than the ten years (3650d) any duration may be: runners store durations in types that end sooner. Use a shorter one, or leave the field out where that means no limit.",
+    ]);
+  });
+  it("refuse a duration too long to count instead of reading it as no duration (issue 11)", () => {
+    // Given durations whose seconds are past 2^53, in every duration field
+    const huge = "30000000000000d";
+    const spec = [
+      "workflow:",
+      `  name: w`,
+      `  timeout: ${huge}`,
+      `  schedule: {interval: ${huge}}`,
+      "  jobs:",
+      `    - job: {name: a, image: "x:1", timeout: ${huge}, retry: {max_attempts: 2, delay: ${huge}, exponential_backoff: true, max_delay: ${huge}}}`,
+      `    - approval: {name: g, timeout: ${huge}}`,
+      "",
+    ].join("\n");
+    // When it is lowered, then each one is refused where it is written
+    const found = problems(spec);
+    expect(found.filter((d) => d.includes("KFM206: `30000000000000d` is longer than the ten years"))).toHaveLength(6);
+    expect(found.map((d) => d.split(":").slice(1, 3).join(":"))).toEqual(["3:12", "4:24", "6:45", "6:94", "6:149", "7:36"]);
+    // and so is a cross-workflow dependency's timeout (checked once the jobs are valid)
+    expect(
+      problems(`workflow: {name: w, dependencies: [{workflow: up, timeout: ${huge}}], jobs: [{job: {name: a, image: "x:1"}}]}\n`).map((d) => d.slice(0, 34)),
+    ).toEqual(["spec.yaml:1:60: error KFM206: `300"]);
+  });
+  it("refuse a max_active_runs past 32 bits instead of writing `1e+308`", () => {
+    expect(problems(`workflow: {name: w, max_active_runs: 1e308, jobs: [{job: {name: a, image: "x:1"}}]}\n`)).toEqual([
+      "spec.yaml:1:38: error KFM104: `max_active_runs` must be at most 2147483647.",
     ]);
     expect(problems(`job: {name: a, image: "x:1", retry: {max_attempts: 60, delay: 1s, exponential_backoff: true}}\n`)[0]).toMatch(
       /KFM216: The last retry would wait/,
@@ -114,9 +141,28 @@ describe("bounds", () => {
 });
 
 describe("images", () => {
-  it("are templates that render to constant text, so Jinja escapes mean what they say", () => {
-    expect(ir(`job: {name: a, image: "registry/{{ '{{' }}odd:1"}\n`).jobs[0]!.image).toBe("registry/{{odd:1");
+  it("are templates that render to constant text, so params and Jinja escapes mean what they say", () => {
+    expect(ir(`job: {name: a, image: "registry/app:{{ params.tag }}", params: {tag: "1.2"}}\n`).jobs[0]!.image).toBe("registry/app:1.2");
+    // an escape renders to its literal text, which is then no image reference
+    expect(problems(`job: {name: a, image: "registry/{{ '{{' }}odd:1"}\n`)).toEqual([
+      expect.stringMatching(/^spec\.yaml:1:23: error KFM223: `registry\/\{\{odd:1` is not a container image reference/),
+    ]);
   });
+  it.each([
+    ["Busybox Latest", "it contains white space", "busybox:latest"],
+    ["ghcr.io/Org/Repo:V1", "the repository name has upper-case letters", "ghcr.io/org/repo:V1"],
+    ["busybox:-1", "a tag is 1 to 128 letters", null],
+    ["app@sha256:abc", "a digest is `algorithm:hex`", null],
+  ])("refuse `%s`, which no container runtime pulls by (issue 11)", (image, reason, fix) => {
+    const [d] = problems(`job: {name: a, image: "${image}"}\n`);
+    expect(d).toContain(`error KFM223: \`${image}\` is not a container image reference: ${reason}`);
+    if (fix === null) expect(d).not.toContain("Did you mean");
+    else expect(d).toContain(`Did you mean '${fix}'?`);
+  });
+  it.each(["busybox", "busybox:1.36", "registry.example.com:5000/team/img:1.0", "[::1]:5000/a__b/c---d:T_1.0-rc", "localhost/app@sha256:" + "ab".repeat(32)])(
+    "accept `%s`",
+    (image) => expect(problems(`job: {name: a, image: "${image}"}\n`)).toEqual([]),
+  );
 });
 
 describe("approval gates", () => {

@@ -1,7 +1,8 @@
 /**
  * What the golden folder must hold: every spec in `specs/` compiled for every target
  * (the output, or the target's refusal as diagnostics), what `explain` says of
- * every spec, every invalid spec in `test/invalid/` as its diagnostics, the `graph`
+ * every spec, every invalid spec in `test/invalid/` as its diagnostics (or, for one whose
+ * first line is `# backfill --from DAY --to DAY`, those of that backfill), the `graph`
  * of every spec (Mermaid and DOT), and the `diff` of every pair in `test/diff/`
  * (text and JSON), and the `backfill` files of `BACKFILL_SPECS` over `BACKFILL_RANGE`. The golden test compares it with the disk; the
  * update command (`npm run golden:update`) writes it and deletes orphans.
@@ -17,7 +18,7 @@ import { usedFeatures } from "../src/features.js";
 import { renderGraph } from "../src/graph.js";
 import { diffJson, diffText, semanticDiff } from "../src/diff.js";
 import { summarize } from "../src/summary.js";
-import { backfillFiles, partitions } from "../src/backfill.js";
+import { backfillFiles, noPartitions, partitions } from "../src/backfill.js";
 
 export const GOLDEN_DIR = join(PACKAGE_ROOT, "golden");
 
@@ -66,7 +67,16 @@ export function expectedGoldens(): Map<string, string> {
     );
   }
   for (const spec of specFiles("test/invalid")) {
-    const a = analyze(spec, readSpec(spec));
+    const text = readSpec(spec);
+    const a = analyze(spec, text);
+    // A valid spec whose mistake is in how it is backfilled names the range on its first line.
+    const range = /^# backfill --from (\S+) --to (\S+)/.exec(text);
+    if (a.ir !== null && range !== null) {
+      const dates = partitions(a.ir, range[1]!, range[2]!);
+      const found = !Array.isArray(dates) ? dates : dates.length === 0 ? noPartitions(a.ir, range[1]!, range[2]!) : null;
+      out.set(`diagnostics/${stem(spec)}.txt`, found === null ? "(valid)\n" : diagnosticsText([a.spec.locate(found)]));
+      continue;
+    }
     out.set(`diagnostics/${stem(spec)}.txt`, a.ir === null ? diagnosticsText(a.diagnostics) : "(valid)\n");
   }
   for (const [rel, text] of graphGoldens()) out.set(rel, text);

@@ -76,6 +76,16 @@ describe("daylight-saving changes", () => {
     expect(dstConflict(cron("30 2 * * *"), "America/New_York")).toEqual({ kind: "gap", local: "2020-03-08T02:30" });
     expect(dstConflict(cron("30 2 * * *"), "Europe/Berlin")).toEqual({ kind: "gap", local: "2020-03-29T02:30" });
     expect(dstConflict(cron("30 2 * * *"), "Asia/Kolkata")).toBeNull();
+    // Within a schedule's window: the first change it can hit, and none when it hits none (issue 11)
+    expect(dstConflict(cron("30 2 * * *"), "America/New_York", { start: "2026-01-01T00:00:00", end: null })).toEqual({
+      kind: "gap",
+      local: "2026-03-08T02:30",
+    });
+    expect(dstConflict(cron("30 1 * * *"), "America/New_York", { start: "2026-04-01T00:00:00", end: null })).toEqual({
+      kind: "fold",
+      local: "2026-11-01T01:30",
+    });
+    expect(dstConflict(cron("30 2 * * *"), "America/New_York", { start: "2026-04-01T00:00:00", end: "2026-10-31T23:59:59" })).toBeNull();
     expect(dstConflict(cron("30 2 * * *"), "UTC")).toBeNull();
   });
 });

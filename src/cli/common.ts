@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { analyze, type Analysis } from "../compile.js";
 import type { LowerOptions } from "../lower.js";
-import { formatDiagnostic, safeJson, suggestion, type Diagnostic } from "../diagnostics.js";
+import { formatDiagnostic, safeJson, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
 import { MAX_SPEC_BYTES } from "../limits.js";
 import { diskHost, type ReadError } from "../spec/layout.js";
 
@@ -213,7 +213,9 @@ export function reportFiles(
   io.stderr(`kfm-compile: ${plural(total, "file")}: ${files.written.length} written, ${files.unchanged.length} unchanged${removed}.\n`);
 }
 
-export function report(diagnostics: readonly Diagnostic[], format: "text" | "json", io: Io): void {
+/** Prints diagnostics sorted by file, line and column (README, "Exit status"), however the commands gathered them. */
+export function report(unsorted: readonly Diagnostic[], format: "text" | "json", io: Io): void {
+  const diagnostics = sortDiagnostics([...unsorted]);
   if (format === "json") {
     // Raw strings, JSON-escaped: a reader gets the spec's text back exactly.
     io.stdout(safeJson(JSON.stringify({ diagnostics }, null, 2)) + "\n");

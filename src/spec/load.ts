@@ -14,6 +14,7 @@ import { Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, t
 import { type Diagnostic, type Problem } from "../diagnostics.js";
 import { MAX_ALIAS_COUNT, MAX_NESTING_DEPTH, MAX_SPEC_BYTES, MAX_YAML_TOKENS } from "../limits.js";
 import type { SpecPath } from "../ir.js";
+import { indentationMistake } from "./indent.js";
 
 export interface LoadedSpec {
   readonly file: string;
@@ -400,11 +401,20 @@ function parseExact(file: string, text: string): ExactRead {
     diagnostics.push(at("KFM003", "A spec file holds exactly one YAML document; this one has more (remove the extra `---`).", real[1]!.range[0]));
   }
   const doc = real[0]!;
+  // One diagnostic per mistake: an indentation mistake in the spec's words at its own
+  // line (src/spec/indent.ts) stands for the reader's errors it causes; otherwise the
+  // reader's first error on each line (the rest there follow from it).
+  const syntax = doc.errors.filter((e) => e.code !== "DUPLICATE_KEY");
+  const indent = syntax.length > 0 ? indentationMistake(text) : null;
+  if (indent !== null) diagnostics.push({ file, line: indent.line, column: indent.column, severity: "error", code: "KFM001", message: indent.message });
+  const lines = new Set<number>();
   for (const e of doc.errors) {
     if (e.code === "DUPLICATE_KEY") {
-      diagnostics.push(at("KFM002", "This key appears twice in the same mapping; a spec keeps one of each.", e.pos[0]));
-    } else {
-      diagnostics.push(at("KFM001", yamlMessage(e.message), e.pos[0]));
+      diagnostics.push(at("KFM002", duplicateMessage(text, e.pos[0]), e.pos[0]));
+    } else if (indent === null) {
+      const d = at("KFM001", yamlMessage(e.message), e.pos[0]);
+      if (!lines.has(d.line)) diagnostics.push(d);
+      lines.add(d.line);
     }
   }
   return diagnostics.length > 0 ? diagnostics : { doc, position };
@@ -440,6 +450,15 @@ function depthBeyond(tokens: readonly CST.Token[], max: number): number | null {
     }
   }
   return null;
+}
+
+/** KFM002, naming the key: the duplicate is the plain or quoted scalar at `offset`. */
+function duplicateMessage(text: string, offset: number): string {
+  const m = /^(?:"((?:[^"\\\n]|\\.){0,200})"|'((?:[^'\n]|''){0,200})'|([^\n:#]{1,200}?))\s*:/.exec(text.slice(offset, offset + 420));
+  const key = m === null ? null : (m[1] ?? m[2] ?? m[3] ?? "").trim();
+  return key === null || key === ""
+    ? "This key appears twice in the same mapping; a spec keeps one of each."
+    : `The key \`${key}\` appears twice in the same mapping; a spec keeps one of each (remove one, or merge them).`;
 }
 
 function yamlMessage(message: string): string {

@@ -167,6 +167,19 @@ function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
       const allowed = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
       const where = at.length === 0 ? "at the top level" : `in ${describe(at)}`;
       const known = allowed.length > 0 ? ` Known keys: ${allowed.join(", ")}.` : "";
+      // A job's key beside `job:` or `approval:` in a list entry: indented two spaces too little.
+      const data = e.data as Record<string, unknown> | null;
+      const inner =
+        data !== null && typeof data === "object" ? (["job", "approval"] as const).find((k) => data[k] !== null && typeof data[k] === "object") : undefined;
+      const innerKeys = inner === undefined ? [] : Object.keys(schema.definitions[inner === "job" ? "JobSpec" : "ApprovalSpec"]?.properties ?? {});
+      if (inner !== undefined && innerKeys.includes(key)) {
+        return problem(
+          "KFM101",
+          `Unknown key \`${key}\` ${where}: \`${key}\` is a key of \`${inner}\`, so it is probably indented too little; indent it to line up with the keys under \`${inner}:\`.`,
+          [...at, key],
+          true,
+        );
+      }
       return problem("KFM101", `Unknown key \`${key}\` ${where}.${suggestion(key, allowed) || known}`, [...at, key], true);
     }
     case "required": {

@@ -54,8 +54,10 @@ export interface WorkflowSpec {
   /**
    * Extension: at most this many runs of the workflow at once. A run that is due while
    * the limit is reached waits until a running one ends (runs queue; none is dropped
-   * or cancelled). Without it runs are not limited.
+   * or cancelled). Without it runs are not limited. At most 2147483647: Airflow keeps it
+   * in a 32-bit column.
    * @minimum 1
+   * @maximum 2147483647
    * @TJS-type integer
    */
   max_active_runs?: number;
@@ -187,7 +189,9 @@ export interface JobSpec {
   /** Human-readable description. */
   description?: string;
   /**
-   * Container image to run, for example `lakehouse/ingest:1.2.0`.
+   * Container image to run, for example `lakehouse/ingest:1.2.0`: a reference as
+   * container runtimes read it, `[registry[:port]/]name[:tag][@digest]`, the name in
+   * lower case (`KFM223` otherwise). It may use `{{ params.<key> }}`, not the run's date.
    * @minLength 1
    */
   image: string;
@@ -210,9 +214,10 @@ export interface JobSpec {
    * Environment variables of the job's container. Names follow POSIX: letters,
    * digits and `_`, not starting with a digit. A value is text, or a reference to a
    * secret (contract 11.3: never a literal credential). A literal that looks like a
-   * credential (a known token format anywhere, or a random-looking value under a name
-   * such as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`) is refused (`KFM221`); a value
-   * that only looks like one is written as a [NotASecret](#notasecret).
+   * credential (a known token format anywhere, a random-looking value under a name
+   * such as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name
+   * ending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused
+   * (`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).
    */
   env?: { [name: string]: TemplateString | number | boolean | SecretRef | NotASecret };
   /** Resources the container requests (contract 3.1). */

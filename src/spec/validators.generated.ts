@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 export const WorkflowDocument = validate30;
 const schema12 = {"description":"A file holding one workflow (contract 4.1).","type":"object","properties":{"workflow":{"$ref":"#/definitions/WorkflowSpec"}},"additionalProperties":false,"required":["workflow"]};
-const schema13 = {"description":"A workflow: jobs, their dependencies and an optional schedule (contract 4.1).","type":"object","properties":{"name":{"description":"Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting\nwith a letter. Targets that need DNS names see `_` as `-`.","pattern":"^[a-z]([a-z0-9_-]*[a-z0-9])?$","maxLength":52,"type":"string"},"description":{"description":"Human-readable description.","type":"string"},"schedule":{"description":"When the workflow runs. Without a schedule it runs only when triggered by hand.","anyOf":[{"$ref":"#/definitions/CronSchedule"},{"$ref":"#/definitions/IntervalSchedule"},{"$ref":"#/definitions/EventSchedule"}]},"timeout":{"description":"Extension: the longest a whole run may take, every attempt and wait of every\njob included. Without it a run has no time limit on any target.","pattern":"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$","type":"string"},"max_active_runs":{"description":"Extension: at most this many runs of the workflow at once. A run that is due while\nthe limit is reached waits until a running one ends (runs queue; none is dropped\nor cancelled). Without it runs are not limited.","minimum":1,"type":"integer"},"jobs":{"description":"The jobs of the workflow (contract 4.1), and any approval gates.","minItems":1,"type":"array","items":{"anyOf":[{"$ref":"#/definitions/WorkflowJob"},{"$ref":"#/definitions/WorkflowApproval"}]}},"dependencies":{"description":"Other workflows this one waits for (contract 8.2): before any job starts, the run\nof each for the same logical date must have succeeded.","type":"array","items":{"$ref":"#/definitions/WorkflowDependency"}},"notifications":{"description":"Who hears about a failed run (contract 9.2).","$ref":"#/definitions/Notifications"}},"additionalProperties":false,"required":["jobs","name"]};
+const schema13 = {"description":"A workflow: jobs, their dependencies and an optional schedule (contract 4.1).","type":"object","properties":{"name":{"description":"Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting\nwith a letter. Targets that need DNS names see `_` as `-`.","pattern":"^[a-z]([a-z0-9_-]*[a-z0-9])?$","maxLength":52,"type":"string"},"description":{"description":"Human-readable description.","type":"string"},"schedule":{"description":"When the workflow runs. Without a schedule it runs only when triggered by hand.","anyOf":[{"$ref":"#/definitions/CronSchedule"},{"$ref":"#/definitions/IntervalSchedule"},{"$ref":"#/definitions/EventSchedule"}]},"timeout":{"description":"Extension: the longest a whole run may take, every attempt and wait of every\njob included. Without it a run has no time limit on any target.","pattern":"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$","type":"string"},"max_active_runs":{"description":"Extension: at most this many runs of the workflow at once. A run that is due while\nthe limit is reached waits until a running one ends (runs queue; none is dropped\nor cancelled). Without it runs are not limited. At most 2147483647: Airflow keeps it\nin a 32-bit column.","minimum":1,"maximum":2147483647,"type":"integer"},"jobs":{"description":"The jobs of the workflow (contract 4.1), and any approval gates.","minItems":1,"type":"array","items":{"anyOf":[{"$ref":"#/definitions/WorkflowJob"},{"$ref":"#/definitions/WorkflowApproval"}]}},"dependencies":{"description":"Other workflows this one waits for (contract 8.2): before any job starts, the run\nof each for the same logical date must have succeeded.","type":"array","items":{"$ref":"#/definitions/WorkflowDependency"}},"notifications":{"description":"Who hears about a failed run (contract 9.2).","$ref":"#/definitions/Notifications"}},"additionalProperties":false,"required":["jobs","name"]};
 const schema14 = {"description":"A cron schedule (contract 4.1, 7.1).","type":"object","properties":{"cron":{"description":"A five-field cron expression (minute hour day-of-month month day-of-week), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.","type":"string"},"timezone":{"description":"IANA time zone the cron expression is read in. Default `UTC`.","type":"string"},"start_date":{"description":"First day (`YYYY-MM-DD`, midnight in `timezone`) or instant (ISO 8601 with offset) a run may be scheduled for.","type":"string"},"end_date":{"description":"Last day (`YYYY-MM-DD`, inclusive, in `timezone`) or instant a run may be scheduled for.","type":"string"},"catchup":{"description":"Extension: whether slots missed since `start_date` are run. Default false.","type":"boolean"}},"additionalProperties":false,"required":["cron"]};
 const schema15 = {"description":"An interval schedule (contract 7.1); allowed only where it equals a cron grid.","type":"object","properties":{"interval":{"description":"How often to run: a duration that divides an hour (`5m`, `15m`, `1h`) or a day (`2h`, `1d`).","pattern":"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$","type":"string"},"timezone":{"description":"IANA time zone the grid is aligned to. Default `UTC`.","type":"string"},"start_date":{"description":"First day or instant a run may be scheduled for.","type":"string"},"end_date":{"description":"Last day (inclusive) or instant a run may be scheduled for.","type":"string"},"catchup":{"description":"Extension: whether slots missed since `start_date` are run. Default false.","type":"boolean"}},"additionalProperties":false,"required":["interval"]};
 const schema16 = {"description":"An event trigger (contract 7.1, optional there).","type":"object","properties":{"trigger":{"description":"The kind of event, for example `s3_file_arrival`.","type":"string"},"source":{"description":"Where the event comes from, for example an object-store prefix.","type":"string"}},"additionalProperties":false,"required":["trigger"]};
@@ -15,7 +15,7 @@ const func2 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^[a-z]([a-z0-9_-]*[a-z0-9])?$", "u");
 const pattern1 = new RegExp("^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "u");
 const schema17 = {"description":"One entry of `workflow.jobs`: a job and the jobs it waits for (contract 8.1).","type":"object","properties":{"job":{"description":"The job specification, or (contract 12.2, repository layout) the path of a file\nholding one `job:` document, relative to this workflow file, for example\n`jobs/extract_sales.yaml`. The path must stay inside the project root (the folder\nof `kfm.config.yaml`, or the current folder without one): no absolute paths, no\n`..` leading out of it, no symbolic link pointing out of it. Problems in the job\nare reported in the job file; the header digest covers every file read.","anyOf":[{"$ref":"#/definitions/JobSpec"},{"type":"string"}]},"depends_on":{"description":"Names of jobs in this workflow that must succeed before this job starts.","type":"array","items":{"type":"string"}},"on_upstream_failure":{"description":"Extension (contract 9.2, \"stop downstream jobs (default) or continue\"): what this job\ndoes when a job it depends on failed. `stop` (default): it does not run. `continue`:\nit runs once every job it depends on has finished, whatever their outcome. Either\nway a run in which any job failed ends failed.","enum":["continue","stop"],"type":"string"},"prerequisite":{"description":"Extension (seed 002, contract prerequisites): every job of the workflow that is not\nupstream of this one waits for it to succeed, so a failed check blocks everything\ndownstream.","type":"boolean"}},"additionalProperties":false,"required":["job"]};
-const schema18 = {"description":"A containerised job (contract 3.1).","type":"object","properties":{"name":{"description":"Unique job identifier within the workflow: lower-case letters, digits, `_` and\n`-`, starting with a letter.","pattern":"^[a-z]([a-z0-9_-]*[a-z0-9])?$","maxLength":63,"type":"string"},"description":{"description":"Human-readable description.","type":"string"},"image":{"description":"Container image to run, for example `lakehouse/ingest:1.2.0`.","minLength":1,"type":"string"},"command":{"description":"Overrides the image entrypoint. Without it the image's own entrypoint runs, on\nevery target. An empty list is refused: Kubernetes reads it as \"no override\".","minItems":1,"type":"array","items":{"type":"string"}},"args":{"description":"Arguments passed to the command (or to the image entrypoint).","type":"array","items":{"type":"string"}},"params":{"description":"Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `\"{{ ds }}\"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/definitions/NotASecret"},{"type":["string","number","boolean"]}]}},"env":{"description":"Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, or a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`) is refused (`KFM221`); a value\nthat only looks like one is written as a [NotASecret](#notasecret).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/definitions/SecretRef"},{"$ref":"#/definitions/NotASecret"},{"type":["string","number","boolean"]}]}},"resources":{"description":"Resources the container requests (contract 3.1).","$ref":"#/definitions/Resources"},"retry":{"description":"Retry policy (contract 9.1). Without it a job runs once.","$ref":"#/definitions/RetryPolicy"},"timeout":{"description":"Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.","pattern":"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$","type":"string"}},"additionalProperties":false,"required":["image","name"]};
+const schema18 = {"description":"A containerised job (contract 3.1).","type":"object","properties":{"name":{"description":"Unique job identifier within the workflow: lower-case letters, digits, `_` and\n`-`, starting with a letter.","pattern":"^[a-z]([a-z0-9_-]*[a-z0-9])?$","maxLength":63,"type":"string"},"description":{"description":"Human-readable description.","type":"string"},"image":{"description":"Container image to run, for example `lakehouse/ingest:1.2.0`: a reference as\ncontainer runtimes read it, `[registry[:port]/]name[:tag][@digest]`, the name in\nlower case (`KFM223` otherwise). It may use `{{ params.<key> }}`, not the run's date.","minLength":1,"type":"string"},"command":{"description":"Overrides the image entrypoint. Without it the image's own entrypoint runs, on\nevery target. An empty list is refused: Kubernetes reads it as \"no override\".","minItems":1,"type":"array","items":{"type":"string"}},"args":{"description":"Arguments passed to the command (or to the image entrypoint).","type":"array","items":{"type":"string"}},"params":{"description":"Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `\"{{ ds }}\"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/definitions/NotASecret"},{"type":["string","number","boolean"]}]}},"env":{"description":"Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name\nending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused\n(`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).","type":"object","additionalProperties":{"anyOf":[{"$ref":"#/definitions/SecretRef"},{"$ref":"#/definitions/NotASecret"},{"type":["string","number","boolean"]}]}},"resources":{"description":"Resources the container requests (contract 3.1).","$ref":"#/definitions/Resources"},"retry":{"description":"Retry policy (contract 9.1). Without it a job runs once.","$ref":"#/definitions/RetryPolicy"},"timeout":{"description":"Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.","pattern":"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$","type":"string"}},"additionalProperties":false,"required":["image","name"]};
 const schema19 = {"description":"Extension: a literal env value or param that the credential check would refuse, marked\nas not a credential, for example `CACHE_KEY: {value: \"3f9a1c0b7d2e4f6a8b9c\", not_a_secret: true}`.\nIt means exactly what the bare `value` means; the mark is per value, so every other\nvalue is still checked. Mark only values that are safe to publish: they are written\ninto every generated file.","type":"object","properties":{"value":{"description":"The value, as it would be written without the mark.","type":["string","number","boolean"]},"not_a_secret":{"description":"Must be `true`: the author states this value is not a credential.","type":"boolean","const":true}},"additionalProperties":false,"required":["not_a_secret","value"]};
 const schema20 = {"description":"Extension: an environment value read from a secret when the job starts. On\nKubernetes targets it is the key of a Secret in the run's namespace; on GitHub\nActions it is the repository or organisation secret named\n`<SECRET>_<KEY>` (upper case, every other character `_`).","type":"object","properties":{"secret":{"description":"The Kubernetes Secret's name (a DNS subdomain).","pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$","maxLength":253,"type":"string"},"key":{"description":"The key inside the Secret.","pattern":"^[-._a-zA-Z0-9]+$","maxLength":253,"type":"string"}},"additionalProperties":false,"required":["key","secret"]};
 const schema22 = {"description":"Resource requests, as Kubernetes quantities.","type":"object","properties":{"cpu":{"description":"CPU request, a Kubernetes quantity such as `500m` or `2`.","type":["string","number"]},"memory":{"description":"Memory request, a Kubernetes quantity such as `512Mi` or `2Gi`.","type":"string"}},"additionalProperties":false};
@@ -2226,13 +2226,23 @@ vErrors.push(err32);
 errors++;
 }
 if(typeof data16 == "number"){
-if(data16 < 1 || isNaN(data16)){
-const err33 = {instancePath:instancePath+"/max_active_runs",schemaPath:"#/properties/max_active_runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema13.properties.max_active_runs,data:data16};
+if(data16 > 2147483647 || isNaN(data16)){
+const err33 = {instancePath:instancePath+"/max_active_runs",schemaPath:"#/properties/max_active_runs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema13.properties.max_active_runs,data:data16};
 if(vErrors === null){
 vErrors = [err33];
 }
 else {
 vErrors.push(err33);
+}
+errors++;
+}
+if(data16 < 1 || isNaN(data16)){
+const err34 = {instancePath:instancePath+"/max_active_runs",schemaPath:"#/properties/max_active_runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema13.properties.max_active_runs,data:data16};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
 }
 errors++;
 }
@@ -2242,12 +2252,12 @@ if(data.jobs !== undefined){
 let data17 = data.jobs;
 if(Array.isArray(data17)){
 if(data17.length < 1){
-const err34 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema13.properties.jobs,data:data17};
+const err35 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema13.properties.jobs,data:data17};
 if(vErrors === null){
-vErrors = [err34];
+vErrors = [err35];
 }
 else {
-vErrors.push(err34);
+vErrors.push(err35);
 }
 errors++;
 }
@@ -2273,12 +2283,12 @@ var _valid1 = _errs53 === errors;
 valid10 = valid10 || _valid1;
 }
 if(!valid10){
-const err35 = {instancePath:instancePath+"/jobs/" + i0,schemaPath:"#/properties/jobs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema13.properties.jobs.items.anyOf,parentSchema:schema13.properties.jobs.items,data:data18};
+const err36 = {instancePath:instancePath+"/jobs/" + i0,schemaPath:"#/properties/jobs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema13.properties.jobs.items.anyOf,parentSchema:schema13.properties.jobs.items,data:data18};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err36];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err36);
 }
 errors++;
 }
@@ -2296,12 +2306,12 @@ vErrors = null;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.jobs.type,parentSchema:schema13.properties.jobs,data:data17};
+const err37 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.jobs.type,parentSchema:schema13.properties.jobs,data:data17};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err37];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err37);
 }
 errors++;
 }
@@ -2314,18 +2324,7 @@ for(let i1=0; i1<len1; i1++){
 let data20 = data19[i1];
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.workflow === undefined){
-const err37 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/required",keyword:"required",params:{missingProperty: "workflow"},message:"must have required property '"+"workflow"+"'",schema:schema26.required,parentSchema:schema26,data:data20};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-for(const key4 in data20){
-if(!(((key4 === "workflow") || (key4 === "wait_for_completion")) || (key4 === "timeout"))){
-const err38 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data20};
+const err38 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/required",keyword:"required",params:{missingProperty: "workflow"},message:"must have required property '"+"workflow"+"'",schema:schema26.required,parentSchema:schema26,data:data20};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2334,12 +2333,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-if(data20.workflow !== undefined){
-let data21 = data20.workflow;
-if(typeof data21 === "string"){
-if(!pattern0.test(data21)){
-const err39 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/pattern",keyword:"pattern",params:{pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([a-z0-9_-]*[a-z0-9])?$"+"\"",schema:"^[a-z]([a-z0-9_-]*[a-z0-9])?$",parentSchema:schema26.properties.workflow,data:data21};
+for(const key4 in data20){
+if(!(((key4 === "workflow") || (key4 === "wait_for_completion")) || (key4 === "timeout"))){
+const err39 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data20};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -2349,8 +2345,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-else {
-const err40 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.workflow.type,parentSchema:schema26.properties.workflow,data:data21};
+if(data20.workflow !== undefined){
+let data21 = data20.workflow;
+if(typeof data21 === "string"){
+if(!pattern0.test(data21)){
+const err40 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/pattern",keyword:"pattern",params:{pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([a-z0-9_-]*[a-z0-9])?$"+"\"",schema:"^[a-z]([a-z0-9_-]*[a-z0-9])?$",parentSchema:schema26.properties.workflow,data:data21};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -2360,10 +2359,8 @@ vErrors.push(err40);
 errors++;
 }
 }
-if(data20.wait_for_completion !== undefined){
-let data22 = data20.wait_for_completion;
-if(typeof data22 !== "boolean"){
-const err41 = {instancePath:instancePath+"/dependencies/" + i1+"/wait_for_completion",schemaPath:"#/definitions/WorkflowDependency/properties/wait_for_completion/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema26.properties.wait_for_completion.type,parentSchema:schema26.properties.wait_for_completion,data:data22};
+else {
+const err41 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.workflow.type,parentSchema:schema26.properties.workflow,data:data21};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -2373,11 +2370,10 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data20.timeout !== undefined){
-let data23 = data20.timeout;
-if(typeof data23 === "string"){
-if(!pattern1.test(data23)){
-const err42 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"},message:"must match pattern \""+"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"+"\"",schema:"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",parentSchema:schema26.properties.timeout,data:data23};
+if(data20.wait_for_completion !== undefined){
+let data22 = data20.wait_for_completion;
+if(typeof data22 !== "boolean"){
+const err42 = {instancePath:instancePath+"/dependencies/" + i1+"/wait_for_completion",schemaPath:"#/definitions/WorkflowDependency/properties/wait_for_completion/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema26.properties.wait_for_completion.type,parentSchema:schema26.properties.wait_for_completion,data:data22};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -2387,8 +2383,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-else {
-const err43 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.timeout.type,parentSchema:schema26.properties.timeout,data:data23};
+if(data20.timeout !== undefined){
+let data23 = data20.timeout;
+if(typeof data23 === "string"){
+if(!pattern1.test(data23)){
+const err43 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"},message:"must match pattern \""+"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"+"\"",schema:"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",parentSchema:schema26.properties.timeout,data:data23};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -2398,9 +2397,8 @@ vErrors.push(err43);
 errors++;
 }
 }
-}
 else {
-const err44 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data20};
+const err44 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.timeout.type,parentSchema:schema26.properties.timeout,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -2412,12 +2410,24 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.dependencies.type,parentSchema:schema13.properties.dependencies,data:data19};
+const err45 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
 else {
 vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.dependencies.type,parentSchema:schema13.properties.dependencies,data:data19};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
 }
 errors++;
 }
@@ -2430,12 +2440,12 @@ errors = vErrors.length;
 }
 }
 else {
-const err46 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data};
+const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data};
 if(vErrors === null){
-vErrors = [err46];
+vErrors = [err47];
 }
 else {
-vErrors.push(err46);
+vErrors.push(err47);
 }
 errors++;
 }
@@ -2924,13 +2934,23 @@ vErrors.push(err32);
 errors++;
 }
 if(typeof data16 == "number"){
-if(data16 < 1 || isNaN(data16)){
-const err33 = {instancePath:instancePath+"/max_active_runs",schemaPath:"#/properties/max_active_runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema13.properties.max_active_runs,data:data16};
+if(data16 > 2147483647 || isNaN(data16)){
+const err33 = {instancePath:instancePath+"/max_active_runs",schemaPath:"#/properties/max_active_runs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema13.properties.max_active_runs,data:data16};
 if(vErrors === null){
 vErrors = [err33];
 }
 else {
 vErrors.push(err33);
+}
+errors++;
+}
+if(data16 < 1 || isNaN(data16)){
+const err34 = {instancePath:instancePath+"/max_active_runs",schemaPath:"#/properties/max_active_runs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema13.properties.max_active_runs,data:data16};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
 }
 errors++;
 }
@@ -2940,12 +2960,12 @@ if(data.jobs !== undefined){
 let data17 = data.jobs;
 if(Array.isArray(data17)){
 if(data17.length < 1){
-const err34 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema13.properties.jobs,data:data17};
+const err35 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema13.properties.jobs,data:data17};
 if(vErrors === null){
-vErrors = [err34];
+vErrors = [err35];
 }
 else {
-vErrors.push(err34);
+vErrors.push(err35);
 }
 errors++;
 }
@@ -2971,12 +2991,12 @@ var _valid1 = _errs53 === errors;
 valid10 = valid10 || _valid1;
 }
 if(!valid10){
-const err35 = {instancePath:instancePath+"/jobs/" + i0,schemaPath:"#/properties/jobs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema13.properties.jobs.items.anyOf,parentSchema:schema13.properties.jobs.items,data:data18};
+const err36 = {instancePath:instancePath+"/jobs/" + i0,schemaPath:"#/properties/jobs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema13.properties.jobs.items.anyOf,parentSchema:schema13.properties.jobs.items,data:data18};
 if(vErrors === null){
-vErrors = [err35];
+vErrors = [err36];
 }
 else {
-vErrors.push(err35);
+vErrors.push(err36);
 }
 errors++;
 }
@@ -2994,12 +3014,12 @@ vErrors = null;
 }
 }
 else {
-const err36 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.jobs.type,parentSchema:schema13.properties.jobs,data:data17};
+const err37 = {instancePath:instancePath+"/jobs",schemaPath:"#/properties/jobs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.jobs.type,parentSchema:schema13.properties.jobs,data:data17};
 if(vErrors === null){
-vErrors = [err36];
+vErrors = [err37];
 }
 else {
-vErrors.push(err36);
+vErrors.push(err37);
 }
 errors++;
 }
@@ -3012,18 +3032,7 @@ for(let i1=0; i1<len1; i1++){
 let data20 = data19[i1];
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.workflow === undefined){
-const err37 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/required",keyword:"required",params:{missingProperty: "workflow"},message:"must have required property '"+"workflow"+"'",schema:schema26.required,parentSchema:schema26,data:data20};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-for(const key4 in data20){
-if(!(((key4 === "workflow") || (key4 === "wait_for_completion")) || (key4 === "timeout"))){
-const err38 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data20};
+const err38 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/required",keyword:"required",params:{missingProperty: "workflow"},message:"must have required property '"+"workflow"+"'",schema:schema26.required,parentSchema:schema26,data:data20};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -3032,12 +3041,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-if(data20.workflow !== undefined){
-let data21 = data20.workflow;
-if(typeof data21 === "string"){
-if(!pattern0.test(data21)){
-const err39 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/pattern",keyword:"pattern",params:{pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([a-z0-9_-]*[a-z0-9])?$"+"\"",schema:"^[a-z]([a-z0-9_-]*[a-z0-9])?$",parentSchema:schema26.properties.workflow,data:data21};
+for(const key4 in data20){
+if(!(((key4 === "workflow") || (key4 === "wait_for_completion")) || (key4 === "timeout"))){
+const err39 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data20};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -3047,8 +3053,11 @@ vErrors.push(err39);
 errors++;
 }
 }
-else {
-const err40 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.workflow.type,parentSchema:schema26.properties.workflow,data:data21};
+if(data20.workflow !== undefined){
+let data21 = data20.workflow;
+if(typeof data21 === "string"){
+if(!pattern0.test(data21)){
+const err40 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/pattern",keyword:"pattern",params:{pattern: "^[a-z]([a-z0-9_-]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z]([a-z0-9_-]*[a-z0-9])?$"+"\"",schema:"^[a-z]([a-z0-9_-]*[a-z0-9])?$",parentSchema:schema26.properties.workflow,data:data21};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -3058,10 +3067,8 @@ vErrors.push(err40);
 errors++;
 }
 }
-if(data20.wait_for_completion !== undefined){
-let data22 = data20.wait_for_completion;
-if(typeof data22 !== "boolean"){
-const err41 = {instancePath:instancePath+"/dependencies/" + i1+"/wait_for_completion",schemaPath:"#/definitions/WorkflowDependency/properties/wait_for_completion/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema26.properties.wait_for_completion.type,parentSchema:schema26.properties.wait_for_completion,data:data22};
+else {
+const err41 = {instancePath:instancePath+"/dependencies/" + i1+"/workflow",schemaPath:"#/definitions/WorkflowDependency/properties/workflow/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.workflow.type,parentSchema:schema26.properties.workflow,data:data21};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -3071,11 +3078,10 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data20.timeout !== undefined){
-let data23 = data20.timeout;
-if(typeof data23 === "string"){
-if(!pattern1.test(data23)){
-const err42 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"},message:"must match pattern \""+"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"+"\"",schema:"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",parentSchema:schema26.properties.timeout,data:data23};
+if(data20.wait_for_completion !== undefined){
+let data22 = data20.wait_for_completion;
+if(typeof data22 !== "boolean"){
+const err42 = {instancePath:instancePath+"/dependencies/" + i1+"/wait_for_completion",schemaPath:"#/definitions/WorkflowDependency/properties/wait_for_completion/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema26.properties.wait_for_completion.type,parentSchema:schema26.properties.wait_for_completion,data:data22};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -3085,8 +3091,11 @@ vErrors.push(err42);
 errors++;
 }
 }
-else {
-const err43 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.timeout.type,parentSchema:schema26.properties.timeout,data:data23};
+if(data20.timeout !== undefined){
+let data23 = data20.timeout;
+if(typeof data23 === "string"){
+if(!pattern1.test(data23)){
+const err43 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/pattern",keyword:"pattern",params:{pattern: "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"},message:"must match pattern \""+"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$"+"\"",schema:"^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$",parentSchema:schema26.properties.timeout,data:data23};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -3096,9 +3105,8 @@ vErrors.push(err43);
 errors++;
 }
 }
-}
 else {
-const err44 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data20};
+const err44 = {instancePath:instancePath+"/dependencies/" + i1+"/timeout",schemaPath:"#/definitions/WorkflowDependency/properties/timeout/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.timeout.type,parentSchema:schema26.properties.timeout,data:data23};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -3110,12 +3118,24 @@ errors++;
 }
 }
 else {
-const err45 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.dependencies.type,parentSchema:schema13.properties.dependencies,data:data19};
+const err45 = {instancePath:instancePath+"/dependencies/" + i1,schemaPath:"#/definitions/WorkflowDependency/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data20};
 if(vErrors === null){
 vErrors = [err45];
 }
 else {
 vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+else {
+const err46 = {instancePath:instancePath+"/dependencies",schemaPath:"#/properties/dependencies/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema13.properties.dependencies.type,parentSchema:schema13.properties.dependencies,data:data19};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
 }
 errors++;
 }
@@ -3128,12 +3148,12 @@ errors = vErrors.length;
 }
 }
 else {
-const err46 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data};
+const err47 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data};
 if(vErrors === null){
-vErrors = [err46];
+vErrors = [err47];
 }
 else {
-vErrors.push(err46);
+vErrors.push(err47);
 }
 errors++;
 }

@@ -82,7 +82,15 @@ function payloadOf(text: fc.Arbitrary<string>): fc.Arbitrary<Payload> {
     file: text.map((t) => `specs/${t}.yaml`),
     workflowDescription: text,
     jobDescription: text,
-    image: text.map((t) => t.replace(/\{(?=[{%#])/g, "{ ")),
+    // An image must be a reference every runtime pulls by (KFM223), so hostile text cannot
+    // be one; the grammar's own odd corners (ports, `__`, runs of `-`, tags with `.` and
+    // upper case, digests) are what reaches the output here.
+    image: fc.oneof(
+      fc.stringMatching(
+        /^(?:[a-z0-9]{1,4}\.[a-z]{2,3}(?::[0-9]{1,5})?\/)?[a-z0-9]{1,4}(?:(?:[._]|__|-{1,3})[a-z0-9]{1,3}){0,2}(?:\/[a-z0-9]{1,4}){0,2}(?::\w[\w.-]{0,12})?$/,
+      ),
+      fc.constantFrom("[::1]:5000/app:1", "localhost/app@sha256:" + "0123456789abcdef".repeat(4)),
+    ),
     command: fc.array(tpl, { minLength: 1, maxLength: 3 }),
     args: fc.array(tpl, { minLength: 0, maxLength: 3 }),
     param: tpl,

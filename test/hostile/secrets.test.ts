@@ -98,6 +98,52 @@ describe("random-looking values under secret-like names are refused", () => {
   });
 });
 
+describe("any literal under a name that ends in a credential word is refused (issue 11)", () => {
+  it.each([
+    ["DB_PASSWORD", "hunter2", "a password"],
+    ["DB_PASSWORD", 123456, "a password"],
+    ["MYSQL_ROOT_PASSWD", "changeme", "a password"],
+    ["API_TOKEN", "abc", "a token"],
+    ["clientSecret", "s3cr3t", "a secret"],
+    ["OPENAI_API_KEY", "my-key", "an API key"],
+    ["apiKey", "my-key", "an API key"],
+    ["SSH_PRIVATE_KEY", "see wiki", "a private key"],
+    ["AWS_SECRET_ACCESS_KEY", "abc", "an access key"],
+    ["FLASK_SECRET_KEY", "dev", "a secret key"],
+  ])("%s: %s", (name, value, what) => {
+    // Given a short, ordinary-looking literal under a name that says what it holds
+    const ds = diagnostics(job(`  env:\n    ${name}: ${typeof value === "number" ? value : yamlString(value)}\n`));
+    // Then it is refused at the value, with the reference to write instead and the opt-out
+    expect(ds).toEqual([
+      `spec.yaml:5:${7 + name.length}: error KFM221: This looks like ${what} (the name \`${name}\` says so): a literal credential would be written into every generated file, readable by anyone who can read them (contract 11.3). Do not commit it; keep it in a secret and reference it (\`${name}: {secret: <secret name>, key: <key>}\`). If it is not a credential, write the value as \`{value: ..., not_a_secret: true}\`.`,
+    ]);
+  });
+
+  it("in params too, and the opt-out takes it", () => {
+    expect(diagnostics(job(`  params: {db_password: hunter2}\n`))).toEqual([
+      expect.stringMatching(/^spec\.yaml:4:25: error KFM221: This looks like a password/),
+    ]);
+    expect(diagnostics(job(`  params: {db_password: {value: hunter2, not_a_secret: true}}\n`))).toEqual([]);
+    expect(diagnostics(job(`  env:\n    DB_PASSWORD: {value: hunter2, not_a_secret: true}\n`))).toEqual([]);
+  });
+
+  it.each([
+    ["DB_PASSWORD", ""],
+    ["DB_PASSWORD", "$(DB_PASS)"],
+    ["DB_PASSWORD", "/run/secrets/db_password"],
+    ["MAX_TOKENS", "4096"],
+    ["MAX_TOKEN", "512"],
+    ["USE_TOKEN", "true"],
+    ["GOOGLE_APPLICATION_CREDENTIALS", "/var/secrets/google/key.json"],
+    ["SECRET_NAME", "trino-credentials"],
+    ["TOKENIZER_MODEL", "bert-base-uncased"],
+    ["PASSWORD_FILE", "/var/run/secrets/trino/password"],
+    ["ACCESS_KEY_ID", "trino"],
+  ])("not: %s: %s (a reference, a path, a setting, or a name that says the value is something else)", (name, value) => {
+    expect(diagnostics(job(`  env:\n    ${name}: ${yamlString(value)}\n`))).toEqual([]);
+  });
+});
+
 describe("ordinary values are not refused (false positives stay low)", () => {
   it.each([
     ["TRINO_ENDPOINT", "http://trino.lakehouse-platform.svc.cluster.local:8080"],

@@ -17,6 +17,8 @@ Plans a backfill as explicit runs, one per partition, and writes them; it starts
 nothing. Partitions are the schedule's slots (in its time zone, inside its start/end
 window) whose local date is within --from..--to, both days included; a workflow without
 a cron schedule gets one partition per day at 00:00 UTC. At most 10000 partitions.
+A range without any partition (before start_date, after end_date) is an error
+(KFM402) and writes nothing; among several specs, a warning for the one without runs.
 
 For each spec and target, in DIR/<target>/ (or the config's folder for the target):
   <workflow>.backfill-<from>-<to>.<ext>   the runs, each with its logical date (UTC) and
