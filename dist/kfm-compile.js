@@ -9728,6 +9728,56 @@ import { relative as relative2, sep as sep2 } from "node:path";
 // dist/src/lower.js
 import { createHash as createHash2 } from "node:crypto";
 
+// dist/src/text.js
+var UNCARRIED = /[\u0000\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function reason(c) {
+  const code = c.charCodeAt(0);
+  if (code === 0)
+    return "no process argument or environment variable can hold NUL";
+  if (code >= 55296 && code <= 57343)
+    return "it is half of a UTF-16 surrogate pair, not a character, so UTF-8 cannot encode it and the Kubernetes YAML reader refuses even its escape";
+  if (code === 133)
+    return "Kubernetes server-side apply would turn it into a space (kubectl sends it raw in JSON, and the API server's YAML reader takes a raw U+0085 as a line break)";
+  return `Kubernetes server-side apply refuses it (kubectl sends it raw in JSON, and the API server's YAML reader does not allow it raw: "control characters are not allowed")`;
+}
+function codePoint(c) {
+  const code = c.charCodeAt(0);
+  const name = code === 0 ? "NUL" : code === 127 ? "DEL" : code === 133 ? "NEL" : code < 160 ? "a C1 control" : code >= 65534 ? "a noncharacter" : "a lone surrogate";
+  return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${name})`;
+}
+function uncarriedText(s) {
+  const m = UNCARRIED.exec(s);
+  if (m === null)
+    return null;
+  const at = [...s.slice(0, m.index)].length + 1;
+  return `This text holds ${codePoint(m[0])} at character ${at}, which no target can pass on: ${reason(m[0])}. Remove the character; to pass arbitrary bytes, encode them (base64, for example) and decode them in the container.`;
+}
+function checkText(data, at = []) {
+  const problems = [];
+  const stack = [[data, at]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop();
+    if (typeof v === "string") {
+      const message = uncarriedText(v);
+      if (message !== null)
+        problems.push(problem("KFM240", message, path));
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--)
+        stack.push([v[i], [...path, i]]);
+    } else if (typeof v === "object" && v !== null) {
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i];
+        const message = uncarriedText(k);
+        if (message !== null)
+          problems.push(problem("KFM240", message, [...path, k], true));
+        stack.push([v[k], [...path, k]]);
+      }
+    }
+  }
+  return problems;
+}
+
 // dist/src/secrets.js
 var B = "(?<![A-Za-z0-9_])";
 var E = "(?![A-Za-z0-9_])";
@@ -10102,7 +10152,7 @@ function checkNotificationLiterals(ctx, value, at) {
 var ADDRESS = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 var MAX_ADDRESS_LENGTH = 254;
 function checkAddress(ctx, value, at, what) {
-  if (typeof value !== "string")
+  if (typeof value !== "string" || uncarriedText(value) !== null)
     return;
   const local = value.slice(0, value.lastIndexOf("@"));
   if (ADDRESS.test(value) && value.length <= MAX_ADDRESS_LENGTH && local.length <= 64)
@@ -10457,7 +10507,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
     } else if (t !== null) {
       imageText = constantText(t);
-      const bad = imageText === null ? null : imageProblem(imageText);
+      const bad = imageText === null || uncarriedText(imageText) !== null ? null : imageProblem(imageText);
       if (bad !== null) {
         const shown = imageText.length > 80 ? imageText.slice(0, 80) + "..." : imageText;
         ctx.problems.push(problem("KFM223", `\`${shown}\` is not a container image reference: ${bad.reason}. An image is \`[registry[:port]/]name[:tag][@digest]\`, the name in lower case (the grammar every container runtime pulls by, distribution/reference).${bad.fix === null ? "" : ` Did you mean '${bad.fix}'?`}`, [...at, "image"]));
@@ -20200,56 +20250,6 @@ function resolveJobFiles(spec, data, where) {
     }
   };
   return { data: newData, spec: combined, diagnostics, files: files.map((f) => f.spec.file) };
-}
-
-// dist/src/text.js
-var UNCARRIED = /[\u0000\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function reason(c) {
-  const code = c.charCodeAt(0);
-  if (code === 0)
-    return "no process argument or environment variable can hold NUL";
-  if (code >= 55296 && code <= 57343)
-    return "it is half of a UTF-16 surrogate pair, not a character, so UTF-8 cannot encode it and the Kubernetes YAML reader refuses even its escape";
-  if (code === 133)
-    return "Kubernetes server-side apply would turn it into a space (kubectl sends it raw in JSON, and the API server's YAML reader takes a raw U+0085 as a line break)";
-  return `Kubernetes server-side apply refuses it (kubectl sends it raw in JSON, and the API server's YAML reader does not allow it raw: "control characters are not allowed")`;
-}
-function codePoint(c) {
-  const code = c.charCodeAt(0);
-  const name = code === 0 ? "NUL" : code === 127 ? "DEL" : code === 133 ? "NEL" : code < 160 ? "a C1 control" : code >= 65534 ? "a noncharacter" : "a lone surrogate";
-  return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${name})`;
-}
-function uncarriedText(s) {
-  const m = UNCARRIED.exec(s);
-  if (m === null)
-    return null;
-  const at = [...s.slice(0, m.index)].length + 1;
-  return `This text holds ${codePoint(m[0])} at character ${at}, which no target can pass on: ${reason(m[0])}. Remove the character; to pass arbitrary bytes, encode them (base64, for example) and decode them in the container.`;
-}
-function checkText(data, at = []) {
-  const problems = [];
-  const stack = [[data, at]];
-  while (stack.length > 0) {
-    const [v, path] = stack.pop();
-    if (typeof v === "string") {
-      const message = uncarriedText(v);
-      if (message !== null)
-        problems.push(problem("KFM240", message, path));
-    } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--)
-        stack.push([v[i], [...path, i]]);
-    } else if (typeof v === "object" && v !== null) {
-      const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const k = keys[i];
-        const message = uncarriedText(k);
-        if (message !== null)
-          problems.push(problem("KFM240", message, [...path, k], true));
-        stack.push([v[k], [...path, k]]);
-      }
-    }
-  }
-  return problems;
 }
 
 // dist/src/compile.js

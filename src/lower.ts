@@ -18,6 +18,7 @@ import {
   type DstWindow,
 } from "./cron.js";
 import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
+import { uncarriedText } from "./text.js";
 import type {
   CronSchedule,
   EnvVar,
@@ -238,7 +239,8 @@ const MAX_ADDRESS_LENGTH = 254;
 
 /** KFM245 unless `value` (when a string) is one plain address, the same rule for every target. */
 function checkAddress(ctx: Ctx, value: unknown, at: SpecPath, what: string): void {
-  if (typeof value !== "string") return;
+  // Text no target can pass on is refused once, as such (KFM240, src/text.ts).
+  if (typeof value !== "string" || uncarriedText(value) !== null) return;
   const local = value.slice(0, value.lastIndexOf("@"));
   if (ADDRESS.test(value) && value.length <= MAX_ADDRESS_LENGTH && local.length <= 64) return;
   ctx.problems.push(
@@ -693,7 +695,8 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
     } else if (t !== null) {
       imageText = constantText(t);
-      const bad = imageText === null ? null : imageProblem(imageText);
+      // Text no target can pass on is refused once, as such (KFM240, src/text.ts).
+      const bad = imageText === null || uncarriedText(imageText) !== null ? null : imageProblem(imageText);
       if (bad !== null) {
         const shown = imageText!.length > 80 ? imageText!.slice(0, 80) + "..." : imageText!;
         ctx.problems.push(

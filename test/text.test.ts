@@ -14,9 +14,10 @@ import { pyyamlPython, readPyYaml, readYamlPackage } from "./yaml-readers.js";
 /**
  * A one-job spec with `text` (a YAML double-quoted body) in every string field a user
  * writes; the notification channel only with `channel` (a notification is one header or
- * JSON line: the targets refuse controls there, whatever the core allows).
+ * JSON line: the targets refuse controls there, whatever the core allows), and the image
+ * only with `image` (a reference has no spaces or controls: KFM223).
  */
-function spec(text: string, channel = text): string {
+function spec(text: string, channel = text, image = `img:1${text}`): string {
   return `workflow:
   name: texts
   description: "d ${text}"
@@ -24,7 +25,7 @@ function spec(text: string, channel = text): string {
     - job:
         name: run
         description: "j ${text}"
-        image: "img:1 ${text}"
+        image: "${image}"
         command: ["sh ${text}"]
         args: ["a ${text}"]
         env:
@@ -87,7 +88,7 @@ describe("characters no target can pass on are refused in the core (KFM240)", ()
 describe("every other character compiles on every target and reads back exactly", () => {
   // C0 controls other than NUL, the BOM, line and paragraph separators, NBSP, noncharacters YAML prints.
   const carried = "\\x01\\x08\\t\\x0b\\x0c\\r\\x0e\\x1b\\x1f \\ufeff\\u2028\\u2029\\u00a0\\ufdd0\\ufdef\\U0001FFFE\\U0010FFFF\\u00ff";
-  const analysis = analyze("specs/texts.yaml", spec(carried, "\\ufeff\\u00a0\\ufdd0\\U0001FFFE"));
+  const analysis = analyze("specs/texts.yaml", spec(carried, "\\ufeff\\u00a0\\ufdd0\\U0001FFFE", "img:1"));
 
   it("is accepted by the core", () => {
     expect(analysis.diagnostics).toEqual([]);

@@ -34,8 +34,10 @@ const REFUSED: Array<[string, string, string[], string]> = [
   ["a display name", "Alerts <alerts@example.com>", ["ops@example.com"], ":12:15: error KFM245:"],
   ["a space", "alerts @example.com", ["ops@example.com"], ":12:15: error KFM245:"],
   ["no @", "alerts", ["ops@example.com"], ":12:15: error KFM245:"],
-  ["a NUL", "alerts@example.com\0", ["ops@example.com"], ":12:15: error KFM245:"],
 ];
+
+// A NUL is refused once, as text no target can pass on (KFM240, every field), not again as an address.
+const UNCARRIED: Array<[string, string, string[], string]> = [["a NUL", "alerts@example.com\0", ["ops@example.com"], ":12:15: error KFM240:"]];
 
 describe("email notifications take one plain address (KFM245)", () => {
   it.each(REFUSED)("given %s, then every target refuses it with the same positioned diagnostic", (_, from, recipients, where) => {
@@ -49,6 +51,16 @@ describe("email notifications take one plain address (KFM245)", () => {
     // Airflow and Argo used to compile the CRLF into the message headers; Tekton and GitHub Actions refused it each in its own words.
     expect(new Set(outputs.map((r) => r.stderr)).size).toBe(1);
     expect(outputs[0]!.stderr).toContain(`w.yaml${where} This is not one plain email address`);
+    expect(outputs[0]!.stderr).toMatch(/^1 error\.$/m);
+  });
+
+  it.each(UNCARRIED)("given %s, then every target refuses it once, as text no target can pass on", (_, from, recipients, where) => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-email-"));
+    writeFileSync(join(dir, "w.yaml"), notifying(from, recipients));
+    const outputs = TARGETS.map((t) => run(["w.yaml", "--target", t.name], dir));
+    expect(outputs.map((r) => r.code)).toEqual(TARGETS.map(() => 1));
+    expect(new Set(outputs.map((r) => r.stderr)).size).toBe(1);
+    expect(outputs[0]!.stderr).toContain(`w.yaml${where} This text holds U+0000 (NUL)`);
     expect(outputs[0]!.stderr).toMatch(/^1 error\.$/m);
   });
 

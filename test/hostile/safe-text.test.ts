@@ -47,7 +47,8 @@ describe("diagnostics as safe text", () => {
     expect(r.code).toBe(1);
     expectSafeLines(r.stderr);
     // One line per problem and the count: no key broke a line.
-    expect(r.stderr.trimEnd().split("\n")).toHaveLength(keys.length + 1);
+    // One more each for the C1 and DEL keys: text no target can pass on (KFM240).
+    expect(r.stderr.trimEnd().split("\n")).toHaveLength(keys.length + 2 + 1);
     expect(r.stderr).toContain("Unknown key `\\x1b[2J\\x1b[31mEVIL` in `job`");
     expect(r.stderr).toContain("Unknown key `\\n::error file=src/auth.ts,line=1::Spec check passed` in `job`");
     expect(r.stderr).toContain("Unknown key `#\\x23[error]forged` in `job`");
