@@ -5,6 +5,7 @@
  * output folder, and `validate` saying what compiling says. Each test builds a project
  * on disk and runs the CLI on it.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -339,6 +340,22 @@ describe("two configs sharing an output folder", () => {
     expect(r.stderr).toMatch(
       /^kfm\.config\.yaml:3:15: error KFM012: The output folder `team-b\/deploy` is inside another project \(team-b\/kfm\.config\.yaml\)/m,
     );
+  });
+});
+
+describe("diff of a project spec against its git history", () => {
+  it("given the newcomer's ETL for Argo only, when diffed against git:HEAD, then the old side is judged for the same targets (no KFM220)", () => {
+    const dir = newcomer("specs:\n  - {path: workflows/etl/workflow.yaml, targets: [argo]}\n  - workflows/sales/workflow.yaml\n");
+    rmSync(join(dir, ".git"), { recursive: true });
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, stdio: "pipe" });
+    git("init", "-q");
+    git("add", ".");
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "etl");
+    writeFileSync(join(dir, "workflows/etl/workflow.yaml"), ETL.replace("retry: {max_attempts: 3, delay: 1m}", "retry: {max_attempts: 4, delay: 1m}"));
+    const r = run(["diff", "git:HEAD:workflows/etl/workflow.yaml", "workflows/etl/workflow.yaml"], dir);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("attempts: 3 -> 4");
   });
 });
 

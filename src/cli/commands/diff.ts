@@ -95,7 +95,10 @@ function load(arg: string, io: Io): { analysis: Analysis | null; diagnostics: Di
   if (typeof text !== "string") return fail(text.error);
   const repo = gitHost(ref, io.cwd);
   if ("error" in repo) return fail(repo.error);
-  const analysis = analyze(arg, text, { path: repo.at(path), host: repo.host });
+  // Judged for the targets the project compiles that spec for today, as the working-tree side is
+  // (KFM220 depends on them): the old version of a spec is compared under today's config.
+  const at = repo.at(path);
+  const analysis = analyze(arg, text, { path: at, host: repo.host }, loweringFor(projectOf({}, io).project, at, io));
   return { analysis, diagnostics: analysis.diagnostics };
 }
 
