@@ -149,16 +149,19 @@ describe("kfm-compile backfill", () => {
     ]);
   });
 
-  it("given a bad range, then a diagnostic (exit 1) or a usage error (exit 2), and nothing written", () => {
+  it("given a bad range, then a usage error (exit 2) said once, whatever the number of specs, and nothing written", () => {
     const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
     writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
     const base = ["backfill", "w.yaml", "--target", "argo", "--out", "out"];
-    const reversed = cli([...base, "--from", "2024-01-05", "--to", "2024-01-01"], dir);
-    expect(reversed.code).toBe(1);
-    expect(reversed.err).toContain("KFM401");
+    writeFileSync(join(dir, "v.yaml"), `workflow:\n  name: v_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
+    const reversed = cli([...base, "v.yaml", "--from", "2024-01-05", "--to", "2024-01-01"], dir);
+    expect(reversed.code).toBe(2);
+    expect(reversed.err).toBe(
+      "kfm-compile: the range is reversed: --from 2024-01-05 is after --to 2024-01-01; give the earlier day first (both days are included).\nRun 'kfm-compile --help' for usage.\n",
+    );
     expect(cli([...base, "--from", "2024-02-30", "--to", "2024-03-01"], dir).code).toBe(2);
     expect(cli([...base, "--from", "2024-01-01"], dir).code).toBe(2);
-    expect(readdirSync(dir)).toEqual(["w.yaml"]);
+    expect(readdirSync(dir).sort()).toEqual(["v.yaml", "w.yaml"]);
   });
 
   it("given a backfill, then a line per file written, or unchanged when run again, and a summary; --quiet prints none of it", () => {

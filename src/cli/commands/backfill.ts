@@ -59,6 +59,11 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       if (day === undefined) throw new UsageError(`--${key} YYYY-MM-DD is required.`);
       if (parseDay(day as string) === null) throw new UsageError(`--${key} is a calendar day written YYYY-MM-DD, not '${day as string}'.`);
     }
+    // A reversed range is a mistake on the command line, not in any spec: said once.
+    if (parseDay(values.from as string)! > parseDay(values.to as string)!)
+      throw new UsageError(
+        `the range is reversed: --from ${values.from as string} is after --to ${values.to as string}; give the earlier day first (both days are included).`,
+      );
     const selected = select(values, positionals, io);
     if (selected.mode === "args" && selected.out === undefined) throw new UsageError("backfill writes files: give --out DIR.");
     if (selected.mode === "invalid") {
