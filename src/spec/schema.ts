@@ -118,9 +118,23 @@ function run(definition: string, data: unknown, base: (string | number)[]): Prob
   if (validate(data)) return [];
   const out: Problem[] = [];
   const seen = new Set<string>();
+  // Unknown keys per object: `corn:` is one mistake, so "missing `cron`" is not said again
+  // beside "Unknown key `corn`. Did you mean 'cron'?".
+  const unknown = new Map<string, string[]>();
+  for (const e of validate.errors ?? []) {
+    if (e.keyword !== "additionalProperties") continue;
+    const keys = unknown.get(e.instancePath) ?? [];
+    keys.push(String((e.params as { additionalProperty: string }).additionalProperty));
+    unknown.set(e.instancePath, keys);
+  }
+  const misspelt = (e: ErrorObject) => {
+    const missing = String((e.params as { missingProperty: string }).missingProperty);
+    return (unknown.get(e.instancePath) ?? []).some((k) => suggestion(k, [missing]) !== "");
+  };
   for (const e of validate.errors ?? []) {
     // anyOf/oneOf summaries add nothing the branch errors have not said.
     if (e.keyword === "anyOf" || e.keyword === "if") continue;
+    if (e.keyword === "required" && misspelt(e)) continue;
     const p = toProblem(e, base);
     const key = `${p.code}|${p.at.join("/")}|${p.message}`;
     if (!seen.has(key)) {
