@@ -151,7 +151,19 @@ export function parseConfig(
       return;
     }
     const found = glob([pattern, ...negated], root);
-    if (found.length === 0) problems.push(problem("KFM007", `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, at));
+    if (found.length === 0) {
+      // Said apart: a glob whose files a `!` glob of the list takes away again is not a typo.
+      const excluded = negated.length > 0 && glob([pattern], root).length > 0;
+      problems.push(
+        problem(
+          "KFM007",
+          excluded
+            ? `The glob \`${pattern}\` matches only files that a \`!\` glob of the list excludes (\`!\` globs exclude from every entry); narrow the \`!\` glob so that it leaves them.`
+            : `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`,
+          at,
+        ),
+      );
+    }
     for (const f of found) {
       // A link inside the project may point anywhere: what is read is where it leads.
       if (!insideRoot(root, f)) {

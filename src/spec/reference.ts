@@ -78,12 +78,11 @@ export const CONFIG_REFERENCE_END = "<!-- config-reference:end -->";
 
 /** The `kfm.config.yaml` reference, from schemas/config.schema.json. */
 export function configReference(schema: SchemaNode & { definitions: Record<string, SchemaNode> }): string {
-  return tables(
-    { ProjectConfig: schema, ...schema.definitions },
-    ["ProjectConfig", "TargetConfig", "TargetOptions"],
-    CONFIG_REFERENCE_START,
-    CONFIG_REFERENCE_END,
-  );
+  const order = ["ProjectConfig", "SpecEntry", "TargetConfig", "TargetOptions"];
+  // As for the spec reference: a new definition must be placed, or its links would dangle.
+  const unplaced = Object.keys(schema.definitions).filter((d) => !order.includes(d));
+  if (unplaced.length > 0) throw new Error(`config reference: place ${unplaced.join(", ")} in configReference (src/spec/reference.ts)`);
+  return tables({ ProjectConfig: schema, ...schema.definitions }, order, CONFIG_REFERENCE_START, CONFIG_REFERENCE_END);
 }
 
 /** `readme` with the config reference section replaced. */

@@ -67,10 +67,13 @@ describe("kfm.config.yaml", () => {
     expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:3:12: error KFM104: An entry with `targets` names specs to include/)]);
   });
 
-  it("given a misspelt key, then KFM101 points at it with a suggestion", () => {
+  it("given a misspelt key, then KFM101 points at it with a suggestion, and the key it stands for is not said to be missing too", () => {
     const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntarget:\n  argo: {out: out}\n");
-    expect(r.lines).toContain("kfm.config.yaml:2:1: error KFM101: Unknown key `target` at the top level. Did you mean 'targets'?");
-    expect(r.lines).toContain("kfm.config.yaml:1:1: error KFM102: The document is missing the required key `targets`.");
+    expect(r.lines).toEqual(["kfm.config.yaml:2:1: error KFM101: Unknown key `target` at the top level. Did you mean 'targets'?"]);
+    // A missing key with no misspelling of it beside is still said.
+    expect(parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\n").lines).toEqual([
+      "kfm.config.yaml:1:1: error KFM102: The document is missing the required key `targets`.",
+    ]);
   });
 
   it("given an unknown target name, then it is named with the nearest target", () => {
@@ -98,6 +101,13 @@ describe("kfm.config.yaml", () => {
       "kfm.config.yaml:1:34: error KFM006: The glob `../*.yaml` reaches outside the project root (the folder of this file): specs are named relative to it, inside it.",
       "kfm.config.yaml:3:15: error KFM006: The output folder `../out` is outside the project root (the folder of this file): name a folder inside it, relative to it.",
       "kfm.config.yaml:4:17: error KFM006: The output folder `/tmp/x` is outside the project root (the folder of this file): name a folder inside it, relative to it.",
+    ]);
+  });
+
+  it("given an entry whose only file a `!` glob excludes, then KFM007 says the exclusion took it, not that nothing matched", () => {
+    const r = parse(project({ "a.yaml": SPEC, "b.yaml": SPEC }), "specs: [a.yaml, '!b.yaml', {path: b.yaml, targets: [argo]}]\ntargets:\n  argo: {out: out}\n");
+    expect(r.lines).toEqual([
+      expect.stringMatching(/^kfm\.config\.yaml:1:35: error KFM007: The glob `b\.yaml` matches only files that a `!` glob of the list excludes/),
     ]);
   });
 
@@ -138,7 +148,9 @@ describe("the CLI with a config", () => {
       const r = run(args, dir);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
-      expect(r.stderr).toContain(`kfm-compile: nothing to compile: no spec files given, and no kfm.config.yaml in ${dir} or a folder above it (up to the repository root).\n`);
+      expect(r.stderr).toContain(
+        `kfm-compile: nothing to compile: no spec files given, and no kfm.config.yaml in ${dir} or a folder above it (up to the repository root).\n`,
+      );
       expect(r.stderr).toMatch(
         /--target argo --out deploy\/\),\nor write a kfm\.config\.yaml .*\nor name one with --config FILE\.\nRun 'kfm-compile --help' for usage\.\n$/,
       );
