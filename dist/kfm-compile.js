@@ -20033,8 +20033,22 @@ function run(definition, data, base) {
     return [];
   const out = [];
   const seen2 = /* @__PURE__ */ new Set();
+  const unknown = /* @__PURE__ */ new Map();
+  for (const e of validate.errors ?? []) {
+    if (e.keyword !== "additionalProperties")
+      continue;
+    const keys = unknown.get(e.instancePath) ?? [];
+    keys.push(String(e.params.additionalProperty));
+    unknown.set(e.instancePath, keys);
+  }
+  const misspelt = (e) => {
+    const missing = String(e.params.missingProperty);
+    return (unknown.get(e.instancePath) ?? []).some((k) => suggestion(k, [missing]) !== "");
+  };
   for (const e of validate.errors ?? []) {
     if (e.keyword === "anyOf" || e.keyword === "if")
+      continue;
+    if (e.keyword === "required" && misspelt(e))
       continue;
     const p = toProblem(e, base);
     const key = `${p.code}|${p.at.join("/")}|${p.message}`;
@@ -25148,8 +25162,10 @@ function parseConfig(file, text, path, glob = globFiles) {
       return;
     }
     const found = glob([pattern, ...negated], root);
-    if (found.length === 0)
-      problems.push(problem("KFM007", `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, at));
+    if (found.length === 0) {
+      const excluded = negated.length > 0 && glob([pattern], root).length > 0;
+      problems.push(problem("KFM007", excluded ? `The glob \`${pattern}\` matches only files that a \`!\` glob of the list excludes (\`!\` globs exclude from every entry); narrow the \`!\` glob so that it leaves them.` : `The glob \`${pattern}\` matches no file (it is read relative to the folder of this file).`, at));
+    }
     for (const f of found) {
       if (!insideRoot(root, f)) {
         problems.push(problem("KFM006", `The glob \`${pattern}\` matches ${relative5(root, f)}, which leads outside the project root through a symbolic link.`, at));
@@ -25378,6 +25394,8 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       if (parseDay(day) === null)
         throw new UsageError(`--${key} is a calendar day written YYYY-MM-DD, not '${day}'.`);
     }
+    if (parseDay(values.from) > parseDay(values.to))
+      throw new UsageError(`the range is reversed: --from ${values.from} is after --to ${values.to}; give the earlier day first (both days are included).`);
     const selected = select(values, positionals, io);
     if (selected.mode === "args" && selected.out === void 0)
       throw new UsageError("backfill writes files: give --out DIR.");
@@ -26445,7 +26463,8 @@ function load2(arg, io) {
   const repo = gitHost(ref, io.cwd);
   if ("error" in repo)
     return fail5(repo.error);
-  const analysis = analyze(arg, text, { path: repo.at(path), host: repo.host });
+  const at = repo.at(path);
+  const analysis = analyze(arg, text, { path: at, host: repo.host }, loweringFor(projectOf({}, io).project, at, io));
   return { analysis, diagnostics: analysis.diagnostics };
 }
 var diffCommand = {
