@@ -1143,7 +1143,8 @@ export function compareAirflowExtras(m: Mismatches, ir: Workflow, parsed: unknow
       return {
         kind,
         message: env.KFM_MESSAGE,
-        recipients: arr(pod.args).map(String),
+        // Kubernetes expands $(VAR) and $$ in a container's args before the process sees them.
+        recipients: arr(pod.args).map((a) => k8sExpand(String(a))),
         from: env.KFM_FROM,
         channel: env.KFM_CHANNEL,
         secret: env.KFM_SMTP_URL ?? env.KFM_SLACK_WEBHOOK,

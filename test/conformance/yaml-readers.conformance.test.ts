@@ -128,7 +128,9 @@ function specOf(f: Fields): string {
           job: {
             name: "run",
             description: jd,
-            image: "img:1" + specLiteral(image, 0),
+            // A reference has no spaces or controls (KFM223): the image gets its text only
+            // when that text holds a character no target carries, to show KFM240 there too.
+            image: "img:1" + (new RegExp(UNCARRIED_CHARS.source).test(image) ? specLiteral(image, 0) : ""),
             command: [specLiteral(cmd, 0)],
             args: [specLiteral(arg, 0), "{{ params.p }}"],
             env: { E: specLiteral(env, 0) },
