@@ -55,7 +55,8 @@ run() { # DIR OWNER
     >"$dir/etcd.log" 2>&1 </dev/null &
   etcd=$!
   # PodSecurity is in the default admission set; it is named so that the check does not
-  # silently lose it if the defaults change.
+  # silently lose it if the defaults change. The `kubernetes` Service's endpoint reconciler
+  # refuses a loopback advertise address, and nothing here needs that Service: off.
   "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
     --cert-dir "$dir/pki" --token-auth-file "$dir/tokens.csv" --anonymous-auth=false \
@@ -63,9 +64,10 @@ run() { # DIR OWNER
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$dir/sa.pub" --service-account-signing-key-file "$dir/sa.key" \
     --service-cluster-ip-range 10.96.0.0/24 --profiling=false \
+    --endpoint-reconciler-type none \
     >"$dir/kube-apiserver.log" 2>&1 </dev/null &
   api=$!
-  trap 'trap "" TERM; kill -TERM 0' TERM INT
+  trap 'trap "" TERM; kill -TERM 0; exit 0' TERM INT
   while sleep 1; do
     kill -0 "$etcd" 2>/dev/null || {
       echo "etcd exited" >>"$dir/supervisor.log"
@@ -97,9 +99,10 @@ stop() { # DIR
       sleep 0.25
     done
     if kill -0 -- "-$pgid" 2>/dev/null; then
-      step "process group $pgid still alive after ${STOP_TIMEOUT}s: SIGKILL"
+      step "still running after ${STOP_TIMEOUT}s, SIGKILL: $(ps -o comm= -g "$pgid" | tr '\n' ' ')"
       kill -KILL -- "-$pgid" 2>/dev/null || true
       sleep 0.5
+      ! kill -0 -- "-$pgid" 2>/dev/null || die "process group $pgid survives SIGKILL"
     fi
   fi
   # Only ever a folder this script created (it holds our marker).
@@ -211,7 +214,11 @@ EOF
   done
   if ((i >= READY_TIMEOUT)); then
     {
-      echo "kube cluster: the API server did not become ready within ${READY_TIMEOUT}s"
+      if grep -q exited "$dir/supervisor.log" 2>/dev/null; then
+        echo "kube cluster: error: $(grep exited "$dir/supervisor.log" | head -n1) before it was ready"
+      else
+        echo "kube cluster: error: the API server did not become ready within ${READY_TIMEOUT}s"
+      fi
       for f in supervisor etcd kube-apiserver; do
         echo "--- $f.log (last 20 lines)"
         tail -n 20 "$dir/$f.log" 2>/dev/null || true

@@ -1,9 +1,8 @@
-// Builds the upstream kube-apiserver and kubectl main packages (go build of the
-// `tool` packages below) for the deployability check; see conformance/README.md.
-// k8s.io/kubernetes develops its k8s.io/* modules in staging/ and requires them at
-// v0.0.0 with local replaces, which do not apply outside its repository, so every
-// one is replaced here by its published tag (KUBERNETES_VERSION v1.37.x -> v0.37.x).
-// Written by `bash conformance/kube/setup.sh --relock` from conformance/versions.env.
+// Builds the upstream kube-apiserver and kubectl main packages (the `tool` packages
+// below) for the deployability check; see conformance/README.md. k8s.io/kubernetes
+// develops its k8s.io/* modules in staging/ and requires them at v0.0.0 with local
+// replaces, which do not apply outside its repository, so each one is replaced here
+// by its published tag. Written by `bash conformance/kube/setup.sh --relock`.
 module kfm-compile/conformance/kube/apiserver
 
 go 1.26.0
