@@ -67,7 +67,21 @@ run() { # DIR OWNER
     --endpoint-reconciler-type none \
     >"$dir/kube-apiserver.log" 2>&1 </dev/null &
   api=$!
-  trap 'trap "" TERM; kill -TERM 0; exit 0' TERM INT
+  # The API server first (it may still write to etcd while it drains), then etcd.
+  shutdown() {
+    local i
+    trap "" TERM INT
+    kill -TERM "$api" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do
+      kill -0 "$api" 2>/dev/null || break
+      sleep 0.25
+    done
+    kill -KILL "$api" 2>/dev/null || true
+    kill -TERM "$etcd" 2>/dev/null || true
+    wait
+    exit 0
+  }
+  trap shutdown TERM INT
   while sleep 1; do
     kill -0 "$etcd" 2>/dev/null || {
       echo "etcd exited" >>"$dir/supervisor.log"
@@ -82,8 +96,7 @@ run() { # DIR OWNER
       break
     fi
   done
-  trap "" TERM
-  kill -TERM 0
+  shutdown
 }
 
 # --- stop ------------------------------------------------------------------------------------------
@@ -93,7 +106,9 @@ stop() { # DIR
   [[ -d "$dir" ]] || die "no cluster folder $dir"
   if [[ -f "$dir/pgid" ]]; then
     pgid="$(cat "$dir/pgid")"
-    kill -TERM -- "-$pgid" 2>/dev/null || true
+    # The supervisor (the group's leader) stops its children in order; the whole group gets
+    # SIGKILL if anything is left after STOP_TIMEOUT.
+    kill -TERM "$pgid" 2>/dev/null || true
     for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
       kill -0 -- "-$pgid" 2>/dev/null || break
       sleep 0.25
@@ -101,7 +116,10 @@ stop() { # DIR
     if kill -0 -- "-$pgid" 2>/dev/null; then
       step "still running after ${STOP_TIMEOUT}s, SIGKILL: $(ps -o comm= -g "$pgid" | tr '\n' ' ')"
       kill -KILL -- "-$pgid" 2>/dev/null || true
-      sleep 0.5
+      for ((i = 0; i < 20; i++)); do
+        kill -0 -- "-$pgid" 2>/dev/null || break
+        sleep 0.25
+      done
       ! kill -0 -- "-$pgid" 2>/dev/null || die "process group $pgid survives SIGKILL"
     fi
   fi
@@ -135,7 +153,7 @@ EOF
 # --- start -----------------------------------------------------------------------------------------
 
 start() { # OWNER [DIR]
-  local owner="$1" dir="${2:-}" token i
+  local owner="$1" dir="${2:-}" token
   for b in etcd kube-apiserver kubectl; do
     [[ -x "$BIN/$b" ]] || die "$BIN/$b is not built: run bash conformance/kube/setup.sh"
   done
@@ -201,18 +219,16 @@ EOF
   chmod 600 "$dir/kubeconfig"
 
   setsid bash "$0" _run "$dir" "$owner" >>"$dir/supervisor.log" 2>&1 </dev/null &
-  local kubectl=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout 10s)
-  for ((i = 0; i < READY_TIMEOUT; i++)); do
+  local kubectl=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout 10s) t0=$SECONDS ready=0
+  while ((SECONDS - t0 < READY_TIMEOUT)); do
     if [[ -f "$dir/pki/apiserver.crt" ]] && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
+      ready=1
       break
     fi
-    if [[ -f "$dir/supervisor.log" ]] && grep -q exited "$dir/supervisor.log"; then
-      i=$READY_TIMEOUT
-      break
-    fi
-    sleep 1
+    grep -q exited "$dir/supervisor.log" 2>/dev/null && break
+    sleep 0.5
   done
-  if ((i >= READY_TIMEOUT)); then
+  if ((ready == 0)); then
     {
       if grep -q exited "$dir/supervisor.log" 2>/dev/null; then
         echo "kube cluster: error: $(grep exited "$dir/supervisor.log" | head -n1) before it was ready"
@@ -227,7 +243,7 @@ EOF
     stop "$dir"
     exit 1
   fi
-  step "ready in ${i}s at https://127.0.0.1:$API_PORT ($dir)"
+  step "ready in $((SECONDS - t0))s at https://127.0.0.1:$API_PORT ($dir)"
 
   # The upstream CRDs, from the same module versions the runner checks use. Argo's `full`
   # CRDs carry the whole OpenAPI schema, so the API server validates every field (upstream
@@ -251,6 +267,7 @@ EOF
     stop "$dir"
     die "creating namespace $NAMESPACE failed"
   }
+  step "Argo and Tekton CRDs established, namespace $NAMESPACE created: $((SECONDS - t0))s in all"
 
   echo "export KUBECONFIG=$dir/kubeconfig"
   echo "export KFM_KUBE_DIR=$dir"
