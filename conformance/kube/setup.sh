@@ -9,7 +9,7 @@
 #   go/mod, go/build                  GOMODCACHE and GOCACHE, shared with conformance/setup.sh
 #   kube-stamp                        hash of every input; when it matches, the script returns at once
 #
-# The first build takes about 15 minutes on 2 cores (conformance/README.md has measured times).
+# The first build takes about 10 minutes on 2 cores (conformance/README.md has the measured times).
 # Safe to re-run; exits non-zero with a message on the first failure.
 #
 #   bash conformance/kube/setup.sh            build or update (no-op when up to date)
@@ -171,10 +171,13 @@ build apiserver kubectl k8s.io/kubernetes/cmd/kubectl "$KUBE_LDFLAGS"
 
 # --- smoke: every binary answers with its pinned version -------------------------------------------
 
-"$BIN/etcd" --version | grep -q "etcd Version: ${ETCD_VERSION#v}" || die "bin/etcd is not $ETCD_VERSION"
+# (Captured first: grep -q closing the pipe early would fail the pipeline under pipefail.)
+got="$("$BIN/etcd" --version)"
+[[ "$got" == *"etcd Version: ${ETCD_VERSION#v}"* ]] || die "bin/etcd is not $ETCD_VERSION"
 [[ "$("$BIN/kube-apiserver" --version)" == "Kubernetes $KUBERNETES_VERSION" ]] ||
   die "bin/kube-apiserver is not $KUBERNETES_VERSION"
-"$BIN/kubectl" version --client | grep -qx "Client Version: $KUBERNETES_VERSION" || die "bin/kubectl is not $KUBERNETES_VERSION"
+got="$("$BIN/kubectl" version --client)"
+[[ "$got" == *"Client Version: $KUBERNETES_VERSION"* ]] || die "bin/kubectl is not $KUBERNETES_VERSION"
 
 echo "$HASH" >"$STAMP"
 step "ready: $BIN (kube-apiserver, kubectl $KUBERNETES_VERSION; etcd $ETCD_VERSION)"

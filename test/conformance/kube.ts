@@ -14,7 +14,7 @@ const CLUSTER = join(CONFORMANCE, "kube", "cluster.sh");
 export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kubectl"].map((b) => join(CACHE, "bin", b));
 
 /**
- * Why the check cannot run, or null when it can. The binaries take ~15 minutes to build the
+ * Why the check cannot run, or null when it can. The binaries take ~10 minutes to build the
  * first time, so the suite does not build them unasked: `bash conformance/kube/setup.sh`
  * (or .ci/run) does; KFM_REQUIRE_KUBE=1 turns a missing binary into a failure instead.
  */
@@ -22,7 +22,7 @@ export function kubeSkipReason(): string | null {
   if (process.env.KFM_REQUIRE_KUBE) return null;
   const missing = KUBE_BINARIES.filter((b) => !existsSync(b));
   if (missing.length === 0) return null;
-  return `not built (${missing.join(", ")}): run \`bash conformance/kube/setup.sh\` (~15 min the first time) or set KFM_REQUIRE_KUBE=1`;
+  return `not built (${missing.join(", ")}): run \`bash conformance/kube/setup.sh\` (~10 min the first time) or set KFM_REQUIRE_KUBE=1`;
 }
 
 /** Builds or updates the binaries (a no-op when the stamp matches). */
