@@ -12,7 +12,8 @@
 #   start [--owner PID] [DIR]   DIR defaults to a new temporary folder; with --owner, the
 #                               cluster stops by itself once process PID has exited
 #   stop [DIR]                  DIR defaults to $KFM_KUBE_DIR
-#   namespace NAME...           create namespaces labelled like the one start makes ($KUBECONFIG)
+#   namespace NAME...           create namespaces like the one start makes (restricted, with a
+#                               `default` ServiceAccount; uses $KUBECONFIG)
 #
 # Who is who: the kubeconfig's user is `kfm-admin` (static token, group system:masters);
 # authorization is RBAC, so `kubectl auth can-i --as=...` answers as a real cluster would.
@@ -146,6 +147,14 @@ metadata:
     pod-security.kubernetes.io/warn-version: latest
     pod-security.kubernetes.io/audit: restricted
     pod-security.kubernetes.io/audit-version: latest
+---
+# What the controller-manager's service-account controller would create (none runs here);
+# the ServiceAccount admission plugin refuses Pods in a namespace without it.
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: default
+  namespace: $n
 EOF
   done | "$BIN/kubectl" --request-timeout 30s apply --field-manager kfm-conformance -f -
 }
@@ -170,6 +179,7 @@ start() { # OWNER [DIR]
   mkdir -p "$dir/pki"
   chmod 700 "$dir"
 
+  # shellcheck disable=SC2016 # JavaScript, not shell
   # Three free loopback ports, chosen by the kernel (a tiny race with other processes remains;
   # the API server then fails to bind, and start reports its log).
   node -e '

@@ -135,6 +135,34 @@ function problems(r: { status: number | null; stderr: string }): string[] {
 describe.skipIf(skipReason !== null)(
   `golden Argo and Tekton files apply to a real kube-apiserver in a restricted namespace${skipReason === null ? "" : ` (SKIPPED: ${skipReason})`}`,
   () => {
+    it("the cluster judges: Pod Security enforces restricted, and RBAC answers per user", () => {
+      const c = cluster!;
+      // Given a Pod with no securityContext, which no restricted namespace may run; when it is created (admission only, nothing stored)
+      const pod = JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "unconstrained" },
+        spec: { containers: [{ name: "c", image: "busybox" }] },
+      });
+      const r = c.kubectl(["create", "--dry-run=server", "--namespace", c.namespace, "-f", "-"], pod);
+      // then Pod Security admission refuses it
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('violates PodSecurity "restricted:latest"');
+      // and a service account with no binding may not create a Workflow, while the admin may
+      const sa = c.kubectl([
+        "auth",
+        "can-i",
+        "create",
+        "workflows.argoproj.io",
+        "--namespace",
+        c.namespace,
+        "--as",
+        `system:serviceaccount:${c.namespace}:default`,
+      ]);
+      expect(sa.stdout.trim()).toBe("no");
+      expect(c.kubectl(["auth", "can-i", "create", "workflows.argoproj.io", "--namespace", c.namespace]).stdout.trim()).toBe("yes");
+    });
+
     it("every known failure names a case that exists", () => {
       const keys = new Set(cases.map((c) => c.key));
       expect(Object.keys(KNOWN_FAILURES).filter((k) => !keys.has(k))).toEqual([]);
