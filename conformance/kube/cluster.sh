@@ -9,7 +9,7 @@
 #   kubectl --namespace "$KFM_KUBE_NAMESPACE" apply -f out/argo/
 #   bash conformance/kube/cluster.sh stop              stop ($KFM_KUBE_DIR) and delete its folder
 #
-#   start [--owner PID] [DIR]   DIR defaults to a new temporary folder; with --owner, the
+#   start [--owner PID] [DIR]   DIR (new or empty) defaults to a new temporary folder; with --owner, the
 #                               cluster stops by itself once process PID has exited
 #   stop [DIR]                  DIR defaults to $KFM_KUBE_DIR
 #   namespace NAME...           create namespaces like the one start makes (restricted, with a
@@ -172,6 +172,8 @@ start() { # OWNER [DIR]
   if [[ -z "$dir" ]]; then
     dir="$(mktemp -d "${TMPDIR:-/tmp}/kfm-kube.XXXXXX")"
   else
+    # stop deletes the folder, so it must be the cluster's alone.
+    [[ ! -e "$dir" || -z "$(ls -A "$dir")" ]] || die "$dir exists and is not empty"
     mkdir -p "$dir"
   fi
   dir="$(cd "$dir" && pwd)"
