@@ -9,7 +9,7 @@
 #   go/mod, go/build                  GOMODCACHE and GOCACHE, shared with conformance/setup.sh
 #   kube-stamp                        hash of every input; when it matches, the script returns at once
 #
-# The first build takes about 10 minutes on 2 cores (conformance/README.md has the measured times).
+# The first build takes 7-10 minutes on 2 cores (conformance/README.md has the measured times).
 # Safe to re-run; exits non-zero with a message on the first failure.
 #
 #   bash conformance/kube/setup.sh            build or update (no-op when up to date)
