@@ -559,7 +559,7 @@ async function profileBiggestMiss() {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  if (!existsSync(join(ROOT, "dist", "src", "cli", "index.js"))) throw new Error("dist/ is missing: run npm run build (npm run bench does)");
+  if (!existsSync(join(ROOT, "dist", "src", "cli", "index.js"))) throw new Error("dist/ is missing: run npm run bundle (npm run bench does)");
   const started = new Date();
   const cpu = cpus();
   const machine = {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the built CLI: npm run build (done by `npm ci` through the prepare script) bundles it
+// Runs the built CLI: npm run bundle (done by `npm ci` through the prepare script) bundles it
 // into one file, which starts faster than its modules one by one (scripts/bundle.ts).
 import { main } from "../dist/kfm-compile.js";
 

@@ -1,5 +1,5 @@
 /**
- * The last step of `npm run build`: the compiled CLI (dist/src/cli/index.js) and the
+ * The last step of `npm run bundle`: the compiled CLI (dist/src/cli/index.js) and the
  * packages it imports, bundled into dist/kfm-compile.js, which bin/kfm-compile.js runs.
  *
  * Why: a cold start spent most of its time resolving, reading and linking some two

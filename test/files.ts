@@ -16,7 +16,7 @@ export function tree(dir: string, prefix = ""): Map<string, string> {
 }
 
 /**
- * Builds the CLI into `dir`, a package folder of its own, as `npm run build` does (tsc,
+ * Builds the CLI into `dir`, a package folder of its own, as `npm run bundle` does (tsc,
  * then the bundle of scripts/bundle.ts): a build in the shared dist/ could be rewritten
  * by another build while a test runs it. Its bin is then `dir`/bin/kfm-compile.js.
  */
