@@ -110,3 +110,17 @@ export const MAX_EXPANDED_CHARS = 8 * 1024 * 1024;
 
 /** The largest output file written: 32 MiB, twice what the 10,000-job benchmark workflow writes for the most verbose target. */
 export const MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Meanings at a real cluster's edges (README "Meanings at a real cluster's edges"), one
+ * value for every target.
+ *
+ * An attempt whose pod has not started (image pulled, Secrets read, scheduled, container
+ * running) this long after the attempt began fails, counts as an attempt and is retried
+ * per the spec. Ten minutes covers pulling a multi-gigabyte image on a busy node; an
+ * attempt that cannot start fails well before most job timeouts.
+ */
+export const POD_START_SECONDS = 600;
+
+/** The most a failure notification may take (connect, send, wait for the answer), each try. */
+export const NOTIFY_SECONDS = 60;
