@@ -171,6 +171,23 @@ export function argoConcurrencyLockName(specName: string): string {
 /** Argo Workflows: the key of the semaphore ConfigMap that holds `max_active_runs`. */
 export const ARGO_CONCURRENCY_KEY = "max-active-runs";
 
+/**
+ * Argo Workflows: the ServiceAccount, Role and RoleBinding written beside a workflow (each its
+ * own kind, so one name serves all three) when no existing account is named: the account
+ * every pod of its runs uses, allowed what Argo's executor does and nothing else
+ * (targets/argo/README.md, "Accounts").
+ */
+export function argoExecutorAccountName(specName: string): string {
+  return `${kubeName(specName)}-executor`;
+}
+
+/** Kubernetes: the label every generated object carries, and its value (the recommended `app.kubernetes.io/managed-by`). */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "kfm-compile";
+
+/** Kubernetes: the label naming the workflow (its object name) an object belongs to, so `kfm-compile apply --prune` finds what a workflow owned. */
+export const WORKFLOW_LABEL = "kfm-compile.dev/workflow";
+
 // --- Airflow (targets/airflow) -----------------------------------------------------------
 
 /**

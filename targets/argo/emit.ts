@@ -4,9 +4,22 @@
  * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`).
  * Every mapping decision, with the upstream source it rests on, is in README.md.
  */
-import type { V1ConfigMap, V1Container, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext } from "@kubernetes/client-node";
+
+/** A template's container: Argo names it `main` whatever is written (createWorkflowPod, workflow/controller/workflowpod.go), so no name is written. */
+type ArgoContainer = Omit<V1Container, "name">;
 import { hashComment, headerLines } from "../../src/header.js";
-import type { CronSchedule, Job, Notification, Retry, RuntimeVariable, StandardVariable, Template, Workflow } from "../../src/ir.js";
+import {
+  STANDARD_ENV,
+  type CronSchedule,
+  type Job,
+  type Notification,
+  type Retry,
+  type RuntimeVariable,
+  type StandardVariable,
+  type Template,
+  type Workflow,
+} from "../../src/ir.js";
 import {
   ARGO_APPROVAL_OUTPUT,
   ARGO_CONCURRENCY_KEY,
@@ -17,11 +30,15 @@ import {
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
   argoConcurrencyLockName,
+  argoExecutorAccountName,
   argoNotifyTask,
   kubeName,
-  NOTIFY_CURL_IMAGE,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  WORKFLOW_LABEL,
 } from "../../src/names.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
 export const TARGET_NAME = "argo";
 export const API_VERSION = "argoproj.io/v1alpha1";
@@ -169,22 +186,51 @@ export function logicalDateGuard(): string {
   return `{{=sprig.dateInZone('${TS_LAYOUT}', ${logicalDateExpression("parameter")}, 'UTC') != ''}}`;
 }
 
-function container(job: Job, ctx: RenderContext): V1Container {
+/** One env entry of a job's container as written. */
+function envVar(e: Job["env"][number], ctx: RenderContext): V1EnvVar {
+  return "value" in e
+    ? { name: e.name, value: renderTemplate(e.value, ctx) }
+    : { name: e.name, valueFrom: { secretKeyRef: { name: e.secretRef.secret, key: e.secretRef.key } } };
+}
+
+/**
+ * The standard variables every job's container gets with the same value (the workflow,
+ * the logical date, the run token), written once in `spec.templateDefaults.container.env`.
+ * The controller merges templateDefaults into each template with a strategic merge patch
+ * whose `env` list merges by name (mergedTemplateDefaultsInto in
+ * workflow/controller/operator.go; `patchMergeKey:"name"` on corev1.Container.Env), and
+ * only into templates of the same type (container). KFM_ATTEMPT reads `retries`, which
+ * exists only in a template with a retryStrategy, and KFM_JOB differs per job: both stay
+ * in each template. Only the compiler's own `KFM_` variables are shared, so the
+ * notification containers, which get them too, see nothing their script or curl reads.
+ */
+export function sharedEnv(ir: Workflow, ctx: RenderContext): V1EnvVar[] {
+  const containers = ir.jobs.filter((j) => j.approval === null);
+  if (containers.length === 0) return [];
+  const rendered = containers.map((j) => new Map(j.env.map((e) => [e.name, JSON.stringify(envVar(e, ctx))])));
+  return containers[0]!.env
+    .filter(
+      (e) =>
+        (STANDARD_ENV as readonly string[]).includes(e.name) &&
+        "value" in e &&
+        !e.value.some((seg) => "variable" in seg && seg.variable === "attempt") &&
+        rendered.every((m) => m.get(e.name) === rendered[0]!.get(e.name)),
+    )
+    .map((e) => envVar(e, ctx));
+}
+
+function container(job: Job, ctx: RenderContext, shared: ReadonlySet<string>): ArgoContainer {
   const render = (t: Template) => renderTemplate(t, ctx);
   const amounts: Record<string, string> = {};
   if (job.resources.cpu !== null) amounts["cpu"] = job.resources.cpu;
   if (job.resources.memory !== null) amounts["memory"] = job.resources.memory;
-  const resources: V1ResourceRequirements = Object.keys(amounts).length === 0 ? {} : { requests: { ...amounts }, limits: { ...amounts } };
-  const env: V1EnvVar[] = job.env.map((e) =>
-    "value" in e ? { name: e.name, value: render(e.value) } : { name: e.name, valueFrom: { secretKeyRef: { name: e.secretRef.secret, key: e.secretRef.key } } },
-  );
+  const env = job.env.filter((e) => !shared.has(e.name)).map((e) => envVar(e, ctx));
   return {
-    name: ARGO_MAIN_CONTAINER,
     image: job.image,
     ...(job.command !== null ? { command: job.command.map(render) } : {}),
     ...(job.args !== null ? { args: job.args.map(render) } : {}),
-    env,
-    resources,
+    ...(env.length > 0 ? { env } : {}),
+    ...(Object.keys(amounts).length > 0 ? { resources: { requests: { ...amounts }, limits: { ...amounts } } } : {}),
   };
 }
 
@@ -199,24 +245,41 @@ function container(job: Job, ctx: RenderContext): V1Container {
 export function gateTemplate(job: Job, timeoutSeconds: number | null): Record<string, unknown> {
   return {
     name: kubeName(job.name),
-    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: job.name } },
+    ...specNameMetadata(job.name),
     suspend: timeoutSeconds === null ? {} : { duration: `${timeoutSeconds}s` },
     outputs: { parameters: [{ name: ARGO_APPROVAL_OUTPUT, valueFrom: { supplied: {} } }] },
   };
 }
 
-function jobTemplate(job: Job, ctx: RenderContext): Record<string, unknown> {
+/** The template's spec name, when its Kubernetes name does not say it (`_` becomes `-`): lift reads it back, and the pods carry it. */
+function specNameMetadata(specName: string): Record<string, unknown> {
+  return kubeName(specName) === specName ? {} : { metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: specName } } };
+}
+
+/**
+ * A job's retryStrategy (README "Retries"). `limit` is always written: without it Argo
+ * retries without end. With no retry, `limit: 0` alone (the policy and the backoff then
+ * decide nothing); with retries, `retryPolicy: Always` (the default OnFailure does not
+ * retry errors), and a backoff only when there is a wait, its factor only when not 1
+ * (no factor, or 1, waits `duration` each time: processNodeRetries).
+ */
+export function retryStrategy(retry: Retry): Record<string, unknown> {
+  const limit = retry.maxAttempts - 1;
+  if (limit === 0) return { limit: 0 };
+  const b = backoffFor(retry);
+  const backoff =
+    retry.delaySeconds === 0 ? null : { duration: b.duration, ...(b.factor !== 1 ? { factor: b.factor } : {}), ...(b.cap !== undefined ? { cap: b.cap } : {}) };
+  return { limit, retryPolicy: "Always", ...(backoff !== null ? { backoff } : {}) };
+}
+
+function jobTemplate(job: Job, ctx: RenderContext, shared: ReadonlySet<string>): Record<string, unknown> {
   if (job.approval !== null) return gateTemplate(job, job.approval.timeoutSeconds);
   return {
     name: kubeName(job.name),
-    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: job.name } },
-    retryStrategy: {
-      limit: job.retry.maxAttempts - 1,
-      retryPolicy: "Always",
-      backoff: backoffFor(job.retry),
-    },
+    ...specNameMetadata(job.name),
+    retryStrategy: retryStrategy(job.retry),
     ...(job.timeoutSeconds !== null ? { activeDeadlineSeconds: job.timeoutSeconds } : {}),
-    container: container(job, ctx),
+    container: container(job, ctx, shared),
   };
 }
 
@@ -269,12 +332,12 @@ export function synchronization(ir: Workflow): Record<string, unknown> | null {
 }
 
 /** The ConfigMap that holds a semaphore's limit, emitted in the same file; null unless `max_active_runs` > 1. */
-export function concurrencyConfigMap(ir: Workflow): V1ConfigMap | null {
+export function concurrencyConfigMap(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): V1ConfigMap | null {
   if (ir.maxActiveRuns === null || ir.maxActiveRuns === 1) return null;
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: { name: argoConcurrencyLockName(ir.name), annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+    metadata: objectMetadata(ir, argoConcurrencyLockName(ir.name), options, { [ARGO_SPEC_NAME_ANNOTATION]: ir.name }),
     data: { [ARGO_CONCURRENCY_KEY]: String(ir.maxActiveRuns) },
   };
 }
@@ -312,28 +375,44 @@ export const NOTIFY_ARGV0 = "kfm-notify";
 /** The exit-handler `when`: true once the run has ended Failed or Error (`workflow.status` in an onExit handler). */
 export const NOTIFY_WHEN = "{{workflow.status}} != Succeeded";
 
-function notifyTemplate(n: Notification, index: number, ctx: RenderContext): Record<string, unknown> {
+/**
+ * Pod Security `restricted` for a pod the compiler adds (Kubernetes
+ * pkg/security/podsecurity policy checks: runAsNonRoot, a seccomp profile, no privilege
+ * escalation, every capability dropped). The template's pod securityContext replaces the
+ * workflow's for that pod (createWorkflowPod, workflow/controller/workflowpod.go), so a
+ * user's podSecurityContext option never reaches it. A numeric user: the kubelet cannot
+ * check `runAsNonRoot` against a named image user (curlimages/curl runs as `curl_user`),
+ * and 65532 (the distroless `nonroot` id) owns nothing in the image, which the notification
+ * script does not need.
+ */
+export const HELPER_USER = 65532;
+export function restrictedPodSecurityContext(): V1PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: HELPER_USER, seccompProfile: { type: "RuntimeDefault" } };
+}
+export function restrictedContainerSecurityContext(): V1SecurityContext {
+  return { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+}
+
+function notifyTemplate(n: Notification, index: number, ctx: RenderContext, image: string): Record<string, unknown> {
   const secret = (name: string, ref: { secret: string; key: string }): V1EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
   const message: V1EnvVar = { name: NOTIFY_ENV.message, value: renderTemplate(n.message, ctx) };
-  const c: V1Container =
+  const c: ArgoContainer =
     n.kind === "slack"
       ? {
-          name: ARGO_MAIN_CONTAINER,
-          image: NOTIFY_CURL_IMAGE,
+          image,
           command: ["sh", "-c", escapeDollars(SLACK_SCRIPT), NOTIFY_ARGV0],
           env: [message, { name: NOTIFY_ENV.channel, value: escapeDollars(n.channel) }, secret(NOTIFY_ENV.webhook, n.webhook)],
-          resources: {},
+          securityContext: restrictedContainerSecurityContext(),
         }
       : {
-          name: ARGO_MAIN_CONTAINER,
-          image: NOTIFY_CURL_IMAGE,
+          image,
           command: ["sh", "-c", escapeDollars(EMAIL_SCRIPT), NOTIFY_ARGV0],
           args: n.recipients.map(escapeDollars),
           env: [message, { name: NOTIFY_ENV.from, value: escapeDollars(n.from) }, secret(NOTIFY_ENV.smtp, n.smtp)],
-          resources: {},
+          securityContext: restrictedContainerSecurityContext(),
         };
   // No retryStrategy: Argo runs the container once (no retry node), so a notification is never sent twice.
-  return { name: argoNotifyTask(index), container: c };
+  return { name: argoNotifyTask(index), securityContext: restrictedPodSecurityContext(), container: c };
 }
 
 /**
@@ -348,10 +427,21 @@ function exitTemplate(ir: Workflow): Record<string, unknown> {
   };
 }
 
-export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null): Record<string, unknown> {
+/**
+ * The run's spec. Deployment options land here: the account every pod runs as, the image
+ * pull secrets and the job pods' securityContext (workflow-level fields the controller
+ * puts on each pod: createWorkflowPod, setupServiceAccount in workflowpod.go).
+ */
+export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const ctx: RenderContext = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
   const sync = synchronization(ir);
   const status = needsRunStatus(ir);
+  const shared = sharedEnv(ir, ctx);
+  const sharedNames = new Set(shared.map((e) => e.name));
+  const defaults: Record<string, unknown> = {
+    ...(options.securityContext !== null ? { securityContext: options.securityContext } : {}),
+    ...(shared.length > 0 ? { env: shared } : {}),
+  };
   return {
     entrypoint: ARGO_DAG_TEMPLATE,
     ...(source === "parameter"
@@ -366,38 +456,49 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
           },
         }
       : {}),
+    serviceAccountName: options.serviceAccount ?? argoExecutorAccountName(ir.name),
+    ...(options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) } : {}),
+    ...(options.podSecurityContext !== null ? { securityContext: options.podSecurityContext } : {}),
     ...(ir.timeoutSeconds !== null ? { activeDeadlineSeconds: ir.timeoutSeconds } : {}),
     ...(sync !== null ? { synchronization: sync } : {}),
     ...(ir.notifications.length > 0 ? { onExit: ARGO_EXIT_TEMPLATE } : {}),
+    ...(Object.keys(defaults).length > 0 ? { templateDefaults: { container: defaults } } : {}),
     templates: [
       { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...(status ? [runStatusTask(ir)] : [])] } },
-      ...ir.jobs.map((j) => jobTemplate(j, ctx)),
+      ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
-      ...(ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx))] : []),
+      ...(ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx, options.notifyImage))] : []),
     ],
   };
 }
 
-function objectMetadata(ir: Workflow): Record<string, unknown> {
+/**
+ * Metadata of every object in the file: its name, the namespace option, the labels
+ * `kfm-compile apply --prune` finds a workflow's objects by, and annotations.
+ */
+function objectMetadata(ir: Workflow, name: string, options: ArgoOptions, annotations: Record<string, string> = {}): Record<string, unknown> {
   return {
-    name: kubeName(ir.name),
-    annotations: {
-      [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
-      ...(ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}),
-    },
+    name,
+    ...(options.namespace !== null ? { namespace: options.namespace } : {}),
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: kubeName(ir.name) },
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
 }
 
 /** The Argo object for a workflow, as a plain object (exported for tests). */
-export function argoObject(ir: Workflow): Record<string, unknown> {
+export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const schedule = ir.schedule;
   const runMetadata = { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } };
+  const metadata = objectMetadata(ir, kubeName(ir.name), options, {
+    [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
+    ...(ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}),
+  });
   if (schedule === null) {
     return {
       apiVersion: API_VERSION,
       kind: "WorkflowTemplate",
-      metadata: objectMetadata(ir),
-      spec: { workflowMetadata: runMetadata, ...workflowSpec(ir, "parameter", null) },
+      metadata,
+      spec: { workflowMetadata: runMetadata, ...workflowSpec(ir, "parameter", null, options) },
     };
   }
   if (schedule.kind !== "cron") throw new Error("an event trigger reached the Argo backend (check() refuses it)");
@@ -405,7 +506,7 @@ export function argoObject(ir: Workflow): Record<string, unknown> {
   return {
     apiVersion: API_VERSION,
     kind: "CronWorkflow",
-    metadata: objectMetadata(ir),
+    metadata,
     spec: {
       schedules: [schedule.cron],
       timezone: schedule.timezone,
@@ -414,14 +515,57 @@ export function argoObject(ir: Workflow): Record<string, unknown> {
       suspend: false,
       ...(guard !== null ? { when: guard } : {}),
       workflowMetadata: runMetadata,
-      workflowSpec: workflowSpec(ir, "scheduled", schedule.periodSeconds),
+      workflowSpec: workflowSpec(ir, "scheduled", schedule.periodSeconds, options),
     },
   };
 }
 
-export function emit(ir: Workflow): string {
-  const configMap = concurrencyConfigMap(ir);
-  // The semaphore's ConfigMap, when there is one, follows in the same file (kubectl apply -f creates both).
+/**
+ * What Argo's executor does with the Kubernetes API for these workflows, and nothing
+ * more: it creates, then patches, one WorkflowTaskResult per pod (upsertTaskResult in
+ * workflow/executor/taskresult.go; docs/workflow-rbac.md, "The minimum for the executor
+ * to function", >= v3.4). Its other API calls (artifact Secrets and ConfigMaps, pod
+ * annotations, the agent) serve features these files do not use. Approval gates and the
+ * run-status task are suspend templates, no pod; the CronWorkflow's runs are created by
+ * the controller with its own account.
+ */
+export const EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }] as const;
+
+/**
+ * The ServiceAccount the runs' pods use, its Role and the RoleBinding between them; none
+ * when the serviceAccount option names an existing account. The binding's subject has a
+ * namespace only with the namespace option: without one the API server reads it as the
+ * binding's own namespace (appliesToUser in k8s.io/kubernetes
+ * pkg/registry/rbac/validation/rule.go), wherever the file is applied.
+ */
+export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
+  if (options.serviceAccount !== null) return [];
+  const name = argoExecutorAccountName(ir.name);
+  const metadata = objectMetadata(ir, name, options);
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: structuredClone(EXECUTOR_RULES) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata,
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, ...(options.namespace !== null ? { namespace: options.namespace } : {}) }],
+    },
+  ];
+}
+
+/**
+ * Every object of a workflow, in the order one `kubectl apply -f` creates them: the
+ * account and its rights, the semaphore's ConfigMap, then the CronWorkflow or
+ * WorkflowTemplate that uses them.
+ */
+export function objects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
+  const configMap = concurrencyConfigMap(ir, options);
+  return [...accountObjects(ir, options), ...(configMap !== null ? [configMap as Record<string, unknown>] : []), argoObject(ir, options)];
+}
+
+export function emit(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): string {
   // Each document opens with `---`, as yamllint's default `document-start` rule wants.
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream(configMap === null ? [argoObject(ir)] : [argoObject(ir), configMap]);
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream(objects(ir, options));
 }

@@ -342,11 +342,18 @@ function liftResources(value: unknown): { cpu: string | null; memory: string | n
 
 function liftRetry(value: unknown, what: string): { attempts: number; waitsSeconds: number[] } {
   const rs = obj(value, `${what}.retryStrategy`);
-  if (rs["retryPolicy"] !== "Always") fail(`${what}.retryStrategy.retryPolicy is not Always (the default OnFailure does not retry errors)`);
-  if (rs["expression"] !== undefined) fail(`${what}.retryStrategy.expression is set`);
+  if (rs["expression"] !== undefined || rs["affinity"] !== undefined) fail(`${what}.retryStrategy.expression or affinity is set`);
+  // No limit would retry without end.
   const limit = int(rs["limit"], `${what}.retryStrategy.limit`);
   if (limit < 0) fail(`${what}.retryStrategy.limit is negative`);
-  const backoff = obj(rs["backoff"], `${what}.retryStrategy.backoff`);
+  if (limit === 0) {
+    // No retry: nothing else decides anything, and nothing else is written.
+    if (Object.keys(rs).length !== 1) fail(`${what}.retryStrategy has more than limit 0`);
+    return { attempts: 1, waitsSeconds: [] };
+  }
+  if (rs["retryPolicy"] !== "Always") fail(`${what}.retryStrategy.retryPolicy is not Always (the default OnFailure does not retry errors)`);
+  // No backoff: each retry starts at once (processNodeRetries).
+  const backoff = rs["backoff"] === undefined ? { duration: "0s" } : obj(rs["backoff"], `${what}.retryStrategy.backoff`);
   if (backoff["maxDuration"] !== undefined) fail(`${what}.retryStrategy.backoff.maxDuration is set`);
   const duration = seconds(backoff["duration"], `${what}.backoff.duration`);
   const factor = backoff["factor"] === undefined ? null : int(backoff["factor"], `${what}.backoff.factor`);
@@ -360,7 +367,7 @@ function liftRetry(value: unknown, what: string): { attempts: number; waitsSecon
  * strconv.Atoi, workflow/controller/controller.go). Waiting runs queue
  * (workflow/sync: priority, then creation time); none is dropped.
  */
-function liftConcurrency(value: unknown, workflow: string, configMap: Obj | null): number | null {
+function liftConcurrency(value: unknown, workflow: string, configMap: Obj | null, namespace: unknown): number | null {
   const lock = argoConcurrencyLockName(workflow);
   if (value === undefined) {
     if (configMap !== null) fail("a ConfigMap without a semaphore");
@@ -384,7 +391,7 @@ function liftConcurrency(value: unknown, workflow: string, configMap: Obj | null
   if (configMap === null) fail("the semaphore's ConfigMap is not in the file");
   if (configMap["apiVersion"] !== "v1") fail("ConfigMap apiVersion is not v1");
   const meta = obj(configMap["metadata"], "ConfigMap metadata");
-  if (meta["name"] !== lock || meta["namespace"] !== undefined) fail("the ConfigMap is not the semaphore's, in the run's namespace");
+  if (meta["name"] !== lock || meta["namespace"] !== namespace) fail("the ConfigMap is not the semaphore's, in the run's namespace");
   const data = obj(configMap["data"], "ConfigMap data");
   const limit = /^[1-9][0-9]*$/.exec(str(data[ARGO_CONCURRENCY_KEY], `ConfigMap data.${ARGO_CONCURRENCY_KEY}`));
   if (limit === null) fail("the semaphore limit is not a positive integer");
@@ -472,6 +479,13 @@ function liftGate(tmpl: Obj, taskName: string, after: string[]): JobSummary {
   };
 }
 
+/**
+ * Pod Security `restricted` for the pods the compiler adds (the notification pods): spelt
+ * out again here, so emit and lift check each other.
+ */
+const RESTRICTED_POD = { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } };
+const RESTRICTED_CONTAINER = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+
 /** Literal text only (channel, sender, recipients): `$$` is one `$`, no runtime value. */
 function literalOf(value: unknown, what: string, source: Source): string {
   const t = parseArgoString(str(value, what), source);
@@ -502,10 +516,14 @@ function liftNotifications(onExit: unknown, templates: Map<string, Obj>, source:
     if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
       fail(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
     const tmpl = templates.get(name) ?? fail(`no ${name} template`);
-    if (Object.keys(tmpl).some((k) => k !== "name" && k !== "container")) fail(`${name} has more than a container (a retryStrategy would send twice)`);
+    if (Object.keys(tmpl).some((k) => !["name", "securityContext", "container"].includes(k)))
+      fail(`${name} has more than a container and its securityContext (a retryStrategy would send twice)`);
+    if (JSON.stringify(tmpl["securityContext"]) !== JSON.stringify(RESTRICTED_POD)) fail(`${name}'s pod is not restricted`);
     const c = obj(tmpl["container"], `${name}.container`);
-    if (c["name"] !== ARGO_MAIN_CONTAINER || c["image"] !== NOTIFY_CURL_IMAGE) fail(`${name} does not run ${NOTIFY_CURL_IMAGE}`);
-    if (JSON.stringify(c["resources"]) !== "{}") fail(`${name}.resources is set`);
+    if ((c["name"] !== undefined && c["name"] !== ARGO_MAIN_CONTAINER) || str(c["image"], `${name}.image`).includes("{{"))
+      fail(`${name} does not run one fixed image`);
+    if (c["resources"] !== undefined) fail(`${name}.resources is set`);
+    if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER)) fail(`${name}'s container is not restricted`);
     const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
     const env = arr(c["env"], `${name}.env`).map((e) => obj(e, `${name}.env`));
     const names = env.map((e) => e["name"]);
@@ -535,14 +553,87 @@ function liftNotifications(onExit: unknown, templates: Map<string, Obj>, source:
   });
 }
 
+/** The labels every object of a workflow carries (`kfm-compile apply --prune` finds them by these). */
+function checkLabels(metadata: Obj, objectName: string, what: string): void {
+  const labels = obj(metadata["labels"], `${what} labels`);
+  if (labels["app.kubernetes.io/managed-by"] !== "kfm-compile" || labels["kfm-compile.dev/workflow"] !== objectName || Object.keys(labels).length !== 2)
+    fail(`${what} does not carry exactly the managed-by and workflow labels`);
+}
+
+/**
+ * The account the pods run as: the ServiceAccount, Role and RoleBinding in the file, or
+ * an existing account named by the serviceAccount option (then none of the three).
+ * The Role allows exactly what Argo's executor does: create and patch
+ * WorkflowTaskResults (workflow/executor/taskresult.go, docs/workflow-rbac.md).
+ */
+function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: unknown): void {
+  if (accounts.length === 0) return;
+  const kinds = accounts.map((a) => a["kind"]).join(",");
+  if (kinds !== "ServiceAccount,Role,RoleBinding") fail(`the account objects are ${kinds}, not a ServiceAccount, Role and RoleBinding in that order`);
+  const [sa, role, binding] = accounts as [Obj, Obj, Obj];
+  for (const a of accounts) {
+    const meta = obj(a["metadata"], `${String(a["kind"])} metadata`);
+    if (meta["name"] !== serviceAccountName) fail(`${String(a["kind"])} is not named ${serviceAccountName}, the account the pods use`);
+    if (meta["namespace"] !== namespace) fail(`${String(a["kind"])} is in another namespace than the workflow`);
+  }
+  if (sa["apiVersion"] !== "v1" || Object.keys(sa).length !== 3) fail("the ServiceAccount has more than a name");
+  const rbac = "rbac.authorization.k8s.io/v1";
+  const rules = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+  if (role["apiVersion"] !== rbac || JSON.stringify(role["rules"]) !== JSON.stringify(rules) || Object.keys(role).length !== 4)
+    fail("the Role allows other than creating and patching WorkflowTaskResults");
+  const subject = { kind: "ServiceAccount", name: serviceAccountName, ...(namespace !== undefined ? { namespace } : {}) };
+  if (
+    binding["apiVersion"] !== rbac ||
+    JSON.stringify(binding["roleRef"]) !== JSON.stringify({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: serviceAccountName }) ||
+    JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) ||
+    Object.keys(binding).length !== 5
+  )
+    fail("the RoleBinding does not bind the Role to the pods' ServiceAccount alone");
+}
+
+/**
+ * `spec.templateDefaults`: only a container's `env` (the compiler's own KFM_ variables,
+ * literal values or expression tags) and the securityContext option. The controller
+ * merges them into every container template, env by name, the template's own entry
+ * winning (mergedTemplateDefaultsInto, operator.go: a strategic merge patch).
+ */
+function templateDefaultEnv(value: unknown): Obj[] {
+  if (value === undefined) return [];
+  const defaults = obj(value, "spec.templateDefaults");
+  if (Object.keys(defaults).some((k) => k !== "container")) fail("spec.templateDefaults holds more than container defaults");
+  const c = obj(defaults["container"], "spec.templateDefaults.container");
+  if (Object.keys(c).some((k) => k !== "env" && k !== "securityContext")) fail("spec.templateDefaults.container holds more than env and securityContext");
+  if (c["securityContext"] !== undefined) obj(c["securityContext"], "spec.templateDefaults.container.securityContext");
+  const env = c["env"] === undefined ? [] : arr(c["env"], "spec.templateDefaults.container.env").map((e) => obj(e, "default env"));
+  for (const e of env) {
+    if (!/^KFM_[A-Z_]+$/.test(str(e["name"], "default env name")) || e["valueFrom"] !== undefined) fail(`default env ${String(e["name"])} is not a KFM_ value`);
+  }
+  return env;
+}
+
+/** A container's env with the defaults merged in by name, as the controller does. */
+function mergedEnv(defaults: readonly Obj[], own: unknown): unknown[] {
+  const ownEnv = own === undefined ? [] : arr(own, "env");
+  const names = new Set(ownEnv.map((e) => obj(e, "env")["name"]));
+  return [...defaults.filter((d) => !names.has(d["name"])), ...ownEnv];
+}
+
 export function lift(text: string): Summary {
-  const docs = parseYamlStream(text);
-  if (docs.length !== 1 && docs.length !== 2) fail(`expected one document (and a ConfigMap), found ${docs.length}`);
-  const doc = obj(docs[0], "document");
-  const configMap = docs.length === 2 ? obj(docs[1], "second document") : null;
-  if (configMap !== null && configMap["kind"] !== "ConfigMap") fail("the second document is not a ConfigMap");
+  const docs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const argoDocs = docs.filter((d) => d["kind"] === "CronWorkflow" || d["kind"] === "WorkflowTemplate");
+  if (argoDocs.length !== 1 || docs[docs.length - 1] !== argoDocs[0]) fail("the last document is not the one CronWorkflow or WorkflowTemplate");
+  const doc = argoDocs[0]!;
+  const configMaps = docs.filter((d) => d["kind"] === "ConfigMap");
+  if (configMaps.length > 1) fail("more than one ConfigMap");
+  const configMap = configMaps[0] ?? null;
+  const accounts = docs.filter((d) => d !== doc && d !== configMap);
   if (doc["apiVersion"] !== "argoproj.io/v1alpha1") fail("apiVersion is not argoproj.io/v1alpha1");
   const workflow = specName(doc["metadata"], "metadata");
+  const metadata = obj(doc["metadata"], "metadata");
+  const objectName = str(metadata["name"], "metadata.name");
+  const namespace = metadata["namespace"];
+  if (namespace !== undefined) str(namespace, "metadata.namespace");
+  for (const d of docs) checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
   const topSpec = obj(doc["spec"], "spec");
 
   let spec: Obj;
@@ -553,7 +644,7 @@ export function lift(text: string): Summary {
     spec = obj(topSpec["workflowSpec"], "spec.workflowSpec");
     source = "scheduled";
     if (spec["arguments"] !== undefined) fail("a scheduled run takes no arguments");
-  } else if (doc["kind"] === "WorkflowTemplate") {
+  } else {
     schedule = null;
     spec = topSpec;
     source = "parameter";
@@ -564,15 +655,15 @@ export function lift(text: string): Summary {
     if (p["value"] !== undefined || p["default"] !== undefined || p["valueFrom"] !== undefined) {
       fail("logical-date has a value: a manual run must be given its date");
     }
-  } else {
-    fail(`kind ${String(doc["kind"])} is not CronWorkflow or WorkflowTemplate`);
   }
+  checkAccount(accounts, str(spec["serviceAccountName"], "spec.serviceAccountName"), namespace);
+  const defaultEnv = templateDefaultEnv(spec["templateDefaults"]);
 
   const timeoutSeconds = spec["activeDeadlineSeconds"] === undefined ? null : int(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
   if (spec["entrypoint"] !== ARGO_DAG_TEMPLATE) fail(`entrypoint is not ${ARGO_DAG_TEMPLATE}`);
-  if (spec["retryStrategy"] !== undefined || spec["templateDefaults"] !== undefined) fail("workflow-level retryStrategy/templateDefaults are set");
+  if (spec["retryStrategy"] !== undefined) fail("a workflow-level retryStrategy is set");
   if (spec["parallelism"] !== undefined) fail("parallelism is set");
-  const maxActiveRuns = liftConcurrency(spec["synchronization"], workflow, configMap);
+  const maxActiveRuns = liftConcurrency(spec["synchronization"], workflow, configMap, namespace);
 
   const templates = new Map<string, Obj>();
   for (const t of arr(spec["templates"], "spec.templates")) {
@@ -590,7 +681,9 @@ export function lift(text: string): Summary {
   const taskSpecName = new Map<string, string>();
   for (const task of jobTasks) {
     const tmpl = templates.get(str(task["template"], "task.template")) ?? fail(`task ${String(task["name"])} uses an unknown template`);
-    taskSpecName.set(str(task["name"], "task.name"), specName(tmpl["metadata"], `template ${String(tmpl["name"])}`));
+    // A template without the annotation is named as its spec job (kubeName changes nothing).
+    const named = tmpl["metadata"] === undefined ? str(tmpl["name"], "template name") : specName(tmpl["metadata"], `template ${String(tmpl["name"])}`);
+    taskSpecName.set(str(task["name"], "task.name"), named);
   }
   const specNameOf = (taskName: string, what: string): string => taskSpecName.get(taskName) ?? fail(`${what} depends on unknown task ${taskName}`);
 
@@ -619,11 +712,11 @@ export function lift(text: string): Summary {
       continue;
     }
     const c = obj(tmpl["container"], `template ${taskName}.container`);
-    if (c["name"] !== ARGO_MAIN_CONTAINER) fail(`template ${taskName} container is not ${ARGO_MAIN_CONTAINER}`);
+    if (c["name"] !== undefined && c["name"] !== ARGO_MAIN_CONTAINER) fail(`template ${taskName} container is not ${ARGO_MAIN_CONTAINER}`);
     const parse = (v: unknown, what: string) => parseArgoString(str(v, what), source, seeds);
     const command = c["command"] === undefined ? null : arr(c["command"], "command").map((v, i) => parse(v, `command[${i}]`));
     const args = c["args"] === undefined ? null : arr(c["args"], "args").map((v, i) => parse(v, `args[${i}]`));
-    const env = arr(c["env"], "env").map((e, i): [string, Template | SecretRef] => {
+    const env = mergedEnv(defaultEnv, c["env"]).map((e, i): [string, Template | SecretRef] => {
       const ev = obj(e, `env[${i}]`);
       const envName = str(ev["name"], `env[${i}].name`);
       if (ev["valueFrom"] !== undefined) {
@@ -639,7 +732,7 @@ export function lift(text: string): Summary {
     });
     const image = str(c["image"], "image");
     if (image.includes("{{")) fail(`image ${image} holds an Argo tag`);
-    const { cpu, memory } = liftResources(c["resources"]);
+    const { cpu, memory } = liftResources(c["resources"] ?? {});
     const retry = liftRetry(tmpl["retryStrategy"], `template ${taskName}`);
     const jobTimeout = tmpl["activeDeadlineSeconds"] === undefined ? null : int(tmpl["activeDeadlineSeconds"], `template ${taskName}.activeDeadlineSeconds`);
     if (tmpl["timeout"] !== undefined) fail(`template ${taskName}.timeout is set`);

@@ -13,20 +13,25 @@ import { check } from "../../targets/argo/check.js";
 import { argoObject, emit, escapeDollars, exprString, renderTemplate } from "../../targets/argo/emit.js";
 import { argo } from "../../targets/argo/index.js";
 import { argoWaits, failureFailsRun, lift, literalTextIssue, parseArgoString, readExprString } from "../../targets/argo/lift.js";
+import { DEFAULT_OPTIONS, type ArgoOptions } from "../../targets/argo/options.js";
 import { createHash } from "node:crypto";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
 type Obj = Record<string, any>;
+
+/** The labels every generated object carries. */
+const LABELS = { "app.kubernetes.io/managed-by": "kfm-compile", "kfm-compile.dev/workflow": "daily-sales" };
 
 const SEED = "kfm-run-token/v1\ndaily_sales\n0000\n";
 const CTX_PARAMETER = { source: "parameter", periodSeconds: null, runTokenSeed: SEED } as const;
 const CTX_SCHEDULED = { source: "scheduled", periodSeconds: null, runTokenSeed: SEED } as const;
 
 /** The emitted document, read back with the project's YAML reader. */
+/** The emitted CronWorkflow or WorkflowTemplate (the file's last document, after the account objects), read back with the project's YAML reader. */
 function emitted(ir: Workflow): Obj {
-  const docs = parseYamlStream(emit(ir));
-  expect(docs).toHaveLength(1);
-  return docs[0] as Obj;
+  const docs = parseYamlStream(emit(ir)) as Obj[];
+  expect(docs.map((d) => d.kind).slice(0, 3)).toEqual(["ServiceAccount", "Role", "RoleBinding"]);
+  return docs[docs.length - 1]!;
 }
 
 function workflowSpecOf(doc: Obj): Obj {
@@ -82,9 +87,16 @@ describe("retries", () => {
     expect(rs.retryPolicy).toBe("Always");
   });
 
-  it("given no retry (max_attempts 1), when emitted, then limit 0 and a zero backoff are written out, never left to Argo's unlimited default", () => {
+  it("given no retry (max_attempts 1), when emitted, then limit 0 is written out alone, never left to Argo's unlimited default", () => {
     const rs = templateOf(emitted(irFixture()), "extract-sales").retryStrategy;
-    expect(rs).toEqual({ limit: 0, retryPolicy: "Always", backoff: { duration: "0s", factor: 1 } });
+    expect(rs).toEqual({ limit: 0 });
+  });
+
+  it("given retries with no delay, when emitted, then no backoff is written (each retry starts at once) and the waits read back as zero", () => {
+    const retry: Retry = { maxAttempts: 3, delaySeconds: 0, multiplier: 2, maxDelaySeconds: null };
+    const ir = irFixture({ jobs: [jobFixture("a", { retry })] });
+    expect(templateOf(emitted(ir), "a").retryStrategy).toEqual({ limit: 2, retryPolicy: "Always" });
+    expect(lift(emit(ir)).jobs["a"]!.waitsSeconds).toEqual([0, 0]);
   });
 
   it("given delay 5m, multiplier 2, max_delay 10m, when emitted, then backoff is duration 300s, factor 2, cap 600s", () => {
@@ -93,10 +105,11 @@ describe("retries", () => {
     expect(templateOf(doc, "a").retryStrategy.backoff).toEqual({ duration: "300s", factor: 2, cap: "600s" });
   });
 
-  it("given constant waits, when emitted, then factor 1 is written and no cap", () => {
+  it("given constant waits, when emitted, then no factor (Argo's constant backoff) and no cap are written", () => {
     const retry: Retry = { maxAttempts: 3, delaySeconds: 30, multiplier: 1, maxDelaySeconds: null };
-    const doc = emitted(irFixture({ jobs: [jobFixture("a", { retry })] }));
-    expect(templateOf(doc, "a").retryStrategy.backoff).toEqual({ duration: "30s", factor: 1 });
+    const ir = irFixture({ jobs: [jobFixture("a", { retry })] });
+    expect(templateOf(emitted(ir), "a").retryStrategy.backoff).toEqual({ duration: "30s" });
+    expect(lift(emit(ir)).jobs["a"]!.waitsSeconds).toEqual([30, 30]);
   });
 
   it("given Argo's formula, when the waits are modelled, then retry k waits duration*factor^(k-1), capped", () => {
@@ -120,11 +133,11 @@ describe("retries", () => {
     expect(problems[0]!.at).toEqual(["workflow", "jobs", 0, "job", "retry"]);
   });
 
-  it("given a non-integer multiplier that no wait uses (one retry), when compiled, then it is accepted and written as factor 1", () => {
+  it("given a non-integer multiplier that no wait uses (one retry), when compiled, then it is accepted and written as a constant backoff", () => {
     const retry: Retry = { maxAttempts: 2, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: null };
     const ir = irFixture({ jobs: [jobFixture("a", { retry })] });
     expect(check(ir)).toEqual([]);
-    expect(templateOf(emitted(ir), "a").retryStrategy.backoff.factor).toBe(1);
+    expect(templateOf(emitted(ir), "a").retryStrategy.backoff).toEqual({ duration: "10s" });
     expect(lift(emit(ir))).toEqual(summarize(ir));
   });
 
@@ -146,7 +159,8 @@ describe("retries", () => {
   });
 
   it("given the default retryPolicy, when lifted, then it is rejected (OnFailure would not retry errors)", () => {
-    const text = emit(irFixture()).replace("retryPolicy: Always", "retryPolicy: OnFailure");
+    const retry: Retry = { maxAttempts: 2, delaySeconds: 10, multiplier: 1, maxDelaySeconds: null };
+    const text = emit(irFixture({ jobs: [jobFixture("a", { retry })] })).replace("retryPolicy: Always", "retryPolicy: OnFailure");
     expect(() => lift(text)).toThrow(/Always/);
   });
 });
@@ -306,7 +320,7 @@ describe("runtime values", () => {
   it("given a manual run, when emitted, then values come from workflow.parameters['logical-date'] and only root tasks carry the date guard", () => {
     const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"] })] });
     const doc = emitted(ir);
-    const env = containerOf(doc, "a").env!.find((e) => e.name === "KFM_LOGICAL_DATE")!;
+    const env = envOf(doc, "a", "KFM_LOGICAL_DATE");
     expect(env.value).toContain("workflow.parameters['logical-date']");
     const [a, b] = tasksOf(doc);
     expect(a!.when).toBe(
@@ -405,7 +419,8 @@ describe("container", () => {
     const c = containerOf(emitted(irFixture()), "extract-sales");
     expect(c).not.toHaveProperty("command");
     expect(c).not.toHaveProperty("args");
-    expect(c.name).toBe("main");
+    // Argo names the container main whatever is written (createWorkflowPod).
+    expect(c).not.toHaveProperty("name");
   });
 
   it("given an empty command, when checked, then KFM301 (Kubernetes would run the entrypoint)", () => {
@@ -428,8 +443,8 @@ describe("container", () => {
     expect(c.resources).toEqual({ requests: { memory: "512Mi" }, limits: { memory: "512Mi" } });
   });
 
-  it("given no resources, when emitted, then resources is written empty", () => {
-    expect(containerOf(emitted(irFixture()), "extract-sales").resources).toEqual({});
+  it("given no resources, when emitted, then no resources are written (none is Kubernetes' default)", () => {
+    expect(containerOf(emitted(irFixture()), "extract-sales")).not.toHaveProperty("resources");
   });
 
   it("given a quantity that looks like a number, when emitted, then it stays a string", () => {
@@ -437,17 +452,29 @@ describe("container", () => {
     expect(text).toContain('cpu: "2"');
   });
 
-  it("given env in spec order then the standard variables, when emitted, then the order is kept", () => {
-    const ir = irFixture({ jobs: [jobFixture("a", { env: [{ name: "Z", value: [{ text: "1" }] }, ...jobFixture("a").env] })] });
-    expect(containerOf(emitted(ir), "a").env!.map((e) => e.name)).toEqual(["Z", "KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE", "KFM_ATTEMPT", "KFM_RUN_TOKEN"]);
+  it("given env in spec order then the standard variables, when emitted, then the job's own keep their order and the shared ones are written once in templateDefaults", () => {
+    const ir = irFixture({ jobs: [jobFixture("a", { env: [{ name: "Z", value: [{ text: "1" }] }, ...jobFixture("a").env] }), jobFixture("b")] });
+    const doc = emitted(ir);
+    expect(containerOf(doc, "a").env!.map((e) => e.name)).toEqual(["Z", "KFM_JOB", "KFM_ATTEMPT"]);
+    expect(workflowSpecOf(doc).templateDefaults.container.env.map((e: Obj) => e.name)).toEqual(["KFM_WORKFLOW", "KFM_LOGICAL_DATE", "KFM_RUN_TOKEN"]);
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+  });
+
+  it("given a job whose own entry has a shared variable's name, when lifted, then the template's entry wins over the default (strategic merge by name)", () => {
+    const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b")] });
+    const doc = emitted(ir);
+    containerOf(doc, "b").env!.push({ name: "KFM_WORKFLOW", value: "other" });
+    expect(lift(toYamlText(doc)).jobs["b"]!.env["KFM_WORKFLOW"]).toEqual([{ text: "other" }]);
+    expect(lift(toYamlText(doc)).jobs["a"]!.env["KFM_WORKFLOW"]).toEqual([{ text: "daily_sales" }]);
   });
 });
 
 // ---------- issue 4: secrets, attempt, run token, continue after failure, concurrency ----------
 
-/** The template of an env var of a job, by name. */
+/** An env var of a job's container by name, as the controller sees it: the template's own entry, else the templateDefaults one. */
 function envOf(doc: Obj, job: string, name: string): Obj {
-  return containerOf(doc, job).env!.find((e) => e.name === name) as Obj;
+  const own = (containerOf(doc, job).env ?? []).find((e) => e.name === name);
+  return (own ?? (workflowSpecOf(doc).templateDefaults?.container?.env ?? []).find((e: Obj) => e.name === name)) as Obj;
 }
 
 /** Evaluates a run-token tag the way the controller would (expr-lang + sprig), for the shapes emit writes. */
@@ -525,7 +552,7 @@ describe("run token (KFM_RUN_TOKEN)", () => {
     const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b")] });
     const doc = emitted(ir);
     const token = envOf(doc, "b", "KFM_RUN_TOKEN");
-    token.value = (token.value as string).replace("\\n0000\\n", "\\n0001\\n");
+    containerOf(doc, "b").env!.push({ name: "KFM_RUN_TOKEN", value: (token.value as string).replace("\\n0000\\n", "\\n0001\\n") });
     expect(() => lift(toYamlText(doc))).toThrow(/different seeds/);
   });
 });
@@ -592,20 +619,20 @@ describe("max_active_runs (trap 10: queue)", () => {
   it("given max_active_runs 3, when emitted, then a semaphore reading a ConfigMap emitted in the same file with the limit", () => {
     const ir = irFixture({ maxActiveRuns: 3 });
     const docs = parseYamlStream(emit(ir)) as Obj[];
-    expect(docs).toHaveLength(2);
-    expect(docs[0]!.spec.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: "kfm-daily-sales-runs", key: "max-active-runs" } }] });
-    expect(docs[1]).toEqual({
+    expect(docs.map((d) => d.kind)).toEqual(["ServiceAccount", "Role", "RoleBinding", "ConfigMap", "WorkflowTemplate"]);
+    expect(docs[4]!.spec.synchronization).toEqual({ semaphores: [{ configMapKeyRef: { name: "kfm-daily-sales-runs", key: "max-active-runs" } }] });
+    expect(docs[3]).toEqual({
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: { name: "kfm-daily-sales-runs", annotations: { "kfm-compile.dev/name": "daily_sales" } },
+      metadata: { name: "kfm-daily-sales-runs", labels: LABELS, annotations: { "kfm-compile.dev/name": "daily_sales" } },
       data: { "max-active-runs": "3" },
     });
   });
 
-  it("given no limit, when emitted, then no synchronization and a single document", () => {
+  it("given no limit, when emitted, then no synchronization and no ConfigMap", () => {
     const text = emit(irFixture());
     expect(text).not.toContain("synchronization");
-    expect(parseYamlStream(text)).toHaveLength(1);
+    expect((parseYamlStream(text) as Obj[]).map((d) => d.kind)).toEqual(["ServiceAccount", "Role", "RoleBinding", "WorkflowTemplate"]);
   });
 
   it("given a semaphore whose ConfigMap limit drifted, when lifted, then maxActiveRuns is the ConfigMap's value", () => {
@@ -683,6 +710,76 @@ describe("approval gates (trap 13: reject fails, never skips)", () => {
   });
 });
 
+// ---------- deployable as written (issue 13): accounts, labels, options, restricted helper pods ----------
+
+describe("deployment: accounts and options", () => {
+  const docsOf = (ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS) => parseYamlStream(emit(ir, options)) as Obj[];
+
+  it("given no serviceAccount option, when emitted, then a ServiceAccount, a Role allowing only create and patch of workflowtaskresults, and their RoleBinding come first, and the pods use that account", () => {
+    const docs = docsOf(irFixture());
+    const [sa, role, binding, wf] = docs;
+    expect(sa).toEqual({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "daily-sales-executor", labels: LABELS } });
+    expect(role!.rules).toEqual([{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }]);
+    expect(binding!.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "daily-sales-executor" });
+    // No namespace: the API server reads a ServiceAccount subject's namespace as the binding's (appliesToUser).
+    expect(binding!.subjects).toEqual([{ kind: "ServiceAccount", name: "daily-sales-executor" }]);
+    expect(workflowSpecOf(wf!).serviceAccountName).toBe("daily-sales-executor");
+  });
+
+  it("given the serviceAccount option, when emitted, then no account objects are written and the pods use the named account", () => {
+    const docs = docsOf(irFixture(), { ...DEFAULT_OPTIONS, serviceAccount: "argo-runner" });
+    expect(docs.map((d) => d.kind)).toEqual(["WorkflowTemplate"]);
+    expect(workflowSpecOf(docs[0]!).serviceAccountName).toBe("argo-runner");
+    expect(lift(emit(irFixture(), { ...DEFAULT_OPTIONS, serviceAccount: "argo-runner" }))).toEqual(summarize(irFixture()));
+  });
+
+  it("given the namespace option, when emitted, then every object and the binding's subject are in it, and the meaning is unchanged", () => {
+    const ir = irFixture({ maxActiveRuns: 2 });
+    const options = { ...DEFAULT_OPTIONS, namespace: "pipelines" };
+    const docs = docsOf(ir, options);
+    expect(docs.map((d) => d.metadata.namespace)).toEqual(["pipelines", "pipelines", "pipelines", "pipelines", "pipelines"]);
+    expect(docs[2]!.subjects).toEqual([{ kind: "ServiceAccount", name: "daily-sales-executor", namespace: "pipelines" }]);
+    expect(lift(emit(ir, options))).toEqual(summarize(ir));
+  });
+
+  it("given any workflow, when emitted, then every object carries the managed-by and workflow labels (apply --prune finds them by these), and the runs do not", () => {
+    const docs = docsOf(irFixture({ maxActiveRuns: 2 }));
+    expect(docs.every((d) => JSON.stringify(d.metadata.labels) === JSON.stringify(LABELS))).toBe(true);
+    expect(docs[docs.length - 1]!.spec.workflowMetadata.labels).toBeUndefined();
+  });
+
+  it("given a Role that drifted to more rights, when lifted, then lift refuses it", () => {
+    const text = emit(irFixture()).replace("      - patch\n", "      - patch\n      - delete\n");
+    expect(() => lift(text)).toThrow(/Role allows/);
+  });
+
+  it("given an account named other than the pods' serviceAccountName, when lifted, then lift refuses it", () => {
+    const text = emit(irFixture()).replace("serviceAccountName: daily-sales-executor", "serviceAccountName: default");
+    expect(() => lift(text)).toThrow(/not named default/);
+  });
+
+  it("given imagePullSecrets, a podSecurityContext and a container securityContext, when emitted, then they are workflow-level fields for the job pods and the meaning is unchanged", () => {
+    const options: ArgoOptions = {
+      ...DEFAULT_OPTIONS,
+      imagePullSecrets: ["registry"],
+      podSecurityContext: { runAsNonRoot: true, runAsUser: 1000 },
+      securityContext: { allowPrivilegeEscalation: false },
+    };
+    const spec = workflowSpecOf(docsOf(irFixture(), options).pop()!);
+    expect(spec.imagePullSecrets).toEqual([{ name: "registry" }]);
+    expect(spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(spec.templateDefaults.container.securityContext).toEqual({ allowPrivilegeEscalation: false });
+    expect(lift(emit(irFixture(), options))).toEqual(summarize(irFixture()));
+  });
+
+  it("given no options, when emitted, then the job pods get no securityContext of the compiler's own", () => {
+    const spec = workflowSpecOf(docsOf(irFixture()).pop()!);
+    expect(spec.securityContext).toBeUndefined();
+    expect(spec.templateDefaults.container.securityContext).toBeUndefined();
+    expect(templateOf(docsOf(irFixture()).pop()!, "extract-sales").securityContext).toBeUndefined();
+  });
+});
+
 describe("failure notifications (onExit)", () => {
   const message: Template = [{ text: "run for " }, { variable: "ts" }, { text: " failed $HOME" }];
   const notified = irFixture({
@@ -706,6 +803,26 @@ describe("failure notifications (onExit)", () => {
 
   it("given no notifications, when emitted, then there is no onExit", () => {
     expect(workflowSpecOf(emitted(irFixture())).onExit).toBeUndefined();
+  });
+
+  it("given notifications, when emitted, then each notification pod is restricted (non-root numeric user, RuntimeDefault seccomp, no escalation, no capabilities)", () => {
+    for (const name of ["kfm-notify-1", "kfm-notify-2"]) {
+      const t = templateOf(emitted(notified), name);
+      expect(t.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } });
+      expect(t.container.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    }
+  });
+
+  it("given a notifyImage option, when emitted, then the notification pods run it and the meaning is unchanged", () => {
+    const options = { ...DEFAULT_OPTIONS, notifyImage: "registry.example/curl@sha256:" + "0".repeat(64) };
+    const doc = (parseYamlStream(emit(notified, options)) as Obj[]).pop()!;
+    expect(containerOf(doc, "kfm-notify-1").image).toBe(options.notifyImage);
+    expect(lift(emit(notified, options))).toEqual(summarize(notified));
+  });
+
+  it("given a notification pod whose securityContext drifted, when lifted, then lift refuses it", () => {
+    const drifted = emit(notified).replace("runAsNonRoot: true", "runAsNonRoot: false");
+    expect(() => lift(drifted)).toThrow(/not restricted/);
   });
 
   it("given a notification, when emitted, then its template has no retryStrategy (sent once)", () => {
@@ -787,6 +904,7 @@ describe("whole output", () => {
   it("given a description, when emitted, then it is Argo's description annotation on the object", () => {
     expect(argoObject(full)["metadata"]).toEqual({
       name: "daily-sales",
+      labels: LABELS,
       annotations: { "kfm-compile.dev/name": "daily_sales", "workflows.argoproj.io/description": "Daily: sales" },
     });
   });

@@ -237,10 +237,24 @@ func parseFile(ctx context.Context, path string, from *time.Time, n int, render 
 		if pr.Object == nil {
 			continue
 		}
-		p := parsedObject{Name: pr.Object.GetName(), Object: report.ToJSONValue(pr.Object)}
+		p := parsedObject{Name: pr.Object.GetName()}
 		if pr.Err != nil {
 			p.StrictError = pr.Err.Error()
 		}
+		// Each template as the controller runs it: with spec.templateDefaults merged in.
+		var merge error
+		switch v := pr.Object.(type) {
+		case *wfv1.Workflow:
+			merge = withTemplateDefaults(&v.Spec)
+		case *wfv1.WorkflowTemplate:
+			merge = withTemplateDefaults(&v.Spec)
+		case *wfv1.CronWorkflow:
+			merge = withTemplateDefaults(&v.Spec.WorkflowSpec)
+		}
+		if merge != nil {
+			p.StrictError = "merging templateDefaults: " + merge.Error()
+		}
+		p.Object = report.ToJSONValue(pr.Object)
 		switch v := pr.Object.(type) {
 		case *wfv1.Workflow:
 			p.Kind = "Workflow"
