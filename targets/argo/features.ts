@@ -22,7 +22,7 @@ export const features: FeatureTable = {
     how: "An `onExit` DAG with one curl container per notification, `when: {{workflow.status}} != Succeeded`; credentials from `secretKeyRef`.",
   },
   "retry.attempts": { support: "native", how: "`retryStrategy.limit` = max_attempts - 1, `retryPolicy: Always` so errors are retried too." },
-  "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with `factor: 1`." },
+  "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with no factor (Argo's constant backoff)." },
   "retry.exponential": {
     support: "conditional",
     how: "`backoff.factor`; the controller reads it as an integer, so a multiplier that is not a whole number is refused.",
@@ -42,7 +42,7 @@ export const features: FeatureTable = {
   "runtime.prev-next": { support: "emulated", how: "The same expressions shifted by the schedule's period." },
   "env.standard": {
     support: "emulated",
-    how: "Container `env`; KFM_ATTEMPT is Argo's `retries` + 1 and KFM_RUN_TOKEN `sprig.sha256sum` of the seed and the logical date, in expression tags.",
+    how: "Container `env`, the values every job shares once in `spec.templateDefaults` (merged into each template by name); KFM_ATTEMPT is Argo's `retries` + 1 and KFM_RUN_TOKEN `sprig.sha256sum` of the seed and the logical date, in expression tags.",
   },
   "env.secret": { support: "native", how: "Container env `valueFrom.secretKeyRef` (Secret in the run's namespace)." },
   "concurrency.queue": {

@@ -11,10 +11,11 @@
  * piece of what kubectl prints for it. The list expires: a listed reason that no longer shows
  * fails the run until it is removed, and so does any problem the list does not name.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
+import { parseYamlStream } from "../../src/yaml.js";
 import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
 import { setup } from "./runners.js";
 
@@ -79,11 +80,16 @@ const KNOWN_FAILURES: Record<string, { readonly because: readonly Reason[] }> = 
 };
 
 const TARGETS = ["argo", "tekton"] as const;
+const argoFiles = readdirSync(join(PACKAGE_ROOT, "golden", "argo"))
+  .filter((f) => f.endsWith(".yaml"))
+  .sort();
 const cases = TARGETS.flatMap((target) =>
   readdirSync(join(PACKAGE_ROOT, "golden", target))
     .filter((f) => f.endsWith(".yaml"))
     .sort()
-    .flatMap((f) => (Object.keys(MODES) as Mode[]).map((mode) => ({ key: `${target}/${f} ${mode}`, file: join(PACKAGE_ROOT, "golden", target, f), mode }))),
+    .flatMap((f) =>
+      (Object.keys(MODES) as Mode[]).map((mode) => ({ key: `${target}/${f} ${mode}`, target, file: join(PACKAGE_ROOT, "golden", target, f), mode })),
+    ),
 );
 
 /** One namespace per case, so that two specs naming the same workflow do not meet. */
@@ -112,6 +118,60 @@ function resourceVersions(c: Cluster, file: string, ns: string): Record<string, 
   const doc = JSON.parse(r.stdout) as { kind: string; items?: Array<{ kind: string; metadata: { name: string; resourceVersion: string } }> };
   const items = doc.items ?? [doc as unknown as { kind: string; metadata: { name: string; resourceVersion: string } }];
   return Object.fromEntries(items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
+}
+
+/** The Argo object (CronWorkflow or WorkflowTemplate) of an Argo file and its run spec. */
+function argoRunSpec(file: string): { namespace: string | undefined; spec: Record<string, any> } {
+  const docs = parseYamlStream(readFileSync(file, "utf8")) as Array<Record<string, any>>;
+  const doc = docs.find((d) => d["kind"] === "CronWorkflow" || d["kind"] === "WorkflowTemplate")!;
+  return { namespace: doc["metadata"]["namespace"], spec: doc["kind"] === "CronWorkflow" ? doc["spec"]["workflowSpec"] : doc["spec"] };
+}
+
+/**
+ * What Argo's executor does with the API (workflow/executor/taskresult.go: create, then
+ * patch, its WorkflowTaskResult; docs/workflow-rbac.md), which the pods' account must be
+ * allowed, and things it never does, which least privilege denies.
+ */
+const EXECUTOR_MAY = ["create workflowtaskresults.argoproj.io", "patch workflowtaskresults.argoproj.io"];
+const EXECUTOR_MAY_NOT = [
+  "get workflowtaskresults.argoproj.io",
+  "delete workflowtaskresults.argoproj.io",
+  "create pods",
+  "get secrets",
+  "create workflows.argoproj.io",
+  "patch workflows.argoproj.io",
+];
+
+/** Asks the API server (`kubectl auth can-i --as` the pods' account) what the applied file's account may do. */
+function checkArgoAccount(c: Cluster, file: string, ns: string): void {
+  const account = `system:serviceaccount:${ns}:${argoRunSpec(file).spec["serviceAccountName"]}`;
+  const can = (verbResource: string) => c.kubectl(["auth", "can-i", ...verbResource.split(" "), "--namespace", ns, "--as", account]).stdout.trim();
+  expect(Object.fromEntries([...EXECUTOR_MAY, ...EXECUTOR_MAY_NOT].map((v) => [v, can(v)])), `${file}: what ${account} may do`).toEqual(
+    Object.fromEntries([...EXECUTOR_MAY.map((v) => [v, "yes"]), ...EXECUTOR_MAY_NOT.map((v) => [v, "no"])]),
+  );
+}
+
+/**
+ * The pods of the templates the compiler adds (every template named with the reserved
+ * `kfm-` prefix that runs a container: the notification senders), as the controller
+ * builds them from the template: its pod securityContext and its container, named main
+ * (createWorkflowPod, workflow/controller/workflowpod.go). The executor's own wait and
+ * init containers take the controller's `executor.securityContext` (README, Deploying).
+ */
+function helperPods(file: string): Array<Record<string, unknown>> {
+  const { spec } = argoRunSpec(file);
+  return (spec["templates"] as Array<Record<string, any>>)
+    .filter((t) => t["name"].startsWith("kfm-") && t["container"] !== undefined)
+    .map((t) => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: t["name"] },
+      spec: {
+        restartPolicy: "Never",
+        ...(t["securityContext"] !== undefined ? { securityContext: t["securityContext"] } : {}),
+        containers: [{ ...t["container"], name: "main" }],
+      },
+    }));
 }
 
 /** What went wrong with one apply: its error lines and every warning (Pod Security's among them). */
@@ -154,12 +214,32 @@ describe.skipIf(skipReason !== null)(
       expect(c.kubectl(["auth", "can-i", "create", "workflows.argoproj.io", "--namespace", c.namespace]).stdout.trim()).toBe("yes");
     });
 
+    it.each(argoFiles)("argo/%s: every pod the compiler adds passes Pod Security restricted", (name) => {
+      const c = cluster!;
+      const pods = helperPods(join(PACKAGE_ROOT, "golden", "argo", name));
+      for (const pod of pods) {
+        // Given the pod the controller makes from a helper template; when created in a restricted namespace (admission only)
+        const r = c.kubectl(["create", "--dry-run=server", "--namespace", c.namespace, "-f", "-"], JSON.stringify(pod));
+        // then Pod Security admits it without a warning
+        expect(problems(r), `${name}: ${String((pod["metadata"] as { name: string }).name)}`).toEqual([]);
+        // and the same pod without the compiler's securityContext is refused (the check can fail)
+        const bare = structuredClone(pod) as { spec: { securityContext?: unknown; containers: Array<{ securityContext?: unknown }> } };
+        delete bare.spec.securityContext;
+        delete bare.spec.containers[0]!.securityContext;
+        expect(c.kubectl(["create", "--dry-run=server", "--namespace", c.namespace, "-f", "-"], JSON.stringify(bare)).stderr).toContain("violates PodSecurity");
+      }
+    });
+
+    it("some Argo golden has a pod the compiler adds (the check above is not empty)", () => {
+      expect(argoFiles.flatMap((f) => helperPods(join(PACKAGE_ROOT, "golden", "argo", f))).length).toBeGreaterThan(0);
+    });
+
     it("every known failure names a case that exists", () => {
       const keys = new Set(cases.map((c) => c.key));
       expect(Object.keys(KNOWN_FAILURES).filter((k) => !keys.has(k))).toEqual([]);
     });
 
-    it.each(cases)("$key", ({ key, file, mode }) => {
+    it.each(cases)("$key", ({ key, target, file, mode }) => {
       const c = cluster!;
       const ns = namespaceOf(key);
       // Given a fresh restricted namespace; when the file is applied
@@ -184,6 +264,7 @@ describe.skipIf(skipReason !== null)(
       const second = c.kubectl(["apply", MODES[mode], "--namespace", ns, "-f", file]);
       expect(problems(second), `${key}: second apply`).toEqual([]);
       expect(resourceVersions(c, file, ns), `${key}: the second apply wrote objects`).toEqual(before);
+      if (target === "argo" && mode === "client-side") checkArgoAccount(c, file, ns);
       if (mode === "client-side") {
         const lines = second.stdout.split("\n").filter((l) => l.trim() !== "");
         expect(lines.length).toBe(Object.keys(before).length);
