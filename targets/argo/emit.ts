@@ -4,7 +4,7 @@
  * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`).
  * Every mapping decision, with the upstream source it rests on, is in README.md.
  */
-import type { V1ConfigMap, V1Container, V1EnvVar, V1PodSecurityContext, V1SecurityContext } from "@kubernetes/client-node";
+import type { V1ConfigMap, V1Container, V1EnvVar, V1SecurityContext } from "@kubernetes/client-node";
 
 /** A template's container: Argo names it `main` whatever is written (createWorkflowPod, workflow/controller/workflowpod.go), so no name is written. */
 type ArgoContainer = Omit<V1Container, "name">;
@@ -376,43 +376,49 @@ export const NOTIFY_ARGV0 = "kfm-notify";
 export const NOTIFY_WHEN = "{{workflow.status}} != Succeeded";
 
 /**
- * Pod Security `restricted` for a pod the compiler adds (Kubernetes
- * pkg/security/podsecurity policy checks: runAsNonRoot, a seccomp profile, no privilege
- * escalation, every capability dropped). The template's pod securityContext replaces the
- * workflow's for that pod (createWorkflowPod, workflow/controller/workflowpod.go), so a
- * user's podSecurityContext option never reaches it. A numeric user: the kubelet cannot
- * check `runAsNonRoot` against a named image user (curlimages/curl runs as `curl_user`),
- * and 65532 (the distroless `nonroot` id) owns nothing in the image, which the notification
- * script does not need.
+ * Pod Security `restricted` for a container the compiler adds (the notification senders):
+ * what the profile checks of a container (Kubernetes pkg/security/podsecurity policies: no
+ * privilege escalation, every capability dropped, non-root, a seccomp profile), set on the
+ * container so that it holds whatever the pod sets (the podSecurityContext option is the
+ * workflow's and reaches every pod). The user id is numeric: the kubelet cannot check
+ * `runAsNonRoot` against a named image user (curlimages/curl runs as `curl_user`); 65532
+ * (the distroless `nonroot` id) owns nothing in the image, and the script writes no file.
  */
 export const HELPER_USER = 65532;
-export function restrictedPodSecurityContext(): V1PodSecurityContext {
-  return { runAsNonRoot: true, runAsUser: HELPER_USER, seccompProfile: { type: "RuntimeDefault" } };
-}
 export function restrictedContainerSecurityContext(): V1SecurityContext {
-  return { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    runAsNonRoot: true,
+    runAsUser: HELPER_USER,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
 }
 
 function notifyTemplate(n: Notification, index: number, ctx: RenderContext, image: string): Record<string, unknown> {
   const secret = (name: string, ref: { secret: string; key: string }): V1EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
   const message: V1EnvVar = { name: NOTIFY_ENV.message, value: renderTemplate(n.message, ctx) };
-  const c: ArgoContainer =
+  const c: V1Container =
     n.kind === "slack"
       ? {
+          name: ARGO_MAIN_CONTAINER,
           image,
           command: ["sh", "-c", escapeDollars(SLACK_SCRIPT), NOTIFY_ARGV0],
           env: [message, { name: NOTIFY_ENV.channel, value: escapeDollars(n.channel) }, secret(NOTIFY_ENV.webhook, n.webhook)],
+          resources: {},
           securityContext: restrictedContainerSecurityContext(),
         }
       : {
+          name: ARGO_MAIN_CONTAINER,
           image,
           command: ["sh", "-c", escapeDollars(EMAIL_SCRIPT), NOTIFY_ARGV0],
           args: n.recipients.map(escapeDollars),
           env: [message, { name: NOTIFY_ENV.from, value: escapeDollars(n.from) }, secret(NOTIFY_ENV.smtp, n.smtp)],
+          resources: {},
           securityContext: restrictedContainerSecurityContext(),
         };
   // No retryStrategy: Argo runs the container once (no retry node), so a notification is never sent twice.
-  return { name: argoNotifyTask(index), securityContext: restrictedPodSecurityContext(), container: c };
+  return { name: argoNotifyTask(index), container: c };
 }
 
 /**

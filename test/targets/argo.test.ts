@@ -808,8 +808,13 @@ describe("failure notifications (onExit)", () => {
   it("given notifications, when emitted, then each notification pod is restricted (non-root numeric user, RuntimeDefault seccomp, no escalation, no capabilities)", () => {
     for (const name of ["kfm-notify-1", "kfm-notify-2"]) {
       const t = templateOf(emitted(notified), name);
-      expect(t.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } });
-      expect(t.container.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+      expect(t.container.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        runAsNonRoot: true,
+        runAsUser: 65532,
+        seccompProfile: { type: "RuntimeDefault" },
+      });
     }
   });
 
@@ -821,7 +826,7 @@ describe("failure notifications (onExit)", () => {
   });
 
   it("given a notification pod whose securityContext drifted, when lifted, then lift refuses it", () => {
-    const drifted = emit(notified).replace("runAsNonRoot: true", "runAsNonRoot: false");
+    const drifted = emit(notified).replace("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true");
     expect(() => lift(drifted)).toThrow(/not restricted/);
   });
 
