@@ -435,8 +435,10 @@ function exitTemplate(ir: Workflow): Record<string, unknown> {
 
 /**
  * The run's spec. Deployment options land here: the account every pod runs as, the image
- * pull secrets and the job pods' securityContext (workflow-level fields the controller
- * puts on each pod: createWorkflowPod, setupServiceAccount in workflowpod.go).
+ * pull secrets, the job pods' securityContext, node selector and priority class
+ * (workflow-level fields the controller puts on each pod: createWorkflowPod,
+ * setupServiceAccount in workflowpod.go), and when finished pods and runs are deleted
+ * (podGC, ttlStrategy: the controller's garbage collection, after the run has ended).
  */
 export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const ctx: RenderContext = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
@@ -465,6 +467,10 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
     serviceAccountName: options.serviceAccount ?? argoExecutorAccountName(ir.name),
     ...(options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) } : {}),
     ...(options.podSecurityContext !== null ? { securityContext: options.podSecurityContext } : {}),
+    ...(options.nodeSelector !== null ? { nodeSelector: options.nodeSelector } : {}),
+    ...(options.priorityClassName !== null ? { podPriorityClassName: options.priorityClassName } : {}),
+    ...(options.podGC !== null ? { podGC: { strategy: options.podGC } } : {}),
+    ...(options.ttlSecondsAfterFinished !== null ? { ttlStrategy: { secondsAfterCompletion: options.ttlSecondsAfterFinished } } : {}),
     ...(ir.timeoutSeconds !== null ? { activeDeadlineSeconds: ir.timeoutSeconds } : {}),
     ...(sync !== null ? { synchronization: sync } : {}),
     ...(ir.notifications.length > 0 ? { onExit: ARGO_EXIT_TEMPLATE } : {}),

@@ -17,6 +17,14 @@ export interface ArgoOptions {
   readonly securityContext: Readonly<Record<string, unknown>> | null;
   /** The image that sends failure notifications (a mirror, or the same image by digest); it must have sh, sed, awk and curl. */
   readonly notifyImage: string;
+  /** Node labels every pod must match (spec.nodeSelector). */
+  readonly nodeSelector: Readonly<Record<string, string>> | null;
+  /** The PriorityClass of every pod (spec.podPriorityClassName). */
+  readonly priorityClassName: string | null;
+  /** When the controller deletes finished pods (spec.podGC.strategy); none: pods stay until their run is deleted. */
+  readonly podGC: "OnPodCompletion" | "OnPodSuccess" | "OnWorkflowCompletion" | "OnWorkflowSuccess" | null;
+  /** Seconds after a run finishes when the controller deletes it (spec.ttlStrategy.secondsAfterCompletion); none: runs stay. */
+  readonly ttlSecondsAfterFinished: number | null;
 }
 
 export const DEFAULT_OPTIONS: ArgoOptions = {
@@ -26,4 +34,8 @@ export const DEFAULT_OPTIONS: ArgoOptions = {
   podSecurityContext: null,
   securityContext: null,
   notifyImage: NOTIFY_CURL_IMAGE,
+  nodeSelector: null,
+  priorityClassName: null,
+  podGC: null,
+  ttlSecondsAfterFinished: null,
 };

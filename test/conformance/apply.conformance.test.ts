@@ -11,11 +11,15 @@
  * piece of what kubectl prints for it. The list expires: a listed reason that no longer shows
  * fails the run until it is removed, and so does any problem the list does not name.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { analyze } from "../../src/compile.js";
+import { emit } from "../../targets/argo/emit.js";
+import { DEFAULT_OPTIONS, type ArgoOptions } from "../../targets/argo/options.js";
+import { readSpec } from "../matrix.js";
 import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
 import { setup } from "./runners.js";
 
@@ -174,6 +178,22 @@ function helperPods(file: string): Array<Record<string, unknown>> {
     }));
 }
 
+/** Every Argo option set, as an operator of a restricted namespace would (README, Deploying). */
+function EVERY_OPTION(namespace: string): ArgoOptions {
+  return {
+    ...DEFAULT_OPTIONS,
+    namespace,
+    imagePullSecrets: ["registry-credentials"],
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    notifyImage: `registry.example/mirror/curl@sha256:${"0".repeat(64)}`,
+    nodeSelector: { "kubernetes.io/os": "linux" },
+    priorityClassName: "batch-low",
+    podGC: "OnPodSuccess",
+    ttlSecondsAfterFinished: 86400,
+  };
+}
+
 /** What went wrong with one apply: its error lines and every warning (Pod Security's among them). */
 function problems(r: { status: number | null; stderr: string }): string[] {
   const lines = r.stderr
@@ -233,6 +253,31 @@ describe.skipIf(skipReason !== null)(
     it("some Argo golden has a pod the compiler adds (the check above is not empty)", () => {
       expect(argoFiles.flatMap((f) => helperPods(join(PACKAGE_ROOT, "golden", "argo", f))).length).toBeGreaterThan(0);
     });
+
+    it.each(["concurrency.yaml", "notifications.yaml", "secrets.yaml"])(
+      "argo/%s compiled with every option applies server-side to the option's namespace, and its account and pods hold",
+      (name) => {
+        const c = cluster!;
+        // Given the spec compiled with every Argo option (the namespace exists, restricted)
+        const ns = `kfm-argo-options-${name.replace(/\.yaml$/, "")}`;
+        c.restrictedNamespaces([ns]);
+        const spec = join(PACKAGE_ROOT, "specs", name);
+        const ir = analyze(spec, readSpec(spec)).ir!;
+        const file = join(c.dir, `options-${name}`);
+        writeFileSync(file, emit(ir, EVERY_OPTION(ns)));
+        // when it is applied server-side with no --namespace (the file carries it)
+        const r = c.kubectl(["apply", "--server-side", "--field-manager", "kfm-compile", "-f", file]);
+        // then every object is accepted under strict field validation, without a warning
+        expect(problems(r), `${name} with every option`).toEqual([]);
+        expect(r.stdout.split("\n").filter((l) => l.trim() !== "").length).toBe((parseYamlStream(readFileSync(file, "utf8")) as unknown[]).length);
+        // and the account in the file may do what the executor does, and no more
+        checkArgoAccount(c, file, ns);
+        // and the pods the compiler adds pass restricted under the options
+        for (const pod of helperPods(file)) {
+          expect(problems(c.kubectl(["create", "--dry-run=server", "--namespace", ns, "-f", "-"], JSON.stringify(pod)))).toEqual([]);
+        }
+      },
+    );
 
     it("every known failure names a case that exists", () => {
       const keys = new Set(cases.map((c) => c.key));

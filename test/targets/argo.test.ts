@@ -772,6 +772,24 @@ describe("deployment: accounts and options", () => {
     expect(lift(emit(irFixture(), options))).toEqual(summarize(irFixture()));
   });
 
+  it("given nodeSelector, priorityClassName, podGC and ttlSecondsAfterFinished, when emitted, then they are the run spec's fields and the meaning is unchanged", () => {
+    const options: ArgoOptions = {
+      ...DEFAULT_OPTIONS,
+      nodeSelector: { pool: "batch" },
+      priorityClassName: "low",
+      podGC: "OnPodSuccess",
+      ttlSecondsAfterFinished: 86400,
+    };
+    const spec = workflowSpecOf(docsOf(irFixture(), options).pop()!);
+    expect([spec.nodeSelector, spec.podPriorityClassName, spec.podGC, spec.ttlStrategy]).toEqual([
+      { pool: "batch" },
+      "low",
+      { strategy: "OnPodSuccess" },
+      { secondsAfterCompletion: 86400 },
+    ]);
+    expect(lift(emit(irFixture(), options))).toEqual(summarize(irFixture()));
+  });
+
   it("given no options, when emitted, then the job pods get no securityContext of the compiler's own", () => {
     const spec = workflowSpecOf(docsOf(irFixture()).pop()!);
     expect(spec.securityContext).toBeUndefined();
