@@ -14,6 +14,7 @@ import { argoObject, emit, escapeDollars, exprString, renderTemplate } from "../
 import { argo } from "../../targets/argo/index.js";
 import { argoWaits, failureFailsRun, lift, literalTextIssue, parseArgoString, readExprString } from "../../targets/argo/lift.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "../../targets/argo/options.js";
+import { prerequisites } from "../../targets/argo/prerequisites.js";
 import { createHash } from "node:crypto";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
@@ -795,6 +796,32 @@ describe("deployment: accounts and options", () => {
     expect(spec.securityContext).toBeUndefined();
     expect(spec.templateDefaults.container.securityContext).toBeUndefined();
     expect(templateOf(docsOf(irFixture()).pop()!, "extract-sales").securityContext).toBeUndefined();
+  });
+});
+
+describe("deployment: what a spec needs on the runner (prerequisites)", () => {
+  const ir = irFixture({
+    jobs: [
+      jobFixture("a", { env: [{ name: "PASSWORD", secretRef: { secret: "db", key: "password" } }, ...jobFixture("a").env] }),
+      jobFixture("b", { command: ["run"], env: [{ name: "USER", secretRef: { secret: "db", key: "user" } }, ...jobFixture("b").env] }),
+    ],
+    notifications: [{ kind: "slack", at: ["n", 0], message: [{ text: "failed" }], channel: "#ops", webhook: { secret: "slack", key: "url" } }],
+  });
+
+  it("given secrets, images and a notification, when asked, then each Secret with its keys, the images, the notification's reach and the account are listed", () => {
+    const needs = prerequisites(ir, DEFAULT_OPTIONS);
+    expect(needs.map((n) => n.topic)).toEqual(["runner", "account", "pod-security", "secret", "secret", "image", "image", "image", "network", "pod-start"]);
+    expect(needs.filter((n) => n.topic === "secret").map((n) => n.need)).toEqual([
+      "The Secret db with the keys password, user in the namespace.",
+      "The Secret slack with the key url in the namespace.",
+    ]);
+    expect(needs.find((n) => n.topic === "account")!.need).toContain("daily-sales-executor");
+    expect(needs.find((n) => n.topic === "network")!.need).toContain("Slack webhook in Secret slack");
+  });
+
+  it("given the serviceAccount option, when asked, then the named account and its two rights are required", () => {
+    const account = prerequisites(ir, { ...DEFAULT_OPTIONS, serviceAccount: "runner" }).find((n) => n.topic === "account")!;
+    expect(account.need).toMatch(/^The ServiceAccount runner exists .* create and patch workflowtaskresults/);
   });
 });
 
