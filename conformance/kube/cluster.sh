@@ -231,7 +231,7 @@ EOF
   chmod 600 "$dir/kubeconfig"
 
   setsid bash "$0" _run "$dir" "$owner" >>"$dir/supervisor.log" 2>&1 </dev/null &
-  local kubectl=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout 10s) t0=$SECONDS ready=0
+  local kubectl=("$BIN/kubectl" --kubeconfig "$dir/kubeconfig" --request-timeout 90s) t0=$SECONDS ready=0
   while ((SECONDS - t0 < READY_TIMEOUT)); do
     if [[ -f "$dir/pki/apiserver.crt" ]] && "${kubectl[@]}" get --raw /readyz >/dev/null 2>&1; then
       ready=1
