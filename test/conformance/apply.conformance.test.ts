@@ -261,7 +261,7 @@ describe.skipIf(skipReason !== null)(
         // Given the spec compiled with every Argo option (the namespace exists, restricted)
         const ns = `kfm-argo-options-${name.replace(/\.yaml$/, "")}`;
         c.restrictedNamespaces([ns]);
-        const spec = join(PACKAGE_ROOT, "specs", name);
+        const spec = join("specs", name);
         const ir = analyze(spec, readSpec(spec)).ir!;
         const file = join(c.dir, `options-${name}`);
         writeFileSync(file, emit(ir, EVERY_OPTION(ns)));
