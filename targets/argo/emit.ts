@@ -6,8 +6,6 @@
  */
 import type { V1ConfigMap, V1Container, V1EnvVar, V1SecurityContext } from "@kubernetes/client-node";
 
-/** A template's container: Argo names it `main` whatever is written (createWorkflowPod, workflow/controller/workflowpod.go), so no name is written. */
-type ArgoContainer = Omit<V1Container, "name">;
 import { hashComment, headerLines } from "../../src/header.js";
 import {
   STANDARD_ENV,
@@ -39,6 +37,9 @@ import {
 } from "../../src/names.js";
 import { toYamlStream } from "../../src/yaml.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
+
+/** A template's container: Argo names it `main` whatever is written (createWorkflowPod, workflow/controller/workflowpod.go), so no name is written. */
+type ArgoContainer = Omit<V1Container, "name">;
 
 export const TARGET_NAME = "argo";
 export const API_VERSION = "argoproj.io/v1alpha1";

@@ -803,7 +803,7 @@ describe("deployment: what a spec needs on the runner (prerequisites)", () => {
   const ir = irFixture({
     jobs: [
       jobFixture("a", { env: [{ name: "PASSWORD", secretRef: { secret: "db", key: "password" } }, ...jobFixture("a").env] }),
-      jobFixture("b", { command: ["run"], env: [{ name: "USER", secretRef: { secret: "db", key: "user" } }, ...jobFixture("b").env] }),
+      jobFixture("b", { command: [[{ text: "run" }]], env: [{ name: "USER", secretRef: { secret: "db", key: "user" } }, ...jobFixture("b").env] }),
     ],
     notifications: [{ kind: "slack", at: ["n", 0], message: [{ text: "failed" }], channel: "#ops", webhook: { secret: "slack", key: "url" } }],
   });
