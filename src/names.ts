@@ -181,13 +181,6 @@ export function argoExecutorAccountName(specName: string): string {
   return `${kubeName(specName)}-executor`;
 }
 
-/** Kubernetes: the label every generated object carries, and its value (the recommended `app.kubernetes.io/managed-by`). */
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "kfm-compile";
-
-/** Kubernetes: the label naming the workflow (its object name) an object belongs to, so `kfm-compile apply --prune` finds what a workflow owned. */
-export const WORKFLOW_LABEL = "kfm-compile.dev/workflow";
-
 // --- Airflow (targets/airflow) -----------------------------------------------------------
 
 /**

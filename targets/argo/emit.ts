@@ -31,11 +31,10 @@ import {
   argoExecutorAccountName,
   argoNotifyTask,
   kubeName,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
-  WORKFLOW_LABEL,
+  NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
 /** A template's container: Argo names it `main` whatever is written (createWorkflowPod, workflow/controller/workflowpod.go), so no name is written. */
@@ -377,23 +376,17 @@ export const NOTIFY_ARGV0 = "kfm-notify";
 export const NOTIFY_WHEN = "{{workflow.status}} != Succeeded";
 
 /**
- * Pod Security `restricted` for a container the compiler adds (the notification senders):
- * what the profile checks of a container (Kubernetes pkg/security/podsecurity policies: no
- * privilege escalation, every capability dropped, non-root, a seccomp profile), set on the
- * container so that it holds whatever the pod sets (the podSecurityContext option is the
- * workflow's and reaches every pod). The user id is numeric: the kubelet cannot check
- * `runAsNonRoot` against a named image user (curlimages/curl runs as `curl_user`); 65532
- * (the distroless `nonroot` id) owns nothing in the image, and the script writes no file.
+ * Pod Security `restricted` for the containers the compiler adds (the notification
+ * senders): targets/kubernetes.ts, set on the container so that it holds whatever the pod
+ * sets (the podSecurityContext option is the workflow's and reaches every pod).
  */
-export const HELPER_USER = 65532;
-export function restrictedContainerSecurityContext(): V1SecurityContext {
-  return {
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"] },
-    runAsNonRoot: true,
-    runAsUser: HELPER_USER,
-    seccompProfile: { type: "RuntimeDefault" },
-  };
+function restrictedContainerSecurityContext(): V1SecurityContext {
+  return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT) as unknown as V1SecurityContext;
+}
+
+/** Node selector values as Kubernetes label values (text): a YAML `true` or `3` in the config is meant as written. */
+function labelValues(selector: Readonly<Record<string, unknown>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(selector).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
 function notifyTemplate(n: Notification, index: number, ctx: RenderContext, image: string): Record<string, unknown> {
@@ -448,7 +441,7 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
   const shared = sharedEnv(ir, ctx);
   const sharedNames = new Set(shared.map((e) => e.name));
   const defaults: Record<string, unknown> = {
-    ...(options.securityContext !== null ? { securityContext: options.securityContext } : {}),
+    ...(options.securityContext !== undefined ? { securityContext: options.securityContext } : {}),
     ...(shared.length > 0 ? { env: shared } : {}),
   };
   return {
@@ -467,11 +460,11 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
       : {}),
     serviceAccountName: options.serviceAccount ?? argoExecutorAccountName(ir.name),
     ...(options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) } : {}),
-    ...(options.podSecurityContext !== null ? { securityContext: options.podSecurityContext } : {}),
-    ...(options.nodeSelector !== null ? { nodeSelector: options.nodeSelector } : {}),
-    ...(options.priorityClassName !== null ? { podPriorityClassName: options.priorityClassName } : {}),
-    ...(options.podGC !== null ? { podGC: { strategy: options.podGC } } : {}),
-    ...(options.ttlSecondsAfterFinished !== null ? { ttlStrategy: { secondsAfterCompletion: options.ttlSecondsAfterFinished } } : {}),
+    ...(options.podSecurityContext !== undefined ? { securityContext: options.podSecurityContext } : {}),
+    ...(options.nodeSelector !== undefined ? { nodeSelector: labelValues(options.nodeSelector) } : {}),
+    ...(options.priorityClassName !== undefined ? { podPriorityClassName: options.priorityClassName } : {}),
+    ...(options.podGC !== "Never" ? { podGC: { strategy: options.podGC } } : {}),
+    ...(options.ttlSecondsAfterFinished !== undefined ? { ttlStrategy: { secondsAfterCompletion: options.ttlSecondsAfterFinished } } : {}),
     ...(ir.timeoutSeconds !== null ? { activeDeadlineSeconds: ir.timeoutSeconds } : {}),
     ...(sync !== null ? { synchronization: sync } : {}),
     ...(ir.notifications.length > 0 ? { onExit: ARGO_EXIT_TEMPLATE } : {}),
@@ -480,7 +473,9 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
       { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...(status ? [runStatusTask(ir)] : [])] } },
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
-      ...(ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx, options.notifyImage))] : []),
+      ...(ir.notifications.length > 0
+        ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx, options.notifyImage ?? NOTIFY_CURL_IMAGE))]
+        : []),
     ],
   };
 }
@@ -492,8 +487,8 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
 function objectMetadata(ir: Workflow, name: string, options: ArgoOptions, annotations: Record<string, string> = {}): Record<string, unknown> {
   return {
     name,
-    ...(options.namespace !== null ? { namespace: options.namespace } : {}),
-    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: kubeName(ir.name) },
+    ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+    labels: objectLabels(kubeName(ir.name)),
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
 }
@@ -552,7 +547,7 @@ export const EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workfl
  * pkg/registry/rbac/validation/rule.go), wherever the file is applied.
  */
 export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
-  if (options.serviceAccount !== null) return [];
+  if (options.serviceAccount !== undefined) return [];
   const name = argoExecutorAccountName(ir.name);
   const metadata = objectMetadata(ir, name, options);
   return [
@@ -563,7 +558,7 @@ export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTI
       kind: "RoleBinding",
       metadata,
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name, ...(options.namespace !== null ? { namespace: options.namespace } : {}) }],
+      subjects: [{ kind: "ServiceAccount", name, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) }],
     },
   ];
 }

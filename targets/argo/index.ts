@@ -3,13 +3,15 @@ import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import { OPTIONS, type ArgoOptions } from "./options.js";
+import { prerequisites } from "./prerequisites.js";
 import { check } from "./check.js";
 import { emit, runtimeTag } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
 
-export const argo: Target = {
+export const argo: Target<ArgoOptions> = {
   name: "argo",
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
   extension: "yaml",
@@ -17,6 +19,7 @@ export const argo: Target = {
   objectName: kubeName,
   // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
   daylightSaving: ROBFIG_CRON,
+  options: OPTIONS,
   features,
   fileLimit: {
     bytes: 1_000_000,
@@ -35,6 +38,7 @@ export const argo: Target = {
   },
   check,
   emit,
+  prerequisites,
   lift,
   runs,
 };

@@ -1,41 +1,49 @@
 /**
- * How an Argo file is deployed (targets.argo.options in kfm.config.yaml, or --option):
- * never what it means. Each option is described in README.md ("Options").
+ * The deployment options of this backend (`targets.argo.options` in kfm.config.yaml,
+ * `--option name=value`): how a workflow is deployed, never what it means. README.md
+ * beside this file says what each one changes in the output.
  */
+import { defaultOptions, option, type OptionDecls, type OptionValues } from "../../src/options.js";
 import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { KUBERNETES_OPTIONS } from "../kubernetes.js";
 
-export interface ArgoOptions {
-  /** metadata.namespace of every object, and of the RoleBinding's subject; none: the namespace `kubectl apply` is given. */
-  readonly namespace: string | null;
-  /** An existing ServiceAccount every pod of the runs uses; then no ServiceAccount, Role or RoleBinding is written. */
-  readonly serviceAccount: string | null;
-  /** Secrets (kubernetes.io/dockerconfigjson) every pod pulls its images with. */
-  readonly imagePullSecrets: readonly string[];
-  /** The pod securityContext of every job's pod (spec.securityContext); helper pods keep their own restricted one. */
-  readonly podSecurityContext: Readonly<Record<string, unknown>> | null;
-  /** The securityContext of every job's container (spec.templateDefaults.container.securityContext). */
-  readonly securityContext: Readonly<Record<string, unknown>> | null;
-  /** The image that sends failure notifications (a mirror, or the same image by digest); it must have sh, sed, awk and curl. */
-  readonly notifyImage: string;
-  /** Node labels every pod must match (spec.nodeSelector). */
-  readonly nodeSelector: Readonly<Record<string, string>> | null;
-  /** The PriorityClass of every pod (spec.podPriorityClassName). */
-  readonly priorityClassName: string | null;
-  /** When the controller deletes finished pods (spec.podGC.strategy); none: pods stay until their run is deleted. */
-  readonly podGC: "OnPodCompletion" | "OnPodSuccess" | "OnWorkflowCompletion" | "OnWorkflowSuccess" | null;
-  /** Seconds after a run finishes when the controller deletes it (spec.ttlStrategy.secondsAfterCompletion); none: runs stay. */
-  readonly ttlSecondsAfterFinished: number | null;
-}
+/** An image reference: no blank, no `{{` (Argo would substitute it), at most 4096 characters. */
+const IMAGE = /^(?!.*\{\{)[^\s]+$/;
 
-export const DEFAULT_OPTIONS: ArgoOptions = {
-  namespace: null,
-  serviceAccount: null,
-  imagePullSecrets: [],
-  podSecurityContext: null,
-  securityContext: null,
-  notifyImage: NOTIFY_CURL_IMAGE,
-  nodeSelector: null,
-  priorityClassName: null,
-  podGC: null,
-  ttlSecondsAfterFinished: null,
-};
+export const OPTIONS = {
+  ...KUBERNETES_OPTIONS,
+  securityContext: option.mapping({
+    description:
+      "The container `securityContext` of every job (allowPrivilegeEscalation, capabilities, ...), as Kubernetes' SecurityContext, written once in `spec.templateDefaults.container`. Default: none; a `restricted` namespace needs it with `podSecurityContext`.",
+  }),
+  notifyImage: option.string({
+    description: `The image that sends failure notifications: a mirror of it, or it by digest; it needs \`sh\`, \`sed\`, \`awk\` and \`curl\`. Default: ${NOTIFY_CURL_IMAGE}.`,
+    default: NOTIFY_CURL_IMAGE,
+    pattern: IMAGE,
+    patternText: "an image reference without blanks or `{{`",
+  }),
+  nodeSelector: option.mapping({
+    description: "Node labels every pod of a run must match (`spec.nodeSelector`, label to value). Default: none.",
+  }),
+  priorityClassName: option.string({
+    description: "The PriorityClass of every pod of a run (`spec.podPriorityClassName`). Default: none.",
+    pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+    patternText: "a PriorityClass name (lower-case letters, digits, `-` and `.`)",
+  }),
+  podGC: option.oneOf({
+    description:
+      "When the controller deletes a run's finished pods (`spec.podGC.strategy`; their logs go with them unless archived). Default: `Never`, none written: pods stay until their run is deleted.",
+    values: ["Never", "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess"],
+    default: "Never",
+  }),
+  ttlSecondsAfterFinished: option.integer({
+    description: "Seconds after a run finishes when the controller deletes it (`spec.ttlStrategy.secondsAfterCompletion`). Default: none, runs stay.",
+    minimum: 0,
+    maximum: 2147483647,
+  }),
+} satisfies OptionDecls;
+
+export type ArgoOptions = OptionValues<typeof OPTIONS>;
+
+/** Every option at its default: what a spec compiled with no config gets. */
+export const DEFAULT_OPTIONS = defaultOptions(OPTIONS) as ArgoOptions;

@@ -5,66 +5,61 @@
  * notifications send.
  */
 import type { Workflow } from "../../src/ir.js";
-import { argoExecutorAccountName } from "../../src/names.js";
-import type { ArgoOptions } from "./options.js";
+import { argoExecutorAccountName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import type { Prerequisite } from "../types.js";
+import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
-/** One precondition: what it is about, and the sentence that says it. */
-export interface ArgoPrerequisite {
-  readonly topic: "runner" | "account" | "pod-security" | "secret" | "image" | "network" | "pod-start";
-  readonly need: string;
-}
-
-export function prerequisites(ir: Workflow, options: ArgoOptions): ArgoPrerequisite[] {
-  const out: ArgoPrerequisite[] = [
+export function prerequisites(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Prerequisite[] {
+  const out: Prerequisite[] = [
     {
-      topic: "runner",
-      need: "Argo Workflows v4.0 (checked with v4.0.7) or 3.7, its CRDs, and a workflow controller that watches the namespace the file is applied to.",
+      kind: "runner",
+      text: "Argo Workflows v4.0 (checked with v4.0.7) or 3.7, its CRDs, and a workflow controller that watches the namespace the file is applied to.",
     },
   ];
   const account = options.serviceAccount ?? argoExecutorAccountName(ir.name);
   out.push(
-    options.serviceAccount === null
+    options.serviceAccount === undefined
       ? {
-          topic: "account",
-          need: `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`,
+          kind: "account",
+          text: `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`,
         }
       : {
-          topic: "account",
-          need: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor), plus read the artifact repository's Secret if the controller archives logs.`,
+          kind: "account",
+          text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor), plus read the artifact repository's Secret if the controller archives logs.`,
         },
   );
   out.push({
-    topic: "pod-security",
-    need: "In a namespace that enforces Pod Security restricted: the controller's executor setting (workflow-controller-configmap) carries a restricted securityContext for its init and wait containers, and the podSecurityContext and securityContext options make the job pods restricted.",
+    kind: "setting",
+    text: "In a namespace that enforces Pod Security restricted: the controller's executor setting (workflow-controller-configmap) carries a restricted securityContext for its init and wait containers, and the podSecurityContext and securityContext options make the job pods restricted.",
   });
   const secrets = new Map<string, Set<string>>();
   const add = (secret: string, key: string) => secrets.set(secret, (secrets.get(secret) ?? new Set()).add(key));
   for (const job of ir.jobs) for (const e of job.env) if ("secretRef" in e) add(e.secretRef.secret, e.secretRef.key);
   for (const n of ir.notifications) (n.kind === "slack" ? [n.webhook] : [n.smtp]).forEach((r) => add(r.secret, r.key));
   for (const [secret, keys] of [...secrets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    out.push({ topic: "secret", need: `The Secret ${secret} with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().join(", ")} in the namespace.` });
+    out.push({ kind: "secret", text: `The Secret ${secret} with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().join(", ")} in the namespace.` });
   }
   const images = [...new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image))].sort();
   if (images.length > 0) {
     const pull = options.imagePullSecrets.length > 0 ? ` (pulled with ${options.imagePullSecrets.join(", ")})` : "";
-    out.push({ topic: "image", need: `The nodes can pull ${images.join(", ")}${pull}.` });
+    out.push({ kind: "image", text: `The nodes can pull ${images.join(", ")}${pull}.` });
   }
   if (ir.jobs.some((j) => j.approval === null && j.command === null)) {
     out.push({
-      topic: "image",
-      need: "A job without a command: the controller looks its image's entrypoint up in the registry (or in its images setting), so it needs read access to that registry.",
+      kind: "image",
+      text: "A job without a command: the controller looks its image's entrypoint up in the registry (or in its images setting), so it needs read access to that registry.",
     });
   }
   if (ir.notifications.length > 0) {
-    out.push({ topic: "image", need: `The nodes can pull ${options.notifyImage}, which sends the failure notifications.` });
+    out.push({ kind: "image", text: `The nodes can pull ${options.notifyImage ?? NOTIFY_CURL_IMAGE}, which sends the failure notifications.` });
     const where = ir.notifications.map((n) =>
       n.kind === "slack" ? `the Slack webhook in Secret ${n.webhook.secret}` : `the SMTP server in Secret ${n.smtp.secret}`,
     );
-    out.push({ topic: "network", need: `The notification pods reach ${[...new Set(where)].join(" and ")}.` });
+    out.push({ kind: "network", text: `The notification pods reach ${[...new Set(where)].join(" and ")}.` });
   }
   out.push({
-    topic: "pod-start",
-    need: "Argo v4.0 does not bound a pod that cannot start (missing Secret or key, image that cannot be pulled, no node): such an attempt waits, or fails at the job's timeout once its pod reached a node. Watch for Pending nodes.",
+    kind: "runner",
+    text: "Argo v4.0 does not bound a pod that cannot start (missing Secret or key, image that cannot be pulled, no node): such an attempt waits, or fails at the job's timeout once its pod reached a node. Watch for Pending nodes.",
   });
   return out;
 }

@@ -810,18 +810,18 @@ describe("deployment: what a spec needs on the runner (prerequisites)", () => {
 
   it("given secrets, images and a notification, when asked, then each Secret with its keys, the images, the notification's reach and the account are listed", () => {
     const needs = prerequisites(ir, DEFAULT_OPTIONS);
-    expect(needs.map((n) => n.topic)).toEqual(["runner", "account", "pod-security", "secret", "secret", "image", "image", "image", "network", "pod-start"]);
-    expect(needs.filter((n) => n.topic === "secret").map((n) => n.need)).toEqual([
+    expect(needs.map((n) => n.kind)).toEqual(["runner", "account", "setting", "secret", "secret", "image", "image", "image", "network", "runner"]);
+    expect(needs.filter((n) => n.kind === "secret").map((n) => n.text)).toEqual([
       "The Secret db with the keys password, user in the namespace.",
       "The Secret slack with the key url in the namespace.",
     ]);
-    expect(needs.find((n) => n.topic === "account")!.need).toContain("daily-sales-executor");
-    expect(needs.find((n) => n.topic === "network")!.need).toContain("Slack webhook in Secret slack");
+    expect(needs.find((n) => n.kind === "account")!.text).toContain("daily-sales-executor");
+    expect(needs.find((n) => n.kind === "network")!.text).toContain("Slack webhook in Secret slack");
   });
 
   it("given the serviceAccount option, when asked, then the named account and its two rights are required", () => {
-    const account = prerequisites(ir, { ...DEFAULT_OPTIONS, serviceAccount: "runner" }).find((n) => n.topic === "account")!;
-    expect(account.need).toMatch(/^The ServiceAccount runner exists .* create and patch workflowtaskresults/);
+    const account = prerequisites(ir, { ...DEFAULT_OPTIONS, serviceAccount: "runner" }).find((n) => n.kind === "account")!;
+    expect(account.text).toMatch(/^The ServiceAccount runner exists .* create and patch workflowtaskresults/);
   });
 });
 
