@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
 import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
 import {
   retryWaits,
@@ -40,11 +41,16 @@ export const TARGET_NAME = "airflow";
 export const MAX_ACTIVE_RUNS = 2147483647;
 
 /**
- * KubernetesPodOperator gives a pod 120 s to be scheduled and 120 s to start, then
- * fails the attempt; no value means "no limit". The spec bounds an attempt only by
- * its own timeout (`execution_timeout`), so both are written as this (68 years).
+ * The pod-start bound (src/limits.ts POD_START_SECONDS), as both KubernetesPodOperator limits.
+ * `kpo/utils/pod_manager.py` `await_pod_start` fails the attempt (`PodLaunchTimeoutException`)
+ * when the pod is not scheduled within `schedule_timeout_seconds`, or, once scheduled, not
+ * running within `startup_timeout_seconds` (its clock restarts when the pod is scheduled). It
+ * fails early only on image errors it takes as terminal (`detect_pod_terminate_early_issues`):
+ * a missing Secret or key (`CreateContainerConfigError`) or an unschedulable pod waits for the
+ * limit. The provider's default is 120 s; without a limit such a pod would hold a worker slot
+ * for ever.
  */
-export const POD_START_NO_LIMIT_SECONDS = 2147483647;
+export const POD_START_TIMEOUT_SECONDS = POD_START_SECONDS;
 
 /**
  * Suffixes that make Airflow load a templated string as a template FILE
@@ -525,7 +531,7 @@ function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView 
     ...retryView(job, py),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
   };
 }
 
@@ -590,7 +596,7 @@ function notifyView(n: Notification, index: number, periodSeconds: number | null
     retryPolicy: "None",
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
   };
 }
 

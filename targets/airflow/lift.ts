@@ -27,7 +27,7 @@ import {
   NOTIFY_EMAIL_SCRIPT,
   NOTIFY_SLACK_SCRIPT,
   K8S_CONFIG,
-  POD_START_NO_LIMIT_SECONDS,
+  POD_START_TIMEOUT_SECONDS,
   SENSOR_NO_LIMIT_SECONDS,
   importBlock,
 } from "./emit.js";
@@ -638,8 +638,8 @@ function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
   str(k.get("name"), `${what} name`);
   const rule = str(k.get("trigger_rule"), `${what} trigger_rule`);
   if (rule !== "all_success" && rule !== "all_done") throw new LiftError(`${what} trigger_rule is ${rule}`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);
@@ -812,8 +812,8 @@ function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): Notificati
   constant(k.get("retry_policy"), null, `${what} retry_policy`);
   constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
   constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);

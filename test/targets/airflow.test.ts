@@ -11,6 +11,7 @@ import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, jinjaSource, pyStr } from "../../target
 import { readTemplate } from "../../targets/airflow/lift.js";
 import { calledNames, flat, layout, pyCall, pyList, valueAt } from "../../targets/airflow/layout.js";
 import { assetPath } from "../../src/assets.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
 import type { CronSchedule, Job, Retry, RuntimeVariable, Segment, StandardVariable, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
 
@@ -406,10 +407,11 @@ describe("a job becomes a KubernetesPodOperator task", () => {
     expect(taskBlock(emitted(irFixture()), "main")).toContain("execution_timeout=None,");
   });
 
-  it("lifts the provider's 120 s pod start limits, which the spec does not have", () => {
-    const t = taskBlock(emitted(irFixture()), "main");
-    expect(t).toContain("schedule_timeout_seconds=2147483647,");
-    expect(t).toContain("startup_timeout_seconds=2147483647,");
+  it("bounds pod scheduling and start-up by the one pod-start bound of every target", () => {
+    for (const t of [taskBlock(emitted(irFixture()), "main"), taskBlock(emitted(irFixture({ jobs: [{ name: "main", timeoutSeconds: 1800 }] })), "main")]) {
+      expect(t).toContain(`schedule_timeout_seconds=${POD_START_SECONDS},`);
+      expect(t).toContain(`startup_timeout_seconds=${POD_START_SECONDS},`);
+    }
   });
 
   it("writes trigger_rule all_success and no XCom sidecar explicitly", () => {
