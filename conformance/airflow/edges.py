@@ -363,7 +363,7 @@ def _stuck_run(dag: Any, logical_date: Any, reason: str, cli: bool) -> dict[str,
 
 
 def first_run(path: Path, nows: list[Any]) -> dict[str, Any]:
-    import airflow.timetables.trigger as trigger
+    from airflow.timetables import trigger
     from airflow.models.dag import DagModel
 
     _, sdag = _load(path)

@@ -280,6 +280,8 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
         "operator": f"{type(wtask).__module__}.{type(wtask).__qualname__}",
         **sched,
         "execution_timeout": _seconds(wtask.execution_timeout),
+        "pool": stask.pool,
+        "queue": stask.queue,
         "retry_policy": (
             None
             if getattr(wtask, "retry_policy", None) is None
@@ -458,7 +460,13 @@ def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], li
 
                     container = ApiClient().sanitize_for_serialization(pod.spec.containers[0])
                     entry["pod_container"] = {
-                        k: container.get(k) for k in ("image", "command", "args", "env", "resources")
+                        k: container.get(k)
+                        for k in ("image", "command", "args", "env", "resources", "securityContext")
+                    }
+                    spec = ApiClient().sanitize_for_serialization(pod.spec)
+                    entry["pod"] = {
+                        "namespace": pod.metadata.namespace,
+                        **{k: spec.get(k) for k in ("serviceAccountName", "imagePullSecrets", "securityContext")},
                     }
                 except Exception as e:  # environment limits of this tool, not a verdict
                     entry["pod_error"] = f"{type(e).__name__}: {e}"

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
+import { DEFAULT_OPTIONS, type AirflowOptions, type JsonValue } from "./options.js";
 import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
 import {
   retryWaits,
@@ -351,6 +352,9 @@ export interface DagView {
   readonly catchup: string;
   readonly maxActiveRuns: string;
   readonly dagrunTimeout: string;
+  readonly pausedOnCreation: string;
+  /** `default_args` (0 or 1): the deployment options every operator takes, when any is set. */
+  readonly defaultArgs: readonly string[];
   readonly runTokenSeed: string;
   readonly sensors: readonly SensorView[];
   /** Job tasks in spec order, then the notification tasks. */
@@ -600,10 +604,40 @@ function notifyView(n: Notification, index: number, periodSeconds: number | null
   };
 }
 
+/** A JSON value from the config as a Python literal (dict keys as they are: a security context keeps Kubernetes' spelling). */
+export function pyJson(v: JsonValue): Py {
+  if (v === null) return "None";
+  if (typeof v === "boolean") return pyBool(v);
+  if (typeof v === "number") return pyNum(v);
+  if (typeof v === "string") return pyStr(v);
+  if (Array.isArray(v)) return pyList((v as readonly JsonValue[]).map(pyJson));
+  return pyDict(Object.entries(v as { readonly [key: string]: JsonValue }).map(([k, x]) => [pyStr(k), pyJson(x)]));
+}
+
+/**
+ * The deployment options as `default_args` entries, in this order (lift.ts reads them back):
+ * every operator of the DAG takes those of them its `__init__` has (`sdk/bases/operator.py`
+ * `BaseOperatorMeta._apply_defaults`), so the pod options reach every KubernetesPodOperator
+ * and `pool`/`queue` every task, and an argument a task writes itself wins.
+ */
+export function deploymentArgs(o: AirflowOptions): [string, Py][] {
+  const args: [string, Py][] = [];
+  if (o.kubernetesConnId !== null) args.push(["kubernetes_conn_id", pyStr(o.kubernetesConnId)]);
+  if (o.namespace !== null) args.push(["namespace", pyStr(o.namespace)]);
+  if (o.serviceAccount !== null) args.push(["service_account_name", pyStr(o.serviceAccount)]);
+  if (o.imagePullSecrets.length > 0)
+    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
+  if (o.podSecurityContext !== null) args.push(["security_context", pyJson(o.podSecurityContext)]);
+  if (o.containerSecurityContext !== null) args.push(["container_security_context", pyJson(o.containerSecurityContext)]);
+  if (o.pool !== null) args.push(["pool", pyStr(o.pool)]);
+  if (o.queue !== null) args.push(["queue", pyStr(o.queue)]);
+  return args;
+}
+
 /** The statement that opens the edge loop; lift.ts reads the pairs back from it. */
 export const EDGE_LOOP = "for upstream, downstream in ";
 
-export function viewModel(ir: Workflow): DagView {
+export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTIONS): DagView {
   const py = new Placer();
   const period = periodOf(ir);
   const edges: [string, string][] = [];
@@ -641,7 +675,10 @@ export function viewModel(ir: Workflow): DagView {
     ...scheduleView(ir, py),
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
+    pausedOnCreation: pyBool(options.pausedOnCreation),
   };
+  const deployment = deploymentArgs(options);
+  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0) called.add("KubernetesPodOperator");
@@ -655,6 +692,7 @@ export function viewModel(ir: Workflow): DagView {
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
     ...dag,
+    defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
     sensors,
     tasks,
@@ -691,6 +729,6 @@ function template(): HandlebarsTemplateDelegate<DagView> {
   return compiled;
 }
 
-export function emit(ir: Workflow): string {
-  return template()(viewModel(ir));
+export function emit(ir: Workflow, options: AirflowOptions = DEFAULT_OPTIONS): string {
+  return template()(viewModel(ir, options));
 }

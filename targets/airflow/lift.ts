@@ -532,8 +532,56 @@ interface DagRead {
   maxActiveRuns: number | null;
 }
 
+/**
+ * The deployment options a file may carry in `default_args` (emit.ts `deploymentArgs`), in
+ * their order, each with the shape it must have. They change where and as whom the pods run,
+ * never what a run means; any other key (a `retries`, a `trigger_rule`) would, so it is refused.
+ */
+const DEPLOYMENT_ARGS: readonly (readonly [string, (e: Expr, what: string) => void])[] = [
+  ["kubernetes_conn_id", (e, what) => str(e, what)],
+  ["namespace", (e, what) => str(e, what)],
+  ["service_account_name", (e, what) => str(e, what)],
+  [
+    "image_pull_secrets",
+    (e, what) => {
+      if (e.kind !== "list" || e.items.length === 0) throw new LiftError(`${what} is not a list of secrets`);
+      for (const item of e.items) str(k8sCall(item, "V1LocalObjectReference", ["name"], what).kwargs.get("name"), what);
+    },
+  ],
+  ["security_context", (e, what) => json(e, what)],
+  ["container_security_context", (e, what) => json(e, what)],
+  ["pool", (e, what) => str(e, what)],
+  ["queue", (e, what) => str(e, what)],
+];
+
+/** A literal built of dicts with string keys, lists, strings, numbers, True, False and None (a security context). */
+function json(e: Expr, what: string): void {
+  if (e.kind === "str" || e.kind === "num") return;
+  if (e.kind === "name" && ["True", "False", "None"].includes(e.name)) return;
+  if (e.kind === "list") return e.items.forEach((x) => json(x, what));
+  if (e.kind === "dict") {
+    for (const [key, value] of e.entries) {
+      str(key, `${what} key`);
+      json(value, what);
+    }
+    return;
+  }
+  throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
+}
+
+function readDefaultArgs(e: Expr | undefined): void {
+  if (e?.kind !== "dict" || e.entries.length === 0) throw new LiftError("default_args is not a dict of deployment options");
+  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const known = DEPLOYMENT_ARGS.map(([key]) => key);
+  for (const key of keys) if (!known.includes(key)) throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
+  if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(",")) throw new LiftError("default_args is not in the order kfm-compile writes");
+  for (const [key, value] of e.entries) DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))![1](value, `default_args ${str(key, "key")}`);
+}
+
 function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
-  expectKeys(c, 0, DAG_KEYS, "DAG(...)");
+  const hasDefaultArgs = c.kwargs.has("default_args");
+  expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
+  if (hasDefaultArgs) readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS) throw new LiftError("max_active_runs is out of range");
@@ -544,7 +592,7 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
-  constant(k.get("is_paused_upon_creation"), false, "is_paused_upon_creation");
+  bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
   const undef = k.get("template_undefined");
   if (undef?.kind !== "name" || undef.name !== "jinja2.StrictUndefined") throw new LiftError("template_undefined is not jinja2.StrictUndefined");

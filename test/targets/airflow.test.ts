@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { airflow } from "../../targets/airflow/index.js";
-import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, jinjaSource, pyStr } from "../../targets/airflow/emit.js";
+import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, emit, jinjaSource, pyStr } from "../../targets/airflow/emit.js";
 import { readTemplate } from "../../targets/airflow/lift.js";
+import { DEFAULT_OPTIONS, type AirflowOptions } from "../../targets/airflow/options.js";
 import { calledNames, flat, layout, pyCall, pyList, valueAt } from "../../targets/airflow/layout.js";
 import { assetPath } from "../../src/assets.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
@@ -1066,5 +1067,54 @@ describe("the layout ruff format keeps", () => {
       new Set(),
     );
     expect([...names].sort()).toEqual(["k8s", "pendulum", "timedelta"]);
+  });
+});
+
+describe("deployment options (targets.airflow.options)", () => {
+  const all: AirflowOptions = {
+    ...DEFAULT_OPTIONS,
+    kubernetesConnId: "k8s_data",
+    namespace: "data-jobs",
+    pausedOnCreation: true,
+    serviceAccount: "kfm-jobs",
+    imagePullSecrets: ["registry-creds"],
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    containerSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    pool: "kubernetes",
+    queue: "kube",
+  };
+  const rich = irFixture({ jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"] }] });
+
+  it("given no option set, then the file has no default_args and is not paused on creation", () => {
+    const py = airflow.emit(rich);
+    expect(py).not.toContain("default_args");
+    expect(py).toContain("is_paused_upon_creation=False,");
+  });
+
+  it("given every option, then they are default_args in a fixed order and the meaning is unchanged", () => {
+    const py = emit(rich, all);
+    expect(py).toContain("is_paused_upon_creation=True,");
+    const args = py.slice(py.indexOf("default_args={"), py.indexOf(") as dag:"));
+    const keys = [...args.matchAll(/^ {8}"([a-z_]+)":/gm)].map((m) => m[1]);
+    expect(keys).toEqual([
+      "kubernetes_conn_id",
+      "namespace",
+      "service_account_name",
+      "image_pull_secrets",
+      "security_context",
+      "container_security_context",
+      "pool",
+      "queue",
+    ]);
+    expect(args).toContain('"runAsNonRoot": True,');
+    expect(args).toMatch(/k8s\.V1LocalObjectReference\(\s*name="registry-creds",\s*local_vars_configuration=KFM_K8S_CONFIG,?\s*\)/);
+    expect(airflow.lift(py)).toEqual(airflow.lift(airflow.emit(rich)));
+    // The tasks themselves are the same text: options reach them only through default_args.
+    expect(taskBlock(py, "b")).toBe(taskBlock(airflow.emit(rich), "b"));
+  });
+
+  it("given a default_args key that changes meaning edited in, when lifted, then lift refuses it", () => {
+    const py = emit(rich, all).replace('"pool": "kubernetes",', '"retries": 5,');
+    expect(() => airflow.lift(py)).toThrow(/default_args sets retries, which is not a deployment option/);
   });
 });
