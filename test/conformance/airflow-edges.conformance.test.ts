@@ -9,18 +9,22 @@
  *   database and in Airflow's CLI (`airflow tasks states-for-dag-run`, `airflow dags list-runs`);
  * - a newly deployed scheduled DAG first runs at its next slot: the DAG processor's own
  *   `DagModel.calculate_dagrun_date_fields` (Airflow's `next_dagrun_info`) for a DAG added
- *   after today's slot.
+ *   after today's slot;
+ * - deployment options reach every pod the provider builds and every task (load_dags.py).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/assets.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import { nextFireTimes, parseCron } from "../../src/cron.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
+import { emit } from "../../targets/airflow/emit.js";
+import { DEFAULT_OPTIONS, type AirflowOptions } from "../../targets/airflow/options.js";
 import { TARGETS } from "../../targets/index.js";
-import { CACHE, CONFORMANCE, setup } from "./runners.js";
+import { CACHE, CONFORMANCE, setup, tools } from "./runners.js";
 
 const PYTHON = join(CACHE, "venv", "bin", "python");
 const EDGES = join(CONFORMANCE, "airflow", "edges.py");
@@ -95,6 +99,21 @@ const FIRST_RUN = {
 };
 const firstRuns = new Map<string, Record<string, string | null>>();
 
+const OPTIONS: AirflowOptions = {
+  ...DEFAULT_OPTIONS,
+  kubernetesConnId: "k8s_data",
+  namespace: "data-jobs",
+  pausedOnCreation: true,
+  serviceAccount: "kfm-jobs",
+  imagePullSecrets: ["registry-creds", "mirror-creds"],
+  podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+  containerSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+  pool: "kubernetes",
+  queue: "kube",
+};
+const LOGICAL_DATE = "2024-06-03T10:30:00+00:00";
+let withOptions: any;
+
 beforeAll(() => {
   setup();
   podStart = edges([
@@ -105,6 +124,11 @@ beforeAll(() => {
     "--cli",
     ...REASONS.flatMap((r) => ["--reason", r]),
   ]);
+  const notified = analyze("specs/notifications.yaml", readFileSync(join(PACKAGE_ROOT, "specs", "notifications.yaml"), "utf8"));
+  mkdirSync(join(dir, "options"));
+  const optionsFile = join(dir, "options", "notified_pipeline.py");
+  writeFileSync(optionsFile, emit(notified.ir!, OPTIONS));
+  withOptions = tools.airflow([optionsFile], ["--logical-date", LOGICAL_DATE]).files[0];
   for (const [name, text] of Object.entries(FIRST_RUN)) {
     firstRuns.set(name, edges(["first-run", compiled(`first_run_${name}`, text), ...DEPLOYED.flatMap((n) => ["--now", n])]).first_run);
   }
@@ -169,5 +193,26 @@ describe("airflow: a newly deployed scheduled DAG first runs at its next slot", 
     const past = firstRuns.get("past")![now]!;
     expect(Date.parse(past)).toBeLessThanOrEqual(Date.parse(now));
     expect(nextSlot(past)).toBe(nextSlot(now));
+  });
+});
+
+describe("airflow: deployment options reach every pod and task, through the provider's own pod builder", () => {
+  it("the file loads, and every pod carries the namespace, account, pull secrets and security contexts", () => {
+    expect(withOptions.errors).toEqual([]);
+    const dag = withOptions.parsed.dags[0];
+    const tasks = dag.rendered[LOGICAL_DATE].tasks;
+    const pods = Object.entries(tasks).filter(([, t]: [string, any]) => t.pod_container !== undefined);
+    // Two jobs and two notification pods.
+    expect(pods.map(([id]) => id).sort()).toEqual(["kfm-notify-1", "kfm-notify-2", "load", "report"]);
+    for (const [, t] of pods as [string, any][]) {
+      expect(t.pod).toEqual({
+        namespace: "data-jobs",
+        serviceAccountName: "kfm-jobs",
+        imagePullSecrets: [{ name: "registry-creds" }, { name: "mirror-creds" }],
+        securityContext: OPTIONS.podSecurityContext,
+      });
+      expect(t.pod_container.securityContext).toEqual(OPTIONS.containerSecurityContext);
+    }
+    for (const t of dag.tasks) expect([t.task_id, t.pool, t.queue]).toEqual([t.task_id, "kubernetes", "kube"]);
   });
 });
