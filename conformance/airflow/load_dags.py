@@ -368,6 +368,9 @@ def _run_for(sdag: Any, logical_date: Any) -> dict[str, Any]:
 
 MAX_RENDERED_TRIES = 100
 
+# --pod-manifests: also list the whole pod each KubernetesPodOperator task would create.
+POD_MANIFESTS = False
+
 
 def _runtime_ti(task: Any, dag_id: str, task_id: str, dag_run: Any, run_after: Any, try_number: int) -> Any:
     """The RuntimeTaskInstance the task runner's parse() builds for one try of a task.
@@ -468,6 +471,8 @@ def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], li
                         "namespace": pod.metadata.namespace,
                         **{k: spec.get(k) for k in ("serviceAccountName", "imagePullSecrets", "securityContext")},
                     }
+                    if POD_MANIFESTS:
+                        entry["pod_manifest"] = ApiClient().sanitize_for_serialization(pod)
                 except Exception as e:  # environment limits of this tool, not a verdict
                     entry["pod_error"] = f"{type(e).__name__}: {e}"
         except Exception as e:
@@ -736,7 +741,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--fire-from", action="append", default=[],
                         help="list the next runs strictly after this instant (repeatable)")
     parser.add_argument("--fire-count", type=int, default=10, help="runs per --fire-from (default 10)")
+    parser.add_argument("--pod-manifests", action="store_true",
+                        help="list the whole pod each KubernetesPodOperator task would create (rendered[...].tasks[...].pod_manifest)")
     args = parser.parse_args(argv)
+    global POD_MANIFESTS  # noqa: PLW0603 - a flag read deep in _render
+    POD_MANIFESTS = args.pod_manifests
 
     _prepare_environment()
     with _stdout_to_stderr() as real_stdout:

@@ -304,7 +304,25 @@ export interface TaskView {
   readonly executionTimeout: string;
   readonly triggerRule: string;
   readonly podStartTimeout: string;
+  /** The fixed Pod Security `restricted` contexts (0 or 1): on the pods kfm-compile adds (notifications), not on jobs. */
+  readonly restricted: readonly RestrictedView[];
 }
+
+export interface RestrictedView {
+  readonly pod: string;
+  readonly container: string;
+}
+
+/**
+ * The pod and container security context of every pod kfm-compile adds (the notification pods),
+ * which passes Pod Security `restricted` (kubernetes/pod-security-admission `policy/check_*.go`:
+ * non-root with a numeric user, a RuntimeDefault seccomp profile, no privilege escalation, every
+ * capability dropped) whatever the deployment's options: written on the task, it wins over
+ * `default_args`. The user is numeric because the kubelet cannot check `runAsNonRoot` against a
+ * user name (the curl image's `curl_user`); 65534 is `nobody`, and curl needs no home.
+ */
+export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } } as const;
+export const RESTRICTED_CONTAINER_SECURITY_CONTEXT = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } as const;
 
 /** The failure watcher task (0 or 1 of them). */
 export interface FailRunView {
@@ -536,6 +554,7 @@ function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView 
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: [],
   };
 }
 
@@ -601,6 +620,12 @@ function notifyView(n: Notification, index: number, periodSeconds: number | null
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: [
+      {
+        pod: py.at(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 2, "security_context"),
+        container: py.at(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 2, "container_security_context"),
+      },
+    ],
   };
 }
 

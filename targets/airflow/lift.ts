@@ -28,6 +28,8 @@ import {
   NOTIFY_SLACK_SCRIPT,
   K8S_CONFIG,
   POD_START_TIMEOUT_SECONDS,
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  RESTRICTED_POD_SECURITY_CONTEXT,
   SENSOR_NO_LIMIT_SECONDS,
   importBlock,
 } from "./emit.js";
@@ -554,18 +556,14 @@ const DEPLOYMENT_ARGS: readonly (readonly [string, (e: Expr, what: string) => vo
   ["queue", (e, what) => str(e, what)],
 ];
 
-/** A literal built of dicts with string keys, lists, strings, numbers, True, False and None (a security context). */
-function json(e: Expr, what: string): void {
-  if (e.kind === "str" || e.kind === "num") return;
-  if (e.kind === "name" && ["True", "False", "None"].includes(e.name)) return;
-  if (e.kind === "list") return e.items.forEach((x) => json(x, what));
-  if (e.kind === "dict") {
-    for (const [key, value] of e.entries) {
-      str(key, `${what} key`);
-      json(value, what);
-    }
-    return;
-  }
+/** A literal built of dicts with string keys, lists, strings, numbers, True, False and None (a security context), as JSON. */
+function json(e: Expr, what: string): unknown {
+  if (e.kind === "str" || e.kind === "num") return e.value;
+  if (e.kind === "name" && e.name === "True") return true;
+  if (e.kind === "name" && e.name === "False") return false;
+  if (e.kind === "name" && e.name === "None") return null;
+  if (e.kind === "list") return e.items.map((x) => json(x, what));
+  if (e.kind === "dict") return Object.fromEntries(e.entries.map(([key, value]) => [str(key, `${what} key`), json(value, what)]));
   throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
 }
 
@@ -841,7 +839,13 @@ function readRunFailed(key: string, c: Extract<Expr, { kind: "call" }>): void {
 /** A notification task: the curl pod with one of the two fixed scripts, `none_skipped`, no retry. */
 function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): NotificationSummary {
   const what = `task ${JSON.stringify(key)}`;
-  expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
+  expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
+  const restricted = (name: string, expected: unknown): void => {
+    if (JSON.stringify(json(c.kwargs.get(name)!, `${what} ${name}`)) !== JSON.stringify(expected))
+      throw new LiftError(`${what} ${name} is not the restricted one kfm-compile writes`);
+  };
+  restricted("security_context", RESTRICTED_POD_SECURITY_CONTEXT);
+  restricted("container_security_context", RESTRICTED_CONTAINER_SECURITY_CONTEXT);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   constant(k.get("doc"), null, `${what} doc`);

@@ -10,7 +10,9 @@
  * - a newly deployed scheduled DAG first runs at its next slot: the DAG processor's own
  *   `DagModel.calculate_dagrun_date_fields` (Airflow's `next_dagrun_info`) for a DAG added
  *   after today's slot;
- * - deployment options reach every pod the provider builds and every task (load_dags.py).
+ * - deployment options reach every pod the provider builds and every task (load_dags.py);
+ * - the pods kfm-compile adds (notifications) pass Pod Security `restricted` on a real
+ *   kube-apiserver (conformance/kube/), as the provider builds them, whatever the options.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,6 +26,7 @@ import { POD_START_SECONDS } from "../../src/limits.js";
 import { emit } from "../../targets/airflow/emit.js";
 import { DEFAULT_OPTIONS, type AirflowOptions } from "../../targets/airflow/options.js";
 import { TARGETS } from "../../targets/index.js";
+import { kubeSetup, kubeSkipReason, startCluster } from "./kube.js";
 import { CACHE, CONFORMANCE, setup, tools } from "./runners.js";
 
 const PYTHON = join(CACHE, "venv", "bin", "python");
@@ -113,6 +116,7 @@ const OPTIONS: AirflowOptions = {
 };
 const LOGICAL_DATE = "2024-06-03T10:30:00+00:00";
 let withOptions: any;
+let withoutOptions: any;
 
 beforeAll(() => {
   setup();
@@ -128,7 +132,9 @@ beforeAll(() => {
   mkdirSync(join(dir, "options"));
   const optionsFile = join(dir, "options", "notified_pipeline.py");
   writeFileSync(optionsFile, emit(notified.ir!, OPTIONS));
-  withOptions = tools.airflow([optionsFile], ["--logical-date", LOGICAL_DATE]).files[0];
+  withOptions = tools.airflow([optionsFile], ["--logical-date", LOGICAL_DATE, "--pod-manifests"]).files[0];
+  const plainFile = compiled("notified_pipeline", readFileSync(join(PACKAGE_ROOT, "specs", "notifications.yaml"), "utf8"));
+  withoutOptions = tools.airflow([plainFile], ["--logical-date", LOGICAL_DATE, "--pod-manifests"]).files[0];
   for (const [name, text] of Object.entries(FIRST_RUN)) {
     firstRuns.set(name, edges(["first-run", compiled(`first_run_${name}`, text), ...DEPLOYED.flatMap((n) => ["--now", n])]).first_run);
   }
@@ -214,5 +220,44 @@ describe("airflow: deployment options reach every pod and task, through the prov
       expect(t.pod_container.securityContext).toEqual(OPTIONS.containerSecurityContext);
     }
     for (const t of dag.tasks) expect([t.task_id, t.pool, t.queue]).toEqual([t.task_id, "kubernetes", "kube"]);
+  });
+});
+
+const KUBE_SKIP = kubeSkipReason();
+
+describe.skipIf(KUBE_SKIP !== null)("airflow: the pods kfm-compile adds pass Pod Security restricted on a real API server", () => {
+  let cluster: ReturnType<typeof startCluster>;
+  beforeAll(() => {
+    kubeSetup();
+    cluster = startCluster();
+    // The options name a ServiceAccount; admission refuses a pod whose account does not exist.
+    const sa = cluster.kubectl(["create", "serviceaccount", OPTIONS.serviceAccount!, "-n", cluster.namespace]);
+    if (sa.status !== 0) throw new Error(sa.stderr);
+  }, 600_000);
+  afterAll(() => cluster?.stop());
+
+  /** `kubectl create --dry-run=server` of the pod a task would create, in the restricted namespace: admission runs, nothing is stored. */
+  function admit(file: any, task: string): { status: number | null; output: string } {
+    const manifest = structuredClone(file.parsed.dags[0].rendered[LOGICAL_DATE].tasks[task].pod_manifest);
+    manifest.metadata.namespace = cluster.namespace;
+    const r = cluster.kubectl(["create", "--dry-run=server", "-f", "-", "-o", "name"], JSON.stringify(manifest));
+    return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  }
+
+  it.each(["kfm-notify-1", "kfm-notify-2"])("%s, written with no option and with every option, is admitted with no warning", (task) => {
+    for (const file of [withoutOptions, withOptions]) {
+      const r = admit(file, task);
+      expect(r.output).not.toMatch(/Warning|violate/);
+      expect(r.status).toBe(0);
+    }
+  });
+
+  it("a job's pod with no security context option is refused there (the check can fail), and admitted with the options", () => {
+    const refused = admit(withoutOptions, "load");
+    expect(refused.status).not.toBe(0);
+    expect(refused.output).toContain('violates PodSecurity "restricted:latest"');
+    const admitted = admit(withOptions, "load");
+    expect(admitted.output).not.toMatch(/Warning|violate/);
+    expect(admitted.status).toBe(0);
   });
 });
