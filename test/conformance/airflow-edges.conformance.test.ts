@@ -23,7 +23,7 @@ import { PACKAGE_ROOT } from "../../src/assets.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import { nextFireTimes, parseCron } from "../../src/cron.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
-import { emit } from "../../targets/airflow/emit.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, RESTRICTED_POD_SECURITY_CONTEXT, emit } from "../../targets/airflow/emit.js";
 import { DEFAULT_OPTIONS, type AirflowOptions } from "../../targets/airflow/options.js";
 import { TARGETS } from "../../targets/index.js";
 import { kubeSetup, kubeSkipReason, startCluster } from "./kube.js";
@@ -210,14 +210,16 @@ describe("airflow: deployment options reach every pod and task, through the prov
     const pods = Object.entries(tasks).filter(([, t]: [string, any]) => t.pod_container !== undefined);
     // Two jobs and two notification pods.
     expect(pods.map(([id]) => id).sort()).toEqual(["kfm-notify-1", "kfm-notify-2", "load", "report"]);
-    for (const [, t] of pods as [string, any][]) {
+    for (const [id, t] of pods as [string, any][]) {
+      // The notification pods are kfm-compile's own: they keep their restricted contexts.
+      const own = id.startsWith("kfm-notify-");
       expect(t.pod).toEqual({
         namespace: "data-jobs",
         serviceAccountName: "kfm-jobs",
         imagePullSecrets: [{ name: "registry-creds" }, { name: "mirror-creds" }],
-        securityContext: OPTIONS.podSecurityContext,
+        securityContext: own ? RESTRICTED_POD_SECURITY_CONTEXT : OPTIONS.podSecurityContext,
       });
-      expect(t.pod_container.securityContext).toEqual(OPTIONS.containerSecurityContext);
+      expect(t.pod_container.securityContext).toEqual(own ? RESTRICTED_CONTAINER_SECURITY_CONTEXT : OPTIONS.containerSecurityContext);
     }
     for (const t of dag.tasks) expect([t.task_id, t.pool, t.queue]).toEqual([t.task_id, "kubernetes", "kube"]);
   });
