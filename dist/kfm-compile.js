@@ -1167,27 +1167,27 @@ var require_stringifyString = __commonJS({
       return true;
     }
     function doubleQuotedString(value, ctx) {
-      const json2 = JSON.stringify(value);
+      const json3 = JSON.stringify(value);
       if (ctx.options.doubleQuotedAsJSON)
-        return json2;
+        return json3;
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
       const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       let str6 = "";
       let start = 0;
-      for (let i = 0, ch = json2[i]; ch; ch = json2[++i]) {
-        if (ch === " " && json2[i + 1] === "\\" && json2[i + 2] === "n") {
-          str6 += json2.slice(start, i) + "\\ ";
+      for (let i = 0, ch = json3[i]; ch; ch = json3[++i]) {
+        if (ch === " " && json3[i + 1] === "\\" && json3[i + 2] === "n") {
+          str6 += json3.slice(start, i) + "\\ ";
           i += 1;
           start = i;
           ch = "\\";
         }
         if (ch === "\\")
-          switch (json2[i + 1]) {
+          switch (json3[i + 1]) {
             case "u":
               {
-                str6 += json2.slice(start, i);
-                const code = json2.substr(i + 2, 4);
+                str6 += json3.slice(start, i);
+                const code = json3.substr(i + 2, 4);
                 switch (code) {
                   case "0000":
                     str6 += "\\0";
@@ -1217,23 +1217,23 @@ var require_stringifyString = __commonJS({
                     if (code.substr(0, 2) === "00")
                       str6 += "\\x" + code.substr(2);
                     else
-                      str6 += json2.substr(i, 6);
+                      str6 += json3.substr(i, 6);
                 }
                 i += 5;
                 start = i + 1;
               }
               break;
             case "n":
-              if (implicitKey || json2[i + 2] === '"' || json2.length < minMultiLineLength) {
+              if (implicitKey || json3[i + 2] === '"' || json3.length < minMultiLineLength) {
                 i += 1;
               } else {
-                str6 += json2.slice(start, i) + "\n\n";
-                while (json2[i + 2] === "\\" && json2[i + 3] === "n" && json2[i + 4] !== '"') {
+                str6 += json3.slice(start, i) + "\n\n";
+                while (json3[i + 2] === "\\" && json3[i + 3] === "n" && json3[i + 4] !== '"') {
                   str6 += "\n";
                   i += 2;
                 }
                 str6 += indent;
-                if (json2[i + 2] === " ")
+                if (json3[i + 2] === " ")
                   str6 += "\\";
                 i += 1;
                 start = i + 1;
@@ -1243,7 +1243,7 @@ var require_stringifyString = __commonJS({
               i += 1;
           }
       }
-      str6 = start ? str6 + json2.slice(start) : json2;
+      str6 = start ? str6 + json3.slice(start) : json3;
       return implicitKey ? str6 : foldFlowLines.foldFlowLines(str6, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
@@ -3665,11 +3665,11 @@ var require_Document = __commonJS({
           throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
       }
       // json & jsonArg are only used from toJSON()
-      toJS({ json: json2, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+      toJS({ json: json3, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
         const ctx = {
           anchors: /* @__PURE__ */ new Map(),
           doc: this,
-          keep: !json2,
+          keep: !json3,
           mapAsMap: mapAsMap === true,
           mapKeyWarned: false,
           maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
@@ -7881,6 +7881,9 @@ function firstConflict(c, zone, want, start, end) {
   return null;
 }
 
+// dist/src/options.js
+import { createHash } from "node:crypto";
+
 // dist/src/limits.js
 var MAX_SPEC_BYTES = 8 * 1024 * 1024;
 var MAX_YAML_TOKENS = 75e4;
@@ -7893,6 +7896,7 @@ var MAX_SUGGESTION_LENGTH = 256;
 var MAX_VALUE_CHARS = 1024 * 1024;
 var MAX_EXPANDED_CHARS = 8 * 1024 * 1024;
 var MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+var POD_START_SECONDS = 600;
 
 // dist/src/diagnostics.js
 function problem(code, message, at, atKey = false) {
@@ -7911,8 +7915,8 @@ var hex = (c, width) => c.charCodeAt(0).toString(16).padStart(width, "0");
 function safeText(s) {
   return s.replace(UNSAFE, (c) => c === "##[" ? "#\\x23[" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "	" ? "\\t" : c.charCodeAt(0) < 256 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`);
 }
-function safeJson(json2) {
-  return json2.replace(UNSAFE_IN_JSON, (c) => c === "##[" ? "##\\u005b" : `\\u${hex(c, 4)}`);
+function safeJson(json3) {
+  return json3.replace(UNSAFE_IN_JSON, (c) => c === "##[" ? "##\\u005b" : `\\u${hex(c, 4)}`);
 }
 function hasErrors(ds) {
   return ds.some((d) => d.severity === "error");
@@ -7957,6 +7961,191 @@ function editDistance(a, b) {
   return d[a.length][b.length];
 }
 
+// dist/src/options.js
+var option = {
+  string: (d) => ({ ...d, type: "string", default: d.default }),
+  strings: (d) => ({ ...d, type: "strings", default: d.default ?? [] }),
+  boolean: (d) => ({ ...d, type: "boolean" }),
+  integer: (d) => ({ ...d, type: "integer", default: d.default }),
+  oneOf: (d) => ({ ...d, type: "oneOf" }),
+  mapping: (d) => ({ ...d, type: "mapping", default: void 0 })
+};
+var MAX_OPTION_CHARS = 4096;
+var MAX_OPTION_ITEMS = 256;
+function defaultOptions(decls) {
+  return Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, d.default]));
+}
+function resolveOptions(target, decls, given, at) {
+  const problems = [];
+  const values = defaultOptions(decls);
+  const kept = {};
+  const names = Object.keys(decls);
+  for (const [name, value] of Object.entries(given)) {
+    const decl = Object.hasOwn(decls, name) ? decls[name] : void 0;
+    if (decl === void 0) {
+      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name, names) || ` Its options: ${names.join(", ")}.`;
+      problems.push(problem("KFM013", `Unknown ${target} option \`${name}\`.${known}`, [...at, name], true));
+      continue;
+    }
+    const why = invalid(decl, value);
+    if (why !== null) {
+      problems.push(problem("KFM014", `The ${target} option \`${name}\` ${why}`, [...at, name]));
+      continue;
+    }
+    values[name] = value;
+    kept[name] = value;
+  }
+  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+}
+function invalid(decl, value) {
+  const text = (s) => {
+    if (s.length > MAX_OPTION_CHARS)
+      return `is longer than ${MAX_OPTION_CHARS} characters.`;
+    if (decl.type === "string" && decl.maxLength !== void 0 && s.length > decl.maxLength)
+      return `is longer than ${decl.maxLength} characters.`;
+    if ((decl.type === "string" || decl.type === "strings") && decl.pattern !== void 0 && !decl.pattern.test(s))
+      return `must be ${decl.patternText ?? `text matching ${decl.pattern.source}`}; \`${s}\` is not.`;
+    return null;
+  };
+  switch (decl.type) {
+    case "string":
+      return typeof value === "string" ? text(value) : "is text.";
+    case "strings": {
+      if (!Array.isArray(value))
+        return "is a list of text.";
+      if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS))
+        return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
+      for (const item of value) {
+        if (typeof item !== "string")
+          return "is a list of text.";
+        const why = text(item);
+        if (why !== null)
+          return why.replace(/^(is|must)/, "items $1");
+      }
+      return new Set(value).size === value.length ? null : "lists an item twice.";
+    }
+    case "boolean":
+      return typeof value === "boolean" ? null : "is `true` or `false`.";
+    case "integer":
+      return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}.`;
+    case "oneOf":
+      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+    case "mapping": {
+      if (value === null || typeof value !== "object" || Array.isArray(value))
+        return "is a mapping.";
+      return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
+    }
+  }
+}
+function parseOptionText(decl, text) {
+  if (decl === void 0 || decl.type === "string" || decl.type === "oneOf")
+    return { value: text };
+  switch (decl.type) {
+    case "strings":
+      return { value: text === "" ? [] : text.split(",").map((s) => s.trim()) };
+    case "boolean":
+      return text === "true" || text === "false" ? { value: text === "true" } : { error: "is `true` or `false`" };
+    case "integer":
+      return /^-?\d+$/.test(text) ? { value: Number(text) } : { error: "is a whole number" };
+    case "mapping":
+      try {
+        return { value: JSON.parse(text) };
+      } catch {
+        return { error: 'is a mapping written as JSON, for example {"runAsUser": 1000}' };
+      }
+  }
+}
+function optionsDigest(given) {
+  const keys = Object.keys(given).sort();
+  if (keys.length === 0)
+    return "none";
+  const canonical2 = (v) => v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical2(v[k])])) : Array.isArray(v) ? v.map(canonical2) : v;
+  return "sha256:" + createHash("sha256").update(JSON.stringify(canonical2(given))).digest("hex");
+}
+
+// dist/targets/kubernetes.js
+var HELPER_UID = 65532;
+var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  runAsUser: HELPER_UID,
+  seccompProfile: { type: "RuntimeDefault" }
+};
+var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+var KUBERNETES_OPTIONS = {
+  namespace: option.string({
+    description: "The namespace written into every object (`metadata.namespace`, and the RoleBinding's subjects). Default: none written, so `kubectl apply -n` or the GitOps tool's destination decides.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the workflow's pods run as, with the permissions the target README lists. Default: none, so the output carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry. Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the user's job pods (runAsUser, fsGroup, ...), as Kubernetes' PodSecurityContext. Default: none, so the image's user; a `restricted` namespace then needs one."
+  }),
+  kustomization: option.boolean({
+    description: "Write a `kustomization.yaml` into the output folder listing its files, with the image field specs an overlay's `images:` needs (README, GitOps: Kustomize base and overlays). Default: false.",
+    default: false
+  })
+};
+
+// dist/targets/airflow/options.js
+var AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
+var AIRFLOW_KEY_TEXT = "letters, digits, `_`, `.` and `-` (at most 250)";
+var OPTIONS = {
+  kubernetesConnId: option.string({
+    description: "The Airflow connection (type Kubernetes) the pods are created through (`kubernetes_conn_id`). Default: none written, so the provider's `kubernetes_default`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an Airflow connection id: ${AIRFLOW_KEY_TEXT}`
+  }),
+  namespace: option.string({
+    description: "The namespace every pod runs in (`namespace`). Default: none written, so the connection's `namespace`, else the worker's own when in cluster, else `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  pausedOnCreation: option.boolean({
+    description: "Whether Airflow pauses the DAG when it first stores it (`is_paused_upon_creation`). Default: false, so a deployed schedule runs, as on the other targets.",
+    default: false
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the pods run as (`service_account_name`). Default: none written, so the namespace's `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry (`image_pull_secrets`). Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the job pods (runAsUser, runAsNonRoot, seccompProfile, ...), as Kubernetes spells it (`security_context`). Default: none, so the image's user; a `restricted` namespace needs this and `containerSecurityContext`."
+  }),
+  containerSecurityContext: option.mapping({
+    description: "The container `securityContext` of the job containers (allowPrivilegeEscalation, capabilities, ...), as Kubernetes spells it (`container_security_context`). Default: none."
+  }),
+  pool: option.string({
+    description: "The Airflow pool every task takes a slot of (`pool`). Default: none written, so `default_pool`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an Airflow pool name: ${AIRFLOW_KEY_TEXT}`
+  }),
+  queue: option.string({
+    description: "The executor queue every task is sent to (`queue`). Default: none written, so `[operators] default_queue`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an executor queue name: ${AIRFLOW_KEY_TEXT}`
+  })
+};
+var DEFAULT_OPTIONS = Object.fromEntries(Object.entries(OPTIONS).map(([k, d]) => [k, d.default]));
+
 // dist/targets/airflow/emit.js
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -7981,7 +8170,7 @@ function assetPath(relative10) {
 }
 
 // dist/src/header.js
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 
 // dist/src/version.js
 var VERSION = "0.1.0";
@@ -7990,21 +8179,32 @@ var VERSION = "0.1.0";
 var HEADER_MARK = "Generated by kfm-compile";
 var UNSEALED = "pending";
 var OUTPUT_DIGEST = /^(# )?output digest: (sha256:[0-9a-f]{64}|pending)$/m;
+var OPTIONS_LINE = /^(# )?options: pending$/m;
 function headerLines(ir, target) {
   return [
     `${HEADER_MARK} ${VERSION} (target ${target}) from ${printablePath(ir.source.path)}`,
     `spec digest: ${ir.source.digest}`,
     `output digest: ${UNSEALED}`,
+    `options: ${UNSEALED}`,
     "DO NOT EDIT: change the spec and run kfm-compile again."
   ];
 }
+function headerLinesFor(target, from) {
+  return [
+    `${HEADER_MARK} ${VERSION} (target ${target}) from ${from}`,
+    `output digest: ${UNSEALED}`,
+    `options: ${UNSEALED}`,
+    "DO NOT EDIT: change the specs or kfm.config.yaml and run kfm-compile again."
+  ];
+}
 function outputDigest(baseName, ...unsealed) {
-  const hash = createHash("sha256").update(baseName).update("\n");
+  const hash = createHash2("sha256").update(baseName).update("\n");
   for (const part of unsealed)
     hash.update(part);
   return "sha256:" + hash.digest("hex");
 }
-function sealOutput(baseName, text) {
+function sealOutput(baseName, unsealed, options = "none") {
+  const text = unsealed.replace(OPTIONS_LINE, (line2) => line2.replace(UNSEALED, options));
   const m = OUTPUT_DIGEST.exec(text);
   if (m === null || m[2] !== UNSEALED)
     throw new Error("generated output without an unsealed output digest line");
@@ -8029,7 +8229,7 @@ function printablePath(path) {
   return JSON.stringify(path).replace(/[^\x20-\x7e]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 function readHeader(text) {
-  const lines = text.split("\n", 7);
+  const lines = text.split("\n", 8);
   for (let i = 0; i < lines.length; i++) {
     const m = /Generated by kfm-compile (\S+) \(target ([^)]+)\) from (.*)$/.exec(lines[i]);
     if (!m)
@@ -8041,9 +8241,19 @@ function readHeader(text) {
       } catch {
       }
     }
-    const digest = /spec digest: (sha256:[0-9a-f]+)/.exec(lines[i + 1] ?? "");
-    const output = /output digest: (sha256:[0-9a-f]+)/.exec(lines[i + 2] ?? "");
-    return { version: m[1], target: m[2], from, digest: digest ? digest[1] : null, output: output ? output[1] : null };
+    const next = lines.slice(i + 1, i + 5);
+    const find = (re) => next.map((l) => re.exec(l)).find((x) => x !== null) ?? null;
+    const digest = find(/^(?:# )?spec digest: (sha256:[0-9a-f]+)$/);
+    const output = find(/^(?:# )?output digest: (sha256:[0-9a-f]+)$/);
+    const options = find(/^(?:# )?options: (none|sha256:[0-9a-f]+)$/);
+    return {
+      version: m[1],
+      target: m[2],
+      from,
+      digest: digest ? digest[1] : null,
+      output: output ? output[1] : null,
+      options: options ? options[1] : null
+    };
   }
   return null;
 }
@@ -8206,7 +8416,7 @@ function airflowBackfillRunId(ts) {
 // dist/targets/airflow/emit.js
 var TARGET_NAME = "airflow";
 var MAX_ACTIVE_RUNS = 2147483647;
-var POD_START_NO_LIMIT_SECONDS = 2147483647;
+var POD_START_TIMEOUT_SECONDS = POD_START_SECONDS;
 var TEMPLATE_FILE_SUFFIXES = ["json", "yaml", "yml"];
 var SENSOR_NO_LIMIT_SECONDS = 2147483647;
 var SENSOR_POKE_SECONDS = 60;
@@ -8344,6 +8554,7 @@ function pyJinjaList(templates3, opts) {
     return "None";
   return pyList(templates3.map((t) => pyStr(jinjaSource(t, opts))));
 }
+var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } };
 var IMPORT_TABLE = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
@@ -8480,7 +8691,8 @@ function taskView(job, periodSeconds, py) {
     ...retryView(job, py),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS)
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: []
   };
 }
 function gateView(job, py) {
@@ -8525,11 +8737,50 @@ function notifyView(n, index, periodSeconds, py) {
     retryPolicy: "None",
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS)
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: [
+      {
+        pod: py.at(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 2, "security_context"),
+        container: py.at(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 2, "container_security_context")
+      }
+    ]
   };
 }
+function pyJson(v) {
+  if (v === null)
+    return "None";
+  if (typeof v === "boolean")
+    return pyBool(v);
+  if (typeof v === "number")
+    return pyNum(v);
+  if (typeof v === "string")
+    return pyStr(v);
+  if (Array.isArray(v))
+    return pyList(v.map(pyJson));
+  return pyDict(Object.entries(v).map(([k, x]) => [pyStr(k), pyJson(x)]));
+}
+function deploymentArgs(o) {
+  const args = [];
+  if (o.kubernetesConnId !== void 0)
+    args.push(["kubernetes_conn_id", pyStr(o.kubernetesConnId)]);
+  if (o.namespace !== void 0)
+    args.push(["namespace", pyStr(o.namespace)]);
+  if (o.serviceAccount !== void 0)
+    args.push(["service_account_name", pyStr(o.serviceAccount)]);
+  if (o.imagePullSecrets.length > 0)
+    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
+  if (o.podSecurityContext !== void 0)
+    args.push(["security_context", pyJson(o.podSecurityContext)]);
+  if (o.containerSecurityContext !== void 0)
+    args.push(["container_security_context", pyJson(o.containerSecurityContext)]);
+  if (o.pool !== void 0)
+    args.push(["pool", pyStr(o.pool)]);
+  if (o.queue !== void 0)
+    args.push(["queue", pyStr(o.queue)]);
+  return args;
+}
 var EDGE_LOOP = "for upstream, downstream in ";
-function viewModel(ir) {
+function viewModel(ir, options = DEFAULT_OPTIONS) {
   const py = new Placer();
   const period = periodOf(ir);
   const edges = [];
@@ -8568,8 +8819,11 @@ function viewModel(ir) {
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
-    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout")
+    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
+    pausedOnCreation: pyBool(options.pausedOnCreation)
   };
+  const deployment = deploymentArgs(options);
+  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0)
@@ -8588,6 +8842,7 @@ function viewModel(ir) {
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
     ...dag,
+    defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
     sensors,
     tasks,
@@ -8611,8 +8866,8 @@ function template() {
   }
   return compiled;
 }
-function emit(ir) {
-  return template()(viewModel(ir));
+function emit(ir, options = DEFAULT_OPTIONS) {
+  return template()(viewModel(ir, options));
 }
 
 // dist/targets/airflow/check.js
@@ -8683,9 +8938,15 @@ var features = {
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
   "timeout.run": { support: "native", how: "`dagrun_timeout`." },
-  "timeout.none": { support: "native", how: "`None` written out; the pod scheduling and start-up timeouts are set to their maximum." },
+  "timeout.none": {
+    support: "native",
+    how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`)."
+  },
   "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
-  "schedule.window": { support: "native", how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone." },
+  "schedule.window": {
+    support: "native",
+    how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone. Known difference: with `catchup: false`, a DAG deployed after its start date runs its last slot at once instead of waiting for the next."
+  },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
@@ -9224,8 +9485,57 @@ function localDateTime(e, timezone, what) {
   const p = (n, w = 2) => String(n).padStart(w, "0");
   return `${p(y, 4)}-${p(mo)}-${p(d)}T${p(h)}:${p(mi)}:${p(s)}`;
 }
+var DEPLOYMENT_ARGS = [
+  ["kubernetes_conn_id", (e, what) => str(e, what)],
+  ["namespace", (e, what) => str(e, what)],
+  ["service_account_name", (e, what) => str(e, what)],
+  [
+    "image_pull_secrets",
+    (e, what) => {
+      if (e.kind !== "list" || e.items.length === 0)
+        throw new LiftError(`${what} is not a list of secrets`);
+      for (const item of e.items)
+        str(k8sCall(item, "V1LocalObjectReference", ["name"], what).kwargs.get("name"), what);
+    }
+  ],
+  ["security_context", (e, what) => json(e, what)],
+  ["container_security_context", (e, what) => json(e, what)],
+  ["pool", (e, what) => str(e, what)],
+  ["queue", (e, what) => str(e, what)]
+];
+function json(e, what) {
+  if (e.kind === "str" || e.kind === "num")
+    return e.value;
+  if (e.kind === "name" && e.name === "True")
+    return true;
+  if (e.kind === "name" && e.name === "False")
+    return false;
+  if (e.kind === "name" && e.name === "None")
+    return null;
+  if (e.kind === "list")
+    return e.items.map((x) => json(x, what));
+  if (e.kind === "dict")
+    return Object.fromEntries(e.entries.map(([key, value]) => [str(key, `${what} key`), json(value, what)]));
+  throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
+}
+function readDefaultArgs(e) {
+  if (e?.kind !== "dict" || e.entries.length === 0)
+    throw new LiftError("default_args is not a dict of deployment options");
+  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const known = DEPLOYMENT_ARGS.map(([key]) => key);
+  for (const key of keys)
+    if (!known.includes(key))
+      throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
+  if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(","))
+    throw new LiftError("default_args is not in the order kfm-compile writes");
+  for (const [key, value] of e.entries)
+    DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))[1](value, `default_args ${str(key, "key")}`);
+}
 function readDag(c) {
-  expectKeys(c, 0, DAG_KEYS, "DAG(...)");
+  const hasDefaultArgs = c.kwargs.has("default_args");
+  expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
+  if (hasDefaultArgs)
+    readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS)
@@ -9237,7 +9547,7 @@ function readDag(c) {
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
-  constant(k.get("is_paused_upon_creation"), false, "is_paused_upon_creation");
+  bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
   const undef = k.get("template_undefined");
   if (undef?.kind !== "name" || undef.name !== "jinja2.StrictUndefined")
@@ -9338,8 +9648,8 @@ function readTask(key, c) {
   const rule = str(k.get("trigger_rule"), `${what} trigger_rule`);
   if (rule !== "all_success" && rule !== "all_done")
     throw new LiftError(`${what} trigger_rule is ${rule}`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list")
@@ -9475,7 +9785,13 @@ function readRunFailed(key, c) {
 }
 function readNotify(key, c) {
   const what = `task ${JSON.stringify(key)}`;
-  expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
+  expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
+  const restricted = (name, expected2) => {
+    if (JSON.stringify(json(c.kwargs.get(name), `${what} ${name}`)) !== JSON.stringify(expected2))
+      throw new LiftError(`${what} ${name} is not the restricted one kfm-compile writes`);
+  };
+  restricted("security_context", RESTRICTED_POD_SECURITY_CONTEXT);
+  restricted("container_security_context", RESTRICTED_CONTAINER_SECURITY_CONTEXT);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   constant(k.get("doc"), null, `${what} doc`);
@@ -9496,8 +9812,8 @@ function readNotify(key, c) {
   constant(k.get("retry_policy"), null, `${what} retry_policy`);
   constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
   constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list")
@@ -9722,11 +10038,65 @@ ${expected}`);
   };
 }
 
+// dist/targets/airflow/prerequisites.js
+function prerequisites(ir, o = DEFAULT_OPTIONS) {
+  const needs = [];
+  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0;
+  needs.push({
+    kind: "runner",
+    text: `Airflow 3.3 or later with apache-airflow-providers-cncf-kubernetes 10.5.0 or later${standard ? " and apache-airflow-providers-standard" : ""}`
+  });
+  const conn = o.kubernetesConnId ?? "kubernetes_default";
+  needs.push({ kind: "setting", text: `Airflow connection "${conn}" (type Kubernetes) that reaches the cluster` });
+  const ns = o.namespace === void 0 ? "the connection's namespace" : `namespace "${o.namespace}"`;
+  needs.push({
+    kind: "account",
+    text: `${ns}, where the connection's identity may create, get, list, watch, patch and delete pods, get pods/log and list events`
+  });
+  if (o.serviceAccount !== void 0)
+    needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
+  const secrets = /* @__PURE__ */ new Map();
+  const add = (secret, key) => void (secrets.get(secret) ?? secrets.set(secret, /* @__PURE__ */ new Set()).get(secret)).add(key);
+  for (const job of ir.jobs)
+    for (const e of job.env)
+      if ("secretRef" in e)
+        add(e.secretRef.secret, e.secretRef.key);
+  for (const n of ir.notifications) {
+    const ref = n.kind === "slack" ? n.webhook : n.smtp;
+    add(ref.secret, ref.key);
+  }
+  for (const [secret, keys] of secrets) {
+    const list2 = [...keys].map((k) => `"${k}"`).join(", ");
+    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list2}` });
+  }
+  for (const s of o.imagePullSecrets)
+    needs.push({ kind: "secret", text: `Secret "${s}" in ${ns} of type kubernetes.io/dockerconfigjson (image pull)` });
+  const images = new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image));
+  if (ir.notifications.length > 0)
+    images.add(NOTIFY_CURL_IMAGE);
+  for (const image of images)
+    needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
+  if (o.pool !== void 0)
+    needs.push({ kind: "setting", text: `Airflow pool "${o.pool}"` });
+  if (o.queue !== void 0)
+    needs.push({ kind: "setting", text: `workers that listen on executor queue "${o.queue}"` });
+  for (const u of ir.upstream)
+    needs.push({ kind: "setting", text: `DAG "${airflowId(u.workflow)}" deployed in the same Airflow, on the same schedule` });
+  if (ir.jobs.some((j) => j.approval !== null))
+    needs.push({ kind: "account", text: "users who may answer approval requests (Airflow's Required Actions, human-in-the-loop)" });
+  for (const n of ir.notifications)
+    needs.push({
+      kind: "network",
+      text: `network reach from ${ns} to the ${n.kind === "slack" ? "Slack webhook" : "SMTP server"} in Secret "${(n.kind === "slack" ? n.webhook : n.smtp).secret}"`
+    });
+  return needs;
+}
+
 // dist/src/project.js
 import { relative as relative2, sep as sep2 } from "node:path";
 
 // dist/src/lower.js
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 
 // dist/src/text.js
 var UNCARRIED = /[\u0000\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -10063,13 +10433,13 @@ function lower(data, source, scalarSource, options = {}) {
   if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
-  const prerequisites = jobs.filter((j) => j.prerequisite).map((j) => j.name);
-  if (prerequisites.length * jobs.length > MAX_PREREQUISITE_REACH) {
+  const prerequisites2 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites2.length * jobs.length > MAX_PREREQUISITE_REACH) {
     const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
-    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
+    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites2.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
     return { ir: null, problems };
   }
-  const gated = withPrerequisites(ctx, jobs, prerequisites);
+  const gated = withPrerequisites(ctx, jobs, prerequisites2);
   const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
@@ -10184,9 +10554,9 @@ function lowerNotifications(value, at, workflow) {
   });
   return out;
 }
-function withPrerequisites(ctx, jobs, prerequisites) {
+function withPrerequisites(ctx, jobs, prerequisites2) {
   let out = jobs;
-  for (const p of prerequisites) {
+  for (const p of prerequisites2) {
     const byName = new Map(out.map((j) => [j.name, j]));
     const upstream = /* @__PURE__ */ new Set();
     const walk2 = (n) => {
@@ -10216,7 +10586,7 @@ function runTokenSeed(workflow, jobs) {
     // A param marked `not_a_secret` enters as its bare value: the mark changes no run token.
     Object.entries(isObj(j.params) ? j.params : {}).map(([k, v]) => [k, unwrapNotASecret(v, []).value]).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
   ]).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-  const digest = createHash2("sha256").update(JSON.stringify(params)).digest("hex");
+  const digest = createHash3("sha256").update(JSON.stringify(params)).digest("hex");
   return `kfm-run-token/v1
 ${workflow}
 ${digest}
@@ -10720,12 +11090,12 @@ function lowerRetry(ctx, value, at) {
 }
 
 // dist/src/spec/layout.js
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { dirname as dirname2, isAbsolute, relative, resolve, sep } from "node:path";
 
 // dist/src/spec/load.js
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 
 // node_modules/js-yaml/dist/js-yaml.mjs
 function getDefaultExportFromCjs(x) {
@@ -11386,12 +11756,12 @@ function requireFloat() {
   });
   return float;
 }
-var json;
+var json2;
 var hasRequiredJson;
 function requireJson() {
-  if (hasRequiredJson) return json;
+  if (hasRequiredJson) return json2;
   hasRequiredJson = 1;
-  json = requireFailsafe().extend({
+  json2 = requireFailsafe().extend({
     implicit: [
       require_null(),
       requireBool(),
@@ -11399,7 +11769,7 @@ function requireJson() {
       requireFloat()
     ]
   });
-  return json;
+  return json2;
 }
 var core;
 var hasRequiredCore;
@@ -13917,7 +14287,7 @@ function scan(text, depth, quote) {
 
 // dist/src/spec/load.js
 function digestOf(text) {
-  return "sha256:" + createHash3("sha256").update(text).digest("hex");
+  return "sha256:" + createHash4("sha256").update(text).digest("hex");
 }
 var exactReads = 0;
 function loadSpec(file, text) {
@@ -14039,7 +14409,7 @@ function onNode(event, state) {
   if (kind === "mapping" || kind === "sequence")
     seen.collections.add(result);
 }
-var OPTIONS = {
+var OPTIONS2 = {
   schema: SCHEMA,
   listener: onNode,
   // Deeper documents go to the exact reader, which refuses them; this also bounds js-yaml's
@@ -14056,7 +14426,7 @@ function readFast(text) {
   const { values, sources, collections } = seen = seeing();
   let data;
   try {
-    data = load(text, OPTIONS);
+    data = load(text, OPTIONS2);
   } catch {
     return null;
   } finally {
@@ -19639,10 +20009,12 @@ function validate54(data, { instancePath = "", parentData, parentDataProperty, r
   return errors === 0;
 }
 var ProjectConfig = validate56;
-var schema63 = { "$id": "https://kfm-compile.dev/schemas/config.schema.json", "description": "A `kfm.config.yaml` file: the project's specs and targets.", "type": "object", "properties": { "specs": { "description": "The spec files of the project: globs relative to the folder of this file (`*`,\n`**`, `?`, `{a,b}`, and `!` in front to exclude from every entry), each compiled for\nevery target; or `{path, targets}` entries, whose specs are compiled for the listed\ntargets only. Each glob must match at least one file; a spec matched by several\nentries is compiled for all of their targets. List workflow files (and stand-alone\n`job:` specs); a job file that a workflow of the project names (`job: jobs/x.yaml`)\nis read through that workflow and is not compiled on its own even when a glob\nmatches it, so a glob over a whole folder tree (every `.yaml` file under\n`workflows/`) means the workflows in it.", "minItems": 1, "type": "array", "items": { "anyOf": [{ "$ref": "#/definitions/SpecEntry" }, { "type": "string" }] } }, "targets": { "description": "The targets to compile for, by name (`airflow`, `argo`, `tekton`,\n`github-actions`), each with its output folder.", "minProperties": 1, "type": "object", "additionalProperties": { "$ref": "#/definitions/TargetConfig" } } }, "additionalProperties": false, "required": ["specs", "targets"], "definitions": { "SpecEntry": { "description": "Specs compiled for some of the project's targets only.", "type": "object", "properties": { "path": { "description": "A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).", "type": "string" }, "targets": { "description": "The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).", "minItems": 1, "type": "array", "items": { "type": "string" } } }, "additionalProperties": false, "required": ["path", "targets"] }, "TargetConfig": { "description": "Where one target's files go, and its options.", "type": "object", "properties": { "out": { "description": "The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.", "minLength": 1, "type": "string" }, "options": { "description": "Per-target options. No target has any yet, so this mapping must be empty when present.", "$ref": "#/definitions/TargetOptions" } }, "additionalProperties": false, "required": ["out"] }, "TargetOptions": { "description": "Reserved for per-target options: none exist yet.", "type": "object", "additionalProperties": false } }, "$schema": "http://json-schema.org/draft-07/schema#" };
+var schema63 = { "$id": "https://kfm-compile.dev/schemas/config.schema.json", "description": "A `kfm.config.yaml` file: the project's specs and targets.", "type": "object", "properties": { "specs": { "description": "The spec files of the project: globs relative to the folder of this file (`*`,\n`**`, `?`, `{a,b}`, and `!` in front to exclude from every entry), each compiled for\nevery target; or `{path, targets}` entries, whose specs are compiled for the listed\ntargets only. Each glob must match at least one file; a spec matched by several\nentries is compiled for all of their targets. List workflow files (and stand-alone\n`job:` specs); a job file that a workflow of the project names (`job: jobs/x.yaml`)\nis read through that workflow and is not compiled on its own even when a glob\nmatches it, so a glob over a whole folder tree (every `.yaml` file under\n`workflows/`) means the workflows in it.", "minItems": 1, "type": "array", "items": { "anyOf": [{ "$ref": "#/definitions/SpecEntry" }, { "type": "string" }] } }, "targets": { "description": "The targets to compile for, by name (`airflow`, `argo`, `tekton`,\n`github-actions`), each with its output folder.", "minProperties": 1, "type": "object", "additionalProperties": { "$ref": "#/definitions/TargetConfig" } } }, "additionalProperties": false, "required": ["specs", "targets"], "definitions": { "SpecEntry": { "description": "Specs compiled for some of the project's targets only.", "type": "object", "properties": { "path": { "description": "A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).", "type": "string" }, "targets": { "description": "The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).", "minItems": 1, "type": "array", "items": { "type": "string" } } }, "additionalProperties": false, "required": ["path", "targets"] }, "TargetConfig": { "description": "Where one target's files go, and its options.", "type": "object", "properties": { "out": { "description": "The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.", "minLength": 1, "type": "string" }, "runs": { "description": "The folder for files that start runs by hand (`kubectl create -f`: a manual run, a\nbackfill), relative to the folder of this file and inside it; neither inside `out`\nnor holding it, so a GitOps tool syncing `out` never creates a run. Default: `out`\nfollowed by `-runs` (`deploy/tekton` -> `deploy/tekton-runs`).", "minLength": 1, "type": "string" }, "options": { "description": `How this target's files are deployed (namespace, accounts, images, runner labels, ...),
+never what they mean: each target's options are listed in README.md, "Deploying".`, "$ref": "#/definitions/TargetOptions" } }, "additionalProperties": false, "required": ["out"] }, "TargetOptions": { "description": `A target's deployment options, by name (README.md, "Deploying", lists each target's).`, "type": "object", "additionalProperties": {} } }, "$schema": "http://json-schema.org/draft-07/schema#" };
 var schema64 = { "description": "Specs compiled for some of the project's targets only.", "type": "object", "properties": { "path": { "description": "A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).", "type": "string" }, "targets": { "description": "The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).", "minItems": 1, "type": "array", "items": { "type": "string" } } }, "additionalProperties": false, "required": ["path", "targets"] };
-var schema65 = { "description": "Where one target's files go, and its options.", "type": "object", "properties": { "out": { "description": "The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.", "minLength": 1, "type": "string" }, "options": { "description": "Per-target options. No target has any yet, so this mapping must be empty when present.", "$ref": "#/definitions/TargetOptions" } }, "additionalProperties": false, "required": ["out"] };
-var schema66 = { "description": "Reserved for per-target options: none exist yet.", "type": "object", "additionalProperties": false };
+var schema65 = { "description": "Where one target's files go, and its options.", "type": "object", "properties": { "out": { "description": "The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.", "minLength": 1, "type": "string" }, "runs": { "description": "The folder for files that start runs by hand (`kubectl create -f`: a manual run, a\nbackfill), relative to the folder of this file and inside it; neither inside `out`\nnor holding it, so a GitOps tool syncing `out` never creates a run. Default: `out`\nfollowed by `-runs` (`deploy/tekton` -> `deploy/tekton-runs`).", "minLength": 1, "type": "string" }, "options": { "description": `How this target's files are deployed (namespace, accounts, images, runner labels, ...),
+never what they mean: each target's options are listed in README.md, "Deploying".`, "$ref": "#/definitions/TargetOptions" } }, "additionalProperties": false, "required": ["out"] };
+var schema66 = { "description": `A target's deployment options, by name (README.md, "Deploying", lists each target's).`, "type": "object", "additionalProperties": {} };
 function validate57(data, { instancePath = "", parentData, parentDataProperty, rootData = data } = {}) {
   let vErrors = null;
   let errors = 0;
@@ -19657,7 +20029,7 @@ function validate57(data, { instancePath = "", parentData, parentDataProperty, r
       errors++;
     }
     for (const key0 in data) {
-      if (!(key0 === "out" || key0 === "options")) {
+      if (!(key0 === "out" || key0 === "runs" || key0 === "options")) {
         const err1 = { instancePath, schemaPath: "#/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key0 }, message: "must NOT have additional properties", schema: false, parentSchema: schema65, data };
         if (vErrors === null) {
           vErrors = [err1];
@@ -19689,11 +20061,11 @@ function validate57(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
-    if (data.options !== void 0) {
-      let data1 = data.options;
-      if (data1 && typeof data1 == "object" && !Array.isArray(data1)) {
-        for (const key1 in data1) {
-          const err4 = { instancePath: instancePath + "/options", schemaPath: "#/definitions/TargetOptions/additionalProperties", keyword: "additionalProperties", params: { additionalProperty: key1 }, message: "must NOT have additional properties", schema: false, parentSchema: schema66, data: data1 };
+    if (data.runs !== void 0) {
+      let data1 = data.runs;
+      if (typeof data1 === "string") {
+        if (func2(data1) < 1) {
+          const err4 = { instancePath: instancePath + "/runs", schemaPath: "#/properties/runs/minLength", keyword: "minLength", params: { limit: 1 }, message: "must NOT have fewer than 1 characters", schema: 1, parentSchema: schema65.properties.runs, data: data1 };
           if (vErrors === null) {
             vErrors = [err4];
           } else {
@@ -19702,7 +20074,7 @@ function validate57(data, { instancePath = "", parentData, parentDataProperty, r
           errors++;
         }
       } else {
-        const err5 = { instancePath: instancePath + "/options", schemaPath: "#/definitions/TargetOptions/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema66.type, parentSchema: schema66, data: data1 };
+        const err5 = { instancePath: instancePath + "/runs", schemaPath: "#/properties/runs/type", keyword: "type", params: { type: "string" }, message: "must be string", schema: schema65.properties.runs.type, parentSchema: schema65.properties.runs, data: data1 };
         if (vErrors === null) {
           vErrors = [err5];
         } else {
@@ -19711,12 +20083,25 @@ function validate57(data, { instancePath = "", parentData, parentDataProperty, r
         errors++;
       }
     }
+    if (data.options !== void 0) {
+      let data2 = data.options;
+      if (data2 && typeof data2 == "object" && !Array.isArray(data2)) {
+      } else {
+        const err6 = { instancePath: instancePath + "/options", schemaPath: "#/definitions/TargetOptions/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema66.type, parentSchema: schema66, data: data2 };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
   } else {
-    const err6 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema65.type, parentSchema: schema65, data };
+    const err7 = { instancePath, schemaPath: "#/type", keyword: "type", params: { type: "object" }, message: "must be object", schema: schema65.type, parentSchema: schema65, data };
     if (vErrors === null) {
-      vErrors = [err6];
+      vErrors = [err7];
     } else {
-      vErrors.push(err6);
+      vErrors.push(err7);
     }
     errors++;
   }
@@ -20250,7 +20635,7 @@ function resolveJobFiles(spec, data, where) {
     const file = byIndex.get(path[2]);
     return file ? { file, rest: ["job", ...path.slice(4)] } : null;
   };
-  const digest = "sha256:" + createHash4("sha256").update([spec.digest, ...files.map((f) => `${f.ref} ${f.spec.digest}`)].join("\n")).digest("hex");
+  const digest = "sha256:" + createHash5("sha256").update([spec.digest, ...files.map((f) => `${f.ref} ${f.spec.digest}`)].join("\n")).digest("hex");
   const combined = {
     ...spec,
     digest,
@@ -20304,11 +20689,13 @@ function analyze(file, text, where, options) {
   const diagnostics = sortDiagnostics([...read.diagnostics, ...[...shape, ...checkText(record), ...lowered.problems].map(spec.locate)]);
   return { ir: hasErrors(diagnostics) ? null : lowered.ir, diagnostics, spec, jobFiles: read.jobFiles };
 }
-function compileFor(analysis, target) {
+function compileFor(analysis, target, options) {
   const ir = analysis.ir;
   if (ir === null)
     throw new Error("compileFor needs a valid analysis");
-  const diagnostics = sortDiagnostics(target.check(ir).map(analysis.spec.locate));
+  const values = options?.values ?? defaultOptions(target.options);
+  const digest = options?.digest ?? "none";
+  const diagnostics = sortDiagnostics(target.check(ir, values).map(analysis.spec.locate));
   if (hasErrors(diagnostics))
     return { output: null, diagnostics };
   const limit = target.fileLimit;
@@ -20323,7 +20710,7 @@ function compileFor(analysis, target) {
   if (limit?.severity === "error" && least > limit.bytes)
     return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
   const name = `${outputBaseName(ir.name)}.${target.extension}`;
-  const text = sealOutput(name, target.emit(ir));
+  const text = sealOutput(name, target.emit(ir, values), digest);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_OUTPUT_BYTES)
     return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, bytes, false)] };
@@ -20332,7 +20719,12 @@ function compileFor(analysis, target) {
     if (limit.severity === "error")
       return { output: null, diagnostics };
   }
-  return { output: { target: target.name, path: `${target.name}/${name}`, text }, diagnostics };
+  const output = { target: target.name, path: `${target.name}/${name}`, text };
+  if (target.run === void 0)
+    return { output, diagnostics };
+  const runName = `${outputBaseName(ir.name)}.run.${target.extension}`;
+  const run2 = { target: target.name, path: `${target.name}-runs/${runName}`, text: sealOutput(runName, target.run(ir, values), digest), role: "run" };
+  return { output, run: run2, diagnostics };
 }
 function outputTooLarge(analysis, target, bytes, atLeast) {
   const ir = analysis.ir;
@@ -20351,6 +20743,9 @@ function outputTooLarge(analysis, target, bytes, atLeast) {
 }
 
 // dist/src/project.js
+function selectionFolders(sel) {
+  return [...new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]))];
+}
 function targetsFor(sel, path) {
   const only2 = sel.only?.get(path);
   return only2 === void 0 ? sel.targets : sel.targets.filter((t) => only2.includes(t.target.name));
@@ -20447,8 +20842,8 @@ function compileSelection(sel, taken = []) {
     if (a.ir === null)
       continue;
     specs.push(shown);
-    for (const { target, folder } of targetsFor(sel, a.path)) {
-      const r = compileFor(a, target);
+    for (const { target, folder, runsFolder, options } of targetsFor(sel, a.path)) {
+      const r = compileFor(a, target, options);
       diagnostics.push(...r.diagnostics);
       if (r.output === null)
         continue;
@@ -20462,10 +20857,36 @@ function compileSelection(sel, taken = []) {
       }
       writer.set(rel, a.spec.file);
       outputs.push({ ...r.output, path: rel });
+      if (r.run !== void 0) {
+        const runRel = `${runsFolder === "." ? "" : `${runsFolder}/`}${r.run.path.slice(r.run.path.indexOf("/") + 1)}`;
+        writer.set(runRel, a.spec.file);
+        outputs.push({ ...r.run, path: runRel });
+      }
     }
   }
+  if (sel.whole === true)
+    outputs.push(...folderOutputs(sel, outputs, taken));
   return { outputs, specs, diagnostics };
 }
+function folderOutputs(sel, outputs, taken = []) {
+  const files = [];
+  for (const { target, folder, options } of sel.targets) {
+    if (target.folderFiles === void 0)
+      continue;
+    const prefix = folder === "." ? "" : `${folder}/`;
+    const names = [
+      ...outputs.filter((o) => o.target === target.name && (o.role ?? "output") === "output").map((o) => o.path),
+      ...taken.filter((t) => t.target === target.name).map((t) => t.path)
+    ].filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes("/") && p.endsWith(`.${target.extension}`)).map((p) => p.slice(prefix.length)).sort();
+    const entries = [...new Set(names)].map((file) => ({ file, workflow: file.slice(0, -target.extension.length - 1) }));
+    const digest = options?.digest ?? "none";
+    for (const f of target.folderFiles(entries, options?.values ?? defaultOptions(target.options), headerLinesFor(target.name, FOLDER_FROM))) {
+      files.push({ target: target.name, path: `${prefix}${f.name}`, text: sealOutput(f.name, f.text, digest), role: "folder" });
+    }
+  }
+  return files;
+}
+var FOLDER_FROM = "(the workflows of this folder)";
 
 // dist/src/backfill.js
 var MAX_PARTITIONS = 1e4;
@@ -20589,12 +21010,13 @@ function backfillSelection(sel, from, to, options) {
       empty.push(a.spec.locate(noPartitions(a.ir, from, to)));
       continue;
     }
-    for (const { target, folder } of targetsFor(sel, a.path)) {
-      const checked = sortDiagnostics(target.check(a.ir).map(a.spec.locate));
+    for (const { target, runsFolder, options: deploy } of targetsFor(sel, a.path)) {
+      const values = deploy?.values ?? defaultOptions(target.options);
+      const checked = sortDiagnostics(target.check(a.ir, values).map(a.spec.locate));
       diagnostics.push(...checked);
       if (hasErrors(checked))
         continue;
-      const stem = backfillStem(a.ir, folder, from, to);
+      const stem = backfillStem(a.ir, runsFolder, from, to);
       const other = writer.get(stem);
       if (other !== void 0) {
         diagnostics.push({
@@ -20608,7 +21030,7 @@ function backfillSelection(sel, from, to, options) {
         continue;
       }
       writer.set(stem, a.spec.file);
-      files.push(...backfillFiles(a.ir, target, folder, from, to, dates, options));
+      files.push(...backfillFiles(a.ir, target, runsFolder, from, to, dates, { ...options, options: values }));
       count += dates.length;
     }
   }
@@ -20618,12 +21040,12 @@ function backfillSelection(sel, from, to, options) {
 }
 
 // dist/src/runtime.js
-import { createHash as createHash5 } from "node:crypto";
+import { createHash as createHash6 } from "node:crypto";
 function isoUtc(ms) {
   return new Date(ms).toISOString().slice(0, 19) + "+00:00";
 }
 function runToken(seed, logicalMs) {
-  return createHash5("sha256").update(seed + isoUtc(logicalMs)).digest("hex").slice(0, 32);
+  return createHash6("sha256").update(seed + isoUtc(logicalMs)).digest("hex").slice(0, 32);
 }
 
 // dist/targets/airflow/runs.js
@@ -20660,6 +21082,7 @@ var airflow = {
     gap: (everyHour2) => everyHour2 ? SKIPS : "fires it an hour late",
     fold: (everyHour2) => everyHour2 ? ROBFIG_CRON.fold(true) : "fires it once, at its second occurrence"
   },
+  options: OPTIONS,
   features,
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => {
@@ -20673,9 +21096,13 @@ var airflow = {
   },
   check,
   emit,
+  prerequisites,
   lift,
   runs
 };
+
+// dist/targets/argo/options.js
+var OPTIONS3 = {};
 
 // dist/src/yaml.js
 var import_yaml2 = __toESM(require_dist(), 1);
@@ -20888,47 +21315,47 @@ function block(s, indent) {
   return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad2) + tail;
 }
 function doubleQuoted(s, key, indent) {
-  const json2 = JSON.stringify(s);
-  const fold = !key && json2.length >= FOLD_FROM;
+  const json3 = JSON.stringify(s);
+  const fold = !key && json3.length >= FOLD_FROM;
   const pad2 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
   let out = "";
   let from = 0;
-  let i = json2.indexOf("\\");
+  let i = json3.indexOf("\\");
   while (i !== -1) {
-    const e = json2[i + 1];
+    const e = json3[i + 1];
     if (e === "n") {
-      if (json2[i - 1] === " ") {
-        out += json2.slice(from, i - 1) + (fold && json2[i + 2] !== '"' ? "\\x20" : "\\ ");
+      if (json3[i - 1] === " ") {
+        out += json3.slice(from, i - 1) + (fold && json3[i + 2] !== '"' ? "\\x20" : "\\ ");
         from = i;
       }
-      if (!fold || json2[i + 2] === '"') {
-        i = json2.indexOf("\\", i + 2);
+      if (!fold || json3[i + 2] === '"') {
+        i = json3.indexOf("\\", i + 2);
         continue;
       }
-      out += json2.slice(from, i) + "\n";
+      out += json3.slice(from, i) + "\n";
       i += 2;
-      while (json2[i] === "\\" && json2[i + 1] === "n" && json2[i + 2] !== '"') {
+      while (json3[i] === "\\" && json3[i + 1] === "n" && json3[i + 2] !== '"') {
         out += "\n";
         i += 2;
       }
       out += "\n" + pad2;
-      if (json2[i] === " " && !(json2[i + 1] === "\\" && json2[i + 2] === "n"))
+      if (json3[i] === " " && !(json3[i + 1] === "\\" && json3[i + 2] === "n"))
         out += "\\";
       from = i;
     } else if (e === "u") {
-      const code = json2.slice(i + 2, i + 6);
+      const code = json3.slice(i + 2, i + 6);
       const short = SHORT_ESCAPES[code] ?? (code.startsWith("00") ? "\\x" + code.slice(2) : null);
       if (short !== null) {
-        out += json2.slice(from, i) + short;
+        out += json3.slice(from, i) + short;
         from = i + 6;
       }
       i += 6;
     } else {
       i += 2;
     }
-    i = json2.indexOf("\\", i);
+    i = json3.indexOf("\\", i);
   }
-  out += json2.slice(from);
+  out += json3.slice(from);
   return out.replace(RAW_BREAKS, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
@@ -22041,6 +22468,7 @@ var argo = {
   objectName: kubeName,
   // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
   daylightSaving: ROBFIG_CRON,
+  options: OPTIONS3,
   features: features2,
   fileLimit: {
     bytes: 1e6,
@@ -22058,6 +22486,9 @@ var argo = {
   lift: lift2,
   runs: runs2
 };
+
+// dist/targets/tekton/options.js
+var OPTIONS4 = {};
 
 // dist/targets/tekton/emit.js
 var TARGET2 = "tekton";
@@ -23295,6 +23726,7 @@ var tekton = {
   objectName: kubeName,
   // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README, Schedules).
   daylightSaving: ROBFIG_CRON,
+  options: OPTIONS4,
   features: features3,
   fileLimit: {
     bytes: 1e6,
@@ -23308,6 +23740,9 @@ var tekton = {
   lift: lift3,
   runs: runs3
 };
+
+// dist/targets/github-actions/options.js
+var OPTIONS5 = {};
 
 // dist/targets/github-actions/check.js
 var TARGET3 = "GitHub Actions";
@@ -24628,6 +25063,7 @@ var githubActions = {
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
   // time"; nothing is said of the repeated hour.
   daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
+  options: OPTIONS5,
   features: features4,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {
@@ -25119,21 +25555,37 @@ function parseConfig(file, text, path, glob = globFiles) {
       problems.push(problem("KFM101", `Unknown target \`${name}\` in \`targets\`.${suggestion(name, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name], true));
       continue;
     }
-    const out = resolve4(root, t.out);
-    if (isAbsolute3(t.out) || !inside3(root, out)) {
-      problems.push(problem("KFM006", `The output folder \`${t.out}\` is outside the project root (the folder of this file): name a folder inside it, relative to it.`, [
-        "targets",
-        name,
-        "out"
-      ]));
+    const folders = [];
+    for (const [key, folder] of [
+      ["out", t.out],
+      ["runs", t.runs ?? `${t.out.replace(/[\\/]+$/, "")}-runs`]
+    ]) {
+      const at = t.runs === void 0 && key === "runs" ? ["targets", name, "out"] : ["targets", name, key];
+      const what = key === "out" ? "output folder" : "runs folder";
+      const abs = resolve4(root, folder);
+      if (isAbsolute3(folder) || !inside3(root, abs)) {
+        problems.push(problem("KFM006", `The ${what} \`${folder}\` is outside the project root (the folder of this file): name a folder inside it, relative to it.`, at));
+        break;
+      }
+      const nested = projectBetween(root, abs);
+      if (nested !== null) {
+        problems.push(problem("KFM012", `The ${what} \`${folder}\` is inside another project (${posix(relative5(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`, at));
+        break;
+      }
+      folders.push(posix(relative5(root, abs)) || ".");
+    }
+    if (folders.length < 2)
+      continue;
+    const [out, runs5] = folders;
+    if (runs5 === out || inside3(resolve4(root, out), resolve4(root, runs5)) || inside3(resolve4(root, runs5), resolve4(root, out))) {
+      problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside3(resolve4(root, out), resolve4(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
       continue;
     }
-    const nested = projectBetween(root, out);
-    if (nested !== null) {
-      problems.push(problem("KFM012", `The output folder \`${t.out}\` is inside another project (${posix(relative5(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`, ["targets", name, "out"]));
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    problems.push(...resolved.problems);
+    if (resolved.options === null)
       continue;
-    }
-    targets.push({ target, out: posix(relative5(root, out)) || "." });
+    targets.push({ target, out, runs: runs5, options: { ...resolved.options, digest: optionsDigest(resolved.options.given) } });
   }
   const configured = new Set(targets.map((t) => t.target.name));
   const named = new Set(Object.keys(config.targets));
@@ -25222,7 +25674,8 @@ function insideRoot(root, file) {
 var PROJECT_OPTIONS = {
   target: { type: "string", short: "t", multiple: true },
   out: { type: "string", short: "o" },
-  config: { type: "string", short: "c" }
+  config: { type: "string", short: "c" },
+  option: { type: "string", multiple: true }
 };
 function targetsOf(values) {
   const names = values.target.flatMap((t) => t.split(",")).map((t) => t.trim());
@@ -25250,7 +25703,8 @@ function select(values, positionals, io) {
         // Job files stay inside the project: the config's folder, or the current one without a config.
         root: config === null ? io.cwd : dirname5(config),
         specs: positionals.map((p) => resolve5(io.cwd, p)),
-        targets: targetsOf(values).map((target) => ({ target, folder: target.name })),
+        targets: withOptions(targetsOf(values).map((target) => ({ target, folder: target.name, runsFolder: `${target.name}-runs` })), values),
+        whole: true,
         display: (p) => displayPath(p, io.cwd),
         readFile: readSpec,
         // A folder shared by separate runs: another run's specs (still there) keep their files.
@@ -25312,7 +25766,8 @@ function select(values, positionals, io) {
       specs,
       ...positionals.length > 0 ? { rest: project.specs.filter((p) => !specs.includes(p)) } : {},
       only: project.only,
-      targets: targets.map((t) => ({ target: t.target, folder: t.out })),
+      targets: withOptions(targets.map((t) => ({ target: t.target, folder: t.out, runsFolder: t.runs, options: t.options })), values),
+      whole: positionals.length === 0,
       // Headers name specs relative to the project root, so they do not depend on where kfm-compile runs.
       display,
       readFile: readSpec,
@@ -25337,6 +25792,45 @@ function loweringFor(project, file, io) {
   const only2 = project.only.get(path);
   return { targets: project.targets.map((t) => t.target).filter((t) => only2?.includes(t.name) ?? true) };
 }
+function withOptions(targets, values) {
+  const given = values.option ?? [];
+  if (given.length === 0)
+    return targets;
+  const byTarget = /* @__PURE__ */ new Map();
+  for (const text of given) {
+    const eq = text.indexOf("=");
+    if (eq <= 0)
+      throw new UsageError(`--option ${text}: write it as name=value (for one target: target.name=value).`);
+    const key = text.slice(0, eq);
+    const dot = key.indexOf(".");
+    const only2 = dot > 0 && targets.some((t) => t.target.name === key.slice(0, dot)) ? key.slice(0, dot) : null;
+    const name = only2 === null ? key : key.slice(dot + 1);
+    const takers = targets.filter((t) => (only2 === null || t.target.name === only2) && Object.hasOwn(t.target.options, name));
+    if (takers.length === 0) {
+      const names = [...new Set(targets.filter((t) => only2 === null || t.target.name === only2).flatMap((t) => Object.keys(t.target.options)))];
+      const hint = suggestion(name, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
+      throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name}\`.${hint}`);
+    }
+    for (const t of takers) {
+      const parsed = parseOptionText(t.target.options[name], text.slice(eq + 1));
+      if ("error" in parsed)
+        throw new UsageError(`--option ${key}: the ${t.target.name} option \`${name}\` ${parsed.error}.`);
+      const mine = byTarget.get(t.target.name) ?? {};
+      mine[name] = parsed.value;
+      byTarget.set(t.target.name, mine);
+    }
+  }
+  return targets.map((t) => {
+    const mine = byTarget.get(t.target.name);
+    if (mine === void 0)
+      return t;
+    const all = { ...t.options?.given ?? {}, ...mine };
+    const r = resolveOptions(t.target.name, t.target.options, all, []);
+    if (r.options === null)
+      throw new UsageError(r.problems.map((p) => `--option: ${p.message}`).join("\n"));
+    return { ...t, options: { ...r.options, digest: optionsDigest(r.options.given) } };
+  });
+}
 
 // dist/src/cli/commands/backfill.js
 var backfillCommand = {
@@ -25352,7 +25846,8 @@ a cron schedule gets one partition per day at 00:00 UTC. At most 10000 partition
 A range without any partition (before start_date, after end_date) is an error
 (KFM402) and writes nothing; among several specs, a warning for the one without runs.
 
-For each spec and target, in DIR/<target>/ (or the config's folder for the target):
+For each spec and target, in the target's runs folder (DIR/<target>-runs/, or the config's
+\`runs\` folder: never the output folder a GitOps tool syncs):
   <workflow>.backfill-<from>-<to>.<ext>   the runs, each with its logical date (UTC) and
                                           run token: Argo Workflows, Tekton PipelineRuns
                                           (fixed names: creating them again fails instead
@@ -25907,13 +26402,13 @@ function trustKey(folder, target, from) {
 }
 function trustCurrent(sel) {
   const parts = /* @__PURE__ */ new Set();
-  const generated = generatedFiles(sel.base, sel.targets.map((t) => t.folder));
+  const generated = generatedFiles(sel.base, sel.targets.flatMap((t) => t.target.run === void 0 ? [t.folder] : [t.folder, t.runsFolder]));
   const host = diskHost(sel.root, sel.display, sel.readFile);
   const trusted = [];
   const compile = [];
   for (const path of sel.specs) {
     const shown = sel.display(path);
-    const targets = targetsFor(sel, path);
+    const targets = targetsFor(sel, path).flatMap((t) => t.target.run === void 0 ? [t] : [t, { ...t, folder: t.runsFolder }]);
     const candidates = targets.map(({ target, folder }) => generated.get(trustKey(folder, target.name, shown)) ?? []);
     const text = candidates.some((c) => c.length === 0) ? null : sel.readFile(path);
     if (typeof text !== "string") {
@@ -25931,7 +26426,7 @@ function trustCurrent(sel) {
       digest = read.spec.digest;
       jobFiles = read.jobFiles ?? [];
     }
-    const picks = candidates.map((c) => c.find((g) => g.sealed && g.header.digest === digest));
+    const picks = candidates.map((c, i) => c.find((g) => g.sealed && g.header.digest === digest && g.header.options === (targets[i].options?.digest ?? "none")));
     if (picks.every((g) => g !== void 0)) {
       trusted.push(...picks.map((g, i) => ({ path: g.path, from: shown, target: targets[i].target.name })));
       for (const f of jobFiles)
@@ -25976,15 +26471,21 @@ function difference(onDisk, generated) {
   const now = readHeader(generated);
   if (now === null)
     throw new Error("generated output without a header");
+  if (old.from === FOLDER_FROM && now.from === FOLDER_FROM && old.target === now.target)
+    return old.version !== now.version ? "compiler-changed" : old.options !== now.options ? "options-changed" : "folder-changed";
   if (old.digest !== now.digest || old.from !== now.from || old.target !== now.target)
     return "spec-changed";
   if (old.version !== now.version)
     return "compiler-changed";
+  if (old.options !== now.options)
+    return "options-changed";
   return "hand-edit";
 }
 var WHY = {
   "hand-edit": "edited by hand: its header names the current spec digest and compiler version, but its text is not what they generate. Change the spec instead and run kfm-compile",
   "spec-changed": "stale: its spec changed since it was generated. Run kfm-compile",
+  "options-changed": "stale: the target's options (kfm.config.yaml or --option) changed since it was generated. Run kfm-compile",
+  "folder-changed": "stale: it is made from the list of workflows in its folder, and that list changed (or it was edited by hand). Run kfm-compile",
   "compiler-changed": "stale: generated by another kfm-compile version. Run kfm-compile",
   "not-generated": "in the way: this file was not generated by kfm-compile, so kfm-compile will not replace it without --force"
 };
@@ -26036,7 +26537,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     report(diagnostics, "text", io);
     if (hasErrors(diagnostics))
       return EXIT_INVALID;
-    const result = checkOutputs(selection.base, outputs, selection.targets.map((t) => t.folder), trusted, selection.claims);
+    const result = checkOutputs(selection.base, outputs, selectionFolders(selection), trusted, selection.claims);
     const shown = (p) => relative7(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     const quoted2 = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes2(16).toString("hex") : null;
     if (quoted2 !== null)
@@ -26084,7 +26585,7 @@ or name one with --config FILE.`);
 }
 var compileCommand = {
   name: "compile",
-  summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--force] [--prune] [--quiet]",
+  summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--option NAME=VALUE] [--force] [--prune] [--quiet]",
   help: "",
   run(args, io) {
     const { values, positionals } = parse(args, {
@@ -26140,7 +26641,7 @@ var compileCommand = {
     }
     let removed;
     if (values.prune) {
-      const orphans = findOrphans(selection.base, selection.targets.map((t) => t.folder), new Set(outputs.map((o) => o.path)), selection.claims);
+      const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
       removed = removeOrphans(selection.base, orphans).removed;
     }
     reportFiles(io, shown, { ...written, removed }, { quiet, summary: true });
@@ -26620,12 +27121,16 @@ function usedFeatures(ir) {
 }
 
 // dist/src/explain.js
-function explainTargets(used, targets, refusals) {
-  return targets.map((t) => ({
-    target: t.name,
-    refusals: refusals(t),
-    features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how }))
-  }));
+function explainTargets(used, targets, refusals, needs = () => []) {
+  return targets.map((t) => {
+    const refused = refusals(t);
+    return {
+      target: t.name,
+      refusals: refused,
+      features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how })),
+      needs: refused.length > 0 ? [] : needs(t)
+    };
+  });
 }
 function table(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -26647,6 +27152,13 @@ ${e.target}: ${e.refusals.length === 0 ? "compiles" : "refuses this spec"}
     for (const d of e.refusals)
       out.push(`  ${formatDiagnostic(d)}
 `);
+    if (e.needs.length > 0) {
+      out.push(`  needs on ${e.target}:
+`);
+      for (const n of e.needs)
+        out.push(`    - ${n.kind}: ${safeText(n.text)}
+`);
+    }
   }
   return out.join("");
 }
@@ -26660,7 +27172,10 @@ var explainCommand = {
 
 Shows, for every feature the spec uses and for each target (or the one named), how
 the target realises it: native field, a named emulation, or a refusal with the
-diagnostic the compiler gives. docs/support-matrix.md is the same data for every feature.
+diagnostic the compiler gives; then what the spec needs on that runner before it runs
+there (versions, settings, accounts, Secrets and keys, environments, images, network
+reach), for the project's options of the target. docs/support-matrix.md is the same
+data for every feature.
 Inside a project (kfm.config.yaml here or above, or --config FILE) the targets shown
 are those the project compiles the spec for; otherwise every target.
 Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
@@ -26696,7 +27211,8 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t).diagnostics.filter((d) => d.severity === "error"));
+    const optionsOf = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
+    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf(t)?.values ?? defaultOptions(t.options)) ?? []);
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else
@@ -27027,7 +27543,9 @@ ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
 With one spec, one target and no --out, the output goes to standard output;
-otherwise it is written to DIR/<target>/<workflow name>.<ext>. In a project (a
+otherwise it is written to DIR/<target>/<workflow name>.<ext>, and a target's file that
+starts a run by hand (Tekton's PipelineRun) to DIR/<target>-runs/, outside the folder a
+GitOps tool syncs. In a project (a
 kfm.config.yaml in this folder or one above it, up to the repository root), no spec
 compiles the whole project, each target into its folder, and specs or --target
 compile part of it (--out compiles the specs as given instead). With neither a spec
@@ -27042,6 +27560,9 @@ Options:
   -t, --target <name>  target to compile for (repeatable, or comma-separated)
   -o, --out <DIR>      output folder
   -c, --config <FILE>  project config (default: kfm.config.yaml in this folder or the nearest one above)
+      --option <NAME=VALUE>  a target's deployment option (repeatable; TARGET.NAME=VALUE
+                       for one target), over the config's: lists comma-separated,
+                       mappings as JSON; README "Deploying" lists each target's
       --force          overwrite files at output paths that kfm-compile did not generate
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)

@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
+import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type AirflowOptions, type JsonValue } from "./options.js";
 import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
 import {
@@ -315,14 +316,15 @@ export interface RestrictedView {
 
 /**
  * The pod and container security context of every pod kfm-compile adds (the notification pods),
- * which passes Pod Security `restricted` (kubernetes/pod-security-admission `policy/check_*.go`:
- * non-root with a numeric user, a RuntimeDefault seccomp profile, no privilege escalation, every
- * capability dropped) whatever the deployment's options: written on the task, it wins over
- * `default_args`. The user is numeric because the kubelet cannot check `runAsNonRoot` against a
- * user name (the curl image's `curl_user`); 65534 is `nobody`, and curl needs no home.
+ * which passes Pod Security `restricted` (kubernetes/pod-security-admission `policy/check_*.go`)
+ * whatever the deployment's options: written on the task, it wins over `default_args`. The
+ * container's is the one every target's helper containers have (targets/kubernetes.ts); the
+ * pod's repeats its user and seccomp profile, so that no pod-level `podSecurityContext` option
+ * reaches these pods. The user is numeric because the kubelet cannot check `runAsNonRoot`
+ * against a user name (the curl image's `curl_user`); curl needs no home.
  */
-export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } } as const;
-export const RESTRICTED_CONTAINER_SECURITY_CONTEXT = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } } as const;
+export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } } as const;
+export { RESTRICTED_CONTAINER_SECURITY_CONTEXT };
 
 /** The failure watcher task (0 or 1 of them). */
 export interface FailRunView {
@@ -647,15 +649,15 @@ export function pyJson(v: JsonValue): Py {
  */
 export function deploymentArgs(o: AirflowOptions): [string, Py][] {
   const args: [string, Py][] = [];
-  if (o.kubernetesConnId !== null) args.push(["kubernetes_conn_id", pyStr(o.kubernetesConnId)]);
-  if (o.namespace !== null) args.push(["namespace", pyStr(o.namespace)]);
-  if (o.serviceAccount !== null) args.push(["service_account_name", pyStr(o.serviceAccount)]);
+  if (o.kubernetesConnId !== undefined) args.push(["kubernetes_conn_id", pyStr(o.kubernetesConnId)]);
+  if (o.namespace !== undefined) args.push(["namespace", pyStr(o.namespace)]);
+  if (o.serviceAccount !== undefined) args.push(["service_account_name", pyStr(o.serviceAccount)]);
   if (o.imagePullSecrets.length > 0)
     args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
-  if (o.podSecurityContext !== null) args.push(["security_context", pyJson(o.podSecurityContext)]);
-  if (o.containerSecurityContext !== null) args.push(["container_security_context", pyJson(o.containerSecurityContext)]);
-  if (o.pool !== null) args.push(["pool", pyStr(o.pool)]);
-  if (o.queue !== null) args.push(["queue", pyStr(o.queue)]);
+  if (o.podSecurityContext !== undefined) args.push(["security_context", pyJson(o.podSecurityContext as JsonValue)]);
+  if (o.containerSecurityContext !== undefined) args.push(["container_security_context", pyJson(o.containerSecurityContext as JsonValue)]);
+  if (o.pool !== undefined) args.push(["pool", pyStr(o.pool)]);
+  if (o.queue !== undefined) args.push(["queue", pyStr(o.queue)]);
   return args;
 }
 

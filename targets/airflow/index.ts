@@ -2,13 +2,16 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { ROBFIG_CRON, SKIPS } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import type { AirflowOptions } from "./options.js";
+import { OPTIONS } from "./options.js";
 import { check } from "./check.js";
 import { emit, escapedLength, jinjaVariable } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
+import { prerequisites } from "./prerequisites.js";
 import { runs } from "./runs.js";
 
-export const airflow: Target = {
+export const airflow: Target<AirflowOptions> = {
   name: "airflow",
   title: "Apache Airflow 3 DAG (KubernetesPodOperator)",
   extension: "py",
@@ -21,6 +24,7 @@ export const airflow: Target = {
     gap: (everyHour) => (everyHour ? SKIPS : "fires it an hour late"),
     fold: (everyHour) => (everyHour ? ROBFIG_CRON.fold(true) : "fires it once, at its second occurrence"),
   },
+  options: OPTIONS,
   features,
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => {
@@ -37,6 +41,7 @@ export const airflow: Target = {
   },
   check,
   emit,
+  prerequisites,
   lift,
   runs,
 };

@@ -7,30 +7,24 @@
  */
 import type { Workflow } from "../../src/ir.js";
 import { NOTIFY_CURL_IMAGE, airflowId } from "../../src/names.js";
-import type { AirflowOptions } from "./options.js";
+import type { Prerequisite } from "../types.js";
+import { DEFAULT_OPTIONS, type AirflowOptions } from "./options.js";
 
-export interface AirflowNeed {
-  /** What kind of thing it is: `runner`, `connection`, `namespace`, `account`, `secret`, `image`, `pool`, `workflow`, `people`, `network`. */
-  readonly kind: string;
-  /** The sentence `explain` prints. */
-  readonly text: string;
-}
-
-export function airflowNeeds(ir: Workflow, o: AirflowOptions): AirflowNeed[] {
-  const needs: AirflowNeed[] = [];
+export function prerequisites(ir: Workflow, o: AirflowOptions = DEFAULT_OPTIONS): Prerequisite[] {
+  const needs: Prerequisite[] = [];
   const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0;
   needs.push({
     kind: "runner",
     text: `Airflow 3.3 or later with apache-airflow-providers-cncf-kubernetes 10.5.0 or later${standard ? " and apache-airflow-providers-standard" : ""}`,
   });
   const conn = o.kubernetesConnId ?? "kubernetes_default";
-  needs.push({ kind: "connection", text: `Airflow connection "${conn}" (type Kubernetes) that reaches the cluster` });
-  const ns = o.namespace === null ? "the connection's namespace" : `namespace "${o.namespace}"`;
+  needs.push({ kind: "setting", text: `Airflow connection "${conn}" (type Kubernetes) that reaches the cluster` });
+  const ns = o.namespace === undefined ? "the connection's namespace" : `namespace "${o.namespace}"`;
   needs.push({
-    kind: "namespace",
+    kind: "account",
     text: `${ns}, where the connection's identity may create, get, list, watch, patch and delete pods, get pods/log and list events`,
   });
-  if (o.serviceAccount !== null) needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
+  if (o.serviceAccount !== undefined) needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
   const secrets = new Map<string, Set<string>>();
   const add = (secret: string, key: string): void => void (secrets.get(secret) ?? secrets.set(secret, new Set()).get(secret)!).add(key);
   for (const job of ir.jobs) for (const e of job.env) if ("secretRef" in e) add(e.secretRef.secret, e.secretRef.key);
@@ -46,11 +40,11 @@ export function airflowNeeds(ir: Workflow, o: AirflowOptions): AirflowNeed[] {
   const images = new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image));
   if (ir.notifications.length > 0) images.add(NOTIFY_CURL_IMAGE);
   for (const image of images) needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
-  if (o.pool !== null) needs.push({ kind: "pool", text: `Airflow pool "${o.pool}"` });
-  if (o.queue !== null) needs.push({ kind: "pool", text: `workers that listen on executor queue "${o.queue}"` });
-  for (const u of ir.upstream) needs.push({ kind: "workflow", text: `DAG "${airflowId(u.workflow)}" deployed in the same Airflow, on the same schedule` });
+  if (o.pool !== undefined) needs.push({ kind: "setting", text: `Airflow pool "${o.pool}"` });
+  if (o.queue !== undefined) needs.push({ kind: "setting", text: `workers that listen on executor queue "${o.queue}"` });
+  for (const u of ir.upstream) needs.push({ kind: "setting", text: `DAG "${airflowId(u.workflow)}" deployed in the same Airflow, on the same schedule` });
   if (ir.jobs.some((j) => j.approval !== null))
-    needs.push({ kind: "people", text: "users who may answer approval requests (Airflow's Required Actions, human-in-the-loop)" });
+    needs.push({ kind: "account", text: "users who may answer approval requests (Airflow's Required Actions, human-in-the-loop)" });
   for (const n of ir.notifications)
     needs.push({
       kind: "network",
