@@ -1118,3 +1118,41 @@ describe("deployment options (targets.airflow.options)", () => {
     expect(() => airflow.lift(py)).toThrow(/default_args sets retries, which is not a deployment option/);
   });
 });
+
+describe("what a spec needs on Airflow (prerequisites)", () => {
+  const ir = irFixture({
+    jobs: [
+      { name: "a", env: [{ name: "P", secretRef: { secret: "db", key: "password" } }] },
+      { name: "b", dependsOn: ["a"], env: [{ name: "U", secretRef: { secret: "db", key: "user" } }] },
+    ],
+  });
+
+  it("given no option, then the default connection, the connection's namespace, each Secret once with its keys, each image", () => {
+    const needs = airflow.prerequisites!(ir).map((n) => `${n.kind}: ${n.text}`);
+    expect(needs).toContain('setting: Airflow connection "kubernetes_default" (type Kubernetes) that reaches the cluster');
+    expect(needs).toContain('secret: Secret "db" in the connection\'s namespace with keys "password", "user"');
+    expect(needs.filter((n) => n.startsWith("image:"))).toEqual([`image: image "${ir.jobs[0]!.image}", pullable by the cluster's nodes`]);
+    expect(needs.some((n) => n.includes("apache-airflow-providers-standard"))).toBe(false);
+  });
+
+  it("given options, then they name the connection, namespace, account, pull secrets, pool and queue", () => {
+    const needs = airflow.prerequisites!(ir, {
+      ...DEFAULT_OPTIONS,
+      kubernetesConnId: "k8s_data",
+      namespace: "data-jobs",
+      serviceAccount: "kfm-jobs",
+      imagePullSecrets: ["reg"],
+      pool: "kube",
+      queue: "q",
+    }).map((n) => `${n.kind}: ${n.text}`);
+    expect(needs).toEqual(
+      expect.arrayContaining([
+        'setting: Airflow connection "k8s_data" (type Kubernetes) that reaches the cluster',
+        'account: ServiceAccount "kfm-jobs" in namespace "data-jobs"',
+        'secret: Secret "reg" in namespace "data-jobs" of type kubernetes.io/dockerconfigjson (image pull)',
+        'setting: Airflow pool "kube"',
+        'setting: workers that listen on executor queue "q"',
+      ]),
+    );
+  });
+});
