@@ -305,14 +305,19 @@ export interface TaskView {
   readonly executionTimeout: string;
   readonly triggerRule: string;
   readonly podStartTimeout: string;
-  /** The fixed Pod Security `restricted` contexts (0 or 1): on the pods kfm-compile adds (notifications), not on jobs. */
-  readonly restricted: readonly RestrictedView[];
+  /** The Pod Security `restricted` contexts (0 or 1): on the pods kfm-compile adds (notifications), not on jobs. */
+  readonly restricted: Present;
 }
 
+/** The file's restricted contexts (`KFM_RESTRICTED_POD`, `KFM_RESTRICTED_CONTAINER`), written once when a pod kfm-compile adds uses them. */
 export interface RestrictedView {
   readonly pod: string;
   readonly container: string;
 }
+
+/** The names of the file's restricted contexts. */
+export const RESTRICTED_POD = "KFM_RESTRICTED_POD";
+export const RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
 
 /**
  * The pod and container security context of every pod kfm-compile adds (the notification pods),
@@ -376,6 +381,8 @@ export interface DagView {
   /** `default_args` (0 or 1): the deployment options every operator takes, when any is set. */
   readonly defaultArgs: readonly string[];
   readonly runTokenSeed: string;
+  /** The restricted contexts (0 or 1): when the file has a pod kfm-compile adds. */
+  readonly restrictedContexts: readonly RestrictedView[];
   readonly sensors: readonly SensorView[];
   /** Job tasks in spec order, then the notification tasks. */
   readonly tasks: readonly TaskView[];
@@ -622,12 +629,7 @@ function notifyView(n: Notification, index: number, periodSeconds: number | null
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
-    restricted: [
-      {
-        pod: py.at(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 2, "security_context"),
-        container: py.at(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 2, "container_security_context"),
-      },
-    ],
+    restricted: [true],
   };
 }
 
@@ -659,6 +661,14 @@ export function deploymentArgs(o: AirflowOptions): [string, Py][] {
   if (o.pool !== undefined) args.push(["pool", pyStr(o.pool)]);
   if (o.queue !== undefined) args.push(["queue", pyStr(o.queue)]);
   return args;
+}
+
+/** The two module constants, laid out as ruff writes an assignment at the top level. */
+function restrictedView(): RestrictedView {
+  return {
+    pod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, `${RESTRICTED_POD} = `),
+    container: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, `${RESTRICTED_CONTAINER} = `),
+  };
 }
 
 /** The statement that opens the edge loop; lift.ts reads the pairs back from it. */
@@ -721,6 +731,7 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
     ...dag,
     defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
+    restrictedContexts: notify.length === 0 ? [] : [restrictedView()],
     sensors,
     tasks,
     gates,

@@ -28,7 +28,9 @@ import {
   NOTIFY_SLACK_SCRIPT,
   K8S_CONFIG,
   POD_START_TIMEOUT_SECONDS,
+  RESTRICTED_CONTAINER,
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  RESTRICTED_POD,
   RESTRICTED_POD_SECURITY_CONTEXT,
   SENSOR_NO_LIMIT_SECONDS,
   importBlock,
@@ -840,12 +842,12 @@ function readRunFailed(key: string, c: Extract<Expr, { kind: "call" }>): void {
 function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): NotificationSummary {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
-  const restricted = (name: string, expected: unknown): void => {
-    if (JSON.stringify(json(c.kwargs.get(name)!, `${what} ${name}`)) !== JSON.stringify(expected))
-      throw new LiftError(`${what} ${name} is not the restricted one kfm-compile writes`);
+  const restricted = (name: string, constant: string): void => {
+    const e = c.kwargs.get(name);
+    if (e?.kind !== "name" || e.name !== constant) throw new LiftError(`${what} ${name} is not ${constant}`);
   };
-  restricted("security_context", RESTRICTED_POD_SECURITY_CONTEXT);
-  restricted("container_security_context", RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+  restricted("security_context", RESTRICTED_POD);
+  restricted("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   constant(k.get("doc"), null, `${what} doc`);
@@ -976,6 +978,20 @@ export function lift(text: string): Summary {
   const seed = p.next();
   if (seed.kind !== "str") throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  // The restricted contexts of the pods kfm-compile adds, when it adds any.
+  let restrictedContexts = false;
+  if (p.peek().kind === "name" && (p.peek() as { value: string }).value === RESTRICTED_POD) {
+    for (const [name, expected] of [
+      [RESTRICTED_POD, RESTRICTED_POD_SECURITY_CONTEXT],
+      [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER_SECURITY_CONTEXT],
+    ] as const) {
+      p.name(name);
+      p.op("=");
+      if (JSON.stringify(json(p.expr(), name)) !== JSON.stringify(expected)) throw new LiftError(`${name} is not the restricted context kfm-compile writes`);
+      p.newline();
+    }
+    restrictedContexts = true;
+  }
   p.name("with");
   const dag = readDag(call(p.expr(), "DAG", "the with statement"));
   p.name("as");
@@ -1070,6 +1086,8 @@ export function lift(text: string): Summary {
     if (ups.some((u) => jobs.has(u))) continue;
     for (const x of sensors) if (!ups.includes(x.task)) throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
   }
+  if (restrictedContexts !== notifications.length > 0)
+    throw new LiftError(`${RESTRICTED_POD} and ${RESTRICTED_CONTAINER} are written exactly when a pod kfm-compile adds uses them`);
   // Notifications: once, after every task, only when one failed (README "Failure notifications").
   const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
   if (notifications.length > 0) {

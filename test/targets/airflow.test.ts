@@ -1156,3 +1156,22 @@ describe("what a spec needs on Airflow (prerequisites)", () => {
     );
   });
 });
+
+describe("the pods kfm-compile adds (notifications) are restricted", () => {
+  const py = readFileSync(assetPath("golden/airflow/notifications.py"), "utf8");
+
+  it("given the golden, then every notification task uses the file's restricted contexts, which lift reads", () => {
+    expect(py.match(/security_context=KFM_RESTRICTED_POD,/g)).toHaveLength(2);
+    expect(py.match(/container_security_context=KFM_RESTRICTED_CONTAINER,/g)).toHaveLength(2);
+    expect(() => airflow.lift(py)).not.toThrow();
+  });
+
+  it("given the restricted context loosened, when lifted, then lift refuses it", () => {
+    expect(() => airflow.lift(py.replace('"allowPrivilegeEscalation": False,', '"allowPrivilegeEscalation": True,'))).toThrow(
+      /KFM_RESTRICTED_CONTAINER is not the restricted/,
+    );
+    expect(() => airflow.lift(py.replace("security_context=KFM_RESTRICTED_POD,", "security_context=None,"))).toThrow(
+      /security_context is not KFM_RESTRICTED_POD/,
+    );
+  });
+});
