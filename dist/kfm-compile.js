@@ -8554,6 +8554,8 @@ function pyJinjaList(templates3, opts) {
     return "None";
   return pyList(templates3.map((t) => pyStr(jinjaSource(t, opts))));
 }
+var RESTRICTED_POD = "KFM_RESTRICTED_POD";
+var RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
 var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } };
 var IMPORT_TABLE = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
@@ -8738,12 +8740,7 @@ function notifyView(n, index, periodSeconds, py) {
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
-    restricted: [
-      {
-        pod: py.at(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 2, "security_context"),
-        container: py.at(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 2, "container_security_context")
-      }
-    ]
+    restricted: [true]
   };
 }
 function pyJson(v) {
@@ -8778,6 +8775,12 @@ function deploymentArgs(o) {
   if (o.queue !== void 0)
     args.push(["queue", pyStr(o.queue)]);
   return args;
+}
+function restrictedView() {
+  return {
+    pod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, `${RESTRICTED_POD} = `),
+    container: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, `${RESTRICTED_CONTAINER} = `)
+  };
 }
 var EDGE_LOOP = "for upstream, downstream in ";
 function viewModel(ir, options = DEFAULT_OPTIONS) {
@@ -8844,6 +8847,7 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     ...dag,
     defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
+    restrictedContexts: notify.length === 0 ? [] : [restrictedView()],
     sensors,
     tasks,
     gates,
@@ -9786,12 +9790,13 @@ function readRunFailed(key, c) {
 function readNotify(key, c) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
-  const restricted = (name, expected2) => {
-    if (JSON.stringify(json(c.kwargs.get(name), `${what} ${name}`)) !== JSON.stringify(expected2))
-      throw new LiftError(`${what} ${name} is not the restricted one kfm-compile writes`);
+  const restricted = (name, constant2) => {
+    const e = c.kwargs.get(name);
+    if (e?.kind !== "name" || e.name !== constant2)
+      throw new LiftError(`${what} ${name} is not ${constant2}`);
   };
-  restricted("security_context", RESTRICTED_POD_SECURITY_CONTEXT);
-  restricted("container_security_context", RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+  restricted("security_context", RESTRICTED_POD);
+  restricted("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   constant(k.get("doc"), null, `${what} doc`);
@@ -9901,6 +9906,20 @@ function lift(text) {
   if (seed.kind !== "str")
     throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  let restrictedContexts = false;
+  if (p.peek().kind === "name" && p.peek().value === RESTRICTED_POD) {
+    for (const [name, expected2] of [
+      [RESTRICTED_POD, RESTRICTED_POD_SECURITY_CONTEXT],
+      [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER_SECURITY_CONTEXT]
+    ]) {
+      p.name(name);
+      p.op("=");
+      if (JSON.stringify(json(p.expr(), name)) !== JSON.stringify(expected2))
+        throw new LiftError(`${name} is not the restricted context kfm-compile writes`);
+      p.newline();
+    }
+    restrictedContexts = true;
+  }
   p.name("with");
   const dag = readDag(call(p.expr(), "DAG", "the with statement"));
   p.name("as");
@@ -10007,6 +10026,8 @@ ${expected}`);
       if (!ups.includes(x.task))
         throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
   }
+  if (restrictedContexts !== notifications.length > 0)
+    throw new LiftError(`${RESTRICTED_POD} and ${RESTRICTED_CONTAINER} are written exactly when a pod kfm-compile adds uses them`);
   const sameSet = (a, b) => a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
   if (notifications.length > 0) {
     if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK), own))
