@@ -46,6 +46,10 @@ from types import SimpleNamespace
 from typing import Any
 from unittest import mock
 
+# The loader's helpers (this folder is the script's, so first on sys.path).
+from load_dags import _parse_instant as _instant
+from load_dags import _stdout_to_stderr
+
 TOOL = "edges.py"
 
 
@@ -63,30 +67,6 @@ def _environment(dags_folder: Path) -> str:
     )
     return home
 
-
-
-@contextlib.contextmanager
-def _stdout_to_stderr():
-    """Airflow prints; keep stdout for the one JSON document."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    old = sys.stdout
-    sys.stdout = sys.stderr
-    try:
-        yield os.fdopen(saved, "w", closefd=True)
-    finally:
-        sys.stdout.flush()
-        sys.stdout = old
-
-
-def _instant(text: str) -> Any:
-    import pendulum
-
-    t = pendulum.parse(text)
-    if not isinstance(t, pendulum.DateTime) or t.tzinfo is None:
-        raise SystemExit(f"{TOOL}: {text!r} is not an instant with a UTC offset")
-    return t.in_timezone("UTC")
 
 
 def _load(path: Path) -> tuple[Any, Any]:
@@ -363,8 +343,8 @@ def _stuck_run(dag: Any, logical_date: Any, reason: str, cli: bool) -> dict[str,
 
 
 def first_run(path: Path, nows: list[Any]) -> dict[str, Any]:
-    from airflow.timetables import trigger
     from airflow.models.dag import DagModel
+    from airflow.timetables import trigger
 
     _, sdag = _load(path)
     out: dict[str, Any] = {"dag_id": sdag.dag_id, "first_run": {}}
