@@ -1167,27 +1167,27 @@ var require_stringifyString = __commonJS({
       return true;
     }
     function doubleQuotedString(value, ctx) {
-      const json2 = JSON.stringify(value);
+      const json3 = JSON.stringify(value);
       if (ctx.options.doubleQuotedAsJSON)
-        return json2;
+        return json3;
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
       const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
       let str6 = "";
       let start = 0;
-      for (let i = 0, ch = json2[i]; ch; ch = json2[++i]) {
-        if (ch === " " && json2[i + 1] === "\\" && json2[i + 2] === "n") {
-          str6 += json2.slice(start, i) + "\\ ";
+      for (let i = 0, ch = json3[i]; ch; ch = json3[++i]) {
+        if (ch === " " && json3[i + 1] === "\\" && json3[i + 2] === "n") {
+          str6 += json3.slice(start, i) + "\\ ";
           i += 1;
           start = i;
           ch = "\\";
         }
         if (ch === "\\")
-          switch (json2[i + 1]) {
+          switch (json3[i + 1]) {
             case "u":
               {
-                str6 += json2.slice(start, i);
-                const code = json2.substr(i + 2, 4);
+                str6 += json3.slice(start, i);
+                const code = json3.substr(i + 2, 4);
                 switch (code) {
                   case "0000":
                     str6 += "\\0";
@@ -1217,23 +1217,23 @@ var require_stringifyString = __commonJS({
                     if (code.substr(0, 2) === "00")
                       str6 += "\\x" + code.substr(2);
                     else
-                      str6 += json2.substr(i, 6);
+                      str6 += json3.substr(i, 6);
                 }
                 i += 5;
                 start = i + 1;
               }
               break;
             case "n":
-              if (implicitKey || json2[i + 2] === '"' || json2.length < minMultiLineLength) {
+              if (implicitKey || json3[i + 2] === '"' || json3.length < minMultiLineLength) {
                 i += 1;
               } else {
-                str6 += json2.slice(start, i) + "\n\n";
-                while (json2[i + 2] === "\\" && json2[i + 3] === "n" && json2[i + 4] !== '"') {
+                str6 += json3.slice(start, i) + "\n\n";
+                while (json3[i + 2] === "\\" && json3[i + 3] === "n" && json3[i + 4] !== '"') {
                   str6 += "\n";
                   i += 2;
                 }
                 str6 += indent;
-                if (json2[i + 2] === " ")
+                if (json3[i + 2] === " ")
                   str6 += "\\";
                 i += 1;
                 start = i + 1;
@@ -1243,7 +1243,7 @@ var require_stringifyString = __commonJS({
               i += 1;
           }
       }
-      str6 = start ? str6 + json2.slice(start) : json2;
+      str6 = start ? str6 + json3.slice(start) : json3;
       return implicitKey ? str6 : foldFlowLines.foldFlowLines(str6, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
@@ -3665,11 +3665,11 @@ var require_Document = __commonJS({
           throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
       }
       // json & jsonArg are only used from toJSON()
-      toJS({ json: json2, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
+      toJS({ json: json3, jsonArg, mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
         const ctx = {
           anchors: /* @__PURE__ */ new Map(),
           doc: this,
-          keep: !json2,
+          keep: !json3,
           mapAsMap: mapAsMap === true,
           mapKeyWarned: false,
           maxAliasCount: typeof maxAliasCount === "number" ? maxAliasCount : 100
@@ -7881,8 +7881,8 @@ function firstConflict(c, zone, want, start, end) {
   return null;
 }
 
-// dist/targets/airflow/options.js
-var OPTIONS = {};
+// dist/src/options.js
+import { createHash } from "node:crypto";
 
 // dist/src/limits.js
 var MAX_SPEC_BYTES = 8 * 1024 * 1024;
@@ -7896,6 +7896,7 @@ var MAX_SUGGESTION_LENGTH = 256;
 var MAX_VALUE_CHARS = 1024 * 1024;
 var MAX_EXPANDED_CHARS = 8 * 1024 * 1024;
 var MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
+var POD_START_SECONDS = 600;
 
 // dist/src/diagnostics.js
 function problem(code, message, at, atKey = false) {
@@ -7914,8 +7915,8 @@ var hex = (c, width) => c.charCodeAt(0).toString(16).padStart(width, "0");
 function safeText(s) {
   return s.replace(UNSAFE, (c) => c === "##[" ? "#\\x23[" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "	" ? "\\t" : c.charCodeAt(0) < 256 ? `\\x${hex(c, 2)}` : `\\u${hex(c, 4)}`);
 }
-function safeJson(json2) {
-  return json2.replace(UNSAFE_IN_JSON, (c) => c === "##[" ? "##\\u005b" : `\\u${hex(c, 4)}`);
+function safeJson(json3) {
+  return json3.replace(UNSAFE_IN_JSON, (c) => c === "##[" ? "##\\u005b" : `\\u${hex(c, 4)}`);
 }
 function hasErrors(ds) {
   return ds.some((d) => d.severity === "error");
@@ -7960,6 +7961,197 @@ function editDistance(a, b) {
   return d[a.length][b.length];
 }
 
+// dist/src/options.js
+var option = {
+  string: (d) => ({ ...d, type: "string", default: d.default }),
+  strings: (d) => ({ ...d, type: "strings", default: d.default ?? [] }),
+  boolean: (d) => ({ ...d, type: "boolean" }),
+  integer: (d) => ({ ...d, type: "integer", default: d.default }),
+  oneOf: (d) => ({ ...d, type: "oneOf" }),
+  mapping: (d) => ({ ...d, type: "mapping", default: void 0 })
+};
+var MAX_OPTION_CHARS = 4096;
+var MAX_OPTION_ITEMS = 256;
+function defaultOptions(decls) {
+  return Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, d.default]));
+}
+function resolveOptions(target, decls, given, at) {
+  const problems = [];
+  const values = defaultOptions(decls);
+  const kept = {};
+  const names = Object.keys(decls);
+  for (const [name, value] of Object.entries(given)) {
+    const decl = Object.hasOwn(decls, name) ? decls[name] : void 0;
+    if (decl === void 0) {
+      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name, names) || ` Its options: ${names.join(", ")}.`;
+      problems.push(problem("KFM013", `Unknown ${target} option \`${name}\`.${known}`, [...at, name], true));
+      continue;
+    }
+    const why = invalid(decl, value);
+    if (why !== null) {
+      problems.push(problem("KFM014", `The ${target} option \`${name}\` ${why}`, [...at, name]));
+      continue;
+    }
+    values[name] = value;
+    kept[name] = value;
+  }
+  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+}
+function invalid(decl, value) {
+  const text = (s) => {
+    if (s.length > MAX_OPTION_CHARS)
+      return `is longer than ${MAX_OPTION_CHARS} characters.`;
+    if (decl.type === "string" && decl.maxLength !== void 0 && s.length > decl.maxLength)
+      return `is longer than ${decl.maxLength} characters.`;
+    if ((decl.type === "string" || decl.type === "strings") && decl.pattern !== void 0 && !decl.pattern.test(s))
+      return `must be ${decl.patternText ?? `text matching ${decl.pattern.source}`}; \`${s}\` is not.`;
+    return null;
+  };
+  switch (decl.type) {
+    case "string":
+      return typeof value === "string" ? text(value) : "is text.";
+    case "strings": {
+      if (!Array.isArray(value))
+        return "is a list of text.";
+      if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS))
+        return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
+      for (const item of value) {
+        if (typeof item !== "string")
+          return "is a list of text.";
+        const why = text(item);
+        if (why !== null)
+          return why.replace(/^(is|must)/, "items $1");
+      }
+      return new Set(value).size === value.length ? null : "lists an item twice.";
+    }
+    case "boolean":
+      return typeof value === "boolean" ? null : "is `true` or `false`.";
+    case "integer":
+      return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}.`;
+    case "oneOf":
+      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+    case "mapping": {
+      if (value === null || typeof value !== "object" || Array.isArray(value))
+        return "is a mapping.";
+      return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
+    }
+  }
+}
+function parseOptionText(decl, text) {
+  if (decl === void 0 || decl.type === "string" || decl.type === "oneOf")
+    return { value: text };
+  switch (decl.type) {
+    case "strings":
+      return { value: text === "" ? [] : text.split(",").map((s) => s.trim()) };
+    case "boolean":
+      return text === "true" || text === "false" ? { value: text === "true" } : { error: "is `true` or `false`" };
+    case "integer":
+      return /^-?\d+$/.test(text) ? { value: Number(text) } : { error: "is a whole number" };
+    case "mapping":
+      try {
+        return { value: JSON.parse(text) };
+      } catch {
+        return { error: 'is a mapping written as JSON, for example {"runAsUser": 1000}' };
+      }
+  }
+}
+function optionsDigest(given) {
+  const keys = Object.keys(given).sort();
+  if (keys.length === 0)
+    return "none";
+  const canonical2 = (v) => v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical2(v[k])])) : Array.isArray(v) ? v.map(canonical2) : v;
+  return "sha256:" + createHash("sha256").update(JSON.stringify(canonical2(given))).digest("hex");
+}
+
+// dist/targets/kubernetes.js
+var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+var MANAGED_BY = "kfm-compile";
+var WORKFLOW_LABEL = "kfm-compile.dev/workflow";
+function objectLabels(objectName) {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName };
+}
+var HELPER_UID = 65532;
+var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  runAsUser: HELPER_UID,
+  seccompProfile: { type: "RuntimeDefault" }
+};
+var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+var KUBERNETES_OPTIONS = {
+  namespace: option.string({
+    description: "The namespace written into every object (`metadata.namespace`, and the RoleBinding's subjects). Default: none written, so `kubectl apply -n` or the GitOps tool's destination decides.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the workflow's pods run as, with the permissions the target README lists. Default: none, so the output carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry. Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the user's job pods (runAsUser, fsGroup, ...), as Kubernetes' PodSecurityContext. Default: none, so the image's user; a `restricted` namespace then needs one."
+  }),
+  kustomization: option.boolean({
+    description: "Write a `kustomization.yaml` into the output folder listing its files, with the image field specs an overlay's `images:` needs (README, GitOps: Kustomize base and overlays). Default: false.",
+    default: false
+  })
+};
+
+// dist/targets/airflow/options.js
+var AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
+var AIRFLOW_KEY_TEXT = "letters, digits, `_`, `.` and `-` (at most 250)";
+var OPTIONS = {
+  kubernetesConnId: option.string({
+    description: "The Airflow connection (type Kubernetes) the pods are created through (`kubernetes_conn_id`). Default: none written, so the provider's `kubernetes_default`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an Airflow connection id: ${AIRFLOW_KEY_TEXT}`
+  }),
+  namespace: option.string({
+    description: "The namespace every pod runs in (`namespace`). Default: none written, so the connection's `namespace`, else the worker's own when in cluster, else `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  pausedOnCreation: option.boolean({
+    description: "Whether Airflow pauses the DAG when it first stores it (`is_paused_upon_creation`). Default: false, so a deployed schedule runs, as on the other targets.",
+    default: false
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the pods run as (`service_account_name`). Default: none written, so the namespace's `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry (`image_pull_secrets`). Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the job pods (runAsUser, runAsNonRoot, seccompProfile, ...), as Kubernetes spells it (`security_context`). Default: none, so the image's user; a `restricted` namespace needs this and `containerSecurityContext`."
+  }),
+  containerSecurityContext: option.mapping({
+    description: "The container `securityContext` of the job containers (allowPrivilegeEscalation, capabilities, ...), as Kubernetes spells it (`container_security_context`). Default: none."
+  }),
+  pool: option.string({
+    description: "The Airflow pool every task takes a slot of (`pool`). Default: none written, so `default_pool`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an Airflow pool name: ${AIRFLOW_KEY_TEXT}`
+  }),
+  queue: option.string({
+    description: "The executor queue every task is sent to (`queue`). Default: none written, so `[operators] default_queue`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an executor queue name: ${AIRFLOW_KEY_TEXT}`
+  })
+};
+var DEFAULT_OPTIONS = Object.fromEntries(Object.entries(OPTIONS).map(([k, d]) => [k, d.default]));
+
 // dist/targets/airflow/emit.js
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -7984,7 +8176,7 @@ function assetPath(relative10) {
 }
 
 // dist/src/header.js
-import { createHash } from "node:crypto";
+import { createHash as createHash2 } from "node:crypto";
 
 // dist/src/version.js
 var VERSION = "0.1.0";
@@ -8012,7 +8204,7 @@ function headerLinesFor(target, from) {
   ];
 }
 function outputDigest(baseName, ...unsealed) {
-  const hash = createHash("sha256").update(baseName).update("\n");
+  const hash = createHash2("sha256").update(baseName).update("\n");
   for (const part of unsealed)
     hash.update(part);
   return "sha256:" + hash.digest("hex");
@@ -8233,7 +8425,7 @@ function airflowBackfillRunId(ts) {
 // dist/targets/airflow/emit.js
 var TARGET_NAME = "airflow";
 var MAX_ACTIVE_RUNS = 2147483647;
-var POD_START_NO_LIMIT_SECONDS = 2147483647;
+var POD_START_TIMEOUT_SECONDS = POD_START_SECONDS;
 var TEMPLATE_FILE_SUFFIXES = ["json", "yaml", "yml"];
 var SENSOR_NO_LIMIT_SECONDS = 2147483647;
 var SENSOR_POKE_SECONDS = 60;
@@ -8371,6 +8563,9 @@ function pyJinjaList(templates3, opts) {
     return "None";
   return pyList(templates3.map((t) => pyStr(jinjaSource(t, opts))));
 }
+var RESTRICTED_POD = "KFM_RESTRICTED_POD";
+var RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
+var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } };
 var IMPORT_TABLE = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
@@ -8507,7 +8702,8 @@ function taskView(job, periodSeconds, py) {
     ...retryView(job, py),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS)
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: []
   };
 }
 function gateView(job, py) {
@@ -8552,11 +8748,51 @@ function notifyView(n, index, periodSeconds, py) {
     retryPolicy: "None",
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS)
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: [true]
+  };
+}
+function pyJson(v) {
+  if (v === null)
+    return "None";
+  if (typeof v === "boolean")
+    return pyBool(v);
+  if (typeof v === "number")
+    return pyNum(v);
+  if (typeof v === "string")
+    return pyStr(v);
+  if (Array.isArray(v))
+    return pyList(v.map(pyJson));
+  return pyDict(Object.entries(v).map(([k, x]) => [pyStr(k), pyJson(x)]));
+}
+function deploymentArgs(o) {
+  const args = [];
+  if (o.kubernetesConnId !== void 0)
+    args.push(["kubernetes_conn_id", pyStr(o.kubernetesConnId)]);
+  if (o.namespace !== void 0)
+    args.push(["namespace", pyStr(o.namespace)]);
+  if (o.serviceAccount !== void 0)
+    args.push(["service_account_name", pyStr(o.serviceAccount)]);
+  if (o.imagePullSecrets.length > 0)
+    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
+  if (o.podSecurityContext !== void 0)
+    args.push(["security_context", pyJson(o.podSecurityContext)]);
+  if (o.containerSecurityContext !== void 0)
+    args.push(["container_security_context", pyJson(o.containerSecurityContext)]);
+  if (o.pool !== void 0)
+    args.push(["pool", pyStr(o.pool)]);
+  if (o.queue !== void 0)
+    args.push(["queue", pyStr(o.queue)]);
+  return args;
+}
+function restrictedView() {
+  return {
+    pod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, `${RESTRICTED_POD} = `),
+    container: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, `${RESTRICTED_CONTAINER} = `)
   };
 }
 var EDGE_LOOP = "for upstream, downstream in ";
-function viewModel(ir) {
+function viewModel(ir, options = DEFAULT_OPTIONS) {
   const py = new Placer();
   const period = periodOf(ir);
   const edges = [];
@@ -8595,8 +8831,11 @@ function viewModel(ir) {
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
-    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout")
+    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
+    pausedOnCreation: pyBool(options.pausedOnCreation)
   };
+  const deployment = deploymentArgs(options);
+  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0)
@@ -8615,7 +8854,9 @@ function viewModel(ir) {
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
     ...dag,
+    defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
+    restrictedContexts: notify.length === 0 ? [] : [restrictedView()],
     sensors,
     tasks,
     gates,
@@ -8638,8 +8879,8 @@ function template() {
   }
   return compiled;
 }
-function emit(ir) {
-  return template()(viewModel(ir));
+function emit(ir, options = DEFAULT_OPTIONS) {
+  return template()(viewModel(ir, options));
 }
 
 // dist/targets/airflow/check.js
@@ -8710,9 +8951,15 @@ var features = {
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
   "timeout.run": { support: "native", how: "`dagrun_timeout`." },
-  "timeout.none": { support: "native", how: "`None` written out; the pod scheduling and start-up timeouts are set to their maximum." },
+  "timeout.none": {
+    support: "native",
+    how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`)."
+  },
   "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
-  "schedule.window": { support: "native", how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone." },
+  "schedule.window": {
+    support: "native",
+    how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone. Known difference: with `catchup: false`, a DAG deployed after its start date runs its last slot at once instead of waiting for the next."
+  },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
@@ -9251,8 +9498,57 @@ function localDateTime(e, timezone, what) {
   const p = (n, w = 2) => String(n).padStart(w, "0");
   return `${p(y, 4)}-${p(mo)}-${p(d)}T${p(h)}:${p(mi)}:${p(s)}`;
 }
+var DEPLOYMENT_ARGS = [
+  ["kubernetes_conn_id", (e, what) => str(e, what)],
+  ["namespace", (e, what) => str(e, what)],
+  ["service_account_name", (e, what) => str(e, what)],
+  [
+    "image_pull_secrets",
+    (e, what) => {
+      if (e.kind !== "list" || e.items.length === 0)
+        throw new LiftError(`${what} is not a list of secrets`);
+      for (const item of e.items)
+        str(k8sCall(item, "V1LocalObjectReference", ["name"], what).kwargs.get("name"), what);
+    }
+  ],
+  ["security_context", (e, what) => json(e, what)],
+  ["container_security_context", (e, what) => json(e, what)],
+  ["pool", (e, what) => str(e, what)],
+  ["queue", (e, what) => str(e, what)]
+];
+function json(e, what) {
+  if (e.kind === "str" || e.kind === "num")
+    return e.value;
+  if (e.kind === "name" && e.name === "True")
+    return true;
+  if (e.kind === "name" && e.name === "False")
+    return false;
+  if (e.kind === "name" && e.name === "None")
+    return null;
+  if (e.kind === "list")
+    return e.items.map((x) => json(x, what));
+  if (e.kind === "dict")
+    return Object.fromEntries(e.entries.map(([key, value]) => [str(key, `${what} key`), json(value, what)]));
+  throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
+}
+function readDefaultArgs(e) {
+  if (e?.kind !== "dict" || e.entries.length === 0)
+    throw new LiftError("default_args is not a dict of deployment options");
+  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const known = DEPLOYMENT_ARGS.map(([key]) => key);
+  for (const key of keys)
+    if (!known.includes(key))
+      throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
+  if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(","))
+    throw new LiftError("default_args is not in the order kfm-compile writes");
+  for (const [key, value] of e.entries)
+    DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))[1](value, `default_args ${str(key, "key")}`);
+}
 function readDag(c) {
-  expectKeys(c, 0, DAG_KEYS, "DAG(...)");
+  const hasDefaultArgs = c.kwargs.has("default_args");
+  expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
+  if (hasDefaultArgs)
+    readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS)
@@ -9264,7 +9560,7 @@ function readDag(c) {
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
-  constant(k.get("is_paused_upon_creation"), false, "is_paused_upon_creation");
+  bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
   const undef = k.get("template_undefined");
   if (undef?.kind !== "name" || undef.name !== "jinja2.StrictUndefined")
@@ -9365,8 +9661,8 @@ function readTask(key, c) {
   const rule = str(k.get("trigger_rule"), `${what} trigger_rule`);
   if (rule !== "all_success" && rule !== "all_done")
     throw new LiftError(`${what} trigger_rule is ${rule}`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list")
@@ -9502,7 +9798,14 @@ function readRunFailed(key, c) {
 }
 function readNotify(key, c) {
   const what = `task ${JSON.stringify(key)}`;
-  expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
+  expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
+  const restricted = (name, constant2) => {
+    const e = c.kwargs.get(name);
+    if (e?.kind !== "name" || e.name !== constant2)
+      throw new LiftError(`${what} ${name} is not ${constant2}`);
+  };
+  restricted("security_context", RESTRICTED_POD);
+  restricted("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   constant(k.get("doc"), null, `${what} doc`);
@@ -9523,8 +9826,8 @@ function readNotify(key, c) {
   constant(k.get("retry_policy"), null, `${what} retry_policy`);
   constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
   constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list")
@@ -9612,6 +9915,20 @@ function lift(text) {
   if (seed.kind !== "str")
     throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  let restrictedContexts = false;
+  if (p.peek().kind === "name" && p.peek().value === RESTRICTED_POD) {
+    for (const [name, expected2] of [
+      [RESTRICTED_POD, RESTRICTED_POD_SECURITY_CONTEXT],
+      [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER_SECURITY_CONTEXT]
+    ]) {
+      p.name(name);
+      p.op("=");
+      if (JSON.stringify(json(p.expr(), name)) !== JSON.stringify(expected2))
+        throw new LiftError(`${name} is not the restricted context kfm-compile writes`);
+      p.newline();
+    }
+    restrictedContexts = true;
+  }
   p.name("with");
   const dag = readDag(call(p.expr(), "DAG", "the with statement"));
   p.name("as");
@@ -9718,6 +10035,8 @@ ${expected}`);
       if (!ups.includes(x.task))
         throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
   }
+  if (restrictedContexts !== notifications.length > 0)
+    throw new LiftError(`${RESTRICTED_POD} and ${RESTRICTED_CONTAINER} are written exactly when a pod kfm-compile adds uses them`);
   const sameSet = (a, b) => a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
   if (notifications.length > 0) {
     if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK), own))
@@ -9749,11 +10068,65 @@ ${expected}`);
   };
 }
 
+// dist/targets/airflow/prerequisites.js
+function prerequisites(ir, o = DEFAULT_OPTIONS) {
+  const needs = [];
+  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0;
+  needs.push({
+    kind: "runner",
+    text: `Airflow 3.3 or later with apache-airflow-providers-cncf-kubernetes 10.5.0 or later${standard ? " and apache-airflow-providers-standard" : ""}`
+  });
+  const conn = o.kubernetesConnId ?? "kubernetes_default";
+  needs.push({ kind: "setting", text: `Airflow connection "${conn}" (type Kubernetes) that reaches the cluster` });
+  const ns = o.namespace === void 0 ? "the connection's namespace" : `namespace "${o.namespace}"`;
+  needs.push({
+    kind: "account",
+    text: `${ns}, where the connection's identity may create, get, list, watch, patch and delete pods, get pods/log and list events`
+  });
+  if (o.serviceAccount !== void 0)
+    needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
+  const secrets = /* @__PURE__ */ new Map();
+  const add = (secret, key) => void (secrets.get(secret) ?? secrets.set(secret, /* @__PURE__ */ new Set()).get(secret)).add(key);
+  for (const job of ir.jobs)
+    for (const e of job.env)
+      if ("secretRef" in e)
+        add(e.secretRef.secret, e.secretRef.key);
+  for (const n of ir.notifications) {
+    const ref = n.kind === "slack" ? n.webhook : n.smtp;
+    add(ref.secret, ref.key);
+  }
+  for (const [secret, keys] of secrets) {
+    const list2 = [...keys].map((k) => `"${k}"`).join(", ");
+    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list2}` });
+  }
+  for (const s of o.imagePullSecrets)
+    needs.push({ kind: "secret", text: `Secret "${s}" in ${ns} of type kubernetes.io/dockerconfigjson (image pull)` });
+  const images = new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image));
+  if (ir.notifications.length > 0)
+    images.add(NOTIFY_CURL_IMAGE);
+  for (const image of images)
+    needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
+  if (o.pool !== void 0)
+    needs.push({ kind: "setting", text: `Airflow pool "${o.pool}"` });
+  if (o.queue !== void 0)
+    needs.push({ kind: "setting", text: `workers that listen on executor queue "${o.queue}"` });
+  for (const u of ir.upstream)
+    needs.push({ kind: "setting", text: `DAG "${airflowId(u.workflow)}" deployed in the same Airflow, on the same schedule` });
+  if (ir.jobs.some((j) => j.approval !== null))
+    needs.push({ kind: "account", text: "users who may answer approval requests (Airflow's Required Actions, human-in-the-loop)" });
+  for (const n of ir.notifications)
+    needs.push({
+      kind: "network",
+      text: `network reach from ${ns} to the ${n.kind === "slack" ? "Slack webhook" : "SMTP server"} in Secret "${(n.kind === "slack" ? n.webhook : n.smtp).secret}"`
+    });
+  return needs;
+}
+
 // dist/src/project.js
 import { relative as relative2, sep as sep2 } from "node:path";
 
 // dist/src/lower.js
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 
 // dist/src/text.js
 var UNCARRIED = /[\u0000\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -10090,13 +10463,13 @@ function lower(data, source, scalarSource, options = {}) {
   if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
-  const prerequisites2 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
-  if (prerequisites2.length * jobs.length > MAX_PREREQUISITE_REACH) {
+  const prerequisites3 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites3.length * jobs.length > MAX_PREREQUISITE_REACH) {
     const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
-    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites2.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
+    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites3.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
     return { ir: null, problems };
   }
-  const gated = withPrerequisites(ctx, jobs, prerequisites2);
+  const gated = withPrerequisites(ctx, jobs, prerequisites3);
   const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
@@ -10211,9 +10584,9 @@ function lowerNotifications(value, at, workflow) {
   });
   return out;
 }
-function withPrerequisites(ctx, jobs, prerequisites2) {
+function withPrerequisites(ctx, jobs, prerequisites3) {
   let out = jobs;
-  for (const p of prerequisites2) {
+  for (const p of prerequisites3) {
     const byName = new Map(out.map((j) => [j.name, j]));
     const upstream = /* @__PURE__ */ new Set();
     const walk2 = (n) => {
@@ -10243,7 +10616,7 @@ function runTokenSeed(workflow, jobs) {
     // A param marked `not_a_secret` enters as its bare value: the mark changes no run token.
     Object.entries(isObj(j.params) ? j.params : {}).map(([k, v]) => [k, unwrapNotASecret(v, []).value]).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
   ]).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-  const digest = createHash2("sha256").update(JSON.stringify(params)).digest("hex");
+  const digest = createHash3("sha256").update(JSON.stringify(params)).digest("hex");
   return `kfm-run-token/v1
 ${workflow}
 ${digest}
@@ -10747,12 +11120,12 @@ function lowerRetry(ctx, value, at) {
 }
 
 // dist/src/spec/layout.js
-import { createHash as createHash4 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { dirname as dirname2, isAbsolute, relative, resolve, sep } from "node:path";
 
 // dist/src/spec/load.js
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 
 // node_modules/js-yaml/dist/js-yaml.mjs
 function getDefaultExportFromCjs(x) {
@@ -11413,12 +11786,12 @@ function requireFloat() {
   });
   return float;
 }
-var json;
+var json2;
 var hasRequiredJson;
 function requireJson() {
-  if (hasRequiredJson) return json;
+  if (hasRequiredJson) return json2;
   hasRequiredJson = 1;
-  json = requireFailsafe().extend({
+  json2 = requireFailsafe().extend({
     implicit: [
       require_null(),
       requireBool(),
@@ -11426,7 +11799,7 @@ function requireJson() {
       requireFloat()
     ]
   });
-  return json;
+  return json2;
 }
 var core;
 var hasRequiredCore;
@@ -13944,7 +14317,7 @@ function scan(text, depth, quote) {
 
 // dist/src/spec/load.js
 function digestOf(text) {
-  return "sha256:" + createHash3("sha256").update(text).digest("hex");
+  return "sha256:" + createHash4("sha256").update(text).digest("hex");
 }
 var exactReads = 0;
 function loadSpec(file, text) {
@@ -20292,7 +20665,7 @@ function resolveJobFiles(spec, data, where) {
     const file = byIndex.get(path[2]);
     return file ? { file, rest: ["job", ...path.slice(4)] } : null;
   };
-  const digest = "sha256:" + createHash4("sha256").update([spec.digest, ...files.map((f) => `${f.ref} ${f.spec.digest}`)].join("\n")).digest("hex");
+  const digest = "sha256:" + createHash5("sha256").update([spec.digest, ...files.map((f) => `${f.ref} ${f.spec.digest}`)].join("\n")).digest("hex");
   const combined = {
     ...spec,
     digest,
@@ -20306,109 +20679,6 @@ function resolveJobFiles(spec, data, where) {
     }
   };
   return { data: newData, spec: combined, diagnostics, files: files.map((f) => f.spec.file) };
-}
-
-// dist/src/options.js
-import { createHash as createHash5 } from "node:crypto";
-var option = {
-  string: (d) => ({ ...d, type: "string", default: d.default }),
-  strings: (d) => ({ ...d, type: "strings", default: d.default ?? [] }),
-  boolean: (d) => ({ ...d, type: "boolean" }),
-  integer: (d) => ({ ...d, type: "integer", default: d.default }),
-  oneOf: (d) => ({ ...d, type: "oneOf" }),
-  mapping: (d) => ({ ...d, type: "mapping", default: void 0 })
-};
-var MAX_OPTION_CHARS = 4096;
-var MAX_OPTION_ITEMS = 256;
-function defaultOptions(decls) {
-  return Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, d.default]));
-}
-function resolveOptions(target, decls, given, at) {
-  const problems = [];
-  const values = defaultOptions(decls);
-  const kept = {};
-  const names = Object.keys(decls);
-  for (const [name, value] of Object.entries(given)) {
-    const decl = Object.hasOwn(decls, name) ? decls[name] : void 0;
-    if (decl === void 0) {
-      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name, names) || ` Its options: ${names.join(", ")}.`;
-      problems.push(problem("KFM013", `Unknown ${target} option \`${name}\`.${known}`, [...at, name], true));
-      continue;
-    }
-    const why = invalid(decl, value);
-    if (why !== null) {
-      problems.push(problem("KFM014", `The ${target} option \`${name}\` ${why}`, [...at, name]));
-      continue;
-    }
-    values[name] = value;
-    kept[name] = value;
-  }
-  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
-}
-function invalid(decl, value) {
-  const text = (s) => {
-    if (s.length > MAX_OPTION_CHARS)
-      return `is longer than ${MAX_OPTION_CHARS} characters.`;
-    if (decl.type === "string" && decl.maxLength !== void 0 && s.length > decl.maxLength)
-      return `is longer than ${decl.maxLength} characters.`;
-    if ((decl.type === "string" || decl.type === "strings") && decl.pattern !== void 0 && !decl.pattern.test(s))
-      return `must be ${decl.patternText ?? `text matching ${decl.pattern.source}`}; \`${s}\` is not.`;
-    return null;
-  };
-  switch (decl.type) {
-    case "string":
-      return typeof value === "string" ? text(value) : "is text.";
-    case "strings": {
-      if (!Array.isArray(value))
-        return "is a list of text.";
-      if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS))
-        return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
-      for (const item of value) {
-        if (typeof item !== "string")
-          return "is a list of text.";
-        const why = text(item);
-        if (why !== null)
-          return why.replace(/^(is|must)/, "items $1");
-      }
-      return new Set(value).size === value.length ? null : "lists an item twice.";
-    }
-    case "boolean":
-      return typeof value === "boolean" ? null : "is `true` or `false`.";
-    case "integer":
-      return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}.`;
-    case "oneOf":
-      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
-    case "mapping": {
-      if (value === null || typeof value !== "object" || Array.isArray(value))
-        return "is a mapping.";
-      return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
-    }
-  }
-}
-function parseOptionText(decl, text) {
-  if (decl === void 0 || decl.type === "string" || decl.type === "oneOf")
-    return { value: text };
-  switch (decl.type) {
-    case "strings":
-      return { value: text === "" ? [] : text.split(",").map((s) => s.trim()) };
-    case "boolean":
-      return text === "true" || text === "false" ? { value: text === "true" } : { error: "is `true` or `false`" };
-    case "integer":
-      return /^-?\d+$/.test(text) ? { value: Number(text) } : { error: "is a whole number" };
-    case "mapping":
-      try {
-        return { value: JSON.parse(text) };
-      } catch {
-        return { error: 'is a mapping written as JSON, for example {"runAsUser": 1000}' };
-      }
-  }
-}
-function optionsDigest(given) {
-  const keys = Object.keys(given).sort();
-  if (keys.length === 0)
-    return "none";
-  const canonical2 = (v) => v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical2(v[k])])) : Array.isArray(v) ? v.map(canonical2) : v;
-  return "sha256:" + createHash5("sha256").update(JSON.stringify(canonical2(given))).digest("hex");
 }
 
 // dist/src/compile.js
@@ -20856,50 +21126,9 @@ var airflow = {
   },
   check,
   emit,
+  prerequisites,
   lift,
   runs
-};
-
-// dist/targets/kubernetes.js
-var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-var MANAGED_BY = "kfm-compile";
-var WORKFLOW_LABEL = "kfm-compile.dev/workflow";
-function objectLabels(objectName) {
-  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName };
-}
-var HELPER_UID = 65532;
-var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  runAsNonRoot: true,
-  runAsUser: HELPER_UID,
-  seccompProfile: { type: "RuntimeDefault" }
-};
-var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-var KUBERNETES_OPTIONS = {
-  namespace: option.string({
-    description: "The namespace written into every object (`metadata.namespace`, and the RoleBinding's subjects). Default: none written, so `kubectl apply -n` or the GitOps tool's destination decides.",
-    pattern: DNS1123_LABEL,
-    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  serviceAccount: option.string({
-    description: "An existing ServiceAccount the workflow's pods run as, with the permissions the target README lists. Default: none, so the output carries its own ServiceAccount, Role and RoleBinding.",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  imagePullSecrets: option.strings({
-    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry. Default: none.",
-    pattern: DNS1123_SUBDOMAIN,
-    patternText: "a Secret name (a DNS-1123 subdomain)"
-  }),
-  podSecurityContext: option.mapping({
-    description: "The pod `securityContext` of the user's job pods (runAsUser, fsGroup, ...), as Kubernetes' PodSecurityContext. Default: none, so the image's user; a `restricted` namespace then needs one."
-  }),
-  kustomization: option.boolean({
-    description: "Write a `kustomization.yaml` into the output folder listing its files, with the image field specs an overlay's `images:` needs (README, GitOps: Kustomize base and overlays). Default: false.",
-    default: false
-  })
 };
 
 // dist/targets/argo/options.js
@@ -20934,10 +21163,10 @@ var OPTIONS3 = {
     maximum: 2147483647
   })
 };
-var DEFAULT_OPTIONS = defaultOptions(OPTIONS3);
+var DEFAULT_OPTIONS2 = defaultOptions(OPTIONS3);
 
 // dist/targets/argo/prerequisites.js
-function prerequisites(ir, options = DEFAULT_OPTIONS) {
+function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
   const out = [
     {
       kind: "runner",
@@ -21201,47 +21430,47 @@ function block(s, indent) {
   return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad2) + tail;
 }
 function doubleQuoted(s, key, indent) {
-  const json2 = JSON.stringify(s);
-  const fold = !key && json2.length >= FOLD_FROM;
+  const json3 = JSON.stringify(s);
+  const fold = !key && json3.length >= FOLD_FROM;
   const pad2 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
   let out = "";
   let from = 0;
-  let i = json2.indexOf("\\");
+  let i = json3.indexOf("\\");
   while (i !== -1) {
-    const e = json2[i + 1];
+    const e = json3[i + 1];
     if (e === "n") {
-      if (json2[i - 1] === " ") {
-        out += json2.slice(from, i - 1) + (fold && json2[i + 2] !== '"' ? "\\x20" : "\\ ");
+      if (json3[i - 1] === " ") {
+        out += json3.slice(from, i - 1) + (fold && json3[i + 2] !== '"' ? "\\x20" : "\\ ");
         from = i;
       }
-      if (!fold || json2[i + 2] === '"') {
-        i = json2.indexOf("\\", i + 2);
+      if (!fold || json3[i + 2] === '"') {
+        i = json3.indexOf("\\", i + 2);
         continue;
       }
-      out += json2.slice(from, i) + "\n";
+      out += json3.slice(from, i) + "\n";
       i += 2;
-      while (json2[i] === "\\" && json2[i + 1] === "n" && json2[i + 2] !== '"') {
+      while (json3[i] === "\\" && json3[i + 1] === "n" && json3[i + 2] !== '"') {
         out += "\n";
         i += 2;
       }
       out += "\n" + pad2;
-      if (json2[i] === " " && !(json2[i + 1] === "\\" && json2[i + 2] === "n"))
+      if (json3[i] === " " && !(json3[i + 1] === "\\" && json3[i + 2] === "n"))
         out += "\\";
       from = i;
     } else if (e === "u") {
-      const code = json2.slice(i + 2, i + 6);
+      const code = json3.slice(i + 2, i + 6);
       const short = SHORT_ESCAPES[code] ?? (code.startsWith("00") ? "\\x" + code.slice(2) : null);
       if (short !== null) {
-        out += json2.slice(from, i) + short;
+        out += json3.slice(from, i) + short;
         from = i + 6;
       }
       i += 6;
     } else {
       i += 2;
     }
-    i = json2.indexOf("\\", i);
+    i = json3.indexOf("\\", i);
   }
-  out += json2.slice(from);
+  out += json3.slice(from);
   return out.replace(RAW_BREAKS, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
 
@@ -21415,7 +21644,7 @@ function synchronization(ir) {
   const lock = argoConcurrencyLockName(ir.name);
   return ir.maxActiveRuns === 1 ? { mutexes: [{ name: lock }] } : { semaphores: [{ configMapKeyRef: { name: lock, key: ARGO_CONCURRENCY_KEY } }] };
 }
-function concurrencyConfigMap(ir, options = DEFAULT_OPTIONS) {
+function concurrencyConfigMap(ir, options = DEFAULT_OPTIONS2) {
   if (ir.maxActiveRuns === null || ir.maxActiveRuns === 1)
     return null;
   return {
@@ -21479,7 +21708,7 @@ function exitTemplate(ir) {
     dag: { failFast: false, tasks: ir.notifications.map((_, i) => ({ name: argoNotifyTask(i), template: argoNotifyTask(i), when: NOTIFY_WHEN })) }
   };
 }
-function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS) {
+function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
   const ctx = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
   const sync = synchronization(ir);
   const status = needsRunStatus(ir);
@@ -21528,7 +21757,7 @@ function objectMetadata(ir, name, options, annotations = {}) {
     ...Object.keys(annotations).length > 0 ? { annotations } : {}
   };
 }
-function argoObject(ir, options = DEFAULT_OPTIONS) {
+function argoObject(ir, options = DEFAULT_OPTIONS2) {
   const schedule = ir.schedule;
   const runMetadata = { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } };
   const metadata = objectMetadata(ir, kubeName(ir.name), options, {
@@ -21563,7 +21792,7 @@ function argoObject(ir, options = DEFAULT_OPTIONS) {
   };
 }
 var EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
-function accountObjects(ir, options = DEFAULT_OPTIONS) {
+function accountObjects(ir, options = DEFAULT_OPTIONS2) {
   if (options.serviceAccount !== void 0)
     return [];
   const name = argoExecutorAccountName(ir.name);
@@ -21580,11 +21809,11 @@ function accountObjects(ir, options = DEFAULT_OPTIONS) {
     }
   ];
 }
-function objects(ir, options = DEFAULT_OPTIONS) {
+function objects(ir, options = DEFAULT_OPTIONS2) {
   const configMap = concurrencyConfigMap(ir, options);
   return [...accountObjects(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
 }
-function emit2(ir, options = DEFAULT_OPTIONS) {
+function emit2(ir, options = DEFAULT_OPTIONS2) {
   return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options));
 }
 
@@ -21989,7 +22218,7 @@ function liftGate(tmpl, taskName, after) {
     timeoutSeconds: null
   };
 }
-var RESTRICTED_CONTAINER = {
+var RESTRICTED_CONTAINER2 = {
   allowPrivilegeEscalation: false,
   capabilities: { drop: ["ALL"] },
   runAsNonRoot: true,
@@ -22031,7 +22260,7 @@ function liftNotifications(onExit, templates3, source, seeds) {
       fail2(`${name} does not run one fixed image`);
     if (JSON.stringify(c["resources"]) !== "{}")
       fail2(`${name}.resources is set`);
-    if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER))
+    if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER2))
       fail2(`${name}'s container is not restricted`);
     const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
     const env = arr(c["env"], `${name}.env`).map((e) => obj(e, `${name}.env`));
@@ -22476,7 +22705,7 @@ function workflowObject(ir, run2, options) {
 }
 var AGAIN2 = "Each Workflow has a fixed name: creating this file again fails on the existing names instead of running a date twice.";
 function runs2(ir, logicalDates, runsOptions) {
-  const options = { ...DEFAULT_OPTIONS, ...runsOptions?.options ?? {} };
+  const options = { ...DEFAULT_OPTIONS2, ...runsOptions?.options ?? {} };
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
@@ -22509,7 +22738,7 @@ var argo = {
   },
   check: check2,
   emit: emit2,
-  prerequisites,
+  prerequisites: prerequisites2,
   lift: lift2,
   runs: runs2
 };

@@ -62,7 +62,12 @@ export function expectedGoldens(): Map<string, string> {
         a.ir!.name,
         spec,
         used,
-        explainTargets(used, TARGETS, (t) => compileFor(a, t).diagnostics.filter((d) => d.severity === "error")),
+        explainTargets(
+          used,
+          TARGETS,
+          (t) => compileFor(a, t).diagnostics.filter((d) => d.severity === "error"),
+          (t) => t.prerequisites?.(a.ir!) ?? [],
+        ),
       ),
     );
   }

@@ -280,6 +280,8 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
         "operator": f"{type(wtask).__module__}.{type(wtask).__qualname__}",
         **sched,
         "execution_timeout": _seconds(wtask.execution_timeout),
+        "pool": stask.pool,
+        "queue": stask.queue,
         "retry_policy": (
             None
             if getattr(wtask, "retry_policy", None) is None
@@ -365,6 +367,9 @@ def _run_for(sdag: Any, logical_date: Any) -> dict[str, Any]:
 
 
 MAX_RENDERED_TRIES = 100
+
+# --pod-manifests: also list the whole pod each KubernetesPodOperator task would create.
+POD_MANIFESTS = False
 
 
 def _runtime_ti(task: Any, dag_id: str, task_id: str, dag_run: Any, run_after: Any, try_number: int) -> Any:
@@ -458,8 +463,16 @@ def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], li
 
                     container = ApiClient().sanitize_for_serialization(pod.spec.containers[0])
                     entry["pod_container"] = {
-                        k: container.get(k) for k in ("image", "command", "args", "env", "resources")
+                        k: container.get(k)
+                        for k in ("image", "command", "args", "env", "resources", "securityContext")
                     }
+                    spec = ApiClient().sanitize_for_serialization(pod.spec)
+                    entry["pod"] = {
+                        "namespace": pod.metadata.namespace,
+                        **{k: spec.get(k) for k in ("serviceAccountName", "imagePullSecrets", "securityContext")},
+                    }
+                    if POD_MANIFESTS:
+                        entry["pod_manifest"] = ApiClient().sanitize_for_serialization(pod)
                 except Exception as e:  # environment limits of this tool, not a verdict
                     entry["pod_error"] = f"{type(e).__name__}: {e}"
         except Exception as e:
@@ -728,7 +741,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--fire-from", action="append", default=[],
                         help="list the next runs strictly after this instant (repeatable)")
     parser.add_argument("--fire-count", type=int, default=10, help="runs per --fire-from (default 10)")
+    parser.add_argument("--pod-manifests", action="store_true",
+                        help="list the whole pod each KubernetesPodOperator task would create (rendered[...].tasks[...].pod_manifest)")
     args = parser.parse_args(argv)
+    global POD_MANIFESTS  # noqa: PLW0603 - a flag read deep in _render
+    POD_MANIFESTS = args.pod_manifests
 
     _prepare_environment()
     with _stdout_to_stderr() as real_stdout:

@@ -7,6 +7,9 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
+import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
+import { DEFAULT_OPTIONS, type AirflowOptions, type JsonValue } from "./options.js";
 import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
 import {
   retryWaits,
@@ -40,11 +43,16 @@ export const TARGET_NAME = "airflow";
 export const MAX_ACTIVE_RUNS = 2147483647;
 
 /**
- * KubernetesPodOperator gives a pod 120 s to be scheduled and 120 s to start, then
- * fails the attempt; no value means "no limit". The spec bounds an attempt only by
- * its own timeout (`execution_timeout`), so both are written as this (68 years).
+ * The pod-start bound (src/limits.ts POD_START_SECONDS), as both KubernetesPodOperator limits.
+ * `kpo/utils/pod_manager.py` `await_pod_start` fails the attempt (`PodLaunchTimeoutException`)
+ * when the pod is not scheduled within `schedule_timeout_seconds`, or, once scheduled, not
+ * running within `startup_timeout_seconds` (its clock restarts when the pod is scheduled). It
+ * fails early only on image errors it takes as terminal (`detect_pod_terminate_early_issues`):
+ * a missing Secret or key (`CreateContainerConfigError`) or an unschedulable pod waits for the
+ * limit. The provider's default is 120 s; without a limit such a pod would hold a worker slot
+ * for ever.
  */
-export const POD_START_NO_LIMIT_SECONDS = 2147483647;
+export const POD_START_TIMEOUT_SECONDS = POD_START_SECONDS;
 
 /**
  * Suffixes that make Airflow load a templated string as a template FILE
@@ -297,7 +305,31 @@ export interface TaskView {
   readonly executionTimeout: string;
   readonly triggerRule: string;
   readonly podStartTimeout: string;
+  /** The Pod Security `restricted` contexts (0 or 1): on the pods kfm-compile adds (notifications), not on jobs. */
+  readonly restricted: Present;
 }
+
+/** The file's restricted contexts (`KFM_RESTRICTED_POD`, `KFM_RESTRICTED_CONTAINER`), written once when a pod kfm-compile adds uses them. */
+export interface RestrictedView {
+  readonly pod: string;
+  readonly container: string;
+}
+
+/** The names of the file's restricted contexts. */
+export const RESTRICTED_POD = "KFM_RESTRICTED_POD";
+export const RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
+
+/**
+ * The pod and container security context of every pod kfm-compile adds (the notification pods),
+ * which passes Pod Security `restricted` (kubernetes/pod-security-admission `policy/check_*.go`)
+ * whatever the deployment's options: written on the task, it wins over `default_args`. The
+ * container's is the one every target's helper containers have (targets/kubernetes.ts); the
+ * pod's repeats its user and seccomp profile, so that no pod-level `podSecurityContext` option
+ * reaches these pods. The user is numeric because the kubelet cannot check `runAsNonRoot`
+ * against a user name (the curl image's `curl_user`); curl needs no home.
+ */
+export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } } as const;
+export { RESTRICTED_CONTAINER_SECURITY_CONTEXT };
 
 /** The failure watcher task (0 or 1 of them). */
 export interface FailRunView {
@@ -345,7 +377,12 @@ export interface DagView {
   readonly catchup: string;
   readonly maxActiveRuns: string;
   readonly dagrunTimeout: string;
+  readonly pausedOnCreation: string;
+  /** `default_args` (0 or 1): the deployment options every operator takes, when any is set. */
+  readonly defaultArgs: readonly string[];
   readonly runTokenSeed: string;
+  /** The restricted contexts (0 or 1): when the file has a pod kfm-compile adds. */
+  readonly restrictedContexts: readonly RestrictedView[];
   readonly sensors: readonly SensorView[];
   /** Job tasks in spec order, then the notification tasks. */
   readonly tasks: readonly TaskView[];
@@ -525,7 +562,8 @@ function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView 
     ...retryView(job, py),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: [],
   };
 }
 
@@ -590,14 +628,53 @@ function notifyView(n: Notification, index: number, periodSeconds: number | null
     retryPolicy: "None",
     executionTimeout: "None",
     triggerRule: pyStr("none_skipped"),
-    podStartTimeout: String(POD_START_NO_LIMIT_SECONDS),
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    restricted: [true],
+  };
+}
+
+/** A JSON value from the config as a Python literal (dict keys as they are: a security context keeps Kubernetes' spelling). */
+export function pyJson(v: JsonValue): Py {
+  if (v === null) return "None";
+  if (typeof v === "boolean") return pyBool(v);
+  if (typeof v === "number") return pyNum(v);
+  if (typeof v === "string") return pyStr(v);
+  if (Array.isArray(v)) return pyList((v as readonly JsonValue[]).map(pyJson));
+  return pyDict(Object.entries(v as { readonly [key: string]: JsonValue }).map(([k, x]) => [pyStr(k), pyJson(x)]));
+}
+
+/**
+ * The deployment options as `default_args` entries, in this order (lift.ts reads them back):
+ * every operator of the DAG takes those of them its `__init__` has (`sdk/bases/operator.py`
+ * `BaseOperatorMeta._apply_defaults`), so the pod options reach every KubernetesPodOperator
+ * and `pool`/`queue` every task, and an argument a task writes itself wins.
+ */
+export function deploymentArgs(o: AirflowOptions): [string, Py][] {
+  const args: [string, Py][] = [];
+  if (o.kubernetesConnId !== undefined) args.push(["kubernetes_conn_id", pyStr(o.kubernetesConnId)]);
+  if (o.namespace !== undefined) args.push(["namespace", pyStr(o.namespace)]);
+  if (o.serviceAccount !== undefined) args.push(["service_account_name", pyStr(o.serviceAccount)]);
+  if (o.imagePullSecrets.length > 0)
+    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
+  if (o.podSecurityContext !== undefined) args.push(["security_context", pyJson(o.podSecurityContext as JsonValue)]);
+  if (o.containerSecurityContext !== undefined) args.push(["container_security_context", pyJson(o.containerSecurityContext as JsonValue)]);
+  if (o.pool !== undefined) args.push(["pool", pyStr(o.pool)]);
+  if (o.queue !== undefined) args.push(["queue", pyStr(o.queue)]);
+  return args;
+}
+
+/** The two module constants, laid out as ruff writes an assignment at the top level. */
+function restrictedView(): RestrictedView {
+  return {
+    pod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, `${RESTRICTED_POD} = `),
+    container: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, `${RESTRICTED_CONTAINER} = `),
   };
 }
 
 /** The statement that opens the edge loop; lift.ts reads the pairs back from it. */
 export const EDGE_LOOP = "for upstream, downstream in ";
 
-export function viewModel(ir: Workflow): DagView {
+export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTIONS): DagView {
   const py = new Placer();
   const period = periodOf(ir);
   const edges: [string, string][] = [];
@@ -635,7 +712,10 @@ export function viewModel(ir: Workflow): DagView {
     ...scheduleView(ir, py),
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
+    pausedOnCreation: pyBool(options.pausedOnCreation),
   };
+  const deployment = deploymentArgs(options);
+  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0) called.add("KubernetesPodOperator");
@@ -649,7 +729,9 @@ export function viewModel(ir: Workflow): DagView {
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
     ...dag,
+    defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
+    restrictedContexts: notify.length === 0 ? [] : [restrictedView()],
     sensors,
     tasks,
     gates,
@@ -685,6 +767,6 @@ function template(): HandlebarsTemplateDelegate<DagView> {
   return compiled;
 }
 
-export function emit(ir: Workflow): string {
-  return template()(viewModel(ir));
+export function emit(ir: Workflow, options: AirflowOptions = DEFAULT_OPTIONS): string {
+  return template()(viewModel(ir, options));
 }

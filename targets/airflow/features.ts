@@ -30,9 +30,15 @@ export const features: FeatureTable = {
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
   "timeout.run": { support: "native", how: "`dagrun_timeout`." },
-  "timeout.none": { support: "native", how: "`None` written out; the pod scheduling and start-up timeouts are set to their maximum." },
+  "timeout.none": {
+    support: "native",
+    how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`).",
+  },
   "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
-  "schedule.window": { support: "native", how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone." },
+  "schedule.window": {
+    support: "native",
+    how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone. Known difference: with `catchup: false`, a DAG deployed after its start date runs its last slot at once instead of waiting for the next.",
+  },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },

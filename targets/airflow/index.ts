@@ -2,14 +2,16 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { ROBFIG_CRON, SKIPS } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import type { AirflowOptions } from "./options.js";
 import { OPTIONS } from "./options.js";
 import { check } from "./check.js";
 import { emit, escapedLength, jinjaVariable } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
+import { prerequisites } from "./prerequisites.js";
 import { runs } from "./runs.js";
 
-export const airflow: Target = {
+export const airflow: Target<AirflowOptions> = {
   name: "airflow",
   title: "Apache Airflow 3 DAG (KubernetesPodOperator)",
   extension: "py",
@@ -39,6 +41,7 @@ export const airflow: Target = {
   },
   check,
   emit,
+  prerequisites,
   lift,
   runs,
 };

@@ -27,7 +27,11 @@ import {
   NOTIFY_EMAIL_SCRIPT,
   NOTIFY_SLACK_SCRIPT,
   K8S_CONFIG,
-  POD_START_NO_LIMIT_SECONDS,
+  POD_START_TIMEOUT_SECONDS,
+  RESTRICTED_CONTAINER,
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  RESTRICTED_POD,
+  RESTRICTED_POD_SECURITY_CONTEXT,
   SENSOR_NO_LIMIT_SECONDS,
   importBlock,
 } from "./emit.js";
@@ -532,8 +536,52 @@ interface DagRead {
   maxActiveRuns: number | null;
 }
 
+/**
+ * The deployment options a file may carry in `default_args` (emit.ts `deploymentArgs`), in
+ * their order, each with the shape it must have. They change where and as whom the pods run,
+ * never what a run means; any other key (a `retries`, a `trigger_rule`) would, so it is refused.
+ */
+const DEPLOYMENT_ARGS: readonly (readonly [string, (e: Expr, what: string) => void])[] = [
+  ["kubernetes_conn_id", (e, what) => str(e, what)],
+  ["namespace", (e, what) => str(e, what)],
+  ["service_account_name", (e, what) => str(e, what)],
+  [
+    "image_pull_secrets",
+    (e, what) => {
+      if (e.kind !== "list" || e.items.length === 0) throw new LiftError(`${what} is not a list of secrets`);
+      for (const item of e.items) str(k8sCall(item, "V1LocalObjectReference", ["name"], what).kwargs.get("name"), what);
+    },
+  ],
+  ["security_context", (e, what) => json(e, what)],
+  ["container_security_context", (e, what) => json(e, what)],
+  ["pool", (e, what) => str(e, what)],
+  ["queue", (e, what) => str(e, what)],
+];
+
+/** A literal built of dicts with string keys, lists, strings, numbers, True, False and None (a security context), as JSON. */
+function json(e: Expr, what: string): unknown {
+  if (e.kind === "str" || e.kind === "num") return e.value;
+  if (e.kind === "name" && e.name === "True") return true;
+  if (e.kind === "name" && e.name === "False") return false;
+  if (e.kind === "name" && e.name === "None") return null;
+  if (e.kind === "list") return e.items.map((x) => json(x, what));
+  if (e.kind === "dict") return Object.fromEntries(e.entries.map(([key, value]) => [str(key, `${what} key`), json(value, what)]));
+  throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
+}
+
+function readDefaultArgs(e: Expr | undefined): void {
+  if (e?.kind !== "dict" || e.entries.length === 0) throw new LiftError("default_args is not a dict of deployment options");
+  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const known = DEPLOYMENT_ARGS.map(([key]) => key);
+  for (const key of keys) if (!known.includes(key)) throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
+  if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(",")) throw new LiftError("default_args is not in the order kfm-compile writes");
+  for (const [key, value] of e.entries) DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))![1](value, `default_args ${str(key, "key")}`);
+}
+
 function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
-  expectKeys(c, 0, DAG_KEYS, "DAG(...)");
+  const hasDefaultArgs = c.kwargs.has("default_args");
+  expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
+  if (hasDefaultArgs) readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS) throw new LiftError("max_active_runs is out of range");
@@ -544,7 +592,7 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
-  constant(k.get("is_paused_upon_creation"), false, "is_paused_upon_creation");
+  bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
   const undef = k.get("template_undefined");
   if (undef?.kind !== "name" || undef.name !== "jinja2.StrictUndefined") throw new LiftError("template_undefined is not jinja2.StrictUndefined");
@@ -638,8 +686,8 @@ function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
   str(k.get("name"), `${what} name`);
   const rule = str(k.get("trigger_rule"), `${what} trigger_rule`);
   if (rule !== "all_success" && rule !== "all_done") throw new LiftError(`${what} trigger_rule is ${rule}`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);
@@ -793,7 +841,13 @@ function readRunFailed(key: string, c: Extract<Expr, { kind: "call" }>): void {
 /** A notification task: the curl pod with one of the two fixed scripts, `none_skipped`, no retry. */
 function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): NotificationSummary {
   const what = `task ${JSON.stringify(key)}`;
-  expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
+  expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
+  const restricted = (name: string, constant: string): void => {
+    const e = c.kwargs.get(name);
+    if (e?.kind !== "name" || e.name !== constant) throw new LiftError(`${what} ${name} is not ${constant}`);
+  };
+  restricted("security_context", RESTRICTED_POD);
+  restricted("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   constant(k.get("doc"), null, `${what} doc`);
@@ -812,8 +866,8 @@ function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): Notificati
   constant(k.get("retry_policy"), null, `${what} retry_policy`);
   constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
   constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
-  constant(k.get("schedule_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} schedule_timeout_seconds`);
-  constant(k.get("startup_timeout_seconds"), POD_START_NO_LIMIT_SECONDS, `${what} startup_timeout_seconds`);
+  constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
+  constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);
@@ -924,6 +978,20 @@ export function lift(text: string): Summary {
   const seed = p.next();
   if (seed.kind !== "str") throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  // The restricted contexts of the pods kfm-compile adds, when it adds any.
+  let restrictedContexts = false;
+  if (p.peek().kind === "name" && (p.peek() as { value: string }).value === RESTRICTED_POD) {
+    for (const [name, expected] of [
+      [RESTRICTED_POD, RESTRICTED_POD_SECURITY_CONTEXT],
+      [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER_SECURITY_CONTEXT],
+    ] as const) {
+      p.name(name);
+      p.op("=");
+      if (JSON.stringify(json(p.expr(), name)) !== JSON.stringify(expected)) throw new LiftError(`${name} is not the restricted context kfm-compile writes`);
+      p.newline();
+    }
+    restrictedContexts = true;
+  }
   p.name("with");
   const dag = readDag(call(p.expr(), "DAG", "the with statement"));
   p.name("as");
@@ -1018,6 +1086,8 @@ export function lift(text: string): Summary {
     if (ups.some((u) => jobs.has(u))) continue;
     for (const x of sensors) if (!ups.includes(x.task)) throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
   }
+  if (restrictedContexts !== notifications.length > 0)
+    throw new LiftError(`${RESTRICTED_POD} and ${RESTRICTED_CONTAINER} are written exactly when a pod kfm-compile adds uses them`);
   // Notifications: once, after every task, only when one failed (README "Failure notifications").
   const sameSet = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
   if (notifications.length > 0) {

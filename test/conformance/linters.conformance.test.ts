@@ -15,6 +15,8 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { analyze, compileFor } from "../../src/compile.js";
+import { emit as emitAirflow } from "../../targets/airflow/emit.js";
+import type { AirflowOptions } from "../../targets/airflow/options.js";
 import { TARGETS } from "../../targets/index.js";
 import { fileSafeText, specTemplate, specYaml, templateOf } from "../hostile/arbitraries.js";
 import { workflowSpec } from "../hostile/random-spec.js";
@@ -137,8 +139,30 @@ function compiledFiles(): { airflow: string[]; yaml: string[] } {
       (t.name === "airflow" ? airflow : yaml).push(to);
     }
   }
+  // Deployment options, with long values: the default_args block must stay as ruff writes it too.
+  for (const [i, text] of [specYaml(longNamesSpec()), readFileSync(join(PACKAGE_ROOT, "specs", "notifications.yaml"), "utf8")].entries()) {
+    const a = analyze(`specs/options-${i}.yaml`, text);
+    if (a.ir === null) throw new Error(`options-${i} is invalid`);
+    const to = join(dir, "options", String(i), "dag.py");
+    mkdirSync(join(to, ".."), { recursive: true });
+    writeFileSync(to, emitAirflow(a.ir, AIRFLOW_OPTIONS));
+    airflow.push(to);
+  }
   return { airflow, yaml };
 }
+
+/** Every Airflow deployment option set, with values long enough to need splitting. */
+const AIRFLOW_OPTIONS: AirflowOptions = {
+  kubernetesConnId: `k8s_${"c".repeat(60)}`,
+  namespace: `ns-${"n".repeat(59)}`,
+  pausedOnCreation: true,
+  serviceAccount: `sa-${"s".repeat(100)}`,
+  imagePullSecrets: ["registry-creds", `mirror-${"m".repeat(80)}`],
+  podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 2000, seccompProfile: { type: "RuntimeDefault" }, supplementalGroups: [1, 2, 3] },
+  containerSecurityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"], add: [] } },
+  pool: "kubernetes",
+  queue: `q-${"q".repeat(90)}`,
+};
 
 let dags: { golden: string[]; compiled: string[] };
 let yamls: { golden: string[]; compiled: string[] };

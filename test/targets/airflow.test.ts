@@ -7,10 +7,12 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { airflow } from "../../targets/airflow/index.js";
-import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, jinjaSource, pyStr } from "../../targets/airflow/emit.js";
+import { JINJA_ATTEMPT, JINJA_RUN_TOKEN, emit, jinjaSource, pyStr } from "../../targets/airflow/emit.js";
 import { readTemplate } from "../../targets/airflow/lift.js";
+import { DEFAULT_OPTIONS, type AirflowOptions } from "../../targets/airflow/options.js";
 import { calledNames, flat, layout, pyCall, pyList, valueAt } from "../../targets/airflow/layout.js";
 import { assetPath } from "../../src/assets.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
 import type { CronSchedule, Job, Retry, RuntimeVariable, Segment, StandardVariable, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
 
@@ -406,10 +408,11 @@ describe("a job becomes a KubernetesPodOperator task", () => {
     expect(taskBlock(emitted(irFixture()), "main")).toContain("execution_timeout=None,");
   });
 
-  it("lifts the provider's 120 s pod start limits, which the spec does not have", () => {
-    const t = taskBlock(emitted(irFixture()), "main");
-    expect(t).toContain("schedule_timeout_seconds=2147483647,");
-    expect(t).toContain("startup_timeout_seconds=2147483647,");
+  it("bounds pod scheduling and start-up by the one pod-start bound of every target", () => {
+    for (const t of [taskBlock(emitted(irFixture()), "main"), taskBlock(emitted(irFixture({ jobs: [{ name: "main", timeoutSeconds: 1800 }] })), "main")]) {
+      expect(t).toContain(`schedule_timeout_seconds=${POD_START_SECONDS},`);
+      expect(t).toContain(`startup_timeout_seconds=${POD_START_SECONDS},`);
+    }
   });
 
   it("writes trigger_rule all_success and no XCom sidecar explicitly", () => {
@@ -1064,5 +1067,111 @@ describe("the layout ruff format keeps", () => {
       new Set(),
     );
     expect([...names].sort()).toEqual(["k8s", "pendulum", "timedelta"]);
+  });
+});
+
+describe("deployment options (targets.airflow.options)", () => {
+  const all: AirflowOptions = {
+    ...DEFAULT_OPTIONS,
+    kubernetesConnId: "k8s_data",
+    namespace: "data-jobs",
+    pausedOnCreation: true,
+    serviceAccount: "kfm-jobs",
+    imagePullSecrets: ["registry-creds"],
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    containerSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    pool: "kubernetes",
+    queue: "kube",
+  };
+  const rich = irFixture({ jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"] }] });
+
+  it("given no option set, then the file has no default_args and is not paused on creation", () => {
+    const py = airflow.emit(rich);
+    expect(py).not.toContain("default_args");
+    expect(py).toContain("is_paused_upon_creation=False,");
+  });
+
+  it("given every option, then they are default_args in a fixed order and the meaning is unchanged", () => {
+    const py = emit(rich, all);
+    expect(py).toContain("is_paused_upon_creation=True,");
+    const args = py.slice(py.indexOf("default_args={"), py.indexOf(") as dag:"));
+    const keys = [...args.matchAll(/^ {8}"([a-z_]+)":/gm)].map((m) => m[1]);
+    expect(keys).toEqual([
+      "kubernetes_conn_id",
+      "namespace",
+      "service_account_name",
+      "image_pull_secrets",
+      "security_context",
+      "container_security_context",
+      "pool",
+      "queue",
+    ]);
+    expect(args).toContain('"runAsNonRoot": True,');
+    expect(args).toMatch(/k8s\.V1LocalObjectReference\(\s*name="registry-creds",\s*local_vars_configuration=KFM_K8S_CONFIG,?\s*\)/);
+    expect(airflow.lift(py)).toEqual(airflow.lift(airflow.emit(rich)));
+    // The tasks themselves are the same text: options reach them only through default_args.
+    expect(taskBlock(py, "b")).toBe(taskBlock(airflow.emit(rich), "b"));
+  });
+
+  it("given a default_args key that changes meaning edited in, when lifted, then lift refuses it", () => {
+    const py = emit(rich, all).replace('"pool": "kubernetes",', '"retries": 5,');
+    expect(() => airflow.lift(py)).toThrow(/default_args sets retries, which is not a deployment option/);
+  });
+});
+
+describe("what a spec needs on Airflow (prerequisites)", () => {
+  const ir = irFixture({
+    jobs: [
+      { name: "a", env: [{ name: "P", secretRef: { secret: "db", key: "password" } }] },
+      { name: "b", dependsOn: ["a"], env: [{ name: "U", secretRef: { secret: "db", key: "user" } }] },
+    ],
+  });
+
+  it("given no option, then the default connection, the connection's namespace, each Secret once with its keys, each image", () => {
+    const needs = airflow.prerequisites!(ir).map((n) => `${n.kind}: ${n.text}`);
+    expect(needs).toContain('setting: Airflow connection "kubernetes_default" (type Kubernetes) that reaches the cluster');
+    expect(needs).toContain('secret: Secret "db" in the connection\'s namespace with keys "password", "user"');
+    expect(needs.filter((n) => n.startsWith("image:"))).toEqual([`image: image "${ir.jobs[0]!.image}", pullable by the cluster's nodes`]);
+    expect(needs.some((n) => n.includes("apache-airflow-providers-standard"))).toBe(false);
+  });
+
+  it("given options, then they name the connection, namespace, account, pull secrets, pool and queue", () => {
+    const needs = airflow.prerequisites!(ir, {
+      ...DEFAULT_OPTIONS,
+      kubernetesConnId: "k8s_data",
+      namespace: "data-jobs",
+      serviceAccount: "kfm-jobs",
+      imagePullSecrets: ["reg"],
+      pool: "kube",
+      queue: "q",
+    }).map((n) => `${n.kind}: ${n.text}`);
+    expect(needs).toEqual(
+      expect.arrayContaining([
+        'setting: Airflow connection "k8s_data" (type Kubernetes) that reaches the cluster',
+        'account: ServiceAccount "kfm-jobs" in namespace "data-jobs"',
+        'secret: Secret "reg" in namespace "data-jobs" of type kubernetes.io/dockerconfigjson (image pull)',
+        'setting: Airflow pool "kube"',
+        'setting: workers that listen on executor queue "q"',
+      ]),
+    );
+  });
+});
+
+describe("the pods kfm-compile adds (notifications) are restricted", () => {
+  const py = readFileSync(assetPath("golden/airflow/notifications.py"), "utf8");
+
+  it("given the golden, then every notification task uses the file's restricted contexts, which lift reads", () => {
+    expect(py.match(/security_context=KFM_RESTRICTED_POD,/g)).toHaveLength(2);
+    expect(py.match(/container_security_context=KFM_RESTRICTED_CONTAINER,/g)).toHaveLength(2);
+    expect(() => airflow.lift(py)).not.toThrow();
+  });
+
+  it("given the restricted context loosened, when lifted, then lift refuses it", () => {
+    expect(() => airflow.lift(py.replace('"allowPrivilegeEscalation": False,', '"allowPrivilegeEscalation": True,'))).toThrow(
+      /KFM_RESTRICTED_CONTAINER is not the restricted/,
+    );
+    expect(() => airflow.lift(py.replace("security_context=KFM_RESTRICTED_POD,", "security_context=None,"))).toThrow(
+      /security_context is not KFM_RESTRICTED_POD/,
+    );
   });
 });
