@@ -49,6 +49,8 @@ export interface Compiled {
   /** Display paths of the specs that compiled, as headers name them. */
   readonly specs: string[];
   readonly diagnostics: Diagnostic[];
+  /** The analysis each output was compiled from, by output path: what locates a problem found later (`apply`) in its spec. */
+  readonly sources: ReadonlyMap<string, Analysis>;
 }
 
 /** The targets (with folders) a spec of the selection is compiled for. */
@@ -146,6 +148,7 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
   const { analyses, diagnostics } = analyzeSelection(sel);
   const outputs: Output[] = [];
   const specs: string[] = [];
+  const sources = new Map<string, Analysis>();
   const writer = new Map<string, string>(taken.map((t) => [t.path, t.from]));
   // Per target, the runner's name for each workflow (Target.objectName), with its spec and spec name.
   const objects = new Map<string, Map<string, { from: string; workflow: string }>>();
@@ -187,7 +190,8 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
       }
       writer.set(rel, a.spec.file);
       outputs.push({ ...r.output, path: rel });
+      sources.set(rel, a);
     }
   }
-  return { outputs, specs, diagnostics };
+  return { outputs, specs, diagnostics, sources };
 }

@@ -1,0 +1,39 @@
+/**
+ * What `kfm-compile apply` needs to know of the targets whose files are Kubernetes objects:
+ * the labels every object a workflow owns carries, and the kinds each target writes, which
+ * `--prune` searches for objects a workflow owned and no longer writes.
+ */
+
+/** `app.kubernetes.io/managed-by` (kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/) and the workflow each object belongs to. */
+export const WORKFLOW_LABELS = {
+  managedBy: ["app.kubernetes.io/managed-by", "kfm-compile"],
+  workflow: "kfm-compile.dev/workflow",
+} as const;
+
+const RBAC = [
+  { apiVersion: "v1", kind: "ServiceAccount" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" },
+] as const;
+
+/** Per target, the kinds its files hold: a kind it may write must be listed, or a renamed object of it is never pruned. */
+export const APPLY_TARGETS: Readonly<Record<string, { readonly kinds: readonly { readonly apiVersion: string; readonly kind: string }[] }>> = {
+  argo: {
+    kinds: [
+      { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
+      { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
+      { apiVersion: "argoproj.io/v1alpha1", kind: "Workflow" },
+      { apiVersion: "v1", kind: "ConfigMap" },
+      ...RBAC,
+    ],
+  },
+  tekton: {
+    kinds: [
+      { apiVersion: "tekton.dev/v1", kind: "Pipeline" },
+      { apiVersion: "tekton.dev/v1", kind: "Task" },
+      { apiVersion: "batch/v1", kind: "CronJob" },
+      { apiVersion: "v1", kind: "ConfigMap" },
+      ...RBAC,
+    ],
+  },
+};
