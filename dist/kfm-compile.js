@@ -24972,6 +24972,10 @@ async function applyManifests(api, manifests, options) {
           continue;
         owners.set(`${p.namespace}\0${workflow}`, { manifest: p.manifest, namespace: p.namespace, workflow });
       }
+      for (const m of new Set(planned.map((p) => p.manifest))) {
+        if (![...owners.values()].some((o) => o.manifest === m))
+          lines.push(`(nothing pruned for ${m.file}: its objects carry no ${options.labels.workflow} label to find what the workflow owned by)`);
+      }
       for (const { manifest, namespace, workflow } of owners.values()) {
         const selector = `${options.labels.managedBy[0]}=${options.labels.managedBy[1]},${options.labels.workflow}=${workflow}`;
         for (const kind of options.prune) {
