@@ -25565,7 +25565,6 @@ var APPLY_TARGETS = {
     kinds: [
       { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
       { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
-      { apiVersion: "argoproj.io/v1alpha1", kind: "Workflow" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC
     ]
@@ -25690,7 +25689,7 @@ reached (one line saying why), 2 usage error.
       throw e;
     }
     if (applied.lines.length > 0)
-      io.stdout(applied.lines.map((l) => `${l}
+      io.stdout(applied.lines.map((l) => `${safeText(l)}
 `).join(""));
     report([...diagnostics, ...applied.diagnostics], "text", io);
     const { counts } = applied;

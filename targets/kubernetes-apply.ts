@@ -16,13 +16,17 @@ const RBAC = [
   { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" },
 ] as const;
 
-/** Per target, the kinds its files hold: a kind it may write must be listed, or a renamed object of it is never pruned. */
+/**
+ * Per target, the kinds its files hold: a kind it may write must be listed, or a renamed
+ * object of it is never pruned. Never a kind of run (Argo's Workflow, Tekton's PipelineRun,
+ * a Job or a Pod): runs started from these objects may carry their labels, and pruning
+ * must not delete a run or its history.
+ */
 export const APPLY_TARGETS: Readonly<Record<string, { readonly kinds: readonly { readonly apiVersion: string; readonly kind: string }[] }>> = {
   argo: {
     kinds: [
       { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
       { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
-      { apiVersion: "argoproj.io/v1alpha1", kind: "Workflow" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC,
     ],

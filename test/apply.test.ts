@@ -338,6 +338,31 @@ describe("pruning", () => {
   });
 });
 
+describe("the kinds --prune searches", () => {
+  it("given each Kubernetes target, then no kind of run is among them (a run may carry its workflow's labels)", () => {
+    for (const { kinds } of Object.values(APPLY_TARGETS)) {
+      expect(kinds.map((k) => k.kind).filter((k) => ["Workflow", "PipelineRun", "TaskRun", "Job", "Pod"].includes(k))).toEqual([]);
+    }
+  });
+
+  it("given the golden files, then every kind they hold is one --prune searches", async () => {
+    const { readdirSync, readFileSync } = await import("node:fs");
+    for (const [target, { kinds }] of Object.entries(APPLY_TARGETS)) {
+      const dir = join(PACKAGE_ROOT, "golden", target);
+      const held = new Set(
+        readdirSync(dir)
+          .filter((f) => f.endsWith(".yaml"))
+          .flatMap((f) => (parseYamlStream(readFileSync(join(dir, f), "utf8")) as KubeObject[]).filter((o) => o.metadata.name !== undefined))
+          .map((o) => `${o.apiVersion} ${o.kind}`),
+      );
+      expect(
+        [...held].filter((k) => !kinds.some((x) => `${x.apiVersion} ${x.kind}` === k)),
+        target,
+      ).toEqual([]);
+    }
+  });
+});
+
 describe("reading the server's words", () => {
   it("given Warning headers, then their texts, unescaped", () => {
     expect(warningsOf({ warning: '299 - "would violate \\"restricted\\"", 299 - "second"' })).toEqual(['would violate "restricted"', "second"]);

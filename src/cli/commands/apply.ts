@@ -115,7 +115,8 @@ reached (one line saying why), 2 usage error.
       }
       throw e;
     }
-    if (applied.lines.length > 0) io.stdout(applied.lines.map((l) => `${l}\n`).join(""));
+    // Field paths under a dry run's objects may hold keys from the cluster (annotations): safe text.
+    if (applied.lines.length > 0) io.stdout(applied.lines.map((l) => `${safeText(l)}\n`).join(""));
     report([...diagnostics, ...applied.diagnostics], "text", io);
     const { counts } = applied;
     const total = counts.created + counts.configured + counts.unchanged + applied.refused;
