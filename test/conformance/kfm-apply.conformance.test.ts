@@ -247,7 +247,7 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
       const r = apply(flags, dir);
       expect(r.status).toBe(1);
       expect(errors(r.stderr)).toEqual([
-        `w.yaml:2:3: error KFM501: Another field manager has changed pipeline.tekton.dev/conflicted in the namespace \`${NS.refusals}\`: .spec.description (conflict with "kubectl-patch"). The cluster's values differ from the spec's: apply with --force-conflicts to set the spec's again (kfm-compile then manages those fields), or change the spec to match.`,
+        `w.yaml:2:3: error KFM501: Another field manager has changed pipeline.tekton.dev/conflicted in the namespace \`${NS.refusals}\`: .spec.description (conflict with "kubectl-patch" using tekton.dev/v1). The cluster's values differ from the spec's: apply with --force-conflicts to set the spec's again (kfm-compile then manages those fields), or change the spec to match.`,
       ]);
       const forced = apply([...flags, "--force-conflicts"], dir);
       expect(forced.status, forced.stderr).toBe(0);
