@@ -7471,7 +7471,6 @@ function warningsOf(headers) {
 var ClusterError, UnknownContextError, REQUEST_TIMEOUT_MS, Api;
 var init_kube = __esm({
   "dist/src/cli/kube.js"() {
-    "use strict";
     ClusterError = class extends Error {
     };
     UnknownContextError = class extends Error {
