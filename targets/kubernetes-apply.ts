@@ -3,11 +3,12 @@
  * the labels every object a workflow owns carries, and the kinds each target writes, which
  * `--prune` searches for objects a workflow owned and no longer writes.
  */
+import { MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL } from "./kubernetes.js";
 
-/** `app.kubernetes.io/managed-by` (kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/) and the workflow each object belongs to. */
+/** The labels every object a workflow owns carries (targets/kubernetes.ts): `managed-by=kfm-compile` and the workflow's object name. */
 export const WORKFLOW_LABELS = {
-  managedBy: ["app.kubernetes.io/managed-by", "kfm-compile"],
-  workflow: "kfm-compile.dev/workflow",
+  managedBy: [MANAGED_BY_LABEL, MANAGED_BY],
+  workflow: WORKFLOW_LABEL,
 } as const;
 
 const RBAC = [

@@ -1,13 +1,14 @@
 import { hasErrors, safeText, suggestion } from "../../diagnostics.js";
+import type { Analysis, Output } from "../../compile.js";
 import { compileSelection } from "../../project.js";
 import { parseYamlStream } from "../../yaml.js";
 import { applyManifests, type KubeObject, type Manifest } from "../apply.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
-import { select } from "../project.js";
+import { PROJECT_OPTIONS, select } from "../project.js";
 import { APPLY_TARGETS, WORKFLOW_LABELS } from "../../../targets/kubernetes-apply.js";
 
 const USAGE =
-  "kfm-compile apply [<spec>...] --target <argo|tekton> [--config FILE] [--context C] [--namespace N] [--dry-run=server] [--prune] [--force-conflicts]";
+  "kfm-compile apply [<spec>...] --target <argo|tekton> [--config FILE] [--context C] [--namespace N] [--dry-run=server] [--prune] [--option NAME=VALUE] [--force-conflicts]";
 
 export const applyCommand: Command = {
   name: "apply",
@@ -19,7 +20,8 @@ or above, or --config FILE) and applies every object of every compiled file, the
 accounts and roles included, to the cluster of the current kubeconfig context (or
 --context C), with server-side apply: field manager kfm-compile, strict field
 validation (a field the cluster's schema does not know is an error, not dropped).
-Nothing is written to disk.
+Nothing is written to disk, and runs (the runs folder's files) are not applied: create
+them with kubectl create -f.
 A line per object goes to standard output, as kubectl prints it:
   workflowtemplate.argoproj.io/daily-sales created      (it did not exist)
   serviceaccount/daily-sales-workflow configured        (a field changed)
@@ -44,6 +46,8 @@ Options:
                          kfm-compile.dev/workflow=<its name>, of the kinds the target
                          writes) that its files no longer hold; nothing is pruned
                          when an object was refused
+      --option <N=V>     a deployment option of the target, as for compiling
+                         (repeatable; README, "Deploying")
       --force-conflicts  take over fields another field manager changed (KFM501)
                          instead of refusing the object
 The kubeconfig is found as kubectl finds it: KUBECONFIG, else ~/.kube/config.
@@ -52,8 +56,9 @@ reached (one line saying why), 2 usage error.
 `,
   async run(args, io) {
     const { values, positionals } = parse(args, {
-      target: { type: "string", short: "t", multiple: true },
-      config: { type: "string", short: "c" },
+      target: PROJECT_OPTIONS.target,
+      config: PROJECT_OPTIONS.config,
+      option: PROJECT_OPTIONS.option,
       context: { type: "string" },
       namespace: { type: "string", short: "n" },
       "dry-run": { type: "string" },
@@ -80,17 +85,14 @@ reached (one line saying why), 2 usage error.
       report(selected.diagnostics, "text", io);
       return EXIT_INVALID;
     }
-    const { outputs, diagnostics, sources } = compileSelection(selected.selection);
+    // The folder's shared objects too, whichever specs are named: a workflow's objects may use them.
+    const { outputs, diagnostics, sources } = compileSelection({ ...selected.selection, whole: true });
     diagnostics.unshift(...selected.diagnostics);
     if (hasErrors(diagnostics)) {
       report(diagnostics, "text", io);
       return EXIT_INVALID;
     }
-    const manifests: Manifest[] = outputs.map((o) => {
-      const a = sources.get(o.path)!;
-      const objects = parseYamlStream(o.text).filter((d): d is KubeObject => d !== null && typeof d === "object");
-      return { file: o.path, objects, spec: a.spec, ir: a.ir! };
-    });
+    const manifests = toManifests(outputs, sources);
 
     // Loaded only now: no other command pays for the Kubernetes client.
     const { ClusterError, UnknownContextError, connect } = await import("../kube.js");
@@ -128,3 +130,25 @@ reached (one line saying why), 2 usage error.
     return hasErrors(applied.diagnostics) ? EXIT_INVALID : EXIT_OK;
   },
 };
+
+/**
+ * The objects apply applies: those of each workflow's file and of the folder's shared files,
+ * not runs (the runs folder's files are created with `kubectl create`), and not Kustomize's
+ * own file (a `kustomization.yaml` is read by kustomize, never sent to the API server). A
+ * folder file, which no one spec wrote, is located at the first spec of its folder.
+ */
+export function toManifests(outputs: readonly Output[], sources: ReadonlyMap<string, Analysis>): Manifest[] {
+  const manifests: Manifest[] = [];
+  for (const o of outputs) {
+    if (o.role === "run") continue;
+    const folder = o.path.includes("/") ? o.path.slice(0, o.path.lastIndexOf("/") + 1) : "";
+    const a =
+      sources.get(o.path) ?? [...sources.entries()].find(([p, x]) => p.startsWith(folder) && !p.slice(folder.length).includes("/") && x.ir !== null)?.[1];
+    if (a?.ir == null) continue;
+    const objects = parseYamlStream(o.text).filter(
+      (d): d is KubeObject => d !== null && typeof d === "object" && !String((d as KubeObject).apiVersion).startsWith("kustomize.config.k8s.io/"),
+    );
+    if (objects.length > 0) manifests.push({ file: o.path, objects, spec: a.spec, ir: a.ir });
+  }
+  return manifests;
+}
