@@ -25061,14 +25061,9 @@ function objectRef(apiVersion, kind, name) {
   const group = groupOf(apiVersion);
   return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
 }
-async function applyManifests(api, manifests, options) {
-  const lines = [];
+function preflight(manifests, namespace) {
+  const objects = [];
   const diagnostics = [];
-  const counts = { created: 0, configured: 0, unchanged: 0, pruned: 0 };
-  const namespaces = /* @__PURE__ */ new Set();
-  const fallback = options.namespace ?? api.namespace ?? "default";
-  const dry = options.dryRun ? " (server dry run)" : "";
-  const planned = [];
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
       const name = object.metadata?.name;
@@ -25078,13 +25073,25 @@ async function applyManifests(api, manifests, options) {
         continue;
       }
       const own = object.metadata.namespace;
-      if (own !== void 0 && options.namespace !== void 0 && own !== options.namespace) {
-        diagnostics.push(locate(manifest, "KFM502", `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${options.namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
+      if (own !== void 0 && namespace !== void 0 && own !== namespace) {
+        diagnostics.push(locate(manifest, "KFM502", `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
         continue;
       }
-      planned.push({ manifest, object, namespace: own ?? fallback, name });
+      objects.push({ manifest, object, namespace: own, name });
     }
   }
+  return { objects, diagnostics };
+}
+async function applyManifests(api, manifests, options) {
+  const lines = [];
+  const diagnostics = [];
+  const counts = { created: 0, configured: 0, unchanged: 0, pruned: 0 };
+  const namespaces = /* @__PURE__ */ new Set();
+  const fallback = options.namespace ?? api.namespace ?? "default";
+  const dry = options.dryRun ? " (server dry run)" : "";
+  const checked = preflight(manifests, options.namespace);
+  diagnostics.push(...checked.diagnostics);
+  const planned = checked.objects.map((o) => ({ ...o, namespace: o.namespace ?? fallback }));
   if (diagnostics.some((d) => d.severity === "error"))
     return { lines, diagnostics, counts, refused: 0, namespaces: [] };
   const served = /* @__PURE__ */ new Map();
@@ -25946,6 +25953,11 @@ reached (one line saying why), 2 usage error.
       return EXIT_INVALID;
     }
     const manifests = toManifests(outputs, sources);
+    const early = preflight(manifests, namespace).diagnostics;
+    if (hasErrors(early)) {
+      report([...diagnostics, ...early], "text", io);
+      return EXIT_INVALID;
+    }
     const { ClusterError: ClusterError2, UnknownContextError: UnknownContextError2, connect: connect2 } = await Promise.resolve().then(() => (init_kube(), kube_exports));
     let applied;
     let api;

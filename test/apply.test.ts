@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyManifests, differences, pathAt, type ApplyOptions, type KubeObject, type Manifest } from "../src/cli/apply.js";
 import { main } from "../src/cli/index.js";
+import { toManifests } from "../src/cli/commands/apply.js";
 import { warningsOf, type KubeApi, type Resource, type Response } from "../src/cli/kube.js";
 import { analyze } from "../src/compile.js";
 import { formatDiagnostic } from "../src/diagnostics.js";
@@ -335,6 +336,45 @@ describe("pruning", () => {
     const r = await applyManifests(cluster, [manifest()], { ...OPTIONS, prune: pruneKinds });
     expect(r.lines).toEqual(["(nothing pruned: an object was refused, so what the workflow owns is not known for sure)"]);
     expect(cluster.calls.some((c) => c.startsWith("DELETE"))).toBe(false);
+  });
+});
+
+describe("what is applied of the compiled files", () => {
+  it("given a workflow's file, its run and folder files, then the workflow's objects and the folder's shared objects, never the run or the kustomization", () => {
+    const a = analyze("pipeline.yaml", SPEC);
+    const sources = new Map([
+      ["deploy/argo/daily_sales.yaml", a],
+      ["deploy/argo-runs/daily_sales.yaml", a],
+    ]);
+    const doc = (o: object) => `---\n${JSON.stringify(o)}\n`;
+    const manifests = toManifests(
+      [
+        { target: "argo", path: "deploy/argo/daily_sales.yaml", text: doc({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "a" } }) },
+        {
+          target: "argo",
+          path: "deploy/argo-runs/daily_sales.yaml",
+          text: doc({ apiVersion: "argoproj.io/v1alpha1", kind: "Workflow", metadata: { name: "r" } }),
+          role: "run",
+        },
+        {
+          target: "argo",
+          path: "deploy/argo/kustomization.yaml",
+          text: doc({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["daily_sales.yaml"] }),
+          role: "folder",
+        },
+        {
+          target: "argo",
+          path: "deploy/argo/shared.yaml",
+          text: doc({ apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate", metadata: { name: "s" } }),
+          role: "folder",
+        },
+      ],
+      sources,
+    );
+    expect(manifests.map((m) => [m.file, m.objects.map((o) => `${o.kind}/${o.metadata.name}`), m.spec.file])).toEqual([
+      ["deploy/argo/daily_sales.yaml", ["ServiceAccount/a"], "pipeline.yaml"],
+      ["deploy/argo/shared.yaml", ["WorkflowTemplate/s"], "pipeline.yaml"],
+    ]);
   });
 });
 

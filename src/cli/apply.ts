@@ -78,21 +78,16 @@ export function objectRef(apiVersion: string, kind: string, name: string): strin
 }
 
 /**
- * Applies every object of every manifest, in order, then prunes. Diagnostics found
- * before any request (a namespace that does not match, an object without a name) stop
- * everything; a refused object does not stop the others, but does stop the pruning.
- * A `ClusterError` (no answer, credentials refused) is thrown as it is.
+ * What can be told before any request: every object has a name (one with only
+ * `generateName` is a run, left out with a warning), and sits in the namespace asked for.
+ * The objects to apply, each with the namespace its file gives it, if any.
  */
-export async function applyManifests(api: KubeApi, manifests: readonly Manifest[], options: ApplyOptions): Promise<Applied> {
-  const lines: string[] = [];
+export function preflight(
+  manifests: readonly Manifest[],
+  namespace: string | undefined,
+): { objects: { manifest: Manifest; object: KubeObject; namespace: string | undefined; name: string }[]; diagnostics: Diagnostic[] } {
+  const objects: { manifest: Manifest; object: KubeObject; namespace: string | undefined; name: string }[] = [];
   const diagnostics: Diagnostic[] = [];
-  const counts: Record<Outcome, number> = { created: 0, configured: 0, unchanged: 0, pruned: 0 };
-  const namespaces = new Set<string>();
-  const fallback = options.namespace ?? api.namespace ?? "default";
-  const dry = options.dryRun ? " (server dry run)" : "";
-
-  // Before any request: every object has a name, and sits in the namespace asked for.
-  const planned: { manifest: Manifest; object: KubeObject; namespace: string; name: string }[] = [];
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
       const name = object.metadata?.name;
@@ -110,20 +105,40 @@ export async function applyManifests(api: KubeApi, manifests: readonly Manifest[
         continue;
       }
       const own = object.metadata.namespace;
-      if (own !== undefined && options.namespace !== undefined && own !== options.namespace) {
+      if (own !== undefined && namespace !== undefined && own !== namespace) {
         diagnostics.push(
           locate(
             manifest,
             "KFM502",
-            `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${options.namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`,
+            `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`,
             [],
           ),
         );
         continue;
       }
-      planned.push({ manifest, object, namespace: own ?? fallback, name });
+      objects.push({ manifest, object, namespace: own, name });
     }
   }
+  return { objects, diagnostics };
+}
+
+/**
+ * Applies every object of every manifest, in order, then prunes. Diagnostics found
+ * before any request (a namespace that does not match, an object without a name) stop
+ * everything; a refused object does not stop the others, but does stop the pruning.
+ * A `ClusterError` (no answer, credentials refused) is thrown as it is.
+ */
+export async function applyManifests(api: KubeApi, manifests: readonly Manifest[], options: ApplyOptions): Promise<Applied> {
+  const lines: string[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const counts: Record<Outcome, number> = { created: 0, configured: 0, unchanged: 0, pruned: 0 };
+  const namespaces = new Set<string>();
+  const fallback = options.namespace ?? api.namespace ?? "default";
+  const dry = options.dryRun ? " (server dry run)" : "";
+
+  const checked = preflight(manifests, options.namespace);
+  diagnostics.push(...checked.diagnostics);
+  const planned = checked.objects.map((o) => ({ ...o, namespace: o.namespace ?? fallback }));
   if (diagnostics.some((d) => d.severity === "error")) return { lines, diagnostics, counts, refused: 0, namespaces: [] };
 
   const served = new Map<string, Resource | null>();

@@ -2,7 +2,7 @@ import { hasErrors, safeText, suggestion } from "../../diagnostics.js";
 import type { Analysis, Output } from "../../compile.js";
 import { compileSelection } from "../../project.js";
 import { parseYamlStream } from "../../yaml.js";
-import { applyManifests, type KubeObject, type Manifest } from "../apply.js";
+import { applyManifests, preflight, type KubeObject, type Manifest } from "../apply.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
 import { APPLY_TARGETS, WORKFLOW_LABELS } from "../../../targets/kubernetes-apply.js";
@@ -93,6 +93,12 @@ reached (one line saying why), 2 usage error.
       return EXIT_INVALID;
     }
     const manifests = toManifests(outputs, sources);
+    // What needs no cluster is said before one is looked for.
+    const early = preflight(manifests, namespace).diagnostics;
+    if (hasErrors(early)) {
+      report([...diagnostics, ...early], "text", io);
+      return EXIT_INVALID;
+    }
 
     // Loaded only now: no other command pays for the Kubernetes client.
     const { ClusterError, UnknownContextError, connect } = await import("../kube.js");
