@@ -25932,14 +25932,14 @@ reached (one line saying why), 2 usage error.
     if (targets.length !== 1)
       throw new UsageError(`apply takes one --target: ${names.join(" or ")}.`);
     const target = targets[0];
-    if (!(target in APPLY_TARGETS)) {
+    if (!Object.hasOwn(APPLY_TARGETS, target)) {
       throw new UsageError(`apply is for targets whose files are Kubernetes objects (${names.join(", ")}), not '${target}'.${suggestion(target, names)}`);
     }
     const dryRun = values["dry-run"];
     if (dryRun !== void 0 && dryRun !== "server" && dryRun !== "none")
       throw new UsageError(`--dry-run is server (the API server's dry run), not '${dryRun}'; to see the files themselves, compile them.`);
     const namespace = values.namespace;
-    if (namespace !== void 0 && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    if (namespace !== void 0 && !DNS1123_LABEL.test(namespace))
       throw new UsageError(`--namespace '${namespace}' is not a namespace name (lower-case letters, digits and '-', at most 63).`);
     const selected = select({ ...values, target: [target] }, positionals, io);
     if (selected.mode === "invalid") {

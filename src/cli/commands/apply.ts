@@ -6,6 +6,7 @@ import { applyManifests, preflight, type KubeObject, type Manifest } from "../ap
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
 import { APPLY_TARGETS, WORKFLOW_LABELS } from "../../../targets/kubernetes-apply.js";
+import { DNS1123_LABEL } from "../../../targets/kubernetes.js";
 
 const USAGE =
   "kfm-compile apply [<spec>...] --target <argo|tekton> [--config FILE] [--context C] [--namespace N] [--dry-run=server] [--prune] [--option NAME=VALUE] [--force-conflicts]";
@@ -70,14 +71,14 @@ reached (one line saying why), 2 usage error.
     const targets = ((values.target as string[] | undefined) ?? []).flatMap((t) => t.split(",")).map((t) => t.trim());
     if (targets.length !== 1) throw new UsageError(`apply takes one --target: ${names.join(" or ")}.`);
     const target = targets[0]!;
-    if (!(target in APPLY_TARGETS)) {
+    if (!Object.hasOwn(APPLY_TARGETS, target)) {
       throw new UsageError(`apply is for targets whose files are Kubernetes objects (${names.join(", ")}), not '${target}'.${suggestion(target, names)}`);
     }
     const dryRun = values["dry-run"] as string | undefined;
     if (dryRun !== undefined && dryRun !== "server" && dryRun !== "none")
       throw new UsageError(`--dry-run is server (the API server's dry run), not '${dryRun}'; to see the files themselves, compile them.`);
     const namespace = values.namespace as string | undefined;
-    if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    if (namespace !== undefined && !DNS1123_LABEL.test(namespace))
       throw new UsageError(`--namespace '${namespace}' is not a namespace name (lower-case letters, digits and '-', at most 63).`);
 
     const selected = select({ ...values, target: [target] }, positionals, io);
