@@ -22,7 +22,8 @@ import { analyze, compileFor } from "../../src/compile.js";
 import { formatDiagnostic } from "../../src/diagnostics.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { findTarget } from "../../targets/index.js";
-import { WORKFLOW_LABELS } from "../../targets/kubernetes-apply.js";
+import { APPLY_TARGETS, WORKFLOW_LABELS } from "../../targets/kubernetes-apply.js";
+import { objectLabels } from "../../targets/kubernetes.js";
 import { specFiles } from "../matrix.js";
 import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
 import { setup } from "./runners.js";
@@ -62,7 +63,13 @@ let cluster: Cluster | undefined;
  */
 const UNLABELLED = new Set<string>(["argo", "tekton"]);
 
-const NS = { argo: "kfm-apply-argo", tekton: "kfm-apply-tekton", prune: "kfm-apply-prune", refusals: "kfm-apply-refusals" } as const;
+const NS = {
+  argo: "kfm-apply-argo",
+  tekton: "kfm-apply-tekton",
+  prune: "kfm-apply-prune",
+  labelled: "kfm-apply-labelled",
+  refusals: "kfm-apply-refusals",
+} as const;
 
 beforeAll(() => {
   if (skipReason !== null) return;
@@ -201,6 +208,26 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
         expect(r2.stderr, `${ref} should be gone`).toMatch(/NotFound|not found/);
       }
     });
+  });
+
+  it("given objects labelled as the targets label them (objectLabels), then --prune deletes from the API server what the workflow no longer writes, and only that", async () => {
+    // The engine itself against the real server, while the targets do not label yet (UNLABELLED).
+    const spec = (scheduled: boolean) =>
+      `workflow:\n  name: labelled\n${scheduled ? "  schedule:\n    cron: '0 2 * * *'\n" : ""}  jobs:\n    - job:\n        name: extract\n        image: lakehouse/step:1.0\n`;
+    const manifest = (scheduled: boolean): Manifest => {
+      const a = analyze("labelled.yaml", spec(scheduled));
+      const objects = parseYamlStream(compileFor(a, findTarget("argo")!).output!.text) as KubeObject[];
+      for (const o of objects) o.metadata.labels = { ...o.metadata.labels, ...objectLabels("labelled") };
+      return { file: "argo/labelled.yaml", objects, spec: a.spec, ir: a.ir! };
+    };
+    const api = await connect({ env: { KUBECONFIG: cluster!.kubeconfig } });
+    const options = { namespace: NS.labelled, dryRun: false, prune: APPLY_TARGETS.argo!.kinds, forceConflicts: false, labels: WORKFLOW_LABELS };
+    const first = await applyManifests(api, [manifest(true)], options);
+    expect(first.lines).toEqual(["cronworkflow.argoproj.io/labelled created"]);
+    const second = await applyManifests(api, [manifest(false)], options);
+    expect(second.diagnostics).toEqual([]);
+    expect(second.lines).toEqual(["workflowtemplate.argoproj.io/labelled created", "cronworkflow.argoproj.io/labelled pruned"]);
+    expect(Object.keys(stored(NS.labelled, "cronworkflows,workflowtemplates"))).toEqual(["WorkflowTemplate/labelled"]);
   });
 
   describe("refusals, as diagnostics in the spec", () => {
