@@ -12,6 +12,14 @@ var __require = /* @__PURE__ */ ((x) => typeof require !== "undefined" ? require
   if (typeof require !== "undefined") return require.apply(this, arguments);
   throw Error('Dynamic require of "' + x + '" is not supported');
 });
+var __esm = (fn, res, err) => function __init() {
+  if (err) throw err[0];
+  try {
+    return fn && (res = (0, fn[__getOwnPropNames(fn)[0]])(fn = 0)), res;
+  } catch (e) {
+    throw err = [e], e;
+  }
+};
 var __commonJS = (cb, mod) => function __require2() {
   try {
     return mod || (0, cb[__getOwnPropNames(cb)[0]])((mod = { exports: {} }).exports, mod), mod.exports;
@@ -7370,8 +7378,204 @@ var require_dist = __commonJS({
   }
 });
 
-// dist/src/cli/index.js
+// dist/src/cli/kube.js
+var kube_exports = {};
+__export(kube_exports, {
+  ClusterError: () => ClusterError,
+  UnknownContextError: () => UnknownContextError,
+  connect: () => connect,
+  warningsOf: () => warningsOf
+});
 import { existsSync as existsSync4 } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { homedir } from "node:os";
+import { delimiter, join as join3 } from "node:path";
+function kubeconfigFiles(env) {
+  const listed = env.KUBECONFIG;
+  if (listed !== void 0 && listed !== "") {
+    const files = listed.split(delimiter).filter((f) => f !== "");
+    const present = files.filter((f) => existsSync4(f));
+    if (present.length === 0)
+      return { none: `KUBECONFIG names ${files.join(delimiter)}, which does not exist` };
+    return { files: present, source: present.join(delimiter) };
+  }
+  const home = env.HOME ?? homedir();
+  const file = join3(home, ".kube", "config");
+  if (existsSync4(file))
+    return { files: [file], source: file };
+  if (env.KUBERNETES_SERVICE_HOST !== void 0 && existsSync4("/var/run/secrets/kubernetes.io/serviceaccount/token"))
+    return { inCluster: true };
+  return { none: `no kubeconfig: KUBECONFIG is not set and ${file} does not exist` };
+}
+async function connect(options) {
+  const found = kubeconfigFiles(options.env);
+  if ("none" in found)
+    throw new ClusterError(`${found.none}; name the cluster's kubeconfig with KUBECONFIG, or write ~/.kube/config (kubectl config set-cluster, set-credentials, set-context).`);
+  const { KubeConfig } = await import("@kubernetes/client-node");
+  const kc = new KubeConfig();
+  const source = "inCluster" in found ? "this pod's service account" : found.source;
+  try {
+    if ("inCluster" in found)
+      kc.loadFromCluster();
+    else {
+      kc.loadFromFile(found.files[0]);
+      for (const file of found.files.slice(1)) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        if (!kc.getCurrentContext())
+          kc.setCurrentContext(more.getCurrentContext());
+        for (const c of more.getClusters())
+          if (kc.getCluster(c.name) === null)
+            kc.addCluster(c);
+        for (const u of more.getUsers())
+          if (kc.getUser(u.name) === null)
+            kc.addUser(u);
+        for (const c of more.getContexts())
+          if (kc.getContextObject(c.name) === null)
+            kc.addContext(c);
+      }
+    }
+  } catch (e) {
+    throw new ClusterError(`the kubeconfig (${source}) cannot be read: ${e.message.split("\n")[0]}`);
+  }
+  if (options.context !== void 0) {
+    const contexts = kc.getContexts().map((c) => c.name);
+    if (!contexts.includes(options.context))
+      throw new UnknownContextError(options.context, contexts, source);
+    kc.setCurrentContext(options.context);
+  }
+  const context = kc.getCurrentContext();
+  const contextObject = context === "" ? null : kc.getContextObject(context);
+  if (contextObject === null) {
+    const names = kc.getContexts().map((c) => c.name);
+    throw new ClusterError(`the kubeconfig (${source}) has no current context${context === "" ? "" : ` ('${context}' is not one of its contexts)`}; give --context${names.length > 0 ? ` (its contexts: ${names.join(", ")})` : ""}.`);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null)
+    throw new ClusterError(`the context '${context}' of the kubeconfig (${source}) names the cluster '${contextObject.cluster}', which the kubeconfig does not define.`);
+  return new Api(kc, context, cluster.server, contextObject.namespace);
+}
+function warningsOf(headers) {
+  const raw = headers.warning;
+  if (raw === void 0)
+    return [];
+  const values = Array.isArray(raw) ? raw : [raw];
+  const out = [];
+  for (const value of values) {
+    for (const m of value.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g))
+      out.push(m[1].replace(/\\(.)/g, "$1"));
+  }
+  return out;
+}
+var ClusterError, UnknownContextError, REQUEST_TIMEOUT_MS, Api;
+var init_kube = __esm({
+  "dist/src/cli/kube.js"() {
+    ClusterError = class extends Error {
+    };
+    UnknownContextError = class extends Error {
+      context;
+      contexts;
+      source;
+      constructor(context, contexts, source) {
+        super(`the kubeconfig (${source}) has no context '${context}'`);
+        this.context = context;
+        this.contexts = contexts;
+        this.source = source;
+      }
+    };
+    REQUEST_TIMEOUT_MS = 3e4;
+    Api = class {
+      kc;
+      context;
+      server;
+      namespace;
+      discovered = /* @__PURE__ */ new Map();
+      prepared;
+      constructor(kc, context, server, namespace) {
+        this.kc = kc;
+        this.context = context;
+        this.server = server;
+        this.namespace = namespace;
+      }
+      /** The TLS settings, agent and credentials of the context, made once (an exec plugin runs once). */
+      options() {
+        this.prepared ??= (async () => {
+          const opts = { headers: {} };
+          try {
+            await this.kc.applyToHTTPSOptions(opts);
+          } catch (e) {
+            throw new ClusterError(`the credentials of the context '${this.context}' cannot be used: ${e.message}`);
+          }
+          return opts;
+        })();
+        return this.prepared;
+      }
+      async resource(apiVersion, kind) {
+        let list2 = this.discovered.get(apiVersion);
+        if (list2 === void 0) {
+          list2 = (async () => {
+            const r = await this.request("GET", apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
+            if (r.status === 404)
+              return null;
+            if (r.status !== 200)
+              throw new ClusterError(`the API server answered ${r.status} to its discovery of ${apiVersion}: ${JSON.stringify(r.body).slice(0, 300)}`);
+            const resources = r.body.resources ?? [];
+            return resources.filter((x) => !x.name.includes("/"));
+          })();
+          this.discovered.set(apiVersion, list2);
+        }
+        const found = (await list2)?.find((x) => x.kind === kind);
+        return found === void 0 ? null : { name: found.name, namespaced: found.namespaced };
+      }
+      async request(method, path, query = {}, body) {
+        const base = await this.options();
+        const url = new URL(this.server.replace(/\/+$/, "") + path);
+        for (const [k, v] of Object.entries(query))
+          url.searchParams.set(k, v);
+        const headers = { ...base.headers, Accept: "application/json" };
+        if (body !== void 0) {
+          headers["Content-Type"] = body.type;
+          headers["Content-Length"] = Buffer.byteLength(body.text);
+        }
+        const send = url.protocol === "http:" ? httpRequest : httpsRequest;
+        return new Promise((resolve8, reject) => {
+          const req = send(url, { ...base, method, headers, timeout: REQUEST_TIMEOUT_MS }, (res) => {
+            const chunks = [];
+            res.on("data", (c) => chunks.push(c));
+            res.on("error", (e) => reject(this.unreachable(e)));
+            res.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8");
+              let parsed = null;
+              try {
+                parsed = JSON.parse(text);
+              } catch {
+                parsed = null;
+              }
+              const status = res.statusCode ?? 0;
+              if (status === 401) {
+                reject(new ClusterError(`the API server at ${this.server} did not accept the credentials of the context '${this.context}' (401 Unauthorized).`));
+                return;
+              }
+              resolve8({ status, body: parsed ?? (text === "" ? null : { message: text.slice(0, 500) }), warnings: warningsOf(res.headers) });
+            });
+          });
+          req.on("timeout", () => req.destroy(Object.assign(new Error(`no answer within ${REQUEST_TIMEOUT_MS / 1e3} s`), { code: "ETIMEDOUT" })));
+          req.on("error", (e) => reject(this.unreachable(e)));
+          req.end(body?.text);
+        });
+      }
+      unreachable(e) {
+        if (e instanceof ClusterError)
+          return e;
+        return new ClusterError(`cannot reach the API server at ${this.server} (context '${this.context}'): ${e.code !== void 0 && !e.message.includes(e.code) ? `${e.code}: ` : ""}${e.message}.`);
+      }
+    };
+  }
+});
+
+// dist/src/cli/index.js
+import { existsSync as existsSync5 } from "node:fs";
 import { resolve as resolve7 } from "node:path";
 
 // dist/src/ir.js
@@ -20846,6 +21050,7 @@ function compileSelection(sel, taken = []) {
   const { analyses, diagnostics } = analyzeSelection(sel);
   const outputs = [];
   const specs = [];
+  const sources = /* @__PURE__ */ new Map();
   const writer = new Map(taken.map((t) => [t.path, t.from]));
   const objects2 = /* @__PURE__ */ new Map();
   const claim = (target, workflow, from) => {
@@ -20887,16 +21092,18 @@ function compileSelection(sel, taken = []) {
       }
       writer.set(rel, a.spec.file);
       outputs.push({ ...r.output, path: rel });
+      sources.set(rel, a);
       if (r.run !== void 0) {
         const runRel = `${runsFolder === "." ? "" : `${runsFolder}/`}${r.run.path.slice(r.run.path.indexOf("/") + 1)}`;
         writer.set(runRel, a.spec.file);
         outputs.push({ ...r.run, path: runRel });
+        sources.set(runRel, a);
       }
     }
   }
   if (sel.whole === true)
     outputs.push(...folderOutputs(sel, outputs, taken));
-  return { outputs, specs, diagnostics };
+  return { outputs, specs, diagnostics, sources };
 }
 function folderOutputs(sel, outputs, taken = []) {
   const files = [];
@@ -25343,248 +25550,291 @@ function findTarget(name) {
   return TARGETS.find((t) => t.name === name);
 }
 
-// dist/src/cli/commands/backfill.js
-import { relative as relative6 } from "node:path";
-
-// dist/src/write.js
-import * as nodeFs from "node:fs";
-import { closeSync as closeSync2, lstatSync, openSync as openSync2, readdirSync, readFileSync as readFileSync3, readSync, realpathSync as realpathSync2, rmSync as rmSync2, statSync } from "node:fs";
-import { dirname as dirname3, isAbsolute as isAbsolute2, join as join2, relative as relative3, resolve as resolve2, sep as sep3 } from "node:path";
-import { randomBytes } from "node:crypto";
-var NODE_FS = {
-  mkdirSync: (p, o) => nodeFs.mkdirSync(p, o),
-  openSync: (p, f, m) => nodeFs.openSync(p, f, m),
-  writeSync: (fd, b, o, l) => nodeFs.writeSync(fd, b, o, l),
-  fsyncSync: (fd) => nodeFs.fsyncSync(fd),
-  closeSync: (fd) => nodeFs.closeSync(fd),
-  renameSync: (a, b) => nodeFs.renameSync(a, b),
-  rmSync: (p, o) => nodeFs.rmSync(p, o)
-};
-var fs = NODE_FS;
-function inside2(root, path) {
-  const rel = relative3(root, path);
-  return rel === "" || !isAbsolute2(rel) && rel !== ".." && !rel.startsWith(".." + sep3);
+// dist/src/cli/apply.js
+var FIELD_MANAGER = "kfm-compile";
+var keyOf = (apiVersion, kind, namespace, name) => `${groupOf(apiVersion)}\0${kind}\0${namespace}\0${name}`;
+function groupOf(apiVersion) {
+  const slash = apiVersion.indexOf("/");
+  return slash === -1 ? "" : apiVersion.slice(0, slash);
 }
-function realOrNull(path) {
-  try {
-    return realpathSync2.native(path);
-  } catch {
-    return null;
-  }
+function objectRef(apiVersion, kind, name) {
+  const group = groupOf(apiVersion);
+  return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
 }
-function outsideOutput(dir, rel) {
-  const segments = rel.split("/");
-  if (rel === "" || isAbsolute2(rel) || /^[A-Za-z]:/.test(rel) || /[\\\0]/.test(rel) || segments.some((s) => s === "" || s === "." || s === "..")) {
-    return `${JSON.stringify(rel)} is not a plain relative path inside the output folder; nothing was written.`;
-  }
-  const base = resolve2(dir);
-  const path = resolve2(base, rel);
-  if (!inside2(base, path))
-    return `${rel} would be outside the output folder; nothing was written.`;
-  const realBase = realOrNull(base);
-  if (realBase === null)
-    return null;
-  let existing = path;
-  for (; ; ) {
-    let isLink = false;
-    try {
-      isLink = lstatSync(existing).isSymbolicLink();
-    } catch {
-      existing = dirname3(existing);
-      continue;
-    }
-    const real = realOrNull(existing);
-    if (real === null)
-      return `${rel}: ${relative3(base, existing) || "."} is a symbolic link that points nowhere; nothing was written.`;
-    if (!inside2(realBase, real)) {
-      return `${rel}: ${relative3(base, existing) || "."} ${isLink ? "is a symbolic link (or passes through one)" : "passes through a symbolic link"} to ${real}, outside the output folder; nothing was written.`;
-    }
-    return null;
-  }
-}
-function isGenerated(text) {
-  return text.split("\n", 5).some((line2) => line2.includes(HEADER_MARK));
-}
-function readIfExists(path) {
-  try {
-    return readFileSync3(path, "utf8");
-  } catch (e) {
-    if (e.code === "ENOENT")
-      return null;
-    throw e;
-  }
-}
-function writeOutputs(dir, outputs, options) {
-  const owned = options.owned ?? isGenerated;
-  const refused = [];
-  const plan = [];
-  for (const o of outputs) {
-    const outside = outsideOutput(dir, o.path);
-    if (outside !== null) {
-      refused.push(outside);
-      continue;
-    }
-    const path = join2(dir, o.path);
-    let existing;
-    try {
-      existing = readIfExists(path);
-    } catch (e) {
-      const code = e.code;
-      refused.push(code === "EISDIR" ? `${o.path} is a folder, where the output file would go; nothing was written.` : `${o.path}: cannot read the existing file (${code}); nothing was written.`);
-      continue;
-    }
-    if (existing !== null && !options.force && !owned(existing)) {
-      refused.push(`${o.path} exists and was not generated by kfm-compile; nothing was written (use --force to replace it).`);
-      continue;
-    }
-    plan.push({ path, text: o.text, rel: o.path, same: existing === o.text });
-  }
-  if (refused.length > 0)
-    return { written: [], unchanged: [], refused };
-  const written = [];
-  const unchanged = [];
-  for (const folder of new Set(plan.map((p) => dirname3(p.path))))
-    removeStaleTemps(folder);
-  for (const p of plan) {
-    options.progress?.(written.length + unchanged.length, plan.length);
-    if (p.same) {
-      unchanged.push(p.rel);
-      continue;
-    }
-    try {
-      atomicWrite(p.path, p.text);
-      written.push(p.rel);
-    } catch (e) {
-      return { written, unchanged, refused: [`${p.rel}: ${e.message}; files written before it are complete, it and the rest are unchanged.`] };
-    }
-  }
-  return { written, unchanged, refused: [] };
-}
-var TEMP_SUFFIX = ".kfm-compile.tmp";
-var TEMP_NAME = /^\.[0-9a-f]{12}\.kfm-compile\.tmp$/;
-var STALE_TEMP_MS = 10 * 60 * 1e3;
-function removeStaleTemps(folder, now = Date.now()) {
-  const removed = [];
-  let names;
-  try {
-    names = readdirSync(folder);
-  } catch {
-    return removed;
-  }
-  for (const name of names.sort()) {
-    if (!TEMP_NAME.test(name))
-      continue;
-    const path = join2(folder, name);
-    try {
-      const stat = statSync(path);
-      if (!stat.isFile() || now - stat.mtimeMs < STALE_TEMP_MS)
+function preflight(manifests, namespace) {
+  const objects2 = [];
+  const diagnostics = [];
+  for (const manifest of manifests) {
+    for (const object of manifest.objects) {
+      const name = object.metadata?.name;
+      const ref = objectRef(object.apiVersion, object.kind, name ?? `${object.metadata?.generateName ?? ""}*`);
+      if (name === void 0 || name === "") {
+        diagnostics.push(locate(manifest, "KFM503", `${manifest.file} holds ${ref}, which has no name (only \`generateName\`): a run to create with \`kubectl create\`, not an object to apply; it is left out.`, [], "warning"));
         continue;
-      rmSync2(path);
-      removed.push(name);
-    } catch {
-    }
-  }
-  return removed;
-}
-function atomicWrite(path, text) {
-  fs.mkdirSync(dirname3(path), { recursive: true });
-  const temp = join2(dirname3(path), `.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
-  const fd = fs.openSync(temp, "wx", 420);
-  try {
-    const bytes = Buffer.from(text, "utf8");
-    let done = 0;
-    while (done < bytes.length) {
-      const n = fs.writeSync(fd, bytes, done, bytes.length - done);
-      if (n <= 0)
-        throw Object.assign(new Error("the write made no progress"), { code: "EIO" });
-      done += n;
-    }
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(temp, path);
-  } catch (e) {
-    fs.rmSync(temp, { force: true });
-    throw e;
-  }
-}
-function head(path) {
-  let fd;
-  try {
-    fd = openSync2(path, "r");
-  } catch {
-    return null;
-  }
-  try {
-    const buffer = Buffer.alloc(4096);
-    const n = readSync(fd, buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, n).toString("utf8");
-  } catch {
-    return null;
-  } finally {
-    closeSync2(fd);
-  }
-}
-function findOrphans(base, folders, expected, claims) {
-  const orphans = [];
-  for (const { path } of outputFolderFiles(base, folders)) {
-    if (expected.has(path))
-      continue;
-    const text = head(join2(base, path));
-    if (text === null || !isGenerated(text))
-      continue;
-    const header = readHeader(text);
-    if (header !== null && (claims === void 0 || claims(header.from)))
-      orphans.push({ path, header });
-  }
-  return orphans;
-}
-function outputFolderFiles(base, folders) {
-  const files = [];
-  for (const folder of [...new Set(folders)].sort()) {
-    if (folder !== "." && outsideOutput(base, folder) !== null)
-      continue;
-    let entries;
-    try {
-      entries = readdirSync(join2(base, folder), { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
-      if (!e.isFile() || e.name.endsWith(TEMP_SUFFIX))
+      }
+      const own = object.metadata.namespace;
+      if (own !== void 0 && namespace !== void 0 && own !== namespace) {
+        diagnostics.push(locate(manifest, "KFM502", `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
         continue;
-      files.push({ folder, name: e.name, path: folder === "." ? e.name : `${folder}/${e.name}` });
+      }
+      objects2.push({ manifest, object, namespace: own, name });
     }
   }
-  return files;
+  return { objects: objects2, diagnostics };
 }
-function removeOrphans(base, orphans) {
-  const removed = [];
-  const kept = [];
-  for (const o of orphans) {
-    const text = head(join2(base, o.path));
-    if (text === null || !isGenerated(text)) {
-      kept.push(o.path);
+async function applyManifests(api, manifests, options) {
+  const lines = [];
+  const diagnostics = [];
+  const counts = { created: 0, configured: 0, unchanged: 0, pruned: 0 };
+  const namespaces = /* @__PURE__ */ new Set();
+  const fallback = options.namespace ?? api.namespace ?? "default";
+  const dry = options.dryRun ? " (server dry run)" : "";
+  const checked = preflight(manifests, options.namespace);
+  diagnostics.push(...checked.diagnostics);
+  const planned = checked.objects.map((o) => ({ ...o, namespace: o.namespace ?? fallback }));
+  if (diagnostics.some((d) => d.severity === "error"))
+    return { lines, diagnostics, counts, refused: 0, namespaces: [] };
+  const served = /* @__PURE__ */ new Map();
+  const missingKinds = /* @__PURE__ */ new Set();
+  const resourceOf = async (m, apiVersion, kind, report2) => {
+    const k = `${apiVersion}\0${kind}`;
+    if (!served.has(k))
+      served.set(k, await api.resource(apiVersion, kind));
+    const r = served.get(k);
+    if (r === null && report2 && !missingKinds.has(`${m.spec.file}\0${k}`)) {
+      missingKinds.add(`${m.spec.file}\0${k}`);
+      diagnostics.push(locate(m, "KFM504", `The cluster (context \`${api.context}\`) does not serve ${kind} of ${apiVersion}, which ${m.file} holds: install what defines it (its CustomResourceDefinition; README, "Deploying") first.`, []));
+    }
+    return r;
+  };
+  const applied = /* @__PURE__ */ new Set();
+  let refused = 0;
+  for (const { manifest, object, namespace, name } of planned) {
+    const resource = await resourceOf(manifest, object.apiVersion, object.kind, true);
+    if (resource === null) {
+      refused++;
       continue;
     }
-    if (outsideOutput(base, o.path) !== null) {
-      kept.push(o.path);
+    const ns = resource.namespaced ? namespace : void 0;
+    if (ns !== void 0)
+      namespaces.add(ns);
+    const path = pathOf2(object.apiVersion, resource, ns, name);
+    const ref = objectRef(object.apiVersion, object.kind, name);
+    applied.add(keyOf(object.apiVersion, object.kind, ns ?? "", name));
+    const live = await api.request("GET", path);
+    if (live.status !== 200 && live.status !== 404) {
+      diagnostics.push(...refusal(manifest, object, ref, { namespace: ns, context: api.context }, live, "read"));
+      refused++;
       continue;
     }
-    rmSync2(join2(base, o.path));
-    removed.push(o.path);
+    const query = { fieldManager: FIELD_MANAGER, fieldValidation: "Strict" };
+    if (options.dryRun)
+      query.dryRun = "All";
+    if (options.forceConflicts)
+      query.force = "true";
+    const r = await api.request("PATCH", path, query, { type: "application/apply-patch+yaml", text: JSON.stringify(object) });
+    for (const w of r.warnings)
+      diagnostics.push(locate(manifest, "KFM506", `The API server warns about ${ref}: ${w}`, [], "warning"));
+    if (r.status !== 200 && r.status !== 201) {
+      diagnostics.push(...refusal(manifest, object, ref, { namespace: ns, context: api.context }, r, "apply"));
+      refused++;
+      continue;
+    }
+    let outcome;
+    let changes = [];
+    if (live.status === 404)
+      outcome = "created";
+    else if (options.dryRun) {
+      const all = differences(comparable(live.body), comparable(r.body));
+      changes = all.filter((c) => !c.startsWith("metadata.managedFields"));
+      if (changes.length < all.length)
+        changes.push("metadata.managedFields (which field manager owns which fields)");
+      outcome = changes.length === 0 ? "unchanged" : "configured";
+    } else
+      outcome = resourceVersion(live.body) === resourceVersion(r.body) ? "unchanged" : "configured";
+    counts[outcome]++;
+    lines.push(`${ref} ${outcome}${dry}`);
+    const shown = changes.slice(0, MAX_CHANGES_SHOWN);
+    for (const c of shown)
+      lines.push(`  ${c}`);
+    if (changes.length > shown.length)
+      lines.push(`  ... and ${changes.length - shown.length} more`);
   }
-  return { removed, kept };
+  if (options.prune !== null && planned.length > 0) {
+    if (refused > 0) {
+      lines.push(`(nothing pruned: an object was refused, so what the workflow owns is not known for sure)`);
+    } else {
+      const owners = /* @__PURE__ */ new Map();
+      for (const p of planned) {
+        const workflow = p.object.metadata.labels?.[options.labels.workflow];
+        if (workflow === void 0)
+          continue;
+        owners.set(`${p.namespace}\0${workflow}`, { manifest: p.manifest, namespace: p.namespace, workflow });
+      }
+      for (const m of new Set(planned.map((p) => p.manifest))) {
+        if (![...owners.values()].some((o) => o.manifest === m))
+          lines.push(`(nothing pruned for ${m.file}: its objects carry no ${options.labels.workflow} label to find what the workflow owned by)`);
+      }
+      for (const { manifest, namespace, workflow } of owners.values()) {
+        const selector = `${options.labels.managedBy[0]}=${options.labels.managedBy[1]},${options.labels.workflow}=${workflow}`;
+        for (const kind of options.prune) {
+          const resource = await resourceOf(manifest, kind.apiVersion, kind.kind, false);
+          if (resource === null)
+            continue;
+          const ns = resource.namespaced ? namespace : void 0;
+          const listed = await api.request("GET", pathOf2(kind.apiVersion, resource, ns, void 0), { labelSelector: selector });
+          if (listed.status !== 200) {
+            diagnostics.push(...refusal(manifest, { apiVersion: kind.apiVersion, kind: kind.kind, metadata: {} }, objectRef(kind.apiVersion, kind.kind, ""), { namespace: ns, context: api.context }, listed, "list"));
+            continue;
+          }
+          const items = (listed.body.items ?? []).map((i) => i.metadata?.name ?? "").filter((n) => n !== "");
+          for (const name of items.sort()) {
+            if (applied.has(keyOf(kind.apiVersion, kind.kind, ns ?? "", name)))
+              continue;
+            const ref = objectRef(kind.apiVersion, kind.kind, name);
+            const query = { propagationPolicy: "Background" };
+            if (options.dryRun)
+              query.dryRun = "All";
+            const r = await api.request("DELETE", pathOf2(kind.apiVersion, resource, ns, name), query);
+            if (r.status === 404)
+              continue;
+            if (r.status !== 200 && r.status !== 202) {
+              diagnostics.push(...refusal(manifest, { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name } }, ref, { namespace: ns, context: api.context }, r, "delete"));
+              continue;
+            }
+            counts.pruned++;
+            lines.push(`${ref} pruned${dry}`);
+          }
+        }
+      }
+    }
+  }
+  const seen2 = /* @__PURE__ */ new Set();
+  const unique = diagnostics.filter((d) => {
+    const key = `${d.file}\0${d.line}\0${d.column}\0${d.code}\0${d.message}`;
+    return !seen2.has(key) && seen2.add(key) !== void 0;
+  });
+  return { lines, diagnostics: unique, counts, refused, namespaces: [...namespaces].sort() };
+}
+var MAX_CHANGES_SHOWN = 10;
+function pathOf2(apiVersion, resource, namespace, name) {
+  const root = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  const ns = namespace === void 0 ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
+  return `${root}${ns}/${resource.name}${name === void 0 ? "" : `/${encodeURIComponent(name)}`}`;
+}
+function resourceVersion(body) {
+  return body?.metadata?.resourceVersion;
+}
+function comparable(body) {
+  const o = structuredClone(body);
+  if (o?.metadata !== void 0) {
+    delete o.metadata.resourceVersion;
+    delete o.metadata.generation;
+    const managed = o.metadata.managedFields;
+    if (Array.isArray(managed))
+      o.metadata.managedFields = managed.map((m) => ({ ...m, time: void 0 }));
+  }
+  return o;
+}
+function differences(a, b, path = "") {
+  if (Object.is(a, b))
+    return [];
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const out = [];
+    for (let i = 0; i < Math.max(a.length, b.length); i++) {
+      const at = `${path}[${i}]`;
+      if (i >= a.length || i >= b.length)
+        out.push(at);
+      else
+        out.push(...differences(a[i], b[i], at));
+    }
+    return out;
+  }
+  if (isRecord3(a) && isRecord3(b)) {
+    const out = [];
+    for (const k of [.../* @__PURE__ */ new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      if (a[k] === void 0 && b[k] === void 0)
+        continue;
+      out.push(...differences(a[k], b[k], path === "" ? k : `${path}.${k}`));
+    }
+    return out;
+  }
+  return [path === "" ? "(the whole object)" : path];
+}
+function isRecord3(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+function locate(m, code, message, at, severity = "error") {
+  const where = at.length > 0 ? at : m.ir.at;
+  return m.spec.locate(severity === "error" ? problem(code, message, where) : warning(code, message, where));
+}
+function refusal(m, object, ref, where, r, verb) {
+  const { namespace, context } = where;
+  const status = r.body ?? {};
+  const message = sentence(statusMessage(r.body));
+  const inNs = namespace === void 0 ? "" : ` in the namespace \`${namespace}\``;
+  const kinds = `${ref.replace(/\/$/, "")}s`;
+  const doing = {
+    read: `reading ${ref}${inNs}`,
+    apply: `applying ${ref}${inNs}`,
+    list: `listing ${kinds}${inNs} (to prune)`,
+    delete: `deleting ${ref}${inNs} (to prune it)`
+  }[verb];
+  if (r.status === 403)
+    return [locate(m, "KFM505", `The API server forbids ${doing}: ${message} Ask for a Role that allows it, or apply with another --context.`, [])];
+  if (r.status === 404 && /namespaces? "[^"]*" not found/.test(message))
+    return [
+      locate(m, "KFM507", `The namespace \`${namespace ?? ""}\` does not exist in the cluster of the context \`${context}\`: create it first (kubectl create namespace), or give --namespace.`, [])
+    ];
+  if (r.status === 409 && verb === "apply" && /conflict/i.test(message)) {
+    const causes2 = status.details?.causes ?? [];
+    const fields = causes2.map((c) => `${c.field ?? "?"} (${c.message ?? ""})`.replace(/ \(\)$/, ""));
+    return [
+      locate(m, "KFM501", `Another field manager has changed ${ref}${inNs}: ${fields.length > 0 ? fields.join("; ") : message}. The cluster's values differ from the spec's: apply with --force-conflicts to set the spec's again (kfm-compile then manages those fields), or change the spec to match.`, pathAt(m, object, causes2[0]?.field))
+    ];
+  }
+  const causes = (status.details?.causes ?? []).filter((c) => c.message !== void 0 || c.field !== void 0);
+  if (r.status === 422 && causes.length > 0) {
+    return causes.map((c) => locate(m, "KFM500", `The API server refused ${doing}: ${c.field === void 0 ? "" : `${c.field}: `}${sentence(c.message ?? c.reason ?? "")}`, pathAt(m, object, c.field)));
+  }
+  const field2 = /: (\.[^\s:]+): field not declared in schema/.exec(message)?.[1] ?? /unknown field "([^"]+)"/.exec(message)?.[1];
+  return [locate(m, "KFM500", `The API server refused ${doing} (${r.status}): ${message}`, pathAt(m, object, field2))];
+}
+function statusMessage(body) {
+  if (isRecord3(body) && typeof body.message === "string")
+    return body.message;
+  return body === null ? "(no body)" : JSON.stringify(body).slice(0, 300);
+}
+function sentence(text) {
+  const line2 = text.trim();
+  return /[.!?]$/.test(line2) ? line2 : `${line2}.`;
+}
+function pathAt(m, object, field2) {
+  if (field2 === void 0)
+    return [];
+  const jobs = new Map(m.ir.jobs.map((j) => [kubeName(j.name), j.at]));
+  let node2 = object;
+  let found = [];
+  for (const step of field2.replace(/^\./, "").matchAll(/([^.[\]]+)|\[(\d+)\]|\[([^=\]]+)="((?:[^"\\]|\\.)*)"\]/g)) {
+    const [, key, index, selKey, selValue] = step;
+    if (key !== void 0)
+      node2 = isRecord3(node2) ? node2[key] : void 0;
+    else if (index !== void 0)
+      node2 = Array.isArray(node2) ? node2[Number(index)] : void 0;
+    else
+      node2 = Array.isArray(node2) ? node2.find((e) => isRecord3(e) && String(e[selKey]) === selValue) : void 0;
+    const name = isRecord3(node2) ? node2.name : void 0;
+    if (typeof name === "string" && jobs.has(name))
+      found = jobs.get(name);
+    if (node2 === void 0)
+      break;
+  }
+  return found;
 }
 
 // dist/src/cli/common.js
-import { closeSync as closeSync3, constants, fstatSync, openSync as openSync3, readSync as readSync2, statSync as statSync2 } from "node:fs";
-import { relative as relative4, resolve as resolve3, sep as sep4 } from "node:path";
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { relative as relative3, resolve as resolve2, sep as sep3 } from "node:path";
 import { parseArgs } from "node:util";
 var EXIT_OK = 0;
 var EXIT_INVALID = 1;
@@ -25621,25 +25871,25 @@ function analyzeAll(files, io, root = io.cwd, options, progress2) {
   for (const [i, file] of files.entries()) {
     progress2?.(i, files.length);
     const shown = displayPath(file, io.cwd);
-    const text = readSpec(resolve3(io.cwd, file));
+    const text = readSpec(resolve2(io.cwd, file));
     if (typeof text !== "string") {
       diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    const a = analyze(shown, text, { path: resolve3(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) }, options);
+    const a = analyze(shown, text, { path: resolve2(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) }, options);
     analyses.push(a);
     diagnostics.push(...a.diagnostics);
   }
   return { analyses, diagnostics };
 }
 function displayPath(file, cwd) {
-  const rel = relative4(cwd, resolve3(cwd, file));
-  return rel === "" ? "." : rel.split(sep4).join("/");
+  const rel = relative3(cwd, resolve2(cwd, file));
+  return rel === "" ? "." : rel.split(sep3).join("/");
 }
 function readSpec(path) {
   let stat;
   try {
-    stat = statSync2(path);
+    stat = statSync(path);
   } catch (e) {
     const code = e.code;
     return { error: code === "ENOENT" ? "No such file." : `The file cannot be read (${code}).` };
@@ -25655,7 +25905,7 @@ function readSpec(path) {
   let bytes;
   let fd;
   try {
-    fd = openSync3(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
     return { error: `The file cannot be read (${e.code}).` };
   }
@@ -25674,7 +25924,7 @@ function readSpec(path) {
         buffer.copy(larger, 0, 0, n);
         buffer = larger;
       }
-      const r = readSync2(fd, buffer, n, buffer.length - n, null);
+      const r = readSync(fd, buffer, n, buffer.length - n, null);
       if (r === 0)
         break;
       n += r;
@@ -25685,7 +25935,7 @@ function readSpec(path) {
   } catch (e) {
     return { error: `The file cannot be read (${e.code}).` };
   } finally {
-    closeSync3(fd);
+    closeSync(fd);
   }
   const nul = bytes.indexOf(0);
   if (nul !== -1)
@@ -25733,64 +25983,33 @@ function report(unsorted, format, io) {
 `);
 }
 
-// dist/src/cli/progress.js
-var SHOW_AFTER_MS = 1e3;
-var REDRAW_MS = 100;
-var CLEAR = "\r\x1B[K";
-var SILENT = { update: () => {
-}, end: () => {
-} };
-function progress(io, options) {
-  if (io.isTTY !== true || options.quiet)
-    return SILENT;
-  const now = io.now ?? (() => performance.now());
-  const start = now();
-  let drawn = false;
-  let last = -Infinity;
-  return {
-    update(step, done, total, unit) {
-      const t = now();
-      if (t - start < SHOW_AFTER_MS || t - last < REDRAW_MS)
-        return;
-      last = t;
-      drawn = true;
-      io.stderr(`${CLEAR}kfm-compile: ${step} ${done}/${total} ${unit}\u2026`);
-    },
-    end() {
-      if (drawn)
-        io.stderr(CLEAR);
-      drawn = false;
-    }
-  };
-}
-
 // dist/src/cli/project.js
 import { existsSync as existsSync3 } from "node:fs";
-import { dirname as dirname5, resolve as resolve5 } from "node:path";
+import { dirname as dirname4, resolve as resolve4 } from "node:path";
 
 // dist/src/config/load.js
-import { existsSync as existsSync2, realpathSync as realpathSync3 } from "node:fs";
+import { existsSync as existsSync2, realpathSync as realpathSync2 } from "node:fs";
 import { createRequire as createRequire3 } from "node:module";
-import { dirname as dirname4, isAbsolute as isAbsolute3, join as join3, relative as relative5, resolve as resolve4, sep as sep5 } from "node:path";
+import { dirname as dirname3, isAbsolute as isAbsolute2, join as join2, relative as relative4, resolve as resolve3, sep as sep4 } from "node:path";
 var CONFIG_FILE = "kfm.config.yaml";
 function findConfig(cwd, explicit) {
   if (explicit !== void 0)
-    return resolve4(cwd, explicit);
-  for (let dir = resolve4(cwd); ; ) {
-    const here = join3(dir, CONFIG_FILE);
+    return resolve3(cwd, explicit);
+  for (let dir = resolve3(cwd); ; ) {
+    const here = join2(dir, CONFIG_FILE);
     if (existsSync2(here))
       return here;
-    const up = dirname4(dir);
-    if (up === dir || existsSync2(join3(dir, ".git")))
+    const up = dirname3(dir);
+    if (up === dir || existsSync2(join2(dir, ".git")))
       return null;
     dir = up;
   }
 }
-function inside3(root, path) {
-  const rel = relative5(root, path);
-  return rel === "" || !isAbsolute3(rel) && rel !== ".." && !rel.startsWith(".." + sep5);
+function inside2(root, path) {
+  const rel = relative4(root, path);
+  return rel === "" || !isAbsolute2(rel) && rel !== ".." && !rel.startsWith(".." + sep4);
 }
-var posix = (p) => p.split(sep5).join("/");
+var posix = (p) => p.split(sep4).join("/");
 function parseConfig(file, text, path, glob = globFiles) {
   const loaded = loadSpec(file, text);
   if (loaded.diagnostics.length > 0) {
@@ -25802,7 +26021,7 @@ function parseConfig(file, text, path, glob = globFiles) {
   if (shape.length > 0)
     return { project: null, diagnostics: sortDiagnostics(shape.map(loaded.locate)) };
   const config = loaded.data;
-  const root = dirname4(path);
+  const root = dirname3(path);
   const problems = [];
   const targets = [];
   for (const [name, t] of Object.entries(config.targets)) {
@@ -25818,23 +26037,23 @@ function parseConfig(file, text, path, glob = globFiles) {
     ]) {
       const at = t.runs === void 0 && key === "runs" ? ["targets", name, "out"] : ["targets", name, key];
       const what = key === "out" ? "output folder" : "runs folder";
-      const abs = resolve4(root, folder);
-      if (isAbsolute3(folder) || !inside3(root, abs)) {
+      const abs = resolve3(root, folder);
+      if (isAbsolute2(folder) || !inside2(root, abs)) {
         problems.push(problem("KFM006", `The ${what} \`${folder}\` is outside the project root (the folder of this file): name a folder inside it, relative to it.`, at));
         break;
       }
       const nested = projectBetween(root, abs);
       if (nested !== null) {
-        problems.push(problem("KFM012", `The ${what} \`${folder}\` is inside another project (${posix(relative5(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`, at));
+        problems.push(problem("KFM012", `The ${what} \`${folder}\` is inside another project (${posix(relative4(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`, at));
         break;
       }
-      folders.push(posix(relative5(root, abs)) || ".");
+      folders.push(posix(relative4(root, abs)) || ".");
     }
     if (folders.length < 2)
       continue;
     const [out, runs5] = folders;
-    if (runs5 === out || inside3(resolve4(root, out), resolve4(root, runs5)) || inside3(resolve4(root, runs5), resolve4(root, out))) {
-      problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside3(resolve4(root, out), resolve4(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
+    if (runs5 === out || inside2(resolve3(root, out), resolve3(root, runs5)) || inside2(resolve3(root, runs5), resolve3(root, out))) {
+      problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
       continue;
     }
     const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
@@ -25865,7 +26084,7 @@ function parseConfig(file, text, path, glob = globFiles) {
     }
     if (pattern.startsWith("!"))
       return;
-    if (isAbsolute3(pattern) || !inside3(root, resolve4(root, pattern))) {
+    if (isAbsolute2(pattern) || !inside2(root, resolve3(root, pattern))) {
       problems.push(problem("KFM006", `The glob \`${pattern}\` reaches outside the project root (the folder of this file): specs are named relative to it, inside it.`, at));
       return;
     }
@@ -25876,7 +26095,7 @@ function parseConfig(file, text, path, glob = globFiles) {
     }
     for (const f of found) {
       if (!insideRoot(root, f)) {
-        problems.push(problem("KFM006", `The glob \`${pattern}\` matches ${relative5(root, f)}, which leads outside the project root through a symbolic link.`, at));
+        problems.push(problem("KFM006", `The glob \`${pattern}\` matches ${relative4(root, f)}, which leads outside the project root through a symbolic link.`, at));
         continue;
       }
       specs.add(f);
@@ -25898,18 +26117,18 @@ function parseConfig(file, text, path, glob = globFiles) {
 }
 function globFiles(patterns, root) {
   const { globSync } = createRequire3(import.meta.url)("tinyglobby");
-  return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) => resolve4(p));
+  return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) => resolve3(p));
 }
 function projectBetween(root, out) {
-  const rel = relative5(root, out);
+  const rel = relative4(root, out);
   if (rel === "")
     return null;
   let dir = root;
   let found = null;
-  for (const part of rel.split(sep5)) {
-    dir = join3(dir, part);
-    if (found === null && existsSync2(join3(dir, CONFIG_FILE)))
-      found = join3(dir, CONFIG_FILE);
+  for (const part of rel.split(sep4)) {
+    dir = join2(dir, part);
+    if (found === null && existsSync2(join2(dir, CONFIG_FILE)))
+      found = join2(dir, CONFIG_FILE);
   }
   return found;
 }
@@ -25917,13 +26136,13 @@ function insideRoot(root, file) {
   let real;
   let realRoot;
   try {
-    real = realpathSync3.native(file);
-    realRoot = realpathSync3.native(root);
+    real = realpathSync2.native(file);
+    realRoot = realpathSync2.native(root);
   } catch {
     return false;
   }
-  const rel = relative5(realRoot, real);
-  return rel !== "" && !rel.startsWith("..") && !isAbsolute3(rel);
+  const rel = relative4(realRoot, real);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute2(rel);
 }
 
 // dist/src/cli/project.js
@@ -25955,16 +26174,16 @@ function select(values, positionals, io) {
       out,
       diagnostics: [],
       selection: {
-        base: resolve5(io.cwd, out ?? "."),
+        base: resolve4(io.cwd, out ?? "."),
         // Job files stay inside the project: the config's folder, or the current one without a config.
-        root: config === null ? io.cwd : dirname5(config),
-        specs: positionals.map((p) => resolve5(io.cwd, p)),
+        root: config === null ? io.cwd : dirname4(config),
+        specs: positionals.map((p) => resolve4(io.cwd, p)),
         targets: withOptions(targetsOf(values).map((target) => ({ target, folder: target.name, runsFolder: `${target.name}-runs` })), values),
         whole: true,
         display: (p) => displayPath(p, io.cwd),
         readFile: readSpec,
         // A folder shared by separate runs: another run's specs (still there) keep their files.
-        claims: (from) => positionals.some((p) => displayPath(p, io.cwd) === from) || !existsSync3(resolve5(io.cwd, from))
+        claims: (from) => positionals.some((p) => displayPath(p, io.cwd) === from) || !existsSync3(resolve4(io.cwd, from))
       }
     };
   }
@@ -25991,7 +26210,7 @@ function select(values, positionals, io) {
   let specs = project.specs;
   const own = new Set(project.specs);
   if (positionals.length > 0) {
-    const given = [...new Set(positionals.map((p) => resolve5(io.cwd, p)))];
+    const given = [...new Set(positionals.map((p) => resolve4(io.cwd, p)))];
     for (const path of given) {
       if (own.has(path))
         continue;
@@ -26031,7 +26250,7 @@ function select(values, positionals, io) {
       // renamed). A file naming a spec that exists but is not the project's belongs to
       // another config writing into the same folder: it is left alone. With part of the
       // project selected, only the selected specs' files are in question.
-      claims: positionals.length > 0 ? (from) => selectedShown.has(from) : (from) => selectedShown.has(from) || !existsSync3(resolve5(project.root, from))
+      claims: positionals.length > 0 ? (from) => selectedShown.has(from) : (from) => selectedShown.has(from) || !existsSync3(resolve4(project.root, from))
     }
   };
 }
@@ -26039,10 +26258,10 @@ function projectOf(values, io) {
   const config = findConfig(io.cwd, values.config);
   if (config === null)
     return { root: io.cwd, project: null, diagnostics: [] };
-  return { root: dirname5(config), ...readProject(config, io) };
+  return { root: dirname4(config), ...readProject(config, io) };
 }
 function loweringFor(project, file, io) {
-  const path = resolve5(io.cwd, file);
+  const path = resolve4(io.cwd, file);
   if (project === null || !project.specs.includes(path))
     return {};
   const only2 = project.only.get(path);
@@ -26086,6 +26305,447 @@ function withOptions(targets, values) {
       throw new UsageError(r.problems.map((p) => `--option: ${p.message}`).join("\n"));
     return { ...t, options: { ...r.options, digest: optionsDigest(r.options.given) } };
   });
+}
+
+// dist/targets/kubernetes-apply.js
+var WORKFLOW_LABELS = {
+  managedBy: [MANAGED_BY_LABEL, MANAGED_BY],
+  workflow: WORKFLOW_LABEL
+};
+var RBAC = [
+  { apiVersion: "v1", kind: "ServiceAccount" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role" },
+  { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" }
+];
+var APPLY_TARGETS = {
+  argo: {
+    kinds: [
+      { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
+      { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
+      { apiVersion: "v1", kind: "ConfigMap" },
+      ...RBAC
+    ]
+  },
+  tekton: {
+    kinds: [
+      { apiVersion: "tekton.dev/v1", kind: "Pipeline" },
+      { apiVersion: "tekton.dev/v1", kind: "Task" },
+      { apiVersion: "batch/v1", kind: "CronJob" },
+      { apiVersion: "v1", kind: "ConfigMap" },
+      ...RBAC
+    ]
+  }
+};
+
+// dist/src/cli/commands/apply.js
+var USAGE = "kfm-compile apply [<spec>...] --target <argo|tekton> [--config FILE] [--context C] [--namespace N] [--dry-run=server] [--prune] [--option NAME=VALUE] [--force-conflicts]";
+var applyCommand = {
+  name: "apply",
+  summary: USAGE,
+  help: `Usage: ${USAGE}
+
+Compiles as kfm-compile does (the specs given, or the project of kfm.config.yaml here
+or above, or --config FILE) and applies every object of every compiled file, the
+accounts and roles included, to the cluster of the current kubeconfig context (or
+--context C), with server-side apply: field manager kfm-compile, strict field
+validation (a field the cluster's schema does not know is an error, not dropped).
+Nothing is written to disk, and runs (the runs folder's files) are not applied: create
+them with kubectl create -f.
+A line per object goes to standard output, as kubectl prints it:
+  workflowtemplate.argoproj.io/daily-sales created      (it did not exist)
+  serviceaccount/daily-sales-workflow configured        (a field changed)
+  rolebinding.rbac.authorization.k8s.io/... unchanged   (the cluster already held it)
+  pipeline.tekton.dev/old-name pruned                   (with --prune)
+then a summary on standard error. What the API server refuses is reported as
+diagnostics at the spec's workflow, or at the job a refused field belongs to
+(KFM500-KFM507); an object refused does not stop the others.
+
+Options:
+  -t, --target <name>    argo or tekton (one target)
+  -c, --config <FILE>    project config (default: kfm.config.yaml here or above)
+      --context <C>      the kubeconfig context to use (default: its current context)
+  -n, --namespace <N>    the namespace of objects the files place in none (default: the
+                         context's namespace, else default); a file that places an
+                         object elsewhere (the target's namespace option) is refused
+      --dry-run=server   the API server's dry run: every check and admission, nothing
+                         stored; prints what would change, and under each configured
+                         object the fields that would
+      --prune            delete objects a compiled workflow owned (labelled
+                         app.kubernetes.io/managed-by=kfm-compile and
+                         kfm-compile.dev/workflow=<its name>, of the kinds the target
+                         writes) that its files no longer hold; nothing is pruned
+                         when an object was refused
+      --option <N=V>     a deployment option of the target, as for compiling
+                         (repeatable; README, "Deploying")
+      --force-conflicts  take over fields another field manager changed (KFM501)
+                         instead of refusing the object
+The kubeconfig is found as kubectl finds it: KUBECONFIG, else ~/.kube/config.
+Exit status: 0 every object applied, 1 invalid specs, an object refused, or no cluster
+reached (one line saying why), 2 usage error.
+`,
+  async run(args, io) {
+    const { values, positionals } = parse(args, {
+      target: PROJECT_OPTIONS.target,
+      config: PROJECT_OPTIONS.config,
+      option: PROJECT_OPTIONS.option,
+      context: { type: "string" },
+      namespace: { type: "string", short: "n" },
+      "dry-run": { type: "string" },
+      prune: { type: "boolean" },
+      "force-conflicts": { type: "boolean" }
+    });
+    if (printedHelp(values, this, io))
+      return EXIT_OK;
+    const names = Object.keys(APPLY_TARGETS);
+    const targets = (values.target ?? []).flatMap((t) => t.split(",")).map((t) => t.trim());
+    if (targets.length !== 1)
+      throw new UsageError(`apply takes one --target: ${names.join(" or ")}.`);
+    const target = targets[0];
+    if (!Object.hasOwn(APPLY_TARGETS, target)) {
+      throw new UsageError(`apply is for targets whose files are Kubernetes objects (${names.join(", ")}), not '${target}'.${suggestion(target, names)}`);
+    }
+    const dryRun = values["dry-run"];
+    if (dryRun !== void 0 && dryRun !== "server" && dryRun !== "none")
+      throw new UsageError(`--dry-run is server (the API server's dry run), not '${dryRun}'; to see the files themselves, compile them.`);
+    const namespace = values.namespace;
+    if (namespace !== void 0 && !DNS1123_LABEL.test(namespace))
+      throw new UsageError(`--namespace '${namespace}' is not a namespace name (lower-case letters, digits and '-', at most 63).`);
+    const selected = select({ ...values, target: [target] }, positionals, io);
+    if (selected.mode === "invalid") {
+      report(selected.diagnostics, "text", io);
+      return EXIT_INVALID;
+    }
+    const { outputs, diagnostics, sources } = compileSelection({ ...selected.selection, whole: true });
+    diagnostics.unshift(...selected.diagnostics);
+    if (hasErrors(diagnostics)) {
+      report(diagnostics, "text", io);
+      return EXIT_INVALID;
+    }
+    const manifests = toManifests(outputs, sources);
+    const early = preflight(manifests, namespace).diagnostics;
+    if (hasErrors(early)) {
+      report([...diagnostics, ...early], "text", io);
+      return EXIT_INVALID;
+    }
+    const { ClusterError: ClusterError2, UnknownContextError: UnknownContextError2, connect: connect2 } = await Promise.resolve().then(() => (init_kube(), kube_exports));
+    let applied;
+    let api;
+    try {
+      api = await connect2({ context: values.context, env: io.env ?? process.env });
+      applied = await applyManifests(api, manifests, {
+        namespace,
+        dryRun: dryRun === "server",
+        prune: values.prune === true ? APPLY_TARGETS[target].kinds : null,
+        forceConflicts: values["force-conflicts"] === true,
+        labels: WORKFLOW_LABELS
+      });
+    } catch (e) {
+      if (e instanceof UnknownContextError2)
+        throw new UsageError(`${e.message}.${suggestion(e.context, e.contexts)}${e.contexts.length > 0 ? ` Its contexts: ${e.contexts.join(", ")}.` : ""}`);
+      if (e instanceof ClusterError2) {
+        report(diagnostics, "text", io);
+        io.stderr(`kfm-compile apply: ${safeText(e.message)}
+`);
+        return EXIT_INVALID;
+      }
+      throw e;
+    }
+    if (applied.lines.length > 0)
+      io.stdout(applied.lines.map((l) => `${safeText(l)}
+`).join(""));
+    report([...diagnostics, ...applied.diagnostics], "text", io);
+    const { counts } = applied;
+    const total = counts.created + counts.configured + counts.unchanged + applied.refused;
+    const where = `context ${api.context}${applied.namespaces.length > 0 ? `, namespace ${applied.namespaces.join(", ")}` : ""}`;
+    io.stderr(`kfm-compile apply${dryRun === "server" ? " (server dry run: nothing changed)" : ""}: ${total} object${total === 1 ? "" : "s"} (${where}): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged${applied.refused > 0 ? `, ${applied.refused} refused` : ""}${values.prune === true ? `; ${counts.pruned} pruned` : ""}.
+`);
+    return hasErrors(applied.diagnostics) ? EXIT_INVALID : EXIT_OK;
+  }
+};
+function toManifests(outputs, sources) {
+  const manifests = [];
+  for (const o of outputs) {
+    if (o.role === "run")
+      continue;
+    const folder = o.path.includes("/") ? o.path.slice(0, o.path.lastIndexOf("/") + 1) : "";
+    const a = sources.get(o.path) ?? [...sources.entries()].find(([p, x]) => p.startsWith(folder) && !p.slice(folder.length).includes("/") && x.ir !== null)?.[1];
+    if (a?.ir == null)
+      continue;
+    const objects2 = parseYamlStream(o.text).filter((d) => d !== null && typeof d === "object" && !String(d.apiVersion).startsWith("kustomize.config.k8s.io/"));
+    if (objects2.length > 0)
+      manifests.push({ file: o.path, objects: objects2, spec: a.spec, ir: a.ir });
+  }
+  return manifests;
+}
+
+// dist/src/cli/commands/backfill.js
+import { relative as relative6 } from "node:path";
+
+// dist/src/write.js
+import * as nodeFs from "node:fs";
+import { closeSync as closeSync3, lstatSync, openSync as openSync3, readdirSync, readFileSync as readFileSync3, readSync as readSync2, realpathSync as realpathSync3, rmSync as rmSync2, statSync as statSync2 } from "node:fs";
+import { dirname as dirname5, isAbsolute as isAbsolute3, join as join4, relative as relative5, resolve as resolve5, sep as sep5 } from "node:path";
+import { randomBytes } from "node:crypto";
+var NODE_FS = {
+  mkdirSync: (p, o) => nodeFs.mkdirSync(p, o),
+  openSync: (p, f, m) => nodeFs.openSync(p, f, m),
+  writeSync: (fd, b, o, l) => nodeFs.writeSync(fd, b, o, l),
+  fsyncSync: (fd) => nodeFs.fsyncSync(fd),
+  closeSync: (fd) => nodeFs.closeSync(fd),
+  renameSync: (a, b) => nodeFs.renameSync(a, b),
+  rmSync: (p, o) => nodeFs.rmSync(p, o)
+};
+var fs = NODE_FS;
+function inside3(root, path) {
+  const rel = relative5(root, path);
+  return rel === "" || !isAbsolute3(rel) && rel !== ".." && !rel.startsWith(".." + sep5);
+}
+function realOrNull(path) {
+  try {
+    return realpathSync3.native(path);
+  } catch {
+    return null;
+  }
+}
+function outsideOutput(dir, rel) {
+  const segments = rel.split("/");
+  if (rel === "" || isAbsolute3(rel) || /^[A-Za-z]:/.test(rel) || /[\\\0]/.test(rel) || segments.some((s) => s === "" || s === "." || s === "..")) {
+    return `${JSON.stringify(rel)} is not a plain relative path inside the output folder; nothing was written.`;
+  }
+  const base = resolve5(dir);
+  const path = resolve5(base, rel);
+  if (!inside3(base, path))
+    return `${rel} would be outside the output folder; nothing was written.`;
+  const realBase = realOrNull(base);
+  if (realBase === null)
+    return null;
+  let existing = path;
+  for (; ; ) {
+    let isLink = false;
+    try {
+      isLink = lstatSync(existing).isSymbolicLink();
+    } catch {
+      existing = dirname5(existing);
+      continue;
+    }
+    const real = realOrNull(existing);
+    if (real === null)
+      return `${rel}: ${relative5(base, existing) || "."} is a symbolic link that points nowhere; nothing was written.`;
+    if (!inside3(realBase, real)) {
+      return `${rel}: ${relative5(base, existing) || "."} ${isLink ? "is a symbolic link (or passes through one)" : "passes through a symbolic link"} to ${real}, outside the output folder; nothing was written.`;
+    }
+    return null;
+  }
+}
+function isGenerated(text) {
+  return text.split("\n", 5).some((line2) => line2.includes(HEADER_MARK));
+}
+function readIfExists(path) {
+  try {
+    return readFileSync3(path, "utf8");
+  } catch (e) {
+    if (e.code === "ENOENT")
+      return null;
+    throw e;
+  }
+}
+function writeOutputs(dir, outputs, options) {
+  const owned = options.owned ?? isGenerated;
+  const refused = [];
+  const plan = [];
+  for (const o of outputs) {
+    const outside = outsideOutput(dir, o.path);
+    if (outside !== null) {
+      refused.push(outside);
+      continue;
+    }
+    const path = join4(dir, o.path);
+    let existing;
+    try {
+      existing = readIfExists(path);
+    } catch (e) {
+      const code = e.code;
+      refused.push(code === "EISDIR" ? `${o.path} is a folder, where the output file would go; nothing was written.` : `${o.path}: cannot read the existing file (${code}); nothing was written.`);
+      continue;
+    }
+    if (existing !== null && !options.force && !owned(existing)) {
+      refused.push(`${o.path} exists and was not generated by kfm-compile; nothing was written (use --force to replace it).`);
+      continue;
+    }
+    plan.push({ path, text: o.text, rel: o.path, same: existing === o.text });
+  }
+  if (refused.length > 0)
+    return { written: [], unchanged: [], refused };
+  const written = [];
+  const unchanged = [];
+  for (const folder of new Set(plan.map((p) => dirname5(p.path))))
+    removeStaleTemps(folder);
+  for (const p of plan) {
+    options.progress?.(written.length + unchanged.length, plan.length);
+    if (p.same) {
+      unchanged.push(p.rel);
+      continue;
+    }
+    try {
+      atomicWrite(p.path, p.text);
+      written.push(p.rel);
+    } catch (e) {
+      return { written, unchanged, refused: [`${p.rel}: ${e.message}; files written before it are complete, it and the rest are unchanged.`] };
+    }
+  }
+  return { written, unchanged, refused: [] };
+}
+var TEMP_SUFFIX = ".kfm-compile.tmp";
+var TEMP_NAME = /^\.[0-9a-f]{12}\.kfm-compile\.tmp$/;
+var STALE_TEMP_MS = 10 * 60 * 1e3;
+function removeStaleTemps(folder, now = Date.now()) {
+  const removed = [];
+  let names;
+  try {
+    names = readdirSync(folder);
+  } catch {
+    return removed;
+  }
+  for (const name of names.sort()) {
+    if (!TEMP_NAME.test(name))
+      continue;
+    const path = join4(folder, name);
+    try {
+      const stat = statSync2(path);
+      if (!stat.isFile() || now - stat.mtimeMs < STALE_TEMP_MS)
+        continue;
+      rmSync2(path);
+      removed.push(name);
+    } catch {
+    }
+  }
+  return removed;
+}
+function atomicWrite(path, text) {
+  fs.mkdirSync(dirname5(path), { recursive: true });
+  const temp = join4(dirname5(path), `.${randomBytes(6).toString("hex")}${TEMP_SUFFIX}`);
+  const fd = fs.openSync(temp, "wx", 420);
+  try {
+    const bytes = Buffer.from(text, "utf8");
+    let done = 0;
+    while (done < bytes.length) {
+      const n = fs.writeSync(fd, bytes, done, bytes.length - done);
+      if (n <= 0)
+        throw Object.assign(new Error("the write made no progress"), { code: "EIO" });
+      done += n;
+    }
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(temp, path);
+  } catch (e) {
+    fs.rmSync(temp, { force: true });
+    throw e;
+  }
+}
+function head(path) {
+  let fd;
+  try {
+    fd = openSync3(path, "r");
+  } catch {
+    return null;
+  }
+  try {
+    const buffer = Buffer.alloc(4096);
+    const n = readSync2(fd, buffer, 0, buffer.length, 0);
+    return buffer.subarray(0, n).toString("utf8");
+  } catch {
+    return null;
+  } finally {
+    closeSync3(fd);
+  }
+}
+function findOrphans(base, folders, expected, claims) {
+  const orphans = [];
+  for (const { path } of outputFolderFiles(base, folders)) {
+    if (expected.has(path))
+      continue;
+    const text = head(join4(base, path));
+    if (text === null || !isGenerated(text))
+      continue;
+    const header = readHeader(text);
+    if (header !== null && (claims === void 0 || claims(header.from)))
+      orphans.push({ path, header });
+  }
+  return orphans;
+}
+function outputFolderFiles(base, folders) {
+  const files = [];
+  for (const folder of [...new Set(folders)].sort()) {
+    if (folder !== "." && outsideOutput(base, folder) !== null)
+      continue;
+    let entries;
+    try {
+      entries = readdirSync(join4(base, folder), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries.sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) {
+      if (!e.isFile() || e.name.endsWith(TEMP_SUFFIX))
+        continue;
+      files.push({ folder, name: e.name, path: folder === "." ? e.name : `${folder}/${e.name}` });
+    }
+  }
+  return files;
+}
+function removeOrphans(base, orphans) {
+  const removed = [];
+  const kept = [];
+  for (const o of orphans) {
+    const text = head(join4(base, o.path));
+    if (text === null || !isGenerated(text)) {
+      kept.push(o.path);
+      continue;
+    }
+    if (outsideOutput(base, o.path) !== null) {
+      kept.push(o.path);
+      continue;
+    }
+    rmSync2(join4(base, o.path));
+    removed.push(o.path);
+  }
+  return { removed, kept };
+}
+
+// dist/src/cli/progress.js
+var SHOW_AFTER_MS = 1e3;
+var REDRAW_MS = 100;
+var CLEAR = "\r\x1B[K";
+var SILENT = { update: () => {
+}, end: () => {
+} };
+function progress(io, options) {
+  if (io.isTTY !== true || options.quiet)
+    return SILENT;
+  const now = io.now ?? (() => performance.now());
+  const start = now();
+  let drawn = false;
+  let last = -Infinity;
+  return {
+    update(step, done, total, unit) {
+      const t = now();
+      if (t - start < SHOW_AFTER_MS || t - last < REDRAW_MS)
+        return;
+      last = t;
+      drawn = true;
+      io.stderr(`${CLEAR}kfm-compile: ${step} ${done}/${total} ${unit}\u2026`);
+    },
+    end() {
+      if (drawn)
+        io.stderr(CLEAR);
+      drawn = false;
+    }
+  };
 }
 
 // dist/src/cli/commands/backfill.js
@@ -26189,7 +26849,7 @@ import { relative as relative7 } from "node:path";
 
 // dist/src/check.js
 import { readFileSync as readFileSync4 } from "node:fs";
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 
 // node_modules/diff/libesm/diff/base.js
 var Diff = class {
@@ -26636,7 +27296,7 @@ function generatedFiles(base, folders) {
   for (const { folder, name, path } of outputFolderFiles(base, folders)) {
     let bytes;
     try {
-      bytes = readFileSync4(join4(base, path));
+      bytes = readFileSync4(join5(base, path));
     } catch {
       continue;
     }
@@ -26702,7 +27362,7 @@ function checkOutputs(base, outputs, folders, trusted = [], claims) {
 ` });
       continue;
     }
-    const existing = readOrNull(join4(base, o.path));
+    const existing = readOrNull(join5(base, o.path));
     if (existing === null) {
       missing.push(o.path);
       continue;
@@ -26907,7 +27567,7 @@ var compileCommand = {
 
 // dist/src/cli/commands/diff.js
 import { createRequire as createRequire4 } from "node:module";
-import { join as join5, posix as posix2, relative as relative9, sep as sep6 } from "node:path";
+import { join as join6, posix as posix2, relative as relative9, sep as sep6 } from "node:path";
 
 // dist/src/diff.js
 var asDuration = (v) => v === null ? "none" : formatDuration(v);
@@ -27198,7 +27858,7 @@ function gitHost(ref, cwd) {
   return {
     host: { root: toplevel, readFile: (p) => readGitSpec(ref, rel(p), cwd), realPath: (p) => p, display: (p) => `git:${ref}:${rel(p)}` },
     // Where a path given on the command line is in the repository, as git reads it.
-    at: (path) => join5(toplevel, ...posix2.normalize(path.startsWith("./") || path.startsWith("../") ? posix2.join(prefix, path) : path).split("/"))
+    at: (path) => join6(toplevel, ...posix2.normalize(path.startsWith("./") || path.startsWith("../") ? posix2.join(prefix, path) : path).split("/"))
   };
 }
 function load2(arg, io) {
@@ -27529,7 +28189,7 @@ function scheduleLines(ir) {
 function field(o, key) {
   return o[key];
 }
-function isRecord3(v) {
+function isRecord4(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 function seconds3(v) {
@@ -27537,19 +28197,19 @@ function seconds3(v) {
 }
 function approvalOf(job) {
   const a = field(job, "approval");
-  return isRecord3(a) ? { timeoutSeconds: seconds3(a.timeoutSeconds) } : null;
+  return isRecord4(a) ? { timeoutSeconds: seconds3(a.timeoutSeconds) } : null;
 }
 function upstreamOf(ir) {
   const u = field(ir, "upstream");
   if (!Array.isArray(u))
     return [];
-  return u.filter(isRecord3).map((x) => ({ workflow: String(x.workflow), timeoutSeconds: seconds3(x.timeoutSeconds) }));
+  return u.filter(isRecord4).map((x) => ({ workflow: String(x.workflow), timeoutSeconds: seconds3(x.timeoutSeconds) }));
 }
 function notificationsOf(ir) {
   const n = field(ir, "notifications");
   if (!Array.isArray(n))
     return [];
-  return n.filter(isRecord3).map((x) => {
+  return n.filter(isRecord4).map((x) => {
     if (x.kind === "email" && Array.isArray(x.recipients))
       return `email ${x.recipients.map(String).join(", ")}`;
     if (x.kind === "slack" && typeof x.channel === "string")
@@ -27792,6 +28452,7 @@ var SUBCOMMANDS = [
   graphCommand,
   diffCommand,
   backfillCommand,
+  applyCommand,
   schemaCommand,
   targetsCommand
 ];
@@ -27835,7 +28496,7 @@ Exit status: 0 success, 1 invalid input (diagnostics printed), 2 usage error
 `;
 }
 function unknownCommand(first, cwd) {
-  if (first === void 0 || first.startsWith("-") || existsSync4(resolve7(cwd, first)))
+  if (first === void 0 || first.startsWith("-") || existsSync5(resolve7(cwd, first)))
     return null;
   const names = SUBCOMMANDS.map((c) => c.name);
   const hint = suggestion(first, names);
@@ -27849,8 +28510,10 @@ function unknownCommand(first, cwd) {
 function main(argv, io) {
   try {
     const sub = SUBCOMMANDS.find((c) => c.name === argv[0]);
-    if (sub !== void 0)
-      return sub.run(argv.slice(1), io);
+    if (sub !== void 0) {
+      const status = sub.run(argv.slice(1), io);
+      return typeof status === "number" ? status : status.catch((e) => usage(e, io));
+    }
     const unknown = unknownCommand(argv[0], io.cwd);
     if (unknown !== null)
       throw new UsageError(unknown);
@@ -27860,15 +28523,18 @@ function main(argv, io) {
     }
     return compileCommand.run(argv, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr(`kfm-compile: ${safeText(e.message)}
+    return usage(e, io);
+  }
+}
+function usage(e, io) {
+  if (e instanceof UsageError) {
+    io.stderr(`kfm-compile: ${safeText(e.message)}
 ${e.hint === void 0 ? "" : `${e.hint}
 `}Run 'kfm-compile --help' for usage.
 `);
-      return EXIT_USAGE;
-    }
-    throw e;
+    return EXIT_USAGE;
   }
+  throw e;
 }
 export {
   EXIT_INVALID,

@@ -33,5 +33,13 @@ await build({
   // the packages' modules by the link, as an installed package does, so the committed
   // bundle and a scratch build of it are byte for byte the same.
   preserveSymlinks: true,
+  // The Kubernetes client is for `kfm-compile apply` alone, which imports it on first use
+  // (src/cli/kube.ts): bundled, its several megabytes would be read by every command.
+  // It is a dependency of the package, loaded from node_modules like handlebars.
+  external: ["@kubernetes/client-node"],
+  // The input is tsc's JavaScript; no tsconfig.json may change it. Found beside the
+  // sources (strict: true), one made esbuild add "use strict" to a module it loads on
+  // first use (kube.js), so a build in another folder came out different.
+  tsconfigRaw: {},
   logLevel: "warning",
 });

@@ -64,6 +64,15 @@ export const CODES = {
   // Backfill.
   KFM401: "backfill range reversed or too large",
   KFM402: "backfill range holds no run",
+  // Applying to a cluster (kfm-compile apply).
+  KFM500: "the API server refused an object",
+  KFM501: "another field manager changed a field the spec sets",
+  KFM502: "an object's namespace is not the one asked for",
+  KFM503: "an object without a name cannot be applied",
+  KFM504: "the cluster does not serve a kind the output holds",
+  KFM505: "the API server forbids the request",
+  KFM506: "the API server warns about an object",
+  KFM507: "the namespace does not exist",
 } as const;
 
 export type Code = keyof typeof CODES;

@@ -67,6 +67,8 @@ export interface Compiled {
   /** Display paths of the specs that compiled, as headers name them. */
   readonly specs: string[];
   readonly diagnostics: Diagnostic[];
+  /** The analysis each output was compiled from, by output path: what locates a problem found later (`apply`) in its spec. */
+  readonly sources: ReadonlyMap<string, Analysis>;
 }
 
 /** Every folder the selection writes generated files into: output folders and runs folders. */
@@ -169,6 +171,7 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
   const { analyses, diagnostics } = analyzeSelection(sel);
   const outputs: Output[] = [];
   const specs: string[] = [];
+  const sources = new Map<string, Analysis>();
   const writer = new Map<string, string>(taken.map((t) => [t.path, t.from]));
   // Per target, the runner's name for each workflow (Target.objectName), with its spec and spec name.
   const objects = new Map<string, Map<string, { from: string; workflow: string }>>();
@@ -210,15 +213,17 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
       }
       writer.set(rel, a.spec.file);
       outputs.push({ ...r.output, path: rel });
+      sources.set(rel, a);
       if (r.run !== undefined) {
         const runRel = `${runsFolder === "." ? "" : `${runsFolder}/`}${r.run.path.slice(r.run.path.indexOf("/") + 1)}`;
         writer.set(runRel, a.spec.file);
         outputs.push({ ...r.run, path: runRel });
+        sources.set(runRel, a);
       }
     }
   }
   if (sel.whole === true) outputs.push(...folderOutputs(sel, outputs, taken));
-  return { outputs, specs, diagnostics };
+  return { outputs, specs, diagnostics, sources };
 }
 
 /**

@@ -5,7 +5,7 @@
 // time, test/schema.test.ts). Each command runs in a child process, from the sources,
 // and reports the CommonJS modules it loaded; no timing is measured here (npm run bench).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -74,5 +74,15 @@ describe("what each command loads", { timeout: 60_000 }, () => {
     expect(err).toMatch(/missing/);
     expect(code).toBe(1);
     expect(from(packages, "tinyglobby")).not.toEqual([]);
+  });
+});
+
+describe("the Kubernetes client", () => {
+  it("given the bundle, then @kubernetes/client-node is left out of it and imported only on first use, by apply (src/cli/kube.ts)", () => {
+    const bundle = readFileSync(join(PACKAGE_ROOT, "dist/kfm-compile.js"), "utf8");
+    const mentions = [...bundle.matchAll(/.*@kubernetes\/client-node.*/g)].map((m) => m[0].trim());
+    expect(mentions).toEqual(['const { KubeConfig } = await import("@kubernetes/client-node");']);
+    // and the module holding that import is itself imported on first use only
+    expect(bundle).toMatch(/await Promise\.resolve\(\)\.then\(\(\) => \(init_kube\(\), kube_exports\)\)/);
   });
 });

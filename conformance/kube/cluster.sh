@@ -264,7 +264,8 @@ EOF
   argo="$(gomodfile github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION" manifests/base/crds/full)"
   tekton="$(gomodfile github.com/tektoncd/pipeline "$TEKTON_PIPELINE_VERSION" config/300-crds)"
   for f in "$argo"/argoproj.io_*.yaml "$tekton"/300-*.yaml; do crds+=(-f "$f"); done
-  "${kubectl[@]}" apply --server-side --field-manager kfm-conformance "${crds[@]}" >"$dir/crds.log" 2>&1 || {
+  # Argo's full CRDs are large: on a loaded machine one apply takes longer than the readiness probe's 10 s (the last --request-timeout wins).
+  "${kubectl[@]}" --request-timeout 120s apply --server-side --field-manager kfm-conformance "${crds[@]}" >"$dir/crds.log" 2>&1 || {
     cat "$dir/crds.log" >&2
     stop "$dir"
     die "installing the Argo and Tekton CRDs failed"

@@ -24,6 +24,8 @@ export interface Io {
   readonly isTTY?: boolean;
   /** A clock in milliseconds, for the progress line (default: performance.now). */
   readonly now?: () => number;
+  /** The environment (default: process.env): where `apply` finds the kubeconfig (KUBECONFIG, HOME). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A mistake in the command line itself: printed with a hint, exit 2. */
@@ -43,7 +45,8 @@ export interface Command {
   /** Its usage line in the main help. */
   readonly summary: string;
   readonly help: string;
-  run(args: readonly string[], io: Io): number;
+  /** The exit status; a command that talks to a server (`apply`) returns it as a promise. */
+  run(args: readonly string[], io: Io): number | Promise<number>;
 }
 
 /** Prints the command's help when asked, and says whether it did. */

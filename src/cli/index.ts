@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { TARGETS } from "../../targets/index.js";
 import { suggestion } from "../diagnostics.js";
 import { VERSION } from "../version.js";
+import { applyCommand } from "./commands/apply.js";
 import { backfillCommand } from "./commands/backfill.js";
 import { checkCommand } from "./commands/check.js";
 import { compileCommand } from "./commands/compile.js";
@@ -28,6 +29,7 @@ const SUBCOMMANDS: readonly Command[] = [
   graphCommand,
   diffCommand,
   backfillCommand,
+  applyCommand,
   schemaCommand,
   targetsCommand,
 ];
@@ -93,10 +95,17 @@ function unknownCommand(first: string | undefined, cwd: string): string | null {
   return null;
 }
 
-export function main(argv: readonly string[], io: Io): number {
+/**
+ * Runs one command line and gives its exit status: a number, or for a command that talks
+ * to a server (`apply`) a promise of one.
+ */
+export function main(argv: readonly string[], io: Io): number | Promise<number> {
   try {
     const sub = SUBCOMMANDS.find((c) => c.name === argv[0]);
-    if (sub !== undefined) return sub.run(argv.slice(1), io);
+    if (sub !== undefined) {
+      const status = sub.run(argv.slice(1), io);
+      return typeof status === "number" ? status : status.catch((e: unknown) => usage(e, io));
+    }
     const unknown = unknownCommand(argv[0], io.cwd);
     if (unknown !== null) throw new UsageError(unknown);
     if (argv.includes("--help") || argv.includes("-h")) {
@@ -105,11 +114,16 @@ export function main(argv: readonly string[], io: Io): number {
     }
     return compileCommand.run(argv, io);
   } catch (e) {
-    if (e instanceof UsageError) {
-      // The message may echo what was typed (an unknown option or target): one line of safe text.
-      io.stderr(`kfm-compile: ${safeText(e.message)}\n${e.hint === undefined ? "" : `${e.hint}\n`}Run 'kfm-compile --help' for usage.\n`);
-      return EXIT_USAGE;
-    }
-    throw e;
+    return usage(e, io);
   }
+}
+
+/** A usage error's message and hint, exit 2; anything else thrown is a compiler bug, thrown on. */
+function usage(e: unknown, io: Io): number {
+  if (e instanceof UsageError) {
+    // The message may echo what was typed (an unknown option or target): one line of safe text.
+    io.stderr(`kfm-compile: ${safeText(e.message)}\n${e.hint === undefined ? "" : `${e.hint}\n`}Run 'kfm-compile --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  throw e;
 }

@@ -15,7 +15,7 @@ import { outsideOutput, writeOutputs } from "../../src/write.js";
 function run(cwd: string, args: string[]): { code: number; out: string; err: string } {
   let out = "";
   let err = "";
-  const code = main(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd });
+  const code = main(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), cwd }) as number; // no apply here: synchronous
   return { code, out, err };
 }
 

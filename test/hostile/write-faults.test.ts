@@ -17,7 +17,7 @@ const NAMES = ["a", "b", "c"];
 
 function run(cwd: string, args: string[]): { code: number; err: string } {
   let err = "";
-  const code = main(args, { stdout: () => {}, stderr: (s) => (err += s), cwd });
+  const code = main(args, { stdout: () => {}, stderr: (s) => (err += s), cwd }) as number; // no apply here: synchronous
   return { code, err };
 }
 

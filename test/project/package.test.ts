@@ -20,10 +20,10 @@ function packedFiles(): string[] {
   return report!.files.map((f) => f.path).sort();
 }
 
-/** The packages a bundle loads at run time (bare specifiers of require calls), without Node's own modules. */
+/** The packages a bundle loads at run time (bare specifiers of require calls and dynamic imports), without Node's own modules. */
 function packagesLoadedBy(bundle: string): string[] {
   const names = new Set<string>();
-  for (const m of bundle.matchAll(/\b(?:require\d*|createRequire\d*\(import\.meta\.url\))\(\s*"([^"]+)"\s*\)/g)) {
+  for (const m of bundle.matchAll(/\b(?:require\d*|createRequire\d*\(import\.meta\.url\)|import)\(\s*"([^"]+)"\s*\)/g)) {
     const spec = m[1]!;
     if (spec.startsWith("node:") || builtinModules.includes(spec) || spec.startsWith(".")) continue;
     names.add(
@@ -104,8 +104,8 @@ describe("the npm package", () => {
     expect(Object.keys(pkg.dependencies).sort()).toEqual(loaded);
   });
 
-  it("given a require of a package, a scoped package and Node's own modules, then only the packages are named", () => {
-    const bundle = `const a = require2("ajv/dist/runtime/ucs2length"); createRequire(import.meta.url)("@scope/pkg/x"); require("node:fs"); require("buffer"); require("./local.js");`;
-    expect(packagesLoadedBy(bundle)).toEqual(["@scope/pkg", "ajv"]);
+  it("given a require of a package, a scoped package, a dynamic import and Node's own modules, then only the packages are named", () => {
+    const bundle = `const a = require2("ajv/dist/runtime/ucs2length"); createRequire(import.meta.url)("@scope/pkg/x"); require("node:fs"); require("buffer"); require("./local.js"); await import("@kube/client"); await import("node:os");`;
+    expect(packagesLoadedBy(bundle)).toEqual(["@kube/client", "@scope/pkg", "ajv"]);
   });
 });
