@@ -16,7 +16,8 @@
  * `notificationText` is the same layout in TypeScript, which the tests compare each
  * target's sent text with.
  */
-import type { Notification } from "./ir.js";
+import type { Notification, SecretRef, Template } from "./ir.js";
+import type { NotificationSummary } from "./summary.js";
 import { NOTIFY_SECONDS, POD_START_SECONDS } from "./limits.js";
 
 /** The environment variables the notification script reads, on every target. */
@@ -135,11 +136,12 @@ die() {
   exit 1
 }
 cr=$(printf '\\r')
+nl=$(printf '\\nx')
+nl=\${nl%x}
 need() {
   eval "[ \\"\\\${$1+set}\\" = set ]" || die "$1 is not set"
   eval "v=\\$$1"
-  case $v in *"$cr"* | *'
-'*) die "$1 holds a line break" ;; esac
+  case $v in *"$cr"* | *"$nl"*) die "$1 holds a line break" ;; esac
 }
 for v in ${E.kind} ${E.message} ${E.workflow} ${E.logicalDate} ${E.failed} ${E.run} ${E.secretUrl}; do need "$v"; done
 [ -n "$${E.secretUrl}" ] || die "${E.secretUrl} is empty: the secret holding the webhook or SMTP URL is not set"
@@ -189,30 +191,81 @@ export function notifyScript(prelude: string | null): string {
   return prelude === null ? NOTIFY_SCRIPT : `${prelude.endsWith("\n") ? prelude : prelude + "\n"}${NOTIFY_SCRIPT}`;
 }
 
-/** One env value of a notification's fixed inputs: either literal text or the rendered message/date. */
-export type NotifyValue<T> =
-  { readonly name: string; readonly value: T } | { readonly name: string; readonly secret: { readonly secret: string; readonly key: string } };
+/** One env value of a notification: a value in the target's text, or the spec's secret. */
+export type NotifyValue<T> = { readonly name: string; readonly value: T } | { readonly name: string; readonly secret: SecretRef };
 
 /**
- * The inputs of one notification that do not depend on the run's outcome, in the order
- * every target writes them: kind, message, workflow, logical date, then Slack's channel or
- * the email's sender and recipients, then the secret URL. `render` turns a template
- * (message, logical date) into the target's text; `literal` escapes plain text for it.
- * The target adds `failed` and `run`.
+ * The inputs of one notification, in the order every target writes them: kind, message,
+ * workflow, logical date, Slack's channel or the email's sender and recipients, the failed
+ * jobs and the run (the target's run-time values), then the secret URL. `render` turns a
+ * template (message, logical date) into the target's text; `literal` escapes plain text.
  */
-export function notifyInputs<T>(n: Notification, workflow: string, render: (t: Notification["message"]) => T, literal: (text: string) => T): NotifyValue<T>[] {
+export function notifyInputs<T>(
+  n: Notification,
+  workflow: string,
+  render: (t: Template) => T,
+  literal: (text: string) => T,
+  failed: T,
+  run: T,
+): NotifyValue<T>[] {
   const secret = n.kind === "slack" ? n.webhook : n.smtp;
   return [
     { name: E.kind, value: literal(n.kind) },
     { name: E.message, value: render(n.message) },
     { name: E.workflow, value: literal(workflow) },
-    { name: E.logicalDate, value: render([{ variable: "ts" }]) },
+    { name: E.logicalDate, value: render(LOGICAL_DATE) },
     ...(n.kind === "slack"
       ? [{ name: E.channel, value: literal(n.channel) }]
       : [
           { name: E.from, value: literal(n.from) },
           { name: E.to, value: literal(n.recipients.join(" ")) },
         ]),
+    { name: E.failed, value: failed },
+    { name: E.run, value: run },
     { name: E.secretUrl, secret: { secret: secret.secret, key: secret.key } },
   ];
+}
+
+/** The logical date as a template: `ts`. */
+const LOGICAL_DATE: Template = [{ variable: "ts" }];
+
+/** How a lifter reads its target's env values back. */
+export interface NotifyReader<T> {
+  /** A value as a template (runtime values included). */
+  readonly template: (value: T, what: string) => Template;
+  /** A value as literal text (no runtime value). */
+  readonly literal: (value: T, what: string) => string;
+  /** Whether these are the failed-jobs and run values the target writes. */
+  readonly failed: (value: T) => boolean;
+  readonly run: (value: T) => boolean;
+  readonly fail: (message: string) => never;
+}
+
+/**
+ * Reads one notification back from its env values (the lifters' side of `notifyInputs`):
+ * the names in order, each fixed value as written, the spec's fields as data.
+ */
+export function readNotifyInputs<T>(entries: readonly NotifyValue<T>[], workflow: string, r: NotifyReader<T>): NotificationSummary {
+  const kindEntry = entries[0];
+  const kind = kindEntry !== undefined && "value" in kindEntry && kindEntry.name === E.kind ? r.literal(kindEntry.value, E.kind) : null;
+  if (kind !== "slack" && kind !== "email") return r.fail(`the first notification input is not ${E.kind} (slack or email)`);
+  const names = kind === "slack" ? [E.channel] : [E.from, E.to];
+  const expected = [E.kind, E.message, E.workflow, E.logicalDate, ...names, E.failed, E.run, E.secretUrl];
+  if (JSON.stringify(entries.map((e) => e.name)) !== JSON.stringify(expected)) r.fail(`the notification inputs are not ${expected.join(", ")}`);
+  const value = (i: number): T => {
+    const e = entries[i]!;
+    return "value" in e ? e.value : r.fail(`${e.name} is not a value`);
+  };
+  const last = entries[entries.length - 1]!;
+  const secret = "secret" in last ? last.secret : r.fail(`${E.secretUrl} is not from a secret`);
+  if (r.literal(value(2), E.workflow) !== workflow) r.fail(`${E.workflow} is not ${workflow}`);
+  if (JSON.stringify(r.template(value(3), E.logicalDate)) !== JSON.stringify(LOGICAL_DATE)) r.fail(`${E.logicalDate} is not the logical date`);
+  if (!r.failed(value(entries.length - 3))) r.fail(`${E.failed} is not how this target lists the failed jobs`);
+  if (!r.run(value(entries.length - 2))) r.fail(`${E.run} is not how this target names the run`);
+  const message = r.template(value(1), E.message);
+  if (kind === "slack") return { kind, message, channel: r.literal(value(4), E.channel), webhook: secret };
+  const to = r.literal(value(5), E.to);
+  const recipients = to === "" ? [] : to.split(" ");
+  if (recipients.length === 0) r.fail(`${E.to} names no recipient`);
+  return { kind, message, recipients, from: r.literal(value(4), E.from), smtp: secret };
 }

@@ -1,10 +1,14 @@
 // The failure notification's fixed script (src/notify.ts), run by dash and bash with a fake
 // curl: what it sends, with which bounds, and what it refuses. Every target runs this script
 // (test/targets/notify-targets.test.ts runs each target's own command).
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { NOTIFY_CONNECT_SECONDS, NOTIFY_ENV as E, NOTIFY_SCRIPT, notificationText } from "../src/notify.js";
 import { NOTIFY_SECONDS } from "../src/limits.js";
 import { runWithFakeCurl, sentText } from "./notify-script.js";
+
+// busybox sh is what the curl image runs on Airflow, Argo and Tekton; bash is a GitHub runner's shell.
+const SHELLS: string[][] = [["dash"], ["bash"], ...(spawnSync("busybox", ["sh", "-c", "true"]).status === 0 ? [["busybox", "sh"]] : [])];
 
 const BASE = {
   [E.message]: "kfm-compile: the run of sales for 2024-01-02T00:00:00+00:00 failed.",
@@ -24,8 +28,8 @@ const EMAIL = {
 };
 const PARTS = { message: BASE[E.message], workflow: "sales", logicalDate: BASE[E.logicalDate], failed: ["transform", "load"], run: BASE[E.run] };
 
-describe.each(["dash", "bash"])("the notification script under %s", (shell) => {
-  const run = (env: Record<string, string>, curlExit = 0) => runWithFakeCurl([shell, "-c", NOTIFY_SCRIPT, "kfm-notify"], env, curlExit);
+describe.each(SHELLS)("the notification script under %s", (...shell) => {
+  const run = (env: Record<string, string>, curlExit = 0) => runWithFakeCurl([...shell, "-c", NOTIFY_SCRIPT, "kfm-notify"], env, curlExit);
 
   it("posts one Slack message: the layout's lines, the failed jobs unique and sorted, the channel on the first line", () => {
     const sent = run(SLACK);
