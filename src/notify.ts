@@ -183,12 +183,18 @@ esac
 echo "kfm-notify: sent the $${E.kind} notification of $${E.workflow} for $${E.logicalDate} (failed jobs: $failed)"
 `;
 
+/** The script's first lines: stop at the first error or unset variable, no globbing. */
+const SCRIPT_HEAD = "set -eu\nset -f\n";
+
 /**
- * The script with a target's prelude, which sets `KFM_NOTIFY_FAILED` (or another input)
- * from what the runner passes, in the same shell, before the fixed part runs.
+ * The script with a target's prelude after its first lines: the prelude turns what the
+ * runner passes in `KFM_NOTIFY_FAILED` into the failed jobs' names, in the same shell,
+ * before the fixed part reads it.
  */
 export function notifyScript(prelude: string | null): string {
-  return prelude === null ? NOTIFY_SCRIPT : `${prelude.endsWith("\n") ? prelude : prelude + "\n"}${NOTIFY_SCRIPT}`;
+  if (prelude === null) return NOTIFY_SCRIPT;
+  if (!NOTIFY_SCRIPT.startsWith(SCRIPT_HEAD)) throw new Error("the notification script lost its first lines");
+  return SCRIPT_HEAD + (prelude.endsWith("\n") ? prelude : prelude + "\n") + NOTIFY_SCRIPT.slice(SCRIPT_HEAD.length);
 }
 
 /** One env value of a notification: a value in the target's text, or the spec's secret. */

@@ -729,7 +729,6 @@ export const NOTIFY_IF = "failure()";
  */
 export const NOTIFY_PRELUDE = `# kfm-compile: sends one failure notification of this run. The same script in every
 # notification; every input is a variable of this step.
-set -eu
 if [ -z "\${${NOTIFY_ENV.secretUrl}-}" ]; then
   echo "::error title=kfm-notify::the GitHub secret for secret \${${V("SECRET_NAME")}-?}, key \${${V("SECRET_KEY")}-?} is not set or empty (its name is <secret>_<key> in upper case, other characters as _)" >&2
   exit 1

@@ -275,8 +275,7 @@ exit 1
  * Failed or None, `pipelinerunstate.go` `GetPipelineTaskStatus`); it keeps the jobs whose
  * status is Failed, the shared script's `KFM_NOTIFY_FAILED`.
  */
-export const NOTIFY_PRELUDE = `set -f
-failed=
+export const NOTIFY_PRELUDE = `failed=
 for s in $KFM_NOTIFY_FAILED; do
   case $s in *=Failed) failed="$failed \${s%=Failed}" ;; esac
 done
