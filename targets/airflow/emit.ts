@@ -335,8 +335,8 @@ export interface DagView {
   readonly k8sConfig: Present;
   /** The `KfmRetryWaits` class: when some task retries after differing waits. */
   readonly retryWaits: Present;
-  /** `kfm_failed_jobs` and `kfm_run_link`: when the workflow has notifications. */
-  readonly notifyHelpers: Present;
+  /** NOTIFY_HELPERS (without its last line break): when the workflow has notifications. */
+  readonly notifyHelpers: readonly string[];
   /** The DAG's `user_defined_macros`: the run token, and the notification helpers when there are notifications. */
   readonly userDefinedMacros: string;
   readonly dagId: string;
@@ -608,6 +608,36 @@ export const RESTRICTED_SECURITY_CONTEXT: Py = (() => {
   ]);
 })();
 
+/**
+ * The DAG file's functions the notification tasks' `env_vars` call (NOTIFY_FAILED_JINJA,
+ * NOTIFY_RUN_JINJA), written when the workflow has notifications, followed by two blank lines.
+ */
+export const NOTIFY_HELPERS = `def kfm_failed_jobs(ti):
+    """The jobs that failed in the run of task instance \`ti\`, by name (kfm-compile).
+
+    Space-separated, for the failure notifications' KFM_NOTIFY_FAILED. The run's task
+    states come from the API server (RuntimeTaskInstance.get_task_states); the
+    compiler's own kfm- tasks are left out. Task ids are the spec's job names.
+    """
+    runs = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
+    states = runs.get(ti.run_id, {})
+    failed = [task for task, state in states.items() if state == "failed"]
+    return " ".join(task for task in failed if not task.startswith("kfm-"))
+
+
+def kfm_run_link(ti):
+    """The run's page in the Airflow UI (kfm-compile), for KFM_NOTIFY_RUN.
+
+    [api] base_url, then dags/<dag_id>/runs/<run_id>, as RuntimeTaskInstance.log_url
+    builds a task's; each $ doubled, since Kubernetes expands $(VAR) in env values.
+    """
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+    link = base.rstrip("/") + "/dags/" + ti.dag_id + "/runs/" + quote(ti.run_id)
+    return link.replace("$", "$$")
+
+
+`;
+
 /** The DAG file's functions the notification tasks' `env_vars` call (see NOTIFY_FAILED_JINJA). */
 const NOTIFY_MACROS = ["kfm_failed_jobs", "kfm_run_link"] as const;
 
@@ -665,7 +695,7 @@ export function viewModel(ir: Workflow): DagView {
     imports: importBlock(called),
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
-    notifyHelpers: notified ? [true] : [],
+    notifyHelpers: notified ? [NOTIFY_HELPERS.slice(0, -1)] : [],
     userDefinedMacros: py.at(pyDict(["kfm_run_token", ...(notified ? NOTIFY_MACROS : [])].map((m): [string, Py] => [pyStr(m), m])), 1, "user_defined_macros"),
     ...dag,
     runTokenSeed: pyStr(ir.runTokenSeed),

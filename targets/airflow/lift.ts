@@ -27,6 +27,7 @@ import {
   MAX_ACTIVE_RUNS,
   NOTIFY_ARGV0,
   NOTIFY_FAILED_JINJA,
+  NOTIFY_HELPERS,
   NOTIFY_RUN_JINJA,
   K8S_CONFIG,
   POD_START_NO_LIMIT_SECONDS,
@@ -79,33 +80,6 @@ def kfm_run_token(ts):
     The first 32 hex digits of sha256(KFM_RUN_TOKEN_SEED + ts).
     """
     return hashlib.sha256((KFM_RUN_TOKEN_SEED + ts).encode("utf-8")).hexdigest()[:32]
-
-
-`;
-
-/** The notification helpers, written when the workflow has notifications (dag.py.hbs). */
-const NOTIFY_HELPERS = `def kfm_failed_jobs(ti):
-    """The jobs that failed in the run of task instance \`ti\`, by name (kfm-compile).
-
-    Space-separated, for the failure notifications' KFM_NOTIFY_FAILED. The run's task
-    states come from the API server (RuntimeTaskInstance.get_task_states); the
-    compiler's own kfm- tasks are left out. Task ids are the spec's job names.
-    """
-    states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
-    return " ".join(
-        task for task, state in states.items() if state == "failed" and not task.startswith("kfm-")
-    )
-
-
-def kfm_run_link(ti):
-    """The run's page in the Airflow UI (kfm-compile), for KFM_NOTIFY_RUN.
-
-    [api] base_url, then dags/<dag_id>/runs/<run_id>, as RuntimeTaskInstance.log_url
-    builds a task's; each $ doubled, since Kubernetes expands $(VAR) in env values.
-    """
-    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
-    link = base.rstrip("/") + "/dags/" + ti.dag_id + "/runs/" + quote(ti.run_id)
-    return link.replace("$", "$$")
 
 
 `;
