@@ -294,17 +294,21 @@ export const NOTIFY_WHEN = "{{workflow.status}} != Succeeded";
  * The failed jobs, from `workflow.failures` (README "Failure notifications"). In an exit
  * handler the controller sets it to the Go-quoted JSON of every node that ended Failed or
  * Error (workflow/controller/operator.go: `strconv.Quote(json.Marshal(failures))`), so it
- * is decoded twice; `null` when none failed. A job is its task's node (its display name is
- * the task's; the attempts are `<task>(0)`, `<task>(1)`, ...); the DAG node is left out by
- * its template. Task names are spec names with `_` as `-`: those are mapped back. No `}}`
- * occurs inside the tag (it would end it).
+ * is decoded twice; `"null"` when none failed. A job is its task's node (its display name
+ * is the task's; the attempts are `<task>(0)`, `<task>(1)`, ...); the DAG node is left out
+ * by its template. Task names are spec names with `_` as `-`: those are mapped back.
+ *
+ * No `??` on `workflow.failures`: Argo treats a variable under `??` as optional
+ * (util/template/expression_template.go `guardVisitor`), so the controller's first pass
+ * over the whole spec, when the run starts and `workflow.failures` is not set yet, would
+ * evaluate the tag to an empty string for good; unguarded, the tag waits for the exit
+ * handler. No `}}` occurs inside the tag (it would end it).
  */
 export function failedJobsTag(jobs: readonly { readonly name: string }[]): string {
   const renamed = jobs.filter((j) => kubeName(j.name) !== j.name).map((j) => `${exprString(kubeName(j.name))}: ${exprString(j.name)}`);
   const name = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
-  const nodes = `sprig.fromJson(sprig.fromJson(workflow.failures)) ?? []`;
-  const jobNodes = `filter(${nodes}, { #.templateName != ${exprString(ARGO_DAG_TEMPLATE)} && !(#.displayName contains '(') })`;
-  return `{{=join(map(${jobNodes}, { ${name} }), ' ')}}`;
+  const jobNodes = `filter(sprig.fromJson(sprig.fromJson(workflow.failures)), { #.templateName != ${exprString(ARGO_DAG_TEMPLATE)} && !(#.displayName contains '(') })`;
+  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name} }), ' ')}}`;
 }
 
 /**

@@ -114,7 +114,11 @@ function send(target: Target, index: number): Sent {
   if (target === "argo") {
     const report = tools.argo([file("argo")], ["--namespace", "data", "--param", `${LOGICAL_DATE_PARAM}=${LD.replace("+00:00", "Z")}`]);
     const f = report.files[0]!;
-    const rendered = arr(obj(arr(f.parsed).map(obj)[0]).rendered).map(obj);
+    const rendered = arr(
+      arr(f.parsed)
+        .map(obj)
+        .find((o) => o.rendered !== undefined)?.rendered,
+    ).map(obj);
     const c = obj(rendered.find((r) => r.template === name));
     const raw = arr(obj(obj(templateOf(readFileSync(file("argo"), "utf8"), name)).container).env);
     // The controller's workflow.failures for this run: the DAG node, each failed job's task
@@ -130,6 +134,8 @@ function send(target: Target, index: number): Sent {
     const env = containerEnv(raw, (n, v) => {
       if (n === NOTIFY_ENV.failed) return argoFailedJobs(v, failures);
       if (n === NOTIFY_ENV.run) return v.replace("{{workflow.namespace}}", "data").replace("{{workflow.name}}", "sales-daily-x7k2p");
+      // Argo's own rendering when the run starts must leave the failed-jobs tag for the exit handler.
+      if (n === NOTIFY_ENV.failed) expect(obj(c.env)[n]).toBe(v);
       return String(obj(c.env)[n] ?? v);
     });
     return runWithFakeCurl(
@@ -181,8 +187,15 @@ function send(target: Target, index: number): Sent {
       env,
     );
   }
+  // The env as GitHub's workflow parser reads it: plain strings, and {expr} for each ${{ }} value.
+  const parsed = tools.workflowParser([file("github-actions")]).files[0]!;
+  expect(parsed.errors).toEqual([]);
+  const job = arr(obj(parsed.parsed).jobs)
+    .map(obj)
+    .find((j) => j.id === name)!;
+  const stepEnv = obj(obj(arr(job.steps)[0]).env);
   const doc = obj(parseYamlStream(readFileSync(file("github-actions"), "utf8"))[0]);
-  const step = obj(arr(obj(obj(doc.jobs)[name]).steps)[0]);
+  const run = String(obj(arr(obj(obj(doc.jobs)[name]).steps)[0]).run);
   const contexts: Record<string, Plain> = {
     needs: {
       "kfm-context": { result: "success", outputs: { ts: LD, ds: LD.slice(0, 10), run: "true" } },
@@ -194,8 +207,8 @@ function send(target: Target, index: number): Sent {
     secrets: { SMTP_RELAY_URL: SECRETS["smtp-relay"], SLACK_WEBHOOK_URL: SECRETS["slack-webhook"] },
     github: { server_url: "https://github.com", repository: "acme/data", run_id: "42" },
   };
-  const env = Object.fromEntries(Object.entries(obj(step.env)).map(([k, v]) => [k, valueOf(v, contexts) ?? ""]));
-  return runWithFakeCurl(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", String(step.run)], env);
+  const env = Object.fromEntries(Object.entries(stepEnv).map(([k, v]) => [k, valueOf(v, contexts) ?? ""]));
+  return runWithFakeCurl(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run], env);
 }
 
 function templateOf(text: string, name: string): Obj {
@@ -212,7 +225,7 @@ function templateOf(text: string, name: string): Obj {
  */
 function argoFailedJobs(tag: string, failures: readonly { displayName: string; templateName: string }[]): string {
   expect(tag).toMatch(
-    /^\{\{=join\(map\(filter\(sprig\.fromJson\(sprig\.fromJson\(workflow\.failures\)\) \?\? \[\], \{ #\.templateName != 'kfm-dag' && !\(#\.displayName contains '\('\) \}\), \{ /,
+    /^\{\{=workflow\.failures == '"null"' \? '' : join\(map\(filter\(sprig\.fromJson\(sprig\.fromJson\(workflow\.failures\)\), \{ #\.templateName != 'kfm-dag' && !\(#\.displayName contains '\('\) \}\), \{ /,
   );
   const renamed = new Map([...tag.matchAll(/'([a-z0-9-]+)': '([a-z0-9_-]+)'/g)].map((m) => [m[1]!, m[2]!]));
   return failures
