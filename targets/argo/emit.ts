@@ -23,6 +23,7 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
+import type { ArgoOptions } from "./options.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 
 export const TARGET_NAME = "argo";
@@ -334,7 +335,7 @@ function notifyTemplate(ir: Workflow, n: Notification, index: number, ctx: Rende
       command: ["sh", "-c", escapeDollars(NOTIFY_SCRIPT), NOTIFY_ARGV0],
       env,
       resources: {},
-      securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+      securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY_CONTEXT.capabilities.drop] } },
     } satisfies V1Container,
   };
 }
@@ -392,7 +393,8 @@ function objectMetadata(ir: Workflow): Record<string, unknown> {
 }
 
 /** The Argo object for a workflow, as a plain object (exported for tests). */
-export function argoObject(ir: Workflow): Record<string, unknown> {
+export function argoObject(ir: Workflow, options?: ArgoOptions): Record<string, unknown> {
+  const uiUrl = options?.uiUrl ?? null;
   const schedule = ir.schedule;
   const runMetadata = { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } };
   if (schedule === null) {
@@ -400,7 +402,7 @@ export function argoObject(ir: Workflow): Record<string, unknown> {
       apiVersion: API_VERSION,
       kind: "WorkflowTemplate",
       metadata: objectMetadata(ir),
-      spec: { workflowMetadata: runMetadata, ...workflowSpec(ir, "parameter", null) },
+      spec: { workflowMetadata: runMetadata, ...workflowSpec(ir, "parameter", null, uiUrl) },
     };
   }
   if (schedule.kind !== "cron") throw new Error("an event trigger reached the Argo backend (check() refuses it)");
@@ -417,16 +419,17 @@ export function argoObject(ir: Workflow): Record<string, unknown> {
       suspend: false,
       ...(guard !== null ? { when: guard } : {}),
       workflowMetadata: runMetadata,
-      workflowSpec: workflowSpec(ir, "scheduled", schedule.periodSeconds),
+      workflowSpec: workflowSpec(ir, "scheduled", schedule.periodSeconds, uiUrl),
     },
   };
 }
 
-export function emit(ir: Workflow): string {
+export function emit(ir: Workflow, options?: ArgoOptions): string {
   const configMap = concurrencyConfigMap(ir);
   // The semaphore's ConfigMap, when there is one, follows in the same file (kubectl apply -f creates both).
   // Each document opens with `---`, as yamllint's default `document-start` rule wants.
   return (
-    hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream(configMap === null ? [argoObject(ir)] : [argoObject(ir), configMap], { anchors: NOTIFY_ANCHOR })
+    hashComment(headerLines(ir, TARGET_NAME)) +
+    toYamlStream(configMap === null ? [argoObject(ir, options)] : [argoObject(ir, options), configMap], { anchors: NOTIFY_ANCHOR })
   );
 }

@@ -36,6 +36,7 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
+import type { TektonOptions } from "./options.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 
 export const TARGET = "tekton";
@@ -455,8 +456,8 @@ export interface TektonPipelineRun {
 
 // ---- emit ----
 
-export function emit(ir: Workflow): string {
-  const pipeline = buildPipeline(ir);
+export function emit(ir: Workflow, options?: TektonOptions): string {
+  const pipeline = buildPipeline(ir, options?.dashboardUrl ?? null);
   const docs: unknown[] = [pipeline];
   if (ir.schedule?.kind === "cron") docs.push(buildCronJob(ir, ir.schedule));
   docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
@@ -550,10 +551,10 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   return guards;
 }
 
-function buildPipeline(ir: Workflow): TektonPipeline {
+function buildPipeline(ir: Workflow, dashboardUrl: string | null = null): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, null))];
+  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, dashboardUrl))];
   const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
   return {
     apiVersion: TEKTON_API,
@@ -713,7 +714,7 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
           image: NOTIFY_CURL_IMAGE,
           command: ["sh", "-c", NOTIFY_COMMAND],
           env,
-          securityContext: RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+          securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY_CONTEXT.capabilities.drop] } },
         },
       ],
     },

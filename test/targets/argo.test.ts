@@ -738,6 +738,14 @@ describe("failure notifications (onExit)", () => {
     expect(containerOf(emitted(notified), "kfm-notify-1").securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
   });
 
+  it("given the uiUrl option, when emitted, then the run is a link into the Argo UI, and lift reads it back", () => {
+    const text = emit(notified, { uiUrl: "https://argo.example.com/" });
+    const doc = parseYamlStream(text)[0] as Record<string, unknown>;
+    const run = containerOf(doc, "kfm-notify-1").env!.find((e) => e.name === "KFM_NOTIFY_RUN")!.value;
+    expect(run).toBe("https://argo.example.com/workflows/{{workflow.namespace}}/{{workflow.name}}");
+    expect(lift(text).notifications).toEqual(summarize(notified).notifications);
+  });
+
   it("given spec names with _, when emitted, then the failed jobs' task names are mapped back to them (no }} inside the tag)", () => {
     const ir = irFixture({ jobs: [jobFixture("load_sales"), jobFixture("report")], notifications: notified.notifications });
     const tag = containerOf(emitted(ir), "kfm-notify-1").env!.find((e) => e.name === "KFM_NOTIFY_FAILED")!.value!;

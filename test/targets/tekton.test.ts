@@ -863,6 +863,16 @@ describe("failure notifications", () => {
     expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toContain("ts");
   });
 
+  it("given the dashboardUrl option, when emitted, then the run is a link into the Tekton Dashboard, and lift reads it back", () => {
+    const text = emit(notified(), { dashboardUrl: "https://tekton.example.com" });
+    const p = (parseYamlStream(text) as { kind: string; spec: { finally: { name: string; params: { name: string; value: string }[] }[] } }[]).find(
+      (d) => d.kind === "Pipeline",
+    )!;
+    const run = p.spec.finally.find((t) => t.name === "kfm-notify-1")!.params.find((x) => x.name === "run")!.value;
+    expect(run).toBe("https://tekton.example.com/#/namespaces/$(context.pipelineRun.namespace)/pipelineruns/$(context.pipelineRun.name)");
+    expect(lift(text)).toEqual(summarize(notified()));
+  });
+
   it("given a retried job under the emulation and notifications, when emitted, then kfm-failed-<n> fails (ignored) when its ok is false, so $(tasks.status) reads Failed", () => {
     const out = compile(notified());
     const m = task(out, "kfm-failed-2");
