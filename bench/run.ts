@@ -4,7 +4,7 @@
  *
  *   npm run bench                      everything (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           fewer repetitions, smaller workloads
- *   npm run bench -- --only cold,scale sections: cold, scale, repo, airflow, peers
+ *   npm run bench -- --only bytes      sections: cold, scale, repo, airflow, peers, bytes
  *   npm run bench -- --profile         also write a CPU profile of the biggest miss and summarise it
  *   npm run bench -- --keep            keep the temporary folder of generated specs
  *
@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir, totalmem, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatSummary, summarise, type ProfileSummary } from "./profile.js";
-import { dagFactoryConfig, dagFactoryLoader, heraScript, kfmSpec, mixedWorkflow, type Workflow } from "./specs.js";
+import { chainWorkflow, dagFactoryConfig, dagFactoryLoader, fanOutWorkflow, heraScript, kfmSpec, mixedWorkflow, type Workflow } from "./specs.js";
 
 // dist/bench/run.js -> the repository root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -539,6 +539,74 @@ async function peers() {
   results.peers = { series: out, notes };
 }
 
+/** Every file under `dir`, by the first folder below it (one per target with `--target all`): total bytes. */
+function bytesByFolder(dir: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const walk = (d: string, top: string | null) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p, top ?? e.name);
+      else out.set(top ?? "(top)", (out.get(top ?? "(top)") ?? 0) + readFileSync(p).length);
+    }
+  };
+  walk(dir, null);
+  return out;
+}
+
+/** Least squares over (jobs, bytes): the fixed overhead (intercept) and the bytes per extra job (slope). */
+function fitLine(points: readonly (readonly [number, number])[]): { fixed: number; perJob: number } {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  const perJob = sxx === 0 ? 0 : sxy / sxx;
+  return { fixed: my - perJob * mx, perJob };
+}
+
+/**
+ * Bytes per job (issue 13, item 8): each synthetic workflow (the contract's shape: a daily
+ * schedule, jobs with an image, a command and two params, one a `{{ ds }}`) is compiled to
+ * all four targets at 1, 2, 4 and 8 jobs, and a line fitted through the bytes each target
+ * writes: the intercept is the fixed overhead of a file, the slope what each extra job adds.
+ * Output size is deterministic, so each size is compiled once.
+ */
+async function bytes() {
+  say("\n## 6. Bytes per job (one spec per size, compiled with --target all; a line fitted through 1, 2, 4 and 8 jobs)\n");
+  const sizes = [1, 2, 4, 8];
+  const shapes: [string, (name: string, n: number) => Workflow][] = [
+    ["chain", chainWorkflow],
+    ["fan-out", fanOutWorkflow],
+  ];
+  const out: Record<string, Record<string, { bytes: number[]; fixed: number; perJob: number }>> = {};
+  for (const [shape, make] of shapes) {
+    const measured = new Map<string, number[]>();
+    for (const n of sizes) {
+      const dir = join(TMP, "bytes", shape, `jobs-${n}`);
+      write(join(dir, "workflow.yaml"), kfmSpec(make(`bytes_${n}`, n)));
+      const r = spawnSync(NODE, [CLI, "workflow.yaml", "--target", "all", "--out", "out"], { cwd: dir, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`bytes: ${shape} of ${n} jobs did not compile (exit ${r.status}):\n${r.stderr}`);
+      for (const [folder, b] of bytesByFolder(join(dir, "out"))) measured.set(folder, [...(measured.get(folder) ?? []), b]);
+    }
+    out[shape] = {};
+    const rows: (string | number)[][] = [];
+    for (const [folder, bs] of [...measured].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const fit = fitLine(bs.map((b, i) => [sizes[i]!, b] as const));
+      out[shape]![folder] = { bytes: bs, ...fit };
+      rows.push([
+        folder,
+        ...bs.map((b) => b.toLocaleString("en-US")),
+        Math.round(fit.fixed).toLocaleString("en-US"),
+        Math.round(fit.perJob).toLocaleString("en-US"),
+      ]);
+    }
+    say(`${shape}:\n`);
+    say(table(["target", ...sizes.map((n) => `${n} job${n === 1 ? "" : "s"}`), "fixed", "per job"], rows));
+    say("");
+  }
+  results.bytes = out;
+}
+
 async function profileBiggestMiss() {
   const worst = [...profileCandidates].sort((a, b) => b.missBy - a.missBy)[0];
   if (!worst) return;
@@ -586,6 +654,7 @@ async function main() {
   if (want("repo")) await repo();
   if (want("airflow")) await airflowSection();
   if (want("peers")) await peers();
+  if (want("bytes")) await bytes();
   if (PROFILE) await profileBiggestMiss();
 
   say("\n## Targets (issue 7)\n");

@@ -60,6 +60,18 @@ export function mixedWorkflow(name: string, n: number, short = false): Workflow 
 
 const q = (s: string): string => JSON.stringify(s);
 
+/** `n` jobs in a chain, the shape of the contract's section 4.2 example. */
+export function chainWorkflow(name: string, n: number): Workflow {
+  return { name, jobs: chain("job", n) };
+}
+
+/** One root job and `n - 1` jobs after it, side by side: independent branches, which some runners need more for. */
+export function fanOutWorkflow(name: string, n: number): Workflow {
+  const jobs: Job[] = [{ name: "job_0", after: [] }];
+  for (let i = 1; i < n; i++) jobs.push({ name: `job_${i}`, after: ["job_0"] });
+  return { name, jobs };
+}
+
 /** The workflow as a kfm-compile spec (YAML), scheduled daily with one retry on every job. */
 export function kfmSpec(w: Workflow): string {
   const out: string[] = [

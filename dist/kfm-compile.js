@@ -8101,6 +8101,7 @@ var MAX_VALUE_CHARS = 1024 * 1024;
 var MAX_EXPANDED_CHARS = 8 * 1024 * 1024;
 var MAX_OUTPUT_BYTES = 32 * 1024 * 1024;
 var POD_START_SECONDS = 600;
+var NOTIFY_SECONDS = 60;
 
 // dist/src/diagnostics.js
 function problem(code, message, at, atKey = false) {
@@ -8526,6 +8527,155 @@ function calledNames(p, into) {
   return into;
 }
 
+// dist/src/notify.js
+var NOTIFY_ENV = {
+  /** `slack` or `email`. */
+  kind: "KFM_NOTIFY_KIND",
+  /** The run's message (the IR's `message`, rendered): the first line, and an email's subject. */
+  message: "KFM_NOTIFY_MESSAGE",
+  /** The workflow's spec name. */
+  workflow: "KFM_NOTIFY_WORKFLOW",
+  /** The run's logical date, as `ts` (`YYYY-MM-DDTHH:MM:SS+00:00`). */
+  logicalDate: "KFM_NOTIFY_LOGICAL_DATE",
+  /** The failed jobs' spec names, separated by white space (the target computes it at run time). */
+  failed: "KFM_NOTIFY_FAILED",
+  /** A link to the run, or its name (the target computes it at run time). */
+  run: "KFM_NOTIFY_RUN",
+  /** The webhook or SMTP URL, from the spec's secret. Never on a command line. */
+  secretUrl: "KFM_NOTIFY_SECRET_URL",
+  /** Slack: the channel the spec names. */
+  channel: "KFM_NOTIFY_CHANNEL",
+  /** Email: the sender address. */
+  from: "KFM_NOTIFY_FROM",
+  /** Email: the recipient addresses, separated by spaces (an address holds none, KFM245). */
+  to: "KFM_NOTIFY_TO"
+};
+var NO_FAILED_JOB = "none";
+var NOTIFY_CONNECT_SECONDS = 15;
+var NOTIFY_TASK_SECONDS = POD_START_SECONDS + NOTIFY_SECONDS;
+var LAYOUT = [
+  { label: null, shell: "$1", value: (p) => p.first },
+  { label: "Workflow", shell: `$${NOTIFY_ENV.workflow}`, value: (p) => p.workflow },
+  { label: "Logical date", shell: `$${NOTIFY_ENV.logicalDate}`, value: (p) => p.logicalDate },
+  { label: "Failed jobs", shell: "$failed", value: (p) => p.failed },
+  { label: "Run", shell: `$${NOTIFY_ENV.run}`, value: (p) => p.run }
+];
+var TEXT_FUNCTION = `text() {
+  printf '%s\\n' ${LAYOUT.map((l) => `"${l.label === null ? "" : `${l.label}: `}${l.shell}"`).join(" ")}
+}`;
+var E = NOTIFY_ENV;
+var CURL = `curl --silent --show-error --connect-timeout ${NOTIFY_CONNECT_SECONDS} --max-time ${NOTIFY_SECONDS} --config /dev/fd/3`;
+var NOTIFY_SCRIPT = `set -eu
+set -f
+die() {
+  echo "kfm-notify: $*" >&2
+  exit 1
+}
+cr=$(printf '\\r')
+nl=$(printf '\\nx')
+nl=\${nl%x}
+need() {
+  eval "[ \\"\\\${$1+set}\\" = set ]" || die "$1 is not set"
+  eval "v=\\$$1"
+  case $v in *"$cr"* | *"$nl"*) die "$1 holds a line break" ;; esac
+}
+for v in ${E.kind} ${E.message} ${E.workflow} ${E.logicalDate} ${E.failed} ${E.run} ${E.secretUrl}; do need "$v"; done
+[ -n "$${E.secretUrl}" ] || die "${E.secretUrl} is empty: the secret holding the webhook or SMTP URL is not set"
+url=$(printf '%s' "$${E.secretUrl}" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g')
+failed=$(for j in $${E.failed}; do printf '%s\\n' "$j"; done | LC_ALL=C sort -u | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')
+[ -n "$failed" ] || failed=${NO_FAILED_JOB}
+${TEXT_FUNCTION}
+case $${E.kind} in
+slack)
+  need ${E.channel}
+  body=$(text "$${E.message} ($${E.channel})" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }')
+  printf '{"text": "%s"}' "$body" | ${CURL} --fail-with-body --header 'Content-Type: application/json' --data-binary @- 3<<EOF
+url = "$url"
+EOF
+  echo
+  ;;
+email)
+  need ${E.from}
+  need ${E.to}
+  set --
+  to=
+  for r in $${E.to}; do
+    set -- "$@" --mail-rcpt "$r"
+    to="\${to:+$to, }$r"
+  done
+  [ $# -gt 0 ] || die "${E.to} names no recipient"
+  date=$(LC_ALL=C date -R)
+  {
+    printf '%s\\n' "From: $${E.from}" "To: $to" "Subject: $${E.message}" "Date: $date" "MIME-Version: 1.0" "Content-Type: text/plain; charset=utf-8" ""
+    text "$${E.message}"
+  } | awk '{ printf "%s\\r\\n", $0 }' | ${CURL} --mail-from "$${E.from}" "$@" --upload-file - 3<<EOF
+url = "$url"
+EOF
+  ;;
+*)
+  die "unknown notification kind '$${E.kind}'"
+  ;;
+esac
+echo "kfm-notify: sent the $${E.kind} notification of $${E.workflow} for $${E.logicalDate} (failed jobs: $failed)"
+`;
+var SCRIPT_HEAD = "set -eu\nset -f\n";
+function notifyScript(prelude) {
+  if (prelude === null)
+    return NOTIFY_SCRIPT;
+  if (!NOTIFY_SCRIPT.startsWith(SCRIPT_HEAD))
+    throw new Error("the notification script lost its first lines");
+  return SCRIPT_HEAD + (prelude.endsWith("\n") ? prelude : prelude + "\n") + NOTIFY_SCRIPT.slice(SCRIPT_HEAD.length);
+}
+function notifyInputs(n, workflow, render, literal2, failed, run2) {
+  const secret = n.kind === "slack" ? n.webhook : n.smtp;
+  return [
+    { name: E.kind, value: literal2(n.kind) },
+    { name: E.message, value: render(n.message) },
+    { name: E.workflow, value: literal2(workflow) },
+    { name: E.logicalDate, value: render(LOGICAL_DATE) },
+    ...n.kind === "slack" ? [{ name: E.channel, value: literal2(n.channel) }] : [
+      { name: E.from, value: literal2(n.from) },
+      { name: E.to, value: literal2(n.recipients.join(" ")) }
+    ],
+    { name: E.failed, value: failed },
+    { name: E.run, value: run2 },
+    { name: E.secretUrl, secret: { secret: secret.secret, key: secret.key } }
+  ];
+}
+var LOGICAL_DATE = [{ variable: "ts" }];
+function readNotifyInputs(entries, workflow, r) {
+  const kindEntry = entries[0];
+  const kind = kindEntry !== void 0 && "value" in kindEntry && kindEntry.name === E.kind ? r.literal(kindEntry.value, E.kind) : null;
+  if (kind !== "slack" && kind !== "email")
+    return r.fail(`the first notification input is not ${E.kind} (slack or email)`);
+  const names = kind === "slack" ? [E.channel] : [E.from, E.to];
+  const expected = [E.kind, E.message, E.workflow, E.logicalDate, ...names, E.failed, E.run, E.secretUrl];
+  if (JSON.stringify(entries.map((e) => e.name)) !== JSON.stringify(expected))
+    r.fail(`the notification inputs are not ${expected.join(", ")}`);
+  const value = (i) => {
+    const e = entries[i];
+    return "value" in e ? e.value : r.fail(`${e.name} is not a value`);
+  };
+  const last = entries[entries.length - 1];
+  const secret = "secret" in last ? last.secret : r.fail(`${E.secretUrl} is not from a secret`);
+  if (r.literal(value(2), E.workflow) !== workflow)
+    r.fail(`${E.workflow} is not ${workflow}`);
+  if (JSON.stringify(r.template(value(3), E.logicalDate)) !== JSON.stringify(LOGICAL_DATE))
+    r.fail(`${E.logicalDate} is not the logical date`);
+  if (!r.failed(value(entries.length - 3)))
+    r.fail(`${E.failed} is not how this target lists the failed jobs`);
+  if (!r.run(value(entries.length - 2)))
+    r.fail(`${E.run} is not how this target names the run`);
+  const message = r.template(value(1), E.message);
+  if (kind === "slack")
+    return { kind, message, channel: r.literal(value(4), E.channel), webhook: secret };
+  const to = r.literal(value(5), E.to);
+  const recipients = to === "" ? [] : to.split(" ");
+  if (recipients.length === 0)
+    r.fail(`${E.to} names no recipient`);
+  return { kind, message, recipients, from: r.literal(value(4), E.from), smtp: secret };
+}
+
 // dist/src/names.js
 function kubeName(specName2) {
   return specName2.replace(/_/g, "-");
@@ -8634,20 +8784,8 @@ var TEMPLATE_FILE_SUFFIXES = ["json", "yaml", "yml"];
 var SENSOR_NO_LIMIT_SECONDS = 2147483647;
 var SENSOR_POKE_SECONDS = 60;
 var NOTIFY_ARGV0 = "kfm-notify";
-var NOTIFY_SLACK_SCRIPT = [
-  "set -eu",
-  `text=$(printf '%s (%s)' "$KFM_MESSAGE" "$KFM_CHANNEL" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }')`,
-  `printf '{"text": "%s"}' "$text" | curl -sS --fail --max-time 60 -H 'Content-Type: application/json' --data-binary @- "$KFM_SLACK_WEBHOOK"`,
-  ""
-].join("\n");
-var NOTIFY_EMAIL_SCRIPT = [
-  "set -eu",
-  `to=$(printf '%s, ' "$@")`,
-  "to=${to%, }",
-  `for r in "$@"; do set -- "$@" --mail-rcpt "$r"; shift; done`,
-  `printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$KFM_FROM" "$to" "$KFM_MESSAGE" "$KFM_MESSAGE" | curl -sS --max-time 60 --url "$KFM_SMTP_URL" --mail-from "$KFM_FROM" "$@" -T -`,
-  ""
-].join("\n");
+var NOTIFY_FAILED_JINJA = "{{ kfm_failed_jobs(ti) }}";
+var NOTIFY_RUN_JINJA = "{{ kfm_run_link(ti) }}";
 var K8S_CONFIG = "KFM_K8S_CONFIG";
 function k8sModel(model, kwargs) {
   return pyCall(`k8s.${model}`, [], [...kwargs, ["local_vars_configuration", K8S_CONFIG]]);
@@ -8773,6 +8911,7 @@ var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UI
 var IMPORT_TABLE = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
+  { section: 0, from: "urllib.parse", name: "quote", binds: "quote" },
   { section: 1, from: null, name: "jinja2", binds: "jinja2" },
   { section: 1, from: null, name: "pendulum", binds: "pendulum" },
   { section: 1, from: "airflow.providers.cncf.kubernetes.operators.pod", name: "KubernetesPodOperator", binds: "KubernetesPodOperator" },
@@ -8784,6 +8923,7 @@ var IMPORT_TABLE = [
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
   { section: 1, from: "kubernetes.client", name: "Configuration", binds: "Configuration" },
   // isort keeps an aliased member on its own line (`combine-as-imports = false`).
@@ -8906,8 +9046,7 @@ function taskView(job, periodSeconds, py) {
     ...retryView(job, py),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
-    restricted: []
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS)
   };
 }
 function gateView(job, py) {
@@ -8928,32 +9067,27 @@ function sensorView(workflow, timeoutSeconds, py) {
     pokeInterval: String(SENSOR_POKE_SECONDS)
   };
 }
-function notifyView(n, index, periodSeconds, py) {
+function notifyView(ir, n, index, periodSeconds, py) {
   const k8sText = { doubleDollars: true, periodSeconds };
-  const value = (name, text) => envView({ name, value: text }, k8sText);
-  const secret = (name, ref) => envView({ name, secretRef: ref }, k8sText);
-  const script = n.kind === "slack" ? NOTIFY_SLACK_SCRIPT : NOTIFY_EMAIL_SCRIPT;
-  const env = n.kind === "slack" ? [value("KFM_MESSAGE", n.message), value("KFM_CHANNEL", [{ text: n.channel }]), secret("KFM_SLACK_WEBHOOK", n.webhook)] : [value("KFM_MESSAGE", n.message), value("KFM_FROM", [{ text: n.from }]), secret("KFM_SMTP_URL", n.smtp)];
-  const cmds = pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: script }], [{ text: NOTIFY_ARGV0 }]], k8sText);
-  const args = n.kind === "slack" ? "None" : pyJinjaList(n.recipients.map((r) => [{ text: r }]), k8sText);
+  const env = notifyInputs(n, ir.name, (t) => t, (text) => [{ text }], null, null).map((v) => {
+    if ("secret" in v)
+      return envView({ name: v.name, secretRef: v.secret }, k8sText);
+    if (v.value !== null)
+      return envView({ name: v.name, value: v.value }, k8sText);
+    const jinja = v.name === NOTIFY_ENV.failed ? NOTIFY_FAILED_JINJA : NOTIFY_RUN_JINJA;
+    return k8sModel("V1EnvVar", [
+      ["name", pyStr(v.name)],
+      ["value", pyStr(jinja)]
+    ]);
+  });
   return {
     taskId: py.at(pyStr(airflowNotifyTask(index)), 2, "task_id"),
     podName: py.at(pyStr(kubeName(airflowNotifyTask(index))), 2, "name"),
-    doc: "None",
     image: py.at(pyJinjaText(NOTIFY_CURL_IMAGE), 2, "image"),
-    cmds: py.at(cmds, 2, "cmds"),
-    arguments: py.at(args, 2, "arguments"),
+    cmds: py.at(pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: NOTIFY_SCRIPT }], [{ text: NOTIFY_ARGV0 }]], k8sText), 2, "cmds"),
     envVars: py.at(pyList(env), 2, "env_vars"),
-    containerResources: "None",
-    retries: "0",
-    retryDelay: py.at(pyTimedelta(0), 2, "retry_delay"),
-    retryExponentialBackoff: "0",
-    maxRetryDelay: "None",
-    retryPolicy: "None",
-    executionTimeout: "None",
-    triggerRule: pyStr("none_skipped"),
-    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
-    restricted: [true]
+    executionTimeout: py.at(pyTimedelta(NOTIFY_TASK_SECONDS), 2, "execution_timeout"),
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS)
   };
 }
 function pyJson(v) {
@@ -8995,6 +9129,32 @@ function restrictedView() {
     container: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, `${RESTRICTED_CONTAINER} = `)
   };
 }
+var NOTIFY_HELPERS = `def kfm_failed_jobs(ti):
+    """The jobs that failed in the run of task instance \`ti\`, by name (kfm-compile).
+
+    Space-separated, for the failure notifications' KFM_NOTIFY_FAILED. The run's task
+    states come from the API server (RuntimeTaskInstance.get_task_states); the
+    compiler's own kfm- tasks are left out. Task ids are the spec's job names.
+    """
+    runs = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
+    states = runs.get(ti.run_id, {})
+    failed = [task for task, state in states.items() if state == "failed"]
+    return " ".join(task for task in failed if not task.startswith("kfm-"))
+
+
+def kfm_run_link(ti):
+    """The run's page in the Airflow UI (kfm-compile), for KFM_NOTIFY_RUN.
+
+    [api] base_url, then dags/<dag_id>/runs/<run_id>, as RuntimeTaskInstance.log_url
+    builds a task's; each $ doubled, since Kubernetes expands $(VAR) in env values.
+    """
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+    link = base.rstrip("/") + "/dags/" + ti.dag_id + "/runs/" + quote(ti.run_id)
+    return link.replace("$", "$$")
+
+
+`;
+var NOTIFY_MACROS = ["kfm_failed_jobs", "kfm_run_link"];
 var EDGE_LOOP = "for upstream, downstream in ";
 function viewModel(ir, options = DEFAULT_OPTIONS) {
   const py = new Placer();
@@ -9022,14 +9182,14 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (notified)
     for (const t of own)
       edges.push([t, AIRFLOW_RUN_FAILED_TASK]);
-  const notify = ir.notifications.map((n, i) => notifyView(n, i, period, py));
+  const notify = ir.notifications.map((n, i) => notifyView(ir, n, i, period, py));
   for (let i = 0; i < notify.length; i++) {
     for (const t of own)
       edges.push([t, airflowNotifyTask(i)]);
     edges.push([AIRFLOW_RUN_FAILED_TASK, airflowNotifyTask(i)]);
   }
   const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py));
-  const tasks = [...ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py)), ...notify];
+  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py));
   const dag = {
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
@@ -9042,14 +9202,15 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
-  if (tasks.length > 0)
+  if (tasks.length > 0 || notify.length > 0)
     called.add("KubernetesPodOperator");
   if (gates.length > 0)
     called.add("ApprovalOperator");
   if (sensors.length > 0)
     called.add("ExternalTaskSensor");
   if (notified)
-    called.add("EmptyOperator");
+    for (const name of ["EmptyOperator", "conf", "quote"])
+      called.add(name);
   if (needsWatcher)
     called.add("KfmFailRun");
   return {
@@ -9057,6 +9218,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     imports: importBlock(called),
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
+    notifyHelpers: notified ? [NOTIFY_HELPERS.slice(0, -1)] : [],
+    userDefinedMacros: py.at(pyDict(["kfm_run_token", ...notified ? NOTIFY_MACROS : []].map((m) => [pyStr(m), m])), 1, "user_defined_macros"),
     ...dag,
     defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
@@ -9064,6 +9227,7 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     sensors,
     tasks,
     gates,
+    notifications: notify,
     failRun,
     runFailed,
     edges: edges.length === 0 ? [] : [
@@ -9144,7 +9308,7 @@ var features = {
   },
   "notify.failure": {
     support: "emulated",
-    how: 'A curl pod per notification with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.'
+    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.'
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
@@ -9691,6 +9855,21 @@ var TASK_KEYS = [
   "startup_timeout_seconds",
   "do_xcom_push"
 ];
+var NOTIFY_KEYS = [
+  "task_id",
+  "name",
+  "image",
+  "cmds",
+  "env_vars",
+  "retries",
+  "execution_timeout",
+  "trigger_rule",
+  "schedule_timeout_seconds",
+  "startup_timeout_seconds",
+  "do_xcom_push",
+  "security_context",
+  "container_security_context"
+];
 function localDateTime(e, timezone, what) {
   if (isNone(e))
     return null;
@@ -9758,9 +9937,11 @@ function readDag(c) {
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS)
     throw new LiftError("max_active_runs is out of range");
   const macros = k.get("user_defined_macros");
-  const macro = macros?.kind === "dict" && macros.entries.length === 1 ? macros.entries[0] : null;
-  if (macro === null || str(macro[0], "macro name") !== "kfm_run_token" || macro[1].kind !== "name" || macro[1].name !== "kfm_run_token") {
-    throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token}');
+  const entries = macros?.kind === "dict" ? macros.entries : [];
+  const names = entries.map(([key, value]) => value.kind === "name" && str(key, "macro name") === value.name ? value.name : "?");
+  const expected = [["kfm_run_token"], ["kfm_run_token", "kfm_failed_jobs", "kfm_run_link"]];
+  if (!expected.some((e) => JSON.stringify(e) === JSON.stringify(names))) {
+    throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token} (and the notification helpers)');
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
@@ -10000,9 +10181,9 @@ function readRunFailed(key, c) {
   constant(c.kwargs.get("task_id"), key, `${what} task_id`);
   constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
 }
-function readNotify(key, c) {
+function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
-  expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
+  expectKeys(c, 0, NOTIFY_KEYS, `${what} KubernetesPodOperator(...)`);
   const restricted = (name, constant2) => {
     const e = c.kwargs.get(name);
     if (e?.kind !== "name" || e.name !== constant2)
@@ -10012,23 +10193,15 @@ function readNotify(key, c) {
   restricted("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
-  constant(k.get("doc"), null, `${what} doc`);
   str(k.get("name"), `${what} name`);
   if (plainText(k.get("image"), `${what} image`) !== NOTIFY_CURL_IMAGE)
     throw new LiftError(`${what} image is not ${NOTIFY_CURL_IMAGE}`);
   const cmds = (templates(k.get("cmds"), `${what} cmds`) ?? []).map((t) => textOf(t, `${what} cmds`));
-  const kind = cmds[2] === NOTIFY_SLACK_SCRIPT ? "slack" : cmds[2] === NOTIFY_EMAIL_SCRIPT ? "email" : null;
-  if (kind === null || cmds.length !== 4 || cmds[0] !== "sh" || cmds[1] !== "-c" || cmds[3] !== NOTIFY_ARGV0) {
-    throw new LiftError(`${what} cmds are not the fixed notification script`);
-  }
-  constant(k.get("container_resources"), null, `${what} container_resources`);
+  if (JSON.stringify(cmds) !== JSON.stringify(["sh", "-c", NOTIFY_SCRIPT, NOTIFY_ARGV0]))
+    throw new LiftError(`${what} cmds are not the notification script`);
   constant(k.get("retries"), 0, `${what} retries`);
-  if (seconds(k.get("retry_delay"), `${what} retry_delay`) !== 0)
-    throw new LiftError(`${what} retry_delay is not 0`);
-  constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
-  constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
-  constant(k.get("retry_policy"), null, `${what} retry_policy`);
-  constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
+  if (seconds(k.get("execution_timeout"), `${what} execution_timeout`) !== NOTIFY_TASK_SECONDS)
+    throw new LiftError(`${what} execution_timeout is not ${NOTIFY_TASK_SECONDS} s`);
   constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
   constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
   constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
@@ -10036,31 +10209,27 @@ function readNotify(key, c) {
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list")
     throw new LiftError(`${what} env_vars is not a list`);
-  const env = envExpr.items.map((item) => readEnvVar(item, `${what} env`));
-  const names = env.map(([n]) => n).join(",");
-  const expected = kind === "slack" ? "KFM_MESSAGE,KFM_CHANNEL,KFM_SLACK_WEBHOOK" : "KFM_MESSAGE,KFM_FROM,KFM_SMTP_URL";
-  if (names !== expected)
-    throw new LiftError(`${what} env is ${names}, expected ${expected}`);
-  const message = env[0][1];
-  const second = env[1][1];
-  const ref = env[2][1];
-  if (Array.isArray(message) === false || Array.isArray(second) === false || Array.isArray(ref))
-    throw new LiftError(`${what} env has the wrong value kinds`);
-  const args = templates(k.get("arguments"), `${what} arguments`);
-  if (kind === "slack") {
-    if (args !== null)
-      throw new LiftError(`${what} has arguments`);
-    return { kind, message, channel: textOf(second, `${what} KFM_CHANNEL`), webhook: ref };
-  }
-  if (args === null || args.length === 0)
-    throw new LiftError(`${what} has no recipients`);
-  return {
-    kind,
-    message,
-    recipients: args.map((a) => textOf(a, `${what} recipient`)),
-    from: textOf(second, `${what} KFM_FROM`),
-    smtp: ref
+  const env = envExpr.items.map((item) => {
+    const v = call(item, "k8s.V1EnvVar", `${what} env`);
+    const raw = v.kwargs.get("value");
+    if (raw?.kind === "str" && (raw.value === NOTIFY_FAILED_JINJA || raw.value === NOTIFY_RUN_JINJA)) {
+      k8sCall(v, "V1EnvVar", ["name", "value"], `${what} env`);
+      return { name: str(v.kwargs.get("name"), `${what} env name`), value: raw.value };
+    }
+    const [name, value] = readEnvVar(item, `${what} env`);
+    return Array.isArray(value) ? { name, value } : { name, secret: value };
+  });
+  const template2 = (v, name) => typeof v === "string" ? fail5(`${what} ${name} is not a template`) : v;
+  const fail5 = (m) => {
+    throw new LiftError(`${what}: ${m}`);
   };
+  return readNotifyInputs(env, workflow, {
+    template: template2,
+    literal: (v, name) => textOf(template2(v, name), `${what} ${name}`),
+    failed: (v) => v === NOTIFY_FAILED_JINJA,
+    run: (v) => v === NOTIFY_RUN_JINJA,
+    fail: fail5
+  });
 }
 function textOf(t, what) {
   if (t.some((s) => "variable" in s))
@@ -10111,6 +10280,8 @@ function lift(text) {
   [runToken2, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken2)
     throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  let notifyHelpers;
+  [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
   const p = new Parser(tokenize(body));
   p.name("KFM_RUN_TOKEN_SEED");
@@ -10166,7 +10337,7 @@ function lift(text) {
       sensors.push({ task: left, ...readSensor(left, c) });
       rules.set(left, "all_success");
     } else if (left === airflowNotifyTask(notifications.length)) {
-      notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`)) });
+      notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`), dag.workflow) });
       rules.set(left, "none_skipped");
     } else {
       const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
@@ -10208,6 +10379,9 @@ function lift(text) {
     }
   }
   const called = new Set([...p.called].filter((name) => name !== "dag"));
+  if (notifyHelpers)
+    for (const name of ["conf", "quote"])
+      called.add(name);
   const expected = importBlock(called);
   if (imports !== expected)
     throw new LiftError(`the imports are not exactly the ones the file uses:
@@ -10220,6 +10394,8 @@ ${expected}`);
     throw new LiftError(`the KfmRetryWaits class is ${retryWaitsClass ? "defined but no task uses it" : "not defined as kfm-compile writes it"}`);
   if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK))
     throw new LiftError("KfmFailRun is defined but no task uses it");
+  if (notifyHelpers !== notifications.length > 0)
+    throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
   const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, ...notifications.map((n2) => n2.task)]);
   for (const [t, ups] of upstream) {
     if (!internal.has(t) && ups.some((u) => internal.has(u)))
@@ -10384,21 +10560,21 @@ function checkText(data, at = []) {
 
 // dist/src/secrets.js
 var B = "(?<![A-Za-z0-9_])";
-var E = "(?![A-Za-z0-9_])";
+var E2 = "(?![A-Za-z0-9_])";
 var TOKEN_FORMATS = [
-  { name: "an AWS access key ID", pattern: new RegExp(`${B}(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}${E}`) },
-  { name: "a GitHub token", pattern: new RegExp(`${B}(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}${E}`) },
-  { name: "a GitHub fine-grained token", pattern: new RegExp(`${B}github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}${E}`) },
-  { name: "a GitLab token", pattern: new RegExp(`${B}glpat-[A-Za-z0-9_-]{20}${E}`) },
+  { name: "an AWS access key ID", pattern: new RegExp(`${B}(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}${E2}`) },
+  { name: "a GitHub token", pattern: new RegExp(`${B}(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}${E2}`) },
+  { name: "a GitHub fine-grained token", pattern: new RegExp(`${B}github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}${E2}`) },
+  { name: "a GitLab token", pattern: new RegExp(`${B}glpat-[A-Za-z0-9_-]{20}${E2}`) },
   { name: "a Slack token", pattern: /(?<![A-Za-z0-9])xox[abposr]-(?:[0-9A-Za-z]+-){1,4}[0-9A-Za-z]{8,}/ },
   { name: "a Slack webhook URL", pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9/_-]{20,}/ },
   { name: "a private key", pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/ },
-  { name: "a JSON Web Token", pattern: new RegExp(`${B}eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{16,}${E}`) },
-  { name: "a Google API key", pattern: new RegExp(`${B}AIza[0-9A-Za-z_-]{35}${E}`) },
-  { name: "a Stripe live key", pattern: new RegExp(`${B}(?:sk|rk)_live_[0-9A-Za-z]{20,}${E}`) },
-  { name: "an npm token", pattern: new RegExp(`${B}npm_[A-Za-z0-9]{36}${E}`) },
-  { name: "a SendGrid API key", pattern: new RegExp(`${B}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${E}`) },
-  { name: "an OpenAI API key", pattern: new RegExp(`${B}sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}${E}`) },
+  { name: "a JSON Web Token", pattern: new RegExp(`${B}eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{16,}${E2}`) },
+  { name: "a Google API key", pattern: new RegExp(`${B}AIza[0-9A-Za-z_-]{35}${E2}`) },
+  { name: "a Stripe live key", pattern: new RegExp(`${B}(?:sk|rk)_live_[0-9A-Za-z]{20,}${E2}`) },
+  { name: "an npm token", pattern: new RegExp(`${B}npm_[A-Za-z0-9]{36}${E2}`) },
+  { name: "a SendGrid API key", pattern: new RegExp(`${B}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}${E2}`) },
+  { name: "an OpenAI API key", pattern: new RegExp(`${B}sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}T3BlbkFJ[A-Za-z0-9_-]{20,}${E2}`) },
   // user:password@ in a URL; a password that is a template (`{{ params.x }}`) is not literal.
   // Every repeat is bounded and the scheme must start a word, so a long value costs linear time.
   { name: "a URL with a password", pattern: /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/[^\s/:@{}]{0,256}:[^\s/@{}]{1,256}@[^\s/@]/i }
@@ -21368,6 +21544,11 @@ var OPTIONS3 = {
     description: "Seconds after a run finishes when the controller deletes it (`spec.ttlStrategy.secondsAfterCompletion`). Default: none, runs stay.",
     minimum: 0,
     maximum: 2147483647
+  }),
+  uiUrl: option.string({
+    description: "The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.",
+    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
   })
 };
 var DEFAULT_OPTIONS2 = defaultOptions(OPTIONS3);
@@ -21861,25 +22042,7 @@ function concurrencyConfigMap(ir, options = DEFAULT_OPTIONS2) {
     data: { [ARGO_CONCURRENCY_KEY]: String(ir.maxActiveRuns) }
   };
 }
-var NOTIFY_ENV = {
-  message: "KFM_MESSAGE",
-  channel: "KFM_CHANNEL",
-  webhook: "KFM_WEBHOOK_URL",
-  from: "KFM_MAIL_FROM",
-  smtp: "KFM_SMTP_URL"
-};
-var SLACK_SCRIPT = [
-  "set -eu",
-  `json() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
-  `printf '{"text": "%s"}' "$(json "$${NOTIFY_ENV.message} ($${NOTIFY_ENV.channel})")" | curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$${NOTIFY_ENV.webhook}"`
-].join("\n");
-var EMAIL_SCRIPT = [
-  "set -eu",
-  "n=$#",
-  `for r do set -- "$@" --mail-rcpt "$r"; done`,
-  `shift "$n"`,
-  `printf 'From: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$${NOTIFY_ENV.from}" "$${NOTIFY_ENV.message}" "$${NOTIFY_ENV.message}" | curl -fsS --url "$${NOTIFY_ENV.smtp}" --mail-from "$${NOTIFY_ENV.from}" "$@" -T -`
-].join("\n");
+var NOTIFY_ANCHOR = /* @__PURE__ */ new Map([[escapeDollars(NOTIFY_SCRIPT), "kfm-notify"]]);
 var NOTIFY_ARGV02 = "kfm-notify";
 var NOTIFY_WHEN = "{{workflow.status}} != Succeeded";
 function restrictedContainerSecurityContext() {
@@ -21888,26 +22051,30 @@ function restrictedContainerSecurityContext() {
 function labelValues(selector) {
   return Object.fromEntries(Object.entries(selector).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
-function notifyTemplate(n, index, ctx, image) {
-  const secret = (name, ref) => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
-  const message = { name: NOTIFY_ENV.message, value: renderTemplate(n.message, ctx) };
-  const c = n.kind === "slack" ? {
-    name: ARGO_MAIN_CONTAINER,
-    image,
-    command: ["sh", "-c", escapeDollars(SLACK_SCRIPT), NOTIFY_ARGV02],
-    env: [message, { name: NOTIFY_ENV.channel, value: escapeDollars(n.channel) }, secret(NOTIFY_ENV.webhook, n.webhook)],
-    resources: {},
-    securityContext: restrictedContainerSecurityContext()
-  } : {
-    name: ARGO_MAIN_CONTAINER,
-    image,
-    command: ["sh", "-c", escapeDollars(EMAIL_SCRIPT), NOTIFY_ARGV02],
-    args: n.recipients.map(escapeDollars),
-    env: [message, { name: NOTIFY_ENV.from, value: escapeDollars(n.from) }, secret(NOTIFY_ENV.smtp, n.smtp)],
-    resources: {},
-    securityContext: restrictedContainerSecurityContext()
+function failedJobsTag(jobs) {
+  const renamed = jobs.filter((j) => kubeName(j.name) !== j.name).map((j) => `${exprString(kubeName(j.name))}: ${exprString(j.name)}`);
+  const name = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
+  const jobNodes = `filter(sprig.fromJson(sprig.fromJson(workflow.failures)), { #.templateName != ${exprString(ARGO_DAG_TEMPLATE)} && !(#.displayName contains '(') })`;
+  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name} }), ' ')}}`;
+}
+function runTag(uiUrl) {
+  const run2 = "{{workflow.namespace}}/{{workflow.name}}";
+  return uiUrl === null ? `Workflow ${run2}` : `${escapeDollars(uiUrl.replace(/\/+$/, ""))}/workflows/${run2}`;
+}
+function notifyTemplate(ir, n, index, ctx, uiUrl, image) {
+  const env = notifyInputs(n, ir.name, (t) => renderTemplate(t, ctx), escapeDollars, failedJobsTag(ir.jobs), runTag(uiUrl)).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
+  return {
+    name: argoNotifyTask(index),
+    activeDeadlineSeconds: NOTIFY_TASK_SECONDS,
+    container: {
+      name: ARGO_MAIN_CONTAINER,
+      image,
+      command: ["sh", "-c", escapeDollars(NOTIFY_SCRIPT), NOTIFY_ARGV02],
+      env,
+      resources: {},
+      securityContext: restrictedContainerSecurityContext()
+    }
   };
-  return { name: argoNotifyTask(index), container: c };
 }
 function exitTemplate(ir) {
   return {
@@ -21916,6 +22083,7 @@ function exitTemplate(ir) {
   };
 }
 function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
+  const uiUrl = options.uiUrl ?? null;
   const ctx = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
   const sync = synchronization(ir);
   const status = needsRunStatus(ir);
@@ -21952,7 +22120,7 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
       { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...status ? [runStatusTask(ir)] : []] } },
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...status ? [RUN_STATUS_TEMPLATE] : [],
-      ...ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx, options.notifyImage ?? NOTIFY_CURL_IMAGE))] : []
+      ...ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(ir, n, i, ctx, uiUrl, options.notifyImage ?? NOTIFY_CURL_IMAGE))] : []
     ]
   };
 }
@@ -22021,7 +22189,7 @@ function objects(ir, options = DEFAULT_OPTIONS2) {
   return [...accountObjects(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
 }
 function emit2(ir, options = DEFAULT_OPTIONS2) {
-  return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options));
+  return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options), { anchors: NOTIFY_ANCHOR });
 }
 
 // dist/targets/argo/lift.js
@@ -22440,7 +22608,7 @@ function literalOf(value, what, source) {
     fail2(`${what} holds a runtime value`);
   return t[0].text;
 }
-function liftNotifications(onExit, templates3, source, seeds) {
+function liftNotifications(onExit, templates3, source, seeds, workflow, jobs) {
   if (onExit === void 0) {
     if (templates3.has(ARGO_EXIT_TEMPLATE))
       fail2(`a ${ARGO_EXIT_TEMPLATE} template that is not the onExit handler`);
@@ -22460,8 +22628,10 @@ function liftNotifications(onExit, templates3, source, seeds) {
     if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
       fail2(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
     const tmpl = templates3.get(name) ?? fail2(`no ${name} template`);
-    if (Object.keys(tmpl).some((k) => k !== "name" && k !== "container"))
-      fail2(`${name} has more than a container (a retryStrategy would send twice)`);
+    if (JSON.stringify(Object.keys(tmpl)) !== JSON.stringify(["name", "activeDeadlineSeconds", "container"]))
+      fail2(`${name} is not a container with a deadline`);
+    if (tmpl["activeDeadlineSeconds"] !== NOTIFY_TASK_SECONDS)
+      fail2(`${name}.activeDeadlineSeconds is not ${NOTIFY_TASK_SECONDS}`);
     const c = obj(tmpl["container"], `${name}.container`);
     if (c["name"] !== ARGO_MAIN_CONTAINER || str4(c["image"], `${name}.image`).includes("{{"))
       fail2(`${name} does not run one fixed image`);
@@ -22469,38 +22639,29 @@ function liftNotifications(onExit, templates3, source, seeds) {
       fail2(`${name}.resources is set`);
     if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER2))
       fail2(`${name}'s container is not restricted`);
+    if (c["args"] !== void 0)
+      fail2(`${name} has args`);
     const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
-    const env = arr(c["env"], `${name}.env`).map((e) => obj(e, `${name}.env`));
-    const names = env.map((e) => e["name"]);
-    const value = (k, envName) => {
-      if (names[k] !== envName || env[k]["valueFrom"] !== void 0)
-        fail2(`${name}.env[${k}] is not ${envName}`);
-      return env[k]["value"];
-    };
-    const secret = (k, envName) => {
-      if (names[k] !== envName || env[k]["value"] !== void 0)
-        fail2(`${name}.env[${k}] is not ${envName} from a secret`);
-      const from = obj(env[k]["valueFrom"], `${name}.env ${envName}.valueFrom`);
+    if (JSON.stringify(command) !== JSON.stringify(["sh", "-c", NOTIFY_SCRIPT, NOTIFY_ARGV02]))
+      fail2(`${name}.command is not the fixed notification script`);
+    const env = arr(c["env"], `${name}.env`).map((e) => {
+      const entry = obj(e, `${name}.env`);
+      const envName = str4(entry["name"], `${name}.env name`);
+      if (entry["valueFrom"] === void 0)
+        return { name: envName, value: str4(entry["value"], `${name}.env ${envName}`) };
+      const from = obj(entry["valueFrom"], `${name}.env ${envName}.valueFrom`);
       const ref = obj(from["secretKeyRef"], `${name}.env ${envName}.secretKeyRef`);
-      if (Object.keys(from).length !== 1 || Object.keys(ref).length !== 2)
+      if (entry["value"] !== void 0 || Object.keys(from).length !== 1 || Object.keys(ref).length !== 2)
         fail2(`${name}.env ${envName} is not only a secretKeyRef`);
-      return { secret: str4(ref["name"], "secretKeyRef.name"), key: str4(ref["key"], "secretKeyRef.key") };
-    };
-    if (env.length !== 3)
-      fail2(`${name}.env does not hold exactly three variables`);
-    const message = parseArgoString(str4(value(0, NOTIFY_ENV.message), `${name} message`), source, seeds);
-    if (command.length === 4 && command[0] === "sh" && command[1] === "-c" && command[2] === SLACK_SCRIPT && command[3] === NOTIFY_ARGV02) {
-      if (c["args"] !== void 0)
-        fail2(`${name} (Slack) has args`);
-      return { kind: "slack", message, channel: literalOf(value(1, NOTIFY_ENV.channel), `${name} channel`, source), webhook: secret(2, NOTIFY_ENV.webhook) };
-    }
-    if (command.length === 4 && command[0] === "sh" && command[1] === "-c" && command[2] === EMAIL_SCRIPT && command[3] === NOTIFY_ARGV02) {
-      const recipients = arr(c["args"], `${name}.args`).map((v, j) => literalOf(v, `${name}.args[${j}]`, source));
-      if (recipients.length === 0)
-        fail2(`${name} (email) has no recipients`);
-      return { kind: "email", message, recipients, from: literalOf(value(1, NOTIFY_ENV.from), `${name} from`, source), smtp: secret(2, NOTIFY_ENV.smtp) };
-    }
-    return fail2(`${name}.command is not one of the fixed notification scripts`);
+      return { name: envName, secret: { secret: str4(ref["name"], "secretKeyRef.name"), key: str4(ref["key"], "secretKeyRef.key") } };
+    });
+    return readNotifyInputs(env, workflow, {
+      template: (v) => parseArgoString(v, source, seeds),
+      literal: (v, what) => literalOf(v, `${name} ${what}`, source),
+      failed: (v) => v === failedJobsTag(jobs),
+      run: (v) => v === runTag(null) || /^[^{}]+\/workflows\/\{\{workflow\.namespace\}\}\/\{\{workflow\.name\}\}$/.test(v),
+      fail: fail2
+    });
   });
 }
 function checkLabels(metadata, objectName, what) {
@@ -22715,7 +22876,7 @@ function lift2(text) {
     graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
     statusTemplates = 1;
   }
-  const notifications = liftNotifications(spec["onExit"], templates3, source, seeds);
+  const notifications = liftNotifications(spec["onExit"], templates3, source, seeds, workflow, jobs.map(([name]) => ({ name })));
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
   if (templates3.size !== jobTasks.length + statusTemplates + exitTemplates + 1)
     fail2("templates that no task uses");
@@ -22852,7 +23013,7 @@ var features2 = {
   },
   "notify.failure": {
     support: "emulated",
-    how: "An `onExit` DAG with one curl container per notification, `when: {{workflow.status}} != Succeeded`; credentials from `secretKeyRef`."
+    how: "An `onExit` DAG with one curl container per notification running the shared script (the failed jobs from `workflow.failures`, the run by namespace and name, `activeDeadlineSeconds` 660), `when: {{workflow.status}} != Succeeded`; credentials from `secretKeyRef`."
   },
   "retry.attempts": { support: "native", how: "`retryStrategy.limit` = max_attempts - 1, `retryPolicy: Always` so errors are retried too." },
   "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with no factor (Argo's constant backoff)." },
@@ -22951,7 +23112,13 @@ var argo = {
 };
 
 // dist/targets/tekton/options.js
-var OPTIONS4 = {};
+var OPTIONS4 = {
+  dashboardUrl: option.string({
+    description: "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
+    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
+  })
+};
 
 // dist/targets/tekton/emit.js
 var TARGET2 = "tekton";
@@ -22979,13 +23146,7 @@ var ENV = {
   okPath: "KFM_OK_PATH",
   tasksStatus: "KFM_TASKS_STATUS",
   jobOk: "KFM_JOB_OK",
-  jobSpecName: "KFM_JOB_NAME",
-  notifyMessage: "KFM_NOTIFY_MESSAGE",
-  notifyChannel: "KFM_NOTIFY_CHANNEL",
-  notifyWebhook: "KFM_NOTIFY_WEBHOOK_URL",
-  notifyFrom: "KFM_NOTIFY_FROM",
-  notifyRecipients: "KFM_NOTIFY_RECIPIENTS",
-  notifySmtp: "KFM_NOTIFY_SMTP_URL"
+  jobSpecName: "KFM_JOB_NAME"
 };
 var APPROVAL_TASK_REF = { apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" };
 var APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequired", description: "description" };
@@ -23117,26 +23278,11 @@ var FAILED_SCRIPT = `set -eu
 echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
 exit 1
 `;
-var SLACK_SCRIPT2 = `set -eu
-esc() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g'; }
-body=$(printf '{"text": "%s (%s)"}' "$(esc "$KFM_NOTIFY_MESSAGE")" "$(esc "$KFM_NOTIFY_CHANNEL")")
-curl --fail --silent --show-error --header 'Content-Type: application/json' --data "$body" --url "$KFM_NOTIFY_WEBHOOK_URL"
-echo "kfm-notify: Slack message sent for $KFM_NOTIFY_CHANNEL"
-`;
-var EMAIL_SCRIPT2 = `set -eu
-set -f
-IFS='
-'
-set --
-to=''
-for r in $KFM_NOTIFY_RECIPIENTS; do
-  set -- "$@" --mail-rcpt "$r"
-  to="$to\${to:+, }$r"
+var NOTIFY_PRELUDE = `failed=
+for s in $KFM_NOTIFY_FAILED; do
+  case $s in *=Failed) failed="$failed \${s%=Failed}" ;; esac
 done
-[ $# -gt 0 ] || { echo "kfm-notify: no recipients" >&2; exit 1; }
-printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$KFM_NOTIFY_FROM" "$to" "$KFM_NOTIFY_MESSAGE" "$KFM_NOTIFY_MESSAGE" |
-  curl --fail --silent --show-error --url "$KFM_NOTIFY_SMTP_URL" --mail-from "$KFM_NOTIFY_FROM" "$@" --upload-file -
-echo "kfm-notify: email sent to $to"
+KFM_NOTIFY_FAILED=$failed
 `;
 var CREATOR_SCRIPT = `set -euo pipefail
 export LC_ALL=C
@@ -23173,11 +23319,13 @@ var WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
 var STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
 var CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
 var FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
+var NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([
   [STATUS_COMMAND, "kfm-status"],
   [WAIT_COMMAND, "kfm-wait"],
   [CHECK_COMMAND, "kfm-check"],
-  [FAILED_COMMAND, "kfm-failed"]
+  [FAILED_COMMAND, "kfm-failed"],
+  [NOTIFY_COMMAND, "kfm-notify"]
 ]);
 function resultRef(variable) {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
@@ -23203,8 +23351,8 @@ function timeoutField(seconds4) {
 function waitText(seconds4) {
   return String(seconds4);
 }
-function emit3(ir) {
-  const pipeline = buildPipeline(ir);
+function emit3(ir, options) {
+  const pipeline = buildPipeline(ir, options?.dashboardUrl ?? null);
   const docs = [pipeline];
   if (ir.schedule?.kind === "cron")
     docs.push(buildCronJob(ir, ir.schedule));
@@ -23276,10 +23424,10 @@ function okGuards(jobs) {
   };
   return guards;
 }
-function buildPipeline(ir) {
+function buildPipeline(ir, dashboardUrl = null) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...emulated ? finallyTasks(ir) : [], ...ir.notifications.map(notifyTask)];
+  const finallyList = [...emulated ? finallyTasks(ir) : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, dashboardUrl))];
   const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
   return {
     apiVersion: TEKTON_API,
@@ -23365,33 +23513,47 @@ function failedMarkerTasks(ir) {
   });
   return out;
 }
-function notifyTask(n, index) {
-  const name = tektonNotifyTaskName(index);
-  const message = { name: ENV.notifyMessage, value: renderTemplate2(n.message, "1") };
-  const secret = (envName, ref) => ({
-    name: envName,
-    valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } }
+var NOTIFY_PARAMS = { failed: "job-statuses", run: "run" };
+function jobStatuses(ir, emulated) {
+  const words = [];
+  ir.jobs.forEach((job, index) => {
+    words.push(`${job.name}=$(tasks.${kubeName(job.name)}.status)`);
+    if (emulated && job.approval === null && job.retry.maxAttempts > 1)
+      words.push(`${job.name}=$(tasks.${tektonFailedTaskName(index)}.status)`);
   });
-  const env = n.kind === "slack" ? [message, { name: ENV.notifyChannel, value: k8sLiteral(n.channel) }, secret(ENV.notifyWebhook, n.webhook)] : [
-    message,
-    { name: ENV.notifyFrom, value: k8sLiteral(n.from) },
-    { name: ENV.notifyRecipients, value: k8sLiteral(n.recipients.join("\n")) },
-    secret(ENV.notifySmtp, n.smtp)
-  ];
+  return words.join(" ");
+}
+function runParam(dashboardUrl) {
+  const ns = "$(context.pipelineRun.namespace)";
+  const name = "$(context.pipelineRun.name)";
+  return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
+}
+function notifyTask(ir, n, index, emulated, dashboardUrl) {
+  const name = tektonNotifyTaskName(index);
+  const env = notifyInputs(n, ir.name, (t) => renderTemplate2(t, "1"), k8sLiteral, `$(params.${NOTIFY_PARAMS.failed})`, `$(params.${NOTIFY_PARAMS.run})`).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
     name,
     displayName: name,
     description: `Sends failure notification ${index + 1} (${n.kind}) when the run failed (kfm-compile).`,
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
+    params: [
+      { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
+      { name: NOTIFY_PARAMS.run, value: runParam(dashboardUrl) }
+    ],
     retries: 0,
-    timeout: timeoutField(null),
+    timeout: goDuration(NOTIFY_TASK_SECONDS),
     taskSpec: {
+      params: [
+        { name: NOTIFY_PARAMS.failed, type: "string" },
+        { name: NOTIFY_PARAMS.run, type: "string" }
+      ],
       steps: [
         {
           name,
           image: NOTIFY_CURL_IMAGE,
-          command: ["sh", "-c", k8sLiteral(n.kind === "slack" ? SLACK_SCRIPT2 : EMAIL_SCRIPT2)],
-          env
+          command: ["sh", "-c", NOTIFY_COMMAND],
+          env,
+          securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY_CONTEXT.capabilities.drop] } }
         }
       ]
     }
@@ -23761,7 +23923,7 @@ var features3 = {
   },
   "notify.failure": {
     support: "emulated",
-    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running curl with a fixed script and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires)."
+    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running the shared script with curl (the failed jobs from `$(tasks.<task>.status)`, the PipelineRun by namespace and name, `timeout: 11m`) and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires)."
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1 on the pipeline task." },
   "retry.constant-wait": { support: "emulated", how: "A first step sleeps the wait for `$(context.task.retry-count)`; Tekton has no retry delay." },
@@ -23902,7 +24064,7 @@ function lift3(text) {
       catchup: false
     };
   }
-  const notifications = liftNotifications2(finallyTasks2, contextResults);
+  const notifications = liftNotifications2(finallyTasks2, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
   const expectedMarkers = notifications.length > 0 && emulated ? tasks.filter((t) => t.taskRef === void 0 && t.retries > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length)
     throw new Error("kfm-failed tasks do not match the retried jobs");
@@ -23990,8 +24152,10 @@ function guardsFor(tasks, gates) {
     of(t.name, 0);
   return memo;
 }
-function liftNotifications2(finallyTasks2, contextResults) {
+function liftNotifications2(finallyTasks2, contextResults, workflow, tasks) {
   const notify = finallyTasks2.filter((t) => t.name.startsWith(NOTIFY_PREFIX));
+  const markers = new Map(tasks.filter((t) => /^kfm-failed-[0-9]+$/.test(t.name)).map((t) => [t.runAfter?.[0], t.name]));
+  const statuses = tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !/^kfm-failed-[0-9]+$/.test(t.name)).flatMap((t) => [`${t.displayName}=$(tasks.${t.name}.status)`, ...markers.has(t.name) ? [`${t.displayName}=$(tasks.${markers.get(t.name)}.status)`] : []]).join(" ");
   return notify.map((t, i) => {
     if (t.name !== tektonNotifyTaskName(i))
       throw new Error(`notification task ${t.name} out of order`);
@@ -23999,30 +24163,46 @@ function liftNotifications2(finallyTasks2, contextResults) {
       throw new Error(`task ${t.name}: does not run only when the run failed`);
     if (t.retries !== 0 || t.onError !== void 0)
       throw new Error(`task ${t.name}: a notification is sent once`);
+    if (t.timeout !== goDuration(NOTIFY_TASK_SECONDS))
+      throw new Error(`task ${t.name}: its timeout is not ${goDuration(NOTIFY_TASK_SECONDS)}`);
+    const params = Object.fromEntries((t.params ?? []).map((p) => [p.name, p.value]));
+    if (JSON.stringify(Object.keys(params)) !== JSON.stringify([NOTIFY_PARAMS.failed, NOTIFY_PARAMS.run]))
+      throw new Error(`task ${t.name}: params are not the statuses and the run`);
+    if (params[NOTIFY_PARAMS.failed] !== statuses)
+      throw new Error(`task ${t.name}: the job statuses are not every job's`);
+    const run2 = params[NOTIFY_PARAMS.run];
+    if (run2 !== runParam(null) && !(typeof run2 === "string" && run2.endsWith("/#/namespaces/$(context.pipelineRun.namespace)/pipelineruns/$(context.pipelineRun.name)")))
+      throw new Error(`task ${t.name}: the run param is not the PipelineRun`);
     const steps = t.taskSpec?.steps ?? [];
     if (steps.length !== 1 || steps[0].image !== NOTIFY_CURL_IMAGE)
       throw new Error(`task ${t.name}: one curl step expected`);
     const step = steps[0];
-    const script = step.command?.[2];
-    const messageRaw = envValueOrNull(step, ENV.notifyMessage) ?? fail3(`task ${t.name}: no message`);
-    const message = parseTemplate2(messageRaw);
-    for (const seg of message) {
-      if ("variable" in seg && (seg.variable === "attempt" || !contextResults.has(seg.variable)))
-        throw new Error(`task ${t.name}: reads ${seg.variable}, which kfm-context does not write`);
-    }
-    if (script === k8sLiteral(SLACK_SCRIPT2)) {
-      return { kind: "slack", message, channel: envValue(step, ENV.notifyChannel), webhook: secretEnv(step, ENV.notifyWebhook) };
-    }
-    if (script === k8sLiteral(EMAIL_SCRIPT2)) {
-      return {
-        kind: "email",
-        message,
-        recipients: envValue(step, ENV.notifyRecipients).split("\n"),
-        from: envValue(step, ENV.notifyFrom),
-        smtp: secretEnv(step, ENV.notifySmtp)
-      };
-    }
-    throw new Error(`task ${t.name}: runs neither the Slack nor the email script`);
+    if (JSON.stringify(step.command) !== JSON.stringify(["sh", "-c", k8sLiteral(notifyScript(NOTIFY_PRELUDE))]))
+      throw new Error(`task ${t.name}: does not run the notification script`);
+    if (JSON.stringify(step.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT))
+      throw new Error(`task ${t.name}: not the restricted securityContext`);
+    const env = (step.env ?? []).map((e) => e.valueFrom === void 0 ? { name: e.name, value: e.value ?? "" } : { name: e.name, secret: secretEnv(step, e.name) });
+    return readNotifyInputs(env, workflow, {
+      template: (v) => {
+        const message = parseTemplate2(v);
+        for (const seg of message) {
+          if ("variable" in seg && (seg.variable === "attempt" || !contextResults.has(seg.variable)))
+            throw new Error(`task ${t.name}: reads ${seg.variable}, which kfm-context does not write`);
+        }
+        return message;
+      },
+      literal: (v, what) => {
+        const parsed = parseTemplate2(v);
+        if (parsed.some((seg) => "variable" in seg))
+          throw new Error(`task ${t.name}: ${what} holds a runtime value`);
+        return parsed.map((seg) => "text" in seg ? seg.text : "").join("");
+      },
+      failed: (v) => v === `$(params.${NOTIFY_PARAMS.failed})`,
+      run: (v) => v === `$(params.${NOTIFY_PARAMS.run})`,
+      fail: (m) => {
+        throw new Error(`task ${t.name}: ${m}`);
+      }
+    });
   });
 }
 function secretEnv(container2, name) {
@@ -24918,88 +25098,25 @@ function gateJob(ir, job, below) {
   };
 }
 var NOTIFY_IF = "failure()";
-var NOTIFY_SCRIPT = `# kfm-compile: sends one failure notification of this run. The same script in every
-# notification; every input is a KFMI_ variable of this step. The secret URL never
-# appears on a command line: curl reads it from a config given through a pipe.
-set -euo pipefail
-
-die() {
-  echo "::error title=kfm-notify::$1" >&2
+var NOTIFY_PRELUDE2 = `# kfm-compile: sends one failure notification of this run. The same script in every
+# notification; every input is a variable of this step.
+if [ -z "\${${NOTIFY_ENV.secretUrl}-}" ]; then
+  echo "::error title=kfm-notify::the GitHub secret for secret \${${V("SECRET_NAME")}-?}, key \${${V("SECRET_KEY")}-?} is not set or empty (its name is <secret>_<key> in upper case, other characters as _)" >&2
   exit 1
-}
-get() {
-  [[ -v $1 ]] || die "$1 is not set"
-  REPLY=\${!1}
-}
-one_line() {
-  [[ $2 != *[$'\\r\\n']* ]] || die "$1 holds a line break"
-}
-
-get KFMI_NOTIFY_KIND
-kind=$REPLY
-get KFMI_MESSAGE
-message=$REPLY
-one_line "the message" "$message"
-get KFMI_SECRET_NAME
-secret_ref="secret $REPLY"
-get KFMI_SECRET_KEY
-secret_ref+=", key $REPLY"
-get KFMI_SECRET
-url=$REPLY
-[[ -n $url ]] || die "the GitHub secret for $secret_ref is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
-one_line "the URL in $secret_ref" "$url"
-url=\${url//\\\\/\\\\\\\\}
-url=\${url//\\"/\\\\\\"}
-curl_bin=$(command -v curl) || die "curl is not installed"
-config() {
-  printf 'url = "%s"\\n' "$url"
-}
-
-case $kind in
-slack)
-  get KFMI_CHANNEL
-  text="$message ($REPLY)"
-  body=$(python3 -I -c 'import json, sys; print(json.dumps({"text": sys.argv[1]}))' "$text")
-  "$curl_bin" --fail-with-body --silent --show-error --max-time 120 --config <(config) \\
-    --header "Content-Type: application/json" --data-binary "$body"
-  echo
-  ;;
-email)
-  get KFMI_FROM
-  from=$REPLY
-  one_line "the sender" "$from"
-  get KFMI_RECIPIENTS_COUNT
-  [[ $REPLY =~ ^[1-9][0-9]{0,3}$ ]] || die "KFMI_RECIPIENTS_COUNT is not a count"
-  recipients=$REPLY
-  rcpt=()
-  to=
-  for ((i = 0; i < recipients; i++)); do
-    get "KFMI_RECIPIENT_$i"
-    one_line "a recipient" "$REPLY"
-    rcpt+=(--mail-rcpt "$REPLY")
-    to+="\${to:+, }$REPLY"
-  done
-  date=$(LC_ALL=C date -R)
-  printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\nDate: %s\\r\\n\\r\\n%s\\r\\n' "$from" "$to" "$message" "$date" "$message" |
-    "$curl_bin" --silent --show-error --max-time 120 --config <(config) --mail-from "$from" "\${rcpt[@]}" --upload-file -
-  ;;
-*)
-  die "unknown notification kind $kind"
-  ;;
-esac
-echo "kfm-notify: sent the $kind notification"
+fi
+${NOTIFY_ENV.failed}=$(python3 -I -c 'import json, os; needs = json.loads(os.environ["${NOTIFY_ENV.failed}"]); print(" ".join(k for k, v in needs.items() if v.get("result") == "failure" and not k.startswith("${RESERVED_PREFIX}")))')
 `;
-function notifyStepEnv(n) {
-  const secret = n.kind === "email" ? n.smtp : n.webhook;
-  const env = { [V("NOTIFY_KIND")]: n.kind, [V("MESSAGE")]: renderTemplate3(n.message) };
-  if (n.kind === "slack") {
-    env[V("CHANNEL")] = escapeText(n.channel);
-  } else {
-    env[V("FROM")] = escapeText(n.from);
-    env[V("RECIPIENTS_COUNT")] = String(n.recipients.length);
-    n.recipients.forEach((r, i) => env[V(`RECIPIENT_${i}`)] = escapeText(r));
+var NOTIFY_STEP_SCRIPT = notifyScript(NOTIFY_PRELUDE2);
+var NOTIFY_ANCHOR2 = /* @__PURE__ */ new Map([[NOTIFY_STEP_SCRIPT, "kfm-notify"]]);
+var NOTIFY_RUN = "${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}";
+var NOTIFY_NEEDS = "${{ toJSON(needs) }}";
+var NOTIFY_TIMEOUT_MINUTES = Math.ceil(NOTIFY_TASK_SECONDS / 60);
+function notifyStepEnv(ir, n) {
+  const env = {};
+  for (const v of notifyInputs(n, ir.name, renderTemplate3, escapeText, NOTIFY_NEEDS, NOTIFY_RUN)) {
+    env[v.name] = "value" in v ? v.value : secretExpression(v.secret.secret, v.secret.key);
   }
-  env[V("SECRET")] = secretExpression(secret.secret, secret.key);
+  const secret = n.kind === "email" ? n.smtp : n.webhook;
   env[V("SECRET_NAME")] = escapeText(secret.secret);
   env[V("SECRET_KEY")] = escapeText(secret.key);
   return env;
@@ -25010,8 +25127,8 @@ function notifyJob(ir, n) {
     needs: [GITHUB_CONTEXT_JOB, ...ir.jobs.map((j) => githubJobId(j.name))],
     if: NOTIFY_IF,
     "runs-on": RUNS_ON,
-    "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
-    steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(n), run: NOTIFY_SCRIPT }]
+    "timeout-minutes": NOTIFY_TIMEOUT_MINUTES,
+    steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(ir, n), run: NOTIFY_STEP_SCRIPT }]
   };
 }
 function workflowDocument(ir) {
@@ -25042,7 +25159,7 @@ function workflowDocument(ir) {
   };
 }
 function emit4(ir) {
-  return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir)], { anchors: RUN_SCRIPT_ANCHOR });
+  return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir)], { anchors: new Map([...RUN_SCRIPT_ANCHOR, ...NOTIFY_ANCHOR2]) });
 }
 
 // dist/targets/github-actions/features.js
@@ -25064,7 +25181,7 @@ var features4 = {
   },
   "notify.failure": {
     support: "emulated",
-    how: "One job per notification needing every job, `if: failure()`, posting with curl; the URL comes from `secrets.<SECRET>_<KEY>`."
+    how: "One job per notification needing every job, `if: failure()`, running the shared script with curl (the failed jobs from `toJSON(needs)`, the run's page as the link, `timeout-minutes: 11`); the URL comes from `secrets.<SECRET>_<KEY>`."
   },
   "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
   "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },
@@ -25361,7 +25478,7 @@ function liftGate2(workflow, id, job, idToName, conditions, below) {
     }
   ];
 }
-function liftNotification(id, job, everyJob) {
+function liftNotification(id, job, everyJob, workflow) {
   const where = `notification ${id}`;
   if (job.if !== NOTIFY_IF)
     fail4(`${where}: it must run only when the run failed (if: ${NOTIFY_IF})`);
@@ -25369,36 +25486,35 @@ function liftNotification(id, job, everyJob) {
   if (!Array.isArray(needs) || JSON.stringify([...needs].sort(compareStrings)) !== JSON.stringify([GITHUB_CONTEXT_JOB, ...everyJob].sort(compareStrings))) {
     fail4(`${where}: it must need every job, so it runs once after all of them`);
   }
-  if (job["timeout-minutes"] !== SHORT_JOB_TIMEOUT_MINUTES)
-    fail4(`${where}: timeout-minutes is not ${SHORT_JOB_TIMEOUT_MINUTES}`);
+  if (job["timeout-minutes"] !== NOTIFY_TIMEOUT_MINUTES)
+    fail4(`${where}: timeout-minutes is not ${NOTIFY_TIMEOUT_MINUTES}`);
   if (job.environment !== void 0 || job.permissions !== void 0 || job.container !== void 0)
     fail4(`${where}: not the job emit writes`);
   const steps = job.steps;
   if (!Array.isArray(steps) || steps.length !== 1)
     fail4(`${where}: expected one step`);
   const step = obj2(steps[0], `${where}: step`);
-  if (step.run !== NOTIFY_SCRIPT || step.shell !== void 0 || step.uses !== void 0 || step.if !== void 0)
+  if (step.run !== NOTIFY_STEP_SCRIPT || step.shell !== void 0 || step.uses !== void 0 || step.if !== void 0)
     fail4(`${where}: the step does not run the notification script`);
-  const env = new StepEnv(obj2(step.env, `${where}: step env`), where);
-  const kind = env.get("NOTIFY_KIND");
-  const message = parseTemplate3(env.get("MESSAGE"));
-  const secret = literal(env.get("SECRET_NAME"), `${where}: secret name`);
-  const key = literal(env.get("SECRET_KEY"), `${where}: secret key`);
-  if (env.get("SECRET") !== secretExpression(secret, key))
-    fail4(`${where}: it does not read the GitHub secret of ${secret}/${key}`);
-  let out;
-  if (kind === "slack") {
-    out = { kind, message, channel: literal(env.get("CHANNEL"), `${where}: channel`), webhook: { secret, key } };
-  } else if (kind === "email") {
-    const from = literal(env.get("FROM"), `${where}: from`);
-    const n = env.count("RECIPIENTS_COUNT");
-    const recipients = Array.from({ length: n }, (_, i) => literal(env.get(`RECIPIENT_${i}`), `${where}: recipient`));
-    out = { kind, message, recipients, from, smtp: { secret, key } };
-  } else {
-    return fail4(`${where}: unknown kind ${kind}`);
-  }
-  env.done();
-  return out;
+  const raw = Object.entries(obj2(step.env, `${where}: step env`)).map(([k, v]) => [k, str5(v, `${where}: ${k}`)]);
+  const tail = raw.slice(-2);
+  if (tail[0]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_NAME` || tail[1]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_KEY`)
+    fail4(`${where}: no secret name and key`);
+  const secret = { secret: literal(tail[0][1], `${where}: secret name`), key: literal(tail[1][1], `${where}: secret key`) };
+  const entries = raw.slice(0, -2).map(([name, value]) => {
+    if (name !== NOTIFY_ENV.secretUrl)
+      return { name, value };
+    if (value !== secretExpression(secret.secret, secret.key))
+      fail4(`${where}: it does not read the GitHub secret of ${secret.secret}/${secret.key}`);
+    return { name, secret };
+  });
+  return readNotifyInputs(entries, workflow, {
+    template: (v) => parseTemplate3(v),
+    literal: (v, what) => literal(v, `${where}: ${what}`),
+    failed: (v) => v === NOTIFY_NEEDS,
+    run: (v) => v === NOTIFY_RUN,
+    fail: (m) => fail4(`${where}: ${m}`)
+  });
 }
 function lift4(text) {
   const docs = parseYamlStream(text);
@@ -25480,7 +25596,7 @@ function lift4(text) {
     const id = githubNotifyJob(i);
     if (!(id in jobs))
       fail4(`notification jobs must be numbered 1..${notificationIds.length}`);
-    return liftNotification(id, obj2(jobs[id], id), [...idToName.keys()]);
+    return liftNotification(id, obj2(jobs[id], id), [...idToName.keys()], workflow);
   });
   return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }
@@ -27960,7 +28076,7 @@ var FEATURES = {
   "gate.prerequisite": "A job with `prerequisite: true` blocks every job not upstream of it until it succeeds.",
   "gate.approval": "An approval gate pauses the run until a person decides; approval starts the jobs downstream, a rejection or no decision within its timeout fails the gate (downstream does not run, the run ends failed).",
   "dependency.workflow": "Before any job starts, the run of each workflow in `dependencies` for the same logical date must have succeeded.",
-  "notify.failure": "Each `notifications.on_failure` entry is sent once when a run ends failed, with credentials from secrets.",
+  "notify.failure": "Each `notifications.on_failure` entry is sent once when a run ends failed, with credentials from secrets: the same text on every runner (the message, the workflow, the logical date, the failed jobs by name, a link to the run), within a bounded time.",
   "retry.attempts": "`max_attempts` is the total number of attempts, the first included.",
   "retry.constant-wait": "Every retry waits `delay`, measured from the end of the failed attempt, with no jitter.",
   "retry.exponential": "Retry k waits `delay * backoff_multiplier^(k-1)`, with no jitter.",

@@ -15,7 +15,8 @@ export const FEATURES = {
   "gate.approval":
     "An approval gate pauses the run until a person decides; approval starts the jobs downstream, a rejection or no decision within its timeout fails the gate (downstream does not run, the run ends failed).",
   "dependency.workflow": "Before any job starts, the run of each workflow in `dependencies` for the same logical date must have succeeded.",
-  "notify.failure": "Each `notifications.on_failure` entry is sent once when a run ends failed, with credentials from secrets.",
+  "notify.failure":
+    "Each `notifications.on_failure` entry is sent once when a run ends failed, with credentials from secrets: the same text on every runner (the message, the workflow, the logical date, the failed jobs by name, a link to the run), within a bounded time.",
   "retry.attempts": "`max_attempts` is the total number of attempts, the first included.",
   "retry.constant-wait": "Every retry waits `delay`, measured from the end of the failed attempt, with no jitter.",
   "retry.exponential": "Retry k waits `delay * backoff_multiplier^(k-1)`, with no jitter.",

@@ -5,6 +5,7 @@ Usage (inside the conformance venv; see conformance/README.md):
     python conformance/airflow/load_dags.py \
         [--logical-date 2024-01-02T02:00:00+00:00]... \
         [--fire-from 2024-01-01T00:00:30+00:00]... [--fire-count 10] \
+        [--failed-task TASK_ID]... [--base-url URL] \
         PATH...
 
 PATH is a DAG file or a folder of them. Prints ONE JSON document on stdout:
@@ -37,7 +38,12 @@ What runs, per file, as the DAG processor of the pinned Airflow does it
   logical date, and, for KubernetesPodOperator, the container of the pod the
   operator would create (``build_pod_request_obj(dry_run=True)``). A rendering
   failure (undefined variable, a value ending in a template extension that is
-  loaded as a file, ...) is an error: the task would fail at run time.
+  loaded as a file, ...) is an error: the task would fail at run time. A
+  template that asks the API server for the run's task states
+  (``RuntimeTaskInstance.get_task_states``, the failure notifications) is
+  answered as the server's ``/task-instances/states`` route answers: the tasks
+  given with ``--failed-task`` ``failed``, every other task ``success``.
+  ``--base-url`` sets ``[api] base_url``.
 * ``retry_waits_seconds[<logical date>][<task id>]``: {"waits", "sources"}, the
   wait before attempts 2..n as Airflow decides it: the task's retry_policy (as
   the task runner evaluates it) and the scheduler's own
@@ -400,6 +406,37 @@ def _runtime_ti(task: Any, dag_id: str, task_id: str, dag_run: Any, run_after: A
     )
 
 
+class _TaskStates:
+    """Stands in for the supervisor (task_runner.SUPERVISOR_COMMS) while templates render.
+
+    It answers only GetTaskStates, as the API server's route does
+    (execution_api/routes/task_instances.py ``get_task_instance_states``):
+    ``{run_id: {task_id: state}}`` for the unmapped task instances matching the
+    query; the run's tasks in ``failed`` are "failed", the others "success".
+    Any other request fails: rendering needs nothing else from the server.
+    """
+
+    def __init__(self, dag_id: str, run_id: str, task_ids: list[str], failed: set[str]) -> None:
+        self.dag_id, self.run_id, self.task_ids, self.failed = dag_id, run_id, task_ids, failed
+
+    def send(self, msg: Any) -> Any:
+        from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
+
+        if not isinstance(msg, GetTaskStates):
+            raise RuntimeError(f"{type(msg).__name__} needs the API server, which this tool does not have")
+        states: dict[str, dict[str, Any]] = {}
+        if msg.dag_id == self.dag_id and (msg.run_ids is None or self.run_id in msg.run_ids):
+            states[self.run_id] = {
+                t: ("failed" if t in self.failed else "success")
+                for t in self.task_ids
+                if msg.task_ids is None or t in msg.task_ids
+            }
+        return TaskStatesResult(task_states=states)
+
+
+FAILED_TASKS: set[str] = set()
+
+
 def _fresh_task(wdag: Any, task_id: str) -> Any:
     # A deep copy per rendering: rendering replaces fields in place, nested kubernetes
     # objects (V1EnvVar) included. The task runner renders the task it just loaded,
@@ -439,6 +476,9 @@ def _render(wdag: Any, sdag: Any, logical_date: Any) -> tuple[dict[str, Any], li
         consumed_asset_events=[],
         partition_key=None,
     )
+    from airflow.sdk.execution_time import task_runner
+
+    task_runner.SUPERVISOR_COMMS = _TaskStates(wdag.dag_id, run_id, sorted(wdag.task_dict), FAILED_TASKS)
     for task_id in sorted(wdag.task_dict):
         task = _fresh_task(wdag, task_id)
         ti = _runtime_ti(task, wdag.dag_id, task_id, dag_run, run_after, 1)
@@ -743,11 +783,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--fire-count", type=int, default=10, help="runs per --fire-from (default 10)")
     parser.add_argument("--pod-manifests", action="store_true",
                         help="list the whole pod each KubernetesPodOperator task would create (rendered[...].tasks[...].pod_manifest)")
+    parser.add_argument("--failed-task", action="append", default=[],
+                        help="a task instance of the rendered run that failed (repeatable; the others succeeded)")
+    parser.add_argument("--base-url", help="[api] base_url, as a deployment sets it")
     args = parser.parse_args(argv)
     global POD_MANIFESTS  # noqa: PLW0603 - a flag read deep in _render
     POD_MANIFESTS = args.pod_manifests
 
     _prepare_environment()
+    FAILED_TASKS.update(args.failed_task)
+    if args.base_url is not None:
+        os.environ["AIRFLOW__API__BASE_URL"] = args.base_url
     with _stdout_to_stderr() as real_stdout:
         logical_dates = [_parse_instant(x) for x in args.logical_date]
         starts = [_parse_instant(x) for x in args.fire_from]

@@ -11,6 +11,7 @@ import { POD_START_SECONDS } from "../../src/limits.js";
 import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type AirflowOptions, type JsonValue } from "./options.js";
 import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
+import { NOTIFY_ENV, NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import {
   retryWaits,
   type CronSchedule,
@@ -73,32 +74,16 @@ export const SENSOR_NO_LIMIT_SECONDS = 2147483647;
 /** How often (seconds) a waiting ExternalTaskSensor looks again (`mode="reschedule"` frees the worker slot meanwhile). */
 export const SENSOR_POKE_SECONDS = 60;
 
-/** `$0` of the notification scripts (`sh -c SCRIPT kfm-notify [recipient...]`). */
+/** `$0` of the notification script. */
 export const NOTIFY_ARGV0 = "kfm-notify";
 
 /**
- * The fixed script of a Slack notification: posts `{"text": "<message> (<channel>)"}` to the
- * webhook URL read from the secret. The message and channel are env values, never script text.
+ * What a notification pod is told about its run (README "Failure notifications"): Jinja
+ * that calls the DAG file's `kfm_failed_jobs` and `kfm_run_link` (in `user_defined_macros`)
+ * with the notification task's own task instance, when the worker renders its `env_vars`.
  */
-export const NOTIFY_SLACK_SCRIPT = [
-  "set -eu",
-  `text=$(printf '%s (%s)' "$KFM_MESSAGE" "$KFM_CHANNEL" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }')`,
-  `printf '{"text": "%s"}' "$text" | curl -sS --fail --max-time 60 -H 'Content-Type: application/json' --data-binary @- "$KFM_SLACK_WEBHOOK"`,
-  "",
-].join("\n");
-
-/**
- * The fixed script of an email notification: sends the message (as subject and body) from
- * KFM_FROM to every recipient (the script's arguments) through the SMTP URL read from the secret.
- */
-export const NOTIFY_EMAIL_SCRIPT = [
-  "set -eu",
-  `to=$(printf '%s, ' "$@")`,
-  "to=${to%, }",
-  `for r in "$@"; do set -- "$@" --mail-rcpt "$r"; shift; done`,
-  `printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$KFM_FROM" "$to" "$KFM_MESSAGE" "$KFM_MESSAGE" | curl -sS --max-time 60 --url "$KFM_SMTP_URL" --mail-from "$KFM_FROM" "$@" -T -`,
-  "",
-].join("\n");
+export const NOTIFY_FAILED_JINJA = "{{ kfm_failed_jobs(ti) }}";
+export const NOTIFY_RUN_JINJA = "{{ kfm_run_link(ti) }}";
 
 /**
  * The name of the one `kubernetes.client.Configuration` the file builds its Kubernetes models with. A
@@ -287,6 +272,17 @@ function pyJinjaList(templates: readonly Template[] | null, opts: JinjaOptions):
  * does not fit on its line is already split the way `ruff format` leaves it (layout.ts), so the
  * view model knows the depth each value sits at (operator keywords at 2, DAG keywords at 1).
  */
+/** A failure notification's pod task (README "Failure notifications"). */
+export interface NotifyView {
+  readonly taskId: string;
+  readonly podName: string;
+  readonly image: string;
+  readonly cmds: string;
+  readonly envVars: string;
+  readonly executionTimeout: string;
+  readonly podStartTimeout: string;
+}
+
 export interface TaskView {
   readonly taskId: string;
   readonly podName: string;
@@ -305,8 +301,6 @@ export interface TaskView {
   readonly executionTimeout: string;
   readonly triggerRule: string;
   readonly podStartTimeout: string;
-  /** The Pod Security `restricted` contexts (0 or 1): on the pods kfm-compile adds (notifications), not on jobs. */
-  readonly restricted: Present;
 }
 
 /** The file's restricted contexts (`KFM_RESTRICTED_POD`, `KFM_RESTRICTED_CONTAINER`), written once when a pod kfm-compile adds uses them. */
@@ -369,6 +363,10 @@ export interface DagView {
   readonly k8sConfig: Present;
   /** The `KfmRetryWaits` class: when some task retries after differing waits. */
   readonly retryWaits: Present;
+  /** NOTIFY_HELPERS (without its last line break): when the workflow has notifications. */
+  readonly notifyHelpers: readonly string[];
+  /** The DAG's `user_defined_macros`: the run token, and the notification helpers when there are notifications. */
+  readonly userDefinedMacros: string;
   readonly dagId: string;
   readonly description: string;
   readonly schedule: string;
@@ -384,8 +382,10 @@ export interface DagView {
   /** The restricted contexts (0 or 1): when the file has a pod kfm-compile adds. */
   readonly restrictedContexts: readonly RestrictedView[];
   readonly sensors: readonly SensorView[];
-  /** Job tasks in spec order, then the notification tasks. */
+  /** Job tasks in spec order. */
   readonly tasks: readonly TaskView[];
+  /** The notification tasks, in spec order. */
+  readonly notifications: readonly NotifyView[];
   readonly gates: readonly GateView[];
   readonly failRun: readonly FailRunView[];
   /** The `kfm-run-failed` marker (0 or 1): present when the workflow has notifications. */
@@ -403,6 +403,7 @@ export interface DagView {
 const IMPORT_TABLE: readonly { readonly section: number; readonly from: string | null; readonly name: string; readonly binds: string }[] = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
+  { section: 0, from: "urllib.parse", name: "quote", binds: "quote" },
   { section: 1, from: null, name: "jinja2", binds: "jinja2" },
   { section: 1, from: null, name: "pendulum", binds: "pendulum" },
   { section: 1, from: "airflow.providers.cncf.kubernetes.operators.pod", name: "KubernetesPodOperator", binds: "KubernetesPodOperator" },
@@ -414,6 +415,7 @@ const IMPORT_TABLE: readonly { readonly section: number; readonly from: string |
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
   { section: 1, from: "kubernetes.client", name: "Configuration", binds: "Configuration" },
   // isort keeps an aliased member on its own line (`combine-as-imports = false`).
@@ -563,7 +565,6 @@ function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView 
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
-    restricted: [],
   };
 }
 
@@ -594,42 +595,36 @@ function sensorView(workflow: string, timeoutSeconds: number | null, py: Placer)
   };
 }
 
-/** A failure notification: a pod running the fixed curl script, only in a failed run (README "Failure notifications"). */
-function notifyView(n: Notification, index: number, periodSeconds: number | null, py: Placer): TaskView {
+/**
+ * A failure notification: a pod running the shared notification script (src/notify.ts),
+ * only in a failed run, bounded by `execution_timeout` (README "Failure notifications").
+ */
+function notifyView(ir: Workflow, n: Notification, index: number, periodSeconds: number | null, py: Placer): NotifyView {
   const k8sText: JinjaOptions = { doubleDollars: true, periodSeconds };
-  const value = (name: string, text: Template): Py => envView({ name, value: text }, k8sText);
-  const secret = (name: string, ref: { secret: string; key: string }): Py => envView({ name, secretRef: ref }, k8sText);
-  const script = n.kind === "slack" ? NOTIFY_SLACK_SCRIPT : NOTIFY_EMAIL_SCRIPT;
-  const env =
-    n.kind === "slack"
-      ? [value("KFM_MESSAGE", n.message), value("KFM_CHANNEL", [{ text: n.channel }]), secret("KFM_SLACK_WEBHOOK", n.webhook)]
-      : [value("KFM_MESSAGE", n.message), value("KFM_FROM", [{ text: n.from }]), secret("KFM_SMTP_URL", n.smtp)];
-  const cmds = pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: script }], [{ text: NOTIFY_ARGV0 }]], k8sText);
-  const args =
-    n.kind === "slack"
-      ? "None"
-      : pyJinjaList(
-          n.recipients.map((r) => [{ text: r }]),
-          k8sText,
-        );
+  const env = notifyInputs(
+    n,
+    ir.name,
+    (t): Template => t,
+    (text): Template => [{ text }],
+    null,
+    null,
+  ).map((v): Py => {
+    if ("secret" in v) return envView({ name: v.name, secretRef: v.secret }, k8sText);
+    if (v.value !== null) return envView({ name: v.name, value: v.value }, k8sText);
+    const jinja = v.name === NOTIFY_ENV.failed ? NOTIFY_FAILED_JINJA : NOTIFY_RUN_JINJA;
+    return k8sModel("V1EnvVar", [
+      ["name", pyStr(v.name)],
+      ["value", pyStr(jinja)],
+    ]);
+  });
   return {
     taskId: py.at(pyStr(airflowNotifyTask(index)), 2, "task_id"),
     podName: py.at(pyStr(kubeName(airflowNotifyTask(index))), 2, "name"),
-    doc: "None",
     image: py.at(pyJinjaText(NOTIFY_CURL_IMAGE), 2, "image"),
-    cmds: py.at(cmds, 2, "cmds"),
-    arguments: py.at(args, 2, "arguments"),
+    cmds: py.at(pyJinjaList([[{ text: "sh" }], [{ text: "-c" }], [{ text: NOTIFY_SCRIPT }], [{ text: NOTIFY_ARGV0 }]], k8sText), 2, "cmds"),
     envVars: py.at(pyList(env), 2, "env_vars"),
-    containerResources: "None",
-    retries: "0",
-    retryDelay: py.at(pyTimedelta(0), 2, "retry_delay"),
-    retryExponentialBackoff: "0",
-    maxRetryDelay: "None",
-    retryPolicy: "None",
-    executionTimeout: "None",
-    triggerRule: pyStr("none_skipped"),
+    executionTimeout: py.at(pyTimedelta(NOTIFY_TASK_SECONDS), 2, "execution_timeout"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
-    restricted: [true],
   };
 }
 
@@ -671,6 +666,39 @@ function restrictedView(): RestrictedView {
   };
 }
 
+/**
+ * The DAG file's functions the notification tasks' `env_vars` call (NOTIFY_FAILED_JINJA,
+ * NOTIFY_RUN_JINJA), written when the workflow has notifications, followed by two blank lines.
+ */
+export const NOTIFY_HELPERS = `def kfm_failed_jobs(ti):
+    """The jobs that failed in the run of task instance \`ti\`, by name (kfm-compile).
+
+    Space-separated, for the failure notifications' KFM_NOTIFY_FAILED. The run's task
+    states come from the API server (RuntimeTaskInstance.get_task_states); the
+    compiler's own kfm- tasks are left out. Task ids are the spec's job names.
+    """
+    runs = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
+    states = runs.get(ti.run_id, {})
+    failed = [task for task, state in states.items() if state == "failed"]
+    return " ".join(task for task in failed if not task.startswith("kfm-"))
+
+
+def kfm_run_link(ti):
+    """The run's page in the Airflow UI (kfm-compile), for KFM_NOTIFY_RUN.
+
+    [api] base_url, then dags/<dag_id>/runs/<run_id>, as RuntimeTaskInstance.log_url
+    builds a task's; each $ doubled, since Kubernetes expands $(VAR) in env values.
+    """
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/")
+    link = base.rstrip("/") + "/dags/" + ti.dag_id + "/runs/" + quote(ti.run_id)
+    return link.replace("$", "$$")
+
+
+`;
+
+/** The DAG file's functions the notification tasks' `env_vars` call (see NOTIFY_FAILED_JINJA). */
+const NOTIFY_MACROS = ["kfm_failed_jobs", "kfm_run_link"] as const;
+
 /** The statement that opens the edge loop; lift.ts reads the pairs back from it. */
 export const EDGE_LOOP = "for upstream, downstream in ";
 
@@ -699,13 +727,13 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   const notified = ir.notifications.length > 0;
   const runFailed: FailRunView[] = notified ? [{ taskId: pyStr(AIRFLOW_RUN_FAILED_TASK) }] : [];
   if (notified) for (const t of own) edges.push([t, AIRFLOW_RUN_FAILED_TASK]);
-  const notify = ir.notifications.map((n, i) => notifyView(n, i, period, py));
+  const notify = ir.notifications.map((n, i) => notifyView(ir, n, i, period, py));
   for (let i = 0; i < notify.length; i++) {
     for (const t of own) edges.push([t, airflowNotifyTask(i)]);
     edges.push([AIRFLOW_RUN_FAILED_TASK, airflowNotifyTask(i)]);
   }
   const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py));
-  const tasks = [...ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py)), ...notify];
+  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py));
   const dag = {
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
@@ -718,16 +746,18 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
-  if (tasks.length > 0) called.add("KubernetesPodOperator");
+  if (tasks.length > 0 || notify.length > 0) called.add("KubernetesPodOperator");
   if (gates.length > 0) called.add("ApprovalOperator");
   if (sensors.length > 0) called.add("ExternalTaskSensor");
-  if (notified) called.add("EmptyOperator");
+  if (notified) for (const name of ["EmptyOperator", "conf", "quote"]) called.add(name);
   if (needsWatcher) called.add("KfmFailRun");
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: importBlock(called),
     k8sConfig: called.has("k8s") ? [true] : [],
     retryWaits: called.has("KfmRetryWaits") ? [true] : [],
+    notifyHelpers: notified ? [NOTIFY_HELPERS.slice(0, -1)] : [],
+    userDefinedMacros: py.at(pyDict(["kfm_run_token", ...(notified ? NOTIFY_MACROS : [])].map((m): [string, Py] => [pyStr(m), m])), 1, "user_defined_macros"),
     ...dag,
     defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
@@ -735,6 +765,7 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
     sensors,
     tasks,
     gates,
+    notifications: notify,
     failRun,
     runFailed,
     edges:

@@ -19,7 +19,7 @@ export const features: FeatureTable = {
   },
   "notify.failure": {
     support: "emulated",
-    how: 'A curl pod per notification with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.',
+    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.',
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },

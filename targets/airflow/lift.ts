@@ -7,6 +7,7 @@
  * a file emit should not have written.
  */
 import type { RuntimeVariable, Segment, SecretRef, StandardVariable, Template } from "../../src/ir.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, NOTIFY_CURL_IMAGE, airflowNotifyTask, airflowUpstreamSensorTask } from "../../src/names.js";
 import {
   compareStrings,
@@ -24,8 +25,9 @@ import {
   JINJA_RUN_TOKEN,
   MAX_ACTIVE_RUNS,
   NOTIFY_ARGV0,
-  NOTIFY_EMAIL_SCRIPT,
-  NOTIFY_SLACK_SCRIPT,
+  NOTIFY_FAILED_JINJA,
+  NOTIFY_HELPERS,
+  NOTIFY_RUN_JINJA,
   K8S_CONFIG,
   POD_START_TIMEOUT_SECONDS,
   RESTRICTED_CONTAINER,
@@ -518,6 +520,23 @@ const TASK_KEYS = [
   "do_xcom_push",
 ] as const;
 
+/** The keyword arguments of a notification's KubernetesPodOperator, in emit's order. */
+const NOTIFY_KEYS = [
+  "task_id",
+  "name",
+  "image",
+  "cmds",
+  "env_vars",
+  "retries",
+  "execution_timeout",
+  "trigger_rule",
+  "schedule_timeout_seconds",
+  "startup_timeout_seconds",
+  "do_xcom_push",
+  "security_context",
+  "container_security_context",
+] as const;
+
 /** `pendulum.datetime(y, m, d, h, mi, s, tz="Zone")` -> `YYYY-MM-DDTHH:MM:SS`, checking the zone. */
 function localDateTime(e: Expr | undefined, timezone: string, what: string): string | null {
   if (isNone(e)) return null;
@@ -586,9 +605,11 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS) throw new LiftError("max_active_runs is out of range");
   const macros = k.get("user_defined_macros");
-  const macro = macros?.kind === "dict" && macros.entries.length === 1 ? macros.entries[0]! : null;
-  if (macro === null || str(macro[0], "macro name") !== "kfm_run_token" || macro[1].kind !== "name" || macro[1].name !== "kfm_run_token") {
-    throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token}');
+  const entries = macros?.kind === "dict" ? macros.entries : [];
+  const names = entries.map(([key, value]) => (value.kind === "name" && str(key, "macro name") === value.name ? value.name : "?"));
+  const expected = [["kfm_run_token"], ["kfm_run_token", "kfm_failed_jobs", "kfm_run_link"]];
+  if (!expected.some((e) => JSON.stringify(e) === JSON.stringify(names))) {
+    throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token} (and the notification helpers)');
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
   constant(k.get("fail_fast"), false, "fail_fast");
@@ -838,10 +859,11 @@ function readRunFailed(key: string, c: Extract<Expr, { kind: "call" }>): void {
   constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
 }
 
-/** A notification task: the curl pod with one of the two fixed scripts, `none_skipped`, no retry. */
-function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): NotificationSummary {
+/** A notification task: the curl pod with the shared script, `none_skipped`, no retry, bounded by `execution_timeout`. */
+function readNotify(key: string, c: Extract<Expr, { kind: "call" }>, workflow: string): NotificationSummary {
   const what = `task ${JSON.stringify(key)}`;
-  expectKeys(c, 0, [...TASK_KEYS, "security_context", "container_security_context"], `${what} KubernetesPodOperator(...)`);
+  expectKeys(c, 0, NOTIFY_KEYS, `${what} KubernetesPodOperator(...)`);
+  // Pod Security restricted, whatever the options' default_args say: the file's two constants.
   const restricted = (name: string, constant: string): void => {
     const e = c.kwargs.get(name);
     if (e?.kind !== "name" || e.name !== constant) throw new LiftError(`${what} ${name} is not ${constant}`);
@@ -850,48 +872,41 @@ function readNotify(key: string, c: Extract<Expr, { kind: "call" }>): Notificati
   restricted("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
-  constant(k.get("doc"), null, `${what} doc`);
   str(k.get("name"), `${what} name`);
   if (plainText(k.get("image"), `${what} image`) !== NOTIFY_CURL_IMAGE) throw new LiftError(`${what} image is not ${NOTIFY_CURL_IMAGE}`);
   const cmds = (templates(k.get("cmds"), `${what} cmds`) ?? []).map((t) => textOf(t, `${what} cmds`));
-  const kind = cmds[2] === NOTIFY_SLACK_SCRIPT ? "slack" : cmds[2] === NOTIFY_EMAIL_SCRIPT ? "email" : null;
-  if (kind === null || cmds.length !== 4 || cmds[0] !== "sh" || cmds[1] !== "-c" || cmds[3] !== NOTIFY_ARGV0) {
-    throw new LiftError(`${what} cmds are not the fixed notification script`);
-  }
-  constant(k.get("container_resources"), null, `${what} container_resources`);
+  if (JSON.stringify(cmds) !== JSON.stringify(["sh", "-c", NOTIFY_SCRIPT, NOTIFY_ARGV0])) throw new LiftError(`${what} cmds are not the notification script`);
   constant(k.get("retries"), 0, `${what} retries`);
-  if (seconds(k.get("retry_delay"), `${what} retry_delay`) !== 0) throw new LiftError(`${what} retry_delay is not 0`);
-  constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
-  constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
-  constant(k.get("retry_policy"), null, `${what} retry_policy`);
-  constant(k.get("execution_timeout"), null, `${what} execution_timeout`);
+  if (seconds(k.get("execution_timeout"), `${what} execution_timeout`) !== NOTIFY_TASK_SECONDS)
+    throw new LiftError(`${what} execution_timeout is not ${NOTIFY_TASK_SECONDS} s`);
   constant(k.get("trigger_rule"), "none_skipped", `${what} trigger_rule`);
   constant(k.get("schedule_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} schedule_timeout_seconds`);
   constant(k.get("startup_timeout_seconds"), POD_START_TIMEOUT_SECONDS, `${what} startup_timeout_seconds`);
   constant(k.get("do_xcom_push"), false, `${what} do_xcom_push`);
   const envExpr = k.get("env_vars");
   if (envExpr?.kind !== "list") throw new LiftError(`${what} env_vars is not a list`);
-  const env = envExpr.items.map((item) => readEnvVar(item, `${what} env`));
-  const names = env.map(([n]) => n).join(",");
-  const expected = kind === "slack" ? "KFM_MESSAGE,KFM_CHANNEL,KFM_SLACK_WEBHOOK" : "KFM_MESSAGE,KFM_FROM,KFM_SMTP_URL";
-  if (names !== expected) throw new LiftError(`${what} env is ${names}, expected ${expected}`);
-  const message = env[0]![1];
-  const second = env[1]![1];
-  const ref = env[2]![1];
-  if (Array.isArray(message) === false || Array.isArray(second) === false || Array.isArray(ref)) throw new LiftError(`${what} env has the wrong value kinds`);
-  const args = templates(k.get("arguments"), `${what} arguments`);
-  if (kind === "slack") {
-    if (args !== null) throw new LiftError(`${what} has arguments`);
-    return { kind, message: message as Template, channel: textOf(second as Template, `${what} KFM_CHANNEL`), webhook: ref as SecretRef };
-  }
-  if (args === null || args.length === 0) throw new LiftError(`${what} has no recipients`);
-  return {
-    kind,
-    message: message as Template,
-    recipients: args.map((a) => textOf(a, `${what} recipient`)),
-    from: textOf(second as Template, `${what} KFM_FROM`),
-    smtp: ref as SecretRef,
+  // The failed jobs and the run are Jinja calling the file's helpers, read as written; the rest as templates.
+  const env = envExpr.items.map((item): NotifyValue<Template | string> => {
+    const v = call(item, "k8s.V1EnvVar", `${what} env`);
+    const raw = v.kwargs.get("value");
+    if (raw?.kind === "str" && (raw.value === NOTIFY_FAILED_JINJA || raw.value === NOTIFY_RUN_JINJA)) {
+      k8sCall(v, "V1EnvVar", ["name", "value"], `${what} env`);
+      return { name: str(v.kwargs.get("name"), `${what} env name`), value: raw.value };
+    }
+    const [name, value] = readEnvVar(item, `${what} env`);
+    return Array.isArray(value) ? { name, value } : { name, secret: value as SecretRef };
+  });
+  const template = (v: Template | string, name: string): Template => (typeof v === "string" ? fail(`${what} ${name} is not a template`) : v);
+  const fail = (m: string): never => {
+    throw new LiftError(`${what}: ${m}`);
   };
+  return readNotifyInputs(env, workflow, {
+    template,
+    literal: (v, name) => textOf(template(v, name), `${what} ${name}`),
+    failed: (v) => v === NOTIFY_FAILED_JINJA,
+    run: (v) => v === NOTIFY_RUN_JINJA,
+    fail,
+  });
 }
 
 function textOf(t: Template, what: string): string {
@@ -970,6 +985,8 @@ export function lift(text: string): Summary {
   [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS);
   [runToken, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken) throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  let notifyHelpers: boolean;
+  [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
   const p = new Parser(tokenize(body));
 
@@ -1024,7 +1041,7 @@ export function lift(text: string): Summary {
       sensors.push({ task: left, ...readSensor(left, c) });
       rules.set(left, "all_success");
     } else if (left === airflowNotifyTask(notifications.length)) {
-      notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`)) });
+      notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`), dag.workflow) });
       rules.set(left, "none_skipped");
     } else {
       const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
@@ -1062,6 +1079,8 @@ export function lift(text: string): Summary {
   }
   // What the file calls decides its imports and optional blocks; anything more or less is not what emit writes.
   const called = new Set([...p.called].filter((name) => name !== "dag"));
+  // The notification helpers call conf.get and quote.
+  if (notifyHelpers) for (const name of ["conf", "quote"]) called.add(name);
   const expected = importBlock(called);
   if (imports !== expected) throw new LiftError(`the imports are not exactly the ones the file uses:\n${imports}\nexpected:\n${expected}`);
   if (k8sConfig !== called.has("k8s"))
@@ -1069,6 +1088,8 @@ export function lift(text: string): Summary {
   if (retryWaitsClass !== called.has("KfmRetryWaits"))
     throw new LiftError(`the KfmRetryWaits class is ${retryWaitsClass ? "defined but no task uses it" : "not defined as kfm-compile writes it"}`);
   if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");
+  if (notifyHelpers !== notifications.length > 0)
+    throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
   const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, ...notifications.map((n) => n.task)]);
   for (const [t, ups] of upstream) {
     if (!internal.has(t) && ups.some((u) => internal.has(u))) throw new LiftError(`task ${t} runs after ${ups.find((u) => internal.has(u))}`);

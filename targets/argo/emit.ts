@@ -33,6 +33,7 @@ import {
   kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
 import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
@@ -342,34 +343,10 @@ export function concurrencyConfigMap(ir: Workflow, options: ArgoOptions = DEFAUL
   };
 }
 
-/** Environment variables the fixed notification scripts read. */
-export const NOTIFY_ENV = {
-  message: "KFM_MESSAGE",
-  channel: "KFM_CHANNEL",
-  webhook: "KFM_WEBHOOK_URL",
-  from: "KFM_MAIL_FROM",
-  smtp: "KFM_SMTP_URL",
-} as const;
+/** The notification script, written once per file under an anchor when several notifications run it. */
+const NOTIFY_ANCHOR: ReadonlyMap<string, string> = new Map([[escapeDollars(NOTIFY_SCRIPT), "kfm-notify"]]);
 
-/**
- * The fixed scripts (busybox `sh` in the curl image). Slack: POST `{"text": "<message>
- * (<channel>)"}` to the webhook, the text JSON-escaped (backslash, quote, newline). Email:
- * one `--mail-rcpt` per recipient (the container args, `"$@"`), the message as the subject
- * and the body. `curl -fsS`: an HTTP or SMTP error fails the notification's node.
- */
-export const SLACK_SCRIPT = [
-  "set -eu",
-  `json() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g' | awk 'NR > 1 { printf "\\\\n" } { printf "%s", $0 }'; }`,
-  `printf '{"text": "%s"}' "$(json "$${NOTIFY_ENV.message} ($${NOTIFY_ENV.channel})")" | curl -fsS -X POST -H 'Content-Type: application/json' --data-binary @- "$${NOTIFY_ENV.webhook}"`,
-].join("\n");
-export const EMAIL_SCRIPT = [
-  "set -eu",
-  "n=$#",
-  `for r do set -- "$@" --mail-rcpt "$r"; done`,
-  `shift "$n"`,
-  `printf 'From: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$${NOTIFY_ENV.from}" "$${NOTIFY_ENV.message}" "$${NOTIFY_ENV.message}" | curl -fsS --url "$${NOTIFY_ENV.smtp}" --mail-from "$${NOTIFY_ENV.from}" "$@" -T -`,
-].join("\n");
-/** `$0` of the notification scripts. */
+/** `$0` of the notification script. */
 export const NOTIFY_ARGV0 = "kfm-notify";
 
 /** The exit-handler `when`: true once the run has ended Failed or Error (`workflow.status` in an onExit handler). */
@@ -389,30 +366,53 @@ function labelValues(selector: Readonly<Record<string, unknown>>): Record<string
   return Object.fromEntries(Object.entries(selector).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-function notifyTemplate(n: Notification, index: number, ctx: RenderContext, image: string): Record<string, unknown> {
-  const secret = (name: string, ref: { secret: string; key: string }): V1EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } });
-  const message: V1EnvVar = { name: NOTIFY_ENV.message, value: renderTemplate(n.message, ctx) };
-  const c: V1Container =
-    n.kind === "slack"
-      ? {
-          name: ARGO_MAIN_CONTAINER,
-          image,
-          command: ["sh", "-c", escapeDollars(SLACK_SCRIPT), NOTIFY_ARGV0],
-          env: [message, { name: NOTIFY_ENV.channel, value: escapeDollars(n.channel) }, secret(NOTIFY_ENV.webhook, n.webhook)],
-          resources: {},
-          securityContext: restrictedContainerSecurityContext(),
-        }
-      : {
-          name: ARGO_MAIN_CONTAINER,
-          image,
-          command: ["sh", "-c", escapeDollars(EMAIL_SCRIPT), NOTIFY_ARGV0],
-          args: n.recipients.map(escapeDollars),
-          env: [message, { name: NOTIFY_ENV.from, value: escapeDollars(n.from) }, secret(NOTIFY_ENV.smtp, n.smtp)],
-          resources: {},
-          securityContext: restrictedContainerSecurityContext(),
-        };
+/**
+ * The failed jobs, from `workflow.failures` (README "Failure notifications"). In an exit
+ * handler the controller sets it to the Go-quoted JSON of every node that ended Failed or
+ * Error (workflow/controller/operator.go: `strconv.Quote(json.Marshal(failures))`), so it
+ * is decoded twice; `"null"` when none failed. A job is its task's node (its display name
+ * is the task's; the attempts are `<task>(0)`, `<task>(1)`, ...); the DAG node is left out
+ * by its template. Task names are spec names with `_` as `-`: those are mapped back.
+ *
+ * No `??` on `workflow.failures`: Argo treats a variable under `??` as optional
+ * (util/template/expression_template.go `guardVisitor`), so the controller's first pass
+ * over the whole spec, when the run starts and `workflow.failures` is not set yet, would
+ * evaluate the tag to an empty string for good; unguarded, the tag waits for the exit
+ * handler. No `}}` occurs inside the tag (it would end it).
+ */
+export function failedJobsTag(jobs: readonly { readonly name: string }[]): string {
+  const renamed = jobs.filter((j) => kubeName(j.name) !== j.name).map((j) => `${exprString(kubeName(j.name))}: ${exprString(j.name)}`);
+  const name = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
+  const jobNodes = `filter(sprig.fromJson(sprig.fromJson(workflow.failures)), { #.templateName != ${exprString(ARGO_DAG_TEMPLATE)} && !(#.displayName contains '(') })`;
+  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name} }), ' ')}}`;
+}
+
+/**
+ * The run: a link into the Argo UI (`<base>/workflows/<namespace>/<name>`, the UI's route
+ * for a workflow) when its URL is given, else the Workflow's namespace and name.
+ */
+export function runTag(uiUrl: string | null): string {
+  const run = "{{workflow.namespace}}/{{workflow.name}}";
+  return uiUrl === null ? `Workflow ${run}` : `${escapeDollars(uiUrl.replace(/\/+$/, ""))}/workflows/${run}`;
+}
+
+function notifyTemplate(ir: Workflow, n: Notification, index: number, ctx: RenderContext, uiUrl: string | null, image: string): Record<string, unknown> {
+  const env: V1EnvVar[] = notifyInputs(n, ir.name, (t) => renderTemplate(t, ctx), escapeDollars, failedJobsTag(ir.jobs), runTag(uiUrl)).map((v) =>
+    "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } },
+  );
   // No retryStrategy: Argo runs the container once (no retry node), so a notification is never sent twice.
-  return { name: argoNotifyTask(index), container: c };
+  return {
+    name: argoNotifyTask(index),
+    activeDeadlineSeconds: NOTIFY_TASK_SECONDS,
+    container: {
+      name: ARGO_MAIN_CONTAINER,
+      image,
+      command: ["sh", "-c", escapeDollars(NOTIFY_SCRIPT), NOTIFY_ARGV0],
+      env,
+      resources: {},
+      securityContext: restrictedContainerSecurityContext(),
+    } satisfies V1Container,
+  };
 }
 
 /**
@@ -435,6 +435,7 @@ function exitTemplate(ir: Workflow): Record<string, unknown> {
  * (podGC, ttlStrategy: the controller's garbage collection, after the run has ended).
  */
 export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: number | null, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown> {
+  const uiUrl = options.uiUrl ?? null;
   const ctx: RenderContext = { source, periodSeconds, runTokenSeed: ir.runTokenSeed };
   const sync = synchronization(ir);
   const status = needsRunStatus(ir);
@@ -474,7 +475,7 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
       ...(ir.notifications.length > 0
-        ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(n, i, ctx, options.notifyImage ?? NOTIFY_CURL_IMAGE))]
+        ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(ir, n, i, ctx, uiUrl, options.notifyImage ?? NOTIFY_CURL_IMAGE))]
         : []),
     ],
   };
@@ -575,5 +576,5 @@ export function objects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): R
 
 export function emit(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): string {
   // Each document opens with `---`, as yamllint's default `document-start` rule wants.
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream(objects(ir, options));
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream(objects(ir, options), { anchors: NOTIFY_ANCHOR });
 }

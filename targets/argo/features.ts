@@ -19,7 +19,7 @@ export const features: FeatureTable = {
   },
   "notify.failure": {
     support: "emulated",
-    how: "An `onExit` DAG with one curl container per notification, `when: {{workflow.status}} != Succeeded`; credentials from `secretKeyRef`.",
+    how: "An `onExit` DAG with one curl container per notification running the shared script (the failed jobs from `workflow.failures`, the run by namespace and name, `activeDeadlineSeconds` 660), `when: {{workflow.status}} != Succeeded`; credentials from `secretKeyRef`.",
   },
   "retry.attempts": { support: "native", how: "`retryStrategy.limit` = max_attempts - 1, `retryPolicy: Always` so errors are retried too." },
   "retry.constant-wait": { support: "native", how: "`retryStrategy.backoff.duration` with no factor (Argo's constant backoff)." },

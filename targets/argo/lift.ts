@@ -41,7 +41,9 @@ import {
   type ScheduleSummary,
   type Summary,
 } from "../../src/summary.js";
-import { EMAIL_SCRIPT, NOTIFY_ARGV0, NOTIFY_ENV, NOTIFY_WHEN, SLACK_SCRIPT } from "./emit.js";
+import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runTag } from "./emit.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { parseYamlStream } from "../../src/yaml.js";
 
 type Obj = Record<string, unknown>;
@@ -505,7 +507,14 @@ function literalOf(value: unknown, what: string, source: Source): string {
  * `workflow.status`, the fixed curl script, the message and parameters as env values,
  * the credential a secretKeyRef.
  */
-function liftNotifications(onExit: unknown, templates: Map<string, Obj>, source: Source, seeds: string[]): NotificationSummary[] {
+function liftNotifications(
+  onExit: unknown,
+  templates: Map<string, Obj>,
+  source: Source,
+  seeds: string[],
+  workflow: string,
+  jobs: readonly { readonly name: string }[],
+): NotificationSummary[] {
   if (onExit === undefined) {
     if (templates.has(ARGO_EXIT_TEMPLATE)) fail(`a ${ARGO_EXIT_TEMPLATE} template that is not the onExit handler`);
     return [];
@@ -521,38 +530,35 @@ function liftNotifications(onExit: unknown, templates: Map<string, Obj>, source:
     if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
       fail(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
     const tmpl = templates.get(name) ?? fail(`no ${name} template`);
-    if (Object.keys(tmpl).some((k) => k !== "name" && k !== "container")) fail(`${name} has more than a container (a retryStrategy would send twice)`);
+    // No retryStrategy (a retry would send twice); the bound on the handler's pod.
+    if (JSON.stringify(Object.keys(tmpl)) !== JSON.stringify(["name", "activeDeadlineSeconds", "container"]))
+      fail(`${name} is not a container with a deadline`);
+    if (tmpl["activeDeadlineSeconds"] !== NOTIFY_TASK_SECONDS) fail(`${name}.activeDeadlineSeconds is not ${NOTIFY_TASK_SECONDS}`);
     const c = obj(tmpl["container"], `${name}.container`);
     // The image is an option (a mirror or digest of the curl image), never a runtime value.
     if (c["name"] !== ARGO_MAIN_CONTAINER || str(c["image"], `${name}.image`).includes("{{")) fail(`${name} does not run one fixed image`);
     if (JSON.stringify(c["resources"]) !== "{}") fail(`${name}.resources is set`);
     if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER)) fail(`${name}'s container is not restricted`);
+    if (c["args"] !== undefined) fail(`${name} has args`);
     const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
-    const env = arr(c["env"], `${name}.env`).map((e) => obj(e, `${name}.env`));
-    const names = env.map((e) => e["name"]);
-    const value = (k: number, envName: string) => {
-      if (names[k] !== envName || env[k]!["valueFrom"] !== undefined) fail(`${name}.env[${k}] is not ${envName}`);
-      return env[k]!["value"];
-    };
-    const secret = (k: number, envName: string) => {
-      if (names[k] !== envName || env[k]!["value"] !== undefined) fail(`${name}.env[${k}] is not ${envName} from a secret`);
-      const from = obj(env[k]!["valueFrom"], `${name}.env ${envName}.valueFrom`);
+    if (JSON.stringify(command) !== JSON.stringify(["sh", "-c", NOTIFY_SCRIPT, NOTIFY_ARGV0])) fail(`${name}.command is not the fixed notification script`);
+    const env = arr(c["env"], `${name}.env`).map((e): NotifyValue<string> => {
+      const entry = obj(e, `${name}.env`);
+      const envName = str(entry["name"], `${name}.env name`);
+      if (entry["valueFrom"] === undefined) return { name: envName, value: str(entry["value"], `${name}.env ${envName}`) };
+      const from = obj(entry["valueFrom"], `${name}.env ${envName}.valueFrom`);
       const ref = obj(from["secretKeyRef"], `${name}.env ${envName}.secretKeyRef`);
-      if (Object.keys(from).length !== 1 || Object.keys(ref).length !== 2) fail(`${name}.env ${envName} is not only a secretKeyRef`);
-      return { secret: str(ref["name"], "secretKeyRef.name"), key: str(ref["key"], "secretKeyRef.key") };
-    };
-    if (env.length !== 3) fail(`${name}.env does not hold exactly three variables`);
-    const message = parseArgoString(str(value(0, NOTIFY_ENV.message), `${name} message`), source, seeds);
-    if (command.length === 4 && command[0] === "sh" && command[1] === "-c" && command[2] === SLACK_SCRIPT && command[3] === NOTIFY_ARGV0) {
-      if (c["args"] !== undefined) fail(`${name} (Slack) has args`);
-      return { kind: "slack", message, channel: literalOf(value(1, NOTIFY_ENV.channel), `${name} channel`, source), webhook: secret(2, NOTIFY_ENV.webhook) };
-    }
-    if (command.length === 4 && command[0] === "sh" && command[1] === "-c" && command[2] === EMAIL_SCRIPT && command[3] === NOTIFY_ARGV0) {
-      const recipients = arr(c["args"], `${name}.args`).map((v, j) => literalOf(v, `${name}.args[${j}]`, source));
-      if (recipients.length === 0) fail(`${name} (email) has no recipients`);
-      return { kind: "email", message, recipients, from: literalOf(value(1, NOTIFY_ENV.from), `${name} from`, source), smtp: secret(2, NOTIFY_ENV.smtp) };
-    }
-    return fail(`${name}.command is not one of the fixed notification scripts`);
+      if (entry["value"] !== undefined || Object.keys(from).length !== 1 || Object.keys(ref).length !== 2)
+        fail(`${name}.env ${envName} is not only a secretKeyRef`);
+      return { name: envName, secret: { secret: str(ref["name"], "secretKeyRef.name"), key: str(ref["key"], "secretKeyRef.key") } };
+    });
+    return readNotifyInputs(env, workflow, {
+      template: (v) => parseArgoString(v, source, seeds),
+      literal: (v, what) => literalOf(v, `${name} ${what}`, source),
+      failed: (v) => v === failedJobsTag(jobs),
+      run: (v) => v === runTag(null) || /^[^{}]+\/workflows\/\{\{workflow\.namespace\}\}\/\{\{workflow\.name\}\}$/.test(v),
+      fail,
+    });
   });
 }
 
@@ -772,7 +778,14 @@ export function lift(text: string): Summary {
     graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
     statusTemplates = 1;
   }
-  const notifications = liftNotifications(spec["onExit"], templates, source, seeds);
+  const notifications = liftNotifications(
+    spec["onExit"],
+    templates,
+    source,
+    seeds,
+    workflow,
+    jobs.map(([name]) => ({ name })),
+  );
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
   if (templates.size !== jobTasks.length + statusTemplates + exitTemplates + 1) fail("templates that no task uses");
 

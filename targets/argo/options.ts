@@ -41,6 +41,12 @@ export const OPTIONS = {
     minimum: 0,
     maximum: 2147483647,
   }),
+  uiUrl: option.string({
+    description:
+      "The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.",
+    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces",
+  }),
 } satisfies OptionDecls;
 
 export type ArgoOptions = OptionValues<typeof OPTIONS>;

@@ -25,7 +25,9 @@ import {
   GITHUB_INTERNAL_ENV_PREFIX,
   githubJobId,
   githubSecretName,
+  RESERVED_PREFIX,
 } from "../../src/names.js";
+import { NOTIFY_ENV, NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { cpuCores, quantityBytes } from "../../src/values.js";
 import { toYamlStream } from "../../src/yaml.js";
 
@@ -625,7 +627,7 @@ function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<str
   };
 }
 
-/** `timeout-minutes` of an approval gate's job and of a notification job: one API call or one curl. */
+/** `timeout-minutes` of an approval gate's job: one API call. */
 export const SHORT_JOB_TIMEOUT_MINUTES = 10;
 
 /** The only token scope any generated job asks for: the gate reads its run's review history (REST "workflow runs", actions: read). */
@@ -717,91 +719,45 @@ function gateJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<str
  */
 export const NOTIFY_IF = "failure()";
 
-/** The step of a notification job: posts the Slack message or sends the email with curl. Fixed text. */
-export const NOTIFY_SCRIPT = `# kfm-compile: sends one failure notification of this run. The same script in every
-# notification; every input is a KFMI_ variable of this step. The secret URL never
-# appears on a command line: curl reads it from a config given through a pipe.
-set -euo pipefail
-
-die() {
-  echo "::error title=kfm-notify::$1" >&2
+/**
+ * The prelude of the notification step on GitHub: `KFM_NOTIFY_FAILED` holds the jobs'
+ * results as GitHub passes them (`toJSON(needs)`: each needed job's id with its `result`,
+ * docs "Contexts", needs context); the failed jobs are those whose result is `failure`
+ * (a job skipped after an upstream failure is `skipped`), the compiler's own `kfm-` jobs
+ * apart. Job ids are spec names (src/names.ts `githubJobId`). An empty secret is reported
+ * with the GitHub secret's name.
+ */
+export const NOTIFY_PRELUDE = `# kfm-compile: sends one failure notification of this run. The same script in every
+# notification; every input is a variable of this step.
+if [ -z "\${${NOTIFY_ENV.secretUrl}-}" ]; then
+  echo "::error title=kfm-notify::the GitHub secret for secret \${${V("SECRET_NAME")}-?}, key \${${V("SECRET_KEY")}-?} is not set or empty (its name is <secret>_<key> in upper case, other characters as _)" >&2
   exit 1
-}
-get() {
-  [[ -v $1 ]] || die "$1 is not set"
-  REPLY=\${!1}
-}
-one_line() {
-  [[ $2 != *[$'\\r\\n']* ]] || die "$1 holds a line break"
-}
-
-get KFMI_NOTIFY_KIND
-kind=$REPLY
-get KFMI_MESSAGE
-message=$REPLY
-one_line "the message" "$message"
-get KFMI_SECRET_NAME
-secret_ref="secret $REPLY"
-get KFMI_SECRET_KEY
-secret_ref+=", key $REPLY"
-get KFMI_SECRET
-url=$REPLY
-[[ -n $url ]] || die "the GitHub secret for $secret_ref is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
-one_line "the URL in $secret_ref" "$url"
-url=\${url//\\\\/\\\\\\\\}
-url=\${url//\\"/\\\\\\"}
-curl_bin=$(command -v curl) || die "curl is not installed"
-config() {
-  printf 'url = "%s"\\n' "$url"
-}
-
-case $kind in
-slack)
-  get KFMI_CHANNEL
-  text="$message ($REPLY)"
-  body=$(python3 -I -c 'import json, sys; print(json.dumps({"text": sys.argv[1]}))' "$text")
-  "$curl_bin" --fail-with-body --silent --show-error --max-time 120 --config <(config) \\
-    --header "Content-Type: application/json" --data-binary "$body"
-  echo
-  ;;
-email)
-  get KFMI_FROM
-  from=$REPLY
-  one_line "the sender" "$from"
-  get KFMI_RECIPIENTS_COUNT
-  [[ $REPLY =~ ^[1-9][0-9]{0,3}$ ]] || die "KFMI_RECIPIENTS_COUNT is not a count"
-  recipients=$REPLY
-  rcpt=()
-  to=
-  for ((i = 0; i < recipients; i++)); do
-    get "KFMI_RECIPIENT_$i"
-    one_line "a recipient" "$REPLY"
-    rcpt+=(--mail-rcpt "$REPLY")
-    to+="\${to:+, }$REPLY"
-  done
-  date=$(LC_ALL=C date -R)
-  printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\nDate: %s\\r\\n\\r\\n%s\\r\\n' "$from" "$to" "$message" "$date" "$message" |
-    "$curl_bin" --silent --show-error --max-time 120 --config <(config) --mail-from "$from" "\${rcpt[@]}" --upload-file -
-  ;;
-*)
-  die "unknown notification kind $kind"
-  ;;
-esac
-echo "kfm-notify: sent the $kind notification"
+fi
+${NOTIFY_ENV.failed}=$(python3 -I -c 'import json, os; needs = json.loads(os.environ["${NOTIFY_ENV.failed}"]); print(" ".join(k for k, v in needs.items() if v.get("result") == "failure" and not k.startswith("${RESERVED_PREFIX}")))')
 `;
 
-/** The step env of a notification job: every input of NOTIFY_SCRIPT. */
-export function notifyStepEnv(n: Notification): Record<string, string> {
-  const secret = n.kind === "email" ? n.smtp : n.webhook;
-  const env: Record<string, string> = { [V("NOTIFY_KIND")]: n.kind, [V("MESSAGE")]: renderTemplate(n.message) };
-  if (n.kind === "slack") {
-    env[V("CHANNEL")] = escapeText(n.channel);
-  } else {
-    env[V("FROM")] = escapeText(n.from);
-    env[V("RECIPIENTS_COUNT")] = String(n.recipients.length);
-    n.recipients.forEach((r, i) => (env[V(`RECIPIENT_${i}`)] = escapeText(r)));
+/** The step of a notification job: the prelude, then the shared script (src/notify.ts). Fixed text. */
+export const NOTIFY_STEP_SCRIPT = notifyScript(NOTIFY_PRELUDE);
+
+/** The notification step's script is the same in every notification job: written once, under an anchor. */
+const NOTIFY_ANCHOR: ReadonlyMap<string, string> = new Map([[NOTIFY_STEP_SCRIPT, "kfm-notify"]]);
+
+/** The run: its page on GitHub (`<server>/<owner>/<repo>/actions/runs/<run id>`). */
+export const NOTIFY_RUN = "${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}";
+
+/** What the prelude reads as the jobs' results. */
+export const NOTIFY_NEEDS = "${{ toJSON(needs) }}";
+
+/** The runner-side bound of a notification job, in minutes (src/notify.ts NOTIFY_TASK_SECONDS). */
+export const NOTIFY_TIMEOUT_MINUTES = Math.ceil(NOTIFY_TASK_SECONDS / 60);
+
+/** The step env of a notification job: the shared inputs, then the secret's name and key for the prelude's message. */
+export function notifyStepEnv(ir: Workflow, n: Notification): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const v of notifyInputs(n, ir.name, renderTemplate, escapeText, NOTIFY_NEEDS, NOTIFY_RUN)) {
+    env[v.name] = "value" in v ? v.value : secretExpression(v.secret.secret, v.secret.key);
   }
-  env[V("SECRET")] = secretExpression(secret.secret, secret.key);
+  const secret = n.kind === "email" ? n.smtp : n.webhook;
   env[V("SECRET_NAME")] = escapeText(secret.secret);
   env[V("SECRET_KEY")] = escapeText(secret.key);
   return env;
@@ -813,8 +769,8 @@ function notifyJob(ir: Workflow, n: Notification): Record<string, unknown> {
     needs: [GITHUB_CONTEXT_JOB, ...ir.jobs.map((j) => githubJobId(j.name))],
     if: NOTIFY_IF,
     "runs-on": RUNS_ON,
-    "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
-    steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(n), run: NOTIFY_SCRIPT }],
+    "timeout-minutes": NOTIFY_TIMEOUT_MINUTES,
+    steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(ir, n), run: NOTIFY_STEP_SCRIPT }],
   };
 }
 
@@ -850,5 +806,5 @@ export function emit(ir: Workflow): string {
   // The run script is the same in every job: written once, under an anchor, it keeps a
   // workflow of hundreds of jobs under GitHub's 500 KB file limit (README, File size).
   // One document opening with `---`, as yamllint's default `document-start` rule wants.
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir)], { anchors: RUN_SCRIPT_ANCHOR });
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir)], { anchors: new Map([...RUN_SCRIPT_ANCHOR, ...NOTIFY_ANCHOR]) });
 }

@@ -19,7 +19,7 @@ export const features: FeatureTable = {
   },
   "notify.failure": {
     support: "emulated",
-    how: "One job per notification needing every job, `if: failure()`, posting with curl; the URL comes from `secrets.<SECRET>_<KEY>`.",
+    how: "One job per notification needing every job, `if: failure()`, running the shared script with curl (the failed jobs from `toJSON(needs)`, the run's page as the link, `timeout-minutes: 11`); the URL comes from `secrets.<SECRET>_<KEY>`.",
   },
   "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
   "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },

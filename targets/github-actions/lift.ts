@@ -9,6 +9,7 @@ import { RUNTIME_VARIABLES, type SecretRef, type Segment, type Template } from "
 import { GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX, githubApprovalEnvironment, githubNotifyJob } from "../../src/names.js";
 import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { NOTIFY_ENV, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import {
   ALL_DONE_IF,
   CONTEXT_IF,
@@ -19,7 +20,10 @@ import {
   GATE_SHELL,
   JOB_IF,
   NOTIFY_IF,
-  NOTIFY_SCRIPT,
+  NOTIFY_NEEDS,
+  NOTIFY_RUN,
+  NOTIFY_STEP_SCRIPT,
+  NOTIFY_TIMEOUT_MINUTES,
   SHORT_JOB_TIMEOUT_MINUTES,
   LITERAL_OPEN,
   RUN_SCRIPT,
@@ -298,40 +302,39 @@ function liftGate(
   ];
 }
 
-/** A failure notification job: `if: failure()`, needing every job, running the fixed curl script. */
-function liftNotification(id: string, job: Obj, everyJob: readonly string[]): NotificationSummary {
+/** A failure notification job: `if: failure()`, needing every job, running the shared notification script. */
+function liftNotification(id: string, job: Obj, everyJob: readonly string[], workflow: string): NotificationSummary {
   const where = `notification ${id}`;
   if (job.if !== NOTIFY_IF) fail(`${where}: it must run only when the run failed (if: ${NOTIFY_IF})`);
   const needs = job.needs;
   if (!Array.isArray(needs) || JSON.stringify([...needs].sort(compareStrings)) !== JSON.stringify([GITHUB_CONTEXT_JOB, ...everyJob].sort(compareStrings))) {
     fail(`${where}: it must need every job, so it runs once after all of them`);
   }
-  if (job["timeout-minutes"] !== SHORT_JOB_TIMEOUT_MINUTES) fail(`${where}: timeout-minutes is not ${SHORT_JOB_TIMEOUT_MINUTES}`);
+  if (job["timeout-minutes"] !== NOTIFY_TIMEOUT_MINUTES) fail(`${where}: timeout-minutes is not ${NOTIFY_TIMEOUT_MINUTES}`);
   if (job.environment !== undefined || job.permissions !== undefined || job.container !== undefined) fail(`${where}: not the job emit writes`);
   const steps = job.steps;
   if (!Array.isArray(steps) || steps.length !== 1) fail(`${where}: expected one step`);
   const step = obj(steps[0], `${where}: step`);
-  if (step.run !== NOTIFY_SCRIPT || step.shell !== undefined || step.uses !== undefined || step.if !== undefined)
+  if (step.run !== NOTIFY_STEP_SCRIPT || step.shell !== undefined || step.uses !== undefined || step.if !== undefined)
     fail(`${where}: the step does not run the notification script`);
-  const env = new StepEnv(obj(step.env, `${where}: step env`), where);
-  const kind = env.get("NOTIFY_KIND");
-  const message = parseTemplate(env.get("MESSAGE"));
-  const secret = literal(env.get("SECRET_NAME"), `${where}: secret name`);
-  const key = literal(env.get("SECRET_KEY"), `${where}: secret key`);
-  if (env.get("SECRET") !== secretExpression(secret, key)) fail(`${where}: it does not read the GitHub secret of ${secret}/${key}`);
-  let out: NotificationSummary;
-  if (kind === "slack") {
-    out = { kind, message, channel: literal(env.get("CHANNEL"), `${where}: channel`), webhook: { secret, key } };
-  } else if (kind === "email") {
-    const from = literal(env.get("FROM"), `${where}: from`);
-    const n = env.count("RECIPIENTS_COUNT");
-    const recipients = Array.from({ length: n }, (_, i) => literal(env.get(`RECIPIENT_${i}`), `${where}: recipient`));
-    out = { kind, message, recipients, from, smtp: { secret, key } };
-  } else {
-    return fail(`${where}: unknown kind ${kind}`);
-  }
-  env.done();
-  return out;
+  const raw = Object.entries(obj(step.env, `${where}: step env`)).map(([k, v]) => [k, str(v, `${where}: ${k}`)] as const);
+  // The secret's name and key (for the prelude's message) follow the shared inputs.
+  const tail = raw.slice(-2);
+  if (tail[0]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_NAME` || tail[1]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_KEY`)
+    fail(`${where}: no secret name and key`);
+  const secret = { secret: literal(tail[0][1], `${where}: secret name`), key: literal(tail[1][1], `${where}: secret key`) };
+  const entries = raw.slice(0, -2).map(([name, value]): NotifyValue<string> => {
+    if (name !== NOTIFY_ENV.secretUrl) return { name, value };
+    if (value !== secretExpression(secret.secret, secret.key)) fail(`${where}: it does not read the GitHub secret of ${secret.secret}/${secret.key}`);
+    return { name, secret };
+  });
+  return readNotifyInputs(entries, workflow, {
+    template: (v) => parseTemplate(v),
+    literal: (v, what) => literal(v, `${where}: ${what}`),
+    failed: (v) => v === NOTIFY_NEEDS,
+    run: (v) => v === NOTIFY_RUN,
+    fail: (m) => fail(`${where}: ${m}`),
+  });
 }
 
 export function lift(text: string): Summary {
@@ -411,7 +414,7 @@ export function lift(text: string): Summary {
   const notifications = notificationIds.map((_, i) => {
     const id = githubNotifyJob(i);
     if (!(id in jobs)) fail(`notification jobs must be numbered 1..${notificationIds.length}`);
-    return liftNotification(id, obj(jobs[id], id), [...idToName.keys()]);
+    return liftNotification(id, obj(jobs[id], id), [...idToName.keys()], workflow);
   });
   return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }

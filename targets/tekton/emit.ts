@@ -34,7 +34,10 @@ import {
   tektonNotifyTaskName,
   tektonRunGenerateName,
 } from "../../src/names.js";
+import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
+import type { TektonOptions } from "./options.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
@@ -85,12 +88,6 @@ export const ENV = {
   tasksStatus: "KFM_TASKS_STATUS",
   jobOk: "KFM_JOB_OK",
   jobSpecName: "KFM_JOB_NAME",
-  notifyMessage: "KFM_NOTIFY_MESSAGE",
-  notifyChannel: "KFM_NOTIFY_CHANNEL",
-  notifyWebhook: "KFM_NOTIFY_WEBHOOK_URL",
-  notifyFrom: "KFM_NOTIFY_FROM",
-  notifyRecipients: "KFM_NOTIFY_RECIPIENTS",
-  notifySmtp: "KFM_NOTIFY_SMTP_URL",
 } as const;
 
 /**
@@ -274,35 +271,16 @@ exit 1
 `;
 
 /**
- * A Slack failure notification: posts `{"text": "<message> (<channel>)"}` to the incoming
- * webhook whose URL is read from the secret. Message and channel are data (env values with
- * no control characters, which check refuses); backslash and double quote are escaped for JSON.
+ * The prelude of the notification script on Tekton: the `job-statuses` param holds one
+ * `<spec name>=<status>` word per job, the status `$(tasks.<task>.status)` (Succeeded,
+ * Failed or None, `pipelinerunstate.go` `GetPipelineTaskStatus`); it keeps the jobs whose
+ * status is Failed, the shared script's `KFM_NOTIFY_FAILED`.
  */
-export const SLACK_SCRIPT = `set -eu
-esc() { printf '%s' "$1" | sed -e 's/\\\\/\\\\\\\\/g' -e 's/"/\\\\"/g'; }
-body=$(printf '{"text": "%s (%s)"}' "$(esc "$KFM_NOTIFY_MESSAGE")" "$(esc "$KFM_NOTIFY_CHANNEL")")
-curl --fail --silent --show-error --header 'Content-Type: application/json' --data "$body" --url "$KFM_NOTIFY_WEBHOOK_URL"
-echo "kfm-notify: Slack message sent for $KFM_NOTIFY_CHANNEL"
-`;
-
-/**
- * An email failure notification: sends the message (as subject and body) from the sender to
- * every recipient (one per line of the env value) through the SMTP URL read from the secret.
- */
-export const EMAIL_SCRIPT = `set -eu
-set -f
-IFS='
-'
-set --
-to=''
-for r in $KFM_NOTIFY_RECIPIENTS; do
-  set -- "$@" --mail-rcpt "$r"
-  to="$to\${to:+, }$r"
+export const NOTIFY_PRELUDE = `failed=
+for s in $KFM_NOTIFY_FAILED; do
+  case $s in *=Failed) failed="$failed \${s%=Failed}" ;; esac
 done
-[ $# -gt 0 ] || { echo "kfm-notify: no recipients" >&2; exit 1; }
-printf 'From: %s\\r\\nTo: %s\\r\\nSubject: %s\\r\\n\\r\\n%s\\r\\n' "$KFM_NOTIFY_FROM" "$to" "$KFM_NOTIFY_MESSAGE" "$KFM_NOTIFY_MESSAGE" |
-  curl --fail --silent --show-error --url "$KFM_NOTIFY_SMTP_URL" --mail-from "$KFM_NOTIFY_FROM" "$@" --upload-file -
-echo "kfm-notify: email sent to $to"
+KFM_NOTIFY_FAILED=$failed
 `;
 
 /**
@@ -355,6 +333,7 @@ const WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
 const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
 const CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
 const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
+const NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 
 /**
  * The fixed scripts every task repeats, written once per document under an anchor
@@ -366,6 +345,7 @@ const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([
   [WAIT_COMMAND, "kfm-wait"],
   [CHECK_COMMAND, "kfm-check"],
   [FAILED_COMMAND, "kfm-failed"],
+  [NOTIFY_COMMAND, "kfm-notify"],
 ]);
 
 /** The Tekton reference to the `kfm-context` result holding `variable`. */
@@ -412,7 +392,7 @@ export function waitText(seconds: number): string {
 // ---- Tekton object shapes (only the fields this backend writes) ----
 
 /** A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`, `onError` and step `results`. */
-export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env"> & {
+export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env" | "securityContext"> & {
   computeResources?: V1ResourceRequirements;
   timeout?: string;
   onError?: "continue";
@@ -476,8 +456,8 @@ export interface TektonPipelineRun {
 
 // ---- emit ----
 
-export function emit(ir: Workflow): string {
-  const pipeline = buildPipeline(ir);
+export function emit(ir: Workflow, options?: TektonOptions): string {
+  const pipeline = buildPipeline(ir, options?.dashboardUrl ?? null);
   const docs: unknown[] = [pipeline];
   if (ir.schedule?.kind === "cron") docs.push(buildCronJob(ir, ir.schedule));
   docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
@@ -571,10 +551,10 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   return guards;
 }
 
-function buildPipeline(ir: Workflow): TektonPipeline {
+function buildPipeline(ir: Workflow, dashboardUrl: string | null = null): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map(notifyTask)];
+  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, dashboardUrl))];
   const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
   return {
     apiVersion: TEKTON_API,
@@ -674,37 +654,67 @@ function failedMarkerTasks(ir: Workflow): TektonPipelineTask[] {
   return out;
 }
 
-/** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`. */
-function notifyTask(n: Notification, index: number): TektonPipelineTask {
-  const name = tektonNotifyTaskName(index);
-  const message: V1EnvVar = { name: ENV.notifyMessage, value: renderTemplate(n.message, "1") };
-  const secret = (envName: string, ref: { secret: string; key: string }): V1EnvVar => ({
-    name: envName,
-    valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } },
+/** Params of a notification task: the jobs' statuses and the run (README "Failure notifications"). */
+export const NOTIFY_PARAMS = { failed: "job-statuses", run: "run" } as const;
+
+/**
+ * The `<spec name>=$(tasks.<task>.status)` words of a notification: every job's task, and
+ * under the failure emulation the `kfm-failed-<n>` marker of each retried job too, since
+ * such a job's last failed attempt leaves its own TaskRun Succeeded with `ok` = `false`.
+ */
+export function jobStatuses(ir: Workflow, emulated: boolean): string {
+  const words: string[] = [];
+  ir.jobs.forEach((job, index) => {
+    words.push(`${job.name}=$(tasks.${kubeName(job.name)}.status)`);
+    if (emulated && job.approval === null && job.retry.maxAttempts > 1) words.push(`${job.name}=$(tasks.${tektonFailedTaskName(index)}.status)`);
   });
-  const env: V1EnvVar[] =
-    n.kind === "slack"
-      ? [message, { name: ENV.notifyChannel, value: k8sLiteral(n.channel) }, secret(ENV.notifyWebhook, n.webhook)]
-      : [
-          message,
-          { name: ENV.notifyFrom, value: k8sLiteral(n.from) },
-          { name: ENV.notifyRecipients, value: k8sLiteral(n.recipients.join("\n")) },
-          secret(ENV.notifySmtp, n.smtp),
-        ];
+  return words.join(" ");
+}
+
+/**
+ * The run: a link into the Tekton Dashboard (`<base>/#/namespaces/<namespace>/pipelineruns/<name>`)
+ * when its URL is given, else the PipelineRun's namespace and name.
+ */
+export function runParam(dashboardUrl: string | null): string {
+  const ns = "$(context.pipelineRun.namespace)";
+  const name = "$(context.pipelineRun.name)";
+  return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
+}
+
+/** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`, bounded by its `timeout`. */
+function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, dashboardUrl: string | null): TektonPipelineTask {
+  const name = tektonNotifyTaskName(index);
+  const env: V1EnvVar[] = notifyInputs(
+    n,
+    ir.name,
+    (t) => renderTemplate(t, "1"),
+    k8sLiteral,
+    `$(params.${NOTIFY_PARAMS.failed})`,
+    `$(params.${NOTIFY_PARAMS.run})`,
+  ).map((v) => ("value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } }));
   return {
     name,
     displayName: name,
     description: `Sends failure notification ${index + 1} (${n.kind}) when the run failed (kfm-compile).`,
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
+    params: [
+      { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
+      { name: NOTIFY_PARAMS.run, value: runParam(dashboardUrl) },
+    ],
     retries: 0,
-    timeout: timeoutField(null),
+    timeout: goDuration(NOTIFY_TASK_SECONDS),
     taskSpec: {
+      params: [
+        { name: NOTIFY_PARAMS.failed, type: "string" },
+        { name: NOTIFY_PARAMS.run, type: "string" },
+      ],
       steps: [
         {
           name: name,
           image: NOTIFY_CURL_IMAGE,
-          command: ["sh", "-c", k8sLiteral(n.kind === "slack" ? SLACK_SCRIPT : EMAIL_SCRIPT)],
+          command: ["sh", "-c", NOTIFY_COMMAND],
           env,
+          securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY_CONTEXT.capabilities.drop] } },
         },
       ],
     },

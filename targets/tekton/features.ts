@@ -22,7 +22,7 @@ export const features: FeatureTable = {
   },
   "notify.failure": {
     support: "emulated",
-    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running curl with a fixed script and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires).",
+    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running the shared script with curl (the failed jobs from `$(tasks.<task>.status)`, the PipelineRun by namespace and name, `timeout: 11m`) and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires).",
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1 on the pipeline task." },
   "retry.constant-wait": { support: "emulated", how: "A first step sleeps the wait for `$(context.task.retry-count)`; Tekton has no retry delay." },

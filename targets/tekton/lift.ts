@@ -28,16 +28,20 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { NOTIFY_TASK_SECONDS, notifyScript, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import {
   APPROVAL_PARAMS,
   APPROVAL_TASK_REF,
   APPROVALS_REQUIRED,
   ATTEMPT_REF,
   CHECK_SCRIPT,
-  EMAIL_SCRIPT,
   FAILED_SCRIPT,
+  goDuration,
+  NOTIFY_PARAMS,
+  NOTIFY_PRELUDE,
   RUN_FAILED_WHEN,
-  SLACK_SCRIPT,
+  runParam,
   CONTEXT_SCRIPT,
   WAIT_SCRIPT,
   CONTEXT_VARIABLES,
@@ -157,7 +161,7 @@ export function lift(text: string): Summary {
     };
   }
 
-  const notifications = liftNotifications(finallyTasks, contextResults);
+  const notifications = liftNotifications(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
   // With notifications under the emulation, a retried job's last failure (a succeeded TaskRun
   // with ok = false) must turn `$(tasks.status)` to Failed through its kfm-failed-<n> task.
   const expectedMarkers = notifications.length > 0 && emulated ? tasks.filter((t) => t.taskRef === undefined && t.retries > 0) : [];
@@ -254,36 +258,69 @@ function guardsFor(tasks: readonly TektonPipelineTask[], gates: ReadonlyMap<stri
   return memo;
 }
 
-/** The failure notifications: `finally` tasks `kfm-notify-<n>` that run only when `$(tasks.status)` is Failed. */
-function liftNotifications(finallyTasks: readonly TektonPipelineTask[], contextResults: ReadonlySet<string>): NotificationSummary[] {
+/**
+ * The failure notifications: `finally` tasks `kfm-notify-<n>` that run only when
+ * `$(tasks.status)` is Failed, bounded by their timeout, each one step running the shared
+ * notification script with the jobs' statuses and the run as params.
+ */
+function liftNotifications(
+  finallyTasks: readonly TektonPipelineTask[],
+  contextResults: ReadonlySet<string>,
+  workflow: string,
+  tasks: readonly TektonPipelineTask[],
+): NotificationSummary[] {
   const notify = finallyTasks.filter((t) => t.name.startsWith(NOTIFY_PREFIX));
+  // The statuses every notification passes: each job's task, then its kfm-failed-<n> marker when it has one.
+  const markers = new Map(tasks.filter((t) => /^kfm-failed-[0-9]+$/.test(t.name)).map((t) => [t.runAfter?.[0], t.name]));
+  const statuses = tasks
+    .filter((t) => t.name !== TEKTON_CONTEXT_TASK && !/^kfm-failed-[0-9]+$/.test(t.name))
+    .flatMap((t) => [`${t.displayName}=$(tasks.${t.name}.status)`, ...(markers.has(t.name) ? [`${t.displayName}=$(tasks.${markers.get(t.name)}.status)`] : [])])
+    .join(" ");
   return notify.map((t, i): NotificationSummary => {
     if (t.name !== tektonNotifyTaskName(i)) throw new Error(`notification task ${t.name} out of order`);
     if (JSON.stringify(t.when) !== JSON.stringify([RUN_FAILED_WHEN])) throw new Error(`task ${t.name}: does not run only when the run failed`);
     if (t.retries !== 0 || t.onError !== undefined) throw new Error(`task ${t.name}: a notification is sent once`);
+    if (t.timeout !== goDuration(NOTIFY_TASK_SECONDS)) throw new Error(`task ${t.name}: its timeout is not ${goDuration(NOTIFY_TASK_SECONDS)}`);
+    const params = Object.fromEntries((t.params ?? []).map((p) => [p.name, p.value]));
+    if (JSON.stringify(Object.keys(params)) !== JSON.stringify([NOTIFY_PARAMS.failed, NOTIFY_PARAMS.run]))
+      throw new Error(`task ${t.name}: params are not the statuses and the run`);
+    if (params[NOTIFY_PARAMS.failed] !== statuses) throw new Error(`task ${t.name}: the job statuses are not every job's`);
+    const run = params[NOTIFY_PARAMS.run];
+    if (
+      run !== runParam(null) &&
+      !(typeof run === "string" && run.endsWith("/#/namespaces/$(context.pipelineRun.namespace)/pipelineruns/$(context.pipelineRun.name)"))
+    )
+      throw new Error(`task ${t.name}: the run param is not the PipelineRun`);
     const steps = t.taskSpec?.steps ?? [];
     if (steps.length !== 1 || steps[0]!.image !== NOTIFY_CURL_IMAGE) throw new Error(`task ${t.name}: one curl step expected`);
     const step = steps[0]!;
-    const script = step.command?.[2];
-    const messageRaw = envValueOrNull(step, ENV.notifyMessage) ?? fail(`task ${t.name}: no message`);
-    const message = parseTemplate(messageRaw);
-    for (const seg of message) {
-      if ("variable" in seg && (seg.variable === "attempt" || !contextResults.has(seg.variable)))
-        throw new Error(`task ${t.name}: reads ${seg.variable}, which kfm-context does not write`);
-    }
-    if (script === k8sLiteral(SLACK_SCRIPT)) {
-      return { kind: "slack", message, channel: envValue(step, ENV.notifyChannel), webhook: secretEnv(step, ENV.notifyWebhook) };
-    }
-    if (script === k8sLiteral(EMAIL_SCRIPT)) {
-      return {
-        kind: "email",
-        message,
-        recipients: envValue(step, ENV.notifyRecipients).split("\n"),
-        from: envValue(step, ENV.notifyFrom),
-        smtp: secretEnv(step, ENV.notifySmtp),
-      };
-    }
-    throw new Error(`task ${t.name}: runs neither the Slack nor the email script`);
+    if (JSON.stringify(step.command) !== JSON.stringify(["sh", "-c", k8sLiteral(notifyScript(NOTIFY_PRELUDE))]))
+      throw new Error(`task ${t.name}: does not run the notification script`);
+    if (JSON.stringify(step.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT))
+      throw new Error(`task ${t.name}: not the restricted securityContext`);
+    const env = (step.env ?? []).map((e): NotifyValue<string> =>
+      e.valueFrom === undefined ? { name: e.name, value: e.value ?? "" } : { name: e.name, secret: secretEnv(step, e.name) },
+    );
+    return readNotifyInputs(env, workflow, {
+      template: (v) => {
+        const message = parseTemplate(v);
+        for (const seg of message) {
+          if ("variable" in seg && (seg.variable === "attempt" || !contextResults.has(seg.variable)))
+            throw new Error(`task ${t.name}: reads ${seg.variable}, which kfm-context does not write`);
+        }
+        return message;
+      },
+      literal: (v, what) => {
+        const parsed = parseTemplate(v);
+        if (parsed.some((seg) => "variable" in seg)) throw new Error(`task ${t.name}: ${what} holds a runtime value`);
+        return parsed.map((seg) => ("text" in seg ? seg.text : "")).join("");
+      },
+      failed: (v) => v === `$(params.${NOTIFY_PARAMS.failed})`,
+      run: (v) => v === `$(params.${NOTIFY_PARAMS.run})`,
+      fail: (m) => {
+        throw new Error(`task ${t.name}: ${m}`);
+      },
+    });
   });
 }
 

@@ -14,6 +14,7 @@ import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
 import { airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
+import { NOTIFY_ENV } from "../../src/notify.js";
 import { constantText } from "../../src/template.js";
 import { parseQuantity, toLocal } from "../../src/values.js";
 import { evaluateBool, valueOf, type JobStatus, type Plain } from "./github-expr.js";
@@ -870,7 +871,9 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
     for (const [k, v] of Object.entries(obj(contextJob.outputs))) outputs[k] = valueOf(v, { steps }) ?? "";
     const needs: Record<string, { result: string; outputs: Record<string, string> }> = { "kfm-context": { result: "success", outputs } };
     for (const id of byId.keys()) needs[id] = { result: results[id] ?? "success", outputs: {} };
-    return { needs, secrets };
+    // The github context of a run, for the notification's link to the run.
+    const github = { server_url: "https://github.com", repository: "acme/data", run_id: "42" };
+    return { needs, secrets, github };
   };
   for (const [name, job] of Object.entries(want.jobs)) {
     const f = `jobs.${name}`;
@@ -983,6 +986,23 @@ interface NotificationRead {
   from?: unknown;
   channel?: unknown;
   secret: unknown;
+}
+
+/**
+ * A notification as the env of its construct carries it (src/notify.ts NOTIFY_ENV, the same
+ * names on every target): `raw` holds the fixed values, `rendered` the ones the runner
+ * renders for one run (the message).
+ */
+function notificationRead(raw: Record<string, unknown>, rendered: Record<string, unknown>): NotificationRead {
+  const to = raw[NOTIFY_ENV.to];
+  return {
+    kind: raw[NOTIFY_ENV.kind],
+    message: rendered[NOTIFY_ENV.message],
+    recipients: typeof to === "string" ? to.split(" ").filter((x) => x !== "") : to,
+    from: raw[NOTIFY_ENV.from],
+    channel: raw[NOTIFY_ENV.channel],
+    secret: raw[NOTIFY_ENV.secretUrl],
+  };
 }
 
 /** Compares the notifications read (index i is the runner's kfm-notify-<i+1>) with the spec's, field by field. */
@@ -1139,16 +1159,7 @@ export function compareAirflowExtras(m: Mismatches, ir: Workflow, parsed: unknow
       const rendered = ld === null ? {} : obj(obj(obj(obj(dag.rendered)[ld]).tasks)[id]);
       const pod = obj(rendered.pod_container);
       const { values: env } = expandEnv(arr(pod.env).map(obj).map(envEntry));
-      const kind = "KFM_SMTP_URL" in env ? "email" : "KFM_SLACK_WEBHOOK" in env ? "slack" : "unknown";
-      return {
-        kind,
-        message: env.KFM_MESSAGE,
-        // Kubernetes expands $(VAR) and $$ in a container's args before the process sees them.
-        recipients: arr(pod.args).map((a) => k8sExpand(String(a))),
-        from: env.KFM_FROM,
-        channel: env.KFM_CHANNEL,
-        secret: env.KFM_SMTP_URL ?? env.KFM_SLACK_WEBHOOK,
-      };
+      return notificationRead(env, env);
     });
     checkNotifications(m, ir, "", ld, read, notify.length);
   }
@@ -1216,15 +1227,7 @@ export function compareArgoExtras(m: Mismatches, ir: Workflow, parsed: unknown, 
     const c = obj(tpl.container);
     const raw = expandEnv(arr(c.env).map(obj).map(envEntry)).values;
     const r = obj(rendered.find((y) => y.template === tpl.name)?.env);
-    const kind = "KFM_SMTP_URL" in raw ? "email" : "KFM_WEBHOOK_URL" in raw ? "slack" : "unknown";
-    return {
-      kind,
-      message: logicalDate === null ? undefined : r.KFM_MESSAGE,
-      recipients: arr(c.args).map((a) => k8sExpand(String(a))),
-      from: raw.KFM_MAIL_FROM,
-      channel: raw.KFM_CHANNEL,
-      secret: raw.KFM_SMTP_URL ?? raw.KFM_WEBHOOK_URL,
-    };
+    return notificationRead(raw, logicalDate === null ? {} : r);
   });
   if (want.notifications.length > 0 && wf.onExit === undefined) m.note("notifications", "no onExit handler");
   checkNotifications(m, ir, "", logicalDate, read, exit.filter((e) => /^kfm-notify-[0-9]+$/.test(String(e.task))).length);
@@ -1259,17 +1262,7 @@ export function compareTektonExtras(m: Mismatches, ir: Workflow, parsed: unknown
     const raw = expandEnv(arr(step?.env).map(obj).map(envEntry)).values;
     const renderedStep = obj(obj(obj(arr(a.attempts).map(obj)[0]).steps)[String(step?.name)]);
     const renderedEnv = expandEnv(Object.entries(obj(renderedStep.env)).map(([k, v]) => [k, mapValue(v)] as const)).values;
-    const kind = "KFM_NOTIFY_SMTP_URL" in raw ? "email" : "KFM_NOTIFY_WEBHOOK_URL" in raw ? "slack" : "unknown";
-    return {
-      kind,
-      message: logicalDate === null ? undefined : renderedEnv.KFM_NOTIFY_MESSAGE,
-      recipients: String(raw.KFM_NOTIFY_RECIPIENTS ?? "")
-        .split("\n")
-        .filter((x) => x !== ""),
-      from: raw.KFM_NOTIFY_FROM,
-      channel: raw.KFM_NOTIFY_CHANNEL,
-      secret: raw.KFM_NOTIFY_SMTP_URL ?? raw.KFM_NOTIFY_WEBHOOK_URL,
-    };
+    return notificationRead(raw, logicalDate === null ? {} : renderedEnv);
   });
   checkNotifications(m, ir, "", logicalDate, read, fin.filter((x) => /^kfm-notify-[0-9]+$/.test(String(x.name))).length);
 }
@@ -1307,7 +1300,9 @@ export function compareGithubExtras(m: Mismatches, ir: Workflow, parsed: unknown
     const outputs: Record<string, string> = ld === null ? {} : contextValues(ir, Date.parse(ld));
     const needs: Record<string, Plain> = { "kfm-context": { result: "success", outputs } };
     for (const id of specIds) needs[id] = { result: results[id] ?? "success", outputs: {} };
-    return { needs, secrets };
+    // The github context of a run, for the notification's link to the run.
+    const github = { server_url: "https://github.com", repository: "acme/data", run_id: "42" };
+    return { needs, secrets, github };
   };
   const notifyJobs = [...jobs.keys()].filter((id) => /^kfm-notify-[0-9]+$/.test(id));
   for (const ld of logicalDates.length > 0 ? logicalDates : [null]) {
@@ -1316,25 +1311,20 @@ export function compareGithubExtras(m: Mismatches, ir: Workflow, parsed: unknown
       if (j === undefined) return undefined;
       const step = arr(j.steps)
         .map(obj)
-        .find((s) => obj(s.env).KFMI_NOTIFY_KIND !== undefined);
+        .find((s) => obj(s.env)[NOTIFY_ENV.kind] !== undefined);
       const env = obj(step?.env);
       const ctx = contextsAt(ld, {});
       const v = (k: string) => valueOf(env[k], ctx);
-      const count = Number(v("KFMI_RECIPIENTS_COUNT") ?? 0);
-      const secret = v("KFMI_SECRET");
+      const values = Object.fromEntries(Object.keys(env).map((k) => [k, v(k)]));
+      const secret = v(NOTIFY_ENV.secretUrl);
       const ref = n.kind === "email" ? n.smtp : n.webhook;
-      return {
-        kind: v("KFMI_NOTIFY_KIND"),
-        message: v("KFMI_MESSAGE"),
-        recipients: Array.from({ length: Number.isFinite(count) ? count : 0 }, (_, k) => v(`KFMI_RECIPIENT_${k}`)),
-        from: v("KFMI_FROM"),
-        channel: v("KFMI_CHANNEL"),
-        // The secret the expression reads, and the name the script reports it under.
-        secret:
-          secret === secretMarker(ref) && v("KFMI_SECRET_NAME") === ref.secret && v("KFMI_SECRET_KEY") === ref.key
-            ? secretShape(ref)
-            : { expression: secret, name: v("KFMI_SECRET_NAME"), key: v("KFMI_SECRET_KEY") },
-      };
+      // The secret the expression reads, and the name the script reports it under.
+      values[NOTIFY_ENV.secretUrl] = (
+        secret === secretMarker(ref) && v("KFMI_SECRET_NAME") === ref.secret && v("KFMI_SECRET_KEY") === ref.key
+          ? secretShape(ref)
+          : { expression: secret, name: v("KFMI_SECRET_NAME"), key: v("KFMI_SECRET_KEY") }
+      ) as never;
+      return notificationRead(values, values);
     });
     checkNotifications(m, ir, "", ld, read, notifyJobs.length);
   }

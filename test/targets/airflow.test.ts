@@ -915,15 +915,22 @@ describe("failure notifications", () => {
     expect(edges(py)).not.toContainEqual(["kfm-notify-1", "kfm-fail-run"]);
   });
 
-  it("given a secret webhook and SMTP URL, when emitted, then they are secret_key_refs and the message renders ts", () => {
+  it("given a secret webhook and SMTP URL, when emitted, then they are secret_key_refs, the message renders ts, and the failed jobs and the run come from the helpers", () => {
     const py = airflow.emit(notified());
     expect(statement(py, "kfm-notify-1")).toContain(
-      'k8s.V1EnvVar(name="KFM_SLACK_WEBHOOK", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG)',
+      'k8s.V1EnvVar(name="KFM_NOTIFY_SECRET_URL", value_from=k8s.V1EnvVarSource(secret_key_ref=k8s.V1SecretKeySelector(name="slack-webhook", key="url", local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG), local_vars_configuration=KFM_K8S_CONFIG)',
     );
-    expect(statement(py, "kfm-notify-2")).toContain('arguments=["a@example.com", "b@example.com"]');
+    expect(statement(py, "kfm-notify-2")).toContain('value="a@example.com b@example.com"');
+    expect(statement(py, "kfm-notify-2")).toContain("security_context=KFM_RESTRICTED_POD,");
+    expect(statement(py, "kfm-notify-2")).toContain("container_security_context=KFM_RESTRICTED_CONTAINER,");
     expect(statement(py, "kfm-notify-1")).toContain(
-      'k8s.V1EnvVar(name="KFM_MESSAGE", value="the run of wf for {{ ts }} failed.", local_vars_configuration=KFM_K8S_CONFIG)',
+      'k8s.V1EnvVar(name="KFM_NOTIFY_MESSAGE", value="the run of wf for {{ ts }} failed.", local_vars_configuration=KFM_K8S_CONFIG)',
     );
+    expect(statement(py, "kfm-notify-1")).toContain('value="{{ kfm_failed_jobs(ti) }}"');
+    expect(statement(py, "kfm-notify-1")).toContain('value="{{ kfm_run_link(ti) }}"');
+    expect(statement(py, "kfm-notify-1")).toContain("execution_timeout=timedelta(seconds=660)");
+    expect(py).toContain("def kfm_failed_jobs(ti):");
+    expect(airflow.emit(irFixture())).not.toContain("def kfm_failed_jobs(ti):");
   });
 
   it("given notifications, when lifted, then they come back in spec order and every job's failure fails the run", () => {

@@ -10,7 +10,9 @@ import { summarize } from "../../src/summary.js";
 import { parseYamlStream, toYaml } from "../../src/yaml.js";
 import { HEADER_MARK } from "../../src/header.js";
 import { check } from "../../targets/argo/check.js";
-import { argoObject, emit, escapeDollars, exprString, renderTemplate } from "../../targets/argo/emit.js";
+import { argoObject, emit, escapeDollars, exprString, failedJobsTag, renderTemplate } from "../../targets/argo/emit.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS } from "../../src/notify.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
 import { argo } from "../../targets/argo/index.js";
 import { argoWaits, failureFailsRun, lift, literalTextIssue, parseArgoString, readExprString } from "../../targets/argo/lift.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "../../targets/argo/options.js";
@@ -882,15 +884,41 @@ describe("failure notifications (onExit)", () => {
   it("given a Slack notification, when emitted, then the webhook is a secretKeyRef and the message an env value with $ doubled", () => {
     const c = containerOf(emitted(notified), "kfm-notify-2");
     expect(c.image).toBe("docker.io/curlimages/curl:8.11.1");
-    expect(c.env!.find((e) => e.name === "KFM_WEBHOOK_URL")).toEqual({ name: "KFM_WEBHOOK_URL", valueFrom: { secretKeyRef: { name: "slack", key: "url" } } });
-    expect(c.env!.find((e) => e.name === "KFM_MESSAGE")!.value).toMatch(/^run for \{\{=\/\*ts\*\/ .*\}\} failed \$\$HOME$/);
-    expect(c.env!.find((e) => e.name === "KFM_CHANNEL")!.value).toBe("#alerts");
+    expect(c.env!.find((e) => e.name === "KFM_NOTIFY_SECRET_URL")).toEqual({
+      name: "KFM_NOTIFY_SECRET_URL",
+      valueFrom: { secretKeyRef: { name: "slack", key: "url" } },
+    });
+    expect(c.env!.find((e) => e.name === "KFM_NOTIFY_MESSAGE")!.value).toMatch(/^run for \{\{=\/\*ts\*\/ .*\}\} failed \$\$HOME$/);
+    expect(c.env!.find((e) => e.name === "KFM_NOTIFY_CHANNEL")!.value).toBe("#alerts");
   });
 
-  it("given an email notification, when emitted, then each recipient is a container arg and the script's $ survive Kubernetes expansion", () => {
+  it("given an email notification, when emitted, then the recipients are one env value and the script's $ survive Kubernetes expansion", () => {
     const c = containerOf(emitted(notified), "kfm-notify-1");
-    expect(c.args).toEqual(["a@x.com", "b@x.com"]);
-    expect(kubernetesExpand(c.command![2]!, {})).toContain('--mail-from "$KFM_MAIL_FROM" "$@" -T -');
+    expect(c.args).toBeUndefined();
+    expect(c.env!.find((e) => e.name === "KFM_NOTIFY_TO")!.value).toBe("a@x.com b@x.com");
+    expect(kubernetesExpand(c.command![2]!, {})).toBe(NOTIFY_SCRIPT);
+  });
+
+  it("given a notification, when emitted, then the handler's pod has a deadline and the restricted securityContext", () => {
+    const t = templateOf(emitted(notified), "kfm-notify-1");
+    expect(t.activeDeadlineSeconds).toBe(NOTIFY_TASK_SECONDS);
+    expect(containerOf(emitted(notified), "kfm-notify-1").securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+  });
+
+  it("given the uiUrl option, when emitted, then the run is a link into the Argo UI, and lift reads it back", () => {
+    const text = emit(notified, { ...DEFAULT_OPTIONS, uiUrl: "https://argo.example.com/" });
+    const doc = (parseYamlStream(text) as Record<string, unknown>[]).find((d) => d.kind === "WorkflowTemplate" || d.kind === "CronWorkflow")!;
+    const run = containerOf(doc, "kfm-notify-1").env!.find((e) => e.name === "KFM_NOTIFY_RUN")!.value;
+    expect(run).toBe("https://argo.example.com/workflows/{{workflow.namespace}}/{{workflow.name}}");
+    expect(lift(text).notifications).toEqual(summarize(notified).notifications);
+  });
+
+  it("given spec names with _, when emitted, then the failed jobs' task names are mapped back to them (no }} inside the tag)", () => {
+    const ir = irFixture({ jobs: [jobFixture("load_sales"), jobFixture("report")], notifications: notified.notifications });
+    const tag = containerOf(emitted(ir), "kfm-notify-1").env!.find((e) => e.name === "KFM_NOTIFY_FAILED")!.value!;
+    expect(tag).toBe(failedJobsTag(ir.jobs));
+    expect(tag).toContain("{'load-sales': 'load_sales'}[#.displayName] ?? #.displayName");
+    expect(tag.slice(0, -2)).not.toContain("}}");
   });
 
   it("given notifications, when lifted, then they equal the summary (kind, message, parameters, secrets)", () => {

@@ -22,7 +22,7 @@ import {
   GATE_SCRIPT,
   JOB_IF,
   NOTIFY_IF,
-  NOTIFY_SCRIPT,
+  NOTIFY_STEP_SCRIPT,
   MAX_TIMEOUT_MINUTES,
   RUN_SCRIPT,
   emit,
@@ -33,6 +33,8 @@ import {
 import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
 import { cronFixture as cron } from "../fixtures.js";
+import { notificationText } from "../../src/notify.js";
+import { runWithFakeCurl, sentText } from "../notify-script.js";
 
 // ---------------------------------------------------------------- fixtures
 
@@ -1026,16 +1028,19 @@ describe("failure notifications (notify.failure)", () => {
       expect(d.jobs[id].if).toBe("failure()");
       expect(d.jobs[id].if).toBe(NOTIFY_IF);
       expect(d.jobs[id].needs).toEqual(["kfm-context", "load", "report", "other"]);
-      expect(d.jobs[id].steps[0].run).toBe(NOTIFY_SCRIPT);
+      expect(d.jobs[id].steps[0].run).toBe(NOTIFY_STEP_SCRIPT);
+      expect(d.jobs[id]["timeout-minutes"]).toBe(11);
       expect(d.jobs[id]["continue-on-error"]).toBeUndefined();
     }
   });
 
   it("given a notification, then the secret is a secrets.<NAME> expression and the message renders ts through kfm-context", () => {
     const env = doc(ir).jobs["kfm-notify-1"].steps[0].env;
-    expect(env.KFMI_SECRET).toBe("${{ secrets.SLACK_WEBHOOK_URL }}");
-    expect(env.KFMI_MESSAGE).toBe("kfm-compile: the run of wf for ${{ needs.kfm-context.outputs.ts }} failed.");
-    expect(env.KFMI_CHANNEL).toBe("#data-alerts");
+    expect(env.KFM_NOTIFY_SECRET_URL).toBe("${{ secrets.SLACK_WEBHOOK_URL }}");
+    expect(env.KFM_NOTIFY_MESSAGE).toBe("kfm-compile: the run of wf for ${{ needs.kfm-context.outputs.ts }} failed.");
+    expect(env.KFM_NOTIFY_CHANNEL).toBe("#data-alerts");
+    expect(env.KFM_NOTIFY_FAILED).toBe("${{ toJSON(needs) }}");
+    expect(env.KFM_NOTIFY_RUN).toBe("${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}");
     expect(emit(ir)).not.toMatch(/hooks\.slack\.com|smtps?:\/\//);
   });
 
@@ -1068,88 +1073,70 @@ describe("failure notifications (notify.failure)", () => {
   });
 });
 
-describe("the notification script, executed with a fake curl", () => {
-  function runNotify(env: Record<string, string>): { status: number | null; stderr: string; argv: string[]; config: string; stdin: string } {
-    const dir = mkdtempSync(join(tmpdir(), "kfm-notify-"));
-    // The fake curl records its argv (one per line, NUL-free), the --config file it was given, and stdin.
-    writeFileSync(
-      join(dir, "curl"),
-      `#!/bin/bash
-printf '%s\\0' "$@" > "${dir}/argv"
-prev=
-for a in "$@"; do
-  if [[ $prev == --config ]]; then cat "$a" > "${dir}/config"; fi
-  prev=$a
-done
-cat > "${dir}/stdin"
-`,
-    );
-    chmodSync(join(dir, "curl"), 0o755);
-    writeFileSync(join(dir, "notify.sh"), NOTIFY_SCRIPT);
-    const r = spawnSync("bash", ["-e", join(dir, "notify.sh")], { env: { PATH: `${dir}:${process.env.PATH}`, ...env }, encoding: "utf8" });
-    const read = (f: string): string => {
-      try {
-        return readFileSync(join(dir, f), "utf8");
-      } catch {
-        return "";
-      }
-    };
-    const out = { status: r.status, stderr: r.stderr, argv: read("argv").split("\0").slice(0, -1), config: read("config"), stdin: read("stdin") };
-    rmSync(dir, { recursive: true, force: true });
+describe("the notification step, executed by bash as GitHub runs it, with a fake curl", () => {
+  const ir = irFixture([{ name: "load" }, { name: "report", dependsOn: ["load"] }, { name: "other" }], { notifications: [SLACK, EMAIL] });
+  // toJSON(needs) as the runner writes it: every needed job with its result (and outputs).
+  const needs = JSON.stringify(
+    {
+      "kfm-context": { result: "success", outputs: { ts: "2024-01-31T02:00:00+00:00" } },
+      load: { result: "failure", outputs: {} },
+      report: { result: "skipped", outputs: {} },
+      other: { result: "failure", outputs: {} },
+    },
+    null,
+    2,
+  );
+  const url = 'https://hooks.example.com/T0/B0/x"y\\z';
+  /** The step's env with GitHub's expressions evaluated for one run. */
+  function stepEnv(id: string, secret: string): Record<string, string> {
+    const env = doc(ir).jobs[id].steps[0].env as Record<string, string>;
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(env)) {
+      out[k] = v
+        .split("${{ needs.kfm-context.outputs.ts }}")
+        .join("2024-01-31T02:00:00+00:00")
+        .split("${{ toJSON(needs) }}")
+        .join(needs)
+        .split("${{ github.server_url }}/${{ github.repository }}/actions/runs/${{ github.run_id }}")
+        .join("https://github.com/acme/data/actions/runs/42")
+        .replace(/^\$\{\{ secrets\.[A-Z_]+ \}\}$/, secret);
+    }
     return out;
   }
-  const url = 'https://hooks.example.com/T0/B0/x"y\\z';
-  const base = {
-    KFMI_MESSAGE: "kfm-compile: the run of wf for 2024-01-31T02:00:00+00:00 failed.",
-    KFMI_SECRET: url,
-    KFMI_SECRET_NAME: "s",
-    KFMI_SECRET_KEY: "k",
-  };
+  const run = (id: string, secret: string) =>
+    runWithFakeCurl(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", NOTIFY_STEP_SCRIPT], stepEnv(id, secret));
 
-  it("given a Slack notification, then curl posts {text: '<message> (<channel>)'} and the webhook URL is only in the config, escaped", () => {
-    const r = runNotify({ ...base, KFMI_NOTIFY_KIND: "slack", KFMI_CHANNEL: "#data-alerts" });
-    expect(r.status, r.stderr).toBe(0);
-    const body = r.argv[r.argv.indexOf("--data-binary") + 1]!;
-    expect(JSON.parse(body)).toEqual({ text: "kfm-compile: the run of wf for 2024-01-31T02:00:00+00:00 failed. (#data-alerts)" });
-    expect(r.argv.join(" ")).not.toContain("hooks.example.com");
+  it("given a Slack notification, then curl posts the shared text naming the failed jobs (not the skipped one), and the webhook URL is only in the config, escaped", () => {
+    const r = run("kfm-notify-1", url);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sentText(r).lines).toEqual(
+      notificationText({
+        message: "kfm-compile: the run of wf for 2024-01-31T02:00:00+00:00 failed.",
+        channel: "#data-alerts",
+        workflow: ir.name,
+        logicalDate: "2024-01-31T02:00:00+00:00",
+        failed: ["load", "other"],
+        run: "https://github.com/acme/data/actions/runs/42",
+      }),
+    );
+    expect(r.args!.join(" ")).not.toContain("hooks.example.com");
     expect(r.config).toBe('url = "https://hooks.example.com/T0/B0/x\\"y\\\\z"\n');
   });
 
-  it("given an email, then curl sends one mail to every recipient, with the message as subject, and the SMTP URL only in the config", () => {
-    const r = runNotify({
-      ...base,
-      KFMI_NOTIFY_KIND: "email",
-      KFMI_FROM: "p@example.com",
-      KFMI_RECIPIENTS_COUNT: "2",
-      KFMI_RECIPIENT_0: "a@example.com",
-      KFMI_RECIPIENT_1: "b@example.com",
-    });
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.argv).toEqual(expect.arrayContaining(["--mail-from", "p@example.com", "--mail-rcpt", "a@example.com", "--upload-file", "-"]));
-    expect(r.argv.filter((a) => a === "--mail-rcpt")).toHaveLength(2);
-    expect(r.stdin).toMatch(
-      /^From: p@example\.com\r\nTo: a@example\.com, b@example\.com\r\nSubject: kfm-compile: the run of wf for 2024-01-31T02:00:00\+00:00 failed\.\r\nDate: .+\r\n\r\n/,
-    );
-    expect(r.argv.join(" ")).not.toContain("hooks.example.com");
+  it("given an email, then curl sends one mail to every recipient with the same lines, and the SMTP URL only in the config", () => {
+    const r = run("kfm-notify-2", "smtps://u:p@smtp.example.com:465");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.args).toEqual(expect.arrayContaining(["--mail-from", "pipelines@example.com", "--mail-rcpt", "a@example.com", "--upload-file", "-"]));
+    const { lines, headers } = sentText(r);
+    expect(headers.To).toBe("a@example.com, b@example.com");
+    expect(lines[3]).toBe("Failed jobs: load, other");
   });
 
   it("given an unset secret (GitHub evaluates it to ''), then nothing is sent and the step fails naming the secret", () => {
-    const r = runNotify({ ...base, KFMI_SECRET: "", KFMI_NOTIFY_KIND: "slack", KFMI_CHANNEL: "#c" });
-    expect(r.status).toBe(1);
-    expect(r.argv).toEqual([]);
-    expect(r.stderr).toMatch(/secret s, key k/);
-  });
-
-  it("given a line break in a recipient, then nothing is sent", () => {
-    const r = runNotify({
-      ...base,
-      KFMI_NOTIFY_KIND: "email",
-      KFMI_FROM: "p@example.com",
-      KFMI_RECIPIENTS_COUNT: "1",
-      KFMI_RECIPIENT_0: "a@example.com\nBcc: x",
-    });
-    expect(r.status).toBe(1);
-    expect(r.argv).toEqual([]);
+    const r = run("kfm-notify-1", "");
+    expect(r.code).toBe(1);
+    expect(r.args).toBeNull();
+    expect(r.stderr).toMatch(/secret slack-webhook, key url/);
   });
 });
 

@@ -34,6 +34,9 @@ import {
 } from "../../targets/tekton/emit.js";
 import { tekton } from "../../targets/tekton/index.js";
 import { lift, parseTemplate } from "../../targets/tekton/lift.js";
+import { notificationText } from "../../src/notify.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
+import { runWithFakeCurl, sentText } from "../notify-script.js";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
 interface Out {
@@ -844,10 +847,30 @@ describe("failure notifications", () => {
     expect(n1.when).toEqual([{ input: "$(tasks.status)", operator: "in", values: ["Failed"] }]);
     expect(n2.when).toEqual(n1.when);
     expect(n1.retries).toBe(0);
-    expect(n1.taskSpec!.steps[0]!.env).toContainEqual({ name: "KFM_NOTIFY_WEBHOOK_URL", valueFrom: { secretKeyRef: { name: "slack-webhook", key: "url" } } });
+    expect(n1.taskSpec!.steps[0]!.env).toContainEqual({ name: "KFM_NOTIFY_SECRET_URL", valueFrom: { secretKeyRef: { name: "slack-webhook", key: "url" } } });
     expect(env(n1.taskSpec!.steps[0]!, "KFM_NOTIFY_MESSAGE")).toBe("kfm-compile: the run of wf for $(tasks.kfm-context.results.ts) failed.");
-    expect(n2.taskSpec!.steps[0]!.env).toContainEqual({ name: "KFM_NOTIFY_SMTP_URL", valueFrom: { secretKeyRef: { name: "smtp-relay", key: "url" } } });
+    expect(n2.taskSpec!.steps[0]!.env).toContainEqual({ name: "KFM_NOTIFY_SECRET_URL", valueFrom: { secretKeyRef: { name: "smtp-relay", key: "url" } } });
+    // Bounded, restricted, and told every job's status (the retried b also by its kfm-failed-2 marker) and the run.
+    expect(n1.timeout).toBe("11m");
+    expect(n1.taskSpec!.steps[0]!.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+    expect(n1.params).toEqual([
+      {
+        name: "job-statuses",
+        value: "a=$(tasks.a.status) b=$(tasks.b.status) b=$(tasks.kfm-failed-2.status) approve=$(tasks.approve.status) c=$(tasks.c.status) d=$(tasks.d.status)",
+      },
+      { name: "run", value: "PipelineRun $(context.pipelineRun.namespace)/$(context.pipelineRun.name)" },
+    ]);
     expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toContain("ts");
+  });
+
+  it("given the dashboardUrl option, when emitted, then the run is a link into the Tekton Dashboard, and lift reads it back", () => {
+    const text = emit(notified(), { dashboardUrl: "https://tekton.example.com" });
+    const p = (parseYamlStream(text) as { kind: string; spec: { finally: { name: string; params: { name: string; value: string }[] }[] } }[]).find(
+      (d) => d.kind === "Pipeline",
+    )!;
+    const run = p.spec.finally.find((t) => t.name === "kfm-notify-1")!.params.find((x) => x.name === "run")!.value;
+    expect(run).toBe("https://tekton.example.com/#/namespaces/$(context.pipelineRun.namespace)/pipelineruns/$(context.pipelineRun.name)");
+    expect(lift(text)).toEqual(summarize(notified()));
   });
 
   it("given a retried job under the emulation and notifications, when emitted, then kfm-failed-<n> fails (ignored) when its ok is false, so $(tasks.status) reads Failed", () => {
@@ -866,7 +889,7 @@ describe("failure notifications", () => {
     const p = docs.find((d) => d.kind === "Pipeline")!;
     p.spec.tasks = p.spec.tasks.filter((t) => t.name !== "kfm-failed-2");
     const { toYamlStream } = { toYamlStream: (d: unknown[]) => d.map((x) => JSON.stringify(x)).join("\n---\n") };
-    expect(() => lift(toYamlStream(docs))).toThrow(/kfm-failed/);
+    expect(() => lift(toYamlStream(docs))).toThrow(/kfm-failed|job statuses/);
   });
 
   it("given notifications and a workflow timeout, when checked, then KFM301 (finally is skipped when the pipeline timeout fires)", () => {
@@ -881,48 +904,47 @@ describe("failure notifications", () => {
     expect(check({ ...irFixture(), notifications: [{ ...slack(), channel: "a\nb" }] as Workflow["notifications"] }).map((p) => p.code)).toEqual(["KFM301"]);
   });
 
-  describe.each(shells)("notification scripts under %s, with a fake curl", (...shell) => {
-    function withFakeCurl(script: string, vars: Record<string, string>) {
-      const dir = mkdtempSync(join(tmpdir(), "kfm-curl-"));
-      const curl = join(dir, "curl");
-      writeFileSync(curl, `#!/bin/sh\nfor a in "$@"; do printf '<%s>' "$a"; done\necho\ncase " $* " in *" - "*) cat ;; esac\n`);
-      chmodSync(curl, 0o755);
-      const r = spawnSync(shell[0]!, [...shell.slice(1), "-c", script], {
-        env: { PATH: `${dir}:${process.env.PATH ?? "/usr/bin:/bin"}`, ...vars },
-        encoding: "utf8",
-      });
-      return r;
-    }
-    const out = compile({ ...irFixture(), notifications: [slack(), email()] });
+  describe.each(shells)("the notification step under %s, with a fake curl", (...shell) => {
+    const out = compile({ ...gated(), notifications: [slack(), email()] });
     const fin = out.pipeline.spec.finally!;
+    // What Tekton and the kubelet hand the step: params and results substituted, then $$ -> $.
+    const stepEnv = (name: string, statuses: string, secretUrl: string): Record<string, string> => {
+      const t = fin.find((x) => x.name === name)!;
+      const params = Object.fromEntries(t.params!.map((p) => [`$(params.${p.name})`, p.name === "job-statuses" ? statuses : "PipelineRun data/wf-28401234"]));
+      const out: Record<string, string> = {};
+      for (const e of t.taskSpec!.steps[0]!.env!) {
+        if (e.valueFrom !== undefined) out[e.name] = secretUrl;
+        else out[e.name] = kubernetesExpand((params[e.value!] ?? e.value!).split("$(tasks.kfm-context.results.ts)").join("2024-01-01T00:00:00+00:00"));
+      }
+      return out;
+    };
+    const statuses = "a=Failed b=Succeeded b=Failed approve=None c=None d=None";
 
-    it("given the Slack script, when run, then it posts {text: '<message> (<channel>)'} as valid JSON to the webhook", () => {
+    it("given the Slack task and a run in which a failed and b failed for good, when run, then it posts the shared text naming a and b", () => {
       const s = fin.find((t) => t.name === "kfm-notify-1")!.taskSpec!.steps[0]!;
-      const r = withFakeCurl(emittedScript(s), {
-        KFM_NOTIFY_MESSAGE: "kfm-compile: the run of wf for 2024-01-01T00:00:00+00:00 failed.",
-        KFM_NOTIFY_CHANNEL: slack().kind === "slack" ? (slack() as { channel: string }).channel : "",
-        KFM_NOTIFY_WEBHOOK_URL: "https://hooks.example/x",
-      });
-      expect(r.status).toBe(0);
-      const args = [...r.stdout.split("\n")[0]!.matchAll(/<([^>]*)>/g)].map((m) => m[1]!);
-      const body = args[args.indexOf("--data") + 1]!;
-      expect(JSON.parse(body)).toEqual({ text: 'kfm-compile: the run of wf for 2024-01-01T00:00:00+00:00 failed. (#data "alerts" \\ ü)' });
-      expect(args[args.indexOf("--url") + 1]).toBe("https://hooks.example/x");
+      const sent = runWithFakeCurl([...shell, "-c", emittedScript(s)], stepEnv("kfm-notify-1", statuses, "https://hooks.example/x"));
+      expect(sent.stderr).toBe("");
+      expect(sentText(sent).lines).toEqual(
+        notificationText({
+          message: "kfm-compile: the run of wf for 2024-01-01T00:00:00+00:00 failed.",
+          channel: '#data "alerts" \\ ü',
+          workflow: "daily_sales",
+          logicalDate: "2024-01-01T00:00:00+00:00",
+          failed: ["a", "b"],
+          run: "PipelineRun data/wf-28401234",
+        }),
+      );
+      expect(sent.config).toBe('url = "https://hooks.example/x"\n');
     });
 
-    it("given the email script, when run, then it sends the message as subject to every recipient from the sender", () => {
+    it("given the email task, when run, then it sends the same lines to every recipient from the sender", () => {
       const s = fin.find((t) => t.name === "kfm-notify-2")!.taskSpec!.steps[0]!;
-      const r = withFakeCurl(emittedScript(s), {
-        KFM_NOTIFY_MESSAGE: "the run failed.",
-        KFM_NOTIFY_FROM: "pipelines@example.com",
-        KFM_NOTIFY_RECIPIENTS: kubernetesExpand(env(s, "KFM_NOTIFY_RECIPIENTS")!),
-        KFM_NOTIFY_SMTP_URL: "smtps://u:p@smtp.example:465",
-      });
-      expect(r.status).toBe(0);
-      const [argLine, ...mail] = r.stdout.split("\n");
-      expect(argLine).toContain("<--mail-from><pipelines@example.com><--mail-rcpt><a@example.com><--mail-rcpt><b@example.com><--upload-file><->");
-      expect(mail.join("\n")).toContain("Subject: the run failed.\r\n");
-      expect(mail.join("\n")).toContain("To: a@example.com, b@example.com\r\n");
+      const sent = runWithFakeCurl([...shell, "-c", emittedScript(s)], stepEnv("kfm-notify-2", statuses, "smtps://u:p@smtp.example:465"));
+      expect(sent.stderr).toBe("");
+      const { lines, headers } = sentText(sent);
+      expect(lines[3]).toBe("Failed jobs: a, b");
+      expect(headers.To).toBe("a@example.com, b@example.com");
+      expect(sent.args!.filter((a, i) => sent.args![i - 1] === "--mail-rcpt")).toEqual(["a@example.com", "b@example.com"]);
     });
   });
 });
