@@ -9,6 +9,8 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { Workflow } from "../src/ir.js";
+import { sharedFiles } from "../targets/github-actions/emit.js";
 import { TARGETS } from "../targets/index.js";
 import { analyze, compileFor } from "../src/compile.js";
 import { formatDiagnostic, type Diagnostic } from "../src/diagnostics.js";
@@ -44,6 +46,7 @@ export function diagnosticsText(ds: readonly Diagnostic[]): string {
 /** Golden path (relative to golden/) to expected bytes. */
 export function expectedGoldens(): Map<string, string> {
   const out = new Map<string, string>();
+  const githubWorkflows: Workflow[] = [];
   for (const spec of specFiles()) {
     const a = analyze(spec, readSpec(spec));
     if (a.ir === null) throw new Error(`${spec} is invalid:\n${diagnosticsText(a.diagnostics)}`);
@@ -51,8 +54,11 @@ export function expectedGoldens(): Map<string, string> {
       const r = compileFor(a, t);
       if (r.output) out.set(`${t.name}/${stem(spec)}.${t.extension}`, r.output.text);
       else out.set(`${t.name}/${stem(spec)}.diagnostics.txt`, diagnosticsText(r.diagnostics));
+      if (r.output && t.name === "github-actions") githubWorkflows.push(a.ir);
     }
   }
+  // The shared reusable workflows the GitHub Actions goldens call, as one folder of them all writes them.
+  for (const f of sharedFiles(githubWorkflows)) out.set(`github-actions/${f.path}`, f.text);
   for (const spec of specFiles()) {
     const a = analyze(spec, readSpec(spec));
     const used = usedFeatures(a.ir!);

@@ -443,7 +443,7 @@ background() {
 
 # What Kubernetes does before a pod's container runs: read its secrets, log in, pull
 # the image. It takes at most the pod-start bound (and what is left of the attempt's
-# limit); when it fails, the attempt fails, counts and is retried like any other.
+# limit); when it fails, the attempt fails with status, counts and is retried like any other.
 start() {
   local j bound=$pod_start
   if [[ -n $limit ]] && ((limit < bound)); then
@@ -452,6 +452,7 @@ start() {
   for ((j = 0; j < \${#secret_names[@]}; j++)); do
     if [[ -z \${!secret_sources[j]-} ]]; then
       echo "::error title=kfm-compile::\${secret_names[j]}: \${secret_refs[j]} is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+      status=1
       return 1
     fi
   done
@@ -462,6 +463,7 @@ start() {
     get KFMI_REGISTRY_PASSWORD
     if [[ -z $REPLY ]]; then
       echo "::error title=kfm-compile::the GitHub secret of the registry login to $registry is not set or empty"
+      status=1
       return 1
     fi
     status=0
@@ -503,7 +505,8 @@ while :; do
     fi
   fi
   echo "kfm-compile: attempt $attempt of $attempts"
-  status=1
+  # start sets status when it fails: 124 when the bound ran out, as for a timed-out attempt.
+  status=0
   if start; then
     remaining=$limit
     if [[ -n $limit ]]; then
@@ -646,11 +649,18 @@ export const JOB_INPUTS: readonly SharedInput[] = [
     description: "JSON list: the executable and its arguments, replacing the image's entrypoint and command; empty: the image's own",
     variable: "COMMAND",
   },
-  { name: "args", type: "string", default: "", description: "JSON list: the arguments, replacing the image's command; empty: the image's own", variable: "ARGS" },
+  {
+    name: "args",
+    type: "string",
+    default: "",
+    description: "JSON list: the arguments, replacing the image's command; empty: the image's own",
+    variable: "ARGS",
+  },
   {
     name: "env",
     type: "string",
-    description: 'JSON object: each variable\'s text, {"attempt": true} for the attempt number, or the spec secret and key with the GitHub secret that holds it',
+    description:
+      'JSON object: each variable\'s text, {"attempt": true} for the attempt number, or the spec secret and key with the GitHub secret that holds it',
     variable: "ENV",
   },
   { name: "cpus", type: "string", default: "", description: "docker --cpus; empty: no limit", variable: "CPUS" },
@@ -669,7 +679,13 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
   { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
   { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
-  { name: "period-seconds", type: "string", default: "", description: "The schedule's fixed period, for prev/next dates; empty: none", variable: "PERIOD_SECONDS" },
+  {
+    name: "period-seconds",
+    type: "string",
+    default: "",
+    description: "The schedule's fixed period, for prev/next dates; empty: none",
+    variable: "PERIOD_SECONDS",
+  },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
 ];
@@ -1104,7 +1120,9 @@ export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS)
     on: {
       workflow_call: {
         inputs: inputDefinitions(CONTEXT_INPUTS),
-        outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }])),
+        outputs: Object.fromEntries(
+          CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }]),
+        ),
       },
     },
     permissions: {},

@@ -158,7 +158,7 @@ function readCondition(id: string, job: Obj): Condition {
 
 /** A caller's `with:` read over the shared workflow's inputs: every value, the defaults filled in; an unknown input is refused. */
 function readWith(job: Obj, inputs: readonly SharedInput[], where: string): Map<string, string | number> {
-  const given = job.with === undefined ? {} : obj(job.with, `${where}: with`);
+  const given = job.with === undefined || job.with === null ? {} : obj(job.with, `${where}: with`);
   const out = new Map<string, string | number>();
   for (const i of inputs) {
     const v = given[i.name];
@@ -291,7 +291,8 @@ function liftJob(
   // A failed job fails the run unless continue-on-error says otherwise (docs:
   // jobs.<job_id>.continue-on-error); a calling job cannot carry it, and kfm-job.yml has none.
   const minutes = inputs.get("timeout-minutes");
-  if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout)) fail(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
+  if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout))
+    fail(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
 
   return [
     name,
@@ -416,7 +417,9 @@ function optionsOf(doc: Obj, jobId: string, where: string): GithubActionsOptions
   const env = obj(obj((job.steps as unknown[])[0], `${where}: step`).env, `${where}: step env`);
   const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
   if (registry === undefined) return { ...DEFAULT_OPTIONS, runsOn: labels };
-  const password = /^\$\{\{ secrets\.([A-Za-z_][A-Za-z0-9_]*) \}\}$/.exec(str(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_PASSWORD`], `${where}: registry password`));
+  const password = /^\$\{\{ secrets\.([A-Za-z_][A-Za-z0-9_]*) \}\}$/.exec(
+    str(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_PASSWORD`], `${where}: registry password`),
+  );
   if (password === null) fail(`${where}: the registry password is not a secret`);
   return {
     runsOn: labels,
@@ -477,10 +480,12 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   const context = obj(jobs[GITHUB_CONTEXT_JOB], GITHUB_CONTEXT_JOB);
   if (context.if !== CONTEXT_IF) fail(`${GITHUB_CONTEXT_JOB}: if is not the standard condition`);
   if (context.uses !== usesOf(CONTEXT_FILE)) fail(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
-  for (const k of Object.keys(context)) if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
+  for (const k of Object.keys(context))
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
   const cget = (name: string): string => inputText(cin, name);
-  if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`) fail(`${GITHUB_CONTEXT_JOB}: a manual run's date is not the ${LOGICAL_DATE_INPUT} input`);
+  if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
+    fail(`${GITHUB_CONTEXT_JOB}: a manual run's date is not the ${LOGICAL_DATE_INPUT} input`);
   const runTimeoutText = cget("run-timeout");
   const timeoutSeconds = runTimeoutText === "" ? null : Number(runTimeoutText);
   const runTokenSeed = literal(cget("run-token-seed"), `${GITHUB_CONTEXT_JOB}: run token seed`);

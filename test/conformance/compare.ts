@@ -957,8 +957,12 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
     if (isApproval(job)) continue;
     // A continue-on-error in the called workflow would hide the job's failure from the run.
     const calledNow = calledJob(j, contexts(null));
-    const calledContinue = [obj(calledNow?.job.fromTokens)["continue-on-error"], ...arr(calledNow?.job.steps).map((x) => obj(obj(x).fromTokens)["continue-on-error"])];
-    if (calledContinue.some((v) => v !== undefined && v !== false)) m.note(`${f}.failureFailsRun`, `the called workflow has continue-on-error ${show(calledContinue)}`);
+    const calledContinue = [
+      obj(calledNow?.job.fromTokens)["continue-on-error"],
+      ...arr(calledNow?.job.steps).map((x) => obj(obj(x).fromTokens)["continue-on-error"]),
+    ];
+    if (calledContinue.some((v) => v !== undefined && v !== false))
+      m.note(`${f}.failureFailsRun`, `the called workflow has continue-on-error ${show(calledContinue)}`);
     // What GitHub hands the fixed run script: the called step's variables, from the caller's with:.
     const read = (ctx: Record<string, Plain>) => calledStepEnv(j, ctx, "KFMI_IMAGE");
     const env0 = read(contexts(null));

@@ -148,7 +148,11 @@ describe("every generated file is accepted by its runner's own code", () => {
 describe("every shared reusable workflow is accepted by GitHub's parser and actionlint", () => {
   const shared = byTarget("github-actions").flatMap((o) => (o.shared ?? []).map((file) => [o.spec, file.replace(/^.*\//, ""), file] as const));
   it("each GitHub Actions output has its shared workflows", () => {
-    expect(byTarget("github-actions").filter((o) => (o.shared ?? []).length === 0).map((o) => o.spec)).toEqual([]);
+    expect(
+      byTarget("github-actions")
+        .filter((o) => (o.shared ?? []).length === 0)
+        .map((o) => o.spec),
+    ).toEqual([]);
   });
   it.each(shared)("%s: %s", (_spec, _name, file) => {
     for (const tool of ["actionlint", "workflow-parser"]) {
