@@ -855,10 +855,15 @@ export function jobIf(job: Conditioned, below: ReadonlySet<string>, name: string
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 
+/** `name:` of a job, written only when the spec name is not the job id already (the UI shows the id then). */
+export function jobName(job: Job): { name?: string } {
+  return githubJobId(job.name) === job.name ? {} : { name: job.name };
+}
+
 function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>, options: GithubActionsOptions): Record<string, unknown> {
   const secrets = jobSecretNames(job, options);
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
     uses: usesOf(JOB_FILE),
@@ -941,7 +946,7 @@ export function gateWith(ir: Workflow, job: Job): Record<string, string> {
 
 function gateJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<string, unknown> {
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
     // A called workflow's token has at most its caller job's scopes (docs: reusing workflows, "Access and permissions").

@@ -229,7 +229,7 @@ function liftJob(
   shared: Shared,
 ): [string, JobSummary] {
   const where = `job ${id}`;
-  const name = str(job.name, `${where}: name`);
+  const name = specName(id, job);
   const condition = conditions.get(id)!;
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
@@ -314,6 +314,14 @@ function liftJob(
   ];
 }
 
+/** A job's spec name: its `name:`, or its id when emit left `name:` out (the two are the same then). */
+function specName(id: string, job: Obj): string {
+  if (job.name === undefined) return id;
+  const name = str(job.name, `job ${id}: name`);
+  if (name === id) fail(`job ${id}: name is written only when it differs from the id`);
+  return name;
+}
+
 function isAttemptEntry(v: unknown): boolean {
   return v !== null && typeof v === "object" && JSON.stringify(v) === JSON.stringify({ attempt: true });
 }
@@ -335,7 +343,7 @@ function liftGate(
   below: ReadonlySet<string>,
 ): [string, JobSummary] {
   const where = `gate ${id}`;
-  const name = str(job.name, `${where}: name`);
+  const name = specName(id, job);
   const condition = conditions.get(id)!;
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
@@ -517,7 +525,7 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   const conditions = new Map<string, { runWhen: string; dependsOn: readonly string[] }>();
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
-    idToName.set(id, str(obj(job, id).name, `${id}: name`));
+    idToName.set(id, specName(id, obj(job, id)));
     const c = readCondition(id, obj(job, id));
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
