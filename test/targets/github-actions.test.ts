@@ -39,6 +39,7 @@ import {
 import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
 import { DEFAULT_OPTIONS } from "../../targets/github-actions/options.js";
+import { prerequisites } from "../../targets/github-actions/prerequisites.js";
 import { cronFixture as cron } from "../fixtures.js";
 
 // ---------------------------------------------------------------- fixtures
@@ -1354,5 +1355,45 @@ describe("cross-workflow dependencies (dependency.workflow)", () => {
 
   it("given specs/cross-workflow.yaml, then GitHub refuses it", () => {
     expect(check(compileSpec(readFileSync("specs/cross-workflow.yaml", "utf8"))).map((p) => p.code)).toEqual(["KFM301"]);
+  });
+});
+
+// ---------------------------------------------------------------- prerequisites
+
+describe("prerequisites (explain --target)", () => {
+  it("given a spec with a secret, a notification and a gate, then its runner, shared files, secrets and environment are listed", () => {
+    const n: Notification = {
+      kind: "slack",
+      at: ["workflow", "notifications", 0],
+      message: [{ text: "m" }],
+      channel: "#c",
+      webhook: { secret: "hooks", key: "slack" },
+    };
+    const ir = irFixture(
+      [
+        { name: "build", env: [{ name: "PW", secretRef: { secret: "db", key: "password" } }] },
+        { name: "approve", approval: { timeoutSeconds: null }, dependsOn: ["build"] },
+      ],
+      { notifications: [n] },
+    );
+    const p = prerequisites(ir, DEFAULT_OPTIONS);
+    expect(p.map((x) => `${x.kind} ${x.name}`)).toEqual([
+      "runner ubuntu-24.04",
+      "file .github/workflows/kfm-context.yml",
+      "file .github/workflows/kfm-job.yml",
+      "file .github/workflows/kfm-approval.yml",
+      "secret DB_PASSWORD",
+      "secret HOOKS_SLACK",
+      "environment wf.approve",
+    ]);
+    const options = {
+      ...DEFAULT_OPTIONS,
+      runsOn: ["self-hosted", "linux"],
+      registry: "ghcr.io",
+      registryUsername: "bot",
+      registryPasswordSecret: "GHCR_TOKEN",
+    };
+    expect(prerequisites(ir, options).map((x) => `${x.kind} ${x.name}`)).toContain("secret GHCR_TOKEN");
+    expect(prerequisites(ir, options)[0]!.name).toBe("self-hosted, linux");
   });
 });
