@@ -38,7 +38,7 @@ import {
 } from "../../targets/github-actions/emit.js";
 import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
-import { DEFAULT_OPTIONS } from "../../targets/github-actions/options.js";
+import { DEFAULT_OPTIONS, type GithubActionsOptions } from "../../targets/github-actions/options.js";
 import { prerequisites } from "../../targets/github-actions/prerequisites.js";
 import { cronFixture as cron } from "../fixtures.js";
 
@@ -516,13 +516,18 @@ function evaluate(value: string, outputs: Record<string, string>): string {
  * the caller's `secrets:` (an unset secret is "") fills `secrets`, and the shared step's
  * `env:` reads both.
  */
-function sharedStepEnv(ir: Workflow, outputs: Record<string, string>, secrets: Record<string, string> = {}): { env: Record<string, string>; run: string } {
-  const caller = doc(ir).jobs[ir.jobs[0]!.name];
+function sharedStepEnv(
+  ir: Workflow,
+  outputs: Record<string, string>,
+  secrets: Record<string, string> = {},
+  options: GithubActionsOptions = DEFAULT_OPTIONS,
+): { env: Record<string, string>; run: string } {
+  const caller = (parseYamlStream(emit(ir, options))[0] as Doc).jobs[ir.jobs[0]!.name];
   const inputs: Record<string, string> = {};
   for (const i of JOB_INPUTS) inputs[i.name] = caller.with?.[i.name] === undefined ? String(i.default) : evaluate(String(caller.with[i.name]), outputs);
   const passed: Record<string, string> = {};
   for (const name of Object.keys(caller.secrets ?? {})) passed[name] = secrets[name] ?? "";
-  const shared = parseYamlStream(sharedFiles([ir]).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
+  const shared = parseYamlStream(sharedFiles([ir], options).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
   const step = shared.jobs.container.steps[0];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.env as Record<string, string>))
@@ -542,6 +547,7 @@ function runJob(
     secrets?: Record<string, string>;
     fake?: Record<string, string>;
     podStartSeconds?: number;
+    options?: GithubActionsOptions;
   } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "kfm-gha-"));
@@ -558,7 +564,7 @@ function runJob(
     run_token: "0123456789abcdef0123456789abcdef",
     deadline: opts.deadline ?? "",
   };
-  const shared = sharedStepEnv(ir, outputs, opts.secrets);
+  const shared = sharedStepEnv(ir, outputs, opts.secrets, opts.options);
   writeFileSync(join(dir, "script.sh"), shared.run);
   const env: Record<string, string> = {
     PATH: `${dir}:/usr/bin:/bin`,
@@ -721,6 +727,26 @@ describe("the pod-start bound (src/limits.ts POD_START_SECONDS), executed with a
     expect(r.status).toBe(124);
     expect(r.stdout).toContain("could not be pulled within 1 s");
   }, 20000);
+
+  it("given the registry options, then the attempt logs in with the password on stdin only, in a job-private docker config, before it pulls", () => {
+    const options = { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "bot", registryPasswordSecret: "GHCR_TOKEN" };
+    const r = runJob({}, { options, secrets: { GHCR_TOKEN: "t0ken value" }, fake: { FAKE_NO_IMAGE: "1" } });
+    expect(r.status, r.stderr).toBe(0);
+    const login = r.calls.findIndex((c) => c[0] === "login");
+    expect(r.calls[login]).toEqual(["login", "--username", "bot", "--password-stdin", "--", "ghcr.io"]);
+    expect(r.calls.findIndex((c) => c[0] === "pull")).toBeGreaterThan(login);
+    expect(r.calls.flat().some((a) => a.includes("t0ken"))).toBe(false);
+    expect(r.envs[login]!.find((e) => e.startsWith("DOCKER_CONFIG="))).toMatch(/kfm-docker-config$/);
+  });
+
+  it("given the registry options and its secret not set, then the attempt fails and is retried", () => {
+    const options = { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "bot", registryPasswordSecret: "GHCR_TOKEN" };
+    const r = runJob({ retry: retried }, { options, fake: { FAKE_NO_IMAGE: "1" } });
+    expect(r.status).toBe(1);
+    expect(r.calls.filter((c) => c[0] === "login" || c[0] === "pull")).toHaveLength(0);
+    expect(r.sleeps).toEqual(["3"]);
+    expect(r.stdout).toContain("the GitHub secret of the registry login to ghcr.io is not set or empty");
+  });
 
   it("given a missing secret, then the attempt fails before docker runs, counts, and is retried per the spec", () => {
     const r = runJob({ retry: retried, env: [{ name: "TOKEN", secretRef: { secret: "api", key: "token" } }] }, { secrets: {} });
