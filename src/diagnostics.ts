@@ -24,6 +24,9 @@ export const CODES = {
   KFM010: "a spec entry names a target the project does not configure",
   KFM011: "a spec on the command line is not one of the project's specs",
   KFM012: "an output folder is inside another project",
+  KFM013: "unknown target option",
+  KFM014: "invalid target option value",
+  KFM015: "a target's runs folder is its output folder or nested with it",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",
@@ -55,6 +58,7 @@ export const CODES = {
   KFM223: "malformed container image reference",
   KFM240: "text holds a character no target can pass on",
   KFM245: "not a single email address",
+  KFM260: "GitHub Actions options that go together are given in part",
   // Targets.
   KFM301: "the target cannot express this feature",
   KFM302: "the output is larger than the runner accepts",

@@ -9,8 +9,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Workflow } from "../src/ir.js";
-import { sharedFiles } from "../targets/github-actions/emit.js";
+import { headerLinesFor, sealOutput } from "../src/header.js";
+import { defaultOptions } from "../src/options.js";
+import { FOLDER_FROM } from "../src/project.js";
 import { TARGETS } from "../targets/index.js";
 import { analyze, compileFor } from "../src/compile.js";
 import { formatDiagnostic, type Diagnostic } from "../src/diagnostics.js";
@@ -46,7 +47,6 @@ export function diagnosticsText(ds: readonly Diagnostic[]): string {
 /** Golden path (relative to golden/) to expected bytes. */
 export function expectedGoldens(): Map<string, string> {
   const out = new Map<string, string>();
-  const githubWorkflows: Workflow[] = [];
   for (const spec of specFiles()) {
     const a = analyze(spec, readSpec(spec));
     if (a.ir === null) throw new Error(`${spec} is invalid:\n${diagnosticsText(a.diagnostics)}`);
@@ -54,11 +54,19 @@ export function expectedGoldens(): Map<string, string> {
       const r = compileFor(a, t);
       if (r.output) out.set(`${t.name}/${stem(spec)}.${t.extension}`, r.output.text);
       else out.set(`${t.name}/${stem(spec)}.diagnostics.txt`, diagnosticsText(r.diagnostics));
-      if (r.output && t.name === "github-actions") githubWorkflows.push(a.ir);
     }
   }
-  // The shared reusable workflows the GitHub Actions goldens call, as one folder of them all writes them.
-  for (const f of sharedFiles(githubWorkflows)) out.set(`github-actions/${f.path}`, f.text);
+  // Each target's folder files (GitHub Actions: the shared reusable workflows its goldens
+  // call), as a compile of the whole project writes them with default options.
+  for (const t of TARGETS) {
+    if (t.folderFiles === undefined) continue;
+    const entries = [...out.keys()]
+      .filter((k) => k.startsWith(`${t.name}/`) && k.endsWith(`.${t.extension}`))
+      .map((k) => k.slice(t.name.length + 1))
+      .map((file) => ({ file, workflow: file.slice(0, -t.extension.length - 1) }));
+    for (const f of t.folderFiles(entries, defaultOptions(t.options), headerLinesFor(t.name, FOLDER_FROM)))
+      out.set(`${t.name}/${f.name}`, sealOutput(f.name, f.text));
+  }
   for (const spec of specFiles()) {
     const a = analyze(spec, readSpec(spec));
     const used = usedFeatures(a.ir!);

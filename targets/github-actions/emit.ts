@@ -32,7 +32,7 @@ import {
 import { cpuCores, quantityBytes } from "../../src/values.js";
 import { VERSION } from "../../src/version.js";
 import { toYamlStream } from "../../src/yaml.js";
-import { DEFAULT_OPTIONS, runsOnValue, type GithubActionsOptions } from "./options.js";
+import { DEFAULT_OPTIONS, registryLogin, runsOnValue, type GithubActionsOptions } from "./options.js";
 
 export const TARGET_NAME = "github-actions";
 
@@ -364,6 +364,9 @@ attempt_names=()
 secret_names=()
 secret_sources=()
 secret_refs=()
+# The caller passes the job's distinct GitHub secrets as SECRET_0, SECRET_1, ... in
+# the order the variables first name them; each arrives here as KFMS_<n>.
+declare -A secret_slot=()
 for ((i = 0; i < \${#FIELDS[@]}; i += 5)); do
   name=\${FIELDS[i + 1]}
   [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$name is not a variable name"
@@ -374,8 +377,11 @@ for ((i = 0; i < \${#FIELDS[@]}; i += 5)); do
   secret)
     # Given to docker by name only (--env NAME): the value never appears in a command line.
     [[ \${FIELDS[i + 2]} =~ ^[A-Z_][A-Z0-9_]*$ ]] || die "$name: \${FIELDS[i + 2]} is not a GitHub secret name"
+    if [[ ! -v secret_slot[\${FIELDS[i + 2]}] ]]; then
+      secret_slot[\${FIELDS[i + 2]}]=\${#secret_slot[@]}
+    fi
     secret_names+=("$name")
-    secret_sources+=("KFMS_\${FIELDS[i + 2]}")
+    secret_sources+=("KFMS_\${secret_slot[\${FIELDS[i + 2]}]}")
     secret_refs+=("the GitHub secret \${FIELDS[i + 2]} (secret \${FIELDS[i + 3]}, key \${FIELDS[i + 4]})")
     options+=(--env="$name")
     ;;
@@ -774,15 +780,29 @@ export function jobWith(job: Job, runTimeout: number | null): Record<string, str
   });
 }
 
-/** The GitHub secrets a job's caller passes to kfm-job.yml, each under its own name: the job's secret references and the registry login's. */
-export function jobSecretNames(job: Job, options: GithubActionsOptions): string[] {
-  const names = job.env.flatMap((e) => ("secretRef" in e ? [githubSecretName(e.secretRef.secret, e.secretRef.key)] : []));
-  if (options.registryPasswordSecret !== null) names.push(options.registryPasswordSecret);
-  return [...new Set(names)];
+/**
+ * How many secrets one job may pass to kfm-job.yml: its `workflow_call` declares this many
+ * slots, `SECRET_0` ... (a shared workflow cannot name the secrets of the folder's
+ * workflows: it is written from their list alone, not their contents).
+ */
+export const SECRET_SLOTS = 16;
+
+/** The `workflow_call` secret of slot `n`, and the one that carries the registry password. */
+export const secretSlot = (n: number): string => `SECRET_${n}`;
+export const REGISTRY_PASSWORD_SECRET = "REGISTRY_PASSWORD";
+
+/** The distinct GitHub secrets a job reads, in the order its variables first name them: slot n holds the n-th. */
+export function jobSecretNames(job: Job): string[] {
+  return [...new Set(job.env.flatMap((e) => ("secretRef" in e ? [githubSecretName(e.secretRef.secret, e.secretRef.key)] : [])))];
 }
 
-function secretsOf(names: readonly string[]): Record<string, string> {
-  return Object.fromEntries(names.map((n) => [n, `\${{ secrets.${n} }}`]));
+/** The `secrets:` a job's caller passes: each of its GitHub secrets in its slot, and the registry password when logging in. */
+export function jobSecrets(job: Job, options: GithubActionsOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  jobSecretNames(job).forEach((name, n) => (out[secretSlot(n)] = `\${{ secrets.${name} }}`));
+  const login = registryLogin(options);
+  if (login !== null) out[REGISTRY_PASSWORD_SECRET] = `\${{ secrets.${login.passwordSecret} }}`;
+  return out;
 }
 
 /** The outputs of kfm-context a workflow uses, in order: the guard, the runtime values, the run token, the deadline. */
@@ -861,14 +881,14 @@ export function jobName(job: Job): { name?: string } {
 }
 
 function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>, options: GithubActionsOptions): Record<string, unknown> {
-  const secrets = jobSecretNames(job, options);
+  const secrets = jobSecrets(job, options);
   return {
     ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
     uses: usesOf(JOB_FILE),
     with: jobWith(job, ir.timeoutSeconds),
-    ...(secrets.length > 0 ? { secrets: secretsOf(secrets) } : {}),
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
 }
 
@@ -1162,23 +1182,24 @@ const CONTEXT_OUTPUT_DESCRIPTIONS: Record<(typeof CONTEXT_OUTPUTS)[number], stri
   deadline: "When the run's timeout ends (Unix seconds)",
 };
 
-/** kfm-job.yml: runs one job's container; `secrets` are the GitHub secrets any caller in the folder passes. */
-export function jobWorkflow(secrets: readonly string[], options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
+/** kfm-job.yml: runs one job's container, with SECRET_SLOTS secret slots (and the registry password when logging in). */
+export function jobWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const env: Record<string, string> = { ...inputVariables(JOB_INPUTS), [V("POD_START_SECONDS")]: String(POD_START_SECONDS) };
-  if (options.registry !== null) {
-    env[V("REGISTRY")] = options.registry;
-    env[V("REGISTRY_USERNAME")] = options.registryUsername ?? "";
-    env[V("REGISTRY_PASSWORD")] = `\${{ secrets.${options.registryPasswordSecret} }}`;
+  const secrets: Record<string, { required: false }> = {};
+  for (let n = 0; n < SECRET_SLOTS; n++) {
+    secrets[secretSlot(n)] = { required: false };
+    env[`${SECRET_VARIABLE_PREFIX}${n}`] = `\${{ secrets.${secretSlot(n)} }}`;
   }
-  for (const s of secrets) env[SECRET_VARIABLE_PREFIX + s] = `\${{ secrets.${s} }}`;
+  const login = registryLogin(options);
+  if (login !== null) {
+    secrets[REGISTRY_PASSWORD_SECRET] = { required: false };
+    env[V("REGISTRY")] = login.server;
+    env[V("REGISTRY_USERNAME")] = login.username;
+    env[V("REGISTRY_PASSWORD")] = `\${{ secrets.${REGISTRY_PASSWORD_SECRET} }}`;
+  }
   return {
     name: "kfm-job",
-    on: {
-      workflow_call: {
-        inputs: inputDefinitions(JOB_INPUTS),
-        ...(secrets.length > 0 ? { secrets: Object.fromEntries(secrets.map((s) => [s, { required: false }])) } : {}),
-      },
-    },
+    on: { workflow_call: { inputs: inputDefinitions(JOB_INPUTS), secrets } },
     permissions: {},
     jobs: {
       [SHARED_JOB_ID.job]: {
@@ -1215,31 +1236,15 @@ export function approvalWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS
   };
 }
 
-/** Header of a shared workflow: which compiler wrote it, for the workflows of its folder. */
-export function sharedHeader(): string {
-  return hashComment([
-    `${HEADER_MARK} ${VERSION} (target ${TARGET_NAME}): shared by the workflows of this folder`,
-    "DO NOT EDIT: change the specs and run kfm-compile again.",
-  ]);
-}
-
-/** The GitHub secrets a folder's callers pass to kfm-job.yml, sorted: each must be declared there. */
-export function folderSecrets(irs: readonly Workflow[], options: GithubActionsOptions): string[] {
-  const names = new Set<string>();
-  for (const ir of irs) for (const job of ir.jobs) if (job.approval === null) for (const n of jobSecretNames(job, options)) names.add(n);
-  return [...names].sort();
-}
-
 /**
- * The shared reusable workflows of an output folder, from all of its workflows: a pure
- * function of their IRs and the options. kfm-context.yml always; kfm-job.yml when a
- * workflow has a job; kfm-approval.yml when one has an approval gate.
+ * The shared reusable workflows of an output folder: a pure function of the options
+ * (the folder's workflows call all of them with data), each starting with `header`
+ * (the header lines the core gives every folder file) as comments.
  */
-export function sharedFiles(irs: readonly Workflow[], options: GithubActionsOptions = DEFAULT_OPTIONS): Array<{ path: string; text: string }> {
-  const files: Array<{ path: string; text: string }> = [];
-  const write = (path: string, doc: Record<string, unknown>): void => void files.push({ path, text: sharedHeader() + toYamlStream([doc]) });
-  if (irs.length > 0) write(CONTEXT_FILE, contextWorkflow(options));
-  if (irs.some((ir) => ir.jobs.some((j) => j.approval === null))) write(JOB_FILE, jobWorkflow(folderSecrets(irs, options), options));
-  if (irs.some((ir) => ir.jobs.some((j) => j.approval !== null))) write(APPROVAL_FILE, approvalWorkflow(options));
-  return files;
+export function sharedFiles(options: GithubActionsOptions = DEFAULT_OPTIONS, header: readonly string[] = SHARED_HEADER): Array<{ name: string; text: string }> {
+  const write = (name: string, doc: Record<string, unknown>) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
+  return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
 }
+
+/** The header of a shared file written outside a compile (tests, the conformance suite): the core gives its own. */
+export const SHARED_HEADER: readonly string[] = [`${HEADER_MARK} ${VERSION} (target ${TARGET_NAME}): shared by the workflows of this folder`];

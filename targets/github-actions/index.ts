@@ -2,19 +2,22 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { UNDOCUMENTED } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import { OPTIONS, type GithubActionsOptions } from "./options.js";
 import { check } from "./check.js";
-import { emit, variableExpression } from "./emit.js";
+import { emit, sharedFiles, variableExpression } from "./emit.js";
+import { prerequisites } from "./prerequisites.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
 
-export const githubActions: Target = {
+export const githubActions: Target<GithubActionsOptions> = {
   name: "github-actions",
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
   // time"; nothing is said of the repeated hour.
   daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
+  options: OPTIONS,
   features,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {
@@ -29,6 +32,9 @@ export const githubActions: Target = {
     ir.jobs.length * 300 + leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(variableExpression(v)))),
   check,
   emit,
+  // kfm-context.yml, kfm-job.yml and kfm-approval.yml, which every workflow of the folder calls (README, "Shared reusable workflows").
+  folderFiles: (entries, options, header) => (entries.length === 0 ? [] : sharedFiles(options, header)),
+  prerequisites,
   lift,
   runs,
 };

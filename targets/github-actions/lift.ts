@@ -26,8 +26,11 @@ import {
   NOTIFY_IF,
   NOTIFY_SCRIPT,
   SHARED_JOB_ID,
+  REGISTRY_PASSWORD_SECRET,
+  SECRET_SLOTS,
   SHORT_JOB_TIMEOUT_MINUTES,
   approvalWorkflow,
+  secretSlot,
   belowAllDone,
   contextWorkflow,
   explicitSuccessIf,
@@ -245,9 +248,14 @@ function liftJob(
   const inputs = readWith(job, JOB_INPUTS, where);
   const passed = job.secrets === undefined ? {} : obj(job.secrets, `${where}: secrets`);
   for (const [k, v] of Object.entries(passed)) {
-    if (v !== `\${{ secrets.${k} }}`) fail(`${where}: the secret ${k} is not passed as the caller's secret of that name`);
-    if (shared.secrets !== null && !shared.secrets.has(k)) fail(`${where}: ${JOB_FILE} does not declare the secret ${k}`);
+    if (k === REGISTRY_PASSWORD_SECRET) {
+      if (!/^\$\{\{ secrets\.[A-Za-z_][A-Za-z0-9_]* \}\}$/.test(str(v, `${where}: ${k}`))) fail(`${where}: ${k} is not a secret of the caller`);
+      if (shared.registry === false) fail(`${where}: ${JOB_FILE} logs in to no registry, but ${k} is passed`);
+    } else if (!/^SECRET_(0|[1-9][0-9]*)$/.test(k) || Number(k.slice(7)) >= SECRET_SLOTS) fail(`${where}: ${k} is not a secret slot of ${JOB_FILE}`);
   }
+  if (shared.registry === true && passed[REGISTRY_PASSWORD_SECRET] === undefined) fail(`${where}: the registry password is not passed`);
+  /** The GitHub secret passed in each slot, by the secret's name. */
+  const slotOf = new Map<string, number>();
 
   const image = literal(inputText(inputs, "image"), `${where}: image`);
   const command = jsonList(inputText(inputs, "command"), `${where}: command`);
@@ -265,12 +273,18 @@ function liftJob(
         fail(`${where}: ${varName} is not a text, a secret or the attempt number`);
       const secret = literal(str(entry.secret, `${where}: secret`), `${where}: secret name`);
       const key = literal(str(entry.key, `${where}: key`), `${where}: secret key`);
-      // The secret GitHub really resolves must be the one <secret>_<key> names, passed by the caller.
+      // The secret GitHub really resolves must be the one <secret>_<key> names, passed in
+      // the slot the script reads for it (the distinct names in order, from SECRET_0).
       const github = githubSecretName(secret, key);
-      if (entry["github-secret"] !== github || !(github in passed)) fail(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
+      if (!slotOf.has(github)) slotOf.set(github, slotOf.size);
+      if (entry["github-secret"] !== github || passed[secretSlot(slotOf.get(github)!)] !== `\${{ secrets.${github} }}`)
+        fail(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
       vars.push([varName, { secret, key }]);
     }
   }
+
+  for (const k of Object.keys(passed))
+    if (k !== REGISTRY_PASSWORD_SECRET && Number(k.slice(7)) >= slotOf.size) fail(`${where}: ${k} is passed but no variable reads it`);
 
   // What docker is given: --cpus in cores, --memory in bytes.
   const cpus = inputText(inputs, "cpus");
@@ -413,8 +427,8 @@ function liftNotification(id: string, job: Obj, everyJob: readonly string[]): No
 
 /** What the shared workflows of the folder say, as far as the callers' meaning depends on it. */
 interface Shared {
-  /** The secrets kfm-job.yml declares; null when the shared files were not given (then every passed secret is taken as declared). */
-  readonly secrets: ReadonlySet<string> | null;
+  /** Whether kfm-job.yml logs in to a registry (so each caller passes its password); null when the shared files were not given. */
+  readonly registry: boolean | null;
 }
 
 /** The deployment options a shared workflow was written with, read back from it: runs-on and the registry login. */
@@ -425,15 +439,13 @@ function optionsOf(doc: Obj, jobId: string, where: string): GithubActionsOptions
   const env = obj(obj((job.steps as unknown[])[0], `${where}: step`).env, `${where}: step env`);
   const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
   if (registry === undefined) return { ...DEFAULT_OPTIONS, runsOn: labels };
-  const password = /^\$\{\{ secrets\.([A-Za-z_][A-Za-z0-9_]*) \}\}$/.exec(
-    str(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_PASSWORD`], `${where}: registry password`),
-  );
-  if (password === null) fail(`${where}: the registry password is not a secret`);
+  // The password secret's own name is the callers' (they pass it as REGISTRY_PASSWORD); any valid name reads the same file.
   return {
+    ...DEFAULT_OPTIONS,
     runsOn: labels,
     registry: str(registry, `${where}: registry`),
     registryUsername: str(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_USERNAME`], `${where}: registry username`),
-    registryPasswordSecret: password[1]!,
+    registryPasswordSecret: REGISTRY_PASSWORD_SECRET,
   };
 }
 
@@ -464,11 +476,10 @@ function readShared(files: ReadonlyMap<string, string>): Shared {
   if (approval !== null && !same(approval, approvalWorkflow(optionsOf(approval, SHARED_JOB_ID.approval, APPROVAL_FILE))))
     fail(`${APPROVAL_FILE} is not the shared workflow emit writes`);
   const job = doc(JOB_FILE);
-  if (job === null) return { secrets: new Set() };
-  const declared = obj(obj(job.on, `${JOB_FILE}: on`).workflow_call, `${JOB_FILE}: workflow_call`).secrets;
-  const secrets = declared === undefined ? [] : Object.keys(obj(declared, `${JOB_FILE}: secrets`));
-  if (!same(job, jobWorkflow(secrets, optionsOf(job, SHARED_JOB_ID.job, JOB_FILE)))) fail(`${JOB_FILE} is not the shared workflow emit writes`);
-  return { secrets: new Set(secrets) };
+  if (job === null) fail(`${JOB_FILE} is missing`);
+  const options = optionsOf(job, SHARED_JOB_ID.job, JOB_FILE);
+  if (!same(job, jobWorkflow(options))) fail(`${JOB_FILE} is not the shared workflow emit writes`);
+  return { registry: options.registry !== undefined };
 }
 
 /**
@@ -477,7 +488,7 @@ function readShared(files: ReadonlyMap<string, string>): Shared {
  * callers are read against the shared workflows emit writes.
  */
 export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): Summary {
-  const shared: Shared = sharedTexts === undefined ? { secrets: null } : readShared(sharedTexts);
+  const shared: Shared = sharedTexts === undefined ? { registry: null } : readShared(sharedTexts);
   const docs = parseYamlStream(text);
   if (docs.length !== 1) fail("expected one YAML document");
   const doc = obj(docs[0], "the workflow");

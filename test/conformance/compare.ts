@@ -1001,14 +1001,18 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
       }
       for (const attempt of attemptsRendered(job)) {
         const got: Obj = {};
+        // The script reads the n-th distinct GitHub secret the variables name from KFMS_<n>.
+        const slots = new Map<string, number>();
         for (const [envName, v] of Object.entries(vars)) {
           if (typeof v === "string") got[envName] = v;
           else if (obj(v).attempt === true) {
             // The run script passes its own attempt counter (1, 2, ...) for this variable.
             got[envName] = String(attempt);
           } else if (typeof obj(v)["github-secret"] === "string") {
-            // The value docker receives is the secret the called step reads as KFMS_<name>.
-            const value = env[`KFMS_${String(obj(v)["github-secret"])}`];
+            // The value docker receives is the secret the called step reads in its slot.
+            const name = String(obj(v)["github-secret"]);
+            if (!slots.has(name)) slots.set(name, slots.size);
+            const value = env[`KFMS_${slots.get(name)}`];
             const ref = Object.values(job.env).find((x): x is SecretRef => isSecret(x) && secretMarker(x) === value);
             got[envName] = ref !== undefined && ref.secret === obj(v).secret && ref.key === obj(v).key ? secretShape(ref) : value;
           } else got[envName] = `<unreadable ${show(v)}>`;

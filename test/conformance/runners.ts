@@ -96,9 +96,9 @@ function folderFor(dir: string, target: string, stem: string, ir: Workflow): { f
   const folder = join(root, ".github", "workflows");
   mkdirSync(folder, { recursive: true });
   mkdirSync(join(root, ".git"), { recursive: true });
-  const shared = sharedFiles([ir]).map((f) => {
-    writeFileSync(join(folder, f.path), f.text);
-    return join(folder, f.path);
+  const shared = sharedFiles().map((f) => {
+    writeFileSync(join(folder, f.name), f.text);
+    return join(folder, f.name);
   });
   return { folder, shared };
 }

@@ -33,6 +33,7 @@ import {
   JOB_INPUTS,
   emit,
   jobTimeoutMinutes,
+  SECRET_SLOTS,
   sharedFiles,
   renderTemplate,
 } from "../../targets/github-actions/emit.js";
@@ -126,10 +127,10 @@ describe("workflow shape", () => {
       webhook: { secret: "s", key: "k" },
     };
     expect(doc(irFixture([{}], { notifications: [n] })).defaults).toEqual({ run: { shell: "bash" } });
-    for (const f of sharedFiles([irFixture([{}, { approval: { timeoutSeconds: null } }])])) {
+    for (const f of sharedFiles()) {
       const shared = parseYamlStream(f.text)[0] as Doc;
-      expect(shared.permissions, f.path).toEqual({});
-      for (const job of Object.values(shared.jobs)) for (const step of job.steps) expect(step.shell, f.path).toMatch(/^(bash|python3 -I \{0\})$/);
+      expect(shared.permissions, f.name).toEqual({});
+      for (const job of Object.values(shared.jobs)) for (const step of job.steps) expect(step.shell, f.name).toMatch(/^(bash|python3 -I \{0\})$/);
     }
   });
 
@@ -167,7 +168,7 @@ describe("workflow shape", () => {
   it("given a job, then it calls kfm-job.yml, which never uses a container job (ENTRYPOINT would be ignored) and runs on the pinned runner", () => {
     const j = doc(irFixture()).jobs.job_0;
     expect(j.uses).toBe("./.github/workflows/kfm-job.yml");
-    const shared = parseYamlStream(sharedFiles([irFixture()]).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
     expect(shared.jobs.container.container).toBeUndefined();
     expect(shared.jobs.container["runs-on"]).toBe("ubuntu-24.04");
     expect(shared.jobs.container.steps).toHaveLength(1);
@@ -178,7 +179,7 @@ describe("workflow shape", () => {
     const d = doc(ir);
     expect(d.jobs.a.uses).toBe(d.jobs.b.uses);
     expect(emit(ir)).not.toContain("run:");
-    const shared = new Map(sharedFiles([ir]).map((f) => [f.path, parseYamlStream(f.text)[0] as Doc]));
+    const shared = new Map(sharedFiles().map((f) => [f.name, parseYamlStream(f.text)[0] as Doc]));
     expect(shared.get("kfm-job.yml")!.jobs.container.steps[0].run).toBe(RUN_SCRIPT);
     expect(shared.get("kfm-context.yml")!.jobs["logical-date"].steps[0].run).toBe(CONTEXT_SCRIPT);
   });
@@ -197,8 +198,8 @@ describe("workflow shape", () => {
         ],
       },
     ]);
-    const shared = parseYamlStream(sharedFiles([ir]).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
-    expect(Object.keys(shared.jobs.container.steps[0].env).every((k) => k.startsWith("KFMI_"))).toBe(true);
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+    expect(Object.keys(shared.jobs.container.steps[0].env).every((k) => /^KFM[IS]_/.test(k))).toBe(true);
     expect(JSON.parse(stepEnv(ir, "job_0").KFMI_ENV!)).toEqual({ PATH: "/nowhere", BASH_ENV: "/tmp/x" });
   });
 
@@ -258,7 +259,7 @@ describe("retries and timeouts", () => {
     // Left out of the caller: kfm-job.yml's default is the maximum, and its job reads the input.
     expect(doc(irFixture()).jobs.job_0.with["timeout-minutes"]).toBeUndefined();
     expect(JOB_INPUTS.find((i) => i.name === "timeout-minutes")!.default).toBe(MAX_TIMEOUT_MINUTES);
-    const shared = parseYamlStream(sharedFiles([irFixture()]).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
     expect(shared.jobs.container["timeout-minutes"]).toBe("${{ inputs.timeout-minutes }}");
     expect(stepEnv(irFixture(), "job_0").KFMI_ATTEMPT_TIMEOUT).toBe("0");
   });
@@ -275,7 +276,7 @@ describe("retries and timeouts", () => {
     const d = doc(ir);
     expect(stepEnv(ir, "job_0").KFMI_DEADLINE).toBe("${{ needs.kfm-context.outputs.deadline }}");
     expect(stepEnv(ir, "kfm-context").KFMI_RUN_TIMEOUT).toBe("3600");
-    const shared = parseYamlStream(sharedFiles([ir]).find((f) => f.path === "kfm-context.yml")!.text)[0] as Doc;
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-context.yml")!.text)[0] as Doc;
     expect(shared.on.workflow_call.outputs.deadline.value).toBe("${{ jobs.logical-date.outputs.deadline }}");
     expect(shared.jobs["logical-date"].outputs.deadline).toBe("${{ steps.kfm-context.outputs.deadline }}");
     expect(d.jobs.job_0.with["timeout-minutes"]).toBe(Math.ceil((3600 + 330) / 60));
@@ -326,7 +327,7 @@ describe("the container", () => {
 describe("runtime values", () => {
   it("given a schedule with a constant period, then kfm-context gets the period, so it also outputs prev and next execution dates", () => {
     expect(stepEnv(irFixture([{}], { schedule: cron({ periodSeconds: 86400 }) }), "kfm-context").KFMI_PERIOD_SECONDS).toBe("86400");
-    const shared = parseYamlStream(sharedFiles([irFixture()]).find((f) => f.path === "kfm-context.yml")!.text)[0] as Doc;
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-context.yml")!.text)[0] as Doc;
     expect(Object.keys(shared.on.workflow_call.outputs)).toEqual([
       "run",
       "execution_date",
@@ -399,7 +400,7 @@ describe("lift", () => {
     { schedule: cron({ start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }), timeoutSeconds: 7200 },
   );
 
-  const shared = (w: Workflow): Map<string, string> => new Map(sharedFiles([w]).map((f) => [f.path, f.text]));
+  const shared = (w: Workflow): Map<string, string> => new Map(sharedFiles().map((f) => [f.name, f.text]));
 
   it("given emitted output, when lifted with or without its shared workflows, then it equals the spec's meaning", () => {
     expect(lift(emit(ir))).toEqual(summarize(ir));
@@ -447,14 +448,34 @@ describe("lift", () => {
       registryUsername: "bot",
       registryPasswordSecret: "GHCR_TOKEN",
     };
-    const files = new Map(sharedFiles([ir], options).map((f) => [f.path, f.text]));
+    const files = new Map(sharedFiles(options).map((f) => [f.name, f.text]));
     expect(lift(emit(ir, options), files)).toEqual(summarize(ir));
   });
 
-  it("given a caller that passes a secret the shared workflow does not declare, then lift refuses it", () => {
+  it("given a caller whose secret slot holds another secret, or passes a slot no variable reads, then lift refuses it", () => {
     const w = irFixture([{ env: [{ name: "T", secretRef: { secret: "api", key: "token" } }] }]);
     expect(lift(emit(w), shared(w))).toEqual(summarize(w));
-    expect(() => lift(emit(w), shared(irFixture()))).toThrow(/does not declare the secret API_TOKEN/);
+    expect(() => lift(emit(w).replace("SECRET_0: ${{ secrets.API_TOKEN }}", "SECRET_0: ${{ secrets.OTHER }}"), shared(w))).toThrow(
+      /GitHub secret of api\/token/,
+    );
+    expect(() =>
+      lift(emit(w).replace("SECRET_0: ${{ secrets.API_TOKEN }}", "SECRET_0: ${{ secrets.API_TOKEN }}\n      SECRET_1: ${{ secrets.X }}"), shared(w)),
+    ).toThrow(/SECRET_1 is passed but no variable reads it/);
+  });
+
+  it("given a job that reads more secrets than kfm-job.yml has slots, then it is refused (KFM301); as many is fine", () => {
+    const env = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `S${i}`, secretRef: { secret: "s", key: `k${i}` } }));
+    expect(codes(irFixture([{ env: env(SECRET_SLOTS) }]))).toEqual([]);
+    expect(codes(irFixture([{ env: env(SECRET_SLOTS + 1) }]))).toEqual(["KFM301"]);
+    // The same secret read twice takes one slot.
+    expect(doc(irFixture([{ env: [...env(1), { name: "AGAIN", secretRef: { secret: "s", key: "k0" } }] }])).jobs.job_0.secrets).toEqual({
+      SECRET_0: "${{ secrets.S_K0 }}",
+    });
+  });
+
+  it("given the registry options in part, then they are refused (KFM260): all three go together", () => {
+    expect(check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io" }).map((p) => p.code)).toEqual(["KFM260"]);
+    expect(check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "u", registryPasswordSecret: "P" })).toEqual([]);
   });
 
   it("given the example specs, then each compiles and lifts back to its meaning", () => {
@@ -526,8 +547,9 @@ function sharedStepEnv(
   const inputs: Record<string, string> = {};
   for (const i of JOB_INPUTS) inputs[i.name] = caller.with?.[i.name] === undefined ? String(i.default) : evaluate(String(caller.with[i.name]), outputs);
   const passed: Record<string, string> = {};
-  for (const name of Object.keys(caller.secrets ?? {})) passed[name] = secrets[name] ?? "";
-  const shared = parseYamlStream(sharedFiles([ir], options).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
+  for (const [slot, expression] of Object.entries((caller.secrets ?? {}) as Record<string, string>))
+    passed[slot] = secrets[/^\$\{\{ secrets\.([A-Za-z0-9_]+) \}\}$/.exec(expression)![1]!] ?? "";
+  const shared = parseYamlStream(sharedFiles(options).find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
   const step = shared.jobs.container.steps[0];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(step.env as Record<string, string>))
@@ -882,11 +904,12 @@ describe("secrets (contract 11.3)", () => {
       key: "password",
       "github-secret": "TRINO_CREDENTIALS_PASSWORD",
     });
-    // The caller passes that one secret by name; the shared workflow declares it and hands it to its step.
-    expect(doc(ir).jobs.job_0.secrets).toEqual({ TRINO_CREDENTIALS_PASSWORD: "${{ secrets.TRINO_CREDENTIALS_PASSWORD }}" });
-    const shared = parseYamlStream(sharedFiles([ir]).find((f) => f.path === "kfm-job.yml")!.text)[0] as Doc;
-    expect(shared.on.workflow_call.secrets).toEqual({ TRINO_CREDENTIALS_PASSWORD: { required: false } });
-    expect(shared.jobs.container.steps[0].env.KFMS_TRINO_CREDENTIALS_PASSWORD).toBe("${{ secrets.TRINO_CREDENTIALS_PASSWORD }}");
+    // The caller passes that one secret in the first slot; the shared workflow hands each slot to its step.
+    expect(doc(ir).jobs.job_0.secrets).toEqual({ SECRET_0: "${{ secrets.TRINO_CREDENTIALS_PASSWORD }}" });
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+    expect(shared.on.workflow_call.secrets.SECRET_0).toEqual({ required: false });
+    expect(Object.keys(shared.on.workflow_call.secrets)).toHaveLength(SECRET_SLOTS);
+    expect(shared.jobs.container.steps[0].env.KFMS_0).toBe("${{ secrets.SECRET_0 }}");
     expect(emit(ir)).not.toContain("s3cr3t");
   });
 
@@ -963,7 +986,7 @@ describe("the standard env: attempt number and run token", () => {
     const ir = irFixture();
     expect(JSON.parse(stepEnv(ir, "job_0").KFMI_ENV!).KFM_RUN_TOKEN).toBe("${{ needs.kfm-context.outputs.run_token }}");
     expect(stepEnv(ir, "kfm-context").KFMI_RUN_TOKEN_SEED).toBe("kfm-run-token/v1\nwf\n00\n");
-    const shared = parseYamlStream(sharedFiles([ir]).find((f) => f.path === "kfm-context.yml")!.text)[0] as Doc;
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-context.yml")!.text)[0] as Doc;
     expect(shared.jobs["logical-date"].outputs.run_token).toBe("${{ steps.kfm-context.outputs.run_token }}");
   });
 
@@ -992,9 +1015,9 @@ describe("the standard env: attempt number and run token", () => {
 
   it("given kfm-context outputs that drop run_token, then lift refuses the output", () => {
     const ir = irFixture();
-    const files = new Map(sharedFiles([ir]).map((f) => [f.path, f.text]));
+    const files = new Map(sharedFiles().map((f) => [f.name, f.text]));
     files.set("kfm-context.yml", files.get("kfm-context.yml")!.replace(/^\s+run_token: \$\{\{ steps.*\n/m, ""));
-    expect(files.get("kfm-context.yml")).not.toBe(sharedFiles([ir])[0]!.text);
+    expect(files.get("kfm-context.yml")).not.toBe(sharedFiles()[0]!.text);
     expect(() => lift(emit(ir), files)).toThrow(/kfm-context.yml is not/);
   });
 });
@@ -1103,7 +1126,7 @@ describe("approval gates (gate.approval)", () => {
     expect(gate.permissions).toEqual({ actions: "read" });
     expect(gate.needs).toEqual(["kfm-context", "build"]);
     expect(gate.if).toBe(JOB_IF);
-    const shared = parseYamlStream(sharedFiles([ir]).find((f) => f.path === "kfm-approval.yml")!.text)[0] as Doc;
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-approval.yml")!.text)[0] as Doc;
     const job = shared.jobs.approval;
     expect(job.environment).toBe("${{ inputs.environment }}");
     expect(job.permissions).toEqual({ actions: "read" });
@@ -1403,15 +1426,9 @@ describe("prerequisites (explain --target)", () => {
       { notifications: [n] },
     );
     const p = prerequisites(ir, DEFAULT_OPTIONS);
-    expect(p.map((x) => `${x.kind} ${x.name}`)).toEqual([
-      "runner ubuntu-24.04",
-      "file .github/workflows/kfm-context.yml",
-      "file .github/workflows/kfm-job.yml",
-      "file .github/workflows/kfm-approval.yml",
-      "secret DB_PASSWORD",
-      "secret HOOKS_SLACK",
-      "environment wf.approve",
-    ]);
+    expect(p.map((x) => x.kind)).toEqual(["runner", "network", "setting", "secret", "secret", "image", "environment"]);
+    const text = p.map((x) => x.text).join("\n");
+    for (const part of ["ubuntu-24.04", "kfm-job.yml", "DB_PASSWORD", "HOOKS_SLACK", "wf.approve", "*.svc.cluster.local"]) expect(text).toContain(part);
     const options = {
       ...DEFAULT_OPTIONS,
       runsOn: ["self-hosted", "linux"],
@@ -1419,7 +1436,10 @@ describe("prerequisites (explain --target)", () => {
       registryUsername: "bot",
       registryPasswordSecret: "GHCR_TOKEN",
     };
-    expect(prerequisites(ir, options).map((x) => `${x.kind} ${x.name}`)).toContain("secret GHCR_TOKEN");
-    expect(prerequisites(ir, options)[0]!.name).toBe("self-hosted, linux");
+    const withLogin = prerequisites(ir, options)
+      .map((x) => x.text)
+      .join("\n");
+    expect(withLogin).toContain("self-hosted, linux");
+    expect(withLogin).toContain("GHCR_TOKEN");
   });
 });
