@@ -8132,18 +8132,18 @@ function calledNames(p, into) {
 }
 
 // dist/src/names.js
-function kubeName(specName2) {
-  return specName2.replace(/_/g, "-");
+function kubeName(specName3) {
+  return specName3.replace(/_/g, "-");
 }
-function airflowId(specName2) {
-  return specName2;
+function airflowId(specName3) {
+  return specName3;
 }
-function githubJobId(specName2) {
-  return specName2;
+function githubJobId(specName3) {
+  return specName3;
 }
 var RESERVED_PREFIX = "kfm-";
-function outputBaseName(specName2) {
-  return specName2;
+function outputBaseName(specName3) {
+  return specName3;
 }
 function isWindowsDeviceName(name) {
   return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name.split(".")[0].trimEnd());
@@ -8180,8 +8180,8 @@ function tektonFailedTaskName(index) {
 }
 var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 var TEKTON_CREATOR_SERVICE_ACCOUNT = `${RESERVED_PREFIX}pipelinerun-creator`;
-function tektonRunGenerateName(specName2) {
-  return `${kubeName(specName2)}-`;
+function tektonRunGenerateName(specName3) {
+  return `${kubeName(specName3)}-`;
 }
 var GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
 var GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
@@ -8195,8 +8195,8 @@ function githubSecretName(secret, key) {
   return `${secret}_${key}`.replace(/[a-z]/g, (c) => c.toUpperCase()).replace(/[^A-Z0-9_]/g, "_");
 }
 var ARGO_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
-function argoConcurrencyLockName(specName2) {
-  return `${RESERVED_PREFIX}${kubeName(specName2)}-runs`;
+function argoConcurrencyLockName(specName3) {
+  return `${RESERVED_PREFIX}${kubeName(specName3)}-runs`;
 }
 var ARGO_CONCURRENCY_KEY = "max-active-runs";
 var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
@@ -8221,8 +8221,8 @@ function argoNotifyTask(index) {
 }
 var BACKFILL_LOGICAL_DATE_ANNOTATION = "kfm-compile.dev/logical-date";
 var BACKFILL_RUN_TOKEN_LABEL = "kfm-compile.dev/run-token";
-function backfillRunName(specName2, logicalMs) {
-  return `${kubeName(specName2)}-${Math.floor(logicalMs / 6e4)}`;
+function backfillRunName(specName3, logicalMs) {
+  return `${kubeName(specName3)}-${Math.floor(logicalMs / 6e4)}`;
 }
 function airflowBackfillRunId(ts) {
   return `kfm_backfill__${ts}`;
@@ -10088,13 +10088,13 @@ function lower(data, source, scalarSource, options = {}) {
   if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
-  const prerequisites = jobs.filter((j) => j.prerequisite).map((j) => j.name);
-  if (prerequisites.length * jobs.length > MAX_PREREQUISITE_REACH) {
+  const prerequisites2 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites2.length * jobs.length > MAX_PREREQUISITE_REACH) {
     const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
-    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
+    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites2.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
     return { ir: null, problems };
   }
-  const gated = withPrerequisites(ctx, jobs, prerequisites);
+  const gated = withPrerequisites(ctx, jobs, prerequisites2);
   const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
@@ -10209,9 +10209,9 @@ function lowerNotifications(value, at, workflow) {
   });
   return out;
 }
-function withPrerequisites(ctx, jobs, prerequisites) {
+function withPrerequisites(ctx, jobs, prerequisites2) {
   let out = jobs;
-  for (const p of prerequisites) {
+  for (const p of prerequisites2) {
     const byName = new Map(out.map((j) => [j.name, j]));
     const upstream = /* @__PURE__ */ new Set();
     const walk2 = (n) => {
@@ -20308,6 +20308,14 @@ function resolveJobFiles(spec, data, where) {
 
 // dist/src/options.js
 import { createHash as createHash5 } from "node:crypto";
+var option = {
+  string: (d) => ({ ...d, type: "string", default: d.default }),
+  strings: (d) => ({ ...d, type: "strings", default: d.default ?? [] }),
+  boolean: (d) => ({ ...d, type: "boolean" }),
+  integer: (d) => ({ ...d, type: "integer", default: d.default }),
+  oneOf: (d) => ({ ...d, type: "oneOf" }),
+  mapping: (d) => ({ ...d, type: "mapping", default: void 0 })
+};
 var MAX_OPTION_CHARS = 4096;
 var MAX_OPTION_ITEMS = 256;
 function defaultOptions(decls) {
@@ -21234,11 +21242,11 @@ function jobTemplate(job, ctx) {
     container: container(job, ctx)
   };
 }
-function succeededTerm(specName2) {
-  return `${kubeName(specName2)}.Succeeded`;
+function succeededTerm(specName3) {
+  return `${kubeName(specName3)}.Succeeded`;
 }
-function finishedTerm(specName2) {
-  const t = kubeName(specName2);
+function finishedTerm(specName3) {
+  const t = kubeName(specName3);
   return `(${t}.Succeeded || ${t}.Failed || ${t}.Errored || ${t}.Skipped || ${t}.Omitted)`;
 }
 function dagTask(job, source) {
@@ -23491,151 +23499,40 @@ var tekton = {
 };
 
 // dist/targets/github-actions/options.js
-var OPTIONS5 = {};
-
-// dist/targets/github-actions/check.js
-var TARGET3 = "GitHub Actions";
-var MIN_SCHEDULE_MINUTES = 5;
-var DOCKER_MIN_MEMORY_BYTES = 6291456n;
-var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
-var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
-var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function check4(ir) {
-  const problems = [];
-  const s = ir.schedule;
-  if (s !== null && s.kind === "event") {
-    problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
-  }
-  if (s !== null && s.kind === "cron") {
-    if (s.catchup) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
-    }
-    const gap = shortestGapMinutes(s.cron);
-    if (typeof gap === "string") {
-      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
-    } else if (gap < MIN_SCHEDULE_MINUTES) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
-    }
-  }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
-  }
-  for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
-  }
-  for (const job of ir.jobs) {
-    if (job.approval === null)
-      continue;
-    if (job.approval.timeoutSeconds !== null) {
-      problems.push(problem("KFM301", `${TARGET3} cannot give an approval a timeout: the gate is a job on a protected environment, which waits for a reviewer until GitHub fails it after 30 days; nothing can fail it earlier without failing the whole run, and a wait timer delays the job instead of ending the wait. Remove the timeout (the gate then waits up to GitHub's 30 days), or compile for Airflow, Argo or Tekton.`, [...job.at, "timeout"]));
-    }
-    if (ir.timeoutSeconds !== null) {
-      problems.push(problem("KFM301", `${TARGET3} cannot end a run waiting at the approval \`${job.name}\` when the workflow's timeout passes: a job waiting for a reviewer keeps the run open until a decision (or GitHub's 30 days). Remove the workflow timeout for this target, or compile for Airflow, Argo or Tekton.`, job.at));
-    }
-  }
-  const secretNames = /* @__PURE__ */ new Map();
-  const secretProblems = (secret, key, at) => {
-    const name = githubSecretName(secret, key);
-    const ref = `${secret}/${key}`;
-    const other = secretNames.get(name);
-    if (other !== void 0 && other !== ref) {
-      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
-    }
-    secretNames.set(name, ref);
-    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
-      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
-    }
-  };
-  for (const n of ir.notifications) {
-    const secret = n.kind === "email" ? n.smtp : n.webhook;
-    secretProblems(secret.secret, secret.key, [...n.at, n.kind === "email" ? "smtp" : "webhook"]);
-    const fields = n.kind === "email" ? [["from", n.from], ...n.recipients.map((r, i) => [`recipients.${i}`, r])] : [["channel", n.channel]];
-    fields.push(["message", templateText(n.message)]);
-    for (const [field2, text] of fields) {
-      if (/[\r\n]/.test(text) || UNPASSABLE.test(text)) {
-        problems.push(problem("KFM301", `${TARGET3} cannot put a line break, a NUL or a lone surrogate in a notification's ${field2.replace(/\..*/, "")}: it goes into one header or JSON line sent by curl. Remove the character.`, field2.startsWith("recipients.") ? [...n.at, "recipients", Number(field2.slice(11))] : field2 === "message" ? n.at : [...n.at, field2]));
-      }
-    }
-  }
-  for (const job of ir.jobs) {
-    for (const e of job.env) {
-      if ("secretRef" in e) {
-        const at = [...job.at, "env", e.name];
-        secretProblems(e.secretRef.secret, e.secretRef.key, at);
-        if (SECRET_NAMES_REFUSED.test(e.name)) {
-          problems.push(problem("KFM301", `${TARGET3} cannot pass a secret as the variable ${e.name}: the job's docker client reads secrets from its own environment by name, and ${e.name} would change how docker, the loader or the shell run. Give the variable another name.`, at));
-        }
-      } else if (e.value.some((seg) => "variable" in seg && seg.variable === "attempt") && !(e.value.length === 1)) {
-        problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole value (the run script sets it per attempt). Use the attempt number on its own.`, [...job.at, "env", e.name]));
-      }
-    }
-  }
-  for (const job of ir.jobs) {
-    const lists = [
-      ["command", job.command],
-      ["args", job.args]
-    ];
-    for (const [field2, list] of lists) {
-      (list ?? []).forEach((t, i) => {
-        if (t.some((seg) => "variable" in seg && seg.variable === "attempt")) {
-          problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole env value (the run script sets it per attempt).`, [...job.at, field2, i]));
-        }
-      });
-    }
-  }
-  for (const job of ir.jobs) {
-    const memory = job.resources.memory;
-    if (memory !== null) {
-      const bytes = quantityBytes(memory);
-      if (bytes !== null && bytes > 0n && bytes < DOCKER_MIN_MEMORY_BYTES) {
-        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\` (${bytes} bytes): jobs run with \`docker run --memory\`, and Docker refuses limits below 6 MiB. Ask for at least 6Mi.`, [...job.at, "resources", "memory"]));
-      } else if (bytes !== null && bytes > DOCKER_MAX_MEMORY_BYTES) {
-        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\`: Docker keeps memory limits as a signed 64-bit number of bytes. Ask for less than 8Ei.`, [...job.at, "resources", "memory"]));
-      }
-    }
-    if (job.command !== null && job.command.length > 0 && job.command[0].length === 0) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express an empty executable: \`docker run --entrypoint=""\` resets the entrypoint and runs the next argument instead, where Kubernetes fails to start the container. Name the executable, or leave \`command\` out to keep the image's entrypoint.`, [...job.at, "command", 0]));
-    }
-  }
-  return problems;
-}
-function templateText(t) {
-  return t.map((s) => "text" in s ? s.text : "").join("");
-}
-function shortestGapMinutes(cron) {
-  const c = parseCron(cron);
-  if (typeof c === "string")
-    return c;
-  const times = c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
-  let gap = Infinity;
-  for (let i = 1; i < times.length; i++)
-    gap = Math.min(gap, times[i] - times[i - 1]);
-  if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star))
-    gap = Math.min(gap, times[0] + 1440 - times[times.length - 1]);
-  return gap;
-}
-function consecutiveDaysMatch(days, months, weekdays, star) {
-  const matches = (d) => months.includes(d.getUTCMonth() + 1) && (star[2] || days.includes(d.getUTCDate())) && (star[4] || weekdays.includes(d.getUTCDay()));
-  let previous = false;
-  for (let t = Date.UTC(2e3, 0, 1); t < Date.UTC(2028, 0, 2); t += 864e5) {
-    const current = matches(new Date(t));
-    if (previous && current)
-      return true;
-    previous = current;
-  }
-  return false;
-}
-
-// dist/targets/github-actions/options.js
 var DEFAULT_RUNS_ON = "ubuntu-24.04";
-var DEFAULT_OPTIONS = {
-  runsOn: [DEFAULT_RUNS_ON],
-  registry: null,
-  registryUsername: null,
-  registryPasswordSecret: null
+var SECRET_NAME = /^(?!GITHUB_)(?!github_)[A-Za-z_][A-Za-z0-9_]*$/;
+var OPTIONS5 = {
+  runsOn: option.strings({
+    description: "The `runs-on` labels of every job (a runner must carry all of them). GitHub-hosted runners cannot reach a private network such as a cluster's `*.svc.cluster.local`: give self-hosted runner labels for jobs that must. Default `ubuntu-24.04`.",
+    default: [DEFAULT_RUNS_ON],
+    pattern: /^[^\s,]+$/,
+    patternText: "a runner label (no spaces or commas)",
+    maxItems: 16
+  }),
+  registry: option.string({
+    description: "A container registry to log in to (`docker login --password-stdin`) before an attempt pulls its image, for private images: a host such as `ghcr.io` or `registry.example.com:5000`. Needs `registryUsername` and `registryPasswordSecret`. Default: none (anonymous pulls).",
+    pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/,
+    patternText: "a registry host, optionally with a port"
+  }),
+  registryUsername: option.string({
+    description: "The user name of the registry login.",
+    pattern: /^[^\s]+$/,
+    patternText: "a user name without spaces",
+    maxLength: 256
+  }),
+  registryPasswordSecret: option.string({
+    description: "The GitHub secret holding the registry password or token; every job passes it to the shared kfm-job.yml.",
+    pattern: SECRET_NAME,
+    patternText: "a GitHub secret name (letters, digits and `_`, not starting with a digit or `GITHUB_`)"
+  })
 };
+var DEFAULT_OPTIONS = defaultOptions(OPTIONS5);
 function runsOnValue(options) {
   return options.runsOn.length === 1 ? options.runsOn[0] : [...options.runsOn];
+}
+function registryLogin(options) {
+  const { registry, registryUsername, registryPasswordSecret } = options;
+  return registry !== void 0 && registryUsername !== void 0 && registryPasswordSecret !== void 0 ? { server: registry, username: registryUsername, passwordSecret: registryPasswordSecret } : null;
 }
 
 // dist/targets/github-actions/emit.js
@@ -23916,6 +23813,9 @@ attempt_names=()
 secret_names=()
 secret_sources=()
 secret_refs=()
+# The caller passes the job's distinct GitHub secrets as SECRET_0, SECRET_1, ... in
+# the order the variables first name them; each arrives here as KFMS_<n>.
+declare -A secret_slot=()
 for ((i = 0; i < \${#FIELDS[@]}; i += 5)); do
   name=\${FIELDS[i + 1]}
   [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$name is not a variable name"
@@ -23926,8 +23826,11 @@ for ((i = 0; i < \${#FIELDS[@]}; i += 5)); do
   secret)
     # Given to docker by name only (--env NAME): the value never appears in a command line.
     [[ \${FIELDS[i + 2]} =~ ^[A-Z_][A-Z0-9_]*$ ]] || die "$name: \${FIELDS[i + 2]} is not a GitHub secret name"
+    if [[ ! -v secret_slot[\${FIELDS[i + 2]}] ]]; then
+      secret_slot[\${FIELDS[i + 2]}]=\${#secret_slot[@]}
+    fi
     secret_names+=("$name")
-    secret_sources+=("KFMS_\${FIELDS[i + 2]}")
+    secret_sources+=("KFMS_\${secret_slot[\${FIELDS[i + 2]}]}")
     secret_refs+=("the GitHub secret \${FIELDS[i + 2]} (secret \${FIELDS[i + 3]}, key \${FIELDS[i + 4]})")
     options+=(--env="$name")
     ;;
@@ -24250,14 +24153,19 @@ function jobWith(job, runTimeout) {
     "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, runTimeout)
   });
 }
-function jobSecretNames(job, options) {
-  const names = job.env.flatMap((e) => "secretRef" in e ? [githubSecretName(e.secretRef.secret, e.secretRef.key)] : []);
-  if (options.registryPasswordSecret !== null)
-    names.push(options.registryPasswordSecret);
-  return [...new Set(names)];
+var SECRET_SLOTS = 16;
+var secretSlot = (n) => `SECRET_${n}`;
+var REGISTRY_PASSWORD_SECRET = "REGISTRY_PASSWORD";
+function jobSecretNames(job) {
+  return [...new Set(job.env.flatMap((e) => "secretRef" in e ? [githubSecretName(e.secretRef.secret, e.secretRef.key)] : []))];
 }
-function secretsOf(names) {
-  return Object.fromEntries(names.map((n) => [n, `\${{ secrets.${n} }}`]));
+function jobSecrets(job, options) {
+  const out = {};
+  jobSecretNames(job).forEach((name, n) => out[secretSlot(n)] = `\${{ secrets.${name} }}`);
+  const login = registryLogin(options);
+  if (login !== null)
+    out[REGISTRY_PASSWORD_SECRET] = `\${{ secrets.${login.passwordSecret} }}`;
+  return out;
 }
 function contextOutputExpression(name) {
   return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
@@ -24309,15 +24217,18 @@ function jobIf(job, below, name) {
     return ALL_DONE_IF;
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
+function jobName(job) {
+  return githubJobId(job.name) === job.name ? {} : { name: job.name };
+}
 function specJob(ir, job, below, options) {
-  const secrets = jobSecretNames(job, options);
+  const secrets = jobSecrets(job, options);
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
     uses: usesOf(JOB_FILE),
     with: jobWith(job, ir.timeoutSeconds),
-    ...secrets.length > 0 ? { secrets: secretsOf(secrets) } : {}
+    ...Object.keys(secrets).length > 0 ? { secrets } : {}
   };
 }
 var SHORT_JOB_TIMEOUT_MINUTES = 10;
@@ -24378,7 +24289,7 @@ function gateWith(ir, job) {
 }
 function gateJob(ir, job, below) {
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
     // A called workflow's token has at most its caller job's scopes (docs: reusing workflows, "Access and permissions").
@@ -24565,23 +24476,23 @@ var CONTEXT_OUTPUT_DESCRIPTIONS = {
   run_token: "The run token of the logical date",
   deadline: "When the run's timeout ends (Unix seconds)"
 };
-function jobWorkflow(secrets, options = DEFAULT_OPTIONS) {
+function jobWorkflow(options = DEFAULT_OPTIONS) {
   const env = { ...inputVariables(JOB_INPUTS), [V("POD_START_SECONDS")]: String(POD_START_SECONDS) };
-  if (options.registry !== null) {
-    env[V("REGISTRY")] = options.registry;
-    env[V("REGISTRY_USERNAME")] = options.registryUsername ?? "";
-    env[V("REGISTRY_PASSWORD")] = `\${{ secrets.${options.registryPasswordSecret} }}`;
+  const secrets = {};
+  for (let n = 0; n < SECRET_SLOTS; n++) {
+    secrets[secretSlot(n)] = { required: false };
+    env[`${SECRET_VARIABLE_PREFIX}${n}`] = `\${{ secrets.${secretSlot(n)} }}`;
   }
-  for (const s of secrets)
-    env[SECRET_VARIABLE_PREFIX + s] = `\${{ secrets.${s} }}`;
+  const login = registryLogin(options);
+  if (login !== null) {
+    secrets[REGISTRY_PASSWORD_SECRET] = { required: false };
+    env[V("REGISTRY")] = login.server;
+    env[V("REGISTRY_USERNAME")] = login.username;
+    env[V("REGISTRY_PASSWORD")] = `\${{ secrets.${REGISTRY_PASSWORD_SECRET} }}`;
+  }
   return {
     name: "kfm-job",
-    on: {
-      workflow_call: {
-        inputs: inputDefinitions(JOB_INPUTS),
-        ...secrets.length > 0 ? { secrets: Object.fromEntries(secrets.map((s) => [s, { required: false }])) } : {}
-      }
-    },
+    on: { workflow_call: { inputs: inputDefinitions(JOB_INPUTS), secrets } },
     permissions: {},
     jobs: {
       [SHARED_JOB_ID.job]: {
@@ -24614,6 +24525,207 @@ function approvalWorkflow(options = DEFAULT_OPTIONS) {
       }
     }
   };
+}
+function sharedFiles(options = DEFAULT_OPTIONS, header = SHARED_HEADER) {
+  const write = (name, doc) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
+  return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
+}
+var SHARED_HEADER = [`${HEADER_MARK} ${VERSION} (target ${TARGET_NAME3}): shared by the workflows of this folder`];
+
+// dist/targets/github-actions/check.js
+var TARGET3 = "GitHub Actions";
+var MIN_SCHEDULE_MINUTES = 5;
+var DOCKER_MIN_MEMORY_BYTES = 6291456n;
+var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
+var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
+var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function check4(ir, options = DEFAULT_OPTIONS) {
+  const problems = [];
+  const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
+  if (registry.some((o) => o !== void 0) && registry.some((o) => o === void 0)) {
+    problems.push(problem("KFM260", `The ${TARGET3} options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together: each job logs in to the registry as that user with that secret before it pulls. Give all three, or none for anonymous pulls.`, ir.at));
+  }
+  const s = ir.schedule;
+  if (s !== null && s.kind === "event") {
+    problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
+  }
+  if (s !== null && s.kind === "cron") {
+    if (s.catchup) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
+    }
+    const gap = shortestGapMinutes(s.cron);
+    if (typeof gap === "string") {
+      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
+    } else if (gap < MIN_SCHEDULE_MINUTES) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
+    }
+  }
+  if (ir.maxActiveRuns !== null) {
+    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
+  }
+  for (const u of ir.upstream) {
+    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
+  }
+  for (const job of ir.jobs) {
+    if (job.approval === null)
+      continue;
+    if (job.approval.timeoutSeconds !== null) {
+      problems.push(problem("KFM301", `${TARGET3} cannot give an approval a timeout: the gate is a job on a protected environment, which waits for a reviewer until GitHub fails it after 30 days; nothing can fail it earlier without failing the whole run, and a wait timer delays the job instead of ending the wait. Remove the timeout (the gate then waits up to GitHub's 30 days), or compile for Airflow, Argo or Tekton.`, [...job.at, "timeout"]));
+    }
+    if (ir.timeoutSeconds !== null) {
+      problems.push(problem("KFM301", `${TARGET3} cannot end a run waiting at the approval \`${job.name}\` when the workflow's timeout passes: a job waiting for a reviewer keeps the run open until a decision (or GitHub's 30 days). Remove the workflow timeout for this target, or compile for Airflow, Argo or Tekton.`, job.at));
+    }
+  }
+  const secretNames = /* @__PURE__ */ new Map();
+  const secretProblems = (secret, key, at) => {
+    const name = githubSecretName(secret, key);
+    const ref = `${secret}/${key}`;
+    const other = secretNames.get(name);
+    if (other !== void 0 && other !== ref) {
+      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
+    }
+    secretNames.set(name, ref);
+    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
+      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
+    }
+  };
+  for (const n of ir.notifications) {
+    const secret = n.kind === "email" ? n.smtp : n.webhook;
+    secretProblems(secret.secret, secret.key, [...n.at, n.kind === "email" ? "smtp" : "webhook"]);
+    const fields = n.kind === "email" ? [["from", n.from], ...n.recipients.map((r, i) => [`recipients.${i}`, r])] : [["channel", n.channel]];
+    fields.push(["message", templateText(n.message)]);
+    for (const [field2, text] of fields) {
+      if (/[\r\n]/.test(text) || UNPASSABLE.test(text)) {
+        problems.push(problem("KFM301", `${TARGET3} cannot put a line break, a NUL or a lone surrogate in a notification's ${field2.replace(/\..*/, "")}: it goes into one header or JSON line sent by curl. Remove the character.`, field2.startsWith("recipients.") ? [...n.at, "recipients", Number(field2.slice(11))] : field2 === "message" ? n.at : [...n.at, field2]));
+      }
+    }
+  }
+  for (const job of ir.jobs) {
+    const secrets = jobSecretNames(job);
+    if (secrets.length > SECRET_SLOTS) {
+      problems.push(problem("KFM301", `${TARGET3} passes at most ${SECRET_SLOTS} secrets to a job (the secret slots of the shared kfm-job.yml, which is written once for every workflow of the folder); this job reads ${secrets.length}. Put some of the values in one secret, or split the job.`, [...job.at, "env"]));
+    }
+    for (const e of job.env) {
+      if ("secretRef" in e) {
+        const at = [...job.at, "env", e.name];
+        secretProblems(e.secretRef.secret, e.secretRef.key, at);
+        if (SECRET_NAMES_REFUSED.test(e.name)) {
+          problems.push(problem("KFM301", `${TARGET3} cannot pass a secret as the variable ${e.name}: the job's docker client reads secrets from its own environment by name, and ${e.name} would change how docker, the loader or the shell run. Give the variable another name.`, at));
+        }
+      } else if (e.value.some((seg) => "variable" in seg && seg.variable === "attempt") && !(e.value.length === 1)) {
+        problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole value (the run script sets it per attempt). Use the attempt number on its own.`, [...job.at, "env", e.name]));
+      }
+    }
+  }
+  for (const job of ir.jobs) {
+    const lists = [
+      ["command", job.command],
+      ["args", job.args]
+    ];
+    for (const [field2, list] of lists) {
+      (list ?? []).forEach((t, i) => {
+        if (t.some((seg) => "variable" in seg && seg.variable === "attempt")) {
+          problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole env value (the run script sets it per attempt).`, [...job.at, field2, i]));
+        }
+      });
+    }
+  }
+  for (const job of ir.jobs) {
+    const memory = job.resources.memory;
+    if (memory !== null) {
+      const bytes = quantityBytes(memory);
+      if (bytes !== null && bytes > 0n && bytes < DOCKER_MIN_MEMORY_BYTES) {
+        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\` (${bytes} bytes): jobs run with \`docker run --memory\`, and Docker refuses limits below 6 MiB. Ask for at least 6Mi.`, [...job.at, "resources", "memory"]));
+      } else if (bytes !== null && bytes > DOCKER_MAX_MEMORY_BYTES) {
+        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\`: Docker keeps memory limits as a signed 64-bit number of bytes. Ask for less than 8Ei.`, [...job.at, "resources", "memory"]));
+      }
+    }
+    if (job.command !== null && job.command.length > 0 && job.command[0].length === 0) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express an empty executable: \`docker run --entrypoint=""\` resets the entrypoint and runs the next argument instead, where Kubernetes fails to start the container. Name the executable, or leave \`command\` out to keep the image's entrypoint.`, [...job.at, "command", 0]));
+    }
+  }
+  return problems;
+}
+function templateText(t) {
+  return t.map((s) => "text" in s ? s.text : "").join("");
+}
+function shortestGapMinutes(cron) {
+  const c = parseCron(cron);
+  if (typeof c === "string")
+    return c;
+  const times = c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++)
+    gap = Math.min(gap, times[i] - times[i - 1]);
+  if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star))
+    gap = Math.min(gap, times[0] + 1440 - times[times.length - 1]);
+  return gap;
+}
+function consecutiveDaysMatch(days, months, weekdays, star) {
+  const matches = (d) => months.includes(d.getUTCMonth() + 1) && (star[2] || days.includes(d.getUTCDate())) && (star[4] || weekdays.includes(d.getUTCDay()));
+  let previous = false;
+  for (let t = Date.UTC(2e3, 0, 1); t < Date.UTC(2028, 0, 2); t += 864e5) {
+    const current = matches(new Date(t));
+    if (previous && current)
+      return true;
+    previous = current;
+  }
+  return false;
+}
+
+// dist/targets/github-actions/prerequisites.js
+function prerequisites(ir, options = DEFAULT_OPTIONS) {
+  const out = [];
+  out.push({
+    kind: "runner",
+    text: `A Linux runner with the labels ${options.runsOn.join(", ")}: Docker usable by the runner user, GNU timeout, bash 4.4+, python3 3.9+ with zoneinfo (ubuntu-24.04 has them).`
+  });
+  out.push({
+    kind: "network",
+    text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local."
+  });
+  out.push({
+    kind: "setting",
+    text: `The shared workflows ${sharedFiles(options).map((f) => f.name).join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`
+  });
+  const secrets = /* @__PURE__ */ new Map();
+  for (const job of ir.jobs) {
+    for (const e of job.env) {
+      if (!("secretRef" in e))
+        continue;
+      const name = githubSecretName(e.secretRef.secret, e.secretRef.key);
+      if (!secrets.has(name))
+        secrets.set(name, `job ${job.name} (${e.name}; spec secret ${e.secretRef.secret}, key ${e.secretRef.key})`);
+    }
+  }
+  for (const n of ir.notifications) {
+    const ref = n.kind === "email" ? n.smtp : n.webhook;
+    const name = githubSecretName(ref.secret, ref.key);
+    if (!secrets.has(name))
+      secrets.set(name, `the ${n.kind} failure notification (spec secret ${ref.secret}, key ${ref.key})`);
+  }
+  for (const [name, user] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+    out.push({
+      kind: "secret",
+      text: `The repository or organisation secret ${name}, read by ${user}; a missing one fails each attempt within ${POD_START_SECONDS} s.`
+    });
+  }
+  const login = registryLogin(options);
+  if (login !== null) {
+    out.push({ kind: "secret", text: `The secret ${login.passwordSecret}: the password or token of ${login.username} at ${login.server}.` });
+    out.push({ kind: "image", text: `Images of ${login.server} are pulled after docker login as ${login.username}; other images must be public.` });
+  } else {
+    out.push({ kind: "image", text: "Every image is pulled without credentials (set the registry options for private images)." });
+  }
+  for (const job of ir.jobs) {
+    if (job.approval === null)
+      continue;
+    out.push({
+      kind: "environment",
+      text: `The environment ${githubApprovalEnvironment(ir.name, job.name)} with required reviewers, for the approval gate ${job.name} (without them the gate fails closed).`
+    });
+  }
+  return out;
 }
 
 // dist/targets/github-actions/features.js
@@ -24665,7 +24777,7 @@ var features4 = {
   },
   "env.secret": {
     support: "conditional",
-    how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml by name, which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker."
+    how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker."
   },
   "concurrency.queue": {
     support: "refused",
@@ -24856,7 +24968,7 @@ function jsonList2(value, what) {
 }
 function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
   const where = `job ${id}`;
-  const name = str5(job.name, `${where}: name`);
+  const name = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
@@ -24877,11 +24989,17 @@ function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
   const inputs = readWith(job, JOB_INPUTS, where);
   const passed = job.secrets === void 0 ? {} : obj2(job.secrets, `${where}: secrets`);
   for (const [k, v] of Object.entries(passed)) {
-    if (v !== `\${{ secrets.${k} }}`)
-      fail4(`${where}: the secret ${k} is not passed as the caller's secret of that name`);
-    if (shared.secrets !== null && !shared.secrets.has(k))
-      fail4(`${where}: ${JOB_FILE} does not declare the secret ${k}`);
+    if (k === REGISTRY_PASSWORD_SECRET) {
+      if (!/^\$\{\{ secrets\.[A-Za-z_][A-Za-z0-9_]* \}\}$/.test(str5(v, `${where}: ${k}`)))
+        fail4(`${where}: ${k} is not a secret of the caller`);
+      if (shared.registry === false)
+        fail4(`${where}: ${JOB_FILE} logs in to no registry, but ${k} is passed`);
+    } else if (!/^SECRET_(0|[1-9][0-9]*)$/.test(k) || Number(k.slice(7)) >= SECRET_SLOTS)
+      fail4(`${where}: ${k} is not a secret slot of ${JOB_FILE}`);
   }
+  if (shared.registry === true && passed[REGISTRY_PASSWORD_SECRET] === void 0)
+    fail4(`${where}: the registry password is not passed`);
+  const slotOf = /* @__PURE__ */ new Map();
   const image = literal(inputText(inputs, "image"), `${where}: image`);
   const command = jsonList2(inputText(inputs, "command"), `${where}: command`);
   const args = jsonList2(inputText(inputs, "args"), `${where}: args`);
@@ -24899,11 +25017,16 @@ function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
       const secret = literal(str5(entry.secret, `${where}: secret`), `${where}: secret name`);
       const key = literal(str5(entry.key, `${where}: key`), `${where}: secret key`);
       const github = githubSecretName(secret, key);
-      if (entry["github-secret"] !== github || !(github in passed))
+      if (!slotOf.has(github))
+        slotOf.set(github, slotOf.size);
+      if (entry["github-secret"] !== github || passed[secretSlot(slotOf.get(github))] !== `\${{ secrets.${github} }}`)
         fail4(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
       vars.push([varName, { secret, key }]);
     }
   }
+  for (const k of Object.keys(passed))
+    if (k !== REGISTRY_PASSWORD_SECRET && Number(k.slice(7)) >= slotOf.size)
+      fail4(`${where}: ${k} is passed but no variable reads it`);
   const cpus = inputText(inputs, "cpus");
   const memoryBytes = inputText(inputs, "memory-bytes");
   if (cpus !== "" && !/^[0-9]+(\.[0-9]+)?$/.test(cpus))
@@ -24945,13 +25068,21 @@ function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
     }
   ];
 }
+function specName2(id, job) {
+  if (job.name === void 0)
+    return id;
+  const name = str5(job.name, `job ${id}: name`);
+  if (name === id)
+    fail4(`job ${id}: name is written only when it differs from the id`);
+  return name;
+}
 function isAttemptEntry(v) {
   return v !== null && typeof v === "object" && JSON.stringify(v) === JSON.stringify({ attempt: true });
 }
 var CALLER_KEYS = /* @__PURE__ */ new Set(["name", "needs", "if", "uses", "with", "secrets", "permissions"]);
 function liftGate2(workflow, id, job, idToName, conditions, below) {
   const where = `gate ${id}`;
-  const name = str5(job.name, `${where}: name`);
+  const name = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
@@ -25034,14 +25165,12 @@ function optionsOf(doc, jobId, where) {
   const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
   if (registry === void 0)
     return { ...DEFAULT_OPTIONS, runsOn: labels };
-  const password = /^\$\{\{ secrets\.([A-Za-z_][A-Za-z0-9_]*) \}\}$/.exec(str5(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_PASSWORD`], `${where}: registry password`));
-  if (password === null)
-    fail4(`${where}: the registry password is not a secret`);
   return {
+    ...DEFAULT_OPTIONS,
     runsOn: labels,
     registry: str5(registry, `${where}: registry`),
     registryUsername: str5(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_USERNAME`], `${where}: registry username`),
-    registryPasswordSecret: password[1]
+    registryPasswordSecret: REGISTRY_PASSWORD_SECRET
   };
 }
 function same(a, b) {
@@ -25067,15 +25196,14 @@ function readShared(files) {
     fail4(`${APPROVAL_FILE} is not the shared workflow emit writes`);
   const job = doc(JOB_FILE);
   if (job === null)
-    return { secrets: /* @__PURE__ */ new Set() };
-  const declared = obj2(obj2(job.on, `${JOB_FILE}: on`).workflow_call, `${JOB_FILE}: workflow_call`).secrets;
-  const secrets = declared === void 0 ? [] : Object.keys(obj2(declared, `${JOB_FILE}: secrets`));
-  if (!same(job, jobWorkflow(secrets, optionsOf(job, SHARED_JOB_ID.job, JOB_FILE))))
+    fail4(`${JOB_FILE} is missing`);
+  const options = optionsOf(job, SHARED_JOB_ID.job, JOB_FILE);
+  if (!same(job, jobWorkflow(options)))
     fail4(`${JOB_FILE} is not the shared workflow emit writes`);
-  return { secrets: new Set(secrets) };
+  return { registry: options.registry !== void 0 };
 }
 function lift4(text, sharedTexts) {
-  const shared = sharedTexts === void 0 ? { secrets: null } : readShared(sharedTexts);
+  const shared = sharedTexts === void 0 ? { registry: null } : readShared(sharedTexts);
   const docs = parseYamlStream(text);
   if (docs.length !== 1)
     fail4("expected one YAML document");
@@ -25128,7 +25256,7 @@ function lift4(text, sharedTexts) {
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id))
       continue;
-    idToName.set(id, str5(obj2(job, id).name, `${id}: name`));
+    idToName.set(id, specName2(id, obj2(job, id)));
     const c = readCondition(id, obj2(job, id));
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
@@ -25205,6 +25333,9 @@ var githubActions = {
   minimumBytes: (ir) => ir.jobs.length * 300 + leastTemplateBytes(ir, (v) => v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(variableExpression2(v))),
   check: check4,
   emit: emit4,
+  // kfm-context.yml, kfm-job.yml and kfm-approval.yml, which every workflow of the folder calls (README, "Shared reusable workflows").
+  folderFiles: (entries, options, header) => entries.length === 0 ? [] : sharedFiles(options, header),
+  prerequisites,
   lift: lift4,
   runs: runs4
 };
@@ -27339,8 +27470,8 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    const optionsOf = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
-    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf(t)?.values ?? defaultOptions(t.options)) ?? []);
+    const optionsOf2 = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
+    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf2(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf2(t)?.values ?? defaultOptions(t.options)) ?? []);
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else

@@ -49,7 +49,7 @@ export const features: FeatureTable = {
   },
   "env.secret": {
     support: "conditional",
-    how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml by name, which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker.",
+    how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker.",
   },
   "concurrency.queue": {
     support: "refused",
