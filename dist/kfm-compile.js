@@ -6362,15 +6362,15 @@ var require_parser = __commonJS({
     var node_process = __require("process");
     var cst = require_cst();
     var lexer = require_lexer();
-    function includesToken(list2, type2) {
-      for (let i = 0; i < list2.length; ++i)
-        if (list2[i].type === type2)
+    function includesToken(list, type2) {
+      for (let i = 0; i < list.length; ++i)
+        if (list[i].type === type2)
           return true;
       return false;
     }
-    function findNonEmptyIndex(list2) {
-      for (let i = 0; i < list2.length; ++i) {
-        switch (list2[i].type) {
+    function findNonEmptyIndex(list) {
+      for (let i = 0; i < list.length; ++i) {
+        switch (list[i].type) {
           case "space":
           case "comment":
           case "newline":
@@ -7512,9 +7512,9 @@ var init_kube = __esm({
         return this.prepared;
       }
       async resource(apiVersion, kind) {
-        let list2 = this.discovered.get(apiVersion);
-        if (list2 === void 0) {
-          list2 = (async () => {
+        let list = this.discovered.get(apiVersion);
+        if (list === void 0) {
+          list = (async () => {
             const r = await this.request("GET", apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`);
             if (r.status === 404)
               return null;
@@ -7523,9 +7523,9 @@ var init_kube = __esm({
             const resources = r.body.resources ?? [];
             return resources.filter((x) => !x.name.includes("/"));
           })();
-          this.discovered.set(apiVersion, list2);
+          this.discovered.set(apiVersion, list);
         }
-        const found = (await list2)?.find((x) => x.kind === kind);
+        const found = (await list)?.find((x) => x.kind === kind);
         return found === void 0 ? null : { name: found.name, namespaced: found.namespaced };
       }
       async request(method, path, query = {}, body) {
@@ -8677,18 +8677,18 @@ function readNotifyInputs(entries, workflow, r) {
 }
 
 // dist/src/names.js
-function kubeName(specName2) {
-  return specName2.replace(/_/g, "-");
+function kubeName(specName3) {
+  return specName3.replace(/_/g, "-");
 }
-function airflowId(specName2) {
-  return specName2;
+function airflowId(specName3) {
+  return specName3;
 }
-function githubJobId(specName2) {
-  return specName2;
+function githubJobId(specName3) {
+  return specName3;
 }
 var RESERVED_PREFIX = "kfm-";
-function outputBaseName(specName2) {
-  return specName2;
+function outputBaseName(specName3) {
+  return specName3;
 }
 function isWindowsDeviceName(name) {
   return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name.split(".")[0].trimEnd());
@@ -8725,13 +8725,13 @@ function tektonFailedTaskName(index) {
 }
 var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 var TEKTON_CREATOR_SERVICE_ACCOUNT = `${RESERVED_PREFIX}pipelinerun-creator`;
-function tektonRunGenerateName(specName2) {
-  return `${kubeName(specName2)}-`;
+function tektonRunGenerateName(specName3) {
+  return `${kubeName(specName3)}-`;
 }
 var GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
 var GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
 var GITHUB_INTERNAL_ENV_PREFIX = "KFMI_";
-var GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$GITHUB_JOB-$attempt";
+var GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$(</proc/sys/kernel/random/uuid)";
 var ARGO_DAG_TEMPLATE = "kfm-dag";
 var ARGO_LOGICAL_DATE_PARAMETER = "logical-date";
 var ARGO_SPEC_NAME_ANNOTATION = "kfm-compile.dev/name";
@@ -8740,12 +8740,12 @@ function githubSecretName(secret, key) {
   return `${secret}_${key}`.replace(/[a-z]/g, (c) => c.toUpperCase()).replace(/[^A-Z0-9_]/g, "_");
 }
 var ARGO_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
-function argoConcurrencyLockName(specName2) {
-  return `${RESERVED_PREFIX}${kubeName(specName2)}-runs`;
+function argoConcurrencyLockName(specName3) {
+  return `${RESERVED_PREFIX}${kubeName(specName3)}-runs`;
 }
 var ARGO_CONCURRENCY_KEY = "max-active-runs";
-function argoExecutorAccountName(specName2) {
-  return `${kubeName(specName2)}-executor`;
+function argoExecutorAccountName(specName3) {
+  return `${kubeName(specName3)}-executor`;
 }
 var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
 function githubApprovalEnvironment(workflow, gate) {
@@ -8769,8 +8769,8 @@ function argoNotifyTask(index) {
 }
 var BACKFILL_LOGICAL_DATE_ANNOTATION = "kfm-compile.dev/logical-date";
 var BACKFILL_RUN_TOKEN_LABEL = "kfm-compile.dev/run-token";
-function backfillRunName(specName2, logicalMs) {
-  return `${kubeName(specName2)}-${Math.floor(logicalMs / 6e4)}`;
+function backfillRunName(specName3, logicalMs) {
+  return `${kubeName(specName3)}-${Math.floor(logicalMs / 6e4)}`;
 }
 function airflowBackfillRunId(ts) {
   return `kfm_backfill__${ts}`;
@@ -10015,10 +10015,10 @@ function readWaits(k, retries, what) {
     return Array.from({ length: retries }, () => delay);
   const c = call(policy, "KfmRetryWaits", `${what} retry_policy`);
   expectKeys(c, 0, ["waits"], `${what} retry_policy`);
-  const list2 = c.kwargs.get("waits");
-  if (list2?.kind !== "list")
+  const list = c.kwargs.get("waits");
+  if (list?.kind !== "list")
     throw new LiftError(`${what} waits is not a list`);
-  const waits = list2.items.map((w, i) => num(w, `${what} waits[${i}]`));
+  const waits = list.items.map((w, i) => num(w, `${what} waits[${i}]`));
   if (waits.length !== retries)
     throw new LiftError(`${what} has ${retries} retries but ${waits.length} waits`);
   return waits;
@@ -10476,8 +10476,8 @@ function prerequisites(ir, o = DEFAULT_OPTIONS) {
     add(ref.secret, ref.key);
   }
   for (const [secret, keys] of secrets) {
-    const list2 = [...keys].map((k) => `"${k}"`).join(", ");
-    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list2}` });
+    const list = [...keys].map((k) => `"${k}"`).join(", ");
+    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list}` });
   }
   for (const s of o.imagePullSecrets)
     needs.push({ kind: "secret", text: `Secret "${s}" in ${ns} of type kubernetes.io/dockerconfigjson (image pull)` });
@@ -10843,13 +10843,13 @@ function lower(data, source, scalarSource, options = {}) {
   if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
-  const prerequisites3 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
-  if (prerequisites3.length * jobs.length > MAX_PREREQUISITE_REACH) {
+  const prerequisites4 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites4.length * jobs.length > MAX_PREREQUISITE_REACH) {
     const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
-    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites3.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
+    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites4.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
     return { ir: null, problems };
   }
-  const gated = withPrerequisites(ctx, jobs, prerequisites3);
+  const gated = withPrerequisites(ctx, jobs, prerequisites4);
   const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
@@ -10913,8 +10913,8 @@ function lowerUpstream(ctx, value, at, self) {
   return out;
 }
 function checkNotificationLiterals(ctx, value, at) {
-  const list2 = isObj(value) && Array.isArray(value.on_failure) ? value.on_failure : [];
-  list2.forEach((n, i) => {
+  const list = isObj(value) && Array.isArray(value.on_failure) ? value.on_failure : [];
+  list.forEach((n, i) => {
     if (!isObj(n))
       return;
     const where = [...at, i];
@@ -10941,10 +10941,10 @@ function checkAddress(ctx, value, at, what) {
 }
 function lowerNotifications(value, at, workflow) {
   const message = [{ text: `kfm-compile: the run of ${workflow} for ` }, { variable: "ts" }, { text: " failed." }];
-  const list2 = isObj(value) && Array.isArray(value.on_failure) ? value.on_failure : [];
+  const list = isObj(value) && Array.isArray(value.on_failure) ? value.on_failure : [];
   const secret = (v) => isObj(v) && typeof v.secret === "string" && typeof v.key === "string" ? { secret: v.secret, key: v.key } : null;
   const out = [];
-  list2.forEach((n, i) => {
+  list.forEach((n, i) => {
     if (!isObj(n))
       return;
     const where = [...at, i];
@@ -10964,9 +10964,9 @@ function lowerNotifications(value, at, workflow) {
   });
   return out;
 }
-function withPrerequisites(ctx, jobs, prerequisites3) {
+function withPrerequisites(ctx, jobs, prerequisites4) {
   let out = jobs;
-  for (const p of prerequisites3) {
+  for (const p of prerequisites4) {
     const byName = new Map(out.map((j) => [j.name, j]));
     const upstream = /* @__PURE__ */ new Set();
     const walk2 = (n) => {
@@ -11265,14 +11265,14 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   const image = str2(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
   const tpl = (v, where) => resolveTemplate(ctx, v, where, params);
-  const list2 = (key) => {
+  const list = (key) => {
     const v = value[key];
     if (!Array.isArray(v))
       return null;
     return v.map((item, i) => tpl(item, [...at, key, i]) ?? []);
   };
-  const command = list2("command");
-  const args = list2("args");
+  const command = list("command");
+  const args = list("args");
   checkLiteral(ctx, value.description, [...at, "description"], "field");
   checkLiteral(ctx, image, [...at, "image"], "field");
   for (const key of ["command", "args"]) {
@@ -14986,8 +14986,8 @@ function parseExact(file, text) {
   if (deep !== null) {
     return [at("KFM008", `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, deep)];
   }
-  const list2 = Array.from(new import_yaml.Composer({ prettyErrors: false, uniqueKeys: true, strict: true }).compose(tokens));
-  const real = list2.filter((d) => d.contents !== null || d.errors.length > 0);
+  const list = Array.from(new import_yaml.Composer({ prettyErrors: false, uniqueKeys: true, strict: true }).compose(tokens));
+  const real = list.filter((d) => d.contents !== null || d.errors.length > 0);
   if (real.length === 0)
     return [at("KFM004", "The file is empty: a spec holds one `workflow:` or `job:` document.", 0)];
   const diagnostics = [];
@@ -21981,8 +21981,8 @@ function gateTemplate(job, timeoutSeconds) {
     outputs: { parameters: [{ name: ARGO_APPROVAL_OUTPUT, valueFrom: { supplied: {} } }] }
   };
 }
-function specNameMetadata(specName2) {
-  return kubeName(specName2) === specName2 ? {} : { metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: specName2 } } };
+function specNameMetadata(specName3) {
+  return kubeName(specName3) === specName3 ? {} : { metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: specName3 } } };
 }
 function retryStrategy(retry) {
   const limit = retry.maxAttempts - 1;
@@ -22003,11 +22003,11 @@ function jobTemplate(job, ctx, shared) {
     container: container(job, ctx, shared)
   };
 }
-function succeededTerm(specName2) {
-  return `${kubeName(specName2)}.Succeeded`;
+function succeededTerm(specName3) {
+  return `${kubeName(specName3)}.Succeeded`;
 }
-function finishedTerm(specName2) {
-  const t = kubeName(specName2);
+function finishedTerm(specName3) {
+  const t = kubeName(specName3);
   return `(${t}.Succeeded || ${t}.Failed || ${t}.Errored || ${t}.Skipped || ${t}.Omitted)`;
 }
 function dagTask(job, source) {
@@ -23381,11 +23381,11 @@ function totallyOrdered(jobs) {
   for (const j of jobs) {
     waiting.set(j.name, j.dependsOn.length);
     for (const d of j.dependsOn) {
-      const list2 = children.get(d);
-      if (list2 === void 0)
+      const list = children.get(d);
+      if (list === void 0)
         children.set(d, [j.name]);
       else
-        list2.push(j.name);
+        list.push(j.name);
     }
   }
   let ready = jobs.filter((j) => j.dependsOn.length === 0).map((j) => j.name);
@@ -23815,11 +23815,11 @@ function graphOf(jobs) {
   for (const j of jobs) {
     parents.set(j.name, j.dependsOn);
     for (const d of j.dependsOn) {
-      const list2 = children.get(d);
-      if (list2 === void 0)
+      const list = children.get(d);
+      if (list === void 0)
         children.set(d, [j.name]);
       else
-        list2.push(j.name);
+        list.push(j.name);
     }
   }
   return { parents, children };
@@ -24385,144 +24385,44 @@ var tekton = {
 };
 
 // dist/targets/github-actions/options.js
-var OPTIONS5 = {};
-
-// dist/targets/github-actions/check.js
-var TARGET3 = "GitHub Actions";
-var MIN_SCHEDULE_MINUTES = 5;
-var DOCKER_MIN_MEMORY_BYTES = 6291456n;
-var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
-var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
-var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function check4(ir) {
-  const problems = [];
-  const s = ir.schedule;
-  if (s !== null && s.kind === "event") {
-    problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
-  }
-  if (s !== null && s.kind === "cron") {
-    if (s.catchup) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
-    }
-    const gap = shortestGapMinutes(s.cron);
-    if (typeof gap === "string") {
-      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
-    } else if (gap < MIN_SCHEDULE_MINUTES) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
-    }
-  }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
-  }
-  for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
-  }
-  for (const job of ir.jobs) {
-    if (job.approval === null)
-      continue;
-    if (job.approval.timeoutSeconds !== null) {
-      problems.push(problem("KFM301", `${TARGET3} cannot give an approval a timeout: the gate is a job on a protected environment, which waits for a reviewer until GitHub fails it after 30 days; nothing can fail it earlier without failing the whole run, and a wait timer delays the job instead of ending the wait. Remove the timeout (the gate then waits up to GitHub's 30 days), or compile for Airflow, Argo or Tekton.`, [...job.at, "timeout"]));
-    }
-    if (ir.timeoutSeconds !== null) {
-      problems.push(problem("KFM301", `${TARGET3} cannot end a run waiting at the approval \`${job.name}\` when the workflow's timeout passes: a job waiting for a reviewer keeps the run open until a decision (or GitHub's 30 days). Remove the workflow timeout for this target, or compile for Airflow, Argo or Tekton.`, job.at));
-    }
-  }
-  const secretNames = /* @__PURE__ */ new Map();
-  const secretProblems = (secret, key, at) => {
-    const name = githubSecretName(secret, key);
-    const ref = `${secret}/${key}`;
-    const other = secretNames.get(name);
-    if (other !== void 0 && other !== ref) {
-      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
-    }
-    secretNames.set(name, ref);
-    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
-      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
-    }
-  };
-  for (const n of ir.notifications) {
-    const secret = n.kind === "email" ? n.smtp : n.webhook;
-    secretProblems(secret.secret, secret.key, [...n.at, n.kind === "email" ? "smtp" : "webhook"]);
-    const fields = n.kind === "email" ? [["from", n.from], ...n.recipients.map((r, i) => [`recipients.${i}`, r])] : [["channel", n.channel]];
-    fields.push(["message", templateText(n.message)]);
-    for (const [field2, text] of fields) {
-      if (/[\r\n]/.test(text) || UNPASSABLE.test(text)) {
-        problems.push(problem("KFM301", `${TARGET3} cannot put a line break, a NUL or a lone surrogate in a notification's ${field2.replace(/\..*/, "")}: it goes into one header or JSON line sent by curl. Remove the character.`, field2.startsWith("recipients.") ? [...n.at, "recipients", Number(field2.slice(11))] : field2 === "message" ? n.at : [...n.at, field2]));
-      }
-    }
-  }
-  for (const job of ir.jobs) {
-    for (const e of job.env) {
-      if ("secretRef" in e) {
-        const at = [...job.at, "env", e.name];
-        secretProblems(e.secretRef.secret, e.secretRef.key, at);
-        if (SECRET_NAMES_REFUSED.test(e.name)) {
-          problems.push(problem("KFM301", `${TARGET3} cannot pass a secret as the variable ${e.name}: the job's docker client reads secrets from its own environment by name, and ${e.name} would change how docker, the loader or the shell run. Give the variable another name.`, at));
-        }
-      } else if (e.value.some((seg) => "variable" in seg && seg.variable === "attempt") && !(e.value.length === 1)) {
-        problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole value (the run script sets it per attempt). Use the attempt number on its own.`, [...job.at, "env", e.name]));
-      }
-    }
-  }
-  for (const job of ir.jobs) {
-    const lists = [
-      ["command", job.command],
-      ["args", job.args]
-    ];
-    for (const [field2, list2] of lists) {
-      (list2 ?? []).forEach((t, i) => {
-        if (t.some((seg) => "variable" in seg && seg.variable === "attempt")) {
-          problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole env value (the run script sets it per attempt).`, [...job.at, field2, i]));
-        }
-      });
-    }
-  }
-  for (const job of ir.jobs) {
-    const memory = job.resources.memory;
-    if (memory !== null) {
-      const bytes = quantityBytes(memory);
-      if (bytes !== null && bytes > 0n && bytes < DOCKER_MIN_MEMORY_BYTES) {
-        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\` (${bytes} bytes): jobs run with \`docker run --memory\`, and Docker refuses limits below 6 MiB. Ask for at least 6Mi.`, [...job.at, "resources", "memory"]));
-      } else if (bytes !== null && bytes > DOCKER_MAX_MEMORY_BYTES) {
-        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\`: Docker keeps memory limits as a signed 64-bit number of bytes. Ask for less than 8Ei.`, [...job.at, "resources", "memory"]));
-      }
-    }
-    if (job.command !== null && job.command.length > 0 && job.command[0].length === 0) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express an empty executable: \`docker run --entrypoint=""\` resets the entrypoint and runs the next argument instead, where Kubernetes fails to start the container. Name the executable, or leave \`command\` out to keep the image's entrypoint.`, [...job.at, "command", 0]));
-    }
-  }
-  return problems;
+var DEFAULT_RUNS_ON = "ubuntu-24.04";
+var SECRET_NAME = /^(?!GITHUB_)(?!github_)[A-Za-z_][A-Za-z0-9_]*$/;
+var OPTIONS5 = {
+  runsOn: option.strings({
+    description: "The `runs-on` labels of every job (a runner must carry all of them). GitHub-hosted runners cannot reach a private network such as a cluster's `*.svc.cluster.local`: give self-hosted runner labels for jobs that must. Default `ubuntu-24.04`.",
+    default: [DEFAULT_RUNS_ON],
+    pattern: /^[^\s,]+$/,
+    patternText: "a runner label (no spaces or commas)",
+    maxItems: 16
+  }),
+  registry: option.string({
+    description: "A container registry to log in to (`docker login --password-stdin`) before an attempt pulls its image, for private images: a host such as `ghcr.io` or `registry.example.com:5000`. Needs `registryUsername` and `registryPasswordSecret`. Default: none (anonymous pulls).",
+    pattern: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$/,
+    patternText: "a registry host, optionally with a port"
+  }),
+  registryUsername: option.string({
+    description: "The user name of the registry login.",
+    pattern: /^[^\s]+$/,
+    patternText: "a user name without spaces",
+    maxLength: 256
+  }),
+  registryPasswordSecret: option.string({
+    description: "The GitHub secret holding the registry password or token; every job passes it to the shared kfm-job.yml.",
+    pattern: SECRET_NAME,
+    patternText: "a GitHub secret name (letters, digits and `_`, not starting with a digit or `GITHUB_`)"
+  })
+};
+var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS5);
+function runsOnValue(options) {
+  return options.runsOn.length === 1 ? options.runsOn[0] : [...options.runsOn];
 }
-function templateText(t) {
-  return t.map((s) => "text" in s ? s.text : "").join("");
-}
-function shortestGapMinutes(cron) {
-  const c = parseCron(cron);
-  if (typeof c === "string")
-    return c;
-  const times = c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
-  let gap = Infinity;
-  for (let i = 1; i < times.length; i++)
-    gap = Math.min(gap, times[i] - times[i - 1]);
-  if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star))
-    gap = Math.min(gap, times[0] + 1440 - times[times.length - 1]);
-  return gap;
-}
-function consecutiveDaysMatch(days, months, weekdays, star) {
-  const matches = (d) => months.includes(d.getUTCMonth() + 1) && (star[2] || days.includes(d.getUTCDate())) && (star[4] || weekdays.includes(d.getUTCDay()));
-  let previous = false;
-  for (let t = Date.UTC(2e3, 0, 1); t < Date.UTC(2028, 0, 2); t += 864e5) {
-    const current = matches(new Date(t));
-    if (previous && current)
-      return true;
-    previous = current;
-  }
-  return false;
+function registryLogin(options) {
+  const { registry, registryUsername, registryPasswordSecret } = options;
+  return registry !== void 0 && registryUsername !== void 0 && registryPasswordSecret !== void 0 ? { server: registry, username: registryUsername, passwordSecret: registryPasswordSecret } : null;
 }
 
 // dist/targets/github-actions/emit.js
 var TARGET_NAME3 = "github-actions";
-var RUNS_ON = "ubuntu-24.04";
 var CONTEXT_TIMEOUT_MINUTES = 10;
 var MAX_TIMEOUT_MINUTES = 5 * 24 * 60;
 var KILL_GRACE_SECONDS = 10;
@@ -24708,9 +24608,9 @@ def main():
 
 main()
 `;
-var RUN_SCRIPT = `# kfm-compile: runs this job's container with docker, with its attempts, waits and
-# timeouts. The same script in every generated job; every input is a KFMI_ variable
-# of this step, and only the job's own variables are given to the container.
+var RUN_SCRIPT = `# kfm-compile: runs one job's container with docker, with its attempts, waits and
+# timeouts. Every input is a KFMI_ variable of this step (this workflow's inputs);
+# only the job's own variables are given to the container.
 set -euo pipefail
 
 die() {
@@ -24721,67 +24621,109 @@ get() {
   [[ -v $1 ]] || die "$1 is not set"
   REPLY=\${!1}
 }
-count() {
-  get "$1"
-  [[ $REPLY =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "$1 is not a count"
-}
-items() {
-  ITEMS=()
-  local i
-  for ((i = 0; i < $2; i++)); do
-    get "$1$i"
-    ITEMS+=("$REPLY")
-  done
+# The lists and the variables arrive as JSON: python3 checks their shape and writes
+# each field NUL-terminated, which bash reads back byte for byte into FIELDS.
+DECODER=$(
+  cat <<'PY'
+import json, os, sys
+
+
+def unique(pairs):
+    if len(set(k for k, _ in pairs)) != len(pairs):
+        raise ValueError("a name is given twice")
+    return dict(pairs)
+
+
+def text(v):
+    if not isinstance(v, str) or "\\0" in v:
+        raise ValueError("a value is not a string")
+    return v
+
+
+kind, name = sys.argv[1], sys.argv[2]
+try:
+    value = json.loads(os.environ[name], object_pairs_hook=unique)
+    fields = []
+    if kind == "list":
+        if not isinstance(value, list):
+            raise ValueError("not a list")
+        fields = [text(v) for v in value]
+    else:
+        if not isinstance(value, dict):
+            raise ValueError("not an object")
+        for var, v in value.items():
+            if isinstance(v, str):
+                fields += ["value", var, v, "", ""]
+            elif isinstance(v, dict) and v.get("attempt") is True and len(v) == 1:
+                fields += ["attempt", var, "", "", ""]
+            elif isinstance(v, dict) and sorted(v) == ["github-secret", "key", "secret"]:
+                fields += ["secret", var, text(v["github-secret"]), text(v["secret"]), text(v["key"])]
+            else:
+                raise ValueError(var + " is not a text, a secret or the attempt number")
+        fields = [text(f) for f in fields]
+    sys.stdout.buffer.write(b"".join(f.encode("utf-8") + b"\\0" for f in fields))
+except (KeyError, ValueError, UnicodeError) as error:
+    print(name + ": " + str(error), file=sys.stderr)
+    sys.exit(1)
+PY
+)
+decode() {
+  local file
+  file=$(mktemp)
+  python3 -I -c "$DECODER" "$1" "$2" >"$file" || die "$2 is not $3"
+  mapfile -d '' -t FIELDS <"$file"
+  rm -f "$file"
 }
 
 get KFMI_IMAGE
 image=$REPLY
 [[ -n $image ]] || die "KFMI_IMAGE is empty"
-options=(--rm --pull=missing)
+# The attempt pulls the image itself, within the pod-start bound; docker run never pulls.
+options=(--rm --pull=never)
 argv=()
-get KFMI_COMMAND_COUNT
-if [[ $REPLY != none ]]; then
-  count KFMI_COMMAND_COUNT
-  items KFMI_COMMAND_ "$REPLY"
-  if ((\${#ITEMS[@]} > 0)); then
-    options+=(--entrypoint="\${ITEMS[0]}")
-    argv+=("\${ITEMS[@]:1}")
+get KFMI_COMMAND
+if [[ -n $REPLY ]]; then
+  decode list KFMI_COMMAND "a JSON list of strings"
+  if ((\${#FIELDS[@]} > 0)); then
+    options+=(--entrypoint="\${FIELDS[0]}")
+    argv+=("\${FIELDS[@]:1}")
   fi
 fi
-get KFMI_ARGS_COUNT
-if [[ $REPLY != none ]]; then
-  count KFMI_ARGS_COUNT
-  items KFMI_ARGS_ "$REPLY"
-  argv+=("\${ITEMS[@]}")
+get KFMI_ARGS
+if [[ -n $REPLY ]]; then
+  decode list KFMI_ARGS "a JSON list of strings"
+  argv+=("\${FIELDS[@]}")
 fi
-count KFMI_ENV_COUNT
-env_count=$REPLY
+decode env KFMI_ENV "a JSON object of variables"
 attempt_names=()
 secret_names=()
-secret_values=()
-for ((i = 0; i < env_count; i++)); do
-  get "KFMI_ENV_NAME_$i"
-  name=$REPLY
-  [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "KFMI_ENV_NAME_$i is not a variable name"
-  if [[ -v KFMI_ENV_VALUE_$i ]]; then
-    get "KFMI_ENV_VALUE_$i"
-    options+=(--env="$name=$REPLY")
-  elif [[ -v KFMI_ENV_SECRET_$i ]]; then
+secret_sources=()
+secret_refs=()
+# The caller passes the job's distinct GitHub secrets as SECRET_0, SECRET_1, ... in
+# the order the variables first name them; each arrives here as KFMS_<n>.
+declare -A secret_slot=()
+for ((i = 0; i < \${#FIELDS[@]}; i += 5)); do
+  name=\${FIELDS[i + 1]}
+  [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$name is not a variable name"
+  case \${FIELDS[i]} in
+  value)
+    options+=(--env="$name=\${FIELDS[i + 2]}")
+    ;;
+  secret)
     # Given to docker by name only (--env NAME): the value never appears in a command line.
-    get "KFMI_ENV_SECRET_NAME_$i"
-    secret_ref="secret $REPLY"
-    get "KFMI_ENV_SECRET_KEY_$i"
-    secret_ref+=", key $REPLY"
-    get "KFMI_ENV_SECRET_$i"
-    [[ -n $REPLY ]] || die "$name: the GitHub secret for $secret_ref is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+    [[ \${FIELDS[i + 2]} =~ ^[A-Z_][A-Z0-9_]*$ ]] || die "$name: \${FIELDS[i + 2]} is not a GitHub secret name"
+    if [[ ! -v secret_slot[\${FIELDS[i + 2]}] ]]; then
+      secret_slot[\${FIELDS[i + 2]}]=\${#secret_slot[@]}
+    fi
     secret_names+=("$name")
-    secret_values+=("$REPLY")
+    secret_sources+=("KFMS_\${secret_slot[\${FIELDS[i + 2]}]}")
+    secret_refs+=("the GitHub secret \${FIELDS[i + 2]} (secret \${FIELDS[i + 3]}, key \${FIELDS[i + 4]})")
     options+=(--env="$name")
-  elif [[ -v KFMI_ENV_ATTEMPT_$i ]]; then
+    ;;
+  attempt)
     attempt_names+=("$name")
-  else
-    die "KFMI_ENV_VALUE_$i is not set"
-  fi
+    ;;
+  esac
 done
 get KFMI_CPUS
 if [[ -n $REPLY ]]; then
@@ -24793,9 +24735,9 @@ if [[ -n $REPLY ]]; then
   [[ $REPLY =~ ^[0-9]+$ ]] || die "KFMI_MEMORY_BYTES is not a number of bytes"
   options+=(--memory="\${REPLY}b" --memory-swap="\${REPLY}b")
 fi
-count KFMI_ATTEMPTS
+get KFMI_ATTEMPTS
 attempts=$REPLY
-((attempts >= 1)) || die "KFMI_ATTEMPTS must be at least 1"
+[[ $attempts =~ ^[1-9][0-9]{0,5}$ ]] || die "KFMI_ATTEMPTS must be a count of at least 1"
 get KFMI_WAITS
 read -r -a waits <<<"$REPLY"
 ((\${#waits[@]} == attempts - 1)) || die "KFMI_WAITS must hold one wait per retry"
@@ -24804,10 +24746,22 @@ for wait_seconds in "\${waits[@]}"; do
 done
 get KFMI_ATTEMPT_TIMEOUT
 attempt_timeout=$REPLY
-[[ -z $attempt_timeout || $attempt_timeout =~ ^[1-9][0-9]*$ ]] || die "KFMI_ATTEMPT_TIMEOUT is not a number of seconds"
+[[ $attempt_timeout =~ ^(0|[1-9][0-9]*)$ ]] || die "KFMI_ATTEMPT_TIMEOUT is not a number of seconds"
+((attempt_timeout > 0)) || attempt_timeout=
 get KFMI_DEADLINE
 deadline=$REPLY
 [[ -z $deadline || $deadline =~ ^[1-9][0-9]*$ ]] || die "KFMI_DEADLINE is not a time"
+get KFMI_POD_START_SECONDS
+pod_start=$REPLY
+[[ $pod_start =~ ^[1-9][0-9]*$ ]] || die "KFMI_POD_START_SECONDS is not a number of seconds"
+registry=\${KFMI_REGISTRY-}
+if [[ -n $registry ]]; then
+  get KFMI_REGISTRY_USERNAME
+  registry_username=$REPLY
+  # A configuration of this job only: the login does not outlive the job on the runner.
+  export DOCKER_CONFIG="\${RUNNER_TEMP:?}/kfm-docker-config"
+  mkdir -p "$DOCKER_CONFIG"
+fi
 
 docker_bin=$(command -v docker) || die "docker is not installed"
 timeout_bin=$(command -v timeout) || die "timeout is not installed"
@@ -24816,9 +24770,57 @@ timeout_bin=$(command -v timeout) || die "timeout is not installed"
 launch() {
   local j
   for ((j = 0; j < \${#secret_names[@]}; j++)); do
-    export "\${secret_names[j]}=\${secret_values[j]}"
+    export "\${secret_names[j]}=\${!secret_sources[j]}"
   done
   exec "$@"
+}
+# Runs a docker command in the background and waits for it, so that a cancel (SIGINT,
+# SIGTERM) is handled at once; its exit status is in status.
+background() {
+  status=0
+  "$@" &
+  wait "$!" || status=$?
+}
+
+# What Kubernetes does before a pod's container runs: read its secrets, log in, pull
+# the image. It takes at most the pod-start bound (and what is left of the attempt's
+# limit); when it fails, the attempt fails with status, counts and is retried like any other.
+start() {
+  local j bound=$pod_start
+  if [[ -n $limit ]] && ((limit < bound)); then
+    bound=$limit
+  fi
+  for ((j = 0; j < \${#secret_names[@]}; j++)); do
+    if [[ -z \${!secret_sources[j]-} ]]; then
+      echo "::error title=kfm-compile::\${secret_names[j]}: \${secret_refs[j]} is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+      status=1
+      return 1
+    fi
+  done
+  if "$docker_bin" image inspect --format '{{.Id}}' -- "$image" >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ -n $registry ]]; then
+    get KFMI_REGISTRY_PASSWORD
+    if [[ -z $REPLY ]]; then
+      echo "::error title=kfm-compile::the GitHub secret of the registry login to $registry is not set or empty"
+      status=1
+      return 1
+    fi
+    status=0
+    "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$bound" "$docker_bin" login --username "$registry_username" --password-stdin -- "$registry" <<<"$REPLY" &
+    wait "$!" || status=$?
+    if ((status != 0)); then
+      echo "::error title=kfm-compile::cannot log in to $registry (exit status $status)"
+      return 1
+    fi
+  fi
+  echo "kfm-compile: pulling $image (at most $bound s)"
+  background "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$bound" "$docker_bin" pull --quiet -- "$image"
+  if ((status != 0)); then
+    echo "::error title=kfm-compile::the image $image could not be pulled within $bound s (exit status $status)"
+    return 1
+  fi
 }
 
 container=
@@ -24834,28 +24836,39 @@ trap 'remove_container; exit 143' TERM
 
 attempt=1
 while :; do
+  began=$(date +%s)
   limit=$attempt_timeout
   if [[ -n $deadline ]]; then
-    left=$((deadline - $(date +%s)))
+    left=$((deadline - began))
     ((left > 0)) || die "the workflow run's timeout passed before attempt $attempt"
     if [[ -z $limit ]] || ((left < limit)); then
       limit=$left
     fi
   fi
-  container="${GITHUB_CONTAINER_NAME_SHELL}"
-  attempt_options=()
-  for name in "\${attempt_names[@]}"; do
-    attempt_options+=(--env="$name=$attempt")
-  done
   echo "kfm-compile: attempt $attempt of $attempts"
+  # start sets status when it fails: 124 when the bound ran out, as for a timed-out attempt.
   status=0
-  if [[ -n $limit ]]; then
-    launch "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$limit" "$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
-  else
-    launch "$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
+  if start; then
+    remaining=$limit
+    if [[ -n $limit ]]; then
+      remaining=$((limit - ($(date +%s) - began)))
+    fi
+    if [[ -n $remaining ]] && ((remaining <= 0)); then
+      status=124
+    else
+      container="${GITHUB_CONTAINER_NAME_SHELL}"
+      attempt_options=()
+      for name in "\${attempt_names[@]}"; do
+        attempt_options+=(--env="$name=$attempt")
+      done
+      run=("$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}")
+      if [[ -n $remaining ]]; then
+        run=("$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$remaining" "\${run[@]}")
+      fi
+      background launch "\${run[@]}"
+      remove_container
+    fi
   fi
-  wait "$!" || status=$?
-  remove_container
   if ((status == 0)); then
     exit 0
   fi
@@ -24875,7 +24888,6 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
-var RUN_SCRIPT_ANCHOR = /* @__PURE__ */ new Map([[RUN_SCRIPT, "kfm-run"]]);
 function githubTimezone(zone) {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
 }
@@ -24914,88 +24926,161 @@ function jobTimeoutMinutes(attempts, attemptTimeout, waits, runTimeout) {
     return MAX_TIMEOUT_MINUTES;
   return Math.min(MAX_TIMEOUT_MINUTES, Math.ceil(Math.min(...bounds) / 60));
 }
-function listEnv(env, key, list2) {
-  env[V(`${key}_COUNT`)] = list2 === null ? "none" : String(list2.length);
-  (list2 ?? []).forEach((t, i) => env[V(`${key}_${i}`)] = renderTemplate3(t));
+var WORKFLOWS_DIR = "./.github/workflows/";
+var CONTEXT_FILE = "kfm-context.yml";
+var JOB_FILE = "kfm-job.yml";
+var APPROVAL_FILE = "kfm-approval.yml";
+function usesOf(file) {
+  return WORKFLOWS_DIR + file;
 }
-function jobStepEnv(job, runTimeout) {
-  const env = {};
-  env[V("IMAGE")] = escapeText(job.image);
-  listEnv(env, "COMMAND", job.command);
-  listEnv(env, "ARGS", job.args);
-  env[V("ENV_COUNT")] = String(job.env.length);
-  job.env.forEach((e, i) => {
-    env[V(`ENV_NAME_${i}`)] = e.name;
+var SHARED_JOB_ID = { context: "logical-date", job: "container", approval: "approval" };
+var JOB_INPUTS = [
+  { name: "image", type: "string", description: "The container image", variable: "IMAGE" },
+  {
+    name: "command",
+    type: "string",
+    default: "",
+    description: "JSON list: the executable and its arguments, replacing the image's entrypoint and command; empty: the image's own",
+    variable: "COMMAND"
+  },
+  {
+    name: "args",
+    type: "string",
+    default: "",
+    description: "JSON list: the arguments, replacing the image's command; empty: the image's own",
+    variable: "ARGS"
+  },
+  {
+    name: "env",
+    type: "string",
+    description: `JSON object: each variable's text, {"attempt": true} for the attempt number, or the spec secret and key with the GitHub secret that holds it`,
+    variable: "ENV"
+  },
+  { name: "cpus", type: "string", default: "", description: "docker --cpus; empty: no limit", variable: "CPUS" },
+  { name: "memory-bytes", type: "string", default: "", description: "docker --memory in bytes; empty: no limit", variable: "MEMORY_BYTES" },
+  { name: "attempts", type: "number", default: 1, description: "How many times the container may run", variable: "ATTEMPTS" },
+  { name: "waits", type: "string", default: "", description: "Seconds to wait before each retry, space-separated", variable: "WAITS" },
+  { name: "attempt-timeout", type: "number", default: 0, description: "Seconds each attempt may take; 0: no limit", variable: "ATTEMPT_TIMEOUT" },
+  { name: "deadline", type: "string", default: "", description: "The run's deadline (Unix seconds) from kfm-context; empty: none", variable: "DEADLINE" },
+  { name: "timeout-minutes", type: "number", default: MAX_TIMEOUT_MINUTES, description: "timeout-minutes of the job: every attempt and wait, with slack" }
+];
+var CONTEXT_INPUTS = [
+  { name: "logical-date", type: "string", default: "", description: "The logical date of a manual run", variable: "INPUT_LOGICAL_DATE" },
+  { name: "cron", type: "string", default: "", description: "The workflow's schedule, as in on.schedule", variable: "CRON" },
+  { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
+  { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
+  { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
+  {
+    name: "period-seconds",
+    type: "string",
+    default: "",
+    description: "The schedule's fixed period, for prev/next dates; empty: none",
+    variable: "PERIOD_SECONDS"
+  },
+  { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
+  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" }
+];
+var APPROVAL_INPUTS = [
+  { name: "environment", type: "string", description: "The environment whose required reviewers decide", variable: "ENVIRONMENT" }
+];
+var CONTEXT_OUTPUTS = ["run", ...VARIABLE_OUTPUTS, ...PERIOD_OUTPUTS, "run_token", "deadline"];
+function jsonString(text) {
+  return '"' + text.replace(/[\\"]|[^\x20-\x26\x28-\x7e]/g, (c) => c === "\\" ? "\\\\" : c === '"' ? '\\"' : "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")) + '"';
+}
+function jsonTemplate(t) {
+  return '"' + t.map((s) => "text" in s ? escapeText(jsonString(s.text).slice(1, -1)) : renderTemplate3([s])).join("") + '"';
+}
+function withInputs(inputs, values) {
+  const out = {};
+  for (const i of inputs) {
+    const v = values[i.name];
+    if (v !== void 0 && v !== i.default)
+      out[i.name] = v;
+  }
+  return out;
+}
+function jsonList(list) {
+  return list === null ? "" : "[" + list.map(jsonTemplate).join(", ") + "]";
+}
+function envJson(job) {
+  const entries = job.env.map((e) => {
+    let value;
     if ("secretRef" in e) {
-      env[V(`ENV_SECRET_${i}`)] = secretExpression(e.secretRef.secret, e.secretRef.key);
-      env[V(`ENV_SECRET_NAME_${i}`)] = escapeText(e.secretRef.secret);
-      env[V(`ENV_SECRET_KEY_${i}`)] = escapeText(e.secretRef.key);
+      const { secret, key } = e.secretRef;
+      value = `{"secret": ${escapeText(jsonString(secret))}, "key": ${escapeText(jsonString(key))}, "github-secret": ${jsonString(githubSecretName(secret, key))}}`;
     } else if (isAttempt(e)) {
-      env[V(`ENV_ATTEMPT_${i}`)] = "";
+      value = '{"attempt": true}';
     } else {
-      env[V(`ENV_VALUE_${i}`)] = renderTemplate3(e.value);
+      value = jsonTemplate(e.value);
     }
+    return `  ${jsonString(e.name)}: ${value}`;
   });
+  return entries.length === 0 ? "{}" : `{
+${entries.join(",\n")}
+}
+`;
+}
+var DEADLINE_EXPRESSION = `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
+function jobWith(job, runTimeout) {
+  const waits = retryWaits(job.retry);
   const cpu = job.resources.cpu;
   const memory = job.resources.memory;
-  env[V("CPUS")] = cpu === null ? "" : cpuCores(cpu);
-  env[V("MEMORY_BYTES")] = memory === null ? "" : quantityBytes(memory).toString();
-  env[V("ATTEMPTS")] = String(job.retry.maxAttempts);
-  env[V("WAITS")] = formatWaits(retryWaits(job.retry));
-  env[V("ATTEMPT_TIMEOUT")] = job.timeoutSeconds === null ? "" : String(job.timeoutSeconds);
-  env[V("DEADLINE")] = runTimeout === null ? "" : `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
-  return env;
+  return withInputs(JOB_INPUTS, {
+    image: escapeText(job.image),
+    command: jsonList(job.command),
+    args: jsonList(job.args),
+    env: envJson(job),
+    cpus: cpu === null ? "" : cpuCores(cpu),
+    "memory-bytes": memory === null ? "" : quantityBytes(memory).toString(),
+    attempts: job.retry.maxAttempts,
+    waits: formatWaits(waits),
+    "attempt-timeout": job.timeoutSeconds ?? 0,
+    deadline: runTimeout === null ? "" : DEADLINE_EXPRESSION,
+    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, runTimeout)
+  });
 }
-function contextOutputs(ir) {
-  const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
-  return [
-    "run",
-    ...VARIABLE_OUTPUTS,
-    ...s !== null && s.periodSeconds !== null ? PERIOD_OUTPUTS : [],
-    "run_token",
-    ...ir.timeoutSeconds !== null ? ["deadline"] : []
-  ];
+var SECRET_SLOTS = 16;
+var secretSlot = (n) => `SECRET_${n}`;
+var REGISTRY_PASSWORD_SECRET = "REGISTRY_PASSWORD";
+function jobSecretNames(job) {
+  return [...new Set(job.env.flatMap((e) => "secretRef" in e ? [githubSecretName(e.secretRef.secret, e.secretRef.key)] : []))];
+}
+function jobSecrets(job, options) {
+  const out = {};
+  jobSecretNames(job).forEach((name, n) => out[secretSlot(n)] = `\${{ secrets.${name} }}`);
+  const login = registryLogin(options);
+  if (login !== null)
+    out[REGISTRY_PASSWORD_SECRET] = `\${{ secrets.${login.passwordSecret} }}`;
+  return out;
 }
 function contextOutputExpression(name) {
   return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
 }
-function contextJob(ir) {
+function contextWith(ir) {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
-  const outputs = {};
-  const out = (name) => {
-    outputs[name] = contextOutputExpression(name);
-  };
-  contextOutputs(ir).forEach(out);
-  const env = {
-    [V("EVENT_NAME")]: "${{ github.event_name }}",
-    [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
-    [V("INPUT_LOGICAL_DATE")]: `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
-    [V("CRON")]: s === null ? "" : s.cron,
-    [V("TIMEZONE")]: s === null ? "" : s.timezone,
-    [V("START")]: s?.start ?? "",
-    [V("END")]: s?.end ?? "",
-    [V("PERIOD_SECONDS")]: s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
-    [V("RUN_TIMEOUT")]: ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
-    [V("RUN_TOKEN_SEED")]: escapeText(ir.runTokenSeed)
-  };
-  return {
-    name: GITHUB_CONTEXT_JOB,
-    if: CONTEXT_IF,
-    "runs-on": RUNS_ON,
-    "timeout-minutes": CONTEXT_TIMEOUT_MINUTES,
-    outputs,
-    steps: [{ id: GITHUB_CONTEXT_STEP, name: "Compute the run's logical date", shell: CONTEXT_SHELL, env, run: CONTEXT_SCRIPT2 }]
-  };
+  return withInputs(CONTEXT_INPUTS, {
+    "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
+    cron: s === null ? "" : s.cron,
+    timezone: s === null ? "" : s.timezone,
+    start: s?.start ?? "",
+    end: s?.end ?? "",
+    "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
+    "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
+    "run-token-seed": escapeText(ir.runTokenSeed)
+  });
+}
+function contextJob(ir) {
+  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
 }
 function belowAllDone(jobs) {
   const children = /* @__PURE__ */ new Map();
   for (const [name, job] of jobs) {
     for (const d of job.dependsOn) {
-      const list2 = children.get(d);
-      if (list2 === void 0)
+      const list = children.get(d);
+      if (list === void 0)
         children.set(d, [name]);
       else
-        list2.push(name);
+        list.push(name);
     }
   }
   const below = /* @__PURE__ */ new Set();
@@ -25018,15 +25103,18 @@ function jobIf(job, below, name) {
     return ALL_DONE_IF;
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
-function specJob(ir, job, below) {
-  const waits = retryWaits(job.retry);
+function jobName(job) {
+  return githubJobId(job.name) === job.name ? {} : { name: job.name };
+}
+function specJob(ir, job, below, options) {
+  const secrets = jobSecrets(job, options);
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
-    "runs-on": RUNS_ON,
-    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, ir.timeoutSeconds),
-    steps: [{ name: "Run the job's container", env: jobStepEnv(job, ir.timeoutSeconds), run: RUN_SCRIPT }]
+    uses: usesOf(JOB_FILE),
+    with: jobWith(job, ir.timeoutSeconds),
+    ...Object.keys(secrets).length > 0 ? { secrets } : {}
   };
 }
 var SHORT_JOB_TIMEOUT_MINUTES = 10;
@@ -25082,19 +25170,18 @@ def main():
 main()
 `;
 var GATE_SHELL = CONTEXT_SHELL;
-function gateStepEnv(ir, job) {
-  return { [V("ENVIRONMENT")]: githubApprovalEnvironment(ir.name, job.name), [V("TOKEN")]: "${{ github.token }}" };
+function gateWith(ir, job) {
+  return { environment: githubApprovalEnvironment(ir.name, job.name) };
 }
 function gateJob(ir, job, below) {
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
-    environment: githubApprovalEnvironment(ir.name, job.name),
+    // A called workflow's token has at most its caller job's scopes (docs: reusing workflows, "Access and permissions").
     permissions: { ...GATE_PERMISSIONS },
-    "runs-on": RUNS_ON,
-    "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
-    steps: [{ name: "Check that a person approved", shell: GATE_SHELL, env: gateStepEnv(ir, job), run: GATE_SCRIPT }]
+    uses: usesOf(APPROVAL_FILE),
+    with: gateWith(ir, job)
   };
 }
 var NOTIFY_IF = "failure()";
@@ -25121,17 +25208,17 @@ function notifyStepEnv(ir, n) {
   env[V("SECRET_KEY")] = escapeText(secret.key);
   return env;
 }
-function notifyJob(ir, n) {
+function notifyJob(ir, n, options) {
   return {
     name: `notify ${n.kind}`,
     needs: [GITHUB_CONTEXT_JOB, ...ir.jobs.map((j) => githubJobId(j.name))],
     if: NOTIFY_IF,
-    "runs-on": RUNS_ON,
+    "runs-on": runsOnValue(options),
     "timeout-minutes": NOTIFY_TIMEOUT_MINUTES,
     steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(ir, n), run: NOTIFY_STEP_SCRIPT }]
   };
 }
-function workflowDocument(ir) {
+function workflowDocument(ir, options = DEFAULT_OPTIONS3) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
     on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
@@ -25148,18 +25235,320 @@ function workflowDocument(ir) {
   const jobs = { [GITHUB_CONTEXT_JOB]: contextJob(ir) };
   const below = belowAllDone(new Map(ir.jobs.map((j) => [j.name, j])));
   for (const job of ir.jobs)
-    jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below);
-  ir.notifications.forEach((n, i) => jobs[githubNotifyJob(i)] = notifyJob(ir, n));
+    jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
+  ir.notifications.forEach((n, i) => jobs[githubNotifyJob(i)] = notifyJob(ir, n, options));
   return {
     name: ir.name,
     on,
     permissions: {},
-    defaults: { run: { shell: "bash" } },
+    // Only the notification jobs run steps in this file; the shared workflows set their own shell.
+    ...ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {},
     jobs
   };
 }
-function emit4(ir) {
-  return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir)], { anchors: new Map([...RUN_SCRIPT_ANCHOR, ...NOTIFY_ANCHOR2]) });
+function emit4(ir, options = DEFAULT_OPTIONS3) {
+  return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
+}
+function inputDefinitions(inputs) {
+  return Object.fromEntries(inputs.map((i) => [
+    i.name,
+    { description: i.description, required: i.default === void 0, type: i.type, ...i.default === void 0 ? {} : { default: i.default } }
+  ]));
+}
+function inputVariables(inputs) {
+  return Object.fromEntries(inputs.flatMap((i) => i.variable === void 0 ? [] : [[V(i.variable), `\${{ inputs.${i.name} }}`]]));
+}
+var SECRET_VARIABLE_PREFIX = "KFMS_";
+function contextWorkflow(options = DEFAULT_OPTIONS3) {
+  const job = SHARED_JOB_ID.context;
+  return {
+    name: "kfm-context",
+    on: {
+      workflow_call: {
+        inputs: inputDefinitions(CONTEXT_INPUTS),
+        outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }]))
+      }
+    },
+    permissions: {},
+    jobs: {
+      [job]: {
+        "runs-on": runsOnValue(options),
+        "timeout-minutes": CONTEXT_TIMEOUT_MINUTES,
+        outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, contextOutputExpression(o)])),
+        steps: [
+          {
+            id: GITHUB_CONTEXT_STEP,
+            name: "Compute the run's logical date",
+            shell: CONTEXT_SHELL,
+            // The github context of a called workflow is its caller's (docs: reusing workflows).
+            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            run: CONTEXT_SCRIPT2
+          }
+        ]
+      }
+    }
+  };
+}
+var CONTEXT_OUTPUT_DESCRIPTIONS = {
+  run: "true when the run's slot is one the workflow runs at",
+  execution_date: "The logical date, UTC",
+  ds: "The logical date's day, YYYY-MM-DD",
+  ts: "The logical date, UTC",
+  prev_execution_date: "The logical date minus the schedule's period",
+  next_execution_date: "The logical date plus the schedule's period",
+  run_token: "The run token of the logical date",
+  deadline: "When the run's timeout ends (Unix seconds)"
+};
+function jobWorkflow(options = DEFAULT_OPTIONS3) {
+  const env = { ...inputVariables(JOB_INPUTS), [V("POD_START_SECONDS")]: String(POD_START_SECONDS) };
+  const secrets = {};
+  for (let n = 0; n < SECRET_SLOTS; n++) {
+    secrets[secretSlot(n)] = { required: false };
+    env[`${SECRET_VARIABLE_PREFIX}${n}`] = `\${{ secrets.${secretSlot(n)} }}`;
+  }
+  const login = registryLogin(options);
+  if (login !== null) {
+    secrets[REGISTRY_PASSWORD_SECRET] = { required: false };
+    env[V("REGISTRY")] = login.server;
+    env[V("REGISTRY_USERNAME")] = login.username;
+    env[V("REGISTRY_PASSWORD")] = `\${{ secrets.${REGISTRY_PASSWORD_SECRET} }}`;
+  }
+  return {
+    name: "kfm-job",
+    on: { workflow_call: { inputs: inputDefinitions(JOB_INPUTS), secrets } },
+    permissions: {},
+    jobs: {
+      [SHARED_JOB_ID.job]: {
+        "runs-on": runsOnValue(options),
+        "timeout-minutes": "${{ inputs.timeout-minutes }}",
+        steps: [{ name: "Run the job's container", shell: "bash", env, run: RUN_SCRIPT }]
+      }
+    }
+  };
+}
+function approvalWorkflow(options = DEFAULT_OPTIONS3) {
+  return {
+    name: "kfm-approval",
+    on: { workflow_call: { inputs: inputDefinitions(APPROVAL_INPUTS) } },
+    permissions: {},
+    jobs: {
+      [SHARED_JOB_ID.approval]: {
+        environment: "${{ inputs.environment }}",
+        permissions: { ...GATE_PERMISSIONS },
+        "runs-on": runsOnValue(options),
+        "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
+        steps: [
+          {
+            name: "Check that a person approved",
+            shell: GATE_SHELL,
+            env: { ...inputVariables(APPROVAL_INPUTS), [V("TOKEN")]: "${{ github.token }}" },
+            run: GATE_SCRIPT
+          }
+        ]
+      }
+    }
+  };
+}
+function sharedFiles(options = DEFAULT_OPTIONS3, header = SHARED_HEADER) {
+  const write = (name, doc) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
+  return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
+}
+var SHARED_HEADER = [`${HEADER_MARK} ${VERSION} (target ${TARGET_NAME3}): shared by the workflows of this folder`];
+
+// dist/targets/github-actions/check.js
+var TARGET3 = "GitHub Actions";
+var MIN_SCHEDULE_MINUTES = 5;
+var DOCKER_MIN_MEMORY_BYTES = 6291456n;
+var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
+var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
+var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+function check4(ir, options = DEFAULT_OPTIONS3) {
+  const problems = [];
+  const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
+  if (registry.some((o) => o !== void 0) && registry.some((o) => o === void 0)) {
+    problems.push(problem("KFM260", `The ${TARGET3} options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together: each job logs in to the registry as that user with that secret before it pulls. Give all three, or none for anonymous pulls.`, ir.at));
+  }
+  const s = ir.schedule;
+  if (s !== null && s.kind === "event") {
+    problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
+  }
+  if (s !== null && s.kind === "cron") {
+    if (s.catchup) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
+    }
+    const gap = shortestGapMinutes(s.cron);
+    if (typeof gap === "string") {
+      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
+    } else if (gap < MIN_SCHEDULE_MINUTES) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
+    }
+  }
+  if (ir.maxActiveRuns !== null) {
+    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
+  }
+  for (const u of ir.upstream) {
+    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
+  }
+  for (const job of ir.jobs) {
+    if (job.approval === null)
+      continue;
+    if (job.approval.timeoutSeconds !== null) {
+      problems.push(problem("KFM301", `${TARGET3} cannot give an approval a timeout: the gate is a job on a protected environment, which waits for a reviewer until GitHub fails it after 30 days; nothing can fail it earlier without failing the whole run, and a wait timer delays the job instead of ending the wait. Remove the timeout (the gate then waits up to GitHub's 30 days), or compile for Airflow, Argo or Tekton.`, [...job.at, "timeout"]));
+    }
+    if (ir.timeoutSeconds !== null) {
+      problems.push(problem("KFM301", `${TARGET3} cannot end a run waiting at the approval \`${job.name}\` when the workflow's timeout passes: a job waiting for a reviewer keeps the run open until a decision (or GitHub's 30 days). Remove the workflow timeout for this target, or compile for Airflow, Argo or Tekton.`, job.at));
+    }
+  }
+  const secretNames = /* @__PURE__ */ new Map();
+  const secretProblems = (secret, key, at) => {
+    const name = githubSecretName(secret, key);
+    const ref = `${secret}/${key}`;
+    const other = secretNames.get(name);
+    if (other !== void 0 && other !== ref) {
+      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
+    }
+    secretNames.set(name, ref);
+    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
+      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
+    }
+  };
+  for (const n of ir.notifications) {
+    const secret = n.kind === "email" ? n.smtp : n.webhook;
+    secretProblems(secret.secret, secret.key, [...n.at, n.kind === "email" ? "smtp" : "webhook"]);
+    const fields = n.kind === "email" ? [["from", n.from], ...n.recipients.map((r, i) => [`recipients.${i}`, r])] : [["channel", n.channel]];
+    fields.push(["message", templateText(n.message)]);
+    for (const [field2, text] of fields) {
+      if (/[\r\n]/.test(text) || UNPASSABLE.test(text)) {
+        problems.push(problem("KFM301", `${TARGET3} cannot put a line break, a NUL or a lone surrogate in a notification's ${field2.replace(/\..*/, "")}: it goes into one header or JSON line sent by curl. Remove the character.`, field2.startsWith("recipients.") ? [...n.at, "recipients", Number(field2.slice(11))] : field2 === "message" ? n.at : [...n.at, field2]));
+      }
+    }
+  }
+  for (const job of ir.jobs) {
+    const secrets = jobSecretNames(job);
+    if (secrets.length > SECRET_SLOTS) {
+      problems.push(problem("KFM301", `${TARGET3} passes at most ${SECRET_SLOTS} secrets to a job (the secret slots of the shared kfm-job.yml, which is written once for every workflow of the folder); this job reads ${secrets.length}. Put some of the values in one secret, or split the job.`, [...job.at, "env"]));
+    }
+    for (const e of job.env) {
+      if ("secretRef" in e) {
+        const at = [...job.at, "env", e.name];
+        secretProblems(e.secretRef.secret, e.secretRef.key, at);
+        if (SECRET_NAMES_REFUSED.test(e.name)) {
+          problems.push(problem("KFM301", `${TARGET3} cannot pass a secret as the variable ${e.name}: the job's docker client reads secrets from its own environment by name, and ${e.name} would change how docker, the loader or the shell run. Give the variable another name.`, at));
+        }
+      } else if (e.value.some((seg) => "variable" in seg && seg.variable === "attempt") && !(e.value.length === 1)) {
+        problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole value (the run script sets it per attempt). Use the attempt number on its own.`, [...job.at, "env", e.name]));
+      }
+    }
+  }
+  for (const job of ir.jobs) {
+    const lists = [
+      ["command", job.command],
+      ["args", job.args]
+    ];
+    for (const [field2, list] of lists) {
+      (list ?? []).forEach((t, i) => {
+        if (t.some((seg) => "variable" in seg && seg.variable === "attempt")) {
+          problems.push(problem("KFM301", `${TARGET3} can only pass the attempt number as a whole env value (the run script sets it per attempt).`, [...job.at, field2, i]));
+        }
+      });
+    }
+  }
+  for (const job of ir.jobs) {
+    const memory = job.resources.memory;
+    if (memory !== null) {
+      const bytes = quantityBytes(memory);
+      if (bytes !== null && bytes > 0n && bytes < DOCKER_MIN_MEMORY_BYTES) {
+        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\` (${bytes} bytes): jobs run with \`docker run --memory\`, and Docker refuses limits below 6 MiB. Ask for at least 6Mi.`, [...job.at, "resources", "memory"]));
+      } else if (bytes !== null && bytes > DOCKER_MAX_MEMORY_BYTES) {
+        problems.push(problem("KFM301", `${TARGET3} cannot express the memory \`${memory}\`: Docker keeps memory limits as a signed 64-bit number of bytes. Ask for less than 8Ei.`, [...job.at, "resources", "memory"]));
+      }
+    }
+    if (job.command !== null && job.command.length > 0 && job.command[0].length === 0) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express an empty executable: \`docker run --entrypoint=""\` resets the entrypoint and runs the next argument instead, where Kubernetes fails to start the container. Name the executable, or leave \`command\` out to keep the image's entrypoint.`, [...job.at, "command", 0]));
+    }
+  }
+  return problems;
+}
+function templateText(t) {
+  return t.map((s) => "text" in s ? s.text : "").join("");
+}
+function shortestGapMinutes(cron) {
+  const c = parseCron(cron);
+  if (typeof c === "string")
+    return c;
+  const times = c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++)
+    gap = Math.min(gap, times[i] - times[i - 1]);
+  if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star))
+    gap = Math.min(gap, times[0] + 1440 - times[times.length - 1]);
+  return gap;
+}
+function consecutiveDaysMatch(days, months, weekdays, star) {
+  const matches = (d) => months.includes(d.getUTCMonth() + 1) && (star[2] || days.includes(d.getUTCDate())) && (star[4] || weekdays.includes(d.getUTCDay()));
+  let previous = false;
+  for (let t = Date.UTC(2e3, 0, 1); t < Date.UTC(2028, 0, 2); t += 864e5) {
+    const current = matches(new Date(t));
+    if (previous && current)
+      return true;
+    previous = current;
+  }
+  return false;
+}
+
+// dist/targets/github-actions/prerequisites.js
+function prerequisites3(ir, options = DEFAULT_OPTIONS3) {
+  const out = [];
+  out.push({
+    kind: "runner",
+    text: `A Linux runner with the labels ${options.runsOn.join(", ")}: Docker usable by the runner user, GNU timeout, bash 4.4+, python3 3.9+ with zoneinfo (ubuntu-24.04 has them).`
+  });
+  out.push({
+    kind: "network",
+    text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local."
+  });
+  out.push({
+    kind: "setting",
+    text: `The shared workflows ${sharedFiles(options).map((f) => f.name).join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`
+  });
+  const secrets = /* @__PURE__ */ new Map();
+  for (const job of ir.jobs) {
+    for (const e of job.env) {
+      if (!("secretRef" in e))
+        continue;
+      const name = githubSecretName(e.secretRef.secret, e.secretRef.key);
+      if (!secrets.has(name))
+        secrets.set(name, `job ${job.name} (${e.name}; spec secret ${e.secretRef.secret}, key ${e.secretRef.key})`);
+    }
+  }
+  for (const n of ir.notifications) {
+    const ref = n.kind === "email" ? n.smtp : n.webhook;
+    const name = githubSecretName(ref.secret, ref.key);
+    if (!secrets.has(name))
+      secrets.set(name, `the ${n.kind} failure notification (spec secret ${ref.secret}, key ${ref.key})`);
+  }
+  for (const [name, user] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+    out.push({
+      kind: "secret",
+      text: `The repository or organisation secret ${name}, read by ${user}; a missing one fails each attempt within ${POD_START_SECONDS} s.`
+    });
+  }
+  const login = registryLogin(options);
+  if (login !== null) {
+    out.push({ kind: "secret", text: `The secret ${login.passwordSecret}: the password or token of ${login.username} at ${login.server}.` });
+    out.push({ kind: "image", text: `Images of ${login.server} are pulled after docker login as ${login.username}; other images must be public.` });
+  } else {
+    out.push({ kind: "image", text: "Every image is pulled without credentials (set the registry options for private images)." });
+  }
+  for (const job of ir.jobs) {
+    if (job.approval === null)
+      continue;
+    out.push({
+      kind: "environment",
+      text: `The environment ${githubApprovalEnvironment(ir.name, job.name)} with required reviewers, for the approval gate ${job.name} (without them the gate fails closed).`
+    });
+  }
+  return out;
 }
 
 // dist/targets/github-actions/features.js
@@ -25183,7 +25572,10 @@ var features4 = {
     support: "emulated",
     how: "One job per notification needing every job, `if: failure()`, running the shared script with curl (the failed jobs from `toJSON(needs)`, the run's page as the link, `timeout-minutes: 11`); the URL comes from `secrets.<SECRET>_<KEY>`."
   },
-  "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
+  "retry.attempts": {
+    support: "emulated",
+    how: "GitHub has no retry: the shared kfm-job.yml runs the container in a loop of max_attempts; a pull or secret failure (within 600 s) is an attempt."
+  },
   "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },
   "retry.exponential": { support: "emulated", how: "The loop sleeps each listed wait." },
   "retry.max-delay": { support: "emulated", how: "The capped waits are in the loop's list." },
@@ -25208,13 +25600,16 @@ var features4 = {
   },
   "env.secret": {
     support: "conditional",
-    how: "`${{ secrets.<SECRET>_<KEY> }}` in the step env, handed to docker by name; refused when two references share a GitHub name or the variable name steers docker."
+    how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker."
   },
   "concurrency.queue": {
     support: "refused",
     how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs."
   },
-  "text.literal": { support: "emulated", how: "Values reach a fixed script through step `env` (never `run:`); `${{` is written as GitHub's string literal." },
+  "text.literal": {
+    support: "emulated",
+    how: "Values reach a fixed script as `with:` data of a shared workflow (never `run:`); `${{` is written as GitHub's string literal."
+  },
   resources: { support: "conditional", how: "`docker run --cpus/--memory` limits; memory below Docker's 6 MiB minimum is refused." },
   "command.entrypoint": { support: "emulated", how: "`docker run` on the host without `--entrypoint` (a `container:` job would ignore the entrypoint)." }
 };
@@ -25271,39 +25666,6 @@ function parseTemplate3(value) {
   }
   return out;
 }
-var StepEnv = class {
-  env;
-  where;
-  read = /* @__PURE__ */ new Set();
-  constructor(env, where) {
-    this.env = env;
-    this.where = where;
-    for (const k of Object.keys(env))
-      if (!k.startsWith(GITHUB_INTERNAL_ENV_PREFIX))
-        fail4(`${where}: unexpected step variable ${k}`);
-  }
-  has(name) {
-    return GITHUB_INTERNAL_ENV_PREFIX + name in this.env;
-  }
-  get(name) {
-    const key = GITHUB_INTERNAL_ENV_PREFIX + name;
-    if (!(key in this.env))
-      fail4(`${this.where}: ${key} is missing`);
-    this.read.add(key);
-    return str5(this.env[key], `${this.where}: ${key}`);
-  }
-  count(name) {
-    const v = this.get(name);
-    if (!/^(0|[1-9][0-9]*)$/.test(v))
-      fail4(`${this.where}: ${name} is not a count`);
-    return Number(v);
-  }
-  done() {
-    for (const k of Object.keys(this.env))
-      if (!this.read.has(k))
-        fail4(`${this.where}: step variable ${k} is not one the script reads`);
-  }
-};
 function literal(value, what) {
   const t = parseTemplate3(value);
   if (t.length === 0)
@@ -25311,13 +25673,6 @@ function literal(value, what) {
   if (t.length !== 1 || !("text" in t[0]))
     fail4(`${what} must not depend on the run`);
   return t[0].text;
-}
-function list(env, key) {
-  const c = env.get(`${key}_COUNT`);
-  if (c === "none")
-    return null;
-  const n = env.count(`${key}_COUNT`);
-  return Array.from({ length: n }, (_, i) => parseTemplate3(env.get(`${key}_${i}`)));
 }
 function readCondition(id, job) {
   const where = `job ${id}`;
@@ -25333,80 +25688,155 @@ function readCondition(id, job) {
     return { needs: ids, runWhen: "all_succeeded", viaSuccess: false };
   return fail4(`${where}: if is not one of the conditions emit writes`);
 }
-function liftJob(id, job, runTimeout, idToName, conditions, below) {
+function readWith(job, inputs, where) {
+  const given = job.with === void 0 || job.with === null ? {} : obj2(job.with, `${where}: with`);
+  const out = /* @__PURE__ */ new Map();
+  for (const i of inputs) {
+    const v = given[i.name];
+    if (v === void 0) {
+      if (i.default === void 0)
+        fail4(`${where}: the required input ${i.name} is missing`);
+      out.set(i.name, i.default);
+    } else if (i.type === "number")
+      out.set(i.name, num2(v, `${where}: ${i.name}`));
+    else
+      out.set(i.name, str5(v, `${where}: ${i.name}`));
+  }
+  for (const k of Object.keys(given))
+    if (!inputs.some((i) => i.name === k))
+      fail4(`${where}: ${k} is not an input of the shared workflow`);
+  return out;
+}
+function inputText(inputs, name) {
+  return String(inputs.get(name));
+}
+function topLevelMembers(value) {
+  let depth = 0;
+  let count = 0;
+  let inString = false;
+  let empty = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (inString) {
+      if (c === "\\")
+        i++;
+      else if (c === '"')
+        inString = false;
+      continue;
+    }
+    if (c === '"')
+      inString = true;
+    if (c === "{" || c === "[")
+      depth++;
+    else if (c === "}" || c === "]")
+      depth--;
+    else if (c === "," && depth === 1)
+      count++;
+    if (depth >= 1 && !/[\s{[]/.test(c) && !(depth === 1 && (c === "}" || c === "]")))
+      empty = false;
+  }
+  return empty ? 0 : count + 1;
+}
+function parseJson(value, what) {
+  let parsed;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail4(`${what} is not JSON`);
+  }
+  if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) && Object.keys(parsed).length !== topLevelMembers(value))
+    fail4(`${what}: a name is given twice`);
+  return parsed;
+}
+function jsonList2(value, what) {
+  if (value === "")
+    return null;
+  const list = parseJson(value, what);
+  if (!Array.isArray(list))
+    fail4(`${what} is not a JSON list`);
+  return list.map((v) => parseTemplate3(str5(v, what)));
+}
+function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
   const where = `job ${id}`;
-  const name = str5(job.name, `${where}: name`);
+  const name = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
   }
-  if (job.container !== void 0 || job.services !== void 0)
-    fail4(`${where}: container jobs are not what emit writes`);
-  if (job.environment !== void 0 || job.permissions !== void 0)
-    fail4(`${where}: only approval gates reference an environment or ask for token scopes`);
+  if (job.uses !== usesOf(JOB_FILE))
+    fail4(`${where}: it does not call ${JOB_FILE}`);
+  for (const k of Object.keys(job))
+    if (!CALLER_KEYS.has(k))
+      fail4(`${where}: ${k} is not a key emit writes on a job that calls ${JOB_FILE}`);
+  if (job.permissions !== void 0)
+    fail4(`${where}: only approval gates ask for token scopes`);
   const after = condition.dependsOn.map((n) => {
     const spec = idToName.get(n);
     if (spec === void 0)
       fail4(`${where}: needs an unknown job ${n}`);
     return spec;
   });
-  const steps = job.steps;
-  if (!Array.isArray(steps) || steps.length !== 1)
-    fail4(`${where}: expected one step`);
-  const step = obj2(steps[0], `${where}: step`);
-  if (step.run !== RUN_SCRIPT)
-    fail4(`${where}: the step does not run the fixed script`);
-  if (step.shell !== void 0 || step.uses !== void 0)
-    fail4(`${where}: the step must run the script with the default bash`);
-  const env = new StepEnv(obj2(step.env, `${where}: step env`), where);
-  const image = literal(env.get("IMAGE"), `${where}: image`);
-  const command = list(env, "COMMAND");
-  const args = list(env, "ARGS");
-  const envCount = env.count("ENV_COUNT");
+  const inputs = readWith(job, JOB_INPUTS, where);
+  const passed = job.secrets === void 0 ? {} : obj2(job.secrets, `${where}: secrets`);
+  for (const [k, v] of Object.entries(passed)) {
+    if (k === REGISTRY_PASSWORD_SECRET) {
+      if (!/^\$\{\{ secrets\.[A-Za-z_][A-Za-z0-9_]* \}\}$/.test(str5(v, `${where}: ${k}`)))
+        fail4(`${where}: ${k} is not a secret of the caller`);
+      if (shared.registry === false)
+        fail4(`${where}: ${JOB_FILE} logs in to no registry, but ${k} is passed`);
+    } else if (!/^SECRET_(0|[1-9][0-9]*)$/.test(k) || Number(k.slice(7)) >= SECRET_SLOTS)
+      fail4(`${where}: ${k} is not a secret slot of ${JOB_FILE}`);
+  }
+  if (shared.registry === true && passed[REGISTRY_PASSWORD_SECRET] === void 0)
+    fail4(`${where}: the registry password is not passed`);
+  const slotOf = /* @__PURE__ */ new Map();
+  const image = literal(inputText(inputs, "image"), `${where}: image`);
+  const command = jsonList2(inputText(inputs, "command"), `${where}: command`);
+  const args = jsonList2(inputText(inputs, "args"), `${where}: args`);
   const vars = [];
-  for (let i = 0; i < envCount; i++) {
-    const varName = env.get(`ENV_NAME_${i}`);
-    const kinds = [`ENV_VALUE_${i}`, `ENV_SECRET_${i}`, `ENV_ATTEMPT_${i}`].filter((k) => env.has(k));
-    if (kinds.length !== 1)
-      fail4(`${where}: variable ${i} must have exactly one of a value, a secret or the attempt number`);
-    if (env.has(`ENV_SECRET_${i}`)) {
-      const secret = literal(env.get(`ENV_SECRET_NAME_${i}`), `${where}: secret name`);
-      const key = literal(env.get(`ENV_SECRET_KEY_${i}`), `${where}: secret key`);
-      if (env.get(`ENV_SECRET_${i}`) !== secretExpression(secret, key))
-        fail4(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
-      vars.push([varName, { secret, key }]);
-    } else if (env.has(`ENV_ATTEMPT_${i}`)) {
-      if (env.get(`ENV_ATTEMPT_${i}`) !== "")
-        fail4(`${where}: ENV_ATTEMPT_${i} must be empty`);
+  const envObject = obj2(parseJson(inputText(inputs, "env"), `${where}: env`), `${where}: env`);
+  for (const [varName, v] of Object.entries(envObject)) {
+    if (typeof v === "string") {
+      vars.push([varName, parseTemplate3(v)]);
+    } else if (isAttemptEntry(v)) {
       vars.push([varName, [{ variable: "attempt" }]]);
     } else {
-      vars.push([varName, parseTemplate3(env.get(`ENV_VALUE_${i}`))]);
+      const entry = obj2(v, `${where}: ${varName}`);
+      if (JSON.stringify(Object.keys(entry).sort()) !== JSON.stringify(["github-secret", "key", "secret"]))
+        fail4(`${where}: ${varName} is not a text, a secret or the attempt number`);
+      const secret = literal(str5(entry.secret, `${where}: secret`), `${where}: secret name`);
+      const key = literal(str5(entry.key, `${where}: key`), `${where}: secret key`);
+      const github = githubSecretName(secret, key);
+      if (!slotOf.has(github))
+        slotOf.set(github, slotOf.size);
+      if (entry["github-secret"] !== github || passed[secretSlot(slotOf.get(github))] !== `\${{ secrets.${github} }}`)
+        fail4(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
+      vars.push([varName, { secret, key }]);
     }
   }
-  if (new Set(vars.map((v) => v[0])).size !== vars.length)
-    fail4(`${where}: an environment variable is given twice`);
-  const cpus = env.get("CPUS");
-  const memoryBytes = env.get("MEMORY_BYTES");
+  for (const k of Object.keys(passed))
+    if (k !== REGISTRY_PASSWORD_SECRET && Number(k.slice(7)) >= slotOf.size)
+      fail4(`${where}: ${k} is passed but no variable reads it`);
+  const cpus = inputText(inputs, "cpus");
+  const memoryBytes = inputText(inputs, "memory-bytes");
   if (cpus !== "" && !/^[0-9]+(\.[0-9]+)?$/.test(cpus))
     fail4(`${where}: --cpus ${cpus} is not a number of cores`);
   if (memoryBytes !== "" && !/^[0-9]+$/.test(memoryBytes))
     fail4(`${where}: --memory ${memoryBytes} is not a number of bytes`);
-  const attempts = env.count("ATTEMPTS");
-  if (attempts < 1)
+  const attempts = Number(inputs.get("attempts"));
+  if (!Number.isInteger(attempts) || attempts < 1)
     fail4(`${where}: attempts must be at least 1`);
-  const waitsText = env.get("WAITS");
+  const waitsText = inputText(inputs, "waits");
   const waits = waitsText === "" ? [] : waitsText.split(" ").map(Number);
   if (waits.length !== attempts - 1 || waits.some((w) => !Number.isFinite(w) || w < 0))
     fail4(`${where}: waits do not match the attempts`);
-  const timeoutText = env.get("ATTEMPT_TIMEOUT");
-  const timeoutSeconds = timeoutText === "" ? null : Number(timeoutText);
-  const deadline = env.get("DEADLINE");
-  const expectedDeadline = runTimeout === null ? "" : `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
-  if (deadline !== expectedDeadline)
+  const attemptTimeout = Number(inputs.get("attempt-timeout"));
+  if (!Number.isInteger(attemptTimeout) || attemptTimeout < 0)
+    fail4(`${where}: attempt-timeout is not a number of seconds`);
+  const timeoutSeconds = attemptTimeout === 0 ? null : attemptTimeout;
+  if (inputText(inputs, "deadline") !== (runTimeout === null ? "" : DEADLINE_EXPRESSION))
     fail4(`${where}: the run deadline does not match the run timeout`);
-  env.done();
-  const failureFailsRun4 = job["continue-on-error"] === void 0 && step["continue-on-error"] === void 0;
-  const minutes = num2(job["timeout-minutes"], `${where}: timeout-minutes`);
+  const minutes = inputs.get("timeout-minutes");
   if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout))
     fail4(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
   return [
@@ -25418,7 +25848,7 @@ function liftJob(id, job, runTimeout, idToName, conditions, below) {
       command,
       args,
       runWhen: condition.runWhen,
-      failureFailsRun: failureFailsRun4,
+      failureFailsRun: true,
       env: sortedRecord(vars),
       cpu: cpus === "" ? null : cpus,
       memory: memoryBytes === "" ? null : memoryBytes,
@@ -25428,36 +25858,36 @@ function liftJob(id, job, runTimeout, idToName, conditions, below) {
     }
   ];
 }
+function specName2(id, job) {
+  if (job.name === void 0)
+    return id;
+  const name = str5(job.name, `job ${id}: name`);
+  if (name === id)
+    fail4(`job ${id}: name is written only when it differs from the id`);
+  return name;
+}
+function isAttemptEntry(v) {
+  return v !== null && typeof v === "object" && JSON.stringify(v) === JSON.stringify({ attempt: true });
+}
+var CALLER_KEYS = /* @__PURE__ */ new Set(["name", "needs", "if", "uses", "with", "secrets", "permissions"]);
 function liftGate2(workflow, id, job, idToName, conditions, below) {
   const where = `gate ${id}`;
-  const name = str5(job.name, `${where}: name`);
+  const name = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
   }
+  for (const k of Object.keys(job))
+    if (!CALLER_KEYS.has(k))
+      fail4(`${where}: ${k} is not a key emit writes on a gate`);
   const environment = githubApprovalEnvironment(workflow, name);
-  if (job.environment !== environment)
+  const inputs = readWith(job, APPROVAL_INPUTS, where);
+  if (inputs.get("environment") !== environment)
     fail4(`${where}: the environment is not ${environment}`);
   if (JSON.stringify(job.permissions) !== JSON.stringify(GATE_PERMISSIONS))
     fail4(`${where}: permissions are not actions: read`);
-  if (job.container !== void 0 || job.services !== void 0 || job.strategy !== void 0)
-    fail4(`${where}: not the job emit writes`);
-  if (job["timeout-minutes"] !== SHORT_JOB_TIMEOUT_MINUTES)
-    fail4(`${where}: timeout-minutes is not ${SHORT_JOB_TIMEOUT_MINUTES}`);
-  const steps = job.steps;
-  if (!Array.isArray(steps) || steps.length !== 1)
-    fail4(`${where}: expected one step`);
-  const step = obj2(steps[0], `${where}: step`);
-  if (step.run !== GATE_SCRIPT || step.shell !== GATE_SHELL || step.uses !== void 0)
-    fail4(`${where}: the step does not run the approval check`);
-  if (step.if !== void 0 || step["continue-on-error"] !== void 0)
-    fail4(`${where}: the approval check must be able to fail the gate`);
-  const env = new StepEnv(obj2(step.env, `${where}: step env`), where);
-  if (env.get("ENVIRONMENT") !== environment)
-    fail4(`${where}: the check looks for another environment`);
-  if (env.get("TOKEN") !== "${{ github.token }}")
-    fail4(`${where}: the check does not use the job's token`);
-  env.done();
+  if (job.secrets !== void 0)
+    fail4(`${where}: a gate is passed no secret`);
   const after = condition.dependsOn.map((n) => idToName.get(n) ?? fail4(`${where}: needs an unknown job ${n}`));
   return [
     name,
@@ -25468,7 +25898,7 @@ function liftGate2(workflow, id, job, idToName, conditions, below) {
       command: null,
       args: null,
       runWhen: condition.runWhen,
-      failureFailsRun: job["continue-on-error"] === void 0,
+      failureFailsRun: true,
       env: {},
       cpu: null,
       memory: null,
@@ -25516,7 +25946,53 @@ function liftNotification(id, job, everyJob, workflow) {
     fail: (m) => fail4(`${where}: ${m}`)
   });
 }
-function lift4(text) {
+function optionsOf(doc, jobId, where) {
+  const job = obj2(obj2(doc.jobs, `${where}: jobs`)[jobId], `${where}: job ${jobId}`);
+  const runsOn = job["runs-on"];
+  const labels = typeof runsOn === "string" ? [runsOn] : Array.isArray(runsOn) ? runsOn.map((l) => str5(l, `${where}: runs-on`)) : fail4(`${where}: runs-on`);
+  const env = obj2(obj2(job.steps[0], `${where}: step`).env, `${where}: step env`);
+  const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
+  if (registry === void 0)
+    return { ...DEFAULT_OPTIONS3, runsOn: labels };
+  return {
+    ...DEFAULT_OPTIONS3,
+    runsOn: labels,
+    registry: str5(registry, `${where}: registry`),
+    registryUsername: str5(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_USERNAME`], `${where}: registry username`),
+    registryPasswordSecret: REGISTRY_PASSWORD_SECRET
+  };
+}
+function same(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+function readShared(files) {
+  const doc = (name) => {
+    const t = files.get(name);
+    if (t === void 0)
+      return null;
+    const docs = parseYamlStream(t);
+    if (docs.length !== 1)
+      fail4(`${name}: expected one YAML document`);
+    return obj2(docs[0], name);
+  };
+  const context = doc(CONTEXT_FILE);
+  if (context === null)
+    fail4(`${CONTEXT_FILE} is missing`);
+  if (!same(context, contextWorkflow(optionsOf(context, SHARED_JOB_ID.context, CONTEXT_FILE))))
+    fail4(`${CONTEXT_FILE} is not the shared workflow emit writes`);
+  const approval = doc(APPROVAL_FILE);
+  if (approval !== null && !same(approval, approvalWorkflow(optionsOf(approval, SHARED_JOB_ID.approval, APPROVAL_FILE))))
+    fail4(`${APPROVAL_FILE} is not the shared workflow emit writes`);
+  const job = doc(JOB_FILE);
+  if (job === null)
+    fail4(`${JOB_FILE} is missing`);
+  const options = optionsOf(job, SHARED_JOB_ID.job, JOB_FILE);
+  if (!same(job, jobWorkflow(options)))
+    fail4(`${JOB_FILE} is not the shared workflow emit writes`);
+  return { registry: options.registry !== void 0 };
+}
+function lift4(text, sharedTexts) {
+  const shared = sharedTexts === void 0 ? { registry: null } : readShared(sharedTexts);
   const docs = parseYamlStream(text);
   if (docs.length !== 1)
     fail4("expected one YAML document");
@@ -25527,32 +26003,32 @@ function lift4(text) {
   const context = obj2(jobs[GITHUB_CONTEXT_JOB], GITHUB_CONTEXT_JOB);
   if (context.if !== CONTEXT_IF)
     fail4(`${GITHUB_CONTEXT_JOB}: if is not the standard condition`);
-  const contextSteps = context.steps;
-  if (!Array.isArray(contextSteps) || contextSteps.length !== 1)
-    fail4(`${GITHUB_CONTEXT_JOB}: expected one step`);
-  const contextStep = obj2(contextSteps[0], `${GITHUB_CONTEXT_JOB} step`);
-  if (contextStep.id !== GITHUB_CONTEXT_STEP || contextStep.run !== CONTEXT_SCRIPT2 || contextStep.shell !== CONTEXT_SHELL) {
-    fail4(`${GITHUB_CONTEXT_JOB}: the step does not run the fixed script`);
-  }
-  const cenv = obj2(contextStep.env, `${GITHUB_CONTEXT_JOB} step env`);
-  const cget = (name) => str5(cenv[GITHUB_INTERNAL_ENV_PREFIX + name], `${GITHUB_CONTEXT_JOB}: ${name}`);
-  const runTimeoutText = cget("RUN_TIMEOUT");
+  if (context.uses !== usesOf(CONTEXT_FILE))
+    fail4(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
+  for (const k of Object.keys(context))
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets")
+      fail4(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
+  const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
+  const cget = (name) => inputText(cin, name);
+  if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
+    fail4(`${GITHUB_CONTEXT_JOB}: a manual run's date is not the ${LOGICAL_DATE_INPUT} input`);
+  const runTimeoutText = cget("run-timeout");
   const timeoutSeconds = runTimeoutText === "" ? null : Number(runTimeoutText);
-  const runTokenSeed2 = literal(cget("RUN_TOKEN_SEED"), `${GITHUB_CONTEXT_JOB}: run token seed`);
+  const runTokenSeed2 = literal(cget("run-token-seed"), `${GITHUB_CONTEXT_JOB}: run token seed`);
   let schedule = null;
-  const cron = cget("CRON");
+  const cron = cget("cron");
   if (on.schedule !== void 0) {
     const entries = on.schedule;
     if (!Array.isArray(entries) || entries.length !== 1)
       fail4("on.schedule must hold one entry");
     const entry = obj2(entries[0], "on.schedule[0]");
-    const zone = cget("TIMEZONE");
+    const zone = cget("timezone");
     if (entry.cron !== cron)
       fail4("on.schedule cron and the kfm-context cron differ");
     if (entry.timezone !== githubTimezone(zone))
       fail4("on.schedule timezone and the kfm-context time zone differ");
-    const start = cget("START");
-    const end = cget("END");
+    const start = cget("start");
+    const end = cget("end");
     schedule = { kind: "cron", cron, timezone: zone, start: start === "" ? null : start, end: end === "" ? null : end, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
@@ -25561,16 +26037,6 @@ function lift4(text) {
   const input = obj2(obj2(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true)
     fail4("the logical_date input must be required");
-  const outputs = obj2(context.outputs, `${GITHUB_CONTEXT_JOB}: outputs`);
-  const expected = ["run", "execution_date", "ds", "ts"];
-  if (cget("PERIOD_SECONDS") !== "")
-    expected.push("prev_execution_date", "next_execution_date");
-  expected.push("run_token");
-  if (timeoutSeconds !== null)
-    expected.push("deadline");
-  if (JSON.stringify(outputs) !== JSON.stringify(Object.fromEntries(expected.map((o) => [o, contextOutputExpression(o)])))) {
-    fail4(`${GITHUB_CONTEXT_JOB}: outputs are not the ones its script writes`);
-  }
   if (doc.concurrency !== void 0)
     fail4("a concurrency group is not what emit writes");
   const isNotification = (id) => /^kfm-notify-[1-9][0-9]*$/.test(id);
@@ -25579,7 +26045,7 @@ function lift4(text) {
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id))
       continue;
-    idToName.set(id, str5(obj2(job, id).name, `${id}: name`));
+    idToName.set(id, specName2(id, obj2(job, id)));
     const c = readCondition(id, obj2(job, id));
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
@@ -25589,7 +26055,7 @@ function lift4(text) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id))
       continue;
     const o = obj2(job, id);
-    lifted.push(o.environment !== void 0 ? liftGate2(workflow, id, o, idToName, conditions, below) : liftJob(id, o, timeoutSeconds, idToName, conditions, below));
+    lifted.push(o.uses === usesOf(APPROVAL_FILE) ? liftGate2(workflow, id, o, idToName, conditions, below) : liftJob(id, o, timeoutSeconds, idToName, conditions, below, shared));
   }
   const notificationIds = Object.keys(jobs).filter(isNotification);
   const notifications = notificationIds.map((_, i) => {
@@ -25637,7 +26103,7 @@ gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=
 // dist/targets/github-actions/index.js
 var githubActions = {
   name: "github-actions",
-  title: "GitHub Actions workflow (YAML), each job a `docker run` on a hosted runner",
+  title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
   // time"; nothing is said of the repeated hour.
@@ -25650,12 +26116,15 @@ var githubActions = {
     severity: "error",
     rule: "GitHub does not start runs of a workflow file larger than 500 KB (docs.github.com/en/actions/reference/limits, Workflow file size)"
   },
-  // Every job is at least its needs, condition, runner, timeout and the 5 standard
-  // variables as step inputs: about 1 KB; 300 bytes keeps a wide margin.
+  // Every job is at least its name, needs, condition, `uses:` and the 5 standard
+  // variables as JSON: about 450 bytes; 300 bytes keeps a margin.
   // Each value at least as its text and output expressions (src/expansion.ts).
   minimumBytes: (ir) => ir.jobs.length * 300 + leastTemplateBytes(ir, (v) => v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(variableExpression2(v))),
   check: check4,
   emit: emit4,
+  // kfm-context.yml, kfm-job.yml and kfm-approval.yml, which every workflow of the folder calls (README, "Shared reusable workflows").
+  folderFiles: (entries, options, header) => entries.length === 0 ? [] : sharedFiles(options, header),
+  prerequisites: prerequisites3,
   lift: lift4,
   runs: runs4
 };
@@ -27421,11 +27890,11 @@ function generatedFiles(base, folders) {
       continue;
     const key = trustKey(folder, header.target, header.from);
     const g = { path, header, sealed: header.version === VERSION && sealHolds(name, bytes) };
-    const list2 = byKey.get(key);
-    if (list2 === void 0)
+    const list = byKey.get(key);
+    if (list === void 0)
       byKey.set(key, [g]);
     else
-      list2.push(g);
+      list.push(g);
   }
   return byKey;
 }
@@ -27756,7 +28225,7 @@ function showSchedule(v) {
 function canonical(v) {
   return JSON.stringify(v, (_k, x) => x !== null && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => compareStrings(a, b))) : x);
 }
-function same(a, b) {
+function same2(a, b) {
   return canonical(a) === canonical(b);
 }
 function templates2(ts) {
@@ -27797,7 +28266,7 @@ function otherFields(a, b, known) {
   const ra = a;
   const rb = b;
   const keys = [.../* @__PURE__ */ new Set([...Object.keys(ra), ...Object.keys(rb)])].filter((k) => !known.has(k)).sort(compareStrings);
-  return keys.filter((k) => !same(ra[k], rb[k])).map((k) => change(k, JSON.parse(canonical(ra[k] ?? null)) ?? null, JSON.parse(canonical(rb[k] ?? null)) ?? null));
+  return keys.filter((k) => !same2(ra[k], rb[k])).map((k) => change(k, JSON.parse(canonical(ra[k] ?? null)) ?? null, JSON.parse(canonical(rb[k] ?? null)) ?? null));
 }
 function workflowChanges(a, b) {
   const out = [];
@@ -27806,11 +28275,11 @@ function workflowChanges(a, b) {
   const sa = scheduleValue(a.schedule);
   const sb = scheduleValue(b.schedule);
   if (sa === null || sb === null || sa.kind !== sb.kind) {
-    if (!same(sa, sb))
+    if (!same2(sa, sb))
       out.push(change("schedule", sa, sb));
   } else {
     for (const k of Object.keys(sa).filter((k2) => k2 !== "kind"))
-      if (!same(sa[k], sb[k]))
+      if (!same2(sa[k], sb[k]))
         out.push(change(`schedule.${k}`, sa[k] ?? null, sb[k] ?? null));
   }
   if (a.timeoutSeconds !== b.timeoutSeconds)
@@ -27829,13 +28298,13 @@ function jobChanges(name, a, b) {
   const va = jobValues(a);
   const vb = jobValues(b);
   for (const k of Object.keys(JOB_FIELDS))
-    if (!same(va[k], vb[k]))
+    if (!same2(va[k], vb[k]))
       changes.push(change(k, va[k] ?? null, vb[k] ?? null));
   const names = [.../* @__PURE__ */ new Set([...Object.keys(a.env), ...Object.keys(b.env)])].filter((n) => !STANDARD.has(n)).sort(compareStrings);
   for (const n of names) {
     const ea = a.env[n] === void 0 ? null : envValue2(a.env[n]);
     const eb = b.env[n] === void 0 ? null : envValue2(b.env[n]);
-    if (!same(ea, eb))
+    if (!same2(ea, eb))
       changes.push(change(`env.${n}`, ea, eb));
   }
   changes.push(...otherFields(a, b, KNOWN_JOB_KEYS));
@@ -28243,8 +28712,8 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    const optionsOf = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
-    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf(t)?.values ?? defaultOptions(t.options)) ?? []);
+    const optionsOf2 = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
+    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf2(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf2(t)?.values ?? defaultOptions(t.options)) ?? []);
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else

@@ -127,8 +127,13 @@ export const GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
  */
 export const GITHUB_INTERNAL_ENV_PREFIX = "KFMI_";
 
-/** GitHub Actions: the docker container name of one attempt, as the fixed run script builds it at run time (shell syntax). */
-export const GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$GITHUB_JOB-$attempt";
+/**
+ * GitHub Actions: the docker container name of one attempt, as the fixed run script builds
+ * it at run time (shell syntax). Every job runs the same reusable workflow, whose job id
+ * (`GITHUB_JOB`) is the same in all of them, so a random UUID keeps the names of jobs that
+ * share one Docker daemon (self-hosted runners) apart.
+ */
+export const GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$(</proc/sys/kernel/random/uuid)";
 
 /** Argo Workflows: the DAG template every generated workflow enters through (reserved prefix, so no job template can take it). */
 export const ARGO_DAG_TEMPLATE = "kfm-dag";

@@ -9,6 +9,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { headerLinesFor, sealOutput } from "../src/header.js";
+import { defaultOptions } from "../src/options.js";
+import { FOLDER_FROM } from "../src/project.js";
 import { TARGETS } from "../targets/index.js";
 import { analyze, compileFor } from "../src/compile.js";
 import { formatDiagnostic, type Diagnostic } from "../src/diagnostics.js";
@@ -52,6 +55,17 @@ export function expectedGoldens(): Map<string, string> {
       if (r.output) out.set(`${t.name}/${stem(spec)}.${t.extension}`, r.output.text);
       else out.set(`${t.name}/${stem(spec)}.diagnostics.txt`, diagnosticsText(r.diagnostics));
     }
+  }
+  // Each target's folder files (GitHub Actions: the shared reusable workflows its goldens
+  // call), as a compile of the whole project writes them with default options.
+  for (const t of TARGETS) {
+    if (t.folderFiles === undefined) continue;
+    const entries = [...out.keys()]
+      .filter((k) => k.startsWith(`${t.name}/`) && k.endsWith(`.${t.extension}`))
+      .map((k) => k.slice(t.name.length + 1))
+      .map((file) => ({ file, workflow: file.slice(0, -t.extension.length - 1) }));
+    for (const f of t.folderFiles(entries, defaultOptions(t.options), headerLinesFor(t.name, FOLDER_FROM)))
+      out.set(`${t.name}/${f.name}`, sealOutput(f.name, f.text));
   }
   for (const spec of specFiles()) {
     const a = analyze(spec, readSpec(spec));

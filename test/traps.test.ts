@@ -34,7 +34,7 @@ const TRAPS: readonly Trap[] = [
       airflow: [/retries=2,/, "retries=3,"],
       argo: [/limit: 2\n/, "limit: 3\n"],
       tekton: [/retries: 2\n/, "retries: 3\n"],
-      "github-actions": [/KFMI_ATTEMPTS: "3"/, 'KFMI_ATTEMPTS: "4"'],
+      "github-actions": [/attempts: 3\n/, "attempts: 4\n"],
     },
   },
   {
@@ -48,7 +48,7 @@ const TRAPS: readonly Trap[] = [
       airflow: [/\n\s*retry_delay=timedelta\(seconds=0\),/, ""],
       argo: [/\n\s*limit: 0/, ""],
       tekton: [/retries: 2\n/, "retries: 5\n"],
-      "github-actions": [/KFMI_WAITS: 30 30/, "KFMI_WAITS: 300 300"],
+      "github-actions": [/waits: 30 30\n/, "waits: 300 300\n"],
     },
   },
   {
@@ -111,7 +111,8 @@ const TRAPS: readonly Trap[] = [
       airflow: [/\{\{ ts \}\}/, "{{ logical_date }}"],
       argo: [/'UTC'\)/, "'Europe/Berlin')"],
       tekton: [/\+00:00'/, "'"],
-      "github-actions": [/\+00:00"/, '"'],
+      // The UTC rendering is kfm-context.yml's (a shared file lift checks whole); a job reading another value is seen.
+      "github-actions": [/"KFM_LOGICAL_DATE": "\$\{\{ needs\.kfm-context\.outputs\.ts \}\}"/, '"KFM_LOGICAL_DATE": "${{ needs.kfm-context.outputs.ds }}"'],
     },
   },
   {
@@ -131,7 +132,8 @@ const TRAPS: readonly Trap[] = [
     fallsIn: {
       airflow: [/dagrun_timeout=None/, "dagrun_timeout=timedelta(seconds=3600)"],
       tekton: [/pipeline: 0s/, "pipeline: 1h0m0s"],
-      "github-actions": [/timeout-minutes: 7200/, "timeout-minutes: 360"],
+      // kfm-job.yml's default is the maximum; a caller giving GitHub's default 360 is seen.
+      "github-actions": [/(\n  unbounded:(?:\n    .*)*\n    with:\n)/, "$1      timeout-minutes: 360\n"],
     },
   },
   {
@@ -163,7 +165,7 @@ const TRAPS: readonly Trap[] = [
     trap: "12. GitHub container jobs ignore ENTRYPOINT: jobs run the image's entrypoint on every runner",
     spec: "specs/contract-4.2-workflow.yaml",
     holds: (s) => expect(s.jobs.extract_sales!.command).toBeNull(),
-    fallsIn: { "github-actions": [/KFMI_COMMAND_COUNT: none/, 'KFMI_COMMAND_COUNT: "1"\n          KFMI_COMMAND_0: sh'] },
+    fallsIn: { "github-actions": [/(image: lakehouse\/extract:1\.0\n)/, "$1      command: '[\"sh\"]'\n"] },
   },
   {
     trap: "13. approval reject fails the gate and the run (Airflow's ApprovalOperator skips downstream by default)",

@@ -12,6 +12,13 @@
 // strategy, a step's `with`, shell, working-directory, timeout-minutes) are read from
 // the same parser's token tree and listed under "fromTokens".
 //
+// A job that calls a local reusable workflow (`uses: ./.github/workflows/<file>`) is
+// resolved the way GitHub resolves it: the converter fetches the called file (from the
+// caller's own folder, which stands for the repository's .github/workflows), checks the
+// caller's `with:` and `secrets:` against its `workflow_call` inputs and secrets, and
+// converts its jobs; they are listed under the calling job's "jobs", with its
+// "input-definitions", "input-values", "secret-values" and "outputs".
+//
 // Usage: node conformance/github/parse.mjs FILE...
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -96,7 +103,7 @@ function pick(token, keys) {
   return out;
 }
 
-function convertJob(job, rawJobs) {
+function convertJob(job, rawJobs, calledRaw) {
   const id = plain(job.id);
   const rawJob = mappingGet(rawJobs, id);
   const rawSteps = mappingGet(rawJob, "steps");
@@ -123,7 +130,13 @@ function convertJob(job, rawJobs) {
     });
   } else {
     out.ref = model(job.ref);
+    out["input-definitions"] = model(job["input-definitions"]) ?? null;
     out["input-values"] = model(job["input-values"]) ?? null;
+    out["secret-values"] = model(job["secret-values"]) ?? null;
+    out["inherit-secrets"] = job["inherit-secrets"] ?? false;
+    out.outputs = model(job.outputs) ?? null;
+    const raw = calledRaw.get(out.ref);
+    out.jobs = (job.jobs ?? []).map((j) => convertJob(j, raw === undefined ? undefined : mappingGet(raw, "jobs"), calledRaw));
   }
   return out;
 }
@@ -149,9 +162,23 @@ async function parseOne(path) {
     if (result.errors.length === 0) result.errors.push("the parser returned no workflow");
     return result;
   }
+  // The called workflows, from the caller's folder; their token trees are kept for "fromTokens".
+  const calledRaw = new Map();
+  const fileProvider = {
+    getFileContent: async (ref) => {
+      if (ref.repository !== undefined || !ref.path.startsWith(".github/workflows/") || ref.path.slice(18).includes("/"))
+        throw new Error(`not a local reusable workflow: ${JSON.stringify(ref)}`);
+      const name = join(dirname(path), ref.path.slice(18));
+      const file = { name, content: await readFile(name, "utf8") };
+      const own = parseWorkflow(file, new NoOperationTraceWriter());
+      for (const err of own.context.errors.getErrors()) result.errors.push(`${ref.path}: ${err.message}`);
+      calledRaw.set("./" + ref.path, own.value);
+      return file;
+    },
+  };
   let template;
   try {
-    template = await convertWorkflowTemplate(parsed.context, parsed.value);
+    template = await convertWorkflowTemplate(parsed.context, parsed.value, fileProvider, { fetchReusableWorkflowDepth: 1 });
   } catch (e) {
     result.errors.push(`convertWorkflowTemplate threw: ${e instanceof Error ? e.message : String(e)}`);
     return result;
@@ -167,7 +194,7 @@ async function parseOne(path) {
     events: convertEvents(template.events),
     env: model(template.env) ?? null,
     concurrency: model(template.concurrency) ?? null,
-    jobs: (template.jobs ?? []).map((job) => convertJob(job, rawJobs)),
+    jobs: (template.jobs ?? []).map((job) => convertJob(job, rawJobs, calledRaw)),
   };
   result.ok = result.errors.length === 0;
   return result;

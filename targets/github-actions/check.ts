@@ -7,6 +7,8 @@ import { problem, type Problem } from "../../src/diagnostics.js";
 import type { Template, Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
 import { githubSecretName } from "../../src/names.js";
+import { jobSecretNames, SECRET_SLOTS } from "./emit.js";
+import { DEFAULT_OPTIONS, type GithubActionsOptions } from "./options.js";
 import { quantityBytes } from "../../src/values.js";
 
 const TARGET = "GitHub Actions";
@@ -31,8 +33,18 @@ export const SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z
 /** Text no process environment or argument can carry (NUL), or that is not Unicode (a lone surrogate). */
 const UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export function check(ir: Workflow): Problem[] {
+export function check(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): Problem[] {
   const problems: Problem[] = [];
+  const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
+  if (registry.some((o) => o !== undefined) && registry.some((o) => o === undefined)) {
+    problems.push(
+      problem(
+        "KFM260",
+        `The ${TARGET} options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together: each job logs in to the registry as that user with that secret before it pulls. Give all three, or none for anonymous pulls.`,
+        ir.at,
+      ),
+    );
+  }
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     problems.push(
@@ -149,6 +161,16 @@ export function check(ir: Workflow): Problem[] {
     }
   }
   for (const job of ir.jobs) {
+    const secrets = jobSecretNames(job);
+    if (secrets.length > SECRET_SLOTS) {
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} passes at most ${SECRET_SLOTS} secrets to a job (the secret slots of the shared kfm-job.yml, which is written once for every workflow of the folder); this job reads ${secrets.length}. Put some of the values in one secret, or split the job.`,
+          [...job.at, "env"],
+        ),
+      );
+    }
     for (const e of job.env) {
       if ("secretRef" in e) {
         const at = [...job.at, "env", e.name];

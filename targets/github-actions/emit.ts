@@ -1,21 +1,24 @@
 /**
- * IR -> one GitHub Actions workflow file. Every mapping decision is explained in
- * README.md beside this file. The shape:
+ * IR -> one GitHub Actions workflow file, plus the shared reusable workflows of its
+ * folder (`sharedFiles`). Every mapping decision is explained in README.md beside this
+ * file. The shape:
  *
  * - `on:` a `schedule` entry (cron + timezone, always written) when the spec has a
  *   cron schedule, and always `workflow_dispatch` with a required `logical_date`.
- * - job `kfm-context` computes the run's logical date with a fixed Python script
- *   (CONTEXT_SCRIPT) and exposes it, and `ds`, `ts`, ... as job outputs.
- * - one job per spec job: `name:` = spec name, `needs:` kfm-context + dependencies,
- *   an explicit `if:`, `timeout-minutes:` always written, and one host step that runs
- *   the fixed bash script RUN_SCRIPT, which reads every input (image, argv, env,
- *   resources, attempts, waits, timeouts) from the step's `KFMI_` variables.
+ * - job `kfm-context` calls kfm-context.yml, whose fixed Python script (CONTEXT_SCRIPT)
+ *   computes the run's logical date and exposes it, and `ds`, `ts`, ... as outputs.
+ * - one job per spec job: `name:` = spec name, `needs:` kfm-context + dependencies, an
+ *   explicit `if:`, and `uses:` kfm-job.yml, whose fixed bash script RUN_SCRIPT reads
+ *   every input (image, argv, env, resources, attempts, waits, timeouts) from the
+ *   caller's `with:`, handed to it as step variables; secrets are passed by name.
+ * - an approval gate calls kfm-approval.yml on the gate's environment.
  *
- * No user text is ever placed in a `run:` script; it only appears in `env:` values,
- * where GitHub's `${{` is neutralised (escapeText).
+ * No user text is ever placed in a `run:` script; it only appears in `with:` and `env:`
+ * values, where GitHub's `${{` is neutralised (escapeText).
  */
-import { hashComment, headerLines } from "../../src/header.js";
+import { HEADER_MARK, hashComment, headerLines } from "../../src/header.js";
 import { retryWaits, type EnvVar, type Job, type Notification, type Segment, type Template, type Workflow } from "../../src/ir.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
 import {
   GITHUB_CONTAINER_NAME_SHELL,
   githubApprovalEnvironment,
@@ -29,12 +32,11 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_ENV, NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { cpuCores, quantityBytes } from "../../src/values.js";
+import { VERSION } from "../../src/version.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { DEFAULT_OPTIONS, registryLogin, runsOnValue, type GithubActionsOptions } from "./options.js";
 
 export const TARGET_NAME = "github-actions";
-
-/** The runner every job asks for: a pinned GitHub-hosted image (Docker, coreutils `timeout`, python3 with zoneinfo and the system tz database). */
-export const RUNS_ON = "ubuntu-24.04";
 
 /** `timeout-minutes` of the kfm-context job: it only computes dates. */
 export const CONTEXT_TIMEOUT_MINUTES = 10;
@@ -268,10 +270,14 @@ def main():
 main()
 `;
 
-/** The container step of every job. Fixed text: the job reaches it as data in the step's env. */
-export const RUN_SCRIPT = `# kfm-compile: runs this job's container with docker, with its attempts, waits and
-# timeouts. The same script in every generated job; every input is a KFMI_ variable
-# of this step, and only the job's own variables are given to the container.
+/**
+ * The container step of kfm-job.yml, the one run script of every job. Fixed text: the job
+ * reaches it as data, the caller's `with:` inputs, which the step hands over as `KFMI_`
+ * variables (JOB_INPUTS); the secrets the caller passes arrive as `KFMS_<NAME>`.
+ */
+export const RUN_SCRIPT = `# kfm-compile: runs one job's container with docker, with its attempts, waits and
+# timeouts. Every input is a KFMI_ variable of this step (this workflow's inputs);
+# only the job's own variables are given to the container.
 set -euo pipefail
 
 die() {
@@ -282,67 +288,109 @@ get() {
   [[ -v $1 ]] || die "$1 is not set"
   REPLY=\${!1}
 }
-count() {
-  get "$1"
-  [[ $REPLY =~ ^(0|[1-9][0-9]{0,5})$ ]] || die "$1 is not a count"
-}
-items() {
-  ITEMS=()
-  local i
-  for ((i = 0; i < $2; i++)); do
-    get "$1$i"
-    ITEMS+=("$REPLY")
-  done
+# The lists and the variables arrive as JSON: python3 checks their shape and writes
+# each field NUL-terminated, which bash reads back byte for byte into FIELDS.
+DECODER=$(
+  cat <<'PY'
+import json, os, sys
+
+
+def unique(pairs):
+    if len(set(k for k, _ in pairs)) != len(pairs):
+        raise ValueError("a name is given twice")
+    return dict(pairs)
+
+
+def text(v):
+    if not isinstance(v, str) or "\\0" in v:
+        raise ValueError("a value is not a string")
+    return v
+
+
+kind, name = sys.argv[1], sys.argv[2]
+try:
+    value = json.loads(os.environ[name], object_pairs_hook=unique)
+    fields = []
+    if kind == "list":
+        if not isinstance(value, list):
+            raise ValueError("not a list")
+        fields = [text(v) for v in value]
+    else:
+        if not isinstance(value, dict):
+            raise ValueError("not an object")
+        for var, v in value.items():
+            if isinstance(v, str):
+                fields += ["value", var, v, "", ""]
+            elif isinstance(v, dict) and v.get("attempt") is True and len(v) == 1:
+                fields += ["attempt", var, "", "", ""]
+            elif isinstance(v, dict) and sorted(v) == ["github-secret", "key", "secret"]:
+                fields += ["secret", var, text(v["github-secret"]), text(v["secret"]), text(v["key"])]
+            else:
+                raise ValueError(var + " is not a text, a secret or the attempt number")
+        fields = [text(f) for f in fields]
+    sys.stdout.buffer.write(b"".join(f.encode("utf-8") + b"\\0" for f in fields))
+except (KeyError, ValueError, UnicodeError) as error:
+    print(name + ": " + str(error), file=sys.stderr)
+    sys.exit(1)
+PY
+)
+decode() {
+  local file
+  file=$(mktemp)
+  python3 -I -c "$DECODER" "$1" "$2" >"$file" || die "$2 is not $3"
+  mapfile -d '' -t FIELDS <"$file"
+  rm -f "$file"
 }
 
 get KFMI_IMAGE
 image=$REPLY
 [[ -n $image ]] || die "KFMI_IMAGE is empty"
-options=(--rm --pull=missing)
+# The attempt pulls the image itself, within the pod-start bound; docker run never pulls.
+options=(--rm --pull=never)
 argv=()
-get KFMI_COMMAND_COUNT
-if [[ $REPLY != none ]]; then
-  count KFMI_COMMAND_COUNT
-  items KFMI_COMMAND_ "$REPLY"
-  if ((\${#ITEMS[@]} > 0)); then
-    options+=(--entrypoint="\${ITEMS[0]}")
-    argv+=("\${ITEMS[@]:1}")
+get KFMI_COMMAND
+if [[ -n $REPLY ]]; then
+  decode list KFMI_COMMAND "a JSON list of strings"
+  if ((\${#FIELDS[@]} > 0)); then
+    options+=(--entrypoint="\${FIELDS[0]}")
+    argv+=("\${FIELDS[@]:1}")
   fi
 fi
-get KFMI_ARGS_COUNT
-if [[ $REPLY != none ]]; then
-  count KFMI_ARGS_COUNT
-  items KFMI_ARGS_ "$REPLY"
-  argv+=("\${ITEMS[@]}")
+get KFMI_ARGS
+if [[ -n $REPLY ]]; then
+  decode list KFMI_ARGS "a JSON list of strings"
+  argv+=("\${FIELDS[@]}")
 fi
-count KFMI_ENV_COUNT
-env_count=$REPLY
+decode env KFMI_ENV "a JSON object of variables"
 attempt_names=()
 secret_names=()
-secret_values=()
-for ((i = 0; i < env_count; i++)); do
-  get "KFMI_ENV_NAME_$i"
-  name=$REPLY
-  [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "KFMI_ENV_NAME_$i is not a variable name"
-  if [[ -v KFMI_ENV_VALUE_$i ]]; then
-    get "KFMI_ENV_VALUE_$i"
-    options+=(--env="$name=$REPLY")
-  elif [[ -v KFMI_ENV_SECRET_$i ]]; then
+secret_sources=()
+secret_refs=()
+# The caller passes the job's distinct GitHub secrets as SECRET_0, SECRET_1, ... in
+# the order the variables first name them; each arrives here as KFMS_<n>.
+declare -A secret_slot=()
+for ((i = 0; i < \${#FIELDS[@]}; i += 5)); do
+  name=\${FIELDS[i + 1]}
+  [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "$name is not a variable name"
+  case \${FIELDS[i]} in
+  value)
+    options+=(--env="$name=\${FIELDS[i + 2]}")
+    ;;
+  secret)
     # Given to docker by name only (--env NAME): the value never appears in a command line.
-    get "KFMI_ENV_SECRET_NAME_$i"
-    secret_ref="secret $REPLY"
-    get "KFMI_ENV_SECRET_KEY_$i"
-    secret_ref+=", key $REPLY"
-    get "KFMI_ENV_SECRET_$i"
-    [[ -n $REPLY ]] || die "$name: the GitHub secret for $secret_ref is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+    [[ \${FIELDS[i + 2]} =~ ^[A-Z_][A-Z0-9_]*$ ]] || die "$name: \${FIELDS[i + 2]} is not a GitHub secret name"
+    if [[ ! -v secret_slot[\${FIELDS[i + 2]}] ]]; then
+      secret_slot[\${FIELDS[i + 2]}]=\${#secret_slot[@]}
+    fi
     secret_names+=("$name")
-    secret_values+=("$REPLY")
+    secret_sources+=("KFMS_\${secret_slot[\${FIELDS[i + 2]}]}")
+    secret_refs+=("the GitHub secret \${FIELDS[i + 2]} (secret \${FIELDS[i + 3]}, key \${FIELDS[i + 4]})")
     options+=(--env="$name")
-  elif [[ -v KFMI_ENV_ATTEMPT_$i ]]; then
+    ;;
+  attempt)
     attempt_names+=("$name")
-  else
-    die "KFMI_ENV_VALUE_$i is not set"
-  fi
+    ;;
+  esac
 done
 get KFMI_CPUS
 if [[ -n $REPLY ]]; then
@@ -354,9 +402,9 @@ if [[ -n $REPLY ]]; then
   [[ $REPLY =~ ^[0-9]+$ ]] || die "KFMI_MEMORY_BYTES is not a number of bytes"
   options+=(--memory="\${REPLY}b" --memory-swap="\${REPLY}b")
 fi
-count KFMI_ATTEMPTS
+get KFMI_ATTEMPTS
 attempts=$REPLY
-((attempts >= 1)) || die "KFMI_ATTEMPTS must be at least 1"
+[[ $attempts =~ ^[1-9][0-9]{0,5}$ ]] || die "KFMI_ATTEMPTS must be a count of at least 1"
 get KFMI_WAITS
 read -r -a waits <<<"$REPLY"
 ((\${#waits[@]} == attempts - 1)) || die "KFMI_WAITS must hold one wait per retry"
@@ -365,10 +413,22 @@ for wait_seconds in "\${waits[@]}"; do
 done
 get KFMI_ATTEMPT_TIMEOUT
 attempt_timeout=$REPLY
-[[ -z $attempt_timeout || $attempt_timeout =~ ^[1-9][0-9]*$ ]] || die "KFMI_ATTEMPT_TIMEOUT is not a number of seconds"
+[[ $attempt_timeout =~ ^(0|[1-9][0-9]*)$ ]] || die "KFMI_ATTEMPT_TIMEOUT is not a number of seconds"
+((attempt_timeout > 0)) || attempt_timeout=
 get KFMI_DEADLINE
 deadline=$REPLY
 [[ -z $deadline || $deadline =~ ^[1-9][0-9]*$ ]] || die "KFMI_DEADLINE is not a time"
+get KFMI_POD_START_SECONDS
+pod_start=$REPLY
+[[ $pod_start =~ ^[1-9][0-9]*$ ]] || die "KFMI_POD_START_SECONDS is not a number of seconds"
+registry=\${KFMI_REGISTRY-}
+if [[ -n $registry ]]; then
+  get KFMI_REGISTRY_USERNAME
+  registry_username=$REPLY
+  # A configuration of this job only: the login does not outlive the job on the runner.
+  export DOCKER_CONFIG="\${RUNNER_TEMP:?}/kfm-docker-config"
+  mkdir -p "$DOCKER_CONFIG"
+fi
 
 docker_bin=$(command -v docker) || die "docker is not installed"
 timeout_bin=$(command -v timeout) || die "timeout is not installed"
@@ -377,9 +437,57 @@ timeout_bin=$(command -v timeout) || die "timeout is not installed"
 launch() {
   local j
   for ((j = 0; j < \${#secret_names[@]}; j++)); do
-    export "\${secret_names[j]}=\${secret_values[j]}"
+    export "\${secret_names[j]}=\${!secret_sources[j]}"
   done
   exec "$@"
+}
+# Runs a docker command in the background and waits for it, so that a cancel (SIGINT,
+# SIGTERM) is handled at once; its exit status is in status.
+background() {
+  status=0
+  "$@" &
+  wait "$!" || status=$?
+}
+
+# What Kubernetes does before a pod's container runs: read its secrets, log in, pull
+# the image. It takes at most the pod-start bound (and what is left of the attempt's
+# limit); when it fails, the attempt fails with status, counts and is retried like any other.
+start() {
+  local j bound=$pod_start
+  if [[ -n $limit ]] && ((limit < bound)); then
+    bound=$limit
+  fi
+  for ((j = 0; j < \${#secret_names[@]}; j++)); do
+    if [[ -z \${!secret_sources[j]-} ]]; then
+      echo "::error title=kfm-compile::\${secret_names[j]}: \${secret_refs[j]} is not set or empty (its name is <secret>_<key> in upper case, other characters as _)"
+      status=1
+      return 1
+    fi
+  done
+  if "$docker_bin" image inspect --format '{{.Id}}' -- "$image" >/dev/null 2>&1; then
+    return 0
+  fi
+  if [[ -n $registry ]]; then
+    get KFMI_REGISTRY_PASSWORD
+    if [[ -z $REPLY ]]; then
+      echo "::error title=kfm-compile::the GitHub secret of the registry login to $registry is not set or empty"
+      status=1
+      return 1
+    fi
+    status=0
+    "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$bound" "$docker_bin" login --username "$registry_username" --password-stdin -- "$registry" <<<"$REPLY" &
+    wait "$!" || status=$?
+    if ((status != 0)); then
+      echo "::error title=kfm-compile::cannot log in to $registry (exit status $status)"
+      return 1
+    fi
+  fi
+  echo "kfm-compile: pulling $image (at most $bound s)"
+  background "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$bound" "$docker_bin" pull --quiet -- "$image"
+  if ((status != 0)); then
+    echo "::error title=kfm-compile::the image $image could not be pulled within $bound s (exit status $status)"
+    return 1
+  fi
 }
 
 container=
@@ -395,28 +503,39 @@ trap 'remove_container; exit 143' TERM
 
 attempt=1
 while :; do
+  began=$(date +%s)
   limit=$attempt_timeout
   if [[ -n $deadline ]]; then
-    left=$((deadline - $(date +%s)))
+    left=$((deadline - began))
     ((left > 0)) || die "the workflow run's timeout passed before attempt $attempt"
     if [[ -z $limit ]] || ((left < limit)); then
       limit=$left
     fi
   fi
-  container="${GITHUB_CONTAINER_NAME_SHELL}"
-  attempt_options=()
-  for name in "\${attempt_names[@]}"; do
-    attempt_options+=(--env="$name=$attempt")
-  done
   echo "kfm-compile: attempt $attempt of $attempts"
+  # start sets status when it fails: 124 when the bound ran out, as for a timed-out attempt.
   status=0
-  if [[ -n $limit ]]; then
-    launch "$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$limit" "$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
-  else
-    launch "$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}" &
+  if start; then
+    remaining=$limit
+    if [[ -n $limit ]]; then
+      remaining=$((limit - ($(date +%s) - began)))
+    fi
+    if [[ -n $remaining ]] && ((remaining <= 0)); then
+      status=124
+    else
+      container="${GITHUB_CONTAINER_NAME_SHELL}"
+      attempt_options=()
+      for name in "\${attempt_names[@]}"; do
+        attempt_options+=(--env="$name=$attempt")
+      done
+      run=("$docker_bin" run "\${options[@]}" "\${attempt_options[@]}" --name="$container" -- "$image" "\${argv[@]}")
+      if [[ -n $remaining ]]; then
+        run=("$timeout_bin" --kill-after=${KILL_GRACE_SECONDS} "$remaining" "\${run[@]}")
+      fi
+      background launch "\${run[@]}"
+      remove_container
+    fi
   fi
-  wait "$!" || status=$?
-  remove_container
   if ((status == 0)); then
     exit 0
   fi
@@ -436,9 +555,6 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
-
-/** GitHub reads YAML anchors and aliases since 2025 (docs: reusing workflow configurations, "YAML anchors and aliases"). */
-const RUN_SCRIPT_ANCHOR: ReadonlyMap<string, string> = new Map([[RUN_SCRIPT, "kfm-run"]]);
 
 /** GitHub's spelling of a spec time zone: actionlint (v1.7.12+) refuses `UTC`, so UTC is written `Etc/UTC` (rule_events.go checkTimezone). */
 export function githubTimezone(zone: string): string {
@@ -500,42 +616,198 @@ export function jobTimeoutMinutes(attempts: number, attemptTimeout: number | nul
   return Math.min(MAX_TIMEOUT_MINUTES, Math.ceil(Math.min(...bounds) / 60));
 }
 
-function listEnv(env: Record<string, string>, key: string, list: readonly Template[] | null): void {
-  env[V(`${key}_COUNT`)] = list === null ? "none" : String(list.length);
-  (list ?? []).forEach((t, i) => (env[V(`${key}_${i}`)] = renderTemplate(t)));
+/** Where the callers find the shared workflows: GitHub only runs a local reusable workflow from `.github/workflows/` (docs: reusing workflows, "Calling a reusable workflow"). */
+export const WORKFLOWS_DIR = "./.github/workflows/";
+
+/** The shared reusable workflows, written once per output folder (`sharedFiles`). Spec names cannot start with `kfm-`, so no workflow file takes these names. */
+export const CONTEXT_FILE = "kfm-context.yml";
+export const JOB_FILE = "kfm-job.yml";
+export const APPROVAL_FILE = "kfm-approval.yml";
+
+/** The `uses:` of a caller job. */
+export function usesOf(file: string): string {
+  return WORKFLOWS_DIR + file;
 }
 
-/** The step env of a job: every input of RUN_SCRIPT. */
-export function jobStepEnv(job: Job, runTimeout: number | null): Record<string, string> {
-  const env: Record<string, string> = {};
-  env[V("IMAGE")] = escapeText(job.image);
-  listEnv(env, "COMMAND", job.command);
-  listEnv(env, "ARGS", job.args);
-  env[V("ENV_COUNT")] = String(job.env.length);
-  job.env.forEach((e, i) => {
-    env[V(`ENV_NAME_${i}`)] = e.name;
+/** The job id inside each shared workflow (the Actions UI shows `<caller job> / <this>`). */
+export const SHARED_JOB_ID = { context: "logical-date", job: "container", approval: "approval" } as const;
+
+/**
+ * One `workflow_call` input of a shared workflow: its type, its default when the caller
+ * leaves it out (only values that differ from it are written), and the step variable
+ * the fixed script reads it from.
+ */
+export interface SharedInput {
+  readonly name: string;
+  readonly type: "string" | "number";
+  readonly description: string;
+  /** Absent: required. */
+  readonly default?: string | number;
+  /** The `KFMI_` variable the step gives it to; absent when a job key reads it. */
+  readonly variable?: string;
+}
+
+/** The inputs of kfm-job.yml, in the order a caller writes them. */
+export const JOB_INPUTS: readonly SharedInput[] = [
+  { name: "image", type: "string", description: "The container image", variable: "IMAGE" },
+  {
+    name: "command",
+    type: "string",
+    default: "",
+    description: "JSON list: the executable and its arguments, replacing the image's entrypoint and command; empty: the image's own",
+    variable: "COMMAND",
+  },
+  {
+    name: "args",
+    type: "string",
+    default: "",
+    description: "JSON list: the arguments, replacing the image's command; empty: the image's own",
+    variable: "ARGS",
+  },
+  {
+    name: "env",
+    type: "string",
+    description:
+      'JSON object: each variable\'s text, {"attempt": true} for the attempt number, or the spec secret and key with the GitHub secret that holds it',
+    variable: "ENV",
+  },
+  { name: "cpus", type: "string", default: "", description: "docker --cpus; empty: no limit", variable: "CPUS" },
+  { name: "memory-bytes", type: "string", default: "", description: "docker --memory in bytes; empty: no limit", variable: "MEMORY_BYTES" },
+  { name: "attempts", type: "number", default: 1, description: "How many times the container may run", variable: "ATTEMPTS" },
+  { name: "waits", type: "string", default: "", description: "Seconds to wait before each retry, space-separated", variable: "WAITS" },
+  { name: "attempt-timeout", type: "number", default: 0, description: "Seconds each attempt may take; 0: no limit", variable: "ATTEMPT_TIMEOUT" },
+  { name: "deadline", type: "string", default: "", description: "The run's deadline (Unix seconds) from kfm-context; empty: none", variable: "DEADLINE" },
+  { name: "timeout-minutes", type: "number", default: MAX_TIMEOUT_MINUTES, description: "timeout-minutes of the job: every attempt and wait, with slack" },
+];
+
+/** The inputs of kfm-context.yml: the caller's schedule, window, run timeout and run-token seed, and the manual run's date. */
+export const CONTEXT_INPUTS: readonly SharedInput[] = [
+  { name: "logical-date", type: "string", default: "", description: "The logical date of a manual run", variable: "INPUT_LOGICAL_DATE" },
+  { name: "cron", type: "string", default: "", description: "The workflow's schedule, as in on.schedule", variable: "CRON" },
+  { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
+  { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
+  { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
+  {
+    name: "period-seconds",
+    type: "string",
+    default: "",
+    description: "The schedule's fixed period, for prev/next dates; empty: none",
+    variable: "PERIOD_SECONDS",
+  },
+  { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
+  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+];
+
+/** The inputs of kfm-approval.yml. */
+export const APPROVAL_INPUTS: readonly SharedInput[] = [
+  { name: "environment", type: "string", description: "The environment whose required reviewers decide", variable: "ENVIRONMENT" },
+];
+
+/** Every output kfm-context's script may write; a caller reads the ones its workflow has. */
+export const CONTEXT_OUTPUTS = ["run", ...VARIABLE_OUTPUTS, ...PERIOD_OUTPUTS, "run_token", "deadline"] as const;
+
+/**
+ * A JSON string literal with every character outside printable ASCII escaped, so the
+ * text is plain ASCII in the file, and `'` escaped too (`\u0027`): GitHub turns a value
+ * with an expression into `format('...')`, doubling each `'`; the runner's lexer reads
+ * every `''` back (actions/runner LexicalAnalyzer.cs ReadStringToken) but the
+ * TypeScript one of GitHub's own parser only the first (actions/languageservices
+ * expressions lexer.ts), so without a `'` both read the same text.
+ */
+export function jsonString(text: string): string {
+  return (
+    '"' +
+    text.replace(/[\\"]|[^\x20-\x26\x28-\x7e]/g, (c) => (c === "\\" ? "\\\\" : c === '"' ? '\\"' : "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"))) +
+    '"'
+  );
+}
+
+/** A template as a JSON string in a `with:` value: literal text JSON-escaped and then `${{`-escaped, runtime values as kfm-context outputs (plain ASCII, JSON-safe). */
+export function jsonTemplate(t: Template): string {
+  return '"' + t.map((s) => ("text" in s ? escapeText(jsonString(s.text).slice(1, -1)) : renderTemplate([s]))).join("") + '"';
+}
+
+/** The `with:` of a caller job: each input whose value differs from the shared workflow's default, in the inputs' order. */
+export function withInputs(inputs: readonly SharedInput[], values: Readonly<Record<string, string | number>>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const i of inputs) {
+    const v = values[i.name];
+    if (v !== undefined && v !== i.default) out[i.name] = v;
+  }
+  return out;
+}
+
+/** A JSON list of templates, one line; null (the image's own) is the empty default. */
+function jsonList(list: readonly Template[] | null): string {
+  return list === null ? "" : "[" + list.map(jsonTemplate).join(", ") + "]";
+}
+
+/** The `env` input of a job: a JSON object, one variable a line, in the spec's order. */
+export function envJson(job: Job): string {
+  const entries = job.env.map((e) => {
+    let value: string;
     if ("secretRef" in e) {
-      env[V(`ENV_SECRET_${i}`)] = secretExpression(e.secretRef.secret, e.secretRef.key);
-      env[V(`ENV_SECRET_NAME_${i}`)] = escapeText(e.secretRef.secret);
-      env[V(`ENV_SECRET_KEY_${i}`)] = escapeText(e.secretRef.key);
+      const { secret, key } = e.secretRef;
+      value = `{"secret": ${escapeText(jsonString(secret))}, "key": ${escapeText(jsonString(key))}, "github-secret": ${jsonString(githubSecretName(secret, key))}}`;
     } else if (isAttempt(e)) {
-      env[V(`ENV_ATTEMPT_${i}`)] = "";
+      value = '{"attempt": true}';
     } else {
-      env[V(`ENV_VALUE_${i}`)] = renderTemplate(e.value);
+      value = jsonTemplate(e.value);
     }
+    return `  ${jsonString(e.name)}: ${value}`;
   });
+  return entries.length === 0 ? "{}" : `{\n${entries.join(",\n")}\n}\n`;
+}
+
+/** The expression of the run's deadline, which kfm-context computes when the workflow has a timeout. */
+export const DEADLINE_EXPRESSION = `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
+
+/** The `with:` of a job's caller: every input of RUN_SCRIPT that is not the default. */
+export function jobWith(job: Job, runTimeout: number | null): Record<string, string | number> {
+  const waits = retryWaits(job.retry);
   const cpu = job.resources.cpu;
   const memory = job.resources.memory;
-  env[V("CPUS")] = cpu === null ? "" : cpuCores(cpu)!;
-  env[V("MEMORY_BYTES")] = memory === null ? "" : quantityBytes(memory)!.toString();
-  env[V("ATTEMPTS")] = String(job.retry.maxAttempts);
-  env[V("WAITS")] = formatWaits(retryWaits(job.retry));
-  env[V("ATTEMPT_TIMEOUT")] = job.timeoutSeconds === null ? "" : String(job.timeoutSeconds);
-  env[V("DEADLINE")] = runTimeout === null ? "" : `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
-  return env;
+  return withInputs(JOB_INPUTS, {
+    image: escapeText(job.image),
+    command: jsonList(job.command),
+    args: jsonList(job.args),
+    env: envJson(job),
+    cpus: cpu === null ? "" : cpuCores(cpu)!,
+    "memory-bytes": memory === null ? "" : quantityBytes(memory)!.toString(),
+    attempts: job.retry.maxAttempts,
+    waits: formatWaits(waits),
+    "attempt-timeout": job.timeoutSeconds ?? 0,
+    deadline: runTimeout === null ? "" : DEADLINE_EXPRESSION,
+    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, runTimeout),
+  });
 }
 
-/** The outputs of kfm-context, in order: the guard, the runtime values, the run token, the deadline. */
+/**
+ * How many secrets one job may pass to kfm-job.yml: its `workflow_call` declares this many
+ * slots, `SECRET_0` ... (a shared workflow cannot name the secrets of the folder's
+ * workflows: it is written from their list alone, not their contents).
+ */
+export const SECRET_SLOTS = 16;
+
+/** The `workflow_call` secret of slot `n`, and the one that carries the registry password. */
+export const secretSlot = (n: number): string => `SECRET_${n}`;
+export const REGISTRY_PASSWORD_SECRET = "REGISTRY_PASSWORD";
+
+/** The distinct GitHub secrets a job reads, in the order its variables first name them: slot n holds the n-th. */
+export function jobSecretNames(job: Job): string[] {
+  return [...new Set(job.env.flatMap((e) => ("secretRef" in e ? [githubSecretName(e.secretRef.secret, e.secretRef.key)] : [])))];
+}
+
+/** The `secrets:` a job's caller passes: each of its GitHub secrets in its slot, and the registry password when logging in. */
+export function jobSecrets(job: Job, options: GithubActionsOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  jobSecretNames(job).forEach((name, n) => (out[secretSlot(n)] = `\${{ secrets.${name} }}`));
+  const login = registryLogin(options);
+  if (login !== null) out[REGISTRY_PASSWORD_SECRET] = `\${{ secrets.${login.passwordSecret} }}`;
+  return out;
+}
+
+/** The outputs of kfm-context a workflow uses, in order: the guard, the runtime values, the run token, the deadline. */
 export function contextOutputs(ir: Workflow): string[] {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
   return [
@@ -551,33 +823,23 @@ export function contextOutputExpression(name: string): string {
   return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
 }
 
-function contextJob(ir: Workflow): Record<string, unknown> {
+/** The `with:` of kfm-context's caller: the schedule, window, period, run timeout and seed as data, and the manual run's date. */
+export function contextWith(ir: Workflow): Record<string, string | number> {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
-  const outputs: Record<string, string> = {};
-  const out = (name: string): void => {
-    outputs[name] = contextOutputExpression(name);
-  };
-  contextOutputs(ir).forEach(out);
-  const env: Record<string, string> = {
-    [V("EVENT_NAME")]: "${{ github.event_name }}",
-    [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
-    [V("INPUT_LOGICAL_DATE")]: `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
-    [V("CRON")]: s === null ? "" : s.cron,
-    [V("TIMEZONE")]: s === null ? "" : s.timezone,
-    [V("START")]: s?.start ?? "",
-    [V("END")]: s?.end ?? "",
-    [V("PERIOD_SECONDS")]: s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
-    [V("RUN_TIMEOUT")]: ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
-    [V("RUN_TOKEN_SEED")]: escapeText(ir.runTokenSeed),
-  };
-  return {
-    name: GITHUB_CONTEXT_JOB,
-    if: CONTEXT_IF,
-    "runs-on": RUNS_ON,
-    "timeout-minutes": CONTEXT_TIMEOUT_MINUTES,
-    outputs,
-    steps: [{ id: GITHUB_CONTEXT_STEP, name: "Compute the run's logical date", shell: CONTEXT_SHELL, env, run: CONTEXT_SCRIPT }],
-  };
+  return withInputs(CONTEXT_INPUTS, {
+    "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
+    cron: s === null ? "" : s.cron,
+    timezone: s === null ? "" : s.timezone,
+    start: s?.start ?? "",
+    end: s?.end ?? "",
+    "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
+    "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
+    "run-token-seed": escapeText(ir.runTokenSeed),
+  });
+}
+
+function contextJob(ir: Workflow): Record<string, unknown> {
+  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
 }
 
 type Conditioned = { runWhen: string; dependsOn: readonly string[] };
@@ -615,15 +877,20 @@ export function jobIf(job: Conditioned, below: ReadonlySet<string>, name: string
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 
-function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<string, unknown> {
-  const waits = retryWaits(job.retry);
+/** `name:` of a job, written only when the spec name is not the job id already (the UI shows the id then). */
+export function jobName(job: Job): { name?: string } {
+  return githubJobId(job.name) === job.name ? {} : { name: job.name };
+}
+
+function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>, options: GithubActionsOptions): Record<string, unknown> {
+  const secrets = jobSecrets(job, options);
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
-    "runs-on": RUNS_ON,
-    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, ir.timeoutSeconds),
-    steps: [{ name: "Run the job's container", env: jobStepEnv(job, ir.timeoutSeconds), run: RUN_SCRIPT }],
+    uses: usesOf(JOB_FILE),
+    with: jobWith(job, ir.timeoutSeconds),
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
   };
 }
 
@@ -694,21 +961,20 @@ main()
 /** The shell of the gate's step, as kfm-context's: python3 in isolated mode. */
 export const GATE_SHELL = CONTEXT_SHELL;
 
-/** The step env of an approval gate: the environment to look for, and the job's token (actions: read only). */
-export function gateStepEnv(ir: Workflow, job: Job): Record<string, string> {
-  return { [V("ENVIRONMENT")]: githubApprovalEnvironment(ir.name, job.name), [V("TOKEN")]: "${{ github.token }}" };
+/** The `with:` of an approval gate's caller: the environment whose required reviewers decide. */
+export function gateWith(ir: Workflow, job: Job): Record<string, string> {
+  return { environment: githubApprovalEnvironment(ir.name, job.name) };
 }
 
 function gateJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<string, unknown> {
   return {
-    name: job.name,
+    ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
     if: jobIf(job, below, job.name),
-    environment: githubApprovalEnvironment(ir.name, job.name),
+    // A called workflow's token has at most its caller job's scopes (docs: reusing workflows, "Access and permissions").
     permissions: { ...GATE_PERMISSIONS },
-    "runs-on": RUNS_ON,
-    "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
-    steps: [{ name: "Check that a person approved", shell: GATE_SHELL, env: gateStepEnv(ir, job), run: GATE_SCRIPT }],
+    uses: usesOf(APPROVAL_FILE),
+    with: gateWith(ir, job),
   };
 }
 
@@ -763,19 +1029,19 @@ export function notifyStepEnv(ir: Workflow, n: Notification): Record<string, str
   return env;
 }
 
-function notifyJob(ir: Workflow, n: Notification): Record<string, unknown> {
+function notifyJob(ir: Workflow, n: Notification, options: GithubActionsOptions): Record<string, unknown> {
   return {
     name: `notify ${n.kind}`,
     needs: [GITHUB_CONTEXT_JOB, ...ir.jobs.map((j) => githubJobId(j.name))],
     if: NOTIFY_IF,
-    "runs-on": RUNS_ON,
+    "runs-on": runsOnValue(options),
     "timeout-minutes": NOTIFY_TIMEOUT_MINUTES,
     steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(ir, n), run: NOTIFY_STEP_SCRIPT }],
   };
 }
 
 /** The workflow as plain data, before serialisation. */
-export function workflowDocument(ir: Workflow): Record<string, unknown> {
+export function workflowDocument(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const on: Record<string, unknown> = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
     on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
@@ -791,20 +1057,150 @@ export function workflowDocument(ir: Workflow): Record<string, unknown> {
   };
   const jobs: Record<string, unknown> = { [GITHUB_CONTEXT_JOB]: contextJob(ir) };
   const below = belowAllDone(new Map(ir.jobs.map((j) => [j.name, j])));
-  for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below);
-  ir.notifications.forEach((n, i) => (jobs[githubNotifyJob(i)] = notifyJob(ir, n)));
+  for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
+  ir.notifications.forEach((n, i) => (jobs[githubNotifyJob(i)] = notifyJob(ir, n, options)));
   return {
     name: ir.name,
     on,
     permissions: {},
-    defaults: { run: { shell: "bash" } },
+    // Only the notification jobs run steps in this file; the shared workflows set their own shell.
+    ...(ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {}),
     jobs,
   };
 }
 
-export function emit(ir: Workflow): string {
-  // The run script is the same in every job: written once, under an anchor, it keeps a
-  // workflow of hundreds of jobs under GitHub's 500 KB file limit (README, File size).
+export function emit(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): string {
   // One document opening with `---`, as yamllint's default `document-start` rule wants.
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir)], { anchors: new Map([...RUN_SCRIPT_ANCHOR, ...NOTIFY_ANCHOR]) });
+  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR });
 }
+
+// --- The shared reusable workflows ---------------------------------------------------------------
+
+function inputDefinitions(inputs: readonly SharedInput[]): Record<string, unknown> {
+  return Object.fromEntries(
+    inputs.map((i) => [
+      i.name,
+      { description: i.description, required: i.default === undefined, type: i.type, ...(i.default === undefined ? {} : { default: i.default }) },
+    ]),
+  );
+}
+
+/** The step variables of a shared workflow's script: each input under its `KFMI_` name. */
+export function inputVariables(inputs: readonly SharedInput[]): Record<string, string> {
+  return Object.fromEntries(inputs.flatMap((i) => (i.variable === undefined ? [] : [[V(i.variable), `\${{ inputs.${i.name} }}`]])));
+}
+
+/** The prefix of the step variables that carry the secrets a caller passed, by GitHub name. */
+export const SECRET_VARIABLE_PREFIX = "KFMS_";
+
+/** kfm-context.yml: computes the run's logical date and the values derived from it for the caller's jobs. */
+export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
+  const job = SHARED_JOB_ID.context;
+  return {
+    name: "kfm-context",
+    on: {
+      workflow_call: {
+        inputs: inputDefinitions(CONTEXT_INPUTS),
+        outputs: Object.fromEntries(
+          CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }]),
+        ),
+      },
+    },
+    permissions: {},
+    jobs: {
+      [job]: {
+        "runs-on": runsOnValue(options),
+        "timeout-minutes": CONTEXT_TIMEOUT_MINUTES,
+        outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, contextOutputExpression(o)])),
+        steps: [
+          {
+            id: GITHUB_CONTEXT_STEP,
+            name: "Compute the run's logical date",
+            shell: CONTEXT_SHELL,
+            // The github context of a called workflow is its caller's (docs: reusing workflows).
+            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            run: CONTEXT_SCRIPT,
+          },
+        ],
+      },
+    },
+  };
+}
+
+const CONTEXT_OUTPUT_DESCRIPTIONS: Record<(typeof CONTEXT_OUTPUTS)[number], string> = {
+  run: "true when the run's slot is one the workflow runs at",
+  execution_date: "The logical date, UTC",
+  ds: "The logical date's day, YYYY-MM-DD",
+  ts: "The logical date, UTC",
+  prev_execution_date: "The logical date minus the schedule's period",
+  next_execution_date: "The logical date plus the schedule's period",
+  run_token: "The run token of the logical date",
+  deadline: "When the run's timeout ends (Unix seconds)",
+};
+
+/** kfm-job.yml: runs one job's container, with SECRET_SLOTS secret slots (and the registry password when logging in). */
+export function jobWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
+  const env: Record<string, string> = { ...inputVariables(JOB_INPUTS), [V("POD_START_SECONDS")]: String(POD_START_SECONDS) };
+  const secrets: Record<string, { required: false }> = {};
+  for (let n = 0; n < SECRET_SLOTS; n++) {
+    secrets[secretSlot(n)] = { required: false };
+    env[`${SECRET_VARIABLE_PREFIX}${n}`] = `\${{ secrets.${secretSlot(n)} }}`;
+  }
+  const login = registryLogin(options);
+  if (login !== null) {
+    secrets[REGISTRY_PASSWORD_SECRET] = { required: false };
+    env[V("REGISTRY")] = login.server;
+    env[V("REGISTRY_USERNAME")] = login.username;
+    env[V("REGISTRY_PASSWORD")] = `\${{ secrets.${REGISTRY_PASSWORD_SECRET} }}`;
+  }
+  return {
+    name: "kfm-job",
+    on: { workflow_call: { inputs: inputDefinitions(JOB_INPUTS), secrets } },
+    permissions: {},
+    jobs: {
+      [SHARED_JOB_ID.job]: {
+        "runs-on": runsOnValue(options),
+        "timeout-minutes": "${{ inputs.timeout-minutes }}",
+        steps: [{ name: "Run the job's container", shell: "bash", env, run: RUN_SCRIPT }],
+      },
+    },
+  };
+}
+
+/** kfm-approval.yml: an approval gate, a job on the environment whose required reviewers decide. */
+export function approvalWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
+  return {
+    name: "kfm-approval",
+    on: { workflow_call: { inputs: inputDefinitions(APPROVAL_INPUTS) } },
+    permissions: {},
+    jobs: {
+      [SHARED_JOB_ID.approval]: {
+        environment: "${{ inputs.environment }}",
+        permissions: { ...GATE_PERMISSIONS },
+        "runs-on": runsOnValue(options),
+        "timeout-minutes": SHORT_JOB_TIMEOUT_MINUTES,
+        steps: [
+          {
+            name: "Check that a person approved",
+            shell: GATE_SHELL,
+            env: { ...inputVariables(APPROVAL_INPUTS), [V("TOKEN")]: "${{ github.token }}" },
+            run: GATE_SCRIPT,
+          },
+        ],
+      },
+    },
+  };
+}
+
+/**
+ * The shared reusable workflows of an output folder: a pure function of the options
+ * (the folder's workflows call all of them with data), each starting with `header`
+ * (the header lines the core gives every folder file) as comments.
+ */
+export function sharedFiles(options: GithubActionsOptions = DEFAULT_OPTIONS, header: readonly string[] = SHARED_HEADER): Array<{ name: string; text: string }> {
+  const write = (name: string, doc: Record<string, unknown>) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
+  return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
+}
+
+/** The header of a shared file written outside a compile (tests, the conformance suite): the core gives its own. */
+export const SHARED_HEADER: readonly string[] = [`${HEADER_MARK} ${VERSION} (target ${TARGET_NAME}): shared by the workflows of this folder`];

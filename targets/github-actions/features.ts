@@ -21,7 +21,10 @@ export const features: FeatureTable = {
     support: "emulated",
     how: "One job per notification needing every job, `if: failure()`, running the shared script with curl (the failed jobs from `toJSON(needs)`, the run's page as the link, `timeout-minutes: 11`); the URL comes from `secrets.<SECRET>_<KEY>`.",
   },
-  "retry.attempts": { support: "emulated", how: "GitHub has no retry: the job's step runs its container in a loop of max_attempts." },
+  "retry.attempts": {
+    support: "emulated",
+    how: "GitHub has no retry: the shared kfm-job.yml runs the container in a loop of max_attempts; a pull or secret failure (within 600 s) is an attempt.",
+  },
   "retry.constant-wait": { support: "emulated", how: "The loop sleeps the wait between attempts." },
   "retry.exponential": { support: "emulated", how: "The loop sleeps each listed wait." },
   "retry.max-delay": { support: "emulated", how: "The capped waits are in the loop's list." },
@@ -46,13 +49,16 @@ export const features: FeatureTable = {
   },
   "env.secret": {
     support: "conditional",
-    how: "`${{ secrets.<SECRET>_<KEY> }}` in the step env, handed to docker by name; refused when two references share a GitHub name or the variable name steers docker.",
+    how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker.",
   },
   "concurrency.queue": {
     support: "refused",
     how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs.",
   },
-  "text.literal": { support: "emulated", how: "Values reach a fixed script through step `env` (never `run:`); `${{` is written as GitHub's string literal." },
+  "text.literal": {
+    support: "emulated",
+    how: "Values reach a fixed script as `with:` data of a shared workflow (never `run:`); `${{` is written as GitHub's string literal.",
+  },
   resources: { support: "conditional", how: "`docker run --cpus/--memory` limits; memory below Docker's 6 MiB minimum is refused." },
   "command.entrypoint": { support: "emulated", how: "`docker run` on the host without `--entrypoint` (a `container:` job would ignore the entrypoint)." },
 };

@@ -6,35 +6,47 @@
  * README.md explains, so output that drifted is refused or read as what it means.
  */
 import { RUNTIME_VARIABLES, type SecretRef, type Segment, type Template } from "../../src/ir.js";
-import { GITHUB_CONTEXT_JOB, GITHUB_CONTEXT_STEP, GITHUB_INTERNAL_ENV_PREFIX, githubApprovalEnvironment, githubNotifyJob } from "../../src/names.js";
+import { GITHUB_CONTEXT_JOB, GITHUB_INTERNAL_ENV_PREFIX, githubApprovalEnvironment, githubNotifyJob, githubSecretName } from "../../src/names.js";
 import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { NOTIFY_ENV, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import {
   ALL_DONE_IF,
+  APPROVAL_FILE,
+  APPROVAL_INPUTS,
+  CONTEXT_FILE,
   CONTEXT_IF,
-  CONTEXT_SCRIPT,
-  CONTEXT_SHELL,
+  CONTEXT_INPUTS,
+  DEADLINE_EXPRESSION,
   GATE_PERMISSIONS,
-  GATE_SCRIPT,
-  GATE_SHELL,
+  JOB_FILE,
   JOB_IF,
+  JOB_INPUTS,
+  LITERAL_OPEN,
+  LOGICAL_DATE_INPUT,
   NOTIFY_IF,
   NOTIFY_NEEDS,
   NOTIFY_RUN,
   NOTIFY_STEP_SCRIPT,
   NOTIFY_TIMEOUT_MINUTES,
+  SHARED_JOB_ID,
+  REGISTRY_PASSWORD_SECRET,
+  SECRET_SLOTS,
   SHORT_JOB_TIMEOUT_MINUTES,
-  LITERAL_OPEN,
-  RUN_SCRIPT,
-  contextOutputExpression,
+  approvalWorkflow,
+  secretSlot,
+  belowAllDone,
+  contextWorkflow,
   explicitSuccessIf,
   githubTimezone,
-  belowAllDone,
   jobTimeoutMinutes,
+  jobWorkflow,
   secretExpression,
+  usesOf,
   variableExpression,
+  type SharedInput,
 } from "./emit.js";
+import { DEFAULT_OPTIONS, type GithubActionsOptions } from "./options.js";
 
 /** The values a job's env may take from kfm-context: the runtime variables and the run token. */
 const CONTEXT_VARIABLES = [...RUNTIME_VARIABLES, "run_token"] as const;
@@ -151,6 +163,69 @@ function readCondition(id: string, job: Obj): Condition {
   return fail(`${where}: if is not one of the conditions emit writes`);
 }
 
+/** A caller's `with:` read over the shared workflow's inputs: every value, the defaults filled in; an unknown input is refused. */
+function readWith(job: Obj, inputs: readonly SharedInput[], where: string): Map<string, string | number> {
+  const given = job.with === undefined || job.with === null ? {} : obj(job.with, `${where}: with`);
+  const out = new Map<string, string | number>();
+  for (const i of inputs) {
+    const v = given[i.name];
+    if (v === undefined) {
+      if (i.default === undefined) fail(`${where}: the required input ${i.name} is missing`);
+      out.set(i.name, i.default);
+    } else if (i.type === "number") out.set(i.name, num(v, `${where}: ${i.name}`));
+    else out.set(i.name, str(v, `${where}: ${i.name}`));
+  }
+  for (const k of Object.keys(given)) if (!inputs.some((i) => i.name === k)) fail(`${where}: ${k} is not an input of the shared workflow`);
+  return out;
+}
+
+function inputText(inputs: Map<string, string | number>, name: string): string {
+  return String(inputs.get(name));
+}
+
+/** How many members the outermost JSON object or list has, counted on the text (JSON.parse keeps only the last of two equal names). */
+function topLevelMembers(value: string): number {
+  let depth = 0;
+  let count = 0;
+  let inString = false;
+  let empty = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") depth--;
+    else if (c === "," && depth === 1) count++;
+    if (depth >= 1 && !/[\s{[]/.test(c) && !(depth === 1 && (c === "}" || c === "]"))) empty = false;
+  }
+  return empty ? 0 : count + 1;
+}
+
+/** A JSON text as the run script's decoder reads it: a name given twice is refused (its object_pairs_hook). */
+function parseJson(value: string, what: string): unknown {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return fail(`${what} is not JSON`);
+  }
+  if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) && Object.keys(parsed).length !== topLevelMembers(value))
+    fail(`${what}: a name is given twice`);
+  return parsed;
+}
+
+/** A JSON list input (command, args): empty text is none (the image's own), else a list of templates. */
+function jsonList(value: string, what: string): Template[] | null {
+  if (value === "") return null;
+  const list = parseJson(value, what);
+  if (!Array.isArray(list)) fail(`${what} is not a JSON list`);
+  return list.map((v) => parseTemplate(str(v, what)));
+}
+
 function liftJob(
   id: string,
   job: Obj,
@@ -158,73 +233,82 @@ function liftJob(
   idToName: Map<string, string>,
   conditions: ReadonlyMap<string, { runWhen: string; dependsOn: readonly string[] }>,
   below: ReadonlySet<string>,
+  shared: Shared,
 ): [string, JobSummary] {
   const where = `job ${id}`;
-  const name = str(job.name, `${where}: name`);
+  const name = specName(id, job);
   const condition = conditions.get(id)!;
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
   }
-  if (job.container !== undefined || job.services !== undefined) fail(`${where}: container jobs are not what emit writes`);
-  if (job.environment !== undefined || job.permissions !== undefined) fail(`${where}: only approval gates reference an environment or ask for token scopes`);
+  if (job.uses !== usesOf(JOB_FILE)) fail(`${where}: it does not call ${JOB_FILE}`);
+  for (const k of Object.keys(job)) if (!CALLER_KEYS.has(k)) fail(`${where}: ${k} is not a key emit writes on a job that calls ${JOB_FILE}`);
+  if (job.permissions !== undefined) fail(`${where}: only approval gates ask for token scopes`);
   const after = condition.dependsOn.map((n) => {
     const spec = idToName.get(n);
     if (spec === undefined) fail(`${where}: needs an unknown job ${n}`);
     return spec;
   });
-  const steps = job.steps;
-  if (!Array.isArray(steps) || steps.length !== 1) fail(`${where}: expected one step`);
-  const step = obj(steps[0], `${where}: step`);
-  if (step.run !== RUN_SCRIPT) fail(`${where}: the step does not run the fixed script`);
-  if (step.shell !== undefined || step.uses !== undefined) fail(`${where}: the step must run the script with the default bash`);
-  const env = new StepEnv(obj(step.env, `${where}: step env`), where);
+  const inputs = readWith(job, JOB_INPUTS, where);
+  const passed = job.secrets === undefined ? {} : obj(job.secrets, `${where}: secrets`);
+  for (const [k, v] of Object.entries(passed)) {
+    if (k === REGISTRY_PASSWORD_SECRET) {
+      if (!/^\$\{\{ secrets\.[A-Za-z_][A-Za-z0-9_]* \}\}$/.test(str(v, `${where}: ${k}`))) fail(`${where}: ${k} is not a secret of the caller`);
+      if (shared.registry === false) fail(`${where}: ${JOB_FILE} logs in to no registry, but ${k} is passed`);
+    } else if (!/^SECRET_(0|[1-9][0-9]*)$/.test(k) || Number(k.slice(7)) >= SECRET_SLOTS) fail(`${where}: ${k} is not a secret slot of ${JOB_FILE}`);
+  }
+  if (shared.registry === true && passed[REGISTRY_PASSWORD_SECRET] === undefined) fail(`${where}: the registry password is not passed`);
+  /** The GitHub secret passed in each slot, by the secret's name. */
+  const slotOf = new Map<string, number>();
 
-  const image = literal(env.get("IMAGE"), `${where}: image`);
-  const command = list(env, "COMMAND");
-  const args = list(env, "ARGS");
-  const envCount = env.count("ENV_COUNT");
+  const image = literal(inputText(inputs, "image"), `${where}: image`);
+  const command = jsonList(inputText(inputs, "command"), `${where}: command`);
+  const args = jsonList(inputText(inputs, "args"), `${where}: args`);
   const vars: Array<[string, Template | SecretRef]> = [];
-  for (let i = 0; i < envCount; i++) {
-    const varName = env.get(`ENV_NAME_${i}`);
-    const kinds = [`ENV_VALUE_${i}`, `ENV_SECRET_${i}`, `ENV_ATTEMPT_${i}`].filter((k) => env.has(k));
-    if (kinds.length !== 1) fail(`${where}: variable ${i} must have exactly one of a value, a secret or the attempt number`);
-    if (env.has(`ENV_SECRET_${i}`)) {
-      const secret = literal(env.get(`ENV_SECRET_NAME_${i}`), `${where}: secret name`);
-      const key = literal(env.get(`ENV_SECRET_KEY_${i}`), `${where}: secret key`);
-      // The secret GitHub really resolves must be the one <secret>_<key> names.
-      if (env.get(`ENV_SECRET_${i}`) !== secretExpression(secret, key)) fail(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
-      vars.push([varName, { secret, key }]);
-    } else if (env.has(`ENV_ATTEMPT_${i}`)) {
-      if (env.get(`ENV_ATTEMPT_${i}`) !== "") fail(`${where}: ENV_ATTEMPT_${i} must be empty`);
+  const envObject = obj(parseJson(inputText(inputs, "env"), `${where}: env`), `${where}: env`);
+  for (const [varName, v] of Object.entries(envObject)) {
+    if (typeof v === "string") {
+      vars.push([varName, parseTemplate(v)]);
+    } else if (isAttemptEntry(v)) {
       vars.push([varName, [{ variable: "attempt" }]]);
     } else {
-      vars.push([varName, parseTemplate(env.get(`ENV_VALUE_${i}`))]);
+      const entry = obj(v, `${where}: ${varName}`);
+      if (JSON.stringify(Object.keys(entry).sort()) !== JSON.stringify(["github-secret", "key", "secret"]))
+        fail(`${where}: ${varName} is not a text, a secret or the attempt number`);
+      const secret = literal(str(entry.secret, `${where}: secret`), `${where}: secret name`);
+      const key = literal(str(entry.key, `${where}: key`), `${where}: secret key`);
+      // The secret GitHub really resolves must be the one <secret>_<key> names, passed in
+      // the slot the script reads for it (the distinct names in order, from SECRET_0).
+      const github = githubSecretName(secret, key);
+      if (!slotOf.has(github)) slotOf.set(github, slotOf.size);
+      if (entry["github-secret"] !== github || passed[secretSlot(slotOf.get(github)!)] !== `\${{ secrets.${github} }}`)
+        fail(`${where}: ${varName} does not read the GitHub secret of ${secret}/${key}`);
+      vars.push([varName, { secret, key }]);
     }
   }
-  if (new Set(vars.map((v) => v[0])).size !== vars.length) fail(`${where}: an environment variable is given twice`);
+
+  for (const k of Object.keys(passed))
+    if (k !== REGISTRY_PASSWORD_SECRET && Number(k.slice(7)) >= slotOf.size) fail(`${where}: ${k} is passed but no variable reads it`);
 
   // What docker is given: --cpus in cores, --memory in bytes.
-  const cpus = env.get("CPUS");
-  const memoryBytes = env.get("MEMORY_BYTES");
+  const cpus = inputText(inputs, "cpus");
+  const memoryBytes = inputText(inputs, "memory-bytes");
   if (cpus !== "" && !/^[0-9]+(\.[0-9]+)?$/.test(cpus)) fail(`${where}: --cpus ${cpus} is not a number of cores`);
   if (memoryBytes !== "" && !/^[0-9]+$/.test(memoryBytes)) fail(`${where}: --memory ${memoryBytes} is not a number of bytes`);
 
-  const attempts = env.count("ATTEMPTS");
-  if (attempts < 1) fail(`${where}: attempts must be at least 1`);
-  const waitsText = env.get("WAITS");
+  const attempts = Number(inputs.get("attempts"));
+  if (!Number.isInteger(attempts) || attempts < 1) fail(`${where}: attempts must be at least 1`);
+  const waitsText = inputText(inputs, "waits");
   const waits = waitsText === "" ? [] : waitsText.split(" ").map(Number);
   if (waits.length !== attempts - 1 || waits.some((w) => !Number.isFinite(w) || w < 0)) fail(`${where}: waits do not match the attempts`);
-  const timeoutText = env.get("ATTEMPT_TIMEOUT");
-  const timeoutSeconds = timeoutText === "" ? null : Number(timeoutText);
-  const deadline = env.get("DEADLINE");
-  const expectedDeadline = runTimeout === null ? "" : `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
-  if (deadline !== expectedDeadline) fail(`${where}: the run deadline does not match the run timeout`);
-  env.done();
+  const attemptTimeout = Number(inputs.get("attempt-timeout"));
+  if (!Number.isInteger(attemptTimeout) || attemptTimeout < 0) fail(`${where}: attempt-timeout is not a number of seconds`);
+  const timeoutSeconds = attemptTimeout === 0 ? null : attemptTimeout;
+  if (inputText(inputs, "deadline") !== (runTimeout === null ? "" : DEADLINE_EXPRESSION)) fail(`${where}: the run deadline does not match the run timeout`);
 
   // A failed job fails the run unless continue-on-error says otherwise (docs:
-  // jobs.<job_id>.continue-on-error "prevents a workflow run from failing when a job fails").
-  const failureFailsRun = job["continue-on-error"] === undefined && step["continue-on-error"] === undefined;
-  const minutes = num(job["timeout-minutes"], `${where}: timeout-minutes`);
+  // jobs.<job_id>.continue-on-error); a calling job cannot carry it, and kfm-job.yml has none.
+  const minutes = inputs.get("timeout-minutes");
   if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout))
     fail(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
 
@@ -237,7 +321,7 @@ function liftJob(
       command,
       args,
       runWhen: condition.runWhen,
-      failureFailsRun,
+      failureFailsRun: true,
       env: sortedRecord(vars),
       cpu: cpus === "" ? null : cpus,
       memory: memoryBytes === "" ? null : memoryBytes,
@@ -248,10 +332,25 @@ function liftJob(
   ];
 }
 
+/** A job's spec name: its `name:`, or its id when emit left `name:` out (the two are the same then). */
+function specName(id: string, job: Obj): string {
+  if (job.name === undefined) return id;
+  const name = str(job.name, `job ${id}: name`);
+  if (name === id) fail(`job ${id}: name is written only when it differs from the id`);
+  return name;
+}
+
+function isAttemptEntry(v: unknown): boolean {
+  return v !== null && typeof v === "object" && JSON.stringify(v) === JSON.stringify({ attempt: true });
+}
+
+/** The keys a calling job may have (docs: workflow syntax, jobs.<job_id>.uses); emit writes these. */
+const CALLER_KEYS = new Set(["name", "needs", "if", "uses", "with", "secrets", "permissions"]);
+
 /**
- * An approval gate: a job on the environment `<workflow>.<gate>` (whose required
- * reviewers make GitHub wait for a decision) running the fixed check that a person
- * approved it. No timeout is expressible (check refuses one), so it reads as none.
+ * An approval gate: a job calling kfm-approval.yml on the environment `<workflow>.<gate>`
+ * (whose required reviewers make GitHub wait for a decision), which runs the fixed check
+ * that a person approved it. No timeout is expressible (check refuses one), so it reads as none.
  */
 function liftGate(
   workflow: string,
@@ -262,25 +361,17 @@ function liftGate(
   below: ReadonlySet<string>,
 ): [string, JobSummary] {
   const where = `gate ${id}`;
-  const name = str(job.name, `${where}: name`);
+  const name = specName(id, job);
   const condition = conditions.get(id)!;
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
   }
+  for (const k of Object.keys(job)) if (!CALLER_KEYS.has(k)) fail(`${where}: ${k} is not a key emit writes on a gate`);
   const environment = githubApprovalEnvironment(workflow, name);
-  if (job.environment !== environment) fail(`${where}: the environment is not ${environment}`);
+  const inputs = readWith(job, APPROVAL_INPUTS, where);
+  if (inputs.get("environment") !== environment) fail(`${where}: the environment is not ${environment}`);
   if (JSON.stringify(job.permissions) !== JSON.stringify(GATE_PERMISSIONS)) fail(`${where}: permissions are not actions: read`);
-  if (job.container !== undefined || job.services !== undefined || job.strategy !== undefined) fail(`${where}: not the job emit writes`);
-  if (job["timeout-minutes"] !== SHORT_JOB_TIMEOUT_MINUTES) fail(`${where}: timeout-minutes is not ${SHORT_JOB_TIMEOUT_MINUTES}`);
-  const steps = job.steps;
-  if (!Array.isArray(steps) || steps.length !== 1) fail(`${where}: expected one step`);
-  const step = obj(steps[0], `${where}: step`);
-  if (step.run !== GATE_SCRIPT || step.shell !== GATE_SHELL || step.uses !== undefined) fail(`${where}: the step does not run the approval check`);
-  if (step.if !== undefined || step["continue-on-error"] !== undefined) fail(`${where}: the approval check must be able to fail the gate`);
-  const env = new StepEnv(obj(step.env, `${where}: step env`), where);
-  if (env.get("ENVIRONMENT") !== environment) fail(`${where}: the check looks for another environment`);
-  if (env.get("TOKEN") !== "${{ github.token }}") fail(`${where}: the check does not use the job's token`);
-  env.done();
+  if (job.secrets !== undefined) fail(`${where}: a gate is passed no secret`);
   const after = condition.dependsOn.map((n) => idToName.get(n) ?? fail(`${where}: needs an unknown job ${n}`));
   return [
     name,
@@ -291,7 +382,7 @@ function liftGate(
       command: null,
       args: null,
       runWhen: condition.runWhen,
-      failureFailsRun: job["continue-on-error"] === undefined,
+      failureFailsRun: true,
       env: {},
       cpu: null,
       memory: null,
@@ -337,7 +428,70 @@ function liftNotification(id: string, job: Obj, everyJob: readonly string[], wor
   });
 }
 
-export function lift(text: string): Summary {
+/** What the shared workflows of the folder say, as far as the callers' meaning depends on it. */
+interface Shared {
+  /** Whether kfm-job.yml logs in to a registry (so each caller passes its password); null when the shared files were not given. */
+  readonly registry: boolean | null;
+}
+
+/** The deployment options a shared workflow was written with, read back from it: runs-on and the registry login. */
+function optionsOf(doc: Obj, jobId: string, where: string): GithubActionsOptions {
+  const job = obj(obj(doc.jobs, `${where}: jobs`)[jobId], `${where}: job ${jobId}`);
+  const runsOn = job["runs-on"];
+  const labels = typeof runsOn === "string" ? [runsOn] : Array.isArray(runsOn) ? runsOn.map((l) => str(l, `${where}: runs-on`)) : fail(`${where}: runs-on`);
+  const env = obj(obj((job.steps as unknown[])[0], `${where}: step`).env, `${where}: step env`);
+  const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
+  if (registry === undefined) return { ...DEFAULT_OPTIONS, runsOn: labels };
+  // The password secret's own name is the callers' (they pass it as REGISTRY_PASSWORD); any valid name reads the same file.
+  return {
+    ...DEFAULT_OPTIONS,
+    runsOn: labels,
+    registry: str(registry, `${where}: registry`),
+    registryUsername: str(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_USERNAME`], `${where}: registry username`),
+    registryPasswordSecret: REGISTRY_PASSWORD_SECRET,
+  };
+}
+
+/** The same data, compared as JSON (key order included: both sides are written by emit). */
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * Reads the shared reusable workflows and checks that each is the one whose meaning
+ * README.md explains: its inputs (and so their defaults, which the callers leave out),
+ * outputs, jobs, step variables and fixed script are exactly what emit writes for the
+ * options and secrets it declares. Only what deployment may change (runs-on, the
+ * registry login, the secrets declared) is read from the file.
+ */
+function readShared(files: ReadonlyMap<string, string>): Shared {
+  const doc = (name: string): Obj | null => {
+    const t = files.get(name);
+    if (t === undefined) return null;
+    const docs = parseYamlStream(t);
+    if (docs.length !== 1) fail(`${name}: expected one YAML document`);
+    return obj(docs[0], name);
+  };
+  const context = doc(CONTEXT_FILE);
+  if (context === null) fail(`${CONTEXT_FILE} is missing`);
+  if (!same(context, contextWorkflow(optionsOf(context, SHARED_JOB_ID.context, CONTEXT_FILE)))) fail(`${CONTEXT_FILE} is not the shared workflow emit writes`);
+  const approval = doc(APPROVAL_FILE);
+  if (approval !== null && !same(approval, approvalWorkflow(optionsOf(approval, SHARED_JOB_ID.approval, APPROVAL_FILE))))
+    fail(`${APPROVAL_FILE} is not the shared workflow emit writes`);
+  const job = doc(JOB_FILE);
+  if (job === null) fail(`${JOB_FILE} is missing`);
+  const options = optionsOf(job, SHARED_JOB_ID.job, JOB_FILE);
+  if (!same(job, jobWorkflow(options))) fail(`${JOB_FILE} is not the shared workflow emit writes`);
+  return { registry: options.registry !== undefined };
+}
+
+/**
+ * Reads a workflow back into its meaning, from the workflow file and, when given, the
+ * shared reusable workflows of its folder by file name (`sharedFiles`); without them the
+ * callers are read against the shared workflows emit writes.
+ */
+export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): Summary {
+  const shared: Shared = sharedTexts === undefined ? { registry: null } : readShared(sharedTexts);
   const docs = parseYamlStream(text);
   if (docs.length !== 1) fail("expected one YAML document");
   const doc = obj(docs[0], "the workflow");
@@ -347,29 +501,28 @@ export function lift(text: string): Summary {
 
   const context = obj(jobs[GITHUB_CONTEXT_JOB], GITHUB_CONTEXT_JOB);
   if (context.if !== CONTEXT_IF) fail(`${GITHUB_CONTEXT_JOB}: if is not the standard condition`);
-  const contextSteps = context.steps;
-  if (!Array.isArray(contextSteps) || contextSteps.length !== 1) fail(`${GITHUB_CONTEXT_JOB}: expected one step`);
-  const contextStep = obj(contextSteps[0], `${GITHUB_CONTEXT_JOB} step`);
-  if (contextStep.id !== GITHUB_CONTEXT_STEP || contextStep.run !== CONTEXT_SCRIPT || contextStep.shell !== CONTEXT_SHELL) {
-    fail(`${GITHUB_CONTEXT_JOB}: the step does not run the fixed script`);
-  }
-  const cenv = obj(contextStep.env, `${GITHUB_CONTEXT_JOB} step env`);
-  const cget = (name: string): string => str(cenv[GITHUB_INTERNAL_ENV_PREFIX + name], `${GITHUB_CONTEXT_JOB}: ${name}`);
-  const runTimeoutText = cget("RUN_TIMEOUT");
+  if (context.uses !== usesOf(CONTEXT_FILE)) fail(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
+  for (const k of Object.keys(context))
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
+  const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
+  const cget = (name: string): string => inputText(cin, name);
+  if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
+    fail(`${GITHUB_CONTEXT_JOB}: a manual run's date is not the ${LOGICAL_DATE_INPUT} input`);
+  const runTimeoutText = cget("run-timeout");
   const timeoutSeconds = runTimeoutText === "" ? null : Number(runTimeoutText);
-  const runTokenSeed = literal(cget("RUN_TOKEN_SEED"), `${GITHUB_CONTEXT_JOB}: run token seed`);
+  const runTokenSeed = literal(cget("run-token-seed"), `${GITHUB_CONTEXT_JOB}: run token seed`);
 
   let schedule: ScheduleSummary | null = null;
-  const cron = cget("CRON");
+  const cron = cget("cron");
   if (on.schedule !== undefined) {
     const entries = on.schedule;
     if (!Array.isArray(entries) || entries.length !== 1) fail("on.schedule must hold one entry");
     const entry = obj(entries[0], "on.schedule[0]");
-    const zone = cget("TIMEZONE");
+    const zone = cget("timezone");
     if (entry.cron !== cron) fail("on.schedule cron and the kfm-context cron differ");
     if (entry.timezone !== githubTimezone(zone)) fail("on.schedule timezone and the kfm-context time zone differ");
-    const start = cget("START");
-    const end = cget("END");
+    const start = cget("start");
+    const end = cget("end");
     schedule = { kind: "cron", cron, timezone: zone, start: start === "" ? null : start, end: end === "" ? null : end, catchup: false };
   } else if (cron !== "") {
     fail("kfm-context has a cron but the workflow has no schedule");
@@ -377,16 +530,6 @@ export function lift(text: string): Summary {
   const dispatch = obj(on.workflow_dispatch, "on.workflow_dispatch");
   const input = obj(obj(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true) fail("the logical_date input must be required");
-
-  // The outputs every job reads: exactly the ones the context script writes for this workflow.
-  const outputs = obj(context.outputs, `${GITHUB_CONTEXT_JOB}: outputs`);
-  const expected = ["run", "execution_date", "ds", "ts"];
-  if (cget("PERIOD_SECONDS") !== "") expected.push("prev_execution_date", "next_execution_date");
-  expected.push("run_token");
-  if (timeoutSeconds !== null) expected.push("deadline");
-  if (JSON.stringify(outputs) !== JSON.stringify(Object.fromEntries(expected.map((o) => [o, contextOutputExpression(o)])))) {
-    fail(`${GITHUB_CONTEXT_JOB}: outputs are not the ones its script writes`);
-  }
 
   // Concurrency groups cancel or cap pending runs: emit never writes one (README).
   if (doc.concurrency !== undefined) fail("a concurrency group is not what emit writes");
@@ -396,7 +539,7 @@ export function lift(text: string): Summary {
   const conditions = new Map<string, { runWhen: string; dependsOn: readonly string[] }>();
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
-    idToName.set(id, str(obj(job, id).name, `${id}: name`));
+    idToName.set(id, specName(id, obj(job, id)));
     const c = readCondition(id, obj(job, id));
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
@@ -406,7 +549,9 @@ export function lift(text: string): Summary {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
     const o = obj(job, id);
     lifted.push(
-      o.environment !== undefined ? liftGate(workflow, id, o, idToName, conditions, below) : liftJob(id, o, timeoutSeconds, idToName, conditions, below),
+      o.uses === usesOf(APPROVAL_FILE)
+        ? liftGate(workflow, id, o, idToName, conditions, below)
+        : liftJob(id, o, timeoutSeconds, idToName, conditions, below, shared),
     );
   }
   // Notification jobs are numbered from 1 in spec order, with no gap.

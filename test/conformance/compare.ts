@@ -823,6 +823,46 @@ function secretMarker(ref: SecretRef): string {
   return `<secret ${ref.secret}/${ref.key}>`;
 }
 
+/**
+ * A job that calls a reusable workflow, as GitHub runs it (docs: reusing workflows): the
+ * called workflow's job and the contexts its expressions see: `inputs` are the input
+ * definitions' defaults overridden by the caller's `with:` (evaluated in the caller's
+ * contexts), `secrets` the caller's `secrets:` evaluated likewise.
+ */
+function calledJob(j: Obj, callerContexts: Record<string, Plain>): { job: Obj; contexts: Record<string, Plain> } | undefined {
+  if (j.type !== "reusableWorkflowJob") return undefined;
+  const inputs: Record<string, Plain> = {};
+  for (const [k, d] of Object.entries(obj(j["input-definitions"]))) if ("default" in obj(d)) inputs[k] = obj(d).default as Plain;
+  for (const [k, v] of Object.entries(obj(j["input-values"]))) inputs[k] = typeof v === "number" ? v : (valueOf(v, callerContexts) ?? null);
+  const secrets: Record<string, Plain> = {};
+  for (const [k, v] of Object.entries(obj(j["secret-values"]))) secrets[k] = valueOf(v, callerContexts) ?? "";
+  const job = arr(j.jobs).map(obj)[0];
+  return job === undefined ? undefined : { job, contexts: { inputs, secrets } };
+}
+
+/** The env of the called job's step that has `key`, every value evaluated as GitHub would. */
+function calledStepEnv(j: Obj, callerContexts: Record<string, Plain>, key: string): Record<string, string | undefined> | undefined {
+  const c = calledJob(j, callerContexts);
+  if (c === undefined) return undefined;
+  const step = arr(c.job.steps)
+    .map(obj)
+    .find((x) => obj(x.env)[key] !== undefined);
+  if (step === undefined) return undefined;
+  return Object.fromEntries(Object.entries(obj(step.env)).map(([k, v]) => [k, valueOf(v, c.contexts)]));
+}
+
+/** A JSON list of strings as the run script's decoder reads it (empty text: none). */
+function jsonItems(text: string | undefined): string[] | string {
+  if (text === undefined || text === "") return [];
+  try {
+    const v: unknown = JSON.parse(text);
+    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v as string[];
+  } catch {
+    /* reported below */
+  }
+  return `not a JSON list of strings: ${show(text)}`;
+}
+
 export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logicalDates: readonly string[] = []): void {
   const want = summarize(ir);
   const p = obj(parsed);
@@ -834,10 +874,9 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
       .map(obj)
       .map((j) => [String(j.id), j]),
   );
-  // kfm-context's step holds the schedule window, the run timeout and the run-token seed as data.
+  // kfm-context calls kfm-context.yml, whose step holds the schedule window, the run timeout and the run-token seed as data.
   const contextJob = obj(jobs.get("kfm-context"));
-  const contextStep = arr(contextJob.steps).map(obj)[0];
-  const ctxEnv = obj(contextStep?.env);
+  const ctxEnv: Obj = calledStepEnv(contextJob, {}, "KFMI_RUN_TOKEN_SEED") ?? {};
   const orNull = (v: unknown) => (v === undefined || v === "" ? null : v);
   if (s !== null && s.kind === "cron") {
     m.check(
@@ -867,8 +906,13 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
     const stepOutputs: Record<string, string> = { run: "true", ...(ld === null ? {} : contextValues(ir, ms)) };
     delete stepOutputs.ok;
     const steps = { "kfm-context": { outputs: stepOutputs, outcome: "success", conclusion: "success" } };
+    // The called job's outputs read its step; the workflow's outputs read the called job's.
+    const called = calledJob(contextJob, {});
+    const jobOutputs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(obj(called?.job.outputs))) jobOutputs[k] = valueOf(v, { steps }) ?? "";
+    const calledJobs = { [String(called?.job.id)]: { result: "success", outputs: jobOutputs } };
     const outputs: Record<string, string> = {};
-    for (const [k, v] of Object.entries(obj(contextJob.outputs))) outputs[k] = valueOf(v, { steps }) ?? "";
+    for (const [k, v] of Object.entries(obj(contextJob.outputs))) outputs[k] = valueOf(obj(v).value, { jobs: calledJobs }) ?? "";
     const needs: Record<string, { result: string; outputs: Record<string, string> }> = { "kfm-context": { result: "success", outputs } };
     for (const id of byId.keys()) needs[id] = { result: results[id] ?? "success", outputs: {} };
     // The github context of a run, for the notification's link to the run.
@@ -914,62 +958,70 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
     m.check(`${f}.failureFailsRun`, job.failureFailsRun, continueOnError.length === 0 ? true : `continue-on-error ${show(continueOnError)}`);
     // A manual approval gate has no container: its gate (timeout, reject) is not compared yet.
     if (isApproval(job)) continue;
-    // What GitHub's parser reads as the step's inputs to the fixed run script.
-    const step = arr(j.steps)
-      .map(obj)
-      .find((x) => obj(x.env).KFMI_IMAGE !== undefined);
-    if (step === undefined) {
-      m.note(f, "no step runs the job's container");
+    // A continue-on-error in the called workflow would hide the job's failure from the run.
+    const calledNow = calledJob(j, contexts(null));
+    const calledContinue = [
+      obj(calledNow?.job.fromTokens)["continue-on-error"],
+      ...arr(calledNow?.job.steps).map((x) => obj(obj(x).fromTokens)["continue-on-error"]),
+    ];
+    if (calledContinue.some((v) => v !== undefined && v !== false))
+      m.note(`${f}.failureFailsRun`, `the called workflow has continue-on-error ${show(calledContinue)}`);
+    // What GitHub hands the fixed run script: the called step's variables, from the caller's with:.
+    const read = (ctx: Record<string, Plain>) => calledStepEnv(j, ctx, "KFMI_IMAGE");
+    const env0 = read(contexts(null));
+    if (env0 === undefined) {
+      m.note(f, "no called step runs the job's container");
       continue;
     }
-    const env = obj(step.env);
-    const text = (k: string): string | undefined => str(env[k]);
-    m.check(`${f}.image`, job.image, valueOf(env.KFMI_IMAGE, contexts(null)));
+    const text = (k: string): string | undefined => env0[k];
+    m.check(`${f}.image`, job.image, text("KFMI_IMAGE"));
     m.check(`${f}.attempts`, job.attempts, Number(text("KFMI_ATTEMPTS")));
     const waits = text("KFMI_WAITS");
     m.check(`${f}.waitsSeconds`, job.waitsSeconds, waits === undefined || waits === "" ? [] : waits.split(" ").map(Number));
     const timeout = text("KFMI_ATTEMPT_TIMEOUT");
-    m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, timeout === undefined || timeout === "" ? null : Number(timeout));
+    m.check(`${f}.timeoutSeconds`, job.timeoutSeconds, timeout === undefined || timeout === "" || timeout === "0" ? null : Number(timeout));
     m.check(`${f}.cpu`, job.cpu, text("KFMI_CPUS") || null);
     m.check(`${f}.memory`, job.memory, text("KFMI_MEMORY_BYTES") || null);
     // command, args, env: each value evaluated by GitHub's engine in a run at each logical date.
     for (const ld of logicalDates) {
-      const ctx = contexts(ld);
+      const env = read(contexts(ld)) ?? {};
       const ms = Date.parse(ld);
-      const list = (prefix: string): string[] | string => {
-        const count = valueOf(env[`KFMI_${prefix}_COUNT`], ctx);
-        if (count === "none") return [];
-        if (count === undefined || !/^[0-9]+$/.test(count)) return `KFMI_${prefix}_COUNT ${show(count)}`;
-        return Array.from({ length: Number(count) }, (_, i) => valueOf(env[`KFMI_${prefix}_${i}`], ctx) ?? "<missing>");
-      };
       m.check(
         `${f}.command @ ${ld}`,
         (job.command ?? []).map((x) => expected(ir, x, ms)),
-        list("COMMAND"),
+        jsonItems(env.KFMI_COMMAND),
       );
       m.check(
         `${f}.args @ ${ld}`,
         (job.args ?? []).map((x) => expected(ir, x, ms)),
-        list("ARGS"),
+        jsonItems(env.KFMI_ARGS),
       );
-      const count = Number(valueOf(env.KFMI_ENV_COUNT, ctx));
+      let vars: Obj = {};
+      try {
+        vars = obj(JSON.parse(env.KFMI_ENV ?? ""));
+      } catch {
+        m.note(`${f}.env @ ${ld}`, `KFMI_ENV is not JSON: ${show(env.KFMI_ENV)}`);
+      }
       for (const attempt of attemptsRendered(job)) {
-        const read: Obj = {};
-        for (let i = 0; i < count; i++) {
-          const envName = valueOf(env[`KFMI_ENV_NAME_${i}`], ctx) ?? `<missing name ${i}>`;
-          if (`KFMI_ENV_VALUE_${i}` in env) read[envName] = valueOf(env[`KFMI_ENV_VALUE_${i}`], ctx);
-          else if (`KFMI_ENV_SECRET_${i}` in env) {
-            // The value docker receives is the secret the expression reads.
-            const v = valueOf(env[`KFMI_ENV_SECRET_${i}`], ctx);
-            const ref = Object.values(job.env).find((x): x is SecretRef => isSecret(x) && secretMarker(x) === v);
-            read[envName] = ref === undefined ? v : secretShape(ref);
-          } else if (`KFMI_ENV_ATTEMPT_${i}` in env) {
+        const got: Obj = {};
+        // The script reads the n-th distinct GitHub secret the variables name from KFMS_<n>.
+        const slots = new Map<string, number>();
+        for (const [envName, v] of Object.entries(vars)) {
+          if (typeof v === "string") got[envName] = v;
+          else if (obj(v).attempt === true) {
             // The run script passes its own attempt counter (1, 2, ...) for this variable.
-            read[envName] = String(attempt);
-          } else read[envName] = "<no value>";
+            got[envName] = String(attempt);
+          } else if (typeof obj(v)["github-secret"] === "string") {
+            // The value docker receives is the secret the called step reads in its slot.
+            const name = String(obj(v)["github-secret"]);
+            if (!slots.has(name)) slots.set(name, slots.size);
+            const value = env[`KFMS_${slots.get(name)}`];
+            const ref = Object.values(job.env).find((x): x is SecretRef => isSecret(x) && secretMarker(x) === value);
+            got[envName] = ref !== undefined && ref.secret === obj(v).secret && ref.key === obj(v).key ? secretShape(ref) : value;
+          } else got[envName] = `<unreadable ${show(v)}>`;
         }
         const sorted: Obj = {};
-        for (const k of Object.keys(read).sort()) sorted[k] = read[k];
+        for (const k of Object.keys(got).sort()) sorted[k] = got[k];
         checkEnvMap(m, `${f}.env`, attempt === 1 ? ` @ ${ld}` : ` @ ${ld}, attempt ${attempt}`, expectedEnv(ir, job, ms, attempt), sorted);
       }
     }
@@ -1279,15 +1331,15 @@ export function compareGithubExtras(m: Mismatches, ir: Workflow, parsed: unknown
     if (job.approval === null) continue;
     const f = `jobs.${name}.approval`;
     const j = obj(jobs.get(githubJobId(name)));
-    const env = j.environment;
+    // The gate calls kfm-approval.yml: its job runs on the environment and checks for an approval.
+    const called = calledJob(j, {});
+    const env = called === undefined ? undefined : valueOf(called.job.environment, called.contexts);
     m.check(`${f}.environment`, "set", typeof env === "string" && env !== "" ? "set" : (env ?? null));
-    m.check(`${f}.permissions`, { actions: "read" }, obj(j.fromTokens).permissions);
+    m.check(`${f}.permissions`, { actions: "read" }, obj(called?.job.fromTokens).permissions);
+    m.check(`${f}.caller permissions`, { actions: "read" }, obj(j.fromTokens).permissions);
     // GitHub has no configurable wait: only gates without a timeout are compiled.
     m.check(`${f}.timeoutSeconds`, job.approval.timeoutSeconds, null);
-    const step = arr(j.steps)
-      .map(obj)
-      .find((s) => obj(s.env).KFMI_ENVIRONMENT !== undefined);
-    m.check(`${f}.checked environment`, env, obj(step?.env).KFMI_ENVIRONMENT);
+    m.check(`${f}.checked environment`, env, calledStepEnv(j, {}, "KFMI_ENVIRONMENT")?.KFMI_ENVIRONMENT);
   }
   // (2) notifications: kfm-notify-<i> jobs; if: evaluated per outcome, env evaluated per logical date.
   const specIds = ir.jobs.map((j) => githubJobId(j.name));

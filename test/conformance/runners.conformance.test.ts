@@ -105,8 +105,10 @@ beforeAll(() => {
     if (files("tekton").length > 0) reports.set(`tekton#${i}`, tools.tekton(files("tekton"), ["--from", from, "--n", String(FIRE_COUNT), ...tektonResults(i)]));
   }
   if (files("github-actions").length > 0) {
-    reports.set("actionlint", tools.actionlint(files("github-actions")));
-    reports.set("workflow-parser", tools.workflowParser(files("github-actions")));
+    // The callers and the shared reusable workflows they call, together.
+    const all = [...files("github-actions"), ...byTarget("github-actions").flatMap((o) => o.shared ?? [])];
+    reports.set("actionlint", tools.actionlint(all));
+    reports.set("workflow-parser", tools.workflowParser(all));
   }
 }, 1_800_000);
 
@@ -140,6 +142,24 @@ describe("every generated file is accepted by its runner's own code", () => {
     const v = verdict(tool, compiledFor(target, spec));
     expect(v.errors, `${spec} on ${target}: the runner refused the file`).toEqual([]);
     expect(v.ok).toBe(true);
+  });
+});
+
+describe("every shared reusable workflow is accepted by GitHub's parser and actionlint", () => {
+  const shared = byTarget("github-actions").flatMap((o) => (o.shared ?? []).map((file) => [o.spec, file.replace(/^.*\//, ""), file] as const));
+  it("each GitHub Actions output has its shared workflows", () => {
+    expect(
+      byTarget("github-actions")
+        .filter((o) => (o.shared ?? []).length === 0)
+        .map((o) => o.spec),
+    ).toEqual([]);
+  });
+  it.each(shared)("%s: %s", (_spec, _name, file) => {
+    for (const tool of ["actionlint", "workflow-parser"]) {
+      const v = reports.get(tool)?.files.find((f) => f.file === file);
+      expect(v, `${tool} reported nothing for ${file}`).toBeDefined();
+      expect(v!.errors, `${tool} refused ${file}`).toEqual([]);
+    }
   });
 });
 

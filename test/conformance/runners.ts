@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import type { Workflow } from "../../src/ir.js";
+import { sharedFiles } from "../../targets/github-actions/emit.js";
 import { TARGETS } from "../../targets/index.js";
 import { readSpec, specFiles } from "../matrix.js";
 
@@ -72,12 +73,36 @@ export interface Compiled {
    * spec's `ir` says): the runners must read a difference in this field.
    */
   readonly drift?: string;
+  /** GitHub Actions: the shared reusable workflows written beside the file, which it calls. */
+  readonly shared?: readonly string[];
 }
 
 /** The spec the drift check breaks, and how: every backend emits one attempt too many for its first job. */
 export const DRIFT_SPEC = "specs/contract-3.2-job.yaml";
 
 /** Every spec in specs/ compiled for every target that accepts it, written under a new temporary folder. */
+/**
+ * The folder a spec's output is written to. A GitHub Actions workflow lives in a
+ * repository's `.github/workflows/`, beside the shared reusable workflows it calls
+ * (`uses: ./.github/workflows/<file>`), and actionlint resolves those calls only inside
+ * a repository (a `.git` folder at its root).
+ */
+function folderFor(dir: string, target: string, stem: string, ir: Workflow): { folder: string; shared: string[] } {
+  if (target !== "github-actions") {
+    mkdirSync(join(dir, target, stem), { recursive: true });
+    return { folder: join(dir, target, stem), shared: [] };
+  }
+  const root = join(dir, target, stem);
+  const folder = join(root, ".github", "workflows");
+  mkdirSync(folder, { recursive: true });
+  mkdirSync(join(root, ".git"), { recursive: true });
+  const shared = sharedFiles().map((f) => {
+    writeFileSync(join(folder, f.name), f.text);
+    return join(folder, f.name);
+  });
+  return { folder, shared };
+}
+
 export function compileAll(): { dir: string; outputs: Compiled[]; refused: string[]; crashed: Array<[string, string, string]> } {
   const dir = mkdtempSync(join(tmpdir(), "kfm-conformance-"));
   const outputs: Compiled[] = [];
@@ -101,17 +126,16 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
       }
       const stem = spec.replace(/^.*\//, "").replace(/\.ya?ml$/, "");
       // One folder per spec: several specs may name the same workflow.
-      const file = join(dir, t.name, stem, r.output.path.replace(/^.*\//, ""));
-      mkdirSync(join(dir, t.name, stem), { recursive: true });
+      const { folder, shared } = folderFor(dir, t.name, stem, a.ir);
+      const file = join(folder, r.output.path.replace(/^.*\//, ""));
       writeFileSync(file, r.output.text);
-      outputs.push({ spec, target: t.name, ir: a.ir, file });
+      outputs.push({ spec, target: t.name, ir: a.ir, file, ...(shared.length > 0 ? { shared } : {}) });
       if (spec === DRIFT_SPEC) {
         const broken: Workflow = {
           ...a.ir,
           jobs: a.ir.jobs.map((j, i) => (i === 0 ? { ...j, retry: { ...j.retry, maxAttempts: j.retry.maxAttempts + 1 } } : j)),
         };
-        const driftFile = join(dir, t.name, `${stem}-drift`, r.output.path.replace(/^.*\//, ""));
-        mkdirSync(join(dir, t.name, `${stem}-drift`), { recursive: true });
+        const driftFile = join(folderFor(dir, t.name, `${stem}-drift`, broken).folder, r.output.path.replace(/^.*\//, ""));
         writeFileSync(driftFile, t.emit(broken));
         outputs.push({ spec: `${spec} (broken backend)`, target: t.name, ir: a.ir, file: driftFile, drift: "attempts" });
       }

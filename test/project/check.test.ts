@@ -43,7 +43,7 @@ const GHA = ".github/workflows/daily_sales_pipeline.yml";
 describe("kfm-compile check", () => {
   it("given a freshly compiled project, then check exits 0 and says so", () => {
     const dir = compiledProject();
-    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 2 generated files current.\n" });
+    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 5 generated files current.\n" });
     // With --quiet, then silent when current, but a problem is still reported.
     expect(run(["check", "--quiet"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
     rmSync(join(dir, ARGO));
@@ -131,10 +131,14 @@ describe("kfm-compile check", () => {
       [
         "written    deploy/argo/daily_sales.yaml",
         "written    .github/workflows/daily_sales.yml",
+        // The GitHub Actions folder files (shared reusable workflows), the same for any workflows.
+        "unchanged  .github/workflows/kfm-context.yml",
+        "unchanged  .github/workflows/kfm-job.yml",
+        "unchanged  .github/workflows/kfm-approval.yml",
         `removed    ${GHA} ${why}`,
         `removed    ${ARGO} ${why}`,
         `removed    deploy/argo/gone.yaml ${why}`,
-        "kfm-compile: 2 files: 2 written, 0 unchanged; 3 orphans removed.\n",
+        "kfm-compile: 5 files: 2 written, 3 unchanged; 3 orphans removed.\n",
       ].join("\n"),
     );
     expect(existsSync(join(dir, ARGO))).toBe(false);

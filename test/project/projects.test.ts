@@ -94,13 +94,16 @@ describe("a workflow meant for some targets only", () => {
     const dir = newcomer("specs:\n  - workflows/sales/workflow.yaml\n  - path: workflows/etl/workflow.yaml\n    targets: [argo]\n");
     expect(run(["--quiet"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(outputs(dir)).toEqual([
+      ".github/workflows/kfm-approval.yml",
+      ".github/workflows/kfm-context.yml",
+      ".github/workflows/kfm-job.yml",
       ".github/workflows/sales.yml",
       "dags/sales.py",
       "deploy/argo/orders_etl.yaml",
       "deploy/argo/sales.yaml",
       "deploy/tekton/sales.yaml",
     ]);
-    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 5 generated files current.\n" });
+    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 8 generated files current.\n" });
     expect(run(["check", "--full"], dir).code).toBe(0);
     expect(run(["validate"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
   });
@@ -182,7 +185,12 @@ describe("the config from a sub-folder, and part of a project", () => {
     expect(outputs(dir)).toEqual([".github/workflows/sales.yml", "dags/sales.py", "deploy/argo/sales.yaml", "deploy/tekton/sales.yaml"]);
     // The ETL's files are missing, but checking the sales workflow alone does not look at them.
     expect(run(["check", "workflows/sales/workflow.yaml"], dir)).toMatchObject({ code: 0, stdout: "" });
-    expect(run(["check"], dir)).toMatchObject({ code: 1, stdout: "Missing (run kfm-compile to write them):\n  deploy/argo/orders_etl.yaml\n" });
+    // The shared workflows are folder files, written only when the whole project is compiled.
+    expect(run(["check"], dir)).toMatchObject({
+      code: 1,
+      stdout:
+        "Missing (run kfm-compile to write them):\n  deploy/argo/orders_etl.yaml\n  .github/workflows/kfm-context.yml\n  .github/workflows/kfm-job.yml\n  .github/workflows/kfm-approval.yml\n",
+    });
   });
 
   it("given a spec the config does not list, then KFM011 says so and nothing is written; --out compiles it on its own", () => {

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { analyze } from "../../src/compile.js";
 import type { CronSchedule, Job, Notification, Template, Workflow } from "../../src/ir.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
 import { githubSecretName } from "../../src/names.js";
 import { runToken } from "../../src/runtime.js";
 import { summarize } from "../../src/summary.js";
@@ -25,13 +26,21 @@ import {
   NOTIFY_STEP_SCRIPT,
   MAX_TIMEOUT_MINUTES,
   RUN_SCRIPT,
+  APPROVAL_FILE,
+  APPROVAL_INPUTS,
+  CONTEXT_FILE,
+  CONTEXT_INPUTS,
+  JOB_INPUTS,
   emit,
-  jobStepEnv,
   jobTimeoutMinutes,
+  SECRET_SLOTS,
+  sharedFiles,
   renderTemplate,
 } from "../../targets/github-actions/emit.js";
 import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
+import { DEFAULT_OPTIONS, type GithubActionsOptions } from "../../targets/github-actions/options.js";
+import { prerequisites } from "../../targets/github-actions/prerequisites.js";
 import { cronFixture as cron } from "../fixtures.js";
 import { notificationText } from "../../src/notify.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
@@ -85,7 +94,17 @@ function compileSpec(yaml: string): Workflow {
 
 type Doc = { on: any; jobs: Record<string, any>; [k: string]: any };
 const doc = (ir: Workflow): Doc => parseYamlStream(emit(ir))[0] as Doc;
-const stepEnv = (ir: Workflow, job: string): Record<string, string> => doc(ir).jobs[job].steps[0].env;
+/**
+ * The variables a shared workflow's step gets from a caller job, as GitHub hands them
+ * over: the caller's `with:` over the inputs' defaults, each under its `KFMI_` name.
+ */
+function stepEnv(ir: Workflow, job: string): Record<string, string> {
+  const j = doc(ir).jobs[job];
+  const inputs = j.uses.endsWith(CONTEXT_FILE) ? CONTEXT_INPUTS : j.uses.endsWith(APPROVAL_FILE) ? APPROVAL_INPUTS : JOB_INPUTS;
+  const out: Record<string, string> = {};
+  for (const i of inputs) if (i.variable !== undefined) out[`KFMI_${i.variable}`] = String(j.with?.[i.name] ?? i.default);
+  return out;
+}
 const codes = (ir: Workflow): string[] => check(ir).map((p) => p.code);
 
 // ---------------------------------------------------------------- workflow shape
@@ -97,11 +116,24 @@ describe("workflow shape", () => {
     expect(emit(ir)).toBe(emit(ir));
   });
 
-  it("given any workflow, then permissions are explicitly empty and bash is the explicit default shell", () => {
+  it("given any workflow, then permissions are explicitly empty; bash is the explicit default shell only where the file runs a step", () => {
     const d = doc(irFixture());
     expect(d.permissions).toEqual({});
-    expect(d.defaults).toEqual({ run: { shell: "bash" } });
+    expect(d.defaults).toBeUndefined();
     expect(d.name).toBe("wf");
+    const n: Notification = {
+      kind: "slack",
+      at: ["workflow", "notifications", 0],
+      message: [{ text: "m" }],
+      channel: "#c",
+      webhook: { secret: "s", key: "k" },
+    };
+    expect(doc(irFixture([{}], { notifications: [n] })).defaults).toEqual({ run: { shell: "bash" } });
+    for (const f of sharedFiles()) {
+      const shared = parseYamlStream(f.text)[0] as Doc;
+      expect(shared.permissions, f.name).toEqual({});
+      for (const job of Object.values(shared.jobs)) for (const step of job.steps) expect(step.shell, f.name).toMatch(/^(bash|python3 -I \{0\})$/);
+    }
   });
 
   it("given the `on` key, then it is quoted so YAML 1.1 readers do not take it for true", () => {
@@ -117,7 +149,7 @@ describe("workflow shape", () => {
   it("given a cron schedule in UTC, then the timezone is written as Etc/UTC (actionlint refuses UTC)", () => {
     const d = doc(irFixture([{}], { schedule: cron({ timezone: "UTC" }) }));
     expect(d.on.schedule).toEqual([{ cron: "0 2 * * *", timezone: "Etc/UTC" }]);
-    expect(d.jobs["kfm-context"].steps[0].env.KFMI_TIMEZONE).toBe("UTC");
+    expect(d.jobs["kfm-context"].with.timezone).toBe("UTC");
   });
 
   it("given a cron schedule in another zone, then the zone is written verbatim, and manual runs stay possible", () => {
@@ -131,21 +163,27 @@ describe("workflow shape", () => {
     expect(d.jobs.c.needs).toEqual(["kfm-context", "a", "b"]);
     expect(d.jobs.a.needs).toEqual(["kfm-context"]);
     expect(d.jobs.c.if).toBe("success() && needs.kfm-context.outputs.run == 'true'");
-    expect(d.jobs.c.name).toBe("c");
+    // The job id is the spec name, so no `name:` repeats it (the UI shows the id).
+    expect(d.jobs.c.name).toBeUndefined();
   });
 
-  it("given a job, then it never uses a container job (ENTRYPOINT would be ignored) and runs on the pinned runner", () => {
+  it("given a job, then it calls kfm-job.yml, which never uses a container job (ENTRYPOINT would be ignored) and runs on the pinned runner", () => {
     const j = doc(irFixture()).jobs.job_0;
-    expect(j.container).toBeUndefined();
-    expect(j["runs-on"]).toBe("ubuntu-24.04");
-    expect(j.steps).toHaveLength(1);
+    expect(j.uses).toBe("./.github/workflows/kfm-job.yml");
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+    expect(shared.jobs.container.container).toBeUndefined();
+    expect(shared.jobs.container["runs-on"]).toBe("ubuntu-24.04");
+    expect(shared.jobs.container.steps).toHaveLength(1);
   });
 
-  it("given two different jobs, then both run the very same script: no user text is ever in `run:`", () => {
-    const d = doc(irFixture([{ name: "a", image: "x:1", args: [[{ text: "$(rm -rf /)" }]] }, { name: "b" }]));
-    expect(d.jobs.a.steps[0].run).toBe(RUN_SCRIPT);
-    expect(d.jobs.b.steps[0].run).toBe(RUN_SCRIPT);
-    expect(d.jobs["kfm-context"].steps[0].run).toBe(CONTEXT_SCRIPT);
+  it("given two different jobs, then both call the one shared workflow with its fixed script: no user text is ever in `run:`", () => {
+    const ir = irFixture([{ name: "a", image: "x:1", args: [[{ text: "$(rm -rf /)" }]] }, { name: "b" }]);
+    const d = doc(ir);
+    expect(d.jobs.a.uses).toBe(d.jobs.b.uses);
+    expect(emit(ir)).not.toContain("run:");
+    const shared = new Map(sharedFiles().map((f) => [f.name, parseYamlStream(f.text)[0] as Doc]));
+    expect(shared.get("kfm-job.yml")!.jobs.container.steps[0].run).toBe(RUN_SCRIPT);
+    expect(shared.get("kfm-context.yml")!.jobs["logical-date"].steps[0].run).toBe(CONTEXT_SCRIPT);
   });
 
   it("given the fixed scripts, then neither holds `${{`, so GitHub evaluates nothing in them", () => {
@@ -162,10 +200,9 @@ describe("workflow shape", () => {
         ],
       },
     ]);
-    const env = stepEnv(ir, "job_0");
-    expect(Object.keys(env).every((k) => k.startsWith("KFMI_"))).toBe(true);
-    expect(env.KFMI_ENV_NAME_0).toBe("PATH");
-    expect(env.KFMI_ENV_VALUE_0).toBe("/nowhere");
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+    expect(Object.keys(shared.jobs.container.steps[0].env).every((k) => /^KFM[IS]_/.test(k))).toBe(true);
+    expect(JSON.parse(stepEnv(ir, "job_0").KFMI_ENV!)).toEqual({ PATH: "/nowhere", BASH_ENV: "/tmp/x" });
   });
 
   it("given every step variable emit writes, then the run script reads each of them", () => {
@@ -221,24 +258,30 @@ describe("retries and timeouts", () => {
   });
 
   it("given no attempt timeout, then timeout-minutes is GitHub's maximum, not the 360 default", () => {
-    expect(doc(irFixture()).jobs.job_0["timeout-minutes"]).toBe(MAX_TIMEOUT_MINUTES);
-    expect(stepEnv(irFixture(), "job_0").KFMI_ATTEMPT_TIMEOUT).toBe("");
+    // Left out of the caller: kfm-job.yml's default is the maximum, and its job reads the input.
+    expect(doc(irFixture()).jobs.job_0.with["timeout-minutes"]).toBeUndefined();
+    expect(JOB_INPUTS.find((i) => i.name === "timeout-minutes")!.default).toBe(MAX_TIMEOUT_MINUTES);
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+    expect(shared.jobs.container["timeout-minutes"]).toBe("${{ inputs.timeout-minutes }}");
+    expect(stepEnv(irFixture(), "job_0").KFMI_ATTEMPT_TIMEOUT).toBe("0");
   });
 
   it("given timeout 30m, 2 attempts and a 90 s wait, then timeout-minutes covers both attempts, the wait and the slack", () => {
     const ir = irFixture([{ timeoutSeconds: 1800, retry: { maxAttempts: 2, delaySeconds: 90, multiplier: 1, maxDelaySeconds: null } }]);
     // 2 * (1800 + 30) + 90 + 300 = 4050 s -> 68 min
-    expect(doc(ir).jobs.job_0["timeout-minutes"]).toBe(68);
+    expect(doc(ir).jobs.job_0.with["timeout-minutes"]).toBe(68);
     expect(stepEnv(ir, "job_0").KFMI_ATTEMPT_TIMEOUT).toBe("1800");
   });
 
   it("given a run timeout, then each job gets the run deadline from kfm-context and a timeout-minutes no longer than the run", () => {
     const ir = irFixture([{}], { timeoutSeconds: 3600 });
     const d = doc(ir);
-    expect(d.jobs.job_0.steps[0].env.KFMI_DEADLINE).toBe("${{ needs.kfm-context.outputs.deadline }}");
-    expect(d.jobs["kfm-context"].steps[0].env.KFMI_RUN_TIMEOUT).toBe("3600");
-    expect(d.jobs["kfm-context"].outputs.deadline).toBe("${{ steps.kfm-context.outputs.deadline }}");
-    expect(d.jobs.job_0["timeout-minutes"]).toBe(Math.ceil((3600 + 330) / 60));
+    expect(stepEnv(ir, "job_0").KFMI_DEADLINE).toBe("${{ needs.kfm-context.outputs.deadline }}");
+    expect(stepEnv(ir, "kfm-context").KFMI_RUN_TIMEOUT).toBe("3600");
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-context.yml")!.text)[0] as Doc;
+    expect(shared.on.workflow_call.outputs.deadline.value).toBe("${{ jobs.logical-date.outputs.deadline }}");
+    expect(shared.jobs["logical-date"].outputs.deadline).toBe("${{ steps.kfm-context.outputs.deadline }}");
+    expect(d.jobs.job_0.with["timeout-minutes"]).toBe(Math.ceil((3600 + 330) / 60));
   });
 
   it("given bounds beyond five days, then timeout-minutes is capped at GitHub's maximum", () => {
@@ -250,7 +293,8 @@ describe("retries and timeouts", () => {
 
 describe("the container", () => {
   it("given no command, then the image entrypoint is kept (no --entrypoint input)", () => {
-    expect(stepEnv(irFixture(), "job_0").KFMI_COMMAND_COUNT).toBe("none");
+    expect(stepEnv(irFixture(), "job_0").KFMI_COMMAND).toBe("");
+    expect(stepEnv(irFixture([{ command: [] }]), "job_0").KFMI_COMMAND).toBe("[]");
   });
 
   it("given cpu 500m and memory 1Gi, then docker gets 0.5 CPUs and 2^30 bytes", () => {
@@ -283,20 +327,27 @@ describe("the container", () => {
 // ---------------------------------------------------------------- runtime values
 
 describe("runtime values", () => {
-  it("given a schedule with a constant period, then kfm-context also outputs prev and next execution dates", () => {
-    const outs = doc(irFixture([{}], { schedule: cron({ periodSeconds: 86400 }) })).jobs["kfm-context"].outputs;
-    expect(Object.keys(outs)).toEqual(["run", "execution_date", "ds", "ts", "prev_execution_date", "next_execution_date", "run_token"]);
+  it("given a schedule with a constant period, then kfm-context gets the period, so it also outputs prev and next execution dates", () => {
+    expect(stepEnv(irFixture([{}], { schedule: cron({ periodSeconds: 86400 }) }), "kfm-context").KFMI_PERIOD_SECONDS).toBe("86400");
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-context.yml")!.text)[0] as Doc;
+    expect(Object.keys(shared.on.workflow_call.outputs)).toEqual([
+      "run",
+      "execution_date",
+      "ds",
+      "ts",
+      "prev_execution_date",
+      "next_execution_date",
+      "run_token",
+      "deadline",
+    ]);
   });
 
-  it("given no period, then no prev/next outputs are declared", () => {
-    const outs = doc(irFixture()).jobs["kfm-context"].outputs;
-    expect(Object.keys(outs)).toEqual(["run", "execution_date", "ds", "ts", "run_token"]);
+  it("given no period, then kfm-context gets none (the prev/next outputs stay empty, and no job reads them)", () => {
+    expect(stepEnv(irFixture(), "kfm-context").KFMI_PERIOD_SECONDS).toBe("");
   });
 
   it("given the standard KFM_LOGICAL_DATE, then the job reads it from kfm-context's ts", () => {
-    const env = stepEnv(irFixture(), "job_0");
-    expect(env.KFMI_ENV_NAME_2).toBe("KFM_LOGICAL_DATE");
-    expect(env.KFMI_ENV_VALUE_2).toBe("${{ needs.kfm-context.outputs.ts }}");
+    expect(JSON.parse(stepEnv(irFixture(), "job_0").KFMI_ENV!).KFM_LOGICAL_DATE).toBe("${{ needs.kfm-context.outputs.ts }}");
   });
 });
 
@@ -351,33 +402,82 @@ describe("lift", () => {
     { schedule: cron({ start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }), timeoutSeconds: 7200 },
   );
 
-  it("given emitted output, when lifted, then it equals the spec's meaning", () => {
+  const shared = (w: Workflow): Map<string, string> => new Map(sharedFiles().map((f) => [f.name, f.text]));
+
+  it("given emitted output, when lifted with or without its shared workflows, then it equals the spec's meaning", () => {
     expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emit(ir), shared(ir))).toEqual(summarize(ir));
   });
 
   it("given output whose attempts and waits were edited, then lift reads the edited meaning", () => {
     const untimed = irFixture([{ retry: { maxAttempts: 3, delaySeconds: 30, multiplier: 1, maxDelaySeconds: null } }]);
     const edited = emit(untimed)
-      .replace('KFMI_ATTEMPTS: "3"', 'KFMI_ATTEMPTS: "4"')
-      .replace(/KFMI_WAITS: .*$/m, "KFMI_WAITS: 30 30 60");
+      .replace("attempts: 3", "attempts: 4")
+      .replace(/waits: .*$/m, "waits: 30 30 60");
     expect(lift(edited).jobs.job_0).toMatchObject({ attempts: 4, waitsSeconds: [30, 30, 60] });
   });
 
   it("given output whose timeout-minutes no longer bounds the attempts, then lift refuses it", () => {
     const text = emit(ir);
-    const minutes = doc(ir).jobs.a["timeout-minutes"];
+    const minutes = doc(ir).jobs.a.with["timeout-minutes"];
     expect(() => lift(text.replace(`timeout-minutes: ${minutes}`, "timeout-minutes: 360"))).toThrow(/timeout-minutes/);
   });
 
   it("given output whose --cpus drifted from the spec quantity, then lift reads the drifted value", () => {
-    const drifted = emit(ir).replace('KFMI_CPUS: "0.25"', 'KFMI_CPUS: "0.5"');
+    const drifted = emit(ir).replace('cpus: "0.25"', 'cpus: "0.5"');
     expect(drifted).not.toBe(emit(ir));
     expect(Object.values(lift(drifted).jobs).map((j) => j.cpu)).toContain("0.5");
     expect(lift(drifted)).not.toEqual(summarize(ir));
   });
 
-  it("given output whose run script was edited, then lift refuses it", () => {
-    expect(() => lift(emit(ir).replace("set -euo pipefail", "set -uo pipefail"))).toThrow(/fixed script/);
+  it("given a shared workflow whose script, input default or step variable was edited, then lift refuses it", () => {
+    const edit = (file: string, from: string, to: string): Map<string, string> => {
+      const m = shared(ir);
+      expect(m.get(file)).toContain(from);
+      m.set(file, m.get(file)!.replace(from, to));
+      return m;
+    };
+    expect(() => lift(emit(ir), edit("kfm-job.yml", "set -euo pipefail", "set -uo pipefail"))).toThrow(/kfm-job.yml is not/);
+    expect(() => lift(emit(ir), edit("kfm-job.yml", "default: 1\n", "default: 2\n"))).toThrow(/kfm-job.yml is not/);
+    expect(() => lift(emit(ir), edit("kfm-context.yml", "KFMI_START: ${{ inputs.start }}", "KFMI_START: ${{ inputs.end }}"))).toThrow(/kfm-context.yml is not/);
+  });
+
+  it("given shared workflows written with other runners, then the meaning is the same (options change deployment only)", () => {
+    const options = {
+      ...DEFAULT_OPTIONS,
+      runsOn: ["self-hosted", "linux"],
+      registry: "ghcr.io",
+      registryUsername: "bot",
+      registryPasswordSecret: "GHCR_TOKEN",
+    };
+    const files = new Map(sharedFiles(options).map((f) => [f.name, f.text]));
+    expect(lift(emit(ir, options), files)).toEqual(summarize(ir));
+  });
+
+  it("given a caller whose secret slot holds another secret, or passes a slot no variable reads, then lift refuses it", () => {
+    const w = irFixture([{ env: [{ name: "T", secretRef: { secret: "api", key: "token" } }] }]);
+    expect(lift(emit(w), shared(w))).toEqual(summarize(w));
+    expect(() => lift(emit(w).replace("SECRET_0: ${{ secrets.API_TOKEN }}", "SECRET_0: ${{ secrets.OTHER }}"), shared(w))).toThrow(
+      /GitHub secret of api\/token/,
+    );
+    expect(() =>
+      lift(emit(w).replace("SECRET_0: ${{ secrets.API_TOKEN }}", "SECRET_0: ${{ secrets.API_TOKEN }}\n      SECRET_1: ${{ secrets.X }}"), shared(w)),
+    ).toThrow(/SECRET_1 is passed but no variable reads it/);
+  });
+
+  it("given a job that reads more secrets than kfm-job.yml has slots, then it is refused (KFM301); as many is fine", () => {
+    const env = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `S${i}`, secretRef: { secret: "s", key: `k${i}` } }));
+    expect(codes(irFixture([{ env: env(SECRET_SLOTS) }]))).toEqual([]);
+    expect(codes(irFixture([{ env: env(SECRET_SLOTS + 1) }]))).toEqual(["KFM301"]);
+    // The same secret read twice takes one slot.
+    expect(doc(irFixture([{ env: [...env(1), { name: "AGAIN", secretRef: { secret: "s", key: "k0" } }] }])).jobs.job_0.secrets).toEqual({
+      SECRET_0: "${{ secrets.S_K0 }}",
+    });
+  });
+
+  it("given the registry options in part, then they are refused (KFM260): all three go together", () => {
+    expect(check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io" }).map((p) => p.code)).toEqual(["KFM260"]);
+    expect(check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "u", registryPasswordSecret: "P" })).toEqual([]);
   });
 
   it("given the example specs, then each compiles and lifts back to its meaning", () => {
@@ -385,6 +485,7 @@ describe("lift", () => {
       const w = compileSpec(readFileSync(join("specs", f), "utf8"));
       if (check(w).length > 0) continue;
       expect(githubActions.lift(githubActions.emit(w)), f).toEqual(summarize(w));
+      expect(lift(githubActions.emit(w), shared(w)), f).toEqual(summarize(w));
     }
   });
 });
@@ -398,6 +499,8 @@ afterEach(() => {
 
 const FAKE_DOCKER = `#!/bin/bash
 # Records each call's argv (NUL-separated); 'run' exits with the next code of FAKE_CODES.
+# 'image inspect' finds the image unless FAKE_NO_IMAGE is set; 'pull' exits with
+# FAKE_PULL (0 unless set), or hangs when FAKE_PULL_HANG is set.
 n=$(cat "$FAKE_DIR/n" 2>/dev/null || echo 0)
 printf '%s\\0' "$@" > "$FAKE_DIR/call.$n"
 env -0 > "$FAKE_DIR/env.$n"
@@ -409,23 +512,67 @@ if [[ $1 == run ]]; then
   if [[ -n \${FAKE_HANG:-} ]]; then /usr/bin/sleep 30; fi
   exit "\${codes[$r]:-0}"
 fi
+if [[ $1 == image ]]; then
+  [[ -z \${FAKE_NO_IMAGE:-} ]]
+  exit
+fi
+if [[ $1 == pull ]]; then
+  if [[ -n \${FAKE_PULL_HANG:-} ]]; then /usr/bin/sleep 30; fi
+  exit "\${FAKE_PULL:-0}"
+fi
 exit 0
 `;
 const FAKE_SLEEP = `#!/bin/bash
 echo "$1" >> "$FAKE_DIR/sleeps"
 `;
 
-/** GitHub's evaluation of our env values: kfm-context outputs and secrets substituted (an unset secret is ""), `${{ '${{' }}` yielding `${{`. */
-function evaluate(value: string, outputs: Record<string, string>, secrets: Record<string, string> = {}): string {
-  return value.replace(
-    /\$\{\{ '\$\{\{' \}\}|\$\{\{ needs\.kfm-context\.outputs\.([a-z_]+) \}\}|\$\{\{ secrets\.([A-Z0-9_]+) \}\}/g,
-    (_m, name?: string, secret?: string) => (secret !== undefined ? (secrets[secret] ?? "") : name === undefined ? "${{" : outputs[name]!),
+/** GitHub's evaluation of our `with:` values: kfm-context outputs substituted, `${{ '${{' }}` yielding `${{`. */
+function evaluate(value: string, outputs: Record<string, string>): string {
+  return value.replace(/\$\{\{ '\$\{\{' \}\}|\$\{\{ needs\.kfm-context\.outputs\.([a-z_]+) \}\}/g, (_m, name?: string) =>
+    name === undefined ? "${{" : outputs[name]!,
   );
+}
+
+/**
+ * The step variables kfm-job.yml's step gets for the first job of `ir`, as GitHub hands
+ * them over: the caller's `with:` (evaluated) over the inputs' defaults fills `inputs`,
+ * the caller's `secrets:` (an unset secret is "") fills `secrets`, and the shared step's
+ * `env:` reads both.
+ */
+function sharedStepEnv(
+  ir: Workflow,
+  outputs: Record<string, string>,
+  secrets: Record<string, string> = {},
+  options: GithubActionsOptions = DEFAULT_OPTIONS,
+): { env: Record<string, string>; run: string } {
+  const caller = (parseYamlStream(emit(ir, options))[0] as Doc).jobs[ir.jobs[0]!.name];
+  const inputs: Record<string, string> = {};
+  for (const i of JOB_INPUTS) inputs[i.name] = caller.with?.[i.name] === undefined ? String(i.default) : evaluate(String(caller.with[i.name]), outputs);
+  const passed: Record<string, string> = {};
+  for (const [slot, expression] of Object.entries((caller.secrets ?? {}) as Record<string, string>))
+    passed[slot] = secrets[/^\$\{\{ secrets\.([A-Za-z0-9_]+) \}\}$/.exec(expression)![1]!] ?? "";
+  const shared = parseYamlStream(sharedFiles(options).find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+  const step = shared.jobs.container.steps[0];
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(step.env as Record<string, string>))
+    env[k] = v.replace(/\$\{\{ (inputs|secrets)\.([A-Za-z0-9_-]+) \}\}/g, (_m, ctx: string, name: string) =>
+      ctx === "inputs" ? inputs[name]! : (passed[name] ?? ""),
+    );
+  return { env, run: step.run };
 }
 
 function runJob(
   job: Partial<Job>,
-  opts: { codes?: string; hang?: boolean; runTimeout?: number | null; deadline?: string; secrets?: Record<string, string> } = {},
+  opts: {
+    codes?: string;
+    hang?: boolean;
+    runTimeout?: number | null;
+    deadline?: string;
+    secrets?: Record<string, string>;
+    fake?: Record<string, string>;
+    podStartSeconds?: number;
+    options?: GithubActionsOptions;
+  } = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), "kfm-gha-"));
   dirs.push(dir);
@@ -433,8 +580,7 @@ function runJob(
   writeFileSync(join(dir, "sleep"), FAKE_SLEEP);
   chmodSync(join(dir, "docker"), 0o755);
   chmodSync(join(dir, "sleep"), 0o755);
-  writeFileSync(join(dir, "script.sh"), RUN_SCRIPT);
-  const ir = irFixture([job]);
+  const ir = irFixture([job], { timeoutSeconds: opts.runTimeout ?? null });
   const outputs = {
     ts: "2024-01-31T02:00:00+00:00",
     ds: "2024-01-31",
@@ -442,16 +588,21 @@ function runJob(
     run_token: "0123456789abcdef0123456789abcdef",
     deadline: opts.deadline ?? "",
   };
+  const shared = sharedStepEnv(ir, outputs, opts.secrets, opts.options);
+  writeFileSync(join(dir, "script.sh"), shared.run);
   const env: Record<string, string> = {
     PATH: `${dir}:/usr/bin:/bin`,
     FAKE_DIR: dir,
     FAKE_CODES: opts.codes ?? "0",
     GITHUB_RUN_ID: "42",
     GITHUB_RUN_ATTEMPT: "1",
-    GITHUB_JOB: ir.jobs[0]!.name,
+    GITHUB_JOB: "container",
+    RUNNER_TEMP: dir,
+    ...shared.env,
+    ...opts.fake,
   };
+  if (opts.podStartSeconds !== undefined) env.KFMI_POD_START_SECONDS = String(opts.podStartSeconds);
   if (opts.hang) env.FAKE_HANG = "1";
-  for (const [k, v] of Object.entries(jobStepEnv(ir.jobs[0]!, opts.runTimeout ?? null))) env[k] = evaluate(v, outputs, opts.secrets);
   // GitHub's own invocation of a bash step (actions/runner ScriptHandlerHelpers.cs).
   const r = spawnSync("bash", ["--noprofile", "--norc", "-e", "-o", "pipefail", join(dir, "script.sh")], { env, encoding: "utf8", timeout: 20000 });
   const calls: string[][] = [];
@@ -469,6 +620,9 @@ function runJob(
   for (let i = 0; i < n; i++) envs.push(readFileSync(join(dir, `env.${i}`), "utf8").split("\0"));
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, envs, runs: calls.filter((c) => c[0] === "run"), sleeps };
 }
+
+/** The container names of the attempts: kfm-<run id>-<run attempt>-<uuid>, a new one per attempt. */
+const CONTAINER_NAME = /^--name=kfm-42-1-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function readFileSyncOr(path: string, fallback: string): string {
   try {
@@ -493,10 +647,11 @@ describe("the run script, executed with a fake docker", () => {
     });
     expect(r.status, r.stderr).toBe(0);
     const argv = r.runs[0]!;
-    expect(argv).toEqual([
+    expect(argv.find((a) => a.startsWith("--name="))).toMatch(CONTAINER_NAME);
+    expect(argv.map((a) => (a.startsWith("--name=") ? "--name" : a))).toEqual([
       "run",
       "--rm",
-      "--pull=missing",
+      "--pull=never",
       "--entrypoint=/bin/prog",
       "--env=A=x=y\nz $PATH",
       "--env=E=",
@@ -504,7 +659,7 @@ describe("the run script, executed with a fake docker", () => {
       "--cpus=1.5",
       "--memory=67108864b",
       "--memory-swap=67108864b",
-      "--name=kfm-42-1-job_0-1",
+      "--name",
       "--",
       "busybox:1.36",
       "sub command",
@@ -514,7 +669,7 @@ describe("the run script, executed with a fake docker", () => {
 
   it("given no command and no args, then neither --entrypoint nor any argument is passed", () => {
     const r = runJob({ env: [] });
-    expect(r.runs[0]).toEqual(["run", "--rm", "--pull=missing", "--name=kfm-42-1-job_0-1", "--", "busybox:1.36"]);
+    expect(r.runs[0]!.map((a) => (a.startsWith("--name=") ? "--name" : a))).toEqual(["run", "--rm", "--pull=never", "--name", "--", "busybox:1.36"]);
   });
 
   it("given 3 attempts that all fail, then docker runs 3 times with the exact waits and the step fails with the last status", () => {
@@ -522,11 +677,9 @@ describe("the run script, executed with a fake docker", () => {
     expect(r.runs).toHaveLength(3);
     expect(r.sleeps).toEqual(["5", "7.5"]);
     expect(r.status).toBe(3);
-    expect(r.runs.map((c) => c.find((a) => a.startsWith("--name=")))).toEqual([
-      "--name=kfm-42-1-job_0-1",
-      "--name=kfm-42-1-job_0-2",
-      "--name=kfm-42-1-job_0-3",
-    ]);
+    const names = r.runs.map((c) => c.find((a) => a.startsWith("--name="))!);
+    for (const n of names) expect(n).toMatch(CONTAINER_NAME);
+    expect(new Set(names).size).toBe(3);
   });
 
   it("given a success on attempt 2, then no third attempt runs and the step succeeds", () => {
@@ -539,7 +692,8 @@ describe("the run script, executed with a fake docker", () => {
   it("given an attempt that outlives its timeout, then it is stopped, its container force-removed, and the attempt counts as failed", () => {
     const r = runJob({ timeoutSeconds: 1 }, { hang: true });
     expect(r.status).toBe(124);
-    expect(r.calls.map((c) => c.slice(0, 3))).toContainEqual(["rm", "--force", "kfm-42-1-job_0-1"]);
+    const name = r.runs[0]!.find((a) => a.startsWith("--name="))!.slice("--name=".length);
+    expect(r.calls.map((c) => c.slice(0, 3))).toContainEqual(["rm", "--force", name]);
   }, 20000);
 
   it("given a run deadline already passed, then no attempt starts and the step fails", () => {
@@ -556,6 +710,74 @@ describe("the run script, executed with a fake docker", () => {
     const r = spawnSync("bash", ["-e", join(dir, "script.sh")], { env: { PATH: "/usr/bin:/bin" }, encoding: "utf8" });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("KFMI_IMAGE is not set");
+  });
+});
+
+describe("the pod-start bound (src/limits.ts POD_START_SECONDS), executed with a fake docker", () => {
+  const retried = { maxAttempts: 2, delaySeconds: 3, multiplier: 1, maxDelaySeconds: null };
+
+  it("given the image already on the runner, then nothing is pulled and docker run never pulls", () => {
+    const r = runJob({});
+    expect(r.calls.filter((c) => c[0] === "pull")).toHaveLength(0);
+    expect(r.runs[0]).toContain("--pull=never");
+  });
+
+  it("given an image that is not on the runner, then the attempt pulls it under a timeout of the pod-start bound, then runs it", () => {
+    const r = runJob({}, { fake: { FAKE_NO_IMAGE: "1" } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.calls.find((c) => c[0] === "pull")).toEqual(["pull", "--quiet", "--", "busybox:1.36"]);
+    expect(r.stdout).toContain(`pulling busybox:1.36 (at most ${POD_START_SECONDS} s)`);
+    expect(r.runs).toHaveLength(1);
+  });
+
+  it("given an image that cannot be pulled, then the attempt fails, counts, and is retried per the spec", () => {
+    const r = runJob({ retry: retried }, { fake: { FAKE_NO_IMAGE: "1", FAKE_PULL: "1" } });
+    expect(r.runs).toHaveLength(0);
+    expect(r.calls.filter((c) => c[0] === "pull")).toHaveLength(2);
+    expect(r.sleeps).toEqual(["3"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("could not be pulled");
+  });
+
+  it("given a pull that hangs, then it is stopped at the bound and the attempt fails", () => {
+    const r = runJob({}, { fake: { FAKE_NO_IMAGE: "1", FAKE_PULL_HANG: "1" }, podStartSeconds: 1 });
+    expect(r.status).toBe(124);
+    expect(r.runs).toHaveLength(0);
+    expect(r.stdout).toContain("could not be pulled within 1 s");
+  }, 20000);
+
+  it("given an attempt timeout shorter than the bound, then the pull gets at most the attempt timeout", () => {
+    const r = runJob({ timeoutSeconds: 1 }, { fake: { FAKE_NO_IMAGE: "1", FAKE_PULL_HANG: "1" } });
+    expect(r.status).toBe(124);
+    expect(r.stdout).toContain("could not be pulled within 1 s");
+  }, 20000);
+
+  it("given the registry options, then the attempt logs in with the password on stdin only, in a job-private docker config, before it pulls", () => {
+    const options = { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "bot", registryPasswordSecret: "GHCR_TOKEN" };
+    const r = runJob({}, { options, secrets: { GHCR_TOKEN: "t0ken value" }, fake: { FAKE_NO_IMAGE: "1" } });
+    expect(r.status, r.stderr).toBe(0);
+    const login = r.calls.findIndex((c) => c[0] === "login");
+    expect(r.calls[login]).toEqual(["login", "--username", "bot", "--password-stdin", "--", "ghcr.io"]);
+    expect(r.calls.findIndex((c) => c[0] === "pull")).toBeGreaterThan(login);
+    expect(r.calls.flat().some((a) => a.includes("t0ken"))).toBe(false);
+    expect(r.envs[login]!.find((e) => e.startsWith("DOCKER_CONFIG="))).toMatch(/kfm-docker-config$/);
+  });
+
+  it("given the registry options and its secret not set, then the attempt fails and is retried", () => {
+    const options = { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "bot", registryPasswordSecret: "GHCR_TOKEN" };
+    const r = runJob({ retry: retried }, { options, fake: { FAKE_NO_IMAGE: "1" } });
+    expect(r.status).toBe(1);
+    expect(r.calls.filter((c) => c[0] === "login" || c[0] === "pull")).toHaveLength(0);
+    expect(r.sleeps).toEqual(["3"]);
+    expect(r.stdout).toContain("the GitHub secret of the registry login to ghcr.io is not set or empty");
+  });
+
+  it("given a missing secret, then the attempt fails before docker runs, counts, and is retried per the spec", () => {
+    const r = runJob({ retry: retried, env: [{ name: "TOKEN", secretRef: { secret: "api", key: "token" } }] }, { secrets: {} });
+    expect(r.runs).toHaveLength(0);
+    expect(r.sleeps).toEqual(["3"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toContain("the GitHub secret API_TOKEN (secret api, key token) is not set or empty");
   });
 });
 
@@ -678,12 +900,19 @@ describe("secrets (contract 11.3)", () => {
   });
 
   it("given a secret reference, then the step reads `${{ secrets.<NAME> }}` and the output holds no value", () => {
-    const env = stepEnv(irFixture([secretJob]), "job_0");
-    expect(env.KFMI_ENV_NAME_0).toBe("TRINO_PASSWORD");
-    expect(env.KFMI_ENV_SECRET_0).toBe("${{ secrets.TRINO_CREDENTIALS_PASSWORD }}");
-    expect(env.KFMI_ENV_SECRET_NAME_0).toBe("trino-credentials");
-    expect(env.KFMI_ENV_SECRET_KEY_0).toBe("password");
-    expect(env.KFMI_ENV_VALUE_0).toBeUndefined();
+    const ir = irFixture([secretJob]);
+    expect(JSON.parse(stepEnv(ir, "job_0").KFMI_ENV!).TRINO_PASSWORD).toEqual({
+      secret: "trino-credentials",
+      key: "password",
+      "github-secret": "TRINO_CREDENTIALS_PASSWORD",
+    });
+    // The caller passes that one secret in the first slot; the shared workflow hands each slot to its step.
+    expect(doc(ir).jobs.job_0.secrets).toEqual({ SECRET_0: "${{ secrets.TRINO_CREDENTIALS_PASSWORD }}" });
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-job.yml")!.text)[0] as Doc;
+    expect(shared.on.workflow_call.secrets.SECRET_0).toEqual({ required: false });
+    expect(Object.keys(shared.on.workflow_call.secrets)).toHaveLength(SECRET_SLOTS);
+    expect(shared.jobs.container.steps[0].env.KFMS_0).toBe("${{ secrets.SECRET_0 }}");
+    expect(emit(ir)).not.toContain("s3cr3t");
   });
 
   it("given a secret, when the job runs, then docker gets it by name only: the value is in the docker client's environment, never in an argv", () => {
@@ -706,7 +935,7 @@ describe("secrets (contract 11.3)", () => {
     const r = runJob(secretJob, { secrets: {} });
     expect(r.status).toBe(1);
     expect(r.runs).toHaveLength(0);
-    expect(r.stderr).toContain("secret trino-credentials, key password");
+    expect(r.stdout).toContain("TRINO_CREDENTIALS_PASSWORD (secret trino-credentials, key password) is not set or empty");
   });
 
   it("given two references that map to the same GitHub secret, then it is refused", () => {
@@ -732,7 +961,8 @@ describe("secrets (contract 11.3)", () => {
   it("given emitted output, when lifted, then the secret reference comes back; a drifted secret name is refused", () => {
     const ir = irFixture([secretJob]);
     expect(lift(emit(ir)).jobs.job_0!.env.TRINO_PASSWORD).toEqual({ secret: "trino-credentials", key: "password" });
-    expect(() => lift(emit(ir).replace("secrets.TRINO_CREDENTIALS_PASSWORD", "secrets.TRINO_PASSWORD"))).toThrow(/GitHub secret/);
+    expect(() => lift(emit(ir).replace("secrets.TRINO_CREDENTIALS_PASSWORD", "secrets.TRINO_PASSWORD"))).toThrow(/secret/);
+    expect(() => lift(emit(ir).replace('"github-secret": "TRINO_CREDENTIALS_PASSWORD"', '"github-secret": "OTHER"'))).toThrow(/GitHub secret/);
   });
 });
 
@@ -741,10 +971,7 @@ describe("secrets (contract 11.3)", () => {
 describe("the standard env: attempt number and run token", () => {
   it("given KFM_ATTEMPT, then the step marks it as the attempt number (no value), and lift reads it back as {variable: attempt}", () => {
     const ir = irFixture();
-    const env = stepEnv(ir, "job_0");
-    expect(env.KFMI_ENV_NAME_3).toBe("KFM_ATTEMPT");
-    expect(env.KFMI_ENV_ATTEMPT_3).toBe("");
-    expect(env.KFMI_ENV_VALUE_3).toBeUndefined();
+    expect(JSON.parse(stepEnv(ir, "job_0").KFMI_ENV!).KFM_ATTEMPT).toEqual({ attempt: true });
     expect(lift(emit(ir)).jobs.job_0!.env.KFM_ATTEMPT).toEqual([{ variable: "attempt" }]);
   });
 
@@ -758,10 +985,11 @@ describe("the standard env: attempt number and run token", () => {
   });
 
   it("given KFM_RUN_TOKEN, then the job reads kfm-context's run_token output, computed from the seed written in kfm-context", () => {
-    const d = doc(irFixture());
-    expect(d.jobs.job_0.steps[0].env.KFMI_ENV_VALUE_4).toBe("${{ needs.kfm-context.outputs.run_token }}");
-    expect(d.jobs["kfm-context"].steps[0].env.KFMI_RUN_TOKEN_SEED).toBe("kfm-run-token/v1\nwf\n00\n");
-    expect(d.jobs["kfm-context"].outputs.run_token).toBe("${{ steps.kfm-context.outputs.run_token }}");
+    const ir = irFixture();
+    expect(JSON.parse(stepEnv(ir, "job_0").KFMI_ENV!).KFM_RUN_TOKEN).toBe("${{ needs.kfm-context.outputs.run_token }}");
+    expect(stepEnv(ir, "kfm-context").KFMI_RUN_TOKEN_SEED).toBe("kfm-run-token/v1\nwf\n00\n");
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-context.yml")!.text)[0] as Doc;
+    expect(shared.jobs["logical-date"].outputs.run_token).toBe("${{ steps.kfm-context.outputs.run_token }}");
   });
 
   it("given the seed in the output, then lift reports it as runTokenSeed, and an edited seed is seen", () => {
@@ -788,7 +1016,11 @@ describe("the standard env: attempt number and run token", () => {
   });
 
   it("given kfm-context outputs that drop run_token, then lift refuses the output", () => {
-    expect(() => lift(emit(irFixture()).replace(/^\s+run_token: .*\n/m, ""))).toThrow(/outputs/);
+    const ir = irFixture();
+    const files = new Map(sharedFiles().map((f) => [f.name, f.text]));
+    files.set("kfm-context.yml", files.get("kfm-context.yml")!.replace(/^\s+run_token: \$\{\{ steps.*\n/m, ""));
+    expect(files.get("kfm-context.yml")).not.toBe(sharedFiles()[0]!.text);
+    expect(() => lift(emit(ir), files)).toThrow(/kfm-context.yml is not/);
   });
 });
 
@@ -837,9 +1069,10 @@ describe("on_upstream_failure: continue (runWhen all_done)", () => {
     expect(() => lift(bad)).toThrow(/success\(\)/);
   });
 
-  it("given output where a job got continue-on-error, then lift reports that its failure no longer fails the run", () => {
+  it("given output where a job got continue-on-error, then lift refuses it: a job that calls a workflow cannot carry it (workflow schema, workflow-job)", () => {
     const bad = emit(ir).replace(/^(  load:\n)/m, "$1    continue-on-error: true\n");
-    expect(lift(bad).jobs.load!.failureFailsRun).toBe(false);
+    expect(bad).not.toBe(emit(ir));
+    expect(() => lift(bad)).toThrow(/continue-on-error is not a key/);
   });
 });
 
@@ -889,15 +1122,21 @@ describe("approval gates (gate.approval)", () => {
 
   it("given a gate, then it is a job on the environment <workflow>.<gate> with actions: read, running the approval check, not a container", () => {
     const gate = doc(ir).jobs.approve;
-    expect(gate.environment).toBe("wf.approve");
+    expect(gate.uses).toBe("./.github/workflows/kfm-approval.yml");
+    expect(gate.with).toEqual({ environment: "wf.approve" });
+    // A called workflow's token has at most the scopes its caller job grants.
     expect(gate.permissions).toEqual({ actions: "read" });
     expect(gate.needs).toEqual(["kfm-context", "build"]);
     expect(gate.if).toBe(JOB_IF);
-    expect(gate.steps).toHaveLength(1);
-    expect(gate.steps[0].run).toBe(GATE_SCRIPT);
-    expect(gate.steps[0].env).toEqual({ KFMI_ENVIRONMENT: "wf.approve", KFMI_TOKEN: "${{ github.token }}" });
-    expect(gate["continue-on-error"]).toBeUndefined();
-    expect(JSON.stringify(gate)).not.toContain("docker");
+    const shared = parseYamlStream(sharedFiles().find((f) => f.name === "kfm-approval.yml")!.text)[0] as Doc;
+    const job = shared.jobs.approval;
+    expect(job.environment).toBe("${{ inputs.environment }}");
+    expect(job.permissions).toEqual({ actions: "read" });
+    expect(job.steps).toHaveLength(1);
+    expect(job.steps[0].run).toBe(GATE_SCRIPT);
+    expect(job.steps[0].env).toEqual({ KFMI_ENVIRONMENT: "${{ inputs.environment }}", KFMI_TOKEN: "${{ github.token }}" });
+    expect(job["continue-on-error"]).toBeUndefined();
+    expect(JSON.stringify(shared)).not.toContain("docker");
   });
 
   it("given a gate, then only the jobs downstream of it need it (a rejection fails the gate: promote is skipped, audit still runs)", () => {
@@ -913,11 +1152,11 @@ describe("approval gates (gate.approval)", () => {
   });
 
   it("given output whose gate lost its environment, then lift refuses it (the gate would not wait for anyone)", () => {
-    expect(() => lift(emit(ir).replace(/^    environment: wf\.approve\n/m, ""))).toThrow();
+    expect(() => lift(emit(ir).replace(/^      environment: wf\.approve\n/m, ""))).toThrow(/environment/);
   });
 
-  it("given output whose gate looks for another environment, then lift refuses it", () => {
-    expect(() => lift(emit(ir).replace("KFMI_ENVIRONMENT: wf.approve", "KFMI_ENVIRONMENT: wf.other"))).toThrow(/another environment/);
+  it("given output whose gate names another environment, then lift refuses it", () => {
+    expect(() => lift(emit(ir).replace("environment: wf.approve", "environment: wf.other"))).toThrow(/environment is not wf.approve/);
   });
 
   it("given a gate with a timeout, then it is refused at the timeout (no-decision-fails-at-T is not expressible)", () => {
@@ -1152,5 +1391,42 @@ describe("cross-workflow dependencies (dependency.workflow)", () => {
 
   it("given specs/cross-workflow.yaml, then GitHub refuses it", () => {
     expect(check(compileSpec(readFileSync("specs/cross-workflow.yaml", "utf8"))).map((p) => p.code)).toEqual(["KFM301"]);
+  });
+});
+
+// ---------------------------------------------------------------- prerequisites
+
+describe("prerequisites (explain --target)", () => {
+  it("given a spec with a secret, a notification and a gate, then its runner, shared files, secrets and environment are listed", () => {
+    const n: Notification = {
+      kind: "slack",
+      at: ["workflow", "notifications", 0],
+      message: [{ text: "m" }],
+      channel: "#c",
+      webhook: { secret: "hooks", key: "slack" },
+    };
+    const ir = irFixture(
+      [
+        { name: "build", env: [{ name: "PW", secretRef: { secret: "db", key: "password" } }] },
+        { name: "approve", approval: { timeoutSeconds: null }, dependsOn: ["build"] },
+      ],
+      { notifications: [n] },
+    );
+    const p = prerequisites(ir, DEFAULT_OPTIONS);
+    expect(p.map((x) => x.kind)).toEqual(["runner", "network", "setting", "secret", "secret", "image", "environment"]);
+    const text = p.map((x) => x.text).join("\n");
+    for (const part of ["ubuntu-24.04", "kfm-job.yml", "DB_PASSWORD", "HOOKS_SLACK", "wf.approve", "*.svc.cluster.local"]) expect(text).toContain(part);
+    const options = {
+      ...DEFAULT_OPTIONS,
+      runsOn: ["self-hosted", "linux"],
+      registry: "ghcr.io",
+      registryUsername: "bot",
+      registryPasswordSecret: "GHCR_TOKEN",
+    };
+    const withLogin = prerequisites(ir, options)
+      .map((x) => x.text)
+      .join("\n");
+    expect(withLogin).toContain("self-hosted, linux");
+    expect(withLogin).toContain("GHCR_TOKEN");
   });
 });
