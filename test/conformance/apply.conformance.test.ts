@@ -16,10 +16,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import { main } from "../../src/cli/index.js";
 import { readHeader } from "../../src/header.js";
 import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
-import { setup } from "./runners.js";
+import { compileFolder, setup } from "./runners.js";
 
 const MODES = { "client-side": "--server-side=false", "server-side": "--server-side" } as const;
 type Mode = keyof typeof MODES;
@@ -216,14 +215,7 @@ describe.skipIf(skipReason !== null)(
     beforeAll(() => {
       cluster!.restrictedNamespaces(folderCases.map((c) => namespaceOf(c.key)));
       out = mkdtempSync(join(tmpdir(), "kfm-apply-folder-"));
-      for (const target of TARGETS) {
-        const specs = readdirSync(join(PACKAGE_ROOT, "golden", target))
-          .filter((f) => f.endsWith(".yaml"))
-          .map((f) => `specs/${f}`);
-        const err: string[] = [];
-        const code = main([...specs, "--target", target, "--out", out], { stdout: () => {}, stderr: (s) => err.push(s), cwd: PACKAGE_ROOT });
-        if (code !== 0) throw new Error(`compiling the ${target} folder exited ${code}:\n${err.join("")}`);
-      }
+      for (const target of TARGETS) compileFolder(out, target);
     }, 300_000);
     afterAll(() => {
       if (out !== undefined) rmSync(out, { recursive: true, force: true });

@@ -1,7 +1,10 @@
 // Command kustomize-check builds each given kustomization folder with Kustomize's own
 // library, as `kustomize build DIR` and `kubectl kustomize DIR` do (and Argo CD, which runs
-// `kustomize build` on the folder an Application points at): krusty.MakeKustomizer with
-// krusty.MakeDefaultOptions() over the files on disk (sigs.k8s.io/kustomize/api/krusty).
+// `kustomize build` on the folder an Application points at): krusty.MakeKustomizer over the
+// files on disk (sigs.k8s.io/kustomize/api/krusty) with the options `kustomize build` uses
+// when given no flag: krusty.MakeDefaultOptions() with the output order left unspecified,
+// so a kustomization's `sortOptions` or else the legacy order (Namespaces first, ...) applies
+// (kustomize/commands/build/build.go, reorderoutput.go; api/krusty/kustomizer.go).
 // The version is the one kubectl embeds (k8s.io/kubectl's go.mod at the Kubernetes version
 // of conformance/versions.env), so `kubectl apply -k` reads a folder the same way.
 //
@@ -46,7 +49,9 @@ func main() {
 
 func build(fs filesys.FileSystem, dir string) *report.File {
 	f := &report.File{File: dir}
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	opts := krusty.MakeDefaultOptions()
+	opts.Reorder = krusty.ReorderOptionUnspecified
+	k := krusty.MakeKustomizer(opts)
 	m, err := k.Run(fs, dir)
 	if err != nil {
 		f.Errors = []string{err.Error()}
