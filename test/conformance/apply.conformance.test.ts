@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { readHeader } from "../../src/header.js";
-import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
+import { kubeSetup, kubeSkipReason, problems, startCluster, type Cluster } from "./kube.js";
 import { compileFolder, setup } from "./runners.js";
 
 const MODES = { "client-side": "--server-side=false", "server-side": "--server-side" } as const;
@@ -114,15 +114,6 @@ function resourceVersions(c: Cluster, file: string, ns: string): Record<string, 
   const doc = JSON.parse(r.stdout) as { kind: string; items?: Array<{ kind: string; metadata: { name: string; resourceVersion: string } }> };
   const items = doc.items ?? [doc as unknown as { kind: string; metadata: { name: string; resourceVersion: string } }];
   return Object.fromEntries(items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
-}
-
-/** What went wrong with one apply: its error lines and every warning (Pod Security's among them). */
-function problems(r: { status: number | null; stderr: string }): string[] {
-  const lines = r.stderr
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
-  return r.status === 0 ? lines.filter((l) => /^warning/i.test(l)) : lines.length > 0 ? lines : [`kubectl exited ${r.status}`];
 }
 
 describe.skipIf(skipReason !== null)(

@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { ARGO_IMAGE_FIELDS, kustomizeBase, TEKTON_IMAGE_FIELDS } from "../../targets/kustomize.js";
-import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
+import { kubeSetup, kubeSkipReason, problems, startCluster, type Cluster } from "./kube.js";
 import { CACHE, compileFolder, runTool, setup, type ToolReport } from "./runners.js";
 
 const TARGETS = ["argo", "tekton"] as const;
@@ -218,14 +218,6 @@ describe("a Kustomize overlay over each Kubernetes output folder, built by Kusto
 describe.skipIf(skipKube !== null)(
   `the built overlay applies to a real kube-apiserver in a restricted namespace${skipKube === null ? "" : ` (SKIPPED: ${skipKube})`}`,
   () => {
-    /** What went wrong with one apply: its error lines and every warning (Pod Security's among them). */
-    function problems(r: { status: number | null; stderr: string }): string[] {
-      const lines = r.stderr
-        .split("\n")
-        .map((l) => l.trim())
-        .filter((l) => l !== "");
-      return r.status === 0 ? lines.filter((l) => /^warning/i.test(l)) : lines.length > 0 ? lines : [`kubectl exited ${r.status}`];
-    }
     function resourceVersions(b: { yaml: string; namespace: string }): Record<string, string> {
       const r = cluster!.kubectl(["get", "--namespace", b.namespace, "-f", "-", "-o", "json"], b.yaml);
       if (r.status !== 0) throw new Error(`kubectl get: ${r.stderr}`);
