@@ -4,7 +4,10 @@
  * beside this file says what each one changes in the output.
  */
 import type { OptionDecls, OptionValues } from "../../src/options.js";
+import { KUBERNETES_OPTIONS } from "../kubernetes.js";
 
-export const OPTIONS = {} satisfies OptionDecls;
+export const OPTIONS = {
+  kustomization: KUBERNETES_OPTIONS.kustomization,
+} satisfies OptionDecls;
 
 export type TektonOptions = OptionValues<typeof OPTIONS>;

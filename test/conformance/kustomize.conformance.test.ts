@@ -24,7 +24,6 @@ import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import { ARGO_IMAGE_FIELDS, kustomizeBase, TEKTON_IMAGE_FIELDS } from "../../targets/kustomize.js";
 import { kubeSetup, kubeSkipReason, problems, startCluster, type Cluster } from "./kube.js";
 import { CACHE, compileFolder, runTool, setup, type ToolReport } from "./runners.js";
 
@@ -105,9 +104,7 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "kfm-kustomize-"));
   const overlays: string[] = [];
   for (const target of TARGETS) {
-    const base = compileFolder(join(work, "base"), target);
-    // TEMPORARY until the option exists
-    for (const f of kustomizeBase(readdirSync(base), target === "argo" ? ARGO_IMAGE_FIELDS : TEKTON_IMAGE_FIELDS)) writeFileSync(join(base, f.name), f.body);
+    const base = compileFolder(join(work, "base"), target, ["--option", "kustomization=true"]);
     const objects = readdirSync(base)
       .filter((f) => f.endsWith(".yaml") && !f.startsWith("kustom"))
       .flatMap((f) => parseStream(readFileSync(join(base, f), "utf8")));
@@ -152,16 +149,37 @@ afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
 }, 120_000);
 
-const cases = TARGETS.flatMap((target) => (Object.keys(MODES) as Mode[]).map((mode) => ({ key: overlayKey(target, mode), target, mode })));
+/**
+ * Targets whose folder Kustomize refuses today, with the fix that is the compiler's, and a
+ * piece of Kustomize's message. The list expires: a listed target that builds fails the run.
+ */
+const KNOWN_FAILURES: Partial<Record<(typeof TARGETS)[number], { readonly why: string; readonly says: string }>> = {
+  tekton: {
+    why: "the Tekton output holds a PipelineRun with metadata.generateName and no name (a run to create, which belongs in the runs folder); Kustomize needs every resource named",
+    says: "missing metadata.name",
+  },
+};
+
+const cases = TARGETS.flatMap((target) =>
+  (Object.keys(MODES) as Mode[]).map((mode) => ({ key: overlayKey(target, mode), target, mode, known: KNOWN_FAILURES[target] })),
+);
+const building = cases.filter((c) => c.known === undefined);
 
 describe("a Kustomize overlay over each Kubernetes output folder, built by Kustomize's own library", () => {
-  it("Kustomize builds every overlay", () => {
-    expect(report.files.map((f) => ({ file: relative(work, f.file), errors: f.errors }))).toEqual(
-      report.files.map((f) => ({ file: relative(work, f.file), errors: [] })),
-    );
+  it.each(cases)("$key: Kustomize builds the overlay", ({ key, known }) => {
+    const errors = report.files.find((f) => f.file === built.get(key)!.overlay)!.errors;
+    if (known === undefined) {
+      expect(errors).toEqual([]);
+      return;
+    }
+    expect(errors.length, `${key} builds now: remove it from KNOWN_FAILURES`).toBeGreaterThan(0);
+    expect(
+      errors.filter((e) => !e.includes(known.says)),
+      `${key} fails for a reason KNOWN_FAILURES does not list`,
+    ).toEqual([]);
   });
 
-  it.each(cases)("$key: every image of the base is the overlay's, in every field that holds one", ({ key }) => {
+  it.each(building)("$key: every image of the base is the overlay's, in every field that holds one", ({ key }) => {
     const b = built.get(key)!;
     const before = imagesOf(b.base);
     expect(before.length).toBeGreaterThan(0);
@@ -173,7 +191,7 @@ describe("a Kustomize overlay over each Kubernetes output folder, built by Kusto
     expect(left, `${key}: images Kustomize did not replace`).toEqual([]);
   });
 
-  it.each(cases)("$key: every object and every ServiceAccount subject is in the overlay's namespace", ({ key }) => {
+  it.each(building)("$key: every object and every ServiceAccount subject is in the overlay's namespace", ({ key }) => {
     const b = built.get(key)!;
     expect(b.objects.length).toBe(b.base.length);
     expect(b.objects.filter((o) => o.metadata.namespace !== b.namespace).map((o) => `${o.kind}/${o.metadata.name}: ${o.metadata.namespace}`)).toEqual([]);
@@ -207,7 +225,8 @@ describe("a Kustomize overlay over each Kubernetes output folder, built by Kusto
   });
 
   it.skipIf(skipKube !== null)("kubectl's embedded Kustomize builds the same stream (kubectl kustomize, as kubectl apply -k)", () => {
-    for (const b of built.values()) {
+    for (const { key } of building) {
+      const b = built.get(key)!;
       const r = cluster!.kubectl(["kustomize", b.overlay]);
       expect(r.stderr).toBe("");
       expect(r.stdout).toBe(b.yaml);
@@ -225,7 +244,7 @@ describe.skipIf(skipKube !== null)(
       return Object.fromEntries((doc.items ?? []).map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
     }
 
-    it.each(cases)("$key", ({ key, mode }) => {
+    it.each(building)("$key", ({ key, mode }) => {
       const b = built.get(key)!;
       // Given the overlay's namespace, restricted; when the built stream is applied
       const first = cluster!.kubectl(["apply", MODES[mode], "-f", "-"], b.yaml);

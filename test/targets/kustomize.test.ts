@@ -1,5 +1,6 @@
 /**
- * The Kustomize base of a Kubernetes output folder (targets/kustomize.ts). Whether Kustomize
+ * The Kustomize base of a Kubernetes output folder (option `kustomization`, targets/kubernetes.ts
+ * `kustomizeBase`). Whether Kustomize
  * really builds it under an overlay is test/conformance/kustomize.conformance.test.ts
  * (Kustomize's own library); here, fast and without it: the files' shape, and that every
  * image field a target writes for any spec is one Kustomize's images transformer reaches,
@@ -9,11 +10,27 @@
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { analyze, compileFor } from "../../src/compile.js";
+import { headerLinesFor, readHeader } from "../../src/header.js";
+import { defaultOptions } from "../../src/options.js";
 import { TARGETS } from "../../targets/index.js";
-import { ARGO_IMAGE_FIELDS, KUSTOMIZATION_FILE, KUSTOMIZE_CONFIG_FILE, kustomizeBase, TEKTON_IMAGE_FIELDS, type ImageField } from "../../targets/kustomize.js";
+import type { ImageField } from "../../targets/kubernetes.js";
+import type { Target } from "../../targets/types.js";
 import { readSpec, specFiles } from "../matrix.js";
 
-const IMAGE_FIELDS: Record<string, readonly ImageField[]> = { argo: ARGO_IMAGE_FIELDS, tekton: TEKTON_IMAGE_FIELDS };
+const KUBERNETES = TARGETS.filter((t) => "kustomization" in t.options);
+const HEADER = headerLinesFor("t", "(the workflows of this folder)");
+
+/** The target's folder files for these output files, with the option on (or as given). */
+function folderFiles(target: Target, files: readonly string[], kustomization = true) {
+  const entries = files.map((file) => ({ file, workflow: file.replace(/\.yaml$/, "") }));
+  return target.folderFiles!(entries, { ...defaultOptions(target.options), kustomization }, HEADER);
+}
+
+/** The field specs of the target's kustomizeconfig.yaml. */
+function imageFields(target: Target): ImageField[] {
+  const config = folderFiles(target, ["w.yaml"]).find((f) => f.name === "kustomizeconfig.yaml")!;
+  return (parseAllDocuments(config.text)[0]!.toJS() as { images: ImageField[] }).images;
+}
 
 /** Every `image` string of an object, with its path (list items as `[]`). */
 function imagePaths(v: unknown, path: string[] = []): string[][] {
@@ -36,8 +53,13 @@ function reached(group: string, kind: string, path: readonly string[], fields: r
 }
 
 describe("every image a Kubernetes target writes is reachable by an overlay's images:", () => {
-  for (const target of TARGETS.filter((t) => t.name in IMAGE_FIELDS)) {
+  it("the Kubernetes targets take the option", () => {
+    expect(KUBERNETES.map((t) => t.name).sort()).toEqual(["argo", "tekton"]);
+  });
+
+  for (const target of KUBERNETES) {
     it(`${target.name}: every image field of every spec's output`, () => {
+      const fields = imageFields(target);
       const unreached = new Set<string>();
       let seen = 0;
       for (const spec of specFiles()) {
@@ -50,7 +72,7 @@ describe("every image a Kubernetes target writes is reachable by an overlay's im
           const group = o.apiVersion?.includes("/") ? o.apiVersion.split("/")[0]! : "";
           for (const path of imagePaths(o)) {
             seen++;
-            if (!reached(group, o.kind, path, IMAGE_FIELDS[target.name]!)) unreached.add(`${group}/${o.kind} ${path.join("/")}`);
+            if (!reached(group, o.kind, path, fields)) unreached.add(`${group}/${o.kind} ${path.join("/")}`);
           }
         }
       }
@@ -60,12 +82,20 @@ describe("every image a Kubernetes target writes is reachable by an overlay's im
   }
 });
 
-describe("the Kustomize base files", () => {
-  const [kustomization, config] = kustomizeBase(["b.yaml", "a.yaml", KUSTOMIZATION_FILE, KUSTOMIZE_CONFIG_FILE, "a.yaml"], ARGO_IMAGE_FIELDS);
+describe.each(KUBERNETES)("the Kustomize base files of $name", (target) => {
+  it("are written only with the option", () => {
+    expect(folderFiles(target, ["a.yaml"], false)).toEqual([]);
+    expect(defaultOptions(target.options).kustomization).toBe(false);
+  });
 
-  it("list every other file of the folder once, in order, and name the image field specs", () => {
+  it("carry the generated-file header, so check and --prune know them", () => {
+    for (const f of folderFiles(target, ["a.yaml"])) expect(readHeader(f.text), f.name).toMatchObject({ target: "t", from: "(the workflows of this folder)" });
+  });
+
+  it("list every other file of the folder once, in order, and name the transformer config", () => {
+    const [kustomization] = folderFiles(target, ["b.yaml", "a.yaml", "kustomization.yaml", "kustomizeconfig.yaml", "a.yaml"]);
     expect(kustomization!.name).toBe("kustomization.yaml");
-    expect(parseAllDocuments(kustomization!.body)[0]!.toJS()).toEqual({
+    expect(parseAllDocuments(kustomization!.text)[0]!.toJS()).toEqual({
       apiVersion: "kustomize.config.k8s.io/v1beta1",
       kind: "Kustomization",
       resources: ["a.yaml", "b.yaml"],
@@ -73,8 +103,9 @@ describe("the Kustomize base files", () => {
     });
   });
 
-  it("hold the image field specs as Kustomize reads them, never creating a field", () => {
-    expect(config!.name).toBe("kustomizeconfig.yaml");
-    expect(parseAllDocuments(config!.body)[0]!.toJS()).toEqual({ images: ARGO_IMAGE_FIELDS.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) });
+  it("hold image field specs only, never creating a field", () => {
+    const fields = imageFields(target);
+    expect(fields.length).toBeGreaterThan(0);
+    for (const f of fields) expect(Object.keys(f).sort()).toEqual(["group", "kind", "path"]);
   });
 });
