@@ -20307,6 +20307,14 @@ function resolveJobFiles(spec, data, where) {
 
 // dist/src/options.js
 import { createHash as createHash5 } from "node:crypto";
+var option = {
+  string: (d) => ({ ...d, type: "string", default: d.default }),
+  strings: (d) => ({ ...d, type: "strings", default: d.default ?? [] }),
+  boolean: (d) => ({ ...d, type: "boolean" }),
+  integer: (d) => ({ ...d, type: "integer", default: d.default }),
+  oneOf: (d) => ({ ...d, type: "oneOf" }),
+  mapping: (d) => ({ ...d, type: "mapping", default: void 0 })
+};
 var MAX_OPTION_CHARS = 4096;
 var MAX_OPTION_ITEMS = 256;
 function defaultOptions(decls) {
@@ -20849,9 +20857,6 @@ var airflow = {
   runs
 };
 
-// dist/targets/argo/options.js
-var OPTIONS3 = {};
-
 // dist/src/yaml.js
 var import_yaml2 = __toESM(require_dist(), 1);
 var NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -21106,6 +21111,69 @@ function doubleQuoted(s, key, indent) {
   out += json2.slice(from);
   return out.replace(RAW_BREAKS, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
 }
+
+// dist/targets/kubernetes.js
+var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+var KUBERNETES_OPTIONS = {
+  namespace: option.string({
+    description: "The namespace written into every object (`metadata.namespace`, and the RoleBinding's subjects). Default: none written, so `kubectl apply -n` or the GitOps tool's destination decides.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the workflow's pods run as, with the permissions the target README lists. Default: none, so the output carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry. Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the user's job pods (runAsUser, fsGroup, ...), as Kubernetes' PodSecurityContext. Default: none, so the image's user; a `restricted` namespace then needs one."
+  }),
+  kustomization: option.boolean({
+    description: "Make the output folder a Kustomize base: a `kustomization.yaml` listing its files, and a `kustomizeconfig.yaml` with the image fields an overlay's `images:` must reach in Argo templates and Tekton steps (README, GitOps: Kustomize base and overlays). Default: false.",
+    default: false
+  })
+};
+var KUSTOMIZATION_FILE = "kustomization.yaml";
+var KUSTOMIZE_CONFIG_FILE = "kustomizeconfig.yaml";
+function kustomizeBase(files, imageFields, options, header) {
+  if (options.kustomization !== true)
+    return [];
+  const resources = [...new Set(files)].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
+  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, configurations: [KUSTOMIZE_CONFIG_FILE] };
+  const config = { images: imageFields.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) };
+  return [
+    {
+      name: KUSTOMIZATION_FILE,
+      text: hashComment([
+        ...header,
+        "A Kustomize base: every file kfm-compile writes into this folder. Deploy an overlay that",
+        'lists this folder in its `resources:` (README, Deploying, "GitOps: Kustomize base and',
+        'overlays"), or the folder itself with `kubectl apply -k`.'
+      ]) + toYaml(kustomization)
+    },
+    {
+      name: KUSTOMIZE_CONFIG_FILE,
+      text: hashComment([
+        ...header,
+        "Where these kinds hold images, for an overlay's `images:`: Kustomize by itself rewrites",
+        "only an `image` in a `containers` or `initContainers` list (kustomize",
+        "api/filters/imagetag/legacy.go) and in pod templates",
+        "(api/internal/konfig/builtinpluginconsts/images.go)."
+      ]) + toYaml(config)
+    }
+  ];
+}
+
+// dist/targets/argo/options.js
+var OPTIONS3 = {
+  kustomization: KUBERNETES_OPTIONS.kustomization
+};
 
 // dist/targets/argo/emit.js
 var TARGET_NAME2 = "argo";
@@ -22208,6 +22276,10 @@ function runs2(ir, logicalDates) {
 }
 
 // dist/targets/argo/index.js
+var KUSTOMIZE_IMAGE_FIELDS = [
+  { group: "argoproj.io", kind: "WorkflowTemplate", path: "spec/templates[]/container/image" },
+  { group: "argoproj.io", kind: "CronWorkflow", path: "spec/workflowSpec/templates[]/container/image" }
+];
 var argo = {
   name: "argo",
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
@@ -22232,11 +22304,14 @@ var argo = {
   check: check2,
   emit: emit2,
   lift: lift2,
-  runs: runs2
+  runs: runs2,
+  folderFiles: (entries, options, header) => kustomizeBase(entries.map((e) => e.file), KUSTOMIZE_IMAGE_FIELDS, options, header)
 };
 
 // dist/targets/tekton/options.js
-var OPTIONS4 = {};
+var OPTIONS4 = {
+  kustomization: KUBERNETES_OPTIONS.kustomization
+};
 
 // dist/targets/tekton/emit.js
 var TARGET2 = "tekton";
@@ -23466,6 +23541,10 @@ function runs3(ir, logicalDates) {
 }
 
 // dist/targets/tekton/index.js
+var KUSTOMIZE_IMAGE_FIELDS2 = [
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" }
+];
 var tekton = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
@@ -23486,7 +23565,8 @@ var tekton = {
   check: check3,
   emit: emit3,
   lift: lift3,
-  runs: runs3
+  runs: runs3,
+  folderFiles: (entries, options, header) => kustomizeBase(entries.map((e) => e.file), KUSTOMIZE_IMAGE_FIELDS2, options, header)
 };
 
 // dist/targets/github-actions/options.js

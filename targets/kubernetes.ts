@@ -75,7 +75,7 @@ export const KUBERNETES_OPTIONS = {
   }),
   kustomization: option.boolean({
     description:
-      "Write a `kustomization.yaml` into the output folder listing its files, with the image field specs an overlay's `images:` needs (README, GitOps: Kustomize base and overlays). Default: false.",
+      "Make the output folder a Kustomize base: a `kustomization.yaml` listing its files, and a `kustomizeconfig.yaml` with the image fields an overlay's `images:` must reach in Argo templates and Tekton steps (README, GitOps: Kustomize base and overlays). Default: false.",
     default: false,
   }),
 };
@@ -142,7 +142,7 @@ export function kustomizeBase(
         hashComment([
           ...header,
           "A Kustomize base: every file kfm-compile writes into this folder. Deploy an overlay that",
-          "lists this folder in its `resources:` (README, Deploying, \"GitOps: Kustomize base and",
+          'lists this folder in its `resources:` (README, Deploying, "GitOps: Kustomize base and',
           'overlays"), or the folder itself with `kubectl apply -k`.',
         ]) + toYaml(kustomization),
     },
