@@ -36,6 +36,8 @@ interface K8sObject {
   readonly kind: string;
   readonly metadata: { readonly name: string; readonly namespace?: string };
   readonly subjects?: readonly { kind: string; name: string; namespace?: string }[];
+  readonly roleRef?: { readonly kind: string; readonly name: string };
+  readonly rules?: readonly { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[];
 }
 
 /** An image field: which object, where in it (`/`-separated, list items by index), and its value. */
@@ -244,7 +246,7 @@ describe.skipIf(skipKube !== null)(
       return Object.fromEntries((doc.items ?? []).map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
     }
 
-    it.each(building)("$key", ({ key, mode }) => {
+    it.each(building)("$key: applies without a warning, a second time without a change, and its RoleBindings bind", ({ key, mode }) => {
       const b = built.get(key)!;
       // Given the overlay's namespace, restricted; when the built stream is applied
       const first = cluster!.kubectl(["apply", MODES[mode], "-f", "-"], b.yaml);
@@ -259,6 +261,24 @@ describe.skipIf(skipKube !== null)(
       if (mode === "client-side") {
         expect(second.stdout.split("\n").filter((l) => l.trim() !== "" && !l.endsWith(" unchanged"))).toEqual([]);
       }
+      // and, asked as each account a RoleBinding binds,
+      const asked: Record<string, string> = {};
+      for (const binding of b.objects.filter((o) => o.kind === "RoleBinding")) {
+        const role = b.objects.find((o) => o.kind === binding.roleRef?.kind && o.metadata.name === binding.roleRef.name);
+        for (const s of (binding.subjects ?? []).filter((s) => s.kind === "ServiceAccount")) {
+          for (const rule of role?.rules ?? []) {
+            for (const verb of rule.verbs ?? []) {
+              for (const resource of rule.resources ?? []) {
+                const what = [resource, ...(rule.apiGroups ?? []).filter((g) => g !== "")].join(".");
+                const as = `system:serviceaccount:${b.namespace}:${s.name}`;
+                asked[`${as} ${verb} ${what}`] = cluster!.kubectl(["auth", "can-i", verb, what, "--namespace", b.namespace, "--as", as]).stdout.trim();
+              }
+            }
+          }
+        }
+      }
+      // the API server says yes to every rule of the bound Role (the binding reaches the account in the new namespace)
+      expect(asked).toEqual(Object.fromEntries(Object.keys(asked).map((k) => [k, "yes"])));
     });
   },
 );
