@@ -27300,9 +27300,14 @@ Prints the JSON Schema of the spec format (schemas/workflow.schema.json).
 `, () => readFileSync5(assetPath("schemas/workflow.schema.json"), "utf8"));
 var targetsCommand = printing("targets", "kfm-compile targets", `Usage: kfm-compile targets
 
-Lists the backends, with their output file extension.
-`, () => TARGETS.map((t) => `${t.name.padEnd(16)}${t.title} (.${t.extension})
-`).join(""));
+Lists the backends, with their output file extension and the names of their
+deployment options (--option NAME=VALUE; README.md, "Deploying", says what each does).
+`, () => TARGETS.map((t) => {
+  const names = Object.keys(t.options);
+  return `${t.name.padEnd(16)}${t.title} (.${t.extension})
+${names.length > 0 ? `${"".padEnd(16)}options: ${names.join(", ")}
+` : ""}`;
+}).join(""));
 
 // dist/src/cli/commands/validate.js
 var validateCommand = {
