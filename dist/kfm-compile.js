@@ -21141,10 +21141,10 @@ var KUBERNETES_OPTIONS = {
 };
 var KUSTOMIZATION_FILE = "kustomization.yaml";
 var KUSTOMIZE_CONFIG_FILE = "kustomizeconfig.yaml";
-function kustomizeBase(files, imageFields, options, header) {
+function kustomizeBase(imageFields, entries, options, header, otherFiles = []) {
   if (options.kustomization !== true)
     return [];
-  const resources = [...new Set(files)].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
+  const resources = [.../* @__PURE__ */ new Set([...entries.map((e) => e.file), ...otherFiles])].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
   const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, configurations: [KUSTOMIZE_CONFIG_FILE] };
   const config = { images: imageFields.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) };
   return [
@@ -22305,7 +22305,7 @@ var argo = {
   emit: emit2,
   lift: lift2,
   runs: runs2,
-  folderFiles: (entries, options, header) => kustomizeBase(entries.map((e) => e.file), KUSTOMIZE_IMAGE_FIELDS, options, header)
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header)
 };
 
 // dist/targets/tekton/options.js
@@ -23566,7 +23566,7 @@ var tekton = {
   emit: emit3,
   lift: lift3,
   runs: runs3,
-  folderFiles: (entries, options, header) => kustomizeBase(entries.map((e) => e.file), KUSTOMIZE_IMAGE_FIELDS2, options, header)
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header)
 };
 
 // dist/targets/github-actions/options.js

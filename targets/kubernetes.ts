@@ -7,7 +7,7 @@
 import { hashComment } from "../src/header.js";
 import { option } from "../src/options.js";
 import { toYaml } from "../src/yaml.js";
-import type { FolderFile } from "./types.js";
+import type { FolderEntry, FolderFile } from "./types.js";
 
 /**
  * Labels on every object a Kubernetes backend writes: who manages it, and which workflow
@@ -120,19 +120,20 @@ export interface ImageField {
 
 /**
  * The Kustomize base of one output folder when the `kustomization` option is on (else
- * nothing): `files` are the names of every other file kfm-compile writes there (the
- * workflows' files and the target's other folder files), `imageFields` where the target's
- * kinds hold images that Kustomize does not reach by itself, `header` the generated-file
+ * nothing): `imageFields` where the target's kinds hold images that Kustomize does not
+ * reach by itself; the resources are the workflows' files (`entries`) and the target's
+ * other folder files (`otherFiles`, a shared template); `header` the generated-file
  * header's lines.
  */
 export function kustomizeBase(
-  files: readonly string[],
   imageFields: readonly ImageField[],
+  entries: readonly FolderEntry[],
   options: { readonly kustomization?: boolean },
   header: readonly string[],
+  otherFiles: readonly string[] = [],
 ): FolderFile[] {
   if (options.kustomization !== true) return [];
-  const resources = [...new Set(files)].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
+  const resources = [...new Set([...entries.map((e) => e.file), ...otherFiles])].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
   const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, configurations: [KUSTOMIZE_CONFIG_FILE] };
   const config = { images: imageFields.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) };
   return [

@@ -51,11 +51,5 @@ export const argo: Target = {
   emit,
   lift,
   runs,
-  folderFiles: (entries, options, header) =>
-    kustomizeBase(
-      entries.map((e) => e.file),
-      KUSTOMIZE_IMAGE_FIELDS,
-      options,
-      header,
-    ),
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header),
 };
