@@ -6,7 +6,7 @@
 #   venv/        Airflow + the cncf.kubernetes provider, synced from airflow/requirements.lock
 #   lint/        ruff and yamllint, synced from lint/requirements.lock
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
-#   bin/         argo-check, tekton-check, k8syaml (built from conformance/go/*), actionlint
+#   bin/         argo-check, tekton-check, k8syaml, kustomize-check (built from conformance/go/*), actionlint
 #   stamp        hash of every input below; when it matches, the script returns at once
 #
 # Safe to re-run; exits non-zero with a message on the first failure.
@@ -41,6 +41,7 @@ for arg in "$@"; do
       echo "KFM_ARGO_CHECK=$CACHE/bin/argo-check"
       echo "KFM_TEKTON_CHECK=$CACHE/bin/tekton-check"
       echo "KFM_K8SYAML=$CACHE/bin/k8syaml"
+      echo "KFM_KUSTOMIZE_CHECK=$CACHE/bin/kustomize-check"
       echo "KFM_ACTIONLINT=$CACHE/bin/actionlint"
       echo "KFM_RUFF=$CACHE/lint/bin/ruff"
       echo "KFM_YAMLLINT=$CACHE/lint/bin/yamllint"
@@ -58,7 +59,7 @@ done
 # shellcheck source=conformance/versions.env
 source "$CONF/versions.env"
 for v in UV_VERSION PYTHON_VERSION AIRFLOW_VERSION AIRFLOW_PROVIDERS_CNCF_KUBERNETES_VERSION RUFF_VERSION YAMLLINT_VERSION \
-  ARGO_WORKFLOWS_VERSION ROBFIG_CRON_VERSION TEKTON_PIPELINE_VERSION K8S_YAML_VERSION K8S_API_VERSION ACTIONLINT_VERSION \
+  ARGO_WORKFLOWS_VERSION ROBFIG_CRON_VERSION TEKTON_PIPELINE_VERSION K8S_YAML_VERSION K8S_API_VERSION KUSTOMIZE_API_VERSION ACTIONLINT_VERSION \
   GO_MIN_VERSION ACTIONS_WORKFLOW_PARSER_VERSION; do
   [[ -n "${!v:-}" ]] || die "versions.env does not set $v"
 done
@@ -136,6 +137,8 @@ EOF
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton) failed"
   (cd "$CONF/go/k8syaml" && GOFLAGS=-mod=mod go get "sigs.k8s.io/yaml@$K8S_YAML_VERSION" "k8s.io/api@$K8S_API_VERSION" &&
     GOFLAGS=-mod=mod go mod tidy) || die "go get (k8syaml) failed"
+  (cd "$CONF/go/kustomize" && GOFLAGS=-mod=mod go get "sigs.k8s.io/kustomize/api@$KUSTOMIZE_API_VERSION" \
+    "sigs.k8s.io/kustomize/kyaml@$KUSTOMIZE_API_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (kustomize) failed"
   step "pinning @actions/workflow-parser"
   (cd "$ROOT" && npm install --save-dev --save-exact --no-audit --no-fund \
     "@actions/workflow-parser@$ACTIONS_WORKFLOW_PARSER_VERSION" >&2) || die "npm install failed"
@@ -160,6 +163,10 @@ check_pins() {
   [[ "$got" == "$K8S_YAML_VERSION" ]] || die "go/k8syaml/go.mod requires sigs.k8s.io/yaml $got, versions.env says $K8S_YAML_VERSION: run --relock"
   got="$(go_require k8s.io/api "$CONF/go/k8syaml/go.mod")"
   [[ "$got" == "$K8S_API_VERSION" ]] || die "go/k8syaml/go.mod requires k8s.io/api $got, versions.env says $K8S_API_VERSION: run --relock"
+  for m in api kyaml; do
+    got="$(go_require sigs.k8s.io/kustomize/$m "$CONF/go/kustomize/go.mod")"
+    [[ "$got" == "$KUSTOMIZE_API_VERSION" ]] || die "go/kustomize/go.mod requires sigs.k8s.io/kustomize/$m $got, versions.env says $KUSTOMIZE_API_VERSION: run --relock"
+  done
   for m in argo tekton; do
     got="$(go_require github.com/robfig/cron/v3 "$CONF/go/$m/go.mod")"
     [[ "$got" == "$ROBFIG_CRON_VERSION" ]] || die "go/$m/go.mod requires robfig/cron $got, versions.env says $ROBFIG_CRON_VERSION: run --relock"
@@ -186,7 +193,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/k8syaml" && -x "$BIN/actionlint" ]]
+  [[ -x "$CACHE/venv/bin/python" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" ]]
 }
 parser_installed() {
   local v
@@ -231,7 +238,7 @@ VIRTUAL_ENV="$CACHE/lint" "$UV" pip sync --quiet --require-hashes \
 [[ "$("$CACHE/lint/bin/ruff" --version)" == "ruff $RUFF_VERSION" ]] || die "the linters' venv does not hold ruff $RUFF_VERSION"
 [[ "$("$CACHE/lint/bin/yamllint" --version)" == "yamllint $YAMLLINT_VERSION" ]] || die "the linters' venv does not hold yamllint $YAMLLINT_VERSION"
 
-# --- Go: argo-check, tekton-check, k8syaml, actionlint ---------------------------------------------
+# --- Go: argo-check, tekton-check, k8syaml, kustomize-check, actionlint ----------------------------
 
 build() { # module-dir binary
   step "building $2 (go/$1)"
@@ -241,6 +248,7 @@ build() { # module-dir binary
 build argo argo-check
 build tekton tekton-check
 build k8syaml k8syaml
+build kustomize kustomize-check
 
 if [[ ! -x "$BIN/actionlint" ]] || [[ "$("$BIN/actionlint" --version 2>/dev/null | head -n1)" != "$ACTIONLINT_VERSION" ]]; then
   step "installing actionlint $ACTIONLINT_VERSION"
@@ -255,6 +263,12 @@ fi
   die "argo-check does not run"
 "$BIN/tekton-check" /dev/null >/dev/null 2>&1 || [[ $? -eq 1 ]] || die "tekton-check does not run"
 [[ "$(echo '"a: 0X1F"' | "$BIN/k8syaml")" == '{"docs":[{"json":{"a":31}}]}' ]] || die "k8syaml does not run"
+SMOKE="$(mktemp -d)"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smoke\n' >"$SMOKE/cm.yaml"
+printf 'resources:\n  - cm.yaml\nnamespace: smoke-ns\n' >"$SMOKE/kustomization.yaml"
+got="$("$BIN/kustomize-check" "$SMOKE" 2>&1)" || true
+rm -rf "$SMOKE"
+[[ "$got" == *'"ok": true'* && "$got" == *'namespace: smoke-ns'* ]] || die "kustomize-check does not run: $got"
 [[ "$("$BIN/actionlint" --version | head -n1)" == "$ACTIONLINT_VERSION" ]] || die "actionlint is not $ACTIONLINT_VERSION"
 
 echo "$HASH" >"$STAMP"

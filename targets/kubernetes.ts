@@ -4,7 +4,10 @@
  * runner needs, and the deployment options every Kubernetes output takes. Not a backend:
  * no `Target` here, and the core (src/) does not import it.
  */
+import { hashComment } from "../src/header.js";
 import { option } from "../src/options.js";
+import { toYaml } from "../src/yaml.js";
+import type { FolderEntry, FolderFile } from "./types.js";
 
 /**
  * Labels on every object a Kubernetes backend writes: who manages it, and which workflow
@@ -72,7 +75,88 @@ export const KUBERNETES_OPTIONS = {
   }),
   kustomization: option.boolean({
     description:
-      "Write a `kustomization.yaml` into the output folder listing its files, with the image field specs an overlay's `images:` needs (README, GitOps: Kustomize base and overlays). Default: false.",
+      "Make the output folder a Kustomize base: a `kustomization.yaml` listing its files, and a `kustomizeconfig.yaml` with the image fields an overlay's `images:` must reach in Argo templates and Tekton steps (README, GitOps: Kustomize base and overlays). Default: false.",
     default: false,
   }),
 };
+
+/*
+ * GitOps packaging (option `kustomization`): a Kustomize base in each output folder, so
+ * that an overlay elsewhere in the repository (another namespace, mirrored or pinned
+ * images) is what Argo CD, Flux or `kubectl apply -k` deploys. Two folder files:
+ *
+ * - `kustomization.yaml`: every file kfm-compile writes into the folder (`resources:`), and
+ *   `configurations:` naming the second file;
+ * - `kustomizeconfig.yaml`: the fields of the target's kinds that hold an image, for the
+ *   images transformer. Kustomize by itself reaches only an `image` in an item of a
+ *   `containers` or `initContainers` list (kustomize api/filters/imagetag/legacy.go) and the
+ *   pod template paths of api/internal/konfig/builtinpluginconsts/images.go; an Argo
+ *   template's `container` and a Tekton step are neither, so without this file an overlay's
+ *   `images:` would leave them as they are. A base's `configurations:` reach the overlays
+ *   built on it: Kustomize merges each accumulated base's transformer config into the
+ *   overlay's (api/internal/target/kusttarget.go, `MergeAccumulator`).
+ *
+ * `resources:` lists the folder's own files by name (not a glob: Kustomize takes none), so a
+ * file another tool puts there is not deployed by accident, and a workflow removed from the
+ * project leaves the list with it.
+ */
+
+/** The kustomization's name: one of the three Kustomize looks for (kustomize api/konfig/general.go `RecognizedKustomizationFileNames`). */
+export const KUSTOMIZATION_FILE = "kustomization.yaml";
+/** The transformer configuration the kustomization names in `configurations:`. */
+export const KUSTOMIZE_CONFIG_FILE = "kustomizeconfig.yaml";
+
+/**
+ * A field holding an image, as a Kustomize field spec (kustomize api/types/fieldspec.go): a
+ * `/`-separated path from the object's root, `[]` marking a list whose every item is
+ * visited (api/filters/fieldspec/fieldspec.go), for objects of one group and kind. `create`
+ * is left false: a field the output does not have is never added.
+ */
+export interface ImageField {
+  readonly group: string;
+  readonly kind: string;
+  readonly path: string;
+}
+
+/**
+ * The Kustomize base of one output folder when the `kustomization` option is on (else
+ * nothing): `imageFields` where the target's kinds hold images that Kustomize does not
+ * reach by itself; the resources are the workflows' files (`entries`) and the target's
+ * other folder files (`otherFiles`, a shared template); `header` the generated-file
+ * header's lines.
+ */
+export function kustomizeBase(
+  imageFields: readonly ImageField[],
+  entries: readonly FolderEntry[],
+  options: { readonly kustomization?: boolean },
+  header: readonly string[],
+  otherFiles: readonly string[] = [],
+): FolderFile[] {
+  if (options.kustomization !== true) return [];
+  const resources = [...new Set([...entries.map((e) => e.file), ...otherFiles])].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
+  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, configurations: [KUSTOMIZE_CONFIG_FILE] };
+  const config = { images: imageFields.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) };
+  return [
+    {
+      name: KUSTOMIZATION_FILE,
+      text:
+        hashComment([
+          ...header,
+          "A Kustomize base: every file kfm-compile writes into this folder. Deploy an overlay that",
+          'lists this folder in its `resources:` (README, Deploying, "GitOps: Kustomize base and',
+          'overlays"), or the folder itself with `kubectl apply -k`.',
+        ]) + toYaml(kustomization),
+    },
+    {
+      name: KUSTOMIZE_CONFIG_FILE,
+      text:
+        hashComment([
+          ...header,
+          "Where these kinds hold images, for an overlay's `images:`: Kustomize by itself rewrites",
+          "only an `image` in a `containers` or `initContainers` list (kustomize",
+          "api/filters/imagetag/legacy.go) and in pod templates",
+          "(api/internal/konfig/builtinpluginconsts/images.go).",
+        ]) + toYaml(config),
+    },
+  ];
+}

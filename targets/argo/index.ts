@@ -2,6 +2,7 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
+import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
 import { OPTIONS, type ArgoOptions } from "./options.js";
 import { prerequisites } from "./prerequisites.js";
@@ -10,6 +11,17 @@ import { emit, runtimeTag } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
+
+/**
+ * Where this target's objects hold images that Kustomize's images transformer does not
+ * reach by itself (targets/kubernetes.ts `kustomizeBase`): each template's `container` (a WorkflowTemplate's `spec.templates`, a CronWorkflow's
+ * `spec.workflowSpec.templates`).
+ * test/targets/kustomize.test.ts fails when emit.ts writes an image elsewhere.
+ */
+const KUSTOMIZE_IMAGE_FIELDS: readonly ImageField[] = [
+  { group: "argoproj.io", kind: "WorkflowTemplate", path: "spec/templates[]/container/image" },
+  { group: "argoproj.io", kind: "CronWorkflow", path: "spec/workflowSpec/templates[]/container/image" },
+];
 
 export const argo: Target<ArgoOptions> = {
   name: "argo",
@@ -41,4 +53,5 @@ export const argo: Target<ArgoOptions> = {
   prerequisites,
   lift,
   runs,
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header),
 };

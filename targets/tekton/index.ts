@@ -2,6 +2,7 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
+import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
 import { OPTIONS } from "./options.js";
 import { check } from "./check.js";
@@ -9,6 +10,17 @@ import { emit, resultRef } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
+
+/**
+ * Where this target's objects hold images that Kustomize's images transformer does not
+ * reach by itself (targets/kubernetes.ts `kustomizeBase`): the steps of each task's and finally task's embedded `taskSpec`; the CronJob's
+ * container is a pod template's, which Kustomize reaches.
+ * test/targets/kustomize.test.ts fails when emit.ts writes an image elsewhere.
+ */
+const KUSTOMIZE_IMAGE_FIELDS: readonly ImageField[] = [
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
+];
 
 export const tekton: Target = {
   name: "tekton",
@@ -31,4 +43,5 @@ export const tekton: Target = {
   emit,
   lift,
   runs,
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header),
 };

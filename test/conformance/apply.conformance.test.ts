@@ -11,17 +11,19 @@
  * piece of what kubectl prints for it. The list expires: a listed reason that no longer shows
  * fails the run until it is removed, and so does any problem the list does not name.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
+import { readHeader } from "../../src/header.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { analyze } from "../../src/compile.js";
 import { emit } from "../../targets/argo/emit.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "../../targets/argo/options.js";
 import { readSpec } from "../matrix.js";
-import { kubeSetup, kubeSkipReason, startCluster, type Cluster } from "./kube.js";
-import { setup } from "./runners.js";
+import { kubeSetup, kubeSkipReason, problems, startCluster, type Cluster } from "./kube.js";
+import { compileFolder, setup } from "./runners.js";
 
 const MODES = { "client-side": "--server-side=false", "server-side": "--server-side" } as const;
 type Mode = keyof typeof MODES;
@@ -194,15 +196,6 @@ function EVERY_OPTION(namespace: string): ArgoOptions {
   };
 }
 
-/** What went wrong with one apply: its error lines and every warning (Pod Security's among them). */
-function problems(r: { status: number | null; stderr: string }): string[] {
-  const lines = r.stderr
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l !== "");
-  return r.status === 0 ? lines.filter((l) => /^warning/i.test(l)) : lines.length > 0 ? lines : [`kubectl exited ${r.status}`];
-}
-
 describe.skipIf(skipReason !== null)(
   `golden Argo and Tekton files apply to a real kube-apiserver in a restricted namespace${skipReason === null ? "" : ` (SKIPPED: ${skipReason})`}`,
   () => {
@@ -315,6 +308,79 @@ describe.skipIf(skipReason !== null)(
         expect(lines.length).toBe(Object.keys(before).length);
         expect(
           lines.filter((l) => !l.endsWith(" unchanged")),
+          `${key}: second apply`,
+        ).toEqual([]);
+      }
+    });
+  },
+);
+
+/**
+ * A whole output folder at once, as a GitOps tool syncs it (Argo CD and Flux apply every
+ * manifest of the folder in one go; here `kubectl apply -f <folder>`): every spec whose
+ * golden is an output, compiled as one project into one folder per target with the CLI,
+ * so the folder holds exactly what kfm-compile writes there (files written once per folder
+ * included). Two workflows' objects must not fight over one object (a second apply would
+ * then write), and each file's known failures are the folder's.
+ */
+const folderCases = TARGETS.flatMap((target) => (Object.keys(MODES) as Mode[]).map((mode) => ({ key: `${target}/ folder ${mode}`, target, mode })));
+
+describe.skipIf(skipReason !== null)(
+  `each target's whole output folder applies at once, as a GitOps tool applies it${skipReason === null ? "" : ` (SKIPPED: ${skipReason})`}`,
+  () => {
+    let out: string;
+    beforeAll(() => {
+      cluster!.restrictedNamespaces(folderCases.map((c) => namespaceOf(c.key)));
+      out = mkdtempSync(join(tmpdir(), "kfm-apply-folder-"));
+      for (const target of TARGETS) compileFolder(out, target);
+    }, 300_000);
+    afterAll(() => {
+      if (out !== undefined) rmSync(out, { recursive: true, force: true });
+    });
+
+    /** What the folder's files are known to fail for in this mode (KNOWN_FAILURES of the spec each file comes from). */
+    function knownReasons(folder: string, target: string, mode: Mode): Reason[] {
+      const reasons = new Set<Reason>();
+      for (const f of readdirSync(folder).filter((n) => n.endsWith(".yaml"))) {
+        const from = readHeader(readFileSync(join(folder, f), "utf8"))?.from;
+        const spec = from?.match(/^specs\/(.+\.yaml)$/)?.[1];
+        for (const r of (spec === undefined ? undefined : KNOWN_FAILURES[`${target}/${spec} ${mode}`])?.because ?? []) reasons.add(r);
+      }
+      return [...reasons];
+    }
+
+    it.each(folderCases)("$key", ({ key, target, mode }) => {
+      const c = cluster!;
+      const ns = namespaceOf(key);
+      const folder = join(out, target);
+      const files = readdirSync(folder).filter((f) => f.endsWith(".yaml"));
+      expect(files.length, `${folder} holds no file`).toBeGreaterThan(0);
+      // Given the folder of the whole project; when it is applied at once
+      const first = c.kubectl(["apply", MODES[mode], "--namespace", ns, "-f", folder]);
+      const found = problems(first);
+      const known = knownReasons(folder, target, mode);
+      if (known.length > 0) {
+        // then it fails for exactly the reasons its files fail for one by one, and for no other
+        expect(
+          known.filter((r) => !found.some((l) => l.includes(r.says))).map((r) => r.why),
+          `${key} no longer fails for these reasons, which KNOWN_FAILURES lists for one of its files`,
+        ).toEqual([]);
+        expect(
+          found.filter((l) => !known.some((r) => l.includes(r.says))),
+          `${key} fails for a reason KNOWN_FAILURES does not list for its files`,
+        ).toEqual([]);
+        return;
+      }
+      // then kubectl accepts every object without a warning
+      expect(found, `${key}: kubectl apply ${MODES[mode]} -f ${target}/`).toEqual([]);
+      // and a second apply of the folder changes nothing, even where two files declare one object
+      const before = resourceVersions(c, folder, ns);
+      const second = c.kubectl(["apply", MODES[mode], "--namespace", ns, "-f", folder]);
+      expect(problems(second), `${key}: second apply`).toEqual([]);
+      expect(resourceVersions(c, folder, ns), `${key}: the second apply wrote objects`).toEqual(before);
+      if (mode === "client-side") {
+        expect(
+          second.stdout.split("\n").filter((l) => l.trim() !== "" && !l.endsWith(" unchanged")),
           `${key}: second apply`,
         ).toEqual([]);
       }

@@ -84,3 +84,12 @@ export function startCluster(): Cluster {
     },
   };
 }
+
+/** What went wrong with one apply: its error lines and every warning (Pod Security's among them). */
+export function problems(r: { status: number | null; stderr: string }): string[] {
+  const lines = r.stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+  return r.status === 0 ? lines.filter((l) => /^warning/i.test(l)) : lines.length > 0 ? lines : [`kubectl exited ${r.status}`];
+}

@@ -5,10 +5,11 @@
  * {"files":[{"file","ok","errors","parsed"}]}.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/assets.js";
+import { main } from "../../src/cli/index.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import type { Workflow } from "../../src/ir.js";
 import { sharedFiles } from "../../targets/github-actions/emit.js";
@@ -142,4 +143,19 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
     }
   }
   return { dir, outputs, refused, crashed };
+}
+
+/**
+ * One target's output folder of the whole project, as a user's repository holds it: every
+ * spec the target takes (its golden is an output, not diagnostics) compiled at once with
+ * the CLI into `<out>/<target>/` (`args`: more command-line options). Returns the folder.
+ */
+export function compileFolder(out: string, target: string, args: readonly string[] = []): string {
+  const specs = readdirSync(join(PACKAGE_ROOT, "golden", target))
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => `specs/${f}`);
+  const err: string[] = [];
+  const code = main([...specs, "--target", target, "--out", out, ...args], { stdout: () => {}, stderr: (s) => err.push(s), cwd: PACKAGE_ROOT });
+  if (code !== 0) throw new Error(`compiling the ${target} folder exited ${code}:\n${err.join("")}`);
+  return join(out, target);
 }

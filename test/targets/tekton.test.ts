@@ -864,7 +864,7 @@ describe("failure notifications", () => {
   });
 
   it("given the dashboardUrl option, when emitted, then the run is a link into the Tekton Dashboard, and lift reads it back", () => {
-    const text = emit(notified(), { dashboardUrl: "https://tekton.example.com" });
+    const text = emit(notified(), { kustomization: false, dashboardUrl: "https://tekton.example.com" });
     const p = (parseYamlStream(text) as { kind: string; spec: { finally: { name: string; params: { name: string; value: string }[] }[] } }[]).find(
       (d) => d.kind === "Pipeline",
     )!;
