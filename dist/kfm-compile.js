@@ -2345,7 +2345,7 @@ var require_string = __commonJS({
 });
 
 // node_modules/yaml/dist/schema/common/null.js
-var require_null2 = __commonJS({
+var require_null = __commonJS({
   "node_modules/yaml/dist/schema/common/null.js"(exports) {
     "use strict";
     var Scalar = require_Scalar();
@@ -2509,7 +2509,7 @@ var require_schema = __commonJS({
   "node_modules/yaml/dist/schema/core/schema.js"(exports) {
     "use strict";
     var map2 = require_map();
-    var _null2 = require_null2();
+    var _null2 = require_null();
     var seq2 = require_seq();
     var string = require_string();
     var bool3 = require_bool();
@@ -3163,7 +3163,7 @@ var require_schema3 = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports) {
     "use strict";
     var map2 = require_map();
-    var _null2 = require_null2();
+    var _null2 = require_null();
     var seq2 = require_seq();
     var string = require_string();
     var binary2 = require_binary();
@@ -3207,7 +3207,7 @@ var require_tags = __commonJS({
   "node_modules/yaml/dist/schema/tags.js"(exports) {
     "use strict";
     var map2 = require_map();
-    var _null2 = require_null2();
+    var _null2 = require_null();
     var seq2 = require_seq();
     var string = require_string();
     var bool3 = require_bool();
@@ -8268,118 +8268,6 @@ function optionsDigest(given) {
   return "sha256:" + createHash("sha256").update(JSON.stringify(canonical2(given))).digest("hex");
 }
 
-// dist/targets/kubernetes.js
-var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-var MANAGED_BY = "kfm-compile";
-var WORKFLOW_LABEL = "kfm-compile.dev/workflow";
-function objectLabels(objectName) {
-  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName };
-}
-var HELPER_UID = 65532;
-var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  runAsNonRoot: true,
-  runAsUser: HELPER_UID,
-  seccompProfile: { type: "RuntimeDefault" }
-};
-var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-var KUBERNETES_OPTIONS = {
-  namespace: option.string({
-    description: "The namespace written into every object (`metadata.namespace`, and the RoleBinding's subjects). Default: none written, so `kubectl apply -n` or the GitOps tool's destination decides.",
-    pattern: DNS1123_LABEL,
-    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  serviceAccount: option.string({
-    description: "An existing ServiceAccount the workflow's pods run as, with the permissions the target README lists. Default: none, so the output carries its own ServiceAccount, Role and RoleBinding.",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  imagePullSecrets: option.strings({
-    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry. Default: none.",
-    pattern: DNS1123_SUBDOMAIN,
-    patternText: "a Secret name (a DNS-1123 subdomain)"
-  }),
-  podSecurityContext: option.mapping({
-    description: "The pod `securityContext` of the user's job pods (runAsUser, fsGroup, ...), as Kubernetes' PodSecurityContext. Default: none, so the image's user; a `restricted` namespace then needs one."
-  }),
-  kustomization: option.boolean({
-    description: "Write a `kustomization.yaml` into the output folder listing its files, with the image field specs an overlay's `images:` needs (README, GitOps: Kustomize base and overlays). Default: false.",
-    default: false
-  })
-};
-
-// dist/targets/airflow/options.js
-var AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
-var AIRFLOW_KEY_TEXT = "letters, digits, `_`, `.` and `-` (at most 250)";
-var OPTIONS = {
-  kubernetesConnId: option.string({
-    description: "The Airflow connection (type Kubernetes) the pods are created through (`kubernetes_conn_id`). Default: none written, so the provider's `kubernetes_default`.",
-    pattern: AIRFLOW_KEY,
-    patternText: `an Airflow connection id: ${AIRFLOW_KEY_TEXT}`
-  }),
-  namespace: option.string({
-    description: "The namespace every pod runs in (`namespace`). Default: none written, so the connection's `namespace`, else the worker's own when in cluster, else `default`.",
-    pattern: DNS1123_LABEL,
-    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  pausedOnCreation: option.boolean({
-    description: "Whether Airflow pauses the DAG when it first stores it (`is_paused_upon_creation`). Default: false, so a deployed schedule runs, as on the other targets.",
-    default: false
-  }),
-  serviceAccount: option.string({
-    description: "An existing ServiceAccount the pods run as (`service_account_name`). Default: none written, so the namespace's `default`.",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  imagePullSecrets: option.strings({
-    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry (`image_pull_secrets`). Default: none.",
-    pattern: DNS1123_SUBDOMAIN,
-    patternText: "a Secret name (a DNS-1123 subdomain)"
-  }),
-  podSecurityContext: option.mapping({
-    description: "The pod `securityContext` of the job pods (runAsUser, runAsNonRoot, seccompProfile, ...), as Kubernetes spells it (`security_context`). Default: none, so the image's user; a `restricted` namespace needs this and `containerSecurityContext`."
-  }),
-  containerSecurityContext: option.mapping({
-    description: "The container `securityContext` of the job containers (allowPrivilegeEscalation, capabilities, ...), as Kubernetes spells it (`container_security_context`). Default: none."
-  }),
-  pool: option.string({
-    description: "The Airflow pool every task takes a slot of (`pool`). Default: none written, so `default_pool`.",
-    pattern: AIRFLOW_KEY,
-    patternText: `an Airflow pool name: ${AIRFLOW_KEY_TEXT}`
-  }),
-  queue: option.string({
-    description: "The executor queue every task is sent to (`queue`). Default: none written, so `[operators] default_queue`.",
-    pattern: AIRFLOW_KEY,
-    patternText: `an executor queue name: ${AIRFLOW_KEY_TEXT}`
-  })
-};
-var DEFAULT_OPTIONS = Object.fromEntries(Object.entries(OPTIONS).map(([k, d]) => [k, d.default]));
-
-// dist/targets/airflow/emit.js
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-
-// dist/src/assets.js
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-function findRoot() {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "package.json"))) {
-    const up = dirname(dir);
-    if (up === dir)
-      throw new Error("kfm-compile: package.json not found above " + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-  return dir;
-}
-var PACKAGE_ROOT = findRoot();
-function assetPath(relative10) {
-  return join(PACKAGE_ROOT, relative10);
-}
-
 // dist/src/header.js
 import { createHash as createHash2 } from "node:crypto";
 
@@ -8474,6 +8362,403 @@ function isBackfillFile(text) {
 }
 function backfillMarkLine(ir, target) {
   return `${BACKFILL_MARK} ${VERSION} (target ${target}) from ${printablePath(ir.source.path)}`;
+}
+
+// dist/src/yaml.js
+var import_yaml = __toESM(require_dist(), 1);
+var NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+var BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
+var TRAILING_BLANK = / (?:\n|$)/;
+var NOT_PLAIN = /^[\n ,[\]{}#&*!|>'"%@`]|^[?-](?: |$)|[\n:] | \n|[\n ]#|[\n :]$/;
+var NOT_A_STRING = new RegExp("^(?:" + [
+  // null (also the empty string)
+  "~|[Nn]ull|NULL|",
+  // the merge key and the value key
+  "<<|=",
+  // booleans
+  "[Yy]|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON|[Nn]|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF",
+  // ints: binary, octal, hex (either case, signed: go-yaml), decimal (octal `0755` is one too)
+  "[-+]?(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)",
+  // infinities, NaN
+  "[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)",
+  // floats with an exponent (`1e3`, `e5`)
+  "[-+]?(?:[0-9][0-9_]*)?(?:\\.[0-9_]*)?[eE][-+]?[0-9]+",
+  // floats (`1.5`, `.5`, `1.`, `.`)
+  "[-+]?(?:[0-9][0-9_]*)?\\.[0-9_]*",
+  // sexagesimal ints and floats (`1:20`, `1:20:30.5`)
+  "[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\\.[0-9_]*)?",
+  // timestamps (`2024-01-01`, `2024-01-01 12:00:00 +1`, PyYAML's `...T00:00:00.+35`)
+  "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \\t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\\.[0-9]*)?(?:[ \\t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?"
+].join("|") + ")$");
+var GO_NUMBER = /^[-+]?(?:0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
+var GO_NUMBER_START = /^[-+0-9]/;
+function resolvesToNonString(s) {
+  return NOT_A_STRING.test(s) || GO_NUMBER_START.test(s) && s.includes("_") && GO_NUMBER.test(s.replace(/_/g, ""));
+}
+var SIMPLE = /^[A-DF-Za-df-z][!-9;-~]*$/;
+var YAML_1_1_WORDS = new Set("y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF null Null NULL".split(" "));
+var DOCUMENT_MARKER = /^(?:%|---|\.\.\.)/m;
+var SHORT_ESCAPES = { "0000": "\\0", "0007": "\\a", "000b": "\\v", "001b": "\\e" };
+var RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
+var MAX_IMPLICIT_KEY = 1024;
+var FOLD_FROM = 40;
+function toYaml(value, options = {}) {
+  try {
+    if (options.anchors !== void 0 && options.anchors.size > 0) {
+      for (const [text, count] of countStrings(value, options.anchors))
+        if (count > 1)
+          anchored.set(text, { name: options.anchors.get(text), written: false });
+    }
+    return node(value, "") + "\n";
+  } finally {
+    repeated.clear();
+    anchored.clear();
+  }
+}
+var anchored = /* @__PURE__ */ new Map();
+function countStrings(value, wanted) {
+  const counts = /* @__PURE__ */ new Map();
+  const stack = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (wanted.has(v))
+        counts.set(v, (counts.get(v) ?? 0) + 1);
+    } else if (typeof v === "object" && v !== null) {
+      for (const item of Array.isArray(v) ? v : Object.values(v))
+        stack.push(item);
+    }
+  }
+  return counts;
+}
+var repeated = /* @__PURE__ */ new Map();
+var REPEATED_FROM = 256;
+function toYamlStream(values, options = {}) {
+  return values.map((v) => "---\n" + toYaml(v, options)).join("");
+}
+function parseYamlStream(text) {
+  return import_yaml.default.parseAllDocuments(text, { version: "1.1" }).map((d) => {
+    if (d.errors.length > 0)
+      throw new Error(`generated YAML does not parse: ${d.errors[0].message}`);
+    return d.toJS({ maxAliasCount: -1 });
+  });
+}
+function node(v, indent) {
+  switch (typeof v) {
+    case "string": {
+      if (anchored.size > 0) {
+        const a = anchored.get(v);
+        if (a !== void 0) {
+          if (a.written)
+            return "*" + a.name;
+          a.written = true;
+          return "&" + a.name + " " + scalar(v, false, indent);
+        }
+      }
+      if (v.length < REPEATED_FROM)
+        return scalar(v, false, indent);
+      const seen2 = repeated.get(v);
+      if (seen2 !== void 0 && seen2.indent === indent)
+        return seen2.text;
+      const text = scalar(v, false, indent);
+      repeated.set(v, { indent, text });
+      return text;
+    }
+    case "number":
+      return number(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      return "null";
+    case "object":
+      if (v === null)
+        return "null";
+      if (Array.isArray(v))
+        return sequence(v, indent);
+      if (isPlainObject(v))
+        return mapping(v, indent);
+  }
+  throw new TypeError(`toYaml writes plain data only, not ${kindOf(v)}`);
+}
+function isPlainObject(v) {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+function kindOf(v) {
+  if (typeof v !== "object" || v === null)
+    return typeof v;
+  return v.constructor?.name ?? "an object";
+}
+function number(n) {
+  if (Number.isNaN(n))
+    return ".nan";
+  if (n === Infinity)
+    return ".inf";
+  if (n === -Infinity)
+    return "-.inf";
+  return Object.is(n, -0) ? "-0" : String(n);
+}
+function sequence(items, indent) {
+  if (items.length === 0)
+    return "[]";
+  const inner = indent + "  ";
+  let out = "- " + node(items[0], inner);
+  for (let i = 1; i < items.length; i++)
+    out += "\n" + indent + "- " + node(items[i], inner);
+  return out;
+}
+function mapping(obj3, indent) {
+  const inner = indent + "  ";
+  let out = "";
+  for (const k of Object.keys(obj3)) {
+    const v = obj3[k];
+    if (v === void 0)
+      continue;
+    if (out !== "")
+      out += "\n" + indent;
+    const key = scalar(k, true, inner);
+    if (key.length > MAX_IMPLICIT_KEY)
+      out += "? " + key + "\n" + indent + ": " + node(v, inner);
+    else if (isNonEmptyCollection(v))
+      out += key + ":\n" + inner + node(v, inner);
+    else
+      out += key + ": " + node(v, inner);
+  }
+  return out === "" ? "{}" : out;
+}
+function isNonEmptyCollection(v) {
+  if (typeof v !== "object" || v === null)
+    return false;
+  if (Array.isArray(v))
+    return v.length > 0;
+  for (const k in v)
+    if (Object.hasOwn(v, k) && v[k] !== void 0)
+      return true;
+  return false;
+}
+function scalar(s, key, indent) {
+  if (SIMPLE.test(s))
+    return s.length <= 5 && YAML_1_1_WORDS.has(s) ? '"' + s + '"' : s;
+  const multiLine = s.includes("\n");
+  if (NEEDS_ESCAPE.test(s) || multiLine && (BLANK_LINE.test(s) || TRAILING_BLANK.test(s)))
+    return doubleQuoted(s, key, indent);
+  if (multiLine)
+    return key ? quoted(s, key, indent) : block(s, indent);
+  if (NOT_PLAIN.test(s))
+    return quoted(s, key, indent);
+  if (s.startsWith("---") || s.startsWith("...")) {
+    if (indent === "")
+      return block(s, indent);
+    if (key && indent === "  ")
+      return quoted(s, key, indent);
+  }
+  return resolvesToNonString(s) ? quoted(s, key, indent) : s;
+}
+function quoted(s, key, indent) {
+  return s.includes('"') && !s.includes("'") && !s.includes("\n") ? "'" + s + "'" : doubleQuoted(s, key, indent);
+}
+function block(s, indent) {
+  let end = s.length;
+  while (end > 0 && s[end - 1] === "\n")
+    end--;
+  let start = 0;
+  while (start < end && s[start] === "\n")
+    start++;
+  const breaks = s.length - end;
+  const chomp = breaks === 0 ? "-" : breaks === 1 && end > 0 ? "" : "+";
+  const body = s.slice(start, end);
+  const leadingSpace = body[0] === " ";
+  const pad2 = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
+  const head2 = start > 0 ? s.slice(0, start) + pad2 : "";
+  const tail = breaks > 1 ? s.slice(end + 1) : "";
+  const first = start > 0 || body === "" ? "" : pad2;
+  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad2) + tail;
+}
+function doubleQuoted(s, key, indent) {
+  const json3 = JSON.stringify(s);
+  const fold = !key && json3.length >= FOLD_FROM;
+  const pad2 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
+  let out = "";
+  let from = 0;
+  let i = json3.indexOf("\\");
+  while (i !== -1) {
+    const e = json3[i + 1];
+    if (e === "n") {
+      if (json3[i - 1] === " ") {
+        out += json3.slice(from, i - 1) + (fold && json3[i + 2] !== '"' ? "\\x20" : "\\ ");
+        from = i;
+      }
+      if (!fold || json3[i + 2] === '"') {
+        i = json3.indexOf("\\", i + 2);
+        continue;
+      }
+      out += json3.slice(from, i) + "\n";
+      i += 2;
+      while (json3[i] === "\\" && json3[i + 1] === "n" && json3[i + 2] !== '"') {
+        out += "\n";
+        i += 2;
+      }
+      out += "\n" + pad2;
+      if (json3[i] === " " && !(json3[i + 1] === "\\" && json3[i + 2] === "n"))
+        out += "\\";
+      from = i;
+    } else if (e === "u") {
+      const code = json3.slice(i + 2, i + 6);
+      const short = SHORT_ESCAPES[code] ?? (code.startsWith("00") ? "\\x" + code.slice(2) : null);
+      if (short !== null) {
+        out += json3.slice(from, i) + short;
+        from = i + 6;
+      }
+      i += 6;
+    } else {
+      i += 2;
+    }
+    i = json3.indexOf("\\", i);
+  }
+  out += json3.slice(from);
+  return out.replace(RAW_BREAKS, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+// dist/targets/kubernetes.js
+var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+var MANAGED_BY = "kfm-compile";
+var WORKFLOW_LABEL = "kfm-compile.dev/workflow";
+function objectLabels(objectName) {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName };
+}
+var HELPER_UID = 65532;
+var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  runAsUser: HELPER_UID,
+  seccompProfile: { type: "RuntimeDefault" }
+};
+var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+var KUBERNETES_OPTIONS = {
+  namespace: option.string({
+    description: "The namespace written into every object (`metadata.namespace`, and the RoleBinding's subjects). Default: none written, so `kubectl apply -n` or the GitOps tool's destination decides.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the workflow's pods run as, with the permissions the target README lists. Default: none, so the output carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry. Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the user's job pods (runAsUser, fsGroup, ...), as Kubernetes' PodSecurityContext. Default: none, so the image's user; a `restricted` namespace then needs one."
+  }),
+  kustomization: option.boolean({
+    description: "Make the output folder a Kustomize base: a `kustomization.yaml` listing its files, and a `kustomizeconfig.yaml` with the image fields an overlay's `images:` must reach in Argo templates and Tekton steps (README, GitOps: Kustomize base and overlays). Default: false.",
+    default: false
+  })
+};
+var KUSTOMIZATION_FILE = "kustomization.yaml";
+var KUSTOMIZE_CONFIG_FILE = "kustomizeconfig.yaml";
+function kustomizeBase(imageFields, entries, options, header, otherFiles = []) {
+  if (options.kustomization !== true)
+    return [];
+  const resources = [.../* @__PURE__ */ new Set([...entries.map((e) => e.file), ...otherFiles])].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
+  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, configurations: [KUSTOMIZE_CONFIG_FILE] };
+  const config = { images: imageFields.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) };
+  return [
+    {
+      name: KUSTOMIZATION_FILE,
+      text: hashComment([
+        ...header,
+        "A Kustomize base: every file kfm-compile writes into this folder. Deploy an overlay that",
+        'lists this folder in its `resources:` (README, Deploying, "GitOps: Kustomize base and',
+        'overlays"), or the folder itself with `kubectl apply -k`.'
+      ]) + toYaml(kustomization)
+    },
+    {
+      name: KUSTOMIZE_CONFIG_FILE,
+      text: hashComment([
+        ...header,
+        "Where these kinds hold images, for an overlay's `images:`: Kustomize by itself rewrites",
+        "only an `image` in a `containers` or `initContainers` list (kustomize",
+        "api/filters/imagetag/legacy.go) and in pod templates",
+        "(api/internal/konfig/builtinpluginconsts/images.go)."
+      ]) + toYaml(config)
+    }
+  ];
+}
+
+// dist/targets/airflow/options.js
+var AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
+var AIRFLOW_KEY_TEXT = "letters, digits, `_`, `.` and `-` (at most 250)";
+var OPTIONS = {
+  kubernetesConnId: option.string({
+    description: "The Airflow connection (type Kubernetes) the pods are created through (`kubernetes_conn_id`). Default: none written, so the provider's `kubernetes_default`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an Airflow connection id: ${AIRFLOW_KEY_TEXT}`
+  }),
+  namespace: option.string({
+    description: "The namespace every pod runs in (`namespace`). Default: none written, so the connection's `namespace`, else the worker's own when in cluster, else `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  pausedOnCreation: option.boolean({
+    description: "Whether Airflow pauses the DAG when it first stores it (`is_paused_upon_creation`). Default: false, so a deployed schedule runs, as on the other targets.",
+    default: false
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the pods run as (`service_account_name`). Default: none written, so the namespace's `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: option.strings({
+    description: "Secrets (type kubernetes.io/dockerconfigjson) the pods pull their images with, from a private registry (`image_pull_secrets`). Default: none.",
+    pattern: DNS1123_SUBDOMAIN,
+    patternText: "a Secret name (a DNS-1123 subdomain)"
+  }),
+  podSecurityContext: option.mapping({
+    description: "The pod `securityContext` of the job pods (runAsUser, runAsNonRoot, seccompProfile, ...), as Kubernetes spells it (`security_context`). Default: none, so the image's user; a `restricted` namespace needs this and `containerSecurityContext`."
+  }),
+  containerSecurityContext: option.mapping({
+    description: "The container `securityContext` of the job containers (allowPrivilegeEscalation, capabilities, ...), as Kubernetes spells it (`container_security_context`). Default: none."
+  }),
+  pool: option.string({
+    description: "The Airflow pool every task takes a slot of (`pool`). Default: none written, so `default_pool`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an Airflow pool name: ${AIRFLOW_KEY_TEXT}`
+  }),
+  queue: option.string({
+    description: "The executor queue every task is sent to (`queue`). Default: none written, so `[operators] default_queue`.",
+    pattern: AIRFLOW_KEY,
+    patternText: `an executor queue name: ${AIRFLOW_KEY_TEXT}`
+  })
+};
+var DEFAULT_OPTIONS = Object.fromEntries(Object.entries(OPTIONS).map(([k, d]) => [k, d.default]));
+
+// dist/targets/airflow/emit.js
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+
+// dist/src/assets.js
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+function findRoot() {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir)
+      throw new Error("kfm-compile: package.json not found above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+var PACKAGE_ROOT = findRoot();
+function assetPath(relative10) {
+  return join(PACKAGE_ROOT, relative10);
 }
 
 // dist/targets/airflow/layout.js
@@ -11887,7 +12172,7 @@ function requireFailsafe() {
 }
 var _null;
 var hasRequired_null;
-function require_null() {
+function require_null2() {
   if (hasRequired_null) return _null;
   hasRequired_null = 1;
   const Type2 = requireType();
@@ -12173,7 +12458,7 @@ function requireJson() {
   hasRequiredJson = 1;
   json2 = requireFailsafe().extend({
     implicit: [
-      require_null(),
+      require_null2(),
       requireBool(),
       requireInt(),
       requireFloat()
@@ -14538,7 +14823,7 @@ function requireJsYaml() {
     binary: requireBinary(),
     float: requireFloat(),
     map: requireMap(),
-    null: require_null(),
+    null: require_null2(),
     pairs: requirePairs(),
     set: requireSet(),
     timestamp: requireTimestamp(),
@@ -14574,7 +14859,7 @@ var {
 } = yaml;
 
 // dist/src/spec/load.js
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml3 = __toESM(require_dist(), 1);
 
 // dist/src/spec/indent.js
 var KEY = /^((?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|(?:[^\s#'"{[\]}&*!|>%@`,?:-]|[?:-](?=\S))(?:[^\s:]|:(?=\S)|[ \t]+(?=[^\s#]))*?)):(?:\s|$)/;
@@ -14934,7 +15219,7 @@ function readExact(file, text, digest = digestOf(text)) {
     locate: locator(doc, file, position),
     scalarSource: (path) => {
       const { node: node2, key, rest } = walk(doc.contents, path);
-      const found = rest === 0 && node2 !== key && (0, import_yaml.isScalar)(node2) && node2.type === "PLAIN" && typeof node2.source === "string";
+      const found = rest === 0 && node2 !== key && (0, import_yaml3.isScalar)(node2) && node2.type === "PLAIN" && typeof node2.source === "string";
       return found && (typeof node2.value === "number" || typeof node2.value === "boolean") ? node2.source : void 0;
     },
     diagnostics: []
@@ -14942,7 +15227,7 @@ function readExact(file, text, digest = digestOf(text)) {
 }
 function parseExact(file, text) {
   exactReads++;
-  const lineCounter = new import_yaml.LineCounter();
+  const lineCounter = new import_yaml3.LineCounter();
   const position = (offset2) => {
     const p = lineCounter.linePos(Math.max(0, Math.min(offset2, text.length)));
     return { line: p.line, column: p.col };
@@ -14958,12 +15243,12 @@ function parseExact(file, text) {
     return [at("KFM008", `The file is larger than the ${MAX_SPEC_BYTES / 1024 / 1024} MiB a spec may be; split it (job files, contract 12.2).`, 0)];
   }
   const tokens = [];
-  const parser = new import_yaml.Parser(lineCounter.addNewLine);
+  const parser = new import_yaml3.Parser(lineCounter.addNewLine);
   lineCounter.addNewLine(0);
   let count = 0;
   let flow = 0;
   let offset = 0;
-  for (const lexeme of new import_yaml.Lexer().lex(text)) {
+  for (const lexeme of new import_yaml3.Lexer().lex(text)) {
     if (++count > MAX_YAML_TOKENS) {
       return [
         at("KFM008", `The file has more than ${MAX_YAML_TOKENS} YAML tokens, too many to read it with positions; split it (job files, contract 12.2).`, offset)
@@ -14986,7 +15271,7 @@ function parseExact(file, text) {
   if (deep !== null) {
     return [at("KFM008", `Mappings and sequences are nested more than ${MAX_NESTING_DEPTH} deep here; a spec needs far fewer levels.`, deep)];
   }
-  const list = Array.from(new import_yaml.Composer({ prettyErrors: false, uniqueKeys: true, strict: true }).compose(tokens));
+  const list = Array.from(new import_yaml3.Composer({ prettyErrors: false, uniqueKeys: true, strict: true }).compose(tokens));
   const real = list.filter((d) => d.contents !== null || d.errors.length > 0);
   if (real.length === 0)
     return [at("KFM004", "The file is empty: a spec holds one `workflow:` or `job:` document.", 0)];
@@ -15065,13 +15350,13 @@ function walk(root, path) {
   let key = null;
   for (let i = 0; i < path.length; i++) {
     const step = path[i];
-    if ((0, import_yaml.isMap)(node2)) {
-      const pair = node2.items.find((it) => (0, import_yaml.isPair)(it) && (0, import_yaml.isScalar)(it.key) && String(it.key.value) === String(step));
+    if ((0, import_yaml3.isMap)(node2)) {
+      const pair = node2.items.find((it) => (0, import_yaml3.isPair)(it) && (0, import_yaml3.isScalar)(it.key) && String(it.key.value) === String(step));
       if (!pair)
         return { node: node2, key, rest: path.length - i };
       key = pair.key;
       node2 = pair.value ?? pair.key;
-    } else if ((0, import_yaml.isSeq)(node2) && typeof step === "number" && step < node2.items.length) {
+    } else if ((0, import_yaml3.isSeq)(node2) && typeof step === "number" && step < node2.items.length) {
       key = null;
       node2 = node2.items[step];
     } else {
@@ -21607,261 +21892,6 @@ function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
   return out;
 }
 
-// dist/src/yaml.js
-var import_yaml2 = __toESM(require_dist(), 1);
-var NEEDS_ESCAPE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff\t]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-var BLANK_LINE = /(?:^|\n)[ \t]+(?:\n|$)/;
-var TRAILING_BLANK = / (?:\n|$)/;
-var NOT_PLAIN = /^[\n ,[\]{}#&*!|>'"%@`]|^[?-](?: |$)|[\n:] | \n|[\n ]#|[\n :]$/;
-var NOT_A_STRING = new RegExp("^(?:" + [
-  // null (also the empty string)
-  "~|[Nn]ull|NULL|",
-  // the merge key and the value key
-  "<<|=",
-  // booleans
-  "[Yy]|[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON|[Nn]|[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF",
-  // ints: binary, octal, hex (either case, signed: go-yaml), decimal (octal `0755` is one too)
-  "[-+]?(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|[0-9][0-9_]*)",
-  // infinities, NaN
-  "[-+]?\\.(?:inf|Inf|INF)|\\.(?:nan|NaN|NAN)",
-  // floats with an exponent (`1e3`, `e5`)
-  "[-+]?(?:[0-9][0-9_]*)?(?:\\.[0-9_]*)?[eE][-+]?[0-9]+",
-  // floats (`1.5`, `.5`, `1.`, `.`)
-  "[-+]?(?:[0-9][0-9_]*)?\\.[0-9_]*",
-  // sexagesimal ints and floats (`1:20`, `1:20:30.5`)
-  "[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\\.[0-9_]*)?",
-  // timestamps (`2024-01-01`, `2024-01-01 12:00:00 +1`, PyYAML's `...T00:00:00.+35`)
-  "[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \\t]+)[0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\\.[0-9]*)?(?:[ \\t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)?"
-].join("|") + ")$");
-var GO_NUMBER = /^[-+]?(?:0[bB][01]+|0[oO][0-7]+|0[xX][0-9a-fA-F]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?)$/;
-var GO_NUMBER_START = /^[-+0-9]/;
-function resolvesToNonString(s) {
-  return NOT_A_STRING.test(s) || GO_NUMBER_START.test(s) && s.includes("_") && GO_NUMBER.test(s.replace(/_/g, ""));
-}
-var SIMPLE = /^[A-DF-Za-df-z][!-9;-~]*$/;
-var YAML_1_1_WORDS = new Set("y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF null Null NULL".split(" "));
-var DOCUMENT_MARKER = /^(?:%|---|\.\.\.)/m;
-var SHORT_ESCAPES = { "0000": "\\0", "0007": "\\a", "000b": "\\v", "001b": "\\e" };
-var RAW_BREAKS = /[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g;
-var MAX_IMPLICIT_KEY = 1024;
-var FOLD_FROM = 40;
-function toYaml(value, options = {}) {
-  try {
-    if (options.anchors !== void 0 && options.anchors.size > 0) {
-      for (const [text, count] of countStrings(value, options.anchors))
-        if (count > 1)
-          anchored.set(text, { name: options.anchors.get(text), written: false });
-    }
-    return node(value, "") + "\n";
-  } finally {
-    repeated.clear();
-    anchored.clear();
-  }
-}
-var anchored = /* @__PURE__ */ new Map();
-function countStrings(value, wanted) {
-  const counts = /* @__PURE__ */ new Map();
-  const stack = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === "string") {
-      if (wanted.has(v))
-        counts.set(v, (counts.get(v) ?? 0) + 1);
-    } else if (typeof v === "object" && v !== null) {
-      for (const item of Array.isArray(v) ? v : Object.values(v))
-        stack.push(item);
-    }
-  }
-  return counts;
-}
-var repeated = /* @__PURE__ */ new Map();
-var REPEATED_FROM = 256;
-function toYamlStream(values, options = {}) {
-  return values.map((v) => "---\n" + toYaml(v, options)).join("");
-}
-function parseYamlStream(text) {
-  return import_yaml2.default.parseAllDocuments(text, { version: "1.1" }).map((d) => {
-    if (d.errors.length > 0)
-      throw new Error(`generated YAML does not parse: ${d.errors[0].message}`);
-    return d.toJS({ maxAliasCount: -1 });
-  });
-}
-function node(v, indent) {
-  switch (typeof v) {
-    case "string": {
-      if (anchored.size > 0) {
-        const a = anchored.get(v);
-        if (a !== void 0) {
-          if (a.written)
-            return "*" + a.name;
-          a.written = true;
-          return "&" + a.name + " " + scalar(v, false, indent);
-        }
-      }
-      if (v.length < REPEATED_FROM)
-        return scalar(v, false, indent);
-      const seen2 = repeated.get(v);
-      if (seen2 !== void 0 && seen2.indent === indent)
-        return seen2.text;
-      const text = scalar(v, false, indent);
-      repeated.set(v, { indent, text });
-      return text;
-    }
-    case "number":
-      return number(v);
-    case "boolean":
-      return v ? "true" : "false";
-    case "undefined":
-      return "null";
-    case "object":
-      if (v === null)
-        return "null";
-      if (Array.isArray(v))
-        return sequence(v, indent);
-      if (isPlainObject(v))
-        return mapping(v, indent);
-  }
-  throw new TypeError(`toYaml writes plain data only, not ${kindOf(v)}`);
-}
-function isPlainObject(v) {
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-function kindOf(v) {
-  if (typeof v !== "object" || v === null)
-    return typeof v;
-  return v.constructor?.name ?? "an object";
-}
-function number(n) {
-  if (Number.isNaN(n))
-    return ".nan";
-  if (n === Infinity)
-    return ".inf";
-  if (n === -Infinity)
-    return "-.inf";
-  return Object.is(n, -0) ? "-0" : String(n);
-}
-function sequence(items, indent) {
-  if (items.length === 0)
-    return "[]";
-  const inner = indent + "  ";
-  let out = "- " + node(items[0], inner);
-  for (let i = 1; i < items.length; i++)
-    out += "\n" + indent + "- " + node(items[i], inner);
-  return out;
-}
-function mapping(obj3, indent) {
-  const inner = indent + "  ";
-  let out = "";
-  for (const k of Object.keys(obj3)) {
-    const v = obj3[k];
-    if (v === void 0)
-      continue;
-    if (out !== "")
-      out += "\n" + indent;
-    const key = scalar(k, true, inner);
-    if (key.length > MAX_IMPLICIT_KEY)
-      out += "? " + key + "\n" + indent + ": " + node(v, inner);
-    else if (isNonEmptyCollection(v))
-      out += key + ":\n" + inner + node(v, inner);
-    else
-      out += key + ": " + node(v, inner);
-  }
-  return out === "" ? "{}" : out;
-}
-function isNonEmptyCollection(v) {
-  if (typeof v !== "object" || v === null)
-    return false;
-  if (Array.isArray(v))
-    return v.length > 0;
-  for (const k in v)
-    if (Object.hasOwn(v, k) && v[k] !== void 0)
-      return true;
-  return false;
-}
-function scalar(s, key, indent) {
-  if (SIMPLE.test(s))
-    return s.length <= 5 && YAML_1_1_WORDS.has(s) ? '"' + s + '"' : s;
-  const multiLine = s.includes("\n");
-  if (NEEDS_ESCAPE.test(s) || multiLine && (BLANK_LINE.test(s) || TRAILING_BLANK.test(s)))
-    return doubleQuoted(s, key, indent);
-  if (multiLine)
-    return key ? quoted(s, key, indent) : block(s, indent);
-  if (NOT_PLAIN.test(s))
-    return quoted(s, key, indent);
-  if (s.startsWith("---") || s.startsWith("...")) {
-    if (indent === "")
-      return block(s, indent);
-    if (key && indent === "  ")
-      return quoted(s, key, indent);
-  }
-  return resolvesToNonString(s) ? quoted(s, key, indent) : s;
-}
-function quoted(s, key, indent) {
-  return s.includes('"') && !s.includes("'") && !s.includes("\n") ? "'" + s + "'" : doubleQuoted(s, key, indent);
-}
-function block(s, indent) {
-  let end = s.length;
-  while (end > 0 && s[end - 1] === "\n")
-    end--;
-  let start = 0;
-  while (start < end && s[start] === "\n")
-    start++;
-  const breaks = s.length - end;
-  const chomp = breaks === 0 ? "-" : breaks === 1 && end > 0 ? "" : "+";
-  const body = s.slice(start, end);
-  const leadingSpace = body[0] === " ";
-  const pad2 = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
-  const head2 = start > 0 ? s.slice(0, start) + pad2 : "";
-  const tail = breaks > 1 ? s.slice(end + 1) : "";
-  const first = start > 0 || body === "" ? "" : pad2;
-  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad2) + tail;
-}
-function doubleQuoted(s, key, indent) {
-  const json3 = JSON.stringify(s);
-  const fold = !key && json3.length >= FOLD_FROM;
-  const pad2 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
-  let out = "";
-  let from = 0;
-  let i = json3.indexOf("\\");
-  while (i !== -1) {
-    const e = json3[i + 1];
-    if (e === "n") {
-      if (json3[i - 1] === " ") {
-        out += json3.slice(from, i - 1) + (fold && json3[i + 2] !== '"' ? "\\x20" : "\\ ");
-        from = i;
-      }
-      if (!fold || json3[i + 2] === '"') {
-        i = json3.indexOf("\\", i + 2);
-        continue;
-      }
-      out += json3.slice(from, i) + "\n";
-      i += 2;
-      while (json3[i] === "\\" && json3[i + 1] === "n" && json3[i + 2] !== '"') {
-        out += "\n";
-        i += 2;
-      }
-      out += "\n" + pad2;
-      if (json3[i] === " " && !(json3[i + 1] === "\\" && json3[i + 2] === "n"))
-        out += "\\";
-      from = i;
-    } else if (e === "u") {
-      const code = json3.slice(i + 2, i + 6);
-      const short = SHORT_ESCAPES[code] ?? (code.startsWith("00") ? "\\x" + code.slice(2) : null);
-      if (short !== null) {
-        out += json3.slice(from, i) + short;
-        from = i + 6;
-      }
-      i += 6;
-    } else {
-      i += 2;
-    }
-    i = json3.indexOf("\\", i);
-  }
-  out += json3.slice(from);
-  return out.replace(RAW_BREAKS, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
-}
-
 // dist/targets/argo/emit.js
 var TARGET_NAME2 = "argo";
 var API_VERSION = "argoproj.io/v1alpha1";
@@ -23083,6 +23113,10 @@ function runs2(ir, logicalDates, runsOptions) {
 }
 
 // dist/targets/argo/index.js
+var KUSTOMIZE_IMAGE_FIELDS = [
+  { group: "argoproj.io", kind: "WorkflowTemplate", path: "spec/templates[]/container/image" },
+  { group: "argoproj.io", kind: "CronWorkflow", path: "spec/workflowSpec/templates[]/container/image" }
+];
 var argo = {
   name: "argo",
   title: "Argo Workflows CronWorkflow (scheduled) or WorkflowTemplate (run by hand), argoproj.io/v1alpha1",
@@ -23108,11 +23142,13 @@ var argo = {
   emit: emit2,
   prerequisites: prerequisites2,
   lift: lift2,
-  runs: runs2
+  runs: runs2,
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header)
 };
 
 // dist/targets/tekton/options.js
 var OPTIONS4 = {
+  kustomization: KUBERNETES_OPTIONS.kustomization,
   dashboardUrl: option.string({
     description: "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
     pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
@@ -24361,6 +24397,10 @@ function runs3(ir, logicalDates) {
 }
 
 // dist/targets/tekton/index.js
+var KUSTOMIZE_IMAGE_FIELDS2 = [
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" }
+];
 var tekton = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
@@ -24381,7 +24421,8 @@ var tekton = {
   check: check3,
   emit: emit3,
   lift: lift3,
-  runs: runs3
+  runs: runs3,
+  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header)
 };
 
 // dist/targets/github-actions/options.js
