@@ -49,8 +49,14 @@ export interface Target {
   check(ir: Workflow): Problem[];
   /** The output file's bytes: a pure function of the IR. */
   emit(ir: Workflow): string;
-  /** Reads output produced by `emit` back into its meaning. */
+  /** Reads output produced by `emit` (followed by `run`'s file, when the target has one) back into its meaning. */
   lift(text: string): Summary;
+  /**
+   * A manual run of the workflow, for runners where starting one is creating an object: a
+   * file for `kubectl create -f`, kept out of the output folder a GitOps tool syncs with
+   * apply (an object to create has `generateName`, which apply refuses).
+   */
+  run?(ir: Workflow): string;
   /**
    * Backfill (`runs.ts`): one explicit run per logical date (UTC ms, ascending), each
    * carrying its logical date and run token, as the files an operator submits. A pure

@@ -1,10 +1,22 @@
 /**
- * IR -> Tekton Pipelines v1 YAML: one stream with a `Pipeline` (inline `taskSpec`s), a
- * `CronJob` that creates the scheduled `PipelineRun`s (scheduled workflows only), and a
- * `PipelineRun` to copy for manual runs. Every mapping decision, with the upstream source
- * it relies on, is in README.md beside this file.
+ * IR -> Tekton Pipelines v1 YAML: one stream of objects to apply (what a GitOps tool syncs):
+ * a `Pipeline` (inline `taskSpec`s) and, for a scheduled workflow, a `CronJob` that creates
+ * the scheduled `PipelineRun`s with the ServiceAccount, Role and RoleBinding it runs as. The
+ * `PipelineRun` of a manual run is a separate file (`manualRun`), for `kubectl create`.
+ * Every mapping decision, with the upstream source it relies on, is in README.md beside
+ * this file.
  */
-import type { V1Container, V1CronJob, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1CronJob,
+  V1EnvVar,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1Role,
+  V1RoleBinding,
+  V1SecurityContext,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
 import { hashComment, headerLines } from "../../src/header.js";
 import {
   RUNTIME_VARIABLES,
@@ -25,11 +37,10 @@ import {
   TEKTON_ATTEMPT_RESULT,
   TEKTON_CONTEXT_TASK,
   TEKTON_CREATOR_CONTAINER,
-  TEKTON_CREATOR_SERVICE_ACCOUNT,
+  tektonCreatorAccount,
   TEKTON_OK_RESULT,
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
-  tektonCheckTaskName,
   tektonFailedTaskName,
   tektonNotifyTaskName,
   tektonRunGenerateName,
@@ -38,6 +49,71 @@ import { toYamlStream } from "../../src/yaml.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
+
+/**
+ * Labels on every object of a workflow's file: `kfm-compile apply --prune` finds the objects a
+ * workflow owned by them. (Not on the runs: a PipelineRun is created, never applied or pruned.)
+ */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "kfm-compile";
+export const WORKFLOW_LABEL = "kfm-compile.dev/workflow";
+
+/** The labels of a workflow's objects: the workflow is named by its object name. */
+export function objectLabels(ir: Workflow): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: kubeName(ir.name) };
+}
+
+/**
+ * The numeric user every helper container runs as (the images' own user is root for busybox
+ * and the kubectl image, and a name, `curl_user`, for curl: a `restricted` namespace needs
+ * a numeric non-root one to verify `runAsNonRoot`). 65532 is the conventional `nonroot` of
+ * distroless images, Tekton's own among them; the helpers need no file of their image's to
+ * be theirs.
+ */
+export const HELPER_UID = 65532;
+
+/**
+ * The container securityContext of every helper the compiler adds (context, wait, status,
+ * failed marker, run status, notifications, the CronJob's creator): what Pod Security
+ * `restricted` requires of a container (kubernetes/pod-security-admission `policy/`
+ * `check_allowPrivilegeEscalation.go`, `check_capabilities_restricted.go`,
+ * `check_runAsNonRoot.go`, `check_runAsUser.go`, `check_seccompProfile_restricted.go`),
+ * all on the container, so that the pod-level context stays the user's.
+ */
+export const RESTRICTED_CONTAINER: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  runAsNonRoot: true,
+  runAsUser: HELPER_UID,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+function restricted(): V1SecurityContext {
+  return structuredClone(RESTRICTED_CONTAINER);
+}
+
+/**
+ * How a workflow is deployed (targets/tekton/options.ts maps the options onto this): never
+ * what it means. `null` accounts are generated (the creator's) or Tekton's default (the
+ * task pods': config-defaults `default-service-account`).
+ */
+export interface TektonDeployment {
+  /** An existing ServiceAccount the CronJob's creator runs as; null: generate one with its Role and RoleBinding. */
+  readonly creatorServiceAccount: string | null;
+  /** The ServiceAccount of every TaskRun pod (`taskRunTemplate.serviceAccountName`); null: Tekton's default. */
+  readonly taskServiceAccount: string | null;
+  /** Secrets to pull images with, for the TaskRun pods and the creator. */
+  readonly imagePullSecrets: readonly string[];
+  /** The pod securityContext of every TaskRun pod (`taskRunTemplate.podTemplate.securityContext`). */
+  readonly podSecurityContext: V1PodSecurityContext | null;
+  /** The container securityContext of each job's own step. */
+  readonly jobSecurityContext: V1SecurityContext | null;
+  readonly shellImage: string;
+  readonly kubectlImage: string;
+  readonly curlImage: string;
+  /** Who may approve the gates of a run (the `approvers` param): scheduled runs and the manual run file. */
+  readonly approvers: readonly string[];
+}
 
 /**
  * Image of the internal steps (`kfm-context`, `kfm-wait`): any image with a POSIX `sh`,
@@ -61,6 +137,19 @@ export const STARTING_DEADLINE_SECONDS = 300;
 /** Attempts the creator Job gets (it is idempotent: a retry finds its PipelineRun already there). */
 export const CREATOR_BACKOFF_LIMIT = 3;
 
+/** The deployment with no option set. */
+export const DEFAULT_DEPLOYMENT: TektonDeployment = {
+  creatorServiceAccount: null,
+  taskServiceAccount: null,
+  imagePullSecrets: [],
+  podSecurityContext: null,
+  jobSecurityContext: null,
+  shellImage: SHELL_IMAGE,
+  kubectlImage: KUBECTL_IMAGE,
+  curlImage: NOTIFY_CURL_IMAGE,
+  approvers: [],
+};
+
 /** The annotation the CronJob controller writes on each Job: the slot, RFC 3339 in the CronJob's zone (Kubernetes 1.28+). */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 /** The label the Job controller puts on each of its pods (Kubernetes 1.27+). */
@@ -82,8 +171,6 @@ export const ENV = {
   exitCodePath: "KFM_EXIT_CODE_PATH",
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
-  tasksStatus: "KFM_TASKS_STATUS",
-  jobOk: "KFM_JOB_OK",
   jobSpecName: "KFM_JOB_NAME",
   notifyMessage: "KFM_NOTIFY_MESSAGE",
   notifyChannel: "KFM_NOTIFY_CHANNEL",
@@ -104,13 +191,12 @@ export const APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfAppr
 /** One approval is enough: the first approve starts the downstream; any reject fails the gate. */
 export const APPROVALS_REQUIRED = "1";
 
-/** The `when` of the notification tasks: the aggregate status of the run's DAG tasks is `Failed`. */
+/**
+ * The `when` of `kfm-run-status` and the notification tasks: the aggregate status of the
+ * run's DAG tasks is `Failed` (only `finally` tasks may read it, and only in params and
+ * `when`: `pkg/reconciler/pipelinerun/resources/apply.go` `ApplyPipelineTaskStateContext`).
+ */
 export const RUN_FAILED_WHEN: TektonWhen = { input: "$(tasks.status)", operator: "in", values: ["Failed"] };
-
-/** Param of the `finally` tasks: `$(tasks.status)` (only params and `when` receive it, `pkg/reconciler/pipelinerun/resources/apply.go` `ApplyPipelineTaskStateContext`). */
-export const TASKS_STATUS_PARAM = "tasks-status";
-/** Param of a `kfm-check-<n>` task: the `ok` result of the job it checks. */
-export const JOB_OK_PARAM = "ok";
 
 /** Variables `kfm-context` computes as task results: the runtime values and the run token. */
 export type ContextVariable = RuntimeVariable | "run_token";
@@ -221,9 +307,9 @@ sleep "$1"
  * `kfm-status` (failure emulation, after the job step): a job that succeeded writes the task
  * result `ok` = `true`. A failed attempt that is not the last fails the TaskRun, so
  * Tekton retries it. The last failed attempt of a retried job writes `ok` = `false` and
- * succeeds, because a TaskRun that fails for good would stop every other branch (its
- * `kfm-check-<n>` finally task fails the run instead); a job without retries fails its
- * TaskRun, which its pipeline task's `onError: continue` keeps from stopping the others.
+ * succeeds, because a TaskRun that fails for good would stop every other branch; its
+ * `kfm-failed-<n>` task then fails in its place. A job without retries fails its TaskRun,
+ * which its pipeline task's `onError: continue` keeps from stopping the others.
  */
 export const STATUS_SCRIPT = `set -eu
 code=$(cat "$KFM_EXIT_CODE_PATH")
@@ -243,33 +329,27 @@ if [ "$KFM_RETRIES" -eq 0 ]; then
   exit 1
 fi
 printf false > "$KFM_OK_PATH"
-echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed, its downstream jobs are skipped and the run will end failed" >&2
-`;
-
-/** `kfm-run-status` (finally): fails the run when any job's TaskRun failed, even one whose failure `onError: continue` ignored. */
-export const RUN_STATUS_SCRIPT = `set -eu
-case $KFM_TASKS_STATUS in
-  Failed) echo "kfm-run-status: a job failed: the run fails" >&2; exit 1 ;;
-  *) echo "kfm-run-status: tasks status $KFM_TASKS_STATUS" ;;
-esac
-`;
-
-/** `kfm-check-<n>` (finally): fails the run when a retried job ended with `ok` = `false` (skipped by Tekton when the job did not run). */
-export const CHECK_SCRIPT = `set -eu
-if [ "$KFM_JOB_OK" != true ]; then
-  echo "kfm-check: job '$KFM_JOB_NAME' failed: the run fails" >&2
-  exit 1
-fi
-echo "kfm-check: job '$KFM_JOB_NAME' succeeded"
+echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed; its task kfm-failed fails for it, its downstream jobs are skipped and the run will end failed" >&2
 `;
 
 /**
- * `kfm-failed-<n>` (failure emulation with notifications): runs only when the retried job
- * ended with `ok` = `false`, and fails; its pipeline task has `onError: continue`, so the failure
- * stops nothing but makes `$(tasks.status)` `Failed`, which the notifications' `when` reads.
+ * `kfm-run-status` (finally, failure emulation): runs only when `$(tasks.status)` is `Failed`
+ * (a job's TaskRun failed, even one whose failure `onError: continue` ignored), and fails the
+ * run. Skipped, it starts no pod.
  */
-export const FAILED_SCRIPT = `set -eu
-echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
+export const RUN_STATUS_SCRIPT = `echo "kfm-run-status: a job failed: the run fails" >&2
+exit 1
+`;
+
+/**
+ * `kfm-failed-<n>` (failure emulation): runs only when the retried job ended with `ok` =
+ * `false`, and fails. It is the job's failure as Tekton shows it: a Failed TaskRun named
+ * after the job in the dashboard, `tkn` and the TaskRun metrics, where the job's own TaskRun
+ * (whose last attempt had to succeed) shows Succeeded. Its pipeline task has `onError:
+ * continue`, so the failure stops nothing, but it makes `$(tasks.status)` `Failed`, which
+ * `kfm-run-status` and the notifications read.
+ */
+export const FAILED_SCRIPT = `echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
 exit 1
 `;
 
@@ -353,7 +433,6 @@ export function k8sLiteral(text: string): string {
 // The fixed scripts written once or twice per job, escaped once.
 const WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
 const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-const CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
 const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 
 /**
@@ -364,7 +443,6 @@ const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([
   [STATUS_COMMAND, "kfm-status"],
   [WAIT_COMMAND, "kfm-wait"],
-  [CHECK_COMMAND, "kfm-check"],
   [FAILED_COMMAND, "kfm-failed"],
 ]);
 
@@ -412,7 +490,7 @@ export function waitText(seconds: number): string {
 // ---- Tekton object shapes (only the fields this backend writes) ----
 
 /** A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`, `onError` and step `results`. */
-export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env"> & {
+export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env" | "securityContext"> & {
   computeResources?: V1ResourceRequirements;
   timeout?: string;
   onError?: "continue";
@@ -453,7 +531,7 @@ export interface TektonPipelineTask {
 export interface TektonPipeline {
   apiVersion: typeof TEKTON_API;
   kind: "Pipeline";
-  metadata: { name: string };
+  metadata: { name: string; labels?: Record<string, string> };
   spec: {
     displayName: string;
     description?: string;
@@ -461,6 +539,12 @@ export interface TektonPipeline {
     tasks: TektonPipelineTask[];
     finally?: TektonPipelineTask[];
   };
+}
+
+/** `PipelineRun.spec.taskRunTemplate`: what every TaskRun of the run gets (deployment options only). */
+export interface TektonTaskRunTemplate {
+  serviceAccountName?: string;
+  podTemplate?: { securityContext?: V1PodSecurityContext; imagePullSecrets?: { name: string }[] };
 }
 
 export interface TektonPipelineRun {
@@ -471,19 +555,30 @@ export interface TektonPipelineRun {
     pipelineRef: { name: string };
     params: TektonParam[];
     timeouts: { pipeline: string };
+    taskRunTemplate?: TektonTaskRunTemplate;
   };
 }
 
 // ---- emit ----
 
-export function emit(ir: Workflow): string {
-  const pipeline = buildPipeline(ir);
-  const docs: unknown[] = [pipeline];
-  if (ir.schedule?.kind === "cron") docs.push(buildCronJob(ir, ir.schedule));
-  docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
+/** The objects to apply: the Pipeline and, for a cron schedule, the CronJob and (unless an option names one) its account. */
+export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
+  const docs: unknown[] = [buildPipeline(ir, d)];
+  if (ir.schedule?.kind === "cron") {
+    docs.push(buildCronJob(ir, ir.schedule, d));
+    if (d.creatorServiceAccount === null) docs.push(...creatorAccount(ir));
+  }
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
 
+/**
+ * The manual run, a file for `kubectl create -f` (never applied: `generateName` gives each
+ * run its own name, which `kubectl apply` refuses, kubernetes#88998): the PipelineRun with an
+ * empty `logical-date` for the user to fill in.
+ */
+export function manualRun(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
+  return toYamlStream([buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }, d)]);
+}
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
   const used = new Set<RuntimeVariable | StandardVariable>();
@@ -571,15 +666,14 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   return guards;
 }
 
-function buildPipeline(ir: Workflow): TektonPipeline {
+function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map(notifyTask)];
-  const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
+  const finallyList = [...(emulated ? [runStatusTask(d)] : []), ...ir.notifications.map((n, i) => notifyTask(n, i, d))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: { name: kubeName(ir.name) },
+    metadata: { name: kubeName(ir.name), labels: objectLabels(ir) },
     spec: {
       displayName: ir.name,
       ...(ir.description === null ? {} : { description: ir.description }),
@@ -600,9 +694,9 @@ function buildPipeline(ir: Workflow): TektonPipeline {
           : []),
       ],
       tasks: [
-        contextTask(ir, emulated),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards) : gateTask(j, emulated, guards))),
-        ...failedTasks,
+        contextTask(ir, emulated, d),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards))),
+        ...(emulated ? failedMarkerTasks(ir, d) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
     },
@@ -644,38 +738,34 @@ function okWhen(task: string): TektonWhen {
   return { input: `$(tasks.${task}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] };
 }
 
-/** `kfm-failed-<n>` for each retried job (failure emulation with notifications). */
-function failedMarkerTasks(ir: Workflow): TektonPipelineTask[] {
+/** A step of a helper the compiler adds: a fixed script in a helper image, restricted. */
+function helperStep(name: string, image: string, command: string, env: V1EnvVar[]): TektonStep {
+  return { name, image, command: ["sh", "-c", command], ...(env.length > 0 ? { env } : {}), securityContext: restricted() };
+}
+
+/** `kfm-failed-<n>` for each retried job (failure emulation): the job's failure as a Failed TaskRun. */
+function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTask[] {
   const out: TektonPipelineTask[] = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1) return;
     const name = tektonFailedTaskName(index);
     out.push({
       name,
-      displayName: name,
-      description: `Marks the run failed for the notifications when job ${job.name} failed after its last attempt (kfm-compile).`,
+      displayName: `${job.name} failed`,
+      description: `Fails when job ${job.name} failed after its last attempt, so the run shows the job failed (kfm-compile).`,
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
       retries: 0,
       timeout: timeoutField(null),
-      taskSpec: {
-        steps: [
-          {
-            name: name,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", FAILED_COMMAND],
-            env: [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }],
-          },
-        ],
-      },
+      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] },
     });
   });
   return out;
 }
 
 /** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`. */
-function notifyTask(n: Notification, index: number): TektonPipelineTask {
+function notifyTask(n: Notification, index: number, d: TektonDeployment): TektonPipelineTask {
   const name = tektonNotifyTaskName(index);
   const message: V1EnvVar = { name: ENV.notifyMessage, value: renderTemplate(n.message, "1") };
   const secret = (envName: string, ref: { secret: string; key: string }): V1EnvVar => ({
@@ -698,69 +788,21 @@ function notifyTask(n: Notification, index: number): TektonPipelineTask {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     retries: 0,
     timeout: timeoutField(null),
-    taskSpec: {
-      steps: [
-        {
-          name: name,
-          image: NOTIFY_CURL_IMAGE,
-          command: ["sh", "-c", k8sLiteral(n.kind === "slack" ? SLACK_SCRIPT : EMAIL_SCRIPT)],
-          env,
-        },
-      ],
-    },
+    taskSpec: { steps: [helperStep(name, d.curlImage, k8sLiteral(n.kind === "slack" ? SLACK_SCRIPT : EMAIL_SCRIPT), env)] },
   };
 }
 
-/** The emulation's `finally` tasks: `kfm-run-status`, and one `kfm-check-<n>` per retried job. */
-function finallyTasks(ir: Workflow): TektonPipelineTask[] {
-  const tasks: TektonPipelineTask[] = [
-    {
-      name: TEKTON_RUN_STATUS_TASK,
-      displayName: TEKTON_RUN_STATUS_TASK,
-      description: "Fails the run when a job failed (kfm-compile).",
-      params: [{ name: TASKS_STATUS_PARAM, value: "$(tasks.status)" }],
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        params: [{ name: TASKS_STATUS_PARAM, type: "string" }],
-        steps: [
-          {
-            name: TEKTON_RUN_STATUS_TASK,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", k8sLiteral(RUN_STATUS_SCRIPT)],
-            env: [{ name: ENV.tasksStatus, value: `$(params.${TASKS_STATUS_PARAM})` }],
-          },
-        ],
-      },
-    },
-  ];
-  ir.jobs.forEach((job, index) => {
-    if (job.approval !== null || job.retry.maxAttempts === 1) return;
-    const name = tektonCheckTaskName(index);
-    tasks.push({
-      name,
-      displayName: name,
-      description: `Fails the run when job ${job.name} failed after its last attempt (kfm-compile).`,
-      params: [{ name: JOB_OK_PARAM, value: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})` }],
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        params: [{ name: JOB_OK_PARAM, type: "string" }],
-        steps: [
-          {
-            name: TEKTON_STEPS.status,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", CHECK_COMMAND],
-            env: [
-              { name: ENV.jobOk, value: `$(params.${JOB_OK_PARAM})` },
-              { name: ENV.jobSpecName, value: k8sLiteral(job.name) },
-            ],
-          },
-        ],
-      },
-    });
-  });
-  return tasks;
+/** `kfm-run-status` (failure emulation): fails the run when a job failed, and is skipped otherwise. */
+function runStatusTask(d: TektonDeployment): TektonPipelineTask {
+  return {
+    name: TEKTON_RUN_STATUS_TASK,
+    displayName: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] },
+  };
 }
 
 /**
@@ -768,7 +810,7 @@ function finallyTasks(ir: Workflow): TektonPipelineTask[] {
  * when every parent succeeded" is the same `when` for every job, roots included, and a job
  * without it runs whatever its parents did (`on_upstream_failure: continue`).
  */
-function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
+function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env: V1EnvVar[] = [
@@ -788,29 +830,26 @@ function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...(emulated ? [TEKTON_OK_RESULT] : [])].map((v) => ({ name: v, type: "string" as const })),
-      steps: [{ name: TEKTON_STEPS.context, image: SHELL_IMAGE, command: ["sh", "-c", k8sLiteral(CONTEXT_SCRIPT)], env }],
+      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)],
     },
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d: TektonDeployment): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
   if (waits.length > 0) {
     steps.push({
-      name: TEKTON_STEPS.wait,
-      image: SHELL_IMAGE,
-      command: ["sh", "-c", WAIT_COMMAND],
-      env: [
+      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
         { name: ENV.retryCount, value: "$(context.task.retry-count)" },
         { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
         { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
-      ],
+      ]),
       results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }],
     });
   }
-  const main = jobStep(job);
+  const main = jobStep(job, d);
   steps.push(main);
   const task: TektonPipelineTask = {
     name: kubeName(job.name),
@@ -830,17 +869,14 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): T
   if (retries === 0) task.onError = "continue";
   else main.onError = "continue";
   task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push({
-    name: TEKTON_STEPS.status,
-    image: SHELL_IMAGE,
-    command: ["sh", "-c", STATUS_COMMAND],
-    env: [
+  steps.push(
+    helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
       { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
       { name: ENV.retryCount, value: "$(context.task.retry-count)" },
       { name: ENV.retries, value: String(retries) },
       { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` },
-    ],
-  });
+    ]),
+  );
   // `onError` and `retries` are a pair Tekton rejects (pipeline_validation.go `ValidateOnError`).
   const ordered: TektonPipelineTask = {
     name: task.name,
@@ -856,7 +892,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): T
   return ordered;
 }
 
-function jobStep(job: Job): TektonStep {
+function jobStep(job: Job, d: TektonDeployment): TektonStep {
   const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t: Template) => renderTemplate(t, attempt);
@@ -869,25 +905,77 @@ function jobStep(job: Job): TektonStep {
   if (job.resources.cpu !== null) quantities.cpu = job.resources.cpu;
   if (job.resources.memory !== null) quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0) step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
+  if (d.jobSecurityContext !== null) step.securityContext = structuredClone(d.jobSecurityContext);
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
 
-export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"]): TektonPipelineRun {
+/** What every TaskRun of a run gets from the deployment options (none by default). */
+function taskRunTemplate(d: TektonDeployment): TektonTaskRunTemplate | null {
+  const podTemplate: NonNullable<TektonTaskRunTemplate["podTemplate"]> = {};
+  if (d.podSecurityContext !== null) podTemplate.securityContext = structuredClone(d.podSecurityContext);
+  if (d.imagePullSecrets.length > 0) podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  const t: TektonTaskRunTemplate = {};
+  if (d.taskServiceAccount !== null) t.serviceAccountName = d.taskServiceAccount;
+  if (Object.keys(podTemplate).length > 0) t.podTemplate = podTemplate;
+  return Object.keys(t).length > 0 ? t : null;
+}
+
+export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], d: TektonDeployment = DEFAULT_DEPLOYMENT): TektonPipelineRun {
+  const template = taskRunTemplate(d);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [] as string[] }] : [])],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : [])],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
+      ...(template === null ? {} : { taskRunTemplate: template }),
     },
   };
 }
 
-function buildCronJob(ir: Workflow, schedule: CronSchedule): V1CronJob {
-  const run = buildPipelineRun(ir, {});
+/** The ServiceAccount the CronJob's creator runs as. */
+export function creatorServiceAccount(ir: Workflow, d: TektonDeployment): string {
+  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+}
+
+/**
+ * What the creator's script does on the API server, and nothing more: `kubectl get job` of
+ * its own Job (the slot annotation) and `kubectl create` of the PipelineRun.
+ */
+export const CREATOR_RULES = [
+  { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
+] as const;
+
+/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them. */
+function creatorAccount(ir: Workflow): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  const name = tektonCreatorAccount(ir.name);
+  const metadata = () => ({ name, labels: objectLabels(ir) });
+  return [
+    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: metadata(),
+      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: metadata(),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      // No namespace: kubectl and the API server put the RoleBinding's own namespace here.
+      subjects: [{ kind: "ServiceAccount", name }],
+    },
+  ];
+}
+
+function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment): V1CronJob {
+  const run = buildPipelineRun(ir, {}, d);
   const env: V1EnvVar[] = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -897,14 +985,15 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule): V1CronJob {
   ];
   const creator: V1Container = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: KUBECTL_IMAGE,
+    image: d.kubectlImage,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
     env,
+    securityContext: restricted(),
   };
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: { name: kubeName(ir.name) },
+    metadata: { name: kubeName(ir.name), labels: objectLabels(ir) },
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -918,8 +1007,9 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule): V1CronJob {
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: TEKTON_CREATOR_SERVICE_ACCOUNT,
+              serviceAccountName: creatorServiceAccount(ir, d),
               restartPolicy: "Never",
+              ...(d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {}),
               containers: [creator],
             },
           },

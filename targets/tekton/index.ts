@@ -4,7 +4,7 @@ import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
-import { emit, resultRef } from "./emit.js";
+import { emit, manualRun, resultRef } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
@@ -26,7 +26,8 @@ export const tekton: Target = {
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v)))),
   check,
-  emit,
+  emit: (ir) => emit(ir),
   lift,
+  run: (ir) => manualRun(ir),
   runs,
 };
