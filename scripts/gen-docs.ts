@@ -4,17 +4,21 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { TARGETS } from "../targets/index.js";
 import { supportMatrix } from "../src/explain.js";
-import { CONFIG_SCHEMA_PATH, generateConfigSchema, generateSpecSchema, SCHEMA_PATH } from "../src/spec/schema-gen.js";
+import { CONFIG_SCHEMA_PATH, generateConfigSchema, generateSpecSchema, SCHEMA_PATH, withTargetOptions } from "../src/spec/schema-gen.js";
 import { generateValidators, VALIDATORS_PATH } from "./gen-validators.js";
-import { configReference, specReference, withConfigReference, withReference } from "../src/spec/reference.js";
+import { configReference, optionsReference, specReference, withConfigReference, withOptionsReference, withReference } from "../src/spec/reference.js";
 
 const schema = generateSpecSchema();
+// The validators check the config's shape with every target's options open; each
+// target's options are checked by src/options.ts (did-you-mean, per target). The
+// published schema, which editors read, has each target's options spelled out.
 const configSchema = generateConfigSchema();
+const publishedConfigSchema = withTargetOptions(configSchema, TARGETS);
 const readme = withReference(readFileSync("README.md", "utf8"), specReference(JSON.parse(schema)));
 const files: [string, string][] = [
   [SCHEMA_PATH, schema],
-  [CONFIG_SCHEMA_PATH, configSchema],
-  ["README.md", withConfigReference(readme, configReference(JSON.parse(configSchema)))],
+  [CONFIG_SCHEMA_PATH, publishedConfigSchema],
+  ["README.md", withOptionsReference(withConfigReference(readme, configReference(JSON.parse(configSchema))), optionsReference(TARGETS))],
   ["docs/support-matrix.md", supportMatrix(TARGETS)],
   [VALIDATORS_PATH, generateValidators(schema, configSchema)],
 ];

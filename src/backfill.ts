@@ -9,13 +9,14 @@
  * included. A workflow without a cron schedule (none, or an event trigger) has no slots:
  * it gets one partition per day, at 00:00 UTC.
  */
-import type { Target } from "../targets/types.js";
+import type { RunsOptions, Target } from "../targets/types.js";
 import { parseCron, nextFireTimes, type Cron } from "./cron.js";
 import { hasErrors, problem, sortDiagnostics, type Diagnostic, type Problem } from "./diagnostics.js";
 import { analyzeSelection, targetsFor, type Selection } from "./project.js";
 import { backfillMarkLine, hashComment, headerLines } from "./header.js";
 import type { Workflow } from "./ir.js";
 import { outputBaseName } from "./names.js";
+import { defaultOptions } from "./options.js";
 import { toLocal } from "./values.js";
 
 /** At most this many partitions in one backfill; a larger range is refused (split it). */
@@ -135,7 +136,7 @@ export function backfillFiles(
   from: string,
   to: string,
   dates: readonly number[],
-  options: { readonly ref: string },
+  options: RunsOptions,
 ): BackfillFile[] {
   if (target.runs === undefined) throw new Error(`target ${target.name} has no runs()`);
   const planned = target.runs(ir, dates, options);
@@ -200,11 +201,12 @@ export function backfillSelection(
       empty.push(a.spec.locate(noPartitions(a.ir, from, to)));
       continue;
     }
-    for (const { target, folder } of targetsFor(sel, a.path)) {
-      const checked = sortDiagnostics(target.check(a.ir).map(a.spec.locate));
+    for (const { target, runsFolder, options: deploy } of targetsFor(sel, a.path)) {
+      const values = deploy?.values ?? defaultOptions(target.options);
+      const checked = sortDiagnostics(target.check(a.ir, values).map(a.spec.locate));
       diagnostics.push(...checked);
       if (hasErrors(checked)) continue;
-      const stem = backfillStem(a.ir, folder, from, to);
+      const stem = backfillStem(a.ir, runsFolder, from, to);
       const other = writer.get(stem);
       if (other !== undefined) {
         diagnostics.push({
@@ -218,7 +220,7 @@ export function backfillSelection(
         continue;
       }
       writer.set(stem, a.spec.file);
-      files.push(...backfillFiles(a.ir, target, folder, from, to, dates, options));
+      files.push(...backfillFiles(a.ir, target, runsFolder, from, to, dates, { ...options, options: values }));
       count += dates.length;
     }
   }

@@ -12,6 +12,7 @@ import { outputBaseName } from "./names.js";
 import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
 import { loadSpec, type LoadedSpec } from "./spec/load.js";
 import { checkShape } from "./spec/schema.js";
+import { defaultOptions } from "./options.js";
 import { checkText } from "./text.js";
 import type { Target } from "../targets/types.js";
 
@@ -95,16 +96,35 @@ export function analyze(file: string, text: string, where?: { path: string; host
 
 export interface Output {
   readonly target: string;
-  /** Relative to the output folder: `<target>/<workflow>.<ext>`. */
+  /** Relative to the output folder: `<target>/<workflow>.<ext>` (a run file: `<target>-runs/<workflow>.run.<ext>`). */
   readonly path: string;
   readonly text: string;
+  /**
+   * What the file is: the workflow's file (`output`, the default), the file that starts a
+   * run by hand (`run`, in the runs folder), or a file of the whole output folder (`folder`).
+   */
+  readonly role?: "output" | "run" | "folder";
 }
 
-/** Compiles a valid IR for one target: the target's refusals as diagnostics, or the output file. */
-export function compileFor(analysis: Analysis, target: Target): { output: Output | null; diagnostics: Diagnostic[] } {
+/** Options of one target, checked (src/options.ts): the values `emit` gets and the digest its header carries. */
+export interface TargetOptions {
+  readonly values: Record<string, unknown>;
+  /** What was given (config and command line), without defaults. */
+  readonly given: Record<string, unknown>;
+  /** The header's `options:` value (src/options.ts `optionsDigest`). */
+  readonly digest: string;
+}
+
+/**
+ * Compiles a valid IR for one target: the target's refusals as diagnostics, or the output
+ * file (and the file that starts a run by hand, when the target writes one).
+ */
+export function compileFor(analysis: Analysis, target: Target, options?: TargetOptions): { output: Output | null; run?: Output; diagnostics: Diagnostic[] } {
   const ir = analysis.ir;
   if (ir === null) throw new Error("compileFor needs a valid analysis");
-  const diagnostics = sortDiagnostics(target.check(ir).map(analysis.spec.locate));
+  const values = options?.values ?? defaultOptions(target.options);
+  const digest = options?.digest ?? "none";
+  const diagnostics = sortDiagnostics(target.check(ir, values).map(analysis.spec.locate));
   if (hasErrors(diagnostics)) return { output: null, diagnostics };
   const limit = target.fileLimit;
   const tooLarge = (bytes: number, atLeast: boolean): Diagnostic => {
@@ -120,14 +140,18 @@ export function compileFor(analysis: Analysis, target: Target): { output: Output
   if (least > MAX_OUTPUT_BYTES) return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, least, true)] };
   if (limit?.severity === "error" && least > limit.bytes) return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
   const name = `${outputBaseName(ir.name)}.${target.extension}`;
-  const text = sealOutput(name, target.emit(ir));
+  const text = sealOutput(name, target.emit(ir, values), digest);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_OUTPUT_BYTES) return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, bytes, false)] };
   if (limit !== undefined && bytes > limit.bytes) {
     diagnostics.push(tooLarge(bytes, false));
     if (limit.severity === "error") return { output: null, diagnostics };
   }
-  return { output: { target: target.name, path: `${target.name}/${name}`, text }, diagnostics };
+  const output: Output = { target: target.name, path: `${target.name}/${name}`, text };
+  if (target.run === undefined) return { output, diagnostics };
+  const runName = `${outputBaseName(ir.name)}.run.${target.extension}`;
+  const run: Output = { target: target.name, path: `${target.name}-runs/${runName}`, text: sealOutput(runName, target.run(ir, values), digest), role: "run" };
+  return { output, run, diagnostics };
 }
 
 /**

@@ -24,6 +24,9 @@ export const CODES = {
   KFM010: "a spec entry names a target the project does not configure",
   KFM011: "a spec on the command line is not one of the project's specs",
   KFM012: "an output folder is inside another project",
+  KFM013: "unknown target option",
+  KFM014: "invalid target option value",
+  KFM015: "a target's runs folder is its output folder or nested with it",
   // Shape (JSON Schema).
   KFM101: "unknown key",
   KFM102: "missing required key",

@@ -2,7 +2,7 @@
  * `kfm-compile explain` and the support matrix: both printed from the targets'
  * feature tables, so the docs say what the compiler does.
  */
-import type { Target } from "../targets/types.js";
+import type { Prerequisite, Target } from "../targets/types.js";
 import { formatDiagnostic, safeText, type Diagnostic } from "./diagnostics.js";
 import { FEATURE_IDS, FEATURES, type FeatureId } from "./features.js";
 
@@ -11,14 +11,25 @@ export interface TargetExplanation {
   /** Errors the target's check reports for this spec: it refuses to compile it. */
   readonly refusals: readonly Diagnostic[];
   readonly features: readonly { readonly feature: FeatureId; readonly support: string; readonly how: string }[];
+  /** What the spec needs on the runner before it runs there (`Target.prerequisites`). */
+  readonly needs: readonly Prerequisite[];
 }
 
-export function explainTargets(used: readonly FeatureId[], targets: readonly Target[], refusals: (t: Target) => Diagnostic[]): TargetExplanation[] {
-  return targets.map((t) => ({
-    target: t.name,
-    refusals: refusals(t),
-    features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how })),
-  }));
+export function explainTargets(
+  used: readonly FeatureId[],
+  targets: readonly Target[],
+  refusals: (t: Target) => Diagnostic[],
+  needs: (t: Target) => readonly Prerequisite[] = () => [],
+): TargetExplanation[] {
+  return targets.map((t) => {
+    const refused = refusals(t);
+    return {
+      target: t.name,
+      refusals: refused,
+      features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how })),
+      needs: refused.length > 0 ? [] : needs(t),
+    };
+  });
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -45,6 +56,10 @@ export function explainText(workflow: string, file: string, used: readonly Featu
     out.push(`\n${e.target}: ${e.refusals.length === 0 ? "compiles" : "refuses this spec"}\n`);
     for (const f of e.features) out.push(`  ${f.feature} (${f.support}): ${f.how}\n`);
     for (const d of e.refusals) out.push(`  ${formatDiagnostic(d)}\n`);
+    if (e.needs.length > 0) {
+      out.push(`  needs on ${e.target}:\n`);
+      for (const n of e.needs) out.push(`    - ${n.kind}: ${safeText(n.text)}\n`);
+    }
   }
   return out.join("");
 }

@@ -5,7 +5,9 @@
  */
 import { relative, sep } from "node:path";
 import type { Target } from "../targets/types.js";
-import { analyze, compileFor, readLayout, type Analysis, type Output } from "./compile.js";
+import { analyze, compileFor, readLayout, type Analysis, type Output, type TargetOptions } from "./compile.js";
+import { headerLinesFor, sealOutput } from "./header.js";
+import { defaultOptions } from "./options.js";
 import { sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { judgeDaylightSaving } from "./lower.js";
 import { diskHost, type ReadError } from "./spec/layout.js";
@@ -17,8 +19,17 @@ export interface Selection {
   readonly root: string;
   /** Spec files, absolute. */
   readonly specs: readonly string[];
-  /** Each target and its output folder, relative to `base`, `/`-separated. */
-  readonly targets: readonly { readonly target: Target; readonly folder: string }[];
+  /**
+   * Each target with its output folder and runs folder (files that start runs by hand),
+   * relative to `base`, `/`-separated, and its options (defaults when absent).
+   */
+  readonly targets: readonly SelectedTarget[];
+  /**
+   * Whether the selection is every spec of its folders (a whole project, or the specs
+   * given with --out): only then are a target's folder files (`Target.folderFiles`),
+   * which list the folder's workflows, written and compared.
+   */
+  readonly whole?: boolean;
   /**
    * Specs (absolute) compiled for some of `targets` only, with those targets' names
    * (`specs:` entries with `targets` in kfm.config.yaml); the others skip them.
@@ -43,12 +54,24 @@ export interface Selection {
   readonly progress?: (step: "reading" | "compiling", done: number, total: number) => void;
 }
 
+export interface SelectedTarget {
+  readonly target: Target;
+  readonly folder: string;
+  readonly runsFolder: string;
+  readonly options?: TargetOptions;
+}
+
 export interface Compiled {
   /** Paths relative to `base`: `<folder>/<workflow>.<ext>`. */
   readonly outputs: Output[];
   /** Display paths of the specs that compiled, as headers name them. */
   readonly specs: string[];
   readonly diagnostics: Diagnostic[];
+}
+
+/** Every folder the selection writes generated files into: output folders and runs folders. */
+export function selectionFolders(sel: Selection): string[] {
+  return [...new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]))];
 }
 
 /** The targets (with folders) a spec of the selection is compiled for. */
@@ -170,8 +193,8 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
     const shown = a.spec.file;
     if (a.ir === null) continue;
     specs.push(shown);
-    for (const { target, folder } of targetsFor(sel, a.path)) {
-      const r = compileFor(a, target);
+    for (const { target, folder, runsFolder, options } of targetsFor(sel, a.path)) {
+      const r = compileFor(a, target, options);
       diagnostics.push(...r.diagnostics);
       if (r.output === null) continue;
       const name = r.output.path.slice(target.name.length + 1);
@@ -187,7 +210,45 @@ export function compileSelection(sel: Selection, taken: readonly { readonly path
       }
       writer.set(rel, a.spec.file);
       outputs.push({ ...r.output, path: rel });
+      if (r.run !== undefined) {
+        const runRel = `${runsFolder === "." ? "" : `${runsFolder}/`}${r.run.path.slice(r.run.path.indexOf("/") + 1)}`;
+        writer.set(runRel, a.spec.file);
+        outputs.push({ ...r.run, path: runRel });
+      }
     }
   }
+  if (sel.whole === true) outputs.push(...folderOutputs(sel, outputs, taken));
   return { outputs, specs, diagnostics };
 }
+
+/**
+ * The folder files of each target (`Target.folderFiles`), from the workflows written into
+ * its folder: those compiled now and those `taken` (trusted current without compiling).
+ */
+export function folderOutputs(
+  sel: Selection,
+  outputs: readonly Output[],
+  taken: readonly { readonly path: string; readonly target?: string }[] = [],
+): Output[] {
+  const files: Output[] = [];
+  for (const { target, folder, options } of sel.targets) {
+    if (target.folderFiles === undefined) continue;
+    const prefix = folder === "." ? "" : `${folder}/`;
+    const names = [
+      ...outputs.filter((o) => o.target === target.name && (o.role ?? "output") === "output").map((o) => o.path),
+      ...taken.filter((t) => t.target === target.name).map((t) => t.path),
+    ]
+      .filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes("/") && p.endsWith(`.${target.extension}`))
+      .map((p) => p.slice(prefix.length))
+      .sort();
+    const entries = [...new Set(names)].map((file) => ({ file, workflow: file.slice(0, -target.extension.length - 1) }));
+    const digest = options?.digest ?? "none";
+    for (const f of target.folderFiles(entries, options?.values ?? defaultOptions(target.options), headerLinesFor(target.name, FOLDER_FROM))) {
+      files.push({ target: target.name, path: `${prefix}${f.name}`, text: sealOutput(f.name, f.text, digest), role: "folder" });
+    }
+  }
+  return files;
+}
+
+/** What a folder file's header names as its source: no one spec, the folder's workflows. */
+export const FOLDER_FROM = "(the workflows of this folder)";

@@ -10,9 +10,15 @@ import type { DaylightSaving } from "../src/cron.js";
 import type { Problem, Severity } from "../src/diagnostics.js";
 import type { FeatureTable } from "../src/features.js";
 import type { Workflow } from "../src/ir.js";
+import type { OptionDecls } from "../src/options.js";
 import type { Summary } from "../src/summary.js";
 
-export interface Target {
+/**
+ * A backend. `O` is its options object (`targets/<t>/options.ts`): every declared option
+ * with defaults filled in. Every method taking options also works without them (the
+ * defaults), which is what a spec compiled with no config gets.
+ */
+export interface Target<O extends object = any> {
   /** The `--target` value and the output sub-folder. */
   readonly name: string;
   /** What the output is, for `kfm-compile targets`. */
@@ -31,6 +37,11 @@ export interface Target {
    * without it, every such slot is refused for this target.
    */
   readonly daylightSaving?: DaylightSaving;
+  /**
+   * The deployment options this backend takes (`targets.<name>.options` in kfm.config.yaml,
+   * `--option name=value`): how a workflow is deployed, never what it means.
+   */
+  readonly options: OptionDecls;
   /** How each feature is realised: the data `explain` and the support matrix print. */
   readonly features: FeatureTable;
   /** The largest output file the runner takes, when it has a limit (KFM302). */
@@ -46,23 +57,63 @@ export interface Target {
    * message naming target and feature), located by spec path. Emit is called only
    * when this returns no error.
    */
-  check(ir: Workflow): Problem[];
-  /** The output file's bytes: a pure function of the IR. */
-  emit(ir: Workflow): string;
+  check(ir: Workflow, options?: O): Problem[];
+  /** The output file's bytes: a pure function of the IR and the options. */
+  emit(ir: Workflow, options?: O): string;
+  /**
+   * A file that starts one run of the workflow now when given to the runner's create
+   * (`kubectl create -f`): an object with a generated name, which `kubectl apply` (and so
+   * every GitOps tool) refuses. It is written to the target's runs folder
+   * (`<workflow>.run.<extension>`), never the output folder a GitOps tool syncs.
+   */
+  run?(ir: Workflow, options?: O): string;
+  /**
+   * Files written once per output folder, from the list of the folder's workflows (a
+   * kustomization, a shared template or reusable workflow): a pure function of the list
+   * and the options, so `check` can tell them current without compiling every spec.
+   * Written only when the whole project (or every spec given) is compiled.
+   */
+  folderFiles?(entries: readonly FolderEntry[], options: O, header: readonly string[]): readonly FolderFile[];
+  /**
+   * What this spec needs on the runner before its files run there (Secrets and keys,
+   * accounts, feature flags, versions, network reach): `explain --target` prints them.
+   */
+  prerequisites?(ir: Workflow, options?: O): readonly Prerequisite[];
   /** Reads output produced by `emit` (followed by `run`'s file, when the target has one) back into its meaning. */
   lift(text: string): Summary;
-  /**
-   * A manual run of the workflow, for runners where starting one is creating an object: a
-   * file for `kubectl create -f`, kept out of the output folder a GitOps tool syncs with
-   * apply (an object to create has `generateName`, which apply refuses).
-   */
-  run?(ir: Workflow): string;
   /**
    * Backfill (`runs.ts`): one explicit run per logical date (UTC ms, ascending), each
    * carrying its logical date and run token, as the files an operator submits. A pure
    * function of the IR and the dates. Called only when `check` found no error.
    */
   runs?(ir: Workflow, logicalDates: readonly number[], options: RunsOptions): BackfillRuns;
+}
+
+/** One workflow compiled into an output folder, as `folderFiles` sees it. */
+export interface FolderEntry {
+  /** The spec name of the workflow. */
+  readonly workflow: string;
+  /** The output file's base name (`<workflow>.<extension>`). */
+  readonly file: string;
+}
+
+/** A file written once per output folder. */
+export interface FolderFile {
+  /** Its base name in the folder. */
+  readonly name: string;
+  /**
+   * Its text, starting with the header lines given to `folderFiles` in the file's
+   * comment syntax (the output digest line is sealed by the core).
+   */
+  readonly text: string;
+}
+
+/** One thing a spec needs on the runner. */
+export interface Prerequisite {
+  /** What kind of thing: the group `explain` lists it under. */
+  readonly kind: "runner" | "setting" | "account" | "secret" | "environment" | "image" | "network";
+  /** One sentence: what must exist or hold, named as the operator would look for it. */
+  readonly text: string;
 }
 
 /**
@@ -80,6 +131,8 @@ export interface FileLimit {
 export interface RunsOptions {
   /** The Git ref a GitHub Actions dispatch runs on. */
   readonly ref: string;
+  /** The target's deployment options (defaults when absent). */
+  readonly options?: Record<string, unknown>;
 }
 
 /** One planned run of a backfill. */

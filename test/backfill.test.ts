@@ -134,19 +134,19 @@ describe("kfm-compile backfill", () => {
     );
     const args = ["backfill", "w.yaml", "--target", "all", "--out", "out", "--from", "2024-01-01", "--to", "2024-01-03"];
     expect(cli(args, dir).code).toBe(0);
-    const first = readdirSync(join(dir, "out/argo")).map((f) => readFileSync(join(dir, "out/argo", f), "utf8"));
+    const first = readdirSync(join(dir, "out/argo-runs")).map((f) => readFileSync(join(dir, "out/argo-runs", f), "utf8"));
     const again = cli(args, dir);
     expect(again.code).toBe(0);
     expect(again.err).toContain("0 files written");
-    expect(readdirSync(join(dir, "out/argo")).map((f) => readFileSync(join(dir, "out/argo", f), "utf8"))).toEqual(first);
-    // Compile next to them; check passes and prune keeps them.
+    expect(readdirSync(join(dir, "out/argo-runs")).map((f) => readFileSync(join(dir, "out/argo-runs", f), "utf8"))).toEqual(first);
+    // Compile beside them (the runs folder is scanned for orphans too); check passes and prune keeps them.
     expect(cli(["w.yaml", "--target", "all", "--out", "out", "--prune"], dir).code).toBe(0);
     expect(cli(["check", "w.yaml", "--target", "all", "--out", "out"], dir).code).toBe(0);
-    expect(readdirSync(join(dir, "out/argo")).sort()).toEqual([
+    expect(readdirSync(join(dir, "out/argo-runs")).sort()).toEqual([
       "w_x.backfill-2024-01-01-2024-01-03.ledger.json",
       "w_x.backfill-2024-01-01-2024-01-03.yaml",
-      "w_x.yaml",
     ]);
+    expect(readdirSync(join(dir, "out/argo")).sort()).toEqual(["w_x.yaml"]);
   });
 
   it("given a bad range, then a usage error (exit 2) said once, whatever the number of specs, and nothing written", () => {
@@ -168,7 +168,7 @@ describe("kfm-compile backfill", () => {
     const dir = mkdtempSync(join(tmpdir(), "kfm-backfill-"));
     writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
     const args = ["backfill", "w.yaml", "--target", "argo", "--out", "out", "--from", "2024-01-01", "--to", "2024-01-02"];
-    const files = ["out/argo/w_x.backfill-2024-01-01-2024-01-02.yaml", "out/argo/w_x.backfill-2024-01-01-2024-01-02.ledger.json"];
+    const files = ["out/argo-runs/w_x.backfill-2024-01-01-2024-01-02.yaml", "out/argo-runs/w_x.backfill-2024-01-01-2024-01-02.ledger.json"];
     const first = cli(args, dir);
     expect(first.code).toBe(0);
     expect(first.err).toBe(
@@ -202,7 +202,7 @@ describe("kfm-compile backfill", () => {
     const mixed = cli([...base, "late.yaml", "early.yaml", "--from", "2020-01-01", "--to", "2020-01-02"], dir);
     expect(mixed.code).toBe(0);
     expect(mixed.err).toMatch(/late\.yaml:5:17: warning KFM402: /);
-    expect(readdirSync(join(dir, "out/argo")).sort()).toEqual([
+    expect(readdirSync(join(dir, "out/argo-runs")).sort()).toEqual([
       "early.backfill-2020-01-01-2020-01-02.ledger.json",
       "early.backfill-2020-01-01-2020-01-02.yaml",
     ]);
@@ -213,9 +213,9 @@ describe("kfm-compile backfill", () => {
     writeFileSync(join(dir, "w.yaml"), `workflow:\n  name: w_x\n  jobs:\n    - job:\n        name: a\n        image: busybox:1\n`);
     const args = ["backfill", "w.yaml", "--target", "argo", "--out", ".", "--from", "2024-01-01", "--to", "2024-01-01"];
     expect(cli(args, dir).code).toBe(0);
-    writeFileSync(join(dir, "argo/w_x.backfill-2024-01-01-2024-01-01.yaml"), "mine\n");
+    writeFileSync(join(dir, "argo-runs/w_x.backfill-2024-01-01-2024-01-01.yaml"), "mine\n");
     expect(cli(args, dir).code).toBe(1);
-    expect(readFileSync(join(dir, "argo/w_x.backfill-2024-01-01-2024-01-01.yaml"), "utf8")).toBe("mine\n");
+    expect(readFileSync(join(dir, "argo-runs/w_x.backfill-2024-01-01-2024-01-01.yaml"), "utf8")).toBe("mine\n");
     expect(cli([...args, "--force"], dir).code).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { TARGETS } from "../targets/index.js";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -185,12 +186,16 @@ describe("other commands", () => {
   it("prints the schema", () => {
     expect(JSON.parse(run(["schema"]).stdout).$id).toMatch(/workflow\.schema\.json$/);
   });
-  it("lists the targets", () => {
-    expect(
-      run(["targets"])
-        .stdout.split("\n")
-        .map((l) => l.split(" ")[0]),
-    ).toEqual(["airflow", "argo", "tekton", "github-actions", ""]);
+  it("lists the targets, each with the names of its options", () => {
+    const lines = run(["targets"]).stdout.split("\n");
+    expect(lines.filter((l) => !l.startsWith(" ")).map((l) => l.split(" ")[0])).toEqual(["airflow", "argo", "tekton", "github-actions", ""]);
+    for (const t of TARGETS) {
+      const names = Object.keys(t.options);
+      const at = lines.findIndex((l) => l.startsWith(`${t.name} `));
+      expect(lines[at + 1]).toBe(
+        names.length > 0 ? `${"".padEnd(16)}options: ${names.join(", ")}` : lines[at + 1]!.startsWith(" ") ? "(no options line)" : lines[at + 1],
+      );
+    }
   });
   it.each([["--help"], ["validate", "--help"], ["explain", "--help"], ["schema", "--help"], ["targets", "--help"]])("%j prints help and exits 0", (...args) => {
     const r = run(args);

@@ -41,7 +41,9 @@ ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
 With one spec, one target and no --out, the output goes to standard output;
-otherwise it is written to DIR/<target>/<workflow name>.<ext>. In a project (a
+otherwise it is written to DIR/<target>/<workflow name>.<ext>, and a target's file that
+starts a run by hand (Tekton's PipelineRun) to DIR/<target>-runs/, outside the folder a
+GitOps tool syncs. In a project (a
 kfm.config.yaml in this folder or one above it, up to the repository root), no spec
 compiles the whole project, each target into its folder, and specs or --target
 compile part of it (--out compiles the specs as given instead). With neither a spec
@@ -56,6 +58,9 @@ Options:
   -t, --target <name>  target to compile for (repeatable, or comma-separated)
   -o, --out <DIR>      output folder
   -c, --config <FILE>  project config (default: kfm.config.yaml in this folder or the nearest one above)
+      --option <NAME=VALUE>  a target's deployment option (repeatable; TARGET.NAME=VALUE
+                       for one target), over the config's: lists comma-separated,
+                       mappings as JSON; README "Deploying" lists each target's
       --force          overwrite files at output paths that kfm-compile did not generate
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)

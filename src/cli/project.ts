@@ -11,7 +11,9 @@ import { TARGETS } from "../../targets/index.js";
 import { findConfig, parseConfig, type Project } from "../config/load.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { LowerOptions } from "../lower.js";
-import { relativeDisplay, type Selection } from "../project.js";
+import { relativeDisplay, type SelectedTarget, type Selection } from "../project.js";
+import { optionsDigest, parseOptionText, resolveOptions } from "../options.js";
+import { suggestion } from "../diagnostics.js";
 import { displayPath, lookupTarget, readSpec, UsageError, type Io, type Parsed } from "./common.js";
 
 /** The options every project-wide command takes. */
@@ -19,6 +21,7 @@ export const PROJECT_OPTIONS = {
   target: { type: "string", short: "t", multiple: true },
   out: { type: "string", short: "o" },
   config: { type: "string", short: "c" },
+  option: { type: "string", multiple: true },
 } as const;
 
 export type Selected =
@@ -59,7 +62,11 @@ export function select(values: Parsed["values"], positionals: readonly string[],
         // Job files stay inside the project: the config's folder, or the current one without a config.
         root: config === null ? io.cwd : dirname(config),
         specs: positionals.map((p) => resolve(io.cwd, p)),
-        targets: targetsOf(values).map((target) => ({ target, folder: target.name })),
+        targets: withOptions(
+          targetsOf(values).map((target) => ({ target, folder: target.name, runsFolder: `${target.name}-runs` })),
+          values,
+        ),
+        whole: true,
         display: (p) => displayPath(p, io.cwd),
         readFile: readSpec,
         // A folder shared by separate runs: another run's specs (still there) keep their files.
@@ -126,7 +133,11 @@ export function select(values: Parsed["values"], positionals: readonly string[],
       specs,
       ...(positionals.length > 0 ? { rest: project.specs.filter((p) => !specs.includes(p)) } : {}),
       only: project.only,
-      targets: targets.map((t) => ({ target: t.target, folder: t.out })),
+      targets: withOptions(
+        targets.map((t) => ({ target: t.target, folder: t.out, runsFolder: t.runs, options: t.options })),
+        values,
+      ),
+      whole: positionals.length === 0,
       // Headers name specs relative to the project root, so they do not depend on where kfm-compile runs.
       display,
       readFile: readSpec,
@@ -160,4 +171,45 @@ export function loweringFor(project: Project | null, file: string, io: Io): Lowe
   if (project === null || !project.specs.includes(path)) return {};
   const only = project.only.get(path);
   return { targets: project.targets.map((t) => t.target).filter((t) => only?.includes(t.name) ?? true) };
+}
+
+/**
+ * `--option name=value` (or `target.name=value` for one target of several), on top of
+ * the config's options: each option goes to every selected target that declares it.
+ * Names and values are checked as the config's are; a problem is a usage error naming
+ * the option as written.
+ */
+export function withOptions(targets: SelectedTarget[], values: Parsed["values"]): SelectedTarget[] {
+  const given = (values.option as string[] | undefined) ?? [];
+  if (given.length === 0) return targets;
+  const byTarget = new Map<string, Record<string, unknown>>();
+  for (const text of given) {
+    const eq = text.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--option ${text}: write it as name=value (for one target: target.name=value).`);
+    const key = text.slice(0, eq);
+    const dot = key.indexOf(".");
+    const only = dot > 0 && targets.some((t) => t.target.name === key.slice(0, dot)) ? key.slice(0, dot) : null;
+    const name = only === null ? key : key.slice(dot + 1);
+    const takers = targets.filter((t) => (only === null || t.target.name === only) && Object.hasOwn(t.target.options, name));
+    if (takers.length === 0) {
+      const names = [...new Set(targets.filter((t) => only === null || t.target.name === only).flatMap((t) => Object.keys(t.target.options)))];
+      const hint = suggestion(name, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
+      throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name}\`.${hint}`);
+    }
+    for (const t of takers) {
+      const parsed = parseOptionText(t.target.options[name], text.slice(eq + 1));
+      if ("error" in parsed) throw new UsageError(`--option ${key}: the ${t.target.name} option \`${name}\` ${parsed.error}.`);
+      const mine = byTarget.get(t.target.name) ?? {};
+      mine[name] = parsed.value;
+      byTarget.set(t.target.name, mine);
+    }
+  }
+  return targets.map((t) => {
+    const mine = byTarget.get(t.target.name);
+    if (mine === undefined) return t;
+    const all = { ...(t.options?.given ?? {}), ...mine };
+    const r = resolveOptions(t.target.name, t.target.options, all, []);
+    if (r.options === null) throw new UsageError(r.problems.map((p) => `--option: ${p.message}`).join("\n"));
+    return { ...t, options: { ...r.options, digest: optionsDigest(r.options.given) } };
+  });
 }

@@ -10,6 +10,8 @@ import { TARGETS, findTarget, type Target } from "../../targets/index.js";
 import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
 import { loadSpec } from "../spec/load.js";
 import { checkConfigShape } from "../spec/schema.js";
+import type { TargetOptions } from "../compile.js";
+import { optionsDigest, resolveOptions } from "../options.js";
 import type { ProjectConfig, SpecEntry } from "./types.js";
 
 export const CONFIG_FILE = "kfm.config.yaml";
@@ -26,8 +28,11 @@ export interface Project {
    * compiled for (a spec also matched by a plain glob is compiled for every target).
    */
   readonly only: ReadonlyMap<string, readonly string[]>;
-  /** Each target with its output folder, relative to the root, `/`-separated (`.` for the root itself). */
-  readonly targets: { readonly target: Target; readonly out: string }[];
+  /**
+   * Each target with its output folder and runs folder, relative to the root,
+   * `/`-separated (`.` for the root itself), and its checked options.
+   */
+  readonly targets: { readonly target: Target; readonly out: string; readonly runs: string; readonly options: TargetOptions }[];
 }
 
 /**
@@ -93,29 +98,49 @@ export function parseConfig(
       );
       continue;
     }
-    const out = resolve(root, t.out);
-    if (isAbsolute(t.out) || !inside(root, out)) {
-      problems.push(
-        problem("KFM006", `The output folder \`${t.out}\` is outside the project root (the folder of this file): name a folder inside it, relative to it.`, [
-          "targets",
-          name,
-          "out",
-        ]),
-      );
-      continue;
+    const folders: string[] = [];
+    for (const [key, folder] of [
+      ["out", t.out],
+      ["runs", t.runs ?? `${t.out.replace(/[\\/]+$/, "")}-runs`],
+    ] as const) {
+      const at = t.runs === undefined && key === "runs" ? ["targets", name, "out"] : ["targets", name, key];
+      const what = key === "out" ? "output folder" : "runs folder";
+      const abs = resolve(root, folder);
+      if (isAbsolute(folder) || !inside(root, abs)) {
+        problems.push(
+          problem("KFM006", `The ${what} \`${folder}\` is outside the project root (the folder of this file): name a folder inside it, relative to it.`, at),
+        );
+        break;
+      }
+      const nested = projectBetween(root, abs);
+      if (nested !== null) {
+        problems.push(
+          problem(
+            "KFM012",
+            `The ${what} \`${folder}\` is inside another project (${posix(relative(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`,
+            at,
+          ),
+        );
+        break;
+      }
+      folders.push(posix(relative(root, abs)) || ".");
     }
-    const nested = projectBetween(root, out);
-    if (nested !== null) {
+    if (folders.length < 2) continue;
+    const [out, runs] = folders as [string, string];
+    if (runs === out || inside(resolve(root, out), resolve(root, runs)) || inside(resolve(root, runs), resolve(root, out))) {
       problems.push(
         problem(
-          "KFM012",
-          `The output folder \`${t.out}\` is inside another project (${posix(relative(root, nested))}): its \`--prune\` and \`check\` would take this project's files for its own orphans. Name a folder outside it, or list these specs in that config.`,
-          ["targets", name, "out"],
+          "KFM015",
+          `The runs folder \`${runs}\` ${runs === out ? "is" : inside(resolve(root, out), resolve(root, runs)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`,
+          ["targets", name, t.runs === undefined ? "out" : "runs"],
         ),
       );
       continue;
     }
-    targets.push({ target, out: posix(relative(root, out)) || "." });
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    problems.push(...resolved.problems);
+    if (resolved.options === null) continue;
+    targets.push({ target, out, runs, options: { ...resolved.options, digest: optionsDigest(resolved.options.given) } });
   }
   const configured = new Set(targets.map((t) => t.target.name));
   const named = new Set(Object.keys(config.targets));

@@ -60,9 +60,22 @@ export interface TargetConfig {
    * @minLength 1
    */
   out: string;
-  /** Per-target options. No target has any yet, so this mapping must be empty when present. */
+  /**
+   * The folder for files that start runs by hand (`kubectl create -f`: a manual run, a
+   * backfill), relative to the folder of this file and inside it; neither inside `out`
+   * nor holding it, so a GitOps tool syncing `out` never creates a run. Default: `out`
+   * followed by `-runs` (`deploy/tekton` -> `deploy/tekton-runs`).
+   * @minLength 1
+   */
+  runs?: string;
+  /**
+   * How this target's files are deployed (namespace, accounts, images, runner labels, ...),
+   * never what they mean: each target's options are listed in README.md, "Deploying".
+   */
   options?: TargetOptions;
 }
 
-/** Reserved for per-target options: none exist yet. */
-export interface TargetOptions {}
+/** A target's deployment options, by name (README.md, "Deploying", lists each target's). */
+export interface TargetOptions {
+  [option: string]: unknown;
+}

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import * as TJS from "typescript-json-schema";
+import { optionsSchema, type OptionDecls } from "../options.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const SCHEMA_PATH = "schemas/workflow.schema.json";
@@ -31,4 +32,16 @@ export function generateSpecSchema(): string {
 /** Generates the project configuration's JSON Schema from `src/config/types.ts`. */
 export function generateConfigSchema(): string {
   return generate("src/config/types.ts", "ProjectConfig", "https://kfm-compile.dev/schemas/config.schema.json");
+}
+
+/**
+ * The config schema with each target's options spelled out under `targets.<name>.options`
+ * (src/options.ts `optionsSchema`), for editors; other target names keep the open shape.
+ */
+export function withTargetOptions(configSchema: string, targets: readonly { readonly name: string; readonly options: OptionDecls }[]): string {
+  const schema = JSON.parse(configSchema) as { properties: { targets: Record<string, unknown> } };
+  schema.properties.targets.properties = Object.fromEntries(
+    targets.map((t) => [t.name, { allOf: [{ $ref: "#/definitions/TargetConfig" }, { properties: { options: optionsSchema(t.options) } }] }]),
+  );
+  return JSON.stringify(schema, null, 2) + "\n";
 }

@@ -5950,10 +5950,10 @@ return errors === 0;
 }
 
 export const ProjectConfig = validate56;
-const schema63 = {"$id":"https://kfm-compile.dev/schemas/config.schema.json","description":"A `kfm.config.yaml` file: the project's specs and targets.","type":"object","properties":{"specs":{"description":"The spec files of the project: globs relative to the folder of this file (`*`,\n`**`, `?`, `{a,b}`, and `!` in front to exclude from every entry), each compiled for\nevery target; or `{path, targets}` entries, whose specs are compiled for the listed\ntargets only. Each glob must match at least one file; a spec matched by several\nentries is compiled for all of their targets. List workflow files (and stand-alone\n`job:` specs); a job file that a workflow of the project names (`job: jobs/x.yaml`)\nis read through that workflow and is not compiled on its own even when a glob\nmatches it, so a glob over a whole folder tree (every `.yaml` file under\n`workflows/`) means the workflows in it.","minItems":1,"type":"array","items":{"anyOf":[{"$ref":"#/definitions/SpecEntry"},{"type":"string"}]}},"targets":{"description":"The targets to compile for, by name (`airflow`, `argo`, `tekton`,\n`github-actions`), each with its output folder.","minProperties":1,"type":"object","additionalProperties":{"$ref":"#/definitions/TargetConfig"}}},"additionalProperties":false,"required":["specs","targets"],"definitions":{"SpecEntry":{"description":"Specs compiled for some of the project's targets only.","type":"object","properties":{"path":{"description":"A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).","type":"string"},"targets":{"description":"The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).","minItems":1,"type":"array","items":{"type":"string"}}},"additionalProperties":false,"required":["path","targets"]},"TargetConfig":{"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"options":{"description":"Per-target options. No target has any yet, so this mapping must be empty when present.","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]},"TargetOptions":{"description":"Reserved for per-target options: none exist yet.","type":"object","additionalProperties":false}},"$schema":"http://json-schema.org/draft-07/schema#"};
+const schema63 = {"$id":"https://kfm-compile.dev/schemas/config.schema.json","description":"A `kfm.config.yaml` file: the project's specs and targets.","type":"object","properties":{"specs":{"description":"The spec files of the project: globs relative to the folder of this file (`*`,\n`**`, `?`, `{a,b}`, and `!` in front to exclude from every entry), each compiled for\nevery target; or `{path, targets}` entries, whose specs are compiled for the listed\ntargets only. Each glob must match at least one file; a spec matched by several\nentries is compiled for all of their targets. List workflow files (and stand-alone\n`job:` specs); a job file that a workflow of the project names (`job: jobs/x.yaml`)\nis read through that workflow and is not compiled on its own even when a glob\nmatches it, so a glob over a whole folder tree (every `.yaml` file under\n`workflows/`) means the workflows in it.","minItems":1,"type":"array","items":{"anyOf":[{"$ref":"#/definitions/SpecEntry"},{"type":"string"}]}},"targets":{"description":"The targets to compile for, by name (`airflow`, `argo`, `tekton`,\n`github-actions`), each with its output folder.","minProperties":1,"type":"object","additionalProperties":{"$ref":"#/definitions/TargetConfig"}}},"additionalProperties":false,"required":["specs","targets"],"definitions":{"SpecEntry":{"description":"Specs compiled for some of the project's targets only.","type":"object","properties":{"path":{"description":"A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).","type":"string"},"targets":{"description":"The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).","minItems":1,"type":"array","items":{"type":"string"}}},"additionalProperties":false,"required":["path","targets"]},"TargetConfig":{"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"runs":{"description":"The folder for files that start runs by hand (`kubectl create -f`: a manual run, a\nbackfill), relative to the folder of this file and inside it; neither inside `out`\nnor holding it, so a GitOps tool syncing `out` never creates a run. Default: `out`\nfollowed by `-runs` (`deploy/tekton` -> `deploy/tekton-runs`).","minLength":1,"type":"string"},"options":{"description":"How this target's files are deployed (namespace, accounts, images, runner labels, ...),\nnever what they mean: each target's options are listed in README.md, \"Deploying\".","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]},"TargetOptions":{"description":"A target's deployment options, by name (README.md, \"Deploying\", lists each target's).","type":"object","additionalProperties":{}}},"$schema":"http://json-schema.org/draft-07/schema#"};
 const schema64 = {"description":"Specs compiled for some of the project's targets only.","type":"object","properties":{"path":{"description":"A glob relative to the folder of this file, as in the plain list (`!` globs of the list exclude here too).","type":"string"},"targets":{"description":"The targets these specs are compiled for, each one of `targets` below; the others\nskip them (no output, no refusal).","minItems":1,"type":"array","items":{"type":"string"}}},"additionalProperties":false,"required":["path","targets"]};
-const schema65 = {"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"options":{"description":"Per-target options. No target has any yet, so this mapping must be empty when present.","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]};
-const schema66 = {"description":"Reserved for per-target options: none exist yet.","type":"object","additionalProperties":false};
+const schema65 = {"description":"Where one target's files go, and its options.","type":"object","properties":{"out":{"description":"The output folder, relative to the folder of this file and inside it. Files are\nwritten directly into it as `<workflow>.<ext>`; for example `.github/workflows`\nfor GitHub Actions.","minLength":1,"type":"string"},"runs":{"description":"The folder for files that start runs by hand (`kubectl create -f`: a manual run, a\nbackfill), relative to the folder of this file and inside it; neither inside `out`\nnor holding it, so a GitOps tool syncing `out` never creates a run. Default: `out`\nfollowed by `-runs` (`deploy/tekton` -> `deploy/tekton-runs`).","minLength":1,"type":"string"},"options":{"description":"How this target's files are deployed (namespace, accounts, images, runner labels, ...),\nnever what they mean: each target's options are listed in README.md, \"Deploying\".","$ref":"#/definitions/TargetOptions"}},"additionalProperties":false,"required":["out"]};
+const schema66 = {"description":"A target's deployment options, by name (README.md, \"Deploying\", lists each target's).","type":"object","additionalProperties":{}};
 
 function validate57(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -5970,7 +5970,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!((key0 === "out") || (key0 === "options"))){
+if(!(((key0 === "out") || (key0 === "runs")) || (key0 === "options"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err1];
@@ -6006,11 +6006,11 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.options !== undefined){
-let data1 = data.options;
-if(data1 && typeof data1 == "object" && !Array.isArray(data1)){
-for(const key1 in data1){
-const err4 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data:data1};
+if(data.runs !== undefined){
+let data1 = data.runs;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err4 = {instancePath:instancePath+"/runs",schemaPath:"#/properties/runs/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema65.properties.runs,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6021,7 +6021,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data:data1};
+const err5 = {instancePath:instancePath+"/runs",schemaPath:"#/properties/runs/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema65.properties.runs.type,parentSchema:schema65.properties.runs,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6031,14 +6031,29 @@ vErrors.push(err5);
 errors++;
 }
 }
+if(data.options !== undefined){
+let data2 = data.options;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 }
 else {
-const err6 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+const err6 = {instancePath:instancePath+"/options",schemaPath:"#/definitions/TargetOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
 else {
 vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
 }
 errors++;
 }

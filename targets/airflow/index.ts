@@ -2,6 +2,7 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { ROBFIG_CRON, SKIPS } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import { OPTIONS } from "./options.js";
 import { check } from "./check.js";
 import { emit, escapedLength, jinjaVariable } from "./emit.js";
 import { features } from "./features.js";
@@ -21,6 +22,7 @@ export const airflow: Target = {
     gap: (everyHour) => (everyHour ? SKIPS : "fires it an hour late"),
     fold: (everyHour) => (everyHour ? ROBFIG_CRON.fold(true) : "fires it once, at its second occurrence"),
   },
+  options: OPTIONS,
   features,
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => {

@@ -3,6 +3,7 @@ import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import { OPTIONS } from "./options.js";
 import { check } from "./check.js";
 import { emit, runtimeTag } from "./emit.js";
 import { features } from "./features.js";
@@ -17,6 +18,7 @@ export const argo: Target = {
   objectName: kubeName,
   // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
   daylightSaving: ROBFIG_CRON,
+  options: OPTIONS,
   features,
   fileLimit: {
     bytes: 1_000_000,

@@ -2,6 +2,7 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { UNDOCUMENTED } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import { OPTIONS } from "./options.js";
 import { check } from "./check.js";
 import { emit, variableExpression } from "./emit.js";
 import { features } from "./features.js";
@@ -15,6 +16,7 @@ export const githubActions: Target = {
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
   // time"; nothing is said of the repeated hour.
   daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
+  options: OPTIONS,
   features,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {

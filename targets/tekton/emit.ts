@@ -46,50 +46,25 @@ import {
   tektonRunGenerateName,
 } from "../../src/names.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
 
-/**
- * Labels on every object of a workflow's file: `kfm-compile apply --prune` finds the objects a
- * workflow owned by them. (Not on the runs: a PipelineRun is created, never applied or pruned.)
- */
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "kfm-compile";
-export const WORKFLOW_LABEL = "kfm-compile.dev/workflow";
-
-/** The labels of a workflow's objects: the workflow is named by its object name. */
-export function objectLabels(ir: Workflow): Record<string, string> {
-  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: kubeName(ir.name) };
+/** The labels of a workflow's objects (targets/kubernetes.ts): the workflow is named by its object name. Not on runs: a PipelineRun is created, never applied or pruned. */
+export function workflowLabels(ir: Workflow): Record<string, string> {
+  return objectLabels(kubeName(ir.name));
 }
 
 /**
- * The numeric user every helper container runs as (the images' own user is root for busybox
- * and the kubectl image, and a name, `curl_user`, for curl: a `restricted` namespace needs
- * a numeric non-root one to verify `runAsNonRoot`). 65532 is the conventional `nonroot` of
- * distroless images, Tekton's own among them; the helpers need no file of their image's to
- * be theirs.
- */
-export const HELPER_UID = 65532;
-
-/**
  * The container securityContext of every helper the compiler adds (context, wait, status,
- * failed marker, run status, notifications, the CronJob's creator): what Pod Security
- * `restricted` requires of a container (kubernetes/pod-security-admission `policy/`
- * `check_allowPrivilegeEscalation.go`, `check_capabilities_restricted.go`,
- * `check_runAsNonRoot.go`, `check_runAsUser.go`, `check_seccompProfile_restricted.go`),
- * all on the container, so that the pod-level context stays the user's.
+ * failed marker, run status, notifications, the CronJob's creator): Pod Security
+ * `restricted`, all on the container (targets/kubernetes.ts), so that the pod-level context
+ * stays the user's. The images' own users are root (busybox, the kubectl image) or a name
+ * (`curl_user`), which the kubelet cannot verify as non-root: the numeric HELPER_UID is set.
  */
-export const RESTRICTED_CONTAINER: V1SecurityContext = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  runAsNonRoot: true,
-  runAsUser: HELPER_UID,
-  seccompProfile: { type: "RuntimeDefault" },
-};
-
 function restricted(): V1SecurityContext {
-  return structuredClone(RESTRICTED_CONTAINER);
+  return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT) as unknown as V1SecurityContext;
 }
 
 /**
@@ -98,6 +73,8 @@ function restricted(): V1SecurityContext {
  * task pods': config-defaults `default-service-account`).
  */
 export interface TektonDeployment {
+  /** The namespace written into every object; null: none (the applying tool's). */
+  readonly namespace: string | null;
   /** An existing ServiceAccount the CronJob's creator runs as; null: generate one with its Role and RoleBinding. */
   readonly creatorServiceAccount: string | null;
   /** The ServiceAccount of every TaskRun pod (`taskRunTemplate.serviceAccountName`); null: Tekton's default. */
@@ -139,6 +116,7 @@ export const CREATOR_BACKOFF_LIMIT = 3;
 
 /** The deployment with no option set. */
 export const DEFAULT_DEPLOYMENT: TektonDeployment = {
+  namespace: null,
   creatorServiceAccount: null,
   taskServiceAccount: null,
   imagePullSecrets: [],
@@ -531,7 +509,7 @@ export interface TektonPipelineTask {
 export interface TektonPipeline {
   apiVersion: typeof TEKTON_API;
   kind: "Pipeline";
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec: {
     displayName: string;
     description?: string;
@@ -550,7 +528,7 @@ export interface TektonTaskRunTemplate {
 export interface TektonPipelineRun {
   apiVersion: typeof TEKTON_API;
   kind: "PipelineRun";
-  metadata: { generateName?: string; name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: { generateName?: string; name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     pipelineRef: { name: string };
     params: TektonParam[];
@@ -566,7 +544,7 @@ export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): st
   const docs: unknown[] = [buildPipeline(ir, d)];
   if (ir.schedule?.kind === "cron") {
     docs.push(buildCronJob(ir, ir.schedule, d));
-    if (d.creatorServiceAccount === null) docs.push(...creatorAccount(ir));
+    if (d.creatorServiceAccount === null) docs.push(...creatorAccount(ir, d));
   }
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
@@ -577,7 +555,8 @@ export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): st
  * empty `logical-date` for the user to fill in.
  */
 export function manualRun(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
-  return toYamlStream([buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }, d)]);
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...(d.namespace === null ? {} : { namespace: d.namespace }) };
+  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
 }
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
@@ -673,7 +652,7 @@ function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: { name: kubeName(ir.name), labels: objectLabels(ir) },
+    metadata: objectMeta(ir, kubeName(ir.name), d),
     spec: {
       displayName: ir.name,
       ...(ir.description === null ? {} : { description: ir.description }),
@@ -936,6 +915,11 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
   };
 }
 
+/** An object's metadata: its name, the namespace option, the workflow's labels. */
+function objectMeta(ir: Workflow, name: string, d: TektonDeployment): { name: string; namespace?: string; labels: Record<string, string> } {
+  return { name, ...(d.namespace === null ? {} : { namespace: d.namespace }), labels: workflowLabels(ir) };
+}
+
 /** The ServiceAccount the CronJob's creator runs as. */
 export function creatorServiceAccount(ir: Workflow, d: TektonDeployment): string {
   return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
@@ -951,9 +935,9 @@ export const CREATOR_RULES = [
 ] as const;
 
 /** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them. */
-function creatorAccount(ir: Workflow): [V1ServiceAccount, V1Role, V1RoleBinding] {
+function creatorAccount(ir: Workflow, d: TektonDeployment): [V1ServiceAccount, V1Role, V1RoleBinding] {
   const name = tektonCreatorAccount(ir.name);
-  const metadata = () => ({ name, labels: objectLabels(ir) });
+  const metadata = () => ({ name, labels: workflowLabels(ir) });
   return [
     // The creator reads its Job through the API, never a Secret or a mounted file of its own.
     { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
@@ -968,8 +952,9 @@ function creatorAccount(ir: Workflow): [V1ServiceAccount, V1Role, V1RoleBinding]
       kind: "RoleBinding",
       metadata: metadata(),
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      // No namespace: kubectl and the API server put the RoleBinding's own namespace here.
-      subjects: [{ kind: "ServiceAccount", name }],
+      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
+      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
+      subjects: [{ kind: "ServiceAccount", name, ...(d.namespace === null ? {} : { namespace: d.namespace }) }],
     },
   ];
 }
@@ -993,7 +978,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: { name: kubeName(ir.name), labels: objectLabels(ir) },
+    metadata: objectMeta(ir, kubeName(ir.name), d),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,

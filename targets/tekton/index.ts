@@ -3,13 +3,15 @@ import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import type { Target } from "../types.js";
+import { deployment, OPTIONS, type TektonOptions } from "./options.js";
+import { prerequisites } from "./prerequisites.js";
 import { check } from "./check.js";
 import { emit, manualRun, resultRef } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
 
-export const tekton: Target = {
+export const tekton: Target<TektonOptions> = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
   extension: "yaml",
@@ -17,6 +19,7 @@ export const tekton: Target = {
   objectName: kubeName,
   // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README, Schedules).
   daylightSaving: ROBFIG_CRON,
+  options: OPTIONS,
   features,
   fileLimit: {
     bytes: 1_000_000,
@@ -25,9 +28,11 @@ export const tekton: Target = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v)))),
-  check,
-  emit: (ir) => emit(ir),
+  check: (ir, options) => check(ir, deployment(options)),
+  emit: (ir, options) => emit(ir, deployment(options)),
   lift,
-  run: (ir) => manualRun(ir),
+  // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
+  run: (ir, options) => manualRun(ir, deployment(options)),
+  prerequisites,
   runs,
 };

@@ -89,9 +89,9 @@ describe("kfm.config.yaml", () => {
     ]);
   });
 
-  it("given per-target options, then they are refused: none exist yet", () => {
-    const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntargets:\n  argo:\n    out: out\n    options: {namespace: x}\n");
-    expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:5:15: error KFM101: Unknown key `namespace` in `options`\./)]);
+  it("given an option the target does not have, then KFM013 at its name (test/project/options.test.ts has the rest)", () => {
+    const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntargets:\n  argo:\n    out: out\n    options: {no_such_option: x}\n");
+    expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:5:15: error KFM013: Unknown argo option `no_such_option`\./)]);
   });
 
   it("given a glob matching nothing and folders outside the project, then KFM007 and KFM006", () => {

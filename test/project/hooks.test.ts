@@ -33,11 +33,13 @@ describe("repository integration files", () => {
 
 describe("generated documentation of the project config", () => {
   it("schemas/config.schema.json and the README's config reference are what src/config/types.ts generates (run npm run docs)", async () => {
-    const { generateConfigSchema, CONFIG_SCHEMA_PATH } = await import("../../src/spec/schema-gen.js");
-    const { configReference, withConfigReference } = await import("../../src/spec/reference.js");
+    const { generateConfigSchema, withTargetOptions, CONFIG_SCHEMA_PATH } = await import("../../src/spec/schema-gen.js");
+    const { configReference, optionsReference, withConfigReference, withOptionsReference } = await import("../../src/spec/reference.js");
+    const { TARGETS } = await import("../../targets/index.js");
     const schema = generateConfigSchema();
-    expect(readFileSync(assetPath(CONFIG_SCHEMA_PATH), "utf8")).toBe(schema);
+    expect(readFileSync(assetPath(CONFIG_SCHEMA_PATH), "utf8")).toBe(withTargetOptions(schema, TARGETS));
     const readme = readFileSync(assetPath("README.md"), "utf8");
     expect(readme).toBe(withConfigReference(readme, configReference(JSON.parse(schema))));
+    expect(readme).toBe(withOptionsReference(readme, optionsReference(TARGETS)));
   }, 60_000);
 });

@@ -145,13 +145,13 @@ describe("a workflow meant for some targets only", () => {
 });
 
 describe("backfill in a project", () => {
-  it("given the Argo-only ETL, then its runs are planned for Argo alone, into the configured folder", () => {
+  it("given the Argo-only ETL, then its runs are planned for Argo alone, into its runs folder beside the configured one", () => {
     const dir = newcomer("specs:\n  - path: workflows/etl/workflow.yaml\n    targets: [argo]\n");
     const r = run(["backfill", "--from", "2024-03-30", "--to", "2024-03-31"], dir);
     expect(r).toMatchObject({ code: 0, stdout: "" });
     expect(outputs(dir)).toEqual([
-      "deploy/argo/orders_etl.backfill-2024-03-30-2024-03-31.ledger.json",
-      "deploy/argo/orders_etl.backfill-2024-03-30-2024-03-31.yaml",
+      "deploy/argo-runs/orders_etl.backfill-2024-03-30-2024-03-31.ledger.json",
+      "deploy/argo-runs/orders_etl.backfill-2024-03-30-2024-03-31.yaml",
     ]);
   });
 });

@@ -29,7 +29,6 @@ import {
   FAILED_SCRIPT,
   manualRun,
   DEFAULT_DEPLOYMENT,
-  RESTRICTED_CONTAINER,
   WAIT_SCRIPT,
   type TektonPipeline,
   type TektonPipelineRun,
@@ -37,6 +36,7 @@ import {
 } from "../../targets/tekton/emit.js";
 import { tekton } from "../../targets/tekton/index.js";
 import { lift, parseTemplate } from "../../targets/tekton/lift.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT as RESTRICTED_CONTAINER } from "../../targets/kubernetes.js";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
 interface Out {

@@ -20,7 +20,8 @@ a cron schedule gets one partition per day at 00:00 UTC. At most 10000 partition
 A range without any partition (before start_date, after end_date) is an error
 (KFM402) and writes nothing; among several specs, a warning for the one without runs.
 
-For each spec and target, in DIR/<target>/ (or the config's folder for the target):
+For each spec and target, in the target's runs folder (DIR/<target>-runs/, or the config's
+\`runs\` folder: never the output folder a GitOps tool syncs):
   <workflow>.backfill-<from>-<to>.<ext>   the runs, each with its logical date (UTC) and
                                           run token: Argo Workflows, Tekton PipelineRuns
                                           (fixed names: creating them again fails instead

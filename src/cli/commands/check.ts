@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { relative } from "node:path";
 import { checkOutputs, trustCurrent, WHY } from "../../check.js";
 import { hasErrors } from "../../diagnostics.js";
-import { compileSelection } from "../../project.js";
+import { compileSelection, selectionFolders } from "../../project.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
 import { progress } from "../progress.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
@@ -54,13 +54,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     diagnostics.unshift(...selected.diagnostics);
     report(diagnostics, "text", io);
     if (hasErrors(diagnostics)) return EXIT_INVALID;
-    const result = checkOutputs(
-      selection.base,
-      outputs,
-      selection.targets.map((t) => t.folder),
-      trusted,
-      selection.claims,
-    );
+    const result = checkOutputs(selection.base, outputs, selectionFolders(selection), trusted, selection.claims);
     const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     // The patches quote the files on disk, which a pull request controls: under GitHub
     // Actions (the check of docs/ci/kfm-check.yml) a line of them could be read as a

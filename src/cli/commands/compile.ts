@@ -1,7 +1,7 @@
 import { relative } from "node:path";
 import { findConfig } from "../../config/load.js";
 import { hasErrors } from "../../diagnostics.js";
-import { compileSelection } from "../../project.js";
+import { compileSelection, selectionFolders } from "../../project.js";
 import { VERSION } from "../../version.js";
 import { findOrphans, removeOrphans, writeOutputs } from "../../write.js";
 import { EXIT_INVALID, EXIT_OK, parse, report, reportFiles, UsageError, type Command } from "../common.js";
@@ -24,7 +24,7 @@ function nothingToCompile(cwd: string): UsageError {
 /** Compiling is what `kfm-compile <spec>...` does; its help is the main help (see ../index.ts). */
 export const compileCommand: Command = {
   name: "compile",
-  summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--force] [--prune] [--quiet]",
+  summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--option NAME=VALUE] [--force] [--prune] [--quiet]",
   help: "",
   run(args, io) {
     const { values, positionals } = parse(args, {
@@ -76,12 +76,7 @@ export const compileCommand: Command = {
     }
     let removed: string[] | undefined;
     if (values.prune) {
-      const orphans = findOrphans(
-        selection.base,
-        selection.targets.map((t) => t.folder),
-        new Set(outputs.map((o) => o.path)),
-        selection.claims,
-      );
+      const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
       removed = removeOrphans(selection.base, orphans).removed;
     }
     reportFiles(io, shown, { ...written, removed }, { quiet, summary: true });

@@ -3,6 +3,7 @@ import { TARGETS } from "../../../targets/index.js";
 import { compileFor } from "../../compile.js";
 import { explainTargets, explainText } from "../../explain.js";
 import { usedFeatures } from "../../features.js";
+import { defaultOptions } from "../../options.js";
 import { resolve } from "node:path";
 import { analyzeAll, EXIT_INVALID, EXIT_OK, lookupTarget, parse, printedHelp, report, UsageError, type Command } from "../common.js";
 import { projectOf } from "../project.js";
@@ -14,7 +15,10 @@ export const explainCommand: Command = {
 
 Shows, for every feature the spec uses and for each target (or the one named), how
 the target realises it: native field, a named emulation, or a refusal with the
-diagnostic the compiler gives. docs/support-matrix.md is the same data for every feature.
+diagnostic the compiler gives; then what the spec needs on that runner before it runs
+there (versions, settings, accounts, Secrets and keys, environments, images, network
+reach), for the project's options of the target. docs/support-matrix.md is the same
+data for every feature.
 Inside a project (kfm.config.yaml here or above, or --config FILE) the targets shown
 are those the project compiles the spec for; otherwise every target.
 Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
@@ -48,7 +52,14 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t).diagnostics.filter((d) => d.severity === "error"));
+    // The project's options for each target (its namespace, accounts, images): what the spec needs depends on them.
+    const optionsOf = (t: (typeof targets)[number]) => project?.targets.find((p) => p.target.name === t.name)?.options;
+    const explanations = explainTargets(
+      used,
+      targets,
+      (t) => compileFor(analysis, t, optionsOf(t)).diagnostics.filter((d) => d.severity === "error"),
+      (t) => t.prerequisites?.(ir, optionsOf(t)?.values ?? defaultOptions(t.options)) ?? [],
+    );
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else io.stdout(explainText(ir.name, analysis.spec.file, used, explanations));

@@ -34,7 +34,12 @@ export const targetsCommand = printing(
   "kfm-compile targets",
   `Usage: kfm-compile targets
 
-Lists the backends, with their output file extension.
+Lists the backends, with their output file extension and the names of their
+deployment options (--option NAME=VALUE; README.md, "Deploying", says what each does).
 `,
-  () => TARGETS.map((t) => `${t.name.padEnd(16)}${t.title} (.${t.extension})\n`).join(""),
+  () =>
+    TARGETS.map((t) => {
+      const names = Object.keys(t.options);
+      return `${t.name.padEnd(16)}${t.title} (.${t.extension})\n${names.length > 0 ? `${"".padEnd(16)}options: ${names.join(", ")}\n` : ""}`;
+    }).join(""),
 );

@@ -1,0 +1,214 @@
+/**
+ * Target options: how a workflow is deployed on one runner (namespace, accounts, helper
+ * images, runner labels, ...), never what it means. Each backend declares its options in
+ * `targets/<t>/options.ts` with the builders below; the core validates what
+ * `kfm.config.yaml` (`targets.<t>.options`) and the command line (`--option name=value`)
+ * give, fills in defaults, and the header's `options:` line carries a digest of what was
+ * given, so `check` sees a changed option.
+ *
+ * The declarations are data, so that the config schema (`npm run docs`), the README and
+ * `kfm-compile targets` print them from the same place the validation reads.
+ */
+import { createHash } from "node:crypto";
+import { problem, suggestion, type Problem } from "./diagnostics.js";
+import type { SpecPath } from "./ir.js";
+
+interface Common<T> {
+  /** One or two sentences: what the option changes on the runner, and its default. */
+  readonly description: string;
+  /** The value when the option is not given; `undefined` for "not set". */
+  readonly default: T;
+}
+
+export type OptionDecl =
+  | (Common<string | undefined> & { readonly type: "string"; readonly pattern?: RegExp; readonly patternText?: string; readonly maxLength?: number })
+  | (Common<readonly string[]> & { readonly type: "strings"; readonly pattern?: RegExp; readonly patternText?: string; readonly maxItems?: number })
+  | (Common<boolean> & { readonly type: "boolean" })
+  | (Common<number | undefined> & { readonly type: "integer"; readonly minimum: number; readonly maximum: number })
+  | (Common<string> & { readonly type: "oneOf"; readonly values: readonly string[] })
+  | (Common<Readonly<Record<string, unknown>> | undefined> & { readonly type: "mapping" });
+
+export type OptionDecls = Readonly<Record<string, OptionDecl>>;
+
+/** The value type of one declaration. */
+export type OptionValue<D extends OptionDecl> = D["default"];
+
+/** The options object a backend's `emit` receives: every declared option, defaults filled in. */
+export type OptionValues<D extends OptionDecls> = { readonly [K in keyof D]: OptionValue<D[K]> };
+
+type Decl<T extends OptionDecl["type"]> = Extract<OptionDecl, { type: T }>;
+type Given<T extends OptionDecl["type"]> = Omit<Decl<T>, "type" | "default">;
+
+/** Builders, so that a declaration reads as what it is (and keeps its value type). */
+export const option = {
+  string: (d: Given<"string"> & { default?: string }): Decl<"string"> => ({ ...d, type: "string", default: d.default }),
+  strings: (d: Given<"strings"> & { default?: readonly string[] }): Decl<"strings"> => ({ ...d, type: "strings", default: d.default ?? [] }),
+  boolean: (d: Given<"boolean"> & { default: boolean }): Decl<"boolean"> => ({ ...d, type: "boolean" }),
+  integer: (d: Given<"integer"> & { default?: number }): Decl<"integer"> => ({ ...d, type: "integer", default: d.default }),
+  oneOf: (d: Given<"oneOf"> & { default: string }): Decl<"oneOf"> => ({ ...d, type: "oneOf" }),
+  mapping: (d: Given<"mapping">): Decl<"mapping"> => ({ ...d, type: "mapping", default: undefined }),
+} as const;
+
+/** The most characters one option value (or one list item) may have. */
+const MAX_OPTION_CHARS = 4096;
+const MAX_OPTION_ITEMS = 256;
+
+/** The defaults of every declared option. */
+export function defaultOptions(decls: OptionDecls): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, d.default]));
+}
+
+export interface ResolvedOptions {
+  /** Every declared option, given or default. */
+  readonly values: Record<string, unknown>;
+  /** What was given, for the header's digest (defaults are the compiler version's). */
+  readonly given: Record<string, unknown>;
+}
+
+/**
+ * Checks given option values against a target's declarations (`at` locates the mapping
+ * in its file; `target` names it in messages). Unknown names get a did-you-mean.
+ */
+export function resolveOptions(
+  target: string,
+  decls: OptionDecls,
+  given: Readonly<Record<string, unknown>>,
+  at: SpecPath,
+): { options: ResolvedOptions | null; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const values = defaultOptions(decls);
+  const kept: Record<string, unknown> = {};
+  const names = Object.keys(decls);
+  for (const [name, value] of Object.entries(given)) {
+    const decl = Object.hasOwn(decls, name) ? decls[name] : undefined;
+    if (decl === undefined) {
+      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name, names) || ` Its options: ${names.join(", ")}.`;
+      problems.push(problem("KFM013", `Unknown ${target} option \`${name}\`.${known}`, [...at, name], true));
+      continue;
+    }
+    const why = invalid(decl, value);
+    if (why !== null) {
+      problems.push(problem("KFM014", `The ${target} option \`${name}\` ${why}`, [...at, name]));
+      continue;
+    }
+    values[name] = value;
+    kept[name] = value;
+  }
+  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+}
+
+function invalid(decl: OptionDecl, value: unknown): string | null {
+  const text = (s: string): string | null => {
+    if (s.length > MAX_OPTION_CHARS) return `is longer than ${MAX_OPTION_CHARS} characters.`;
+    if (decl.type === "string" && decl.maxLength !== undefined && s.length > decl.maxLength) return `is longer than ${decl.maxLength} characters.`;
+    if ((decl.type === "string" || decl.type === "strings") && decl.pattern !== undefined && !decl.pattern.test(s))
+      return `must be ${decl.patternText ?? `text matching ${decl.pattern.source}`}; \`${s}\` is not.`;
+    return null;
+  };
+  switch (decl.type) {
+    case "string":
+      return typeof value === "string" ? text(value) : "is text.";
+    case "strings": {
+      if (!Array.isArray(value)) return "is a list of text.";
+      if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS)) return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
+      for (const item of value) {
+        if (typeof item !== "string") return "is a list of text.";
+        const why = text(item);
+        if (why !== null) return why.replace(/^(is|must)/, "items $1");
+      }
+      return new Set(value).size === value.length ? null : "lists an item twice.";
+    }
+    case "boolean":
+      return typeof value === "boolean" ? null : "is `true` or `false`.";
+    case "integer":
+      return Number.isSafeInteger(value) && (value as number) >= decl.minimum && (value as number) <= decl.maximum
+        ? null
+        : `is a whole number from ${decl.minimum} to ${decl.maximum}.`;
+    case "oneOf":
+      return typeof value === "string" && decl.values.includes(value)
+        ? null
+        : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+    case "mapping": {
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return "is a mapping.";
+      return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
+    }
+  }
+}
+
+/**
+ * Reads `--option name=value` text as the declared type: lists comma-separated,
+ * `true`/`false`, integers, mappings as JSON. `null` and a message when it cannot.
+ */
+export function parseOptionText(decl: OptionDecl | undefined, text: string): { value: unknown } | { error: string } {
+  if (decl === undefined || decl.type === "string" || decl.type === "oneOf") return { value: text };
+  switch (decl.type) {
+    case "strings":
+      return { value: text === "" ? [] : text.split(",").map((s) => s.trim()) };
+    case "boolean":
+      return text === "true" || text === "false" ? { value: text === "true" } : { error: "is `true` or `false`" };
+    case "integer":
+      return /^-?\d+$/.test(text) ? { value: Number(text) } : { error: "is a whole number" };
+    case "mapping":
+      try {
+        return { value: JSON.parse(text) as unknown };
+      } catch {
+        return { error: 'is a mapping written as JSON, for example {"runAsUser": 1000}' };
+      }
+  }
+}
+
+/** The header's `options:` value: `none`, or a digest of what was given (sorted keys). */
+export function optionsDigest(given: Readonly<Record<string, unknown>>): string {
+  const keys = Object.keys(given).sort();
+  if (keys.length === 0) return "none";
+  const canonical = (v: unknown): unknown =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+        )
+      : Array.isArray(v)
+        ? v.map(canonical)
+        : v;
+  return (
+    "sha256:" +
+    createHash("sha256")
+      .update(JSON.stringify(canonical(given)))
+      .digest("hex")
+  );
+}
+
+/** JSON Schema of a target's options mapping, for schemas/config.schema.json. */
+export function optionsSchema(decls: OptionDecls): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const [name, d] of Object.entries(decls)) {
+    const base = { description: d.description };
+    switch (d.type) {
+      case "string":
+        properties[name] = {
+          ...base,
+          type: "string",
+          ...(d.pattern ? { pattern: d.pattern.source } : {}),
+          ...(d.default !== undefined ? { default: d.default } : {}),
+        };
+        break;
+      case "strings":
+        properties[name] = { ...base, type: "array", items: { type: "string", ...(d.pattern ? { pattern: d.pattern.source } : {}) }, default: d.default };
+        break;
+      case "boolean":
+        properties[name] = { ...base, type: "boolean", default: d.default };
+        break;
+      case "integer":
+        properties[name] = { ...base, type: "integer", minimum: d.minimum, maximum: d.maximum, ...(d.default !== undefined ? { default: d.default } : {}) };
+        break;
+      case "oneOf":
+        properties[name] = { ...base, enum: [...d.values], default: d.default };
+        break;
+      case "mapping":
+        properties[name] = { ...base, type: "object" };
+        break;
+    }
+  }
+  return { type: "object", additionalProperties: false, properties };
+}

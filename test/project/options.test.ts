@@ -1,0 +1,199 @@
+/**
+ * Target options, run files and folder files, through the same selection, compile and
+ * check code the CLI uses, with a small backend declared here (so these rules hold for
+ * any backend, not only the four of targets/index.ts).
+ */
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { argo } from "../../targets/argo/index.js";
+import type { Target } from "../../targets/types.js";
+import { checkOutputs, difference, trustCurrent } from "../../src/check.js";
+import { withOptions } from "../../src/cli/project.js";
+import { UsageError } from "../../src/cli/common.js";
+import { parseConfig } from "../../src/config/load.js";
+import { hashComment, headerLines, readHeader, sealHolds } from "../../src/header.js";
+import { option, optionsDigest, parseOptionText, resolveOptions } from "../../src/options.js";
+import { compileSelection, relativeDisplay, selectionFolders, type Selection } from "../../src/project.js";
+import { writeOutputs } from "../../src/write.js";
+import { readSpec } from "../../src/cli/common.js";
+
+const OPTIONS = {
+  namespace: option.string({ description: "where", pattern: /^[a-z]+$/, patternText: "lower-case letters" }),
+  labels: option.strings({ description: "runner labels", default: ["linux"] }),
+  paused: option.boolean({ description: "paused", default: false }),
+  replicas: option.integer({ description: "how many", minimum: 1, maximum: 5 }),
+  mode: option.oneOf({ description: "mode", values: ["fast", "safe"], default: "safe" }),
+  context: option.mapping({ description: "a mapping" }),
+};
+
+/** A backend whose output shows the options it was given, with a run file and a folder file. */
+const demo: Target = {
+  ...argo,
+  name: "demo",
+  extension: "txt",
+  options: OPTIONS,
+  check: () => [],
+  emit: (ir, o = {}) => hashComment(headerLines(ir, "demo")) + `workflow ${ir.name} namespace=${String((o as { namespace?: string }).namespace)}\n`,
+  run: (ir) => hashComment(headerLines(ir, "demo")) + `run ${ir.name}\n`,
+  folderFiles: (entries, _o, header) => [{ name: "index.txt", text: hashComment(header) + entries.map((e) => `${e.file}\n`).join("") }],
+};
+
+const SPEC = (name: string) => `workflow:\n  name: ${name}\n  jobs:\n    - job:\n        name: a\n        image: busybox:1.36\n`;
+
+function project(): { dir: string; sel: (options?: Record<string, unknown>) => Selection } {
+  const dir = mkdtempSync(join(tmpdir(), "kfm-options-"));
+  mkdirSync(join(dir, "specs"));
+  writeFileSync(join(dir, "specs/one.yaml"), SPEC("one"));
+  writeFileSync(join(dir, "specs/two.yaml"), SPEC("two"));
+  return {
+    dir,
+    sel: (given = {}) => {
+      const r = resolveOptions("demo", OPTIONS, given, []);
+      if (r.options === null) throw new Error(JSON.stringify(r.problems));
+      return {
+        base: dir,
+        root: dir,
+        specs: [join(dir, "specs/one.yaml"), join(dir, "specs/two.yaml")],
+        targets: [{ target: demo, folder: "deploy/demo", runsFolder: "deploy/demo-runs", options: { ...r.options, digest: optionsDigest(r.options.given) } }],
+        whole: true,
+        display: relativeDisplay(dir),
+        readFile: readSpec,
+      };
+    },
+  };
+}
+
+describe("target options", () => {
+  it("fills in defaults, keeps what was given apart, and refuses unknown names with a did-you-mean", () => {
+    const ok = resolveOptions("demo", OPTIONS, { namespace: "data" }, ["targets", "demo", "options"]);
+    expect(ok.problems).toEqual([]);
+    expect(ok.options).toEqual({
+      values: { namespace: "data", labels: ["linux"], paused: false, replicas: undefined, mode: "safe", context: undefined },
+      given: { namespace: "data" },
+    });
+    const bad = resolveOptions("demo", OPTIONS, { namespce: "data", mode: "fats", replicas: 9, labels: ["a", "a"], namespace: "Data" }, [
+      "targets",
+      "demo",
+      "options",
+    ]);
+    expect(bad.options).toBeNull();
+    expect(bad.problems.map((p) => [p.code, p.at.join("."), p.message])).toEqual([
+      ["KFM013", "targets.demo.options.namespce", "Unknown demo option `namespce`. Did you mean 'namespace'?"],
+      ["KFM014", "targets.demo.options.mode", "The demo option `mode` is one of `fast`, `safe`. Did you mean 'fast'?"],
+      ["KFM014", "targets.demo.options.replicas", "The demo option `replicas` is a whole number from 1 to 5."],
+      ["KFM014", "targets.demo.options.labels", "The demo option `labels` lists an item twice."],
+      ["KFM014", "targets.demo.options.namespace", "The demo option `namespace` must be lower-case letters; `Data` is not."],
+    ]);
+  });
+
+  it("reads --option text as the declared type", () => {
+    expect(parseOptionText(OPTIONS.labels, "self-hosted, gpu")).toEqual({ value: ["self-hosted", "gpu"] });
+    expect(parseOptionText(OPTIONS.paused, "true")).toEqual({ value: true });
+    expect(parseOptionText(OPTIONS.paused, "yes")).toEqual({ error: "is `true` or `false`" });
+    expect(parseOptionText(OPTIONS.replicas, "3")).toEqual({ value: 3 });
+    expect(parseOptionText(OPTIONS.context, '{"runAsUser": 1000}')).toEqual({ value: { runAsUser: 1000 } });
+    expect("error" in parseOptionText(OPTIONS.context, "runAsUser=1000")).toBe(true);
+  });
+
+  it("digests what was given whatever its key order, and says none for nothing", () => {
+    expect(optionsDigest({})).toBe("none");
+    expect(optionsDigest({ a: 1, b: { y: 1, x: 2 } })).toBe(optionsDigest({ b: { x: 2, y: 1 }, a: 1 }));
+    expect(optionsDigest({ a: 1 })).not.toBe(optionsDigest({ a: 2 }));
+  });
+
+  it("--option goes to the targets that declare it, over the config's, and a name no selected target has is a usage error", () => {
+    const { sel } = project();
+    const targets = sel({ namespace: "config" }).targets.map((t) => ({ ...t }));
+    const [t] = withOptions(targets, { option: ["namespace=cli", "demo.paused=true"] });
+    expect(t!.options!.given).toEqual({ namespace: "cli", paused: true });
+    expect(() => withOptions(targets, { option: ["namespac=x"] })).toThrow(UsageError);
+    expect(() => withOptions(targets, { option: ["namespac=x"] })).toThrow(/Did you mean 'namespace'/);
+    expect(() => withOptions(targets, { option: ["paused=maybe"] })).toThrow(/is `true` or `false`/);
+    expect(() => withOptions(targets, { option: ["namespace"] })).toThrow(/name=value/);
+  });
+});
+
+describe("run files, folder files and the options line", () => {
+  it("writes run files to the runs folder and the folder file from every workflow, each with the options digest in its header", () => {
+    const { dir, sel } = project();
+    const compiled = compileSelection(sel({ namespace: "data" }));
+    expect(compiled.diagnostics.map((d) => d.message)).toEqual([]);
+    expect(compiled.outputs.map((o) => [o.path, o.role ?? "output"])).toEqual([
+      ["deploy/demo/one.txt", "output"],
+      ["deploy/demo-runs/one.run.txt", "run"],
+      ["deploy/demo/two.txt", "output"],
+      ["deploy/demo-runs/two.run.txt", "run"],
+      ["deploy/demo/index.txt", "folder"],
+    ]);
+    const index = compiled.outputs.find((o) => o.role === "folder")!;
+    expect(index.text.endsWith("one.txt\ntwo.txt\n")).toBe(true);
+    for (const o of compiled.outputs) {
+      expect(readHeader(o.text)!.options).toBe(optionsDigest({ namespace: "data" }));
+      expect(sealHolds(o.path.slice(o.path.lastIndexOf("/") + 1), o.text)).toBe(true);
+    }
+    expect(compiled.outputs[0]!.text).toContain("namespace=data");
+    writeOutputs(dir, compiled.outputs, { force: false });
+    expect(readFileSync(join(dir, "deploy/demo-runs/one.run.txt"), "utf8")).toContain("run one");
+  });
+
+  it("check trusts nothing once an option changed, and says the options changed", () => {
+    const { dir, sel } = project();
+    writeOutputs(dir, compileSelection(sel({ namespace: "data" })).outputs, { force: false });
+    const same = sel({ namespace: "data" });
+    expect(trustCurrent(same).compile).toEqual([]);
+    const changed = sel({ namespace: "prod" });
+    expect(trustCurrent(changed).trusted).toEqual([]);
+    const compiled = compileSelection(changed);
+    const result = checkOutputs(dir, compiled.outputs, selectionFolders(changed));
+    expect(result.stale.map((s) => [s.path, s.why])).toEqual([
+      ["deploy/demo/one.txt", "options-changed"],
+      ["deploy/demo-runs/one.run.txt", "options-changed"],
+      ["deploy/demo/two.txt", "options-changed"],
+      ["deploy/demo-runs/two.run.txt", "options-changed"],
+      ["deploy/demo/index.txt", "options-changed"],
+    ]);
+  });
+
+  it("a deleted run file makes its spec compiled again, and a workflow gone from the folder makes the folder file stale", () => {
+    const { dir, sel } = project();
+    writeOutputs(dir, compileSelection(sel()).outputs, { force: false });
+    writeFileSync(join(dir, "deploy/demo-runs/one.run.txt"), "");
+    expect(trustCurrent(sel()).compile).toEqual([join(dir, "specs/one.yaml")]);
+    const fewer = { ...sel(), specs: [join(dir, "specs/one.yaml")] };
+    const compiled = compileSelection(fewer);
+    const index = compiled.outputs.find((o) => o.role === "folder")!;
+    const onDisk = readFileSync(join(dir, "deploy/demo/index.txt"), "utf8");
+    expect(difference(onDisk, index.text)).toBe("folder-changed");
+  });
+
+  it("writes no folder file when only part of the folder's specs is compiled", () => {
+    const { sel } = project();
+    const part = compileSelection({ ...sel(), whole: false });
+    expect(part.outputs.some((o) => o.role === "folder")).toBe(false);
+  });
+});
+
+describe("the runs folder in kfm.config.yaml", () => {
+  const parse = (targets: string) => parseConfig("kfm.config.yaml", `specs: [specs/*.yaml]\ntargets:\n${targets}`, join(project().dir, "kfm.config.yaml"));
+
+  it("defaults to the output folder followed by -runs", () => {
+    const { project: p, diagnostics } = parse("  argo:\n    out: deploy/argo\n");
+    expect(diagnostics).toEqual([]);
+    expect(p!.targets.map((t) => [t.out, t.runs])).toEqual([["deploy/argo", "deploy/argo-runs"]]);
+  });
+
+  it("refuses a runs folder that is the output folder, inside it, or holding it (KFM015)", () => {
+    for (const runs of ["deploy/argo", "deploy/argo/runs", "deploy"]) {
+      const { project: p, diagnostics } = parse(`  argo:\n    out: deploy/argo\n    runs: ${runs}\n`);
+      expect(p).toBeNull();
+      expect(diagnostics.map((d) => [d.code, d.line])).toEqual([["KFM015", 5]]);
+    }
+  });
+
+  it("refuses an unknown option where it is written, with a did-you-mean (KFM013)", () => {
+    const { diagnostics } = parse("  argo:\n    out: deploy/argo\n    options:\n      nonexistent: 1\n");
+    expect(diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([["KFM013", 6, 7]]);
+  });
+});
