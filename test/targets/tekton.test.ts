@@ -1006,3 +1006,64 @@ describe("cross-workflow dependencies", () => {
     expect(p[0]!.message).toMatch(/cannot wait for another Pipeline's run/);
   });
 });
+
+// ---------- deployment options (targets/tekton/options.ts) ----------
+
+describe("deployment options", () => {
+  const options = {
+    namespace: "data",
+    serviceAccount: "runs-creator",
+    taskServiceAccount: "pipeline-pods",
+    imagePullSecrets: ["regcred"],
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    jobSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    shellImage: "mirror.example/busybox@sha256:00",
+    kubectlImage: "mirror.example/kubectl:1",
+    curlImage: "mirror.example/curl:1",
+    approvers: ["alice"],
+  };
+  const ir = () => ({ ...branches(), schedule: cron(), notifications: [] });
+
+  it("given every option, when emitted, then the objects take them and the file declares no account of its own", () => {
+    const text = tekton.emit(ir(), options);
+    const docs = parseYamlStream(text) as { kind: string; metadata: { namespace?: string } }[];
+    expect(docs.map((d) => d.kind)).toEqual(["Pipeline", "CronJob"]);
+    for (const d of docs) expect(d.metadata.namespace).toBe("data");
+    const cj = docs[1] as unknown as V1CronJob;
+    const pod = cj.spec!.jobTemplate.spec!.template.spec!;
+    expect(pod.serviceAccountName).toBe("runs-creator");
+    expect(pod.imagePullSecrets).toEqual([{ name: "regcred" }]);
+    expect(pod.containers[0]!.image).toBe("mirror.example/kubectl:1");
+    const run = JSON.parse(kubernetesExpand(env(pod.containers[0]!, "KFM_PIPELINERUN")!)) as TektonPipelineRun;
+    expect(run.spec.taskRunTemplate).toEqual({
+      serviceAccountName: "pipeline-pods",
+      podTemplate: { securityContext: options.podSecurityContext, imagePullSecrets: [{ name: "regcred" }] },
+    });
+    const p = docs[0] as unknown as TektonPipeline;
+    const steps = p.spec.tasks.flatMap((t) => t.taskSpec?.steps ?? []);
+    for (const s of steps)
+      expect(s.name === "job" ? s.securityContext : s.image, s.name).toEqual(
+        s.name === "job" ? options.jobSecurityContext : "mirror.example/busybox@sha256:00",
+      );
+    // Options change how it is deployed, never what it means.
+    expect(lift(text + tekton.run!(ir(), options))).toEqual(summarize(ir()));
+  });
+
+  it("given a namespace and no account option, when emitted, then the RoleBinding names the account in that namespace", () => {
+    const docs = parseYamlStream(tekton.emit(ir(), { ...options, serviceAccount: undefined })) as { kind: string }[];
+    expect(docs.find((d) => d.kind === "RoleBinding")).toMatchObject({
+      subjects: [{ kind: "ServiceAccount", name: "daily-sales-run-creator", namespace: "data" }],
+    });
+  });
+
+  it("given a workflow, when its prerequisites are listed, then they name the Tekton settings, the creator's account, secrets and images", () => {
+    const text = tekton.prerequisites!(ir(), { ...options, serviceAccount: undefined }).map((p) => `${p.kind}: ${p.text}`);
+    expect(text.join("\n")).toMatch(/default-imagepullbackoff-timeout: 10m/);
+    expect(text.join("\n")).toMatch(/set-security-context/);
+    expect(text.join("\n")).toMatch(/enable-api-fields/);
+    expect(text).toContain(
+      "account: Rights to create the ServiceAccount, Role and RoleBinding `daily-sales-run-creator` the file carries (the CronJob's run creator).",
+    );
+    expect(text).toContain("secret: The image pull Secret `regcred` (kubernetes.io/dockerconfigjson).");
+  });
+});
