@@ -501,8 +501,8 @@ export interface TektonPipelineTask {
   taskRef?: { apiVersion: string; kind: string };
   params?: TektonParam[];
   onError?: "continue";
-  retries: number;
-  timeout: string;
+  retries?: number;
+  timeout?: string;
   taskSpec?: TektonTaskSpec;
 }
 
@@ -730,13 +730,11 @@ function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTas
     const name = tektonFailedTaskName(index);
     out.push({
       name,
+      // Its script exits at once: Tekton's default retries (0) and TaskRun timeout (60 min) need no override.
       displayName: `${job.name} failed`,
-      description: `Fails when job ${job.name} failed after its last attempt, so the run shows the job failed (kfm-compile).`,
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      retries: 0,
-      timeout: timeoutField(null),
       taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] },
     });
   });

@@ -131,7 +131,7 @@ export function lift(text: string): Summary {
       env: sortedRecord(env),
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
-      attempts: task.retries + 1,
+      attempts: (task.retries ?? fail(`task ${task.name}: no explicit retries`)) + 1,
       waitsSeconds: wait === undefined ? [] : parseWaits(envValue(wait, ENV.retryWaits)),
       timeoutSeconds: parseTimeout(step.timeout ?? fail(`task ${task.name}: the job step has no explicit timeout`)),
     };
@@ -170,14 +170,14 @@ export function lift(text: string): Summary {
   const notifications = liftNotifications(finallyTasks, contextResults);
   // Under the emulation, a retried job's last failure (a succeeded TaskRun with ok = false)
   // is shown, and turns `$(tasks.status)` to Failed, through its kfm-failed-<n> task.
-  const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === undefined && t.retries > 0) : [];
+  const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === undefined && (t.retries ?? 0) > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length) throw new Error("kfm-failed tasks do not match the retried jobs");
   for (const job of expectedMarkers) {
     const marker = failedMarkers.find((m) => m.runAfter?.length === 1 && m.runAfter[0] === job.name) ?? fail(`no kfm-failed task for ${job.name}`);
     const w = marker.when ?? [];
     if (
       marker.onError !== "continue" ||
-      marker.retries !== 0 ||
+      (marker.retries ?? 0) !== 0 ||
       w.length !== 1 ||
       w[0]!.input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` ||
       w[0]!.operator !== "in" ||
@@ -248,7 +248,7 @@ function gateSummary(task: TektonPipelineTask, after: string[], runWhen: string)
   if (param(APPROVAL_PARAMS.required) !== APPROVALS_REQUIRED) throw new Error(`task ${task.name}: the gate needs other than one approval`);
   // A failed gate must stop the run (README "Approval gates"): no onError, no retry.
   if (task.onError !== undefined || task.retries !== 0) throw new Error(`task ${task.name}: a gate whose failure would not fail the run`);
-  const timeoutSeconds = parseTimeout(task.timeout);
+  const timeoutSeconds = parseTimeout(task.timeout ?? fail(`task ${task.name}: a gate without a timeout`));
   // 0s would make the controller reject at once; a missing timeout, reject after 60 minutes.
   if (timeoutSeconds === null) throw new Error(`task ${task.name}: a gate without a positive timeout`);
   return {
@@ -339,7 +339,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
   const job = findStep(steps, TEKTON_STEPS.job, task.name);
   const status = steps.find((s) => s.name === TEKTON_STEPS.status);
   if (task.onError !== undefined && task.onError !== "continue") throw new Error(`task ${task.name}: unknown onError ${String(task.onError)}`);
-  if (task.onError === "continue" && task.retries > 0) throw new Error(`task ${task.name}: Tekton rejects onError continue with retries`);
+  if (task.onError === "continue" && (task.retries ?? 0) > 0) throw new Error(`task ${task.name}: Tekton rejects onError continue with retries`);
   if (status === undefined) {
     if (task.onError !== undefined || job.onError !== undefined) throw new Error(`task ${task.name}: onError without the kfm-status step`);
     return false;
@@ -349,7 +349,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
   if (envValue(status, ENV.retries) !== String(task.retries)) throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
   if (!(task.taskSpec!.results ?? []).some((r) => r.name === TEKTON_OK_RESULT)) throw new Error(`task ${task.name} declares no ok result`);
   if (task.onError === "continue") return true;
-  if (job.onError === "continue" && task.retries > 0) return true;
+  if (job.onError === "continue" && (task.retries ?? 0) > 0) return true;
   return false;
 }
 

@@ -459,7 +459,7 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(fin[0]!.when).toEqual([{ input: "$(tasks.status)", operator: "in", values: ["Failed"] }]);
     expect(fin.every((t) => t.timeout === "0s" && t.retries === 0)).toBe(true);
     const m = task(out, "kfm-failed-3");
-    expect(m).toMatchObject({ displayName: "c failed", runAfter: ["c"], onError: "continue", retries: 0 });
+    expect(m).toMatchObject({ displayName: "c failed", runAfter: ["c"], onError: "continue" });
     expect(m.when).toEqual([{ input: "$(tasks.c.results.ok)", operator: "in", values: ["false"] }]);
   });
 
