@@ -22893,8 +22893,11 @@ function buildCronJob(ir, schedule, d) {
   const env = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: ENV.windowStart, value: k8sLiteral(schedule.start ?? "") },
-    { name: ENV.windowEnd, value: k8sLiteral(schedule.end ?? "") },
+    // No bound: the variable without a value, which the container sees as empty. The API
+    // server drops an empty `value` (omitempty), so writing `value: ""` would make every
+    // client-side apply report the CronJob configured.
+    schedule.start === null ? { name: ENV.windowStart } : { name: ENV.windowStart, value: k8sLiteral(schedule.start) },
+    schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run2)) }
   ];
   const creator = {
@@ -23613,9 +23616,9 @@ function parseWaits(text) {
 }
 function envValue(container2, name) {
   const e = (container2.env ?? []).find((v) => v.name === name);
-  if (e?.value === void 0)
+  if (e === void 0 || e.valueFrom !== void 0)
     throw new Error(`container has no ${name} value`);
-  const t = parseTemplate2(e.value);
+  const t = parseTemplate2(e.value ?? "");
   if (t.some((s) => "variable" in s))
     throw new Error(`${name} holds a runtime value`);
   return t.map((s) => "text" in s ? s.text : "").join("");

@@ -962,8 +962,11 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
   const env: V1EnvVar[] = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: ENV.windowStart, value: k8sLiteral(schedule.start ?? "") },
-    { name: ENV.windowEnd, value: k8sLiteral(schedule.end ?? "") },
+    // No bound: the variable without a value, which the container sees as empty. The API
+    // server drops an empty `value` (omitempty), so writing `value: ""` would make every
+    // client-side apply report the CronJob configured.
+    schedule.start === null ? { name: ENV.windowStart } : { name: ENV.windowStart, value: k8sLiteral(schedule.start) },
+    schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run)) },
   ];
   const creator: V1Container = {

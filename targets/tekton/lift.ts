@@ -466,8 +466,9 @@ function parseWaits(text: string): number[] {
 /** A literal env value of a generated container (Kubernetes-escaped like every value emit writes). */
 function envValue(container: Pick<V1Container, "env">, name: string): string {
   const e: V1EnvVar | undefined = (container.env ?? []).find((v) => v.name === name);
-  if (e?.value === undefined) throw new Error(`container has no ${name} value`);
-  const t = parseTemplate(e.value);
+  // A variable without a value (nor valueFrom) is set, empty, in the container.
+  if (e === undefined || e.valueFrom !== undefined) throw new Error(`container has no ${name} value`);
+  const t = parseTemplate(e.value ?? "");
   if (t.some((s) => "variable" in s)) throw new Error(`${name} holds a runtime value`);
   return t.map((s) => ("text" in s ? s.text : "")).join("");
 }

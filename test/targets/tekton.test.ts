@@ -677,7 +677,7 @@ if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXIS
       KFM_NAMESPACE: "data",
       ...extra,
     };
-    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name)!);
+    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name) ?? "");
     const r = spawnSync("bash", ["-c", script], { env: vars, encoding: "utf8" });
     const text = readFileSync(created, "utf8");
     return { status: r.status, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
