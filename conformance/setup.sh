@@ -6,7 +6,7 @@
 #   venv/        Airflow + the cncf.kubernetes provider, synced from airflow/requirements.lock
 #   lint/        ruff and yamllint, synced from lint/requirements.lock
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
-#   bin/         argo-check, tekton-check, k8syaml, kustomize-check (built from conformance/go/*), actionlint
+#   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint
 #   stamp        hash of every input below; when it matches, the script returns at once
 #
 # Safe to re-run; exits non-zero with a message on the first failure.
@@ -40,6 +40,7 @@ for arg in "$@"; do
       echo "KFM_AIRFLOW_PYTHON=$CACHE/venv/bin/python"
       echo "KFM_ARGO_CHECK=$CACHE/bin/argo-check"
       echo "KFM_TEKTON_CHECK=$CACHE/bin/tekton-check"
+      echo "KFM_TEKTON_STATES=$CACHE/bin/tekton-states"
       echo "KFM_K8SYAML=$CACHE/bin/k8syaml"
       echo "KFM_KUSTOMIZE_CHECK=$CACHE/bin/kustomize-check"
       echo "KFM_ACTIONLINT=$CACHE/bin/actionlint"
@@ -135,6 +136,8 @@ EOF
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (argo) failed"
   (cd "$CONF/go/tekton" && GOFLAGS=-mod=mod go get "github.com/tektoncd/pipeline@$TEKTON_PIPELINE_VERSION" \
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton) failed"
+  (cd "$CONF/go/tekton-states" && GOFLAGS=-mod=mod go get "github.com/tektoncd/pipeline@$TEKTON_PIPELINE_VERSION" &&
+    GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton-states) failed"
   (cd "$CONF/go/k8syaml" && GOFLAGS=-mod=mod go get "sigs.k8s.io/yaml@$K8S_YAML_VERSION" "k8s.io/api@$K8S_API_VERSION" &&
     GOFLAGS=-mod=mod go mod tidy) || die "go get (k8syaml) failed"
   (cd "$CONF/go/kustomize" && GOFLAGS=-mod=mod go get "sigs.k8s.io/kustomize/api@$KUSTOMIZE_API_VERSION" \
@@ -157,8 +160,10 @@ check_pins() {
   done
   got="$(go_require github.com/argoproj/argo-workflows/v4 "$CONF/go/argo/go.mod")"
   [[ "$got" == "$ARGO_WORKFLOWS_VERSION" ]] || die "go/argo/go.mod requires argo-workflows $got, versions.env says $ARGO_WORKFLOWS_VERSION: run --relock"
-  got="$(go_require github.com/tektoncd/pipeline "$CONF/go/tekton/go.mod")"
-  [[ "$got" == "$TEKTON_PIPELINE_VERSION" ]] || die "go/tekton/go.mod requires tektoncd/pipeline $got, versions.env says $TEKTON_PIPELINE_VERSION: run --relock"
+  for m in tekton tekton-states; do
+    got="$(go_require github.com/tektoncd/pipeline "$CONF/go/$m/go.mod")"
+    [[ "$got" == "$TEKTON_PIPELINE_VERSION" ]] || die "go/$m/go.mod requires tektoncd/pipeline $got, versions.env says $TEKTON_PIPELINE_VERSION: run --relock"
+  done
   got="$(go_require sigs.k8s.io/yaml "$CONF/go/k8syaml/go.mod")"
   [[ "$got" == "$K8S_YAML_VERSION" ]] || die "go/k8syaml/go.mod requires sigs.k8s.io/yaml $got, versions.env says $K8S_YAML_VERSION: run --relock"
   got="$(go_require k8s.io/api "$CONF/go/k8syaml/go.mod")"
@@ -193,7 +198,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" ]]
+  [[ -x "$CACHE/venv/bin/python" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" ]]
 }
 parser_installed() {
   local v
@@ -247,6 +252,7 @@ build() { # module-dir binary
 }
 build argo argo-check
 build tekton tekton-check
+build tekton-states tekton-states
 build k8syaml k8syaml
 build kustomize kustomize-check
 
@@ -262,6 +268,7 @@ fi
 "$BIN/argo-check" --cron-next "0 2 * * *" --tz Etc/UTC --from 2024-01-01T00:00:00Z --n 1 >/dev/null ||
   die "argo-check does not run"
 "$BIN/tekton-check" /dev/null >/dev/null 2>&1 || [[ $? -eq 1 ]] || die "tekton-check does not run"
+"$BIN/tekton-states" /dev/null >/dev/null 2>&1 || [[ $? -eq 1 ]] || die "tekton-states does not run"
 [[ "$(echo '"a: 0X1F"' | "$BIN/k8syaml")" == '{"docs":[{"json":{"a":31}}]}' ]] || die "k8syaml does not run"
 SMOKE="$(mktemp -d)"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smoke\n' >"$SMOKE/cm.yaml"

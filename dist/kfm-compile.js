@@ -7847,19 +7847,19 @@ var DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
 var DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
 var IMAGE_REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`);
 var MAX_IMAGE_NAME = 255;
-function isImageReference(image) {
-  if (image.length > MAX_IMAGE_NAME + 1 + 128 + 1 + 200)
+function isImageReference(image2) {
+  if (image2.length > MAX_IMAGE_NAME + 1 + 128 + 1 + 200)
     return false;
-  if (!IMAGE_REFERENCE.test(image))
+  if (!IMAGE_REFERENCE.test(image2))
     return false;
-  const name = image.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
+  const name = image2.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
   return name.length <= MAX_IMAGE_NAME;
 }
-function imageProblem(image) {
-  if (isImageReference(image))
+function imageProblem(image2) {
+  if (isImageReference(image2))
     return null;
-  const reason2 = /\s/.test(image) ? "it contains white space" : /[A-Z]/.test(image.replace(/^[^/]*[.:][^/]*\//, "").replace(/[:@].*$/, "")) ? "the repository name has upper-case letters" : image.replace(/@.*$/, "").replace(/:[^/]*$/, "").length > MAX_IMAGE_NAME ? `the name is longer than ${MAX_IMAGE_NAME} characters` : /:([^/@]*)(@|$)/.test(image) && !/:[\w][\w.-]{0,127}(@|$)/.test(image.replace(/^[^/]*\//, "")) ? "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`" : image.includes("@") ? "a digest is `algorithm:hex` with at least 32 hex digits, such as `sha256:` and 64 hex digits" : "its characters do not fit the grammar";
-  const words = image.trim().split(/\s+/);
+  const reason2 = /\s/.test(image2) ? "it contains white space" : /[A-Z]/.test(image2.replace(/^[^/]*[.:][^/]*\//, "").replace(/[:@].*$/, "")) ? "the repository name has upper-case letters" : image2.replace(/@.*$/, "").replace(/:[^/]*$/, "").length > MAX_IMAGE_NAME ? `the name is longer than ${MAX_IMAGE_NAME} characters` : /:([^/@]*)(@|$)/.test(image2) && !/:[\w][\w.-]{0,127}(@|$)/.test(image2.replace(/^[^/]*\//, "")) ? "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`" : image2.includes("@") ? "a digest is `algorithm:hex` with at least 32 hex digits, such as `sha256:` and 64 hex digits" : "its characters do not fit the grammar";
+  const words = image2.trim().split(/\s+/);
   const tagWord = words.length === 2 && !words[0].includes(":") && /^(?:latest|stable|edge|v?[0-9][\w.-]*)$/i.test(words[1]);
   let guess = tagWord ? `${words[0]}:${words[1].toLowerCase()}` : words.length === 1 ? words[0] : "";
   const at = guess.indexOf("@");
@@ -7870,7 +7870,7 @@ function imageProblem(image) {
   const firstSlash = head2.indexOf("/");
   const domainEnd = firstSlash > 0 && /[.:]|^localhost$/.test(head2.slice(0, firstSlash)) ? firstSlash + 1 : 0;
   guess = head2.slice(0, domainEnd) + head2.slice(domainEnd, nameEnd).toLowerCase() + (colon > slash ? head2.slice(colon) : "") + (at < 0 ? "" : guess.slice(at));
-  return { reason: reason2, fix: guess !== "" && guess !== image && isImageReference(guess) ? guess : null };
+  return { reason: reason2, fix: guess !== "" && guess !== image2 && isImageReference(guess) ? guess : null };
 }
 
 // dist/src/cron.js
@@ -8998,9 +8998,6 @@ var TEKTON_STEPS = {
 var TEKTON_OK_RESULT = "ok";
 var TEKTON_ATTEMPT_RESULT = "attempt";
 var TEKTON_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
-function tektonCheckTaskName(index) {
-  return `${RESERVED_PREFIX}check-${index + 1}`;
-}
 var TEKTON_APPROVERS_PARAM = "approvers";
 function tektonNotifyTaskName(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
@@ -9009,7 +9006,9 @@ function tektonFailedTaskName(index) {
   return `${RESERVED_PREFIX}failed-${index + 1}`;
 }
 var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
-var TEKTON_CREATOR_SERVICE_ACCOUNT = `${RESERVED_PREFIX}pipelinerun-creator`;
+function tektonCreatorAccount(specName3) {
+  return `${kubeName(specName3)}-run-creator`;
+}
 function tektonRunGenerateName(specName3) {
   return `${kubeName(specName3)}-`;
 }
@@ -9483,8 +9482,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation)
   };
-  const deployment = deploymentArgs(options);
-  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const deployment2 = deploymentArgs(options);
+  const defaultArgs = deployment2.length === 0 ? [] : [py.at(pyDict(deployment2.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0)
@@ -10469,13 +10468,13 @@ function readRunFailed(key, c) {
 function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, NOTIFY_KEYS, `${what} KubernetesPodOperator(...)`);
-  const restricted = (name, constant2) => {
+  const restricted2 = (name, constant2) => {
     const e = c.kwargs.get(name);
     if (e?.kind !== "name" || e.name !== constant2)
       throw new LiftError(`${what} ${name} is not ${constant2}`);
   };
-  restricted("security_context", RESTRICTED_POD);
-  restricted("container_security_context", RESTRICTED_CONTAINER);
+  restricted2("security_context", RESTRICTED_POD);
+  restricted2("container_security_context", RESTRICTED_CONTAINER);
   const k = c.kwargs;
   constant(k.get("task_id"), key, `${what} task_id`);
   str(k.get("name"), `${what} name`);
@@ -10769,8 +10768,8 @@ function prerequisites(ir, o = DEFAULT_OPTIONS) {
   const images = new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image));
   if (ir.notifications.length > 0)
     images.add(NOTIFY_CURL_IMAGE);
-  for (const image of images)
-    needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
+  for (const image2 of images)
+    needs.push({ kind: "image", text: `image "${image2}", pullable by the cluster's nodes` });
   if (o.pool !== void 0)
     needs.push({ kind: "setting", text: `Airflow pool "${o.pool}"` });
   if (o.queue !== void 0)
@@ -11128,13 +11127,13 @@ function lower(data, source, scalarSource, options = {}) {
   if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
-  const prerequisites4 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
-  if (prerequisites4.length * jobs.length > MAX_PREREQUISITE_REACH) {
+  const prerequisites5 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites5.length * jobs.length > MAX_PREREQUISITE_REACH) {
     const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
-    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites4.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
+    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites5.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
     return { ir: null, problems };
   }
-  const gated = withPrerequisites(ctx, jobs, prerequisites4);
+  const gated = withPrerequisites(ctx, jobs, prerequisites5);
   const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
@@ -11249,9 +11248,9 @@ function lowerNotifications(value, at, workflow) {
   });
   return out;
 }
-function withPrerequisites(ctx, jobs, prerequisites4) {
+function withPrerequisites(ctx, jobs, prerequisites5) {
   let out = jobs;
-  for (const p of prerequisites4) {
+  for (const p of prerequisites5) {
     const byName = new Map(out.map((j) => [j.name, j]));
     const upstream = /* @__PURE__ */ new Set();
     const walk2 = (n) => {
@@ -11547,7 +11546,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   if (!isObj(value))
     return null;
   const name = str2(value.name);
-  const image = str2(value.image);
+  const image2 = str2(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
   const tpl = (v, where) => resolveTemplate(ctx, v, where, params);
   const list = (key) => {
@@ -11559,15 +11558,15 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   const command = list("command");
   const args = list("args");
   checkLiteral(ctx, value.description, [...at, "description"], "field");
-  checkLiteral(ctx, image, [...at, "image"], "field");
+  checkLiteral(ctx, image2, [...at, "image"], "field");
   for (const key of ["command", "args"]) {
     const v = value[key];
     if (Array.isArray(v))
       v.forEach((item, i) => checkLiteral(ctx, item, [...at, key, i], "field"));
   }
   let imageText = null;
-  if (image !== null) {
-    const t = tpl(image, [...at, "image"]);
+  if (image2 !== null) {
+    const t = tpl(image2, [...at, "image"]);
     if (t !== null && t.some((s) => "variable" in s)) {
       ctx.problems.push(problem("KFM217", "An image cannot depend on the run's date; name a fixed image (tag or digest).", [...at, "image"]));
     } else if (t !== null) {
@@ -11610,7 +11609,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   };
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
-  if (name === null || image === null || imageText === null)
+  if (name === null || image2 === null || imageText === null)
     return null;
   const standard = [
     { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
@@ -22091,14 +22090,14 @@ function runTag(uiUrl) {
   const run2 = "{{workflow.namespace}}/{{workflow.name}}";
   return uiUrl === null ? `Workflow ${run2}` : `${escapeDollars(uiUrl.replace(/\/+$/, ""))}/workflows/${run2}`;
 }
-function notifyTemplate(ir, n, index, ctx, uiUrl, image) {
+function notifyTemplate(ir, n, index, ctx, uiUrl, image2) {
   const env = notifyInputs(n, ir.name, (t) => renderTemplate(t, ctx), escapeDollars, failedJobsTag(ir.jobs), runTag(uiUrl)).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
     name: argoNotifyTask(index),
     activeDeadlineSeconds: NOTIFY_TASK_SECONDS,
     container: {
       name: ARGO_MAIN_CONTAINER,
-      image,
+      image: image2,
       command: ["sh", "-c", escapeDollars(NOTIFY_SCRIPT), NOTIFY_ARGV02],
       env,
       resources: {},
@@ -22865,9 +22864,9 @@ function lift2(text) {
       }
       return [envName, parse2(ev["value"], `env[${i}].value`)];
     });
-    const image = str4(c["image"], "image");
-    if (image.includes("{{"))
-      fail2(`image ${image} holds an Argo tag`);
+    const image2 = str4(c["image"], "image");
+    if (image2.includes("{{"))
+      fail2(`image ${image2} holds an Argo tag`);
     const { cpu, memory } = liftResources(c["resources"] ?? {});
     const retry = liftRetry(tmpl["retryStrategy"], `template ${taskName}`);
     const jobTimeout = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${taskName}.activeDeadlineSeconds`);
@@ -22878,7 +22877,7 @@ function lift2(text) {
       {
         approval: null,
         after: [...after].sort(compareStrings),
-        image,
+        image: image2,
         command,
         args,
         runWhen: depends.runWhen,
@@ -23146,23 +23145,32 @@ var argo = {
   folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header)
 };
 
-// dist/targets/tekton/options.js
-var OPTIONS4 = {
-  kustomization: KUBERNETES_OPTIONS.kustomization,
-  dashboardUrl: option.string({
-    description: "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
-  })
-};
-
 // dist/targets/tekton/emit.js
 var TARGET2 = "tekton";
 var TEKTON_API = "tekton.dev/v1";
+function workflowLabels(ir) {
+  return objectLabels(kubeName(ir.name));
+}
+function restricted() {
+  return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+}
 var SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
 var KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
 var STARTING_DEADLINE_SECONDS2 = 300;
 var CREATOR_BACKOFF_LIMIT = 3;
+var DEFAULT_DEPLOYMENT = {
+  dashboardUrl: null,
+  namespace: null,
+  creatorServiceAccount: null,
+  taskServiceAccount: null,
+  imagePullSecrets: [],
+  podSecurityContext: null,
+  jobSecurityContext: null,
+  shellImage: SHELL_IMAGE,
+  kubectlImage: KUBECTL_IMAGE,
+  curlImage: NOTIFY_CURL_IMAGE,
+  approvers: []
+};
 var SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 var JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 var ENV = {
@@ -23180,16 +23188,12 @@ var ENV = {
   exitCodePath: "KFM_EXIT_CODE_PATH",
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
-  tasksStatus: "KFM_TASKS_STATUS",
-  jobOk: "KFM_JOB_OK",
   jobSpecName: "KFM_JOB_NAME"
 };
 var APPROVAL_TASK_REF = { apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" };
 var APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequired", description: "description" };
 var APPROVALS_REQUIRED = "1";
 var RUN_FAILED_WHEN = { input: "$(tasks.status)", operator: "in", values: ["Failed"] };
-var TASKS_STATUS_PARAM = "tasks-status";
-var JOB_OK_PARAM = "ok";
 var CONTEXT_VARIABLES = [...RUNTIME_VARIABLES, "run_token"];
 function resultPathEnv(variable) {
   return `KFM_RESULT_${variable.toUpperCase()}`;
@@ -23295,23 +23299,12 @@ if [ "$KFM_RETRIES" -eq 0 ]; then
   exit 1
 fi
 printf false > "$KFM_OK_PATH"
-echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed, its downstream jobs are skipped and the run will end failed" >&2
+echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed; its task kfm-failed fails for it, its downstream jobs are skipped and the run will end failed" >&2
 `;
-var RUN_STATUS_SCRIPT = `set -eu
-case $KFM_TASKS_STATUS in
-  Failed) echo "kfm-run-status: a job failed: the run fails" >&2; exit 1 ;;
-  *) echo "kfm-run-status: tasks status $KFM_TASKS_STATUS" ;;
-esac
+var RUN_STATUS_SCRIPT = `echo "kfm-run-status: a job failed: the run fails" >&2
+exit 1
 `;
-var CHECK_SCRIPT = `set -eu
-if [ "$KFM_JOB_OK" != true ]; then
-  echo "kfm-check: job '$KFM_JOB_NAME' failed: the run fails" >&2
-  exit 1
-fi
-echo "kfm-check: job '$KFM_JOB_NAME' succeeded"
-`;
-var FAILED_SCRIPT = `set -eu
-echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
+var FAILED_SCRIPT = `echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
 exit 1
 `;
 var NOTIFY_PRELUDE = `failed=
@@ -23353,13 +23346,11 @@ function k8sLiteral(text) {
 }
 var WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
 var STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-var CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
 var FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 var NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([
   [STATUS_COMMAND, "kfm-status"],
   [WAIT_COMMAND, "kfm-wait"],
-  [CHECK_COMMAND, "kfm-check"],
   [FAILED_COMMAND, "kfm-failed"],
   [NOTIFY_COMMAND, "kfm-notify"]
 ]);
@@ -23387,13 +23378,18 @@ function timeoutField(seconds4) {
 function waitText(seconds4) {
   return String(seconds4);
 }
-function emit3(ir, options) {
-  const pipeline = buildPipeline(ir, options?.dashboardUrl ?? null);
-  const docs = [pipeline];
-  if (ir.schedule?.kind === "cron")
-    docs.push(buildCronJob(ir, ir.schedule));
-  docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
+function emit3(ir, d = DEFAULT_DEPLOYMENT) {
+  const docs = [buildPipeline(ir, d)];
+  if (ir.schedule?.kind === "cron") {
+    docs.push(buildCronJob(ir, ir.schedule, d));
+    if (d.creatorServiceAccount === null)
+      docs.push(...creatorAccount(ir, d));
+  }
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
+}
+function manualRun(ir, d = DEFAULT_DEPLOYMENT) {
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...d.namespace === null ? {} : { namespace: d.namespace } };
+  return hashComment(headerLines(ir, TARGET2)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
 }
 function usedVariables(ir) {
   const used = /* @__PURE__ */ new Set();
@@ -23460,15 +23456,14 @@ function okGuards(jobs) {
   };
   return guards;
 }
-function buildPipeline(ir, dashboardUrl = null) {
+function buildPipeline(ir, d) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...emulated ? finallyTasks(ir) : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, dashboardUrl))];
-  const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
+  const finallyList = [...emulated ? [runStatusTask2(d)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: { name: kubeName(ir.name) },
+    metadata: objectMeta(ir, kubeName(ir.name), d),
     spec: {
       displayName: ir.name,
       ...ir.description === null ? {} : { description: ir.description },
@@ -23487,9 +23482,9 @@ function buildPipeline(ir, dashboardUrl = null) {
         ] : []
       ],
       tasks: [
-        contextTask(ir, emulated),
-        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards) : gateTask(j, emulated, guards)),
-        ...failedTasks
+        contextTask(ir, emulated, d),
+        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards)),
+        ...emulated ? failedMarkerTasks(ir, d) : []
       ],
       ...finallyList.length > 0 ? { finally: finallyList } : {}
     }
@@ -23520,7 +23515,10 @@ function gateTask(job, emulated, guards) {
 function okWhen(task) {
   return { input: `$(tasks.${task}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] };
 }
-function failedMarkerTasks(ir) {
+function helperStep(name, image2, command, env) {
+  return { name, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
+}
+function failedMarkerTasks(ir, d) {
   const out = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1)
@@ -23528,23 +23526,12 @@ function failedMarkerTasks(ir) {
     const name = tektonFailedTaskName(index);
     out.push({
       name,
-      displayName: name,
-      description: `Marks the run failed for the notifications when job ${job.name} failed after its last attempt (kfm-compile).`,
+      // Its script exits at once: Tekton's default retries (0) and TaskRun timeout (60 min) need no override.
+      displayName: `${job.name} failed`,
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        steps: [
-          {
-            name,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", FAILED_COMMAND],
-            env: [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }]
-          }
-        ]
-      }
+      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] }
     });
   });
   return out;
@@ -23564,7 +23551,7 @@ function runParam(dashboardUrl) {
   const name = "$(context.pipelineRun.name)";
   return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
 }
-function notifyTask(ir, n, index, emulated, dashboardUrl) {
+function notifyTask(ir, n, index, emulated, d) {
   const name = tektonNotifyTaskName(index);
   const env = notifyInputs(n, ir.name, (t) => renderTemplate2(t, "1"), k8sLiteral, `$(params.${NOTIFY_PARAMS.failed})`, `$(params.${NOTIFY_PARAMS.run})`).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
@@ -23574,7 +23561,7 @@ function notifyTask(ir, n, index, emulated, dashboardUrl) {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
       { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
-      { name: NOTIFY_PARAMS.run, value: runParam(dashboardUrl) }
+      { name: NOTIFY_PARAMS.run, value: runParam(d.dashboardUrl) }
     ],
     retries: 0,
     timeout: goDuration(NOTIFY_TASK_SECONDS),
@@ -23583,70 +23570,22 @@ function notifyTask(ir, n, index, emulated, dashboardUrl) {
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" }
       ],
-      steps: [
-        {
-          name,
-          image: NOTIFY_CURL_IMAGE,
-          command: ["sh", "-c", NOTIFY_COMMAND],
-          env,
-          securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY_CONTEXT.capabilities.drop] } }
-        }
-      ]
+      steps: [helperStep(name, d.curlImage, NOTIFY_COMMAND, env)]
     }
   };
 }
-function finallyTasks(ir) {
-  const tasks = [
-    {
-      name: TEKTON_RUN_STATUS_TASK,
-      displayName: TEKTON_RUN_STATUS_TASK,
-      description: "Fails the run when a job failed (kfm-compile).",
-      params: [{ name: TASKS_STATUS_PARAM, value: "$(tasks.status)" }],
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        params: [{ name: TASKS_STATUS_PARAM, type: "string" }],
-        steps: [
-          {
-            name: TEKTON_RUN_STATUS_TASK,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", k8sLiteral(RUN_STATUS_SCRIPT)],
-            env: [{ name: ENV.tasksStatus, value: `$(params.${TASKS_STATUS_PARAM})` }]
-          }
-        ]
-      }
-    }
-  ];
-  ir.jobs.forEach((job, index) => {
-    if (job.approval !== null || job.retry.maxAttempts === 1)
-      return;
-    const name = tektonCheckTaskName(index);
-    tasks.push({
-      name,
-      displayName: name,
-      description: `Fails the run when job ${job.name} failed after its last attempt (kfm-compile).`,
-      params: [{ name: JOB_OK_PARAM, value: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})` }],
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        params: [{ name: JOB_OK_PARAM, type: "string" }],
-        steps: [
-          {
-            name: TEKTON_STEPS.status,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", CHECK_COMMAND],
-            env: [
-              { name: ENV.jobOk, value: `$(params.${JOB_OK_PARAM})` },
-              { name: ENV.jobSpecName, value: k8sLiteral(job.name) }
-            ]
-          }
-        ]
-      }
-    });
-  });
-  return tasks;
+function runStatusTask2(d) {
+  return {
+    name: TEKTON_RUN_STATUS_TASK,
+    displayName: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] }
+  };
 }
-function contextTask(ir, emulated) {
+function contextTask(ir, emulated, d) {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env = [
@@ -23666,28 +23605,25 @@ function contextTask(ir, emulated) {
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...emulated ? [TEKTON_OK_RESULT] : []].map((v) => ({ name: v, type: "string" })),
-      steps: [{ name: TEKTON_STEPS.context, image: SHELL_IMAGE, command: ["sh", "-c", k8sLiteral(CONTEXT_SCRIPT)], env }]
+      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)]
     }
   };
 }
-function jobTask(job, emulated, guards) {
+function jobTask(job, emulated, guards, d) {
   const steps = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
   if (waits.length > 0) {
     steps.push({
-      name: TEKTON_STEPS.wait,
-      image: SHELL_IMAGE,
-      command: ["sh", "-c", WAIT_COMMAND],
-      env: [
+      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
         { name: ENV.retryCount, value: "$(context.task.retry-count)" },
         { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
         { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` }
-      ],
+      ]),
       results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }]
     });
   }
-  const main2 = jobStep(job);
+  const main2 = jobStep(job, d);
   steps.push(main2);
   const task = {
     name: kubeName(job.name),
@@ -23709,17 +23645,12 @@ function jobTask(job, emulated, guards) {
   else
     main2.onError = "continue";
   task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push({
-    name: TEKTON_STEPS.status,
-    image: SHELL_IMAGE,
-    command: ["sh", "-c", STATUS_COMMAND],
-    env: [
-      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
-      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-      { name: ENV.retries, value: String(retries) },
-      { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` }
-    ]
-  });
+  steps.push(helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
+    { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
+    { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+    { name: ENV.retries, value: String(retries) },
+    { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` }
+  ]));
   const ordered = {
     name: task.name,
     displayName: task.displayName,
@@ -23733,7 +23664,7 @@ function jobTask(job, emulated, guards) {
   };
   return ordered;
 }
-function jobStep(job) {
+function jobStep(job, d) {
   const step = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t) => renderTemplate2(t, attempt);
@@ -23749,40 +23680,94 @@ function jobStep(job) {
     quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0)
     step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
+  if (d.jobSecurityContext !== null)
+    step.securityContext = structuredClone(d.jobSecurityContext);
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
-function buildPipelineRun(ir, metadata) {
+function taskRunTemplate(d) {
+  const podTemplate = {};
+  if (d.podSecurityContext !== null)
+    podTemplate.securityContext = structuredClone(d.podSecurityContext);
+  if (d.imagePullSecrets.length > 0)
+    podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  const t = {};
+  if (d.taskServiceAccount !== null)
+    t.serviceAccountName = d.taskServiceAccount;
+  if (Object.keys(podTemplate).length > 0)
+    t.podTemplate = podTemplate;
+  return Object.keys(t).length > 0 ? t : null;
+}
+function buildPipelineRun(ir, metadata, d = DEFAULT_DEPLOYMENT) {
+  const template2 = taskRunTemplate(d);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [] }] : []],
-      timeouts: { pipeline: timeoutField(ir.timeoutSeconds) }
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : []],
+      timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
+      ...template2 === null ? {} : { taskRunTemplate: template2 }
     }
   };
 }
-function buildCronJob(ir, schedule) {
-  const run2 = buildPipelineRun(ir, {});
+function objectMeta(ir, name, d) {
+  return { name, ...d.namespace === null ? {} : { namespace: d.namespace }, labels: workflowLabels(ir) };
+}
+function creatorServiceAccount(ir, d) {
+  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+}
+var CREATOR_RULES = [
+  { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] }
+];
+function creatorAccount(ir, d) {
+  const name = tektonCreatorAccount(ir.name);
+  const metadata = () => ({ name, labels: workflowLabels(ir) });
+  return [
+    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: metadata(),
+      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: metadata(),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
+      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
+      subjects: [{ kind: "ServiceAccount", name, ...d.namespace === null ? {} : { namespace: d.namespace } }]
+    }
+  ];
+}
+function buildCronJob(ir, schedule, d) {
+  const run2 = buildPipelineRun(ir, {}, d);
   const env = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: ENV.windowStart, value: k8sLiteral(schedule.start ?? "") },
-    { name: ENV.windowEnd, value: k8sLiteral(schedule.end ?? "") },
+    // No bound: the variable without a value, which the container sees as empty. The API
+    // server drops an empty `value` (omitempty), so writing `value: ""` would make every
+    // client-side apply report the CronJob configured.
+    schedule.start === null ? { name: ENV.windowStart } : { name: ENV.windowStart, value: k8sLiteral(schedule.start) },
+    schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run2)) }
   ];
   const creator = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: KUBECTL_IMAGE,
+    image: d.kubectlImage,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
-    env
+    env,
+    securityContext: restricted()
   };
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: { name: kubeName(ir.name) },
+    metadata: objectMeta(ir, kubeName(ir.name), d),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -23796,8 +23781,9 @@ function buildCronJob(ir, schedule) {
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: TEKTON_CREATOR_SERVICE_ACCOUNT,
+              serviceAccountName: creatorServiceAccount(ir, d),
               restartPolicy: "Never",
+              ...d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {},
               containers: [creator]
             }
           }
@@ -23805,6 +23791,121 @@ function buildCronJob(ir, schedule) {
       }
     }
   };
+}
+
+// dist/targets/tekton/options.js
+var image = (what, fallback) => option.string({
+  description: `The image ${what} (a mirror, or a digest \`name@sha256:...\`). Default: \`${fallback}\`.`,
+  default: fallback,
+  pattern: /^\S+$/,
+  patternText: "an image reference without spaces"
+});
+var OPTIONS4 = {
+  namespace: KUBERNETES_OPTIONS.namespace,
+  kustomization: KUBERNETES_OPTIONS.kustomization,
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  taskServiceAccount: option.string({
+    description: "The ServiceAccount every TaskRun pod of a run runs as (`PipelineRun.spec.taskRunTemplate.serviceAccountName`); the pods need no API rights of their own. Default: none, so Tekton's `default-service-account` (config-defaults, `default`).",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: KUBERNETES_OPTIONS.imagePullSecrets,
+  podSecurityContext: KUBERNETES_OPTIONS.podSecurityContext,
+  jobSecurityContext: option.mapping({
+    description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
+  }),
+  shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
+  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
+  approvers: option.strings({
+    description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
+    pattern: /^\S+$/,
+    patternText: "a user name or group:<name>, without spaces"
+  }),
+  dashboardUrl: option.string({
+    description: "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
+    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
+  })
+};
+function deployment(o) {
+  return {
+    dashboardUrl: o?.dashboardUrl ?? null,
+    namespace: o?.namespace ?? null,
+    creatorServiceAccount: o?.serviceAccount ?? null,
+    taskServiceAccount: o?.taskServiceAccount ?? null,
+    imagePullSecrets: o?.imagePullSecrets ?? [],
+    podSecurityContext: o?.podSecurityContext ?? null,
+    jobSecurityContext: o?.jobSecurityContext ?? null,
+    shellImage: o?.shellImage ?? SHELL_IMAGE,
+    kubectlImage: o?.kubectlImage ?? KUBECTL_IMAGE,
+    curlImage: o?.curlImage ?? NOTIFY_CURL_IMAGE,
+    approvers: o?.approvers ?? []
+  };
+}
+
+// dist/targets/tekton/prerequisites.js
+function prerequisites3(ir, options) {
+  const d = deployment(options);
+  const out = [
+    { kind: "runner", text: "Tekton Pipelines v1.15 or later (the tekton.dev/v1 API) on Kubernetes 1.28 or later." },
+    {
+      kind: "setting",
+      text: `config-defaults \`default-imagepullbackoff-timeout: ${POD_START_SECONDS / 60}m\` (Tekton's default, 0, fails an attempt at its first ImagePullBackOff), so that an attempt whose image cannot be pulled fails after the pod-start bound, as on every target.`
+    },
+    {
+      kind: "setting",
+      text: 'feature-flags `set-security-context: "true"` when the namespace enforces Pod Security `restricted`: Tekton then gives its own init containers a restricted securityContext.'
+    }
+  ];
+  if (emulatesFailure(ir)) {
+    out.push({
+      kind: "setting",
+      text: "feature-flags `enable-api-fields` `beta` (Tekton's default) or `alpha`: the failure emulation uses a pipeline task's `onError`."
+    });
+  }
+  if (hasGates(ir)) {
+    out.push({
+      kind: "runner",
+      text: "The manual-approval-gate custom task (openshift-pipelines/manual-approval-gate) installed: approval gates are its ApprovalTask."
+    });
+  }
+  if (ir.schedule?.kind === "cron") {
+    out.push(d.creatorServiceAccount === null ? {
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, d)}\` the file carries (the CronJob's run creator).`
+    } : {
+      kind: "account",
+      text: `The ServiceAccount \`${d.creatorServiceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
+    });
+  }
+  if (d.taskServiceAccount !== null)
+    out.push({ kind: "account", text: `The ServiceAccount \`${d.taskServiceAccount}\` the TaskRun pods run as.` });
+  for (const s of d.imagePullSecrets)
+    out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
+  const secrets = /* @__PURE__ */ new Map();
+  const add = (secret, key) => secrets.set(secret, (secrets.get(secret) ?? /* @__PURE__ */ new Set()).add(key));
+  for (const j of ir.jobs)
+    for (const e of j.env)
+      if (!("value" in e))
+        add(e.secretRef.secret, e.secretRef.key);
+  for (const n of ir.notifications)
+    n.kind === "slack" ? add(n.webhook.secret, n.webhook.key) : add(n.smtp.secret, n.smtp.key);
+  for (const [s, keys] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+    out.push({
+      kind: "secret",
+      text: `The Secret \`${s}\` with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().map((k) => `\`${k}\``).join(", ")}.`
+    });
+  }
+  const images = [d.shellImage, ...ir.schedule?.kind === "cron" ? [d.kubectlImage] : [], ...ir.notifications.length > 0 ? [d.curlImage] : []];
+  out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
+  if (ir.notifications.length > 0)
+    out.push({ kind: "network", text: "The notification pods reach the Slack webhook or SMTP server named in their Secrets." });
+  return out;
 }
 
 // dist/targets/tekton/check.js
@@ -23873,9 +23974,14 @@ function reachable(edges, name) {
   }
   return seen2;
 }
-function check3(ir) {
+function check3(ir, d = DEFAULT_DEPLOYMENT) {
   const problems = [];
   const s = ir.schedule;
+  if (s?.kind === "cron" && d.approvers.length === 0) {
+    for (const gate of ir.jobs.filter((j) => j.approval !== null)) {
+      problems.push(problem("KFM255", `tekton: approval gate '${gate.name}' of a scheduled workflow has nobody to approve it: a scheduled PipelineRun passes the approvers option to the gate, and with none the manual-approval-gate controller rejects the gate at once, so every scheduled run would fail there. Set the option approvers (targets.tekton.options in kfm.config.yaml, or --option approvers=<user>,group:<name>).`, gate.at));
+    }
+  }
   if (s?.kind === "event") {
     problems.push(problem("KFM301", `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`, s.at));
   }
@@ -23942,7 +24048,7 @@ var features3 = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, and `finally` tasks that fail the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch)."
+    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch)."
   },
   "failure.continue": {
     support: "emulated",
@@ -23967,7 +24073,7 @@ var features3 = {
   "retry.max-delay": { support: "emulated", how: "The capped waits are in the wait step's list." },
   "timeout.attempt": { support: "native", how: "`timeout` on the job's step, which starts after the wait step." },
   "timeout.run": { support: "native", how: "`timeouts.pipeline` of the PipelineRun." },
-  "timeout.none": { support: "native", how: "`0s` written on every task and on the pipeline, so the 60-minute defaults never apply." },
+  "timeout.none": { support: "native", how: "`0s` written on every job task and on the pipeline, so the 60-minute defaults never apply." },
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
   "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },
@@ -23995,7 +24101,10 @@ var features3 = {
 function lift3(text) {
   const docs = parseYamlStream(text);
   const pipeline = only(docs, "Pipeline");
-  const manualRun = only(docs, "PipelineRun");
+  const runs5 = docs.filter((d) => d?.kind === "PipelineRun");
+  if (runs5.length > 1)
+    throw new Error("more than one PipelineRun in the Tekton output");
+  const manualRun2 = runs5[0];
   const cronJobs = docs.filter((d) => d?.kind === "CronJob");
   if (cronJobs.length > 1)
     throw new Error("more than one CronJob in the Tekton output");
@@ -24011,14 +24120,14 @@ function lift3(text) {
     throw new Error("kfm-context declares ok but does not write it, or the reverse");
   const failedMarkers = pipeline.spec.tasks.filter((t) => t.name.startsWith(FAILED_PREFIX));
   const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX));
-  const finallyTasks2 = pipeline.spec.finally ?? [];
+  const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
   const gates = new Map(tasks.filter((t) => t.taskRef !== void 0).map((t) => [t.name, t]));
   const soft = new Map(tasks.map((t) => [t.name, t.taskRef === void 0 && failureIsSoft(t)]));
   const guards = guardsFor(tasks, gates);
   const jobs = {};
   if (gates.size > 0)
-    checkApprovers(pipeline, manualRun);
+    checkApprovers(pipeline);
   for (const task of tasks) {
     const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
     const after = parents.map((n) => specNameOf.get(n) ?? fail3(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
@@ -24068,26 +24177,32 @@ function lift3(text) {
       command: step.command === void 0 ? null : step.command.map(parseTemplate2),
       args: step.args === void 0 ? null : step.args.map(parseTemplate2),
       runWhen: runWhenOf(task, emulated, soft, gates, guards),
-      failureFailsRun: failureFailsRun3(task, soft.get(task.name), finallyTasks2),
+      failureFailsRun: failureFailsRun3(task, soft.get(task.name), finallyTasks, failedMarkers),
       env: sortedRecord(env),
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
-      attempts: task.retries + 1,
+      attempts: (task.retries ?? fail3(`task ${task.name}: no explicit retries`)) + 1,
       waitsSeconds: wait === void 0 ? [] : parseWaits(envValue(wait, ENV.retryWaits)),
       timeoutSeconds: parseTimeout(step.timeout ?? fail3(`task ${task.name}: the job step has no explicit timeout`))
     };
   }
-  const timeoutSeconds = parseTimeout(manualRun.spec.timeouts.pipeline);
+  if (manualRun2 !== void 0)
+    checkRun(pipeline, manualRun2, gates.size > 0, "the manual PipelineRun");
+  let timeoutSeconds = manualRun2 === void 0 ? void 0 : parseTimeout(manualRun2.spec.timeouts.pipeline);
   let schedule = null;
   const cron = cronJobs[0];
   if (cron !== void 0) {
     const spec = cron.spec ?? fail3("the CronJob has no spec");
     const creator = spec.jobTemplate.spec?.template.spec?.containers[0] ?? fail3("the CronJob has no creator container");
+    if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT))
+      throw new Error("the CronJob's container does not run the creator script");
+    checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
     const run2 = JSON.parse(envValue(creator, ENV.pipelineRun));
-    if (parseTimeout(run2.spec.timeouts.pipeline) !== timeoutSeconds)
+    checkRun(pipeline, run2, gates.size > 0, "the scheduled PipelineRun");
+    const scheduled = parseTimeout(run2.spec.timeouts.pipeline);
+    if (timeoutSeconds !== void 0 && scheduled !== timeoutSeconds)
       throw new Error("scheduled and manual PipelineRuns have different timeouts");
-    if (run2.spec.pipelineRef.name !== pipeline.metadata.name)
-      throw new Error("the scheduled PipelineRun runs another Pipeline");
+    timeoutSeconds = scheduled;
     const start = envValue(creator, ENV.windowStart);
     const end = envValue(creator, ENV.windowEnd);
     schedule = {
@@ -24100,14 +24215,16 @@ function lift3(text) {
       catchup: false
     };
   }
-  const notifications = liftNotifications2(finallyTasks2, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
-  const expectedMarkers = notifications.length > 0 && emulated ? tasks.filter((t) => t.taskRef === void 0 && t.retries > 0) : [];
+  if (timeoutSeconds === void 0)
+    throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
+  const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
+  const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === void 0 && (t.retries ?? 0) > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length)
     throw new Error("kfm-failed tasks do not match the retried jobs");
   for (const job of expectedMarkers) {
     const marker = failedMarkers.find((m) => m.runAfter?.length === 1 && m.runAfter[0] === job.name) ?? fail3(`no kfm-failed task for ${job.name}`);
     const w = marker.when ?? [];
-    if (marker.onError !== "continue" || marker.retries !== 0 || w.length !== 1 || w[0].input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` || w[0].operator !== "in" || JSON.stringify(w[0].values) !== JSON.stringify(["false"]) || marker.taskSpec?.steps.length !== 1 || marker.taskSpec.steps[0].command?.[2] !== k8sLiteral(FAILED_SCRIPT))
+    if (marker.onError !== "continue" || (marker.retries ?? 0) !== 0 || w.length !== 1 || w[0].input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` || w[0].operator !== "in" || JSON.stringify(w[0].values) !== JSON.stringify(["false"]) || marker.taskSpec?.steps.length !== 1 || marker.taskSpec.steps[0].command?.[2] !== k8sLiteral(FAILED_SCRIPT))
       throw new Error(`kfm-failed task ${marker.name} does not fail for ${job.name}`);
   }
   return {
@@ -24125,12 +24242,36 @@ function lift3(text) {
 }
 var FAILED_PREFIX = tektonFailedTaskName(0).replace(/1$/, "");
 var NOTIFY_PREFIX = tektonNotifyTaskName(0).replace(/1$/, "");
-function checkApprovers(pipeline, run2) {
+function checkApprovers(pipeline) {
   const declared = pipeline.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM);
   if (declared?.type !== "array")
     throw new Error("a Pipeline with approval gates must declare the approvers array param");
-  if (!Array.isArray(run2.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value))
-    throw new Error("the PipelineRun passes no approvers list");
+}
+function checkRun(pipeline, run2, gates, what) {
+  if (run2.spec.pipelineRef.name !== pipeline.metadata.name)
+    throw new Error(`${what} runs another Pipeline`);
+  if (gates && !Array.isArray(run2.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value))
+    throw new Error(`${what} passes no approvers list`);
+}
+function checkCreatorAccount(docs, account) {
+  if (account === void 0 || account === "")
+    throw new Error("the CronJob names no ServiceAccount");
+  const of = (kind) => docs.filter((d) => d?.kind === kind);
+  const accounts = of("ServiceAccount");
+  if (accounts.length === 0)
+    return;
+  const [roles, bindings] = [of("Role"), of("RoleBinding")];
+  if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1)
+    throw new Error("the creator's account is one ServiceAccount, Role and RoleBinding");
+  if (accounts[0].metadata?.name !== account)
+    throw new Error("the CronJob runs as another ServiceAccount than the one declared");
+  const b = bindings[0];
+  if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0].metadata?.name)
+    throw new Error("the RoleBinding binds another Role");
+  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account }]))
+    throw new Error("the RoleBinding binds another subject");
+  if (JSON.stringify(roles[0].rules) !== JSON.stringify(CREATOR_RULES))
+    throw new Error("the creator's Role grants other rights than the creator needs");
 }
 function gateSummary(task, after, runWhen) {
   const ref = task.taskRef;
@@ -24145,7 +24286,7 @@ function gateSummary(task, after, runWhen) {
     throw new Error(`task ${task.name}: the gate needs other than one approval`);
   if (task.onError !== void 0 || task.retries !== 0)
     throw new Error(`task ${task.name}: a gate whose failure would not fail the run`);
-  const timeoutSeconds = parseTimeout(task.timeout);
+  const timeoutSeconds = parseTimeout(task.timeout ?? fail3(`task ${task.name}: a gate without a timeout`));
   if (timeoutSeconds === null)
     throw new Error(`task ${task.name}: a gate without a positive timeout`);
   return {
@@ -24188,8 +24329,8 @@ function guardsFor(tasks, gates) {
     of(t.name, 0);
   return memo;
 }
-function liftNotifications2(finallyTasks2, contextResults, workflow, tasks) {
-  const notify = finallyTasks2.filter((t) => t.name.startsWith(NOTIFY_PREFIX));
+function liftNotifications2(finallyTasks, contextResults, workflow, tasks) {
+  const notify = finallyTasks.filter((t) => t.name.startsWith(NOTIFY_PREFIX));
   const markers = new Map(tasks.filter((t) => /^kfm-failed-[0-9]+$/.test(t.name)).map((t) => [t.runAfter?.[0], t.name]));
   const statuses = tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !/^kfm-failed-[0-9]+$/.test(t.name)).flatMap((t) => [`${t.displayName}=$(tasks.${t.name}.status)`, ...markers.has(t.name) ? [`${t.displayName}=$(tasks.${markers.get(t.name)}.status)`] : []]).join(" ");
   return notify.map((t, i) => {
@@ -24210,7 +24351,7 @@ function liftNotifications2(finallyTasks2, contextResults, workflow, tasks) {
     if (run2 !== runParam(null) && !(typeof run2 === "string" && run2.endsWith("/#/namespaces/$(context.pipelineRun.namespace)/pipelineruns/$(context.pipelineRun.name)")))
       throw new Error(`task ${t.name}: the run param is not the PipelineRun`);
     const steps = t.taskSpec?.steps ?? [];
-    if (steps.length !== 1 || steps[0].image !== NOTIFY_CURL_IMAGE)
+    if (steps.length !== 1 || !steps[0].image)
       throw new Error(`task ${t.name}: one curl step expected`);
     const step = steps[0];
     if (JSON.stringify(step.command) !== JSON.stringify(["sh", "-c", k8sLiteral(notifyScript(NOTIFY_PRELUDE))]))
@@ -24251,7 +24392,7 @@ function failureIsSoft(task) {
   const status = steps.find((s) => s.name === TEKTON_STEPS.status);
   if (task.onError !== void 0 && task.onError !== "continue")
     throw new Error(`task ${task.name}: unknown onError ${String(task.onError)}`);
-  if (task.onError === "continue" && task.retries > 0)
+  if (task.onError === "continue" && (task.retries ?? 0) > 0)
     throw new Error(`task ${task.name}: Tekton rejects onError continue with retries`);
   if (status === void 0) {
     if (task.onError !== void 0 || job.onError !== void 0)
@@ -24268,7 +24409,7 @@ function failureIsSoft(task) {
     throw new Error(`task ${task.name} declares no ok result`);
   if (task.onError === "continue")
     return true;
-  if (job.onError === "continue" && task.retries > 0)
+  if (job.onError === "continue" && (task.retries ?? 0) > 0)
     return true;
   return false;
 }
@@ -24300,16 +24441,15 @@ function runWhenOf(task, emulated, soft, gates, guards) {
     return "all_done";
   throw new Error(`task ${task.name}: a when on some parents only`);
 }
-function failureFailsRun3(task, soft, finallyTasks2) {
+function failureFailsRun3(task, soft, finallyTasks, markers) {
   if (!soft)
     return true;
-  const runsScript = (t, script) => t.taskSpec?.steps.length === 1 && t.taskSpec.steps[0].command?.[2] === k8sLiteral(script);
-  const param = (t, name) => t.params?.find((p) => p.name === name)?.value;
-  if (task.onError === "continue") {
-    return finallyTasks2.some((t) => t.name === TEKTON_RUN_STATUS_TASK && runsScript(t, RUN_STATUS_SCRIPT) && param(t, TASKS_STATUS_PARAM) === "$(tasks.status)");
-  }
-  const ok = `$(tasks.${task.name}.results.${TEKTON_OK_RESULT})`;
-  return finallyTasks2.some((t) => runsScript(t, CHECK_SCRIPT) && param(t, JOB_OK_PARAM) === ok);
+  const runStatus = finallyTasks.find((t) => t.name === TEKTON_RUN_STATUS_TASK);
+  if (runStatus === void 0 || JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) || runStatus.taskSpec?.steps.length !== 1 || runStatus.taskSpec.steps[0].command?.[2] !== k8sLiteral(RUN_STATUS_SCRIPT) || runStatus.onError !== void 0)
+    return false;
+  if (task.onError === "continue")
+    return true;
+  return markers.some((m) => m.runAfter?.length === 1 && m.runAfter[0] === task.name);
 }
 function parseTemplate2(text) {
   const out = [];
@@ -24358,9 +24498,9 @@ function parseWaits(text) {
 }
 function envValue(container2, name) {
   const e = (container2.env ?? []).find((v) => v.name === name);
-  if (e?.value === void 0)
+  if (e === void 0 || e.valueFrom !== void 0)
     throw new Error(`container has no ${name} value`);
-  const t = parseTemplate2(e.value);
+  const t = parseTemplate2(e.value ?? "");
   if (t.some((s) => "variable" in s))
     throw new Error(`${name} holds a runtime value`);
   return t.map((s) => "text" in s ? s.text : "").join("");
@@ -24418,9 +24558,12 @@ var tekton = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v))),
-  check: check3,
-  emit: emit3,
+  check: (ir, options) => check3(ir, deployment(options)),
+  emit: (ir, options) => emit3(ir, deployment(options)),
   lift: lift3,
+  // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
+  run: (ir, options) => manualRun(ir, deployment(options)),
+  prerequisites: prerequisites3,
   runs: runs3,
   folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header)
 };
@@ -25538,7 +25681,7 @@ function consecutiveDaysMatch(days, months, weekdays, star) {
 }
 
 // dist/targets/github-actions/prerequisites.js
-function prerequisites3(ir, options = DEFAULT_OPTIONS3) {
+function prerequisites4(ir, options = DEFAULT_OPTIONS3) {
   const out = [];
   out.push({
     kind: "runner",
@@ -25831,7 +25974,7 @@ function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
   if (shared.registry === true && passed[REGISTRY_PASSWORD_SECRET] === void 0)
     fail4(`${where}: the registry password is not passed`);
   const slotOf = /* @__PURE__ */ new Map();
-  const image = literal(inputText(inputs, "image"), `${where}: image`);
+  const image2 = literal(inputText(inputs, "image"), `${where}: image`);
   const command = jsonList2(inputText(inputs, "command"), `${where}: command`);
   const args = jsonList2(inputText(inputs, "args"), `${where}: args`);
   const vars = [];
@@ -25885,7 +26028,7 @@ function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
     {
       approval: null,
       after: [...after].sort(compareStrings),
-      image,
+      image: image2,
       command,
       args,
       runWhen: condition.runWhen,
@@ -26165,7 +26308,7 @@ var githubActions = {
   emit: emit4,
   // kfm-context.yml, kfm-job.yml and kfm-approval.yml, which every workflow of the folder calls (README, "Shared reusable workflows").
   folderFiles: (entries, options, header) => entries.length === 0 ? [] : sharedFiles(options, header),
-  prerequisites: prerequisites3,
+  prerequisites: prerequisites4,
   lift: lift4,
   runs: runs4
 };

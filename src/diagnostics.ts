@@ -58,6 +58,7 @@ export const CODES = {
   KFM223: "malformed container image reference",
   KFM240: "text holds a character no target can pass on",
   KFM245: "not a single email address",
+  KFM255: "a scheduled approval gate nobody may approve (tekton)",
   KFM260: "GitHub Actions options that go together are given in part",
   // Targets.
   KFM301: "the target cannot express this feature",

@@ -64,17 +64,8 @@ export const TEKTON_OK_RESULT = "ok";
 /** The step result of the `kfm-wait` step holding the 1-based attempt number (`KFM_ATTEMPT`). */
 export const TEKTON_ATTEMPT_RESULT = "attempt";
 
-/** The Tekton `finally` task that fails the run when any job's TaskRun failed (`$(tasks.status)`). */
+/** The Tekton `finally` task that fails the run when `$(tasks.status)` is Failed: a job's TaskRun, or a `kfm-failed-<n>` task, failed. */
 export const TEKTON_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
-
-/**
- * The Tekton `finally` task that fails the run when the retried job at `index` (0-based, spec
- * order) ended with `ok` false. Named by index: `kfm-check-` plus a 63-character job name
- * would not be a DNS-1123 label.
- */
-export function tektonCheckTaskName(index: number): string {
-  return `${RESERVED_PREFIX}check-${index + 1}`;
-}
 
 /**
  * The Tekton Pipeline parameter (an array) that names who may approve or reject the
@@ -90,8 +81,9 @@ export function tektonNotifyTaskName(index: number): string {
 
 /**
  * The Tekton task that fails (its failure ignored, `onError: continue`) when the retried job
- * at `index` (0-based, spec order) ended with `ok` false, so that `$(tasks.status)` reads
- * `Failed` for the failure notifications' `when`.
+ * at `index` (0-based, spec order) ended with `ok` false: the job's failure as a Failed
+ * TaskRun, which also makes `$(tasks.status)` read `Failed`. Named by index: `kfm-failed-`
+ * plus a 63-character job name would not be a DNS-1123 label.
  */
 export function tektonFailedTaskName(index: number): string {
   return `${RESERVED_PREFIX}failed-${index + 1}`;
@@ -101,11 +93,14 @@ export function tektonFailedTaskName(index: number): string {
 export const TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 
 /**
- * The ServiceAccount the scheduled-run creator runs as, in the CronJob's namespace. It is a
- * convention, not generated: the cluster admin creates it once per namespace with the
- * rights listed in targets/tekton/README.md (create PipelineRuns, get Jobs).
+ * The ServiceAccount (and its Role and RoleBinding) the scheduled-run creator of a workflow
+ * runs as, generated beside its CronJob unless an option names an existing account
+ * (targets/tekton/README.md, "Accounts"). One per workflow, so that two workflows in one
+ * namespace do not write the same object.
  */
-export const TEKTON_CREATOR_SERVICE_ACCOUNT = `${RESERVED_PREFIX}pipelinerun-creator`;
+export function tektonCreatorAccount(specName: string): string {
+  return `${kubeName(specName)}-run-creator`;
+}
 
 /** `metadata.generateName` of a manual Tekton PipelineRun of a workflow. */
 export function tektonRunGenerateName(specName: string): string {

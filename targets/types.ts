@@ -79,7 +79,7 @@ export interface Target<O extends object = any> {
    * accounts, feature flags, versions, network reach): `explain --target` prints them.
    */
   prerequisites?(ir: Workflow, options?: O): readonly Prerequisite[];
-  /** Reads output produced by `emit` back into its meaning. */
+  /** Reads output produced by `emit` (followed by `run`'s file, when the target has one) back into its meaning. */
   lift(text: string): Summary;
   /**
    * Backfill (`runs.ts`): one explicit run per logical date (UTC ms, ascending), each

@@ -33,10 +33,12 @@ describe("compiling", () => {
     const out = scratch();
     const r = run([EXAMPLE, "--target", "all", "--out", out]);
     expect(r.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(["airflow", "argo", "github-actions", "tekton"]);
+    expect(readdirSync(out).sort()).toEqual(["airflow", "argo", "github-actions", "tekton", "tekton-runs"]);
     expect(existsSync(join(out, "airflow", "daily_sales_pipeline.py"))).toBe(true);
     expect(existsSync(join(out, "argo", "daily_sales_pipeline.yaml"))).toBe(true);
     expect(existsSync(join(out, "tekton", "daily_sales_pipeline.yaml"))).toBe(true);
+    // The manual run is a file to create, in the runs folder beside the synced one.
+    expect(existsSync(join(out, "tekton-runs", "daily_sales_pipeline.run.yaml"))).toBe(true);
     expect(existsSync(join(out, "github-actions", "daily_sales_pipeline.yml"))).toBe(true);
   });
 
@@ -223,7 +225,8 @@ describe("the CLI says what it did", () => {
     expect(r.stderr).toBe(
       `written    ${shown("argo/daily_sales_pipeline.yaml")}\n` +
         `written    ${shown("tekton/daily_sales_pipeline.yaml")}\n` +
-        "kfm-compile: 2 files: 2 written, 0 unchanged.\n",
+        `written    ${shown("tekton-runs/daily_sales_pipeline.run.yaml")}\n` +
+        "kfm-compile: 3 files: 3 written, 0 unchanged.\n",
     );
   });
 
@@ -245,7 +248,8 @@ describe("the CLI says what it did", () => {
   it("given --quiet, then nothing is printed for files written, but diagnostics still are", () => {
     const out = scratch();
     expect(run([EXAMPLE, "--target", "all", "--out", out, "--quiet"])).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(readdirSync(out)).toHaveLength(4);
+    // Four output folders and Tekton's runs folder (the manual run).
+    expect(readdirSync(out)).toHaveLength(5);
     const bad = run(["test/invalid/cycle.yaml", "--target", "argo", "--out", out, "-q"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^test\/invalid\/cycle\.yaml:\d+:\d+: error KFM202: .*\n1 error\.\n$/);

@@ -11,7 +11,7 @@ import { hasErrors } from "../src/diagnostics.js";
 import type { Job, Workflow } from "../src/ir.js";
 import { summarize } from "../src/summary.js";
 import { mergeText } from "../src/template.js";
-import { readSpec, specFiles } from "./matrix.js";
+import { lifted, readSpec, specFiles } from "./matrix.js";
 
 const compiled = specFiles().map((spec) => {
   const a = analyze(spec, readSpec(spec));
@@ -26,7 +26,7 @@ const pairs = compiled.flatMap(({ spec, analysis, ir }) =>
 describe("every target means what the spec means", () => {
   it.each(pairs.filter((p) => !p.refused).map((p) => [p.spec, p.target.name, p] as const))("%s on %s", (_spec, _name, p) => {
     const out = compileFor(p.analysis, p.target).output!;
-    expect(p.target.lift(out.text)).toEqual(summarize(p.ir));
+    expect(lifted(p.target, p.ir, out.text)).toEqual(summarize(p.ir));
   });
 
   it("compiles most specs on every target (refusals are the exception)", () => {
@@ -90,8 +90,8 @@ describe("a backend that drifts is caught by its own lift", () => {
   it.each(cases)("%s: %s (%s)", (_t, _m, _s, p, m) => {
     const drifted = m.apply(p.ir);
     if (hasErrors(p.target.check(drifted).map(p.analysis.spec.locate))) return;
-    const lifted = p.target.lift(p.target.emit(drifted));
-    expect(lifted).toEqual(summarize(drifted));
-    expect(lifted).not.toEqual(summarize(p.ir));
+    const read = lifted(p.target, drifted, p.target.emit(drifted));
+    expect(read).toEqual(summarize(drifted));
+    expect(read).not.toEqual(summarize(p.ir));
   });
 });

@@ -13,6 +13,9 @@ import { headerLinesFor, sealOutput } from "../src/header.js";
 import { defaultOptions } from "../src/options.js";
 import { FOLDER_FROM } from "../src/project.js";
 import { TARGETS } from "../targets/index.js";
+import type { Target } from "../targets/types.js";
+import type { Workflow } from "../src/ir.js";
+import type { Summary } from "../src/summary.js";
 import { analyze, compileFor } from "../src/compile.js";
 import { formatDiagnostic, type Diagnostic } from "../src/diagnostics.js";
 import { PACKAGE_ROOT } from "../src/assets.js";
@@ -176,4 +179,14 @@ export function goldenFilesOnDisk(dir = GOLDEN_DIR, prefix = ""): string[] {
     return [];
   }
   return entries.flatMap((e) => (e.isDirectory() ? goldenFilesOnDisk(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`])).sort();
+}
+
+/** A target's reading of its output for `ir`: the output, followed by the manual run's file when the target writes one (`Target.run`). */
+export function lifted(target: Target, ir: Workflow, text: string): Summary {
+  return target.lift(withRun(target, ir, text));
+}
+
+/** The output followed by the manual run's file, when the target writes one. */
+export function withRun(target: Target, ir: Workflow, text: string): string {
+  return target.run === undefined ? text : text + target.run(ir);
 }

@@ -10,7 +10,7 @@ import { TARGETS } from "../targets/index.js";
 import { analyze, compileFor } from "../src/compile.js";
 import type { Summary } from "../src/summary.js";
 import { summarize } from "../src/summary.js";
-import { readSpec } from "./matrix.js";
+import { readSpec, withRun } from "./matrix.js";
 
 type TargetName = "airflow" | "argo" | "tekton" | "github-actions";
 
@@ -192,7 +192,7 @@ describe.each(TRAPS)("$trap ($spec)", (trap) => {
       return;
     }
     expect(r.output, `${name} refused: ${r.diagnostics.map((d) => d.message).join("; ")}`).not.toBeNull();
-    const text = r.output!.text;
+    const text = withRun(target, ir, r.output!.text);
     const lifted = target.lift(text);
     trap.holds(lifted);
     expect(lifted).toEqual(meaning);

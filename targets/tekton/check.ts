@@ -4,7 +4,7 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
-import { emulatesFailure, waitText } from "./emit.js";
+import { DEFAULT_DEPLOYMENT, emulatesFailure, waitText, type TektonDeployment } from "./emit.js";
 
 /**
  * Variable roots Tekton substitutes as `$(root.…)` or `$(root[…])` in step fields, with no
@@ -113,9 +113,23 @@ function reachable(edges: ReadonlyMap<string, readonly string[]>, name: string):
   return seen;
 }
 
-export function check(ir: Workflow): Problem[] {
+export function check(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): Problem[] {
   const problems: Problem[] = [];
   const s = ir.schedule;
+  // A scheduled run's gate takes its approvers from the deployment: with none, the
+  // manual-approval-gate controller fails the CustomRun at once (README "Approval gates"),
+  // so every scheduled run would be rejected at the gate, which no one decided.
+  if (s?.kind === "cron" && d.approvers.length === 0) {
+    for (const gate of ir.jobs.filter((j) => j.approval !== null)) {
+      problems.push(
+        problem(
+          "KFM255",
+          `tekton: approval gate '${gate.name}' of a scheduled workflow has nobody to approve it: a scheduled PipelineRun passes the approvers option to the gate, and with none the manual-approval-gate controller rejects the gate at once, so every scheduled run would fail there. Set the option approvers (targets.tekton.options in kfm.config.yaml, or --option approvers=<user>,group:<name>).`,
+          gate.at,
+        ),
+      );
+    }
+  }
   if (s?.kind === "event") {
     problems.push(
       problem(

@@ -1,10 +1,22 @@
 /**
- * IR -> Tekton Pipelines v1 YAML: one stream with a `Pipeline` (inline `taskSpec`s), a
- * `CronJob` that creates the scheduled `PipelineRun`s (scheduled workflows only), and a
- * `PipelineRun` to copy for manual runs. Every mapping decision, with the upstream source
- * it relies on, is in README.md beside this file.
+ * IR -> Tekton Pipelines v1 YAML: one stream of objects to apply (what a GitOps tool syncs):
+ * a `Pipeline` (inline `taskSpec`s) and, for a scheduled workflow, a `CronJob` that creates
+ * the scheduled `PipelineRun`s with the ServiceAccount, Role and RoleBinding it runs as. The
+ * `PipelineRun` of a manual run is a separate file (`manualRun`), for `kubectl create`.
+ * Every mapping decision, with the upstream source it relies on, is in README.md beside
+ * this file.
  */
-import type { V1Container, V1CronJob, V1EnvVar, V1ResourceRequirements } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1CronJob,
+  V1EnvVar,
+  V1PodSecurityContext,
+  V1ResourceRequirements,
+  V1Role,
+  V1RoleBinding,
+  V1SecurityContext,
+  V1ServiceAccount,
+} from "@kubernetes/client-node";
 import { hashComment, headerLines } from "../../src/header.js";
 import {
   RUNTIME_VARIABLES,
@@ -25,22 +37,63 @@ import {
   TEKTON_ATTEMPT_RESULT,
   TEKTON_CONTEXT_TASK,
   TEKTON_CREATOR_CONTAINER,
-  TEKTON_CREATOR_SERVICE_ACCOUNT,
+  tektonCreatorAccount,
   TEKTON_OK_RESULT,
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
-  tektonCheckTaskName,
   tektonFailedTaskName,
   tektonNotifyTaskName,
   tektonRunGenerateName,
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
-import type { TektonOptions } from "./options.js";
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
+import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
+
+/** The labels of a workflow's objects (targets/kubernetes.ts): the workflow is named by its object name. Not on runs: a PipelineRun is created, never applied or pruned. */
+export function workflowLabels(ir: Workflow): Record<string, string> {
+  return objectLabels(kubeName(ir.name));
+}
+
+/**
+ * The container securityContext of every helper the compiler adds (context, wait, status,
+ * failed marker, run status, notifications, the CronJob's creator): Pod Security
+ * `restricted`, all on the container (targets/kubernetes.ts), so that the pod-level context
+ * stays the user's. The images' own users are root (busybox, the kubectl image) or a name
+ * (`curl_user`), which the kubelet cannot verify as non-root: the numeric HELPER_UID is set.
+ */
+function restricted(): V1SecurityContext {
+  return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT) as unknown as V1SecurityContext;
+}
+
+/**
+ * How a workflow is deployed (targets/tekton/options.ts maps the options onto this): never
+ * what it means. `null` accounts are generated (the creator's) or Tekton's default (the
+ * task pods': config-defaults `default-service-account`).
+ */
+export interface TektonDeployment {
+  /** The namespace written into every object; null: none (the applying tool's). */
+  readonly namespace: string | null;
+  /** An existing ServiceAccount the CronJob's creator runs as; null: generate one with its Role and RoleBinding. */
+  readonly creatorServiceAccount: string | null;
+  /** The ServiceAccount of every TaskRun pod (`taskRunTemplate.serviceAccountName`); null: Tekton's default. */
+  readonly taskServiceAccount: string | null;
+  /** Secrets to pull images with, for the TaskRun pods and the creator. */
+  readonly imagePullSecrets: readonly string[];
+  /** The pod securityContext of every TaskRun pod (`taskRunTemplate.podTemplate.securityContext`). */
+  readonly podSecurityContext: V1PodSecurityContext | null;
+  /** The container securityContext of each job's own step. */
+  readonly jobSecurityContext: V1SecurityContext | null;
+  readonly shellImage: string;
+  readonly kubectlImage: string;
+  readonly curlImage: string;
+  /** Who may approve the gates of a run (the `approvers` param): scheduled runs and the manual run file. */
+  readonly approvers: readonly string[];
+  /** The Tekton Dashboard's base URL, for the notifications' link to the run; null: name the PipelineRun. */
+  readonly dashboardUrl: string | null;
+}
 
 /**
  * Image of the internal steps (`kfm-context`, `kfm-wait`): any image with a POSIX `sh`,
@@ -64,6 +117,21 @@ export const STARTING_DEADLINE_SECONDS = 300;
 /** Attempts the creator Job gets (it is idempotent: a retry finds its PipelineRun already there). */
 export const CREATOR_BACKOFF_LIMIT = 3;
 
+/** The deployment with no option set. */
+export const DEFAULT_DEPLOYMENT: TektonDeployment = {
+  dashboardUrl: null,
+  namespace: null,
+  creatorServiceAccount: null,
+  taskServiceAccount: null,
+  imagePullSecrets: [],
+  podSecurityContext: null,
+  jobSecurityContext: null,
+  shellImage: SHELL_IMAGE,
+  kubectlImage: KUBECTL_IMAGE,
+  curlImage: NOTIFY_CURL_IMAGE,
+  approvers: [],
+};
+
 /** The annotation the CronJob controller writes on each Job: the slot, RFC 3339 in the CronJob's zone (Kubernetes 1.28+). */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 /** The label the Job controller puts on each of its pods (Kubernetes 1.27+). */
@@ -85,8 +153,6 @@ export const ENV = {
   exitCodePath: "KFM_EXIT_CODE_PATH",
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
-  tasksStatus: "KFM_TASKS_STATUS",
-  jobOk: "KFM_JOB_OK",
   jobSpecName: "KFM_JOB_NAME",
 } as const;
 
@@ -101,13 +167,12 @@ export const APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfAppr
 /** One approval is enough: the first approve starts the downstream; any reject fails the gate. */
 export const APPROVALS_REQUIRED = "1";
 
-/** The `when` of the notification tasks: the aggregate status of the run's DAG tasks is `Failed`. */
+/**
+ * The `when` of `kfm-run-status` and the notification tasks: the aggregate status of the
+ * run's DAG tasks is `Failed` (only `finally` tasks may read it, and only in params and
+ * `when`: `pkg/reconciler/pipelinerun/resources/apply.go` `ApplyPipelineTaskStateContext`).
+ */
 export const RUN_FAILED_WHEN: TektonWhen = { input: "$(tasks.status)", operator: "in", values: ["Failed"] };
-
-/** Param of the `finally` tasks: `$(tasks.status)` (only params and `when` receive it, `pkg/reconciler/pipelinerun/resources/apply.go` `ApplyPipelineTaskStateContext`). */
-export const TASKS_STATUS_PARAM = "tasks-status";
-/** Param of a `kfm-check-<n>` task: the `ok` result of the job it checks. */
-export const JOB_OK_PARAM = "ok";
 
 /** Variables `kfm-context` computes as task results: the runtime values and the run token. */
 export type ContextVariable = RuntimeVariable | "run_token";
@@ -218,9 +283,9 @@ sleep "$1"
  * `kfm-status` (failure emulation, after the job step): a job that succeeded writes the task
  * result `ok` = `true`. A failed attempt that is not the last fails the TaskRun, so
  * Tekton retries it. The last failed attempt of a retried job writes `ok` = `false` and
- * succeeds, because a TaskRun that fails for good would stop every other branch (its
- * `kfm-check-<n>` finally task fails the run instead); a job without retries fails its
- * TaskRun, which its pipeline task's `onError: continue` keeps from stopping the others.
+ * succeeds, because a TaskRun that fails for good would stop every other branch; its
+ * `kfm-failed-<n>` task then fails in its place. A job without retries fails its TaskRun,
+ * which its pipeline task's `onError: continue` keeps from stopping the others.
  */
 export const STATUS_SCRIPT = `set -eu
 code=$(cat "$KFM_EXIT_CODE_PATH")
@@ -240,33 +305,27 @@ if [ "$KFM_RETRIES" -eq 0 ]; then
   exit 1
 fi
 printf false > "$KFM_OK_PATH"
-echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed, its downstream jobs are skipped and the run will end failed" >&2
-`;
-
-/** `kfm-run-status` (finally): fails the run when any job's TaskRun failed, even one whose failure `onError: continue` ignored. */
-export const RUN_STATUS_SCRIPT = `set -eu
-case $KFM_TASKS_STATUS in
-  Failed) echo "kfm-run-status: a job failed: the run fails" >&2; exit 1 ;;
-  *) echo "kfm-run-status: tasks status $KFM_TASKS_STATUS" ;;
-esac
-`;
-
-/** `kfm-check-<n>` (finally): fails the run when a retried job ended with `ok` = `false` (skipped by Tekton when the job did not run). */
-export const CHECK_SCRIPT = `set -eu
-if [ "$KFM_JOB_OK" != true ]; then
-  echo "kfm-check: job '$KFM_JOB_NAME' failed: the run fails" >&2
-  exit 1
-fi
-echo "kfm-check: job '$KFM_JOB_NAME' succeeded"
+echo "kfm-status: the last attempt ($((n + 1))) failed (exit code $code): the job failed; its task kfm-failed fails for it, its downstream jobs are skipped and the run will end failed" >&2
 `;
 
 /**
- * `kfm-failed-<n>` (failure emulation with notifications): runs only when the retried job
- * ended with `ok` = `false`, and fails; its pipeline task has `onError: continue`, so the failure
- * stops nothing but makes `$(tasks.status)` `Failed`, which the notifications' `when` reads.
+ * `kfm-run-status` (finally, failure emulation): runs only when `$(tasks.status)` is `Failed`
+ * (a job's TaskRun failed, even one whose failure `onError: continue` ignored), and fails the
+ * run. Skipped, it starts no pod.
  */
-export const FAILED_SCRIPT = `set -eu
-echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
+export const RUN_STATUS_SCRIPT = `echo "kfm-run-status: a job failed: the run fails" >&2
+exit 1
+`;
+
+/**
+ * `kfm-failed-<n>` (failure emulation): runs only when the retried job ended with `ok` =
+ * `false`, and fails. It is the job's failure as Tekton shows it: a Failed TaskRun named
+ * after the job in the dashboard, `tkn` and the TaskRun metrics, where the job's own TaskRun
+ * (whose last attempt had to succeed) shows Succeeded. Its pipeline task has `onError:
+ * continue`, so the failure stops nothing, but it makes `$(tasks.status)` `Failed`, which
+ * `kfm-run-status` and the notifications read.
+ */
+export const FAILED_SCRIPT = `echo "kfm-failed: job '$KFM_JOB_NAME' failed after its last attempt" >&2
 exit 1
 `;
 
@@ -331,7 +390,6 @@ export function k8sLiteral(text: string): string {
 // The fixed scripts written once or twice per job, escaped once.
 const WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
 const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-const CHECK_COMMAND = k8sLiteral(CHECK_SCRIPT);
 const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 const NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 
@@ -343,7 +401,6 @@ const NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([
   [STATUS_COMMAND, "kfm-status"],
   [WAIT_COMMAND, "kfm-wait"],
-  [CHECK_COMMAND, "kfm-check"],
   [FAILED_COMMAND, "kfm-failed"],
   [NOTIFY_COMMAND, "kfm-notify"],
 ]);
@@ -425,15 +482,15 @@ export interface TektonPipelineTask {
   taskRef?: { apiVersion: string; kind: string };
   params?: TektonParam[];
   onError?: "continue";
-  retries: number;
-  timeout: string;
+  retries?: number;
+  timeout?: string;
   taskSpec?: TektonTaskSpec;
 }
 
 export interface TektonPipeline {
   apiVersion: typeof TEKTON_API;
   kind: "Pipeline";
-  metadata: { name: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   spec: {
     displayName: string;
     description?: string;
@@ -443,27 +500,45 @@ export interface TektonPipeline {
   };
 }
 
+/** `PipelineRun.spec.taskRunTemplate`: what every TaskRun of the run gets (deployment options only). */
+export interface TektonTaskRunTemplate {
+  serviceAccountName?: string;
+  podTemplate?: { securityContext?: V1PodSecurityContext; imagePullSecrets?: { name: string }[] };
+}
+
 export interface TektonPipelineRun {
   apiVersion: typeof TEKTON_API;
   kind: "PipelineRun";
-  metadata: { generateName?: string; name?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: { generateName?: string; name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec: {
     pipelineRef: { name: string };
     params: TektonParam[];
     timeouts: { pipeline: string };
+    taskRunTemplate?: TektonTaskRunTemplate;
   };
 }
 
 // ---- emit ----
 
-export function emit(ir: Workflow, options?: TektonOptions): string {
-  const pipeline = buildPipeline(ir, options?.dashboardUrl ?? null);
-  const docs: unknown[] = [pipeline];
-  if (ir.schedule?.kind === "cron") docs.push(buildCronJob(ir, ir.schedule));
-  docs.push(buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name) }));
+/** The objects to apply: the Pipeline and, for a cron schedule, the CronJob and (unless an option names one) its account. */
+export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
+  const docs: unknown[] = [buildPipeline(ir, d)];
+  if (ir.schedule?.kind === "cron") {
+    docs.push(buildCronJob(ir, ir.schedule, d));
+    if (d.creatorServiceAccount === null) docs.push(...creatorAccount(ir, d));
+  }
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
 
+/**
+ * The manual run, a file for `kubectl create -f` (never applied: `generateName` gives each
+ * run its own name, which `kubectl apply` refuses, kubernetes#88998): the PipelineRun with an
+ * empty `logical-date` for the user to fill in.
+ */
+export function manualRun(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...(d.namespace === null ? {} : { namespace: d.namespace }) };
+  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
+}
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
   const used = new Set<RuntimeVariable | StandardVariable>();
@@ -551,15 +626,14 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   return guards;
 }
 
-function buildPipeline(ir: Workflow, dashboardUrl: string | null = null): TektonPipeline {
+function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...(emulated ? finallyTasks(ir) : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, dashboardUrl))];
-  const failedTasks = emulated && ir.notifications.length > 0 ? failedMarkerTasks(ir) : [];
+  const finallyList = [...(emulated ? [runStatusTask(d)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: { name: kubeName(ir.name) },
+    metadata: objectMeta(ir, kubeName(ir.name), d),
     spec: {
       displayName: ir.name,
       ...(ir.description === null ? {} : { description: ir.description }),
@@ -580,9 +654,9 @@ function buildPipeline(ir: Workflow, dashboardUrl: string | null = null): Tekton
           : []),
       ],
       tasks: [
-        contextTask(ir, emulated),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards) : gateTask(j, emulated, guards))),
-        ...failedTasks,
+        contextTask(ir, emulated, d),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards))),
+        ...(emulated ? failedMarkerTasks(ir, d) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
     },
@@ -624,31 +698,25 @@ function okWhen(task: string): TektonWhen {
   return { input: `$(tasks.${task}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] };
 }
 
-/** `kfm-failed-<n>` for each retried job (failure emulation with notifications). */
-function failedMarkerTasks(ir: Workflow): TektonPipelineTask[] {
+/** A step of a helper the compiler adds: a fixed script in a helper image, restricted. */
+function helperStep(name: string, image: string, command: string, env: V1EnvVar[]): TektonStep {
+  return { name, image, command: ["sh", "-c", command], ...(env.length > 0 ? { env } : {}), securityContext: restricted() };
+}
+
+/** `kfm-failed-<n>` for each retried job (failure emulation): the job's failure as a Failed TaskRun. */
+function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTask[] {
   const out: TektonPipelineTask[] = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1) return;
     const name = tektonFailedTaskName(index);
     out.push({
       name,
-      displayName: name,
-      description: `Marks the run failed for the notifications when job ${job.name} failed after its last attempt (kfm-compile).`,
+      // Its script exits at once: Tekton's default retries (0) and TaskRun timeout (60 min) need no override.
+      displayName: `${job.name} failed`,
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        steps: [
-          {
-            name: name,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", FAILED_COMMAND],
-            env: [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }],
-          },
-        ],
-      },
+      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] },
     });
   });
   return out;
@@ -682,7 +750,7 @@ export function runParam(dashboardUrl: string | null): string {
 }
 
 /** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`, bounded by its `timeout`. */
-function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, dashboardUrl: string | null): TektonPipelineTask {
+function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
   const name = tektonNotifyTaskName(index);
   const env: V1EnvVar[] = notifyInputs(
     n,
@@ -699,7 +767,7 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
       { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
-      { name: NOTIFY_PARAMS.run, value: runParam(dashboardUrl) },
+      { name: NOTIFY_PARAMS.run, value: runParam(d.dashboardUrl) },
     ],
     retries: 0,
     timeout: goDuration(NOTIFY_TASK_SECONDS),
@@ -708,69 +776,22 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" },
       ],
-      steps: [
-        {
-          name: name,
-          image: NOTIFY_CURL_IMAGE,
-          command: ["sh", "-c", NOTIFY_COMMAND],
-          env,
-          securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT, capabilities: { drop: [...RESTRICTED_CONTAINER_SECURITY_CONTEXT.capabilities.drop] } },
-        },
-      ],
+      steps: [helperStep(name, d.curlImage, NOTIFY_COMMAND, env)],
     },
   };
 }
 
-/** The emulation's `finally` tasks: `kfm-run-status`, and one `kfm-check-<n>` per retried job. */
-function finallyTasks(ir: Workflow): TektonPipelineTask[] {
-  const tasks: TektonPipelineTask[] = [
-    {
-      name: TEKTON_RUN_STATUS_TASK,
-      displayName: TEKTON_RUN_STATUS_TASK,
-      description: "Fails the run when a job failed (kfm-compile).",
-      params: [{ name: TASKS_STATUS_PARAM, value: "$(tasks.status)" }],
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        params: [{ name: TASKS_STATUS_PARAM, type: "string" }],
-        steps: [
-          {
-            name: TEKTON_RUN_STATUS_TASK,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", k8sLiteral(RUN_STATUS_SCRIPT)],
-            env: [{ name: ENV.tasksStatus, value: `$(params.${TASKS_STATUS_PARAM})` }],
-          },
-        ],
-      },
-    },
-  ];
-  ir.jobs.forEach((job, index) => {
-    if (job.approval !== null || job.retry.maxAttempts === 1) return;
-    const name = tektonCheckTaskName(index);
-    tasks.push({
-      name,
-      displayName: name,
-      description: `Fails the run when job ${job.name} failed after its last attempt (kfm-compile).`,
-      params: [{ name: JOB_OK_PARAM, value: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})` }],
-      retries: 0,
-      timeout: timeoutField(null),
-      taskSpec: {
-        params: [{ name: JOB_OK_PARAM, type: "string" }],
-        steps: [
-          {
-            name: TEKTON_STEPS.status,
-            image: SHELL_IMAGE,
-            command: ["sh", "-c", CHECK_COMMAND],
-            env: [
-              { name: ENV.jobOk, value: `$(params.${JOB_OK_PARAM})` },
-              { name: ENV.jobSpecName, value: k8sLiteral(job.name) },
-            ],
-          },
-        ],
-      },
-    });
-  });
-  return tasks;
+/** `kfm-run-status` (failure emulation): fails the run when a job failed, and is skipped otherwise. */
+function runStatusTask(d: TektonDeployment): TektonPipelineTask {
+  return {
+    name: TEKTON_RUN_STATUS_TASK,
+    displayName: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] },
+  };
 }
 
 /**
@@ -778,7 +799,7 @@ function finallyTasks(ir: Workflow): TektonPipelineTask[] {
  * when every parent succeeded" is the same `when` for every job, roots included, and a job
  * without it runs whatever its parents did (`on_upstream_failure: continue`).
  */
-function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
+function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env: V1EnvVar[] = [
@@ -798,29 +819,26 @@ function contextTask(ir: Workflow, emulated: boolean): TektonPipelineTask {
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...(emulated ? [TEKTON_OK_RESULT] : [])].map((v) => ({ name: v, type: "string" as const })),
-      steps: [{ name: TEKTON_STEPS.context, image: SHELL_IMAGE, command: ["sh", "-c", k8sLiteral(CONTEXT_SCRIPT)], env }],
+      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)],
     },
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d: TektonDeployment): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
   if (waits.length > 0) {
     steps.push({
-      name: TEKTON_STEPS.wait,
-      image: SHELL_IMAGE,
-      command: ["sh", "-c", WAIT_COMMAND],
-      env: [
+      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
         { name: ENV.retryCount, value: "$(context.task.retry-count)" },
         { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
         { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
-      ],
+      ]),
       results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }],
     });
   }
-  const main = jobStep(job);
+  const main = jobStep(job, d);
   steps.push(main);
   const task: TektonPipelineTask = {
     name: kubeName(job.name),
@@ -840,17 +858,14 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): T
   if (retries === 0) task.onError = "continue";
   else main.onError = "continue";
   task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push({
-    name: TEKTON_STEPS.status,
-    image: SHELL_IMAGE,
-    command: ["sh", "-c", STATUS_COMMAND],
-    env: [
+  steps.push(
+    helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
       { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
       { name: ENV.retryCount, value: "$(context.task.retry-count)" },
       { name: ENV.retries, value: String(retries) },
       { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` },
-    ],
-  });
+    ]),
+  );
   // `onError` and `retries` are a pair Tekton rejects (pipeline_validation.go `ValidateOnError`).
   const ordered: TektonPipelineTask = {
     name: task.name,
@@ -866,7 +881,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): T
   return ordered;
 }
 
-function jobStep(job: Job): TektonStep {
+function jobStep(job: Job, d: TektonDeployment): TektonStep {
   const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t: Template) => renderTemplate(t, attempt);
@@ -879,42 +894,104 @@ function jobStep(job: Job): TektonStep {
   if (job.resources.cpu !== null) quantities.cpu = job.resources.cpu;
   if (job.resources.memory !== null) quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0) step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
+  if (d.jobSecurityContext !== null) step.securityContext = structuredClone(d.jobSecurityContext);
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
 
-export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"]): TektonPipelineRun {
+/** What every TaskRun of a run gets from the deployment options (none by default). */
+function taskRunTemplate(d: TektonDeployment): TektonTaskRunTemplate | null {
+  const podTemplate: NonNullable<TektonTaskRunTemplate["podTemplate"]> = {};
+  if (d.podSecurityContext !== null) podTemplate.securityContext = structuredClone(d.podSecurityContext);
+  if (d.imagePullSecrets.length > 0) podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  const t: TektonTaskRunTemplate = {};
+  if (d.taskServiceAccount !== null) t.serviceAccountName = d.taskServiceAccount;
+  if (Object.keys(podTemplate).length > 0) t.podTemplate = podTemplate;
+  return Object.keys(t).length > 0 ? t : null;
+}
+
+export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], d: TektonDeployment = DEFAULT_DEPLOYMENT): TektonPipelineRun {
+  const template = taskRunTemplate(d);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [] as string[] }] : [])],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : [])],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
+      ...(template === null ? {} : { taskRunTemplate: template }),
     },
   };
 }
 
-function buildCronJob(ir: Workflow, schedule: CronSchedule): V1CronJob {
-  const run = buildPipelineRun(ir, {});
+/** An object's metadata: its name, the namespace option, the workflow's labels. */
+function objectMeta(ir: Workflow, name: string, d: TektonDeployment): { name: string; namespace?: string; labels: Record<string, string> } {
+  return { name, ...(d.namespace === null ? {} : { namespace: d.namespace }), labels: workflowLabels(ir) };
+}
+
+/** The ServiceAccount the CronJob's creator runs as. */
+export function creatorServiceAccount(ir: Workflow, d: TektonDeployment): string {
+  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+}
+
+/**
+ * What the creator's script does on the API server, and nothing more: `kubectl get job` of
+ * its own Job (the slot annotation) and `kubectl create` of the PipelineRun.
+ */
+export const CREATOR_RULES = [
+  { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+  { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
+] as const;
+
+/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them. */
+function creatorAccount(ir: Workflow, d: TektonDeployment): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  const name = tektonCreatorAccount(ir.name);
+  const metadata = () => ({ name, labels: workflowLabels(ir) });
+  return [
+    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: metadata(),
+      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: metadata(),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
+      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
+      subjects: [{ kind: "ServiceAccount", name, ...(d.namespace === null ? {} : { namespace: d.namespace }) }],
+    },
+  ];
+}
+
+function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment): V1CronJob {
+  const run = buildPipelineRun(ir, {}, d);
   const env: V1EnvVar[] = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
-    { name: ENV.windowStart, value: k8sLiteral(schedule.start ?? "") },
-    { name: ENV.windowEnd, value: k8sLiteral(schedule.end ?? "") },
+    // No bound: the variable without a value, which the container sees as empty. The API
+    // server drops an empty `value` (omitempty), so writing `value: ""` would make every
+    // client-side apply report the CronJob configured.
+    schedule.start === null ? { name: ENV.windowStart } : { name: ENV.windowStart, value: k8sLiteral(schedule.start) },
+    schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run)) },
   ];
   const creator: V1Container = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: KUBECTL_IMAGE,
+    image: d.kubectlImage,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
     env,
+    securityContext: restricted(),
   };
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: { name: kubeName(ir.name) },
+    metadata: objectMeta(ir, kubeName(ir.name), d),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -928,8 +1005,9 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule): V1CronJob {
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: TEKTON_CREATOR_SERVICE_ACCOUNT,
+              serviceAccountName: creatorServiceAccount(ir, d),
               restartPolicy: "Never",
+              ...(d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {}),
               containers: [creator],
             },
           },

@@ -5,7 +5,7 @@ export const features: FeatureTable = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, and `finally` tasks that fail the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch).",
+    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch).",
   },
   "failure.continue": {
     support: "emulated",
@@ -30,7 +30,7 @@ export const features: FeatureTable = {
   "retry.max-delay": { support: "emulated", how: "The capped waits are in the wait step's list." },
   "timeout.attempt": { support: "native", how: "`timeout` on the job's step, which starts after the wait step." },
   "timeout.run": { support: "native", how: "`timeouts.pipeline` of the PipelineRun." },
-  "timeout.none": { support: "native", how: "`0s` written on every task and on the pipeline, so the 60-minute defaults never apply." },
+  "timeout.none": { support: "native", how: "`0s` written on every job task and on the pipeline, so the 60-minute defaults never apply." },
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
   "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },

@@ -4,9 +4,10 @@ import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
-import { OPTIONS } from "./options.js";
+import { deployment, OPTIONS, type TektonOptions } from "./options.js";
+import { prerequisites } from "./prerequisites.js";
 import { check } from "./check.js";
-import { emit, resultRef } from "./emit.js";
+import { emit, manualRun, resultRef } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
@@ -22,7 +23,7 @@ const KUSTOMIZE_IMAGE_FIELDS: readonly ImageField[] = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
 ];
 
-export const tekton: Target = {
+export const tekton: Target<TektonOptions> = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
   extension: "yaml",
@@ -39,9 +40,12 @@ export const tekton: Target = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v)))),
-  check,
-  emit,
+  check: (ir, options) => check(ir, deployment(options)),
+  emit: (ir, options) => emit(ir, deployment(options)),
   lift,
+  // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
+  run: (ir, options) => manualRun(ir, deployment(options)),
+  prerequisites,
   runs,
   folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header),
 };

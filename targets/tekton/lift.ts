@@ -1,14 +1,15 @@
 /**
- * Tekton YAML (as `emit` writes it) -> the neutral Summary, read from the fields Tekton
- * and Kubernetes act on: `retries`, the wait step's waits list, the job step's `timeout`,
- * `runAfter`, `timeouts.pipeline`, the CronJob's `schedule`/`timeZone` and the creator's
- * window. Anything that contradicts how emit works (a limit on a TaskRun, a request that is
- * not also the limit, a `$` Kubernetes would expand) throws: lifting must not paper over drift.
+ * Tekton YAML (as `emit` writes it, followed by the manual run `manualRun` writes) -> the
+ * neutral Summary, read from the fields Tekton and Kubernetes act on: `retries`, the wait
+ * step's waits list, the job step's `timeout`, `runAfter`, `timeouts.pipeline` (of the
+ * manual run, or of the run the CronJob creates), the CronJob's `schedule`/`timeZone` and
+ * the creator's window. Anything that contradicts how emit works (a limit on a TaskRun, a
+ * request that is not also the limit, a `$` Kubernetes would expand) throws: lifting must
+ * not paper over drift.
  */
-import type { V1Container, V1CronJob, V1EnvVar } from "@kubernetes/client-node";
+import type { V1Container, V1CronJob, V1EnvVar, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import {
-  NOTIFY_CURL_IMAGE,
   TEKTON_APPROVERS_PARAM,
   TEKTON_CONTEXT_TASK,
   TEKTON_OK_RESULT,
@@ -35,7 +36,8 @@ import {
   APPROVAL_TASK_REF,
   APPROVALS_REQUIRED,
   ATTEMPT_REF,
-  CHECK_SCRIPT,
+  CREATOR_RULES,
+  CREATOR_SCRIPT,
   FAILED_SCRIPT,
   goDuration,
   NOTIFY_PARAMS,
@@ -46,11 +48,9 @@ import {
   WAIT_SCRIPT,
   CONTEXT_VARIABLES,
   ENV,
-  JOB_OK_PARAM,
   k8sLiteral,
   RUN_STATUS_SCRIPT,
   STATUS_SCRIPT,
-  TASKS_STATUS_PARAM,
   type TektonPipeline,
   type TektonPipelineRun,
   type TektonPipelineTask,
@@ -60,7 +60,9 @@ import {
 export function lift(text: string): Summary {
   const docs = parseYamlStream(text) as { kind?: string }[];
   const pipeline = only<TektonPipeline>(docs, "Pipeline");
-  const manualRun = only<TektonPipelineRun>(docs, "PipelineRun");
+  const runs = docs.filter((d) => d?.kind === "PipelineRun") as TektonPipelineRun[];
+  if (runs.length > 1) throw new Error("more than one PipelineRun in the Tekton output");
+  const manualRun = runs[0];
   const cronJobs = docs.filter((d) => d?.kind === "CronJob") as V1CronJob[];
   if (cronJobs.length > 1) throw new Error("more than one CronJob in the Tekton output");
 
@@ -84,7 +86,7 @@ export function lift(text: string): Summary {
   const soft = new Map(tasks.map((t) => [t.name, t.taskRef === undefined && failureIsSoft(t)]));
   const guards = guardsFor(tasks, gates);
   const jobs: Record<string, JobSummary> = {};
-  if (gates.size > 0) checkApprovers(pipeline, manualRun);
+  if (gates.size > 0) checkApprovers(pipeline);
   for (const task of tasks) {
     const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
     const after = parents.map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
@@ -129,25 +131,32 @@ export function lift(text: string): Summary {
       command: step.command === undefined ? null : step.command.map(parseTemplate),
       args: step.args === undefined ? null : step.args.map(parseTemplate),
       runWhen: runWhenOf(task, emulated, soft, gates, guards),
-      failureFailsRun: failureFailsRun(task, soft.get(task.name)!, finallyTasks),
+      failureFailsRun: failureFailsRun(task, soft.get(task.name)!, finallyTasks, failedMarkers),
       env: sortedRecord(env),
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
-      attempts: task.retries + 1,
+      attempts: (task.retries ?? fail(`task ${task.name}: no explicit retries`)) + 1,
       waitsSeconds: wait === undefined ? [] : parseWaits(envValue(wait, ENV.retryWaits)),
       timeoutSeconds: parseTimeout(step.timeout ?? fail(`task ${task.name}: the job step has no explicit timeout`)),
     };
   }
 
-  const timeoutSeconds = parseTimeout(manualRun.spec.timeouts.pipeline);
+  // The workflow timeout is the runs' (a Pipeline has none): the manual run's and the
+  // scheduled run's must agree; an unscheduled workflow's is only in its manual run.
+  if (manualRun !== undefined) checkRun(pipeline, manualRun, gates.size > 0, "the manual PipelineRun");
+  let timeoutSeconds = manualRun === undefined ? undefined : parseTimeout(manualRun.spec.timeouts.pipeline);
   let schedule: ScheduleSummary | null = null;
   const cron = cronJobs[0];
   if (cron !== undefined) {
     const spec = cron.spec ?? fail("the CronJob has no spec");
     const creator = spec.jobTemplate.spec?.template.spec?.containers[0] ?? fail("the CronJob has no creator container");
+    if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT)) throw new Error("the CronJob's container does not run the creator script");
+    checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
     const run = JSON.parse(envValue(creator, ENV.pipelineRun)) as TektonPipelineRun;
-    if (parseTimeout(run.spec.timeouts.pipeline) !== timeoutSeconds) throw new Error("scheduled and manual PipelineRuns have different timeouts");
-    if (run.spec.pipelineRef.name !== pipeline.metadata.name) throw new Error("the scheduled PipelineRun runs another Pipeline");
+    checkRun(pipeline, run, gates.size > 0, "the scheduled PipelineRun");
+    const scheduled = parseTimeout(run.spec.timeouts.pipeline);
+    if (timeoutSeconds !== undefined && scheduled !== timeoutSeconds) throw new Error("scheduled and manual PipelineRuns have different timeouts");
+    timeoutSeconds = scheduled;
     const start = envValue(creator, ENV.windowStart);
     const end = envValue(creator, ENV.windowEnd);
     schedule = {
@@ -161,17 +170,18 @@ export function lift(text: string): Summary {
     };
   }
 
+  if (timeoutSeconds === undefined) throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
   const notifications = liftNotifications(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
-  // With notifications under the emulation, a retried job's last failure (a succeeded TaskRun
-  // with ok = false) must turn `$(tasks.status)` to Failed through its kfm-failed-<n> task.
-  const expectedMarkers = notifications.length > 0 && emulated ? tasks.filter((t) => t.taskRef === undefined && t.retries > 0) : [];
+  // Under the emulation, a retried job's last failure (a succeeded TaskRun with ok = false)
+  // is shown, and turns `$(tasks.status)` to Failed, through its kfm-failed-<n> task.
+  const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === undefined && (t.retries ?? 0) > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length) throw new Error("kfm-failed tasks do not match the retried jobs");
   for (const job of expectedMarkers) {
     const marker = failedMarkers.find((m) => m.runAfter?.length === 1 && m.runAfter[0] === job.name) ?? fail(`no kfm-failed task for ${job.name}`);
     const w = marker.when ?? [];
     if (
       marker.onError !== "continue" ||
-      marker.retries !== 0 ||
+      (marker.retries ?? 0) !== 0 ||
       w.length !== 1 ||
       w[0]!.input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` ||
       w[0]!.operator !== "in" ||
@@ -199,11 +209,36 @@ export function lift(text: string): Summary {
 const FAILED_PREFIX = tektonFailedTaskName(0).replace(/1$/, "");
 const NOTIFY_PREFIX = tektonNotifyTaskName(0).replace(/1$/, "");
 
-/** The Pipeline declares the approvers array param, and the manual run passes it. */
-function checkApprovers(pipeline: TektonPipeline, run: TektonPipelineRun): void {
+/** The Pipeline declares the approvers array param. */
+function checkApprovers(pipeline: TektonPipeline): void {
   const declared = pipeline.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM);
   if (declared?.type !== "array") throw new Error("a Pipeline with approval gates must declare the approvers array param");
-  if (!Array.isArray(run.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value)) throw new Error("the PipelineRun passes no approvers list");
+}
+
+/** A run of this Pipeline, passing the approvers list when it has gates. */
+function checkRun(pipeline: TektonPipeline, run: TektonPipelineRun, gates: boolean, what: string): void {
+  if (run.spec.pipelineRef.name !== pipeline.metadata.name) throw new Error(`${what} runs another Pipeline`);
+  if (gates && !Array.isArray(run.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value)) throw new Error(`${what} passes no approvers list`);
+}
+
+/**
+ * The creator's account: when the file declares a ServiceAccount, it is the one the CronJob
+ * runs as, bound by a RoleBinding to a Role that grants exactly `CREATOR_RULES` (an option may
+ * name an existing account instead, and then the file declares none).
+ */
+function checkCreatorAccount(docs: readonly { kind?: string }[], account: string | undefined): void {
+  if (account === undefined || account === "") throw new Error("the CronJob names no ServiceAccount");
+  const of = <T>(kind: string) => docs.filter((d) => d?.kind === kind) as T[];
+  const accounts = of<V1ServiceAccount>("ServiceAccount");
+  if (accounts.length === 0) return;
+  const [roles, bindings] = [of<V1Role>("Role"), of<V1RoleBinding>("RoleBinding")];
+  if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1)
+    throw new Error("the creator's account is one ServiceAccount, Role and RoleBinding");
+  if (accounts[0]!.metadata?.name !== account) throw new Error("the CronJob runs as another ServiceAccount than the one declared");
+  const b = bindings[0]!;
+  if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0]!.metadata?.name) throw new Error("the RoleBinding binds another Role");
+  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account }])) throw new Error("the RoleBinding binds another subject");
+  if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(CREATOR_RULES)) throw new Error("the creator's Role grants other rights than the creator needs");
 }
 
 /** An approval gate: the manual-approval-gate custom task, read from its taskRef, params and timeout. */
@@ -217,7 +252,7 @@ function gateSummary(task: TektonPipelineTask, after: string[], runWhen: string)
   if (param(APPROVAL_PARAMS.required) !== APPROVALS_REQUIRED) throw new Error(`task ${task.name}: the gate needs other than one approval`);
   // A failed gate must stop the run (README "Approval gates"): no onError, no retry.
   if (task.onError !== undefined || task.retries !== 0) throw new Error(`task ${task.name}: a gate whose failure would not fail the run`);
-  const timeoutSeconds = parseTimeout(task.timeout);
+  const timeoutSeconds = parseTimeout(task.timeout ?? fail(`task ${task.name}: a gate without a timeout`));
   // 0s would make the controller reject at once; a missing timeout, reject after 60 minutes.
   if (timeoutSeconds === null) throw new Error(`task ${task.name}: a gate without a positive timeout`);
   return {
@@ -292,7 +327,8 @@ function liftNotifications(
     )
       throw new Error(`task ${t.name}: the run param is not the PipelineRun`);
     const steps = t.taskSpec?.steps ?? [];
-    if (steps.length !== 1 || steps[0]!.image !== NOTIFY_CURL_IMAGE) throw new Error(`task ${t.name}: one curl step expected`);
+    // The image is the deployment's (an option may name a mirror): any image with curl.
+    if (steps.length !== 1 || !steps[0]!.image) throw new Error(`task ${t.name}: one curl step expected`);
     const step = steps[0]!;
     if (JSON.stringify(step.command) !== JSON.stringify(["sh", "-c", k8sLiteral(notifyScript(NOTIFY_PRELUDE))]))
       throw new Error(`task ${t.name}: does not run the notification script`);
@@ -340,7 +376,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
   const job = findStep(steps, TEKTON_STEPS.job, task.name);
   const status = steps.find((s) => s.name === TEKTON_STEPS.status);
   if (task.onError !== undefined && task.onError !== "continue") throw new Error(`task ${task.name}: unknown onError ${String(task.onError)}`);
-  if (task.onError === "continue" && task.retries > 0) throw new Error(`task ${task.name}: Tekton rejects onError continue with retries`);
+  if (task.onError === "continue" && (task.retries ?? 0) > 0) throw new Error(`task ${task.name}: Tekton rejects onError continue with retries`);
   if (status === undefined) {
     if (task.onError !== undefined || job.onError !== undefined) throw new Error(`task ${task.name}: onError without the kfm-status step`);
     return false;
@@ -350,7 +386,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
   if (envValue(status, ENV.retries) !== String(task.retries)) throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
   if (!(task.taskSpec!.results ?? []).some((r) => r.name === TEKTON_OK_RESULT)) throw new Error(`task ${task.name} declares no ok result`);
   if (task.onError === "continue") return true;
-  if (job.onError === "continue" && task.retries > 0) return true;
+  if (job.onError === "continue" && (task.retries ?? 0) > 0) return true;
   return false;
 }
 
@@ -389,18 +425,30 @@ function runWhenOf(
   throw new Error(`task ${task.name}: a when on some parents only`);
 }
 
-/** Whether a run in which this job fails ends failed: natively, or by the finally task that watches it. */
-function failureFailsRun(task: TektonPipelineTask, soft: boolean, finallyTasks: readonly TektonPipelineTask[]): boolean {
+/**
+ * Whether a run in which this job fails ends failed: natively (its failure stops the run), or
+ * by `kfm-run-status`, which fails the run when `$(tasks.status)` is Failed: a job without
+ * retries fails its TaskRun (ignored by `onError: continue`), a retried one has its
+ * `kfm-failed-<n>` task fail for it (checked with the markers below).
+ */
+function failureFailsRun(
+  task: TektonPipelineTask,
+  soft: boolean,
+  finallyTasks: readonly TektonPipelineTask[],
+  markers: readonly TektonPipelineTask[],
+): boolean {
   if (!soft) return true;
-  const runsScript = (t: TektonPipelineTask, script: string) => t.taskSpec?.steps.length === 1 && t.taskSpec.steps[0]!.command?.[2] === k8sLiteral(script);
-  const param = (t: TektonPipelineTask, name: string) => t.params?.find((p) => p.name === name)?.value;
-  if (task.onError === "continue") {
-    return finallyTasks.some(
-      (t) => t.name === TEKTON_RUN_STATUS_TASK && runsScript(t, RUN_STATUS_SCRIPT) && param(t, TASKS_STATUS_PARAM) === "$(tasks.status)",
-    );
-  }
-  const ok = `$(tasks.${task.name}.results.${TEKTON_OK_RESULT})`;
-  return finallyTasks.some((t) => runsScript(t, CHECK_SCRIPT) && param(t, JOB_OK_PARAM) === ok);
+  const runStatus = finallyTasks.find((t) => t.name === TEKTON_RUN_STATUS_TASK);
+  if (
+    runStatus === undefined ||
+    JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) ||
+    runStatus.taskSpec?.steps.length !== 1 ||
+    runStatus.taskSpec.steps[0]!.command?.[2] !== k8sLiteral(RUN_STATUS_SCRIPT) ||
+    runStatus.onError !== undefined
+  )
+    return false;
+  if (task.onError === "continue") return true;
+  return markers.some((m) => m.runAfter?.length === 1 && m.runAfter[0] === task.name);
 }
 
 /**
@@ -455,8 +503,9 @@ function parseWaits(text: string): number[] {
 /** A literal env value of a generated container (Kubernetes-escaped like every value emit writes). */
 function envValue(container: Pick<V1Container, "env">, name: string): string {
   const e: V1EnvVar | undefined = (container.env ?? []).find((v) => v.name === name);
-  if (e?.value === undefined) throw new Error(`container has no ${name} value`);
-  const t = parseTemplate(e.value);
+  // A variable without a value (nor valueFrom) is set, empty, in the container.
+  if (e === undefined || e.valueFrom !== undefined) throw new Error(`container has no ${name} value`);
+  const t = parseTemplate(e.value ?? "");
   if (t.some((s) => "variable" in s)) throw new Error(`${name} holds a runtime value`);
   return t.map((s) => ("text" in s ? s.text : "")).join("");
 }

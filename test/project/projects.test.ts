@@ -101,9 +101,10 @@ describe("a workflow meant for some targets only", () => {
       "dags/sales.py",
       "deploy/argo/orders_etl.yaml",
       "deploy/argo/sales.yaml",
+      "deploy/tekton-runs/sales.run.yaml",
       "deploy/tekton/sales.yaml",
     ]);
-    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 8 generated files current.\n" });
+    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 9 generated files current.\n" });
     expect(run(["check", "--full"], dir).code).toBe(0);
     expect(run(["validate"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
   });
@@ -180,9 +181,15 @@ describe("the config from a sub-folder, and part of a project", () => {
   it("given a spec on the command line, then only it is compiled, for its configured targets, and --target narrows them", () => {
     const dir = newcomer("specs:\n  - workflows/sales/workflow.yaml\n  - path: workflows/etl/workflow.yaml\n    targets: [argo]\n");
     expect(run(["workflows/sales/workflow.yaml", "--target", "tekton", "--quiet"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
-    expect(outputs(dir)).toEqual(["deploy/tekton/sales.yaml"]);
+    expect(outputs(dir)).toEqual(["deploy/tekton-runs/sales.run.yaml", "deploy/tekton/sales.yaml"]);
     expect(run(["workflows/sales/workflow.yaml"], dir).code).toBe(0);
-    expect(outputs(dir)).toEqual([".github/workflows/sales.yml", "dags/sales.py", "deploy/argo/sales.yaml", "deploy/tekton/sales.yaml"]);
+    expect(outputs(dir)).toEqual([
+      ".github/workflows/sales.yml",
+      "dags/sales.py",
+      "deploy/argo/sales.yaml",
+      "deploy/tekton-runs/sales.run.yaml",
+      "deploy/tekton/sales.yaml",
+    ]);
     // The ETL's files are missing, but checking the sales workflow alone does not look at them.
     expect(run(["check", "workflows/sales/workflow.yaml"], dir)).toMatchObject({ code: 0, stdout: "" });
     // The shared workflows are folder files, written only when the whole project is compiled.

@@ -26,7 +26,9 @@ import {
   STARTING_DEADLINE_SECONDS,
   STATUS_SCRIPT,
   RUN_STATUS_SCRIPT,
-  CHECK_SCRIPT,
+  FAILED_SCRIPT,
+  manualRun,
+  DEFAULT_DEPLOYMENT,
   WAIT_SCRIPT,
   type TektonPipeline,
   type TektonPipelineRun,
@@ -36,6 +38,7 @@ import { tekton } from "../../targets/tekton/index.js";
 import { lift, parseTemplate } from "../../targets/tekton/lift.js";
 import { notificationText } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
+const RESTRICTED_CONTAINER = RESTRICTED_CONTAINER_SECURITY_CONTEXT;
 import { runWithFakeCurl, sentText } from "../notify-script.js";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
@@ -45,8 +48,13 @@ interface Out {
   cronJob: V1CronJob | undefined;
 }
 
+/** The output to apply followed by the manual run's file, as lift reads them. */
+function emitted(ir: Workflow): string {
+  return emit(ir) + manualRun(ir);
+}
+
 function compile(ir: Workflow): Out {
-  const docs = parseYamlStream(emit(ir)) as { kind: string }[];
+  const docs = parseYamlStream(emitted(ir)) as { kind: string }[];
   return {
     pipeline: docs.find((d) => d.kind === "Pipeline") as unknown as TektonPipeline,
     run: docs.find((d) => d.kind === "PipelineRun") as unknown as TektonPipelineRun,
@@ -225,10 +233,11 @@ describe("pipeline structure", () => {
     expect(step(out, "a", "job").args).toEqual(["--x"]);
   });
 
-  it("given a manual workflow, when emitted, then the output is a Pipeline and a PipelineRun with generateName, pipelineRef and an empty logical date to fill in", () => {
-    const text = emit(irFixture());
-    const kinds = (parseYamlStream(text) as { kind: string }[]).map((d) => d.kind);
-    expect(kinds).toEqual(["Pipeline", "PipelineRun"]);
+  it("given a manual workflow, when emitted, then the output to apply is the Pipeline alone, and the run file a PipelineRun with generateName, pipelineRef and an empty logical date to fill in", () => {
+    const kinds = (parseYamlStream(emit(irFixture())) as { kind: string }[]).map((d) => d.kind);
+    expect(kinds).toEqual(["Pipeline"]);
+    expect((parseYamlStream(manualRun(irFixture())) as { kind: string }[]).map((d) => d.kind)).toEqual(["PipelineRun"]);
+    expect(tekton.run!(irFixture())).toBe(manualRun(irFixture()));
     const run = compile(irFixture()).run;
     expect(run.metadata).toEqual({ generateName: "daily-sales-" });
     expect(run.spec.pipelineRef).toEqual({ name: "daily-sales" });
@@ -252,8 +261,40 @@ describe("schedules", () => {
     expect(spec.timeZone).toBe("UTC");
     expect(spec.concurrencyPolicy).toBe("Allow");
     expect(spec.startingDeadlineSeconds).toBe(STARTING_DEADLINE_SECONDS);
-    expect(spec.jobTemplate.spec!.template.spec!.serviceAccountName).toBe("kfm-pipelinerun-creator");
+    expect(spec.jobTemplate.spec!.template.spec!.serviceAccountName).toBe("daily-sales-run-creator");
     expect(creator(out).image).toBe(KUBECTL_IMAGE);
+  });
+
+  it("given a cron schedule, when emitted, then the file declares the creator's ServiceAccount, a Role that may only create PipelineRuns and get Jobs, and the RoleBinding", () => {
+    const docs = parseYamlStream(emit(irFixture({ schedule: cron() }))) as { kind: string; metadata: { name: string; labels: Record<string, string> } }[];
+    expect(docs.map((d) => d.kind)).toEqual(["Pipeline", "CronJob", "ServiceAccount", "Role", "RoleBinding"]);
+    for (const d of docs) expect(d.metadata.labels).toEqual({ "app.kubernetes.io/managed-by": "kfm-compile", "kfm-compile.dev/workflow": "daily-sales" });
+    const role = docs[3] as unknown as { rules: unknown };
+    expect(role.rules).toEqual([
+      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
+      { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
+    ]);
+    expect(docs[4]).toMatchObject({
+      roleRef: { kind: "Role", name: "daily-sales-run-creator" },
+      subjects: [{ kind: "ServiceAccount", name: "daily-sales-run-creator" }],
+    });
+  });
+
+  it("given output whose creator Role grants more, when lifted, then lift refuses it", () => {
+    const text = emitted(irFixture({ schedule: cron() })).replace("- create\n", "- create\n        - delete\n");
+    expect(text).toContain("- delete");
+    expect(() => lift(text)).toThrow(/other rights/);
+  });
+
+  it("given a cron schedule, when emitted, then the creator container is restricted: non-root numeric user, no privilege escalation, no capabilities, RuntimeDefault seccomp", () => {
+    expect(creator(compile(irFixture({ schedule: cron() }))).securityContext).toEqual(RESTRICTED_CONTAINER);
+    expect(RESTRICTED_CONTAINER).toEqual({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
   });
 
   it("given a start and end, when emitted, then the creator's window guard gets them as data", () => {
@@ -340,21 +381,26 @@ describe("lift", () => {
     ["a manual one-job workflow", irFixture()],
     ["a scheduled workflow with every feature", rich],
   ])("given %s, when emitted and lifted, then the summary equals summarize(ir)", (_name, ir) => {
-    expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emitted(ir))).toEqual(summarize(ir));
+  });
+
+  it("given the Pipeline without its run, when lifted, then lift refuses it (the workflow timeout is the run's)", () => {
+    expect(() => lift(emit(irFixture()))).toThrow(/no PipelineRun/);
+    expect(lift(emit(irFixture({ schedule: cron(), timeoutSeconds: 60 }))).timeoutSeconds).toBe(60);
   });
 
   it("given output whose retries drifted, when lifted, then the attempt count shows it", () => {
-    const text = emit(irFixture({ jobs: [jobFixture("a", { retry: { maxAttempts: 3, delaySeconds: 1, multiplier: 1, maxDelaySeconds: null } })] }));
+    const text = emitted(irFixture({ jobs: [jobFixture("a", { retry: { maxAttempts: 3, delaySeconds: 1, multiplier: 1, maxDelaySeconds: null } })] }));
     expect(lift(text.replace("retries: 2", "retries: 3")).jobs["a"]!.attempts).toBe(4);
   });
 
   it("given output with a $ Kubernetes would expand, when lifted, then it throws", () => {
-    const text = emit(irFixture({ jobs: [jobFixture("a", { args: [[{ text: "$x" }]] })] }));
+    const text = emitted(irFixture({ jobs: [jobFixture("a", { args: [[{ text: "$x" }]] })] }));
     expect(() => lift(text.replace("$$x", "$x"))).toThrow(/lone \$/);
   });
 
   it("given output with a TaskRun timeout, when lifted, then it throws (the limit would include the retry wait)", () => {
-    const text = emit(irFixture({ jobs: [jobFixture("a")] }));
+    const text = emitted(irFixture({ jobs: [jobFixture("a")] }));
     const drifted = text.replace(/(- name: a\n(?:.*\n)*? {6}timeout: )0s/, (_m, head: string) => `${head}1h`);
     expect(drifted).not.toBe(text);
     expect(() => lift(drifted)).toThrow(/TaskRun timeout/);
@@ -409,12 +455,22 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(task(out, "c").taskSpec!.steps.map((x) => x.name)).toEqual(["kfm-wait", "job", "kfm-status"]);
   });
 
-  it("given independent branches, when emitted, then finally has kfm-run-status on $(tasks.status) and a kfm-check per retried job on its ok", () => {
-    const fin = compile(branches()).pipeline.spec.finally!;
-    expect(fin.map((t) => t.name)).toEqual(["kfm-run-status", "kfm-check-3"]);
-    expect(fin[0]!.params).toEqual([{ name: "tasks-status", value: "$(tasks.status)" }]);
-    expect(fin[1]!.params).toEqual([{ name: "ok", value: "$(tasks.c.results.ok)" }]);
+  it("given independent branches, when emitted, then finally has kfm-run-status, running only when $(tasks.status) is Failed, and a retried job has a kfm-failed task on its ok", () => {
+    const out = compile(branches());
+    const fin = out.pipeline.spec.finally!;
+    expect(fin.map((t) => t.name)).toEqual(["kfm-run-status"]);
+    expect(fin[0]!.when).toEqual([{ input: "$(tasks.status)", operator: "in", values: ["Failed"] }]);
     expect(fin.every((t) => t.timeout === "0s" && t.retries === 0)).toBe(true);
+    const m = task(out, "kfm-failed-3");
+    expect(m).toMatchObject({ displayName: "c failed", runAfter: ["c"], onError: "continue" });
+    expect(m.when).toEqual([{ input: "$(tasks.c.results.ok)", operator: "in", values: ["false"] }]);
+  });
+
+  it("given every helper step, when emitted, then each is restricted, and the job's own step carries no securityContext", () => {
+    const out = compile({ ...branches(), notifications: [] });
+    const all = [...out.pipeline.spec.tasks, ...(out.pipeline.spec.finally ?? [])].flatMap((t) => t.taskSpec?.steps ?? []);
+    for (const s of all) expect(s.securityContext, s.name).toEqual(s.name === "job" ? undefined : RESTRICTED_CONTAINER);
+    expect(all.filter((s) => s.name !== "job").length).toBeGreaterThan(4);
   });
 
   it("given a job with on_upstream_failure continue, when emitted, then it runs after its parents with no when, and the run still has kfm-run-status", () => {
@@ -422,12 +478,12 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(task(out, "cleanup").runAfter).toEqual(["kfm-context", "load"]);
     expect(task(out, "cleanup").when).toBeUndefined();
     expect(out.pipeline.spec.finally!.map((t) => t.name)).toEqual(["kfm-run-status"]);
-    const lifted = lift(emit(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] })));
+    const lifted = lift(emitted(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] })));
     expect(lifted.jobs["cleanup"]).toMatchObject({ runWhen: "all_done", failureFailsRun: true });
   });
 
   it("given output whose finally tasks were dropped, when lifted, then failureFailsRun is false for the jobs they watched", () => {
-    const docs = parseYamlStream(emit(branches())) as { kind: string; spec: { finally?: unknown } }[];
+    const docs = parseYamlStream(emitted(branches())) as { kind: string; spec: { finally?: unknown } }[];
     delete docs.find((d) => d.kind === "Pipeline")!.spec.finally;
     const lifted = lift(docs.map((d) => JSON.stringify(d)).join("\n---\n"));
     expect(lifted.jobs["a"]!.failureFailsRun).toBe(false);
@@ -435,7 +491,7 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
   });
 
   it("given output whose when was dropped, when lifted, then the job reads as all_done", () => {
-    const docs = parseYamlStream(emit(branches())) as { kind: string; spec: { tasks: { name: string; when?: unknown }[] } }[];
+    const docs = parseYamlStream(emitted(branches())) as { kind: string; spec: { tasks: { name: string; when?: unknown }[] } }[];
     delete docs.find((d) => d.kind === "Pipeline")!.spec.tasks.find((t) => t.name === "b")!.when;
     expect(lift(docs.map((d) => JSON.stringify(d)).join("\n---\n")).jobs["b"]!.runWhen).toBe("all_done");
   });
@@ -463,7 +519,7 @@ describe("standard env, secrets and concurrency", () => {
     const out = compile(irFixture());
     expect(env(step(out, "extract", "job"), "KFM_RUN_TOKEN")).toBe("$(tasks.kfm-context.results.run_token)");
     expect(env(step(out, "kfm-context", "kfm-context"), "KFM_RUN_TOKEN_SEED")).toBe("kfm-run-token/v1\ndaily_sales\n0000\n");
-    expect(lift(emit(irFixture())).runTokenSeed).toBe("kfm-run-token/v1\ndaily_sales\n0000\n");
+    expect(lift(emitted(irFixture())).runTokenSeed).toBe("kfm-run-token/v1\ndaily_sales\n0000\n");
   });
 
   it("given a secret env value, when emitted, then it is valueFrom.secretKeyRef and the secret never appears as a value; lift returns the reference", () => {
@@ -471,7 +527,7 @@ describe("standard env, secrets and concurrency", () => {
     const ir = irFixture({ jobs: [job] });
     const e = step(compile(ir), "a", "job").env!.find((x) => x.name === "PASSWORD")!;
     expect(e).toEqual({ name: "PASSWORD", valueFrom: { secretKeyRef: { name: "trino-credentials", key: "password" } } });
-    expect(lift(emit(ir)).jobs["a"]!.env["PASSWORD"]).toEqual({ secret: "trino-credentials", key: "password" });
+    expect(lift(emitted(ir)).jobs["a"]!.env["PASSWORD"]).toEqual({ secret: "trino-credentials", key: "password" });
   });
 
   it("given max_active_runs, when checked, then KFM301 (Tekton has no run queue)", () => {
@@ -624,7 +680,7 @@ if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXIS
       KFM_NAMESPACE: "data",
       ...extra,
     };
-    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name)!);
+    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name) ?? "");
     const r = spawnSync("bash", ["-c", script], { env: vars, encoding: "utf8" });
     const text = readFileSync(created, "utf8");
     return { status: r.status, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
@@ -665,7 +721,7 @@ function irFixture(over: Partial<Workflow> = {}): Workflow {
   return baseIr(over, "extract");
 }
 
-describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s", (...shell) => {
+describe.each(shells)("kfm-status, kfm-run-status and kfm-failed scripts under %s", (...shell) => {
   const out = compile(branches());
   const status = emittedScript(step(out, "c", "kfm-status"));
   const fin = out.pipeline.spec.finally!;
@@ -685,7 +741,7 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s
   it("given the emitted scripts, when compared with the constants, then only Kubernetes escaping differs", () => {
     expect(status).toBe(STATUS_SCRIPT);
     expect(emittedScript(fin[0]!.taskSpec!.steps[0]!)).toBe(RUN_STATUS_SCRIPT);
-    expect(emittedScript(fin[1]!.taskSpec!.steps[0]!)).toBe(CHECK_SCRIPT);
+    expect(emittedScript(task(out, "kfm-failed-3").taskSpec!.steps[0]!)).toBe(FAILED_SCRIPT);
   });
 
   it("given a job that exited 0, when kfm-status runs, then ok is true and the TaskRun succeeds", () => {
@@ -704,16 +760,14 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-check scripts under %s
     expect(run("1", "0", "0")).toEqual({ status: 1, ok: null });
   });
 
-  it("given the aggregate task status, when kfm-run-status runs, then only Failed fails the run", () => {
-    const s = emittedScript(fin[0]!.taskSpec!.steps[0]!);
-    expect(runScript(shell, s, { KFM_TASKS_STATUS: "Failed" }).status).toBe(1);
-    for (const ok of ["Succeeded", "Completed", "None"]) expect(runScript(shell, s, { KFM_TASKS_STATUS: ok }).status).toBe(0);
+  it("given a run whose tasks status is Failed, when kfm-run-status runs (its when lets it only then), then it fails the run", () => {
+    expect(runScript(shell, emittedScript(fin[0]!.taskSpec!.steps[0]!), {}).status).toBe(1);
   });
 
-  it("given a retried job's ok, when kfm-check runs, then anything but true fails the run", () => {
-    const s = emittedScript(fin[1]!.taskSpec!.steps[0]!);
-    expect(runScript(shell, s, { KFM_JOB_OK: "true", KFM_JOB_NAME: "c" }).status).toBe(0);
-    expect(runScript(shell, s, { KFM_JOB_OK: "false", KFM_JOB_NAME: "c" }).status).toBe(1);
+  it("given a retried job that failed for good, when kfm-failed runs, then it fails, naming the job", () => {
+    const r = runScript(shell, emittedScript(task(out, "kfm-failed-3").taskSpec!.steps[0]!), { KFM_JOB_NAME: "c" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("job 'c' failed");
   });
 
   it("given a seed and a logical date, when kfm-context runs, then the run token is the reference sha256 prefix", () => {
@@ -790,14 +844,30 @@ describe("approval gates", () => {
 
   it("given a gate, when lifted, then its approval timeout is recovered, and the equivalence holds", () => {
     const ir = gated();
-    expect(lift(emit(ir))).toEqual(summarize(ir));
-    expect(lift(emit(gated({ approval: { timeoutSeconds: 5400 } }))).jobs.approve!.approval).toEqual({ timeoutSeconds: 5400 });
+    expect(lift(emitted(ir))).toEqual(summarize(ir));
+    expect(lift(emitted(gated({ approval: { timeoutSeconds: 5400 } }))).jobs.approve!.approval).toEqual({ timeoutSeconds: 5400 });
   });
 
   it("given output whose gate got onError continue, when lifted, then lift refuses it (a rejection would no longer fail the run)", () => {
-    const text = emit(gated()).replace(/(    - name: approve\n(?:      .*\n)*?)(      retries: 0)/, "$1      onError: continue\n$2");
+    const text = emitted(gated()).replace(/(    - name: approve\n(?:      .*\n)*?)(      retries: 0)/, "$1      onError: continue\n$2");
     expect(text).toContain("onError: continue\n      retries: 0\n      timeout: 24h");
     expect(() => lift(text)).toThrow(/gate whose failure would not fail the run/);
+  });
+
+  it("given a scheduled workflow with a gate and no approvers configured, when checked, then KFM255 at the gate; with approvers, none, and every run carries them", () => {
+    const ir = { ...gated(), schedule: cron() };
+    const p = check(ir);
+    expect(p.map((x) => x.code)).toEqual(["KFM255"]);
+    expect(p[0]!.message).toMatch(/approval gate 'approve' of a scheduled workflow has nobody to approve it/);
+    expect(check(gated())).toEqual([]);
+    const d = { ...DEFAULT_DEPLOYMENT, approvers: ["alice", "group:ops"] };
+    expect(check(ir, d)).toEqual([]);
+    const docs = parseYamlStream(emit(ir, d) + manualRun(ir, d)) as { kind: string }[];
+    const scheduled = JSON.parse(
+      kubernetesExpand(env((docs.find((x) => x.kind === "CronJob") as V1CronJob).spec!.jobTemplate.spec!.template.spec!.containers[0]!, "KFM_PIPELINERUN")!),
+    ) as TektonPipelineRun;
+    const manual = docs.find((x) => x.kind === "PipelineRun") as unknown as TektonPipelineRun;
+    for (const run of [scheduled, manual]) expect(run.spec.params).toContainEqual({ name: "approvers", value: ["alice", "group:ops"] });
   });
 
   it("given a gate without a timeout, when checked, then KFM301 (the controller has no unbounded wait)", () => {
@@ -832,7 +902,7 @@ describe("approval gates", () => {
     const out = compile(ir);
     expect(task(out, "promote").when).toBeUndefined();
     expect(out.pipeline.spec.finally).toBeUndefined();
-    expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emitted(ir))).toEqual(summarize(ir));
   });
 });
 
@@ -864,7 +934,8 @@ describe("failure notifications", () => {
   });
 
   it("given the dashboardUrl option, when emitted, then the run is a link into the Tekton Dashboard, and lift reads it back", () => {
-    const text = emit(notified(), { kustomization: false, dashboardUrl: "https://tekton.example.com" });
+    const d = { ...DEFAULT_DEPLOYMENT, dashboardUrl: "https://tekton.example.com" };
+    const text = emit(notified(), d) + manualRun(notified(), d);
     const p = (parseYamlStream(text) as { kind: string; spec: { finally: { name: string; params: { name: string; value: string }[] }[] } }[]).find(
       (d) => d.kind === "Pipeline",
     )!;
@@ -884,8 +955,8 @@ describe("failure notifications", () => {
 
   it("given notifications, when lifted, then they equal the spec's, and output without the kfm-failed task is refused", () => {
     const ir = notified();
-    expect(lift(emit(ir))).toEqual(summarize(ir));
-    const docs = parseYamlStream(emit(ir)) as { kind: string; spec: { tasks: { name: string }[] } }[];
+    expect(lift(emitted(ir))).toEqual(summarize(ir));
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; spec: { tasks: { name: string }[] } }[];
     const p = docs.find((d) => d.kind === "Pipeline")!;
     p.spec.tasks = p.spec.tasks.filter((t) => t.name !== "kfm-failed-2");
     const { toYamlStream } = { toYamlStream: (d: unknown[]) => d.map((x) => JSON.stringify(x)).join("\n---\n") };
@@ -956,5 +1027,68 @@ describe("cross-workflow dependencies", () => {
     expect(p[0]!.code).toBe("KFM301");
     expect(p[0]!.at).toEqual(["workflow", "dependencies", 0]);
     expect(p[0]!.message).toMatch(/cannot wait for another Pipeline's run/);
+  });
+});
+
+// ---------- deployment options (targets/tekton/options.ts) ----------
+
+describe("deployment options", () => {
+  const options = {
+    namespace: "data",
+    serviceAccount: "runs-creator",
+    taskServiceAccount: "pipeline-pods",
+    imagePullSecrets: ["regcred"],
+    podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
+    jobSecurityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    shellImage: "mirror.example/busybox@sha256:00",
+    kubectlImage: "mirror.example/kubectl:1",
+    curlImage: "mirror.example/curl:1",
+    approvers: ["alice"],
+    kustomization: false,
+    dashboardUrl: undefined,
+  };
+  const ir = () => ({ ...branches(), schedule: cron(), notifications: [] });
+
+  it("given every option, when emitted, then the objects take them and the file declares no account of its own", () => {
+    const text = tekton.emit(ir(), options);
+    const docs = parseYamlStream(text) as { kind: string; metadata: { namespace?: string } }[];
+    expect(docs.map((d) => d.kind)).toEqual(["Pipeline", "CronJob"]);
+    for (const d of docs) expect(d.metadata.namespace).toBe("data");
+    const cj = docs[1] as unknown as V1CronJob;
+    const pod = cj.spec!.jobTemplate.spec!.template.spec!;
+    expect(pod.serviceAccountName).toBe("runs-creator");
+    expect(pod.imagePullSecrets).toEqual([{ name: "regcred" }]);
+    expect(pod.containers[0]!.image).toBe("mirror.example/kubectl:1");
+    const run = JSON.parse(kubernetesExpand(env(pod.containers[0]!, "KFM_PIPELINERUN")!)) as TektonPipelineRun;
+    expect(run.spec.taskRunTemplate).toEqual({
+      serviceAccountName: "pipeline-pods",
+      podTemplate: { securityContext: options.podSecurityContext, imagePullSecrets: [{ name: "regcred" }] },
+    });
+    const p = docs[0] as unknown as TektonPipeline;
+    const steps = p.spec.tasks.flatMap((t) => t.taskSpec?.steps ?? []);
+    for (const s of steps)
+      expect(s.name === "job" ? s.securityContext : s.image, s.name).toEqual(
+        s.name === "job" ? options.jobSecurityContext : "mirror.example/busybox@sha256:00",
+      );
+    // Options change how it is deployed, never what it means.
+    expect(lift(text + tekton.run!(ir(), options))).toEqual(summarize(ir()));
+  });
+
+  it("given a namespace and no account option, when emitted, then the RoleBinding names the account in that namespace", () => {
+    const docs = parseYamlStream(tekton.emit(ir(), { ...options, serviceAccount: undefined })) as { kind: string }[];
+    expect(docs.find((d) => d.kind === "RoleBinding")).toMatchObject({
+      subjects: [{ kind: "ServiceAccount", name: "daily-sales-run-creator", namespace: "data" }],
+    });
+  });
+
+  it("given a workflow, when its prerequisites are listed, then they name the Tekton settings, the creator's account, secrets and images", () => {
+    const text = tekton.prerequisites!(ir(), { ...options, serviceAccount: undefined }).map((p) => `${p.kind}: ${p.text}`);
+    expect(text.join("\n")).toMatch(/default-imagepullbackoff-timeout: 10m/);
+    expect(text.join("\n")).toMatch(/set-security-context/);
+    expect(text.join("\n")).toMatch(/enable-api-fields/);
+    expect(text).toContain(
+      "account: Rights to create the ServiceAccount, Role and RoleBinding `daily-sales-run-creator` the file carries (the CronJob's run creator).",
+    );
+    expect(text).toContain("secret: The image pull Secret `regcred` (kubernetes.io/dockerconfigjson).");
   });
 });

@@ -22,6 +22,9 @@
 // the creator submits it for the first fire time (named after the Job, logical-date
 // set to the slot), through the same admission logic.
 //
+// The creator's v1 ServiceAccount and rbac.authorization.k8s.io/v1 Role and RoleBinding
+// are strictly decoded into the k8s.io/api types, with their metadata validated.
+//
 // A batch/v1 CronJob (Tekton has no cron; the CronJob creates the PipelineRun) is
 // unmarshalled strictly into k8s.io/api types and checked with the parts of the
 // API server's CronJob validation that are reachable as libraries: object
@@ -47,6 +50,7 @@ import (
 	"github.com/robfig/cron/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -230,6 +234,8 @@ func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int, resul
 		obj = &v1.TaskRun{}
 	case "batch/v1/CronJob":
 		return checkCronJob(cfg, d, raw, from, n)
+	case "v1/ServiceAccount", "rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io/v1/RoleBinding":
+		return checkAccount(d, tm, raw)
 	default:
 		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun and batch/v1 CronJob)", tm.APIVersion, tm.Kind))
 		return d
@@ -449,4 +455,38 @@ func createdRun(cfg *config.Config, cj *batchv1.CronJob, schedule cron.Schedule,
 		return d
 	}
 	return checkDocument(cfg, raw, nil, 0, nil)
+}
+
+// checkAccount: the ServiceAccount, Role and RoleBinding of kfm-compile's CronJob creator,
+// strictly decoded into the k8s.io/api types with their object metadata validated (the API
+// server's RBAC validation itself is exercised by the apply check against a real
+// kube-apiserver, test/conformance/apply.conformance.test.ts).
+func checkAccount(d *document, tm metav1.TypeMeta, raw []byte) *document {
+	var obj metav1.Object
+	switch tm.Kind {
+	case "ServiceAccount":
+		obj = &corev1.ServiceAccount{}
+	case "Role":
+		obj = &rbacv1.Role{}
+	default:
+		obj = &rbacv1.RoleBinding{}
+	}
+	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
+		d.Errors = append(d.Errors, "strict decoding: "+err.Error())
+		return d
+	}
+	d.Name = obj.GetName()
+	if obj.GetNamespace() == "" {
+		obj.SetNamespace("default")
+	}
+	for _, e := range apivalidation.ValidateObjectMetaAccessor(obj, true, apivalidation.NameIsDNSSubdomain, field.NewPath("metadata")) {
+		d.Errors = append(d.Errors, e.Error())
+	}
+	if rb, ok := obj.(*rbacv1.RoleBinding); ok {
+		if rb.RoleRef.Kind != "Role" || rb.RoleRef.APIGroup != rbacv1.GroupName || rb.RoleRef.Name == "" {
+			d.Errors = append(d.Errors, fmt.Sprintf("roleRef: not a Role of this namespace: %+v", rb.RoleRef))
+		}
+	}
+	d.Object = report.ToJSONValue(obj)
+	return d
 }

@@ -1,0 +1,69 @@
+/**
+ * What a workflow's Tekton files need on the cluster before they run there (`explain
+ * --target tekton`, README "Deploying"): each with the reason, from README.md beside this
+ * file.
+ */
+import type { Workflow } from "../../src/ir.js";
+import { POD_START_SECONDS } from "../../src/limits.js";
+import type { Prerequisite } from "../types.js";
+import { creatorServiceAccount, emulatesFailure, hasGates } from "./emit.js";
+import { deployment, type TektonOptions } from "./options.js";
+
+export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): Prerequisite[] {
+  const d = deployment(options);
+  const out: Prerequisite[] = [
+    { kind: "runner", text: "Tekton Pipelines v1.15 or later (the tekton.dev/v1 API) on Kubernetes 1.28 or later." },
+    {
+      kind: "setting",
+      text: `config-defaults \`default-imagepullbackoff-timeout: ${POD_START_SECONDS / 60}m\` (Tekton's default, 0, fails an attempt at its first ImagePullBackOff), so that an attempt whose image cannot be pulled fails after the pod-start bound, as on every target.`,
+    },
+    {
+      kind: "setting",
+      text: 'feature-flags `set-security-context: "true"` when the namespace enforces Pod Security `restricted`: Tekton then gives its own init containers a restricted securityContext.',
+    },
+  ];
+  if (emulatesFailure(ir)) {
+    out.push({
+      kind: "setting",
+      text: "feature-flags `enable-api-fields` `beta` (Tekton's default) or `alpha`: the failure emulation uses a pipeline task's `onError`.",
+    });
+  }
+  if (hasGates(ir)) {
+    out.push({
+      kind: "runner",
+      text: "The manual-approval-gate custom task (openshift-pipelines/manual-approval-gate) installed: approval gates are its ApprovalTask.",
+    });
+  }
+  if (ir.schedule?.kind === "cron") {
+    out.push(
+      d.creatorServiceAccount === null
+        ? {
+            kind: "account",
+            text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, d)}\` the file carries (the CronJob's run creator).`,
+          }
+        : {
+            kind: "account",
+            text: `The ServiceAccount \`${d.creatorServiceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`,
+          },
+    );
+  }
+  if (d.taskServiceAccount !== null) out.push({ kind: "account", text: `The ServiceAccount \`${d.taskServiceAccount}\` the TaskRun pods run as.` });
+  for (const s of d.imagePullSecrets) out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
+  const secrets = new Map<string, Set<string>>();
+  const add = (secret: string, key: string) => secrets.set(secret, (secrets.get(secret) ?? new Set()).add(key));
+  for (const j of ir.jobs) for (const e of j.env) if (!("value" in e)) add(e.secretRef.secret, e.secretRef.key);
+  for (const n of ir.notifications) n.kind === "slack" ? add(n.webhook.secret, n.webhook.key) : add(n.smtp.secret, n.smtp.key);
+  for (const [s, keys] of [...secrets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    out.push({
+      kind: "secret",
+      text: `The Secret \`${s}\` with the key${keys.size > 1 ? "s" : ""} ${[...keys]
+        .sort()
+        .map((k) => `\`${k}\``)
+        .join(", ")}.`,
+    });
+  }
+  const images = [d.shellImage, ...(ir.schedule?.kind === "cron" ? [d.kubectlImage] : []), ...(ir.notifications.length > 0 ? [d.curlImage] : [])];
+  out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
+  if (ir.notifications.length > 0) out.push({ kind: "network", text: "The notification pods reach the Slack webhook or SMTP server named in their Secrets." });
+  return out;
+}
