@@ -8230,17 +8230,21 @@ function invalid(decl, value) {
       return new Set(value).size === value.length ? null : "lists an item twice.";
     }
     case "boolean":
-      return typeof value === "boolean" ? null : "is `true` or `false`.";
+      return typeof value === "boolean" ? null : `is \`true\` or \`false\`, not ${shown(value)}.`;
     case "integer":
-      return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}.`;
+      return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}, not ${shown(value)}.`;
     case "oneOf":
-      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
     case "mapping": {
       if (value === null || typeof value !== "object" || Array.isArray(value))
         return "is a mapping.";
       return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
     }
   }
+}
+function shown(value) {
+  const text = JSON.stringify(value) ?? String(value);
+  return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\``;
 }
 function parseOptionText(decl, text) {
   if (decl === void 0 || decl.type === "string" || decl.type === "oneOf")
@@ -8256,7 +8260,7 @@ function parseOptionText(decl, text) {
       try {
         return { value: JSON.parse(text) };
       } catch {
-        return { error: 'is a mapping written as JSON, for example {"runAsUser": 1000}' };
+        return { error: 'is a mapping written as JSON, for example {"key": "value"}' };
       }
   }
 }
@@ -11370,8 +11374,8 @@ function jobList(known, self) {
   const names = [...known].filter((n) => n !== self);
   if (names.length === 0)
     return "";
-  const shown = names.slice(0, 10).map((n) => `\`${n}\``);
-  return ` The other jobs are ${shown.join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}.`;
+  const shown2 = names.slice(0, 10).map((n) => `\`${n}\``);
+  return ` The other jobs are ${shown2.join(", ")}${names.length > 10 ? ` and ${names.length - 10} more` : ""}.`;
 }
 function checkCycles(ctx, jobs, at) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -11573,8 +11577,8 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
       imageText = constantText(t);
       const bad = imageText === null || uncarriedText(imageText) !== null ? null : imageProblem(imageText);
       if (bad !== null) {
-        const shown = imageText.length > 80 ? imageText.slice(0, 80) + "..." : imageText;
-        ctx.problems.push(problem("KFM223", `\`${shown}\` is not a container image reference: ${bad.reason}. An image is \`[registry[:port]/]name[:tag][@digest]\`, the name in lower case (the grammar every container runtime pulls by, distribution/reference).${bad.fix === null ? "" : ` Did you mean '${bad.fix}'?`}`, [...at, "image"]));
+        const shown2 = imageText.length > 80 ? imageText.slice(0, 80) + "..." : imageText;
+        ctx.problems.push(problem("KFM223", `\`${shown2}\` is not a container image reference: ${bad.reason}. An image is \`[registry[:port]/]name[:tag][@digest]\`, the name in lower case (the grammar every container runtime pulls by, distribution/reference).${bad.fix === null ? "" : ` Did you mean '${bad.fix}'?`}`, [...at, "image"]));
       }
     }
   }
@@ -21453,13 +21457,13 @@ function analyzeSelection(sel) {
   const diagnostics = [];
   for (const [i, path] of sel.specs.entries()) {
     sel.progress?.("reading", i, sel.specs.length);
-    const shown = sel.display(path);
+    const shown2 = sel.display(path);
     const text = sel.readFile(path);
     if (typeof text !== "string") {
-      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
+      diagnostics.push({ file: shown2, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    const a = analyze(shown, text, { path, host }, { targets: [] });
+    const a = analyze(shown2, text, { path, host }, { targets: [] });
     const dst = a.ir === null ? null : judgeDaylightSaving(a.ir, targetsFor(sel, path).map((t) => t.target));
     analyses.push({ ...a, diagnostics: dst === null ? a.diagnostics : sortDiagnostics([...a.diagnostics, a.spec.locate(dst)]), path });
   }
@@ -21533,10 +21537,10 @@ function compileSelection(sel, taken = []) {
   }
   for (const [i, a] of analyses.entries()) {
     sel.progress?.("compiling", i, analyses.length);
-    const shown = a.spec.file;
+    const shown2 = a.spec.file;
     if (a.ir === null)
       continue;
-    specs.push(shown);
+    specs.push(shown2);
     for (const { target, folder, runsFolder, options } of targetsFor(sel, a.path)) {
       const r = compileFor(a, target, options);
       diagnostics.push(...r.diagnostics);
@@ -21545,7 +21549,7 @@ function compileSelection(sel, taken = []) {
       const name = r.output.path.slice(target.name.length + 1);
       const rel = folder === "." ? name : `${folder}/${name}`;
       const other = writer.get(rel);
-      const collision = other !== void 0 ? `This spec's workflow \`${a.ir.name}\` would write ${rel}, as ${other} does; workflow names must be unique across the specs compiled together (and targets sharing a folder need different file extensions).` : claim(target, a.ir.name, shown);
+      const collision = other !== void 0 ? `This spec's workflow \`${a.ir.name}\` would write ${rel}, as ${other} does; workflow names must be unique across the specs compiled together (and targets sharing a folder need different file extensions).` : claim(target, a.ir.name, shown2);
       if (collision !== null) {
         diagnostics.push({ file: a.spec.file, line: 1, column: 1, severity: "error", code: "KFM208", message: collision });
         continue;
@@ -24522,18 +24526,24 @@ function fail3(message) {
 }
 
 // dist/targets/tekton/runs.js
-function pipelineRun(ir, run2) {
+function pipelineRun(ir, run2, d) {
   const r = buildPipelineRun(ir, {
     name: run2.name,
+    ...d.namespace === null ? {} : { namespace: d.namespace },
     labels: { [BACKFILL_RUN_TOKEN_LABEL]: run2.runToken },
     annotations: { [BACKFILL_LOGICAL_DATE_ANNOTATION]: run2.logicalDate, [BACKFILL_RUN_TOKEN_LABEL]: run2.runToken }
-  });
+  }, d);
   return { ...r, spec: { ...r.spec, params: r.spec.params.map((p) => p.name === LOGICAL_DATE_PARAM ? { ...p, value: run2.logicalDate } : p) } };
 }
 var AGAIN3 = "Each PipelineRun has a fixed name (the scheduled run's name for the slot): creating it again fails instead of running a date twice.";
-function runs3(ir, logicalDates) {
+function runs3(ir, logicalDates, options) {
+  const d = deployment(options?.options);
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
-  return { runs: planned, files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r))) }], again: AGAIN3 };
+  return {
+    runs: planned,
+    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, d))) }],
+    again: AGAIN3
+  };
 }
 
 // dist/targets/tekton/index.js
@@ -26423,11 +26433,11 @@ async function applyManifests(api, manifests, options) {
       outcome = resourceVersion(live.body) === resourceVersion(r.body) ? "unchanged" : "configured";
     counts[outcome]++;
     lines.push(`${ref} ${outcome}${dry}`);
-    const shown = changes.slice(0, MAX_CHANGES_SHOWN);
-    for (const c of shown)
+    const shown2 = changes.slice(0, MAX_CHANGES_SHOWN);
+    for (const c of shown2)
       lines.push(`  ${c}`);
-    if (changes.length > shown.length)
-      lines.push(`  ... and ${changes.length - shown.length} more`);
+    if (changes.length > shown2.length)
+      lines.push(`  ... and ${changes.length - shown2.length} more`);
   }
   if (options.prune !== null && planned.length > 0) {
     if (refused > 0) {
@@ -26639,13 +26649,13 @@ function analyzeAll(files, io, root = io.cwd, options, progress2) {
   const diagnostics = [];
   for (const [i, file] of files.entries()) {
     progress2?.(i, files.length);
-    const shown = displayPath(file, io.cwd);
+    const shown2 = displayPath(file, io.cwd);
     const text = readSpec(resolve2(io.cwd, file));
     if (typeof text !== "string") {
-      diagnostics.push({ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
+      diagnostics.push({ file: shown2, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error });
       continue;
     }
-    const a = analyze(shown, text, { path: resolve2(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) }, options);
+    const a = analyze(shown2, text, { path: resolve2(io.cwd, file), host: diskHost(root, (p) => displayPath(p, io.cwd), readSpec) }, options);
     analyses.push(a);
     diagnostics.push(...a.diagnostics);
   }
@@ -26722,13 +26732,13 @@ function lookupTarget(name) {
   return t;
 }
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-function reportFiles(io, shown, files, options) {
+function reportFiles(io, shown2, files, options) {
   if (options.quiet)
     return;
   const lines = [
-    ...files.written.map((p) => `written    ${shown(p)}`),
-    ...files.unchanged.map((p) => `unchanged  ${shown(p)}`),
-    ...(files.removed ?? []).map((p) => `removed    ${shown(p)} (generated, and no compiled spec writes it any more)`)
+    ...files.written.map((p) => `written    ${shown2(p)}`),
+    ...files.unchanged.map((p) => `unchanged  ${shown2(p)}`),
+    ...(files.removed ?? []).map((p) => `removed    ${shown2(p)} (generated, and no compiled spec writes it any more)`)
   ];
   io.stderr(lines.map((l) => l + "\n").join(""));
   if (!options.summary)
@@ -26799,6 +26809,8 @@ function parseConfig(file, text, path, glob = globFiles) {
       problems.push(problem("KFM101", `Unknown target \`${name}\` in \`targets\`.${suggestion(name, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name], true));
       continue;
     }
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    problems.push(...resolved.problems);
     const folders = [];
     for (const [key, folder] of [
       ["out", t.out],
@@ -26825,8 +26837,6 @@ function parseConfig(file, text, path, glob = globFiles) {
       problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
       continue;
     }
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
-    problems.push(...resolved.problems);
     if (resolved.options === null)
       continue;
     targets.push({ target, out, runs: runs5, options: { ...resolved.options, digest: optionsDigest(resolved.options.given) } });
@@ -26926,11 +26936,11 @@ function targetsOf(values) {
   return [...new Set(names.includes("all") ? [...TARGETS] : names.map(lookupTarget))];
 }
 function readProject(config, io) {
-  const shown = displayPath(config, io.cwd);
+  const shown2 = displayPath(config, io.cwd);
   const text = readSpec(config);
   if (typeof text !== "string")
-    return { project: null, diagnostics: [{ file: shown, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error }] };
-  return parseConfig(shown, text, config);
+    return { project: null, diagnostics: [{ file: shown2, line: 1, column: 1, severity: "error", code: text.code ?? "KFM005", message: text.error }] };
+  return parseConfig(shown2, text, config);
 }
 function select(values, positionals, io) {
   const config = findConfig(io.cwd, values.config);
@@ -27048,6 +27058,10 @@ function withOptions(targets, values) {
     const key = text.slice(0, eq);
     const dot = key.indexOf(".");
     const only2 = dot > 0 && targets.some((t) => t.target.name === key.slice(0, dot)) ? key.slice(0, dot) : null;
+    if (dot > 0 && only2 === null && !targets.some((t) => Object.hasOwn(t.target.options, key))) {
+      const names = targets.map((t) => t.target.name);
+      throw new UsageError(`--option ${key}: \`${key.slice(0, dot)}\` is not a selected target (${names.join(", ")}).${suggestion(key.slice(0, dot), names)}`);
+    }
     const name = only2 === null ? key : key.slice(dot + 1);
     const takers = targets.filter((t) => (only2 === null || t.target.name === only2) && Object.hasOwn(t.target.options, name));
     if (takers.length === 0) {
@@ -27598,8 +27612,8 @@ Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage e
       progress: (done, total) => line2.update("writing", done, total, "files")
     });
     line2.end();
-    const shown = (p) => relative6(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
-    reportFiles(io, shown, written, { quiet, summary: false });
+    const shown2 = (p) => relative6(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    reportFiles(io, shown2, written, { quiet, summary: false });
     for (const r of written.refused)
       io.stderr(`kfm-compile: ${r}
 `);
@@ -28092,9 +28106,9 @@ function trustCurrent(sel) {
   const trusted = [];
   const compile = [];
   for (const path of sel.specs) {
-    const shown = sel.display(path);
+    const shown2 = sel.display(path);
     const targets = targetsFor(sel, path).flatMap((t) => t.target.run === void 0 ? [t] : [t, { ...t, folder: t.runsFolder }]);
-    const candidates = targets.map(({ target, folder }) => generated.get(trustKey(folder, target.name, shown)) ?? []);
+    const candidates = targets.map(({ target, folder }) => generated.get(trustKey(folder, target.name, shown2)) ?? []);
     const text = candidates.some((c) => c.length === 0) ? null : sel.readFile(path);
     if (typeof text !== "string") {
       compile.push(path);
@@ -28103,7 +28117,7 @@ function trustCurrent(sel) {
     let digest = digestOf(text);
     let jobFiles = [];
     if (!candidates.every((c) => c.some((g) => g.header.digest === digest))) {
-      const read = readLayout(shown, text, { path, host });
+      const read = readLayout(shown2, text, { path, host });
       if (read.data === null || hasErrors(read.diagnostics) || read.diagnostics.length > 0) {
         compile.push(path);
         continue;
@@ -28113,7 +28127,7 @@ function trustCurrent(sel) {
     }
     const picks = candidates.map((c, i) => c.find((g) => g.sealed && g.header.digest === digest && g.header.options === (targets[i].options?.digest ?? "none")));
     if (picks.every((g) => g !== void 0)) {
-      trusted.push(...picks.map((g, i) => ({ path: g.path, from: shown, target: targets[i].target.name })));
+      trusted.push(...picks.map((g, i) => ({ path: g.path, from: shown2, target: targets[i].target.name })));
       for (const f of jobFiles)
         parts.add(f);
     } else
@@ -28223,26 +28237,26 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     if (hasErrors(diagnostics))
       return EXIT_INVALID;
     const result = checkOutputs(selection.base, outputs, selectionFolders(selection), trusted, selection.claims);
-    const shown = (p) => relative7(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    const shown2 = (p) => relative7(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     const quoted2 = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes2(16).toString("hex") : null;
     if (quoted2 !== null)
       io.stdout(`::stop-commands::${quoted2}
 `);
     for (const s of result.stale) {
-      io.stdout(`${shown(s.path)}: ${WHY[s.why]}.
+      io.stdout(`${shown2(s.path)}: ${WHY[s.why]}.
 `);
       io.stdout(s.patch);
     }
     if (result.missing.length > 0) {
       io.stdout(`Missing (run kfm-compile to write them):
-${result.missing.map((p) => `  ${shown(p)}
+${result.missing.map((p) => `  ${shown2(p)}
 `).join("")}`);
     }
     if (result.orphans.length > 0) {
       const compiled2 = /* @__PURE__ */ new Set([...specs, ...trusted.map((t) => t.from)]);
       const why = (from) => compiled2.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`;
       io.stdout(`Orphans (generated, but no compiled spec writes them; kfm-compile --prune removes them):
-${result.orphans.map((o) => `  ${shown(o.path)} (${why(o.header.from)})
+${result.orphans.map((o) => `  ${shown2(o.path)} (${why(o.header.from)})
 `).join("")}`);
     }
     if (quoted2 !== null)
@@ -28311,14 +28325,14 @@ var compileCommand = {
       io.stdout(outputs[0].text);
       return EXIT_OK;
     }
-    const shown = (p) => relative8(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    const shown2 = (p) => relative8(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     const written = writeOutputs(selection.base, outputs, {
       force: values.force === true,
       progress: (done, total) => line2.update("writing", done, total, "files")
     });
     line2.end();
     if (written.refused.length > 0) {
-      reportFiles(io, shown, written, { quiet, summary: false });
+      reportFiles(io, shown2, written, { quiet, summary: false });
       for (const r of written.refused)
         io.stderr(`kfm-compile: ${r}
 `);
@@ -28329,7 +28343,7 @@ var compileCommand = {
       const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
       removed = removeOrphans(selection.base, orphans).removed;
     }
-    reportFiles(io, shown, { ...written, removed }, { quiet, summary: true });
+    reportFiles(io, shown2, { ...written, removed }, { quiet, summary: true });
     return EXIT_OK;
   }
 };
@@ -28922,8 +28936,8 @@ function retryLine(job) {
   if (job.retry.maxAttempts <= 1)
     return null;
   const waits = retryWaits(job.retry).map(formatDuration);
-  const shown = waits.every((w) => w === waits[0]) ? `wait ${waits[0]} before each retry` : `waits ${(waits.length <= 5 ? waits : [...waits.slice(0, 3), "\u2026", waits[waits.length - 1]]).join(", ")}`;
-  return `attempts: ${job.retry.maxAttempts}, ${shown}`;
+  const shown2 = waits.every((w) => w === waits[0]) ? `wait ${waits[0]} before each retry` : `waits ${(waits.length <= 5 ? waits : [...waits.slice(0, 3), "\u2026", waits[waits.length - 1]]).join(", ")}`;
+  return `attempts: ${job.retry.maxAttempts}, ${shown2}`;
 }
 function scheduleLines(ir) {
   const s = ir.schedule;

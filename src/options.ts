@@ -119,20 +119,26 @@ function invalid(decl: OptionDecl, value: unknown): string | null {
       return new Set(value).size === value.length ? null : "lists an item twice.";
     }
     case "boolean":
-      return typeof value === "boolean" ? null : "is `true` or `false`.";
+      return typeof value === "boolean" ? null : `is \`true\` or \`false\`, not ${shown(value)}.`;
     case "integer":
       return Number.isSafeInteger(value) && (value as number) >= decl.minimum && (value as number) <= decl.maximum
         ? null
-        : `is a whole number from ${decl.minimum} to ${decl.maximum}.`;
+        : `is a whole number from ${decl.minimum} to ${decl.maximum}, not ${shown(value)}.`;
     case "oneOf":
       return typeof value === "string" && decl.values.includes(value)
         ? null
-        : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+        : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
     case "mapping": {
       if (value === null || typeof value !== "object" || Array.isArray(value)) return "is a mapping.";
       return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
     }
   }
+}
+
+/** A value as a diagnostic quotes it: JSON, cut short. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\``;
 }
 
 /**
@@ -152,7 +158,7 @@ export function parseOptionText(decl: OptionDecl | undefined, text: string): { v
       try {
         return { value: JSON.parse(text) as unknown };
       } catch {
-        return { error: 'is a mapping written as JSON, for example {"runAsUser": 1000}' };
+        return { error: 'is a mapping written as JSON, for example {"key": "value"}' };
       }
   }
 }

@@ -189,6 +189,10 @@ export function withOptions(targets: SelectedTarget[], values: Parsed["values"])
     const key = text.slice(0, eq);
     const dot = key.indexOf(".");
     const only = dot > 0 && targets.some((t) => t.target.name === key.slice(0, dot)) ? key.slice(0, dot) : null;
+    if (dot > 0 && only === null && !targets.some((t) => Object.hasOwn(t.target.options, key))) {
+      const names = targets.map((t) => t.target.name);
+      throw new UsageError(`--option ${key}: \`${key.slice(0, dot)}\` is not a selected target (${names.join(", ")}).${suggestion(key.slice(0, dot), names)}`);
+    }
     const name = only === null ? key : key.slice(dot + 1);
     const takers = targets.filter((t) => (only === null || t.target.name === only) && Object.hasOwn(t.target.options, name));
     if (takers.length === 0) {

@@ -98,6 +98,9 @@ export function parseConfig(
       );
       continue;
     }
+    // Checked whatever the folders' problems: every problem of the file is said at once.
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    problems.push(...resolved.problems);
     const folders: string[] = [];
     for (const [key, folder] of [
       ["out", t.out],
@@ -137,8 +140,6 @@ export function parseConfig(
       );
       continue;
     }
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
-    problems.push(...resolved.problems);
     if (resolved.options === null) continue;
     targets.push({ target, out, runs, options: { ...resolved.options, digest: optionsDigest(resolved.options.given) } });
   }

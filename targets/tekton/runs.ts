@@ -10,21 +10,33 @@ import type { Workflow } from "../../src/ir.js";
 import { BACKFILL_LOGICAL_DATE_ANNOTATION, BACKFILL_RUN_TOKEN_LABEL, backfillRunName, LOGICAL_DATE_PARAM } from "../../src/names.js";
 import { runToken } from "../../src/runtime.js";
 import { toYamlStream } from "../../src/yaml.js";
-import type { BackfillRuns, PlannedRun } from "../types.js";
-import { buildPipelineRun } from "./emit.js";
+import type { BackfillRuns, PlannedRun, RunsOptions } from "../types.js";
+import { buildPipelineRun, type TektonDeployment } from "./emit.js";
+import { deployment, type TektonOptions } from "./options.js";
 
-function pipelineRun(ir: Workflow, run: PlannedRun): unknown {
-  const r = buildPipelineRun(ir, {
-    name: run.name,
-    labels: { [BACKFILL_RUN_TOKEN_LABEL]: run.runToken },
-    annotations: { [BACKFILL_LOGICAL_DATE_ANNOTATION]: run.logicalDate, [BACKFILL_RUN_TOKEN_LABEL]: run.runToken },
-  });
+/** One backfill run, deployed as the manual run is: the namespace, approvers and TaskRun template of the options. */
+function pipelineRun(ir: Workflow, run: PlannedRun, d: TektonDeployment): unknown {
+  const r = buildPipelineRun(
+    ir,
+    {
+      name: run.name,
+      ...(d.namespace === null ? {} : { namespace: d.namespace }),
+      labels: { [BACKFILL_RUN_TOKEN_LABEL]: run.runToken },
+      annotations: { [BACKFILL_LOGICAL_DATE_ANNOTATION]: run.logicalDate, [BACKFILL_RUN_TOKEN_LABEL]: run.runToken },
+    },
+    d,
+  );
   return { ...r, spec: { ...r.spec, params: r.spec.params.map((p) => (p.name === LOGICAL_DATE_PARAM ? { ...p, value: run.logicalDate } : p)) } };
 }
 
 const AGAIN = "Each PipelineRun has a fixed name (the scheduled run's name for the slot): creating it again fails instead of running a date twice.";
 
-export function runs(ir: Workflow, logicalDates: readonly number[]): BackfillRuns {
+export function runs(ir: Workflow, logicalDates: readonly number[], options?: RunsOptions): BackfillRuns {
+  const d = deployment(options?.options as Partial<TektonOptions> | undefined);
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
-  return { runs: planned, files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r))) }], again: AGAIN };
+  return {
+    runs: planned,
+    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, d))) }],
+    again: AGAIN,
+  };
 }

@@ -81,8 +81,8 @@ describe("target options", () => {
     expect(bad.options).toBeNull();
     expect(bad.problems.map((p) => [p.code, p.at.join("."), p.message])).toEqual([
       ["KFM013", "targets.demo.options.namespce", "Unknown demo option `namespce`. Did you mean 'namespace'?"],
-      ["KFM014", "targets.demo.options.mode", "The demo option `mode` is one of `fast`, `safe`. Did you mean 'fast'?"],
-      ["KFM014", "targets.demo.options.replicas", "The demo option `replicas` is a whole number from 1 to 5."],
+      ["KFM014", "targets.demo.options.mode", "The demo option `mode` is one of `fast`, `safe`, not `\"fats\"`. Did you mean 'fast'?"],
+      ["KFM014", "targets.demo.options.replicas", "The demo option `replicas` is a whole number from 1 to 5, not `9`."],
       ["KFM014", "targets.demo.options.labels", "The demo option `labels` lists an item twice."],
       ["KFM014", "targets.demo.options.namespace", "The demo option `namespace` must be lower-case letters; `Data` is not."],
     ]);
@@ -112,6 +112,7 @@ describe("target options", () => {
     expect(() => withOptions(targets, { option: ["namespac=x"] })).toThrow(/Did you mean 'namespace'/);
     expect(() => withOptions(targets, { option: ["paused=maybe"] })).toThrow(/is `true` or `false`/);
     expect(() => withOptions(targets, { option: ["namespace"] })).toThrow(/name=value/);
+    expect(() => withOptions(targets, { option: ["dmeo.namespace=x"] })).toThrow(/`dmeo` is not a selected target \(demo\)\. Did you mean 'demo'\?/);
   });
 });
 
@@ -190,6 +191,11 @@ describe("the runs folder in kfm.config.yaml", () => {
       expect(p).toBeNull();
       expect(diagnostics.map((d) => [d.code, d.line])).toEqual([["KFM015", 5]]);
     }
+  });
+
+  it("says a folder problem and an option problem of one target at once", () => {
+    const { diagnostics } = parse("  argo:\n    out: deploy/argo\n    runs: deploy/argo\n    options:\n      nonexistent: 1\n");
+    expect(diagnostics.map((d) => d.code).sort()).toEqual(["KFM013", "KFM015"]);
   });
 
   it("refuses an unknown option where it is written, with a did-you-mean (KFM013)", () => {

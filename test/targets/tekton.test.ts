@@ -34,6 +34,7 @@ import {
   type TektonPipelineRun,
   type TektonStep,
 } from "../../targets/tekton/emit.js";
+import { runs } from "../../targets/tekton/runs.js";
 import { tekton } from "../../targets/tekton/index.js";
 import { lift, parseTemplate } from "../../targets/tekton/lift.js";
 import { notificationText } from "../../src/notify.js";
@@ -1048,6 +1049,21 @@ describe("deployment options", () => {
     dashboardUrl: undefined,
   };
   const ir = () => ({ ...branches(), schedule: cron(), notifications: [] });
+
+  it("given every option, when a backfill is planned, then its runs are deployed as the manual run is: namespace, approvers, TaskRun template", () => {
+    const scheduledGate = { ...gated(), schedule: cron() };
+    const backfill = runs(scheduledGate, [Date.UTC(2024, 0, 2, 2)], { ref: "main", options }).files[0]!.text;
+    const [run] = parseYamlStream(backfill) as {
+      metadata: { namespace?: string };
+      spec: { params: { name: string; value: unknown }[]; taskRunTemplate?: unknown };
+    }[];
+    expect(run!.metadata.namespace).toBe("data");
+    expect(run!.spec.params.find((p) => p.name === "approvers")!.value).toEqual(["alice"]);
+    expect(run!.spec.taskRunTemplate).toMatchObject({ serviceAccountName: "pipeline-pods" });
+    // Without options, none of them: the same as before.
+    const plain = parseYamlStream(runs(scheduledGate, [Date.UTC(2024, 0, 2, 2)], { ref: "main" }).files[0]!.text)[0] as { metadata: object };
+    expect(plain.metadata).not.toHaveProperty("namespace");
+  });
 
   it("given every option, when emitted, then the objects take them and the file declares no account of its own", () => {
     const text = tekton.emit(ir(), options);
