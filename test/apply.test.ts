@@ -42,6 +42,8 @@ const RESOURCES: Record<string, Resource> = {
   "argoproj.io/v1alpha1 WorkflowTemplate": { name: "workflowtemplates", namespaced: true },
   "argoproj.io/v1alpha1 CronWorkflow": { name: "cronworkflows", namespaced: true },
   "v1 ServiceAccount": { name: "serviceaccounts", namespaced: true },
+  "rbac.authorization.k8s.io/v1 Role": { name: "roles", namespaced: true },
+  "rbac.authorization.k8s.io/v1 RoleBinding": { name: "rolebindings", namespaced: true },
   "tekton.dev/v1 Pipeline": { name: "pipelines", namespaced: true },
   "batch/v1 CronJob": { name: "cronjobs", namespaced: true },
 };
@@ -88,7 +90,7 @@ class FakeCluster implements KubeApi {
     if (method === "GET") {
       if (stored !== undefined) return ok(200, stored);
       const list = [...this.store.entries()].filter(([p]) => p.startsWith(`${path}/`) && !p.slice(path.length + 1).includes("/"));
-      if (list.length === 0 && !/\/(workflowtemplates|cronworkflows|serviceaccounts|pipelines|cronjobs)$/.test(path))
+      if (list.length === 0 && !/\/(workflowtemplates|cronworkflows|serviceaccounts|roles|rolebindings|pipelines|cronjobs)$/.test(path))
         return ok(404, { kind: "Status", code: 404 });
       const wanted = (query.labelSelector ?? "").split(",").filter((s) => s !== "");
       const items = list.map(([, o]) => o).filter((o) => wanted.every((w) => o.metadata.labels?.[w.split("=")[0]!] === w.split("=")[1]));
@@ -112,15 +114,34 @@ class FakeCluster implements KubeApi {
 
 const OPTIONS: ApplyOptions = { namespace: undefined, dryRun: false, prune: null, forceConflicts: false, labels: WORKFLOW_LABELS };
 
+/** The Argo file's objects, in its order: the executor's ServiceAccount, Role and RoleBinding, then the WorkflowTemplate. */
+const ARGO_REFS = [
+  "serviceaccount/daily-sales-executor",
+  "role.rbac.authorization.k8s.io/daily-sales-executor",
+  "rolebinding.rbac.authorization.k8s.io/daily-sales-executor",
+  "workflowtemplate.argoproj.io/daily-sales",
+];
+/** The lines of applying the Argo file, each object with `outcome`, or per ref as `outcomes` says. */
+const argoLines = (outcome: string, outcomes: Record<string, string> = {}) => ARGO_REFS.map((r) => `${r} ${outcomes[r] ?? outcome}`);
+const WT = "workflowtemplate.argoproj.io/daily-sales";
+/** The WorkflowTemplate of an Argo manifest. */
+const templateOf = (m: Manifest) => m.objects.find((o) => o.kind === "WorkflowTemplate")!;
+
 const shown = (ds: readonly Parameters<typeof formatDiagnostic>[0][]) => ds.map(formatDiagnostic);
 
 describe("applying objects", () => {
   it("given a first apply, then each object is created in the context's namespace with field manager kfm-compile and strict field validation", async () => {
     const cluster = new FakeCluster();
     const r = await applyManifests(cluster, [manifest()], OPTIONS);
-    expect(r.lines).toEqual(["workflowtemplate.argoproj.io/daily-sales created"]);
+    expect(r.lines).toEqual(argoLines("created"));
     expect(r.diagnostics).toEqual([]);
     expect(cluster.calls).toEqual([
+      "GET /api/v1/namespaces/team/serviceaccounts/daily-sales-executor",
+      "PATCH /api/v1/namespaces/team/serviceaccounts/daily-sales-executor?fieldManager=kfm-compile&fieldValidation=Strict",
+      "GET /apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/daily-sales-executor",
+      "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/daily-sales-executor?fieldManager=kfm-compile&fieldValidation=Strict",
+      "GET /apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/daily-sales-executor",
+      "PATCH /apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/daily-sales-executor?fieldManager=kfm-compile&fieldValidation=Strict",
       "GET /apis/argoproj.io/v1alpha1/namespaces/team/workflowtemplates/daily-sales",
       "PATCH /apis/argoproj.io/v1alpha1/namespaces/team/workflowtemplates/daily-sales?fieldManager=kfm-compile&fieldValidation=Strict",
     ]);
@@ -130,23 +151,25 @@ describe("applying objects", () => {
   it("given a second apply of the same objects, then each is unchanged; given a changed spec, then configured", async () => {
     const cluster = new FakeCluster();
     await applyManifests(cluster, [manifest()], OPTIONS);
-    expect((await applyManifests(cluster, [manifest()], OPTIONS)).lines).toEqual(["workflowtemplate.argoproj.io/daily-sales unchanged"]);
+    expect((await applyManifests(cluster, [manifest()], OPTIONS)).lines).toEqual(argoLines("unchanged"));
     const changed = manifest("argo", SPEC.replace("lakehouse/step:1.0", "lakehouse/step:2.0"));
-    expect((await applyManifests(cluster, [changed], OPTIONS)).lines).toEqual(["workflowtemplate.argoproj.io/daily-sales configured"]);
+    expect((await applyManifests(cluster, [changed], OPTIONS)).lines).toEqual(argoLines("unchanged", { [WT]: "configured" }));
   });
 
   it("given --dry-run=server, then every request is a dry run, nothing is stored, and a changed object lists the fields that would change", async () => {
     const cluster = new FakeCluster();
     const first = await applyManifests(cluster, [manifest()], { ...OPTIONS, dryRun: true });
-    expect(first.lines).toEqual(["workflowtemplate.argoproj.io/daily-sales created (server dry run)"]);
+    expect(first.lines).toEqual(argoLines("created (server dry run)"));
     expect(cluster.store.size).toBe(0);
     expect(cluster.calls.filter((c) => c.startsWith("PATCH")).every((c) => c.includes("dryRun=All"))).toBe(true);
     await applyManifests(cluster, [manifest()], OPTIONS);
     const changed = manifest("argo", SPEC.replace("lakehouse/step:1.0", "lakehouse/step:2.0"));
     const r = await applyManifests(cluster, [changed], { ...OPTIONS, dryRun: true });
-    expect(r.lines[0]).toBe("workflowtemplate.argoproj.io/daily-sales configured (server dry run)");
-    expect(r.lines.slice(1)).toEqual([expect.stringMatching(/^ {2}spec\.templates\[\d+\]\.container\.image$/)]);
-    expect(r.counts).toMatchObject({ configured: 1 });
+    expect(r.lines).toEqual([
+      ...argoLines("unchanged (server dry run)", { [WT]: "configured (server dry run)" }),
+      expect.stringMatching(/^ {2}spec\.templates\[\d+\]\.container\.image$/),
+    ]);
+    expect(r.counts).toMatchObject({ configured: 1, unchanged: 3 });
   });
 
   it("given --namespace, then objects without one go there; given an object the file places elsewhere, then KFM502 and no request at all", async () => {
@@ -154,17 +177,22 @@ describe("applying objects", () => {
     await applyManifests(cluster, [manifest()], { ...OPTIONS, namespace: "other" });
     expect(cluster.calls[0]).toContain("/namespaces/other/");
     const placed = manifest();
-    placed.objects[0]!.metadata.namespace = "prod";
+    // as the target's `namespace` option places them: every object of the file
+    for (const o of placed.objects) o.metadata.namespace = "prod";
     const none = new FakeCluster();
     const r = await applyManifests(none, [placed], { ...OPTIONS, namespace: "staging" });
     expect(none.calls).toEqual([]);
-    expect(shown(r.diagnostics)).toEqual([
-      "pipeline.yaml:2:3: error KFM502: argo/daily_sales.yaml puts workflowtemplate.argoproj.io/daily-sales in the namespace `prod` (the target's `namespace` option), not in `staging` (--namespace): apply with --namespace prod, or compile with the namespace you mean.",
-    ]);
+    expect(shown(r.diagnostics)).toEqual(
+      ARGO_REFS.map(
+        (ref) =>
+          `pipeline.yaml:2:3: error KFM502: argo/daily_sales.yaml puts ${ref} in the namespace \`prod\` (the target's \`namespace\` option), not in \`staging\` (--namespace): apply with --namespace prod, or compile with the namespace you mean.`,
+      ),
+    );
     // and without --namespace the file's namespace is used
     const own = new FakeCluster();
     await applyManifests(own, [placed], OPTIONS);
-    expect(own.calls[0]).toContain("/namespaces/prod/");
+    expect(own.calls.length).toBe(8);
+    expect(own.calls.filter((c) => !c.includes("/namespaces/prod/"))).toEqual([]);
   });
 
   it("given a context without a namespace and no --namespace, then objects go to `default`", async () => {
@@ -177,7 +205,7 @@ describe("applying objects", () => {
     const m = manifest();
     const run = { apiVersion: "argoproj.io/v1alpha1", kind: "Workflow", metadata: { generateName: "daily-sales-" }, spec: {} } as KubeObject;
     const r = await applyManifests(new FakeCluster(), [{ ...m, objects: [...m.objects, run] }], OPTIONS);
-    expect(r.lines).toEqual(["workflowtemplate.argoproj.io/daily-sales created"]);
+    expect(r.lines).toEqual(argoLines("created"));
     expect(shown(r.diagnostics)).toEqual([
       expect.stringMatching(/^pipeline\.yaml:2:3: warning KFM503: .*workflow\.argoproj\.io\/daily-sales-\*, which has no name/),
     ]);
@@ -185,19 +213,26 @@ describe("applying objects", () => {
 });
 
 describe("what the API server refuses, as diagnostics in the spec", () => {
+  /** Refuses applying the WorkflowTemplate (the object the field, conflict or rule is about); the executor's account objects go through. */
   const refuse =
     (status: number, body: unknown, warnings: string[] = []): Handler =>
+    (method, path) =>
+      method === "PATCH" && path.includes("/workflowtemplates/") ? { status, body, warnings } : undefined;
+  /** Refuses applying every object. */
+  const refuseAll =
+    (status: number, body: unknown): Handler =>
     (method) =>
-      method === "PATCH" ? { status, body, warnings } : undefined;
+      method === "PATCH" ? { status, body, warnings: [] } : undefined;
+  const ACCOUNT_CREATED = argoLines("created").filter((l) => !l.startsWith(WT));
 
   it("given a strict field validation failure in a job's template, then KFM500 at that job, quoting the server", async () => {
     // What kube-apiserver answers to a field its schema does not declare (server-side apply, fieldValidation=Strict).
     const m = manifest();
-    const t = (m.objects[0]!.spec as { templates: { name: string }[] }).templates.findIndex((x) => x.name === "load-rows");
+    const t = (templateOf(m).spec as { templates: { name: string }[] }).templates.findIndex((x) => x.name === "load-rows");
     const message = `failed to create typed patch object (/daily-sales; argoproj.io/v1alpha1, Kind=WorkflowTemplate): .spec.templates[name="load-rows"].container.bogus: field not declared in schema`;
     const r = await applyManifests(new FakeCluster("team", refuse(500, { kind: "Status", status: "Failure", message, code: 500 })), [m], OPTIONS);
     expect(t).toBeGreaterThanOrEqual(0);
-    expect(r.lines).toEqual([]);
+    expect(r.lines).toEqual(ACCOUNT_CREATED);
     expect(r.refused).toBe(1);
     expect(shown(r.diagnostics)).toEqual([
       `pipeline.yaml:8:9: error KFM500: The API server refused applying workflowtemplate.argoproj.io/daily-sales in the namespace \`team\` (500): ${message}.`,
@@ -206,7 +241,7 @@ describe("what the API server refuses, as diagnostics in the spec", () => {
 
   it("given a 422 with causes, then one KFM500 per cause, each at the job its field belongs to or else the workflow", async () => {
     const m = manifest();
-    const templates = (m.objects[0]!.spec as { templates: { name: string }[] }).templates;
+    const templates = (templateOf(m).spec as { templates: { name: string }[] }).templates;
     const i = templates.findIndex((x) => x.name === "extract");
     const body = {
       kind: "Status",
@@ -243,26 +278,39 @@ describe("what the API server refuses, as diagnostics in the spec", () => {
     ]);
     const forced = new FakeCluster();
     await applyManifests(forced, [manifest()], { ...OPTIONS, forceConflicts: true });
-    expect(forced.calls[1]).toContain("&force=true");
+    const patches = forced.calls.filter((c) => c.startsWith("PATCH"));
+    expect(patches.length).toBe(4);
+    expect(patches.filter((c) => !c.endsWith("&force=true"))).toEqual([]);
   });
 
   it("given RBAC forbids it, a namespace that does not exist, or a kind the cluster does not serve, then KFM505, KFM507 or KFM504, once each", async () => {
     const forbidden = await applyManifests(
-      new FakeCluster("team", () => ({
-        status: 403,
-        body: { message: 'workflowtemplates.argoproj.io "daily-sales" is forbidden: User "u" cannot get resource' },
-        warnings: [],
-      })),
+      new FakeCluster("team", (_method, path) =>
+        !path.includes("/workflowtemplates/")
+          ? undefined
+          : {
+              status: 403,
+              body: { message: 'workflowtemplates.argoproj.io "daily-sales" is forbidden: User "u" cannot get resource' },
+              warnings: [],
+            },
+      ),
       [manifest()],
       OPTIONS,
     );
     expect(shown(forbidden.diagnostics)).toEqual([
       'pipeline.yaml:2:3: error KFM505: The API server forbids reading workflowtemplate.argoproj.io/daily-sales in the namespace `team`: workflowtemplates.argoproj.io "daily-sales" is forbidden: User "u" cannot get resource. Ask for a Role that allows it, or apply with another --context.',
     ]);
+    expect(forbidden.lines).toEqual(ACCOUNT_CREATED);
     const noNamespace = await applyManifests(
       new FakeCluster(
         "team",
-        refuse(404, { kind: "Status", message: 'namespaces "team" not found', reason: "NotFound", details: { name: "team", kind: "namespaces" }, code: 404 }),
+        refuseAll(404, {
+          kind: "Status",
+          message: 'namespaces "team" not found',
+          reason: "NotFound",
+          details: { name: "team", kind: "namespaces" },
+          code: 404,
+        }),
       ),
       [manifest("tekton")],
       OPTIONS,
@@ -279,7 +327,7 @@ describe("what the API server refuses, as diagnostics in the spec", () => {
 
   it("given the server's warnings, then each is a KFM506 warning and the object counts as applied", async () => {
     const warn: Handler = (method, path, query, body) => {
-      if (method !== "PATCH") return undefined;
+      if (method !== "PATCH" || !path.includes("/workflowtemplates/")) return undefined;
       return {
         status: 201,
         body: { ...JSON.parse(body!), metadata: { resourceVersion: "9" } },
@@ -287,7 +335,7 @@ describe("what the API server refuses, as diagnostics in the spec", () => {
       };
     };
     const r = await applyManifests(new FakeCluster("team", warn), [manifest()], OPTIONS);
-    expect(r.lines).toEqual(["workflowtemplate.argoproj.io/daily-sales created"]);
+    expect(r.lines).toEqual(argoLines("created"));
     expect(shown(r.diagnostics)).toEqual([
       'pipeline.yaml:2:3: warning KFM506: The API server warns about workflowtemplate.argoproj.io/daily-sales: would violate PodSecurity "restricted:latest": runAsNonRoot != true',
     ]);
@@ -315,11 +363,14 @@ describe("pruning", () => {
     expect(dry.lines).toContain("serviceaccount/old-runner pruned (server dry run)");
     expect(cluster.store.has("/api/v1/namespaces/team/serviceaccounts/old-runner")).toBe(true);
     const r = await applyManifests(cluster, [manifest()], { ...OPTIONS, prune: pruneKinds });
-    expect(r.lines).toEqual(["workflowtemplate.argoproj.io/daily-sales created", "serviceaccount/old-runner pruned"]);
+    expect(r.lines).toEqual([...argoLines("created"), "serviceaccount/old-runner pruned"]);
     expect([...cluster.store.keys()].sort()).toEqual([
       "/api/v1/namespaces/team/serviceaccounts/by-hand",
+      "/api/v1/namespaces/team/serviceaccounts/daily-sales-executor",
       "/api/v1/namespaces/team/serviceaccounts/theirs",
       "/apis/argoproj.io/v1alpha1/namespaces/team/workflowtemplates/daily-sales",
+      "/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/daily-sales-executor",
+      "/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/daily-sales-executor",
     ]);
     expect(cluster.calls.find((c) => c.startsWith("GET /api/v1/namespaces/team/serviceaccounts?"))).toBe(
       "GET /api/v1/namespaces/team/serviceaccounts?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkfm-compile%2Ckfm-compile.dev%2Fworkflow%3Ddaily-sales",

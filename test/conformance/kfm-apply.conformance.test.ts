@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import { applyManifests, type KubeObject, type Manifest } from "../../src/cli/apply.js";
+import { applyManifests, objectRef, type KubeObject, type Manifest } from "../../src/cli/apply.js";
 import { connect } from "../../src/cli/kube.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import { formatDiagnostic } from "../../src/diagnostics.js";
@@ -61,7 +61,7 @@ let cluster: Cluster | undefined;
  * so that --prune cannot find what they owned. The test fails once one does, until it is
  * removed here.
  */
-const UNLABELLED = new Set<string>(["argo", "tekton"]);
+const UNLABELLED = new Set<string>([]);
 
 const NS = {
   argo: "kfm-apply-argo",
@@ -166,7 +166,6 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
       const flags = ["w.yaml", "--target", target, "--namespace", NS.prune];
       const first = apply(flags, dir);
       expect(first.status, first.stderr).toBe(0);
-      const before = Object.keys(stored(NS.prune, KINDS[target]));
       // a bystander: labelled by hand as another workflow's, which no prune of this one may touch
       cluster!.kubectl(["create", "serviceaccount", `bystander-${target}`, "--namespace", NS.prune]);
       cluster!.kubectl([
@@ -178,6 +177,7 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
         `${WORKFLOW_LABELS.workflow}=someone-else`,
         `${WORKFLOW_LABELS.managedBy[0]}=${WORKFLOW_LABELS.managedBy[1]}`,
       ]);
+      const before = Object.keys(stored(NS.prune, KINDS[target]));
       writeFileSync(join(dir, "w.yaml"), spec(false));
       const dry = apply([...flags, "--prune", "--dry-run=server"], dir);
       expect(dry.status, dry.stderr).toBe(0);
@@ -191,6 +191,15 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
       }
       const gone = dry.stdout.split("\n").filter((l) => l.endsWith(" pruned (server dry run)"));
       expect(gone.length, dry.stdout + dry.stderr).toBeGreaterThan(0);
+      // exactly what the scheduled output writes and the unscheduled one does not (Argo: the
+      // CronWorkflow, its executor's account staying; Tekton: the CronJob and its run creator's account)
+      const named = (scheduled: boolean) =>
+        (parseYamlStream(compileFor(analyze("w.yaml", spec(scheduled)), findTarget(target)!).output!.text) as KubeObject[]).filter(
+          (o) => o.metadata.name !== undefined,
+        );
+      const kept = new Set(named(false).map((o) => `${o.apiVersion} ${o.kind}/${o.metadata.name}`));
+      const dropped = named(true).filter((o) => !kept.has(`${o.apiVersion} ${o.kind}/${o.metadata.name}`));
+      expect(gone.map((l) => l.split(" ")[0]).sort()).toEqual(dropped.map((o) => objectRef(o.apiVersion, o.kind, o.metadata.name!)).sort());
       expect(Object.keys(stored(NS.prune, KINDS[target]))).toEqual(before);
       const r = apply([...flags, "--prune"], dir);
       expect(r.status, r.stderr).toBe(0);
@@ -211,7 +220,9 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
   });
 
   it("given objects labelled as the targets label them (objectLabels), then --prune deletes from the API server what the workflow no longer writes, and only that", async () => {
-    // The engine itself against the real server, while the targets do not label yet (UNLABELLED).
+    // The engine itself against the real server: the schedule removed, the CronWorkflow becomes a
+    // WorkflowTemplate of the same name (a new object: the CronWorkflow is pruned), and the
+    // executor's account objects stay, unchanged.
     const spec = (scheduled: boolean) =>
       `workflow:\n  name: labelled\n${scheduled ? "  schedule:\n    cron: '0 2 * * *'\n" : ""}  jobs:\n    - job:\n        name: extract\n        image: lakehouse/step:1.0\n`;
     const manifest = (scheduled: boolean): Manifest => {
@@ -223,11 +234,25 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
     const api = await connect({ env: { KUBECONFIG: cluster!.kubeconfig } });
     const options = { namespace: NS.labelled, dryRun: false, prune: APPLY_TARGETS.argo!.kinds, forceConflicts: false, labels: WORKFLOW_LABELS };
     const first = await applyManifests(api, [manifest(true)], options);
-    expect(first.lines).toEqual(["cronworkflow.argoproj.io/labelled created"]);
+    const executor = ["serviceaccount", "role.rbac.authorization.k8s.io", "rolebinding.rbac.authorization.k8s.io"].map((k) => `${k}/labelled-executor`);
+    expect(first.diagnostics).toEqual([]);
+    expect(first.lines).toEqual([...executor.map((r) => `${r} created`), "cronworkflow.argoproj.io/labelled created"]);
     const second = await applyManifests(api, [manifest(false)], options);
     expect(second.diagnostics).toEqual([]);
-    expect(second.lines).toEqual(["workflowtemplate.argoproj.io/labelled created", "cronworkflow.argoproj.io/labelled pruned"]);
-    expect(Object.keys(stored(NS.labelled, "cronworkflows,workflowtemplates"))).toEqual(["WorkflowTemplate/labelled"]);
+    expect(second.lines).toEqual([
+      ...executor.map((r) => `${r} unchanged`),
+      "workflowtemplate.argoproj.io/labelled created",
+      "cronworkflow.argoproj.io/labelled pruned",
+    ]);
+    expect(Object.keys(stored(NS.labelled, KINDS.argo)).sort()).toEqual(
+      [
+        "Role/labelled-executor",
+        "RoleBinding/labelled-executor",
+        "ServiceAccount/default",
+        "ServiceAccount/labelled-executor",
+        "WorkflowTemplate/labelled",
+      ].sort(),
+    );
   });
 
   describe("refusals, as diagnostics in the spec", () => {
@@ -235,14 +260,17 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
       const text = `workflow:\n  name: strict_check\n  jobs:\n    - job:\n        name: extract\n        image: lakehouse/step:1.0\n    - job:\n        name: load_rows\n        image: lakehouse/step:1.0\n`;
       const a = analyze("strict.yaml", text);
       const objects = parseYamlStream(compileFor(a, findTarget("argo")!).output!.text) as KubeObject[];
-      const template = (objects[0]!.spec as { templates: { name: string; container?: Record<string, unknown> }[] }).templates.find(
-        (t) => t.name === "load-rows",
-      )!;
+      const template = (
+        objects.find((o) => o.kind === "WorkflowTemplate")!.spec as { templates: { name: string; container?: Record<string, unknown> }[] }
+      ).templates.find((t) => t.name === "load-rows")!;
       template.container!.imagePullPolicyy = "Always";
       const manifest: Manifest = { file: "argo/strict_check.yaml", objects, spec: a.spec, ir: a.ir! };
       const api = await connect({ env: { KUBECONFIG: cluster!.kubeconfig } });
       const r = await applyManifests(api, [manifest], { namespace: NS.refusals, dryRun: false, prune: null, forceConflicts: false, labels: WORKFLOW_LABELS });
-      expect(r.lines).toEqual([]);
+      // the refused object does not stop the others: the executor's account objects are applied
+      expect(r.lines).toEqual(
+        ["serviceaccount", "role.rbac.authorization.k8s.io", "rolebinding.rbac.authorization.k8s.io"].map((k) => `${k}/strict-check-executor created`),
+      );
       expect(r.diagnostics.map(formatDiagnostic)).toEqual([
         expect.stringMatching(
           /^strict\.yaml:8:9: error KFM500: The API server refused applying workflowtemplate\.argoproj\.io\/strict-check in the namespace `kfm-apply-refusals` \(\d{3}\): .*\.spec\.templates\[.*\]\.container\.imagePullPolicyy: field not declared in schema\.$/,
