@@ -8627,8 +8627,9 @@ function doubleQuoted(s, key, indent) {
 var MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 var MANAGED_BY = "kfm-compile";
 var WORKFLOW_LABEL = "kfm-compile.dev/workflow";
-function objectLabels(objectName) {
-  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName };
+var TARGET_LABEL = "kfm-compile.dev/target";
+function objectLabels(objectName, target) {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName, [TARGET_LABEL]: target };
 }
 var HELPER_UID = 65532;
 var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
@@ -22161,7 +22162,7 @@ function objectMetadata(ir, name, options, annotations = {}) {
   return {
     name,
     ...options.namespace !== void 0 ? { namespace: options.namespace } : {},
-    labels: objectLabels(kubeName(ir.name)),
+    labels: objectLabels(kubeName(ir.name), TARGET_NAME2),
     ...Object.keys(annotations).length > 0 ? { annotations } : {}
   };
 }
@@ -22699,8 +22700,8 @@ function liftNotifications(onExit, templates3, source, seeds, workflow, jobs) {
 }
 function checkLabels(metadata, objectName, what) {
   const labels = obj(metadata["labels"], `${what} labels`);
-  if (labels["app.kubernetes.io/managed-by"] !== "kfm-compile" || labels["kfm-compile.dev/workflow"] !== objectName || Object.keys(labels).length !== 2)
-    fail2(`${what} does not carry exactly the managed-by and workflow labels`);
+  if (JSON.stringify(labels) !== JSON.stringify(objectLabels(objectName, "argo")))
+    fail2(`${what} does not carry exactly the managed-by, workflow and target labels`);
 }
 function checkAccount(accounts, serviceAccountName, namespace) {
   if (accounts.length === 0)
@@ -23153,7 +23154,7 @@ var argo = {
 var TARGET2 = "tekton";
 var TEKTON_API = "tekton.dev/v1";
 function workflowLabels(ir) {
-  return objectLabels(kubeName(ir.name));
+  return objectLabels(kubeName(ir.name), TARGET2);
 }
 function restricted() {
   return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
@@ -26448,14 +26449,15 @@ async function applyManifests(api, manifests, options) {
         const workflow = p.object.metadata.labels?.[options.labels.workflow];
         if (workflow === void 0)
           continue;
-        owners.set(`${p.namespace}\0${workflow}`, { manifest: p.manifest, namespace: p.namespace, workflow });
+        const target = options.labels.target === void 0 ? void 0 : p.object.metadata.labels?.[options.labels.target];
+        owners.set(`${p.namespace}\0${workflow}\0${target ?? ""}`, { manifest: p.manifest, namespace: p.namespace, workflow, target });
       }
       for (const m of new Set(planned.map((p) => p.manifest))) {
         if (![...owners.values()].some((o) => o.manifest === m))
           lines.push(`(nothing pruned for ${m.file}: its objects carry no ${options.labels.workflow} label to find what the workflow owned by)`);
       }
-      for (const { manifest, namespace, workflow } of owners.values()) {
-        const selector = `${options.labels.managedBy[0]}=${options.labels.managedBy[1]},${options.labels.workflow}=${workflow}`;
+      for (const { manifest, namespace, workflow, target } of owners.values()) {
+        const selector = `${options.labels.managedBy[0]}=${options.labels.managedBy[1]},${options.labels.workflow}=${workflow}${target !== void 0 && options.labels.target !== void 0 ? `,${options.labels.target}=${target}` : ""}`;
         for (const kind of options.prune) {
           const resource = await resourceOf(manifest, kind.apiVersion, kind.kind, false);
           if (resource === null)
@@ -27093,7 +27095,8 @@ function withOptions(targets, values) {
 // dist/targets/kubernetes-apply.js
 var WORKFLOW_LABELS = {
   managedBy: [MANAGED_BY_LABEL, MANAGED_BY],
-  workflow: WORKFLOW_LABEL
+  workflow: WORKFLOW_LABEL,
+  target: TARGET_LABEL
 };
 var RBAC = [
   { apiVersion: "v1", kind: "ServiceAccount" },

@@ -3,12 +3,16 @@
  * the labels every object a workflow owns carries, and the kinds each target writes, which
  * `--prune` searches for objects a workflow owned and no longer writes.
  */
-import { MANAGED_BY, MANAGED_BY_LABEL, WORKFLOW_LABEL } from "./kubernetes.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, TARGET_LABEL, WORKFLOW_LABEL } from "./kubernetes.js";
 
-/** The labels every object a workflow owns carries (targets/kubernetes.ts): `managed-by=kfm-compile` and the workflow's object name. */
+/**
+ * The labels every object a workflow owns carries (targets/kubernetes.ts): `managed-by=kfm-compile`,
+ * the workflow's object name, and the target that wrote it.
+ */
 export const WORKFLOW_LABELS = {
   managedBy: [MANAGED_BY_LABEL, MANAGED_BY],
   workflow: WORKFLOW_LABEL,
+  target: TARGET_LABEL,
 } as const;
 
 const RBAC = [

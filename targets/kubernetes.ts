@@ -18,9 +18,15 @@ import type { FolderEntry, FolderFile } from "./types.js";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "kfm-compile";
 export const WORKFLOW_LABEL = "kfm-compile.dev/workflow";
+/**
+ * The target that wrote the object: the same workflow deployed by two targets into one
+ * namespace (Argo and Tekton both write ServiceAccounts, Roles and RoleBindings) keeps
+ * two sets of objects, and `--prune` for one target must not take the other's.
+ */
+export const TARGET_LABEL = "kfm-compile.dev/target";
 
-export function objectLabels(objectName: string): Record<string, string> {
-  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName };
+export function objectLabels(objectName: string, target: string): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [WORKFLOW_LABEL]: objectName, [TARGET_LABEL]: target };
 }
 
 /**

@@ -345,20 +345,23 @@ describe("what the API server refuses, as diagnostics in the spec", () => {
 describe("pruning", () => {
   const pruneKinds = APPLY_TARGETS.argo!.kinds;
 
-  it("given an object of the workflow that the output no longer writes, then --prune deletes it, and leaves other workflows' and unlabelled objects alone", async () => {
+  it("given an object of the workflow that the output no longer writes, then --prune deletes it, and leaves other workflows', other targets' and unlabelled objects alone", async () => {
     const cluster = new FakeCluster();
-    const stray = (name: string, workflow: string | null): KubeObject => ({
+    const stray = (name: string, workflow: string | null, target = "argo"): KubeObject => ({
       apiVersion: "v1",
       kind: "ServiceAccount",
       metadata: {
         name,
         resourceVersion: "1",
-        labels: workflow === null ? {} : { [WORKFLOW_LABELS.managedBy[0]]: "kfm-compile", [WORKFLOW_LABELS.workflow]: workflow },
+        labels:
+          workflow === null ? {} : { [WORKFLOW_LABELS.managedBy[0]]: "kfm-compile", [WORKFLOW_LABELS.workflow]: workflow, [WORKFLOW_LABELS.target]: target },
       } as KubeObject["metadata"],
     });
     cluster.store.set("/api/v1/namespaces/team/serviceaccounts/old-runner", stray("old-runner", "daily-sales"));
     cluster.store.set("/api/v1/namespaces/team/serviceaccounts/theirs", stray("theirs", "weekly"));
     cluster.store.set("/api/v1/namespaces/team/serviceaccounts/by-hand", stray("by-hand", null));
+    // The same workflow deployed by Tekton into the namespace: its account is Tekton's, not Argo's to prune.
+    cluster.store.set("/api/v1/namespaces/team/serviceaccounts/daily-sales-run-creator", stray("daily-sales-run-creator", "daily-sales", "tekton"));
     const dry = await applyManifests(cluster, [manifest()], { ...OPTIONS, prune: pruneKinds, dryRun: true });
     expect(dry.lines).toContain("serviceaccount/old-runner pruned (server dry run)");
     expect(cluster.store.has("/api/v1/namespaces/team/serviceaccounts/old-runner")).toBe(true);
@@ -367,13 +370,14 @@ describe("pruning", () => {
     expect([...cluster.store.keys()].sort()).toEqual([
       "/api/v1/namespaces/team/serviceaccounts/by-hand",
       "/api/v1/namespaces/team/serviceaccounts/daily-sales-executor",
+      "/api/v1/namespaces/team/serviceaccounts/daily-sales-run-creator",
       "/api/v1/namespaces/team/serviceaccounts/theirs",
       "/apis/argoproj.io/v1alpha1/namespaces/team/workflowtemplates/daily-sales",
       "/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings/daily-sales-executor",
       "/apis/rbac.authorization.k8s.io/v1/namespaces/team/roles/daily-sales-executor",
     ]);
     expect(cluster.calls.find((c) => c.startsWith("GET /api/v1/namespaces/team/serviceaccounts?"))).toBe(
-      "GET /api/v1/namespaces/team/serviceaccounts?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkfm-compile%2Ckfm-compile.dev%2Fworkflow%3Ddaily-sales",
+      "GET /api/v1/namespaces/team/serviceaccounts?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dkfm-compile%2Ckfm-compile.dev%2Fworkflow%3Ddaily-sales%2Ckfm-compile.dev%2Ftarget%3Dargo",
     );
   });
 

@@ -47,7 +47,7 @@ export interface ApplyOptions {
   readonly prune: readonly Kind[] | null;
   readonly forceConflicts: boolean;
   /** The labels every object a workflow owns carries: `managed-by=<value>` and `<workflow key>=<object name of the workflow>`. */
-  readonly labels: { readonly managedBy: readonly [key: string, value: string]; readonly workflow: string };
+  readonly labels: { readonly managedBy: readonly [key: string, value: string]; readonly workflow: string; readonly target?: string };
 }
 
 export type Outcome = "created" | "configured" | "unchanged" | "pruned";
@@ -212,18 +212,22 @@ export async function applyManifests(api: KubeApi, manifests: readonly Manifest[
       lines.push(`(nothing pruned: an object was refused, so what the workflow owns is not known for sure)`);
     } else {
       // Per namespace, each workflow's label value: what its objects carry.
-      const owners = new Map<string, { manifest: Manifest; namespace: string; workflow: string }>();
+      const owners = new Map<string, { manifest: Manifest; namespace: string; workflow: string; target: string | undefined }>();
       for (const p of planned) {
         const workflow = p.object.metadata.labels?.[options.labels.workflow];
         if (workflow === undefined) continue;
-        owners.set(`${p.namespace}\0${workflow}`, { manifest: p.manifest, namespace: p.namespace, workflow });
+        const target = options.labels.target === undefined ? undefined : p.object.metadata.labels?.[options.labels.target];
+        owners.set(`${p.namespace}\0${workflow}\0${target ?? ""}`, { manifest: p.manifest, namespace: p.namespace, workflow, target });
       }
       for (const m of new Set(planned.map((p) => p.manifest))) {
         if (![...owners.values()].some((o) => o.manifest === m))
           lines.push(`(nothing pruned for ${m.file}: its objects carry no ${options.labels.workflow} label to find what the workflow owned by)`);
       }
-      for (const { manifest, namespace, workflow } of owners.values()) {
-        const selector = `${options.labels.managedBy[0]}=${options.labels.managedBy[1]},${options.labels.workflow}=${workflow}`;
+      for (const { manifest, namespace, workflow, target } of owners.values()) {
+        // The target too, when the objects name it: another target's objects of the same workflow are not this one's.
+        const selector = `${options.labels.managedBy[0]}=${options.labels.managedBy[1]},${options.labels.workflow}=${workflow}${
+          target !== undefined && options.labels.target !== undefined ? `,${options.labels.target}=${target}` : ""
+        }`;
         for (const kind of options.prune) {
           const resource = await resourceOf(manifest, kind.apiVersion, kind.kind, false);
           if (resource === null) continue;

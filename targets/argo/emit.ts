@@ -489,7 +489,7 @@ function objectMetadata(ir: Workflow, name: string, options: ArgoOptions, annota
   return {
     name,
     ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
-    labels: objectLabels(kubeName(ir.name)),
+    labels: objectLabels(kubeName(ir.name), TARGET_NAME),
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
 }

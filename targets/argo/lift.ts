@@ -41,6 +41,7 @@ import {
   type ScheduleSummary,
   type Summary,
 } from "../../src/summary.js";
+import { objectLabels } from "../kubernetes.js";
 import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runTag } from "./emit.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
@@ -565,8 +566,8 @@ function liftNotifications(
 /** The labels every object of a workflow carries (`kfm-compile apply --prune` finds them by these). */
 function checkLabels(metadata: Obj, objectName: string, what: string): void {
   const labels = obj(metadata["labels"], `${what} labels`);
-  if (labels["app.kubernetes.io/managed-by"] !== "kfm-compile" || labels["kfm-compile.dev/workflow"] !== objectName || Object.keys(labels).length !== 2)
-    fail(`${what} does not carry exactly the managed-by and workflow labels`);
+  if (JSON.stringify(labels) !== JSON.stringify(objectLabels(objectName, "argo")))
+    fail(`${what} does not carry exactly the managed-by, workflow and target labels`);
 }
 
 /**

@@ -54,7 +54,7 @@ export const TEKTON_API = "tekton.dev/v1";
 
 /** The labels of a workflow's objects (targets/kubernetes.ts): the workflow is named by its object name. Not on runs: a PipelineRun is created, never applied or pruned. */
 export function workflowLabels(ir: Workflow): Record<string, string> {
-  return objectLabels(kubeName(ir.name));
+  return objectLabels(kubeName(ir.name), TARGET);
 }
 
 /**

@@ -60,7 +60,7 @@ describe("the npm tarball installed into a project", () => {
     }
     // What the writing commands wrote.
     for (const target of ["airflow", "argo", "tekton", "github-actions"]) expect(readdirSync(join(dir, "deploy", target)).length, target).toBeGreaterThan(0);
-    expect(readdirSync(join(dir, "deploy/argo")).some((f) => f.includes(".backfill-"))).toBe(true);
+    expect(readdirSync(join(dir, "deploy/argo-runs")).some((f) => f.includes(".backfill-"))).toBe(true);
     expect(JSON.parse(readFileSync(join(dir, "workflow.schema.json"), "utf8"))).toHaveProperty("$schema");
   });
 

@@ -228,7 +228,7 @@ describe.skipIf(skipReason !== null)(`kfm-compile apply to a real kube-apiserver
     const manifest = (scheduled: boolean): Manifest => {
       const a = analyze("labelled.yaml", spec(scheduled));
       const objects = parseYamlStream(compileFor(a, findTarget("argo")!).output!.text) as KubeObject[];
-      for (const o of objects) o.metadata.labels = { ...o.metadata.labels, ...objectLabels("labelled") };
+      for (const o of objects) o.metadata.labels = { ...o.metadata.labels, ...objectLabels("labelled", "argo") };
       return { file: "argo/labelled.yaml", objects, spec: a.spec, ir: a.ir! };
     };
     const api = await connect({ env: { KUBECONFIG: cluster!.kubeconfig } });

@@ -23,7 +23,7 @@ import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RET
 type Obj = Record<string, any>;
 
 /** The labels every generated object carries. */
-const LABELS = { "app.kubernetes.io/managed-by": "kfm-compile", "kfm-compile.dev/workflow": "daily-sales" };
+const LABELS = { "app.kubernetes.io/managed-by": "kfm-compile", "kfm-compile.dev/workflow": "daily-sales", "kfm-compile.dev/target": "argo" };
 
 const SEED = "kfm-run-token/v1\ndaily_sales\n0000\n";
 const CTX_PARAMETER = { source: "parameter", periodSeconds: null, runTokenSeed: SEED } as const;

@@ -269,7 +269,12 @@ describe("schedules", () => {
   it("given a cron schedule, when emitted, then the file declares the creator's ServiceAccount, a Role that may only create PipelineRuns and get Jobs, and the RoleBinding", () => {
     const docs = parseYamlStream(emit(irFixture({ schedule: cron() }))) as { kind: string; metadata: { name: string; labels: Record<string, string> } }[];
     expect(docs.map((d) => d.kind)).toEqual(["Pipeline", "CronJob", "ServiceAccount", "Role", "RoleBinding"]);
-    for (const d of docs) expect(d.metadata.labels).toEqual({ "app.kubernetes.io/managed-by": "kfm-compile", "kfm-compile.dev/workflow": "daily-sales" });
+    for (const d of docs)
+      expect(d.metadata.labels).toEqual({
+        "app.kubernetes.io/managed-by": "kfm-compile",
+        "kfm-compile.dev/workflow": "daily-sales",
+        "kfm-compile.dev/target": "tekton",
+      });
     const role = docs[3] as unknown as { rules: unknown };
     expect(role.rules).toEqual([
       { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
