@@ -212,7 +212,8 @@ function send(target: Target, index: number): Sent {
 }
 
 function templateOf(text: string, name: string): Obj {
-  const top = obj(parseYamlStream(text)[0]);
+  // The workflow object: the file's account objects come first.
+  const top = obj(parseYamlStream(text).find((d) => ["CronWorkflow", "WorkflowTemplate"].includes(String(obj(d).kind))));
   const spec = obj(top.spec);
   const wf = top.kind === "CronWorkflow" ? obj(spec.workflowSpec) : spec;
   return obj(arr(wf.templates).find((t) => obj(t).name === name));
