@@ -147,9 +147,13 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     spec: "test/execution/specs/concurrency.yaml",
     note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton and GitHub Actions refuse max_active_runs (KFM301).",
     scenarios: [
-      scenario("second-run-due", "`refresh` hangs until its 5 s timeout while a second run is due: the second run waits (never dropped or cancelled).", {
-        attempts: { refresh: ["hang"] },
-      }),
+      scenario(
+        "second-run-due",
+        "`refresh` hangs until its 5 s timeout and succeeds on attempt 2 at 6 s; a second run due meanwhile waits for the first to end, then runs (never dropped or cancelled).",
+        {
+          attempts: { refresh: ["hang"] },
+        },
+      ),
     ],
   },
 ];
