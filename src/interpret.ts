@@ -136,7 +136,7 @@ export function interpretTimed(ir: Workflow, scenario: Scenario): { trace: Trace
   return { trace, timeline: { attempts: timed, gates, runEndedAt, timedOut } };
 }
 
-/** A gate: approve succeeds at once, reject fails at once, no decision fails at its timeout (README "approval"). */
+/** A gate (README "Approval gates"): approve passes at once, reject fails at once, no decision fails at its timeout. */
 function runGate(job: Job, scenario: Scenario, ready: number, deadline: number): { state: JobState; at: number; timedOut: boolean } {
   const decision = scenario.gates?.[job.name] ?? "approve";
   if (decision === "approve") return { state: "succeeded", at: ready, timedOut: false };
