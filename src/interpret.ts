@@ -129,12 +129,14 @@ export function interpretTimed(ir: Workflow, scenario: Scenario): { trace: Trace
   // good in byte order.
   const failedJobs = [...failed].sort(byteOrder);
   const notifications: NotificationTrace[] = run === "failed" ? ir.notifications.map((_, index) => ({ index, failedJobs })) : [];
-  const trace: Trace = { run, jobs, order: orderFacts(ir, jobs, byName), notifications };
+  // Jobs in spec order, as reports list them.
+  const inOrder = Object.fromEntries(ir.jobs.map((j) => [j.name, jobs[j.name]!]));
+  const trace: Trace = { run, jobs: inOrder, order: orderFacts(ir, jobs, byName), notifications };
   const runEndedAt = timedOut ? deadline : lastEnd;
   return { trace, timeline: { attempts: timed, gates, runEndedAt, timedOut } };
 }
 
-/** A gate: approve succeeds at once, reject fails at once, no decision fails at its timeout (README "approval"). */
+/** A gate (README "Approval gates"): approve passes at once, reject fails at once, no decision fails at its timeout. */
 function runGate(job: Job, scenario: Scenario, ready: number, deadline: number): { state: JobState; at: number; timedOut: boolean } {
   const decision = scenario.gates?.[job.name] ?? "approve";
   if (decision === "approve") return { state: "succeeded", at: ready, timedOut: false };

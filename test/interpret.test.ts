@@ -204,6 +204,27 @@ describe("timeouts (README 'Timeouts')", () => {
     expect(trace.run).toBe("succeeded");
     expect(timeline).toMatchObject({ runEndedAt: 12, timedOut: false });
   });
+  it("at the deadline exactly: an attempt ending then ended by itself, a job starting then does not start", () => {
+    const { trace, timeline } = interpretTimed(
+      ir(`workflow:
+  name: tie
+  timeout: 10s
+  jobs:
+    - job: {name: a, image: busybox:1, timeout: 10s}
+    - job: {name: b, image: busybox:1}
+      depends_on: [a]
+      on_upstream_failure: continue
+    - job: {name: c, image: busybox:1, timeout: 11s}
+`),
+      scenario({ attempts: { a: ["hang"], c: ["hang"] } }),
+    );
+    expect(timeline.attempts).toEqual([
+      { job: "a", attempt: 1, startedAt: 0, endedAt: 10, end: "timed-out" },
+      { job: "c", attempt: 1, startedAt: 0, endedAt: 10, end: "timed-out" },
+    ]);
+    expect(trace.jobs.b!.state).toBe("not-run");
+    expect(timeline).toMatchObject({ runEndedAt: 10, timedOut: true });
+  });
   it("a hang with no timeout anywhere never ends: not a scenario", () => {
     const w = ir(`workflow:\n  name: forever\n  jobs:\n    - job: {name: a, image: busybox:1}\n`);
     expect(() => interpret(w, scenario({ attempts: { a: ["hang"] } }))).toThrow(NeverEnds);

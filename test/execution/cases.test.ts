@@ -17,7 +17,53 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "concurrency.yaml": ["tekton", "github-actions"],
 };
 
+/**
+ * What each scenario's description promises, worked out by hand: the run's state, then
+ * each job's state with its attempts as `end@wait` (`s` succeeded, `f` failed, `t`
+ * timed-out, `d` did-not-start; no wait before the first), gates as their state alone.
+ */
+const PROMISED: Record<string, string> = {
+  "chain/success": "succeeded | extract s: s | transform s: s | load s: s",
+  "chain/retry-recovers": "succeeded | extract s: s | transform s: f f@2 s@2 | load s: s",
+  "chain/retry-exhausted": "failed | extract s: s | transform f: f f@2 f@2 | load n:",
+  "diamond/success": "succeeded | start s: s | left s: s | right s: s | join s: s | audit s: s",
+  "diamond/branch-fails": "failed | start s: s | left f: f f@2 | right s: s | join n: | audit s: s",
+  "backoff/recovers-on-attempt-4": "succeeded | flaky s: f f@2 f@4 s@5",
+  "backoff/fails-for-good": "failed | flaky f: f f@2 f@4 f@5",
+  "continue/success": "succeeded | load s: s | publish s: s | cleanup s: s",
+  "continue/continue-after-failure": "failed | load f: f | publish n: | cleanup s: s",
+  "prerequisite/success": "succeeded | register s: s | check s: s | transform s: s | kpi s: s",
+  "prerequisite/prerequisite-fails": "failed | register s: s | check f: f | transform n: | kpi n:",
+  "attempt-timeout/timeout-retried": "succeeded | slow s: t s@2",
+  "attempt-timeout/timeout-for-good": "failed | slow f: t t@2 t@2",
+  "run-timeout/run-timeout-stops-attempt": "failed | prepare s: s | crunch f: t | publish n: | side s: s",
+  "run-timeout/run-timeout-during-wait": "failed | prepare s: s | crunch f: f f@12 | publish n: | side s: s",
+  "gate/approved": "succeeded | build s: s | approve s: | promote s: s",
+  "gate/rejected": "failed | build s: s | approve f: | promote n:",
+  "gate/timed-out": "failed | build s: s | approve f: | promote n:",
+  "gate-untimed/approved": "succeeded | build s: s | approve s: | promote s: s | notes s: s",
+  "gate-untimed/rejected": "failed | build s: s | approve f: | promote n: | notes s: s",
+  "notify/failure-notified-once": "failed | load f: f | report n: | archive s: s | notified 0:load",
+  "notify/success-not-notified": "succeeded | load s: s | report s: s | archive s: s",
+  "no-start/pod-never-starts": "succeeded | pull s: d s@2",
+  "concurrency/second-run-due": "succeeded | refresh s: t s@2",
+};
+
 describe("execution cases", () => {
+  it("give the traces their descriptions promise", () => {
+    const short = { succeeded: "s", failed: "f", "not-run": "n", "timed-out": "t", "did-not-start": "d" } as const;
+    const got: Record<string, string> = {};
+    for (const item of cases()) {
+      const t = item.expected;
+      const jobs = Object.entries(t.jobs).map(
+        ([name, j]) => `${name} ${short[j.state]}:${j.attempts.map((a) => ` ${short[a.end]}${a.waitSeconds === null ? "" : `@${a.waitSeconds}`}`).join("")}`,
+      );
+      const notified = t.notifications.map((n) => ` | notified ${n.index}:${n.failedJobs.join(",")}`).join("");
+      got[`${item.spec.replace(/^.*\/|\.yaml$/g, "")}/${item.scenario.name}`] = [t.run, ...jobs].join(" | ") + notified;
+    }
+    expect(got).toEqual(PROMISED);
+  });
+
   it("list every spec of test/execution/specs once, with scenario names unique per spec", () => {
     const specs = readdirSync(join(PACKAGE_ROOT, "test/execution/specs")).map((f) => `test/execution/specs/${f}`);
     expect(EXECUTION_CASES.map((c) => c.spec).sort()).toEqual(specs.sort());

@@ -8,15 +8,14 @@ import type { AttemptTrace, JobTrace, NotificationTrace, Observed, Trace } from 
 import { byteOrder } from "../../src/interpret.js";
 
 /**
- * How far an observed wait may be from the expected one, in seconds. The scenario specs'
- * waits are 1-12 s, and every wrong wait the suite guards against differs from the right
- * one by at least 2 s (backoff.yaml: 2, 4, 5 s against constant 2, 2, 2 s, uncapped 2, 4,
- * 8 s, or Airflow's jitter anywhere in [B, 2B); a wait left out or added is at least the
- * 1 s delay of the other specs and shows in the attempt count too). On a real clock an
- * observed wait also holds the engine's own step between "the attempt ended" and "the
- * next attempt's container started" (a process start, one turn of a scheduler or
- * reconciler loop); a fake clock is exact. 1 s leaves that step its margin and still
- * tells every wrong formula apart.
+ * How far an observed wait may be from the expected one, in seconds. Every wait of the
+ * scenario specs is 2-12 s, and every wrong wait the suite guards against differs from the
+ * right one by at least 2 s: a wait left out (0 s), constant waits for exponential ones or
+ * an uncapped formula (backoff.yaml: 2, 4, 5 s against 2, 2, 2 s or 2, 4, 8 s), or
+ * Airflow's jitter (anywhere in [B, 2B)). On a real clock an observed wait also holds the
+ * engine's own step between "the attempt ended" and "the next attempt's container
+ * started" (a process start, one turn of a scheduler or reconciler loop); a fake clock is
+ * exact. 1 s leaves that step its margin and still tells every wrong wait apart.
  */
 export const WAIT_TOLERANCE_SECONDS = 1;
 

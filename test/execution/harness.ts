@@ -214,6 +214,24 @@ export function* cases(only?: readonly string[]): Generator<ExecutionItem> {
   }
 }
 
+/**
+ * The `Observed` a harness would write if its engine did exactly what the reference says,
+ * at the timeline's times: the suite's own tests start from it, and an engine's test can
+ * use it to check its plumbing before its engine runs.
+ */
+export function idealObserved(item: Pick<ExecutionItem, "expected" | "timeline">): Observed {
+  return {
+    engine: "reference",
+    run: item.expected.run,
+    jobs: Object.fromEntries(Object.entries(item.expected.jobs).map(([k, v]) => [k, v.state])),
+    attempts: item.timeline.attempts.map((a) => {
+      const t = item.expected.jobs[a.job]!.attempts[a.attempt - 1]!;
+      return { ...a, env: t.env, command: t.command, args: t.args };
+    }),
+    notifications: item.expected.notifications,
+  };
+}
+
 /** What an engine's `run` step is given: the compiled files, and where scenario.json is and observed.json must be written. */
 export interface RunInput {
   readonly item: ExecutionItem;

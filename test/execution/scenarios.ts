@@ -81,7 +81,7 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
   {
     spec: "test/execution/specs/attempt-timeout.yaml",
     scenarios: [
-      scenario("timeout-retried", "Attempt 1 of `slow` hangs and is stopped by its 3 s timeout; attempt 2 starts 1 s later and succeeds.", {
+      scenario("timeout-retried", "Attempt 1 of `slow` hangs and is stopped by its 3 s timeout; attempt 2 starts 2 s later and succeeds.", {
         attempts: { slow: ["hang"] },
       }),
       scenario("timeout-for-good", "Every attempt of `slow` hangs and times out: it fails for good and the run fails.", {
@@ -138,7 +138,7 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     spec: "test/execution/specs/no-start.yaml",
     note: "The attempt's pod never starts: it ends at the job's 10 s timeout (sooner than POD_START_SECONDS). Argo v4.0 holds this only once the pod reached a node (targets/argo/README.md, pod-start bound).",
     scenarios: [
-      scenario("pod-never-starts", "Attempt 1's pod never starts: it ends did-not-start, counts as an attempt, and attempt 2 (1 s later) succeeds.", {
+      scenario("pod-never-starts", "Attempt 1's pod never starts: it ends did-not-start, counts as an attempt, and attempt 2 (2 s later) succeeds.", {
         attempts: { pull: ["no-start"] },
       }),
     ],
@@ -147,9 +147,13 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     spec: "test/execution/specs/concurrency.yaml",
     note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton and GitHub Actions refuse max_active_runs (KFM301).",
     scenarios: [
-      scenario("second-run-due", "`refresh` hangs until its 5 s timeout while a second run is due: the second run waits (never dropped or cancelled).", {
-        attempts: { refresh: ["hang"] },
-      }),
+      scenario(
+        "second-run-due",
+        "`refresh` hangs until its 5 s timeout and succeeds on attempt 2 at 7 s; a second run due meanwhile waits for the first to end, then runs (never dropped or cancelled).",
+        {
+          attempts: { refresh: ["hang"] },
+        },
+      ),
     ],
   },
 ];
