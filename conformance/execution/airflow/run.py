@@ -178,6 +178,10 @@ class Run:
         self.run_id: str | None = None
         self.run_started = False
         self.errors: list[str] = []
+        # Set when the provider's await_pod_start gave up on a pod that never started.
+        self.did_not_start = False
+        # Task instances stopped from outside while their pod ran, and the state the scheduler gave them.
+        self.stopped: dict[str, Any] = {}
 
     def now(self) -> float:
         return round(time.time() - self.t0 + self.skipped, 3)
@@ -215,9 +219,6 @@ def outside_world(session: Any) -> None:
       ``update_hitl_detail`` (approve / reject), or left to the scheduler's
       ``check_awaiting_input_timeouts`` (no decision: the gate fails once its response timeout passed).
     """
-    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
-    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
-    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstance import TaskInstance as TI
     from airflow.sdk import timezone
@@ -230,6 +231,8 @@ def outside_world(session: Any) -> None:
     if dr is None:
         return
     if not run.run_started:
+        # The run starts now: the clock of every time in observed.json starts with it.
+        run.t0 = time.time()
         dr.start_date = dt.datetime.fromtimestamp(run.t0, dt.timezone.utc)
         session.merge(dr)
         session.commit()
@@ -251,6 +254,10 @@ def outside_world(session: Any) -> None:
         if decision == "none" or ti.task_id in run.answered:
             continue
         run.answered.add(ti.task_id)
+        from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+        from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+        from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+
         user = SimpleAuthManagerUser(username="reviewer", role="admin")
         update_hitl_detail(
             dag_id=dr.dag_id,
@@ -281,6 +288,37 @@ def _my_state(ti_id: Any) -> Any:
 
     with create_session() as session:
         return session.get(TI, ti_id).state
+
+
+def snapshot(ti_id: Any) -> dict[str, Any]:
+    """The states the scheduler wrote for the run of this task instance and its tasks."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        ti = session.get(TI, ti_id)
+        dr = session.scalar(select(DagRun).where(DagRun.dag_id == ti.dag_id, DagRun.run_id == ti.run_id))
+        tis = session.scalars(select(TI).where(TI.dag_id == ti.dag_id, TI.run_id == ti.run_id)).all()
+        return {
+            "run": (dr.id, dr.state, dr.end_date),
+            "tis": {t.id: t.state for t in tis},
+        }
+
+
+def restore(snap: dict[str, Any]) -> None:
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance as TI
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run_id, state, end_date = snap["run"]
+        dr = session.get(DagRun, run_id)
+        dr._state = state
+        dr.end_date = end_date
+        for ti_id, ti_state in snap["tis"].items():
+            session.get(TI, ti_id).state = ti_state
 
 
 class StoppedByServer(BaseException):
@@ -343,7 +381,13 @@ def pod_stub(real_execute: Any) -> Any:
                 if limit is not None and (bound is None or limit < bound):
                     # The attempt's timeout comes first: wait for it on the real clock.
                     hang(context)
-                return never_starts(self, context, real_execute, run)
+                run.did_not_start = False
+                try:
+                    return never_starts(self, context, real_execute, run)
+                except BaseException:
+                    if run.did_not_start:
+                        end("did-not-start")
+                    raise
             if outcome == "hang":
                 hang(context)
             raise RuntimeError(f"unknown outcome {outcome!r}")
@@ -374,6 +418,8 @@ def hang(context: Any) -> None:
         if _my_state(ti_id) != TaskInstanceState.RUNNING:
             # The supervisor's heartbeat hears 409 and kills the task (supervisor.py
             # `_send_heartbeat_if_needed`); its state stays what the scheduler set.
+            assert RUN is not None
+            RUN.stopped[str(ti_id)] = snapshot(ti_id)
             raise StoppedByServer()
 
 
@@ -381,6 +427,7 @@ def never_starts(self: Any, context: Any, real_execute: Any, run: Run) -> Any:
     """The provider's own execute against a cluster whose pod is never scheduled, on a virtual clock."""
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from airflow.providers.cncf.kubernetes.utils import pod_manager
+    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodLaunchTimeoutException
     from edges import Clock, StuckCluster, StuckHook
 
     clock = Clock()
@@ -391,6 +438,16 @@ def never_starts(self: Any, context: Any, real_execute: Any, run: Run) -> Any:
         stack.enter_context(mock.patch.object(KubernetesPodOperator, "hook", property(lambda _self: hook)))
         stack.enter_context(mock.patch.object(pod_manager, "time", SimpleNamespace(time=clock.time)))
         stack.enter_context(mock.patch.object(asyncio, "sleep", clock.sleep))
+        real_await = KubernetesPodOperator.await_pod_start
+
+        def await_pod_start(op: Any, pod: Any) -> None:
+            try:
+                real_await(op, pod)
+            except PodLaunchTimeoutException:
+                run.did_not_start = True
+                raise
+
+        stack.enter_context(mock.patch.object(KubernetesPodOperator, "await_pod_start", await_pod_start))
         try:
             return real_execute(self, context)
         finally:
@@ -481,10 +538,23 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
     real_update_state = DagRun.update_state
 
     def update_state(self: Any, session: Any = None, execute_callbacks: bool = True) -> Any:
+        from airflow.utils.state import DagRunState
+        from sqlalchemy import select
+        from sqlalchemy.orm.attributes import set_committed_value
+
         if run.run_id is None:
             run.run_id = self.run_id
         outside_world(session)
-        session.expire_all()
+        session.commit()
+        # dag.test()'s run object is not the one its session reads (the loop's `dr` is stale):
+        # the run's state is read from the database, as the scheduler reads it.
+        state = session.scalar(select(DagRun._state).where(DagRun.id == self.id))
+        if state != self.state:
+            set_committed_value(self, "_state", state)
+        if self.state != DagRunState.RUNNING:
+            # The scheduler ended the run (its timeout): it schedules nothing of a finished run
+            # (it only examines running runs, scheduler_job_runner.py `_get_next_dagruns_to_examine`).
+            return [], None
         return real_update_state(self, session=session, execute_callbacks=execute_callbacks)
 
     # dag.test() runs every try with the one operator object the file built, and the task
@@ -499,7 +569,16 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
     def run_task(*, ti: Any, task: Any, run_triggerer: bool = False) -> Any:
         for field, value in pristine[task.task_id].items():
             setattr(task, field, copy.deepcopy(value))
-        return real_run_task(ti=ti, task=task, run_triggerer=run_triggerer)
+        result = real_run_task(ti=ti, task=task, run_triggerer=run_triggerer)
+        snapshot = run.stopped.pop(str(ti.id), None)
+        if snapshot is not None:
+            # The supervisor of a task the server stopped kills it and reports nothing
+            # (supervisor.py `final_state`: SERVER_TERMINATED). dag.test()'s in-process runner
+            # instead marks the task failed (`_run_task`: `ti.set_state(FAILED)`), and that
+            # write merges its stale copy of the run back (state running). The states stay
+            # what the scheduler wrote, as with a real worker.
+            restore(snapshot)
+        return result
 
     real_execute = KubernetesPodOperator.execute
     with contextlib.ExitStack() as stack:
@@ -517,24 +596,16 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
     return observed(run, version, run_state, task_states)
 
 
-# Airflow's task states as the spec's job states: a task that ran and ended success is
-# succeeded; failed or upstream_failed after an attempt is failed; a task with no attempt
-# (upstream_failed, skipped, removed, none) is not-run.
-def job_state(task_id: str, state: str, attempts: int, is_gate: bool) -> str:
-    if state == "success":
-        return "succeeded"
-    if state == "failed":
-        return "failed"
-    if state in ("skipped", "upstream_failed") and attempts > 0 and not is_gate:
-        # Stopped from outside while an attempt ran (the run's timeout marks it skipped).
-        return "failed"
-    return "not-run"
+# Airflow's own final state of a task as the spec's job state: success is succeeded, failed
+# is failed, every other state (upstream_failed, skipped, none: the task never ran, or the
+# scheduler ended it from outside) is not-run. Mapped as Airflow shows it, never from the
+# attempts the stub saw: a job stopped by the run's timeout shows "skipped" in Airflow.
+def job_state(state: str) -> str:
+    return {"success": "succeeded", "failed": "failed"}.get(state, "not-run")
 
 
 def observed(run: Run, version: str, run_state: str, task_states: dict[str, str]) -> dict[str, Any]:
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-    from airflow.providers.standard.operators.hitl import ApprovalOperator
-
     jobs: dict[str, str] = {}
     raw: dict[str, str] = {}
     for task in run.dag.tasks:
@@ -546,8 +617,7 @@ def observed(run: Run, version: str, run_state: str, task_states: dict[str, str]
             name = task.task_id
         state = task_states.get(task.task_id, "none")
         raw[name] = state
-        attempts = sum(1 for a in run.attempts if a["taskId"] == task.task_id)
-        jobs[name] = job_state(task.task_id, state, attempts, isinstance(task, ApprovalOperator))
+        jobs[name] = job_state(state)
     return {
         "engine": f"airflow {version} dag.test",
         "run": "succeeded" if run_state == "success" else "failed",
