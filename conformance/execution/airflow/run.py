@@ -178,8 +178,6 @@ class Run:
         self.run_id: str | None = None
         self.run_started = False
         self.errors: list[str] = []
-        # Set when the provider's await_pod_start gave up on a pod that never started.
-        self.did_not_start = False
         # Task instances stopped from outside while their pod ran, and the state the scheduler gave them.
         self.stopped: dict[str, Any] = {}
 
@@ -376,17 +374,13 @@ def pod_stub(real_execute: Any) -> Any:
                 # (operators/pod.py `cleanup`: "Pod ... returned a failure").
                 raise AirflowException(f"Pod {self.name} returned a failure: container exited with code {code}")
             if outcome == "no-start":
-                bound = min(self.schedule_timeout_seconds or 0, self.startup_timeout_seconds or 0) or None
-                limit = self.execution_timeout.total_seconds() if self.execution_timeout else None
-                if limit is not None and (bound is None or limit < bound):
-                    # The attempt's timeout comes first: wait for it on the real clock.
-                    hang(context)
-                run.did_not_start = False
+                # The pod is never scheduled; the provider's own await_pod_start gives up at
+                # its bound, unless the attempt's execution_timeout stops it first. Either way
+                # the pod never started.
                 try:
                     return never_starts(self, context, real_execute, run)
                 except BaseException:
-                    if run.did_not_start:
-                        end("did-not-start")
+                    end("did-not-start")
                     raise
             if outcome == "hang":
                 hang(context)
@@ -424,34 +418,37 @@ def hang(context: Any) -> None:
 
 
 def never_starts(self: Any, context: Any, real_execute: Any, run: Run) -> Any:
-    """The provider's own execute against a cluster whose pod is never scheduled, on a virtual clock."""
+    """The provider's own execute against a cluster whose pod is never scheduled.
+
+    When the attempt has an execution_timeout shorter than the pod-start bound, the real
+    clock runs and the task runner's SIGALRM stops the provider's wait; otherwise the
+    provider's clock is virtual (edges.py `Clock`): its wait takes no time, and the
+    harness's clock moves ahead by what it waited.
+    """
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from airflow.providers.cncf.kubernetes.utils import pod_manager
-    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodLaunchTimeoutException
     from edges import Clock, StuckCluster, StuckHook
 
+    bound = min(self.schedule_timeout_seconds, self.startup_timeout_seconds)
+    limit = self.execution_timeout.total_seconds() if self.execution_timeout else None
+    virtual = limit is None or limit >= bound
     clock = Clock()
     start = clock.now
     cluster = StuckCluster("Unschedulable", clock)
     hook = StuckHook(cluster)
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch.object(KubernetesPodOperator, "hook", property(lambda _self: hook)))
-        stack.enter_context(mock.patch.object(pod_manager, "time", SimpleNamespace(time=clock.time)))
-        stack.enter_context(mock.patch.object(asyncio, "sleep", clock.sleep))
-        real_await = KubernetesPodOperator.await_pod_start
-
-        def await_pod_start(op: Any, pod: Any) -> None:
-            try:
-                real_await(op, pod)
-            except PodLaunchTimeoutException:
-                run.did_not_start = True
-                raise
-
-        stack.enter_context(mock.patch.object(KubernetesPodOperator, "await_pod_start", await_pod_start))
+        if virtual:
+            stack.enter_context(mock.patch.object(pod_manager, "time", SimpleNamespace(time=clock.time)))
+            stack.enter_context(mock.patch.object(asyncio, "sleep", clock.sleep))
+        else:
+            clock.now = float("nan")
+            cluster.clock = SimpleNamespace(now=None)
         try:
             return real_execute(self, context)
         finally:
-            run.skipped += clock.now - start
+            if virtual:
+                run.skipped += clock.now - start
 
 
 # --- notifications: the script for real, curl stubbed ---------------------------------------------
