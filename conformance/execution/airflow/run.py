@@ -66,6 +66,9 @@ TOOL = "execution/airflow/run.py"
 # How often a hanging pod looks whether it has been stopped (the run's timeout), seconds.
 POLL_SECONDS = 0.05
 
+# The step of dag.test()'s loop when nothing is due (Airflow's is 1 s), seconds.
+LOOP_SECONDS = 0.1
+
 # The value the notification pods' secret env var is given (the secret itself is never read).
 FAKE_SECRET_URL = "https://hooks.example.invalid/kfm-execution"
 
@@ -193,6 +196,7 @@ class Run:
 
 
 RUN: Run | None = None
+REAL_SLEEP = time.sleep
 
 
 def _scheduler() -> Any:
@@ -355,6 +359,8 @@ def pod_stub(real_execute: Any) -> Any:
             "args": args,
             "outcome": outcome,
             "taskId": self.task_id,
+            "tryNumber": context["ti"].try_number,
+            "skippedAtStart": run.skipped,
             "ti": {"try_number": context["ti"].try_number, "max_tries": context["ti"].max_tries, "retries": self.retries},
         }
         run.attempts.append(record)
@@ -362,6 +368,7 @@ def pod_stub(real_execute: Any) -> Any:
         def end(how: str) -> None:
             record["endedAt"] = run.now()
             record["end"] = how
+            record["skippedAtEnd"] = run.skipped
 
         try:
             if outcome == "succeed":
@@ -407,7 +414,7 @@ def hang(context: Any) -> None:
     from airflow.utils.state import TaskInstanceState
 
     while True:
-        time.sleep(POLL_SECONDS)
+        REAL_SLEEP(POLL_SECONDS)
         _tick()
         if _my_state(ti_id) != TaskInstanceState.RUNNING:
             # The supervisor's heartbeat hears 409 and kills the task (supervisor.py
@@ -525,8 +532,10 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
     from airflow import settings
     from airflow import __version__ as version
     from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     settings.DAGS_FOLDER = str(dag_file.parent)
     dag = load(dag_file)
@@ -578,7 +587,18 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         return result
 
     real_execute = KubernetesPodOperator.execute
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        # dag.test()'s loop sleeps 1 s when nothing is due (a retry's time not yet come, a
+        # gate waiting): the scheduler's loop step. Shortened to LOOP_SECONDS, so that an
+        # observed wait holds at most that much of it; every other sleep is as it was.
+        if sys._getframe(1).f_globals.get("__name__") == sdk_dag.__name__:
+            seconds = min(seconds, LOOP_SECONDS)
+        real_sleep(seconds)
+
     with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(time, "sleep", sleep))
         stack.enter_context(mock.patch.object(sdk_dag, "_run_task", run_task))
         stack.enter_context(mock.patch.object(KubernetesPodOperator, "execute", pod_stub(real_execute)))
         stack.enter_context(mock.patch.object(DagRun, "update_state", update_state))
@@ -590,6 +610,25 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         tis = {ti.task_id: ti for ti in dr.get_task_instances(session=session)}
         run_state = str(getattr(dr.state, "value", dr.state))
         task_states = {tid: str(getattr(ti.state, "value", ti.state)) for tid, ti in tis.items()}
+        # Every try's start and end as Airflow recorded them (the API server's clock):
+        # earlier tries in task_instance_history, the last one in task_instance.
+        tries: dict[tuple[str, int], tuple[Any, Any]] = {}
+        for h in session.scalars(
+            select(TaskInstanceHistory).where(
+                TaskInstanceHistory.dag_id == dr.dag_id, TaskInstanceHistory.run_id == dr.run_id
+            )
+        ):
+            tries[(h.task_id, h.try_number)] = (h.start_date, h.end_date)
+        for tid, ti in tis.items():
+            tries[(tid, ti.try_number)] = (ti.start_date, ti.end_date)
+    for a in run.attempts:
+        start, end = tries.get((a["taskId"], a["tryNumber"]), (None, None))
+        a["stubStartedAt"], a["stubEndedAt"] = a["startedAt"], a["endedAt"]
+        # Airflow's own times of the try where it has them (a try the scheduler stopped has no end).
+        if start is not None:
+            a["startedAt"] = round(start.timestamp() - run.t0 + a["skippedAtStart"], 3)
+        if end is not None:
+            a["endedAt"] = max(a["startedAt"], round(end.timestamp() - run.t0 + a["skippedAtEnd"], 3))
     return observed(run, version, run_state, task_states)
 
 
@@ -629,7 +668,8 @@ def observed(run: Run, version: str, run_state: str, task_states: dict[str, str]
             "runState": run_state,
             "taskStates": task_states,
             "outcomes": [
-                {"job": a["job"], "attempt": a["attempt"], "outcome": a["outcome"], "ti": a["ti"]} for a in run.attempts
+                {k: a[k] for k in ("job", "attempt", "outcome", "ti", "startedAt", "endedAt", "stubStartedAt", "stubEndedAt")}
+                for a in run.attempts
             ],
             "notificationsSent": run.notifications,
         },
