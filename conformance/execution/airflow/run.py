@@ -3,10 +3,13 @@
 Usage (inside the conformance venv; see README.md next to this file):
 
     python conformance/execution/airflow/run.py CASES.json
+    python conformance/execution/airflow/run.py --prepare
 
 CASES.json is a list of ``{"dag": DAG_FILE, "scenario": SCENARIO_JSON, "out": OBSERVED_JSON}``;
 every case runs in this one process, one after the other (Airflow is imported, and the
-metadata database migrated, once). Each DAG file sits in a folder of its own (the DAG
+metadata database copied from the migrated one in the conformance cache, once). ``--prepare``
+(conformance/setup.sh) makes that migrated database: Airflow's own ``initdb``, once per
+Airflow version, into ``$KFM_CONFORMANCE_CACHE/execution/airflow/airflow-<version>.db``. Each DAG file sits in a folder of its own (the DAG
 folder of its run). Each case writes OUT: an ``Observed`` (src/execution.ts) as JSON, or
 ``{"error": ...}`` when the harness itself failed. Prints one summary line per case on
 stderr.
@@ -712,8 +715,24 @@ def _quiet() -> Any:
         sys.stdout = real
 
 
+def prepare() -> int:
+    """conformance/setup.sh: the migrated metadata database every run copies, made once per Airflow version."""
+    cache = os.environ.get("KFM_CONFORMANCE_CACHE")
+    if not cache:
+        print(f"{TOOL}: --prepare needs KFM_CONFORMANCE_CACHE", file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="kfm-airflow-exec-"))
+    _environment(home)
+    with _quiet():
+        _template_db(Path(cache) / "execution" / "airflow", home)
+    shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     global SCHEDULER
+    if argv == ["--prepare"]:
+        return prepare()
     if len(argv) != 1:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
