@@ -334,8 +334,8 @@ class StoppedByServer(BaseException):
 
 
 def pod_stub(real_execute: Any) -> Any:
-    from airflow.providers.cncf.kubernetes.utils.pod_manager import PodLaunchTimeoutException
-    from airflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+    from airflow.providers.common.compat.sdk import AirflowException
+    from airflow.sdk.exceptions import AirflowTaskTimeout
 
     def execute(self: Any, context: Any) -> Any:
         run = RUN
@@ -382,7 +382,7 @@ def pod_stub(real_execute: Any) -> Any:
                 end("failed")
                 # As the provider reports a pod whose container exited non-zero
                 # (operators/pod.py `cleanup`: "Pod ... returned a failure").
-                raise AirflowException(f"Pod {self.name} returned a failure: container exited with code {code}")
+                raise AirflowException(f"Pod {self.name} returned a failure.\ncontainer exited with code {code}")
             if outcome == "no-start":
                 # The pod is never scheduled; the provider's own await_pod_start gives up at
                 # its bound, unless the attempt's execution_timeout stops it first. Either way
@@ -397,9 +397,6 @@ def pod_stub(real_execute: Any) -> Any:
             raise RuntimeError(f"unknown outcome {outcome!r}")
         except AirflowTaskTimeout:
             end("timed-out")
-            raise
-        except PodLaunchTimeoutException:
-            end("did-not-start")
             raise
         except StoppedByServer:
             end("timed-out")
