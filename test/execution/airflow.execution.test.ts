@@ -171,6 +171,17 @@ describe("airflow: every scenario runs on Airflow's own engine as the reference 
   }
 });
 
+describe("airflow: max_active_runs 1, a second run due while the first runs", () => {
+  it("waits queued while the first runs and starts once it ended (the scheduler's own _start_queued_dagruns)", () => {
+    const runs = planned.filter((p) => p.key.startsWith("concurrency.yaml / "));
+    expect(runs.length).toBeGreaterThan(0);
+    for (const p of runs) {
+      const doc = JSON.parse(readFileSync(p.observedPath, "utf8")) as { airflow?: { secondRun?: unknown } };
+      expect(doc.airflow?.secondRun, p.key).toEqual({ whileFirstRuns: "queued", afterFirstEnded: "running" });
+    }
+  });
+});
+
 describe("airflow: the comparison catches a DAG broken the way Airflow's traps work", () => {
   for (const sabotage of SABOTAGE) {
     it(sabotage.name, () => {

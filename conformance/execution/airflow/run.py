@@ -49,7 +49,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -184,6 +183,8 @@ class Run:
         self.run_id: str | None = None
         self.run_started = False
         self.errors: list[str] = []
+        # max_active_runs 1: a second run queued while this one runs, and what the scheduler did with it.
+        self.second: dict[str, Any] | None = None
         # Task instances stopped from outside while their pod ran, and the state the scheduler gave them.
         self.stopped: dict[str, Any] = {}
 
@@ -238,12 +239,14 @@ def outside_world(session: Any) -> None:
     if not run.run_started:
         # The run starts now: the clock of every time in observed.json starts with it.
         run.t0 = time.time()
-        dr.start_date = dt.datetime.fromtimestamp(run.t0, dt.timezone.utc)
+        dr.start_date = dt.datetime.fromtimestamp(run.t0, dt.UTC)
         session.merge(dr)
         session.commit()
         run.run_started = True
     if dr.state != DagRunState.RUNNING:
         return
+    if run.second is None and run.dag.max_active_runs == 1:
+        second_run_due(dr, session)
     timeout = run.dag.dagrun_timeout
     if timeout is not None and dr.start_date < timezone.utcnow() - timeout:
         SCHEDULER._schedule_dag_run(dr, session)
@@ -278,6 +281,53 @@ def outside_world(session: Any) -> None:
     if waiting:
         SCHEDULER.check_awaiting_input_timeouts(session=session)
         session.commit()
+
+
+def second_run_due(first: Any, session: Any) -> None:
+    """A second run comes due while the first is running (max_active_runs: 1).
+
+    It is created queued, as the scheduler creates a due run (`_create_dag_runs`), and the
+    scheduler's own `_start_queued_dagruns` decides whether it starts: it must not while
+    the first is running, and must once the first ended (`after_run`). Its tasks are not run.
+    """
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    run = RUN
+    assert run is not None
+    sdag = SCHEDULER.scheduler_dag_bag.get_dag_for_run(dag_run=first, session=session)
+    logical_date = first.logical_date + dt.timedelta(days=1)
+    second = sdag.create_dagrun(
+        run_id=f"kfm_second__{logical_date.isoformat()}",
+        logical_date=logical_date,
+        data_interval=(logical_date, logical_date),
+        run_after=logical_date,
+        run_type=DagRunType.MANUAL,
+        triggered_by=DagRunTriggeredByType.TEST,
+        state=DagRunState.QUEUED,
+        session=session,
+    )
+    session.commit()
+    SCHEDULER._start_queued_dagruns(session)
+    session.commit()
+    state = session.get(DagRun, second.id).state
+    run.second = {"id": second.id, "whileFirstRuns": str(getattr(state, "value", state))}
+
+
+def after_run() -> None:
+    """The scheduler's `_start_queued_dagruns` once the first run ended; then the second run is removed."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    run = RUN
+    assert run is not None and run.second is not None
+    with create_session() as session:
+        SCHEDULER._start_queued_dagruns(session)
+        session.commit()
+        second = session.get(DagRun, run.second["id"])
+        run.second["afterFirstEnded"] = str(getattr(second.state, "value", second.state))
+        session.delete(second)
 
 
 def _tick() -> None:
@@ -529,8 +579,8 @@ def load(path: Path) -> Any:
 
 def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
     global RUN
-    from airflow import settings
     from airflow import __version__ as version
+    from airflow import settings
     from airflow.models.dagrun import DagRun
     from airflow.models.taskinstancehistory import TaskInstanceHistory
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
@@ -605,6 +655,8 @@ def run_case(dag_file: Path, scenario: dict[str, Any]) -> dict[str, Any]:
         run.t0 = time.time()
         dr = dag.test(logical_date=_instant(scenario["logicalDate"]))
 
+    if run.second is not None:
+        after_run()
     with create_session() as session:
         dr = session.query(DagRun).filter(DagRun.dag_id == dag.dag_id, DagRun.run_id == dr.run_id).one()
         tis = {ti.task_id: ti for ti in dr.get_task_instances(session=session)}
@@ -672,6 +724,8 @@ def observed(run: Run, version: str, run_state: str, task_states: dict[str, str]
                 for a in run.attempts
             ],
             "notificationsSent": run.notifications,
+            # max_active_runs 1: the second run's state while the first ran, and after it ended.
+            "secondRun": None if run.second is None else {k: v for k, v in run.second.items() if k != "id"},
         },
     }
 
@@ -754,7 +808,7 @@ def main(argv: list[str]) -> int:
             try:
                 scenario = json.loads(Path(case["scenario"]).read_text())
                 doc = run_case(Path(case["dag"]).resolve(), scenario)
-            except BaseException as e:  # noqa: BLE001 - reported per case
+            except BaseException as e:
                 if isinstance(e, KeyboardInterrupt):
                     raise
                 failures += 1
