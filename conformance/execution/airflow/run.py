@@ -63,6 +63,9 @@ HERE = Path(__file__).resolve().parent
 # conformance/airflow: edges.py's stuck cluster and virtual clock (the pod-start bound).
 sys.path.insert(0, str(HERE.parent.parent / "airflow"))
 
+from edges import _environment
+from load_dags import _stdout_to_stderr
+
 TOOL = "execution/airflow/run.py"
 
 # How often a hanging pod looks whether it has been stopped (the run's timeout), seconds.
@@ -75,21 +78,8 @@ LOOP_SECONDS = 0.1
 FAKE_SECRET_URL = "https://hooks.example.invalid/kfm-execution"
 
 
-# --- environment: set before airflow is imported ------------------------------------------------
-
-
-def _environment(home: Path) -> None:
-    os.environ["AIRFLOW_HOME"] = str(home)
-    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(home / "dags")
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
-    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow.db"
-    # The connection the pods name: a namespace, never a cluster (the API is a stub).
-    os.environ["AIRFLOW_CONN_KUBERNETES_DEFAULT"] = json.dumps(
-        {"conn_type": "kubernetes", "extra": {"in_cluster": False, "namespace": "kfm"}}
-    )
-
+# --- environment: a temporary AIRFLOW_HOME with a SQLite database, set before airflow is imported
+# (edges.py `_environment`; the DAG folder is set per case, `settings.DAGS_FOLDER`).
 
 def _template_db(cache: Path | None, home: Path) -> None:
     """The migrated metadata database: a copy of the cached template, made once per Airflow version."""
@@ -755,26 +745,14 @@ def _warm_up(home: Path, gates: bool) -> None:
     load(folder / "warm_up.py").test(logical_date=None)
 
 
-@contextlib.contextmanager
-def _quiet() -> Any:
-    """Airflow prints to stdout; keep stdout for nothing but the harness's own lines."""
-    real = sys.stdout
-    sys.stdout = sys.stderr
-    try:
-        yield real
-    finally:
-        sys.stdout = real
-
-
 def prepare() -> int:
     """conformance/setup.sh: the migrated metadata database every run copies, made once per Airflow version."""
     cache = os.environ.get("KFM_CONFORMANCE_CACHE")
     if not cache:
         print(f"{TOOL}: --prepare needs KFM_CONFORMANCE_CACHE", file=sys.stderr)
         return 2
-    home = Path(tempfile.mkdtemp(prefix="kfm-airflow-exec-"))
-    _environment(home)
-    with _quiet():
+    home = Path(_environment(HERE))
+    with _stdout_to_stderr():
         _template_db(Path(cache) / "execution" / "airflow", home)
     shutil.rmtree(home, ignore_errors=True)
     return 0
@@ -788,13 +766,11 @@ def main(argv: list[str]) -> int:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     cases = json.loads(Path(argv[0]).read_text())
-    home = Path(tempfile.mkdtemp(prefix="kfm-airflow-exec-"))
-    (home / "dags").mkdir()
-    _environment(home)
+    home = Path(_environment(HERE))
     cache = os.environ.get("KFM_CONFORMANCE_CACHE")
     started = time.time()
     failures = 0
-    with _quiet():
+    with _stdout_to_stderr():
         from airflow import settings
 
         _template_db(None if not cache else Path(cache) / "execution" / "airflow", home)
