@@ -6,13 +6,15 @@ Usage (inside the conformance venv; see README.md next to this file):
     python conformance/execution/airflow/run.py --prepare
 
 CASES.json is a list of ``{"dag": DAG_FILE, "scenario": SCENARIO_JSON, "out": OBSERVED_JSON}``;
-every case runs in this one process, one after the other (Airflow is imported, and the
-metadata database copied from the migrated one in the conformance cache, once). ``--prepare``
-(conformance/setup.sh) makes that migrated database: Airflow's own ``initdb``, once per
-Airflow version, into ``$KFM_CONFORMANCE_CACHE/execution/airflow/airflow-<version>.db``. Each DAG file sits in a folder of its own (the DAG
-folder of its run). Each case writes OUT: an ``Observed`` (src/execution.ts) as JSON, or
-``{"error": ...}`` when the harness itself failed. Prints one summary line per case on
-stderr.
+every case runs in this one process, one after the other (Airflow is imported, the
+metadata database copied and a warm-up run made once). Each DAG file sits in a folder of
+its own (the DAG folder of its run). Each case writes OUT: an ``Observed``
+(src/execution.ts) as JSON, with what Airflow itself said under ``airflow``, or
+``{"error": ...}`` when the harness failed on it. Prints one line per case on stderr.
+
+``--prepare`` (conformance/setup.sh) makes the migrated database every run copies:
+Airflow's own ``initdb``, once per Airflow version, into
+``$KFM_CONFORMANCE_CACHE/execution/airflow/airflow-<version>.db``.
 
 What runs, per case (README.md says why, with the upstream paths):
 
@@ -36,7 +38,10 @@ What runs, per case (README.md says why, with the upstream paths):
   timeout passed;
 * the run's timeout (``dagrun_timeout``, enforced only by the scheduler) is checked by the
   scheduler's own ``SchedulerJobRunner._schedule_dag_run`` each time the loop turns, and
-  while a pod runs.
+  while a pod runs;
+* with ``max_active_runs=1``, a second run comes due (queued) while the first runs, and
+  the scheduler's own ``_start_queued_dagruns`` decides when it starts;
+* attempt times are Airflow's own records of each try (start and end), from the run's start.
 """
 
 from __future__ import annotations
