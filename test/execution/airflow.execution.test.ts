@@ -8,7 +8,8 @@
  *
  * The sabotage cases mutate the generated DAG the way Airflow's traps work (a job that
  * must stop after an upstream failure given `trigger_rule="all_done"`; one retry too
- * many) and the comparison must report the difference.
+ * many; a gate with Airflow's default `fail_on_reject=False`) and the comparison must
+ * report the difference.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -74,6 +75,18 @@ const SABOTAGE: readonly Sabotage[] = [
     scenario: "branch-fails",
     mutate: (dag) => withTask(dag, "join", (call) => call.replace('trigger_rule="all_success"', 'trigger_rule="all_done"')),
     reports: [/^jobs\.join\.state: expected "not-run", runner did "succeeded"$/, /^jobs\.join\.attempts\.length: expected 0, runner did 1$/],
+  },
+  {
+    // Trap 13: with Airflow's default `fail_on_reject=False` a rejected gate succeeds and only skips its downstream.
+    name: "fail_on_reject=False on a gate",
+    spec: "test/execution/specs/gate.yaml",
+    scenario: "rejected",
+    mutate: (dag) => {
+      const changed = dag.replace("fail_on_reject=True,", "fail_on_reject=False,");
+      if (changed === dag) throw new Error("the sabotage of the gate changed nothing");
+      return changed;
+    },
+    reports: [/^run: expected "failed", runner did "succeeded"$/, /^jobs\.approve\.state: expected "failed", runner did "succeeded"$/],
   },
   {
     name: "one retry too many",
