@@ -5,6 +5,8 @@
 #   bootstrap/   a virtualenv holding only uv (pinned)
 #   venv/        Airflow + the cncf.kubernetes provider, synced from airflow/requirements.lock
 #   lint/        ruff and yamllint, synced from lint/requirements.lock
+#   execution/airflow/airflow-<version>.db   the migrated metadata database the execution
+#                harness copies for each run (conformance/execution/airflow/run.py --prepare)
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
 #   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint
 #   stamp        hash of every input below; when it matches, the script returns at once
@@ -198,7 +200,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" ]]
+  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" ]]
 }
 parser_installed() {
   local v
@@ -228,6 +230,13 @@ VIRTUAL_ENV="$CACHE/venv" "$UV" pip sync --quiet --require-hashes --compile-byte
   --python "$CACHE/venv/bin/python" "$CONF/airflow/requirements.lock" || die "uv pip sync failed"
 "$CACHE/venv/bin/python" -c "import airflow, sys; sys.exit(airflow.__version__ != '$AIRFLOW_VERSION')" ||
   die "the venv does not import Airflow $AIRFLOW_VERSION"
+# The execution suite's Airflow harness copies one migrated metadata database per run
+# (conformance/execution/airflow/README.md); Airflow's own initdb makes it once per version.
+if [[ ! -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" ]]; then
+  step "migrating the execution harness's Airflow metadata database (Airflow $AIRFLOW_VERSION)"
+  KFM_CONFORMANCE_CACHE="$CACHE" "$CACHE/venv/bin/python" "$CONF/execution/airflow/run.py" --prepare ||
+    die "preparing the Airflow metadata database failed"
+fi
 
 # --- Python: the linters -------------------------------------------------------------------------
 
