@@ -11,9 +11,9 @@
 // --folder holds the files kfm-compile wrote for the target (the workflow and the folder's
 // shared kfm-*.yml); --workflow names the one to run. Exit status 0 when observed.json was
 // written (whatever the run did), 2 when the harness itself failed.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { copyFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -135,7 +135,8 @@ function startServer(scenario, record) {
         return;
       }
       const hook = /^\/hook\/([A-Za-z0-9_]+)$/.exec(url);
-      if (req.method === "POST" && hook !== null) {
+      if ((req.method === "POST" || req.method === "PUT") && hook !== null) {
+        // Slack: a POSTed JSON {"text"}; email: curl --upload-file to a non-SMTP URL PUTs the message.
         record.push({ kind: "notify", secret: hook[1], body, t: Date.now() / 1000 });
         res.writeHead(200, { "Content-Type": "text/plain" });
         res.end("ok");
@@ -162,7 +163,7 @@ function runAct(bin, argv, env, cwd) {
 
 /** The failed jobs a notification's text names: its "Failed jobs:" line (src/notify.ts LAYOUT). */
 function failedJobsOf(text) {
-  const line = text.split("\n").find((l) => l.startsWith("Failed jobs: "));
+  const line = text.replace(/\r/g, "").split("\n").find((l) => l.startsWith("Failed jobs: "));
   if (line === undefined) return null;
   const list = line.slice("Failed jobs: ".length);
   return list === "none" ? [] : list.split(", ").sort();
@@ -178,8 +179,11 @@ async function main() {
   const bin = join(stub, "bin");
   mkdirSync(wfDir, { recursive: true });
   mkdirSync(bin, { recursive: true });
-  copyFileSync(join(HERE, "stub", "docker"), join(bin, "docker"));
-  chmodSync(join(bin, "docker"), 0o755);
+  // The stub starts on every docker call: give it the interpreter itself (a version
+  // manager's shim would add its own start-up to every wait the run measures).
+  const python = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+  const stubText = readFileSync(join(HERE, "stub", "docker"), "utf8").replace(/^#!.*\n/, `#!${python} -I\n`);
+  writeFileSync(join(bin, "docker"), stubText, { mode: 0o755 });
   writeFileSync(join(stub, "scenario.json"), JSON.stringify(scenario));
 
   const docs = {};
@@ -206,6 +210,8 @@ async function main() {
   const secretNames = new Set([...JSON.stringify(wf).matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]));
   const secretArgs = [];
   for (const s of secretNames) secretArgs.push("-s", `${s}=${base}/hook/${s}`);
+  // GitHub gives every run a token (github.token); act only when told one (its secret GITHUB_TOKEN).
+  secretArgs.push("-s", "GITHUB_TOKEN=kfm-execution-token");
   const notifySecret = new Map();
   for (const [id, job] of Object.entries(wf.jobs)) {
     const m = /^kfm-notify-([0-9]+)$/.exec(id);
