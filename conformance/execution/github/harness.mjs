@@ -163,7 +163,10 @@ function runAct(bin, argv, env, cwd) {
 
 /** The failed jobs a notification's text names: its "Failed jobs:" line (src/notify.ts LAYOUT). */
 function failedJobsOf(text) {
-  const line = text.replace(/\r/g, "").split("\n").find((l) => l.startsWith("Failed jobs: "));
+  const line = text
+    .replace(/\r/g, "")
+    .split("\n")
+    .find((l) => l.startsWith("Failed jobs: "));
   if (line === undefined) return null;
   const list = line.slice("Failed jobs: ".length);
   return list === "none" ? [] : list.split(", ").sort();
@@ -269,7 +272,9 @@ async function main() {
     } catch {
       continue;
     }
-    if (d.jobResult !== undefined && d.jobID in jobs) jobs[d.jobID] = d.jobResult === "success" ? "succeeded" : "failed";
+    if (d.jobResult === undefined || !(d.jobID in jobs)) continue;
+    // "skipped" (a false `if:`, pkg/runner/run_context.go isEnabled) is a job that never started.
+    jobs[d.jobID] = d.jobResult === "success" ? "succeeded" : d.jobResult === "skipped" ? "not-run" : "failed";
   }
 
   // Attempts from the stub's log.
