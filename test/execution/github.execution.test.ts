@@ -24,6 +24,7 @@ import type { Workflow } from "../../src/ir.js";
 import { githubActions } from "../../targets/github-actions/index.js";
 import { sharedFiles } from "../../targets/github-actions/emit.js";
 import { CACHE, CONFORMANCE, setup } from "../conformance/runners.js";
+import { nextFireTimes, parseCron } from "../../src/cron.js";
 import { compareTraces, traceOf } from "./compare.js";
 import { EXECUTION_CASES } from "./scenarios.js";
 
@@ -72,14 +73,18 @@ function compileNow(spec: string, key: string): Compiled | { refused: string } {
 }
 
 /** Runs the harness on one folder and scenario; resolves with what act did. */
-function run(c: Compiled, scenario: Scenario, key: string): Promise<Observed> {
+function run(c: Compiled, scenario: Scenario, key: string, event: "workflow_dispatch" | "schedule" = "workflow_dispatch"): Promise<Observed> {
   const scenarioFile = join(dir, `${key}.scenario.json`);
   const out = join(dir, `${key}.observed.json`);
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HARNESS, "--act", ACT, "--folder", c.folder, "--workflow", c.file, "--scenario", scenarioFile, "--out", out], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      [HARNESS, "--act", ACT, "--folder", c.folder, "--workflow", c.file, "--scenario", scenarioFile, "--out", out, "--event", event],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let err = "";
     child.stderr.on("data", (d) => (err += d));
     child.on("close", (code) => {
@@ -183,5 +188,32 @@ describe("sabotage: the comparison reports a broken GitHub workflow", () => {
     });
     expect(observed.attempts.filter((x) => x.job === f.job)).toHaveLength(f.compiled.ir.jobs.find((j) => j.name === f.job)!.retry.maxAttempts + 1);
     expect(report.some((l) => l.includes(f.job))).toBe(true);
+  });
+});
+
+describe("the schedule event on act", () => {
+  test("kfm-context takes the latest slot before the clock as the logical date", async () => {
+    // The execution cases start runs by hand with the scenario's date; this one starts a
+    // run as GitHub's scheduler does (event `schedule`, the cron in the payload).
+    const spec = "specs/contract-7.1-cron.yaml";
+    const c = compile(spec, "schedule-cron");
+    if ("refused" in c) throw new Error(`${spec} is refused: ${c.refused}`);
+    const s = c.ir.schedule;
+    if (s === null || s.kind !== "cron") throw new Error(`${spec} has no cron schedule`);
+    const cron = parseCron(s.cron);
+    if (typeof cron === "string") throw new Error(cron);
+    const latest = (ms: number) =>
+      nextFireTimes(cron, s.timezone, ms - 3 * 86_400_000, 200)
+        .filter((t) => t <= ms)
+        .at(-1)!;
+    const before = Date.now();
+    const observed = await run(c, { name: "scheduled", description: "", logicalDate: "2000-01-01T00:00:00+00:00" }, "schedule-cron", "schedule");
+    const after = Date.now();
+    const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "+00:00");
+    expect(observed.run).toBe("succeeded");
+    const dates = observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE);
+    expect(dates.length).toBeGreaterThan(0);
+    // A slot may pass while the run starts: either side of it is right.
+    for (const d of dates) expect([stamp(latest(before)), stamp(latest(after))]).toContain(d);
   });
 });

@@ -6,7 +6,7 @@
 // is not GitHub and what the harness does about it.
 //
 //   node conformance/execution/github/harness.mjs --act BIN --folder DIR --workflow FILE.yml \
-//     --scenario scenario.json --out observed.json [--keep DIR]
+//     --scenario scenario.json --out observed.json [--event workflow_dispatch|schedule] [--keep DIR]
 //
 // --folder holds the files kfm-compile wrote for the target (the workflow and the folder's
 // shared kfm-*.yml); --workflow names the one to run. Exit status 0 when observed.json was
@@ -224,7 +224,15 @@ async function main() {
     if (s !== null) notifySecret.set(s[1], Number(m[1]) - 1);
   }
 
-  writeFileSync(join(work, "event.json"), JSON.stringify({ inputs: { logical_date: scenario.logicalDate } }));
+  // workflow_dispatch with the scenario's logical date (a manual run, a backfill); or, with
+  // --event schedule, the event GitHub sends for the workflow's first cron (kfm-context then
+  // takes the latest slot before the host's clock, whatever the scenario says).
+  const event = a.event ?? "workflow_dispatch";
+  if (event !== "workflow_dispatch" && event !== "schedule") fail(`--event ${event}: workflow_dispatch or schedule`);
+  const cron = wf.on?.schedule?.[0]?.cron;
+  if (event === "schedule" && cron === undefined) fail("--event schedule: the workflow has no schedule");
+  const payload = event === "schedule" ? { schedule: cron } : { inputs: { logical_date: scenario.logicalDate } };
+  writeFileSync(join(work, "event.json"), JSON.stringify(payload));
   const labels = new Set();
   for (const d of Object.values(docs)) for (const j of Object.values(d.jobs ?? {})) for (const l of [j["runs-on"] ?? []].flat()) labels.add(l);
   const platforms = [...labels].flatMap((l) => ["-P", `${l}=-self-hosted`]);
@@ -240,7 +248,7 @@ async function main() {
   const result = await runAct(
     a.act,
     [
-      "workflow_dispatch",
+      event,
       "-W",
       join(".github", "workflows", a.workflow),
       "-e",
