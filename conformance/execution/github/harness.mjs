@@ -185,7 +185,7 @@ async function main() {
   // The stub starts on every docker call: give it the interpreter itself (a version
   // manager's shim would add its own start-up to every wait the run measures).
   const python = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
-  const stubText = readFileSync(join(HERE, "stub", "docker"), "utf8").replace(/^#!.*\n/, `#!${python} -I\n`);
+  const stubText = readFileSync(join(HERE, "stub", "docker"), "utf8").replace(/^#!.*\n/, `#!${python} -IS\n`);
   writeFileSync(join(bin, "docker"), stubText, { mode: 0o755 });
   writeFileSync(join(stub, "scenario.json"), JSON.stringify(scenario));
 
@@ -297,7 +297,17 @@ async function main() {
   for (const r of log) {
     const at = r.t - started;
     if (r.call === "inspect" && !r.present) {
-      attempts.push({ job: r.job, attempt: r.attempt, startedAt: at, endedAt: at, end: "did-not-start", env: {}, command: null, args: [] });
+      // What the attempt was to be given: the step's inputs (the stub reads them; no container got them).
+      attempts.push({
+        job: r.job,
+        attempt: r.attempt,
+        startedAt: at,
+        endedAt: at,
+        end: "did-not-start",
+        env: r.env,
+        command: r.command === null || r.command.length === 0 ? null : r.command,
+        args: r.args ?? [],
+      });
       open.set(`${r.job}/${r.attempt}`, attempts[attempts.length - 1]);
     } else if (r.call === "pull") {
       const last = [...attempts].reverse().find((x) => x.job === r.job && x.end === "did-not-start");
