@@ -273,6 +273,7 @@ async function main() {
   const jobs = {};
   for (const id of specJobs) jobs[id] = "not-run";
   let version = "";
+  let contextRan = false;
   for (const line of result.out.split("\n")) {
     let d;
     try {
@@ -280,10 +281,15 @@ async function main() {
     } catch {
       continue;
     }
+    if (d.jobResult !== undefined && d.jobID === "kfm-context") contextRan = true;
     if (d.jobResult === undefined || !(d.jobID in jobs)) continue;
     // "skipped" (a false `if:`, pkg/runner/run_context.go isEnabled) is a job that never started.
     jobs[d.jobID] = d.jobResult === "success" ? "succeeded" : d.jobResult === "skipped" ? "not-run" : "failed";
   }
+
+  // kfm-context runs in every run: no result of it means act did not run the workflow at all
+  // (a file it cannot read, a missing tool), which is the harness's failure, not the run's.
+  if (!contextRan) fail(`act ran no kfm-context job (exit ${result.code}):\n${result.out.slice(-4000)}`);
 
   // Attempts from the stub's log.
   const log = existsSync(join(stub, "docker.log"))
