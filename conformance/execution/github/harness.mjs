@@ -14,7 +14,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -243,7 +243,12 @@ async function main() {
     PATH: `${bin}:${process.env.PATH}`,
     KFM_STUB_DIR: stub,
     XDG_CACHE_HOME: join(work, "cache"),
+    // act reads extra arguments from $XDG_CONFIG_HOME/act/actrc (and creates the folder).
+    XDG_CONFIG_HOME: join(work, "config"),
   };
+  // act also reads arguments from ~/.actrc (nektos/act cmd/root.go configLocations): they
+  // would change what is run, so the harness does not run under one.
+  if (existsSync(join(homedir(), ".actrc"))) fail(`${join(homedir(), ".actrc")} would add arguments to act: move it away to run the harness`);
   const started = Date.now() / 1000;
   const result = await runAct(
     a.act,
