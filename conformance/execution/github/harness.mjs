@@ -13,7 +13,7 @@
 // written (whatever the run did), 2 when the harness itself failed.
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, realpathSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -51,16 +51,21 @@ const INPUT = /^\$\{\{ inputs\.([A-Za-z0-9_-]+) \}\}$/;
 const SECRET = /^\$\{\{ secrets\.([A-Za-z0-9_]+) \}\}$/;
 const JOB_OUTPUT = /^\$\{\{ jobs\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_]+) \}\}$/;
 
+/** The inlining cannot carry this file: an error naming what (the caller's `fail` reports it). */
+function refuse(message) {
+  throw new Error(`cannot inline: ${message}`);
+}
+
 function substitute(value, inputs, secrets, where) {
   if (typeof value === "string") {
     const i = INPUT.exec(value);
     if (i !== null) {
-      if (!(i[1] in inputs)) fail(`${where}: the input ${i[1]} is not declared`);
+      if (!(i[1] in inputs)) refuse(`${where}: the input ${i[1]} is not declared`);
       return inputs[i[1]];
     }
     const s = SECRET.exec(value);
     if (s !== null) return s[1] in secrets ? secrets[s[1]] : "";
-    if (/\$\{\{[^}]*\b(inputs|secrets)\./.test(value)) fail(`${where}: an input or secret inside a longer value cannot be inlined: ${value}`);
+    if (/\$\{\{[^}]*\b(inputs|secrets)\./.test(value)) refuse(`${where}: an input or secret inside a longer value cannot be inlined: ${value}`);
     return value;
   }
   if (Array.isArray(value)) return value.map((v, n) => substitute(v, inputs, secrets, `${where}[${n}]`));
@@ -80,23 +85,23 @@ export function inline(workflow, called) {
     }
     const file = uses.replace(/^\.\/\.github\/workflows\//, "");
     const target = called[file];
-    if (target === undefined) fail(`${id}: calls ${uses}, which is not in the folder`);
+    if (target === undefined) refuse(`${id}: calls ${uses}, which is not in the folder`);
     const call = target.on.workflow_call;
     const inputs = {};
     for (const [name, def] of Object.entries(call.inputs ?? {})) {
       const given = (job.with ?? {})[name];
-      if (given === undefined && def.required) fail(`${id}: the required input ${name} is not given`);
+      if (given === undefined && def.required) refuse(`${id}: the required input ${name} is not given`);
       inputs[name] = given !== undefined ? given : def.default !== undefined ? def.default : "";
     }
-    for (const name of Object.keys(job.with ?? {})) if (!(name in inputs)) fail(`${id}: ${name} is not an input of ${file}`);
+    for (const name of Object.keys(job.with ?? {})) if (!(name in inputs)) refuse(`${id}: ${name} is not an input of ${file}`);
     const calledJobs = Object.entries(target.jobs);
-    if (calledJobs.length !== 1) fail(`${file} has ${calledJobs.length} jobs; the harness inlines one`);
+    if (calledJobs.length !== 1) refuse(`${file} has ${calledJobs.length} jobs; the harness inlines one`);
     const [calledId, calledJob] = calledJobs[0];
     const body = substitute(calledJob, inputs, job.secrets ?? {}, `${file}.jobs.${calledId}`);
     const outputs = {};
     for (const [name, def] of Object.entries(call.outputs ?? {})) {
       const m = JOB_OUTPUT.exec(def.value);
-      if (m === null || m[1] !== calledId) fail(`${file}: output ${name} is not one of its job's outputs`);
+      if (m === null || m[1] !== calledId) refuse(`${file}: output ${name} is not one of its job's outputs`);
       outputs[name] = (body.outputs ?? {})[m[2]];
     }
     const { uses: _uses, with: _with, secrets: _secrets, ...caller } = job;
@@ -374,4 +379,7 @@ async function main() {
   if (a.keep === undefined) rmSync(work, { recursive: true, force: true });
 }
 
-main().catch((e) => fail(e.stack ?? String(e)));
+// Run as a command; imported (the unit test of `inline`), only the functions.
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => fail(e instanceof Error && e.message.startsWith("cannot inline") ? e.message : (e.stack ?? String(e))));
+}
