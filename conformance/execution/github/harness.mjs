@@ -21,7 +21,11 @@ import { parse } from "yaml";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
+/** The run's temporary folder, removed on every exit unless --keep named it. */
+let scratch = null;
+
 function fail(message) {
+  if (scratch !== null) rmSync(scratch, { recursive: true, force: true });
   process.stderr.write(`github execution harness: ${message}\n`);
   process.exit(2);
 }
@@ -181,6 +185,7 @@ async function main() {
   const a = args(process.argv.slice(2));
   const scenario = JSON.parse(readFileSync(a.scenario, "utf8"));
   const work = a.keep ?? mkdtempSync(join(tmpdir(), "kfm-act-"));
+  if (a.keep === undefined) scratch = work;
   const repo = join(work, "repo");
   const wfDir = join(repo, ".github", "workflows");
   const stub = join(work, "stub");
