@@ -8,7 +8,8 @@
 #   execution/airflow/airflow-<version>.db   the migrated metadata database the execution
 #                harness copies for each run (conformance/execution/airflow/run.py --prepare)
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
-#   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint
+#   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint,
+#                act (nektos/act, the GitHub Actions engine of the execution suite)
 #   stamp        hash of every input below; when it matches, the script returns at once
 #
 # Safe to re-run; exits non-zero with a message on the first failure.
@@ -46,6 +47,7 @@ for arg in "$@"; do
       echo "KFM_K8SYAML=$CACHE/bin/k8syaml"
       echo "KFM_KUSTOMIZE_CHECK=$CACHE/bin/kustomize-check"
       echo "KFM_ACTIONLINT=$CACHE/bin/actionlint"
+      echo "KFM_ACT=$CACHE/bin/act"
       echo "KFM_RUFF=$CACHE/lint/bin/ruff"
       echo "KFM_YAMLLINT=$CACHE/lint/bin/yamllint"
       exit 0
@@ -63,7 +65,7 @@ done
 source "$CONF/versions.env"
 for v in UV_VERSION PYTHON_VERSION AIRFLOW_VERSION AIRFLOW_PROVIDERS_CNCF_KUBERNETES_VERSION RUFF_VERSION YAMLLINT_VERSION \
   ARGO_WORKFLOWS_VERSION ROBFIG_CRON_VERSION TEKTON_PIPELINE_VERSION K8S_YAML_VERSION K8S_API_VERSION KUSTOMIZE_API_VERSION ACTIONLINT_VERSION \
-  GO_MIN_VERSION ACTIONS_WORKFLOW_PARSER_VERSION; do
+  NEKTOS_ACT_VERSION GO_MIN_VERSION ACTIONS_WORKFLOW_PARSER_VERSION; do
   [[ -n "${!v:-}" ]] || die "versions.env does not set $v"
 done
 
@@ -200,7 +202,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" ]]
+  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" ]]
 }
 parser_installed() {
   local v
@@ -272,6 +274,12 @@ if [[ ! -x "$BIN/actionlint" ]] || [[ "$("$BIN/actionlint" --version 2>/dev/null
     die "go install actionlint@$ACTIONLINT_VERSION failed"
 fi
 
+if [[ ! -x "$BIN/act" ]] || [[ "$("$BIN/act" --version 2>/dev/null)" != "act version ${NEKTOS_ACT_VERSION#v}" ]]; then
+  step "installing nektos/act $NEKTOS_ACT_VERSION"
+  GOBIN="$BIN" GOFLAGS='' go install "github.com/nektos/act@$NEKTOS_ACT_VERSION" ||
+    die "go install nektos/act@$NEKTOS_ACT_VERSION failed"
+fi
+
 # --- smoke: every tool answers --------------------------------------------------------------------
 
 "$BIN/argo-check" --cron-next "0 2 * * *" --tz Etc/UTC --from 2024-01-01T00:00:00Z --n 1 >/dev/null ||
@@ -286,6 +294,7 @@ got="$("$BIN/kustomize-check" "$SMOKE" 2>&1)" || true
 rm -rf "$SMOKE"
 [[ "$got" == *'"ok": true'* && "$got" == *'namespace: smoke-ns'* ]] || die "kustomize-check does not run: $got"
 [[ "$("$BIN/actionlint" --version | head -n1)" == "$ACTIONLINT_VERSION" ]] || die "actionlint is not $ACTIONLINT_VERSION"
+[[ "$("$BIN/act" --version)" == "act version ${NEKTOS_ACT_VERSION#v}" ]] || die "act is not $NEKTOS_ACT_VERSION"
 
 echo "$HASH" >"$STAMP"
 step "ready: $CACHE"
