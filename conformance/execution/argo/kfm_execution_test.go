@@ -94,11 +94,11 @@ type kfmRunObserved struct {
 }
 
 type kfmObserved struct {
-	Engine        string             `json:"engine"`
-	Run           string             `json:"run"`
-	Jobs          map[string]string  `json:"jobs"`
-	Attempts      []kfmAttempt       `json:"attempts"`
-	Notifications []kfmNotification  `json:"notifications"`
+	Engine        string            `json:"engine"`
+	Run           string            `json:"run"`
+	Jobs          map[string]string `json:"jobs"`
+	Attempts      []kfmAttempt      `json:"attempts"`
+	Notifications []kfmNotification `json:"notifications"`
 	// Not in `Observed`: said when the run never ended (Argo's phase then), and every run
 	// of a max_active_runs scenario.
 	Unfinished string           `json:"unfinished,omitempty"`
