@@ -336,7 +336,8 @@ func kfmRun(t *testing.T, wfPath, scenarioPath string) (*kfmObserved, error) {
 				timer(*d)
 			}
 			// Gates: a reviewer's decision on each suspend node of a job template.
-			for _, node := range wf.Status.Nodes {
+			for _, id := range kfmSortedKeys(wf.Status.Nodes) {
+				node := wf.Status.Nodes[id]
 				state += node.ID + string(node.Phase) + node.Message
 				if node.Type == wfv1.NodeTypeSuspend && node.Phase == wfv1.NodeRunning {
 					tname := util.GetTemplateFromNode(node)
@@ -379,8 +380,8 @@ func kfmRun(t *testing.T, wfPath, scenarioPath string) (*kfmObserved, error) {
 				return nil, err
 			}
 		}
-		for _, p := range pods {
-			state += fmt.Sprint(p.done)
+		for _, name := range kfmSortedKeys(pods) {
+			state += name + fmt.Sprint(pods[name].done)
 		}
 		if allDone {
 			break
@@ -466,6 +467,17 @@ func lastPhase(ctx context.Context, wfIf interface {
 		return err.Error()
 	}
 	return string(wf.Status.Phase)
+}
+
+// kfmSortedKeys: a map's keys in order (the harness's idea of "nothing changed" must not
+// depend on Go's map order).
+func kfmSortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func podsInOrder(pods map[string]*kfmPod) []*kfmPod {
@@ -591,7 +603,11 @@ func kfmKubelet(ctx context.Context, controller *WorkflowController, wf *wfv1.Wo
 				if outs := scenario.Attempts[job]; attempt >= 1 && attempt <= len(outs) {
 					p.outcome = outs[attempt-1]
 				}
-				logf("pod %s: job %s attempt %d: %s (deadline %v)", pod.Name, job, attempt, p.outcome, kfmDeadline(&pod))
+				deadline := "none"
+				if d := kfmDeadline(&pod); d != nil {
+					deadline = fmt.Sprintf("%ds", *d)
+				}
+				logf("pod %s: job %s attempt %d: %s (activeDeadlineSeconds %s)", pod.Name, job, attempt, p.outcome, deadline)
 			}
 			if p.outcome == "no-start" {
 				// No node takes it: Pending, PodScheduled False / Unschedulable.
