@@ -342,14 +342,18 @@ func kfmRun(t *testing.T, wfPath, scenarioPath string) (*kfmObserved, error) {
 				if node.Type == wfv1.NodeTypeSuspend && node.Phase == wfv1.NodeRunning {
 					tname := util.GetTemplateFromNode(node)
 					gate, isGate := specName[tname]
-					if !isGate || decided[name+"/"+node.ID] {
+					if !isGate {
 						continue
 					}
+					// A gate left without a decision ends at its suspend.duration.
 					tp := kfmTemplate(spec, tname)
 					if tp != nil && tp.Suspend != nil && tp.Suspend.Duration != "" {
 						if d, err := wfv1.ParseStringToDuration(tp.Suspend.Duration); err == nil {
 							timer(node.StartedAt.Add(d))
 						}
+					}
+					if decided[name+"/"+node.ID] {
+						continue
 					}
 					decision := scenario.Gates[gate]
 					if decision == "" {
