@@ -63,7 +63,7 @@ beforeAll(() => {
  */
 const KNOWN: Record<string, { readonly why: string; readonly differences?: readonly string[]; readonly unfinished?: RegExp }> = {
   "run-timeout.yaml / run-timeout-stops-attempt": {
-    why: "At the workflow deadline Argo still creates the `continue` job's retry node and fails it without a pod (createWorkflowPod: ErrDeadlineExceeded; processNodeRetries: retry exceeded workflow deadline): the job ends Failed, not not-run, and workflow.failures names it.",
+    why: "At the workflow deadline Argo still reaches the `continue` job: it creates its retry and attempt nodes but no pod (createWorkflowPod), fails the Pending attempt (failNodesWithoutCreatedPodsAfterDeadlineOrShutdown) and the job (processNodeRetries: retry exceeded workflow deadline): the job ends Failed, not not-run, and workflow.failures names it.",
     differences: ['jobs.publish.state: expected "not-run", runner did "failed"'],
   },
   "run-timeout.yaml / run-timeout-during-wait": {
