@@ -7,11 +7,14 @@
  * that the engine's run shows the difference.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import type { Observed } from "../../src/execution.js";
+import { analyze } from "../../src/compile.js";
+import type { Observed, Scenario } from "../../src/execution.js";
+import { interpretTimed } from "../../src/interpret.js";
 import { cases, executeCase, runHarness, type ExecutionItem, type RunInput } from "./harness.js";
 
 const TARGET = "argo";
@@ -158,5 +161,50 @@ describe("sabotage: Argo's traps break the run, and the engine shows it", () => 
     );
     if (result.refused !== null) throw new Error(result.refused);
     expect(result.differences).toEqual([]);
+  });
+});
+
+/** A case for a spec written here (absolute path in a temporary folder), its expected trace from the interpreter. */
+function caseFor(name: string, text: string, scenario: Scenario): ExecutionItem {
+  const spec = join(mkdtempSync(join(tmpdir(), "kfm-exec-argo-spec-")), `${name}.yaml`);
+  writeFileSync(spec, text);
+  const ir = analyze(spec, text).ir;
+  if (ir === null) throw new Error(`${name} does not compile`);
+  const { trace, timeline } = interpretTimed(ir, scenario);
+  return { spec, scenario, ir, expected: trace, timeline, label: (target) => `${basename(spec)} / ${scenario.name} / ${target}` };
+}
+
+describe("Argo constructions the cases do not reach", () => {
+  it("a scheduled workflow (CronWorkflow): the run made for a slot has the slot as its logical date", async () => {
+    // The cases are unscheduled (WorkflowTemplate + logical-date parameter); this is
+    // chain.yaml with a schedule, run as the CronWorkflow controller creates a run.
+    const chain = readFileSync(join(PACKAGE_ROOT, "test/execution/specs/chain.yaml"), "utf8");
+    const text = chain.replace("  name: exec_chain\n", '  name: exec_chain_scheduled\n  schedule:\n    cron: "0 2 * * *"\n    timezone: UTC\n');
+    const base = caseOf("chain.yaml", "retry-recovers");
+    const item = caseFor("chain-scheduled", text, base.scenario);
+    let file = "";
+    const result = await executeCase(item, TARGET, (input) => {
+      file = argoFile(input);
+      return runArgo(input);
+    });
+    if (result.refused !== null) throw new Error(result.refused);
+    expect(readFileSync(file, "utf8")).toContain("kind: CronWorkflow");
+    expect(result.differences).toEqual([]);
+  });
+
+  it("max_active_runs: 2 (a semaphore ConfigMap): two runs at once, a third waits for one of them", async () => {
+    const text =
+      "workflow:\n  name: exec_two_at_a_time\n  max_active_runs: 2\n  jobs:\n    - job:\n        name: refresh\n        image: busybox:1.36\n        timeout: 3s\n";
+    const scenario = { ...caseOf("concurrency.yaml", "second-run-due").scenario };
+    const item = caseFor("two-at-a-time", text, scenario);
+    const dates = [0, 1, 2].map((d) => new Date(Date.parse(scenario.logicalDate) + d * 86_400_000).toISOString().replace(".000Z", "+00:00"));
+    const runs = { ...item, scenario: { ...scenario, runs: dates } as Scenario };
+    const result = await executeCase(runs, TARGET, (input) => runArgo(input));
+    if (result.refused !== null) throw new Error(result.refused);
+    expect(result.differences).toEqual([]);
+    const [a, b, c] = (result.observed as ArgoObserved).runs ?? [];
+    expect(b!.startedAt, "the second run starts while the first is active").toBeLessThan(a!.endedAt);
+    expect(c!.startedAt, "the third waits for one of the first two").toBeGreaterThanOrEqual(Math.min(a!.endedAt, b!.endedAt));
+    expect(c!.endedAt).toBeGreaterThan(c!.startedAt);
   });
 });
