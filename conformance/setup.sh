@@ -9,7 +9,8 @@
 #                harness copies for each run (conformance/execution/airflow/run.py --prepare)
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
 #   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint,
-#                act (nektos/act, the GitHub Actions engine of the execution suite)
+#                act (nektos/act, the GitHub Actions engine of the execution suite),
+#                argo-exec (Argo's workflow/controller tests with conformance/execution/argo, execution/argo/build.sh)
 #   stamp        hash of every input below; when it matches, the script returns at once
 #
 # Safe to re-run; exits non-zero with a message on the first failure.
@@ -42,6 +43,7 @@ for arg in "$@"; do
       echo "KFM_CONFORMANCE_CACHE=$CACHE"
       echo "KFM_AIRFLOW_PYTHON=$CACHE/venv/bin/python"
       echo "KFM_ARGO_CHECK=$CACHE/bin/argo-check"
+      echo "KFM_ARGO_EXEC=$CACHE/bin/argo-exec"
       echo "KFM_TEKTON_CHECK=$CACHE/bin/tekton-check"
       echo "KFM_TEKTON_STATES=$CACHE/bin/tekton-states"
       echo "KFM_K8SYAML=$CACHE/bin/k8syaml"
@@ -193,7 +195,7 @@ inputs_hash() {
     echo "python $("$PYTHON" -c 'import sys; print(sys.version)')"
     echo "go $(go env GOVERSION)"
     echo "node $(node --version)"
-    (cd "$CONF" && find setup.sh versions.env airflow/requirements.lock lint/requirements.lock go -type f \
+    (cd "$CONF" && find setup.sh versions.env airflow/requirements.lock lint/requirements.lock go execution/argo -type f \
       \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' -o -name '*.env' -o -name '*.lock' \) \
       -print | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | awk '{print $1}'
@@ -202,7 +204,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" ]]
+  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" && -x "$BIN/argo-exec" ]]
 }
 parser_installed() {
   local v
@@ -266,6 +268,8 @@ build tekton tekton-check
 build tekton-states tekton-states
 build k8syaml k8syaml
 build kustomize kustomize-check
+# The Argo execution harness (test:execution): its own stamp, so only its inputs rebuild it.
+bash "$CONF/execution/argo/build.sh" || die "building the Argo execution harness failed"
 
 if [[ ! -x "$BIN/actionlint" ]] || [[ "$("$BIN/actionlint" --version 2>/dev/null | head -n1)" != "$ACTIONLINT_VERSION" ]]; then
   step "installing actionlint $ACTIONLINT_VERSION"
@@ -295,6 +299,8 @@ rm -rf "$SMOKE"
 [[ "$got" == *'"ok": true'* && "$got" == *'namespace: smoke-ns'* ]] || die "kustomize-check does not run: $got"
 [[ "$("$BIN/actionlint" --version | head -n1)" == "$ACTIONLINT_VERSION" ]] || die "actionlint is not $ACTIONLINT_VERSION"
 [[ "$("$BIN/act" --version)" == "act version ${NEKTOS_ACT_VERSION#v}" ]] || die "act is not $NEKTOS_ACT_VERSION"
+# Without its inputs the harness test skips itself.
+(cd "$CACHE" && "$BIN/argo-exec" -test.run '^TestKfmExecution$' >/dev/null) || die "argo-exec does not run"
 
 echo "$HASH" >"$STAMP"
 step "ready: $CACHE"
