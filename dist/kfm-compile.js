@@ -8180,7 +8180,7 @@ var MAX_OPTION_ITEMS = 256;
 function defaultOptions(decls) {
   return Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, d.default]));
 }
-function resolveOptions(target, decls, given, at) {
+function resolveOptions(target, decls, given, at, related) {
   const problems = [];
   const values = defaultOptions(decls);
   const kept = {};
@@ -8200,7 +8200,10 @@ function resolveOptions(target, decls, given, at) {
     values[name] = value;
     kept[name] = value;
   }
-  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+  if (problems.length === 0 && related !== void 0)
+    for (const p of related(values))
+      problems.push({ ...p, at: [...at, ...p.at], atKey: p.at.length === 0 ? true : p.atKey });
+  return { options: problems.some((p) => p.severity === "error") ? null : { values, given: kept }, problems };
 }
 function invalid(decl, value) {
   const text = (s) => {
@@ -24611,6 +24614,17 @@ var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS5);
 function runsOnValue(options) {
   return options.runsOn.length === 1 ? options.runsOn[0] : [...options.runsOn];
 }
+var REGISTRY = ["registry", "registryUsername", "registryPasswordSecret"];
+function checkOptions(options) {
+  const missing = REGISTRY.filter((o) => options[o] === void 0);
+  if (missing.length === 0 || missing.length === REGISTRY.length)
+    return [];
+  const given = REGISTRY.filter((o) => options[o] !== void 0);
+  const names = (list) => list.map((o) => `\`${o}\``).join(" and ");
+  return [
+    problem("KFM260", `The GitHub Actions options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together (each job logs in to the registry as that user with that secret before it pulls), but only ${names(given)} ${given.length === 1 ? "is" : "are"} given: add ${names(missing)}, or remove ${given.length === 1 ? "it" : "them"} for anonymous pulls.`, [])
+  ];
+}
 function registryLogin(options) {
   const { registry, registryUsername, registryPasswordSecret } = options;
   return registry !== void 0 && registryUsername !== void 0 && registryPasswordSecret !== void 0 ? { server: registry, username: registryUsername, passwordSecret: registryPasswordSecret } : null;
@@ -25557,12 +25571,8 @@ var DOCKER_MIN_MEMORY_BYTES = 6291456n;
 var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
 var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
 var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function check4(ir, options = DEFAULT_OPTIONS3) {
+function check4(ir) {
   const problems = [];
-  const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
-  if (registry.some((o) => o !== void 0) && registry.some((o) => o === void 0)) {
-    problems.push(problem("KFM260", `The ${TARGET3} options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together: each job logs in to the registry as that user with that secret before it pulls. Give all three, or none for anonymous pulls.`, ir.at));
-  }
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
@@ -26304,6 +26314,7 @@ var githubActions = {
   // time"; nothing is said of the repeated hour.
   daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
   options: OPTIONS5,
+  checkOptions,
   features: features4,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {
@@ -26811,7 +26822,7 @@ function parseConfig(file, text, path, glob = globFiles) {
       problems.push(problem("KFM101", `Unknown target \`${name}\` in \`targets\`.${suggestion(name, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name], true));
       continue;
     }
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"], target.checkOptions?.bind(target));
     problems.push(...resolved.problems);
     const folders = [];
     for (const [key, folder] of [
@@ -27085,7 +27096,7 @@ function withOptions(targets, values) {
     if (mine === void 0)
       return t;
     const all = { ...t.options?.given ?? {}, ...mine };
-    const r = resolveOptions(t.target.name, t.target.options, all, []);
+    const r = resolveOptions(t.target.name, t.target.options, all, [], t.target.checkOptions?.bind(t.target));
     if (r.options === null)
       throw new UsageError(r.problems.map((p) => `--option: ${p.message}`).join("\n"));
     return { ...t, options: { ...r.options, digest: optionsDigest(r.options.given) } };

@@ -67,13 +67,16 @@ export interface ResolvedOptions {
 
 /**
  * Checks given option values against a target's declarations (`at` locates the mapping
- * in its file; `target` names it in messages). Unknown names get a did-you-mean.
+ * in its file; `target` names it in messages). Unknown names get a did-you-mean. When
+ * each value is valid, `related` (the target's `checkOptions`) checks them against each
+ * other, its problems placed inside the mapping at `at`.
  */
 export function resolveOptions(
   target: string,
   decls: OptionDecls,
   given: Readonly<Record<string, unknown>>,
   at: SpecPath,
+  related?: (values: Record<string, unknown>) => readonly Problem[],
 ): { options: ResolvedOptions | null; problems: Problem[] } {
   const problems: Problem[] = [];
   const values = defaultOptions(decls);
@@ -94,7 +97,9 @@ export function resolveOptions(
     values[name] = value;
     kept[name] = value;
   }
-  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+  if (problems.length === 0 && related !== undefined)
+    for (const p of related(values)) problems.push({ ...p, at: [...at, ...p.at], atKey: p.at.length === 0 ? true : p.atKey });
+  return { options: problems.some((p) => p.severity === "error") ? null : { values, given: kept }, problems };
 }
 
 function invalid(decl: OptionDecl, value: unknown): string | null {

@@ -15,6 +15,7 @@ import { UsageError } from "../../src/cli/common.js";
 import { parseConfig } from "../../src/config/load.js";
 import { hashComment, headerLines, readHeader, sealHolds } from "../../src/header.js";
 import { option, optionsDigest, parseOptionText, resolveOptions } from "../../src/options.js";
+import { problem, warning } from "../../src/diagnostics.js";
 import { compileSelection, relativeDisplay, selectionFolders, type Selection } from "../../src/project.js";
 import { writeOutputs } from "../../src/write.js";
 import { readSpec } from "../../src/cli/common.js";
@@ -88,6 +89,25 @@ describe("target options", () => {
     ]);
   });
 
+  it("checks the options against each other once each is valid, placing the target's problems inside the mapping", () => {
+    const related = (v: Record<string, unknown>) =>
+      v.paused === true && v.replicas !== undefined
+        ? [problem("KFM260", "paused and replicas exclude each other.", ["replicas"]), warning("KFM260", "about the whole mapping.", [])]
+        : [];
+    const at = ["targets", "demo", "options"];
+    const both = resolveOptions("demo", OPTIONS, { paused: true, replicas: 2 }, at, related);
+    expect(both.options).toBeNull();
+    expect(both.problems.map((p) => [p.severity, p.at.join("."), p.atKey])).toEqual([
+      ["error", "targets.demo.options.replicas", false],
+      ["warning", "targets.demo.options", true],
+    ]);
+    // Not while a value is wrong on its own: that is said first.
+    expect(resolveOptions("demo", OPTIONS, { paused: true, replicas: 9 }, at, related).problems.map((p) => p.code)).toEqual(["KFM014"]);
+    // A warning alone keeps the options.
+    const warned = resolveOptions("demo", OPTIONS, { paused: true, replicas: 2 }, at, (v) => related(v).slice(1));
+    expect(warned.options?.given).toEqual({ paused: true, replicas: 2 });
+  });
+
   it("reads --option text as the declared type", () => {
     expect(parseOptionText(OPTIONS.labels, "self-hosted, gpu")).toEqual({ value: ["self-hosted", "gpu"] });
     expect(parseOptionText(OPTIONS.paused, "true")).toEqual({ value: true });
@@ -113,6 +133,17 @@ describe("target options", () => {
     expect(() => withOptions(targets, { option: ["paused=maybe"] })).toThrow(/is `true` or `false`/);
     expect(() => withOptions(targets, { option: ["namespace"] })).toThrow(/name=value/);
     expect(() => withOptions(targets, { option: ["dmeo.namespace=x"] })).toThrow(/`dmeo` is not a selected target \(demo\)\. Did you mean 'demo'\?/);
+  });
+
+  it("--option is checked against the other options, the config's included, by the target's checkOptions", () => {
+    const { sel } = project();
+    const strict = {
+      ...demo,
+      checkOptions: (o: { paused?: boolean; mode?: string }) => (o.paused && o.mode === "fast" ? [problem("KFM260", "a paused run cannot be fast.", [])] : []),
+    };
+    const targets = sel({ paused: true }).targets.map((t) => ({ ...t, target: strict }));
+    expect(() => withOptions(targets, { option: ["mode=fast"] })).toThrow(/^--option: a paused run cannot be fast\.$/);
+    expect(withOptions(targets, { option: ["mode=safe"] })[0]!.options!.given).toEqual({ paused: true, mode: "safe" });
   });
 });
 
@@ -196,6 +227,21 @@ describe("the runs folder in kfm.config.yaml", () => {
   it("says a folder problem and an option problem of one target at once", () => {
     const { diagnostics } = parse("  argo:\n    out: deploy/argo\n    runs: deploy/argo\n    options:\n      nonexistent: 1\n");
     expect(diagnostics.map((d) => d.code).sort()).toEqual(["KFM013", "KFM015"]);
+  });
+
+  it("refuses GitHub registry options given in part once, at the target's options key, with the config's other problems (KFM260)", () => {
+    const { diagnostics } = parse(
+      "  argo:\n    out: deploy/argo\n    runs: deploy/argo\n  github-actions:\n    out: .github/workflows\n    options:\n      registry: ghcr.io\n",
+    );
+    expect(diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([
+      ["KFM015", 5, 11],
+      ["KFM260", 8, 5],
+    ]);
+    expect(diagnostics[1]!.message).toMatch(/only `registry` is given: add `registryUsername` and `registryPasswordSecret`, or remove it/);
+    const whole = parse(
+      "  github-actions:\n    out: .github/workflows\n    options:\n      registry: ghcr.io\n      registryUsername: u\n      registryPasswordSecret: P\n",
+    );
+    expect(whole.diagnostics).toEqual([]);
   });
 
   it("refuses an unknown option where it is written, with a did-you-mean (KFM013)", () => {
