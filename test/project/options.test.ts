@@ -9,12 +9,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { argo } from "../../targets/argo/index.js";
 import type { Target } from "../../targets/types.js";
-import { checkOutputs, difference, trustCurrent } from "../../src/check.js";
+import { checkOutputs, difference, staleReason, trustCurrent } from "../../src/check.js";
+import { TARGETS } from "../../targets/index.js";
 import { withOptions } from "../../src/cli/project.js";
 import { UsageError } from "../../src/cli/common.js";
 import { parseConfig } from "../../src/config/load.js";
-import { hashComment, headerLines, readHeader, sealHolds } from "../../src/header.js";
-import { option, optionsDigest, parseOptionText, resolveOptions } from "../../src/options.js";
+import { HEADER_MARK, hashComment, headerLines, readHeader, sealHolds } from "../../src/header.js";
+import { changedOptions, option, optionsDigest, parseOptionText, resolveOptions } from "../../src/options.js";
 import { problem, warning } from "../../src/diagnostics.js";
 import { compileSelection, relativeDisplay, selectionFolders, type Selection } from "../../src/project.js";
 import { writeOutputs } from "../../src/write.js";
@@ -117,10 +118,36 @@ describe("target options", () => {
     expect("error" in parseOptionText(OPTIONS.context, "runAsUser=1000")).toBe(true);
   });
 
-  it("digests what was given whatever its key order, and says none for nothing", () => {
+  it("names each option given with a short digest of its value, whatever the key order, and says none for nothing", () => {
     expect(optionsDigest({})).toBe("none");
+    expect(optionsDigest({ b: { y: 1, x: 2 }, a: 1 })).toMatch(/^a sha256:[0-9a-f]{12}, b sha256:[0-9a-f]{12}$/);
     expect(optionsDigest({ a: 1, b: { y: 1, x: 2 } })).toBe(optionsDigest({ b: { x: 2, y: 1 }, a: 1 }));
     expect(optionsDigest({ a: 1 })).not.toBe(optionsDigest({ a: 2 }));
+    // The header reads it back, and still reads the one digest older files carry.
+    const text = (value: string) =>
+      `# ${HEADER_MARK} 1.0.0 (target demo) from s.yaml\n# spec digest: sha256:00\n# output digest: sha256:11\n# options: ${value}\n`;
+    expect(readHeader(text(optionsDigest({ namespace: "x", runsOn: ["a"] })))!.options).toBe(optionsDigest({ namespace: "x", runsOn: ["a"] }));
+    expect(readHeader(text(`sha256:${"a".repeat(64)}`))!.options).toBe(`sha256:${"a".repeat(64)}`);
+    expect(readHeader(text("namespace=prod"))!.options).toBeNull();
+  });
+
+  it("tells which options changed between two headers, and nothing when an old header does not name them", () => {
+    const before = optionsDigest({ namespace: "data", paused: true, labels: ["x"] });
+    const now = optionsDigest({ namespace: "prod", labels: ["x"], replicas: 2 });
+    expect(changedOptions(before, now)).toEqual([
+      { name: "namespace", change: "changed" },
+      { name: "paused", change: "removed" },
+      { name: "replicas", change: "added" },
+    ]);
+    expect(changedOptions("none", "none")).toEqual([]);
+    expect(changedOptions(`sha256:${"a".repeat(64)}`, now)).toBeNull();
+  });
+
+  it("every target's option names fit the header line", () => {
+    for (const t of TARGETS) {
+      const all = Object.fromEntries(Object.keys(t.options).map((k) => [k, 1]));
+      expect(optionsDigest(all).split(", ").length, t.name).toBe(Math.max(1, Object.keys(all).length));
+    }
   });
 
   it("--option goes to the targets that declare it, over the config's, and a name no selected target has is a usage error", () => {
@@ -186,6 +213,16 @@ describe("run files, folder files and the options line", () => {
       ["deploy/demo-runs/two.run.txt", "options-changed"],
       ["deploy/demo/index.txt", "options-changed"],
     ]);
+    expect(result.stale.map(staleReason)).toEqual(
+      Array(5).fill("stale: the target's options (kfm.config.yaml or --option) changed since it was generated: `namespace` changed. Run kfm-compile"),
+    );
+    const more = sel({ paused: true });
+    const reasons = checkOutputs(dir, compileSelection(more).outputs, selectionFolders(more)).stale.map(staleReason);
+    expect(new Set(reasons)).toEqual(
+      new Set([
+        "stale: the target's options (kfm.config.yaml or --option) changed since it was generated: `namespace` is no longer given, `paused` is now given. Run kfm-compile",
+      ]),
+    );
   });
 
   it("a deleted run file makes its spec compiled again, and a workflow gone from the folder makes the folder file stale", () => {
