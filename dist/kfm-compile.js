@@ -28326,6 +28326,14 @@ function nothingToCompile(cwd) {
 or write a kfm.config.yaml naming the project's specs and targets (README, "Project config"),
 or name one with --config FILE.`);
 }
+var ORPHANS_NAMED = 3;
+function orphanNote(paths) {
+  const one = paths.length === 1;
+  const named = paths.slice(0, ORPHANS_NAMED).join(", ");
+  const more = paths.length > ORPHANS_NAMED ? ` and ${paths.length - ORPHANS_NAMED} more, which kfm-compile check lists` : "";
+  return `kfm-compile: ${one ? "1 generated file" : `${paths.length} generated files`} in the output folders no longer ${one ? "has a spec that writes it" : "have a spec that writes them"} (${named}${more}); kfm-compile --prune removes ${one ? "it" : "them"}.
+`;
+}
 var compileCommand = {
   name: "compile",
   summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--option NAME=VALUE] [--force] [--prune] [--quiet]",
@@ -28382,12 +28390,11 @@ var compileCommand = {
 `);
       return EXIT_INVALID;
     }
-    let removed;
-    if (values.prune) {
-      const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
-      removed = removeOrphans(selection.base, orphans).removed;
-    }
+    const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
+    const removed = values.prune ? removeOrphans(selection.base, orphans).removed : void 0;
     reportFiles(io, shown2, { ...written, removed }, { quiet, summary: true });
+    if (!values.prune && orphans.length > 0 && !quiet)
+      io.stderr(orphanNote(orphans.map((o) => shown2(o.path))));
     return EXIT_OK;
   }
 };
@@ -29301,7 +29308,8 @@ compile part of it (--out compiles the specs as given instead). With neither a s
 nor a project, there is nothing to compile, which is a usage error (exit 2).
 
 When writing files, a line per file goes to standard error (written, unchanged:
-same bytes, not rewritten; removed, with --prune), then a summary. On a terminal,
+same bytes, not rewritten; removed, with --prune), then a summary, and without
+--prune a line naming the generated files no compiled spec writes any more. On a terminal,
 a run taking over a second shows its progress on one line, erased at the end.
 A command name wins over a file of that name: ./check compiles a spec named check.
 

@@ -6,6 +6,7 @@ import { main } from "../../src/cli/index.js";
 import { select } from "../../src/cli/project.js";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { trustCurrent } from "../../src/check.js";
+import { orphanNote } from "../../src/cli/commands/compile.js";
 import { readHeader, sealHolds, sealOutput } from "../../src/header.js";
 
 function run(args: string[], cwd: string) {
@@ -150,13 +151,32 @@ describe("kfm-compile check", () => {
     expect(run(["check"], dir).code).toBe(0);
   });
 
-  it("given compiling without --prune, then orphans stay", () => {
+  it("given compiling without --prune, then orphans stay, and one line names them and says how to remove them", () => {
     const dir = compiledProject();
     const wf = join(dir, "workflows/daily/workflow.yaml");
     writeFileSync(wf, readFileSync(wf, "utf8").replace("name: daily_sales_pipeline", "name: daily_sales"));
-    expect(run([], dir).code).toBe(0);
+    const r = run([], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split("\n").slice(-2)).toEqual([
+      `kfm-compile: 2 generated files in the output folders no longer have a spec that writes them (${GHA}, ${ARGO}); kfm-compile --prune removes them.`,
+      "",
+    ]);
     expect(existsSync(join(dir, ARGO))).toBe(true);
+    expect(existsSync(join(dir, GHA))).toBe(true);
     expect(run(["check"], dir).stdout).toContain("Orphans");
+    // --quiet says nothing; with nothing left behind there is no such line.
+    expect(run(["--quiet"], dir).stderr).toBe("");
+    expect(run(["--prune", "--quiet"], dir).code).toBe(0);
+    expect(run([], dir).stderr).not.toContain("no longer");
+  });
+
+  it("names at most three orphans in the line after a compile", () => {
+    expect(orphanNote(["a"])).toBe(
+      "kfm-compile: 1 generated file in the output folders no longer has a spec that writes it (a); kfm-compile --prune removes it.\n",
+    );
+    expect(orphanNote(["a", "b", "c", "d", "e"])).toBe(
+      "kfm-compile: 5 generated files in the output folders no longer have a spec that writes them (a, b, c and 2 more, which kfm-compile check lists); kfm-compile --prune removes them.\n",
+    );
   });
 
   it("given explicit specs, --target and --out, then check compares DIR/<target>/ without a config", () => {
