@@ -26373,9 +26373,11 @@ function objectRef(apiVersion, kind, name) {
   const group = groupOf(apiVersion);
   return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
 }
+var NAMED = 3;
 function preflight(manifests, namespace) {
   const objects2 = [];
   const diagnostics = [];
+  const elsewhere = /* @__PURE__ */ new Map();
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
       const name = object.metadata?.name;
@@ -26386,11 +26388,20 @@ function preflight(manifests, namespace) {
       }
       const own = object.metadata.namespace;
       if (own !== void 0 && namespace !== void 0 && own !== namespace) {
-        diagnostics.push(locate(manifest, "KFM502", `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
+        const group = elsewhere.get(own) ?? { manifest, files: /* @__PURE__ */ new Set(), refs: [] };
+        group.files.add(manifest.file);
+        group.refs.push(ref);
+        elsewhere.set(own, group);
         continue;
       }
       objects2.push({ manifest, object, namespace: own, name });
     }
+  }
+  for (const [own, { manifest, files, refs }] of elsewhere) {
+    const others = files.size - 1;
+    const where = others === 0 ? manifest.file : `${manifest.file} and ${others} other file${others === 1 ? "" : "s"}`;
+    const what = refs.length === 1 ? refs[0] : `${refs.length} objects (${refs.slice(0, NAMED).join(", ")}${refs.length > NAMED ? `, and ${refs.length - NAMED} more` : ""})`;
+    diagnostics.push(locate(manifest, "KFM502", `${where} put${others === 0 ? "s" : ""} ${what} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
   }
   return { objects: objects2, diagnostics };
 }
