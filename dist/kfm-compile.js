@@ -11577,7 +11577,8 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   const name = str2(value.name);
   const image2 = str2(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
-  const tpl = (v, where) => resolveTemplate(ctx, v, where, params);
+  const used = { names: /* @__PURE__ */ new Set(), known: true };
+  const tpl = (v, where) => resolveTemplate(ctx, v, where, params, used);
   const list = (key) => {
     const v = value[key];
     if (!Array.isArray(v))
@@ -11638,6 +11639,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   };
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
+  unusedParams(ctx, params, [...at, "params"], used);
   if (name === null || image2 === null || imageText === null)
     return null;
   const standard = [
@@ -11663,6 +11665,17 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
     prerequisite: false,
     approval: null
   };
+}
+function unusedParams(ctx, params, at, used) {
+  if (!used.known)
+    return;
+  const others = [...used.names].filter((n) => !params.has(n));
+  for (const key of params.keys()) {
+    if (used.names.has(key))
+      continue;
+    const ref = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `params.${key}` : !/['\\]/.test(key) ? `params['${key}']` : `params["${key}"]`;
+    ctx.problems.push(warning("KFM224", `No template of this job (image, command, args, env) uses the parameter \`${key}\`.${suggestion(key, others)} Use it as \`{{ ${ref} }}\`, or remove it.`, [...at, key], true));
+  }
 }
 function scalarText(ctx, raw, where) {
   if (typeof raw === "number" || typeof raw === "boolean")
@@ -11701,14 +11714,19 @@ function reportTemplate(ctx, r, where, params) {
   } else
     ctx.problems.push(problem(r.code, r.message, where));
 }
-function resolveTemplate(ctx, value, where, params) {
+function resolveTemplate(ctx, value, where, params, used) {
   if (typeof value !== "string")
     return null;
   const parsed = parseTemplate(value);
   if (!parsed.ok) {
     reportTemplate(ctx, parsed, where, params.keys());
+    if (used !== void 0)
+      used.known = false;
     return null;
   }
+  for (const part of parsed.parts)
+    if ("param" in part)
+      used?.names.add(part.param);
   let chars = 0;
   const uses = /* @__PURE__ */ new Map();
   for (const part of parsed.parts) {
@@ -15434,7 +15452,7 @@ var pattern0 = new RegExp("^[a-z]([a-z0-9_-]*[a-z0-9])?$", "u");
 var pattern1 = new RegExp("^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "u");
 var schema17 = { "description": "One entry of `workflow.jobs`: a job and the jobs it waits for (contract 8.1).", "type": "object", "properties": { "job": { "description": "The job specification, or (contract 12.2, repository layout) the path of a file\nholding one `job:` document, relative to this workflow file, for example\n`jobs/extract_sales.yaml`. The path must stay inside the project root (the folder\nof `kfm.config.yaml`, or the current folder without one): no absolute paths, no\n`..` leading out of it, no symbolic link pointing out of it. Problems in the job\nare reported in the job file; the header digest covers every file read.", "anyOf": [{ "$ref": "#/definitions/JobSpec" }, { "type": "string" }] }, "depends_on": { "description": "Names of jobs in this workflow that must succeed before this job starts.", "type": "array", "items": { "type": "string" } }, "on_upstream_failure": { "description": 'Extension (contract 9.2, "stop downstream jobs (default) or continue"): what this job\ndoes when a job it depends on failed. `stop` (default): it does not run. `continue`:\nit runs once every job it depends on has finished, whatever their outcome. Either\nway a run in which any job failed ends failed.', "enum": ["continue", "stop"], "type": "string" }, "prerequisite": { "description": "Extension (seed 002, contract prerequisites): every job of the workflow that is not\nupstream of this one waits for it to succeed, so a failed check blocks everything\ndownstream.", "type": "boolean" } }, "additionalProperties": false, "required": ["job"] };
 var schema18 = { "description": "A containerised job (contract 3.1).", "type": "object", "properties": { "name": { "description": "Unique job identifier within the workflow: lower-case letters, digits, `_` and\n`-`, starting with a letter.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 63, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "image": { "description": "Container image to run, for example `lakehouse/ingest:1.2.0`: a reference as\ncontainer runtimes read it, `[registry[:port]/]name[:tag][@digest]`, the name in\nlower case (`KFM223` otherwise). It may use `{{ params.<key> }}`, not the run's date.", "minLength": 1, "type": "string" }, "command": { "description": `Overrides the image entrypoint. Without it the image's own entrypoint runs, on
-every target. An empty list is refused: Kubernetes reads it as "no override".`, "minItems": 1, "type": "array", "items": { "type": "string" } }, "args": { "description": "Arguments passed to the command (or to the image entrypoint).", "type": "array", "items": { "type": "string" } }, "params": { "description": 'Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `"{{ ds }}"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret).', "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "env": { "description": "Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name\nending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused\n(`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).", "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/SecretRef" }, { "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "resources": { "description": "Resources the container requests (contract 3.1).", "$ref": "#/definitions/Resources" }, "retry": { "description": "Retry policy (contract 9.1). Without it a job runs once.", "$ref": "#/definitions/RetryPolicy" }, "timeout": { "description": "Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["image", "name"] };
+every target. An empty list is refused: Kubernetes reads it as "no override".`, "minItems": 1, "type": "array", "items": { "type": "string" } }, "args": { "description": "Arguments passed to the command (or to the image entrypoint).", "type": "array", "items": { "type": "string" } }, "params": { "description": 'Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `"{{ ds }}"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret). A parameter that none of the job\'s templates (image,\ncommand, args, env) uses is a warning (`KFM224`), with the names they do use offered.', "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "env": { "description": "Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name\nending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused\n(`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).", "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/SecretRef" }, { "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "resources": { "description": "Resources the container requests (contract 3.1).", "$ref": "#/definitions/Resources" }, "retry": { "description": "Retry policy (contract 9.1). Without it a job runs once.", "$ref": "#/definitions/RetryPolicy" }, "timeout": { "description": "Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["image", "name"] };
 var schema19 = { "description": 'Extension: a literal env value or param that the credential check would refuse, marked\nas not a credential, for example `CACHE_KEY: {value: "3f9a1c0b7d2e4f6a8b9c", not_a_secret: true}`.\nIt means exactly what the bare `value` means; the mark is per value, so every other\nvalue is still checked. Mark only values that are safe to publish: they are written\ninto every generated file.', "type": "object", "properties": { "value": { "description": "The value, as it would be written without the mark.", "type": ["string", "number", "boolean"] }, "not_a_secret": { "description": "Must be `true`: the author states this value is not a credential.", "type": "boolean", "const": true } }, "additionalProperties": false, "required": ["not_a_secret", "value"] };
 var schema20 = { "description": "Extension: an environment value read from a secret when the job starts. On\nKubernetes targets it is the key of a Secret in the run's namespace; on GitHub\nActions it is the repository or organisation secret named\n`<SECRET>_<KEY>` (upper case, every other character `_`).", "type": "object", "properties": { "secret": { "description": "The Kubernetes Secret's name (a DNS subdomain).", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "maxLength": 253, "type": "string" }, "key": { "description": "The key inside the Secret.", "pattern": "^[-._a-zA-Z0-9]+$", "maxLength": 253, "type": "string" } }, "additionalProperties": false, "required": ["key", "secret"] };
 var schema22 = { "description": "Resource requests, as Kubernetes quantities.", "type": "object", "properties": { "cpu": { "description": "CPU request, a Kubernetes quantity such as `500m` or `2`.", "type": ["string", "number"] }, "memory": { "description": "Memory request, a Kubernetes quantity such as `512Mi` or `2Gi`.", "type": "string" } }, "additionalProperties": false };
