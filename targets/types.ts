@@ -1,10 +1,10 @@
 /**
  * The backend contract. A backend is one folder under `targets/` with the same file
- * roles in each (`index.ts` the descriptor, `features.ts` how each feature is
- * realised, `check.ts` what the runner cannot express, `emit.ts` IR to text,
- * `lift.ts` text back to meaning, `runs.ts` backfill runs, `README.md` every mapping
- * decision), listed once
- * in `targets/index.ts`.
+ * roles in each (`index.ts` the descriptor, `options.ts` its deployment options and
+ * how they go together, `features.ts` how each feature is realised, `check.ts` what
+ * the runner cannot express, `emit.ts` IR to text, `lift.ts` text back to meaning,
+ * `runs.ts` backfill runs, `prerequisites.ts` what a spec needs on the runner,
+ * `README.md` every mapping decision), listed once in `targets/index.ts`.
  */
 import type { DaylightSaving } from "../src/cron.js";
 import type { Problem, Severity } from "../src/diagnostics.js";
