@@ -21485,7 +21485,9 @@ function outputTooLarge(analysis, target, bytes, atLeast) {
 
 // dist/src/project.js
 function selectionFolders(sel) {
-  return [...new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]))];
+  const written = new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]));
+  const before = sel.targets.filter((t) => t.target.run !== void 0 && t.folder !== "." && !written.has(`${t.folder}-runs`)).map((t) => ({ folder: `${t.folder}-runs`, target: t.target.name }));
+  return [...written, ...before];
 }
 function targetsFor(sel, path) {
   const only2 = sel.only?.get(path);
@@ -27514,14 +27516,20 @@ function head(path) {
 }
 function findOrphans(base, folders, expected, claims) {
   const orphans = [];
-  for (const { path } of outputFolderFiles(base, folders)) {
+  const only2 = /* @__PURE__ */ new Map();
+  for (const f of folders) {
+    const [folder, target] = typeof f === "string" ? [f, null] : [f.folder, f.target];
+    only2.set(folder, only2.has(folder) && (only2.get(folder) === null || target === null) ? null : target);
+  }
+  for (const { folder, path } of outputFolderFiles(base, [...only2.keys()])) {
     if (expected.has(path))
       continue;
     const text = head(join4(base, path));
     if (text === null || !isGenerated(text))
       continue;
     const header = readHeader(text);
-    if (header !== null && (claims === void 0 || claims(header.from)))
+    const target = only2.get(folder);
+    if (header !== null && (target == null || header.target === target) && (claims === void 0 || claims(header.from)))
       orphans.push({ path, header });
   }
   return orphans;

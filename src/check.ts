@@ -23,7 +23,7 @@ import { digestOf } from "./spec/load.js";
 import { diskHost } from "./spec/layout.js";
 import { changedOptions } from "./options.js";
 import { VERSION } from "./version.js";
-import { findOrphans, outputFolderFiles, outsideOutput, type Orphan } from "./write.js";
+import { findOrphans, outputFolderFiles, outsideOutput, type Orphan, type ScannedFolder } from "./write.js";
 
 export type Difference = "hand-edit" | "spec-changed" | "options-changed" | "folder-changed" | "compiler-changed" | "not-generated";
 
@@ -151,7 +151,7 @@ export function trustCurrent(sel: Selection): { trusted: Trusted[]; compile: str
 export function checkOutputs(
   base: string,
   outputs: readonly Output[],
-  folders: readonly string[],
+  folders: readonly ScannedFolder[],
   trusted: readonly Trusted[] = [],
   claims?: (from: string) => boolean,
 ): CheckResult {

@@ -16,10 +16,28 @@ function run(args: string[], cwd: string) {
   return { code, stdout, stderr };
 }
 
-/** A compiled copy of test/layout (argo into deploy/argo, GitHub Actions into .github/workflows). */
-function compiledProject(): string {
+/** The job files of test/layout. */
+const JOB_FILES = ["workflows/daily/jobs/extract_sales.yaml", "workflows/daily/jobs/transform_sales.yaml", "jobs/generate_report.yaml"];
+
+/**
+ * A copy of test/layout whose jobs pass their params as args (the contract's example
+ * declares them without using them, a warning, KFM224), so that compiling it says nothing.
+ */
+function layoutCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "kfm-check-"));
   cpSync(join(PACKAGE_ROOT, "test/layout"), dir, { recursive: true });
+  for (const f of JOB_FILES) {
+    const text = readFileSync(join(dir, f), "utf8");
+    const keys = [...text.matchAll(/^ {4}(\w+):/gm)].map((m) => m[1]!);
+    expect(keys.length).toBeGreaterThan(0);
+    writeFileSync(join(dir, f), text.replace("  params:\n", `  args: [${keys.map((k) => `"{{ params.${k} }}"`).join(", ")}]\n  params:\n`));
+  }
+  return dir;
+}
+
+/** A compiled copy of test/layout (argo into deploy/argo, GitHub Actions into .github/workflows). */
+function compiledProject(): string {
+  const dir = layoutCopy();
   expect(run(["--quiet"], dir)).toMatchObject({ code: 0, stderr: "" });
   return dir;
 }
@@ -168,6 +186,36 @@ describe("kfm-compile check", () => {
     expect(run(["--quiet"], dir).stderr).toBe("");
     expect(run(["--prune", "--quiet"], dir).code).toBe(0);
     expect(run([], dir).stderr).not.toContain("no longer");
+  });
+
+  it("given `runs:` set after compiling without it, then the run files left in the default runs folder are orphans: named, checked, pruned", () => {
+    const dir = layoutCopy();
+    rmSync(join(dir, "kfm.config.yaml"));
+    const config = (runs: string) => `specs: [workflows/*/workflow.yaml]\ntargets:\n  tekton:\n    out: deploy/tekton\n${runs}  argo:\n    out: deploy/argo\n`;
+    writeFileSync(join(dir, "kfm.config.yaml"), config(""));
+    expect(run(["--quiet"], dir).code).toBe(0);
+    const left = "deploy/tekton-runs/daily_sales_pipeline.run.yaml";
+    expect(existsSync(join(dir, left))).toBe(true);
+    // Another target's generated file there is not this folder's business.
+    cpSync(join(dir, ARGO), join(dir, "deploy/tekton-runs/daily_sales_pipeline.yaml"));
+    writeFileSync(join(dir, "kfm.config.yaml"), config("    runs: deploy/runs/tekton\n"));
+    const compiled = run([], dir);
+    expect(compiled.code).toBe(0);
+    expect(compiled.stderr).toContain(`written    deploy/runs/tekton/daily_sales_pipeline.run.yaml\n`);
+    expect(compiled.stderr).toContain(`no longer has a spec that writes it (${left}); kfm-compile --prune removes it.\n`);
+    const checked = run(["check"], dir);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain(`  ${left} (from workflows/daily/workflow.yaml, which now writes other files)\n`);
+    expect(checked.stdout).not.toContain("tekton-runs/daily_sales_pipeline.yaml");
+    expect(run(["--prune", "--quiet"], dir).code).toBe(0);
+    expect(existsSync(join(dir, left))).toBe(false);
+    expect(existsSync(join(dir, "deploy/tekton-runs/daily_sales_pipeline.yaml"))).toBe(true);
+    expect(run(["check"], dir).code).toBe(0);
+    // From one named runs folder to another, the old one is not known (README, "Runs folder").
+    writeFileSync(join(dir, "kfm.config.yaml"), config("    runs: deploy/runs/tekton-2\n"));
+    expect(run(["--quiet"], dir).code).toBe(0);
+    expect(run(["check"], dir).code).toBe(0);
+    expect(existsSync(join(dir, "deploy/runs/tekton/daily_sales_pipeline.run.yaml"))).toBe(true);
   });
 
   it("names at most three orphans in the line after a compile", () => {
