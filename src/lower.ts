@@ -782,12 +782,14 @@ interface UsedParams {
 }
 
 /**
- * A parameter no template of its job names (KFM224, a warning at its key): most often a
- * misspelling on one side, so the names the templates do use are offered.
+ * A parameter no template of its job names, in a job whose templates do name parameters
+ * (KFM224, a warning at its key): most often a misspelling on one side, or one left
+ * behind, so the names the templates use are offered. A job whose templates name no
+ * parameter is not warned about: the contract's own examples declare `params` that way
+ * (its section 3.2 and 4.2), as what the job is about.
  */
 function unusedParams(ctx: Ctx, params: ReadonlyMap<string, Param>, at: SpecPath, used: UsedParams): void {
-  // A parameter whose value was refused is left out: its error comes first.
-  if (!used.known) return;
+  if (!used.known || used.names.size === 0) return;
   const others = [...used.names].filter((n) => !params.has(n));
   for (const key of params.keys()) {
     if (used.names.has(key)) continue;
