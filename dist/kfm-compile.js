@@ -8180,7 +8180,7 @@ var MAX_OPTION_ITEMS = 256;
 function defaultOptions(decls) {
   return Object.fromEntries(Object.entries(decls).map(([k, d]) => [k, d.default]));
 }
-function resolveOptions(target, decls, given, at) {
+function resolveOptions(target, decls, given, at, related) {
   const problems = [];
   const values = defaultOptions(decls);
   const kept = {};
@@ -8200,7 +8200,10 @@ function resolveOptions(target, decls, given, at) {
     values[name] = value;
     kept[name] = value;
   }
-  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+  if (problems.length === 0 && related !== void 0)
+    for (const p of related(values))
+      problems.push({ ...p, at: [...at, ...p.at], atKey: p.at.length === 0 ? true : p.atKey });
+  return { options: problems.some((p) => p.severity === "error") ? null : { values, given: kept }, problems };
 }
 function invalid(decl, value) {
   const text = (s) => {
@@ -8264,12 +8267,33 @@ function parseOptionText(decl, text) {
       }
   }
 }
+var VALUE_DIGEST_HEX = 12;
+var OPTION_NAME = "[A-Za-z][A-Za-z0-9_]*";
+var OPTION_ENTRY = `${OPTION_NAME} sha256:[0-9a-f]{${VALUE_DIGEST_HEX}}`;
+var OPTIONS_VALUE = new RegExp(`^(?:none|${OPTION_ENTRY}(?:, ${OPTION_ENTRY})*)$`);
 function optionsDigest(given) {
   const keys = Object.keys(given).sort();
   if (keys.length === 0)
     return "none";
+  for (const k of keys)
+    if (!new RegExp(`^${OPTION_NAME}$`).test(k))
+      throw new Error(`option name \`${k}\` does not fit the header`);
   const canonical2 = (v) => v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical2(v[k])])) : Array.isArray(v) ? v.map(canonical2) : v;
-  return "sha256:" + createHash("sha256").update(JSON.stringify(canonical2(given))).digest("hex");
+  const digest = (v) => createHash("sha256").update(JSON.stringify(canonical2(v))).digest("hex").slice(0, VALUE_DIGEST_HEX);
+  return keys.map((k) => `${k} sha256:${digest(given[k])}`).join(", ");
+}
+function changedOptions(before, now) {
+  const read = (v) => OPTIONS_VALUE.test(v) ? new Map(v === "none" ? [] : v.split(", ").map((e) => e.split(" "))) : null;
+  const a = read(before);
+  const b = read(now);
+  if (a === null || b === null)
+    return null;
+  return [.../* @__PURE__ */ new Set([...a.keys(), ...b.keys()])].sort().flatMap((name) => {
+    const [x, y] = [a.get(name), b.get(name)];
+    if (x === y)
+      return [];
+    return [{ name, change: x === void 0 ? "added" : y === void 0 ? "removed" : "changed" }];
+  });
 }
 
 // dist/src/header.js
@@ -8348,14 +8372,14 @@ function readHeader(text) {
     const find = (re) => next.map((l) => re.exec(l)).find((x) => x !== null) ?? null;
     const digest = find(/^(?:# )?spec digest: (sha256:[0-9a-f]+)$/);
     const output = find(/^(?:# )?output digest: (sha256:[0-9a-f]+)$/);
-    const options = find(/^(?:# )?options: (none|sha256:[0-9a-f]+)$/);
+    const options = find(/^(?:# )?options: (.+)$/);
     return {
       version: m[1],
       target: m[2],
       from,
       digest: digest ? digest[1] : null,
       output: output ? output[1] : null,
-      options: options ? options[1] : null
+      options: options && (OPTIONS_VALUE.test(options[1]) || /^sha256:[0-9a-f]+$/.test(options[1])) ? options[1] : null
     };
   }
   return null;
@@ -11553,7 +11577,8 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   const name = str2(value.name);
   const image2 = str2(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
-  const tpl = (v, where) => resolveTemplate(ctx, v, where, params);
+  const used = { names: /* @__PURE__ */ new Set(), known: true };
+  const tpl = (v, where) => resolveTemplate(ctx, v, where, params, used);
   const list = (key) => {
     const v = value[key];
     if (!Array.isArray(v))
@@ -11614,6 +11639,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   };
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
+  unusedParams(ctx, params, [...at, "params"], used);
   if (name === null || image2 === null || imageText === null)
     return null;
   const standard = [
@@ -11639,6 +11665,17 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
     prerequisite: false,
     approval: null
   };
+}
+function unusedParams(ctx, params, at, used) {
+  if (!used.known || used.names.size === 0)
+    return;
+  const others = [...used.names].filter((n) => !params.has(n));
+  for (const key of params.keys()) {
+    if (used.names.has(key))
+      continue;
+    const ref = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `params.${key}` : !/['\\]/.test(key) ? `params['${key}']` : `params["${key}"]`;
+    ctx.problems.push(warning("KFM224", `No template of this job (image, command, args, env) uses the parameter \`${key}\`.${suggestion(key, others)} Use it as \`{{ ${ref} }}\`, or remove it.`, [...at, key], true));
+  }
 }
 function scalarText(ctx, raw, where) {
   if (typeof raw === "number" || typeof raw === "boolean")
@@ -11677,14 +11714,19 @@ function reportTemplate(ctx, r, where, params) {
   } else
     ctx.problems.push(problem(r.code, r.message, where));
 }
-function resolveTemplate(ctx, value, where, params) {
+function resolveTemplate(ctx, value, where, params, used) {
   if (typeof value !== "string")
     return null;
   const parsed = parseTemplate(value);
   if (!parsed.ok) {
     reportTemplate(ctx, parsed, where, params.keys());
+    if (used !== void 0)
+      used.known = false;
     return null;
   }
+  for (const part of parsed.parts)
+    if ("param" in part)
+      used?.names.add(part.param);
   let chars = 0;
   const uses = /* @__PURE__ */ new Map();
   for (const part of parsed.parts) {
@@ -15410,7 +15452,7 @@ var pattern0 = new RegExp("^[a-z]([a-z0-9_-]*[a-z0-9])?$", "u");
 var pattern1 = new RegExp("^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "u");
 var schema17 = { "description": "One entry of `workflow.jobs`: a job and the jobs it waits for (contract 8.1).", "type": "object", "properties": { "job": { "description": "The job specification, or (contract 12.2, repository layout) the path of a file\nholding one `job:` document, relative to this workflow file, for example\n`jobs/extract_sales.yaml`. The path must stay inside the project root (the folder\nof `kfm.config.yaml`, or the current folder without one): no absolute paths, no\n`..` leading out of it, no symbolic link pointing out of it. Problems in the job\nare reported in the job file; the header digest covers every file read.", "anyOf": [{ "$ref": "#/definitions/JobSpec" }, { "type": "string" }] }, "depends_on": { "description": "Names of jobs in this workflow that must succeed before this job starts.", "type": "array", "items": { "type": "string" } }, "on_upstream_failure": { "description": 'Extension (contract 9.2, "stop downstream jobs (default) or continue"): what this job\ndoes when a job it depends on failed. `stop` (default): it does not run. `continue`:\nit runs once every job it depends on has finished, whatever their outcome. Either\nway a run in which any job failed ends failed.', "enum": ["continue", "stop"], "type": "string" }, "prerequisite": { "description": "Extension (seed 002, contract prerequisites): every job of the workflow that is not\nupstream of this one waits for it to succeed, so a failed check blocks everything\ndownstream.", "type": "boolean" } }, "additionalProperties": false, "required": ["job"] };
 var schema18 = { "description": "A containerised job (contract 3.1).", "type": "object", "properties": { "name": { "description": "Unique job identifier within the workflow: lower-case letters, digits, `_` and\n`-`, starting with a letter.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 63, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "image": { "description": "Container image to run, for example `lakehouse/ingest:1.2.0`: a reference as\ncontainer runtimes read it, `[registry[:port]/]name[:tag][@digest]`, the name in\nlower case (`KFM223` otherwise). It may use `{{ params.<key> }}`, not the run's date.", "minLength": 1, "type": "string" }, "command": { "description": `Overrides the image entrypoint. Without it the image's own entrypoint runs, on
-every target. An empty list is refused: Kubernetes reads it as "no override".`, "minItems": 1, "type": "array", "items": { "type": "string" } }, "args": { "description": "Arguments passed to the command (or to the image entrypoint).", "type": "array", "items": { "type": "string" } }, "params": { "description": 'Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `"{{ ds }}"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret).', "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "env": { "description": "Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name\nending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused\n(`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).", "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/SecretRef" }, { "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "resources": { "description": "Resources the container requests (contract 3.1).", "$ref": "#/definitions/Resources" }, "retry": { "description": "Retry policy (contract 9.1). Without it a job runs once.", "$ref": "#/definitions/RetryPolicy" }, "timeout": { "description": "Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["image", "name"] };
+every target. An empty list is refused: Kubernetes reads it as "no override".`, "minItems": 1, "type": "array", "items": { "type": "string" } }, "args": { "description": "Arguments passed to the command (or to the image entrypoint).", "type": "array", "items": { "type": "string" } }, "params": { "description": 'Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use\nthe runtime variables (for example `"{{ ds }}"`). A value that looks like a credential\nis refused (`KFM221`); one that only looks like one is written as a\n[NotASecret](#notasecret). When the job\'s templates (image, command, args, env)\nuse parameters, one that none of them uses is a warning (`KFM224`), with the names\nthey do use offered.', "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "env": { "description": "Environment variables of the job's container. Names follow POSIX: letters,\ndigits and `_`, not starting with a digit. A value is text, or a reference to a\nsecret (contract 11.3: never a literal credential). A literal that looks like a\ncredential (a known token format anywhere, a random-looking value under a name\nsuch as `*_PASSWORD`, `*_TOKEN`, `*_SECRET`, `*_KEY`, or any literal under a name\nending in `PASSWORD`, `TOKEN`, `SECRET`, `API_KEY`, `PRIVATE_KEY`...) is refused\n(`KFM221`); a value that only looks like one is written as a [NotASecret](#notasecret).", "type": "object", "additionalProperties": { "anyOf": [{ "$ref": "#/definitions/SecretRef" }, { "$ref": "#/definitions/NotASecret" }, { "type": ["string", "number", "boolean"] }] } }, "resources": { "description": "Resources the container requests (contract 3.1).", "$ref": "#/definitions/Resources" }, "retry": { "description": "Retry policy (contract 9.1). Without it a job runs once.", "$ref": "#/definitions/RetryPolicy" }, "timeout": { "description": "Extension: the longest one attempt may take. A timed-out attempt counts as a\nfailure and is retried like any other. Without it an attempt has no time limit.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["image", "name"] };
 var schema19 = { "description": 'Extension: a literal env value or param that the credential check would refuse, marked\nas not a credential, for example `CACHE_KEY: {value: "3f9a1c0b7d2e4f6a8b9c", not_a_secret: true}`.\nIt means exactly what the bare `value` means; the mark is per value, so every other\nvalue is still checked. Mark only values that are safe to publish: they are written\ninto every generated file.', "type": "object", "properties": { "value": { "description": "The value, as it would be written without the mark.", "type": ["string", "number", "boolean"] }, "not_a_secret": { "description": "Must be `true`: the author states this value is not a credential.", "type": "boolean", "const": true } }, "additionalProperties": false, "required": ["not_a_secret", "value"] };
 var schema20 = { "description": "Extension: an environment value read from a secret when the job starts. On\nKubernetes targets it is the key of a Secret in the run's namespace; on GitHub\nActions it is the repository or organisation secret named\n`<SECRET>_<KEY>` (upper case, every other character `_`).", "type": "object", "properties": { "secret": { "description": "The Kubernetes Secret's name (a DNS subdomain).", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$", "maxLength": 253, "type": "string" }, "key": { "description": "The key inside the Secret.", "pattern": "^[-._a-zA-Z0-9]+$", "maxLength": 253, "type": "string" } }, "additionalProperties": false, "required": ["key", "secret"] };
 var schema22 = { "description": "Resource requests, as Kubernetes quantities.", "type": "object", "properties": { "cpu": { "description": "CPU request, a Kubernetes quantity such as `500m` or `2`.", "type": ["string", "number"] }, "memory": { "description": "Memory request, a Kubernetes quantity such as `512Mi` or `2Gi`.", "type": "string" } }, "additionalProperties": false };
@@ -21443,7 +21485,9 @@ function outputTooLarge(analysis, target, bytes, atLeast) {
 
 // dist/src/project.js
 function selectionFolders(sel) {
-  return [...new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]))];
+  const written = new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]));
+  const before = sel.targets.filter((t) => t.target.run !== void 0 && t.folder !== "." && !written.has(`${t.folder}-runs`)).map((t) => ({ folder: `${t.folder}-runs`, target: t.target.name }));
+  return [...written, ...before];
 }
 function targetsFor(sel, path) {
   const only2 = sel.only?.get(path);
@@ -24611,6 +24655,17 @@ var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS5);
 function runsOnValue(options) {
   return options.runsOn.length === 1 ? options.runsOn[0] : [...options.runsOn];
 }
+var REGISTRY = ["registry", "registryUsername", "registryPasswordSecret"];
+function checkOptions(options) {
+  const missing = REGISTRY.filter((o) => options[o] === void 0);
+  if (missing.length === 0 || missing.length === REGISTRY.length)
+    return [];
+  const given = REGISTRY.filter((o) => options[o] !== void 0);
+  const names = (list) => list.map((o) => `\`${o}\``).join(" and ");
+  return [
+    problem("KFM260", `The GitHub Actions options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together (each job logs in to the registry as that user with that secret before it pulls), but only ${names(given)} ${given.length === 1 ? "is" : "are"} given: add ${names(missing)}, or remove ${given.length === 1 ? "it" : "them"} for anonymous pulls.`, [])
+  ];
+}
 function registryLogin(options) {
   const { registry, registryUsername, registryPasswordSecret } = options;
   return registry !== void 0 && registryUsername !== void 0 && registryPasswordSecret !== void 0 ? { server: registry, username: registryUsername, passwordSecret: registryPasswordSecret } : null;
@@ -25557,12 +25612,8 @@ var DOCKER_MIN_MEMORY_BYTES = 6291456n;
 var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
 var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
 var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function check4(ir, options = DEFAULT_OPTIONS3) {
+function check4(ir) {
   const problems = [];
-  const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
-  if (registry.some((o) => o !== void 0) && registry.some((o) => o === void 0)) {
-    problems.push(problem("KFM260", `The ${TARGET3} options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together: each job logs in to the registry as that user with that secret before it pulls. Give all three, or none for anonymous pulls.`, ir.at));
-  }
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
@@ -26304,6 +26355,7 @@ var githubActions = {
   // time"; nothing is said of the repeated hour.
   daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
   options: OPTIONS5,
+  checkOptions,
   features: features4,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {
@@ -26341,9 +26393,11 @@ function objectRef(apiVersion, kind, name) {
   const group = groupOf(apiVersion);
   return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
 }
+var NAMED = 3;
 function preflight(manifests, namespace) {
   const objects2 = [];
   const diagnostics = [];
+  const elsewhere = /* @__PURE__ */ new Map();
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
       const name = object.metadata?.name;
@@ -26354,11 +26408,20 @@ function preflight(manifests, namespace) {
       }
       const own = object.metadata.namespace;
       if (own !== void 0 && namespace !== void 0 && own !== namespace) {
-        diagnostics.push(locate(manifest, "KFM502", `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
+        const group = elsewhere.get(own) ?? { manifest, files: /* @__PURE__ */ new Set(), refs: [] };
+        group.files.add(manifest.file);
+        group.refs.push(ref);
+        elsewhere.set(own, group);
         continue;
       }
       objects2.push({ manifest, object, namespace: own, name });
     }
+  }
+  for (const [own, { manifest, files, refs }] of elsewhere) {
+    const others = files.size - 1;
+    const where = others === 0 ? manifest.file : `${manifest.file} and ${others} other file${others === 1 ? "" : "s"}`;
+    const what = refs.length === 1 ? refs[0] : `${refs.length} objects (${refs.slice(0, NAMED).join(", ")}${refs.length > NAMED ? `, and ${refs.length - NAMED} more` : ""})`;
+    diagnostics.push(locate(manifest, "KFM502", `${where} put${others === 0 ? "s" : ""} ${what} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`, []));
   }
   return { objects: objects2, diagnostics };
 }
@@ -26811,7 +26874,7 @@ function parseConfig(file, text, path, glob = globFiles) {
       problems.push(problem("KFM101", `Unknown target \`${name}\` in \`targets\`.${suggestion(name, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name], true));
       continue;
     }
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"], target.checkOptions?.bind(target));
     problems.push(...resolved.problems);
     const folders = [];
     for (const [key, folder] of [
@@ -27085,7 +27148,7 @@ function withOptions(targets, values) {
     if (mine === void 0)
       return t;
     const all = { ...t.options?.given ?? {}, ...mine };
-    const r = resolveOptions(t.target.name, t.target.options, all, []);
+    const r = resolveOptions(t.target.name, t.target.options, all, [], t.target.checkOptions?.bind(t.target));
     if (r.options === null)
       throw new UsageError(r.problems.map((p) => `--option: ${p.message}`).join("\n"));
     return { ...t, options: { ...r.options, digest: optionsDigest(r.options.given) } };
@@ -27453,14 +27516,20 @@ function head(path) {
 }
 function findOrphans(base, folders, expected, claims) {
   const orphans = [];
-  for (const { path } of outputFolderFiles(base, folders)) {
+  const only2 = /* @__PURE__ */ new Map();
+  for (const f of folders) {
+    const [folder, target] = typeof f === "string" ? [f, null] : [f.folder, f.target];
+    only2.set(folder, only2.has(folder) && (only2.get(folder) === null || target === null) ? null : target);
+  }
+  for (const { folder, path } of outputFolderFiles(base, [...only2.keys()])) {
     if (expected.has(path))
       continue;
     const text = head(join4(base, path));
     if (text === null || !isGenerated(text))
       continue;
     const header = readHeader(text);
-    if (header !== null && (claims === void 0 || claims(header.from)))
+    const target = only2.get(folder);
+    if (header !== null && (target == null || header.target === target) && (claims === void 0 || claims(header.from)))
       orphans.push({ path, header });
   }
   return orphans;
@@ -28157,9 +28226,11 @@ function checkOutputs(base, outputs, folders, trusted = [], claims) {
       current.push(o.path);
       continue;
     }
+    const why = difference(existing, o.text);
     stale.push({
       path: o.path,
-      why: difference(existing, o.text),
+      why,
+      ...why === "options-changed" ? { options: changedOptions(readHeader(existing).options ?? "", readHeader(o.text).options ?? "") } : {},
       patch: createTwoFilesPatch(`a/${o.path}`, `b/${o.path}`, existing, o.text, "on disk", "from the specs")
     });
   }
@@ -28191,6 +28262,13 @@ var WHY = {
   "compiler-changed": "stale: generated by another kfm-compile version. Run kfm-compile",
   "not-generated": "in the way: this file was not generated by kfm-compile, so kfm-compile will not replace it without --force"
 };
+function staleReason(s) {
+  if (s.why !== "options-changed" || s.options == null || s.options.length === 0)
+    return WHY[s.why];
+  const said = { changed: "changed", added: "is now given", removed: "is no longer given" };
+  const list = s.options.map((o) => `\`${o.name}\` ${said[o.change]}`);
+  return `stale: the target's options (kfm.config.yaml or --option) changed since it was generated: ${list.join(", ")}. Run kfm-compile`;
+}
 
 // dist/src/cli/commands/check.js
 var checkCommand = {
@@ -28246,7 +28324,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       io.stdout(`::stop-commands::${quoted2}
 `);
     for (const s of result.stale) {
-      io.stdout(`${shown2(s.path)}: ${WHY[s.why]}.
+      io.stdout(`${shown2(s.path)}: ${staleReason(s)}.
 `);
       io.stdout(s.patch);
     }
@@ -28284,6 +28362,14 @@ function nothingToCompile(cwd) {
   return new UsageError(`nothing to compile: no spec files given, and no kfm.config.yaml in ${cwd} or a folder above it (up to the repository root).`, `Give spec files and targets (kfm-compile pipeline.yaml --target argo --out deploy/),
 or write a kfm.config.yaml naming the project's specs and targets (README, "Project config"),
 or name one with --config FILE.`);
+}
+var ORPHANS_NAMED = 3;
+function orphanNote(paths) {
+  const one = paths.length === 1;
+  const named = paths.slice(0, ORPHANS_NAMED).join(", ");
+  const more = paths.length > ORPHANS_NAMED ? ` and ${paths.length - ORPHANS_NAMED} more, which kfm-compile check lists` : "";
+  return `kfm-compile: ${one ? "1 generated file" : `${paths.length} generated files`} in the output folders no longer ${one ? "has a spec that writes it" : "have a spec that writes them"} (${named}${more}); kfm-compile --prune removes ${one ? "it" : "them"}.
+`;
 }
 var compileCommand = {
   name: "compile",
@@ -28341,12 +28427,11 @@ var compileCommand = {
 `);
       return EXIT_INVALID;
     }
-    let removed;
-    if (values.prune) {
-      const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
-      removed = removeOrphans(selection.base, orphans).removed;
-    }
+    const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
+    const removed = values.prune ? removeOrphans(selection.base, orphans).removed : void 0;
     reportFiles(io, shown2, { ...written, removed }, { quiet, summary: true });
+    if (!values.prune && orphans.length > 0 && !quiet)
+      io.stderr(orphanNote(orphans.map((o) => shown2(o.path))));
     return EXIT_OK;
   }
 };
@@ -29260,7 +29345,8 @@ compile part of it (--out compiles the specs as given instead). With neither a s
 nor a project, there is nothing to compile, which is a usage error (exit 2).
 
 When writing files, a line per file goes to standard error (written, unchanged:
-same bytes, not rewritten; removed, with --prune), then a summary. On a terminal,
+same bytes, not rewritten; removed, with --prune), then a summary, and without
+--prune a line naming the generated files no compiled spec writes any more. On a terminal,
 a run taking over a second shows its progress on one line, erased at the end.
 A command name wins over a file of that name: ./check compiles a spec named check.
 

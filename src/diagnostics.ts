@@ -56,6 +56,7 @@ export const CODES = {
   KFM221: "a literal value looks like a credential",
   KFM222: "a legacy or fixed-offset time zone name",
   KFM223: "malformed container image reference",
+  KFM224: "a job parameter no template uses",
   KFM240: "text holds a character no target can pass on",
   KFM245: "not a single email address",
   KFM255: "a scheduled approval gate nobody may approve (tekton)",

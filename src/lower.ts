@@ -673,7 +673,8 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
   const name = str(value.name);
   const image = str(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
-  const tpl = (v: unknown, where: SpecPath): Template | null => resolveTemplate(ctx, v, where, params);
+  const used: UsedParams = { names: new Set(), known: true };
+  const tpl = (v: unknown, where: SpecPath): Template | null => resolveTemplate(ctx, v, where, params, used);
   const list = (key: "command" | "args"): Template[] | null => {
     const v = value[key];
     if (!Array.isArray(v)) return null;
@@ -747,6 +748,7 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
   };
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
+  unusedParams(ctx, params, [...at, "params"], used);
   if (name === null || image === null || imageText === null) return null;
   const standard: EnvVar[] = [
     { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
@@ -771,6 +773,36 @@ function lowerJob(ctx: Ctx, value: unknown, at: SpecPath, dependsOn: string[], r
     prerequisite: false,
     approval: null,
   };
+}
+
+/** The parameters a job's templates name; `known` is false once one of them could not be read (its names are unknown). */
+interface UsedParams {
+  readonly names: Set<string>;
+  known: boolean;
+}
+
+/**
+ * A parameter no template of its job names, in a job whose templates do name parameters
+ * (KFM224, a warning at its key): most often a misspelling on one side, or one left
+ * behind, so the names the templates use are offered. A job whose templates name no
+ * parameter is not warned about: the contract's own examples declare `params` that way
+ * (its section 3.2 and 4.2), as what the job is about.
+ */
+function unusedParams(ctx: Ctx, params: ReadonlyMap<string, Param>, at: SpecPath, used: UsedParams): void {
+  if (!used.known || used.names.size === 0) return;
+  const others = [...used.names].filter((n) => !params.has(n));
+  for (const key of params.keys()) {
+    if (used.names.has(key)) continue;
+    const ref = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `params.${key}` : !/['\\]/.test(key) ? `params['${key}']` : `params["${key}"]`;
+    ctx.problems.push(
+      warning(
+        "KFM224",
+        `No template of this job (image, command, args, env) uses the parameter \`${key}\`.${suggestion(key, others)} Use it as \`{{ ${ref} }}\`, or remove it.`,
+        [...at, key],
+        true,
+      ),
+    );
+  }
 }
 
 /** Non-string scalars in `env` and `params` are taken as written (`0755`, `1e3`, `on`), not as YAML re-prints them. */
@@ -817,13 +849,15 @@ function reportTemplate(ctx: Ctx, r: Extract<ReturnType<typeof parseTemplate>, {
   } else ctx.problems.push(problem(r.code, r.message, where));
 }
 
-function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<string, Param>): Template | null {
+function resolveTemplate(ctx: Ctx, value: unknown, where: SpecPath, params: Map<string, Param>, used?: UsedParams): Template | null {
   if (typeof value !== "string") return null;
   const parsed = parseTemplate(value);
   if (!parsed.ok) {
     reportTemplate(ctx, parsed, where, params.keys());
+    if (used !== undefined) used.known = false;
     return null;
   }
+  for (const part of parsed.parts) if ("param" in part) used?.names.add(part.param);
   // The expanded length, added up from the parts before any of them is put in
   // (src/limits.ts, "Output bounds"): a parameter named many times multiplies.
   let chars = 0;

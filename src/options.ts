@@ -3,8 +3,8 @@
  * images, runner labels, ...), never what it means. Each backend declares its options in
  * `targets/<t>/options.ts` with the builders below; the core validates what
  * `kfm.config.yaml` (`targets.<t>.options`) and the command line (`--option name=value`)
- * give, fills in defaults, and the header's `options:` line carries a digest of what was
- * given, so `check` sees a changed option.
+ * give, fills in defaults, and the header's `options:` line names each option given with
+ * a digest of its value, so `check` sees, and names, a changed option.
  *
  * The declarations are data, so that the config schema (`npm run docs`), the README and
  * `kfm-compile targets` print them from the same place the validation reads.
@@ -67,13 +67,16 @@ export interface ResolvedOptions {
 
 /**
  * Checks given option values against a target's declarations (`at` locates the mapping
- * in its file; `target` names it in messages). Unknown names get a did-you-mean.
+ * in its file; `target` names it in messages). Unknown names get a did-you-mean. When
+ * each value is valid, `related` (the target's `checkOptions`) checks them against each
+ * other, its problems placed inside the mapping at `at`.
  */
 export function resolveOptions(
   target: string,
   decls: OptionDecls,
   given: Readonly<Record<string, unknown>>,
   at: SpecPath,
+  related?: (values: Record<string, unknown>) => readonly Problem[],
 ): { options: ResolvedOptions | null; problems: Problem[] } {
   const problems: Problem[] = [];
   const values = defaultOptions(decls);
@@ -94,7 +97,9 @@ export function resolveOptions(
     values[name] = value;
     kept[name] = value;
   }
-  return { options: problems.length > 0 ? null : { values, given: kept }, problems };
+  if (problems.length === 0 && related !== undefined)
+    for (const p of related(values)) problems.push({ ...p, at: [...at, ...p.at], atKey: p.at.length === 0 ? true : p.atKey });
+  return { options: problems.some((p) => p.severity === "error") ? null : { values, given: kept }, problems };
 }
 
 function invalid(decl: OptionDecl, value: unknown): string | null {
@@ -163,10 +168,26 @@ export function parseOptionText(decl: OptionDecl | undefined, text: string): { v
   }
 }
 
-/** The header's `options:` value: `none`, or a digest of what was given (sorted keys). */
+/** Hex digits of an option value's digest in the header: enough that a changed value is never taken for the old one by chance (2^-48). */
+const VALUE_DIGEST_HEX = 12;
+
+/** An option name as targets declare them (camelCase), so the header line parses back. */
+const OPTION_NAME = "[A-Za-z][A-Za-z0-9_]*";
+const OPTION_ENTRY = `${OPTION_NAME} sha256:[0-9a-f]{${VALUE_DIGEST_HEX}}`;
+/** The header's `options:` value as `optionsDigest` writes it. */
+export const OPTIONS_VALUE = new RegExp(`^(?:none|${OPTION_ENTRY}(?:, ${OPTION_ENTRY})*)$`);
+
+/**
+ * The header's `options:` value: `none`, or each option given (sorted by name) with a
+ * short digest of its value, `namespace sha256:1a2b3c4d5e6f, runsOn sha256:0f1e2d3c4b5a`.
+ * A person reads which options the file was made with, and `check` says which changed
+ * (`changedOptions`); values are not written out, since a mapping's can be long and any
+ * text, and the header is one line of printable ASCII.
+ */
 export function optionsDigest(given: Readonly<Record<string, unknown>>): string {
   const keys = Object.keys(given).sort();
   if (keys.length === 0) return "none";
+  for (const k of keys) if (!new RegExp(`^${OPTION_NAME}$`).test(k)) throw new Error(`option name \`${k}\` does not fit the header`);
   const canonical = (v: unknown): unknown =>
     v !== null && typeof v === "object" && !Array.isArray(v)
       ? Object.fromEntries(
@@ -177,12 +198,30 @@ export function optionsDigest(given: Readonly<Record<string, unknown>>): string 
       : Array.isArray(v)
         ? v.map(canonical)
         : v;
-  return (
-    "sha256:" +
+  const digest = (v: unknown) =>
     createHash("sha256")
-      .update(JSON.stringify(canonical(given)))
+      .update(JSON.stringify(canonical(v)))
       .digest("hex")
-  );
+      .slice(0, VALUE_DIGEST_HEX);
+  return keys.map((k) => `${k} sha256:${digest(given[k])}`).join(", ");
+}
+
+/**
+ * The options whose value differs between two `options:` values, by name, each marked
+ * when it was given only before (`removed`) or only now (`added`); null when either is
+ * not in `optionsDigest`'s form (a header from before it named the options).
+ */
+export function changedOptions(before: string, now: string): { name: string; change: "changed" | "added" | "removed" }[] | null {
+  const read = (v: string): Map<string, string> | null =>
+    OPTIONS_VALUE.test(v) ? new Map(v === "none" ? [] : v.split(", ").map((e) => e.split(" ") as [string, string])) : null;
+  const a = read(before);
+  const b = read(now);
+  if (a === null || b === null) return null;
+  return [...new Set([...a.keys(), ...b.keys()])].sort().flatMap((name) => {
+    const [x, y] = [a.get(name), b.get(name)];
+    if (x === y) return [];
+    return [{ name, change: x === undefined ? ("added" as const) : y === undefined ? ("removed" as const) : ("changed" as const) }];
+  });
 }
 
 /** JSON Schema of a target's options mapping, for schemas/config.schema.json. */

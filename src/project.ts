@@ -11,6 +11,7 @@ import { defaultOptions } from "./options.js";
 import { sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { judgeDaylightSaving } from "./lower.js";
 import { diskHost, type ReadError } from "./spec/layout.js";
+import type { ScannedFolder } from "./write.js";
 
 export interface Selection {
   /** Output paths are relative to this folder (absolute). */
@@ -71,9 +72,20 @@ export interface Compiled {
   readonly sources: ReadonlyMap<string, Analysis>;
 }
 
-/** Every folder the selection writes generated files into: output folders and runs folders. */
-export function selectionFolders(sel: Selection): string[] {
-  return [...new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]))];
+/**
+ * The folders scanned for orphans (`check`, `--prune`): every folder the selection writes
+ * generated files into (output folders and runs folders), and, for a target whose runs
+ * folder is not the default `<out>-runs`, that default folder for the target's own files:
+ * the run files left there when `runs:` was set after compiling without it. A runs folder
+ * changed from one named folder to another is not known here (the headers do not name
+ * it), so the files of the old one stay until removed by hand (README, "Runs folder").
+ */
+export function selectionFolders(sel: Selection): ScannedFolder[] {
+  const written = new Set(sel.targets.flatMap((t) => [t.folder, t.runsFolder]));
+  const before = sel.targets
+    .filter((t) => t.target.run !== undefined && t.folder !== "." && !written.has(`${t.folder}-runs`))
+    .map((t) => ({ folder: `${t.folder}-runs`, target: t.target.name }));
+  return [...written, ...before];
 }
 
 /** The targets (with folders) a spec of the selection is compiled for. */

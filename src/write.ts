@@ -268,19 +268,34 @@ function head(path: string): string | null {
 }
 
 /**
+ * A folder scanned for orphans: a folder the selection writes (every generated file in it
+ * counts), or one it wrote before and no longer does, where only `target`'s files count
+ * (a runs folder left behind, src/project.ts `selectionFolders`).
+ */
+export type ScannedFolder = string | { readonly folder: string; readonly target: string };
+
+/**
  * Orphans: files directly in one of `folders` (relative to `base`) that carry the
  * kfm-compile header and are not among `expected` (paths relative to `base`). A
  * file without the header is never one, whatever it holds, and neither is one whose
- * header names a spec that `claims` (when given) says is not this selection's.
+ * header names a spec that `claims` (when given) says is not this selection's, nor,
+ * in a folder scanned for one target, another target's.
  */
-export function findOrphans(base: string, folders: readonly string[], expected: ReadonlySet<string>, claims?: (from: string) => boolean): Orphan[] {
+export function findOrphans(base: string, folders: readonly ScannedFolder[], expected: ReadonlySet<string>, claims?: (from: string) => boolean): Orphan[] {
   const orphans: Orphan[] = [];
-  for (const { path } of outputFolderFiles(base, folders)) {
+  const only = new Map<string, string | null>();
+  for (const f of folders) {
+    const [folder, target] = typeof f === "string" ? [f, null] : [f.folder, f.target];
+    // A folder the selection writes takes every target's files, however else it is named.
+    only.set(folder, only.has(folder) && (only.get(folder) === null || target === null) ? null : target);
+  }
+  for (const { folder, path } of outputFolderFiles(base, [...only.keys()])) {
     if (expected.has(path)) continue;
     const text = head(join(base, path));
     if (text === null || !isGenerated(text)) continue;
     const header = readHeader(text);
-    if (header !== null && (claims === undefined || claims(header.from))) orphans.push({ path, header });
+    const target = only.get(folder);
+    if (header !== null && (target == null || header.target === target) && (claims === undefined || claims(header.from))) orphans.push({ path, header });
   }
   return orphans;
 }

@@ -1,10 +1,10 @@
 /**
  * The backend contract. A backend is one folder under `targets/` with the same file
- * roles in each (`index.ts` the descriptor, `features.ts` how each feature is
- * realised, `check.ts` what the runner cannot express, `emit.ts` IR to text,
- * `lift.ts` text back to meaning, `runs.ts` backfill runs, `README.md` every mapping
- * decision), listed once
- * in `targets/index.ts`.
+ * roles in each (`index.ts` the descriptor, `options.ts` its deployment options and
+ * how they go together, `features.ts` how each feature is realised, `check.ts` what
+ * the runner cannot express, `emit.ts` IR to text, `lift.ts` text back to meaning,
+ * `runs.ts` backfill runs, `prerequisites.ts` what a spec needs on the runner,
+ * `README.md` every mapping decision), listed once in `targets/index.ts`.
  */
 import type { DaylightSaving } from "../src/cron.js";
 import type { Problem, Severity } from "../src/diagnostics.js";
@@ -42,6 +42,14 @@ export interface Target<O extends object = any> {
    * `--option name=value`): how a workflow is deployed, never what it means.
    */
   readonly options: OptionDecls;
+  /**
+   * Checks the options against each other (options that only work together, or that
+   * exclude each other), once, when the config and the command line are read: every
+   * option already has a valid value of its own, defaults filled in. Each problem's `at`
+   * is a path inside the options mapping (`[]` for the mapping itself); the core places
+   * it at `targets.<name>.options` in kfm.config.yaml, or reports it for `--option`.
+   */
+  checkOptions?(options: O): Problem[];
   /** How each feature is realised: the data `explain` and the support matrix print. */
   readonly features: FeatureTable;
   /** The largest output file the runner takes, when it has a limit (KFM302). */

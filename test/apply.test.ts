@@ -182,12 +182,18 @@ describe("applying objects", () => {
     const none = new FakeCluster();
     const r = await applyManifests(none, [placed], { ...OPTIONS, namespace: "staging" });
     expect(none.calls).toEqual([]);
-    expect(shown(r.diagnostics)).toEqual(
-      ARGO_REFS.map(
-        (ref) =>
-          `pipeline.yaml:2:3: error KFM502: argo/daily_sales.yaml puts ${ref} in the namespace \`prod\` (the target's \`namespace\` option), not in \`staging\` (--namespace): apply with --namespace prod, or compile with the namespace you mean.`,
-      ),
-    );
+    // One diagnostic for the one cause, with the count and the first names.
+    expect(shown(r.diagnostics)).toEqual([
+      `pipeline.yaml:2:3: error KFM502: argo/daily_sales.yaml puts 4 objects (${ARGO_REFS.slice(0, 3).join(", ")}, and 1 more) in the namespace \`prod\` (the target's \`namespace\` option), not in \`staging\` (--namespace): apply with --namespace prod, or compile with the namespace you mean.`,
+    ]);
+    // Several files placing objects there: still once, at the first, counting the others.
+    const second = { ...placed, file: "argo/other.yaml", objects: placed.objects.slice(0, 1) };
+    const both = await applyManifests(new FakeCluster(), [placed, second], { ...OPTIONS, namespace: "staging" });
+    expect(shown(both.diagnostics)).toEqual([
+      expect.stringMatching(/^pipeline\.yaml:2:3: error KFM502: argo\/daily_sales\.yaml and 1 other file put 5 objects \(/),
+    ]);
+    const one = await applyManifests(new FakeCluster(), [second], { ...OPTIONS, namespace: "staging" });
+    expect(shown(one.diagnostics)).toEqual([expect.stringContaining(`argo/other.yaml puts ${ARGO_REFS[0]} in the namespace \`prod\``)]);
     // and without --namespace the file's namespace is used
     const own = new FakeCluster();
     await applyManifests(own, [placed], OPTIONS);

@@ -193,3 +193,36 @@ describe("prerequisites are bounded (KFM008)", () => {
     ]);
   }, 60_000);
 });
+
+describe("job parameters no template uses", () => {
+  it("are a warning at the key (KFM224), with the names the templates use as did-you-mean", () => {
+    expect(
+      problems(`job:
+  name: a
+  image: "x:1"
+  params: {tabel: sales, region: eu, spare: "1"}
+  command: [echo, "{{ params.table }}", "{{ params['region'] }}"]
+`),
+    ).toEqual([
+      "spec.yaml:4:12: warning KFM224: No template of this job (image, command, args, env) uses the parameter `tabel`. Did you mean 'table'? Use it as `{{ params.tabel }}`, or remove it.",
+      "spec.yaml:4:38: warning KFM224: No template of this job (image, command, args, env) uses the parameter `spare`. Use it as `{{ params.spare }}`, or remove it.",
+      "spec.yaml:5:19: error KFM209: `params.table` is not a parameter of this job. Did you mean 'tabel'?",
+    ]);
+  });
+
+  it("count a use in the image, args and env, name a key that is not a name by its quoted form, and say nothing when a template could not be read", () => {
+    expect(
+      problems(`job: {name: a, image: "x:{{ params.tag }}", args: ["{{ params.b }}"], env: {E: "{{ params.c }}"}, params: {tag: "1", b: "2", c: "3"}}\n`),
+    ).toEqual([]);
+    expect(problems(`job: {name: a, image: "x:1", args: ["{{ params.b }}"], params: {"a key": "1", b: "2"}}\n`)).toEqual([
+      "spec.yaml:1:65: warning KFM224: No template of this job (image, command, args, env) uses the parameter `a key`. Use it as `{{ params['a key'] }}`, or remove it.",
+    ]);
+    expect(problems(`job: {name: a, image: "x:1", args: ["{{ params.p | upper }}"], params: {p: "1"}}\n`).map((l) => l.split(": ")[1])).toEqual([
+      "error KFM210",
+    ]);
+  });
+
+  it("are not warned about in a job whose templates name no parameter (as the contract's examples declare them)", () => {
+    expect(problems(`job: {name: a, image: "x:1", args: ["{{ ds }}"], params: {source_table: raw.sales, execution_date: "{{ ds }}"}}\n`)).toEqual([]);
+  });
+});

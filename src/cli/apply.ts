@@ -77,6 +77,9 @@ export function objectRef(apiVersion: string, kind: string, name: string): strin
   return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
 }
 
+/** How many objects a diagnostic about several names before saying how many more. */
+const NAMED = 3;
+
 /**
  * What can be told before any request: every object has a name (one with only
  * `generateName` is a run, left out with a warning), and sits in the namespace asked for.
@@ -88,6 +91,9 @@ export function preflight(
 ): { objects: { manifest: Manifest; object: KubeObject; namespace: string | undefined; name: string }[]; diagnostics: Diagnostic[] } {
   const objects: { manifest: Manifest; object: KubeObject; namespace: string | undefined; name: string }[] = [];
   const diagnostics: Diagnostic[] = [];
+  // Objects placed in another namespace than --namespace, by that namespace: one cause
+  // (the target's `namespace` option), said once with the count and the first names.
+  const elsewhere = new Map<string, { manifest: Manifest; files: Set<string>; refs: string[] }>();
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
       const name = object.metadata?.name;
@@ -106,18 +112,30 @@ export function preflight(
       }
       const own = object.metadata.namespace;
       if (own !== undefined && namespace !== undefined && own !== namespace) {
-        diagnostics.push(
-          locate(
-            manifest,
-            "KFM502",
-            `${manifest.file} puts ${ref} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`,
-            [],
-          ),
-        );
+        const group = elsewhere.get(own) ?? { manifest, files: new Set<string>(), refs: [] };
+        group.files.add(manifest.file);
+        group.refs.push(ref);
+        elsewhere.set(own, group);
         continue;
       }
       objects.push({ manifest, object, namespace: own, name });
     }
+  }
+  for (const [own, { manifest, files, refs }] of elsewhere) {
+    const others = files.size - 1;
+    const where = others === 0 ? manifest.file : `${manifest.file} and ${others} other file${others === 1 ? "" : "s"}`;
+    const what =
+      refs.length === 1
+        ? refs[0]!
+        : `${refs.length} objects (${refs.slice(0, NAMED).join(", ")}${refs.length > NAMED ? `, and ${refs.length - NAMED} more` : ""})`;
+    diagnostics.push(
+      locate(
+        manifest,
+        "KFM502",
+        `${where} put${others === 0 ? "s" : ""} ${what} in the namespace \`${own}\` (the target's \`namespace\` option), not in \`${namespace}\` (--namespace): apply with --namespace ${own}, or compile with the namespace you mean.`,
+        [],
+      ),
+    );
   }
   return { objects, diagnostics };
 }

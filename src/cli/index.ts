@@ -52,7 +52,8 @@ compile part of it (--out compiles the specs as given instead). With neither a s
 nor a project, there is nothing to compile, which is a usage error (exit 2).
 
 When writing files, a line per file goes to standard error (written, unchanged:
-same bytes, not rewritten; removed, with --prune), then a summary. On a terminal,
+same bytes, not rewritten; removed, with --prune), then a summary, and without
+--prune a line naming the generated files no compiled spec writes any more. On a terminal,
 a run taking over a second shows its progress on one line, erased at the end.
 A command name wins over a file of that name: ./check compiles a spec named check.
 

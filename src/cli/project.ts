@@ -212,7 +212,7 @@ export function withOptions(targets: SelectedTarget[], values: Parsed["values"])
     const mine = byTarget.get(t.target.name);
     if (mine === undefined) return t;
     const all = { ...(t.options?.given ?? {}), ...mine };
-    const r = resolveOptions(t.target.name, t.target.options, all, []);
+    const r = resolveOptions(t.target.name, t.target.options, all, [], t.target.checkOptions?.bind(t.target));
     if (r.options === null) throw new UsageError(r.problems.map((p) => `--option: ${p.message}`).join("\n"));
     return { ...t, options: { ...r.options, digest: optionsDigest(r.options.given) } };
   });

@@ -99,7 +99,7 @@ export function parseConfig(
       continue;
     }
     // Checked whatever the folders' problems: every problem of the file is said at once.
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"]);
+    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"], target.checkOptions?.bind(target));
     problems.push(...resolved.problems);
     const folders: string[] = [];
     for (const [key, folder] of [

@@ -207,7 +207,9 @@ export interface JobSpec {
    * Job parameters, available to templates as `{{ params.<key> }}`. A value may itself use
    * the runtime variables (for example `"{{ ds }}"`). A value that looks like a credential
    * is refused (`KFM221`); one that only looks like one is written as a
-   * [NotASecret](#notasecret).
+   * [NotASecret](#notasecret). When the job's templates (image, command, args, env)
+   * use parameters, one that none of them uses is a warning (`KFM224`), with the names
+   * they do use offered.
    */
   params?: { [key: string]: TemplateString | number | boolean | NotASecret };
   /**

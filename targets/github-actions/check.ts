@@ -8,7 +8,6 @@ import type { Template, Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
 import { githubSecretName } from "../../src/names.js";
 import { jobSecretNames, SECRET_SLOTS } from "./emit.js";
-import { DEFAULT_OPTIONS, type GithubActionsOptions } from "./options.js";
 import { quantityBytes } from "../../src/values.js";
 
 const TARGET = "GitHub Actions";
@@ -33,18 +32,8 @@ export const SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z
 /** Text no process environment or argument can carry (NUL), or that is not Unicode (a lone surrogate). */
 const UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-export function check(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): Problem[] {
+export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
-  const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
-  if (registry.some((o) => o !== undefined) && registry.some((o) => o === undefined)) {
-    problems.push(
-      problem(
-        "KFM260",
-        `The ${TARGET} options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together: each job logs in to the registry as that user with that secret before it pulls. Give all three, or none for anonymous pulls.`,
-        ir.at,
-      ),
-    );
-  }
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     problems.push(

@@ -2,7 +2,7 @@
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { UNDOCUMENTED } from "../../src/cron.js";
 import type { Target } from "../types.js";
-import { OPTIONS, type GithubActionsOptions } from "./options.js";
+import { checkOptions, OPTIONS, type GithubActionsOptions } from "./options.js";
 import { check } from "./check.js";
 import { emit, sharedFiles, variableExpression } from "./emit.js";
 import { prerequisites } from "./prerequisites.js";
@@ -18,6 +18,7 @@ export const githubActions: Target<GithubActionsOptions> = {
   // time"; nothing is said of the repeated hour.
   daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
   options: OPTIONS,
+  checkOptions,
   features,
   // 500 KB is not given in bytes; the smaller reading (500,000) keeps every file GitHub would run.
   fileLimit: {

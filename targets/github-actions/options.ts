@@ -4,6 +4,7 @@
  * beside this file ("Options") says what each one changes in the output; the same spec
  * lifts to the same meaning under any of them (tested).
  */
+import { problem, type Problem } from "../../src/diagnostics.js";
 import { defaultOptions, option, type OptionDecls, type OptionValues } from "../../src/options.js";
 
 /** A pinned GitHub-hosted image: Docker, coreutils `timeout`, python3 with zoneinfo and the system tz database. */
@@ -50,7 +51,27 @@ export function runsOnValue(options: GithubActionsOptions): string | string[] {
   return options.runsOn.length === 1 ? options.runsOn[0]! : [...options.runsOn];
 }
 
-/** Whether the registry login is configured (all three options given; check refuses a partial one). */
+const REGISTRY = ["registry", "registryUsername", "registryPasswordSecret"] as const;
+
+/**
+ * The options against each other (the target's `checkOptions`, run once where the config
+ * or `--option` gives them): the registry login needs all three of its options (KFM260).
+ */
+export function checkOptions(options: GithubActionsOptions): Problem[] {
+  const missing = REGISTRY.filter((o) => options[o] === undefined);
+  if (missing.length === 0 || missing.length === REGISTRY.length) return [];
+  const given = REGISTRY.filter((o) => options[o] !== undefined);
+  const names = (list: readonly string[]) => list.map((o) => `\`${o}\``).join(" and ");
+  return [
+    problem(
+      "KFM260",
+      `The GitHub Actions options \`registry\`, \`registryUsername\` and \`registryPasswordSecret\` go together (each job logs in to the registry as that user with that secret before it pulls), but only ${names(given)} ${given.length === 1 ? "is" : "are"} given: add ${names(missing)}, or remove ${given.length === 1 ? "it" : "them"} for anonymous pulls.`,
+      [],
+    ),
+  ];
+}
+
+/** Whether the registry login is configured (all three options given; `checkOptions` refuses a partial one). */
 export function registryLogin(options: GithubActionsOptions): { server: string; username: string; passwordSecret: string } | null {
   const { registry, registryUsername, registryPasswordSecret } = options;
   return registry !== undefined && registryUsername !== undefined && registryPasswordSecret !== undefined

@@ -168,7 +168,7 @@ describe("ordinary values are not refused (false positives stay low)", () => {
     ["NOTE", "sk_test_is_not_flagged_and_neither_is_AKIA_short"],
   ])("%s: %s", (name, value) => {
     const spec = value.includes("params.")
-      ? job(`  params: {p: x, password_ref: y}\n  env:\n    ${name}: ${yamlString(value)}\n`)
+      ? job(`  params: {${/params\.(\w+)/.exec(value)![1]}: x}\n  env:\n    ${name}: ${yamlString(value)}\n`)
       : job(`  env:\n    ${name}: ${yamlString(value)}\n`);
     expect(diagnostics(spec)).toEqual([]);
   });

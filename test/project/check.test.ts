@@ -6,6 +6,7 @@ import { main } from "../../src/cli/index.js";
 import { select } from "../../src/cli/project.js";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { trustCurrent } from "../../src/check.js";
+import { orphanNote } from "../../src/cli/commands/compile.js";
 import { readHeader, sealHolds, sealOutput } from "../../src/header.js";
 
 function run(args: string[], cwd: string) {
@@ -15,10 +16,16 @@ function run(args: string[], cwd: string) {
   return { code, stdout, stderr };
 }
 
-/** A compiled copy of test/layout (argo into deploy/argo, GitHub Actions into .github/workflows). */
-function compiledProject(): string {
+/** A copy of test/layout. */
+function layoutCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), "kfm-check-"));
   cpSync(join(PACKAGE_ROOT, "test/layout"), dir, { recursive: true });
+  return dir;
+}
+
+/** A compiled copy of test/layout (argo into deploy/argo, GitHub Actions into .github/workflows). */
+function compiledProject(): string {
+  const dir = layoutCopy();
   expect(run(["--quiet"], dir)).toMatchObject({ code: 0, stderr: "" });
   return dir;
 }
@@ -150,13 +157,62 @@ describe("kfm-compile check", () => {
     expect(run(["check"], dir).code).toBe(0);
   });
 
-  it("given compiling without --prune, then orphans stay", () => {
+  it("given compiling without --prune, then orphans stay, and one line names them and says how to remove them", () => {
     const dir = compiledProject();
     const wf = join(dir, "workflows/daily/workflow.yaml");
     writeFileSync(wf, readFileSync(wf, "utf8").replace("name: daily_sales_pipeline", "name: daily_sales"));
-    expect(run([], dir).code).toBe(0);
+    const r = run([], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr.split("\n").slice(-2)).toEqual([
+      `kfm-compile: 2 generated files in the output folders no longer have a spec that writes them (${GHA}, ${ARGO}); kfm-compile --prune removes them.`,
+      "",
+    ]);
     expect(existsSync(join(dir, ARGO))).toBe(true);
+    expect(existsSync(join(dir, GHA))).toBe(true);
     expect(run(["check"], dir).stdout).toContain("Orphans");
+    // --quiet says nothing; with nothing left behind there is no such line.
+    expect(run(["--quiet"], dir).stderr).toBe("");
+    expect(run(["--prune", "--quiet"], dir).code).toBe(0);
+    expect(run([], dir).stderr).not.toContain("no longer");
+  });
+
+  it("given `runs:` set after compiling without it, then the run files left in the default runs folder are orphans: named, checked, pruned", () => {
+    const dir = layoutCopy();
+    rmSync(join(dir, "kfm.config.yaml"));
+    const config = (runs: string) => `specs: [workflows/*/workflow.yaml]\ntargets:\n  tekton:\n    out: deploy/tekton\n${runs}  argo:\n    out: deploy/argo\n`;
+    writeFileSync(join(dir, "kfm.config.yaml"), config(""));
+    expect(run(["--quiet"], dir).code).toBe(0);
+    const left = "deploy/tekton-runs/daily_sales_pipeline.run.yaml";
+    expect(existsSync(join(dir, left))).toBe(true);
+    // Another target's generated file there is not this folder's business.
+    cpSync(join(dir, ARGO), join(dir, "deploy/tekton-runs/daily_sales_pipeline.yaml"));
+    writeFileSync(join(dir, "kfm.config.yaml"), config("    runs: deploy/runs/tekton\n"));
+    const compiled = run([], dir);
+    expect(compiled.code).toBe(0);
+    expect(compiled.stderr).toContain(`written    deploy/runs/tekton/daily_sales_pipeline.run.yaml\n`);
+    expect(compiled.stderr).toContain(`no longer has a spec that writes it (${left}); kfm-compile --prune removes it.\n`);
+    const checked = run(["check"], dir);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toContain(`  ${left} (from workflows/daily/workflow.yaml, which now writes other files)\n`);
+    expect(checked.stdout).not.toContain("tekton-runs/daily_sales_pipeline.yaml");
+    expect(run(["--prune", "--quiet"], dir).code).toBe(0);
+    expect(existsSync(join(dir, left))).toBe(false);
+    expect(existsSync(join(dir, "deploy/tekton-runs/daily_sales_pipeline.yaml"))).toBe(true);
+    expect(run(["check"], dir).code).toBe(0);
+    // From one named runs folder to another, the old one is not known (README, "Runs folder").
+    writeFileSync(join(dir, "kfm.config.yaml"), config("    runs: deploy/runs/tekton-2\n"));
+    expect(run(["--quiet"], dir).code).toBe(0);
+    expect(run(["check"], dir).code).toBe(0);
+    expect(existsSync(join(dir, "deploy/runs/tekton/daily_sales_pipeline.run.yaml"))).toBe(true);
+  });
+
+  it("names at most three orphans in the line after a compile", () => {
+    expect(orphanNote(["a"])).toBe(
+      "kfm-compile: 1 generated file in the output folders no longer has a spec that writes it (a); kfm-compile --prune removes it.\n",
+    );
+    expect(orphanNote(["a", "b", "c", "d", "e"])).toBe(
+      "kfm-compile: 5 generated files in the output folders no longer have a spec that writes them (a, b, c and 2 more, which kfm-compile check lists); kfm-compile --prune removes them.\n",
+    );
   });
 
   it("given explicit specs, --target and --out, then check compares DIR/<target>/ without a config", () => {

@@ -94,6 +94,36 @@ describe("kfm.config.yaml", () => {
     expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:5:15: error KFM013: Unknown argo option `no_such_option`\./)]);
   });
 
+  it("given GitHub registry options in part, then compiling says it once at the options key, not at each spec; --option completing them is taken", () => {
+    const dir = project({
+      "w/a.yaml": SPEC,
+      "w/b.yaml": SPEC.replace(/name: \S+/, "name: other"),
+      "kfm.config.yaml": "specs: ['w/*.yaml']\ntargets:\n  github-actions:\n    out: gh\n    options:\n      registry: ghcr.io\n",
+    });
+    const r = run([], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^kfm\.config\.yaml:5:5: error KFM260: The GitHub Actions options `registry`, `registryUsername` and `registryPasswordSecret` go together/,
+      ),
+      "1 error.",
+    ]);
+    expect(existsSync(join(dir, "gh"))).toBe(false);
+    const cli = run(["--option", "registryUsername=u"], dir);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/KFM260/);
+    writeFileSync(join(dir, "kfm.config.yaml"), "specs: ['w/*.yaml']\ntargets:\n  github-actions:\n    out: gh\n");
+    const usage = run(["--option", "registry=ghcr.io", "--option", "registryUsername=u"], dir);
+    expect([usage.code, usage.stderr.trim()]).toEqual([
+      2,
+      expect.stringMatching(
+        /^kfm-compile: --option: The GitHub Actions options .* only `registry` and `registryUsername` are given: add `registryPasswordSecret`/,
+      ),
+    ]);
+    const whole = run(["--option", "registry=ghcr.io", "--option", "registryUsername=u", "--option", "registryPasswordSecret=P"], dir);
+    expect([whole.code, whole.stderr]).toEqual([0, expect.stringContaining("written")]);
+  });
+
   it("given a glob matching nothing and folders outside the project, then KFM007 and KFM006", () => {
     const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml, workflow/*.yaml, ../*.yaml]\ntargets:\n  argo: {out: ../out}\n  tekton: {out: /tmp/x}\n");
     expect(r.lines).toEqual([

@@ -9,12 +9,14 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { argo } from "../../targets/argo/index.js";
 import type { Target } from "../../targets/types.js";
-import { checkOutputs, difference, trustCurrent } from "../../src/check.js";
+import { checkOutputs, difference, staleReason, trustCurrent } from "../../src/check.js";
+import { TARGETS } from "../../targets/index.js";
 import { withOptions } from "../../src/cli/project.js";
 import { UsageError } from "../../src/cli/common.js";
 import { parseConfig } from "../../src/config/load.js";
-import { hashComment, headerLines, readHeader, sealHolds } from "../../src/header.js";
-import { option, optionsDigest, parseOptionText, resolveOptions } from "../../src/options.js";
+import { HEADER_MARK, hashComment, headerLines, readHeader, sealHolds } from "../../src/header.js";
+import { changedOptions, option, optionsDigest, parseOptionText, resolveOptions } from "../../src/options.js";
+import { problem, warning } from "../../src/diagnostics.js";
 import { compileSelection, relativeDisplay, selectionFolders, type Selection } from "../../src/project.js";
 import { writeOutputs } from "../../src/write.js";
 import { readSpec } from "../../src/cli/common.js";
@@ -88,6 +90,25 @@ describe("target options", () => {
     ]);
   });
 
+  it("checks the options against each other once each is valid, placing the target's problems inside the mapping", () => {
+    const related = (v: Record<string, unknown>) =>
+      v.paused === true && v.replicas !== undefined
+        ? [problem("KFM260", "paused and replicas exclude each other.", ["replicas"]), warning("KFM260", "about the whole mapping.", [])]
+        : [];
+    const at = ["targets", "demo", "options"];
+    const both = resolveOptions("demo", OPTIONS, { paused: true, replicas: 2 }, at, related);
+    expect(both.options).toBeNull();
+    expect(both.problems.map((p) => [p.severity, p.at.join("."), p.atKey])).toEqual([
+      ["error", "targets.demo.options.replicas", false],
+      ["warning", "targets.demo.options", true],
+    ]);
+    // Not while a value is wrong on its own: that is said first.
+    expect(resolveOptions("demo", OPTIONS, { paused: true, replicas: 9 }, at, related).problems.map((p) => p.code)).toEqual(["KFM014"]);
+    // A warning alone keeps the options.
+    const warned = resolveOptions("demo", OPTIONS, { paused: true, replicas: 2 }, at, (v) => related(v).slice(1));
+    expect(warned.options?.given).toEqual({ paused: true, replicas: 2 });
+  });
+
   it("reads --option text as the declared type", () => {
     expect(parseOptionText(OPTIONS.labels, "self-hosted, gpu")).toEqual({ value: ["self-hosted", "gpu"] });
     expect(parseOptionText(OPTIONS.paused, "true")).toEqual({ value: true });
@@ -97,10 +118,36 @@ describe("target options", () => {
     expect("error" in parseOptionText(OPTIONS.context, "runAsUser=1000")).toBe(true);
   });
 
-  it("digests what was given whatever its key order, and says none for nothing", () => {
+  it("names each option given with a short digest of its value, whatever the key order, and says none for nothing", () => {
     expect(optionsDigest({})).toBe("none");
+    expect(optionsDigest({ b: { y: 1, x: 2 }, a: 1 })).toMatch(/^a sha256:[0-9a-f]{12}, b sha256:[0-9a-f]{12}$/);
     expect(optionsDigest({ a: 1, b: { y: 1, x: 2 } })).toBe(optionsDigest({ b: { x: 2, y: 1 }, a: 1 }));
     expect(optionsDigest({ a: 1 })).not.toBe(optionsDigest({ a: 2 }));
+    // The header reads it back, and still reads the one digest older files carry.
+    const text = (value: string) =>
+      `# ${HEADER_MARK} 1.0.0 (target demo) from s.yaml\n# spec digest: sha256:00\n# output digest: sha256:11\n# options: ${value}\n`;
+    expect(readHeader(text(optionsDigest({ namespace: "x", runsOn: ["a"] })))!.options).toBe(optionsDigest({ namespace: "x", runsOn: ["a"] }));
+    expect(readHeader(text(`sha256:${"a".repeat(64)}`))!.options).toBe(`sha256:${"a".repeat(64)}`);
+    expect(readHeader(text("namespace=prod"))!.options).toBeNull();
+  });
+
+  it("tells which options changed between two headers, and nothing when an old header does not name them", () => {
+    const before = optionsDigest({ namespace: "data", paused: true, labels: ["x"] });
+    const now = optionsDigest({ namespace: "prod", labels: ["x"], replicas: 2 });
+    expect(changedOptions(before, now)).toEqual([
+      { name: "namespace", change: "changed" },
+      { name: "paused", change: "removed" },
+      { name: "replicas", change: "added" },
+    ]);
+    expect(changedOptions("none", "none")).toEqual([]);
+    expect(changedOptions(`sha256:${"a".repeat(64)}`, now)).toBeNull();
+  });
+
+  it("every target's option names fit the header line", () => {
+    for (const t of TARGETS) {
+      const all = Object.fromEntries(Object.keys(t.options).map((k) => [k, 1]));
+      expect(optionsDigest(all).split(", ").length, t.name).toBe(Math.max(1, Object.keys(all).length));
+    }
   });
 
   it("--option goes to the targets that declare it, over the config's, and a name no selected target has is a usage error", () => {
@@ -113,6 +160,17 @@ describe("target options", () => {
     expect(() => withOptions(targets, { option: ["paused=maybe"] })).toThrow(/is `true` or `false`/);
     expect(() => withOptions(targets, { option: ["namespace"] })).toThrow(/name=value/);
     expect(() => withOptions(targets, { option: ["dmeo.namespace=x"] })).toThrow(/`dmeo` is not a selected target \(demo\)\. Did you mean 'demo'\?/);
+  });
+
+  it("--option is checked against the other options, the config's included, by the target's checkOptions", () => {
+    const { sel } = project();
+    const strict = {
+      ...demo,
+      checkOptions: (o: { paused?: boolean; mode?: string }) => (o.paused && o.mode === "fast" ? [problem("KFM260", "a paused run cannot be fast.", [])] : []),
+    };
+    const targets = sel({ paused: true }).targets.map((t) => ({ ...t, target: strict }));
+    expect(() => withOptions(targets, { option: ["mode=fast"] })).toThrow(/^--option: a paused run cannot be fast\.$/);
+    expect(withOptions(targets, { option: ["mode=safe"] })[0]!.options!.given).toEqual({ paused: true, mode: "safe" });
   });
 });
 
@@ -155,6 +213,16 @@ describe("run files, folder files and the options line", () => {
       ["deploy/demo-runs/two.run.txt", "options-changed"],
       ["deploy/demo/index.txt", "options-changed"],
     ]);
+    expect(result.stale.map(staleReason)).toEqual(
+      Array(5).fill("stale: the target's options (kfm.config.yaml or --option) changed since it was generated: `namespace` changed. Run kfm-compile"),
+    );
+    const more = sel({ paused: true });
+    const reasons = checkOutputs(dir, compileSelection(more).outputs, selectionFolders(more)).stale.map(staleReason);
+    expect(new Set(reasons)).toEqual(
+      new Set([
+        "stale: the target's options (kfm.config.yaml or --option) changed since it was generated: `namespace` is no longer given, `paused` is now given. Run kfm-compile",
+      ]),
+    );
   });
 
   it("a deleted run file makes its spec compiled again, and a workflow gone from the folder makes the folder file stale", () => {
@@ -196,6 +264,21 @@ describe("the runs folder in kfm.config.yaml", () => {
   it("says a folder problem and an option problem of one target at once", () => {
     const { diagnostics } = parse("  argo:\n    out: deploy/argo\n    runs: deploy/argo\n    options:\n      nonexistent: 1\n");
     expect(diagnostics.map((d) => d.code).sort()).toEqual(["KFM013", "KFM015"]);
+  });
+
+  it("refuses GitHub registry options given in part once, at the target's options key, with the config's other problems (KFM260)", () => {
+    const { diagnostics } = parse(
+      "  argo:\n    out: deploy/argo\n    runs: deploy/argo\n  github-actions:\n    out: .github/workflows\n    options:\n      registry: ghcr.io\n",
+    );
+    expect(diagnostics.map((d) => [d.code, d.line, d.column])).toEqual([
+      ["KFM015", 5, 11],
+      ["KFM260", 8, 5],
+    ]);
+    expect(diagnostics[1]!.message).toMatch(/only `registry` is given: add `registryUsername` and `registryPasswordSecret`, or remove it/);
+    const whole = parse(
+      "  github-actions:\n    out: .github/workflows\n    options:\n      registry: ghcr.io\n      registryUsername: u\n      registryPasswordSecret: P\n",
+    );
+    expect(whole.diagnostics).toEqual([]);
   });
 
   it("refuses an unknown option where it is written, with a did-you-mean (KFM013)", () => {

@@ -475,9 +475,15 @@ describe("lift", () => {
     });
   });
 
-  it("given the registry options in part, then they are refused (KFM260): all three go together", () => {
-    expect(check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io" }).map((p) => p.code)).toEqual(["KFM260"]);
-    expect(check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "u", registryPasswordSecret: "P" })).toEqual([]);
+  it("given the registry options in part, then checkOptions refuses them (KFM260, at the options mapping): all three go together", () => {
+    expect(githubActions.checkOptions!({ ...DEFAULT_OPTIONS, registry: "ghcr.io" }).map((p) => [p.code, p.at])).toEqual([["KFM260", []]]);
+    expect(githubActions.checkOptions!({ ...DEFAULT_OPTIONS, registryUsername: "u", registryPasswordSecret: "P" })[0]!.message).toMatch(
+      /only `registryUsername` and `registryPasswordSecret` are given: add `registry`, or remove them/,
+    );
+    expect(githubActions.checkOptions!({ ...DEFAULT_OPTIONS, registry: "ghcr.io", registryUsername: "u", registryPasswordSecret: "P" })).toEqual([]);
+    expect(githubActions.checkOptions!(DEFAULT_OPTIONS)).toEqual([]);
+    // Not a refusal of each spec any more.
+    expect(githubActions.check(irFixture(), { ...DEFAULT_OPTIONS, registry: "ghcr.io" })).toEqual([]);
   });
 
   it("given the example specs, then each compiles and lifts back to its meaning", () => {

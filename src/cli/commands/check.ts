@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { relative } from "node:path";
-import { checkOutputs, trustCurrent, WHY } from "../../check.js";
+import { checkOutputs, staleReason, trustCurrent } from "../../check.js";
 import { hasErrors } from "../../diagnostics.js";
 import { compileSelection, selectionFolders } from "../../project.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
@@ -66,7 +66,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     const quoted = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes(16).toString("hex") : null;
     if (quoted !== null) io.stdout(`::stop-commands::${quoted}\n`);
     for (const s of result.stale) {
-      io.stdout(`${shown(s.path)}: ${WHY[s.why]}.\n`);
+      io.stdout(`${shown(s.path)}: ${staleReason(s)}.\n`);
       io.stdout(s.patch);
     }
     if (result.missing.length > 0) {

@@ -21,6 +21,17 @@ function nothingToCompile(cwd: string): UsageError {
   );
 }
 
+/** Names at most this many orphans in the line after a compile; `check` lists them all. */
+const ORPHANS_NAMED = 3;
+
+/** One line: the generated files no compiled spec writes any more, and how to remove them. */
+export function orphanNote(paths: readonly string[]): string {
+  const one = paths.length === 1;
+  const named = paths.slice(0, ORPHANS_NAMED).join(", ");
+  const more = paths.length > ORPHANS_NAMED ? ` and ${paths.length - ORPHANS_NAMED} more, which kfm-compile check lists` : "";
+  return `kfm-compile: ${one ? "1 generated file" : `${paths.length} generated files`} in the output folders no longer ${one ? "has a spec that writes it" : "have a spec that writes them"} (${named}${more}); kfm-compile --prune removes ${one ? "it" : "them"}.\n`;
+}
+
 /** Compiling is what `kfm-compile <spec>...` does; its help is the main help (see ../index.ts). */
 export const compileCommand: Command = {
   name: "compile",
@@ -74,12 +85,12 @@ export const compileCommand: Command = {
       for (const r of written.refused) io.stderr(`kfm-compile: ${r}\n`);
       return EXIT_INVALID;
     }
-    let removed: string[] | undefined;
-    if (values.prune) {
-      const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
-      removed = removeOrphans(selection.base, orphans).removed;
-    }
+    // The files --prune would remove: removed with it, else named (a GitOps tool syncing
+    // the folder keeps deploying them), never deleted without asking.
+    const orphans = findOrphans(selection.base, selectionFolders(selection), new Set(outputs.map((o) => o.path)), selection.claims);
+    const removed = values.prune ? removeOrphans(selection.base, orphans).removed : undefined;
     reportFiles(io, shown, { ...written, removed }, { quiet, summary: true });
+    if (!values.prune && orphans.length > 0 && !quiet) io.stderr(orphanNote(orphans.map((o) => shown(o.path))));
     return EXIT_OK;
   },
 };
