@@ -315,7 +315,7 @@ describe("the DAG", () => {
     const py = emitted(
       irFixture({
         schedule: HOURLY,
-        upstream: [{ workflow: "other", timeoutSeconds: null }],
+        upstream: [{ at: ["workflow", "dependencies", 0], workflow: "other", timeoutSeconds: null }],
         jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"] }, { name: "c" }],
       }),
     );
@@ -627,7 +627,7 @@ describe("lift reads the Python back", () => {
     const guarded = irFixture({
       name: "guarded",
       schedule: HOURLY,
-      upstream: [{ workflow: "other", timeoutSeconds: 60 }],
+      upstream: [{ at: ["workflow", "dependencies", 0], workflow: "other", timeoutSeconds: 60 }],
       notifications: [SLACK],
       jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"], runWhen: "all_done" }],
     });
