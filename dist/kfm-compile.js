@@ -9469,15 +9469,6 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   const edges = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
   const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
-  for (const s of sensorIds) {
-    for (const job of ir.jobs)
-      if (job.dependsOn.length === 0)
-        edges.push([s, airflowId(job.name)]);
-  }
-  for (const job of ir.jobs) {
-    for (const dep of job.dependsOn)
-      edges.push([airflowId(dep), airflowId(job.name)]);
-  }
   const start = windowStart(ir);
   const window = start === null || ir.schedule?.kind !== "cron" ? [] : [{ taskId: pyStr(AIRFLOW_WINDOW_TASK), opKwargs: py.at(pyDict([[pyStr("start"), pyLocalDateTime(start, ir.schedule.timezone)]]), 2, "op_kwargs") }];
   if (window.length > 0) {
@@ -9486,6 +9477,15 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     for (const job of ir.jobs)
       if (job.dependsOn.length === 0)
         edges.push([AIRFLOW_WINDOW_TASK, airflowId(job.name)]);
+  }
+  for (const s of sensorIds) {
+    for (const job of ir.jobs)
+      if (job.dependsOn.length === 0)
+        edges.push([s, airflowId(job.name)]);
+  }
+  for (const job of ir.jobs) {
+    for (const dep of job.dependsOn)
+      edges.push([airflowId(dep), airflowId(job.name)]);
   }
   const own = [...sensorIds, ...ir.jobs.map((j) => airflowId(j.name))];
   const needsWatcher = ir.jobs.some((j) => j.runWhen === "all_done") || ir.notifications.length > 0;
@@ -9645,8 +9645,8 @@ var features = {
   },
   "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
   "schedule.window": {
-    support: "native",
-    how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone. Known difference: with `catchup: false`, a DAG deployed after its start date runs its last slot at once instead of waiting for the next."
+    support: "emulated",
+    how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful."
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
@@ -10819,7 +10819,7 @@ ${expected}`);
 // dist/targets/airflow/prerequisites.js
 function prerequisites(ir, o = DEFAULT_OPTIONS) {
   const needs = [];
-  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0;
+  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0 || windowStart(ir) !== null;
   needs.push({
     kind: "runner",
     text: `Airflow 3.3 or later with apache-airflow-providers-cncf-kubernetes 10.5.0 or later${standard ? " and apache-airflow-providers-standard" : ""}`

@@ -318,6 +318,18 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
             "timeout": _seconds(getattr(wtask, "timeout", None)),
             "soft_fail": getattr(wtask, "soft_fail", None),
         }
+    # A ShortCircuitOperator (the window guard): what it calls and with what, a date as local
+    # wall time in the DAG's zone (as start_date_local).
+    if hasattr(wtask, "ignore_downstream_trigger_rules") and hasattr(wtask, "python_callable"):
+        tz = wtask.dag.timezone
+        out["short_circuit"] = {
+            "python_callable": getattr(wtask.python_callable, "__name__", None),
+            "ignore_downstream_trigger_rules": wtask.ignore_downstream_trigger_rules,
+            "op_kwargs_local": {
+                k: v.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S") if isinstance(v, dt.datetime) else _plain(v)
+                for k, v in (wtask.op_kwargs or {}).items()
+            },
+        }
     if _is_kpo(wtask):
         out["kubernetes_pod_operator"] = {
             "image": wtask.image,

@@ -758,13 +758,6 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   const edges: [string, string][] = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
   const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
-  // Every other workflow's run must have succeeded before any job starts: each sensor is upstream of every root.
-  for (const s of sensorIds) {
-    for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push([s, airflowId(job.name)]);
-  }
-  for (const job of ir.jobs) {
-    for (const dep of job.dependsOn) edges.push([airflowId(dep), airflowId(job.name)]);
-  }
   // A scheduled run before the start skips every task: the guard is upstream of every first task
   // (each sensor and each job with no job upstream), and every other task is downstream of those.
   const start = windowStart(ir);
@@ -775,6 +768,13 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   if (window.length > 0) {
     for (const s of sensorIds) edges.push([AIRFLOW_WINDOW_TASK, s]);
     for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push([AIRFLOW_WINDOW_TASK, airflowId(job.name)]);
+  }
+  // Every other workflow's run must have succeeded before any job starts: each sensor is upstream of every root.
+  for (const s of sensorIds) {
+    for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push([s, airflowId(job.name)]);
+  }
+  for (const job of ir.jobs) {
+    for (const dep of job.dependsOn) edges.push([airflowId(dep), airflowId(job.name)]);
   }
   const own = [...sensorIds, ...ir.jobs.map((j) => airflowId(j.name))];
   // Airflow derives a run's state from its leaf tasks, so an `all_done` leaf that succeeds, or a

@@ -666,7 +666,12 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
 function readWindow(key: string, c: Extract<Expr, { kind: "call" }>, timezone: string): string {
   const what = `task ${JSON.stringify(key)}`;
   if (key !== AIRFLOW_WINDOW_TASK) throw new LiftError(`${what} is a ShortCircuitOperator but not ${AIRFLOW_WINDOW_TASK}`);
-  expectKeys(c, 0, ["task_id", "python_callable", "op_kwargs", "ignore_downstream_trigger_rules", "retries", "do_xcom_push"], `${what} ShortCircuitOperator(...)`);
+  expectKeys(
+    c,
+    0,
+    ["task_id", "python_callable", "op_kwargs", "ignore_downstream_trigger_rules", "retries", "do_xcom_push"],
+    `${what} ShortCircuitOperator(...)`,
+  );
   constant(c.kwargs.get("task_id"), key, `${what} task_id`);
   const callable = c.kwargs.get("python_callable");
   if (callable?.kind !== "name" || callable.name !== "kfm_in_window") throw new LiftError(`${what} python_callable is not kfm_in_window`);

@@ -650,7 +650,9 @@ describe("lift reads the Python back", () => {
 
     it("refuses a guard that no longer comes before a first task, or that lets downstream trigger rules run", () => {
       expect(() => airflow.lift(py.replace('("kfm-window", "a"),', ""))).toThrow(/not downstream of kfm-window/);
-      expect(() => airflow.lift(py.replace("ignore_downstream_trigger_rules=True", "ignore_downstream_trigger_rules=False"))).toThrow(/ignore_downstream_trigger_rules/);
+      expect(() => airflow.lift(py.replace("ignore_downstream_trigger_rules=True", "ignore_downstream_trigger_rules=False"))).toThrow(
+        /ignore_downstream_trigger_rules/,
+      );
       // The guard's function is pinned: an edited one is not read as the window.
       expect(() => airflow.lift(py.replace("dag_run.logical_date >= start", "dag_run.logical_date > start"))).toThrow(/airflow lift/);
     });
