@@ -329,7 +329,7 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
     # A ShortCircuitOperator (the window guard): what it calls and with what, a date as local
     # wall time in the schedule's zone (as start_date_local).
     if hasattr(wtask, "ignore_downstream_trigger_rules") and hasattr(wtask, "python_callable"):
-        tz = _zone(wtask.dag)
+        tz = _zone(stask.dag)  # the scheduler's view: its timetable holds the zone
         out["short_circuit"] = {
             "python_callable": getattr(wtask.python_callable, "__name__", None),
             "ignore_downstream_trigger_rules": wtask.ignore_downstream_trigger_rules,
