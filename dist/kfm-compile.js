@@ -9072,6 +9072,7 @@ function airflowNotifyTask(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
 }
 var AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
+var AIRFLOW_WINDOW_TASK = `${RESERVED_PREFIX}window`;
 function airflowUpstreamSensorTask(workflow) {
   return `${RESERVED_PREFIX}upstream-${workflow}`;
 }
@@ -9230,6 +9231,7 @@ var IMPORT_TABLE = [
   { section: 1, from: "airflow.providers.cncf.kubernetes.operators.pod", name: "KubernetesPodOperator", binds: "KubernetesPodOperator" },
   { section: 1, from: "airflow.providers.standard.operators.empty", name: "EmptyOperator", binds: "EmptyOperator" },
   { section: 1, from: "airflow.providers.standard.operators.hitl", name: "ApprovalOperator", binds: "ApprovalOperator" },
+  { section: 1, from: "airflow.providers.standard.operators.python", name: "ShortCircuitOperator", binds: "ShortCircuitOperator" },
   { section: 1, from: "airflow.providers.standard.sensors.external_task", name: "ExternalTaskSensor", binds: "ExternalTaskSensor" },
   { section: 1, from: "airflow.sdk", name: "DAG", binds: "DAG" },
   { section: 1, from: "airflow.sdk", name: "BaseOperator", binds: "BaseOperator" },
@@ -9303,11 +9305,27 @@ function scheduleView(ir, py) {
   ]);
   return {
     schedule: py.at(timetable, 1, "schedule"),
-    startDate: py.at(pyLocalDateTime(s.start, s.timezone), 1, "start_date"),
+    // With a window guard the start is the guard's, and the DAG has none (windowStart).
+    startDate: py.at(pyLocalDateTime(windowStart(ir) === null ? s.start : null, s.timezone), 1, "start_date"),
     endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
     catchup: pyBool(s.catchup)
   };
 }
+function windowStart(ir) {
+  const s = ir.schedule;
+  return s !== null && s.kind === "cron" && !s.catchup ? s.start : null;
+}
+var WINDOW_FUNCTION = `def kfm_in_window(dag_run, start):
+    """False for a scheduled run before the workflow's start, else True (kfm-compile).
+
+    The DAG has no start_date: with catchup=False, one already past when the DAG is
+    deployed would make the scheduler run its latest past slot at once. Manual runs
+    (backfills) ask for their date and always run.
+    """
+    return dag_run.run_type != "scheduled" or dag_run.logical_date >= start
+
+
+`;
 function periodOf(ir) {
   return ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule.periodSeconds : null;
 }
@@ -9475,6 +9493,15 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   const edges = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
   const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
+  const start = windowStart(ir);
+  const window = start === null || ir.schedule?.kind !== "cron" ? [] : [{ taskId: pyStr(AIRFLOW_WINDOW_TASK), opKwargs: py.at(pyDict([[pyStr("start"), pyLocalDateTime(start, ir.schedule.timezone)]]), 2, "op_kwargs") }];
+  if (window.length > 0) {
+    for (const s of sensorIds)
+      edges.push([AIRFLOW_WINDOW_TASK, s]);
+    for (const job of ir.jobs)
+      if (job.dependsOn.length === 0)
+        edges.push([AIRFLOW_WINDOW_TASK, airflowId(job.name)]);
+  }
   for (const s of sensorIds) {
     for (const job of ir.jobs)
       if (job.dependsOn.length === 0)
@@ -9526,6 +9553,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
       called.add(name);
   if (needsWatcher)
     called.add("KfmFailRun");
+  if (window.length > 0)
+    called.add("ShortCircuitOperator");
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: importBlock(called),
@@ -9536,6 +9565,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     ...dag,
     defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
+    windowFunction: window.length > 0 ? [WINDOW_FUNCTION.slice(0, -1)] : [],
+    window,
     restrictedContexts: notify.length === 0 ? [] : [restrictedView()],
     sensors,
     tasks,
@@ -9638,8 +9669,8 @@ var features = {
   },
   "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
   "schedule.window": {
-    support: "native",
-    how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone. Known difference: with `catchup: false`, a DAG deployed after its start date runs its last slot at once instead of waiting for the next."
+    support: "emulated",
+    how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful."
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
@@ -10295,6 +10326,26 @@ function readDag(c) {
     maxActiveRuns: maxActiveRuns === MAX_ACTIVE_RUNS ? null : maxActiveRuns
   };
 }
+function readWindow(key, c, timezone) {
+  const what = `task ${JSON.stringify(key)}`;
+  if (key !== AIRFLOW_WINDOW_TASK)
+    throw new LiftError(`${what} is a ShortCircuitOperator but not ${AIRFLOW_WINDOW_TASK}`);
+  expectKeys(c, 0, ["task_id", "python_callable", "op_kwargs", "ignore_downstream_trigger_rules", "retries", "do_xcom_push"], `${what} ShortCircuitOperator(...)`);
+  constant(c.kwargs.get("task_id"), key, `${what} task_id`);
+  const callable = c.kwargs.get("python_callable");
+  if (callable?.kind !== "name" || callable.name !== "kfm_in_window")
+    throw new LiftError(`${what} python_callable is not kfm_in_window`);
+  constant(c.kwargs.get("ignore_downstream_trigger_rules"), true, `${what} ignore_downstream_trigger_rules`);
+  constant(c.kwargs.get("retries"), 0, `${what} retries`);
+  constant(c.kwargs.get("do_xcom_push"), false, `${what} do_xcom_push`);
+  const kwargs = c.kwargs.get("op_kwargs");
+  if (kwargs?.kind !== "dict" || kwargs.entries.length !== 1 || str(kwargs.entries[0][0], `${what} op_kwargs key`) !== "start")
+    throw new LiftError(`${what} op_kwargs is not {"start": ...}`);
+  const start = localDateTime(kwargs.entries[0][1], timezone, `${what} start`);
+  if (start === null)
+    throw new LiftError(`${what} start is None`);
+  return start;
+}
 function readResources(e, what) {
   if (isNone(e))
     return { cpu: null, memory: null };
@@ -10593,6 +10644,8 @@ function lift(text) {
   [runToken2, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken2)
     throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  let windowFunction;
+  [windowFunction, body] = take(body, WINDOW_FUNCTION);
   let notifyHelpers;
   [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
@@ -10628,6 +10681,7 @@ function lift(text) {
   const upstream = /* @__PURE__ */ new Map();
   const sensors = [];
   const notifications = [];
+  let windowStart2 = null;
   while (!p.atEnd() && !(p.peek().kind === "name" && p.peek().value === "for")) {
     const c = p.expr();
     if (c.kind !== "call")
@@ -10635,7 +10689,14 @@ function lift(text) {
     const left = str(c.kwargs.get("task_id"), `the task_id of a ${c.func}(...)`);
     if (rules.has(left))
       throw new LiftError(`task ${left} is defined twice`);
-    if (c.func === "KfmFailRun") {
+    if (c.func === "ShortCircuitOperator") {
+      if (!windowFunction)
+        throw new LiftError(`task ${left} calls kfm_in_window, which the file does not define as kfm-compile writes it`);
+      if (dag.schedule === null)
+        throw new LiftError(`task ${left}: an unscheduled DAG has no window`);
+      windowStart2 = readWindow(left, c, dag.schedule.timezone);
+      rules.set(left, "all_success");
+    } else if (c.func === "KfmFailRun") {
       if (!failRunClass)
         throw new LiftError(`task ${left} uses KfmFailRun, which the file does not define as kfm-compile writes it`);
       readFailRun(left, c);
@@ -10707,17 +10768,35 @@ ${expected}`);
     throw new LiftError(`the KfmRetryWaits class is ${retryWaitsClass ? "defined but no task uses it" : "not defined as kfm-compile writes it"}`);
   if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK))
     throw new LiftError("KfmFailRun is defined but no task uses it");
+  if (windowFunction && windowStart2 === null)
+    throw new LiftError("kfm_in_window is defined but no task uses it");
+  let schedule = dag.schedule;
+  if (dag.schedule !== null && !dag.schedule.catchup) {
+    if (dag.schedule.start !== null)
+      throw new LiftError("start_date with catchup=False runs the latest past slot when the DAG is deployed after it");
+    schedule = { ...dag.schedule, start: windowStart2 };
+  } else if (windowStart2 !== null)
+    throw new LiftError(`${AIRFLOW_WINDOW_TASK} with catchup=True`);
   if (notifyHelpers !== notifications.length > 0)
     throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
-  const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, ...notifications.map((n2) => n2.task)]);
+  const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n2) => n2.task)]);
+  const last = new Set([...internal].filter((t) => t !== AIRFLOW_WINDOW_TASK));
   for (const [t, ups] of upstream) {
-    if (!internal.has(t) && ups.some((u) => internal.has(u)))
-      throw new LiftError(`task ${t} runs after ${ups.find((u) => internal.has(u))}`);
+    if (!internal.has(t) && ups.some((u) => last.has(u)))
+      throw new LiftError(`task ${t} runs after ${ups.find((u) => last.has(u))}`);
   }
   const own = [...upstream.keys()].filter((t) => !internal.has(t));
   const sensorTasks = new Set(sensors.map((x) => x.task));
+  const guard = windowStart2 === null ? [] : [AIRFLOW_WINDOW_TASK];
+  if (windowStart2 !== null && upstream.get(AIRFLOW_WINDOW_TASK).length > 0)
+    throw new LiftError(`${AIRFLOW_WINDOW_TASK} has an upstream task`);
+  const first = /* @__PURE__ */ new Set([...sensors.map((x) => x.task), ...[...jobs.keys()].filter((name) => !upstream.get(name).some((u) => jobs.has(u)))]);
+  for (const [t, ups] of upstream) {
+    if (ups.includes(AIRFLOW_WINDOW_TASK) !== (first.has(t) && windowStart2 !== null))
+      throw new LiftError(`task ${t} is ${first.has(t) ? "not " : ""}downstream of ${AIRFLOW_WINDOW_TASK}, which emit puts before every first task`);
+  }
   for (const x of sensors) {
-    if (upstream.get(x.task).length > 0)
+    if (upstream.get(x.task).length !== guard.length)
       throw new LiftError(`sensor ${x.task} has an upstream task`);
   }
   for (const [name] of jobs) {
@@ -10751,7 +10830,7 @@ ${expected}`);
   ]);
   return {
     workflow: dag.workflow,
-    schedule: dag.schedule,
+    schedule,
     timeoutSeconds: dag.timeoutSeconds,
     maxActiveRuns: dag.maxActiveRuns,
     runTokenSeed: seed.value,
@@ -10764,7 +10843,7 @@ ${expected}`);
 // dist/targets/airflow/prerequisites.js
 function prerequisites(ir, o = DEFAULT_OPTIONS) {
   const needs = [];
-  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0;
+  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0 || windowStart(ir) !== null;
   needs.push({
     kind: "runner",
     text: `Airflow 3.3 or later with apache-airflow-providers-cncf-kubernetes 10.5.0 or later${standard ? " and apache-airflow-providers-standard" : ""}`

@@ -225,6 +225,14 @@ export function airflowNotifyTask(index: number): string {
  */
 export const AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
 
+/**
+ * Airflow: the first task of a scheduled workflow with a start date and `catchup: false`
+ * (a `ShortCircuitOperator`): a scheduled run before the start skips every task, so the
+ * window starts there rather than at the DAG's `start_date` (targets/airflow/README.md,
+ * "First run after deployment").
+ */
+export const AIRFLOW_WINDOW_TASK = `${RESERVED_PREFIX}window`;
+
 /** Airflow: the `ExternalTaskSensor` that waits for `workflow`'s run of the same logical date (contract 8.2). */
 export function airflowUpstreamSensorTask(workflow: string): string {
   return `${RESERVED_PREFIX}upstream-${workflow}`;

@@ -4,6 +4,7 @@ Usage (inside the conformance venv; see conformance/README.md):
 
     python conformance/airflow/edges.py pod-start DAG_FILE --logical-date ISO --reason R... [--cli]
     python conformance/airflow/edges.py first-run DAG_FILE --now ISO...
+    python conformance/airflow/edges.py window DAG_FILE --run TYPE@ISO...
 
 Prints ONE JSON document on stdout.
 
@@ -28,6 +29,13 @@ list-runs`` (Airflow's CLI over the same database) print for the run.
 next run when it first parses the file: ``DagModel.calculate_dagrun_date_fields``
 with no previous run), with the wall clock (``utcnow`` as the timetable reads
 it) set to each --now.
+
+``window``: one ``dag.test()`` run per --run, of run type TYPE (``scheduled``
+or ``manual``) at logical date ISO, over the same stub cluster whose pods never
+start (``CreateContainerConfigError``): what the run does before and inside the
+workflow's window (a pod created means the job ran). ``dag.test()`` creates a
+manual run; for ``scheduled`` the run is created as the scheduler creates one
+(``run_type=SCHEDULED``, triggered by the timetable), the rest of the loop as is.
 """
 
 from __future__ import annotations
@@ -267,7 +275,45 @@ def pod_start(path: Path, logical_date: Any, reasons: list[str], cli: bool) -> d
     return {"dag_id": dag.dag_id, "runs": runs}
 
 
-def _stuck_run(dag: Any, logical_date: Any, reason: str, cli: bool) -> dict[str, Any]:
+def _scheduled_dagrun(
+    *, dag: Any, run_id: str, logical_date: Any, data_interval: Any, run_after: Any, conf: Any,
+    triggered_by: Any, triggering_user_name: Any, start_date: Any, session: Any,
+) -> Any:
+    """``get_or_create_dagrun`` as dag.test() calls it, but the run the scheduler creates at a slot."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+
+    return dag.create_dagrun(
+        run_id=DagRun.generate_run_id(run_type=DagRunType.SCHEDULED, logical_date=logical_date, run_after=run_after),
+        logical_date=logical_date,
+        data_interval=data_interval,
+        run_after=run_after,
+        conf=conf,
+        run_type=DagRunType.SCHEDULED,
+        state=DagRunState.RUNNING,
+        triggered_by=DagRunTriggeredByType.TIMETABLE,
+        start_date=start_date or logical_date,
+        session=session,
+    )
+
+
+def window(path: Path, runs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One dag.test() run per (run type, logical date), pods never starting."""
+    from airflow.utils import db
+
+    db.initdb()
+    dag, _ = _load(path)
+    out = {}
+    for run_type, logical_date in runs:
+        out[f"{run_type}@{logical_date.isoformat()}"] = _stuck_run(
+            dag, logical_date, "CreateContainerConfigError", False, run_type
+        )
+    return {"dag_id": dag.dag_id, "runs": out}
+
+
+def _stuck_run(dag: Any, logical_date: Any, reason: str, cli: bool, run_type: str = "manual") -> dict[str, Any]:
+    from airflow.models import dagrun as dagrun_module
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
     from airflow.providers.cncf.kubernetes.utils import pod_manager
 
@@ -310,6 +356,8 @@ def _stuck_run(dag: Any, logical_date: Any, reason: str, cli: bool) -> dict[str,
         # The provider's pod-start clock, as pod_manager.py reads it.
         stack.enter_context(mock.patch.object(pod_manager, "time", SimpleNamespace(time=clock.time)))
         stack.enter_context(mock.patch.object(asyncio, "sleep", clock.sleep))
+        if run_type == "scheduled":
+            stack.enter_context(mock.patch.object(dagrun_module, "get_or_create_dagrun", _scheduled_dagrun))
         dr = dag.test(logical_date=logical_date)
 
     from airflow.models.dagrun import DagRun
@@ -325,6 +373,7 @@ def _stuck_run(dag: Any, logical_date: Any, reason: str, cli: bool) -> dict[str,
         out: dict[str, Any] = {
             "logical_date": logical_date.isoformat(),
             "run_id": run.run_id,
+            "run_type": str(getattr(run.run_type, "value", run.run_type)),
             "run_state": str(getattr(run.state, "value", run.state)),
             "task_instances": tis,
             "pod_start_waits": waits,
@@ -370,6 +419,9 @@ def main(argv: list[str]) -> int:
     f = sub.add_parser("first-run")
     f.add_argument("file")
     f.add_argument("--now", action="append", required=True)
+    w = sub.add_parser("window")
+    w.add_argument("file")
+    w.add_argument("--run", action="append", required=True, help="TYPE@ISO: scheduled or manual, at a logical date")
     args = parser.parse_args(argv)
 
     path = Path(args.file).resolve()
@@ -378,6 +430,9 @@ def main(argv: list[str]) -> int:
         try:
             if args.command == "pod-start":
                 result = pod_start(path, _instant(args.logical_date), args.reason, args.cli)
+            elif args.command == "window":
+                runs = [(r.split("@", 1)[0], _instant(r.split("@", 1)[1])) for r in args.run]
+                result = window(path, runs)
             else:
                 result = first_run(path, [_instant(n) for n in args.now])
             doc = {"tool": TOOL, "ok": True, "result": result}

@@ -233,6 +233,14 @@ def _timetable(timetable: Any) -> dict[str, Any]:
     return out
 
 
+def _zone(dag: Any) -> Any:
+    """The zone the window's dates are read in: the timetable's (a cron schedule's), else the DAG's.
+
+    A DAG takes its zone from start_date, and one without start_date has [core] default_timezone.
+    """
+    return getattr(dag.timetable, "_timezone", None) or dag.timezone
+
+
 def _dag_fields(sdag: Any) -> dict[str, Any]:
     tz = sdag.timezone
     tzname = getattr(tz, "name", None) or str(tz)
@@ -240,7 +248,7 @@ def _dag_fields(sdag: Any) -> dict[str, Any]:
     def local(value: Any) -> str | None:
         if value is None:
             return None
-        return value.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")
+        return value.astimezone(_zone(sdag)).strftime("%Y-%m-%dT%H:%M:%S")
 
     return {
         "dag_id": sdag.dag_id,
@@ -317,6 +325,18 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
             "mode": getattr(wtask, "mode", None),
             "timeout": _seconds(getattr(wtask, "timeout", None)),
             "soft_fail": getattr(wtask, "soft_fail", None),
+        }
+    # A ShortCircuitOperator (the window guard): what it calls and with what, a date as local
+    # wall time in the schedule's zone (as start_date_local).
+    if hasattr(wtask, "ignore_downstream_trigger_rules") and hasattr(wtask, "python_callable"):
+        tz = _zone(stask.dag)  # the scheduler's view: its timetable holds the zone
+        out["short_circuit"] = {
+            "python_callable": getattr(wtask.python_callable, "__name__", None),
+            "ignore_downstream_trigger_rules": wtask.ignore_downstream_trigger_rules,
+            "op_kwargs_local": {
+                k: v.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S") if isinstance(v, dt.datetime) else _plain(v)
+                for k, v in (wtask.op_kwargs or {}).items()
+            },
         }
     if _is_kpo(wtask):
         out["kubernetes_pod_operator"] = {

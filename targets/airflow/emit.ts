@@ -27,6 +27,7 @@ import {
 import {
   AIRFLOW_FAIL_RUN_TASK,
   AIRFLOW_RUN_FAILED_TASK,
+  AIRFLOW_WINDOW_TASK,
   NOTIFY_CURL_IMAGE,
   airflowId,
   airflowNotifyTask,
@@ -325,6 +326,15 @@ export const RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
 export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } } as const;
 export { RESTRICTED_CONTAINER_SECURITY_CONTEXT };
 
+/**
+ * The window guard (0 or 1 of it): a `ShortCircuitOperator` upstream of every first task,
+ * calling WINDOW_FUNCTION with the workflow's start (README "First run after deployment").
+ */
+export interface WindowView {
+  readonly taskId: string;
+  readonly opKwargs: string;
+}
+
 /** The failure watcher task (0 or 1 of them). */
 export interface FailRunView {
   readonly taskId: string;
@@ -379,6 +389,10 @@ export interface DagView {
   /** `default_args` (0 or 1): the deployment options every operator takes, when any is set. */
   readonly defaultArgs: readonly string[];
   readonly runTokenSeed: string;
+  /** WINDOW_FUNCTION (without its last line break): when the workflow has a window guard. */
+  readonly windowFunction: readonly string[];
+  /** The window guard (0 or 1): a scheduled workflow with a start date and `catchup: false`. */
+  readonly window: readonly WindowView[];
   /** The restricted contexts (0 or 1): when the file has a pod kfm-compile adds. */
   readonly restrictedContexts: readonly RestrictedView[];
   readonly sensors: readonly SensorView[];
@@ -409,6 +423,7 @@ const IMPORT_TABLE: readonly { readonly section: number; readonly from: string |
   { section: 1, from: "airflow.providers.cncf.kubernetes.operators.pod", name: "KubernetesPodOperator", binds: "KubernetesPodOperator" },
   { section: 1, from: "airflow.providers.standard.operators.empty", name: "EmptyOperator", binds: "EmptyOperator" },
   { section: 1, from: "airflow.providers.standard.operators.hitl", name: "ApprovalOperator", binds: "ApprovalOperator" },
+  { section: 1, from: "airflow.providers.standard.operators.python", name: "ShortCircuitOperator", binds: "ShortCircuitOperator" },
   { section: 1, from: "airflow.providers.standard.sensors.external_task", name: "ExternalTaskSensor", binds: "ExternalTaskSensor" },
   { section: 1, from: "airflow.sdk", name: "DAG", binds: "DAG" },
   { section: 1, from: "airflow.sdk", name: "BaseOperator", binds: "BaseOperator" },
@@ -494,11 +509,46 @@ function scheduleView(ir: Workflow, py: Placer): Pick<DagView, "schedule" | "sta
   );
   return {
     schedule: py.at(timetable, 1, "schedule"),
-    startDate: py.at(pyLocalDateTime(s.start, s.timezone), 1, "start_date"),
+    // With a window guard the start is the guard's, and the DAG has none (windowStart).
+    startDate: py.at(pyLocalDateTime(windowStart(ir) === null ? s.start : null, s.timezone), 1, "start_date"),
     endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
     catchup: pyBool(s.catchup),
   };
 }
+
+/**
+ * The start the window guard holds (`YYYY-MM-DDTHH:MM:SS` local to the schedule's zone), or
+ * null when the DAG's own `start_date` is the start: a cron schedule with a start date and
+ * `catchup: false`. There Airflow's scheduler runs the latest past slot at once when the DAG
+ * is deployed after its start date (`CronTriggerTimetable.next_dagrun_info`, airflow-core
+ * `timetables/trigger.py`: with catchup off "the last slot at or before now" is always a
+ * candidate, and `run_immediately` counts only without a start), so the DAG has no
+ * `start_date` (its first run is then the next slot, `_calc_first_run` with
+ * `run_immediately=timedelta(seconds=0)`) and a scheduled run before the start skips its
+ * jobs (README "First run after deployment"). With `catchup: true` the DAG's `start_date`
+ * gives the window's first slot, as catchup asks.
+ */
+export function windowStart(ir: Workflow): string | null {
+  const s = ir.schedule;
+  return s !== null && s.kind === "cron" && !s.catchup ? s.start : null;
+}
+
+/**
+ * The window guard's callable (WindowView), followed by two blank lines: true, so every task
+ * runs, unless the run is a scheduled one whose logical date is before `start`. A manual run
+ * (a backfill) is an explicit request for a date and always runs, as on the other targets.
+ */
+export const WINDOW_FUNCTION = `def kfm_in_window(dag_run, start):
+    """False for a scheduled run before the workflow's start, else True (kfm-compile).
+
+    The DAG has no start_date: with catchup=False, one already past when the DAG is
+    deployed would make the scheduler run its latest past slot at once. Manual runs
+    (backfills) ask for their date and always run.
+    """
+    return dag_run.run_type != "scheduled" or dag_run.logical_date >= start
+
+
+`;
 
 function periodOf(ir: Workflow): number | null {
   return ir.schedule !== null && ir.schedule.kind === "cron" ? (ir.schedule as CronSchedule).periodSeconds : null;
@@ -708,6 +758,17 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   const edges: [string, string][] = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
   const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
+  // A scheduled run before the start skips every task: the guard is upstream of every first task
+  // (each sensor and each job with no job upstream), and every other task is downstream of those.
+  const start = windowStart(ir);
+  const window: WindowView[] =
+    start === null || ir.schedule?.kind !== "cron"
+      ? []
+      : [{ taskId: pyStr(AIRFLOW_WINDOW_TASK), opKwargs: py.at(pyDict([[pyStr("start"), pyLocalDateTime(start, ir.schedule.timezone)]]), 2, "op_kwargs") }];
+  if (window.length > 0) {
+    for (const s of sensorIds) edges.push([AIRFLOW_WINDOW_TASK, s]);
+    for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push([AIRFLOW_WINDOW_TASK, airflowId(job.name)]);
+  }
   // Every other workflow's run must have succeeded before any job starts: each sensor is upstream of every root.
   for (const s of sensorIds) {
     for (const job of ir.jobs) if (job.dependsOn.length === 0) edges.push([s, airflowId(job.name)]);
@@ -751,6 +812,7 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   if (sensors.length > 0) called.add("ExternalTaskSensor");
   if (notified) for (const name of ["EmptyOperator", "conf", "quote"]) called.add(name);
   if (needsWatcher) called.add("KfmFailRun");
+  if (window.length > 0) called.add("ShortCircuitOperator");
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: importBlock(called),
@@ -761,6 +823,8 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
     ...dag,
     defaultArgs,
     runTokenSeed: pyStr(ir.runTokenSeed),
+    windowFunction: window.length > 0 ? [WINDOW_FUNCTION.slice(0, -1)] : [],
+    window,
     restrictedContexts: notify.length === 0 ? [] : [restrictedView()],
     sensors,
     tasks,

@@ -36,8 +36,8 @@ export const features: FeatureTable = {
   },
   "schedule.cron": { support: "native", how: "`CronTriggerTimetable(cron, timezone=...)` with interval 0, so the logical date is the fire time." },
   "schedule.window": {
-    support: "native",
-    how: "`start_date` and `end_date` as pendulum datetimes in the schedule's zone. Known difference: with `catchup: false`, a DAG deployed after its start date runs its last slot at once instead of waiting for the next.",
+    support: "emulated",
+    how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful.",
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },

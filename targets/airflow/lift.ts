@@ -8,7 +8,14 @@
  */
 import type { RuntimeVariable, Segment, SecretRef, StandardVariable, Template } from "../../src/ir.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
-import { AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, NOTIFY_CURL_IMAGE, airflowNotifyTask, airflowUpstreamSensorTask } from "../../src/names.js";
+import {
+  AIRFLOW_FAIL_RUN_TASK,
+  AIRFLOW_RUN_FAILED_TASK,
+  AIRFLOW_WINDOW_TASK,
+  NOTIFY_CURL_IMAGE,
+  airflowNotifyTask,
+  airflowUpstreamSensorTask,
+} from "../../src/names.js";
 import {
   compareStrings,
   cpuMeaning,
@@ -35,6 +42,7 @@ import {
   RESTRICTED_POD,
   RESTRICTED_POD_SECURITY_CONTEXT,
   SENSOR_NO_LIMIT_SECONDS,
+  WINDOW_FUNCTION,
   importBlock,
 } from "./emit.js";
 
@@ -548,9 +556,11 @@ function localDateTime(e: Expr | undefined, timezone: string, what: string): str
   return `${p(y!, 4)}-${p(mo!)}-${p(d!)}T${p(h!)}:${p(mi!)}:${p(s!)}`;
 }
 
+type CronSummary = Extract<ScheduleSummary, { kind: "cron" }>;
+
 interface DagRead {
   workflow: string;
-  schedule: ScheduleSummary | null;
+  schedule: CronSummary | null;
   timeoutSeconds: number | null;
   maxActiveRuns: number | null;
 }
@@ -619,7 +629,7 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   if (undef?.kind !== "name" || undef.name !== "jinja2.StrictUndefined") throw new LiftError("template_undefined is not jinja2.StrictUndefined");
   optStr(k.get("description"), "description");
   const catchup = bool(k.get("catchup"), "catchup");
-  let schedule: ScheduleSummary | null = null;
+  let schedule: CronSummary | null = null;
   if (isNone(k.get("schedule"))) {
     constant(k.get("start_date"), null, "start_date of an unscheduled DAG");
     constant(k.get("end_date"), null, "end_date of an unscheduled DAG");
@@ -645,6 +655,35 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
     timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout"),
     maxActiveRuns: maxActiveRuns === MAX_ACTIVE_RUNS ? null : maxActiveRuns,
   };
+}
+
+/**
+ * The window guard: `ShortCircuitOperator(task_id="kfm-window", python_callable=kfm_in_window,
+ * op_kwargs={"start": <pendulum.datetime>}, ...)`, read as "a scheduled run before start runs no
+ * job" (WINDOW_FUNCTION, pinned), with every downstream task skipped whatever its trigger rule.
+ * Returns the start, local to the schedule's zone.
+ */
+function readWindow(key: string, c: Extract<Expr, { kind: "call" }>, timezone: string): string {
+  const what = `task ${JSON.stringify(key)}`;
+  if (key !== AIRFLOW_WINDOW_TASK) throw new LiftError(`${what} is a ShortCircuitOperator but not ${AIRFLOW_WINDOW_TASK}`);
+  expectKeys(
+    c,
+    0,
+    ["task_id", "python_callable", "op_kwargs", "ignore_downstream_trigger_rules", "retries", "do_xcom_push"],
+    `${what} ShortCircuitOperator(...)`,
+  );
+  constant(c.kwargs.get("task_id"), key, `${what} task_id`);
+  const callable = c.kwargs.get("python_callable");
+  if (callable?.kind !== "name" || callable.name !== "kfm_in_window") throw new LiftError(`${what} python_callable is not kfm_in_window`);
+  constant(c.kwargs.get("ignore_downstream_trigger_rules"), true, `${what} ignore_downstream_trigger_rules`);
+  constant(c.kwargs.get("retries"), 0, `${what} retries`);
+  constant(c.kwargs.get("do_xcom_push"), false, `${what} do_xcom_push`);
+  const kwargs = c.kwargs.get("op_kwargs");
+  if (kwargs?.kind !== "dict" || kwargs.entries.length !== 1 || str(kwargs.entries[0]![0], `${what} op_kwargs key`) !== "start")
+    throw new LiftError(`${what} op_kwargs is not {"start": ...}`);
+  const start = localDateTime(kwargs.entries[0]![1], timezone, `${what} start`);
+  if (start === null) throw new LiftError(`${what} start is None`);
+  return start;
 }
 
 function readResources(e: Expr | undefined, what: string): { cpu: string | null; memory: string | null } {
@@ -985,6 +1024,8 @@ export function lift(text: string): Summary {
   [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS);
   [runToken, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken) throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
+  let windowFunction: boolean;
+  [windowFunction, body] = take(body, WINDOW_FUNCTION);
   let notifyHelpers: boolean;
   [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
@@ -1021,13 +1062,19 @@ export function lift(text: string): Summary {
   const upstream = new Map<string, string[]>();
   const sensors: { task: string; workflow: string; timeoutSeconds: number | null }[] = [];
   const notifications: { task: string; summary: NotificationSummary }[] = [];
+  let windowStart: string | null = null;
   while (!p.atEnd() && !(p.peek().kind === "name" && (p.peek() as { value: string }).value === "for")) {
     // Each operator is a statement of its own: the `with DAG(...)` block makes it a task of the DAG.
     const c = p.expr();
     if (c.kind !== "call") throw new LiftError(`expected an operator, found a ${c.kind}`);
     const left = str(c.kwargs.get("task_id"), `the task_id of a ${c.func}(...)`);
     if (rules.has(left)) throw new LiftError(`task ${left} is defined twice`);
-    if (c.func === "KfmFailRun") {
+    if (c.func === "ShortCircuitOperator") {
+      if (!windowFunction) throw new LiftError(`task ${left} calls kfm_in_window, which the file does not define as kfm-compile writes it`);
+      if (dag.schedule === null) throw new LiftError(`task ${left}: an unscheduled DAG has no window`);
+      windowStart = readWindow(left, c, dag.schedule.timezone);
+      rules.set(left, "all_success");
+    } else if (c.func === "KfmFailRun") {
       if (!failRunClass) throw new LiftError(`task ${left} uses KfmFailRun, which the file does not define as kfm-compile writes it`);
       readFailRun(left, c);
       rules.set(left, "one_failed");
@@ -1088,19 +1135,38 @@ export function lift(text: string): Summary {
   if (retryWaitsClass !== called.has("KfmRetryWaits"))
     throw new LiftError(`the KfmRetryWaits class is ${retryWaitsClass ? "defined but no task uses it" : "not defined as kfm-compile writes it"}`);
   if (failRunClass && !rules.has(AIRFLOW_FAIL_RUN_TASK)) throw new LiftError("KfmFailRun is defined but no task uses it");
+  if (windowFunction && windowStart === null) throw new LiftError("kfm_in_window is defined but no task uses it");
+  // The window (README "First run after deployment"): with catchup=False the start is the guard's
+  // and the DAG has no start_date, whose past value would run the latest past slot at deployment;
+  // with catchup=True the DAG's start_date is the start and there is no guard.
+  let schedule: ScheduleSummary | null = dag.schedule;
+  if (dag.schedule !== null && !dag.schedule.catchup) {
+    if (dag.schedule.start !== null) throw new LiftError("start_date with catchup=False runs the latest past slot when the DAG is deployed after it");
+    schedule = { ...dag.schedule, start: windowStart };
+  } else if (windowStart !== null) throw new LiftError(`${AIRFLOW_WINDOW_TASK} with catchup=True`);
   if (notifyHelpers !== notifications.length > 0)
     throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
-  const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, ...notifications.map((n) => n.task)]);
+  const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n) => n.task)]);
+  const last = new Set([...internal].filter((t) => t !== AIRFLOW_WINDOW_TASK));
   for (const [t, ups] of upstream) {
-    if (!internal.has(t) && ups.some((u) => internal.has(u))) throw new LiftError(`task ${t} runs after ${ups.find((u) => internal.has(u))}`);
+    if (!internal.has(t) && ups.some((u) => last.has(u))) throw new LiftError(`task ${t} runs after ${ups.find((u) => last.has(u))}`);
   }
   // The tasks of the workflow itself: sensors, jobs and gates. Each sensor must be upstream of every
   // job with no other job upstream (so no job starts before the other workflow's run succeeded);
   // sensors have no upstream.
   const own = [...upstream.keys()].filter((t) => !internal.has(t));
   const sensorTasks = new Set(sensors.map((x) => x.task));
+  // The window guard, when there is one, is upstream of every sensor and of every job with no
+  // job upstream, and of nothing else: a scheduled run before the start skips them all.
+  const guard = windowStart === null ? [] : [AIRFLOW_WINDOW_TASK];
+  if (windowStart !== null && upstream.get(AIRFLOW_WINDOW_TASK)!.length > 0) throw new LiftError(`${AIRFLOW_WINDOW_TASK} has an upstream task`);
+  const first = new Set([...sensors.map((x) => x.task), ...[...jobs.keys()].filter((name) => !upstream.get(name)!.some((u) => jobs.has(u)))]);
+  for (const [t, ups] of upstream) {
+    if (ups.includes(AIRFLOW_WINDOW_TASK) !== (first.has(t) && windowStart !== null))
+      throw new LiftError(`task ${t} is ${first.has(t) ? "not " : ""}downstream of ${AIRFLOW_WINDOW_TASK}, which emit puts before every first task`);
+  }
   for (const x of sensors) {
-    if (upstream.get(x.task)!.length > 0) throw new LiftError(`sensor ${x.task} has an upstream task`);
+    if (upstream.get(x.task)!.length !== guard.length) throw new LiftError(`sensor ${x.task} has an upstream task`);
   }
   for (const [name] of jobs) {
     const ups = upstream.get(name)!;
@@ -1136,7 +1202,7 @@ export function lift(text: string): Summary {
   );
   return {
     workflow: dag.workflow,
-    schedule: dag.schedule,
+    schedule,
     timeoutSeconds: dag.timeoutSeconds,
     maxActiveRuns: dag.maxActiveRuns,
     runTokenSeed: seed.value,

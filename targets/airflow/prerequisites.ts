@@ -8,11 +8,12 @@
 import type { Workflow } from "../../src/ir.js";
 import { NOTIFY_CURL_IMAGE, airflowId } from "../../src/names.js";
 import type { Prerequisite } from "../types.js";
+import { windowStart } from "./emit.js";
 import { DEFAULT_OPTIONS, type AirflowOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, o: AirflowOptions = DEFAULT_OPTIONS): Prerequisite[] {
   const needs: Prerequisite[] = [];
-  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0;
+  const standard = ir.jobs.some((j) => j.approval !== null) || ir.upstream.length > 0 || ir.notifications.length > 0 || windowStart(ir) !== null;
   needs.push({
     kind: "runner",
     text: `Airflow 3.3 or later with apache-airflow-providers-cncf-kubernetes 10.5.0 or later${standard ? " and apache-airflow-providers-standard" : ""}`,

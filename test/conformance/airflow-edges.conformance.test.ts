@@ -9,7 +9,9 @@
  *   database and in Airflow's CLI (`airflow tasks states-for-dag-run`, `airflow dags list-runs`);
  * - a newly deployed scheduled DAG first runs at its next slot: the DAG processor's own
  *   `DagModel.calculate_dagrun_date_fields` (Airflow's `next_dagrun_info`) for a DAG added
- *   after today's slot;
+ *   after today's slot, with a start date absent, ahead or past, catchup on or off, and an
+ *   end date past; and no job runs in a scheduled run before the start (the kfm-window
+ *   guard, in a real `dag.test()` run created as the scheduler creates one);
  * - deployment options reach every pod the provider builds and every task (load_dags.py);
  * - the pods kfm-compile adds (notifications) pass Pod Security `restricted` on a real
  *   kube-apiserver (conformance/kube/), as the provider builds them, whatever the options.
@@ -99,8 +101,34 @@ const FIRST_RUN = {
   none: DAILY(""),
   future: DAILY('    start_date: "2027-01-10"\n'),
   past: DAILY('    start_date: "2024-01-01"\n'),
+  futureCatchup: DAILY('    start_date: "2027-01-10"\n    catchup: true\n'),
+  pastCatchup: DAILY('    start_date: "2024-01-01"\n    catchup: true\n'),
+  ended: DAILY('    start_date: "2024-01-01"\n    end_date: "2025-12-31"\n'),
 };
 const firstRuns = new Map<string, Record<string, string | null>>();
+
+/** A daily workflow whose window started on 2024-06-05 (catchup off), and the runs made of it. */
+const WINDOWED = `workflow:
+  name: windowed
+  schedule:
+    cron: "15 4 * * *"
+    timezone: "Europe/Berlin"
+    start_date: "2024-06-05"
+  jobs:
+    - job:
+        name: load
+        image: lakehouse/load:1.0
+    - job:
+        name: cleanup
+        image: lakehouse/cleanup:1.0
+      depends_on: [load]
+      on_upstream_failure: continue
+`;
+/** The slots before and at the start (04:15 Berlin is 02:15Z in June), and a manual run before it. */
+const BEFORE = "scheduled@2024-06-04T02:15:00+00:00";
+const AT_START = "scheduled@2024-06-05T02:15:00+00:00";
+const MANUAL_BEFORE = "manual@2024-06-03T02:15:00+00:00";
+let windowRuns: any;
 
 const OPTIONS: AirflowOptions = {
   ...DEFAULT_OPTIONS,
@@ -138,6 +166,7 @@ beforeAll(() => {
   for (const [name, text] of Object.entries(FIRST_RUN)) {
     firstRuns.set(name, edges(["first-run", compiled(`first_run_${name}`, text), ...DEPLOYED.flatMap((n) => ["--now", n])]).first_run);
   }
+  windowRuns = edges(["window", compiled("windowed", WINDOWED), ...[BEFORE, AT_START, MANUAL_BEFORE].flatMap((r) => ["--run", r])]).runs;
 }, 900_000);
 
 /** The first slot of "15 4 * * *" in Europe/Berlin strictly after `iso`, or at or after `iso` when `inclusive`. */
@@ -188,17 +217,55 @@ describe("airflow: a newly deployed scheduled DAG first runs at its next slot", 
     expect(firstRuns.get("none")![now]).toBe(nextSlot(now));
   });
 
-  it.each(DEPLOYED)("with a start date ahead, deployed at %s: the first slot at or after it", (now) => {
-    expect(firstRuns.get("future")![now]).toBe(nextSlot("2027-01-09T23:00:00Z", true));
+  // With catchup off the DAG has no start_date (a past one would make `next_dagrun_info` run the last
+  // slot at or before now at once): the scheduler's first run is the next slot, and the kfm-window
+  // guard skips the jobs of a scheduled run before the start (below).
+  it.each(DEPLOYED)("with a start date already past, deployed at %s: the next slot, not today's past one", (now) => {
+    expect(firstRuns.get("past")![now]).toBe(nextSlot(now));
   });
 
-  // The known difference (targets/airflow/README.md, "First run after deployment"): with catchup off,
-  // `next_dagrun_info` takes the latest of "the last slot at or before now" and "the first slot at or
-  // after start_date", so a start date already past lets the last slot run at once.
-  it.each(DEPLOYED)("with a start date already past, deployed at %s: today's past slot at once (known difference)", (now) => {
-    const past = firstRuns.get("past")![now]!;
-    expect(Date.parse(past)).toBeLessThanOrEqual(Date.parse(now));
-    expect(nextSlot(past)).toBe(nextSlot(now));
+  it.each(DEPLOYED)("with a start date ahead, deployed at %s: the next slot, a run before the start whose jobs the guard skips", (now) => {
+    expect(firstRuns.get("future")![now]).toBe(nextSlot(now));
+    expect(Date.parse(nextSlot(now))).toBeLessThan(Date.parse("2027-01-09T23:00:00Z"));
+  });
+
+  it.each(DEPLOYED)("with catchup and a start date ahead, deployed at %s: the first slot at or after it", (now) => {
+    expect(firstRuns.get("futureCatchup")![now]).toBe(nextSlot("2027-01-09T23:00:00Z", true));
+  });
+
+  it.each(DEPLOYED)("with catchup and a start date past, deployed at %s: the window's first slot (its past slots run)", (now) => {
+    expect(firstRuns.get("pastCatchup")![now]).toBe("2024-01-01T03:15:00+00:00");
+  });
+
+  it.each(DEPLOYED)("with an end date past, deployed at %s: no run at all", (now) => {
+    expect(firstRuns.get("ended")![now]).toBeNull();
+  });
+});
+
+describe("airflow: a scheduled run before the window's start runs no job (kfm-window, in a real dag.test() run)", () => {
+  const pods = (run: any): string[] => run.cluster.filter((e: any) => e.event === "created").map((e: any) => e.pod.replace(/-[a-z0-9]+$/, ""));
+  const states = (run: any): Record<string, string> => Object.fromEntries(Object.entries(run.task_instances).map(([t, v]: [string, any]) => [t, v.state]));
+
+  it("the slot before the start: every task skipped, no pod created, and the run ends successful", () => {
+    const run = windowRuns[BEFORE];
+    expect(run.run_type).toBe("scheduled");
+    expect(states(run)).toEqual({ "kfm-window": "success", load: "skipped", cleanup: "skipped", "kfm-fail-run": "skipped" });
+    expect(pods(run)).toEqual([]);
+    expect(run.run_state).toBe("success");
+  });
+
+  it("the slot at the start: the jobs run (their pods are created; here they never start, so the run fails as any such run does)", () => {
+    const run = windowRuns[AT_START];
+    expect(run.run_type).toBe("scheduled");
+    expect(pods(run)).toEqual(["load", "cleanup"]);
+    expect(states(run)).toEqual({ "kfm-window": "success", load: "failed", cleanup: "failed", "kfm-fail-run": "failed" });
+    expect(run.run_state).toBe("failed");
+  });
+
+  it("a manual run (a backfill) before the start asks for its date: its jobs run", () => {
+    const run = windowRuns[MANUAL_BEFORE];
+    expect(run.run_type).toBe("manual");
+    expect(pods(run)).toEqual(["load", "cleanup"]);
   });
 });
 

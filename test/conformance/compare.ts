@@ -12,7 +12,7 @@
 import { parseCron, nextFireTimes } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
-import { airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
+import { AIRFLOW_WINDOW_TASK, airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
 import { NOTIFY_ENV } from "../../src/notify.js";
 import { constantText } from "../../src/template.js";
@@ -228,7 +228,15 @@ export function compareAirflow(
   } else if (s.kind === "cron") {
     m.check("schedule.cron", s.cron, tt.cron);
     m.check("schedule.timezone", zone(s.timezone), typeof tt.timezone === "string" ? zone(tt.timezone) : tt.timezone);
-    m.check("schedule.start", s.start, dag.start_date_local);
+    // With catchup off the start is the kfm-window guard's, and the DAG has none (a past one would
+    // run the latest past slot at deployment; targets/airflow/README.md "First run after deployment").
+    const guard = arr(dag.tasks)
+      .map(obj)
+      .find((t) => t.task_id === AIRFLOW_WINDOW_TASK);
+    const guarded = obj(guard?.short_circuit);
+    if (guard !== undefined) m.check("schedule.start guard", ["kfm_in_window", true], [guarded.python_callable, guarded.ignore_downstream_trigger_rules]);
+    m.check("schedule.start", s.start, dag.start_date_local ?? obj(guarded.op_kwargs_local).start ?? null);
+    m.check("schedule.start on the DAG", s.catchup ? s.start : null, dag.start_date_local);
     m.check("schedule.end", s.end, dag.end_date_local);
     m.check("schedule.catchup", s.catchup, dag.catchup);
     for (const from of fireFrom) {

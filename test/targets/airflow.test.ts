@@ -302,10 +302,46 @@ describe("the DAG", () => {
     );
   });
 
-  it("writes start and end as pendulum datetimes in the schedule's zone", () => {
-    const dag = dagBlock(emitted(irFixture({ schedule: HOURLY })));
+  it("with catchup, writes start and end as the DAG's pendulum datetimes in the schedule's zone, and no window guard", () => {
+    const py = emitted(irFixture({ schedule: { ...HOURLY, catchup: true } }));
+    const dag = dagBlock(py);
     expect(dag).toContain('start_date=pendulum.datetime(2024, 3, 1, 0, 0, 0, tz="Europe/Berlin"),');
     expect(dag).toContain('end_date=pendulum.datetime(2026, 12, 31, 23, 59, 59, tz="Europe/Berlin"),');
+    expect(py).not.toContain("kfm-window");
+    expect(py).not.toContain("kfm_in_window");
+  });
+
+  it("without catchup, writes no start_date and a kfm-window guard holding the start, upstream of every first task (README, First run after deployment)", () => {
+    const py = emitted(
+      irFixture({
+        schedule: HOURLY,
+        upstream: [{ at: ["workflow", "dependencies", 0], workflow: "other", timeoutSeconds: null }],
+        jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"] }, { name: "c" }],
+      }),
+    );
+    const dag = dagBlock(py);
+    expect(dag).toContain("start_date=None,");
+    expect(dag).toContain('end_date=pendulum.datetime(2026, 12, 31, 23, 59, 59, tz="Europe/Berlin"),');
+    expect(py).toContain("from airflow.providers.standard.operators.python import ShortCircuitOperator\n");
+    expect(py).toContain('    return dag_run.run_type != "scheduled" or dag_run.logical_date >= start\n');
+    const guard = py.slice(py.indexOf("    ShortCircuitOperator("));
+    expect(guard.slice(0, guard.indexOf("\n    )\n"))).toBe(
+      [
+        "    ShortCircuitOperator(",
+        '        task_id="kfm-window",',
+        "        python_callable=kfm_in_window,",
+        '        op_kwargs={"start": pendulum.datetime(2024, 3, 1, 0, 0, 0, tz="Europe/Berlin")},',
+        "        ignore_downstream_trigger_rules=True,",
+        "        retries=0,",
+        "        do_xcom_push=False,",
+      ].join("\n"),
+    );
+    for (const t of ["kfm-upstream-other", "a", "c"]) expect(py).toContain(`("kfm-window", "${t}")`);
+    expect(py).not.toContain('("kfm-window", "b")');
+  });
+
+  it("without catchup and without a start, writes no window guard", () => {
+    expect(emitted(irFixture({ schedule: { ...HOURLY, start: null } }))).not.toContain("kfm-window");
   });
 
   it("writes an open window as start_date=None / end_date=None", () => {
@@ -586,6 +622,45 @@ describe("lift reads the Python back", () => {
   it("emit -> lift gives the spec's meaning", () => expect(airflow.lift(emitted(rich))).toEqual(summarize(rich)));
 
   it("an unscheduled workflow lifts to schedule null", () => expect(airflow.lift(emitted(irFixture())).schedule).toBeNull());
+
+  describe("the window guard (catchup false with a start)", () => {
+    const guarded = irFixture({
+      name: "guarded",
+      schedule: HOURLY,
+      upstream: [{ at: ["workflow", "dependencies", 0], workflow: "other", timeoutSeconds: 60 }],
+      notifications: [SLACK],
+      jobs: [{ name: "a" }, { name: "b", dependsOn: ["a"], runWhen: "all_done" }],
+    });
+    const py = emitted(guarded);
+
+    it("emit -> lift reads the start back from kfm-window", () => {
+      expect(airflow.lift(py)).toEqual(summarize(guarded));
+      expect(airflow.lift(py).schedule).toMatchObject({ start: "2024-03-01T00:00:00", catchup: false });
+    });
+
+    it("sees the guard's start edited", () => {
+      const edited = py.replace("pendulum.datetime(2024, 3, 1, 0, 0, 0", "pendulum.datetime(2025, 3, 1, 0, 0, 0");
+      expect(airflow.lift(edited).schedule).toMatchObject({ start: "2025-03-01T00:00:00" });
+    });
+
+    it("refuses a DAG start_date with catchup=False (the latest past slot would run at deployment)", () => {
+      const dagStart = py.replace("    start_date=None,", '    start_date=pendulum.datetime(2024, 3, 1, 0, 0, 0, tz="Europe/Berlin"),');
+      expect(() => airflow.lift(dagStart)).toThrow(/start_date with catchup=False/);
+    });
+
+    it("refuses a guard that no longer comes before a first task, or that lets downstream trigger rules run", () => {
+      expect(() => airflow.lift(py.replace('("kfm-window", "a"),', ""))).toThrow(/not downstream of kfm-window/);
+      expect(() => airflow.lift(py.replace("ignore_downstream_trigger_rules=True", "ignore_downstream_trigger_rules=False"))).toThrow(
+        /ignore_downstream_trigger_rules/,
+      );
+      // The guard's function is pinned: an edited one is not read as the window.
+      expect(() => airflow.lift(py.replace("dag_run.logical_date >= start", "dag_run.logical_date > start"))).toThrow(/airflow lift/);
+    });
+
+    it("refuses a guard with catchup=True", () => {
+      expect(() => airflow.lift(py.replace("    catchup=False,", "    catchup=True,"))).toThrow(/kfm-window with catchup=True/);
+    });
+  });
 
   it("sees a retries value edited in the output", () => {
     const py = emitted(rich).replace("retries=2,", "retries=1,");
