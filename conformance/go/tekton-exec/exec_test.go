@@ -34,6 +34,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	ktesting "k8s.io/client-go/testing"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -52,11 +55,11 @@ import (
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	_ "github.com/tektoncd/pipeline/pkg/pipelinerunmetrics/fake" // as the reconciler tests: metrics recorders in the fake context
-	_ "github.com/tektoncd/pipeline/pkg/taskrunmetrics/fake"
 	"github.com/tektoncd/pipeline/pkg/reconciler/pipelinerun"
 	"github.com/tektoncd/pipeline/pkg/reconciler/taskrun"
 	ttesting "github.com/tektoncd/pipeline/pkg/reconciler/testing"
 	"github.com/tektoncd/pipeline/pkg/result"
+	_ "github.com/tektoncd/pipeline/pkg/taskrunmetrics/fake"
 	"github.com/tektoncd/pipeline/test"
 )
 
@@ -284,7 +287,7 @@ func (h *harness) setup(file, runFile string) {
 			pr.Spec.Params[i].Value = *v1.NewStructuredValues(h.sc.LogicalDate)
 		case "approvers":
 			if len(pr.Spec.Params[i].Value.ArrayVal) == 0 {
-				pr.Spec.Params[i].Value = *v1.NewStructuredValues("reviewer")
+				pr.Spec.Params[i].Value = v1.ParamValue{Type: v1.ParamTypeArray, ArrayVal: []string{"reviewer"}}
 			}
 		}
 	}
@@ -292,6 +295,7 @@ func (h *harness) setup(file, runFile string) {
 	if fe := pr.Validate(admit); fe != nil {
 		t.Fatalf("PipelineRun: %v", fe)
 	}
+	pr.CreationTimestamp = metav1.Time{Time: start}
 	d.PipelineRuns = []*v1.PipelineRun{pr}
 	// The namespace's accounts the TaskRun pods run as (Tekton's default-service-account, or the
 	// taskServiceAccount option's).
@@ -319,6 +323,19 @@ func (h *harness) setup(file, runFile string) {
 	h.c, _ = test.SeedTestData(t, ctx, d)
 	cmw := cminformer.NewInformedWatcher(h.c.Kube, system.Namespace())
 	h.clk = clocktesting.NewFakeClock(start)
+	// The API server stamps every object it creates (the fake clients do not); Tekton reads
+	// the stamps (the run's start is adjusted to its oldest child's creation,
+	// pkg/reconciler/pipelinerun/resources/pipelinerunstate.go AdjustStartTime).
+	stamp := func(action ktesting.Action) (bool, runtime.Object, error) {
+		if ca, ok := action.(ktesting.CreateAction); ok {
+			if m, err := meta.Accessor(ca.GetObject()); err == nil && m.GetCreationTimestamp().Time.IsZero() {
+				m.SetCreationTimestamp(metav1.Time{Time: h.clk.Now()})
+			}
+		}
+		return false, nil, nil
+	}
+	h.c.Pipeline.PrependReactor("create", "*", stamp)
+	h.c.Kube.PrependReactor("create", "*", stamp)
 	opts := &pipeline.Options{Images: pipeline.Images{EntrypointImage: "tekton-entrypoint", NopImage: "tekton-nop", ShellImage: "busybox"}}
 	h.prCtl = pipelinerun.NewController(opts, h.clk)(ctx, cmw)
 	h.trCtl = taskrun.NewController(opts, h.clk)(ctx, cmw)
@@ -436,7 +453,7 @@ func (h *harness) loop() {
 		h.stopped()
 		pr, done := h.prDone()
 		if done {
-			h.endRemaining(pr)
+			h.endRemaining()
 			return
 		}
 		next := h.nextEvent(pr)
@@ -494,7 +511,8 @@ func (h *harness) nextEvent(pr *v1.PipelineRun) *time.Time {
 		}
 	}
 	if pr.Status.StartTime != nil && pr.PipelineTimeout(h.ctx) > 0 {
-		at := pr.Status.StartTime.Add(pr.PipelineTimeout(h.ctx)).Add(time.Second)
+		// HasTimedOut: runtime > timeout (pkg/apis/pipeline/v1/pipelinerun_types.go)
+		at := pr.Status.StartTime.Add(pr.PipelineTimeout(h.ctx)).Add(time.Millisecond)
 		if at.After(h.clk.Now()) {
 			consider(&at)
 		}
@@ -604,6 +622,10 @@ type stepCall struct {
 	stepRes   []string
 	metaDir   string
 	env       []corev1.EnvVar
+	// how many of command are the step's own command (the rest are its args), from the
+	// resolved TaskSpec in the TaskRun's status: the entrypoint receives command[0] as
+	// -entrypoint and command[1:] + args after --
+	cmdLen int
 }
 
 func parseStep(c corev1.Container) stepCall {
@@ -721,7 +743,16 @@ func (h *harness) runPod(pod *corev1.Pod) {
 	var steps []stepCall
 	for _, c := range pod.Spec.Containers {
 		if strings.HasPrefix(c.Name, "step-") {
-			steps = append(steps, parseStep(c))
+			s := parseStep(c)
+			s.cmdLen = 1
+			if tr.Status.TaskSpec != nil {
+				for _, st := range tr.Status.TaskSpec.Steps {
+					if "step-"+st.Name == c.Name && len(st.Command) > 0 {
+						s.cmdLen = len(st.Command)
+					}
+				}
+			}
+			steps = append(steps, s)
 		}
 	}
 	// The prepare init container links /tekton/steps/<container> to the step's status folder
@@ -755,7 +786,7 @@ func (h *harness) runPod(pod *corev1.Pod) {
 			})
 		}
 		p.status = st
-		wake := now.Add(10 * time.Minute).Add(time.Second)
+		wake := now.Add(10 * time.Minute)
 		p.wakeAt = &wake
 		env, cmd, args := h.rendered(steps, jobName, nil, files)
 		p.attempt = &observedAttempt{Job: jobName, Attempt: attemptNo, StartedAt: h.since(now), EndedAt: -1, End: "did-not-start", Env: env, Command: cmd, Args: args}
@@ -910,11 +941,8 @@ func (h *harness) updatePod(name string, st corev1.PodStatus) {
 
 // endRemaining: once the run is done, attempts still running were stopped by Tekton (the
 // run's timeout cancels its TaskRuns, pkg/reconciler/pipelinerun/timeout.go).
-func (h *harness) endRemaining(pr *v1.PipelineRun) {
+func (h *harness) endRemaining() {
 	now := h.clk.Now()
-	if pr.Status.CompletionTime != nil {
-		now = pr.Status.CompletionTime.Time
-	}
 	for _, p := range h.pods {
 		if p.done || p.attempt == nil {
 			continue
@@ -1000,16 +1028,14 @@ func (h *harness) rendered(steps []stepCall, job string, stepResults map[string]
 		args := []string{}
 		for i, a := range s.command {
 			a = stepResultsIn(expand(a, all), stepResults)
-			if i == 0 {
+			if i < s.cmdLen {
 				if a != stubEntrypoint {
-					cmd = []string{a}
+					cmd = append(cmd, a)
 				}
 				continue
 			}
 			args = append(args, a)
 		}
-		// Tekton hands the entrypoint command[0] and then command[1:] + args after `--`; the
-		// spec's command/args split is recovered from the step's own command length.
 		return env, cmd, args
 	}
 	return map[string]string{}, nil, []string{}
