@@ -1,0 +1,155 @@
+/**
+ * The execution suite's cases (issue 14, item 3): each scenario spec under
+ * test/execution/specs/ with the scenarios every engine runs it through. The expected
+ * trace of each is `interpret(ir, scenario)` (src/interpret.ts); conformance/execution/
+ * README.md lists them with what each checks. Waits and timeouts are seconds, so a real
+ * clock is fine; no scenario lets a run go on for ever (`NeverEnds`).
+ */
+import type { Scenario } from "../../src/execution.js";
+
+export interface ExecutionCase {
+  /** Repository-relative path of the spec. */
+  readonly spec: string;
+  readonly scenarios: readonly Scenario[];
+  /** What an engine must know to run the case (said in reports and the README). */
+  readonly note?: string;
+}
+
+/** Every scenario runs for the same logical date: a Sunday 02:00 UTC, the README's example. */
+export const LOGICAL_DATE = "2024-03-10T02:00:00+00:00";
+
+const scenario = (name: string, description: string, rest: Omit<Scenario, "name" | "description" | "logicalDate"> = {}): Scenario => ({
+  name,
+  description,
+  logicalDate: LOGICAL_DATE,
+  ...rest,
+});
+
+const SUCCESS = scenario("success", "Every attempt succeeds: each job runs once, in dependency order, and the run succeeds.");
+
+export const EXECUTION_CASES: readonly ExecutionCase[] = [
+  {
+    spec: "test/execution/specs/chain.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("retry-recovers", "`transform` fails twice (exit 1, then 2) and recovers on attempt 3, 2 s after each failure; `load` then runs.", {
+        attempts: { transform: ["fail:1", "fail:2"] },
+      }),
+      scenario("retry-exhausted", "`transform` fails all 3 attempts (exit 3): it fails for good, `load` does not run, the run fails.", {
+        attempts: { transform: ["fail:3", "fail:3", "fail:3"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/diamond.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("branch-fails", "`left` fails both attempts: `join` does not run, `right` and the independent `audit` finish, the run fails.", {
+        attempts: { left: ["fail:1", "fail:1"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/backoff.yaml",
+    scenarios: [
+      scenario("recovers-on-attempt-4", "`flaky` fails three times; waits 2 s, 4 s, then 5 s (8 s capped); attempt 4 succeeds.", {
+        attempts: { flaky: ["fail:1", "fail:2", "fail:3"] },
+      }),
+      scenario("fails-for-good", "`flaky` fails all 4 attempts with the same waits: the run fails.", {
+        attempts: { flaky: ["fail:4", "fail:4", "fail:4", "fail:4"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/continue.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("continue-after-failure", "`load` fails: `publish` does not run, `cleanup` (continue) runs after it, and the run still fails.", {
+        attempts: { load: ["fail:1"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/prerequisite.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("prerequisite-fails", "The prerequisite `check` fails: `transform` and `kpi`, which wait for it, do not run; the run fails.", {
+        attempts: { check: ["fail:1"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/attempt-timeout.yaml",
+    scenarios: [
+      scenario("timeout-retried", "Attempt 1 of `slow` hangs and is stopped by its 3 s timeout; attempt 2 starts 1 s later and succeeds.", {
+        attempts: { slow: ["hang"] },
+      }),
+      scenario("timeout-for-good", "Every attempt of `slow` hangs and times out: it fails for good and the run fails.", {
+        attempts: { slow: ["hang", "hang", "hang"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/run-timeout.yaml",
+    scenarios: [
+      scenario(
+        "run-timeout-stops-attempt",
+        "`crunch` hangs (no job timeout): the run's 20 s timeout stops it; `publish` (continue) never starts; the run fails.",
+        {
+          attempts: { crunch: ["hang"] },
+        },
+      ),
+      scenario(
+        "run-timeout-during-wait",
+        "`crunch` fails at 0 s and 12 s; the next attempt would start at 24 s, past the 20 s timeout: none starts, the run fails.",
+        {
+          attempts: { crunch: ["fail:1", "fail:1"] },
+        },
+      ),
+    ],
+  },
+  {
+    spec: "test/execution/specs/gate.yaml",
+    note: "GitHub Actions refuses a gate with a timeout (KFM301): gate-untimed.yaml covers it there.",
+    scenarios: [
+      scenario("approved", "The reviewer approves: `promote` runs after `build`.", { gates: { approve: "approve" } }),
+      scenario("rejected", "The reviewer rejects: the gate fails, `promote` does not run, the run fails.", { gates: { approve: "reject" } }),
+      scenario("timed-out", "No decision within the gate's 5 s: the gate fails, `promote` does not run, the run fails.", { gates: { approve: "none" } }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/gate-untimed.yaml",
+    note: "Tekton refuses a gate without a timeout and a job beside a gate (KFM301): gate.yaml covers it there.",
+    scenarios: [
+      scenario("approved", "The reviewer approves: `promote` runs after `build`.", { gates: { approve: "approve" } }),
+      scenario("rejected", "The reviewer rejects: `promote` does not run, the independent `notes` finishes, the run fails.", { gates: { approve: "reject" } }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/notify.yaml",
+    scenarios: [
+      scenario("failure-notified-once", "`load` fails: `report` does not run, `archive` finishes, and the Slack notification is sent once naming `load`.", {
+        attempts: { load: ["fail:1"] },
+      }),
+      scenario("success-not-notified", "Every job succeeds: no notification is sent.", {}),
+    ],
+  },
+  {
+    spec: "test/execution/specs/no-start.yaml",
+    note: "The attempt's pod never starts: it ends at the job's 10 s timeout (sooner than POD_START_SECONDS). Argo v4.0 holds this only once the pod reached a node (targets/argo/README.md, pod-start bound).",
+    scenarios: [
+      scenario("pod-never-starts", "Attempt 1's pod never starts: it ends did-not-start, counts as an attempt, and attempt 2 (1 s later) succeeds.", {
+        attempts: { pull: ["no-start"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/concurrency.yaml",
+    note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton and GitHub Actions refuse max_active_runs (KFM301).",
+    scenarios: [
+      scenario("second-run-due", "`refresh` hangs until its 5 s timeout while a second run is due: the second run waits (never dropped or cancelled).", {
+        attempts: { refresh: ["hang"] },
+      }),
+    ],
+  },
+];
