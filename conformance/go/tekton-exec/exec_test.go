@@ -479,12 +479,34 @@ func (h *harness) stopped() {
 		tr, err := h.c.Pipeline.TektonV1().TaskRuns(namespace).Get(h.ctx, p.taskRun, metav1.GetOptions{})
 		if err != nil || tr.IsDone() || len(tr.Status.RetriesStatus) > p.retry {
 			p.done = true
-			if p.attempt != nil && p.attempt.EndedAt < 0 {
-				p.attempt.EndedAt = h.since(now)
-				if p.attempt.End == "" {
-					p.attempt.End = "timed-out"
-				}
+			h.cut(p, now)
+		}
+	}
+}
+
+// cut: the pod was stopped at `at` (its TaskRun cancelled, or failed from outside). The
+// harness played its steps ahead of the clock, so an attempt of the user's step that would
+// only have started later never started, and one still running was stopped then.
+func (h *harness) cut(p *podRun, at time.Time) {
+	a := p.attempt
+	if a == nil {
+		return
+	}
+	if a.End != "did-not-start" && a.StartedAt > h.since(at) {
+		kept := h.attempts[:0]
+		for _, b := range h.attempts {
+			if b != a {
+				kept = append(kept, b)
 			}
+		}
+		h.attempts = kept
+		p.attempt = nil
+		return
+	}
+	if a.EndedAt < 0 || a.EndedAt > h.since(at) {
+		a.EndedAt = h.since(at)
+		if a.End != "did-not-start" {
+			a.End = "timed-out"
 		}
 	}
 }
@@ -789,6 +811,11 @@ func (h *harness) runPod(pod *corev1.Pod) {
 		wake := now.Add(10 * time.Minute)
 		p.wakeAt = &wake
 		env, cmd, args := h.rendered(steps, jobName, nil, files)
+		// Nothing ran, so no step result was written: the attempt is reported with the
+		// number Tekton counts it as (retry count + 1), which KFM_ATTEMPT would have said.
+		if _, ok := env["KFM_ATTEMPT"]; ok {
+			env["KFM_ATTEMPT"] = strconv.Itoa(attemptNo)
+		}
 		p.attempt = &observedAttempt{Job: jobName, Attempt: attemptNo, StartedAt: h.since(now), EndedAt: -1, End: "did-not-start", Env: env, Command: cmd, Args: args}
 		h.attempts = append(h.attempts, p.attempt)
 		h.updatePod(pod.Name, st)
@@ -944,14 +971,8 @@ func (h *harness) updatePod(name string, st corev1.PodStatus) {
 func (h *harness) endRemaining() {
 	now := h.clk.Now()
 	for _, p := range h.pods {
-		if p.done || p.attempt == nil {
-			continue
-		}
-		if p.attempt.EndedAt < 0 {
-			p.attempt.EndedAt = h.since(now)
-			if p.attempt.End == "" {
-				p.attempt.End = "timed-out"
-			}
+		if !p.done {
+			h.cut(p, now)
 		}
 	}
 }

@@ -1,0 +1,136 @@
+/**
+ * Tekton in motion (issue 14): every scenario of every execution case is compiled for
+ * Tekton and run through Tekton Pipelines' own PipelineRun and TaskRun reconcilers with fake
+ * clients and a fake clock (conformance/go/tekton-exec, built by conformance/setup.sh as
+ * `tekton-exec`; conformance/execution/tekton/README.md says what is Tekton's there and
+ * where it differs from a cluster). The compiler's helper scripts run for real with `sh`;
+ * the user's container is a stub that follows the scenario. The trace the engine shows
+ * must be the reference interpreter's (src/interpret.ts), field by field.
+ *
+ * Sabotage (issue 14, item 4): the same engine must tell a broken output apart: without
+ * the `finally` task that fails the run, a failed job's run ends green; with one retry too
+ * many, the job gets one attempt too many.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseYamlStream, toYamlStream } from "../../src/yaml.js";
+import { CACHE, setup } from "../conformance/runners.js";
+import { cases, executeCase, runHarness, type ExecutionItem, type RunInput } from "./harness.js";
+
+const TARGET = "tekton";
+const TEKTON_EXEC = join(CACHE, "bin", "tekton-exec");
+
+beforeAll(() => {
+  setup();
+}, 1_800_000);
+
+/** The output file (Pipeline, CronJob, accounts) and the manual run of the runs folder. */
+function files(input: RunInput): { file: string; run: string } {
+  const file = input.compiled.files.find((f) => f.includes(`/${TARGET}/`) && f.endsWith(".yaml"));
+  const run = input.compiled.files.find((f) => f.includes(`/${TARGET}-runs/`) && f.endsWith(".run.yaml"));
+  if (file === undefined || run === undefined) throw new Error(`no Tekton output and run file among ${input.compiled.files.join(", ")}`);
+  return { file, run };
+}
+
+/** Drives one scenario through the reconcilers; `mutate` breaks the output file first (sabotage). */
+function engine(mutate?: (docs: unknown[]) => void): (input: RunInput) => Promise<void> {
+  return async (input) => {
+    const { file, run } = files(input);
+    if (mutate !== undefined) {
+      const docs = parseYamlStream(readFileSync(file, "utf8"));
+      mutate(docs);
+      writeFileSync(file, toYamlStream(docs));
+    }
+    await runHarness(TEKTON_EXEC, ["-test.run", "^TestExecute$"], {
+      timeoutSeconds: 300,
+      env: { KFM_TEKTON_FILE: file, KFM_TEKTON_RUN: run, KFM_TEKTON_SCENARIO: input.scenarioPath, KFM_TEKTON_OBSERVED: input.observedPath },
+    });
+  };
+}
+
+describe("Tekton's reconcilers run every scenario as the reference interpreter says", () => {
+  for (const item of cases()) {
+    it(`${item.label(TARGET)}: ${item.scenario.description}`, async (ctx) => {
+      const result = await executeCase(item, TARGET, engine());
+      if (result.refused !== null) {
+        ctx.annotate(`refused by the Tekton target (KFM301): ${result.refused}`);
+        ctx.skip();
+        return;
+      }
+      expect(result.differences).toEqual([]);
+    });
+  }
+});
+
+interface EnvVar {
+  name: string;
+  value?: string;
+}
+
+interface PipelineDoc {
+  kind: string;
+  spec: {
+    tasks: { name: string; retries?: number; taskSpec?: { steps: { name: string; env?: EnvVar[] }[] } }[];
+    finally?: { name: string }[];
+  };
+}
+
+function pipelineOf(docs: unknown[]): PipelineDoc {
+  const p = docs.find((d) => (d as PipelineDoc).kind === "Pipeline") as PipelineDoc | undefined;
+  if (p === undefined) throw new Error("no Pipeline in the output");
+  return p;
+}
+
+function item(spec: string, scenario: string): ExecutionItem {
+  const found = [...cases([spec])].find((i) => i.scenario.name === scenario);
+  if (found === undefined) throw new Error(`no scenario ${scenario} of ${spec}`);
+  return found;
+}
+
+describe("given a broken Tekton output, when the engine runs it, then the comparison reports the difference", () => {
+  it("without the finally task kfm-run-status, a failed job's run ends succeeded (continue.yaml / continue-after-failure)", async () => {
+    const it0 = item("test/execution/specs/continue.yaml", "continue-after-failure");
+    const result = await executeCase(
+      it0,
+      TARGET,
+      engine((docs) => {
+        const p = pipelineOf(docs);
+        const before = p.spec.finally?.length ?? 0;
+        p.spec.finally = (p.spec.finally ?? []).filter((t) => t.name !== "kfm-run-status");
+        expect(p.spec.finally.length).toBe(before - 1);
+        if (p.spec.finally.length === 0) delete p.spec.finally;
+      }),
+    );
+    if (result.refused !== null) throw new Error(`refused: ${result.refused}`);
+    expect(result.observed.run).toBe("succeeded");
+    expect(result.differences).toContain(`${it0.label(TARGET)} / run: expected "failed", runner did "succeeded"`);
+  });
+
+  it("with one retry too many, a job that fails for good gets one attempt too many (backoff.yaml / fails-for-good)", async () => {
+    const it0 = item("test/execution/specs/backoff.yaml", "fails-for-good");
+    const result = await executeCase(
+      it0,
+      TARGET,
+      engine((docs) => {
+        // The trap "attempts vs retries" as an emitter would fall into it: retries =
+        // max_attempts everywhere it is written (the task's retries, the status step's
+        // count, one more wait in the wait step's list), so the output is consistent.
+        const task = pipelineOf(docs).spec.tasks.find((t) => t.name === "flaky");
+        if (task?.retries === undefined || task.taskSpec === undefined) throw new Error("no retried task flaky");
+        task.retries += 1;
+        const env = (step: string, name: string): EnvVar | undefined =>
+          task.taskSpec!.steps.find((s) => s.name === step)?.env?.find((v) => v.name === name && v.value !== undefined);
+        const waits = env("kfm-wait", "KFM_RETRY_WAITS");
+        if (waits === undefined) throw new Error("no kfm-wait step in flaky");
+        waits.value = `${waits.value!} ${waits.value!.split(" ").at(-1)!}`;
+        // The status step exists under the failure emulation only.
+        const retries = env("kfm-status", "KFM_RETRIES");
+        if (retries !== undefined) retries.value = String(Number(retries.value) + 1);
+      }),
+    );
+    if (result.refused !== null) throw new Error(`refused: ${result.refused}`);
+    expect(result.actual.jobs.flaky?.attempts.length).toBe(it0.expected.jobs.flaky!.attempts.length + 1);
+    expect(result.differences.some((d) => d.startsWith(`${it0.label(TARGET)} / jobs.flaky.attempts`))).toBe(true);
+  });
+});
