@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseYamlStream, toYamlStream } from "../../src/yaml.js";
 import { CACHE, setup } from "../conformance/runners.js";
+import type { Observed } from "../../src/execution.js";
 import { cases, executeCase, runHarness, type ExecutionItem, type RunInput } from "./harness.js";
 
 const TARGET = "tekton";
@@ -49,6 +50,42 @@ function engine(mutate?: (docs: unknown[]) => void): (input: RunInput) => Promis
   };
 }
 
+/**
+ * The engine's clock is fake, so its times are exact: every attempt must start and end
+ * when the reference's virtual clock says (src/interpret.ts `interpretTimed`; attempts
+ * take no time there and in the stub). Lines in the style of `compareTraces`.
+ */
+function timelineDifferences(item: ExecutionItem, observed: Observed): string[] {
+  const out: string[] = [];
+  const close = (a: number, b: number) => Math.abs(a - b) <= 0.01;
+  for (const want of item.timeline.attempts) {
+    const got = observed.attempts.find((a) => a.job === want.job && a.attempt === want.attempt);
+    const at = `${item.label(TARGET)} / timeline.${want.job}[${want.attempt}]`;
+    if (got === undefined) continue; // the attempt count is compareTraces' finding
+    if (!close(want.startedAt, got.startedAt)) out.push(`${at}.startedAt: expected ${want.startedAt}, runner did ${got.startedAt}`);
+    if (!close(want.endedAt, got.endedAt)) out.push(`${at}.endedAt: expected ${want.endedAt}, runner did ${got.endedAt}`);
+  }
+  return out;
+}
+
+/**
+ * Differences the engine shows that are Tekton's, documented in targets/tekton/README.md
+ * (an expiring list: a test fails when one no longer shows, so a fix removes it here).
+ */
+const KNOWN_DIFFERENCES: Readonly<Record<string, { readonly lines: readonly string[]; readonly why: string }>> = {
+  "no-start.yaml / pod-never-starts / tekton": {
+    lines: [
+      "no-start.yaml / pod-never-starts / tekton / timeline.pull[1].endedAt: expected 10, runner did 600",
+      "no-start.yaml / pod-never-starts / tekton / timeline.pull[2].startedAt: expected 11, runner did 601",
+      "no-start.yaml / pod-never-starts / tekton / timeline.pull[2].endedAt: expected 11, runner did 601",
+    ],
+    why:
+      "the job's timeout is a step timeout, which starts only once the step's container runs (targets/tekton/README.md, " +
+      "Known differences, per-attempt timeout clock); a pod whose image cannot be pulled fails at " +
+      "default-imagepullbackoff-timeout (10m, the README's prerequisite; Pod-start bound)",
+  },
+};
+
 describe("Tekton's reconcilers run every scenario as the reference interpreter says", () => {
   for (const item of cases()) {
     it(`${item.label(TARGET)}: ${item.scenario.description}`, async (ctx) => {
@@ -58,7 +95,10 @@ describe("Tekton's reconcilers run every scenario as the reference interpreter s
         ctx.skip();
         return;
       }
-      expect(result.differences).toEqual([]);
+      const found = [...result.differences, ...timelineDifferences(item, result.observed)];
+      const known = KNOWN_DIFFERENCES[item.label(TARGET)];
+      if (known !== undefined) ctx.annotate(`known difference: ${known.why}`);
+      expect(found).toEqual(known?.lines ?? []);
     });
   }
 });

@@ -71,8 +71,10 @@ const (
 	// Where a step without a command gets its stub (see README: Tekton would look the image's
 	// ENTRYPOINT up in a registry, pkg/pod/entrypoint_lookup.go, which is offline here).
 	stubEntrypoint = "/kfm-exec/image-entrypoint"
-	// How long a stub attempt that ends by itself runs, on the fake clock.
-	attemptSeconds = 1
+	// How long a stub attempt that ends by itself runs, on the fake clock: no time, as on the
+	// reference interpreter's virtual clock (src/interpret.ts interpretTimed), so the
+	// engine's times compare with the expected timeline exactly.
+	attemptSeconds = 0
 	// How long the harness lets the fake clock run before it gives up on a run that never ends.
 	horizon = 7 * 24 * time.Hour
 )
