@@ -12,7 +12,7 @@
  * many, the job gets one attempt too many.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseYamlStream, toYamlStream } from "../../src/yaml.js";
 import { CACHE, setup } from "../conformance/runners.js";
@@ -26,26 +26,31 @@ beforeAll(() => {
   setup();
 }, 1_800_000);
 
-/** The output file (Pipeline, CronJob, accounts) and the manual run of the runs folder. */
-function files(input: RunInput): { file: string; run: string } {
-  const file = input.compiled.files.find((f) => f.includes(`/${TARGET}/`) && f.endsWith(".yaml"));
+/**
+ * The output folder's files (the workflow's Pipeline, CronJob and accounts, and any file the
+ * folder shares, such as StepActions) and the manual run of the runs folder.
+ */
+function files(input: RunInput): { output: string[]; run: string } {
+  const output = input.compiled.files.filter((f) => f.includes(`/${TARGET}/`) && f.endsWith(".yaml"));
   const run = input.compiled.files.find((f) => f.includes(`/${TARGET}-runs/`) && f.endsWith(".run.yaml"));
-  if (file === undefined || run === undefined) throw new Error(`no Tekton output and run file among ${input.compiled.files.join(", ")}`);
-  return { file, run };
+  if (output.length === 0 || run === undefined) throw new Error(`no Tekton output and run file among ${input.compiled.files.join(", ")}`);
+  return { output, run };
 }
 
 /** Drives one scenario through the reconcilers; `mutate` breaks the output file first (sabotage). */
 function engine(mutate?: (docs: unknown[]) => void): (input: RunInput) => Promise<void> {
   return async (input) => {
-    const { file, run } = files(input);
+    const { output, run } = files(input);
     if (mutate !== undefined) {
+      const file = output.find((f) => readFileSync(f, "utf8").includes("\nkind: Pipeline\n"));
+      if (file === undefined) throw new Error(`no Pipeline among ${output.join(", ")}`);
       const docs = parseYamlStream(readFileSync(file, "utf8"));
       mutate(docs);
       writeFileSync(file, toYamlStream(docs));
     }
     await runHarness(TEKTON_EXEC, ["-test.run", "^TestExecute$"], {
       timeoutSeconds: 300,
-      env: { KFM_TEKTON_FILE: file, KFM_TEKTON_RUN: run, KFM_TEKTON_SCENARIO: input.scenarioPath, KFM_TEKTON_OBSERVED: input.observedPath },
+      env: { KFM_TEKTON_FILE: output.join(delimiter), KFM_TEKTON_RUN: run, KFM_TEKTON_SCENARIO: input.scenarioPath, KFM_TEKTON_OBSERVED: input.observedPath },
     });
   };
 }
@@ -111,7 +116,7 @@ interface EnvVar {
 interface PipelineDoc {
   kind: string;
   spec: {
-    tasks: { name: string; retries?: number; taskSpec?: { steps: { name: string; env?: EnvVar[] }[] } }[];
+    tasks: { name: string; retries?: number; taskSpec?: { steps: { name: string; env?: EnvVar[]; params?: EnvVar[] }[] } }[];
     finally?: { name: string }[];
   };
 }
@@ -159,13 +164,19 @@ describe("given a broken Tekton output, when the engine runs it, then the compar
         const task = pipelineOf(docs).spec.tasks.find((t) => t.name === "flaky");
         if (task?.retries === undefined || task.taskSpec === undefined) throw new Error("no retried task flaky");
         task.retries += 1;
-        const env = (step: string, name: string): EnvVar | undefined =>
-          task.taskSpec!.steps.find((s) => s.name === step)?.env?.find((v) => v.name === name && v.value !== undefined);
-        const waits = env("kfm-wait", "KFM_RETRY_WAITS");
+        // A value of a step: an env value of an inline step, or a param of a step that runs a
+        // shared StepAction by `ref`.
+        const env = (step: string, name: string, param: string): EnvVar | undefined => {
+          const s = task.taskSpec!.steps.find((x) => x.name === step);
+          return (
+            (s?.env ?? []).find((v) => v.name === name && v.value !== undefined) ?? (s?.params ?? []).find((v) => v.name === param && v.value !== undefined)
+          );
+        };
+        const waits = env("kfm-wait", "KFM_RETRY_WAITS", "waits");
         if (waits === undefined) throw new Error("no kfm-wait step in flaky");
         waits.value = `${waits.value!} ${waits.value!.split(" ").at(-1)!}`;
         // The status step exists under the failure emulation only.
-        const retries = env("kfm-status", "KFM_RETRIES");
+        const retries = env("kfm-status", "KFM_RETRIES", "retries");
         if (retries !== undefined) retries.value = String(Number(retries.value) + 1);
       }),
     );

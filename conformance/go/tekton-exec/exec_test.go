@@ -9,7 +9,8 @@
 //
 //	tekton-exec -test.run '^TestExecute$'
 //
-// with KFM_TEKTON_FILE (the output file: Pipeline, CronJob, accounts), KFM_TEKTON_RUN (the
+// with KFM_TEKTON_FILE (the output file: Pipeline, CronJob, accounts; and the output folder's
+// shared files, such as StepActions, separated by the OS path list separator), KFM_TEKTON_RUN (the
 // manual PipelineRun of the runs folder), KFM_TEKTON_SCENARIO (scenario.json) and
 // KFM_TEKTON_OBSERVED (where observed.json goes). conformance/execution/tekton/README.md says
 // what is Tekton's here and every place where this differs from a real cluster.
@@ -179,7 +180,7 @@ func TestExecute(t *testing.T) {
 		t.Fatalf("%s: %v", scFile, err)
 	}
 	h.tmp = t.TempDir()
-	h.setup(file, runFile)
+	h.setup(filepath.SplitList(file), runFile)
 	h.loop()
 	h.report()
 	data, err := json.MarshalIndent(h.obs, "", "  ")
@@ -211,13 +212,17 @@ func docs(t *testing.T, path string) [][]byte {
 	}
 }
 
-func (h *harness) setup(file, runFile string) {
+func (h *harness) setup(files []string, runFile string) {
 	t := h.t
 	var d test.Data
 	// The objects an admission webhook would accept: strictly decoded, defaulted, validated
 	// (Tekton's own SetDefaults and Validate, as tekton-check does).
 	admit := apis.WithinCreate(config.ToContext(context.Background(), config.FromContextOrDefaults(context.Background())))
-	for _, doc := range docs(t, file) {
+	var all [][]byte
+	for _, f := range files {
+		all = append(all, docs(t, f)...)
+	}
+	for _, doc := range all {
 		var tm metav1.TypeMeta
 		if err := yaml.Unmarshal(doc, &tm); err != nil {
 			t.Fatal(err)
@@ -232,6 +237,9 @@ func (h *harness) setup(file, runFile string) {
 			p.SetDefaults(admit)
 			if fe := p.Validate(admit); fe != nil {
 				t.Fatalf("Pipeline: %v", fe)
+			}
+			if h.pipeline != nil {
+				t.Fatalf("more than one Pipeline in %v", files)
 			}
 			stubCommands(p.Spec.Tasks)
 			stubCommands(p.Spec.Finally)
@@ -256,7 +264,7 @@ func (h *harness) setup(file, runFile string) {
 		}
 	}
 	if h.pipeline == nil {
-		t.Fatalf("%s holds no Pipeline", file)
+		t.Fatalf("%v hold no Pipeline", files)
 	}
 	for _, pt := range append(append([]v1.PipelineTask{}, h.pipeline.Spec.Tasks...), h.pipeline.Spec.Finally...) {
 		name := pt.Name
@@ -650,6 +658,9 @@ type stepCall struct {
 	// resolved TaskSpec in the TaskRun's status: the entrypoint receives command[0] as
 	// -entrypoint and command[1:] + args after --
 	cmdLen int
+	// the step's `script`, as the TaskRun's status holds it after substitution (Tekton's
+	// place-scripts init container writes it under /tekton/scripts, pkg/pod/script.go)
+	script string
 }
 
 func parseStep(c corev1.Container) stepCall {
@@ -771,9 +782,13 @@ func (h *harness) runPod(pod *corev1.Pod) {
 			s.cmdLen = 1
 			if tr.Status.TaskSpec != nil {
 				for _, st := range tr.Status.TaskSpec.Steps {
-					if "step-"+st.Name == c.Name && len(st.Command) > 0 {
+					if "step-"+st.Name != c.Name {
+						continue
+					}
+					if len(st.Command) > 0 {
 						s.cmdLen = len(st.Command)
 					}
+					s.script = st.Script
 				}
 			}
 			steps = append(steps, s)
@@ -1110,7 +1125,22 @@ func (h *harness) helper(s stepCall, stepResults map[string]map[string]string, f
 	for i, a := range s.command {
 		argv[i] = files.rewrite(stepResultsIn(expand(a, all), stepResults))
 	}
-	if argv[0] == "sh" || argv[0] == "/bin/sh" {
+	if s.script != "" {
+		// A `script` step: its text (no Kubernetes expansion: it is a file, not an argument),
+		// with Tekton's default interpreter when it has no #! line (pkg/pod/script.go
+		// defaultScriptPreamble "#!/bin/sh\nset -e\n").
+		script := files.rewrite(stepResultsIn(s.script, stepResults))
+		if !strings.HasPrefix(script, "#!") {
+			script = "#!/bin/sh\nset -e\n" + script
+		}
+		first, _, _ := strings.Cut(script, "\n")
+		if !regexp.MustCompile(`^#!\s*(/bin/sh|/usr/bin/env sh)\s*$`).MatchString(first) {
+			t.Fatalf("%s/%s: cannot run a script with %q locally (only sh scripts)", p.task, s.container, first)
+		}
+		path := filepath.Join(files.root, "script-"+s.container)
+		writeFile(t, path, script)
+		argv = append([]string{"/bin/sh", path}, argv[min(1, len(argv)):]...)
+	} else if argv[0] == "sh" || argv[0] == "/bin/sh" {
 		argv[0] = "/bin/sh"
 	} else {
 		t.Fatalf("%s/%s: cannot run %q locally (only sh scripts)", p.task, s.container, argv[0])
