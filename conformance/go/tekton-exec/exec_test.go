@@ -229,15 +229,7 @@ func (h *harness) setup(files []string, runFile string) {
 		}
 		switch tm.Kind {
 		case "Pipeline":
-			p := &v1.Pipeline{}
-			if err := yaml.UnmarshalStrict(doc, p); err != nil {
-				t.Fatalf("Pipeline: %v", err)
-			}
-			p.Namespace = namespace
-			p.SetDefaults(admit)
-			if fe := p.Validate(admit); fe != nil {
-				t.Fatalf("Pipeline: %v", fe)
-			}
+			p := admitDoc[v1.Pipeline](t, admit, tm.Kind, doc)
 			if h.pipeline != nil {
 				t.Fatalf("more than one Pipeline in %v", files)
 			}
@@ -246,21 +238,9 @@ func (h *harness) setup(files []string, runFile string) {
 			h.pipeline = p
 			d.Pipelines = append(d.Pipelines, p)
 		case "Task":
-			tk := &v1.Task{}
-			if err := yaml.UnmarshalStrict(doc, tk); err != nil {
-				t.Fatalf("Task: %v", err)
-			}
-			tk.Namespace = namespace
-			tk.SetDefaults(admit)
-			d.Tasks = append(d.Tasks, tk)
+			d.Tasks = append(d.Tasks, admitDoc[v1.Task](t, admit, tm.Kind, doc))
 		case "StepAction":
-			sa := &v1beta1.StepAction{}
-			if err := yaml.UnmarshalStrict(doc, sa); err != nil {
-				t.Fatalf("StepAction: %v", err)
-			}
-			sa.Namespace = namespace
-			sa.SetDefaults(admit)
-			d.StepActions = append(d.StepActions, sa)
+			d.StepActions = append(d.StepActions, admitDoc[v1beta1.StepAction](t, admit, tm.Kind, doc))
 		}
 	}
 	if h.pipeline == nil {
@@ -367,6 +347,31 @@ func (h *harness) setup(files []string, runFile string) {
 	must(t, os.MkdirAll(h.bin, 0o755))
 	must(t, os.WriteFile(filepath.Join(h.bin, "sleep"), []byte("#!/bin/sh\nprintf '%s\\n' \"$1\" >> \"$KFM_EXEC_SLEEPS\"\n"), 0o755))
 	must(t, os.WriteFile(filepath.Join(h.bin, "curl"), []byte("#!/bin/sh\ncat > /dev/null\nexit 0\n"), 0o755))
+}
+
+// tektonObject: what the admission webhook does to a Tekton object, the harness does too.
+type tektonObject interface {
+	metav1.Object
+	SetDefaults(context.Context)
+	Validate(context.Context) *apis.FieldError
+}
+
+// admitDoc decodes one document strictly, puts it in the run's namespace, and defaults and
+// validates it within create, as Tekton's webhook would (tekton-check does the same).
+func admitDoc[T any, P interface {
+	*T
+	tektonObject
+}](t *testing.T, ctx context.Context, kind string, doc []byte) P {
+	obj := P(new(T))
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		t.Fatalf("%s: strict decoding: %v", kind, err)
+	}
+	obj.SetNamespace(namespace)
+	obj.SetDefaults(ctx)
+	if fe := obj.Validate(ctx); fe != nil {
+		t.Fatalf("%s %s: %v", kind, obj.GetName(), fe)
+	}
+	return obj
 }
 
 // stubCommands gives every step without a command the stub's entrypoint (see stubEntrypoint).
