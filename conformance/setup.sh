@@ -10,7 +10,8 @@
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
 #   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint,
 #                act (nektos/act, the GitHub Actions engine of the execution suite),
-#                argo-exec (Argo's workflow/controller tests with conformance/execution/argo, execution/argo/build.sh)
+#                argo-exec (Argo's workflow/controller tests with conformance/execution/argo, execution/argo/build.sh),
+#                tekton-exec (the execution suite's Tekton engine: go test -c of conformance/go/tekton-exec)
 #   stamp        hash of every input below; when it matches, the script returns at once
 #
 # Safe to re-run; exits non-zero with a message on the first failure.
@@ -46,6 +47,7 @@ for arg in "$@"; do
       echo "KFM_ARGO_EXEC=$CACHE/bin/argo-exec"
       echo "KFM_TEKTON_CHECK=$CACHE/bin/tekton-check"
       echo "KFM_TEKTON_STATES=$CACHE/bin/tekton-states"
+      echo "KFM_TEKTON_EXEC=$CACHE/bin/tekton-exec"
       echo "KFM_K8SYAML=$CACHE/bin/k8syaml"
       echo "KFM_KUSTOMIZE_CHECK=$CACHE/bin/kustomize-check"
       echo "KFM_ACTIONLINT=$CACHE/bin/actionlint"
@@ -144,6 +146,8 @@ EOF
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton) failed"
   (cd "$CONF/go/tekton-states" && GOFLAGS=-mod=mod go get "github.com/tektoncd/pipeline@$TEKTON_PIPELINE_VERSION" &&
     GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton-states) failed"
+  (cd "$CONF/go/tekton-exec" && GOFLAGS=-mod=mod go get "github.com/tektoncd/pipeline@$TEKTON_PIPELINE_VERSION" &&
+    GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton-exec) failed"
   (cd "$CONF/go/k8syaml" && GOFLAGS=-mod=mod go get "sigs.k8s.io/yaml@$K8S_YAML_VERSION" "k8s.io/api@$K8S_API_VERSION" &&
     GOFLAGS=-mod=mod go mod tidy) || die "go get (k8syaml) failed"
   (cd "$CONF/go/kustomize" && GOFLAGS=-mod=mod go get "sigs.k8s.io/kustomize/api@$KUSTOMIZE_API_VERSION" \
@@ -166,7 +170,7 @@ check_pins() {
   done
   got="$(go_require github.com/argoproj/argo-workflows/v4 "$CONF/go/argo/go.mod")"
   [[ "$got" == "$ARGO_WORKFLOWS_VERSION" ]] || die "go/argo/go.mod requires argo-workflows $got, versions.env says $ARGO_WORKFLOWS_VERSION: run --relock"
-  for m in tekton tekton-states; do
+  for m in tekton tekton-states tekton-exec; do
     got="$(go_require github.com/tektoncd/pipeline "$CONF/go/$m/go.mod")"
     [[ "$got" == "$TEKTON_PIPELINE_VERSION" ]] || die "go/$m/go.mod requires tektoncd/pipeline $got, versions.env says $TEKTON_PIPELINE_VERSION: run --relock"
   done
@@ -204,7 +208,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" && -x "$BIN/argo-exec" ]]
+  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/tekton-exec" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" && -x "$BIN/argo-exec" ]]
 }
 parser_installed() {
   local v
@@ -266,6 +270,13 @@ build() { # module-dir binary
 build argo argo-check
 build tekton tekton-check
 build tekton-states tekton-states
+# The execution suite's Tekton engine is test code (Tekton's reconciler test kit takes a
+# *testing.T), compiled into a test binary; the Tekton version is stamped in for its reports.
+step "building tekton-exec (go/tekton-exec, go test -c)"
+(cd "$CONF/go/tekton-exec" && go mod download && go test -c -trimpath \
+  -ldflags "-X kfm-compile/conformance/tekton-exec.tektonVersion=$TEKTON_PIPELINE_VERSION" -o "$BIN/tekton-exec.new" .) ||
+  die "building tekton-exec failed"
+mv -f "$BIN/tekton-exec.new" "$BIN/tekton-exec"
 build k8syaml k8syaml
 build kustomize kustomize-check
 # The Argo execution harness (test:execution): its own stamp, so only its inputs rebuild it.
@@ -290,6 +301,7 @@ fi
   die "argo-check does not run"
 "$BIN/tekton-check" /dev/null >/dev/null 2>&1 || [[ $? -eq 1 ]] || die "tekton-check does not run"
 "$BIN/tekton-states" /dev/null >/dev/null 2>&1 || [[ $? -eq 1 ]] || die "tekton-states does not run"
+[[ "$("$BIN/tekton-exec" -test.run '^TestExecute$' -test.v 2>&1)" == *"SKIP: TestExecute"* ]] || die "tekton-exec does not run"
 [[ "$(echo '"a: 0X1F"' | "$BIN/k8syaml")" == '{"docs":[{"json":{"a":31}}]}' ]] || die "k8syaml does not run"
 SMOKE="$(mktemp -d)"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: smoke\n' >"$SMOKE/cm.yaml"
