@@ -23151,6 +23151,7 @@ var argo = {
 };
 
 // dist/targets/tekton/emit.js
+import { createHash as createHash7 } from "node:crypto";
 var TARGET2 = "tekton";
 var TEKTON_API = "tekton.dev/v1";
 function workflowLabels(ir) {
@@ -23349,16 +23350,8 @@ fi
 function k8sLiteral(text) {
   return text.replace(/\$/g, () => "$$");
 }
-var WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
-var STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-var FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 var NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
-var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([
-  [STATUS_COMMAND, "kfm-status"],
-  [WAIT_COMMAND, "kfm-wait"],
-  [FAILED_COMMAND, "kfm-failed"],
-  [NOTIFY_COMMAND, "kfm-notify"]
-]);
+var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([[NOTIFY_COMMAND, "kfm-notify"]]);
 function resultRef(variable) {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
 }
@@ -23382,6 +23375,101 @@ function timeoutField(seconds4) {
 }
 function waitText(seconds4) {
   return String(seconds4);
+}
+var STEP_ACTION_API = "tekton.dev/v1beta1";
+var STEP_ACTIONS_FILE = "kfm-step-actions.yaml";
+var HELPER_PARAMS = { waits: "waits", retries: "retries", job: "job" };
+var HELPERS = {
+  wait: {
+    base: TEKTON_STEPS.wait,
+    description: "Waits the retry delay before attempt 2, 3, ... and writes the attempt number (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: WAIT_SCRIPT,
+    params: [{ name: HELPER_PARAMS.waits, description: "The wait before each retry in seconds, space-separated." }],
+    results: [{ name: TEKTON_ATTEMPT_RESULT, description: "The 1-based attempt number." }],
+    env: [
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retryWaits, value: `$(params.${HELPER_PARAMS.waits})` },
+      { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` }
+    ]
+  },
+  status: {
+    base: TEKTON_STEPS.status,
+    description: "Turns the exit code of the step `job` into the result ok, or fails the attempt so that Tekton retries it (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: STATUS_SCRIPT,
+    params: [{ name: HELPER_PARAMS.retries, description: "The job task's retries." }],
+    results: [{ name: TEKTON_OK_RESULT, description: "true when the job succeeded, false when its last attempt failed." }],
+    env: [
+      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retries, value: `$(params.${HELPER_PARAMS.retries})` },
+      { name: ENV.okPath, value: `$(step.results.${TEKTON_OK_RESULT}.path)` }
+    ]
+  },
+  failed: {
+    base: tektonFailedTaskName(0).replace(/-1$/, ""),
+    description: "Fails: the Failed TaskRun of a job that failed after its last attempt (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: FAILED_SCRIPT,
+    params: [{ name: HELPER_PARAMS.job, description: "The job's name in the spec." }],
+    results: [],
+    env: [{ name: ENV.jobSpecName, value: `$(params.${HELPER_PARAMS.job})` }]
+  },
+  runStatus: {
+    base: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: RUN_STATUS_SCRIPT,
+    params: [],
+    results: [],
+    env: []
+  }
+};
+function stepAction(helper, d) {
+  const h = HELPERS[helper];
+  const spec = {
+    description: h.description,
+    image: h.image(d),
+    command: ["sh", "-c", k8sLiteral(h.script)],
+    ...h.params.length > 0 ? { params: h.params.map((p) => ({ name: p.name, type: "string", description: p.description })) } : {},
+    ...h.results.length > 0 ? { results: h.results.map((r) => ({ name: r.name, type: "string", description: r.description })) } : {},
+    ...h.env.length > 0 ? { env: h.env.map((e) => ({ ...e })) } : {},
+    securityContext: restricted()
+  };
+  const digest = createHash7("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 8);
+  return {
+    apiVersion: STEP_ACTION_API,
+    kind: "StepAction",
+    metadata: { name: `${h.base}-${digest}`, ...d.namespace === null ? {} : { namespace: d.namespace }, labels: sharedLabels() },
+    spec
+  };
+}
+function helperNames(d) {
+  return {
+    wait: stepAction("wait", d).metadata.name,
+    status: stepAction("status", d).metadata.name,
+    failed: stepAction("failed", d).metadata.name,
+    runStatus: stepAction("runStatus", d).metadata.name
+  };
+}
+function isHelperName(name, helper) {
+  return name !== void 0 && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name);
+}
+function sharedLabels() {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET2 };
+}
+function stepActionsFile(d, header) {
+  const helpers = ["wait", "status", "failed", "runStatus"];
+  return hashComment([
+    ...header,
+    "The helper steps the Tekton files of this folder run by `ref`: apply this file with them",
+    '(README, Tekton, "Shared helper steps").'
+  ]) + toYamlStream(helpers.map((h) => stepAction(h, d)));
+}
+function helperRef(name, helper, names, params = {}) {
+  const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
+  return { name, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
 }
 function emit3(ir, d = DEFAULT_DEPLOYMENT) {
   const docs = [buildPipeline(ir, d)];
@@ -23464,7 +23552,8 @@ function okGuards(jobs) {
 function buildPipeline(ir, d) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...emulated ? [runStatusTask2(d)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
+  const names = helperNames(d);
+  const finallyList = [...emulated ? [runStatusTask2(names)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -23488,8 +23577,8 @@ function buildPipeline(ir, d) {
       ],
       tasks: [
         contextTask(ir, emulated, d),
-        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards)),
-        ...emulated ? failedMarkerTasks(ir, d) : []
+        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, d, names) : gateTask(j, emulated, guards)),
+        ...emulated ? failedMarkerTasks(ir, names) : []
       ],
       ...finallyList.length > 0 ? { finally: finallyList } : {}
     }
@@ -23523,7 +23612,7 @@ function okWhen(task) {
 function helperStep(name, image2, command, env) {
   return { name, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
 }
-function failedMarkerTasks(ir, d) {
+function failedMarkerTasks(ir, names) {
   const out = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1)
@@ -23536,7 +23625,7 @@ function failedMarkerTasks(ir, d) {
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] }
+      taskSpec: { steps: [helperRef(name, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] }
     });
   });
   return out;
@@ -23579,7 +23668,7 @@ function notifyTask(ir, n, index, emulated, d) {
     }
   };
 }
-function runStatusTask2(d) {
+function runStatusTask2(names) {
   return {
     name: TEKTON_RUN_STATUS_TASK,
     displayName: TEKTON_RUN_STATUS_TASK,
@@ -23587,7 +23676,7 @@ function runStatusTask2(d) {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     retries: 0,
     timeout: timeoutField(null),
-    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] }
+    taskSpec: { steps: [helperRef(TEKTON_RUN_STATUS_TASK, "runStatus", names)] }
   };
 }
 function contextTask(ir, emulated, d) {
@@ -23614,20 +23703,12 @@ function contextTask(ir, emulated, d) {
     }
   };
 }
-function jobTask(job, emulated, guards, d) {
+function jobTask(job, emulated, guards, d, names) {
   const steps = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
-  if (waits.length > 0) {
-    steps.push({
-      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
-        { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-        { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
-        { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` }
-      ]),
-      results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }]
-    });
-  }
+  if (waits.length > 0)
+    steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
   const main2 = jobStep(job, d);
   steps.push(main2);
   const task = {
@@ -23649,13 +23730,8 @@ function jobTask(job, emulated, guards, d) {
     task.onError = "continue";
   else
     main2.onError = "continue";
-  task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push(helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
-    { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
-    { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-    { name: ENV.retries, value: String(retries) },
-    { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` }
-  ]));
+  task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string", value: `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})` }];
+  steps.push(helperRef(TEKTON_STEPS.status, "status", names, { [HELPER_PARAMS.retries]: String(retries) }));
   const ordered = {
     name: task.name,
     displayName: task.displayName,
@@ -24145,13 +24221,10 @@ function lift3(text) {
     const steps = (task.taskSpec ?? fail3(`task ${task.name} has neither taskSpec nor taskRef`)).steps;
     const step = findStep(steps, TEKTON_STEPS.job, task.name);
     const wait = steps.find((s) => s.name === TEKTON_STEPS.wait);
-    if (wait !== void 0 && wait.env?.find((e) => e.name === ENV.retryCount)?.value !== "$(context.task.retry-count)") {
-      throw new Error(`task ${task.name}: the wait step does not read the retry count`);
-    }
     if (wait === void 0 !== (task.retries === 0))
       throw new Error(`task ${task.name}: a wait step goes with retries, and only with retries`);
-    if (wait !== void 0 && wait.command?.[2] !== k8sLiteral(WAIT_SCRIPT))
-      throw new Error(`task ${task.name}: the wait step does not run the wait script`);
+    if (wait !== void 0 && !isHelperName(wait.ref?.name, "wait"))
+      throw new Error(`task ${task.name}: the wait step does not run the wait StepAction`);
     const requests = step.computeResources?.requests ?? {};
     const limits = step.computeResources?.limits ?? {};
     for (const key of /* @__PURE__ */ new Set([...Object.keys(requests), ...Object.keys(limits)])) {
@@ -24187,7 +24260,7 @@ function lift3(text) {
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
       attempts: (task.retries ?? fail3(`task ${task.name}: no explicit retries`)) + 1,
-      waitsSeconds: wait === void 0 ? [] : parseWaits(envValue(wait, ENV.retryWaits)),
+      waitsSeconds: wait === void 0 ? [] : parseWaits(stepParam(wait, HELPER_PARAMS.waits)),
       timeoutSeconds: parseTimeout(step.timeout ?? fail3(`task ${task.name}: the job step has no explicit timeout`))
     };
   }
@@ -24229,7 +24302,7 @@ function lift3(text) {
   for (const job of expectedMarkers) {
     const marker = failedMarkers.find((m) => m.runAfter?.length === 1 && m.runAfter[0] === job.name) ?? fail3(`no kfm-failed task for ${job.name}`);
     const w = marker.when ?? [];
-    if (marker.onError !== "continue" || (marker.retries ?? 0) !== 0 || w.length !== 1 || w[0].input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` || w[0].operator !== "in" || JSON.stringify(w[0].values) !== JSON.stringify(["false"]) || marker.taskSpec?.steps.length !== 1 || marker.taskSpec.steps[0].command?.[2] !== k8sLiteral(FAILED_SCRIPT))
+    if (marker.onError !== "continue" || (marker.retries ?? 0) !== 0 || w.length !== 1 || w[0].input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` || w[0].operator !== "in" || JSON.stringify(w[0].values) !== JSON.stringify(["false"]) || marker.taskSpec?.steps.length !== 1 || !isHelperName(marker.taskSpec.steps[0].ref?.name, "failed") || stepParam(marker.taskSpec.steps[0], HELPER_PARAMS.job) !== k8sLiteral(job.displayName))
       throw new Error(`kfm-failed task ${marker.name} does not fail for ${job.name}`);
   }
   return {
@@ -24406,12 +24479,13 @@ function failureIsSoft(task) {
   }
   if (status !== steps[steps.length - 1] || steps.indexOf(job) !== steps.length - 2)
     throw new Error(`task ${task.name}: kfm-status must follow the job step`);
-  if (status.command?.[2] !== k8sLiteral(STATUS_SCRIPT))
-    throw new Error(`task ${task.name}: kfm-status does not run the status script`);
-  if (envValue(status, ENV.retries) !== String(task.retries))
+  if (!isHelperName(status.ref?.name, "status"))
+    throw new Error(`task ${task.name}: kfm-status does not run the status StepAction`);
+  if (stepParam(status, HELPER_PARAMS.retries) !== String(task.retries))
     throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
-  if (!(task.taskSpec.results ?? []).some((r) => r.name === TEKTON_OK_RESULT))
-    throw new Error(`task ${task.name} declares no ok result`);
+  const ok = (task.taskSpec.results ?? []).find((r) => r.name === TEKTON_OK_RESULT);
+  if (ok?.value !== `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})`)
+    throw new Error(`task ${task.name}: its ok result is not kfm-status's`);
   if (task.onError === "continue")
     return true;
   if (job.onError === "continue" && (task.retries ?? 0) > 0)
@@ -24450,7 +24524,7 @@ function failureFailsRun3(task, soft, finallyTasks, markers) {
   if (!soft)
     return true;
   const runStatus = finallyTasks.find((t) => t.name === TEKTON_RUN_STATUS_TASK);
-  if (runStatus === void 0 || JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) || runStatus.taskSpec?.steps.length !== 1 || runStatus.taskSpec.steps[0].command?.[2] !== k8sLiteral(RUN_STATUS_SCRIPT) || runStatus.onError !== void 0)
+  if (runStatus === void 0 || JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) || runStatus.taskSpec?.steps.length !== 1 || !isHelperName(runStatus.taskSpec.steps[0].ref?.name, "runStatus") || runStatus.onError !== void 0)
     return false;
   if (task.onError === "continue")
     return true;
@@ -24501,6 +24575,9 @@ function parseTimeout(text) {
 function parseWaits(text) {
   return text === "" ? [] : text.split(" ").map((w) => /^\d+(\.\d+)?$/.test(w) ? Number(w) : fail3(`bad retry wait ${JSON.stringify(w)}`));
 }
+function stepParam(step, name) {
+  return step.params?.find((p) => p.name === name)?.value ?? fail3(`step ${step.name} passes no ${name}`);
+}
 function envValue(container2, name) {
   const e = (container2.env ?? []).find((v) => v.name === name);
   if (e === void 0 || e.valueFrom !== void 0)
@@ -24550,7 +24627,8 @@ function runs3(ir, logicalDates, options) {
 // dist/targets/tekton/index.js
 var KUSTOMIZE_IMAGE_FIELDS2 = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
-  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" }
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "StepAction", path: "spec/image" }
 ];
 var tekton = {
   name: "tekton",
@@ -24576,7 +24654,11 @@ var tekton = {
   run: (ir, options) => manualRun(ir, deployment(options)),
   prerequisites: prerequisites3,
   runs: runs3,
-  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header)
+  // The helper steps' StepActions, once per folder (README, "Shared helper steps"), and the Kustomize base listing them.
+  folderFiles: (entries, options, header) => entries.length === 0 ? [] : [
+    { name: STEP_ACTIONS_FILE, text: stepActionsFile(deployment(options), header) },
+    ...kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header, [STEP_ACTIONS_FILE])
+  ]
 };
 
 // dist/targets/github-actions/options.js
@@ -27116,6 +27198,8 @@ var APPLY_TARGETS = {
     kinds: [
       { apiVersion: "tekton.dev/v1", kind: "Pipeline" },
       { apiVersion: "tekton.dev/v1", kind: "Task" },
+      // The folder's shared StepActions carry no workflow label: no workflow's --prune selects them.
+      { apiVersion: "tekton.dev/v1beta1", kind: "StepAction" },
       { apiVersion: "batch/v1", kind: "CronJob" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC

@@ -17,6 +17,7 @@ import type {
   V1SecurityContext,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { hashComment, headerLines } from "../../src/header.js";
 import {
   RUNTIME_VARIABLES,
@@ -47,7 +48,7 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
-import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
@@ -387,23 +388,15 @@ export function k8sLiteral(text: string): string {
   return text.replace(/\$/g, () => "$$");
 }
 
-// The fixed scripts written once or twice per job, escaped once.
-const WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
-const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
+// The notification script, escaped once.
 const NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 
 /**
- * The fixed scripts every task repeats, written once per document under an anchor
- * (README, "File size"). Kubernetes readers (sigs.k8s.io/yaml, so kubectl and Tekton's
- * own decoding) expand aliases, so the objects are the same.
+ * The notification script, written once per document under an anchor when a workflow has
+ * several notifications (README, "File size"). Kubernetes readers (sigs.k8s.io/yaml, so
+ * kubectl and Tekton's own decoding) expand aliases, so the objects are the same.
  */
-const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([
-  [STATUS_COMMAND, "kfm-status"],
-  [WAIT_COMMAND, "kfm-wait"],
-  [FAILED_COMMAND, "kfm-failed"],
-  [NOTIFY_COMMAND, "kfm-notify"],
-]);
+const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([[NOTIFY_COMMAND, "kfm-notify"]]);
 
 /** The Tekton reference to the `kfm-context` result holding `variable`. */
 export function resultRef(variable: ContextVariable): string {
@@ -448,8 +441,15 @@ export function waitText(seconds: number): string {
 
 // ---- Tekton object shapes (only the fields this backend writes) ----
 
-/** A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`, `onError` and step `results`. */
-export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env" | "securityContext"> & {
+/**
+ * A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`,
+ * `onError` and step `results`; or a step that runs a StepAction (`ref`, with `params`),
+ * which then takes none of the container fields (pkg/apis/pipeline/v1/container_validation.go).
+ */
+export type TektonStep = Partial<Pick<V1Container, "image" | "command" | "args" | "env" | "securityContext">> & {
+  name: string;
+  ref?: { name: string };
+  params?: { name: string; value: string }[];
   computeResources?: V1ResourceRequirements;
   timeout?: string;
   onError?: "continue";
@@ -469,7 +469,8 @@ interface TektonParam {
 
 interface TektonTaskSpec {
   params?: { name: string; type: "string"; description?: string }[];
-  results?: { name: string; type: "string"; description?: string }[];
+  /** A result a StepAction's step writes is the task's through `value` (`$(steps.<step>.results.<name>)`). */
+  results?: { name: string; type: "string"; description?: string; value?: string }[];
   steps: TektonStep[];
 }
 
@@ -516,6 +517,179 @@ export interface TektonPipelineRun {
     timeouts: { pipeline: string };
     taskRunTemplate?: TektonTaskRunTemplate;
   };
+}
+
+// ---- shared helper steps (StepActions) ----
+
+/**
+ * The helper steps every job, marker and run-status task would repeat are written once per
+ * output folder as StepActions (README, "Shared helper steps"), and a step runs one by
+ * `ref`. Tekton v1.15 serves StepAction as tekton.dev/v1beta1, its stored version
+ * (config/300-crds/300-stepaction.yaml), and StepActions are stable: the
+ * `enable-step-actions` flag is a no-op that defaults to "true"
+ * (pkg/apis/config/feature_flags.go, config/config-feature-flags.yaml).
+ *
+ * How the TaskRun reconciler runs a `ref` step (pkg/reconciler/taskrun/taskrun.go calls
+ * resources.GetStepActionsData; pkg/reconciler/taskrun/resources/taskspec.go
+ * `resolveStepRef`): it fetches the StepAction from the TaskRun's namespace, substitutes the
+ * step's `params` (apply.go `applyStepActionParameters`), and takes the StepAction's image,
+ * command, env, results and securityContext for the step, keeping the step's name and
+ * `onError`. Only then does it substitute the task's contexts, results and step exit-code
+ * paths in every step (taskrun.go `applyParamsContextsResultsAndWorkspaces`), so the
+ * StepActions' env may read `$(context.task.retry-count)` and
+ * `$(steps.step-job.exitCode.path)` as the inline steps did. A StepAction writes step
+ * results (`$(step.results.<name>.path)`); a task result it computes is the task's through
+ * the result's `value` (docs/stepactions.md, "Fetching Emitted Results from StepActions").
+ */
+export const STEP_ACTION_API = "tekton.dev/v1beta1";
+/** The folder file that holds the StepActions. */
+export const STEP_ACTIONS_FILE = "kfm-step-actions.yaml";
+
+export type Helper = "wait" | "status" | "failed" | "runStatus";
+
+export interface TektonStepAction {
+  apiVersion: typeof STEP_ACTION_API;
+  kind: "StepAction";
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  spec: {
+    description: string;
+    image: string;
+    command: string[];
+    params?: { name: string; type: "string"; description: string }[];
+    results?: { name: string; type: "string"; description: string }[];
+    env?: V1EnvVar[];
+    securityContext: V1SecurityContext;
+  };
+}
+
+/** Params the helper StepActions take: what differs between the steps that run them. */
+export const HELPER_PARAMS = { waits: "waits", retries: "retries", job: "job" } as const;
+
+interface HelperDecl {
+  readonly base: string;
+  readonly description: string;
+  readonly image: (d: TektonDeployment) => string;
+  readonly script: string;
+  readonly params: readonly { name: string; description: string }[];
+  readonly results: readonly { name: string; description: string }[];
+  readonly env: readonly V1EnvVar[];
+}
+
+const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
+  wait: {
+    base: TEKTON_STEPS.wait,
+    description: "Waits the retry delay before attempt 2, 3, ... and writes the attempt number (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: WAIT_SCRIPT,
+    params: [{ name: HELPER_PARAMS.waits, description: "The wait before each retry in seconds, space-separated." }],
+    results: [{ name: TEKTON_ATTEMPT_RESULT, description: "The 1-based attempt number." }],
+    env: [
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retryWaits, value: `$(params.${HELPER_PARAMS.waits})` },
+      { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
+    ],
+  },
+  status: {
+    base: TEKTON_STEPS.status,
+    description: "Turns the exit code of the step `job` into the result ok, or fails the attempt so that Tekton retries it (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: STATUS_SCRIPT,
+    params: [{ name: HELPER_PARAMS.retries, description: "The job task's retries." }],
+    results: [{ name: TEKTON_OK_RESULT, description: "true when the job succeeded, false when its last attempt failed." }],
+    env: [
+      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retries, value: `$(params.${HELPER_PARAMS.retries})` },
+      { name: ENV.okPath, value: `$(step.results.${TEKTON_OK_RESULT}.path)` },
+    ],
+  },
+  failed: {
+    base: tektonFailedTaskName(0).replace(/-1$/, ""),
+    description: "Fails: the Failed TaskRun of a job that failed after its last attempt (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: FAILED_SCRIPT,
+    params: [{ name: HELPER_PARAMS.job, description: "The job's name in the spec." }],
+    results: [],
+    env: [{ name: ENV.jobSpecName, value: `$(params.${HELPER_PARAMS.job})` }],
+  },
+  runStatus: {
+    base: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    image: (d) => d.shellImage,
+    script: RUN_STATUS_SCRIPT,
+    params: [],
+    results: [],
+    env: [],
+  },
+};
+
+/**
+ * A helper's StepAction. Its name is the helper's with a digest of everything it runs
+ * (script, image, env, securityContext): projects compiled with other helper images or by
+ * another kfm-compile version keep their own StepActions in a shared namespace, and a
+ * workflow file and the folder file it was written with always agree.
+ */
+export function stepAction(helper: Helper, d: TektonDeployment): TektonStepAction {
+  const h = HELPERS[helper];
+  const spec: TektonStepAction["spec"] = {
+    description: h.description,
+    image: h.image(d),
+    command: ["sh", "-c", k8sLiteral(h.script)],
+    ...(h.params.length > 0 ? { params: h.params.map((p) => ({ name: p.name, type: "string" as const, description: p.description })) } : {}),
+    ...(h.results.length > 0 ? { results: h.results.map((r) => ({ name: r.name, type: "string" as const, description: r.description })) } : {}),
+    ...(h.env.length > 0 ? { env: h.env.map((e) => ({ ...e })) } : {}),
+    securityContext: restricted(),
+  };
+  const digest = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 8);
+  return {
+    apiVersion: STEP_ACTION_API,
+    kind: "StepAction",
+    metadata: { name: `${h.base}-${digest}`, ...(d.namespace === null ? {} : { namespace: d.namespace }), labels: sharedLabels() },
+    spec,
+  };
+}
+
+/** The names of the helpers' StepActions for a deployment, worked out once per file. */
+export type HelperNames = Readonly<Record<Helper, string>>;
+export function helperNames(d: TektonDeployment): HelperNames {
+  return {
+    wait: stepAction("wait", d).metadata.name,
+    status: stepAction("status", d).metadata.name,
+    failed: stepAction("failed", d).metadata.name,
+    runStatus: stepAction("runStatus", d).metadata.name,
+  };
+}
+
+/** Whether a StepAction name is the helper's (its base and a digest): what lift can tell without the folder file. */
+export function isHelperName(name: string | undefined, helper: Helper): boolean {
+  return name !== undefined && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name);
+}
+
+/**
+ * The labels of the shared objects: managed by kfm-compile, written by this target, and no
+ * workflow label: they belong to the folder, so `kfm-compile apply --prune` of one workflow
+ * never takes them.
+ */
+function sharedLabels(): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET };
+}
+
+/** The folder file: every helper's StepAction, for the workflows of the folder to run by `ref`. */
+export function stepActionsFile(d: TektonDeployment, header: readonly string[]): string {
+  const helpers: Helper[] = ["wait", "status", "failed", "runStatus"];
+  return (
+    hashComment([
+      ...header,
+      "The helper steps the Tekton files of this folder run by `ref`: apply this file with them",
+      '(README, Tekton, "Shared helper steps").',
+    ]) + toYamlStream(helpers.map((h) => stepAction(h, d)))
+  );
+}
+
+/** A step that runs a helper's StepAction, with its params. */
+function helperRef(name: string, helper: Helper, names: HelperNames, params: Record<string, string> = {}): TektonStep {
+  const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
+  return { name, ref: { name: names[helper] }, ...(list.length > 0 ? { params: list } : {}) };
 }
 
 // ---- emit ----
@@ -629,7 +803,8 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
 function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...(emulated ? [runStatusTask(d)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
+  const names = helperNames(d);
+  const finallyList = [...(emulated ? [runStatusTask(names)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -655,8 +830,8 @@ function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
       ],
       tasks: [
         contextTask(ir, emulated, d),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards))),
-        ...(emulated ? failedMarkerTasks(ir, d) : []),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, d, names) : gateTask(j, emulated, guards))),
+        ...(emulated ? failedMarkerTasks(ir, names) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
     },
@@ -704,7 +879,7 @@ function helperStep(name: string, image: string, command: string, env: V1EnvVar[
 }
 
 /** `kfm-failed-<n>` for each retried job (failure emulation): the job's failure as a Failed TaskRun. */
-function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTask[] {
+function failedMarkerTasks(ir: Workflow, names: HelperNames): TektonPipelineTask[] {
   const out: TektonPipelineTask[] = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1) return;
@@ -716,7 +891,7 @@ function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTas
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] },
+      taskSpec: { steps: [helperRef(name, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] },
     });
   });
   return out;
@@ -782,7 +957,7 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
 }
 
 /** `kfm-run-status` (failure emulation): fails the run when a job failed, and is skipped otherwise. */
-function runStatusTask(d: TektonDeployment): TektonPipelineTask {
+function runStatusTask(names: HelperNames): TektonPipelineTask {
   return {
     name: TEKTON_RUN_STATUS_TASK,
     displayName: TEKTON_RUN_STATUS_TASK,
@@ -790,7 +965,7 @@ function runStatusTask(d: TektonDeployment): TektonPipelineTask {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     retries: 0,
     timeout: timeoutField(null),
-    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] },
+    taskSpec: { steps: [helperRef(TEKTON_RUN_STATUS_TASK, "runStatus", names)] },
   };
 }
 
@@ -824,20 +999,11 @@ function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): Tekt
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d: TektonDeployment): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d: TektonDeployment, names: HelperNames): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
-  if (waits.length > 0) {
-    steps.push({
-      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
-        { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-        { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
-        { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
-      ]),
-      results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }],
-    });
-  }
+  if (waits.length > 0) steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
   const main = jobStep(job, d);
   steps.push(main);
   const task: TektonPipelineTask = {
@@ -857,15 +1023,9 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d:
   if (job.runWhen === "all_succeeded") task.when = guards(job).map(okWhen);
   if (retries === 0) task.onError = "continue";
   else main.onError = "continue";
-  task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push(
-    helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
-      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
-      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-      { name: ENV.retries, value: String(retries) },
-      { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` },
-    ]),
-  );
+  // kfm-status writes its step result ok; the task's result is that value.
+  task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string", value: `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})` }];
+  steps.push(helperRef(TEKTON_STEPS.status, "status", names, { [HELPER_PARAMS.retries]: String(retries) }));
   // `onError` and `retries` are a pair Tekton rejects (pipeline_validation.go `ValidateOnError`).
   const ordered: TektonPipelineTask = {
     name: task.name,

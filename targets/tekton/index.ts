@@ -7,20 +7,21 @@ import type { Target } from "../types.js";
 import { deployment, OPTIONS, type TektonOptions } from "./options.js";
 import { prerequisites } from "./prerequisites.js";
 import { check } from "./check.js";
-import { emit, manualRun, resultRef } from "./emit.js";
+import { emit, manualRun, resultRef, STEP_ACTIONS_FILE, stepActionsFile } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
 
 /**
  * Where this target's objects hold images that Kustomize's images transformer does not
- * reach by itself (targets/kubernetes.ts `kustomizeBase`): the steps of each task's and finally task's embedded `taskSpec`; the CronJob's
- * container is a pod template's, which Kustomize reaches.
+ * reach by itself (targets/kubernetes.ts `kustomizeBase`): the steps of each task's and finally task's embedded `taskSpec`,
+ * and the shared StepActions' image; the CronJob's container is a pod template's, which Kustomize reaches.
  * test/targets/kustomize.test.ts fails when emit.ts writes an image elsewhere.
  */
 const KUSTOMIZE_IMAGE_FIELDS: readonly ImageField[] = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
   { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "StepAction", path: "spec/image" },
 ];
 
 export const tekton: Target<TektonOptions> = {
@@ -47,5 +48,12 @@ export const tekton: Target<TektonOptions> = {
   run: (ir, options) => manualRun(ir, deployment(options)),
   prerequisites,
   runs,
-  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header),
+  // The helper steps' StepActions, once per folder (README, "Shared helper steps"), and the Kustomize base listing them.
+  folderFiles: (entries, options, header) =>
+    entries.length === 0
+      ? []
+      : [
+          { name: STEP_ACTIONS_FILE, text: stepActionsFile(deployment(options), header) },
+          ...kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header, [STEP_ACTIONS_FILE]),
+        ],
 };

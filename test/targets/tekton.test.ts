@@ -29,10 +29,12 @@ import {
   FAILED_SCRIPT,
   manualRun,
   DEFAULT_DEPLOYMENT,
+  stepActionsFile,
   WAIT_SCRIPT,
   type TektonPipeline,
   type TektonPipelineRun,
   type TektonStep,
+  type TektonStepAction,
 } from "../../targets/tekton/emit.js";
 import { runs } from "../../targets/tekton/runs.js";
 import { tekton } from "../../targets/tekton/index.js";
@@ -69,10 +71,36 @@ function task(out: Out, name: string) {
   return t;
 }
 
+/** The folder file's StepActions (default options), by name. */
+const STEP_ACTIONS = new Map((parseYamlStream(stepActionsFile(DEFAULT_DEPLOYMENT, [])) as TektonStepAction[]).map((a) => [a.metadata.name, a] as const));
+
+/**
+ * A step as the TaskRun reconciler runs it: a `ref` step takes its StepAction's image,
+ * command, env, results and securityContext, with the step's params substituted
+ * (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskspec.go `resolveStepRef`).
+ */
+function resolved(s: TektonStep): TektonStep {
+  if (s.ref === undefined) return s;
+  const a = STEP_ACTIONS.get(s.ref.name);
+  if (a === undefined) throw new Error(`step ${s.name} runs ${s.ref.name}, which the folder file does not hold`);
+  const params = new Map((a.spec.params ?? []).map((p) => [p.name, s.params?.find((x) => x.name === p.name)?.value]));
+  for (const [n, v] of params) if (v === undefined) throw new Error(`step ${s.name} passes no ${n}`);
+  const sub = (t: string) => t.replace(/\$\(params\.([a-z-]+)\)/g, (m, n: string) => params.get(n) ?? m);
+  const { ref: _ref, params: _params, ...rest } = s;
+  return {
+    ...rest,
+    image: sub(a.spec.image),
+    command: a.spec.command.map(sub),
+    ...(a.spec.env === undefined ? {} : { env: a.spec.env.map((e) => ({ ...e, value: sub(e.value ?? "") })) }),
+    ...(a.spec.results === undefined ? {} : { results: a.spec.results.map((r) => ({ name: r.name, type: r.type })) }),
+    securityContext: a.spec.securityContext,
+  };
+}
+
 function step(out: Out, taskName: string, stepName: string): TektonStep {
   const s = task(out, taskName).taskSpec!.steps.find((x) => x.name === stepName);
   if (s === undefined) throw new Error(`no step ${stepName} in ${taskName}`);
-  return s;
+  return resolved(s);
 }
 
 function env(c: Pick<V1Container, "env">, name: string): string | undefined {
@@ -111,7 +139,7 @@ describe("retries", () => {
   it("given exponential backoff, when emitted, then the waits before attempts 2..n are data in KFM_RETRY_WAITS of a first wait step", () => {
     const retry: Retry = { maxAttempts: 5, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: 20 };
     const out = compile(irFixture({ jobs: [jobFixture("extract", { retry })] }));
-    const steps = task(out, "extract").taskSpec!.steps;
+    const steps = task(out, "extract").taskSpec!.steps.map(resolved);
     expect(steps.map((s) => s.name)).toEqual(["kfm-wait", "job"]);
     expect(env(steps[0]!, "KFM_RETRY_WAITS")).toBe("10 15 20 20");
     expect(env(steps[0]!, "KFM_RETRY_COUNT")).toBe("$(context.task.retry-count)");
@@ -436,7 +464,11 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
 
   it("given independent branches, when emitted, then a job without retries has onError continue and a kfm-status step writing ok", () => {
     const out = compile(branches());
-    expect(task(out, "a")).toMatchObject({ onError: "continue", retries: 0, taskSpec: { results: [{ name: "ok", type: "string" }] } });
+    expect(task(out, "a")).toMatchObject({
+      onError: "continue",
+      retries: 0,
+      taskSpec: { results: [{ name: "ok", type: "string", value: "$(steps.kfm-status.results.ok)" }] },
+    });
     expect(task(out, "a").taskSpec!.steps.map((x) => x.name)).toEqual(["job", "kfm-status"]);
     expect(step(out, "a", "job").onError).toBeUndefined();
     expect(env(step(out, "a", "kfm-status"), "KFM_EXIT_CODE_PATH")).toBe("$(steps.step-job.exitCode.path)");
@@ -474,7 +506,7 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
 
   it("given every helper step, when emitted, then each is restricted, and the job's own step carries no securityContext", () => {
     const out = compile({ ...branches(), notifications: [] });
-    const all = [...out.pipeline.spec.tasks, ...(out.pipeline.spec.finally ?? [])].flatMap((t) => t.taskSpec?.steps ?? []);
+    const all = [...out.pipeline.spec.tasks, ...(out.pipeline.spec.finally ?? [])].flatMap((t) => (t.taskSpec?.steps ?? []).map(resolved));
     for (const s of all) expect(s.securityContext, s.name).toEqual(s.name === "job" ? undefined : RESTRICTED_CONTAINER);
     expect(all.filter((s) => s.name !== "job").length).toBeGreaterThan(4);
   });
@@ -746,8 +778,8 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-failed scripts under %
 
   it("given the emitted scripts, when compared with the constants, then only Kubernetes escaping differs", () => {
     expect(status).toBe(STATUS_SCRIPT);
-    expect(emittedScript(fin[0]!.taskSpec!.steps[0]!)).toBe(RUN_STATUS_SCRIPT);
-    expect(emittedScript(task(out, "kfm-failed-3").taskSpec!.steps[0]!)).toBe(FAILED_SCRIPT);
+    expect(emittedScript(resolved(fin[0]!.taskSpec!.steps[0]!))).toBe(RUN_STATUS_SCRIPT);
+    expect(emittedScript(resolved(task(out, "kfm-failed-3").taskSpec!.steps[0]!))).toBe(FAILED_SCRIPT);
   });
 
   it("given a job that exited 0, when kfm-status runs, then ok is true and the TaskRun succeeds", () => {
@@ -767,11 +799,11 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-failed scripts under %
   });
 
   it("given a run whose tasks status is Failed, when kfm-run-status runs (its when lets it only then), then it fails the run", () => {
-    expect(runScript(shell, emittedScript(fin[0]!.taskSpec!.steps[0]!), {}).status).toBe(1);
+    expect(runScript(shell, emittedScript(resolved(fin[0]!.taskSpec!.steps[0]!)), {}).status).toBe(1);
   });
 
   it("given a retried job that failed for good, when kfm-failed runs, then it fails, naming the job", () => {
-    const r = runScript(shell, emittedScript(task(out, "kfm-failed-3").taskSpec!.steps[0]!), { KFM_JOB_NAME: "c" });
+    const r = runScript(shell, emittedScript(resolved(task(out, "kfm-failed-3").taskSpec!.steps[0]!)), { KFM_JOB_NAME: "c" });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("job 'c' failed");
   });
@@ -956,7 +988,7 @@ describe("failure notifications", () => {
     expect(m.runAfter).toEqual(["b"]);
     expect(m.when).toEqual([{ input: "$(tasks.b.results.ok)", operator: "in", values: ["false"] }]);
     expect(m.onError).toBe("continue");
-    expect(runScript(["sh"], emittedScript(m.taskSpec!.steps[0]!), { KFM_JOB_NAME: "b" }).status).toBe(1);
+    expect(runScript(["sh"], emittedScript(resolved(m.taskSpec!.steps[0]!)), { KFM_JOB_NAME: "b" }).status).toBe(1);
   });
 
   it("given notifications, when lifted, then they equal the spec's, and output without the kfm-failed task is refused", () => {
@@ -1086,11 +1118,20 @@ describe("deployment options", () => {
       podTemplate: { securityContext: options.podSecurityContext, imagePullSecrets: [{ name: "regcred" }] },
     });
     const p = docs[0] as unknown as TektonPipeline;
+    // The helper steps run the folder's StepActions written with the same options: in the namespace, with the mirrored image.
+    const folder = tekton.folderFiles!([{ workflow: "daily_sales", file: "daily_sales.yaml" }], options, []);
+    const actions = (parseYamlStream(folder.find((f) => f.name === "kfm-step-actions.yaml")!.text) as TektonStepAction[]).map(
+      (a) => [a.metadata.name, a] as const,
+    );
+    const byName = new Map(actions);
+    for (const [, a] of actions) expect(a.metadata.namespace).toBe("data");
     const steps = p.spec.tasks.flatMap((t) => t.taskSpec?.steps ?? []);
-    for (const s of steps)
-      expect(s.name === "job" ? s.securityContext : s.image, s.name).toEqual(
-        s.name === "job" ? options.jobSecurityContext : "mirror.example/busybox@sha256:00",
-      );
+    for (const s of steps) {
+      if (s.name === "job") expect(s.securityContext).toEqual(options.jobSecurityContext);
+      else if (s.ref !== undefined) expect(byName.get(s.ref.name)?.spec.image, s.name).toBe("mirror.example/busybox@sha256:00");
+      else expect(s.image, s.name).toBe("mirror.example/busybox@sha256:00");
+    }
+    expect(steps.some((s) => s.ref !== undefined)).toBe(true);
     // Options change how it is deployed, never what it means.
     expect(lift(text + tekton.run!(ir(), options))).toEqual(summarize(ir()));
   });
