@@ -23526,11 +23526,14 @@ function totallyOrdered(jobs) {
   }
   return ready.length === 0;
 }
+function runAfterOf(job) {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+}
 function okGuards(jobs) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const ofGate = /* @__PURE__ */ new Map();
   const guards = (job) => {
-    const out = /* @__PURE__ */ new Set([TEKTON_CONTEXT_TASK]);
+    const out = new Set(job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : []);
     for (const d of job.dependsOn) {
       const parent = byName.get(d);
       if (parent.approval === null) {
@@ -23588,7 +23591,7 @@ function hasGates(ir) {
   return ir.jobs.some((j) => j.approval !== null);
 }
 function gateTask(job, emulated, guards) {
-  const runAfter = [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)];
+  const runAfter = runAfterOf(job);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -23715,7 +23718,7 @@ function jobTask(job, emulated, guards, d, names) {
     name: kubeName(job.name),
     displayName: job.name,
     ...job.description === null ? {} : { description: job.description },
-    runAfter: [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)],
+    runAfter: runAfterOf(job),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -24211,6 +24214,8 @@ function lift3(text) {
     checkApprovers(pipeline);
   for (const task of tasks) {
     const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
+    if (parents.length === 0 && !(task.runAfter ?? []).includes(TEKTON_CONTEXT_TASK))
+      throw new Error(`task ${task.name} runs before kfm-context`);
     const after = parents.map((n) => specNameOf.get(n) ?? fail3(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
     if (task.taskRef !== void 0) {
       jobs[task.displayName] = gateSummary(task, after, runWhenOf(task, emulated, soft, gates, guards));

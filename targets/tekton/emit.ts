@@ -771,17 +771,28 @@ export function totallyOrdered(jobs: readonly Job[]): boolean {
 
 /**
  * The tasks whose `ok` result an `all_succeeded` task's `when` requires under the failure
- * emulation: each task it runs after (kfm-context included), except that an approval gate,
+ * emulation: each task it runs after (`runAfterOf`: kfm-context for a root), except that an approval gate,
  * which writes no result, is replaced by the tasks that guard the gate itself. A gate that
  * ran and failed stops the run (its downstream never starts); a gate skipped by its `when`
  * does not skip its children (`WhenExpressionsSkip` is not inherited), so they read the same
  * guards and are skipped by them. Returns the guards of a job; each gate's are worked out once.
  */
+/**
+ * What a job's task runs after: its parents; a root, kfm-context. Every other job runs
+ * after kfm-context through its parents (a chain of parents ends at a root), so kfm-context
+ * is not repeated there: if it fails, the run stops before any job starts (Tekton skips
+ * every task not yet started once a task fails, pipelinerunstate.go `IsStopping`), and under
+ * the failure emulation its `ok` guards the roots, whose own `ok` guards their children.
+ */
+export function runAfterOf(job: Job): string[] {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+}
+
 export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const ofGate = new Map<string, string[]>();
   const guards = (job: Job): string[] => {
-    const out = new Set<string>([TEKTON_CONTEXT_TASK]);
+    const out = new Set<string>(job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : []);
     for (const d of job.dependsOn) {
       const parent = byName.get(d)!;
       if (parent.approval === null) {
@@ -850,7 +861,7 @@ export function hasGates(ir: Workflow): boolean {
  * independent job).
  */
 function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
-  const runAfter = [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)];
+  const runAfter = runAfterOf(job);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -1010,7 +1021,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d:
     name: kubeName(job.name),
     displayName: job.name,
     ...(job.description === null ? {} : { description: job.description }),
-    runAfter: [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)],
+    runAfter: runAfterOf(job),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.

@@ -87,6 +87,8 @@ export function lift(text: string): Summary {
   if (gates.size > 0) checkApprovers(pipeline);
   for (const task of tasks) {
     const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
+    // A root runs after kfm-context; every other task after it through its parents.
+    if (parents.length === 0 && !(task.runAfter ?? []).includes(TEKTON_CONTEXT_TASK)) throw new Error(`task ${task.name} runs before kfm-context`);
     const after = parents.map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
     if (task.taskRef !== undefined) {
       jobs[task.displayName] = gateSummary(task, after, runWhenOf(task, emulated, soft, gates, guards));
@@ -390,7 +392,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
 
 /**
  * `all_succeeded`: under the failure emulation (kfm-context writes `ok`), a `when` requires
- * the `ok` of every task it runs after, kfm-context included; without it, every parent
+ * the `ok` of every task it runs after (kfm-context for a root); without it, every parent
  * fails hard and Tekton's own stop skips the task. `all_done`: the emulation without a `when`.
  */
 function runWhenOf(

@@ -239,15 +239,19 @@ describe("literal text", () => {
 // ---------- structure ----------
 
 describe("pipeline structure", () => {
-  it("given dependencies, when emitted, then runAfter lists kfm-context and the dependencies by Kubernetes name, and displayName keeps the spec name", () => {
+  it("given dependencies, when emitted, then a root runs after kfm-context, another job after its dependencies by Kubernetes name, and displayName keeps the spec name", () => {
     const ir = irFixture({ jobs: [jobFixture("extract_sales"), jobFixture("load", { dependsOn: ["extract_sales"] })] });
     const out = compile(ir);
-    expect(task(out, "load").runAfter).toEqual(["kfm-context", "extract-sales"]);
+    expect(task(out, "load").runAfter).toEqual(["extract-sales"]);
     expect(task(out, "extract-sales").runAfter).toEqual(["kfm-context"]);
     expect(task(out, "extract-sales").displayName).toBe("extract_sales");
     expect(out.pipeline.metadata.name).toBe("daily-sales");
     expect(out.pipeline.spec.displayName).toBe("daily_sales");
     expect(out.pipeline.spec.tasks[0]!.name).toBe("kfm-context");
+    // A root that would not wait for kfm-context is drift lift refuses.
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; spec: { tasks: { name: string; runAfter?: string[] }[] } }[];
+    delete docs.find((d) => d.kind === "Pipeline")!.spec.tasks.find((t) => t.name === "extract-sales")!.runAfter;
+    expect(() => lift(docs.map((d) => JSON.stringify(d)).join("\n---\n"))).toThrow(/runs before kfm-context/);
   });
 
   it("given cpu and memory, when emitted, then both are requests and limits; without them there is no computeResources", () => {
@@ -475,12 +479,10 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(env(step(out, "a", "kfm-status"), "KFM_RETRIES")).toBe("0");
   });
 
-  it("given independent branches, when emitted, then a downstream job has a when on the ok result of kfm-context and of each parent", () => {
+  it("given independent branches, when emitted, then a root has a when on the ok result of kfm-context, a downstream job on each parent's", () => {
     const out = compile(branches());
-    expect(task(out, "b").when).toEqual([
-      { input: "$(tasks.kfm-context.results.ok)", operator: "in", values: ["true"] },
-      { input: "$(tasks.a.results.ok)", operator: "in", values: ["true"] },
-    ]);
+    expect(task(out, "a").when).toEqual([{ input: "$(tasks.kfm-context.results.ok)", operator: "in", values: ["true"] }]);
+    expect(task(out, "b").when).toEqual([{ input: "$(tasks.a.results.ok)", operator: "in", values: ["true"] }]);
     expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toContain("ok");
   });
 
@@ -513,7 +515,7 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
 
   it("given a job with on_upstream_failure continue, when emitted, then it runs after its parents with no when, and the run still has kfm-run-status", () => {
     const out = compile(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] }));
-    expect(task(out, "cleanup").runAfter).toEqual(["kfm-context", "load"]);
+    expect(task(out, "cleanup").runAfter).toEqual(["load"]);
     expect(task(out, "cleanup").when).toBeUndefined();
     expect(out.pipeline.spec.finally!.map((t) => t.name)).toEqual(["kfm-run-status"]);
     const lifted = lift(emitted(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] })));
@@ -874,7 +876,7 @@ describe("approval gates", () => {
   it("given a gate under the failure emulation, when emitted, then its children read the gate's own ok guards (the gate writes no result)", () => {
     const out = compile(gated());
     const inputs = (n: string) => task(out, n).when!.map((w) => w.input);
-    const guards = ["$(tasks.kfm-context.results.ok)", "$(tasks.a.results.ok)", "$(tasks.b.results.ok)"];
+    const guards = ["$(tasks.a.results.ok)", "$(tasks.b.results.ok)"];
     expect(inputs("approve")).toEqual(guards);
     expect(inputs("c")).toEqual(guards);
     expect(inputs("c").some((i) => i.includes("approve"))).toBe(false);
