@@ -23952,6 +23952,12 @@ function prerequisites3(ir, options) {
       text: "feature-flags `enable-api-fields` `beta` (Tekton's default) or `alpha`: the failure emulation uses a pipeline task's `onError`."
     });
   }
+  if (emulatesFailure(ir) || ir.jobs.some((j) => j.approval === null && j.retry.maxAttempts > 1)) {
+    out.push({
+      kind: "runner",
+      text: `The folder's \`${STEP_ACTIONS_FILE}\` applied in the same namespace: the helper steps run its StepActions by \`ref\` (README, Tekton, "Shared helper steps").`
+    });
+  }
   if (hasGates(ir)) {
     out.push({
       kind: "runner",

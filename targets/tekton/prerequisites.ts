@@ -6,7 +6,7 @@
 import type { Workflow } from "../../src/ir.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import type { Prerequisite } from "../types.js";
-import { creatorServiceAccount, emulatesFailure, hasGates } from "./emit.js";
+import { creatorServiceAccount, emulatesFailure, hasGates, STEP_ACTIONS_FILE } from "./emit.js";
 import { deployment, type TektonOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): Prerequisite[] {
@@ -26,6 +26,12 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
     out.push({
       kind: "setting",
       text: "feature-flags `enable-api-fields` `beta` (Tekton's default) or `alpha`: the failure emulation uses a pipeline task's `onError`.",
+    });
+  }
+  if (emulatesFailure(ir) || ir.jobs.some((j) => j.approval === null && j.retry.maxAttempts > 1)) {
+    out.push({
+      kind: "runner",
+      text: `The folder's \`${STEP_ACTIONS_FILE}\` applied in the same namespace: the helper steps run its StepActions by \`ref\` (README, Tekton, "Shared helper steps").`,
     });
   }
   if (hasGates(ir)) {
