@@ -8639,6 +8639,33 @@ var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
   runAsUser: HELPER_UID,
   seccompProfile: { type: "RuntimeDefault" }
 };
+function accountObjects(name, namespace, labels, rules) {
+  const metadata = () => ({ name, ...namespace === null ? {} : { namespace }, labels: { ...labels } });
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: metadata(),
+      rules: rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: metadata(),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, ...namespace === null ? {} : { namespace } }]
+    }
+  ];
+}
+var UI_URL_PATTERN = /^https?:\/\/[^\s"'\\`$(){}]+$/;
+function uiUrlOption(description) {
+  return option.string({
+    description,
+    pattern: UI_URL_PATTERN,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
+  });
+}
 var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 var KUBERNETES_OPTIONS = {
@@ -21834,11 +21861,7 @@ var OPTIONS3 = {
     minimum: 0,
     maximum: 2147483647
   }),
-  uiUrl: option.string({
-    description: "The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
-  })
+  uiUrl: uiUrlOption("The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.")
 };
 var DEFAULT_OPTIONS2 = defaultOptions(OPTIONS3);
 
@@ -22201,26 +22224,14 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
   };
 }
 var EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
-function accountObjects(ir, options = DEFAULT_OPTIONS2) {
+function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
   if (options.serviceAccount !== void 0)
     return [];
-  const name = argoExecutorAccountName(ir.name);
-  const metadata = objectMetadata(ir, name, options);
-  return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: structuredClone(EXECUTOR_RULES) },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata,
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name, ...options.namespace !== void 0 ? { namespace: options.namespace } : {} }]
-    }
-  ];
+  return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), EXECUTOR_RULES);
 }
 function objects(ir, options = DEFAULT_OPTIONS2) {
   const configMap = concurrencyConfigMap(ir, options);
-  return [...accountObjects(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
+  return [...accountObjects2(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
 }
 function emit2(ir, options = DEFAULT_OPTIONS2) {
   return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options), { anchors: NOTIFY_ANCHOR });
@@ -23807,27 +23818,7 @@ var CREATOR_RULES = [
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] }
 ];
 function creatorAccount(ir, d) {
-  const name = tektonCreatorAccount(ir.name);
-  const metadata = () => ({ name, labels: workflowLabels(ir) });
-  return [
-    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: metadata(),
-      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: metadata(),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
-      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
-      subjects: [{ kind: "ServiceAccount", name, ...d.namespace === null ? {} : { namespace: d.namespace } }]
-    }
-  ];
+  return accountObjects(tektonCreatorAccount(ir.name), d.namespace, workflowLabels(ir), CREATOR_RULES);
 }
 function buildCronJob(ir, schedule, d) {
   const run2 = buildPipelineRun(ir, {}, d);
@@ -23910,11 +23901,7 @@ var OPTIONS4 = {
     pattern: /^\S+$/,
     patternText: "a user name or group:<name>, without spaces"
   }),
-  dashboardUrl: option.string({
-    description: "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
-  })
+  dashboardUrl: uiUrlOption("The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.")
 };
 function deployment(o) {
   return {
@@ -24357,7 +24344,8 @@ function checkCreatorAccount(docs, account) {
   const b = bindings[0];
   if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0].metadata?.name)
     throw new Error("the RoleBinding binds another Role");
-  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account }]))
+  const ns = b.metadata?.namespace;
+  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...ns === void 0 ? {} : { namespace: ns } }]))
     throw new Error("the RoleBinding binds another subject");
   if (JSON.stringify(roles[0].rules) !== JSON.stringify(CREATOR_RULES))
     throw new Error("the creator's Role grants other rights than the creator needs");

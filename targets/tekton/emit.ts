@@ -48,7 +48,7 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
-import { MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
+import { accountObjects, MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
@@ -1115,29 +1115,10 @@ export const CREATOR_RULES = [
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
 ] as const;
 
-/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them. */
+/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them (targets/kubernetes.ts). */
 function creatorAccount(ir: Workflow, d: TektonDeployment): [V1ServiceAccount, V1Role, V1RoleBinding] {
-  const name = tektonCreatorAccount(ir.name);
-  const metadata = () => ({ name, labels: workflowLabels(ir) });
-  return [
-    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: metadata(),
-      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: metadata(),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
-      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
-      subjects: [{ kind: "ServiceAccount", name, ...(d.namespace === null ? {} : { namespace: d.namespace }) }],
-    },
-  ];
+  // The creator reads its Job through the API, never a Secret or a mounted file of its own.
+  return accountObjects(tektonCreatorAccount(ir.name), d.namespace, workflowLabels(ir), CREATOR_RULES);
 }
 
 function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment): V1CronJob {

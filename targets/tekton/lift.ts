@@ -236,7 +236,10 @@ function checkCreatorAccount(docs: readonly { kind?: string }[], account: string
   if (accounts[0]!.metadata?.name !== account) throw new Error("the CronJob runs as another ServiceAccount than the one declared");
   const b = bindings[0]!;
   if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0]!.metadata?.name) throw new Error("the RoleBinding binds another Role");
-  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account }])) throw new Error("the RoleBinding binds another subject");
+  // The subject names the namespace only when the objects do (the namespace option).
+  const ns = b.metadata?.namespace;
+  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...(ns === undefined ? {} : { namespace: ns }) }]))
+    throw new Error("the RoleBinding binds another subject");
   if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(CREATOR_RULES)) throw new Error("the creator's Role grants other rights than the creator needs");
 }
 

@@ -5,7 +5,7 @@
  */
 import { option, type OptionDecls, type OptionValues } from "../../src/options.js";
 import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
-import { DNS1123_LABEL, KUBERNETES_OPTIONS } from "../kubernetes.js";
+import { DNS1123_LABEL, KUBERNETES_OPTIONS, uiUrlOption } from "../kubernetes.js";
 import { KUBECTL_IMAGE, SHELL_IMAGE, type TektonDeployment } from "./emit.js";
 
 const image = (what: string, fallback: string) =>
@@ -49,12 +49,9 @@ export const OPTIONS = {
     pattern: /^\S+$/,
     patternText: "a user name or group:<name>, without spaces",
   }),
-  dashboardUrl: option.string({
-    description:
-      "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces",
-  }),
+  dashboardUrl: uiUrlOption(
+    "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
+  ),
 } satisfies OptionDecls;
 
 export type TektonOptions = OptionValues<typeof OPTIONS>;

@@ -1143,6 +1143,11 @@ describe("deployment options", () => {
     expect(docs.find((d) => d.kind === "RoleBinding")).toMatchObject({
       subjects: [{ kind: "ServiceAccount", name: "daily-sales-run-creator", namespace: "data" }],
     });
+    // The account's objects are in the namespace with the others (targets/kubernetes.ts accountObjects), and lift reads them.
+    for (const kind of ["ServiceAccount", "Role", "RoleBinding"])
+      expect((docs.find((d) => d.kind === kind) as { metadata?: { namespace?: string } }).metadata?.namespace, kind).toBe("data");
+    const o = { ...options, serviceAccount: undefined };
+    expect(lift(tekton.emit(ir(), o) + tekton.run!(ir(), o))).toEqual(summarize(ir()));
   });
 
   it("given a workflow, when its prerequisites are listed, then they name the Tekton settings, the creator's account, secrets and images", () => {
