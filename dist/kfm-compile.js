@@ -9514,8 +9514,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation)
   };
-  const deployment2 = deploymentArgs(options);
-  const defaultArgs = deployment2.length === 0 ? [] : [py.at(pyDict(deployment2.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const deployment = deploymentArgs(options);
+  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0)
@@ -23161,6 +23161,48 @@ var argo = {
   folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header)
 };
 
+// dist/targets/tekton/options.js
+var SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
+var KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
+var image = (what, fallback) => option.string({
+  description: `The image ${what} (a mirror, or a digest \`name@sha256:...\`). Default: \`${fallback}\`.`,
+  default: fallback,
+  pattern: /^\S+$/,
+  patternText: "an image reference without spaces"
+});
+var OPTIONS4 = {
+  namespace: KUBERNETES_OPTIONS.namespace,
+  kustomization: KUBERNETES_OPTIONS.kustomization,
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  taskServiceAccount: option.string({
+    description: "The ServiceAccount every TaskRun pod of a run runs as (`PipelineRun.spec.taskRunTemplate.serviceAccountName`); the pods need no API rights of their own. Default: none, so Tekton's `default-service-account` (config-defaults, `default`).",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: KUBERNETES_OPTIONS.imagePullSecrets,
+  podSecurityContext: KUBERNETES_OPTIONS.podSecurityContext,
+  jobSecurityContext: option.mapping({
+    description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
+  }),
+  shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
+  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
+  approvers: option.strings({
+    description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
+    pattern: /^\S+$/,
+    patternText: "a user name or group:<name>, without spaces"
+  }),
+  dashboardUrl: uiUrlOption("The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.")
+};
+var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS4);
+function withDefaults(o) {
+  return { ...DEFAULT_OPTIONS3, ...Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== void 0)) };
+}
+
 // dist/targets/tekton/emit.js
 import { createHash as createHash7 } from "node:crypto";
 var TARGET2 = "tekton";
@@ -23171,23 +23213,8 @@ function workflowLabels(ir) {
 function restricted() {
   return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
 }
-var SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
-var KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
 var STARTING_DEADLINE_SECONDS2 = 300;
 var CREATOR_BACKOFF_LIMIT = 3;
-var DEFAULT_DEPLOYMENT = {
-  dashboardUrl: null,
-  namespace: null,
-  creatorServiceAccount: null,
-  taskServiceAccount: null,
-  imagePullSecrets: [],
-  podSecurityContext: null,
-  jobSecurityContext: null,
-  shellImage: SHELL_IMAGE,
-  kubectlImage: KUBECTL_IMAGE,
-  curlImage: NOTIFY_CURL_IMAGE,
-  approvers: []
-};
 var SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 var JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 var ENV = {
@@ -23394,7 +23421,7 @@ var HELPERS = {
   wait: {
     base: TEKTON_STEPS.wait,
     description: "Waits the retry delay before attempt 2, 3, ... and writes the attempt number (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: WAIT_SCRIPT,
     params: [{ name: HELPER_PARAMS.waits, description: "The wait before each retry in seconds, space-separated." }],
     results: [{ name: TEKTON_ATTEMPT_RESULT, description: "The 1-based attempt number." }],
@@ -23407,7 +23434,7 @@ var HELPERS = {
   status: {
     base: TEKTON_STEPS.status,
     description: "Turns the exit code of the step `job` into the result ok, or fails the attempt so that Tekton retries it (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: STATUS_SCRIPT,
     params: [{ name: HELPER_PARAMS.retries, description: "The job task's retries." }],
     results: [{ name: TEKTON_OK_RESULT, description: "true when the job succeeded, false when its last attempt failed." }],
@@ -23421,7 +23448,7 @@ var HELPERS = {
   failed: {
     base: tektonFailedTaskName(0).replace(/-1$/, ""),
     description: "Fails: the Failed TaskRun of a job that failed after its last attempt (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: FAILED_SCRIPT,
     params: [{ name: HELPER_PARAMS.job, description: "The job's name in the spec." }],
     results: [],
@@ -23430,18 +23457,18 @@ var HELPERS = {
   runStatus: {
     base: TEKTON_RUN_STATUS_TASK,
     description: "Fails the run when a job failed (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: RUN_STATUS_SCRIPT,
     params: [],
     results: [],
     env: []
   }
 };
-function stepAction(helper, d) {
+function stepAction(helper, o) {
   const h = HELPERS[helper];
   const spec = {
     description: h.description,
-    image: h.image(d),
+    image: h.image(o),
     command: ["sh", "-c", k8sLiteral(h.script)],
     ...h.params.length > 0 ? { params: h.params.map((p) => ({ name: p.name, type: "string", description: p.description })) } : {},
     ...h.results.length > 0 ? { results: h.results.map((r) => ({ name: r.name, type: "string", description: r.description })) } : {},
@@ -23452,16 +23479,16 @@ function stepAction(helper, d) {
   return {
     apiVersion: STEP_ACTION_API,
     kind: "StepAction",
-    metadata: { name: `${h.base}-${digest}`, ...d.namespace === null ? {} : { namespace: d.namespace }, labels: sharedLabels() },
+    metadata: { name: `${h.base}-${digest}`, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: sharedLabels() },
     spec
   };
 }
-function helperNames(d) {
+function helperNames(o) {
   return {
-    wait: stepAction("wait", d).metadata.name,
-    status: stepAction("status", d).metadata.name,
-    failed: stepAction("failed", d).metadata.name,
-    runStatus: stepAction("runStatus", d).metadata.name
+    wait: stepAction("wait", o).metadata.name,
+    status: stepAction("status", o).metadata.name,
+    failed: stepAction("failed", o).metadata.name,
+    runStatus: stepAction("runStatus", o).metadata.name
   };
 }
 function isHelperName(name, helper) {
@@ -23470,30 +23497,30 @@ function isHelperName(name, helper) {
 function sharedLabels() {
   return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET2 };
 }
-function stepActionsFile(d, header) {
+function stepActionsFile(o, header) {
   const helpers = ["wait", "status", "failed", "runStatus"];
   return hashComment([
     ...header,
     "The helper steps the Tekton files of this folder run by `ref`: apply this file with them",
     '(README, Tekton, "Shared helper steps").'
-  ]) + toYamlStream(helpers.map((h) => stepAction(h, d)));
+  ]) + toYamlStream(helpers.map((h) => stepAction(h, o)));
 }
 function helperRef(name, helper, names, params = {}) {
   const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
   return { name, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
 }
-function emit3(ir, d = DEFAULT_DEPLOYMENT) {
-  const docs = [buildPipeline(ir, d)];
+function emit3(ir, o = DEFAULT_OPTIONS3) {
+  const docs = [buildPipeline(ir, o)];
   if (ir.schedule?.kind === "cron") {
-    docs.push(buildCronJob(ir, ir.schedule, d));
-    if (d.creatorServiceAccount === null)
-      docs.push(...creatorAccount(ir, d));
+    docs.push(buildCronJob(ir, ir.schedule, o));
+    if (o.serviceAccount === void 0)
+      docs.push(...creatorAccount(ir, o));
   }
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
-function manualRun(ir, d = DEFAULT_DEPLOYMENT) {
-  const metadata = { generateName: tektonRunGenerateName(ir.name), ...d.namespace === null ? {} : { namespace: d.namespace } };
-  return hashComment(headerLines(ir, TARGET2)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
+function manualRun(ir, o = DEFAULT_OPTIONS3) {
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...o.namespace === void 0 ? {} : { namespace: o.namespace } };
+  return hashComment(headerLines(ir, TARGET2)) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
 }
 function usedVariables(ir) {
   const used = /* @__PURE__ */ new Set();
@@ -23563,15 +23590,15 @@ function okGuards(jobs) {
   };
   return guards;
 }
-function buildPipeline(ir, d) {
+function buildPipeline(ir, o) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const names = helperNames(d);
-  const finallyList = [...emulated ? [runStatusTask2(names)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
+  const names = helperNames(o);
+  const finallyList = [...emulated ? [runStatusTask2(names)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       displayName: ir.name,
       ...ir.description === null ? {} : { description: ir.description },
@@ -23590,8 +23617,8 @@ function buildPipeline(ir, d) {
         ] : []
       ],
       tasks: [
-        contextTask(ir, emulated, d),
-        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, d, names) : gateTask(j, emulated, guards)),
+        contextTask(ir, emulated, o),
+        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards)),
         ...emulated ? failedMarkerTasks(ir, names) : []
       ],
       ...finallyList.length > 0 ? { finally: finallyList } : {}
@@ -23659,7 +23686,7 @@ function runParam(dashboardUrl) {
   const name = "$(context.pipelineRun.name)";
   return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
 }
-function notifyTask(ir, n, index, emulated, d) {
+function notifyTask(ir, n, index, emulated, o) {
   const name = tektonNotifyTaskName(index);
   const env = notifyInputs(n, ir.name, (t) => renderTemplate2(t, "1"), k8sLiteral, `$(params.${NOTIFY_PARAMS.failed})`, `$(params.${NOTIFY_PARAMS.run})`).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
@@ -23669,7 +23696,7 @@ function notifyTask(ir, n, index, emulated, d) {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
       { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
-      { name: NOTIFY_PARAMS.run, value: runParam(d.dashboardUrl) }
+      { name: NOTIFY_PARAMS.run, value: runParam(o.dashboardUrl ?? null) }
     ],
     retries: 0,
     timeout: goDuration(NOTIFY_TASK_SECONDS),
@@ -23678,7 +23705,7 @@ function notifyTask(ir, n, index, emulated, d) {
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" }
       ],
-      steps: [helperStep(name, d.curlImage, NOTIFY_COMMAND, env)]
+      steps: [helperStep(name, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)]
     }
   };
 }
@@ -23693,7 +23720,7 @@ function runStatusTask2(names) {
     taskSpec: { steps: [helperRef(TEKTON_RUN_STATUS_TASK, "runStatus", names)] }
   };
 }
-function contextTask(ir, emulated, d) {
+function contextTask(ir, emulated, o) {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env = [
@@ -23713,17 +23740,17 @@ function contextTask(ir, emulated, d) {
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...emulated ? [TEKTON_OK_RESULT] : []].map((v) => ({ name: v, type: "string" })),
-      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)]
+      steps: [helperStep(TEKTON_STEPS.context, o.shellImage ?? SHELL_IMAGE, k8sLiteral(CONTEXT_SCRIPT), env)]
     }
   };
 }
-function jobTask(job, emulated, guards, d, names) {
+function jobTask(job, emulated, guards, o, names) {
   const steps = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
   if (waits.length > 0)
     steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
-  const main2 = jobStep(job, d);
+  const main2 = jobStep(job, o);
   steps.push(main2);
   const task = {
     name: kubeName(job.name),
@@ -23759,7 +23786,7 @@ function jobTask(job, emulated, guards, d, names) {
   };
   return ordered;
 }
-function jobStep(job, d) {
+function jobStep(job, o) {
   const step = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t) => renderTemplate2(t, attempt);
@@ -23775,53 +23802,53 @@ function jobStep(job, d) {
     quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0)
     step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
-  if (d.jobSecurityContext !== null)
-    step.securityContext = structuredClone(d.jobSecurityContext);
+  if (o.jobSecurityContext !== void 0)
+    step.securityContext = structuredClone(o.jobSecurityContext);
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
-function taskRunTemplate(d) {
+function taskRunTemplate(o) {
   const podTemplate = {};
-  if (d.podSecurityContext !== null)
-    podTemplate.securityContext = structuredClone(d.podSecurityContext);
-  if (d.imagePullSecrets.length > 0)
-    podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  if (o.podSecurityContext !== void 0)
+    podTemplate.securityContext = structuredClone(o.podSecurityContext);
+  if (o.imagePullSecrets.length > 0)
+    podTemplate.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
   const t = {};
-  if (d.taskServiceAccount !== null)
-    t.serviceAccountName = d.taskServiceAccount;
+  if (o.taskServiceAccount !== void 0)
+    t.serviceAccountName = o.taskServiceAccount;
   if (Object.keys(podTemplate).length > 0)
     t.podTemplate = podTemplate;
   return Object.keys(t).length > 0 ? t : null;
 }
-function buildPipelineRun(ir, metadata, d = DEFAULT_DEPLOYMENT) {
-  const template2 = taskRunTemplate(d);
+function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
+  const template2 = taskRunTemplate(o);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : []],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : []],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
       ...template2 === null ? {} : { taskRunTemplate: template2 }
     }
   };
 }
-function objectMeta(ir, name, d) {
-  return { name, ...d.namespace === null ? {} : { namespace: d.namespace }, labels: workflowLabels(ir) };
+function objectMeta(ir, name, o) {
+  return { name, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
 }
-function creatorServiceAccount(ir, d) {
-  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+function creatorServiceAccount(ir, o) {
+  return o.serviceAccount ?? tektonCreatorAccount(ir.name);
 }
 var CREATOR_RULES = [
   { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] }
 ];
-function creatorAccount(ir, d) {
-  return accountObjects(tektonCreatorAccount(ir.name), d.namespace, workflowLabels(ir), CREATOR_RULES);
+function creatorAccount(ir, o) {
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
 }
-function buildCronJob(ir, schedule, d) {
-  const run2 = buildPipelineRun(ir, {}, d);
+function buildCronJob(ir, schedule, o) {
+  const run2 = buildPipelineRun(ir, {}, o);
   const env = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -23834,7 +23861,7 @@ function buildCronJob(ir, schedule, d) {
   ];
   const creator = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: d.kubectlImage,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
     env,
     securityContext: restricted()
@@ -23842,7 +23869,7 @@ function buildCronJob(ir, schedule, d) {
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -23856,9 +23883,9 @@ function buildCronJob(ir, schedule, d) {
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: creatorServiceAccount(ir, d),
+              serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
-              ...d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {},
+              ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
               containers: [creator]
             }
           }
@@ -23868,60 +23895,9 @@ function buildCronJob(ir, schedule, d) {
   };
 }
 
-// dist/targets/tekton/options.js
-var image = (what, fallback) => option.string({
-  description: `The image ${what} (a mirror, or a digest \`name@sha256:...\`). Default: \`${fallback}\`.`,
-  default: fallback,
-  pattern: /^\S+$/,
-  patternText: "an image reference without spaces"
-});
-var OPTIONS4 = {
-  namespace: KUBERNETES_OPTIONS.namespace,
-  kustomization: KUBERNETES_OPTIONS.kustomization,
-  serviceAccount: option.string({
-    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  taskServiceAccount: option.string({
-    description: "The ServiceAccount every TaskRun pod of a run runs as (`PipelineRun.spec.taskRunTemplate.serviceAccountName`); the pods need no API rights of their own. Default: none, so Tekton's `default-service-account` (config-defaults, `default`).",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  imagePullSecrets: KUBERNETES_OPTIONS.imagePullSecrets,
-  podSecurityContext: KUBERNETES_OPTIONS.podSecurityContext,
-  jobSecurityContext: option.mapping({
-    description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
-  }),
-  shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
-  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
-  curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
-  approvers: option.strings({
-    description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
-    pattern: /^\S+$/,
-    patternText: "a user name or group:<name>, without spaces"
-  }),
-  dashboardUrl: uiUrlOption("The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.")
-};
-function deployment(o) {
-  return {
-    dashboardUrl: o?.dashboardUrl ?? null,
-    namespace: o?.namespace ?? null,
-    creatorServiceAccount: o?.serviceAccount ?? null,
-    taskServiceAccount: o?.taskServiceAccount ?? null,
-    imagePullSecrets: o?.imagePullSecrets ?? [],
-    podSecurityContext: o?.podSecurityContext ?? null,
-    jobSecurityContext: o?.jobSecurityContext ?? null,
-    shellImage: o?.shellImage ?? SHELL_IMAGE,
-    kubectlImage: o?.kubectlImage ?? KUBECTL_IMAGE,
-    curlImage: o?.curlImage ?? NOTIFY_CURL_IMAGE,
-    approvers: o?.approvers ?? []
-  };
-}
-
 // dist/targets/tekton/prerequisites.js
 function prerequisites3(ir, options) {
-  const d = deployment(options);
+  const o = withDefaults(options);
   const out = [
     { kind: "runner", text: "Tekton Pipelines v1.15 or later (the tekton.dev/v1 API) on Kubernetes 1.28 or later." },
     {
@@ -23952,17 +23928,17 @@ function prerequisites3(ir, options) {
     });
   }
   if (ir.schedule?.kind === "cron") {
-    out.push(d.creatorServiceAccount === null ? {
+    out.push(o.serviceAccount === void 0 ? {
       kind: "account",
-      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, d)}\` the file carries (the CronJob's run creator).`
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, o)}\` the file carries (the CronJob's run creator).`
     } : {
       kind: "account",
-      text: `The ServiceAccount \`${d.creatorServiceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
+      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
     });
   }
-  if (d.taskServiceAccount !== null)
-    out.push({ kind: "account", text: `The ServiceAccount \`${d.taskServiceAccount}\` the TaskRun pods run as.` });
-  for (const s of d.imagePullSecrets)
+  if (o.taskServiceAccount !== void 0)
+    out.push({ kind: "account", text: `The ServiceAccount \`${o.taskServiceAccount}\` the TaskRun pods run as.` });
+  for (const s of o.imagePullSecrets)
     out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
   const secrets = /* @__PURE__ */ new Map();
   const add = (secret, key) => secrets.set(secret, (secrets.get(secret) ?? /* @__PURE__ */ new Set()).add(key));
@@ -23978,7 +23954,11 @@ function prerequisites3(ir, options) {
       text: `The Secret \`${s}\` with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().map((k) => `\`${k}\``).join(", ")}.`
     });
   }
-  const images = [d.shellImage, ...ir.schedule?.kind === "cron" ? [d.kubectlImage] : [], ...ir.notifications.length > 0 ? [d.curlImage] : []];
+  const images = [
+    o.shellImage ?? SHELL_IMAGE,
+    ...ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
+    ...ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []
+  ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
   if (ir.notifications.length > 0)
     out.push({ kind: "network", text: "The notification pods reach the Slack webhook or SMTP server named in their Secrets." });
@@ -24051,10 +24031,10 @@ function reachable(edges, name) {
   }
   return seen2;
 }
-function check3(ir, d = DEFAULT_DEPLOYMENT) {
+function check3(ir, o = DEFAULT_OPTIONS3) {
   const problems = [];
   const s = ir.schedule;
-  if (s?.kind === "cron" && d.approvers.length === 0) {
+  if (s?.kind === "cron" && o.approvers.length === 0) {
     for (const gate of ir.jobs.filter((j) => j.approval !== null)) {
       problems.push(problem("KFM255", `tekton: approval gate '${gate.name}' of a scheduled workflow has nobody to approve it: a scheduled PipelineRun passes the approvers option to the gate, and with none the manual-approval-gate controller rejects the gate at once, so every scheduled run would fail there. Set the option approvers (targets.tekton.options in kfm.config.yaml, or --option approvers=<user>,group:<name>).`, gate.at));
     }
@@ -24603,22 +24583,22 @@ function fail3(message) {
 }
 
 // dist/targets/tekton/runs.js
-function pipelineRun(ir, run2, d) {
+function pipelineRun(ir, run2, o) {
   const r = buildPipelineRun(ir, {
     name: run2.name,
-    ...d.namespace === null ? {} : { namespace: d.namespace },
+    ...o.namespace === void 0 ? {} : { namespace: o.namespace },
     labels: { [BACKFILL_RUN_TOKEN_LABEL]: run2.runToken },
     annotations: { [BACKFILL_LOGICAL_DATE_ANNOTATION]: run2.logicalDate, [BACKFILL_RUN_TOKEN_LABEL]: run2.runToken }
-  }, d);
+  }, o);
   return { ...r, spec: { ...r.spec, params: r.spec.params.map((p) => p.name === LOGICAL_DATE_PARAM ? { ...p, value: run2.logicalDate } : p) } };
 }
 var AGAIN3 = "Each PipelineRun has a fixed name (the scheduled run's name for the slot): creating it again fails instead of running a date twice.";
 function runs3(ir, logicalDates, options) {
-  const d = deployment(options?.options);
+  const o = withDefaults(options?.options);
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
-    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, d))) }],
+    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, o))) }],
     again: AGAIN3
   };
 }
@@ -24646,16 +24626,16 @@ var tekton = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v))),
-  check: (ir, options) => check3(ir, deployment(options)),
-  emit: (ir, options) => emit3(ir, deployment(options)),
+  check: (ir, options) => check3(ir, withDefaults(options)),
+  emit: (ir, options) => emit3(ir, withDefaults(options)),
   lift: lift3,
   // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
-  run: (ir, options) => manualRun(ir, deployment(options)),
+  run: (ir, options) => manualRun(ir, withDefaults(options)),
   prerequisites: prerequisites3,
   runs: runs3,
   // The helper steps' StepActions, once per folder (README, "Shared helper steps"), and the Kustomize base listing them.
   folderFiles: (entries, options, header) => entries.length === 0 ? [] : [
-    { name: STEP_ACTIONS_FILE, text: stepActionsFile(deployment(options), header) },
+    { name: STEP_ACTIONS_FILE, text: stepActionsFile(withDefaults(options), header) },
     ...kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header, [STEP_ACTIONS_FILE])
   ]
 };
@@ -24688,7 +24668,7 @@ var OPTIONS5 = {
     patternText: "a GitHub secret name (letters, digits and `_`, not starting with a digit or `GITHUB_`)"
   })
 };
-var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS5);
+var DEFAULT_OPTIONS4 = defaultOptions(OPTIONS5);
 function runsOnValue(options) {
   return options.runsOn.length === 1 ? options.runsOn[0] : [...options.runsOn];
 }
@@ -25494,7 +25474,7 @@ function notifyJob(ir, n, options) {
     steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(ir, n), run: NOTIFY_STEP_SCRIPT }]
   };
 }
-function workflowDocument(ir, options = DEFAULT_OPTIONS3) {
+function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
     on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
@@ -25522,7 +25502,7 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS3) {
     jobs
   };
 }
-function emit4(ir, options = DEFAULT_OPTIONS3) {
+function emit4(ir, options = DEFAULT_OPTIONS4) {
   return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
 }
 function inputDefinitions(inputs) {
@@ -25535,7 +25515,7 @@ function inputVariables(inputs) {
   return Object.fromEntries(inputs.flatMap((i) => i.variable === void 0 ? [] : [[V(i.variable), `\${{ inputs.${i.name} }}`]]));
 }
 var SECRET_VARIABLE_PREFIX = "KFMS_";
-function contextWorkflow(options = DEFAULT_OPTIONS3) {
+function contextWorkflow(options = DEFAULT_OPTIONS4) {
   const job = SHARED_JOB_ID.context;
   return {
     name: "kfm-context",
@@ -25575,7 +25555,7 @@ var CONTEXT_OUTPUT_DESCRIPTIONS = {
   run_token: "The run token of the logical date",
   deadline: "When the run's timeout ends (Unix seconds)"
 };
-function jobWorkflow(options = DEFAULT_OPTIONS3) {
+function jobWorkflow(options = DEFAULT_OPTIONS4) {
   const env = { ...inputVariables(JOB_INPUTS), [V("POD_START_SECONDS")]: String(POD_START_SECONDS) };
   const secrets = {};
   for (let n = 0; n < SECRET_SLOTS; n++) {
@@ -25602,7 +25582,7 @@ function jobWorkflow(options = DEFAULT_OPTIONS3) {
     }
   };
 }
-function approvalWorkflow(options = DEFAULT_OPTIONS3) {
+function approvalWorkflow(options = DEFAULT_OPTIONS4) {
   return {
     name: "kfm-approval",
     on: { workflow_call: { inputs: inputDefinitions(APPROVAL_INPUTS) } },
@@ -25625,7 +25605,7 @@ function approvalWorkflow(options = DEFAULT_OPTIONS3) {
     }
   };
 }
-function sharedFiles(options = DEFAULT_OPTIONS3, header = SHARED_HEADER) {
+function sharedFiles(options = DEFAULT_OPTIONS4, header = SHARED_HEADER) {
   const write = (name, doc) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
   return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
 }
@@ -25638,7 +25618,7 @@ var DOCKER_MIN_MEMORY_BYTES = 6291456n;
 var DOCKER_MAX_MEMORY_BYTES = 2n ** 63n - 1n;
 var SECRET_NAMES_REFUSED = /^(PATH|HOME|DOCKER_[A-Za-z0-9_]*|LD_[A-Za-z0-9_]*|BASHOPTS|BASH_VERSINFO|EUID|PPID|SHELLOPTS|UID)$/;
 var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-function check4(ir, options = DEFAULT_OPTIONS3) {
+function check4(ir, options = DEFAULT_OPTIONS4) {
   const problems = [];
   const registry = [options.registry, options.registryUsername, options.registryPasswordSecret];
   if (registry.some((o) => o !== void 0) && registry.some((o) => o === void 0)) {
@@ -25773,7 +25753,7 @@ function consecutiveDaysMatch(days, months, weekdays, star) {
 }
 
 // dist/targets/github-actions/prerequisites.js
-function prerequisites4(ir, options = DEFAULT_OPTIONS3) {
+function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
   const out = [];
   out.push({
     kind: "runner",
@@ -26229,9 +26209,9 @@ function optionsOf(doc, jobId, where) {
   const env = obj2(obj2(job.steps[0], `${where}: step`).env, `${where}: step env`);
   const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
   if (registry === void 0)
-    return { ...DEFAULT_OPTIONS3, runsOn: labels };
+    return { ...DEFAULT_OPTIONS4, runsOn: labels };
   return {
-    ...DEFAULT_OPTIONS3,
+    ...DEFAULT_OPTIONS4,
     runsOn: labels,
     registry: str5(registry, `${where}: registry`),
     registryUsername: str5(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_USERNAME`], `${where}: registry username`),

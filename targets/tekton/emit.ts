@@ -48,6 +48,7 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { DEFAULT_OPTIONS, KUBECTL_IMAGE, SHELL_IMAGE, type TektonOptions } from "./options.js";
 import { accountObjects, MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
 
 export const TARGET = "tekton";
@@ -69,45 +70,8 @@ function restricted(): V1SecurityContext {
   return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT) as unknown as V1SecurityContext;
 }
 
-/**
- * How a workflow is deployed (targets/tekton/options.ts maps the options onto this): never
- * what it means. `null` accounts are generated (the creator's) or Tekton's default (the
- * task pods': config-defaults `default-service-account`).
- */
-export interface TektonDeployment {
-  /** The namespace written into every object; null: none (the applying tool's). */
-  readonly namespace: string | null;
-  /** An existing ServiceAccount the CronJob's creator runs as; null: generate one with its Role and RoleBinding. */
-  readonly creatorServiceAccount: string | null;
-  /** The ServiceAccount of every TaskRun pod (`taskRunTemplate.serviceAccountName`); null: Tekton's default. */
-  readonly taskServiceAccount: string | null;
-  /** Secrets to pull images with, for the TaskRun pods and the creator. */
-  readonly imagePullSecrets: readonly string[];
-  /** The pod securityContext of every TaskRun pod (`taskRunTemplate.podTemplate.securityContext`). */
-  readonly podSecurityContext: V1PodSecurityContext | null;
-  /** The container securityContext of each job's own step. */
-  readonly jobSecurityContext: V1SecurityContext | null;
-  readonly shellImage: string;
-  readonly kubectlImage: string;
-  readonly curlImage: string;
-  /** Who may approve the gates of a run (the `approvers` param): scheduled runs and the manual run file. */
-  readonly approvers: readonly string[];
-  /** The Tekton Dashboard's base URL, for the notifications' link to the run; null: name the PipelineRun. */
-  readonly dashboardUrl: string | null;
-}
-
-/**
- * Image of the internal steps (`kfm-context`, `kfm-wait`): any image with a POSIX `sh`,
- * `printf` and `sleep` (fractional seconds) works; this one is pinned so runs do not change
- * under us. Mirror it and change this constant (one place) for air-gapped clusters.
- */
-export const SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
-
-/**
- * Image of the CronJob's run creator: the official kubectl image, which ships bash, jq and
- * coreutils (kubernetes/kubernetes build/server-image/kubectl/Dockerfile). Pinned by tag.
- */
-export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
+// The helper images' defaults, SHELL_IMAGE and KUBECTL_IMAGE, are the options' (options.ts).
+export { KUBECTL_IMAGE, SHELL_IMAGE } from "./options.js";
 
 /**
  * How late (seconds) the CronJob controller may still start a slot it missed; older slots
@@ -117,21 +81,6 @@ export const STARTING_DEADLINE_SECONDS = 300;
 
 /** Attempts the creator Job gets (it is idempotent: a retry finds its PipelineRun already there). */
 export const CREATOR_BACKOFF_LIMIT = 3;
-
-/** The deployment with no option set. */
-export const DEFAULT_DEPLOYMENT: TektonDeployment = {
-  dashboardUrl: null,
-  namespace: null,
-  creatorServiceAccount: null,
-  taskServiceAccount: null,
-  imagePullSecrets: [],
-  podSecurityContext: null,
-  jobSecurityContext: null,
-  shellImage: SHELL_IMAGE,
-  kubectlImage: KUBECTL_IMAGE,
-  curlImage: NOTIFY_CURL_IMAGE,
-  approvers: [],
-};
 
 /** The annotation the CronJob controller writes on each Job: the slot, RFC 3339 in the CronJob's zone (Kubernetes 1.28+). */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
@@ -568,7 +517,7 @@ export const HELPER_PARAMS = { waits: "waits", retries: "retries", job: "job" } 
 interface HelperDecl {
   readonly base: string;
   readonly description: string;
-  readonly image: (d: TektonDeployment) => string;
+  readonly image: (o: TektonOptions) => string;
   readonly script: string;
   readonly params: readonly { name: string; description: string }[];
   readonly results: readonly { name: string; description: string }[];
@@ -579,7 +528,7 @@ const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
   wait: {
     base: TEKTON_STEPS.wait,
     description: "Waits the retry delay before attempt 2, 3, ... and writes the attempt number (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: WAIT_SCRIPT,
     params: [{ name: HELPER_PARAMS.waits, description: "The wait before each retry in seconds, space-separated." }],
     results: [{ name: TEKTON_ATTEMPT_RESULT, description: "The 1-based attempt number." }],
@@ -592,7 +541,7 @@ const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
   status: {
     base: TEKTON_STEPS.status,
     description: "Turns the exit code of the step `job` into the result ok, or fails the attempt so that Tekton retries it (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: STATUS_SCRIPT,
     params: [{ name: HELPER_PARAMS.retries, description: "The job task's retries." }],
     results: [{ name: TEKTON_OK_RESULT, description: "true when the job succeeded, false when its last attempt failed." }],
@@ -606,7 +555,7 @@ const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
   failed: {
     base: tektonFailedTaskName(0).replace(/-1$/, ""),
     description: "Fails: the Failed TaskRun of a job that failed after its last attempt (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: FAILED_SCRIPT,
     params: [{ name: HELPER_PARAMS.job, description: "The job's name in the spec." }],
     results: [],
@@ -615,7 +564,7 @@ const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
   runStatus: {
     base: TEKTON_RUN_STATUS_TASK,
     description: "Fails the run when a job failed (kfm-compile).",
-    image: (d) => d.shellImage,
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
     script: RUN_STATUS_SCRIPT,
     params: [],
     results: [],
@@ -629,11 +578,11 @@ const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
  * another kfm-compile version keep their own StepActions in a shared namespace, and a
  * workflow file and the folder file it was written with always agree.
  */
-export function stepAction(helper: Helper, d: TektonDeployment): TektonStepAction {
+export function stepAction(helper: Helper, o: TektonOptions): TektonStepAction {
   const h = HELPERS[helper];
   const spec: TektonStepAction["spec"] = {
     description: h.description,
-    image: h.image(d),
+    image: h.image(o),
     command: ["sh", "-c", k8sLiteral(h.script)],
     ...(h.params.length > 0 ? { params: h.params.map((p) => ({ name: p.name, type: "string" as const, description: p.description })) } : {}),
     ...(h.results.length > 0 ? { results: h.results.map((r) => ({ name: r.name, type: "string" as const, description: r.description })) } : {}),
@@ -644,19 +593,19 @@ export function stepAction(helper: Helper, d: TektonDeployment): TektonStepActio
   return {
     apiVersion: STEP_ACTION_API,
     kind: "StepAction",
-    metadata: { name: `${h.base}-${digest}`, ...(d.namespace === null ? {} : { namespace: d.namespace }), labels: sharedLabels() },
+    metadata: { name: `${h.base}-${digest}`, ...(o.namespace === undefined ? {} : { namespace: o.namespace }), labels: sharedLabels() },
     spec,
   };
 }
 
 /** The names of the helpers' StepActions for a deployment, worked out once per file. */
 export type HelperNames = Readonly<Record<Helper, string>>;
-export function helperNames(d: TektonDeployment): HelperNames {
+export function helperNames(o: TektonOptions): HelperNames {
   return {
-    wait: stepAction("wait", d).metadata.name,
-    status: stepAction("status", d).metadata.name,
-    failed: stepAction("failed", d).metadata.name,
-    runStatus: stepAction("runStatus", d).metadata.name,
+    wait: stepAction("wait", o).metadata.name,
+    status: stepAction("status", o).metadata.name,
+    failed: stepAction("failed", o).metadata.name,
+    runStatus: stepAction("runStatus", o).metadata.name,
   };
 }
 
@@ -675,14 +624,14 @@ function sharedLabels(): Record<string, string> {
 }
 
 /** The folder file: every helper's StepAction, for the workflows of the folder to run by `ref`. */
-export function stepActionsFile(d: TektonDeployment, header: readonly string[]): string {
+export function stepActionsFile(o: TektonOptions, header: readonly string[]): string {
   const helpers: Helper[] = ["wait", "status", "failed", "runStatus"];
   return (
     hashComment([
       ...header,
       "The helper steps the Tekton files of this folder run by `ref`: apply this file with them",
       '(README, Tekton, "Shared helper steps").',
-    ]) + toYamlStream(helpers.map((h) => stepAction(h, d)))
+    ]) + toYamlStream(helpers.map((h) => stepAction(h, o)))
   );
 }
 
@@ -695,11 +644,11 @@ function helperRef(name: string, helper: Helper, names: HelperNames, params: Rec
 // ---- emit ----
 
 /** The objects to apply: the Pipeline and, for a cron schedule, the CronJob and (unless an option names one) its account. */
-export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
-  const docs: unknown[] = [buildPipeline(ir, d)];
+export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
+  const docs: unknown[] = [buildPipeline(ir, o)];
   if (ir.schedule?.kind === "cron") {
-    docs.push(buildCronJob(ir, ir.schedule, d));
-    if (d.creatorServiceAccount === null) docs.push(...creatorAccount(ir, d));
+    docs.push(buildCronJob(ir, ir.schedule, o));
+    if (o.serviceAccount === undefined) docs.push(...creatorAccount(ir, o));
   }
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
@@ -709,9 +658,9 @@ export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): st
  * run its own name, which `kubectl apply` refuses, kubernetes#88998): the PipelineRun with an
  * empty `logical-date` for the user to fill in.
  */
-export function manualRun(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
-  const metadata = { generateName: tektonRunGenerateName(ir.name), ...(d.namespace === null ? {} : { namespace: d.namespace }) };
-  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
+export function manualRun(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...(o.namespace === undefined ? {} : { namespace: o.namespace }) };
+  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
 }
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
@@ -811,15 +760,15 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   return guards;
 }
 
-function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
+function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const names = helperNames(d);
-  const finallyList = [...(emulated ? [runStatusTask(names)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
+  const names = helperNames(o);
+  const finallyList = [...(emulated ? [runStatusTask(names)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       displayName: ir.name,
       ...(ir.description === null ? {} : { description: ir.description }),
@@ -840,8 +789,8 @@ function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
           : []),
       ],
       tasks: [
-        contextTask(ir, emulated, d),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, d, names) : gateTask(j, emulated, guards))),
+        contextTask(ir, emulated, o),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards))),
         ...(emulated ? failedMarkerTasks(ir, names) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
@@ -936,7 +885,7 @@ export function runParam(dashboardUrl: string | null): string {
 }
 
 /** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`, bounded by its `timeout`. */
-function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
+function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, o: TektonOptions): TektonPipelineTask {
   const name = tektonNotifyTaskName(index);
   const env: V1EnvVar[] = notifyInputs(
     n,
@@ -953,7 +902,7 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
       { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
-      { name: NOTIFY_PARAMS.run, value: runParam(d.dashboardUrl) },
+      { name: NOTIFY_PARAMS.run, value: runParam(o.dashboardUrl ?? null) },
     ],
     retries: 0,
     timeout: goDuration(NOTIFY_TASK_SECONDS),
@@ -962,7 +911,7 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" },
       ],
-      steps: [helperStep(name, d.curlImage, NOTIFY_COMMAND, env)],
+      steps: [helperStep(name, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)],
     },
   };
 }
@@ -985,7 +934,7 @@ function runStatusTask(names: HelperNames): TektonPipelineTask {
  * when every parent succeeded" is the same `when` for every job, roots included, and a job
  * without it runs whatever its parents did (`on_upstream_failure: continue`).
  */
-function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
+function contextTask(ir: Workflow, emulated: boolean, o: TektonOptions): TektonPipelineTask {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env: V1EnvVar[] = [
@@ -1005,17 +954,17 @@ function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): Tekt
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...(emulated ? [TEKTON_OK_RESULT] : [])].map((v) => ({ name: v, type: "string" as const })),
-      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)],
+      steps: [helperStep(TEKTON_STEPS.context, o.shellImage ?? SHELL_IMAGE, k8sLiteral(CONTEXT_SCRIPT), env)],
     },
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d: TektonDeployment, names: HelperNames): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o: TektonOptions, names: HelperNames): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
   if (waits.length > 0) steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
-  const main = jobStep(job, d);
+  const main = jobStep(job, o);
   steps.push(main);
   const task: TektonPipelineTask = {
     name: kubeName(job.name),
@@ -1052,7 +1001,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d:
   return ordered;
 }
 
-function jobStep(job: Job, d: TektonDeployment): TektonStep {
+function jobStep(job: Job, o: TektonOptions): TektonStep {
   const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t: Template) => renderTemplate(t, attempt);
@@ -1065,31 +1014,31 @@ function jobStep(job: Job, d: TektonDeployment): TektonStep {
   if (job.resources.cpu !== null) quantities.cpu = job.resources.cpu;
   if (job.resources.memory !== null) quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0) step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
-  if (d.jobSecurityContext !== null) step.securityContext = structuredClone(d.jobSecurityContext);
+  if (o.jobSecurityContext !== undefined) step.securityContext = structuredClone(o.jobSecurityContext) as V1SecurityContext;
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
 
 /** What every TaskRun of a run gets from the deployment options (none by default). */
-function taskRunTemplate(d: TektonDeployment): TektonTaskRunTemplate | null {
+function taskRunTemplate(o: TektonOptions): TektonTaskRunTemplate | null {
   const podTemplate: NonNullable<TektonTaskRunTemplate["podTemplate"]> = {};
-  if (d.podSecurityContext !== null) podTemplate.securityContext = structuredClone(d.podSecurityContext);
-  if (d.imagePullSecrets.length > 0) podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  if (o.podSecurityContext !== undefined) podTemplate.securityContext = structuredClone(o.podSecurityContext) as V1PodSecurityContext;
+  if (o.imagePullSecrets.length > 0) podTemplate.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
   const t: TektonTaskRunTemplate = {};
-  if (d.taskServiceAccount !== null) t.serviceAccountName = d.taskServiceAccount;
+  if (o.taskServiceAccount !== undefined) t.serviceAccountName = o.taskServiceAccount;
   if (Object.keys(podTemplate).length > 0) t.podTemplate = podTemplate;
   return Object.keys(t).length > 0 ? t : null;
 }
 
-export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], d: TektonDeployment = DEFAULT_DEPLOYMENT): TektonPipelineRun {
-  const template = taskRunTemplate(d);
+export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], o: TektonOptions = DEFAULT_OPTIONS): TektonPipelineRun {
+  const template = taskRunTemplate(o);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : [])],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : [])],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
       ...(template === null ? {} : { taskRunTemplate: template }),
     },
@@ -1097,13 +1046,13 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
 }
 
 /** An object's metadata: its name, the namespace option, the workflow's labels. */
-function objectMeta(ir: Workflow, name: string, d: TektonDeployment): { name: string; namespace?: string; labels: Record<string, string> } {
-  return { name, ...(d.namespace === null ? {} : { namespace: d.namespace }), labels: workflowLabels(ir) };
+function objectMeta(ir: Workflow, name: string, o: TektonOptions): { name: string; namespace?: string; labels: Record<string, string> } {
+  return { name, ...(o.namespace === undefined ? {} : { namespace: o.namespace }), labels: workflowLabels(ir) };
 }
 
 /** The ServiceAccount the CronJob's creator runs as. */
-export function creatorServiceAccount(ir: Workflow, d: TektonDeployment): string {
-  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+export function creatorServiceAccount(ir: Workflow, o: TektonOptions): string {
+  return o.serviceAccount ?? tektonCreatorAccount(ir.name);
 }
 
 /**
@@ -1116,13 +1065,13 @@ export const CREATOR_RULES = [
 ] as const;
 
 /** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them (targets/kubernetes.ts). */
-function creatorAccount(ir: Workflow, d: TektonDeployment): [V1ServiceAccount, V1Role, V1RoleBinding] {
+function creatorAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
   // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-  return accountObjects(tektonCreatorAccount(ir.name), d.namespace, workflowLabels(ir), CREATOR_RULES);
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
 }
 
-function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment): V1CronJob {
-  const run = buildPipelineRun(ir, {}, d);
+function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V1CronJob {
+  const run = buildPipelineRun(ir, {}, o);
   const env: V1EnvVar[] = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -1135,7 +1084,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
   ];
   const creator: V1Container = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: d.kubectlImage,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
     env,
     securityContext: restricted(),
@@ -1143,7 +1092,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -1157,9 +1106,9 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: creatorServiceAccount(ir, d),
+              serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
-              ...(d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {}),
+              ...(o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
               containers: [creator],
             },
           },

@@ -4,7 +4,7 @@ import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
-import { deployment, OPTIONS, type TektonOptions } from "./options.js";
+import { OPTIONS, withDefaults, type TektonOptions } from "./options.js";
 import { prerequisites } from "./prerequisites.js";
 import { check } from "./check.js";
 import { emit, manualRun, resultRef, STEP_ACTIONS_FILE, stepActionsFile } from "./emit.js";
@@ -41,11 +41,11 @@ export const tekton: Target<TektonOptions> = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v)))),
-  check: (ir, options) => check(ir, deployment(options)),
-  emit: (ir, options) => emit(ir, deployment(options)),
+  check: (ir, options) => check(ir, withDefaults(options)),
+  emit: (ir, options) => emit(ir, withDefaults(options)),
   lift,
   // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
-  run: (ir, options) => manualRun(ir, deployment(options)),
+  run: (ir, options) => manualRun(ir, withDefaults(options)),
   prerequisites,
   runs,
   // The helper steps' StepActions, once per folder (README, "Shared helper steps"), and the Kustomize base listing them.
@@ -53,7 +53,7 @@ export const tekton: Target<TektonOptions> = {
     entries.length === 0
       ? []
       : [
-          { name: STEP_ACTIONS_FILE, text: stepActionsFile(deployment(options), header) },
+          { name: STEP_ACTIONS_FILE, text: stepActionsFile(withDefaults(options), header) },
           ...kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header, [STEP_ACTIONS_FILE]),
         ],
 };

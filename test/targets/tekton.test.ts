@@ -28,7 +28,6 @@ import {
   RUN_STATUS_SCRIPT,
   FAILED_SCRIPT,
   manualRun,
-  DEFAULT_DEPLOYMENT,
   stepActionsFile,
   WAIT_SCRIPT,
   type TektonPipeline,
@@ -37,6 +36,7 @@ import {
   type TektonStepAction,
 } from "../../targets/tekton/emit.js";
 import { runs } from "../../targets/tekton/runs.js";
+import { DEFAULT_OPTIONS } from "../../targets/tekton/options.js";
 import { tekton } from "../../targets/tekton/index.js";
 import { lift, parseTemplate } from "../../targets/tekton/lift.js";
 import { notificationText } from "../../src/notify.js";
@@ -72,7 +72,7 @@ function task(out: Out, name: string) {
 }
 
 /** The folder file's StepActions (default options), by name. */
-const STEP_ACTIONS = new Map((parseYamlStream(stepActionsFile(DEFAULT_DEPLOYMENT, [])) as TektonStepAction[]).map((a) => [a.metadata.name, a] as const));
+const STEP_ACTIONS = new Map((parseYamlStream(stepActionsFile(DEFAULT_OPTIONS, [])) as TektonStepAction[]).map((a) => [a.metadata.name, a] as const));
 
 /**
  * A step as the TaskRun reconciler runs it: a `ref` step takes its StepAction's image,
@@ -900,7 +900,7 @@ describe("approval gates", () => {
     expect(p.map((x) => x.code)).toEqual(["KFM255"]);
     expect(p[0]!.message).toMatch(/approval gate 'approve' of a scheduled workflow has nobody to approve it/);
     expect(check(gated())).toEqual([]);
-    const d = { ...DEFAULT_DEPLOYMENT, approvers: ["alice", "group:ops"] };
+    const d = { ...DEFAULT_OPTIONS, approvers: ["alice", "group:ops"] };
     expect(check(ir, d)).toEqual([]);
     const docs = parseYamlStream(emit(ir, d) + manualRun(ir, d)) as { kind: string }[];
     const scheduled = JSON.parse(
@@ -974,7 +974,7 @@ describe("failure notifications", () => {
   });
 
   it("given the dashboardUrl option, when emitted, then the run is a link into the Tekton Dashboard, and lift reads it back", () => {
-    const d = { ...DEFAULT_DEPLOYMENT, dashboardUrl: "https://tekton.example.com" };
+    const d = { ...DEFAULT_OPTIONS, dashboardUrl: "https://tekton.example.com" };
     const text = emit(notified(), d) + manualRun(notified(), d);
     const p = (parseYamlStream(text) as { kind: string; spec: { finally: { name: string; params: { name: string; value: string }[] }[] } }[]).find(
       (d) => d.kind === "Pipeline",
