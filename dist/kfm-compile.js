@@ -8663,6 +8663,33 @@ var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
   runAsUser: HELPER_UID,
   seccompProfile: { type: "RuntimeDefault" }
 };
+function accountObjects(name, namespace, labels, rules) {
+  const metadata = () => ({ name, ...namespace === null ? {} : { namespace }, labels: { ...labels } });
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: metadata(),
+      rules: rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: metadata(),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, ...namespace === null ? {} : { namespace } }]
+    }
+  ];
+}
+var UI_URL_PATTERN = /^https?:\/\/[^\s"'\\`$(){}]+$/;
+function uiUrlOption(description) {
+  return option.string({
+    description,
+    pattern: UI_URL_PATTERN,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
+  });
+}
 var DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 var DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 var KUBERNETES_OPTIONS = {
@@ -9538,8 +9565,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation)
   };
-  const deployment2 = deploymentArgs(options);
-  const defaultArgs = deployment2.length === 0 ? [] : [py.at(pyDict(deployment2.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const deployment = deploymentArgs(options);
+  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0)
@@ -21957,11 +21984,7 @@ var OPTIONS3 = {
     minimum: 0,
     maximum: 2147483647
   }),
-  uiUrl: option.string({
-    description: "The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
-  })
+  uiUrl: uiUrlOption("The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.")
 };
 var DEFAULT_OPTIONS2 = defaultOptions(OPTIONS3);
 
@@ -22324,26 +22347,14 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
   };
 }
 var EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
-function accountObjects(ir, options = DEFAULT_OPTIONS2) {
+function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
   if (options.serviceAccount !== void 0)
     return [];
-  const name = argoExecutorAccountName(ir.name);
-  const metadata = objectMetadata(ir, name, options);
-  return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: structuredClone(EXECUTOR_RULES) },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata,
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name, ...options.namespace !== void 0 ? { namespace: options.namespace } : {} }]
-    }
-  ];
+  return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), EXECUTOR_RULES);
 }
 function objects(ir, options = DEFAULT_OPTIONS2) {
   const configMap = concurrencyConfigMap(ir, options);
-  return [...accountObjects(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
+  return [...accountObjects2(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
 }
 function emit2(ir, options = DEFAULT_OPTIONS2) {
   return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options), { anchors: NOTIFY_ANCHOR });
@@ -23273,7 +23284,50 @@ var argo = {
   folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header)
 };
 
+// dist/targets/tekton/options.js
+var SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
+var KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
+var image = (what, fallback) => option.string({
+  description: `The image ${what} (a mirror, or a digest \`name@sha256:...\`). Default: \`${fallback}\`.`,
+  default: fallback,
+  pattern: /^\S+$/,
+  patternText: "an image reference without spaces"
+});
+var OPTIONS4 = {
+  namespace: KUBERNETES_OPTIONS.namespace,
+  kustomization: KUBERNETES_OPTIONS.kustomization,
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  taskServiceAccount: option.string({
+    description: "The ServiceAccount every TaskRun pod of a run runs as (`PipelineRun.spec.taskRunTemplate.serviceAccountName`); the pods need no API rights of their own. Default: none, so Tekton's `default-service-account` (config-defaults, `default`).",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  imagePullSecrets: KUBERNETES_OPTIONS.imagePullSecrets,
+  podSecurityContext: KUBERNETES_OPTIONS.podSecurityContext,
+  jobSecurityContext: option.mapping({
+    description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
+  }),
+  shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
+  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
+  approvers: option.strings({
+    description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
+    pattern: /^\S+$/,
+    patternText: "a user name or group:<name>, without spaces"
+  }),
+  dashboardUrl: uiUrlOption("The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.")
+};
+var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS4);
+function withDefaults(o) {
+  return { ...DEFAULT_OPTIONS3, ...Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== void 0)) };
+}
+
 // dist/targets/tekton/emit.js
+import { createHash as createHash7 } from "node:crypto";
 var TARGET2 = "tekton";
 var TEKTON_API = "tekton.dev/v1";
 function workflowLabels(ir) {
@@ -23282,23 +23336,8 @@ function workflowLabels(ir) {
 function restricted() {
   return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
 }
-var SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
-var KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
 var STARTING_DEADLINE_SECONDS2 = 300;
 var CREATOR_BACKOFF_LIMIT = 3;
-var DEFAULT_DEPLOYMENT = {
-  dashboardUrl: null,
-  namespace: null,
-  creatorServiceAccount: null,
-  taskServiceAccount: null,
-  imagePullSecrets: [],
-  podSecurityContext: null,
-  jobSecurityContext: null,
-  shellImage: SHELL_IMAGE,
-  kubectlImage: KUBECTL_IMAGE,
-  curlImage: NOTIFY_CURL_IMAGE,
-  approvers: []
-};
 var SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 var JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 var ENV = {
@@ -23472,16 +23511,8 @@ fi
 function k8sLiteral(text) {
   return text.replace(/\$/g, () => "$$");
 }
-var WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
-var STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-var FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
 var NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
-var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([
-  [STATUS_COMMAND, "kfm-status"],
-  [WAIT_COMMAND, "kfm-wait"],
-  [FAILED_COMMAND, "kfm-failed"],
-  [NOTIFY_COMMAND, "kfm-notify"]
-]);
+var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([[NOTIFY_COMMAND, "kfm-notify"]]);
 function resultRef(variable) {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
 }
@@ -23506,18 +23537,113 @@ function timeoutField(seconds4) {
 function waitText(seconds4) {
   return String(seconds4);
 }
-function emit3(ir, d = DEFAULT_DEPLOYMENT) {
-  const docs = [buildPipeline(ir, d)];
+var STEP_ACTION_API = "tekton.dev/v1beta1";
+var STEP_ACTIONS_FILE = "kfm-step-actions.yaml";
+var HELPER_PARAMS = { waits: "waits", retries: "retries", job: "job" };
+var HELPERS = {
+  wait: {
+    base: TEKTON_STEPS.wait,
+    description: "Waits the retry delay before attempt 2, 3, ... and writes the attempt number (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: WAIT_SCRIPT,
+    params: [{ name: HELPER_PARAMS.waits, description: "The wait before each retry in seconds, space-separated." }],
+    results: [{ name: TEKTON_ATTEMPT_RESULT, description: "The 1-based attempt number." }],
+    env: [
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retryWaits, value: `$(params.${HELPER_PARAMS.waits})` },
+      { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` }
+    ]
+  },
+  status: {
+    base: TEKTON_STEPS.status,
+    description: "Turns the exit code of the step `job` into the result ok, or fails the attempt so that Tekton retries it (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: STATUS_SCRIPT,
+    params: [{ name: HELPER_PARAMS.retries, description: "The job task's retries." }],
+    results: [{ name: TEKTON_OK_RESULT, description: "true when the job succeeded, false when its last attempt failed." }],
+    env: [
+      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retries, value: `$(params.${HELPER_PARAMS.retries})` },
+      { name: ENV.okPath, value: `$(step.results.${TEKTON_OK_RESULT}.path)` }
+    ]
+  },
+  failed: {
+    base: tektonFailedTaskName(0).replace(/-1$/, ""),
+    description: "Fails: the Failed TaskRun of a job that failed after its last attempt (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: FAILED_SCRIPT,
+    params: [{ name: HELPER_PARAMS.job, description: "The job's name in the spec." }],
+    results: [],
+    env: [{ name: ENV.jobSpecName, value: `$(params.${HELPER_PARAMS.job})` }]
+  },
+  runStatus: {
+    base: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: RUN_STATUS_SCRIPT,
+    params: [],
+    results: [],
+    env: []
+  }
+};
+function stepAction(helper, o) {
+  const h = HELPERS[helper];
+  const spec = {
+    description: h.description,
+    image: h.image(o),
+    command: ["sh", "-c", k8sLiteral(h.script)],
+    ...h.params.length > 0 ? { params: h.params.map((p) => ({ name: p.name, type: "string", description: p.description })) } : {},
+    ...h.results.length > 0 ? { results: h.results.map((r) => ({ name: r.name, type: "string", description: r.description })) } : {},
+    ...h.env.length > 0 ? { env: h.env.map((e) => ({ ...e })) } : {},
+    securityContext: restricted()
+  };
+  const digest = createHash7("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 8);
+  return {
+    apiVersion: STEP_ACTION_API,
+    kind: "StepAction",
+    metadata: { name: `${h.base}-${digest}`, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: sharedLabels() },
+    spec
+  };
+}
+function helperNames(o) {
+  return {
+    wait: stepAction("wait", o).metadata.name,
+    status: stepAction("status", o).metadata.name,
+    failed: stepAction("failed", o).metadata.name,
+    runStatus: stepAction("runStatus", o).metadata.name
+  };
+}
+function isHelperName(name, helper) {
+  return name !== void 0 && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name);
+}
+function sharedLabels() {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET2 };
+}
+function stepActionsFile(o, header) {
+  const helpers = ["wait", "status", "failed", "runStatus"];
+  return hashComment([
+    ...header,
+    "The helper steps the Tekton files of this folder run by `ref`: apply this file with them",
+    '(README, Tekton, "Shared helper steps").'
+  ]) + toYamlStream(helpers.map((h) => stepAction(h, o)));
+}
+function helperRef(name, helper, names, params = {}) {
+  const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
+  return { name, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
+}
+function emit3(ir, o = DEFAULT_OPTIONS3) {
+  const docs = [buildPipeline(ir, o)];
   if (ir.schedule?.kind === "cron") {
-    docs.push(buildCronJob(ir, ir.schedule, d));
-    if (d.creatorServiceAccount === null)
-      docs.push(...creatorAccount(ir, d));
+    docs.push(buildCronJob(ir, ir.schedule, o));
+    if (o.serviceAccount === void 0)
+      docs.push(...creatorAccount(ir, o));
   }
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
-function manualRun(ir, d = DEFAULT_DEPLOYMENT) {
-  const metadata = { generateName: tektonRunGenerateName(ir.name), ...d.namespace === null ? {} : { namespace: d.namespace } };
-  return hashComment(headerLines(ir, TARGET2)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
+function manualRun(ir, o = DEFAULT_OPTIONS3) {
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...o.namespace === void 0 ? {} : { namespace: o.namespace } };
+  return hashComment(headerLines(ir, TARGET2)) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
 }
 function usedVariables(ir) {
   const used = /* @__PURE__ */ new Set();
@@ -23561,11 +23687,14 @@ function totallyOrdered(jobs) {
   }
   return ready.length === 0;
 }
+function runAfterOf(job) {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+}
 function okGuards(jobs) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const ofGate = /* @__PURE__ */ new Map();
   const guards = (job) => {
-    const out = /* @__PURE__ */ new Set([TEKTON_CONTEXT_TASK]);
+    const out = new Set(job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : []);
     for (const d of job.dependsOn) {
       const parent = byName.get(d);
       if (parent.approval === null) {
@@ -23584,14 +23713,15 @@ function okGuards(jobs) {
   };
   return guards;
 }
-function buildPipeline(ir, d) {
+function buildPipeline(ir, o) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...emulated ? [runStatusTask2(d)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
+  const names = helperNames(o);
+  const finallyList = [...emulated ? [runStatusTask2(names)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       displayName: ir.name,
       ...ir.description === null ? {} : { description: ir.description },
@@ -23610,9 +23740,9 @@ function buildPipeline(ir, d) {
         ] : []
       ],
       tasks: [
-        contextTask(ir, emulated, d),
-        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards)),
-        ...emulated ? failedMarkerTasks(ir, d) : []
+        contextTask(ir, emulated, o),
+        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards)),
+        ...emulated ? failedMarkerTasks(ir, names) : []
       ],
       ...finallyList.length > 0 ? { finally: finallyList } : {}
     }
@@ -23622,7 +23752,7 @@ function hasGates(ir) {
   return ir.jobs.some((j) => j.approval !== null);
 }
 function gateTask(job, emulated, guards) {
-  const runAfter = [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)];
+  const runAfter = runAfterOf(job);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -23646,7 +23776,7 @@ function okWhen(task) {
 function helperStep(name, image2, command, env) {
   return { name, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
 }
-function failedMarkerTasks(ir, d) {
+function failedMarkerTasks(ir, names) {
   const out = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1)
@@ -23659,7 +23789,7 @@ function failedMarkerTasks(ir, d) {
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] }
+      taskSpec: { steps: [helperRef(name, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] }
     });
   });
   return out;
@@ -23679,7 +23809,7 @@ function runParam(dashboardUrl) {
   const name = "$(context.pipelineRun.name)";
   return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
 }
-function notifyTask(ir, n, index, emulated, d) {
+function notifyTask(ir, n, index, emulated, o) {
   const name = tektonNotifyTaskName(index);
   const env = notifyInputs(n, ir.name, (t) => renderTemplate2(t, "1"), k8sLiteral, `$(params.${NOTIFY_PARAMS.failed})`, `$(params.${NOTIFY_PARAMS.run})`).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
@@ -23689,7 +23819,7 @@ function notifyTask(ir, n, index, emulated, d) {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
       { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
-      { name: NOTIFY_PARAMS.run, value: runParam(d.dashboardUrl) }
+      { name: NOTIFY_PARAMS.run, value: runParam(o.dashboardUrl ?? null) }
     ],
     retries: 0,
     timeout: goDuration(NOTIFY_TASK_SECONDS),
@@ -23698,11 +23828,11 @@ function notifyTask(ir, n, index, emulated, d) {
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" }
       ],
-      steps: [helperStep(name, d.curlImage, NOTIFY_COMMAND, env)]
+      steps: [helperStep(name, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)]
     }
   };
 }
-function runStatusTask2(d) {
+function runStatusTask2(names) {
   return {
     name: TEKTON_RUN_STATUS_TASK,
     displayName: TEKTON_RUN_STATUS_TASK,
@@ -23710,10 +23840,10 @@ function runStatusTask2(d) {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     retries: 0,
     timeout: timeoutField(null),
-    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] }
+    taskSpec: { steps: [helperRef(TEKTON_RUN_STATUS_TASK, "runStatus", names)] }
   };
 }
-function contextTask(ir, emulated, d) {
+function contextTask(ir, emulated, o) {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env = [
@@ -23733,31 +23863,23 @@ function contextTask(ir, emulated, d) {
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...emulated ? [TEKTON_OK_RESULT] : []].map((v) => ({ name: v, type: "string" })),
-      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)]
+      steps: [helperStep(TEKTON_STEPS.context, o.shellImage ?? SHELL_IMAGE, k8sLiteral(CONTEXT_SCRIPT), env)]
     }
   };
 }
-function jobTask(job, emulated, guards, d) {
+function jobTask(job, emulated, guards, o, names) {
   const steps = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
-  if (waits.length > 0) {
-    steps.push({
-      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
-        { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-        { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
-        { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` }
-      ]),
-      results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }]
-    });
-  }
-  const main2 = jobStep(job, d);
+  if (waits.length > 0)
+    steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
+  const main2 = jobStep(job, o);
   steps.push(main2);
   const task = {
     name: kubeName(job.name),
     displayName: job.name,
     ...job.description === null ? {} : { description: job.description },
-    runAfter: [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)],
+    runAfter: runAfterOf(job),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -23772,13 +23894,8 @@ function jobTask(job, emulated, guards, d) {
     task.onError = "continue";
   else
     main2.onError = "continue";
-  task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push(helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
-    { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
-    { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-    { name: ENV.retries, value: String(retries) },
-    { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` }
-  ]));
+  task.taskSpec.results = [{ name: TEKTON_OK_RESULT, type: "string", value: `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})` }];
+  steps.push(helperRef(TEKTON_STEPS.status, "status", names, { [HELPER_PARAMS.retries]: String(retries) }));
   const ordered = {
     name: task.name,
     displayName: task.displayName,
@@ -23792,7 +23909,7 @@ function jobTask(job, emulated, guards, d) {
   };
   return ordered;
 }
-function jobStep(job, d) {
+function jobStep(job, o) {
   const step = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t) => renderTemplate2(t, attempt);
@@ -23808,73 +23925,53 @@ function jobStep(job, d) {
     quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0)
     step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
-  if (d.jobSecurityContext !== null)
-    step.securityContext = structuredClone(d.jobSecurityContext);
+  if (o.jobSecurityContext !== void 0)
+    step.securityContext = structuredClone(o.jobSecurityContext);
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
-function taskRunTemplate(d) {
+function taskRunTemplate(o) {
   const podTemplate = {};
-  if (d.podSecurityContext !== null)
-    podTemplate.securityContext = structuredClone(d.podSecurityContext);
-  if (d.imagePullSecrets.length > 0)
-    podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  if (o.podSecurityContext !== void 0)
+    podTemplate.securityContext = structuredClone(o.podSecurityContext);
+  if (o.imagePullSecrets.length > 0)
+    podTemplate.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
   const t = {};
-  if (d.taskServiceAccount !== null)
-    t.serviceAccountName = d.taskServiceAccount;
+  if (o.taskServiceAccount !== void 0)
+    t.serviceAccountName = o.taskServiceAccount;
   if (Object.keys(podTemplate).length > 0)
     t.podTemplate = podTemplate;
   return Object.keys(t).length > 0 ? t : null;
 }
-function buildPipelineRun(ir, metadata, d = DEFAULT_DEPLOYMENT) {
-  const template2 = taskRunTemplate(d);
+function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
+  const template2 = taskRunTemplate(o);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : []],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : []],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
       ...template2 === null ? {} : { taskRunTemplate: template2 }
     }
   };
 }
-function objectMeta(ir, name, d) {
-  return { name, ...d.namespace === null ? {} : { namespace: d.namespace }, labels: workflowLabels(ir) };
+function objectMeta(ir, name, o) {
+  return { name, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
 }
-function creatorServiceAccount(ir, d) {
-  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+function creatorServiceAccount(ir, o) {
+  return o.serviceAccount ?? tektonCreatorAccount(ir.name);
 }
 var CREATOR_RULES = [
   { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] }
 ];
-function creatorAccount(ir, d) {
-  const name = tektonCreatorAccount(ir.name);
-  const metadata = () => ({ name, labels: workflowLabels(ir) });
-  return [
-    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: metadata(),
-      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: metadata(),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
-      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
-      subjects: [{ kind: "ServiceAccount", name, ...d.namespace === null ? {} : { namespace: d.namespace } }]
-    }
-  ];
+function creatorAccount(ir, o) {
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
 }
-function buildCronJob(ir, schedule, d) {
-  const run2 = buildPipelineRun(ir, {}, d);
+function buildCronJob(ir, schedule, o) {
+  const run2 = buildPipelineRun(ir, {}, o);
   const env = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -23887,7 +23984,7 @@ function buildCronJob(ir, schedule, d) {
   ];
   const creator = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: d.kubectlImage,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
     env,
     securityContext: restricted()
@@ -23895,7 +23992,7 @@ function buildCronJob(ir, schedule, d) {
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -23909,9 +24006,9 @@ function buildCronJob(ir, schedule, d) {
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: creatorServiceAccount(ir, d),
+              serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
-              ...d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {},
+              ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
               containers: [creator]
             }
           }
@@ -23921,64 +24018,9 @@ function buildCronJob(ir, schedule, d) {
   };
 }
 
-// dist/targets/tekton/options.js
-var image = (what, fallback) => option.string({
-  description: `The image ${what} (a mirror, or a digest \`name@sha256:...\`). Default: \`${fallback}\`.`,
-  default: fallback,
-  pattern: /^\S+$/,
-  patternText: "an image reference without spaces"
-});
-var OPTIONS4 = {
-  namespace: KUBERNETES_OPTIONS.namespace,
-  kustomization: KUBERNETES_OPTIONS.kustomization,
-  serviceAccount: option.string({
-    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  taskServiceAccount: option.string({
-    description: "The ServiceAccount every TaskRun pod of a run runs as (`PipelineRun.spec.taskRunTemplate.serviceAccountName`); the pods need no API rights of their own. Default: none, so Tekton's `default-service-account` (config-defaults, `default`).",
-    pattern: DNS1123_LABEL,
-    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
-  }),
-  imagePullSecrets: KUBERNETES_OPTIONS.imagePullSecrets,
-  podSecurityContext: KUBERNETES_OPTIONS.podSecurityContext,
-  jobSecurityContext: option.mapping({
-    description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
-  }),
-  shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
-  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
-  curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
-  approvers: option.strings({
-    description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
-    pattern: /^\S+$/,
-    patternText: "a user name or group:<name>, without spaces"
-  }),
-  dashboardUrl: option.string({
-    description: "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces"
-  })
-};
-function deployment(o) {
-  return {
-    dashboardUrl: o?.dashboardUrl ?? null,
-    namespace: o?.namespace ?? null,
-    creatorServiceAccount: o?.serviceAccount ?? null,
-    taskServiceAccount: o?.taskServiceAccount ?? null,
-    imagePullSecrets: o?.imagePullSecrets ?? [],
-    podSecurityContext: o?.podSecurityContext ?? null,
-    jobSecurityContext: o?.jobSecurityContext ?? null,
-    shellImage: o?.shellImage ?? SHELL_IMAGE,
-    kubectlImage: o?.kubectlImage ?? KUBECTL_IMAGE,
-    curlImage: o?.curlImage ?? NOTIFY_CURL_IMAGE,
-    approvers: o?.approvers ?? []
-  };
-}
-
 // dist/targets/tekton/prerequisites.js
 function prerequisites3(ir, options) {
-  const d = deployment(options);
+  const o = withDefaults(options);
   const out = [
     { kind: "runner", text: "Tekton Pipelines v1.15 or later (the tekton.dev/v1 API) on Kubernetes 1.28 or later." },
     {
@@ -23996,6 +24038,12 @@ function prerequisites3(ir, options) {
       text: "feature-flags `enable-api-fields` `beta` (Tekton's default) or `alpha`: the failure emulation uses a pipeline task's `onError`."
     });
   }
+  if (emulatesFailure(ir) || ir.jobs.some((j) => j.approval === null && j.retry.maxAttempts > 1)) {
+    out.push({
+      kind: "runner",
+      text: `The folder's \`${STEP_ACTIONS_FILE}\` applied in the same namespace: the helper steps run its StepActions by \`ref\` (README, Tekton, "Shared helper steps").`
+    });
+  }
   if (hasGates(ir)) {
     out.push({
       kind: "runner",
@@ -24003,17 +24051,17 @@ function prerequisites3(ir, options) {
     });
   }
   if (ir.schedule?.kind === "cron") {
-    out.push(d.creatorServiceAccount === null ? {
+    out.push(o.serviceAccount === void 0 ? {
       kind: "account",
-      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, d)}\` the file carries (the CronJob's run creator).`
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, o)}\` the file carries (the CronJob's run creator).`
     } : {
       kind: "account",
-      text: `The ServiceAccount \`${d.creatorServiceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
+      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
     });
   }
-  if (d.taskServiceAccount !== null)
-    out.push({ kind: "account", text: `The ServiceAccount \`${d.taskServiceAccount}\` the TaskRun pods run as.` });
-  for (const s of d.imagePullSecrets)
+  if (o.taskServiceAccount !== void 0)
+    out.push({ kind: "account", text: `The ServiceAccount \`${o.taskServiceAccount}\` the TaskRun pods run as.` });
+  for (const s of o.imagePullSecrets)
     out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
   const secrets = /* @__PURE__ */ new Map();
   const add = (secret, key) => secrets.set(secret, (secrets.get(secret) ?? /* @__PURE__ */ new Set()).add(key));
@@ -24029,7 +24077,11 @@ function prerequisites3(ir, options) {
       text: `The Secret \`${s}\` with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().map((k) => `\`${k}\``).join(", ")}.`
     });
   }
-  const images = [d.shellImage, ...ir.schedule?.kind === "cron" ? [d.kubectlImage] : [], ...ir.notifications.length > 0 ? [d.curlImage] : []];
+  const images = [
+    o.shellImage ?? SHELL_IMAGE,
+    ...ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
+    ...ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []
+  ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
   if (ir.notifications.length > 0)
     out.push({ kind: "network", text: "The notification pods reach the Slack webhook or SMTP server named in their Secrets." });
@@ -24102,10 +24154,10 @@ function reachable(edges, name) {
   }
   return seen2;
 }
-function check3(ir, d = DEFAULT_DEPLOYMENT) {
+function check3(ir, o = DEFAULT_OPTIONS3) {
   const problems = [];
   const s = ir.schedule;
-  if (s?.kind === "cron" && d.approvers.length === 0) {
+  if (s?.kind === "cron" && o.approvers.length === 0) {
     for (const gate of ir.jobs.filter((j) => j.approval !== null)) {
       problems.push(problem("KFM255", `tekton: approval gate '${gate.name}' of a scheduled workflow has nobody to approve it: a scheduled PipelineRun passes the approvers option to the gate, and with none the manual-approval-gate controller rejects the gate at once, so every scheduled run would fail there. Set the option approvers (targets.tekton.options in kfm.config.yaml, or --option approvers=<user>,group:<name>).`, gate.at));
     }
@@ -24258,6 +24310,8 @@ function lift3(text) {
     checkApprovers(pipeline);
   for (const task of tasks) {
     const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
+    if (parents.length === 0 && !(task.runAfter ?? []).includes(TEKTON_CONTEXT_TASK))
+      throw new Error(`task ${task.name} runs before kfm-context`);
     const after = parents.map((n) => specNameOf.get(n) ?? fail3(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
     if (task.taskRef !== void 0) {
       jobs[task.displayName] = gateSummary(task, after, runWhenOf(task, emulated, soft, gates, guards));
@@ -24268,13 +24322,10 @@ function lift3(text) {
     const steps = (task.taskSpec ?? fail3(`task ${task.name} has neither taskSpec nor taskRef`)).steps;
     const step = findStep(steps, TEKTON_STEPS.job, task.name);
     const wait = steps.find((s) => s.name === TEKTON_STEPS.wait);
-    if (wait !== void 0 && wait.env?.find((e) => e.name === ENV.retryCount)?.value !== "$(context.task.retry-count)") {
-      throw new Error(`task ${task.name}: the wait step does not read the retry count`);
-    }
     if (wait === void 0 !== (task.retries === 0))
       throw new Error(`task ${task.name}: a wait step goes with retries, and only with retries`);
-    if (wait !== void 0 && wait.command?.[2] !== k8sLiteral(WAIT_SCRIPT))
-      throw new Error(`task ${task.name}: the wait step does not run the wait script`);
+    if (wait !== void 0 && !isHelperName(wait.ref?.name, "wait"))
+      throw new Error(`task ${task.name}: the wait step does not run the wait StepAction`);
     const requests = step.computeResources?.requests ?? {};
     const limits = step.computeResources?.limits ?? {};
     for (const key of /* @__PURE__ */ new Set([...Object.keys(requests), ...Object.keys(limits)])) {
@@ -24310,7 +24361,7 @@ function lift3(text) {
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
       attempts: (task.retries ?? fail3(`task ${task.name}: no explicit retries`)) + 1,
-      waitsSeconds: wait === void 0 ? [] : parseWaits(envValue(wait, ENV.retryWaits)),
+      waitsSeconds: wait === void 0 ? [] : parseWaits(stepParam(wait, HELPER_PARAMS.waits)),
       timeoutSeconds: parseTimeout(step.timeout ?? fail3(`task ${task.name}: the job step has no explicit timeout`))
     };
   }
@@ -24352,7 +24403,7 @@ function lift3(text) {
   for (const job of expectedMarkers) {
     const marker = failedMarkers.find((m) => m.runAfter?.length === 1 && m.runAfter[0] === job.name) ?? fail3(`no kfm-failed task for ${job.name}`);
     const w = marker.when ?? [];
-    if (marker.onError !== "continue" || (marker.retries ?? 0) !== 0 || w.length !== 1 || w[0].input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` || w[0].operator !== "in" || JSON.stringify(w[0].values) !== JSON.stringify(["false"]) || marker.taskSpec?.steps.length !== 1 || marker.taskSpec.steps[0].command?.[2] !== k8sLiteral(FAILED_SCRIPT))
+    if (marker.onError !== "continue" || (marker.retries ?? 0) !== 0 || w.length !== 1 || w[0].input !== `$(tasks.${job.name}.results.${TEKTON_OK_RESULT})` || w[0].operator !== "in" || JSON.stringify(w[0].values) !== JSON.stringify(["false"]) || marker.taskSpec?.steps.length !== 1 || !isHelperName(marker.taskSpec.steps[0].ref?.name, "failed") || stepParam(marker.taskSpec.steps[0], HELPER_PARAMS.job) !== k8sLiteral(job.displayName))
       throw new Error(`kfm-failed task ${marker.name} does not fail for ${job.name}`);
   }
   return {
@@ -24396,7 +24447,8 @@ function checkCreatorAccount(docs, account) {
   const b = bindings[0];
   if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0].metadata?.name)
     throw new Error("the RoleBinding binds another Role");
-  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account }]))
+  const ns = b.metadata?.namespace;
+  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...ns === void 0 ? {} : { namespace: ns } }]))
     throw new Error("the RoleBinding binds another subject");
   if (JSON.stringify(roles[0].rules) !== JSON.stringify(CREATOR_RULES))
     throw new Error("the creator's Role grants other rights than the creator needs");
@@ -24529,12 +24581,13 @@ function failureIsSoft(task) {
   }
   if (status !== steps[steps.length - 1] || steps.indexOf(job) !== steps.length - 2)
     throw new Error(`task ${task.name}: kfm-status must follow the job step`);
-  if (status.command?.[2] !== k8sLiteral(STATUS_SCRIPT))
-    throw new Error(`task ${task.name}: kfm-status does not run the status script`);
-  if (envValue(status, ENV.retries) !== String(task.retries))
+  if (!isHelperName(status.ref?.name, "status"))
+    throw new Error(`task ${task.name}: kfm-status does not run the status StepAction`);
+  if (stepParam(status, HELPER_PARAMS.retries) !== String(task.retries))
     throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
-  if (!(task.taskSpec.results ?? []).some((r) => r.name === TEKTON_OK_RESULT))
-    throw new Error(`task ${task.name} declares no ok result`);
+  const ok = (task.taskSpec.results ?? []).find((r) => r.name === TEKTON_OK_RESULT);
+  if (ok?.value !== `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})`)
+    throw new Error(`task ${task.name}: its ok result is not kfm-status's`);
   if (task.onError === "continue")
     return true;
   if (job.onError === "continue" && (task.retries ?? 0) > 0)
@@ -24573,7 +24626,7 @@ function failureFailsRun3(task, soft, finallyTasks, markers) {
   if (!soft)
     return true;
   const runStatus = finallyTasks.find((t) => t.name === TEKTON_RUN_STATUS_TASK);
-  if (runStatus === void 0 || JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) || runStatus.taskSpec?.steps.length !== 1 || runStatus.taskSpec.steps[0].command?.[2] !== k8sLiteral(RUN_STATUS_SCRIPT) || runStatus.onError !== void 0)
+  if (runStatus === void 0 || JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) || runStatus.taskSpec?.steps.length !== 1 || !isHelperName(runStatus.taskSpec.steps[0].ref?.name, "runStatus") || runStatus.onError !== void 0)
     return false;
   if (task.onError === "continue")
     return true;
@@ -24624,6 +24677,9 @@ function parseTimeout(text) {
 function parseWaits(text) {
   return text === "" ? [] : text.split(" ").map((w) => /^\d+(\.\d+)?$/.test(w) ? Number(w) : fail3(`bad retry wait ${JSON.stringify(w)}`));
 }
+function stepParam(step, name) {
+  return step.params?.find((p) => p.name === name)?.value ?? fail3(`step ${step.name} passes no ${name}`);
+}
 function envValue(container2, name) {
   const e = (container2.env ?? []).find((v) => v.name === name);
   if (e === void 0 || e.valueFrom !== void 0)
@@ -24650,22 +24706,22 @@ function fail3(message) {
 }
 
 // dist/targets/tekton/runs.js
-function pipelineRun(ir, run2, d) {
+function pipelineRun(ir, run2, o) {
   const r = buildPipelineRun(ir, {
     name: run2.name,
-    ...d.namespace === null ? {} : { namespace: d.namespace },
+    ...o.namespace === void 0 ? {} : { namespace: o.namespace },
     labels: { [BACKFILL_RUN_TOKEN_LABEL]: run2.runToken },
     annotations: { [BACKFILL_LOGICAL_DATE_ANNOTATION]: run2.logicalDate, [BACKFILL_RUN_TOKEN_LABEL]: run2.runToken }
-  }, d);
+  }, o);
   return { ...r, spec: { ...r.spec, params: r.spec.params.map((p) => p.name === LOGICAL_DATE_PARAM ? { ...p, value: run2.logicalDate } : p) } };
 }
 var AGAIN3 = "Each PipelineRun has a fixed name (the scheduled run's name for the slot): creating it again fails instead of running a date twice.";
 function runs3(ir, logicalDates, options) {
-  const d = deployment(options?.options);
+  const o = withDefaults(options?.options);
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
-    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, d))) }],
+    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, o))) }],
     again: AGAIN3
   };
 }
@@ -24673,7 +24729,8 @@ function runs3(ir, logicalDates, options) {
 // dist/targets/tekton/index.js
 var KUSTOMIZE_IMAGE_FIELDS2 = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
-  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" }
+  { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "StepAction", path: "spec/image" }
 ];
 var tekton = {
   name: "tekton",
@@ -24692,14 +24749,18 @@ var tekton = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v))),
-  check: (ir, options) => check3(ir, deployment(options)),
-  emit: (ir, options) => emit3(ir, deployment(options)),
+  check: (ir, options) => check3(ir, withDefaults(options)),
+  emit: (ir, options) => emit3(ir, withDefaults(options)),
   lift: lift3,
   // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
-  run: (ir, options) => manualRun(ir, deployment(options)),
+  run: (ir, options) => manualRun(ir, withDefaults(options)),
   prerequisites: prerequisites3,
   runs: runs3,
-  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header)
+  // The helper steps' StepActions, once per folder (README, "Shared helper steps"), and the Kustomize base listing them.
+  folderFiles: (entries, options, header) => entries.length === 0 ? [] : [
+    { name: STEP_ACTIONS_FILE, text: stepActionsFile(withDefaults(options), header) },
+    ...kustomizeBase(KUSTOMIZE_IMAGE_FIELDS2, entries, options, header, [STEP_ACTIONS_FILE])
+  ]
 };
 
 // dist/targets/github-actions/options.js
@@ -24730,7 +24791,7 @@ var OPTIONS5 = {
     patternText: "a GitHub secret name (letters, digits and `_`, not starting with a digit or `GITHUB_`)"
   })
 };
-var DEFAULT_OPTIONS3 = defaultOptions(OPTIONS5);
+var DEFAULT_OPTIONS4 = defaultOptions(OPTIONS5);
 function runsOnValue(options) {
   return options.runsOn.length === 1 ? options.runsOn[0] : [...options.runsOn];
 }
@@ -25547,7 +25608,7 @@ function notifyJob(ir, n, options) {
     steps: [{ name: `Send the ${n.kind} notification`, env: notifyStepEnv(ir, n), run: NOTIFY_STEP_SCRIPT }]
   };
 }
-function workflowDocument(ir, options = DEFAULT_OPTIONS3) {
+function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
     on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
@@ -25575,7 +25636,7 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS3) {
     jobs
   };
 }
-function emit4(ir, options = DEFAULT_OPTIONS3) {
+function emit4(ir, options = DEFAULT_OPTIONS4) {
   return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
 }
 function inputDefinitions(inputs) {
@@ -25588,7 +25649,7 @@ function inputVariables(inputs) {
   return Object.fromEntries(inputs.flatMap((i) => i.variable === void 0 ? [] : [[V(i.variable), `\${{ inputs.${i.name} }}`]]));
 }
 var SECRET_VARIABLE_PREFIX = "KFMS_";
-function contextWorkflow(options = DEFAULT_OPTIONS3) {
+function contextWorkflow(options = DEFAULT_OPTIONS4) {
   const job = SHARED_JOB_ID.context;
   return {
     name: "kfm-context",
@@ -25628,7 +25689,7 @@ var CONTEXT_OUTPUT_DESCRIPTIONS = {
   run_token: "The run token of the logical date",
   deadline: "When the run's timeout ends (Unix seconds)"
 };
-function jobWorkflow(options = DEFAULT_OPTIONS3) {
+function jobWorkflow(options = DEFAULT_OPTIONS4) {
   const env = { ...inputVariables(JOB_INPUTS), [V("POD_START_SECONDS")]: String(POD_START_SECONDS) };
   const secrets = {};
   for (let n = 0; n < SECRET_SLOTS; n++) {
@@ -25655,7 +25716,7 @@ function jobWorkflow(options = DEFAULT_OPTIONS3) {
     }
   };
 }
-function approvalWorkflow(options = DEFAULT_OPTIONS3) {
+function approvalWorkflow(options = DEFAULT_OPTIONS4) {
   return {
     name: "kfm-approval",
     on: { workflow_call: { inputs: inputDefinitions(APPROVAL_INPUTS) } },
@@ -25678,7 +25739,7 @@ function approvalWorkflow(options = DEFAULT_OPTIONS3) {
     }
   };
 }
-function sharedFiles(options = DEFAULT_OPTIONS3, header = SHARED_HEADER) {
+function sharedFiles(options = DEFAULT_OPTIONS4, header = SHARED_HEADER) {
   const write = (name, doc) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
   return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
 }
@@ -25822,7 +25883,7 @@ function consecutiveDaysMatch(days, months, weekdays, star) {
 }
 
 // dist/targets/github-actions/prerequisites.js
-function prerequisites4(ir, options = DEFAULT_OPTIONS3) {
+function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
   const out = [];
   out.push({
     kind: "runner",
@@ -26278,9 +26339,9 @@ function optionsOf(doc, jobId, where) {
   const env = obj2(obj2(job.steps[0], `${where}: step`).env, `${where}: step env`);
   const registry = env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY`];
   if (registry === void 0)
-    return { ...DEFAULT_OPTIONS3, runsOn: labels };
+    return { ...DEFAULT_OPTIONS4, runsOn: labels };
   return {
-    ...DEFAULT_OPTIONS3,
+    ...DEFAULT_OPTIONS4,
     runsOn: labels,
     registry: str5(registry, `${where}: registry`),
     registryUsername: str5(env[`${GITHUB_INTERNAL_ENV_PREFIX}REGISTRY_USERNAME`], `${where}: registry username`),
@@ -27258,6 +27319,8 @@ var APPLY_TARGETS = {
     kinds: [
       { apiVersion: "tekton.dev/v1", kind: "Pipeline" },
       { apiVersion: "tekton.dev/v1", kind: "Task" },
+      // The folder's shared StepActions carry no workflow label: no workflow's --prune selects them.
+      { apiVersion: "tekton.dev/v1beta1", kind: "StepAction" },
       { apiVersion: "batch/v1", kind: "CronJob" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC

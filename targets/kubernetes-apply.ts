@@ -40,6 +40,8 @@ export const APPLY_TARGETS: Readonly<Record<string, { readonly kinds: readonly {
     kinds: [
       { apiVersion: "tekton.dev/v1", kind: "Pipeline" },
       { apiVersion: "tekton.dev/v1", kind: "Task" },
+      // The folder's shared StepActions carry no workflow label: no workflow's --prune selects them.
+      { apiVersion: "tekton.dev/v1beta1", kind: "StepAction" },
       { apiVersion: "batch/v1", kind: "CronJob" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC,

@@ -4,6 +4,7 @@
  * runner needs, and the deployment options every Kubernetes output takes. Not a backend:
  * no `Target` here, and the core (src/) does not import it.
  */
+import type { V1PolicyRule, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import { hashComment } from "../src/header.js";
 import { option } from "../src/options.js";
 import { toYaml } from "../src/yaml.js";
@@ -50,6 +51,51 @@ export const RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
   runAsUser: HELPER_UID,
   seccompProfile: { type: "RuntimeDefault" },
 } as const;
+
+/**
+ * The account a runner's pods (Argo's executor) or the compiler's own pod (Tekton's run
+ * creator) run as: a ServiceAccount, a Role granting exactly `rules`, and the RoleBinding
+ * between them, all named `name`, in `namespace` when the option gives one. The binding's
+ * subject has a namespace only then: without one the API server reads it as the binding's
+ * own namespace (appliesToUser in k8s.io/kubernetes pkg/registry/rbac/validation/rule.go;
+ * defaulted in pkg/apis/rbac/v1/defaults.go), wherever the file is applied.
+ */
+export function accountObjects(
+  name: string,
+  namespace: string | null,
+  labels: Readonly<Record<string, string>>,
+  rules: readonly { readonly apiGroups: readonly string[]; readonly resources: readonly string[]; readonly verbs: readonly string[] }[],
+): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  const metadata = () => ({ name, ...(namespace === null ? {} : { namespace }), labels: { ...labels } });
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: metadata(),
+      rules: rules.map((r): V1PolicyRule => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: metadata(),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name, ...(namespace === null ? {} : { namespace }) }],
+    },
+  ];
+}
+
+/** The pattern of a UI's base URL option: http(s), and nothing a shell, YAML or a runner's own `$(...)` would read. */
+export const UI_URL_PATTERN = /^https?:\/\/[^\s"'\\`$(){}]+$/;
+
+/** A runner UI's base URL (Argo's `uiUrl`, Tekton's `dashboardUrl`), which a failure notification links the run from. */
+export function uiUrlOption(description: string) {
+  return option.string({
+    description,
+    pattern: UI_URL_PATTERN,
+    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces",
+  });
+}
 
 /** A DNS-1123 label: a namespace's or a ServiceAccount's name. */
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

@@ -69,7 +69,7 @@ describe("compiling", () => {
     const out = scratch();
     expect(run([EXAMPLE, "--target", "tekton", "--out", out]).code).toBe(0);
     expect(run([EXAMPLE, "--target", "tekton", "--out", out]).code).toBe(0);
-    expect(readdirSync(join(out, "tekton"))).toEqual(["daily_sales_pipeline.yaml"]);
+    expect(readdirSync(join(out, "tekton"))).toEqual(["daily_sales_pipeline.yaml", "kfm-step-actions.yaml"]);
   });
 
   it("refuses two specs that would write the same file", () => {
@@ -226,7 +226,8 @@ describe("the CLI says what it did", () => {
       `written    ${shown("argo/daily_sales_pipeline.yaml")}\n` +
         `written    ${shown("tekton/daily_sales_pipeline.yaml")}\n` +
         `written    ${shown("tekton-runs/daily_sales_pipeline.run.yaml")}\n` +
-        "kfm-compile: 3 files: 3 written, 0 unchanged.\n",
+        `written    ${shown("tekton/kfm-step-actions.yaml")}\n` +
+        "kfm-compile: 4 files: 4 written, 0 unchanged.\n",
     );
   });
 

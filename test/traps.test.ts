@@ -76,7 +76,7 @@ const TRAPS: readonly Trap[] = [
       airflow: [/trigger_rule="all_done"/, 'trigger_rule="all_success"'],
       argo: [/\n\s*- name: kfm-run-status\n\s*template: kfm-run-status\n\s*depends: [^\n]*/, ""],
       tekton: [
-        /(- name: cleanup\n\s*displayName: cleanup\n\s*runAfter:\n\s*- kfm-context\n\s*- load\n)/,
+        /(- name: cleanup\n\s*displayName: cleanup\n\s*runAfter:\n\s*- load\n)/,
         '$1      when:\n        - input: $(tasks.load.results.ok)\n          operator: in\n          values:\n            - "true"\n',
       ],
       "github-actions": [/if: "?!cancelled\(\)/, "if: success()"],

@@ -35,7 +35,7 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
-import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
+import { accountObjects as kubernetesAccount, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
 /** A template's container: Argo names it `main` whatever is written (createWorkflowPod, workflow/controller/workflowpod.go), so no name is written. */
@@ -541,27 +541,18 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
 export const EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }] as const;
 
 /**
- * The ServiceAccount the runs' pods use, its Role and the RoleBinding between them; none
- * when the serviceAccount option names an existing account. The binding's subject has a
- * namespace only with the namespace option: without one the API server reads it as the
- * binding's own namespace (appliesToUser in k8s.io/kubernetes
- * pkg/registry/rbac/validation/rule.go), wherever the file is applied.
+ * The ServiceAccount the runs' pods use, its Role and the RoleBinding between them
+ * (targets/kubernetes.ts `accountObjects`); none when the serviceAccount option names an
+ * existing account.
  */
 export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
   if (options.serviceAccount !== undefined) return [];
-  const name = argoExecutorAccountName(ir.name);
-  const metadata = objectMetadata(ir, name, options);
-  return [
-    { apiVersion: "v1", kind: "ServiceAccount", metadata },
-    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata, rules: structuredClone(EXECUTOR_RULES) },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata,
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name, ...(options.namespace !== undefined ? { namespace: options.namespace } : {}) }],
-    },
-  ];
+  return kubernetesAccount(
+    argoExecutorAccountName(ir.name),
+    options.namespace ?? null,
+    objectLabels(kubeName(ir.name), TARGET_NAME),
+    EXECUTOR_RULES,
+  ) as unknown as Record<string, unknown>[];
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { defaultOptions, option, type OptionDecls, type OptionValues } from "../../src/options.js";
 import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
-import { KUBERNETES_OPTIONS } from "../kubernetes.js";
+import { KUBERNETES_OPTIONS, uiUrlOption } from "../kubernetes.js";
 
 /** An image reference: no blank, no `{{` (Argo would substitute it), at most 4096 characters. */
 const IMAGE = /^(?!.*\{\{)[^\s]+$/;
@@ -41,12 +41,9 @@ export const OPTIONS = {
     minimum: 0,
     maximum: 2147483647,
   }),
-  uiUrl: option.string({
-    description:
-      "The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces",
-  }),
+  uiUrl: uiUrlOption(
+    "The Argo UI's base URL (such as `https://argo.example.com`): a failure notification links to the run at `<uiUrl>/workflows/<namespace>/<name>`. Default: none, so the notification names the Workflow by namespace and name.",
+  ),
 } satisfies OptionDecls;
 
 export type ArgoOptions = OptionValues<typeof OPTIONS>;

@@ -4,7 +4,8 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
-import { DEFAULT_DEPLOYMENT, emulatesFailure, waitText, type TektonDeployment } from "./emit.js";
+import { emulatesFailure, waitText } from "./emit.js";
+import { DEFAULT_OPTIONS, type TektonOptions } from "./options.js";
 
 /**
  * Variable roots Tekton substitutes as `$(root.…)` or `$(root[…])` in step fields, with no
@@ -113,13 +114,13 @@ function reachable(edges: ReadonlyMap<string, readonly string[]>, name: string):
   return seen;
 }
 
-export function check(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): Problem[] {
+export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem[] {
   const problems: Problem[] = [];
   const s = ir.schedule;
   // A scheduled run's gate takes its approvers from the deployment: with none, the
   // manual-approval-gate controller fails the CustomRun at once (README "Approval gates"),
   // so every scheduled run would be rejected at the gate, which no one decided.
-  if (s?.kind === "cron" && d.approvers.length === 0) {
+  if (s?.kind === "cron" && o.approvers.length === 0) {
     for (const gate of ir.jobs.filter((j) => j.approval !== null)) {
       problems.push(
         problem(

@@ -17,6 +17,7 @@ import type {
   V1SecurityContext,
   V1ServiceAccount,
 } from "@kubernetes/client-node";
+import { createHash } from "node:crypto";
 import { hashComment, headerLines } from "../../src/header.js";
 import {
   RUNTIME_VARIABLES,
@@ -47,7 +48,8 @@ import {
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
-import { objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
+import { DEFAULT_OPTIONS, KUBECTL_IMAGE, SHELL_IMAGE, type TektonOptions } from "./options.js";
+import { accountObjects, MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
 
 export const TARGET = "tekton";
 export const TEKTON_API = "tekton.dev/v1";
@@ -68,45 +70,8 @@ function restricted(): V1SecurityContext {
   return structuredClone(RESTRICTED_CONTAINER_SECURITY_CONTEXT) as unknown as V1SecurityContext;
 }
 
-/**
- * How a workflow is deployed (targets/tekton/options.ts maps the options onto this): never
- * what it means. `null` accounts are generated (the creator's) or Tekton's default (the
- * task pods': config-defaults `default-service-account`).
- */
-export interface TektonDeployment {
-  /** The namespace written into every object; null: none (the applying tool's). */
-  readonly namespace: string | null;
-  /** An existing ServiceAccount the CronJob's creator runs as; null: generate one with its Role and RoleBinding. */
-  readonly creatorServiceAccount: string | null;
-  /** The ServiceAccount of every TaskRun pod (`taskRunTemplate.serviceAccountName`); null: Tekton's default. */
-  readonly taskServiceAccount: string | null;
-  /** Secrets to pull images with, for the TaskRun pods and the creator. */
-  readonly imagePullSecrets: readonly string[];
-  /** The pod securityContext of every TaskRun pod (`taskRunTemplate.podTemplate.securityContext`). */
-  readonly podSecurityContext: V1PodSecurityContext | null;
-  /** The container securityContext of each job's own step. */
-  readonly jobSecurityContext: V1SecurityContext | null;
-  readonly shellImage: string;
-  readonly kubectlImage: string;
-  readonly curlImage: string;
-  /** Who may approve the gates of a run (the `approvers` param): scheduled runs and the manual run file. */
-  readonly approvers: readonly string[];
-  /** The Tekton Dashboard's base URL, for the notifications' link to the run; null: name the PipelineRun. */
-  readonly dashboardUrl: string | null;
-}
-
-/**
- * Image of the internal steps (`kfm-context`, `kfm-wait`): any image with a POSIX `sh`,
- * `printf` and `sleep` (fractional seconds) works; this one is pinned so runs do not change
- * under us. Mirror it and change this constant (one place) for air-gapped clusters.
- */
-export const SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
-
-/**
- * Image of the CronJob's run creator: the official kubectl image, which ships bash, jq and
- * coreutils (kubernetes/kubernetes build/server-image/kubectl/Dockerfile). Pinned by tag.
- */
-export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
+// The helper images' defaults, SHELL_IMAGE and KUBECTL_IMAGE, are the options' (options.ts).
+export { KUBECTL_IMAGE, SHELL_IMAGE } from "./options.js";
 
 /**
  * How late (seconds) the CronJob controller may still start a slot it missed; older slots
@@ -116,21 +81,6 @@ export const STARTING_DEADLINE_SECONDS = 300;
 
 /** Attempts the creator Job gets (it is idempotent: a retry finds its PipelineRun already there). */
 export const CREATOR_BACKOFF_LIMIT = 3;
-
-/** The deployment with no option set. */
-export const DEFAULT_DEPLOYMENT: TektonDeployment = {
-  dashboardUrl: null,
-  namespace: null,
-  creatorServiceAccount: null,
-  taskServiceAccount: null,
-  imagePullSecrets: [],
-  podSecurityContext: null,
-  jobSecurityContext: null,
-  shellImage: SHELL_IMAGE,
-  kubectlImage: KUBECTL_IMAGE,
-  curlImage: NOTIFY_CURL_IMAGE,
-  approvers: [],
-};
 
 /** The annotation the CronJob controller writes on each Job: the slot, RFC 3339 in the CronJob's zone (Kubernetes 1.28+). */
 export const SCHEDULED_TIMESTAMP_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp";
@@ -387,23 +337,15 @@ export function k8sLiteral(text: string): string {
   return text.replace(/\$/g, () => "$$");
 }
 
-// The fixed scripts written once or twice per job, escaped once.
-const WAIT_COMMAND = k8sLiteral(WAIT_SCRIPT);
-const STATUS_COMMAND = k8sLiteral(STATUS_SCRIPT);
-const FAILED_COMMAND = k8sLiteral(FAILED_SCRIPT);
+// The notification script, escaped once.
 const NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 
 /**
- * The fixed scripts every task repeats, written once per document under an anchor
- * (README, "File size"). Kubernetes readers (sigs.k8s.io/yaml, so kubectl and Tekton's
- * own decoding) expand aliases, so the objects are the same.
+ * The notification script, written once per document under an anchor when a workflow has
+ * several notifications (README, "File size"). Kubernetes readers (sigs.k8s.io/yaml, so
+ * kubectl and Tekton's own decoding) expand aliases, so the objects are the same.
  */
-const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([
-  [STATUS_COMMAND, "kfm-status"],
-  [WAIT_COMMAND, "kfm-wait"],
-  [FAILED_COMMAND, "kfm-failed"],
-  [NOTIFY_COMMAND, "kfm-notify"],
-]);
+const SCRIPT_ANCHORS: ReadonlyMap<string, string> = new Map([[NOTIFY_COMMAND, "kfm-notify"]]);
 
 /** The Tekton reference to the `kfm-context` result holding `variable`. */
 export function resultRef(variable: ContextVariable): string {
@@ -448,8 +390,15 @@ export function waitText(seconds: number): string {
 
 // ---- Tekton object shapes (only the fields this backend writes) ----
 
-/** A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`, `onError` and step `results`. */
-export type TektonStep = Pick<V1Container, "name" | "image" | "command" | "args" | "env" | "securityContext"> & {
+/**
+ * A Tekton step: Kubernetes container fields plus Tekton's `computeResources`, `timeout`,
+ * `onError` and step `results`; or a step that runs a StepAction (`ref`, with `params`),
+ * which then takes none of the container fields (pkg/apis/pipeline/v1/container_validation.go).
+ */
+export type TektonStep = Partial<Pick<V1Container, "image" | "command" | "args" | "env" | "securityContext">> & {
+  name: string;
+  ref?: { name: string };
+  params?: { name: string; value: string }[];
   computeResources?: V1ResourceRequirements;
   timeout?: string;
   onError?: "continue";
@@ -469,7 +418,8 @@ interface TektonParam {
 
 interface TektonTaskSpec {
   params?: { name: string; type: "string"; description?: string }[];
-  results?: { name: string; type: "string"; description?: string }[];
+  /** A result a StepAction's step writes is the task's through `value` (`$(steps.<step>.results.<name>)`). */
+  results?: { name: string; type: "string"; description?: string; value?: string }[];
   steps: TektonStep[];
 }
 
@@ -518,14 +468,187 @@ export interface TektonPipelineRun {
   };
 }
 
+// ---- shared helper steps (StepActions) ----
+
+/**
+ * The helper steps every job, marker and run-status task would repeat are written once per
+ * output folder as StepActions (README, "Shared helper steps"), and a step runs one by
+ * `ref`. Tekton v1.15 serves StepAction as tekton.dev/v1beta1, its stored version
+ * (config/300-crds/300-stepaction.yaml), and StepActions are stable: the
+ * `enable-step-actions` flag is a no-op that defaults to "true"
+ * (pkg/apis/config/feature_flags.go, config/config-feature-flags.yaml).
+ *
+ * How the TaskRun reconciler runs a `ref` step (pkg/reconciler/taskrun/taskrun.go calls
+ * resources.GetStepActionsData; pkg/reconciler/taskrun/resources/taskspec.go
+ * `resolveStepRef`): it fetches the StepAction from the TaskRun's namespace, substitutes the
+ * step's `params` (apply.go `applyStepActionParameters`), and takes the StepAction's image,
+ * command, env, results and securityContext for the step, keeping the step's name and
+ * `onError`. Only then does it substitute the task's contexts, results and step exit-code
+ * paths in every step (taskrun.go `applyParamsContextsResultsAndWorkspaces`), so the
+ * StepActions' env may read `$(context.task.retry-count)` and
+ * `$(steps.step-job.exitCode.path)` as the inline steps did. A StepAction writes step
+ * results (`$(step.results.<name>.path)`); a task result it computes is the task's through
+ * the result's `value` (docs/stepactions.md, "Fetching Emitted Results from StepActions").
+ */
+export const STEP_ACTION_API = "tekton.dev/v1beta1";
+/** The folder file that holds the StepActions. */
+export const STEP_ACTIONS_FILE = "kfm-step-actions.yaml";
+
+export type Helper = "wait" | "status" | "failed" | "runStatus";
+
+export interface TektonStepAction {
+  apiVersion: typeof STEP_ACTION_API;
+  kind: "StepAction";
+  metadata: { name: string; namespace?: string; labels: Record<string, string> };
+  spec: {
+    description: string;
+    image: string;
+    command: string[];
+    params?: { name: string; type: "string"; description: string }[];
+    results?: { name: string; type: "string"; description: string }[];
+    env?: V1EnvVar[];
+    securityContext: V1SecurityContext;
+  };
+}
+
+/** Params the helper StepActions take: what differs between the steps that run them. */
+export const HELPER_PARAMS = { waits: "waits", retries: "retries", job: "job" } as const;
+
+interface HelperDecl {
+  readonly base: string;
+  readonly description: string;
+  readonly image: (o: TektonOptions) => string;
+  readonly script: string;
+  readonly params: readonly { name: string; description: string }[];
+  readonly results: readonly { name: string; description: string }[];
+  readonly env: readonly V1EnvVar[];
+}
+
+const HELPERS: Readonly<Record<Helper, HelperDecl>> = {
+  wait: {
+    base: TEKTON_STEPS.wait,
+    description: "Waits the retry delay before attempt 2, 3, ... and writes the attempt number (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: WAIT_SCRIPT,
+    params: [{ name: HELPER_PARAMS.waits, description: "The wait before each retry in seconds, space-separated." }],
+    results: [{ name: TEKTON_ATTEMPT_RESULT, description: "The 1-based attempt number." }],
+    env: [
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retryWaits, value: `$(params.${HELPER_PARAMS.waits})` },
+      { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
+    ],
+  },
+  status: {
+    base: TEKTON_STEPS.status,
+    description: "Turns the exit code of the step `job` into the result ok, or fails the attempt so that Tekton retries it (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: STATUS_SCRIPT,
+    params: [{ name: HELPER_PARAMS.retries, description: "The job task's retries." }],
+    results: [{ name: TEKTON_OK_RESULT, description: "true when the job succeeded, false when its last attempt failed." }],
+    env: [
+      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
+      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
+      { name: ENV.retries, value: `$(params.${HELPER_PARAMS.retries})` },
+      { name: ENV.okPath, value: `$(step.results.${TEKTON_OK_RESULT}.path)` },
+    ],
+  },
+  failed: {
+    base: tektonFailedTaskName(0).replace(/-1$/, ""),
+    description: "Fails: the Failed TaskRun of a job that failed after its last attempt (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: FAILED_SCRIPT,
+    params: [{ name: HELPER_PARAMS.job, description: "The job's name in the spec." }],
+    results: [],
+    env: [{ name: ENV.jobSpecName, value: `$(params.${HELPER_PARAMS.job})` }],
+  },
+  runStatus: {
+    base: TEKTON_RUN_STATUS_TASK,
+    description: "Fails the run when a job failed (kfm-compile).",
+    image: (o) => o.shellImage ?? SHELL_IMAGE,
+    script: RUN_STATUS_SCRIPT,
+    params: [],
+    results: [],
+    env: [],
+  },
+};
+
+/**
+ * A helper's StepAction. Its name is the helper's with a digest of everything it runs
+ * (script, image, env, securityContext): projects compiled with other helper images or by
+ * another kfm-compile version keep their own StepActions in a shared namespace, and a
+ * workflow file and the folder file it was written with always agree.
+ */
+export function stepAction(helper: Helper, o: TektonOptions): TektonStepAction {
+  const h = HELPERS[helper];
+  const spec: TektonStepAction["spec"] = {
+    description: h.description,
+    image: h.image(o),
+    command: ["sh", "-c", k8sLiteral(h.script)],
+    ...(h.params.length > 0 ? { params: h.params.map((p) => ({ name: p.name, type: "string" as const, description: p.description })) } : {}),
+    ...(h.results.length > 0 ? { results: h.results.map((r) => ({ name: r.name, type: "string" as const, description: r.description })) } : {}),
+    ...(h.env.length > 0 ? { env: h.env.map((e) => ({ ...e })) } : {}),
+    securityContext: restricted(),
+  };
+  const digest = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 8);
+  return {
+    apiVersion: STEP_ACTION_API,
+    kind: "StepAction",
+    metadata: { name: `${h.base}-${digest}`, ...(o.namespace === undefined ? {} : { namespace: o.namespace }), labels: sharedLabels() },
+    spec,
+  };
+}
+
+/** The names of the helpers' StepActions for a deployment, worked out once per file. */
+export type HelperNames = Readonly<Record<Helper, string>>;
+export function helperNames(o: TektonOptions): HelperNames {
+  return {
+    wait: stepAction("wait", o).metadata.name,
+    status: stepAction("status", o).metadata.name,
+    failed: stepAction("failed", o).metadata.name,
+    runStatus: stepAction("runStatus", o).metadata.name,
+  };
+}
+
+/** Whether a StepAction name is the helper's (its base and a digest): what lift can tell without the folder file. */
+export function isHelperName(name: string | undefined, helper: Helper): boolean {
+  return name !== undefined && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name);
+}
+
+/**
+ * The labels of the shared objects: managed by kfm-compile, written by this target, and no
+ * workflow label: they belong to the folder, so `kfm-compile apply --prune` of one workflow
+ * never takes them.
+ */
+function sharedLabels(): Record<string, string> {
+  return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET };
+}
+
+/** The folder file: every helper's StepAction, for the workflows of the folder to run by `ref`. */
+export function stepActionsFile(o: TektonOptions, header: readonly string[]): string {
+  const helpers: Helper[] = ["wait", "status", "failed", "runStatus"];
+  return (
+    hashComment([
+      ...header,
+      "The helper steps the Tekton files of this folder run by `ref`: apply this file with them",
+      '(README, Tekton, "Shared helper steps").',
+    ]) + toYamlStream(helpers.map((h) => stepAction(h, o)))
+  );
+}
+
+/** A step that runs a helper's StepAction, with its params. */
+function helperRef(name: string, helper: Helper, names: HelperNames, params: Record<string, string> = {}): TektonStep {
+  const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
+  return { name, ref: { name: names[helper] }, ...(list.length > 0 ? { params: list } : {}) };
+}
+
 // ---- emit ----
 
 /** The objects to apply: the Pipeline and, for a cron schedule, the CronJob and (unless an option names one) its account. */
-export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
-  const docs: unknown[] = [buildPipeline(ir, d)];
+export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
+  const docs: unknown[] = [buildPipeline(ir, o)];
   if (ir.schedule?.kind === "cron") {
-    docs.push(buildCronJob(ir, ir.schedule, d));
-    if (d.creatorServiceAccount === null) docs.push(...creatorAccount(ir, d));
+    docs.push(buildCronJob(ir, ir.schedule, o));
+    if (o.serviceAccount === undefined) docs.push(...creatorAccount(ir, o));
   }
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
@@ -535,9 +658,9 @@ export function emit(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): st
  * run its own name, which `kubectl apply` refuses, kubernetes#88998): the PipelineRun with an
  * empty `logical-date` for the user to fill in.
  */
-export function manualRun(ir: Workflow, d: TektonDeployment = DEFAULT_DEPLOYMENT): string {
-  const metadata = { generateName: tektonRunGenerateName(ir.name), ...(d.namespace === null ? {} : { namespace: d.namespace }) };
-  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, d)]);
+export function manualRun(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
+  const metadata = { generateName: tektonRunGenerateName(ir.name), ...(o.namespace === undefined ? {} : { namespace: o.namespace }) };
+  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
 }
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
@@ -597,17 +720,28 @@ export function totallyOrdered(jobs: readonly Job[]): boolean {
 
 /**
  * The tasks whose `ok` result an `all_succeeded` task's `when` requires under the failure
- * emulation: each task it runs after (kfm-context included), except that an approval gate,
+ * emulation: each task it runs after (`runAfterOf`: kfm-context for a root), except that an approval gate,
  * which writes no result, is replaced by the tasks that guard the gate itself. A gate that
  * ran and failed stops the run (its downstream never starts); a gate skipped by its `when`
  * does not skip its children (`WhenExpressionsSkip` is not inherited), so they read the same
  * guards and are skipped by them. Returns the guards of a job; each gate's are worked out once.
  */
+/**
+ * What a job's task runs after: its parents; a root, kfm-context. Every other job runs
+ * after kfm-context through its parents (a chain of parents ends at a root), so kfm-context
+ * is not repeated there: if it fails, the run stops before any job starts (Tekton skips
+ * every task not yet started once a task fails, pipelinerunstate.go `IsStopping`), and under
+ * the failure emulation its `ok` guards the roots, whose own `ok` guards their children.
+ */
+export function runAfterOf(job: Job): string[] {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+}
+
 export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const ofGate = new Map<string, string[]>();
   const guards = (job: Job): string[] => {
-    const out = new Set<string>([TEKTON_CONTEXT_TASK]);
+    const out = new Set<string>(job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : []);
     for (const d of job.dependsOn) {
       const parent = byName.get(d)!;
       if (parent.approval === null) {
@@ -626,14 +760,15 @@ export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
   return guards;
 }
 
-function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
+function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
-  const finallyList = [...(emulated ? [runStatusTask(d)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, d))];
+  const names = helperNames(o);
+  const finallyList = [...(emulated ? [runStatusTask(names)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       displayName: ir.name,
       ...(ir.description === null ? {} : { description: ir.description }),
@@ -654,9 +789,9 @@ function buildPipeline(ir: Workflow, d: TektonDeployment): TektonPipeline {
           : []),
       ],
       tasks: [
-        contextTask(ir, emulated, d),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, d) : gateTask(j, emulated, guards))),
-        ...(emulated ? failedMarkerTasks(ir, d) : []),
+        contextTask(ir, emulated, o),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards))),
+        ...(emulated ? failedMarkerTasks(ir, names) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
     },
@@ -675,7 +810,7 @@ export function hasGates(ir: Workflow): boolean {
  * independent job).
  */
 function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
-  const runAfter = [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)];
+  const runAfter = runAfterOf(job);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -704,7 +839,7 @@ function helperStep(name: string, image: string, command: string, env: V1EnvVar[
 }
 
 /** `kfm-failed-<n>` for each retried job (failure emulation): the job's failure as a Failed TaskRun. */
-function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTask[] {
+function failedMarkerTasks(ir: Workflow, names: HelperNames): TektonPipelineTask[] {
   const out: TektonPipelineTask[] = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1) return;
@@ -716,7 +851,7 @@ function failedMarkerTasks(ir: Workflow, d: TektonDeployment): TektonPipelineTas
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      taskSpec: { steps: [helperStep(name, d.shellImage, FAILED_COMMAND, [{ name: ENV.jobSpecName, value: k8sLiteral(job.name) }])] },
+      taskSpec: { steps: [helperRef(name, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] },
     });
   });
   return out;
@@ -750,7 +885,7 @@ export function runParam(dashboardUrl: string | null): string {
 }
 
 /** A failure notification: a `finally` task that runs only when `$(tasks.status)` is `Failed`, bounded by its `timeout`. */
-function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
+function notifyTask(ir: Workflow, n: Notification, index: number, emulated: boolean, o: TektonOptions): TektonPipelineTask {
   const name = tektonNotifyTaskName(index);
   const env: V1EnvVar[] = notifyInputs(
     n,
@@ -767,7 +902,7 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
       { name: NOTIFY_PARAMS.failed, value: jobStatuses(ir, emulated) },
-      { name: NOTIFY_PARAMS.run, value: runParam(d.dashboardUrl) },
+      { name: NOTIFY_PARAMS.run, value: runParam(o.dashboardUrl ?? null) },
     ],
     retries: 0,
     timeout: goDuration(NOTIFY_TASK_SECONDS),
@@ -776,13 +911,13 @@ function notifyTask(ir: Workflow, n: Notification, index: number, emulated: bool
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" },
       ],
-      steps: [helperStep(name, d.curlImage, NOTIFY_COMMAND, env)],
+      steps: [helperStep(name, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)],
     },
   };
 }
 
 /** `kfm-run-status` (failure emulation): fails the run when a job failed, and is skipped otherwise. */
-function runStatusTask(d: TektonDeployment): TektonPipelineTask {
+function runStatusTask(names: HelperNames): TektonPipelineTask {
   return {
     name: TEKTON_RUN_STATUS_TASK,
     displayName: TEKTON_RUN_STATUS_TASK,
@@ -790,7 +925,7 @@ function runStatusTask(d: TektonDeployment): TektonPipelineTask {
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     retries: 0,
     timeout: timeoutField(null),
-    taskSpec: { steps: [helperStep(TEKTON_RUN_STATUS_TASK, d.shellImage, k8sLiteral(RUN_STATUS_SCRIPT), [])] },
+    taskSpec: { steps: [helperRef(TEKTON_RUN_STATUS_TASK, "runStatus", names)] },
   };
 }
 
@@ -799,7 +934,7 @@ function runStatusTask(d: TektonDeployment): TektonPipelineTask {
  * when every parent succeeded" is the same `when` for every job, roots included, and a job
  * without it runs whatever its parents did (`on_upstream_failure: continue`).
  */
-function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): TektonPipelineTask {
+function contextTask(ir: Workflow, emulated: boolean, o: TektonOptions): TektonPipelineTask {
   const variables = usedVariables(ir);
   const period = ir.schedule?.kind === "cron" && ir.schedule.periodSeconds !== null ? String(ir.schedule.periodSeconds) : "";
   const env: V1EnvVar[] = [
@@ -819,32 +954,23 @@ function contextTask(ir: Workflow, emulated: boolean, d: TektonDeployment): Tekt
     taskSpec: {
       params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
       results: [...variables, ...(emulated ? [TEKTON_OK_RESULT] : [])].map((v) => ({ name: v, type: "string" as const })),
-      steps: [helperStep(TEKTON_STEPS.context, d.shellImage, k8sLiteral(CONTEXT_SCRIPT), env)],
+      steps: [helperStep(TEKTON_STEPS.context, o.shellImage ?? SHELL_IMAGE, k8sLiteral(CONTEXT_SCRIPT), env)],
     },
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d: TektonDeployment): TektonPipelineTask {
+function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o: TektonOptions, names: HelperNames): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
-  if (waits.length > 0) {
-    steps.push({
-      ...helperStep(TEKTON_STEPS.wait, d.shellImage, WAIT_COMMAND, [
-        { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-        { name: ENV.retryWaits, value: waits.map(waitText).join(" ") },
-        { name: ENV.attemptPath, value: `$(step.results.${TEKTON_ATTEMPT_RESULT}.path)` },
-      ]),
-      results: [{ name: TEKTON_ATTEMPT_RESULT, type: "string" }],
-    });
-  }
-  const main = jobStep(job, d);
+  if (waits.length > 0) steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
+  const main = jobStep(job, o);
   steps.push(main);
   const task: TektonPipelineTask = {
     name: kubeName(job.name),
     displayName: job.name,
     ...(job.description === null ? {} : { description: job.description }),
-    runAfter: [TEKTON_CONTEXT_TASK, ...job.dependsOn.map(kubeName)],
+    runAfter: runAfterOf(job),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -857,15 +983,9 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d:
   if (job.runWhen === "all_succeeded") task.when = guards(job).map(okWhen);
   if (retries === 0) task.onError = "continue";
   else main.onError = "continue";
-  task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string" }];
-  steps.push(
-    helperStep(TEKTON_STEPS.status, d.shellImage, STATUS_COMMAND, [
-      { name: ENV.exitCodePath, value: `$(steps.step-${TEKTON_STEPS.job}.exitCode.path)` },
-      { name: ENV.retryCount, value: "$(context.task.retry-count)" },
-      { name: ENV.retries, value: String(retries) },
-      { name: ENV.okPath, value: `$(results.${TEKTON_OK_RESULT}.path)` },
-    ]),
-  );
+  // kfm-status writes its step result ok; the task's result is that value.
+  task.taskSpec!.results = [{ name: TEKTON_OK_RESULT, type: "string", value: `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})` }];
+  steps.push(helperRef(TEKTON_STEPS.status, "status", names, { [HELPER_PARAMS.retries]: String(retries) }));
   // `onError` and `retries` are a pair Tekton rejects (pipeline_validation.go `ValidateOnError`).
   const ordered: TektonPipelineTask = {
     name: task.name,
@@ -881,7 +1001,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], d:
   return ordered;
 }
 
-function jobStep(job: Job, d: TektonDeployment): TektonStep {
+function jobStep(job: Job, o: TektonOptions): TektonStep {
   const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
   const render = (t: Template) => renderTemplate(t, attempt);
@@ -894,31 +1014,31 @@ function jobStep(job: Job, d: TektonDeployment): TektonStep {
   if (job.resources.cpu !== null) quantities.cpu = job.resources.cpu;
   if (job.resources.memory !== null) quantities.memory = job.resources.memory;
   if (Object.keys(quantities).length > 0) step.computeResources = { requests: { ...quantities }, limits: { ...quantities } };
-  if (d.jobSecurityContext !== null) step.securityContext = structuredClone(d.jobSecurityContext);
+  if (o.jobSecurityContext !== undefined) step.securityContext = structuredClone(o.jobSecurityContext) as V1SecurityContext;
   step.timeout = timeoutField(job.timeoutSeconds);
   return step;
 }
 
 /** What every TaskRun of a run gets from the deployment options (none by default). */
-function taskRunTemplate(d: TektonDeployment): TektonTaskRunTemplate | null {
+function taskRunTemplate(o: TektonOptions): TektonTaskRunTemplate | null {
   const podTemplate: NonNullable<TektonTaskRunTemplate["podTemplate"]> = {};
-  if (d.podSecurityContext !== null) podTemplate.securityContext = structuredClone(d.podSecurityContext);
-  if (d.imagePullSecrets.length > 0) podTemplate.imagePullSecrets = d.imagePullSecrets.map((name) => ({ name }));
+  if (o.podSecurityContext !== undefined) podTemplate.securityContext = structuredClone(o.podSecurityContext) as V1PodSecurityContext;
+  if (o.imagePullSecrets.length > 0) podTemplate.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
   const t: TektonTaskRunTemplate = {};
-  if (d.taskServiceAccount !== null) t.serviceAccountName = d.taskServiceAccount;
+  if (o.taskServiceAccount !== undefined) t.serviceAccountName = o.taskServiceAccount;
   if (Object.keys(podTemplate).length > 0) t.podTemplate = podTemplate;
   return Object.keys(t).length > 0 ? t : null;
 }
 
-export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], d: TektonDeployment = DEFAULT_DEPLOYMENT): TektonPipelineRun {
-  const template = taskRunTemplate(d);
+export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], o: TektonOptions = DEFAULT_OPTIONS): TektonPipelineRun {
+  const template = taskRunTemplate(o);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
     metadata,
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
-      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...d.approvers] }] : [])],
+      params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : [])],
       timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
       ...(template === null ? {} : { taskRunTemplate: template }),
     },
@@ -926,13 +1046,13 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
 }
 
 /** An object's metadata: its name, the namespace option, the workflow's labels. */
-function objectMeta(ir: Workflow, name: string, d: TektonDeployment): { name: string; namespace?: string; labels: Record<string, string> } {
-  return { name, ...(d.namespace === null ? {} : { namespace: d.namespace }), labels: workflowLabels(ir) };
+function objectMeta(ir: Workflow, name: string, o: TektonOptions): { name: string; namespace?: string; labels: Record<string, string> } {
+  return { name, ...(o.namespace === undefined ? {} : { namespace: o.namespace }), labels: workflowLabels(ir) };
 }
 
 /** The ServiceAccount the CronJob's creator runs as. */
-export function creatorServiceAccount(ir: Workflow, d: TektonDeployment): string {
-  return d.creatorServiceAccount ?? tektonCreatorAccount(ir.name);
+export function creatorServiceAccount(ir: Workflow, o: TektonOptions): string {
+  return o.serviceAccount ?? tektonCreatorAccount(ir.name);
 }
 
 /**
@@ -944,33 +1064,14 @@ export const CREATOR_RULES = [
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
 ] as const;
 
-/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them. */
-function creatorAccount(ir: Workflow, d: TektonDeployment): [V1ServiceAccount, V1Role, V1RoleBinding] {
-  const name = tektonCreatorAccount(ir.name);
-  const metadata = () => ({ name, labels: workflowLabels(ir) });
-  return [
-    // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-    { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: metadata(),
-      rules: CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: metadata(),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      // Without the namespace option, none: the API server defaults a ServiceAccount subject's
-      // namespace to the RoleBinding's (kubernetes pkg/apis/rbac/v1/defaults.go).
-      subjects: [{ kind: "ServiceAccount", name, ...(d.namespace === null ? {} : { namespace: d.namespace }) }],
-    },
-  ];
+/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them (targets/kubernetes.ts). */
+function creatorAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  // The creator reads its Job through the API, never a Secret or a mounted file of its own.
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
 }
 
-function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment): V1CronJob {
-  const run = buildPipelineRun(ir, {}, d);
+function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V1CronJob {
+  const run = buildPipelineRun(ir, {}, o);
   const env: V1EnvVar[] = [
     { name: ENV.jobName, valueFrom: { fieldRef: { fieldPath: `metadata.labels['${JOB_NAME_LABEL}']` } } },
     { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
@@ -983,7 +1084,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
   ];
   const creator: V1Container = {
     name: TEKTON_CREATOR_CONTAINER,
-    image: d.kubectlImage,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
     command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
     env,
     securityContext: restricted(),
@@ -991,7 +1092,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
   return {
     apiVersion: "batch/v1",
     kind: "CronJob",
-    metadata: objectMeta(ir, kubeName(ir.name), d),
+    metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
       schedule: schedule.cron,
       timeZone: schedule.timezone,
@@ -1005,9 +1106,9 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, d: TektonDeployment)
           backoffLimit: CREATOR_BACKOFF_LIMIT,
           template: {
             spec: {
-              serviceAccountName: creatorServiceAccount(ir, d),
+              serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
-              ...(d.imagePullSecrets.length > 0 ? { imagePullSecrets: d.imagePullSecrets.map((name) => ({ name })) } : {}),
+              ...(o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
               containers: [creator],
             },
           },

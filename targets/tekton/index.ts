@@ -4,23 +4,24 @@ import { kubeName } from "../../src/names.js";
 import { ROBFIG_CRON } from "../../src/cron.js";
 import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
-import { deployment, OPTIONS, type TektonOptions } from "./options.js";
+import { OPTIONS, withDefaults, type TektonOptions } from "./options.js";
 import { prerequisites } from "./prerequisites.js";
 import { check } from "./check.js";
-import { emit, manualRun, resultRef } from "./emit.js";
+import { emit, manualRun, resultRef, STEP_ACTIONS_FILE, stepActionsFile } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { runs } from "./runs.js";
 
 /**
  * Where this target's objects hold images that Kustomize's images transformer does not
- * reach by itself (targets/kubernetes.ts `kustomizeBase`): the steps of each task's and finally task's embedded `taskSpec`; the CronJob's
- * container is a pod template's, which Kustomize reaches.
+ * reach by itself (targets/kubernetes.ts `kustomizeBase`): the steps of each task's and finally task's embedded `taskSpec`,
+ * and the shared StepActions' image; the CronJob's container is a pod template's, which Kustomize reaches.
  * test/targets/kustomize.test.ts fails when emit.ts writes an image elsewhere.
  */
 const KUSTOMIZE_IMAGE_FIELDS: readonly ImageField[] = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/tasks[]/taskSpec/steps[]/image" },
   { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
+  { group: "tekton.dev", kind: "StepAction", path: "spec/image" },
 ];
 
 export const tekton: Target<TektonOptions> = {
@@ -40,12 +41,19 @@ export const tekton: Target<TektonOptions> = {
   },
   // Each value at least as its text and result references (src/expansion.ts); `attempt` and the run token are the compiler's own.
   minimumBytes: (ir) => leastTemplateBytes(ir, (v) => (v === "attempt" || v === "run_token" ? 0 : Buffer.byteLength(resultRef(v)))),
-  check: (ir, options) => check(ir, deployment(options)),
-  emit: (ir, options) => emit(ir, deployment(options)),
+  check: (ir, options) => check(ir, withDefaults(options)),
+  emit: (ir, options) => emit(ir, withDefaults(options)),
   lift,
   // The manual run: the runs folder, never the synced one (`kubectl apply` refuses generateName).
-  run: (ir, options) => manualRun(ir, deployment(options)),
+  run: (ir, options) => manualRun(ir, withDefaults(options)),
   prerequisites,
   runs,
-  folderFiles: (entries, options, header) => kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header),
+  // The helper steps' StepActions, once per folder (README, "Shared helper steps"), and the Kustomize base listing them.
+  folderFiles: (entries, options, header) =>
+    entries.length === 0
+      ? []
+      : [
+          { name: STEP_ACTIONS_FILE, text: stepActionsFile(withDefaults(options), header) },
+          ...kustomizeBase(KUSTOMIZE_IMAGE_FIELDS, entries, options, header, [STEP_ACTIONS_FILE]),
+        ],
 };

@@ -38,19 +38,17 @@ import {
   ATTEMPT_REF,
   CREATOR_RULES,
   CREATOR_SCRIPT,
-  FAILED_SCRIPT,
   goDuration,
+  HELPER_PARAMS,
+  isHelperName,
   NOTIFY_PARAMS,
   NOTIFY_PRELUDE,
   RUN_FAILED_WHEN,
   runParam,
   CONTEXT_SCRIPT,
-  WAIT_SCRIPT,
   CONTEXT_VARIABLES,
   ENV,
   k8sLiteral,
-  RUN_STATUS_SCRIPT,
-  STATUS_SCRIPT,
   type TektonPipeline,
   type TektonPipelineRun,
   type TektonPipelineTask,
@@ -89,6 +87,8 @@ export function lift(text: string): Summary {
   if (gates.size > 0) checkApprovers(pipeline);
   for (const task of tasks) {
     const parents = (task.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK);
+    // A root runs after kfm-context; every other task after it through its parents.
+    if (parents.length === 0 && !(task.runAfter ?? []).includes(TEKTON_CONTEXT_TASK)) throw new Error(`task ${task.name} runs before kfm-context`);
     const after = parents.map((n) => specNameOf.get(n) ?? fail(`task ${task.name} runs after unknown task ${n}`)).sort(compareStrings);
     if (task.taskRef !== undefined) {
       jobs[task.displayName] = gateSummary(task, after, runWhenOf(task, emulated, soft, gates, guards));
@@ -98,11 +98,9 @@ export function lift(text: string): Summary {
     const steps = (task.taskSpec ?? fail(`task ${task.name} has neither taskSpec nor taskRef`)).steps;
     const step = findStep(steps, TEKTON_STEPS.job, task.name);
     const wait = steps.find((s) => s.name === TEKTON_STEPS.wait);
-    if (wait !== undefined && wait.env?.find((e) => e.name === ENV.retryCount)?.value !== "$(context.task.retry-count)") {
-      throw new Error(`task ${task.name}: the wait step does not read the retry count`);
-    }
     if ((wait === undefined) !== (task.retries === 0)) throw new Error(`task ${task.name}: a wait step goes with retries, and only with retries`);
-    if (wait !== undefined && wait.command?.[2] !== k8sLiteral(WAIT_SCRIPT)) throw new Error(`task ${task.name}: the wait step does not run the wait script`);
+    // The wait script itself is the shared StepAction's (the folder file), named by its digest.
+    if (wait !== undefined && !isHelperName(wait.ref?.name, "wait")) throw new Error(`task ${task.name}: the wait step does not run the wait StepAction`);
     const requests = step.computeResources?.requests ?? {};
     const limits = step.computeResources?.limits ?? {};
     for (const key of new Set([...Object.keys(requests), ...Object.keys(limits)])) {
@@ -136,7 +134,7 @@ export function lift(text: string): Summary {
       cpu: cpuMeaning(requests.cpu ?? null),
       memory: memoryMeaning(requests.memory ?? null),
       attempts: (task.retries ?? fail(`task ${task.name}: no explicit retries`)) + 1,
-      waitsSeconds: wait === undefined ? [] : parseWaits(envValue(wait, ENV.retryWaits)),
+      waitsSeconds: wait === undefined ? [] : parseWaits(stepParam(wait, HELPER_PARAMS.waits)),
       timeoutSeconds: parseTimeout(step.timeout ?? fail(`task ${task.name}: the job step has no explicit timeout`)),
     };
   }
@@ -187,7 +185,8 @@ export function lift(text: string): Summary {
       w[0]!.operator !== "in" ||
       JSON.stringify(w[0]!.values) !== JSON.stringify(["false"]) ||
       marker.taskSpec?.steps.length !== 1 ||
-      marker.taskSpec.steps[0]!.command?.[2] !== k8sLiteral(FAILED_SCRIPT)
+      !isHelperName(marker.taskSpec.steps[0]!.ref?.name, "failed") ||
+      stepParam(marker.taskSpec.steps[0]!, HELPER_PARAMS.job) !== k8sLiteral(job.displayName)
     )
       throw new Error(`kfm-failed task ${marker.name} does not fail for ${job.name}`);
   }
@@ -237,7 +236,10 @@ function checkCreatorAccount(docs: readonly { kind?: string }[], account: string
   if (accounts[0]!.metadata?.name !== account) throw new Error("the CronJob runs as another ServiceAccount than the one declared");
   const b = bindings[0]!;
   if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0]!.metadata?.name) throw new Error("the RoleBinding binds another Role");
-  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account }])) throw new Error("the RoleBinding binds another subject");
+  // The subject names the namespace only when the objects do (the namespace option).
+  const ns = b.metadata?.namespace;
+  if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...(ns === undefined ? {} : { namespace: ns }) }]))
+    throw new Error("the RoleBinding binds another subject");
   if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(CREATOR_RULES)) throw new Error("the creator's Role grants other rights than the creator needs");
 }
 
@@ -382,9 +384,10 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
     return false;
   }
   if (status !== steps[steps.length - 1] || steps.indexOf(job) !== steps.length - 2) throw new Error(`task ${task.name}: kfm-status must follow the job step`);
-  if (status.command?.[2] !== k8sLiteral(STATUS_SCRIPT)) throw new Error(`task ${task.name}: kfm-status does not run the status script`);
-  if (envValue(status, ENV.retries) !== String(task.retries)) throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
-  if (!(task.taskSpec!.results ?? []).some((r) => r.name === TEKTON_OK_RESULT)) throw new Error(`task ${task.name} declares no ok result`);
+  if (!isHelperName(status.ref?.name, "status")) throw new Error(`task ${task.name}: kfm-status does not run the status StepAction`);
+  if (stepParam(status, HELPER_PARAMS.retries) !== String(task.retries)) throw new Error(`task ${task.name}: kfm-status and the task disagree on the retries`);
+  const ok = (task.taskSpec!.results ?? []).find((r) => r.name === TEKTON_OK_RESULT);
+  if (ok?.value !== `$(steps.${TEKTON_STEPS.status}.results.${TEKTON_OK_RESULT})`) throw new Error(`task ${task.name}: its ok result is not kfm-status's`);
   if (task.onError === "continue") return true;
   if (job.onError === "continue" && (task.retries ?? 0) > 0) return true;
   return false;
@@ -392,7 +395,7 @@ function failureIsSoft(task: TektonPipelineTask): boolean {
 
 /**
  * `all_succeeded`: under the failure emulation (kfm-context writes `ok`), a `when` requires
- * the `ok` of every task it runs after, kfm-context included; without it, every parent
+ * the `ok` of every task it runs after (kfm-context for a root); without it, every parent
  * fails hard and Tekton's own stop skips the task. `all_done`: the emulation without a `when`.
  */
 function runWhenOf(
@@ -443,7 +446,7 @@ function failureFailsRun(
     runStatus === undefined ||
     JSON.stringify(runStatus.when) !== JSON.stringify([RUN_FAILED_WHEN]) ||
     runStatus.taskSpec?.steps.length !== 1 ||
-    runStatus.taskSpec.steps[0]!.command?.[2] !== k8sLiteral(RUN_STATUS_SCRIPT) ||
+    !isHelperName(runStatus.taskSpec.steps[0]!.ref?.name, "runStatus") ||
     runStatus.onError !== undefined
   )
     return false;
@@ -501,6 +504,11 @@ function parseWaits(text: string): number[] {
 }
 
 /** A literal env value of a generated container (Kubernetes-escaped like every value emit writes). */
+/** The value a step passes to its StepAction's param `name`. */
+function stepParam(step: TektonStep, name: string): string {
+  return step.params?.find((p) => p.name === name)?.value ?? fail(`step ${step.name} passes no ${name}`);
+}
+
 function envValue(container: Pick<V1Container, "env">, name: string): string {
   const e: V1EnvVar | undefined = (container.env ?? []).find((v) => v.name === name);
   // A variable without a value (nor valueFrom) is set, empty, in the container.

@@ -3,10 +3,22 @@
  * `--option name=value`): how a workflow is deployed, never what it means. README.md
  * beside this file says what each one changes in the output.
  */
-import { option, type OptionDecls, type OptionValues } from "../../src/options.js";
+import { defaultOptions, option, type OptionDecls, type OptionValues } from "../../src/options.js";
 import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
-import { DNS1123_LABEL, KUBERNETES_OPTIONS } from "../kubernetes.js";
-import { KUBECTL_IMAGE, SHELL_IMAGE, type TektonDeployment } from "./emit.js";
+import { DNS1123_LABEL, KUBERNETES_OPTIONS, uiUrlOption } from "../kubernetes.js";
+
+/**
+ * Image of the helper steps (`kfm-context`, `kfm-wait`, ...): any image with a POSIX `sh`,
+ * `printf` and `sleep` (fractional seconds) works; this one is pinned so runs do not change
+ * under us. The option `shellImage` names a mirror or a digest for air-gapped clusters.
+ */
+export const SHELL_IMAGE = "docker.io/library/busybox:1.37.0";
+
+/**
+ * Image of the CronJob's run creator: the official kubectl image, which ships bash, jq and
+ * coreutils (kubernetes/kubernetes build/server-image/kubectl/Dockerfile). Pinned by tag.
+ */
+export const KUBECTL_IMAGE = "registry.k8s.io/kubectl:v1.34.1";
 
 const image = (what: string, fallback: string) =>
   option.string({
@@ -49,33 +61,25 @@ export const OPTIONS = {
     pattern: /^\S+$/,
     patternText: "a user name or group:<name>, without spaces",
   }),
-  dashboardUrl: option.string({
-    description:
-      "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
-    pattern: /^https?:\/\/[^\s"\'\\`$(){}]+$/,
-    patternText: "an http or https URL without spaces, quotes, `$`, parentheses or braces",
-  }),
+  dashboardUrl: uiUrlOption(
+    "The Tekton Dashboard's base URL (such as `https://tekton.example.com`): a failure notification links to the run at `<dashboardUrl>/#/namespaces/<namespace>/pipelineruns/<name>`. Default: none, so the notification names the PipelineRun by namespace and name.",
+  ),
 } satisfies OptionDecls;
 
 export type TektonOptions = OptionValues<typeof OPTIONS>;
 
 /**
- * The deployment emit, run and check work from. The pod securityContext (`podSecurityContext`)
- * applies to the TaskRun pods (`taskRunTemplate.podTemplate.securityContext`), and so to the
- * job steps; the helper steps carry their own restricted container context either way.
+ * Every option at its default: what a spec compiled with no config gets. emit, run, check
+ * and the runs read the options themselves (no second object derived from them): an option
+ * not given is `undefined` (no namespace written, the generated creator account, Tekton's
+ * default task account, no pod or job securityContext, no Dashboard link), and an image
+ * option not given is its default. The pod securityContext (`podSecurityContext`) applies to
+ * the TaskRun pods (`taskRunTemplate.podTemplate.securityContext`), and so to the job steps;
+ * the helper steps carry their own restricted container context either way.
  */
-export function deployment(o: Partial<TektonOptions> | undefined): TektonDeployment {
-  return {
-    dashboardUrl: o?.dashboardUrl ?? null,
-    namespace: o?.namespace ?? null,
-    creatorServiceAccount: o?.serviceAccount ?? null,
-    taskServiceAccount: o?.taskServiceAccount ?? null,
-    imagePullSecrets: o?.imagePullSecrets ?? [],
-    podSecurityContext: (o?.podSecurityContext as TektonDeployment["podSecurityContext"] | undefined) ?? null,
-    jobSecurityContext: (o?.jobSecurityContext as TektonDeployment["jobSecurityContext"] | undefined) ?? null,
-    shellImage: o?.shellImage ?? SHELL_IMAGE,
-    kubectlImage: o?.kubectlImage ?? KUBECTL_IMAGE,
-    curlImage: o?.curlImage ?? NOTIFY_CURL_IMAGE,
-    approvers: o?.approvers ?? [],
-  };
+export const DEFAULT_OPTIONS = defaultOptions(OPTIONS) as TektonOptions;
+
+/** The options a target entry point is given (possibly partial, or none), with every default filled in. */
+export function withDefaults(o: Partial<TektonOptions> | undefined): TektonOptions {
+  return { ...DEFAULT_OPTIONS, ...Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) } as TektonOptions;
 }

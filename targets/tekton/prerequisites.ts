@@ -4,13 +4,14 @@
  * file.
  */
 import type { Workflow } from "../../src/ir.js";
+import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import type { Prerequisite } from "../types.js";
-import { creatorServiceAccount, emulatesFailure, hasGates } from "./emit.js";
-import { deployment, type TektonOptions } from "./options.js";
+import { creatorServiceAccount, emulatesFailure, hasGates, STEP_ACTIONS_FILE } from "./emit.js";
+import { KUBECTL_IMAGE, SHELL_IMAGE, withDefaults, type TektonOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): Prerequisite[] {
-  const d = deployment(options);
+  const o = withDefaults(options);
   const out: Prerequisite[] = [
     { kind: "runner", text: "Tekton Pipelines v1.15 or later (the tekton.dev/v1 API) on Kubernetes 1.28 or later." },
     {
@@ -28,6 +29,12 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
       text: "feature-flags `enable-api-fields` `beta` (Tekton's default) or `alpha`: the failure emulation uses a pipeline task's `onError`.",
     });
   }
+  if (emulatesFailure(ir) || ir.jobs.some((j) => j.approval === null && j.retry.maxAttempts > 1)) {
+    out.push({
+      kind: "runner",
+      text: `The folder's \`${STEP_ACTIONS_FILE}\` applied in the same namespace: the helper steps run its StepActions by \`ref\` (README, Tekton, "Shared helper steps").`,
+    });
+  }
   if (hasGates(ir)) {
     out.push({
       kind: "runner",
@@ -36,19 +43,19 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
   }
   if (ir.schedule?.kind === "cron") {
     out.push(
-      d.creatorServiceAccount === null
+      o.serviceAccount === undefined
         ? {
             kind: "account",
-            text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, d)}\` the file carries (the CronJob's run creator).`,
+            text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, o)}\` the file carries (the CronJob's run creator).`,
           }
         : {
             kind: "account",
-            text: `The ServiceAccount \`${d.creatorServiceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`,
+            text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`,
           },
     );
   }
-  if (d.taskServiceAccount !== null) out.push({ kind: "account", text: `The ServiceAccount \`${d.taskServiceAccount}\` the TaskRun pods run as.` });
-  for (const s of d.imagePullSecrets) out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
+  if (o.taskServiceAccount !== undefined) out.push({ kind: "account", text: `The ServiceAccount \`${o.taskServiceAccount}\` the TaskRun pods run as.` });
+  for (const s of o.imagePullSecrets) out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
   const secrets = new Map<string, Set<string>>();
   const add = (secret: string, key: string) => secrets.set(secret, (secrets.get(secret) ?? new Set()).add(key));
   for (const j of ir.jobs) for (const e of j.env) if (!("value" in e)) add(e.secretRef.secret, e.secretRef.key);
@@ -62,7 +69,11 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
         .join(", ")}.`,
     });
   }
-  const images = [d.shellImage, ...(ir.schedule?.kind === "cron" ? [d.kubectlImage] : []), ...(ir.notifications.length > 0 ? [d.curlImage] : [])];
+  const images = [
+    o.shellImage ?? SHELL_IMAGE,
+    ...(ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : []),
+    ...(ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []),
+  ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
   if (ir.notifications.length > 0) out.push({ kind: "network", text: "The notification pods reach the Slack webhook or SMTP server named in their Secrets." });
   return out;

@@ -11,20 +11,20 @@ import { BACKFILL_LOGICAL_DATE_ANNOTATION, BACKFILL_RUN_TOKEN_LABEL, backfillRun
 import { runToken } from "../../src/runtime.js";
 import { toYamlStream } from "../../src/yaml.js";
 import type { BackfillRuns, PlannedRun, RunsOptions } from "../types.js";
-import { buildPipelineRun, type TektonDeployment } from "./emit.js";
-import { deployment, type TektonOptions } from "./options.js";
+import { buildPipelineRun } from "./emit.js";
+import { withDefaults, type TektonOptions } from "./options.js";
 
 /** One backfill run, deployed as the manual run is: the namespace, approvers and TaskRun template of the options. */
-function pipelineRun(ir: Workflow, run: PlannedRun, d: TektonDeployment): unknown {
+function pipelineRun(ir: Workflow, run: PlannedRun, o: TektonOptions): unknown {
   const r = buildPipelineRun(
     ir,
     {
       name: run.name,
-      ...(d.namespace === null ? {} : { namespace: d.namespace }),
+      ...(o.namespace === undefined ? {} : { namespace: o.namespace }),
       labels: { [BACKFILL_RUN_TOKEN_LABEL]: run.runToken },
       annotations: { [BACKFILL_LOGICAL_DATE_ANNOTATION]: run.logicalDate, [BACKFILL_RUN_TOKEN_LABEL]: run.runToken },
     },
-    d,
+    o,
   );
   return { ...r, spec: { ...r.spec, params: r.spec.params.map((p) => (p.name === LOGICAL_DATE_PARAM ? { ...p, value: run.logicalDate } : p)) } };
 }
@@ -32,11 +32,11 @@ function pipelineRun(ir: Workflow, run: PlannedRun, d: TektonDeployment): unknow
 const AGAIN = "Each PipelineRun has a fixed name (the scheduled run's name for the slot): creating it again fails instead of running a date twice.";
 
 export function runs(ir: Workflow, logicalDates: readonly number[], options?: RunsOptions): BackfillRuns {
-  const d = deployment(options?.options as Partial<TektonOptions> | undefined);
+  const o = withDefaults(options?.options as Partial<TektonOptions> | undefined);
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
-    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, d))) }],
+    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, o))) }],
     again: AGAIN,
   };
 }

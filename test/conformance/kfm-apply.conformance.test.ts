@@ -20,6 +20,7 @@ import { applyManifests, objectRef, type KubeObject, type Manifest } from "../..
 import { connect } from "../../src/cli/kube.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import { formatDiagnostic } from "../../src/diagnostics.js";
+import { defaultOptions } from "../../src/options.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { findTarget } from "../../targets/index.js";
 import { APPLY_TARGETS, WORKFLOW_LABELS } from "../../targets/kubernetes-apply.js";
@@ -38,8 +39,11 @@ function goldenSpecs(target: string): string[] {
 
 /** `kind/name` of every object the golden files of `target` hold that apply applies (a run with only generateName is for `kubectl create`). */
 function goldenObjects(target: string): string[] {
-  return goldenSpecs(target).flatMap((s) =>
-    (parseYamlStream(readGolden(target, s)) as KubeObject[]).filter((o) => o.metadata.name !== undefined).map((o) => `${o.kind}/${o.metadata.name}`),
+  const t = findTarget(target)!;
+  // The folder's own files too (Tekton's shared StepActions), which apply sends with the workflows.
+  const folder = (t.folderFiles?.([{ workflow: "w", file: `w.${t.extension}` }], defaultOptions(t.options), []) ?? []).map((f) => f.text);
+  return [...goldenSpecs(target).map((s) => readGolden(target, s)), ...folder].flatMap((text) =>
+    (parseYamlStream(text) as KubeObject[]).filter((o) => o.metadata.name !== undefined).map((o) => `${o.kind}/${o.metadata.name}`),
   );
 }
 
@@ -103,7 +107,7 @@ function stored(ns: string, kinds: string): Record<string, string> {
 
 const KINDS = {
   argo: "workflowtemplates,cronworkflows,serviceaccounts,roles,rolebindings",
-  tekton: "pipelines,tasks,cronjobs,serviceaccounts,roles,rolebindings",
+  tekton: "pipelines,tasks,stepactions,cronjobs,serviceaccounts,roles,rolebindings",
 } as const;
 
 /** What stored() sees of the objects apply writes (the namespace's own `default` ServiceAccount is not one). */

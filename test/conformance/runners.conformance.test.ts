@@ -86,7 +86,7 @@ beforeAll(() => {
     const key = `${o.target}-drift`;
     if (o.target === "airflow") reports.set(key, tools.airflow([o.file], [...AIRFLOW_DATES.flatMap((d) => ["--logical-date", d])]));
     if (o.target === "argo") reports.set(key, tools.argo([o.file], ["--from", FIRE_FROM[0]!, "--n", "1"]));
-    if (o.target === "tekton") reports.set(key, tools.tekton([o.file], ["--from", FIRE_FROM[0]!, "--n", "1"]));
+    if (o.target === "tekton") reports.set(key, tools.tekton([o.file, ...(o.shared ?? [])], ["--from", FIRE_FROM[0]!, "--n", "1"]));
     if (o.target === "github-actions") reports.set(key, tools.workflowParser([o.file]));
   }
   const fire = FIRE_FROM.flatMap((f) => ["--fire-from", f]);
@@ -102,7 +102,10 @@ beforeAll(() => {
     const render = ld === undefined ? [] : ["--scheduled-time", ld, "--param", `${LOGICAL_DATE_PARAM}=${ld}`];
     const whenAt = i === 0 ? [...new Set([...PROBES.values()].flat().map((p) => p.at))].flatMap((at) => ["--when-at", at]) : [];
     if (files("argo").length > 0) reports.set(`argo#${i}`, tools.argo(files("argo"), ["--from", from, "--n", String(FIRE_COUNT), ...render, ...whenAt]));
-    if (files("tekton").length > 0) reports.set(`tekton#${i}`, tools.tekton(files("tekton"), ["--from", from, "--n", String(FIRE_COUNT), ...tektonResults(i)]));
+    // With the StepActions their steps run (each folder's own file), which tekton-check resolves as the reconciler does.
+    const tektonShared = byTarget("tekton").flatMap((o) => o.shared ?? []);
+    if (files("tekton").length > 0)
+      reports.set(`tekton#${i}`, tools.tekton([...files("tekton"), ...tektonShared], ["--from", from, "--n", String(FIRE_COUNT), ...tektonResults(i)]));
   }
   if (files("github-actions").length > 0) {
     // The callers and the shared reusable workflows they call, together.

@@ -5,12 +5,15 @@
  * {"files":[{"file","ok","errors","parsed"}]}.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { main } from "../../src/cli/index.js";
 import { analyze, compileFor } from "../../src/compile.js";
+import { headerLinesFor } from "../../src/header.js";
+import { defaultOptions } from "../../src/options.js";
+import { FOLDER_FROM } from "../../src/project.js";
 import type { Workflow } from "../../src/ir.js";
 import { sharedFiles } from "../../targets/github-actions/emit.js";
 import { TARGETS } from "../../targets/index.js";
@@ -75,7 +78,7 @@ export interface Compiled {
    * spec's `ir` says): the runners must read a difference in this field.
    */
   readonly drift?: string;
-  /** GitHub Actions: the shared reusable workflows written beside the file, which it calls. */
+  /** The folder files written beside the file, which it uses: GitHub Actions' shared reusable workflows, Tekton's StepActions. */
   readonly shared?: readonly string[];
 }
 
@@ -91,8 +94,17 @@ export const DRIFT_SPEC = "specs/contract-3.2-job.yaml";
  */
 function folderFor(dir: string, target: string, stem: string, ir: Workflow): { folder: string; shared: string[] } {
   if (target !== "github-actions") {
-    mkdirSync(join(dir, target, stem), { recursive: true });
-    return { folder: join(dir, target, stem), shared: [] };
+    const folder = join(dir, target, stem);
+    mkdirSync(folder, { recursive: true });
+    // The folder's own files a workflow uses (Tekton's shared StepActions), with the default options.
+    const t = TARGETS.find((x) => x.name === target)!;
+    const files =
+      t.folderFiles?.([{ workflow: ir.name, file: `${ir.name}.${t.extension}` }], defaultOptions(t.options), headerLinesFor(t.name, FOLDER_FROM)) ?? [];
+    const shared = files.map((f) => {
+      writeFileSync(join(folder, f.name), f.text);
+      return join(folder, f.name);
+    });
+    return { folder, shared };
   }
   const root = join(dir, target, stem);
   const folder = join(root, ".github", "workflows");
@@ -153,8 +165,9 @@ export function compileAll(): { dir: string; outputs: Compiled[]; refused: strin
  * the CLI into `<out>/<target>/` (`args`: more command-line options). Returns the folder.
  */
 export function compileFolder(out: string, target: string, args: readonly string[] = []): string {
+  // A golden named after a spec (not a folder file such as Tekton's kfm-step-actions.yaml).
   const specs = readdirSync(join(PACKAGE_ROOT, "golden", target))
-    .filter((f) => f.endsWith(".yaml"))
+    .filter((f) => f.endsWith(".yaml") && existsSync(join(PACKAGE_ROOT, "specs", f)))
     .map((f) => `specs/${f}`);
   const err: string[] = [];
   const code = main([...specs, "--target", target, "--out", out, ...args], { stdout: () => {}, stderr: (s) => err.push(s), cwd: PACKAGE_ROOT });

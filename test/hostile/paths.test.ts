@@ -113,7 +113,8 @@ describe("the write layer keeps every output inside the output folder", () => {
     // --out naming a link is the user's own choice of folder: its target is the output folder.
     symlinkSync(outside, join(root, "linked-out"));
     expect(run(root, ["wf.yaml", "--target", "tekton", "--out", "linked-out"]).code).toBe(0);
-    expect(readdirSync(join(outside, "tekton"))).toEqual(["wf.yaml"]);
+    // Tekton writes its shared StepActions beside the workflow (a folder file).
+    expect(readdirSync(join(outside, "tekton"))).toEqual(["kfm-step-actions.yaml", "wf.yaml"]);
   });
 
   it("--prune never removes generated files behind a linked folder pointing outside", () => {

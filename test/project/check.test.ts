@@ -220,7 +220,7 @@ describe("kfm-compile check", () => {
     cpSync(join(PACKAGE_ROOT, "specs/contract-4.2-workflow.yaml"), join(dir, "daily.yaml"));
     const args = ["daily.yaml", "--target", "argo,tekton", "--out", "out"];
     expect(run(["check", ...args], dir).stdout).toBe(
-      "Missing (run kfm-compile to write them):\n  out/argo/daily_sales_pipeline.yaml\n  out/tekton/daily_sales_pipeline.yaml\n  out/tekton-runs/daily_sales_pipeline.run.yaml\n",
+      "Missing (run kfm-compile to write them):\n  out/argo/daily_sales_pipeline.yaml\n  out/tekton/daily_sales_pipeline.yaml\n  out/tekton-runs/daily_sales_pipeline.run.yaml\n  out/tekton/kfm-step-actions.yaml\n",
     );
     expect(run(args, dir).code).toBe(0);
     expect(run(["check", ...args], dir).code).toBe(0);

@@ -102,9 +102,10 @@ describe("a workflow meant for some targets only", () => {
       "deploy/argo/orders_etl.yaml",
       "deploy/argo/sales.yaml",
       "deploy/tekton-runs/sales.run.yaml",
+      "deploy/tekton/kfm-step-actions.yaml",
       "deploy/tekton/sales.yaml",
     ]);
-    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 9 generated files current.\n" });
+    expect(run(["check"], dir)).toEqual({ code: 0, stdout: "", stderr: "kfm-compile check: 10 generated files current.\n" });
     expect(run(["check", "--full"], dir).code).toBe(0);
     expect(run(["validate"], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
   });
@@ -192,11 +193,11 @@ describe("the config from a sub-folder, and part of a project", () => {
     ]);
     // The ETL's files are missing, but checking the sales workflow alone does not look at them.
     expect(run(["check", "workflows/sales/workflow.yaml"], dir)).toMatchObject({ code: 0, stdout: "" });
-    // The shared workflows are folder files, written only when the whole project is compiled.
+    // The shared workflows and StepActions are folder files, written only when the whole project is compiled.
     expect(run(["check"], dir)).toMatchObject({
       code: 1,
       stdout:
-        "Missing (run kfm-compile to write them):\n  deploy/argo/orders_etl.yaml\n  .github/workflows/kfm-context.yml\n  .github/workflows/kfm-job.yml\n  .github/workflows/kfm-approval.yml\n",
+        "Missing (run kfm-compile to write them):\n  deploy/argo/orders_etl.yaml\n  deploy/tekton/kfm-step-actions.yaml\n  .github/workflows/kfm-context.yml\n  .github/workflows/kfm-job.yml\n  .github/workflows/kfm-approval.yml\n",
     });
   });
 

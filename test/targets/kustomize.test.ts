@@ -13,7 +13,7 @@ import { analyze, compileFor } from "../../src/compile.js";
 import { headerLinesFor, readHeader } from "../../src/header.js";
 import { defaultOptions } from "../../src/options.js";
 import { TARGETS } from "../../targets/index.js";
-import type { ImageField } from "../../targets/kubernetes.js";
+import { KUSTOMIZATION_FILE, KUSTOMIZE_CONFIG_FILE, type ImageField } from "../../targets/kubernetes.js";
 import type { Target } from "../../targets/types.js";
 import { readSpec, specFiles } from "../matrix.js";
 
@@ -62,11 +62,13 @@ describe("every image a Kubernetes target writes is reachable by an overlay's im
       const fields = imageFields(target);
       const unreached = new Set<string>();
       let seen = 0;
-      for (const spec of specFiles()) {
-        const a = analyze(spec, readSpec(spec));
-        const out = compileFor(a, target).output;
-        if (out === null) continue;
-        for (const doc of parseAllDocuments(out.text)) {
+      // Every spec's output, and the folder's own files (a shared StepAction holds an image too).
+      const texts = [
+        ...specFiles().map((spec) => compileFor(analyze(spec, readSpec(spec)), target).output?.text ?? ""),
+        ...folderFiles(target, ["w.yaml"], false).map((f) => f.text),
+      ];
+      for (const text of texts) {
+        for (const doc of parseAllDocuments(text)) {
           const o = doc.toJS() as { apiVersion?: string; kind?: string } | null;
           if (o?.kind === undefined) continue;
           const group = o.apiVersion?.includes("/") ? o.apiVersion.split("/")[0]! : "";
@@ -84,7 +86,9 @@ describe("every image a Kubernetes target writes is reachable by an overlay's im
 
 describe.each(KUBERNETES)("the Kustomize base files of $name", (target) => {
   it("are written only with the option", () => {
-    expect(folderFiles(target, ["a.yaml"], false)).toEqual([]);
+    const kustomize = (on: boolean) => folderFiles(target, ["a.yaml"], on).filter((f) => f.name === KUSTOMIZATION_FILE || f.name === KUSTOMIZE_CONFIG_FILE);
+    expect(kustomize(false)).toEqual([]);
+    expect(kustomize(true).map((f) => f.name)).toEqual([KUSTOMIZATION_FILE, KUSTOMIZE_CONFIG_FILE]);
     expect(defaultOptions(target.options).kustomization).toBe(false);
   });
 
@@ -93,12 +97,14 @@ describe.each(KUBERNETES)("the Kustomize base files of $name", (target) => {
   });
 
   it("list every other file of the folder once, in order, and name the transformer config", () => {
-    const [kustomization] = folderFiles(target, ["b.yaml", "a.yaml", "kustomization.yaml", "kustomizeconfig.yaml", "a.yaml"]);
-    expect(kustomization!.name).toBe("kustomization.yaml");
+    const files = folderFiles(target, ["b.yaml", "a.yaml", "kustomization.yaml", "kustomizeconfig.yaml", "a.yaml"]);
+    const kustomization = files.find((f) => f.name === KUSTOMIZATION_FILE);
+    // The folder's other files (Tekton's shared StepActions) are resources of the base too.
+    const shared = files.map((f) => f.name).filter((n) => n !== KUSTOMIZATION_FILE && n !== KUSTOMIZE_CONFIG_FILE);
     expect(parseAllDocuments(kustomization!.text)[0]!.toJS()).toEqual({
       apiVersion: "kustomize.config.k8s.io/v1beta1",
       kind: "Kustomization",
-      resources: ["a.yaml", "b.yaml"],
+      resources: ["a.yaml", "b.yaml", ...shared].sort(),
       configurations: ["kustomizeconfig.yaml"],
     });
   });

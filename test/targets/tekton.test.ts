@@ -28,13 +28,15 @@ import {
   RUN_STATUS_SCRIPT,
   FAILED_SCRIPT,
   manualRun,
-  DEFAULT_DEPLOYMENT,
+  stepActionsFile,
   WAIT_SCRIPT,
   type TektonPipeline,
   type TektonPipelineRun,
   type TektonStep,
+  type TektonStepAction,
 } from "../../targets/tekton/emit.js";
 import { runs } from "../../targets/tekton/runs.js";
+import { DEFAULT_OPTIONS } from "../../targets/tekton/options.js";
 import { tekton } from "../../targets/tekton/index.js";
 import { lift, parseTemplate } from "../../targets/tekton/lift.js";
 import { notificationText } from "../../src/notify.js";
@@ -69,10 +71,36 @@ function task(out: Out, name: string) {
   return t;
 }
 
+/** The folder file's StepActions (default options), by name. */
+const STEP_ACTIONS = new Map((parseYamlStream(stepActionsFile(DEFAULT_OPTIONS, [])) as TektonStepAction[]).map((a) => [a.metadata.name, a] as const));
+
+/**
+ * A step as the TaskRun reconciler runs it: a `ref` step takes its StepAction's image,
+ * command, env, results and securityContext, with the step's params substituted
+ * (tektoncd/pipeline pkg/reconciler/taskrun/resources/taskspec.go `resolveStepRef`).
+ */
+function resolved(s: TektonStep): TektonStep {
+  if (s.ref === undefined) return s;
+  const a = STEP_ACTIONS.get(s.ref.name);
+  if (a === undefined) throw new Error(`step ${s.name} runs ${s.ref.name}, which the folder file does not hold`);
+  const params = new Map((a.spec.params ?? []).map((p) => [p.name, s.params?.find((x) => x.name === p.name)?.value]));
+  for (const [n, v] of params) if (v === undefined) throw new Error(`step ${s.name} passes no ${n}`);
+  const sub = (t: string) => t.replace(/\$\(params\.([a-z-]+)\)/g, (m, n: string) => params.get(n) ?? m);
+  const { ref: _ref, params: _params, ...rest } = s;
+  return {
+    ...rest,
+    image: sub(a.spec.image),
+    command: a.spec.command.map(sub),
+    ...(a.spec.env === undefined ? {} : { env: a.spec.env.map((e) => ({ ...e, value: sub(e.value ?? "") })) }),
+    ...(a.spec.results === undefined ? {} : { results: a.spec.results.map((r) => ({ name: r.name, type: r.type })) }),
+    securityContext: a.spec.securityContext,
+  };
+}
+
 function step(out: Out, taskName: string, stepName: string): TektonStep {
   const s = task(out, taskName).taskSpec!.steps.find((x) => x.name === stepName);
   if (s === undefined) throw new Error(`no step ${stepName} in ${taskName}`);
-  return s;
+  return resolved(s);
 }
 
 function env(c: Pick<V1Container, "env">, name: string): string | undefined {
@@ -111,7 +139,7 @@ describe("retries", () => {
   it("given exponential backoff, when emitted, then the waits before attempts 2..n are data in KFM_RETRY_WAITS of a first wait step", () => {
     const retry: Retry = { maxAttempts: 5, delaySeconds: 10, multiplier: 1.5, maxDelaySeconds: 20 };
     const out = compile(irFixture({ jobs: [jobFixture("extract", { retry })] }));
-    const steps = task(out, "extract").taskSpec!.steps;
+    const steps = task(out, "extract").taskSpec!.steps.map(resolved);
     expect(steps.map((s) => s.name)).toEqual(["kfm-wait", "job"]);
     expect(env(steps[0]!, "KFM_RETRY_WAITS")).toBe("10 15 20 20");
     expect(env(steps[0]!, "KFM_RETRY_COUNT")).toBe("$(context.task.retry-count)");
@@ -211,15 +239,19 @@ describe("literal text", () => {
 // ---------- structure ----------
 
 describe("pipeline structure", () => {
-  it("given dependencies, when emitted, then runAfter lists kfm-context and the dependencies by Kubernetes name, and displayName keeps the spec name", () => {
+  it("given dependencies, when emitted, then a root runs after kfm-context, another job after its dependencies by Kubernetes name, and displayName keeps the spec name", () => {
     const ir = irFixture({ jobs: [jobFixture("extract_sales"), jobFixture("load", { dependsOn: ["extract_sales"] })] });
     const out = compile(ir);
-    expect(task(out, "load").runAfter).toEqual(["kfm-context", "extract-sales"]);
+    expect(task(out, "load").runAfter).toEqual(["extract-sales"]);
     expect(task(out, "extract-sales").runAfter).toEqual(["kfm-context"]);
     expect(task(out, "extract-sales").displayName).toBe("extract_sales");
     expect(out.pipeline.metadata.name).toBe("daily-sales");
     expect(out.pipeline.spec.displayName).toBe("daily_sales");
     expect(out.pipeline.spec.tasks[0]!.name).toBe("kfm-context");
+    // A root that would not wait for kfm-context is drift lift refuses.
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; spec: { tasks: { name: string; runAfter?: string[] }[] } }[];
+    delete docs.find((d) => d.kind === "Pipeline")!.spec.tasks.find((t) => t.name === "extract-sales")!.runAfter;
+    expect(() => lift(docs.map((d) => JSON.stringify(d)).join("\n---\n"))).toThrow(/runs before kfm-context/);
   });
 
   it("given cpu and memory, when emitted, then both are requests and limits; without them there is no computeResources", () => {
@@ -436,19 +468,21 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
 
   it("given independent branches, when emitted, then a job without retries has onError continue and a kfm-status step writing ok", () => {
     const out = compile(branches());
-    expect(task(out, "a")).toMatchObject({ onError: "continue", retries: 0, taskSpec: { results: [{ name: "ok", type: "string" }] } });
+    expect(task(out, "a")).toMatchObject({
+      onError: "continue",
+      retries: 0,
+      taskSpec: { results: [{ name: "ok", type: "string", value: "$(steps.kfm-status.results.ok)" }] },
+    });
     expect(task(out, "a").taskSpec!.steps.map((x) => x.name)).toEqual(["job", "kfm-status"]);
     expect(step(out, "a", "job").onError).toBeUndefined();
     expect(env(step(out, "a", "kfm-status"), "KFM_EXIT_CODE_PATH")).toBe("$(steps.step-job.exitCode.path)");
     expect(env(step(out, "a", "kfm-status"), "KFM_RETRIES")).toBe("0");
   });
 
-  it("given independent branches, when emitted, then a downstream job has a when on the ok result of kfm-context and of each parent", () => {
+  it("given independent branches, when emitted, then a root has a when on the ok result of kfm-context, a downstream job on each parent's", () => {
     const out = compile(branches());
-    expect(task(out, "b").when).toEqual([
-      { input: "$(tasks.kfm-context.results.ok)", operator: "in", values: ["true"] },
-      { input: "$(tasks.a.results.ok)", operator: "in", values: ["true"] },
-    ]);
+    expect(task(out, "a").when).toEqual([{ input: "$(tasks.kfm-context.results.ok)", operator: "in", values: ["true"] }]);
+    expect(task(out, "b").when).toEqual([{ input: "$(tasks.a.results.ok)", operator: "in", values: ["true"] }]);
     expect(task(out, "kfm-context").taskSpec!.results!.map((r) => r.name)).toContain("ok");
   });
 
@@ -474,14 +508,14 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
 
   it("given every helper step, when emitted, then each is restricted, and the job's own step carries no securityContext", () => {
     const out = compile({ ...branches(), notifications: [] });
-    const all = [...out.pipeline.spec.tasks, ...(out.pipeline.spec.finally ?? [])].flatMap((t) => t.taskSpec?.steps ?? []);
+    const all = [...out.pipeline.spec.tasks, ...(out.pipeline.spec.finally ?? [])].flatMap((t) => (t.taskSpec?.steps ?? []).map(resolved));
     for (const s of all) expect(s.securityContext, s.name).toEqual(s.name === "job" ? undefined : RESTRICTED_CONTAINER);
     expect(all.filter((s) => s.name !== "job").length).toBeGreaterThan(4);
   });
 
   it("given a job with on_upstream_failure continue, when emitted, then it runs after its parents with no when, and the run still has kfm-run-status", () => {
     const out = compile(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] }));
-    expect(task(out, "cleanup").runAfter).toEqual(["kfm-context", "load"]);
+    expect(task(out, "cleanup").runAfter).toEqual(["load"]);
     expect(task(out, "cleanup").when).toBeUndefined();
     expect(out.pipeline.spec.finally!.map((t) => t.name)).toEqual(["kfm-run-status"]);
     const lifted = lift(emitted(irFixture({ jobs: [jobFixture("load"), jobFixture("cleanup", { dependsOn: ["load"], runWhen: "all_done" })] })));
@@ -746,8 +780,8 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-failed scripts under %
 
   it("given the emitted scripts, when compared with the constants, then only Kubernetes escaping differs", () => {
     expect(status).toBe(STATUS_SCRIPT);
-    expect(emittedScript(fin[0]!.taskSpec!.steps[0]!)).toBe(RUN_STATUS_SCRIPT);
-    expect(emittedScript(task(out, "kfm-failed-3").taskSpec!.steps[0]!)).toBe(FAILED_SCRIPT);
+    expect(emittedScript(resolved(fin[0]!.taskSpec!.steps[0]!))).toBe(RUN_STATUS_SCRIPT);
+    expect(emittedScript(resolved(task(out, "kfm-failed-3").taskSpec!.steps[0]!))).toBe(FAILED_SCRIPT);
   });
 
   it("given a job that exited 0, when kfm-status runs, then ok is true and the TaskRun succeeds", () => {
@@ -767,11 +801,11 @@ describe.each(shells)("kfm-status, kfm-run-status and kfm-failed scripts under %
   });
 
   it("given a run whose tasks status is Failed, when kfm-run-status runs (its when lets it only then), then it fails the run", () => {
-    expect(runScript(shell, emittedScript(fin[0]!.taskSpec!.steps[0]!), {}).status).toBe(1);
+    expect(runScript(shell, emittedScript(resolved(fin[0]!.taskSpec!.steps[0]!)), {}).status).toBe(1);
   });
 
   it("given a retried job that failed for good, when kfm-failed runs, then it fails, naming the job", () => {
-    const r = runScript(shell, emittedScript(task(out, "kfm-failed-3").taskSpec!.steps[0]!), { KFM_JOB_NAME: "c" });
+    const r = runScript(shell, emittedScript(resolved(task(out, "kfm-failed-3").taskSpec!.steps[0]!)), { KFM_JOB_NAME: "c" });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("job 'c' failed");
   });
@@ -842,7 +876,7 @@ describe("approval gates", () => {
   it("given a gate under the failure emulation, when emitted, then its children read the gate's own ok guards (the gate writes no result)", () => {
     const out = compile(gated());
     const inputs = (n: string) => task(out, n).when!.map((w) => w.input);
-    const guards = ["$(tasks.kfm-context.results.ok)", "$(tasks.a.results.ok)", "$(tasks.b.results.ok)"];
+    const guards = ["$(tasks.a.results.ok)", "$(tasks.b.results.ok)"];
     expect(inputs("approve")).toEqual(guards);
     expect(inputs("c")).toEqual(guards);
     expect(inputs("c").some((i) => i.includes("approve"))).toBe(false);
@@ -866,7 +900,7 @@ describe("approval gates", () => {
     expect(p.map((x) => x.code)).toEqual(["KFM255"]);
     expect(p[0]!.message).toMatch(/approval gate 'approve' of a scheduled workflow has nobody to approve it/);
     expect(check(gated())).toEqual([]);
-    const d = { ...DEFAULT_DEPLOYMENT, approvers: ["alice", "group:ops"] };
+    const d = { ...DEFAULT_OPTIONS, approvers: ["alice", "group:ops"] };
     expect(check(ir, d)).toEqual([]);
     const docs = parseYamlStream(emit(ir, d) + manualRun(ir, d)) as { kind: string }[];
     const scheduled = JSON.parse(
@@ -940,7 +974,7 @@ describe("failure notifications", () => {
   });
 
   it("given the dashboardUrl option, when emitted, then the run is a link into the Tekton Dashboard, and lift reads it back", () => {
-    const d = { ...DEFAULT_DEPLOYMENT, dashboardUrl: "https://tekton.example.com" };
+    const d = { ...DEFAULT_OPTIONS, dashboardUrl: "https://tekton.example.com" };
     const text = emit(notified(), d) + manualRun(notified(), d);
     const p = (parseYamlStream(text) as { kind: string; spec: { finally: { name: string; params: { name: string; value: string }[] }[] } }[]).find(
       (d) => d.kind === "Pipeline",
@@ -956,7 +990,7 @@ describe("failure notifications", () => {
     expect(m.runAfter).toEqual(["b"]);
     expect(m.when).toEqual([{ input: "$(tasks.b.results.ok)", operator: "in", values: ["false"] }]);
     expect(m.onError).toBe("continue");
-    expect(runScript(["sh"], emittedScript(m.taskSpec!.steps[0]!), { KFM_JOB_NAME: "b" }).status).toBe(1);
+    expect(runScript(["sh"], emittedScript(resolved(m.taskSpec!.steps[0]!)), { KFM_JOB_NAME: "b" }).status).toBe(1);
   });
 
   it("given notifications, when lifted, then they equal the spec's, and output without the kfm-failed task is refused", () => {
@@ -1086,11 +1120,20 @@ describe("deployment options", () => {
       podTemplate: { securityContext: options.podSecurityContext, imagePullSecrets: [{ name: "regcred" }] },
     });
     const p = docs[0] as unknown as TektonPipeline;
+    // The helper steps run the folder's StepActions written with the same options: in the namespace, with the mirrored image.
+    const folder = tekton.folderFiles!([{ workflow: "daily_sales", file: "daily_sales.yaml" }], options, []);
+    const actions = (parseYamlStream(folder.find((f) => f.name === "kfm-step-actions.yaml")!.text) as TektonStepAction[]).map(
+      (a) => [a.metadata.name, a] as const,
+    );
+    const byName = new Map(actions);
+    for (const [, a] of actions) expect(a.metadata.namespace).toBe("data");
     const steps = p.spec.tasks.flatMap((t) => t.taskSpec?.steps ?? []);
-    for (const s of steps)
-      expect(s.name === "job" ? s.securityContext : s.image, s.name).toEqual(
-        s.name === "job" ? options.jobSecurityContext : "mirror.example/busybox@sha256:00",
-      );
+    for (const s of steps) {
+      if (s.name === "job") expect(s.securityContext).toEqual(options.jobSecurityContext);
+      else if (s.ref !== undefined) expect(byName.get(s.ref.name)?.spec.image, s.name).toBe("mirror.example/busybox@sha256:00");
+      else expect(s.image, s.name).toBe("mirror.example/busybox@sha256:00");
+    }
+    expect(steps.some((s) => s.ref !== undefined)).toBe(true);
     // Options change how it is deployed, never what it means.
     expect(lift(text + tekton.run!(ir(), options))).toEqual(summarize(ir()));
   });
@@ -1100,6 +1143,11 @@ describe("deployment options", () => {
     expect(docs.find((d) => d.kind === "RoleBinding")).toMatchObject({
       subjects: [{ kind: "ServiceAccount", name: "daily-sales-run-creator", namespace: "data" }],
     });
+    // The account's objects are in the namespace with the others (targets/kubernetes.ts accountObjects), and lift reads them.
+    for (const kind of ["ServiceAccount", "Role", "RoleBinding"])
+      expect((docs.find((d) => d.kind === kind) as { metadata?: { namespace?: string } }).metadata?.namespace, kind).toBe("data");
+    const o = { ...options, serviceAccount: undefined };
+    expect(lift(tekton.emit(ir(), o) + tekton.run!(ir(), o))).toEqual(summarize(ir()));
   });
 
   it("given a workflow, when its prerequisites are listed, then they name the Tekton settings, the creator's account, secrets and images", () => {

@@ -16,16 +16,30 @@ package main
 //     pkg/container.ApplyStepReplacements, which ApplyReplacements runs on every step.
 //     Those two reconciler packages are not imported: they pull in the registry and
 //     cloud clients; the replacement keys are built here as they build them.
+//   - a step that runs a StepAction (`ref`) is first resolved as the TaskRun reconciler
+//     resolves it before any of those substitutions (pkg/reconciler/taskrun/taskrun.go
+//     calls resources.GetStepActionsData; pkg/reconciler/taskrun/resources/taskspec.go
+//     resolveStepRef, apply.go applyStepActionParameters): the StepAction named by the
+//     ref, from the files given (the folder's shared StepActions), its params replaced by
+//     the step's values or its defaults, and its image, command, args, script, env,
+//     results and securityContext taken for the step.
 
 import (
+	"context"
+	"fmt"
 	"sort"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 	"github.com/tektoncd/pipeline/pkg/container"
 )
+
+// stepActions: the StepActions of every file given, by name (the namespace's, as the
+// reconciler's local lookup sees them).
+var stepActions = map[string]*v1beta1.StepAction{}
 
 // maxRenderedAttempts bounds the attempts rendered per pipeline task.
 const maxRenderedAttempts = 100
@@ -53,6 +67,8 @@ type renderedStep struct {
 	Command []string       `json:"command"`
 	Args    []string       `json:"args"`
 	Env     map[string]any `json:"env"`
+	// Error: the step's StepAction could not be resolved (the TaskRun would fail).
+	Error string `json:"error,omitempty"`
 }
 
 // okResult is the result name kfm-compile's failure emulation guards on.
@@ -136,6 +152,14 @@ func renderAttempt(spec v1.TaskSpec, attempt int, results map[string]map[string]
 	}
 	r := renderedAttempt{Attempt: attempt, Steps: map[string]renderedStep{}}
 	for _, s := range spec.DeepCopy().Steps {
+		if s.Ref != nil {
+			resolved, err := resolveStep(s)
+			if err != nil {
+				r.Steps[s.Name] = renderedStep{Env: map[string]any{}, Error: err.Error()}
+				continue
+			}
+			s = resolved
+		}
 		container.ApplyStepReplacements(&s, repl, map[string][]string{})
 		rs := renderedStep{Image: s.Image, Command: s.Command, Args: s.Args, Env: map[string]any{}}
 		for _, e := range s.Env {
@@ -151,4 +175,54 @@ func envValue(e corev1.EnvVar) any {
 		return map[string]any{"valueFrom": e.ValueFrom}
 	}
 	return e.Value
+}
+
+// resolveStep is resolveStepRef for a StepAction of the given files: a param the step does
+// not pass takes the StepAction's default, and one with neither is an error
+// (validateStepHasStepActionParameters); the step keeps its name, onError and timeout.
+func resolveStep(s v1.Step) (v1.Step, error) {
+	sa, ok := stepActions[s.Ref.Name]
+	if !ok {
+		return s, fmt.Errorf("step %q runs StepAction %q, which no file given holds", s.Name, s.Ref.Name)
+	}
+	spec := sa.Spec.DeepCopy()
+	spec.SetDefaults(context.Background())
+	from := spec.ToStep()
+	repl := map[string]string{}
+	for _, p := range spec.Params {
+		if p.Default != nil {
+			repl["params."+p.Name] = p.Default.StringVal
+		}
+	}
+	for _, p := range s.Params {
+		repl["params."+p.Name] = p.Value.StringVal
+	}
+	for _, p := range spec.Params {
+		if _, ok := repl["params."+p.Name]; !ok {
+			return s, fmt.Errorf("step %q passes no value for param %q of StepAction %q", s.Name, p.Name, s.Ref.Name)
+		}
+	}
+	container.ApplyStepReplacements(from, repl, map[string][]string{})
+	out := *s.DeepCopy()
+	out.Image = from.Image
+	out.SecurityContext = from.SecurityContext
+	if len(from.Command) > 0 {
+		out.Command = from.Command
+	}
+	if len(from.Args) > 0 {
+		out.Args = from.Args
+	}
+	if from.Script != "" {
+		out.Script = from.Script
+	}
+	out.WorkingDir = from.WorkingDir
+	if from.Env != nil {
+		out.Env = from.Env
+	}
+	if len(from.Results) > 0 {
+		out.Results = from.Results
+	}
+	out.Ref = nil
+	out.Params = nil
+	return out, nil
 }

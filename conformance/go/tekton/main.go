@@ -60,6 +60,7 @@ import (
 
 	"github.com/tektoncd/pipeline/pkg/apis/config"
 	v1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/v1beta1"
 
 	"kfm-compile/conformance/report"
 )
@@ -132,6 +133,11 @@ func main() {
 			report.Fatal("--task-results: %v", err)
 		}
 	}
+	// The StepActions of every file first: a Pipeline's steps may run one of another file
+	// (the folder's shared StepActions).
+	for _, path := range flag.Args() {
+		collectStepActions(path)
+	}
 	for _, path := range flag.Args() {
 		rep.Add(checkFile(cfg, path, fromT, *n, results[path]))
 	}
@@ -196,6 +202,30 @@ func checkFile(cfg *config.Config, path string, from *time.Time, n int, results 
 	return res
 }
 
+// collectStepActions adds the StepActions of a file to stepActions (leniently: checkFile
+// reports what is wrong with them).
+func collectStepActions(path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		raw, err := reader.Read()
+		if err != nil {
+			return
+		}
+		var tm metav1.TypeMeta
+		if yaml.Unmarshal(raw, &tm) != nil || tm.APIVersion != "tekton.dev/v1beta1" || tm.Kind != "StepAction" {
+			continue
+		}
+		sa := &v1beta1.StepAction{}
+		if yaml.Unmarshal(raw, sa) == nil && sa.Name != "" {
+			stepActions[sa.Name] = sa
+		}
+	}
+}
+
 func stripComments(b []byte) []byte {
 	var out [][]byte
 	for _, line := range bytes.Split(b, []byte("\n")) {
@@ -232,12 +262,15 @@ func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int, resul
 		obj = &v1.PipelineRun{}
 	case "tekton.dev/v1/TaskRun":
 		obj = &v1.TaskRun{}
+	case "tekton.dev/v1beta1/StepAction":
+		// Served as v1beta1, the stored version, in v1.15 (config/300-crds/300-stepaction.yaml).
+		obj = &v1beta1.StepAction{}
 	case "batch/v1/CronJob":
 		return checkCronJob(cfg, d, raw, from, n)
 	case "v1/ServiceAccount", "rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io/v1/RoleBinding":
 		return checkAccount(d, tm, raw)
 	default:
-		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun and batch/v1 CronJob)", tm.APIVersion, tm.Kind))
+		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun, tekton.dev/v1beta1 StepAction and batch/v1 CronJob)", tm.APIVersion, tm.Kind))
 		return d
 	}
 	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
