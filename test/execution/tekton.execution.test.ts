@@ -81,8 +81,8 @@ const KNOWN_DIFFERENCES: Readonly<Record<string, { readonly lines: readonly stri
   "no-start.yaml / pod-never-starts / tekton": {
     lines: [
       "no-start.yaml / pod-never-starts / tekton / timeline.pull[1].endedAt: expected 10, runner did 600",
-      "no-start.yaml / pod-never-starts / tekton / timeline.pull[2].startedAt: expected 11, runner did 601",
-      "no-start.yaml / pod-never-starts / tekton / timeline.pull[2].endedAt: expected 11, runner did 601",
+      "no-start.yaml / pod-never-starts / tekton / timeline.pull[2].startedAt: expected 12, runner did 602",
+      "no-start.yaml / pod-never-starts / tekton / timeline.pull[2].endedAt: expected 12, runner did 602",
     ],
     why:
       "the job's timeout is a step timeout, which starts only once the step's container runs (targets/tekton/README.md, " +
