@@ -27272,6 +27272,11 @@ function withOptions(targets, values) {
     if (takers.length === 0) {
       const names = [...new Set(targets.filter((t) => only2 === null || t.target.name === only2).flatMap((t) => Object.keys(t.target.options)))];
       const hint = suggestion(name, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
+      if (only2 !== null) {
+        const owners = targets.filter((t) => Object.hasOwn(t.target.options, name)).map((t) => t.target.name);
+        const elsewhere = owners.length > 0 ? ` It is an option of ${owners.join(", ")}: write \`${owners[0]}.${name}=...\`.` : hint;
+        throw new UsageError(`--option ${key}: ${only2} has no option \`${name}\`.${elsewhere}`);
+      }
       throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name}\`.${hint}`);
     }
     for (const t of takers) {

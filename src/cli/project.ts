@@ -198,6 +198,12 @@ export function withOptions(targets: SelectedTarget[], values: Parsed["values"])
     if (takers.length === 0) {
       const names = [...new Set(targets.filter((t) => only === null || t.target.name === only).flatMap((t) => Object.keys(t.target.options)))];
       const hint = suggestion(name, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
+      if (only !== null) {
+        // Named for one target, but it is another's option: say whose (`argo.runsOn` is GitHub's).
+        const owners = targets.filter((t) => Object.hasOwn(t.target.options, name)).map((t) => t.target.name);
+        const elsewhere = owners.length > 0 ? ` It is an option of ${owners.join(", ")}: write \`${owners[0]}.${name}=...\`.` : hint;
+        throw new UsageError(`--option ${key}: ${only} has no option \`${name}\`.${elsewhere}`);
+      }
       throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name}\`.${hint}`);
     }
     for (const t of takers) {

@@ -104,7 +104,11 @@ function tables(definitions: Record<string, SchemaNode>, order: readonly string[
       const required = def.required?.includes(key) ? "yes" : "no";
       out.push(`| \`${key}\` | ${typeOf(prop)} | ${required} | ${cell(prop.description ?? "")} | ${cell(rules(prop))} |`);
     }
-    if (Object.keys(def.properties ?? {}).length === 0) out.splice(out.length - 2, 2, "No keys yet.");
+    if (Object.keys(def.properties ?? {}).length === 0) {
+      // A mapping whose keys are open here (each target declares its own options): say where they are listed.
+      const open = def.additionalProperties !== undefined && def.additionalProperties !== false;
+      out.splice(out.length - 2, 2, open ? 'Its keys depend on the target: each target\'s are in its options table ("Deploying").' : "No keys yet.");
+    }
     out.push("");
   }
   out.push(endMark);

@@ -162,6 +162,22 @@ describe("target options", () => {
     expect(() => withOptions(targets, { option: ["dmeo.namespace=x"] })).toThrow(/`dmeo` is not a selected target \(demo\)\. Did you mean 'demo'\?/);
   });
 
+  it("given an option named for a target that lacks it but another selected target has, then the error names the target that has it", () => {
+    const { sel } = project();
+    const [base] = sel({}).targets;
+    const other = { ...demo, name: "other", options: { runsOn: option.string({ description: "Runner labels." }) } };
+    const targets = [
+      { ...base!, target: demo },
+      { ...base!, target: other },
+    ];
+    expect(() => withOptions(targets, { option: ["demo.runsOn=x"] })).toThrow(
+      /^--option demo\.runsOn: demo has no option `runsOn`\. It is an option of other: write `other\.runsOn=\.\.\.`\.$/,
+    );
+    expect(() => withOptions(targets, { option: ["demo.namespac=x"] })).toThrow(
+      /^--option demo\.namespac: demo has no option `namespac`\. Did you mean 'namespace'\?$/,
+    );
+  });
+
   it("--option is checked against the other options, the config's included, by the target's checkOptions", () => {
     const { sel } = project();
     const strict = {
