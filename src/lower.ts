@@ -17,7 +17,7 @@ import {
   type DaylightSaving,
   type DstWindow,
 } from "./cron.js";
-import { problem, suggestion, warning, type Problem } from "./diagnostics.js";
+import { didYouMean, problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import { uncarriedText } from "./text.js";
 import type {
   CronSchedule,
@@ -794,14 +794,15 @@ function unusedParams(ctx: Ctx, params: ReadonlyMap<string, Param>, at: SpecPath
   for (const key of params.keys()) {
     if (used.names.has(key)) continue;
     const ref = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `params.${key}` : !/['\\]/.test(key) ? `params['${key}']` : `params["${key}"]`;
-    ctx.problems.push(
-      warning(
-        "KFM224",
-        `No template of this job (image, command, args, env) uses the parameter \`${key}\`.${suggestion(key, others)} Use it as \`{{ ${ref} }}\`, or remove it.`,
-        [...at, key],
-        true,
-      ),
-    );
+    // A near name a template uses but the job does not declare is already an error there
+    // (KFM209, which offers this key): name it as the other half of one misspelling rather
+    // than suggesting the opposite rename.
+    const near = didYouMean(key, others);
+    const hint =
+      near === null
+        ? ` Use it as \`{{ ${ref} }}\`, or remove it.`
+        : ` A template names \`${near}\`, which this job does not declare: one of the two is misspelt.`;
+    ctx.problems.push(warning("KFM224", `No template of this job (image, command, args, env) uses the parameter \`${key}\`.${hint}`, [...at, key], true));
   }
 }
 

@@ -195,7 +195,7 @@ describe("prerequisites are bounded (KFM008)", () => {
 });
 
 describe("job parameters no template uses", () => {
-  it("are a warning at the key (KFM224), with the names the templates use as did-you-mean", () => {
+  it("are a warning at the key (KFM224), naming a near undeclared name a template uses as the other half of a misspelling", () => {
     expect(
       problems(`job:
   name: a
@@ -204,7 +204,7 @@ describe("job parameters no template uses", () => {
   command: [echo, "{{ params.table }}", "{{ params['region'] }}"]
 `),
     ).toEqual([
-      "spec.yaml:4:12: warning KFM224: No template of this job (image, command, args, env) uses the parameter `tabel`. Did you mean 'table'? Use it as `{{ params.tabel }}`, or remove it.",
+      "spec.yaml:4:12: warning KFM224: No template of this job (image, command, args, env) uses the parameter `tabel`. A template names `table`, which this job does not declare: one of the two is misspelt.",
       "spec.yaml:4:38: warning KFM224: No template of this job (image, command, args, env) uses the parameter `spare`. Use it as `{{ params.spare }}`, or remove it.",
       "spec.yaml:5:19: error KFM209: `params.table` is not a parameter of this job. Did you mean 'tabel'?",
     ]);

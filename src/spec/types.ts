@@ -208,8 +208,8 @@ export interface JobSpec {
    * the runtime variables (for example `"{{ ds }}"`). A value that looks like a credential
    * is refused (`KFM221`); one that only looks like one is written as a
    * [NotASecret](#notasecret). When the job's templates (image, command, args, env)
-   * use parameters, one that none of them uses is a warning (`KFM224`), with the names
-   * they do use offered.
+   * use parameters, one that none of them uses is a warning (`KFM224`), naming a near
+   * name they use that the job does not declare.
    */
   params?: { [key: string]: TemplateString | number | boolean | NotASecret };
   /**
