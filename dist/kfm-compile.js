@@ -23645,7 +23645,12 @@ function emit3(ir, o = DEFAULT_OPTIONS3) {
 }
 function manualRun(ir, o = DEFAULT_OPTIONS3) {
   const metadata = { generateName: tektonRunGenerateName(ir.name), ...o.namespace === void 0 ? {} : { namespace: o.namespace } };
-  return hashComment(headerLines(ir, TARGET2)) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
+  const usage2 = [
+    "To start a run: copy this file, write the run's logical date as logical-date's value",
+    "(for example 2024-01-01T00:00:00Z), and kubectl create -f the copy. kfm-compile backfill",
+    "writes such files for a range of dates."
+  ];
+  return hashComment([...headerLines(ir, TARGET2), ...usage2]) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
 }
 function usedVariables(ir) {
   const used = /* @__PURE__ */ new Set();

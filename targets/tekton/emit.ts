@@ -660,7 +660,14 @@ export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
  */
 export function manualRun(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
   const metadata = { generateName: tektonRunGenerateName(ir.name), ...(o.namespace === undefined ? {} : { namespace: o.namespace }) };
-  return hashComment(headerLines(ir, TARGET)) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
+  // The header says not to edit the file, so say how a run is started from it: `check`
+  // would report an edited copy in place as changed by hand.
+  const usage = [
+    "To start a run: copy this file, write the run's logical date as logical-date's value",
+    "(for example 2024-01-01T00:00:00Z), and kubectl create -f the copy. kfm-compile backfill",
+    "writes such files for a range of dates.",
+  ];
+  return hashComment([...headerLines(ir, TARGET), ...usage]) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
 }
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
