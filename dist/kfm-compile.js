@@ -24831,6 +24831,11 @@ var PERIOD_OUTPUTS = ["prev_execution_date", "next_execution_date"];
 var RUN_GUARD = `needs.${GITHUB_CONTEXT_JOB}.outputs.run == 'true'`;
 var JOB_IF = `success() && ${RUN_GUARD}`;
 var ALL_DONE_IF = `!cancelled() && ${RUN_GUARD}`;
+var DEADLINE_PASSED = "passed";
+var DEADLINE_GUARD = `!contains(needs.*.outputs.deadline, '${DEADLINE_PASSED}')`;
+function allDoneIf(runTimeout) {
+  return runTimeout ? `${ALL_DONE_IF} && ${DEADLINE_GUARD}` : ALL_DONE_IF;
+}
 function explicitSuccessIf(needs) {
   return [ALL_DONE_IF, ...needs.map((n) => `needs.${n}.result == 'success'`)].join(" && ");
 }
@@ -25231,13 +25236,22 @@ trap remove_container EXIT
 trap 'remove_container; exit 130' INT
 trap 'remove_container; exit 143' TERM
 
+# The run's deadline had passed when this job ended failed: no job starts after the
+# run's timeout, so an on_upstream_failure: continue job after this one reads this
+# output in its if: and does not start.
+deadline_passed() {
+  if [[ -n $deadline ]] && (($(date +%s) >= deadline)); then
+    echo "deadline=${DEADLINE_PASSED}" >>"\${GITHUB_OUTPUT:?}"
+  fi
+}
+
 attempt=1
 while :; do
   began=$(date +%s)
   limit=$attempt_timeout
   if [[ -n $deadline ]]; then
     left=$((deadline - began))
-    ((left > 0)) || die "the workflow run's timeout passed before attempt $attempt"
+    ((left > 0)) || { deadline_passed; die "the workflow run's timeout passed before attempt $attempt"; }
     if [[ -z $limit ]] || ((left < limit)); then
       limit=$left
     fi
@@ -25271,13 +25285,14 @@ while :; do
   fi
   echo "kfm-compile: attempt $attempt failed with exit status $status"
   if ((attempt >= attempts)); then
+    deadline_passed
     exit "$status"
   fi
   wait_seconds=\${waits[attempt - 1]}
   echo "kfm-compile: waiting $wait_seconds s before attempt $((attempt + 1))"
   if [[ -n $deadline ]]; then
     left=$((deadline - $(date +%s)))
-    ((left > 0)) || die "the workflow run's timeout passed before attempt $((attempt + 1))"
+    ((left > 0)) || { deadline_passed; die "the workflow run's timeout passed before attempt $((attempt + 1))"; }
     timeout "$left" sleep "$wait_seconds" || true
   else
     sleep "$wait_seconds"
@@ -25495,9 +25510,9 @@ function belowAllDone(jobs) {
   }
   return below;
 }
-function jobIf(job, below, name) {
+function jobIf(job, below, name, runTimeout) {
   if (job.runWhen === "all_done")
-    return ALL_DONE_IF;
+    return allDoneIf(runTimeout);
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 function jobName(job) {
@@ -25508,7 +25523,7 @@ function specJob(ir, job, below, options) {
   return {
     ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: jobIf(job, below, job.name),
+    if: jobIf(job, below, job.name, ir.timeoutSeconds !== null),
     uses: usesOf(JOB_FILE),
     with: jobWith(job, ir.timeoutSeconds),
     ...Object.keys(secrets).length > 0 ? { secrets } : {}
@@ -25574,7 +25589,7 @@ function gateJob(ir, job, below) {
   return {
     ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: jobIf(job, below, job.name),
+    if: jobIf(job, below, job.name, ir.timeoutSeconds !== null),
     // A called workflow's token has at most its caller job's scopes (docs: reusing workflows, "Access and permissions").
     permissions: { ...GATE_PERMISSIONS },
     uses: usesOf(APPROVAL_FILE),
@@ -25712,17 +25727,26 @@ function jobWorkflow(options = DEFAULT_OPTIONS4) {
   }
   return {
     name: "kfm-job",
-    on: { workflow_call: { inputs: inputDefinitions(JOB_INPUTS), secrets } },
+    on: {
+      workflow_call: {
+        inputs: inputDefinitions(JOB_INPUTS),
+        secrets,
+        outputs: { deadline: { description: JOB_DEADLINE_DESCRIPTION, value: `\${{ jobs.${SHARED_JOB_ID.job}.outputs.deadline }}` } }
+      }
+    },
     permissions: {},
     jobs: {
       [SHARED_JOB_ID.job]: {
         "runs-on": runsOnValue(options),
         "timeout-minutes": "${{ inputs.timeout-minutes }}",
-        steps: [{ name: "Run the job's container", shell: "bash", env, run: RUN_SCRIPT }]
+        outputs: { deadline: `\${{ steps.${RUN_STEP}.outputs.deadline }}` },
+        steps: [{ name: "Run the job's container", id: RUN_STEP, shell: "bash", env, run: RUN_SCRIPT }]
       }
     }
   };
 }
+var RUN_STEP = "run";
+var JOB_DEADLINE_DESCRIPTION = "`passed` when the job ended failed at or after the run's deadline; empty otherwise";
 function approvalWorkflow(options = DEFAULT_OPTIONS4) {
   return {
     name: "kfm-approval",
@@ -25976,7 +26000,10 @@ var features4 = {
     support: "emulated",
     how: "Each attempt runs under `timeout` and its container is removed; `timeout-minutes` bounds all attempts and waits."
   },
-  "timeout.run": { support: "emulated", how: "`kfm-context` sets a deadline that every attempt and wait is cut to; GitHub has no run timeout." },
+  "timeout.run": {
+    support: "emulated",
+    how: "`kfm-context` sets a deadline that every attempt and wait is cut to; GitHub has no run timeout. A `continue` job whose direct need the deadline ended is skipped by its `if:` (that need's `deadline` output)."
+  },
   "timeout.none": {
     support: "differs",
     how: "`timeout-minutes` is written as 7200 (the platform's longest); GitHub-hosted runners still stop any job after 6 hours."
@@ -26067,13 +26094,13 @@ function literal(value, what) {
     fail4(`${what} must not depend on the run`);
   return t[0].text;
 }
-function readCondition(id, job) {
+function readCondition(id, job, runTimeout) {
   const where = `job ${id}`;
   const needs = job.needs;
   if (!Array.isArray(needs) || needs[0] !== GITHUB_CONTEXT_JOB)
     fail4(`${where}: needs must start with ${GITHUB_CONTEXT_JOB}`);
   const ids = needs.slice(1).map((n) => str5(n, `${where}: needs`));
-  if (job.if === ALL_DONE_IF)
+  if (job.if === allDoneIf(runTimeout))
     return { needs: ids, runWhen: "all_done", viaSuccess: false };
   if (job.if === JOB_IF)
     return { needs: ids, runWhen: "all_succeeded", viaSuccess: true };
@@ -26439,7 +26466,7 @@ function lift4(text, sharedTexts) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id))
       continue;
     idToName.set(id, specName2(id, obj2(job, id)));
-    const c = readCondition(id, obj2(job, id));
+    const c = readCondition(id, obj2(job, id), timeoutSeconds !== null);
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
   const below = belowAllDone(conditions);

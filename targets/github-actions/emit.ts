@@ -84,6 +84,25 @@ export const JOB_IF = `success() && ${RUN_GUARD}`;
 export const ALL_DONE_IF = `!cancelled() && ${RUN_GUARD}`;
 
 /**
+ * The run-deadline guard of an `all_done` job in a workflow with a timeout: the run
+ * script of a need that ended failed at or after the run's deadline sets its output
+ * `deadline` to `passed` (RUN_SCRIPT, `deadline_passed`), and no job starts after the
+ * run's timeout (the meaning's; `if:` cannot read a clock). `needs.*.outputs.deadline`
+ * is the array of the needs' `deadline` outputs, a need without one (skipped, or
+ * kfm-context's own Unix time) adding nothing or another value (docs: expressions,
+ * "Object filters"; actions/languageservices expressions/src/evaluator.ts
+ * `filteredArrayAccess` skips a missing property), and `contains` of an array tests
+ * its items for equality (docs: expressions, "contains").
+ */
+export const DEADLINE_PASSED = "passed";
+export const DEADLINE_GUARD = `!contains(needs.*.outputs.deadline, '${DEADLINE_PASSED}')`;
+
+/** The `if:` of an `all_done` job: ALL_DONE_IF, with DEADLINE_GUARD when the workflow has a run timeout. */
+export function allDoneIf(runTimeout: boolean): string {
+  return runTimeout ? `${ALL_DONE_IF} && ${DEADLINE_GUARD}` : ALL_DONE_IF;
+}
+
+/**
  * `all_succeeded` for a job with an `all_done` job upstream: a job-level `success()`
  * is false as soon as any ANCESTOR failed or was skipped, not only a direct need
  * (actions/runner#2205), so it would skip a job whose needs all succeeded after an
@@ -501,13 +520,22 @@ trap remove_container EXIT
 trap 'remove_container; exit 130' INT
 trap 'remove_container; exit 143' TERM
 
+# The run's deadline had passed when this job ended failed: no job starts after the
+# run's timeout, so an on_upstream_failure: continue job after this one reads this
+# output in its if: and does not start.
+deadline_passed() {
+  if [[ -n $deadline ]] && (($(date +%s) >= deadline)); then
+    echo "deadline=${DEADLINE_PASSED}" >>"\${GITHUB_OUTPUT:?}"
+  fi
+}
+
 attempt=1
 while :; do
   began=$(date +%s)
   limit=$attempt_timeout
   if [[ -n $deadline ]]; then
     left=$((deadline - began))
-    ((left > 0)) || die "the workflow run's timeout passed before attempt $attempt"
+    ((left > 0)) || { deadline_passed; die "the workflow run's timeout passed before attempt $attempt"; }
     if [[ -z $limit ]] || ((left < limit)); then
       limit=$left
     fi
@@ -541,13 +569,14 @@ while :; do
   fi
   echo "kfm-compile: attempt $attempt failed with exit status $status"
   if ((attempt >= attempts)); then
+    deadline_passed
     exit "$status"
   fi
   wait_seconds=\${waits[attempt - 1]}
   echo "kfm-compile: waiting $wait_seconds s before attempt $((attempt + 1))"
   if [[ -n $deadline ]]; then
     left=$((deadline - $(date +%s)))
-    ((left > 0)) || die "the workflow run's timeout passed before attempt $((attempt + 1))"
+    ((left > 0)) || { deadline_passed; die "the workflow run's timeout passed before attempt $((attempt + 1))"; }
     timeout "$left" sleep "$wait_seconds" || true
   else
     sleep "$wait_seconds"
@@ -871,9 +900,9 @@ export function belowAllDone(jobs: ReadonlyMap<string, Conditioned>): Set<string
   return below;
 }
 
-/** The job's `if:` (see JOB_IF, ALL_DONE_IF, explicitSuccessIf); `below` is `belowAllDone` of the workflow's jobs. */
-export function jobIf(job: Conditioned, below: ReadonlySet<string>, name: string): string {
-  if (job.runWhen === "all_done") return ALL_DONE_IF;
+/** The job's `if:` (see JOB_IF, allDoneIf, explicitSuccessIf); `below` is `belowAllDone` of the workflow's jobs. */
+export function jobIf(job: Conditioned, below: ReadonlySet<string>, name: string, runTimeout: boolean): string {
+  if (job.runWhen === "all_done") return allDoneIf(runTimeout);
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 
@@ -887,7 +916,7 @@ function specJob(ir: Workflow, job: Job, below: ReadonlySet<string>, options: Gi
   return {
     ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: jobIf(job, below, job.name),
+    if: jobIf(job, below, job.name, ir.timeoutSeconds !== null),
     uses: usesOf(JOB_FILE),
     with: jobWith(job, ir.timeoutSeconds),
     ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
@@ -970,7 +999,7 @@ function gateJob(ir: Workflow, job: Job, below: ReadonlySet<string>): Record<str
   return {
     ...jobName(job),
     needs: [GITHUB_CONTEXT_JOB, ...job.dependsOn.map(githubJobId)],
-    if: jobIf(job, below, job.name),
+    if: jobIf(job, below, job.name, ir.timeoutSeconds !== null),
     // A called workflow's token has at most its caller job's scopes (docs: reusing workflows, "Access and permissions").
     permissions: { ...GATE_PERMISSIONS },
     uses: usesOf(APPROVAL_FILE),
@@ -1155,17 +1184,30 @@ export function jobWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS): Re
   }
   return {
     name: "kfm-job",
-    on: { workflow_call: { inputs: inputDefinitions(JOB_INPUTS), secrets } },
+    on: {
+      workflow_call: {
+        inputs: inputDefinitions(JOB_INPUTS),
+        secrets,
+        outputs: { deadline: { description: JOB_DEADLINE_DESCRIPTION, value: `\${{ jobs.${SHARED_JOB_ID.job}.outputs.deadline }}` } },
+      },
+    },
     permissions: {},
     jobs: {
       [SHARED_JOB_ID.job]: {
         "runs-on": runsOnValue(options),
         "timeout-minutes": "${{ inputs.timeout-minutes }}",
-        steps: [{ name: "Run the job's container", shell: "bash", env, run: RUN_SCRIPT }],
+        outputs: { deadline: `\${{ steps.${RUN_STEP}.outputs.deadline }}` },
+        steps: [{ name: "Run the job's container", id: RUN_STEP, shell: "bash", env, run: RUN_SCRIPT }],
       },
     },
   };
 }
+
+/** The id of kfm-job.yml's one step, whose output `deadline` the job passes on. */
+export const RUN_STEP = "run";
+
+/** kfm-job.yml's output `deadline` (DEADLINE_GUARD). */
+const JOB_DEADLINE_DESCRIPTION = "`passed` when the job ended failed at or after the run's deadline; empty otherwise";
 
 /** kfm-approval.yml: an approval gate, a job on the environment whose required reviewers decide. */
 export function approvalWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {

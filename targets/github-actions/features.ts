@@ -32,7 +32,10 @@ export const features: FeatureTable = {
     support: "emulated",
     how: "Each attempt runs under `timeout` and its container is removed; `timeout-minutes` bounds all attempts and waits.",
   },
-  "timeout.run": { support: "emulated", how: "`kfm-context` sets a deadline that every attempt and wait is cut to; GitHub has no run timeout." },
+  "timeout.run": {
+    support: "emulated",
+    how: "`kfm-context` sets a deadline that every attempt and wait is cut to; GitHub has no run timeout. A `continue` job whose direct need the deadline ended is skipped by its `if:` (that need's `deadline` output).",
+  },
   "timeout.none": {
     support: "differs",
     how: "`timeout-minutes` is written as 7200 (the platform's longest); GitHub-hosted runners still stop any job after 6 hours.",

@@ -11,7 +11,7 @@ import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary
 import { parseYamlStream } from "../../src/yaml.js";
 import { NOTIFY_ENV, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import {
-  ALL_DONE_IF,
+  allDoneIf,
   APPROVAL_FILE,
   APPROVAL_INPUTS,
   CONTEXT_FILE,
@@ -152,12 +152,13 @@ interface Condition {
   readonly viaSuccess: boolean;
 }
 
-function readCondition(id: string, job: Obj): Condition {
+function readCondition(id: string, job: Obj, runTimeout: boolean): Condition {
   const where = `job ${id}`;
   const needs = job.needs;
   if (!Array.isArray(needs) || needs[0] !== GITHUB_CONTEXT_JOB) fail(`${where}: needs must start with ${GITHUB_CONTEXT_JOB}`);
   const ids = needs.slice(1).map((n) => str(n, `${where}: needs`));
-  if (job.if === ALL_DONE_IF) return { needs: ids, runWhen: "all_done", viaSuccess: false };
+  // An all_done job carries the run-deadline guard exactly when the workflow has a timeout.
+  if (job.if === allDoneIf(runTimeout)) return { needs: ids, runWhen: "all_done", viaSuccess: false };
   if (job.if === JOB_IF) return { needs: ids, runWhen: "all_succeeded", viaSuccess: true };
   if (job.if === explicitSuccessIf(ids)) return { needs: ids, runWhen: "all_succeeded", viaSuccess: false };
   return fail(`${where}: if is not one of the conditions emit writes`);
@@ -540,7 +541,7 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   for (const [id, job] of Object.entries(jobs)) {
     if (id === GITHUB_CONTEXT_JOB || isNotification(id)) continue;
     idToName.set(id, specName(id, obj(job, id)));
-    const c = readCondition(id, obj(job, id));
+    const c = readCondition(id, obj(job, id), timeoutSeconds !== null);
     conditions.set(id, { runWhen: c.runWhen, dependsOn: c.needs });
   }
   const below = belowAllDone(conditions);

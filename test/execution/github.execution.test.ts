@@ -29,14 +29,7 @@ const ACT = join(CACHE, "bin", "act");
  * note of issue 14 lists them). EXPIRING: the test fails when a listed line no longer
  * shows, so a fix removes its entry.
  */
-const AFTER_DEADLINE =
-  "A job whose needs end after the run's timeout still starts on GitHub (an `if:` cannot read a clock), and RUN_SCRIPT fails it at once " +
-  "(`the workflow run's timeout passed before attempt 1`, no attempt): failed, where the meaning says it never starts " +
-  '(targets/github-actions/README.md, "Run deadline").';
-const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {
-  'run-timeout.yaml / run-timeout-stops-attempt / github-actions / jobs.publish.state: expected "not-run", runner did "failed"': AFTER_DEADLINE,
-  'run-timeout.yaml / run-timeout-during-wait / github-actions / jobs.publish.state: expected "not-run", runner did "failed"': AFTER_DEADLINE,
-};
+const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {};
 
 /** Every known difference a run showed, to check at the end that none has expired. */
 const seenKnown = new Set<string>();

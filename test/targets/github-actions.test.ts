@@ -19,6 +19,7 @@ import { parseYamlStream } from "../../src/yaml.js";
 import { check, shortestGapMinutes } from "../../targets/github-actions/check.js";
 import {
   ALL_DONE_IF,
+  allDoneIf,
   CONTEXT_SCRIPT,
   GATE_SCRIPT,
   JOB_IF,
@@ -44,6 +45,7 @@ import { prerequisites } from "../../targets/github-actions/prerequisites.js";
 import { cronFixture as cron } from "../fixtures.js";
 import { notificationText } from "../../src/notify.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
+import { evaluateBool } from "../conformance/github-expr.js";
 
 // ---------------------------------------------------------------- fixtures
 
@@ -409,6 +411,12 @@ describe("lift", () => {
     expect(lift(emit(ir), shared(ir))).toEqual(summarize(ir));
   });
 
+  it("given a run timeout and an all_done job, then lift reads the deadline guard as all_done, and refuses the job without it", () => {
+    const w = irFixture([{ name: "a" }, { name: "b", dependsOn: ["a"], runWhen: "all_done" }], { timeoutSeconds: 60 });
+    expect(lift(emit(w), shared(w))).toEqual(summarize(w));
+    expect(() => lift(emit(w).replace(" && !contains(needs.*.outputs.deadline, 'passed')", ""))).toThrow(/if is not one of the conditions/);
+  });
+
   it("given output whose attempts and waits were edited, then lift reads the edited meaning", () => {
     const untimed = irFixture([{ retry: { maxAttempts: 3, delaySeconds: 30, multiplier: 1, maxDelaySeconds: null } }]);
     const edited = emit(untimed)
@@ -604,6 +612,7 @@ function runJob(
     GITHUB_RUN_ATTEMPT: "1",
     GITHUB_JOB: "container",
     RUNNER_TEMP: dir,
+    GITHUB_OUTPUT: join(dir, "github-output"),
     ...shared.env,
     ...opts.fake,
   };
@@ -624,7 +633,8 @@ function runJob(
     .filter((s) => s !== "");
   const envs: string[][] = [];
   for (let i = 0; i < n; i++) envs.push(readFileSync(join(dir, `env.${i}`), "utf8").split("\0"));
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, envs, runs: calls.filter((c) => c[0] === "run"), sleeps };
+  const output = readFileSyncOr(join(dir, "github-output"), "");
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, envs, runs: calls.filter((c) => c[0] === "run"), sleeps, output };
 }
 
 /** The container names of the attempts: kfm-<run id>-<run attempt>-<uuid>, a new one per attempt. */
@@ -707,6 +717,20 @@ describe("the run script, executed with a fake docker", () => {
     expect(r.runs).toHaveLength(0);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("timeout passed");
+    expect(r.output, "the output an all_done job's DEADLINE_GUARD reads").toBe("deadline=passed\n");
+  });
+
+  it("given an attempt the run deadline stops, then the step fails and says the deadline passed", () => {
+    const r = runJob({}, { runTimeout: 60, deadline: String(Math.floor(Date.now() / 1000) + 2), hang: true });
+    expect(r.runs).toHaveLength(1);
+    expect(r.status).toBe(124);
+    expect(r.output).toBe("deadline=passed\n");
+  }, 20000);
+
+  it("given a failure before the run deadline, then the step fails without the deadline output (an all_done job after it runs)", () => {
+    const r = runJob({}, { runTimeout: 3600, deadline: String(Math.floor(Date.now() / 1000) + 3600), codes: "1" });
+    expect(r.status).toBe(1);
+    expect(r.output).toBe("");
   });
 
   it("given a missing step variable, then the script fails closed before running anything", () => {
@@ -1046,6 +1070,25 @@ describe("on_upstream_failure: continue (runWhen all_done)", () => {
     expect(d.jobs.cleanup.if).toBe(ALL_DONE_IF);
     expect(d.jobs.cleanup.if).not.toContain("always()");
     expect(d.jobs.cleanup.needs).toEqual(["kfm-context", "load"]);
+  });
+
+  it("given a run timeout, then an all_done job also needs no need to have ended at the passed deadline (DEADLINE_GUARD); without one it has no guard", () => {
+    const timed = doc(irFixture([...ir.jobs], { timeoutSeconds: 60 }));
+    expect(timed.jobs.cleanup.if).toBe(`${ALL_DONE_IF} && !contains(needs.*.outputs.deadline, 'passed')`);
+    expect(timed.jobs.report.if).toBe(doc(ir).jobs.report.if);
+    expect(doc(ir).jobs.cleanup.if).not.toContain("deadline");
+  });
+
+  it("given GitHub's expression engine, then DEADLINE_GUARD stops the job only when a need's deadline output is `passed` (a skipped need has no outputs)", () => {
+    const guard = (load: Record<string, string>) =>
+      evaluateBool(
+        allDoneIf(true),
+        { needs: { "kfm-context": { result: "success", outputs: { run: "true", deadline: "1700000000" } }, load: { result: "failure", outputs: load } } },
+        { success: false, failure: true, cancelled: false },
+      );
+    expect(guard({ deadline: "passed" })).toBe(false);
+    expect(guard({ deadline: "" })).toBe(true);
+    expect(guard({})).toBe(true);
   });
 
   it("given a job downstream of an all_done job, then it tests each need's result (success() would look at every ancestor, actions/runner#2205)", () => {
