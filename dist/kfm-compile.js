@@ -22192,10 +22192,16 @@ function finishedTerm(specName3) {
   const t = kubeName(specName3);
   return `(${t}.Succeeded || ${t}.Failed || ${t}.Errored || ${t}.Skipped || ${t}.Omitted)`;
 }
-function dagTask(job, source) {
+function runDeadlineGuard(timeoutSeconds) {
+  const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
+  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
+}
+function dagTask(job, source, timeoutSeconds) {
   const task = { name: kubeName(job.name), template: kubeName(job.name) };
   if (job.dependsOn.length > 0) {
     task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
+    if (job.runWhen === "all_done" && timeoutSeconds !== null)
+      task["when"] = runDeadlineGuard(timeoutSeconds);
   } else if (source === "parameter") {
     task["when"] = logicalDateGuard();
   }
@@ -22299,7 +22305,10 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
     ...ir.notifications.length > 0 ? { onExit: ARGO_EXIT_TEMPLATE } : {},
     ...Object.keys(defaults).length > 0 ? { templateDefaults: { container: defaults } } : {},
     templates: [
-      { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...status ? [runStatusTask(ir)] : []] } },
+      {
+        name: ARGO_DAG_TEMPLATE,
+        dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds)), ...status ? [runStatusTask(ir)] : []] }
+      },
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...status ? [RUN_STATUS_TEMPLATE] : [],
       ...ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(ir, n, i, ctx, uiUrl, options.notifyImage ?? NOTIFY_CURL_IMAGE))] : []
@@ -22972,7 +22981,10 @@ function lift2(text) {
     graph.push({ name, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== void 0 || task["continueOn"] !== void 0 || task["hooks"] !== void 0)
       fail2(`task ${taskName} uses dependencies/continueOn/hooks`);
-    if (task["when"] !== void 0) {
+    if (depends.runWhen === "all_done" && timeoutSeconds !== null && after.length > 0) {
+      if (task["when"] !== runDeadlineGuard(timeoutSeconds))
+        fail2(`task ${taskName} lacks the run-deadline guard ${JSON.stringify(runDeadlineGuard(timeoutSeconds))}`);
+    } else if (task["when"] !== void 0) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard)
         fail2(`task ${taskName} has a when that is not the logical-date guard`);

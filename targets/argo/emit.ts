@@ -299,10 +299,28 @@ export function finishedTerm(specName: string): string {
   return `(${t}.Succeeded || ${t}.Failed || ${t}.Errored || ${t}.Skipped || ${t}.Omitted)`;
 }
 
-function dagTask(job: Job, source: DateSource): Record<string, unknown> {
+/**
+ * The `when` of a `continue` task in a workflow with a run timeout: it starts only while
+ * the run is younger than its timeout, so one reached at or after the deadline is Skipped
+ * (README "Timeouts"). Without it the controller creates the task's nodes at the deadline
+ * and fails them without a pod (failNodesWithoutCreatedPodsAfterDeadlineOrShutdown and
+ * processNodeRetries in workflow/controller/operator.go). `workflow.duration` is set from
+ * status.startedAt at the start of each operate() (setGlobalRuntimeParameters) and
+ * substituted when the task's dependencies are met (resolveDependencyReferences in
+ * workflow/controller/dag.go). The guard rebuilds the run's start from it and truncates
+ * it to the second, as getWorkflowDeadline does (the API server stores startedAt to the
+ * second anyway), so it turns false at the deadline itself.
+ */
+export function runDeadlineGuard(timeoutSeconds: number): string {
+  const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
+  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
+}
+
+function dagTask(job: Job, source: DateSource, timeoutSeconds: number | null): Record<string, unknown> {
   const task: Record<string, unknown> = { name: kubeName(job.name), template: kubeName(job.name) };
   if (job.dependsOn.length > 0) {
     task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
+    if (job.runWhen === "all_done" && timeoutSeconds !== null) task["when"] = runDeadlineGuard(timeoutSeconds);
   } else if (source === "parameter") {
     task["when"] = logicalDateGuard();
   }
@@ -471,7 +489,10 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
     ...(ir.notifications.length > 0 ? { onExit: ARGO_EXIT_TEMPLATE } : {}),
     ...(Object.keys(defaults).length > 0 ? { templateDefaults: { container: defaults } } : {}),
     templates: [
-      { name: ARGO_DAG_TEMPLATE, dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source)), ...(status ? [runStatusTask(ir)] : [])] } },
+      {
+        name: ARGO_DAG_TEMPLATE,
+        dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds)), ...(status ? [runStatusTask(ir)] : [])] },
+      },
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
       ...(ir.notifications.length > 0

@@ -42,7 +42,7 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { objectLabels } from "../kubernetes.js";
-import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runTag } from "./emit.js";
+import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runDeadlineGuard, runTag } from "./emit.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { parseYamlStream } from "../../src/yaml.js";
@@ -710,7 +710,11 @@ export function lift(text: string): Summary {
     graph.push({ name, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== undefined || task["continueOn"] !== undefined || task["hooks"] !== undefined)
       fail(`task ${taskName} uses dependencies/continueOn/hooks`);
-    if (task["when"] !== undefined) {
+    if (depends.runWhen === "all_done" && timeoutSeconds !== null && after.length > 0) {
+      // The run-deadline guard of a `continue` task (emit.ts runDeadlineGuard): part of the run's timeout, not a condition.
+      if (task["when"] !== runDeadlineGuard(timeoutSeconds))
+        fail(`task ${taskName} lacks the run-deadline guard ${JSON.stringify(runDeadlineGuard(timeoutSeconds))}`);
+    } else if (task["when"] !== undefined) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard) fail(`task ${taskName} has a when that is not the logical-date guard`);
     } else if (source === "parameter" && after.length === 0) {

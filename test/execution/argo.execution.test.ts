@@ -65,14 +65,6 @@ beforeAll(() => {
  * here fails when its difference no longer shows, so a fix (ours or Argo's) removes it.
  */
 const KNOWN: Record<string, { readonly why: string; readonly differences?: readonly string[]; readonly unfinished?: RegExp }> = {
-  "run-timeout.yaml / run-timeout-stops-attempt": {
-    why: "At the workflow deadline Argo still reaches the `continue` job: it creates its retry and attempt nodes but no pod (createWorkflowPod), fails the Pending attempt (failNodesWithoutCreatedPodsAfterDeadlineOrShutdown) and the job (processNodeRetries: retry exceeded workflow deadline): the job ends Failed, not not-run, and workflow.failures names it.",
-    differences: ['jobs.publish.state: expected "not-run", runner did "failed"'],
-  },
-  "run-timeout.yaml / run-timeout-during-wait": {
-    why: "As run-timeout-stops-attempt: the `continue` job is failed without a pod at the deadline.",
-    differences: ['jobs.publish.state: expected "not-run", runner did "failed"'],
-  },
   "no-start.yaml / pod-never-starts": {
     why: "Argo v4.0 has no pod-start bound (targets/argo/README.md, pod-start bound): a pod no node takes stays Pending, the kubelet never counts its activeDeadlineSeconds, and the run waits.",
     unfinished: /^nothing changed for .* and nothing is due \(Argo's phase Running\)$/,

@@ -36,6 +36,7 @@ const PROMISED: Record<string, string> = {
   "prerequisite/prerequisite-fails": "failed | register s: s | check f: f | transform n: | kpi n:",
   "attempt-timeout/timeout-retried": "succeeded | slow s: t s@2",
   "attempt-timeout/timeout-for-good": "failed | slow f: t t@2 t@2",
+  "run-timeout/in-time": "succeeded | prepare s: s | crunch s: s | publish s: s | side s: s",
   "run-timeout/run-timeout-stops-attempt": "failed | prepare s: s | crunch f: t | publish n: | side s: s",
   "run-timeout/run-timeout-during-wait": "failed | prepare s: s | crunch f: f f@12 | publish n: | side s: s",
   "gate/approved": "succeeded | build s: s | approve s: | promote s: s",

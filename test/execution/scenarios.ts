@@ -92,6 +92,7 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
   {
     spec: "test/execution/specs/run-timeout.yaml",
     scenarios: [
+      scenario("in-time", "Every job succeeds well before the 20 s timeout: `publish` (continue) starts after `crunch`; the run succeeds.", {}),
       scenario(
         "run-timeout-stops-attempt",
         "`crunch` hangs (no job timeout): the run's 20 s timeout stops it; `publish` (continue) never starts; the run fails.",

@@ -10,7 +10,7 @@ import { summarize } from "../../src/summary.js";
 import { parseYamlStream, toYaml } from "../../src/yaml.js";
 import { HEADER_MARK } from "../../src/header.js";
 import { check } from "../../targets/argo/check.js";
-import { argoObject, emit, escapeDollars, exprString, failedJobsTag, renderTemplate } from "../../targets/argo/emit.js";
+import { argoObject, emit, escapeDollars, exprString, failedJobsTag, renderTemplate, runDeadlineGuard } from "../../targets/argo/emit.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
 import { argo } from "../../targets/argo/index.js";
@@ -603,6 +603,27 @@ describe("on_upstream_failure: continue (trap 4)", () => {
     const s = lift(toYamlText(doc));
     expect(s.jobs["load"]!.failureFailsRun).toBe(false);
     expect(s.jobs["cleanup"]!.failureFailsRun).toBe(true);
+  });
+
+  it("given a run timeout, when emitted, then only the all_done task gets the run-deadline when, and lift reads it as the timeout's", () => {
+    const timed = { ...continueIr, timeoutSeconds: 20 };
+    const byName = new Map(tasksOf(emitted(timed)).map((t: Obj) => [t.name, t]));
+    expect(byName.get("cleanup")!.when).toBe(runDeadlineGuard(20));
+    expect(runDeadlineGuard(20)).toBe("{{= now().Before(now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s')).Add(duration('20s'))) }}");
+    expect(byName.get("load")!.when).not.toBe(runDeadlineGuard(20)); // the root keeps only the logical-date guard
+    expect(tasksOf(emitted(continueIr)).find((t: Obj) => t.name === "cleanup")!.when).toBeUndefined();
+    expect(lift(emit(timed))).toEqual(summarize(timed));
+  });
+
+  it("given a timed run whose continue task lost or changed its run-deadline when, when lifted, then lift refuses it", () => {
+    const timed = { ...continueIr, timeoutSeconds: 20 };
+    for (const when of [undefined, runDeadlineGuard(30)]) {
+      const doc = emitted(timed);
+      const cleanup = templateOf(doc, "kfm-dag").dag.tasks.find((t: Obj) => t.name === "cleanup");
+      if (when === undefined) delete cleanup.when;
+      else cleanup.when = when;
+      expect(() => lift(toYamlText(doc))).toThrow(/lacks the run-deadline guard/);
+    }
   });
 
   it("given all_succeeded jobs only, when lifted, then a failed job fails the run through its Omitted descendants (failureFailsRun true)", () => {
