@@ -364,6 +364,9 @@ describe("the fast reader agrees with the exact reader (src/spec/load.ts)", { ti
     });
     const regressions = "test/hostile/regressions";
     if (existsSync(regressions)) for (const f of readdirSync(regressions)) agree(readFileSync(join(regressions, f), "utf8"));
-    assertAgreement(fc.tuple(fc.nat(corpus.length - 1), edits), ([which, e]) => applyEdits(corpus[which]!, e), RUNS * 2, 0.2);
+    // The fast reader reads 18-25% of these mutants (107 to 152 of 600 over runs with
+    // random seeds), so the floor is half that: low enough never to fail by chance, high
+    // enough to fail if the fast reader stopped reading mutants at all.
+    assertAgreement(fc.tuple(fc.nat(corpus.length - 1), edits), ([which, e]) => applyEdits(corpus[which]!, e), RUNS * 2, 0.1);
   });
 });
