@@ -329,7 +329,9 @@ describe("hostile text in every spec field (spec text -> YAML parser -> every ta
     checkPyYaml(params.seed!);
     // Not vacuous: most hostile specs every target can carry are accepted (literal text is always expressible in the spec).
     expect(accepted).toBeGreaterThan(carried * 0.8);
-    for (const t of TARGETS) expect(counts[`spec/${t.name}`]!.compiled, `${t.name} compiled none`).toBeGreaterThan(10);
+    // Argo compiles the fewest of these specs (16 to 25 of about 130 in sampled runs), so the
+    // floor sits far below that: it fails when a target compiles (nearly) none, never by chance.
+    for (const t of TARGETS) expect(counts[`spec/${t.name}`]!.compiled, `${t.name} compiled none`).toBeGreaterThan(4);
   }, 60_000);
 });
 
