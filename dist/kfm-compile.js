@@ -28466,13 +28466,15 @@ function staleReason(s) {
 // dist/src/cli/commands/check.js
 var checkCommand = {
   name: "check",
-  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]",
-  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]
+  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--option NAME=VALUE] [--full] [--quiet]",
+  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--option NAME=VALUE] [--full] [--quiet]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
 checks the project of kfm.config.yaml (in this folder or the nearest folder above it,
 or --config FILE); specs or --target check that part of the project only (the rest's
-files are not orphans then). Specs with --out DIR are checked against DIR. A spec whose
+files are not orphans then). Specs with --out DIR are checked against DIR. --option
+NAME=VALUE sets a target's deployment option as when compiling (the files must have been
+written with the same options to be current). A spec whose
 files all name its current digest and this compiler version, and still match their
 own output digest, is current without compiling (warnings are not printed again);
 --full compiles every spec and compares every byte.
@@ -28486,7 +28488,9 @@ Reports, and exits 1 for:
     that exists but is not the project's belongs to another config sharing the folder,
     and is left alone).
 When everything is current it says how many files it compared; --quiet (-q) leaves
-out that line and the progress line a long run shows on a terminal.
+out that line and the progress line a long run shows on a terminal. Otherwise it ends
+with the command that brings the files up to date: kfm-compile with the same specs,
+--target, --out, --config and --option (and --prune when there are orphans).
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
@@ -28512,6 +28516,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       return EXIT_INVALID;
     const result = checkOutputs(selection.base, outputs, selectionFolders(selection), trusted, selection.claims);
     const shown2 = (p) => relative7(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    const rerun = compileCommand(args, false);
     const quoted2 = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes2(16).toString("hex") : null;
     if (quoted2 !== null)
       io.stdout(`::stop-commands::${quoted2}
@@ -28522,7 +28527,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       io.stdout(s.patch);
     }
     if (result.missing.length > 0) {
-      io.stdout(`Missing (run kfm-compile to write them):
+      io.stdout(`Missing (run ${rerun} to write them):
 ${result.missing.map((p) => `  ${shown2(p)}
 `).join("")}`);
     }
@@ -28543,11 +28548,19 @@ ${result.orphans.map((o) => `  ${shown2(o.path)} (${why(o.header.from)})
 `);
       return EXIT_OK;
     }
-    io.stderr(`kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run kfm-compile${result.orphans.length > 0 ? " --prune" : ""}.
+    io.stderr(`kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run ${compileCommand(args, result.orphans.length > 0)}.
 `);
     return EXIT_INVALID;
   }
 };
+var CHECK_ONLY = /* @__PURE__ */ new Set(["--full", "--quiet", "-q"]);
+function compileCommand(args, prune) {
+  const kept = args.filter((a) => !CHECK_ONLY.has(a));
+  return ["kfm-compile", ...kept.map(shellWord), ...prune ? ["--prune"] : []].join(" ");
+}
+function shellWord(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
 
 // dist/src/cli/commands/compile.js
 import { relative as relative8 } from "node:path";
@@ -28564,7 +28577,7 @@ function orphanNote(paths) {
   return `kfm-compile: ${one ? "1 generated file" : `${paths.length} generated files`} in the output folders no longer ${one ? "has a spec that writes it" : "have a spec that writes them"} (${named}${more}); kfm-compile --prune removes ${one ? "it" : "them"}.
 `;
 }
-var compileCommand = {
+var compileCommand2 = {
   name: "compile",
   summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--option NAME=VALUE] [--force] [--prune] [--quiet]",
   help: "",
@@ -29524,7 +29537,7 @@ function mainHelp() {
   return `kfm-compile ${VERSION}: compile workflow specs to Airflow, Argo Workflows, Tekton and GitHub Actions.
 
 Usage:
-  ${compileCommand.summary}
+  ${compileCommand2.summary}
 ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
@@ -29586,7 +29599,7 @@ function main(argv, io) {
       io.stdout(mainHelp());
       return EXIT_OK;
     }
-    return compileCommand.run(argv, io);
+    return compileCommand2.run(argv, io);
   } catch (e) {
     return usage(e, io);
   }

@@ -6,6 +6,7 @@ import { main } from "../../src/cli/index.js";
 import { select } from "../../src/cli/project.js";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { trustCurrent } from "../../src/check.js";
+import { compileCommand } from "../../src/cli/commands/check.js";
 import { orphanNote } from "../../src/cli/commands/compile.js";
 import { readHeader, sealHolds, sealOutput } from "../../src/header.js";
 
@@ -94,6 +95,30 @@ describe("kfm-compile check", () => {
     const r = run(["check"], dir);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe(`Missing (run kfm-compile to write them):\n  ${GHA}\n`);
+  });
+
+  it("given check run with a selection and options, then the command it advises repeats them (and not check's own flags), ready to paste", () => {
+    const dir = layoutCopy();
+    const selection = ["--target", "argo", "--option", "argo.namespace=data"];
+    expect(run(["--quiet", ...selection], dir).code).toBe(0);
+    // Checked without the option the files are stale: they were written with it.
+    expect(run(["check", "-q", "--target", "argo"], dir).code).toBe(1);
+    expect(run(["check", "-q", ...selection], dir)).toEqual({ code: 0, stdout: "", stderr: "" });
+    rmSync(join(dir, ARGO));
+    const r = run(["check", "--full", ...selection, "-q"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(`Missing (run kfm-compile --target argo --option argo.namespace=data to write them):\n  ${ARGO}\n`);
+    expect(r.stderr).toBe("kfm-compile check: 0 stale, 1 missing, 0 orphans; run kfm-compile --target argo --option argo.namespace=data.\n");
+    // Pasting the advice brings the files up to date.
+    expect(run(["--quiet", ...selection], dir).code).toBe(0);
+    expect(run(["check", "-q", ...selection], dir).code).toBe(0);
+  });
+
+  it("quotes an argument the shell would split or expand, and adds --prune when asked", () => {
+    expect(compileCommand(["my specs/a b.yaml", "--option", 'github-actions.runsOn=["self-hosted","x64"]', "--quiet"], true)).toBe(
+      `kfm-compile 'my specs/a b.yaml' --option 'github-actions.runsOn=["self-hosted","x64"]' --prune`,
+    );
+    expect(compileCommand(["it's.yaml", "--full", "-t", "argo"], false)).toBe(`kfm-compile 'it'\\''s.yaml' -t argo`);
   });
 
   it("given a file kfm-compile did not generate at an output path, then check says it is in the way", () => {
@@ -220,7 +245,7 @@ describe("kfm-compile check", () => {
     cpSync(join(PACKAGE_ROOT, "specs/contract-4.2-workflow.yaml"), join(dir, "daily.yaml"));
     const args = ["daily.yaml", "--target", "argo,tekton", "--out", "out"];
     expect(run(["check", ...args], dir).stdout).toBe(
-      "Missing (run kfm-compile to write them):\n  out/argo/daily_sales_pipeline.yaml\n  out/tekton/daily_sales_pipeline.yaml\n  out/tekton-runs/daily_sales_pipeline.run.yaml\n  out/tekton/kfm-step-actions.yaml\n",
+      "Missing (run kfm-compile daily.yaml --target argo,tekton --out out to write them):\n  out/argo/daily_sales_pipeline.yaml\n  out/tekton/daily_sales_pipeline.yaml\n  out/tekton-runs/daily_sales_pipeline.run.yaml\n  out/tekton/kfm-step-actions.yaml\n",
     );
     expect(run(args, dir).code).toBe(0);
     expect(run(["check", ...args], dir).code).toBe(0);

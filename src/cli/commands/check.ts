@@ -9,13 +9,15 @@ import { PROJECT_OPTIONS, select } from "../project.js";
 
 export const checkCommand: Command = {
   name: "check",
-  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]",
-  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]
+  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--option NAME=VALUE] [--full] [--quiet]",
+  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--option NAME=VALUE] [--full] [--quiet]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
 checks the project of kfm.config.yaml (in this folder or the nearest folder above it,
 or --config FILE); specs or --target check that part of the project only (the rest's
-files are not orphans then). Specs with --out DIR are checked against DIR. A spec whose
+files are not orphans then). Specs with --out DIR are checked against DIR. --option
+NAME=VALUE sets a target's deployment option as when compiling (the files must have been
+written with the same options to be current). A spec whose
 files all name its current digest and this compiler version, and still match their
 own output digest, is current without compiling (warnings are not printed again);
 --full compiles every spec and compares every byte.
@@ -29,7 +31,9 @@ Reports, and exits 1 for:
     that exists but is not the project's belongs to another config sharing the folder,
     and is left alone).
 When everything is current it says how many files it compared; --quiet (-q) leaves
-out that line and the progress line a long run shows on a terminal.
+out that line and the progress line a long run shows on a terminal. Otherwise it ends
+with the command that brings the files up to date: kfm-compile with the same specs,
+--target, --out, --config and --option (and --prune when there are orphans).
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
@@ -63,6 +67,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
     // the text cannot end the pause itself (docs.github.com, "Workflow commands for
     // GitHub Actions", Stopping and starting workflow commands; actions/runner
     // src/Runner.Worker/ActionCommandManager.cs `TryProcessCommand`).
+    const rerun = compileCommand(args, false);
     const quoted = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes(16).toString("hex") : null;
     if (quoted !== null) io.stdout(`::stop-commands::${quoted}\n`);
     for (const s of result.stale) {
@@ -70,7 +75,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       io.stdout(s.patch);
     }
     if (result.missing.length > 0) {
-      io.stdout(`Missing (run kfm-compile to write them):\n${result.missing.map((p) => `  ${shown(p)}\n`).join("")}`);
+      io.stdout(`Missing (run ${rerun} to write them):\n${result.missing.map((p) => `  ${shown(p)}\n`).join("")}`);
     }
     if (result.orphans.length > 0) {
       const compiled = new Set([...specs, ...trusted.map((t) => t.from)]);
@@ -86,8 +91,27 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       return EXIT_OK;
     }
     io.stderr(
-      `kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run kfm-compile${result.orphans.length > 0 ? " --prune" : ""}.\n`,
+      `kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run ${compileCommand(args, result.orphans.length > 0)}.\n`,
     );
     return EXIT_INVALID;
   },
 };
+
+/** Flags of check alone, which the compile command it advises leaves out. */
+const CHECK_ONLY = new Set(["--full", "--quiet", "-q"]);
+
+/**
+ * The compile command that writes what check compared against: `kfm-compile` with the
+ * arguments check was given (specs, --target, --out, --config, --option), without
+ * check's own flags, each quoted for a POSIX shell where it needs it, so it can be
+ * pasted as printed.
+ */
+export function compileCommand(args: readonly string[], prune: boolean): string {
+  const kept = args.filter((a) => !CHECK_ONLY.has(a));
+  return ["kfm-compile", ...kept.map(shellWord), ...(prune ? ["--prune"] : [])].join(" ");
+}
+
+/** `word` as one POSIX shell word: as is when it holds only characters no shell treats specially. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
