@@ -64,6 +64,7 @@ Options:
       --option <NAME=VALUE>  a target's deployment option (repeatable; TARGET.NAME=VALUE
                        for one target), over the config's: lists comma-separated,
                        mappings as JSON; README "Deploying" lists each target's
+                       options
       --force          overwrite files at output paths that kfm-compile did not generate
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)
