@@ -29114,14 +29114,15 @@ function usedFeatures(ir) {
 }
 
 // dist/src/explain.js
-function explainTargets(used, targets, refusals, needs = () => []) {
+function explainTargets(used, targets, refusals, needs = () => [], options = () => ({})) {
   return targets.map((t) => {
     const refused = refusals(t);
     return {
       target: t.name,
       refusals: refused,
       features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how })),
-      needs: refused.length > 0 ? [] : needs(t)
+      needs: refused.length > 0 ? [] : needs(t),
+      options: options(t)
     };
   });
 }
@@ -29152,23 +29153,33 @@ ${e.target}: ${e.refusals.length === 0 ? "compiles" : "refuses this spec"}
         out.push(`    - ${n.kind}: ${safeText(n.text)}
 `);
     }
+    const given = Object.entries(e.options);
+    out.push(given.length === 0 ? `  options on ${e.target}: all their defaults (README "Deploying" lists them; set them in kfm.config.yaml or with --option)
+` : `  options on ${e.target}: ${given.map(([k, v]) => `${k}=${safeText(optionText(v))}`).join(", ")}; the others their defaults (README "Deploying")
+`);
   }
   return out.join("");
+}
+function optionText(value) {
+  if (Array.isArray(value) && value.every((v) => typeof v === "string" && !v.includes(",")))
+    return value.join(",");
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 // dist/src/cli/commands/explain.js
 import { resolve as resolve6 } from "node:path";
 var explainCommand = {
   name: "explain",
-  summary: "kfm-compile explain <spec> [--target <name>] [--config FILE] [--format text|json]",
-  help: `Usage: kfm-compile explain <spec> [--target <name>] [--config FILE] [--format text|json]
+  summary: "kfm-compile explain <spec> [--target <name>] [--config FILE] [--option NAME=VALUE] [--format text|json]",
+  help: `Usage: kfm-compile explain <spec> [--target <name>] [--config FILE] [--option NAME=VALUE] [--format text|json]
 
 Shows, for every feature the spec uses and for each target (or the one named), how
 the target realises it: native field, a named emulation, or a refusal with the
 diagnostic the compiler gives; then what the spec needs on that runner before it runs
 there (versions, settings, accounts, Secrets and keys, environments, images, network
-reach), for the project's options of the target. docs/support-matrix.md is the same
-data for every feature.
+reach), for the project's options of the target and any --option NAME=VALUE (as when
+compiling), and which options are set. docs/support-matrix.md is the same data for
+every feature.
 Inside a project (kfm.config.yaml here or above, or --config FILE) the targets shown
 are those the project compiles the spec for; otherwise every target.
 Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
@@ -29178,6 +29189,7 @@ the spec is invalid, 2 usage error.
     const { values, positionals } = parse(args, {
       target: { type: "string", short: "t" },
       config: { type: "string", short: "c" },
+      option: { type: "string", multiple: true },
       format: { type: "string", default: "text" }
     });
     if (printedHelp(values, this, io))
@@ -29204,8 +29216,9 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    const optionsOf2 = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
-    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf2(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf2(t)?.values ?? defaultOptions(t.options)) ?? []);
+    const selected = withOptions(targets.map((t) => ({ target: t, folder: "", runsFolder: "", options: project?.targets.find((p) => p.target.name === t.name)?.options })), values);
+    const optionsOf2 = (t) => selected.find((p) => p.target.name === t.name)?.options;
+    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf2(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf2(t)?.values ?? defaultOptions(t.options)) ?? [], (t) => optionsOf2(t)?.given ?? {});
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else

@@ -173,6 +173,28 @@ describe("explain", () => {
     expect(r.stdout).toContain("argo: compiles");
   });
 
+  it("takes --option as compiling does: it shows the options set, and what the spec needs follows them", () => {
+    const spec = "specs/contract-4.2-workflow.yaml";
+    const plain = run(["explain", spec, "--target", "argo"]);
+    expect(plain.stdout).toContain("creates the account daily-sales-pipeline-executor");
+    expect(plain.stdout).toMatch(
+      /^ {2}options on argo: all their defaults \(README "Deploying" lists them; set them in kfm\.config\.yaml or with --option\)$/m,
+    );
+    const set = run(["explain", spec, "--target", "argo", "--option", "serviceAccount=etl-runner", "--option", 'nodeSelector={"pool":"batch"}']);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("The ServiceAccount etl-runner exists in the namespace");
+    expect(set.stdout).not.toContain("creates the account daily-sales-pipeline-executor");
+    expect(set.stdout).toMatch(/^ {2}options on argo: serviceAccount=etl-runner, nodeSelector=\{"pool":"batch"\}; the others their defaults/m);
+    const json = JSON.parse(run(["explain", spec, "--target", "argo", "--option", "serviceAccount=etl-runner", "--format", "json"]).stdout) as {
+      targets: { options: Record<string, unknown> }[];
+    };
+    expect(json.targets[0]!.options).toEqual({ serviceAccount: "etl-runner" });
+    // A misspelt option is a usage error with a suggestion, as when compiling.
+    const typo = run(["explain", spec, "--target", "argo", "--option", "serviceAcount=x"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Did you mean 'serviceAccount'?");
+  });
+
   it("names the refusal and exits 1 when a target refuses the spec", () => {
     const r = run(["explain", "specs/contract-7.1-event.yaml", "--format", "json"]);
     expect(r.code).toBe(1);
