@@ -65,7 +65,8 @@ Options:
                        for one target), over the config's: lists comma-separated,
                        mappings as JSON; README "Deploying" lists each target's
                        options
-      --force          overwrite files at output paths that kfm-compile did not generate
+      --force          overwrite files at output paths that kfm-compile did not generate,
+                       and generated files edited by hand
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)
   -h, --help           this help (also: kfm-compile <command> --help)
