@@ -8217,15 +8217,15 @@ function invalid(decl, value) {
   };
   switch (decl.type) {
     case "string":
-      return typeof value === "string" ? text(value) : "is text.";
+      return typeof value === "string" ? text(value) : `is text, not ${shown(value)}${quoteHint(value)}.`;
     case "strings": {
       if (!Array.isArray(value))
-        return "is a list of text.";
+        return `is a list of text, not ${shown(value)}.`;
       if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS))
         return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
       for (const item of value) {
         if (typeof item !== "string")
-          return "is a list of text.";
+          return `is a list of text; the item ${shown(item)} is not text${quoteHint(item)}.`;
         const why = text(item);
         if (why !== null)
           return why.replace(/^(is|must)/, "items $1");
@@ -8237,17 +8237,20 @@ function invalid(decl, value) {
     case "integer":
       return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}, not ${shown(value)}.`;
     case "oneOf":
-      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value, true)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
     case "mapping": {
       if (value === null || typeof value !== "object" || Array.isArray(value))
-        return "is a mapping.";
+        return `is a mapping, not ${shown(value)}.`;
       return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
     }
   }
 }
-function shown(value) {
-  const text = JSON.stringify(value) ?? String(value);
+function shown(value, asText2 = false) {
+  const text = asText2 && typeof value === "string" && value !== "" ? value : JSON.stringify(value) ?? String(value);
   return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\``;
+}
+function quoteHint(value) {
+  return typeof value === "number" || typeof value === "boolean" ? ` (quote it in YAML: '${String(value)}')` : "";
 }
 function parseOptionText(decl, text) {
   if (decl === void 0 || decl.type === "string" || decl.type === "oneOf")
