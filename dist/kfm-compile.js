@@ -21192,6 +21192,7 @@ function validator(definition) {
 }
 var DURATION_PATTERN = schema2.definitions.JobSpec.properties.timeout.pattern;
 var NAME_PATTERN = schema2.definitions.JobSpec.properties.name.pattern;
+var NAME_RE = new RegExp(NAME_PATTERN, "u");
 var SECRET_PATTERN = schema2.definitions.SecretRef.properties.secret.pattern;
 var SECRET_KEY_PATTERN = schema2.definitions.SecretRef.properties.key.pattern;
 function scheduleKind(value) {
@@ -21346,7 +21347,7 @@ function toProblem(e, base) {
     }
     case "type": {
       const expected = String(e.params.type).replace(/,/g, " or ");
-      return problem("KFM103", `${describe3(at)} must be ${article(expected)}, not ${typeName(e.data)}.`, at);
+      return problem("KFM103", `${describe3(at)} must be ${article(expected)}, not ${typeName(e.data)}${typeHint(e, expected)}.`, at);
     }
     case "pattern": {
       const pattern = e.params.pattern;
@@ -21360,7 +21361,7 @@ function toProblem(e, base) {
         return problem("KFM104", `\`${String(e.data)}\` is not a Secret key: use letters, digits, \`-\`, \`_\` and \`.\`.`, at);
       }
       if (pattern === NAME_PATTERN) {
-        return problem("KFM104", `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner.`, at);
+        return problem("KFM104", `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner${nameHint(String(e.data))}.`, at);
       }
       return problem("KFM104", `${describe3(at)} must match ${pattern}.`, at);
     }
@@ -21384,6 +21385,19 @@ function toProblem(e, base) {
     default:
       return problem("KFM104", `${describe3(at)} ${e.message ?? "is invalid"}.`, at);
   }
+}
+function nameHint(name) {
+  const fixed = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "_").replace(/^[^a-z]+/, "").replace(/[_-]+$/, "");
+  return fixed !== "" && NAME_RE.test(fixed) ? ` (for example \`${fixed}\`)` : "";
+}
+function typeHint(e, expected) {
+  const data = e.data;
+  const pattern = e.parentSchema?.pattern;
+  if (pattern === DURATION_PATTERN && typeof data === "number" && Number.isSafeInteger(data) && data >= 0)
+    return `: a duration has a unit, for example \`${data}s\`, \`${data}m\` or \`${data}h\``;
+  if (expected === "array" && (typeof data === "string" || typeof data === "number") && /^[A-Za-z0-9_.-]{1,64}$/.test(String(data)))
+    return `: write \`[${String(data)}]\` for a list of one`;
+  return "";
 }
 function article(typeList) {
   return typeList.split(" or ").map((t) => ({ integer: "a whole number", number: "a number", string: "a string", boolean: "true or false", array: "a list", object: "a mapping" })[t] ?? t).join(" or ");

@@ -414,3 +414,29 @@ describe("progress on a terminal", () => {
     expect(out.endsWith("…\r\x1b[K")).toBe(true);
   });
 });
+
+describe("a wrong type says how to write what was meant", () => {
+  it("a number for a duration, one value for a list, a name runners cannot take", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-cli-"));
+    const spec = [
+      "workflow:",
+      "  name: Daily Sales!",
+      "  timeout: 10",
+      "  jobs:",
+      "    - job: {name: a, image: 'x:1'}",
+      "    - job: {name: b, image: 'x:1', timeout: 2.5}",
+      "      depends_on: a",
+      "",
+    ].join("\n");
+    writeFileSync(join(dir, "w.yaml"), spec);
+    const r = run(["validate", "w.yaml"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.includes(" error "))).toEqual([
+      "w.yaml:2:9: error KFM104: The name `Daily Sales!` is not allowed: use lower-case letters, digits, `_` and `-`, starting with a letter and not ending with `_` or `-`, so it maps to every runner (for example `daily_sales`).",
+      "w.yaml:3:12: error KFM103: `timeout` must be a string, not a number: a duration has a unit, for example `10s`, `10m` or `10h`.",
+      // No unit hint for a fraction: `2.5m` is not a duration either.
+      "w.yaml:6:45: error KFM103: `timeout` must be a string, not a number.",
+      "w.yaml:7:19: error KFM103: `depends_on` must be a list, not a string: write `[a]` for a list of one.",
+    ]);
+  });
+});
