@@ -10365,6 +10365,8 @@ function readDag(c) {
   }
   if (startKey && (schedule === null || !catchup))
     throw new LiftError("default_args sets start_date, which only a queue without catch-up has");
+  if (schedule !== null && !catchup && maxActiveRuns !== MAX_ACTIVE_RUNS)
+    throw new LiftError("max_active_runs with catchup=False drops the slots that came due while the limit was reached");
   return {
     workflow: str(k.get("dag_id"), "dag_id"),
     schedule,

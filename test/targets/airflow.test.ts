@@ -891,6 +891,9 @@ describe("max_active_runs (trap 10)", () => {
     const py = emitted(irFixture({ maxActiveRuns: 1, schedule: HOURLY }));
     expect(() => airflow.lift(py.replace("max_active_runs=1,", "max_active_runs=2147483647,"))).toThrow(/without max_active_runs/);
     expect(() => airflow.lift(py.replace("catchup=True,", "catchup=False,"))).toThrow(/only a queue without catch-up/);
+    const plain = py.replace("catchup=True,", "catchup=False,").replace(/ {4}# The start_date key[^\n]*\n {4}default_args=[^\n]*\n/, "");
+    expect(plain).not.toContain("default_args");
+    expect(() => airflow.lift(plain)).toThrow(/drops the slots/);
   });
 
   it("given a limit with catchup true, or without a schedule, when checked, then it is accepted (runs queue)", () => {
