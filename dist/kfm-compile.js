@@ -9322,6 +9322,10 @@ function pyLocalDateTime(local, timezone) {
   const fields = m.slice(1).map((x) => String(Number(x)));
   return pyCall("pendulum.datetime", fields, [["tz", pyStr(timezone)]]);
 }
+function queuesWithoutCatchup(ir) {
+  const s = ir.schedule;
+  return ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup;
+}
 function scheduleView(ir, py) {
   const s = ir.schedule;
   if (s === null)
@@ -9338,7 +9342,7 @@ function scheduleView(ir, py) {
     // With a window guard the start is the guard's, and the DAG has none (windowStart).
     startDate: py.at(pyLocalDateTime(windowStart(ir) === null ? s.start : null, s.timezone), 1, "start_date"),
     endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
-    catchup: pyBool(s.catchup)
+    catchup: pyBool(s.catchup || queuesWithoutCatchup(ir))
   };
 }
 function windowStart(ir) {
@@ -9564,12 +9568,20 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
+    queueNote: queuesWithoutCatchup(ir) ? [""] : [],
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation)
   };
-  const deployment = deploymentArgs(options);
-  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const queue = queuesWithoutCatchup(ir);
+  const deployment = [...queue ? [["start_date", "None"]] : [], ...deploymentArgs(options)];
+  const defaultArgs = deployment.length === 0 ? [] : [
+    {
+      queue: queue ? [""] : [],
+      options: deployment.length > (queue ? 1 : 0) ? [""] : [],
+      value: py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")
+    }
+  ];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0)
@@ -9630,10 +9642,6 @@ function check(ir) {
   const problems = [];
   if (ir.schedule !== null && ir.schedule.kind === "event") {
     problems.push(problem("KFM301", `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`, ir.schedule.at));
-  }
-  const s = ir.schedule;
-  if (ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup) {
-    problems.push(problem("KFM301", "airflow cannot express max_active_runs without catchup: when the limit is reached Airflow creates no new run, and once a run ends it creates the next due slot only, computed with catchup off as the latest slot at or before now (CronTriggerTimetable.next_dagrun_info), so slots that came due meanwhile beyond the first are dropped instead of queued. Set `catchup: true` (every slot then runs, in order), or drop max_active_runs.", [...ir.at, "max_active_runs"]));
   }
   if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
     problems.push(problem("KFM301", `airflow cannot express max_active_runs of ${ir.maxActiveRuns}: Airflow keeps it in a 32-bit column and kfm-compile writes ${MAX_ACTIVE_RUNS} for "no limit". Use a smaller limit, or none.`, [...ir.at, "max_active_runs"]));
@@ -9712,8 +9720,8 @@ var features = {
   },
   "env.secret": { support: "native", how: "`k8s.V1EnvVar` with `value_from.secret_key_ref`, which Airflow does not template." },
   "concurrency.queue": {
-    support: "conditional",
-    how: "`max_active_runs=N` (runs queue) for manual runs and with `catchup: true`; refused with `catchup: false`, where Airflow runs only the latest of the slots that came due while the limit was reached."
+    support: "differs",
+    how: "`max_active_runs=N` (runs queue, in order). With `catchup: false` the DAG is written `catchup=True` with no start date (its first run is the next slot after deployment), since with catchup off Airflow skips to the latest slot once the limit frees; so slots missed while the DAG is paused or the scheduler is down also run afterwards, where a DAG without a limit runs only the latest."
   },
   "text.literal": {
     support: "emulated",
@@ -10291,21 +10299,25 @@ function json(e, what) {
 function readDefaultArgs(e) {
   if (e?.kind !== "dict" || e.entries.length === 0)
     throw new LiftError("default_args is not a dict of deployment options");
-  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const startKey = str(e.entries[0][0], "a default_args key") === "start_date";
+  if (startKey)
+    constant(e.entries[0][1], null, "default_args start_date");
+  const entries = startKey ? e.entries.slice(1) : e.entries;
+  const keys = entries.map(([key]) => str(key, "a default_args key"));
   const known = DEPLOYMENT_ARGS.map(([key]) => key);
   for (const key of keys)
     if (!known.includes(key))
       throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
   if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(","))
     throw new LiftError("default_args is not in the order kfm-compile writes");
-  for (const [key, value] of e.entries)
+  for (const [key, value] of entries)
     DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))[1](value, `default_args ${str(key, "key")}`);
+  return startKey;
 }
 function readDag(c) {
   const hasDefaultArgs = c.kwargs.has("default_args");
   expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
-  if (hasDefaultArgs)
-    readDefaultArgs(c.kwargs.get("default_args"));
+  const startKey = hasDefaultArgs && readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS)
@@ -10340,15 +10352,24 @@ function readDag(c) {
     if (seconds(t.kwargs.get("run_immediately"), "run_immediately") !== 0)
       throw new LiftError("run_immediately is not timedelta(seconds=0)");
     const timezone = str(t.kwargs.get("timezone"), "timezone");
+    const queue = catchup && startKey;
+    if (queue && !isNone(k.get("start_date")))
+      throw new LiftError("default_args sets start_date while the DAG has one");
+    if (queue && maxActiveRuns === MAX_ACTIVE_RUNS)
+      throw new LiftError("catchup=True without a start date and without max_active_runs");
     schedule = {
       kind: "cron",
       cron: str(t.args[0], "cron"),
       timezone,
       start: localDateTime(k.get("start_date"), timezone, "start_date"),
       end: localDateTime(k.get("end_date"), timezone, "end_date"),
-      catchup
+      catchup: catchup && !queue
     };
   }
+  if (startKey && (schedule === null || !catchup))
+    throw new LiftError("default_args sets start_date, which only a queue without catch-up has");
+  if (schedule !== null && !catchup && maxActiveRuns !== MAX_ACTIVE_RUNS)
+    throw new LiftError("max_active_runs with catchup=False drops the slots that came due while the limit was reached");
   return {
     workflow: str(k.get("dag_id"), "dag_id"),
     schedule,

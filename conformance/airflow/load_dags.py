@@ -50,6 +50,8 @@ What runs, per file, as the DAG processor of the pinned Airflow does it
   ``TaskInstance.next_retry_datetime``.
 * ``fire_times[<from>]``: the next N runs after each instant, from the
   timetable's own ``next_dagrun_info_v2`` and ``generate_run_id``.
+* ``queue[<from>]``: the first run of the DAG deployed at each instant, and the
+  run after it when ``max_active_runs`` frees three slots later (``_queue``).
 
 Nothing here needs a metadata database; where the real path needs one (the
 DagRun and TaskInstance rows) the script builds the same objects in memory, as
@@ -680,6 +682,49 @@ def _fire_times(sdag: Any, starts: list[Any], count: int) -> dict[str, Any]:
     return out
 
 
+def _queue(sdag: Any, starts: list[Any]) -> dict[str, Any]:
+    """What the scheduler creates after a deployment and after a wait on max_active_runs.
+
+    For each instant (the DAG deployed then): the first run, from the DAG's own
+    ``next_dagrun_info`` with its real restriction (catchup as written) and the
+    timetable's wall clock (``utcnow`` in ``timetables/trigger.py``) at that instant;
+    then the run after it as the scheduler computes it when the limit frees three
+    slots later (``DagModel.calculate_dagrun_date_fields`` at the creation of the late
+    run): the slot after the first where runs queue, the latest slot where they drop.
+    """
+    from datetime import timedelta
+    from unittest import mock
+
+    import airflow.timetables.trigger as trigger
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = sdag.timetable
+    base = sdag._time_restriction
+    every = TimeRestriction(base.earliest, base.latest, True)
+    out: dict[str, Any] = {}
+    for start in starts:
+        try:
+            with mock.patch.object(trigger, "utcnow", lambda: start):
+                first = sdag.next_dagrun_info(last_automated_run_info=None)
+            if first is None:
+                out[start.isoformat()] = None
+                continue
+            later = first
+            for _ in range(3):
+                later = timetable.next_dagrun_info_v2(last_dagrun_info=later, restriction=every)
+            frees = later.run_after + timedelta(seconds=30)
+            with mock.patch.object(trigger, "utcnow", lambda: frees):
+                after = sdag.next_dagrun_info(last_automated_run_info=first)
+            out[start.isoformat()] = {
+                "first": _iso(first.logical_date),
+                "limit_frees_at": _iso(frees),
+                "next": None if after is None else _iso(after.logical_date),
+            }
+        except Exception as e:
+            out[start.isoformat()] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
 # --- one file -----------------------------------------------------------------------------------
 
 
@@ -744,6 +789,7 @@ def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: i
             entry["retry_waits_seconds"][ld.isoformat()] = _retry_waits(wdag, sdag, ld)
         if starts and sdag.timetable.can_be_scheduled:
             entry["fire_times"] = _fire_times(sdag, starts, count)
+            entry["queue"] = _queue(sdag, starts)
         dags.append(entry)
 
     return {

@@ -17,16 +17,6 @@ export function check(ir: Workflow): Problem[] {
       ),
     );
   }
-  const s = ir.schedule;
-  if (ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup) {
-    problems.push(
-      problem(
-        "KFM301",
-        "airflow cannot express max_active_runs without catchup: when the limit is reached Airflow creates no new run, and once a run ends it creates the next due slot only, computed with catchup off as the latest slot at or before now (CronTriggerTimetable.next_dagrun_info), so slots that came due meanwhile beyond the first are dropped instead of queued. Set `catchup: true` (every slot then runs, in order), or drop max_active_runs.",
-        [...ir.at, "max_active_runs"],
-      ),
-    );
-  }
   if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
     problems.push(
       problem(

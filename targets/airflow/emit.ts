@@ -383,11 +383,13 @@ export interface DagView {
   readonly startDate: string;
   readonly endDate: string;
   readonly catchup: string;
+  /** The note on `catchup=True` (0 or 1): a queue without catch-up (queuesWithoutCatchup). */
+  readonly queueNote: readonly string[];
   readonly maxActiveRuns: string;
   readonly dagrunTimeout: string;
   readonly pausedOnCreation: string;
-  /** `default_args` (0 or 1): the deployment options every operator takes, when any is set. */
-  readonly defaultArgs: readonly string[];
+  /** `default_args` (0 or 1): the deployment options every operator takes, and the `start_date` key of a queue without catch-up. */
+  readonly defaultArgs: readonly DefaultArgsView[];
   readonly runTokenSeed: string;
   /** WINDOW_FUNCTION (without its last line break): when the workflow has a window guard. */
   readonly windowFunction: readonly string[];
@@ -494,6 +496,33 @@ export function pyLocalDateTime(local: string | null, timezone: string): Py {
   return pyCall("pendulum.datetime", fields, [["tz", pyStr(timezone)]]);
 }
 
+/** `default_args`: its comments (0 or 1 each) and the dict. */
+export interface DefaultArgsView {
+  /** When it holds the `start_date` key of a queue without catch-up. */
+  readonly queue: readonly string[];
+  /** When it holds deployment options. */
+  readonly options: readonly string[];
+  readonly value: string;
+}
+
+/**
+ * A cron schedule with `catchup: false` and `max_active_runs` (README "Concurrency"). While
+ * the limit is reached the scheduler creates no run (`_create_dag_runs` skips a DAG whose
+ * `exceeds_max_non_backfill` is set, airflow-core `jobs/scheduler_job_runner.py`), and once
+ * one ends it creates `next_dagrun`, then computes the next from *now*: with catchup off the
+ * latest slot at or before now (`CronTriggerTimetable.next_dagrun_info`, `timetables/trigger.py`),
+ * so the slots between are dropped. With catchup on the next is the slot after the last run,
+ * so every slot runs in turn; and with no earliest date the first run is `_calc_first_run()`,
+ * the next slot after deployment (run_immediately 0), as `catchup: false` asks. `DAG()`
+ * accepts catchup on only with a `start_date` key (sdk `definitions/dag.py` `_validate_catchup`
+ * tests `"start_date" in default_args`), so `default_args` holds `start_date: None`, which
+ * leaves the restriction's `earliest` None (`SerializedDAG._time_restriction`).
+ */
+export function queuesWithoutCatchup(ir: Workflow): boolean {
+  const s = ir.schedule;
+  return ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup;
+}
+
 function scheduleView(ir: Workflow, py: Placer): Pick<DagView, "schedule" | "startDate" | "endDate" | "catchup"> {
   const s = ir.schedule;
   if (s === null) return { schedule: "None", startDate: "None", endDate: "None", catchup: "False" };
@@ -512,7 +541,7 @@ function scheduleView(ir: Workflow, py: Placer): Pick<DagView, "schedule" | "sta
     // With a window guard the start is the guard's, and the DAG has none (windowStart).
     startDate: py.at(pyLocalDateTime(windowStart(ir) === null ? s.start : null, s.timezone), 1, "start_date"),
     endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
-    catchup: pyBool(s.catchup),
+    catchup: pyBool(s.catchup || queuesWithoutCatchup(ir)),
   };
 }
 
@@ -799,12 +828,23 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
+    queueNote: queuesWithoutCatchup(ir) ? [""] : [],
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
     dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation),
   };
-  const deployment = deploymentArgs(options);
-  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const queue = queuesWithoutCatchup(ir);
+  const deployment: [string, Py][] = [...(queue ? [["start_date", "None"] as [string, Py]] : []), ...deploymentArgs(options)];
+  const defaultArgs: DefaultArgsView[] =
+    deployment.length === 0
+      ? []
+      : [
+          {
+            queue: queue ? [""] : [],
+            options: deployment.length > (queue ? 1 : 0) ? [""] : [],
+            value: py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args"),
+          },
+        ];
   const pairs = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0) called.add("KubernetesPodOperator");

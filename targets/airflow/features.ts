@@ -49,8 +49,8 @@ export const features: FeatureTable = {
   },
   "env.secret": { support: "native", how: "`k8s.V1EnvVar` with `value_from.secret_key_ref`, which Airflow does not template." },
   "concurrency.queue": {
-    support: "conditional",
-    how: "`max_active_runs=N` (runs queue) for manual runs and with `catchup: true`; refused with `catchup: false`, where Airflow runs only the latest of the slots that came due while the limit was reached.",
+    support: "differs",
+    how: "`max_active_runs=N` (runs queue, in order). With `catchup: false` the DAG is written `catchup=True` with no start date (its first run is the next slot after deployment), since with catchup off Airflow skips to the latest slot once the limit frees; so slots missed while the DAG is paused or the scheduler is down also run afterwards, where a DAG without a limit runs only the latest.",
   },
   "text.literal": {
     support: "emulated",

@@ -598,19 +598,27 @@ function json(e: Expr, what: string): unknown {
   throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
 }
 
-function readDefaultArgs(e: Expr | undefined): void {
+/**
+ * `default_args`: the deployment options, after a first `start_date: None` when the DAG is a
+ * queue without catch-up (emit.ts `queuesWithoutCatchup`); true when it has that key.
+ */
+function readDefaultArgs(e: Expr | undefined): boolean {
   if (e?.kind !== "dict" || e.entries.length === 0) throw new LiftError("default_args is not a dict of deployment options");
-  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const startKey = str(e.entries[0]![0], "a default_args key") === "start_date";
+  if (startKey) constant(e.entries[0]![1], null, "default_args start_date");
+  const entries = startKey ? e.entries.slice(1) : e.entries;
+  const keys = entries.map(([key]) => str(key, "a default_args key"));
   const known = DEPLOYMENT_ARGS.map(([key]) => key);
   for (const key of keys) if (!known.includes(key)) throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
   if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(",")) throw new LiftError("default_args is not in the order kfm-compile writes");
-  for (const [key, value] of e.entries) DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))![1](value, `default_args ${str(key, "key")}`);
+  for (const [key, value] of entries) DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))![1](value, `default_args ${str(key, "key")}`);
+  return startKey;
 }
 
 function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   const hasDefaultArgs = c.kwargs.has("default_args");
   expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
-  if (hasDefaultArgs) readDefaultArgs(c.kwargs.get("default_args"));
+  const startKey = hasDefaultArgs && readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS) throw new LiftError("max_active_runs is out of range");
@@ -640,15 +648,23 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
     if (seconds(t.kwargs.get("interval"), "interval") !== 0) throw new LiftError("the timetable interval is not 0 (logical date would not be the fire time)");
     if (seconds(t.kwargs.get("run_immediately"), "run_immediately") !== 0) throw new LiftError("run_immediately is not timedelta(seconds=0)");
     const timezone = str(t.kwargs.get("timezone"), "timezone");
+    // A queue without catch-up (emit.ts queuesWithoutCatchup): catchup=True with no start, under a limit.
+    const queue = catchup && startKey;
+    if (queue && !isNone(k.get("start_date"))) throw new LiftError("default_args sets start_date while the DAG has one");
+    if (queue && maxActiveRuns === MAX_ACTIVE_RUNS) throw new LiftError("catchup=True without a start date and without max_active_runs");
     schedule = {
       kind: "cron",
       cron: str(t.args[0], "cron"),
       timezone,
       start: localDateTime(k.get("start_date"), timezone, "start_date"),
       end: localDateTime(k.get("end_date"), timezone, "end_date"),
-      catchup,
+      catchup: catchup && !queue,
     };
   }
+  if (startKey && (schedule === null || !catchup)) throw new LiftError("default_args sets start_date, which only a queue without catch-up has");
+  // With catchup=False the scheduler skips to the latest slot once the limit frees (README "Concurrency").
+  if (schedule !== null && !catchup && maxActiveRuns !== MAX_ACTIVE_RUNS)
+    throw new LiftError("max_active_runs with catchup=False drops the slots that came due while the limit was reached");
   return {
     workflow: str(k.get("dag_id"), "dag_id"),
     schedule,

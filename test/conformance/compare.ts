@@ -207,6 +207,30 @@ function checkFireTimes(m: Mismatches, field: string, summary: Summary, fromIso:
   m.check(`${field} after ${fromIso}`, want, got);
 }
 
+/**
+ * Airflow's scheduler (load_dags.py `_queue`): a DAG deployed at `fromIso` first runs at the next
+ * slot (with catchup off; with catchup on at its start), and when max_active_runs frees three slots
+ * after that first run, the next run is the slot after it (runs queue: `max_active_runs` or
+ * catch-up), else the latest slot (a DAG without a limit and without catch-up runs only the latest).
+ */
+function checkQueue(m: Mismatches, want: Summary, fromIso: string, read: unknown): void {
+  const s = want.schedule;
+  if (s === null || s.kind !== "cron" || read === null) return;
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string") return;
+  const q = obj(read);
+  const utc = (ms: number): string => new Date(ms).toISOString().slice(0, 19) + "Z";
+  const first = Date.parse(String(q.first));
+  if (!s.catchup) m.check(`first run when deployed at ${fromIso}`, nextFireTimes(cron, s.timezone, Date.parse(fromIso), 1).map(utc), [utc(first)]);
+  const slots = nextFireTimes(cron, s.timezone, first, 3);
+  const queues = s.catchup || want.maxActiveRuns !== null;
+  m.check(
+    `run after ${utc(first)} when the limit frees at ${String(q.limit_frees_at)}`,
+    utc(queues ? slots[0]! : slots[2]!),
+    q.next === null || q.next === undefined ? (q.error ?? null) : utc(Date.parse(String(q.next))),
+  );
+}
+
 // --- Airflow ------------------------------------------------------------------------------------
 
 export function compareAirflow(
@@ -238,10 +262,13 @@ export function compareAirflow(
     m.check("schedule.start", s.start, dag.start_date_local ?? obj(guarded.op_kwargs_local).start ?? null);
     m.check("schedule.start on the DAG", s.catchup ? s.start : null, dag.start_date_local);
     m.check("schedule.end", s.end, dag.end_date_local);
-    m.check("schedule.catchup", s.catchup, dag.catchup);
+    // A queue without catch-up is written catchup=True with no start (targets/airflow/README.md
+    // "Concurrency"): what it means is checked by the scheduler's own next run below.
+    m.check("schedule.catchup", s.catchup || want.maxActiveRuns !== null ? s.catchup || "queue" : false, dag.catchup ? (s.catchup ? true : "queue") : false);
     for (const from of fireFrom) {
       const runs = arr(obj(dag.fire_times)[from]).map((r) => obj(r).logical_date);
       checkFireTimes(m, "fire times", want, from, fireCount, runs);
+      checkQueue(m, want, from, obj(dag.queue)[from]);
     }
   }
   m.check("timeoutSeconds", want.timeoutSeconds, dag.dagrun_timeout ?? null);

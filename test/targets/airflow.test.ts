@@ -863,11 +863,37 @@ describe("max_active_runs (trap 10)", () => {
     expect(airflow.lift(emitted(irFixture())).maxActiveRuns).toBeNull();
   });
 
-  it("given a limit with a cron schedule and catchup false, when checked, then KFM301 (Airflow would drop slots)", () => {
-    const ps = airflow.check(irFixture({ maxActiveRuns: 1, schedule: HOURLY }));
-    expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
-    expect(ps[0]!.at).toEqual(["workflow", "max_active_runs"]);
-    expect(ps[0]!.message).toMatch(/^airflow cannot express max_active_runs without catchup: /);
+  it("given a limit with a cron schedule and catchup false, when emitted, then catchup=True with no start (runs queue) and lift reads catchup false", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: { ...HOURLY, start: "2024-01-01T00:00:00" } });
+    expect(airflow.check(ir)).toEqual([]);
+    const dag = dagBlock(emitted(ir));
+    expect(dag).toContain("    start_date=None,\n");
+    expect(dag).toContain("    catchup=True,\n");
+    expect(dag).toContain('    default_args={"start_date": None},\n');
+    expect(airflow.lift(emitted(ir))).toEqual(summarize(ir));
+  });
+
+  it("given catchup false without a limit, or catchup true with one, when emitted, then no start_date key in default_args", () => {
+    expect(dagBlock(emitted(irFixture({ schedule: HOURLY })))).not.toContain("default_args");
+    const caught = dagBlock(emitted(irFixture({ maxActiveRuns: 1, schedule: { ...HOURLY, catchup: true, start: "2024-01-01T00:00:00" } })));
+    expect(caught).not.toContain("default_args");
+    expect(caught).toContain("    catchup=True,\n");
+  });
+
+  it("given a queue without catch-up and deployment options, when emitted, then start_date comes first and lift reads both", () => {
+    const ir = irFixture({ maxActiveRuns: 2, schedule: HOURLY });
+    const py = emit(ir, { ...DEFAULT_OPTIONS, namespace: "data" });
+    expect(dagBlock(py)).toContain('    default_args={"start_date": None, "namespace": "data"},\n');
+    expect(airflow.lift(py)).toEqual(summarize(ir));
+  });
+
+  it("given output with the start_date key but no limit, or with catchup=False, when lifted, then it is refused", () => {
+    const py = emitted(irFixture({ maxActiveRuns: 1, schedule: HOURLY }));
+    expect(() => airflow.lift(py.replace("max_active_runs=1,", "max_active_runs=2147483647,"))).toThrow(/without max_active_runs/);
+    expect(() => airflow.lift(py.replace("catchup=True,", "catchup=False,"))).toThrow(/only a queue without catch-up/);
+    const plain = py.replace("catchup=True,", "catchup=False,").replace(/ {4}# The start_date key[^\n]*\n {4}default_args=[^\n]*\n/, "");
+    expect(plain).not.toContain("default_args");
+    expect(() => airflow.lift(plain)).toThrow(/drops the slots/);
   });
 
   it("given a limit with catchup true, or without a schedule, when checked, then it is accepted (runs queue)", () => {
