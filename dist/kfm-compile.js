@@ -21892,6 +21892,13 @@ function backfillSelection(sel, from, to, options) {
   diagnostics.push(...empty.map((d) => ({ ...d, severity })));
   return { files, partitions: count, diagnostics: sortDiagnostics(diagnostics) };
 }
+function catchupCommand(ir, target) {
+  const s = ir.schedule;
+  const from = s?.kind === "cron" && s.start !== null ? s.start.slice(0, 10) : "YYYY-MM-DD";
+  const to = s?.kind === "cron" && s.end !== null ? s.end.slice(0, 10) : '"$(date -u -d yesterday +%F)"';
+  const path = /^[A-Za-z0-9_./-]+$/.test(ir.source.path) ? ir.source.path : `'${ir.source.path.replaceAll("'", "'\\''")}'`;
+  return `kfm-compile backfill ${path} --target ${target} --out . --from ${from} --to ${to}`;
+}
 
 // dist/src/runtime.js
 import { createHash as createHash6 } from "node:crypto";
@@ -23146,7 +23153,7 @@ function check2(ir) {
       problems.push(problem("KFM301", `${TARGET} cannot express an event trigger: a CronWorkflow only fires on a clock (event sources need Argo Events, which kfm-compile does not generate). Use a cron or interval schedule, or trigger the workflow by hand.`, schedule.at));
     } else {
       if (schedule.catchup) {
-        problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds), never every slot since start_date. Set catchup to false and run missed dates by hand.`, [...schedule.at, "catchup"]));
+        problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`, [...schedule.at, "catchup"]));
       }
       if (kubeName(ir.name).length > MAX_CRON_WORKFLOW_NAME) {
         problems.push(problem("KFM301", `${TARGET} cannot express a scheduled workflow named with more than ${MAX_CRON_WORKFLOW_NAME} characters: the controller appends '-<unix time>' to name each run. Use a shorter name.`, [...ir.at, "name"]));
@@ -24185,7 +24192,7 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
     problems.push(problem("KFM301", `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`, s.at));
   }
   if (s?.kind === "cron" && s.catchup) {
-    problems.push(problem("KFM301", "tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot, never every slot missed since the start date. Set catchup: false and start missed dates as explicit manual runs (one PipelineRun per logical date).", s.at));
+    problems.push(problem("KFM301", `tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot (mostRecentScheduleTime, pkg/controller/cronjob/utils.go), never every slot missed since the start date. Set catchup: false and plan the missed PipelineRuns with \`${catchupCommand(ir, "tekton")}\`, then \`kubectl create -f\` the file it writes under tekton-runs/.`, s.at));
   }
   if (ir.timeoutSeconds === 0) {
     problems.push(problem("KFM301", "tekton cannot express a workflow timeout of 0 seconds: Tekton reads timeouts.pipeline 0s as no timeout. Give a positive timeout or none.", ir.at));
@@ -25803,7 +25810,7 @@ function check4(ir) {
   }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
+      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`, [...s.at, "catchup"]));
     }
     const gap = shortestGapMinutes(s.cron);
     if (typeof gap === "string") {

@@ -5,6 +5,7 @@
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type SpecPath, type Template, type Workflow } from "../../src/ir.js";
 import { kubeName } from "../../src/names.js";
+import { catchupCommand } from "../../src/backfill.js";
 import { backoffFor } from "./emit.js";
 import { argoWaits, literalTextIssue } from "./lift.js";
 
@@ -132,7 +133,7 @@ export function check(ir: Workflow): Problem[] {
         problems.push(
           problem(
             "KFM301",
-            `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds), never every slot since start_date. Set catchup to false and run missed dates by hand.`,
+            `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`,
             [...schedule.at, "catchup"],
           ),
         );

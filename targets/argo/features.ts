@@ -33,7 +33,10 @@ export const features: FeatureTable = {
   "timeout.none": { support: "native", how: "Argo has no default deadline; nothing is written." },
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
-  "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronWorkflow starts at most one missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a Workflow per missed slot.",
+  },
   "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
   "runtime.logical-date": {
     support: "emulated",
