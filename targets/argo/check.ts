@@ -159,15 +159,6 @@ export function check(ir: Workflow): Problem[] {
     );
   }
   for (const job of ir.jobs) checkJob(job, problems);
-  for (const u of ir.upstream) {
-    problems.push(
-      problem(
-        "KFM301",
-        `${TARGET} cannot express a dependency on another workflow's run ('${u.workflow}'): a run cannot wait for the run of another workflow for the same logical date (synchronization locks only exclude runs, a workflow-of-workflows template starts a new run instead of waiting for the scheduled one, and Argo Events sensors start runs on events without gating a scheduled run). Compile for Airflow, or trigger this workflow from the end of '${u.workflow}' yourself.`,
-        u.at,
-      ),
-    );
-  }
   ir.notifications.forEach((n) => {
     const texts: [string, SpecPath][] = n.message.flatMap((s): [string, SpecPath][] => ("text" in s ? [[s.text, n.at]] : []));
     if (n.kind === "slack") texts.push([n.channel, [...n.at, "channel"]]);
