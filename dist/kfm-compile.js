@@ -9106,6 +9106,9 @@ var AIRFLOW_WINDOW_TASK = `${RESERVED_PREFIX}window`;
 function airflowUpstreamSensorTask(workflow) {
   return `${RESERVED_PREFIX}upstream-${workflow}`;
 }
+function argoUpstreamWaitTask(workflow) {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
+}
 var ARGO_APPROVAL_OUTPUT = "approved-by";
 var ARGO_EXIT_TEMPLATE = `${RESERVED_PREFIX}on-exit`;
 function argoNotifyTask(index) {
@@ -21930,6 +21933,13 @@ function backfillSelection(sel, from, to, options) {
   diagnostics.push(...empty.map((d) => ({ ...d, severity })));
   return { files, partitions: count, diagnostics: sortDiagnostics(diagnostics) };
 }
+function catchupCommand(ir, target) {
+  const s = ir.schedule;
+  const from = s?.kind === "cron" && s.start !== null ? s.start.slice(0, 10) : "YYYY-MM-DD";
+  const to = s?.kind === "cron" && s.end !== null ? s.end.slice(0, 10) : '"$(date -u -d yesterday +%F)"';
+  const path = /^[A-Za-z0-9_./-]+$/.test(ir.source.path) ? ir.source.path : `'${ir.source.path.replaceAll("'", "'\\''")}'`;
+  return `kfm-compile backfill ${path} --target ${target} --out . --from ${from} --to ${to}`;
+}
 
 // dist/src/runtime.js
 import { createHash as createHash6 } from "node:crypto";
@@ -22039,15 +22049,21 @@ function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
   const account = options.serviceAccount ?? argoExecutorAccountName(ir.name);
   out.push(options.serviceAccount === void 0 ? {
     kind: "account",
-    text: `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`
+    text: ir.upstream.length === 0 ? `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.` : `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io and get on workflows.argoproj.io itself: the file creates the account ${account}, allowed only those.`
   } : {
     kind: "account",
-    text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor), plus read the artifact repository's Secret if the controller archives logs.`
+    text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor)${ir.upstream.length > 0 ? " and get workflows.argoproj.io (the waits for upstream runs)" : ""}, plus read the artifact repository's Secret if the controller archives logs.`
   });
   out.push({
     kind: "setting",
     text: "In a namespace that enforces Pod Security restricted: the controller's executor setting (workflow-controller-configmap) carries a restricted securityContext for its init and wait containers, and the podSecurityContext and securityContext options make the job pods restricted."
   });
+  for (const u of ir.upstream) {
+    out.push({
+      kind: "setting",
+      text: `The workflow ${u.workflow} compiled for argo and applied in the same namespace, on a schedule with this run's slots: a scheduled run waits for its CronWorkflow's run of the same slot, a manual run for its backfill run of the same logical date (kfm-compile backfill).`
+    });
+  }
   const secrets = /* @__PURE__ */ new Map();
   const add = (secret, key) => secrets.set(secret, (secrets.get(secret) ?? /* @__PURE__ */ new Set()).add(key));
   for (const job of ir.jobs)
@@ -22234,9 +22250,45 @@ function runDeadlineGuard(timeoutSeconds) {
   const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
   return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
 }
-function dagTask(job, source, timeoutSeconds) {
+var UPSTREAM_POLL_SECONDS = 60;
+var UPSTREAM_NO_LIMIT_RETRIES = 2147483647;
+var UPSTREAM_RETRY_EXPRESSION = "lastRetry.message contains '(NotFound)'";
+var UPSTREAM_SUCCESS_CONDITION = "status.phase == Succeeded";
+var UPSTREAM_FAILURE_CONDITION = "status.phase in (Failed, Error)";
+function upstreamRunName(workflow, source) {
+  const epoch = `sprig.unixEpoch(${logicalDateExpression(source)})`;
+  return `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+}
+function upstreamWaitTemplate(u, source) {
+  const name = argoUpstreamWaitTask(u.workflow);
+  const t = u.timeoutSeconds;
+  const manifest = `apiVersion: ${API_VERSION}
+kind: Workflow
+metadata:
+  name: ${upstreamRunName(u.workflow, source)}
+`;
+  return {
+    name,
+    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: u.workflow } },
+    retryStrategy: {
+      limit: t === null ? UPSTREAM_NO_LIMIT_RETRIES : Math.max(1, Math.ceil(t / UPSTREAM_POLL_SECONDS)),
+      retryPolicy: "Always",
+      expression: UPSTREAM_RETRY_EXPRESSION,
+      backoff: { duration: String(UPSTREAM_POLL_SECONDS), ...t !== null ? { maxDuration: String(t) } : {} }
+    },
+    ...t !== null ? { activeDeadlineSeconds: t } : {},
+    resource: { action: "get", successCondition: UPSTREAM_SUCCESS_CONDITION, failureCondition: UPSTREAM_FAILURE_CONDITION, manifest }
+  };
+}
+function upstreamWaitTask(u, source) {
+  const name = argoUpstreamWaitTask(u.workflow);
+  return { name, template: name, ...source === "parameter" ? { when: logicalDateGuard() } : {} };
+}
+function dagTask(job, source, timeoutSeconds, waits) {
   const task = { name: kubeName(job.name), template: kubeName(job.name) };
-  if (job.dependsOn.length > 0) {
+  if (job.dependsOn.length === 0 && waits.length > 0) {
+    task["depends"] = waits.map((w) => `${w}.Succeeded`).join(" && ");
+  } else if (job.dependsOn.length > 0) {
     task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
     if (job.runWhen === "all_done" && timeoutSeconds !== null)
       task["when"] = runDeadlineGuard(timeoutSeconds);
@@ -22315,6 +22367,7 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
   const status = needsRunStatus(ir);
   const shared = sharedEnv(ir, ctx);
   const sharedNames = new Set(shared.map((e) => e.name));
+  const waits = ir.upstream.map((u) => argoUpstreamWaitTask(u.workflow));
   const defaults = {
     ...options.securityContext !== void 0 ? { securityContext: options.securityContext } : {},
     ...shared.length > 0 ? { env: shared } : {}
@@ -22345,8 +22398,16 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
     templates: [
       {
         name: ARGO_DAG_TEMPLATE,
-        dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds)), ...status ? [runStatusTask(ir)] : []] }
+        dag: {
+          failFast: false,
+          tasks: [
+            ...ir.upstream.map((u) => upstreamWaitTask(u, source)),
+            ...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds, waits)),
+            ...status ? [runStatusTask(ir)] : []
+          ]
+        }
       },
+      ...ir.upstream.map((u) => upstreamWaitTemplate(u, source)),
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...status ? [RUN_STATUS_TEMPLATE] : [],
       ...ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(ir, n, i, ctx, uiUrl, options.notifyImage ?? NOTIFY_CURL_IMAGE))] : []
@@ -22396,10 +22457,14 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
   };
 }
 var EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+var UPSTREAM_RULE = { apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] };
+function executorRules(ir) {
+  return ir.upstream.length > 0 ? [...EXECUTOR_RULES, UPSTREAM_RULE] : EXECUTOR_RULES;
+}
 function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
   if (options.serviceAccount !== void 0)
     return [];
-  return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), EXECUTOR_RULES);
+  return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), executorRules(ir));
 }
 function objects(ir, options = DEFAULT_OPTIONS2) {
   const configMap = concurrencyConfigMap(ir, options);
@@ -22886,7 +22951,36 @@ function checkLabels(metadata, objectName, what) {
   if (JSON.stringify(labels) !== JSON.stringify(objectLabels(objectName, "argo")))
     fail2(`${what} does not carry exactly the managed-by, workflow and target labels`);
 }
-function checkAccount(accounts, serviceAccountName, namespace) {
+function liftUpstreamWait(task, tmpl, source) {
+  const name = str4(task["name"], "task.name");
+  const workflow = specName(tmpl["metadata"], `template ${name}`);
+  if (name !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name || tmpl["name"] !== name)
+    fail2(`wait task ${name} is not named after ${workflow}`);
+  const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
+  const taskKeys = source === "parameter" ? ["name", "template", "when"] : ["name", "template"];
+  if (JSON.stringify(Object.keys(task)) !== JSON.stringify(taskKeys) || source === "parameter" && task["when"] !== guard)
+    fail2(`wait task ${name} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
+  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${name}.activeDeadlineSeconds`);
+  const retry = obj(tmpl["retryStrategy"], `template ${name}.retryStrategy`);
+  const backoff = obj(retry["backoff"], `template ${name}.retryStrategy.backoff`);
+  const limit = timeoutSeconds === null ? 2147483647 : Math.max(1, Math.ceil(timeoutSeconds / 60));
+  if (retry["limit"] !== limit || retry["retryPolicy"] !== "Always" || retry["expression"] !== "lastRetry.message contains '(NotFound)'" || backoff["duration"] !== "60" || backoff["maxDuration"] !== (timeoutSeconds === null ? void 0 : String(timeoutSeconds)) || Object.keys(retry).length !== 4 || Object.keys(backoff).length !== (timeoutSeconds === null ? 1 : 2))
+    fail2(`template ${name} does not look again every minute, only while the upstream run is missing, until its timeout`);
+  const resource = obj(tmpl["resource"], `template ${name}.resource`);
+  const epoch = `sprig.unixEpoch(${dateOf(source)})`;
+  const runName = `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+  const manifest = `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: ${runName}
+`;
+  if (resource["action"] !== "get" || resource["successCondition"] !== "status.phase == Succeeded" || resource["failureCondition"] !== "status.phase in (Failed, Error)" || resource["manifest"] !== manifest || Object.keys(resource).length !== 4)
+    fail2(`template ${name} does not wait for the success of ${workflow}'s run of the same logical date`);
+  if (Object.keys(tmpl).length !== (timeoutSeconds === null ? 4 : 5))
+    fail2(`template ${name} has fields a wait does not use`);
+  return { workflow, timeoutSeconds };
+}
+function checkAccount(accounts, serviceAccountName, namespace, readsWorkflows) {
   if (accounts.length === 0)
     return;
   const kinds = accounts.map((a) => a["kind"]).join(",");
@@ -22903,9 +22997,12 @@ function checkAccount(accounts, serviceAccountName, namespace) {
   if (sa["apiVersion"] !== "v1" || Object.keys(sa).length !== 3)
     fail2("the ServiceAccount has more than a name");
   const rbac = "rbac.authorization.k8s.io/v1";
-  const rules = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+  const rules = [
+    { apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] },
+    ...readsWorkflows ? [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] }] : []
+  ];
   if (role["apiVersion"] !== rbac || JSON.stringify(role["rules"]) !== JSON.stringify(rules) || Object.keys(role).length !== 4)
-    fail2("the Role allows other than creating and patching WorkflowTaskResults");
+    fail2(`the Role allows other than creating and patching WorkflowTaskResults${readsWorkflows ? " and getting Workflows" : ""}`);
   const subject = { kind: "ServiceAccount", name: serviceAccountName, ...namespace !== void 0 ? { namespace } : {} };
   if (binding["apiVersion"] !== rbac || JSON.stringify(binding["roleRef"]) !== JSON.stringify({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: serviceAccountName }) || JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) || Object.keys(binding).length !== 5)
     fail2("the RoleBinding does not bind the Role to the pods' ServiceAccount alone");
@@ -22978,7 +23075,6 @@ function lift2(text) {
       fail2("logical-date has a value: a manual run must be given its date");
     }
   }
-  checkAccount(accounts, str4(spec["serviceAccountName"], "spec.serviceAccountName"), namespace);
   const defaultEnv = templateDefaultEnv(spec["templateDefaults"]);
   const timeoutSeconds = spec["activeDeadlineSeconds"] === void 0 ? null : int3(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
   if (spec["entrypoint"] !== ARGO_DAG_TEMPLATE)
@@ -22998,7 +23094,12 @@ function lift2(text) {
   if (dag["failFast"] !== false)
     fail2("dag.failFast is not false");
   const tasks = arr(dag["tasks"], "dag.tasks").map((t) => obj(t, "dag task"));
-  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK);
+  const isWait = (t) => typeof t["name"] === "string" && t["name"].startsWith("kfm-wait-");
+  const waitTasks = tasks.filter(isWait);
+  const waitNames = waitTasks.map((t) => t["name"]);
+  const upstream = waitTasks.map((t) => liftUpstreamWait(t, templates3.get(str4(t["template"], "task.template")) ?? fail2(`task ${String(t["name"])} uses an unknown template`), source));
+  checkAccount(accounts, str4(spec["serviceAccountName"], "spec.serviceAccountName"), namespace, upstream.length > 0);
+  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK && !isWait(t));
   const statusTask = tasks.find((t) => t["name"] === ARGO_RUN_STATUS_TASK);
   const taskSpecName = /* @__PURE__ */ new Map();
   for (const task of jobTasks) {
@@ -23014,7 +23115,15 @@ function lift2(text) {
     const taskName = task["name"];
     const name = taskSpecName.get(taskName);
     const tmpl = templates3.get(task["template"]);
-    const depends = parseDepends(task["depends"], `task ${taskName}`);
+    const declared = parseDepends(task["depends"], `task ${taskName}`);
+    const onWaits = declared.after.filter((d) => waitNames.includes(d));
+    if (onWaits.length > 0 && (onWaits.length !== declared.after.length || declared.runWhen !== "all_succeeded"))
+      fail2(`task ${taskName} depends on upstream waits and on jobs`);
+    if (waitNames.length > 0 && declared.after.length === 0)
+      fail2(`root task ${taskName} does not wait for the upstream runs`);
+    if (onWaits.length > 0 && JSON.stringify(onWaits) !== JSON.stringify(waitNames))
+      fail2(`root task ${taskName} does not wait for every upstream run`);
+    const depends = { after: declared.after.filter((d) => !waitNames.includes(d)), runWhen: declared.runWhen };
     const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
     graph.push({ name, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== void 0 || task["continueOn"] !== void 0 || task["hooks"] !== void 0)
@@ -23026,7 +23135,7 @@ function lift2(text) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard)
         fail2(`task ${taskName} has a when that is not the logical-date guard`);
-    } else if (source === "parameter" && after.length === 0) {
+    } else if (source === "parameter" && after.length === 0 && onWaits.length === 0) {
       fail2(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
     if (tmpl["suspend"] !== void 0) {
@@ -23098,7 +23207,7 @@ function lift2(text) {
   }
   const notifications = liftNotifications(spec["onExit"], templates3, source, seeds, workflow, jobs.map(([name]) => ({ name })));
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
-  if (templates3.size !== jobTasks.length + statusTemplates + exitTemplates + 1)
+  if (templates3.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1)
     fail2("templates that no task uses");
   const ordered = [];
   const placed = /* @__PURE__ */ new Set();
@@ -23114,7 +23223,7 @@ function lift2(text) {
     fail2("no run-token expression to read the seed from");
   if (seeds.some((x) => x !== seeds[0]))
     fail2("run-token expressions hash different seeds");
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0], upstream: [], notifications, jobs: sortedRecord(jobsWithStatus) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0], upstream, notifications, jobs: sortedRecord(jobsWithStatus) };
 }
 
 // dist/targets/argo/check.js
@@ -23184,7 +23293,7 @@ function check2(ir) {
       problems.push(problem("KFM301", `${TARGET} cannot express an event trigger: a CronWorkflow only fires on a clock (event sources need Argo Events, which kfm-compile does not generate). Use a cron or interval schedule, or trigger the workflow by hand.`, schedule.at));
     } else {
       if (schedule.catchup) {
-        problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds), never every slot since start_date. Set catchup to false and run missed dates by hand.`, [...schedule.at, "catchup"]));
+        problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`, [...schedule.at, "catchup"]));
       }
       if (kubeName(ir.name).length > MAX_CRON_WORKFLOW_NAME) {
         problems.push(problem("KFM301", `${TARGET} cannot express a scheduled workflow named with more than ${MAX_CRON_WORKFLOW_NAME} characters: the controller appends '-<unix time>' to name each run. Use a shorter name.`, [...ir.at, "name"]));
@@ -23196,9 +23305,6 @@ function check2(ir) {
   }
   for (const job of ir.jobs)
     checkJob(job, problems);
-  for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `${TARGET} cannot express a dependency on another workflow's run ('${u.workflow}'): a run cannot wait for the run of another workflow for the same logical date (synchronization locks only exclude runs, a workflow-of-workflows template starts a new run instead of waiting for the scheduled one, and Argo Events sensors start runs on events without gating a scheduled run). Compile for Airflow, or trigger this workflow from the end of '${u.workflow}' yourself.`, u.at));
-  }
   ir.notifications.forEach((n) => {
     const texts = n.message.flatMap((s) => "text" in s ? [[s.text, n.at]] : []);
     if (n.kind === "slack")
@@ -23228,8 +23334,8 @@ var features2 = {
     how: "A `suspend` template: approve with `argo resume --node-field-selector`, reject with `argo stop --node-field-selector` (the gate fails); a timeout is `suspend.duration` with a supplied output that has no default, so running out errors the gate instead of resuming it."
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Argo has no construct that makes a run wait for another workflow's run of the same logical date."
+    support: "emulated",
+    how: "A first `resource` task per upstream workflow (`action: get` of its run of the same logical date: `<cron workflow>-<unix seconds>` for a scheduled run, the backfill run's name for a manual one), `successCondition` Succeeded, `failureCondition` Failed or Error, retried every 60 s only while that run does not exist, bounded by the timeout (`activeDeadlineSeconds`, `backoff.maxDuration`); every first job depends on its success."
   },
   "notify.failure": {
     support: "emulated",
@@ -23247,7 +23353,10 @@ var features2 = {
   "timeout.none": { support: "native", how: "Argo has no default deadline; nothing is written." },
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
-  "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronWorkflow starts at most one missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a Workflow per missed slot."
+  },
   "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
   "runtime.logical-date": {
     support: "emulated",
@@ -24223,7 +24332,7 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
     problems.push(problem("KFM301", `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`, s.at));
   }
   if (s?.kind === "cron" && s.catchup) {
-    problems.push(problem("KFM301", "tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot, never every slot missed since the start date. Set catchup: false and start missed dates as explicit manual runs (one PipelineRun per logical date).", s.at));
+    problems.push(problem("KFM301", `tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot (mostRecentScheduleTime, pkg/controller/cronjob/utils.go), never every slot missed since the start date. Set catchup: false and plan the missed PipelineRuns with \`${catchupCommand(ir, "tekton")}\`, then \`kubectl create -f\` the file it writes under tekton-runs/.`, s.at));
   }
   if (ir.timeoutSeconds === 0) {
     problems.push(problem("KFM301", "tekton cannot express a workflow timeout of 0 seconds: Tekton reads timeouts.pipeline 0s as no timeout. Give a positive timeout or none.", ir.at));
@@ -24313,7 +24422,10 @@ var features3 = {
   "timeout.none": { support: "native", how: "`0s` written on every job task and on the pipeline, so the 60-minute defaults never apply." },
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
-  "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot."
+  },
   "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
@@ -25841,7 +25953,7 @@ function check4(ir) {
   }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
+      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`, [...s.at, "catchup"]));
     }
     const gap = shortestGapMinutes(s.cron);
     if (typeof gap === "string") {
@@ -26060,7 +26172,10 @@ var features4 = {
   },
   "schedule.cron": { support: "native", how: "`on.schedule` with `cron` and `timezone` (`Etc/UTC` for UTC); `kfm-context` finds the slot the run is for." },
   "schedule.window": { support: "emulated", how: "`kfm-context` skips every job of a run whose slot is outside the window (the run ends green)." },
-  "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot."
+  },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },

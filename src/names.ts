@@ -238,6 +238,11 @@ export function airflowUpstreamSensorTask(workflow: string): string {
   return `${RESERVED_PREFIX}upstream-${workflow}`;
 }
 
+/** Argo Workflows: the DAG task (and template) that waits for `workflow`'s run of the same logical date (contract 8.2). */
+export function argoUpstreamWaitTask(workflow: string): string {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
+}
+
 /**
  * Argo Workflows: the output parameter (`valueFrom.supplied`, no default) of an approval
  * gate's suspend template. It has no default on purpose: a gate whose `suspend.duration`

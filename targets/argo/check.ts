@@ -5,6 +5,7 @@
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type SpecPath, type Template, type Workflow } from "../../src/ir.js";
 import { kubeName } from "../../src/names.js";
+import { catchupCommand } from "../../src/backfill.js";
 import { backoffFor } from "./emit.js";
 import { argoWaits, literalTextIssue } from "./lift.js";
 
@@ -132,7 +133,7 @@ export function check(ir: Workflow): Problem[] {
         problems.push(
           problem(
             "KFM301",
-            `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds), never every slot since start_date. Set catchup to false and run missed dates by hand.`,
+            `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`,
             [...schedule.at, "catchup"],
           ),
         );
@@ -158,15 +159,6 @@ export function check(ir: Workflow): Problem[] {
     );
   }
   for (const job of ir.jobs) checkJob(job, problems);
-  for (const u of ir.upstream) {
-    problems.push(
-      problem(
-        "KFM301",
-        `${TARGET} cannot express a dependency on another workflow's run ('${u.workflow}'): a run cannot wait for the run of another workflow for the same logical date (synchronization locks only exclude runs, a workflow-of-workflows template starts a new run instead of waiting for the scheduled one, and Argo Events sensors start runs on events without gating a scheduled run). Compile for Airflow, or trigger this workflow from the end of '${u.workflow}' yourself.`,
-        u.at,
-      ),
-    );
-  }
   ir.notifications.forEach((n) => {
     const texts: [string, SpecPath][] = n.message.flatMap((s): [string, SpecPath][] => ("text" in s ? [[s.text, n.at]] : []));
     if (n.kind === "slack") texts.push([n.channel, [...n.at, "channel"]]);

@@ -16,6 +16,7 @@ import {
   type RuntimeVariable,
   type StandardVariable,
   type Template,
+  type UpstreamWorkflow,
   type Workflow,
 } from "../../src/ir.js";
 import {
@@ -30,6 +31,7 @@ import {
   argoConcurrencyLockName,
   argoExecutorAccountName,
   argoNotifyTask,
+  argoUpstreamWaitTask,
   kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
@@ -316,9 +318,72 @@ export function runDeadlineGuard(timeoutSeconds: number): string {
   return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
 }
 
-function dagTask(job: Job, source: DateSource, timeoutSeconds: number | null): Record<string, unknown> {
+/** Seconds between two looks for an upstream run that does not exist yet (Airflow's sensor pokes every 60 s too). */
+export const UPSTREAM_POLL_SECONDS = 60;
+
+/** `retryStrategy.limit` of a wait without a timeout: the largest int32, as the controller reads it (intstr.Int32). */
+export const UPSTREAM_NO_LIMIT_RETRIES = 2147483647;
+
+/** The retry expression: look again only while the upstream run does not exist (kubectl's `Error from server (NotFound)`). */
+export const UPSTREAM_RETRY_EXPRESSION = "lastRetry.message contains '(NotFound)'";
+
+/** The resource conditions: the upstream Workflow's phase (labels.Parse syntax, gjson paths). */
+export const UPSTREAM_SUCCESS_CONDITION = "status.phase == Succeeded";
+export const UPSTREAM_FAILURE_CONDITION = "status.phase in (Failed, Error)";
+
+/**
+ * The name of the upstream workflow's run of this run's logical date, as an expression
+ * tag: a scheduled run looks for the CronWorkflow's run of the same slot, named
+ * `<cron workflow>-<unix seconds of the slot>` (getChildWorkflowName, workflow/cron/operator.go;
+ * `workflow.scheduledTime` is that slot), and a manual run for the upstream's backfill
+ * run of its date, named `<workflow>-<unix minutes>` (src/names.ts `backfillRunName`).
+ */
+export function upstreamRunName(workflow: string, source: DateSource): string {
+  const epoch = `sprig.unixEpoch(${logicalDateExpression(source)})`;
+  return `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+}
+
+/**
+ * The template that waits for one upstream workflow's run of the same logical date
+ * (README "Cross-workflow dependencies"): a resource `get` of that Workflow, waiting in
+ * its pod until `status.phase` is Succeeded (the task succeeds) or Failed/Error (it
+ * fails) (ExecResource, WaitResource in workflow/executor/resource.go). A run that does
+ * not exist yet fails the `kubectl get` at once; the retry strategy looks again every
+ * minute for that failure only (`expression` on `lastRetry.message`, processNodeRetries
+ * in workflow/controller/operator.go). The timeout bounds the whole wait: the first pod's
+ * `activeDeadlineSeconds`, and `backoff.maxDuration` from the first attempt's start for
+ * the retries and their pods.
+ */
+export function upstreamWaitTemplate(u: UpstreamWorkflow, source: DateSource): Record<string, unknown> {
+  const name = argoUpstreamWaitTask(u.workflow);
+  const t = u.timeoutSeconds;
+  const manifest = `apiVersion: ${API_VERSION}\nkind: Workflow\nmetadata:\n  name: ${upstreamRunName(u.workflow, source)}\n`;
+  return {
+    name,
+    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: u.workflow } },
+    retryStrategy: {
+      limit: t === null ? UPSTREAM_NO_LIMIT_RETRIES : Math.max(1, Math.ceil(t / UPSTREAM_POLL_SECONDS)),
+      retryPolicy: "Always",
+      expression: UPSTREAM_RETRY_EXPRESSION,
+      backoff: { duration: String(UPSTREAM_POLL_SECONDS), ...(t !== null ? { maxDuration: String(t) } : {}) },
+    },
+    ...(t !== null ? { activeDeadlineSeconds: t } : {}),
+    resource: { action: "get", successCondition: UPSTREAM_SUCCESS_CONDITION, failureCondition: UPSTREAM_FAILURE_CONDITION, manifest },
+  };
+}
+
+function upstreamWaitTask(u: UpstreamWorkflow, source: DateSource): Record<string, unknown> {
+  const name = argoUpstreamWaitTask(u.workflow);
+  return { name, template: name, ...(source === "parameter" ? { when: logicalDateGuard() } : {}) };
+}
+
+function dagTask(job: Job, source: DateSource, timeoutSeconds: number | null, waits: readonly string[]): Record<string, unknown> {
   const task: Record<string, unknown> = { name: kubeName(job.name), template: kubeName(job.name) };
-  if (job.dependsOn.length > 0) {
+  if (job.dependsOn.length === 0 && waits.length > 0) {
+    // Every other workflow's run must have succeeded before any job starts: each root job
+    // depends on every wait (the waits carry the manual run's logical-date guard).
+    task["depends"] = waits.map((w) => `${w}.Succeeded`).join(" && ");
+  } else if (job.dependsOn.length > 0) {
     task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
     if (job.runWhen === "all_done" && timeoutSeconds !== null) task["when"] = runDeadlineGuard(timeoutSeconds);
   } else if (source === "parameter") {
@@ -459,6 +524,7 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
   const status = needsRunStatus(ir);
   const shared = sharedEnv(ir, ctx);
   const sharedNames = new Set(shared.map((e) => e.name));
+  const waits = ir.upstream.map((u) => argoUpstreamWaitTask(u.workflow));
   const defaults: Record<string, unknown> = {
     ...(options.securityContext !== undefined ? { securityContext: options.securityContext } : {}),
     ...(shared.length > 0 ? { env: shared } : {}),
@@ -491,8 +557,16 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
     templates: [
       {
         name: ARGO_DAG_TEMPLATE,
-        dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds)), ...(status ? [runStatusTask(ir)] : [])] },
+        dag: {
+          failFast: false,
+          tasks: [
+            ...ir.upstream.map((u) => upstreamWaitTask(u, source)),
+            ...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds, waits)),
+            ...(status ? [runStatusTask(ir)] : []),
+          ],
+        },
       },
+      ...ir.upstream.map((u) => upstreamWaitTemplate(u, source)),
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
       ...(ir.notifications.length > 0
@@ -562,6 +636,17 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
 export const EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }] as const;
 
 /**
+ * With `dependencies`, the waits' pods also read the upstream runs: `kubectl get` of one
+ * named Workflow, then GETs of its self link (ExecResource, checkResourceState in
+ * workflow/executor/resource.go): `get` on `workflows`, nothing else.
+ */
+export const UPSTREAM_RULE = { apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] } as const;
+
+export function executorRules(ir: Workflow): readonly ((typeof EXECUTOR_RULES)[number] | typeof UPSTREAM_RULE)[] {
+  return ir.upstream.length > 0 ? [...EXECUTOR_RULES, UPSTREAM_RULE] : EXECUTOR_RULES;
+}
+
+/**
  * The ServiceAccount the runs' pods use, its Role and the RoleBinding between them
  * (targets/kubernetes.ts `accountObjects`); none when the serviceAccount option names an
  * existing account.
@@ -572,7 +657,7 @@ export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTI
     argoExecutorAccountName(ir.name),
     options.namespace ?? null,
     objectLabels(kubeName(ir.name), TARGET_NAME),
-    EXECUTOR_RULES,
+    executorRules(ir),
   ) as unknown as Record<string, unknown>[];
 }
 

@@ -29,6 +29,7 @@ import {
   ARGO_SPEC_NAME_ANNOTATION,
   argoConcurrencyLockName,
   argoNotifyTask,
+  kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
 import {
@@ -576,7 +577,51 @@ function checkLabels(metadata: Obj, objectName: string, what: string): void {
  * The Role allows exactly what Argo's executor does: create and patch
  * WorkflowTaskResults (workflow/executor/taskresult.go, docs/workflow-rbac.md).
  */
-function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: unknown): void {
+/**
+ * One wait for an upstream workflow's run (emit.ts `upstreamWaitTemplate`, README
+ * "Cross-workflow dependencies"), read back: the upstream's spec name and timeout, after
+ * checking every field that makes it wait for that run of the same logical date, fail
+ * when it failed, and look again only while it does not exist.
+ */
+function liftUpstreamWait(task: Obj, tmpl: Obj, source: Source): { workflow: string; timeoutSeconds: number | null } {
+  const name = str(task["name"], "task.name");
+  const workflow = specName(tmpl["metadata"], `template ${name}`);
+  if (name !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name || tmpl["name"] !== name) fail(`wait task ${name} is not named after ${workflow}`);
+  const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
+  const taskKeys = source === "parameter" ? ["name", "template", "when"] : ["name", "template"];
+  if (JSON.stringify(Object.keys(task)) !== JSON.stringify(taskKeys) || (source === "parameter" && task["when"] !== guard))
+    fail(`wait task ${name} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
+  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === undefined ? null : int(tmpl["activeDeadlineSeconds"], `template ${name}.activeDeadlineSeconds`);
+  const retry = obj(tmpl["retryStrategy"], `template ${name}.retryStrategy`);
+  const backoff = obj(retry["backoff"], `template ${name}.retryStrategy.backoff`);
+  const limit = timeoutSeconds === null ? 2147483647 : Math.max(1, Math.ceil(timeoutSeconds / 60));
+  if (
+    retry["limit"] !== limit ||
+    retry["retryPolicy"] !== "Always" ||
+    retry["expression"] !== "lastRetry.message contains '(NotFound)'" ||
+    backoff["duration"] !== "60" ||
+    backoff["maxDuration"] !== (timeoutSeconds === null ? undefined : String(timeoutSeconds)) ||
+    Object.keys(retry).length !== 4 ||
+    Object.keys(backoff).length !== (timeoutSeconds === null ? 1 : 2)
+  )
+    fail(`template ${name} does not look again every minute, only while the upstream run is missing, until its timeout`);
+  const resource = obj(tmpl["resource"], `template ${name}.resource`);
+  const epoch = `sprig.unixEpoch(${dateOf(source)})`;
+  const runName = `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+  const manifest = `apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: ${runName}\n`;
+  if (
+    resource["action"] !== "get" ||
+    resource["successCondition"] !== "status.phase == Succeeded" ||
+    resource["failureCondition"] !== "status.phase in (Failed, Error)" ||
+    resource["manifest"] !== manifest ||
+    Object.keys(resource).length !== 4
+  )
+    fail(`template ${name} does not wait for the success of ${workflow}'s run of the same logical date`);
+  if (Object.keys(tmpl).length !== (timeoutSeconds === null ? 4 : 5)) fail(`template ${name} has fields a wait does not use`);
+  return { workflow, timeoutSeconds };
+}
+
+function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: unknown, readsWorkflows: boolean): void {
   if (accounts.length === 0) return;
   const kinds = accounts.map((a) => a["kind"]).join(",");
   if (kinds !== "ServiceAccount,Role,RoleBinding") fail(`the account objects are ${kinds}, not a ServiceAccount, Role and RoleBinding in that order`);
@@ -588,9 +633,12 @@ function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: un
   }
   if (sa["apiVersion"] !== "v1" || Object.keys(sa).length !== 3) fail("the ServiceAccount has more than a name");
   const rbac = "rbac.authorization.k8s.io/v1";
-  const rules = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+  const rules = [
+    { apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] },
+    ...(readsWorkflows ? [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] }] : []),
+  ];
   if (role["apiVersion"] !== rbac || JSON.stringify(role["rules"]) !== JSON.stringify(rules) || Object.keys(role).length !== 4)
-    fail("the Role allows other than creating and patching WorkflowTaskResults");
+    fail(`the Role allows other than creating and patching WorkflowTaskResults${readsWorkflows ? " and getting Workflows" : ""}`);
   const subject = { kind: "ServiceAccount", name: serviceAccountName, ...(namespace !== undefined ? { namespace } : {}) };
   if (
     binding["apiVersion"] !== rbac ||
@@ -666,7 +714,6 @@ export function lift(text: string): Summary {
       fail("logical-date has a value: a manual run must be given its date");
     }
   }
-  checkAccount(accounts, str(spec["serviceAccountName"], "spec.serviceAccountName"), namespace);
   const defaultEnv = templateDefaultEnv(spec["templateDefaults"]);
 
   const timeoutSeconds = spec["activeDeadlineSeconds"] === undefined ? null : int(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
@@ -686,7 +733,14 @@ export function lift(text: string): Summary {
   if (dag["failFast"] !== false) fail("dag.failFast is not false");
   const tasks = arr(dag["tasks"], "dag.tasks").map((t) => obj(t, "dag task"));
 
-  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK);
+  const isWait = (t: Obj) => typeof t["name"] === "string" && t["name"].startsWith("kfm-wait-");
+  const waitTasks = tasks.filter(isWait);
+  const waitNames = waitTasks.map((t) => t["name"] as string);
+  const upstream = waitTasks.map((t) =>
+    liftUpstreamWait(t, templates.get(str(t["template"], "task.template")) ?? fail(`task ${String(t["name"])} uses an unknown template`), source),
+  );
+  checkAccount(accounts, str(spec["serviceAccountName"], "spec.serviceAccountName"), namespace, upstream.length > 0);
+  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK && !isWait(t));
   const statusTask = tasks.find((t) => t["name"] === ARGO_RUN_STATUS_TASK);
   const taskSpecName = new Map<string, string>();
   for (const task of jobTasks) {
@@ -705,7 +759,14 @@ export function lift(text: string): Summary {
     const taskName = task["name"] as string;
     const name = taskSpecName.get(taskName)!;
     const tmpl = templates.get(task["template"] as string)!;
-    const depends = parseDepends(task["depends"], `task ${taskName}`);
+    const declared = parseDepends(task["depends"], `task ${taskName}`);
+    // A root job depends on every wait, and on nothing else: every upstream run must have succeeded before any job starts.
+    const onWaits = declared.after.filter((d) => waitNames.includes(d));
+    if (onWaits.length > 0 && (onWaits.length !== declared.after.length || declared.runWhen !== "all_succeeded"))
+      fail(`task ${taskName} depends on upstream waits and on jobs`);
+    if (waitNames.length > 0 && declared.after.length === 0) fail(`root task ${taskName} does not wait for the upstream runs`);
+    if (onWaits.length > 0 && JSON.stringify(onWaits) !== JSON.stringify(waitNames)) fail(`root task ${taskName} does not wait for every upstream run`);
+    const depends: Depends = { after: declared.after.filter((d) => !waitNames.includes(d)), runWhen: declared.runWhen };
     const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
     graph.push({ name, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== undefined || task["continueOn"] !== undefined || task["hooks"] !== undefined)
@@ -717,7 +778,7 @@ export function lift(text: string): Summary {
     } else if (task["when"] !== undefined) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard) fail(`task ${taskName} has a when that is not the logical-date guard`);
-    } else if (source === "parameter" && after.length === 0) {
+    } else if (source === "parameter" && after.length === 0 && onWaits.length === 0) {
       fail(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
 
@@ -792,7 +853,7 @@ export function lift(text: string): Summary {
     jobs.map(([name]) => ({ name })),
   );
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
-  if (templates.size !== jobTasks.length + statusTemplates + exitTemplates + 1) fail("templates that no task uses");
+  if (templates.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1) fail("templates that no task uses");
 
   // Tasks in an order where dependencies come first (the DAG has no cycle; a cycle is an error here).
   const ordered: typeof graph = [];
@@ -808,6 +869,5 @@ export function lift(text: string): Summary {
   if (seeds.length === 0) fail("no run-token expression to read the seed from");
   if (seeds.some((x) => x !== seeds[0])) fail("run-token expressions hash different seeds");
 
-  // Cross-workflow dependencies are refused on Argo (check.ts): nothing in the output waits for another workflow.
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, upstream: [], notifications, jobs: sortedRecord(jobsWithStatus) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, upstream, notifications, jobs: sortedRecord(jobsWithStatus) };
 }

@@ -21,17 +21,26 @@ export function prerequisites(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIO
     options.serviceAccount === undefined
       ? {
           kind: "account",
-          text: `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`,
+          text:
+            ir.upstream.length === 0
+              ? `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`
+              : `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io and get on workflows.argoproj.io itself: the file creates the account ${account}, allowed only those.`,
         }
       : {
           kind: "account",
-          text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor), plus read the artifact repository's Secret if the controller archives logs.`,
+          text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor)${ir.upstream.length > 0 ? " and get workflows.argoproj.io (the waits for upstream runs)" : ""}, plus read the artifact repository's Secret if the controller archives logs.`,
         },
   );
   out.push({
     kind: "setting",
     text: "In a namespace that enforces Pod Security restricted: the controller's executor setting (workflow-controller-configmap) carries a restricted securityContext for its init and wait containers, and the podSecurityContext and securityContext options make the job pods restricted.",
   });
+  for (const u of ir.upstream) {
+    out.push({
+      kind: "setting",
+      text: `The workflow ${u.workflow} compiled for argo and applied in the same namespace, on a schedule with this run's slots: a scheduled run waits for its CronWorkflow's run of the same slot, a manual run for its backfill run of the same logical date (kfm-compile backfill).`,
+    });
+  }
   const secrets = new Map<string, Set<string>>();
   const add = (secret: string, key: string) => secrets.set(secret, (secrets.get(secret) ?? new Set()).add(key));
   for (const job of ir.jobs) for (const e of job.env) if ("secretRef" in e) add(e.secretRef.secret, e.secretRef.key);

@@ -1318,6 +1318,51 @@ export function compareArgoExtras(m: Mismatches, ir: Workflow, parsed: unknown, 
   });
   if (want.notifications.length > 0 && wf.onExit === undefined) m.note("notifications", "no onExit handler");
   checkNotifications(m, ir, "", logicalDate, read, exit.filter((e) => /^kfm-notify-[0-9]+$/.test(String(e.task))).length);
+  // (3) upstream workflows (contract 8.2): each wait as the controller renders it and the
+  // executor and the retry logic read it (argo-check waits.go), and which tasks wait for it.
+  // argo-check reports the waits only when it renders a run (a logical date given).
+  if (logicalDate === null) return;
+  const waits = arr(top.waits).map(obj);
+  m.check("upstream (count of waits)", want.upstream.length, waits.length);
+  const inOrder = (want: Record<string, unknown>, read: unknown) => Object.fromEntries(Object.keys(want).map((k) => [k, obj(read)[k]]));
+  const controllerDeps = new Map(
+    arr(top.depends)
+      .map(obj)
+      .filter((d) => d.template === wf.entrypoint)
+      .map((d) => [String(d.task), arr(d.dependencies).map(String)]),
+  );
+  for (const [i, u] of want.upstream.entries()) {
+    const f = `upstream[${i}] ${u.workflow}`;
+    const name = `kfm-wait-${kubeName(u.workflow)}`;
+    const w = waits.find((x) => x.template === name);
+    if (w === undefined) {
+      m.note(f, `no resource template ${name}`);
+      continue;
+    }
+    m.check(`${f}.action`, "get", w.action);
+    // Look again only while the run does not exist; a failed run or a deadline ends the wait.
+    const retried = { "not found": true, "failure condition": false, deadline: false };
+    m.check(`${f}.retried after`, retried, inOrder(retried, w.retryAfter));
+    const outcome = { "": "neither", Pending: "neither", Running: "neither", Succeeded: "success", Failed: "failure", Error: "failure" };
+    m.check(`${f}.outcome per upstream phase`, outcome, inOrder(outcome, w.phases));
+    const tpl = obj(templates.get(name));
+    m.check(`${f}.timeoutSeconds (activeDeadlineSeconds)`, u.timeoutSeconds, tpl.activeDeadlineSeconds ?? null);
+    const maxDuration = obj(obj(tpl.retryStrategy).backoff).maxDuration;
+    m.check(
+      `${f}.timeoutSeconds (backoff.maxDuration)`,
+      u.timeoutSeconds,
+      maxDuration === undefined ? null : /^[0-9]+$/.test(String(maxDuration)) ? Number(maxDuration) : goDurationSeconds(maxDuration),
+    );
+    // The CronWorkflow's run of a slot is <name>-<unix seconds> (getChildWorkflowName); a backfill run <name>-<unix minutes>.
+    const secs = Math.floor(Date.parse(logicalDate) / 1000);
+    const run = `${kubeName(u.workflow)}-${top.kind === "CronWorkflow" ? secs : Math.floor(secs / 60)}`;
+    m.check(`${f}.run waited for @ ${logicalDate}`, run, /\n {2}name: (\S+)\n/.exec(String(w.manifest))?.[1] ?? w.error ?? "no name");
+    // Every job without depends_on waits for it (the controller's dependencies of each DAG task).
+    for (const [job, j] of Object.entries(want.jobs)) {
+      if (j.after.length > 0) continue;
+      m.check(`jobs.${job} waits for ${u.workflow}`, true, (controllerDeps.get(kubeName(job)) ?? []).includes(name));
+    }
+  }
 }
 
 export function compareTektonExtras(m: Mismatches, ir: Workflow, parsed: unknown, logicalDate: string | null): void {
