@@ -294,6 +294,9 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
         "operator": f"{type(wtask).__module__}.{type(wtask).__qualname__}",
         **sched,
         "execution_timeout": _seconds(wtask.execution_timeout),
+        # The hook the task runner calls before each try (task_runner.py _execute_task):
+        # kfm-compile's run timeout (kfm_run_deadline), or none.
+        "pre_execute": getattr(getattr(wtask, "_pre_execute_hook", None), "__name__", None),
         "pool": stask.pool,
         "queue": stask.queue,
         "retry_policy": (
@@ -754,17 +757,19 @@ def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: i
 
 
 def _module_constants(path: Path) -> dict[str, Any]:
-    """The module-level ``KFM_*`` string constants of the module DagBag imported from the file.
+    """The module-level ``KFM_*`` string and timedelta constants of the module DagBag imported
+    from the file (timedeltas in seconds).
 
     (kfm-compile's files keep the run-token seed there, which the file's own
-    ``kfm_run_token`` macro hashes.)
+    ``kfm_run_token`` macro hashes, and the run timeout, KFM_RUN_TIMEOUT, which the
+    file's own ``kfm_run_deadline`` hook reads.)
     """
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) == str(path):
             return {
-                name: value
+                name: value.total_seconds() if isinstance(value, dt.timedelta) else value
                 for name, value in sorted(vars(module).items())
-                if name.startswith("KFM_") and isinstance(value, str)
+                if name.startswith("KFM_") and isinstance(value, (str, dt.timedelta))
             }
     return {}
 
