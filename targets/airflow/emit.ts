@@ -460,7 +460,8 @@ export function namesUsed(called: ReadonlySet<string>): Set<string> {
   if (called.has("KfmRetryWaits")) for (const n of ["RetryPolicy", "RetryDecision", "timedelta"]) used.add(n);
   if (called.has("KfmFailRun")) for (const n of ["BaseOperator", "AirflowFailException"]) used.add(n);
   if (called.has("kfm_run_deadline"))
-    for (const n of ["datetime", "timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"]) used.add(n);
+    for (const n of ["datetime", "timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"])
+      used.add(n);
   return used;
 }
 
@@ -691,7 +692,11 @@ function resourcesView(job: Job): Py {
  * and the native fields hold the first wait as the fallback Airflow uses when the
  * policy is not consulted (README "Retries").
  */
-function retryView(job: Job, py: Placer, deadline: boolean): Pick<TaskView, "retries" | "retryDelay" | "retryExponentialBackoff" | "maxRetryDelay" | "retryPolicy"> {
+function retryView(
+  job: Job,
+  py: Placer,
+  deadline: boolean,
+): Pick<TaskView, "retries" | "retryDelay" | "retryExponentialBackoff" | "maxRetryDelay" | "retryPolicy"> {
   const waits = retryWaits(job.retry);
   // With a run timeout every retried task takes the policy, which ends its waits at the deadline.
   const constant = waits.every((w) => w === waits[0]) && !(deadline && waits.length > 0);

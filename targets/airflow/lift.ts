@@ -1096,9 +1096,12 @@ export function lift(text: string): Summary {
     if (rules.has(left)) throw new LiftError(`task ${left} is defined twice`);
     // Every job, gate and sensor checks the run's timeout, and no other task does.
     const [c, hooked] = withoutDeadlineHook(written, `task ${left}`);
-    const bounded = ["ApprovalOperator", "ExternalTaskSensor"].includes(c.func) || (c.func === "KubernetesPodOperator" && left !== airflowNotifyTask(notifications.length));
+    const bounded =
+      ["ApprovalOperator", "ExternalTaskSensor"].includes(c.func) || (c.func === "KubernetesPodOperator" && left !== airflowNotifyTask(notifications.length));
     if (hooked !== (bounded && deadline))
-      throw new LiftError(`task ${left} ${hooked ? "has" : "lacks"} pre_execute=${RUN_DEADLINE_HOOK}${deadline ? "" : ", which the file does not define as kfm-compile writes it"}`);
+      throw new LiftError(
+        `task ${left} ${hooked ? "has" : "lacks"} pre_execute=${RUN_DEADLINE_HOOK}${deadline ? "" : ", which the file does not define as kfm-compile writes it"}`,
+      );
     if (c.func === "ShortCircuitOperator") {
       if (!windowFunction) throw new LiftError(`task ${left} calls kfm_in_window, which the file does not define as kfm-compile writes it`);
       if (dag.schedule === null) throw new LiftError(`task ${left}: an unscheduled DAG has no window`);
@@ -1211,7 +1214,8 @@ export function lift(text: string): Summary {
     if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK)!, own))
       throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} is not downstream of every task`);
     // With a run timeout a job kept from starting is skipped: the notifications wait for kfm-run-done instead.
-    if (rules.has(AIRFLOW_RUN_DONE_TASK) !== deadline) throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is written exactly when notifications and a run timeout are`);
+    if (rules.has(AIRFLOW_RUN_DONE_TASK) !== deadline)
+      throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is written exactly when notifications and a run timeout are`);
     if (deadline && !sameSet(upstream.get(AIRFLOW_RUN_DONE_TASK)!, own)) throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is not downstream of every task`);
     const done = deadline ? [AIRFLOW_RUN_DONE_TASK] : own;
     for (const n of notifications) {

@@ -254,7 +254,11 @@ export function compareAirflow(
     .map((t) => String(t.task_id))
     .sort();
   const runTimeout = obj(obj(parsed).module_constants).KFM_RUN_TIMEOUT ?? null;
-  m.check("timeoutSeconds", want.timeoutSeconds, runTimeout !== null && show(hooked) === show(bounded) ? runTimeout : hooked.length === 0 ? null : `hooks on ${show(hooked)}`);
+  m.check(
+    "timeoutSeconds",
+    want.timeoutSeconds,
+    runTimeout !== null && show(hooked) === show(bounded) ? runTimeout : hooked.length === 0 ? null : `hooks on ${show(hooked)}`,
+  );
   // The constant the file's kfm_run_token macro hashes, from the module DagBag imported.
   m.check("runTokenSeed", want.runTokenSeed, obj(obj(parsed).module_constants).KFM_RUN_TOKEN_SEED);
   // null means no limit; Airflow has no "unlimited", the backend writes a bound no run reaches.

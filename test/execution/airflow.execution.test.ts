@@ -91,7 +91,12 @@ const SABOTAGE: readonly Sabotage[] = [
     spec: "test/execution/specs/run-timeout.yaml",
     scenario: "run-timeout-stops-attempt",
     mutate: (dag) => {
-      const changed = dag.replace("dagrun_timeout=None,", "dagrun_timeout=KFM_RUN_TIMEOUT,").replace(/\n {8}pre_execute=kfm_run_deadline,/g, "");
+      // A DAG id of its own: the harness process's scheduler keeps the serialized DAG of an earlier
+      // case with the same id (without dagrun_timeout), and its `_schedule_dag_run` reads that one.
+      const changed = dag
+        .replace("dagrun_timeout=None,", "dagrun_timeout=KFM_RUN_TIMEOUT,")
+        .replace(/\n {8}pre_execute=kfm_run_deadline,/g, "")
+        .replace('dag_id="exec_run_timeout",', 'dag_id="exec_run_timeout_sabotaged",');
       if (changed === dag || changed.includes("pre_execute=")) throw new Error("the sabotage of the run timeout changed nothing");
       return changed;
     },

@@ -381,7 +381,9 @@ describe("the DAG", () => {
   });
 
   it("given a run timeout, every job that retries takes the deadline form of KfmRetryWaits, equal waits too", () => {
-    const py = emitted(irFixture({ timeoutSeconds: 600, jobs: [{ name: "a", retry: { maxAttempts: 3, delaySeconds: 12, multiplier: 1, maxDelaySeconds: null } }] }));
+    const py = emitted(
+      irFixture({ timeoutSeconds: 600, jobs: [{ name: "a", retry: { maxAttempts: 3, delaySeconds: 12, multiplier: 1, maxDelaySeconds: null } }] }),
+    );
     expect(statement(py, "a")).toContain("retry_policy=KfmRetryWaits(waits=[12, 12]),");
     expect(py).toContain("left = kfm_time_left(context)");
     expect(py).toContain('return RetryDecision.fail("the run\'s timeout has passed")');
@@ -389,9 +391,9 @@ describe("the DAG", () => {
     // Without the policy a wait would run past the deadline: lift refuses it.
     expect(() => airflow.lift(py.replace("retry_policy=KfmRetryWaits(waits=[12, 12]),", "retry_policy=None,"))).toThrow(/KfmRetryWaits/);
     // Without a run timeout equal waits stay native.
-    expect(statement(emitted(irFixture({ jobs: [{ name: "a", retry: { maxAttempts: 3, delaySeconds: 12, multiplier: 1, maxDelaySeconds: null } }] })), "a")).toContain(
-      "retry_policy=None,",
-    );
+    expect(
+      statement(emitted(irFixture({ jobs: [{ name: "a", retry: { maxAttempts: 3, delaySeconds: 12, multiplier: 1, maxDelaySeconds: null } }] })), "a"),
+    ).toContain("retry_policy=None,");
   });
 
   it("given a run timeout, lift refuses Airflow's own dagrun_timeout and a job without the hook", () => {
@@ -1076,7 +1078,9 @@ describe("failure notifications", () => {
     expect(airflow.lift(py)).toEqual(summarize(timed));
     expect(airflow.emit(notified())).not.toContain("kfm-run-done");
     // Waiting for every task again would skip the notification after a skipped job: lift refuses it.
-    expect(() => airflow.lift(py.replace('("kfm-run-done", "kfm-notify-1"),', '("a", "kfm-notify-1"), ("b", "kfm-notify-1"), ("c", "kfm-notify-1"),'))).toThrow(/kfm-notify-1/);
+    expect(() => airflow.lift(py.replace('("kfm-run-done", "kfm-notify-1"),', '("a", "kfm-notify-1"), ("b", "kfm-notify-1"), ("c", "kfm-notify-1"),'))).toThrow(
+      /kfm-notify-1/,
+    );
   });
 });
 
