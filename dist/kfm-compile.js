@@ -9252,9 +9252,7 @@ var RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
 var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } };
 var IMPORT_TABLE = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
-  { section: 0, from: "datetime", name: "datetime", binds: "datetime" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
-  { section: 0, from: "datetime", name: "timezone", binds: "timezone" },
   { section: 0, from: "urllib.parse", name: "quote", binds: "quote" },
   { section: 1, from: null, name: "jinja2", binds: "jinja2" },
   { section: 1, from: null, name: "pendulum", binds: "pendulum" },
@@ -9268,6 +9266,7 @@ var IMPORT_TABLE = [
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk", name: "timezone", binds: "timezone" },
   { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowSkipException", binds: "AirflowSkipException" },
@@ -9286,7 +9285,7 @@ function namesUsed(called) {
     for (const n of ["BaseOperator", "AirflowFailException"])
       used.add(n);
   if (called.has("kfm_run_deadline"))
-    for (const n of ["datetime", "timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"])
+    for (const n of ["timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"])
       used.add(n);
   return used;
 }
@@ -9404,7 +9403,7 @@ var RETRY_WAITS_DEADLINE_CLASS = `class KfmRetryWaits(RetryPolicy):
         return {"waits": list(self.waits)}`;
 var RUN_DEADLINE_FUNCTIONS = `def kfm_time_left(context):
     """What is left of the run's timeout, KFM_RUN_TIMEOUT from its start (kfm-compile)."""
-    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - datetime.now(timezone.utc)
+    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - timezone.utcnow()
 
 
 def kfm_run_deadline(context):

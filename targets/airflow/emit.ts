@@ -426,9 +426,7 @@ export interface DagView {
  */
 const IMPORT_TABLE: readonly { readonly section: number; readonly from: string | null; readonly name: string; readonly binds: string }[] = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
-  { section: 0, from: "datetime", name: "datetime", binds: "datetime" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
-  { section: 0, from: "datetime", name: "timezone", binds: "timezone" },
   { section: 0, from: "urllib.parse", name: "quote", binds: "quote" },
   { section: 1, from: null, name: "jinja2", binds: "jinja2" },
   { section: 1, from: null, name: "pendulum", binds: "pendulum" },
@@ -442,6 +440,7 @@ const IMPORT_TABLE: readonly { readonly section: number; readonly from: string |
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk", name: "timezone", binds: "timezone" },
   { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowSkipException", binds: "AirflowSkipException" },
@@ -460,8 +459,7 @@ export function namesUsed(called: ReadonlySet<string>): Set<string> {
   if (called.has("KfmRetryWaits")) for (const n of ["RetryPolicy", "RetryDecision", "timedelta"]) used.add(n);
   if (called.has("KfmFailRun")) for (const n of ["BaseOperator", "AirflowFailException"]) used.add(n);
   if (called.has("kfm_run_deadline"))
-    for (const n of ["datetime", "timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"])
-      used.add(n);
+    for (const n of ["timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"]) used.add(n);
   return used;
 }
 
@@ -638,7 +636,7 @@ export const RETRY_WAITS_DEADLINE_CLASS = `class KfmRetryWaits(RetryPolicy):
  */
 export const RUN_DEADLINE_FUNCTIONS = `def kfm_time_left(context):
     """What is left of the run's timeout, KFM_RUN_TIMEOUT from its start (kfm-compile)."""
-    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - datetime.now(timezone.utc)
+    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - timezone.utcnow()
 
 
 def kfm_run_deadline(context):
