@@ -586,7 +586,7 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
     in-memory stand-in carrying exactly the attributes it reads (the ORM row
     needs a database); logical_date is a UTC datetime as the database returns it.
     The simulated failure is a plain RuntimeError (not AirflowFailException,
-    which skips the policy and retries altogether).
+    which skips the policy and retries altogether), in a run that has just started.
     """
     from airflow.models.taskinstance import TaskInstance
 
@@ -594,6 +594,9 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
     ld = logical_date.astimezone(dt.timezone.utc)
     ld = dt.datetime(ld.year, ld.month, ld.day, ld.hour, ld.minute, ld.second, ld.microsecond, tzinfo=dt.timezone.utc)
     out: dict[str, Any] = {}
+    # The context the task runner passes, as far as kfm-compile's policy reads it: the run, started
+    # just now (a run timeout, KFM_RUN_TIMEOUT, is then all ahead and cuts no wait).
+    context = {"dag_run": SimpleNamespace(start_date=dt.datetime.now(dt.timezone.utc))}
     for task in sorted(sdag.tasks, key=lambda t: t.task_id):
         policy = getattr(wdag.task_dict[task.task_id], "retry_policy", None)
         waits: list[Any] = []
@@ -605,7 +608,7 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
                 source = "next_retry_datetime"
                 if policy is not None:
                     decision = policy.evaluate(
-                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=None
+                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=context
                     )
                     action = getattr(decision.action, "value", str(decision.action))
                     if action == "fail":
