@@ -9102,6 +9102,7 @@ function airflowNotifyTask(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
 }
 var AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
+var AIRFLOW_RUN_DONE_TASK = `${RESERVED_PREFIX}run-done`;
 var AIRFLOW_WINDOW_TASK = `${RESERVED_PREFIX}window`;
 function airflowUpstreamSensorTask(workflow) {
   return `${RESERVED_PREFIX}upstream-${workflow}`;
@@ -9271,8 +9272,10 @@ var IMPORT_TABLE = [
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk", name: "timezone", binds: "timezone" },
   { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
+  { section: 1, from: "airflow.sdk.exceptions", name: "AirflowSkipException", binds: "AirflowSkipException" },
   { section: 1, from: "kubernetes.client", name: "Configuration", binds: "Configuration" },
   // isort keeps an aliased member on its own line (`combine-as-imports = false`).
   { section: 1, from: "kubernetes.client", name: "models as k8s", binds: "k8s" }
@@ -9286,6 +9289,9 @@ function namesUsed(called) {
       used.add(n);
   if (called.has("KfmFailRun"))
     for (const n of ["BaseOperator", "AirflowFailException"])
+      used.add(n);
+  if (called.has("kfm_run_deadline"))
+    for (const n of ["timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"])
       used.add(n);
   return used;
 }
@@ -9363,6 +9369,78 @@ var WINDOW_FUNCTION = `def kfm_in_window(dag_run, start):
 
 
 `;
+var RETRY_WAITS_CLASS = `class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Written by kfm-compile.
+    """
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1.
+        attempt = try_number - (max_tries - len(self.waits))
+        if 1 <= attempt <= len(self.waits):
+            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
+        return RetryDecision.default()
+
+    def serialize(self):
+        return {"waits": list(self.waits)}`;
+var RETRY_WAITS_DEADLINE_CLASS = `class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Never past the run's timeout: a wait ends at the latest when the run's time is up
+    (the next try then fails in kfm_run_deadline), and with no time left the task
+    fails at once. Written by kfm-compile.
+    """
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1.
+        attempt = try_number - (max_tries - len(self.waits))
+        if not 1 <= attempt <= len(self.waits):
+            return RetryDecision.default()
+        wait = timedelta(seconds=self.waits[attempt - 1])
+        left = kfm_time_left(context)
+        if left <= timedelta(0):
+            return RetryDecision.fail("the run's timeout has passed")
+        return RetryDecision.retry(delay=min(wait, left))
+
+    def serialize(self):
+        return {"waits": list(self.waits)}`;
+var RUN_DEADLINE_FUNCTIONS = `def kfm_time_left(context):
+    """What is left of the run's timeout, KFM_RUN_TIMEOUT from its start (kfm-compile)."""
+    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - timezone.utcnow()
+
+
+def kfm_run_deadline(context):
+    """The run's timeout, for one try of a job, gate or dependency (kfm-compile).
+
+    The pre_execute of each: the task runner calls it before every try, before it
+    reads the try's execution_timeout (task_runner.py _execute_task). With time
+    left, the try's execution_timeout (a gate's response_timeout) is cut to it.
+    With none left, a job's first try does not start (skipped, as the all_success
+    tasks after it are); a later try, a resumed gate or a waiting sensor fails.
+    """
+    task, ti = context["task"], context["ti"]
+    left = kfm_time_left(context)
+    if left <= timedelta(0):
+        first_try = ti.try_number - ti.max_tries + task.retries == 1
+        if first_try and isinstance(task, KubernetesPodOperator):
+            raise AirflowSkipException("the run's timeout passed before this job began")
+        raise AirflowFailException("the run's timeout has passed")
+    if isinstance(task, ApprovalOperator):
+        task.response_timeout = min(task.response_timeout or left, left)
+    else:
+        task.execution_timeout = min(task.execution_timeout or left, left)
+
+
+`;
+var RUN_TIMEOUT = "KFM_RUN_TIMEOUT";
+var RUN_DEADLINE_HOOK = "kfm_run_deadline";
 function periodOf(ir) {
   return ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule.periodSeconds : null;
 }
@@ -9379,9 +9457,9 @@ function resourcesView(job) {
     ["limits", pyDict(entries)]
   ]);
 }
-function retryView(job, py) {
+function retryView(job, py, deadline) {
   const waits = retryWaits(job.retry);
-  const constant2 = waits.every((w) => w === waits[0]);
+  const constant2 = waits.every((w) => w === waits[0]) && !(deadline && waits.length > 0);
   return {
     retries: String(waits.length),
     retryDelay: py.at(pyTimedelta(waits.length === 0 ? 0 : waits[0]), 2, "retry_delay"),
@@ -9400,7 +9478,7 @@ function envView(e, opts) {
   ]);
   return k8sModel("V1EnvVar", [name, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
 }
-function taskView(job, periodSeconds, py) {
+function taskView(job, periodSeconds, py, deadline) {
   const k8sText = { doubleDollars: true, periodSeconds };
   return {
     taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
@@ -9411,28 +9489,31 @@ function taskView(job, periodSeconds, py) {
     arguments: py.at(pyJinjaList(job.args, k8sText), 2, "arguments"),
     envVars: py.at(pyList(job.env.map((e) => envView(e, k8sText))), 2, "env_vars"),
     containerResources: py.at(resourcesView(job), 2, "container_resources"),
-    ...retryView(job, py),
+    ...retryView(job, py, deadline),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_TIMEOUT_SECONDS)
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : []
   };
 }
-function gateView(job, py) {
+function gateView(job, py, deadline) {
   const text = (t) => pyStr(jinjaSource([{ text: t }], { doubleDollars: false, periodSeconds: null }));
   return {
     taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
     doc: job.description === null ? "None" : py.at(pyStr(job.description), 2, "doc"),
     subject: py.at(text(`Approve ${job.name}?`), 2, "subject"),
     body: job.description === null ? "None" : py.at(text(job.description), 2, "body"),
-    responseTimeout: py.at(pyOptTimedelta(job.approval.timeoutSeconds), 2, "response_timeout")
+    responseTimeout: py.at(pyOptTimedelta(job.approval.timeoutSeconds), 2, "response_timeout"),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : []
   };
 }
-function sensorView(workflow, timeoutSeconds, py) {
+function sensorView(workflow, timeoutSeconds, py, deadline) {
   return {
     taskId: py.at(pyStr(airflowUpstreamSensorTask(workflow)), 2, "task_id"),
     externalDagId: py.at(pyStr(airflowId(workflow)), 2, "external_dag_id"),
     timeout: py.at(pyTimedelta(timeoutSeconds ?? SENSOR_NO_LIMIT_SECONDS), 2, "timeout"),
-    pokeInterval: String(SENSOR_POKE_SECONDS)
+    pokeInterval: String(SENSOR_POKE_SECONDS),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : []
   };
 }
 function notifyView(ir, n, index, periodSeconds, py) {
@@ -9527,9 +9608,10 @@ var EDGE_LOOP = "for upstream, downstream in ";
 function viewModel(ir, options = DEFAULT_OPTIONS) {
   const py = new Placer();
   const period = periodOf(ir);
+  const deadline = ir.timeoutSeconds !== null;
   const edges = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
-  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
+  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py, deadline));
   const start = windowStart(ir);
   const window = start === null || ir.schedule?.kind !== "cron" ? [] : [{ taskId: pyStr(AIRFLOW_WINDOW_TASK), opKwargs: py.at(pyDict([[pyStr("start"), pyLocalDateTime(start, ir.schedule.timezone)]]), 2, "op_kwargs") }];
   if (window.length > 0) {
@@ -9559,21 +9641,24 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (notified)
     for (const t of own)
       edges.push([t, AIRFLOW_RUN_FAILED_TASK]);
+  const runDone = notified && deadline ? [{ taskId: pyStr(AIRFLOW_RUN_DONE_TASK) }] : [];
+  if (runDone.length > 0)
+    for (const t of own)
+      edges.push([t, AIRFLOW_RUN_DONE_TASK]);
   const notify = ir.notifications.map((n, i) => notifyView(ir, n, i, period, py));
   for (let i = 0; i < notify.length; i++) {
-    for (const t of own)
+    for (const t of runDone.length > 0 ? [AIRFLOW_RUN_DONE_TASK] : own)
       edges.push([t, airflowNotifyTask(i)]);
     edges.push([AIRFLOW_RUN_FAILED_TASK, airflowNotifyTask(i)]);
   }
-  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py));
-  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py));
+  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py, deadline));
+  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py, deadline));
   const dag = {
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
     queueNote: queuesWithoutCatchup(ir) ? [""] : [],
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
-    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation)
   };
   const queue = queuesWithoutCatchup(ir);
@@ -9596,6 +9681,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (notified)
     for (const name of ["EmptyOperator", "conf", "quote"])
       called.add(name);
+  if (deadline)
+    called.add(RUN_DEADLINE_HOOK);
   if (needsWatcher)
     called.add("KfmFailRun");
   if (window.length > 0)
@@ -9604,7 +9691,9 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: importBlock(called),
     k8sConfig: called.has("k8s") ? [true] : [],
-    retryWaits: called.has("KfmRetryWaits") ? [true] : [],
+    retryWaits: called.has("KfmRetryWaits") ? [deadline ? RETRY_WAITS_DEADLINE_CLASS : RETRY_WAITS_CLASS] : [],
+    runDeadline: deadline ? [RUN_DEADLINE_FUNCTIONS.slice(0, -1)] : [],
+    runTimeout: deadline ? [valueAt(pyTimedelta(ir.timeoutSeconds), 0, `${RUN_TIMEOUT} = `)] : [],
     notifyHelpers: notified ? [NOTIFY_HELPERS.slice(0, -1)] : [],
     userDefinedMacros: py.at(pyDict(["kfm_run_token", ...notified ? NOTIFY_MACROS : []].map((m) => [pyStr(m), m])), 1, "user_defined_macros"),
     ...dag,
@@ -9619,6 +9708,7 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     notifications: notify,
     failRun,
     runFailed,
+    runDone,
     edges: edges.length === 0 ? [] : [
       {
         pairs: layout(pairs2, 1, EDGE_LOOP, ":").join("\n").slice(INDENT.length + EDGE_LOOP.length, -1)
@@ -9654,9 +9744,6 @@ function check(ir) {
   };
   if (ir.timeoutSeconds !== null && ir.timeoutSeconds > MAX_SECONDS)
     tooLong("a workflow timeout", ir.timeoutSeconds, ir.at);
-  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
-    problems.push(problem("KFM301", "airflow cannot express failure notifications together with a workflow timeout: when `dagrun_timeout` stops a run, Airflow marks it failed and sets every unfinished task skipped (scheduler_job_runner.py `_schedule_dag_run`), so no task runs afterwards and a run that failed by its timeout would send no notification. Drop the workflow `timeout` (bound each job with its own `timeout`), or drop `notifications`.", ir.notifications[0].at));
-  }
   for (const u of ir.upstream) {
     if (u.timeoutSeconds !== null && u.timeoutSeconds >= SENSOR_NO_LIMIT_SECONDS) {
       problems.push(problem("KFM301", `airflow cannot express a dependency timeout of ${u.timeoutSeconds} seconds: kfm-compile writes an ExternalTaskSensor timeout of ${SENSOR_NO_LIMIT_SECONDS} seconds for "no limit" (None would mean the deployment's 7-day default). Use a shorter timeout, or none.`, u.at));
@@ -9693,7 +9780,7 @@ var features = {
   },
   "notify.failure": {
     support: "emulated",
-    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.'
+    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. With a workflow `timeout` it waits for a `kfm-run-done` marker (`all_done`) instead of every task, since a job the timeout keeps from starting is skipped.'
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
@@ -9703,7 +9790,10 @@ var features = {
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
-  "timeout.run": { support: "native", how: "`dagrun_timeout`." },
+  "timeout.run": {
+    support: "emulated",
+    how: "`KFM_RUN_TIMEOUT` and a `pre_execute=kfm_run_deadline` hook on every job, gate and sensor: before each try it cuts `execution_timeout` (a gate's `response_timeout`) to the time left, skips a job's first try after the deadline and fails any later try; `KfmRetryWaits` ends retry waits at the deadline. Not `dagrun_timeout`, which skips the stopped job instead of failing it and runs no notification."
+  },
   "timeout.none": {
     support: "native",
     how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`)."
@@ -9798,26 +9888,13 @@ var K8S_CONFIG_BLOCK = `
 # copies the default one itself, and that copy costs more than the rest of the task.
 KFM_K8S_CONFIG = Configuration.get_default_copy()
 `;
-var RETRY_WAITS_CLASS = `
+var RETRY_WAITS_CLASS2 = `
 
-class KfmRetryWaits(RetryPolicy):
-    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+${RETRY_WAITS_CLASS}
+`;
+var RETRY_WAITS_CLASS_DEADLINE = `
 
-    Written by kfm-compile.
-    """
-
-    def __init__(self, waits):
-        self.waits = tuple(waits)
-
-    def evaluate(self, exception, try_number, max_tries, context=None):
-        # Attempt number within this run of the task; a cleared task counts from 1.
-        attempt = try_number - (max_tries - len(self.waits))
-        if 1 <= attempt <= len(self.waits):
-            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
-        return RetryDecision.default()
-
-    def serialize(self):
-        return {"waits": list(self.waits)}
+${RETRY_WAITS_DEADLINE_CLASS}
 `;
 var RUN_TOKEN_FUNCTION = `
 
@@ -10333,6 +10410,7 @@ function readDag(c) {
     throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token} (and the notification helpers)');
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
+  constant(k.get("dagrun_timeout"), null, "dagrun_timeout");
   constant(k.get("fail_fast"), false, "fail_fast");
   bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
@@ -10376,7 +10454,6 @@ function readDag(c) {
   return {
     workflow: str(k.get("dag_id"), "dag_id"),
     schedule,
-    timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout"),
     maxActiveRuns: maxActiveRuns === MAX_ACTIVE_RUNS ? null : maxActiveRuns
   };
 }
@@ -10424,13 +10501,16 @@ function readResources(e, what) {
     throw new LiftError(`${what} is empty`);
   return { cpu: cpuMeaning(requests.cpu ?? null), memory: memoryMeaning(requests.memory ?? null) };
 }
-function readWaits(k, retries, what) {
+function readWaits(k, retries, what, deadline) {
   constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
   constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
   const delay = seconds(k.get("retry_delay"), `${what} retry_delay`);
   const policy = k.get("retry_policy");
-  if (isNone(policy))
+  if (isNone(policy)) {
+    if (deadline && retries > 0)
+      throw new LiftError(`${what} retries without KfmRetryWaits in a workflow with a timeout`);
     return Array.from({ length: retries }, () => delay);
+  }
   const c = call(policy, "KfmRetryWaits", `${what} retry_policy`);
   expectKeys(c, 0, ["waits"], `${what} retry_policy`);
   const list = c.kwargs.get("waits");
@@ -10453,7 +10533,7 @@ function readEnvVar(e, what) {
   const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name} secret_key_ref`);
   return [name, { secret: str(ref.kwargs.get("name"), `${what} ${name} secret`), key: str(ref.kwargs.get("key"), `${what} ${name} key`) }];
 }
-function readTask(key, c) {
+function readTask(key, c, deadline) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
   const k = c.kwargs;
@@ -10489,7 +10569,7 @@ function readTask(key, c) {
     cpu,
     memory,
     attempts: retries + 1,
-    waitsSeconds: readWaits(k, retries, what),
+    waitsSeconds: readWaits(k, retries, what, deadline),
     timeoutSeconds: optSeconds(k.get("execution_timeout"), `${what} execution_timeout`)
   };
 }
@@ -10591,13 +10671,26 @@ function readSensor(key, c) {
   const timeout = seconds(k.get("timeout"), `${what} timeout`);
   return { workflow, timeoutSeconds: timeout === SENSOR_NO_LIMIT_SECONDS ? null : timeout };
 }
-function readRunFailed(key, c) {
+function readMarker(key, c) {
   const what = `task ${JSON.stringify(key)}`;
-  if (key !== AIRFLOW_RUN_FAILED_TASK)
-    throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK}`);
+  const rule = key === AIRFLOW_RUN_FAILED_TASK ? "one_failed" : key === AIRFLOW_RUN_DONE_TASK ? "all_done" : null;
+  if (rule === null)
+    throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK}`);
   expectKeys(c, 0, ["task_id", "trigger_rule"], `${what} EmptyOperator(...)`);
   constant(c.kwargs.get("task_id"), key, `${what} task_id`);
-  constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
+  constant(c.kwargs.get("trigger_rule"), rule, `${what} trigger_rule`);
+  return rule;
+}
+function withoutDeadlineHook(c, what) {
+  const hook = c.kwargs.get("pre_execute");
+  if (hook === void 0)
+    return [c, false];
+  if (hook.kind !== "name" || hook.name !== RUN_DEADLINE_HOOK)
+    throw new LiftError(`${what} pre_execute is not ${RUN_DEADLINE_HOOK}`);
+  if ([...c.kwargs.keys()].at(-1) !== "pre_execute")
+    throw new LiftError(`${what} pre_execute is not its last keyword argument`);
+  const kwargs = new Map([...c.kwargs].filter(([key]) => key !== "pre_execute"));
+  return [{ ...c, kwargs }, true];
 }
 function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
@@ -10694,7 +10787,10 @@ function lift(text) {
   let runToken2;
   let failRunClass;
   [k8sConfig, body] = take(body, K8S_CONFIG_BLOCK);
-  [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS);
+  let retryWaitsDeadline;
+  [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS2);
+  [retryWaitsDeadline, body] = retryWaitsClass ? [false, body] : take(body, RETRY_WAITS_CLASS_DEADLINE);
+  retryWaitsClass ||= retryWaitsDeadline;
   [runToken2, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken2)
     throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
@@ -10702,6 +10798,8 @@ function lift(text) {
   [windowFunction, body] = take(body, WINDOW_FUNCTION);
   let notifyHelpers;
   [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
+  let deadline;
+  [deadline, body] = take(body, RUN_DEADLINE_FUNCTIONS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
   const p = new Parser(tokenize(body));
   p.name("KFM_RUN_TOKEN_SEED");
@@ -10710,6 +10808,15 @@ function lift(text) {
   if (seed.kind !== "str")
     throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  let timeoutSeconds = null;
+  if (deadline) {
+    p.name(RUN_TIMEOUT);
+    p.op("=");
+    timeoutSeconds = seconds(p.expr(), RUN_TIMEOUT);
+    p.newline();
+  }
+  if (retryWaitsDeadline !== (retryWaitsClass && deadline))
+    throw new LiftError(`the KfmRetryWaits class is not the one kfm-compile writes ${deadline ? "with" : "without"} a run timeout`);
   let restrictedContexts = false;
   if (p.peek().kind === "name" && p.peek().value === RESTRICTED_POD) {
     for (const [name, expected2] of [
@@ -10737,12 +10844,16 @@ function lift(text) {
   const notifications = [];
   let windowStart2 = null;
   while (!p.atEnd() && !(p.peek().kind === "name" && p.peek().value === "for")) {
-    const c = p.expr();
-    if (c.kind !== "call")
-      throw new LiftError(`expected an operator, found a ${c.kind}`);
-    const left = str(c.kwargs.get("task_id"), `the task_id of a ${c.func}(...)`);
+    const written = p.expr();
+    if (written.kind !== "call")
+      throw new LiftError(`expected an operator, found a ${written.kind}`);
+    const left = str(written.kwargs.get("task_id"), `the task_id of a ${written.func}(...)`);
     if (rules.has(left))
       throw new LiftError(`task ${left} is defined twice`);
+    const [c, hooked] = withoutDeadlineHook(written, `task ${left}`);
+    const bounded = ["ApprovalOperator", "ExternalTaskSensor"].includes(c.func) || c.func === "KubernetesPodOperator" && left !== airflowNotifyTask(notifications.length);
+    if (hooked !== (bounded && deadline))
+      throw new LiftError(`task ${left} ${hooked ? "has" : "lacks"} pre_execute=${RUN_DEADLINE_HOOK}${deadline ? "" : ", which the file does not define as kfm-compile writes it"}`);
     if (c.func === "ShortCircuitOperator") {
       if (!windowFunction)
         throw new LiftError(`task ${left} calls kfm_in_window, which the file does not define as kfm-compile writes it`);
@@ -10756,8 +10867,7 @@ function lift(text) {
       readFailRun(left, c);
       rules.set(left, "one_failed");
     } else if (c.func === "EmptyOperator") {
-      readRunFailed(left, c);
-      rules.set(left, "one_failed_noop");
+      rules.set(left, readMarker(left, c) === "one_failed" ? "one_failed_noop" : "all_done");
     } else if (c.func === "ApprovalOperator") {
       jobs.set(left, readGate(left, c));
       rules.set(left, "all_success");
@@ -10768,7 +10878,7 @@ function lift(text) {
       notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`), dag.workflow) });
       rules.set(left, "none_skipped");
     } else {
-      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
+      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`), deadline);
       jobs.set(left, job);
       rules.set(left, job.runWhen === "all_done" ? "all_done" : "all_success");
     }
@@ -10810,6 +10920,8 @@ function lift(text) {
   if (notifyHelpers)
     for (const name of ["conf", "quote"])
       called.add(name);
+  if (deadline)
+    called.add(RUN_DEADLINE_HOOK);
   const expected = importBlock(called);
   if (imports !== expected)
     throw new LiftError(`the imports are not exactly the ones the file uses:
@@ -10833,7 +10945,7 @@ ${expected}`);
     throw new LiftError(`${AIRFLOW_WINDOW_TASK} with catchup=True`);
   if (notifyHelpers !== notifications.length > 0)
     throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
-  const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n2) => n2.task)]);
+  const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_RUN_DONE_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n2) => n2.task)]);
   const last = new Set([...internal].filter((t) => t !== AIRFLOW_WINDOW_TASK));
   for (const [t, ups] of upstream) {
     if (!internal.has(t) && ups.some((u) => last.has(u)))
@@ -10867,12 +10979,17 @@ ${expected}`);
   if (notifications.length > 0) {
     if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK), own))
       throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} is not downstream of every task`);
+    if (rules.has(AIRFLOW_RUN_DONE_TASK) !== deadline)
+      throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is written exactly when notifications and a run timeout are`);
+    if (deadline && !sameSet(upstream.get(AIRFLOW_RUN_DONE_TASK), own))
+      throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is not downstream of every task`);
+    const done = deadline ? [AIRFLOW_RUN_DONE_TASK] : own;
     for (const n2 of notifications) {
-      if (!sameSet(upstream.get(n2.task), [...own, AIRFLOW_RUN_FAILED_TASK]))
+      if (!sameSet(upstream.get(n2.task), [...done, AIRFLOW_RUN_FAILED_TASK]))
         throw new LiftError(`${n2.task} does not wait for every task and ${AIRFLOW_RUN_FAILED_TASK}`);
     }
-  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK))
-    throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} without notifications`);
+  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK) || rules.has(AIRFLOW_RUN_DONE_TASK))
+    throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK} without notifications`);
   void sensorTasks;
   const summaries = [...jobs].map(([name, s]) => [
     name,
@@ -10885,7 +11002,7 @@ ${expected}`);
   return {
     workflow: dag.workflow,
     schedule,
-    timeoutSeconds: dag.timeoutSeconds,
+    timeoutSeconds,
     maxActiveRuns: dag.maxActiveRuns,
     runTokenSeed: seed.value,
     upstream: sensors.map((x) => ({ workflow: x.workflow, timeoutSeconds: x.timeoutSeconds })),

@@ -226,6 +226,14 @@ export function airflowNotifyTask(index: number): string {
 export const AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
 
 /**
+ * Airflow, with a workflow timeout and notifications: the no-op task (`EmptyOperator`,
+ * `trigger_rule="all_done"`) that ends once every task of the workflow has, whatever its
+ * state. The notification tasks wait for it instead of for every task, since a job that
+ * the run's timeout keeps from starting is `skipped`, and `none_skipped` would then skip them.
+ */
+export const AIRFLOW_RUN_DONE_TASK = `${RESERVED_PREFIX}run-done`;
+
+/**
  * Airflow: the first task of a scheduled workflow with a start date and `catchup: false`
  * (a `ShortCircuitOperator`): a scheduled run before the start skips every task, so the
  * window starts there rather than at the DAG's `start_date` (targets/airflow/README.md,

@@ -296,6 +296,9 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
         "operator": f"{type(wtask).__module__}.{type(wtask).__qualname__}",
         **sched,
         "execution_timeout": _seconds(wtask.execution_timeout),
+        # The hook the task runner calls before each try (task_runner.py _execute_task):
+        # kfm-compile's run timeout (kfm_run_deadline), or none.
+        "pre_execute": getattr(getattr(wtask, "_pre_execute_hook", None), "__name__", None),
         "pool": stask.pool,
         "queue": stask.queue,
         "retry_policy": (
@@ -585,7 +588,7 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
     in-memory stand-in carrying exactly the attributes it reads (the ORM row
     needs a database); logical_date is a UTC datetime as the database returns it.
     The simulated failure is a plain RuntimeError (not AirflowFailException,
-    which skips the policy and retries altogether).
+    which skips the policy and retries altogether), in a run that has just started.
     """
     from airflow.models.taskinstance import TaskInstance
 
@@ -593,6 +596,9 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
     ld = logical_date.astimezone(dt.timezone.utc)
     ld = dt.datetime(ld.year, ld.month, ld.day, ld.hour, ld.minute, ld.second, ld.microsecond, tzinfo=dt.timezone.utc)
     out: dict[str, Any] = {}
+    # The context the task runner passes, as far as kfm-compile's policy reads it: the run, started
+    # just now (a run timeout, KFM_RUN_TIMEOUT, is then all ahead and cuts no wait).
+    context = {"dag_run": SimpleNamespace(start_date=dt.datetime.now(dt.timezone.utc))}
     for task in sorted(sdag.tasks, key=lambda t: t.task_id):
         policy = getattr(wdag.task_dict[task.task_id], "retry_policy", None)
         waits: list[Any] = []
@@ -604,7 +610,7 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
                 source = "next_retry_datetime"
                 if policy is not None:
                     decision = policy.evaluate(
-                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=None
+                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=context
                     )
                     action = getattr(decision.action, "value", str(decision.action))
                     if action == "fail":
@@ -800,17 +806,19 @@ def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: i
 
 
 def _module_constants(path: Path) -> dict[str, Any]:
-    """The module-level ``KFM_*`` string constants of the module DagBag imported from the file.
+    """The module-level ``KFM_*`` string and timedelta constants of the module DagBag imported
+    from the file (timedeltas in seconds).
 
     (kfm-compile's files keep the run-token seed there, which the file's own
-    ``kfm_run_token`` macro hashes.)
+    ``kfm_run_token`` macro hashes, and the run timeout, KFM_RUN_TIMEOUT, which the
+    file's own ``kfm_run_deadline`` hook reads.)
     """
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) == str(path):
             return {
-                name: value
+                name: value.total_seconds() if isinstance(value, dt.timedelta) else value
                 for name, value in sorted(vars(module).items())
-                if name.startswith("KFM_") and isinstance(value, str)
+                if name.startswith("KFM_") and isinstance(value, (str, dt.timedelta))
             }
     return {}
 

@@ -36,15 +36,6 @@ export function check(ir: Workflow): Problem[] {
     );
   };
   if (ir.timeoutSeconds !== null && ir.timeoutSeconds > MAX_SECONDS) tooLong("a workflow timeout", ir.timeoutSeconds, ir.at);
-  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
-    problems.push(
-      problem(
-        "KFM301",
-        "airflow cannot express failure notifications together with a workflow timeout: when `dagrun_timeout` stops a run, Airflow marks it failed and sets every unfinished task skipped (scheduler_job_runner.py `_schedule_dag_run`), so no task runs afterwards and a run that failed by its timeout would send no notification. Drop the workflow `timeout` (bound each job with its own `timeout`), or drop `notifications`.",
-        ir.notifications[0]!.at,
-      ),
-    );
-  }
   for (const u of ir.upstream) {
     if (u.timeoutSeconds !== null && u.timeoutSeconds >= SENSOR_NO_LIMIT_SECONDS) {
       problems.push(

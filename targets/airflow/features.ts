@@ -19,7 +19,7 @@ export const features: FeatureTable = {
   },
   "notify.failure": {
     support: "emulated",
-    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.',
+    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. With a workflow `timeout` it waits for a `kfm-run-done` marker (`all_done`) instead of every task, since a job the timeout keeps from starting is skipped.',
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
@@ -29,7 +29,10 @@ export const features: FeatureTable = {
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
-  "timeout.run": { support: "native", how: "`dagrun_timeout`." },
+  "timeout.run": {
+    support: "emulated",
+    how: "`KFM_RUN_TIMEOUT` and a `pre_execute=kfm_run_deadline` hook on every job, gate and sensor: before each try it cuts `execution_timeout` (a gate's `response_timeout`) to the time left, skips a job's first try after the deadline and fails any later try; `KfmRetryWaits` ends retry waits at the deadline. Not `dagrun_timeout`, which skips the stopped job instead of failing it and runs no notification.",
+  },
   "timeout.none": {
     support: "native",
     how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`).",

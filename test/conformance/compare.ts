@@ -12,7 +12,7 @@
 import { parseCron, nextFireTimes } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
-import { AIRFLOW_WINDOW_TASK, airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
+import { AIRFLOW_WINDOW_TASK, airflowId, airflowUpstreamSensorTask, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
 import { NOTIFY_ENV } from "../../src/notify.js";
 import { constantText } from "../../src/template.js";
@@ -271,7 +271,21 @@ export function compareAirflow(
       checkQueue(m, want, from, obj(dag.queue)[from]);
     }
   }
-  m.check("timeoutSeconds", want.timeoutSeconds, dag.dagrun_timeout ?? null);
+  // targets/airflow/README.md "Run timeout": not the scheduler's dagrun_timeout but KFM_RUN_TIMEOUT,
+  // which the kfm_run_deadline hook (the task runner's pre_execute) of every job, gate and sensor reads.
+  m.check("dagrun_timeout", null, dag.dagrun_timeout ?? null);
+  const bounded = [...ir.jobs.map((j) => airflowId(j.name)), ...ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow))].sort();
+  const hooked = arr(dag.tasks)
+    .map(obj)
+    .filter((t) => t.pre_execute === "kfm_run_deadline")
+    .map((t) => String(t.task_id))
+    .sort();
+  const runTimeout = obj(obj(parsed).module_constants).KFM_RUN_TIMEOUT ?? null;
+  m.check(
+    "timeoutSeconds",
+    want.timeoutSeconds,
+    runTimeout !== null && show(hooked) === show(bounded) ? runTimeout : hooked.length === 0 ? null : `hooks on ${show(hooked)}`,
+  );
   // The constant the file's kfm_run_token macro hashes, from the module DagBag imported.
   m.check("runTokenSeed", want.runTokenSeed, obj(obj(parsed).module_constants).KFM_RUN_TOKEN_SEED);
   // null means no limit; Airflow has no "unlimited", the backend writes a bound no run reaches.

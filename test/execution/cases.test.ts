@@ -15,6 +15,8 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions"],
   "gate-untimed.yaml": ["tekton"],
   "concurrency.yaml": ["tekton", "github-actions"],
+  // Tekton skips every finally task when timeouts.pipeline fires (PipelineTimedOutSkip).
+  "run-timeout-notify.yaml": ["tekton"],
 };
 
 /**
@@ -39,6 +41,7 @@ const PROMISED: Record<string, string> = {
   "run-timeout/in-time": "succeeded | prepare s: s | crunch s: s | publish s: s | side s: s",
   "run-timeout/run-timeout-stops-attempt": "failed | prepare s: s | crunch f: t | publish n: | side s: s",
   "run-timeout/run-timeout-during-wait": "failed | prepare s: s | crunch f: f f@12 | publish n: | side s: s",
+  "run-timeout-notify/run-timeout-notified": "failed | crunch f: t | publish n: | notified 0:crunch",
   "gate/approved": "succeeded | build s: s | approve s: | promote s: s",
   "gate/rejected": "failed | build s: s | approve f: | promote n:",
   "gate/timed-out": "failed | build s: s | approve f: | promote n:",
