@@ -313,8 +313,17 @@ export const UNDOCUMENTED = "does not document what it does";
  * when the gap is not one hour long or the slot is in the day's last hour.
  */
 export const ROBFIG_CRON_GUARDED: DaylightSaving = {
-  gap: (c) => (c.everyHour || c.hourShift ? MEANING.gap(c) : "skips it, and one added hour cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)"),
+  gap: (c) =>
+    c.everyHour || c.hourShift
+      ? MEANING.gap(c)
+      : "skips it, and one added hour cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)",
   fold: (c) => MEANING.fold(c),
+};
+
+/** robfig/cron v3 unguarded: it agrees with the meaning for a cron firing every hour only. */
+export const ROBFIG_CRON: DaylightSaving = {
+  gap: (c) => (c.everyHour ? MEANING.gap(c) : "skips it"),
+  fold: (c) => (c.everyHour ? MEANING.fold(c) : "fires it twice (once per occurrence)"),
 };
 
 /**
@@ -322,14 +331,15 @@ export const ROBFIG_CRON_GUARDED: DaylightSaving = {
  * slots in `zone` (from 2020 to 2050, inside the window): null when robfig/cron's own
  * schedule already fires the meaning's instants (no slot in a change, or a cron firing
  * every hour, which runs on elapsed time as robfig/cron does). Otherwise `cron` is the
- * schedule to give the runner (the hour after each gap slot added), `hours` the cron's
- * own hours, and the guard keeps: a fire in one of `hours` unless it is the first
+ * schedule to give the runner (the hour after each gap slot added), `added` the cron of
+ * the added hours alone (null: none), `hours` the cron's own hours, and the guard keeps: a fire in one of `hours` unless it is the first
  * occurrence of a fold (the same wall time an hour later), and a fire in an added hour
  * only when the hour before it was a gap (the wall time an hour earlier is two hours
  * back). Null too when `ROBFIG_CRON_GUARDED` says the gap cannot be built (KFM220).
  */
 export interface DstGuard {
   readonly cron: string;
+  readonly added: string | null;
   readonly hours: readonly number[];
   readonly addedHours: readonly number[];
 }
@@ -340,9 +350,9 @@ export function dstGuard(c: Cron, zone: string, window: DstWindow = ANY_TIME): D
   const shifted = gapHourShift(c, zone, window);
   if (shifted === null) return null;
   const added = [...new Set(shifted.map((h) => h + 1))].filter((h) => !c.hours.includes(h)).sort((a, b) => a - b);
-  const fields = c.text.split(" ");
-  fields[1] = added.length === 0 ? fields[1]! : [...c.hours, ...added].sort((a, b) => a - b).join(",");
-  return { cron: fields.join(" "), hours: c.hours, addedHours: added };
+  const withHours = (hours: readonly number[]) => c.text.replace(/^(\S+) \S+/, (_, m: string) => `${m} ${hours.join(",")}`);
+  if (added.length === 0) return { cron: c.text, added: null, hours: c.hours, addedHours: added };
+  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
 }
 
 /**
@@ -361,7 +371,12 @@ export function gapHourShift(c: Cron, zone: string, window: DstWindow = ANY_TIME
       const d = new Date(m * 60000);
       const local = d.toISOString().slice(0, 16);
       if ((end !== null && local > end) || (start !== null && local < start)) continue;
-      if (!(c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()))) continue;
+      if (!(
+        c.minutes.includes(d.getUTCMinutes()) &&
+        c.hours.includes(d.getUTCHours()) &&
+        dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
+      ))
+        continue;
       if (tr.after - tr.before !== 60 || d.getUTCHours() === 23) return null;
       hours.add(d.getUTCHours());
     }

@@ -571,7 +571,9 @@ function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zon
     if (local === null) continue;
     const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.[kind](c) ?? UNDOCUMENTED })).filter((t) => t.does !== MEANING[kind](c));
     if (wrong.length > 0) {
-      return `${slot(local, what)}; a workflow ${MEANING[kind](c).replace(/^fires it/, "fires such a slot").replace(/^skips it/, "skips such a slot")}, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
+      return `${slot(local, what)}; a workflow ${MEANING[kind](c)
+        .replace(/^fires it/, "fires such a slot")
+        .replace(/^skips it/, "skips such a slot")}, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
     }
   }
   return null;

@@ -34,6 +34,10 @@ export const features: FeatureTable = {
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
   "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
+  "schedule.daylight-saving": {
+    support: "emulated",
+    how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run).",
+  },
   "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
   "runtime.logical-date": {
     support: "emulated",

@@ -43,6 +43,10 @@ export const features: FeatureTable = {
   "schedule.cron": { support: "native", how: "`on.schedule` with `cron` and `timezone` (`Etc/UTC` for UTC); `kfm-context` finds the slot the run is for." },
   "schedule.window": { support: "emulated", how: "`kfm-context` skips every job of a run whose slot is outside the window (the run ends green)." },
   "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "Refused when a slot falls in a change (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); write the schedule in UTC or compile for the other targets.",
+  },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },

@@ -1,7 +1,7 @@
 /** Tekton Pipelines v1 backend: see README.md beside this file for every mapping decision. */
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
-import { ROBFIG_CRON_GUARDED } from "../../src/cron.js";
+import { ROBFIG_CRON } from "../../src/cron.js";
 import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
 import { OPTIONS, withDefaults, type TektonOptions } from "./options.js";
@@ -30,9 +30,10 @@ export const tekton: Target<TektonOptions> = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone; the schedule
-  // of `dstGuard` and the creator's guard fire the meaning's instants (README, Schedules).
-  daylightSaving: ROBFIG_CRON_GUARDED,
+  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
+  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
+  // are refused (KFM220), the run creator's image having no tz database for a guard.
+  daylightSaving: ROBFIG_CRON,
   options: OPTIONS,
   features,
   fileLimit: {
