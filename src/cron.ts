@@ -276,6 +276,17 @@ export function everyHour(c: Cron): boolean {
 }
 
 /**
+ * Whether the meaning's instants of the cron in `zone` are the cron's own read in UTC: it fires
+ * every hour (elapsed time), on every day (no day field restricted, so no day boundary of the
+ * zone matters), and every offset the zone takes from 2020 to 2050 is whole hours (so a
+ * minute of the hour is the same in both).
+ */
+export function elapsedInUtc(c: Cron, zone: string): boolean {
+  if (!everyHour(c) || !c.star[2] || !c.star[3] || !c.star[4]) return false;
+  return offsetMinutes(Date.UTC(2020, 0, 1), zone) % 60 === 0 && transitions(zone).every((t) => t.after % 60 === 0);
+}
+
+/**
  * A cron with slots in a daylight-saving change, as a runner sees it: whether it fires in
  * every hour, and whether each of its gap slots is in a one-hour gap and an hour before
  * midnight or earlier (`dstGuard` can then add the hour the meaning fires it in).
@@ -283,6 +294,8 @@ export function everyHour(c: Cron): boolean {
 export interface DstCase {
   readonly everyHour: boolean;
   readonly hourShift: boolean;
+  /** `elapsedInUtc`: the meaning's instants are the cron's read in UTC. */
+  readonly elapsedInUtc: boolean;
 }
 
 /**

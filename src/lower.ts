@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import {
   constantPeriod,
   dstConflicts,
+  elapsedInUtc,
   everyHour,
   gapHourShift,
   intervalToCron,
@@ -563,7 +564,7 @@ function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zon
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
-  const c: DstCase = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null };
+  const c: DstCase = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],
     [fold, FOLD, "fold"],

@@ -45,8 +45,9 @@ export const features: FeatureTable = {
   "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
   "schedule.daylight-saving": {
     support: "conditional",
-    how: "Refused when a slot falls in a change (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); write the schedule in UTC or compile for the other targets.",
+    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets.",
   },
+
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },

@@ -9,7 +9,7 @@
  * rendering of src/runtime.ts as the expectation (attempt by attempt where the runner
  * renders the attempt number).
  */
-import { dstGuard, parseCron, nextFireTimes } from "../../src/cron.js";
+import { dstConflicts, dstGuard, parseCron, nextFireTimes } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
 import { AIRFLOW_WINDOW_TASK, airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
@@ -904,9 +904,13 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const ctxEnv: Obj = calledStepEnv(contextJob, {}, "KFMI_RUN_TOKEN_SEED") ?? {};
   const orNull = (v: unknown) => (v === undefined || v === "" ? null : v);
   if (s !== null && s.kind === "cron") {
+    // A cron firing every hour with a slot in a daylight-saving change is written in UTC (its meaning is
+    // elapsed time); GitHub's own zone handling moves gap slots and leaves folds undocumented.
+    const c = parseCron(s.cron);
+    const dstHourly = typeof c !== "string" && c.hours.length === 24 && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
     m.check(
       "schedule",
-      [{ cron: s.cron, timezone: zone(s.timezone) }],
+      [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }],
       schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) })),
     );
     m.check("schedule.start", s.start, orNull(ctxEnv.KFMI_START));

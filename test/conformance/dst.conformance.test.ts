@@ -25,10 +25,10 @@ import { setup, tools, type ToolReport } from "./runners.js";
 const ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Santiago"] as const;
 /** Shapes no spec has: an hour step, an hour range over a gap, a slot at midnight (Santiago's gap), a weekday. */
 const MORE_CRONS = ["0 */2 * * *", "30 1-3 * * *", "0 0 * * *", "15 2 * * 0"];
-/** How far on either side of a change the fire times are compared. */
-const AROUND_MS = 26 * 3600_000;
+/** How far on either side of a change the fire times are compared: far enough for a Monday slot after a Saturday-midnight change (Santiago). */
+const AROUND_MS = 32 * 3600_000;
 /** Enough runs to pass the end of that window for a cron firing every 30 minutes, robfig/cron's unguarded extra fires included. */
-const COUNT = 120;
+const COUNT = 140;
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "Z";
 
