@@ -8066,6 +8066,11 @@ ${window.end ?? ""}`;
 function everyHour(c) {
   return c.hours.length === 24;
 }
+function elapsedInUtc(c, zone) {
+  if (!everyHour(c) || !c.star[2] || !c.star[3] || !c.star[4])
+    return false;
+  return offsetMinutes(Date.UTC(2020, 0, 1), zone) % 60 === 0 && transitions(zone).every((t) => t.after % 60 === 0);
+}
 var MEANING = {
   gap: (c) => c.everyHour ? "skips it (that hour did not elapse)" : "fires it at its wall time read with the offset before the gap (an hour late)",
   fold: (c) => c.everyHour ? "fires it at both occurrences" : "fires it once, at its second occurrence"
@@ -9751,6 +9756,10 @@ var features = {
     how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful."
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
+  "schedule.daylight-saving": {
+    support: "native",
+    how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`)."
+  },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
@@ -11631,7 +11640,7 @@ function daylightSavingProblem(targets, cron, zone, window) {
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow2 = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
-  const c = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null };
+  const c = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],
     [fold, FOLD, "fold"]
@@ -21592,7 +21601,8 @@ function compileFor(analysis, target, options) {
     throw new Error("compileFor needs a valid analysis");
   const values = options?.values ?? defaultOptions(target.options);
   const digest = options?.digest ?? "none";
-  const diagnostics = sortDiagnostics(target.check(ir, values).map(analysis.spec.locate));
+  const dst = analysis.diagnostics.some((d) => d.code === "KFM220") ? null : judgeDaylightSaving(ir, [target]);
+  const diagnostics = sortDiagnostics([...target.check(ir, values), ...dst === null ? [] : [dst]].map(analysis.spec.locate));
   if (hasErrors(diagnostics))
     return { output: null, diagnostics };
   const limit = target.fileLimit;
@@ -23283,6 +23293,10 @@ var features2 = {
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
   "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
+  "schedule.daylight-saving": {
+    support: "emulated",
+    how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run)."
+  },
   "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
   "runtime.logical-date": {
     support: "emulated",
@@ -24350,6 +24364,10 @@ var features3 = {
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
   "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
+  },
   "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
@@ -24980,10 +24998,15 @@ def wall(instant, zone):
     return instant.astimezone(zone).replace(tzinfo=None)
 
 
-def first_instant(naive, zone):
-    # The first instant whose wall time is naive (the earlier one in a fall-back fold); None in a spring-forward gap.
-    instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    return instant if wall(instant, zone) == naive else None
+def slot_instants(naive, zone, hourly):
+    # The instants whose wall time is naive: none in a spring-forward gap; in a fall-back fold both
+    # for a cron firing every hour (elapsed time), else the earlier one.
+    out = []
+    for fold in (0, 1):
+        instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if wall(instant, zone) == naive and instant not in out:
+            out.append(instant)
+    return out if hourly else out[:1]
 
 
 def gap_end(naive, zone):
@@ -25008,6 +25031,7 @@ def latest_slot(cron, zone, now):
     minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(fields, FIELDS))
     if fields[2] != "*" and fields[4] != "*":
         fail("day-of-month and day-of-week are both restricted")
+    hourly = len(hours) == 24
     today = wall(now, zone).date()
     best = None
     found = None
@@ -25020,12 +25044,13 @@ def latest_slot(cron, zone, now):
         for hour in sorted(hours):
             for minute in sorted(minutes):
                 naive = datetime(day.year, day.month, day.day, hour, minute)
-                instant = first_instant(naive, zone)
-                candidate = (instant, True, naive) if instant is not None else (gap_end(naive, zone), False, naive)
-                if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
-                    best = candidate
-                    if found is None:
-                        found = back
+                instants = slot_instants(naive, zone, hourly)
+                candidates = [(instant, True, naive) for instant in instants] or [(gap_end(naive, zone), False, naive)]
+                for candidate in candidates:
+                    if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
+                        best = candidate
+                        if found is None:
+                            found = back
     if best is None:
         fail("the schedule has no slot in the last eight years")
     return best
@@ -25388,6 +25413,13 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
+function githubScheduleZone(s) {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || !elapsedInUtc(cron, s.timezone))
+    return githubTimezone(s.timezone);
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
+}
 function githubTimezone(zone) {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
 }
@@ -25721,7 +25753,7 @@ function notifyJob(ir, n, options) {
 function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
+    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
   }
   on.workflow_dispatch = {
     inputs: {
@@ -26099,6 +26131,10 @@ var features4 = {
   "schedule.cron": { support: "native", how: "`on.schedule` with `cron` and `timezone` (`Etc/UTC` for UTC); `kfm-context` finds the slot the run is for." },
   "schedule.window": { support: "emulated", how: "`kfm-context` skips every job of a run whose slot is outside the window (the run ends green)." },
   "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets."
+  },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
@@ -26533,11 +26569,12 @@ function lift4(text, sharedTexts) {
     const zone = cget("timezone");
     if (entry.cron !== cron)
       fail4("on.schedule cron and the kfm-context cron differ");
-    if (entry.timezone !== githubTimezone(zone))
-      fail4("on.schedule timezone and the kfm-context time zone differ");
     const start = cget("start");
     const end = cget("end");
-    schedule = { kind: "cron", cron, timezone: zone, start: start === "" ? null : start, end: end === "" ? null : end, catchup: false };
+    const window = { start: start === "" ? null : start, end: end === "" ? null : end };
+    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
+      fail4("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
   }
@@ -26614,8 +26651,12 @@ var githubActions = {
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
-  // time"; nothing is said of the repeated hour.
-  daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
+  // time"; nothing is said of the repeated hour. A cron firing every hour whose meaning is the
+  // same cron in UTC is written in Etc/UTC, which has neither (emit.ts `githubScheduleZone`).
+  daylightSaving: {
+    gap: (c) => c.elapsedInUtc ? MEANING.gap(c) : "runs it at the next valid time",
+    fold: (c) => c.elapsedInUtc ? MEANING.fold(c) : UNDOCUMENTED
+  },
   options: OPTIONS5,
   checkOptions,
   features: features4,
@@ -29111,6 +29152,7 @@ var FEATURES = {
   "schedule.cron": "Runs start at the cron's slots, read in the schedule's time zone (UTC when none is named).",
   "schedule.window": "No run is scheduled for a slot before `start_date` or after `end_date`.",
   "schedule.catchup": "`catchup: true` runs every slot missed since `start_date`.",
+  "schedule.daylight-saving": "A slot in a daylight-saving change: a cron firing every hour runs on elapsed time (no run for a missing hour, two for a repeated one); another fires each slot once, a missing one an hour late (its wall time read with the offset before the gap), a repeated one at its second occurrence.",
   "schedule.event": "Runs start when an outside event happens (contract 7.1 event trigger).",
   "runtime.logical-date": "`ds`, `ts` and `execution_date` render the run's logical date, in UTC, the same on every runner.",
   "runtime.prev-next": "`prev_execution_date` and `next_execution_date` are the logical date minus and plus the schedule's period.",
@@ -29133,6 +29175,12 @@ function usedFeatures(ir) {
       used.add("schedule.window");
     if (s.catchup)
       used.add("schedule.catchup");
+    const cron = parseCron(s.cron);
+    if (typeof cron !== "string") {
+      const { gap, fold } = dstConflicts(cron, s.timezone, s);
+      if (gap !== null || fold !== null)
+        used.add("schedule.daylight-saving");
+    }
   }
   if (ir.timeoutSeconds !== null)
     used.add("timeout.run");
