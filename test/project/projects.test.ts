@@ -384,10 +384,11 @@ describe("daylight-saving slots judged for the targets compiled together (KFM220
       targets === undefined ? undefined : { targets: targets.map((t) => findTarget(t)!) },
     ).diagnostics.map(formatDiagnostic);
 
+  // Europe/Berlin changes its clocks on Sundays: `0 * * * 0` fires on Sundays only.
   it("given an hourly cron, then every target fires it on elapsed time, GitHub Actions only when it fires on every day (in UTC)", () => {
     expect(lines("0 * * * *", ["airflow", "argo", "tekton", "github-actions"])).toEqual([]);
-    expect(lines("0 * * * 1-5", ["airflow", "argo", "tekton"])).toEqual([]);
-    expect(lines("0 * * * 1-5", ["github-actions"])).toEqual([
+    expect(lines("0 * * * 0", ["airflow", "argo", "tekton"])).toEqual([]);
+    expect(lines("0 * * * 0", ["github-actions"])).toEqual([
       expect.stringMatching(/KFM220: .*; a workflow skips such a slot \(that hour did not elapse\), but github-actions runs it at the next valid time\./),
     ]);
   });
