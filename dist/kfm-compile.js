@@ -7937,19 +7937,22 @@ function dayMatches(c, year, month, day) {
   return c.days.includes(day) && c.weekdays.includes(weekday);
 }
 function nextFireTimes(c, zone, afterMs, count) {
-  const out = [];
+  const out = /* @__PURE__ */ new Set();
   const start = toLocal(afterMs, zone);
   let y = Number(start.slice(0, 4));
   let mo = Number(start.slice(5, 7));
   let d = Number(start.slice(8, 10));
-  for (let i = 0; i < 366 * 8 && out.length < count; i++) {
+  const first = new Date(Date.UTC(y, mo - 1, d - 1));
+  [y, mo, d] = [first.getUTCFullYear(), first.getUTCMonth() + 1, first.getUTCDate()];
+  const hourly = everyHour(c);
+  for (let i = 0; i < 366 * 8 && out.size < count; i++) {
     if (dayMatches(c, y, mo, d)) {
       for (const h of c.hours) {
         for (const m of c.minutes) {
           const local = `${String(y).padStart(4, "0")}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(m)}:00`;
-          const instants = fromLocal(local, zone);
-          if (instants.length > 0 && instants[0] > afterMs && out.length < count)
-            out.push(instants[0]);
+          for (const t of slotInstants(local, zone, hourly))
+            if (t > afterMs)
+              out.add(t);
         }
       }
     }
@@ -7958,7 +7961,16 @@ function nextFireTimes(c, zone, afterMs, count) {
     mo = next.getUTCMonth() + 1;
     d = next.getUTCDate();
   }
-  return out.sort((a, b) => a - b);
+  return [...out].sort((a, b) => a - b).slice(0, count);
+}
+function slotInstants(local, zone, hourly) {
+  const instants = fromLocal(local, zone);
+  if (instants.length > 0)
+    return hourly ? instants : [instants[instants.length - 1]];
+  if (hourly)
+    return [];
+  const wall = Date.parse(local + "Z");
+  return [wall - offsetMinutes(wall - 864e5, zone) * 6e4];
 }
 function pad(n) {
   return String(n).padStart(2, "0");
@@ -8036,12 +8048,6 @@ function transitions(zone) {
   return found;
 }
 var conflictCache = /* @__PURE__ */ new Map();
-function dstConflict(c, zone, window = ANY_TIME) {
-  const { gap, fold } = dstConflicts(c, zone, window);
-  if (gap !== null && (fold === null || gap <= fold))
-    return { kind: "gap", local: gap };
-  return fold === null ? null : { kind: "fold", local: fold };
-}
 var ANY_TIME = { start: null, end: null };
 function dstConflicts(c, zone, window = ANY_TIME) {
   const key = `${c.text}
@@ -8060,9 +8066,59 @@ ${window.end ?? ""}`;
 function everyHour(c) {
   return c.hours.length === 24;
 }
-var SKIPS = "skips it";
+function elapsedInUtc(c, zone) {
+  if (!everyHour(c) || !c.star[2] || !c.star[3] || !c.star[4])
+    return false;
+  return offsetMinutes(Date.UTC(2020, 0, 1), zone) % 60 === 0 && transitions(zone).every((t) => t.after % 60 === 0);
+}
+var MEANING = {
+  gap: (c) => c.everyHour ? "skips it (that hour did not elapse)" : "fires it at its wall time read with the offset before the gap (an hour late)",
+  fold: (c) => c.everyHour ? "fires it at both occurrences" : "fires it once, at its second occurrence"
+};
 var UNDOCUMENTED = "does not document what it does";
-var ROBFIG_CRON = { gap: () => SKIPS, fold: () => "fires it twice (once per occurrence)" };
+var ROBFIG_CRON_GUARDED = {
+  gap: (c) => c.everyHour || c.hourShift ? MEANING.gap(c) : "skips it, and one added hour cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)",
+  fold: (c) => MEANING.fold(c)
+};
+var ROBFIG_CRON = {
+  gap: (c) => c.everyHour ? MEANING.gap(c) : "skips it",
+  fold: (c) => c.everyHour ? MEANING.fold(c) : "fires it twice (once per occurrence)"
+};
+function dstGuard(c, zone, window = ANY_TIME) {
+  const { gap, fold } = dstConflicts(c, zone, window);
+  if (gap === null && fold === null || everyHour(c))
+    return null;
+  const shifted = gapHourShift(c, zone, window);
+  if (shifted === null)
+    return null;
+  const added = [...new Set(shifted.map((h) => h + 1))].filter((h) => !c.hours.includes(h)).sort((a, b) => a - b);
+  const withHours = (hours) => c.text.replace(/^(\S+) \S+/, (_, m) => `${m} ${hours.join(",")}`);
+  if (added.length === 0)
+    return { cron: c.text, added: null, hours: c.hours, addedHours: added };
+  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+}
+function gapHourShift(c, zone, window = ANY_TIME) {
+  const hours = /* @__PURE__ */ new Set();
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  for (const tr of transitions(zone)) {
+    if (tr.after <= tr.before)
+      continue;
+    const wallBefore = tr.atMs / 6e4 + tr.before;
+    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
+      const d = new Date(m * 6e4);
+      const local = d.toISOString().slice(0, 16);
+      if (end !== null && local > end || start !== null && local < start)
+        continue;
+      if (!(c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())))
+        continue;
+      if (tr.after - tr.before !== 60 || d.getUTCHours() === 23)
+        return null;
+      hours.add(d.getUTCHours());
+    }
+  }
+  return [...hours];
+}
 function firstConflict(c, zone, want, start, end) {
   for (const tr of transitions(zone)) {
     const wallBefore = tr.atMs / 6e4 + tr.before;
@@ -9804,6 +9860,10 @@ var features = {
     how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful."
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
+  "schedule.daylight-saving": {
+    support: "native",
+    how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`)."
+  },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
@@ -11711,6 +11771,8 @@ function judgeDaylightSaving(ir, targets) {
   return message === null ? null : problem("KFM220", message, [...s.at, s.fromInterval ? "interval" : "cron"]);
 }
 function daylightSavingProblem(targets, cron, zone, window) {
+  if (targets === void 0)
+    return null;
   const { gap, fold } = dstConflicts(cron, zone, window);
   if (gap === null && fold === null)
     return null;
@@ -11721,22 +11783,17 @@ function daylightSavingProblem(targets, cron, zone, window) {
   const GAP = "gap (that wall time does not exist)";
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
-  if (targets === void 0) {
-    const first = dstConflict(cron, zone, window);
-    return `${slot(first.local, first.kind === "gap" ? GAP : FOLD)}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
-  }
-  const hourly = everyHour(cron);
-  const narrow2 = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
-  if (gap !== null) {
-    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
+  const narrow2 = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
+  const c = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
+  for (const [local, what, kind] of [
+    [gap, GAP, "gap"],
+    [fold, FOLD, "fold"]
+  ]) {
+    if (local === null)
+      continue;
+    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.[kind](c) ?? UNDOCUMENTED })).filter((t) => t.does !== MEANING[kind](c));
     if (wrong.length > 0) {
-      return `${slot(gap, GAP)}, and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow2}.`;
-    }
-  }
-  if (fold !== null) {
-    const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
-    if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
-      return `${slot(fold, FOLD)}, which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow2}.`;
+      return `${slot(local, what)}; a workflow ${MEANING[kind](c).replace(/^fires it/, "fires such a slot").replace(/^skips it/, "skips such a slot")}, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow2}.`;
     }
   }
   return null;
@@ -21702,7 +21759,8 @@ function compileFor(analysis, target, options) {
     throw new Error("compileFor needs a valid analysis");
   const values = options?.values ?? defaultOptions(target.options);
   const digest = options?.digest ?? "none";
-  const diagnostics = sortDiagnostics(target.check(ir, values).map(analysis.spec.locate));
+  const dst = analysis.diagnostics.some((d) => d.code === "KFM220") ? null : judgeDaylightSaving(ir, [target]);
+  const diagnostics = sortDiagnostics([...target.check(ir, values), ...dst === null ? [] : [dst]].map(analysis.spec.locate));
   if (hasErrors(diagnostics))
     return { output: null, diagnostics };
   const limit = target.fileLimit;
@@ -22092,15 +22150,13 @@ var airflow = {
   name: "airflow",
   title: "Apache Airflow 3 DAG (KubernetesPodOperator)",
   extension: "py",
-  // airflow-core timetables/_cron.py: a schedule that is not "fixed" (_is_schedule_fixed:
-  // its next two slots differ in hour or minute) is stepped in UTC, so a cron firing every
-  // hour skips the gap hour and runs the repeated hour twice; a fixed-time cron fires a gap
-  // slot an hour late and a fold slot once, at its later instant (README, Schedules, checked
-  // with the real timetable). Other crons are not verified: taken as fixed-time ones.
-  daylightSaving: {
-    gap: (everyHour2) => everyHour2 ? SKIPS : "fires it an hour late",
-    fold: (everyHour2) => everyHour2 ? ROBFIG_CRON.fold(true) : "fires it once, at its second occurrence"
-  },
+  // The meaning of a daylight-saving slot is CronTriggerTimetable's own (airflow-core
+  // timetables/_cron.py `_get_next`): a cron covering every hour (`_covers_every_hour`) steps
+  // on elapsed time (skips the gap, both fold occurrences); another reads the slot with
+  // `make_aware` (shared/timezones/timezone.py: `fold=1`, pendulum's `convert`), so a gap
+  // slot fires an hour late and a fold slot once, at its second occurrence. Checked with the
+  // real timetable over 2024-2030 (test/conformance/dst.conformance.test.ts).
+  daylightSaving: MEANING,
   options: OPTIONS,
   features,
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.
@@ -22287,15 +22343,24 @@ function backoffFor(retry) {
     ...retry.maxDelaySeconds !== null ? { cap: `${retry.maxDelaySeconds}s` } : {}
   };
 }
-function windowGuard(schedule) {
+function windowGuard(schedule, dst = null) {
   const slot = "now().Truncate(duration('1m'))";
   const bound = (local) => `date('${local}', '${LOCAL_LAYOUT}', '${schedule.timezone}')`;
   const conditions = [];
+  if (dst !== null)
+    conditions.push(dstCondition(schedule.timezone, dst));
   if (schedule.start !== null)
     conditions.push(`${slot} >= ${bound(schedule.start)}`);
   if (schedule.end !== null)
     conditions.push(`${slot} <= ${bound(schedule.end)}`);
   return conditions.length === 0 ? null : `{{= ${conditions.join(" && ")} }}`;
+}
+function dstCondition(zone, dst) {
+  const hour = (shift) => `now()${shift === "" ? "" : `.Add(duration('${shift}'))`}.In(timezone('${zone}')).Hour()`;
+  const notFirstOccurrence = `${hour("1h")} != ${hour("")}`;
+  if (dst.addedHours.length === 0)
+    return notFirstOccurrence;
+  return `(${hour("")} in [${dst.hours.join(", ")}] ? ${notFirstOccurrence} : ${hour("-1h")} == (${hour("")} + 22) % 24)`;
 }
 function logicalDateGuard() {
   return `{{=sprig.dateInZone('${TS_LAYOUT}', ${logicalDateExpression("parameter")}, 'UTC') != ''}}`;
@@ -22556,13 +22621,15 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
   }
   if (schedule.kind !== "cron")
     throw new Error("an event trigger reached the Argo backend (check() refuses it)");
-  const guard = windowGuard(schedule);
+  const dst = dstGuard(parseCron(schedule.cron), schedule.timezone, schedule);
+  const guard = windowGuard(schedule, dst);
   return {
     apiVersion: API_VERSION,
     kind: "CronWorkflow",
     metadata,
     spec: {
-      schedules: [schedule.cron],
+      // A second schedule for the hour after a daylight-saving gap slot (`dstGuard`).
+      schedules: dst?.added ? [schedule.cron, dst.added] : [schedule.cron],
       timezone: schedule.timezone,
       concurrencyPolicy: CONCURRENCY_POLICY,
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
@@ -22808,9 +22875,13 @@ var SLOT = "now().Truncate(duration('1m'))";
 var BOUND = /^now\(\)\.Truncate\(duration\('1m'\)\) (>=|<=) date\('([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})', '2006-01-02T15:04:05', '([^']*)'\)$/;
 function liftSchedule(spec) {
   const schedules = arr(spec["schedules"], "spec.schedules");
-  if (schedules.length !== 1)
-    fail2("spec.schedules does not hold exactly one cron expression");
+  if (schedules.length !== 1 && schedules.length !== 2)
+    fail2("spec.schedules does not hold one cron expression, or two for a daylight-saving gap");
   const timezone = str4(spec["timezone"], "spec.timezone");
+  const cron = str4(schedules[0], "spec.schedules[0]");
+  const parsed = parseCron(cron);
+  if (typeof parsed === "string")
+    fail2(`spec.schedules[0]: ${parsed}`);
   if (spec["schedule"] !== void 0)
     fail2("the removed singular spec.schedule is written");
   if (spec["concurrencyPolicy"] !== "Allow")
@@ -22821,11 +22892,15 @@ function liftSchedule(spec) {
     fail2("startingDeadlineSeconds is not 0");
   let start = null;
   let end = null;
+  let dstText = null;
   if (spec["when"] !== void 0) {
     const m = /^\{\{= (.*) \}\}$/.exec(str4(spec["when"], "spec.when"));
     if (m === null)
       fail2("spec.when is not one expression tag");
-    for (const condition of m[1].split(" && ")) {
+    const conditions = m[1].split(" && ");
+    if (conditions[0] !== void 0 && !conditions[0].startsWith(SLOT))
+      dstText = conditions.shift();
+    for (const condition of conditions) {
       const b = BOUND.exec(condition);
       if (b === null || !condition.startsWith(SLOT))
         fail2(`spec.when condition ${JSON.stringify(condition)} is not a window bound`);
@@ -22842,7 +22917,15 @@ function liftSchedule(spec) {
       }
     }
   }
-  return { kind: "cron", cron: str4(schedules[0], "spec.schedules[0]"), timezone, start, end, catchup: false };
+  const dst = dstGuard(parsed, timezone, { start, end });
+  const expected = windowGuard({ timezone, start, end }, dst);
+  if (spec["when"] !== expected && !(spec["when"] === void 0 && expected === null))
+    fail2(`spec.when is not the guard of this schedule's window and daylight-saving slots (${JSON.stringify(expected)})`);
+  if ((schedules[1] ?? null) !== (dst?.added ?? null))
+    fail2(`spec.schedules[1] is not the hour after this cron's daylight-saving gap slots (${JSON.stringify(dst?.added ?? null)})`);
+  if (dstText === null && dst !== null)
+    fail2("spec.when has no daylight-saving guard");
+  return { kind: "cron", cron, timezone, start, end, catchup: false };
 }
 function liftResources(value) {
   const r = obj(value, "container.resources");
@@ -23474,6 +23557,10 @@ var features2 = {
     support: "refused",
     how: "A CronWorkflow starts at most one missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a Workflow per missed slot."
   },
+  "schedule.daylight-saving": {
+    support: "emulated",
+    how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run)."
+  },
   "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
   "runtime.logical-date": {
     support: "emulated",
@@ -23539,8 +23626,9 @@ var argo = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
-  daylightSaving: ROBFIG_CRON,
+  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone; the
+  // schedule and `when` guard of `dstGuard` (emit.ts `cronWhen`) fire the meaning's instants.
+  daylightSaving: ROBFIG_CRON_GUARDED,
   options: OPTIONS3,
   features: features2,
   fileLimit: {
@@ -24543,6 +24631,10 @@ var features3 = {
     support: "refused",
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot."
   },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
+  },
   "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
@@ -25024,7 +25116,9 @@ var tekton = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README, Schedules).
+  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
+  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
+  // are refused (KFM220), the run creator's image having no tz database for a guard.
   daylightSaving: ROBFIG_CRON,
   options: OPTIONS4,
   features: features3,
@@ -25171,10 +25265,15 @@ def wall(instant, zone):
     return instant.astimezone(zone).replace(tzinfo=None)
 
 
-def first_instant(naive, zone):
-    # The first instant whose wall time is naive (the earlier one in a fall-back fold); None in a spring-forward gap.
-    instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    return instant if wall(instant, zone) == naive else None
+def slot_instants(naive, zone, hourly):
+    # The instants whose wall time is naive: none in a spring-forward gap; in a fall-back fold both
+    # for a cron firing every hour (elapsed time), else the earlier one.
+    out = []
+    for fold in (0, 1):
+        instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if wall(instant, zone) == naive and instant not in out:
+            out.append(instant)
+    return out if hourly else out[:1]
 
 
 def gap_end(naive, zone):
@@ -25199,6 +25298,7 @@ def latest_slot(cron, zone, now):
     minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(fields, FIELDS))
     if fields[2] != "*" and fields[4] != "*":
         fail("day-of-month and day-of-week are both restricted")
+    hourly = len(hours) == 24
     today = wall(now, zone).date()
     best = None
     found = None
@@ -25211,12 +25311,13 @@ def latest_slot(cron, zone, now):
         for hour in sorted(hours):
             for minute in sorted(minutes):
                 naive = datetime(day.year, day.month, day.day, hour, minute)
-                instant = first_instant(naive, zone)
-                candidate = (instant, True, naive) if instant is not None else (gap_end(naive, zone), False, naive)
-                if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
-                    best = candidate
-                    if found is None:
-                        found = back
+                instants = slot_instants(naive, zone, hourly)
+                candidates = [(instant, True, naive) for instant in instants] or [(gap_end(naive, zone), False, naive)]
+                for candidate in candidates:
+                    if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
+                        best = candidate
+                        if found is None:
+                            found = back
     if best is None:
         fail("the schedule has no slot in the last eight years")
     return best
@@ -25579,6 +25680,13 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
+function githubScheduleZone(s) {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || !elapsedInUtc(cron, s.timezone))
+    return githubTimezone(s.timezone);
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
+}
 function githubTimezone(zone) {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
 }
@@ -25912,7 +26020,7 @@ function notifyJob(ir, n, options) {
 function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
+    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
   }
   on.workflow_dispatch = {
     inputs: {
@@ -26292,6 +26400,10 @@ var features4 = {
   "schedule.catchup": {
     support: "refused",
     how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot."
+  },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets."
   },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
@@ -26727,11 +26839,12 @@ function lift4(text, sharedTexts) {
     const zone = cget("timezone");
     if (entry.cron !== cron)
       fail4("on.schedule cron and the kfm-context cron differ");
-    if (entry.timezone !== githubTimezone(zone))
-      fail4("on.schedule timezone and the kfm-context time zone differ");
     const start = cget("start");
     const end = cget("end");
-    schedule = { kind: "cron", cron, timezone: zone, start: start === "" ? null : start, end: end === "" ? null : end, catchup: false };
+    const window = { start: start === "" ? null : start, end: end === "" ? null : end };
+    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
+      fail4("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
   }
@@ -26808,8 +26921,12 @@ var githubActions = {
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
-  // time"; nothing is said of the repeated hour.
-  daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
+  // time"; nothing is said of the repeated hour. A cron firing every hour whose meaning is the
+  // same cron in UTC is written in Etc/UTC, which has neither (emit.ts `githubScheduleZone`).
+  daylightSaving: {
+    gap: (c) => c.elapsedInUtc ? MEANING.gap(c) : "runs it at the next valid time",
+    fold: (c) => c.elapsedInUtc ? MEANING.fold(c) : UNDOCUMENTED
+  },
   options: OPTIONS5,
   checkOptions,
   features: features4,
@@ -29332,6 +29449,7 @@ var FEATURES = {
   "schedule.cron": "Runs start at the cron's slots, read in the schedule's time zone (UTC when none is named).",
   "schedule.window": "No run is scheduled for a slot before `start_date` or after `end_date`.",
   "schedule.catchup": "`catchup: true` runs every slot missed since `start_date`.",
+  "schedule.daylight-saving": "A slot in a daylight-saving change: a cron firing every hour runs on elapsed time (no run for a missing hour, two for a repeated one); another fires each slot once, a missing one an hour late (its wall time read with the offset before the gap), a repeated one at its second occurrence.",
   "schedule.event": "Runs start when an outside event happens (contract 7.1 event trigger).",
   "runtime.logical-date": "`ds`, `ts` and `execution_date` render the run's logical date, in UTC, the same on every runner.",
   "runtime.prev-next": "`prev_execution_date` and `next_execution_date` are the logical date minus and plus the schedule's period.",
@@ -29354,6 +29472,12 @@ function usedFeatures(ir) {
       used.add("schedule.window");
     if (s.catchup)
       used.add("schedule.catchup");
+    const cron = parseCron(s.cron);
+    if (typeof cron !== "string") {
+      const { gap, fold } = dstConflicts(cron, s.timezone, s);
+      if (gap !== null || fold !== null)
+        used.add("schedule.daylight-saving");
+    }
   }
   if (ir.timeoutSeconds !== null)
     used.add("timeout.run");

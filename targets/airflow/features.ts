@@ -43,6 +43,10 @@ export const features: FeatureTable = {
     how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful.",
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
+  "schedule.daylight-saving": {
+    support: "native",
+    how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`).",
+  },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },

@@ -35,6 +35,7 @@ import {
   kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
+import { dstGuard, parseCron, type Cron, type DstGuard } from "../../src/cron.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
 import { accountObjects as kubernetesAccount, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
@@ -169,16 +170,32 @@ export function backoffFor(retry: Retry): ArgoBackoff {
 }
 
 /**
- * The CronWorkflow `when` guard that keeps slots outside [start, end] from starting a
- * run (README "Schedules"); null when there is no bound.
+ * The CronWorkflow `when` guard (README "Schedules"), or null when every fire of the
+ * schedule starts a run: slots outside [start, end] start none, and with a `dstGuard`
+ * (src/cron.ts) only the meaning's daylight-saving instants do. `when` is an expr-lang
+ * expression the controller evaluates as the schedule fires (workflow/cron/operator.go
+ * `shouldExecute`), `now()` being then; expr's `timezone()` and Go's `time.Time` methods
+ * read the wall clock. A fire in one of the cron's own hours runs unless the same wall
+ * hour comes again an hour later (the first occurrence of a fold); a fire in an hour
+ * `dstGuard` added runs only when the wall clock an hour earlier read two hours less
+ * (the hour before was a gap).
  */
-export function windowGuard(schedule: CronSchedule): string | null {
+export function windowGuard(schedule: CronSchedule, dst: DstGuard | null = null): string | null {
   const slot = "now().Truncate(duration('1m'))";
   const bound = (local: string) => `date('${local}', '${LOCAL_LAYOUT}', '${schedule.timezone}')`;
   const conditions: string[] = [];
+  if (dst !== null) conditions.push(dstCondition(schedule.timezone, dst));
   if (schedule.start !== null) conditions.push(`${slot} >= ${bound(schedule.start)}`);
   if (schedule.end !== null) conditions.push(`${slot} <= ${bound(schedule.end)}`);
   return conditions.length === 0 ? null : `{{= ${conditions.join(" && ")} }}`;
+}
+
+/** The daylight-saving part of the `when` guard (see `windowGuard`). */
+function dstCondition(zone: string, dst: DstGuard): string {
+  const hour = (shift: string) => `now()${shift === "" ? "" : `.Add(duration('${shift}'))`}.In(timezone('${zone}')).Hour()`;
+  const notFirstOccurrence = `${hour("1h")} != ${hour("")}`;
+  if (dst.addedHours.length === 0) return notFirstOccurrence;
+  return `(${hour("")} in [${dst.hours.join(", ")}] ? ${notFirstOccurrence} : ${hour("-1h")} == (${hour("")} + 22) % 24)`;
 }
 
 /**
@@ -606,13 +623,15 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
     };
   }
   if (schedule.kind !== "cron") throw new Error("an event trigger reached the Argo backend (check() refuses it)");
-  const guard = windowGuard(schedule);
+  const dst = dstGuard(parseCron(schedule.cron) as Cron, schedule.timezone, schedule);
+  const guard = windowGuard(schedule, dst);
   return {
     apiVersion: API_VERSION,
     kind: "CronWorkflow",
     metadata,
     spec: {
-      schedules: [schedule.cron],
+      // A second schedule for the hour after a daylight-saving gap slot (`dstGuard`).
+      schedules: dst?.added ? [schedule.cron, dst.added] : [schedule.cron],
       timezone: schedule.timezone,
       concurrencyPolicy: CONCURRENCY_POLICY,
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,

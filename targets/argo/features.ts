@@ -37,6 +37,10 @@ export const features: FeatureTable = {
     support: "refused",
     how: "A CronWorkflow starts at most one missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a Workflow per missed slot.",
   },
+  "schedule.daylight-saving": {
+    support: "emulated",
+    how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run).",
+  },
   "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
   "runtime.logical-date": {
     support: "emulated",

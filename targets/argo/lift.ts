@@ -43,7 +43,9 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { objectLabels } from "../kubernetes.js";
-import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runDeadlineGuard, runTag } from "./emit.js";
+import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runDeadlineGuard, runTag, windowGuard } from "./emit.js";
+import { dstGuard, parseCron } from "../../src/cron.js";
+import type { CronSchedule } from "../../src/ir.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { parseYamlStream } from "../../src/yaml.js";
@@ -301,8 +303,11 @@ const BOUND =
 
 function liftSchedule(spec: Obj): ScheduleSummary {
   const schedules = arr(spec["schedules"], "spec.schedules");
-  if (schedules.length !== 1) fail("spec.schedules does not hold exactly one cron expression");
+  if (schedules.length !== 1 && schedules.length !== 2) fail("spec.schedules does not hold one cron expression, or two for a daylight-saving gap");
   const timezone = str(spec["timezone"], "spec.timezone");
+  const cron = str(schedules[0], "spec.schedules[0]");
+  const parsed = parseCron(cron);
+  if (typeof parsed === "string") fail(`spec.schedules[0]: ${parsed}`);
   if (spec["schedule"] !== undefined) fail("the removed singular spec.schedule is written");
   if (spec["concurrencyPolicy"] !== "Allow") fail("spec.concurrencyPolicy is not Allow");
   if (spec["suspend"] !== false) fail("spec.suspend is not false");
@@ -310,10 +315,14 @@ function liftSchedule(spec: Obj): ScheduleSummary {
   if (int(spec["startingDeadlineSeconds"], "spec.startingDeadlineSeconds") !== 0) fail("startingDeadlineSeconds is not 0");
   let start: string | null = null;
   let end: string | null = null;
+  let dstText: string | null = null;
   if (spec["when"] !== undefined) {
     const m = /^\{\{= (.*) \}\}$/.exec(str(spec["when"], "spec.when"));
     if (m === null) fail("spec.when is not one expression tag");
-    for (const condition of m[1]!.split(" && ")) {
+    const conditions = m[1]!.split(" && ");
+    // The daylight-saving guard comes first, exactly as the core's dstGuard gives it for these bounds (checked below).
+    if (conditions[0] !== undefined && !conditions[0].startsWith(SLOT)) dstText = conditions.shift()!;
+    for (const condition of conditions) {
       const b = BOUND.exec(condition);
       if (b === null || !condition.startsWith(SLOT)) fail(`spec.when condition ${JSON.stringify(condition)} is not a window bound`);
       if (b[3] !== timezone) fail("spec.when reads a bound in another time zone than spec.timezone");
@@ -326,7 +335,15 @@ function liftSchedule(spec: Obj): ScheduleSummary {
       }
     }
   }
-  return { kind: "cron", cron: str(schedules[0], "spec.schedules[0]"), timezone, start, end, catchup: false };
+  // The second schedule and the guard are what the meaning of the cron's daylight-saving slots needs, no more.
+  const dst = dstGuard(parsed, timezone, { start, end });
+  const expected = windowGuard({ timezone, start, end } as CronSchedule, dst);
+  if (spec["when"] !== expected && !(spec["when"] === undefined && expected === null))
+    fail(`spec.when is not the guard of this schedule's window and daylight-saving slots (${JSON.stringify(expected)})`);
+  if ((schedules[1] ?? null) !== (dst?.added ?? null))
+    fail(`spec.schedules[1] is not the hour after this cron's daylight-saving gap slots (${JSON.stringify(dst?.added ?? null)})`);
+  if (dstText === null && dst !== null) fail("spec.when has no daylight-saving guard");
+  return { kind: "cron", cron, timezone, start, end, catchup: false };
 }
 
 function liftResources(value: unknown): { cpu: string | null; memory: string | null } {

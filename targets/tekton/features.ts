@@ -37,6 +37,10 @@ export const features: FeatureTable = {
     support: "refused",
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot.",
   },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it.",
+  },
   "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },

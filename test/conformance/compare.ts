@@ -9,7 +9,7 @@
  * rendering of src/runtime.ts as the expectation (attempt by attempt where the runner
  * renders the attempt number).
  */
-import { parseCron, nextFireTimes } from "../../src/cron.js";
+import { dstConflicts, dstGuard, parseCron, nextFireTimes } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
 import { AIRFLOW_WINDOW_TASK, airflowId, airflowUpstreamSensorTask, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
@@ -452,12 +452,29 @@ export function compareArgo(
   const s = want.schedule;
   if (s !== null && s.kind === "cron") {
     if (top.kind !== "CronWorkflow") m.note("schedule", `a cron schedule, but the runner read a ${String(top.kind)}`);
-    m.check("schedule.cron", [s.cron], spec.schedules ?? []);
+    const cron = parseCron(s.cron);
+    const dst = typeof cron === "string" ? null : dstGuard(cron, s.timezone, s);
+    m.check("schedule.cron", dst?.added ? [s.cron, dst.added] : [s.cron], spec.schedules ?? []);
     m.check("schedule.timezone", zone(s.timezone), zone(String(spec.timezone ?? "")));
     const fire = obj(top.fireTimes);
-    for (const from of fireFrom) {
-      const key = Object.keys(fire)[0];
-      checkFireTimes(m, "fire times", want, from, fireCount, key === undefined ? [] : obj(fire[key]).utc);
+    if (dst === null) {
+      for (const from of fireFrom) {
+        const key = Object.keys(fire)[0];
+        checkFireTimes(m, "fire times", want, from, fireCount, key === undefined ? [] : obj(fire[key]).utc);
+      }
+    } else if (typeof cron !== "string") {
+      // A daylight-saving guard: robfig/cron's fires of both schedules must include every instant of the
+      // meaning; which of them the when guard keeps is test/conformance/dst.conformance.test.ts's comparison.
+      for (const from of fireFrom) {
+        const fired = new Set(Object.values(fire).flatMap((f) => arr(obj(f).utc).map((x) => Date.parse(String(x)))));
+        const last = Math.min(...Object.values(fire).map((f) => Math.max(...arr(obj(f).utc).map((x) => Date.parse(String(x))))));
+        const missing = nextFireTimes(cron, s.timezone, Date.parse(from), fireCount).filter((t) => t <= last && !fired.has(t));
+        m.check(
+          `fire times after ${from}, every instant of the meaning among robfig/cron's`,
+          [],
+          missing.map((t) => new Date(t).toISOString()),
+        );
+      }
     }
     // start/end: the CronWorkflow's when guard, evaluated by the controller's code at slots around the bounds.
     const whenAt = obj(top.whenAt);
@@ -928,9 +945,13 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const ctxEnv: Obj = calledStepEnv(contextJob, {}, "KFMI_RUN_TOKEN_SEED") ?? {};
   const orNull = (v: unknown) => (v === undefined || v === "" ? null : v);
   if (s !== null && s.kind === "cron") {
+    // A cron firing every hour with a slot in a daylight-saving change is written in UTC (its meaning is
+    // elapsed time); GitHub's own zone handling moves gap slots and leaves folds undocumented.
+    const c = parseCron(s.cron);
+    const dstHourly = typeof c !== "string" && c.hours.length === 24 && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
     m.check(
       "schedule",
-      [{ cron: s.cron, timezone: zone(s.timezone) }],
+      [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }],
       schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) })),
     );
     m.check("schedule.start", s.start, orNull(ctxEnv.KFMI_START));

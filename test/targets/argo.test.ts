@@ -257,10 +257,23 @@ describe("schedules", () => {
   });
 
   it("given start and end, when emitted, then a when guard compares the slot (now, to the minute) with both bounds in the schedule's zone", () => {
-    const doc = emitted(irFixture({ schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }) }));
+    const doc = emitted(
+      irFixture({ schedule: cron({ cron: "0 5 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }) }),
+    );
     expect(doc.spec.when).toBe(
       "{{= now().Truncate(duration('1m')) >= date('2024-01-01T00:00:00', '2006-01-02T15:04:05', 'Europe/Berlin')" +
         " && now().Truncate(duration('1m')) <= date('2024-12-31T23:59:59', '2006-01-02T15:04:05', 'Europe/Berlin') }}",
+    );
+  });
+
+  it("given a daily 02:30 in Europe/Berlin, when emitted, then a second schedule at 03:30 and a daylight-saving guard before the window bound, and lift reads the spec's cron back", () => {
+    const ir = irFixture({ schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", periodSeconds: null }) });
+    const doc = emitted(ir);
+    expect(doc.spec.schedules).toEqual(["30 2 * * *", "30 3 * * *"]);
+    const hour = (shift: string) => `now()${shift}.In(timezone('Europe/Berlin')).Hour()`;
+    expect(doc.spec.when).toBe(
+      `{{= (${hour("")} in [2] ? ${hour(".Add(duration('1h'))")} != ${hour("")} : ${hour(".Add(duration('-1h'))")} == (${hour("")} + 22) % 24)` +
+        " && now().Truncate(duration('1m')) >= date('2024-01-01T00:00:00', '2006-01-02T15:04:05', 'Europe/Berlin') }}",
     );
   });
 
