@@ -328,12 +328,20 @@ export function finishedTerm(specName: string): string {
  * substituted when the task's dependencies are met (resolveDependencyReferences in
  * workflow/controller/dag.go). The guard rebuilds the run's start from it and truncates
  * it to the second, as getWorkflowDeadline does (the API server stores startedAt to the
- * second anyway), so it turns false at the deadline itself.
+ * second anyway), and turns false RUN_DEADLINE_MARGIN_SECONDS before the deadline: the
+ * controller cuts a pod's activeDeadlineSeconds to whole seconds of the time left, so the
+ * attempt the run's timeout stops ends up to a second early, and it refuses to create a
+ * pod with a second or less left, failing its node ("exceeded its deadline";
+ * createWorkflowPod in workflow/controller/workflowpod.go). A task reached in the last
+ * two seconds could only fail; the meaning is that it never starts.
  */
 export function runDeadlineGuard(timeoutSeconds: number): string {
   const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
-  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
+  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s')).Add(duration('-${RUN_DEADLINE_MARGIN_SECONDS}s'))) }}`;
 }
+
+/** Seconds before the run's deadline from which a `continue` task no longer starts (runDeadlineGuard). */
+export const RUN_DEADLINE_MARGIN_SECONDS = 2;
 
 /** Seconds between two looks for an upstream run that does not exist yet (Airflow's sensor pokes every 60 s too). */
 export const UPSTREAM_POLL_SECONDS = 60;

@@ -69,15 +69,6 @@ const KNOWN: Record<string, { readonly why: string; readonly differences?: reado
     why: "Argo v4.0 has no pod-start bound (targets/argo/README.md, pod-start bound): a pod no node takes stays Pending, the kubelet never counts its activeDeadlineSeconds, and the run waits.",
     unfinished: /^nothing changed for .* and nothing is due \(Argo's phase Running\)$/,
   },
-  "run-timeout-notify.yaml / run-timeout-notified": {
-    why:
-      "Not yet explained: with an onExit handler (the notification), the `continue` job reached at the run's deadline ends Failed on Argo v4.0.7 " +
-      "instead of not run, and the notification names it; the same job without notifications (run-timeout.yaml) is not run, as the reference says.",
-    differences: [
-      'jobs.publish.state: expected "not-run", runner did "failed"',
-      'notifications: expected [{"index":0,"failedJobs":["crunch"]}], runner did [{"index":0,"failedJobs":["crunch","publish"]}]',
-    ],
-  },
 };
 
 describe("execution on Argo Workflows (v4.0.7 workflow controller)", () => {

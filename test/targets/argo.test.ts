@@ -623,7 +623,9 @@ describe("on_upstream_failure: continue (trap 4)", () => {
     const timed = { ...continueIr, timeoutSeconds: 20 };
     const byName = new Map(tasksOf(emitted(timed)).map((t: Obj) => [t.name, t]));
     expect(byName.get("cleanup")!.when).toBe(runDeadlineGuard(20));
-    expect(runDeadlineGuard(20)).toBe("{{= now().Before(now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s')).Add(duration('20s'))) }}");
+    expect(runDeadlineGuard(20)).toBe(
+      "{{= now().Before(now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s')).Add(duration('20s')).Add(duration('-2s'))) }}",
+    );
     expect(byName.get("load")!.when).not.toBe(runDeadlineGuard(20)); // the root keeps only the logical-date guard
     expect(tasksOf(emitted(continueIr)).find((t: Obj) => t.name === "cleanup")!.when).toBeUndefined();
     expect(lift(emit(timed))).toEqual(summarize(timed));
