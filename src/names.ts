@@ -181,6 +181,19 @@ export function argoExecutorAccountName(specName: string): string {
   return `${kubeName(specName)}-executor`;
 }
 
+/**
+ * The ServiceAccount (and its Role and RoleBinding) an event-triggered workflow's Argo
+ * Events Sensor runs as: allowed to create the workflow's runs and nothing else.
+ */
+export function argoSensorAccountName(specName: string): string {
+  return `${kubeName(specName)}-sensor`;
+}
+
+/** The name of the Argo Events event (and the webhook path) an `s3_file_arrival` trigger listens to. */
+export const ARGO_EVENT_NAME = "s3-file-arrival";
+/** The port of the Argo Events webhook EventSource (the port of Argo Events' own webhook examples). */
+export const ARGO_EVENT_PORT = 12000;
+
 // --- Airflow (targets/airflow) -----------------------------------------------------------
 
 /**

@@ -34,7 +34,10 @@ export const features: FeatureTable = {
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
   "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
-  "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
+  "schedule.event": {
+    support: "emulated",
+    how: "Argo Events: a webhook EventSource the object store posts S3 event records to, and a Sensor that creates a Workflow from the WorkflowTemplate with `logical-date` = the record's eventTime.",
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC.",

@@ -354,7 +354,7 @@ describe("check", () => {
   const codes = (ir: Workflow) => check(ir).map((p) => p.code);
 
   it("given an event schedule, when checked, then KFM301 names the event trigger at the schedule", () => {
-    const schedule: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null };
+    const schedule: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" };
     const problems = check(irFixture({ schedule }));
     expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
     expect(problems[0]!.message).toMatch(/^tekton cannot express event trigger/);
