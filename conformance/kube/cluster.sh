@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops a throwaway Kubernetes API server for the deployability check: etcd and
 # kube-apiserver (built by conformance/kube/setup.sh) on 127.0.0.1 only, on free ports, with
-# their data in a temporary folder; the Argo and Tekton CRDs from the pinned Go modules;
+# their data in a temporary folder; the Argo, Argo Events and Tekton CRDs from the pinned Go modules;
 # a namespace enforcing the `restricted` Pod Security Standard. No controller-manager or
 # scheduler: objects are stored and admitted, never run.
 #
@@ -260,10 +260,13 @@ EOF
   # The upstream CRDs, from the same module versions the runner checks use. Argo's `full`
   # CRDs carry the whole OpenAPI schema, so the API server validates every field (upstream
   # says to apply them server-side: they exceed the client-side apply annotation's size).
-  local argo tekton f crds=()
+  # Argo Events' CRDs (EventSource, Sensor, EventBus: event triggers) keep `spec` unvalidated
+  # (x-kubernetes-preserve-unknown-fields); conformance/go/argo-events checks what is in it.
+  local argo events tekton f crds=()
   argo="$(gomodfile github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION" manifests/base/crds/full)"
+  events="$(gomodfile github.com/argoproj/argo-events "$ARGO_EVENTS_VERSION" manifests/base/crds)"
   tekton="$(gomodfile github.com/tektoncd/pipeline "$TEKTON_PIPELINE_VERSION" config/300-crds)"
-  for f in "$argo"/argoproj.io_*.yaml "$tekton"/300-*.yaml; do crds+=(-f "$f"); done
+  for f in "$argo"/argoproj.io_*.yaml "$events"/argoproj.io_*.yaml "$tekton"/300-*.yaml; do crds+=(-f "$f"); done
   # Argo's full CRDs are large: on a loaded machine one apply takes longer than the readiness probe's 10 s (the last --request-timeout wins).
   "${kubectl[@]}" --request-timeout 120s apply --server-side --field-manager kfm-conformance "${crds[@]}" >"$dir/crds.log" 2>&1 || {
     cat "$dir/crds.log" >&2
