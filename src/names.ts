@@ -102,6 +102,15 @@ export function tektonCreatorAccount(specName: string): string {
   return `${kubeName(specName)}-run-creator`;
 }
 
+/**
+ * The ServiceAccount an event-triggered workflow's Tekton Triggers EventListener runs as
+ * (bound to Tekton Triggers' own EventListener roles), and the name of its trigger.
+ */
+export function tektonListenerAccount(specName: string): string {
+  return `${kubeName(specName)}-listener`;
+}
+export const TEKTON_EVENT_TRIGGER = "s3-file-arrival";
+
 /** `metadata.generateName` of a manual Tekton PipelineRun of a workflow. */
 export function tektonRunGenerateName(specName: string): string {
   return `${kubeName(specName)}-`;

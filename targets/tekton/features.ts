@@ -34,7 +34,10 @@ export const features: FeatureTable = {
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
   "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },
-  "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
+  "schedule.event": {
+    support: "emulated",
+    how: "Tekton Triggers: an EventListener the object store posts S3 event records to; its CEL interceptor passes new objects under the source and writes the record's eventTime, which a TriggerBinding and TriggerTemplate make the PipelineRun's `logical-date`.",
+  },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {

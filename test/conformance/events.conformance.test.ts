@@ -50,7 +50,11 @@ function cases(e: EventSchedule): Case[] {
   const key = `${e.prefix}2024/03/part 1.csv`;
   return [
     { name: "AWS: a new object under the prefix", record: record("aws", "ObjectCreated:Put", e.bucket, key, at), starts: true },
-    { name: "MinIO: a new object under the prefix", record: record("minio", "ObjectCreated:CompleteMultipartUpload", e.bucket, key, "2025-11-02T05:59:59.999Z"), starts: true },
+    {
+      name: "MinIO: a new object under the prefix",
+      record: record("minio", "ObjectCreated:CompleteMultipartUpload", e.bucket, key, "2025-11-02T05:59:59.999Z"),
+      starts: true,
+    },
     { name: "an object in another bucket", record: record("aws", "ObjectCreated:Put", `${e.bucket}-other`, key, at), starts: false },
     { name: "an object beside the prefix", record: record("minio", "ObjectCreated:Put", e.bucket, `other/${key}`, at), starts: e.prefix === "" },
     { name: "a removed object", record: record("aws", "ObjectRemoved:Delete", e.bucket, key, at), starts: false },
