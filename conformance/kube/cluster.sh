@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops a throwaway Kubernetes API server for the deployability check: etcd and
 # kube-apiserver (built by conformance/kube/setup.sh) on 127.0.0.1 only, on free ports, with
-# their data in a temporary folder; the Argo, Argo Events and Tekton CRDs from the pinned Go modules;
+# their data in a temporary folder; the Argo, Argo Events, Tekton and Tekton Triggers CRDs from the pinned Go modules;
 # a namespace enforcing the `restricted` Pod Security Standard. No controller-manager or
 # scheduler: objects are stored and admitted, never run.
 #
@@ -262,11 +262,13 @@ EOF
   # says to apply them server-side: they exceed the client-side apply annotation's size).
   # Argo Events' CRDs (EventSource, Sensor, EventBus: event triggers) keep `spec` unvalidated
   # (x-kubernetes-preserve-unknown-fields); conformance/go/argo-events checks what is in it.
-  local argo events tekton f crds=()
+  # Tekton Triggers' CRDs likewise (event triggers; conformance/go/tekton-triggers checks their specs).
+  local argo events tekton triggers f crds=()
   argo="$(gomodfile github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION" manifests/base/crds/full)"
   events="$(gomodfile github.com/argoproj/argo-events "$ARGO_EVENTS_VERSION" manifests/base/crds)"
   tekton="$(gomodfile github.com/tektoncd/pipeline "$TEKTON_PIPELINE_VERSION" config/300-crds)"
-  for f in "$argo"/argoproj.io_*.yaml "$events"/argoproj.io_*.yaml "$tekton"/300-*.yaml; do crds+=(-f "$f"); done
+  triggers="$(gomodfile github.com/tektoncd/triggers "$TEKTON_TRIGGERS_VERSION" config)"
+  for f in "$argo"/argoproj.io_*.yaml "$events"/argoproj.io_*.yaml "$tekton"/300-*.yaml "$triggers"/300-*.yaml; do crds+=(-f "$f"); done
   # Argo's full CRDs are large: on a loaded machine one apply takes longer than the readiness probe's 10 s (the last --request-timeout wins).
   "${kubectl[@]}" --request-timeout 120s apply --server-side --field-manager kfm-conformance "${crds[@]}" >"$dir/crds.log" 2>&1 || {
     cat "$dir/crds.log" >&2

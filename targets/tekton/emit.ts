@@ -1143,7 +1143,9 @@ export function triggerObjects(ir: Workflow, e: EventSchedule, o: TektonOptions 
                 ],
               },
             ],
-            bindings: [{ ref: name }],
+            // Written out: Validate refuses a binding without its kind (pkg/apis/triggers/v1beta1/event_listener_validation.go),
+            // which only the webhook's defaulting fills in (event_listener_defaults.go).
+            bindings: [{ ref: name, kind: "TriggerBinding" }],
             template: { ref: name },
           },
         ],

@@ -100,7 +100,7 @@ function liftTriggers(docs: readonly Doc[], pipelineName: string): { schedule: S
     throw new Error("the EventListener has other than one trigger");
   const trigger = spec["triggers"][0] as Doc;
   if (
-    JSON.stringify(trigger["bindings"]) !== JSON.stringify([{ ref: tb["metadata"]["name"] }]) ||
+    JSON.stringify(trigger["bindings"]) !== JSON.stringify([{ ref: tb["metadata"]["name"], kind: "TriggerBinding" }]) ||
     JSON.stringify(trigger["template"]) !== JSON.stringify({ ref: tt["metadata"]["name"] })
   )
     throw new Error("the trigger does not use the file's TriggerBinding and TriggerTemplate");

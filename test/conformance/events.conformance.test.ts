@@ -9,6 +9,12 @@
  *   Sensor's dependency and fires its k8s trigger against a fake API server; the Workflow
  *   it creates is then rendered by Argo's own substitution (argo-check --param), whose
  *   KFM_LOGICAL_DATE must be the record's eventTime.
+ * - Tekton: Tekton Triggers (conformance/go/tekton-triggers, tekton-triggers-check)
+ *   validates the EventListener, TriggerBinding and TriggerTemplate as its webhook does,
+ *   then runs the listener's trigger on the posted record: the CEL interceptor's Process
+ *   (filter, overlays), ResolveTrigger, ResolveParams, ResolveResources. The PipelineRun it
+ *   creates must carry the record's time, in the form kfm-context accepts, as logical-date,
+ *   and pass Tekton Pipelines' own admission (tekton-check).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,9 +26,13 @@ import { CACHE, compileAll, runTool, setup, tools, type Compiled } from "./runne
 
 const all = compileAll().outputs.filter((o) => o.drift === undefined && o.ir.schedule?.kind === "event");
 const argoOutputs = all.filter((o) => o.target === "argo");
+const tektonOutputs = all.filter((o) => o.target === "tekton");
 const dir = mkdtempSync(join(tmpdir(), "kfm-events-"));
 
 beforeAll(() => setup(), 1_800_000);
+
+const tektonTriggers = (files: readonly string[], event?: string) =>
+  runTool(join(CACHE, "bin", "tekton-triggers-check"), [...(event !== undefined ? ["--event", event] : []), ...files]);
 
 const argoEvents = (files: readonly string[], event?: string) =>
   runTool(join(CACHE, "bin", "argo-events-check"), [...(event !== undefined ? ["--event", event] : []), ...files]);
@@ -109,5 +119,50 @@ describe("Argo Events: the EventSource and Sensor pass its validation, and a new
     const errors = argoEvents([broken]).files[0]!.errors.join("\n");
     expect(errors).toMatch(/EventSource/);
     expect(errors).toMatch(/Sensor/);
+  });
+});
+
+describe("Tekton Triggers: the listener's objects pass its validation, and a new object's event creates a PipelineRun dated by the event", () => {
+  it("has event-triggered specs to check", () => expect(tektonOutputs.length).toBeGreaterThan(0));
+
+  it.each(tektonOutputs.map((o) => [o.spec, o] as const))("%s", (_spec, o: Compiled) => {
+    const e = o.ir.schedule as EventSchedule;
+    const pipeline = (parseYamlStream(readFileSync(o.file, "utf8")) as { kind: string; metadata: { name: string } }[]).find((d) => d.kind === "Pipeline")!;
+    for (const c of cases(e)) {
+      const event = join(dir, "body.json");
+      writeFileSync(event, JSON.stringify({ Records: [c.record] }));
+      const v = tektonTriggers([o.file], event).files[0]!;
+      expect(v.errors, c.name).toEqual([]);
+      const parsed = v.parsed as { kind: string; fired?: { matched: boolean; created?: Record<string, any>[] }[] }[];
+      expect(parsed.map((p) => p.kind)).toEqual(["TriggerBinding", "TriggerTemplate", "EventListener"]);
+      const fired = parsed[2]!.fired!;
+      expect(fired).toHaveLength(1);
+      expect(fired[0]!.matched, c.name).toBe(c.starts);
+      if (!c.starts) continue;
+      expect(fired[0]!.created).toHaveLength(1);
+      const run = fired[0]!.created![0]!;
+      expect(run["kind"]).toBe("PipelineRun");
+      expect(run["spec"]["pipelineRef"]).toEqual({ name: pipeline.metadata.name });
+      const date = (run["spec"]["params"] as { name: string; value: unknown }[]).find((p) => p.name === "logical-date")?.value;
+      // The record's time in whole seconds, UTC, `Z`: the form kfm-context accepts (targets/tekton/README.md "Runtime values").
+      expect(date, c.name).toBe(`${c.record.eventTime.slice(0, 19)}Z`);
+      const runFile = join(dir, "run.yaml");
+      writeFileSync(runFile, toYamlStream([run]));
+      expect(tools.tekton([runFile]).files[0]!.errors, c.name).toEqual([]);
+    }
+  });
+
+  it("refuses objects Tekton Triggers' validation rejects (the check can fail)", () => {
+    const o = tektonOutputs[0]!;
+    const docs = parseYamlStream(readFileSync(o.file, "utf8")) as Record<string, any>[];
+    const listener = docs.find((d) => d["kind"] === "EventListener")!;
+    delete listener["spec"]["triggers"][0]["bindings"][0]["kind"];
+    const template = docs.find((d) => d["kind"] === "TriggerTemplate")!;
+    template["spec"]["resourcetemplates"][0]["spec"]["params"][0]["value"] = "$(tt.params.logical_date_missing)";
+    const broken = join(dir, "broken-tekton.yaml");
+    writeFileSync(broken, toYamlStream(docs));
+    const errors = tektonTriggers([broken]).files[0]!.errors.join("\n");
+    expect(errors).toMatch(/EventListener/);
+    expect(errors).toMatch(/TriggerTemplate/);
   });
 });
