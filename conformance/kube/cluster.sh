@@ -275,7 +275,15 @@ EOF
     stop "$dir"
     die "installing the Argo and Tekton CRDs failed"
   }
-  "${kubectl[@]}" wait --for condition=Established --timeout 60s crd --all >>"$dir/crds.log" 2>&1 || {
+  # kubectl wait fails at once on a CRD whose status has no conditions yet (".status.conditions
+  # accessor error"), which the API server writes a moment after the apply: try again a few times.
+  local tries=0
+  until "${kubectl[@]}" wait --for condition=Established --timeout 60s crd --all >>"$dir/crds.log" 2>&1; do
+    tries=$((tries + 1))
+    [[ $tries -lt 5 ]] || break
+    sleep 2
+  done
+  [[ $tries -lt 5 ]] || {
     cat "$dir/crds.log" >&2
     stop "$dir"
     die "the CRDs did not become established"
