@@ -269,6 +269,9 @@ EOF
   tekton="$(gomodfile github.com/tektoncd/pipeline "$TEKTON_PIPELINE_VERSION" config/300-crds)"
   triggers="$(gomodfile github.com/tektoncd/triggers "$TEKTON_TRIGGERS_VERSION" config)"
   for f in "$argo"/argoproj.io_*.yaml "$events"/argoproj.io_*.yaml "$tekton"/300-*.yaml "$triggers"/300-*.yaml; do crds+=(-f "$f"); done
+  # Tekton Triggers' ClusterRoles (an installation's, README precondition): an event trigger's file binds
+  # tekton-triggers-eventlistener-roles in the namespace, and the check asks what that binding grants.
+  crds+=(-f "$triggers/200-clusterrole.yaml")
   # Argo's full CRDs are large: on a loaded machine one apply takes longer than the readiness probe's 10 s (the last --request-timeout wins).
   "${kubectl[@]}" --request-timeout 120s apply --server-side --field-manager kfm-conformance "${crds[@]}" >"$dir/crds.log" 2>&1 || {
     cat "$dir/crds.log" >&2
