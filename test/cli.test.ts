@@ -180,7 +180,10 @@ describe("explain", () => {
     // Argo and Tekton build event triggers (Argo Events, Tekton Triggers); Airflow and GitHub Actions refuse them.
     for (const t of json.targets) {
       const refuses = t.target === "airflow" || t.target === "github-actions";
-      expect(t.refusals.map((d) => d.code), t.target).toEqual(refuses ? ["KFM301"] : []);
+      expect(
+        t.refusals.map((d) => d.code),
+        t.target,
+      ).toEqual(refuses ? ["KFM301"] : []);
       expect(t.features.find((f) => f.feature === "schedule.event")?.support, t.target).toBe(refuses ? "refused" : "emulated");
     }
   });
