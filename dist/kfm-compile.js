@@ -7581,6 +7581,7 @@ import { resolve as resolve7 } from "node:path";
 // dist/src/ir.js
 var RUNTIME_VARIABLES = ["execution_date", "ds", "ts", "prev_execution_date", "next_execution_date"];
 var STANDARD_VARIABLES = ["attempt", "run_token"];
+var EVENT_TRIGGERS = ["s3_file_arrival"];
 var STANDARD_ENV = ["KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE", "KFM_ATTEMPT", "KFM_RUN_TOKEN"];
 function retryWait(retry, attempt) {
   const raw = retry.delaySeconds * Math.pow(retry.multiplier, attempt - 1);
@@ -9124,6 +9125,10 @@ var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 function tektonCreatorAccount(specName3) {
   return `${kubeName(specName3)}-run-creator`;
 }
+function tektonListenerAccount(specName3) {
+  return `${kubeName(specName3)}-listener`;
+}
+var TEKTON_EVENT_TRIGGER = "s3-file-arrival";
 function tektonRunGenerateName(specName3) {
   return `${kubeName(specName3)}-`;
 }
@@ -9146,6 +9151,11 @@ var ARGO_CONCURRENCY_KEY = "max-active-runs";
 function argoExecutorAccountName(specName3) {
   return `${kubeName(specName3)}-executor`;
 }
+function argoSensorAccountName(specName3) {
+  return `${kubeName(specName3)}-sensor`;
+}
+var ARGO_EVENT_NAME = "s3-file-arrival";
+var ARGO_EVENT_PORT = 12e3;
 var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
 function githubApprovalEnvironment(workflow, gate) {
   return `${workflow}.${gate}`;
@@ -11798,12 +11808,31 @@ function daylightSavingProblem(targets, cron, zone, window) {
   }
   return null;
 }
+function s3Location(source) {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/s.exec(source);
+  if (m === null)
+    return null;
+  const prefix = m[2] ?? "";
+  if (/[\u0000-\u001f\u007f]/.test(prefix))
+    return null;
+  return { bucket: m[1], prefix };
+}
 function lowerSchedule(ctx, value, at) {
   if (!isObj(value))
     return null;
   if (typeof value.trigger === "string") {
     checkLiteral(ctx, value.source, [...at, "source"], "field");
-    const event = { kind: "event", at, trigger: value.trigger, source: str2(value.source) };
+    if (!EVENT_TRIGGERS.includes(value.trigger)) {
+      ctx.problems.push(problem("KFM241", `\`${value.trigger}\` is not an event trigger kfm-compile knows (${EVENT_TRIGGERS.join(", ")}).${suggestion(value.trigger, EVENT_TRIGGERS)} For another event, start runs from it by hand with their logical date (each target's manual run).`, [...at, "trigger"]));
+      return null;
+    }
+    const source = str2(value.source);
+    const location = source === null ? null : s3Location(source);
+    if (location === null) {
+      ctx.problems.push(problem("KFM242", `\`${value.trigger}\` needs a \`source\` of the form s3://<bucket>/<key prefix> (such as s3://lakehouse-dev-raw/sales/): the bucket whose new objects start a run${source === null ? "" : `, not \`${source}\``}.`, source === null ? at : [...at, "source"]));
+      return null;
+    }
+    const event = { kind: "event", at, trigger: value.trigger, source: `s3://${location.bucket}/${location.prefix}`, ...location };
     return event;
   }
   const zone = str2(value.timezone) ?? "UTC";
@@ -15754,7 +15783,7 @@ var schema12 = { "description": "A file holding one workflow (contract 4.1).", "
 var schema13 = { "description": "A workflow: jobs, their dependencies and an optional schedule (contract 4.1).", "type": "object", "properties": { "name": { "description": "Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting\nwith a letter. Targets that need DNS names see `_` as `-`.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 52, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "schedule": { "description": "When the workflow runs. Without a schedule it runs only when triggered by hand.", "anyOf": [{ "$ref": "#/definitions/CronSchedule" }, { "$ref": "#/definitions/IntervalSchedule" }, { "$ref": "#/definitions/EventSchedule" }] }, "timeout": { "description": "Extension: the longest a whole run may take, every attempt and wait of every\njob included. Without it a run has no time limit on any target.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "max_active_runs": { "description": "Extension: at most this many runs of the workflow at once. A run that is due while\nthe limit is reached waits until a running one ends (runs queue; none is dropped\nor cancelled). Without it runs are not limited. At most 2147483647: Airflow keeps it\nin a 32-bit column.", "minimum": 1, "maximum": 2147483647, "type": "integer" }, "jobs": { "description": "The jobs of the workflow (contract 4.1), and any approval gates.", "minItems": 1, "type": "array", "items": { "anyOf": [{ "$ref": "#/definitions/WorkflowJob" }, { "$ref": "#/definitions/WorkflowApproval" }] } }, "dependencies": { "description": "Other workflows this one waits for (contract 8.2): before any job starts, the run\nof each for the same logical date must have succeeded.", "type": "array", "items": { "$ref": "#/definitions/WorkflowDependency" } }, "notifications": { "description": "Who hears about a failed run (contract 9.2).", "$ref": "#/definitions/Notifications" } }, "additionalProperties": false, "required": ["jobs", "name"] };
 var schema14 = { "description": "A cron schedule (contract 4.1, 7.1).", "type": "object", "properties": { "cron": { "description": "A five-field cron expression (minute hour day-of-month month day-of-week), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.", "type": "string" }, "timezone": { "description": "IANA time zone the cron expression is read in. Default `UTC`.", "type": "string" }, "start_date": { "description": "First day (`YYYY-MM-DD`, midnight in `timezone`) or instant (ISO 8601 with offset) a run may be scheduled for.", "type": "string" }, "end_date": { "description": "Last day (`YYYY-MM-DD`, inclusive, in `timezone`) or instant a run may be scheduled for.", "type": "string" }, "catchup": { "description": "Extension: whether slots missed since `start_date` are run. Default false.", "type": "boolean" } }, "additionalProperties": false, "required": ["cron"] };
 var schema15 = { "description": "An interval schedule (contract 7.1); allowed only where it equals a cron grid.", "type": "object", "properties": { "interval": { "description": "How often to run: a duration that divides an hour (`5m`, `15m`, `1h`) or a day (`2h`, `1d`).", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "timezone": { "description": "IANA time zone the grid is aligned to. Default `UTC`.", "type": "string" }, "start_date": { "description": "First day or instant a run may be scheduled for.", "type": "string" }, "end_date": { "description": "Last day (inclusive) or instant a run may be scheduled for.", "type": "string" }, "catchup": { "description": "Extension: whether slots missed since `start_date` are run. Default false.", "type": "boolean" } }, "additionalProperties": false, "required": ["interval"] };
-var schema16 = { "description": "An event trigger (contract 7.1, optional there).", "type": "object", "properties": { "trigger": { "description": "The kind of event, for example `s3_file_arrival`.", "type": "string" }, "source": { "description": "Where the event comes from, for example an object-store prefix.", "type": "string" } }, "additionalProperties": false, "required": ["trigger"] };
+var schema16 = { "description": "An event trigger (contract 7.1, optional there).", "type": "object", "properties": { "trigger": { "description": "The kind of event: `s3_file_arrival` (a new object under `source`), the one kfm-compile knows.", "type": "string" }, "source": { "description": "Where the event comes from: `s3://<bucket>/<key prefix>`; required for `s3_file_arrival`.", "type": "string" } }, "additionalProperties": false, "required": ["trigger"] };
 var schema26 = { "description": "A dependency on another workflow's run for the same logical date (contract 8.2).", "type": "object", "properties": { "workflow": { "description": "The other workflow's name.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "type": "string" }, "wait_for_completion": { "description": "Whether to wait until that run has completed successfully. Only `true` (the\ndefault) is supported: nothing else has one meaning on every runner.", "type": "boolean" }, "timeout": { "description": "Extension: how long to wait before the run fails. Without it the wait is unbounded.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["workflow"] };
 var func2 = require2("ajv/dist/runtime/ucs2length").default;
 var pattern0 = new RegExp("^[a-z]([a-z0-9_-]*[a-z0-9])?$", "u");
@@ -22264,11 +22293,44 @@ function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
     const where = ir.notifications.map((n) => n.kind === "slack" ? `the Slack webhook in Secret ${n.webhook.secret}` : `the SMTP server in Secret ${n.smtp.secret}`);
     out.push({ kind: "network", text: `The notification pods reach ${[...new Set(where)].join(" and ")}.` });
   }
+  if (ir.schedule?.kind === "event") {
+    const service = `${kubeName(ir.name)}-eventsource-svc`;
+    out.push({
+      kind: "runner",
+      text: "Argo Events v1.9 (checked with v1.9.10): its controller and CRDs (EventSource, Sensor, EventBus) watching the namespace, and an EventBus named default in it."
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to http://${service}.<namespace>:${ARGO_EVENT_PORT}/${ARGO_EVENT_NAME} (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`
+    });
+  }
   out.push({
     kind: "runner",
     text: "Argo v4.0 does not bound a pod that cannot start (missing Secret or key, image that cannot be pulled, no node): such an attempt waits, or fails at the job's timeout once its pod reached a node. Watch for Pending nodes."
   });
   return out;
+}
+
+// dist/targets/events.js
+var OBJECT_CREATED_PATTERN = "^(s3:)?ObjectCreated:";
+function regexEscape(text) {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => c === "/" || c === "-" ? c : `\\${c}`);
+}
+function bucketPattern(event) {
+  return `^${regexEscape(event.bucket)}$`;
+}
+function keyPattern(event) {
+  return `^${event.prefix.split("/").map((part) => regexEscape(part)).join("(/|%2F)")}`;
+}
+function locationFromPatterns(bucket, key) {
+  const b = /^\^([a-z0-9.-]+)\$$/.exec(bucket.replace(/\\\./g, "."));
+  if (b === null || !key.startsWith("^"))
+    return null;
+  const prefix = key.slice(1).split("(/|%2F)").map((part) => part.replace(/\\(.)/g, "$1")).join("/");
+  return { bucket: b[1], prefix };
+}
+function s3Source(bucket, prefix) {
+  return `s3://${bucket}/${prefix}`;
 }
 
 // dist/targets/argo/emit.js
@@ -22430,8 +22492,9 @@ function finishedTerm(specName3) {
 }
 function runDeadlineGuard(timeoutSeconds) {
   const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
-  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
+  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s')).Add(duration('-${RUN_DEADLINE_MARGIN_SECONDS}s'))) }}`;
 }
+var RUN_DEADLINE_MARGIN_SECONDS = 2;
 var UPSTREAM_POLL_SECONDS = 60;
 var UPSTREAM_NO_LIMIT_RETRIES = 2147483647;
 var UPSTREAM_RETRY_EXPRESSION = "lastRetry.message contains '(NotFound)'";
@@ -22611,7 +22674,7 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
     [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
     ...ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}
   });
-  if (schedule === null) {
+  if (schedule === null || schedule.kind === "event") {
     return {
       apiVersion: API_VERSION,
       kind: "WorkflowTemplate",
@@ -22650,9 +22713,74 @@ function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
     return [];
   return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), executorRules(ir));
 }
+var SENSOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }];
+function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
+  const name = kubeName(ir.name);
+  const labels = objectLabels(name, TARGET_NAME2);
+  const namespace = options.namespace !== void 0 ? { namespace: options.namespace } : {};
+  const account = argoSensorAccountName(ir.name);
+  const body = "body.Records.0";
+  const eventSource = {
+    apiVersion: API_VERSION,
+    kind: "EventSource",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      // A Service in front of the event source's pod, at <name>-eventsource-svc:<port>.
+      service: { ports: [{ port: ARGO_EVENT_PORT, targetPort: ARGO_EVENT_PORT }] },
+      webhook: { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } }
+    }
+  };
+  const sensor = {
+    apiVersion: API_VERSION,
+    kind: "Sensor",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      template: { serviceAccountName: account },
+      dependencies: [
+        {
+          name: ARGO_EVENT_NAME,
+          eventSourceName: name,
+          eventName: ARGO_EVENT_NAME,
+          // Data filters match string values as regular expressions (filterData in pkg/sensors/dependencies/filter.go), all of them.
+          filters: {
+            data: [
+              { path: `${body}.eventName`, type: "string", value: [OBJECT_CREATED_PATTERN] },
+              { path: `${body}.s3.bucket.name`, type: "string", value: [bucketPattern(event)] },
+              { path: `${body}.s3.object.key`, type: "string", value: [keyPattern(event)] }
+            ]
+          }
+        }
+      ],
+      triggers: [
+        {
+          template: {
+            name: "submit",
+            k8s: {
+              operation: "create",
+              source: {
+                resource: {
+                  apiVersion: API_VERSION,
+                  kind: "Workflow",
+                  // No kfm-compile labels: a run is not an object `apply --prune` manages (as a CronWorkflow's runs).
+                  metadata: { generateName: `${name}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+                  spec: { workflowTemplateRef: { name }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }
+                }
+              },
+              // The run's logical date: the record's eventTime (RFC 3339 in UTC), set by the sensor (ApplyParams, pkg/sensors/triggers/params.go).
+              parameters: [{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${body}.eventTime` }, dest: "spec.arguments.parameters.0.value" }]
+            }
+          }
+        }
+      ]
+    }
+  };
+  const accountDocs = accountObjects(account, options.namespace ?? null, labels, SENSOR_RULES);
+  return [...accountDocs, eventSource, sensor];
+}
 function objects(ir, options = DEFAULT_OPTIONS2) {
   const configMap = concurrencyConfigMap(ir, options);
-  return [...accountObjects2(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
+  const events = ir.schedule?.kind === "event" ? eventObjects(ir, ir.schedule, options) : [];
+  return [...accountObjects2(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options), ...events];
 }
 function emit2(ir, options = DEFAULT_OPTIONS2) {
   return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options), { anchors: NOTIFY_ANCHOR });
@@ -23230,8 +23358,81 @@ function mergedEnv(defaults, own) {
   const names = new Set(ownEnv.map((e) => obj(e, "env")["name"]));
   return [...defaults.filter((d) => !names.has(d["name"])), ...ownEnv];
 }
+function liftEvent(eventDocs, objectName, namespace) {
+  const kinds = eventDocs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,Role,RoleBinding,EventSource,Sensor")
+    fail2(`the event objects are ${kinds}, not the Sensor's account, an EventSource and a Sensor`);
+  const [sa, role, binding, source, sensor] = eventDocs;
+  const account = `${objectName}-sensor`;
+  for (const d of [sa, role, binding]) {
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== account || meta["namespace"] !== namespace)
+      fail2(`the Sensor's ${String(d["kind"])} is not ${account} in the workflow's namespace`);
+  }
+  if (JSON.stringify(role["rules"]) !== JSON.stringify([{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }]))
+    fail2("the Sensor's Role allows other than creating Workflows");
+  const subject = { kind: "ServiceAccount", name: account, ...namespace !== void 0 ? { namespace } : {} };
+  if (JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) || obj(binding["roleRef"], "roleRef")["name"] !== account)
+    fail2("the Sensor's RoleBinding does not bind its Role to its account alone");
+  for (const d of [source, sensor]) {
+    if (d["apiVersion"] !== "argoproj.io/v1alpha1")
+      fail2(`the ${String(d["kind"])} is not argoproj.io/v1alpha1`);
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== objectName || meta["namespace"] !== namespace)
+      fail2(`the ${String(d["kind"])} is not ${objectName} in the workflow's namespace`);
+  }
+  const sourceSpec = obj(source["spec"], "EventSource spec");
+  const hook = { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } };
+  if (Object.keys(sourceSpec).join(",") !== "service,webhook" || JSON.stringify(sourceSpec["webhook"]) !== JSON.stringify(hook))
+    fail2("the EventSource is not the one POST webhook");
+  const spec = obj(sensor["spec"], "Sensor spec");
+  if (JSON.stringify(spec["template"]) !== JSON.stringify({ serviceAccountName: account }))
+    fail2(`the Sensor does not run as ${account}`);
+  const deps = arr(spec["dependencies"], "Sensor dependencies");
+  if (deps.length !== 1)
+    fail2("the Sensor has other than one dependency");
+  const dep = obj(deps[0], "dependency");
+  if (dep["eventSourceName"] !== objectName || dep["eventName"] !== ARGO_EVENT_NAME)
+    fail2("the dependency is not the EventSource's event");
+  const filters = obj(dep["filters"], "dependency filters");
+  if (Object.keys(filters).join(",") !== "data")
+    fail2("the dependency has filters other than data filters");
+  const data = /* @__PURE__ */ new Map();
+  for (const f of arr(filters["data"], "data filters").map((f2) => obj(f2, "data filter"))) {
+    const value = arr(f["value"], "data filter value");
+    if (f["type"] !== "string" || value.length !== 1 || f["comparator"] !== void 0)
+      fail2("a data filter is not one string pattern");
+    data.set(str4(f["path"], "data filter path"), str4(value[0], "data filter value"));
+  }
+  const record = "body.Records.0";
+  if (data.size !== 3 || data.get(`${record}.eventName`) !== OBJECT_CREATED_PATTERN)
+    fail2("the dependency does not pass exactly new objects' records");
+  const location = locationFromPatterns(data.get(`${record}.s3.bucket.name`) ?? "", data.get(`${record}.s3.object.key`) ?? "");
+  if (location === null)
+    fail2("the dependency's bucket and key filters are not a bucket and a key prefix");
+  if (spec["dependencyGroups"] !== void 0 || spec["errorOnFailedRound"] !== void 0)
+    fail2("the Sensor sets more than its dependency and trigger");
+  const triggers = arr(spec["triggers"], "Sensor triggers");
+  if (triggers.length !== 1)
+    fail2("the Sensor has other than one trigger");
+  const template2 = obj(obj(triggers[0], "trigger")["template"], "trigger template");
+  const k8s = obj(template2["k8s"], "k8s trigger");
+  if (k8s["operation"] !== "create" || template2["conditions"] !== void 0)
+    fail2("the trigger does not create its resource unconditionally");
+  const resource = obj(obj(k8s["source"], "k8s trigger source")["resource"], "k8s trigger resource");
+  const runSpec = obj(resource["spec"], "Workflow spec");
+  if (resource["kind"] !== "Workflow" || JSON.stringify(runSpec) !== JSON.stringify({ workflowTemplateRef: { name: objectName }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }))
+    fail2(`the trigger does not create a Workflow from the WorkflowTemplate ${objectName} with only its ${ARGO_LOGICAL_DATE_PARAMETER} parameter`);
+  const parameters = JSON.stringify([{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${record}.eventTime` }, dest: "spec.arguments.parameters.0.value" }]);
+  if (JSON.stringify(k8s["parameters"]) !== parameters)
+    fail2(`the trigger does not set ${ARGO_LOGICAL_DATE_PARAMETER} to the record's eventTime alone`);
+  return { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) };
+}
 function lift2(text) {
-  const docs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const allDocs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const templateAt = allDocs.findIndex((d) => d["kind"] === "WorkflowTemplate");
+  const eventDocs = templateAt >= 0 ? allDocs.slice(templateAt + 1) : [];
+  const docs = allDocs.slice(0, allDocs.length - eventDocs.length);
   const argoDocs = docs.filter((d) => d["kind"] === "CronWorkflow" || d["kind"] === "WorkflowTemplate");
   if (argoDocs.length !== 1 || docs[docs.length - 1] !== argoDocs[0])
     fail2("the last document is not the one CronWorkflow or WorkflowTemplate");
@@ -23249,7 +23450,7 @@ function lift2(text) {
   const namespace = metadata["namespace"];
   if (namespace !== void 0)
     str4(namespace, "metadata.namespace");
-  for (const d of docs)
+  for (const d of allDocs)
     checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
   const topSpec = obj(doc["spec"], "spec");
   let spec;
@@ -23262,7 +23463,7 @@ function lift2(text) {
     if (spec["arguments"] !== void 0)
       fail2("a scheduled run takes no arguments");
   } else {
-    schedule = null;
+    schedule = eventDocs.length > 0 ? liftEvent(eventDocs, objectName, namespace) : null;
     spec = topSpec;
     source = "parameter";
     const params = arr(obj(spec["arguments"], "spec.arguments")["parameters"], "spec.arguments.parameters");
@@ -23489,9 +23690,7 @@ function check2(ir) {
   const problems = [];
   const schedule = ir.schedule;
   if (schedule !== null) {
-    if (schedule.kind === "event") {
-      problems.push(problem("KFM301", `${TARGET} cannot express an event trigger: a CronWorkflow only fires on a clock (event sources need Argo Events, which kfm-compile does not generate). Use a cron or interval schedule, or trigger the workflow by hand.`, schedule.at));
-    } else {
+    if (schedule.kind === "cron") {
       if (schedule.catchup) {
         problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`, [...schedule.at, "catchup"]));
       }
@@ -23561,7 +23760,10 @@ var features2 = {
     support: "emulated",
     how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run)."
   },
-  "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
+  "schedule.event": {
+    support: "emulated",
+    how: "Argo Events: a webhook EventSource the object store posts S3 event records to, and a Sensor that creates a Workflow from the WorkflowTemplate with `logical-date` = the record's eventTime."
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC."
@@ -24005,6 +24207,8 @@ function emit3(ir, o = DEFAULT_OPTIONS3) {
     if (o.serviceAccount === void 0)
       docs.push(...creatorAccount(ir, o));
   }
+  if (ir.schedule?.kind === "event")
+    docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
 function manualRun(ir, o = DEFAULT_OPTIONS3) {
@@ -24328,6 +24532,80 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
     }
   };
 }
+var TRIGGERS_API = "triggers.tekton.dev/v1beta1";
+var LISTENER_CLUSTER_ROLE = "tekton-triggers-eventlistener-roles";
+var LOGICAL_DATE_EXTENSION = "logical_date";
+function celString(value) {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+function eventFilter(e) {
+  const r = "body.Records[0]";
+  return [
+    `${r}.eventName.matches(${celString(OBJECT_CREATED_PATTERN)})`,
+    `${r}.s3.bucket.name.matches(${celString(bucketPattern(e))})`,
+    `${r}.s3.object.key.matches(${celString(keyPattern(e))})`
+  ].join(" && ");
+}
+var LOGICAL_DATE_EXPRESSION = "string(timestamp(int(timestamp(body.Records[0].eventTime))))";
+function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
+  const name = kubeName(ir.name);
+  const account = tektonListenerAccount(ir.name);
+  const namespace = o.namespace === void 0 ? {} : { namespace: o.namespace };
+  const meta = (n) => ({ name: n, ...namespace, labels: workflowLabels(ir) });
+  const run2 = buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name), ...namespace }, o);
+  run2.spec.params = run2.spec.params.map((p) => p.name === LOGICAL_DATE_PARAM ? { name: p.name, value: `$(tt.params.${LOGICAL_DATE_PARAM})` } : p);
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(account) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(account),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LISTENER_CLUSTER_ROLE },
+      subjects: [{ kind: "ServiceAccount", name: account, ...namespace }]
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "TriggerBinding",
+      metadata: meta(name),
+      spec: { params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "TriggerTemplate",
+      metadata: meta(name),
+      spec: {
+        params: [{ name: LOGICAL_DATE_PARAM, description: "The run's logical date: the S3 event's time, YYYY-MM-DDTHH:MM:SSZ." }],
+        resourcetemplates: [run2]
+      }
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "EventListener",
+      metadata: meta(name),
+      spec: {
+        serviceAccountName: account,
+        triggers: [
+          {
+            name: TEKTON_EVENT_TRIGGER,
+            interceptors: [
+              {
+                ref: { name: "cel", kind: "ClusterInterceptor" },
+                params: [
+                  { name: "filter", value: eventFilter(e) },
+                  { name: "overlays", value: [{ key: LOGICAL_DATE_EXTENSION, expression: LOGICAL_DATE_EXPRESSION }] }
+                ]
+              }
+            ],
+            // Written out: Validate refuses a binding without its kind (pkg/apis/triggers/v1beta1/event_listener_validation.go),
+            // which only the webhook's defaulting fills in (event_listener_defaults.go).
+            bindings: [{ ref: name, kind: "TriggerBinding" }],
+            template: { ref: name }
+          }
+        ]
+      }
+    }
+  ];
+}
 function objectMeta(ir, name, o) {
   return { name, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
 }
@@ -24403,6 +24681,20 @@ function prerequisites3(ir, options) {
       text: 'feature-flags `set-security-context: "true"` when the namespace enforces Pod Security `restricted`: Tekton then gives its own init containers a restricted securityContext.'
     }
   ];
+  if (ir.schedule?.kind === "event") {
+    out.push({
+      kind: "runner",
+      text: "Tekton Triggers v0.35 or later (checked with v0.35.0): its controller, webhook, core interceptors (the `cel` ClusterInterceptor) and its ClusterRoles, among them tekton-triggers-eventlistener-roles, which the file binds in the namespace."
+    });
+    out.push({
+      kind: "account",
+      text: `A ClusterRoleBinding of the ClusterRole tekton-triggers-eventlistener-clusterroles to the ServiceAccount ${tektonListenerAccount(ir.name)} of the namespace (an EventListener reads ClusterInterceptors and ClusterTriggerBindings; cluster-scoped, so made by a cluster admin, not the file).`
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to the EventListener's Service http://el-${kubeName(ir.name)}.<namespace>:8080 (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`
+    });
+  }
   if (emulatesFailure(ir)) {
     out.push({
       kind: "setting",
@@ -24533,9 +24825,6 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
       problems.push(problem("KFM255", `tekton: approval gate '${gate.name}' of a scheduled workflow has nobody to approve it: a scheduled PipelineRun passes the approvers option to the gate, and with none the manual-approval-gate controller rejects the gate at once, so every scheduled run would fail there. Set the option approvers (targets.tekton.options in kfm.config.yaml, or --option approvers=<user>,group:<name>).`, gate.at));
     }
   }
-  if (s?.kind === "event") {
-    problems.push(problem("KFM301", `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`, s.at));
-  }
   if (s?.kind === "cron" && s.catchup) {
     problems.push(problem("KFM301", `tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot (mostRecentScheduleTime, pkg/controller/cronjob/utils.go), never every slot missed since the start date. Set catchup: false and plan the missed PipelineRuns with \`${catchupCommand(ir, "tekton")}\`, then \`kubectl create -f\` the file it writes under tekton-runs/.`, s.at));
   }
@@ -24635,7 +24924,10 @@ var features3 = {
     support: "conditional",
     how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
   },
-  "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
+  "schedule.event": {
+    support: "emulated",
+    how: "Tekton Triggers: an EventListener the object store posts S3 event records to; its CEL interceptor passes new objects under the source and writes the record's eventTime, which a TriggerBinding and TriggerTemplate make the PipelineRun's `logical-date`."
+  },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {
@@ -24656,8 +24948,59 @@ var features3 = {
 };
 
 // dist/targets/tekton/lift.js
+function liftTriggers(docs, pipelineName) {
+  const kinds = docs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,RoleBinding,TriggerBinding,TriggerTemplate,EventListener")
+    throw new Error(`the event objects are ${kinds}, not the EventListener's account, a TriggerBinding, a TriggerTemplate and an EventListener`);
+  const [sa, binding, tb, tt, el] = docs;
+  const account = sa["metadata"]?.["name"];
+  const ns = binding["metadata"]?.["namespace"];
+  if (binding["metadata"]?.["name"] !== account || JSON.stringify(binding["roleRef"]) !== JSON.stringify({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LISTENER_CLUSTER_ROLE }) || JSON.stringify(binding["subjects"]) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...ns === void 0 ? {} : { namespace: ns } }]))
+    throw new Error(`the EventListener's RoleBinding does not bind ${LISTENER_CLUSTER_ROLE} to its account alone`);
+  for (const d of [tb, tt, el])
+    if (d["apiVersion"] !== TRIGGERS_API)
+      throw new Error(`the ${String(d["kind"])} is not ${TRIGGERS_API}`);
+  if (JSON.stringify(tb["spec"]) !== JSON.stringify({ params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }))
+    throw new Error(`the TriggerBinding does not take ${LOGICAL_DATE_PARAM} from the interceptor's ${LOGICAL_DATE_EXTENSION} alone`);
+  const ttSpec = tt["spec"] ?? fail3("the TriggerTemplate has no spec");
+  if ((ttSpec["params"] ?? []).map((p) => p["name"]).join(",") !== LOGICAL_DATE_PARAM)
+    throw new Error(`the TriggerTemplate takes other than ${LOGICAL_DATE_PARAM}`);
+  const templates3 = ttSpec["resourcetemplates"] ?? [];
+  if (templates3.length !== 1 || templates3[0]["kind"] !== "PipelineRun")
+    throw new Error("the TriggerTemplate creates other than one PipelineRun");
+  const run2 = templates3[0];
+  if (run2.spec.params.find((p) => p.name === LOGICAL_DATE_PARAM)?.value !== `$(tt.params.${LOGICAL_DATE_PARAM})`)
+    throw new Error(`the PipelineRun's ${LOGICAL_DATE_PARAM} is not the TriggerTemplate's`);
+  const spec = el["spec"] ?? fail3("the EventListener has no spec");
+  if (spec["serviceAccountName"] !== account)
+    throw new Error("the EventListener does not run as its account");
+  if (Object.keys(spec).join(",") !== "serviceAccountName,triggers" || spec["triggers"].length !== 1)
+    throw new Error("the EventListener has other than one trigger");
+  const trigger = spec["triggers"][0];
+  if (JSON.stringify(trigger["bindings"]) !== JSON.stringify([{ ref: tb["metadata"]["name"], kind: "TriggerBinding" }]) || JSON.stringify(trigger["template"]) !== JSON.stringify({ ref: tt["metadata"]["name"] }))
+    throw new Error("the trigger does not use the file's TriggerBinding and TriggerTemplate");
+  const interceptors = trigger["interceptors"] ?? [];
+  if (interceptors.length !== 1 || JSON.stringify(interceptors[0]["ref"]) !== JSON.stringify({ name: "cel", kind: "ClusterInterceptor" }))
+    throw new Error("the trigger has other than one CEL interceptor");
+  const params = new Map((interceptors[0]["params"] ?? []).map((p) => [p["name"], p["value"]]));
+  if (JSON.stringify(params.get("overlays")) !== JSON.stringify([{ key: LOGICAL_DATE_EXTENSION, expression: LOGICAL_DATE_EXPRESSION }]) || params.size !== 2)
+    throw new Error("the interceptor does not write the record's eventTime as the logical date alone");
+  const filter = String(params.get("filter"));
+  const m = /^body\.Records\[0\]\.eventName\.matches\('(.*)'\) && body\.Records\[0\]\.s3\.bucket\.name\.matches\('(.*)'\) && body\.Records\[0\]\.s3\.object\.key\.matches\('(.*)'\)$/.exec(filter);
+  const unquote = (v) => v.replace(/\\(.)/g, "$1");
+  if (m === null || unquote(m[1]) !== OBJECT_CREATED_PATTERN)
+    throw new Error("the interceptor's filter does not pass exactly new objects' records");
+  const location = locationFromPatterns(unquote(m[2]), unquote(m[3])) ?? fail3("the filter's bucket and key patterns are not a bucket and a key prefix");
+  if (run2.spec.pipelineRef.name !== pipelineName)
+    throw new Error("the TriggerTemplate's PipelineRun runs another Pipeline");
+  return { schedule: { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) }, run: run2 };
+}
 function lift3(text) {
-  const docs = parseYamlStream(text);
+  const allDocs = parseYamlStream(text);
+  const listener = allDocs.find((d) => d?.["kind"] === "EventListener");
+  const listenerAccount = listener?.["spec"]?.["serviceAccountName"];
+  const triggerDocs = allDocs.filter((d) => String(d?.["apiVersion"]).startsWith("triggers.tekton.dev/") || listenerAccount !== void 0 && d?.["metadata"]?.["name"] === listenerAccount);
+  const docs = allDocs.filter((d) => !triggerDocs.includes(d));
   const pipeline = only(docs, "Pipeline");
   const runs5 = docs.filter((d) => d?.kind === "PipelineRun");
   if (runs5.length > 1)
@@ -24747,6 +25090,15 @@ function lift3(text) {
     checkRun(pipeline, manualRun2, gates.size > 0, "the manual PipelineRun");
   let timeoutSeconds = manualRun2 === void 0 ? void 0 : parseTimeout(manualRun2.spec.timeouts.pipeline);
   let schedule = null;
+  if (triggerDocs.length > 0) {
+    const event = liftTriggers(triggerDocs, pipeline.metadata.name);
+    checkRun(pipeline, event.run, gates.size > 0, "the event's PipelineRun");
+    const t = parseTimeout(event.run.spec.timeouts.pipeline);
+    if (timeoutSeconds !== void 0 && t !== timeoutSeconds)
+      throw new Error("the event's and the manual PipelineRuns have different timeouts");
+    timeoutSeconds = t;
+    schedule = event.schedule;
+  }
   const cron = cronJobs[0];
   if (cron !== void 0) {
     const spec = cron.spec ?? fail3("the CronJob has no spec");
@@ -27749,6 +28101,9 @@ var APPLY_TARGETS = {
     kinds: [
       { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
       { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
+      // Argo Events' objects of an event trigger (a kind the server does not serve is skipped).
+      { apiVersion: "argoproj.io/v1alpha1", kind: "EventSource" },
+      { apiVersion: "argoproj.io/v1alpha1", kind: "Sensor" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC
     ]
@@ -27760,6 +28115,10 @@ var APPLY_TARGETS = {
       // The folder's shared StepActions carry no workflow label: no workflow's --prune selects them.
       { apiVersion: "tekton.dev/v1beta1", kind: "StepAction" },
       { apiVersion: "batch/v1", kind: "CronJob" },
+      // Tekton Triggers' objects of an event trigger.
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "TriggerBinding" },
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "TriggerTemplate" },
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "EventListener" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC
     ]

@@ -37,7 +37,7 @@ import type {
   UpstreamWorkflow,
   Workflow,
 } from "./ir.js";
-import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
+import { EVENT_TRIGGERS, RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
 import { templateChars } from "./expansion.js";
 import { MAX_EXPANDED_CHARS, MAX_PREREQUISITE_REACH, MAX_VALUE_CHARS } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
@@ -580,11 +580,49 @@ function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zon
   return null;
 }
 
+/**
+ * The bucket and key prefix of `s3://<bucket>[/<prefix>]`; null when it is not one. A
+ * bucket name as S3 allows it (3 to 63 lower-case letters, digits, `.` and `-`, starting
+ * and ending with a letter or digit: docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
+ * which MinIO follows); the prefix is any key text without control characters.
+ */
+export function s3Location(source: string): { bucket: string; prefix: string } | null {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/s.exec(source);
+  if (m === null) return null;
+  const prefix = m[2] ?? "";
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) return null;
+  return { bucket: m[1]!, prefix };
+}
+
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {
   if (!isObj(value)) return null;
   if (typeof value.trigger === "string") {
     checkLiteral(ctx, value.source, [...at, "source"], "field");
-    const event: EventSchedule = { kind: "event", at, trigger: value.trigger, source: str(value.source) };
+    if (!(EVENT_TRIGGERS as readonly string[]).includes(value.trigger)) {
+      ctx.problems.push(
+        problem(
+          "KFM241",
+          `\`${value.trigger}\` is not an event trigger kfm-compile knows (${EVENT_TRIGGERS.join(", ")}).${suggestion(value.trigger, EVENT_TRIGGERS)} For another event, start runs from it by hand with their logical date (each target's manual run).`,
+          [...at, "trigger"],
+        ),
+      );
+      return null;
+    }
+    const source = str(value.source);
+    const location = source === null ? null : s3Location(source);
+    if (location === null) {
+      ctx.problems.push(
+        problem(
+          "KFM242",
+          `\`${value.trigger}\` needs a \`source\` of the form s3://<bucket>/<key prefix> (such as s3://lakehouse-dev-raw/sales/): the bucket whose new objects start a run${source === null ? "" : `, not \`${source}\``}.`,
+          source === null ? at : [...at, "source"],
+        ),
+      );
+      return null;
+    }
+    // The source as `s3://<bucket>/<prefix>` (`s3://b` and `s3://b/` mean the same).
+    const event: EventSchedule = { kind: "event", at, trigger: value.trigger, source: `s3://${location.bucket}/${location.prefix}`, ...location };
     return event;
   }
   const zone = str(value.timezone) ?? "UTC";

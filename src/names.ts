@@ -102,6 +102,15 @@ export function tektonCreatorAccount(specName: string): string {
   return `${kubeName(specName)}-run-creator`;
 }
 
+/**
+ * The ServiceAccount an event-triggered workflow's Tekton Triggers EventListener runs as
+ * (bound to Tekton Triggers' own EventListener roles), and the name of its trigger.
+ */
+export function tektonListenerAccount(specName: string): string {
+  return `${kubeName(specName)}-listener`;
+}
+export const TEKTON_EVENT_TRIGGER = "s3-file-arrival";
+
 /** `metadata.generateName` of a manual Tekton PipelineRun of a workflow. */
 export function tektonRunGenerateName(specName: string): string {
   return `${kubeName(specName)}-`;
@@ -180,6 +189,19 @@ export const ARGO_CONCURRENCY_KEY = "max-active-runs";
 export function argoExecutorAccountName(specName: string): string {
   return `${kubeName(specName)}-executor`;
 }
+
+/**
+ * The ServiceAccount (and its Role and RoleBinding) an event-triggered workflow's Argo
+ * Events Sensor runs as: allowed to create the workflow's runs and nothing else.
+ */
+export function argoSensorAccountName(specName: string): string {
+  return `${kubeName(specName)}-sensor`;
+}
+
+/** The name of the Argo Events event (and the webhook path) an `s3_file_arrival` trigger listens to. */
+export const ARGO_EVENT_NAME = "s3-file-arrival";
+/** The port of the Argo Events webhook EventSource (the port of Argo Events' own webhook examples). */
+export const ARGO_EVENT_PORT = 12000;
 
 // --- Airflow (targets/airflow) -----------------------------------------------------------
 

@@ -120,15 +120,7 @@ export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
   const schedule = ir.schedule;
   if (schedule !== null) {
-    if (schedule.kind === "event") {
-      problems.push(
-        problem(
-          "KFM301",
-          `${TARGET} cannot express an event trigger: a CronWorkflow only fires on a clock (event sources need Argo Events, which kfm-compile does not generate). Use a cron or interval schedule, or trigger the workflow by hand.`,
-          schedule.at,
-        ),
-      );
-    } else {
+    if (schedule.kind === "cron") {
       if (schedule.catchup) {
         problems.push(
           problem(

@@ -1,7 +1,9 @@
 /**
  * IR -> Argo Workflows YAML (argoproj.io/v1alpha1, designed for Argo Workflows 3.7 and v4).
  * A scheduled workflow becomes one CronWorkflow; an unscheduled one a WorkflowTemplate
- * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`).
+ * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`); an
+ * event-triggered one that WorkflowTemplate plus an Argo Events EventSource and Sensor
+ * that submit it with the event's time as the logical date.
  * Every mapping decision, with the upstream source it rests on, is in README.md.
  */
 import type { V1ConfigMap, V1Container, V1EnvVar, V1SecurityContext } from "@kubernetes/client-node";
@@ -10,6 +12,7 @@ import { hashComment, headerLines } from "../../src/header.js";
 import {
   STANDARD_ENV,
   type CronSchedule,
+  type EventSchedule,
   type Job,
   type Notification,
   type Retry,
@@ -29,7 +32,10 @@ import {
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
   argoConcurrencyLockName,
+  ARGO_EVENT_NAME,
+  ARGO_EVENT_PORT,
   argoExecutorAccountName,
+  argoSensorAccountName,
   argoNotifyTask,
   argoUpstreamWaitTask,
   kubeName,
@@ -38,6 +44,7 @@ import {
 import { dstGuard, parseCron, type Cron, type DstGuard } from "../../src/cron.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { bucketPattern, keyPattern, OBJECT_CREATED_PATTERN } from "../events.js";
 import { accountObjects as kubernetesAccount, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
@@ -622,7 +629,7 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
     [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
     ...(ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}),
   });
-  if (schedule === null) {
+  if (schedule === null || schedule.kind === "event") {
     return {
       apiVersion: API_VERSION,
       kind: "WorkflowTemplate",
@@ -688,14 +695,92 @@ export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTI
   ) as unknown as Record<string, unknown>[];
 }
 
+/** The Workflow rights of an event-triggered workflow's Sensor: it creates runs (the k8s trigger's create, pkg/sensors/triggers/standard-k8s). */
+export const SENSOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }] as const;
+
+/**
+ * Argo Events' objects for an event trigger (README "Event triggers"): a webhook
+ * EventSource the object store posts its S3 event notifications to, and a Sensor that,
+ * for a record of a new object in the bucket under the prefix, creates a Workflow from
+ * the WorkflowTemplate with `logical-date` set to the record's `eventTime`. The Sensor
+ * uses the k8s trigger (a create through the Kubernetes API,
+ * pkg/sensors/triggers/standard-k8s/standard-k8s.go in argoproj/argo-events), not the
+ * argoWorkflow trigger, which shells out to the `argo` CLI bundled in the sensor image.
+ */
+export function eventObjects(ir: Workflow, event: EventSchedule, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
+  const name = kubeName(ir.name);
+  const labels = objectLabels(name, TARGET_NAME);
+  const namespace = options.namespace !== undefined ? { namespace: options.namespace } : {};
+  const account = argoSensorAccountName(ir.name);
+  const body = "body.Records.0";
+  const eventSource = {
+    apiVersion: API_VERSION,
+    kind: "EventSource",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      // A Service in front of the event source's pod, at <name>-eventsource-svc:<port>.
+      service: { ports: [{ port: ARGO_EVENT_PORT, targetPort: ARGO_EVENT_PORT }] },
+      webhook: { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } },
+    },
+  };
+  const sensor = {
+    apiVersion: API_VERSION,
+    kind: "Sensor",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      template: { serviceAccountName: account },
+      dependencies: [
+        {
+          name: ARGO_EVENT_NAME,
+          eventSourceName: name,
+          eventName: ARGO_EVENT_NAME,
+          // Data filters match string values as regular expressions (filterData in pkg/sensors/dependencies/filter.go), all of them.
+          filters: {
+            data: [
+              { path: `${body}.eventName`, type: "string", value: [OBJECT_CREATED_PATTERN] },
+              { path: `${body}.s3.bucket.name`, type: "string", value: [bucketPattern(event)] },
+              { path: `${body}.s3.object.key`, type: "string", value: [keyPattern(event)] },
+            ],
+          },
+        },
+      ],
+      triggers: [
+        {
+          template: {
+            name: "submit",
+            k8s: {
+              operation: "create",
+              source: {
+                resource: {
+                  apiVersion: API_VERSION,
+                  kind: "Workflow",
+                  // No kfm-compile labels: a run is not an object `apply --prune` manages (as a CronWorkflow's runs).
+                  metadata: { generateName: `${name}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+                  spec: { workflowTemplateRef: { name }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } },
+                },
+              },
+              // The run's logical date: the record's eventTime (RFC 3339 in UTC), set by the sensor (ApplyParams, pkg/sensors/triggers/params.go).
+              parameters: [{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${body}.eventTime` }, dest: "spec.arguments.parameters.0.value" }],
+            },
+          },
+        },
+      ],
+    },
+  };
+  const accountDocs = kubernetesAccount(account, options.namespace ?? null, labels, SENSOR_RULES) as unknown as Record<string, unknown>[];
+  return [...accountDocs, eventSource, sensor];
+}
+
 /**
  * Every object of a workflow, in the order one `kubectl apply -f` creates them: the
  * account and its rights, the semaphore's ConfigMap, then the CronWorkflow or
- * WorkflowTemplate that uses them.
+ * WorkflowTemplate that uses them, and for an event trigger the Sensor's account, the
+ * EventSource and the Sensor after the WorkflowTemplate they submit.
  */
 export function objects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
   const configMap = concurrencyConfigMap(ir, options);
-  return [...accountObjects(ir, options), ...(configMap !== null ? [configMap as Record<string, unknown>] : []), argoObject(ir, options)];
+  const events = ir.schedule?.kind === "event" ? eventObjects(ir, ir.schedule, options) : [];
+  return [...accountObjects(ir, options), ...(configMap !== null ? [configMap as Record<string, unknown>] : []), argoObject(ir, options), ...events];
 }
 
 export function emit(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): string {

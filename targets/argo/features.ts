@@ -41,7 +41,10 @@ export const features: FeatureTable = {
     support: "emulated",
     how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run).",
   },
-  "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
+  "schedule.event": {
+    support: "emulated",
+    how: "Argo Events: a webhook EventSource the object store posts S3 event records to, and a Sensor that creates a Workflow from the WorkflowTemplate with `logical-date` = the record's eventTime.",
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC.",

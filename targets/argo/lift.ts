@@ -27,11 +27,14 @@ import {
   ARGO_MAIN_CONTAINER,
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
+  ARGO_EVENT_NAME,
+  ARGO_EVENT_PORT,
   argoConcurrencyLockName,
   argoNotifyTask,
   kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
+import { locationFromPatterns, OBJECT_CREATED_PATTERN, s3Source } from "../events.js";
 import {
   compareStrings,
   cpuMeaning,
@@ -693,8 +696,80 @@ function mergedEnv(defaults: readonly Obj[], own: unknown): unknown[] {
   return [...defaults.filter((d) => !names.has(d["name"])), ...ownEnv];
 }
 
+/**
+ * An event trigger's objects (README "Event triggers"): the Sensor's account (allowed to
+ * create Workflows only), a webhook EventSource, and a Sensor whose one dependency passes
+ * a new object's S3 event record in the bucket under the prefix, and whose one k8s trigger
+ * creates a Workflow from the WorkflowTemplate `objectName` with `logical-date` set to the
+ * record's eventTime, and nothing else.
+ */
+function liftEvent(eventDocs: Obj[], objectName: string, namespace: unknown): ScheduleSummary {
+  const kinds = eventDocs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,Role,RoleBinding,EventSource,Sensor")
+    fail(`the event objects are ${kinds}, not the Sensor's account, an EventSource and a Sensor`);
+  const [sa, role, binding, source, sensor] = eventDocs as [Obj, Obj, Obj, Obj, Obj];
+  const account = `${objectName}-sensor`;
+  for (const d of [sa, role, binding]) {
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== account || meta["namespace"] !== namespace) fail(`the Sensor's ${String(d["kind"])} is not ${account} in the workflow's namespace`);
+  }
+  if (JSON.stringify(role["rules"]) !== JSON.stringify([{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }]))
+    fail("the Sensor's Role allows other than creating Workflows");
+  const subject = { kind: "ServiceAccount", name: account, ...(namespace !== undefined ? { namespace } : {}) };
+  if (JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) || obj(binding["roleRef"], "roleRef")["name"] !== account)
+    fail("the Sensor's RoleBinding does not bind its Role to its account alone");
+  for (const d of [source, sensor]) {
+    if (d["apiVersion"] !== "argoproj.io/v1alpha1") fail(`the ${String(d["kind"])} is not argoproj.io/v1alpha1`);
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== objectName || meta["namespace"] !== namespace) fail(`the ${String(d["kind"])} is not ${objectName} in the workflow's namespace`);
+  }
+  const sourceSpec = obj(source["spec"], "EventSource spec");
+  const hook = { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } };
+  if (Object.keys(sourceSpec).join(",") !== "service,webhook" || JSON.stringify(sourceSpec["webhook"]) !== JSON.stringify(hook))
+    fail("the EventSource is not the one POST webhook");
+  const spec = obj(sensor["spec"], "Sensor spec");
+  if (JSON.stringify(spec["template"]) !== JSON.stringify({ serviceAccountName: account })) fail(`the Sensor does not run as ${account}`);
+  const deps = arr(spec["dependencies"], "Sensor dependencies");
+  if (deps.length !== 1) fail("the Sensor has other than one dependency");
+  const dep = obj(deps[0], "dependency");
+  if (dep["eventSourceName"] !== objectName || dep["eventName"] !== ARGO_EVENT_NAME) fail("the dependency is not the EventSource's event");
+  const filters = obj(dep["filters"], "dependency filters");
+  if (Object.keys(filters).join(",") !== "data") fail("the dependency has filters other than data filters");
+  const data = new Map<string, string>();
+  for (const f of arr(filters["data"], "data filters").map((f) => obj(f, "data filter"))) {
+    const value = arr(f["value"], "data filter value");
+    if (f["type"] !== "string" || value.length !== 1 || f["comparator"] !== undefined) fail("a data filter is not one string pattern");
+    data.set(str(f["path"], "data filter path"), str(value[0], "data filter value"));
+  }
+  const record = "body.Records.0";
+  if (data.size !== 3 || data.get(`${record}.eventName`) !== OBJECT_CREATED_PATTERN) fail("the dependency does not pass exactly new objects' records");
+  const location = locationFromPatterns(data.get(`${record}.s3.bucket.name`) ?? "", data.get(`${record}.s3.object.key`) ?? "");
+  if (location === null) fail("the dependency's bucket and key filters are not a bucket and a key prefix");
+  if (spec["dependencyGroups"] !== undefined || spec["errorOnFailedRound"] !== undefined) fail("the Sensor sets more than its dependency and trigger");
+  const triggers = arr(spec["triggers"], "Sensor triggers");
+  if (triggers.length !== 1) fail("the Sensor has other than one trigger");
+  const template = obj(obj(triggers[0], "trigger")["template"], "trigger template");
+  const k8s = obj(template["k8s"], "k8s trigger");
+  if (k8s["operation"] !== "create" || template["conditions"] !== undefined) fail("the trigger does not create its resource unconditionally");
+  const resource = obj(obj(k8s["source"], "k8s trigger source")["resource"], "k8s trigger resource");
+  const runSpec = obj(resource["spec"], "Workflow spec");
+  if (
+    resource["kind"] !== "Workflow" ||
+    JSON.stringify(runSpec) !==
+      JSON.stringify({ workflowTemplateRef: { name: objectName }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } })
+  )
+    fail(`the trigger does not create a Workflow from the WorkflowTemplate ${objectName} with only its ${ARGO_LOGICAL_DATE_PARAMETER} parameter`);
+  const parameters = JSON.stringify([{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${record}.eventTime` }, dest: "spec.arguments.parameters.0.value" }]);
+  if (JSON.stringify(k8s["parameters"]) !== parameters) fail(`the trigger does not set ${ARGO_LOGICAL_DATE_PARAMETER} to the record's eventTime alone`);
+  return { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) };
+}
+
 export function lift(text: string): Summary {
-  const docs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const allDocs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  // An event trigger's objects follow the WorkflowTemplate.
+  const templateAt = allDocs.findIndex((d) => d["kind"] === "WorkflowTemplate");
+  const eventDocs = templateAt >= 0 ? allDocs.slice(templateAt + 1) : [];
+  const docs = allDocs.slice(0, allDocs.length - eventDocs.length);
   const argoDocs = docs.filter((d) => d["kind"] === "CronWorkflow" || d["kind"] === "WorkflowTemplate");
   if (argoDocs.length !== 1 || docs[docs.length - 1] !== argoDocs[0]) fail("the last document is not the one CronWorkflow or WorkflowTemplate");
   const doc = argoDocs[0]!;
@@ -708,7 +783,7 @@ export function lift(text: string): Summary {
   const objectName = str(metadata["name"], "metadata.name");
   const namespace = metadata["namespace"];
   if (namespace !== undefined) str(namespace, "metadata.namespace");
-  for (const d of docs) checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
+  for (const d of allDocs) checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
   const topSpec = obj(doc["spec"], "spec");
 
   let spec: Obj;
@@ -720,7 +795,7 @@ export function lift(text: string): Summary {
     source = "scheduled";
     if (spec["arguments"] !== undefined) fail("a scheduled run takes no arguments");
   } else {
-    schedule = null;
+    schedule = eventDocs.length > 0 ? liftEvent(eventDocs, objectName, namespace) : null;
     spec = topSpec;
     source = "parameter";
     const params = arr(obj(spec["arguments"], "spec.arguments")["parameters"], "spec.arguments.parameters");

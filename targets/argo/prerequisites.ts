@@ -5,7 +5,7 @@
  * notifications send.
  */
 import type { Workflow } from "../../src/ir.js";
-import { argoExecutorAccountName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { ARGO_EVENT_NAME, ARGO_EVENT_PORT, argoExecutorAccountName, kubeName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
 import type { Prerequisite } from "../types.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
@@ -65,6 +65,17 @@ export function prerequisites(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIO
       n.kind === "slack" ? `the Slack webhook in Secret ${n.webhook.secret}` : `the SMTP server in Secret ${n.smtp.secret}`,
     );
     out.push({ kind: "network", text: `The notification pods reach ${[...new Set(where)].join(" and ")}.` });
+  }
+  if (ir.schedule?.kind === "event") {
+    const service = `${kubeName(ir.name)}-eventsource-svc`;
+    out.push({
+      kind: "runner",
+      text: "Argo Events v1.9 (checked with v1.9.10): its controller and CRDs (EventSource, Sensor, EventBus) watching the namespace, and an EventBus named default in it.",
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to http://${service}.<namespace>:${ARGO_EVENT_PORT}/${ARGO_EVENT_NAME} (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`,
+    });
   }
   out.push({
     kind: "runner",

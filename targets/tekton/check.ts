@@ -132,15 +132,7 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       );
     }
   }
-  if (s?.kind === "event") {
-    problems.push(
-      problem(
-        "KFM301",
-        `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`,
-        s.at,
-      ),
-    );
-  }
+
   if (s?.kind === "cron" && s.catchup) {
     problems.push(
       problem(

@@ -57,10 +57,17 @@ function accountRights(file: string): Record<string, ReadonlyArray<readonly [str
   return Object.fromEntries(
     names.map((n) => [
       n,
-      [
-        ["create", "pipelineruns.tekton.dev"],
-        ["get", "jobs.batch"],
-      ],
+      // An event trigger's EventListener account (`-listener`) holds Tekton Triggers' own
+      // tekton-triggers-eventlistener-roles: it creates runs and reads Triggers' objects, no Job.
+      n.endsWith("-listener")
+        ? [
+            ["create", "pipelineruns.tekton.dev"],
+            ["get", "eventlisteners.triggers.tekton.dev"],
+          ]
+        : [
+            ["create", "pipelineruns.tekton.dev"],
+            ["get", "jobs.batch"],
+          ],
     ]),
   );
 }

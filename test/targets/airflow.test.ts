@@ -609,7 +609,9 @@ describe("literal text reaches the container byte for byte", () => {
 
 describe("check", () => {
   it("refuses an event trigger with KFM301 at the schedule", () => {
-    const ps = airflow.check(irFixture({ schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null } }));
+    const ps = airflow.check(
+      irFixture({ schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" } }),
+    );
     expect(ps).toHaveLength(1);
     expect(ps[0]!.code).toBe("KFM301");
     expect(ps[0]!.at).toEqual(["workflow", "schedule"]);

@@ -249,11 +249,33 @@ describe("schedules", () => {
     expect(problems[0]!.message).toContain("`kfm-compile backfill ");
   });
 
-  it("given an event trigger, when checked, then KFM301 naming the feature 'event trigger'", () => {
-    const event: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null };
-    const problems = check(irFixture({ schedule: event }));
-    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
-    expect(problems[0]!.message).toContain("event trigger");
+  it("given an event trigger, when emitted, then the WorkflowTemplate, then a webhook EventSource and a Sensor creating a run with the event's time as logical-date", () => {
+    const event: EventSchedule = {
+      kind: "event",
+      at: ["workflow", "schedule"],
+      trigger: "s3_file_arrival",
+      source: "s3://raw.b/a+b/c/",
+      bucket: "raw.b",
+      prefix: "a+b/c/",
+    };
+    const ir = irFixture({ schedule: event });
+    expect(check(ir)).toEqual([]);
+    const docs = parseYamlStream(emit(ir)) as Record<string, any>[];
+    expect(docs.map((d) => d.kind)).toEqual([
+      "ServiceAccount",
+      "Role",
+      "RoleBinding",
+      "WorkflowTemplate",
+      "ServiceAccount",
+      "Role",
+      "RoleBinding",
+      "EventSource",
+      "Sensor",
+    ]);
+    const sensor = docs[8]!;
+    expect(sensor.spec.dependencies[0].filters.data.map((f: any) => f.value[0])).toEqual(["^(s3:)?ObjectCreated:", "^raw\\.b$", "^a\\+b(/|%2F)c(/|%2F)"]);
+    expect(sensor.spec.triggers[0].template.k8s.parameters[0].src.dataKey).toBe("body.Records.0.eventTime");
+    expect(lift(emit(ir)).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.b/a+b/c/" });
   });
 
   it("given start and end, when emitted, then a when guard compares the slot (now, to the minute) with both bounds in the schedule's zone", () => {

@@ -358,7 +358,13 @@ describe("runtime values", () => {
 
 describe("refusals (KFM301)", () => {
   it("given an event trigger, then it is refused", () => {
-    expect(codes(irFixture([{}], { schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null } }))).toEqual(["KFM301"]);
+    expect(
+      codes(
+        irFixture([{}], {
+          schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" },
+        }),
+      ),
+    ).toEqual(["KFM301"]);
   });
 
   it("given catchup true, then it is refused", () => {
