@@ -21,7 +21,7 @@ export const features: FeatureTable = {
     how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow.",
   },
   "notify.failure": {
-    support: "emulated",
+    support: "conditional",
     how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running the shared script with curl (the failed jobs from `$(tasks.<task>.status)`, the PipelineRun by namespace and name, `timeout: 11m`) and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires).",
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1 on the pipeline task." },
