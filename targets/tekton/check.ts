@@ -147,7 +147,7 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       problem(
         "KFM301",
         "tekton cannot express a workflow timeout of 0 seconds: Tekton reads timeouts.pipeline 0s as no timeout. Give a positive timeout or none.",
-        ir.at,
+        [...ir.at, "timeout"],
       ),
     );
   }
@@ -155,8 +155,8 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
     problems.push(
       problem(
         "KFM301",
-        `tekton cannot express max_active_runs: ${ir.maxActiveRuns}: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it. Remove max_active_runs, or compile for airflow or argo, which queue runs.`,
-        ir.at,
+        `tekton cannot express max_active_runs: ${ir.maxActiveRuns} yet: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it (a queue of pending PipelineRuns is designed in targets/tekton/README.md, Concurrency, but not built). Remove max_active_runs for this target, or compile for airflow or argo, which queue runs.`,
+        [...ir.at, "max_active_runs"],
       ),
     );
   }
@@ -169,7 +169,7 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
     problems.push(
       problem(
         "KFM301",
-        `tekton cannot express the dependency on workflow '${u.workflow}': a Tekton PipelineRun cannot wait for another Pipeline's run of the same logical date (PipelineRuns are independent, a Pipeline has no sensor or query for other runs, and Tekton Triggers is out of scope). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow.`,
+        `tekton cannot express the dependency on workflow '${u.workflow}' yet: a Tekton PipelineRun has no built-in wait for another Pipeline's run of the same logical date (a polling first task is designed in targets/tekton/README.md, Cross-workflow dependencies, but not built). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow or argo, which wait.`,
         u.at,
       ),
     );
@@ -179,7 +179,7 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       problem(
         "KFM301",
         "tekton cannot express failure notifications together with a workflow timeout: when timeouts.pipeline fires, Tekton skips every finally task (PipelineTimedOutSkip), so a run that fails by its timeout would send no notification. Remove the workflow timeout (bound the jobs with their own timeouts), or the notifications.",
-        ir.at,
+        [...ir.at, "timeout"],
       ),
     );
   }

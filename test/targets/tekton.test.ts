@@ -1077,7 +1077,7 @@ describe("cross-workflow dependencies", () => {
     expect(p).toHaveLength(1);
     expect(p[0]!.code).toBe("KFM301");
     expect(p[0]!.at).toEqual(["workflow", "dependencies", 0]);
-    expect(p[0]!.message).toMatch(/cannot wait for another Pipeline's run/);
+    expect(p[0]!.message).toMatch(/no built-in wait for another Pipeline's run .* compile for airflow or argo, which wait/);
   });
 });
 
