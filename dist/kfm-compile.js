@@ -27787,11 +27787,12 @@ function parseConfig(file, text, path, glob = globFiles) {
     return { project: null, diagnostics: diagnostics2 };
   }
   const shape = checkConfigShape(loaded.data);
-  if (shape.length > 0)
+  const rest = shape.length > 0 && shape.every((p) => p.code === "KFM101" && p.atKey === true) ? withoutKeys(loaded.data, shape) : null;
+  if (shape.length > 0 && (rest === null || checkConfigShape(rest).length > 0))
     return { project: null, diagnostics: sortDiagnostics(shape.map(loaded.locate)) };
-  const config = loaded.data;
+  const config = rest ?? loaded.data;
   const root = dirname3(path);
-  const problems = [];
+  const problems = [...shape];
   const targets = [];
   for (const [name, t] of Object.entries(config.targets)) {
     const target = name === "all" ? void 0 : findTarget(name);
@@ -27883,6 +27884,17 @@ function parseConfig(file, text, path, glob = globFiles) {
     if (limit !== null)
       only2.set(f, [...limit].sort());
   return { project: { file: path, root, specs: [...specs].sort(), only: only2, targets }, diagnostics };
+}
+function withoutKeys(data, problems) {
+  const copy = structuredClone(data);
+  for (const p of problems) {
+    let holder = copy;
+    for (const step of p.at.slice(0, -1))
+      holder = holder !== null && typeof holder === "object" ? holder[step] : void 0;
+    if (holder !== null && typeof holder === "object")
+      delete holder[p.at[p.at.length - 1]];
+  }
+  return copy;
 }
 function globFiles(patterns, root) {
   const { globSync } = createRequire3(import.meta.url)("tinyglobby");

@@ -7,7 +7,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { TARGETS, findTarget, type Target } from "../../targets/index.js";
-import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic } from "../diagnostics.js";
+import { hasErrors, problem, sortDiagnostics, suggestion, type Diagnostic, type Problem } from "../diagnostics.js";
 import { loadSpec } from "../spec/load.js";
 import { checkConfigShape } from "../spec/schema.js";
 import type { TargetOptions } from "../compile.js";
@@ -75,10 +75,15 @@ export function parseConfig(
     return { project: null, diagnostics };
   }
   const shape = checkConfigShape(loaded.data);
-  if (shape.length > 0) return { project: null, diagnostics: sortDiagnostics(shape.map(loaded.locate)) };
-  const config = loaded.data as ProjectConfig;
+  // Unknown keys (a typo such as `option:`) leave the rest of the file checkable: when the
+  // file without them has the right shape, the rest is checked too, so every problem is
+  // said at once rather than one run after another.
+  const rest = shape.length > 0 && shape.every((p) => p.code === "KFM101" && p.atKey === true) ? withoutKeys(loaded.data, shape) : null;
+  if (shape.length > 0 && (rest === null || checkConfigShape(rest).length > 0))
+    return { project: null, diagnostics: sortDiagnostics(shape.map(loaded.locate)) };
+  const config = (rest ?? loaded.data) as ProjectConfig;
   const root = dirname(path);
-  const problems = [];
+  const problems = [...shape];
   const targets: Project["targets"][number][] = [];
   for (const [name, t] of Object.entries(config.targets)) {
     const target = name === "all" ? undefined : findTarget(name);
@@ -209,6 +214,18 @@ export function parseConfig(
   const only = new Map<string, string[]>();
   for (const [f, limit] of limits) if (limit !== null) only.set(f, [...limit].sort());
   return { project: { file: path, root, specs: [...specs].sort(), only, targets }, diagnostics };
+}
+
+/** A copy of `data` without the keys the problems are at (each `at` ends with the key). */
+function withoutKeys(data: unknown, problems: readonly Problem[]): unknown {
+  const copy = structuredClone(data) as Record<string, unknown>;
+  for (const p of problems) {
+    let holder: unknown = copy;
+    for (const step of p.at.slice(0, -1))
+      holder = holder !== null && typeof holder === "object" ? (holder as Record<string | number, unknown>)[step] : undefined;
+    if (holder !== null && typeof holder === "object") delete (holder as Record<string | number, unknown>)[p.at[p.at.length - 1]!];
+  }
+  return copy;
 }
 
 /** Files (not folders) matching the globs under root, absolute. tinyglobby: `!` excludes. */

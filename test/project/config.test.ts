@@ -89,6 +89,21 @@ describe("kfm.config.yaml", () => {
     ]);
   });
 
+  it("given a misspelt key, then the rest of the file is checked too: every problem at once", () => {
+    const r = parse(
+      project({ "a.yaml": SPEC }),
+      "specs: [a.yaml]\ntargets:\n  argo:\n    out: out\n    option: {namespace: Data}\n  tekton:\n    out: t\n    options: {namespce: x}\n",
+    );
+    expect(r.lines).toEqual([
+      "kfm.config.yaml:5:5: error KFM101: Unknown key `option` in `argo`. Did you mean 'options'?",
+      "kfm.config.yaml:8:15: error KFM013: Unknown tekton option `namespce`. Did you mean 'namespace'?",
+    ]);
+    // A misspelt required key leaves nothing to check beside it: said alone, not as "missing" too.
+    expect(parse(project({}), "spec: [a.yaml]\ntargets:\n  argo: {out: out}\n").lines).toEqual([
+      "kfm.config.yaml:1:1: error KFM101: Unknown key `spec` at the top level. Did you mean 'specs'?",
+    ]);
+  });
+
   it("given an option the target does not have, then KFM013 at its name (test/project/options.test.ts has the rest)", () => {
     const r = parse(project({ "a.yaml": SPEC }), "specs: [a.yaml]\ntargets:\n  argo:\n    out: out\n    options: {no_such_option: x}\n");
     expect(r.lines).toEqual([expect.stringMatching(/^kfm\.config\.yaml:5:15: error KFM013: Unknown argo option `no_such_option`\./)]);
