@@ -28001,7 +28001,7 @@ function select(values, positionals, io) {
         column: 1,
         severity: "error",
         code: "KFM011",
-        message: `This file is not one of the specs of the project of ${shownConfig} (its \`specs\` globs do not match it): add it there, or compile it on its own with --target and --out DIR.`
+        message: `This file is not one of the specs of the project of ${shownConfig} (its \`specs\` globs do not match it): add it there, or take it apart from the project with --target and --out DIR (the folder compiling it would write to; validate and check only read it).`
       });
     }
     specs = given.filter((p) => own.has(p)).sort();
