@@ -21565,6 +21565,8 @@ function toProblem(e, base) {
       if (inner !== void 0 && innerKeys.includes(key)) {
         return problem("KFM101", `Unknown key \`${key}\` ${where}: \`${key}\` is a key of \`${inner}\`, so it is probably indented too little; indent it to line up with the keys under \`${inner}:\`.`, [...at, key], true);
       }
+      if (key === "<<")
+        return problem("KFM101", `Unknown key \`<<\` ${where}: a merge key is YAML 1.1, and specs are read as YAML 1.2, which merges nothing, so the keys it names are not there. Write them out in this mapping.`, [...at, key], true);
       return problem("KFM101", `Unknown key \`${key}\` ${where}.${suggestion(key, allowed) || known}`, [...at, key], true);
     }
     case "required": {

@@ -420,6 +420,19 @@ describe("progress on a terminal", () => {
   });
 });
 
+describe("a YAML merge key", () => {
+  it("is named as what it is, not only as an unknown key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-cli-"));
+    writeFileSync(join(dir, "w.yaml"), "workflow:\n  name: w\n  jobs:\n    - job: &a {name: a, image: 'x:1'}\n    - job: {<<: *a, name: b}\n");
+    const r = run(["validate", "w.yaml"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      "w.yaml:5:13: error KFM101: Unknown key `<<` in `job`: a merge key is YAML 1.1, and specs are read as YAML 1.2, which merges nothing, so the keys it names are not there. Write them out in this mapping.",
+    );
+    expect(r.stderr).toContain("w.yaml:5:7: error KFM102: `job` is missing the required key `image`.");
+  });
+});
+
 describe("a wrong type says how to write what was meant", () => {
   it("a number for a duration, one value for a list, a name runners cannot take", () => {
     const dir = mkdtempSync(join(tmpdir(), "kfm-cli-"));

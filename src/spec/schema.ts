@@ -195,6 +195,13 @@ function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
           true,
         );
       }
+      if (key === "<<")
+        return problem(
+          "KFM101",
+          `Unknown key \`<<\` ${where}: a merge key is YAML 1.1, and specs are read as YAML 1.2, which merges nothing, so the keys it names are not there. Write them out in this mapping.`,
+          [...at, key],
+          true,
+        );
       return problem("KFM101", `Unknown key \`${key}\` ${where}.${suggestion(key, allowed) || known}`, [...at, key], true);
     }
     case "required": {
