@@ -29385,8 +29385,11 @@ var compileCommand2 = {
     line2.end();
     diagnostics.unshift(...selected.diagnostics);
     report(diagnostics, "text", io);
-    if (hasErrors(diagnostics))
+    if (hasErrors(diagnostics)) {
+      if (!toStdout && !quiet)
+        io.stderr("kfm-compile: nothing was written; fix the errors above and compile again.\n");
       return EXIT_INVALID;
+    }
     if (toStdout) {
       io.stdout(outputs[0].text);
       return EXIT_OK;

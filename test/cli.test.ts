@@ -48,8 +48,8 @@ describe("compiling", () => {
     expect(r.code).toBe(1);
     expect(readdirSync(out)).toEqual([]);
     const lines = r.stderr.trim().split("\n");
-    expect(lines.at(-1)).toMatch(/^\d+ errors\.$/);
-    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^test\/invalid\/many-problems\.yaml:\d+:\d+: error KFM\d{3}: /);
+    expect(lines.slice(-2)).toEqual([expect.stringMatching(/^\d+ errors\.$/), "kfm-compile: nothing was written; fix the errors above and compile again."]);
+    for (const line of lines.slice(0, -2)) expect(line).toMatch(/^test\/invalid\/many-problems\.yaml:\d+:\d+: error KFM\d{3}: /);
   });
 
   it("never overwrites a file it did not generate, unless forced", () => {

@@ -123,7 +123,11 @@ describe("a workflow meant for some targets only", () => {
     ]);
     // Its hourly schedule in Europe/Berlin runs on elapsed time on every target (no KFM220).
     expect(validated.stderr).not.toMatch(/KFM220/);
-    expect(run([], dir)).toEqual({ ...validated, stdout: "" });
+    expect(run([], dir)).toEqual({
+      ...validated,
+      stdout: "",
+      stderr: `${validated.stderr}kfm-compile: nothing was written; fix the errors above and compile again.\n`,
+    });
     expect(outputs(dir)).toEqual([]);
   });
 
@@ -256,7 +260,7 @@ describe("job files matched by a project glob", () => {
       code: 1,
       stdout: "",
       stderr:
-        "workflows/etl/jobs/extract.yaml:1:1: error KFM011: This is a job file of workflows/etl/workflow.yaml, compiled as part of it, not on its own: give that workflow instead.\n1 error.\n",
+        "workflows/etl/jobs/extract.yaml:1:1: error KFM011: This is a job file of workflows/etl/workflow.yaml, compiled as part of it, not on its own: give that workflow instead.\n1 error.\nkfm-compile: nothing was written; fix the errors above and compile again.\n",
     });
     expect(outputs(dir)).toEqual([]);
   });
@@ -281,7 +285,7 @@ describe("workflow names that collide on a runner", () => {
     const r = run([], dir);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      "b/workflow.yaml:1:1: error KFM208: This spec's workflow `payments-reconcile` and the workflow `payments_reconcile` of a/workflow.yaml are both named `payments-reconcile` on argo (Kubernetes names have no `_`), so each would replace the other there; rename one of them.\n1 error.\n",
+      "b/workflow.yaml:1:1: error KFM208: This spec's workflow `payments-reconcile` and the workflow `payments_reconcile` of a/workflow.yaml are both named `payments-reconcile` on argo (Kubernetes names have no `_`), so each would replace the other there; rename one of them.\n1 error.\nkfm-compile: nothing was written; fix the errors above and compile again.\n",
     );
     expect(outputs(dir)).toEqual([]);
     writeFileSync(

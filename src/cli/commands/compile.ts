@@ -69,7 +69,11 @@ export const compileCommand: Command = {
     line.end();
     diagnostics.unshift(...selected.diagnostics);
     report(diagnostics, "text", io);
-    if (hasErrors(diagnostics)) return EXIT_INVALID;
+    if (hasErrors(diagnostics)) {
+      // Compiling writes every file or none: say so, a run that wrote some would need cleaning up.
+      if (!toStdout && !quiet) io.stderr("kfm-compile: nothing was written; fix the errors above and compile again.\n");
+      return EXIT_INVALID;
+    }
     if (toStdout) {
       io.stdout(outputs[0]!.text);
       return EXIT_OK;
