@@ -12,6 +12,7 @@ import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import {
   TEKTON_APPROVERS_PARAM,
   TEKTON_CONTEXT_TASK,
+  TEKTON_DOLLAR_PARAM,
   TEKTON_OK_RESULT,
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
@@ -38,6 +39,7 @@ import {
   ATTEMPT_REF,
   CREATOR_RULES,
   CREATOR_SCRIPT,
+  DOLLAR_REF,
   goDuration,
   HELPER_PARAMS,
   isHelperName,
@@ -116,6 +118,10 @@ export function lift(text: string): Summary {
       return [e.name, parseTemplate(e.value ?? "")];
     });
     const templates = [...(step.command ?? []), ...(step.args ?? []), ...(step.env ?? []).map((e) => e.value ?? "")];
+    const dollarParam = task.taskSpec!.params?.find((p) => p.name === TEKTON_DOLLAR_PARAM);
+    if (templates.some((t) => t.includes(DOLLAR_REF)) && (dollarParam?.default !== "$$" || task.params?.some((p) => p.name === TEKTON_DOLLAR_PARAM))) {
+      throw new Error(`task ${task.name} writes ${DOLLAR_REF} without the param's default $$`);
+    }
     if (wait === undefined && templates.some((t) => t.includes(ATTEMPT_REF))) throw new Error(`task ${task.name} reads an attempt no wait step writes`);
     for (const v of CONTEXT_VARIABLES) {
       if (templates.some((t) => t.includes(`$(tasks.${TEKTON_CONTEXT_TASK}.results.${v})`)) && !contextResults.has(v)) {
@@ -455,7 +461,7 @@ function failureFailsRun(
 }
 
 /**
- * Inverse of `renderTemplate`: `$$` is a literal `$`, `$(tasks.kfm-context.results.V)` the
+ * Inverse of `renderTemplate`: `$$` and `$(params.kfm-dollar)` are a literal `$`, `$(tasks.kfm-context.results.V)` the
  * runtime value (or run token) V, `$(steps.kfm-wait.results.attempt)` the attempt; any other
  * `$` is not ours.
  */
@@ -467,6 +473,10 @@ export function parseTemplate(text: string): Template {
     if (text.startsWith("$$", i)) {
       literal += "$";
       i += 2;
+    } else if (text.startsWith(DOLLAR_REF, i)) {
+      // Tekton puts the param's default `$$` here, which Kubernetes reads as one `$`.
+      literal += "$";
+      i += DOLLAR_REF.length;
     } else if (text.startsWith(ATTEMPT_REF, i)) {
       if (literal !== "") out.push({ text: literal });
       literal = "";
