@@ -23539,6 +23539,14 @@ var ESCAPED_VARIABLE = new RegExp(`\\$\\$(?=\\((?:${TEKTON_VARIABLE_ROOTS.join("
 function jobLiteral(text) {
   return k8sLiteral(text).replace(ESCAPED_VARIABLE, () => DOLLAR_REF);
 }
+var LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
+function literalParamNames(templates3) {
+  const names = /* @__PURE__ */ new Set();
+  for (const t of templates3)
+    t.forEach((seg) => "text" in seg && [...seg.text.matchAll(LITERAL_PARAM_REF)].forEach((m) => names.add(m[1])));
+  names.delete(TEKTON_DOLLAR_PARAM);
+  return [...names].sort(compareStrings);
+}
 function renderTemplate2(t, attempt = ATTEMPT_REF, literal2 = k8sLiteral) {
   return t.map((s) => "text" in s ? literal2(s.text) : s.variable === "attempt" ? attempt : resultRef(s.variable)).join("");
 }
@@ -23903,7 +23911,7 @@ function jobTask(job, emulated, guards, o, names) {
   const main2 = jobStep(job, o);
   steps.push(main2);
   const dollar = [...main2.command ?? [], ...main2.args ?? [], ...(main2.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
-  const params = dollar ? [{ name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" }] : void 0;
+  const params = dollar ? [{ name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" }, ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name) => ({ name, type: "string", default: "" }))] : void 0;
   const task = {
     name: kubeName(job.name),
     displayName: job.name,
@@ -24227,7 +24235,14 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
         problems.push(problem("KFM301", `tekton cannot express the literal text ${JSON.stringify(text)} in ${what} of job '${job.name}': ${pattern === TEKTON_VARIABLE ? "Tekton substitutes $(params.\u2026)-like references in an image and has no escape for them. Use an image name without '$('." : "Tekton still replaces $(context.task.\u2026), $(context.taskRun.\u2026), $(results.\u2026), $(step.\u2026), $(steps.\u2026), $(workspaces.\u2026), $(credentials.\u2026) and $(artifacts.\u2026) references after the parameter pass that lets other literal references through, and has no escape for them. Rewrite the text so that no '$(' is directly followed by one of those names (other references such as $(params.\u2026) are fine)."}`, job.at));
       }
     };
-    const template2 = (what, t) => t.forEach((seg) => "text" in seg && literal2(what, seg.text, LATE_TEKTON_VARIABLE));
+    const template2 = (what, t) => t.forEach((seg) => {
+      if (!("text" in seg))
+        return;
+      literal2(what, seg.text, LATE_TEKTON_VARIABLE);
+      if (/\$\(params[.[]/.test(seg.text.replace(LITERAL_PARAM_REF, ""))) {
+        problems.push(problem("KFM301", `tekton cannot express the literal text ${JSON.stringify(seg.text)} in ${what} of job '${job.name}': after substitution Tekton validates every $(params.\u2026) reference left in a step against the task's params, and only the form $(params.<name>) with a name of letters, digits, '-' and '_' can be declared for it. Rewrite the reference in that form, or so that no '$(' is directly followed by 'params'.`, job.at));
+      }
+    });
     literal2("image", job.image, TEKTON_VARIABLE);
     job.command?.forEach((t, i) => template2(`command[${i}]`, t));
     job.args?.forEach((t, i) => template2(`args[${i}]`, t));
@@ -24362,9 +24377,11 @@ function lift3(text) {
       return [e.name, parseTemplate2(e.value ?? "")];
     });
     const templates3 = [...step.command ?? [], ...step.args ?? [], ...(step.env ?? []).map((e) => e.value ?? "")];
-    const dollarParam = task.taskSpec.params?.find((p) => p.name === TEKTON_DOLLAR_PARAM);
-    if (templates3.some((t) => t.includes(DOLLAR_REF)) && (dollarParam?.default !== "$$" || task.params?.some((p) => p.name === TEKTON_DOLLAR_PARAM))) {
-      throw new Error(`task ${task.name} writes ${DOLLAR_REF} without the param's default $$`);
+    const declared = JSON.stringify(task.taskSpec.params ?? []);
+    const literalTemplates = templates3.map(parseTemplate2);
+    const expected = templates3.some((t) => t.includes(DOLLAR_REF)) ? [{ name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" }, ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))] : [];
+    if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
+      throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
     }
     if (wait === void 0 && templates3.some((t) => t.includes(ATTEMPT_REF)))
       throw new Error(`task ${task.name} reads an attempt no wait step writes`);

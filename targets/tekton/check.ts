@@ -4,7 +4,7 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
-import { emulatesFailure, TEKTON_VARIABLE, waitText } from "./emit.js";
+import { emulatesFailure, LITERAL_PARAM_REF, TEKTON_VARIABLE, waitText } from "./emit.js";
 import { DEFAULT_OPTIONS, type TektonOptions } from "./options.js";
 
 /**
@@ -220,7 +220,9 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
         problem(
           "KFM301",
           `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${
-            reach.independent.length > 0 ? `beside ${names}, neither upstream nor downstream of it` : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`
+            reach.independent.length > 0
+              ? `beside ${names}, neither upstream nor downstream of it`
+              : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`
           }: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so the PipelineRun would stop and ${names} might never run. Remove the job's timeout, set max_attempts: 1, or make every other job upstream or downstream of it (without on_upstream_failure: continue).`,
           job.at,
         ),
@@ -241,7 +243,21 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
         );
       }
     };
-    const template = (what: string, t: Template) => t.forEach((seg) => "text" in seg && literal(what, seg.text, LATE_TEKTON_VARIABLE));
+    const template = (what: string, t: Template) =>
+      t.forEach((seg) => {
+        if (!("text" in seg)) return;
+        literal(what, seg.text, LATE_TEKTON_VARIABLE);
+        // A param reference must be one the TaskRun's validation can find declared (README, Literal text).
+        if (/\$\(params[.[]/.test(seg.text.replace(LITERAL_PARAM_REF, ""))) {
+          problems.push(
+            problem(
+              "KFM301",
+              `tekton cannot express the literal text ${JSON.stringify(seg.text)} in ${what} of job '${job.name}': after substitution Tekton validates every $(params.…) reference left in a step against the task's params, and only the form $(params.<name>) with a name of letters, digits, '-' and '_' can be declared for it. Rewrite the reference in that form, or so that no '$(' is directly followed by 'params'.`,
+              job.at,
+            ),
+          );
+        }
+      });
     literal("image", job.image, TEKTON_VARIABLE);
     job.command?.forEach((t, i) => template(`command[${i}]`, t));
     job.args?.forEach((t, i) => template(`args[${i}]`, t));

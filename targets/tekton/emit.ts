@@ -48,6 +48,7 @@ import {
   tektonRunGenerateName,
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
+import { compareStrings } from "../../src/summary.js";
 import { toYamlStream } from "../../src/yaml.js";
 import { DEFAULT_OPTIONS, KUBECTL_IMAGE, SHELL_IMAGE, type TektonOptions } from "./options.js";
 import { accountObjects, MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
@@ -361,7 +362,19 @@ export const ATTEMPT_REF = `$(steps.${TEKTON_STEPS.wait}.results.${TEKTON_ATTEMP
  * escape (`pkg/substitution/replacements.go` is a plain string replacer; doubling `$` for
  * Kubernetes does not help, `$$(params.x)` still contains `$(params.x)`).
  */
-export const TEKTON_VARIABLE_ROOTS = ["params", "context", "tasks", "results", "steps", "step", "workspaces", "credentials", "artifacts", "inputs", "outputs"] as const;
+export const TEKTON_VARIABLE_ROOTS = [
+  "params",
+  "context",
+  "tasks",
+  "results",
+  "steps",
+  "step",
+  "workspaces",
+  "credentials",
+  "artifacts",
+  "inputs",
+  "outputs",
+] as const;
 
 /** Text Tekton would read as a variable reference. */
 export const TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
@@ -382,6 +395,23 @@ const ESCAPED_VARIABLE = new RegExp(`\\$\\$(?=\\((?:${TEKTON_VARIABLE_ROOTS.join
  */
 export function jobLiteral(text: string): string {
   return k8sLiteral(text).replace(ESCAPED_VARIABLE, () => DOLLAR_REF);
+}
+
+/** A literal `$(params.<name>)` reference in the one form the job step can carry (README, Literal text). */
+export const LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
+
+/**
+ * The task params a job step's literal text needs: after substitution the TaskRun validates
+ * that every `$(params.<name>)` left in a step names a declared param
+ * (`pkg/reconciler/taskrun/taskrun.go` `createPod`, `ValidateUsageOfDeclaredParameters`), so
+ * each name a literal reference holds is declared, with the default "" (never substituted:
+ * the pass that could has already run).
+ */
+export function literalParamNames(templates: readonly Template[]): string[] {
+  const names = new Set<string>();
+  for (const t of templates) t.forEach((seg) => "text" in seg && [...seg.text.matchAll(LITERAL_PARAM_REF)].forEach((m) => names.add(m[1]!)));
+  names.delete(TEKTON_DOLLAR_PARAM);
+  return [...names].sort(compareStrings);
 }
 
 /**
@@ -1004,7 +1034,16 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
   steps.push(main);
   // Literal text with a Tekton variable reference takes its `$` from this param (README, Literal text).
   const dollar = [...(main.command ?? []), ...(main.args ?? []), ...(main.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
-  const params = dollar ? [{ name: TEKTON_DOLLAR_PARAM, type: "string" as const, default: "$$" }] : undefined;
+  const params = dollar
+    ? [
+        { name: TEKTON_DOLLAR_PARAM, type: "string" as const, default: "$$" },
+        ...literalParamNames([...(job.command ?? []), ...(job.args ?? []), ...job.env.flatMap((e) => ("value" in e ? [e.value] : []))]).map((name) => ({
+          name,
+          type: "string" as const,
+          default: "",
+        })),
+      ]
+    : undefined;
   const task: TektonPipelineTask = {
     name: kubeName(job.name),
     displayName: job.name,

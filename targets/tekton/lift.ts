@@ -51,6 +51,7 @@ import {
   CONTEXT_VARIABLES,
   ENV,
   k8sLiteral,
+  literalParamNames,
   type TektonPipeline,
   type TektonPipelineRun,
   type TektonPipelineTask,
@@ -118,9 +119,18 @@ export function lift(text: string): Summary {
       return [e.name, parseTemplate(e.value ?? "")];
     });
     const templates = [...(step.command ?? []), ...(step.args ?? []), ...(step.env ?? []).map((e) => e.value ?? "")];
-    const dollarParam = task.taskSpec!.params?.find((p) => p.name === TEKTON_DOLLAR_PARAM);
-    if (templates.some((t) => t.includes(DOLLAR_REF)) && (dollarParam?.default !== "$$" || task.params?.some((p) => p.name === TEKTON_DOLLAR_PARAM))) {
-      throw new Error(`task ${task.name} writes ${DOLLAR_REF} without the param's default $$`);
+    // Literal Tekton references (README, Literal text): kfm-dollar with default $$, and each
+    // name a literal $(params.<name>) holds declared with default "", nothing else, no value passed.
+    const declared = JSON.stringify(task.taskSpec!.params ?? []);
+    const literalTemplates = templates.map(parseTemplate);
+    const expected = templates.some((t) => t.includes(DOLLAR_REF))
+      ? [
+          { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
+          ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" })),
+        ]
+      : [];
+    if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
+      throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
     }
     if (wait === undefined && templates.some((t) => t.includes(ATTEMPT_REF))) throw new Error(`task ${task.name} reads an attempt no wait step writes`);
     for (const v of CONTEXT_VARIABLES) {
