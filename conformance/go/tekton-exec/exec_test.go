@@ -1220,10 +1220,6 @@ func (h *harness) report() {
 		if tr.Status.GetCondition(apis.ConditionSucceeded).IsTrue() {
 			s = "succeeded"
 		}
-		if os.Getenv("KFM_TEKTON_VERBOSE") != "" {
-			c := tr.Status.GetCondition(apis.ConditionSucceeded)
-			fmt.Fprintf(os.Stderr, "TaskRun %s: %s %s %s\n", task, c.Status, c.Reason, c.Message)
-		}
 		state[task] = s
 	}
 	crs, _ := h.c.Pipeline.TektonV1beta1().CustomRuns(namespace).List(h.ctx, metav1.ListOptions{})
