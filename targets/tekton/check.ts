@@ -34,7 +34,7 @@ function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
     out.push(
       problem(
         "KFM301",
-        `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout.`,
+        `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`,
         gate.at,
       ),
     );
