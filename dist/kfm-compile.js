@@ -23532,7 +23532,19 @@ function resultRef(variable) {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
 }
 var ATTEMPT_REF = `$(steps.${TEKTON_STEPS.wait}.results.${TEKTON_ATTEMPT_RESULT})`;
-var TEKTON_VARIABLE_ROOTS = ["params", "context", "tasks", "results", "steps", "step", "workspaces", "credentials", "artifacts", "inputs", "outputs"];
+var TEKTON_VARIABLE_ROOTS = [
+  "params",
+  "context",
+  "tasks",
+  "results",
+  "steps",
+  "step",
+  "workspaces",
+  "credentials",
+  "artifacts",
+  "inputs",
+  "outputs"
+];
 var TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
 var DOLLAR_REF = `$(params.${TEKTON_DOLLAR_PARAM})`;
 var ESCAPED_VARIABLE = new RegExp(`\\$\\$(?=\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[])`, "g");
@@ -23911,7 +23923,14 @@ function jobTask(job, emulated, guards, o, names) {
   const main2 = jobStep(job, o);
   steps.push(main2);
   const dollar = [...main2.command ?? [], ...main2.args ?? [], ...(main2.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
-  const params = dollar ? [{ name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" }, ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name) => ({ name, type: "string", default: "" }))] : void 0;
+  const params = dollar ? [
+    { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
+    ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name) => ({
+      name,
+      type: "string",
+      default: ""
+    }))
+  ] : void 0;
   const task = {
     name: kubeName(job.name),
     displayName: job.name,
@@ -24132,7 +24151,7 @@ function checkGate(ir, graph, gate) {
   const out = [];
   const { independent, continuing } = hardFailureReach(ir, graph, gate);
   if (gate.approval.timeoutSeconds === null) {
-    out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout.`, gate.at));
+    out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`, gate.at));
   }
   if (independent.length > 0) {
     out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' beside ${independent.map((j) => `'${j.name}'`).join(", ")}, which ${independent.length === 1 ? "is" : "are"} neither upstream nor downstream of it: a rejected gate fails its CustomRun, the manual-approval-gate writes no result the failure emulation could test, and a failed pipeline task stops the whole run, so those jobs might never start. Make every job depend on the gate or be upstream of it, or compile for another target.`, gate.at));
@@ -24379,7 +24398,10 @@ function lift3(text) {
     const templates3 = [...step.command ?? [], ...step.args ?? [], ...(step.env ?? []).map((e) => e.value ?? "")];
     const declared = JSON.stringify(task.taskSpec.params ?? []);
     const literalTemplates = templates3.map(parseTemplate2);
-    const expected = templates3.some((t) => t.includes(DOLLAR_REF)) ? [{ name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" }, ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))] : [];
+    const expected = templates3.some((t) => t.includes(DOLLAR_REF)) ? [
+      { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
+      ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))
+    ] : [];
     if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
       throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
     }
