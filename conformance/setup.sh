@@ -8,7 +8,7 @@
 #   execution/airflow/airflow-<version>.db   the migrated metadata database the execution
 #                harness copies for each run (conformance/execution/airflow/run.py --prepare)
 #   go/mod, go/build   GOMODCACHE and GOCACHE (keep them between CI runs)
-#   bin/         argo-check, tekton-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint,
+#   bin/         argo-check, argo-events-check, tekton-check, tekton-triggers-check, tekton-states, k8syaml, kustomize-check (built from conformance/go/*), actionlint,
 #                act (nektos/act, the GitHub Actions engine of the execution suite),
 #                argo-exec (Argo's workflow/controller tests with conformance/execution/argo, execution/argo/build.sh),
 #                tekton-exec (the execution suite's Tekton engine: go test -c of conformance/go/tekton-exec)
@@ -142,6 +142,10 @@ EOF
   step "pinning the Go modules"
   (cd "$CONF/go/argo" && GOFLAGS=-mod=mod go get "github.com/argoproj/argo-workflows/v4@$ARGO_WORKFLOWS_VERSION" \
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (argo) failed"
+  (cd "$CONF/go/argo-events" && GOFLAGS=-mod=mod go get "github.com/argoproj/argo-events@$ARGO_EVENTS_VERSION" &&
+    GOFLAGS=-mod=mod go mod tidy) || die "go get (argo-events) failed"
+  (cd "$CONF/go/tekton-triggers" && GOFLAGS=-mod=mod go get "github.com/tektoncd/triggers@$TEKTON_TRIGGERS_VERSION" &&
+    GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton-triggers) failed"
   (cd "$CONF/go/tekton" && GOFLAGS=-mod=mod go get "github.com/tektoncd/pipeline@$TEKTON_PIPELINE_VERSION" \
     "github.com/robfig/cron/v3@$ROBFIG_CRON_VERSION" && GOFLAGS=-mod=mod go mod tidy) || die "go get (tekton) failed"
   (cd "$CONF/go/tekton-states" && GOFLAGS=-mod=mod go get "github.com/tektoncd/pipeline@$TEKTON_PIPELINE_VERSION" &&
@@ -170,6 +174,10 @@ check_pins() {
   done
   got="$(go_require github.com/argoproj/argo-workflows/v4 "$CONF/go/argo/go.mod")"
   [[ "$got" == "$ARGO_WORKFLOWS_VERSION" ]] || die "go/argo/go.mod requires argo-workflows $got, versions.env says $ARGO_WORKFLOWS_VERSION: run --relock"
+  got="$(go_require github.com/argoproj/argo-events "$CONF/go/argo-events/go.mod")"
+  [[ "$got" == "$ARGO_EVENTS_VERSION" ]] || die "go/argo-events/go.mod requires argo-events $got, versions.env says $ARGO_EVENTS_VERSION: run --relock"
+  got="$(go_require github.com/tektoncd/triggers "$CONF/go/tekton-triggers/go.mod")"
+  [[ "$got" == "$TEKTON_TRIGGERS_VERSION" ]] || die "go/tekton-triggers/go.mod requires tektoncd/triggers $got, versions.env says $TEKTON_TRIGGERS_VERSION: run --relock"
   for m in tekton tekton-states tekton-exec; do
     got="$(go_require github.com/tektoncd/pipeline "$CONF/go/$m/go.mod")"
     [[ "$got" == "$TEKTON_PIPELINE_VERSION" ]] || die "go/$m/go.mod requires tektoncd/pipeline $got, versions.env says $TEKTON_PIPELINE_VERSION: run --relock"
@@ -208,7 +216,7 @@ inputs_hash() {
 HASH="$(inputs_hash)"
 STAMP="$CACHE/stamp"
 outputs_present() {
-  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-states" && -x "$BIN/tekton-exec" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" && -x "$BIN/argo-exec" ]]
+  [[ -x "$CACHE/venv/bin/python" && -f "$CACHE/execution/airflow/airflow-$AIRFLOW_VERSION.db" && -x "$CACHE/lint/bin/ruff" && -x "$CACHE/lint/bin/yamllint" && -x "$BIN/argo-check" && -x "$BIN/argo-events-check" && -x "$BIN/tekton-check" && -x "$BIN/tekton-triggers-check" && -x "$BIN/tekton-states" && -x "$BIN/tekton-exec" && -x "$BIN/k8syaml" && -x "$BIN/kustomize-check" && -x "$BIN/actionlint" && -x "$BIN/act" && -x "$BIN/argo-exec" ]]
 }
 parser_installed() {
   local v
@@ -268,7 +276,9 @@ build() { # module-dir binary
   mv -f "$BIN/$2.new" "$BIN/$2"
 }
 build argo argo-check
+build argo-events argo-events-check
 build tekton tekton-check
+build tekton-triggers tekton-triggers-check
 build tekton-states tekton-states
 # The execution suite's Tekton engine is test code (Tekton's reconciler test kit takes a
 # *testing.T), compiled into a test binary; the Tekton version is stamped in for its reports.

@@ -7581,6 +7581,7 @@ import { resolve as resolve7 } from "node:path";
 // dist/src/ir.js
 var RUNTIME_VARIABLES = ["execution_date", "ds", "ts", "prev_execution_date", "next_execution_date"];
 var STANDARD_VARIABLES = ["attempt", "run_token"];
+var EVENT_TRIGGERS = ["s3_file_arrival"];
 var STANDARD_ENV = ["KFM_WORKFLOW", "KFM_JOB", "KFM_LOGICAL_DATE", "KFM_ATTEMPT", "KFM_RUN_TOKEN"];
 function retryWait(retry, attempt) {
   const raw = retry.delaySeconds * Math.pow(retry.multiplier, attempt - 1);
@@ -7937,19 +7938,22 @@ function dayMatches(c, year, month, day) {
   return c.days.includes(day) && c.weekdays.includes(weekday);
 }
 function nextFireTimes(c, zone, afterMs, count) {
-  const out = [];
+  const out = /* @__PURE__ */ new Set();
   const start = toLocal(afterMs, zone);
   let y = Number(start.slice(0, 4));
   let mo = Number(start.slice(5, 7));
   let d = Number(start.slice(8, 10));
-  for (let i = 0; i < 366 * 8 && out.length < count; i++) {
+  const first = new Date(Date.UTC(y, mo - 1, d - 1));
+  [y, mo, d] = [first.getUTCFullYear(), first.getUTCMonth() + 1, first.getUTCDate()];
+  const hourly = everyHour(c);
+  for (let i = 0; i < 366 * 8 && out.size < count; i++) {
     if (dayMatches(c, y, mo, d)) {
       for (const h of c.hours) {
         for (const m of c.minutes) {
           const local = `${String(y).padStart(4, "0")}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(m)}:00`;
-          const instants = fromLocal(local, zone);
-          if (instants.length > 0 && instants[0] > afterMs && out.length < count)
-            out.push(instants[0]);
+          for (const t of slotInstants(local, zone, hourly))
+            if (t > afterMs)
+              out.add(t);
         }
       }
     }
@@ -7958,7 +7962,16 @@ function nextFireTimes(c, zone, afterMs, count) {
     mo = next.getUTCMonth() + 1;
     d = next.getUTCDate();
   }
-  return out.sort((a, b) => a - b);
+  return [...out].sort((a, b) => a - b).slice(0, count);
+}
+function slotInstants(local, zone, hourly) {
+  const instants = fromLocal(local, zone);
+  if (instants.length > 0)
+    return hourly ? instants : [instants[instants.length - 1]];
+  if (hourly)
+    return [];
+  const wall = Date.parse(local + "Z");
+  return [wall - offsetMinutes(wall - 864e5, zone) * 6e4];
 }
 function pad(n) {
   return String(n).padStart(2, "0");
@@ -8036,12 +8049,6 @@ function transitions(zone) {
   return found;
 }
 var conflictCache = /* @__PURE__ */ new Map();
-function dstConflict(c, zone, window = ANY_TIME) {
-  const { gap, fold } = dstConflicts(c, zone, window);
-  if (gap !== null && (fold === null || gap <= fold))
-    return { kind: "gap", local: gap };
-  return fold === null ? null : { kind: "fold", local: fold };
-}
 var ANY_TIME = { start: null, end: null };
 function dstConflicts(c, zone, window = ANY_TIME) {
   const key = `${c.text}
@@ -8060,9 +8067,59 @@ ${window.end ?? ""}`;
 function everyHour(c) {
   return c.hours.length === 24;
 }
-var SKIPS = "skips it";
+function elapsedInUtc(c, zone) {
+  if (!everyHour(c) || !c.star[2] || !c.star[3] || !c.star[4])
+    return false;
+  return offsetMinutes(Date.UTC(2020, 0, 1), zone) % 60 === 0 && transitions(zone).every((t) => t.after % 60 === 0);
+}
+var MEANING = {
+  gap: (c) => c.everyHour ? "skips it (that hour did not elapse)" : "fires it at its wall time read with the offset before the gap (an hour late)",
+  fold: (c) => c.everyHour ? "fires it at both occurrences" : "fires it once, at its second occurrence"
+};
 var UNDOCUMENTED = "does not document what it does";
-var ROBFIG_CRON = { gap: () => SKIPS, fold: () => "fires it twice (once per occurrence)" };
+var ROBFIG_CRON_GUARDED = {
+  gap: (c) => c.everyHour || c.hourShift ? MEANING.gap(c) : "skips it, and one added hour cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)",
+  fold: (c) => MEANING.fold(c)
+};
+var ROBFIG_CRON = {
+  gap: (c) => c.everyHour ? MEANING.gap(c) : "skips it",
+  fold: (c) => c.everyHour ? MEANING.fold(c) : "fires it twice (once per occurrence)"
+};
+function dstGuard(c, zone, window = ANY_TIME) {
+  const { gap, fold } = dstConflicts(c, zone, window);
+  if (gap === null && fold === null || everyHour(c))
+    return null;
+  const shifted = gapHourShift(c, zone, window);
+  if (shifted === null)
+    return null;
+  const added = [...new Set(shifted.map((h) => h + 1))].filter((h) => !c.hours.includes(h)).sort((a, b) => a - b);
+  const withHours = (hours) => c.text.replace(/^(\S+) \S+/, (_, m) => `${m} ${hours.join(",")}`);
+  if (added.length === 0)
+    return { cron: c.text, added: null, hours: c.hours, addedHours: added };
+  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+}
+function gapHourShift(c, zone, window = ANY_TIME) {
+  const hours = /* @__PURE__ */ new Set();
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  for (const tr of transitions(zone)) {
+    if (tr.after <= tr.before)
+      continue;
+    const wallBefore = tr.atMs / 6e4 + tr.before;
+    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
+      const d = new Date(m * 6e4);
+      const local = d.toISOString().slice(0, 16);
+      if (end !== null && local > end || start !== null && local < start)
+        continue;
+      if (!(c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())))
+        continue;
+      if (tr.after - tr.before !== 60 || d.getUTCHours() === 23)
+        return null;
+      hours.add(d.getUTCHours());
+    }
+  }
+  return [...hours];
+}
 function firstConflict(c, zone, want, start, end) {
   for (const tr of transitions(zone)) {
     const wallBefore = tr.atMs / 6e4 + tr.before;
@@ -8183,7 +8240,7 @@ function defaultOptions(decls) {
 function resolveOptions(target, decls, given, at, related) {
   const problems = [];
   const values = defaultOptions(decls);
-  const kept = {};
+  const kept2 = {};
   const names = Object.keys(decls);
   for (const [name, value] of Object.entries(given)) {
     const decl = Object.hasOwn(decls, name) ? decls[name] : void 0;
@@ -8198,12 +8255,12 @@ function resolveOptions(target, decls, given, at, related) {
       continue;
     }
     values[name] = value;
-    kept[name] = value;
+    kept2[name] = value;
   }
   if (problems.length === 0 && related !== void 0)
     for (const p of related(values))
       problems.push({ ...p, at: [...at, ...p.at], atKey: p.at.length === 0 ? true : p.atKey });
-  return { options: problems.some((p) => p.severity === "error") ? null : { values, given: kept }, problems };
+  return { options: problems.some((p) => p.severity === "error") ? null : { values, given: kept2 }, problems };
 }
 function invalid(decl, value) {
   const text = (s) => {
@@ -8217,15 +8274,15 @@ function invalid(decl, value) {
   };
   switch (decl.type) {
     case "string":
-      return typeof value === "string" ? text(value) : "is text.";
+      return typeof value === "string" ? text(value) : `is text, not ${shown(value)}${quoteHint(value)}.`;
     case "strings": {
       if (!Array.isArray(value))
-        return "is a list of text.";
+        return `is a list of text, not ${shown(value)}.`;
       if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS))
         return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
       for (const item of value) {
         if (typeof item !== "string")
-          return "is a list of text.";
+          return `is a list of text; the item ${shown(item)} is not text${quoteHint(item)}.`;
         const why = text(item);
         if (why !== null)
           return why.replace(/^(is|must)/, "items $1");
@@ -8237,17 +8294,20 @@ function invalid(decl, value) {
     case "integer":
       return Number.isSafeInteger(value) && value >= decl.minimum && value <= decl.maximum ? null : `is a whole number from ${decl.minimum} to ${decl.maximum}, not ${shown(value)}.`;
     case "oneOf":
-      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+      return typeof value === "string" && decl.values.includes(value) ? null : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value, true)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
     case "mapping": {
       if (value === null || typeof value !== "object" || Array.isArray(value))
-        return "is a mapping.";
+        return `is a mapping, not ${shown(value)}.`;
       return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
     }
   }
 }
-function shown(value) {
-  const text = JSON.stringify(value) ?? String(value);
+function shown(value, asText2 = false) {
+  const text = asText2 && typeof value === "string" && value !== "" ? value : JSON.stringify(value) ?? String(value);
   return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\``;
+}
+function quoteHint(value) {
+  return typeof value === "number" || typeof value === "boolean" ? ` (quote it in YAML: '${String(value)}')` : "";
 }
 function parseOptionText(decl, text) {
   if (decl === void 0 || decl.type === "string" || decl.type === "oneOf")
@@ -9066,6 +9126,10 @@ var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 function tektonCreatorAccount(specName3) {
   return `${kubeName(specName3)}-run-creator`;
 }
+function tektonListenerAccount(specName3) {
+  return `${kubeName(specName3)}-listener`;
+}
+var TEKTON_EVENT_TRIGGER = "s3-file-arrival";
 function tektonRunGenerateName(specName3) {
   return `${kubeName(specName3)}-`;
 }
@@ -9088,6 +9152,11 @@ var ARGO_CONCURRENCY_KEY = "max-active-runs";
 function argoExecutorAccountName(specName3) {
   return `${kubeName(specName3)}-executor`;
 }
+function argoSensorAccountName(specName3) {
+  return `${kubeName(specName3)}-sensor`;
+}
+var ARGO_EVENT_NAME = "s3-file-arrival";
+var ARGO_EVENT_PORT = 12e3;
 var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
 function githubApprovalEnvironment(workflow, gate) {
   return `${workflow}.${gate}`;
@@ -9100,9 +9169,13 @@ function airflowNotifyTask(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
 }
 var AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
+var AIRFLOW_RUN_DONE_TASK = `${RESERVED_PREFIX}run-done`;
 var AIRFLOW_WINDOW_TASK = `${RESERVED_PREFIX}window`;
 function airflowUpstreamSensorTask(workflow) {
   return `${RESERVED_PREFIX}upstream-${workflow}`;
+}
+function argoUpstreamWaitTask(workflow) {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
 }
 var ARGO_APPROVAL_OUTPUT = "approved-by";
 var ARGO_EXIT_TEMPLATE = `${RESERVED_PREFIX}on-exit`;
@@ -9266,8 +9339,10 @@ var IMPORT_TABLE = [
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk", name: "timezone", binds: "timezone" },
   { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
+  { section: 1, from: "airflow.sdk.exceptions", name: "AirflowSkipException", binds: "AirflowSkipException" },
   { section: 1, from: "kubernetes.client", name: "Configuration", binds: "Configuration" },
   // isort keeps an aliased member on its own line (`combine-as-imports = false`).
   { section: 1, from: "kubernetes.client", name: "models as k8s", binds: "k8s" }
@@ -9281,6 +9356,9 @@ function namesUsed(called) {
       used.add(n);
   if (called.has("KfmFailRun"))
     for (const n of ["BaseOperator", "AirflowFailException"])
+      used.add(n);
+  if (called.has("kfm_run_deadline"))
+    for (const n of ["timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"])
       used.add(n);
   return used;
 }
@@ -9320,6 +9398,10 @@ function pyLocalDateTime(local, timezone) {
   const fields = m.slice(1).map((x) => String(Number(x)));
   return pyCall("pendulum.datetime", fields, [["tz", pyStr(timezone)]]);
 }
+function queuesWithoutCatchup(ir) {
+  const s = ir.schedule;
+  return ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup;
+}
 function scheduleView(ir, py) {
   const s = ir.schedule;
   if (s === null)
@@ -9336,7 +9418,7 @@ function scheduleView(ir, py) {
     // With a window guard the start is the guard's, and the DAG has none (windowStart).
     startDate: py.at(pyLocalDateTime(windowStart(ir) === null ? s.start : null, s.timezone), 1, "start_date"),
     endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
-    catchup: pyBool(s.catchup)
+    catchup: pyBool(s.catchup || queuesWithoutCatchup(ir))
   };
 }
 function windowStart(ir) {
@@ -9354,6 +9436,78 @@ var WINDOW_FUNCTION = `def kfm_in_window(dag_run, start):
 
 
 `;
+var RETRY_WAITS_CLASS = `class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Written by kfm-compile.
+    """
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1.
+        attempt = try_number - (max_tries - len(self.waits))
+        if 1 <= attempt <= len(self.waits):
+            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
+        return RetryDecision.default()
+
+    def serialize(self):
+        return {"waits": list(self.waits)}`;
+var RETRY_WAITS_DEADLINE_CLASS = `class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Never past the run's timeout: a wait ends at the latest when the run's time is up
+    (the next try then fails in kfm_run_deadline), and with no time left the task
+    fails at once. Written by kfm-compile.
+    """
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1.
+        attempt = try_number - (max_tries - len(self.waits))
+        if not 1 <= attempt <= len(self.waits):
+            return RetryDecision.default()
+        wait = timedelta(seconds=self.waits[attempt - 1])
+        left = kfm_time_left(context)
+        if left <= timedelta(0):
+            return RetryDecision.fail("the run's timeout has passed")
+        return RetryDecision.retry(delay=min(wait, left))
+
+    def serialize(self):
+        return {"waits": list(self.waits)}`;
+var RUN_DEADLINE_FUNCTIONS = `def kfm_time_left(context):
+    """What is left of the run's timeout, KFM_RUN_TIMEOUT from its start (kfm-compile)."""
+    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - timezone.utcnow()
+
+
+def kfm_run_deadline(context):
+    """The run's timeout, for one try of a job, gate or dependency (kfm-compile).
+
+    The pre_execute of each: the task runner calls it before every try, before it
+    reads the try's execution_timeout (task_runner.py _execute_task). With time
+    left, the try's execution_timeout (a gate's response_timeout) is cut to it.
+    With none left, a job's first try does not start (skipped, as the all_success
+    tasks after it are); a later try, a resumed gate or a waiting sensor fails.
+    """
+    task, ti = context["task"], context["ti"]
+    left = kfm_time_left(context)
+    if left <= timedelta(0):
+        first_try = ti.try_number - ti.max_tries + task.retries == 1
+        if first_try and isinstance(task, KubernetesPodOperator):
+            raise AirflowSkipException("the run's timeout passed before this job began")
+        raise AirflowFailException("the run's timeout has passed")
+    if isinstance(task, ApprovalOperator):
+        task.response_timeout = min(task.response_timeout or left, left)
+    else:
+        task.execution_timeout = min(task.execution_timeout or left, left)
+
+
+`;
+var RUN_TIMEOUT = "KFM_RUN_TIMEOUT";
+var RUN_DEADLINE_HOOK = "kfm_run_deadline";
 function periodOf(ir) {
   return ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule.periodSeconds : null;
 }
@@ -9370,9 +9524,9 @@ function resourcesView(job) {
     ["limits", pyDict(entries)]
   ]);
 }
-function retryView(job, py) {
+function retryView(job, py, deadline) {
   const waits = retryWaits(job.retry);
-  const constant2 = waits.every((w) => w === waits[0]);
+  const constant2 = waits.every((w) => w === waits[0]) && !(deadline && waits.length > 0);
   return {
     retries: String(waits.length),
     retryDelay: py.at(pyTimedelta(waits.length === 0 ? 0 : waits[0]), 2, "retry_delay"),
@@ -9391,7 +9545,7 @@ function envView(e, opts) {
   ]);
   return k8sModel("V1EnvVar", [name, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
 }
-function taskView(job, periodSeconds, py) {
+function taskView(job, periodSeconds, py, deadline) {
   const k8sText = { doubleDollars: true, periodSeconds };
   return {
     taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
@@ -9402,28 +9556,31 @@ function taskView(job, periodSeconds, py) {
     arguments: py.at(pyJinjaList(job.args, k8sText), 2, "arguments"),
     envVars: py.at(pyList(job.env.map((e) => envView(e, k8sText))), 2, "env_vars"),
     containerResources: py.at(resourcesView(job), 2, "container_resources"),
-    ...retryView(job, py),
+    ...retryView(job, py, deadline),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
-    podStartTimeout: String(POD_START_TIMEOUT_SECONDS)
+    podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : []
   };
 }
-function gateView(job, py) {
+function gateView(job, py, deadline) {
   const text = (t) => pyStr(jinjaSource([{ text: t }], { doubleDollars: false, periodSeconds: null }));
   return {
     taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
     doc: job.description === null ? "None" : py.at(pyStr(job.description), 2, "doc"),
     subject: py.at(text(`Approve ${job.name}?`), 2, "subject"),
     body: job.description === null ? "None" : py.at(text(job.description), 2, "body"),
-    responseTimeout: py.at(pyOptTimedelta(job.approval.timeoutSeconds), 2, "response_timeout")
+    responseTimeout: py.at(pyOptTimedelta(job.approval.timeoutSeconds), 2, "response_timeout"),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : []
   };
 }
-function sensorView(workflow, timeoutSeconds, py) {
+function sensorView(workflow, timeoutSeconds, py, deadline) {
   return {
     taskId: py.at(pyStr(airflowUpstreamSensorTask(workflow)), 2, "task_id"),
     externalDagId: py.at(pyStr(airflowId(workflow)), 2, "external_dag_id"),
     timeout: py.at(pyTimedelta(timeoutSeconds ?? SENSOR_NO_LIMIT_SECONDS), 2, "timeout"),
-    pokeInterval: String(SENSOR_POKE_SECONDS)
+    pokeInterval: String(SENSOR_POKE_SECONDS),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : []
   };
 }
 function notifyView(ir, n, index, periodSeconds, py) {
@@ -9518,9 +9675,10 @@ var EDGE_LOOP = "for upstream, downstream in ";
 function viewModel(ir, options = DEFAULT_OPTIONS) {
   const py = new Placer();
   const period = periodOf(ir);
+  const deadline = ir.timeoutSeconds !== null;
   const edges = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
-  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
+  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py, deadline));
   const start = windowStart(ir);
   const window = start === null || ir.schedule?.kind !== "cron" ? [] : [{ taskId: pyStr(AIRFLOW_WINDOW_TASK), opKwargs: py.at(pyDict([[pyStr("start"), pyLocalDateTime(start, ir.schedule.timezone)]]), 2, "op_kwargs") }];
   if (window.length > 0) {
@@ -9550,24 +9708,35 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (notified)
     for (const t of own)
       edges.push([t, AIRFLOW_RUN_FAILED_TASK]);
+  const runDone = notified && deadline ? [{ taskId: pyStr(AIRFLOW_RUN_DONE_TASK) }] : [];
+  if (runDone.length > 0)
+    for (const t of own)
+      edges.push([t, AIRFLOW_RUN_DONE_TASK]);
   const notify = ir.notifications.map((n, i) => notifyView(ir, n, i, period, py));
   for (let i = 0; i < notify.length; i++) {
-    for (const t of own)
+    for (const t of runDone.length > 0 ? [AIRFLOW_RUN_DONE_TASK] : own)
       edges.push([t, airflowNotifyTask(i)]);
     edges.push([AIRFLOW_RUN_FAILED_TASK, airflowNotifyTask(i)]);
   }
-  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py));
-  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py));
+  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py, deadline));
+  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py, deadline));
   const dag = {
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
+    queueNote: queuesWithoutCatchup(ir) ? [""] : [],
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
-    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation)
   };
-  const deployment = deploymentArgs(options);
-  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const queue = queuesWithoutCatchup(ir);
+  const deployment = [...queue ? [["start_date", "None"]] : [], ...deploymentArgs(options)];
+  const defaultArgs = deployment.length === 0 ? [] : [
+    {
+      queue: queue ? [""] : [],
+      options: deployment.length > (queue ? 1 : 0) ? [""] : [],
+      value: py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")
+    }
+  ];
   const pairs2 = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0)
@@ -9579,6 +9748,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (notified)
     for (const name of ["EmptyOperator", "conf", "quote"])
       called.add(name);
+  if (deadline)
+    called.add(RUN_DEADLINE_HOOK);
   if (needsWatcher)
     called.add("KfmFailRun");
   if (window.length > 0)
@@ -9587,7 +9758,9 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: importBlock(called),
     k8sConfig: called.has("k8s") ? [true] : [],
-    retryWaits: called.has("KfmRetryWaits") ? [true] : [],
+    retryWaits: called.has("KfmRetryWaits") ? [deadline ? RETRY_WAITS_DEADLINE_CLASS : RETRY_WAITS_CLASS] : [],
+    runDeadline: deadline ? [RUN_DEADLINE_FUNCTIONS.slice(0, -1)] : [],
+    runTimeout: deadline ? [valueAt(pyTimedelta(ir.timeoutSeconds), 0, `${RUN_TIMEOUT} = `)] : [],
     notifyHelpers: notified ? [NOTIFY_HELPERS.slice(0, -1)] : [],
     userDefinedMacros: py.at(pyDict(["kfm_run_token", ...notified ? NOTIFY_MACROS : []].map((m) => [pyStr(m), m])), 1, "user_defined_macros"),
     ...dag,
@@ -9602,6 +9775,7 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
     notifications: notify,
     failRun,
     runFailed,
+    runDone,
     edges: edges.length === 0 ? [] : [
       {
         pairs: layout(pairs2, 1, EDGE_LOOP, ":").join("\n").slice(INDENT.length + EDGE_LOOP.length, -1)
@@ -9629,10 +9803,6 @@ function check(ir) {
   if (ir.schedule !== null && ir.schedule.kind === "event") {
     problems.push(problem("KFM301", `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`, ir.schedule.at));
   }
-  const s = ir.schedule;
-  if (ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup) {
-    problems.push(problem("KFM301", "airflow cannot express max_active_runs without catchup: when the limit is reached Airflow creates no new run, and once a run ends it creates the next due slot only, computed with catchup off as the latest slot at or before now (CronTriggerTimetable.next_dagrun_info), so slots that came due meanwhile beyond the first are dropped instead of queued. Set `catchup: true` (every slot then runs, in order), or drop max_active_runs.", [...ir.at, "max_active_runs"]));
-  }
   if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
     problems.push(problem("KFM301", `airflow cannot express max_active_runs of ${ir.maxActiveRuns}: Airflow keeps it in a 32-bit column and kfm-compile writes ${MAX_ACTIVE_RUNS} for "no limit". Use a smaller limit, or none.`, [...ir.at, "max_active_runs"]));
   }
@@ -9641,9 +9811,6 @@ function check(ir) {
   };
   if (ir.timeoutSeconds !== null && ir.timeoutSeconds > MAX_SECONDS)
     tooLong("a workflow timeout", ir.timeoutSeconds, ir.at);
-  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
-    problems.push(problem("KFM301", "airflow cannot express failure notifications together with a workflow timeout: when `dagrun_timeout` stops a run, Airflow marks it failed and sets every unfinished task skipped (scheduler_job_runner.py `_schedule_dag_run`), so no task runs afterwards and a run that failed by its timeout would send no notification. Drop the workflow `timeout` (bound each job with its own `timeout`), or drop `notifications`.", ir.notifications[0].at));
-  }
   for (const u of ir.upstream) {
     if (u.timeoutSeconds !== null && u.timeoutSeconds >= SENSOR_NO_LIMIT_SECONDS) {
       problems.push(problem("KFM301", `airflow cannot express a dependency timeout of ${u.timeoutSeconds} seconds: kfm-compile writes an ExternalTaskSensor timeout of ${SENSOR_NO_LIMIT_SECONDS} seconds for "no limit" (None would mean the deployment's 7-day default). Use a shorter timeout, or none.`, u.at));
@@ -9680,7 +9847,7 @@ var features = {
   },
   "notify.failure": {
     support: "emulated",
-    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.'
+    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. With a workflow `timeout` it waits for a `kfm-run-done` marker (`all_done`) instead of every task, since a job the timeout keeps from starting is skipped.'
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
@@ -9690,7 +9857,10 @@ var features = {
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
-  "timeout.run": { support: "native", how: "`dagrun_timeout`." },
+  "timeout.run": {
+    support: "emulated",
+    how: "`KFM_RUN_TIMEOUT` and a `pre_execute=kfm_run_deadline` hook on every job, gate and sensor: before each try it cuts `execution_timeout` (a gate's `response_timeout`) to the time left, skips a job's first try after the deadline and fails any later try; `KfmRetryWaits` ends retry waits at the deadline. Not `dagrun_timeout`, which skips the stopped job instead of failing it and runs no notification."
+  },
   "timeout.none": {
     support: "native",
     how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`)."
@@ -9701,6 +9871,10 @@ var features = {
     how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful."
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
+  "schedule.daylight-saving": {
+    support: "native",
+    how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`)."
+  },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
@@ -9710,8 +9884,8 @@ var features = {
   },
   "env.secret": { support: "native", how: "`k8s.V1EnvVar` with `value_from.secret_key_ref`, which Airflow does not template." },
   "concurrency.queue": {
-    support: "conditional",
-    how: "`max_active_runs=N` (runs queue) for manual runs and with `catchup: true`; refused with `catchup: false`, where Airflow runs only the latest of the slots that came due while the limit was reached."
+    support: "differs",
+    how: "`max_active_runs=N` (runs queue, in order). With `catchup: false` the DAG is written `catchup=True` with no start date (its first run is the next slot after deployment), since with catchup off Airflow skips to the latest slot once the limit frees; so slots missed while the DAG is paused or the scheduler is down also run afterwards, where a DAG without a limit runs only the latest."
   },
   "text.literal": {
     support: "emulated",
@@ -9785,26 +9959,13 @@ var K8S_CONFIG_BLOCK = `
 # copies the default one itself, and that copy costs more than the rest of the task.
 KFM_K8S_CONFIG = Configuration.get_default_copy()
 `;
-var RETRY_WAITS_CLASS = `
+var RETRY_WAITS_CLASS2 = `
 
-class KfmRetryWaits(RetryPolicy):
-    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+${RETRY_WAITS_CLASS}
+`;
+var RETRY_WAITS_CLASS_DEADLINE = `
 
-    Written by kfm-compile.
-    """
-
-    def __init__(self, waits):
-        self.waits = tuple(waits)
-
-    def evaluate(self, exception, try_number, max_tries, context=None):
-        # Attempt number within this run of the task; a cleared task counts from 1.
-        attempt = try_number - (max_tries - len(self.waits))
-        if 1 <= attempt <= len(self.waits):
-            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
-        return RetryDecision.default()
-
-    def serialize(self):
-        return {"waits": list(self.waits)}
+${RETRY_WAITS_DEADLINE_CLASS}
 `;
 var RUN_TOKEN_FUNCTION = `
 
@@ -10289,21 +10450,25 @@ function json(e, what) {
 function readDefaultArgs(e) {
   if (e?.kind !== "dict" || e.entries.length === 0)
     throw new LiftError("default_args is not a dict of deployment options");
-  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const startKey = str(e.entries[0][0], "a default_args key") === "start_date";
+  if (startKey)
+    constant(e.entries[0][1], null, "default_args start_date");
+  const entries = startKey ? e.entries.slice(1) : e.entries;
+  const keys = entries.map(([key]) => str(key, "a default_args key"));
   const known = DEPLOYMENT_ARGS.map(([key]) => key);
   for (const key of keys)
     if (!known.includes(key))
       throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
   if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(","))
     throw new LiftError("default_args is not in the order kfm-compile writes");
-  for (const [key, value] of e.entries)
+  for (const [key, value] of entries)
     DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))[1](value, `default_args ${str(key, "key")}`);
+  return startKey;
 }
 function readDag(c) {
   const hasDefaultArgs = c.kwargs.has("default_args");
   expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
-  if (hasDefaultArgs)
-    readDefaultArgs(c.kwargs.get("default_args"));
+  const startKey = hasDefaultArgs && readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS)
@@ -10316,6 +10481,7 @@ function readDag(c) {
     throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token} (and the notification helpers)');
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
+  constant(k.get("dagrun_timeout"), null, "dagrun_timeout");
   constant(k.get("fail_fast"), false, "fail_fast");
   bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
@@ -10338,19 +10504,27 @@ function readDag(c) {
     if (seconds(t.kwargs.get("run_immediately"), "run_immediately") !== 0)
       throw new LiftError("run_immediately is not timedelta(seconds=0)");
     const timezone = str(t.kwargs.get("timezone"), "timezone");
+    const queue = catchup && startKey;
+    if (queue && !isNone(k.get("start_date")))
+      throw new LiftError("default_args sets start_date while the DAG has one");
+    if (queue && maxActiveRuns === MAX_ACTIVE_RUNS)
+      throw new LiftError("catchup=True without a start date and without max_active_runs");
     schedule = {
       kind: "cron",
       cron: str(t.args[0], "cron"),
       timezone,
       start: localDateTime(k.get("start_date"), timezone, "start_date"),
       end: localDateTime(k.get("end_date"), timezone, "end_date"),
-      catchup
+      catchup: catchup && !queue
     };
   }
+  if (startKey && (schedule === null || !catchup))
+    throw new LiftError("default_args sets start_date, which only a queue without catch-up has");
+  if (schedule !== null && !catchup && maxActiveRuns !== MAX_ACTIVE_RUNS)
+    throw new LiftError("max_active_runs with catchup=False drops the slots that came due while the limit was reached");
   return {
     workflow: str(k.get("dag_id"), "dag_id"),
     schedule,
-    timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout"),
     maxActiveRuns: maxActiveRuns === MAX_ACTIVE_RUNS ? null : maxActiveRuns
   };
 }
@@ -10398,13 +10572,16 @@ function readResources(e, what) {
     throw new LiftError(`${what} is empty`);
   return { cpu: cpuMeaning(requests.cpu ?? null), memory: memoryMeaning(requests.memory ?? null) };
 }
-function readWaits(k, retries, what) {
+function readWaits(k, retries, what, deadline) {
   constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
   constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
   const delay = seconds(k.get("retry_delay"), `${what} retry_delay`);
   const policy = k.get("retry_policy");
-  if (isNone(policy))
+  if (isNone(policy)) {
+    if (deadline && retries > 0)
+      throw new LiftError(`${what} retries without KfmRetryWaits in a workflow with a timeout`);
     return Array.from({ length: retries }, () => delay);
+  }
   const c = call(policy, "KfmRetryWaits", `${what} retry_policy`);
   expectKeys(c, 0, ["waits"], `${what} retry_policy`);
   const list = c.kwargs.get("waits");
@@ -10427,7 +10604,7 @@ function readEnvVar(e, what) {
   const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name} secret_key_ref`);
   return [name, { secret: str(ref.kwargs.get("name"), `${what} ${name} secret`), key: str(ref.kwargs.get("key"), `${what} ${name} key`) }];
 }
-function readTask(key, c) {
+function readTask(key, c, deadline) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
   const k = c.kwargs;
@@ -10463,7 +10640,7 @@ function readTask(key, c) {
     cpu,
     memory,
     attempts: retries + 1,
-    waitsSeconds: readWaits(k, retries, what),
+    waitsSeconds: readWaits(k, retries, what, deadline),
     timeoutSeconds: optSeconds(k.get("execution_timeout"), `${what} execution_timeout`)
   };
 }
@@ -10565,13 +10742,26 @@ function readSensor(key, c) {
   const timeout = seconds(k.get("timeout"), `${what} timeout`);
   return { workflow, timeoutSeconds: timeout === SENSOR_NO_LIMIT_SECONDS ? null : timeout };
 }
-function readRunFailed(key, c) {
+function readMarker(key, c) {
   const what = `task ${JSON.stringify(key)}`;
-  if (key !== AIRFLOW_RUN_FAILED_TASK)
-    throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK}`);
+  const rule = key === AIRFLOW_RUN_FAILED_TASK ? "one_failed" : key === AIRFLOW_RUN_DONE_TASK ? "all_done" : null;
+  if (rule === null)
+    throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK}`);
   expectKeys(c, 0, ["task_id", "trigger_rule"], `${what} EmptyOperator(...)`);
   constant(c.kwargs.get("task_id"), key, `${what} task_id`);
-  constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
+  constant(c.kwargs.get("trigger_rule"), rule, `${what} trigger_rule`);
+  return rule;
+}
+function withoutDeadlineHook(c, what) {
+  const hook = c.kwargs.get("pre_execute");
+  if (hook === void 0)
+    return [c, false];
+  if (hook.kind !== "name" || hook.name !== RUN_DEADLINE_HOOK)
+    throw new LiftError(`${what} pre_execute is not ${RUN_DEADLINE_HOOK}`);
+  if ([...c.kwargs.keys()].at(-1) !== "pre_execute")
+    throw new LiftError(`${what} pre_execute is not its last keyword argument`);
+  const kwargs = new Map([...c.kwargs].filter(([key]) => key !== "pre_execute"));
+  return [{ ...c, kwargs }, true];
 }
 function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
@@ -10668,7 +10858,10 @@ function lift(text) {
   let runToken2;
   let failRunClass;
   [k8sConfig, body] = take(body, K8S_CONFIG_BLOCK);
-  [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS);
+  let retryWaitsDeadline;
+  [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS2);
+  [retryWaitsDeadline, body] = retryWaitsClass ? [false, body] : take(body, RETRY_WAITS_CLASS_DEADLINE);
+  retryWaitsClass ||= retryWaitsDeadline;
   [runToken2, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken2)
     throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
@@ -10676,6 +10869,8 @@ function lift(text) {
   [windowFunction, body] = take(body, WINDOW_FUNCTION);
   let notifyHelpers;
   [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
+  let deadline;
+  [deadline, body] = take(body, RUN_DEADLINE_FUNCTIONS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
   const p = new Parser(tokenize(body));
   p.name("KFM_RUN_TOKEN_SEED");
@@ -10684,6 +10879,15 @@ function lift(text) {
   if (seed.kind !== "str")
     throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  let timeoutSeconds = null;
+  if (deadline) {
+    p.name(RUN_TIMEOUT);
+    p.op("=");
+    timeoutSeconds = seconds(p.expr(), RUN_TIMEOUT);
+    p.newline();
+  }
+  if (retryWaitsDeadline !== (retryWaitsClass && deadline))
+    throw new LiftError(`the KfmRetryWaits class is not the one kfm-compile writes ${deadline ? "with" : "without"} a run timeout`);
   let restrictedContexts = false;
   if (p.peek().kind === "name" && p.peek().value === RESTRICTED_POD) {
     for (const [name, expected2] of [
@@ -10711,12 +10915,16 @@ function lift(text) {
   const notifications = [];
   let windowStart2 = null;
   while (!p.atEnd() && !(p.peek().kind === "name" && p.peek().value === "for")) {
-    const c = p.expr();
-    if (c.kind !== "call")
-      throw new LiftError(`expected an operator, found a ${c.kind}`);
-    const left = str(c.kwargs.get("task_id"), `the task_id of a ${c.func}(...)`);
+    const written = p.expr();
+    if (written.kind !== "call")
+      throw new LiftError(`expected an operator, found a ${written.kind}`);
+    const left = str(written.kwargs.get("task_id"), `the task_id of a ${written.func}(...)`);
     if (rules.has(left))
       throw new LiftError(`task ${left} is defined twice`);
+    const [c, hooked] = withoutDeadlineHook(written, `task ${left}`);
+    const bounded = ["ApprovalOperator", "ExternalTaskSensor"].includes(c.func) || c.func === "KubernetesPodOperator" && left !== airflowNotifyTask(notifications.length);
+    if (hooked !== (bounded && deadline))
+      throw new LiftError(`task ${left} ${hooked ? "has" : "lacks"} pre_execute=${RUN_DEADLINE_HOOK}${deadline ? "" : ", which the file does not define as kfm-compile writes it"}`);
     if (c.func === "ShortCircuitOperator") {
       if (!windowFunction)
         throw new LiftError(`task ${left} calls kfm_in_window, which the file does not define as kfm-compile writes it`);
@@ -10730,8 +10938,7 @@ function lift(text) {
       readFailRun(left, c);
       rules.set(left, "one_failed");
     } else if (c.func === "EmptyOperator") {
-      readRunFailed(left, c);
-      rules.set(left, "one_failed_noop");
+      rules.set(left, readMarker(left, c) === "one_failed" ? "one_failed_noop" : "all_done");
     } else if (c.func === "ApprovalOperator") {
       jobs.set(left, readGate(left, c));
       rules.set(left, "all_success");
@@ -10742,7 +10949,7 @@ function lift(text) {
       notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`), dag.workflow) });
       rules.set(left, "none_skipped");
     } else {
-      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
+      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`), deadline);
       jobs.set(left, job);
       rules.set(left, job.runWhen === "all_done" ? "all_done" : "all_success");
     }
@@ -10784,6 +10991,8 @@ function lift(text) {
   if (notifyHelpers)
     for (const name of ["conf", "quote"])
       called.add(name);
+  if (deadline)
+    called.add(RUN_DEADLINE_HOOK);
   const expected = importBlock(called);
   if (imports !== expected)
     throw new LiftError(`the imports are not exactly the ones the file uses:
@@ -10807,7 +11016,7 @@ ${expected}`);
     throw new LiftError(`${AIRFLOW_WINDOW_TASK} with catchup=True`);
   if (notifyHelpers !== notifications.length > 0)
     throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
-  const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n2) => n2.task)]);
+  const internal = /* @__PURE__ */ new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_RUN_DONE_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n2) => n2.task)]);
   const last = new Set([...internal].filter((t) => t !== AIRFLOW_WINDOW_TASK));
   for (const [t, ups] of upstream) {
     if (!internal.has(t) && ups.some((u) => last.has(u)))
@@ -10841,12 +11050,17 @@ ${expected}`);
   if (notifications.length > 0) {
     if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK), own))
       throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} is not downstream of every task`);
+    if (rules.has(AIRFLOW_RUN_DONE_TASK) !== deadline)
+      throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is written exactly when notifications and a run timeout are`);
+    if (deadline && !sameSet(upstream.get(AIRFLOW_RUN_DONE_TASK), own))
+      throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is not downstream of every task`);
+    const done = deadline ? [AIRFLOW_RUN_DONE_TASK] : own;
     for (const n2 of notifications) {
-      if (!sameSet(upstream.get(n2.task), [...own, AIRFLOW_RUN_FAILED_TASK]))
+      if (!sameSet(upstream.get(n2.task), [...done, AIRFLOW_RUN_FAILED_TASK]))
         throw new LiftError(`${n2.task} does not wait for every task and ${AIRFLOW_RUN_FAILED_TASK}`);
     }
-  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK))
-    throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} without notifications`);
+  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK) || rules.has(AIRFLOW_RUN_DONE_TASK))
+    throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK} without notifications`);
   void sensorTasks;
   const summaries = [...jobs].map(([name, s]) => [
     name,
@@ -10859,7 +11073,7 @@ ${expected}`);
   return {
     workflow: dag.workflow,
     schedule,
-    timeoutSeconds: dag.timeoutSeconds,
+    timeoutSeconds,
     maxActiveRuns: dag.maxActiveRuns,
     runTokenSeed: seed.value,
     upstream: sensors.map((x) => ({ workflow: x.workflow, timeoutSeconds: x.timeoutSeconds })),
@@ -11568,6 +11782,8 @@ function judgeDaylightSaving(ir, targets) {
   return message === null ? null : problem("KFM220", message, [...s.at, s.fromInterval ? "interval" : "cron"]);
 }
 function daylightSavingProblem(targets, cron, zone, window) {
+  if (targets === void 0)
+    return null;
   const { gap, fold } = dstConflicts(cron, zone, window);
   if (gap === null && fold === null)
     return null;
@@ -11578,32 +11794,46 @@ function daylightSavingProblem(targets, cron, zone, window) {
   const GAP = "gap (that wall time does not exist)";
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
-  if (targets === void 0) {
-    const first = dstConflict(cron, zone, window);
-    return `${slot(first.local, first.kind === "gap" ? GAP : FOLD)}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
-  }
-  const hourly = everyHour(cron);
-  const narrow2 = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
-  if (gap !== null) {
-    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
+  const narrow2 = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
+  const c = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
+  for (const [local, what, kind] of [
+    [gap, GAP, "gap"],
+    [fold, FOLD, "fold"]
+  ]) {
+    if (local === null)
+      continue;
+    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.[kind](c) ?? UNDOCUMENTED })).filter((t) => t.does !== MEANING[kind](c));
     if (wrong.length > 0) {
-      return `${slot(gap, GAP)}, and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow2}.`;
-    }
-  }
-  if (fold !== null) {
-    const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
-    if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
-      return `${slot(fold, FOLD)}, which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow2}.`;
+      return `${slot(local, what)}; a workflow ${MEANING[kind](c).replace(/^fires it/, "fires such a slot").replace(/^skips it/, "skips such a slot")}, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow2}.`;
     }
   }
   return null;
+}
+function s3Location(source) {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/s.exec(source);
+  if (m === null)
+    return null;
+  const prefix = m[2] ?? "";
+  if (/[\u0000-\u001f\u007f]/.test(prefix))
+    return null;
+  return { bucket: m[1], prefix };
 }
 function lowerSchedule(ctx, value, at) {
   if (!isObj(value))
     return null;
   if (typeof value.trigger === "string") {
     checkLiteral(ctx, value.source, [...at, "source"], "field");
-    const event = { kind: "event", at, trigger: value.trigger, source: str2(value.source) };
+    if (!EVENT_TRIGGERS.includes(value.trigger)) {
+      ctx.problems.push(problem("KFM241", `\`${value.trigger}\` is not an event trigger kfm-compile knows (${EVENT_TRIGGERS.join(", ")}).${suggestion(value.trigger, EVENT_TRIGGERS)} For another event, start runs from it by hand with their logical date (each target's manual run).`, [...at, "trigger"]));
+      return null;
+    }
+    const source = str2(value.source);
+    const location = source === null ? null : s3Location(source);
+    if (location === null) {
+      ctx.problems.push(problem("KFM242", `\`${value.trigger}\` needs a \`source\` of the form s3://<bucket>/<key prefix> (such as s3://lakehouse-dev-raw/sales/): the bucket whose new objects start a run${source === null ? "" : `, not \`${source}\``}.`, source === null ? at : [...at, "source"]));
+      return null;
+    }
+    const event = { kind: "event", at, trigger: value.trigger, source: `s3://${location.bucket}/${location.prefix}`, ...location };
     return event;
   }
   const zone = str2(value.timezone) ?? "UTC";
@@ -15554,7 +15784,7 @@ var schema12 = { "description": "A file holding one workflow (contract 4.1).", "
 var schema13 = { "description": "A workflow: jobs, their dependencies and an optional schedule (contract 4.1).", "type": "object", "properties": { "name": { "description": "Unique workflow identifier: lower-case letters, digits, `_` and `-`, starting\nwith a letter. Targets that need DNS names see `_` as `-`.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "maxLength": 52, "type": "string" }, "description": { "description": "Human-readable description.", "type": "string" }, "schedule": { "description": "When the workflow runs. Without a schedule it runs only when triggered by hand.", "anyOf": [{ "$ref": "#/definitions/CronSchedule" }, { "$ref": "#/definitions/IntervalSchedule" }, { "$ref": "#/definitions/EventSchedule" }] }, "timeout": { "description": "Extension: the longest a whole run may take, every attempt and wait of every\njob included. Without it a run has no time limit on any target.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "max_active_runs": { "description": "Extension: at most this many runs of the workflow at once. A run that is due while\nthe limit is reached waits until a running one ends (runs queue; none is dropped\nor cancelled). Without it runs are not limited. At most 2147483647: Airflow keeps it\nin a 32-bit column.", "minimum": 1, "maximum": 2147483647, "type": "integer" }, "jobs": { "description": "The jobs of the workflow (contract 4.1), and any approval gates.", "minItems": 1, "type": "array", "items": { "anyOf": [{ "$ref": "#/definitions/WorkflowJob" }, { "$ref": "#/definitions/WorkflowApproval" }] } }, "dependencies": { "description": "Other workflows this one waits for (contract 8.2): before any job starts, the run\nof each for the same logical date must have succeeded.", "type": "array", "items": { "$ref": "#/definitions/WorkflowDependency" } }, "notifications": { "description": "Who hears about a failed run (contract 9.2).", "$ref": "#/definitions/Notifications" } }, "additionalProperties": false, "required": ["jobs", "name"] };
 var schema14 = { "description": "A cron schedule (contract 4.1, 7.1).", "type": "object", "properties": { "cron": { "description": "A five-field cron expression (minute hour day-of-month month day-of-week), or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.", "type": "string" }, "timezone": { "description": "IANA time zone the cron expression is read in. Default `UTC`.", "type": "string" }, "start_date": { "description": "First day (`YYYY-MM-DD`, midnight in `timezone`) or instant (ISO 8601 with offset) a run may be scheduled for.", "type": "string" }, "end_date": { "description": "Last day (`YYYY-MM-DD`, inclusive, in `timezone`) or instant a run may be scheduled for.", "type": "string" }, "catchup": { "description": "Extension: whether slots missed since `start_date` are run. Default false.", "type": "boolean" } }, "additionalProperties": false, "required": ["cron"] };
 var schema15 = { "description": "An interval schedule (contract 7.1); allowed only where it equals a cron grid.", "type": "object", "properties": { "interval": { "description": "How often to run: a duration that divides an hour (`5m`, `15m`, `1h`) or a day (`2h`, `1d`).", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" }, "timezone": { "description": "IANA time zone the grid is aligned to. Default `UTC`.", "type": "string" }, "start_date": { "description": "First day or instant a run may be scheduled for.", "type": "string" }, "end_date": { "description": "Last day (inclusive) or instant a run may be scheduled for.", "type": "string" }, "catchup": { "description": "Extension: whether slots missed since `start_date` are run. Default false.", "type": "boolean" } }, "additionalProperties": false, "required": ["interval"] };
-var schema16 = { "description": "An event trigger (contract 7.1, optional there).", "type": "object", "properties": { "trigger": { "description": "The kind of event, for example `s3_file_arrival`.", "type": "string" }, "source": { "description": "Where the event comes from, for example an object-store prefix.", "type": "string" } }, "additionalProperties": false, "required": ["trigger"] };
+var schema16 = { "description": "An event trigger (contract 7.1, optional there).", "type": "object", "properties": { "trigger": { "description": "The kind of event: `s3_file_arrival` (a new object under `source`), the one kfm-compile knows.", "type": "string" }, "source": { "description": "Where the event comes from: `s3://<bucket>/<key prefix>`; required for `s3_file_arrival`.", "type": "string" } }, "additionalProperties": false, "required": ["trigger"] };
 var schema26 = { "description": "A dependency on another workflow's run for the same logical date (contract 8.2).", "type": "object", "properties": { "workflow": { "description": "The other workflow's name.", "pattern": "^[a-z]([a-z0-9_-]*[a-z0-9])?$", "type": "string" }, "wait_for_completion": { "description": "Whether to wait until that run has completed successfully. Only `true` (the\ndefault) is supported: nothing else has one meaning on every runner.", "type": "boolean" }, "timeout": { "description": "Extension: how long to wait before the run fails. Without it the wait is unbounded.", "pattern": "^([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?$", "type": "string" } }, "additionalProperties": false, "required": ["workflow"] };
 var func2 = require2("ajv/dist/runtime/ucs2length").default;
 var pattern0 = new RegExp("^[a-z]([a-z0-9_-]*[a-z0-9])?$", "u");
@@ -21190,6 +21420,7 @@ function validator(definition) {
 }
 var DURATION_PATTERN = schema2.definitions.JobSpec.properties.timeout.pattern;
 var NAME_PATTERN = schema2.definitions.JobSpec.properties.name.pattern;
+var NAME_RE = new RegExp(NAME_PATTERN, "u");
 var SECRET_PATTERN = schema2.definitions.SecretRef.properties.secret.pattern;
 var SECRET_KEY_PATTERN = schema2.definitions.SecretRef.properties.key.pattern;
 function scheduleKind(value) {
@@ -21344,7 +21575,7 @@ function toProblem(e, base) {
     }
     case "type": {
       const expected = String(e.params.type).replace(/,/g, " or ");
-      return problem("KFM103", `${describe3(at)} must be ${article(expected)}, not ${typeName(e.data)}.`, at);
+      return problem("KFM103", `${describe3(at)} must be ${article(expected)}, not ${typeName(e.data)}${typeHint(e, expected)}.`, at);
     }
     case "pattern": {
       const pattern = e.params.pattern;
@@ -21358,7 +21589,7 @@ function toProblem(e, base) {
         return problem("KFM104", `\`${String(e.data)}\` is not a Secret key: use letters, digits, \`-\`, \`_\` and \`.\`.`, at);
       }
       if (pattern === NAME_PATTERN) {
-        return problem("KFM104", `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner.`, at);
+        return problem("KFM104", `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner${nameHint(String(e.data))}.`, at);
       }
       return problem("KFM104", `${describe3(at)} must match ${pattern}.`, at);
     }
@@ -21382,6 +21613,19 @@ function toProblem(e, base) {
     default:
       return problem("KFM104", `${describe3(at)} ${e.message ?? "is invalid"}.`, at);
   }
+}
+function nameHint(name) {
+  const fixed = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "_").replace(/^[^a-z]+/, "").replace(/[_-]+$/, "");
+  return fixed !== "" && NAME_RE.test(fixed) ? ` (for example \`${fixed}\`)` : "";
+}
+function typeHint(e, expected) {
+  const data = e.data;
+  const pattern = e.parentSchema?.pattern;
+  if (pattern === DURATION_PATTERN && typeof data === "number" && Number.isSafeInteger(data) && data >= 0)
+    return `: a duration has a unit, for example \`${data}s\`, \`${data}m\` or \`${data}h\``;
+  if (expected === "array" && (typeof data === "string" || typeof data === "number") && /^[A-Za-z0-9_.-]{1,64}$/.test(String(data)))
+    return `: write \`[${String(data)}]\` for a list of one`;
+  return "";
 }
 function article(typeList) {
   return typeList.split(" or ").map((t) => ({ integer: "a whole number", number: "a number", string: "a string", boolean: "true or false", array: "a list", object: "a mapping" })[t] ?? t).join(" or ");
@@ -21545,7 +21789,8 @@ function compileFor(analysis, target, options) {
     throw new Error("compileFor needs a valid analysis");
   const values = options?.values ?? defaultOptions(target.options);
   const digest = options?.digest ?? "none";
-  const diagnostics = sortDiagnostics(target.check(ir, values).map(analysis.spec.locate));
+  const dst = analysis.diagnostics.some((d) => d.code === "KFM220") ? null : judgeDaylightSaving(ir, [target]);
+  const diagnostics = sortDiagnostics([...target.check(ir, values), ...dst === null ? [] : [dst]].map(analysis.spec.locate));
   if (hasErrors(diagnostics))
     return { output: null, diagnostics };
   const limit = target.fileLimit;
@@ -21622,8 +21867,8 @@ function analyzeSelection(sel) {
     analyses.push({ ...a, diagnostics: dst === null ? a.diagnostics : sortDiagnostics([...a.diagnostics, a.spec.locate(dst)]), path });
   }
   const parts = new Set(analyses.flatMap((a) => a.jobFiles ?? []));
-  let kept = parts.size === 0 ? analyses : analyses.filter((a) => !parts.has(a.spec.file) || !isJobDocument(a));
-  if (sel.rest !== void 0 && kept.some(isJobDocument)) {
+  let kept2 = parts.size === 0 ? analyses : analyses.filter((a) => !parts.has(a.spec.file) || !isJobDocument(a));
+  if (sel.rest !== void 0 && kept2.some(isJobDocument)) {
     const owner = /* @__PURE__ */ new Map();
     for (const path of sel.rest) {
       const text = sel.readFile(path);
@@ -21634,7 +21879,7 @@ function analyzeSelection(sel) {
         if (!owner.has(f))
           owner.set(f, read.spec.file);
     }
-    kept = kept.filter((a) => {
+    kept2 = kept2.filter((a) => {
       const workflow = isJobDocument(a) ? owner.get(a.spec.file) : void 0;
       if (workflow === void 0)
         return true;
@@ -21650,7 +21895,7 @@ function analyzeSelection(sel) {
     });
   }
   const seen2 = /* @__PURE__ */ new Set();
-  for (const a of kept)
+  for (const a of kept2)
     for (const d of a.diagnostics) {
       const key = `${d.file}\0${d.line}\0${d.column}\0${d.code}\0${d.message}`;
       if (seen2.has(key))
@@ -21658,7 +21903,7 @@ function analyzeSelection(sel) {
       seen2.add(key);
       diagnostics.push(d);
     }
-  return { analyses: kept, diagnostics };
+  return { analyses: kept2, diagnostics };
 }
 function isJobDocument(a) {
   const data = a.spec.data;
@@ -21893,6 +22138,13 @@ function backfillSelection(sel, from, to, options) {
   diagnostics.push(...empty.map((d) => ({ ...d, severity })));
   return { files, partitions: count, diagnostics: sortDiagnostics(diagnostics) };
 }
+function catchupCommand(ir, target) {
+  const s = ir.schedule;
+  const from = s?.kind === "cron" && s.start !== null ? s.start.slice(0, 10) : "YYYY-MM-DD";
+  const to = s?.kind === "cron" && s.end !== null ? s.end.slice(0, 10) : '"$(date -u -d yesterday +%F)"';
+  const path = /^[A-Za-z0-9_./-]+$/.test(ir.source.path) ? ir.source.path : `'${ir.source.path.replaceAll("'", "'\\''")}'`;
+  return `kfm-compile backfill ${path} --target ${target} --out . --from ${from} --to ${to}`;
+}
 
 // dist/src/runtime.js
 import { createHash as createHash6 } from "node:crypto";
@@ -21928,15 +22180,13 @@ var airflow = {
   name: "airflow",
   title: "Apache Airflow 3 DAG (KubernetesPodOperator)",
   extension: "py",
-  // airflow-core timetables/_cron.py: a schedule that is not "fixed" (_is_schedule_fixed:
-  // its next two slots differ in hour or minute) is stepped in UTC, so a cron firing every
-  // hour skips the gap hour and runs the repeated hour twice; a fixed-time cron fires a gap
-  // slot an hour late and a fold slot once, at its later instant (README, Schedules, checked
-  // with the real timetable). Other crons are not verified: taken as fixed-time ones.
-  daylightSaving: {
-    gap: (everyHour2) => everyHour2 ? SKIPS : "fires it an hour late",
-    fold: (everyHour2) => everyHour2 ? ROBFIG_CRON.fold(true) : "fires it once, at its second occurrence"
-  },
+  // The meaning of a daylight-saving slot is CronTriggerTimetable's own (airflow-core
+  // timetables/_cron.py `_get_next`): a cron covering every hour (`_covers_every_hour`) steps
+  // on elapsed time (skips the gap, both fold occurrences); another reads the slot with
+  // `make_aware` (shared/timezones/timezone.py: `fold=1`, pendulum's `convert`), so a gap
+  // slot fires an hour late and a fold slot once, at its second occurrence. Checked with the
+  // real timetable over 2024-2030 (test/conformance/dst.conformance.test.ts).
+  daylightSaving: MEANING,
   options: OPTIONS,
   features,
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.
@@ -22002,15 +22252,21 @@ function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
   const account = options.serviceAccount ?? argoExecutorAccountName(ir.name);
   out.push(options.serviceAccount === void 0 ? {
     kind: "account",
-    text: `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`
+    text: ir.upstream.length === 0 ? `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.` : `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io and get on workflows.argoproj.io itself: the file creates the account ${account}, allowed only those.`
   } : {
     kind: "account",
-    text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor), plus read the artifact repository's Secret if the controller archives logs.`
+    text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor)${ir.upstream.length > 0 ? " and get workflows.argoproj.io (the waits for upstream runs)" : ""}, plus read the artifact repository's Secret if the controller archives logs.`
   });
   out.push({
     kind: "setting",
     text: "In a namespace that enforces Pod Security restricted: the controller's executor setting (workflow-controller-configmap) carries a restricted securityContext for its init and wait containers, and the podSecurityContext and securityContext options make the job pods restricted."
   });
+  for (const u of ir.upstream) {
+    out.push({
+      kind: "setting",
+      text: `The workflow ${u.workflow} compiled for argo and applied in the same namespace, on a schedule with this run's slots: a scheduled run waits for its CronWorkflow's run of the same slot, a manual run for its backfill run of the same logical date (kfm-compile backfill).`
+    });
+  }
   const secrets = /* @__PURE__ */ new Map();
   const add = (secret, key) => secrets.set(secret, (secrets.get(secret) ?? /* @__PURE__ */ new Set()).add(key));
   for (const job of ir.jobs)
@@ -22038,11 +22294,44 @@ function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
     const where = ir.notifications.map((n) => n.kind === "slack" ? `the Slack webhook in Secret ${n.webhook.secret}` : `the SMTP server in Secret ${n.smtp.secret}`);
     out.push({ kind: "network", text: `The notification pods reach ${[...new Set(where)].join(" and ")}.` });
   }
+  if (ir.schedule?.kind === "event") {
+    const service = `${kubeName(ir.name)}-eventsource-svc`;
+    out.push({
+      kind: "runner",
+      text: "Argo Events v1.9 (checked with v1.9.10): its controller and CRDs (EventSource, Sensor, EventBus) watching the namespace, and an EventBus named default in it."
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to http://${service}.<namespace>:${ARGO_EVENT_PORT}/${ARGO_EVENT_NAME} (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`
+    });
+  }
   out.push({
     kind: "runner",
     text: "Argo v4.0 does not bound a pod that cannot start (missing Secret or key, image that cannot be pulled, no node): such an attempt waits, or fails at the job's timeout once its pod reached a node. Watch for Pending nodes."
   });
   return out;
+}
+
+// dist/targets/events.js
+var OBJECT_CREATED_PATTERN = "^(s3:)?ObjectCreated:";
+function regexEscape(text) {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => c === "/" || c === "-" ? c : `\\${c}`);
+}
+function bucketPattern(event) {
+  return `^${regexEscape(event.bucket)}$`;
+}
+function keyPattern(event) {
+  return `^${event.prefix.split("/").map((part) => regexEscape(part)).join("(/|%2F)")}`;
+}
+function locationFromPatterns(bucket, key) {
+  const b = /^\^([a-z0-9.-]+)\$$/.exec(bucket.replace(/\\\./g, "."));
+  if (b === null || !key.startsWith("^"))
+    return null;
+  const prefix = key.slice(1).split("(/|%2F)").map((part) => part.replace(/\\(.)/g, "$1")).join("/");
+  return { bucket: b[1], prefix };
+}
+function s3Source(bucket, prefix) {
+  return `s3://${bucket}/${prefix}`;
 }
 
 // dist/targets/argo/emit.js
@@ -22117,15 +22406,24 @@ function backoffFor(retry) {
     ...retry.maxDelaySeconds !== null ? { cap: `${retry.maxDelaySeconds}s` } : {}
   };
 }
-function windowGuard(schedule) {
+function windowGuard(schedule, dst = null) {
   const slot = "now().Truncate(duration('1m'))";
   const bound = (local) => `date('${local}', '${LOCAL_LAYOUT}', '${schedule.timezone}')`;
   const conditions = [];
+  if (dst !== null)
+    conditions.push(dstCondition(schedule.timezone, dst));
   if (schedule.start !== null)
     conditions.push(`${slot} >= ${bound(schedule.start)}`);
   if (schedule.end !== null)
     conditions.push(`${slot} <= ${bound(schedule.end)}`);
   return conditions.length === 0 ? null : `{{= ${conditions.join(" && ")} }}`;
+}
+function dstCondition(zone, dst) {
+  const hour = (shift) => `now()${shift === "" ? "" : `.Add(duration('${shift}'))`}.In(timezone('${zone}')).Hour()`;
+  const notFirstOccurrence = `${hour("1h")} != ${hour("")}`;
+  if (dst.addedHours.length === 0)
+    return notFirstOccurrence;
+  return `(${hour("")} in [${dst.hours.join(", ")}] ? ${notFirstOccurrence} : ${hour("-1h")} == (${hour("")} + 22) % 24)`;
 }
 function logicalDateGuard() {
   return `{{=sprig.dateInZone('${TS_LAYOUT}', ${logicalDateExpression("parameter")}, 'UTC') != ''}}`;
@@ -22195,11 +22493,48 @@ function finishedTerm(specName3) {
 }
 function runDeadlineGuard(timeoutSeconds) {
   const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
-  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
+  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s')).Add(duration('-${RUN_DEADLINE_MARGIN_SECONDS}s'))) }}`;
 }
-function dagTask(job, source, timeoutSeconds) {
+var RUN_DEADLINE_MARGIN_SECONDS = 2;
+var UPSTREAM_POLL_SECONDS = 60;
+var UPSTREAM_NO_LIMIT_RETRIES = 2147483647;
+var UPSTREAM_RETRY_EXPRESSION = "lastRetry.message contains '(NotFound)'";
+var UPSTREAM_SUCCESS_CONDITION = "status.phase == Succeeded";
+var UPSTREAM_FAILURE_CONDITION = "status.phase in (Failed, Error)";
+function upstreamRunName(workflow, source) {
+  const epoch = `sprig.unixEpoch(${logicalDateExpression(source)})`;
+  return `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+}
+function upstreamWaitTemplate(u, source) {
+  const name = argoUpstreamWaitTask(u.workflow);
+  const t = u.timeoutSeconds;
+  const manifest = `apiVersion: ${API_VERSION}
+kind: Workflow
+metadata:
+  name: ${upstreamRunName(u.workflow, source)}
+`;
+  return {
+    name,
+    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: u.workflow } },
+    retryStrategy: {
+      limit: t === null ? UPSTREAM_NO_LIMIT_RETRIES : Math.max(1, Math.ceil(t / UPSTREAM_POLL_SECONDS)),
+      retryPolicy: "Always",
+      expression: UPSTREAM_RETRY_EXPRESSION,
+      backoff: { duration: String(UPSTREAM_POLL_SECONDS), ...t !== null ? { maxDuration: String(t) } : {} }
+    },
+    ...t !== null ? { activeDeadlineSeconds: t } : {},
+    resource: { action: "get", successCondition: UPSTREAM_SUCCESS_CONDITION, failureCondition: UPSTREAM_FAILURE_CONDITION, manifest }
+  };
+}
+function upstreamWaitTask(u, source) {
+  const name = argoUpstreamWaitTask(u.workflow);
+  return { name, template: name, ...source === "parameter" ? { when: logicalDateGuard() } : {} };
+}
+function dagTask(job, source, timeoutSeconds, waits) {
   const task = { name: kubeName(job.name), template: kubeName(job.name) };
-  if (job.dependsOn.length > 0) {
+  if (job.dependsOn.length === 0 && waits.length > 0) {
+    task["depends"] = waits.map((w) => `${w}.Succeeded`).join(" && ");
+  } else if (job.dependsOn.length > 0) {
     task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
     if (job.runWhen === "all_done" && timeoutSeconds !== null)
       task["when"] = runDeadlineGuard(timeoutSeconds);
@@ -22278,6 +22613,7 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
   const status = needsRunStatus(ir);
   const shared = sharedEnv(ir, ctx);
   const sharedNames = new Set(shared.map((e) => e.name));
+  const waits = ir.upstream.map((u) => argoUpstreamWaitTask(u.workflow));
   const defaults = {
     ...options.securityContext !== void 0 ? { securityContext: options.securityContext } : {},
     ...shared.length > 0 ? { env: shared } : {}
@@ -22308,8 +22644,16 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
     templates: [
       {
         name: ARGO_DAG_TEMPLATE,
-        dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds)), ...status ? [runStatusTask(ir)] : []] }
+        dag: {
+          failFast: false,
+          tasks: [
+            ...ir.upstream.map((u) => upstreamWaitTask(u, source)),
+            ...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds, waits)),
+            ...status ? [runStatusTask(ir)] : []
+          ]
+        }
       },
+      ...ir.upstream.map((u) => upstreamWaitTemplate(u, source)),
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...status ? [RUN_STATUS_TEMPLATE] : [],
       ...ir.notifications.length > 0 ? [exitTemplate(ir), ...ir.notifications.map((n, i) => notifyTemplate(ir, n, i, ctx, uiUrl, options.notifyImage ?? NOTIFY_CURL_IMAGE))] : []
@@ -22331,7 +22675,7 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
     [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
     ...ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}
   });
-  if (schedule === null) {
+  if (schedule === null || schedule.kind === "event") {
     return {
       apiVersion: API_VERSION,
       kind: "WorkflowTemplate",
@@ -22341,13 +22685,15 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
   }
   if (schedule.kind !== "cron")
     throw new Error("an event trigger reached the Argo backend (check() refuses it)");
-  const guard = windowGuard(schedule);
+  const dst = dstGuard(parseCron(schedule.cron), schedule.timezone, schedule);
+  const guard = windowGuard(schedule, dst);
   return {
     apiVersion: API_VERSION,
     kind: "CronWorkflow",
     metadata,
     spec: {
-      schedules: [schedule.cron],
+      // A second schedule for the hour after a daylight-saving gap slot (`dstGuard`).
+      schedules: dst?.added ? [schedule.cron, dst.added] : [schedule.cron],
       timezone: schedule.timezone,
       concurrencyPolicy: CONCURRENCY_POLICY,
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
@@ -22359,14 +22705,83 @@ function argoObject(ir, options = DEFAULT_OPTIONS2) {
   };
 }
 var EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+var UPSTREAM_RULE = { apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] };
+function executorRules(ir) {
+  return ir.upstream.length > 0 ? [...EXECUTOR_RULES, UPSTREAM_RULE] : EXECUTOR_RULES;
+}
 function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
   if (options.serviceAccount !== void 0)
     return [];
-  return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), EXECUTOR_RULES);
+  return accountObjects(argoExecutorAccountName(ir.name), options.namespace ?? null, objectLabels(kubeName(ir.name), TARGET_NAME2), executorRules(ir));
+}
+var SENSOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }];
+function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
+  const name = kubeName(ir.name);
+  const labels = objectLabels(name, TARGET_NAME2);
+  const namespace = options.namespace !== void 0 ? { namespace: options.namespace } : {};
+  const account = argoSensorAccountName(ir.name);
+  const body = "body.Records.0";
+  const eventSource = {
+    apiVersion: API_VERSION,
+    kind: "EventSource",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      // A Service in front of the event source's pod, at <name>-eventsource-svc:<port>.
+      service: { ports: [{ port: ARGO_EVENT_PORT, targetPort: ARGO_EVENT_PORT }] },
+      webhook: { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } }
+    }
+  };
+  const sensor = {
+    apiVersion: API_VERSION,
+    kind: "Sensor",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      template: { serviceAccountName: account },
+      dependencies: [
+        {
+          name: ARGO_EVENT_NAME,
+          eventSourceName: name,
+          eventName: ARGO_EVENT_NAME,
+          // Data filters match string values as regular expressions (filterData in pkg/sensors/dependencies/filter.go), all of them.
+          filters: {
+            data: [
+              { path: `${body}.eventName`, type: "string", value: [OBJECT_CREATED_PATTERN] },
+              { path: `${body}.s3.bucket.name`, type: "string", value: [bucketPattern(event)] },
+              { path: `${body}.s3.object.key`, type: "string", value: [keyPattern(event)] }
+            ]
+          }
+        }
+      ],
+      triggers: [
+        {
+          template: {
+            name: "submit",
+            k8s: {
+              operation: "create",
+              source: {
+                resource: {
+                  apiVersion: API_VERSION,
+                  kind: "Workflow",
+                  // No kfm-compile labels: a run is not an object `apply --prune` manages (as a CronWorkflow's runs).
+                  metadata: { generateName: `${name}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+                  spec: { workflowTemplateRef: { name }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }
+                }
+              },
+              // The run's logical date: the record's eventTime (RFC 3339 in UTC), set by the sensor (ApplyParams, pkg/sensors/triggers/params.go).
+              parameters: [{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${body}.eventTime` }, dest: "spec.arguments.parameters.0.value" }]
+            }
+          }
+        }
+      ]
+    }
+  };
+  const accountDocs = accountObjects(account, options.namespace ?? null, labels, SENSOR_RULES);
+  return [...accountDocs, eventSource, sensor];
 }
 function objects(ir, options = DEFAULT_OPTIONS2) {
   const configMap = concurrencyConfigMap(ir, options);
-  return [...accountObjects2(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options)];
+  const events = ir.schedule?.kind === "event" ? eventObjects(ir, ir.schedule, options) : [];
+  return [...accountObjects2(ir, options), ...configMap !== null ? [configMap] : [], argoObject(ir, options), ...events];
 }
 function emit2(ir, options = DEFAULT_OPTIONS2) {
   return hashComment(headerLines(ir, TARGET_NAME2)) + toYamlStream(objects(ir, options), { anchors: NOTIFY_ANCHOR });
@@ -22589,9 +23004,13 @@ var SLOT = "now().Truncate(duration('1m'))";
 var BOUND = /^now\(\)\.Truncate\(duration\('1m'\)\) (>=|<=) date\('([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})', '2006-01-02T15:04:05', '([^']*)'\)$/;
 function liftSchedule(spec) {
   const schedules = arr(spec["schedules"], "spec.schedules");
-  if (schedules.length !== 1)
-    fail2("spec.schedules does not hold exactly one cron expression");
+  if (schedules.length !== 1 && schedules.length !== 2)
+    fail2("spec.schedules does not hold one cron expression, or two for a daylight-saving gap");
   const timezone = str4(spec["timezone"], "spec.timezone");
+  const cron = str4(schedules[0], "spec.schedules[0]");
+  const parsed = parseCron(cron);
+  if (typeof parsed === "string")
+    fail2(`spec.schedules[0]: ${parsed}`);
   if (spec["schedule"] !== void 0)
     fail2("the removed singular spec.schedule is written");
   if (spec["concurrencyPolicy"] !== "Allow")
@@ -22602,11 +23021,15 @@ function liftSchedule(spec) {
     fail2("startingDeadlineSeconds is not 0");
   let start = null;
   let end = null;
+  let dstText = null;
   if (spec["when"] !== void 0) {
     const m = /^\{\{= (.*) \}\}$/.exec(str4(spec["when"], "spec.when"));
     if (m === null)
       fail2("spec.when is not one expression tag");
-    for (const condition of m[1].split(" && ")) {
+    const conditions = m[1].split(" && ");
+    if (conditions[0] !== void 0 && !conditions[0].startsWith(SLOT))
+      dstText = conditions.shift();
+    for (const condition of conditions) {
       const b = BOUND.exec(condition);
       if (b === null || !condition.startsWith(SLOT))
         fail2(`spec.when condition ${JSON.stringify(condition)} is not a window bound`);
@@ -22623,7 +23046,15 @@ function liftSchedule(spec) {
       }
     }
   }
-  return { kind: "cron", cron: str4(schedules[0], "spec.schedules[0]"), timezone, start, end, catchup: false };
+  const dst = dstGuard(parsed, timezone, { start, end });
+  const expected = windowGuard({ timezone, start, end }, dst);
+  if (spec["when"] !== expected && !(spec["when"] === void 0 && expected === null))
+    fail2(`spec.when is not the guard of this schedule's window and daylight-saving slots (${JSON.stringify(expected)})`);
+  if ((schedules[1] ?? null) !== (dst?.added ?? null))
+    fail2(`spec.schedules[1] is not the hour after this cron's daylight-saving gap slots (${JSON.stringify(dst?.added ?? null)})`);
+  if (dstText === null && dst !== null)
+    fail2("spec.when has no daylight-saving guard");
+  return { kind: "cron", cron, timezone, start, end, catchup: false };
 }
 function liftResources(value) {
   const r = obj(value, "container.resources");
@@ -22849,7 +23280,36 @@ function checkLabels(metadata, objectName, what) {
   if (JSON.stringify(labels) !== JSON.stringify(objectLabels(objectName, "argo")))
     fail2(`${what} does not carry exactly the managed-by, workflow and target labels`);
 }
-function checkAccount(accounts, serviceAccountName, namespace) {
+function liftUpstreamWait(task, tmpl, source) {
+  const name = str4(task["name"], "task.name");
+  const workflow = specName(tmpl["metadata"], `template ${name}`);
+  if (name !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name || tmpl["name"] !== name)
+    fail2(`wait task ${name} is not named after ${workflow}`);
+  const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
+  const taskKeys = source === "parameter" ? ["name", "template", "when"] : ["name", "template"];
+  if (JSON.stringify(Object.keys(task)) !== JSON.stringify(taskKeys) || source === "parameter" && task["when"] !== guard)
+    fail2(`wait task ${name} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
+  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${name}.activeDeadlineSeconds`);
+  const retry = obj(tmpl["retryStrategy"], `template ${name}.retryStrategy`);
+  const backoff = obj(retry["backoff"], `template ${name}.retryStrategy.backoff`);
+  const limit = timeoutSeconds === null ? 2147483647 : Math.max(1, Math.ceil(timeoutSeconds / 60));
+  if (retry["limit"] !== limit || retry["retryPolicy"] !== "Always" || retry["expression"] !== "lastRetry.message contains '(NotFound)'" || backoff["duration"] !== "60" || backoff["maxDuration"] !== (timeoutSeconds === null ? void 0 : String(timeoutSeconds)) || Object.keys(retry).length !== 4 || Object.keys(backoff).length !== (timeoutSeconds === null ? 1 : 2))
+    fail2(`template ${name} does not look again every minute, only while the upstream run is missing, until its timeout`);
+  const resource = obj(tmpl["resource"], `template ${name}.resource`);
+  const epoch = `sprig.unixEpoch(${dateOf(source)})`;
+  const runName = `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+  const manifest = `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: ${runName}
+`;
+  if (resource["action"] !== "get" || resource["successCondition"] !== "status.phase == Succeeded" || resource["failureCondition"] !== "status.phase in (Failed, Error)" || resource["manifest"] !== manifest || Object.keys(resource).length !== 4)
+    fail2(`template ${name} does not wait for the success of ${workflow}'s run of the same logical date`);
+  if (Object.keys(tmpl).length !== (timeoutSeconds === null ? 4 : 5))
+    fail2(`template ${name} has fields a wait does not use`);
+  return { workflow, timeoutSeconds };
+}
+function checkAccount(accounts, serviceAccountName, namespace, readsWorkflows) {
   if (accounts.length === 0)
     return;
   const kinds = accounts.map((a) => a["kind"]).join(",");
@@ -22866,9 +23326,12 @@ function checkAccount(accounts, serviceAccountName, namespace) {
   if (sa["apiVersion"] !== "v1" || Object.keys(sa).length !== 3)
     fail2("the ServiceAccount has more than a name");
   const rbac = "rbac.authorization.k8s.io/v1";
-  const rules = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+  const rules = [
+    { apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] },
+    ...readsWorkflows ? [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] }] : []
+  ];
   if (role["apiVersion"] !== rbac || JSON.stringify(role["rules"]) !== JSON.stringify(rules) || Object.keys(role).length !== 4)
-    fail2("the Role allows other than creating and patching WorkflowTaskResults");
+    fail2(`the Role allows other than creating and patching WorkflowTaskResults${readsWorkflows ? " and getting Workflows" : ""}`);
   const subject = { kind: "ServiceAccount", name: serviceAccountName, ...namespace !== void 0 ? { namespace } : {} };
   if (binding["apiVersion"] !== rbac || JSON.stringify(binding["roleRef"]) !== JSON.stringify({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: serviceAccountName }) || JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) || Object.keys(binding).length !== 5)
     fail2("the RoleBinding does not bind the Role to the pods' ServiceAccount alone");
@@ -22896,8 +23359,81 @@ function mergedEnv(defaults, own) {
   const names = new Set(ownEnv.map((e) => obj(e, "env")["name"]));
   return [...defaults.filter((d) => !names.has(d["name"])), ...ownEnv];
 }
+function liftEvent(eventDocs, objectName, namespace) {
+  const kinds = eventDocs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,Role,RoleBinding,EventSource,Sensor")
+    fail2(`the event objects are ${kinds}, not the Sensor's account, an EventSource and a Sensor`);
+  const [sa, role, binding, source, sensor] = eventDocs;
+  const account = `${objectName}-sensor`;
+  for (const d of [sa, role, binding]) {
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== account || meta["namespace"] !== namespace)
+      fail2(`the Sensor's ${String(d["kind"])} is not ${account} in the workflow's namespace`);
+  }
+  if (JSON.stringify(role["rules"]) !== JSON.stringify([{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }]))
+    fail2("the Sensor's Role allows other than creating Workflows");
+  const subject = { kind: "ServiceAccount", name: account, ...namespace !== void 0 ? { namespace } : {} };
+  if (JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) || obj(binding["roleRef"], "roleRef")["name"] !== account)
+    fail2("the Sensor's RoleBinding does not bind its Role to its account alone");
+  for (const d of [source, sensor]) {
+    if (d["apiVersion"] !== "argoproj.io/v1alpha1")
+      fail2(`the ${String(d["kind"])} is not argoproj.io/v1alpha1`);
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== objectName || meta["namespace"] !== namespace)
+      fail2(`the ${String(d["kind"])} is not ${objectName} in the workflow's namespace`);
+  }
+  const sourceSpec = obj(source["spec"], "EventSource spec");
+  const hook = { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } };
+  if (Object.keys(sourceSpec).join(",") !== "service,webhook" || JSON.stringify(sourceSpec["webhook"]) !== JSON.stringify(hook))
+    fail2("the EventSource is not the one POST webhook");
+  const spec = obj(sensor["spec"], "Sensor spec");
+  if (JSON.stringify(spec["template"]) !== JSON.stringify({ serviceAccountName: account }))
+    fail2(`the Sensor does not run as ${account}`);
+  const deps = arr(spec["dependencies"], "Sensor dependencies");
+  if (deps.length !== 1)
+    fail2("the Sensor has other than one dependency");
+  const dep = obj(deps[0], "dependency");
+  if (dep["eventSourceName"] !== objectName || dep["eventName"] !== ARGO_EVENT_NAME)
+    fail2("the dependency is not the EventSource's event");
+  const filters = obj(dep["filters"], "dependency filters");
+  if (Object.keys(filters).join(",") !== "data")
+    fail2("the dependency has filters other than data filters");
+  const data = /* @__PURE__ */ new Map();
+  for (const f of arr(filters["data"], "data filters").map((f2) => obj(f2, "data filter"))) {
+    const value = arr(f["value"], "data filter value");
+    if (f["type"] !== "string" || value.length !== 1 || f["comparator"] !== void 0)
+      fail2("a data filter is not one string pattern");
+    data.set(str4(f["path"], "data filter path"), str4(value[0], "data filter value"));
+  }
+  const record = "body.Records.0";
+  if (data.size !== 3 || data.get(`${record}.eventName`) !== OBJECT_CREATED_PATTERN)
+    fail2("the dependency does not pass exactly new objects' records");
+  const location = locationFromPatterns(data.get(`${record}.s3.bucket.name`) ?? "", data.get(`${record}.s3.object.key`) ?? "");
+  if (location === null)
+    fail2("the dependency's bucket and key filters are not a bucket and a key prefix");
+  if (spec["dependencyGroups"] !== void 0 || spec["errorOnFailedRound"] !== void 0)
+    fail2("the Sensor sets more than its dependency and trigger");
+  const triggers = arr(spec["triggers"], "Sensor triggers");
+  if (triggers.length !== 1)
+    fail2("the Sensor has other than one trigger");
+  const template2 = obj(obj(triggers[0], "trigger")["template"], "trigger template");
+  const k8s = obj(template2["k8s"], "k8s trigger");
+  if (k8s["operation"] !== "create" || template2["conditions"] !== void 0)
+    fail2("the trigger does not create its resource unconditionally");
+  const resource = obj(obj(k8s["source"], "k8s trigger source")["resource"], "k8s trigger resource");
+  const runSpec = obj(resource["spec"], "Workflow spec");
+  if (resource["kind"] !== "Workflow" || JSON.stringify(runSpec) !== JSON.stringify({ workflowTemplateRef: { name: objectName }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }))
+    fail2(`the trigger does not create a Workflow from the WorkflowTemplate ${objectName} with only its ${ARGO_LOGICAL_DATE_PARAMETER} parameter`);
+  const parameters = JSON.stringify([{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${record}.eventTime` }, dest: "spec.arguments.parameters.0.value" }]);
+  if (JSON.stringify(k8s["parameters"]) !== parameters)
+    fail2(`the trigger does not set ${ARGO_LOGICAL_DATE_PARAMETER} to the record's eventTime alone`);
+  return { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) };
+}
 function lift2(text) {
-  const docs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const allDocs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const templateAt = allDocs.findIndex((d) => d["kind"] === "WorkflowTemplate");
+  const eventDocs = templateAt >= 0 ? allDocs.slice(templateAt + 1) : [];
+  const docs = allDocs.slice(0, allDocs.length - eventDocs.length);
   const argoDocs = docs.filter((d) => d["kind"] === "CronWorkflow" || d["kind"] === "WorkflowTemplate");
   if (argoDocs.length !== 1 || docs[docs.length - 1] !== argoDocs[0])
     fail2("the last document is not the one CronWorkflow or WorkflowTemplate");
@@ -22915,7 +23451,7 @@ function lift2(text) {
   const namespace = metadata["namespace"];
   if (namespace !== void 0)
     str4(namespace, "metadata.namespace");
-  for (const d of docs)
+  for (const d of allDocs)
     checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
   const topSpec = obj(doc["spec"], "spec");
   let spec;
@@ -22928,7 +23464,7 @@ function lift2(text) {
     if (spec["arguments"] !== void 0)
       fail2("a scheduled run takes no arguments");
   } else {
-    schedule = null;
+    schedule = eventDocs.length > 0 ? liftEvent(eventDocs, objectName, namespace) : null;
     spec = topSpec;
     source = "parameter";
     const params = arr(obj(spec["arguments"], "spec.arguments")["parameters"], "spec.arguments.parameters");
@@ -22941,7 +23477,6 @@ function lift2(text) {
       fail2("logical-date has a value: a manual run must be given its date");
     }
   }
-  checkAccount(accounts, str4(spec["serviceAccountName"], "spec.serviceAccountName"), namespace);
   const defaultEnv = templateDefaultEnv(spec["templateDefaults"]);
   const timeoutSeconds = spec["activeDeadlineSeconds"] === void 0 ? null : int3(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
   if (spec["entrypoint"] !== ARGO_DAG_TEMPLATE)
@@ -22961,7 +23496,12 @@ function lift2(text) {
   if (dag["failFast"] !== false)
     fail2("dag.failFast is not false");
   const tasks = arr(dag["tasks"], "dag.tasks").map((t) => obj(t, "dag task"));
-  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK);
+  const isWait = (t) => typeof t["name"] === "string" && t["name"].startsWith("kfm-wait-");
+  const waitTasks = tasks.filter(isWait);
+  const waitNames = waitTasks.map((t) => t["name"]);
+  const upstream = waitTasks.map((t) => liftUpstreamWait(t, templates3.get(str4(t["template"], "task.template")) ?? fail2(`task ${String(t["name"])} uses an unknown template`), source));
+  checkAccount(accounts, str4(spec["serviceAccountName"], "spec.serviceAccountName"), namespace, upstream.length > 0);
+  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK && !isWait(t));
   const statusTask = tasks.find((t) => t["name"] === ARGO_RUN_STATUS_TASK);
   const taskSpecName = /* @__PURE__ */ new Map();
   for (const task of jobTasks) {
@@ -22977,7 +23517,15 @@ function lift2(text) {
     const taskName = task["name"];
     const name = taskSpecName.get(taskName);
     const tmpl = templates3.get(task["template"]);
-    const depends = parseDepends(task["depends"], `task ${taskName}`);
+    const declared = parseDepends(task["depends"], `task ${taskName}`);
+    const onWaits = declared.after.filter((d) => waitNames.includes(d));
+    if (onWaits.length > 0 && (onWaits.length !== declared.after.length || declared.runWhen !== "all_succeeded"))
+      fail2(`task ${taskName} depends on upstream waits and on jobs`);
+    if (waitNames.length > 0 && declared.after.length === 0)
+      fail2(`root task ${taskName} does not wait for the upstream runs`);
+    if (onWaits.length > 0 && JSON.stringify(onWaits) !== JSON.stringify(waitNames))
+      fail2(`root task ${taskName} does not wait for every upstream run`);
+    const depends = { after: declared.after.filter((d) => !waitNames.includes(d)), runWhen: declared.runWhen };
     const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
     graph.push({ name, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== void 0 || task["continueOn"] !== void 0 || task["hooks"] !== void 0)
@@ -22989,7 +23537,7 @@ function lift2(text) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard)
         fail2(`task ${taskName} has a when that is not the logical-date guard`);
-    } else if (source === "parameter" && after.length === 0) {
+    } else if (source === "parameter" && after.length === 0 && onWaits.length === 0) {
       fail2(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
     if (tmpl["suspend"] !== void 0) {
@@ -23061,7 +23609,7 @@ function lift2(text) {
   }
   const notifications = liftNotifications(spec["onExit"], templates3, source, seeds, workflow, jobs.map(([name]) => ({ name })));
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
-  if (templates3.size !== jobTasks.length + statusTemplates + exitTemplates + 1)
+  if (templates3.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1)
     fail2("templates that no task uses");
   const ordered = [];
   const placed = /* @__PURE__ */ new Set();
@@ -23077,7 +23625,7 @@ function lift2(text) {
     fail2("no run-token expression to read the seed from");
   if (seeds.some((x) => x !== seeds[0]))
     fail2("run-token expressions hash different seeds");
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0], upstream: [], notifications, jobs: sortedRecord(jobsWithStatus) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0], upstream, notifications, jobs: sortedRecord(jobsWithStatus) };
 }
 
 // dist/targets/argo/check.js
@@ -23143,11 +23691,9 @@ function check2(ir) {
   const problems = [];
   const schedule = ir.schedule;
   if (schedule !== null) {
-    if (schedule.kind === "event") {
-      problems.push(problem("KFM301", `${TARGET} cannot express an event trigger: a CronWorkflow only fires on a clock (event sources need Argo Events, which kfm-compile does not generate). Use a cron or interval schedule, or trigger the workflow by hand.`, schedule.at));
-    } else {
+    if (schedule.kind === "cron") {
       if (schedule.catchup) {
-        problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds), never every slot since start_date. Set catchup to false and run missed dates by hand.`, [...schedule.at, "catchup"]));
+        problems.push(problem("KFM301", `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`, [...schedule.at, "catchup"]));
       }
       if (kubeName(ir.name).length > MAX_CRON_WORKFLOW_NAME) {
         problems.push(problem("KFM301", `${TARGET} cannot express a scheduled workflow named with more than ${MAX_CRON_WORKFLOW_NAME} characters: the controller appends '-<unix time>' to name each run. Use a shorter name.`, [...ir.at, "name"]));
@@ -23159,9 +23705,6 @@ function check2(ir) {
   }
   for (const job of ir.jobs)
     checkJob(job, problems);
-  for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `${TARGET} cannot express a dependency on another workflow's run ('${u.workflow}'): a run cannot wait for the run of another workflow for the same logical date (synchronization locks only exclude runs, a workflow-of-workflows template starts a new run instead of waiting for the scheduled one, and Argo Events sensors start runs on events without gating a scheduled run). Compile for Airflow, or trigger this workflow from the end of '${u.workflow}' yourself.`, u.at));
-  }
   ir.notifications.forEach((n) => {
     const texts = n.message.flatMap((s) => "text" in s ? [[s.text, n.at]] : []);
     if (n.kind === "slack")
@@ -23191,8 +23734,8 @@ var features2 = {
     how: "A `suspend` template: approve with `argo resume --node-field-selector`, reject with `argo stop --node-field-selector` (the gate fails); a timeout is `suspend.duration` with a supplied output that has no default, so running out errors the gate instead of resuming it."
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Argo has no construct that makes a run wait for another workflow's run of the same logical date."
+    support: "emulated",
+    how: "A first `resource` task per upstream workflow (`action: get` of its run of the same logical date: `<cron workflow>-<unix seconds>` for a scheduled run, the backfill run's name for a manual one), `successCondition` Succeeded, `failureCondition` Failed or Error, retried every 60 s only while that run does not exist, bounded by the timeout (`activeDeadlineSeconds`, `backoff.maxDuration`); every first job depends on its success."
   },
   "notify.failure": {
     support: "emulated",
@@ -23210,8 +23753,18 @@ var features2 = {
   "timeout.none": { support: "native", how: "Argo has no default deadline; nothing is written." },
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
-  "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
-  "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronWorkflow starts at most one missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a Workflow per missed slot."
+  },
+  "schedule.daylight-saving": {
+    support: "emulated",
+    how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run)."
+  },
+  "schedule.event": {
+    support: "emulated",
+    how: "Argo Events: a webhook EventSource the object store posts S3 event records to, and a Sensor that creates a Workflow from the WorkflowTemplate with `logical-date` = the record's eventTime."
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC."
@@ -23276,8 +23829,9 @@ var argo = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
-  daylightSaving: ROBFIG_CRON,
+  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone; the
+  // schedule and `when` guard of `dstGuard` (emit.ts `cronWhen`) fire the meaning's instants.
+  daylightSaving: ROBFIG_CRON_GUARDED,
   options: OPTIONS3,
   features: features2,
   fileLimit: {
@@ -23681,6 +24235,8 @@ function emit3(ir, o = DEFAULT_OPTIONS3) {
     if (o.serviceAccount === void 0)
       docs.push(...creatorAccount(ir, o));
   }
+  if (ir.schedule?.kind === "event")
+    docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
 function manualRun(ir, o = DEFAULT_OPTIONS3) {
@@ -24013,6 +24569,80 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
     }
   };
 }
+var TRIGGERS_API = "triggers.tekton.dev/v1beta1";
+var LISTENER_CLUSTER_ROLE = "tekton-triggers-eventlistener-roles";
+var LOGICAL_DATE_EXTENSION = "logical_date";
+function celString(value) {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+function eventFilter(e) {
+  const r = "body.Records[0]";
+  return [
+    `${r}.eventName.matches(${celString(OBJECT_CREATED_PATTERN)})`,
+    `${r}.s3.bucket.name.matches(${celString(bucketPattern(e))})`,
+    `${r}.s3.object.key.matches(${celString(keyPattern(e))})`
+  ].join(" && ");
+}
+var LOGICAL_DATE_EXPRESSION = "string(timestamp(int(timestamp(body.Records[0].eventTime))))";
+function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
+  const name = kubeName(ir.name);
+  const account = tektonListenerAccount(ir.name);
+  const namespace = o.namespace === void 0 ? {} : { namespace: o.namespace };
+  const meta = (n) => ({ name: n, ...namespace, labels: workflowLabels(ir) });
+  const run2 = buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name), ...namespace }, o);
+  run2.spec.params = run2.spec.params.map((p) => p.name === LOGICAL_DATE_PARAM ? { name: p.name, value: `$(tt.params.${LOGICAL_DATE_PARAM})` } : p);
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(account) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(account),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LISTENER_CLUSTER_ROLE },
+      subjects: [{ kind: "ServiceAccount", name: account, ...namespace }]
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "TriggerBinding",
+      metadata: meta(name),
+      spec: { params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "TriggerTemplate",
+      metadata: meta(name),
+      spec: {
+        params: [{ name: LOGICAL_DATE_PARAM, description: "The run's logical date: the S3 event's time, YYYY-MM-DDTHH:MM:SSZ." }],
+        resourcetemplates: [run2]
+      }
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "EventListener",
+      metadata: meta(name),
+      spec: {
+        serviceAccountName: account,
+        triggers: [
+          {
+            name: TEKTON_EVENT_TRIGGER,
+            interceptors: [
+              {
+                ref: { name: "cel", kind: "ClusterInterceptor" },
+                params: [
+                  { name: "filter", value: eventFilter(e) },
+                  { name: "overlays", value: [{ key: LOGICAL_DATE_EXTENSION, expression: LOGICAL_DATE_EXPRESSION }] }
+                ]
+              }
+            ],
+            // Written out: Validate refuses a binding without its kind (pkg/apis/triggers/v1beta1/event_listener_validation.go),
+            // which only the webhook's defaulting fills in (event_listener_defaults.go).
+            bindings: [{ ref: name, kind: "TriggerBinding" }],
+            template: { ref: name }
+          }
+        ]
+      }
+    }
+  ];
+}
 function objectMeta(ir, name, o) {
   return { name, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
 }
@@ -24088,6 +24718,20 @@ function prerequisites3(ir, options) {
       text: 'feature-flags `set-security-context: "true"` when the namespace enforces Pod Security `restricted`: Tekton then gives its own init containers a restricted securityContext.'
     }
   ];
+  if (ir.schedule?.kind === "event") {
+    out.push({
+      kind: "runner",
+      text: "Tekton Triggers v0.35 or later (checked with v0.35.0): its controller, webhook, core interceptors (the `cel` ClusterInterceptor) and its ClusterRoles, among them tekton-triggers-eventlistener-roles, which the file binds in the namespace."
+    });
+    out.push({
+      kind: "account",
+      text: `A ClusterRoleBinding of the ClusterRole tekton-triggers-eventlistener-clusterroles to the ServiceAccount ${tektonListenerAccount(ir.name)} of the namespace (an EventListener reads ClusterInterceptors and ClusterTriggerBindings; cluster-scoped, so made by a cluster admin, not the file).`
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to the EventListener's Service http://el-${kubeName(ir.name)}.<namespace>:8080 (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`
+    });
+  }
   if (emulatesFailure(ir)) {
     out.push({
       kind: "setting",
@@ -24209,11 +24853,8 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
       problems.push(problem("KFM255", `tekton: approval gate '${gate.name}' of a scheduled workflow has nobody to approve it: a scheduled PipelineRun passes the approvers option to the gate, and with none the manual-approval-gate controller rejects the gate at once, so every scheduled run would fail there. Set the option approvers (targets.tekton.options in kfm.config.yaml, or --option approvers=<user>,group:<name>).`, gate.at));
     }
   }
-  if (s?.kind === "event") {
-    problems.push(problem("KFM301", `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`, s.at));
-  }
   if (s?.kind === "cron" && s.catchup) {
-    problems.push(problem("KFM301", "tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot, never every slot missed since the start date. Set catchup: false and start missed dates as explicit manual runs (one PipelineRun per logical date).", s.at));
+    problems.push(problem("KFM301", `tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot (mostRecentScheduleTime, pkg/controller/cronjob/utils.go), never every slot missed since the start date. Set catchup: false and plan the missed PipelineRuns with \`${catchupCommand(ir, "tekton")}\`, then \`kubectl create -f\` the file it writes under tekton-runs/.`, s.at));
   }
   if (ir.timeoutSeconds === 0) {
     problems.push(problem("KFM301", "tekton cannot express a workflow timeout of 0 seconds: Tekton reads timeouts.pipeline 0s as no timeout. Give a positive timeout or none.", ir.at));
@@ -24310,8 +24951,18 @@ var features3 = {
   "timeout.none": { support: "native", how: "`0s` written on every job task and on the pipeline, so the 60-minute defaults never apply." },
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
-  "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },
-  "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot."
+  },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
+  },
+  "schedule.event": {
+    support: "emulated",
+    how: "Tekton Triggers: an EventListener the object store posts S3 event records to; its CEL interceptor passes new objects under the source and writes the record's eventTime, which a TriggerBinding and TriggerTemplate make the PipelineRun's `logical-date`."
+  },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {
@@ -24332,8 +24983,59 @@ var features3 = {
 };
 
 // dist/targets/tekton/lift.js
+function liftTriggers(docs, pipelineName) {
+  const kinds = docs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,RoleBinding,TriggerBinding,TriggerTemplate,EventListener")
+    throw new Error(`the event objects are ${kinds}, not the EventListener's account, a TriggerBinding, a TriggerTemplate and an EventListener`);
+  const [sa, binding, tb, tt, el] = docs;
+  const account = sa["metadata"]?.["name"];
+  const ns = binding["metadata"]?.["namespace"];
+  if (binding["metadata"]?.["name"] !== account || JSON.stringify(binding["roleRef"]) !== JSON.stringify({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LISTENER_CLUSTER_ROLE }) || JSON.stringify(binding["subjects"]) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...ns === void 0 ? {} : { namespace: ns } }]))
+    throw new Error(`the EventListener's RoleBinding does not bind ${LISTENER_CLUSTER_ROLE} to its account alone`);
+  for (const d of [tb, tt, el])
+    if (d["apiVersion"] !== TRIGGERS_API)
+      throw new Error(`the ${String(d["kind"])} is not ${TRIGGERS_API}`);
+  if (JSON.stringify(tb["spec"]) !== JSON.stringify({ params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }))
+    throw new Error(`the TriggerBinding does not take ${LOGICAL_DATE_PARAM} from the interceptor's ${LOGICAL_DATE_EXTENSION} alone`);
+  const ttSpec = tt["spec"] ?? fail3("the TriggerTemplate has no spec");
+  if ((ttSpec["params"] ?? []).map((p) => p["name"]).join(",") !== LOGICAL_DATE_PARAM)
+    throw new Error(`the TriggerTemplate takes other than ${LOGICAL_DATE_PARAM}`);
+  const templates3 = ttSpec["resourcetemplates"] ?? [];
+  if (templates3.length !== 1 || templates3[0]["kind"] !== "PipelineRun")
+    throw new Error("the TriggerTemplate creates other than one PipelineRun");
+  const run2 = templates3[0];
+  if (run2.spec.params.find((p) => p.name === LOGICAL_DATE_PARAM)?.value !== `$(tt.params.${LOGICAL_DATE_PARAM})`)
+    throw new Error(`the PipelineRun's ${LOGICAL_DATE_PARAM} is not the TriggerTemplate's`);
+  const spec = el["spec"] ?? fail3("the EventListener has no spec");
+  if (spec["serviceAccountName"] !== account)
+    throw new Error("the EventListener does not run as its account");
+  if (Object.keys(spec).join(",") !== "serviceAccountName,triggers" || spec["triggers"].length !== 1)
+    throw new Error("the EventListener has other than one trigger");
+  const trigger = spec["triggers"][0];
+  if (JSON.stringify(trigger["bindings"]) !== JSON.stringify([{ ref: tb["metadata"]["name"], kind: "TriggerBinding" }]) || JSON.stringify(trigger["template"]) !== JSON.stringify({ ref: tt["metadata"]["name"] }))
+    throw new Error("the trigger does not use the file's TriggerBinding and TriggerTemplate");
+  const interceptors = trigger["interceptors"] ?? [];
+  if (interceptors.length !== 1 || JSON.stringify(interceptors[0]["ref"]) !== JSON.stringify({ name: "cel", kind: "ClusterInterceptor" }))
+    throw new Error("the trigger has other than one CEL interceptor");
+  const params = new Map((interceptors[0]["params"] ?? []).map((p) => [p["name"], p["value"]]));
+  if (JSON.stringify(params.get("overlays")) !== JSON.stringify([{ key: LOGICAL_DATE_EXTENSION, expression: LOGICAL_DATE_EXPRESSION }]) || params.size !== 2)
+    throw new Error("the interceptor does not write the record's eventTime as the logical date alone");
+  const filter = String(params.get("filter"));
+  const m = /^body\.Records\[0\]\.eventName\.matches\('(.*)'\) && body\.Records\[0\]\.s3\.bucket\.name\.matches\('(.*)'\) && body\.Records\[0\]\.s3\.object\.key\.matches\('(.*)'\)$/.exec(filter);
+  const unquote = (v) => v.replace(/\\(.)/g, "$1");
+  if (m === null || unquote(m[1]) !== OBJECT_CREATED_PATTERN)
+    throw new Error("the interceptor's filter does not pass exactly new objects' records");
+  const location = locationFromPatterns(unquote(m[2]), unquote(m[3])) ?? fail3("the filter's bucket and key patterns are not a bucket and a key prefix");
+  if (run2.spec.pipelineRef.name !== pipelineName)
+    throw new Error("the TriggerTemplate's PipelineRun runs another Pipeline");
+  return { schedule: { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) }, run: run2 };
+}
 function lift3(text) {
-  const docs = parseYamlStream(text);
+  const allDocs = parseYamlStream(text);
+  const listener = allDocs.find((d) => d?.["kind"] === "EventListener");
+  const listenerAccount = listener?.["spec"]?.["serviceAccountName"];
+  const triggerDocs = allDocs.filter((d) => String(d?.["apiVersion"]).startsWith("triggers.tekton.dev/") || listenerAccount !== void 0 && d?.["metadata"]?.["name"] === listenerAccount);
+  const docs = allDocs.filter((d) => !triggerDocs.includes(d));
   const pipeline = only(docs, "Pipeline");
   const runs5 = docs.filter((d) => d?.kind === "PipelineRun");
   if (runs5.length > 1)
@@ -24432,6 +25134,15 @@ function lift3(text) {
     checkRun(pipeline, manualRun2, gates.size > 0, "the manual PipelineRun");
   let timeoutSeconds = manualRun2 === void 0 ? void 0 : parseTimeout(manualRun2.spec.timeouts.pipeline);
   let schedule = null;
+  if (triggerDocs.length > 0) {
+    const event = liftTriggers(triggerDocs, pipeline.metadata.name);
+    checkRun(pipeline, event.run, gates.size > 0, "the event's PipelineRun");
+    const t = parseTimeout(event.run.spec.timeouts.pipeline);
+    if (timeoutSeconds !== void 0 && t !== timeoutSeconds)
+      throw new Error("the event's and the manual PipelineRuns have different timeouts");
+    timeoutSeconds = t;
+    schedule = event.schedule;
+  }
   const cron = cronJobs[0];
   if (cron !== void 0) {
     const spec = cron.spec ?? fail3("the CronJob has no spec");
@@ -24804,7 +25515,9 @@ var tekton = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README, Schedules).
+  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
+  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
+  // are refused (KFM220), the run creator's image having no tz database for a guard.
   daylightSaving: ROBFIG_CRON,
   options: OPTIONS4,
   features: features3,
@@ -24951,10 +25664,15 @@ def wall(instant, zone):
     return instant.astimezone(zone).replace(tzinfo=None)
 
 
-def first_instant(naive, zone):
-    # The first instant whose wall time is naive (the earlier one in a fall-back fold); None in a spring-forward gap.
-    instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    return instant if wall(instant, zone) == naive else None
+def slot_instants(naive, zone, hourly):
+    # The instants whose wall time is naive: none in a spring-forward gap; in a fall-back fold both
+    # for a cron firing every hour (elapsed time), else the earlier one.
+    out = []
+    for fold in (0, 1):
+        instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if wall(instant, zone) == naive and instant not in out:
+            out.append(instant)
+    return out if hourly else out[:1]
 
 
 def gap_end(naive, zone):
@@ -24979,6 +25697,7 @@ def latest_slot(cron, zone, now):
     minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(fields, FIELDS))
     if fields[2] != "*" and fields[4] != "*":
         fail("day-of-month and day-of-week are both restricted")
+    hourly = len(hours) == 24
     today = wall(now, zone).date()
     best = None
     found = None
@@ -24991,12 +25710,13 @@ def latest_slot(cron, zone, now):
         for hour in sorted(hours):
             for minute in sorted(minutes):
                 naive = datetime(day.year, day.month, day.day, hour, minute)
-                instant = first_instant(naive, zone)
-                candidate = (instant, True, naive) if instant is not None else (gap_end(naive, zone), False, naive)
-                if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
-                    best = candidate
-                    if found is None:
-                        found = back
+                instants = slot_instants(naive, zone, hourly)
+                candidates = [(instant, True, naive) for instant in instants] or [(gap_end(naive, zone), False, naive)]
+                for candidate in candidates:
+                    if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
+                        best = candidate
+                        if found is None:
+                            found = back
     if best is None:
         fail("the schedule has no slot in the last eight years")
     return best
@@ -25359,6 +26079,13 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
+function githubScheduleZone(s) {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || !elapsedInUtc(cron, s.timezone))
+    return githubTimezone(s.timezone);
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
+}
 function githubTimezone(zone) {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
 }
@@ -25692,7 +26419,7 @@ function notifyJob(ir, n, options) {
 function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
+    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
   }
   on.workflow_dispatch = {
     inputs: {
@@ -25850,7 +26577,7 @@ function check4(ir) {
   }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
-      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`, [...s.at, "catchup"]));
+      problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`, [...s.at, "catchup"]));
     }
     const gap = shortestGapMinutes(s.cron);
     if (typeof gap === "string") {
@@ -26069,7 +26796,14 @@ var features4 = {
   },
   "schedule.cron": { support: "native", how: "`on.schedule` with `cron` and `timezone` (`Etc/UTC` for UTC); `kfm-context` finds the slot the run is for." },
   "schedule.window": { support: "emulated", how: "`kfm-context` skips every job of a run whose slot is outside the window (the run ends green)." },
-  "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot."
+  },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets."
+  },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
@@ -26504,11 +27238,12 @@ function lift4(text, sharedTexts) {
     const zone = cget("timezone");
     if (entry.cron !== cron)
       fail4("on.schedule cron and the kfm-context cron differ");
-    if (entry.timezone !== githubTimezone(zone))
-      fail4("on.schedule timezone and the kfm-context time zone differ");
     const start = cget("start");
     const end = cget("end");
-    schedule = { kind: "cron", cron, timezone: zone, start: start === "" ? null : start, end: end === "" ? null : end, catchup: false };
+    const window = { start: start === "" ? null : start, end: end === "" ? null : end };
+    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
+      fail4("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
   }
@@ -26585,8 +27320,12 @@ var githubActions = {
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
-  // time"; nothing is said of the repeated hour.
-  daylightSaving: { gap: () => "runs it at the next valid time", fold: () => UNDOCUMENTED },
+  // time"; nothing is said of the repeated hour. A cron firing every hour whose meaning is the
+  // same cron in UTC is written in Etc/UTC, which has neither (emit.ts `githubScheduleZone`).
+  daylightSaving: {
+    gap: (c) => c.elapsedInUtc ? MEANING.gap(c) : "runs it at the next valid time",
+    fold: (c) => c.elapsedInUtc ? MEANING.fold(c) : UNDOCUMENTED
+  },
   options: OPTIONS5,
   checkOptions,
   features: features4,
@@ -27409,6 +28148,9 @@ var APPLY_TARGETS = {
     kinds: [
       { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
       { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
+      // Argo Events' objects of an event trigger (a kind the server does not serve is skipped).
+      { apiVersion: "argoproj.io/v1alpha1", kind: "EventSource" },
+      { apiVersion: "argoproj.io/v1alpha1", kind: "Sensor" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC
     ]
@@ -27420,6 +28162,10 @@ var APPLY_TARGETS = {
       // The folder's shared StepActions carry no workflow label: no workflow's --prune selects them.
       { apiVersion: "tekton.dev/v1beta1", kind: "StepAction" },
       { apiVersion: "batch/v1", kind: "CronJob" },
+      // Tekton Triggers' objects of an event trigger.
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "TriggerBinding" },
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "TriggerTemplate" },
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "EventListener" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC
     ]
@@ -27661,6 +28407,11 @@ function writeOutputs(dir, outputs, options) {
       refused.push(`${o.path} exists and was not generated by kfm-compile; nothing was written (use --force to replace it).`);
       continue;
     }
+    const why = existing !== null && existing !== o.text && !options.force ? options.kept?.(existing, o.text) ?? null : null;
+    if (why !== null) {
+      refused.push(`${o.path} ${why}; nothing was written.`);
+      continue;
+    }
     plan.push({ path, text: o.text, rel: o.path, same: existing === o.text });
   }
   if (refused.length > 0)
@@ -27795,21 +28546,21 @@ function outputFolderFiles(base, folders) {
 }
 function removeOrphans(base, orphans) {
   const removed = [];
-  const kept = [];
+  const kept2 = [];
   for (const o of orphans) {
     const text = head(join4(base, o.path));
     if (text === null || !isGenerated(text)) {
-      kept.push(o.path);
+      kept2.push(o.path);
       continue;
     }
     if (outsideOutput(base, o.path) !== null) {
-      kept.push(o.path);
+      kept2.push(o.path);
       continue;
     }
     rmSync2(join4(base, o.path));
     removed.push(o.path);
   }
-  return { removed, kept };
+  return { removed, kept: kept2 };
 }
 
 // dist/src/cli/progress.js
@@ -28513,13 +29264,15 @@ function staleReason(s) {
 // dist/src/cli/commands/check.js
 var checkCommand = {
   name: "check",
-  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]",
-  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--full] [--quiet]
+  summary: "kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--option NAME=VALUE] [--full] [--quiet]",
+  help: `Usage: kfm-compile check [<spec>...] [--target <name|all>] [--out DIR] [--config FILE] [--option NAME=VALUE] [--full] [--quiet]
 
 Compiles in memory and compares with the files on disk; never writes. Without specs it
 checks the project of kfm.config.yaml (in this folder or the nearest folder above it,
 or --config FILE); specs or --target check that part of the project only (the rest's
-files are not orphans then). Specs with --out DIR are checked against DIR. A spec whose
+files are not orphans then). Specs with --out DIR are checked against DIR. --option
+NAME=VALUE sets a target's deployment option as when compiling (the files must have been
+written with the same options to be current). A spec whose
 files all name its current digest and this compiler version, and still match their
 own output digest, is current without compiling (warnings are not printed again);
 --full compiles every spec and compares every byte.
@@ -28533,7 +29286,9 @@ Reports, and exits 1 for:
     that exists but is not the project's belongs to another config sharing the folder,
     and is left alone).
 When everything is current it says how many files it compared; --quiet (-q) leaves
-out that line and the progress line a long run shows on a terminal.
+out that line and the progress line a long run shows on a terminal. Otherwise it ends
+with the command that brings the files up to date: kfm-compile with the same specs,
+--target, --out, --config and --option (and --prune when there are orphans).
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
@@ -28559,6 +29314,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       return EXIT_INVALID;
     const result = checkOutputs(selection.base, outputs, selectionFolders(selection), trusted, selection.claims);
     const shown2 = (p) => relative7(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
+    const rerun = compileCommand(args, false);
     const quoted2 = result.stale.length + result.orphans.length > 0 && process.env.GITHUB_ACTIONS === "true" ? randomBytes2(16).toString("hex") : null;
     if (quoted2 !== null)
       io.stdout(`::stop-commands::${quoted2}
@@ -28569,7 +29325,7 @@ Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error
       io.stdout(s.patch);
     }
     if (result.missing.length > 0) {
-      io.stdout(`Missing (run kfm-compile to write them):
+      io.stdout(`Missing (run ${rerun} to write them):
 ${result.missing.map((p) => `  ${shown2(p)}
 `).join("")}`);
     }
@@ -28590,11 +29346,25 @@ ${result.orphans.map((o) => `  ${shown2(o.path)} (${why(o.header.from)})
 `);
       return EXIT_OK;
     }
-    io.stderr(`kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run kfm-compile${result.orphans.length > 0 ? " --prune" : ""}.
+    io.stderr(`kfm-compile check: ${result.stale.length} stale, ${result.missing.length} missing, ${result.orphans.length} orphan${result.orphans.length === 1 ? "" : "s"}; run ${compileCommand(args, result.orphans.length > 0)}${kept(result.stale)}.
 `);
     return EXIT_INVALID;
   }
 };
+function kept(stale) {
+  const n = stale.filter((s) => s.why === "hand-edit" || s.why === "not-generated").length;
+  if (n === 0)
+    return "";
+  return ` (it keeps the ${n === 1 ? "file" : `${n} files`} edited by hand or not generated by it: move ${n === 1 ? "it" : "them"}, or add --force to replace ${n === 1 ? "it" : "them"})`;
+}
+var CHECK_ONLY = /* @__PURE__ */ new Set(["--full", "--quiet", "-q"]);
+function compileCommand(args, prune) {
+  const kept2 = args.filter((a) => !CHECK_ONLY.has(a));
+  return ["kfm-compile", ...kept2.map(shellWord), ...prune ? ["--prune"] : []].join(" ");
+}
+function shellWord(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
 
 // dist/src/cli/commands/compile.js
 import { relative as relative8 } from "node:path";
@@ -28611,7 +29381,7 @@ function orphanNote(paths) {
   return `kfm-compile: ${one ? "1 generated file" : `${paths.length} generated files`} in the output folders no longer ${one ? "has a spec that writes it" : "have a spec that writes them"} (${named}${more}); kfm-compile --prune removes ${one ? "it" : "them"}.
 `;
 }
-var compileCommand = {
+var compileCommand2 = {
   name: "compile",
   summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--option NAME=VALUE] [--force] [--prune] [--quiet]",
   help: "",
@@ -28657,6 +29427,9 @@ var compileCommand = {
     const shown2 = (p) => relative8(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     const written = writeOutputs(selection.base, outputs, {
       force: values.force === true,
+      // A generated file edited by hand (its header names the current spec, compiler and
+      // options, but its text differs) is someone's work: kept unless --force discards it.
+      kept: (onDisk, text) => difference(onDisk, text) === "hand-edit" ? "was edited by hand (kfm-compile check shows the edit): move the change into the spec, or use --force to discard it" : null,
       progress: (done, total) => line2.update("writing", done, total, "files")
     });
     line2.end();
@@ -29082,6 +29855,7 @@ var FEATURES = {
   "schedule.cron": "Runs start at the cron's slots, read in the schedule's time zone (UTC when none is named).",
   "schedule.window": "No run is scheduled for a slot before `start_date` or after `end_date`.",
   "schedule.catchup": "`catchup: true` runs every slot missed since `start_date`.",
+  "schedule.daylight-saving": "A slot in a daylight-saving change: a cron firing every hour runs on elapsed time (no run for a missing hour, two for a repeated one); another fires each slot once, a missing one an hour late (its wall time read with the offset before the gap), a repeated one at its second occurrence.",
   "schedule.event": "Runs start when an outside event happens (contract 7.1 event trigger).",
   "runtime.logical-date": "`ds`, `ts` and `execution_date` render the run's logical date, in UTC, the same on every runner.",
   "runtime.prev-next": "`prev_execution_date` and `next_execution_date` are the logical date minus and plus the schedule's period.",
@@ -29104,6 +29878,12 @@ function usedFeatures(ir) {
       used.add("schedule.window");
     if (s.catchup)
       used.add("schedule.catchup");
+    const cron = parseCron(s.cron);
+    if (typeof cron !== "string") {
+      const { gap, fold } = dstConflicts(cron, s.timezone, s);
+      if (gap !== null || fold !== null)
+        used.add("schedule.daylight-saving");
+    }
   }
   if (ir.timeoutSeconds !== null)
     used.add("timeout.run");
@@ -29148,14 +29928,15 @@ function usedFeatures(ir) {
 }
 
 // dist/src/explain.js
-function explainTargets(used, targets, refusals, needs = () => []) {
+function explainTargets(used, targets, refusals, needs = () => [], options = () => ({})) {
   return targets.map((t) => {
     const refused = refusals(t);
     return {
       target: t.name,
       refusals: refused,
       features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how })),
-      needs: refused.length > 0 ? [] : needs(t)
+      needs: refused.length > 0 ? [] : needs(t),
+      options: options(t)
     };
   });
 }
@@ -29186,23 +29967,33 @@ ${e.target}: ${e.refusals.length === 0 ? "compiles" : "refuses this spec"}
         out.push(`    - ${n.kind}: ${safeText(n.text)}
 `);
     }
+    const given = Object.entries(e.options);
+    out.push(given.length === 0 ? `  options on ${e.target}: all their defaults (README "Deploying" lists them; set them in kfm.config.yaml or with --option)
+` : `  options on ${e.target}: ${given.map(([k, v]) => `${k}=${safeText(optionText(v))}`).join(", ")}; the others their defaults (README "Deploying")
+`);
   }
   return out.join("");
+}
+function optionText(value) {
+  if (Array.isArray(value) && value.every((v) => typeof v === "string" && !v.includes(",")))
+    return value.join(",");
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 // dist/src/cli/commands/explain.js
 import { resolve as resolve6 } from "node:path";
 var explainCommand = {
   name: "explain",
-  summary: "kfm-compile explain <spec> [--target <name>] [--config FILE] [--format text|json]",
-  help: `Usage: kfm-compile explain <spec> [--target <name>] [--config FILE] [--format text|json]
+  summary: "kfm-compile explain <spec> [--target <name>] [--config FILE] [--option NAME=VALUE] [--format text|json]",
+  help: `Usage: kfm-compile explain <spec> [--target <name>] [--config FILE] [--option NAME=VALUE] [--format text|json]
 
 Shows, for every feature the spec uses and for each target (or the one named), how
 the target realises it: native field, a named emulation, or a refusal with the
 diagnostic the compiler gives; then what the spec needs on that runner before it runs
 there (versions, settings, accounts, Secrets and keys, environments, images, network
-reach), for the project's options of the target. docs/support-matrix.md is the same
-data for every feature.
+reach), for the project's options of the target and any --option NAME=VALUE (as when
+compiling), and which options are set. docs/support-matrix.md is the same data for
+every feature.
 Inside a project (kfm.config.yaml here or above, or --config FILE) the targets shown
 are those the project compiles the spec for; otherwise every target.
 Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
@@ -29212,6 +30003,7 @@ the spec is invalid, 2 usage error.
     const { values, positionals } = parse(args, {
       target: { type: "string", short: "t" },
       config: { type: "string", short: "c" },
+      option: { type: "string", multiple: true },
       format: { type: "string", default: "text" }
     });
     if (printedHelp(values, this, io))
@@ -29238,8 +30030,9 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    const optionsOf2 = (t) => project?.targets.find((p) => p.target.name === t.name)?.options;
-    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf2(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf2(t)?.values ?? defaultOptions(t.options)) ?? []);
+    const selected = withOptions(targets.map((t) => ({ target: t, folder: "", runsFolder: "", options: project?.targets.find((p) => p.target.name === t.name)?.options })), values);
+    const optionsOf2 = (t) => selected.find((p) => p.target.name === t.name)?.options;
+    const explanations = explainTargets(used, targets, (t) => compileFor(analysis, t, optionsOf2(t)).diagnostics.filter((d) => d.severity === "error"), (t) => t.prerequisites?.(ir, optionsOf2(t)?.values ?? defaultOptions(t.options)) ?? [], (t) => optionsOf2(t)?.given ?? {});
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");
     else
@@ -29571,7 +30364,7 @@ function mainHelp() {
   return `kfm-compile ${VERSION}: compile workflow specs to Airflow, Argo Workflows, Tekton and GitHub Actions.
 
 Usage:
-  ${compileCommand.summary}
+  ${compileCommand2.summary}
 ${SUBCOMMANDS.map((c) => `  ${c.summary}`).join("\n")}
 
 Targets: ${TARGETS.map((t) => t.name).join(", ")}, or all.
@@ -29597,7 +30390,9 @@ Options:
       --option <NAME=VALUE>  a target's deployment option (repeatable; TARGET.NAME=VALUE
                        for one target), over the config's: lists comma-separated,
                        mappings as JSON; README "Deploying" lists each target's
-      --force          overwrite files at output paths that kfm-compile did not generate
+                       options
+      --force          overwrite files at output paths that kfm-compile did not generate,
+                       and generated files edited by hand
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)
   -h, --help           this help (also: kfm-compile <command> --help)
@@ -29633,7 +30428,7 @@ function main(argv, io) {
       io.stdout(mainHelp());
       return EXIT_OK;
     }
-    return compileCommand.run(argv, io);
+    return compileCommand2.run(argv, io);
   } catch (e) {
     return usage(e, io);
   }

@@ -231,3 +231,19 @@ export function backfillSelection(
   diagnostics.push(...empty.map((d) => ({ ...d, severity }) as const));
   return { files, partitions: count, diagnostics: sortDiagnostics(diagnostics) };
 }
+
+/**
+ * The command that plans, as explicit runs, every slot a `catchup: true` schedule
+ * would run on a runner that cannot catch up (Argo, Tekton, GitHub: their
+ * refusals print it): the spec as given, the target, the runs written next to the
+ * current folder (`./<target>-runs/`), from the schedule's first local day to its
+ * last one, or to yesterday (UTC, GNU `date`) when it has no end, since slots from
+ * the day of deploying on come from the schedule itself.
+ */
+export function catchupCommand(ir: Workflow, target: string): string {
+  const s = ir.schedule;
+  const from = s?.kind === "cron" && s.start !== null ? s.start.slice(0, 10) : "YYYY-MM-DD";
+  const to = s?.kind === "cron" && s.end !== null ? s.end.slice(0, 10) : '"$(date -u -d yesterday +%F)"';
+  const path = /^[A-Za-z0-9_./-]+$/.test(ir.source.path) ? ir.source.path : `'${ir.source.path.replaceAll("'", "'\\''")}'`;
+  return `kfm-compile backfill ${path} --target ${target} --out . --from ${from} --to ${to}`;
+}

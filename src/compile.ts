@@ -7,7 +7,7 @@ import { sealOutput } from "./header.js";
 import type { SpecPath, Workflow } from "./ir.js";
 import { templateChars, specTemplates } from "./expansion.js";
 import { MAX_JOBS, MAX_OUTPUT_BYTES } from "./limits.js";
-import { lower, type LowerOptions } from "./lower.js";
+import { judgeDaylightSaving, lower, type LowerOptions } from "./lower.js";
 import { outputBaseName } from "./names.js";
 import { resolveJobFiles, type SpecHost } from "./spec/layout.js";
 import { loadSpec, type LoadedSpec } from "./spec/load.js";
@@ -124,7 +124,9 @@ export function compileFor(analysis: Analysis, target: Target, options?: TargetO
   if (ir === null) throw new Error("compileFor needs a valid analysis");
   const values = options?.values ?? defaultOptions(target.options);
   const digest = options?.digest ?? "none";
-  const diagnostics = sortDiagnostics(target.check(ir, values).map(analysis.spec.locate));
+  // A daylight-saving slot this target cannot fire as meant (KFM220), unless the project already judged it for its targets.
+  const dst = analysis.diagnostics.some((d) => d.code === "KFM220") ? null : judgeDaylightSaving(ir, [target]);
+  const diagnostics = sortDiagnostics([...target.check(ir, values), ...(dst === null ? [] : [dst])].map(analysis.spec.locate));
   if (hasErrors(diagnostics)) return { output: null, diagnostics };
   const limit = target.fileLimit;
   const tooLarge = (bytes: number, atLeast: boolean): Diagnostic => {

@@ -84,23 +84,25 @@ function dayMatches(c: Cron, year: number, month: number, day: number): boolean 
 
 /**
  * The next `count` fire times strictly after `afterMs` (UTC ms), reading the cron in
- * `zone`. A wall time inside a spring-forward gap does not fire; one inside a
- * fall-back fold fires once, at its first occurrence.
+ * `zone` with the daylight-saving meaning (README "Meanings", Schedules; `slotInstants`).
  */
 export function nextFireTimes(c: Cron, zone: string, afterMs: number, count: number): number[] {
-  const out: number[] = [];
+  const out = new Set<number>();
   const start = toLocal(afterMs, zone);
   let y = Number(start.slice(0, 4));
   let mo = Number(start.slice(5, 7));
   let d = Number(start.slice(8, 10));
+  // The day before too: a gap slot read with the offset before the gap can land on the next day.
+  const first = new Date(Date.UTC(y, mo - 1, d - 1));
+  [y, mo, d] = [first.getUTCFullYear(), first.getUTCMonth() + 1, first.getUTCDate()];
+  const hourly = everyHour(c);
   // Bounded: a valid cron fires at least once in eight years (29 February every four).
-  for (let i = 0; i < 366 * 8 && out.length < count; i++) {
+  for (let i = 0; i < 366 * 8 && out.size < count; i++) {
     if (dayMatches(c, y, mo, d)) {
       for (const h of c.hours) {
         for (const m of c.minutes) {
           const local = `${String(y).padStart(4, "0")}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(m)}:00`;
-          const instants = fromLocal(local, zone);
-          if (instants.length > 0 && instants[0]! > afterMs && out.length < count) out.push(instants[0]!);
+          for (const t of slotInstants(local, zone, hourly)) if (t > afterMs) out.add(t);
         }
       }
     }
@@ -109,7 +111,27 @@ export function nextFireTimes(c: Cron, zone: string, afterMs: number, count: num
     mo = next.getUTCMonth() + 1;
     d = next.getUTCDate();
   }
-  return out.sort((a, b) => a - b);
+  return [...out].sort((a, b) => a - b).slice(0, count);
+}
+
+/**
+ * The instants a slot (local wall time `YYYY-MM-DDTHH:MM:SS`) fires at: the meaning of a
+ * slot in a daylight-saving change (README "Meanings", Schedules). A cron that fires in
+ * every hour (`everyHour`) runs on elapsed time: a slot in a spring-forward gap does not
+ * exist and does not fire, one in a fall-back fold fires at both occurrences. Any other
+ * cron fires each of its slots once: a gap slot at its wall time read with the offset in
+ * force before the gap (02:30 in a 02:00-03:00 gap fires at 03:30), a fold slot at its
+ * second occurrence, after the clocks went back. This is Airflow's CronTriggerTimetable
+ * (airflow-core `timetables/_cron.py` `_get_next`, `_covers_every_hour`; `make_aware`
+ * sets `fold=1`).
+ */
+export function slotInstants(local: string, zone: string, hourly: boolean): number[] {
+  const instants = fromLocal(local, zone);
+  if (instants.length > 0) return hourly ? instants : [instants[instants.length - 1]!];
+  if (hourly) return [];
+  // In a gap: the offset just before it (a day earlier is before any gap of the tz database).
+  const wall = Date.parse(local + "Z");
+  return [wall - offsetMinutes(wall - 86400000, zone) * 60000];
 }
 
 function pad(n: number): string {
@@ -218,9 +240,8 @@ export interface DstConflicts {
 /**
  * The first slot of the cron that falls into a daylight-saving gap (a wall time that
  * does not exist) or fold (a wall time that happens twice) of `zone` between 2020
- * and 2050, or null. The runners disagree there: Airflow fires a gap slot an hour
- * late and a fold slot once at its second occurrence, robfig/cron (Argo, Kubernetes
- * CronJobs) skips the gap and fires the fold twice.
+ * and 2050, or null. There the meaning (`slotInstants`) is not the wall time read
+ * plainly, and runners need a guard or refuse (`DaylightSaving`).
  */
 export function dstConflict(c: Cron, zone: string, window: DstWindow = ANY_TIME): { kind: "gap" | "fold"; local: string } | null {
   const { gap, fold } = dstConflicts(c, zone, window);
@@ -249,31 +270,132 @@ export function dstConflicts(c: Cron, zone: string, window: DstWindow = ANY_TIME
   return found;
 }
 
-/** Whether the cron fires in every hour of the day (then Airflow treats DST as robfig/cron does: see DaylightSaving). */
+/** Whether the cron fires in every hour of the day: then it runs on elapsed time in a daylight-saving change (`slotInstants`). */
 export function everyHour(c: Cron): boolean {
   return c.hours.length === 24;
 }
 
 /**
- * What a runner does with a cron slot in a daylight-saving gap or fold: each target
- * says (Target.daylightSaving), as the end of a sentence starting with its name ("skips
- * it", "fires it an hour late"). The contract means a gap slot not to fire (semantics,
- * Schedules): only `SKIPS` conforms. A fold slot may run once or twice, the same on every
- * target the workflow is compiled for. `everyHour`: the cron fires in every hour.
+ * Whether the meaning's instants of the cron in `zone` are the cron's own read in UTC: it fires
+ * every hour (elapsed time), on every day (no day field restricted, so no day boundary of the
+ * zone matters), and every offset the zone takes from 2020 to 2050 is whole hours (so a
+ * minute of the hour is the same in both).
  */
-export interface DaylightSaving {
-  gap(everyHour: boolean): string;
-  fold(everyHour: boolean): string;
+export function elapsedInUtc(c: Cron, zone: string): boolean {
+  if (!everyHour(c) || !c.star[2] || !c.star[3] || !c.star[4]) return false;
+  return offsetMinutes(Date.UTC(2020, 0, 1), zone) % 60 === 0 && transitions(zone).every((t) => t.after % 60 === 0);
 }
 
-/** The conforming gap behaviour: the slot does not fire. */
-export const SKIPS = "skips it";
+/**
+ * A cron with slots in a daylight-saving change, as a runner sees it: whether it fires in
+ * every hour, and whether each of its gap slots is in a one-hour gap and an hour before
+ * midnight or earlier (`dstGuard` can then add the hour the meaning fires it in).
+ */
+export interface DstCase {
+  readonly everyHour: boolean;
+  readonly hourShift: boolean;
+  /** `elapsedInUtc`: the meaning's instants are the cron's read in UTC. */
+  readonly elapsedInUtc: boolean;
+}
+
+/**
+ * What a runner does with a cron slot in a daylight-saving gap or fold: each target says
+ * (Target.daylightSaving), as the end of a sentence starting with its name ("fires it
+ * twice"). A target conforms when it says what `MEANING` says.
+ */
+export interface DaylightSaving {
+  gap(c: DstCase): string;
+  fold(c: DstCase): string;
+}
+
+/** The meaning (README "Meanings", Schedules; `slotInstants`), in a runner's words. */
+export const MEANING: DaylightSaving = {
+  gap: (c) => (c.everyHour ? "skips it (that hour did not elapse)" : "fires it at its wall time read with the offset before the gap (an hour late)"),
+  fold: (c) => (c.everyHour ? "fires it at both occurrences" : "fires it once, at its second occurrence"),
+};
 
 /** A runner whose documentation does not say: it agrees with no other, nor with itself. */
 export const UNDOCUMENTED = "does not document what it does";
 
-/** robfig/cron walks the local clock (`spec.go` `Next`): a gap slot never comes, a fold slot comes twice. */
-export const ROBFIG_CRON: DaylightSaving = { gap: () => SKIPS, fold: () => "fires it twice (once per occurrence)" };
+/**
+ * robfig/cron v3 walks the local clock (`spec.go` `Next` adds whole hours and minutes in
+ * the schedule's location): a gap slot never comes, a fold slot comes twice. Argo's
+ * CronWorkflow and Kubernetes' CronJob (Tekton's run creator) use it, and reach the
+ * meaning with the schedule `dstGuard` gives: the hour after a gap slot is added to the
+ * cron, and a guard keeps the meaning's instants only. It cannot add a slot's fire time
+ * when the gap is not one hour long or the slot is in the day's last hour.
+ */
+export const ROBFIG_CRON_GUARDED: DaylightSaving = {
+  gap: (c) =>
+    c.everyHour || c.hourShift
+      ? MEANING.gap(c)
+      : "skips it, and one added hour cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)",
+  fold: (c) => MEANING.fold(c),
+};
+
+/** robfig/cron v3 unguarded: it agrees with the meaning for a cron firing every hour only. */
+export const ROBFIG_CRON: DaylightSaving = {
+  gap: (c) => (c.everyHour ? MEANING.gap(c) : "skips it"),
+  fold: (c) => (c.everyHour ? MEANING.fold(c) : "fires it twice (once per occurrence)"),
+};
+
+/**
+ * What a robfig/cron runner's schedule and guard need for a cron's daylight-saving
+ * slots in `zone` (from 2020 to 2050, inside the window): null when robfig/cron's own
+ * schedule already fires the meaning's instants (no slot in a change, or a cron firing
+ * every hour, which runs on elapsed time as robfig/cron does). Otherwise `cron` is the
+ * schedule to give the runner (the hour after each gap slot added), `added` the cron of
+ * the added hours alone (null: none), `hours` the cron's own hours, and the guard keeps: a fire in one of `hours` unless it is the first
+ * occurrence of a fold (the same wall time an hour later), and a fire in an added hour
+ * only when the hour before it was a gap (the wall time an hour earlier is two hours
+ * back). Null too when `ROBFIG_CRON_GUARDED` says the gap cannot be built (KFM220).
+ */
+export interface DstGuard {
+  readonly cron: string;
+  readonly added: string | null;
+  readonly hours: readonly number[];
+  readonly addedHours: readonly number[];
+}
+
+export function dstGuard(c: Cron, zone: string, window: DstWindow = ANY_TIME): DstGuard | null {
+  const { gap, fold } = dstConflicts(c, zone, window);
+  if ((gap === null && fold === null) || everyHour(c)) return null;
+  const shifted = gapHourShift(c, zone, window);
+  if (shifted === null) return null;
+  const added = [...new Set(shifted.map((h) => h + 1))].filter((h) => !c.hours.includes(h)).sort((a, b) => a - b);
+  const withHours = (hours: readonly number[]) => c.text.replace(/^(\S+) \S+/, (_, m: string) => `${m} ${hours.join(",")}`);
+  if (added.length === 0) return { cron: c.text, added: null, hours: c.hours, addedHours: added };
+  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+}
+
+/**
+ * The hours of the cron's gap slots (from 2020 to 2050, in the window) when each is in a
+ * one-hour gap and before 23:00, so the hour after it is a wall time of the same day; null
+ * otherwise.
+ */
+export function gapHourShift(c: Cron, zone: string, window: DstWindow = ANY_TIME): number[] | null {
+  const hours = new Set<number>();
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  for (const tr of transitions(zone)) {
+    if (tr.after <= tr.before) continue;
+    const wallBefore = tr.atMs / 60000 + tr.before;
+    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
+      const d = new Date(m * 60000);
+      const local = d.toISOString().slice(0, 16);
+      if ((end !== null && local > end) || (start !== null && local < start)) continue;
+      if (!(
+        c.minutes.includes(d.getUTCMinutes()) &&
+        c.hours.includes(d.getUTCHours()) &&
+        dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
+      ))
+        continue;
+      if (tr.after - tr.before !== 60 || d.getUTCHours() === 23) return null;
+      hours.add(d.getUTCHours());
+    }
+  }
+  return [...hours];
+}
 
 /** The first slot of the wanted kind whose wall time is within [start, end] (local `YYYY-MM-DDTHH:MM`, either open). */
 function firstConflict(c: Cron, zone: string, want: "gap" | "fold", start: string | null, end: string | null): string | null {

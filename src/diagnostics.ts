@@ -58,6 +58,8 @@ export const CODES = {
   KFM223: "malformed container image reference",
   KFM224: "a job parameter no template uses",
   KFM240: "text holds a character no target can pass on",
+  KFM241: "unknown event trigger",
+  KFM242: "an event trigger's source is not an object-store location",
   KFM245: "not a single email address",
   KFM255: "a scheduled approval gate nobody may approve (tekton)",
   KFM260: "GitHub Actions options that go together are given in part",

@@ -13,6 +13,8 @@ export interface TargetExplanation {
   readonly features: readonly { readonly feature: FeatureId; readonly support: string; readonly how: string }[];
   /** What the spec needs on the runner before it runs there (`Target.prerequisites`). */
   readonly needs: readonly Prerequisite[];
+  /** The deployment options given for the target (config and --option); the others are their defaults. */
+  readonly options: Readonly<Record<string, unknown>>;
 }
 
 export function explainTargets(
@@ -20,6 +22,7 @@ export function explainTargets(
   targets: readonly Target[],
   refusals: (t: Target) => Diagnostic[],
   needs: (t: Target) => readonly Prerequisite[] = () => [],
+  options: (t: Target) => Readonly<Record<string, unknown>> = () => ({}),
 ): TargetExplanation[] {
   return targets.map((t) => {
     const refused = refusals(t);
@@ -28,6 +31,7 @@ export function explainTargets(
       refusals: refused,
       features: used.map((f) => ({ feature: f, support: t.features[f].support, how: t.features[f].how })),
       needs: refused.length > 0 ? [] : needs(t),
+      options: options(t),
     };
   });
 }
@@ -60,8 +64,20 @@ export function explainText(workflow: string, file: string, used: readonly Featu
       out.push(`  needs on ${e.target}:\n`);
       for (const n of e.needs) out.push(`    - ${n.kind}: ${safeText(n.text)}\n`);
     }
+    const given = Object.entries(e.options);
+    out.push(
+      given.length === 0
+        ? `  options on ${e.target}: all their defaults (README "Deploying" lists them; set them in kfm.config.yaml or with --option)\n`
+        : `  options on ${e.target}: ${given.map(([k, v]) => `${k}=${safeText(optionText(v))}`).join(", ")}; the others their defaults (README "Deploying")\n`,
+    );
   }
   return out.join("");
+}
+
+/** An option's value as --option takes it: lists comma-separated, mappings as JSON. */
+function optionText(value: unknown): string {
+  if (Array.isArray(value) && value.every((v) => typeof v === "string" && !v.includes(","))) return value.join(",");
+  return typeof value === "string" ? value : JSON.stringify(value);
 }
 
 /** docs/support-matrix.md: every feature, its meaning, and how each target realises it. */

@@ -4,6 +4,7 @@
  * `kfm-compile explain` and the support matrix in docs/ are printed from that data,
  * and a test holds it to what `check` really refuses.
  */
+import { dstConflicts, parseCron } from "./cron.js";
 import type { Workflow } from "./ir.js";
 
 export const FEATURES = {
@@ -27,6 +28,8 @@ export const FEATURES = {
   "schedule.cron": "Runs start at the cron's slots, read in the schedule's time zone (UTC when none is named).",
   "schedule.window": "No run is scheduled for a slot before `start_date` or after `end_date`.",
   "schedule.catchup": "`catchup: true` runs every slot missed since `start_date`.",
+  "schedule.daylight-saving":
+    "A slot in a daylight-saving change: a cron firing every hour runs on elapsed time (no run for a missing hour, two for a repeated one); another fires each slot once, a missing one an hour late (its wall time read with the offset before the gap), a repeated one at its second occurrence.",
   "schedule.event": "Runs start when an outside event happens (contract 7.1 event trigger).",
   "runtime.logical-date": "`ds`, `ts` and `execution_date` render the run's logical date, in UTC, the same on every runner.",
   "runtime.prev-next": "`prev_execution_date` and `next_execution_date` are the logical date minus and plus the schedule's period.",
@@ -66,6 +69,11 @@ export function usedFeatures(ir: Workflow): FeatureId[] {
     used.add("schedule.cron");
     if (s.start !== null || s.end !== null) used.add("schedule.window");
     if (s.catchup) used.add("schedule.catchup");
+    const cron = parseCron(s.cron);
+    if (typeof cron !== "string") {
+      const { gap, fold } = dstConflicts(cron, s.timezone, s);
+      if (gap !== null || fold !== null) used.add("schedule.daylight-saving");
+    }
   }
   if (ir.timeoutSeconds !== null) used.add("timeout.run");
   if (ir.maxActiveRuns !== null) used.add("concurrency.queue");

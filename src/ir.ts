@@ -184,11 +184,21 @@ export interface CronSchedule {
   readonly fromInterval: boolean;
 }
 
+/** The event triggers the compiler knows (README "Meanings", "Event triggers"). */
+export const EVENT_TRIGGERS = ["s3_file_arrival"] as const;
+
+/**
+ * A run starts when an object is created under `source` (contract 7.1, `s3_file_arrival`);
+ * its logical date is the event's time (the S3 event record's `eventTime`).
+ */
 export interface EventSchedule {
   readonly kind: "event";
   readonly at: SpecPath;
   readonly trigger: string;
-  readonly source: string | null;
+  readonly source: string;
+  /** The bucket and key prefix of `source` (`s3://<bucket>/<prefix>`); the prefix may be empty. */
+  readonly bucket: string;
+  readonly prefix: string;
 }
 
 /**

@@ -6,15 +6,17 @@
 import { createHash } from "node:crypto";
 import {
   constantPeriod,
-  dstConflict,
   dstConflicts,
+  elapsedInUtc,
   everyHour,
+  gapHourShift,
   intervalToCron,
+  MEANING,
   parseCron,
-  SKIPS,
   UNDOCUMENTED,
   type Cron,
   type DaylightSaving,
+  type DstCase,
   type DstWindow,
 } from "./cron.js";
 import { didYouMean, problem, suggestion, warning, type Problem } from "./diagnostics.js";
@@ -35,7 +37,7 @@ import type {
   UpstreamWorkflow,
   Workflow,
 } from "./ir.js";
-import { RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
+import { EVENT_TRIGGERS, RUNTIME_VARIABLES, STANDARD_ENV, retryWaits } from "./ir.js";
 import { templateChars } from "./expansion.js";
 import { MAX_EXPANDED_CHARS, MAX_PREREQUISITE_REACH, MAX_VALUE_CHARS } from "./limits.js";
 import { isWindowsDeviceName, NAME_SPACES } from "./names.js";
@@ -544,11 +546,13 @@ export function judgeDaylightSaving(ir: Workflow, targets: NonNullable<LowerOpti
 }
 
 /**
- * Why the cron's daylight-saving slots cannot mean the same on the targets compiled
- * together, or null. Semantics (Schedules): a slot in the spring-forward gap does not
- * fire; a slot in the fall-back fold must run the same number of times on every target.
+ * Why a target the workflow is compiled for cannot fire the cron's daylight-saving slots
+ * at the meaning's instants (README "Meanings", Schedules; `slotInstants` in
+ * src/cron.ts), or null. Without targets (a spec checked alone) the meaning is defined
+ * and nothing is refused.
  */
 function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zone: string, window: DstWindow): string | null {
+  if (targets === undefined) return null;
   const { gap, fold } = dstConflicts(cron, zone, window);
   if (gap === null && fold === null) return null;
   // "The slot at 02:30 Europe/Berlin falls in a ... on the days the clocks change (the first in its window is on 2024-03-31)".
@@ -559,32 +563,66 @@ function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zon
   const GAP = "gap (that wall time does not exist)";
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
-  if (targets === undefined) {
-    const first = dstConflict(cron, zone, window)!;
-    return `${slot(first.local, first.kind === "gap" ? GAP : FOLD)}, where runners disagree: Airflow fires a missing slot an hour late and a repeated one once, Argo and Kubernetes CronJobs skip a missing slot and fire a repeated one twice. ${advice}.`;
-  }
-  const hourly = everyHour(cron);
-  const narrow = ", or compile this workflow only for targets that agree (a `specs` entry with `targets` in kfm.config.yaml)";
-  if (gap !== null) {
-    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.gap(hourly) ?? UNDOCUMENTED })).filter((t) => t.does !== SKIPS);
+  const narrow = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
+  const c: DstCase = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
+  for (const [local, what, kind] of [
+    [gap, GAP, "gap"],
+    [fold, FOLD, "fold"],
+  ] as const) {
+    if (local === null) continue;
+    const wrong = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.[kind](c) ?? UNDOCUMENTED })).filter((t) => t.does !== MEANING[kind](c));
     if (wrong.length > 0) {
-      return `${slot(gap, GAP)}, and a workflow does not run a slot that does not exist, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
-    }
-  }
-  if (fold !== null) {
-    const does = targets.map((t) => ({ name: t.name, does: t.daylightSaving?.fold(hourly) ?? UNDOCUMENTED }));
-    if (does.some((t) => t.does === UNDOCUMENTED) || new Set(does.map((t) => t.does)).size > 1) {
-      return `${slot(fold, FOLD)}, which the targets this workflow is compiled for do not run the same documented way: ${does.map((t) => `${t.name} ${t.does}`).join(", ")}. ${advice}${narrow}.`;
+      return `${slot(local, what)}; a workflow ${MEANING[kind](c)
+        .replace(/^fires it/, "fires such a slot")
+        .replace(/^skips it/, "skips such a slot")}, but ${wrong.map((t) => `${t.name} ${t.does}`).join(" and ")}. ${advice}${narrow}.`;
     }
   }
   return null;
+}
+
+/**
+ * The bucket and key prefix of `s3://<bucket>[/<prefix>]`; null when it is not one. A
+ * bucket name as S3 allows it (3 to 63 lower-case letters, digits, `.` and `-`, starting
+ * and ending with a letter or digit: docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html,
+ * which MinIO follows); the prefix is any key text without control characters.
+ */
+export function s3Location(source: string): { bucket: string; prefix: string } | null {
+  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/s.exec(source);
+  if (m === null) return null;
+  const prefix = m[2] ?? "";
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(prefix)) return null;
+  return { bucket: m[1]!, prefix };
 }
 
 function lowerSchedule(ctx: Ctx, value: unknown, at: SpecPath): Schedule | null {
   if (!isObj(value)) return null;
   if (typeof value.trigger === "string") {
     checkLiteral(ctx, value.source, [...at, "source"], "field");
-    const event: EventSchedule = { kind: "event", at, trigger: value.trigger, source: str(value.source) };
+    if (!(EVENT_TRIGGERS as readonly string[]).includes(value.trigger)) {
+      ctx.problems.push(
+        problem(
+          "KFM241",
+          `\`${value.trigger}\` is not an event trigger kfm-compile knows (${EVENT_TRIGGERS.join(", ")}).${suggestion(value.trigger, EVENT_TRIGGERS)} For another event, start runs from it by hand with their logical date (each target's manual run).`,
+          [...at, "trigger"],
+        ),
+      );
+      return null;
+    }
+    const source = str(value.source);
+    const location = source === null ? null : s3Location(source);
+    if (location === null) {
+      ctx.problems.push(
+        problem(
+          "KFM242",
+          `\`${value.trigger}\` needs a \`source\` of the form s3://<bucket>/<key prefix> (such as s3://lakehouse-dev-raw/sales/): the bucket whose new objects start a run${source === null ? "" : `, not \`${source}\``}.`,
+          source === null ? at : [...at, "source"],
+        ),
+      );
+      return null;
+    }
+    // The source as `s3://<bucket>/<prefix>` (`s3://b` and `s3://b/` mean the same).
+    const event: EventSchedule = { kind: "event", at, trigger: value.trigger, source: `s3://${location.bucket}/${location.prefix}`, ...location };
     return event;
   }
   const zone = str(value.timezone) ?? "UTC";

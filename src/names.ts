@@ -110,6 +110,15 @@ export function tektonCreatorAccount(specName: string): string {
   return `${kubeName(specName)}-run-creator`;
 }
 
+/**
+ * The ServiceAccount an event-triggered workflow's Tekton Triggers EventListener runs as
+ * (bound to Tekton Triggers' own EventListener roles), and the name of its trigger.
+ */
+export function tektonListenerAccount(specName: string): string {
+  return `${kubeName(specName)}-listener`;
+}
+export const TEKTON_EVENT_TRIGGER = "s3-file-arrival";
+
 /** `metadata.generateName` of a manual Tekton PipelineRun of a workflow. */
 export function tektonRunGenerateName(specName: string): string {
   return `${kubeName(specName)}-`;
@@ -189,6 +198,19 @@ export function argoExecutorAccountName(specName: string): string {
   return `${kubeName(specName)}-executor`;
 }
 
+/**
+ * The ServiceAccount (and its Role and RoleBinding) an event-triggered workflow's Argo
+ * Events Sensor runs as: allowed to create the workflow's runs and nothing else.
+ */
+export function argoSensorAccountName(specName: string): string {
+  return `${kubeName(specName)}-sensor`;
+}
+
+/** The name of the Argo Events event (and the webhook path) an `s3_file_arrival` trigger listens to. */
+export const ARGO_EVENT_NAME = "s3-file-arrival";
+/** The port of the Argo Events webhook EventSource (the port of Argo Events' own webhook examples). */
+export const ARGO_EVENT_PORT = 12000;
+
 // --- Airflow (targets/airflow) -----------------------------------------------------------
 
 /**
@@ -234,6 +256,14 @@ export function airflowNotifyTask(index: number): string {
 export const AIRFLOW_RUN_FAILED_TASK = `${RESERVED_PREFIX}run-failed`;
 
 /**
+ * Airflow, with a workflow timeout and notifications: the no-op task (`EmptyOperator`,
+ * `trigger_rule="all_done"`) that ends once every task of the workflow has, whatever its
+ * state. The notification tasks wait for it instead of for every task, since a job that
+ * the run's timeout keeps from starting is `skipped`, and `none_skipped` would then skip them.
+ */
+export const AIRFLOW_RUN_DONE_TASK = `${RESERVED_PREFIX}run-done`;
+
+/**
  * Airflow: the first task of a scheduled workflow with a start date and `catchup: false`
  * (a `ShortCircuitOperator`): a scheduled run before the start skips every task, so the
  * window starts there rather than at the DAG's `start_date` (targets/airflow/README.md,
@@ -244,6 +274,11 @@ export const AIRFLOW_WINDOW_TASK = `${RESERVED_PREFIX}window`;
 /** Airflow: the `ExternalTaskSensor` that waits for `workflow`'s run of the same logical date (contract 8.2). */
 export function airflowUpstreamSensorTask(workflow: string): string {
   return `${RESERVED_PREFIX}upstream-${workflow}`;
+}
+
+/** Argo Workflows: the DAG task (and template) that waits for `workflow`'s run of the same logical date (contract 8.2). */
+export function argoUpstreamWaitTask(workflow: string): string {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
 }
 
 /**

@@ -112,12 +112,12 @@ function invalid(decl: OptionDecl, value: unknown): string | null {
   };
   switch (decl.type) {
     case "string":
-      return typeof value === "string" ? text(value) : "is text.";
+      return typeof value === "string" ? text(value) : `is text, not ${shown(value)}${quoteHint(value)}.`;
     case "strings": {
-      if (!Array.isArray(value)) return "is a list of text.";
+      if (!Array.isArray(value)) return `is a list of text, not ${shown(value)}.`;
       if (value.length > (decl.maxItems ?? MAX_OPTION_ITEMS)) return `has at most ${decl.maxItems ?? MAX_OPTION_ITEMS} items.`;
       for (const item of value) {
-        if (typeof item !== "string") return "is a list of text.";
+        if (typeof item !== "string") return `is a list of text; the item ${shown(item)} is not text${quoteHint(item)}.`;
         const why = text(item);
         if (why !== null) return why.replace(/^(is|must)/, "items $1");
       }
@@ -132,18 +132,23 @@ function invalid(decl: OptionDecl, value: unknown): string | null {
     case "oneOf":
       return typeof value === "string" && decl.values.includes(value)
         ? null
-        : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
+        : `is one of ${decl.values.map((v) => `\`${v}\``).join(", ")}, not ${shown(value, true)}.${typeof value === "string" ? suggestion(value, decl.values) : ""}`;
     case "mapping": {
-      if (value === null || typeof value !== "object" || Array.isArray(value)) return "is a mapping.";
+      if (value === null || typeof value !== "object" || Array.isArray(value)) return `is a mapping, not ${shown(value)}.`;
       return JSON.stringify(value).length > MAX_OPTION_CHARS ? `is longer than ${MAX_OPTION_CHARS} characters as JSON.` : null;
     }
   }
 }
 
-/** A value as a diagnostic quotes it: JSON, cut short. */
-function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+/** A value as a diagnostic quotes it: JSON (text in quotes, so "9" is not taken for 9), or `asText` text as it is; cut short. */
+function shown(value: unknown, asText = false): string {
+  const text = asText && typeof value === "string" && value !== "" ? value : (JSON.stringify(value) ?? String(value));
   return `\`${text.length > 60 ? `${text.slice(0, 57)}...` : text}\``;
+}
+
+/** For a number or boolean where text is wanted: YAML read it so because it was not quoted. */
+function quoteHint(value: unknown): string {
+  return typeof value === "number" || typeof value === "boolean" ? ` (quote it in YAML: '${String(value)}')` : "";
 }
 
 /**

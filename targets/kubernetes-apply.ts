@@ -32,6 +32,9 @@ export const APPLY_TARGETS: Readonly<Record<string, { readonly kinds: readonly {
     kinds: [
       { apiVersion: "argoproj.io/v1alpha1", kind: "WorkflowTemplate" },
       { apiVersion: "argoproj.io/v1alpha1", kind: "CronWorkflow" },
+      // Argo Events' objects of an event trigger (a kind the server does not serve is skipped).
+      { apiVersion: "argoproj.io/v1alpha1", kind: "EventSource" },
+      { apiVersion: "argoproj.io/v1alpha1", kind: "Sensor" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC,
     ],
@@ -43,6 +46,10 @@ export const APPLY_TARGETS: Readonly<Record<string, { readonly kinds: readonly {
       // The folder's shared StepActions carry no workflow label: no workflow's --prune selects them.
       { apiVersion: "tekton.dev/v1beta1", kind: "StepAction" },
       { apiVersion: "batch/v1", kind: "CronJob" },
+      // Tekton Triggers' objects of an event trigger.
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "TriggerBinding" },
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "TriggerTemplate" },
+      { apiVersion: "triggers.tekton.dev/v1beta1", kind: "EventListener" },
       { apiVersion: "v1", kind: "ConfigMap" },
       ...RBAC,
     ],

@@ -219,3 +219,33 @@ describe("kfm-compile backfill", () => {
     expect(cli([...args, "--force"], dir).code).toBe(0);
   });
 });
+
+describe("catchup refusals print the backfill command that plans the missed runs", () => {
+  const spec = (catchup: boolean, end = "") =>
+    `workflow:\n  name: catchup_daily\n  schedule:\n    cron: "0 3 * * *"\n    start_date: "2024-01-01"\n${end}    catchup: ${catchup}\n  jobs:\n    - job:\n        name: partition\n        image: lakehouse/partition:1.0\n`;
+
+  for (const target of ["argo", "tekton", "github-actions"]) {
+    it(`given catchup true on ${target}, when the printed command is run (catchup false, yesterday fixed), then it plans one run per slot from the start date`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "kfm-catchup-"));
+      writeFileSync(join(dir, "c.yaml"), spec(true));
+      const refused = cli(["c.yaml", "--target", target, "--out", "out"], dir);
+      expect(refused.code).toBe(1);
+      const command = /`(kfm-compile backfill [^`]*)`/.exec(refused.err)?.[1];
+      expect(command).toBe(`kfm-compile backfill c.yaml --target ${target} --out . --from 2024-01-01 --to "$(date -u -d yesterday +%F)"`);
+      writeFileSync(join(dir, "c.yaml"), spec(false));
+      const args = command!.replace('"$(date -u -d yesterday +%F)"', "2024-01-05").split(" ").slice(1);
+      const planned = cli(args, dir);
+      expect(planned.err).toContain("5 planned runs");
+      expect(planned.code).toBe(0);
+      const ledger = readdirSync(join(dir, `${target}-runs`)).find((f) => f.endsWith(".ledger.json"))!;
+      const entries = JSON.parse(readFileSync(join(dir, `${target}-runs`, ledger), "utf8")).partitions as { logical_date: string }[];
+      expect(entries.map((e) => e.logical_date)).toEqual(["01", "02", "03", "04", "05"].map((d) => `2024-01-${d}T03:00:00Z`));
+    });
+  }
+
+  it("given an end date, then the command's range ends on the end date's day", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-catchup-"));
+    writeFileSync(join(dir, "c.yaml"), spec(true, `    end_date: "2024-02-01"\n`));
+    expect(cli(["c.yaml", "--target", "argo", "--out", "out"], dir).err).toContain("--from 2024-01-01 --to 2024-02-01`");
+  });
+});

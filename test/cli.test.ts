@@ -173,13 +173,40 @@ describe("explain", () => {
     expect(r.stdout).toContain("argo: compiles");
   });
 
+  it("takes --option as compiling does: it shows the options set, and what the spec needs follows them", () => {
+    const spec = "specs/contract-4.2-workflow.yaml";
+    const plain = run(["explain", spec, "--target", "argo"]);
+    expect(plain.stdout).toContain("creates the account daily-sales-pipeline-executor");
+    expect(plain.stdout).toMatch(
+      /^ {2}options on argo: all their defaults \(README "Deploying" lists them; set them in kfm\.config\.yaml or with --option\)$/m,
+    );
+    const set = run(["explain", spec, "--target", "argo", "--option", "serviceAccount=etl-runner", "--option", 'nodeSelector={"pool":"batch"}']);
+    expect(set.code).toBe(0);
+    expect(set.stdout).toContain("The ServiceAccount etl-runner exists in the namespace");
+    expect(set.stdout).not.toContain("creates the account daily-sales-pipeline-executor");
+    expect(set.stdout).toMatch(/^ {2}options on argo: serviceAccount=etl-runner, nodeSelector=\{"pool":"batch"\}; the others their defaults/m);
+    const json = JSON.parse(run(["explain", spec, "--target", "argo", "--option", "serviceAccount=etl-runner", "--format", "json"]).stdout) as {
+      targets: { options: Record<string, unknown> }[];
+    };
+    expect(json.targets[0]!.options).toEqual({ serviceAccount: "etl-runner" });
+    // A misspelt option is a usage error with a suggestion, as when compiling.
+    const typo = run(["explain", spec, "--target", "argo", "--option", "serviceAcount=x"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("Did you mean 'serviceAccount'?");
+  });
+
   it("names the refusal and exits 1 when a target refuses the spec", () => {
     const r = run(["explain", "specs/contract-7.1-event.yaml", "--format", "json"]);
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout) as { targets: { target: string; refusals: { code: string }[]; features: { feature: string; support: string }[] }[] };
+    // Argo and Tekton build event triggers (Argo Events, Tekton Triggers); Airflow and GitHub Actions refuse them.
     for (const t of json.targets) {
-      expect(t.refusals.map((d) => d.code)).toEqual(["KFM301"]);
-      expect(t.features.find((f) => f.feature === "schedule.event")?.support).toBe("refused");
+      const refuses = t.target === "airflow" || t.target === "github-actions";
+      expect(
+        t.refusals.map((d) => d.code),
+        t.target,
+      ).toEqual(refuses ? ["KFM301"] : []);
+      expect(t.features.find((f) => f.feature === "schedule.event")?.support, t.target).toBe(refuses ? "refused" : "emulated");
     }
   });
 });
@@ -390,5 +417,31 @@ describe("progress on a terminal", () => {
     expect(frames).toHaveLength((5000 - SHOW_AFTER_MS) / REDRAW_MS);
     line.end();
     expect(out.endsWith("…\r\x1b[K")).toBe(true);
+  });
+});
+
+describe("a wrong type says how to write what was meant", () => {
+  it("a number for a duration, one value for a list, a name runners cannot take", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kfm-cli-"));
+    const spec = [
+      "workflow:",
+      "  name: Daily Sales!",
+      "  timeout: 10",
+      "  jobs:",
+      "    - job: {name: a, image: 'x:1'}",
+      "    - job: {name: b, image: 'x:1', timeout: 2.5}",
+      "      depends_on: a",
+      "",
+    ].join("\n");
+    writeFileSync(join(dir, "w.yaml"), spec);
+    const r = run(["validate", "w.yaml"], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n").filter((l) => l.includes(" error "))).toEqual([
+      "w.yaml:2:9: error KFM104: The name `Daily Sales!` is not allowed: use lower-case letters, digits, `_` and `-`, starting with a letter and not ending with `_` or `-`, so it maps to every runner (for example `daily_sales`).",
+      "w.yaml:3:12: error KFM103: `timeout` must be a string, not a number: a duration has a unit, for example `10s`, `10m` or `10h`.",
+      // No unit hint for a fraction: `2.5m` is not a duration either.
+      "w.yaml:6:45: error KFM103: `timeout` must be a string, not a number.",
+      "w.yaml:7:19: error KFM103: `depends_on` must be a list, not a string: write `[a]` for a list of one.",
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { constantPeriod, intervalToCron, nextFireTimes, parseCron, type Cron } from "../src/cron.js";
+import { constantPeriod, dstGuard, gapHourShift, intervalToCron, nextFireTimes, parseCron, type Cron } from "../src/cron.js";
 import { didYouMean } from "../src/diagnostics.js";
 import { retryWaits } from "../src/ir.js";
 import { parseTemplate } from "../src/template.js";
@@ -87,14 +87,31 @@ describe("cron", () => {
   it("expands macros", () => {
     expect(cron("@daily").text).toBe("0 0 * * *");
   });
-  it("fires in the zone's wall time, skipping the spring-forward gap", () => {
+  it("fires a fixed-hour slot in a spring-forward gap once, read with the offset before the gap", () => {
     const times = nextFireTimes(cron("30 2 * * *"), "America/New_York", Date.parse("2024-03-08T12:00:00Z"), 3).map(iso);
-    // 2024-03-10 02:30 does not exist in New York.
-    expect(times).toEqual(["2024-03-09T07:30:00.000Z", "2024-03-11T06:30:00.000Z", "2024-03-12T06:30:00.000Z"]);
+    // 2024-03-10 02:30 does not exist in New York: it fires at 03:30 EDT (02:30 EST).
+    expect(times).toEqual(["2024-03-09T07:30:00.000Z", "2024-03-10T07:30:00.000Z", "2024-03-11T06:30:00.000Z"]);
   });
-  it("fires once in a fall-back fold, at the first occurrence", () => {
+  it("fires a fixed-hour slot in a fall-back fold once, at its second occurrence", () => {
     const times = nextFireTimes(cron("30 1 * * *"), "America/New_York", Date.parse("2024-11-02T12:00:00Z"), 2).map(iso);
-    expect(times).toEqual(["2024-11-03T05:30:00.000Z", "2024-11-04T06:30:00.000Z"]);
+    expect(times).toEqual(["2024-11-03T06:30:00.000Z", "2024-11-04T06:30:00.000Z"]);
+  });
+  it("runs a cron firing every hour on elapsed time: no run for the skipped hour, two for the repeated one", () => {
+    const spring = nextFireTimes(cron("0 * * * *"), "America/New_York", Date.parse("2024-03-10T05:30:00Z"), 3).map(iso);
+    expect(spring).toEqual(["2024-03-10T06:00:00.000Z", "2024-03-10T07:00:00.000Z", "2024-03-10T08:00:00.000Z"]);
+    const fall = nextFireTimes(cron("0 * * * *"), "America/New_York", Date.parse("2024-11-03T04:30:00Z"), 3).map(iso);
+    // 01:00 EDT (05:00Z) and 01:00 EST (06:00Z) both run.
+    expect(fall).toEqual(["2024-11-03T05:00:00.000Z", "2024-11-03T06:00:00.000Z", "2024-11-03T07:00:00.000Z"]);
+  });
+  it("gives robfig/cron runners the hour after a gap slot and keeps a guard only where the meaning needs one", () => {
+    expect(dstGuard(cron("30 2 * * *"), "Europe/Berlin")).toEqual({ cron: "30 2,3 * * *", added: "30 3 * * *", hours: [2], addedHours: [3] });
+    expect(dstGuard(cron("30 1-3 * * *"), "Europe/Berlin")).toMatchObject({ added: null, addedHours: [] });
+    expect(dstGuard(cron("30 1 * * *"), "America/New_York")).toMatchObject({ added: null, hours: [1] });
+    expect(dstGuard(cron("0 * * * *"), "America/New_York")).toBeNull();
+    expect(dstGuard(cron("15 4 * * *"), "Europe/Berlin")).toBeNull();
+    // A 30-minute gap (Lord Howe) cannot be met by adding an hour.
+    expect(dstGuard(cron("15 2 * * *"), "Australia/Lord_Howe")).toBeNull();
+    expect(gapHourShift(cron("15 2 * * *"), "Australia/Lord_Howe")).toBeNull();
   });
   it("knows when runs are a fixed time apart", () => {
     expect(constantPeriod(cron("0 2 * * *"), "UTC")).toBe(86400);

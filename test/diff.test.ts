@@ -96,7 +96,7 @@ describe("workflow-level changes", () => {
       { field: "schedule", old: null, new: { kind: "cron", cron: "0 2 * * *", timezone: "UTC", start_date: null, end_date: null, catchup: false } },
     ]);
     expect(diffText(added)).toContain("  schedule: none (run by hand) -> cron 0 2 * * * in UTC, catchup false\n");
-    const kind = diff(wf("", '  schedule: {cron: "0 2 * * *"}\n'), wf("", "  schedule: {trigger: s3_file_arrival}\n"));
+    const kind = diff(wf("", '  schedule: {cron: "0 2 * * *"}\n'), wf("", "  schedule: {trigger: s3_file_arrival, source: 's3://lakehouse-raw/p/'}\n"));
     expect(kind.workflow.map((c) => c.field)).toEqual(["schedule"]);
   });
 

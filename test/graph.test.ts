@@ -112,7 +112,7 @@ function hostileIr(): Workflow {
   return irFixture({
     name: "hostile",
     description: `first line "quoted"\nsecond line #1 <i>`,
-    schedule: { kind: "event", at: ["workflow", "schedule"], trigger: 'arrival "now" <x>', source: "s3://b/[p]/{q}/\\n" },
+    schedule: { kind: "event", at: ["workflow", "schedule"], trigger: 'arrival "now" <x>', source: "s3://b/[p]/{q}/\\n", bucket: "b", prefix: "[p]/{q}/\\n" },
     jobs: [
       jobFixture("end", { image: HOSTILE.join(" ") }),
       jobFixture("o", { image: "a\tb\rc\u0001d", dependsOn: ["end"], prerequisite: true }),

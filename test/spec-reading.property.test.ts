@@ -296,6 +296,7 @@ function applyEdits(text: string, list: readonly (readonly [number, number, numb
 const LEFT_TO_EXACT = new Map([
   ["hostile-payloads.yaml", "YAML's indicators in quotes"],
   ["notifications.yaml", 'a quoted Slack channel, "#data-alerts"'],
+  ["notifications-run-timeout.yaml", 'a quoted Slack channel, "#data-alerts"'],
 ]);
 
 describe("the fast reader agrees with the exact reader (src/spec/load.ts)", { timeout: 600_000 }, () => {

@@ -137,11 +137,15 @@ const TRAPS: readonly Trap[] = [
     },
   },
   {
-    trap: "10. concurrency 1 queues (Argo Forbid drops, GitHub groups cancel), or the target refuses",
+    trap: "10. concurrency 1 queues (Argo Forbid drops, GitHub groups cancel, Airflow without catchup skips), or the target refuses",
     spec: "specs/concurrency.yaml",
     holds: (s) => expect(s.maxActiveRuns).toBe(1),
-    refusedBy: ["airflow", "tekton", "github-actions"],
-    fallsIn: { argo: [/\n\s*synchronization:\n\s*mutexes:\n\s*- name: [^\n]*/, ""] },
+    refusedBy: ["tekton", "github-actions"],
+    fallsIn: {
+      argo: [/\n\s*synchronization:\n\s*mutexes:\n\s*- name: [^\n]*/, ""],
+      // The plain catchup=False, which skips to the latest slot once the limit frees.
+      airflow: [/ {4}catchup=True,\n([\s\S]*?) {4}# The start_date key[^\n]*\n {4}default_args=\{"start_date": None\},\n/, "    catchup=False,\n$1"],
+    },
   },
   {
     trap: "11. templating collisions: $(VAR) and $$ reach the job as written",
@@ -155,11 +159,13 @@ const TRAPS: readonly Trap[] = [
     },
   },
   {
-    trap: "11b. Tekton's own variables in literal text are refused, not rewritten",
+    trap: "11b. Tekton's own variables in literal text reach the job byte for byte (Tekton: the `$` from a single-pass param)",
     spec: "specs/tekton-variable-text.yaml",
     holds: (s) => expect(s.jobs.literal_tekton_syntax!.args![0]).toEqual([{ text: "$(params.a)" }]),
-    refusedBy: ["tekton"],
-    fallsIn: { "github-actions": [/\$\{\{ '\$\{\{' \}\} github\.token \}\}/, "${{ github.token }}"] },
+    fallsIn: {
+      tekton: [/\$\(params\.kfm-dollar\)\(params\.a\)/, "$(params.a)"],
+      "github-actions": [/\$\{\{ '\$\{\{' \}\} github\.token \}\}/, "${{ github.token }}"],
+    },
   },
   {
     trap: "12. GitHub container jobs ignore ENTRYPOINT: jobs run the image's entrypoint on every runner",

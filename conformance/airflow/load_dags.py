@@ -50,6 +50,8 @@ What runs, per file, as the DAG processor of the pinned Airflow does it
   ``TaskInstance.next_retry_datetime``.
 * ``fire_times[<from>]``: the next N runs after each instant, from the
   timetable's own ``next_dagrun_info_v2`` and ``generate_run_id``.
+* ``queue[<from>]``: the first run of the DAG deployed at each instant, and the
+  run after it when ``max_active_runs`` frees three slots later (``_queue``).
 
 Nothing here needs a metadata database; where the real path needs one (the
 DagRun and TaskInstance rows) the script builds the same objects in memory, as
@@ -294,6 +296,9 @@ def _task_fields(stask: Any, wtask: Any) -> tuple[dict[str, Any], list[str]]:
         "operator": f"{type(wtask).__module__}.{type(wtask).__qualname__}",
         **sched,
         "execution_timeout": _seconds(wtask.execution_timeout),
+        # The hook the task runner calls before each try (task_runner.py _execute_task):
+        # kfm-compile's run timeout (kfm_run_deadline), or none.
+        "pre_execute": getattr(getattr(wtask, "_pre_execute_hook", None), "__name__", None),
         "pool": stask.pool,
         "queue": stask.queue,
         "retry_policy": (
@@ -583,7 +588,7 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
     in-memory stand-in carrying exactly the attributes it reads (the ORM row
     needs a database); logical_date is a UTC datetime as the database returns it.
     The simulated failure is a plain RuntimeError (not AirflowFailException,
-    which skips the policy and retries altogether).
+    which skips the policy and retries altogether), in a run that has just started.
     """
     from airflow.models.taskinstance import TaskInstance
 
@@ -591,6 +596,9 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
     ld = logical_date.astimezone(dt.timezone.utc)
     ld = dt.datetime(ld.year, ld.month, ld.day, ld.hour, ld.minute, ld.second, ld.microsecond, tzinfo=dt.timezone.utc)
     out: dict[str, Any] = {}
+    # The context the task runner passes, as far as kfm-compile's policy reads it: the run, started
+    # just now (a run timeout, KFM_RUN_TIMEOUT, is then all ahead and cuts no wait).
+    context = {"dag_run": SimpleNamespace(start_date=dt.datetime.now(dt.timezone.utc))}
     for task in sorted(sdag.tasks, key=lambda t: t.task_id):
         policy = getattr(wdag.task_dict[task.task_id], "retry_policy", None)
         waits: list[Any] = []
@@ -602,7 +610,7 @@ def _retry_waits(wdag: Any, sdag: Any, logical_date: Any) -> dict[str, Any]:
                 source = "next_retry_datetime"
                 if policy is not None:
                     decision = policy.evaluate(
-                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=None
+                        exception=RuntimeError("simulated failure"), try_number=k, max_tries=max_tries, context=context
                     )
                     action = getattr(decision.action, "value", str(decision.action))
                     if action == "fail":
@@ -680,6 +688,49 @@ def _fire_times(sdag: Any, starts: list[Any], count: int) -> dict[str, Any]:
     return out
 
 
+def _queue(sdag: Any, starts: list[Any]) -> dict[str, Any]:
+    """What the scheduler creates after a deployment and after a wait on max_active_runs.
+
+    For each instant (the DAG deployed then): the first run, from the DAG's own
+    ``next_dagrun_info`` with its real restriction (catchup as written) and the
+    timetable's wall clock (``utcnow`` in ``timetables/trigger.py``) at that instant;
+    then the run after it as the scheduler computes it when the limit frees three
+    slots later (``DagModel.calculate_dagrun_date_fields`` at the creation of the late
+    run): the slot after the first where runs queue, the latest slot where they drop.
+    """
+    from datetime import timedelta
+    from unittest import mock
+
+    import airflow.timetables.trigger as trigger
+    from airflow.timetables.base import TimeRestriction
+
+    timetable = sdag.timetable
+    base = sdag._time_restriction
+    every = TimeRestriction(base.earliest, base.latest, True)
+    out: dict[str, Any] = {}
+    for start in starts:
+        try:
+            with mock.patch.object(trigger, "utcnow", lambda: start):
+                first = sdag.next_dagrun_info(last_automated_run_info=None)
+            if first is None:
+                out[start.isoformat()] = None
+                continue
+            later = first
+            for _ in range(3):
+                later = timetable.next_dagrun_info_v2(last_dagrun_info=later, restriction=every)
+            frees = later.run_after + timedelta(seconds=30)
+            with mock.patch.object(trigger, "utcnow", lambda: frees):
+                after = sdag.next_dagrun_info(last_automated_run_info=first)
+            out[start.isoformat()] = {
+                "first": _iso(first.logical_date),
+                "limit_frees_at": _iso(frees),
+                "next": None if after is None else _iso(after.logical_date),
+            }
+        except Exception as e:
+            out[start.isoformat()] = {"error": f"{type(e).__name__}: {e}"}
+    return out
+
+
 # --- one file -----------------------------------------------------------------------------------
 
 
@@ -744,6 +795,7 @@ def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: i
             entry["retry_waits_seconds"][ld.isoformat()] = _retry_waits(wdag, sdag, ld)
         if starts and sdag.timetable.can_be_scheduled:
             entry["fire_times"] = _fire_times(sdag, starts, count)
+            entry["queue"] = _queue(sdag, starts)
         dags.append(entry)
 
     return {
@@ -754,17 +806,19 @@ def _load_file(path: Path, logical_dates: list[Any], starts: list[Any], count: i
 
 
 def _module_constants(path: Path) -> dict[str, Any]:
-    """The module-level ``KFM_*`` string constants of the module DagBag imported from the file.
+    """The module-level ``KFM_*`` string and timedelta constants of the module DagBag imported
+    from the file (timedeltas in seconds).
 
     (kfm-compile's files keep the run-token seed there, which the file's own
-    ``kfm_run_token`` macro hashes.)
+    ``kfm_run_token`` macro hashes, and the run timeout, KFM_RUN_TIMEOUT, which the
+    file's own ``kfm_run_deadline`` hook reads.)
     """
     for module in list(sys.modules.values()):
         if getattr(module, "__file__", None) == str(path):
             return {
-                name: value
+                name: value.total_seconds() if isinstance(value, dt.timedelta) else value
                 for name, value in sorted(vars(module).items())
-                if name.startswith("KFM_") and isinstance(value, str)
+                if name.startswith("KFM_") and isinstance(value, (str, dt.timedelta))
             }
     return {}
 

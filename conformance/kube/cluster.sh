@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops a throwaway Kubernetes API server for the deployability check: etcd and
 # kube-apiserver (built by conformance/kube/setup.sh) on 127.0.0.1 only, on free ports, with
-# their data in a temporary folder; the Argo and Tekton CRDs from the pinned Go modules;
+# their data in a temporary folder; the Argo, Argo Events, Tekton and Tekton Triggers CRDs from the pinned Go modules;
 # a namespace enforcing the `restricted` Pod Security Standard. No controller-manager or
 # scheduler: objects are stored and admitted, never run.
 #
@@ -260,17 +260,33 @@ EOF
   # The upstream CRDs, from the same module versions the runner checks use. Argo's `full`
   # CRDs carry the whole OpenAPI schema, so the API server validates every field (upstream
   # says to apply them server-side: they exceed the client-side apply annotation's size).
-  local argo tekton f crds=()
+  # Argo Events' CRDs (EventSource, Sensor, EventBus: event triggers) keep `spec` unvalidated
+  # (x-kubernetes-preserve-unknown-fields); conformance/go/argo-events checks what is in it.
+  # Tekton Triggers' CRDs likewise (event triggers; conformance/go/tekton-triggers checks their specs).
+  local argo events tekton triggers f crds=()
   argo="$(gomodfile github.com/argoproj/argo-workflows/v4 "$ARGO_WORKFLOWS_VERSION" manifests/base/crds/full)"
+  events="$(gomodfile github.com/argoproj/argo-events "$ARGO_EVENTS_VERSION" manifests/base/crds)"
   tekton="$(gomodfile github.com/tektoncd/pipeline "$TEKTON_PIPELINE_VERSION" config/300-crds)"
-  for f in "$argo"/argoproj.io_*.yaml "$tekton"/300-*.yaml; do crds+=(-f "$f"); done
+  triggers="$(gomodfile github.com/tektoncd/triggers "$TEKTON_TRIGGERS_VERSION" config)"
+  for f in "$argo"/argoproj.io_*.yaml "$events"/argoproj.io_*.yaml "$tekton"/300-*.yaml "$triggers"/300-*.yaml; do crds+=(-f "$f"); done
+  # Tekton Triggers' ClusterRoles (an installation's, README precondition): an event trigger's file binds
+  # tekton-triggers-eventlistener-roles in the namespace, and the check asks what that binding grants.
+  crds+=(-f "$triggers/200-clusterrole.yaml")
   # Argo's full CRDs are large: on a loaded machine one apply takes longer than the readiness probe's 10 s (the last --request-timeout wins).
   "${kubectl[@]}" --request-timeout 120s apply --server-side --field-manager kfm-conformance "${crds[@]}" >"$dir/crds.log" 2>&1 || {
     cat "$dir/crds.log" >&2
     stop "$dir"
     die "installing the Argo and Tekton CRDs failed"
   }
-  "${kubectl[@]}" wait --for condition=Established --timeout 60s crd --all >>"$dir/crds.log" 2>&1 || {
+  # kubectl wait fails at once on a CRD whose status has no conditions yet (".status.conditions
+  # accessor error"), which the API server writes a moment after the apply: try again a few times.
+  local tries=0
+  until "${kubectl[@]}" wait --for condition=Established --timeout 60s crd --all >>"$dir/crds.log" 2>&1; do
+    tries=$((tries + 1))
+    [[ $tries -lt 5 ]] || break
+    sleep 2
+  done
+  [[ $tries -lt 5 ]] || {
     cat "$dir/crds.log" >&2
     stop "$dir"
     die "the CRDs did not become established"

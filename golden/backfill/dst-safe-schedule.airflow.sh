@@ -1,5 +1,5 @@
 # Backfill planned by kfm-compile 0.1.0 (target airflow) from specs/dst-safe-schedule.yaml
-# spec digest: sha256:f3271fd61606fb2b517e72ea9c6fdde82d56ebe2fd09a9b5bfb6651811b0fade
+# spec digest: sha256:67c32827fd24a40d16a57828c686a2b4e0ac41a020070dc07f33506a2d1f5789
 # 3 runs, one per partition of 2024-03-30..2024-04-01; ledger: berlin_nightly.backfill-2024-03-30-2024-04-01.ledger.json.
 # Each DAG run has a fixed run id: a line run again fails on the existing run instead of running the date twice.
 # logical date 2024-03-30T03:15:00Z, run token 40a37014a3b56876eece01f3d4c12cc3

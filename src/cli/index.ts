@@ -64,7 +64,9 @@ Options:
       --option <NAME=VALUE>  a target's deployment option (repeatable; TARGET.NAME=VALUE
                        for one target), over the config's: lists comma-separated,
                        mappings as JSON; README "Deploying" lists each target's
-      --force          overwrite files at output paths that kfm-compile did not generate
+                       options
+      --force          overwrite files at output paths that kfm-compile did not generate,
+                       and generated files edited by hand
       --prune          remove generated files that no compiled spec writes any more
   -q, --quiet          no line per file, no summary, no progress (diagnostics still print)
   -h, --help           this help (also: kfm-compile <command> --help)

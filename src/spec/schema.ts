@@ -26,6 +26,7 @@ function validator(definition: string): ValidateFunction {
 
 const DURATION_PATTERN = schema.definitions.JobSpec!.properties!.timeout!.pattern!;
 const NAME_PATTERN = schema.definitions.JobSpec!.properties!.name!.pattern!;
+const NAME_RE = new RegExp(NAME_PATTERN, "u");
 const SECRET_PATTERN = schema.definitions.SecretRef!.properties!.secret!.pattern!;
 const SECRET_KEY_PATTERN = schema.definitions.SecretRef!.properties!.key!.pattern!;
 
@@ -203,7 +204,7 @@ function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
     }
     case "type": {
       const expected = String((e.params as { type: string | string[] }).type).replace(/,/g, " or ");
-      return problem("KFM103", `${describe(at)} must be ${article(expected)}, not ${typeName(e.data)}.`, at);
+      return problem("KFM103", `${describe(at)} must be ${article(expected)}, not ${typeName(e.data)}${typeHint(e, expected)}.`, at);
     }
     case "pattern": {
       const pattern = (e.params as { pattern: string }).pattern;
@@ -223,7 +224,7 @@ function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
       if (pattern === NAME_PATTERN) {
         return problem(
           "KFM104",
-          `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner.`,
+          `The name \`${String(e.data)}\` is not allowed: use lower-case letters, digits, \`_\` and \`-\`, starting with a letter and not ending with \`_\` or \`-\`, so it maps to every runner${nameHint(String(e.data))}.`,
           at,
         );
       }
@@ -249,6 +250,31 @@ function toProblem(e: ErrorObject, base: (string | number)[]): Problem {
     default:
       return problem("KFM104", `${describe(at)} ${e.message ?? "is invalid"}.`, at);
   }
+}
+
+/** `, for example \`bad_name\`` for `Bad Name`: the name made allowed, when something of it is left. */
+function nameHint(name: string): string {
+  const fixed = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "_")
+    .replace(/^[^a-z]+/, "")
+    .replace(/[_-]+$/, "");
+  return fixed !== "" && NAME_RE.test(fixed) ? ` (for example \`${fixed}\`)` : "";
+}
+
+/**
+ * How to write what was meant, for the type mistakes that are usually a missing unit or
+ * missing brackets: a number where a duration goes (`timeout: 10`), one value where a
+ * list goes (`depends_on: b`).
+ */
+function typeHint(e: ErrorObject, expected: string): string {
+  const data = e.data;
+  const pattern = (e.parentSchema as { pattern?: string } | undefined)?.pattern;
+  if (pattern === DURATION_PATTERN && typeof data === "number" && Number.isSafeInteger(data) && data >= 0)
+    return `: a duration has a unit, for example \`${data}s\`, \`${data}m\` or \`${data}h\``;
+  if (expected === "array" && (typeof data === "string" || typeof data === "number") && /^[A-Za-z0-9_.-]{1,64}$/.test(String(data)))
+    return `: write \`[${String(data)}]\` for a list of one`;
+  return "";
 }
 
 function article(typeList: string): string {

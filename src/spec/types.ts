@@ -332,8 +332,8 @@ export interface IntervalSchedule {
 
 /** An event trigger (contract 7.1, optional there). */
 export interface EventSchedule {
-  /** The kind of event, for example `s3_file_arrival`. */
+  /** The kind of event: `s3_file_arrival` (a new object under `source`), the one kfm-compile knows. */
   trigger: string;
-  /** Where the event comes from, for example an object-store prefix. */
+  /** Where the event comes from: `s3://<bucket>/<key prefix>`; required for `s3_file_arrival`. */
   source?: string;
 }

@@ -17,16 +17,6 @@ export function check(ir: Workflow): Problem[] {
       ),
     );
   }
-  const s = ir.schedule;
-  if (ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup) {
-    problems.push(
-      problem(
-        "KFM301",
-        "airflow cannot express max_active_runs without catchup: when the limit is reached Airflow creates no new run, and once a run ends it creates the next due slot only, computed with catchup off as the latest slot at or before now (CronTriggerTimetable.next_dagrun_info), so slots that came due meanwhile beyond the first are dropped instead of queued. Set `catchup: true` (every slot then runs, in order), or drop max_active_runs.",
-        [...ir.at, "max_active_runs"],
-      ),
-    );
-  }
   if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
     problems.push(
       problem(
@@ -46,15 +36,6 @@ export function check(ir: Workflow): Problem[] {
     );
   };
   if (ir.timeoutSeconds !== null && ir.timeoutSeconds > MAX_SECONDS) tooLong("a workflow timeout", ir.timeoutSeconds, ir.at);
-  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
-    problems.push(
-      problem(
-        "KFM301",
-        "airflow cannot express failure notifications together with a workflow timeout: when `dagrun_timeout` stops a run, Airflow marks it failed and sets every unfinished task skipped (scheduler_job_runner.py `_schedule_dag_run`), so no task runs afterwards and a run that failed by its timeout would send no notification. Drop the workflow `timeout` (bound each job with its own `timeout`), or drop `notifications`.",
-        ir.notifications[0]!.at,
-      ),
-    );
-  }
   for (const u of ir.upstream) {
     if (u.timeoutSeconds !== null && u.timeoutSeconds >= SENSOR_NO_LIMIT_SECONDS) {
       problems.push(

@@ -26,6 +26,7 @@ import {
 } from "../../src/ir.js";
 import {
   AIRFLOW_FAIL_RUN_TASK,
+  AIRFLOW_RUN_DONE_TASK,
   AIRFLOW_RUN_FAILED_TASK,
   AIRFLOW_WINDOW_TASK,
   NOTIFY_CURL_IMAGE,
@@ -302,6 +303,8 @@ export interface TaskView {
   readonly executionTimeout: string;
   readonly triggerRule: string;
   readonly podStartTimeout: string;
+  /** `kfm_run_deadline` (0 or 1): when the workflow has a timeout (README "Run timeout"). */
+  readonly preExecute: readonly string[];
 }
 
 /** The file's restricted contexts (`KFM_RESTRICTED_POD`, `KFM_RESTRICTED_CONTAINER`), written once when a pod kfm-compile adds uses them. */
@@ -347,6 +350,7 @@ export interface GateView {
   readonly subject: string;
   readonly body: string;
   readonly responseTimeout: string;
+  readonly preExecute: readonly string[];
 }
 
 /** An `ExternalTaskSensor` waiting for another workflow's run of the same logical date. */
@@ -355,6 +359,7 @@ export interface SensorView {
   readonly externalDagId: string;
   readonly timeout: string;
   readonly pokeInterval: string;
+  readonly preExecute: readonly string[];
 }
 
 /** The `for` statement over the edges (0 or 1 of them): the list of `(upstream, downstream)` task ids. */
@@ -371,8 +376,12 @@ export interface DagView {
   readonly imports: string;
   /** `KFM_K8S_CONFIG`: when the file builds Kubernetes models. */
   readonly k8sConfig: Present;
-  /** The `KfmRetryWaits` class: when some task retries after differing waits. */
-  readonly retryWaits: Present;
+  /** The `KfmRetryWaits` class (0 or 1; RETRY_WAITS_CLASS, or RETRY_WAITS_DEADLINE_CLASS with a run timeout): when some task uses it. */
+  readonly retryWaits: readonly string[];
+  /** RUN_DEADLINE_FUNCTIONS (without its last line break): when the workflow has a timeout. */
+  readonly runDeadline: readonly string[];
+  /** `KFM_RUN_TIMEOUT`'s value (0 or 1): the workflow's timeout. */
+  readonly runTimeout: readonly string[];
   /** NOTIFY_HELPERS (without its last line break): when the workflow has notifications. */
   readonly notifyHelpers: readonly string[];
   /** The DAG's `user_defined_macros`: the run token, and the notification helpers when there are notifications. */
@@ -383,11 +392,12 @@ export interface DagView {
   readonly startDate: string;
   readonly endDate: string;
   readonly catchup: string;
+  /** The note on `catchup=True` (0 or 1): a queue without catch-up (queuesWithoutCatchup). */
+  readonly queueNote: readonly string[];
   readonly maxActiveRuns: string;
-  readonly dagrunTimeout: string;
   readonly pausedOnCreation: string;
-  /** `default_args` (0 or 1): the deployment options every operator takes, when any is set. */
-  readonly defaultArgs: readonly string[];
+  /** `default_args` (0 or 1): the deployment options every operator takes, and the `start_date` key of a queue without catch-up. */
+  readonly defaultArgs: readonly DefaultArgsView[];
   readonly runTokenSeed: string;
   /** WINDOW_FUNCTION (without its last line break): when the workflow has a window guard. */
   readonly windowFunction: readonly string[];
@@ -404,6 +414,8 @@ export interface DagView {
   readonly failRun: readonly FailRunView[];
   /** The `kfm-run-failed` marker (0 or 1): present when the workflow has notifications. */
   readonly runFailed: readonly FailRunView[];
+  /** The `kfm-run-done` marker (0 or 1): notifications and a workflow timeout. */
+  readonly runDone: readonly FailRunView[];
   readonly edges: readonly EdgesView[];
 }
 
@@ -430,8 +442,10 @@ const IMPORT_TABLE: readonly { readonly section: number; readonly from: string |
   { section: 1, from: "airflow.sdk", name: "CronTriggerTimetable", binds: "CronTriggerTimetable" },
   { section: 1, from: "airflow.sdk", name: "RetryDecision", binds: "RetryDecision" },
   { section: 1, from: "airflow.sdk", name: "RetryPolicy", binds: "RetryPolicy" },
+  { section: 1, from: "airflow.sdk", name: "timezone", binds: "timezone" },
   { section: 1, from: "airflow.sdk.configuration", name: "conf", binds: "conf" },
   { section: 1, from: "airflow.sdk.exceptions", name: "AirflowFailException", binds: "AirflowFailException" },
+  { section: 1, from: "airflow.sdk.exceptions", name: "AirflowSkipException", binds: "AirflowSkipException" },
   { section: 1, from: "kubernetes.client", name: "Configuration", binds: "Configuration" },
   // isort keeps an aliased member on its own line (`combine-as-imports = false`).
   { section: 1, from: "kubernetes.client", name: "models as k8s", binds: "k8s" },
@@ -446,6 +460,8 @@ export function namesUsed(called: ReadonlySet<string>): Set<string> {
   if (called.has("k8s")) used.add("Configuration"); // KFM_K8S_CONFIG
   if (called.has("KfmRetryWaits")) for (const n of ["RetryPolicy", "RetryDecision", "timedelta"]) used.add(n);
   if (called.has("KfmFailRun")) for (const n of ["BaseOperator", "AirflowFailException"]) used.add(n);
+  if (called.has("kfm_run_deadline"))
+    for (const n of ["timedelta", "timezone", "AirflowFailException", "AirflowSkipException", "KubernetesPodOperator", "ApprovalOperator"]) used.add(n);
   return used;
 }
 
@@ -494,6 +510,33 @@ export function pyLocalDateTime(local: string | null, timezone: string): Py {
   return pyCall("pendulum.datetime", fields, [["tz", pyStr(timezone)]]);
 }
 
+/** `default_args`: its comments (0 or 1 each) and the dict. */
+export interface DefaultArgsView {
+  /** When it holds the `start_date` key of a queue without catch-up. */
+  readonly queue: readonly string[];
+  /** When it holds deployment options. */
+  readonly options: readonly string[];
+  readonly value: string;
+}
+
+/**
+ * A cron schedule with `catchup: false` and `max_active_runs` (README "Concurrency"). While
+ * the limit is reached the scheduler creates no run (`_create_dag_runs` skips a DAG whose
+ * `exceeds_max_non_backfill` is set, airflow-core `jobs/scheduler_job_runner.py`), and once
+ * one ends it creates `next_dagrun`, then computes the next from *now*: with catchup off the
+ * latest slot at or before now (`CronTriggerTimetable.next_dagrun_info`, `timetables/trigger.py`),
+ * so the slots between are dropped. With catchup on the next is the slot after the last run,
+ * so every slot runs in turn; and with no earliest date the first run is `_calc_first_run()`,
+ * the next slot after deployment (run_immediately 0), as `catchup: false` asks. `DAG()`
+ * accepts catchup on only with a `start_date` key (sdk `definitions/dag.py` `_validate_catchup`
+ * tests `"start_date" in default_args`), so `default_args` holds `start_date: None`, which
+ * leaves the restriction's `earliest` None (`SerializedDAG._time_restriction`).
+ */
+export function queuesWithoutCatchup(ir: Workflow): boolean {
+  const s = ir.schedule;
+  return ir.maxActiveRuns !== null && s !== null && s.kind === "cron" && !s.catchup;
+}
+
 function scheduleView(ir: Workflow, py: Placer): Pick<DagView, "schedule" | "startDate" | "endDate" | "catchup"> {
   const s = ir.schedule;
   if (s === null) return { schedule: "None", startDate: "None", endDate: "None", catchup: "False" };
@@ -512,7 +555,7 @@ function scheduleView(ir: Workflow, py: Placer): Pick<DagView, "schedule" | "sta
     // With a window guard the start is the guard's, and the DAG has none (windowStart).
     startDate: py.at(pyLocalDateTime(windowStart(ir) === null ? s.start : null, s.timezone), 1, "start_date"),
     endDate: py.at(pyLocalDateTime(s.end, s.timezone), 1, "end_date"),
-    catchup: pyBool(s.catchup),
+    catchup: pyBool(s.catchup || queuesWithoutCatchup(ir)),
   };
 }
 
@@ -550,6 +593,111 @@ export const WINDOW_FUNCTION = `def kfm_in_window(dag_run, start):
 
 `;
 
+/**
+ * The retry policy of a task whose waits differ (README "Retries"), in the DAG file as written
+ * (without a line break at either end). Airflow 3.3 asks it after each failed try
+ * (`sdk/execution_time/task_runner.py` `_handle_current_task_failed` -> `_evaluate_retry_policy`);
+ * a RETRY decision's delay replaces `retry_delay`.
+ */
+export const RETRY_WAITS_CLASS = `class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Written by kfm-compile.
+    """
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1.
+        attempt = try_number - (max_tries - len(self.waits))
+        if 1 <= attempt <= len(self.waits):
+            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
+        return RetryDecision.default()
+
+    def serialize(self):
+        return {"waits": list(self.waits)}`;
+
+/**
+ * RETRY_WAITS_CLASS in a workflow with a timeout (README "Run timeout"): every task that retries
+ * uses it, equal waits too. No wait goes past the run's timeout: it is cut to the time left, so
+ * the next try starts at the deadline and `kfm_run_deadline` fails it there (a job waiting for
+ * its next attempt fails at the deadline); with no time left the policy's FAIL fails the task
+ * at once (`_handle_current_task_failed`: FAIL bypasses the retry count).
+ */
+export const RETRY_WAITS_DEADLINE_CLASS = `class KfmRetryWaits(RetryPolicy):
+    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
+
+    Never past the run's timeout: a wait ends at the latest when the run's time is up
+    (the next try then fails in kfm_run_deadline), and with no time left the task
+    fails at once. Written by kfm-compile.
+    """
+
+    def __init__(self, waits):
+        self.waits = tuple(waits)
+
+    def evaluate(self, exception, try_number, max_tries, context=None):
+        # Attempt number within this run of the task; a cleared task counts from 1.
+        attempt = try_number - (max_tries - len(self.waits))
+        if not 1 <= attempt <= len(self.waits):
+            return RetryDecision.default()
+        wait = timedelta(seconds=self.waits[attempt - 1])
+        left = kfm_time_left(context)
+        if left <= timedelta(0):
+            return RetryDecision.fail("the run's timeout has passed")
+        return RetryDecision.retry(delay=min(wait, left))
+
+    def serialize(self):
+        return {"waits": list(self.waits)}`;
+
+/**
+ * The workflow's timeout (README "Run timeout"), followed by two blank lines: every job, gate
+ * and dependency sensor has \`pre_execute=kfm_run_deadline\`. Airflow's own \`dagrun_timeout\` is
+ * not used: the scheduler then sets every unfinished task \`skipped\`, the running one included
+ * (\`core/jobs/scheduler_job_runner.py\` \`_schedule_dag_run\`), so the job the timeout stopped
+ * would not be failed and no notification task could run. The task runner calls
+ * \`_pre_execute_hook\` in \`_execute_task\` before \`_run_execute_callable\` reads
+ * \`task.execution_timeout\` (\`sdk/execution_time/task_runner.py\`), so the try is stopped at the
+ * deadline by Airflow's own attempt timeout (SIGALRM, \`AirflowTaskTimeout\`); a gate's
+ * \`response_timeout\` is read by \`execute\` (\`TaskAwaitingInput(timeout=...)\`, hitl.py), and
+ * the scheduler's \`check_awaiting_input_timeouts\` fails the gate there. A resumed gate keeps
+ * its first start, and a sensor in reschedule mode starts with the run, so both fail at the deadline.
+ */
+export const RUN_DEADLINE_FUNCTIONS = `def kfm_time_left(context):
+    """What is left of the run's timeout, KFM_RUN_TIMEOUT from its start (kfm-compile)."""
+    return context["dag_run"].start_date + KFM_RUN_TIMEOUT - timezone.utcnow()
+
+
+def kfm_run_deadline(context):
+    """The run's timeout, for one try of a job, gate or dependency (kfm-compile).
+
+    The pre_execute of each: the task runner calls it before every try, before it
+    reads the try's execution_timeout (task_runner.py _execute_task). With time
+    left, the try's execution_timeout (a gate's response_timeout) is cut to it.
+    With none left, a job's first try does not start (skipped, as the all_success
+    tasks after it are); a later try, a resumed gate or a waiting sensor fails.
+    """
+    task, ti = context["task"], context["ti"]
+    left = kfm_time_left(context)
+    if left <= timedelta(0):
+        first_try = ti.try_number - ti.max_tries + task.retries == 1
+        if first_try and isinstance(task, KubernetesPodOperator):
+            raise AirflowSkipException("the run's timeout passed before this job began")
+        raise AirflowFailException("the run's timeout has passed")
+    if isinstance(task, ApprovalOperator):
+        task.response_timeout = min(task.response_timeout or left, left)
+    else:
+        task.execution_timeout = min(task.execution_timeout or left, left)
+
+
+`;
+
+/** The module constant the run-timeout functions read. */
+export const RUN_TIMEOUT = "KFM_RUN_TIMEOUT";
+
+/** The hook every task the run's timeout bounds gets (`pre_execute=`). */
+export const RUN_DEADLINE_HOOK = "kfm_run_deadline";
+
 function periodOf(ir: Workflow): number | null {
   return ir.schedule !== null && ir.schedule.kind === "cron" ? (ir.schedule as CronSchedule).periodSeconds : null;
 }
@@ -571,9 +719,14 @@ function resourcesView(job: Job): Py {
  * and the native fields hold the first wait as the fallback Airflow uses when the
  * policy is not consulted (README "Retries").
  */
-function retryView(job: Job, py: Placer): Pick<TaskView, "retries" | "retryDelay" | "retryExponentialBackoff" | "maxRetryDelay" | "retryPolicy"> {
+function retryView(
+  job: Job,
+  py: Placer,
+  deadline: boolean,
+): Pick<TaskView, "retries" | "retryDelay" | "retryExponentialBackoff" | "maxRetryDelay" | "retryPolicy"> {
   const waits = retryWaits(job.retry);
-  const constant = waits.every((w) => w === waits[0]);
+  // With a run timeout every retried task takes the policy, which ends its waits at the deadline.
+  const constant = waits.every((w) => w === waits[0]) && !(deadline && waits.length > 0);
   return {
     retries: String(waits.length),
     retryDelay: py.at(pyTimedelta(waits.length === 0 ? 0 : waits[0]!), 2, "retry_delay"),
@@ -600,7 +753,7 @@ function envView(e: EnvVar, opts: JinjaOptions): Py {
   return k8sModel("V1EnvVar", [name, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
 }
 
-function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView {
+function taskView(job: Job, periodSeconds: number | null, py: Placer, deadline: boolean): TaskView {
   const k8sText: JinjaOptions = { doubleDollars: true, periodSeconds };
   return {
     taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
@@ -611,10 +764,11 @@ function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView 
     arguments: py.at(pyJinjaList(job.args, k8sText), 2, "arguments"),
     envVars: py.at(pyList(job.env.map((e) => envView(e, k8sText))), 2, "env_vars"),
     containerResources: py.at(resourcesView(job), 2, "container_resources"),
-    ...retryView(job, py),
+    ...retryView(job, py, deadline),
     executionTimeout: py.at(pyOptTimedelta(job.timeoutSeconds), 2, "execution_timeout"),
     triggerRule: pyStr(job.runWhen === "all_done" ? "all_done" : "all_success"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : [],
   };
 }
 
@@ -625,7 +779,7 @@ function taskView(job: Job, periodSeconds: number | null, py: Placer): TaskView 
  * gate is not asked again. `subject` and `body` are Jinja-templated, so they are written as
  * Jinja that renders to the text.
  */
-function gateView(job: Job, py: Placer): GateView {
+function gateView(job: Job, py: Placer, deadline: boolean): GateView {
   const text = (t: string): string => pyStr(jinjaSource([{ text: t }], { doubleDollars: false, periodSeconds: null }));
   return {
     taskId: py.at(pyStr(airflowId(job.name)), 2, "task_id"),
@@ -633,15 +787,17 @@ function gateView(job: Job, py: Placer): GateView {
     subject: py.at(text(`Approve ${job.name}?`), 2, "subject"),
     body: job.description === null ? "None" : py.at(text(job.description), 2, "body"),
     responseTimeout: py.at(pyOptTimedelta(job.approval!.timeoutSeconds), 2, "response_timeout"),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : [],
   };
 }
 
-function sensorView(workflow: string, timeoutSeconds: number | null, py: Placer): SensorView {
+function sensorView(workflow: string, timeoutSeconds: number | null, py: Placer, deadline: boolean): SensorView {
   return {
     taskId: py.at(pyStr(airflowUpstreamSensorTask(workflow)), 2, "task_id"),
     externalDagId: py.at(pyStr(airflowId(workflow)), 2, "external_dag_id"),
     timeout: py.at(pyTimedelta(timeoutSeconds ?? SENSOR_NO_LIMIT_SECONDS), 2, "timeout"),
     pokeInterval: String(SENSOR_POKE_SECONDS),
+    preExecute: deadline ? [RUN_DEADLINE_HOOK] : [],
   };
 }
 
@@ -755,9 +911,11 @@ export const EDGE_LOOP = "for upstream, downstream in ";
 export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTIONS): DagView {
   const py = new Placer();
   const period = periodOf(ir);
+  // README "Run timeout": every job, gate and sensor checks the run's deadline as it starts.
+  const deadline = ir.timeoutSeconds !== null;
   const edges: [string, string][] = [];
   const sensorIds = ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow));
-  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py));
+  const sensors = ir.upstream.map((u) => sensorView(u.workflow, u.timeoutSeconds, py, deadline));
   // A scheduled run before the start skips every task: the guard is upstream of every first task
   // (each sensor and each job with no job upstream), and every other task is downstream of those.
   const start = windowStart(ir);
@@ -785,39 +943,56 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
   if (needsWatcher) for (const t of own) edges.push([t, AIRFLOW_FAIL_RUN_TASK]);
   // Notifications: `kfm-run-failed` runs (no-op) when some task failed, else is skipped; each
   // notification task waits for every task and for it (`none_skipped`): once, at the end, failed runs only.
+  // With a run timeout a job kept from starting is skipped, so they wait for `kfm-run-done`
+  // (`all_done` after every task) instead of for every task.
   const notified = ir.notifications.length > 0;
   const runFailed: FailRunView[] = notified ? [{ taskId: pyStr(AIRFLOW_RUN_FAILED_TASK) }] : [];
   if (notified) for (const t of own) edges.push([t, AIRFLOW_RUN_FAILED_TASK]);
+  const runDone: FailRunView[] = notified && deadline ? [{ taskId: pyStr(AIRFLOW_RUN_DONE_TASK) }] : [];
+  if (runDone.length > 0) for (const t of own) edges.push([t, AIRFLOW_RUN_DONE_TASK]);
   const notify = ir.notifications.map((n, i) => notifyView(ir, n, i, period, py));
   for (let i = 0; i < notify.length; i++) {
-    for (const t of own) edges.push([t, airflowNotifyTask(i)]);
+    for (const t of runDone.length > 0 ? [AIRFLOW_RUN_DONE_TASK] : own) edges.push([t, airflowNotifyTask(i)]);
     edges.push([AIRFLOW_RUN_FAILED_TASK, airflowNotifyTask(i)]);
   }
-  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py));
-  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py));
+  const gates = ir.jobs.filter((j) => j.approval !== null).map((j) => gateView(j, py, deadline));
+  const tasks = ir.jobs.filter((j) => j.approval === null).map((j) => taskView(j, period, py, deadline));
   const dag = {
     dagId: py.at(pyStr(airflowId(ir.name)), 1, "dag_id"),
     description: ir.description === null ? "None" : py.at(pyStr(ir.description), 1, "description"),
     ...scheduleView(ir, py),
+    queueNote: queuesWithoutCatchup(ir) ? [""] : [],
     maxActiveRuns: String(ir.maxActiveRuns ?? MAX_ACTIVE_RUNS),
-    dagrunTimeout: py.at(pyOptTimedelta(ir.timeoutSeconds), 1, "dagrun_timeout"),
     pausedOnCreation: pyBool(options.pausedOnCreation),
   };
-  const deployment = deploymentArgs(options);
-  const defaultArgs = deployment.length === 0 ? [] : [py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args")];
+  const queue = queuesWithoutCatchup(ir);
+  const deployment: [string, Py][] = [...(queue ? [["start_date", "None"] as [string, Py]] : []), ...deploymentArgs(options)];
+  const defaultArgs: DefaultArgsView[] =
+    deployment.length === 0
+      ? []
+      : [
+          {
+            queue: queue ? [""] : [],
+            options: deployment.length > (queue ? 1 : 0) ? [""] : [],
+            value: py.at(pyDict(deployment.map(([k, v]) => [pyStr(k), v])), 1, "default_args"),
+          },
+        ];
   const pairs = pyList(edges.map(([u, d]) => pyTuple([pyStr(u), pyStr(d)])));
   const called = new Set(py.called);
   if (tasks.length > 0 || notify.length > 0) called.add("KubernetesPodOperator");
   if (gates.length > 0) called.add("ApprovalOperator");
   if (sensors.length > 0) called.add("ExternalTaskSensor");
   if (notified) for (const name of ["EmptyOperator", "conf", "quote"]) called.add(name);
+  if (deadline) called.add(RUN_DEADLINE_HOOK);
   if (needsWatcher) called.add("KfmFailRun");
   if (window.length > 0) called.add("ShortCircuitOperator");
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: importBlock(called),
     k8sConfig: called.has("k8s") ? [true] : [],
-    retryWaits: called.has("KfmRetryWaits") ? [true] : [],
+    retryWaits: called.has("KfmRetryWaits") ? [deadline ? RETRY_WAITS_DEADLINE_CLASS : RETRY_WAITS_CLASS] : [],
+    runDeadline: deadline ? [RUN_DEADLINE_FUNCTIONS.slice(0, -1)] : [],
+    runTimeout: deadline ? [valueAt(pyTimedelta(ir.timeoutSeconds!), 0, `${RUN_TIMEOUT} = `)] : [],
     notifyHelpers: notified ? [NOTIFY_HELPERS.slice(0, -1)] : [],
     userDefinedMacros: py.at(pyDict(["kfm_run_token", ...(notified ? NOTIFY_MACROS : [])].map((m): [string, Py] => [pyStr(m), m])), 1, "user_defined_macros"),
     ...dag,
@@ -832,6 +1007,7 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
     notifications: notify,
     failRun,
     runFailed,
+    runDone,
     edges:
       edges.length === 0
         ? []

@@ -19,7 +19,7 @@ export const features: FeatureTable = {
   },
   "notify.failure": {
     support: "emulated",
-    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. Refused with a workflow `timeout`, which stops the run before any task can send.',
+    how: 'A curl pod per notification running the shared script (the failed jobs from the run\'s task states, the link from `[api] base_url`, `execution_timeout` 660 s) with `trigger_rule="none_skipped"` after every task and a `one_failed` marker: it runs once, at the end, only in a failed run; the `KfmFailRun` watcher keeps the run failed. With a workflow `timeout` it waits for a `kfm-run-done` marker (`all_done`) instead of every task, since a job the timeout keeps from starting is skipped.',
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1." },
   "retry.constant-wait": { support: "native", how: "`retry_delay` with `retry_exponential_backoff=0`, which adds no jitter." },
@@ -29,7 +29,10 @@ export const features: FeatureTable = {
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the `RetryPolicy`." },
   "timeout.attempt": { support: "native", how: "`execution_timeout`, per try." },
-  "timeout.run": { support: "native", how: "`dagrun_timeout`." },
+  "timeout.run": {
+    support: "emulated",
+    how: "`KFM_RUN_TIMEOUT` and a `pre_execute=kfm_run_deadline` hook on every job, gate and sensor: before each try it cuts `execution_timeout` (a gate's `response_timeout`) to the time left, skips a job's first try after the deadline and fails any later try; `KfmRetryWaits` ends retry waits at the deadline. Not `dagrun_timeout`, which skips the stopped job instead of failing it and runs no notification.",
+  },
   "timeout.none": {
     support: "native",
     how: "`None` written out; pod scheduling and start-up are bounded apart from the attempt, by the one pod-start bound of every target (`schedule_timeout_seconds`, `startup_timeout_seconds`).",
@@ -40,6 +43,10 @@ export const features: FeatureTable = {
     how: "`end_date`, and with `catchup: true` `start_date`, as pendulum datetimes in the schedule's zone. With `catchup: false` the DAG has no `start_date` (a past one would run the latest past slot as soon as the DAG is deployed) and a first `ShortCircuitOperator` task, `kfm-window`, skips every task of a scheduled run before the start; the run ends successful.",
   },
   "schedule.catchup": { support: "native", how: "`catchup=True`." },
+  "schedule.daylight-saving": {
+    support: "native",
+    how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`).",
+  },
   "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
@@ -49,8 +56,8 @@ export const features: FeatureTable = {
   },
   "env.secret": { support: "native", how: "`k8s.V1EnvVar` with `value_from.secret_key_ref`, which Airflow does not template." },
   "concurrency.queue": {
-    support: "conditional",
-    how: "`max_active_runs=N` (runs queue) for manual runs and with `catchup: true`; refused with `catchup: false`, where Airflow runs only the latest of the slots that came due while the limit was reached.",
+    support: "differs",
+    how: "`max_active_runs=N` (runs queue, in order). With `catchup: false` the DAG is written `catchup=True` with no start date (its first run is the next slot after deployment), since with catchup off Airflow skips to the latest slot once the limit frees; so slots missed while the DAG is paused or the scheduler is down also run afterwards, where a DAG without a limit runs only the latest.",
   },
   "text.literal": {
     support: "emulated",

@@ -1,6 +1,6 @@
 /** Airflow 3 DAG files with one KubernetesPodOperator task per job. */
 import { leastTemplateBytes } from "../../src/expansion.js";
-import { ROBFIG_CRON, SKIPS } from "../../src/cron.js";
+import { MEANING } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import type { AirflowOptions } from "./options.js";
 import { OPTIONS } from "./options.js";
@@ -15,15 +15,13 @@ export const airflow: Target<AirflowOptions> = {
   name: "airflow",
   title: "Apache Airflow 3 DAG (KubernetesPodOperator)",
   extension: "py",
-  // airflow-core timetables/_cron.py: a schedule that is not "fixed" (_is_schedule_fixed:
-  // its next two slots differ in hour or minute) is stepped in UTC, so a cron firing every
-  // hour skips the gap hour and runs the repeated hour twice; a fixed-time cron fires a gap
-  // slot an hour late and a fold slot once, at its later instant (README, Schedules, checked
-  // with the real timetable). Other crons are not verified: taken as fixed-time ones.
-  daylightSaving: {
-    gap: (everyHour) => (everyHour ? SKIPS : "fires it an hour late"),
-    fold: (everyHour) => (everyHour ? ROBFIG_CRON.fold(true) : "fires it once, at its second occurrence"),
-  },
+  // The meaning of a daylight-saving slot is CronTriggerTimetable's own (airflow-core
+  // timetables/_cron.py `_get_next`): a cron covering every hour (`_covers_every_hour`) steps
+  // on elapsed time (skips the gap, both fold occurrences); another reads the slot with
+  // `make_aware` (shared/timezones/timezone.py: `fold=1`, pendulum's `convert`), so a gap
+  // slot fires an hour late and a fold slot once, at its second occurrence. Checked with the
+  // real timetable over 2024-2030 (test/conformance/dst.conformance.test.ts).
+  daylightSaving: MEANING,
   options: OPTIONS,
   features,
   // Each value at least as its text and Jinja variables (src/expansion.ts); `attempt` and the run token are the compiler's own.

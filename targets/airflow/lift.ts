@@ -10,6 +10,7 @@ import type { RuntimeVariable, Segment, SecretRef, StandardVariable, Template } 
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import {
   AIRFLOW_FAIL_RUN_TASK,
+  AIRFLOW_RUN_DONE_TASK,
   AIRFLOW_RUN_FAILED_TASK,
   AIRFLOW_WINDOW_TASK,
   NOTIFY_CURL_IMAGE,
@@ -41,6 +42,11 @@ import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
   RESTRICTED_POD,
   RESTRICTED_POD_SECURITY_CONTEXT,
+  RETRY_WAITS_CLASS as RETRY_WAITS,
+  RETRY_WAITS_DEADLINE_CLASS,
+  RUN_DEADLINE_FUNCTIONS,
+  RUN_DEADLINE_HOOK,
+  RUN_TIMEOUT,
   SENSOR_NO_LIMIT_SECONDS,
   WINDOW_FUNCTION,
   importBlock,
@@ -61,27 +67,9 @@ const K8S_CONFIG_BLOCK = `
 KFM_K8S_CONFIG = Configuration.get_default_copy()
 `;
 
-const RETRY_WAITS_CLASS = `
-
-class KfmRetryWaits(RetryPolicy):
-    """Retry after exactly waits[k - 1] seconds when attempt k of a task run fails.
-
-    Written by kfm-compile.
-    """
-
-    def __init__(self, waits):
-        self.waits = tuple(waits)
-
-    def evaluate(self, exception, try_number, max_tries, context=None):
-        # Attempt number within this run of the task; a cleared task counts from 1.
-        attempt = try_number - (max_tries - len(self.waits))
-        if 1 <= attempt <= len(self.waits):
-            return RetryDecision.retry(delay=timedelta(seconds=self.waits[attempt - 1]))
-        return RetryDecision.default()
-
-    def serialize(self):
-        return {"waits": list(self.waits)}
-`;
+/** The retry-policy class as the file holds it (emit.ts), with or without a run timeout. */
+const RETRY_WAITS_CLASS = `\n\n${RETRY_WAITS}\n`;
+const RETRY_WAITS_CLASS_DEADLINE = `\n\n${RETRY_WAITS_DEADLINE_CLASS}\n`;
 
 const RUN_TOKEN_FUNCTION = `
 
@@ -561,7 +549,6 @@ type CronSummary = Extract<ScheduleSummary, { kind: "cron" }>;
 interface DagRead {
   workflow: string;
   schedule: CronSummary | null;
-  timeoutSeconds: number | null;
   maxActiveRuns: number | null;
 }
 
@@ -598,19 +585,27 @@ function json(e: Expr, what: string): unknown {
   throw new LiftError(`${what} holds a ${e.kind}, not a literal`);
 }
 
-function readDefaultArgs(e: Expr | undefined): void {
+/**
+ * `default_args`: the deployment options, after a first `start_date: None` when the DAG is a
+ * queue without catch-up (emit.ts `queuesWithoutCatchup`); true when it has that key.
+ */
+function readDefaultArgs(e: Expr | undefined): boolean {
   if (e?.kind !== "dict" || e.entries.length === 0) throw new LiftError("default_args is not a dict of deployment options");
-  const keys = e.entries.map(([key]) => str(key, "a default_args key"));
+  const startKey = str(e.entries[0]![0], "a default_args key") === "start_date";
+  if (startKey) constant(e.entries[0]![1], null, "default_args start_date");
+  const entries = startKey ? e.entries.slice(1) : e.entries;
+  const keys = entries.map(([key]) => str(key, "a default_args key"));
   const known = DEPLOYMENT_ARGS.map(([key]) => key);
   for (const key of keys) if (!known.includes(key)) throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
   if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(",")) throw new LiftError("default_args is not in the order kfm-compile writes");
-  for (const [key, value] of e.entries) DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))![1](value, `default_args ${str(key, "key")}`);
+  for (const [key, value] of entries) DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))![1](value, `default_args ${str(key, "key")}`);
+  return startKey;
 }
 
 function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
   const hasDefaultArgs = c.kwargs.has("default_args");
   expectKeys(c, 0, hasDefaultArgs ? [...DAG_KEYS, "default_args"] : DAG_KEYS, "DAG(...)");
-  if (hasDefaultArgs) readDefaultArgs(c.kwargs.get("default_args"));
+  const startKey = hasDefaultArgs && readDefaultArgs(c.kwargs.get("default_args"));
   const k = c.kwargs;
   const maxActiveRuns = int(k.get("max_active_runs"), "max_active_runs");
   if (maxActiveRuns < 1 || maxActiveRuns > MAX_ACTIVE_RUNS) throw new LiftError("max_active_runs is out of range");
@@ -622,6 +617,8 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
     throw new LiftError('user_defined_macros is not {"kfm_run_token": kfm_run_token} (and the notification helpers)');
   }
   constant(k.get("max_consecutive_failed_dag_runs"), 0, "max_consecutive_failed_dag_runs");
+  // README "Run timeout": the scheduler's dagrun_timeout would skip the task it stops; the timeout is KFM_RUN_TIMEOUT.
+  constant(k.get("dagrun_timeout"), null, "dagrun_timeout");
   constant(k.get("fail_fast"), false, "fail_fast");
   bool(k.get("is_paused_upon_creation"), "is_paused_upon_creation");
   constant(k.get("render_template_as_native_obj"), false, "render_template_as_native_obj");
@@ -640,19 +637,26 @@ function readDag(c: Extract<Expr, { kind: "call" }>): DagRead {
     if (seconds(t.kwargs.get("interval"), "interval") !== 0) throw new LiftError("the timetable interval is not 0 (logical date would not be the fire time)");
     if (seconds(t.kwargs.get("run_immediately"), "run_immediately") !== 0) throw new LiftError("run_immediately is not timedelta(seconds=0)");
     const timezone = str(t.kwargs.get("timezone"), "timezone");
+    // A queue without catch-up (emit.ts queuesWithoutCatchup): catchup=True with no start, under a limit.
+    const queue = catchup && startKey;
+    if (queue && !isNone(k.get("start_date"))) throw new LiftError("default_args sets start_date while the DAG has one");
+    if (queue && maxActiveRuns === MAX_ACTIVE_RUNS) throw new LiftError("catchup=True without a start date and without max_active_runs");
     schedule = {
       kind: "cron",
       cron: str(t.args[0], "cron"),
       timezone,
       start: localDateTime(k.get("start_date"), timezone, "start_date"),
       end: localDateTime(k.get("end_date"), timezone, "end_date"),
-      catchup,
+      catchup: catchup && !queue,
     };
   }
+  if (startKey && (schedule === null || !catchup)) throw new LiftError("default_args sets start_date, which only a queue without catch-up has");
+  // With catchup=False the scheduler skips to the latest slot once the limit frees (README "Concurrency").
+  if (schedule !== null && !catchup && maxActiveRuns !== MAX_ACTIVE_RUNS)
+    throw new LiftError("max_active_runs with catchup=False drops the slots that came due while the limit was reached");
   return {
     workflow: str(k.get("dag_id"), "dag_id"),
     schedule,
-    timeoutSeconds: optSeconds(k.get("dagrun_timeout"), "dagrun_timeout"),
     maxActiveRuns: maxActiveRuns === MAX_ACTIVE_RUNS ? null : maxActiveRuns,
   };
 }
@@ -706,12 +710,16 @@ function readResources(e: Expr | undefined, what: string): { cpu: string | null;
   return { cpu: cpuMeaning(requests.cpu ?? null), memory: memoryMeaning(requests.memory ?? null) };
 }
 
-function readWaits(k: Map<string, Expr>, retries: number, what: string): number[] {
+function readWaits(k: Map<string, Expr>, retries: number, what: string, deadline: boolean): number[] {
   constant(k.get("retry_exponential_backoff"), 0, `${what} retry_exponential_backoff`);
   constant(k.get("max_retry_delay"), null, `${what} max_retry_delay`);
   const delay = seconds(k.get("retry_delay"), `${what} retry_delay`);
   const policy = k.get("retry_policy");
-  if (isNone(policy)) return Array.from({ length: retries }, () => delay);
+  if (isNone(policy)) {
+    // README "Run timeout": without the policy a retry wait would run past the run's timeout.
+    if (deadline && retries > 0) throw new LiftError(`${what} retries without KfmRetryWaits in a workflow with a timeout`);
+    return Array.from({ length: retries }, () => delay);
+  }
   const c = call(policy, "KfmRetryWaits", `${what} retry_policy`);
   expectKeys(c, 0, ["waits"], `${what} retry_policy`);
   const list = c.kwargs.get("waits");
@@ -737,7 +745,7 @@ function readEnvVar(e: Expr, what: string): [string, Template | SecretRef] {
 
 type TaskRead = Omit<JobSummary, "after" | "failureFailsRun">;
 
-function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
+function readTask(key: string, c: Extract<Expr, { kind: "call" }>, deadline: boolean): TaskRead {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, TASK_KEYS, `${what} KubernetesPodOperator(...)`);
   const k = c.kwargs;
@@ -769,7 +777,7 @@ function readTask(key: string, c: Extract<Expr, { kind: "call" }>): TaskRead {
     cpu,
     memory,
     attempts: retries + 1,
-    waitsSeconds: readWaits(k, retries, what),
+    waitsSeconds: readWaits(k, retries, what, deadline),
     timeoutSeconds: optSeconds(k.get("execution_timeout"), `${what} execution_timeout`),
   };
 }
@@ -889,13 +897,31 @@ function readSensor(key: string, c: Extract<Expr, { kind: "call" }>): { workflow
   return { workflow, timeoutSeconds: timeout === SENSOR_NO_LIMIT_SECONDS ? null : timeout };
 }
 
-/** The `kfm-run-failed` marker: `EmptyOperator(task_id=..., trigger_rule="one_failed")`. */
-function readRunFailed(key: string, c: Extract<Expr, { kind: "call" }>): void {
+/**
+ * The markers: `kfm-run-failed`, `EmptyOperator(task_id=..., trigger_rule="one_failed")`, and
+ * (a workflow timeout with notifications) `kfm-run-done`, the same with `trigger_rule="all_done"`.
+ */
+function readMarker(key: string, c: Extract<Expr, { kind: "call" }>): "one_failed" | "all_done" {
   const what = `task ${JSON.stringify(key)}`;
-  if (key !== AIRFLOW_RUN_FAILED_TASK) throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK}`);
+  const rule = key === AIRFLOW_RUN_FAILED_TASK ? "one_failed" : key === AIRFLOW_RUN_DONE_TASK ? "all_done" : null;
+  if (rule === null) throw new LiftError(`${what} is an EmptyOperator but not ${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK}`);
   expectKeys(c, 0, ["task_id", "trigger_rule"], `${what} EmptyOperator(...)`);
   constant(c.kwargs.get("task_id"), key, `${what} task_id`);
-  constant(c.kwargs.get("trigger_rule"), "one_failed", `${what} trigger_rule`);
+  constant(c.kwargs.get("trigger_rule"), rule, `${what} trigger_rule`);
+  return rule;
+}
+
+/**
+ * A task's call without its last keyword argument `pre_execute=kfm_run_deadline` (README "Run
+ * timeout"), and whether it had it.
+ */
+function withoutDeadlineHook(c: Extract<Expr, { kind: "call" }>, what: string): [Extract<Expr, { kind: "call" }>, boolean] {
+  const hook = c.kwargs.get("pre_execute");
+  if (hook === undefined) return [c, false];
+  if (hook.kind !== "name" || hook.name !== RUN_DEADLINE_HOOK) throw new LiftError(`${what} pre_execute is not ${RUN_DEADLINE_HOOK}`);
+  if ([...c.kwargs.keys()].at(-1) !== "pre_execute") throw new LiftError(`${what} pre_execute is not its last keyword argument`);
+  const kwargs = new Map([...c.kwargs].filter(([key]) => key !== "pre_execute"));
+  return [{ ...c, kwargs }, true];
 }
 
 /** A notification task: the curl pod with the shared script, `none_skipped`, no retry, bounded by `execution_timeout`. */
@@ -1021,13 +1047,18 @@ export function lift(text: string): Summary {
   let runToken: boolean;
   let failRunClass: boolean;
   [k8sConfig, body] = take(body, K8S_CONFIG_BLOCK);
+  let retryWaitsDeadline: boolean;
   [retryWaitsClass, body] = take(body, RETRY_WAITS_CLASS);
+  [retryWaitsDeadline, body] = retryWaitsClass ? [false, body] : take(body, RETRY_WAITS_CLASS_DEADLINE);
+  retryWaitsClass ||= retryWaitsDeadline;
   [runToken, body] = take(body, RUN_TOKEN_FUNCTION);
   if (!runToken) throw new LiftError("KFM_K8S_CONFIG, the KfmRetryWaits class or kfm_run_token are not the ones kfm-compile writes");
   let windowFunction: boolean;
   [windowFunction, body] = take(body, WINDOW_FUNCTION);
   let notifyHelpers: boolean;
   [notifyHelpers, body] = take(body, NOTIFY_HELPERS);
+  let deadline: boolean;
+  [deadline, body] = take(body, RUN_DEADLINE_FUNCTIONS);
   [failRunClass, body] = take(body, FAIL_RUN_CLASS);
   const p = new Parser(tokenize(body));
 
@@ -1036,6 +1067,16 @@ export function lift(text: string): Summary {
   const seed = p.next();
   if (seed.kind !== "str") throw new LiftError(`KFM_RUN_TOKEN_SEED is ${describe(seed)}, not a string literal`);
   p.newline();
+  // README "Run timeout": `KFM_RUN_TIMEOUT = timedelta(seconds=N)`, read by the deadline functions.
+  let timeoutSeconds: number | null = null;
+  if (deadline) {
+    p.name(RUN_TIMEOUT);
+    p.op("=");
+    timeoutSeconds = seconds(p.expr(), RUN_TIMEOUT);
+    p.newline();
+  }
+  if (retryWaitsDeadline !== (retryWaitsClass && deadline))
+    throw new LiftError(`the KfmRetryWaits class is not the one kfm-compile writes ${deadline ? "with" : "without"} a run timeout`);
   // The restricted contexts of the pods kfm-compile adds, when it adds any.
   let restrictedContexts = false;
   if (p.peek().kind === "name" && (p.peek() as { value: string }).value === RESTRICTED_POD) {
@@ -1065,10 +1106,18 @@ export function lift(text: string): Summary {
   let windowStart: string | null = null;
   while (!p.atEnd() && !(p.peek().kind === "name" && (p.peek() as { value: string }).value === "for")) {
     // Each operator is a statement of its own: the `with DAG(...)` block makes it a task of the DAG.
-    const c = p.expr();
-    if (c.kind !== "call") throw new LiftError(`expected an operator, found a ${c.kind}`);
-    const left = str(c.kwargs.get("task_id"), `the task_id of a ${c.func}(...)`);
+    const written = p.expr();
+    if (written.kind !== "call") throw new LiftError(`expected an operator, found a ${written.kind}`);
+    const left = str(written.kwargs.get("task_id"), `the task_id of a ${written.func}(...)`);
     if (rules.has(left)) throw new LiftError(`task ${left} is defined twice`);
+    // Every job, gate and sensor checks the run's timeout, and no other task does.
+    const [c, hooked] = withoutDeadlineHook(written, `task ${left}`);
+    const bounded =
+      ["ApprovalOperator", "ExternalTaskSensor"].includes(c.func) || (c.func === "KubernetesPodOperator" && left !== airflowNotifyTask(notifications.length));
+    if (hooked !== (bounded && deadline))
+      throw new LiftError(
+        `task ${left} ${hooked ? "has" : "lacks"} pre_execute=${RUN_DEADLINE_HOOK}${deadline ? "" : ", which the file does not define as kfm-compile writes it"}`,
+      );
     if (c.func === "ShortCircuitOperator") {
       if (!windowFunction) throw new LiftError(`task ${left} calls kfm_in_window, which the file does not define as kfm-compile writes it`);
       if (dag.schedule === null) throw new LiftError(`task ${left}: an unscheduled DAG has no window`);
@@ -1079,8 +1128,7 @@ export function lift(text: string): Summary {
       readFailRun(left, c);
       rules.set(left, "one_failed");
     } else if (c.func === "EmptyOperator") {
-      readRunFailed(left, c);
-      rules.set(left, "one_failed_noop");
+      rules.set(left, readMarker(left, c) === "one_failed" ? "one_failed_noop" : "all_done");
     } else if (c.func === "ApprovalOperator") {
       jobs.set(left, readGate(left, c));
       rules.set(left, "all_success");
@@ -1091,7 +1139,7 @@ export function lift(text: string): Summary {
       notifications.push({ task: left, summary: readNotify(left, call(c, "KubernetesPodOperator", `task ${left}`), dag.workflow) });
       rules.set(left, "none_skipped");
     } else {
-      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`));
+      const job = readTask(left, call(c, "KubernetesPodOperator", `task ${left}`), deadline);
       jobs.set(left, job);
       rules.set(left, job.runWhen === "all_done" ? "all_done" : "all_success");
     }
@@ -1128,6 +1176,7 @@ export function lift(text: string): Summary {
   const called = new Set([...p.called].filter((name) => name !== "dag"));
   // The notification helpers call conf.get and quote.
   if (notifyHelpers) for (const name of ["conf", "quote"]) called.add(name);
+  if (deadline) called.add(RUN_DEADLINE_HOOK);
   const expected = importBlock(called);
   if (imports !== expected) throw new LiftError(`the imports are not exactly the ones the file uses:\n${imports}\nexpected:\n${expected}`);
   if (k8sConfig !== called.has("k8s"))
@@ -1146,7 +1195,7 @@ export function lift(text: string): Summary {
   } else if (windowStart !== null) throw new LiftError(`${AIRFLOW_WINDOW_TASK} with catchup=True`);
   if (notifyHelpers !== notifications.length > 0)
     throw new LiftError(`the notification helpers are ${notifyHelpers ? "defined but no notification uses them" : "not defined as kfm-compile writes them"}`);
-  const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n) => n.task)]);
+  const internal = new Set([AIRFLOW_FAIL_RUN_TASK, AIRFLOW_RUN_FAILED_TASK, AIRFLOW_RUN_DONE_TASK, AIRFLOW_WINDOW_TASK, ...notifications.map((n) => n.task)]);
   const last = new Set([...internal].filter((t) => t !== AIRFLOW_WINDOW_TASK));
   for (const [t, ups] of upstream) {
     if (!internal.has(t) && ups.some((u) => last.has(u))) throw new LiftError(`task ${t} runs after ${ups.find((u) => last.has(u))}`);
@@ -1180,11 +1229,17 @@ export function lift(text: string): Summary {
   if (notifications.length > 0) {
     if (!rules.has(AIRFLOW_RUN_FAILED_TASK) || !sameSet(upstream.get(AIRFLOW_RUN_FAILED_TASK)!, own))
       throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} is not downstream of every task`);
+    // With a run timeout a job kept from starting is skipped: the notifications wait for kfm-run-done instead.
+    if (rules.has(AIRFLOW_RUN_DONE_TASK) !== deadline)
+      throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is written exactly when notifications and a run timeout are`);
+    if (deadline && !sameSet(upstream.get(AIRFLOW_RUN_DONE_TASK)!, own)) throw new LiftError(`${AIRFLOW_RUN_DONE_TASK} is not downstream of every task`);
+    const done = deadline ? [AIRFLOW_RUN_DONE_TASK] : own;
     for (const n of notifications) {
-      if (!sameSet(upstream.get(n.task)!, [...own, AIRFLOW_RUN_FAILED_TASK]))
+      if (!sameSet(upstream.get(n.task)!, [...done, AIRFLOW_RUN_FAILED_TASK]))
         throw new LiftError(`${n.task} does not wait for every task and ${AIRFLOW_RUN_FAILED_TASK}`);
     }
-  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK)) throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} without notifications`);
+  } else if (rules.has(AIRFLOW_RUN_FAILED_TASK) || rules.has(AIRFLOW_RUN_DONE_TASK))
+    throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK} without notifications`);
   void sensorTasks;
   const summaries = [...jobs].map(
     ([name, s]) =>
@@ -1203,7 +1258,7 @@ export function lift(text: string): Summary {
   return {
     workflow: dag.workflow,
     schedule,
-    timeoutSeconds: dag.timeoutSeconds,
+    timeoutSeconds,
     maxActiveRuns: dag.maxActiveRuns,
     runTokenSeed: seed.value,
     upstream: sensors.map((x) => ({ workflow: x.workflow, timeoutSeconds: x.timeoutSeconds })),

@@ -5,6 +5,7 @@
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type SpecPath, type Template, type Workflow } from "../../src/ir.js";
 import { kubeName } from "../../src/names.js";
+import { catchupCommand } from "../../src/backfill.js";
 import { backoffFor } from "./emit.js";
 import { argoWaits, literalTextIssue } from "./lift.js";
 
@@ -119,20 +120,12 @@ export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
   const schedule = ir.schedule;
   if (schedule !== null) {
-    if (schedule.kind === "event") {
-      problems.push(
-        problem(
-          "KFM301",
-          `${TARGET} cannot express an event trigger: a CronWorkflow only fires on a clock (event sources need Argo Events, which kfm-compile does not generate). Use a cron or interval schedule, or trigger the workflow by hand.`,
-          schedule.at,
-        ),
-      );
-    } else {
+    if (schedule.kind === "cron") {
       if (schedule.catchup) {
         problems.push(
           problem(
             "KFM301",
-            `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds), never every slot since start_date. Set catchup to false and run missed dates by hand.`,
+            `${TARGET} cannot express catchup: a CronWorkflow starts at most one missed slot (the latest, within startingDeadlineSeconds; workflow/cron/operator.go), never every slot since start_date. Set catchup to false and plan the missed runs with \`${catchupCommand(ir, "argo")}\`, then \`kubectl create -f\` the file it writes under argo-runs/.`,
             [...schedule.at, "catchup"],
           ),
         );
@@ -158,15 +151,6 @@ export function check(ir: Workflow): Problem[] {
     );
   }
   for (const job of ir.jobs) checkJob(job, problems);
-  for (const u of ir.upstream) {
-    problems.push(
-      problem(
-        "KFM301",
-        `${TARGET} cannot express a dependency on another workflow's run ('${u.workflow}'): a run cannot wait for the run of another workflow for the same logical date (synchronization locks only exclude runs, a workflow-of-workflows template starts a new run instead of waiting for the scheduled one, and Argo Events sensors start runs on events without gating a scheduled run). Compile for Airflow, or trigger this workflow from the end of '${u.workflow}' yourself.`,
-        u.at,
-      ),
-    );
-  }
   ir.notifications.forEach((n) => {
     const texts: [string, SpecPath][] = n.message.flatMap((s): [string, SpecPath][] => ("text" in s ? [[s.text, n.at]] : []));
     if (n.kind === "slack") texts.push([n.channel, [...n.at, "channel"]]);

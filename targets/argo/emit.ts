@@ -1,7 +1,9 @@
 /**
  * IR -> Argo Workflows YAML (argoproj.io/v1alpha1, designed for Argo Workflows 3.7 and v4).
  * A scheduled workflow becomes one CronWorkflow; an unscheduled one a WorkflowTemplate
- * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`).
+ * (submitted with `argo submit --from workflowtemplate/<name> -p logical-date=...`); an
+ * event-triggered one that WorkflowTemplate plus an Argo Events EventSource and Sensor
+ * that submit it with the event's time as the logical date.
  * Every mapping decision, with the upstream source it rests on, is in README.md.
  */
 import type { V1ConfigMap, V1Container, V1EnvVar, V1SecurityContext } from "@kubernetes/client-node";
@@ -10,12 +12,14 @@ import { hashComment, headerLines } from "../../src/header.js";
 import {
   STANDARD_ENV,
   type CronSchedule,
+  type EventSchedule,
   type Job,
   type Notification,
   type Retry,
   type RuntimeVariable,
   type StandardVariable,
   type Template,
+  type UpstreamWorkflow,
   type Workflow,
 } from "../../src/ir.js";
 import {
@@ -28,13 +32,19 @@ import {
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
   argoConcurrencyLockName,
+  ARGO_EVENT_NAME,
+  ARGO_EVENT_PORT,
   argoExecutorAccountName,
+  argoSensorAccountName,
   argoNotifyTask,
+  argoUpstreamWaitTask,
   kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
+import { dstGuard, parseCron, type Cron, type DstGuard } from "../../src/cron.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { toYamlStream } from "../../src/yaml.js";
+import { bucketPattern, keyPattern, OBJECT_CREATED_PATTERN } from "../events.js";
 import { accountObjects as kubernetesAccount, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
@@ -167,16 +177,32 @@ export function backoffFor(retry: Retry): ArgoBackoff {
 }
 
 /**
- * The CronWorkflow `when` guard that keeps slots outside [start, end] from starting a
- * run (README "Schedules"); null when there is no bound.
+ * The CronWorkflow `when` guard (README "Schedules"), or null when every fire of the
+ * schedule starts a run: slots outside [start, end] start none, and with a `dstGuard`
+ * (src/cron.ts) only the meaning's daylight-saving instants do. `when` is an expr-lang
+ * expression the controller evaluates as the schedule fires (workflow/cron/operator.go
+ * `shouldExecute`), `now()` being then; expr's `timezone()` and Go's `time.Time` methods
+ * read the wall clock. A fire in one of the cron's own hours runs unless the same wall
+ * hour comes again an hour later (the first occurrence of a fold); a fire in an hour
+ * `dstGuard` added runs only when the wall clock an hour earlier read two hours less
+ * (the hour before was a gap).
  */
-export function windowGuard(schedule: CronSchedule): string | null {
+export function windowGuard(schedule: CronSchedule, dst: DstGuard | null = null): string | null {
   const slot = "now().Truncate(duration('1m'))";
   const bound = (local: string) => `date('${local}', '${LOCAL_LAYOUT}', '${schedule.timezone}')`;
   const conditions: string[] = [];
+  if (dst !== null) conditions.push(dstCondition(schedule.timezone, dst));
   if (schedule.start !== null) conditions.push(`${slot} >= ${bound(schedule.start)}`);
   if (schedule.end !== null) conditions.push(`${slot} <= ${bound(schedule.end)}`);
   return conditions.length === 0 ? null : `{{= ${conditions.join(" && ")} }}`;
+}
+
+/** The daylight-saving part of the `when` guard (see `windowGuard`). */
+function dstCondition(zone: string, dst: DstGuard): string {
+  const hour = (shift: string) => `now()${shift === "" ? "" : `.Add(duration('${shift}'))`}.In(timezone('${zone}')).Hour()`;
+  const notFirstOccurrence = `${hour("1h")} != ${hour("")}`;
+  if (dst.addedHours.length === 0) return notFirstOccurrence;
+  return `(${hour("")} in [${dst.hours.join(", ")}] ? ${notFirstOccurrence} : ${hour("-1h")} == (${hour("")} + 22) % 24)`;
 }
 
 /**
@@ -309,16 +335,87 @@ export function finishedTerm(specName: string): string {
  * substituted when the task's dependencies are met (resolveDependencyReferences in
  * workflow/controller/dag.go). The guard rebuilds the run's start from it and truncates
  * it to the second, as getWorkflowDeadline does (the API server stores startedAt to the
- * second anyway), so it turns false at the deadline itself.
+ * second anyway), and turns false RUN_DEADLINE_MARGIN_SECONDS before the deadline: the
+ * controller cuts a pod's activeDeadlineSeconds to whole seconds of the time left, so the
+ * attempt the run's timeout stops ends up to a second early, and it refuses to create a
+ * pod with a second or less left, failing its node ("exceeded its deadline";
+ * createWorkflowPod in workflow/controller/workflowpod.go). A task reached in the last
+ * two seconds could only fail; the meaning is that it never starts.
  */
 export function runDeadlineGuard(timeoutSeconds: number): string {
   const started = "now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s'))";
-  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s'))) }}`;
+  return `{{= now().Before(${started}.Add(duration('${timeoutSeconds}s')).Add(duration('-${RUN_DEADLINE_MARGIN_SECONDS}s'))) }}`;
 }
 
-function dagTask(job: Job, source: DateSource, timeoutSeconds: number | null): Record<string, unknown> {
+/** Seconds before the run's deadline from which a `continue` task no longer starts (runDeadlineGuard). */
+export const RUN_DEADLINE_MARGIN_SECONDS = 2;
+
+/** Seconds between two looks for an upstream run that does not exist yet (Airflow's sensor pokes every 60 s too). */
+export const UPSTREAM_POLL_SECONDS = 60;
+
+/** `retryStrategy.limit` of a wait without a timeout: the largest int32, as the controller reads it (intstr.Int32). */
+export const UPSTREAM_NO_LIMIT_RETRIES = 2147483647;
+
+/** The retry expression: look again only while the upstream run does not exist (kubectl's `Error from server (NotFound)`). */
+export const UPSTREAM_RETRY_EXPRESSION = "lastRetry.message contains '(NotFound)'";
+
+/** The resource conditions: the upstream Workflow's phase (labels.Parse syntax, gjson paths). */
+export const UPSTREAM_SUCCESS_CONDITION = "status.phase == Succeeded";
+export const UPSTREAM_FAILURE_CONDITION = "status.phase in (Failed, Error)";
+
+/**
+ * The name of the upstream workflow's run of this run's logical date, as an expression
+ * tag: a scheduled run looks for the CronWorkflow's run of the same slot, named
+ * `<cron workflow>-<unix seconds of the slot>` (getChildWorkflowName, workflow/cron/operator.go;
+ * `workflow.scheduledTime` is that slot), and a manual run for the upstream's backfill
+ * run of its date, named `<workflow>-<unix minutes>` (src/names.ts `backfillRunName`).
+ */
+export function upstreamRunName(workflow: string, source: DateSource): string {
+  const epoch = `sprig.unixEpoch(${logicalDateExpression(source)})`;
+  return `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+}
+
+/**
+ * The template that waits for one upstream workflow's run of the same logical date
+ * (README "Cross-workflow dependencies"): a resource `get` of that Workflow, waiting in
+ * its pod until `status.phase` is Succeeded (the task succeeds) or Failed/Error (it
+ * fails) (ExecResource, WaitResource in workflow/executor/resource.go). A run that does
+ * not exist yet fails the `kubectl get` at once; the retry strategy looks again every
+ * minute for that failure only (`expression` on `lastRetry.message`, processNodeRetries
+ * in workflow/controller/operator.go). The timeout bounds the whole wait: the first pod's
+ * `activeDeadlineSeconds`, and `backoff.maxDuration` from the first attempt's start for
+ * the retries and their pods.
+ */
+export function upstreamWaitTemplate(u: UpstreamWorkflow, source: DateSource): Record<string, unknown> {
+  const name = argoUpstreamWaitTask(u.workflow);
+  const t = u.timeoutSeconds;
+  const manifest = `apiVersion: ${API_VERSION}\nkind: Workflow\nmetadata:\n  name: ${upstreamRunName(u.workflow, source)}\n`;
+  return {
+    name,
+    metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: u.workflow } },
+    retryStrategy: {
+      limit: t === null ? UPSTREAM_NO_LIMIT_RETRIES : Math.max(1, Math.ceil(t / UPSTREAM_POLL_SECONDS)),
+      retryPolicy: "Always",
+      expression: UPSTREAM_RETRY_EXPRESSION,
+      backoff: { duration: String(UPSTREAM_POLL_SECONDS), ...(t !== null ? { maxDuration: String(t) } : {}) },
+    },
+    ...(t !== null ? { activeDeadlineSeconds: t } : {}),
+    resource: { action: "get", successCondition: UPSTREAM_SUCCESS_CONDITION, failureCondition: UPSTREAM_FAILURE_CONDITION, manifest },
+  };
+}
+
+function upstreamWaitTask(u: UpstreamWorkflow, source: DateSource): Record<string, unknown> {
+  const name = argoUpstreamWaitTask(u.workflow);
+  return { name, template: name, ...(source === "parameter" ? { when: logicalDateGuard() } : {}) };
+}
+
+function dagTask(job: Job, source: DateSource, timeoutSeconds: number | null, waits: readonly string[]): Record<string, unknown> {
   const task: Record<string, unknown> = { name: kubeName(job.name), template: kubeName(job.name) };
-  if (job.dependsOn.length > 0) {
+  if (job.dependsOn.length === 0 && waits.length > 0) {
+    // Every other workflow's run must have succeeded before any job starts: each root job
+    // depends on every wait (the waits carry the manual run's logical-date guard).
+    task["depends"] = waits.map((w) => `${w}.Succeeded`).join(" && ");
+  } else if (job.dependsOn.length > 0) {
     task["depends"] = job.dependsOn.map(job.runWhen === "all_done" ? finishedTerm : succeededTerm).join(" && ");
     if (job.runWhen === "all_done" && timeoutSeconds !== null) task["when"] = runDeadlineGuard(timeoutSeconds);
   } else if (source === "parameter") {
@@ -459,6 +556,7 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
   const status = needsRunStatus(ir);
   const shared = sharedEnv(ir, ctx);
   const sharedNames = new Set(shared.map((e) => e.name));
+  const waits = ir.upstream.map((u) => argoUpstreamWaitTask(u.workflow));
   const defaults: Record<string, unknown> = {
     ...(options.securityContext !== undefined ? { securityContext: options.securityContext } : {}),
     ...(shared.length > 0 ? { env: shared } : {}),
@@ -491,8 +589,16 @@ export function workflowSpec(ir: Workflow, source: DateSource, periodSeconds: nu
     templates: [
       {
         name: ARGO_DAG_TEMPLATE,
-        dag: { failFast: false, tasks: [...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds)), ...(status ? [runStatusTask(ir)] : [])] },
+        dag: {
+          failFast: false,
+          tasks: [
+            ...ir.upstream.map((u) => upstreamWaitTask(u, source)),
+            ...ir.jobs.map((j) => dagTask(j, source, ir.timeoutSeconds, waits)),
+            ...(status ? [runStatusTask(ir)] : []),
+          ],
+        },
       },
+      ...ir.upstream.map((u) => upstreamWaitTemplate(u, source)),
       ...ir.jobs.map((j) => jobTemplate(j, ctx, sharedNames)),
       ...(status ? [RUN_STATUS_TEMPLATE] : []),
       ...(ir.notifications.length > 0
@@ -523,7 +629,7 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
     [ARGO_SPEC_NAME_ANNOTATION]: ir.name,
     ...(ir.description !== null ? { [DESCRIPTION_ANNOTATION]: ir.description } : {}),
   });
-  if (schedule === null) {
+  if (schedule === null || schedule.kind === "event") {
     return {
       apiVersion: API_VERSION,
       kind: "WorkflowTemplate",
@@ -532,13 +638,15 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
     };
   }
   if (schedule.kind !== "cron") throw new Error("an event trigger reached the Argo backend (check() refuses it)");
-  const guard = windowGuard(schedule);
+  const dst = dstGuard(parseCron(schedule.cron) as Cron, schedule.timezone, schedule);
+  const guard = windowGuard(schedule, dst);
   return {
     apiVersion: API_VERSION,
     kind: "CronWorkflow",
     metadata,
     spec: {
-      schedules: [schedule.cron],
+      // A second schedule for the hour after a daylight-saving gap slot (`dstGuard`).
+      schedules: dst?.added ? [schedule.cron, dst.added] : [schedule.cron],
       timezone: schedule.timezone,
       concurrencyPolicy: CONCURRENCY_POLICY,
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
@@ -562,6 +670,17 @@ export function argoObject(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS)
 export const EXECUTOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }] as const;
 
 /**
+ * With `dependencies`, the waits' pods also read the upstream runs: `kubectl get` of one
+ * named Workflow, then GETs of its self link (ExecResource, checkResourceState in
+ * workflow/executor/resource.go): `get` on `workflows`, nothing else.
+ */
+export const UPSTREAM_RULE = { apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] } as const;
+
+export function executorRules(ir: Workflow): readonly ((typeof EXECUTOR_RULES)[number] | typeof UPSTREAM_RULE)[] {
+  return ir.upstream.length > 0 ? [...EXECUTOR_RULES, UPSTREAM_RULE] : EXECUTOR_RULES;
+}
+
+/**
  * The ServiceAccount the runs' pods use, its Role and the RoleBinding between them
  * (targets/kubernetes.ts `accountObjects`); none when the serviceAccount option names an
  * existing account.
@@ -572,18 +691,96 @@ export function accountObjects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTI
     argoExecutorAccountName(ir.name),
     options.namespace ?? null,
     objectLabels(kubeName(ir.name), TARGET_NAME),
-    EXECUTOR_RULES,
+    executorRules(ir),
   ) as unknown as Record<string, unknown>[];
+}
+
+/** The Workflow rights of an event-triggered workflow's Sensor: it creates runs (the k8s trigger's create, pkg/sensors/triggers/standard-k8s). */
+export const SENSOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }] as const;
+
+/**
+ * Argo Events' objects for an event trigger (README "Event triggers"): a webhook
+ * EventSource the object store posts its S3 event notifications to, and a Sensor that,
+ * for a record of a new object in the bucket under the prefix, creates a Workflow from
+ * the WorkflowTemplate with `logical-date` set to the record's `eventTime`. The Sensor
+ * uses the k8s trigger (a create through the Kubernetes API,
+ * pkg/sensors/triggers/standard-k8s/standard-k8s.go in argoproj/argo-events), not the
+ * argoWorkflow trigger, which shells out to the `argo` CLI bundled in the sensor image.
+ */
+export function eventObjects(ir: Workflow, event: EventSchedule, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
+  const name = kubeName(ir.name);
+  const labels = objectLabels(name, TARGET_NAME);
+  const namespace = options.namespace !== undefined ? { namespace: options.namespace } : {};
+  const account = argoSensorAccountName(ir.name);
+  const body = "body.Records.0";
+  const eventSource = {
+    apiVersion: API_VERSION,
+    kind: "EventSource",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      // A Service in front of the event source's pod, at <name>-eventsource-svc:<port>.
+      service: { ports: [{ port: ARGO_EVENT_PORT, targetPort: ARGO_EVENT_PORT }] },
+      webhook: { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } },
+    },
+  };
+  const sensor = {
+    apiVersion: API_VERSION,
+    kind: "Sensor",
+    metadata: objectMetadata(ir, name, options),
+    spec: {
+      template: { serviceAccountName: account },
+      dependencies: [
+        {
+          name: ARGO_EVENT_NAME,
+          eventSourceName: name,
+          eventName: ARGO_EVENT_NAME,
+          // Data filters match string values as regular expressions (filterData in pkg/sensors/dependencies/filter.go), all of them.
+          filters: {
+            data: [
+              { path: `${body}.eventName`, type: "string", value: [OBJECT_CREATED_PATTERN] },
+              { path: `${body}.s3.bucket.name`, type: "string", value: [bucketPattern(event)] },
+              { path: `${body}.s3.object.key`, type: "string", value: [keyPattern(event)] },
+            ],
+          },
+        },
+      ],
+      triggers: [
+        {
+          template: {
+            name: "submit",
+            k8s: {
+              operation: "create",
+              source: {
+                resource: {
+                  apiVersion: API_VERSION,
+                  kind: "Workflow",
+                  // No kfm-compile labels: a run is not an object `apply --prune` manages (as a CronWorkflow's runs).
+                  metadata: { generateName: `${name}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+                  spec: { workflowTemplateRef: { name }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } },
+                },
+              },
+              // The run's logical date: the record's eventTime (RFC 3339 in UTC), set by the sensor (ApplyParams, pkg/sensors/triggers/params.go).
+              parameters: [{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${body}.eventTime` }, dest: "spec.arguments.parameters.0.value" }],
+            },
+          },
+        },
+      ],
+    },
+  };
+  const accountDocs = kubernetesAccount(account, options.namespace ?? null, labels, SENSOR_RULES) as unknown as Record<string, unknown>[];
+  return [...accountDocs, eventSource, sensor];
 }
 
 /**
  * Every object of a workflow, in the order one `kubectl apply -f` creates them: the
  * account and its rights, the semaphore's ConfigMap, then the CronWorkflow or
- * WorkflowTemplate that uses them.
+ * WorkflowTemplate that uses them, and for an event trigger the Sensor's account, the
+ * EventSource and the Sensor after the WorkflowTemplate they submit.
  */
 export function objects(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): Record<string, unknown>[] {
   const configMap = concurrencyConfigMap(ir, options);
-  return [...accountObjects(ir, options), ...(configMap !== null ? [configMap as Record<string, unknown>] : []), argoObject(ir, options)];
+  const events = ir.schedule?.kind === "event" ? eventObjects(ir, ir.schedule, options) : [];
+  return [...accountObjects(ir, options), ...(configMap !== null ? [configMap as Record<string, unknown>] : []), argoObject(ir, options), ...events];
 }
 
 export function emit(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIONS): string {

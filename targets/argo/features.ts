@@ -14,8 +14,8 @@ export const features: FeatureTable = {
     how: "A `suspend` template: approve with `argo resume --node-field-selector`, reject with `argo stop --node-field-selector` (the gate fails); a timeout is `suspend.duration` with a supplied output that has no default, so running out errors the gate instead of resuming it.",
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Argo has no construct that makes a run wait for another workflow's run of the same logical date.",
+    support: "emulated",
+    how: "A first `resource` task per upstream workflow (`action: get` of its run of the same logical date: `<cron workflow>-<unix seconds>` for a scheduled run, the backfill run's name for a manual one), `successCondition` Succeeded, `failureCondition` Failed or Error, retried every 60 s only while that run does not exist, bounded by the timeout (`activeDeadlineSeconds`, `backoff.maxDuration`); every first job depends on its success.",
   },
   "notify.failure": {
     support: "emulated",
@@ -33,8 +33,18 @@ export const features: FeatureTable = {
   "timeout.none": { support: "native", how: "Argo has no default deadline; nothing is written." },
   "schedule.cron": { support: "native", how: "`CronWorkflow` with `schedules` and `timezone` always written, `startingDeadlineSeconds: 0`." },
   "schedule.window": { support: "emulated", how: "A CronWorkflow `when` expression compares the slot with both bounds in the schedule's zone." },
-  "schedule.catchup": { support: "refused", how: "A CronWorkflow starts at most one missed slot; use kfm-compile backfill runs instead." },
-  "schedule.event": { support: "refused", how: "Argo Workflows has no event source of its own (Argo Events is a separate product)." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronWorkflow starts at most one missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a Workflow per missed slot.",
+  },
+  "schedule.daylight-saving": {
+    support: "emulated",
+    how: "robfig/cron fires a cron covering every hour so; for another, a second schedule at the hour after a gap slot and the `when` guard keep the meaning's instants (a fold's first occurrence and the added hour on other days start no run).",
+  },
+  "schedule.event": {
+    support: "emulated",
+    how: "Argo Events: a webhook EventSource the object store posts S3 event records to, and a Sensor that creates a Workflow from the WorkflowTemplate with `logical-date` = the record's eventTime.",
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "Expression tags format `workflow.scheduledTime` (scheduled) or the `logical-date` parameter (manual) in UTC.",

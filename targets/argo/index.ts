@@ -1,7 +1,7 @@
 /** Argo Workflows backend (3.7 and v4): see README.md beside this file for every mapping decision. */
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
-import { ROBFIG_CRON } from "../../src/cron.js";
+import { ROBFIG_CRON_GUARDED } from "../../src/cron.js";
 import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
 import { OPTIONS, type ArgoOptions } from "./options.js";
@@ -29,8 +29,9 @@ export const argo: Target<ArgoOptions> = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone.
-  daylightSaving: ROBFIG_CRON,
+  // docs/cron-workflows.md, "Daylight Saving": robfig/cron in the CronWorkflow's timezone; the
+  // schedule and `when` guard of `dstGuard` (emit.ts `cronWhen`) fire the meaning's instants.
+  daylightSaving: ROBFIG_CRON_GUARDED,
   options: OPTIONS,
   features,
   fileLimit: {

@@ -27,10 +27,14 @@ import {
   ARGO_MAIN_CONTAINER,
   ARGO_RUN_STATUS_TASK,
   ARGO_SPEC_NAME_ANNOTATION,
+  ARGO_EVENT_NAME,
+  ARGO_EVENT_PORT,
   argoConcurrencyLockName,
   argoNotifyTask,
+  kubeName,
   NOTIFY_CURL_IMAGE,
 } from "../../src/names.js";
+import { locationFromPatterns, OBJECT_CREATED_PATTERN, s3Source } from "../events.js";
 import {
   compareStrings,
   cpuMeaning,
@@ -42,7 +46,9 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { objectLabels } from "../kubernetes.js";
-import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runDeadlineGuard, runTag } from "./emit.js";
+import { failedJobsTag, NOTIFY_ARGV0, NOTIFY_WHEN, runDeadlineGuard, runTag, windowGuard } from "./emit.js";
+import { dstGuard, parseCron } from "../../src/cron.js";
+import type { CronSchedule } from "../../src/ir.js";
 import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { parseYamlStream } from "../../src/yaml.js";
@@ -300,8 +306,11 @@ const BOUND =
 
 function liftSchedule(spec: Obj): ScheduleSummary {
   const schedules = arr(spec["schedules"], "spec.schedules");
-  if (schedules.length !== 1) fail("spec.schedules does not hold exactly one cron expression");
+  if (schedules.length !== 1 && schedules.length !== 2) fail("spec.schedules does not hold one cron expression, or two for a daylight-saving gap");
   const timezone = str(spec["timezone"], "spec.timezone");
+  const cron = str(schedules[0], "spec.schedules[0]");
+  const parsed = parseCron(cron);
+  if (typeof parsed === "string") fail(`spec.schedules[0]: ${parsed}`);
   if (spec["schedule"] !== undefined) fail("the removed singular spec.schedule is written");
   if (spec["concurrencyPolicy"] !== "Allow") fail("spec.concurrencyPolicy is not Allow");
   if (spec["suspend"] !== false) fail("spec.suspend is not false");
@@ -309,10 +318,14 @@ function liftSchedule(spec: Obj): ScheduleSummary {
   if (int(spec["startingDeadlineSeconds"], "spec.startingDeadlineSeconds") !== 0) fail("startingDeadlineSeconds is not 0");
   let start: string | null = null;
   let end: string | null = null;
+  let dstText: string | null = null;
   if (spec["when"] !== undefined) {
     const m = /^\{\{= (.*) \}\}$/.exec(str(spec["when"], "spec.when"));
     if (m === null) fail("spec.when is not one expression tag");
-    for (const condition of m[1]!.split(" && ")) {
+    const conditions = m[1]!.split(" && ");
+    // The daylight-saving guard comes first, exactly as the core's dstGuard gives it for these bounds (checked below).
+    if (conditions[0] !== undefined && !conditions[0].startsWith(SLOT)) dstText = conditions.shift()!;
+    for (const condition of conditions) {
       const b = BOUND.exec(condition);
       if (b === null || !condition.startsWith(SLOT)) fail(`spec.when condition ${JSON.stringify(condition)} is not a window bound`);
       if (b[3] !== timezone) fail("spec.when reads a bound in another time zone than spec.timezone");
@@ -325,7 +338,15 @@ function liftSchedule(spec: Obj): ScheduleSummary {
       }
     }
   }
-  return { kind: "cron", cron: str(schedules[0], "spec.schedules[0]"), timezone, start, end, catchup: false };
+  // The second schedule and the guard are what the meaning of the cron's daylight-saving slots needs, no more.
+  const dst = dstGuard(parsed, timezone, { start, end });
+  const expected = windowGuard({ timezone, start, end } as CronSchedule, dst);
+  if (spec["when"] !== expected && !(spec["when"] === undefined && expected === null))
+    fail(`spec.when is not the guard of this schedule's window and daylight-saving slots (${JSON.stringify(expected)})`);
+  if ((schedules[1] ?? null) !== (dst?.added ?? null))
+    fail(`spec.schedules[1] is not the hour after this cron's daylight-saving gap slots (${JSON.stringify(dst?.added ?? null)})`);
+  if (dstText === null && dst !== null) fail("spec.when has no daylight-saving guard");
+  return { kind: "cron", cron, timezone, start, end, catchup: false };
 }
 
 function liftResources(value: unknown): { cpu: string | null; memory: string | null } {
@@ -576,7 +597,51 @@ function checkLabels(metadata: Obj, objectName: string, what: string): void {
  * The Role allows exactly what Argo's executor does: create and patch
  * WorkflowTaskResults (workflow/executor/taskresult.go, docs/workflow-rbac.md).
  */
-function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: unknown): void {
+/**
+ * One wait for an upstream workflow's run (emit.ts `upstreamWaitTemplate`, README
+ * "Cross-workflow dependencies"), read back: the upstream's spec name and timeout, after
+ * checking every field that makes it wait for that run of the same logical date, fail
+ * when it failed, and look again only while it does not exist.
+ */
+function liftUpstreamWait(task: Obj, tmpl: Obj, source: Source): { workflow: string; timeoutSeconds: number | null } {
+  const name = str(task["name"], "task.name");
+  const workflow = specName(tmpl["metadata"], `template ${name}`);
+  if (name !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name || tmpl["name"] !== name) fail(`wait task ${name} is not named after ${workflow}`);
+  const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
+  const taskKeys = source === "parameter" ? ["name", "template", "when"] : ["name", "template"];
+  if (JSON.stringify(Object.keys(task)) !== JSON.stringify(taskKeys) || (source === "parameter" && task["when"] !== guard))
+    fail(`wait task ${name} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
+  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === undefined ? null : int(tmpl["activeDeadlineSeconds"], `template ${name}.activeDeadlineSeconds`);
+  const retry = obj(tmpl["retryStrategy"], `template ${name}.retryStrategy`);
+  const backoff = obj(retry["backoff"], `template ${name}.retryStrategy.backoff`);
+  const limit = timeoutSeconds === null ? 2147483647 : Math.max(1, Math.ceil(timeoutSeconds / 60));
+  if (
+    retry["limit"] !== limit ||
+    retry["retryPolicy"] !== "Always" ||
+    retry["expression"] !== "lastRetry.message contains '(NotFound)'" ||
+    backoff["duration"] !== "60" ||
+    backoff["maxDuration"] !== (timeoutSeconds === null ? undefined : String(timeoutSeconds)) ||
+    Object.keys(retry).length !== 4 ||
+    Object.keys(backoff).length !== (timeoutSeconds === null ? 1 : 2)
+  )
+    fail(`template ${name} does not look again every minute, only while the upstream run is missing, until its timeout`);
+  const resource = obj(tmpl["resource"], `template ${name}.resource`);
+  const epoch = `sprig.unixEpoch(${dateOf(source)})`;
+  const runName = `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
+  const manifest = `apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: ${runName}\n`;
+  if (
+    resource["action"] !== "get" ||
+    resource["successCondition"] !== "status.phase == Succeeded" ||
+    resource["failureCondition"] !== "status.phase in (Failed, Error)" ||
+    resource["manifest"] !== manifest ||
+    Object.keys(resource).length !== 4
+  )
+    fail(`template ${name} does not wait for the success of ${workflow}'s run of the same logical date`);
+  if (Object.keys(tmpl).length !== (timeoutSeconds === null ? 4 : 5)) fail(`template ${name} has fields a wait does not use`);
+  return { workflow, timeoutSeconds };
+}
+
+function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: unknown, readsWorkflows: boolean): void {
   if (accounts.length === 0) return;
   const kinds = accounts.map((a) => a["kind"]).join(",");
   if (kinds !== "ServiceAccount,Role,RoleBinding") fail(`the account objects are ${kinds}, not a ServiceAccount, Role and RoleBinding in that order`);
@@ -588,9 +653,12 @@ function checkAccount(accounts: Obj[], serviceAccountName: string, namespace: un
   }
   if (sa["apiVersion"] !== "v1" || Object.keys(sa).length !== 3) fail("the ServiceAccount has more than a name");
   const rbac = "rbac.authorization.k8s.io/v1";
-  const rules = [{ apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] }];
+  const rules = [
+    { apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] },
+    ...(readsWorkflows ? [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] }] : []),
+  ];
   if (role["apiVersion"] !== rbac || JSON.stringify(role["rules"]) !== JSON.stringify(rules) || Object.keys(role).length !== 4)
-    fail("the Role allows other than creating and patching WorkflowTaskResults");
+    fail(`the Role allows other than creating and patching WorkflowTaskResults${readsWorkflows ? " and getting Workflows" : ""}`);
   const subject = { kind: "ServiceAccount", name: serviceAccountName, ...(namespace !== undefined ? { namespace } : {}) };
   if (
     binding["apiVersion"] !== rbac ||
@@ -628,8 +696,80 @@ function mergedEnv(defaults: readonly Obj[], own: unknown): unknown[] {
   return [...defaults.filter((d) => !names.has(d["name"])), ...ownEnv];
 }
 
+/**
+ * An event trigger's objects (README "Event triggers"): the Sensor's account (allowed to
+ * create Workflows only), a webhook EventSource, and a Sensor whose one dependency passes
+ * a new object's S3 event record in the bucket under the prefix, and whose one k8s trigger
+ * creates a Workflow from the WorkflowTemplate `objectName` with `logical-date` set to the
+ * record's eventTime, and nothing else.
+ */
+function liftEvent(eventDocs: Obj[], objectName: string, namespace: unknown): ScheduleSummary {
+  const kinds = eventDocs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,Role,RoleBinding,EventSource,Sensor")
+    fail(`the event objects are ${kinds}, not the Sensor's account, an EventSource and a Sensor`);
+  const [sa, role, binding, source, sensor] = eventDocs as [Obj, Obj, Obj, Obj, Obj];
+  const account = `${objectName}-sensor`;
+  for (const d of [sa, role, binding]) {
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== account || meta["namespace"] !== namespace) fail(`the Sensor's ${String(d["kind"])} is not ${account} in the workflow's namespace`);
+  }
+  if (JSON.stringify(role["rules"]) !== JSON.stringify([{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }]))
+    fail("the Sensor's Role allows other than creating Workflows");
+  const subject = { kind: "ServiceAccount", name: account, ...(namespace !== undefined ? { namespace } : {}) };
+  if (JSON.stringify(binding["subjects"]) !== JSON.stringify([subject]) || obj(binding["roleRef"], "roleRef")["name"] !== account)
+    fail("the Sensor's RoleBinding does not bind its Role to its account alone");
+  for (const d of [source, sensor]) {
+    if (d["apiVersion"] !== "argoproj.io/v1alpha1") fail(`the ${String(d["kind"])} is not argoproj.io/v1alpha1`);
+    const meta = obj(d["metadata"], `${String(d["kind"])} metadata`);
+    if (meta["name"] !== objectName || meta["namespace"] !== namespace) fail(`the ${String(d["kind"])} is not ${objectName} in the workflow's namespace`);
+  }
+  const sourceSpec = obj(source["spec"], "EventSource spec");
+  const hook = { [ARGO_EVENT_NAME]: { port: String(ARGO_EVENT_PORT), endpoint: `/${ARGO_EVENT_NAME}`, method: "POST" } };
+  if (Object.keys(sourceSpec).join(",") !== "service,webhook" || JSON.stringify(sourceSpec["webhook"]) !== JSON.stringify(hook))
+    fail("the EventSource is not the one POST webhook");
+  const spec = obj(sensor["spec"], "Sensor spec");
+  if (JSON.stringify(spec["template"]) !== JSON.stringify({ serviceAccountName: account })) fail(`the Sensor does not run as ${account}`);
+  const deps = arr(spec["dependencies"], "Sensor dependencies");
+  if (deps.length !== 1) fail("the Sensor has other than one dependency");
+  const dep = obj(deps[0], "dependency");
+  if (dep["eventSourceName"] !== objectName || dep["eventName"] !== ARGO_EVENT_NAME) fail("the dependency is not the EventSource's event");
+  const filters = obj(dep["filters"], "dependency filters");
+  if (Object.keys(filters).join(",") !== "data") fail("the dependency has filters other than data filters");
+  const data = new Map<string, string>();
+  for (const f of arr(filters["data"], "data filters").map((f) => obj(f, "data filter"))) {
+    const value = arr(f["value"], "data filter value");
+    if (f["type"] !== "string" || value.length !== 1 || f["comparator"] !== undefined) fail("a data filter is not one string pattern");
+    data.set(str(f["path"], "data filter path"), str(value[0], "data filter value"));
+  }
+  const record = "body.Records.0";
+  if (data.size !== 3 || data.get(`${record}.eventName`) !== OBJECT_CREATED_PATTERN) fail("the dependency does not pass exactly new objects' records");
+  const location = locationFromPatterns(data.get(`${record}.s3.bucket.name`) ?? "", data.get(`${record}.s3.object.key`) ?? "");
+  if (location === null) fail("the dependency's bucket and key filters are not a bucket and a key prefix");
+  if (spec["dependencyGroups"] !== undefined || spec["errorOnFailedRound"] !== undefined) fail("the Sensor sets more than its dependency and trigger");
+  const triggers = arr(spec["triggers"], "Sensor triggers");
+  if (triggers.length !== 1) fail("the Sensor has other than one trigger");
+  const template = obj(obj(triggers[0], "trigger")["template"], "trigger template");
+  const k8s = obj(template["k8s"], "k8s trigger");
+  if (k8s["operation"] !== "create" || template["conditions"] !== undefined) fail("the trigger does not create its resource unconditionally");
+  const resource = obj(obj(k8s["source"], "k8s trigger source")["resource"], "k8s trigger resource");
+  const runSpec = obj(resource["spec"], "Workflow spec");
+  if (
+    resource["kind"] !== "Workflow" ||
+    JSON.stringify(runSpec) !==
+      JSON.stringify({ workflowTemplateRef: { name: objectName }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } })
+  )
+    fail(`the trigger does not create a Workflow from the WorkflowTemplate ${objectName} with only its ${ARGO_LOGICAL_DATE_PARAMETER} parameter`);
+  const parameters = JSON.stringify([{ src: { dependencyName: ARGO_EVENT_NAME, dataKey: `${record}.eventTime` }, dest: "spec.arguments.parameters.0.value" }]);
+  if (JSON.stringify(k8s["parameters"]) !== parameters) fail(`the trigger does not set ${ARGO_LOGICAL_DATE_PARAMETER} to the record's eventTime alone`);
+  return { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) };
+}
+
 export function lift(text: string): Summary {
-  const docs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  const allDocs = parseYamlStream(text).map((d, i) => obj(d, `document ${i + 1}`));
+  // An event trigger's objects follow the WorkflowTemplate.
+  const templateAt = allDocs.findIndex((d) => d["kind"] === "WorkflowTemplate");
+  const eventDocs = templateAt >= 0 ? allDocs.slice(templateAt + 1) : [];
+  const docs = allDocs.slice(0, allDocs.length - eventDocs.length);
   const argoDocs = docs.filter((d) => d["kind"] === "CronWorkflow" || d["kind"] === "WorkflowTemplate");
   if (argoDocs.length !== 1 || docs[docs.length - 1] !== argoDocs[0]) fail("the last document is not the one CronWorkflow or WorkflowTemplate");
   const doc = argoDocs[0]!;
@@ -643,7 +783,7 @@ export function lift(text: string): Summary {
   const objectName = str(metadata["name"], "metadata.name");
   const namespace = metadata["namespace"];
   if (namespace !== undefined) str(namespace, "metadata.namespace");
-  for (const d of docs) checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
+  for (const d of allDocs) checkLabels(obj(d["metadata"], `${String(d["kind"])} metadata`), objectName, String(d["kind"]));
   const topSpec = obj(doc["spec"], "spec");
 
   let spec: Obj;
@@ -655,7 +795,7 @@ export function lift(text: string): Summary {
     source = "scheduled";
     if (spec["arguments"] !== undefined) fail("a scheduled run takes no arguments");
   } else {
-    schedule = null;
+    schedule = eventDocs.length > 0 ? liftEvent(eventDocs, objectName, namespace) : null;
     spec = topSpec;
     source = "parameter";
     const params = arr(obj(spec["arguments"], "spec.arguments")["parameters"], "spec.arguments.parameters");
@@ -666,7 +806,6 @@ export function lift(text: string): Summary {
       fail("logical-date has a value: a manual run must be given its date");
     }
   }
-  checkAccount(accounts, str(spec["serviceAccountName"], "spec.serviceAccountName"), namespace);
   const defaultEnv = templateDefaultEnv(spec["templateDefaults"]);
 
   const timeoutSeconds = spec["activeDeadlineSeconds"] === undefined ? null : int(spec["activeDeadlineSeconds"], "spec.activeDeadlineSeconds");
@@ -686,7 +825,14 @@ export function lift(text: string): Summary {
   if (dag["failFast"] !== false) fail("dag.failFast is not false");
   const tasks = arr(dag["tasks"], "dag.tasks").map((t) => obj(t, "dag task"));
 
-  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK);
+  const isWait = (t: Obj) => typeof t["name"] === "string" && t["name"].startsWith("kfm-wait-");
+  const waitTasks = tasks.filter(isWait);
+  const waitNames = waitTasks.map((t) => t["name"] as string);
+  const upstream = waitTasks.map((t) =>
+    liftUpstreamWait(t, templates.get(str(t["template"], "task.template")) ?? fail(`task ${String(t["name"])} uses an unknown template`), source),
+  );
+  checkAccount(accounts, str(spec["serviceAccountName"], "spec.serviceAccountName"), namespace, upstream.length > 0);
+  const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK && !isWait(t));
   const statusTask = tasks.find((t) => t["name"] === ARGO_RUN_STATUS_TASK);
   const taskSpecName = new Map<string, string>();
   for (const task of jobTasks) {
@@ -705,7 +851,14 @@ export function lift(text: string): Summary {
     const taskName = task["name"] as string;
     const name = taskSpecName.get(taskName)!;
     const tmpl = templates.get(task["template"] as string)!;
-    const depends = parseDepends(task["depends"], `task ${taskName}`);
+    const declared = parseDepends(task["depends"], `task ${taskName}`);
+    // A root job depends on every wait, and on nothing else: every upstream run must have succeeded before any job starts.
+    const onWaits = declared.after.filter((d) => waitNames.includes(d));
+    if (onWaits.length > 0 && (onWaits.length !== declared.after.length || declared.runWhen !== "all_succeeded"))
+      fail(`task ${taskName} depends on upstream waits and on jobs`);
+    if (waitNames.length > 0 && declared.after.length === 0) fail(`root task ${taskName} does not wait for the upstream runs`);
+    if (onWaits.length > 0 && JSON.stringify(onWaits) !== JSON.stringify(waitNames)) fail(`root task ${taskName} does not wait for every upstream run`);
+    const depends: Depends = { after: declared.after.filter((d) => !waitNames.includes(d)), runWhen: declared.runWhen };
     const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
     graph.push({ name, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== undefined || task["continueOn"] !== undefined || task["hooks"] !== undefined)
@@ -717,7 +870,7 @@ export function lift(text: string): Summary {
     } else if (task["when"] !== undefined) {
       const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
       if (source !== "parameter" || after.length > 0 || task["when"] !== guard) fail(`task ${taskName} has a when that is not the logical-date guard`);
-    } else if (source === "parameter" && after.length === 0) {
+    } else if (source === "parameter" && after.length === 0 && onWaits.length === 0) {
       fail(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
 
@@ -792,7 +945,7 @@ export function lift(text: string): Summary {
     jobs.map(([name]) => ({ name })),
   );
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
-  if (templates.size !== jobTasks.length + statusTemplates + exitTemplates + 1) fail("templates that no task uses");
+  if (templates.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1) fail("templates that no task uses");
 
   // Tasks in an order where dependencies come first (the DAG has no cycle; a cycle is an error here).
   const ordered: typeof graph = [];
@@ -808,6 +961,5 @@ export function lift(text: string): Summary {
   if (seeds.length === 0) fail("no run-token expression to read the seed from");
   if (seeds.some((x) => x !== seeds[0])) fail("run-token expressions hash different seeds");
 
-  // Cross-workflow dependencies are refused on Argo (check.ts): nothing in the output waits for another workflow.
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, upstream: [], notifications, jobs: sortedRecord(jobsWithStatus) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: seeds[0]!, upstream, notifications, jobs: sortedRecord(jobsWithStatus) };
 }

@@ -5,7 +5,7 @@
  * notifications send.
  */
 import type { Workflow } from "../../src/ir.js";
-import { argoExecutorAccountName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { ARGO_EVENT_NAME, ARGO_EVENT_PORT, argoExecutorAccountName, kubeName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
 import type { Prerequisite } from "../types.js";
 import { DEFAULT_OPTIONS, type ArgoOptions } from "./options.js";
 
@@ -21,17 +21,26 @@ export function prerequisites(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIO
     options.serviceAccount === undefined
       ? {
           kind: "account",
-          text: `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`,
+          text:
+            ir.upstream.length === 0
+              ? `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io itself: the file creates the account ${account}, allowed only those two.`
+              : `Whoever applies the file may create ServiceAccounts, Roles and RoleBindings in the namespace and holds create and patch on workflowtaskresults.argoproj.io and get on workflows.argoproj.io itself: the file creates the account ${account}, allowed only those.`,
         }
       : {
           kind: "account",
-          text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor), plus read the artifact repository's Secret if the controller archives logs.`,
+          text: `The ServiceAccount ${account} exists in the namespace and may create and patch workflowtaskresults.argoproj.io (Argo's executor)${ir.upstream.length > 0 ? " and get workflows.argoproj.io (the waits for upstream runs)" : ""}, plus read the artifact repository's Secret if the controller archives logs.`,
         },
   );
   out.push({
     kind: "setting",
     text: "In a namespace that enforces Pod Security restricted: the controller's executor setting (workflow-controller-configmap) carries a restricted securityContext for its init and wait containers, and the podSecurityContext and securityContext options make the job pods restricted.",
   });
+  for (const u of ir.upstream) {
+    out.push({
+      kind: "setting",
+      text: `The workflow ${u.workflow} compiled for argo and applied in the same namespace, on a schedule with this run's slots: a scheduled run waits for its CronWorkflow's run of the same slot, a manual run for its backfill run of the same logical date (kfm-compile backfill).`,
+    });
+  }
   const secrets = new Map<string, Set<string>>();
   const add = (secret: string, key: string) => secrets.set(secret, (secrets.get(secret) ?? new Set()).add(key));
   for (const job of ir.jobs) for (const e of job.env) if ("secretRef" in e) add(e.secretRef.secret, e.secretRef.key);
@@ -56,6 +65,17 @@ export function prerequisites(ir: Workflow, options: ArgoOptions = DEFAULT_OPTIO
       n.kind === "slack" ? `the Slack webhook in Secret ${n.webhook.secret}` : `the SMTP server in Secret ${n.smtp.secret}`,
     );
     out.push({ kind: "network", text: `The notification pods reach ${[...new Set(where)].join(" and ")}.` });
+  }
+  if (ir.schedule?.kind === "event") {
+    const service = `${kubeName(ir.name)}-eventsource-svc`;
+    out.push({
+      kind: "runner",
+      text: "Argo Events v1.9 (checked with v1.9.10): its controller and CRDs (EventSource, Sensor, EventBus) watching the namespace, and an EventBus named default in it.",
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to http://${service}.<namespace>:${ARGO_EVENT_PORT}/${ARGO_EVENT_NAME} (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`,
+    });
   }
   out.push({
     kind: "runner",

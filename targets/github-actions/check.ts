@@ -3,6 +3,7 @@
  * with the feature named and what the user can do; README.md lists them with the
  * upstream behaviour behind each.
  */
+import { catchupCommand } from "../../src/backfill.js";
 import { problem, type Problem } from "../../src/diagnostics.js";
 import type { Template, Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
@@ -49,7 +50,7 @@ export function check(ir: Workflow): Problem[] {
       problems.push(
         problem(
           "KFM301",
-          `${TARGET} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and run missed dates by hand through workflow_dispatch with their logical_date.`,
+          `${TARGET} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`,
           [...s.at, "catchup"],
         ),
       );

@@ -17,7 +17,8 @@
  * values, where GitHub's `${{` is neutralised (escapeText).
  */
 import { HEADER_MARK, hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type EnvVar, type Job, type Notification, type Segment, type Template, type Workflow } from "../../src/ir.js";
+import { retryWaits, type CronSchedule, type EnvVar, type Job, type Notification, type Segment, type Template, type Workflow } from "../../src/ir.js";
+import { dstConflicts, elapsedInUtc, parseCron } from "../../src/cron.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import {
   GITHUB_CONTAINER_NAME_SHELL,
@@ -170,10 +171,15 @@ def wall(instant, zone):
     return instant.astimezone(zone).replace(tzinfo=None)
 
 
-def first_instant(naive, zone):
-    # The first instant whose wall time is naive (the earlier one in a fall-back fold); None in a spring-forward gap.
-    instant = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    return instant if wall(instant, zone) == naive else None
+def slot_instants(naive, zone, hourly):
+    # The instants whose wall time is naive: none in a spring-forward gap; in a fall-back fold both
+    # for a cron firing every hour (elapsed time), else the earlier one.
+    out = []
+    for fold in (0, 1):
+        instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if wall(instant, zone) == naive and instant not in out:
+            out.append(instant)
+    return out if hourly else out[:1]
 
 
 def gap_end(naive, zone):
@@ -198,6 +204,7 @@ def latest_slot(cron, zone, now):
     minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(fields, FIELDS))
     if fields[2] != "*" and fields[4] != "*":
         fail("day-of-month and day-of-week are both restricted")
+    hourly = len(hours) == 24
     today = wall(now, zone).date()
     best = None
     found = None
@@ -210,12 +217,13 @@ def latest_slot(cron, zone, now):
         for hour in sorted(hours):
             for minute in sorted(minutes):
                 naive = datetime(day.year, day.month, day.day, hour, minute)
-                instant = first_instant(naive, zone)
-                candidate = (instant, True, naive) if instant is not None else (gap_end(naive, zone), False, naive)
-                if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
-                    best = candidate
-                    if found is None:
-                        found = back
+                instants = slot_instants(naive, zone, hourly)
+                candidates = [(instant, True, naive) for instant in instants] or [(gap_end(naive, zone), False, naive)]
+                for candidate in candidates:
+                    if candidate[0] <= now and (best is None or candidate[:2] > best[:2]):
+                        best = candidate
+                        if found is None:
+                            found = back
     if best is None:
         fail("the schedule has no slot in the last eight years")
     return best
@@ -584,6 +592,20 @@ while :; do
   attempt=$((attempt + 1))
 done
 `;
+
+/**
+ * The zone of `on.schedule`: the spec's (`githubTimezone`), except for a cron firing every hour
+ * with a slot in a daylight-saving change whose runs UTC fires alike (`elapsedInUtc` in
+ * src/cron.ts): there the meaning is elapsed time, which GitHub fires exactly in `Etc/UTC`, while
+ * in the spec's zone it moves a gap slot and does not say what it does with a repeated hour
+ * (README, Schedules). kfm-context still reads the cron in the spec's zone (its `timezone` input).
+ */
+export function githubScheduleZone(s: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): string {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || !elapsedInUtc(cron, s.timezone)) return githubTimezone(s.timezone);
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
+}
 
 /** GitHub's spelling of a spec time zone: actionlint (v1.7.12+) refuses `UTC`, so UTC is written `Etc/UTC` (rule_events.go checkTimezone). */
 export function githubTimezone(zone: string): string {
@@ -1073,7 +1095,7 @@ function notifyJob(ir: Workflow, n: Notification, options: GithubActionsOptions)
 export function workflowDocument(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const on: Record<string, unknown> = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubTimezone(ir.schedule.timezone) }];
+    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
   }
   on.workflow_dispatch = {
     inputs: {

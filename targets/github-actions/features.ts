@@ -42,7 +42,14 @@ export const features: FeatureTable = {
   },
   "schedule.cron": { support: "native", how: "`on.schedule` with `cron` and `timezone` (`Etc/UTC` for UTC); `kfm-context` finds the slot the run is for." },
   "schedule.window": { support: "emulated", how: "`kfm-context` skips every job of a run whose slot is outside the window (the run ends green)." },
-  "schedule.catchup": { support: "refused", how: "GitHub never runs missed slots; use kfm-compile backfill dispatches instead." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot.",
+  },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets.",
+  },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },

@@ -38,7 +38,7 @@ import {
   belowAllDone,
   contextWorkflow,
   explicitSuccessIf,
-  githubTimezone,
+  githubScheduleZone,
   jobTimeoutMinutes,
   jobWorkflow,
   secretExpression,
@@ -521,10 +521,13 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
     const entry = obj(entries[0], "on.schedule[0]");
     const zone = cget("timezone");
     if (entry.cron !== cron) fail("on.schedule cron and the kfm-context cron differ");
-    if (entry.timezone !== githubTimezone(zone)) fail("on.schedule timezone and the kfm-context time zone differ");
     const start = cget("start");
     const end = cget("end");
-    schedule = { kind: "cron", cron, timezone: zone, start: start === "" ? null : start, end: end === "" ? null : end, catchup: false };
+    // The spec's zone, or Etc/UTC for a cron firing every hour whose meaning UTC fires alike (githubScheduleZone).
+    const window = { start: start === "" ? null : start, end: end === "" ? null : end };
+    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
+      fail("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail("kfm-context has a cron but the workflow has no schedule");
   }

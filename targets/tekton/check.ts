@@ -2,6 +2,7 @@
  * What Tekton Pipelines v1 (with a Kubernetes CronJob for schedules) cannot express
  * faithfully. Each refusal is explained, with its upstream source, in README.md.
  */
+import { catchupCommand } from "../../src/backfill.js";
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { emulatesFailure, LITERAL_PARAM_REF, TEKTON_VARIABLE, waitText } from "./emit.js";
@@ -133,20 +134,12 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       );
     }
   }
-  if (s?.kind === "event") {
-    problems.push(
-      problem(
-        "KFM301",
-        `tekton cannot express event trigger '${s.trigger}': Tekton Pipelines has no event source of its own (Tekton Triggers is a separate system this compiler does not target). Use a cron schedule, or start the PipelineRun from your event system.`,
-        s.at,
-      ),
-    );
-  }
+
   if (s?.kind === "cron" && s.catchup) {
     problems.push(
       problem(
         "KFM301",
-        "tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot, never every slot missed since the start date. Set catchup: false and start missed dates as explicit manual runs (one PipelineRun per logical date).",
+        `tekton cannot express catchup: true: a Kubernetes CronJob starts at most the latest missed slot (mostRecentScheduleTime, pkg/controller/cronjob/utils.go), never every slot missed since the start date. Set catchup: false and plan the missed PipelineRuns with \`${catchupCommand(ir, "tekton")}\`, then \`kubectl create -f\` the file it writes under tekton-runs/.`,
         s.at,
       ),
     );

@@ -23,6 +23,7 @@ import {
   RUNTIME_VARIABLES,
   retryWaits,
   type CronSchedule,
+  type EventSchedule,
   type Job,
   type Notification,
   type RuntimeVariable,
@@ -40,6 +41,8 @@ import {
   TEKTON_CREATOR_CONTAINER,
   TEKTON_DOLLAR_PARAM,
   tektonCreatorAccount,
+  TEKTON_EVENT_TRIGGER,
+  tektonListenerAccount,
   TEKTON_OK_RESULT,
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
@@ -51,6 +54,7 @@ import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notif
 import { compareStrings } from "../../src/summary.js";
 import { toYamlStream } from "../../src/yaml.js";
 import { DEFAULT_OPTIONS, KUBECTL_IMAGE, SHELL_IMAGE, type TektonOptions } from "./options.js";
+import { bucketPattern, keyPattern, OBJECT_CREATED_PATTERN } from "../events.js";
 import { accountObjects, MANAGED_BY, MANAGED_BY_LABEL, objectLabels, RESTRICTED_CONTAINER_SECURITY_CONTEXT, TARGET_LABEL } from "../kubernetes.js";
 
 export const TARGET = "tekton";
@@ -709,6 +713,7 @@ export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
     docs.push(buildCronJob(ir, ir.schedule, o));
     if (o.serviceAccount === undefined) docs.push(...creatorAccount(ir, o));
   }
+  if (ir.schedule?.kind === "event") docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
 
@@ -1121,6 +1126,103 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
       ...(template === null ? {} : { taskRunTemplate: template }),
     },
   };
+}
+
+/** The API of Tekton Triggers' objects. */
+export const TRIGGERS_API = "triggers.tekton.dev/v1beta1";
+/** The ClusterRole Tekton Triggers installs for an EventListener's namespaced reads and the runs it creates (config/200-clusterrole.yaml). */
+export const LISTENER_CLUSTER_ROLE = "tekton-triggers-eventlistener-roles";
+/** The CEL interceptor's extension holding the run's logical date. */
+export const LOGICAL_DATE_EXTENSION = "logical_date";
+
+/** A CEL string literal (single quotes; CEL's backslash escapes, cel-spec syntax "String and Bytes Literals"). */
+export function celString(value: string): string {
+  return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/** The CEL filter that passes a new object's S3 event record in the bucket under the prefix. */
+export function eventFilter(e: EventSchedule): string {
+  const r = "body.Records[0]";
+  return [
+    `${r}.eventName.matches(${celString(OBJECT_CREATED_PATTERN)})`,
+    `${r}.s3.bucket.name.matches(${celString(bucketPattern(e))})`,
+    `${r}.s3.object.key.matches(${celString(keyPattern(e))})`,
+  ].join(" && ");
+}
+
+/**
+ * The record's eventTime as the Pipeline's logical-date form: CEL's `timestamp()` parses it
+ * (RFC 3339, with S3's milliseconds), `int()` drops the fraction (whole seconds since the
+ * epoch), and `string()` of a timestamp writes RFC 3339 in UTC, `Z` and no fraction for a
+ * whole second (cel-go common/types/timestamp.go ConvertToType: time.RFC3339Nano in UTC).
+ */
+export const LOGICAL_DATE_EXPRESSION = "string(timestamp(int(timestamp(body.Records[0].eventTime))))";
+
+/**
+ * Tekton Triggers' objects for an event trigger (README "Event triggers"): the
+ * EventListener's account, bound to Triggers' own EventListener ClusterRole in the
+ * namespace; a TriggerBinding and a TriggerTemplate creating the manual PipelineRun with
+ * the logical date from the interceptor; and the EventListener whose CEL interceptor passes
+ * a new object's record in the bucket under the prefix and writes its time.
+ */
+export function triggerObjects(ir: Workflow, e: EventSchedule, o: TektonOptions = DEFAULT_OPTIONS): unknown[] {
+  const name = kubeName(ir.name);
+  const account = tektonListenerAccount(ir.name);
+  const namespace = o.namespace === undefined ? {} : { namespace: o.namespace };
+  const meta = (n: string) => ({ name: n, ...namespace, labels: workflowLabels(ir) });
+  const run = buildPipelineRun(ir, { generateName: tektonRunGenerateName(ir.name), ...namespace }, o);
+  run.spec.params = run.spec.params.map((p) => (p.name === LOGICAL_DATE_PARAM ? { name: p.name, value: `$(tt.params.${LOGICAL_DATE_PARAM})` } : p));
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(account) },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(account),
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LISTENER_CLUSTER_ROLE },
+      subjects: [{ kind: "ServiceAccount", name: account, ...namespace }],
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "TriggerBinding",
+      metadata: meta(name),
+      spec: { params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] },
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "TriggerTemplate",
+      metadata: meta(name),
+      spec: {
+        params: [{ name: LOGICAL_DATE_PARAM, description: "The run's logical date: the S3 event's time, YYYY-MM-DDTHH:MM:SSZ." }],
+        resourcetemplates: [run],
+      },
+    },
+    {
+      apiVersion: TRIGGERS_API,
+      kind: "EventListener",
+      metadata: meta(name),
+      spec: {
+        serviceAccountName: account,
+        triggers: [
+          {
+            name: TEKTON_EVENT_TRIGGER,
+            interceptors: [
+              {
+                ref: { name: "cel", kind: "ClusterInterceptor" },
+                params: [
+                  { name: "filter", value: eventFilter(e) },
+                  { name: "overlays", value: [{ key: LOGICAL_DATE_EXTENSION, expression: LOGICAL_DATE_EXPRESSION }] },
+                ],
+              },
+            ],
+            // Written out: Validate refuses a binding without its kind (pkg/apis/triggers/v1beta1/event_listener_validation.go),
+            // which only the webhook's defaulting fills in (event_listener_defaults.go).
+            bindings: [{ ref: name, kind: "TriggerBinding" }],
+            template: { ref: name },
+          },
+        ],
+      },
+    },
+  ];
 }
 
 /** An object's metadata: its name, the namespace option, the workflow's labels. */

@@ -33,8 +33,18 @@ export const features: FeatureTable = {
   "timeout.none": { support: "native", how: "`0s` written on every job task and on the pipeline, so the 60-minute defaults never apply." },
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
-  "schedule.catchup": { support: "refused", how: "A CronJob starts at most the latest missed slot; use kfm-compile backfill runs instead." },
-  "schedule.event": { support: "refused", how: "Tekton Pipelines has no event source (Tekton Triggers is out of scope)." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot.",
+  },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it.",
+  },
+  "schedule.event": {
+    support: "emulated",
+    how: "Tekton Triggers: an EventListener the object store posts S3 event records to; its CEL interceptor passes new objects under the source and writes the record's eventTime, which a TriggerBinding and TriggerTemplate make the PipelineRun's `logical-date`.",
+  },
   "runtime.logical-date": { support: "emulated", how: "A first task, `kfm-context`, computes the values from the `logical-date` parameter as results." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {

@@ -30,7 +30,9 @@ export const tekton: Target<TektonOptions> = {
   extension: "yaml",
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
-  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README, Schedules).
+  // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
+  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
+  // are refused (KFM220), the run creator's image having no tz database for a guard.
   daylightSaving: ROBFIG_CRON,
   options: OPTIONS,
   features,

@@ -10,6 +10,7 @@
 import type { V1Container, V1CronJob, V1EnvVar, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import {
+  LOGICAL_DATE_PARAM,
   TEKTON_APPROVERS_PARAM,
   TEKTON_CONTEXT_TASK,
   TEKTON_DOLLAR_PARAM,
@@ -30,6 +31,7 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { locationFromPatterns, OBJECT_CREATED_PATTERN, s3Source } from "../events.js";
 import { NOTIFY_TASK_SECONDS, notifyScript, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import {
@@ -51,15 +53,87 @@ import {
   CONTEXT_VARIABLES,
   ENV,
   k8sLiteral,
+  LISTENER_CLUSTER_ROLE,
   literalParamNames,
+  LOGICAL_DATE_EXPRESSION,
+  LOGICAL_DATE_EXTENSION,
+  TRIGGERS_API,
   type TektonPipeline,
   type TektonPipelineRun,
   type TektonPipelineTask,
   type TektonStep,
 } from "./emit.js";
 
+type Doc = Record<string, any>;
+
+/**
+ * An event trigger's objects (README "Event triggers"): the EventListener's account bound to
+ * Tekton Triggers' EventListener ClusterRole, a TriggerBinding taking the logical date from
+ * the interceptor's extension, a TriggerTemplate creating the PipelineRun with it, and the
+ * EventListener whose one trigger's CEL interceptor passes a new object's record in the bucket
+ * under the prefix and writes its eventTime as the logical date. Returns the schedule and the run.
+ */
+function liftTriggers(docs: readonly Doc[], pipelineName: string): { schedule: ScheduleSummary; run: TektonPipelineRun } {
+  const kinds = docs.map((d) => d["kind"]).join(",");
+  if (kinds !== "ServiceAccount,RoleBinding,TriggerBinding,TriggerTemplate,EventListener")
+    throw new Error(`the event objects are ${kinds}, not the EventListener's account, a TriggerBinding, a TriggerTemplate and an EventListener`);
+  const [sa, binding, tb, tt, el] = docs as [Doc, Doc, Doc, Doc, Doc];
+  const account = sa["metadata"]?.["name"];
+  const ns = binding["metadata"]?.["namespace"];
+  if (
+    binding["metadata"]?.["name"] !== account ||
+    JSON.stringify(binding["roleRef"]) !== JSON.stringify({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LISTENER_CLUSTER_ROLE }) ||
+    JSON.stringify(binding["subjects"]) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...(ns === undefined ? {} : { namespace: ns }) }])
+  )
+    throw new Error(`the EventListener's RoleBinding does not bind ${LISTENER_CLUSTER_ROLE} to its account alone`);
+  for (const d of [tb, tt, el]) if (d["apiVersion"] !== TRIGGERS_API) throw new Error(`the ${String(d["kind"])} is not ${TRIGGERS_API}`);
+  if (JSON.stringify(tb["spec"]) !== JSON.stringify({ params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }))
+    throw new Error(`the TriggerBinding does not take ${LOGICAL_DATE_PARAM} from the interceptor's ${LOGICAL_DATE_EXTENSION} alone`);
+  const ttSpec = tt["spec"] ?? fail("the TriggerTemplate has no spec");
+  if ((ttSpec["params"] ?? []).map((p: Doc) => p["name"]).join(",") !== LOGICAL_DATE_PARAM)
+    throw new Error(`the TriggerTemplate takes other than ${LOGICAL_DATE_PARAM}`);
+  const templates = ttSpec["resourcetemplates"] ?? [];
+  if (templates.length !== 1 || templates[0]["kind"] !== "PipelineRun") throw new Error("the TriggerTemplate creates other than one PipelineRun");
+  const run = templates[0] as TektonPipelineRun;
+  if (run.spec.params.find((p) => p.name === LOGICAL_DATE_PARAM)?.value !== `$(tt.params.${LOGICAL_DATE_PARAM})`)
+    throw new Error(`the PipelineRun's ${LOGICAL_DATE_PARAM} is not the TriggerTemplate's`);
+  const spec = el["spec"] ?? fail("the EventListener has no spec");
+  if (spec["serviceAccountName"] !== account) throw new Error("the EventListener does not run as its account");
+  if (Object.keys(spec).join(",") !== "serviceAccountName,triggers" || spec["triggers"].length !== 1)
+    throw new Error("the EventListener has other than one trigger");
+  const trigger = spec["triggers"][0] as Doc;
+  if (
+    JSON.stringify(trigger["bindings"]) !== JSON.stringify([{ ref: tb["metadata"]["name"], kind: "TriggerBinding" }]) ||
+    JSON.stringify(trigger["template"]) !== JSON.stringify({ ref: tt["metadata"]["name"] })
+  )
+    throw new Error("the trigger does not use the file's TriggerBinding and TriggerTemplate");
+  const interceptors = trigger["interceptors"] ?? [];
+  if (interceptors.length !== 1 || JSON.stringify(interceptors[0]["ref"]) !== JSON.stringify({ name: "cel", kind: "ClusterInterceptor" }))
+    throw new Error("the trigger has other than one CEL interceptor");
+  const params = new Map<string, unknown>((interceptors[0]["params"] ?? []).map((p: Doc) => [p["name"], p["value"]]));
+  if (JSON.stringify(params.get("overlays")) !== JSON.stringify([{ key: LOGICAL_DATE_EXTENSION, expression: LOGICAL_DATE_EXPRESSION }]) || params.size !== 2)
+    throw new Error("the interceptor does not write the record's eventTime as the logical date alone");
+  const filter = String(params.get("filter"));
+  const m =
+    /^body\.Records\[0\]\.eventName\.matches\('(.*)'\) && body\.Records\[0\]\.s3\.bucket\.name\.matches\('(.*)'\) && body\.Records\[0\]\.s3\.object\.key\.matches\('(.*)'\)$/.exec(
+      filter,
+    );
+  const unquote = (v: string) => v.replace(/\\(.)/g, "$1");
+  if (m === null || unquote(m[1]!) !== OBJECT_CREATED_PATTERN) throw new Error("the interceptor's filter does not pass exactly new objects' records");
+  const location = locationFromPatterns(unquote(m[2]!), unquote(m[3]!)) ?? fail("the filter's bucket and key patterns are not a bucket and a key prefix");
+  if (run.spec.pipelineRef.name !== pipelineName) throw new Error("the TriggerTemplate's PipelineRun runs another Pipeline");
+  return { schedule: { kind: "event", trigger: "s3_file_arrival", source: s3Source(location.bucket, location.prefix) }, run };
+}
+
 export function lift(text: string): Summary {
-  const docs = parseYamlStream(text) as { kind?: string }[];
+  const allDocs = parseYamlStream(text) as Doc[];
+  // An event trigger's objects: the EventListener's account and Tekton Triggers' objects.
+  const listener = allDocs.find((d) => d?.["kind"] === "EventListener");
+  const listenerAccount = listener?.["spec"]?.["serviceAccountName"];
+  const triggerDocs = allDocs.filter(
+    (d) => String(d?.["apiVersion"]).startsWith("triggers.tekton.dev/") || (listenerAccount !== undefined && d?.["metadata"]?.["name"] === listenerAccount),
+  );
+  const docs = allDocs.filter((d) => !triggerDocs.includes(d)) as { kind?: string }[];
   const pipeline = only<TektonPipeline>(docs, "Pipeline");
   const runs = docs.filter((d) => d?.kind === "PipelineRun") as TektonPipelineRun[];
   if (runs.length > 1) throw new Error("more than one PipelineRun in the Tekton output");
@@ -160,6 +234,14 @@ export function lift(text: string): Summary {
   if (manualRun !== undefined) checkRun(pipeline, manualRun, gates.size > 0, "the manual PipelineRun");
   let timeoutSeconds = manualRun === undefined ? undefined : parseTimeout(manualRun.spec.timeouts.pipeline);
   let schedule: ScheduleSummary | null = null;
+  if (triggerDocs.length > 0) {
+    const event = liftTriggers(triggerDocs, pipeline.metadata.name);
+    checkRun(pipeline, event.run, gates.size > 0, "the event's PipelineRun");
+    const t = parseTimeout(event.run.spec.timeouts.pipeline);
+    if (timeoutSeconds !== undefined && t !== timeoutSeconds) throw new Error("the event's and the manual PipelineRuns have different timeouts");
+    timeoutSeconds = t;
+    schedule = event.schedule;
+  }
   const cron = cronJobs[0];
   if (cron !== undefined) {
     const spec = cron.spec ?? fail("the CronJob has no spec");

@@ -4,7 +4,7 @@
  * file.
  */
 import type { Workflow } from "../../src/ir.js";
-import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { kubeName, NOTIFY_CURL_IMAGE, tektonListenerAccount } from "../../src/names.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import type { Prerequisite } from "../types.js";
 import { creatorServiceAccount, emulatesFailure, hasGates, STEP_ACTIONS_FILE } from "./emit.js";
@@ -23,6 +23,20 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
       text: 'feature-flags `set-security-context: "true"` when the namespace enforces Pod Security `restricted`: Tekton then gives its own init containers a restricted securityContext.',
     },
   ];
+  if (ir.schedule?.kind === "event") {
+    out.push({
+      kind: "runner",
+      text: "Tekton Triggers v0.35 or later (checked with v0.35.0): its controller, webhook, core interceptors (the `cel` ClusterInterceptor) and its ClusterRoles, among them tekton-triggers-eventlistener-roles, which the file binds in the namespace.",
+    });
+    out.push({
+      kind: "account",
+      text: `A ClusterRoleBinding of the ClusterRole tekton-triggers-eventlistener-clusterroles to the ServiceAccount ${tektonListenerAccount(ir.name)} of the namespace (an EventListener reads ClusterInterceptors and ClusterTriggerBindings; cluster-scoped, so made by a cluster admin, not the file).`,
+    });
+    out.push({
+      kind: "network",
+      text: `The object store posts its S3 event notifications for bucket ${ir.schedule.bucket} to the EventListener's Service http://el-${kubeName(ir.name)}.<namespace>:8080 (MinIO: a notify_webhook target and mc event add --event put --prefix ${JSON.stringify(ir.schedule.prefix)}).`,
+    });
+  }
   if (emulatesFailure(ir)) {
     out.push({
       kind: "setting",

@@ -57,10 +57,17 @@ function accountRights(file: string): Record<string, ReadonlyArray<readonly [str
   return Object.fromEntries(
     names.map((n) => [
       n,
-      [
-        ["create", "pipelineruns.tekton.dev"],
-        ["get", "jobs.batch"],
-      ],
+      // An event trigger's EventListener account (`-listener`) holds Tekton Triggers' own
+      // tekton-triggers-eventlistener-roles: it creates runs and reads Triggers' objects, no Job.
+      n.endsWith("-listener")
+        ? [
+            ["create", "pipelineruns.tekton.dev"],
+            ["get", "eventlisteners.triggers.tekton.dev"],
+          ]
+        : [
+            ["create", "pipelineruns.tekton.dev"],
+            ["get", "jobs.batch"],
+          ],
     ]),
   );
 }
@@ -130,14 +137,25 @@ const EXECUTOR_MAY_NOT = [
   "get secrets",
   "create workflows.argoproj.io",
   "patch workflows.argoproj.io",
+  "list workflows.argoproj.io",
 ];
+
+/**
+ * A wait for an upstream workflow's run (a `resource` template, `action: get`) reads that
+ * one Workflow: `kubectl get`, then GETs of its self link (workflow/executor/resource.go).
+ * Without one, the account may not read Workflows at all.
+ */
+const UPSTREAM_WAIT_MAY = "get workflows.argoproj.io";
 
 /** Asks the API server (`kubectl auth can-i --as` the pods' account) what the applied file's account may do. */
 function checkArgoAccount(c: Cluster, file: string, ns: string): void {
   const account = `system:serviceaccount:${ns}:${argoRunSpec(file).spec["serviceAccountName"]}`;
   const can = (verbResource: string) => c.kubectl(["auth", "can-i", ...verbResource.split(" "), "--namespace", ns, "--as", account]).stdout.trim();
-  expect(Object.fromEntries([...EXECUTOR_MAY, ...EXECUTOR_MAY_NOT].map((v) => [v, can(v)])), `${file}: what ${account} may do`).toEqual(
-    Object.fromEntries([...EXECUTOR_MAY.map((v) => [v, "yes"]), ...EXECUTOR_MAY_NOT.map((v) => [v, "no"])]),
+  const waits = (argoRunSpec(file).spec["templates"] as Array<Record<string, any>>).some((t) => t["resource"]?.["action"] === "get");
+  const may = waits ? [...EXECUTOR_MAY, UPSTREAM_WAIT_MAY] : EXECUTOR_MAY;
+  const mayNot = waits ? EXECUTOR_MAY_NOT : [...EXECUTOR_MAY_NOT, UPSTREAM_WAIT_MAY];
+  expect(Object.fromEntries([...may, ...mayNot].map((v) => [v, can(v)])), `${file}: what ${account} may do`).toEqual(
+    Object.fromEntries([...may.map((v) => [v, "yes"]), ...mayNot.map((v) => [v, "no"])]),
   );
 }
 

@@ -9,10 +9,10 @@
  * rendering of src/runtime.ts as the expectation (attempt by attempt where the runner
  * renders the attempt number).
  */
-import { parseCron, nextFireTimes } from "../../src/cron.js";
+import { dstConflicts, dstGuard, parseCron, nextFireTimes } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
-import { AIRFLOW_WINDOW_TASK, airflowId, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
+import { AIRFLOW_WINDOW_TASK, airflowId, airflowUpstreamSensorTask, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
 import { summarize, type JobSummary, type Summary } from "../../src/summary.js";
 import { NOTIFY_ENV } from "../../src/notify.js";
 import { constantText } from "../../src/template.js";
@@ -207,6 +207,30 @@ function checkFireTimes(m: Mismatches, field: string, summary: Summary, fromIso:
   m.check(`${field} after ${fromIso}`, want, got);
 }
 
+/**
+ * Airflow's scheduler (load_dags.py `_queue`): a DAG deployed at `fromIso` first runs at the next
+ * slot (with catchup off; with catchup on at its start), and when max_active_runs frees three slots
+ * after that first run, the next run is the slot after it (runs queue: `max_active_runs` or
+ * catch-up), else the latest slot (a DAG without a limit and without catch-up runs only the latest).
+ */
+function checkQueue(m: Mismatches, want: Summary, fromIso: string, read: unknown): void {
+  const s = want.schedule;
+  if (s === null || s.kind !== "cron" || read === null) return;
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string") return;
+  const q = obj(read);
+  const utc = (ms: number): string => new Date(ms).toISOString().slice(0, 19) + "Z";
+  const first = Date.parse(String(q.first));
+  if (!s.catchup) m.check(`first run when deployed at ${fromIso}`, nextFireTimes(cron, s.timezone, Date.parse(fromIso), 1).map(utc), [utc(first)]);
+  const slots = nextFireTimes(cron, s.timezone, first, 3);
+  const queues = s.catchup || want.maxActiveRuns !== null;
+  m.check(
+    `run after ${utc(first)} when the limit frees at ${String(q.limit_frees_at)}`,
+    utc(queues ? slots[0]! : slots[2]!),
+    q.next === null || q.next === undefined ? (q.error ?? null) : utc(Date.parse(String(q.next))),
+  );
+}
+
 // --- Airflow ------------------------------------------------------------------------------------
 
 export function compareAirflow(
@@ -238,13 +262,30 @@ export function compareAirflow(
     m.check("schedule.start", s.start, dag.start_date_local ?? obj(guarded.op_kwargs_local).start ?? null);
     m.check("schedule.start on the DAG", s.catchup ? s.start : null, dag.start_date_local);
     m.check("schedule.end", s.end, dag.end_date_local);
-    m.check("schedule.catchup", s.catchup, dag.catchup);
+    // A queue without catch-up is written catchup=True with no start (targets/airflow/README.md
+    // "Concurrency"): what it means is checked by the scheduler's own next run below.
+    m.check("schedule.catchup", s.catchup || want.maxActiveRuns !== null ? s.catchup || "queue" : false, dag.catchup ? (s.catchup ? true : "queue") : false);
     for (const from of fireFrom) {
       const runs = arr(obj(dag.fire_times)[from]).map((r) => obj(r).logical_date);
       checkFireTimes(m, "fire times", want, from, fireCount, runs);
+      checkQueue(m, want, from, obj(dag.queue)[from]);
     }
   }
-  m.check("timeoutSeconds", want.timeoutSeconds, dag.dagrun_timeout ?? null);
+  // targets/airflow/README.md "Run timeout": not the scheduler's dagrun_timeout but KFM_RUN_TIMEOUT,
+  // which the kfm_run_deadline hook (the task runner's pre_execute) of every job, gate and sensor reads.
+  m.check("dagrun_timeout", null, dag.dagrun_timeout ?? null);
+  const bounded = [...ir.jobs.map((j) => airflowId(j.name)), ...ir.upstream.map((u) => airflowUpstreamSensorTask(u.workflow))].sort();
+  const hooked = arr(dag.tasks)
+    .map(obj)
+    .filter((t) => t.pre_execute === "kfm_run_deadline")
+    .map((t) => String(t.task_id))
+    .sort();
+  const runTimeout = obj(obj(parsed).module_constants).KFM_RUN_TIMEOUT ?? null;
+  m.check(
+    "timeoutSeconds",
+    want.timeoutSeconds,
+    runTimeout !== null && show(hooked) === show(bounded) ? runTimeout : hooked.length === 0 ? null : `hooks on ${show(hooked)}`,
+  );
   // The constant the file's kfm_run_token macro hashes, from the module DagBag imported.
   m.check("runTokenSeed", want.runTokenSeed, obj(obj(parsed).module_constants).KFM_RUN_TOKEN_SEED);
   // null means no limit; Airflow has no "unlimited", the backend writes a bound no run reaches.
@@ -411,12 +452,29 @@ export function compareArgo(
   const s = want.schedule;
   if (s !== null && s.kind === "cron") {
     if (top.kind !== "CronWorkflow") m.note("schedule", `a cron schedule, but the runner read a ${String(top.kind)}`);
-    m.check("schedule.cron", [s.cron], spec.schedules ?? []);
+    const cron = parseCron(s.cron);
+    const dst = typeof cron === "string" ? null : dstGuard(cron, s.timezone, s);
+    m.check("schedule.cron", dst?.added ? [s.cron, dst.added] : [s.cron], spec.schedules ?? []);
     m.check("schedule.timezone", zone(s.timezone), zone(String(spec.timezone ?? "")));
     const fire = obj(top.fireTimes);
-    for (const from of fireFrom) {
-      const key = Object.keys(fire)[0];
-      checkFireTimes(m, "fire times", want, from, fireCount, key === undefined ? [] : obj(fire[key]).utc);
+    if (dst === null) {
+      for (const from of fireFrom) {
+        const key = Object.keys(fire)[0];
+        checkFireTimes(m, "fire times", want, from, fireCount, key === undefined ? [] : obj(fire[key]).utc);
+      }
+    } else if (typeof cron !== "string") {
+      // A daylight-saving guard: robfig/cron's fires of both schedules must include every instant of the
+      // meaning; which of them the when guard keeps is test/conformance/dst.conformance.test.ts's comparison.
+      for (const from of fireFrom) {
+        const fired = new Set(Object.values(fire).flatMap((f) => arr(obj(f).utc).map((x) => Date.parse(String(x)))));
+        const last = Math.min(...Object.values(fire).map((f) => Math.max(...arr(obj(f).utc).map((x) => Date.parse(String(x))))));
+        const missing = nextFireTimes(cron, s.timezone, Date.parse(from), fireCount).filter((t) => t <= last && !fired.has(t));
+        m.check(
+          `fire times after ${from}, every instant of the meaning among robfig/cron's`,
+          [],
+          missing.map((t) => new Date(t).toISOString()),
+        );
+      }
     }
     // start/end: the CronWorkflow's when guard, evaluated by the controller's code at slots around the bounds.
     const whenAt = obj(top.whenAt);
@@ -903,9 +961,13 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const ctxEnv: Obj = calledStepEnv(contextJob, {}, "KFMI_RUN_TOKEN_SEED") ?? {};
   const orNull = (v: unknown) => (v === undefined || v === "" ? null : v);
   if (s !== null && s.kind === "cron") {
+    // A cron firing every hour with a slot in a daylight-saving change is written in UTC (its meaning is
+    // elapsed time); GitHub's own zone handling moves gap slots and leaves folds undocumented.
+    const c = parseCron(s.cron);
+    const dstHourly = typeof c !== "string" && c.hours.length === 24 && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
     m.check(
       "schedule",
-      [{ cron: s.cron, timezone: zone(s.timezone) }],
+      [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }],
       schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) })),
     );
     m.check("schedule.start", s.start, orNull(ctxEnv.KFMI_START));
@@ -1307,6 +1369,51 @@ export function compareArgoExtras(m: Mismatches, ir: Workflow, parsed: unknown, 
   });
   if (want.notifications.length > 0 && wf.onExit === undefined) m.note("notifications", "no onExit handler");
   checkNotifications(m, ir, "", logicalDate, read, exit.filter((e) => /^kfm-notify-[0-9]+$/.test(String(e.task))).length);
+  // (3) upstream workflows (contract 8.2): each wait as the controller renders it and the
+  // executor and the retry logic read it (argo-check waits.go), and which tasks wait for it.
+  // argo-check reports the waits only when it renders a run (a logical date given).
+  if (logicalDate === null) return;
+  const waits = arr(top.waits).map(obj);
+  m.check("upstream (count of waits)", want.upstream.length, waits.length);
+  const inOrder = (want: Record<string, unknown>, read: unknown) => Object.fromEntries(Object.keys(want).map((k) => [k, obj(read)[k]]));
+  const controllerDeps = new Map(
+    arr(top.depends)
+      .map(obj)
+      .filter((d) => d.template === wf.entrypoint)
+      .map((d) => [String(d.task), arr(d.dependencies).map(String)]),
+  );
+  for (const [i, u] of want.upstream.entries()) {
+    const f = `upstream[${i}] ${u.workflow}`;
+    const name = `kfm-wait-${kubeName(u.workflow)}`;
+    const w = waits.find((x) => x.template === name);
+    if (w === undefined) {
+      m.note(f, `no resource template ${name}`);
+      continue;
+    }
+    m.check(`${f}.action`, "get", w.action);
+    // Look again only while the run does not exist; a failed run or a deadline ends the wait.
+    const retried = { "not found": true, "failure condition": false, deadline: false };
+    m.check(`${f}.retried after`, retried, inOrder(retried, w.retryAfter));
+    const outcome = { "": "neither", Pending: "neither", Running: "neither", Succeeded: "success", Failed: "failure", Error: "failure" };
+    m.check(`${f}.outcome per upstream phase`, outcome, inOrder(outcome, w.phases));
+    const tpl = obj(templates.get(name));
+    m.check(`${f}.timeoutSeconds (activeDeadlineSeconds)`, u.timeoutSeconds, tpl.activeDeadlineSeconds ?? null);
+    const maxDuration = obj(obj(tpl.retryStrategy).backoff).maxDuration;
+    m.check(
+      `${f}.timeoutSeconds (backoff.maxDuration)`,
+      u.timeoutSeconds,
+      maxDuration === undefined ? null : /^[0-9]+$/.test(String(maxDuration)) ? Number(maxDuration) : goDurationSeconds(maxDuration),
+    );
+    // The CronWorkflow's run of a slot is <name>-<unix seconds> (getChildWorkflowName); a backfill run <name>-<unix minutes>.
+    const secs = Math.floor(Date.parse(logicalDate) / 1000);
+    const run = `${kubeName(u.workflow)}-${top.kind === "CronWorkflow" ? secs : Math.floor(secs / 60)}`;
+    m.check(`${f}.run waited for @ ${logicalDate}`, run, /\n {2}name: (\S+)\n/.exec(String(w.manifest))?.[1] ?? w.error ?? "no name");
+    // Every job without depends_on waits for it (the controller's dependencies of each DAG task).
+    for (const [job, j] of Object.entries(want.jobs)) {
+      if (j.after.length > 0) continue;
+      m.check(`jobs.${job} waits for ${u.workflow}`, true, (controllerDeps.get(kubeName(job)) ?? []).includes(name));
+    }
+  }
 }
 
 export function compareTektonExtras(m: Mismatches, ir: Workflow, parsed: unknown, logicalDate: string | null): void {

@@ -254,6 +254,12 @@ describe("yamllint accepts every generated YAML file, but for the rules the READ
     expect(r.status).toBe(0);
   });
 
+  it("the sample CI workflow the README says to copy into .github/workflows/ passes the same yamllint", () => {
+    const r = yamllint([copied("docs/ci/kfm-check.yml")]);
+    expect(r.output).toBe("");
+    expect(r.status).toBe(0);
+  });
+
   it("with yamllint's default config the goldens break exactly the rules the exceptions turn off", () => {
     const r = yamllint(yamls.golden, ["-d", "default"]);
     const rules = new Set([...r.output.matchAll(/\(([a-z-]+)\)$/gm)].map((m) => m[1]));

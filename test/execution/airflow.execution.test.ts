@@ -8,7 +8,8 @@
  *
  * The sabotage cases mutate the generated DAG the way Airflow's traps work (a job that
  * must stop after an upstream failure given `trigger_rule="all_done"`; one retry too
- * many; a gate with Airflow's default `fail_on_reject=False`) and the comparison must
+ * many; a gate with Airflow's default `fail_on_reject=False`; Airflow's own
+ * `dagrun_timeout` in place of the file's run-timeout hook) and the comparison must
  * report the difference.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,13 +31,7 @@ const HARNESS = join(CONFORMANCE, "execution", "airflow", "run.py");
  * fails the test, so a fix removes its entry. conformance/execution/airflow/README.md
  * ("What the engine showed") says why each is so.
  */
-const KNOWN_DIFFERENCES: Record<string, readonly string[]> = {
-  // dagrun_timeout: the scheduler marks every unfinished task `skipped`, the running one
-  // included (scheduler_job_runner.py `_schedule_dag_run`), so Airflow shows the job whose
-  // attempt the run's timeout stopped as skipped, not failed (README "Meanings", run timeout).
-  "run-timeout.yaml / run-timeout-stops-attempt": ['jobs.crunch.state: expected "failed", runner did "not-run"'],
-  "run-timeout.yaml / run-timeout-during-wait": ['jobs.crunch.state: expected "failed", runner did "not-run"'],
-};
+const KNOWN_DIFFERENCES: Record<string, readonly string[]> = {};
 
 interface Planned {
   readonly item: ExecutionItem;
@@ -87,6 +82,25 @@ const SABOTAGE: readonly Sabotage[] = [
       return changed;
     },
     reports: [/^run: expected "failed", runner did "succeeded"$/, /^jobs\.approve\.state: expected "failed", runner did "succeeded"$/],
+  },
+  {
+    // Airflow's own run timeout: the scheduler sets every unfinished task `skipped` when
+    // `dagrun_timeout` passes (scheduler_job_runner.py `_schedule_dag_run`), the running one
+    // included, which is why the file bounds each try with `pre_execute=kfm_run_deadline` instead.
+    name: "dagrun_timeout in place of the kfm_run_deadline hook",
+    spec: "test/execution/specs/run-timeout.yaml",
+    scenario: "run-timeout-stops-attempt",
+    mutate: (dag) => {
+      // A DAG id of its own: the harness process's scheduler keeps the serialized DAG of an earlier
+      // case with the same id (without dagrun_timeout), and its `_schedule_dag_run` reads that one.
+      const changed = dag
+        .replace("dagrun_timeout=None,", "dagrun_timeout=KFM_RUN_TIMEOUT,")
+        .replace(/\n {8}pre_execute=kfm_run_deadline,/g, "")
+        .replace('dag_id="exec_run_timeout",', 'dag_id="exec_run_timeout_sabotaged",');
+      if (changed === dag || changed.includes("pre_execute=")) throw new Error("the sabotage of the run timeout changed nothing");
+      return changed;
+    },
+    reports: [/^jobs\.crunch\.state: expected "failed", runner did "not-run"$/],
   },
   {
     name: "one retry too many",

@@ -15,6 +15,8 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions"],
   "gate-untimed.yaml": ["tekton"],
   "concurrency.yaml": ["tekton", "github-actions"],
+  // Tekton skips every finally task when timeouts.pipeline fires (PipelineTimedOutSkip).
+  "run-timeout-notify.yaml": ["tekton"],
 };
 
 /**
@@ -28,6 +30,12 @@ const PROMISED: Record<string, string> = {
   "chain/retry-exhausted": "failed | extract s: s | transform f: f f@2 f@2 | load n:",
   "diamond/success": "succeeded | start s: s | left s: s | right s: s | join s: s | audit s: s",
   "diamond/branch-fails": "failed | start s: s | left f: f f@2 | right s: s | join n: | audit s: s",
+  "timeout-diamond/success": "succeeded | start s: s | left s: s | right s: s | join s: s",
+  "timeout-diamond/root-times-out-once": "succeeded | start s: t s@2 | left s: s | right s: s | join s: s",
+  "timeout-diamond/root-times-out-for-good": "failed | start f: t t@2 | left n: | right n: | join n:",
+  "timeout-diamond/join-times-out-for-good": "failed | start s: s | left s: s | right s: s | join f: t t@2",
+  "timeout-diamond/branch-times-out": "failed | start s: s | left s: s | right f: t | join n:",
+  "literal-references/success": "succeeded | literal_references s: s",
   "backoff/recovers-on-attempt-4": "succeeded | flaky s: f f@2 f@4 s@5",
   "backoff/fails-for-good": "failed | flaky f: f f@2 f@4 f@5",
   "continue/success": "succeeded | load s: s | publish s: s | cleanup s: s",
@@ -39,6 +47,7 @@ const PROMISED: Record<string, string> = {
   "run-timeout/in-time": "succeeded | prepare s: s | crunch s: s | publish s: s | side s: s",
   "run-timeout/run-timeout-stops-attempt": "failed | prepare s: s | crunch f: t | publish n: | side s: s",
   "run-timeout/run-timeout-during-wait": "failed | prepare s: s | crunch f: f f@12 | publish n: | side s: s",
+  "run-timeout-notify/run-timeout-notified": "failed | crunch f: t | publish n: | notified 0:crunch",
   "gate/approved": "succeeded | build s: s | approve s: | promote s: s",
   "gate/rejected": "failed | build s: s | approve f: | promote n:",
   "gate/timed-out": "failed | build s: s | approve f: | promote n:",

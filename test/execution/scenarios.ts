@@ -132,6 +132,18 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     ],
   },
   {
+    spec: "test/execution/specs/run-timeout-notify.yaml",
+    scenarios: [
+      scenario(
+        "run-timeout-notified",
+        "`crunch` hangs: the run's 10 s timeout stops it and it fails; `publish` (continue) never starts; the Slack notification is sent once naming `crunch`.",
+        {
+          attempts: { crunch: ["hang"] },
+        },
+      ),
+    ],
+  },
+  {
     spec: "test/execution/specs/gate.yaml",
     note: "GitHub Actions refuses a gate with a timeout (KFM301): gate-untimed.yaml covers it there.",
     scenarios: [

@@ -84,7 +84,7 @@ describe("kfm.config.yaml", () => {
   it("given wrong types and unknown target keys, then each is located", () => {
     const r = parse(project({}), "specs: a.yaml\ntargets:\n  argo:\n    out: out\n    ouptions: {}\n");
     expect(r.lines).toEqual([
-      "kfm.config.yaml:1:8: error KFM103: `specs` must be a list, not a string.",
+      "kfm.config.yaml:1:8: error KFM103: `specs` must be a list, not a string: write `[a.yaml]` for a list of one.",
       "kfm.config.yaml:5:5: error KFM101: Unknown key `ouptions` in `argo`. Did you mean 'options'?",
     ]);
   });

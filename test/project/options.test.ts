@@ -83,10 +83,20 @@ describe("target options", () => {
     expect(bad.options).toBeNull();
     expect(bad.problems.map((p) => [p.code, p.at.join("."), p.message])).toEqual([
       ["KFM013", "targets.demo.options.namespce", "Unknown demo option `namespce`. Did you mean 'namespace'?"],
-      ["KFM014", "targets.demo.options.mode", "The demo option `mode` is one of `fast`, `safe`, not `\"fats\"`. Did you mean 'fast'?"],
+      ["KFM014", "targets.demo.options.mode", "The demo option `mode` is one of `fast`, `safe`, not `fats`. Did you mean 'fast'?"],
       ["KFM014", "targets.demo.options.replicas", "The demo option `replicas` is a whole number from 1 to 5, not `9`."],
       ["KFM014", "targets.demo.options.labels", "The demo option `labels` lists an item twice."],
       ["KFM014", "targets.demo.options.namespace", "The demo option `namespace` must be lower-case letters; `Data` is not."],
+    ]);
+  });
+
+  it("says what a value of the wrong type is, and to quote a number or boolean YAML read where text is wanted", () => {
+    const bad = resolveOptions("demo", OPTIONS, { namespace: 42, labels: ["a", true], context: ["x"], replicas: "3" }, []);
+    expect(bad.problems.map((p) => p.message)).toEqual([
+      "The demo option `namespace` is text, not `42` (quote it in YAML: '42').",
+      "The demo option `labels` is a list of text; the item `true` is not text (quote it in YAML: 'true').",
+      'The demo option `context` is a mapping, not `["x"]`.',
+      'The demo option `replicas` is a whole number from 1 to 5, not `"3"`.',
     ]);
   });
 

@@ -362,9 +362,46 @@ describe("the DAG", () => {
     expect(dag).toContain("catchup=False,");
   });
 
-  it("writes the run timeout as dagrun_timeout, and None for no limit", () => {
-    expect(dagBlock(emitted(irFixture({ timeoutSeconds: 21600 })))).toContain("dagrun_timeout=timedelta(seconds=21600),");
-    expect(dagBlock(emitted(irFixture()))).toContain("dagrun_timeout=None,");
+  it("writes the run timeout as KFM_RUN_TIMEOUT with a kfm_run_deadline hook on every job, gate and sensor, never as dagrun_timeout", () => {
+    const timed = irFixture({
+      timeoutSeconds: 21600,
+      upstream: [{ at: ["workflow", "dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }],
+      jobs: [{ name: "a" }, { name: "gate", dependsOn: ["a"], approval: { timeoutSeconds: null } }, { name: "b", dependsOn: ["gate"] }],
+    });
+    const py = emitted(timed);
+    expect(dagBlock(py)).toContain("dagrun_timeout=None,");
+    expect(py).toContain("\nKFM_RUN_TIMEOUT = timedelta(seconds=21600)\n");
+    expect(py).toContain("\ndef kfm_run_deadline(context):\n");
+    for (const task of ["a", "gate", "b", "kfm-upstream-upstream_pipeline"]) expect(statement(py, task)).toMatch(/\s+pre_execute=kfm_run_deadline,$/);
+    expect(airflow.lift(py).timeoutSeconds).toBe(21600);
+    const untimed = emitted(irFixture());
+    expect(dagBlock(untimed)).toContain("dagrun_timeout=None,");
+    expect(untimed).not.toContain("kfm_run_deadline");
+    expect(untimed).not.toContain("KFM_RUN_TIMEOUT");
+  });
+
+  it("given a run timeout, every job that retries takes the deadline form of KfmRetryWaits, equal waits too", () => {
+    const py = emitted(
+      irFixture({ timeoutSeconds: 600, jobs: [{ name: "a", retry: { maxAttempts: 3, delaySeconds: 12, multiplier: 1, maxDelaySeconds: null } }] }),
+    );
+    expect(statement(py, "a")).toContain("retry_policy=KfmRetryWaits(waits=[12, 12]),");
+    expect(py).toContain("left = kfm_time_left(context)");
+    expect(py).toContain('return RetryDecision.fail("the run\'s timeout has passed")');
+    expect(airflow.lift(py).jobs.a!.waitsSeconds).toEqual([12, 12]);
+    // Without the policy a wait would run past the deadline: lift refuses it.
+    expect(() => airflow.lift(py.replace("retry_policy=KfmRetryWaits(waits=[12, 12]),", "retry_policy=None,"))).toThrow(/KfmRetryWaits/);
+    // Without a run timeout equal waits stay native.
+    expect(
+      statement(emitted(irFixture({ jobs: [{ name: "a", retry: { maxAttempts: 3, delaySeconds: 12, multiplier: 1, maxDelaySeconds: null } }] })), "a"),
+    ).toContain("retry_policy=None,");
+  });
+
+  it("given a run timeout, lift refuses Airflow's own dagrun_timeout and a job without the hook", () => {
+    const py = emitted(irFixture({ timeoutSeconds: 600 }));
+    expect(() => airflow.lift(py.replace("dagrun_timeout=None,", "dagrun_timeout=KFM_RUN_TIMEOUT,"))).toThrow(/dagrun_timeout/);
+    expect(() => airflow.lift(py.replace("        pre_execute=kfm_run_deadline,\n", ""))).toThrow(/pre_execute=kfm_run_deadline/);
+    expect(() => airflow.lift(py.replace("KFM_RUN_TIMEOUT = timedelta(seconds=600)", "KFM_RUN_TIMEOUT = timedelta(seconds=60)"))).not.toThrow();
+    expect(airflow.lift(py.replace("KFM_RUN_TIMEOUT = timedelta(seconds=600)", "KFM_RUN_TIMEOUT = timedelta(seconds=60)")).timeoutSeconds).toBe(60);
   });
 
   it("does not lean on deployment defaults for runs: max_active_runs, auto-pause, fail_fast, pause on creation", () => {
@@ -572,7 +609,9 @@ describe("literal text reaches the container byte for byte", () => {
 
 describe("check", () => {
   it("refuses an event trigger with KFM301 at the schedule", () => {
-    const ps = airflow.check(irFixture({ schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null } }));
+    const ps = airflow.check(
+      irFixture({ schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" } }),
+    );
     expect(ps).toHaveLength(1);
     expect(ps[0]!.code).toBe("KFM301");
     expect(ps[0]!.at).toEqual(["workflow", "schedule"]);
@@ -663,8 +702,10 @@ describe("lift reads the Python back", () => {
   });
 
   it("sees a retries value edited in the output", () => {
-    const py = emitted(rich).replace("retries=2,", "retries=1,");
+    // Without a run timeout `load`'s equal waits are native (with one, its policy lists them and lift counts both).
+    const py = emitted({ ...rich, timeoutSeconds: null }).replace("retries=2,", "retries=1,");
     expect(airflow.lift(py).jobs["load"]!.attempts).toBe(2);
+    expect(() => airflow.lift(emitted(rich).replace("retries=2,", "retries=1,"))).toThrow(/1 retries but 2 waits/);
   });
 
   it("sees a wait edited in the policy", () => {
@@ -863,11 +904,37 @@ describe("max_active_runs (trap 10)", () => {
     expect(airflow.lift(emitted(irFixture())).maxActiveRuns).toBeNull();
   });
 
-  it("given a limit with a cron schedule and catchup false, when checked, then KFM301 (Airflow would drop slots)", () => {
-    const ps = airflow.check(irFixture({ maxActiveRuns: 1, schedule: HOURLY }));
-    expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
-    expect(ps[0]!.at).toEqual(["workflow", "max_active_runs"]);
-    expect(ps[0]!.message).toMatch(/^airflow cannot express max_active_runs without catchup: /);
+  it("given a limit with a cron schedule and catchup false, when emitted, then catchup=True with no start (runs queue) and lift reads catchup false", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: { ...HOURLY, start: "2024-01-01T00:00:00" } });
+    expect(airflow.check(ir)).toEqual([]);
+    const dag = dagBlock(emitted(ir));
+    expect(dag).toContain("    start_date=None,\n");
+    expect(dag).toContain("    catchup=True,\n");
+    expect(dag).toContain('    default_args={"start_date": None},\n');
+    expect(airflow.lift(emitted(ir))).toEqual(summarize(ir));
+  });
+
+  it("given catchup false without a limit, or catchup true with one, when emitted, then no start_date key in default_args", () => {
+    expect(dagBlock(emitted(irFixture({ schedule: HOURLY })))).not.toContain("default_args");
+    const caught = dagBlock(emitted(irFixture({ maxActiveRuns: 1, schedule: { ...HOURLY, catchup: true, start: "2024-01-01T00:00:00" } })));
+    expect(caught).not.toContain("default_args");
+    expect(caught).toContain("    catchup=True,\n");
+  });
+
+  it("given a queue without catch-up and deployment options, when emitted, then start_date comes first and lift reads both", () => {
+    const ir = irFixture({ maxActiveRuns: 2, schedule: HOURLY });
+    const py = emit(ir, { ...DEFAULT_OPTIONS, namespace: "data" });
+    expect(dagBlock(py)).toContain('    default_args={"start_date": None, "namespace": "data"},\n');
+    expect(airflow.lift(py)).toEqual(summarize(ir));
+  });
+
+  it("given output with the start_date key but no limit, or with catchup=False, when lifted, then it is refused", () => {
+    const py = emitted(irFixture({ maxActiveRuns: 1, schedule: HOURLY }));
+    expect(() => airflow.lift(py.replace("max_active_runs=1,", "max_active_runs=2147483647,"))).toThrow(/without max_active_runs/);
+    expect(() => airflow.lift(py.replace("catchup=True,", "catchup=False,"))).toThrow(/only a queue without catch-up/);
+    const plain = py.replace("catchup=True,", "catchup=False,").replace(/ {4}# The start_date key[^\n]*\n {4}default_args=[^\n]*\n/, "");
+    expect(plain).not.toContain("default_args");
+    expect(() => airflow.lift(plain)).toThrow(/drops the slots/);
   });
 
   it("given a limit with catchup true, or without a schedule, when checked, then it is accepted (runs queue)", () => {
@@ -1029,10 +1096,19 @@ describe("failure notifications", () => {
     expect(() => airflow.lift(py.replace(block, () => block.replace('trigger_rule="none_skipped"', 'trigger_rule="all_done"')))).toThrow(/none_skipped/);
   });
 
-  it("given notifications and a workflow timeout, when checked, then KFM301 at the notification (a timed-out run runs no task)", () => {
-    const ps = airflow.check({ ...notified(), timeoutSeconds: 3600 });
-    expect(ps.map((p) => [p.code, p.at])).toEqual([["KFM301", SLACK.at]]);
-    expect(airflow.check(notified())).toEqual([]);
+  it("given notifications and a workflow timeout, then they wait for kfm-run-done (a job the timeout keeps from starting is skipped), and lift reads them back", () => {
+    const timed = { ...notified(), timeoutSeconds: 3600 };
+    expect(airflow.check(timed)).toEqual([]);
+    const py = airflow.emit(timed);
+    expect(statement(py, "kfm-run-done")).toContain('trigger_rule="all_done"');
+    expect(py).toContain('("kfm-run-done", "kfm-notify-1"),');
+    expect(py).not.toContain('("a", "kfm-notify-1"),');
+    expect(airflow.lift(py)).toEqual(summarize(timed));
+    expect(airflow.emit(notified())).not.toContain("kfm-run-done");
+    // Waiting for every task again would skip the notification after a skipped job: lift refuses it.
+    expect(() => airflow.lift(py.replace('("kfm-run-done", "kfm-notify-1"),', '("a", "kfm-notify-1"), ("b", "kfm-notify-1"), ("c", "kfm-notify-1"),'))).toThrow(
+      /kfm-notify-1/,
+    );
   });
 });
 

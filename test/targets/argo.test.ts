@@ -242,24 +242,60 @@ describe("schedules", () => {
     expect(emitted(irFixture({ schedule: cron() })).spec.timezone).toBe("UTC");
   });
 
-  it("given catchup true, when checked, then KFM301 at schedule.catchup", () => {
+  it("given catchup true, when checked, then KFM301 at schedule.catchup, printing the backfill command", () => {
     const problems = check(irFixture({ schedule: cron({ catchup: true }) }));
     expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
     expect(problems[0]!.at).toEqual(["workflow", "schedule", "catchup"]);
+    expect(problems[0]!.message).toContain("`kfm-compile backfill ");
   });
 
-  it("given an event trigger, when checked, then KFM301 naming the feature 'event trigger'", () => {
-    const event: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null };
-    const problems = check(irFixture({ schedule: event }));
-    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
-    expect(problems[0]!.message).toContain("event trigger");
+  it("given an event trigger, when emitted, then the WorkflowTemplate, then a webhook EventSource and a Sensor creating a run with the event's time as logical-date", () => {
+    const event: EventSchedule = {
+      kind: "event",
+      at: ["workflow", "schedule"],
+      trigger: "s3_file_arrival",
+      source: "s3://raw.b/a+b/c/",
+      bucket: "raw.b",
+      prefix: "a+b/c/",
+    };
+    const ir = irFixture({ schedule: event });
+    expect(check(ir)).toEqual([]);
+    const docs = parseYamlStream(emit(ir)) as Record<string, any>[];
+    expect(docs.map((d) => d.kind)).toEqual([
+      "ServiceAccount",
+      "Role",
+      "RoleBinding",
+      "WorkflowTemplate",
+      "ServiceAccount",
+      "Role",
+      "RoleBinding",
+      "EventSource",
+      "Sensor",
+    ]);
+    const sensor = docs[8]!;
+    expect(sensor.spec.dependencies[0].filters.data.map((f: any) => f.value[0])).toEqual(["^(s3:)?ObjectCreated:", "^raw\\.b$", "^a\\+b(/|%2F)c(/|%2F)"]);
+    expect(sensor.spec.triggers[0].template.k8s.parameters[0].src.dataKey).toBe("body.Records.0.eventTime");
+    expect(lift(emit(ir)).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.b/a+b/c/" });
   });
 
   it("given start and end, when emitted, then a when guard compares the slot (now, to the minute) with both bounds in the schedule's zone", () => {
-    const doc = emitted(irFixture({ schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }) }));
+    const doc = emitted(
+      irFixture({ schedule: cron({ cron: "0 5 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-12-31T23:59:59" }) }),
+    );
     expect(doc.spec.when).toBe(
       "{{= now().Truncate(duration('1m')) >= date('2024-01-01T00:00:00', '2006-01-02T15:04:05', 'Europe/Berlin')" +
         " && now().Truncate(duration('1m')) <= date('2024-12-31T23:59:59', '2006-01-02T15:04:05', 'Europe/Berlin') }}",
+    );
+  });
+
+  it("given a daily 02:30 in Europe/Berlin, when emitted, then a second schedule at 03:30 and a daylight-saving guard before the window bound, and lift reads the spec's cron back", () => {
+    const ir = irFixture({ schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", periodSeconds: null }) });
+    const doc = emitted(ir);
+    expect(doc.spec.schedules).toEqual(["30 2 * * *", "30 3 * * *"]);
+    const hour = (shift: string) => `now()${shift}.In(timezone('Europe/Berlin')).Hour()`;
+    expect(doc.spec.when).toBe(
+      `{{= (${hour("")} in [2] ? ${hour(".Add(duration('1h'))")} != ${hour("")} : ${hour(".Add(duration('-1h'))")} == (${hour("")} + 22) % 24)` +
+        " && now().Truncate(duration('1m')) >= date('2024-01-01T00:00:00', '2006-01-02T15:04:05', 'Europe/Berlin') }}",
     );
   });
 
@@ -609,7 +645,9 @@ describe("on_upstream_failure: continue (trap 4)", () => {
     const timed = { ...continueIr, timeoutSeconds: 20 };
     const byName = new Map(tasksOf(emitted(timed)).map((t: Obj) => [t.name, t]));
     expect(byName.get("cleanup")!.when).toBe(runDeadlineGuard(20));
-    expect(runDeadlineGuard(20)).toBe("{{= now().Before(now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s')).Add(duration('20s'))) }}");
+    expect(runDeadlineGuard(20)).toBe(
+      "{{= now().Before(now().Add(duration('-' + workflow.duration + 's')).Truncate(duration('1s')).Add(duration('20s')).Add(duration('-2s'))) }}",
+    );
     expect(byName.get("load")!.when).not.toBe(runDeadlineGuard(20)); // the root keeps only the logical-date guard
     expect(tasksOf(emitted(continueIr)).find((t: Obj) => t.name === "cleanup")!.when).toBeUndefined();
     expect(lift(emit(timed))).toEqual(summarize(timed));
@@ -958,11 +996,74 @@ describe("failure notifications (onExit)", () => {
 });
 
 describe("cross-workflow dependencies (contract 8.2)", () => {
-  it("given a dependency on another workflow, when checked, then KFM301 naming the workflow", () => {
-    const ir = irFixture({ upstream: [{ at: ["dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }] });
-    const problems = check(ir);
-    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
-    expect(problems[0]!.message).toContain("upstream_pipeline");
+  const up = (workflow: string, timeoutSeconds: number | null, i = 0) => ({ at: ["workflow", "dependencies", i], workflow, timeoutSeconds });
+  const tasksOf = (ir: Workflow) => {
+    const spec = emitted(ir).spec;
+    const wf = (spec.workflowSpec ?? spec) as Record<string, any>;
+    return {
+      wf,
+      tasks: wf.templates[0].dag.tasks as Record<string, any>[],
+      templates: new Map((wf.templates as Record<string, any>[]).map((t) => [t.name, t])),
+    };
+  };
+
+  it("given a dependency on another workflow, when checked, then nothing is refused", () => {
+    expect(check(irFixture({ schedule: cron(), upstream: [up("upstream_pipeline", null)] }))).toEqual([]);
+  });
+
+  it("given a scheduled workflow, when emitted, then a first task gets the upstream CronWorkflow's run of the same slot and every root job depends on it", () => {
+    const { tasks, templates } = tasksOf(irFixture({ schedule: cron(), upstream: [up("upstream_pipeline", null)] }));
+    expect(tasks[0]).toEqual({ name: "kfm-wait-upstream-pipeline", template: "kfm-wait-upstream-pipeline" });
+    expect(tasks.filter((t) => t.name !== "kfm-wait-upstream-pipeline").every((t) => t.depends !== undefined)).toBe(true);
+    const wait = templates.get("kfm-wait-upstream-pipeline")!;
+    expect(wait.resource).toMatchObject({ action: "get", successCondition: "status.phase == Succeeded", failureCondition: "status.phase in (Failed, Error)" });
+    expect(wait.resource.manifest).toContain(
+      "name: upstream-pipeline-{{=sprig.unixEpoch(sprig.mustToDate('2006-01-02T15:04:05Z07:00', workflow.scheduledTime))}}",
+    );
+    // No timeout: no deadline, and a limit (a backoff is only honoured with one).
+    expect(wait.activeDeadlineSeconds).toBeUndefined();
+    expect(wait.retryStrategy).toEqual({
+      limit: 2147483647,
+      retryPolicy: "Always",
+      expression: "lastRetry.message contains '(NotFound)'",
+      backoff: { duration: "60" },
+    });
+  });
+
+  it("given a manual workflow and a timeout, when emitted, then the wait is for the backfill run's name, guarded, and bounded by the timeout", () => {
+    const { tasks, templates } = tasksOf(irFixture({ upstream: [up("ingest", 7200)] }));
+    expect(tasks[0]!.when).toContain("workflow.parameters['logical-date']");
+    const wait = templates.get("kfm-wait-ingest")!;
+    expect(wait.resource.manifest).toContain("name: ingest-{{=sprig.div(sprig.unixEpoch(");
+    expect(wait.activeDeadlineSeconds).toBe(7200);
+    expect(wait.retryStrategy.backoff).toEqual({ duration: "60", maxDuration: "7200" });
+    expect(wait.retryStrategy.limit).toBe(120);
+  });
+
+  it("given a dependency, when emitted, then the pods' Role may also get Workflows, and nothing more", () => {
+    const docs = parseYamlStream(emit(irFixture({ upstream: [up("ingest", null)] }))) as Record<string, any>[];
+    expect(docs.find((d) => d.kind === "Role")!.rules).toEqual([
+      { apiGroups: ["argoproj.io"], resources: ["workflowtaskresults"], verbs: ["create", "patch"] },
+      { apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get"] },
+    ]);
+  });
+
+  it("given dependencies, when emitted and lifted, then the summary has each upstream workflow and its timeout", () => {
+    for (const schedule of [cron(), null]) {
+      const ir = irFixture({ schedule, upstream: [up("a_flow", null, 0), up("b_flow", 600, 1)] });
+      expect(lift(emit(ir))).toEqual(summarize(ir));
+    }
+  });
+
+  it("given a wait whose retry also retries a failed upstream run, when lifted, then it is refused", () => {
+    const text = emit(irFixture({ schedule: cron(), upstream: [up("a_flow", null)] }));
+    expect(() => lift(text.replace("lastRetry.message contains '(NotFound)'", "true"))).toThrow(/only while the upstream run is missing/);
+    expect(() => lift(text.replace("status.phase in (Failed, Error)", "status.phase in (Error)"))).toThrow(/does not wait for the success/);
+  });
+
+  it("given a root job that does not wait, when lifted, then it is refused", () => {
+    const text = emit(irFixture({ schedule: cron(), upstream: [up("a_flow", null)] }));
+    expect(() => lift(text.replace(/\n +depends: kfm-wait-a-flow\.Succeeded/, ""))).toThrow(/does not wait for the upstream runs/);
   });
 });
 

@@ -33,6 +33,7 @@ import {
   CONTEXT_INPUTS,
   JOB_INPUTS,
   emit,
+  githubScheduleZone,
   jobTimeoutMinutes,
   SECRET_SLOTS,
   sharedFiles,
@@ -357,7 +358,13 @@ describe("runtime values", () => {
 
 describe("refusals (KFM301)", () => {
   it("given an event trigger, then it is refused", () => {
-    expect(codes(irFixture([{}], { schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null } }))).toEqual(["KFM301"]);
+    expect(
+      codes(
+        irFixture([{}], {
+          schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" },
+        }),
+      ),
+    ).toEqual(["KFM301"]);
   });
 
   it("given catchup true, then it is refused", () => {
@@ -901,6 +908,25 @@ describe("the logical-date script, executed with a pinned clock", () => {
   it("given a slot in the fall-back fold, then the logical date is its first occurrence", () => {
     const r = runContext({ KFMI_CRON: "30 1 * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-11-03T06:40:00Z");
     expect(r.out.ts).toBe("2024-11-03T05:30:00+00:00"); // 01:30 EDT
+  });
+
+  it("given a cron firing every hour, then both runs of a repeated hour get their own logical date (elapsed time)", () => {
+    // 01:00 happens at 05:00Z (EDT) and 06:00Z (EST) on 2024-11-03 in New York.
+    expect(runContext({ KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-11-03T05:02:00Z").out.ts).toBe("2024-11-03T05:00:00+00:00");
+    expect(runContext({ KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-11-03T06:02:00Z").out.ts).toBe("2024-11-03T06:00:00+00:00");
+    expect(runContext({ KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-11-03T07:02:00Z").out.ts).toBe("2024-11-03T07:00:00+00:00");
+    // The spring-forward day: 07:00Z is 03:00 EDT, the hour after 01:00 EST (06:00Z).
+    expect(runContext({ KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-03-10T07:02:00Z").out.ts).toBe("2024-03-10T07:00:00+00:00");
+  });
+
+  it("given a cron firing every hour with a slot in a daylight-saving change, then on.schedule is written in Etc/UTC and kfm-context reads the spec's zone", () => {
+    const hourly = (cron: string, timezone: string) => ({ kind: "cron" as const, cron, timezone, start: null, end: null });
+    expect(githubScheduleZone(hourly("0 * * * *", "America/New_York"))).toBe("Etc/UTC");
+    expect(githubScheduleZone(hourly("*/15 * * * *", "Europe/Berlin"))).toBe("Etc/UTC");
+    // No change touches it, or UTC would start its days at another hour: the spec's zone.
+    expect(githubScheduleZone(hourly("0 * * * *", "Asia/Kolkata"))).toBe("Asia/Kolkata");
+    expect(githubScheduleZone(hourly("0 * * * 1-5", "America/New_York"))).toBe("America/New_York");
+    expect(githubScheduleZone(hourly("15 4 * * *", "Europe/Berlin"))).toBe("Europe/Berlin");
   });
 
   it("given a run timeout, then the deadline is the context job's start plus the timeout", () => {

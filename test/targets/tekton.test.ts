@@ -353,12 +353,23 @@ describe("schedules", () => {
 describe("check", () => {
   const codes = (ir: Workflow) => check(ir).map((p) => p.code);
 
-  it("given an event schedule, when checked, then KFM301 names the event trigger at the schedule", () => {
-    const schedule: EventSchedule = { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: null };
-    const problems = check(irFixture({ schedule }));
-    expect(problems.map((p) => p.code)).toEqual(["KFM301"]);
-    expect(problems[0]!.message).toMatch(/^tekton cannot express event trigger/);
-    expect(problems[0]!.at).toEqual(["workflow", "schedule"]);
+  it("given an event schedule, when checked and emitted, then Tekton Triggers objects after the Pipeline, and lift reads the trigger back", () => {
+    const schedule: EventSchedule = {
+      kind: "event",
+      at: ["workflow", "schedule"],
+      trigger: "s3_file_arrival",
+      source: "s3://raw.b/a'b/",
+      bucket: "raw.b",
+      prefix: "a'b/",
+    };
+    const ir = irFixture({ schedule });
+    expect(check(ir)).toEqual([]);
+    const docs = parseYamlStream(emit(ir)) as Record<string, any>[];
+    expect(docs.map((d) => d["kind"])).toEqual(["Pipeline", "ServiceAccount", "RoleBinding", "TriggerBinding", "TriggerTemplate", "EventListener"]);
+    const filter = docs[5]!["spec"]["triggers"][0]["interceptors"][0]["params"][0]["value"];
+    expect(filter).toContain("body.Records[0].s3.bucket.name.matches('^raw\\\\.b$')");
+    expect(filter).toContain("body.Records[0].s3.object.key.matches('^a\\'b(/|%2F)')");
+    expect(lift(emit(ir)).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.b/a'b/" });
   });
 
   it("given catchup true, when checked, then KFM301", () => {

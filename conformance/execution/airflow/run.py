@@ -36,9 +36,12 @@ What runs, per case (README.md says why, with the upstream paths):
   core API's own ``update_hitl_detail`` route function (approve / reject), or, for no
   decision, the scheduler's own ``check_awaiting_input_timeouts`` once the response
   timeout passed;
-* the run's timeout (``dagrun_timeout``, enforced only by the scheduler) is checked by the
-  scheduler's own ``SchedulerJobRunner._schedule_dag_run`` each time the loop turns, and
-  while a pod runs;
+* the run's timeout as kfm-compile writes it (``KFM_RUN_TIMEOUT``, the ``kfm_run_deadline``
+  pre_execute hook and the ``KfmRetryWaits`` policy) is enforced by the task runner itself:
+  the hook before each try, the try's ``execution_timeout`` (SIGALRM) and the retry policy,
+  all in ``dag.test()``; a DAG with Airflow's own ``dagrun_timeout`` (enforced only by the
+  scheduler; the sabotage case) has it checked by the scheduler's own
+  ``SchedulerJobRunner._schedule_dag_run`` each time the loop turns, and while a pod runs;
 * with ``max_active_runs=1``, a second run comes due (queued) while the first runs, and
   the scheduler's own ``_start_queued_dagruns`` decides when it starts;
 * attempt times are Airflow's own records of each try (start and end), from the run's start.

@@ -205,6 +205,9 @@ type parsedObject struct {
 	// Rendered: each container template after the controller's substitution of
 	// the global variables (with --scheduled-time / --param).
 	Rendered []renderedContainer `json:"rendered,omitempty"`
+	// Waits: each resource template as the controller renders it and the executor
+	// and the retry logic read it (waits.go).
+	Waits []waitInfo `json:"waits,omitempty"`
 	// What the controller computes from the spec (analyze.go): retry waits per
 	// template, the depends logic per DAG task, the run's synchronization, and for a
 	// CronWorkflow its when guard at each --when-at instant.
@@ -261,6 +264,7 @@ func parseFile(ctx context.Context, path string, from *time.Time, n int, render 
 			p.analyze(ctx, &v.Spec, cms)
 			if render != nil {
 				p.Rendered = renderSpec(ctx, &v.Spec, v.ObjectMeta, nil, render)
+				p.Waits = waitInfos(ctx, &v.Spec, v.ObjectMeta, nil, render)
 			}
 		case *wfv1.WorkflowTemplate:
 			p.Kind = "WorkflowTemplate"
@@ -270,6 +274,7 @@ func parseFile(ctx context.Context, path string, from *time.Time, n int, render 
 				// Workflow named from generateName NAME-, in the template's namespace.
 				meta := metav1.ObjectMeta{GenerateName: v.Name + "-", Namespace: v.Namespace}
 				p.Rendered = renderSpec(ctx, &v.Spec, meta, nil, render)
+				p.Waits = waitInfos(ctx, &v.Spec, meta, nil, render)
 			}
 		case *wfv1.ClusterWorkflowTemplate:
 			p.Kind = "ClusterWorkflowTemplate"
@@ -286,6 +291,7 @@ func parseFile(ctx context.Context, path string, from *time.Time, n int, render 
 			}
 			if render != nil {
 				p.Rendered = renderSpec(ctx, &v.Spec.WorkflowSpec, v.ObjectMeta, v.Spec.WorkflowMetadata, render)
+				p.Waits = waitInfos(ctx, &v.Spec.WorkflowSpec, v.ObjectMeta, v.Spec.WorkflowMetadata, render)
 			}
 			if from != nil {
 				p.FireTimes = map[string]any{}

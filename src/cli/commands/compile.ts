@@ -1,6 +1,7 @@
 import { relative } from "node:path";
 import { findConfig } from "../../config/load.js";
 import { hasErrors } from "../../diagnostics.js";
+import { difference } from "../../check.js";
 import { compileSelection, selectionFolders } from "../../project.js";
 import { VERSION } from "../../version.js";
 import { findOrphans, removeOrphans, writeOutputs } from "../../write.js";
@@ -76,6 +77,12 @@ export const compileCommand: Command = {
     const shown = (p: string) => relative(io.cwd, `${selection.base}/${p}`).split("\\").join("/") || p;
     const written = writeOutputs(selection.base, outputs, {
       force: values.force === true,
+      // A generated file edited by hand (its header names the current spec, compiler and
+      // options, but its text differs) is someone's work: kept unless --force discards it.
+      kept: (onDisk, text) =>
+        difference(onDisk, text) === "hand-edit"
+          ? "was edited by hand (kfm-compile check shows the edit): move the change into the spec, or use --force to discard it"
+          : null,
       progress: (done, total) => line.update("writing", done, total, "files"),
     });
     line.end();

@@ -6,19 +6,20 @@ import { usedFeatures } from "../../features.js";
 import { defaultOptions } from "../../options.js";
 import { resolve } from "node:path";
 import { analyzeAll, EXIT_INVALID, EXIT_OK, lookupTarget, parse, printedHelp, report, UsageError, type Command } from "../common.js";
-import { projectOf } from "../project.js";
+import { projectOf, withOptions } from "../project.js";
 
 export const explainCommand: Command = {
   name: "explain",
-  summary: "kfm-compile explain <spec> [--target <name>] [--config FILE] [--format text|json]",
-  help: `Usage: kfm-compile explain <spec> [--target <name>] [--config FILE] [--format text|json]
+  summary: "kfm-compile explain <spec> [--target <name>] [--config FILE] [--option NAME=VALUE] [--format text|json]",
+  help: `Usage: kfm-compile explain <spec> [--target <name>] [--config FILE] [--option NAME=VALUE] [--format text|json]
 
 Shows, for every feature the spec uses and for each target (or the one named), how
 the target realises it: native field, a named emulation, or a refusal with the
 diagnostic the compiler gives; then what the spec needs on that runner before it runs
 there (versions, settings, accounts, Secrets and keys, environments, images, network
-reach), for the project's options of the target. docs/support-matrix.md is the same
-data for every feature.
+reach), for the project's options of the target and any --option NAME=VALUE (as when
+compiling), and which options are set. docs/support-matrix.md is the same data for
+every feature.
 Inside a project (kfm.config.yaml here or above, or --config FILE) the targets shown
 are those the project compiles the spec for; otherwise every target.
 Exit status: 0 when every target shown compiles the spec, 1 when one refuses it or
@@ -28,6 +29,7 @@ the spec is invalid, 2 usage error.
     const { values, positionals } = parse(args, {
       target: { type: "string", short: "t" },
       config: { type: "string", short: "c" },
+      option: { type: "string", multiple: true },
       format: { type: "string", default: "text" },
     });
     if (printedHelp(values, this, io)) return EXIT_OK;
@@ -52,13 +54,19 @@ the spec is invalid, 2 usage error.
     }
     const ir = analysis.ir;
     const used = usedFeatures(ir);
-    // The project's options for each target (its namespace, accounts, images): what the spec needs depends on them.
-    const optionsOf = (t: (typeof targets)[number]) => project?.targets.find((p) => p.target.name === t.name)?.options;
+    // The project's options for each target (its namespace, accounts, images), then --option
+    // over them as when compiling: what the spec needs depends on them.
+    const selected = withOptions(
+      targets.map((t) => ({ target: t, folder: "", runsFolder: "", options: project?.targets.find((p) => p.target.name === t.name)?.options })),
+      values,
+    );
+    const optionsOf = (t: (typeof targets)[number]) => selected.find((p) => p.target.name === t.name)?.options;
     const explanations = explainTargets(
       used,
       targets,
       (t) => compileFor(analysis, t, optionsOf(t)).diagnostics.filter((d) => d.severity === "error"),
       (t) => t.prerequisites?.(ir, optionsOf(t)?.values ?? defaultOptions(t.options)) ?? [],
+      (t) => optionsOf(t)?.given ?? {},
     );
     if (values.format === "json")
       io.stdout(safeJson(JSON.stringify({ workflow: ir.name, file: analysis.spec.file, features: used, targets: explanations }, null, 2)) + "\n");

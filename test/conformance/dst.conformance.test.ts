@@ -1,0 +1,172 @@
+/**
+ * Conformance: the fire times of daylight-saving changes (issue 15). Every scheduled
+ * spec's cron (and a few more shapes: a step hour, an hour range, a midnight slot), read
+ * in America/New_York, Europe/Berlin, Australia/Sydney and America/Santiago, compiled for
+ * Airflow and Argo, must fire the instants of the README's meaning (`nextFireTimes` in
+ * src/cron.ts) around every change from 2024 to 2030:
+ * - Airflow: the DAG file's own CronTriggerTimetable, through the scheduler's
+ *   `next_dagrun_info_v2` (conformance/airflow/load_dags.py `--fire-from`);
+ * - robfig/cron: Argo's CronWorkflow read by Argo's code, each schedule's times from
+ *   robfig/cron v3 `Next` in the CronWorkflow's zone, kept when the `when` guard,
+ *   evaluated by Argo's template code at that instant, is true (conformance/go/argo).
+ *   Kubernetes' CronJob (Tekton's run creator) schedules with the same robfig/cron v3.
+ */
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { analyze, compileFor } from "../../src/compile.js";
+import { nextFireTimes, parseCron, transitions, type Cron } from "../../src/cron.js";
+import { airflowId } from "../../src/names.js";
+import { TARGETS } from "../../targets/index.js";
+import { readSpec, specFiles } from "../matrix.js";
+import { setup, tools, type ToolReport } from "./runners.js";
+
+const ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Santiago"] as const;
+/** Shapes no spec has: an hour step, an hour range over a gap, a slot at midnight (Santiago's gap), a weekday. */
+const MORE_CRONS = ["0 */2 * * *", "30 1-3 * * *", "0 0 * * *", "15 2 * * 0"];
+/** How far on either side of a change the fire times are compared: far enough for a Monday slot after a Saturday-midnight change (Santiago). */
+const AROUND_MS = 32 * 3600_000;
+/** Enough runs to pass the end of that window for a cron firing every 30 minutes, robfig/cron's unguarded extra fires included. */
+const COUNT = 140;
+
+const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19) + "Z";
+
+function scheduledCrons(): string[] {
+  const out = new Set<string>();
+  for (const spec of specFiles()) {
+    const ir = analyze(spec, readSpec(spec)).ir;
+    if (ir?.schedule?.kind === "cron") out.add(ir.schedule.cron);
+  }
+  for (const c of MORE_CRONS) out.add(c);
+  return [...out].sort();
+}
+
+interface Case {
+  readonly zone: string;
+  readonly cron: string;
+  readonly parsed: Cron;
+  readonly name: string;
+  airflowFile?: string;
+  argoFile?: string;
+}
+
+/** The changes of a zone from 2024 to 2030 (UTC ms), and where each window of comparison starts. */
+function changes(zone: string): { at: number; from: string }[] {
+  return transitions(zone)
+    .filter((t) => t.atMs >= Date.UTC(2024, 0, 1) && t.atMs < Date.UTC(2031, 0, 1))
+    .map((t) => ({ at: t.atMs, from: new Date(t.atMs - AROUND_MS + 30_000).toISOString().slice(0, 19) + "+00:00" }));
+}
+
+const dir = mkdtempSync(join(tmpdir(), "kfm-dst-"));
+const crons = scheduledCrons();
+const cases: Case[] = [];
+for (const zone of ZONES) {
+  for (const [i, cron] of crons.entries()) {
+    const parsed = parseCron(cron) as Cron;
+    const name = `dst_${zone.replace(/[^A-Za-z]/g, "_").toLowerCase()}_${i}`;
+    const text = `workflow:\n  name: ${name}\n  schedule:\n    cron: "${cron}"\n    timezone: "${zone}"\n  jobs:\n    - job: {name: a, image: "busybox:1.36"}\n`;
+    const a = analyze(`${name}.yaml`, text, undefined, { targets: [] });
+    if (a.ir === null) throw new Error(`${cron} in ${zone}: ${a.diagnostics.map((d) => d.message).join("; ")}`);
+    const c: Case = { zone, cron, parsed, name };
+    for (const target of ["airflow", "argo"] as const) {
+      const t = TARGETS.find((x) => x.name === target)!;
+      const r = compileFor(a, t);
+      if (r.output === null) throw new Error(`${cron} in ${zone} refused for ${target}: ${r.diagnostics.map((d) => d.message).join("; ")}`);
+      const folder = join(dir, target, zone.replace("/", "_"));
+      mkdirSync(folder, { recursive: true });
+      const file = join(folder, r.output.path.replace(/^.*\//, ""));
+      writeFileSync(file, r.output.text);
+      if (target === "airflow") c.airflowFile = file;
+      else c.argoFile = file;
+    }
+    cases.push(c);
+  }
+}
+
+/** Per zone: Airflow's report over every change's window, and Argo's per change plus its when guard at every fire. */
+const airflowReports = new Map<string, ToolReport>();
+const argoFires = new Map<string, ToolReport>();
+const argoWhen = new Map<string, ToolReport>();
+
+function parsedOf(report: ToolReport | undefined, file: string): any {
+  const f = report?.files.find((x) => x.file === file);
+  if (f === undefined || !f.ok) throw new Error(`no verdict for ${file}: ${JSON.stringify(f?.errors ?? report)}`);
+  return f.parsed;
+}
+
+/** robfig/cron's fires of every schedule of the CronWorkflow after `from`, merged (UTC ms). */
+function robfigFires(c: Case, from: string): number[] {
+  const objects = parsedOf(argoFires.get(`${c.zone}#${from}`), c.argoFile!) as any[];
+  const cw = objects.find((o) => o.kind === "CronWorkflow");
+  const out = new Set<number>();
+  for (const s of Object.values(cw.fireTimes as Record<string, { utc: string[] }>)) for (const u of s.utc) out.add(Date.parse(u));
+  return [...out].sort((a, b) => a - b);
+}
+
+beforeAll(() => {
+  setup();
+  for (const zone of ZONES) {
+    const mine = cases.filter((c) => c.zone === zone);
+    const froms = changes(zone).map((ch) => ch.from);
+    airflowReports.set(
+      zone,
+      tools.airflow(
+        mine.map((c) => c.airflowFile!),
+        [...froms.flatMap((f) => ["--fire-from", f]), "--fire-count", String(COUNT)],
+      ),
+    );
+    for (const from of froms) {
+      argoFires.set(
+        `${zone}#${from}`,
+        tools.argo(
+          mine.map((c) => c.argoFile!),
+          ["--from", from, "--n", String(COUNT)],
+        ),
+      );
+    }
+    const instants = new Set<string>();
+    for (const c of mine) for (const from of froms) for (const t of robfigFires(c, from)) instants.add(iso(t));
+    argoWhen.set(
+      zone,
+      tools.argo(
+        mine.map((c) => c.argoFile!),
+        [...[...instants].flatMap((t) => ["--when-at", t])],
+      ),
+    );
+  }
+}, 900_000);
+
+describe("fire times across daylight-saving changes, 2024-2030: the meaning, Airflow's timetable and robfig/cron with Argo's guard agree", () => {
+  it("covers every change of the four zones from 2024 to 2030", () => {
+    for (const zone of ZONES) expect(changes(zone).length, zone).toBe(14);
+  });
+
+  for (const zone of ZONES) {
+    it(`in ${zone}, for ${crons.length} crons`, () => {
+      const mismatches: string[] = [];
+      for (const c of cases.filter((x) => x.zone === zone)) {
+        const dag = (parsedOf(airflowReports.get(zone), c.airflowFile!).dags as any[]).find((d) => d.dag_id === airflowId(c.name));
+        const when = (parsedOf(argoWhen.get(zone), c.argoFile!) as any[]).find((o) => o.kind === "CronWorkflow");
+        let fired = 0;
+        for (const ch of changes(zone)) {
+          const from = Date.parse(ch.from);
+          const until = ch.at + AROUND_MS;
+          const inWindow = (ts: number[]) => ts.filter((t) => t <= until).map(iso);
+          const want = inWindow(nextFireTimes(c.parsed, zone, from, COUNT));
+          const airflow = inWindow((dag.fire_times[ch.from] as { logical_date: string }[]).map((r) => Date.parse(r.logical_date)));
+          const robfig = robfigFires(c, ch.from);
+          if (robfig[robfig.length - 1]! <= until) mismatches.push(`${c.cron} ${ch.from}: robfig/cron's ${COUNT} fires end before the window does`);
+          const guarded = inWindow(robfig.filter((t) => when.whenAt[iso(t)] === true));
+          if (JSON.stringify(airflow) !== JSON.stringify(want))
+            mismatches.push(`${c.cron} around ${iso(ch.at)}: Airflow ${airflow.join(" ")} but the meaning ${want.join(" ")}`);
+          if (JSON.stringify(guarded) !== JSON.stringify(want))
+            mismatches.push(`${c.cron} around ${iso(ch.at)}: Argo ${guarded.join(" ")} but the meaning ${want.join(" ")}`);
+          fired += want.length;
+        }
+        if (fired === 0) mismatches.push(`${c.cron}: no fire near any change`);
+      }
+      expect(mismatches).toEqual([]);
+    });
+  }
+});
