@@ -24100,6 +24100,7 @@ var TEKTON_VARIABLE_ROOTS = [
   "outputs"
 ];
 var TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
+var ESCAPED_VARIABLE_AT = new RegExp(`\\$\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`, "y");
 var DOLLAR_REF = `$(params.${TEKTON_DOLLAR_PARAM})`;
 var ESCAPED_VARIABLE = new RegExp(`\\$\\$(?=\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[])`, "g");
 function jobLiteral(text) {
@@ -24108,13 +24109,26 @@ function jobLiteral(text) {
 var LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
 function literalParamNames(templates3) {
   const names = /* @__PURE__ */ new Set();
-  for (const t of templates3)
-    t.forEach((seg) => "text" in seg && [...seg.text.matchAll(LITERAL_PARAM_REF)].forEach((m) => names.add(m[1])));
+  for (const t of templates3) {
+    const text = t.map((seg) => "text" in seg ? seg.text : "\n").join("");
+    for (const m of text.matchAll(LITERAL_PARAM_REF))
+      names.add(m[1]);
+  }
   names.delete(TEKTON_DOLLAR_PARAM);
   return [...names].sort(compareStrings);
 }
 function renderTemplate2(t, attempt = ATTEMPT_REF, literal2 = k8sLiteral) {
-  return t.map((s) => "text" in s ? literal2(s.text) : s.variable === "attempt" ? attempt : resultRef(s.variable)).join("");
+  let out = "";
+  let text = "";
+  for (const s of t) {
+    if ("text" in s) {
+      text += s.text;
+      continue;
+    }
+    out += literal2(text) + (s.variable === "attempt" ? attempt : resultRef(s.variable));
+    text = "";
+  }
+  return out + literal2(text);
 }
 function attemptText(job) {
   return job.retry.maxAttempts > 1 ? ATTEMPT_REF : "1";
@@ -25412,6 +25426,9 @@ function parseTemplate2(text) {
   const prefix = `$(tasks.${TEKTON_CONTEXT_TASK}.results.`;
   for (let i = 0; i < text.length; ) {
     if (text.startsWith("$$", i)) {
+      ESCAPED_VARIABLE_AT.lastIndex = i;
+      if (ESCAPED_VARIABLE_AT.test(text))
+        throw new Error(`a Tekton variable reference Tekton would replace in ${JSON.stringify(text)}`);
       literal2 += "$";
       i += 2;
     } else if (text.startsWith(DOLLAR_REF, i)) {

@@ -383,6 +383,9 @@ export const TEKTON_VARIABLE_ROOTS = [
 /** Text Tekton would read as a variable reference. */
 export const TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
 
+/** At `lastIndex`: a Kubernetes-escaped `$$` that Tekton would still read as the start of a variable reference. */
+export const ESCAPED_VARIABLE_AT = new RegExp(`\\$\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`, "y");
+
 /** The text a job step writes for `$`: the param whose default is `$$` (README, Literal text). */
 export const DOLLAR_REF = `$(params.${TEKTON_DOLLAR_PARAM})`;
 
@@ -413,7 +416,11 @@ export const LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
  */
 export function literalParamNames(templates: readonly Template[]): string[] {
   const names = new Set<string>();
-  for (const t of templates) t.forEach((seg) => "text" in seg && [...seg.text.matchAll(LITERAL_PARAM_REF)].forEach((m) => names.add(m[1]!)));
+  for (const t of templates) {
+    // Adjacent text segments are one text (as `renderTemplate` writes them); a runtime value ends a text.
+    const text = t.map((seg) => ("text" in seg ? seg.text : "\n")).join("");
+    for (const m of text.matchAll(LITERAL_PARAM_REF)) names.add(m[1]!);
+  }
   names.delete(TEKTON_DOLLAR_PARAM);
   return [...names].sort(compareStrings);
 }
@@ -424,7 +431,19 @@ export function literalParamNames(templates: readonly Template[]): string[] {
  * `1` for a job that has a single attempt and hence no wait step).
  */
 export function renderTemplate(t: Template, attempt: string = ATTEMPT_REF, literal: (text: string) => string = k8sLiteral): string {
-  return t.map((s) => ("text" in s ? literal(s.text) : s.variable === "attempt" ? attempt : resultRef(s.variable))).join("");
+  // Adjacent text segments are escaped as one text: a reference split across two (`$`, then
+  // `(params.x)`) is still one reference to Tekton.
+  let out = "";
+  let text = "";
+  for (const s of t) {
+    if ("text" in s) {
+      text += s.text;
+      continue;
+    }
+    out += literal(text) + (s.variable === "attempt" ? attempt : resultRef(s.variable));
+    text = "";
+  }
+  return out + literal(text);
 }
 
 /** The attempt text of a job: its wait step's result, or `1` when it has one attempt. */

@@ -42,6 +42,7 @@ import {
   CREATOR_RULES,
   CREATOR_SCRIPT,
   DOLLAR_REF,
+  ESCAPED_VARIABLE_AT,
   goDuration,
   HELPER_PARAMS,
   isHelperName,
@@ -553,7 +554,8 @@ function failureFailsRun(
 }
 
 /**
- * Inverse of `renderTemplate`: `$$` and `$(params.kfm-dollar)` are a literal `$`, `$(tasks.kfm-context.results.V)` the
+ * Inverse of `renderTemplate`: `$$` and `$(params.kfm-dollar)` are a literal `$` (a `$$`
+ * before a Tekton reference is refused: Tekton would replace it), `$(tasks.kfm-context.results.V)` the
  * runtime value (or run token) V, `$(steps.kfm-wait.results.attempt)` the attempt; any other
  * `$` is not ours.
  */
@@ -563,6 +565,8 @@ export function parseTemplate(text: string): Template {
   const prefix = `$(tasks.${TEKTON_CONTEXT_TASK}.results.`;
   for (let i = 0; i < text.length;) {
     if (text.startsWith("$$", i)) {
+      ESCAPED_VARIABLE_AT.lastIndex = i;
+      if (ESCAPED_VARIABLE_AT.test(text)) throw new Error(`a Tekton variable reference Tekton would replace in ${JSON.stringify(text)}`);
       literal += "$";
       i += 2;
     } else if (text.startsWith(DOLLAR_REF, i)) {

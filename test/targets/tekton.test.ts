@@ -413,6 +413,21 @@ describe("check", () => {
     expect(lifted.env.E).toEqual([{ text: "$(params.x)" }]);
   });
 
+  it("given a literal reference split across two text segments, when emitted, then it is one reference: its $ from kfm-dollar, its param declared", () => {
+    const job = jobFixture("a", { args: [[{ text: "x$" }, { text: "(params.z)" }]] });
+    const ir = irFixture({ jobs: [job] });
+    const t = task(compile(ir), "a");
+    expect(t.taskSpec!.steps.find((st) => st.name === "job")!.args).toEqual(["x$(params.kfm-dollar)(params.z)"]);
+    expect(t.taskSpec!.params!.map((p) => p.name)).toEqual(["kfm-dollar", "z"]);
+    expect(lift(emitted(ir)).jobs.a!.args).toEqual([[{ text: "x$(params.z)" }]]);
+  });
+
+  it("given a Kubernetes-escaped $$ before a Tekton reference, when parsed back, then it is refused: Tekton would still replace the reference", () => {
+    expect(() => parseTemplate("x$$(params.a)")).toThrow(/Tekton would replace/);
+    expect(() => parseTemplate("$$(context.pipelineRun.name)")).toThrow(/Tekton would replace/);
+    expect(parseTemplate("$$(HOME) $$(params)")).toEqual([{ text: "$(HOME) $(params)" }]);
+  });
+
   it("given literal $(HOME) and a lone $, when checked, then nothing is refused (Kubernetes escaping covers them)", () => {
     const job = jobFixture("a", { args: [[{ text: "$(HOME) $ $$ $(paramsx)" }]] });
     expect(check(irFixture({ jobs: [job] }))).toEqual([]);
