@@ -9112,6 +9112,7 @@ var TEKTON_STEPS = {
   status: `${RESERVED_PREFIX}status`
 };
 var TEKTON_OK_RESULT = "ok";
+var TEKTON_DOLLAR_PARAM = `${RESERVED_PREFIX}dollar`;
 var TEKTON_ATTEMPT_RESULT = "attempt";
 var TEKTON_RUN_STATUS_TASK = `${RESERVED_PREFIX}run-status`;
 var TEKTON_APPROVERS_PARAM = "approvers";
@@ -24087,8 +24088,49 @@ function resultRef(variable) {
   return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
 }
 var ATTEMPT_REF = `$(steps.${TEKTON_STEPS.wait}.results.${TEKTON_ATTEMPT_RESULT})`;
-function renderTemplate2(t, attempt = ATTEMPT_REF) {
-  return t.map((s) => "text" in s ? k8sLiteral(s.text) : s.variable === "attempt" ? attempt : resultRef(s.variable)).join("");
+var TEKTON_VARIABLE_ROOTS = [
+  "params",
+  "context",
+  "tasks",
+  "results",
+  "steps",
+  "step",
+  "workspaces",
+  "credentials",
+  "artifacts",
+  "inputs",
+  "outputs"
+];
+var TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
+var ESCAPED_VARIABLE_AT = new RegExp(`\\$\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`, "y");
+var DOLLAR_REF = `$(params.${TEKTON_DOLLAR_PARAM})`;
+var ESCAPED_VARIABLE = new RegExp(`\\$\\$(?=\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[])`, "g");
+function jobLiteral(text) {
+  return k8sLiteral(text).replace(ESCAPED_VARIABLE, () => DOLLAR_REF);
+}
+var LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
+function literalParamNames(templates3) {
+  const names = /* @__PURE__ */ new Set();
+  for (const t of templates3) {
+    const text = t.map((seg) => "text" in seg ? seg.text : "\n").join("");
+    for (const m of text.matchAll(LITERAL_PARAM_REF))
+      names.add(m[1]);
+  }
+  names.delete(TEKTON_DOLLAR_PARAM);
+  return [...names].sort(compareStrings);
+}
+function renderTemplate2(t, attempt = ATTEMPT_REF, literal2 = k8sLiteral) {
+  let out = "";
+  let text = "";
+  for (const s of t) {
+    if ("text" in s) {
+      text += s.text;
+      continue;
+    }
+    out += literal2(text) + (s.variable === "attempt" ? attempt : resultRef(s.variable));
+    text = "";
+  }
+  return out + literal2(text);
 }
 function attemptText(job) {
   return job.retry.maxAttempts > 1 ? ATTEMPT_REF : "1";
@@ -24452,6 +24494,15 @@ function jobTask(job, emulated, guards, o, names) {
     steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
   const main2 = jobStep(job, o);
   steps.push(main2);
+  const dollar = [...main2.command ?? [], ...main2.args ?? [], ...(main2.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
+  const params = dollar ? [
+    { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
+    ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name) => ({
+      name,
+      type: "string",
+      default: ""
+    }))
+  ] : void 0;
   const task = {
     name: kubeName(job.name),
     displayName: job.name,
@@ -24461,7 +24512,7 @@ function jobTask(job, emulated, guards, o, names) {
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
     timeout: timeoutField(null),
-    taskSpec: { steps }
+    taskSpec: { ...params === void 0 ? {} : { params }, steps }
   };
   if (!emulated)
     return task;
@@ -24482,14 +24533,14 @@ function jobTask(job, emulated, guards, o, names) {
     ...task.onError === void 0 ? {} : { onError: task.onError },
     retries: task.retries,
     timeout: task.timeout,
-    taskSpec: { results: task.taskSpec.results, steps }
+    taskSpec: { ...params === void 0 ? {} : { params }, results: task.taskSpec.results, steps }
   };
   return ordered;
 }
 function jobStep(job, o) {
   const step = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
-  const render = (t) => renderTemplate2(t, attempt);
+  const render = (t) => renderTemplate2(t, attempt, jobLiteral);
   if (job.command !== null)
     step.command = job.command.map(render);
   if (job.args !== null)
@@ -24754,34 +24805,17 @@ function prerequisites3(ir, options) {
 }
 
 // dist/targets/tekton/check.js
-var TEKTON_VARIABLE_ROOTS = [
-  "params",
-  "context",
-  "tasks",
-  "results",
-  "steps",
-  "step",
-  "workspaces",
-  "credentials",
-  "artifacts",
-  "inputs",
-  "outputs"
-];
-var TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
+var LATE_TEKTON_VARIABLE = /\$\((?:context\.task(?:Run)?\.|(?:results|steps|step|workspaces|credentials|artifacts)[.[])/;
 var CONTROL = /[\u0000-\u001f\u007f]/;
 function checkGate(ir, graph, gate) {
   const out = [];
-  const ancestors = reachable(graph.parents, gate.name);
-  const below = reachable(graph.children, gate.name);
-  const descendants = ir.jobs.filter((j) => j.name !== gate.name && below.has(j.name));
-  const independent = ir.jobs.filter((j) => j.name !== gate.name && !ancestors.has(j.name) && !below.has(j.name));
+  const { independent, continuing } = hardFailureReach(ir, graph, gate);
   if (gate.approval.timeoutSeconds === null) {
-    out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout.`, gate.at));
+    out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`, gate.at));
   }
   if (independent.length > 0) {
     out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' beside ${independent.map((j) => `'${j.name}'`).join(", ")}, which ${independent.length === 1 ? "is" : "are"} neither upstream nor downstream of it: a rejected gate fails its CustomRun, the manual-approval-gate writes no result the failure emulation could test, and a failed pipeline task stops the whole run, so those jobs might never start. Make every job depend on the gate or be upstream of it, or compile for another target.`, gate.at));
   }
-  const continuing = descendants.filter((j) => j.runWhen === "all_done");
   if (continuing.length > 0) {
     out.push(problem("KFM301", `tekton cannot express ${continuing.map((j) => `'${j.name}'`).join(", ")} continuing after approval gate '${gate.name}': a rejected gate stops the whole run, so a job downstream of it never runs, even with on_upstream_failure: continue. Remove on_upstream_failure: continue there, or compile for another target.`, continuing[0].at));
   }
@@ -24790,6 +24824,14 @@ function checkGate(ir, graph, gate) {
     out.push(problem("KFM301", `tekton cannot express the description of approval gate '${gate.name}': it holds text Tekton would substitute. Rewrite it.`, gate.at));
   }
   return out;
+}
+function hardFailureReach(ir, graph, job) {
+  const ancestors = reachable(graph.parents, job.name);
+  const below = reachable(graph.children, job.name);
+  return {
+    independent: ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name)),
+    continuing: ir.jobs.filter((j) => j.name !== job.name && below.has(j.name) && j.runWhen === "all_done")
+  };
 }
 function graphOf(jobs) {
   const parents = /* @__PURE__ */ new Map();
@@ -24854,23 +24896,30 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
     }
   });
   const emulated = emulatesFailure(ir);
-  const gates = ir.jobs.filter((j) => j.approval !== null);
-  if (gates.length > 0) {
-    const graph = graphOf(ir.jobs);
-    for (const gate of gates)
-      problems.push(...checkGate(ir, graph, gate));
-  }
+  const graph = graphOf(ir.jobs);
+  for (const gate of ir.jobs.filter((j) => j.approval !== null))
+    problems.push(...checkGate(ir, graph, gate));
   for (const job of ir.jobs) {
-    if (emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null) {
-      problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout in a workflow with parallel branches or on_upstream_failure: continue: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so Tekton would stop every other branch and skip the jobs that continue after failures. Remove the job's timeout, set max_attempts: 1, or make the workflow a single chain of jobs.`, job.at));
+    const reach = emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job) : null;
+    if (reach !== null && (reach.independent.length > 0 || reach.continuing.length > 0)) {
+      const others = reach.independent.length > 0 ? reach.independent : reach.continuing;
+      const names = others.map((j) => `'${j.name}'`).join(", ");
+      problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${reach.independent.length > 0 ? `beside ${names}, neither upstream nor downstream of it` : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so the PipelineRun would stop and ${names} might never run. Remove the job's timeout, set max_attempts: 1, or make every other job upstream or downstream of it (without on_upstream_failure: continue).`, job.at));
     }
-    const literal2 = (what, text) => {
-      if (TEKTON_VARIABLE.test(text)) {
-        problems.push(problem("KFM301", `tekton cannot express the literal text ${JSON.stringify(text)} in ${what} of job '${job.name}': Tekton replaces $(params.\u2026), $(context.\u2026), $(tasks.\u2026) and similar references in step fields and has no escape for them. Rewrite the text so that no '$(' is directly followed by ${TEKTON_VARIABLE_ROOTS.join(", ")}.`, job.at));
+    const literal2 = (what, text, pattern) => {
+      if (pattern.test(text)) {
+        problems.push(problem("KFM301", `tekton cannot express the literal text ${JSON.stringify(text)} in ${what} of job '${job.name}': ${pattern === TEKTON_VARIABLE ? "Tekton substitutes $(params.\u2026)-like references in an image and has no escape for them. Use an image name without '$('." : "Tekton still replaces $(context.task.\u2026), $(context.taskRun.\u2026), $(results.\u2026), $(step.\u2026), $(steps.\u2026), $(workspaces.\u2026), $(credentials.\u2026) and $(artifacts.\u2026) references after the parameter pass that lets other literal references through, and has no escape for them. Rewrite the text so that no '$(' is directly followed by one of those names (other references such as $(params.\u2026) are fine)."}`, job.at));
       }
     };
-    const template2 = (what, t) => t.forEach((seg) => "text" in seg && literal2(what, seg.text));
-    literal2("image", job.image);
+    const template2 = (what, t) => t.forEach((seg) => {
+      if (!("text" in seg))
+        return;
+      literal2(what, seg.text, LATE_TEKTON_VARIABLE);
+      if (/\$\(params[.[]/.test(seg.text.replace(LITERAL_PARAM_REF, ""))) {
+        problems.push(problem("KFM301", `tekton cannot express the literal text ${JSON.stringify(seg.text)} in ${what} of job '${job.name}': after substitution Tekton validates every $(params.\u2026) reference left in a step against the task's params, and only the form $(params.<name>) with a name of letters, digits, '-' and '_' can be declared for it. Rewrite the reference in that form, or so that no '$(' is directly followed by 'params'.`, job.at));
+      }
+    });
+    literal2("image", job.image, TEKTON_VARIABLE);
     job.command?.forEach((t, i) => template2(`command[${i}]`, t));
     job.args?.forEach((t, i) => template2(`args[${i}]`, t));
     job.env.forEach((e) => "value" in e && template2(`env ${e.name}`, e.value));
@@ -24890,7 +24939,7 @@ var features3 = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch)."
+    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout is refused only beside a job neither upstream nor downstream of it, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run)."
   },
   "failure.continue": {
     support: "emulated",
@@ -24943,7 +24992,7 @@ var features3 = {
   },
   "text.literal": {
     support: "conditional",
-    how: "`$` is doubled; text holding a Tekton variable reference such as `$(params.x)` is refused, as Tekton has no escape."
+    how: "`$` is doubled; the `$` of a Tekton variable reference such as `$(params.x)` is `$(params.kfm-dollar)` (default `$$`), which Tekton's single-pass param substitution leaves unread. Refused: references Tekton replaces after that pass (`$(context.task\u2026)`, `$(results.\u2026)`, `$(steps.\u2026)`, `$(step.\u2026)`, `$(workspaces.\u2026)`, `$(credentials.\u2026)`, `$(artifacts.\u2026)`), and any reference in an image, notification, gate description or workflow name."
   },
   resources: { support: "native", how: "Step `computeResources` with requests equal to limits." },
   "command.entrypoint": { support: "native", how: "No `command`: the image entrypoint runs." }
@@ -25065,6 +25114,15 @@ function lift3(text) {
       return [e.name, parseTemplate2(e.value ?? "")];
     });
     const templates3 = [...step.command ?? [], ...step.args ?? [], ...(step.env ?? []).map((e) => e.value ?? "")];
+    const declared = JSON.stringify(task.taskSpec.params ?? []);
+    const literalTemplates = templates3.map(parseTemplate2);
+    const expected = templates3.some((t) => t.includes(DOLLAR_REF)) ? [
+      { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
+      ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))
+    ] : [];
+    if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
+      throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
+    }
     if (wait === void 0 && templates3.some((t) => t.includes(ATTEMPT_REF)))
       throw new Error(`task ${task.name} reads an attempt no wait step writes`);
     for (const v of CONTEXT_VARIABLES) {
@@ -25370,8 +25428,14 @@ function parseTemplate2(text) {
   const prefix = `$(tasks.${TEKTON_CONTEXT_TASK}.results.`;
   for (let i = 0; i < text.length; ) {
     if (text.startsWith("$$", i)) {
+      ESCAPED_VARIABLE_AT.lastIndex = i;
+      if (ESCAPED_VARIABLE_AT.test(text))
+        throw new Error(`a Tekton variable reference Tekton would replace in ${JSON.stringify(text)}`);
       literal2 += "$";
       i += 2;
+    } else if (text.startsWith(DOLLAR_REF, i)) {
+      literal2 += "$";
+      i += DOLLAR_REF.length;
     } else if (text.startsWith(ATTEMPT_REF, i)) {
       if (literal2 !== "")
         out.push({ text: literal2 });

@@ -61,6 +61,14 @@ export const TEKTON_STEPS = {
 /** The result of a Tekton job task that is `true` when the job succeeded (and `false` after its last failed attempt, when retried). */
 export const TEKTON_OK_RESULT = "ok";
 
+/**
+ * The task param of a Tekton job task whose default is `$$`: literal text holding a
+ * Tekton variable reference such as `$(params.x)` is written with its `$` as
+ * `$(params.kfm-dollar)`, which Tekton's single-pass substitution turns into `$$` and
+ * Kubernetes into `$` (targets/tekton/README.md, Literal text).
+ */
+export const TEKTON_DOLLAR_PARAM = `${RESERVED_PREFIX}dollar`;
+
 /** The step result of the `kfm-wait` step holding the 1-based attempt number (`KFM_ATTEMPT`). */
 export const TEKTON_ATTEMPT_RESULT = "attempt";
 

@@ -159,11 +159,13 @@ const TRAPS: readonly Trap[] = [
     },
   },
   {
-    trap: "11b. Tekton's own variables in literal text are refused, not rewritten",
+    trap: "11b. Tekton's own variables in literal text reach the job byte for byte (Tekton: the `$` from a single-pass param)",
     spec: "specs/tekton-variable-text.yaml",
     holds: (s) => expect(s.jobs.literal_tekton_syntax!.args![0]).toEqual([{ text: "$(params.a)" }]),
-    refusedBy: ["tekton"],
-    fallsIn: { "github-actions": [/\$\{\{ '\$\{\{' \}\} github\.token \}\}/, "${{ github.token }}"] },
+    fallsIn: {
+      tekton: [/\$\(params\.kfm-dollar\)\(params\.a\)/, "$(params.a)"],
+      "github-actions": [/\$\{\{ '\$\{\{' \}\} github\.token \}\}/, "${{ github.token }}"],
+    },
   },
   {
     trap: "12. GitHub container jobs ignore ENTRYPOINT: jobs run the image's entrypoint on every runner",

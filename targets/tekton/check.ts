@@ -5,29 +5,19 @@
 import { catchupCommand } from "../../src/backfill.js";
 import { problem, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
-import { emulatesFailure, waitText } from "./emit.js";
+import { emulatesFailure, LITERAL_PARAM_REF, TEKTON_VARIABLE, waitText } from "./emit.js";
 import { DEFAULT_OPTIONS, type TektonOptions } from "./options.js";
 
 /**
- * Variable roots Tekton substitutes as `$(root.…)` or `$(root[…])` in step fields, with no
- * escape (pkg/substitution/replacements.go is a plain string replacer; doubling `$` for
- * Kubernetes does not help, `$$(params.x)` still contains `$(params.x)`).
+ * References in literal job text that a Tekton pass after the TaskRun's params pass, or the
+ * entrypoint, would still replace once `$(params.kfm-dollar)` has put their `$` back
+ * (README, Literal text): the TaskRun's own `$(context.task.…)`/`$(context.taskRun.…)`
+ * (`ApplyContexts`), `$(results.…)`, `$(step.…)`/`$(steps.…)` paths and step results,
+ * `$(workspaces.…)`, `$(credentials.…)`, `$(artifacts.…)` (`pkg/reconciler/taskrun/taskrun.go`
+ * `applyParamsContextsResultsAndWorkspaces`; `pkg/entrypoint/entrypointer.go`
+ * `applyStepResultSubstitutions`).
  */
-export const TEKTON_VARIABLE_ROOTS = [
-  "params",
-  "context",
-  "tasks",
-  "results",
-  "steps",
-  "step",
-  "workspaces",
-  "credentials",
-  "artifacts",
-  "inputs",
-  "outputs",
-] as const;
-
-const TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
+const LATE_TEKTON_VARIABLE = /\$\((?:context\.task(?:Run)?\.|(?:results|steps|step|workspaces|credentials|artifacts)[.[])/;
 
 /** Characters the notification scripts refuse (JSON strings and mail headers cannot hold them raw). */
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -40,15 +30,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  */
 function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
   const out: Problem[] = [];
-  const ancestors = reachable(graph.parents, gate.name);
-  const below = reachable(graph.children, gate.name);
-  const descendants = ir.jobs.filter((j) => j.name !== gate.name && below.has(j.name));
-  const independent = ir.jobs.filter((j) => j.name !== gate.name && !ancestors.has(j.name) && !below.has(j.name));
+  const { independent, continuing } = hardFailureReach(ir, graph, gate);
   if (gate.approval!.timeoutSeconds === null) {
     out.push(
       problem(
         "KFM301",
-        `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout.`,
+        `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`,
         gate.at,
       ),
     );
@@ -62,7 +49,6 @@ function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
       ),
     );
   }
-  const continuing = descendants.filter((j) => j.runWhen === "all_done");
   if (continuing.length > 0) {
     out.push(
       problem(
@@ -79,6 +65,22 @@ function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
     );
   }
   return out;
+}
+
+/**
+ * What a hard failure of `job` (its TaskRun or CustomRun Failed with no `onError`, so the
+ * PipelineRun is stopping: `pipelinerunstate.go` `IsStopping`) would wrongly stop: the jobs
+ * neither upstream nor downstream of it (they may not have started), and the jobs downstream
+ * that continue after failures (`all_done`; Tekton skips them). When both are empty, every
+ * job not yet started is one the meaning skips anyway, so stopping is the meaning.
+ */
+function hardFailureReach(ir: Workflow, graph: Graph, job: Job): { independent: Job[]; continuing: Job[] } {
+  const ancestors = reachable(graph.parents, job.name);
+  const below = reachable(graph.children, job.name);
+  return {
+    independent: ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name)),
+    continuing: ir.jobs.filter((j) => j.name !== job.name && below.has(j.name) && j.runWhen === "all_done"),
+  };
 }
 
 /** The job graph both ways: each job's direct dependencies, and the jobs that depend directly on it. */
@@ -198,34 +200,58 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
     }
   });
   const emulated = emulatesFailure(ir);
-  const gates = ir.jobs.filter((j) => j.approval !== null);
-  if (gates.length > 0) {
-    const graph = graphOf(ir.jobs);
-    for (const gate of gates) problems.push(...checkGate(ir, graph, gate));
-  }
+  const graph = graphOf(ir.jobs);
+  for (const gate of ir.jobs.filter((j) => j.approval !== null)) problems.push(...checkGate(ir, graph, gate));
   for (const job of ir.jobs) {
-    if (emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null) {
+    // A timed-out last attempt fails the TaskRun for good (README, Failure behaviour): only
+    // refused where that stops a job the meaning lets run.
+    const reach = emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job) : null;
+    if (reach !== null && (reach.independent.length > 0 || reach.continuing.length > 0)) {
+      const others = reach.independent.length > 0 ? reach.independent : reach.continuing;
+      const names = others.map((j) => `'${j.name}'`).join(", ");
       problems.push(
         problem(
           "KFM301",
-          `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout in a workflow with parallel branches or on_upstream_failure: continue: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so Tekton would stop every other branch and skip the jobs that continue after failures. Remove the job's timeout, set max_attempts: 1, or make the workflow a single chain of jobs.`,
+          `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${
+            reach.independent.length > 0
+              ? `beside ${names}, neither upstream nor downstream of it`
+              : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`
+          }: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so the PipelineRun would stop and ${names} might never run. Remove the job's timeout, set max_attempts: 1, or make every other job upstream or downstream of it (without on_upstream_failure: continue).`,
           job.at,
         ),
       );
     }
-    const literal = (what: string, text: string) => {
-      if (TEKTON_VARIABLE.test(text)) {
+    const literal = (what: string, text: string, pattern: RegExp) => {
+      if (pattern.test(text)) {
         problems.push(
           problem(
             "KFM301",
-            `tekton cannot express the literal text ${JSON.stringify(text)} in ${what} of job '${job.name}': Tekton replaces $(params.…), $(context.…), $(tasks.…) and similar references in step fields and has no escape for them. Rewrite the text so that no '$(' is directly followed by ${TEKTON_VARIABLE_ROOTS.join(", ")}.`,
+            `tekton cannot express the literal text ${JSON.stringify(text)} in ${what} of job '${job.name}': ${
+              pattern === TEKTON_VARIABLE
+                ? "Tekton substitutes $(params.…)-like references in an image and has no escape for them. Use an image name without '$('."
+                : "Tekton still replaces $(context.task.…), $(context.taskRun.…), $(results.…), $(step.…), $(steps.…), $(workspaces.…), $(credentials.…) and $(artifacts.…) references after the parameter pass that lets other literal references through, and has no escape for them. Rewrite the text so that no '$(' is directly followed by one of those names (other references such as $(params.…) are fine)."
+            }`,
             job.at,
           ),
         );
       }
     };
-    const template = (what: string, t: Template) => t.forEach((seg) => "text" in seg && literal(what, seg.text));
-    literal("image", job.image);
+    const template = (what: string, t: Template) =>
+      t.forEach((seg) => {
+        if (!("text" in seg)) return;
+        literal(what, seg.text, LATE_TEKTON_VARIABLE);
+        // A param reference must be one the TaskRun's validation can find declared (README, Literal text).
+        if (/\$\(params[.[]/.test(seg.text.replace(LITERAL_PARAM_REF, ""))) {
+          problems.push(
+            problem(
+              "KFM301",
+              `tekton cannot express the literal text ${JSON.stringify(seg.text)} in ${what} of job '${job.name}': after substitution Tekton validates every $(params.…) reference left in a step against the task's params, and only the form $(params.<name>) with a name of letters, digits, '-' and '_' can be declared for it. Rewrite the reference in that form, or so that no '$(' is directly followed by 'params'.`,
+              job.at,
+            ),
+          );
+        }
+      });
+    literal("image", job.image, TEKTON_VARIABLE);
     job.command?.forEach((t, i) => template(`command[${i}]`, t));
     job.args?.forEach((t, i) => template(`args[${i}]`, t));
     job.env.forEach((e) => "value" in e && template(`env ${e.name}`, e.value));

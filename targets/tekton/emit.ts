@@ -39,6 +39,7 @@ import {
   TEKTON_ATTEMPT_RESULT,
   TEKTON_CONTEXT_TASK,
   TEKTON_CREATOR_CONTAINER,
+  TEKTON_DOLLAR_PARAM,
   tektonCreatorAccount,
   TEKTON_EVENT_TRIGGER,
   tektonListenerAccount,
@@ -50,6 +51,7 @@ import {
   tektonRunGenerateName,
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
+import { compareStrings } from "../../src/summary.js";
 import { toYamlStream } from "../../src/yaml.js";
 import { DEFAULT_OPTIONS, KUBECTL_IMAGE, SHELL_IMAGE, type TektonOptions } from "./options.js";
 import { bucketPattern, keyPattern, OBJECT_CREATED_PATTERN } from "../events.js";
@@ -360,12 +362,88 @@ export function resultRef(variable: ContextVariable): string {
 export const ATTEMPT_REF = `$(steps.${TEKTON_STEPS.wait}.results.${TEKTON_ATTEMPT_RESULT})`;
 
 /**
- * A template as a command/args/env string: literal text escaped, runtime values as
+ * Variable roots Tekton substitutes as `$(root.…)` or `$(root[…])` in step fields, with no
+ * escape (`pkg/substitution/replacements.go` is a plain string replacer; doubling `$` for
+ * Kubernetes does not help, `$$(params.x)` still contains `$(params.x)`).
+ */
+export const TEKTON_VARIABLE_ROOTS = [
+  "params",
+  "context",
+  "tasks",
+  "results",
+  "steps",
+  "step",
+  "workspaces",
+  "credentials",
+  "artifacts",
+  "inputs",
+  "outputs",
+] as const;
+
+/** Text Tekton would read as a variable reference. */
+export const TEKTON_VARIABLE = new RegExp(`\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`);
+
+/** At `lastIndex`: a Kubernetes-escaped `$$` that Tekton would still read as the start of a variable reference. */
+export const ESCAPED_VARIABLE_AT = new RegExp(`\\$\\$\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[]`, "y");
+
+/** The text a job step writes for `$`: the param whose default is `$$` (README, Literal text). */
+export const DOLLAR_REF = `$(params.${TEKTON_DOLLAR_PARAM})`;
+
+/** In Kubernetes-escaped text, the `$$` that starts a Tekton variable reference. */
+const ESCAPED_VARIABLE = new RegExp(`\\$\\$(?=\\((?:${TEKTON_VARIABLE_ROOTS.join("|")})[.[])`, "g");
+
+/**
+ * Literal text of a job step (README, Literal text): Kubernetes-escaped, and the `$` of
+ * every Tekton variable reference written as `$(params.kfm-dollar)`. Tekton substitutes a
+ * field's params in one pass (`pkg/substitution/replacements.go` `ApplyReplacements`, a
+ * `strings.Replacer`), so the `$$` it puts there is not read again as a param reference;
+ * the kubelet then turns `$$` into `$`. (Only `$$` pairs precede a `(` in escaped text, so
+ * the match is always the pair that stands for the reference's own `$`.)
+ */
+export function jobLiteral(text: string): string {
+  return k8sLiteral(text).replace(ESCAPED_VARIABLE, () => DOLLAR_REF);
+}
+
+/** A literal `$(params.<name>)` reference in the one form the job step can carry (README, Literal text). */
+export const LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
+
+/**
+ * The task params a job step's literal text needs: after substitution the TaskRun validates
+ * that every `$(params.<name>)` left in a step names a declared param
+ * (`pkg/reconciler/taskrun/taskrun.go` `createPod`, `ValidateUsageOfDeclaredParameters`), so
+ * each name a literal reference holds is declared, with the default "" (never substituted:
+ * the pass that could has already run).
+ */
+export function literalParamNames(templates: readonly Template[]): string[] {
+  const names = new Set<string>();
+  for (const t of templates) {
+    // Adjacent text segments are one text (as `renderTemplate` writes them); a runtime value ends a text.
+    const text = t.map((seg) => ("text" in seg ? seg.text : "\n")).join("");
+    for (const m of text.matchAll(LITERAL_PARAM_REF)) names.add(m[1]!);
+  }
+  names.delete(TEKTON_DOLLAR_PARAM);
+  return [...names].sort(compareStrings);
+}
+
+/**
+ * A template as a command/args/env string: literal text escaped (`literal`), runtime values as
  * `kfm-context` result references, the attempt as `attempt` (the `kfm-wait` step result, or
  * `1` for a job that has a single attempt and hence no wait step).
  */
-export function renderTemplate(t: Template, attempt: string = ATTEMPT_REF): string {
-  return t.map((s) => ("text" in s ? k8sLiteral(s.text) : s.variable === "attempt" ? attempt : resultRef(s.variable))).join("");
+export function renderTemplate(t: Template, attempt: string = ATTEMPT_REF, literal: (text: string) => string = k8sLiteral): string {
+  // Adjacent text segments are escaped as one text: a reference split across two (`$`, then
+  // `(params.x)`) is still one reference to Tekton.
+  let out = "";
+  let text = "";
+  for (const s of t) {
+    if ("text" in s) {
+      text += s.text;
+      continue;
+    }
+    out += literal(text) + (s.variable === "attempt" ? attempt : resultRef(s.variable));
+    text = "";
+  }
+  return out + literal(text);
 }
 
 /** The attempt text of a job: its wait step's result, or `1` when it has one attempt. */
@@ -421,7 +499,7 @@ interface TektonParam {
 }
 
 interface TektonTaskSpec {
-  params?: { name: string; type: "string"; description?: string }[];
+  params?: { name: string; type: "string"; description?: string; default?: string }[];
   /** A result a StepAction's step writes is the task's through `value` (`$(steps.<step>.results.<name>)`). */
   results?: { name: string; type: "string"; description?: string; value?: string }[];
   steps: TektonStep[];
@@ -978,6 +1056,18 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
   if (waits.length > 0) steps.push(helperRef(TEKTON_STEPS.wait, "wait", names, { [HELPER_PARAMS.waits]: waits.map(waitText).join(" ") }));
   const main = jobStep(job, o);
   steps.push(main);
+  // Literal text with a Tekton variable reference takes its `$` from this param (README, Literal text).
+  const dollar = [...(main.command ?? []), ...(main.args ?? []), ...(main.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
+  const params = dollar
+    ? [
+        { name: TEKTON_DOLLAR_PARAM, type: "string" as const, default: "$$" },
+        ...literalParamNames([...(job.command ?? []), ...(job.args ?? []), ...job.env.flatMap((e) => ("value" in e ? [e.value] : []))]).map((name) => ({
+          name,
+          type: "string" as const,
+          default: "",
+        })),
+      ]
+    : undefined;
   const task: TektonPipelineTask = {
     name: kubeName(job.name),
     displayName: job.name,
@@ -987,7 +1077,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
     timeout: timeoutField(null),
-    taskSpec: { steps },
+    taskSpec: { ...(params === undefined ? {} : { params }), steps },
   };
   if (!emulated) return task;
 
@@ -1008,7 +1098,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
     ...(task.onError === undefined ? {} : { onError: task.onError }),
     retries: task.retries,
     timeout: task.timeout,
-    taskSpec: { results: task.taskSpec!.results, steps },
+    taskSpec: { ...(params === undefined ? {} : { params }), results: task.taskSpec!.results, steps },
   };
   return ordered;
 }
@@ -1016,7 +1106,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
 function jobStep(job: Job, o: TektonOptions): TektonStep {
   const step: TektonStep = { name: TEKTON_STEPS.job, image: job.image };
   const attempt = attemptText(job);
-  const render = (t: Template) => renderTemplate(t, attempt);
+  const render = (t: Template) => renderTemplate(t, attempt, jobLiteral);
   if (job.command !== null) step.command = job.command.map(render);
   if (job.args !== null) step.args = job.args.map(render);
   step.env = job.env.map((e): V1EnvVar =>

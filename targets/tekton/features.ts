@@ -5,7 +5,7 @@ export const features: FeatureTable = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout in such a workflow is refused (a last attempt that times out would stop every branch).",
+    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout is refused only beside a job neither upstream nor downstream of it, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run).",
   },
   "failure.continue": {
     support: "emulated",
@@ -58,7 +58,7 @@ export const features: FeatureTable = {
   },
   "text.literal": {
     support: "conditional",
-    how: "`$` is doubled; text holding a Tekton variable reference such as `$(params.x)` is refused, as Tekton has no escape.",
+    how: "`$` is doubled; the `$` of a Tekton variable reference such as `$(params.x)` is `$(params.kfm-dollar)` (default `$$`), which Tekton's single-pass param substitution leaves unread. Refused: references Tekton replaces after that pass (`$(context.task…)`, `$(results.…)`, `$(steps.…)`, `$(step.…)`, `$(workspaces.…)`, `$(credentials.…)`, `$(artifacts.…)`), and any reference in an image, notification, gate description or workflow name.",
   },
   resources: { support: "native", how: "Step `computeResources` with requests equal to limits." },
   "command.entrypoint": { support: "native", how: "No `command`: the image entrypoint runs." },

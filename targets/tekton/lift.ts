@@ -13,6 +13,7 @@ import {
   LOGICAL_DATE_PARAM,
   TEKTON_APPROVERS_PARAM,
   TEKTON_CONTEXT_TASK,
+  TEKTON_DOLLAR_PARAM,
   TEKTON_OK_RESULT,
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
@@ -40,6 +41,8 @@ import {
   ATTEMPT_REF,
   CREATOR_RULES,
   CREATOR_SCRIPT,
+  DOLLAR_REF,
+  ESCAPED_VARIABLE_AT,
   goDuration,
   HELPER_PARAMS,
   isHelperName,
@@ -52,6 +55,7 @@ import {
   ENV,
   k8sLiteral,
   LISTENER_CLUSTER_ROLE,
+  literalParamNames,
   LOGICAL_DATE_EXPRESSION,
   LOGICAL_DATE_EXTENSION,
   TRIGGERS_API,
@@ -190,6 +194,19 @@ export function lift(text: string): Summary {
       return [e.name, parseTemplate(e.value ?? "")];
     });
     const templates = [...(step.command ?? []), ...(step.args ?? []), ...(step.env ?? []).map((e) => e.value ?? "")];
+    // Literal Tekton references (README, Literal text): kfm-dollar with default $$, and each
+    // name a literal $(params.<name>) holds declared with default "", nothing else, no value passed.
+    const declared = JSON.stringify(task.taskSpec!.params ?? []);
+    const literalTemplates = templates.map(parseTemplate);
+    const expected = templates.some((t) => t.includes(DOLLAR_REF))
+      ? [
+          { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
+          ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" })),
+        ]
+      : [];
+    if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
+      throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
+    }
     if (wait === undefined && templates.some((t) => t.includes(ATTEMPT_REF))) throw new Error(`task ${task.name} reads an attempt no wait step writes`);
     for (const v of CONTEXT_VARIABLES) {
       if (templates.some((t) => t.includes(`$(tasks.${TEKTON_CONTEXT_TASK}.results.${v})`)) && !contextResults.has(v)) {
@@ -537,7 +554,8 @@ function failureFailsRun(
 }
 
 /**
- * Inverse of `renderTemplate`: `$$` is a literal `$`, `$(tasks.kfm-context.results.V)` the
+ * Inverse of `renderTemplate`: `$$` and `$(params.kfm-dollar)` are a literal `$` (a `$$`
+ * before a Tekton reference is refused: Tekton would replace it), `$(tasks.kfm-context.results.V)` the
  * runtime value (or run token) V, `$(steps.kfm-wait.results.attempt)` the attempt; any other
  * `$` is not ours.
  */
@@ -547,8 +565,14 @@ export function parseTemplate(text: string): Template {
   const prefix = `$(tasks.${TEKTON_CONTEXT_TASK}.results.`;
   for (let i = 0; i < text.length;) {
     if (text.startsWith("$$", i)) {
+      ESCAPED_VARIABLE_AT.lastIndex = i;
+      if (ESCAPED_VARIABLE_AT.test(text)) throw new Error(`a Tekton variable reference Tekton would replace in ${JSON.stringify(text)}`);
       literal += "$";
       i += 2;
+    } else if (text.startsWith(DOLLAR_REF, i)) {
+      // Tekton puts the param's default `$$` here, which Kubernetes reads as one `$`.
+      literal += "$";
+      i += DOLLAR_REF.length;
     } else if (text.startsWith(ATTEMPT_REF, i)) {
       if (literal !== "") out.push({ text: literal });
       literal = "";

@@ -69,6 +69,14 @@ const KNOWN: Record<string, { readonly why: string; readonly differences?: reado
     why: "Argo v4.0 has no pod-start bound (targets/argo/README.md, pod-start bound): a pod no node takes stays Pending, the kubelet never counts its activeDeadlineSeconds, and the run waits.",
     unfinished: /^nothing changed for .* and nothing is due \(Argo's phase Running\)$/,
   },
+  "literal-references.yaml / success": {
+    why: "The engine records the container's command, args and env as Argo renders them, before the kubelet's expansion, which it does not play: the kubelet turns each `$$` into `$` (kubernetes third_party/forked/golang/expansion), so on a cluster the container gets the spec's text (targets/argo/README.md: every literal `$` is doubled). A difference of the harness, not of Argo or of the output.",
+    differences: [
+      'jobs.literal_references.attempts[0].env.LITERAL: expected "$(params.c) and $(inputs.params.d)", runner did "$$(params.c) and $$(inputs.params.d)"',
+      'jobs.literal_references.attempts[0].command: expected ["sh","-c","echo $(params.a) $$(tasks.t.results.r)","$(context.pipelineRun.name)"], runner did ["sh","-c","echo $$(params.a) $$$$(tasks.t.results.r)","$$(context.pipelineRun.name)"]',
+      'jobs.literal_references.attempts[0].args: expected ["$(params.a)","$$(params.b)","x$(tasks.a.results.b)y","$(HOME)","${{ github.token }}","$5"], runner did ["$$(params.a)","$$$$(params.b)","x$$(tasks.a.results.b)y","$$(HOME)","$${{ github.token }}","$$5"]',
+    ],
+  },
 };
 
 describe("execution on Argo Workflows (v4.0.7 workflow controller)", () => {

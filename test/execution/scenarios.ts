@@ -90,6 +90,28 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     ],
   },
   {
+    spec: "test/execution/specs/timeout-diamond.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("root-times-out-once", "Attempt 1 of the root `start` hangs until its 3 s timeout; attempt 2 (2 s later) succeeds and the diamond runs.", {
+        attempts: { start: ["hang"] },
+      }),
+      scenario("root-times-out-for-good", "Both attempts of `start` time out: it fails for good, no branch runs, the run fails.", {
+        attempts: { start: ["hang", "hang"] },
+      }),
+      scenario("join-times-out-for-good", "Both attempts of the join time out after both branches finished: the run fails.", {
+        attempts: { join: ["hang", "hang"] },
+      }),
+      scenario("branch-times-out", "The branch `right` (one attempt) times out: `join` does not run, `left` finishes, the run fails.", {
+        attempts: { right: ["hang"] },
+      }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/literal-references.yaml",
+    scenarios: [scenario("success", "The job receives its command, args and env exactly as the spec writes them, runner-variable look-alikes included.")],
+  },
+  {
     spec: "test/execution/specs/run-timeout.yaml",
     scenarios: [
       scenario("in-time", "Every job succeeds well before the 20 s timeout: `publish` (continue) starts after `crunch`; the run succeeds.", {}),

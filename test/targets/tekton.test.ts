@@ -376,13 +376,56 @@ describe("check", () => {
     expect(codes(irFixture({ schedule: cron({ catchup: true }) }))).toEqual(["KFM301"]);
   });
 
-  it("given literal $(params.x), $(context.…) or $(tasks.…) text, when checked, then KFM301 for each", () => {
+  it("given literal $(params.x), $(context.pipelineRun.…) or $(tasks.…) text, when checked, then nothing is refused (README, Literal text)", () => {
     const job = jobFixture("a", {
       args: [[{ text: "$(params.x)" }], [{ text: "ok $(HOME) $$(x)" }]],
       command: [[{ text: "x$(context.pipelineRun.name)" }]],
       env: [{ name: "E", value: [{ text: "$(tasks[0]" }] }],
     });
-    expect(codes(irFixture({ jobs: [job] }))).toEqual(["KFM301", "KFM301", "KFM301"]);
+    expect(check(irFixture({ jobs: [job] }))).toEqual([]);
+  });
+
+  it("given literal references Tekton replaces after the param pass, or a param reference it cannot declare, when checked, then KFM301 for each", () => {
+    const job = jobFixture("a", {
+      args: [[{ text: "$(context.taskRun.name)" }], [{ text: "$(results.ok.path)" }], [{ text: "$(params.a.b)" }], [{ text: '$(params["a"])' }]],
+      command: [[{ text: "x$(steps.job.exitCode.path)" }]],
+      env: [{ name: "E", value: [{ text: "$(context.task.retry-count)" }] }],
+    });
+    expect(codes(irFixture({ jobs: [job] }))).toEqual(["KFM301", "KFM301", "KFM301", "KFM301", "KFM301", "KFM301"]);
+  });
+
+  it("given literal Tekton references, when emitted, then each $ is $(params.kfm-dollar) with default $$, every named param is declared, and lift reads the text back", () => {
+    const job = jobFixture("a", {
+      args: [[{ text: "$(params.x) $$(params.y)" }], [{ text: "$(tasks.t.results.r)" }]],
+      env: [{ name: "E", value: [{ text: "$(params.x)" }] }],
+    });
+    const ir = irFixture({ jobs: [job] });
+    const t = task(compile(ir), "a");
+    expect(t.taskSpec!.params).toEqual([
+      { name: "kfm-dollar", type: "string", default: "$$" },
+      { name: "x", type: "string", default: "" },
+      { name: "y", type: "string", default: "" },
+    ]);
+    const step = t.taskSpec!.steps.find((st) => st.name === "job")!;
+    expect(step.args).toEqual(["$(params.kfm-dollar)(params.x) $$$(params.kfm-dollar)(params.y)", "$(params.kfm-dollar)(tasks.t.results.r)"]);
+    const lifted = lift(emitted(ir)).jobs.a!;
+    expect(lifted.args).toEqual(job.args);
+    expect(lifted.env.E).toEqual([{ text: "$(params.x)" }]);
+  });
+
+  it("given a literal reference split across two text segments, when emitted, then it is one reference: its $ from kfm-dollar, its param declared", () => {
+    const job = jobFixture("a", { args: [[{ text: "x$" }, { text: "(params.z)" }]] });
+    const ir = irFixture({ jobs: [job] });
+    const t = task(compile(ir), "a");
+    expect(t.taskSpec!.steps.find((st) => st.name === "job")!.args).toEqual(["x$(params.kfm-dollar)(params.z)"]);
+    expect(t.taskSpec!.params!.map((p) => p.name)).toEqual(["kfm-dollar", "z"]);
+    expect(lift(emitted(ir)).jobs.a!.args).toEqual([[{ text: "x$(params.z)" }]]);
+  });
+
+  it("given a Kubernetes-escaped $$ before a Tekton reference, when parsed back, then it is refused: Tekton would still replace the reference", () => {
+    expect(() => parseTemplate("x$$(params.a)")).toThrow(/Tekton would replace/);
+    expect(() => parseTemplate("$$(context.pipelineRun.name)")).toThrow(/Tekton would replace/);
+    expect(parseTemplate("$$(HOME) $$(params)")).toEqual([{ text: "$(HOME) $(params)" }]);
   });
 
   it("given literal $(HOME) and a lone $, when checked, then nothing is refused (Kubernetes escaping covers them)", () => {

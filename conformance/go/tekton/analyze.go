@@ -7,7 +7,8 @@ package main
 //     Tekton's WhenExpressions.ReplaceVariables and AllowsExecution (the calls
 //     pkg/reconciler/pipelinerun/resources ApplyTaskResults and the skip logic make),
 //     for scenarios of which tasks wrote their `ok` result;
-//   - attempts: each attempt's steps as the TaskRun reconciler substitutes them:
+//   - attempts: each attempt's steps as the TaskRun reconciler substitutes them: first
+//     the task's params (their defaults; a pass of its own), then
 //     $(context.task.retry-count) is len(status.retriesStatus), i.e. attempt - 1
 //     (getContextReplacements, pkg/reconciler/taskrun/resources/apply.go), and, with
 //     --task-results, $(tasks.<task>.results.<name>) from the given results
@@ -29,6 +30,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -150,6 +152,19 @@ func renderAttempt(spec v1.TaskSpec, attempt int, results map[string]map[string]
 			repl["tasks."+task+".results."+name] = value
 		}
 	}
+	// The TaskRun's param pass runs first and on its own (applyParamsContextsResultsAndWorkspaces,
+	// pkg/reconciler/taskrun/taskrun.go: ApplyParameters before ApplyContexts): each param's
+	// default under the keys paramPatterns builds (replacementsFromDefaultParams,
+	// pkg/reconciler/taskrun/resources/apply.go). A default holding $(params. is resolved
+	// there against the other params; no output of ours has one, so it is left out.
+	params := map[string]string{}
+	for _, p := range spec.Params {
+		if p.Default != nil && p.Default.Type == v1.ParamTypeString && !strings.Contains(p.Default.StringVal, "$(params.") {
+			for _, pattern := range []string{"params.%s", "params[%q]", "params['%s']"} {
+				params[fmt.Sprintf(pattern, p.Name)] = p.Default.StringVal
+			}
+		}
+	}
 	r := renderedAttempt{Attempt: attempt, Steps: map[string]renderedStep{}}
 	for _, s := range spec.DeepCopy().Steps {
 		if s.Ref != nil {
@@ -160,6 +175,7 @@ func renderAttempt(spec v1.TaskSpec, attempt int, results map[string]map[string]
 			}
 			s = resolved
 		}
+		container.ApplyStepReplacements(&s, params, map[string][]string{})
 		container.ApplyStepReplacements(&s, repl, map[string][]string{})
 		rs := renderedStep{Image: s.Image, Command: s.Command, Args: s.Args, Env: map[string]any{}}
 		for _, e := range s.Env {
