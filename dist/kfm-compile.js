@@ -24571,6 +24571,15 @@ function taskRunTemplate(o) {
     t.podTemplate = podTemplate;
   return Object.keys(t).length > 0 ? t : null;
 }
+function runTimeouts(ir) {
+  if (ir.timeoutSeconds === null || ir.notifications.length === 0)
+    return { pipeline: timeoutField(ir.timeoutSeconds) };
+  return {
+    pipeline: goDuration(ir.timeoutSeconds + NOTIFY_TASK_SECONDS),
+    tasks: goDuration(ir.timeoutSeconds),
+    finally: goDuration(NOTIFY_TASK_SECONDS)
+  };
+}
 function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
   const template2 = taskRunTemplate(o);
   return {
@@ -24580,7 +24589,7 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : []],
-      timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
+      timeouts: runTimeouts(ir),
       ...template2 === null ? {} : { taskRunTemplate: template2 }
     }
   };
@@ -24884,9 +24893,6 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
   for (const u of ir.upstream) {
     problems.push(problem("KFM301", `tekton cannot express the dependency on workflow '${u.workflow}' yet: a Tekton PipelineRun has no built-in wait for another Pipeline's run of the same logical date (a polling first task is designed in targets/tekton/README.md, Cross-workflow dependencies, but not built). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow or argo, which wait.`, u.at));
   }
-  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
-    problems.push(problem("KFM301", "tekton cannot express failure notifications together with a workflow timeout: when timeouts.pipeline fires, Tekton skips every finally task (PipelineTimedOutSkip), so a run that fails by its timeout would send no notification. Remove the workflow timeout (bound the jobs with their own timeouts), or the notifications.", [...ir.at, "timeout"]));
-  }
   ir.notifications.forEach((n) => {
     const texts = n.kind === "slack" ? [n.channel] : [n.from, ...n.recipients];
     n.message.forEach((seg) => "text" in seg && texts.push(seg.text));
@@ -24955,15 +24961,18 @@ var features3 = {
     how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow."
   },
   "notify.failure": {
-    support: "conditional",
-    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running the shared script with curl (the failed jobs from `$(tasks.<task>.status)`, the PipelineRun by namespace and name, `timeout: 11m`) and the secret as env. Refused with a workflow timeout (Tekton skips `finally` when the pipeline timeout fires)."
+    support: "emulated",
+    how: "A `finally` task per notification with `when` `$(tasks.status)` in `Failed`, running the shared script with curl (the failed jobs from `$(tasks.<task>.status)`, the PipelineRun by namespace and name, `timeout: 11m`) and the secret as env. With a workflow timeout the run has `timeouts.tasks` (Tekton still runs `finally` when it fires)."
   },
   "retry.attempts": { support: "native", how: "`retries` = max_attempts - 1 on the pipeline task." },
   "retry.constant-wait": { support: "emulated", how: "A first step sleeps the wait for `$(context.task.retry-count)`; Tekton has no retry delay." },
   "retry.exponential": { support: "emulated", how: "The same wait step, reading the list of waits." },
   "retry.max-delay": { support: "emulated", how: "The capped waits are in the wait step's list." },
   "timeout.attempt": { support: "native", how: "`timeout` on the job's step, which starts after the wait step." },
-  "timeout.run": { support: "native", how: "`timeouts.pipeline` of the PipelineRun." },
+  "timeout.run": {
+    support: "native",
+    how: "`timeouts.pipeline` of the PipelineRun; with failure notifications `timeouts.tasks` (then `finally: 11m` and `pipeline` their sum), after which Tekton still runs the notifications."
+  },
   "timeout.none": { support: "native", how: "`0s` written on every job task and on the pipeline, so the 60-minute defaults never apply." },
   "schedule.cron": { support: "emulated", how: "A Kubernetes `CronJob` (with `timeZone`) creates the PipelineRun for each slot." },
   "schedule.window": { support: "emulated", how: "The CronJob's creator script creates no run for a slot outside the window." },
@@ -25148,12 +25157,14 @@ function lift3(text) {
   }
   if (manualRun2 !== void 0)
     checkRun(pipeline, manualRun2, gates.size > 0, "the manual PipelineRun");
-  let timeoutSeconds = manualRun2 === void 0 ? void 0 : parseTimeout(manualRun2.spec.timeouts.pipeline);
+  let timeoutSeconds = manualRun2 === void 0 ? void 0 : runTimeout(manualRun2);
+  const liftedRuns = manualRun2 === void 0 ? [] : [manualRun2];
   let schedule = null;
   if (triggerDocs.length > 0) {
     const event = liftTriggers(triggerDocs, pipeline.metadata.name);
     checkRun(pipeline, event.run, gates.size > 0, "the event's PipelineRun");
-    const t = parseTimeout(event.run.spec.timeouts.pipeline);
+    const t = runTimeout(event.run);
+    liftedRuns.push(event.run);
     if (timeoutSeconds !== void 0 && t !== timeoutSeconds)
       throw new Error("the event's and the manual PipelineRuns have different timeouts");
     timeoutSeconds = t;
@@ -25168,7 +25179,8 @@ function lift3(text) {
     checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
     const run2 = JSON.parse(envValue(creator, ENV.pipelineRun));
     checkRun(pipeline, run2, gates.size > 0, "the scheduled PipelineRun");
-    const scheduled = parseTimeout(run2.spec.timeouts.pipeline);
+    const scheduled = runTimeout(run2);
+    liftedRuns.push(run2);
     if (timeoutSeconds !== void 0 && scheduled !== timeoutSeconds)
       throw new Error("scheduled and manual PipelineRuns have different timeouts");
     timeoutSeconds = scheduled;
@@ -25187,6 +25199,10 @@ function lift3(text) {
   if (timeoutSeconds === void 0)
     throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
   const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
+  const split = notifications.length > 0 && timeoutSeconds !== null;
+  if (liftedRuns.some((r) => r.spec.timeouts.tasks !== void 0 !== split)) {
+    throw new Error(split ? "a workflow timeout with notifications not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications");
+  }
   const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === void 0 && (t.retries ?? 0) > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length)
     throw new Error("kfm-failed tasks do not match the retried jobs");
@@ -25463,6 +25479,19 @@ function parseTemplate2(text) {
     out.push({ text: literal2 });
   return out;
 }
+function runTimeout(run2) {
+  const t = run2.spec.timeouts;
+  if (t.tasks === void 0 && t.finally === void 0)
+    return parseTimeout(t.pipeline);
+  const tasks = parseTimeout(t.tasks ?? fail3("timeouts.finally without timeouts.tasks"));
+  if (tasks === null)
+    throw new Error("timeouts.tasks is 0s");
+  if (t.finally !== goDuration(NOTIFY_TASK_SECONDS))
+    throw new Error(`timeouts.finally is not ${goDuration(NOTIFY_TASK_SECONDS)}`);
+  if (t.pipeline !== goDuration(tasks + NOTIFY_TASK_SECONDS))
+    throw new Error("timeouts.pipeline is not timeouts.tasks plus timeouts.finally");
+  return tasks;
+}
 function parseTimeout(text) {
   const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(text);
   if (m === null || text === "")
@@ -25624,8 +25653,8 @@ var JOB_IF = `success() && ${RUN_GUARD}`;
 var ALL_DONE_IF = `!cancelled() && ${RUN_GUARD}`;
 var DEADLINE_PASSED = "passed";
 var DEADLINE_GUARD = `!contains(needs.*.outputs.deadline, '${DEADLINE_PASSED}')`;
-function allDoneIf(runTimeout) {
-  return runTimeout ? `${ALL_DONE_IF} && ${DEADLINE_GUARD}` : ALL_DONE_IF;
+function allDoneIf(runTimeout2) {
+  return runTimeout2 ? `${ALL_DONE_IF} && ${DEADLINE_GUARD}` : ALL_DONE_IF;
 }
 function explicitSuccessIf(needs) {
   return [ALL_DONE_IF, ...needs.map((n) => `needs.${n}.result == 'success'`)].join(" && ");
@@ -26133,12 +26162,12 @@ function secretExpression(secret, key) {
 function formatWaits(waits) {
   return waits.map((w) => String(w)).join(" ");
 }
-function jobTimeoutMinutes(attempts, attemptTimeout, waits, runTimeout) {
+function jobTimeoutMinutes(attempts, attemptTimeout, waits, runTimeout2) {
   const bounds = [];
   if (attemptTimeout !== null)
     bounds.push(attempts * (attemptTimeout + ATTEMPT_SLACK_SECONDS) + waits.reduce((a, b) => a + b, 0) + JOB_SLACK_SECONDS);
-  if (runTimeout !== null)
-    bounds.push(runTimeout + ATTEMPT_SLACK_SECONDS + JOB_SLACK_SECONDS);
+  if (runTimeout2 !== null)
+    bounds.push(runTimeout2 + ATTEMPT_SLACK_SECONDS + JOB_SLACK_SECONDS);
   if (bounds.length === 0)
     return MAX_TIMEOUT_MINUTES;
   return Math.min(MAX_TIMEOUT_MINUTES, Math.ceil(Math.min(...bounds) / 60));
@@ -26238,7 +26267,7 @@ ${entries.join(",\n")}
 `;
 }
 var DEADLINE_EXPRESSION = `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.deadline }}`;
-function jobWith(job, runTimeout) {
+function jobWith(job, runTimeout2) {
   const waits = retryWaits(job.retry);
   const cpu = job.resources.cpu;
   const memory = job.resources.memory;
@@ -26252,8 +26281,8 @@ function jobWith(job, runTimeout) {
     attempts: job.retry.maxAttempts,
     waits: formatWaits(waits),
     "attempt-timeout": job.timeoutSeconds ?? 0,
-    deadline: runTimeout === null ? "" : DEADLINE_EXPRESSION,
-    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, runTimeout)
+    deadline: runTimeout2 === null ? "" : DEADLINE_EXPRESSION,
+    "timeout-minutes": jobTimeoutMinutes(job.retry.maxAttempts, job.timeoutSeconds, waits, runTimeout2)
   });
 }
 var SECRET_SLOTS = 16;
@@ -26315,9 +26344,9 @@ function belowAllDone(jobs) {
   }
   return below;
 }
-function jobIf(job, below, name, runTimeout) {
+function jobIf(job, below, name, runTimeout2) {
   if (job.runWhen === "all_done")
-    return allDoneIf(runTimeout);
+    return allDoneIf(runTimeout2);
   return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 function jobName(job) {
@@ -26906,13 +26935,13 @@ function literal(value, what) {
     fail4(`${what} must not depend on the run`);
   return t[0].text;
 }
-function readCondition(id, job, runTimeout) {
+function readCondition(id, job, runTimeout2) {
   const where = `job ${id}`;
   const needs = job.needs;
   if (!Array.isArray(needs) || needs[0] !== GITHUB_CONTEXT_JOB)
     fail4(`${where}: needs must start with ${GITHUB_CONTEXT_JOB}`);
   const ids = needs.slice(1).map((n) => str5(n, `${where}: needs`));
-  if (job.if === allDoneIf(runTimeout))
+  if (job.if === allDoneIf(runTimeout2))
     return { needs: ids, runWhen: "all_done", viaSuccess: false };
   if (job.if === JOB_IF)
     return { needs: ids, runWhen: "all_succeeded", viaSuccess: true };
@@ -26988,7 +27017,7 @@ function jsonList2(value, what) {
     fail4(`${what} is not a JSON list`);
   return list.map((v) => parseTemplate3(str5(v, what)));
 }
-function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
+function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
   const where = `job ${id}`;
   const name = specName2(id, job);
   const condition = conditions.get(id);
@@ -27066,10 +27095,10 @@ function liftJob(id, job, runTimeout, idToName, conditions, below, shared) {
   if (!Number.isInteger(attemptTimeout) || attemptTimeout < 0)
     fail4(`${where}: attempt-timeout is not a number of seconds`);
   const timeoutSeconds = attemptTimeout === 0 ? null : attemptTimeout;
-  if (inputText(inputs, "deadline") !== (runTimeout === null ? "" : DEADLINE_EXPRESSION))
+  if (inputText(inputs, "deadline") !== (runTimeout2 === null ? "" : DEADLINE_EXPRESSION))
     fail4(`${where}: the run deadline does not match the run timeout`);
   const minutes = inputs.get("timeout-minutes");
-  if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout))
+  if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout2))
     fail4(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
   return [
     name,

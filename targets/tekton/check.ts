@@ -176,15 +176,6 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       ),
     );
   }
-  if (ir.notifications.length > 0 && ir.timeoutSeconds !== null) {
-    problems.push(
-      problem(
-        "KFM301",
-        "tekton cannot express failure notifications together with a workflow timeout: when timeouts.pipeline fires, Tekton skips every finally task (PipelineTimedOutSkip), so a run that fails by its timeout would send no notification. Remove the workflow timeout (bound the jobs with their own timeouts), or the notifications.",
-        [...ir.at, "timeout"],
-      ),
-    );
-  }
   ir.notifications.forEach((n) => {
     const texts = n.kind === "slack" ? [n.channel] : [n.from, ...n.recipients];
     n.message.forEach((seg) => "text" in seg && texts.push(seg.text));

@@ -545,7 +545,7 @@ export interface TektonPipelineRun {
   spec: {
     pipelineRef: { name: string };
     params: TektonParam[];
-    timeouts: { pipeline: string };
+    timeouts: { pipeline: string; tasks?: string; finally?: string };
     taskRunTemplate?: TektonTaskRunTemplate;
   };
 }
@@ -1132,6 +1132,26 @@ function taskRunTemplate(o: TektonOptions): TektonTaskRunTemplate | null {
   return Object.keys(t).length > 0 ? t : null;
 }
 
+/**
+ * The run's timeouts. With failure notifications the workflow timeout T is `timeouts.tasks`,
+ * not `timeouts.pipeline`: when `timeouts.pipeline` fires Tekton skips every finally task
+ * (PipelineTimedOutSkip), but when `timeouts.tasks` fires it times out the running TaskRuns
+ * and CustomRuns, skips the tasks not started (TasksTimedOutSkip) and still runs `finally`,
+ * then marks the run Failed (reason PipelineRunTimeout) (tektoncd/pipeline
+ * pkg/reconciler/pipelinerun/pipelinerun.go `HaveTasksTimedOut`, resources/pipelinerunstate.go
+ * `GetPipelineConditionStatus`, resources/pipelinerunresolution.go `skip`). `finally` gets
+ * the notification task's own bound, and `pipeline` is the sum, as Tekton's validation
+ * requires (pkg/apis/pipeline/v1/pipelinerun_validation.go). README, "Timeouts".
+ */
+export function runTimeouts(ir: Workflow): TektonPipelineRun["spec"]["timeouts"] {
+  if (ir.timeoutSeconds === null || ir.notifications.length === 0) return { pipeline: timeoutField(ir.timeoutSeconds) };
+  return {
+    pipeline: goDuration(ir.timeoutSeconds + NOTIFY_TASK_SECONDS),
+    tasks: goDuration(ir.timeoutSeconds),
+    finally: goDuration(NOTIFY_TASK_SECONDS),
+  };
+}
+
 export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], o: TektonOptions = DEFAULT_OPTIONS): TektonPipelineRun {
   const template = taskRunTemplate(o);
   return {
@@ -1141,7 +1161,7 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : [])],
-      timeouts: { pipeline: timeoutField(ir.timeoutSeconds) },
+      timeouts: runTimeouts(ir),
       ...(template === null ? {} : { taskRunTemplate: template }),
     },
   };

@@ -1,7 +1,7 @@
 /**
  * Tekton YAML (as `emit` writes it, followed by the manual run `manualRun` writes) -> the
  * neutral Summary, read from the fields Tekton and Kubernetes act on: `retries`, the wait
- * step's waits list, the job step's `timeout`, `runAfter`, `timeouts.pipeline` (of the
+ * step's waits list, the job step's `timeout`, `runAfter`, `timeouts.pipeline` or `.tasks` (of the
  * manual run, or of the run the CronJob creates), the CronJob's `schedule`/`timeZone` and
  * the creator's window. Anything that contradicts how emit works (a limit on a TaskRun, a
  * request that is not also the limit, a `$` Kubernetes would expand) throws: lifting must
@@ -233,12 +233,14 @@ export function lift(text: string): Summary {
   // The workflow timeout is the runs' (a Pipeline has none): the manual run's and the
   // scheduled run's must agree; an unscheduled workflow's is only in its manual run.
   if (manualRun !== undefined) checkRun(pipeline, manualRun, gates.size > 0, "the manual PipelineRun");
-  let timeoutSeconds = manualRun === undefined ? undefined : parseTimeout(manualRun.spec.timeouts.pipeline);
+  let timeoutSeconds = manualRun === undefined ? undefined : runTimeout(manualRun);
+  const liftedRuns: TektonPipelineRun[] = manualRun === undefined ? [] : [manualRun];
   let schedule: ScheduleSummary | null = null;
   if (triggerDocs.length > 0) {
     const event = liftTriggers(triggerDocs, pipeline.metadata.name);
     checkRun(pipeline, event.run, gates.size > 0, "the event's PipelineRun");
-    const t = parseTimeout(event.run.spec.timeouts.pipeline);
+    const t = runTimeout(event.run);
+    liftedRuns.push(event.run);
     if (timeoutSeconds !== undefined && t !== timeoutSeconds) throw new Error("the event's and the manual PipelineRuns have different timeouts");
     timeoutSeconds = t;
     schedule = event.schedule;
@@ -251,7 +253,8 @@ export function lift(text: string): Summary {
     checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
     const run = JSON.parse(envValue(creator, ENV.pipelineRun)) as TektonPipelineRun;
     checkRun(pipeline, run, gates.size > 0, "the scheduled PipelineRun");
-    const scheduled = parseTimeout(run.spec.timeouts.pipeline);
+    const scheduled = runTimeout(run);
+    liftedRuns.push(run);
     if (timeoutSeconds !== undefined && scheduled !== timeoutSeconds) throw new Error("scheduled and manual PipelineRuns have different timeouts");
     timeoutSeconds = scheduled;
     const start = envValue(creator, ENV.windowStart);
@@ -269,6 +272,14 @@ export function lift(text: string): Summary {
 
   if (timeoutSeconds === undefined) throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
   const notifications = liftNotifications(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
+  // The split form (timeouts.tasks) is what keeps the notifications at the deadline: every
+  // run has it exactly when the workflow has both (emit.ts `runTimeouts`).
+  const split = notifications.length > 0 && timeoutSeconds !== null;
+  if (liftedRuns.some((r) => (r.spec.timeouts.tasks !== undefined) !== split)) {
+    throw new Error(
+      split ? "a workflow timeout with notifications not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications",
+    );
+  }
   // Under the emulation, a retried job's last failure (a succeeded TaskRun with ok = false)
   // is shown, and turns `$(tasks.status)` to Failed, through its kfm-failed-<n> task.
   const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === undefined && (t.retries ?? 0) > 0) : [];
@@ -595,6 +606,21 @@ export function parseTemplate(text: string): Template {
   }
   if (literal !== "") out.push({ text: literal });
   return out;
+}
+
+/**
+ * The workflow timeout of a PipelineRun: `timeouts.pipeline`, or `timeouts.tasks` when the
+ * run has the split form (a workflow timeout with failure notifications, emit.ts
+ * `runTimeouts`), where `finally` is the notification's bound and `pipeline` the sum.
+ */
+function runTimeout(run: TektonPipelineRun): number | null {
+  const t = run.spec.timeouts;
+  if (t.tasks === undefined && t.finally === undefined) return parseTimeout(t.pipeline);
+  const tasks = parseTimeout(t.tasks ?? fail("timeouts.finally without timeouts.tasks"));
+  if (tasks === null) throw new Error("timeouts.tasks is 0s");
+  if (t.finally !== goDuration(NOTIFY_TASK_SECONDS)) throw new Error(`timeouts.finally is not ${goDuration(NOTIFY_TASK_SECONDS)}`);
+  if (t.pipeline !== goDuration(tasks + NOTIFY_TASK_SECONDS)) throw new Error("timeouts.pipeline is not timeouts.tasks plus timeouts.finally");
+  return tasks;
 }
 
 /** A Go duration as written by `goDuration`; `0s` (Tekton's "no timeout") is null. */

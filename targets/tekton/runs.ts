@@ -1,7 +1,7 @@
 /**
  * Backfill runs (`kfm-compile backfill`): one `PipelineRun` per logical date, built as the
  * manual PipelineRun is (pipelineRef, `logical-date`, `approvers` when there are gates,
- * `timeouts.pipeline`), but with a fixed name, `backfillRunName`: the name the CronJob
+ * `timeouts` as `runTimeouts` writes them), but with a fixed name, `backfillRunName`: the name the CronJob
  * gives the scheduled run of the same slot, so a date that already ran (on schedule or by
  * an earlier backfill) is not created twice. See README.md, "Backfill".
  */

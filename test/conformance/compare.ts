@@ -660,6 +660,16 @@ function compareEnv(m: Mismatches, field: string, job: JobSummary, read: unknown
 
 // --- Tekton ---------------------------------------------------------------------------------------
 
+/**
+ * When Tekton stops a run's jobs, in seconds (null: never): `timeouts.tasks` when the run has
+ * it (the jobs are timed out then, and `finally` still runs), else `timeouts.pipeline`
+ * (tektoncd/pipeline pkg/apis/pipeline/v1/pipelinerun_types.go `HaveTasksTimedOut`, `HasTimedOut`).
+ */
+function tektonRunDeadline(timeouts: Record<string, unknown>): number | null | undefined {
+  const seconds = goDurationSeconds(timeouts.tasks ?? timeouts.pipeline);
+  return seconds === 0 ? null : seconds;
+}
+
 function goDurationSeconds(v: unknown): number | null | undefined {
   if (v === undefined || v === null) return undefined;
   const text = String(v);
@@ -739,8 +749,7 @@ export function compareTekton(
       else {
         const spec = obj(obj(created.object).spec);
         m.check("scheduled run pipelineRef", obj(pipeline.metadata).name, obj(spec.pipelineRef).name);
-        const pt = goDurationSeconds(obj(spec.timeouts).pipeline);
-        m.check("timeoutSeconds (scheduled run)", want.timeoutSeconds, pt === 0 ? null : pt);
+        m.check("timeoutSeconds (scheduled run)", want.timeoutSeconds, tektonRunDeadline(obj(spec.timeouts)));
       }
     }
   } else {
@@ -748,8 +757,7 @@ export function compareTekton(
     m.check("maxActiveRuns", want.maxActiveRuns, null);
   }
   if (Object.keys(run).length > 0) {
-    const pt = goDurationSeconds(obj(obj(run.spec).timeouts).pipeline);
-    m.check("timeoutSeconds", want.timeoutSeconds, pt === 0 ? null : pt);
+    m.check("timeoutSeconds", want.timeoutSeconds, tektonRunDeadline(obj(obj(run.spec).timeouts)));
   }
   // The seed is data of kfm-context's step (its script hashes it with ts): the value after kubelet's expansion.
   const tasks = arr(obj(pipeline.spec).tasks).map(obj);

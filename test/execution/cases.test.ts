@@ -15,8 +15,6 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions"],
   "gate-untimed.yaml": ["tekton"],
   "concurrency.yaml": ["tekton", "github-actions"],
-  // Tekton skips every finally task when timeouts.pipeline fires (PipelineTimedOutSkip).
-  "run-timeout-notify.yaml": ["tekton"],
 };
 
 /**

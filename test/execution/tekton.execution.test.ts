@@ -37,10 +37,15 @@ function files(input: RunInput): { output: string[]; run: string } {
   return { output, run };
 }
 
-/** Drives one scenario through the reconcilers; `mutate` breaks the output file first (sabotage). */
-function engine(mutate?: (docs: unknown[]) => void): (input: RunInput) => Promise<void> {
+/** Drives one scenario through the reconcilers; `mutate` breaks the output file first, `mutateRun` the run file (sabotage). */
+function engine(mutate?: (docs: unknown[]) => void, mutateRun?: (docs: unknown[]) => void): (input: RunInput) => Promise<void> {
   return async (input) => {
     const { output, run } = files(input);
+    if (mutateRun !== undefined) {
+      const docs = parseYamlStream(readFileSync(run, "utf8"));
+      mutateRun(docs);
+      writeFileSync(run, toYamlStream(docs));
+    }
     if (mutate !== undefined) {
       const file = output.find((f) => readFileSync(f, "utf8").includes("\nkind: Pipeline\n"));
       if (file === undefined) throw new Error(`no Pipeline among ${output.join(", ")}`);
@@ -150,6 +155,25 @@ describe("given a broken Tekton output, when the engine runs it, then the compar
     if (result.refused !== null) throw new Error(`refused: ${result.refused}`);
     expect(result.observed.run).toBe("succeeded");
     expect(result.differences).toContain(`${it0.label(TARGET)} / run: expected "failed", runner did "succeeded"`);
+  });
+
+  it("with timeouts.pipeline alone, a run its timeout stops sends no notification (run-timeout-notify.yaml / run-timeout-notified)", async () => {
+    const it0 = item("test/execution/specs/run-timeout-notify.yaml", "run-timeout-notified");
+    const result = await executeCase(
+      it0,
+      TARGET,
+      engine(undefined, (docs) => {
+        // The construction undone: the workflow timeout as timeouts.pipeline, which skips
+        // every finally task when it fires (PipelineTimedOutSkip).
+        const run = docs.find((d) => (d as { kind?: string }).kind === "PipelineRun") as { spec: { timeouts: Record<string, string> } } | undefined;
+        const tasks = run?.spec.timeouts.tasks;
+        if (run === undefined || tasks === undefined) throw new Error("no PipelineRun with timeouts.tasks");
+        run.spec.timeouts = { pipeline: tasks };
+      }),
+    );
+    if (result.refused !== null) throw new Error(`refused: ${result.refused}`);
+    expect(result.observed.notifications).toEqual([]);
+    expect(result.differences.some((d) => d.startsWith(`${it0.label(TARGET)} / notifications`))).toBe(true);
   });
 
   it("with one retry too many, a job that fails for good gets one attempt too many (backoff.yaml / fails-for-good)", async () => {

@@ -127,6 +127,7 @@ type harness struct {
 	ctx   context.Context
 	clk   *clocktesting.FakeClock
 	c     test.Clients
+	inf   test.Informers
 	prCtl *controller.Impl
 	trCtl *controller.Impl
 	sc    scenario
@@ -310,7 +311,7 @@ func (h *harness) setup(files []string, runFile string) {
 	ctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
 	test.EnsureConfigurationConfigMapsExist(&d)
-	h.c, _ = test.SeedTestData(t, ctx, d)
+	h.c, h.inf = test.SeedTestData(t, ctx, d)
 	cmw := cminformer.NewInformedWatcher(h.c.Kube, system.Namespace())
 	h.clk = clocktesting.NewFakeClock(start)
 	// The API server stamps every object it creates (the fake clients do not); Tekton reads
@@ -426,6 +427,7 @@ func (h *harness) settle() {
 	for i := 0; i < 50; i++ {
 		before := h.fingerprint()
 		h.reconcile(h.prCtl, namespace+"/"+runName)
+		h.syncPatched()
 		trs, _ := h.c.Pipeline.TektonV1().TaskRuns(namespace).List(h.ctx, metav1.ListOptions{})
 		for _, tr := range trs.Items {
 			h.reconcile(h.trCtl, namespace+"/"+tr.Name)
@@ -434,6 +436,23 @@ func (h *harness) settle() {
 		if h.fingerprint() == before {
 			return
 		}
+	}
+}
+
+// syncPatched copies the TaskRuns and CustomRuns from the fake API server into the informers'
+// stores the reconcilers read. The fake clients' reactor (tektoncd/pipeline test/controller.go
+// AddToInformer) copies creates and updates there but not patches, which a real API server's
+// watch delivers; the PipelineRun reconciler patches a TaskRun or CustomRun to cancel it at
+// timeouts.tasks (pkg/reconciler/pipelinerun/timeout.go timeoutTaskRun), and the TaskRun
+// reconciler must see that to stop it.
+func (h *harness) syncPatched() {
+	trs, _ := h.c.Pipeline.TektonV1().TaskRuns(namespace).List(h.ctx, metav1.ListOptions{})
+	for i := range trs.Items {
+		must(h.t, h.inf.TaskRun.Informer().GetIndexer().Update(&trs.Items[i]))
+	}
+	crs, _ := h.c.Pipeline.TektonV1beta1().CustomRuns(namespace).List(h.ctx, metav1.ListOptions{})
+	for i := range crs.Items {
+		must(h.t, h.inf.CustomRun.Informer().GetIndexer().Update(&crs.Items[i]))
 	}
 }
 
@@ -550,6 +569,20 @@ func (h *harness) nextEvent(pr *v1.PipelineRun) *time.Time {
 	if pr.Status.StartTime != nil && pr.PipelineTimeout(h.ctx) > 0 {
 		// HasTimedOut: runtime > timeout (pkg/apis/pipeline/v1/pipelinerun_types.go)
 		at := pr.Status.StartTime.Add(pr.PipelineTimeout(h.ctx)).Add(time.Millisecond)
+		if at.After(h.clk.Now()) {
+			consider(&at)
+		}
+	}
+	// timeouts.tasks (HaveTasksTimedOut, from the run's start) and timeouts.finally
+	// (HasFinallyTimedOut, from the first finally task's start), same file.
+	if tt := pr.TasksTimeout(); pr.Status.StartTime != nil && tt != nil && tt.Duration > 0 {
+		at := pr.Status.StartTime.Add(tt.Duration).Add(time.Millisecond)
+		if at.After(h.clk.Now()) {
+			consider(&at)
+		}
+	}
+	if ft := pr.FinallyTimeout(); pr.Status.FinallyStartTime != nil && ft != nil && ft.Duration > 0 {
+		at := pr.Status.FinallyStartTime.Add(ft.Duration).Add(time.Millisecond)
 		if at.After(h.clk.Now()) {
 			consider(&at)
 		}
