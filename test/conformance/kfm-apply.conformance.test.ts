@@ -106,8 +106,9 @@ function stored(ns: string, kinds: string): Record<string, string> {
 }
 
 const KINDS = {
-  argo: "workflowtemplates,cronworkflows,serviceaccounts,roles,rolebindings",
-  tekton: "pipelines,tasks,stepactions,cronjobs,serviceaccounts,roles,rolebindings",
+  // With the event triggers' kinds: Argo Events' EventSource and Sensor, Tekton Triggers' TriggerBinding, TriggerTemplate and EventListener.
+  argo: "workflowtemplates,cronworkflows,eventsources,sensors,serviceaccounts,roles,rolebindings",
+  tekton: "pipelines,tasks,stepactions,cronjobs,triggerbindings,triggertemplates,eventlisteners,serviceaccounts,roles,rolebindings",
 } as const;
 
 /** What stored() sees of the objects apply writes (the namespace's own `default` ServiceAccount is not one). */
