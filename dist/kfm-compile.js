@@ -11191,6 +11191,9 @@ function checkText(data, at = []) {
   }
   return problems;
 }
+function shellWord(word) {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
 
 // dist/src/secrets.js
 var B = "(?<![A-Za-z0-9_])";
@@ -22144,7 +22147,7 @@ function catchupCommand(ir, target) {
   const s = ir.schedule;
   const from = s?.kind === "cron" && s.start !== null ? s.start.slice(0, 10) : "YYYY-MM-DD";
   const to = s?.kind === "cron" && s.end !== null ? s.end.slice(0, 10) : '"$(date -u -d yesterday +%F)"';
-  const path = /^[A-Za-z0-9_./-]+$/.test(ir.source.path) ? ir.source.path : `'${ir.source.path.replaceAll("'", "'\\''")}'`;
+  const path = shellWord(ir.source.path);
   return `kfm-compile backfill ${path} --target ${target} --out . --from ${from} --to ${to}`;
 }
 
@@ -29421,9 +29424,6 @@ var CHECK_ONLY = /* @__PURE__ */ new Set(["--full", "--quiet", "-q"]);
 function compileCommand(args, prune) {
   const kept2 = args.filter((a) => !CHECK_ONLY.has(a));
   return ["kfm-compile", ...kept2.map(shellWord), ...prune ? ["--prune"] : []].join(" ");
-}
-function shellWord(word) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 // dist/src/cli/commands/compile.js

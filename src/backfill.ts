@@ -17,6 +17,7 @@ import { backfillMarkLine, hashComment, headerLines } from "./header.js";
 import type { Workflow } from "./ir.js";
 import { outputBaseName } from "./names.js";
 import { defaultOptions } from "./options.js";
+import { shellWord } from "./text.js";
 import { toLocal } from "./values.js";
 
 /** At most this many partitions in one backfill; a larger range is refused (split it). */
@@ -244,6 +245,6 @@ export function catchupCommand(ir: Workflow, target: string): string {
   const s = ir.schedule;
   const from = s?.kind === "cron" && s.start !== null ? s.start.slice(0, 10) : "YYYY-MM-DD";
   const to = s?.kind === "cron" && s.end !== null ? s.end.slice(0, 10) : '"$(date -u -d yesterday +%F)"';
-  const path = /^[A-Za-z0-9_./-]+$/.test(ir.source.path) ? ir.source.path : `'${ir.source.path.replaceAll("'", "'\\''")}'`;
+  const path = shellWord(ir.source.path);
   return `kfm-compile backfill ${path} --target ${target} --out . --from ${from} --to ${to}`;
 }

@@ -85,3 +85,8 @@ export function checkText(data: unknown, at: SpecPath = []): Problem[] {
   }
   return problems;
 }
+
+/** `word` as one POSIX shell word: as is when it holds only characters no shell treats specially, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}

@@ -4,6 +4,7 @@ import { checkOutputs, staleReason, trustCurrent } from "../../check.js";
 import { hasErrors } from "../../diagnostics.js";
 import { compileSelection, selectionFolders } from "../../project.js";
 import { EXIT_INVALID, EXIT_OK, parse, printedHelp, report, UsageError, type Command } from "../common.js";
+import { shellWord } from "../../text.js";
 import { progress } from "../progress.js";
 import { PROJECT_OPTIONS, select } from "../project.js";
 
@@ -119,9 +120,4 @@ const CHECK_ONLY = new Set(["--full", "--quiet", "-q"]);
 export function compileCommand(args: readonly string[], prune: boolean): string {
   const kept = args.filter((a) => !CHECK_ONLY.has(a));
   return ["kfm-compile", ...kept.map(shellWord), ...(prune ? ["--prune"] : [])].join(" ");
-}
-
-/** `word` as one POSIX shell word: as is when it holds only characters no shell treats specially. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }
