@@ -19,6 +19,6 @@ describe("golden matrix: every spec x every target, and every invalid spec", () 
 
   it("covers every target for every spec", () => {
     const targets = new Set([...expected.keys()].map((k) => k.split("/")[0]));
-    expect([...targets].sort()).toEqual(["airflow", "argo", "backfill", "diagnostics", "diff", "explain", "github-actions", "graph", "tekton"]);
+    expect([...targets].sort()).toEqual(["airflow", "argo", "backfill", "dagster", "diagnostics", "diff", "explain", "github-actions", "graph", "tekton"]);
   });
 });

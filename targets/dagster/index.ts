@@ -1,0 +1,36 @@
+/** Dagster code locations: one module per workflow holding `defs = Definitions(...)`, one op per job launching its container with dagster-k8s. */
+import type { DaylightSaving } from "../../src/cron.js";
+import { MEANING } from "../../src/cron.js";
+import type { Target } from "../types.js";
+import { check } from "./check.js";
+import { emit } from "./emit.js";
+import { features } from "./features.js";
+import { lift } from "./lift.js";
+import { OPTIONS, type DagsterOptions } from "./options.js";
+import { runs } from "./runs.js";
+
+/**
+ * Dagster's own cron iterator (`dagster/_utils/schedules.py` `_timezone_aware_cron_iter`): a cron
+ * whose hour field is `*` (`cron_string_repeats_every_hour`) skips a time in a gap and fires both
+ * occurrences of a repeated one, as the meaning does; another cron moves a time in a gap to the
+ * end of the gap (`apply_post_transition`: the start of the hour plus the DST offset, so 02:30
+ * fires at 03:00, where the meaning fires at 03:30) and fires a repeated time once, at its later
+ * occurrence (`_apply_fold`, `fold=1`), as the meaning does.
+ */
+export const DAGSTER_CRON: DaylightSaving = {
+  gap: (c) => (c.everyHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour"),
+  fold: (c) => MEANING.fold(c),
+};
+
+export const dagster: Target<DagsterOptions> = {
+  name: "dagster",
+  title: "Dagster code location (Definitions, one op per job via dagster-k8s execute_k8s_job)",
+  extension: "py",
+  daylightSaving: DAGSTER_CRON,
+  options: OPTIONS,
+  features,
+  check,
+  emit,
+  lift,
+  runs,
+};
