@@ -995,13 +995,13 @@ var require_Collection = __commonJS({
 var require_stringifyComment = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
-    var stringifyComment = (str6) => str6.replace(/^(?!$)(?: $)?/gm, "#");
+    var stringifyComment = (str7) => str7.replace(/^(?!$)(?: $)?/gm, "#");
     function indentComment(comment, indent) {
       if (/^\n+$/.test(comment))
         return comment.substring(1);
       return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
     }
-    var lineComment = (str6, indent, comment) => str6.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str6.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str7, indent, comment) => str7.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str7.endsWith(" ") ? "" : " ") + comment;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -1155,16 +1155,16 @@ var require_stringifyString = __commonJS({
       lineWidth: ctx.options.lineWidth,
       minContentWidth: ctx.options.minContentWidth
     });
-    var containsDocumentMarker = (str6) => /^(%|---|\.\.\.)/m.test(str6);
-    function lineLengthOverLimit(str6, lineWidth, indentLength) {
+    var containsDocumentMarker = (str7) => /^(%|---|\.\.\.)/m.test(str7);
+    function lineLengthOverLimit(str7, lineWidth, indentLength) {
       if (!lineWidth || lineWidth < 0)
         return false;
       const limit = lineWidth - indentLength;
-      const strLen = str6.length;
+      const strLen = str7.length;
       if (strLen <= limit)
         return false;
       for (let i = 0, start = 0; i < strLen; ++i) {
-        if (str6[i] === "\n") {
+        if (str7[i] === "\n") {
           if (i - start > limit)
             return true;
           start = i + 1;
@@ -1181,11 +1181,11 @@ var require_stringifyString = __commonJS({
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
       const indent = ctx.indent || (containsDocumentMarker(value) ? "  " : "");
-      let str6 = "";
+      let str7 = "";
       let start = 0;
       for (let i = 0, ch = json3[i]; ch; ch = json3[++i]) {
         if (ch === " " && json3[i + 1] === "\\" && json3[i + 2] === "n") {
-          str6 += json3.slice(start, i) + "\\ ";
+          str7 += json3.slice(start, i) + "\\ ";
           i += 1;
           start = i;
           ch = "\\";
@@ -1194,38 +1194,38 @@ var require_stringifyString = __commonJS({
           switch (json3[i + 1]) {
             case "u":
               {
-                str6 += json3.slice(start, i);
+                str7 += json3.slice(start, i);
                 const code = json3.substr(i + 2, 4);
                 switch (code) {
                   case "0000":
-                    str6 += "\\0";
+                    str7 += "\\0";
                     break;
                   case "0007":
-                    str6 += "\\a";
+                    str7 += "\\a";
                     break;
                   case "000b":
-                    str6 += "\\v";
+                    str7 += "\\v";
                     break;
                   case "001b":
-                    str6 += "\\e";
+                    str7 += "\\e";
                     break;
                   case "0085":
-                    str6 += "\\N";
+                    str7 += "\\N";
                     break;
                   case "00a0":
-                    str6 += "\\_";
+                    str7 += "\\_";
                     break;
                   case "2028":
-                    str6 += "\\L";
+                    str7 += "\\L";
                     break;
                   case "2029":
-                    str6 += "\\P";
+                    str7 += "\\P";
                     break;
                   default:
                     if (code.substr(0, 2) === "00")
-                      str6 += "\\x" + code.substr(2);
+                      str7 += "\\x" + code.substr(2);
                     else
-                      str6 += json3.substr(i, 6);
+                      str7 += json3.substr(i, 6);
                 }
                 i += 5;
                 start = i + 1;
@@ -1235,14 +1235,14 @@ var require_stringifyString = __commonJS({
               if (implicitKey || json3[i + 2] === '"' || json3.length < minMultiLineLength) {
                 i += 1;
               } else {
-                str6 += json3.slice(start, i) + "\n\n";
+                str7 += json3.slice(start, i) + "\n\n";
                 while (json3[i + 2] === "\\" && json3[i + 3] === "n" && json3[i + 4] !== '"') {
-                  str6 += "\n";
+                  str7 += "\n";
                   i += 2;
                 }
-                str6 += indent;
+                str7 += indent;
                 if (json3[i + 2] === " ")
-                  str6 += "\\";
+                  str7 += "\\";
                 i += 1;
                 start = i + 1;
               }
@@ -1251,8 +1251,8 @@ var require_stringifyString = __commonJS({
               i += 1;
           }
       }
-      str6 = start ? str6 + json3.slice(start) : json3;
-      return implicitKey ? str6 : foldFlowLines.foldFlowLines(str6, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+      str7 = start ? str7 + json3.slice(start) : json3;
+      return implicitKey ? str7 : foldFlowLines.foldFlowLines(str7, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value, ctx) {
       if (ctx.options.singleQuote === false || ctx.implicitKey && value.includes("\n") || /[ \t]\n|\n[ \t]/.test(value))
@@ -1380,15 +1380,15 @@ ${indent}${start}${value}${end}`;
           return quotedString(value, ctx);
         }
       }
-      const str6 = value.replace(/\n+/g, `$&
+      const str7 = value.replace(/\n+/g, `$&
 ${indent}`);
       if (actualString) {
-        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str6);
+        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str7);
         const { compat, tags } = ctx.doc.schema;
         if (tags.some(test) || compat?.some(test))
           return quotedString(value, ctx);
       }
-      return implicitKey ? str6 : foldFlowLines.foldFlowLines(str6, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+      return implicitKey ? str7 : foldFlowLines.foldFlowLines(str7, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function stringifyString(item, ctx, onComment, onChompKeep) {
       const { implicitKey, inFlow } = ctx;
@@ -1540,11 +1540,11 @@ var require_stringify = __commonJS({
       const props = stringifyProps(node2, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str6 = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
+      const str7 = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
       if (!props)
-        return str6;
-      return identity.isScalar(node2) || str6[0] === "{" || str6[0] === "[" ? `${props} ${str6}` : `${props}
-${ctx.indent}${str6}`;
+        return str7;
+      return identity.isScalar(node2) || str7[0] === "{" || str7[0] === "[" ? `${props} ${str7}` : `${props}
+${ctx.indent}${str7}`;
     }
     exports.createStringifyContext = createStringifyContext;
     exports.stringify = stringify;
@@ -1579,8 +1579,8 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str6 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
-      if (!explicitKey && !ctx.inFlow && str6.length > 1024) {
+      let str7 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      if (!explicitKey && !ctx.inFlow && str7.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
         explicitKey = true;
@@ -1589,27 +1589,27 @@ var require_stringifyPair = __commonJS({
         if (allNullValues || value == null) {
           if (keyCommentDone && onComment)
             onComment();
-          return str6 === "" ? "?" : explicitKey ? `? ${str6}` : str6;
+          return str7 === "" ? "?" : explicitKey ? `? ${str7}` : str7;
         }
       } else if (allNullValues && !simpleKeys || value == null && explicitKey) {
-        str6 = `? ${str6}`;
+        str7 = `? ${str7}`;
         if (keyComment && !keyCommentDone) {
-          str6 += stringifyComment.lineComment(str6, ctx.indent, commentString(keyComment));
+          str7 += stringifyComment.lineComment(str7, ctx.indent, commentString(keyComment));
         } else if (chompKeep && onChompKeep)
           onChompKeep();
-        return str6;
+        return str7;
       }
       if (keyCommentDone)
         keyComment = null;
       if (explicitKey) {
         if (keyComment)
-          str6 += stringifyComment.lineComment(str6, ctx.indent, commentString(keyComment));
-        str6 = `? ${str6}
+          str7 += stringifyComment.lineComment(str7, ctx.indent, commentString(keyComment));
+        str7 = `? ${str7}
 ${indent}:`;
       } else {
-        str6 = `${str6}:`;
+        str7 = `${str7}:`;
         if (keyComment)
-          str6 += stringifyComment.lineComment(str6, ctx.indent, commentString(keyComment));
+          str7 += stringifyComment.lineComment(str7, ctx.indent, commentString(keyComment));
       }
       let vsb, vcb, valueComment;
       if (identity.isNode(value)) {
@@ -1625,7 +1625,7 @@ ${indent}:`;
       }
       ctx.implicitKey = false;
       if (!explicitKey && !keyComment && identity.isScalar(value))
-        ctx.indentAtStart = str6.length + 1;
+        ctx.indentAtStart = str7.length + 1;
       chompKeep = false;
       if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
         ctx.indent = ctx.indent.substring(2);
@@ -1669,16 +1669,16 @@ ${ctx.indent}`;
       } else if (valueStr === "" || valueStr[0] === "\n") {
         ws = "";
       }
-      str6 += ws + valueStr;
+      str7 += ws + valueStr;
       if (ctx.inFlow) {
         if (valueCommentDone && onComment)
           onComment();
       } else if (valueComment && !valueCommentDone) {
-        str6 += stringifyComment.lineComment(str6, ctx.indent, commentString(valueComment));
+        str7 += stringifyComment.lineComment(str7, ctx.indent, commentString(valueComment));
       } else if (chompKeep && onChompKeep) {
         onChompKeep();
       }
-      return str6;
+      return str7;
     }
     exports.stringifyPair = stringifyPair;
   }
@@ -1905,31 +1905,31 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str7 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str8 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
-          str7 += stringifyComment.lineComment(str7, itemIndent, commentString(comment2));
+          str8 += stringifyComment.lineComment(str8, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
           chompKeep = false;
-        lines.push(blockItemPrefix + str7);
+        lines.push(blockItemPrefix + str8);
       }
-      let str6;
+      let str7;
       if (lines.length === 0) {
-        str6 = flowChars.start + flowChars.end;
+        str7 = flowChars.start + flowChars.end;
       } else {
-        str6 = lines[0];
+        str7 = lines[0];
         for (let i = 1; i < lines.length; ++i) {
           const line2 = lines[i];
-          str6 += line2 ? `
+          str7 += line2 ? `
 ${indent}${line2}` : "\n";
         }
       }
       if (comment) {
-        str6 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        str7 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
         onChompKeep();
-      return str6;
+      return str7;
     }
     function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
       const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
@@ -1972,21 +1972,21 @@ ${indent}${line2}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str6 = stringify.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str6.includes("\n"));
+        let str7 = stringify.stringify(item, itemCtx, () => comment = null);
+        reqNewline || (reqNewline = lines.length > linesAtValue || str7.includes("\n"));
         if (i < items.length - 1) {
-          str6 += ",";
+          str7 += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line2) => sum + line2.length + 2, 2) + (str6.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines.reduce((sum, line2) => sum + line2.length + 2, 2) + (str7.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
-            str6 += ",";
+            str7 += ",";
           }
         }
         if (comment)
-          str6 += stringifyComment.lineComment(str6, itemIndent, commentString(comment));
-        lines.push(str6);
+          str7 += stringifyComment.lineComment(str7, itemIndent, commentString(comment));
+        lines.push(str7);
         linesAtValue = lines.length;
       }
       const { start, end } = flowChars;
@@ -1998,11 +1998,11 @@ ${indent}${line2}` : "\n";
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
-          let str6 = start;
+          let str7 = start;
           for (const line2 of lines)
-            str6 += line2 ? `
+            str7 += line2 ? `
 ${indentStep}${indent}${line2}` : "\n";
-          return `${str6}
+          return `${str7}
 ${indent}${end}`;
         } else {
           return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
@@ -2334,7 +2334,7 @@ var require_string = __commonJS({
       identify: (value) => typeof value === "string",
       default: true,
       tag: "tag:yaml.org,2002:str",
-      resolve: (str6) => str6,
+      resolve: (str7) => str7,
       stringify(item, ctx, onComment, onChompKeep) {
         ctx = Object.assign({ actualString: true }, ctx);
         return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
@@ -2372,7 +2372,7 @@ var require_bool = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:bool",
       test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-      resolve: (str6) => new Scalar.Scalar(str6[0] === "t" || str6[0] === "T"),
+      resolve: (str7) => new Scalar.Scalar(str7[0] === "t" || str7[0] === "T"),
       stringify({ source, value }, ctx) {
         if (source && boolTag.test.test(source)) {
           const sv = source[0] === "t" || source[0] === "T";
@@ -2424,7 +2424,7 @@ var require_float = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str6) => str6.slice(-3).toLowerCase() === "nan" ? NaN : str6[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      resolve: (str7) => str7.slice(-3).toLowerCase() === "nan" ? NaN : str7[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
       stringify: stringifyNumber.stringifyNumber
     };
     var floatExp = {
@@ -2433,7 +2433,7 @@ var require_float = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "EXP",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
-      resolve: (str6) => parseFloat(str6),
+      resolve: (str7) => parseFloat(str7),
       stringify(node2) {
         const num3 = Number(node2.value);
         return isFinite(num3) ? num3.toExponential() : stringifyNumber.stringifyNumber(node2);
@@ -2444,11 +2444,11 @@ var require_float = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
-      resolve(str6) {
-        const node2 = new Scalar.Scalar(parseFloat(str6));
-        const dot = str6.indexOf(".");
-        if (dot !== -1 && str6[str6.length - 1] === "0")
-          node2.minFractionDigits = str6.length - dot - 1;
+      resolve(str7) {
+        const node2 = new Scalar.Scalar(parseFloat(str7));
+        const dot = str7.indexOf(".");
+        if (dot !== -1 && str7[str7.length - 1] === "0")
+          node2.minFractionDigits = str7.length - dot - 1;
         return node2;
       },
       stringify: stringifyNumber.stringifyNumber
@@ -2465,7 +2465,7 @@ var require_int = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
-    var intResolve = (str6, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str6) : parseInt(str6.substring(offset), radix);
+    var intResolve = (str7, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str7) : parseInt(str7.substring(offset), radix);
     function intStringify(node2, radix, prefix) {
       const { value } = node2;
       if (intIdentify(value) && value >= 0)
@@ -2478,7 +2478,7 @@ var require_int = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "OCT",
       test: /^0o[0-7]+$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 2, 8, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 2, 8, opt),
       stringify: (node2) => intStringify(node2, 8, "0o")
     };
     var int4 = {
@@ -2486,7 +2486,7 @@ var require_int = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:int",
       test: /^[-+]?[0-9]+$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 0, 10, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 0, 10, opt),
       stringify: stringifyNumber.stringifyNumber
     };
     var intHex = {
@@ -2495,7 +2495,7 @@ var require_int = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "HEX",
       test: /^0x[0-9a-fA-F]+$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 2, 16, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 2, 16, opt),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
     exports.int = int4;
@@ -2548,7 +2548,7 @@ var require_schema2 = __commonJS({
         identify: (value) => typeof value === "string",
         default: true,
         tag: "tag:yaml.org,2002:str",
-        resolve: (str6) => str6,
+        resolve: (str7) => str7,
         stringify: stringifyJSON
       },
       {
@@ -2565,7 +2565,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:bool",
         test: /^true$|^false$/,
-        resolve: (str6) => str6 === "true",
+        resolve: (str7) => str7 === "true",
         stringify: stringifyJSON
       },
       {
@@ -2573,7 +2573,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:int",
         test: /^-?(?:0|[1-9][0-9]*)$/,
-        resolve: (str6, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str6) : parseInt(str6, 10),
+        resolve: (str7, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str7) : parseInt(str7, 10),
         stringify: ({ value }) => intIdentify(value) ? value.toString() : JSON.stringify(value)
       },
       {
@@ -2581,7 +2581,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:float",
         test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
-        resolve: (str6) => parseFloat(str6),
+        resolve: (str7) => parseFloat(str7),
         stringify: stringifyJSON
       }
     ];
@@ -2589,9 +2589,9 @@ var require_schema2 = __commonJS({
       default: true,
       tag: "",
       test: /^/,
-      resolve(str6, onError) {
-        onError(`Unresolved plain scalar ${JSON.stringify(str6)}`);
-        return str6;
+      resolve(str7, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str7)}`);
+        return str7;
       }
     };
     var schema3 = [map2.map, seq2.seq].concat(jsonScalars, jsonError);
@@ -2623,10 +2623,10 @@ var require_binary = __commonJS({
         if (typeof node_buffer.Buffer === "function") {
           return node_buffer.Buffer.from(src, "base64");
         } else if (typeof atob === "function") {
-          const str6 = atob(src.replace(/[\n\r]/g, ""));
-          const buffer = new Uint8Array(str6.length);
-          for (let i = 0; i < str6.length; ++i)
-            buffer[i] = str6.charCodeAt(i);
+          const str7 = atob(src.replace(/[\n\r]/g, ""));
+          const buffer = new Uint8Array(str7.length);
+          for (let i = 0; i < str7.length; ++i)
+            buffer[i] = str7.charCodeAt(i);
           return buffer;
         } else {
           onError("This environment does not support reading binary tags; either Buffer or atob is required");
@@ -2637,28 +2637,28 @@ var require_binary = __commonJS({
         if (!value)
           return "";
         const buf = value;
-        let str6;
+        let str7;
         if (typeof node_buffer.Buffer === "function") {
-          str6 = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
+          str7 = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
         } else if (typeof btoa === "function") {
           let s = "";
           for (let i = 0; i < buf.length; ++i)
             s += String.fromCharCode(buf[i]);
-          str6 = btoa(s);
+          str7 = btoa(s);
         } else {
           throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
         }
         type2 ?? (type2 = Scalar.Scalar.BLOCK_LITERAL);
         if (type2 !== Scalar.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
-          const n = Math.ceil(str6.length / lineWidth);
+          const n = Math.ceil(str7.length / lineWidth);
           const lines = new Array(n);
           for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-            lines[i] = str6.substr(o, lineWidth);
+            lines[i] = str7.substr(o, lineWidth);
           }
-          str6 = lines.join(type2 === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str7 = lines.join(type2 === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
-        return stringifyString.stringifyString({ comment, type: type2, value: str6 }, ctx, onComment, onChompKeep);
+        return stringifyString.stringifyString({ comment, type: type2, value: str7 }, ctx, onComment, onChompKeep);
       }
     };
     exports.binary = binary2;
@@ -2716,12 +2716,12 @@ ${cn.comment}` : item.comment;
             } else
               throw new TypeError(`Expected [key, value] tuple: ${it}`);
           } else if (it && it instanceof Object) {
-            const keys = Object.keys(it);
-            if (keys.length === 1) {
-              key = keys[0];
+            const keys2 = Object.keys(it);
+            if (keys2.length === 1) {
+              key = keys2[0];
               value = it[key];
             } else {
-              throw new TypeError(`Expected tuple with one key, not ${keys.length} keys`);
+              throw new TypeError(`Expected tuple with one key, not ${keys2.length} keys`);
             }
           } else {
             key = it;
@@ -2864,7 +2864,7 @@ var require_float2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str6) => str6.slice(-3).toLowerCase() === "nan" ? NaN : str6[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      resolve: (str7) => str7.slice(-3).toLowerCase() === "nan" ? NaN : str7[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
       stringify: stringifyNumber.stringifyNumber
     };
     var floatExp = {
@@ -2873,7 +2873,7 @@ var require_float2 = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "EXP",
       test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
-      resolve: (str6) => parseFloat(str6.replace(/_/g, "")),
+      resolve: (str7) => parseFloat(str7.replace(/_/g, "")),
       stringify(node2) {
         const num3 = Number(node2.value);
         return isFinite(num3) ? num3.toExponential() : stringifyNumber.stringifyNumber(node2);
@@ -2884,11 +2884,11 @@ var require_float2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
-      resolve(str6) {
-        const node2 = new Scalar.Scalar(parseFloat(str6.replace(/_/g, "")));
-        const dot = str6.indexOf(".");
+      resolve(str7) {
+        const node2 = new Scalar.Scalar(parseFloat(str7.replace(/_/g, "")));
+        const dot = str7.indexOf(".");
         if (dot !== -1) {
-          const f = str6.substring(dot + 1).replace(/_/g, "");
+          const f = str7.substring(dot + 1).replace(/_/g, "");
           if (f[f.length - 1] === "0")
             node2.minFractionDigits = f.length;
         }
@@ -2908,34 +2908,34 @@ var require_int2 = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
-    function intResolve(str6, offset, radix, { intAsBigInt }) {
-      const sign = str6[0];
+    function intResolve(str7, offset, radix, { intAsBigInt }) {
+      const sign = str7[0];
       if (sign === "-" || sign === "+")
         offset += 1;
-      str6 = str6.substring(offset).replace(/_/g, "");
+      str7 = str7.substring(offset).replace(/_/g, "");
       if (intAsBigInt) {
         switch (radix) {
           case 2:
-            str6 = `0b${str6}`;
+            str7 = `0b${str7}`;
             break;
           case 8:
-            str6 = `0o${str6}`;
+            str7 = `0o${str7}`;
             break;
           case 16:
-            str6 = `0x${str6}`;
+            str7 = `0x${str7}`;
             break;
         }
-        const n2 = BigInt(str6);
+        const n2 = BigInt(str7);
         return sign === "-" ? BigInt(-1) * n2 : n2;
       }
-      const n = parseInt(str6, radix);
+      const n = parseInt(str7, radix);
       return sign === "-" ? -1 * n : n;
     }
     function intStringify(node2, radix, prefix) {
       const { value } = node2;
       if (intIdentify(value)) {
-        const str6 = value.toString(radix);
-        return value < 0 ? "-" + prefix + str6.substr(1) : prefix + str6;
+        const str7 = value.toString(radix);
+        return value < 0 ? "-" + prefix + str7.substr(1) : prefix + str7;
       }
       return stringifyNumber.stringifyNumber(node2);
     }
@@ -2945,7 +2945,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "BIN",
       test: /^[-+]?0b[0-1_]+$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 2, 2, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 2, 2, opt),
       stringify: (node2) => intStringify(node2, 2, "0b")
     };
     var intOct = {
@@ -2954,7 +2954,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "OCT",
       test: /^[-+]?0[0-7_]+$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 1, 8, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 1, 8, opt),
       stringify: (node2) => intStringify(node2, 8, "0")
     };
     var int4 = {
@@ -2962,7 +2962,7 @@ var require_int2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:int",
       test: /^[-+]?[0-9][0-9_]*$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 0, 10, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 0, 10, opt),
       stringify: stringifyNumber.stringifyNumber
     };
     var intHex = {
@@ -2971,7 +2971,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "HEX",
       test: /^[-+]?0x[0-9a-fA-F_]+$/,
-      resolve: (str6, _onError, opt) => intResolve(str6, 2, 16, opt),
+      resolve: (str7, _onError, opt) => intResolve(str7, 2, 16, opt),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
     exports.int = int4;
@@ -3075,9 +3075,9 @@ var require_timestamp = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
     "use strict";
     var stringifyNumber = require_stringifyNumber();
-    function parseSexagesimal(str6, asBigInt) {
-      const sign = str6[0];
-      const parts = sign === "-" || sign === "+" ? str6.substring(1) : str6;
+    function parseSexagesimal(str7, asBigInt) {
+      const sign = str7[0];
+      const parts = sign === "-" || sign === "+" ? str7.substring(1) : str7;
       const num3 = (n) => asBigInt ? BigInt(n) : Number(n);
       const res = parts.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num3(60) + num3(p), num3(0));
       return sign === "-" ? num3(-1) * res : res;
@@ -3114,7 +3114,7 @@ var require_timestamp = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "TIME",
       test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
-      resolve: (str6, _onError, { intAsBigInt }) => parseSexagesimal(str6, intAsBigInt),
+      resolve: (str7, _onError, { intAsBigInt }) => parseSexagesimal(str7, intAsBigInt),
       stringify: stringifySexagesimal
     };
     var floatTime = {
@@ -3123,7 +3123,7 @@ var require_timestamp = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "TIME",
       test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
-      resolve: (str6) => parseSexagesimal(str6, false),
+      resolve: (str7) => parseSexagesimal(str7, false),
       stringify: stringifySexagesimal
     };
     var timestamp2 = {
@@ -3134,8 +3134,8 @@ var require_timestamp = __commonJS({
       // may be omitted altogether, resulting in a date format. In such a case, the time part is
       // assumed to be 00:00:00Z (start of day, UTC).
       test: RegExp("^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$"),
-      resolve(str6) {
-        const match = str6.match(timestamp2.test);
+      resolve(str7) {
+        const match = str7.match(timestamp2.test);
         if (!match)
           throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
         const [, year, month, day, hour, minute, second] = match.map(Number);
@@ -3267,8 +3267,8 @@ var require_tags = __commonJS({
         if (Array.isArray(customTags))
           tags = [];
         else {
-          const keys = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
-          throw new Error(`Unknown schema "${schemaName}"; use one of ${keys} or define customTags array`);
+          const keys2 = Array.from(schemas.keys()).filter((key) => key !== "yaml11").map((key) => JSON.stringify(key)).join(", ");
+          throw new Error(`Unknown schema "${schemaName}"; use one of ${keys2} or define customTags array`);
         }
       }
       if (Array.isArray(customTags)) {
@@ -3283,8 +3283,8 @@ var require_tags = __commonJS({
         const tagObj = typeof tag === "string" ? tagsByName[tag] : tag;
         if (!tagObj) {
           const tagName = JSON.stringify(tag);
-          const keys = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
-          throw new Error(`Unknown custom tag ${tagName}; use one of ${keys}`);
+          const keys2 = Object.keys(tagsByName).map((key) => JSON.stringify(key)).join(", ");
+          throw new Error(`Unknown custom tag ${tagName}; use one of ${keys2}`);
         }
         if (!tags2.includes(tagObj))
           tags2.push(tagObj);
@@ -7278,7 +7278,7 @@ var require_public_api = __commonJS({
       }
       return doc;
     }
-    function parse2(src, reviver, options) {
+    function parse3(src, reviver, options) {
       let _reviver = void 0;
       if (typeof reviver === "function") {
         _reviver = reviver;
@@ -7319,7 +7319,7 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse2;
+    exports.parse = parse3;
     exports.parseAllDocuments = parseAllDocuments;
     exports.parseDocument = parseDocument;
     exports.stringify = stringify;
@@ -7520,8 +7520,8 @@ var init_kube = __esm({
               return null;
             if (r.status !== 200)
               throw new ClusterError(`the API server answered ${r.status} to its discovery of ${apiVersion}: ${JSON.stringify(r.body).slice(0, 300)}`);
-            const resources = r.body.resources ?? [];
-            return resources.filter((x) => !x.name.includes("/"));
+            const resources2 = r.body.resources ?? [];
+            return resources2.filter((x) => !x.name.includes("/"));
           })();
           this.discovered.set(apiVersion, list);
         }
@@ -8332,15 +8332,15 @@ var OPTION_NAME = "[A-Za-z][A-Za-z0-9_]*";
 var OPTION_ENTRY = `${OPTION_NAME} sha256:[0-9a-f]{${VALUE_DIGEST_HEX}}`;
 var OPTIONS_VALUE = new RegExp(`^(?:none|${OPTION_ENTRY}(?:, ${OPTION_ENTRY})*)$`);
 function optionsDigest(given) {
-  const keys = Object.keys(given).sort();
-  if (keys.length === 0)
+  const keys2 = Object.keys(given).sort();
+  if (keys2.length === 0)
     return "none";
-  for (const k of keys)
+  for (const k of keys2)
     if (!new RegExp(`^${OPTION_NAME}$`).test(k))
       throw new Error(`option name \`${k}\` does not fit the header`);
   const canonical2 = (v) => v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical2(v[k])])) : Array.isArray(v) ? v.map(canonical2) : v;
   const digest = (v) => createHash("sha256").update(JSON.stringify(canonical2(v))).digest("hex").slice(0, VALUE_DIGEST_HEX);
-  return keys.map((k) => `${k} sha256:${digest(given[k])}`).join(", ");
+  return keys2.map((k) => `${k} sha256:${digest(given[k])}`).join(", ");
 }
 function changedOptions(before, now) {
   const read = (v) => OPTIONS_VALUE.test(v) ? new Map(v === "none" ? [] : v.split(", ").map((e) => e.split(" "))) : null;
@@ -8781,8 +8781,8 @@ var KUSTOMIZE_CONFIG_FILE = "kustomizeconfig.yaml";
 function kustomizeBase(imageFields, entries, options, header, otherFiles = []) {
   if (options.kustomization !== true)
     return [];
-  const resources = [.../* @__PURE__ */ new Set([...entries.map((e) => e.file), ...otherFiles])].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
-  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources, configurations: [KUSTOMIZE_CONFIG_FILE] };
+  const resources2 = [.../* @__PURE__ */ new Set([...entries.map((e) => e.file), ...otherFiles])].filter((f) => f !== KUSTOMIZATION_FILE && f !== KUSTOMIZE_CONFIG_FILE).sort();
+  const kustomization = { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: resources2, configurations: [KUSTOMIZE_CONFIG_FILE] };
   const config = { images: imageFields.map((f) => ({ path: f.path, group: f.group, kind: f.kind })) };
   return [
     {
@@ -9272,8 +9272,8 @@ function pyBool(b) {
 }
 var JINJA_ATTEMPT = "{{ ti.try_number - ti.max_tries + task.retries }}";
 var JINJA_RUN_TOKEN = "{{ kfm_run_token(ts) }}";
-function jinjaVariable(variable, periodSeconds) {
-  switch (variable) {
+function jinjaVariable(variable2, periodSeconds) {
+  switch (variable2) {
     case "attempt":
       return JINJA_ATTEMPT;
     case "run_token":
@@ -9287,8 +9287,8 @@ function jinjaVariable(variable, periodSeconds) {
     case "prev_execution_date":
     case "next_execution_date": {
       if (periodSeconds === null)
-        throw new Error(`kfm-compile bug: ${variable} without a regular schedule reached the airflow backend`);
-      const op = variable === "prev_execution_date" ? "-" : "+";
+        throw new Error(`kfm-compile bug: ${variable2} without a regular schedule reached the airflow backend`);
+      const op = variable2 === "prev_execution_date" ? "-" : "+";
       return `{{ (logical_date ${op} macros.timedelta(seconds=${pyNum(periodSeconds)})) | ts }}`;
     }
   }
@@ -9303,22 +9303,22 @@ function needsLiteralForm(text, isLast) {
     return false;
   return text.endsWith("\n") || TEMPLATE_FILE_SUFFIXES.some((s) => text.endsWith(s));
 }
-function jinjaSource(template2, opts) {
-  const parts = template2.map((seg, i) => {
+function jinjaSource(template4, opts) {
+  const parts = template4.map((seg, i) => {
     if ("variable" in seg)
       return jinjaVariable(seg.variable, opts.periodSeconds);
     const text = opts.doubleDollars ? seg.text.replace(/\$/g, "$$$$") : seg.text;
-    return needsLiteralForm(text, i === template2.length - 1) ? jinjaLiteral(text) : text;
+    return needsLiteralForm(text, i === template4.length - 1) ? jinjaLiteral(text) : text;
   });
   return parts.join("");
 }
 function pyJinjaText(text) {
   return pyStr(jinjaSource([{ text }], { doubleDollars: false, periodSeconds: null }));
 }
-function pyJinjaList(templates3, opts) {
-  if (templates3 === null)
+function pyJinjaList(templates4, opts) {
+  if (templates4 === null)
     return "None";
-  return pyList(templates3.map((t) => pyStr(jinjaSource(t, opts))));
+  return pyList(templates4.map((t) => pyStr(jinjaSource(t, opts))));
 }
 var RESTRICTED_POD = "KFM_RESTRICTED_POD";
 var RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
@@ -9526,13 +9526,13 @@ function resourcesView(job) {
 }
 function retryView(job, py, deadline) {
   const waits = retryWaits(job.retry);
-  const constant2 = waits.every((w) => w === waits[0]) && !(deadline && waits.length > 0);
+  const constant3 = waits.every((w) => w === waits[0]) && !(deadline && waits.length > 0);
   return {
     retries: String(waits.length),
     retryDelay: py.at(pyTimedelta(waits.length === 0 ? 0 : waits[0]), 2, "retry_delay"),
     retryExponentialBackoff: "0",
     maxRetryDelay: "None",
-    retryPolicy: py.at(constant2 ? "None" : pyCall("KfmRetryWaits", [], [["waits", pyList(waits.map(pyNum))]]), 2, "retry_policy")
+    retryPolicy: py.at(constant3 ? "None" : pyCall("KfmRetryWaits", [], [["waits", pyList(waits.map(pyNum))]]), 2, "retry_policy")
   };
 }
 function envView(e, opts) {
@@ -10229,16 +10229,16 @@ function call(e, func, what) {
     throw new LiftError(`${what} is not a ${func}(...) call`);
   return e;
 }
-function expectKeys(c, positional, keys, what) {
+function expectKeys(c, positional, keys2, what) {
   if (c.args.length !== positional)
     throw new LiftError(`${what} takes ${positional} positional arguments, found ${c.args.length}`);
   const got = [...c.kwargs.keys()];
-  if (got.join(",") !== keys.join(","))
-    throw new LiftError(`${what} has keyword arguments ${got.join(", ")}, expected ${keys.join(", ")}`);
+  if (got.join(",") !== keys2.join(","))
+    throw new LiftError(`${what} has keyword arguments ${got.join(", ")}, expected ${keys2.join(", ")}`);
 }
-function k8sCall(e, model, keys, what) {
+function k8sCall(e, model, keys2, what) {
   const c = call(e, `k8s.${model}`, what);
-  expectKeys(c, 0, [...keys, "local_vars_configuration"], what);
+  expectKeys(c, 0, [...keys2, "local_vars_configuration"], what);
   const config = c.kwargs.get("local_vars_configuration");
   if (config?.kind !== "name" || config.name !== K8S_CONFIG)
     throw new LiftError(`${what} is not built with ${K8S_CONFIG}`);
@@ -10454,12 +10454,12 @@ function readDefaultArgs(e) {
   if (startKey)
     constant(e.entries[0][1], null, "default_args start_date");
   const entries = startKey ? e.entries.slice(1) : e.entries;
-  const keys = entries.map(([key]) => str(key, "a default_args key"));
+  const keys2 = entries.map(([key]) => str(key, "a default_args key"));
   const known = DEPLOYMENT_ARGS.map(([key]) => key);
-  for (const key of keys)
+  for (const key of keys2)
     if (!known.includes(key))
       throw new LiftError(`default_args sets ${key}, which is not a deployment option`);
-  if (keys.join(",") !== known.filter((key) => keys.includes(key)).join(","))
+  if (keys2.join(",") !== known.filter((key) => keys2.includes(key)).join(","))
     throw new LiftError("default_args is not in the order kfm-compile writes");
   for (const [key, value] of entries)
     DEPLOYMENT_ARGS.find(([k]) => k === str(key, "key"))[1](value, `default_args ${str(key, "key")}`);
@@ -10766,10 +10766,10 @@ function withoutDeadlineHook(c, what) {
 function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, NOTIFY_KEYS, `${what} KubernetesPodOperator(...)`);
-  const restricted2 = (name, constant2) => {
+  const restricted2 = (name, constant3) => {
     const e = c.kwargs.get(name);
-    if (e?.kind !== "name" || e.name !== constant2)
-      throw new LiftError(`${what} ${name} is not ${constant2}`);
+    if (e?.kind !== "name" || e.name !== constant3)
+      throw new LiftError(`${what} ${name} is not ${constant3}`);
   };
   restricted2("security_context", RESTRICTED_POD);
   restricted2("container_security_context", RESTRICTED_CONTAINER);
@@ -10801,13 +10801,13 @@ function readNotify(key, c, workflow) {
     const [name, value] = readEnvVar(item, `${what} env`);
     return Array.isArray(value) ? { name, value } : { name, secret: value };
   });
-  const template2 = (v, name) => typeof v === "string" ? fail5(`${what} ${name} is not a template`) : v;
+  const template4 = (v, name) => typeof v === "string" ? fail5(`${what} ${name} is not a template`) : v;
   const fail5 = (m) => {
     throw new LiftError(`${what}: ${m}`);
   };
   return readNotifyInputs(env, workflow, {
-    template: template2,
-    literal: (v, name) => textOf(template2(v, name), `${what} ${name}`),
+    template: template4,
+    literal: (v, name) => textOf(template4(v, name), `${what} ${name}`),
     failed: (v) => v === NOTIFY_FAILED_JINJA,
     run: (v) => v === NOTIFY_RUN_JINJA,
     fail: fail5
@@ -10851,7 +10851,7 @@ function lift(text) {
     m++;
   while (m > n + 1 && lines[m - 1] === "")
     m--;
-  const imports = lines.slice(n + 1, m).join("\n");
+  const imports2 = lines.slice(n + 1, m).join("\n");
   let body = lines.slice(m).join("\n");
   let k8sConfig;
   let retryWaitsClass;
@@ -10994,9 +10994,9 @@ function lift(text) {
   if (deadline)
     called.add(RUN_DEADLINE_HOOK);
   const expected = importBlock(called);
-  if (imports !== expected)
+  if (imports2 !== expected)
     throw new LiftError(`the imports are not exactly the ones the file uses:
-${imports}
+${imports2}
 expected:
 ${expected}`);
   if (k8sConfig !== called.has("k8s"))
@@ -11109,9 +11109,9 @@ function prerequisites(ir, o = DEFAULT_OPTIONS) {
     const ref = n.kind === "slack" ? n.webhook : n.smtp;
     add(ref.secret, ref.key);
   }
-  for (const [secret, keys] of secrets) {
-    const list = [...keys].map((k) => `"${k}"`).join(", ");
-    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list}` });
+  for (const [secret, keys2] of secrets) {
+    const list = [...keys2].map((k) => `"${k}"`).join(", ");
+    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys2.size > 1 ? "s" : ""} ${list}` });
   }
   for (const s of o.imagePullSecrets)
     needs.push({ kind: "secret", text: `Secret "${s}" in ${ns} of type kubernetes.io/dockerconfigjson (image pull)` });
@@ -11179,9 +11179,9 @@ function checkText(data, at = []) {
       for (let i = v.length - 1; i >= 0; i--)
         stack.push([v[i], [...path, i]]);
     } else if (typeof v === "object" && v !== null) {
-      const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const k = keys[i];
+      const keys2 = Object.keys(v);
+      for (let i = keys2.length - 1; i >= 0; i--) {
+        const k = keys2[i];
         const message = uncarriedText(k);
         if (message !== null)
           problems.push(problem("KFM240", message, [...path, k], true));
@@ -11973,7 +11973,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
         env.push({ name: key, value: t });
     }
   }
-  const resources = {
+  const resources2 = {
     cpu: quantity(ctx, value.resources, "cpu", [...at, "resources", "cpu"]),
     memory: quantity(ctx, value.resources, "memory", [...at, "resources", "memory"])
   };
@@ -11997,7 +11997,7 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
     command,
     args,
     env: [...env, ...standard],
-    resources,
+    resources: resources2,
     retry,
     timeoutSeconds,
     dependsOn,
@@ -12093,14 +12093,14 @@ function resolveTemplate(ctx, value, where, params, used) {
     else
       out.push(part);
   }
-  const template2 = mergeText(out);
-  for (const s of template2) {
+  const template4 = mergeText(out);
+  for (const s of template4) {
     if ("variable" in s && (s.variable === "prev_execution_date" || s.variable === "next_execution_date") && ctx.periodSeconds === null) {
       ctx.problems.push(problem("KFM218", ctx.scheduled ? `\`${s.variable}\` needs a schedule whose runs are a fixed time apart in a zone without daylight saving (hourly, daily or weekly in UTC, for example); this schedule is not, so runners would disagree on it.` : `\`${s.variable}\` needs a schedule; this workflow has none.`, where));
       return null;
     }
   }
-  return template2;
+  return template4;
 }
 function withinExpansionBounds(ctx, chars, uses, params, where) {
   const n = (x) => x.toLocaleString("en-US");
@@ -12126,10 +12126,10 @@ function withinExpansionBounds(ctx, chars, uses, params, where) {
   ctx.expandedChars += chars;
   return true;
 }
-function quantity(ctx, resources, key, at) {
-  if (!isObj(resources))
+function quantity(ctx, resources2, key, at) {
+  if (!isObj(resources2))
     return null;
-  const raw = resources[key];
+  const raw = resources2[key];
   const text = typeof raw === "number" ? ctx.scalarSource(at) ?? String(raw) : str2(raw);
   if (text === null)
     return null;
@@ -13084,9 +13084,9 @@ function requirePairs() {
     for (let index = 0, length = object.length; index < length; index += 1) {
       const pair = object[index];
       if (_toString.call(pair) !== "[object Object]") return false;
-      const keys = Object.keys(pair);
-      if (keys.length !== 1) return false;
-      result[index] = [keys[0], pair[keys[0]]];
+      const keys2 = Object.keys(pair);
+      if (keys2.length !== 1) return false;
+      result[index] = [keys2[0], pair[keys2[0]]];
     }
     return true;
   }
@@ -13096,8 +13096,8 @@ function requirePairs() {
     const result = new Array(object.length);
     for (let index = 0, length = object.length; index < length; index += 1) {
       const pair = object[index];
-      const keys = Object.keys(pair);
-      result[index] = [keys[0], pair[keys[0]]];
+      const keys2 = Object.keys(pair);
+      result[index] = [keys2[0], pair[keys2[0]]];
     }
     return result;
   }
@@ -14606,9 +14606,9 @@ function requireDumper() {
   function compileStyleMap(schema29, map2) {
     if (map2 === null) return {};
     const result = {};
-    const keys = Object.keys(map2);
-    for (let index = 0, length = keys.length; index < length; index += 1) {
-      let tag = keys[index];
+    const keys2 = Object.keys(map2);
+    for (let index = 0, length = keys2.length; index < length; index += 1) {
+      let tag = keys2[index];
       let style = String(map2[tag]);
       if (tag.slice(0, 2) === "!!") {
         tag = "tag:yaml.org,2002:" + tag.slice(2);
@@ -21506,9 +21506,9 @@ function run(definition, data, base) {
   for (const e of validate.errors ?? []) {
     if (e.keyword !== "additionalProperties")
       continue;
-    const keys = unknown.get(e.instancePath) ?? [];
-    keys.push(String(e.params.additionalProperty));
-    unknown.set(e.instancePath, keys);
+    const keys2 = unknown.get(e.instancePath) ?? [];
+    keys2.push(String(e.params.additionalProperty));
+    unknown.set(e.instancePath, keys2);
   }
   const misspelt = (e) => {
     const missing = String(e.params.missingProperty);
@@ -21759,10 +21759,10 @@ function readLayout(file, text, where) {
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     return { spec, data: null, diagnostics: [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))] };
   }
-  const keys = Object.keys(data);
-  const kinds = keys.filter((k) => k === "workflow" || k === "job");
+  const keys2 = Object.keys(data);
+  const kinds = keys2.filter((k) => k === "workflow" || k === "job");
   if (kinds.length !== 1) {
-    const ds = kinds.length === 2 ? [spec.locate(problem("KFM004", "A spec holds either `workflow:` or `job:`, not both; put jobs inside the workflow's `jobs` list.", ["job"], true))] : keys.length > 0 ? keys.map((k) => spec.locate(problem("KFM101", `Unknown top-level key \`${k}\`: a spec starts with \`workflow:\` or \`job:\`.${suggestion(k, ["workflow", "job"])}`, [k], true))) : [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))];
+    const ds = kinds.length === 2 ? [spec.locate(problem("KFM004", "A spec holds either `workflow:` or `job:`, not both; put jobs inside the workflow's `jobs` list.", ["job"], true))] : keys2.length > 0 ? keys2.map((k) => spec.locate(problem("KFM101", `Unknown top-level key \`${k}\`: a spec starts with \`workflow:\` or \`job:\`.${suggestion(k, ["workflow", "job"])}`, [k], true))) : [spec.locate(problem("KFM004", "A spec is a mapping with one top-level key, `workflow:` or `job:`.", []))];
     return { spec, data: null, diagnostics: sortDiagnostics(ds) };
   }
   const wf = data.workflow;
@@ -22280,8 +22280,8 @@ function prerequisites2(ir, options = DEFAULT_OPTIONS2) {
         add(e.secretRef.secret, e.secretRef.key);
   for (const n of ir.notifications)
     (n.kind === "slack" ? [n.webhook] : [n.smtp]).forEach((r) => add(r.secret, r.key));
-  for (const [secret, keys] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
-    out.push({ kind: "secret", text: `The Secret ${secret} with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().join(", ")} in the namespace.` });
+  for (const [secret, keys2] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+    out.push({ kind: "secret", text: `The Secret ${secret} with the key${keys2.size > 1 ? "s" : ""} ${[...keys2].sort().join(", ")} in the namespace.` });
   }
   const images = [...new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image))].sort();
   if (images.length > 0) {
@@ -22356,10 +22356,10 @@ function logicalDateExpression(source) {
 function exprString(value) {
   return `'${value.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`;
 }
-function variableExpression(variable, ctx) {
+function variableExpression(variable2, ctx) {
   const { source, periodSeconds } = ctx;
   const date = logicalDateExpression(source);
-  switch (variable) {
+  switch (variable2) {
     case "attempt":
       return "string(int(retries) + 1)";
     case "run_token":
@@ -22372,25 +22372,25 @@ function variableExpression(variable, ctx) {
     case "prev_execution_date":
     case "next_execution_date": {
       if (periodSeconds === null)
-        throw new Error(`${variable} without a regular schedule reached the Argo backend`);
-      const shift = variable === "prev_execution_date" ? `-${periodSeconds}s` : `${periodSeconds}s`;
+        throw new Error(`${variable2} without a regular schedule reached the Argo backend`);
+      const shift = variable2 === "prev_execution_date" ? `-${periodSeconds}s` : `${periodSeconds}s`;
       return `sprig.dateInZone('${TS_LAYOUT}', sprig.dateModify('${shift}', ${date}), 'UTC')`;
     }
   }
 }
-function runtimeTag(variable, ctx, brace) {
-  return `{{=/*${variable}*/ ${brace ? "'{' + " : ""}${variableExpression(variable, ctx)}}}`;
+function runtimeTag(variable2, ctx, brace) {
+  return `{{=/*${variable2}*/ ${brace ? "'{' + " : ""}${variableExpression(variable2, ctx)}}}`;
 }
 function escapeDollars(text) {
   return text.split("$").join("$$");
 }
-function renderTemplate(template2, ctx) {
+function renderTemplate(template4, ctx) {
   let out = "";
   let brace = false;
-  template2.forEach((segment, i) => {
+  template4.forEach((segment, i) => {
     if ("text" in segment) {
       let text = segment.text;
-      const next = template2[i + 1];
+      const next = template4[i + 1];
       if (next !== void 0 && "variable" in next && text.endsWith("{")) {
         text = text.slice(0, -1);
         brace = true;
@@ -22871,9 +22871,9 @@ function readExprString(text) {
   }
   return null;
 }
-function computes(variable, body, source, seeds) {
+function computes(variable2, body, source, seeds) {
   const date = dateOf(source);
-  switch (variable) {
+  switch (variable2) {
     case "attempt":
       return body === "string(int(retries) + 1)";
     case "run_token": {
@@ -22896,7 +22896,7 @@ function computes(variable, body, source, seeds) {
       const m = /^sprig\.dateInZone\('([^']*)', sprig\.dateModify\('(-?)([1-9][0-9]*)s', (.*)\), 'UTC'\)$/.exec(body);
       if (m === null || m[1] !== TS || m[4] !== date)
         return false;
-      return m[2] === "-" === (variable === "prev_execution_date");
+      return m[2] === "-" === (variable2 === "prev_execution_date");
     }
   }
 }
@@ -22979,14 +22979,14 @@ function parseArgoString(value, source, seeds = []) {
     const m = TAG.exec(content);
     if (m === null)
       fail2(`an unknown expression tag in ${JSON.stringify(value)}`);
-    const variable = m[1];
+    const variable2 = m[1];
     const known = [...RUNTIME_VARIABLES, ...STANDARD_VARIABLES];
-    if (!known.includes(variable) || !computes(variable, m[3], source, seeds)) {
+    if (!known.includes(variable2) || !computes(variable2, m[3], source, seeds)) {
       fail2(`tag ${JSON.stringify(value.slice(open, close + 2))} does not compute ${m[1]} from the ${source} logical date`);
     }
     if (m[2] !== void 0)
       parts.push({ text: "{" });
-    parts.push({ variable });
+    parts.push({ variable: variable2 });
     i = close + 2;
   }
   const merged = [];
@@ -23224,15 +23224,15 @@ function literalOf(value, what, source) {
     fail2(`${what} holds a runtime value`);
   return t[0].text;
 }
-function liftNotifications(onExit, templates3, source, seeds, workflow, jobs) {
+function liftNotifications(onExit, templates4, source, seeds, workflow, jobs) {
   if (onExit === void 0) {
-    if (templates3.has(ARGO_EXIT_TEMPLATE))
+    if (templates4.has(ARGO_EXIT_TEMPLATE))
       fail2(`a ${ARGO_EXIT_TEMPLATE} template that is not the onExit handler`);
     return [];
   }
   if (onExit !== ARGO_EXIT_TEMPLATE)
     fail2(`onExit is not ${ARGO_EXIT_TEMPLATE}`);
-  const exit = templates3.get(ARGO_EXIT_TEMPLATE) ?? fail2(`no ${ARGO_EXIT_TEMPLATE} template`);
+  const exit = templates4.get(ARGO_EXIT_TEMPLATE) ?? fail2(`no ${ARGO_EXIT_TEMPLATE} template`);
   const dag = obj(exit["dag"], `${ARGO_EXIT_TEMPLATE}.dag`);
   if (dag["failFast"] !== false)
     fail2(`${ARGO_EXIT_TEMPLATE}.dag.failFast is not false`);
@@ -23243,7 +23243,7 @@ function liftNotifications(onExit, templates3, source, seeds, workflow, jobs) {
     const name = argoNotifyTask(i);
     if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
       fail2(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
-    const tmpl = templates3.get(name) ?? fail2(`no ${name} template`);
+    const tmpl = templates4.get(name) ?? fail2(`no ${name} template`);
     if (JSON.stringify(Object.keys(tmpl)) !== JSON.stringify(["name", "activeDeadlineSeconds", "container"]))
       fail2(`${name} is not a container with a deadline`);
     if (tmpl["activeDeadlineSeconds"] !== NOTIFY_TASK_SECONDS)
@@ -23421,9 +23421,9 @@ function liftEvent(eventDocs, objectName, namespace) {
   const triggers = arr(spec["triggers"], "Sensor triggers");
   if (triggers.length !== 1)
     fail2("the Sensor has other than one trigger");
-  const template2 = obj(obj(triggers[0], "trigger")["template"], "trigger template");
-  const k8s = obj(template2["k8s"], "k8s trigger");
-  if (k8s["operation"] !== "create" || template2["conditions"] !== void 0)
+  const template4 = obj(obj(triggers[0], "trigger")["template"], "trigger template");
+  const k8s = obj(template4["k8s"], "k8s trigger");
+  if (k8s["operation"] !== "create" || template4["conditions"] !== void 0)
     fail2("the trigger does not create its resource unconditionally");
   const resource = obj(obj(k8s["source"], "k8s trigger source")["resource"], "k8s trigger resource");
   const runSpec = obj(resource["spec"], "Workflow spec");
@@ -23491,12 +23491,12 @@ function lift2(text) {
   if (spec["parallelism"] !== void 0)
     fail2("parallelism is set");
   const maxActiveRuns = liftConcurrency(spec["synchronization"], workflow, configMap, namespace);
-  const templates3 = /* @__PURE__ */ new Map();
+  const templates4 = /* @__PURE__ */ new Map();
   for (const t of arr(spec["templates"], "spec.templates")) {
     const tmpl = obj(t, "template");
-    templates3.set(str4(tmpl["name"], "template name"), tmpl);
+    templates4.set(str4(tmpl["name"], "template name"), tmpl);
   }
-  const dagTemplate = templates3.get(ARGO_DAG_TEMPLATE) ?? fail2("no DAG template");
+  const dagTemplate = templates4.get(ARGO_DAG_TEMPLATE) ?? fail2("no DAG template");
   const dag = obj(dagTemplate["dag"], "dag");
   if (dag["failFast"] !== false)
     fail2("dag.failFast is not false");
@@ -23504,13 +23504,13 @@ function lift2(text) {
   const isWait = (t) => typeof t["name"] === "string" && t["name"].startsWith("kfm-wait-");
   const waitTasks = tasks.filter(isWait);
   const waitNames = waitTasks.map((t) => t["name"]);
-  const upstream = waitTasks.map((t) => liftUpstreamWait(t, templates3.get(str4(t["template"], "task.template")) ?? fail2(`task ${String(t["name"])} uses an unknown template`), source));
+  const upstream = waitTasks.map((t) => liftUpstreamWait(t, templates4.get(str4(t["template"], "task.template")) ?? fail2(`task ${String(t["name"])} uses an unknown template`), source));
   checkAccount(accounts, str4(spec["serviceAccountName"], "spec.serviceAccountName"), namespace, upstream.length > 0);
   const jobTasks = tasks.filter((t) => t["name"] !== ARGO_RUN_STATUS_TASK && !isWait(t));
   const statusTask = tasks.find((t) => t["name"] === ARGO_RUN_STATUS_TASK);
   const taskSpecName = /* @__PURE__ */ new Map();
   for (const task of jobTasks) {
-    const tmpl = templates3.get(str4(task["template"], "task.template")) ?? fail2(`task ${String(task["name"])} uses an unknown template`);
+    const tmpl = templates4.get(str4(task["template"], "task.template")) ?? fail2(`task ${String(task["name"])} uses an unknown template`);
     const named = tmpl["metadata"] === void 0 ? str4(tmpl["name"], "template name") : specName(tmpl["metadata"], `template ${String(tmpl["name"])}`);
     taskSpecName.set(str4(task["name"], "task.name"), named);
   }
@@ -23521,7 +23521,7 @@ function lift2(text) {
   for (const task of jobTasks) {
     const taskName = task["name"];
     const name = taskSpecName.get(taskName);
-    const tmpl = templates3.get(task["template"]);
+    const tmpl = templates4.get(task["template"]);
     const declared = parseDepends(task["depends"], `task ${taskName}`);
     const onWaits = declared.after.filter((d) => waitNames.includes(d));
     if (onWaits.length > 0 && (onWaits.length !== declared.after.length || declared.runWhen !== "all_succeeded"))
@@ -23552,9 +23552,9 @@ function lift2(text) {
     const c = obj(tmpl["container"], `template ${taskName}.container`);
     if (c["name"] !== void 0 && c["name"] !== ARGO_MAIN_CONTAINER)
       fail2(`template ${taskName} container is not ${ARGO_MAIN_CONTAINER}`);
-    const parse2 = (v, what) => parseArgoString(str4(v, what), source, seeds);
-    const command = c["command"] === void 0 ? null : arr(c["command"], "command").map((v, i) => parse2(v, `command[${i}]`));
-    const args = c["args"] === void 0 ? null : arr(c["args"], "args").map((v, i) => parse2(v, `args[${i}]`));
+    const parse3 = (v, what) => parseArgoString(str4(v, what), source, seeds);
+    const command = c["command"] === void 0 ? null : arr(c["command"], "command").map((v, i) => parse3(v, `command[${i}]`));
+    const args = c["args"] === void 0 ? null : arr(c["args"], "args").map((v, i) => parse3(v, `args[${i}]`));
     const env = mergedEnv(defaultEnv, c["env"]).map((e, i) => {
       const ev = obj(e, `env[${i}]`);
       const envName = str4(ev["name"], `env[${i}].name`);
@@ -23569,7 +23569,7 @@ function lift2(text) {
           fail2(`env ${envName}.secretKeyRef has more than name and key`);
         return [envName, { secret: str4(ref["name"], "secretKeyRef.name"), key: str4(ref["key"], "secretKeyRef.key") }];
       }
-      return [envName, parse2(ev["value"], `env[${i}].value`)];
+      return [envName, parse3(ev["value"], `env[${i}].value`)];
     });
     const image2 = str4(c["image"], "image");
     if (image2.includes("{{"))
@@ -23603,7 +23603,7 @@ function lift2(text) {
   if (statusTask !== void 0) {
     if (statusTask["template"] !== ARGO_RUN_STATUS_TASK)
       fail2(`${ARGO_RUN_STATUS_TASK} does not run its own template`);
-    const tmpl = templates3.get(ARGO_RUN_STATUS_TASK) ?? fail2(`no ${ARGO_RUN_STATUS_TASK} template`);
+    const tmpl = templates4.get(ARGO_RUN_STATUS_TASK) ?? fail2(`no ${ARGO_RUN_STATUS_TASK} template`);
     if (JSON.stringify(tmpl) !== JSON.stringify({ name: ARGO_RUN_STATUS_TASK, suspend: { duration: "0" } }))
       fail2(`the ${ARGO_RUN_STATUS_TASK} template is not a zero-length suspend`);
     if (Object.keys(statusTask).some((k) => !["name", "template", "depends"].includes(k)))
@@ -23612,9 +23612,9 @@ function lift2(text) {
     graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
     statusTemplates = 1;
   }
-  const notifications = liftNotifications(spec["onExit"], templates3, source, seeds, workflow, jobs.map(([name]) => ({ name })));
+  const notifications = liftNotifications(spec["onExit"], templates4, source, seeds, workflow, jobs.map(([name]) => ({ name })));
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
-  if (templates3.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1)
+  if (templates4.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1)
     fail2("templates that no task uses");
   const ordered = [];
   const placed = /* @__PURE__ */ new Set();
@@ -23642,7 +23642,7 @@ function literalProblem(text, where) {
   return issue === null ? null : problem("KFM301", `${TARGET} cannot express this literal text: ${issue}, and the controller substitutes '{{...}}' in several passes with no escape (only a '{{...}}' that closes within the text and names no Argo variable reaches the container unchanged). Avoid '{{' here, or pass the text another way, for example in a file baked into the image.`, where);
 }
 function checkJob(job, problems) {
-  const at = (...keys) => [...job.at, ...keys];
+  const at = (...keys2) => [...job.at, ...keys2];
   if (job.approval !== null) {
     const t = job.approval.timeoutSeconds;
     if (t !== null && (t < 1 || t > MAX_SECONDS2)) {
@@ -23653,8 +23653,8 @@ function checkJob(job, problems) {
   if (job.image.includes("{{")) {
     problems.push(problem("KFM301", `${TARGET} cannot express an image name containing '{{': the controller substitutes '{{...}}' in every template field and has no escape. Use an image reference without '{{'.`, at("image")));
   }
-  const literals = (template2, where) => {
-    for (const segment of template2) {
+  const literals = (template4, where) => {
+    for (const segment of template4) {
       const p = "text" in segment ? literalProblem(segment.text, where) : null;
       if (p !== null) {
         problems.push(p);
@@ -23936,8 +23936,8 @@ var APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequ
 var APPROVALS_REQUIRED = "1";
 var RUN_FAILED_WHEN = { input: "$(tasks.status)", operator: "in", values: ["Failed"] };
 var CONTEXT_VARIABLES = [...RUNTIME_VARIABLES, "run_token"];
-function resultPathEnv(variable) {
-  return `KFM_RESULT_${variable.toUpperCase()}`;
+function resultPathEnv(variable2) {
+  return `KFM_RESULT_${variable2.toUpperCase()}`;
 }
 var CONTEXT_SCRIPT = `set -eu
 fail() { echo "kfm-context: $*" >&2; exit 1; }
@@ -24087,8 +24087,8 @@ function k8sLiteral(text) {
 }
 var NOTIFY_COMMAND = k8sLiteral(notifyScript(NOTIFY_PRELUDE));
 var SCRIPT_ANCHORS = /* @__PURE__ */ new Map([[NOTIFY_COMMAND, "kfm-notify"]]);
-function resultRef(variable) {
-  return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable})`;
+function resultRef(variable2) {
+  return `$(tasks.${TEKTON_CONTEXT_TASK}.results.${variable2})`;
 }
 var ATTEMPT_REF = `$(steps.${TEKTON_STEPS.wait}.results.${TEKTON_ATTEMPT_RESULT})`;
 var TEKTON_VARIABLE_ROOTS = [
@@ -24112,9 +24112,9 @@ function jobLiteral(text) {
   return k8sLiteral(text).replace(ESCAPED_VARIABLE, () => DOLLAR_REF);
 }
 var LITERAL_PARAM_REF = /\$\(params\.([_a-zA-Z][_a-zA-Z0-9-]*)\)/g;
-function literalParamNames(templates3) {
+function literalParamNames(templates4) {
   const names = /* @__PURE__ */ new Set();
-  for (const t of templates3) {
+  for (const t of templates4) {
     const text = t.map((seg) => "text" in seg ? seg.text : "\n").join("");
     for (const m of text.matchAll(LITERAL_PARAM_REF))
       names.add(m[1]);
@@ -24584,7 +24584,7 @@ function runTimeouts(ir) {
   };
 }
 function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
-  const template2 = taskRunTemplate(o);
+  const template4 = taskRunTemplate(o);
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
@@ -24593,7 +24593,7 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : []],
       timeouts: runTimeouts(ir),
-      ...template2 === null ? {} : { taskRunTemplate: template2 }
+      ...template4 === null ? {} : { taskRunTemplate: template4 }
     }
   };
 }
@@ -24799,10 +24799,10 @@ function prerequisites3(ir, options) {
         add(e.secretRef.secret, e.secretRef.key);
   for (const n of ir.notifications)
     n.kind === "slack" ? add(n.webhook.secret, n.webhook.key) : add(n.smtp.secret, n.smtp.key);
-  for (const [s, keys] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+  for (const [s, keys2] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
     out.push({
       kind: "secret",
-      text: `The Secret \`${s}\` with the key${keys.size > 1 ? "s" : ""} ${[...keys].sort().map((k) => `\`${k}\``).join(", ")}.`
+      text: `The Secret \`${s}\` with the key${keys2.size > 1 ? "s" : ""} ${[...keys2].sort().map((k) => `\`${k}\``).join(", ")}.`
     });
   }
   const images = [
@@ -24920,7 +24920,7 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
         problems.push(problem("KFM301", `tekton cannot express the literal text ${JSON.stringify(text)} in ${what} of job '${job.name}': ${pattern === TEKTON_VARIABLE ? "Tekton substitutes $(params.\u2026)-like references in an image and has no escape for them. Use an image name without '$('." : "Tekton still replaces $(context.task.\u2026), $(context.taskRun.\u2026), $(results.\u2026), $(step.\u2026), $(steps.\u2026), $(workspaces.\u2026), $(credentials.\u2026) and $(artifacts.\u2026) references after the parameter pass that lets other literal references through, and has no escape for them. Rewrite the text so that no '$(' is directly followed by one of those names (other references such as $(params.\u2026) are fine)."}`, job.at));
       }
     };
-    const template2 = (what, t) => t.forEach((seg) => {
+    const template4 = (what, t) => t.forEach((seg) => {
       if (!("text" in seg))
         return;
       literal2(what, seg.text, LATE_TEKTON_VARIABLE);
@@ -24929,9 +24929,9 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
       }
     });
     literal2("image", job.image, TEKTON_VARIABLE);
-    job.command?.forEach((t, i) => template2(`command[${i}]`, t));
-    job.args?.forEach((t, i) => template2(`args[${i}]`, t));
-    job.env.forEach((e) => "value" in e && template2(`env ${e.name}`, e.value));
+    job.command?.forEach((t, i) => template4(`command[${i}]`, t));
+    job.args?.forEach((t, i) => template4(`args[${i}]`, t));
+    job.env.forEach((e) => "value" in e && template4(`env ${e.name}`, e.value));
     if (job.timeoutSeconds === 0) {
       problems.push(problem("KFM301", `tekton cannot express a timeout of 0 seconds for job '${job.name}': Tekton reads a step timeout of 0s as no timeout. Give a positive timeout or none.`, job.at));
     }
@@ -25028,10 +25028,10 @@ function liftTriggers(docs, pipelineName) {
   const ttSpec = tt["spec"] ?? fail3("the TriggerTemplate has no spec");
   if ((ttSpec["params"] ?? []).map((p) => p["name"]).join(",") !== LOGICAL_DATE_PARAM)
     throw new Error(`the TriggerTemplate takes other than ${LOGICAL_DATE_PARAM}`);
-  const templates3 = ttSpec["resourcetemplates"] ?? [];
-  if (templates3.length !== 1 || templates3[0]["kind"] !== "PipelineRun")
+  const templates4 = ttSpec["resourcetemplates"] ?? [];
+  if (templates4.length !== 1 || templates4[0]["kind"] !== "PipelineRun")
     throw new Error("the TriggerTemplate creates other than one PipelineRun");
-  const run2 = templates3[0];
+  const run2 = templates4[0];
   if (run2.spec.params.find((p) => p.name === LOGICAL_DATE_PARAM)?.value !== `$(tt.params.${LOGICAL_DATE_PARAM})`)
     throw new Error(`the PipelineRun's ${LOGICAL_DATE_PARAM} is not the TriggerTemplate's`);
   const spec = el["spec"] ?? fail3("the EventListener has no spec");
@@ -25065,10 +25065,10 @@ function lift3(text) {
   const triggerDocs = allDocs.filter((d) => String(d?.["apiVersion"]).startsWith("triggers.tekton.dev/") || listenerAccount !== void 0 && d?.["metadata"]?.["name"] === listenerAccount);
   const docs = allDocs.filter((d) => !triggerDocs.includes(d));
   const pipeline = only(docs, "Pipeline");
-  const runs5 = docs.filter((d) => d?.kind === "PipelineRun");
-  if (runs5.length > 1)
+  const runs6 = docs.filter((d) => d?.kind === "PipelineRun");
+  if (runs6.length > 1)
     throw new Error("more than one PipelineRun in the Tekton output");
-  const manualRun2 = runs5[0];
+  const manualRun2 = runs6[0];
   const cronJobs = docs.filter((d) => d?.kind === "CronJob");
   if (cronJobs.length > 1)
     throw new Error("more than one CronJob in the Tekton output");
@@ -25125,20 +25125,20 @@ function lift3(text) {
         return [e.name, [{ variable: "attempt" }]];
       return [e.name, parseTemplate2(e.value ?? "")];
     });
-    const templates3 = [...step.command ?? [], ...step.args ?? [], ...(step.env ?? []).map((e) => e.value ?? "")];
+    const templates4 = [...step.command ?? [], ...step.args ?? [], ...(step.env ?? []).map((e) => e.value ?? "")];
     const declared = JSON.stringify(task.taskSpec.params ?? []);
-    const literalTemplates = templates3.map(parseTemplate2);
-    const expected = templates3.some((t) => t.includes(DOLLAR_REF)) ? [
+    const literalTemplates = templates4.map(parseTemplate2);
+    const expected = templates4.some((t) => t.includes(DOLLAR_REF)) ? [
       { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
       ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))
     ] : [];
     if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
       throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
     }
-    if (wait === void 0 && templates3.some((t) => t.includes(ATTEMPT_REF)))
+    if (wait === void 0 && templates4.some((t) => t.includes(ATTEMPT_REF)))
       throw new Error(`task ${task.name} reads an attempt no wait step writes`);
     for (const v of CONTEXT_VARIABLES) {
-      if (templates3.some((t) => t.includes(`$(tasks.${TEKTON_CONTEXT_TASK}.results.${v})`)) && !contextResults.has(v)) {
+      if (templates4.some((t) => t.includes(`$(tasks.${TEKTON_CONTEXT_TASK}.results.${v})`)) && !contextResults.has(v)) {
         throw new Error(`task ${task.name} reads ${v}, which kfm-context does not write`);
       }
     }
@@ -26144,8 +26144,8 @@ var LITERAL_OPEN = "${{ '${{' }}";
 function escapeText(text) {
   return text.split("${{").join(LITERAL_OPEN);
 }
-function variableExpression2(variable) {
-  return `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.${variable} }}`;
+function variableExpression2(variable2) {
+  return `\${{ needs.${GITHUB_CONTEXT_JOB}.outputs.${variable2} }}`;
 }
 function renderTemplate3(t) {
   return t.map((s) => {
@@ -26922,11 +26922,11 @@ function parseTemplate3(value) {
       i = open + LITERAL_OPEN.length;
       continue;
     }
-    const variable = CONTEXT_VARIABLES2.find((v) => value.startsWith(variableExpression2(v), open));
-    if (variable === void 0)
+    const variable2 = CONTEXT_VARIABLES2.find((v) => value.startsWith(variableExpression2(v), open));
+    if (variable2 === void 0)
       fail4(`unexpected expression at ${JSON.stringify(value.slice(open, open + 60))}`);
-    out.push({ variable });
-    i = open + variableExpression2(variable).length;
+    out.push({ variable: variable2 });
+    i = open + variableExpression2(variable2).length;
   }
   return out;
 }
@@ -27399,8 +27399,782 @@ var githubActions = {
   runs: runs4
 };
 
+// dist/targets/dagster/emit.js
+import { readFileSync as readFileSync3 } from "node:fs";
+import { createRequire as createRequire3 } from "node:module";
+
+// dist/targets/dagster/options.js
+var OPTIONS6 = {
+  namespace: option.string({
+    description: "The namespace every job's Kubernetes Job runs in (execute_k8s_job `namespace`). Default: none written, so the K8sRunLauncher's namespace when the instance has one, else the in-cluster namespace of the Dagster run.",
+    pattern: DNS1123_LABEL,
+    patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  serviceAccount: option.string({
+    description: "An existing ServiceAccount the job pods run as (execute_k8s_job `service_account_name`). Default: none written, so the namespace's `default`.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  })
+};
+var DEFAULT_OPTIONS5 = Object.fromEntries(Object.entries(OPTIONS6).map(([k, d]) => [k, d.default]));
+
+// dist/targets/dagster/emit.js
+var TARGET_NAME4 = "dagster";
+var LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date";
+var MAX_RUNTIME_TAG = "dagster/max_runtime";
+var JOB_TAG = "kfm-compile.dev/job";
+function dagsterName(specName3) {
+  return specName3.replace(/-/g, "_");
+}
+function opFunction(specName3) {
+  return `${dagsterName(specName3)}_op`;
+}
+function afterInput(upstream) {
+  return `after_${dagsterName(upstream)}`;
+}
+function doneVariable(specName3) {
+  return `${dagsterName(specName3)}_done`;
+}
+function jobFunction(workflow) {
+  return `${dagsterName(workflow)}_job`;
+}
+function scheduleName(workflow) {
+  return `${dagsterName(workflow)}_schedule`;
+}
+function pyTemplate(t, dollars) {
+  const literal2 = (text) => dollars ? text.replace(/\$/g, "$$$$") : text;
+  if (t.length === 0)
+    return '""';
+  if (t.every((s) => "text" in s))
+    return pyStr(t.map((s) => literal2(s.text)).join(""));
+  if (t.length === 1 && "variable" in t[0])
+    return `values[${pyStr(t[0].variable)}]`;
+  const format = t.map((s) => "variable" in s ? `{${s.variable}}` : literal2(s.text).replace(/\{/g, "{{").replace(/\}/g, "}}")).join("");
+  return { open: `${pyStr(format)}.format_map(`, items: [{ prefix: "", value: "values" }], close: ")" };
+}
+function pyTemplates(ts) {
+  return ts === null ? "None" : pyList(ts.map((t) => pyTemplate(t, true)));
+}
+function pyEnvVar(e) {
+  if ("value" in e)
+    return pyDict([
+      ['"name"', pyStr(e.name)],
+      ['"value"', pyTemplate(e.value, true)]
+    ]);
+  return pyDict([
+    ['"name"', pyStr(e.name)],
+    [
+      '"valueFrom"',
+      pyDict([
+        [
+          '"secretKeyRef"',
+          pyDict([
+            ['"name"', pyStr(e.secretRef.secret)],
+            ['"key"', pyStr(e.secretRef.key)]
+          ])
+        ]
+      ])
+    ]
+  ]);
+}
+function pyResources(job) {
+  const q = [];
+  if (job.resources.cpu !== null)
+    q.push(['"cpu"', pyStr(job.resources.cpu)]);
+  if (job.resources.memory !== null)
+    q.push(['"memory"', pyStr(job.resources.memory)]);
+  if (q.length === 0)
+    return "None";
+  return pyDict([
+    ['"requests"', pyDict(q)],
+    ['"limits"', pyDict(q)]
+  ]);
+}
+function topological(jobs) {
+  const done = /* @__PURE__ */ new Set();
+  const out = [];
+  while (out.length < jobs.length) {
+    const before = out.length;
+    for (const j of jobs) {
+      if (!done.has(j.name) && j.dependsOn.every((d) => done.has(d))) {
+        done.add(j.name);
+        out.push(j);
+      }
+    }
+    if (out.length === before)
+      throw new Error("kfm-compile bug: a dependency cycle reached the dagster backend");
+  }
+  return out;
+}
+function opView(job) {
+  return {
+    name: pyStr(dagsterName(job.name)),
+    description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
+    ins: valueAt(pyDict(job.dependsOn.map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
+    signature: layout({ open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_launcher: KfmLauncher"].map((value) => ({ prefix: "", value })), close: "):" }, 0).join("\n"),
+    waits: valueAt(pyList(retryWaits(job.retry).map(pyNum)), 2, "waits="),
+    image: valueAt(pyStr(job.image), 2, "image="),
+    command: valueAt(pyTemplates(job.command), 2, "command="),
+    args: valueAt(pyTemplates(job.args), 2, "args="),
+    env: valueAt(pyList(job.env.map(pyEnvVar)), 2, "env="),
+    resources: valueAt(pyResources(job), 2, "resources="),
+    timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds)
+  };
+}
+function calls(jobs) {
+  const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
+  return topological(jobs).map((j) => {
+    const call2 = pyCall(opFunction(j.name), [], j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]));
+    const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+    return layout(call2, 1, prefix).join("\n").slice(INDENT.length);
+  });
+}
+function windowBound(constant3, local) {
+  const fields = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)$/.exec(local);
+  if (fields === null)
+    throw new Error(`kfm-compile bug: window bound ${local}`);
+  return `${constant3} = datetime(${fields.slice(1).map((f) => String(Number(f))).join(", ")}, tzinfo=KFM_ZONE)`;
+}
+function windowLines(s) {
+  if (s === null || s.start === null && s.end === null)
+    return [];
+  return [
+    "# The workflow's window, read in the schedule's time zone: a slot outside it starts no run.",
+    `KFM_ZONE = ZoneInfo(${pyStr(s.timezone)})`,
+    ...s.start === null ? [] : [windowBound("KFM_WINDOW_START", s.start)],
+    ...s.end === null ? [] : [windowBound("KFM_WINDOW_END", s.end)]
+  ];
+}
+function scheduleView2(ir, s) {
+  const conditions = [...s.start === null ? [] : ["fire < KFM_WINDOW_START"], ...s.end === null ? [] : ["fire > KFM_WINDOW_END"]];
+  return {
+    name: pyStr(scheduleName(ir.name)),
+    job: jobFunction(ir.name),
+    cron: pyStr(s.cron),
+    timezone: pyStr(s.timezone),
+    function: scheduleName(ir.name),
+    window: conditions.length === 0 ? [] : [{ condition: conditions.join(" or ") }]
+  };
+}
+function imports(ir, s) {
+  const window = windowLines(s).length > 0;
+  const period = s !== null && s.periodSeconds !== null;
+  const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
+  const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`];
+  if (window)
+    stdlib.push("from zoneinfo import ZoneInfo");
+  const names = [
+    "ConfigurableResource",
+    ...s !== null ? ["DefaultScheduleStatus"] : [],
+    "Definitions",
+    ...deps ? ["In", "Nothing"] : [],
+    "RetryRequested",
+    ...s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : [],
+    ...window ? ["SkipReason"] : [],
+    "job",
+    "op",
+    ...s !== null ? ["schedule"] : []
+  ];
+  const dagster2 = layout({ open: "from dagster import (", items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0);
+  const one = `from dagster import ${names.join(", ")}`;
+  return [...stdlib, "", ...one.length <= 88 ? [one] : dagster2, "from dagster_k8s import execute_k8s_job"].join("\n");
+}
+function viewModel2(ir, options) {
+  const s = ir.schedule?.kind === "cron" ? ir.schedule : null;
+  const tags = [[pyStr(MAX_RUNTIME_TAG), pyStr(pyNum(ir.timeoutSeconds ?? 0))]];
+  const launcher = [];
+  if (options.namespace !== void 0)
+    launcher.push(`namespace=${pyStr(options.namespace)}`);
+  if (options.serviceAccount !== void 0)
+    launcher.push(`service_account_name=${pyStr(options.serviceAccount)}`);
+  return {
+    header: hashComment(headerLines(ir, TARGET_NAME4)),
+    imports: imports(ir, s),
+    workflow: pyStr(ir.name),
+    runTokenSeed: pyStr(ir.runTokenSeed),
+    period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
+    windowLines: windowLines(s),
+    ops: ir.jobs.map(opView),
+    jobName: pyStr(jobFunction(ir.name)),
+    jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
+    jobTags: valueAt(pyDict(tags), 1, "tags="),
+    jobFunction: jobFunction(ir.name),
+    calls: calls(ir.jobs),
+    schedules: s === null ? [] : [scheduleView2(ir, s)],
+    scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
+    launcherArgs: launcher.join(", ")
+  };
+}
+var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
+var compiled2 = null;
+function template2() {
+  if (compiled2 === null) {
+    const source = readFileSync3(assetPath(TEMPLATE_PATH2), "utf8");
+    const Handlebars = createRequire3(import.meta.url)("handlebars");
+    compiled2 = Handlebars.create().compile(source, { strict: true, noEscape: true, knownHelpersOnly: true });
+  }
+  return compiled2;
+}
+function emit5(ir, options = DEFAULT_OPTIONS5) {
+  return template2()(viewModel2(ir, options));
+}
+
+// dist/targets/dagster/check.js
+function check5(ir) {
+  const problems = [];
+  const refuse = (what, why, instead, at) => {
+    problems.push(problem("KFM301", `dagster cannot express ${what}: ${why} ${instead}`, at));
+  };
+  const s = ir.schedule;
+  if (s !== null && s.kind === "event") {
+    refuse(`event trigger \`${s.trigger}\``, "kfm-compile does not yet map it to a Dagster sensor with the same meaning.", "Use a cron schedule, or start the job from the event source through Dagster's GraphQL API.", s.at);
+  }
+  if (s !== null && s.kind === "cron" && s.catchup) {
+    refuse("catchup: true", "a Dagster schedule without partitions launches only the latest missed tick (dagster/_scheduler/scheduler.py), and kfm-compile does not yet write the time-window partitions that would catch up.", "Use catchup: false and run the missed dates with `kfm-compile backfill`.", [...s.at, "catchup"]);
+  }
+  if (ir.maxActiveRuns !== null) {
+    refuse(`max_active_runs of ${ir.maxActiveRuns}`, "Dagster limits runs per tag with the QueuedRunCoordinator's tag_concurrency_limits, an instance setting (dagster.yaml), and kfm-compile does not yet write the tag and the setting it needs.", "Remove max_active_runs, or limit the runs in the instance's run coordinator yourself.", [...ir.at, "max_active_runs"]);
+  }
+  for (const u of ir.upstream) {
+    refuse(`a dependency on workflow \`${u.workflow}\``, "kfm-compile does not yet write a Dagster sensor or op that waits for the other job's run of the same logical date.", "Remove the dependency, or start this workflow from the other one's success.", u.at);
+  }
+  for (const n of ir.notifications) {
+    refuse(`a ${n.kind} failure notification`, "kfm-compile does not yet write the run_failure_sensor that would send it.", "Remove the notification, or add a run failure sensor to the code location yourself.", n.at);
+  }
+  for (const job of ir.jobs) {
+    if (dagsterName(job.name) === jobFunction(ir.name)) {
+      refuse(`a job named \`${job.name}\` in workflow \`${ir.name}\``, `its op would be named as the workflow's Dagster job \`${jobFunction(ir.name)}\`, and a code location holds one definition per name (dagster/_core/definitions/repository_definition/repository_data.py \`_check_node_defs\`).`, "Rename the job.", job.at);
+    }
+    if (job.approval !== null) {
+      refuse(`the approval gate \`${job.name}\``, "Dagster has no op that waits for a person's decision, and kfm-compile does not yet emulate one.", "Remove the gate, or split the workflow where it stood.", job.at);
+    }
+    if (job.runWhen === "all_done") {
+      refuse(`on_upstream_failure: continue on job \`${job.name}\``, "an op whose upstream op failed never runs in Dagster (dagster/_core/execution/plan/active.py abandons it), and kfm-compile does not yet emulate running it.", "Remove on_upstream_failure, or make the upstream job succeed on the failures it may ignore.", job.at);
+    }
+  }
+  return problems;
+}
+
+// dist/targets/dagster/features.js
+var features5 = {
+  dependencies: { support: "native", how: "One op per job; an op waits for each job it depends on through an `In(Nothing)` input wired in the `@job` body." },
+  "failure.stop-downstream": {
+    support: "native",
+    how: "Dagster abandons the ops downstream of a failed op and runs the independent ones; the run ends failed (`_core/execution/plan/active.py`)."
+  },
+  "failure.continue": {
+    support: "refused",
+    how: "Dagster never runs an op whose upstream op failed; no emulation yet. Make the upstream job succeed on the failures it may ignore."
+  },
+  "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
+  "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
+  "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
+  "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
+  "retry.attempts": {
+    support: "emulated",
+    how: "The op raises `RetryRequested(max_retries=max_attempts - 1)` after a failed attempt, bypassing `RetryPolicy`."
+  },
+  "retry.constant-wait": { support: "emulated", how: "`RetryRequested(seconds_to_wait=...)` with the wait listed in the op; no jitter." },
+  "retry.exponential": {
+    support: "emulated",
+    how: "Each exact wait is listed in the op and given to `RetryRequested`: `RetryPolicy`'s `Backoff.EXPONENTIAL` waits `(2^k - 1) * delay`, with no multiplier."
+  },
+  "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the op; `RetryPolicy` has no cap." },
+  "timeout.attempt": { support: "native", how: "`execute_k8s_job(timeout=...)` per attempt: it fails the attempt and deletes the Kubernetes Job." },
+  "timeout.run": {
+    support: "native",
+    how: 'The `dagster/max_runtime` run tag: run monitoring (an instance setting) terminates the run past it and marks it failed. Without a timeout the tag is `"0"`, so no instance default applies.'
+  },
+  "timeout.none": { support: "native", how: '`timeout=None` on each attempt and `dagster/max_runtime` `"0"` on the run.' },
+  "schedule.cron": {
+    support: "native",
+    how: "`@schedule(cron_schedule=..., execution_timezone=...)`; the run's logical date is the tick's `scheduled_execution_time`."
+  },
+  "schedule.window": { support: "emulated", how: "The schedule function returns `SkipReason` for a tick before `start_date` or after `end_date`." },
+  "schedule.catchup": {
+    support: "refused",
+    how: "A schedule without partitions launches only the latest missed tick; no partitions written yet. Use `kfm-compile backfill`."
+  },
+  "schedule.daylight-saving": {
+    support: "conditional",
+    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour and for a repeated hour; it fires a skipped slot at the end of the gap (on the hour), not an hour late, so such a slot is refused (KFM220)."
+  },
+  "schedule.event": { support: "refused", how: "No sensor with the same meaning yet; start the job through Dagster's GraphQL API." },
+  "runtime.logical-date": {
+    support: "emulated",
+    how: "The `kfm-compile.dev/logical-date` run tag, set by the schedule (or an operator), else the run's creation time; `ds` and `ts` are rendered from it in UTC."
+  },
+  "runtime.prev-next": { support: "emulated", how: "The logical date minus or plus the schedule's period (`KFM_PERIOD`)." },
+  "env.standard": { support: "emulated", how: "`env` of the container; KFM_ATTEMPT is `context.retry_number + 1`, KFM_RUN_TOKEN a sha256 in the module." },
+  "env.secret": { support: "native", how: "A Kubernetes `valueFrom.secretKeyRef` in `container_config.env`, resolved by the kubelet." },
+  "concurrency.queue": {
+    support: "refused",
+    how: "The QueuedRunCoordinator's tag concurrency limits are an instance setting; not written yet."
+  },
+  "text.literal": { support: "emulated", how: "A format string has `{` and `}` doubled; `$` is doubled against Kubernetes' `$(VAR)` expansion." },
+  resources: { support: "native", how: "`execute_k8s_job(resources=...)` with requests equal to limits." },
+  "command.entrypoint": { support: "native", how: "`command=None`: the pod runs the image entrypoint." }
+};
+
+// dist/targets/dagster/lift.js
+var LiftError2 = class extends Error {
+  constructor(message) {
+    super(`dagster lift: ${message}`);
+  }
+};
+function readEscape2(src, i, quote) {
+  const e = src[i + 1];
+  if (e === "\\" || e === quote)
+    return [e, i + 2];
+  if (e === "n" || e === "r" || e === "t")
+    return [e === "n" ? "\n" : e === "r" ? "\r" : "	", i + 2];
+  const width = e === "x" ? 2 : e === "u" ? 4 : e === "U" ? 8 : 0;
+  if (width === 0)
+    throw new LiftError2(`unsupported escape \\${e ?? ""}`);
+  const digits = src.slice(i + 2, i + 2 + width);
+  if (!new RegExp(`^[0-9a-fA-F]{${width}}$`).test(digits))
+    throw new LiftError2(`malformed escape \\${e}${digits}`);
+  const cp = parseInt(digits, 16);
+  return [cp >= 55296 && cp <= 57343 ? String.fromCharCode(cp) : String.fromCodePoint(cp), i + 2 + width];
+}
+var Reader = class {
+  src;
+  i = 0;
+  constructor(src) {
+    this.src = src;
+  }
+  skip() {
+    while (this.i < this.src.length && /[\s]/.test(this.src[this.i]))
+      this.i++;
+  }
+  peek() {
+    this.skip();
+    return this.src[this.i] ?? "";
+  }
+  take(ch) {
+    if (this.peek() !== ch)
+      throw new LiftError2(`expected \`${ch}\` at ${JSON.stringify(this.src.slice(this.i, this.i + 30))}`);
+    this.i++;
+  }
+  optional(ch) {
+    if (this.peek() !== ch)
+      return false;
+    this.i++;
+    return true;
+  }
+  end() {
+    if (this.peek() !== "")
+      throw new LiftError2(`unexpected ${JSON.stringify(this.src.slice(this.i, this.i + 30))}`);
+  }
+  string() {
+    const quote = this.src[this.i];
+    let i = this.i + 1;
+    let out = "";
+    while (i < this.src.length && this.src[i] !== quote) {
+      if (this.src[i] === "\n")
+        throw new LiftError2("newline inside a string literal");
+      if (this.src[i] === "\\") {
+        const [s, n] = readEscape2(this.src, i, quote);
+        out += s;
+        i = n;
+      } else
+        out += this.src[i++];
+    }
+    if (i >= this.src.length)
+      throw new LiftError2("unterminated string literal");
+    this.i = i + 1;
+    return out;
+  }
+  seq(close) {
+    const items = [];
+    while (!this.optional(close)) {
+      items.push(this.expr());
+      if (this.peek() !== close)
+        this.take(",");
+    }
+    return items;
+  }
+  args() {
+    const args = [];
+    const kwargs = /* @__PURE__ */ new Map();
+    while (!this.optional(")")) {
+      const m = /^([A-Za-z_][A-Za-z0-9_]*)=(?!=)/.exec(this.src.slice(this.i));
+      if (m) {
+        this.i += m[0].length;
+        if (kwargs.has(m[1]))
+          throw new LiftError2(`keyword ${m[1]} repeated`);
+        kwargs.set(m[1], this.expr());
+      } else {
+        if (kwargs.size > 0)
+          throw new LiftError2("positional argument after keyword argument");
+        args.push(this.expr());
+      }
+      if (this.peek() !== ")")
+        this.take(",");
+    }
+    return { args, kwargs };
+  }
+  expr() {
+    const c = this.peek();
+    if (c === '"' || c === "'") {
+      const value = this.string();
+      if (this.src.startsWith(".format_map(", this.i)) {
+        this.i += ".format_map(".length;
+        const arg = /^\s*values\s*,?\s*\)/.exec(this.src.slice(this.i));
+        if (!arg)
+          throw new LiftError2("format_map of something other than values");
+        this.i += arg[0].length;
+        return { kind: "format", format: value };
+      }
+      return { kind: "str", value };
+    }
+    if (c === "[") {
+      this.i++;
+      return { kind: "list", items: this.seq("]") };
+    }
+    if (c === "{") {
+      this.i++;
+      const entries = [];
+      while (!this.optional("}")) {
+        const k = this.expr();
+        this.take(":");
+        entries.push([k, this.expr()]);
+        if (this.peek() !== "}")
+          this.take(",");
+      }
+      return { kind: "dict", entries };
+    }
+    const num3 = /^-?[0-9]+(\.[0-9]+)?(e[+-]?[0-9]+)?/.exec(this.src.slice(this.i));
+    if (num3) {
+      this.i += num3[0].length;
+      return { kind: "num", value: Number(num3[0]) };
+    }
+    const name = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(this.src.slice(this.i));
+    if (!name)
+      throw new LiftError2(`unexpected ${JSON.stringify(this.src.slice(this.i, this.i + 30))}`);
+    this.i += name[0].length;
+    if (this.src[this.i] === "[") {
+      this.i++;
+      const key = this.expr();
+      this.take("]");
+      if (key.kind !== "str")
+        throw new LiftError2("a subscript that is not a string");
+      return { kind: "index", name: name[0], key: key.value };
+    }
+    if (this.src[this.i] === "(") {
+      this.i++;
+      return { kind: "call", func: name[0], ...this.args() };
+    }
+    return { kind: "name", name: name[0] };
+  }
+};
+function parse(src) {
+  const r = new Reader(src);
+  const e = r.expr();
+  r.end();
+  return e;
+}
+function kwargsOf(body, what) {
+  const r = new Reader(body + ")");
+  const { args, kwargs } = r.args();
+  r.end();
+  if (args.length > 0)
+    throw new LiftError2(`${what}: unexpected positional arguments`);
+  return kwargs;
+}
+function str6(e, what) {
+  if (e?.kind !== "str")
+    throw new LiftError2(`${what}: expected a string literal`);
+  return e.value;
+}
+function optNum(e, what) {
+  if (e?.kind === "name" && e.name === "None")
+    return null;
+  if (e?.kind !== "num")
+    throw new LiftError2(`${what}: expected a number or None`);
+  return e.value;
+}
+function dict(e, what) {
+  if (e?.kind !== "dict")
+    throw new LiftError2(`${what}: expected a dict`);
+  const out = /* @__PURE__ */ new Map();
+  for (const [k, v] of e.entries)
+    out.set(str6(k, `${what} key`), v);
+  return out;
+}
+function keys(m, expected, what) {
+  const got = [...m.keys()];
+  if (got.join(",") !== expected.join(","))
+    throw new LiftError2(`${what}: keys ${got.join(", ")}, expected ${expected.join(", ")}`);
+}
+var VARIABLES = /* @__PURE__ */ new Set([...RUNTIME_VARIABLES, ...STANDARD_VARIABLES]);
+function variable(name, what) {
+  if (!VARIABLES.has(name))
+    throw new LiftError2(`${what}: unknown value ${name}`);
+  return { variable: name };
+}
+function undouble(text, what) {
+  if (/\$(?!\$)/.test(text.replace(/\$\$/g, "")))
+    throw new LiftError2(`${what}: a single $ in Kubernetes text`);
+  return text.replace(/\$\$/g, "$");
+}
+function push(out, seg) {
+  const last = out[out.length - 1];
+  if ("text" in seg && last !== void 0 && "text" in last)
+    out[out.length - 1] = { text: last.text + seg.text };
+  else if (!("text" in seg) || seg.text !== "")
+    out.push(seg);
+}
+function template3(e, what) {
+  if (e?.kind === "str")
+    return e.value === "" ? [] : [{ text: undouble(e.value, what) }];
+  if (e?.kind === "index") {
+    if (e.name !== "values")
+      throw new LiftError2(`${what}: a subscript of ${e.name}`);
+    return [variable(e.key, what)];
+  }
+  if (e?.kind === "format") {
+    const out = [];
+    const re = /\{\{|\}\}|\{([a-z_]+)\}|([^{}]+)/gy;
+    let m;
+    let at = 0;
+    while ((m = re.exec(e.format)) !== null) {
+      at = re.lastIndex;
+      if (m[0] === "{{")
+        push(out, { text: "{" });
+      else if (m[0] === "}}")
+        push(out, { text: "}" });
+      else if (m[1] !== void 0)
+        push(out, variable(m[1], what));
+      else
+        push(out, { text: m[2] });
+    }
+    if (at !== e.format.length)
+      throw new LiftError2(`${what}: malformed format string`);
+    return out.map((s) => "text" in s ? { text: undouble(s.text, what) } : s);
+  }
+  throw new LiftError2(`${what}: expected text`);
+}
+function templates2(e, what) {
+  if (e?.kind === "name" && e.name === "None")
+    return null;
+  if (e?.kind !== "list")
+    throw new LiftError2(`${what}: expected a list or None`);
+  return e.items.map((x, i) => template3(x, `${what}[${i}]`));
+}
+function envVar2(e, what) {
+  const m = dict(e, what);
+  const name = str6(m.get("name"), `${what} name`);
+  if (m.has("value")) {
+    keys(m, ["name", "value"], what);
+    return [name, template3(m.get("value"), `${what} value`)];
+  }
+  keys(m, ["name", "valueFrom"], what);
+  const from = dict(m.get("valueFrom"), `${what} valueFrom`);
+  keys(from, ["secretKeyRef"], `${what} valueFrom`);
+  const ref = dict(from.get("secretKeyRef"), `${what} secretKeyRef`);
+  keys(ref, ["name", "key"], `${what} secretKeyRef`);
+  return [name, { secret: str6(ref.get("name"), what), key: str6(ref.get("key"), what) }];
+}
+function resources(e, what) {
+  if (e?.kind === "name" && e.name === "None")
+    return { cpu: null, memory: null };
+  const m = dict(e, what);
+  keys(m, ["requests", "limits"], what);
+  const requests = dict(m.get("requests"), `${what} requests`);
+  const limits = dict(m.get("limits"), `${what} limits`);
+  const q = (d, k) => d.has(k) ? str6(d.get(k), `${what} ${k}`) : null;
+  if (q(requests, "cpu") !== q(limits, "cpu") || q(requests, "memory") !== q(limits, "memory"))
+    throw new LiftError2(`${what}: requests differ from limits`);
+  return { cpu: q(limits, "cpu"), memory: q(limits, "memory") };
+}
+var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
+var JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
+var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: ScheduleEvaluationContext\):\n/;
+function constant2(text, name) {
+  const m = new RegExp(`^${name} = (.*)$`, "m").exec(text);
+  return m ? parse(m[1]) : null;
+}
+function windowBound2(text, name) {
+  const m = new RegExp(`^${name} = datetime\\((\\d+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+), tzinfo=KFM_ZONE\\)$`, "m").exec(text);
+  if (m === null)
+    return null;
+  const [y, ...rest] = m.slice(1).map(Number);
+  const two = rest.map((n) => String(n).padStart(2, "0"));
+  return `${String(y).padStart(4, "0")}-${two[0]}-${two[1]}T${two[2]}:${two[3]}:${two[4]}`;
+}
+function lift5(text) {
+  const workflow = str6(constant2(text, "KFM_WORKFLOW") ?? void 0, "KFM_WORKFLOW");
+  const runTokenSeed2 = str6(constant2(text, "KFM_RUN_TOKEN_SEED") ?? void 0, "KFM_RUN_TOKEN_SEED");
+  if (!text.includes(`KFM_LOGICAL_DATE_TAG = ${JSON.stringify(LOGICAL_DATE_TAG)}`))
+    throw new LiftError2("the logical-date tag is missing");
+  const ops = /* @__PURE__ */ new Map();
+  for (const m of text.matchAll(OP_BLOCK)) {
+    const deco = kwargsOf(m[1], "@op");
+    const name = str6(deco.get("name"), "@op name");
+    if (m[2] !== `${name}_op`)
+      throw new LiftError2(`op ${name} is defined as ${m[2]}`);
+    const ins = dict(deco.get("ins"), `op ${name} ins`);
+    const call2 = kwargsOf(m[3], `op ${name} kfm_attempt`);
+    keys(call2, ["waits", "image", "command", "args", "env", "resources", "timeout"], `op ${name} kfm_attempt`);
+    const waitsExpr = call2.get("waits");
+    if (waitsExpr?.kind !== "list")
+      throw new LiftError2(`op ${name}: waits is not a list`);
+    const waits = waitsExpr.items.map((w) => optNum(w, `op ${name} waits`) ?? 0);
+    const envExpr = call2.get("env");
+    if (envExpr?.kind !== "list")
+      throw new LiftError2(`op ${name}: env is not a list`);
+    const env = envExpr.items.map((e, i) => envVar2(e, `op ${name} env[${i}]`));
+    const opTags = dict(deco.get("tags"), `op ${name} tags`);
+    keys(opTags, [JOB_TAG], `op ${name} tags`);
+    const spec = str6(opTags.get(JOB_TAG), `op ${name} ${JOB_TAG}`);
+    if (dagsterName(spec) !== name)
+      throw new LiftError2(`op ${name} is tagged as job ${spec}`);
+    const r = resources(call2.get("resources"), `op ${name} resources`);
+    const inputs = [];
+    for (const [input, v] of ins) {
+      if (v.kind !== "call" || v.func !== "In" || v.args.length !== 1 || v.args[0].kind !== "name" || v.args[0].name !== "Nothing")
+        throw new LiftError2(`op ${name} input ${input} is not In(Nothing)`);
+      inputs.push(input);
+    }
+    ops.set(name, {
+      spec,
+      inputs,
+      summary: {
+        approval: null,
+        image: str6(call2.get("image"), `op ${name} image`),
+        command: templates2(call2.get("command"), `op ${name} command`),
+        args: templates2(call2.get("args"), `op ${name} args`),
+        runWhen: "all_succeeded",
+        failureFailsRun: true,
+        env: sortedRecord(env),
+        cpu: cpuMeaning(r.cpu),
+        memory: memoryMeaning(r.memory),
+        attempts: waits.length + 1,
+        waitsSeconds: waits,
+        timeoutSeconds: optNum(call2.get("timeout"), `op ${name} timeout`)
+      }
+    });
+  }
+  const jm = JOB_BLOCK.exec(text);
+  if (jm === null)
+    throw new LiftError2("no @job");
+  const jobDeco = kwargsOf(jm[1], "@job");
+  if (str6(jobDeco.get("name"), "@job name") !== jobFunction(workflow) || jm[2] !== jobFunction(workflow))
+    throw new LiftError2("the job is not the workflow's");
+  const tags = dict(jobDeco.get("tags"), "@job tags");
+  keys(tags, [MAX_RUNTIME_TAG], "@job tags");
+  const maxRuntime = Number(str6(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
+  const after = /* @__PURE__ */ new Map();
+  const body = jm[3].replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
+  for (const line2 of body.split("\n").filter((l) => l.trim() !== "")) {
+    const c = /^ {4}(?:([A-Za-z0-9_]+)_done = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
+    if (c === null)
+      throw new LiftError2(`job body line ${JSON.stringify(line2)}`);
+    const name = c[2].replace(/_op$/, "");
+    const op = ops.get(name);
+    if (op === void 0 || c[2] !== opFunction(op.spec))
+      throw new LiftError2(`the job calls ${c[2]}, which is no op`);
+    if (c[1] !== void 0 && c[1] !== name)
+      throw new LiftError2(`op ${name}'s output is kept as ${c[1]}_done`);
+    const wired = c[3] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[3], `call of ${name}`);
+    const ups = [];
+    for (const [input, v] of wired) {
+      if (v.kind !== "name" || !v.name.endsWith("_done"))
+        throw new LiftError2(`op ${name} input ${input} is wired to something else`);
+      const up = ops.get(v.name.slice(0, -"_done".length));
+      if (up === void 0 || input !== afterInput(up.spec))
+        throw new LiftError2(`op ${name} input ${input} is wired to ${v.name}`);
+      ups.push(up.spec);
+    }
+    if ([...wired.keys()].sort().join(",") !== [...op.inputs].sort().join(","))
+      throw new LiftError2(`op ${name}: inputs and wiring differ`);
+    if (after.has(op.spec))
+      throw new LiftError2(`op ${name} is called twice`);
+    after.set(op.spec, ups.sort(compareStrings));
+  }
+  const jobs = {};
+  for (const op of [...ops.values()].sort((a, b) => compareStrings(a.spec, b.spec))) {
+    const ups = after.get(op.spec);
+    if (ups === void 0)
+      throw new LiftError2(`op ${op.spec} is not called in the job`);
+    jobs[op.spec] = { ...op.summary, after: ups };
+  }
+  let schedule = null;
+  const sm = SCHEDULE_BLOCK.exec(text);
+  if (sm !== null) {
+    const k = kwargsOf(sm[1], "@schedule");
+    if (str6(k.get("name"), "@schedule name") !== scheduleName(workflow))
+      throw new LiftError2("the schedule is not the workflow's");
+    const job = k.get("job");
+    if (job?.kind !== "name" || job.name !== jobFunction(workflow))
+      throw new LiftError2("the schedule runs another job");
+    const status = k.get("default_status");
+    if (status?.kind !== "name" || status.name !== "DefaultScheduleStatus.RUNNING")
+      throw new LiftError2("the schedule does not start running");
+    schedule = {
+      kind: "cron",
+      cron: str6(k.get("cron_schedule"), "cron_schedule"),
+      timezone: str6(k.get("execution_timezone"), "execution_timezone"),
+      start: windowBound2(text, "KFM_WINDOW_START"),
+      end: windowBound2(text, "KFM_WINDOW_END"),
+      catchup: false
+    };
+  }
+  return {
+    workflow,
+    schedule,
+    timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
+    maxActiveRuns: null,
+    runTokenSeed: runTokenSeed2,
+    upstream: [],
+    notifications: [],
+    jobs
+  };
+}
+
+// dist/targets/dagster/runs.js
+function sh3(text) {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+var AGAIN5 = "A line run again starts a second run of its date, with the same run token.";
+function runs5(ir, logicalDates) {
+  const planned = logicalDates.map((ms) => ({
+    logicalDate: logicalDateText(ms),
+    runToken: runToken(ir.runTokenSeed, ms),
+    name: `${dagsterName(ir.name)} ${isoUtc(ms)}`
+  }));
+  const lines = logicalDates.map((ms, i) => {
+    const r = planned[i];
+    const tags = JSON.stringify({ [LOGICAL_DATE_TAG]: isoUtc(ms) });
+    return `# logical date ${r.logicalDate}, run token ${r.runToken}
+dagster job launch -f ${sh3(outputBaseName(ir.name) + ".py")} -j ${sh3(jobFunction(ir.name))} --tags ${sh3(tags)}
+`;
+  });
+  return { runs: planned, files: [{ suffix: ".sh", text: lines.join("") }], again: AGAIN5 };
+}
+
+// dist/targets/dagster/index.js
+var DAGSTER_CRON = {
+  gap: (c) => c.everyHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour",
+  fold: (c) => MEANING.fold(c)
+};
+var dagster = {
+  name: "dagster",
+  title: "Dagster code location (Definitions, one op per job via dagster-k8s execute_k8s_job)",
+  extension: "py",
+  daylightSaving: DAGSTER_CRON,
+  options: OPTIONS6,
+  features: features5,
+  check: check5,
+  emit: emit5,
+  lift: lift5,
+  runs: runs5
+};
+
 // dist/targets/index.js
-var TARGETS = [airflow, argo, tekton, githubActions];
+var TARGETS = [airflow, argo, tekton, githubActions, dagster];
 function findTarget(name) {
   return TARGETS.find((t) => t.name === name);
 }
@@ -27719,7 +28493,7 @@ function printedHelp(values, command, io) {
     io.stdout(command.help);
   return values.help === true;
 }
-function parse(args, options) {
+function parse2(args, options) {
   try {
     return parseArgs({ args: [...args], options: { help: { type: "boolean", short: "h" }, ...options }, allowPositionals: true, strict: true });
   } catch (e) {
@@ -27856,7 +28630,7 @@ import { dirname as dirname4, resolve as resolve4 } from "node:path";
 
 // dist/src/config/load.js
 import { existsSync as existsSync2, realpathSync as realpathSync2 } from "node:fs";
-import { createRequire as createRequire3 } from "node:module";
+import { createRequire as createRequire4 } from "node:module";
 import { dirname as dirname3, isAbsolute as isAbsolute2, join as join2, relative as relative4, resolve as resolve3, sep as sep4 } from "node:path";
 var CONFIG_FILE = "kfm.config.yaml";
 function findConfig(cwd, explicit) {
@@ -27921,14 +28695,14 @@ function parseConfig(file, text, path, glob = globFiles) {
     }
     if (folders.length < 2)
       continue;
-    const [out, runs5] = folders;
-    if (runs5 === out || inside2(resolve3(root, out), resolve3(root, runs5)) || inside2(resolve3(root, runs5), resolve3(root, out))) {
-      problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
+    const [out, runs6] = folders;
+    if (runs6 === out || inside2(resolve3(root, out), resolve3(root, runs6)) || inside2(resolve3(root, runs6), resolve3(root, out))) {
+      problems.push(problem("KFM015", `The runs folder \`${runs6}\` ${runs6 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs6)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
       continue;
     }
     if (resolved.options === null)
       continue;
-    targets.push({ target, out, runs: runs5, options: { ...resolved.options, digest: optionsDigest(resolved.options.given) } });
+    targets.push({ target, out, runs: runs6, options: { ...resolved.options, digest: optionsDigest(resolved.options.given) } });
   }
   const configured = new Set(targets.map((t) => t.target.name));
   const named = new Set(Object.keys(config.targets));
@@ -27995,7 +28769,7 @@ function withoutKeys(data, problems) {
   return copy;
 }
 function globFiles(patterns, root) {
-  const { globSync } = createRequire3(import.meta.url)("tinyglobby");
+  const { globSync } = createRequire4(import.meta.url)("tinyglobby");
   return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) => resolve3(p));
 }
 function projectBetween(root, out) {
@@ -28282,7 +29056,7 @@ Exit status: 0 every object applied, 1 invalid specs, an object refused, or no c
 reached (one line saying why), 2 usage error.
 `,
   async run(args, io) {
-    const { values, positionals } = parse(args, {
+    const { values, positionals } = parse2(args, {
       target: PROJECT_OPTIONS.target,
       config: PROJECT_OPTIONS.config,
       option: PROJECT_OPTIONS.option,
@@ -28381,7 +29155,7 @@ import { relative as relative6 } from "node:path";
 
 // dist/src/write.js
 import * as nodeFs from "node:fs";
-import { closeSync as closeSync3, lstatSync, openSync as openSync3, readdirSync, readFileSync as readFileSync3, readSync as readSync2, realpathSync as realpathSync3, rmSync as rmSync2, statSync as statSync2 } from "node:fs";
+import { closeSync as closeSync3, lstatSync, openSync as openSync3, readdirSync, readFileSync as readFileSync4, readSync as readSync2, realpathSync as realpathSync3, rmSync as rmSync2, statSync as statSync2 } from "node:fs";
 import { dirname as dirname5, isAbsolute as isAbsolute3, join as join4, relative as relative5, resolve as resolve5, sep as sep5 } from "node:path";
 import { randomBytes } from "node:crypto";
 var NODE_FS = {
@@ -28440,7 +29214,7 @@ function isGenerated(text) {
 }
 function readIfExists(path) {
   try {
-    return readFileSync3(path, "utf8");
+    return readFileSync4(path, "utf8");
   } catch (e) {
     if (e.code === "ENOENT")
       return null;
@@ -28697,7 +29471,7 @@ rewritten), then a summary; on a terminal, a long run shows its progress.
 Exit status: 0 written, 1 invalid spec or range (diagnostics printed), 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, {
+    const { values, positionals } = parse2(args, {
       ...PROJECT_OPTIONS,
       from: { type: "string" },
       to: { type: "string" },
@@ -28757,7 +29531,7 @@ import { randomBytes as randomBytes2 } from "node:crypto";
 import { relative as relative7 } from "node:path";
 
 // dist/src/check.js
-import { readFileSync as readFileSync4 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
 import { join as join5 } from "node:path";
 
 // node_modules/diff/libesm/diff/base.js
@@ -29193,7 +29967,7 @@ function splitLines(text) {
 // dist/src/check.js
 function readOrNull(path) {
   try {
-    return readFileSync4(path, "utf8");
+    return readFileSync5(path, "utf8");
   } catch (e) {
     if (e.code === "ENOENT" || e.code === "EISDIR")
       return null;
@@ -29205,7 +29979,7 @@ function generatedFiles(base, folders) {
   for (const { folder, name, path } of outputFolderFiles(base, folders)) {
     let bytes;
     try {
-      bytes = readFileSync4(join5(base, path));
+      bytes = readFileSync5(join5(base, path));
     } catch {
       continue;
     }
@@ -29355,7 +30129,7 @@ with the command that brings the files up to date: kfm-compile with the same spe
 Exit status: 0 everything current, 1 differences or invalid specs, 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, full: { type: "boolean" }, quiet: { type: "boolean", short: "q" } });
+    const { values, positionals } = parse2(args, { ...PROJECT_OPTIONS, full: { type: "boolean" }, quiet: { type: "boolean", short: "q" } });
     if (printedHelp(values, this, io))
       return EXIT_OK;
     const selected = select(values, positionals, io);
@@ -29393,8 +30167,8 @@ ${result.missing.map((p) => `  ${shown2(p)}
 `).join("")}`);
     }
     if (result.orphans.length > 0) {
-      const compiled2 = /* @__PURE__ */ new Set([...specs, ...trusted.map((t) => t.from)]);
-      const why = (from) => compiled2.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`;
+      const compiled3 = /* @__PURE__ */ new Set([...specs, ...trusted.map((t) => t.from)]);
+      const why = (from) => compiled3.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`;
       io.stdout(`Orphans (generated, but no compiled spec writes them; kfm-compile --prune removes them):
 ${result.orphans.map((o) => `  ${shown2(o.path)} (${why(o.header.from)})
 `).join("")}`);
@@ -29446,7 +30220,7 @@ var compileCommand2 = {
   summary: "kfm-compile [<spec>... --target <name|all> [--out DIR]] [--config FILE] [--option NAME=VALUE] [--force] [--prune] [--quiet]",
   help: "",
   run(args, io) {
-    const { values, positionals } = parse(args, {
+    const { values, positionals } = parse2(args, {
       ...PROJECT_OPTIONS,
       force: { type: "boolean" },
       prune: { type: "boolean" },
@@ -29513,7 +30287,7 @@ var compileCommand2 = {
 };
 
 // dist/src/cli/commands/diff.js
-import { createRequire as createRequire4 } from "node:module";
+import { createRequire as createRequire5 } from "node:module";
 import { join as join6, posix as posix2, relative as relative9, sep as sep6 } from "node:path";
 
 // dist/src/diff.js
@@ -29590,7 +30364,7 @@ function canonical(v) {
 function same2(a, b) {
   return canonical(a) === canonical(b);
 }
-function templates2(ts) {
+function templates3(ts) {
   return ts === null ? null : ts.map(showTemplate);
 }
 function envValue2(v) {
@@ -29612,8 +30386,8 @@ function jobValues(j) {
   return {
     on_upstream_failure: j.runWhen === "all_done" ? "continue" : j.runWhen === "all_succeeded" ? "stop" : j.runWhen,
     image: j.image,
-    command: templates2(j.command),
-    args: templates2(j.args),
+    command: templates3(j.command),
+    args: templates3(j.args),
     cpu: j.cpu,
     memory: j.memory,
     attempts: j.attempts,
@@ -29627,8 +30401,8 @@ function change(field2, old, now) {
 function otherFields(a, b, known) {
   const ra = a;
   const rb = b;
-  const keys = [.../* @__PURE__ */ new Set([...Object.keys(ra), ...Object.keys(rb)])].filter((k) => !known.has(k)).sort(compareStrings);
-  return keys.filter((k) => !same2(ra[k], rb[k])).map((k) => change(k, JSON.parse(canonical(ra[k] ?? null)) ?? null, JSON.parse(canonical(rb[k] ?? null)) ?? null));
+  const keys2 = [.../* @__PURE__ */ new Set([...Object.keys(ra), ...Object.keys(rb)])].filter((k) => !known.has(k)).sort(compareStrings);
+  return keys2.filter((k) => !same2(ra[k], rb[k])).map((k) => change(k, JSON.parse(canonical(ra[k] ?? null)) ?? null, JSON.parse(canonical(rb[k] ?? null)) ?? null));
 }
 function workflowChanges(a, b) {
   const out = [];
@@ -29768,7 +30542,7 @@ function parseGitSource(arg) {
   return { ref, path };
 }
 function git(args, cwd) {
-  const { execFileSync } = createRequire4(import.meta.url)("node:child_process");
+  const { execFileSync } = createRequire5(import.meta.url)("node:child_process");
   try {
     return execFileSync("git", [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
   } catch (e) {
@@ -29876,7 +30650,7 @@ invalid or unreadable (then the diagnostics go to standard error and nothing to
 standard output), 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, { format: { type: "string", default: "text" } });
+    const { values, positionals } = parse2(args, { format: { type: "string", default: "text" } });
     if (printedHelp(values, this, io))
       return EXIT_OK;
     if (values.format !== "text" && values.format !== "json")
@@ -29979,8 +30753,8 @@ function usedFeatures(ir) {
       used.add("resources");
     if (j.command === null)
       used.add("command.entrypoint");
-    const templates3 = [...j.command ?? [], ...j.args ?? [], ...j.env.flatMap((e) => "value" in e ? [e.value] : [])];
-    for (const t of templates3) {
+    const templates4 = [...j.command ?? [], ...j.args ?? [], ...j.env.flatMap((e) => "value" in e ? [e.value] : [])];
+    for (const t of templates4) {
       for (const seg of t) {
         if ("variable" in seg)
           used.add(seg.variable === "prev_execution_date" || seg.variable === "next_execution_date" ? "runtime.prev-next" : "runtime.logical-date");
@@ -30063,7 +30837,7 @@ Exit status: 0 when every target shown compiles the spec, 1 when one refuses it 
 the spec is invalid, 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, {
+    const { values, positionals } = parse2(args, {
       target: { type: "string", short: "t" },
       config: { type: "string", short: "c" },
       option: { type: "string", multiple: true },
@@ -30308,7 +31082,7 @@ dashed and labelled "continue". All spec text is escaped for the format.
 Exit status: 0 printed, 1 invalid spec (diagnostics printed), 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, { config: { type: "string", short: "c" }, format: { type: "string", default: "mermaid" } });
+    const { values, positionals } = parse2(args, { config: { type: "string", short: "c" }, format: { type: "string", default: "mermaid" } });
     if (printedHelp(values, this, io))
       return EXIT_OK;
     const format = values.format;
@@ -30332,14 +31106,14 @@ Exit status: 0 printed, 1 invalid spec (diagnostics printed), 2 usage error.
 };
 
 // dist/src/cli/commands/info.js
-import { readFileSync as readFileSync5 } from "node:fs";
+import { readFileSync as readFileSync6 } from "node:fs";
 function printing(name, summary, help, text) {
   return {
     name,
     summary,
     help,
     run(args, io) {
-      const { values, positionals } = parse(args, {});
+      const { values, positionals } = parse2(args, {});
       if (printedHelp(values, this, io))
         return EXIT_OK;
       if (positionals.length > 0)
@@ -30352,7 +31126,7 @@ function printing(name, summary, help, text) {
 var schemaCommand = printing("schema", "kfm-compile schema", `Usage: kfm-compile schema
 
 Prints the JSON Schema of the spec format (schemas/workflow.schema.json).
-`, () => readFileSync5(assetPath("schemas/workflow.schema.json"), "utf8"));
+`, () => readFileSync6(assetPath("schemas/workflow.schema.json"), "utf8"));
 var targetsCommand = printing("targets", "kfm-compile targets", `Usage: kfm-compile targets
 
 Lists the backends, with their output file extension and the names of their
@@ -30385,7 +31159,7 @@ On a terminal, a run over many specs that takes more than a second shows its pro
 Exit status: 0 valid, 1 problems found, 2 usage error.
 `,
   run(args, io) {
-    const { values, positionals } = parse(args, { ...PROJECT_OPTIONS, format: { type: "string", default: "text" } });
+    const { values, positionals } = parse2(args, { ...PROJECT_OPTIONS, format: { type: "string", default: "text" } });
     if (printedHelp(values, this, io))
       return EXIT_OK;
     const format = values.format;
