@@ -226,6 +226,11 @@ parser_installed() {
 }
 parser_installed
 
+# The Dagster venv has its own stamp (conformance/dagster/setup.sh): only its lock re-syncs it.
+ensure_bootstrap
+KFM_CONFORMANCE_CACHE="$CACHE" KFM_PYTHON="$PYTHON" bash "$CONF/dagster/setup.sh" $([[ $RELOCK -eq 1 ]] && echo --relock) ||
+  die "setting up the Dagster venv failed"
+
 if [[ $FORCE -eq 0 && -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" ]] && outputs_present; then
   step "up to date ($CACHE)"
   exit 0
