@@ -1,48 +1,85 @@
 """Loads generated Dagster modules with Dagster's own code and prints what it loaded.
 
-Usage: python load_defs.py FILE.py...
+Usage: python load_defs.py [--logical-date ISO] FILE.py...
 
 For each file: imports it as Dagster's CLI does (`load_python_file`), checks the
 `defs` object with `Definitions.validate_loadable`, then reads back from the loaded
 definitions (never from the file's text) the job, its ops and their dependencies,
-the run tags, each op's launch arguments (by calling the op with a recording
-launcher), the schedule (cron, timezone, window by evaluating its ticks) and the
-resources. Prints one JSON object: {file: summary}, or {file: {"error": ...}}.
+the run tags, the schedule and the resources. Each op's compute function is then
+called as Dagster calls it, with a context built by `build_op_context` (the run
+tagged with the logical date) and a recording launcher in place of KfmLauncher:
+once succeeding, to record what the first attempt launches; then failing on every
+attempt, with the context's `retry_number` set to 0, 1, ..., to record the
+`RetryRequested` each failed attempt raises (its `max_retries` and
+`seconds_to_wait`) until the op lets the failure through: the attempts and waits
+Dagster's step executor would act on. Prints one JSON object: {file: summary}, or
+{file: {"error": ...}}.
 """
 
 import json
 import sys
 import traceback
 
-from dagster import Definitions, build_op_context
+from dagster import Definitions, RetryRequested, build_op_context
 from dagster._core.code_pointer import load_python_file
+
+LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
+# Attempts beyond this many are reported as "unbounded".
+MAX_PROBE = 50
 
 
 class Recorder:
-    """Stands for the KfmLauncher resource: records the arguments of one launch."""
+    """Stands for the KfmLauncher resource: records each launch, fails when told to."""
 
-    def __init__(self):
+    def __init__(self, fail):
+        self.fail = fail
         self.calls = []
 
     def launch(self, context, **container):
         self.calls.append(container)
+        if self.fail:
+            raise AttemptFailed()
 
 
-def op_launch(op_def, tags):
-    """Runs the op's body once with a recording launcher: what it would launch."""
-    from dagster import DagsterInstance
-
-    recorder = Recorder()
-    instance = DagsterInstance.ephemeral()
-    context = build_op_context(instance=instance, op_config=None)
-    # The logical date is read from the run's tags; build_op_context makes a run
-    # whose tags we cannot set, so patch the tag reader onto the context's run.
-    context._dagster_run = context.dagster_run.with_tags(tags)  # noqa: SLF001
-    op_def.compute_fn.decorated_fn(context, recorder)
-    return recorder.calls
+class AttemptFailed(Exception):
+    pass
 
 
-def summarize(path):
+class Attempt:
+    """The op's context with Dagster's retry number of the attempt under test."""
+
+    def __init__(self, context, retry_number):
+        self._context = context
+        self.retry_number = retry_number
+
+    def __getattr__(self, name):
+        return getattr(self._context, name)
+
+
+def call_op(op_def, context, retry_number, launcher):
+    op_def.compute_fn.decorated_fn(Attempt(context, retry_number), launcher)
+
+
+def probe(op_def, logical_date):
+    """What the op launches on its first attempt, and its attempts and waits."""
+    context = build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date})
+    ok = Recorder(fail=False)
+    call_op(op_def, context, 0, ok)
+    waits = []
+    attempts = None
+    for retry in range(MAX_PROBE):
+        try:
+            call_op(op_def, context, retry, Recorder(fail=True))
+        except RetryRequested as request:
+            waits.append(
+                {"max_retries": request.max_retries, "seconds": request.seconds_to_wait}
+            )
+            continue
+        except AttemptFailed:
+            attempts = retry + 1
+            break
+    return {"launch": ok.calls, "attempts": attempts, "retries": waits}
+def summarize(path, logical_date):
     module = load_python_file(path, working_directory=None)
     defs = module.defs
     assert isinstance(defs, Definitions), "defs is not a Definitions"
@@ -64,6 +101,7 @@ def summarize(path):
             if node.retry_policy is None
             else repr(node.retry_policy),
             "required_resources": sorted(node.required_resource_keys),
+            **probe(node, logical_date),
         }
     schedules = []
     for s in repo.schedule_defs:
@@ -85,11 +123,14 @@ def summarize(path):
     }
 
 
-def main(paths):
+def main(args):
+    logical_date = "2024-03-04T11:30:00+00:00"
+    if args[:1] == ["--logical-date"]:
+        logical_date, args = args[1], args[2:]
     out = {}
-    for path in paths:
+    for path in args:
         try:
-            out[path] = summarize(path)
+            out[path] = summarize(path, logical_date)
         except Exception:  # noqa: BLE001
             out[path] = {"error": traceback.format_exc()}
     json.dump(out, sys.stdout, indent=1, sort_keys=True)

@@ -1,86 +1,196 @@
 /**
- * The Dagster target through Dagster's own code (issue 16): every golden module is imported
- * and checked with `Definitions.validate_loadable` by the pinned dagster (conformance/dagster/
- * load_defs.py), and what Dagster loaded (job, ops, dependencies, run tags, schedule,
- * resources) is compared field by field with the module's lift (targets/dagster/lift.ts),
- * which the unit tests hold equal to the spec's meaning. Ruff (pinned) accepts every module.
+ * The Dagster target through Dagster's own code (issue 16). Every spec compiled for dagster
+ * (conformance/runners.ts `compileAll`) is imported and checked with
+ * `Definitions.validate_loadable` by the pinned dagster (conformance/dagster/load_defs.py),
+ * which then reads back from the loaded definitions the job, its ops and their `In(Nothing)`
+ * dependencies, the run tags, the schedule and the resources, and calls each op's compute
+ * function as Dagster does: what its first attempt launches for a logical date (image,
+ * command, args, env, resources, timeout) and the `RetryRequested` each failed attempt raises
+ * (attempts and exact waits). All of it is compared field by field with the spec's IR. The
+ * deliberately broken backend (one attempt too many) must be caught. Ruff (pinned) accepts
+ * every module unchanged.
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
-import { lift } from "../../targets/dagster/lift.js";
-import { MAX_RUNTIME_TAG, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
-import { CACHE, CONFORMANCE, setup } from "./runners.js";
+import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
+import { renderTemplate } from "../../src/runtime.js";
+import { MAX_RUNTIME_TAG, afterInput, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
+import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
-const GOLDEN = join(PACKAGE_ROOT, "golden", "dagster");
-const FILES = readdirSync(GOLDEN)
-  .filter((f) => f.endsWith(".py"))
-  .sort();
 const PYTHON = join(CACHE, "dagster", "bin", "python");
 const RUFF = join(CACHE, "lint", "bin", "ruff");
+const LOGICAL_DATE = "2024-03-04T11:30:00+00:00";
+const LOGICAL_MS = Date.parse(LOGICAL_DATE);
+
+interface Launch {
+  readonly image: string;
+  readonly command: string[] | null;
+  readonly args: string[] | null;
+  readonly env: Record<string, unknown>[];
+  readonly resources: unknown;
+  readonly timeout: number | null;
+}
+
+interface LoadedOp {
+  readonly inputs: string[];
+  readonly after: string[];
+  readonly retry_policy: string | null;
+  readonly required_resources: string[];
+  readonly launch: Launch[];
+  readonly attempts: number | null;
+  readonly retries: { max_retries: number; seconds: number }[];
+}
 
 interface Loaded {
   readonly error?: string;
   readonly job: string;
   readonly tags: Record<string, string>;
-  readonly ops: Record<string, { inputs: string[]; after: string[]; retry_policy: string | null; required_resources: string[] }>;
+  readonly ops: Record<string, LoadedOp>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
   readonly resources: string[];
 }
 
-let loaded: Record<string, Loaded> = {};
+let outputs: Compiled[] = [];
+const loaded = new Map<string, Loaded>();
 
 beforeAll(() => {
   setup();
-  const r = spawnSync(PYTHON, [join(CONFORMANCE, "dagster", "load_defs.py"), ...FILES], { cwd: GOLDEN, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`load_defs.py exited ${r.status}:\n${r.stderr}`);
-  loaded = JSON.parse(r.stdout) as Record<string, Loaded>;
-}, 600_000);
-
-describe("Dagster loads every generated module and reads the same meaning as the lift", () => {
-  it("there are modules to check", () => {
-    expect(FILES.length).toBeGreaterThan(10);
+  outputs = compileAll().outputs.filter((o) => o.target === "dagster");
+  const r = spawnSync(PYTHON, [join(CONFORMANCE, "dagster", "load_defs.py"), "--logical-date", LOGICAL_DATE, ...outputs.map((o) => o.file)], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
   });
-  it.each(FILES)("%s", (file) => {
-    const got = loaded[file]!;
-    expect(got.error, got.error).toBeUndefined();
-    const meaning = lift(readFileSync(join(GOLDEN, file), "utf8"));
-    expect(got.job).toBe(jobFunction(meaning.workflow));
-    expect(got.tags).toEqual({ [MAX_RUNTIME_TAG]: String(meaning.timeoutSeconds ?? 0) });
-    expect(got.resources).toEqual(["kfm_launcher"]);
-    const ops: Record<string, unknown> = {};
-    for (const [spec, job] of Object.entries(meaning.jobs)) {
-      ops[dagsterName(spec)] = {
-        inputs: job.after.map((a) => `after_${dagsterName(a)}`).sort(),
-        after: job.after.map(dagsterName).sort(),
-        // Retries are RetryRequested raised by the op itself: no RetryPolicy may add its own.
-        retry_policy: null,
-        required_resources: ["kfm_launcher"],
-      };
-    }
-    const loadedOps = Object.fromEntries(
-      Object.entries(got.ops).map(([k, v]) => [
-        k,
-        { inputs: v.inputs, after: v.after, retry_policy: v.retry_policy, required_resources: v.required_resources },
-      ]),
-    );
-    expect(loadedOps).toEqual(ops);
-    const s = meaning.schedule;
-    expect(got.schedules).toEqual(
+  if (r.status !== 0) throw new Error(`load_defs.py exited ${r.status}:\n${r.stderr}`);
+  for (const [file, v] of Object.entries(JSON.parse(r.stdout) as Record<string, Loaded>)) loaded.set(file, v);
+}, 900_000);
+
+/** What Kubernetes makes of a doubled `$` (the module doubles every literal one). */
+function kube(text: string): string {
+  return text.replace(/\$\$/g, "$");
+}
+
+function render(ir: Workflow, t: Template): string {
+  const periodSeconds = ir.schedule?.kind === "cron" ? ir.schedule.periodSeconds : null;
+  return renderTemplate(t, { logicalMs: LOGICAL_MS, attempt: 1, runTokenSeed: ir.runTokenSeed, periodSeconds });
+}
+
+/** What Dagster's run of `ir` must launch for `job` on its first attempt, and its retries. */
+function expectedOp(ir: Workflow, job: Job) {
+  const q: Record<string, string> = {};
+  if (job.resources.cpu !== null) q.cpu = job.resources.cpu;
+  if (job.resources.memory !== null) q.memory = job.resources.memory;
+  const waits = retryWaits(job.retry);
+  return {
+    inputs: job.dependsOn.map(afterInput).sort(),
+    after: job.dependsOn.map(dagsterName).sort(),
+    // Retries are RetryRequested raised by the op itself: no RetryPolicy may add its own.
+    retry_policy: null,
+    required_resources: ["kfm_launcher"],
+    launch: {
+      image: job.image,
+      command: job.command === null ? null : job.command.map((t) => render(ir, t)),
+      args: job.args === null ? null : job.args.map((t) => render(ir, t)),
+      env: job.env.map((e) =>
+        "value" in e
+          ? { name: e.name, value: render(ir, e.value) }
+          : { name: e.name, valueFrom: { secretKeyRef: { name: e.secretRef.secret, key: e.secretRef.key } } },
+      ),
+      resources: Object.keys(q).length === 0 ? null : { requests: q, limits: q },
+      timeout: job.timeoutSeconds,
+    },
+    attempts: job.retry.maxAttempts,
+    retries: waits.map((seconds) => ({ max_retries: waits.length, seconds })),
+  };
+}
+
+function actualOp(op: LoadedOp) {
+  const l = op.launch[0]!;
+  return {
+    inputs: op.inputs,
+    after: op.after,
+    retry_policy: op.retry_policy,
+    required_resources: op.required_resources,
+    launch: {
+      image: l.image,
+      command: l.command === null ? null : l.command.map(kube),
+      args: l.args === null ? null : l.args.map(kube),
+      env: l.env.map((e) => (typeof e.value === "string" ? { ...e, value: kube(e.value) } : e)),
+      resources: l.resources,
+      timeout: l.timeout,
+    },
+    attempts: op.attempts,
+    retries: op.retries,
+  };
+}
+
+function expected(ir: Workflow) {
+  const s = ir.schedule;
+  return {
+    job: jobFunction(ir.name),
+    tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0) },
+    resources: ["kfm_launcher"],
+    schedules:
       s === null || s.kind !== "cron"
         ? []
-        : [{ name: scheduleName(meaning.workflow), cron: s.cron, timezone: s.timezone, job: jobFunction(meaning.workflow), default_status: "RUNNING" }],
-    );
+        : [{ name: scheduleName(ir.name), cron: s.cron, timezone: s.timezone, job: jobFunction(ir.name), default_status: "RUNNING" }],
+    ops: Object.fromEntries(ir.jobs.map((j) => [dagsterName(j.name), expectedOp(ir, j)])),
+  };
+}
+
+function actual(got: Loaded) {
+  return {
+    job: got.job,
+    tags: got.tags,
+    resources: got.resources,
+    schedules: got.schedules,
+    ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
+  };
+}
+
+describe("Dagster loads every compiled module and runs each op as the spec means", () => {
+  it("every spec's module is loaded, and the broken backend's too", () => {
+    expect(outputs.filter((o) => o.drift === undefined).length).toBeGreaterThan(10);
+    expect(outputs.filter((o) => o.drift !== undefined).length).toBe(1);
+  });
+  it("each module, compared field by field with the IR", () => {
+    const failures: string[] = [];
+    for (const o of outputs.filter((x) => x.drift === undefined)) {
+      const got = loaded.get(o.file)!;
+      if (got.error !== undefined) {
+        failures.push(`${o.spec}: ${got.error}`);
+        continue;
+      }
+      try {
+        expect(actual(got)).toEqual(expected(o.ir));
+      } catch (e) {
+        failures.push(`${o.spec}: ${(e as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+  it("the deliberately broken backend (one attempt too many) is caught", () => {
+    const o = outputs.find((x) => x.drift !== undefined)!;
+    const got = loaded.get(o.file)!;
+    expect(got.error).toBeUndefined();
+    const first = o.ir.jobs[0]!;
+    expect(got.ops[dagsterName(first.name)]!.attempts).toBe(first.retry.maxAttempts + 1);
+    expect(actual(got)).not.toEqual(expected(o.ir));
   });
 });
 
 describe("ruff accepts every generated Dagster module unchanged", () => {
-  it("ruff check (default rules) and ruff format --check", () => {
-    const check = spawnSync(RUFF, ["check", "--isolated", "--no-cache", "--output-format", "concise", ...FILES], { cwd: GOLDEN, encoding: "utf8" });
-    expect(check.stdout + check.stderr, "ruff check").toContain("All checks passed");
-    const format = spawnSync(RUFF, ["format", "--isolated", "--no-cache", "--check", ...FILES], { cwd: GOLDEN, encoding: "utf8" });
+  const GOLDEN = join(PACKAGE_ROOT, "golden", "dagster");
+  const goldens = readdirSync(GOLDEN).filter((f) => f.endsWith(".py"));
+  it.each(["golden", "compiled"] as const)("ruff check (default rules) and ruff format --check over the %s modules", (which) => {
+    const files = which === "golden" ? goldens.map((f) => join(GOLDEN, f)) : outputs.map((o) => o.file);
+    expect(files.length).toBeGreaterThan(10);
+    const cwd = dirname(files[0]!);
+    const check = spawnSync(RUFF, ["check", "--isolated", "--no-cache", "--output-format", "concise", ...files], { cwd, encoding: "utf8" });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const format = spawnSync(RUFF, ["format", "--isolated", "--no-cache", "--check", ...files], { cwd, encoding: "utf8" });
     expect(format.status, format.stdout + format.stderr).toBe(0);
   });
 });
