@@ -294,6 +294,8 @@ export function elapsedInUtc(c: Cron, zone: string): boolean {
 export interface DstCase {
   readonly everyHour: boolean;
   readonly hourShift: boolean;
+  /** `gapSlotsOnTheHour`: every gap slot is at minute 0 of its hour. */
+  readonly gapOnTheHour: boolean;
   /** `elapsedInUtc`: the meaning's instants are the cron's read in UTC. */
   readonly elapsedInUtc: boolean;
 }
@@ -395,6 +397,28 @@ export function gapHourShift(c: Cron, zone: string, window: DstWindow = ANY_TIME
     }
   }
   return [...hours];
+}
+
+/**
+ * Whether every gap slot of the cron (from 2020 to 2050, in the window) is at minute 0: then the
+ * meaning's instant (the wall time read with the offset before the gap) is the first wall time
+ * after the gap, where a runner that moves a gap slot to the end of the gap fires it too.
+ */
+export function gapSlotsOnTheHour(c: Cron, zone: string, window: DstWindow = ANY_TIME): boolean {
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  for (const tr of transitions(zone)) {
+    if (tr.after <= tr.before) continue;
+    const wallBefore = tr.atMs / 60000 + tr.before;
+    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
+      const d = new Date(m * 60000);
+      const local = d.toISOString().slice(0, 16);
+      if ((end !== null && local > end) || (start !== null && local < start)) continue;
+      if (c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()))
+        if (d.getUTCMinutes() !== 0 || m !== wallBefore) return false;
+    }
+  }
+  return true;
 }
 
 /** The first slot of the wanted kind whose wall time is within [start, end] (local `YYYY-MM-DDTHH:MM`, either open). */

@@ -10,6 +10,7 @@ import {
   elapsedInUtc,
   everyHour,
   gapHourShift,
+  gapSlotsOnTheHour,
   intervalToCron,
   MEANING,
   parseCron,
@@ -564,7 +565,12 @@ function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zon
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
-  const c: DstCase = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
+  const c: DstCase = {
+    everyHour: everyHour(cron),
+    hourShift: gapHourShift(cron, zone, window) !== null,
+    gapOnTheHour: gapSlotsOnTheHour(cron, zone, window),
+    elapsedInUtc: elapsedInUtc(cron, zone),
+  };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],
     [fold, FOLD, "fold"],

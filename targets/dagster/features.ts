@@ -42,7 +42,7 @@ export const features: FeatureTable = {
   },
   "schedule.daylight-saving": {
     support: "conditional",
-    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour and for a repeated hour; it fires a skipped slot at the end of the gap (on the hour), not an hour late, so such a slot is refused (KFM220).",
+    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), not an hour late, so such a slot is refused (KFM220).",
   },
   "schedule.event": { support: "refused", how: "No sensor with the same meaning yet; start the job through Dagster's GraphQL API." },
   "runtime.logical-date": {

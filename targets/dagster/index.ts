@@ -14,11 +14,12 @@ import { runs } from "./runs.js";
  * whose hour field is `*` (`cron_string_repeats_every_hour`) skips a time in a gap and fires both
  * occurrences of a repeated one, as the meaning does; another cron moves a time in a gap to the
  * end of the gap (`apply_post_transition`: the start of the hour plus the DST offset, so 02:30
- * fires at 03:00, where the meaning fires at 03:30) and fires a repeated time once, at its later
- * occurrence (`_apply_fold`, `fold=1`), as the meaning does.
+ * fires at 03:00, where the meaning fires at 03:30; a slot at 02:00 fires at 03:00 on both) and
+ * fires a repeated time once, at its later occurrence (`_apply_fold`, `fold=1`), as the meaning
+ * does. Checked against Dagster's iterator over 2024-2030 (test/conformance/dagster-dst.conformance.test.ts).
  */
 export const DAGSTER_CRON: DaylightSaving = {
-  gap: (c) => (c.everyHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour"),
+  gap: (c) => (c.everyHour || c.gapOnTheHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour"),
   fold: (c) => MEANING.fold(c),
 };
 
