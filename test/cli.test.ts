@@ -33,7 +33,7 @@ describe("compiling", () => {
     const out = scratch();
     const r = run([EXAMPLE, "--target", "all", "--out", out]);
     expect(r.code).toBe(0);
-    expect(readdirSync(out).sort()).toEqual(["airflow", "argo", "github-actions", "tekton", "tekton-runs"]);
+    expect(readdirSync(out).sort()).toEqual(["airflow", "argo", "dagster", "github-actions", "tekton", "tekton-runs"]);
     expect(existsSync(join(out, "airflow", "daily_sales_pipeline.py"))).toBe(true);
     expect(existsSync(join(out, "argo", "daily_sales_pipeline.yaml"))).toBe(true);
     expect(existsSync(join(out, "tekton", "daily_sales_pipeline.yaml"))).toBe(true);
@@ -199,9 +199,9 @@ describe("explain", () => {
     const r = run(["explain", "specs/contract-7.1-event.yaml", "--format", "json"]);
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout) as { targets: { target: string; refusals: { code: string }[]; features: { feature: string; support: string }[] }[] };
-    // Argo and Tekton build event triggers (Argo Events, Tekton Triggers); Airflow and GitHub Actions refuse them.
+    // Argo and Tekton build event triggers (Argo Events, Tekton Triggers); Airflow, GitHub Actions and Dagster refuse them.
     for (const t of json.targets) {
-      const refuses = t.target === "airflow" || t.target === "github-actions";
+      const refuses = t.target === "airflow" || t.target === "github-actions" || t.target === "dagster";
       expect(
         t.refusals.map((d) => d.code),
         t.target,
@@ -217,7 +217,7 @@ describe("other commands", () => {
   });
   it("lists the targets, each with the names of its options", () => {
     const lines = run(["targets"]).stdout.split("\n");
-    expect(lines.filter((l) => !l.startsWith(" ")).map((l) => l.split(" ")[0])).toEqual(["airflow", "argo", "tekton", "github-actions", ""]);
+    expect(lines.filter((l) => !l.startsWith(" ")).map((l) => l.split(" ")[0])).toEqual(["airflow", "argo", "tekton", "github-actions", "dagster", ""]);
     for (const t of TARGETS) {
       const names = Object.keys(t.options);
       const at = lines.findIndex((l) => l.startsWith(`${t.name} `));
@@ -277,7 +277,7 @@ describe("the CLI says what it did", () => {
     const out = scratch();
     expect(run([EXAMPLE, "--target", "all", "--out", out, "--quiet"])).toEqual({ code: 0, stdout: "", stderr: "" });
     // Four output folders and Tekton's runs folder (the manual run).
-    expect(readdirSync(out)).toHaveLength(5);
+    expect(readdirSync(out)).toHaveLength(6);
     const bad = run(["test/invalid/cycle.yaml", "--target", "argo", "--out", out, "-q"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^test\/invalid\/cycle\.yaml:\d+:\d+: error KFM202: .*\n1 error\.\n$/);

@@ -24,6 +24,7 @@ describe("output size limits (KFM302)", () => {
       argo: [1_000_000, "warning"],
       tekton: [1_000_000, "warning"],
       "github-actions": [500_000, "error"],
+      dagster: null,
     });
   });
 

@@ -12,7 +12,7 @@ import type { Summary } from "../src/summary.js";
 import { summarize } from "../src/summary.js";
 import { readSpec, withRun } from "./matrix.js";
 
-type TargetName = "airflow" | "argo" | "tekton" | "github-actions";
+type TargetName = "airflow" | "argo" | "tekton" | "github-actions" | "dagster";
 
 interface Trap {
   readonly trap: string;
@@ -81,6 +81,7 @@ const TRAPS: readonly Trap[] = [
       ],
       "github-actions": [/if: "?!cancelled\(\)/, "if: success()"],
     },
+    refusedBy: ["dagster"],
   },
   {
     trap: "5. failure blast radius: independent branches finish (Argo failFast, Tekton stopping everything)",
@@ -119,7 +120,7 @@ const TRAPS: readonly Trap[] = [
     trap: "8. missed runs and catchup: every missed slot runs, or the target refuses",
     spec: "specs/catchup.yaml",
     holds: (s) => expect(s.schedule).toMatchObject({ catchup: true }),
-    refusedBy: ["argo", "tekton", "github-actions"],
+    refusedBy: ["argo", "tekton", "github-actions", "dagster"],
     fallsIn: { airflow: [/catchup=True/, "catchup=False"] },
   },
   {
@@ -140,7 +141,7 @@ const TRAPS: readonly Trap[] = [
     trap: "10. concurrency 1 queues (Argo Forbid drops, GitHub groups cancel, Airflow without catchup skips), or the target refuses",
     spec: "specs/concurrency.yaml",
     holds: (s) => expect(s.maxActiveRuns).toBe(1),
-    refusedBy: ["tekton", "github-actions"],
+    refusedBy: ["tekton", "github-actions", "dagster"],
     fallsIn: {
       argo: [/\n\s*synchronization:\n\s*mutexes:\n\s*- name: [^\n]*/, ""],
       // The plain catchup=False, which skips to the latest slot once the limit frees.
@@ -177,7 +178,7 @@ const TRAPS: readonly Trap[] = [
     trap: "13. approval reject fails the gate and the run (Airflow's ApprovalOperator skips downstream by default)",
     spec: "specs/approval-gate-untimed.yaml",
     holds: (s) => expect(s.jobs.sign_off!.approval).toEqual({ timeoutSeconds: null }),
-    refusedBy: ["tekton"],
+    refusedBy: ["tekton", "dagster"],
     fallsIn: {
       airflow: [/fail_on_reject=True/, "fail_on_reject=False"],
       argo: [/- name: approved-by\n/, "- name: approved-by\n                default: yes\n"],

@@ -12,9 +12,13 @@ import { EXECUTION_CASES } from "./scenarios.js";
 
 /** The targets that refuse each spec (KFM301); every other target must compile it. */
 const REFUSED_BY: Record<string, readonly string[]> = {
-  "gate.yaml": ["github-actions"],
-  "gate-untimed.yaml": ["tekton"],
-  "concurrency.yaml": ["tekton", "github-actions"],
+  "gate.yaml": ["github-actions", "dagster"],
+  "gate-untimed.yaml": ["tekton", "dagster"],
+  "concurrency.yaml": ["tekton", "github-actions", "dagster"],
+  "continue.yaml": ["dagster"],
+  "run-timeout.yaml": ["dagster"],
+  "run-timeout-notify.yaml": ["dagster"],
+  "notify.yaml": ["dagster"],
 };
 
 /**
