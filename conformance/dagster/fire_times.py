@@ -41,7 +41,9 @@ def main():
             else:
                 cron, zone = case["cron"], case["zone"]
             start = datetime.datetime.fromisoformat(case["from"]).timestamp()
-            times = islice(schedule_execution_time_iterator(start, cron, zone), case["count"])
+            times = islice(
+                schedule_execution_time_iterator(start, cron, zone), case["count"]
+            )
             out[case["id"]] = [
                 t.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") for t in times
             ]

@@ -79,6 +79,8 @@ def probe(op_def, logical_date):
             attempts = retry + 1
             break
     return {"launch": ok.calls, "attempts": attempts, "retries": waits}
+
+
 def summarize(path, logical_date):
     module = load_python_file(path, working_directory=None)
     defs = module.defs

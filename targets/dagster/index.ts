@@ -7,6 +7,7 @@ import { emit } from "./emit.js";
 import { features } from "./features.js";
 import { lift } from "./lift.js";
 import { OPTIONS, type DagsterOptions } from "./options.js";
+import { prerequisites } from "./prerequisites.js";
 import { runs } from "./runs.js";
 
 /**
@@ -32,6 +33,7 @@ export const dagster: Target<DagsterOptions> = {
   features,
   check,
   emit,
+  prerequisites,
   lift,
   runs,
 };

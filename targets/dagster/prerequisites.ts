@@ -1,0 +1,37 @@
+/**
+ * What one spec needs on a Dagster deployment before its module runs there (`explain
+ * --target dagster`): the packages, the daemon and run monitoring, the namespace and what the
+ * code location's identity may do in it, every Secret and key and image the spec names.
+ * README "Deploying" says why each is needed.
+ */
+import type { Workflow } from "../../src/ir.js";
+import type { Prerequisite } from "../types.js";
+import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
+
+export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS): Prerequisite[] {
+  const needs: Prerequisite[] = [];
+  needs.push({ kind: "runner", text: "Dagster 1.13 with dagster-k8s 0.29 in the code location's environment, on Python 3.11 or later" });
+  if (ir.schedule !== null) needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
+  if (ir.timeoutSeconds !== null)
+    needs.push({
+      kind: "setting",
+      text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag",
+    });
+  const ns = o.namespace === undefined ? "the run's namespace" : `namespace "${o.namespace}"`;
+  needs.push({
+    kind: "account",
+    text: `${ns}, where the code location's identity may create, get, list, watch and delete jobs and get, list and watch pods and pods/log`,
+  });
+  if (o.serviceAccount !== undefined) needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
+  const secrets = new Map<string, Set<string>>();
+  for (const job of ir.jobs)
+    for (const e of job.env)
+      if ("secretRef" in e) (secrets.get(e.secretRef.secret) ?? secrets.set(e.secretRef.secret, new Set()).get(e.secretRef.secret)!).add(e.secretRef.key);
+  for (const [secret, keys] of secrets) {
+    const list = [...keys].map((k) => `"${k}"`).join(", ");
+    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list}` });
+  }
+  for (const image of new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image)))
+    needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
+  return needs;
+}
