@@ -8120,6 +8120,26 @@ function gapHourShift(c, zone, window = ANY_TIME) {
   }
   return [...hours];
 }
+function gapSlotsOnTheHour(c, zone, window = ANY_TIME) {
+  const start = window.start?.slice(0, 16) ?? null;
+  const end = window.end?.slice(0, 16) ?? null;
+  for (const tr of transitions(zone)) {
+    if (tr.after <= tr.before)
+      continue;
+    const wallBefore = tr.atMs / 6e4 + tr.before;
+    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
+      const d = new Date(m * 6e4);
+      const local = d.toISOString().slice(0, 16);
+      if (end !== null && local > end || start !== null && local < start)
+        continue;
+      if (c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())) {
+        if (d.getUTCMinutes() !== 0 || m !== wallBefore)
+          return false;
+      }
+    }
+  }
+  return true;
+}
 function firstConflict(c, zone, want, start, end) {
   for (const tr of transitions(zone)) {
     const wallBefore = tr.atMs / 6e4 + tr.before;
@@ -11480,13 +11500,13 @@ function lower(data, source, scalarSource, options = {}) {
   if (jobs.length > 0 && jobs.every((j) => j.approval !== null)) {
     ctx.problems.push(problem("KFM104", "A workflow needs at least one job that runs a container; approval gates alone do nothing.", [...at, "jobs"], true));
   }
-  const prerequisites5 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
-  if (prerequisites5.length * jobs.length > MAX_PREREQUISITE_REACH) {
+  const prerequisites6 = jobs.filter((j) => j.prerequisite).map((j) => j.name);
+  if (prerequisites6.length * jobs.length > MAX_PREREQUISITE_REACH) {
     const first = entries.findIndex((e) => isObj(e) && e.prerequisite === true);
-    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites5.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
+    ctx.problems.push(problem("KFM008", `This workflow has ${prerequisites6.length} prerequisite jobs among ${jobs.length}; prerequisites times jobs may be at most ${MAX_PREREQUISITE_REACH.toLocaleString("en-US")} (src/limits.ts). Make fewer jobs prerequisites, or let jobs depend on one check job.`, [...at, "jobs", first, "prerequisite"], true));
     return { ir: null, problems };
   }
-  const gated = withPrerequisites(ctx, jobs, prerequisites5);
+  const gated = withPrerequisites(ctx, jobs, prerequisites6);
   const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
   if (name === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
@@ -11601,9 +11621,9 @@ function lowerNotifications(value, at, workflow) {
   });
   return out;
 }
-function withPrerequisites(ctx, jobs, prerequisites5) {
+function withPrerequisites(ctx, jobs, prerequisites6) {
   let out = jobs;
-  for (const p of prerequisites5) {
+  for (const p of prerequisites6) {
     const byName = new Map(out.map((j) => [j.name, j]));
     const upstream = /* @__PURE__ */ new Set();
     const walk2 = (n) => {
@@ -11798,7 +11818,12 @@ function daylightSavingProblem(targets, cron, zone, window) {
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow2 = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
-  const c = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
+  const c = {
+    everyHour: everyHour(cron),
+    hourShift: gapHourShift(cron, zone, window) !== null,
+    gapOnTheHour: gapSlotsOnTheHour(cron, zone, window),
+    elapsedInUtc: elapsedInUtc(cron, zone)
+  };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],
     [fold, FOLD, "fold"]
@@ -27698,7 +27723,7 @@ var features5 = {
   },
   "schedule.daylight-saving": {
     support: "conditional",
-    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour and for a repeated hour; it fires a skipped slot at the end of the gap (on the hour), not an hour late, so such a slot is refused (KFM220)."
+    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), not an hour late, so such a slot is refused (KFM220)."
   },
   "schedule.event": { support: "refused", how: "No sensor with the same meaning yet; start the job through Dagster's GraphQL API." },
   "runtime.logical-date": {
@@ -28134,6 +28159,38 @@ function lift5(text) {
   };
 }
 
+// dist/targets/dagster/prerequisites.js
+function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
+  const needs = [];
+  needs.push({ kind: "runner", text: "Dagster 1.13 with dagster-k8s 0.29 in the code location's environment, on Python 3.11 or later" });
+  if (ir.schedule !== null)
+    needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
+  if (ir.timeoutSeconds !== null)
+    needs.push({
+      kind: "setting",
+      text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag"
+    });
+  const ns = o.namespace === void 0 ? "the run's namespace" : `namespace "${o.namespace}"`;
+  needs.push({
+    kind: "account",
+    text: `${ns}, where the code location's identity may create, get, list, watch and delete jobs and get, list and watch pods and pods/log`
+  });
+  if (o.serviceAccount !== void 0)
+    needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
+  const secrets = /* @__PURE__ */ new Map();
+  for (const job of ir.jobs)
+    for (const e of job.env)
+      if ("secretRef" in e)
+        (secrets.get(e.secretRef.secret) ?? secrets.set(e.secretRef.secret, /* @__PURE__ */ new Set()).get(e.secretRef.secret)).add(e.secretRef.key);
+  for (const [secret, keys2] of secrets) {
+    const list = [...keys2].map((k) => `"${k}"`).join(", ");
+    needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys2.size > 1 ? "s" : ""} ${list}` });
+  }
+  for (const image2 of new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image)))
+    needs.push({ kind: "image", text: `image "${image2}", pullable by the cluster's nodes` });
+  return needs;
+}
+
 // dist/targets/dagster/runs.js
 function sh3(text) {
   return `'${text.replace(/'/g, `'\\''`)}'`;
@@ -28157,7 +28214,7 @@ dagster job launch -f ${sh3(outputBaseName(ir.name) + ".py")} -j ${sh3(jobFuncti
 
 // dist/targets/dagster/index.js
 var DAGSTER_CRON = {
-  gap: (c) => c.everyHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour",
+  gap: (c) => c.everyHour || c.gapOnTheHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour",
   fold: (c) => MEANING.fold(c)
 };
 var dagster = {
@@ -28167,8 +28224,12 @@ var dagster = {
   daylightSaving: DAGSTER_CRON,
   options: OPTIONS6,
   features: features5,
+  // Each value at least as its UTF-8 text (escaping and `$`/brace doubling only add), each
+  // variable at least as `{name}` in a format string (src/expansion.ts).
+  minimumBytes: (ir) => leastTemplateBytes(ir, (v) => v.length + 2),
   check: check5,
   emit: emit5,
+  prerequisites: prerequisites5,
   lift: lift5,
   runs: runs5
 };

@@ -1,6 +1,7 @@
 /** Dagster code locations: one module per workflow holding `defs = Definitions(...)`, one op per job launching its container with dagster-k8s. */
 import type { DaylightSaving } from "../../src/cron.js";
 import { MEANING } from "../../src/cron.js";
+import { leastTemplateBytes } from "../../src/expansion.js";
 import type { Target } from "../types.js";
 import { check } from "./check.js";
 import { emit } from "./emit.js";
@@ -31,6 +32,9 @@ export const dagster: Target<DagsterOptions> = {
   daylightSaving: DAGSTER_CRON,
   options: OPTIONS,
   features,
+  // Each value at least as its UTF-8 text (escaping and `$`/brace doubling only add), each
+  // variable at least as `{name}` in a format string (src/expansion.ts).
+  minimumBytes: (ir) => leastTemplateBytes(ir, (v) => v.length + 2),
   check,
   emit,
   prerequisites,

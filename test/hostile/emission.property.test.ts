@@ -215,6 +215,8 @@ function checkTarget(
   // The runner's reading, after its template layer, is the spec's meaning: every payload byte for byte.
   expect(lifted(target, ir, text)).toEqual(summarize(ir));
   if (target.name === "airflow") return { label, text, benign: benignText(), ir };
+  // Dagster's module is Python too: its own lift above reads it; Dagster loads every spec's (conformance).
+  if (target.extension === "py") return null;
   const docs = parseYamlStrict(text);
   yamlOutputs.push({ label: `${label}/${target.name}`, text });
   const b = benignText();
@@ -347,7 +349,10 @@ describe("hostile text in every spec field (spec text -> YAML parser -> every ta
     expect(accepted).toBeGreaterThan(carried * 0.8);
     // Argo compiles the fewest of these specs (16 to 25 of about 130 in sampled runs), so the
     // floor sits far below that: it fails when a target compiles (nearly) none, never by chance.
-    for (const t of TARGETS) expect(counts[`spec/${t.name}`]!.compiled, `${t.name} compiled none`).toBeGreaterThan(4);
+    // A target that refuses every gate and notification (Dagster, for now) takes about a quarter of what Argo takes.
+    const refusesMost = (t: (typeof TARGETS)[number]) =>
+      t.features["gate.approval"].support === "refused" && t.features["notify.failure"].support === "refused";
+    for (const t of TARGETS) expect(counts[`spec/${t.name}`]!.compiled, `${t.name} compiled none`).toBeGreaterThan(refusesMost(t) ? 0 : 4);
   }, 60_000);
 });
 
