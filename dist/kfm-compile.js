@@ -27431,7 +27431,7 @@ import { createRequire as createRequire3 } from "node:module";
 // dist/targets/dagster/options.js
 var OPTIONS6 = {
   namespace: option.string({
-    description: "The namespace every job's Kubernetes Job runs in (execute_k8s_job `namespace`). Default: none written, so the K8sRunLauncher's namespace when the instance has one, else the in-cluster namespace of the Dagster run.",
+    description: "The namespace every job's Kubernetes Job runs in (execute_k8s_job `namespace`). Default: none written, so the K8sRunLauncher's `job_namespace` when the instance has one, else the namespace of the pod the run executes in, else `default`.",
     pattern: DNS1123_LABEL,
     patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)"
   }),
@@ -28163,6 +28163,7 @@ function lift5(text) {
 function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
   const needs = [];
   needs.push({ kind: "runner", text: "Dagster 1.13 with dagster-k8s 0.29 in the code location's environment, on Python 3.11 or later" });
+  needs.push({ kind: "runner", text: "runs executing in the cluster (execute_k8s_job loads the in-cluster Kubernetes configuration)" });
   if (ir.schedule !== null)
     needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
   if (ir.timeoutSeconds !== null)
@@ -28170,7 +28171,7 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
       kind: "setting",
       text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag"
     });
-  const ns = o.namespace === void 0 ? "the run's namespace" : `namespace "${o.namespace}"`;
+  const ns = o.namespace === void 0 ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({
     kind: "account",
     text: `${ns}, where the code location's identity may create, get, list, watch and delete jobs and get, list and watch pods and pods/log`

@@ -11,7 +11,7 @@ import { DNS1123_LABEL } from "../kubernetes.js";
 export const OPTIONS = {
   namespace: option.string({
     description:
-      "The namespace every job's Kubernetes Job runs in (execute_k8s_job `namespace`). Default: none written, so the K8sRunLauncher's namespace when the instance has one, else the in-cluster namespace of the Dagster run.",
+      "The namespace every job's Kubernetes Job runs in (execute_k8s_job `namespace`). Default: none written, so the K8sRunLauncher's `job_namespace` when the instance has one, else the namespace of the pod the run executes in, else `default`.",
     pattern: DNS1123_LABEL,
     patternText: "a Kubernetes namespace name (lower-case letters, digits and `-`, at most 63)",
   }),
