@@ -27448,6 +27448,7 @@ var TARGET_NAME4 = "dagster";
 var LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date";
 var MAX_RUNTIME_TAG = "dagster/max_runtime";
 var JOB_TAG = "kfm-compile.dev/job";
+var LAUNCHER_KEY = "kfm_launcher";
 function dagsterName(specName3) {
   return specName3.replace(/-/g, "_");
 }
@@ -27552,6 +27553,11 @@ function calls(jobs) {
   return topological(jobs).map((j) => {
     const call2 = pyCall(opFunction(j.name), [], j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]));
     const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+    const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
+    if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
+      return `${prefix}(
+${INDENT.repeat(2)}${opFunction(j.name)}()
+${INDENT})`;
     return layout(call2, 1, prefix).join("\n").slice(INDENT.length);
   });
 }
@@ -27578,7 +27584,7 @@ function scheduleView2(ir, s) {
     job: jobFunction(ir.name),
     cron: pyStr(s.cron),
     timezone: pyStr(s.timezone),
-    function: scheduleName(ir.name),
+    signature: layout({ open: `def ${scheduleName(ir.name)}(`, items: [{ prefix: "", value: "context: ScheduleEvaluationContext" }], close: "):" }, 0).join("\n"),
     window: conditions.length === 0 ? [] : [{ condition: conditions.join(" or ") }]
   };
 }
@@ -27610,9 +27616,9 @@ function viewModel2(ir, options) {
   const tags = [[pyStr(MAX_RUNTIME_TAG), pyStr(pyNum(ir.timeoutSeconds ?? 0))]];
   const launcher = [];
   if (options.namespace !== void 0)
-    launcher.push(`namespace=${pyStr(options.namespace)}`);
+    launcher.push(["namespace", pyStr(options.namespace)]);
   if (options.serviceAccount !== void 0)
-    launcher.push(`service_account_name=${pyStr(options.serviceAccount)}`);
+    launcher.push(["service_account_name", pyStr(options.serviceAccount)]);
   return {
     header: hashComment(headerLines(ir, TARGET_NAME4)),
     imports: imports(ir, s),
@@ -27628,7 +27634,7 @@ function viewModel2(ir, options) {
     calls: calls(ir.jobs),
     schedules: s === null ? [] : [scheduleView2(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
-    launcherArgs: launcher.join(", ")
+    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources=")
   };
 }
 var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
@@ -28016,7 +28022,7 @@ function resources(e, what) {
 }
 var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
 var JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
-var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: ScheduleEvaluationContext\):\n/;
+var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
 function constant2(text, name) {
   const m = new RegExp(`^${name} = (.*)$`, "m").exec(text);
   return m ? parse(m[1]) : null;
@@ -28092,7 +28098,7 @@ function lift5(text) {
   keys(tags, [MAX_RUNTIME_TAG], "@job tags");
   const maxRuntime = Number(str6(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = /* @__PURE__ */ new Map();
-  const body = jm[3].replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
+  const body = jm[3].replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1").replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
   for (const line2 of body.split("\n").filter((l) => l.trim() !== "")) {
     const c = /^ {4}(?:([A-Za-z0-9_]+)_done = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
     if (c === null)

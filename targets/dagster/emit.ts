@@ -13,7 +13,7 @@ import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, ty
 // The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
 // Airflow's): one writer of Python for both Python targets.
 import { pyNum, pyStr } from "../airflow/emit.js";
-import { INDENT, layout, pyCall, pyDict, pyList, valueAt, type Py } from "../airflow/layout.js";
+import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, valueAt, type Py } from "../airflow/layout.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export const TARGET_NAME = "dagster";
@@ -152,7 +152,8 @@ interface ScheduleView {
   readonly job: string;
   readonly cron: string;
   readonly timezone: string;
-  readonly function: string;
+  /** `def <workflow>_schedule(context: ScheduleEvaluationContext):`, split as ruff would when long. */
+  readonly signature: string;
   readonly window: readonly { readonly condition: string }[];
 }
 
@@ -171,7 +172,8 @@ interface ModuleView {
   readonly calls: readonly string[];
   readonly schedules: readonly ScheduleView[];
   readonly scheduleList: string;
-  readonly launcherArgs: string;
+  /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
+  readonly resources: string;
 }
 
 /** Jobs in an order where every job comes after the jobs it depends on (spec order otherwise). */
@@ -221,6 +223,9 @@ function calls(jobs: readonly Job[]): string[] {
       j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]),
     );
     const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+    const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
+    // A call without arguments cannot split; ruff wraps a long right-hand side in parentheses.
+    if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH) return `${prefix}(\n${INDENT.repeat(2)}${opFunction(j.name)}()\n${INDENT})`;
     return layout(call, 1, prefix).join("\n").slice(INDENT.length);
   });
 }
@@ -252,7 +257,9 @@ function scheduleView(ir: Workflow, s: CronSchedule): ScheduleView {
     job: jobFunction(ir.name),
     cron: pyStr(s.cron),
     timezone: pyStr(s.timezone),
-    function: scheduleName(ir.name),
+    signature: layout({ open: `def ${scheduleName(ir.name)}(`, items: [{ prefix: "", value: "context: ScheduleEvaluationContext" }], close: "):" }, 0).join(
+      "\n",
+    ),
     window: conditions.length === 0 ? [] : [{ condition: conditions.join(" or ") }],
   };
 }
@@ -286,9 +293,9 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
   // "0" when the workflow has no timeout: run monitoring reads a falsy limit as none, where a
   // missing tag would take the instance's `run_monitoring.max_runtime_seconds` default.
   const tags: [string, Py][] = [[pyStr(MAX_RUNTIME_TAG), pyStr(pyNum(ir.timeoutSeconds ?? 0))]];
-  const launcher: string[] = [];
-  if (options.namespace !== undefined) launcher.push(`namespace=${pyStr(options.namespace)}`);
-  if (options.serviceAccount !== undefined) launcher.push(`service_account_name=${pyStr(options.serviceAccount)}`);
+  const launcher: [string, Py][] = [];
+  if (options.namespace !== undefined) launcher.push(["namespace", pyStr(options.namespace)]);
+  if (options.serviceAccount !== undefined) launcher.push(["service_account_name", pyStr(options.serviceAccount)]);
   return {
     header: hashComment(headerLines(ir, TARGET_NAME)),
     imports: imports(ir, s),
@@ -304,7 +311,7 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     calls: calls(ir.jobs),
     schedules: s === null ? [] : [scheduleView(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
-    launcherArgs: launcher.join(", "),
+    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
   };
 }
 

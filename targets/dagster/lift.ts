@@ -273,7 +273,8 @@ function resources(e: Expr | undefined, what: string): { cpu: string | null; mem
 const OP_BLOCK =
   /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
 const JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
-const SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: ScheduleEvaluationContext\):\n/;
+const SCHEDULE_BLOCK =
+  /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
 
 function constant(text: string, name: string): Expr | null {
   const m = new RegExp(`^${name} = (.*)$`, "m").exec(text);
@@ -349,6 +350,7 @@ export function lift(text: string): Summary {
   const maxRuntime = Number(str(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = new Map<string, string[]>();
   const body = jm[3]!
+    .replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1")
     .replace(/\(\n\s+/g, "(")
     .replace(/,\n\s+/g, ", ")
     .replace(/,?\n\s*\)/g, ")");

@@ -124,7 +124,8 @@ function compiledFiles(): { airflow: string[]; yaml: string[] } {
     const to = join(dir, "specs", o.target, relative(join(o.file, "..", ".."), o.file));
     mkdirSync(join(to, ".."), { recursive: true });
     copyFileSync(o.file, to);
-    (o.target === "airflow" ? airflow : yaml).push(to);
+    // Python (Airflow's DAG files and Dagster's modules) goes to ruff, the rest to the YAML linters.
+    (o.file.endsWith(".py") ? airflow : yaml).push(to);
   }
   const texts = [specYaml(longNamesSpec()), ...fc.sample(hostileSpec, { seed: SEED, numRuns: RANDOM_SPECS }).map((doc) => specYaml(doc))];
   for (const [i, text] of texts.entries()) {
@@ -136,7 +137,7 @@ function compiledFiles(): { airflow: string[]; yaml: string[] } {
       const to = join(dir, "random", t.name, String(i), r.output.path.replace(/^.*\//, ""));
       mkdirSync(join(to, ".."), { recursive: true });
       writeFileSync(to, r.output.text);
-      (t.name === "airflow" ? airflow : yaml).push(to);
+      (t.extension === "py" ? airflow : yaml).push(to);
     }
   }
   // Deployment options, with long values: the default_args block must stay as ruff writes it too.

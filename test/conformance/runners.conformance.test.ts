@@ -199,7 +199,8 @@ describe("what each runner read is what the spec means", () => {
 });
 
 describe("a deliberately broken backend (one attempt too many) is caught by the runners", () => {
-  it.each(drifted.map((o) => [o.target, o] as const))("%s", (target, c) => {
+  // Dagster's broken module is caught by Dagster's own code in dagster.conformance.test.ts.
+  it.each(drifted.filter((o) => o.target !== "dagster").map((o) => [o.target, o] as const))("%s", (target, c) => {
     const m = new Mismatches(c.spec, target);
     const parsed = verdict(`${target}-drift`, c).parsed;
     if (target === "airflow") compareAirflow(m, c.ir, parsed, AIRFLOW_DATES, [], 0);
