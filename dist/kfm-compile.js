@@ -24281,33 +24281,44 @@ function usedVariables(ir) {
 function emulatesFailure(ir) {
   if (ir.jobs.some((j) => j.runWhen === "all_done"))
     return true;
-  return !totallyOrdered(ir.jobs);
+  return !layered(ir.jobs);
 }
-function totallyOrdered(jobs) {
-  const waiting = /* @__PURE__ */ new Map();
-  const children = /* @__PURE__ */ new Map();
+function layered(jobs) {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const level = /* @__PURE__ */ new Map();
+  const levelOf = (name) => {
+    const known = level.get(name);
+    if (known !== void 0)
+      return known;
+    const stack = [name];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (level.has(top)) {
+        stack.pop();
+        continue;
+      }
+      const pending = byName.get(top).dependsOn.filter((d) => !level.has(d));
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      level.set(top, Math.max(-1, ...byName.get(top).dependsOn.map((d) => level.get(d))) + 1);
+    }
+    return level.get(name);
+  };
+  const size = /* @__PURE__ */ new Map();
   for (const j of jobs) {
-    waiting.set(j.name, j.dependsOn.length);
-    for (const d of j.dependsOn) {
-      const list = children.get(d);
-      if (list === void 0)
-        children.set(d, [j.name]);
-      else
-        list.push(j.name);
-    }
+    const l = levelOf(j.name);
+    size.set(l, (size.get(l) ?? 0) + 1);
   }
-  let ready = jobs.filter((j) => j.dependsOn.length === 0).map((j) => j.name);
-  while (ready.length === 1) {
-    const next = [];
-    for (const c of children.get(ready[0]) ?? []) {
-      const left = waiting.get(c) - 1;
-      waiting.set(c, left);
-      if (left === 0)
-        next.push(c);
-    }
-    ready = next;
-  }
-  return ready.length === 0;
+  return jobs.every((j) => {
+    const l = level.get(j.name);
+    if (l === 0)
+      return true;
+    const above = new Set(j.dependsOn.filter((d) => level.get(d) === l - 1));
+    return above.size === size.get(l - 1);
+  });
 }
 function runAfterOf(job) {
   return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
@@ -24821,7 +24832,7 @@ var LATE_TEKTON_VARIABLE = /\$\((?:context\.task(?:Run)?\.|(?:results|steps|step
 var CONTROL = /[\u0000-\u001f\u007f]/;
 function checkGate(ir, graph, gate) {
   const out = [];
-  const { independent, continuing } = hardFailureReach(ir, graph, gate);
+  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, emulatesFailure(ir));
   if (gate.approval.timeoutSeconds === null) {
     out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`, gate.at));
   }
@@ -24837,11 +24848,14 @@ function checkGate(ir, graph, gate) {
   }
   return out;
 }
-function hardFailureReach(ir, graph, job) {
+function hardFailureReach(ir, graph, job, emulated) {
   const ancestors = reachable(graph.parents, job.name);
   const below = reachable(graph.children, job.name);
+  const beside = ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name));
   return {
-    independent: ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name)),
+    beside,
+    independent: beside.filter((j) => j.dependsOn.some((d) => !ancestors.has(d))),
+    hidden: emulated ? beside.filter((j) => j.approval === null && j.retry.maxAttempts > 1 && !j.dependsOn.some((d) => !ancestors.has(d))) : [],
     continuing: ir.jobs.filter((j) => j.name !== job.name && below.has(j.name) && j.runWhen === "all_done")
   };
 }
@@ -24909,11 +24923,11 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
   for (const gate of ir.jobs.filter((j) => j.approval !== null))
     problems.push(...checkGate(ir, graph, gate));
   for (const job of ir.jobs) {
-    const reach = emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job) : null;
-    if (reach !== null && (reach.independent.length > 0 || reach.continuing.length > 0)) {
-      const others = reach.independent.length > 0 ? reach.independent : reach.continuing;
-      const names = others.map((j) => `'${j.name}'`).join(", ");
-      problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${reach.independent.length > 0 ? `beside ${names}, neither upstream nor downstream of it` : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so the PipelineRun would stop and ${names} might never run. Remove the job's timeout, set max_attempts: 1, or make every other job upstream or downstream of it (without on_upstream_failure: continue).`, job.at));
+    const reach = emulated && job.approval === null && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job, true) : null;
+    if (reach !== null && (reach.independent.length > 0 || reach.hidden.length > 0 || reach.continuing.length > 0)) {
+      const list = (js) => js.map((j) => `'${j.name}'`).join(", ");
+      const why = reach.independent.length > 0 ? `beside ${list(reach.independent)}, which wait${reach.independent.length === 1 ? "s" : ""} for a job not upstream of it and might never start` : reach.hidden.length > 0 ? `beside the retried ${list(reach.hidden)}, whose last failure would not show once the run stopped (its kfm-failed task would not be created)` : `before ${list(reach.continuing)}, which continue${reach.continuing.length === 1 ? "s" : ""} after failures and would never run`;
+      problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${why}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued, and a retried pipeline task cannot use onError: continue), and the PipelineRun stops creating tasks. Remove the job's timeout, set max_attempts: 1, or shape the workflow in layers without on_upstream_failure: continue (every job neither upstream nor downstream of another waits only for jobs upstream of it, like a diamond's branches), where Tekton's own stop is the meaning.`, job.at));
     }
     const literal2 = (what, text, pattern) => {
       if (pattern.test(text)) {
@@ -25089,6 +25103,8 @@ function lift3(text) {
   const gates = new Map(tasks.filter((t) => t.taskRef !== void 0).map((t) => [t.name, t]));
   const soft = new Map(tasks.map((t) => [t.name, t.taskRef === void 0 && failureIsSoft(t)]));
   const guards = guardsFor(tasks, gates);
+  if (!emulated && !layered(tasks.map((t) => ({ name: t.name, dependsOn: (t.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK) }))))
+    throw new Error("the Pipeline has no failure emulation, but a failure would stop a job neither upstream nor downstream of the failed one");
   const jobs = {};
   if (gates.size > 0)
     checkApprovers(pipeline);

@@ -767,45 +767,68 @@ export function usedVariables(ir: Workflow): ContextVariable[] {
 
 /**
  * Whether Tekton's own failure handling already has the spec's meaning. On a failure Tekton
- * skips every task not yet started, independent branches included
- * (`pkg/reconciler/pipelinerun/resources/pipelinerunstate.go` `IsStopping`). That equals the
- * meaning exactly when no job runs after an upstream failure (`all_done`) and the jobs are
- * totally ordered (of any two, one is upstream of the other): then every job not yet started
- * when one fails is downstream of it, and no two jobs run at once. Otherwise the failure
- * emulation is emitted (README "Failure behaviour").
+ * creates no new task (`pkg/reconciler/pipelinerun/resources/pipelinerunstate.go` `IsStopping`,
+ * `DAGExecutionQueue`; the task is skipped as `StoppingSkip`, `pipelinerunresolution.go` `skip`),
+ * but the TaskRuns already created run to the end, retries included (nothing cancels them, and
+ * the TaskRun reconciler retries by itself, `pkg/reconciler/taskrun/taskrun.go`
+ * `finishReconcileUpdateEmitEvents` -> `retryTaskRun`). The reconciler creates every task whose
+ * parents are done in the same pass (`pkg/reconciler/pipelinerun/pipelinerun.go`
+ * `runNextSchedulableTask` over `DAGExecutionQueue`). So stopping is the meaning exactly when no
+ * job runs after an upstream failure (`all_done`) and the jobs are `layered`: then a job neither
+ * upstream nor downstream of the failed one had its parents done before the failed one was
+ * created, so it was created no later and still ends as the meaning says, and every job not yet
+ * created is downstream of the failed one. Otherwise the failure emulation is emitted (README
+ * "Failure behaviour").
  */
 export function emulatesFailure(ir: Workflow): boolean {
   if (ir.jobs.some((j) => j.runWhen === "all_done")) return true;
-  return !totallyOrdered(ir.jobs);
+  return !layered(ir.jobs);
 }
 
 /**
- * Whether of any two jobs one is upstream of the other. Then the topological order is
- * unique, so a topological sort never has two jobs ready at once; and two jobs ready at
- * once are unordered (neither waits, even indirectly, for the other).
+ * Whether every job neither upstream nor downstream of a job X has all its parents upstream of
+ * X (the condition of `emulatesFailure`, for every X). Applied both ways it says two such jobs
+ * have the same upstream jobs, so the jobs fall into layers run one after the other: with a
+ * job's level the longest chain of parents above it, every job of level k > 0 has every job of
+ * level k - 1 as a direct parent (a chain of jobs is one job per layer; a diamond's branches
+ * share a layer). One walk, for any number of jobs (`test/graph-walks.test.ts` checks it
+ * against the pairwise definition).
  */
-export function totallyOrdered(jobs: readonly Job[]): boolean {
-  const waiting = new Map<string, number>();
-  const children = new Map<string, string[]>();
+export function layered(jobs: readonly Pick<Job, "name" | "dependsOn">[]): boolean {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const level = new Map<string, number>();
+  const levelOf = (name: string): number => {
+    const known = level.get(name);
+    if (known !== undefined) return known;
+    // Iterative post-order: a 10,000-job chain must not overflow the stack.
+    const stack = [name];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (level.has(top)) {
+        stack.pop();
+        continue;
+      }
+      const pending = byName.get(top)!.dependsOn.filter((d) => !level.has(d));
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      level.set(top, Math.max(-1, ...byName.get(top)!.dependsOn.map((d) => level.get(d)!)) + 1);
+    }
+    return level.get(name)!;
+  };
+  const size = new Map<number, number>();
   for (const j of jobs) {
-    waiting.set(j.name, j.dependsOn.length);
-    for (const d of j.dependsOn) {
-      const list = children.get(d);
-      if (list === undefined) children.set(d, [j.name]);
-      else list.push(j.name);
-    }
+    const l = levelOf(j.name);
+    size.set(l, (size.get(l) ?? 0) + 1);
   }
-  let ready = jobs.filter((j) => j.dependsOn.length === 0).map((j) => j.name);
-  while (ready.length === 1) {
-    const next: string[] = [];
-    for (const c of children.get(ready[0]!) ?? []) {
-      const left = waiting.get(c)! - 1;
-      waiting.set(c, left);
-      if (left === 0) next.push(c);
-    }
-    ready = next;
-  }
-  return ready.length === 0;
+  return jobs.every((j) => {
+    const l = level.get(j.name)!;
+    if (l === 0) return true;
+    const above = new Set(j.dependsOn.filter((d) => level.get(d) === l - 1));
+    return above.size === size.get(l - 1);
+  });
 }
 
 /**

@@ -54,6 +54,7 @@ import {
   CONTEXT_VARIABLES,
   ENV,
   k8sLiteral,
+  layered,
   LISTENER_CLUSTER_ROLE,
   literalParamNames,
   LOGICAL_DATE_EXPRESSION,
@@ -161,6 +162,9 @@ export function lift(text: string): Summary {
   const gates = new Map(tasks.filter((t) => t.taskRef !== undefined).map((t) => [t.name, t]));
   const soft = new Map(tasks.map((t) => [t.name, t.taskRef === undefined && failureIsSoft(t)]));
   const guards = guardsFor(tasks, gates);
+  // Without the emulation every failure stops the run, which is the meaning only when the jobs are layered (emit.ts `emulatesFailure`).
+  if (!emulated && !layered(tasks.map((t) => ({ name: t.name, dependsOn: (t.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK) }))))
+    throw new Error("the Pipeline has no failure emulation, but a failure would stop a job neither upstream nor downstream of the failed one");
   const jobs: Record<string, JobSummary> = {};
   if (gates.size > 0) checkApprovers(pipeline);
   for (const task of tasks) {

@@ -13,7 +13,7 @@ import type { V1Container, V1CronJob } from "@kubernetes/client-node";
 import type { CronSchedule, EventSchedule, Job, Retry, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
 import { runToken } from "../../src/runtime.js";
-import { parseYamlStream } from "../../src/yaml.js";
+import { parseYamlStream, toYamlStream } from "../../src/yaml.js";
 import { check } from "../../targets/tekton/check.js";
 import {
   CONTEXT_SCRIPT,
@@ -590,13 +590,62 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(lift(docs.map((d) => JSON.stringify(d)).join("\n---\n")).jobs["b"]!.runWhen).toBe("all_done");
   });
 
-  it("given a retried job with a timeout in a branching workflow, when checked, then KFM301 names the job; in a chain it is accepted", () => {
-    const timed = jobFixture("c", { retry: retried, timeoutSeconds: 60 });
-    const refused = check(irFixture({ jobs: [jobFixture("a"), timed] }));
-    expect(refused).toHaveLength(1);
-    expect(refused[0]!.message).toMatch(/tekton cannot express job 'c' with both retries/);
-    expect(check(irFixture({ jobs: [jobFixture("a"), { ...timed, dependsOn: ["a"] }] }))).toEqual([]);
-    expect(check(irFixture({ jobs: [jobFixture("a"), jobFixture("c", { timeoutSeconds: 60 })] }))).toEqual([]);
+  it("given jobs in layers (a chain, a diamond, roots side by side), when emitted, then the output is the plain Pipeline, whose own stop is the meaning", () => {
+    const layeredJobs = [
+      jobFixture("a", { retry: retried, timeoutSeconds: 60 }),
+      jobFixture("b", { dependsOn: ["a"], retry: retried, timeoutSeconds: 60 }),
+      jobFixture("c", { dependsOn: ["a"], retry: retried, timeoutSeconds: 60 }),
+      jobFixture("d", { dependsOn: ["b", "c"], retry: retried, timeoutSeconds: 60 }),
+    ];
+    const ir = irFixture({ jobs: layeredJobs, notifications: [] });
+    expect(check(ir)).toEqual([]);
+    const out = compile(ir);
+    expect(out.pipeline.spec.finally).toBeUndefined();
+    expect(out.pipeline.spec.tasks.map((t) => t.name)).toEqual(["kfm-context", "a", "b", "c", "d"]);
+    for (const t of out.pipeline.spec.tasks) {
+      expect(t.onError, t.name).toBeUndefined();
+      expect(t.when, t.name).toBeUndefined();
+      expect(t.taskSpec!.steps.map((x) => x.onError)).toEqual(t.taskSpec!.steps.map(() => undefined));
+    }
+    expect(lift(emitted(ir))).toEqual(summarize(ir));
+  });
+
+  it("given a plain Pipeline whose jobs are not layered, when lifted, then it is refused (a failure would stop a job beside the failed one)", () => {
+    const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"] }), jobFixture("c", { dependsOn: ["a"] })], notifications: [] });
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; spec: { tasks: { name: string; runAfter?: string[] }[] } }[];
+    docs.find((d) => d.kind === "Pipeline")!.spec.tasks.find((t) => t.name === "c")!.runAfter = ["kfm-context"];
+    expect(() => lift(toYamlStream(docs))).toThrow(/neither upstream nor downstream/);
+  });
+
+  it("given a retried job with a timeout under the failure emulation, when checked, then KFM301 names it only where its stop would keep a job from starting, hide a failure, or skip a continuing job", () => {
+    const timed = (name: string, over: Partial<Job> = {}) => jobFixture(name, { retry: retried, timeoutSeconds: 60, ...over });
+    const refusal = (jobs: Job[]) => check(irFixture({ jobs, notifications: [] })).map((p) => p.message);
+    // c beside b, whose parent a is not upstream of c: c may fail before b starts.
+    expect(refusal([jobFixture("a"), jobFixture("b", { dependsOn: ["a"] }), timed("c")])).toEqual([
+      expect.stringMatching(
+        /tekton cannot express job 'c' with both retries \(max_attempts 3\) and a timeout beside 'b', which waits for a job not upstream of 'c' and might never start/,
+      ),
+    ]);
+    // x beside y, which started with it (same parent) but is retried: y's kfm-failed task would not be created.
+    expect(refusal([jobFixture("a"), timed("x", { dependsOn: ["a"], runWhen: "all_done" }), jobFixture("y", { dependsOn: ["a"], retry: retried })])).toEqual([
+      expect.stringMatching(/job 'x' .* beside the retried 'y', whose last failure would not show/),
+    ]);
+    // The same with y not retried: its own TaskRun shows its failure, and it started with x.
+    expect(refusal([jobFixture("a"), timed("x", { dependsOn: ["a"], runWhen: "all_done" }), jobFixture("y", { dependsOn: ["a"] })])).toEqual([]);
+    // A job below that continues after failures would never run.
+    expect(refusal([timed("a"), jobFixture("b", { dependsOn: ["a"], runWhen: "all_done" })])).toEqual([
+      expect.stringMatching(/job 'a' .* before 'b', which continues after failures/),
+    ]);
+    // The join of a diamond with a job beside it that waits only for jobs upstream of the join.
+    expect(
+      refusal([
+        jobFixture("a"),
+        jobFixture("b", { dependsOn: ["a"] }),
+        jobFixture("c", { dependsOn: ["a"] }),
+        jobFixture("e", { dependsOn: ["c"] }),
+        timed("d", { dependsOn: ["b", "c"] }),
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -891,6 +940,8 @@ const gated = (over: Partial<Job> = {}) =>
       gate("approve", { dependsOn: ["a", "b"], ...over }),
       jobFixture("c", { dependsOn: ["approve"] }),
       jobFixture("d", { dependsOn: ["approve"] }),
+      // After one branch only: the jobs are not layered, so the failure emulation is on.
+      jobFixture("e", { dependsOn: ["c"] }),
     ],
   });
 const slack = (): Workflow["notifications"][number] => ({
@@ -1020,7 +1071,8 @@ describe("failure notifications", () => {
     expect(n1.params).toEqual([
       {
         name: "job-statuses",
-        value: "a=$(tasks.a.status) b=$(tasks.b.status) b=$(tasks.kfm-failed-2.status) approve=$(tasks.approve.status) c=$(tasks.c.status) d=$(tasks.d.status)",
+        value:
+          "a=$(tasks.a.status) b=$(tasks.b.status) b=$(tasks.kfm-failed-2.status) approve=$(tasks.approve.status) c=$(tasks.c.status) d=$(tasks.d.status) e=$(tasks.e.status)",
       },
       { name: "run", value: "PipelineRun $(context.pipelineRun.namespace)/$(context.pipelineRun.name)" },
     ]);
