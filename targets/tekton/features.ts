@@ -5,7 +5,7 @@ export const features: FeatureTable = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout is refused only beside a job neither upstream nor downstream of it, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run).",
+    how: "Native when the jobs are layered (every job neither upstream nor downstream of another waits only for jobs upstream of it: a chain, a diamond) and none continues after failures: Tekton's stop creates no new task, and the tasks it did not create are all downstream of the failed job. Otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. Under the emulation a retried job with a timeout is refused beside a job that waits for one not upstream of it or is retried, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run).",
   },
   "failure.continue": {
     support: "emulated",

@@ -99,12 +99,42 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
       scenario("root-times-out-for-good", "Both attempts of `start` time out: it fails for good, no branch runs, the run fails.", {
         attempts: { start: ["hang", "hang"] },
       }),
-      scenario("join-times-out-for-good", "Both attempts of the join time out after both branches finished: the run fails.", {
-        attempts: { join: ["hang", "hang"] },
-      }),
-      scenario("branch-times-out", "The branch `right` (one attempt) times out: `join` does not run, `left` finishes, the run fails.", {
+      scenario(
+        "join-times-out-for-good",
+        "Both attempts of the join time out after both branches finished (`audit`, beside it, runs to the end): the run fails.",
+        {
+          attempts: { join: ["hang", "hang"] },
+        },
+      ),
+      scenario("branch-times-out", "The branch `right` (one attempt) times out: `join` and `audit` do not run, `left` finishes, the run fails.", {
         attempts: { right: ["hang"] },
       }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/branch-timeouts.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario(
+        "left-times-out-right-recovers",
+        "`left` hangs on both attempts (timed out at 3 s and 8 s): it fails for good. `right` fails at 0 s and retries 10 s later, after that: attempt 2 succeeds. `join` does not run, the run fails.",
+        { attempts: { left: ["hang", "hang"], right: ["fail:1"] } },
+      ),
+      scenario(
+        "left-times-out-right-fails",
+        "`left` times out twice (fails for good at 8 s); `right` fails at 0 s and again at 10 s, after that: both fail for good, `join` does not run, the run fails.",
+        { attempts: { left: ["hang", "hang"], right: ["fail:1", "fail:2"] } },
+      ),
+      scenario("both-time-out", "Both branches hang on both attempts: each times out twice and fails for good, `join` does not run, the run fails.", {
+        attempts: { left: ["hang", "hang"], right: ["hang", "hang"] },
+      }),
+      scenario(
+        "branch-times-out-once",
+        "`left` times out on attempt 1 and succeeds on attempt 2, 2 s later; `join` runs after both branches; the run succeeds.",
+        {
+          attempts: { left: ["hang"] },
+        },
+      ),
     ],
   },
   {
