@@ -117,12 +117,12 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
       SUCCESS,
       scenario(
         "left-times-out-right-recovers",
-        "`left` hangs on both attempts (timed out at 3 s and 8 s): it fails for good. `right` fails at 0 s and retries 10 s later, after that: attempt 2 succeeds. `join` does not run, the run fails.",
+        "`left` hangs on both attempts (timed out at 3 s and 16 s): it fails for good. `right` fails at 0 s and retries 30 s later, after that: attempt 2 succeeds. `join` does not run, the run fails.",
         { attempts: { left: ["hang", "hang"], right: ["fail:1"] } },
       ),
       scenario(
         "left-times-out-right-fails",
-        "`left` times out twice (fails for good at 8 s); `right` fails at 0 s and again at 10 s, after that: both fail for good, `join` does not run, the run fails.",
+        "`left` times out twice (fails for good at 16 s); `right` fails at 0 s and again at 30 s, after that: both fail for good, `join` does not run, the run fails.",
         { attempts: { left: ["hang", "hang"], right: ["fail:1", "fail:2"] } },
       ),
       scenario("both-time-out", "Both branches hang on both attempts: each times out twice and fails for good, `join` does not run, the run fails.", {
@@ -130,7 +130,7 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
       }),
       scenario(
         "branch-times-out-once",
-        "`left` times out on attempt 1 and succeeds on attempt 2, 2 s later; `join` runs after both branches; the run succeeds.",
+        "`left` times out on attempt 1 and succeeds on attempt 2, 10 s later; `join` runs after both branches; the run succeeds.",
         {
           attempts: { left: ["hang"] },
         },
