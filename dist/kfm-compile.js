@@ -24832,7 +24832,7 @@ var LATE_TEKTON_VARIABLE = /\$\((?:context\.task(?:Run)?\.|(?:results|steps|step
 var CONTROL = /[\u0000-\u001f\u007f]/;
 function checkGate(ir, graph, gate) {
   const out = [];
-  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, emulatesFailure(ir));
+  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, false);
   if (gate.approval.timeoutSeconds === null) {
     out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`, gate.at));
   }
@@ -24926,7 +24926,7 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
     const reach = emulated && job.approval === null && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job, true) : null;
     if (reach !== null && (reach.independent.length > 0 || reach.hidden.length > 0 || reach.continuing.length > 0)) {
       const list = (js) => js.map((j) => `'${j.name}'`).join(", ");
-      const why = reach.independent.length > 0 ? `beside ${list(reach.independent)}, which wait${reach.independent.length === 1 ? "s" : ""} for a job not upstream of it and might never start` : reach.hidden.length > 0 ? `beside the retried ${list(reach.hidden)}, whose last failure would not show once the run stopped (its kfm-failed task would not be created)` : `before ${list(reach.continuing)}, which continue${reach.continuing.length === 1 ? "s" : ""} after failures and would never run`;
+      const why = reach.independent.length > 0 ? `beside ${list(reach.independent)}, which wait${reach.independent.length === 1 ? "s" : ""} for a job not upstream of '${job.name}' and might never start` : reach.hidden.length > 0 ? `beside the retried ${list(reach.hidden)}, whose last failure would not show once the run stopped (its kfm-failed task would not be created)` : `before ${list(reach.continuing)}, which continue${reach.continuing.length === 1 ? "s" : ""} after failures and would never run`;
       problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${why}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued, and a retried pipeline task cannot use onError: continue), and the PipelineRun stops creating tasks. Remove the job's timeout, set max_attempts: 1, or shape the workflow in layers without on_upstream_failure: continue (every job neither upstream nor downstream of another waits only for jobs upstream of it, like a diamond's branches), where Tekton's own stop is the meaning.`, job.at));
     }
     const literal2 = (what, text, pattern) => {
@@ -24962,7 +24962,7 @@ var features3 = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout is refused only beside a job neither upstream nor downstream of it, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run)."
+    how: "Native when the jobs are layered (every job neither upstream nor downstream of another waits only for jobs upstream of it: a chain, a diamond) and none continues after failures: Tekton's stop creates no new task, and the tasks it did not create are all downstream of the failed job. Otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. Under the emulation a retried job with a timeout is refused beside a job that waits for one not upstream of it or is retried, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run)."
   },
   "failure.continue": {
     support: "emulated",

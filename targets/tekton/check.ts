@@ -30,8 +30,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  */
 function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
   const out: Problem[] = [];
-  // Gates keep the stricter rule: no job beside the gate at all (the refinement above is proven for retried jobs only).
-  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, emulatesFailure(ir));
+  // Gates keep the stricter rule, no job beside the gate at all: the refinement of `hardFailureReach`
+  // (a job beside it that started with it) is proven by execution scenarios for retried jobs only.
+  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, false);
   if (gate.approval!.timeoutSeconds === null) {
     out.push(
       problem(
