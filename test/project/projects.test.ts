@@ -117,8 +117,8 @@ describe("a workflow meant for some targets only", () => {
     expect(found).toEqual([
       "workflows/etl/workflow.yaml:3:20 KFM301 GitHub Actions",
       "workflows/etl/workflow.yaml:3:20 KFM301 tekton cannot",
-      "workflows/etl/workflow.yaml:11:9 KFM301 tekton cannot",
-      "3 errors.",
+      // The diamond's branch `clean`, retried with a timeout, compiles on Tekton (the jobs are layered).
+      "2 errors.",
       "",
     ]);
     // Its hourly schedule in Europe/Berlin runs on elapsed time on every target (no KFM220).
