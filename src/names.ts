@@ -232,6 +232,16 @@ export function githubApprovalEnvironment(workflow: string, gate: string): strin
   return `${workflow}.${gate}`;
 }
 
+/**
+ * GitHub Actions: the concurrency group of a workflow with `max_active_runs: 1`, in which its
+ * runs queue (`concurrency: {group, queue: max}`). Groups are per repository, across workflows
+ * (github/docs "Control the concurrency of workflows and jobs"): the workflow's name, which is
+ * unique in its folder, after the reserved prefix no spec name starts with.
+ */
+export function githubConcurrencyGroup(workflow: string): string {
+  return `${RESERVED_PREFIX}${workflow}`;
+}
+
 /** GitHub Actions: the job that sends failure notification `index` (0-based, spec order). */
 export function githubNotifyJob(index: number): string {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
