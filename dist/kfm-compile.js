@@ -9161,6 +9161,9 @@ var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
 function githubApprovalEnvironment(workflow, gate) {
   return `${workflow}.${gate}`;
 }
+function githubConcurrencyGroup(workflow) {
+  return `${RESERVED_PREFIX}${workflow}`;
+}
 function githubNotifyJob(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
 }
@@ -25668,10 +25671,12 @@ var V = (name) => GITHUB_INTERNAL_ENV_PREFIX + name;
 var CONTEXT_SCRIPT2 = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
 import hashlib
+import json
 import os
 import re
 import sys
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -25773,6 +25778,24 @@ def latest_slot(cron, zone, now):
     return best
 
 
+def run_created():
+    # A run of a workflow whose runs queue (max_active_runs: 1) may have waited in its concurrency
+    # group: its slot is the latest at or before the moment GitHub created the run (REST "Get a
+    # workflow run", created_at), not now. Needs the token's actions: read, which the caller grants.
+    url = "%s/repos/%s/actions/runs/%s" % (get("GITHUB_API_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"))
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.github+json",
+        "Authorization": "Bearer " + get("KFMI_TOKEN"),
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            created = json.load(response)["created_at"]
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+    except Exception as error:
+        fail("cannot read when this run was created: " + str(error))
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -25811,7 +25834,8 @@ def main():
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
-        logical, real, naive = latest_slot(cron, zone, datetime.fromtimestamp(started, UTC))
+        now = run_created() if get("KFMI_QUEUED") == "true" else datetime.fromtimestamp(started, UTC)
+        logical, real, naive = latest_slot(cron, zone, now)
         local = local_text(naive)
         if not real:
             run = False
@@ -26227,7 +26251,14 @@ var CONTEXT_INPUTS = [
     variable: "PERIOD_SECONDS"
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
-  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" }
+  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  {
+    name: "queued",
+    type: "string",
+    default: "",
+    description: "true when the caller's runs queue in a concurrency group: a scheduled run's slot is then read from when GitHub created the run",
+    variable: "QUEUED"
+  }
 ];
 var APPROVAL_INPUTS = [
   { name: "environment", type: "string", description: "The environment whose required reviewers decide", variable: "ENVIRONMENT" }
@@ -26315,11 +26346,21 @@ function contextWith(ir) {
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
-    "run-token-seed": escapeText(ir.runTokenSeed)
+    "run-token-seed": escapeText(ir.runTokenSeed),
+    queued: ir.maxActiveRuns === null ? "" : "true"
   });
 }
+var QUEUED_CONTEXT_PERMISSIONS = { actions: "read" };
 function contextJob(ir) {
-  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
+  return {
+    if: CONTEXT_IF,
+    ...ir.maxActiveRuns === null ? {} : { permissions: { ...QUEUED_CONTEXT_PERMISSIONS } },
+    uses: usesOf(CONTEXT_FILE),
+    with: contextWith(ir)
+  };
+}
+function workflowConcurrency(ir) {
+  return ir.maxActiveRuns === null ? null : { group: githubConcurrencyGroup(ir.name), queue: "max" };
 }
 function belowAllDone(jobs) {
   const children = /* @__PURE__ */ new Map();
@@ -26486,10 +26527,12 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   for (const job of ir.jobs)
     jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
   ir.notifications.forEach((n, i) => jobs[githubNotifyJob(i)] = notifyJob(ir, n, options));
+  const concurrency = workflowConcurrency(ir);
   return {
     name: ir.name,
     on,
     permissions: {},
+    ...concurrency === null ? {} : { concurrency },
     // Only the notification jobs run steps in this file; the shared workflows set their own shell.
     ...ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {},
     jobs
@@ -26518,7 +26561,8 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
         outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }]))
       }
     },
-    permissions: {},
+    // No permissions key: the job's token has its caller job's scopes, none unless the runs
+    // queue (QUEUED_CONTEXT_PERMISSIONS); a called workflow asking for more fails to start.
     jobs: {
       [job]: {
         "runs-on": runsOnValue(options),
@@ -26530,7 +26574,12 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
             name: "Compute the run's logical date",
             shell: CONTEXT_SHELL,
             // The github context of a called workflow is its caller's (docs: reusing workflows).
-            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            env: {
+              [V("EVENT_NAME")]: "${{ github.event_name }}",
+              [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              ...inputVariables(CONTEXT_INPUTS),
+              [V("TOKEN")]: "${{ github.token }}"
+            },
             run: CONTEXT_SCRIPT2
           }
         ]
@@ -26637,9 +26686,11 @@ function check4(ir) {
       problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
     }
   }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
+  if (ir.maxActiveRuns !== null && ir.maxActiveRuns > 1) {
+    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow, Argo or Tekton.`, [...ir.at, "max_active_runs"]));
   }
+  if (ir.maxActiveRuns === 1)
+    problems.push(...queueLength(ir));
   for (const u of ir.upstream) {
     problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
   }
@@ -26748,6 +26799,51 @@ function consecutiveDaysMatch(days, months, weekdays, star) {
     previous = current;
   }
   return false;
+}
+var MAX_PENDING_RUNS = 100;
+var MAX_RUN_SECONDS = 35 * 24 * 3600;
+function longestRunSeconds(ir) {
+  if (ir.timeoutSeconds !== null)
+    return ir.timeoutSeconds;
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const memo = /* @__PURE__ */ new Map();
+  const until = (name) => {
+    if (memo.has(name))
+      return memo.get(name);
+    const j = byName.get(name);
+    let own = null;
+    if (j.approval === null && j.timeoutSeconds !== null)
+      own = j.retry.maxAttempts * j.timeoutSeconds + retryWaits(j.retry).reduce((a, b) => a + b, 0);
+    let before = 0;
+    for (const d of j.dependsOn) {
+      const t = until(d);
+      before = before === null || t === null ? null : Math.max(before, t);
+    }
+    const total = own === null || before === null ? null : before + own;
+    memo.set(name, total);
+    return total;
+  };
+  let longest = 0;
+  for (const j of ir.jobs) {
+    const t = until(j.name);
+    longest = longest === null || t === null ? null : Math.max(longest, t);
+  }
+  return longest;
+}
+function queueLength(ir) {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron")
+    return [];
+  const gap = s.periodSeconds ?? (typeof shortestGapMinutes(s.cron) === "number" ? shortestGapMinutes(s.cron) * 60 : null);
+  if (gap === null || !Number.isFinite(gap))
+    return [];
+  const longest = longestRunSeconds(ir);
+  const fill = MAX_PENDING_RUNS * gap;
+  if (Math.min(longest ?? MAX_RUN_SECONDS, MAX_RUN_SECONDS) <= fill)
+    return [];
+  return [
+    warning("KFM233", `On ${TARGET3} the runs of this workflow queue in one concurrency group, which holds at most ${MAX_PENDING_RUNS} pending runs; GitHub cancels a run that is due when the queue is full. ${longest === null ? "A run here has no time limit" : `A run here may take ${longest} s`}, longer than ${MAX_PENDING_RUNS} slots of its schedule (${fill} s), so slots could be cancelled: set the workflow's \`timeout\` below ${fill} s (or timeouts on its jobs), or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"])
+  ];
 }
 
 // dist/targets/github-actions/prerequisites.js
@@ -27270,7 +27366,7 @@ function lift4(text, sharedTexts) {
   if (context.uses !== usesOf(CONTEXT_FILE))
     fail4(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
   for (const k of Object.keys(context))
-    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets")
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "secrets")
       fail4(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
   const cget = (name) => inputText(cin, name);
@@ -27302,8 +27398,17 @@ function lift4(text, sharedTexts) {
   const input = obj2(obj2(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true)
     fail4("the logical_date input must be required");
-  if (doc.concurrency !== void 0)
-    fail4("a concurrency group is not what emit writes");
+  const queued = cget("queued");
+  let maxActiveRuns = null;
+  if (doc.concurrency !== void 0 || queued !== "" || context.permissions !== void 0) {
+    if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
+      fail4(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
+    if (queued !== "true")
+      fail4(`${GITHUB_CONTEXT_JOB}: the runs queue, but queued is not true (a waiting run would take a later slot)`);
+    if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS))
+      fail4(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
+    maxActiveRuns = 1;
+  }
   const isNotification = (id) => /^kfm-notify-[1-9][0-9]*$/.test(id);
   const idToName = /* @__PURE__ */ new Map();
   const conditions = /* @__PURE__ */ new Map();
@@ -27329,7 +27434,7 @@ function lift4(text, sharedTexts) {
       fail4(`notification jobs must be numbered 1..${notificationIds.length}`);
     return liftNotification(id, obj2(jobs[id], id), [...idToName.keys()], workflow);
   });
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }
 
 // dist/targets/github-actions/runs.js

@@ -986,9 +986,18 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const runTimeout = orNull(ctxEnv.KFMI_RUN_TIMEOUT);
   m.check("timeoutSeconds", want.timeoutSeconds, runTimeout === null ? null : Number(runTimeout));
   m.check("runTokenSeed", want.runTokenSeed, ctxEnv.KFMI_RUN_TOKEN_SEED);
-  // A concurrency group would run one run per group and cancel or cap the waiting ones.
-  const groups = [p.concurrency, ...[...jobs.values()].map((j) => j.concurrency)].filter((c) => c !== null && c !== undefined);
-  m.check("maxActiveRuns", want.maxActiveRuns, groups.length === 0 ? null : groups);
+  // max_active_runs: 1 is the workflow's own group with `queue: max` (the whole run waits, 100 may),
+  // never cancel-in-progress, with kfm-context dating a scheduled run from its creation (KFMI_QUEUED);
+  // no job has a group of its own (README, "Concurrency").
+  m.check(
+    "jobs' concurrency",
+    [],
+    [...jobs.values()].map((j) => j.concurrency).filter((c) => c !== null && c !== undefined),
+  );
+  const group = p.concurrency === null || p.concurrency === undefined ? null : obj(p.concurrency);
+  const queued = group !== null && typeof group.group === "string" && group.queue === "max" && group["cancel-in-progress"] !== true;
+  m.check("maxActiveRuns", want.maxActiveRuns, group === null ? null : queued ? 1 : group);
+  m.check("kfm-context queued", want.maxActiveRuns === null ? null : "true", orNull(ctxEnv.KFMI_QUEUED));
 
   const secrets: Record<string, string> = {};
   for (const job of Object.values(want.jobs))
