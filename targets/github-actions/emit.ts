@@ -288,7 +288,7 @@ def main():
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
-        now = run_created() if get("KFMI_QUEUED") == "true" else datetime.fromtimestamp(started, UTC)
+        now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
         logical, real, naive = latest_slot(cron, zone, now)
         local = local_text(naive)
         if not real:
@@ -770,11 +770,11 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
   {
-    name: "queued",
+    name: "slot-from",
     type: "string",
     default: "",
-    description: "true when the caller's runs queue in a concurrency group: a scheduled run's slot is then read from when GitHub created the run",
-    variable: "QUEUED",
+    description: "What a scheduled run's slot is the latest at or before: empty, now; created_at, when GitHub created the run (its runs queue)",
+    variable: "SLOT_FROM",
   },
 ];
 
@@ -915,9 +915,12 @@ export function contextWith(ir: Workflow): Record<string, string | number> {
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
     "run-token-seed": escapeText(ir.runTokenSeed),
-    queued: ir.maxActiveRuns === null ? "" : "true",
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED,
   });
 }
+
+/** kfm-context's `slot-from` when the workflow's runs queue: a scheduled run's slot is the latest at or before its `created_at`. */
+export const SLOT_FROM_CREATED = "created_at";
 
 /**
  * The token scope kfm-context needs when the workflow's runs queue: it reads its run's

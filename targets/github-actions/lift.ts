@@ -37,6 +37,7 @@ import {
   NOTIFY_STEP_SCRIPT,
   NOTIFY_TIMEOUT_MINUTES,
   QUEUED_CONTEXT_PERMISSIONS,
+  SLOT_FROM_CREATED,
   SHARED_JOB_ID,
   REGISTRY_PASSWORD_SECRET,
   SECRET_SLOTS,
@@ -545,12 +546,13 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
 
   // max_active_runs: 1 is the workflow's own concurrency group with `queue: max`, and kfm-context
   // reading its run's creation time with actions: read (README, "Concurrency"); nothing else is.
-  const queued = cget("queued");
+  const slotFrom = cget("slot-from");
   let maxActiveRuns: number | null = null;
-  if (doc.concurrency !== undefined || queued !== "" || context.permissions !== undefined) {
+  if (doc.concurrency !== undefined || slotFrom !== "" || context.permissions !== undefined) {
     if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
       fail(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
-    if (queued !== "true") fail(`${GITHUB_CONTEXT_JOB}: the runs queue, but queued is not true (a waiting run would take a later slot)`);
+    if (slotFrom !== SLOT_FROM_CREATED)
+      fail(`${GITHUB_CONTEXT_JOB}: the runs queue, but slot-from is not ${SLOT_FROM_CREATED} (a waiting run would take a later slot)`);
     if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS)) fail(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
     maxActiveRuns = 1;
   }

@@ -987,7 +987,7 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   m.check("timeoutSeconds", want.timeoutSeconds, runTimeout === null ? null : Number(runTimeout));
   m.check("runTokenSeed", want.runTokenSeed, ctxEnv.KFMI_RUN_TOKEN_SEED);
   // max_active_runs: 1 is the workflow's own group with `queue: max` (the whole run waits, 100 may),
-  // never cancel-in-progress, with kfm-context dating a scheduled run from its creation (KFMI_QUEUED);
+  // never cancel-in-progress, with kfm-context dating a scheduled run from its creation (KFMI_SLOT_FROM);
   // no job has a group of its own (README, "Concurrency").
   m.check(
     "jobs' concurrency",
@@ -997,7 +997,7 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const group = p.concurrency === null || p.concurrency === undefined ? null : obj(p.concurrency);
   const queued = group !== null && typeof group.group === "string" && group.queue === "max" && group["cancel-in-progress"] !== true;
   m.check("maxActiveRuns", want.maxActiveRuns, group === null ? null : queued ? 1 : group);
-  m.check("kfm-context queued", want.maxActiveRuns === null ? null : "true", orNull(ctxEnv.KFMI_QUEUED));
+  m.check("kfm-context slot-from", want.maxActiveRuns === null ? null : "created_at", orNull(ctxEnv.KFMI_SLOT_FROM));
 
   const secrets: Record<string, string> = {};
   for (const job of Object.values(want.jobs))

@@ -844,7 +844,7 @@ function runContext(env: Record<string, string>, nowIso: string) {
     KFMI_PERIOD_SECONDS: "",
     KFMI_RUN_TIMEOUT: "",
     KFMI_RUN_TOKEN_SEED: "kfm-run-token/v1\nwf\n00\n",
-    KFMI_QUEUED: "",
+    KFMI_SLOT_FROM: "",
     KFMI_TOKEN: "",
     ...env,
   };
@@ -1171,7 +1171,7 @@ describe("max_active_runs (concurrency.queue)", () => {
     const d = doc(ir);
     expect(d.concurrency).toEqual({ group: "kfm-wf", queue: "max" });
     expect(d.jobs["kfm-context"].permissions).toEqual({ actions: "read" });
-    expect(d.jobs["kfm-context"].with.queued).toBe("true");
+    expect(d.jobs["kfm-context"].with["slot-from"]).toBe("created_at");
     // The spec's jobs and the notifications are what they are without the queue.
     const plain = doc({ ...ir, maxActiveRuns: null });
     expect(d.jobs.job_0).toEqual(plain.jobs.job_0);
@@ -1184,7 +1184,7 @@ describe("max_active_runs (concurrency.queue)", () => {
     expect(() => lift(text.replace("queue: max", "queue: single"))).toThrow(/concurrency/);
     expect(() => lift(text.replace("group: kfm-wf", "group: other"))).toThrow(/concurrency/);
     expect(() => lift(text.replace(/^concurrency:\n.*\n.*\n/m, ""))).toThrow(/concurrency/);
-    expect(() => lift(text.replace('queued: "true"', 'queued: ""'))).toThrow(/queued is not true/);
+    expect(() => lift(text.replace("slot-from: created_at", 'slot-from: ""'))).toThrow(/slot-from is not created_at/);
     expect(() => lift(text.replace("actions: read", "actions: write"))).toThrow(/actions: read/);
   });
 
@@ -1252,7 +1252,7 @@ describe("the logical-date script of a workflow whose runs queue, against a fake
             KFMI_PERIOD_SECONDS: "",
             KFMI_RUN_TIMEOUT: "",
             KFMI_RUN_TOKEN_SEED: "seed",
-            KFMI_QUEUED: "true",
+            KFMI_SLOT_FROM: "created_at",
             KFMI_TOKEN: "the-token",
             ...env,
           },
