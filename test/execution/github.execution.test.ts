@@ -218,5 +218,21 @@ describe("the schedule event on act", () => {
     expect(Object.values(observed.jobs)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"]);
     const dates = new Set(observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE));
     expect([...dates]).toEqual(["2024-11-03T06:00:00+00:00"]);
+
+    // Sabotage: without `slot-from`, kfm-context dates the run from act's clock, and the slot is lost.
+    const sabotaged = join(r.compiled.dir, "observed-sabotaged.json");
+    await actRun(
+      (jobs) => delete (jobs["kfm-context"]!.with as Record<string, unknown>)["slot-from"],
+      "schedule",
+      "2024-11-03T06:00:04Z",
+    )({
+      item,
+      compiled: r.compiled,
+      scenarioPath,
+      observedPath: sabotaged,
+    });
+    const late = new Set(readObserved(sabotaged).attempts.map((a) => a.env.KFM_LOGICAL_DATE));
+    expect(late.size).toBe(1);
+    expect([...late]).not.toEqual(["2024-11-03T06:00:00+00:00"]);
   });
 });
