@@ -25834,7 +25834,7 @@ def main():
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
-        now = run_created() if get("KFMI_QUEUED") == "true" else datetime.fromtimestamp(started, UTC)
+        now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
         logical, real, naive = latest_slot(cron, zone, now)
         local = local_text(naive)
         if not real:
@@ -26253,11 +26253,11 @@ var CONTEXT_INPUTS = [
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
   {
-    name: "queued",
+    name: "slot-from",
     type: "string",
     default: "",
-    description: "true when the caller's runs queue in a concurrency group: a scheduled run's slot is then read from when GitHub created the run",
-    variable: "QUEUED"
+    description: "What a scheduled run's slot is the latest at or before: empty, now; created_at, when GitHub created the run (its runs queue)",
+    variable: "SLOT_FROM"
   }
 ];
 var APPROVAL_INPUTS = [
@@ -26347,9 +26347,10 @@ function contextWith(ir) {
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
     "run-token-seed": escapeText(ir.runTokenSeed),
-    queued: ir.maxActiveRuns === null ? "" : "true"
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED
   });
 }
+var SLOT_FROM_CREATED = "created_at";
 var QUEUED_CONTEXT_PERMISSIONS = { actions: "read" };
 function contextJob(ir) {
   return {
@@ -26857,6 +26858,12 @@ function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
     kind: "network",
     text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local."
   });
+  if (ir.maxActiveRuns !== null) {
+    out.push({
+      kind: "network",
+      text: "The runner reaches the GitHub REST API (GITHUB_API_URL): kfm-context reads when each scheduled run was created, since its runs queue (max_active_runs)."
+    });
+  }
   out.push({
     kind: "setting",
     text: `The shared workflows ${sharedFiles(options).map((f) => f.name).join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`
@@ -26963,8 +26970,8 @@ var features4 = {
     how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker."
   },
   "concurrency.queue": {
-    support: "refused",
-    how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs."
+    support: "conditional",
+    how: "`max_active_runs: 1`: the workflow's concurrency group with `queue: max`, and `kfm-context` dates a scheduled run from its `created_at` (REST, `actions: read`), so a run that waited keeps its slot. The queue holds 100 pending runs: GitHub cancels the next (KFM233 warns when one run may outlast 100 slots). N > 1 is refused: a group runs one run at a time."
   },
   "text.literal": {
     support: "emulated",
@@ -27398,13 +27405,13 @@ function lift4(text, sharedTexts) {
   const input = obj2(obj2(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true)
     fail4("the logical_date input must be required");
-  const queued = cget("queued");
+  const slotFrom = cget("slot-from");
   let maxActiveRuns = null;
-  if (doc.concurrency !== void 0 || queued !== "" || context.permissions !== void 0) {
+  if (doc.concurrency !== void 0 || slotFrom !== "" || context.permissions !== void 0) {
     if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
       fail4(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
-    if (queued !== "true")
-      fail4(`${GITHUB_CONTEXT_JOB}: the runs queue, but queued is not true (a waiting run would take a later slot)`);
+    if (slotFrom !== SLOT_FROM_CREATED)
+      fail4(`${GITHUB_CONTEXT_JOB}: the runs queue, but slot-from is not ${SLOT_FROM_CREATED} (a waiting run would take a later slot)`);
     if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS))
       fail4(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
     maxActiveRuns = 1;
@@ -27448,6 +27455,11 @@ function runs4(ir, logicalDates, options) {
     const logicalDate = logicalDateText(ms);
     return { logicalDate, runToken: runToken(ir.runTokenSeed, ms), name: `gh workflow run ${file} -f ${LOGICAL_DATE_INPUT}=${logicalDate}` };
   });
+  const queue = ir.maxActiveRuns !== null && planned.length > MAX_PENDING_RUNS + 1 ? [
+    `# This workflow's runs queue (max_active_runs: 1) and GitHub keeps at most ${MAX_PENDING_RUNS} of them waiting,
+# cancelling the next: dispatch at most ${MAX_PENDING_RUNS + 1} lines at a time, the next ones once those runs ended.
+`
+  ] : [];
   const lines = planned.map((r) => `# logical date ${r.logicalDate}, run token ${r.runToken}
 gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=${r.logicalDate}
 `);
@@ -27464,7 +27476,7 @@ gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=
     runs: planned,
     again: AGAIN4,
     files: [
-      { suffix: ".sh", text: lines.join("") },
+      { suffix: ".sh", text: [...queue, ...lines].join("") },
       { suffix: ".dispatches.json", text: JSON.stringify(dispatches, null, 2) + "\n" }
     ]
   };
