@@ -72,7 +72,7 @@ export function check(ir: Workflow): Problem[] {
     problems.push(
       problem(
         "KFM301",
-        `${TARGET} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow, Argo or Tekton.`,
+        `${TARGET} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow or Argo.`,
         [...ir.at, "max_active_runs"],
       ),
     );
