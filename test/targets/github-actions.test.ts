@@ -44,6 +44,7 @@ import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
 import { DEFAULT_OPTIONS, type GithubActionsOptions } from "../../targets/github-actions/options.js";
 import { prerequisites } from "../../targets/github-actions/prerequisites.js";
+import { runs } from "../../targets/github-actions/runs.js";
 import { cronFixture as cron } from "../fixtures.js";
 import { notificationText } from "../../src/notify.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
@@ -1210,6 +1211,17 @@ describe("max_active_runs (concurrency.queue)", () => {
     expect(check({ ...unbounded, timeoutSeconds: 3600 })).toEqual([]);
     expect(check({ ...unbounded, schedule: cron({ cron: "0 3 * * *" }) })).toEqual([]);
     expect(check({ ...unbounded, timeoutSeconds: 101 * 3600 }).map((p) => p.code)).toEqual(["KFM233"]);
+  });
+});
+
+describe("a backfill of a workflow whose runs queue", () => {
+  it("given more dates than the queue holds beside a running run, then the .sh says to dispatch at most 101 at a time; fewer, no note", () => {
+    const ir = irFixture([{}], { maxActiveRuns: 1 });
+    const dates = (n: number) => Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1, i));
+    const sh = (n: number, over: Partial<Workflow> = {}) => runs({ ...ir, ...over }, dates(n), { ref: "main" }).files.find((f) => f.suffix === ".sh")!.text;
+    expect(sh(102)).toMatch(/^# This workflow's runs queue \(max_active_runs: 1\).*\n# cancelling the next: dispatch at most 101 lines at a time/);
+    expect(sh(101)).toMatch(/^# logical date /);
+    expect(sh(102, { maxActiveRuns: null })).toMatch(/^# logical date /);
   });
 });
 
