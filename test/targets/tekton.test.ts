@@ -1135,6 +1135,7 @@ describe("deployment options", () => {
   const options = {
     namespace: "data",
     serviceAccount: "runs-creator",
+    starterServiceAccount: "runs-starter",
     taskServiceAccount: "pipeline-pods",
     imagePullSecrets: ["regcred"],
     podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
