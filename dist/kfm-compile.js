@@ -24976,7 +24976,17 @@ function prerequisites3(ir, options) {
       text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, o)}\` the file carries (the CronJob's run creator).`
     } : {
       kind: "account",
-      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
+      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace${ir.maxActiveRuns === null ? "" : ", and what the run starter may do (below)"}.`
+    });
+  }
+  if (ir.maxActiveRuns !== null) {
+    const starterRights = `list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
+    out.push(o.starterServiceAccount === void 0 ? {
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${starterServiceAccount(ir, o)}\` the file carries (the run starter of max_active_runs: ${starterRights}); whoever creates a run file's runs may create Jobs (its starter Job).`
+    } : {
+      kind: "account",
+      text: `The ServiceAccount \`${o.starterServiceAccount}\` (the run starter of max_active_runs), allowed to ${starterRights} in the namespace; whoever creates a run file's runs may create Jobs (its starter Job).`
     });
   }
   if (o.taskServiceAccount !== void 0)
@@ -24999,7 +25009,7 @@ function prerequisites3(ir, options) {
   }
   const images = [
     o.shellImage ?? SHELL_IMAGE,
-    ...ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
+    ...ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
     ...ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []
   ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
@@ -25191,8 +25201,8 @@ var features3 = {
   },
   "env.secret": { support: "native", how: "Step env `valueFrom.secretKeyRef` with the secret's name and key." },
   "concurrency.queue": {
-    support: "refused",
-    how: "Tekton Pipelines has no run concurrency control and a CronJob's `Forbid` drops due runs; compile for airflow or argo, which queue."
+    support: "differs",
+    how: "Every run is created `spec.status: PipelineRunPending`; a starter (holding a `coordination.k8s.io` Lease) starts the oldest pending runs while fewer than N are active, run by the creator's Job, by a `finally` task of every run and by a Job in the run files. A run cancelled with `Cancelled` (not `CancelledRunFinally`) or deleted runs no `finally`, so the queue then waits for the next run created; refused with an event trigger."
   },
   "text.literal": {
     support: "conditional",
