@@ -23891,7 +23891,7 @@ var OPTIONS4 = {
     patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
   }),
   starterServiceAccount: option.string({
-    description: "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    description: "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `get`, `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
     pattern: DNS1123_LABEL,
     patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
   }),
@@ -24171,7 +24171,7 @@ for run in $names; do
     --patch '[{"op":"test","path":"/spec/status","value":"${PENDING_STATUS}"},{"op":"remove","path":"/spec/status"}]' 2>&1); then
     echo "kfm-start-runs: started PipelineRun $run"
   else
-    echo "kfm-start-runs: PipelineRun $run is no longer pending: $out" >&2
+    echo "kfm-start-runs: PipelineRun $run was not started (no longer pending?): $out" >&2
   fi
 done
 [[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
@@ -24798,7 +24798,8 @@ var CREATOR_RULES = [
 ];
 function starterRules(ir) {
   return [
-    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["list", "patch"] },
+    // `kubectl patch` reads the object before it patches it (get).
+    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [tektonRunQueueLease(ir.name)], verbs: ["get", "update"] }
   ];
@@ -24980,7 +24981,7 @@ function prerequisites3(ir, options) {
     });
   }
   if (ir.maxActiveRuns !== null) {
-    const starterRights = `list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
+    const starterRights = `get, list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
     out.push(o.starterServiceAccount === void 0 ? {
       kind: "account",
       text: `Rights to create the ServiceAccount, Role and RoleBinding \`${starterServiceAccount(ir, o)}\` the file carries (the run starter of max_active_runs: ${starterRights}); whoever creates a run file's runs may create Jobs (its starter Job).`

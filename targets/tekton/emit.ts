@@ -428,7 +428,7 @@ for run in $names; do
     --patch '[{"op":"test","path":"/spec/status","value":"${PENDING_STATUS}"},{"op":"remove","path":"/spec/status"}]' 2>&1); then
     echo "kfm-start-runs: started PipelineRun $run"
   else
-    echo "kfm-start-runs: PipelineRun $run is no longer pending: $out" >&2
+    echo "kfm-start-runs: PipelineRun $run was not started (no longer pending?): $out" >&2
   fi
 done
 [[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
@@ -1417,13 +1417,14 @@ export const CREATOR_RULES = [
 
 /**
  * What the run starter does on the API server (README, Concurrency): list the PipelineRuns and
- * patch the pending ones it starts; create the run-queue Lease, and read and update only that
+ * read and patch the pending ones it starts; create the run-queue Lease, and read and update only that
  * one (a `create` cannot be limited by name: the authorizer sees no name on a create,
  * kubernetes.io/docs/reference/access-authn-authz/rbac "Referring to resources").
  */
 export function starterRules(ir: Pick<Workflow, "name">): { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] {
   return [
-    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["list", "patch"] },
+    // `kubectl patch` reads the object before it patches it (get).
+    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
     { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [tektonRunQueueLease(ir.name)], verbs: ["get", "update"] },
   ];

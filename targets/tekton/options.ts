@@ -39,7 +39,7 @@ export const OPTIONS = {
   }),
   starterServiceAccount: option.string({
     description:
-      "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+      "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `get`, `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
     pattern: DNS1123_LABEL,
     patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)",
   }),

@@ -69,7 +69,7 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
     );
   }
   if (ir.maxActiveRuns !== null) {
-    const starterRights = `list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
+    const starterRights = `get, list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
     out.push(
       o.starterServiceAccount === undefined
         ? {

@@ -649,7 +649,7 @@ describe("standard env, secrets and concurrency", () => {
     const roles = docs.filter((d) => d.kind === "Role");
     expect(roles.map((r) => r.metadata.name)).toEqual(["daily-sales-run-creator", "daily-sales-run-starter"]);
     expect(roles[1]!.rules).toEqual([
-      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["list", "patch"] },
+      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["daily-sales-run-queue"], verbs: ["get", "update"] },
     ]);
