@@ -25380,6 +25380,8 @@ function lift3(text) {
   const cron = cronJobs[0];
   if (cron !== void 0) {
     const spec = cron.spec ?? fail3("the CronJob has no spec");
+    if (spec.concurrencyPolicy !== "Allow")
+      throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
     const pod = spec.jobTemplate.spec?.template.spec ?? fail3("the CronJob has no pod template");
     const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail3("the CronJob has no creator container");
     if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT))

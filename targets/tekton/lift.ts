@@ -256,6 +256,9 @@ export function lift(text: string): Summary {
   const cron = cronJobs[0];
   if (cron !== undefined) {
     const spec = cron.spec ?? fail("the CronJob has no spec");
+    // Forbid would drop a slot due while a creator Job runs, Replace would kill that Job (kubernetes
+    // pkg/controller/cronjob/cronjob_controllerv2.go): neither is a queue (README, Concurrency).
+    if (spec.concurrencyPolicy !== "Allow") throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
     const pod = spec.jobTemplate.spec?.template.spec ?? fail("the CronJob has no pod template");
     // With the queue the creator is the init container, and the starter runs after it.
     const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail("the CronJob has no creator container");
