@@ -114,12 +114,7 @@ describe("a workflow meant for some targets only", () => {
     const validated = run(["validate"], dir);
     expect(validated.code).toBe(1);
     const found = validated.stderr.split("\n").map((l) => /^(\S+): error (KFM\d+): (\S+ \S+)/.exec(l)?.slice(1).join(" ") ?? l);
-    expect(found).toEqual([
-      "workflows/etl/workflow.yaml:3:20 KFM301 GitHub Actions",
-      "workflows/etl/workflow.yaml:11:9 KFM301 tekton cannot",
-      "2 errors.",
-      "",
-    ]);
+    expect(found).toEqual(["workflows/etl/workflow.yaml:3:20 KFM301 GitHub Actions", "workflows/etl/workflow.yaml:11:9 KFM301 tekton cannot", "2 errors.", ""]);
     // Its hourly schedule in Europe/Berlin runs on elapsed time on every target (no KFM220).
     expect(validated.stderr).not.toMatch(/KFM220/);
     expect(run([], dir)).toEqual({
