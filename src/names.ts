@@ -111,6 +111,24 @@ export function tektonCreatorAccount(specName: string): string {
 }
 
 /**
+ * The Tekton run queue of `max_active_runs` (targets/tekton/README.md, "Concurrency"): the
+ * `finally` task (and its step, and the creator pod's container) that starts the oldest
+ * pending PipelineRuns of the workflow; the ServiceAccount it runs as, separate from the
+ * user's pods; the coordination.k8s.io Lease that serialises the starters of one workflow;
+ * and the `generateName` of the starter Job the runs folder's files create.
+ */
+export const TEKTON_START_RUNS_TASK = `${RESERVED_PREFIX}start-runs`;
+export function tektonStarterAccount(specName: string): string {
+  return `${kubeName(specName)}-run-starter`;
+}
+export function tektonRunQueueLease(specName: string): string {
+  return `${kubeName(specName)}-run-queue`;
+}
+export function tektonStarterGenerateName(specName: string): string {
+  return `${kubeName(specName)}-start-runs-`;
+}
+
+/**
  * The ServiceAccount an event-triggered workflow's Tekton Triggers EventListener runs as
  * (bound to Tekton Triggers' own EventListener roles), and the name of its trigger.
  */
