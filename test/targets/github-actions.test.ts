@@ -178,6 +178,19 @@ describe("workflow shape", () => {
     expect(emit(plain)).not.toContain("one entry per UTC offset");
   });
 
+  it("given the Etc/UTC entries, then lift reads them back as the spec's cron and zone, and refuses entries it cannot read so", () => {
+    const ir = irFixture([{}], { schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emit(ir)).schedule).toMatchObject({ cron: "30 2 * * *", timezone: "Europe/Berlin" });
+    // An entry dropped, changed, or in the spec's zone; kfm-context told other entries.
+    expect(() => lift(emit(ir).replace("    - cron: 30 0 * * *\n      timezone: Etc/UTC\n", ""))).toThrow(/on.schedule is not the kfm-context schedule/);
+    expect(() => lift(emit(ir).replace("- cron: 30 0 * * *", "- cron: 30 3 * * *"))).toThrow(/on.schedule is not the kfm-context schedule/);
+    expect(() => lift(emit(ir).replace("- cron: 30 0 * * *\n      timezone: Etc/UTC", "- cron: 30 0 * * *\n      timezone: Europe/Berlin"))).toThrow(
+      /on.schedule is not the kfm-context schedule/,
+    );
+    expect(() => lift(emit(ir).replace("utc-crons: 30 1 * * *;30 0 * * *", "utc-crons: 30 1 * * *"))).toThrow(/utc-crons/);
+  });
+
   it("given crons whose UTC shift crosses midnight or half an hour, then the entries cover every slot's instant once, day fields widened", () => {
     const cover = (c: string, zone: string) => githubUtcSchedule({ cron: c, timezone: zone, start: null, end: null })?.map((e) => e.cron);
     // Santiago's clocks change at Saturday's midnight: a Saturday-evening slot is a Sunday in UTC.
