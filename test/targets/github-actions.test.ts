@@ -191,6 +191,12 @@ describe("workflow shape", () => {
     expect(() => lift(emit(ir).replace("utc-crons: 30 1 * * *;30 0 * * *", "utc-crons: 30 1 * * *"))).toThrow(/utc-crons/);
   });
 
+  it("given a daylight-saving schedule whose Etc/UTC entries for two offsets fire less than 5 minutes apart, then it is refused", () => {
+    // 02:58 and 04:00 in Berlin: 01:58 (+01:00) and 02:00 (+02:00) UTC are 2 minutes apart.
+    const ir = irFixture([{}], { schedule: cron({ cron: "0,58 2,4 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(check(ir).map((p) => p.message)).toEqual([expect.stringMatching(/two of its entries fire 2 minutes apart/)]);
+  });
+
   it("given crons whose UTC shift crosses midnight or half an hour, then the entries cover every slot's instant once, day fields widened", () => {
     const cover = (c: string, zone: string) => githubUtcSchedule({ cron: c, timezone: zone, start: null, end: null })?.map((e) => e.cron);
     // Santiago's clocks change at Saturday's midnight: a Saturday-evening slot is a Sunday in UTC.
