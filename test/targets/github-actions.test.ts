@@ -189,6 +189,10 @@ describe("workflow shape", () => {
       /on.schedule is not the kfm-context schedule/,
     );
     expect(() => lift(emit(ir).replace("utc-crons: 30 1 * * *;30 0 * * *", "utc-crons: 30 1 * * *"))).toThrow(/utc-crons/);
+    // Every hour in St. John's (offsets -03:30 and -02:30): one UTC entry, not the spec's cron text.
+    const stJohns = irFixture([{}], { schedule: cron({ cron: "0 * * * *", timezone: "America/St_Johns", periodSeconds: null }) });
+    expect(doc(stJohns).on.schedule).toEqual([{ cron: "30 * * * *", timezone: "Etc/UTC" }]);
+    expect(lift(emit(stJohns))).toEqual(summarize(stJohns));
   });
 
   it("given a daylight-saving schedule whose Etc/UTC entries for two offsets fire less than 5 minutes apart, then it is refused", () => {
