@@ -8810,7 +8810,12 @@ function accountObjects(name, namespace, labels, rules) {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: metadata(),
-      rules: rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
+      rules: rules.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        ...r.resourceNames === void 0 ? {} : { resourceNames: [...r.resourceNames] },
+        verbs: [...r.verbs]
+      }))
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
@@ -9205,6 +9210,16 @@ var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 function tektonCreatorAccount(specName3) {
   return `${kubeName(specName3)}-run-creator`;
 }
+var TEKTON_START_RUNS_TASK = `${RESERVED_PREFIX}start-runs`;
+function tektonStarterAccount(specName3) {
+  return `${kubeName(specName3)}-run-starter`;
+}
+function tektonRunQueueLease(specName3) {
+  return `${kubeName(specName3)}-run-queue`;
+}
+function tektonStarterGenerateName(specName3) {
+  return `${kubeName(specName3)}-start-runs-`;
+}
 function tektonListenerAccount(specName3) {
   return `${kubeName(specName3)}-listener`;
 }
@@ -9239,6 +9254,9 @@ var ARGO_EVENT_PORT = 12e3;
 var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
 function githubApprovalEnvironment(workflow, gate) {
   return `${workflow}.${gate}`;
+}
+function githubConcurrencyGroup(workflow) {
+  return `${RESERVED_PREFIX}${workflow}`;
 }
 function githubNotifyJob(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
@@ -23950,7 +23968,12 @@ var OPTIONS4 = {
   namespace: KUBERNETES_OPTIONS.namespace,
   kustomization: KUBERNETES_OPTIONS.kustomization,
   serviceAccount: option.string({
-    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch`, and with `max_active_runs` the run starter's rights too (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  starterServiceAccount: option.string({
+    description: "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `get`, `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
     pattern: DNS1123_LABEL,
     patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
   }),
@@ -23965,7 +23988,7 @@ var OPTIONS4 = {
     description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
   }),
   shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
-  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  kubectlImage: image("of the CronJob's run creator and the run starter: `bash`, `jq`, `date` and `kubectl`", KUBECTL_IMAGE),
   curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
   approvers: option.strings({
     description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
@@ -24008,7 +24031,11 @@ var ENV = {
   exitCodePath: "KFM_EXIT_CODE_PATH",
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
-  jobSpecName: "KFM_JOB_NAME"
+  jobSpecName: "KFM_JOB_NAME",
+  pipeline: "KFM_PIPELINE",
+  maxActiveRuns: "KFM_MAX_ACTIVE_RUNS",
+  ownRun: "KFM_OWN_RUN",
+  lease: "KFM_LEASE"
 };
 var APPROVAL_TASK_REF = { apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" };
 var APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequired", description: "description" };
@@ -24160,6 +24187,76 @@ else
   echo "$out" >&2
   exit 1
 fi
+`;
+var PENDING_STATUS = "PipelineRunPending";
+var LEASE_SECONDS = 60;
+var LEASE_TRIES = 150;
+var STARTER_TASK_SECONDS = 300;
+var STARTER_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+ns=$KFM_NAMESPACE
+max=$KFM_MAX_ACTIVE_RUNS
+if [[ ! $max =~ ^[1-9][0-9]*$ ]]; then
+  echo "kfm-start-runs: the run limit '$max' is not a positive number" >&2
+  exit 1
+fi
+me="\${HOSTNAME:-kfm-start-runs}-$$-$RANDOM"
+lease() {
+  jq --compact-output --arg me "$me" --arg now "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" \\
+    '.spec.holderIdentity = $me | .spec.leaseDurationSeconds = ${LEASE_SECONDS} | .spec.acquireTime = $now | .spec.renewTime = $now'
+}
+taken=
+for ((try = 0; try < ${LEASE_TRIES}; try++)); do
+  if out=$(lease <<<"{\\"apiVersion\\":\\"coordination.k8s.io/v1\\",\\"kind\\":\\"Lease\\",\\"metadata\\":{\\"name\\":\\"$KFM_LEASE\\"}}" | kubectl create --namespace "$ns" --filename - 2>&1); then
+    taken=1
+    break
+  fi
+  if [[ $out != *AlreadyExists* && $out != *"already exists"* ]]; then
+    echo "$out" >&2
+    exit 1
+  fi
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json)
+  if jq --exit-status '(.spec.holderIdentity // "") == "" or ((.spec.renewTime // "1970-01-01T00:00:00Z" | sub("[.][0-9]+"; "") | fromdateiso8601) + (.spec.leaseDurationSeconds // 0) < now)' <<<"$current" >/dev/null; then
+    if lease <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null 2>&1; then
+      taken=1
+      break
+    fi
+  fi
+  sleep 1
+done
+if [[ -z $taken ]]; then
+  echo "kfm-start-runs: could not take Lease $KFM_LEASE: another starter holds it" >&2
+  exit 1
+fi
+release() {
+  local current
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json) || return 0
+  if jq --exit-status --arg me "$me" '.spec.holderIdentity == $me' <<<"$current" >/dev/null; then
+    jq 'del(.spec.holderIdentity)' <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null || true
+  fi
+}
+trap release EXIT
+echo "kfm-start-runs: holding Lease $KFM_LEASE as $me"
+names=$(kubectl get pipelineruns --namespace "$ns" --output json | jq --raw-output --arg pipeline "$KFM_PIPELINE" --arg own "$KFM_OWN_RUN" --argjson max "$max" '
+  def epoch:
+    if test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$") then
+      ((.[0:19] + "Z") | fromdateiso8601) - (if .[19:] == "Z" then 0 else (if .[19:20] == "-" then -1 else 1 end) * ((.[20:22] | tonumber) * 3600 + (.[23:25] | tonumber) * 60) end)
+    else -1e18 end;
+  [.items[] | select(.spec.pipelineRef.name? == $pipeline and .metadata.name != $own and .metadata.deletionTimestamp == null)] as $runs
+  | [$runs[] | select(.spec.status != "${PENDING_STATUS}" and ([.status.conditions[]? | select(.type == "Succeeded" and .status != "Unknown")] | length) == 0)] as $active
+  | [$runs[] | select(.spec.status == "${PENDING_STATUS}")]
+  | sort_by([([.spec.params[]? | select(.name == "${LOGICAL_DATE_PARAM}") | .value][0] // "" | epoch), .metadata.name])
+  | .[0:([$max - ($active | length), 0] | max)][]
+  | .metadata.name')
+for run in $names; do
+  if out=$(kubectl patch pipelinerun "$run" --namespace "$ns" --type json \\
+    --patch '[{"op":"test","path":"/spec/status","value":"${PENDING_STATUS}"},{"op":"remove","path":"/spec/status"}]' 2>&1); then
+    echo "kfm-start-runs: started PipelineRun $run"
+  else
+    echo "kfm-start-runs: PipelineRun $run was not started (no longer pending?): $out" >&2
+  fi
+done
+[[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
 `;
 function k8sLiteral(text) {
   return text.replace(/\$/g, () => "$$");
@@ -24333,6 +24430,8 @@ function emit3(ir, o = DEFAULT_OPTIONS3) {
     if (o.serviceAccount === void 0)
       docs.push(...creatorAccount(ir, o));
   }
+  if (ir.maxActiveRuns !== null && o.starterServiceAccount === void 0)
+    docs.push(...starterAccount(ir, o));
   if (ir.schedule?.kind === "event")
     docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
@@ -24344,7 +24443,12 @@ function manualRun(ir, o = DEFAULT_OPTIONS3) {
     "(for example 2024-01-01T00:00:00Z), and kubectl create -f the copy. kfm-compile backfill",
     "writes such files for a range of dates."
   ];
-  return hashComment([...headerLines(ir, TARGET2), ...usage2]) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
+  const queue = ir.maxActiveRuns === null ? [] : [
+    `The run is created pending (max_active_runs: ${ir.maxActiveRuns}); the Job after it starts it`,
+    "when fewer runs are active (README, Tekton, Concurrency)."
+  ];
+  const docs = [buildPipelineRun(ir, metadata, o), ...ir.maxActiveRuns === null ? [] : [starterJob(ir, o)]];
+  return hashComment([...headerLines(ir, TARGET2), ...usage2, ...queue]) + toYamlStream(docs);
 }
 function usedVariables(ir) {
   const used = /* @__PURE__ */ new Set();
@@ -24418,7 +24522,11 @@ function buildPipeline(ir, o) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
   const names = helperNames(o);
-  const finallyList = [...emulated ? [runStatusTask2(names)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
+  const finallyList = [
+    ...emulated ? [runStatusTask2(names)] : [],
+    ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o)),
+    ...ir.maxActiveRuns === null ? [] : [starterTask(ir, ir.maxActiveRuns, o)]
+  ];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -24654,7 +24762,7 @@ function taskRunTemplate(o) {
   return Object.keys(t).length > 0 ? t : null;
 }
 function runTimeouts(ir) {
-  if (ir.timeoutSeconds === null || ir.notifications.length === 0)
+  if (ir.timeoutSeconds === null || !splitTimeouts(ir))
     return { pipeline: timeoutField(ir.timeoutSeconds) };
   return {
     pipeline: goDuration(ir.timeoutSeconds + NOTIFY_TASK_SECONDS),
@@ -24662,8 +24770,12 @@ function runTimeouts(ir) {
     finally: goDuration(NOTIFY_TASK_SECONDS)
   };
 }
+function splitTimeouts(ir) {
+  return ir.notifications.length > 0 || ir.maxActiveRuns !== null;
+}
 function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
   const template2 = taskRunTemplate(o);
+  const queued = ir.maxActiveRuns !== null;
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
@@ -24671,8 +24783,14 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : []],
+      // max_active_runs: the run waits in the queue until a starter clears this (README, Concurrency).
+      ...queued ? { status: PENDING_STATUS } : {},
       timeouts: runTimeouts(ir),
-      ...template2 === null ? {} : { taskRunTemplate: template2 }
+      ...template2 === null ? {} : { taskRunTemplate: template2 },
+      // The starter's TaskRun runs as the starter's account, every other one as the template's
+      // (`PipelineRun.GetTaskRunSpec`, pkg/apis/pipeline/v1/pipelinerun_types.go; a finally
+      // task may be named, pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go `ValidateTaskRunSpecs`).
+      ...queued ? { taskRunSpecs: [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] } : {}
     }
   };
 }
@@ -24760,8 +24878,85 @@ var CREATOR_RULES = [
   { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] }
 ];
+function starterRules(ir) {
+  return [
+    // `kubectl patch` reads the object before it patches it (get).
+    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [tektonRunQueueLease(ir.name)], verbs: ["get", "update"] }
+  ];
+}
+function creatorRules(ir) {
+  return [
+    ...CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    ...ir.maxActiveRuns === null ? [] : starterRules(ir)
+  ];
+}
 function creatorAccount(ir, o) {
-  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), creatorRules(ir));
+}
+function starterServiceAccount(ir, o) {
+  return o.starterServiceAccount ?? tektonStarterAccount(ir.name);
+}
+function starterAccount(ir, o) {
+  return accountObjects(tektonStarterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), starterRules(ir));
+}
+function starterEnv(ir, max, namespace, ownRun) {
+  return [
+    namespace,
+    { name: ENV.pipeline, value: kubeName(ir.name) },
+    { name: ENV.maxActiveRuns, value: String(max) },
+    ownRun,
+    { name: ENV.lease, value: tektonRunQueueLease(ir.name) }
+  ];
+}
+function starterContainer(ir, max, o) {
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
+    command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+    env: starterEnv(ir, max, { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }, { name: ENV.ownRun }),
+    securityContext: restricted()
+  };
+}
+function starterTask(ir, max, o) {
+  const env = starterEnv(ir, max, { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" }, { name: ENV.ownRun, value: "$(context.pipelineRun.name)" });
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    displayName: TEKTON_START_RUNS_TASK,
+    description: `Starts the oldest pending runs of this workflow while fewer than ${max} are active (kfm-compile).`,
+    retries: 0,
+    timeout: goDuration(STARTER_TASK_SECONDS),
+    taskSpec: {
+      steps: [
+        {
+          ...helperStep(TEKTON_START_RUNS_TASK, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(STARTER_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+          onError: "continue"
+        }
+      ]
+    }
+  };
+}
+var STARTER_JOB_TTL_SECONDS = 86400;
+function starterJob(ir, o) {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { generateName: tektonStarterGenerateName(ir.name), ...o.namespace === void 0 ? {} : { namespace: o.namespace } },
+    spec: {
+      backoffLimit: CREATOR_BACKOFF_LIMIT,
+      ttlSecondsAfterFinished: STARTER_JOB_TTL_SECONDS,
+      template: {
+        spec: {
+          serviceAccountName: starterServiceAccount(ir, o),
+          restartPolicy: "Never",
+          ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
+          containers: [starterContainer(ir, ir.maxActiveRuns, o)]
+        }
+      }
+    }
+  };
 }
 function buildCronJob(ir, schedule, o) {
   const run2 = buildPipelineRun(ir, {}, o);
@@ -24802,7 +24997,8 @@ function buildCronJob(ir, schedule, o) {
               serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
               ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
-              containers: [creator]
+              // max_active_runs: the creator creates its run pending, then the starter runs (README, Concurrency).
+              ...ir.maxActiveRuns === null ? { containers: [creator] } : { initContainers: [creator], containers: [starterContainer(ir, ir.maxActiveRuns, o)] }
             }
           }
         }
@@ -24863,7 +25059,17 @@ function prerequisites3(ir, options) {
       text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, o)}\` the file carries (the CronJob's run creator).`
     } : {
       kind: "account",
-      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
+      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace${ir.maxActiveRuns === null ? "" : ", and what the run starter may do (below)"}.`
+    });
+  }
+  if (ir.maxActiveRuns !== null) {
+    const starterRights = `get, list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
+    out.push(o.starterServiceAccount === void 0 ? {
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${starterServiceAccount(ir, o)}\` the file carries (the run starter of max_active_runs: ${starterRights}); whoever creates a run file's runs may create Jobs (its starter Job).`
+    } : {
+      kind: "account",
+      text: `The ServiceAccount \`${o.starterServiceAccount}\` (the run starter of max_active_runs), allowed to ${starterRights} in the namespace; whoever creates a run file's runs may create Jobs (its starter Job).`
     });
   }
   if (o.taskServiceAccount !== void 0)
@@ -24886,7 +25092,7 @@ function prerequisites3(ir, options) {
   }
   const images = [
     o.shellImage ?? SHELL_IMAGE,
-    ...ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
+    ...ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
     ...ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []
   ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
@@ -24966,8 +25172,8 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
   if (ir.timeoutSeconds === 0) {
     problems.push(problem("KFM301", "tekton cannot express a workflow timeout of 0 seconds: Tekton reads timeouts.pipeline 0s as no timeout. Give a positive timeout or none.", [...ir.at, "timeout"]));
   }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `tekton cannot express max_active_runs: ${ir.maxActiveRuns} yet: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it (a queue of pending PipelineRuns is designed in targets/tekton/README.md, Concurrency, but not built). Remove max_active_runs for this target, or compile for airflow or argo, which queue runs.`, [...ir.at, "max_active_runs"]));
+  if (ir.maxActiveRuns !== null && ir.schedule?.kind === "event") {
+    problems.push(problem("KFM301", `tekton cannot express max_active_runs: ${ir.maxActiveRuns} with an event trigger yet: its runs queue as pending PipelineRuns that a starter starts (targets/tekton/README.md, Concurrency), and the EventListener's TriggerTemplate creates no starter for an event's run. Remove max_active_runs or the event trigger for this target, or compile for airflow or argo, which queue event runs.`, [...ir.at, "max_active_runs"]));
   }
   if (TEKTON_VARIABLE.test(ir.runTokenSeed)) {
     problems.push(problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at));
@@ -25078,8 +25284,8 @@ var features3 = {
   },
   "env.secret": { support: "native", how: "Step env `valueFrom.secretKeyRef` with the secret's name and key." },
   "concurrency.queue": {
-    support: "refused",
-    how: "Tekton Pipelines has no run concurrency control and a CronJob's `Forbid` drops due runs; compile for airflow or argo, which queue."
+    support: "differs",
+    how: "Every run is created `spec.status: PipelineRunPending`; a starter (holding a `coordination.k8s.io` Lease) starts the oldest pending runs while fewer than N are active, run by the creator's Job, by a `finally` task of every run and by a Job in the run files. A run cancelled with `Cancelled` (not `CancelledRunFinally`) or deleted runs no `finally`, so the queue then waits for the next run created; refused with an event trigger."
   },
   "text.literal": {
     support: "conditional",
@@ -25252,13 +25458,23 @@ function lift3(text) {
     timeoutSeconds = t;
     schedule = event.schedule;
   }
+  const maxActiveRuns = liftStarterTask(finallyTasks, pipeline.metadata.name);
   const cron = cronJobs[0];
   if (cron !== void 0) {
     const spec = cron.spec ?? fail3("the CronJob has no spec");
-    const creator = spec.jobTemplate.spec?.template.spec?.containers[0] ?? fail3("the CronJob has no creator container");
+    if (spec.concurrencyPolicy !== "Allow")
+      throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
+    const pod = spec.jobTemplate.spec?.template.spec ?? fail3("the CronJob has no pod template");
+    const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail3("the CronJob has no creator container");
     if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT))
       throw new Error("the CronJob's container does not run the creator script");
-    checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
+    if (maxActiveRuns !== null) {
+      if (pod.containers.length !== 1 || pod.initContainers?.length !== 1)
+        throw new Error("the CronJob's pod is not the creator followed by the starter");
+      checkStarterContainer(pod.containers[0], pipeline.metadata.name, maxActiveRuns, "the CronJob's starter");
+    } else if (pod.initContainers !== void 0)
+      throw new Error("the CronJob's pod has init containers without a run queue");
+    checkAccount2(docs, pod.serviceAccountName, creatorRules({ name: pipeline.spec.displayName, maxActiveRuns }), "the CronJob");
     const run2 = JSON.parse(envValue(creator, ENV.pipelineRun));
     checkRun(pipeline, run2, gates.size > 0, "the scheduled PipelineRun");
     const scheduled = runTimeout(run2);
@@ -25281,10 +25497,33 @@ function lift3(text) {
   if (timeoutSeconds === void 0)
     throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
   const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
-  const split = notifications.length > 0 && timeoutSeconds !== null;
+  const split = (notifications.length > 0 || maxActiveRuns !== null) && timeoutSeconds !== null;
   if (liftedRuns.some((r) => r.spec.timeouts.tasks !== void 0 !== split)) {
-    throw new Error(split ? "a workflow timeout with notifications not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications");
+    throw new Error(split ? "a workflow timeout with notifications or a run queue not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications or a run queue");
   }
+  for (const r of liftedRuns) {
+    const specs = r.spec.taskRunSpecs ?? [];
+    if (maxActiveRuns === null) {
+      if (r.spec.status !== void 0 || specs.length > 0)
+        throw new Error("a PipelineRun created pending or with taskRunSpecs without a run queue");
+      continue;
+    }
+    if (r.spec.status !== PENDING_STATUS)
+      throw new Error(`a PipelineRun of a run queue is not created ${PENDING_STATUS}`);
+    if (specs.length !== 1 || specs[0].pipelineTaskName !== TEKTON_START_RUNS_TASK || !specs[0].serviceAccountName)
+      throw new Error(`a PipelineRun of a run queue does not run ${TEKTON_START_RUNS_TASK} as the starter's account`);
+    checkAccount2(docs, specs[0].serviceAccountName, starterRules({ name: pipeline.spec.displayName }), "the run starter");
+  }
+  const starterJobs = docs.filter((d) => d?.kind === "Job");
+  if (maxActiveRuns !== null && manualRun2 !== void 0) {
+    if (starterJobs.length !== 1)
+      throw new Error("the manual run of a run queue has no starter Job");
+    const pod = starterJobs[0].spec?.template.spec ?? fail3("the starter Job has no pod");
+    if (pod.containers.length !== 1)
+      throw new Error("the starter Job runs other than the starter");
+    checkStarterContainer(pod.containers[0], pipeline.metadata.name, maxActiveRuns, "the starter Job");
+  } else if (starterJobs.length > 0)
+    throw new Error("a Job without a run queue");
   const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === void 0 && (t.retries ?? 0) > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length)
     throw new Error("kfm-failed tasks do not match the retried jobs");
@@ -25298,8 +25537,7 @@ function lift3(text) {
     workflow: pipeline.spec.displayName,
     schedule,
     timeoutSeconds,
-    // No Tekton construct limits concurrent runs (check refuses max_active_runs).
-    maxActiveRuns: null,
+    maxActiveRuns,
     runTokenSeed: runTokenSeed2,
     // No Tekton construct waits for another workflow's run (check refuses dependencies).
     upstream: [],
@@ -25320,26 +25558,61 @@ function checkRun(pipeline, run2, gates, what) {
   if (gates && !Array.isArray(run2.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value))
     throw new Error(`${what} passes no approvers list`);
 }
-function checkCreatorAccount(docs, account) {
+function checkAccount2(docs, account, rules, who) {
   if (account === void 0 || account === "")
-    throw new Error("the CronJob names no ServiceAccount");
-  const of = (kind) => docs.filter((d) => d?.kind === kind);
-  const accounts = of("ServiceAccount");
-  if (accounts.length === 0)
+    throw new Error(`${who} names no ServiceAccount`);
+  const named = (kind) => docs.filter((d) => d?.kind === kind && d.metadata?.name === account);
+  const accounts = named("ServiceAccount");
+  const [roles, bindings] = [named("Role"), named("RoleBinding")];
+  if (accounts.length + roles.length + bindings.length === 0)
     return;
-  const [roles, bindings] = [of("Role"), of("RoleBinding")];
   if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1)
-    throw new Error("the creator's account is one ServiceAccount, Role and RoleBinding");
-  if (accounts[0].metadata?.name !== account)
-    throw new Error("the CronJob runs as another ServiceAccount than the one declared");
+    throw new Error(`${who}'s account is one ServiceAccount, Role and RoleBinding`);
   const b = bindings[0];
-  if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0].metadata?.name)
+  if (b.roleRef.kind !== "Role" || b.roleRef.name !== account)
     throw new Error("the RoleBinding binds another Role");
   const ns = b.metadata?.namespace;
   if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...ns === void 0 ? {} : { namespace: ns } }]))
     throw new Error("the RoleBinding binds another subject");
-  if (JSON.stringify(roles[0].rules) !== JSON.stringify(CREATOR_RULES))
-    throw new Error("the creator's Role grants other rights than the creator needs");
+  if (JSON.stringify(roles[0].rules) !== JSON.stringify(rules))
+    throw new Error(`${who}'s Role grants other rights than it needs`);
+}
+function liftStarterTask(finallyTasks, pipelineName) {
+  const task = finallyTasks.find((t) => t.name === TEKTON_START_RUNS_TASK);
+  if (task === void 0)
+    return null;
+  if (task.when !== void 0 || task.retries !== 0 || task.timeout !== goDuration(STARTER_TASK_SECONDS))
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not run once, bounded, at every run's end`);
+  const steps = task.taskSpec?.steps ?? [];
+  if (steps.length !== 1 || steps[0].onError !== "continue")
+    throw new Error(`${TEKTON_START_RUNS_TASK}'s failure would fail the run`);
+  const step = steps[0];
+  if (envValueOrNull(step, ENV.ownRun) !== "$(context.pipelineRun.name)" || envValueOrNull(step, ENV.namespace) !== "$(context.pipelineRun.namespace)")
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not count its own run as ended`);
+  return starterLimit(step, pipelineName, TEKTON_START_RUNS_TASK);
+}
+function checkStarterContainer(c, pipelineName, max, what) {
+  const own = (c.env ?? []).find((e) => e.name === ENV.ownRun);
+  if (own === void 0 || own.value !== void 0 || own.valueFrom !== void 0)
+    throw new Error(`${what} names a run of its own`);
+  if (c.env?.find((e) => e.name === ENV.namespace)?.valueFrom?.fieldRef?.fieldPath !== "metadata.namespace")
+    throw new Error(`${what} starts runs in another namespace`);
+  if (starterLimit(c, pipelineName, what) !== max)
+    throw new Error(`${what} has another run limit than the finally task`);
+}
+function starterLimit(c, pipelineName, what) {
+  if (JSON.stringify(c.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)]))
+    throw new Error(`${what} does not run the starter script`);
+  if (envValue(c, ENV.pipeline) !== pipelineName)
+    throw new Error(`${what} starts another Pipeline's runs`);
+  if (envValue(c, ENV.lease) !== tektonRunQueueLease(pipelineName))
+    throw new Error(`${what} takes another Lease than the workflow's`);
+  if (JSON.stringify(c.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT))
+    throw new Error(`${what} is not restricted`);
+  const max = envValue(c, ENV.maxActiveRuns);
+  if (!/^[1-9][0-9]*$/.test(max))
+    throw new Error(`${what}'s run limit ${JSON.stringify(max)} is not a positive number`);
+  return Number(max);
 }
 function gateSummary(task, after, runWhen) {
   const ref = task.taskRef;
@@ -25628,7 +25901,13 @@ function runs3(ir, logicalDates, options) {
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
-    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, o))) }],
+    // With max_active_runs the runs are created pending, and a starter Job after them starts the oldest while the queue has room (README, Concurrency).
+    files: [
+      {
+        suffix: ".yaml",
+        text: planned.length === 0 ? "" : toYamlStream([...planned.map((r) => pipelineRun(ir, r, o)), ...ir.maxActiveRuns === null ? [] : [starterJob(ir, o)]])
+      }
+    ],
     again: AGAIN3
   };
 }
@@ -25747,10 +26026,12 @@ var V = (name) => GITHUB_INTERNAL_ENV_PREFIX + name;
 var CONTEXT_SCRIPT2 = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
 import hashlib
+import json
 import os
 import re
 import sys
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -25852,6 +26133,24 @@ def latest_slot(cron, zone, now):
     return best
 
 
+def run_created():
+    # A run of a workflow whose runs queue (max_active_runs: 1) may have waited in its concurrency
+    # group: its slot is the latest at or before the moment GitHub created the run (REST "Get a
+    # workflow run", created_at), not now. Needs the token's actions: read, which the caller grants.
+    url = "%s/repos/%s/actions/runs/%s" % (get("GITHUB_API_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"))
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.github+json",
+        "Authorization": "Bearer " + get("KFMI_TOKEN"),
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            created = json.load(response)["created_at"]
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+    except Exception as error:
+        fail("cannot read when this run was created: " + str(error))
+
+
 # --- Daylight saving in Etc/UTC (README, Schedules) -------------------------------------------------
 # A schedule with a slot in a daylight-saving change is written in Etc/UTC as the crons of
 # KFMI_UTC_CRONS: one set per UTC offset of the zone, together firing at every instant its slots
@@ -25929,14 +26228,15 @@ def main():
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
+        now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
         utc_crons = get("KFMI_UTC_CRONS")
         if utc_crons != "":
-            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), datetime.fromtimestamp(started, UTC))
+            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), now)
             real = naive is not None
         else:
             if get("KFMI_EVENT_SCHEDULE") != cron:
                 fail("the run was started by a schedule this workflow does not declare")
-            logical, real, naive = latest_slot(cron, zone, datetime.fromtimestamp(started, UTC))
+            logical, real, naive = latest_slot(cron, zone, now)
         local = "" if naive is None else local_text(naive)
         if naive is None:
             run = False
@@ -26385,7 +26685,14 @@ var CONTEXT_INPUTS = [
     variable: "PERIOD_SECONDS"
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
-  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" }
+  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  {
+    name: "slot-from",
+    type: "string",
+    default: "",
+    description: "What a scheduled run's slot is the latest at or before: empty, now; created_at, when GitHub created the run (its runs queue)",
+    variable: "SLOT_FROM"
+  }
 ];
 var APPROVAL_INPUTS = [
   { name: "environment", type: "string", description: "The environment whose required reviewers decide", variable: "ENVIRONMENT" }
@@ -26474,11 +26781,22 @@ function contextWith(ir) {
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
-    "run-token-seed": escapeText(ir.runTokenSeed)
+    "run-token-seed": escapeText(ir.runTokenSeed),
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED
   });
 }
+var SLOT_FROM_CREATED = "created_at";
+var QUEUED_CONTEXT_PERMISSIONS = { actions: "read" };
 function contextJob(ir) {
-  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
+  return {
+    if: CONTEXT_IF,
+    ...ir.maxActiveRuns === null ? {} : { permissions: { ...QUEUED_CONTEXT_PERMISSIONS } },
+    uses: usesOf(CONTEXT_FILE),
+    with: contextWith(ir)
+  };
+}
+function workflowConcurrency(ir) {
+  return ir.maxActiveRuns === null ? null : { group: githubConcurrencyGroup(ir.name), queue: "max" };
 }
 function belowAllDone(jobs) {
   const children = /* @__PURE__ */ new Map();
@@ -26645,10 +26963,12 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   for (const job of ir.jobs)
     jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
   ir.notifications.forEach((n, i) => jobs[githubNotifyJob(i)] = notifyJob(ir, n, options));
+  const concurrency = workflowConcurrency(ir);
   return {
     name: ir.name,
     on,
     permissions: {},
+    ...concurrency === null ? {} : { concurrency },
     // Only the notification jobs run steps in this file; the shared workflows set their own shell.
     ...ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {},
     jobs
@@ -26687,7 +27007,8 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
         outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }]))
       }
     },
-    permissions: {},
+    // No permissions key: the job's token has its caller job's scopes, none unless the runs
+    // queue (QUEUED_CONTEXT_PERMISSIONS); a called workflow asking for more fails to start.
     jobs: {
       [job]: {
         "runs-on": runsOnValue(options),
@@ -26699,7 +27020,12 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
             name: "Compute the run's logical date",
             shell: CONTEXT_SHELL,
             // The github context of a called workflow is its caller's (docs: reusing workflows).
-            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            env: {
+              [V("EVENT_NAME")]: "${{ github.event_name }}",
+              [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              ...inputVariables(CONTEXT_INPUTS),
+              [V("TOKEN")]: "${{ github.token }}"
+            },
             run: CONTEXT_SCRIPT2
           }
         ]
@@ -26811,9 +27137,11 @@ function check4(ir) {
       problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
     }
   }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
+  if (ir.maxActiveRuns !== null && ir.maxActiveRuns > 1) {
+    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
   }
+  if (ir.maxActiveRuns === 1)
+    problems.push(...queueLength(ir));
   for (const u of ir.upstream) {
     problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
   }
@@ -26935,6 +27263,51 @@ function consecutiveDaysMatch(days, months, weekdays, star) {
   }
   return false;
 }
+var MAX_PENDING_RUNS = 100;
+var MAX_RUN_SECONDS = 35 * 24 * 3600;
+function longestRunSeconds(ir) {
+  if (ir.timeoutSeconds !== null)
+    return ir.timeoutSeconds;
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const memo = /* @__PURE__ */ new Map();
+  const until = (name) => {
+    if (memo.has(name))
+      return memo.get(name);
+    const j = byName.get(name);
+    let own = null;
+    if (j.approval === null && j.timeoutSeconds !== null)
+      own = j.retry.maxAttempts * j.timeoutSeconds + retryWaits(j.retry).reduce((a, b) => a + b, 0);
+    let before = 0;
+    for (const d of j.dependsOn) {
+      const t = until(d);
+      before = before === null || t === null ? null : Math.max(before, t);
+    }
+    const total = own === null || before === null ? null : before + own;
+    memo.set(name, total);
+    return total;
+  };
+  let longest = 0;
+  for (const j of ir.jobs) {
+    const t = until(j.name);
+    longest = longest === null || t === null ? null : Math.max(longest, t);
+  }
+  return longest;
+}
+function queueLength(ir) {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron")
+    return [];
+  const gap = s.periodSeconds ?? (typeof shortestGapMinutes(s.cron) === "number" ? shortestGapMinutes(s.cron) * 60 : null);
+  if (gap === null || !Number.isFinite(gap))
+    return [];
+  const longest = longestRunSeconds(ir);
+  const fill = MAX_PENDING_RUNS * gap;
+  if (Math.min(longest ?? MAX_RUN_SECONDS, MAX_RUN_SECONDS) <= fill)
+    return [];
+  return [
+    warning("KFM233", `On ${TARGET3} the runs of this workflow queue in one concurrency group, which holds at most ${MAX_PENDING_RUNS} pending runs; GitHub cancels a run that is due when the queue is full. ${longest === null ? "A run here has no time limit" : `A run here may take ${longest} s`}, longer than ${MAX_PENDING_RUNS} slots of its schedule (${fill} s), so slots could be cancelled: set the workflow's \`timeout\` below ${fill} s (or timeouts on its jobs), or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"])
+  ];
+}
 
 // dist/targets/github-actions/prerequisites.js
 function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
@@ -26947,6 +27320,12 @@ function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
     kind: "network",
     text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local."
   });
+  if (ir.maxActiveRuns !== null) {
+    out.push({
+      kind: "network",
+      text: "The runner reaches the GitHub REST API (GITHUB_API_URL): kfm-context reads when each scheduled run was created, since its runs queue (max_active_runs)."
+    });
+  }
   out.push({
     kind: "setting",
     text: `The shared workflows ${sharedFiles(options).map((f) => f.name).join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`
@@ -27053,8 +27432,8 @@ var features4 = {
     how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker."
   },
   "concurrency.queue": {
-    support: "refused",
-    how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs."
+    support: "conditional",
+    how: "`max_active_runs: 1`: the workflow's concurrency group with `queue: max`, and `kfm-context` dates a scheduled run from its `created_at` (REST, `actions: read`), so a run that waited keeps its slot. The queue holds 100 pending runs: GitHub cancels the next (KFM233 warns when one run may outlast 100 slots). N > 1 is refused: a group runs one run at a time."
   },
   "text.literal": {
     support: "emulated",
@@ -27456,7 +27835,7 @@ function lift4(text, sharedTexts) {
   if (context.uses !== usesOf(CONTEXT_FILE))
     fail4(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
   for (const k of Object.keys(context))
-    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets")
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "secrets")
       fail4(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
   const cget = (name) => inputText(cin, name);
@@ -27492,8 +27871,17 @@ function lift4(text, sharedTexts) {
   const input = obj2(obj2(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true)
     fail4("the logical_date input must be required");
-  if (doc.concurrency !== void 0)
-    fail4("a concurrency group is not what emit writes");
+  const slotFrom = cget("slot-from");
+  let maxActiveRuns = null;
+  if (doc.concurrency !== void 0 || slotFrom !== "" || context.permissions !== void 0) {
+    if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
+      fail4(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
+    if (slotFrom !== SLOT_FROM_CREATED)
+      fail4(`${GITHUB_CONTEXT_JOB}: the runs queue, but slot-from is not ${SLOT_FROM_CREATED} (a waiting run would take a later slot)`);
+    if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS))
+      fail4(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
+    maxActiveRuns = 1;
+  }
   const isNotification = (id) => /^kfm-notify-[1-9][0-9]*$/.test(id);
   const idToName = /* @__PURE__ */ new Map();
   const conditions = /* @__PURE__ */ new Map();
@@ -27519,7 +27907,7 @@ function lift4(text, sharedTexts) {
       fail4(`notification jobs must be numbered 1..${notificationIds.length}`);
     return liftNotification(id, obj2(jobs[id], id), [...idToName.keys()], workflow);
   });
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }
 
 // dist/targets/github-actions/runs.js
@@ -27533,6 +27921,11 @@ function runs4(ir, logicalDates, options) {
     const logicalDate = logicalDateText(ms);
     return { logicalDate, runToken: runToken(ir.runTokenSeed, ms), name: `gh workflow run ${file} -f ${LOGICAL_DATE_INPUT}=${logicalDate}` };
   });
+  const queue = ir.maxActiveRuns !== null && planned.length > MAX_PENDING_RUNS + 1 ? [
+    `# This workflow's runs queue (max_active_runs: 1) and GitHub keeps at most ${MAX_PENDING_RUNS} of them waiting,
+# cancelling the next: dispatch at most ${MAX_PENDING_RUNS + 1} lines at a time, the next ones once those runs ended.
+`
+  ] : [];
   const lines = planned.map((r) => `# logical date ${r.logicalDate}, run token ${r.runToken}
 gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=${r.logicalDate}
 `);
@@ -27549,7 +27942,7 @@ gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=
     runs: planned,
     again: AGAIN4,
     files: [
-      { suffix: ".sh", text: lines.join("") },
+      { suffix: ".sh", text: [...queue, ...lines].join("") },
       { suffix: ".dispatches.json", text: JSON.stringify(dispatches, null, 2) + "\n" }
     ]
   };

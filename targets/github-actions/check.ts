@@ -4,8 +4,8 @@
  * upstream behaviour behind each.
  */
 import { catchupCommand } from "../../src/backfill.js";
-import { problem, type Problem } from "../../src/diagnostics.js";
-import type { Template, Workflow } from "../../src/ir.js";
+import { problem, warning, type Problem } from "../../src/diagnostics.js";
+import { retryWaits, type Template, type Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
 import { githubSecretName } from "../../src/names.js";
 import { githubUtcSchedule, jobSecretNames, SECRET_SLOTS } from "./emit.js";
@@ -80,15 +80,16 @@ export function check(ir: Workflow): Problem[] {
       );
     }
   }
-  if (ir.maxActiveRuns !== null) {
+  if (ir.maxActiveRuns !== null && ir.maxActiveRuns > 1) {
     problems.push(
       problem(
         "KFM301",
-        `${TARGET} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`,
+        `${TARGET} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow or Argo.`,
         [...ir.at, "max_active_runs"],
       ),
     );
   }
+  if (ir.maxActiveRuns === 1) problems.push(...queueLength(ir));
   for (const u of ir.upstream) {
     problems.push(
       problem(
@@ -295,4 +296,68 @@ function consecutiveDaysMatch(days: readonly number[], months: readonly number[]
     previous = current;
   }
   return false;
+}
+
+/**
+ * The most runs a concurrency group with `queue: max` holds pending; GitHub cancels a run that
+ * arrives when the queue is full (github/docs "Control the concurrency of workflows and jobs";
+ * GitHub changelog 2026-05-07 "concurrency groups now allow larger queues").
+ */
+export const MAX_PENDING_RUNS = 100;
+
+/** GitHub ends a workflow run after 35 days (docs.github.com/en/actions/reference/limits, workflow run time). */
+export const MAX_RUN_SECONDS = 35 * 24 * 3600;
+
+/**
+ * The longest a run can take, in seconds, or null when nothing bounds it: the run timeout, else
+ * the longest chain of jobs, each its attempts at their timeout plus its waits (a job without a
+ * timeout, or an approval gate, is unbounded).
+ */
+export function longestRunSeconds(ir: Workflow): number | null {
+  if (ir.timeoutSeconds !== null) return ir.timeoutSeconds;
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const memo = new Map<string, number | null>();
+  const until = (name: string): number | null => {
+    if (memo.has(name)) return memo.get(name)!;
+    const j = byName.get(name)!;
+    let own: number | null = null;
+    if (j.approval === null && j.timeoutSeconds !== null) own = j.retry.maxAttempts * j.timeoutSeconds + retryWaits(j.retry).reduce((a, b) => a + b, 0);
+    let before: number | null = 0;
+    for (const d of j.dependsOn) {
+      const t = until(d);
+      before = before === null || t === null ? null : Math.max(before, t);
+    }
+    const total = own === null || before === null ? null : before + own;
+    memo.set(name, total);
+    return total;
+  };
+  let longest: number | null = 0;
+  for (const j of ir.jobs) {
+    const t = until(j.name);
+    longest = longest === null || t === null ? null : Math.max(longest, t);
+  }
+  return longest;
+}
+
+/**
+ * `max_active_runs: 1` queues the runs in one concurrency group, which holds at most
+ * MAX_PENDING_RUNS pending runs (README, "Concurrency"): a warning (KFM233) when one run may last
+ * longer than that many of the schedule's periods, so that the slots due meanwhile overflow the
+ * queue and GitHub cancels the newest.
+ */
+function queueLength(ir: Workflow): Problem[] {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron") return [];
+  const gap = s.periodSeconds ?? (typeof shortestGapMinutes(s.cron) === "number" ? (shortestGapMinutes(s.cron) as number) * 60 : null);
+  if (gap === null || !Number.isFinite(gap)) return [];
+  const longest = longestRunSeconds(ir);
+  const fill = MAX_PENDING_RUNS * gap;
+  if (Math.min(longest ?? MAX_RUN_SECONDS, MAX_RUN_SECONDS) <= fill) return [];
+  return [
+    warning(
+      "KFM233",
+      `On ${TARGET} the runs of this workflow queue in one concurrency group, which holds at most ${MAX_PENDING_RUNS} pending runs; GitHub cancels a run that is due when the queue is full. ${longest === null ? "A run here has no time limit" : `A run here may take ${longest} s`}, longer than ${MAX_PENDING_RUNS} slots of its schedule (${fill} s), so slots could be cancelled: set the workflow's \`timeout\` below ${fill} s (or timeouts on its jobs), or compile for Airflow or Argo.`,
+      [...ir.at, "max_active_runs"],
+    ),
+  ];
 }

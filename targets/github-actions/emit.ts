@@ -23,6 +23,7 @@ import { POD_START_SECONDS } from "../../src/limits.js";
 import {
   GITHUB_CONTAINER_NAME_SHELL,
   githubApprovalEnvironment,
+  githubConcurrencyGroup,
   githubNotifyJob,
   GITHUB_CONTEXT_JOB,
   GITHUB_CONTEXT_STEP,
@@ -124,10 +125,12 @@ const V = (name: string): string => GITHUB_INTERNAL_ENV_PREFIX + name;
 export const CONTEXT_SCRIPT = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
 import hashlib
+import json
 import os
 import re
 import sys
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -229,6 +232,24 @@ def latest_slot(cron, zone, now):
     return best
 
 
+def run_created():
+    # A run of a workflow whose runs queue (max_active_runs: 1) may have waited in its concurrency
+    # group: its slot is the latest at or before the moment GitHub created the run (REST "Get a
+    # workflow run", created_at), not now. Needs the token's actions: read, which the caller grants.
+    url = "%s/repos/%s/actions/runs/%s" % (get("GITHUB_API_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"))
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.github+json",
+        "Authorization": "Bearer " + get("KFMI_TOKEN"),
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            created = json.load(response)["created_at"]
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+    except Exception as error:
+        fail("cannot read when this run was created: " + str(error))
+
+
 # --- Daylight saving in Etc/UTC (README, Schedules) -------------------------------------------------
 # A schedule with a slot in a daylight-saving change is written in Etc/UTC as the crons of
 # KFMI_UTC_CRONS: one set per UTC offset of the zone, together firing at every instant its slots
@@ -306,14 +327,15 @@ def main():
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
+        now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
         utc_crons = get("KFMI_UTC_CRONS")
         if utc_crons != "":
-            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), datetime.fromtimestamp(started, UTC))
+            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), now)
             real = naive is not None
         else:
             if get("KFMI_EVENT_SCHEDULE") != cron:
                 fail("the run was started by a schedule this workflow does not declare")
-            logical, real, naive = latest_slot(cron, zone, datetime.fromtimestamp(started, UTC))
+            logical, real, naive = latest_slot(cron, zone, now)
         local = "" if naive is None else local_text(naive)
         if naive is None:
             run = False
@@ -840,6 +862,13 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  {
+    name: "slot-from",
+    type: "string",
+    default: "",
+    description: "What a scheduled run's slot is the latest at or before: empty, now; created_at, when GitHub created the run (its runs queue)",
+    variable: "SLOT_FROM",
+  },
 ];
 
 /** The inputs of kfm-approval.yml. */
@@ -985,11 +1014,39 @@ export function contextWith(ir: Workflow): Record<string, string | number> {
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
     "run-token-seed": escapeText(ir.runTokenSeed),
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED,
   });
 }
 
+/** kfm-context's `slot-from` when the workflow's runs queue: a scheduled run's slot is the latest at or before its `created_at`. */
+export const SLOT_FROM_CREATED = "created_at";
+
+/**
+ * The token scope kfm-context needs when the workflow's runs queue: it reads its run's
+ * `created_at` (REST "Get a workflow run", GET /repos/{owner}/{repo}/actions/runs/{run_id},
+ * the `actions` permission). kfm-context.yml sets no scopes of its own, so its job has
+ * exactly its caller job's (docs: reusing workflows, "Access and permissions").
+ */
+export const QUEUED_CONTEXT_PERMISSIONS = { actions: "read" } as const;
+
 function contextJob(ir: Workflow): Record<string, unknown> {
-  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
+  return {
+    if: CONTEXT_IF,
+    ...(ir.maxActiveRuns === null ? {} : { permissions: { ...QUEUED_CONTEXT_PERMISSIONS } }),
+    uses: usesOf(CONTEXT_FILE),
+    with: contextWith(ir),
+  };
+}
+
+/**
+ * `max_active_runs: 1`: the whole run waits in the workflow's concurrency group, and up to 100
+ * pending runs queue there in order instead of replacing each other (github/docs "Control the
+ * concurrency of workflows and jobs", `queue: max`; languageservices workflow-v1.0.json
+ * `concurrency-mapping`, `concurrency-queue`). `cancel-in-progress` is left false (its default;
+ * `queue: max` refuses `true`). README, "Concurrency".
+ */
+export function workflowConcurrency(ir: Workflow): Record<string, string> | null {
+  return ir.maxActiveRuns === null ? null : { group: githubConcurrencyGroup(ir.name), queue: "max" };
 }
 
 type Conditioned = { runWhen: string; dependsOn: readonly string[] };
@@ -1209,10 +1266,12 @@ export function workflowDocument(ir: Workflow, options: GithubActionsOptions = D
   const below = belowAllDone(new Map(ir.jobs.map((j) => [j.name, j])));
   for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
   ir.notifications.forEach((n, i) => (jobs[githubNotifyJob(i)] = notifyJob(ir, n, options)));
+  const concurrency = workflowConcurrency(ir);
   return {
     name: ir.name,
     on,
     permissions: {},
+    ...(concurrency === null ? {} : { concurrency }),
     // Only the notification jobs run steps in this file; the shared workflows set their own shell.
     ...(ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {}),
     jobs,
@@ -1268,7 +1327,8 @@ export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS)
         ),
       },
     },
-    permissions: {},
+    // No permissions key: the job's token has its caller job's scopes, none unless the runs
+    // queue (QUEUED_CONTEXT_PERMISSIONS); a called workflow asking for more fails to start.
     jobs: {
       [job]: {
         "runs-on": runsOnValue(options),
@@ -1280,7 +1340,12 @@ export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS)
             name: "Compute the run's logical date",
             shell: CONTEXT_SHELL,
             // The github context of a called workflow is its caller's (docs: reusing workflows).
-            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            env: {
+              [V("EVENT_NAME")]: "${{ github.event_name }}",
+              [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              ...inputVariables(CONTEXT_INPUTS),
+              [V("TOKEN")]: "${{ github.token }}",
+            },
             run: CONTEXT_SCRIPT,
           },
         ],

@@ -62,8 +62,8 @@ export const features: FeatureTable = {
     how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker.",
   },
   "concurrency.queue": {
-    support: "refused",
-    how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs.",
+    support: "conditional",
+    how: "`max_active_runs: 1`: the workflow's concurrency group with `queue: max`, and `kfm-context` dates a scheduled run from its `created_at` (REST, `actions: read`), so a run that waited keeps its slot. The queue holds 100 pending runs: GitHub cancels the next (KFM233 warns when one run may outlast 100 slots). N > 1 is refused: a group runs one run at a time.",
   },
   "text.literal": {
     support: "emulated",

@@ -6,7 +6,14 @@
  * README.md explains, so output that drifted is refused or read as what it means.
  */
 import { RUNTIME_VARIABLES, type SecretRef, type Segment, type Template } from "../../src/ir.js";
-import { GITHUB_CONTEXT_JOB, GITHUB_INTERNAL_ENV_PREFIX, githubApprovalEnvironment, githubNotifyJob, githubSecretName } from "../../src/names.js";
+import {
+  GITHUB_CONTEXT_JOB,
+  GITHUB_INTERNAL_ENV_PREFIX,
+  githubApprovalEnvironment,
+  githubConcurrencyGroup,
+  githubNotifyJob,
+  githubSecretName,
+} from "../../src/names.js";
 import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
 import { NOTIFY_ENV, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
@@ -29,6 +36,8 @@ import {
   NOTIFY_RUN,
   NOTIFY_STEP_SCRIPT,
   NOTIFY_TIMEOUT_MINUTES,
+  QUEUED_CONTEXT_PERMISSIONS,
+  SLOT_FROM_CREATED,
   SHARED_JOB_ID,
   REGISTRY_PASSWORD_SECRET,
   SECRET_SLOTS,
@@ -505,7 +514,7 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   if (context.if !== CONTEXT_IF) fail(`${GITHUB_CONTEXT_JOB}: if is not the standard condition`);
   if (context.uses !== usesOf(CONTEXT_FILE)) fail(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
   for (const k of Object.keys(context))
-    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
   const cget = (name: string): string => inputText(cin, name);
   if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
@@ -549,8 +558,18 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   const input = obj(obj(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true) fail("the logical_date input must be required");
 
-  // Concurrency groups cancel or cap pending runs: emit never writes one (README).
-  if (doc.concurrency !== undefined) fail("a concurrency group is not what emit writes");
+  // max_active_runs: 1 is the workflow's own concurrency group with `queue: max`, and kfm-context
+  // reading its run's creation time with actions: read (README, "Concurrency"); nothing else is.
+  const slotFrom = cget("slot-from");
+  let maxActiveRuns: number | null = null;
+  if (doc.concurrency !== undefined || slotFrom !== "" || context.permissions !== undefined) {
+    if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
+      fail(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
+    if (slotFrom !== SLOT_FROM_CREATED)
+      fail(`${GITHUB_CONTEXT_JOB}: the runs queue, but slot-from is not ${SLOT_FROM_CREATED} (a waiting run would take a later slot)`);
+    if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS)) fail(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
+    maxActiveRuns = 1;
+  }
 
   const isNotification = (id: string): boolean => /^kfm-notify-[1-9][0-9]*$/.test(id);
   const idToName = new Map<string, string>();
@@ -579,5 +598,5 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
     if (!(id in jobs)) fail(`notification jobs must be numbered 1..${notificationIds.length}`);
     return liftNotification(id, obj(jobs[id], id), [...idToName.keys()], workflow);
   });
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed, upstream: [], notifications, jobs: sortedRecord(lifted) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }

@@ -21,6 +21,12 @@ export function prerequisites(ir: Workflow, options: GithubActionsOptions = DEFA
     kind: "network",
     text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local.",
   });
+  if (ir.maxActiveRuns !== null) {
+    out.push({
+      kind: "network",
+      text: "The runner reaches the GitHub REST API (GITHUB_API_URL): kfm-context reads when each scheduled run was created, since its runs queue (max_active_runs).",
+    });
+  }
   out.push({
     kind: "setting",
     text: `The shared workflows ${sharedFiles(options)

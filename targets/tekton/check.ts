@@ -153,11 +153,11 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       ),
     );
   }
-  if (ir.maxActiveRuns !== null) {
+  if (ir.maxActiveRuns !== null && ir.schedule?.kind === "event") {
     problems.push(
       problem(
         "KFM301",
-        `tekton cannot express max_active_runs: ${ir.maxActiveRuns} yet: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it (a queue of pending PipelineRuns is designed in targets/tekton/README.md, Concurrency, but not built). Remove max_active_runs for this target, or compile for airflow or argo, which queue runs.`,
+        `tekton cannot express max_active_runs: ${ir.maxActiveRuns} with an event trigger yet: its runs queue as pending PipelineRuns that a starter starts (targets/tekton/README.md, Concurrency), and the EventListener's TriggerTemplate creates no starter for an event's run. Remove max_active_runs or the event trigger for this target, or compile for airflow or argo, which queue event runs.`,
         [...ir.at, "max_active_runs"],
       ),
     );

@@ -9,6 +9,7 @@
 import type {
   V1Container,
   V1CronJob,
+  V1Job,
   V1EnvVar,
   V1PodSecurityContext,
   V1ResourceRequirements,
@@ -49,6 +50,10 @@ import {
   tektonFailedTaskName,
   tektonNotifyTaskName,
   tektonRunGenerateName,
+  tektonRunQueueLease,
+  tektonStarterAccount,
+  tektonStarterGenerateName,
+  TEKTON_START_RUNS_TASK,
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { compareStrings } from "../../src/summary.js";
@@ -110,6 +115,10 @@ export const ENV = {
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
   jobSpecName: "KFM_JOB_NAME",
+  pipeline: "KFM_PIPELINE",
+  maxActiveRuns: "KFM_MAX_ACTIVE_RUNS",
+  ownRun: "KFM_OWN_RUN",
+  lease: "KFM_LEASE",
 } as const;
 
 /**
@@ -334,6 +343,97 @@ else
 fi
 `;
 
+/** The PipelineRun `spec.status` of a run that waits in the queue (`PipelineRunSpecStatusPending`, pkg/apis/pipeline/v1/pipelinerun_types.go). */
+export const PENDING_STATUS = "PipelineRunPending";
+/** How long a starter holds the run-queue Lease at most (a starter that dies holding it blocks the others this long). */
+export const LEASE_SECONDS = 60;
+/** How long a starter tries to take the Lease (1 s apart) before it gives up and fails. */
+export const LEASE_TRIES = 150;
+/** The bound of the `kfm-start-runs` finally task: the Lease tries and a few API calls (README, Concurrency). */
+export const STARTER_TASK_SECONDS = 300;
+
+/**
+ * The run starter of `max_active_runs` (README, "Concurrency"): every run is created with
+ * `spec.status: PipelineRunPending`, which Tekton's reconciler leaves untouched (no TaskRun,
+ * no `startTime`: pkg/reconciler/pipelinerun/pipelinerun.go `reconcile` and `ReconcileKind`).
+ * Holding the workflow's coordination.k8s.io Lease (taken by create, or by an update carrying
+ * the read `resourceVersion` once it is free or expired, so two starters never hold it at
+ * once: the API server refuses a stale update with a Conflict), it lists the workflow's
+ * PipelineRuns (by `spec.pipelineRef.name`: a pending run has no `tekton.dev/pipeline` label
+ * yet, the reconciler adds it after the pending check), counts those started and not done
+ * (not pending, no final `Succeeded` condition, not `KFM_OWN_RUN`: the run whose `finally`
+ * task this is), and starts the oldest pending ones (logical date, then name) while fewer than
+ * `KFM_MAX_ACTIVE_RUNS` are active, by removing `spec.status` with a JSON patch whose `test`
+ * makes it a no-op on a run no longer pending. Then it releases the Lease. Fixed text: data
+ * comes in env values.
+ */
+export const STARTER_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+ns=$KFM_NAMESPACE
+max=$KFM_MAX_ACTIVE_RUNS
+if [[ ! $max =~ ^[1-9][0-9]*$ ]]; then
+  echo "kfm-start-runs: the run limit '$max' is not a positive number" >&2
+  exit 1
+fi
+me="\${HOSTNAME:-kfm-start-runs}-$$-$RANDOM"
+lease() {
+  jq --compact-output --arg me "$me" --arg now "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" \\
+    '.spec.holderIdentity = $me | .spec.leaseDurationSeconds = ${LEASE_SECONDS} | .spec.acquireTime = $now | .spec.renewTime = $now'
+}
+taken=
+for ((try = 0; try < ${LEASE_TRIES}; try++)); do
+  if out=$(lease <<<"{\\"apiVersion\\":\\"coordination.k8s.io/v1\\",\\"kind\\":\\"Lease\\",\\"metadata\\":{\\"name\\":\\"$KFM_LEASE\\"}}" | kubectl create --namespace "$ns" --filename - 2>&1); then
+    taken=1
+    break
+  fi
+  if [[ $out != *AlreadyExists* && $out != *"already exists"* ]]; then
+    echo "$out" >&2
+    exit 1
+  fi
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json)
+  if jq --exit-status '(.spec.holderIdentity // "") == "" or ((.spec.renewTime // "1970-01-01T00:00:00Z" | sub("[.][0-9]+"; "") | fromdateiso8601) + (.spec.leaseDurationSeconds // 0) < now)' <<<"$current" >/dev/null; then
+    if lease <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null 2>&1; then
+      taken=1
+      break
+    fi
+  fi
+  sleep 1
+done
+if [[ -z $taken ]]; then
+  echo "kfm-start-runs: could not take Lease $KFM_LEASE: another starter holds it" >&2
+  exit 1
+fi
+release() {
+  local current
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json) || return 0
+  if jq --exit-status --arg me "$me" '.spec.holderIdentity == $me' <<<"$current" >/dev/null; then
+    jq 'del(.spec.holderIdentity)' <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null || true
+  fi
+}
+trap release EXIT
+echo "kfm-start-runs: holding Lease $KFM_LEASE as $me"
+names=$(kubectl get pipelineruns --namespace "$ns" --output json | jq --raw-output --arg pipeline "$KFM_PIPELINE" --arg own "$KFM_OWN_RUN" --argjson max "$max" '
+  def epoch:
+    if test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$") then
+      ((.[0:19] + "Z") | fromdateiso8601) - (if .[19:] == "Z" then 0 else (if .[19:20] == "-" then -1 else 1 end) * ((.[20:22] | tonumber) * 3600 + (.[23:25] | tonumber) * 60) end)
+    else -1e18 end;
+  [.items[] | select(.spec.pipelineRef.name? == $pipeline and .metadata.name != $own and .metadata.deletionTimestamp == null)] as $runs
+  | [$runs[] | select(.spec.status != "${PENDING_STATUS}" and ([.status.conditions[]? | select(.type == "Succeeded" and .status != "Unknown")] | length) == 0)] as $active
+  | [$runs[] | select(.spec.status == "${PENDING_STATUS}")]
+  | sort_by([([.spec.params[]? | select(.name == "${LOGICAL_DATE_PARAM}") | .value][0] // "" | epoch), .metadata.name])
+  | .[0:([$max - ($active | length), 0] | max)][]
+  | .metadata.name')
+for run in $names; do
+  if out=$(kubectl patch pipelinerun "$run" --namespace "$ns" --type json \\
+    --patch '[{"op":"test","path":"/spec/status","value":"${PENDING_STATUS}"},{"op":"remove","path":"/spec/status"}]' 2>&1); then
+    echo "kfm-start-runs: started PipelineRun $run"
+  else
+    echo "kfm-start-runs: PipelineRun $run was not started (no longer pending?): $out" >&2
+  fi
+done
+[[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
+`;
+
 /**
  * Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's command, args and
  * env values; doubling every `$` makes it yield the text unchanged. (A function replacer:
@@ -545,8 +645,10 @@ export interface TektonPipelineRun {
   spec: {
     pipelineRef: { name: string };
     params: TektonParam[];
+    status?: typeof PENDING_STATUS;
     timeouts: { pipeline: string; tasks?: string; finally?: string };
     taskRunTemplate?: TektonTaskRunTemplate;
+    taskRunSpecs?: { pipelineTaskName: string; serviceAccountName: string }[];
   };
 }
 
@@ -732,6 +834,7 @@ export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
     docs.push(buildCronJob(ir, ir.schedule, o));
     if (o.serviceAccount === undefined) docs.push(...creatorAccount(ir, o));
   }
+  if (ir.maxActiveRuns !== null && o.starterServiceAccount === undefined) docs.push(...starterAccount(ir, o));
   if (ir.schedule?.kind === "event") docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
@@ -750,7 +853,15 @@ export function manualRun(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): str
     "(for example 2024-01-01T00:00:00Z), and kubectl create -f the copy. kfm-compile backfill",
     "writes such files for a range of dates.",
   ];
-  return hashComment([...headerLines(ir, TARGET), ...usage]) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
+  const queue =
+    ir.maxActiveRuns === null
+      ? []
+      : [
+          `The run is created pending (max_active_runs: ${ir.maxActiveRuns}); the Job after it starts it`,
+          "when fewer runs are active (README, Tekton, Concurrency).",
+        ];
+  const docs: unknown[] = [buildPipelineRun(ir, metadata, o), ...(ir.maxActiveRuns === null ? [] : [starterJob(ir, o)])];
+  return hashComment([...headerLines(ir, TARGET), ...usage, ...queue]) + toYamlStream(docs);
 }
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
@@ -854,7 +965,11 @@ function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
   const names = helperNames(o);
-  const finallyList = [...(emulated ? [runStatusTask(names)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
+  const finallyList = [
+    ...(emulated ? [runStatusTask(names)] : []),
+    ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o)),
+    ...(ir.maxActiveRuns === null ? [] : [starterTask(ir, ir.maxActiveRuns, o)]),
+  ];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -1144,7 +1259,7 @@ function taskRunTemplate(o: TektonOptions): TektonTaskRunTemplate | null {
  * requires (pkg/apis/pipeline/v1/pipelinerun_validation.go). README, "Timeouts".
  */
 export function runTimeouts(ir: Workflow): TektonPipelineRun["spec"]["timeouts"] {
-  if (ir.timeoutSeconds === null || ir.notifications.length === 0) return { pipeline: timeoutField(ir.timeoutSeconds) };
+  if (ir.timeoutSeconds === null || !splitTimeouts(ir)) return { pipeline: timeoutField(ir.timeoutSeconds) };
   return {
     pipeline: goDuration(ir.timeoutSeconds + NOTIFY_TASK_SECONDS),
     tasks: goDuration(ir.timeoutSeconds),
@@ -1152,8 +1267,19 @@ export function runTimeouts(ir: Workflow): TektonPipelineRun["spec"]["timeouts"]
   };
 }
 
+/**
+ * Whether a workflow timeout is written as `timeouts.tasks` (then `finally` and `pipeline`):
+ * when a `finally` task must still run once it fires, the notifications and the run starter
+ * of `max_active_runs` (a run whose `timeouts.pipeline` fired runs no `finally` task, so its
+ * queue would wait for the next creator).
+ */
+export function splitTimeouts(ir: Workflow): boolean {
+  return ir.notifications.length > 0 || ir.maxActiveRuns !== null;
+}
+
 export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], o: TektonOptions = DEFAULT_OPTIONS): TektonPipelineRun {
   const template = taskRunTemplate(o);
+  const queued = ir.maxActiveRuns !== null;
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
@@ -1161,8 +1287,14 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : [])],
+      // max_active_runs: the run waits in the queue until a starter clears this (README, Concurrency).
+      ...(queued ? { status: PENDING_STATUS } : {}),
       timeouts: runTimeouts(ir),
       ...(template === null ? {} : { taskRunTemplate: template }),
+      // The starter's TaskRun runs as the starter's account, every other one as the template's
+      // (`PipelineRun.GetTaskRunSpec`, pkg/apis/pipeline/v1/pipelinerun_types.go; a finally
+      // task may be named, pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go `ValidateTaskRunSpecs`).
+      ...(queued ? { taskRunSpecs: [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] } : {}),
     },
   };
 }
@@ -1283,10 +1415,122 @@ export const CREATOR_RULES = [
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
 ] as const;
 
-/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them (targets/kubernetes.ts). */
+/**
+ * What the run starter does on the API server (README, Concurrency): list the PipelineRuns and
+ * read and patch the pending ones it starts; create the run-queue Lease, and read and update only that
+ * one (a `create` cannot be limited by name: the authorizer sees no name on a create,
+ * kubernetes.io/docs/reference/access-authn-authz/rbac "Referring to resources").
+ */
+export function starterRules(ir: Pick<Workflow, "name">): { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] {
+  return [
+    // `kubectl patch` reads the object before it patches it (get).
+    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [tektonRunQueueLease(ir.name)], verbs: ["get", "update"] },
+  ];
+}
+
+/** The creator's rules: its own, and with `max_active_runs` the starter's, which runs in the same pod. */
+export function creatorRules(
+  ir: Pick<Workflow, "name" | "maxActiveRuns">,
+): { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] {
+  return [
+    ...CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    ...(ir.maxActiveRuns === null ? [] : starterRules(ir)),
+  ];
+}
+
+/** The generated account of the creator: a ServiceAccount, a Role with `creatorRules`, and the RoleBinding between them (targets/kubernetes.ts). */
 function creatorAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
   // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), creatorRules(ir));
+}
+
+/** The ServiceAccount the run starter's TaskRun and Job run as. */
+export function starterServiceAccount(ir: Workflow, o: TektonOptions): string {
+  return o.starterServiceAccount ?? tektonStarterAccount(ir.name);
+}
+
+/** The generated account of the run starter (`starterRules`); the user's pods get no right on PipelineRuns. */
+function starterAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  return accountObjects(tektonStarterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), starterRules(ir));
+}
+
+/** The starter's env: the namespace, the Pipeline, the limit, the run it ends (empty: none), the Lease. */
+function starterEnv(ir: Workflow, max: number, namespace: V1EnvVar, ownRun: V1EnvVar): V1EnvVar[] {
+  return [
+    namespace,
+    { name: ENV.pipeline, value: kubeName(ir.name) },
+    { name: ENV.maxActiveRuns, value: String(max) },
+    ownRun,
+    { name: ENV.lease, value: tektonRunQueueLease(ir.name) },
+  ];
+}
+
+/** The starter as a container of a pod (the creator's, the runs folder's Job): no own run. */
+function starterContainer(ir: Workflow, max: number, o: TektonOptions): V1Container {
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
+    command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+    env: starterEnv(ir, max, { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }, { name: ENV.ownRun }),
+    securityContext: restricted(),
+  };
+}
+
+/**
+ * The `finally` task that starts the next queued runs when this one ends (its jobs are done).
+ * No `when`: it runs whatever the jobs did. Its step's `onError: continue` keeps a starter
+ * that failed (a Lease held too long) from failing a run whose jobs succeeded; the next
+ * starter starts the runs it left.
+ */
+function starterTask(ir: Workflow, max: number, o: TektonOptions): TektonPipelineTask {
+  const env = starterEnv(
+    ir,
+    max,
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.ownRun, value: "$(context.pipelineRun.name)" },
+  );
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    displayName: TEKTON_START_RUNS_TASK,
+    description: `Starts the oldest pending runs of this workflow while fewer than ${max} are active (kfm-compile).`,
+    retries: 0,
+    timeout: goDuration(STARTER_TASK_SECONDS),
+    taskSpec: {
+      steps: [
+        {
+          ...helperStep(TEKTON_START_RUNS_TASK, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(STARTER_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+          onError: "continue",
+        },
+      ],
+    },
+  };
+}
+
+/** Seconds a finished starter Job (of the runs folder's files) is kept before Kubernetes deletes it (`ttlSecondsAfterFinished`). */
+export const STARTER_JOB_TTL_SECONDS = 86400;
+
+/** The starter Job of the runs folder's files (manual run, backfill): starts the runs they create when the queue has room. */
+export function starterJob(ir: Workflow, o: TektonOptions): V1Job {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { generateName: tektonStarterGenerateName(ir.name), ...(o.namespace === undefined ? {} : { namespace: o.namespace }) },
+    spec: {
+      backoffLimit: CREATOR_BACKOFF_LIMIT,
+      ttlSecondsAfterFinished: STARTER_JOB_TTL_SECONDS,
+      template: {
+        spec: {
+          serviceAccountName: starterServiceAccount(ir, o),
+          restartPolicy: "Never",
+          ...(o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
+          containers: [starterContainer(ir, ir.maxActiveRuns!, o)],
+        },
+      },
+    },
+  };
 }
 
 function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V1CronJob {
@@ -1328,7 +1572,10 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V
               serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
               ...(o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
-              containers: [creator],
+              // max_active_runs: the creator creates its run pending, then the starter runs (README, Concurrency).
+              ...(ir.maxActiveRuns === null
+                ? { containers: [creator] }
+                : { initContainers: [creator], containers: [starterContainer(ir, ir.maxActiveRuns, o)] }),
             },
           },
         },

@@ -56,8 +56,8 @@ export const features: FeatureTable = {
   },
   "env.secret": { support: "native", how: "Step env `valueFrom.secretKeyRef` with the secret's name and key." },
   "concurrency.queue": {
-    support: "refused",
-    how: "Tekton Pipelines has no run concurrency control and a CronJob's `Forbid` drops due runs; compile for airflow or argo, which queue.",
+    support: "differs",
+    how: "Every run is created `spec.status: PipelineRunPending`; a starter (holding a `coordination.k8s.io` Lease) starts the oldest pending runs while fewer than N are active, run by the creator's Job, by a `finally` task of every run and by a Job in the run files. A run cancelled with `Cancelled` (not `CancelledRunFinally`) or deleted runs no `finally`, so the queue then waits for the next run created; refused with an event trigger.",
   },
   "text.literal": {
     support: "conditional",

@@ -7,7 +7,7 @@
  * request that is not also the limit, a `$` Kubernetes would expand) throws: lifting must
  * not paper over drift.
  */
-import type { V1Container, V1CronJob, V1EnvVar, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
+import type { V1Container, V1CronJob, V1EnvVar, V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import {
   LOGICAL_DATE_PARAM,
@@ -19,6 +19,8 @@ import {
   TEKTON_STEPS,
   tektonFailedTaskName,
   tektonNotifyTaskName,
+  tektonRunQueueLease,
+  TEKTON_START_RUNS_TASK,
 } from "../../src/names.js";
 import {
   compareStrings,
@@ -39,8 +41,12 @@ import {
   APPROVAL_TASK_REF,
   APPROVALS_REQUIRED,
   ATTEMPT_REF,
-  CREATOR_RULES,
   CREATOR_SCRIPT,
+  creatorRules,
+  PENDING_STATUS,
+  STARTER_SCRIPT,
+  STARTER_TASK_SECONDS,
+  starterRules,
   DOLLAR_REF,
   ESCAPED_VARIABLE_AT,
   goDuration,
@@ -245,12 +251,23 @@ export function lift(text: string): Summary {
     timeoutSeconds = t;
     schedule = event.schedule;
   }
+  // max_active_runs (README "Concurrency"): the finally task that starts queued runs holds the limit.
+  const maxActiveRuns = liftStarterTask(finallyTasks, pipeline.metadata.name);
   const cron = cronJobs[0];
   if (cron !== undefined) {
     const spec = cron.spec ?? fail("the CronJob has no spec");
-    const creator = spec.jobTemplate.spec?.template.spec?.containers[0] ?? fail("the CronJob has no creator container");
+    // Forbid would drop a slot due while a creator Job runs, Replace would kill that Job (kubernetes
+    // pkg/controller/cronjob/cronjob_controllerv2.go): neither is a queue (README, Concurrency).
+    if (spec.concurrencyPolicy !== "Allow") throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
+    const pod = spec.jobTemplate.spec?.template.spec ?? fail("the CronJob has no pod template");
+    // With the queue the creator is the init container, and the starter runs after it.
+    const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail("the CronJob has no creator container");
     if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT)) throw new Error("the CronJob's container does not run the creator script");
-    checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
+    if (maxActiveRuns !== null) {
+      if (pod.containers.length !== 1 || pod.initContainers?.length !== 1) throw new Error("the CronJob's pod is not the creator followed by the starter");
+      checkStarterContainer(pod.containers[0]!, pipeline.metadata.name, maxActiveRuns, "the CronJob's starter");
+    } else if (pod.initContainers !== undefined) throw new Error("the CronJob's pod has init containers without a run queue");
+    checkAccount(docs, pod.serviceAccountName, creatorRules({ name: pipeline.spec.displayName, maxActiveRuns }), "the CronJob");
     const run = JSON.parse(envValue(creator, ENV.pipelineRun)) as TektonPipelineRun;
     checkRun(pipeline, run, gates.size > 0, "the scheduled PipelineRun");
     const scheduled = runTimeout(run);
@@ -274,12 +291,35 @@ export function lift(text: string): Summary {
   const notifications = liftNotifications(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
   // The split form (timeouts.tasks) is what keeps the notifications at the deadline: every
   // run has it exactly when the workflow has both (emit.ts `runTimeouts`).
-  const split = notifications.length > 0 && timeoutSeconds !== null;
+  // The run starter is a finally task too: it must run when the workflow timeout fires.
+  const split = (notifications.length > 0 || maxActiveRuns !== null) && timeoutSeconds !== null;
   if (liftedRuns.some((r) => (r.spec.timeouts.tasks !== undefined) !== split)) {
     throw new Error(
-      split ? "a workflow timeout with notifications not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications",
+      split
+        ? "a workflow timeout with notifications or a run queue not written as timeouts.tasks"
+        : "timeouts.tasks without both a workflow timeout and notifications or a run queue",
     );
   }
+  // Queued runs are created pending, their starter task running as the starter's account.
+  for (const r of liftedRuns) {
+    const specs = r.spec.taskRunSpecs ?? [];
+    if (maxActiveRuns === null) {
+      if (r.spec.status !== undefined || specs.length > 0) throw new Error("a PipelineRun created pending or with taskRunSpecs without a run queue");
+      continue;
+    }
+    if (r.spec.status !== PENDING_STATUS) throw new Error(`a PipelineRun of a run queue is not created ${PENDING_STATUS}`);
+    if (specs.length !== 1 || specs[0]!.pipelineTaskName !== TEKTON_START_RUNS_TASK || !specs[0]!.serviceAccountName)
+      throw new Error(`a PipelineRun of a run queue does not run ${TEKTON_START_RUNS_TASK} as the starter's account`);
+    checkAccount(docs, specs[0]!.serviceAccountName, starterRules({ name: pipeline.spec.displayName }), "the run starter");
+  }
+  // The manual run file starts its run through a starter Job.
+  const starterJobs = docs.filter((d) => d?.kind === "Job") as V1Job[];
+  if (maxActiveRuns !== null && manualRun !== undefined) {
+    if (starterJobs.length !== 1) throw new Error("the manual run of a run queue has no starter Job");
+    const pod = starterJobs[0]!.spec?.template.spec ?? fail("the starter Job has no pod");
+    if (pod.containers.length !== 1) throw new Error("the starter Job runs other than the starter");
+    checkStarterContainer(pod.containers[0]!, pipeline.metadata.name, maxActiveRuns, "the starter Job");
+  } else if (starterJobs.length > 0) throw new Error("a Job without a run queue");
   // Under the emulation, a retried job's last failure (a succeeded TaskRun with ok = false)
   // is shown, and turns `$(tasks.status)` to Failed, through its kfm-failed-<n> task.
   const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === undefined && (t.retries ?? 0) > 0) : [];
@@ -305,8 +345,7 @@ export function lift(text: string): Summary {
     workflow: pipeline.spec.displayName,
     schedule,
     timeoutSeconds,
-    // No Tekton construct limits concurrent runs (check refuses max_active_runs).
-    maxActiveRuns: null,
+    maxActiveRuns,
     runTokenSeed,
     // No Tekton construct waits for another workflow's run (check refuses dependencies).
     upstream: [],
@@ -331,26 +370,68 @@ function checkRun(pipeline: TektonPipeline, run: TektonPipelineRun, gates: boole
 }
 
 /**
- * The creator's account: when the file declares a ServiceAccount, it is the one the CronJob
- * runs as, bound by a RoleBinding to a Role that grants exactly `CREATOR_RULES` (an option may
- * name an existing account instead, and then the file declares none).
+ * An account a generated pod runs as (the creator's, the run starter's): when the file
+ * declares a ServiceAccount of that name, it is bound by a RoleBinding of that name to a Role
+ * of that name granting exactly `rules` (an option may name an existing account instead, and
+ * then the file declares none of that name).
  */
-function checkCreatorAccount(docs: readonly { kind?: string }[], account: string | undefined): void {
-  if (account === undefined || account === "") throw new Error("the CronJob names no ServiceAccount");
-  const of = <T>(kind: string) => docs.filter((d) => d?.kind === kind) as T[];
-  const accounts = of<V1ServiceAccount>("ServiceAccount");
-  if (accounts.length === 0) return;
-  const [roles, bindings] = [of<V1Role>("Role"), of<V1RoleBinding>("RoleBinding")];
-  if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1)
-    throw new Error("the creator's account is one ServiceAccount, Role and RoleBinding");
-  if (accounts[0]!.metadata?.name !== account) throw new Error("the CronJob runs as another ServiceAccount than the one declared");
+function checkAccount(
+  docs: readonly { kind?: string }[],
+  account: string | undefined,
+  rules: readonly { apiGroups: readonly string[]; resources: readonly string[]; resourceNames?: readonly string[]; verbs: readonly string[] }[],
+  who: string,
+): void {
+  if (account === undefined || account === "") throw new Error(`${who} names no ServiceAccount`);
+  const named = <T>(kind: string) => docs.filter((d) => d?.kind === kind && (d as { metadata?: { name?: string } }).metadata?.name === account) as T[];
+  const accounts = named<V1ServiceAccount>("ServiceAccount");
+  const [roles, bindings] = [named<V1Role>("Role"), named<V1RoleBinding>("RoleBinding")];
+  if (accounts.length + roles.length + bindings.length === 0) return;
+  if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1) throw new Error(`${who}'s account is one ServiceAccount, Role and RoleBinding`);
   const b = bindings[0]!;
-  if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0]!.metadata?.name) throw new Error("the RoleBinding binds another Role");
+  if (b.roleRef.kind !== "Role" || b.roleRef.name !== account) throw new Error("the RoleBinding binds another Role");
   // The subject names the namespace only when the objects do (the namespace option).
   const ns = b.metadata?.namespace;
   if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...(ns === undefined ? {} : { namespace: ns }) }]))
     throw new Error("the RoleBinding binds another subject");
-  if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(CREATOR_RULES)) throw new Error("the creator's Role grants other rights than the creator needs");
+  if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(rules)) throw new Error(`${who}'s Role grants other rights than it needs`);
+}
+
+/**
+ * The run starter's `finally` task (README "Concurrency"), or null when there is none: the
+ * starter script on every run's end (no `when`), its failure kept from failing the run, its own
+ * run excluded, and the limit, which is `max_active_runs`.
+ */
+function liftStarterTask(finallyTasks: readonly TektonPipelineTask[], pipelineName: string): number | null {
+  const task = finallyTasks.find((t) => t.name === TEKTON_START_RUNS_TASK);
+  if (task === undefined) return null;
+  if (task.when !== undefined || task.retries !== 0 || task.timeout !== goDuration(STARTER_TASK_SECONDS))
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not run once, bounded, at every run's end`);
+  const steps = task.taskSpec?.steps ?? [];
+  if (steps.length !== 1 || steps[0]!.onError !== "continue") throw new Error(`${TEKTON_START_RUNS_TASK}'s failure would fail the run`);
+  const step = steps[0]!;
+  if (envValueOrNull(step, ENV.ownRun) !== "$(context.pipelineRun.name)" || envValueOrNull(step, ENV.namespace) !== "$(context.pipelineRun.namespace)")
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not count its own run as ended`);
+  return starterLimit(step, pipelineName, TEKTON_START_RUNS_TASK);
+}
+
+/** A starter container of a pod (the CronJob's, the starter Job's): no own run, the same limit. */
+function checkStarterContainer(c: V1Container, pipelineName: string, max: number, what: string): void {
+  const own = (c.env ?? []).find((e) => e.name === ENV.ownRun);
+  if (own === undefined || own.value !== undefined || own.valueFrom !== undefined) throw new Error(`${what} names a run of its own`);
+  if (c.env?.find((e) => e.name === ENV.namespace)?.valueFrom?.fieldRef?.fieldPath !== "metadata.namespace")
+    throw new Error(`${what} starts runs in another namespace`);
+  if (starterLimit(c, pipelineName, what) !== max) throw new Error(`${what} has another run limit than the finally task`);
+}
+
+/** The limit of a starter: it runs the starter script on this Pipeline's runs with the workflow's Lease, restricted. */
+function starterLimit(c: Pick<V1Container, "command" | "env" | "securityContext">, pipelineName: string, what: string): number {
+  if (JSON.stringify(c.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)])) throw new Error(`${what} does not run the starter script`);
+  if (envValue(c, ENV.pipeline) !== pipelineName) throw new Error(`${what} starts another Pipeline's runs`);
+  if (envValue(c, ENV.lease) !== tektonRunQueueLease(pipelineName)) throw new Error(`${what} takes another Lease than the workflow's`);
+  if (JSON.stringify(c.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT)) throw new Error(`${what} is not restricted`);
+  const max = envValue(c, ENV.maxActiveRuns);
+  if (!/^[1-9][0-9]*$/.test(max)) throw new Error(`${what}'s run limit ${JSON.stringify(max)} is not a positive number`);
+  return Number(max);
 }
 
 /** An approval gate: the manual-approval-gate custom task, read from its taskRef, params and timeout. */

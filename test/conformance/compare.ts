@@ -706,6 +706,24 @@ export function contextValues(ir: Workflow, logicalMs: number): Record<string, s
   return out;
 }
 
+/**
+ * The run limit as Tekton admitted the objects (targets/tekton/README.md, Concurrency): the
+ * `KFM_MAX_ACTIVE_RUNS` of the `finally` task `kfm-start-runs`, when every run is created
+ * `PipelineRunPending` (which Tekton's reconciler leaves unstarted) and the CronJob keeps
+ * `Allow` (Forbid drops a due slot); without the task, nothing limits runs (null).
+ */
+function tektonRunLimit(pipeline: Record<string, unknown>, runs: readonly Record<string, unknown>[], policy: unknown): unknown {
+  if (policy !== undefined && policy !== "" && policy !== "Allow") return `concurrencyPolicy ${String(policy)}`;
+  const starter = arr(obj(pipeline.spec).finally)
+    .map(obj)
+    .find((t) => t.name === "kfm-start-runs");
+  if (starter === undefined) return null;
+  const step = arr(obj(starter.taskSpec).steps).map(obj)[0];
+  const limit = Number(expandEnv(arr(step?.env).map(obj).map(envEntry)).values.KFM_MAX_ACTIVE_RUNS);
+  const started = runs.filter((r) => Object.keys(r).length > 0 && obj(r.spec).status !== "PipelineRunPending");
+  return started.length > 0 ? `${started.length} run(s) not created PipelineRunPending` : limit;
+}
+
 /** The step result the kfm-wait step writes for KFM_ATTEMPT (see compareTekton). */
 const TEKTON_ATTEMPT_REF = "$(steps.kfm-wait.results.attempt)";
 
@@ -734,17 +752,18 @@ export function compareTekton(
       m.check("schedule.timezone", zone(s.timezone), typeof cj.timeZone === "string" ? zone(cj.timeZone) : null);
       for (const from of fireFrom) checkFireTimes(m, "fire times", want, from, fireCount, obj(cron.fireTimes).utc);
       // The window is data of the creator container (its script compares the slot's local time with it).
-      const creator = arr(obj(obj(obj(obj(cj.jobTemplate).spec).template).spec).containers).map(obj)[0];
+      // With max_active_runs the creator is the init container (the run starter runs after it).
+      const pod = obj(obj(obj(obj(cj.jobTemplate).spec).template).spec);
+      const creator = [...arr(pod.initContainers), ...arr(pod.containers)].map(obj).find((c) => c.name === "kfm-create-run");
       const { values: creatorEnv } = expandEnv(arr(creator?.env).map(obj).map(envEntry));
       const bound = (v: unknown) => (v === undefined || v === "" ? null : v);
       m.check("schedule.start", s.start, bound(creatorEnv.KFM_WINDOW_START));
       m.check("schedule.end", s.end, bound(creatorEnv.KFM_WINDOW_END));
       // A slot the CronJob controller notices later than startingDeadlineSeconds is skipped.
       m.check("schedule.catchup", s.catchup, typeof cj.startingDeadlineSeconds === "number" ? false : "the latest missed slot (no startingDeadlineSeconds)");
-      const policy = cj.concurrencyPolicy;
-      m.check("maxActiveRuns", want.maxActiveRuns, policy === undefined || policy === "" || policy === "Allow" ? null : `concurrencyPolicy ${String(policy)}`);
       // The PipelineRun the CronJob's creator submits, as Tekton admitted it.
       const created = obj(cron.createdRun);
+      m.check("maxActiveRuns", want.maxActiveRuns, tektonRunLimit(pipeline, [run, obj(created.object)], cj.concurrencyPolicy));
       if (Object.keys(created).length === 0) m.note("scheduled run", "the CronJob creates no PipelineRun tekton-check could read");
       else {
         const spec = obj(obj(created.object).spec);
@@ -753,8 +772,7 @@ export function compareTekton(
       }
     }
   } else {
-    // Nothing limits overlapping runs: Tekton has no run queue.
-    m.check("maxActiveRuns", want.maxActiveRuns, null);
+    m.check("maxActiveRuns", want.maxActiveRuns, tektonRunLimit(pipeline, [run], undefined));
   }
   if (Object.keys(run).length > 0) {
     m.check("timeoutSeconds", want.timeoutSeconds, tektonRunDeadline(obj(obj(run.spec).timeouts)));
@@ -992,9 +1010,18 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const runTimeout = orNull(ctxEnv.KFMI_RUN_TIMEOUT);
   m.check("timeoutSeconds", want.timeoutSeconds, runTimeout === null ? null : Number(runTimeout));
   m.check("runTokenSeed", want.runTokenSeed, ctxEnv.KFMI_RUN_TOKEN_SEED);
-  // A concurrency group would run one run per group and cancel or cap the waiting ones.
-  const groups = [p.concurrency, ...[...jobs.values()].map((j) => j.concurrency)].filter((c) => c !== null && c !== undefined);
-  m.check("maxActiveRuns", want.maxActiveRuns, groups.length === 0 ? null : groups);
+  // max_active_runs: 1 is the workflow's own group with `queue: max` (the whole run waits, 100 may),
+  // never cancel-in-progress, with kfm-context dating a scheduled run from its creation (KFMI_SLOT_FROM);
+  // no job has a group of its own (README, "Concurrency").
+  m.check(
+    "jobs' concurrency",
+    [],
+    [...jobs.values()].map((j) => j.concurrency).filter((c) => c !== null && c !== undefined),
+  );
+  const group = p.concurrency === null || p.concurrency === undefined ? null : obj(p.concurrency);
+  const queued = group !== null && typeof group.group === "string" && group.queue === "max" && group["cancel-in-progress"] !== true;
+  m.check("maxActiveRuns", want.maxActiveRuns, group === null ? null : queued ? 1 : group);
+  m.check("kfm-context slot-from", want.maxActiveRuns === null ? null : "created_at", orNull(ctxEnv.KFMI_SLOT_FROM));
 
   const secrets: Record<string, string> = {};
   for (const job of Object.values(want.jobs))

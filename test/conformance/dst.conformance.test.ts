@@ -166,6 +166,7 @@ function runContexts(c: Case, fires: readonly { at: number; entry: string }[]): 
     KFMI_PERIOD_SECONDS: input("period-seconds"),
     KFMI_RUN_TIMEOUT: input("run-timeout"),
     KFMI_RUN_TOKEN_SEED: input("run-token-seed"),
+    KFMI_SLOT_FROM: input("slot-from"),
   };
   const jobs = fires.map((f) => ({ now: f.at / 1000 + START_DELAY_S, env: { ...base, KFMI_EVENT_SCHEDULE: f.entry } }));
   const folder = mkdtempSync(join(dir, "ctx-"));

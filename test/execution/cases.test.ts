@@ -14,7 +14,6 @@ import { EXECUTION_CASES } from "./scenarios.js";
 const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions"],
   "gate-untimed.yaml": ["tekton"],
-  "concurrency.yaml": ["tekton", "github-actions"],
 };
 
 /**

@@ -55,6 +55,7 @@ function workflowFile(input: RunInput): string {
 function actRun(
   change?: (jobs: Record<string, Record<string, unknown>>) => void,
   event: "workflow_dispatch" | "schedule" = "workflow_dispatch",
+  createdAt?: string,
   schedule?: string,
 ) {
   return async (input: RunInput): Promise<void> => {
@@ -80,6 +81,7 @@ function actRun(
         input.observedPath,
         "--event",
         event,
+        ...(createdAt === undefined ? [] : ["--created-at", createdAt]),
         ...(schedule === undefined ? [] : ["--schedule", schedule]),
       ],
       { timeoutSeconds: 300 },
@@ -198,6 +200,43 @@ describe("the schedule event on act", () => {
     // A slot may pass while the run starts: either side of it is right.
     for (const d of dates) expect([stamp(latest(before)), stamp(latest(after))]).toContain(d);
   });
+
+  test("a run of a workflow whose runs queue is dated by when GitHub created it, however late it starts", async () => {
+    // max_active_runs: 1 (specs/newcomer.yaml): the run waits in the workflow's concurrency group
+    // (which act does not run) and starts late; kfm-context reads the run's created_at from the
+    // REST API (the harness answers it) and takes the slot at or before it, not before now.
+    const spec = "specs/newcomer.yaml";
+    const ir = specIr(spec);
+    expect(ir.maxActiveRuns).toBe(1);
+    const r = compileSpec(spec, TARGET);
+    if (r.compiled === null) throw new Error(`${spec} is refused: ${r.refused}`);
+    const scenarioPath = writeScenario(r.compiled.dir, { name: "queued", description: "", logicalDate: "2000-01-01T00:00:00+00:00" });
+    const observedPath = join(r.compiled.dir, "observed.json");
+    const item = { spec, scenario: { name: "queued", description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
+    // Created at 06:00:04Z on the fall-back day (01:00 EST, the second 01:00 of New York), started years later.
+    await actRun(undefined, "schedule", "2024-11-03T06:00:04Z")({ item, compiled: r.compiled, scenarioPath, observedPath });
+    const observed = readObserved(observedPath);
+    expect(observed.run).toBe("succeeded");
+    expect(Object.values(observed.jobs)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"]);
+    const dates = new Set(observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE));
+    expect([...dates]).toEqual(["2024-11-03T06:00:00+00:00"]);
+
+    // Sabotage: without `slot-from`, kfm-context dates the run from act's clock, and the slot is lost.
+    const sabotaged = join(r.compiled.dir, "observed-sabotaged.json");
+    await actRun(
+      (jobs) => delete (jobs["kfm-context"]!.with as Record<string, unknown>)["slot-from"],
+      "schedule",
+      "2024-11-03T06:00:04Z",
+    )({
+      item,
+      compiled: r.compiled,
+      scenarioPath,
+      observedPath: sabotaged,
+    });
+    const late = new Set(readObserved(sabotaged).attempts.map((a) => a.env.KFM_LOGICAL_DATE));
+    expect(late.size).toBe(1);
+    expect([...late]).not.toEqual(["2024-11-03T06:00:00+00:00"]);
+  });
 });
 
 describe("the schedule event on act, a daily slot in a daylight-saving zone (Etc/UTC entries)", () => {
@@ -226,7 +265,7 @@ describe("the schedule event on act, a daily slot in a daylight-saving zone (Etc
       const observedPath = join(r.compiled.dir, "observed.json");
       const before = latest(Date.now());
       const item = { spec, scenario: { name: "scheduled", description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
-      await actRun(undefined, "schedule", entry)({ item, compiled: r.compiled, scenarioPath, observedPath });
+      await actRun(undefined, "schedule", undefined, entry)({ item, compiled: r.compiled, scenarioPath, observedPath });
       const after = latest(Date.now());
       const observed = readObserved(observedPath);
       expect(observed.run).toBe("succeeded");

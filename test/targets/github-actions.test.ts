@@ -4,7 +4,8 @@
  * the container step under bash with a fake `docker` that records its argv, and the
  * logical-date step under python3 with a pinned clock.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,6 +45,7 @@ import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
 import { DEFAULT_OPTIONS, type GithubActionsOptions } from "../../targets/github-actions/options.js";
 import { prerequisites } from "../../targets/github-actions/prerequisites.js";
+import { runs } from "../../targets/github-actions/runs.js";
 import { cronFixture as cron } from "../fixtures.js";
 import { notificationText } from "../../src/notify.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
@@ -135,7 +137,8 @@ describe("workflow shape", () => {
     expect(doc(irFixture([{}], { notifications: [n] })).defaults).toEqual({ run: { shell: "bash" } });
     for (const f of sharedFiles()) {
       const shared = parseYamlStream(f.text)[0] as Doc;
-      expect(shared.permissions, f.name).toEqual({});
+      // kfm-context.yml sets none, so its job has exactly its caller job's scopes (none, or actions: read when runs queue).
+      expect(shared.permissions, f.name).toEqual(f.name === "kfm-context.yml" ? undefined : {});
       for (const job of Object.values(shared.jobs)) for (const step of job.steps) expect(step.shell, f.name).toMatch(/^(bash|python3 -I \{0\})$/);
     }
   });
@@ -897,6 +900,8 @@ function runContext(env: Record<string, string>, nowIso: string) {
     KFMI_PERIOD_SECONDS: "",
     KFMI_RUN_TIMEOUT: "",
     KFMI_RUN_TOKEN_SEED: "kfm-run-token/v1\nwf\n00\n",
+    KFMI_SLOT_FROM: "",
+    KFMI_TOKEN: "",
     ...env,
   };
   const r = spawnSync("python3", ["-I", "-c", launcher], { env: full, encoding: "utf8" });
@@ -1227,18 +1232,166 @@ describe("on_upstream_failure: continue (runWhen all_done)", () => {
 // ---------------------------------------------------------------- issue 4: max_active_runs (trap 10)
 
 describe("max_active_runs (concurrency.queue)", () => {
-  it("given max_active_runs 1, then it is refused at that key (concurrency groups cancel or cap pending runs)", () => {
-    const ps = check(irFixture([{}], { maxActiveRuns: 1 }));
+  it("given max_active_runs 2, then it is refused at that key (a concurrency group runs one run at a time)", () => {
+    const ps = check(irFixture([{}], { maxActiveRuns: 2 }));
     expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
     expect(ps[0]!.at).toEqual(["workflow", "max_active_runs"]);
-    expect(ps[0]!.message).toMatch(/queue: max/);
+    expect(ps[0]!.message).toMatch(/at most one job or workflow at a time/);
   });
 
-  it("given no limit, then no concurrency key is written, and output with one is refused by lift", () => {
+  it("given max_active_runs 1, then the workflow's runs queue in its own group with queue: max, and kfm-context reads the run's creation time", () => {
+    const ir = irFixture([{ timeoutSeconds: 600 }], { maxActiveRuns: 1, schedule: cron({ cron: "0 * * * *", periodSeconds: 3600 }) });
+    expect(check(ir)).toEqual([]);
+    const d = doc(ir);
+    expect(d.concurrency).toEqual({ group: "kfm-wf", queue: "max" });
+    expect(d.jobs["kfm-context"].permissions).toEqual({ actions: "read" });
+    expect(d.jobs["kfm-context"].with["slot-from"]).toBe("created_at");
+    // The spec's jobs and the notifications are what they are without the queue.
+    const plain = doc({ ...ir, maxActiveRuns: null });
+    expect(d.jobs.job_0).toEqual(plain.jobs.job_0);
+    expect(lift(emit(ir)).maxActiveRuns).toBe(1);
+    expect(lift(emit(ir))).toEqual({ ...summarize(ir), maxActiveRuns: 1 });
+  });
+
+  it("given output whose queue is not the one emit writes, then lift refuses it", () => {
+    const text = emit(irFixture([{}], { maxActiveRuns: 1 }));
+    expect(() => lift(text.replace("queue: max", "queue: single"))).toThrow(/concurrency/);
+    expect(() => lift(text.replace("group: kfm-wf", "group: other"))).toThrow(/concurrency/);
+    expect(() => lift(text.replace(/^concurrency:\n.*\n.*\n/m, ""))).toThrow(/concurrency/);
+    expect(() => lift(text.replace("slot-from: created_at", 'slot-from: ""'))).toThrow(/slot-from is not created_at/);
+    expect(() => lift(text.replace("actions: read", "actions: write"))).toThrow(/actions: read/);
+  });
+
+  it("given no limit, then no concurrency key or token scope is written, and output with one is refused by lift", () => {
     const text = emit(irFixture());
     expect(doc(irFixture()).concurrency).toBeUndefined();
+    expect(doc(irFixture()).jobs["kfm-context"].permissions).toBeUndefined();
     expect(lift(text).maxActiveRuns).toBeNull();
     expect(() => lift(text.replace(/^permissions:/m, "concurrency:\n  group: x\npermissions:"))).toThrow(/concurrency/);
+  });
+
+  it("given an hourly schedule and runs bounded well below 100 hours, then no warning; unbounded runs warn that the queue may overflow (KFM233)", () => {
+    const bounded = irFixture([{ timeoutSeconds: 1200, retry: { ...irFixture().jobs[0]!.retry, maxAttempts: 4 } }], {
+      maxActiveRuns: 1,
+      schedule: cron({ cron: "0 * * * *", periodSeconds: 3600 }),
+    });
+    expect(check(bounded)).toEqual([]);
+    const unbounded = irFixture([{}], { maxActiveRuns: 1, schedule: cron({ cron: "0 * * * *", periodSeconds: 3600 }) });
+    const ps = check(unbounded);
+    expect(ps.map((p) => [p.code, p.severity])).toEqual([["KFM233", "warning"]]);
+    expect(ps[0]!.message).toMatch(/at most 100 pending runs/);
+    // A run timeout below 100 periods bounds it; a daily schedule cannot fill the queue within GitHub's 35-day run limit.
+    expect(check({ ...unbounded, timeoutSeconds: 3600 })).toEqual([]);
+    expect(check({ ...unbounded, schedule: cron({ cron: "0 3 * * *" }) })).toEqual([]);
+    expect(check({ ...unbounded, timeoutSeconds: 101 * 3600 }).map((p) => p.code)).toEqual(["KFM233"]);
+  });
+});
+
+describe("a backfill of a workflow whose runs queue", () => {
+  it("given more dates than the queue holds beside a running run, then the .sh says to dispatch at most 101 at a time; fewer, no note", () => {
+    const ir = irFixture([{}], { maxActiveRuns: 1 });
+    const dates = (n: number) => Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1, i));
+    const sh = (n: number, over: Partial<Workflow> = {}) => runs({ ...ir, ...over }, dates(n), { ref: "main" }).files.find((f) => f.suffix === ".sh")!.text;
+    expect(sh(102)).toMatch(/^# This workflow's runs queue \(max_active_runs: 1\).*\n# cancelling the next: dispatch at most 101 lines at a time/);
+    expect(sh(101)).toMatch(/^# logical date /);
+    expect(sh(102, { maxActiveRuns: null })).toMatch(/^# logical date /);
+  });
+});
+
+describe("the logical-date script of a workflow whose runs queue, against a fake REST API", () => {
+  /** Runs CONTEXT_SCRIPT with the clock at nowIso, while a local server answers GET .../actions/runs/<id> with `body`. */
+  async function runQueued(env: Record<string, string>, nowIso: string, body: string, status = 200) {
+    const seen: Array<{ url: string; auth: string | undefined }> = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", auth: req.headers.authorization });
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), "kfm-gha-"));
+    dirs.push(dir);
+    const script = join(dir, "context.py");
+    const output = join(dir, "output");
+    writeFileSync(script, CONTEXT_SCRIPT);
+    writeFileSync(output, "");
+    const now = Date.parse(nowIso) / 1000;
+    const launcher = `import time; time.time = lambda: ${now}; exec(compile(open(${JSON.stringify(script)}).read(), "context.py", "exec"))`;
+    const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+      execFile(
+        "python3",
+        ["-I", "-c", launcher],
+        {
+          env: {
+            PATH: "/usr/bin:/bin:" + (process.env.PATH ?? ""),
+            GITHUB_OUTPUT: output,
+            GITHUB_API_URL: `http://127.0.0.1:${port}`,
+            GITHUB_REPOSITORY: "acme/data",
+            GITHUB_RUN_ID: "42",
+            KFMI_EVENT_NAME: "schedule",
+            KFMI_EVENT_SCHEDULE: env.KFMI_CRON ?? "",
+            KFMI_INPUT_LOGICAL_DATE: "",
+            KFMI_TIMEZONE: "UTC",
+            KFMI_START: "",
+            KFMI_END: "",
+            KFMI_PERIOD_SECONDS: "",
+            KFMI_RUN_TIMEOUT: "",
+            KFMI_RUN_TOKEN_SEED: "seed",
+            KFMI_SLOT_FROM: "created_at",
+            KFMI_UTC_CRONS: "",
+            KFMI_TOKEN: "the-token",
+            ...env,
+          },
+          encoding: "utf8",
+        },
+        (error, stdout) => resolve({ status: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout }),
+      );
+    });
+    server.close();
+    const out: Record<string, string> = {};
+    for (const line of readFileSync(output, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")) {
+      const i = line.indexOf("=");
+      out[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return { ...r, out, seen };
+  }
+
+  it("given a scheduled run that waited three hours in the queue, then its logical date is the slot before GitHub created it, not before now", async () => {
+    const r = await runQueued(
+      { KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York", KFMI_RUN_TIMEOUT: "600" },
+      "2024-06-03T13:05:00Z",
+      '{"id": 42, "created_at": "2024-06-03T10:00:07Z", "run_started_at": "2024-06-03T13:04:58Z"}',
+    );
+    expect(r.status).toBe(0);
+    expect(r.seen).toEqual([{ url: "/repos/acme/data/actions/runs/42", auth: "Bearer the-token" }]);
+    expect(r.out.ts).toBe("2024-06-03T10:00:00+00:00");
+    // The run's deadline counts from when it started, after the queue: now + the timeout.
+    expect(r.out.deadline).toBe(String(Date.parse("2024-06-03T13:05:00Z") / 1000 + 600));
+  });
+
+  it("given the creation time in a repeated hour of an hourly New York schedule, then the run is dated by that occurrence", async () => {
+    // 2024-11-03 01:30 EDT is 05:30Z, 01:30 EST is 06:30Z; GitHub fires 0 * * * * in Etc/UTC (elapsed hours).
+    const r = await runQueued({ KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-11-03T09:00:00Z", '{"created_at": "2024-11-03T06:00:03Z"}');
+    expect(r.out.ts).toBe("2024-11-03T06:00:00+00:00");
+  });
+
+  it("given a manual run, then the date is the input's and the API is not asked", async () => {
+    const r = await runQueued(
+      { KFMI_EVENT_NAME: "workflow_dispatch", KFMI_INPUT_LOGICAL_DATE: "2024-01-31T02:00:00Z", KFMI_CRON: "0 * * * *" },
+      "2025-06-01T00:00:00Z",
+      "{}",
+    );
+    expect(r.out.ts).toBe("2024-01-31T02:00:00+00:00");
+    expect(r.seen).toEqual([]);
+  });
+
+  it("given the API refuses (a token without actions: read), then kfm-context fails and no job starts", async () => {
+    const r = await runQueued({ KFMI_CRON: "0 * * * *" }, "2024-06-03T13:05:00Z", '{"message": "Resource not accessible by integration"}', 403);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain("cannot read when this run was created");
+    expect(r.out).toEqual({});
   });
 });
 

@@ -23,6 +23,7 @@ import {
   KUBECTL_IMAGE,
   renderTemplate,
   SHELL_IMAGE,
+  STARTER_SCRIPT,
   STARTING_DEADLINE_SECONDS,
   STATUS_SCRIPT,
   RUN_STATUS_SCRIPT,
@@ -624,10 +625,70 @@ describe("standard env, secrets and concurrency", () => {
     expect(lift(emitted(ir)).jobs["a"]!.env["PASSWORD"]).toEqual({ secret: "trino-credentials", key: "password" });
   });
 
-  it("given max_active_runs, when checked, then KFM301 (Tekton has no run queue)", () => {
-    const problems = check(irFixture({ maxActiveRuns: 1 }));
+  it("given max_active_runs with a cron schedule, when emitted, then every run is created pending, a finally task and the creator's second container start the oldest, and lift reads the limit back", () => {
+    const ir = irFixture({ maxActiveRuns: 2, schedule: cron(), timeoutSeconds: 3600 });
+    expect(check(ir)).toEqual([]);
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; metadata: { name?: string }; spec: any; rules?: unknown }[];
+    const pipeline = docs.find((d) => d.kind === "Pipeline")!;
+    const starter = pipeline.spec.finally.find((t: { name: string }) => t.name === "kfm-start-runs");
+    expect(starter.when).toBeUndefined();
+    expect(starter.taskSpec.steps[0].onError).toBe("continue");
+    expect(starter.taskSpec.steps[0].command).toEqual(["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)]);
+    const pod = docs.find((d) => d.kind === "CronJob")!.spec.jobTemplate.spec.template.spec;
+    expect(pod.initContainers.map((c: V1Container) => c.name)).toEqual(["kfm-create-run"]);
+    expect(pod.containers.map((c: V1Container) => c.name)).toEqual(["kfm-start-runs"]);
+    const scheduled = JSON.parse(pod.initContainers[0].env.find((e: { name: string }) => e.name === "KFM_PIPELINERUN").value.replace(/\$\$/g, "$"));
+    const manual = docs.find((d) => d.kind === "PipelineRun")!;
+    for (const r of [scheduled, manual]) {
+      expect(r.spec.status).toBe("PipelineRunPending");
+      expect(r.spec.taskRunSpecs).toEqual([{ pipelineTaskName: "kfm-start-runs", serviceAccountName: "daily-sales-run-starter" }]);
+      // The starter is a finally task: the workflow timeout is timeouts.tasks, so it still runs when that fires.
+      expect(r.spec.timeouts).toEqual({ tasks: "1h", finally: "11m", pipeline: "1h11m" });
+    }
+    expect(docs.filter((d) => d.kind === "Job").map((d) => d.spec.template.spec.serviceAccountName)).toEqual(["daily-sales-run-starter"]);
+    const roles = docs.filter((d) => d.kind === "Role");
+    expect(roles.map((r) => r.metadata.name)).toEqual(["daily-sales-run-creator", "daily-sales-run-starter"]);
+    expect(roles[1]!.rules).toEqual([
+      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["daily-sales-run-queue"], verbs: ["get", "update"] },
+    ]);
+    const lifted = lift(emitted(ir));
+    expect(lifted.maxActiveRuns).toBe(2);
+    expect(lifted).toEqual(summarize(ir));
+  });
+
+  it("given output whose runs are not created pending, or whose starter lost its finally task or its onError, when lifted, then it is refused", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: cron() });
+    const text = emitted(ir);
+    expect(() => lift(text.replace(/\n  status: PipelineRunPending/g, ""))).toThrow(/not created PipelineRunPending/);
+    expect(() => lift(text.replace(/\n {12}onError: continue/g, ""))).toThrow(/would fail the run/);
+    expect(() =>
+      lift(
+        text.replace(
+          /value: "1"\n(\s+)- name: KFM_OWN_RUN\n\s+value: \$\(context.pipelineRun.name\)/,
+          'value: "2"\n$1- name: KFM_OWN_RUN\n$1  value: $(context.pipelineRun.name)',
+        ),
+      ),
+    ).toThrow(/another run limit/);
+  });
+
+  it("given max_active_runs, when a backfill is planned, then its runs are pending and one starter Job follows them", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: cron() });
+    const docs = parseYamlStream(runs(ir, [Date.UTC(2024, 0, 2, 2), Date.UTC(2024, 0, 3, 2)], { ref: "main" }).files[0]!.text) as { kind: string; spec: any }[];
+    expect(docs.map((d) => d.kind)).toEqual(["PipelineRun", "PipelineRun", "Job"]);
+    expect(docs.slice(0, 2).map((d) => d.spec.status)).toEqual(["PipelineRunPending", "PipelineRunPending"]);
+  });
+
+  it("given max_active_runs with an event trigger, when checked, then KFM301 (the TriggerTemplate creates no starter)", () => {
+    const problems = check(
+      irFixture({
+        maxActiveRuns: 1,
+        schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" },
+      }),
+    );
     expect(problems).toHaveLength(1);
-    expect(problems[0]!.message).toMatch(/tekton cannot express max_active_runs: 1/);
+    expect(problems[0]!.message).toMatch(/tekton cannot express max_active_runs: 1 with an event trigger/);
   });
 });
 
@@ -1135,6 +1196,7 @@ describe("deployment options", () => {
   const options = {
     namespace: "data",
     serviceAccount: "runs-creator",
+    starterServiceAccount: "runs-starter",
     taskServiceAccount: "pipeline-pods",
     imagePullSecrets: ["regcred"],
     podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },
