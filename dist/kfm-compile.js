@@ -8141,6 +8141,85 @@ function firstConflict(c, zone, want, start, end) {
   }
   return null;
 }
+function utcCover(c, zone) {
+  const offsets = [.../* @__PURE__ */ new Set([offsetMinutes(Date.UTC(2020, 0, 1), zone), ...transitions(zone).flatMap((t) => [t.before, t.after])])].sort((a, b) => a - b);
+  const shifts = /* @__PURE__ */ new Set();
+  const taken = /* @__PURE__ */ new Set();
+  const byOffset = [];
+  for (const offset of offsets) {
+    const times = [];
+    for (const h of c.hours) {
+      for (const m of c.minutes) {
+        const t = h * 60 + m - offset;
+        shifts.add(Math.floor(t / 1440));
+        const time = (t % 1440 + 1440) % 1440;
+        if (!taken.has(time))
+          times.push(time);
+        taken.add(time);
+      }
+    }
+    byOffset.push({ offset, times });
+  }
+  const days = shiftedDays(c, shifts);
+  const out = [];
+  for (const { offset, times } of byOffset) {
+    const hoursOf = /* @__PURE__ */ new Map();
+    for (const t of times)
+      hoursOf.set(t % 60, [...hoursOf.get(t % 60) ?? [], Math.floor(t / 60)]);
+    const minutesOf = /* @__PURE__ */ new Map();
+    for (const [m, hs] of [...hoursOf].sort((a, b) => a[0] - b[0])) {
+      const key = cronField(hs.sort((a, b) => a - b), FIELDS[1]);
+      minutesOf.set(key, [...minutesOf.get(key) ?? [], m]);
+    }
+    for (const [hours, minutes] of minutesOf)
+      out.push({ cron: `${cronField(minutes, FIELDS[0])} ${hours} ${days}`, offset });
+  }
+  return out;
+}
+function shiftedDays(c, shifts) {
+  const wrap = (v, lo, n) => ((v - lo) % n + n) % n + lo;
+  const days = /* @__PURE__ */ new Set();
+  const months = new Set(c.months);
+  const weekdays = /* @__PURE__ */ new Set();
+  for (const s of shifts) {
+    for (const d of c.days) {
+      if (d + s < 1)
+        [28, 29, 30, 31].forEach((x) => days.add(x));
+      else if (d + s <= 31)
+        days.add(d + s);
+      if (s > 0 && d >= 28)
+        days.add(1);
+    }
+    for (const w of c.weekdays)
+      weekdays.add(wrap(w + s, 0, 7));
+    const crosses = s < 0 ? c.days.includes(1) : s > 0 ? c.days.some((d) => d >= 28) : false;
+    if (crosses)
+      for (const m of c.months)
+        months.add(wrap(m + s, 1, 12));
+  }
+  const field2 = (star, set2, spec) => star ? "*" : cronField([...set2].sort((a, b) => a - b), spec);
+  return [field2(c.star[2], days, FIELDS[2]), field2(c.star[3], months, FIELDS[3]), field2(c.star[4], weekdays, FIELDS[4])].join(" ");
+}
+function cronField(values, spec) {
+  if (values.length === spec.max - spec.min + 1)
+    return "*";
+  const step = values.length > 2 ? values[1] - values[0] : 0;
+  if (step > 1 && values[0] === spec.min && values.every((v, i) => v === spec.min + i * step) && values[values.length - 1] + step > spec.max)
+    return `*/${step}`;
+  const parts = [];
+  for (let i = 0; i < values.length; ) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j] + 1)
+      j++;
+    if (j - i >= 2)
+      parts.push(`${values[i]}-${values[j]}`);
+    else
+      for (let k = i; k <= j; k++)
+        parts.push(String(values[k]));
+    i = j + 1;
+  }
+  return parts.join(",");
+}
 
 // dist/src/options.js
 import { createHash } from "node:crypto";
@@ -26088,6 +26167,47 @@ def run_created():
         fail("cannot read when this run was created: " + str(error))
 
 
+# --- Daylight saving in Etc/UTC (README, Schedules) -------------------------------------------------
+# A schedule with a slot in a daylight-saving change is written in Etc/UTC as the crons of
+# KFMI_UTC_CRONS: one set per UTC offset of the zone, together firing at every instant its slots
+# can take. The entry GitHub fired (github.event.schedule) and that entry's latest time at or
+# before now give the instant, so a late start stays with its entry; the jobs run only when the
+# instant is a slot's under the meaning: a slot in a spring-forward gap at its wall time read
+# with the offset before the gap, a slot in a fall-back fold at its second occurrence (both
+# occurrences for a cron firing every hour, which runs on elapsed time).
+
+
+def meaning_instants(naive, zone, hourly):
+    instants = slot_instants(naive, zone, True)
+    if instants:
+        return instants if hourly else instants[-1:]
+    # In a gap, fold=0 reads the wall time with the offset before the transition (PEP 495).
+    return [] if hourly else [naive.replace(tzinfo=zone, fold=0).astimezone(UTC)]
+
+
+def slot_at(cron, zone, instant):
+    # The slot (local wall time) of cron in zone that the meaning fires at instant, or None.
+    minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(cron.split(" "), FIELDS))
+    offsets = {(instant + timedelta(days=d)).astimezone(zone).utcoffset() for d in (-1, 0, 1)}
+    for offset in sorted(offsets):
+        naive = (instant + offset).replace(tzinfo=None)
+        if (naive.minute in minutes and naive.hour in hours and naive.day in days and naive.month in months
+                and naive.isoweekday() % 7 in weekdays and instant in meaning_instants(naive, zone, len(hours) == 24)):
+            return naive
+    return None
+
+
+def utc_entry_slot(cron, zone, entries, fired, now):
+    # The instant the fired entry is for, and the slot it is (None: no slot, skip the run).
+    if fired not in entries:
+        fail("the run was started by a schedule this workflow does not declare")
+    instant = latest_slot(fired, UTC, now)[0]
+    return instant, slot_at(cron, zone, instant)
+
+
+# --- end of daylight saving in Etc/UTC ---------------------------------------------------------------
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -26121,15 +26241,23 @@ def main():
     elif event == "schedule":
         if cron == "":
             fail("this workflow has no schedule")
-        if get("KFMI_EVENT_SCHEDULE") != cron:
-            fail("the run was started by a schedule this workflow does not declare")
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
         now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
-        logical, real, naive = latest_slot(cron, zone, now)
-        local = local_text(naive)
-        if not real:
+        utc_crons = get("KFMI_UTC_CRONS")
+        if utc_crons != "":
+            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), now)
+            real = naive is not None
+        else:
+            if get("KFMI_EVENT_SCHEDULE") != cron:
+                fail("the run was started by a schedule this workflow does not declare")
+            logical, real, naive = latest_slot(cron, zone, now)
+        local = "" if naive is None else local_text(naive)
+        if naive is None:
+            run = False
+            print("kfm-context: " + stamp(logical) + " is no slot of the schedule in " + zone.key + " (its entry stands for another UTC offset); skipping the run")
+        elif not real:
             run = False
             print("kfm-context: the slot " + local + " falls in a daylight-saving gap, where the schedule does not fire; skipping the run")
         elif (start != "" and local < start) or (end != "" and local > end):
@@ -26453,6 +26581,29 @@ function githubScheduleZone(s) {
   const { gap, fold } = dstConflicts(cron, s.timezone, s);
   return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
 }
+function githubUtcSchedule(s) {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || elapsedInUtc(cron, s.timezone))
+    return null;
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? null : utcCover(cron, s.timezone);
+}
+function githubScheduleEntries(s) {
+  const utc = githubUtcSchedule(s);
+  if (utc === null)
+    return [{ cron: s.cron, timezone: githubScheduleZone(s) }];
+  return utc.map((e) => ({ cron: e.cron, timezone: githubTimezone("UTC") }));
+}
+function utcScheduleComment(s, entries) {
+  const offset = (m) => `${m < 0 ? "-" : "+"}${String(Math.floor(Math.abs(m) / 60)).padStart(2, "0")}:${String(Math.abs(m) % 60).padStart(2, "0")}`;
+  return [
+    `\`${s.cron}\` in ${s.timezone}, in Etc/UTC (no daylight saving there), one entry per UTC offset:`,
+    ...entries.map((e) => `  \`${e.cron}\` for ${offset(e.offset)}`),
+    "Every entry is a guard: kfm-context runs the jobs only when the entry's time is a slot of the",
+    "schedule (a slot in a skipped hour an hour late, a repeated one at its second occurrence) and",
+    "skips the run otherwise (README, Schedules)."
+  ];
+}
 function githubTimezone(zone) {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
 }
@@ -26533,6 +26684,13 @@ var CONTEXT_INPUTS = [
   { name: "logical-date", type: "string", default: "", description: "The logical date of a manual run", variable: "INPUT_LOGICAL_DATE" },
   { name: "cron", type: "string", default: "", description: "The workflow's schedule, as in on.schedule", variable: "CRON" },
   { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
+  {
+    name: "utc-crons",
+    type: "string",
+    default: "",
+    description: "The on.schedule crons (Etc/UTC, `;`-separated) standing for the schedule in its zone; empty: on.schedule is the schedule itself",
+    variable: "UTC_CRONS"
+  },
   { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
   { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
   {
@@ -26634,6 +26792,7 @@ function contextWith(ir) {
     "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
     cron: s === null ? "" : s.cron,
     timezone: s === null ? "" : s.timezone,
+    "utc-crons": s === null ? "" : githubUtcSchedule(s)?.map((e) => e.cron).join(";") ?? "",
     start: s?.start ?? "",
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
@@ -26804,7 +26963,7 @@ function notifyJob(ir, n, options) {
 function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
+    on.schedule = githubScheduleEntries(ir.schedule);
   }
   on.workflow_dispatch = {
     inputs: {
@@ -26832,7 +26991,17 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   };
 }
 function emit4(ir, options = DEFAULT_OPTIONS4) {
-  return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
+  const text = toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
+  const utc = ir.schedule !== null && ir.schedule.kind === "cron" ? githubUtcSchedule(ir.schedule) : null;
+  const body = utc === null ? text : text.replace(`
+"on":
+  schedule:
+`, `
+"on":
+${utcScheduleComment(ir.schedule, utc).map((l) => `  # ${l}
+`).join("")}  schedule:
+`);
+  return hashComment(headerLines(ir, TARGET_NAME3)) + body;
 }
 function inputDefinitions(inputs) {
   return Object.fromEntries(inputs.map((i) => [
@@ -26973,6 +27142,11 @@ function check4(ir) {
       problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`, [...s.at, "catchup"]));
     }
     const gap = shortestGapMinutes(s.cron);
+    const utc = typeof gap === "string" || gap < MIN_SCHEDULE_MINUTES ? null : githubUtcSchedule(s);
+    const utcGap = utc === null ? Infinity : shortestUtcGapMinutes(utc.map((e) => e.cron));
+    if (utcGap < MIN_SCHEDULE_MINUTES) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\` in ${s.timezone}: written in Etc/UTC for its daylight-saving slots (one cron per UTC offset of the zone: ${utc.map((e) => `\`${e.cron}\``).join(", ")}), two of its entries fire ${utcGap} minute${utcGap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes. Move the slots so that none is within ${MIN_SCHEDULE_MINUTES} minutes of another one an hour away, or compile for the other targets.`, s.at));
+    }
     if (typeof gap === "string") {
       problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
     } else if (gap < MIN_SCHEDULE_MINUTES) {
@@ -27081,6 +27255,18 @@ function shortestGapMinutes(cron) {
   if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star))
     gap = Math.min(gap, times[0] + 1440 - times[times.length - 1]);
   return gap;
+}
+function shortestUtcGapMinutes(crons) {
+  const times = [
+    ...new Set(crons.flatMap((text) => {
+      const c = parseCron(text);
+      return typeof c === "string" ? [] : c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+    }))
+  ].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++)
+    gap = Math.min(gap, times[i] - times[i - 1]);
+  return times.length > 1 ? Math.min(gap, times[0] + 1440 - times[times.length - 1]) : gap;
 }
 function consecutiveDaysMatch(days, months, weekdays, star) {
   const matches = (d) => months.includes(d.getUTCMonth() + 1) && (star[2] || days.includes(d.getUTCDate())) && (star[4] || weekdays.includes(d.getUTCDay()));
@@ -27247,8 +27433,8 @@ var features4 = {
     how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot."
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets."
+    support: "emulated",
+    how: "GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule), so a schedule with a slot in a change is written in Etc/UTC: a cron firing every hour as itself (elapsed hours), any other as one cron per UTC offset of the zone, and kfm-context runs only the runs whose instant is a slot's under the meaning (a gap slot an hour late, a fold slot at its second occurrence); the other entry's run is skipped (Berlin's daily 02:30: one skipped run a day)."
   },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
@@ -27678,17 +27864,21 @@ function lift4(text, sharedTexts) {
   const cron = cget("cron");
   if (on.schedule !== void 0) {
     const entries = on.schedule;
-    if (!Array.isArray(entries) || entries.length !== 1)
-      fail4("on.schedule must hold one entry");
-    const entry = obj2(entries[0], "on.schedule[0]");
+    if (!Array.isArray(entries) || entries.length === 0)
+      fail4("on.schedule must hold at least one entry");
     const zone = cget("timezone");
-    if (entry.cron !== cron)
-      fail4("on.schedule cron and the kfm-context cron differ");
     const start = cget("start");
     const end = cget("end");
     const window = { start: start === "" ? null : start, end: end === "" ? null : end };
-    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
-      fail4("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    const want = githubScheduleEntries({ cron, timezone: zone, ...window });
+    const got = entries.map((e, i) => {
+      const entry = obj2(e, `on.schedule[${i}]`);
+      return { cron: entry.cron, timezone: entry.timezone };
+    });
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      fail4(`on.schedule is not the kfm-context schedule \`${cron}\` in ${zone}: it would be ${want.map((e) => `\`${e.cron}\` in ${e.timezone}`).join(", ")}`);
+    if (cget("utc-crons") !== (githubUtcSchedule({ cron, timezone: zone, ...window })?.map((e) => e.cron).join(";") ?? ""))
+      fail4("the kfm-context utc-crons are not the on.schedule entries that stand for the schedule");
     schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
@@ -27780,12 +27970,11 @@ var githubActions = {
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
-  // time"; nothing is said of the repeated hour. A cron firing every hour whose meaning is the
-  // same cron in UTC is written in Etc/UTC, which has neither (emit.ts `githubScheduleZone`).
-  daylightSaving: {
-    gap: (c) => c.elapsedInUtc ? MEANING.gap(c) : "runs it at the next valid time",
-    fold: (c) => c.elapsedInUtc ? MEANING.fold(c) : UNDOCUMENTED
-  },
+  // time"; nothing is said of the repeated hour. A schedule with a slot in a change is written in
+  // Etc/UTC, which has neither: the cron itself for a cron firing every hour whose meaning UTC
+  // fires alike (emit.ts `githubScheduleZone`), else one cron per offset of the zone, guarded by
+  // kfm-context (emit.ts `githubUtcSchedule`, CONTEXT_SCRIPT `utc_entry_slot`).
+  daylightSaving: MEANING,
   options: OPTIONS5,
   checkOptions,
   features: features4,

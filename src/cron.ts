@@ -422,3 +422,100 @@ function firstConflict(c: Cron, zone: string, want: "gap" | "fold", start: strin
   }
   return null;
 }
+
+/** One `on.schedule`-style entry of `utcCover`: a cron read in UTC, and the zone's offset (minutes) it stands for. */
+export interface UtcEntry {
+  readonly cron: string;
+  readonly offset: number;
+}
+
+/**
+ * Crons read in UTC (no daylight saving: POSIX cron) that together fire at every instant the
+ * meaning gives a slot of `c` in `zone` (`slotInstants`), and never twice at one instant. A
+ * slot's instant is its wall time minus one of the zone's offsets (the one in force, or the one
+ * before a gap), so each offset the zone takes from 2020 to 2050, smallest first, shifts the
+ * cron's times of day; a time of day an earlier offset already gave is left out, and the rest
+ * are grouped by minute (minutes with the same hours share an entry). A shift across midnight
+ * moves a slot to the UTC day before or after: each restricted day field is widened by those
+ * days (a superset). An instant of an entry is a slot's for one offset only: a runner's guard
+ * keeps those (`slotInstants`) and skips the rest.
+ */
+export function utcCover(c: Cron, zone: string): UtcEntry[] {
+  const offsets = [...new Set([offsetMinutes(Date.UTC(2020, 0, 1), zone), ...transitions(zone).flatMap((t) => [t.before, t.after])])].sort((a, b) => a - b);
+  const shifts = new Set<number>();
+  const taken = new Set<number>();
+  const byOffset: { offset: number; times: number[] }[] = [];
+  for (const offset of offsets) {
+    const times: number[] = [];
+    for (const h of c.hours) {
+      for (const m of c.minutes) {
+        const t = h * 60 + m - offset;
+        shifts.add(Math.floor(t / 1440));
+        const time = ((t % 1440) + 1440) % 1440;
+        if (!taken.has(time)) times.push(time);
+        taken.add(time);
+      }
+    }
+    byOffset.push({ offset, times });
+  }
+  const days = shiftedDays(c, shifts);
+  const out: UtcEntry[] = [];
+  for (const { offset, times } of byOffset) {
+    const hoursOf = new Map<number, number[]>();
+    for (const t of times) hoursOf.set(t % 60, [...(hoursOf.get(t % 60) ?? []), Math.floor(t / 60)]);
+    const minutesOf = new Map<string, number[]>();
+    for (const [m, hs] of [...hoursOf].sort((a, b) => a[0] - b[0])) {
+      const key = cronField(
+        hs.sort((a, b) => a - b),
+        FIELDS[1],
+      );
+      minutesOf.set(key, [...(minutesOf.get(key) ?? []), m]);
+    }
+    for (const [hours, minutes] of minutesOf) out.push({ cron: `${cronField(minutes, FIELDS[0])} ${hours} ${days}`, offset });
+  }
+  return out;
+}
+
+/** The day fields (day-of-month month day-of-week) of `utcCover`'s entries: each restricted one widened by the day shifts. */
+function shiftedDays(c: Cron, shifts: ReadonlySet<number>): string {
+  const wrap = (v: number, lo: number, n: number) => ((((v - lo) % n) + n) % n) + lo;
+  const days = new Set<number>();
+  const months = new Set<number>(c.months);
+  const weekdays = new Set<number>();
+  for (const s of shifts) {
+    for (const d of c.days) {
+      if (d + s < 1) [28, 29, 30, 31].forEach((x) => days.add(x));
+      else if (d + s <= 31) days.add(d + s);
+      // The day after a month's last day is the 1st.
+      if (s > 0 && d >= 28) days.add(1);
+    }
+    for (const w of c.weekdays) weekdays.add(wrap(w + s, 0, 7));
+    const crosses = s < 0 ? c.days.includes(1) : s > 0 ? c.days.some((d) => d >= 28) : false;
+    if (crosses) for (const m of c.months) months.add(wrap(m + s, 1, 12));
+  }
+  const field = (star: boolean, set: Set<number>, spec: (typeof FIELDS)[number]) =>
+    star
+      ? "*"
+      : cronField(
+          [...set].sort((a, b) => a - b),
+          spec,
+        );
+  return [field(c.star[2]!, days, FIELDS[2]), field(c.star[3]!, months, FIELDS[3]), field(c.star[4]!, weekdays, FIELDS[4])].join(" ");
+}
+
+/** A sorted set of a field's values as cron text: `*` for all, `*\/n` for every n-th from the first, else ranges and lists. */
+function cronField(values: readonly number[], spec: (typeof FIELDS)[number]): string {
+  if (values.length === spec.max - spec.min + 1) return "*";
+  const step = values.length > 2 ? values[1]! - values[0]! : 0;
+  if (step > 1 && values[0] === spec.min && values.every((v, i) => v === spec.min + i * step) && values[values.length - 1]! + step > spec.max)
+    return `*/${step}`;
+  const parts: string[] = [];
+  for (let i = 0; i < values.length;) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j]! + 1) j++;
+    if (j - i >= 2) parts.push(`${values[i]}-${values[j]}`);
+    else for (let k = i; k <= j; k++) parts.push(String(values[k]));
+    i = j + 1;
+  }
+  return parts.join(",");
+}

@@ -8,7 +8,7 @@ import { problem, warning, type Problem } from "../../src/diagnostics.js";
 import { retryWaits, type Template, type Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
 import { githubSecretName } from "../../src/names.js";
-import { jobSecretNames, SECRET_SLOTS } from "./emit.js";
+import { githubUtcSchedule, jobSecretNames, SECRET_SLOTS } from "./emit.js";
 import { quantityBytes } from "../../src/values.js";
 
 const TARGET = "GitHub Actions";
@@ -56,6 +56,18 @@ export function check(ir: Workflow): Problem[] {
       );
     }
     const gap = shortestGapMinutes(s.cron);
+    const utc = typeof gap === "string" || gap < MIN_SCHEDULE_MINUTES ? null : githubUtcSchedule(s);
+    const utcGap = utc === null ? Infinity : shortestUtcGapMinutes(utc.map((e) => e.cron));
+    if (utcGap < MIN_SCHEDULE_MINUTES) {
+      // A daylight-saving schedule written in Etc/UTC (emit.ts githubUtcSchedule): its entries for two offsets may come closer than its slots.
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot express the schedule \`${s.cron}\` in ${s.timezone}: written in Etc/UTC for its daylight-saving slots (one cron per UTC offset of the zone: ${utc!.map((e) => `\`${e.cron}\``).join(", ")}), two of its entries fire ${utcGap} minute${utcGap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes. Move the slots so that none is within ${MIN_SCHEDULE_MINUTES} minutes of another one an hour away, or compile for the other targets.`,
+          s.at,
+        ),
+      );
+    }
     if (typeof gap === "string") {
       problems.push(problem("KFM301", `${TARGET} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
     } else if (gap < MIN_SCHEDULE_MINUTES) {
@@ -256,6 +268,21 @@ export function shortestGapMinutes(cron: string): number | string {
   // Across midnight: only when two consecutive days can both match.
   if (consecutiveDaysMatch(c.days, c.months, c.weekdays, c.star)) gap = Math.min(gap, times[0]! + 1440 - times[times.length - 1]!);
   return gap;
+}
+
+/** The shortest time in minutes between two fires of the crons together, reading their times of day on every day (a lower bound). */
+function shortestUtcGapMinutes(crons: readonly string[]): number {
+  const times = [
+    ...new Set(
+      crons.flatMap((text) => {
+        const c = parseCron(text);
+        return typeof c === "string" ? [] : c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+      }),
+    ),
+  ].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++) gap = Math.min(gap, times[i]! - times[i - 1]!);
+  return times.length > 1 ? Math.min(gap, times[0]! + 1440 - times[times.length - 1]!) : gap;
 }
 
 function consecutiveDaysMatch(days: readonly number[], months: readonly number[], weekdays: readonly number[], star: readonly boolean[]): boolean {

@@ -18,7 +18,7 @@
  */
 import { HEADER_MARK, hashComment, headerLines } from "../../src/header.js";
 import { retryWaits, type CronSchedule, type EnvVar, type Job, type Notification, type Segment, type Template, type Workflow } from "../../src/ir.js";
-import { dstConflicts, elapsedInUtc, parseCron } from "../../src/cron.js";
+import { dstConflicts, elapsedInUtc, parseCron, utcCover, type UtcEntry } from "../../src/cron.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import {
   GITHUB_CONTAINER_NAME_SHELL,
@@ -250,6 +250,47 @@ def run_created():
         fail("cannot read when this run was created: " + str(error))
 
 
+# --- Daylight saving in Etc/UTC (README, Schedules) -------------------------------------------------
+# A schedule with a slot in a daylight-saving change is written in Etc/UTC as the crons of
+# KFMI_UTC_CRONS: one set per UTC offset of the zone, together firing at every instant its slots
+# can take. The entry GitHub fired (github.event.schedule) and that entry's latest time at or
+# before now give the instant, so a late start stays with its entry; the jobs run only when the
+# instant is a slot's under the meaning: a slot in a spring-forward gap at its wall time read
+# with the offset before the gap, a slot in a fall-back fold at its second occurrence (both
+# occurrences for a cron firing every hour, which runs on elapsed time).
+
+
+def meaning_instants(naive, zone, hourly):
+    instants = slot_instants(naive, zone, True)
+    if instants:
+        return instants if hourly else instants[-1:]
+    # In a gap, fold=0 reads the wall time with the offset before the transition (PEP 495).
+    return [] if hourly else [naive.replace(tzinfo=zone, fold=0).astimezone(UTC)]
+
+
+def slot_at(cron, zone, instant):
+    # The slot (local wall time) of cron in zone that the meaning fires at instant, or None.
+    minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(cron.split(" "), FIELDS))
+    offsets = {(instant + timedelta(days=d)).astimezone(zone).utcoffset() for d in (-1, 0, 1)}
+    for offset in sorted(offsets):
+        naive = (instant + offset).replace(tzinfo=None)
+        if (naive.minute in minutes and naive.hour in hours and naive.day in days and naive.month in months
+                and naive.isoweekday() % 7 in weekdays and instant in meaning_instants(naive, zone, len(hours) == 24)):
+            return naive
+    return None
+
+
+def utc_entry_slot(cron, zone, entries, fired, now):
+    # The instant the fired entry is for, and the slot it is (None: no slot, skip the run).
+    if fired not in entries:
+        fail("the run was started by a schedule this workflow does not declare")
+    instant = latest_slot(fired, UTC, now)[0]
+    return instant, slot_at(cron, zone, instant)
+
+
+# --- end of daylight saving in Etc/UTC ---------------------------------------------------------------
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -283,15 +324,23 @@ def main():
     elif event == "schedule":
         if cron == "":
             fail("this workflow has no schedule")
-        if get("KFMI_EVENT_SCHEDULE") != cron:
-            fail("the run was started by a schedule this workflow does not declare")
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
         now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
-        logical, real, naive = latest_slot(cron, zone, now)
-        local = local_text(naive)
-        if not real:
+        utc_crons = get("KFMI_UTC_CRONS")
+        if utc_crons != "":
+            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), now)
+            real = naive is not None
+        else:
+            if get("KFMI_EVENT_SCHEDULE") != cron:
+                fail("the run was started by a schedule this workflow does not declare")
+            logical, real, naive = latest_slot(cron, zone, now)
+        local = "" if naive is None else local_text(naive)
+        if naive is None:
+            run = False
+            print("kfm-context: " + stamp(logical) + " is no slot of the schedule in " + zone.key + " (its entry stands for another UTC offset); skipping the run")
+        elif not real:
             run = False
             print("kfm-context: the slot " + local + " falls in a daylight-saving gap, where the schedule does not fire; skipping the run")
         elif (start != "" and local < start) or (end != "" and local > end):
@@ -629,6 +678,43 @@ export function githubScheduleZone(s: Pick<CronSchedule, "cron" | "timezone" | "
   return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
 }
 
+/**
+ * The entries of `on.schedule` for a cron with a slot in a daylight-saving change that
+ * `githubScheduleZone` does not cover (a cron not firing every hour, or one whose meaning UTC
+ * does not fire alike), or null: GitHub moves a slot in a gap of the schedule's zone to the next
+ * valid time and does not say what it does in a fold (github/docs
+ * content/actions/reference/workflows-and-actions/events-that-trigger-workflows.md, schedule),
+ * so the schedule is written in Etc/UTC, which has neither, as the crons of `utcCover`
+ * (src/cron.ts): every instant the slots take under each offset of the zone. kfm-context,
+ * given them as its `utc-crons` input, runs the jobs only for the instants of the meaning
+ * (CONTEXT_SCRIPT `utc_entry_slot`; README, Schedules).
+ */
+export function githubUtcSchedule(s: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): UtcEntry[] | null {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || elapsedInUtc(cron, s.timezone)) return null;
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? null : utcCover(cron, s.timezone);
+}
+
+/** The `on.schedule` entries of a cron schedule: the spec's cron in `githubScheduleZone`, or `githubUtcSchedule`'s crons in Etc/UTC. */
+export function githubScheduleEntries(s: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): { cron: string; timezone: string }[] {
+  const utc = githubUtcSchedule(s);
+  if (utc === null) return [{ cron: s.cron, timezone: githubScheduleZone(s) }];
+  return utc.map((e) => ({ cron: e.cron, timezone: githubTimezone("UTC") }));
+}
+
+/** The comment above `on.schedule` when `githubUtcSchedule` writes it: which zone offset each entry stands for, and that kfm-context guards them. */
+export function utcScheduleComment(s: Pick<CronSchedule, "cron" | "timezone">, entries: readonly UtcEntry[]): string[] {
+  const offset = (m: number) => `${m < 0 ? "-" : "+"}${String(Math.floor(Math.abs(m) / 60)).padStart(2, "0")}:${String(Math.abs(m) % 60).padStart(2, "0")}`;
+  return [
+    `\`${s.cron}\` in ${s.timezone}, in Etc/UTC (no daylight saving there), one entry per UTC offset:`,
+    ...entries.map((e) => `  \`${e.cron}\` for ${offset(e.offset)}`),
+    "Every entry is a guard: kfm-context runs the jobs only when the entry's time is a slot of the",
+    "schedule (a slot in a skipped hour an hour late, a repeated one at its second occurrence) and",
+    "skips the run otherwise (README, Schedules).",
+  ];
+}
+
 /** GitHub's spelling of a spec time zone: actionlint (v1.7.12+) refuses `UTC`, so UTC is written `Etc/UTC` (rule_events.go checkTimezone). */
 export function githubTimezone(zone: string): string {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
@@ -758,6 +844,13 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   { name: "logical-date", type: "string", default: "", description: "The logical date of a manual run", variable: "INPUT_LOGICAL_DATE" },
   { name: "cron", type: "string", default: "", description: "The workflow's schedule, as in on.schedule", variable: "CRON" },
   { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
+  {
+    name: "utc-crons",
+    type: "string",
+    default: "",
+    description: "The on.schedule crons (Etc/UTC, `;`-separated) standing for the schedule in its zone; empty: on.schedule is the schedule itself",
+    variable: "UTC_CRONS",
+  },
   { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
   { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
   {
@@ -910,6 +1003,12 @@ export function contextWith(ir: Workflow): Record<string, string | number> {
     "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
     cron: s === null ? "" : s.cron,
     timezone: s === null ? "" : s.timezone,
+    "utc-crons":
+      s === null
+        ? ""
+        : (githubUtcSchedule(s)
+            ?.map((e) => e.cron)
+            .join(";") ?? ""),
     start: s?.start ?? "",
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
@@ -1152,7 +1251,7 @@ function notifyJob(ir: Workflow, n: Notification, options: GithubActionsOptions)
 export function workflowDocument(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const on: Record<string, unknown> = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
+    on.schedule = githubScheduleEntries(ir.schedule);
   }
   on.workflow_dispatch = {
     inputs: {
@@ -1181,7 +1280,19 @@ export function workflowDocument(ir: Workflow, options: GithubActionsOptions = D
 
 export function emit(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): string {
   // One document opening with `---`, as yamllint's default `document-start` rule wants.
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR });
+  const text = toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR });
+  const utc = ir.schedule !== null && ir.schedule.kind === "cron" ? githubUtcSchedule(ir.schedule) : null;
+  // The YAML writer has no comments: the one above a UTC schedule goes in before its key.
+  const body =
+    utc === null
+      ? text
+      : text.replace(
+          `\n"on":\n  schedule:\n`,
+          `\n"on":\n${utcScheduleComment(ir.schedule as CronSchedule, utc)
+            .map((l) => `  # ${l}\n`)
+            .join("")}  schedule:\n`,
+        );
+  return hashComment(headerLines(ir, TARGET_NAME)) + body;
 }
 
 // --- The shared reusable workflows ---------------------------------------------------------------

@@ -47,8 +47,8 @@ export const features: FeatureTable = {
     how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot.",
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets.",
+    support: "emulated",
+    how: "GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule), so a schedule with a slot in a change is written in Etc/UTC: a cron firing every hour as itself (elapsed hours), any other as one cron per UTC offset of the zone, and kfm-context runs only the runs whose instant is a slot's under the meaning (a gap slot an hour late, a fold slot at its second occurrence); the other entry's run is skipped (Berlin's daily 02:30: one skipped run a day).",
   },
   "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },

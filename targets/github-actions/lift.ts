@@ -47,7 +47,8 @@ import {
   belowAllDone,
   contextWorkflow,
   explicitSuccessIf,
-  githubScheduleZone,
+  githubScheduleEntries,
+  githubUtcSchedule,
   jobTimeoutMinutes,
   jobWorkflow,
   secretExpression,
@@ -526,16 +527,29 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   const cron = cget("cron");
   if (on.schedule !== undefined) {
     const entries = on.schedule;
-    if (!Array.isArray(entries) || entries.length !== 1) fail("on.schedule must hold one entry");
-    const entry = obj(entries[0], "on.schedule[0]");
+    if (!Array.isArray(entries) || entries.length === 0) fail("on.schedule must hold at least one entry");
     const zone = cget("timezone");
-    if (entry.cron !== cron) fail("on.schedule cron and the kfm-context cron differ");
     const start = cget("start");
     const end = cget("end");
-    // The spec's zone, or Etc/UTC for a cron firing every hour whose meaning UTC fires alike (githubScheduleZone).
     const window = { start: start === "" ? null : start, end: end === "" ? null : end };
-    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
-      fail("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    // The spec's cron in its zone (or in Etc/UTC for a cron firing every hour whose meaning UTC
+    // fires alike, githubScheduleZone), or, for another cron with a slot in a daylight-saving
+    // change, the crons in Etc/UTC that kfm-context maps to its slots (githubUtcSchedule): the
+    // entries must be exactly those, and kfm-context must be given them.
+    const want = githubScheduleEntries({ cron, timezone: zone, ...window });
+    const got = entries.map((e, i) => {
+      const entry = obj(e, `on.schedule[${i}]`);
+      return { cron: entry.cron, timezone: entry.timezone };
+    });
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      fail(`on.schedule is not the kfm-context schedule \`${cron}\` in ${zone}: it would be ${want.map((e) => `\`${e.cron}\` in ${e.timezone}`).join(", ")}`);
+    if (
+      cget("utc-crons") !==
+      (githubUtcSchedule({ cron, timezone: zone, ...window })
+        ?.map((e) => e.cron)
+        .join(";") ?? "")
+    )
+      fail("the kfm-context utc-crons are not the on.schedule entries that stand for the schedule");
     schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail("kfm-context has a cron but the workflow has no schedule");

@@ -9,7 +9,7 @@
  * rendering of src/runtime.ts as the expectation (attempt by attempt where the runner
  * renders the attempt number).
  */
-import { dstConflicts, dstGuard, parseCron, nextFireTimes } from "../../src/cron.js";
+import { dstConflicts, dstGuard, elapsedInUtc, parseCron, nextFireTimes, utcCover } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
 import { AIRFLOW_WINDOW_TASK, airflowId, airflowUpstreamSensorTask, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
@@ -989,13 +989,19 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   if (s !== null && s.kind === "cron") {
     // A cron firing every hour with a slot in a daylight-saving change is written in UTC (its meaning is
     // elapsed time); GitHub's own zone handling moves gap slots and leaves folds undocumented.
+    // Any other cron with such a slot is written in UTC as one cron per offset of the zone (`utcCover`),
+    // which kfm-context is given to guard (the fire-time comparison runs them: dst.conformance.test.ts).
     const c = parseCron(s.cron);
-    const dstHourly = typeof c !== "string" && c.hours.length === 24 && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
+    const dst = typeof c !== "string" && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
+    const dstHourly = dst && typeof c !== "string" && elapsedInUtc(c, s.timezone);
+    const cover = dst && !dstHourly && typeof c !== "string" ? utcCover(c, s.timezone).map((e) => e.cron) : null;
+    const read = schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) }));
     m.check(
       "schedule",
-      [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }],
-      schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) })),
+      cover === null ? [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }] : cover.map((e) => ({ cron: e, timezone: "UTC" })),
+      read,
     );
+    m.check("schedule: kfm-context's UTC entries", cover === null ? null : read.map((x) => x.cron).join(";"), orNull(ctxEnv.KFMI_UTC_CRONS));
     m.check("schedule.start", s.start, orNull(ctxEnv.KFMI_START));
     m.check("schedule.end", s.end, orNull(ctxEnv.KFMI_END));
   } else if (s === null) {

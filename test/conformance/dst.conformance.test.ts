@@ -10,15 +10,23 @@
  *   robfig/cron v3 `Next` in the CronWorkflow's zone, kept when the `when` guard,
  *   evaluated by Argo's template code at that instant, is true (conformance/go/argo).
  *   Kubernetes' CronJob (Tekton's run creator) schedules with the same robfig/cron v3.
+ * - GitHub Actions: every `on.schedule` entry's fires (POSIX cron in the entry's zone, Etc/UTC
+ *   for a schedule with a slot in a change; robfig/cron v3 `Next` reads POSIX cron so, through
+ *   the Argo checker), each passed through the real kfm-context script (CONTEXT_SCRIPT, run
+ *   with python3 and a pinned clock a little after the fire, the entry as
+ *   `github.event.schedule`): the runs it lets through and their logical dates are the meaning's.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyze, compileFor } from "../../src/compile.js";
 import { nextFireTimes, parseCron, transitions, type Cron } from "../../src/cron.js";
 import { airflowId } from "../../src/names.js";
 import { TARGETS } from "../../targets/index.js";
+import { CONTEXT_SCRIPT } from "../../targets/github-actions/emit.js";
+import { parseYamlStream, toYaml } from "../../src/yaml.js";
 import { readSpec, specFiles } from "../matrix.js";
 import { setup, tools, type ToolReport } from "./runners.js";
 
@@ -49,6 +57,8 @@ interface Case {
   readonly name: string;
   airflowFile?: string;
   argoFile?: string;
+  /** GitHub: the on.schedule entries as a CronWorkflow robfig/cron reads (Argo's checker), and kfm-context's inputs. */
+  github?: { entries: { cron: string; timezone: string }[]; file: string; inputs: Record<string, string | number> };
 }
 
 /** The changes of a zone from 2024 to 2030 (UTC ms), and where each window of comparison starts. */
@@ -80,14 +90,100 @@ for (const zone of ZONES) {
       if (target === "airflow") c.airflowFile = file;
       else c.argoFile = file;
     }
+    const gha = TARGETS.find((x) => x.name === "github-actions")!;
+    const g = compileFor(a, gha);
+    if (g.output === null) throw new Error(`${cron} in ${zone} refused for github-actions: ${g.diagnostics.map((d) => d.message).join("; ")}`);
+    // The workflow as emitted: its on.schedule entries, and the `with:` kfm-context is called with.
+    const wf = parseYamlStream(g.output.text)[0] as { on: { schedule: { cron: string; timezone: string }[] }; jobs: Record<string, any> };
+    const entries = wf.on.schedule;
+    if (new Set(entries.map((e) => e.timezone)).size !== 1) throw new Error(`${name}: entries in several zones`);
+    const cw = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "CronWorkflow",
+      metadata: { name: name.replace(/_/g, "-") + "-gha" },
+      spec: {
+        schedules: entries.map((e) => e.cron),
+        timezone: entries[0]!.timezone,
+        workflowSpec: { entrypoint: "main", templates: [{ name: "main", container: { image: "busybox:1.36" } }] },
+      },
+    };
+    const ghFolder = join(dir, "github", zone.replace("/", "_"));
+    mkdirSync(ghFolder, { recursive: true });
+    c.github = { entries, file: join(ghFolder, `${name}.yaml`), inputs: wf.jobs["kfm-context"].with };
+    writeFileSync(c.github.file, toYaml(cw));
     cases.push(c);
   }
+}
+
+/** How long after a fire GitHub starts kfm-context in these runs (scheduled runs start late). */
+const START_DELAY_S = 95;
+
+/**
+ * The real kfm-context script run once per fire, in one python3 process: each run gets its
+ * own environment (the step's KFMI_ variables as kfm-context.yml sets them), `time.time`
+ * pinned, and a fresh GITHUB_OUTPUT; a failure (sys.exit) is recorded, not fatal.
+ */
+const DRIVER = `import json, os, sys, tempfile, time
+jobs = json.load(open(sys.argv[1]))
+code = compile(open(sys.argv[2]).read(), "kfm-context", "exec")
+results = []
+for job in jobs:
+    out = tempfile.NamedTemporaryFile(delete=False)
+    out.close()
+    os.environ.clear()
+    os.environ.update(job["env"])
+    os.environ["GITHUB_OUTPUT"] = out.name
+    time.time = lambda now=job["now"]: now
+    status = 0
+    try:
+        exec(code, {"__name__": "__main__"})
+    except SystemExit as e:
+        status = e.code
+    lines = dict(l.split("=", 1) for l in open(out.name).read().splitlines() if "=" in l)
+    os.unlink(out.name)
+    results.append({"status": status, "out": lines})
+json.dump(results, open(sys.argv[3], "w"))
+`;
+
+interface ContextRun {
+  readonly status: number;
+  readonly out: Record<string, string>;
+}
+
+/** Runs kfm-context for each (fire instant, entry) of a case; the step's env as kfm-context.yml builds it. */
+function runContexts(c: Case, fires: readonly { at: number; entry: string }[]): ContextRun[] {
+  const inputs = c.github!.inputs;
+  const input = (name: string) => String(inputs[name] ?? "");
+  const base = {
+    PATH: "/usr/bin:/bin",
+    KFMI_EVENT_NAME: "schedule",
+    KFMI_INPUT_LOGICAL_DATE: "",
+    KFMI_CRON: input("cron"),
+    KFMI_TIMEZONE: input("timezone"),
+    KFMI_UTC_CRONS: input("utc-crons"),
+    KFMI_START: input("start"),
+    KFMI_END: input("end"),
+    KFMI_PERIOD_SECONDS: input("period-seconds"),
+    KFMI_RUN_TIMEOUT: input("run-timeout"),
+    KFMI_RUN_TOKEN_SEED: input("run-token-seed"),
+    KFMI_SLOT_FROM: input("slot-from"),
+  };
+  const jobs = fires.map((f) => ({ now: f.at / 1000 + START_DELAY_S, env: { ...base, KFMI_EVENT_SCHEDULE: f.entry } }));
+  const folder = mkdtempSync(join(dir, "ctx-"));
+  writeFileSync(join(folder, "jobs.json"), JSON.stringify(jobs));
+  writeFileSync(join(folder, "context.py"), CONTEXT_SCRIPT);
+  writeFileSync(join(folder, "driver.py"), DRIVER);
+  execFileSync("python3", ["-I", join(folder, "driver.py"), join(folder, "jobs.json"), join(folder, "context.py"), join(folder, "results.json")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return JSON.parse(readFileSync(join(folder, "results.json"), "utf8")) as ContextRun[];
 }
 
 /** Per zone: Airflow's report over every change's window, and Argo's per change plus its when guard at every fire. */
 const airflowReports = new Map<string, ToolReport>();
 const argoFires = new Map<string, ToolReport>();
 const argoWhen = new Map<string, ToolReport>();
+const githubFires = new Map<string, ToolReport>();
 
 function parsedOf(report: ToolReport | undefined, file: string): any {
   const f = report?.files.find((x) => x.file === file);
@@ -117,6 +213,13 @@ beforeAll(() => {
       ),
     );
     for (const from of froms) {
+      githubFires.set(
+        `${zone}#${from}`,
+        tools.argo(
+          mine.map((c) => c.github!.file),
+          ["--from", from, "--n", String(COUNT)],
+        ),
+      );
       argoFires.set(
         `${zone}#${from}`,
         tools.argo(
@@ -137,7 +240,11 @@ beforeAll(() => {
   }
 }, 900_000);
 
-describe("fire times across daylight-saving changes, 2024-2030: the meaning, Airflow's timetable and robfig/cron with Argo's guard agree", () => {
+/** Per case: how many fires GitHub's entries gave and how many runs kfm-context let through. */
+const githubCounts: string[] = [];
+afterAll(() => console.log(`GitHub entries' fires through kfm-context, around every change 2024-2030:\n${githubCounts.join("\n")}`));
+
+describe("fire times across daylight-saving changes, 2024-2030: the meaning, Airflow's timetable, robfig/cron with Argo's guard and GitHub's entries with kfm-context agree", () => {
   it("covers every change of the four zones from 2024 to 2030", () => {
     for (const zone of ZONES) expect(changes(zone).length, zone).toBe(14);
   });
@@ -149,6 +256,8 @@ describe("fire times across daylight-saving changes, 2024-2030: the meaning, Air
         const dag = (parsedOf(airflowReports.get(zone), c.airflowFile!).dags as any[]).find((d) => d.dag_id === airflowId(c.name));
         const when = (parsedOf(argoWhen.get(zone), c.argoFile!) as any[]).find((o) => o.kind === "CronWorkflow");
         let fired = 0;
+        let ghFires = 0;
+        const windows: { at: number; fires: { at: number; entry: string }[]; want: string[] }[] = [];
         for (const ch of changes(zone)) {
           const from = Date.parse(ch.from);
           const until = ch.at + AROUND_MS;
@@ -162,11 +271,43 @@ describe("fire times across daylight-saving changes, 2024-2030: the meaning, Air
             mismatches.push(`${c.cron} around ${iso(ch.at)}: Airflow ${airflow.join(" ")} but the meaning ${want.join(" ")}`);
           if (JSON.stringify(guarded) !== JSON.stringify(want))
             mismatches.push(`${c.cron} around ${iso(ch.at)}: Argo ${guarded.join(" ")} but the meaning ${want.join(" ")}`);
+          // GitHub: every entry's fires in the window, each through kfm-context.
+          const cw = (parsedOf(githubFires.get(`${zone}#${ch.from}`), c.github!.file) as any[]).find((o) => o.kind === "CronWorkflow");
+          const fires: { at: number; entry: string }[] = [];
+          for (const [key, times] of Object.entries(cw.fireTimes as Record<string, { utc: string[] }>)) {
+            const entry = key.replace(/^CRON_TZ=\S+ /, "");
+            if (!c.github!.entries.some((e) => e.cron === entry)) mismatches.push(`${c.cron}: robfig/cron read an entry ${key} the workflow does not have`);
+            const utc = times.utc.map((u) => Date.parse(u));
+            if (utc[utc.length - 1]! <= until) mismatches.push(`${c.cron} ${ch.from}: ${COUNT} fires of ${entry} end before the window does`);
+            for (const at of utc) if (at <= until) fires.push({ at, entry });
+          }
+          fires.sort((x, y) => x.at - y.at);
+          windows.push({ at: ch.at, fires, want });
+          ghFires += fires.length;
           fired += want.length;
         }
+        // One python3 process per case: every window's fires through kfm-context.
+        const runs = runContexts(
+          c,
+          windows.flatMap((w) => w.fires),
+        );
+        let next = 0;
+        for (const w of windows) {
+          const mine = runs.slice(next, next + w.fires.length);
+          next += w.fires.length;
+          const failed = mine.flatMap((r, i) => (r.status === 0 ? [] : [`${iso(w.fires[i]!.at)} ${w.fires[i]!.entry}`]));
+          if (failed.length > 0) mismatches.push(`${c.cron} around ${iso(w.at)}: kfm-context failed at ${failed.join(", ")}`);
+          const kept = w.fires.filter((_, i) => mine[i]!.out.run === "true").map((f) => iso(f.at));
+          const dates = mine.filter((r) => r.out.run === "true").map((r) => r.out.ts!.replace("+00:00", "Z"));
+          if (JSON.stringify(kept) !== JSON.stringify(w.want))
+            mismatches.push(`${c.cron} around ${iso(w.at)}: GitHub ${kept.join(" ")} but the meaning ${w.want.join(" ")}`);
+          if (JSON.stringify(dates) !== JSON.stringify(w.want))
+            mismatches.push(`${c.cron} around ${iso(w.at)}: GitHub's logical dates ${dates.join(" ")} but the meaning ${w.want.join(" ")}`);
+        }
         if (fired === 0) mismatches.push(`${c.cron}: no fire near any change`);
+        githubCounts.push(`${zone} ${c.cron}: ${ghFires} GitHub fires, ${fired} runs`);
       }
       expect(mismatches).toEqual([]);
-    });
+    }, 600_000);
   }
 });

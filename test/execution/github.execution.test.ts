@@ -56,6 +56,7 @@ function actRun(
   change?: (jobs: Record<string, Record<string, unknown>>) => void,
   event: "workflow_dispatch" | "schedule" = "workflow_dispatch",
   createdAt?: string,
+  schedule?: string,
 ) {
   return async (input: RunInput): Promise<void> => {
     const file = workflowFile(input);
@@ -81,6 +82,7 @@ function actRun(
         "--event",
         event,
         ...(createdAt === undefined ? [] : ["--created-at", createdAt]),
+        ...(schedule === undefined ? [] : ["--schedule", schedule]),
       ],
       { timeoutSeconds: 300 },
     );
@@ -235,4 +237,43 @@ describe("the schedule event on act", () => {
     expect(late.size).toBe(1);
     expect([...late]).not.toEqual(["2024-11-03T06:00:00+00:00"]);
   });
+});
+
+describe("the schedule event on act, a daily slot in a daylight-saving zone (Etc/UTC entries)", () => {
+  // specs/dst-daily-berlin.yaml: `30 2 * * *` in Europe/Berlin is written as `30 1 * * *` (+01:00)
+  // and `30 0 * * *` (+02:00) in Etc/UTC. Each entry's run, started now: kfm-context takes the
+  // entry's latest fire before the clock, and runs the job only if that instant is a slot of
+  // the meaning (one entry each day), with it as the logical date; the other run skips every job.
+  const spec = "specs/dst-daily-berlin.yaml";
+  for (const entry of ["30 1 * * *", "30 0 * * *"]) {
+    test(`the entry ${entry}`, async () => {
+      const ir = specIr(spec);
+      const s = ir.schedule;
+      if (s === null || s.kind !== "cron") throw new Error(`${spec} has no cron schedule`);
+      const meaning = parseCron(s.cron);
+      const utc = parseCron(entry);
+      if (typeof meaning === "string" || typeof utc === "string") throw new Error("bad cron");
+      const latest = (ms: number) =>
+        nextFireTimes(utc, "UTC", ms - 3 * 86_400_000, 10)
+          .filter((t) => t <= ms)
+          .at(-1)!;
+      const isSlot = (t: number) => nextFireTimes(meaning, s.timezone, t - 60_000, 1)[0] === t;
+      const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "+00:00");
+      const r = compileSpec(spec, TARGET);
+      if (r.compiled === null) throw new Error(`${spec} is refused: ${r.refused}`);
+      const scenarioPath = writeScenario(r.compiled.dir, { name: "scheduled", description: "", logicalDate: "2000-01-01T00:00:00+00:00" });
+      const observedPath = join(r.compiled.dir, "observed.json");
+      const before = latest(Date.now());
+      const item = { spec, scenario: { name: "scheduled", description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
+      await actRun(undefined, "schedule", undefined, entry)({ item, compiled: r.compiled, scenarioPath, observedPath });
+      const after = latest(Date.now());
+      const observed = readObserved(observedPath);
+      expect(observed.run).toBe("succeeded");
+      const dates = observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE);
+      // An entry fire may pass while the run starts: either side of it is right.
+      const want = [before, after].map((t) => (isSlot(t) ? [stamp(t)] : []));
+      expect(want.map((w) => JSON.stringify(w))).toContain(JSON.stringify(dates));
+      if (dates.length === 0) expect(Object.values(observed.jobs).every((j) => j === "not-run")).toBe(true);
+    });
+  }
 });

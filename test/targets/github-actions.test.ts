@@ -35,6 +35,7 @@ import {
   JOB_INPUTS,
   emit,
   githubScheduleZone,
+  githubUtcSchedule,
   jobTimeoutMinutes,
   SECRET_SLOTS,
   sharedFiles,
@@ -159,9 +160,62 @@ describe("workflow shape", () => {
   });
 
   it("given a cron schedule in another zone, then the zone is written verbatim, and manual runs stay possible", () => {
-    const d = doc(irFixture([{}], { schedule: cron({ timezone: "America/New_York", periodSeconds: null }) }));
-    expect(d.on.schedule).toEqual([{ cron: "0 2 * * *", timezone: "America/New_York" }]);
+    const d = doc(irFixture([{}], { schedule: cron({ cron: "0 4 * * *", timezone: "America/New_York", periodSeconds: null }) }));
+    expect(d.on.schedule).toEqual([{ cron: "0 4 * * *", timezone: "America/New_York" }]);
     expect(d.on.workflow_dispatch).toBeDefined();
+  });
+
+  it("given a daily slot in a daylight-saving change, then on.schedule is one Etc/UTC cron per offset of the zone, commented, and kfm-context is given them", () => {
+    const ir = irFixture([{}], { schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(doc(ir).on.schedule).toEqual([
+      { cron: "30 1 * * *", timezone: "Etc/UTC" },
+      { cron: "30 0 * * *", timezone: "Etc/UTC" },
+    ]);
+    expect(doc(ir).jobs["kfm-context"].with["utc-crons"]).toBe("30 1 * * *;30 0 * * *");
+    expect(emit(ir)).toContain(
+      '"on":\n  # `30 2 * * *` in Europe/Berlin, in Etc/UTC (no daylight saving there), one entry per UTC offset:\n  #   `30 1 * * *` for +01:00\n',
+    );
+    // Without a change, no UTC entries and no comment.
+    const plain = irFixture([{}], { schedule: cron({ cron: "30 4 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(doc(plain).jobs["kfm-context"].with["utc-crons"]).toBeUndefined();
+    expect(emit(plain)).not.toContain("one entry per UTC offset");
+  });
+
+  it("given the Etc/UTC entries, then lift reads them back as the spec's cron and zone, and refuses entries it cannot read so", () => {
+    const ir = irFixture([{}], { schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emit(ir)).schedule).toMatchObject({ cron: "30 2 * * *", timezone: "Europe/Berlin" });
+    // An entry dropped, changed, or in the spec's zone; kfm-context told other entries.
+    expect(() => lift(emit(ir).replace("    - cron: 30 0 * * *\n      timezone: Etc/UTC\n", ""))).toThrow(/on.schedule is not the kfm-context schedule/);
+    expect(() => lift(emit(ir).replace("- cron: 30 0 * * *", "- cron: 30 3 * * *"))).toThrow(/on.schedule is not the kfm-context schedule/);
+    expect(() => lift(emit(ir).replace("- cron: 30 0 * * *\n      timezone: Etc/UTC", "- cron: 30 0 * * *\n      timezone: Europe/Berlin"))).toThrow(
+      /on.schedule is not the kfm-context schedule/,
+    );
+    expect(() => lift(emit(ir).replace("utc-crons: 30 1 * * *;30 0 * * *", "utc-crons: 30 1 * * *"))).toThrow(/utc-crons/);
+    // Every hour in St. John's (offsets -03:30 and -02:30): one UTC entry, not the spec's cron text.
+    const stJohns = irFixture([{}], { schedule: cron({ cron: "0 * * * *", timezone: "America/St_Johns", periodSeconds: null }) });
+    expect(doc(stJohns).on.schedule).toEqual([{ cron: "30 * * * *", timezone: "Etc/UTC" }]);
+    expect(lift(emit(stJohns))).toEqual(summarize(stJohns));
+  });
+
+  it("given a daylight-saving schedule whose Etc/UTC entries for two offsets fire less than 5 minutes apart, then it is refused", () => {
+    // 02:58 and 04:00 in Berlin: 01:58 (+01:00) and 02:00 (+02:00) UTC are 2 minutes apart.
+    const ir = irFixture([{}], { schedule: cron({ cron: "0,58 2,4 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(check(ir).map((p) => p.message)).toEqual([expect.stringMatching(/two of its entries fire 2 minutes apart/)]);
+  });
+
+  it("given crons whose UTC shift crosses midnight or half an hour, then the entries cover every slot's instant once, day fields widened", () => {
+    const cover = (c: string, zone: string) => githubUtcSchedule({ cron: c, timezone: zone, start: null, end: null })?.map((e) => e.cron);
+    // Santiago's clocks change at Saturday's midnight: a Saturday-evening slot is a Sunday in UTC.
+    expect(cover("30 23 * * 6", "America/Santiago")).toEqual(["30 3 * * 0", "30 2 * * 0"]);
+    // Midnight on the 1st in Sydney is the UTC afternoon of the month's last day.
+    expect(cover("0 2 1 * *", "Australia/Sydney")).toEqual(["0 16 28-31 * *", "0 15 28-31 * *"]);
+    // Every hour on Sundays in New York: Sunday 00:00-04:59 is Monday in UTC; both offsets give the same times.
+    expect(cover("0 * * * 0", "America/New_York")).toEqual(["0 * * * 0,1"]);
+    // Lord Howe moves its clocks by half an hour.
+    expect(cover("15 2 * * *", "Australia/Lord_Howe")).toEqual(["45 15 * * *", "15 15 * * *"]);
+    // A cron firing every hour whose meaning UTC fires alike keeps one entry (githubScheduleZone).
+    expect(cover("0 * * * *", "Europe/Berlin")).toBeUndefined();
   });
 
   it("given jobs, then every job needs kfm-context first, then its dependencies, and runs only if all succeeded", () => {
@@ -840,6 +894,7 @@ function runContext(env: Record<string, string>, nowIso: string) {
     KFMI_INPUT_LOGICAL_DATE: "",
     KFMI_CRON: "",
     KFMI_TIMEZONE: "UTC",
+    KFMI_UTC_CRONS: "",
     KFMI_START: "",
     KFMI_END: "",
     KFMI_PERIOD_SECONDS: "",
@@ -932,6 +987,24 @@ describe("the logical-date script, executed with a pinned clock", () => {
     expect(githubScheduleZone(hourly("0 * * * *", "Asia/Kolkata"))).toBe("Asia/Kolkata");
     expect(githubScheduleZone(hourly("0 * * * 1-5", "America/New_York"))).toBe("America/New_York");
     expect(githubScheduleZone(hourly("15 4 * * *", "Europe/Berlin"))).toBe("Europe/Berlin");
+  });
+
+  it("given the Etc/UTC entries of a daily slot in Berlin, then each day the entry of the offset in force runs and the other is skipped", () => {
+    const berlin = { KFMI_CRON: "30 2 * * *", KFMI_TIMEZONE: "Europe/Berlin", KFMI_UTC_CRONS: "30 1 * * *;30 0 * * *" };
+    const at = (now: string, entry: string) => runContext({ ...berlin, KFMI_EVENT_SCHEDULE: entry }, now);
+    // Summer (+02:00): 00:30Z is 02:30; 01:30Z is 03:30, no slot.
+    expect(at("2024-07-01T00:41:00Z", "30 0 * * *").out.ts).toBe("2024-07-01T00:30:00+00:00");
+    expect(at("2024-07-01T01:41:00Z", "30 1 * * *").out).toEqual({ run: "false" });
+    // Spring forward: 02:30 does not exist; it fires read with +01:00, at 01:30Z (03:30 CEST).
+    expect(at("2024-03-31T00:31:00Z", "30 0 * * *").out).toEqual({ run: "false" });
+    expect(at("2024-03-31T01:31:00Z", "30 1 * * *").out.ts).toBe("2024-03-31T01:30:00+00:00");
+    // Fall back: 02:30 happens at 00:30Z and 01:30Z; the second runs.
+    expect(at("2024-10-27T00:31:00Z", "30 0 * * *").out).toEqual({ run: "false" });
+    expect(at("2024-10-27T01:31:00Z", "30 1 * * *").out.ts).toBe("2024-10-27T01:30:00+00:00");
+    // A late start stays with its entry: the 00:30Z run of a summer day started after 01:30Z.
+    expect(at("2024-07-01T01:50:00Z", "30 0 * * *").out.ts).toBe("2024-07-01T00:30:00+00:00");
+    // An entry the workflow does not declare fails closed.
+    expect(at("2024-07-01T01:50:00Z", "30 2 * * *").status).toBe(1);
   });
 
   it("given a run timeout, then the deadline is the context job's start plus the timeout", () => {
@@ -1265,6 +1338,7 @@ describe("the logical-date script of a workflow whose runs queue, against a fake
             KFMI_RUN_TIMEOUT: "",
             KFMI_RUN_TOKEN_SEED: "seed",
             KFMI_SLOT_FROM: "created_at",
+            KFMI_UTC_CRONS: "",
             KFMI_TOKEN: "the-token",
             ...env,
           },

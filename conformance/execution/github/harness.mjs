@@ -7,7 +7,7 @@
 //
 //   node conformance/execution/github/harness.mjs --act BIN --folder DIR --workflow FILE.yml \
 //     --scenario scenario.json --out observed.json [--event workflow_dispatch|schedule]
-//     [--created-at YYYY-MM-DDTHH:MM:SSZ] [--keep DIR]
+//     [--schedule CRON] [--created-at YYYY-MM-DDTHH:MM:SSZ] [--keep DIR]
 //
 // --folder holds the files kfm-compile wrote for the target (the workflow and the folder's
 // shared kfm-*.yml); --workflow names the one to run. --created-at is the run's `created_at` the
@@ -255,12 +255,15 @@ async function main() {
   }
 
   // workflow_dispatch with the scenario's logical date (a manual run, a backfill); or, with
-  // --event schedule, the event GitHub sends for the workflow's first cron (kfm-context then
+  // --event schedule, the event GitHub sends for one of the workflow's crons (kfm-context then
   // takes the latest slot before the host's clock, whatever the scenario says).
   const event = a.event ?? "workflow_dispatch";
   if (event !== "workflow_dispatch" && event !== "schedule") fail(`--event ${event}: workflow_dispatch or schedule`);
-  const cron = wf.on?.schedule?.[0]?.cron;
+  // --schedule names which on.schedule entry fired (github.event.schedule); the first by default.
+  const entries = (wf.on?.schedule ?? []).map((e) => e.cron);
+  const cron = a.schedule ?? entries[0];
   if (event === "schedule" && cron === undefined) fail("--event schedule: the workflow has no schedule");
+  if (a.schedule !== undefined && !entries.includes(a.schedule)) fail(`--schedule ${a.schedule}: not an on.schedule entry (${entries.join(", ")})`);
   const payload = event === "schedule" ? { schedule: cron } : { inputs: { logical_date: scenario.logicalDate } };
   writeFileSync(join(work, "event.json"), JSON.stringify(payload));
   const labels = new Set();
