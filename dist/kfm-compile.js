@@ -11227,7 +11227,9 @@ function derive(zone) {
   const start = dateRule(forward);
   const end = dateRule(back);
   if (start === null || end === null) {
-    return { problem: `its clocks do not change on the same weekday of the same week of the same month at the same time every year from ${RULE_FROM_YEAR} to 2050` };
+    return {
+      problem: `its clocks do not change on the same weekday of the same week of the same month at the same time every year from ${RULE_FROM_YEAR} to 2050`
+    };
   }
   return { rule: `${name(std)}${posixOffset(std)}${name(dst)}${dst - std === 60 ? "" : posixOffset(dst)},${start},${end}` };
 }
@@ -24173,7 +24175,10 @@ else
 fi
 `;
 var DST_GUARD_AFTER = "local_time=${slot:0:19}\n";
-var DST_GUARD_SCRIPT = `hour=$((10#\${slot:11:2}))
+var DST_GUARD_SCRIPT = `# Daylight saving: robfig/cron fires a repeated hour twice and a missing one never, so the schedule
+# also holds the hour after the slot; the zone's clock an hour after and before a fire, read from its
+# POSIX TZ rule (glibc's date needs no tz database for it), tells which fires are the slots.
+hour=$((10#\${slot:11:2}))
 seconds=$(date --date="$slot" +%s)
 hour_at() { TZ=$KFM_TZ_RULE date --date="@$1" +%-H; }
 if [[ " $KFM_SLOT_HOURS " == *" $hour "* ]]; then
@@ -25111,8 +25116,8 @@ var features3 = {
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot."
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
+    support: "emulated",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; for another, the schedule adds the hour after a gap slot and the run creator's guard keeps the meaning's instants, reading the zone's clock from its POSIX TZ rule with glibc's `date` (the kubectl image has no tz database). Refused (KFM220): a zone whose changes from 2024 to 2050 follow no single POSIX rule, and, as on Argo, a gap not one hour long or a gap slot at 23:xx."
   },
   "schedule.event": {
     support: "emulated",
