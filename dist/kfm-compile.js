@@ -28,8 +28,8 @@ var __commonJS = (cb, mod) => function __require2() {
   }
 };
 var __export = (target, all) => {
-  for (var name in all)
-    __defProp(target, name, { get: all[name], enumerable: true });
+  for (var name2 in all)
+    __defProp(target, name2, { get: all[name2], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -322,8 +322,8 @@ var require_directives = __commonJS({
           this.atNextDocument = false;
         }
         const parts = line2.trim().split(/[ \t]+/);
-        const name = parts.shift();
-        switch (name) {
+        const name2 = parts.shift();
+        switch (name2) {
           case "%TAG": {
             if (parts.length !== 2) {
               onError(0, "%TAG directive should contain exactly two parts");
@@ -351,7 +351,7 @@ var require_directives = __commonJS({
             }
           }
           default:
-            onError(0, `Unknown directive ${name}`, true);
+            onError(0, `Unknown directive ${name2}`, true);
             return false;
         }
       }
@@ -460,9 +460,9 @@ var require_anchors = __commonJS({
     }
     function findNewAnchor(prefix, exclude) {
       for (let i = 1; true; ++i) {
-        const name = `${prefix}${i}`;
-        if (!exclude.has(name))
-          return name;
+        const name2 = `${prefix}${i}`;
+        if (!exclude.has(name2))
+          return name2;
       }
     }
     function createNodeAnchors(doc, prefix) {
@@ -1499,8 +1499,8 @@ var require_stringify = __commonJS({
         tagObj = tags.find((t) => t.nodeClass && obj3 instanceof t.nodeClass);
       }
       if (!tagObj) {
-        const name = obj3?.constructor?.name ?? (obj3 === null ? "null" : typeof obj3);
-        throw new Error(`Tag not resolved for ${name} value`);
+        const name2 = obj3?.constructor?.name ?? (obj3 === null ? "null" : typeof obj3);
+        throw new Error(`Tag not resolved for ${name2} value`);
       }
       return tagObj;
     }
@@ -3499,11 +3499,11 @@ var require_Document = __commonJS({
        * `name` will be used as a prefix for a new unique anchor.
        * If `name` is undefined, the generated anchor will use 'a' as a prefix.
        */
-      createAlias(node2, name) {
+      createAlias(node2, name2) {
         if (!node2.anchor) {
           const prev = anchors.anchorNames(this);
           node2.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-          !name || prev.has(name) ? anchors.findNewAnchor(name || "a", prev) : name;
+          !name2 || prev.has(name2) ? anchors.findNewAnchor(name2 || "a", prev) : name2;
         }
         return new Alias.Alias(node2.anchor);
       }
@@ -3722,9 +3722,9 @@ var require_errors = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code, message) {
+      constructor(name2, pos, code, message) {
         super();
-        this.name = name;
+        this.name = name2;
         this.code = code;
         this.message = message;
         this.pos = pos;
@@ -4364,8 +4364,8 @@ var require_resolve_flow_collection = __commonJS({
       if (ce?.source === expectedEnd)
         cePos = ce.offset + ce.source.length;
       else {
-        const name = fcName[0].toUpperCase() + fcName.substring(1);
-        const msg = atRoot ? `${name} must end with a ${expectedEnd}` : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        const name2 = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot ? `${name2} must end with a ${expectedEnd}` : `${name2} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
         onError(offset, atRoot ? "MISSING_CHAR" : "BAD_INDENT", msg);
         if (ce && ce.source.length !== 1)
           ee.unshift(ce);
@@ -7623,11 +7623,11 @@ function* specTemplates(ir) {
   }
 }
 function leastTemplateBytes(ir, variableBytes, textBytes = (text) => Buffer.byteLength(text)) {
-  const cache = /* @__PURE__ */ new Map();
+  const cache2 = /* @__PURE__ */ new Map();
   const cost = (v) => {
-    let c = cache.get(v);
+    let c = cache2.get(v);
     if (c === void 0)
-      cache.set(v, c = variableBytes(v));
+      cache2.set(v, c = variableBytes(v));
     return c;
   };
   let n = 0;
@@ -7853,8 +7853,8 @@ function isImageReference(image2) {
     return false;
   if (!IMAGE_REFERENCE.test(image2))
     return false;
-  const name = image2.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
-  return name.length <= MAX_IMAGE_NAME;
+  const name2 = image2.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
+  return name2.length <= MAX_IMAGE_NAME;
 }
 function imageProblem(image2) {
   if (isImageReference(image2))
@@ -8096,7 +8096,7 @@ function dstGuard(c, zone, window = ANY_TIME) {
   const withHours = (hours) => c.text.replace(/^(\S+) \S+/, (_, m) => `${m} ${hours.join(",")}`);
   if (added.length === 0)
     return { cron: c.text, added: null, hours: c.hours, addedHours: added };
-  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+  return { cron: withHours([c.text.split(" ")[1], ...added]), added: withHours(added), hours: c.hours, addedHours: added };
 }
 function gapHourShift(c, zone, window = ANY_TIME) {
   const hours = /* @__PURE__ */ new Set();
@@ -8321,20 +8321,20 @@ function resolveOptions(target, decls, given, at, related) {
   const values = defaultOptions(decls);
   const kept2 = {};
   const names = Object.keys(decls);
-  for (const [name, value] of Object.entries(given)) {
-    const decl = Object.hasOwn(decls, name) ? decls[name] : void 0;
+  for (const [name2, value] of Object.entries(given)) {
+    const decl = Object.hasOwn(decls, name2) ? decls[name2] : void 0;
     if (decl === void 0) {
-      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name, names) || ` Its options: ${names.join(", ")}.`;
-      problems.push(problem("KFM013", `Unknown ${target} option \`${name}\`.${known}`, [...at, name], true));
+      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name2, names) || ` Its options: ${names.join(", ")}.`;
+      problems.push(problem("KFM013", `Unknown ${target} option \`${name2}\`.${known}`, [...at, name2], true));
       continue;
     }
     const why = invalid(decl, value);
     if (why !== null) {
-      problems.push(problem("KFM014", `The ${target} option \`${name}\` ${why}`, [...at, name]));
+      problems.push(problem("KFM014", `The ${target} option \`${name2}\` ${why}`, [...at, name2]));
       continue;
     }
-    values[name] = value;
-    kept2[name] = value;
+    values[name2] = value;
+    kept2[name2] = value;
   }
   if (problems.length === 0 && related !== void 0)
     for (const p of related(values))
@@ -8427,11 +8427,11 @@ function changedOptions(before, now) {
   const b = read(now);
   if (a === null || b === null)
     return null;
-  return [.../* @__PURE__ */ new Set([...a.keys(), ...b.keys()])].sort().flatMap((name) => {
-    const [x, y] = [a.get(name), b.get(name)];
+  return [.../* @__PURE__ */ new Set([...a.keys(), ...b.keys()])].sort().flatMap((name2) => {
+    const [x, y] = [a.get(name2), b.get(name2)];
     if (x === y)
       return [];
-    return [{ name, change: x === void 0 ? "added" : y === void 0 ? "removed" : "changed" }];
+    return [{ name: name2, change: x === void 0 ? "added" : y === void 0 ? "removed" : "changed" }];
   });
 }
 
@@ -8735,16 +8735,16 @@ function block(s, indent) {
   const chomp = breaks === 0 ? "-" : breaks === 1 && end > 0 ? "" : "+";
   const body = s.slice(start, end);
   const leadingSpace = body[0] === " ";
-  const pad2 = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
-  const head2 = start > 0 ? s.slice(0, start) + pad2 : "";
+  const pad3 = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
+  const head2 = start > 0 ? s.slice(0, start) + pad3 : "";
   const tail = breaks > 1 ? s.slice(end + 1) : "";
-  const first = start > 0 || body === "" ? "" : pad2;
-  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad2) + tail;
+  const first = start > 0 || body === "" ? "" : pad3;
+  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad3) + tail;
 }
 function doubleQuoted(s, key, indent) {
   const json3 = JSON.stringify(s);
   const fold = !key && json3.length >= FOLD_FROM;
-  const pad2 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
+  const pad3 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
   let out = "";
   let from = 0;
   let i = json3.indexOf("\\");
@@ -8765,7 +8765,7 @@ function doubleQuoted(s, key, indent) {
         out += "\n";
         i += 2;
       }
-      out += "\n" + pad2;
+      out += "\n" + pad3;
       if (json3[i] === " " && !(json3[i + 1] === "\\" && json3[i + 2] === "n"))
         out += "\\";
       from = i;
@@ -8802,8 +8802,8 @@ var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
   runAsUser: HELPER_UID,
   seccompProfile: { type: "RuntimeDefault" }
 };
-function accountObjects(name, namespace, labels, rules) {
-  const metadata = () => ({ name, ...namespace === null ? {} : { namespace }, labels: { ...labels } });
+function accountObjects(name2, namespace, labels, rules) {
+  const metadata = () => ({ name: name2, ...namespace === null ? {} : { namespace }, labels: { ...labels } });
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
     {
@@ -8821,8 +8821,8 @@ function accountObjects(name, namespace, labels, rules) {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
       metadata: metadata(),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name, ...namespace === null ? {} : { namespace } }]
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: name2 },
+      subjects: [{ kind: "ServiceAccount", name: name2, ...namespace === null ? {} : { namespace } }]
     }
   ];
 }
@@ -9175,8 +9175,8 @@ var RESERVED_PREFIX = "kfm-";
 function outputBaseName(specName3) {
   return specName3;
 }
-function isWindowsDeviceName(name) {
-  return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name.split(".")[0].trimEnd());
+function isWindowsDeviceName(name2) {
+  return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name2.split(".")[0].trimEnd());
 }
 var NAME_SPACES = [
   { label: "Kubernetes names (Argo, Tekton)", map: kubeName },
@@ -9633,14 +9633,14 @@ function retryView(job, py, deadline) {
   };
 }
 function envView(e, opts) {
-  const name = ["name", pyStr(e.name)];
+  const name2 = ["name", pyStr(e.name)];
   if ("value" in e)
-    return k8sModel("V1EnvVar", [name, ["value", pyStr(jinjaSource(e.value, opts))]]);
+    return k8sModel("V1EnvVar", [name2, ["value", pyStr(jinjaSource(e.value, opts))]]);
   const ref = k8sModel("V1SecretKeySelector", [
     ["name", pyStr(e.secretRef.secret)],
     ["key", pyStr(e.secretRef.key)]
   ]);
-  return k8sModel("V1EnvVar", [name, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
+  return k8sModel("V1EnvVar", [name2, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
 }
 function taskView(job, periodSeconds, py, deadline) {
   const k8sText = { doubleDollars: true, periodSeconds };
@@ -9725,7 +9725,7 @@ function deploymentArgs(o) {
   if (o.serviceAccount !== void 0)
     args.push(["service_account_name", pyStr(o.serviceAccount)]);
   if (o.imagePullSecrets.length > 0)
-    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
+    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name2) => k8sModel("V1LocalObjectReference", [["name", pyStr(name2)]])))]);
   if (o.podSecurityContext !== void 0)
     args.push(["security_context", pyJson(o.podSecurityContext)]);
   if (o.containerSecurityContext !== void 0)
@@ -9843,8 +9843,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (sensors.length > 0)
     called.add("ExternalTaskSensor");
   if (notified)
-    for (const name of ["EmptyOperator", "conf", "quote"])
-      called.add(name);
+    for (const name2 of ["EmptyOperator", "conf", "quote"])
+      called.add(name2);
   if (deadline)
     called.add(RUN_DEADLINE_HOOK);
   if (needsWatcher)
@@ -10217,12 +10217,12 @@ var Parser = class {
     else if (t.kind === "num")
       e = { kind: "num", value: t.value };
     else if (t.kind === "name") {
-      let name = t.value;
+      let name2 = t.value;
       while (this.isOp(".")) {
         this.next();
-        name += "." + this.name();
+        name2 += "." + this.name();
       }
-      e = { kind: "name", name };
+      e = { kind: "name", name: name2 };
     } else if (t.kind === "op" && t.value === "-") {
       const n = this.next();
       if (n.kind !== "num")
@@ -10654,10 +10654,10 @@ function readResources(e, what) {
       throw new LiftError(`${what} ${which} is not a dict`);
     const out = {};
     for (const [key, value] of d.entries) {
-      const name = str(key, `${what} ${which} key`);
-      if (name !== "cpu" && name !== "memory")
-        throw new LiftError(`${what} ${which} has ${name}`);
-      out[name] = plainText(value, `${what} ${which} ${name}`);
+      const name2 = str(key, `${what} ${which} key`);
+      if (name2 !== "cpu" && name2 !== "memory")
+        throw new LiftError(`${what} ${which} has ${name2}`);
+      out[name2] = plainText(value, `${what} ${which} ${name2}`);
     }
     return out;
   };
@@ -10691,15 +10691,15 @@ function readWaits(k, retries, what, deadline) {
 }
 function readEnvVar(e, what) {
   const c = call(e, "k8s.V1EnvVar", what);
-  const name = str(c.kwargs.get("name"), `${what} name`);
+  const name2 = str(c.kwargs.get("name"), `${what} name`);
   if (c.kwargs.has("value")) {
     k8sCall(c, "V1EnvVar", ["name", "value"], what);
-    return [name, readTemplate(str(c.kwargs.get("value"), `${what} ${name}`), true)];
+    return [name2, readTemplate(str(c.kwargs.get("value"), `${what} ${name2}`), true)];
   }
   k8sCall(c, "V1EnvVar", ["name", "value_from"], what);
-  const source = k8sCall(c.kwargs.get("value_from"), "V1EnvVarSource", ["secret_key_ref"], `${what} ${name} value_from`);
-  const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name} secret_key_ref`);
-  return [name, { secret: str(ref.kwargs.get("name"), `${what} ${name} secret`), key: str(ref.kwargs.get("key"), `${what} ${name} key`) }];
+  const source = k8sCall(c.kwargs.get("value_from"), "V1EnvVarSource", ["secret_key_ref"], `${what} ${name2} value_from`);
+  const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name2} secret_key_ref`);
+  return [name2, { secret: str(ref.kwargs.get("name"), `${what} ${name2} secret`), key: str(ref.kwargs.get("key"), `${what} ${name2} key`) }];
 }
 function readTask(key, c, deadline) {
   const what = `task ${JSON.stringify(key)}`;
@@ -10817,9 +10817,9 @@ function readSensor(key, c) {
   const workflow = str(k.get("external_dag_id"), `${what} external_dag_id`);
   if (key !== airflowUpstreamSensorTask(workflow) || str(k.get("task_id"), `${what} task_id`) !== key)
     throw new LiftError(`${what} is not the sensor of ${workflow}`);
-  const states = (e, expected, name) => {
-    if (e?.kind !== "list" || e.items.length !== 1 || str(e.items[0], name) !== expected)
-      throw new LiftError(`${what} ${name} is not ["${expected}"]`);
+  const states = (e, expected, name2) => {
+    if (e?.kind !== "list" || e.items.length !== 1 || str(e.items[0], name2) !== expected)
+      throw new LiftError(`${what} ${name2} is not ["${expected}"]`);
   };
   constant(k.get("external_task_id"), null, `${what} external_task_id`);
   states(k.get("allowed_states"), "success", "allowed_states");
@@ -10863,10 +10863,10 @@ function withoutDeadlineHook(c, what) {
 function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, NOTIFY_KEYS, `${what} KubernetesPodOperator(...)`);
-  const restricted2 = (name, constant2) => {
-    const e = c.kwargs.get(name);
+  const restricted2 = (name2, constant2) => {
+    const e = c.kwargs.get(name2);
     if (e?.kind !== "name" || e.name !== constant2)
-      throw new LiftError(`${what} ${name} is not ${constant2}`);
+      throw new LiftError(`${what} ${name2} is not ${constant2}`);
   };
   restricted2("security_context", RESTRICTED_POD);
   restricted2("container_security_context", RESTRICTED_CONTAINER);
@@ -10895,16 +10895,16 @@ function readNotify(key, c, workflow) {
       k8sCall(v, "V1EnvVar", ["name", "value"], `${what} env`);
       return { name: str(v.kwargs.get("name"), `${what} env name`), value: raw.value };
     }
-    const [name, value] = readEnvVar(item, `${what} env`);
-    return Array.isArray(value) ? { name, value } : { name, secret: value };
+    const [name2, value] = readEnvVar(item, `${what} env`);
+    return Array.isArray(value) ? { name: name2, value } : { name: name2, secret: value };
   });
-  const template2 = (v, name) => typeof v === "string" ? fail5(`${what} ${name} is not a template`) : v;
+  const template2 = (v, name2) => typeof v === "string" ? fail5(`${what} ${name2} is not a template`) : v;
   const fail5 = (m) => {
     throw new LiftError(`${what}: ${m}`);
   };
   return readNotifyInputs(env, workflow, {
     template: template2,
-    literal: (v, name) => textOf(template2(v, name), `${what} ${name}`),
+    literal: (v, name2) => textOf(template2(v, name2), `${what} ${name2}`),
     failed: (v) => v === NOTIFY_FAILED_JINJA,
     run: (v) => v === NOTIFY_RUN_JINJA,
     fail: fail5
@@ -10987,14 +10987,14 @@ function lift(text) {
     throw new LiftError(`the KfmRetryWaits class is not the one kfm-compile writes ${deadline ? "with" : "without"} a run timeout`);
   let restrictedContexts = false;
   if (p.peek().kind === "name" && p.peek().value === RESTRICTED_POD) {
-    for (const [name, expected2] of [
+    for (const [name2, expected2] of [
       [RESTRICTED_POD, RESTRICTED_POD_SECURITY_CONTEXT],
       [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER_SECURITY_CONTEXT]
     ]) {
-      p.name(name);
+      p.name(name2);
       p.op("=");
-      if (JSON.stringify(json(p.expr(), name)) !== JSON.stringify(expected2))
-        throw new LiftError(`${name} is not the restricted context kfm-compile writes`);
+      if (JSON.stringify(json(p.expr(), name2)) !== JSON.stringify(expected2))
+        throw new LiftError(`${name2} is not the restricted context kfm-compile writes`);
       p.newline();
     }
     restrictedContexts = true;
@@ -11084,10 +11084,10 @@ function lift(text) {
       upstream.get(right).push(left);
     }
   }
-  const called = new Set([...p.called].filter((name) => name !== "dag"));
+  const called = new Set([...p.called].filter((name2) => name2 !== "dag"));
   if (notifyHelpers)
-    for (const name of ["conf", "quote"])
-      called.add(name);
+    for (const name2 of ["conf", "quote"])
+      called.add(name2);
   if (deadline)
     called.add(RUN_DEADLINE_HOOK);
   const expected = importBlock(called);
@@ -11124,7 +11124,7 @@ ${expected}`);
   const guard = windowStart2 === null ? [] : [AIRFLOW_WINDOW_TASK];
   if (windowStart2 !== null && upstream.get(AIRFLOW_WINDOW_TASK).length > 0)
     throw new LiftError(`${AIRFLOW_WINDOW_TASK} has an upstream task`);
-  const first = /* @__PURE__ */ new Set([...sensors.map((x) => x.task), ...[...jobs.keys()].filter((name) => !upstream.get(name).some((u) => jobs.has(u)))]);
+  const first = /* @__PURE__ */ new Set([...sensors.map((x) => x.task), ...[...jobs.keys()].filter((name2) => !upstream.get(name2).some((u) => jobs.has(u)))]);
   for (const [t, ups] of upstream) {
     if (ups.includes(AIRFLOW_WINDOW_TASK) !== (first.has(t) && windowStart2 !== null))
       throw new LiftError(`task ${t} is ${first.has(t) ? "not " : ""}downstream of ${AIRFLOW_WINDOW_TASK}, which emit puts before every first task`);
@@ -11133,13 +11133,13 @@ ${expected}`);
     if (upstream.get(x.task).length !== guard.length)
       throw new LiftError(`sensor ${x.task} has an upstream task`);
   }
-  for (const [name] of jobs) {
-    const ups = upstream.get(name);
+  for (const [name2] of jobs) {
+    const ups = upstream.get(name2);
     if (ups.some((u) => jobs.has(u)))
       continue;
     for (const x of sensors)
       if (!ups.includes(x.task))
-        throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
+        throw new LiftError(`job ${name2} can start before ${x.task} succeeded`);
   }
   if (restrictedContexts !== notifications.length > 0)
     throw new LiftError(`${RESTRICTED_POD} and ${RESTRICTED_CONTAINER} are written exactly when a pod kfm-compile adds uses them`);
@@ -11159,12 +11159,12 @@ ${expected}`);
   } else if (rules.has(AIRFLOW_RUN_FAILED_TASK) || rules.has(AIRFLOW_RUN_DONE_TASK))
     throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK} without notifications`);
   void sensorTasks;
-  const summaries = [...jobs].map(([name, s]) => [
-    name,
+  const summaries = [...jobs].map(([name2, s]) => [
+    name2,
     {
       ...s,
-      after: upstream.get(name).filter((u) => jobs.has(u)).sort(compareStrings),
-      failureFailsRun: failureFailsRun(name, upstream, rules)
+      after: upstream.get(name2).filter((u) => jobs.has(u)).sort(compareStrings),
+      failureFailsRun: failureFailsRun(name2, upstream, rules)
     }
   ]);
   return {
@@ -11253,8 +11253,8 @@ function reason(c) {
 }
 function codePoint(c) {
   const code = c.charCodeAt(0);
-  const name = code === 0 ? "NUL" : code === 127 ? "DEL" : code === 133 ? "NEL" : code < 160 ? "a C1 control" : code >= 65534 ? "a noncharacter" : "a lone surrogate";
-  return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${name})`;
+  const name2 = code === 0 ? "NUL" : code === 127 ? "DEL" : code === 133 ? "NEL" : code < 160 ? "a C1 control" : code >= 65534 ? "a noncharacter" : "a lone surrogate";
+  return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${name2})`;
 }
 function uncarriedText(s) {
   const m = UNCARRIED.exec(s);
@@ -11290,6 +11290,90 @@ function checkText(data, at = []) {
 }
 function shellWord(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+// dist/src/tzrule.js
+var RULE_FROM_YEAR = 2024;
+var RULE_TO_YEAR = 2049;
+var cache = /* @__PURE__ */ new Map();
+function posixTz(zone) {
+  let found = cache.get(zone);
+  if (found === void 0) {
+    found = derive(zone);
+    cache.set(zone, found);
+  }
+  return found;
+}
+function derive(zone) {
+  const from = Date.UTC(RULE_FROM_YEAR, 0, 1);
+  const changes = transitions(zone).filter((t) => t.atMs >= from);
+  if (changes.length === 0)
+    return { rule: name(offsetMinutes(from, zone)) + posixOffset(offsetMinutes(from, zone)) };
+  const forward = changes.filter((t) => t.after > t.before);
+  const back = changes.filter((t) => t.after < t.before);
+  const [std, dst] = [forward[0]?.before, forward[0]?.after];
+  if (std === void 0 || dst === void 0 || forward.some((t) => t.before !== std || t.after !== dst) || back.some((t) => t.before !== dst || t.after !== std)) {
+    return { problem: `its UTC offset does not change between the same two offsets every time from ${RULE_FROM_YEAR} to 2050` };
+  }
+  for (let year = RULE_FROM_YEAR; year <= RULE_TO_YEAR; year++) {
+    const inYear = (t) => new Date(t.atMs).getUTCFullYear() === year;
+    if (forward.filter(inYear).length !== 1 || back.filter(inYear).length !== 1) {
+      return { problem: `it does not change its clocks forward once and back once in ${year}` };
+    }
+  }
+  const start = dateRule(forward);
+  const end = dateRule(back);
+  if (start === null || end === null) {
+    return {
+      problem: `its clocks do not change on the same weekday of the same week of the same month at the same time every year from ${RULE_FROM_YEAR} to 2050`
+    };
+  }
+  return { rule: `${name(std)}${posixOffset(std)}${name(dst)}${dst - std === 60 ? "" : posixOffset(dst)},${start},${end}` };
+}
+function dateRule(changes) {
+  for (const daysBack of [0, 1]) {
+    let rule = null;
+    for (const t of changes) {
+      const wall = new Date(t.atMs + t.before * 6e4);
+      const day = new Date(Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() - daysBack));
+      const minutes = wall.getUTCHours() * 60 + wall.getUTCMinutes() + daysBack * 1440;
+      const month = day.getUTCMonth() + 1;
+      const weekday = day.getUTCDay();
+      const date = day.getUTCDate();
+      const monthDays = new Date(Date.UTC(day.getUTCFullYear(), month, 0)).getUTCDate();
+      const weeks = /* @__PURE__ */ new Set();
+      if (date <= 28)
+        weeks.add(Math.ceil(date / 7));
+      if (date + 7 > monthDays)
+        weeks.add(5);
+      if (rule === null)
+        rule = { month, weekday, minutes, weeks };
+      else if (rule.month !== month || rule.weekday !== weekday || rule.minutes !== minutes) {
+        rule = null;
+        break;
+      } else
+        for (const w of [...rule.weeks])
+          if (!weeks.has(w))
+            rule.weeks.delete(w);
+    }
+    if (rule === null || rule.weeks.size === 0)
+      continue;
+    const week = rule.weeks.has(5) ? 5 : Math.min(...rule.weeks);
+    const time = rule.minutes === 120 ? "" : `/${Math.floor(rule.minutes / 60)}${rule.minutes % 60 === 0 ? "" : `:${pad2(rule.minutes % 60)}`}`;
+    return `M${rule.month}.${week}.${rule.weekday}${time}`;
+  }
+  return null;
+}
+function name(minutes) {
+  const a = Math.abs(minutes);
+  return `<${minutes < 0 ? "-" : "+"}${pad2(Math.floor(a / 60))}${a % 60 === 0 ? "" : pad2(a % 60)}>`;
+}
+function posixOffset(minutes) {
+  const a = Math.abs(minutes);
+  return `${minutes > 0 ? "-" : ""}${Math.floor(a / 60)}${a % 60 === 0 ? "" : `:${pad2(a % 60)}`}`;
+}
+function pad2(n) {
+  return String(n).padStart(2, "0");
 }
 
 // dist/src/secrets.js
@@ -11331,8 +11415,8 @@ var SECRET_WORDS = /* @__PURE__ */ new Set([
   "COOKIE",
   "SESSION"
 ]);
-function secretLikeName(name) {
-  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/);
+function secretLikeName(name2) {
+  const parts = name2.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/);
   return parts.some((p) => SECRET_WORDS.has(p) || p.endsWith("S") && SECRET_WORDS.has(p.slice(0, -1)));
 }
 function entropy(s) {
@@ -11387,14 +11471,14 @@ var CREDENTIAL_ENDINGS = {
   SECRET_KEY: "a secret key",
   ACCESS_KEY: "an access key"
 };
-function credentialName(name) {
-  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/).filter((p) => p !== "");
+function credentialName(name2) {
+  const parts = name2.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/).filter((p) => p !== "");
   const last = parts.at(-1) ?? "";
   const lastTwo = parts.slice(-2).join("_");
   return CREDENTIAL_ENDINGS[lastTwo] ?? CREDENTIAL_ENDINGS[last] ?? null;
 }
-function literalCredential(name, value) {
-  const what = credentialName(name);
+function literalCredential(name2, value) {
+  const what = credentialName(name2);
   if (what === null)
     return null;
   if (typeof value === "number")
@@ -11523,19 +11607,19 @@ function lower(data, source, scalarSource, options = {}) {
   if ("job" in data) {
     const at2 = ["job"];
     const job = lowerJob(ctx, data.job, at2, [], "all_succeeded");
-    const name2 = isObj(data.job) ? str2(data.job.name) : null;
-    if (name2 !== null)
-      checkFileName(ctx, name2, [...at2, "name"]);
-    if (job === null || name2 === null || problems.some((p) => p.severity === "error"))
+    const name3 = isObj(data.job) ? str2(data.job.name) : null;
+    if (name3 !== null)
+      checkFileName(ctx, name3, [...at2, "name"]);
+    if (job === null || name3 === null || problems.some((p) => p.severity === "error"))
       return { ir: null, problems };
     const ir2 = {
       at: at2,
-      name: name2,
+      name: name3,
       description: job.description,
       schedule: null,
       timeoutSeconds: null,
       maxActiveRuns: null,
-      runTokenSeed: runTokenSeed(name2, [data.job]),
+      runTokenSeed: runTokenSeed(name3, [data.job]),
       jobs: [job],
       upstream: [],
       notifications: [],
@@ -11547,11 +11631,11 @@ function lower(data, source, scalarSource, options = {}) {
   if (!isObj(wf))
     return { ir: null, problems };
   const at = ["workflow"];
-  const name = str2(wf.name);
-  if (name !== null)
-    checkReserved(ctx, name, [...at, "name"]);
-  if (name !== null)
-    checkFileName(ctx, name, [...at, "name"]);
+  const name2 = str2(wf.name);
+  if (name2 !== null)
+    checkReserved(ctx, name2, [...at, "name"]);
+  if (name2 !== null)
+    checkFileName(ctx, name2, [...at, "name"]);
   checkLiteral(ctx, wf.description, [...at, "description"], "field");
   checkNotificationLiterals(ctx, wf.notifications, [...at, "notifications", "on_failure"]);
   const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
@@ -11566,7 +11650,7 @@ function lower(data, source, scalarSource, options = {}) {
       return;
     const deps = lowerDependencies(ctx, entry.depends_on, names[i] ?? null, known, [...at, "jobs", i, "depends_on"]);
     const runWhen = entry.on_upstream_failure === "continue" && deps.length > 0 ? "all_done" : "all_succeeded";
-    const job = isObj(entry.approval) ? lowerApproval(ctx, entry.approval, [...at, "jobs", i, "approval"], deps) : lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name);
+    const job = isObj(entry.approval) ? lowerApproval(ctx, entry.approval, [...at, "jobs", i, "approval"], deps) : lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name2);
     if (job !== null)
       jobs.push(entry.prerequisite === true ? { ...job, prerequisite: true } : job);
     if (entry.on_upstream_failure === "continue" && deps.length === 0) {
@@ -11584,32 +11668,32 @@ function lower(data, source, scalarSource, options = {}) {
     return { ir: null, problems };
   }
   const gated = withPrerequisites(ctx, jobs, prerequisites5);
-  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
-  if (name === null || problems.some((p) => p.severity === "error"))
+  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name2 ?? "");
+  if (name2 === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
   const ir = {
     at,
-    name,
+    name: name2,
     description: str2(wf.description),
     schedule,
     timeoutSeconds,
     maxActiveRuns: typeof wf.max_active_runs === "number" ? wf.max_active_runs : null,
-    runTokenSeed: runTokenSeed(name, entries.map((e) => isObj(e) ? e.job : null)),
+    runTokenSeed: runTokenSeed(name2, entries.map((e) => isObj(e) ? e.job : null)),
     jobs: gated,
     upstream,
-    notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name),
+    notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name2),
     source
   };
   return { ir, problems };
 }
 function lowerApproval(ctx, value, at, dependsOn) {
-  const name = str2(value.name);
+  const name2 = str2(value.name);
   checkLiteral(ctx, value.description, [...at, "description"], "field");
-  if (name === null)
+  if (name2 === null)
     return null;
   return {
     at,
-    name,
+    name: name2,
     description: str2(value.description),
     image: "",
     command: null,
@@ -11736,18 +11820,18 @@ ${workflow}
 ${digest}
 `;
 }
-function checkLiteral(ctx, value, at, kind, name) {
-  if (typeof value !== "string" && !(typeof value === "number" && name !== void 0))
+function checkLiteral(ctx, value, at, kind, name2) {
+  if (typeof value !== "string" && !(typeof value === "number" && name2 !== void 0))
     return;
-  let found = typeof value === "string" ? credentialIn(value, name !== void 0 && secretLikeName(name)) : null;
-  if (found === null && name !== void 0) {
-    const what = literalCredential(name, value);
+  let found = typeof value === "string" ? credentialIn(value, name2 !== void 0 && secretLikeName(name2)) : null;
+  if (found === null && name2 !== void 0) {
+    const what = literalCredential(name2, value);
     if (what !== null)
-      found = `${what} (the name \`${name}\` says so)`;
+      found = `${what} (the name \`${name2}\` says so)`;
   }
   if (found === null)
     return;
-  const keep = kind === "env" ? `keep it in a secret and reference it (\`${name}: {secret: <secret name>, key: <key>}\`)` : kind === "param" ? "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`)" : "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`), and refer to the variable instead";
+  const keep = kind === "env" ? `keep it in a secret and reference it (\`${name2}: {secret: <secret name>, key: <key>}\`)` : kind === "param" ? "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`)" : "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`), and refer to the variable instead";
   const mark = kind === "field" ? "" : " If it is not a credential, write the value as `{value: ..., not_a_secret: true}`.";
   ctx.problems.push(problem("KFM221", `This looks like ${found}: a literal credential would be written into every generated file, readable by anyone who can read them (contract 11.3). Do not commit it; ${keep}.${mark}`, at));
 }
@@ -11756,13 +11840,13 @@ function unwrapNotASecret(raw, where) {
     return { value: raw.value, at: [...where, "value"], marked: true };
   return { value: raw, at: where, marked: false };
 }
-function checkFileName(ctx, name, at) {
-  if (isWindowsDeviceName(name))
-    ctx.problems.push(problem("KFM211", `\`${name}\` names the output file, and \`${name}\` is a device name on Windows, where no file can have it; rename the workflow.`, at));
+function checkFileName(ctx, name2, at) {
+  if (isWindowsDeviceName(name2))
+    ctx.problems.push(problem("KFM211", `\`${name2}\` names the output file, and \`${name2}\` is a device name on Windows, where no file can have it; rename the workflow.`, at));
 }
-function checkReserved(ctx, name, at) {
-  if (/^kfm[-_]/.test(name))
-    ctx.problems.push(problem("KFM211", `Names starting with \`kfm-\` or \`kfm_\` are reserved for jobs the compiler adds; rename \`${name}\`.`, at));
+function checkReserved(ctx, name2, at) {
+  if (/^kfm[-_]/.test(name2))
+    ctx.problems.push(problem("KFM211", `Names starting with \`kfm-\` or \`kfm_\` are reserved for jobs the compiler adds; rename \`${name2}\`.`, at));
 }
 function checkNames(ctx, names, kinds, at) {
   const first = /* @__PURE__ */ new Map();
@@ -11827,13 +11911,13 @@ function checkCycles(ctx, jobs, at) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const state = /* @__PURE__ */ new Map();
   const stack = [];
-  const visit = (name) => {
-    state.set(name, 1);
-    stack.push(name);
-    for (const dep of byName.get(name)?.dependsOn ?? []) {
+  const visit = (name2) => {
+    state.set(name2, 1);
+    stack.push(name2);
+    for (const dep of byName.get(name2)?.dependsOn ?? []) {
       if (state.get(dep) === 1) {
         const cycle = [...stack.slice(stack.indexOf(dep)), dep];
-        const job = byName.get(name);
+        const job = byName.get(name2);
         const index = job.dependsOn.indexOf(dep);
         ctx.problems.push(problem("KFM202", `These jobs wait for each other, so none can start: ${cycle.reverse().join(" -> ")} (each waits for the next).`, [
           ...job.at.slice(0, -1),
@@ -11844,7 +11928,7 @@ function checkCycles(ctx, jobs, at) {
         visit(dep);
     }
     stack.pop();
-    state.set(name, 2);
+    state.set(name2, 2);
   };
   for (const j of jobs)
     if (!state.has(j.name))
@@ -11895,7 +11979,13 @@ function daylightSavingProblem(targets, cron, zone, window) {
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow2 = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
-  const c = { everyHour: everyHour(cron), hourShift: gapHourShift(cron, zone, window) !== null, elapsedInUtc: elapsedInUtc(cron, zone) };
+  const tz = posixTz(zone);
+  const c = {
+    everyHour: everyHour(cron),
+    hourShift: gapHourShift(cron, zone, window) !== null,
+    elapsedInUtc: elapsedInUtc(cron, zone),
+    posixTzProblem: "problem" in tz ? tz.problem : null
+  };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],
     [fold, FOLD, "fold"]
@@ -12011,7 +12101,7 @@ function lowerSchedule(ctx, value, at) {
 function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   if (!isObj(value))
     return null;
-  const name = str2(value.name);
+  const name2 = str2(value.name);
   const image2 = str2(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
   const used = { names: /* @__PURE__ */ new Set(), known: true };
@@ -12077,18 +12167,18 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
   unusedParams(ctx, params, [...at, "params"], used);
-  if (name === null || image2 === null || imageText === null)
+  if (name2 === null || image2 === null || imageText === null)
     return null;
   const standard = [
-    { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
-    { name: "KFM_JOB", value: [{ text: name }] },
+    { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name2 }] },
+    { name: "KFM_JOB", value: [{ text: name2 }] },
     { name: "KFM_LOGICAL_DATE", value: [{ variable: "ts" }] },
     { name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] },
     { name: "KFM_RUN_TOKEN", value: [{ variable: "run_token" }] }
   ];
   return {
     at,
-    name,
+    name: name2,
     description: str2(value.description),
     image: imageText,
     command,
@@ -12202,10 +12292,10 @@ function resolveTemplate(ctx, value, where, params, used) {
 function withinExpansionBounds(ctx, chars, uses, params, where) {
   const n = (x) => x.toLocaleString("en-US");
   let most = null;
-  for (const [name, count] of uses) {
-    const share = params.get(name).chars * count;
+  for (const [name2, count] of uses) {
+    const share = params.get(name2).chars * count;
     if (most === null || share > params.get(most[0]).chars * most[1])
-      most = [name, count];
+      most = [name2, count];
   }
   const cause = most === null ? "" : ` \`params.${most[0]}\` (${n(params.get(most[0]).chars)} characters) is used ${most[1] === 1 ? "once" : `${n(most[1])} times`} in it.`;
   const fix = " Runners take far less than this: keep large data in files or object storage and pass the job its location.";
@@ -12481,9 +12571,9 @@ function requireType() {
   }
   function Type2(tag, options) {
     options = options || {};
-    Object.keys(options).forEach(function(name) {
-      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name) === -1) {
-        throw new YAMLException2('Unknown option "' + name + '" is met in definition of "' + tag + '" YAML type.');
+    Object.keys(options).forEach(function(name2) {
+      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name2) === -1) {
+        throw new YAMLException2('Unknown option "' + name2 + '" is met in definition of "' + tag + '" YAML type.');
       }
     });
     this.options = options;
@@ -12516,9 +12606,9 @@ function requireSchema() {
   hasRequiredSchema = 1;
   const YAMLException2 = requireException();
   const Type2 = requireType();
-  function compileList(schema29, name) {
+  function compileList(schema29, name2) {
     const result = [];
-    schema29[name].forEach(function(currentType) {
+    schema29[name2].forEach(function(currentType) {
       let newIndex = result.length;
       result.forEach(function(previousType, previousIndex) {
         if (previousType.tag === currentType.tag && previousType.kind === currentType.kind && previousType.multi === currentType.multi) {
@@ -13427,18 +13517,18 @@ function requireLoader() {
       state.onWarning.call(null, generateError(state, message));
     }
   }
-  function storeAnchor(state, name, value) {
+  function storeAnchor(state, name2, value) {
     const transactions = state.anchorMapTransactions;
     if (transactions.length !== 0) {
       const transaction = transactions[transactions.length - 1];
-      if (!_hasOwnProperty.call(transaction, name)) {
-        transaction[name] = {
-          existed: _hasOwnProperty.call(state.anchorMap, name),
-          value: state.anchorMap[name]
+      if (!_hasOwnProperty.call(transaction, name2)) {
+        transaction[name2] = {
+          existed: _hasOwnProperty.call(state.anchorMap, name2),
+          value: state.anchorMap[name2]
         };
       }
     }
-    state.anchorMap[name] = value;
+    state.anchorMap[name2] = value;
   }
   function beginAnchorTransaction(state) {
     state.anchorMapTransactions.push(/* @__PURE__ */ Object.create(null));
@@ -13450,9 +13540,9 @@ function requireLoader() {
     const parent = transactions[transactions.length - 1];
     const names = Object.keys(transaction);
     for (let index = 0, length = names.length; index < length; index += 1) {
-      const name = names[index];
-      if (!_hasOwnProperty.call(parent, name)) {
-        parent[name] = transaction[name];
+      const name2 = names[index];
+      if (!_hasOwnProperty.call(parent, name2)) {
+        parent[name2] = transaction[name2];
       }
     }
   }
@@ -13493,7 +13583,7 @@ function requireLoader() {
     state.result = snapshot.result;
   }
   const directiveHandlers = {
-    YAML: function handleYamlDirective(state, name, args) {
+    YAML: function handleYamlDirective(state, name2, args) {
       if (state.version !== null) {
         throwError(state, "duplication of %YAML directive");
       }
@@ -13515,7 +13605,7 @@ function requireLoader() {
         throwWarning(state, "unsupported YAML version of the document");
       }
     },
-    TAG: function handleTagDirective(state, name, args) {
+    TAG: function handleTagDirective(state, name2, args) {
       let prefix;
       if (args.length !== 2) {
         throwError(state, "TAG directive accepts exactly two arguments");
@@ -15379,8 +15469,8 @@ function indentationMistake(text) {
     while (/^-(\s|$)/.test(rest)) {
       levels.push({ indent: col, line: n + 1, what: "a list item `-`" });
       const after = rest.slice(1);
-      const pad2 = after.length - after.trimStart().length;
-      col += 1 + pad2;
+      const pad3 = after.length - after.trimStart().length;
+      col += 1 + pad3;
       rest = after.trimStart();
     }
     const key = KEY.exec(rest);
@@ -21716,8 +21806,8 @@ function toProblem(e, base) {
       return problem("KFM104", `${describe3(at)} ${e.message ?? "is invalid"}.`, at);
   }
 }
-function nameHint(name) {
-  const fixed = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "_").replace(/^[^a-z]+/, "").replace(/[_-]+$/, "");
+function nameHint(name2) {
+  const fixed = name2.toLowerCase().replace(/[^a-z0-9_-]+/g, "_").replace(/^[^a-z]+/, "").replace(/[_-]+$/, "");
   return fixed !== "" && NAME_RE.test(fixed) ? ` (for example \`${fixed}\`)` : "";
 }
 function typeHint(e, expected) {
@@ -21906,8 +21996,8 @@ function compileFor(analysis, target, options) {
     return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, least, true)] };
   if (limit?.severity === "error" && least > limit.bytes)
     return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
-  const name = `${outputBaseName(ir.name)}.${target.extension}`;
-  const text = sealOutput(name, target.emit(ir, values), digest);
+  const name2 = `${outputBaseName(ir.name)}.${target.extension}`;
+  const text = sealOutput(name2, target.emit(ir, values), digest);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_OUTPUT_BYTES)
     return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, bytes, false)] };
@@ -21916,7 +22006,7 @@ function compileFor(analysis, target, options) {
     if (limit.severity === "error")
       return { output: null, diagnostics };
   }
-  const output = { target: target.name, path: `${target.name}/${name}`, text };
+  const output = { target: target.name, path: `${target.name}/${name2}`, text };
   if (target.run === void 0)
     return { output, diagnostics };
   const runName = `${outputBaseName(ir.name)}.run.${target.extension}`;
@@ -22021,14 +22111,14 @@ function compileSelection(sel, taken = []) {
   const claim = (target, workflow, from) => {
     if (target.objectName === void 0)
       return null;
-    const name = target.objectName(workflow);
+    const name2 = target.objectName(workflow);
     let names = objects2.get(target.name);
     if (names === void 0)
       objects2.set(target.name, names = /* @__PURE__ */ new Map());
-    const other = names.get(name);
+    const other = names.get(name2);
     if (other === void 0)
-      names.set(name, { from, workflow });
-    return other !== void 0 && other.workflow !== workflow ? `This spec's workflow \`${workflow}\` and the workflow \`${other.workflow}\` of ${other.from} are both named \`${name}\` on ${target.name} (Kubernetes names have no \`_\`), so each would replace the other there; rename one of them.` : null;
+      names.set(name2, { from, workflow });
+    return other !== void 0 && other.workflow !== workflow ? `This spec's workflow \`${workflow}\` and the workflow \`${other.workflow}\` of ${other.from} are both named \`${name2}\` on ${target.name} (Kubernetes names have no \`_\`), so each would replace the other there; rename one of them.` : null;
   };
   for (const t of taken) {
     const target = sel.targets.find((x) => x.target.name === t.target)?.target;
@@ -22047,8 +22137,8 @@ function compileSelection(sel, taken = []) {
       diagnostics.push(...r.diagnostics);
       if (r.output === null)
         continue;
-      const name = r.output.path.slice(target.name.length + 1);
-      const rel = folder === "." ? name : `${folder}/${name}`;
+      const name2 = r.output.path.slice(target.name.length + 1);
+      const rel = folder === "." ? name2 : `${folder}/${name2}`;
       const other = writer.get(rel);
       const collision = other !== void 0 ? `This spec's workflow \`${a.ir.name}\` would write ${rel}, as ${other} does; workflow names must be unique across the specs compiled together (and targets sharing a folder need different file extensions).` : claim(target, a.ir.name, shown2);
       if (collision !== null) {
@@ -22153,8 +22243,8 @@ function tooMany(ir, from, to, what) {
   return problem("KFM401", `The backfill range ${from}..${to} holds more than ${MAX_PARTITIONS} partitions (${what}); backfill at most ${MAX_PARTITIONS} runs at a time, as several ranges.`, ir.schedule?.at ?? ir.at);
 }
 function backfillStem(ir, folder, from, to) {
-  const name = `${outputBaseName(ir.name)}.backfill-${from}-${to}`;
-  return folder === "." ? name : `${folder}/${name}`;
+  const name2 = `${outputBaseName(ir.name)}.backfill-${from}-${to}`;
+  return folder === "." ? name2 : `${folder}/${name2}`;
 }
 function backfillFiles(ir, target, folder, from, to, dates, options) {
   if (target.runs === void 0)
@@ -22608,7 +22698,7 @@ function upstreamRunName(workflow, source) {
   return `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
 }
 function upstreamWaitTemplate(u, source) {
-  const name = argoUpstreamWaitTask(u.workflow);
+  const name2 = argoUpstreamWaitTask(u.workflow);
   const t = u.timeoutSeconds;
   const manifest = `apiVersion: ${API_VERSION}
 kind: Workflow
@@ -22616,7 +22706,7 @@ metadata:
   name: ${upstreamRunName(u.workflow, source)}
 `;
   return {
-    name,
+    name: name2,
     metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: u.workflow } },
     retryStrategy: {
       limit: t === null ? UPSTREAM_NO_LIMIT_RETRIES : Math.max(1, Math.ceil(t / UPSTREAM_POLL_SECONDS)),
@@ -22629,8 +22719,8 @@ metadata:
   };
 }
 function upstreamWaitTask(u, source) {
-  const name = argoUpstreamWaitTask(u.workflow);
-  return { name, template: name, ...source === "parameter" ? { when: logicalDateGuard() } : {} };
+  const name2 = argoUpstreamWaitTask(u.workflow);
+  return { name: name2, template: name2, ...source === "parameter" ? { when: logicalDateGuard() } : {} };
 }
 function dagTask(job, source, timeoutSeconds, waits) {
   const task = { name: kubeName(job.name), template: kubeName(job.name) };
@@ -22679,9 +22769,9 @@ function labelValues(selector) {
 }
 function failedJobsTag(jobs) {
   const renamed = jobs.filter((j) => kubeName(j.name) !== j.name).map((j) => `${exprString(kubeName(j.name))}: ${exprString(j.name)}`);
-  const name = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
+  const name2 = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
   const jobNodes = `filter(sprig.fromJson(sprig.fromJson(workflow.failures)), { #.templateName != ${exprString(ARGO_DAG_TEMPLATE)} && !(#.displayName contains '(') })`;
-  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name} }), ' ')}}`;
+  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name2} }), ' ')}}`;
 }
 function runTag(uiUrl) {
   const run2 = "{{workflow.namespace}}/{{workflow.name}}";
@@ -22733,7 +22823,7 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
       }
     } : {},
     serviceAccountName: options.serviceAccount ?? argoExecutorAccountName(ir.name),
-    ...options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) } : {},
+    ...options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name2) => ({ name: name2 })) } : {},
     ...options.podSecurityContext !== void 0 ? { securityContext: options.podSecurityContext } : {},
     ...options.nodeSelector !== void 0 ? { nodeSelector: labelValues(options.nodeSelector) } : {},
     ...options.priorityClassName !== void 0 ? { podPriorityClassName: options.priorityClassName } : {},
@@ -22762,9 +22852,9 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
     ]
   };
 }
-function objectMetadata(ir, name, options, annotations = {}) {
+function objectMetadata(ir, name2, options, annotations = {}) {
   return {
-    name,
+    name: name2,
     ...options.namespace !== void 0 ? { namespace: options.namespace } : {},
     labels: objectLabels(kubeName(ir.name), TARGET_NAME2),
     ...Object.keys(annotations).length > 0 ? { annotations } : {}
@@ -22818,15 +22908,15 @@ function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
 }
 var SENSOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }];
 function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
-  const name = kubeName(ir.name);
-  const labels = objectLabels(name, TARGET_NAME2);
+  const name2 = kubeName(ir.name);
+  const labels = objectLabels(name2, TARGET_NAME2);
   const namespace = options.namespace !== void 0 ? { namespace: options.namespace } : {};
   const account = argoSensorAccountName(ir.name);
   const body = "body.Records.0";
   const eventSource = {
     apiVersion: API_VERSION,
     kind: "EventSource",
-    metadata: objectMetadata(ir, name, options),
+    metadata: objectMetadata(ir, name2, options),
     spec: {
       // A Service in front of the event source's pod, at <name>-eventsource-svc:<port>.
       service: { ports: [{ port: ARGO_EVENT_PORT, targetPort: ARGO_EVENT_PORT }] },
@@ -22836,13 +22926,13 @@ function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
   const sensor = {
     apiVersion: API_VERSION,
     kind: "Sensor",
-    metadata: objectMetadata(ir, name, options),
+    metadata: objectMetadata(ir, name2, options),
     spec: {
       template: { serviceAccountName: account },
       dependencies: [
         {
           name: ARGO_EVENT_NAME,
-          eventSourceName: name,
+          eventSourceName: name2,
           eventName: ARGO_EVENT_NAME,
           // Data filters match string values as regular expressions (filterData in pkg/sensors/dependencies/filter.go), all of them.
           filters: {
@@ -22865,8 +22955,8 @@ function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
                   apiVersion: API_VERSION,
                   kind: "Workflow",
                   // No kfm-compile labels: a run is not an object `apply --prune` manages (as a CronWorkflow's runs).
-                  metadata: { generateName: `${name}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
-                  spec: { workflowTemplateRef: { name }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }
+                  metadata: { generateName: `${name2}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+                  spec: { workflowTemplateRef: { name: name2 }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }
                 }
               },
               // The run's logical date: the record's eventTime (RFC 3339 in UTC), set by the sensor (ApplyParams, pkg/sensors/triggers/params.go).
@@ -23337,40 +23427,40 @@ function liftNotifications(onExit, templates3, source, seeds, workflow, jobs) {
   if (tasks.length === 0)
     fail2("an onExit handler without notifications");
   return tasks.map((task, i) => {
-    const name = argoNotifyTask(i);
-    if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
-      fail2(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
-    const tmpl = templates3.get(name) ?? fail2(`no ${name} template`);
+    const name2 = argoNotifyTask(i);
+    if (JSON.stringify(task) !== JSON.stringify({ name: name2, template: name2, when: NOTIFY_WHEN }))
+      fail2(`exit task ${i + 1} is not ${name2} with when ${JSON.stringify(NOTIFY_WHEN)}`);
+    const tmpl = templates3.get(name2) ?? fail2(`no ${name2} template`);
     if (JSON.stringify(Object.keys(tmpl)) !== JSON.stringify(["name", "activeDeadlineSeconds", "container"]))
-      fail2(`${name} is not a container with a deadline`);
+      fail2(`${name2} is not a container with a deadline`);
     if (tmpl["activeDeadlineSeconds"] !== NOTIFY_TASK_SECONDS)
-      fail2(`${name}.activeDeadlineSeconds is not ${NOTIFY_TASK_SECONDS}`);
-    const c = obj(tmpl["container"], `${name}.container`);
-    if (c["name"] !== ARGO_MAIN_CONTAINER || str4(c["image"], `${name}.image`).includes("{{"))
-      fail2(`${name} does not run one fixed image`);
+      fail2(`${name2}.activeDeadlineSeconds is not ${NOTIFY_TASK_SECONDS}`);
+    const c = obj(tmpl["container"], `${name2}.container`);
+    if (c["name"] !== ARGO_MAIN_CONTAINER || str4(c["image"], `${name2}.image`).includes("{{"))
+      fail2(`${name2} does not run one fixed image`);
     if (JSON.stringify(c["resources"]) !== "{}")
-      fail2(`${name}.resources is set`);
+      fail2(`${name2}.resources is set`);
     if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER2))
-      fail2(`${name}'s container is not restricted`);
+      fail2(`${name2}'s container is not restricted`);
     if (c["args"] !== void 0)
-      fail2(`${name} has args`);
-    const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
+      fail2(`${name2} has args`);
+    const command = arr(c["command"], `${name2}.command`).map((v, j) => literalOf(v, `${name2}.command[${j}]`, source));
     if (JSON.stringify(command) !== JSON.stringify(["sh", "-c", NOTIFY_SCRIPT, NOTIFY_ARGV02]))
-      fail2(`${name}.command is not the fixed notification script`);
-    const env = arr(c["env"], `${name}.env`).map((e) => {
-      const entry = obj(e, `${name}.env`);
-      const envName = str4(entry["name"], `${name}.env name`);
+      fail2(`${name2}.command is not the fixed notification script`);
+    const env = arr(c["env"], `${name2}.env`).map((e) => {
+      const entry = obj(e, `${name2}.env`);
+      const envName = str4(entry["name"], `${name2}.env name`);
       if (entry["valueFrom"] === void 0)
-        return { name: envName, value: str4(entry["value"], `${name}.env ${envName}`) };
-      const from = obj(entry["valueFrom"], `${name}.env ${envName}.valueFrom`);
-      const ref = obj(from["secretKeyRef"], `${name}.env ${envName}.secretKeyRef`);
+        return { name: envName, value: str4(entry["value"], `${name2}.env ${envName}`) };
+      const from = obj(entry["valueFrom"], `${name2}.env ${envName}.valueFrom`);
+      const ref = obj(from["secretKeyRef"], `${name2}.env ${envName}.secretKeyRef`);
       if (entry["value"] !== void 0 || Object.keys(from).length !== 1 || Object.keys(ref).length !== 2)
-        fail2(`${name}.env ${envName} is not only a secretKeyRef`);
+        fail2(`${name2}.env ${envName} is not only a secretKeyRef`);
       return { name: envName, secret: { secret: str4(ref["name"], "secretKeyRef.name"), key: str4(ref["key"], "secretKeyRef.key") } };
     });
     return readNotifyInputs(env, workflow, {
       template: (v) => parseArgoString(v, source, seeds),
-      literal: (v, what) => literalOf(v, `${name} ${what}`, source),
+      literal: (v, what) => literalOf(v, `${name2} ${what}`, source),
       failed: (v) => v === failedJobsTag(jobs),
       run: (v) => v === runTag(null) || /^[^{}]+\/workflows\/\{\{workflow\.namespace\}\}\/\{\{workflow\.name\}\}$/.test(v),
       fail: fail2
@@ -23383,21 +23473,21 @@ function checkLabels(metadata, objectName, what) {
     fail2(`${what} does not carry exactly the managed-by, workflow and target labels`);
 }
 function liftUpstreamWait(task, tmpl, source) {
-  const name = str4(task["name"], "task.name");
-  const workflow = specName(tmpl["metadata"], `template ${name}`);
-  if (name !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name || tmpl["name"] !== name)
-    fail2(`wait task ${name} is not named after ${workflow}`);
+  const name2 = str4(task["name"], "task.name");
+  const workflow = specName(tmpl["metadata"], `template ${name2}`);
+  if (name2 !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name2 || tmpl["name"] !== name2)
+    fail2(`wait task ${name2} is not named after ${workflow}`);
   const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
   const taskKeys = source === "parameter" ? ["name", "template", "when"] : ["name", "template"];
   if (JSON.stringify(Object.keys(task)) !== JSON.stringify(taskKeys) || source === "parameter" && task["when"] !== guard)
-    fail2(`wait task ${name} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
-  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${name}.activeDeadlineSeconds`);
-  const retry = obj(tmpl["retryStrategy"], `template ${name}.retryStrategy`);
-  const backoff = obj(retry["backoff"], `template ${name}.retryStrategy.backoff`);
+    fail2(`wait task ${name2} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
+  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${name2}.activeDeadlineSeconds`);
+  const retry = obj(tmpl["retryStrategy"], `template ${name2}.retryStrategy`);
+  const backoff = obj(retry["backoff"], `template ${name2}.retryStrategy.backoff`);
   const limit = timeoutSeconds === null ? 2147483647 : Math.max(1, Math.ceil(timeoutSeconds / 60));
   if (retry["limit"] !== limit || retry["retryPolicy"] !== "Always" || retry["expression"] !== "lastRetry.message contains '(NotFound)'" || backoff["duration"] !== "60" || backoff["maxDuration"] !== (timeoutSeconds === null ? void 0 : String(timeoutSeconds)) || Object.keys(retry).length !== 4 || Object.keys(backoff).length !== (timeoutSeconds === null ? 1 : 2))
-    fail2(`template ${name} does not look again every minute, only while the upstream run is missing, until its timeout`);
-  const resource = obj(tmpl["resource"], `template ${name}.resource`);
+    fail2(`template ${name2} does not look again every minute, only while the upstream run is missing, until its timeout`);
+  const resource = obj(tmpl["resource"], `template ${name2}.resource`);
   const epoch = `sprig.unixEpoch(${dateOf(source)})`;
   const runName = `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
   const manifest = `apiVersion: argoproj.io/v1alpha1
@@ -23406,9 +23496,9 @@ metadata:
   name: ${runName}
 `;
   if (resource["action"] !== "get" || resource["successCondition"] !== "status.phase == Succeeded" || resource["failureCondition"] !== "status.phase in (Failed, Error)" || resource["manifest"] !== manifest || Object.keys(resource).length !== 4)
-    fail2(`template ${name} does not wait for the success of ${workflow}'s run of the same logical date`);
+    fail2(`template ${name2} does not wait for the success of ${workflow}'s run of the same logical date`);
   if (Object.keys(tmpl).length !== (timeoutSeconds === null ? 4 : 5))
-    fail2(`template ${name} has fields a wait does not use`);
+    fail2(`template ${name2} has fields a wait does not use`);
   return { workflow, timeoutSeconds };
 }
 function checkAccount(accounts, serviceAccountName, namespace, readsWorkflows) {
@@ -23617,7 +23707,7 @@ function lift2(text) {
   const jobs = [];
   for (const task of jobTasks) {
     const taskName = task["name"];
-    const name = taskSpecName.get(taskName);
+    const name2 = taskSpecName.get(taskName);
     const tmpl = templates3.get(task["template"]);
     const declared = parseDepends(task["depends"], `task ${taskName}`);
     const onWaits = declared.after.filter((d) => waitNames.includes(d));
@@ -23629,7 +23719,7 @@ function lift2(text) {
       fail2(`root task ${taskName} does not wait for every upstream run`);
     const depends = { after: declared.after.filter((d) => !waitNames.includes(d)), runWhen: declared.runWhen };
     const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
-    graph.push({ name, after, runWhen: depends.runWhen });
+    graph.push({ name: name2, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== void 0 || task["continueOn"] !== void 0 || task["hooks"] !== void 0)
       fail2(`task ${taskName} uses dependencies/continueOn/hooks`);
     if (depends.runWhen === "all_done" && timeoutSeconds !== null && after.length > 0) {
@@ -23643,7 +23733,7 @@ function lift2(text) {
       fail2(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
     if (tmpl["suspend"] !== void 0) {
-      jobs.push([name, liftGate(tmpl, taskName, [...after].sort(compareStrings))]);
+      jobs.push([name2, liftGate(tmpl, taskName, [...after].sort(compareStrings))]);
       continue;
     }
     const c = obj(tmpl["container"], `template ${taskName}.container`);
@@ -23677,7 +23767,7 @@ function lift2(text) {
     if (tmpl["timeout"] !== void 0)
       fail2(`template ${taskName}.timeout is set`);
     jobs.push([
-      name,
+      name2,
       {
         approval: null,
         after: [...after].sort(compareStrings),
@@ -23709,7 +23799,7 @@ function lift2(text) {
     graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
     statusTemplates = 1;
   }
-  const notifications = liftNotifications(spec["onExit"], templates3, source, seeds, workflow, jobs.map(([name]) => ({ name })));
+  const notifications = liftNotifications(spec["onExit"], templates3, source, seeds, workflow, jobs.map(([name2]) => ({ name: name2 })));
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
   if (templates3.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1)
     fail2("templates that no task uses");
@@ -24025,6 +24115,8 @@ var ENV = {
   namespace: "KFM_NAMESPACE",
   windowStart: "KFM_WINDOW_START",
   windowEnd: "KFM_WINDOW_END",
+  tzRule: "KFM_TZ_RULE",
+  slotHours: "KFM_SLOT_HOURS",
   pipelineRun: "KFM_PIPELINERUN",
   runTokenSeed: "KFM_RUN_TOKEN_SEED",
   attemptPath: "KFM_ATTEMPT_PATH",
@@ -24258,6 +24350,42 @@ for run in $names; do
 done
 [[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
 `;
+var DST_GUARD_AFTER = "local_time=${slot:0:19}\n";
+var DST_GUARD_SCRIPT = `# Daylight saving: robfig/cron fires a repeated hour twice and a missing one never, so the schedule
+# also holds the hour after the slot; the zone's clock an hour after and before a fire, read from its
+# POSIX TZ rule (glibc's date needs no tz database for it), tells which fires are the slots.
+hour=$((10#\${slot:11:2}))
+seconds=$(date --date="$slot" +%s)
+hour_at() { TZ=$KFM_TZ_RULE date --date="@$1" +%-H; }
+if [[ " $KFM_SLOT_HOURS " == *" $hour "* ]]; then
+  if (( $(hour_at $((seconds + 3600))) == hour )); then
+    echo "kfm: slot $slot is the first occurrence of a repeated hour: the run starts at the second"
+    exit 0
+  fi
+elif (( $(hour_at $((seconds - 3600))) == (hour + 22) % 24 )); then
+  local_time=\${slot:0:11}$(printf %02d $((hour - 1)))\${slot:13:6}
+  echo "kfm: $slot is the slot $local_time, which a daylight-saving gap skipped, an hour late"
+else
+  echo "kfm: $slot is in the hour after a daylight-saving gap slot, and the clocks did not change: no run"
+  exit 0
+fi
+`;
+function creatorScript(dst) {
+  if (dst === null)
+    return CREATOR_SCRIPT;
+  if (!CREATOR_SCRIPT.includes(DST_GUARD_AFTER))
+    throw new Error("the creator script no longer sets local_time");
+  return CREATOR_SCRIPT.replace(DST_GUARD_AFTER, DST_GUARD_AFTER + DST_GUARD_SCRIPT);
+}
+function cronJobSchedule(schedule) {
+  const dst = dstGuard(parseCron(schedule.cron), schedule.timezone, schedule);
+  if (dst === null)
+    return { cron: schedule.cron, dst, tzRule: null };
+  const tz = posixTz(schedule.timezone);
+  if ("problem" in tz)
+    throw new Error(`${schedule.timezone}: ${tz.problem}`);
+  return { cron: dst.cron, dst, tzRule: tz.rule };
+}
 function k8sLiteral(text) {
   return text.replace(/\$/g, () => "$$");
 }
@@ -24405,8 +24533,8 @@ function helperNames(o) {
     runStatus: stepAction("runStatus", o).metadata.name
   };
 }
-function isHelperName(name, helper) {
-  return name !== void 0 && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name);
+function isHelperName(name2, helper) {
+  return name2 !== void 0 && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name2);
 }
 function sharedLabels() {
   return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET2 };
@@ -24419,9 +24547,9 @@ function stepActionsFile(o, header) {
     '(README, Tekton, "Shared helper steps").'
   ]) + toYamlStream(helpers.map((h) => stepAction(h, o)));
 }
-function helperRef(name, helper, names, params = {}) {
+function helperRef(name2, helper, names, params = {}) {
   const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
-  return { name, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
+  return { name: name2, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
 }
 function emit3(ir, o = DEFAULT_OPTIONS3) {
   const docs = [buildPipeline(ir, o)];
@@ -24469,11 +24597,11 @@ function emulatesFailure(ir) {
 function layered(jobs) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const level = /* @__PURE__ */ new Map();
-  const levelOf = (name) => {
-    const known = level.get(name);
+  const levelOf = (name2) => {
+    const known = level.get(name2);
     if (known !== void 0)
       return known;
-    const stack = [name];
+    const stack = [name2];
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
       if (level.has(top)) {
@@ -24488,7 +24616,7 @@ function layered(jobs) {
       stack.pop();
       level.set(top, Math.max(-1, ...byName.get(top).dependsOn.map((d) => level.get(d))) + 1);
     }
-    return level.get(name);
+    return level.get(name2);
   };
   const size = /* @__PURE__ */ new Map();
   for (const j of jobs) {
@@ -24593,23 +24721,23 @@ function gateTask(job, emulated, guards) {
 function okWhen(task) {
   return { input: `$(tasks.${task}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] };
 }
-function helperStep(name, image2, command, env) {
-  return { name, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
+function helperStep(name2, image2, command, env) {
+  return { name: name2, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
 }
 function failedMarkerTasks(ir, names) {
   const out = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1)
       return;
-    const name = tektonFailedTaskName(index);
+    const name2 = tektonFailedTaskName(index);
     out.push({
-      name,
+      name: name2,
       // Its script exits at once: Tekton's default retries (0) and TaskRun timeout (60 min) need no override.
       displayName: `${job.name} failed`,
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      taskSpec: { steps: [helperRef(name, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] }
+      taskSpec: { steps: [helperRef(name2, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] }
     });
   });
   return out;
@@ -24626,15 +24754,15 @@ function jobStatuses(ir, emulated) {
 }
 function runParam(dashboardUrl) {
   const ns = "$(context.pipelineRun.namespace)";
-  const name = "$(context.pipelineRun.name)";
-  return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
+  const name2 = "$(context.pipelineRun.name)";
+  return dashboardUrl === null ? `PipelineRun ${ns}/${name2}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name2}`;
 }
 function notifyTask(ir, n, index, emulated, o) {
-  const name = tektonNotifyTaskName(index);
+  const name2 = tektonNotifyTaskName(index);
   const env = notifyInputs(n, ir.name, (t) => renderTemplate2(t, "1"), k8sLiteral, `$(params.${NOTIFY_PARAMS.failed})`, `$(params.${NOTIFY_PARAMS.run})`).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
-    name,
-    displayName: name,
+    name: name2,
+    displayName: name2,
     description: `Sends failure notification ${index + 1} (${n.kind}) when the run failed (kfm-compile).`,
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
@@ -24648,7 +24776,7 @@ function notifyTask(ir, n, index, emulated, o) {
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" }
       ],
-      steps: [helperStep(name, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)]
+      steps: [helperStep(name2, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)]
     }
   };
 }
@@ -24698,8 +24826,8 @@ function jobTask(job, emulated, guards, o, names) {
   const dollar = [...main2.command ?? [], ...main2.args ?? [], ...(main2.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
   const params = dollar ? [
     { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
-    ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name) => ({
-      name,
+    ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name2) => ({
+      name: name2,
       type: "string",
       default: ""
     }))
@@ -24764,7 +24892,7 @@ function taskRunTemplate(o) {
   if (o.podSecurityContext !== void 0)
     podTemplate.securityContext = structuredClone(o.podSecurityContext);
   if (o.imagePullSecrets.length > 0)
-    podTemplate.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
+    podTemplate.imagePullSecrets = o.imagePullSecrets.map((name2) => ({ name: name2 }));
   const t = {};
   if (o.taskServiceAccount !== void 0)
     t.serviceAccountName = o.taskServiceAccount;
@@ -24821,7 +24949,7 @@ function eventFilter(e) {
 }
 var LOGICAL_DATE_EXPRESSION = "string(timestamp(int(timestamp(body.Records[0].eventTime))))";
 function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
-  const name = kubeName(ir.name);
+  const name2 = kubeName(ir.name);
   const account = tektonListenerAccount(ir.name);
   const namespace = o.namespace === void 0 ? {} : { namespace: o.namespace };
   const meta = (n) => ({ name: n, ...namespace, labels: workflowLabels(ir) });
@@ -24839,13 +24967,13 @@ function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
     {
       apiVersion: TRIGGERS_API,
       kind: "TriggerBinding",
-      metadata: meta(name),
+      metadata: meta(name2),
       spec: { params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }
     },
     {
       apiVersion: TRIGGERS_API,
       kind: "TriggerTemplate",
-      metadata: meta(name),
+      metadata: meta(name2),
       spec: {
         params: [{ name: LOGICAL_DATE_PARAM, description: "The run's logical date: the S3 event's time, YYYY-MM-DDTHH:MM:SSZ." }],
         resourcetemplates: [run2]
@@ -24854,7 +24982,7 @@ function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
     {
       apiVersion: TRIGGERS_API,
       kind: "EventListener",
-      metadata: meta(name),
+      metadata: meta(name2),
       spec: {
         serviceAccountName: account,
         triggers: [
@@ -24871,16 +24999,16 @@ function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
             ],
             // Written out: Validate refuses a binding without its kind (pkg/apis/triggers/v1beta1/event_listener_validation.go),
             // which only the webhook's defaulting fills in (event_listener_defaults.go).
-            bindings: [{ ref: name, kind: "TriggerBinding" }],
-            template: { ref: name }
+            bindings: [{ ref: name2, kind: "TriggerBinding" }],
+            template: { ref: name2 }
           }
         ]
       }
     }
   ];
 }
-function objectMeta(ir, name, o) {
-  return { name, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
+function objectMeta(ir, name2, o) {
+  return { name: name2, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
 }
 function creatorServiceAccount(ir, o) {
   return o.serviceAccount ?? tektonCreatorAccount(ir.name);
@@ -24962,7 +25090,7 @@ function starterJob(ir, o) {
         spec: {
           serviceAccountName: starterServiceAccount(ir, o),
           restartPolicy: "Never",
-          ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
+          ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name2) => ({ name: name2 })) } : {},
           containers: [starterContainer(ir, ir.maxActiveRuns, o)]
         }
       }
@@ -24981,10 +25109,14 @@ function buildCronJob(ir, schedule, o) {
     schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run2)) }
   ];
+  const { cron, dst, tzRule } = cronJobSchedule(schedule);
+  if (dst !== null && tzRule !== null) {
+    env.push({ name: ENV.tzRule, value: k8sLiteral(tzRule) }, { name: ENV.slotHours, value: dst.hours.join(" ") });
+  }
   const creator = {
     name: TEKTON_CREATOR_CONTAINER,
     image: o.kubectlImage ?? KUBECTL_IMAGE,
-    command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
+    command: ["/bin/bash", "-c", k8sLiteral(creatorScript(dst))],
     env,
     securityContext: restricted()
   };
@@ -24993,7 +25125,7 @@ function buildCronJob(ir, schedule, o) {
     kind: "CronJob",
     metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
-      schedule: schedule.cron,
+      schedule: cron,
       timeZone: schedule.timezone,
       concurrencyPolicy: "Allow",
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS2,
@@ -25007,7 +25139,7 @@ function buildCronJob(ir, schedule, o) {
             spec: {
               serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
-              ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
+              ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name2) => ({ name: name2 })) } : {},
               // max_active_runs: the creator creates its run pending, then the starter runs (README, Concurrency).
               ...ir.maxActiveRuns === null ? { containers: [creator] } : { initContainers: [creator], containers: [starterContainer(ir, ir.maxActiveRuns, o)] }
             }
@@ -25159,9 +25291,9 @@ function graphOf(jobs) {
   }
   return { parents, children };
 }
-function reachable(edges, name) {
+function reachable(edges, name2) {
   const seen2 = /* @__PURE__ */ new Set();
-  const stack = [name];
+  const stack = [name2];
   while (stack.length > 0) {
     for (const next of edges.get(stack.pop()) ?? []) {
       if (seen2.has(next))
@@ -25283,8 +25415,8 @@ var features3 = {
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot."
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
+    support: "emulated",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; for another, the schedule adds the hour after a gap slot and the run creator's guard keeps the meaning's instants, reading the zone's clock from its POSIX TZ rule with glibc's `date` (the kubectl image has no tz database). Refused (KFM220): a zone whose changes from 2024 to 2050 follow no single POSIX rule, and, as on Argo, a gap not one hour long or a gap slot at 23:xx."
   },
   "schedule.event": {
     support: "emulated",
@@ -25431,7 +25563,7 @@ function lift3(text) {
     const literalTemplates = templates3.map(parseTemplate2);
     const expected = templates3.some((t) => t.includes(DOLLAR_REF)) ? [
       { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
-      ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))
+      ...literalParamNames(literalTemplates).map((name2) => ({ name: name2, type: "string", default: "" }))
     ] : [];
     if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
       throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
@@ -25482,8 +25614,18 @@ function lift3(text) {
       throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
     const pod = spec.jobTemplate.spec?.template.spec ?? fail3("the CronJob has no pod template");
     const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail3("the CronJob has no creator container");
-    if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT))
-      throw new Error("the CronJob's container does not run the creator script");
+    const timezone = spec.timeZone ?? fail3("the CronJob has no timeZone");
+    const start = envValue(creator, ENV.windowStart);
+    const end = envValue(creator, ENV.windowEnd);
+    const window = { timezone, start: start === "" ? null : start, end: end === "" ? null : end };
+    const own = ownCron(spec.schedule, window, envValueOrNull(creator, ENV.slotHours));
+    const expected = cronJobSchedule({ cron: own, ...window });
+    if (creator.command?.[2] !== k8sLiteral(creatorScript(expected.dst)))
+      throw new Error(`the CronJob's container does not run the creator script${expected.dst === null ? "" : " with the daylight-saving guard"}`);
+    if (envValueOrNull(creator, ENV.tzRule) !== (expected.tzRule === null ? null : k8sLiteral(expected.tzRule)))
+      throw new Error(`the creator's ${ENV.tzRule} is not the POSIX TZ rule of ${timezone} (${JSON.stringify(expected.tzRule)})`);
+    if (envValueOrNull(creator, ENV.slotHours) !== (expected.dst?.hours.join(" ") ?? null))
+      throw new Error(`the creator's ${ENV.slotHours} is not the cron's hours (${JSON.stringify(expected.dst?.hours.join(" ") ?? null)})`);
     if (maxActiveRuns !== null) {
       if (pod.containers.length !== 1 || pod.initContainers?.length !== 1)
         throw new Error("the CronJob's pod is not the creator followed by the starter");
@@ -25498,14 +25640,10 @@ function lift3(text) {
     if (timeoutSeconds !== void 0 && scheduled !== timeoutSeconds)
       throw new Error("scheduled and manual PipelineRuns have different timeouts");
     timeoutSeconds = scheduled;
-    const start = envValue(creator, ENV.windowStart);
-    const end = envValue(creator, ENV.windowEnd);
     schedule = {
       kind: "cron",
-      cron: spec.schedule,
-      timezone: spec.timeZone ?? fail3("the CronJob has no timeZone"),
-      start: start === "" ? null : start,
-      end: end === "" ? null : end,
+      cron: own,
+      ...window,
       // A CronJob starts only slots within startingDeadlineSeconds: it never catches up.
       catchup: false
     };
@@ -25636,7 +25774,7 @@ function gateSummary(task, after, runWhen) {
     throw new Error(`task ${task.name}: not an ApprovalTask`);
   if (task.taskSpec !== void 0)
     throw new Error(`task ${task.name}: a taskRef and a taskSpec`);
-  const param = (name) => task.params?.find((p) => p.name === name)?.value;
+  const param = (name2) => task.params?.find((p) => p.name === name2)?.value;
   if (JSON.stringify(param(APPROVAL_PARAMS.approvers)) !== JSON.stringify([`$(params.${TEKTON_APPROVERS_PARAM}[*])`]))
     throw new Error(`task ${task.name}: the gate does not take the run's approvers`);
   if (param(APPROVAL_PARAMS.required) !== APPROVALS_REQUIRED)
@@ -25665,13 +25803,13 @@ function gateSummary(task, after, runWhen) {
 function guardsFor(tasks, gates) {
   const byName = new Map(tasks.map((t) => [t.name, t]));
   const memo = /* @__PURE__ */ new Map();
-  const of = (name, depth) => {
-    const known = memo.get(name);
+  const of = (name2, depth) => {
+    const known = memo.get(name2);
     if (known !== void 0)
       return known;
     if (depth > tasks.length)
       throw new Error("a cycle in runAfter");
-    const task = byName.get(name) ?? fail3(`unknown task ${name}`);
+    const task = byName.get(name2) ?? fail3(`unknown task ${name2}`);
     const out = [];
     for (const p of task.runAfter ?? []) {
       const names = gates.has(p) ? of(p, depth + 1) : [p];
@@ -25679,7 +25817,7 @@ function guardsFor(tasks, gates) {
         if (!out.includes(n))
           out.push(n);
     }
-    memo.set(name, out);
+    memo.set(name2, out);
     return out;
   };
   for (const t of tasks)
@@ -25739,9 +25877,9 @@ function liftNotifications2(finallyTasks, contextResults, workflow, tasks) {
     });
   });
 }
-function secretEnv(container2, name) {
-  const ref = (container2.env ?? []).find((v) => v.name === name)?.valueFrom?.secretKeyRef ?? fail3(`container has no secret ${name}`);
-  return { secret: ref.name ?? fail3(`${name} names no secret`), key: ref.key };
+function secretEnv(container2, name2) {
+  const ref = (container2.env ?? []).find((v) => v.name === name2)?.valueFrom?.secretKeyRef ?? fail3(`container has no secret ${name2}`);
+  return { secret: ref.name ?? fail3(`${name2} names no secret`), key: ref.key };
 }
 function failureIsSoft(task) {
   const steps = (task.taskSpec ?? fail3(`task ${task.name} has no taskSpec`)).steps;
@@ -25831,13 +25969,13 @@ function parseTemplate2(text) {
       i += ATTEMPT_REF.length;
     } else if (text.startsWith(prefix, i)) {
       const close = text.indexOf(")", i);
-      const name = text.slice(i + prefix.length, close);
-      if (close < 0 || !CONTEXT_VARIABLES.includes(name))
+      const name2 = text.slice(i + prefix.length, close);
+      if (close < 0 || !CONTEXT_VARIABLES.includes(name2))
         throw new Error(`unknown runtime value reference in ${JSON.stringify(text)}`);
       if (literal2 !== "")
         out.push({ text: literal2 });
       literal2 = "";
-      out.push({ variable: name });
+      out.push({ variable: name2 });
       i = close + 1;
     } else if (text[i] === "$") {
       throw new Error(`a lone $ that Kubernetes or Tekton would expand in ${JSON.stringify(text)}`);
@@ -25873,23 +26011,39 @@ function parseTimeout(text) {
 function parseWaits(text) {
   return text === "" ? [] : text.split(" ").map((w) => /^\d+(\.\d+)?$/.test(w) ? Number(w) : fail3(`bad retry wait ${JSON.stringify(w)}`));
 }
-function stepParam(step, name) {
-  return step.params?.find((p) => p.name === name)?.value ?? fail3(`step ${step.name} passes no ${name}`);
+function stepParam(step, name2) {
+  return step.params?.find((p) => p.name === name2)?.value ?? fail3(`step ${step.name} passes no ${name2}`);
 }
-function envValue(container2, name) {
-  const e = (container2.env ?? []).find((v) => v.name === name);
+function ownCron(written, window, slotHours) {
+  const fields = written.split(" ");
+  const hours = fields[1]?.split(",") ?? [];
+  for (let keep = hours.length; keep >= 1; keep--) {
+    const cron = [fields[0], hours.slice(0, keep).join(","), ...fields.slice(2)].join(" ");
+    if (typeof parseCron(cron) === "string")
+      continue;
+    try {
+      const s = cronJobSchedule({ cron, ...window });
+      if (s.cron === written && (s.dst?.hours.join(" ") ?? null) === slotHours)
+        return cron;
+    } catch {
+    }
+  }
+  throw new Error(`the CronJob's schedule ${JSON.stringify(written)} is neither a cron nor one with the hours its daylight-saving guard needs`);
+}
+function envValue(container2, name2) {
+  const e = (container2.env ?? []).find((v) => v.name === name2);
   if (e === void 0 || e.valueFrom !== void 0)
-    throw new Error(`container has no ${name} value`);
+    throw new Error(`container has no ${name2} value`);
   const t = parseTemplate2(e.value ?? "");
   if (t.some((s) => "variable" in s))
-    throw new Error(`${name} holds a runtime value`);
+    throw new Error(`${name2} holds a runtime value`);
   return t.map((s) => "text" in s ? s.text : "").join("");
 }
-function envValueOrNull(container2, name) {
-  return (container2.env ?? []).find((v) => v.name === name)?.value ?? null;
+function envValueOrNull(container2, name2) {
+  return (container2.env ?? []).find((v) => v.name === name2)?.value ?? null;
 }
-function findStep(steps, name, task) {
-  return steps.find((s) => s.name === name) ?? fail3(`task ${task} has no step ${name}`);
+function findStep(steps, name2, task) {
+  return steps.find((s) => s.name === name2) ?? fail3(`task ${task} has no step ${name2}`);
 }
 function only(docs, kind) {
   const found = docs.filter((d) => d?.kind === kind);
@@ -25934,6 +26088,10 @@ var KUSTOMIZE_IMAGE_FIELDS2 = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
   { group: "tekton.dev", kind: "StepAction", path: "spec/image" }
 ];
+var CRONJOB_GUARDED = {
+  gap: (c) => c.everyHour || !c.hourShift || c.posixTzProblem === null ? ROBFIG_CRON_GUARDED.gap(c) : `${ROBFIG_CRON.gap(c)}, and its run creator's guard cannot read the zone's clock without a tz database (the zone's changes follow no POSIX TZ rule: ${c.posixTzProblem})`,
+  fold: (c) => c.everyHour || c.posixTzProblem === null ? ROBFIG_CRON_GUARDED.fold(c) : `${ROBFIG_CRON.fold(c)}, and its run creator's guard cannot read the zone's clock without a tz database (the zone's changes follow no POSIX TZ rule: ${c.posixTzProblem})`
+};
 var tekton = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
@@ -25941,9 +26099,9 @@ var tekton = {
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
   // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
-  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
-  // are refused (KFM220), the run creator's image having no tz database for a guard.
-  daylightSaving: ROBFIG_CRON,
+  // Schedules): the meaning for a cron firing every hour; for another, the hour after a gap
+  // slot added to the schedule and the run creator's guard (emit.ts `creatorScript`).
+  daylightSaving: CRONJOB_GUARDED,
   options: OPTIONS4,
   features: features3,
   fileLimit: {
@@ -26038,7 +26196,7 @@ function explicitSuccessIf(needs) {
 }
 var CONTEXT_IF = "success()";
 var CONTEXT_SHELL = "python3 -I {0}";
-var V = (name) => GITHUB_INTERNAL_ENV_PREFIX + name;
+var V = (name2) => GITHUB_INTERNAL_ENV_PREFIX + name2;
 var CONTEXT_SCRIPT2 = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
 import hashlib
@@ -26777,14 +26935,14 @@ function jobSecretNames(job) {
 }
 function jobSecrets(job, options) {
   const out = {};
-  jobSecretNames(job).forEach((name, n) => out[secretSlot(n)] = `\${{ secrets.${name} }}`);
+  jobSecretNames(job).forEach((name2, n) => out[secretSlot(n)] = `\${{ secrets.${name2} }}`);
   const login = registryLogin(options);
   if (login !== null)
     out[REGISTRY_PASSWORD_SECRET] = `\${{ secrets.${login.passwordSecret} }}`;
   return out;
 }
-function contextOutputExpression(name) {
-  return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
+function contextOutputExpression(name2) {
+  return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name2} }}`;
 }
 function contextWith(ir) {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
@@ -26816,20 +26974,20 @@ function workflowConcurrency(ir) {
 }
 function belowAllDone(jobs) {
   const children = /* @__PURE__ */ new Map();
-  for (const [name, job] of jobs) {
+  for (const [name2, job] of jobs) {
     for (const d of job.dependsOn) {
       const list = children.get(d);
       if (list === void 0)
-        children.set(d, [name]);
+        children.set(d, [name2]);
       else
-        list.push(name);
+        list.push(name2);
     }
   }
   const below = /* @__PURE__ */ new Set();
   const stack = [];
-  for (const [name, job] of jobs)
+  for (const [name2, job] of jobs)
     if (job.runWhen === "all_done")
-      stack.push(name);
+      stack.push(name2);
   while (stack.length > 0) {
     for (const c of children.get(stack.pop()) ?? []) {
       if (below.has(c))
@@ -26840,10 +26998,10 @@ function belowAllDone(jobs) {
   }
   return below;
 }
-function jobIf(job, below, name, runTimeout2) {
+function jobIf(job, below, name2, runTimeout2) {
   if (job.runWhen === "all_done")
     return allDoneIf(runTimeout2);
-  return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
+  return below.has(name2) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 function jobName(job) {
   return githubJobId(job.name) === job.name ? {} : { name: job.name };
@@ -27119,7 +27277,7 @@ function approvalWorkflow(options = DEFAULT_OPTIONS4) {
   };
 }
 function sharedFiles(options = DEFAULT_OPTIONS4, header = SHARED_HEADER) {
-  const write = (name, doc) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
+  const write = (name2, doc) => ({ name: name2, text: hashComment(header) + toYamlStream([doc]) });
   return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
 }
 var SHARED_HEADER = [`${HEADER_MARK} ${VERSION} (target ${TARGET_NAME3}): shared by the workflows of this folder`];
@@ -27173,15 +27331,15 @@ function check4(ir) {
   }
   const secretNames = /* @__PURE__ */ new Map();
   const secretProblems = (secret, key, at) => {
-    const name = githubSecretName(secret, key);
+    const name2 = githubSecretName(secret, key);
     const ref = `${secret}/${key}`;
-    const other = secretNames.get(name);
+    const other = secretNames.get(name2);
     if (other !== void 0 && other !== ref) {
-      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
+      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name2} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
     }
-    secretNames.set(name, ref);
-    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
-      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
+    secretNames.set(name2, ref);
+    if (/^[0-9]/.test(name2) || name2.startsWith("GITHUB_")) {
+      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name2}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
     }
   };
   for (const n of ir.notifications) {
@@ -27286,10 +27444,10 @@ function longestRunSeconds(ir) {
     return ir.timeoutSeconds;
   const byName = new Map(ir.jobs.map((j) => [j.name, j]));
   const memo = /* @__PURE__ */ new Map();
-  const until = (name) => {
-    if (memo.has(name))
-      return memo.get(name);
-    const j = byName.get(name);
+  const until = (name2) => {
+    if (memo.has(name2))
+      return memo.get(name2);
+    const j = byName.get(name2);
     let own = null;
     if (j.approval === null && j.timeoutSeconds !== null)
       own = j.retry.maxAttempts * j.timeoutSeconds + retryWaits(j.retry).reduce((a, b) => a + b, 0);
@@ -27299,7 +27457,7 @@ function longestRunSeconds(ir) {
       before = before === null || t === null ? null : Math.max(before, t);
     }
     const total = own === null || before === null ? null : before + own;
-    memo.set(name, total);
+    memo.set(name2, total);
     return total;
   };
   let longest = 0;
@@ -27351,21 +27509,21 @@ function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
     for (const e of job.env) {
       if (!("secretRef" in e))
         continue;
-      const name = githubSecretName(e.secretRef.secret, e.secretRef.key);
-      if (!secrets.has(name))
-        secrets.set(name, `job ${job.name} (${e.name}; spec secret ${e.secretRef.secret}, key ${e.secretRef.key})`);
+      const name2 = githubSecretName(e.secretRef.secret, e.secretRef.key);
+      if (!secrets.has(name2))
+        secrets.set(name2, `job ${job.name} (${e.name}; spec secret ${e.secretRef.secret}, key ${e.secretRef.key})`);
     }
   }
   for (const n of ir.notifications) {
     const ref = n.kind === "email" ? n.smtp : n.webhook;
-    const name = githubSecretName(ref.secret, ref.key);
-    if (!secrets.has(name))
-      secrets.set(name, `the ${n.kind} failure notification (spec secret ${ref.secret}, key ${ref.key})`);
+    const name2 = githubSecretName(ref.secret, ref.key);
+    if (!secrets.has(name2))
+      secrets.set(name2, `the ${n.kind} failure notification (spec secret ${ref.secret}, key ${ref.key})`);
   }
-  for (const [name, user] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+  for (const [name2, user] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
     out.push({
       kind: "secret",
-      text: `The repository or organisation secret ${name}, read by ${user}; a missing one fails each attempt within ${POD_START_SECONDS} s.`
+      text: `The repository or organisation secret ${name2}, read by ${user}; a missing one fails each attempt within ${POD_START_SECONDS} s.`
     });
   }
   const login = registryLogin(options);
@@ -27552,8 +27710,8 @@ function readWith(job, inputs, where) {
       fail4(`${where}: ${k} is not an input of the shared workflow`);
   return out;
 }
-function inputText(inputs, name) {
-  return String(inputs.get(name));
+function inputText(inputs, name2) {
+  return String(inputs.get(name2));
 }
 function topLevelMembers(value) {
   let depth = 0;
@@ -27603,7 +27761,7 @@ function jsonList2(value, what) {
 }
 function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
   const where = `job ${id}`;
-  const name = specName2(id, job);
+  const name2 = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
@@ -27685,7 +27843,7 @@ function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
   if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout2))
     fail4(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
   return [
-    name,
+    name2,
     {
       approval: null,
       after: [...after].sort(compareStrings),
@@ -27706,10 +27864,10 @@ function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
 function specName2(id, job) {
   if (job.name === void 0)
     return id;
-  const name = str5(job.name, `job ${id}: name`);
-  if (name === id)
+  const name2 = str5(job.name, `job ${id}: name`);
+  if (name2 === id)
     fail4(`job ${id}: name is written only when it differs from the id`);
-  return name;
+  return name2;
 }
 function isAttemptEntry(v) {
   return v !== null && typeof v === "object" && JSON.stringify(v) === JSON.stringify({ attempt: true });
@@ -27717,7 +27875,7 @@ function isAttemptEntry(v) {
 var CALLER_KEYS = /* @__PURE__ */ new Set(["name", "needs", "if", "uses", "with", "secrets", "permissions"]);
 function liftGate2(workflow, id, job, idToName, conditions, below) {
   const where = `gate ${id}`;
-  const name = specName2(id, job);
+  const name2 = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
@@ -27725,7 +27883,7 @@ function liftGate2(workflow, id, job, idToName, conditions, below) {
   for (const k of Object.keys(job))
     if (!CALLER_KEYS.has(k))
       fail4(`${where}: ${k} is not a key emit writes on a gate`);
-  const environment = githubApprovalEnvironment(workflow, name);
+  const environment = githubApprovalEnvironment(workflow, name2);
   const inputs = readWith(job, APPROVAL_INPUTS, where);
   if (inputs.get("environment") !== environment)
     fail4(`${where}: the environment is not ${environment}`);
@@ -27735,7 +27893,7 @@ function liftGate2(workflow, id, job, idToName, conditions, below) {
     fail4(`${where}: a gate is passed no secret`);
   const after = condition.dependsOn.map((n) => idToName.get(n) ?? fail4(`${where}: needs an unknown job ${n}`));
   return [
-    name,
+    name2,
     {
       approval: { timeoutSeconds: null },
       after: [...after].sort(compareStrings),
@@ -27776,12 +27934,12 @@ function liftNotification(id, job, everyJob, workflow) {
   if (tail[0]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_NAME` || tail[1]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_KEY`)
     fail4(`${where}: no secret name and key`);
   const secret = { secret: literal(tail[0][1], `${where}: secret name`), key: literal(tail[1][1], `${where}: secret key`) };
-  const entries = raw.slice(0, -2).map(([name, value]) => {
-    if (name !== NOTIFY_ENV.secretUrl)
-      return { name, value };
+  const entries = raw.slice(0, -2).map(([name2, value]) => {
+    if (name2 !== NOTIFY_ENV.secretUrl)
+      return { name: name2, value };
     if (value !== secretExpression(secret.secret, secret.key))
       fail4(`${where}: it does not read the GitHub secret of ${secret.secret}/${secret.key}`);
-    return { name, secret };
+    return { name: name2, secret };
   });
   return readNotifyInputs(entries, workflow, {
     template: (v) => parseTemplate3(v),
@@ -27811,14 +27969,14 @@ function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 function readShared(files) {
-  const doc = (name) => {
-    const t = files.get(name);
+  const doc = (name2) => {
+    const t = files.get(name2);
     if (t === void 0)
       return null;
     const docs = parseYamlStream(t);
     if (docs.length !== 1)
-      fail4(`${name}: expected one YAML document`);
-    return obj2(docs[0], name);
+      fail4(`${name2}: expected one YAML document`);
+    return obj2(docs[0], name2);
   };
   const context = doc(CONTEXT_FILE);
   if (context === null)
@@ -27854,7 +28012,7 @@ function lift4(text, sharedTexts) {
     if (!CALLER_KEYS.has(k) || k === "needs" || k === "secrets")
       fail4(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
-  const cget = (name) => inputText(cin, name);
+  const cget = (name2) => inputText(cin, name2);
   if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
     fail4(`${GITHUB_CONTEXT_JOB}: a manual run's date is not the ${LOGICAL_DATE_INPUT} input`);
   const runTimeoutText = cget("run-timeout");
@@ -27999,20 +28157,20 @@ var githubActions = {
 
 // dist/targets/index.js
 var TARGETS = [airflow, argo, tekton, githubActions];
-function findTarget(name) {
-  return TARGETS.find((t) => t.name === name);
+function findTarget(name2) {
+  return TARGETS.find((t) => t.name === name2);
 }
 
 // dist/src/cli/apply.js
 var FIELD_MANAGER = "kfm-compile";
-var keyOf = (apiVersion, kind, namespace, name) => `${groupOf(apiVersion)}\0${kind}\0${namespace}\0${name}`;
+var keyOf = (apiVersion, kind, namespace, name2) => `${groupOf(apiVersion)}\0${kind}\0${namespace}\0${name2}`;
 function groupOf(apiVersion) {
   const slash = apiVersion.indexOf("/");
   return slash === -1 ? "" : apiVersion.slice(0, slash);
 }
-function objectRef(apiVersion, kind, name) {
+function objectRef(apiVersion, kind, name2) {
   const group = groupOf(apiVersion);
-  return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
+  return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name2}`;
 }
 var NAMED = 3;
 function preflight(manifests, namespace) {
@@ -28021,9 +28179,9 @@ function preflight(manifests, namespace) {
   const elsewhere = /* @__PURE__ */ new Map();
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
-      const name = object.metadata?.name;
-      const ref = objectRef(object.apiVersion, object.kind, name ?? `${object.metadata?.generateName ?? ""}*`);
-      if (name === void 0 || name === "") {
+      const name2 = object.metadata?.name;
+      const ref = objectRef(object.apiVersion, object.kind, name2 ?? `${object.metadata?.generateName ?? ""}*`);
+      if (name2 === void 0 || name2 === "") {
         diagnostics.push(locate(manifest, "KFM503", `${manifest.file} holds ${ref}, which has no name (only \`generateName\`): a run to create with \`kubectl create\`, not an object to apply; it is left out.`, [], "warning"));
         continue;
       }
@@ -28035,7 +28193,7 @@ function preflight(manifests, namespace) {
         elsewhere.set(own, group);
         continue;
       }
-      objects2.push({ manifest, object, namespace: own, name });
+      objects2.push({ manifest, object, namespace: own, name: name2 });
     }
   }
   for (const [own, { manifest, files, refs }] of elsewhere) {
@@ -28073,7 +28231,7 @@ async function applyManifests(api, manifests, options) {
   };
   const applied = /* @__PURE__ */ new Set();
   let refused = 0;
-  for (const { manifest, object, namespace, name } of planned) {
+  for (const { manifest, object, namespace, name: name2 } of planned) {
     const resource = await resourceOf(manifest, object.apiVersion, object.kind, true);
     if (resource === null) {
       refused++;
@@ -28082,9 +28240,9 @@ async function applyManifests(api, manifests, options) {
     const ns = resource.namespaced ? namespace : void 0;
     if (ns !== void 0)
       namespaces.add(ns);
-    const path = pathOf2(object.apiVersion, resource, ns, name);
-    const ref = objectRef(object.apiVersion, object.kind, name);
-    applied.add(keyOf(object.apiVersion, object.kind, ns ?? "", name));
+    const path = pathOf2(object.apiVersion, resource, ns, name2);
+    const ref = objectRef(object.apiVersion, object.kind, name2);
+    applied.add(keyOf(object.apiVersion, object.kind, ns ?? "", name2));
     const live = await api.request("GET", path);
     if (live.status !== 200 && live.status !== 404) {
       diagnostics.push(...refusal(manifest, object, ref, { namespace: ns, context: api.context }, live, "read"));
@@ -28153,18 +28311,18 @@ async function applyManifests(api, manifests, options) {
             continue;
           }
           const items = (listed.body.items ?? []).map((i) => i.metadata?.name ?? "").filter((n) => n !== "");
-          for (const name of items.sort()) {
-            if (applied.has(keyOf(kind.apiVersion, kind.kind, ns ?? "", name)))
+          for (const name2 of items.sort()) {
+            if (applied.has(keyOf(kind.apiVersion, kind.kind, ns ?? "", name2)))
               continue;
-            const ref = objectRef(kind.apiVersion, kind.kind, name);
+            const ref = objectRef(kind.apiVersion, kind.kind, name2);
             const query = { propagationPolicy: "Background" };
             if (options.dryRun)
               query.dryRun = "All";
-            const r = await api.request("DELETE", pathOf2(kind.apiVersion, resource, ns, name), query);
+            const r = await api.request("DELETE", pathOf2(kind.apiVersion, resource, ns, name2), query);
             if (r.status === 404)
               continue;
             if (r.status !== 200 && r.status !== 202) {
-              diagnostics.push(...refusal(manifest, { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name } }, ref, { namespace: ns, context: api.context }, r, "delete"));
+              diagnostics.push(...refusal(manifest, { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name: name2 } }, ref, { namespace: ns, context: api.context }, r, "delete"));
               continue;
             }
             counts.pruned++;
@@ -28182,10 +28340,10 @@ async function applyManifests(api, manifests, options) {
   return { lines, diagnostics: unique, counts, refused, namespaces: [...namespaces].sort() };
 }
 var MAX_CHANGES_SHOWN = 10;
-function pathOf2(apiVersion, resource, namespace, name) {
+function pathOf2(apiVersion, resource, namespace, name2) {
   const root = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const ns = namespace === void 0 ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
-  return `${root}${ns}/${resource.name}${name === void 0 ? "" : `/${encodeURIComponent(name)}`}`;
+  return `${root}${ns}/${resource.name}${name2 === void 0 ? "" : `/${encodeURIComponent(name2)}`}`;
 }
 function resourceVersion(body) {
   return body?.metadata?.resourceVersion;
@@ -28288,9 +28446,9 @@ function pathAt(m, object, field2) {
       node2 = Array.isArray(node2) ? node2[Number(index)] : void 0;
     else
       node2 = Array.isArray(node2) ? node2.find((e) => isRecord3(e) && String(e[selKey]) === selValue) : void 0;
-    const name = isRecord3(node2) ? node2.name : void 0;
-    if (typeof name === "string" && jobs.has(name))
-      found = jobs.get(name);
+    const name2 = isRecord3(node2) ? node2.name : void 0;
+    if (typeof name2 === "string" && jobs.has(name2))
+      found = jobs.get(name2);
     if (node2 === void 0)
       break;
   }
@@ -28411,10 +28569,10 @@ function readSpec(path) {
     return { error: "The file is not UTF-8 text." };
   }
 }
-function lookupTarget(name) {
-  const t = findTarget(name);
+function lookupTarget(name2) {
+  const t = findTarget(name2);
   if (!t)
-    throw new UsageError(`unknown target '${name}'.${suggestion(name, [...TARGETS.map((x) => x.name), "all"])}`);
+    throw new UsageError(`unknown target '${name2}'.${suggestion(name2, [...TARGETS.map((x) => x.name), "all"])}`);
   return t;
 }
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -28490,20 +28648,20 @@ function parseConfig(file, text, path, glob = globFiles) {
   const root = dirname3(path);
   const problems = [...shape];
   const targets = [];
-  for (const [name, t] of Object.entries(config.targets)) {
-    const target = name === "all" ? void 0 : findTarget(name);
+  for (const [name2, t] of Object.entries(config.targets)) {
+    const target = name2 === "all" ? void 0 : findTarget(name2);
     if (target === void 0) {
-      problems.push(problem("KFM101", `Unknown target \`${name}\` in \`targets\`.${suggestion(name, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name], true));
+      problems.push(problem("KFM101", `Unknown target \`${name2}\` in \`targets\`.${suggestion(name2, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name2], true));
       continue;
     }
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"], target.checkOptions?.bind(target));
+    const resolved = resolveOptions(name2, target.options, t.options ?? {}, ["targets", name2, "options"], target.checkOptions?.bind(target));
     problems.push(...resolved.problems);
     const folders = [];
     for (const [key, folder] of [
       ["out", t.out],
       ["runs", t.runs ?? `${t.out.replace(/[\\/]+$/, "")}-runs`]
     ]) {
-      const at = t.runs === void 0 && key === "runs" ? ["targets", name, "out"] : ["targets", name, key];
+      const at = t.runs === void 0 && key === "runs" ? ["targets", name2, "out"] : ["targets", name2, key];
       const what = key === "out" ? "output folder" : "runs folder";
       const abs = resolve3(root, folder);
       if (isAbsolute2(folder) || !inside2(root, abs)) {
@@ -28521,7 +28679,7 @@ function parseConfig(file, text, path, glob = globFiles) {
       continue;
     const [out, runs5] = folders;
     if (runs5 === out || inside2(resolve3(root, out), resolve3(root, runs5)) || inside2(resolve3(root, runs5), resolve3(root, out))) {
-      problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
+      problems.push(problem("KFM015", `The runs folder \`${runs5}\` ${runs5 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs5)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name2, t.runs === void 0 ? "out" : "runs"]));
       continue;
     }
     if (resolved.options === null)
@@ -28538,10 +28696,10 @@ function parseConfig(file, text, path, glob = globFiles) {
     const pattern = entry.path;
     const at = entry.targets === void 0 ? ["specs", i] : ["specs", i, "path"];
     if (entry.targets !== void 0) {
-      entry.targets.forEach((name, j) => {
-        if (configured.has(name) || named.has(name) && findTarget(name) !== void 0)
+      entry.targets.forEach((name2, j) => {
+        if (configured.has(name2) || named.has(name2) && findTarget(name2) !== void 0)
           return;
-        problems.push(problem("KFM010", `\`${name}\` is not one of this project's \`targets\` (${[...named].join(", ")}): a spec entry names targets configured below.${suggestion(name, [...named])}`, ["specs", i, "targets", j]));
+        problems.push(problem("KFM010", `\`${name2}\` is not one of this project's \`targets\` (${[...named].join(", ")}): a spec entry names targets configured below.${suggestion(name2, [...named])}`, ["specs", i, "targets", j]));
       });
       if (pattern.startsWith("!")) {
         problems.push(problem("KFM104", "An entry with `targets` names specs to include; put `!` globs in the list as plain strings.", at));
@@ -28678,7 +28836,7 @@ function select(values, positionals, io) {
   if (values.target !== void 0) {
     const wanted = new Set(targetsOf(values).map((t) => t.name));
     const all = values.target.some((t) => t.split(",").some((n) => n.trim() === "all"));
-    const missing = all ? [] : [...wanted].filter((name) => !project.targets.some((t) => t.target.name === name));
+    const missing = all ? [] : [...wanted].filter((name2) => !project.targets.some((t) => t.target.name === name2));
     if (missing.length > 0) {
       throw new UsageError(`--target ${missing.join(",")}: ${shownConfig} has no output folder for it (its targets: ${project.targets.map((t) => t.target.name).join(", ")}); compile for another target with spec files and --out DIR.`);
     }
@@ -28760,24 +28918,24 @@ function withOptions(targets, values) {
       const names = targets.map((t) => t.target.name);
       throw new UsageError(`--option ${key}: \`${key.slice(0, dot)}\` is not a selected target (${names.join(", ")}).${suggestion(key.slice(0, dot), names)}`);
     }
-    const name = only2 === null ? key : key.slice(dot + 1);
-    const takers = targets.filter((t) => (only2 === null || t.target.name === only2) && Object.hasOwn(t.target.options, name));
+    const name2 = only2 === null ? key : key.slice(dot + 1);
+    const takers = targets.filter((t) => (only2 === null || t.target.name === only2) && Object.hasOwn(t.target.options, name2));
     if (takers.length === 0) {
       const names = [...new Set(targets.filter((t) => only2 === null || t.target.name === only2).flatMap((t) => Object.keys(t.target.options)))];
-      const hint = suggestion(name, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
+      const hint = suggestion(name2, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
       if (only2 !== null) {
-        const owners = targets.filter((t) => Object.hasOwn(t.target.options, name)).map((t) => t.target.name);
-        const elsewhere = owners.length > 0 ? ` It is an option of ${owners.join(", ")}: write \`${owners[0]}.${name}=...\`.` : hint;
-        throw new UsageError(`--option ${key}: ${only2} has no option \`${name}\`.${elsewhere}`);
+        const owners = targets.filter((t) => Object.hasOwn(t.target.options, name2)).map((t) => t.target.name);
+        const elsewhere = owners.length > 0 ? ` It is an option of ${owners.join(", ")}: write \`${owners[0]}.${name2}=...\`.` : hint;
+        throw new UsageError(`--option ${key}: ${only2} has no option \`${name2}\`.${elsewhere}`);
       }
-      throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name}\`.${hint}`);
+      throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name2}\`.${hint}`);
     }
     for (const t of takers) {
-      const parsed = parseOptionText(t.target.options[name], text.slice(eq + 1));
+      const parsed = parseOptionText(t.target.options[name2], text.slice(eq + 1));
       if ("error" in parsed)
-        throw new UsageError(`--option ${key}: the ${t.target.name} option \`${name}\` ${parsed.error}.`);
+        throw new UsageError(`--option ${key}: the ${t.target.name} option \`${name2}\` ${parsed.error}.`);
       const mine = byTarget.get(t.target.name) ?? {};
-      mine[name] = parsed.value;
+      mine[name2] = parsed.value;
       byTarget.set(t.target.name, mine);
     }
   }
@@ -29107,16 +29265,16 @@ function removeStaleTemps(folder, now = Date.now()) {
   } catch {
     return removed;
   }
-  for (const name of names.sort()) {
-    if (!TEMP_NAME.test(name))
+  for (const name2 of names.sort()) {
+    if (!TEMP_NAME.test(name2))
       continue;
-    const path = join4(folder, name);
+    const path = join4(folder, name2);
     try {
       const stat = statSync2(path);
       if (!stat.isFile() || now - stat.mtimeMs < STALE_TEMP_MS)
         continue;
       rmSync2(path);
-      removed.push(name);
+      removed.push(name2);
     } catch {
     }
   }
@@ -29800,7 +29958,7 @@ function readOrNull(path) {
 }
 function generatedFiles(base, folders) {
   const byKey = /* @__PURE__ */ new Map();
-  for (const { folder, name, path } of outputFolderFiles(base, folders)) {
+  for (const { folder, name: name2, path } of outputFolderFiles(base, folders)) {
     let bytes;
     try {
       bytes = readFileSync4(join5(base, path));
@@ -29811,7 +29969,7 @@ function generatedFiles(base, folders) {
     if (header === null)
       continue;
     const key = trustKey(folder, header.target, header.from);
-    const g = { path, header, sealed: header.version === VERSION && sealHolds(name, bytes) };
+    const g = { path, header, sealed: header.version === VERSION && sealHolds(name2, bytes) };
     const list = byKey.get(key);
     if (list === void 0)
       byKey.set(key, [g]);
@@ -30250,7 +30408,7 @@ function workflowChanges(a, b) {
     out.push(change("run_token_seed", a.runTokenSeed, b.runTokenSeed));
   return [...out, ...otherFields(a, b, KNOWN_WORKFLOW_KEYS)];
 }
-function jobChanges(name, a, b) {
+function jobChanges(name2, a, b) {
   const before = new Set(a.after);
   const after = new Set(b.after);
   const edges = { added: b.after.filter((x) => !before.has(x)), removed: a.after.filter((x) => !after.has(x)) };
@@ -30268,10 +30426,10 @@ function jobChanges(name, a, b) {
       changes.push(change(`env.${n}`, ea, eb));
   }
   changes.push(...otherFields(a, b, KNOWN_JOB_KEYS));
-  return edges.added.length === 0 && edges.removed.length === 0 && changes.length === 0 ? null : { job: name, edges, changes };
+  return edges.added.length === 0 && edges.removed.length === 0 && changes.length === 0 ? null : { job: name2, edges, changes };
 }
-function brief(name, j) {
-  return { job: name, image: j.image, after: [...j.after] };
+function brief(name2, j) {
+  return { job: name2, image: j.image, after: [...j.after] };
 }
 function semanticDiff(oldFile, a, newFile, b) {
   const workflow = workflowChanges(a, b);
@@ -30307,12 +30465,12 @@ function line(field2, fields, c) {
   if (fields === WORKFLOW_FIELDS && field2 === "run_token_seed")
     return "run token: changes for every logical date (the workflow name, or a job's name or params, changed)";
   if (field2.startsWith("env.")) {
-    const name = field2.slice(4);
+    const name2 = field2.slice(4);
     if (c.old === null)
-      return `env ${name}: added ${asEnv(c.new)}`;
+      return `env ${name2}: added ${asEnv(c.new)}`;
     if (c.new === null)
-      return `env ${name}: removed (was ${asEnv(c.old)})`;
-    return `env ${name}: ${asEnv(c.old)} -> ${asEnv(c.new)}`;
+      return `env ${name2}: removed (was ${asEnv(c.old)})`;
+    return `env ${name2}: ${asEnv(c.old)} -> ${asEnv(c.new)}`;
   }
   const f = fields[field2] ?? { text: field2, show: asJson };
   return `${f.text}: ${f.show(c.old)} -> ${f.show(c.new)}`;
@@ -30931,9 +31089,9 @@ Exit status: 0 printed, 1 invalid spec (diagnostics printed), 2 usage error.
 
 // dist/src/cli/commands/info.js
 import { readFileSync as readFileSync5 } from "node:fs";
-function printing(name, summary, help, text) {
+function printing(name2, summary, help, text) {
   return {
-    name,
+    name: name2,
     summary,
     help,
     run(args, io) {
@@ -30941,7 +31099,7 @@ function printing(name, summary, help, text) {
       if (printedHelp(values, this, io))
         return EXIT_OK;
       if (positionals.length > 0)
-        throw new UsageError(`'${name}' takes no arguments.`);
+        throw new UsageError(`'${name2}' takes no arguments.`);
       io.stdout(text());
       return EXIT_OK;
     }

@@ -296,6 +296,8 @@ export interface DstCase {
   readonly hourShift: boolean;
   /** `elapsedInUtc`: the meaning's instants are the cron's read in UTC. */
   readonly elapsedInUtc: boolean;
+  /** Why the zone's changes follow no single POSIX TZ rule (src/tzrule.ts `posixTz`), or null when they do. */
+  readonly posixTzProblem: string | null;
 }
 
 /**
@@ -344,7 +346,8 @@ export const ROBFIG_CRON: DaylightSaving = {
  * slots in `zone` (from 2020 to 2050, inside the window): null when robfig/cron's own
  * schedule already fires the meaning's instants (no slot in a change, or a cron firing
  * every hour, which runs on elapsed time as robfig/cron does). Otherwise `cron` is the
- * schedule to give the runner (the hour after each gap slot added), `added` the cron of
+ * schedule to give the runner (the hour after each gap slot added after the cron's own
+ * hour field, so the cron can be read back from it), `added` the cron of
  * the added hours alone (null: none), `hours` the cron's own hours, and the guard keeps: a fire in one of `hours` unless it is the first
  * occurrence of a fold (the same wall time an hour later), and a fire in an added hour
  * only when the hour before it was a gap (the wall time an hour earlier is two hours
@@ -363,9 +366,10 @@ export function dstGuard(c: Cron, zone: string, window: DstWindow = ANY_TIME): D
   const shifted = gapHourShift(c, zone, window);
   if (shifted === null) return null;
   const added = [...new Set(shifted.map((h) => h + 1))].filter((h) => !c.hours.includes(h)).sort((a, b) => a - b);
-  const withHours = (hours: readonly number[]) => c.text.replace(/^(\S+) \S+/, (_, m: string) => `${m} ${hours.join(",")}`);
+  const withHours = (hours: readonly (number | string)[]) => c.text.replace(/^(\S+) \S+/, (_, m: string) => `${m} ${hours.join(",")}`);
   if (added.length === 0) return { cron: c.text, added: null, hours: c.hours, addedHours: added };
-  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+  // The cron's own hour field as written, the added hours after it (`2` and `3` give `2,3`, `*/2` gives `*/2,3`).
+  return { cron: withHours([c.text.split(" ")[1]!, ...added]), added: withHours(added), hours: c.hours, addedHours: added };
 }
 
 /**

@@ -20,6 +20,8 @@ import type {
 } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
 import { hashComment, headerLines } from "../../src/header.js";
+import { dstGuard, parseCron, type Cron, type DstGuard } from "../../src/cron.js";
+import { posixTz } from "../../src/tzrule.js";
 import {
   RUNTIME_VARIABLES,
   retryWaits,
@@ -108,6 +110,8 @@ export const ENV = {
   namespace: "KFM_NAMESPACE",
   windowStart: "KFM_WINDOW_START",
   windowEnd: "KFM_WINDOW_END",
+  tzRule: "KFM_TZ_RULE",
+  slotHours: "KFM_SLOT_HOURS",
   pipelineRun: "KFM_PIPELINERUN",
   runTokenSeed: "KFM_RUN_TOKEN_SEED",
   attemptPath: "KFM_ATTEMPT_PATH",
@@ -433,6 +437,65 @@ for run in $names; do
 done
 [[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
 `;
+
+/** The creator script's line after which the daylight-saving guard goes (`creatorScript`). */
+const DST_GUARD_AFTER = "local_time=${slot:0:19}\n";
+
+/**
+ * The creator's daylight-saving guard (README "Schedules"), for a schedule with a `dstGuard`
+ * (src/cron.ts): the CronJob's robfig/cron fires a fold slot at both occurrences and a gap
+ * slot never, so the schedule also holds the hour after each gap slot, and this keeps the
+ * meaning's instants only, as Argo's `when` does (targets/argo/emit.ts `windowGuard`). It
+ * reads the zone's wall clock an hour after and before the slot from KFM_TZ_RULE, the zone's
+ * POSIX TZ rule (src/tzrule.ts), which glibc's `date` applies without a tz database (the
+ * kubectl image has none). A fire in one of the cron's hours (KFM_SLOT_HOURS) is the first
+ * occurrence of a fold when the clock an hour later reads the same hour: no run. A fire in
+ * an added hour stands for a gap slot only when the clock an hour earlier read two hours
+ * less (the hour between did not exist); its window is compared at the gap slot's wall time.
+ */
+const DST_GUARD_SCRIPT = `# Daylight saving: robfig/cron fires a repeated hour twice and a missing one never, so the schedule
+# also holds the hour after the slot; the zone's clock an hour after and before a fire, read from its
+# POSIX TZ rule (glibc's date needs no tz database for it), tells which fires are the slots.
+hour=$((10#\${slot:11:2}))
+seconds=$(date --date="$slot" +%s)
+hour_at() { TZ=$KFM_TZ_RULE date --date="@$1" +%-H; }
+if [[ " $KFM_SLOT_HOURS " == *" $hour "* ]]; then
+  if (( $(hour_at $((seconds + 3600))) == hour )); then
+    echo "kfm: slot $slot is the first occurrence of a repeated hour: the run starts at the second"
+    exit 0
+  fi
+elif (( $(hour_at $((seconds - 3600))) == (hour + 22) % 24 )); then
+  local_time=\${slot:0:11}$(printf %02d $((hour - 1)))\${slot:13:6}
+  echo "kfm: $slot is the slot $local_time, which a daylight-saving gap skipped, an hour late"
+else
+  echo "kfm: $slot is in the hour after a daylight-saving gap slot, and the clocks did not change: no run"
+  exit 0
+fi
+`;
+
+/** The creator script of a CronJob, with the daylight-saving guard when the schedule has one (`DST_GUARD_SCRIPT`). */
+export function creatorScript(dst: DstGuard | null): string {
+  if (dst === null) return CREATOR_SCRIPT;
+  if (!CREATOR_SCRIPT.includes(DST_GUARD_AFTER)) throw new Error("the creator script no longer sets local_time");
+  return CREATOR_SCRIPT.replace(DST_GUARD_AFTER, DST_GUARD_AFTER + DST_GUARD_SCRIPT);
+}
+
+/**
+ * The CronJob's schedule, daylight-saving guard and the zone's POSIX TZ rule for it: the
+ * cron with the hour after each gap slot added (`dstGuard`, src/cron.ts), or the cron alone.
+ */
+export function cronJobSchedule(schedule: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): {
+  cron: string;
+  dst: DstGuard | null;
+  tzRule: string | null;
+} {
+  const dst = dstGuard(parseCron(schedule.cron) as Cron, schedule.timezone, schedule);
+  if (dst === null) return { cron: schedule.cron, dst, tzRule: null };
+  const tz = posixTz(schedule.timezone);
+  // check refuses (KFM220) a zone without a rule: lower.ts `daylightSavingProblem`.
+  if ("problem" in tz) throw new Error(`${schedule.timezone}: ${tz.problem}`);
+  return { cron: dst.cron, dst, tzRule: tz.rule };
+}
 
 /**
  * Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's command, args and
@@ -1568,10 +1631,15 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V
     schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run)) },
   ];
+  const { cron, dst, tzRule } = cronJobSchedule(schedule);
+  if (dst !== null && tzRule !== null) {
+    // Data of the daylight-saving guard (creatorScript).
+    env.push({ name: ENV.tzRule, value: k8sLiteral(tzRule) }, { name: ENV.slotHours, value: dst.hours.join(" ") });
+  }
   const creator: V1Container = {
     name: TEKTON_CREATOR_CONTAINER,
     image: o.kubectlImage ?? KUBECTL_IMAGE,
-    command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
+    command: ["/bin/bash", "-c", k8sLiteral(creatorScript(dst))],
     env,
     securityContext: restricted(),
   };
@@ -1580,7 +1648,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V
     kind: "CronJob",
     metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
-      schedule: schedule.cron,
+      schedule: cron,
       timeZone: schedule.timezone,
       concurrencyPolicy: "Allow",
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,

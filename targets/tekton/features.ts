@@ -41,8 +41,8 @@ export const features: FeatureTable = {
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot.",
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it.",
+    support: "emulated",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; for another, the schedule adds the hour after a gap slot and the run creator's guard keeps the meaning's instants, reading the zone's clock from its POSIX TZ rule with glibc's `date` (the kubectl image has no tz database). Refused (KFM220): a zone whose changes from 2024 to 2050 follow no single POSIX rule, and, as on Argo, a gap not one hour long or a gap slot at 23:xx.",
   },
   "schedule.event": {
     support: "emulated",

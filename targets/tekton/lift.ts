@@ -33,6 +33,7 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { parseCron } from "../../src/cron.js";
 import { locationFromPatterns, OBJECT_CREATED_PATTERN, s3Source } from "../events.js";
 import { NOTIFY_TASK_SECONDS, notifyScript, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
@@ -41,8 +42,9 @@ import {
   APPROVAL_TASK_REF,
   APPROVALS_REQUIRED,
   ATTEMPT_REF,
-  CREATOR_SCRIPT,
   creatorRules,
+  creatorScript,
+  cronJobSchedule,
   PENDING_STATUS,
   STARTER_SCRIPT,
   STARTER_TASK_SECONDS,
@@ -266,7 +268,19 @@ export function lift(text: string): Summary {
     const pod = spec.jobTemplate.spec?.template.spec ?? fail("the CronJob has no pod template");
     // With the queue the creator is the init container, and the starter runs after it.
     const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail("the CronJob has no creator container");
-    if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT)) throw new Error("the CronJob's container does not run the creator script");
+    const timezone = spec.timeZone ?? fail("the CronJob has no timeZone");
+    const start = envValue(creator, ENV.windowStart);
+    const end = envValue(creator, ENV.windowEnd);
+    const window = { timezone, start: start === "" ? null : start, end: end === "" ? null : end };
+    const own = ownCron(spec.schedule, window, envValueOrNull(creator, ENV.slotHours));
+    const expected = cronJobSchedule({ cron: own, ...window });
+    if (creator.command?.[2] !== k8sLiteral(creatorScript(expected.dst)))
+      throw new Error(`the CronJob's container does not run the creator script${expected.dst === null ? "" : " with the daylight-saving guard"}`);
+    // The guard's data is exactly what the schedule needs (emit.ts cronJobSchedule), and present only with the guard.
+    if (envValueOrNull(creator, ENV.tzRule) !== (expected.tzRule === null ? null : k8sLiteral(expected.tzRule)))
+      throw new Error(`the creator's ${ENV.tzRule} is not the POSIX TZ rule of ${timezone} (${JSON.stringify(expected.tzRule)})`);
+    if (envValueOrNull(creator, ENV.slotHours) !== (expected.dst?.hours.join(" ") ?? null))
+      throw new Error(`the creator's ${ENV.slotHours} is not the cron's hours (${JSON.stringify(expected.dst?.hours.join(" ") ?? null)})`);
     if (maxActiveRuns !== null) {
       if (pod.containers.length !== 1 || pod.initContainers?.length !== 1) throw new Error("the CronJob's pod is not the creator followed by the starter");
       checkStarterContainer(pod.containers[0]!, pipeline.metadata.name, maxActiveRuns, "the CronJob's starter");
@@ -278,14 +292,10 @@ export function lift(text: string): Summary {
     liftedRuns.push(run);
     if (timeoutSeconds !== undefined && scheduled !== timeoutSeconds) throw new Error("scheduled and manual PipelineRuns have different timeouts");
     timeoutSeconds = scheduled;
-    const start = envValue(creator, ENV.windowStart);
-    const end = envValue(creator, ENV.windowEnd);
     schedule = {
       kind: "cron",
-      cron: spec.schedule,
-      timezone: spec.timeZone ?? fail("the CronJob has no timeZone"),
-      start: start === "" ? null : start,
-      end: end === "" ? null : end,
+      cron: own,
+      ...window,
       // A CronJob starts only slots within startingDeadlineSeconds: it never catches up.
       catchup: false,
     };
@@ -724,6 +734,28 @@ function parseWaits(text: string): number[] {
 /** The value a step passes to its StepAction's param `name`. */
 function stepParam(step: TektonStep, name: string): string {
   return step.params?.find((p) => p.name === name)?.value ?? fail(`step ${step.name} passes no ${name}`);
+}
+
+/**
+ * The cron a CronJob's schedule was written for: the schedule itself, or it without the hours
+ * its daylight-saving guard added after the cron's own hour field (emit.ts `cronJobSchedule`),
+ * the guard's KFM_SLOT_HOURS being the cron's own hours.
+ */
+function ownCron(written: string, window: { timezone: string; start: string | null; end: string | null }, slotHours: string | null): string {
+  const fields = written.split(" ");
+  const hours = fields[1]?.split(",") ?? [];
+  for (let keep = hours.length; keep >= 1; keep--) {
+    const cron = [fields[0], hours.slice(0, keep).join(","), ...fields.slice(2)].join(" ");
+    if (typeof parseCron(cron) === "string") continue;
+    try {
+      // `30 2,3` is the schedule of `30 2` and of `30 2,3` in Europe/Berlin: the guard's hours tell them apart.
+      const s = cronJobSchedule({ cron, ...window });
+      if (s.cron === written && (s.dst?.hours.join(" ") ?? null) === slotHours) return cron;
+    } catch {
+      // A zone without a POSIX TZ rule has no guard: not this candidate.
+    }
+  }
+  throw new Error(`the CronJob's schedule ${JSON.stringify(written)} is neither a cron nor one with the hours its daylight-saving guard needs`);
 }
 
 function envValue(container: Pick<V1Container, "env">, name: string): string {

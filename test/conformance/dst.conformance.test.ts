@@ -8,15 +8,21 @@
  *   `next_dagrun_info_v2` (conformance/airflow/load_dags.py `--fire-from`);
  * - robfig/cron: Argo's CronWorkflow read by Argo's code, each schedule's times from
  *   robfig/cron v3 `Next` in the CronWorkflow's zone, kept when the `when` guard,
- *   evaluated by Argo's template code at that instant, is true (conformance/go/argo).
- *   Kubernetes' CronJob (Tekton's run creator) schedules with the same robfig/cron v3.
+ *   evaluated by Argo's template code at that instant, is true (conformance/go/argo);
+ * - robfig/cron: Tekton's CronJob read by Kubernetes' types, its schedule's times from
+ *   robfig/cron v3 `Next` with the `TZ=<timeZone>` the CronJob controller adds
+ *   (conformance/go/tekton `--from`), each fire passed to the generated run creator script,
+ *   run by this machine's bash, GNU date (glibc, no tz database: TZDIR points at an empty
+ *   folder, as in the kubectl image) and jq, with a fake kubectl whose `get job` returns the
+ *   fire as the controller's scheduled-timestamp annotation; kept when the script creates a
+ *   PipelineRun, at the logical date it gives it.
  * - GitHub Actions: every `on.schedule` entry's fires (POSIX cron in the entry's zone, Etc/UTC
  *   for a schedule with a slot in a change; robfig/cron v3 `Next` reads POSIX cron so, through
  *   the Argo checker), each passed through the real kfm-context script (CONTEXT_SCRIPT, run
  *   with python3 and a pinned clock a little after the fire, the entry as
  *   `github.event.schedule`): the runs it lets through and their logical dates are the meaning's.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -59,6 +65,7 @@ interface Case {
   argoFile?: string;
   /** GitHub: the on.schedule entries as a CronWorkflow robfig/cron reads (Argo's checker), and kfm-context's inputs. */
   github?: { entries: { cron: string; timezone: string }[]; file: string; inputs: Record<string, string | number> };
+  tektonFile?: string;
 }
 
 /** The changes of a zone from 2024 to 2030 (UTC ms), and where each window of comparison starts. */
@@ -79,7 +86,7 @@ for (const zone of ZONES) {
     const a = analyze(`${name}.yaml`, text, undefined, { targets: [] });
     if (a.ir === null) throw new Error(`${cron} in ${zone}: ${a.diagnostics.map((d) => d.message).join("; ")}`);
     const c: Case = { zone, cron, parsed, name };
-    for (const target of ["airflow", "argo"] as const) {
+    for (const target of ["airflow", "argo", "tekton"] as const) {
       const t = TARGETS.find((x) => x.name === target)!;
       const r = compileFor(a, t);
       if (r.output === null) throw new Error(`${cron} in ${zone} refused for ${target}: ${r.diagnostics.map((d) => d.message).join("; ")}`);
@@ -88,7 +95,8 @@ for (const zone of ZONES) {
       const file = join(folder, r.output.path.replace(/^.*\//, ""));
       writeFileSync(file, r.output.text);
       if (target === "airflow") c.airflowFile = file;
-      else c.argoFile = file;
+      else if (target === "argo") c.argoFile = file;
+      else c.tektonFile = file;
     }
     const gha = TARGETS.find((x) => x.name === "github-actions")!;
     const g = compileFor(a, gha);
@@ -200,6 +208,59 @@ function robfigFires(c: Case, from: string): number[] {
   return [...out].sort((a, b) => a - b);
 }
 
+const tektonFires = new Map<string, ToolReport>();
+/** Per Tekton file: the logical date (UTC ms) of the run its creator created for each fire (RFC 3339 in the zone), or null for none. */
+const tektonCreated = new Map<string, Map<string, number | null>>();
+
+/** robfig/cron's fires of the CronJob's schedule after `from`, as the controller's annotation writes them (RFC 3339 in the CronJob's zone). */
+function cronJobFires(c: Case, from: string): string[] {
+  const objects = parsedOf(tektonFires.get(`${c.zone}#${from}`), c.tektonFile!) as any[];
+  return (objects.find((o) => o.kind === "CronJob").fireTimes.local as string[]) ?? [];
+}
+
+/**
+ * Runs the creator script of the CronJob in `file` once per fire, as its container would:
+ * the env values Kubernetes expands (`$$` is `$`), a fake kubectl (a shell function: one bash
+ * for all fires, each fire's script in its own subshell) answering `get job` with the fire and
+ * keeping what `create` gets, no tz database. Returns each fire's created logical date.
+ */
+function runCreator(file: string, fires: readonly string[]): Map<string, number | null> {
+  const text = readFileSync(file, "utf8");
+  const cronJob = (parseYamlStream(text) as any[]).find((d) => d?.kind === "CronJob");
+  const container = cronJob.spec.jobTemplate.spec.template.spec.containers[0];
+  const expand = (v: string) => v.replace(/\$\$/g, "$");
+  const dir = mkdtempSync(join(tmpdir(), "kfm-dst-creator-"));
+  mkdirSync(join(dir, "no-tzdata"));
+  writeFileSync(join(dir, "script"), expand(container.command[2]));
+  writeFileSync(join(dir, "fires"), fires.map((f) => f + "\n").join(""));
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", TZDIR: join(dir, "no-tzdata"), FAKE_DIR: dir };
+  for (const e of container.env) if (e.valueFrom === undefined) env[e.name] = expand(e.value ?? "");
+  env.KFM_NAMESPACE = "kfm";
+  env.KFM_JOB_NAME = "job";
+  const driver = `kubectl() {
+  if [ "$1" = get ]; then printf '%s' "$FAKE_SLOT"; return 0; fi
+  if [ "$1" = create ]; then cat >"$FAKE_DIR/created"; echo created; fi
+}
+while IFS= read -r FAKE_SLOT; do
+  rm -f "$FAKE_DIR/created"
+  if ! (source "$FAKE_DIR/script") >/dev/null 2>"$FAKE_DIR/stderr"; then echo "$FAKE_SLOT failed: $(<"$FAKE_DIR/stderr")" >&2; exit 1; fi
+  printf '%s %s\\n' "$FAKE_SLOT" "$(cat "$FAKE_DIR/created" 2>/dev/null)"
+done <"$FAKE_DIR/fires"`;
+  const r = spawnSync("bash", ["-c", driver], { env, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${file}: the creator script failed: ${r.stderr}`);
+  const out = new Map<string, number | null>();
+  // Each line is the fire, a space, and the run created (empty for none): no trimming.
+  for (const line of r.stdout.split("\n")) {
+    if (line === "") continue;
+    const space = line.indexOf(" ");
+    const created = line.slice(space + 1);
+    const run = created === "" ? null : (JSON.parse(created) as { spec: { params: { name: string; value: string }[] } });
+    const logical = run?.spec.params.find((p) => p.name === "logical-date")?.value;
+    out.set(line.slice(0, space), run === null ? null : Date.parse(logical ?? "no logical date"));
+  }
+  return out;
+}
+
 beforeAll(() => {
   setup();
   for (const zone of ZONES) {
@@ -230,6 +291,26 @@ beforeAll(() => {
     }
     const instants = new Set<string>();
     for (const c of mine) for (const from of froms) for (const t of robfigFires(c, from)) instants.add(iso(t));
+    for (const from of froms) {
+      tektonFires.set(
+        `${zone}#${from}`,
+        tools.tekton(
+          mine.map((c) => c.tektonFile!),
+          ["--from", from, "--n", String(COUNT)],
+        ),
+      );
+    }
+    for (const c of mine) {
+      // A CronJob without the daylight-saving guard (a cron firing every hour, or no slot in a
+      // change) and without a window creates a run for every fire (test/targets/tekton.test.ts
+      // runs that script): its fires are compared as they are. The machine is shared; running
+      // the creator some ten thousand times more would prove nothing more.
+      if (!readFileSync(c.tektonFile!, "utf8").includes("KFM_TZ_RULE")) continue;
+      // Each fire near a change, once: the creator's answer does not depend on the window it was found in.
+      const fires = new Set<string>();
+      for (const ch of changes(zone)) for (const f of cronJobFires(c, ch.from)) if (Date.parse(f) <= ch.at + AROUND_MS) fires.add(f);
+      tektonCreated.set(c.tektonFile!, runCreator(c.tektonFile!, [...fires]));
+    }
     argoWhen.set(
       zone,
       tools.argo(
@@ -238,15 +319,18 @@ beforeAll(() => {
       ),
     );
   }
-}, 900_000);
+}, 1_800_000);
 
 /** Per case: how many fires GitHub's entries gave and how many runs kfm-context let through. */
 const githubCounts: string[] = [];
 afterAll(() => console.log(`GitHub entries' fires through kfm-context, around every change 2024-2030:\n${githubCounts.join("\n")}`));
 
-describe("fire times across daylight-saving changes, 2024-2030: the meaning, Airflow's timetable, robfig/cron with Argo's guard and GitHub's entries with kfm-context agree", () => {
+describe("fire times across daylight-saving changes, 2024-2030: the meaning, Airflow's timetable, robfig/cron with Argo's guard and with Tekton's run creator, and GitHub's entries with kfm-context agree", () => {
   it("covers every change of the four zones from 2024 to 2030", () => {
     for (const zone of ZONES) expect(changes(zone).length, zone).toBe(14);
+    // Tekton's run creator guards crons in every zone (Santiago's change at midnight meets two of them), dst-daily-berlin's among them.
+    for (const zone of ZONES) expect(cases.filter((c) => c.zone === zone && tektonCreated.has(c.tektonFile!)).length, zone).toBeGreaterThan(1);
+    expect(cases.some((c) => c.zone === "Europe/Berlin" && c.cron === "30 2 * * *" && tektonCreated.has(c.tektonFile!))).toBe(true);
   });
 
   for (const zone of ZONES) {
@@ -271,6 +355,23 @@ describe("fire times across daylight-saving changes, 2024-2030: the meaning, Air
             mismatches.push(`${c.cron} around ${iso(ch.at)}: Airflow ${airflow.join(" ")} but the meaning ${want.join(" ")}`);
           if (JSON.stringify(guarded) !== JSON.stringify(want))
             mismatches.push(`${c.cron} around ${iso(ch.at)}: Argo ${guarded.join(" ")} but the meaning ${want.join(" ")}`);
+          const cronJob = cronJobFires(c, ch.from);
+          if (Date.parse(cronJob[cronJob.length - 1]!) <= until)
+            mismatches.push(`${c.cron} ${ch.from}: the CronJob's ${COUNT} fires end before the window does`);
+          const created = tektonCreated.get(c.tektonFile!);
+          const runs = cronJob
+            .filter((f) => Date.parse(f) <= until)
+            .flatMap((f) => {
+              if (created === undefined) return [Date.parse(f)];
+              const logical = created.get(f);
+              if (logical === undefined) throw new Error(`${c.cron}: fire ${f} not passed to the creator`);
+              // The run's logical date is the instant it fired: the creator never moves it.
+              if (logical !== null && logical !== Date.parse(f)) mismatches.push(`${c.cron}: fire ${f} created a run dated ${iso(logical)}`);
+              return logical === null ? [] : [logical];
+            });
+          const tekton = inWindow(runs);
+          if (JSON.stringify(tekton) !== JSON.stringify(want))
+            mismatches.push(`${c.cron} around ${iso(ch.at)}: Tekton ${tekton.join(" ")} but the meaning ${want.join(" ")}`);
           // GitHub: every entry's fires in the window, each through kfm-context.
           const cw = (parsedOf(githubFires.get(`${zone}#${ch.from}`), c.github!.file) as any[]).find((o) => o.kind === "CronWorkflow");
           const fires: { at: number; entry: string }[] = [];

@@ -12,12 +12,14 @@ import { describe, expect, it } from "vitest";
 import type { V1Container, V1CronJob } from "@kubernetes/client-node";
 import type { CronSchedule, EventSchedule, Job, Retry, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
+import { dstGuard, parseCron, type Cron } from "../../src/cron.js";
 import { runToken } from "../../src/runtime.js";
 import { parseYamlStream, toYamlStream } from "../../src/yaml.js";
 import { check } from "../../targets/tekton/check.js";
 import {
   CONTEXT_SCRIPT,
   CREATOR_SCRIPT,
+  creatorScript,
   emit,
   k8sLiteral,
   KUBECTL_IMAGE,
@@ -857,10 +859,11 @@ describe.each(shells)("kfm-wait script under %s", (...shell) => {
   });
 });
 
-describe.skipIf(!hasTool("bash") || !hasTool("jq"))("CronJob run creator (bash + jq, fake kubectl)", () => {
-  const out = compile(
-    irFixture({ timeoutSeconds: 600, schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-06-01T00:00:00" }) }),
-  );
+/**
+ * The CronJob's creator container run by bash with a fake kubectl (its `get job` prints the
+ * slot, its `create` keeps the run) and the container's env values as Kubernetes expands them.
+ */
+function creatorRunner(out: Out) {
   const c = creator(out);
   const script = kubernetesExpand(c.command![2]!);
   const dir = mkdtempSync(join(tmpdir(), "kfm-creator-"));
@@ -884,11 +887,24 @@ if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXIS
       KFM_NAMESPACE: "data",
       ...extra,
     };
-    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name) ?? "");
+    for (const e of c.env ?? []) if (e.valueFrom === undefined) vars[e.name] = kubernetesExpand(e.value ?? "");
     const r = spawnSync("bash", ["-c", script], { env: vars, encoding: "utf8" });
     const text = readFileSync(created, "utf8");
-    return { status: r.status, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
   }
+  return { script, create };
+}
+
+describe.skipIf(!hasTool("bash") || !hasTool("jq"))("CronJob run creator (bash + jq, fake kubectl)", () => {
+  // 04:00 in Europe/Berlin is in no daylight-saving change: the creator without the guard.
+  const { script, create } = creatorRunner(
+    compile(
+      irFixture({
+        timeoutSeconds: 600,
+        schedule: cron({ cron: "0 4 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-06-01T00:00:00" }),
+      }),
+    ),
+  );
 
   it("given a slot inside the window, when the creator runs, then it creates the PipelineRun named after the Job with the slot as logical date and the run timeout", () => {
     expect(script).toBe(CREATOR_SCRIPT);
@@ -916,6 +932,59 @@ if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXIS
     expect(create("2024-03-01T02:00:00+01:00", { FAKE_EXISTS: "1" }).status).toBe(0);
   });
 });
+
+describe.skipIf(!hasTool("bash") || !hasTool("jq") || !hasTool("date"))(
+  "CronJob run creator's daylight-saving guard (bash, the machine's date, no tz database)",
+  () => {
+    const ir = irFixture({
+      timeoutSeconds: 600,
+      schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2025-03-30T03:00:00" }),
+    });
+    const out = compile(ir);
+    const { script, create } = creatorRunner(out);
+    // No tz database: glibc reads the zone's clock from KFM_TZ_RULE alone, as in the kubectl image.
+    const noTzdata = { TZDIR: mkdtempSync(join(tmpdir(), "kfm-no-tzdata-")) };
+    const created = (slot: string) => create(slot, noTzdata);
+
+    it("given 30 2 * * * in Europe/Berlin, when emitted, then the CronJob also fires at 03:30 and the creator carries the guard and the zone's POSIX TZ rule", () => {
+      expect(out.cronJob!.spec!.schedule).toBe("30 2,3 * * *");
+      expect(script).toBe(creatorScript(dstGuard(parseCron("30 2 * * *") as Cron, "Europe/Berlin")));
+      expect(script).not.toBe(CREATOR_SCRIPT);
+      expect(env(creator(out), "KFM_TZ_RULE")).toBe("<+01>-1<+02>,M3.5.0,M10.5.0/3");
+      expect(env(creator(out), "KFM_SLOT_HOURS")).toBe("2");
+    });
+
+    it("given the spring-forward day, when the 03:30 CEST fire runs, then it creates the run of the skipped 02:30 slot (01:30 UTC), within the window by the slot's wall time", () => {
+      const r = created("2025-03-30T03:30:00+02:00");
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.run?.spec.params).toEqual([{ name: "logical-date", value: "2025-03-30T03:30:00+02:00" }]);
+    });
+
+    it("given a day without a change, when the 03:30 fire runs, then no run is created; the 02:30 slot runs", () => {
+      expect(created("2024-03-30T03:30:00+01:00")).toMatchObject({ status: 0, run: null });
+      expect(created("2024-07-01T03:30:00+02:00")).toMatchObject({ status: 0, run: null });
+      expect(created("2024-07-01T02:30:00+02:00").run).not.toBeNull();
+    });
+
+    it("given the fall-back day, when 02:30 fires at both occurrences, then only the second creates a run, and the 03:30 fire none", () => {
+      expect(created("2024-10-27T02:30:00+02:00")).toMatchObject({ status: 0, run: null });
+      expect(created("2024-10-27T02:30:00+01:00").run?.spec.params).toEqual([{ name: "logical-date", value: "2024-10-27T02:30:00+01:00" }]);
+      expect(created("2024-10-27T03:30:00+01:00")).toMatchObject({ status: 0, run: null });
+    });
+
+    it("given a gap slot after the end of the window, when its 03:30 fire runs, then no run is created", () => {
+      expect(created("2026-03-29T03:30:00+02:00")).toMatchObject({ status: 0, run: null });
+    });
+
+    it("given the guarded CronJob, when lifted, then the cron is read back without the added hour; a guard whose data does not match is refused", () => {
+      const text = emitted(ir);
+      expect(lift(text).schedule).toMatchObject({ kind: "cron", cron: "30 2 * * *", timezone: "Europe/Berlin", end: "2025-03-30T03:00:00" });
+      expect(() => lift(text.replace("M10.5.0/3", "M10.4.0/3"))).toThrow(/KFM_TZ_RULE is not the POSIX TZ rule/);
+      expect(() => lift(text.replace("30 2,3 * * *", "30 2,4 * * *"))).toThrow(/schedule/);
+      expect(() => lift(text.replace("(hour + 22) % 24", "(hour + 23) % 24"))).toThrow(/daylight-saving guard/);
+    });
+  },
+);
 
 function jobFixture(name: string, over: Partial<Job> = {}): Job {
   return baseJob(name, over, "wf");
