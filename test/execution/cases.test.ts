@@ -59,6 +59,9 @@ const PROMISED: Record<string, string> = {
   "notify/success-not-notified": "succeeded | load s: s | report s: s | archive s: s",
   "no-start/pod-never-starts": "succeeded | pull s: d s@2",
   "concurrency/second-run-due": "succeeded | refresh s: t s@2",
+  "newcomer/success": "succeeded | extract s: s | clean_orders s: s | clean_customers s: s | join s: s | publish s: s",
+  "newcomer/branch-recovers": "succeeded | extract s: s | clean_orders s: f s@30 | clean_customers s: s | join s: s | publish s: s",
+  "dst-daily-berlin/gap-slot": "succeeded | nightly s: s",
 };
 
 describe("execution cases", () => {
@@ -76,9 +79,9 @@ describe("execution cases", () => {
     expect(got).toEqual(PROMISED);
   });
 
-  it("list every spec of test/execution/specs once, with scenario names unique per spec", () => {
+  it("list every spec of test/execution/specs once, and issue 15's two workflows of specs/, with scenario names unique per spec", () => {
     const specs = readdirSync(join(PACKAGE_ROOT, "test/execution/specs")).map((f) => `test/execution/specs/${f}`);
-    expect(EXECUTION_CASES.map((c) => c.spec).sort()).toEqual(specs.sort());
+    expect(EXECUTION_CASES.map((c) => c.spec).sort()).toEqual([...specs, "specs/dst-daily-berlin.yaml", "specs/newcomer.yaml"].sort());
     for (const c of EXECUTION_CASES) expect(new Set(c.scenarios.map((s) => s.name)).size).toBe(c.scenarios.length);
   });
 

@@ -209,6 +209,30 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     ],
   },
   {
+    // Issue 15's newcomer workflow itself (specs/), with its own minutes-long timeouts and
+    // 30 s first retry wait: a five-job diamond, exponential retries bounded per attempt,
+    // one run at a time.
+    spec: "specs/newcomer.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("branch-recovers", "`clean_orders` fails once and recovers on attempt 2, 30 s later (the first wait); `join` and `publish` then run.", {
+        attempts: { clean_orders: ["fail:1"] },
+      }),
+    ],
+  },
+  {
+    // Issue 15's daily 02:30 in Europe/Berlin, run for the slot the spring-forward gap moved:
+    // 02:30 read with the offset before the gap, 01:30 UTC (README, Meanings, Schedules).
+    spec: "specs/dst-daily-berlin.yaml",
+    scenarios: [
+      {
+        name: "gap-slot",
+        description: "The run of 2024-03-31's 02:30 slot, which the gap moved to 01:30 UTC: `ds` is 2024-03-31 and `ts` 01:30 UTC.",
+        logicalDate: "2024-03-31T01:30:00+00:00",
+      },
+    ],
+  },
+  {
     spec: "test/execution/specs/concurrency.yaml",
     note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton refuses max_active_runs (KFM301); on GitHub Actions act runs no concurrency group, so the first run only (the queue is checked by GitHub's parser, conformance).",
     scenarios: [
