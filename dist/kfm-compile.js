@@ -27317,7 +27317,7 @@ function check4(ir) {
   if (ir.maxActiveRuns === 1)
     problems.push(...queueLength(ir));
   for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
+    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be started when another completes (\`workflow_run\`) but not made to wait for one, and nothing GitHub records on a scheduled run names its logical date (\`run-name\` may use only the github, inputs and vars contexts, and a scheduled run's github context holds the cron entry, not the slot this target computes inside the run), so the downstream cannot tell which upstream run is the one for its date. Compile for Airflow or Argo, or start this workflow from the upstream's last job with \`gh workflow run\` and its logical_date.`, u.at));
   }
   for (const job of ir.jobs) {
     if (job.approval === null)
@@ -27559,7 +27559,7 @@ var features4 = {
   },
   "dependency.workflow": {
     support: "refused",
-    how: "A workflow can be triggered by another's completion but cannot wait for the other's run of the same logical date (GitHub records no logical date); compile for Airflow."
+    how: "A workflow can be started by another's completion but cannot wait for the other's run of the same logical date: `run-name` sees only the github, inputs and vars contexts, so a scheduled run carries no logical date; compile for Airflow or Argo."
   },
   "notify.failure": {
     support: "emulated",

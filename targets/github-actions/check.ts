@@ -94,7 +94,7 @@ export function check(ir: Workflow): Problem[] {
     problems.push(
       problem(
         "KFM301",
-        `${TARGET} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`,
+        `${TARGET} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be started when another completes (\`workflow_run\`) but not made to wait for one, and nothing GitHub records on a scheduled run names its logical date (\`run-name\` may use only the github, inputs and vars contexts, and a scheduled run's github context holds the cron entry, not the slot this target computes inside the run), so the downstream cannot tell which upstream run is the one for its date. Compile for Airflow or Argo, or start this workflow from the upstream's last job with \`gh workflow run\` and its logical_date.`,
         u.at,
       ),
     );

@@ -15,7 +15,7 @@ export const features: FeatureTable = {
   },
   "dependency.workflow": {
     support: "refused",
-    how: "A workflow can be triggered by another's completion but cannot wait for the other's run of the same logical date (GitHub records no logical date); compile for Airflow.",
+    how: "A workflow can be started by another's completion but cannot wait for the other's run of the same logical date: `run-name` sees only the github, inputs and vars contexts, so a scheduled run carries no logical date; compile for Airflow or Argo.",
   },
   "notify.failure": {
     support: "emulated",
