@@ -9898,7 +9898,7 @@ function emit(ir, options = DEFAULT_OPTIONS) {
 function check(ir) {
   const problems = [];
   if (ir.schedule !== null && ir.schedule.kind === "event") {
-    problems.push(problem("KFM301", `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`, ir.schedule.at));
+    problems.push(problem("KFM301", `airflow cannot express an event trigger (\`${ir.schedule.trigger}\`): a DAG run started by an Airflow asset event has no logical date, and an event that arrives while the DAG is already queued starts no run of its own, where the spec means one run per new object dated by its event. Use a cron schedule, or drop the schedule and have the event source start one run per new object through Airflow's REST API (POST /api/v2/dags/<dag_id>/dagRuns with \`logical_date\` = the S3 record's eventTime in whole seconds UTC).`, ir.schedule.at));
   }
   if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
     problems.push(problem("KFM301", `airflow cannot express max_active_runs of ${ir.maxActiveRuns}: Airflow keeps it in a 32-bit column and kfm-compile writes ${MAX_ACTIVE_RUNS} for "no limit". Use a smaller limit, or none.`, [...ir.at, "max_active_runs"]));
@@ -9972,7 +9972,10 @@ var features = {
     support: "native",
     how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`)."
   },
-  "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
+  "schedule.event": {
+    support: "refused",
+    how: 'A run started by an asset event has no logical date (the scheduler creates it with `logical_date=None`) and events queued meanwhile start no run of their own; start one run per new object through the REST API with `logical_date` = the event\'s time (README "Event triggers").'
+  },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
   "env.standard": {
