@@ -428,7 +428,7 @@ describe("an event trigger (s3_file_arrival) as repository_dispatch", () => {
     expect(doc(ir).on.workflow_dispatch.inputs.logical_date.required).toBe(true);
     expect(doc(ir).jobs["kfm-context"].with).toMatchObject({ "event-bucket": "raw.bucket", "event-prefix": "sales/in/" });
     // The payload reaches the script as a step variable, never in its text.
-    const step = contextWorkflow().jobs["logical-date"].steps[0];
+    const step = (contextWorkflow() as Doc).jobs["logical-date"].steps[0];
     expect(step.env.KFMI_EVENT_PAYLOAD).toBe("${{ toJSON(github.event.client_payload) }}");
     expect(CONTEXT_SCRIPT).not.toContain("client_payload }}");
   });
