@@ -318,9 +318,13 @@ def event_record(payload, bucket, prefix):
     if not isinstance(key, str) or re.match("(/|%2F)".join(re.escape(part) for part in prefix.split("/")), key) is None:
         return None, "the record's key is not under the prefix"
     m = EVENT_TIME.fullmatch(time_text) if isinstance(time_text, str) else None
-    try:
-        instant = datetime.fromisoformat(time_text[:19] + ("+00:00" if m.group(8) == "Z" else m.group(8)))
-    except (AttributeError, ValueError):
+    instant = None
+    if m is not None:
+        try:
+            instant = datetime.fromisoformat(time_text[:19] + ("+00:00" if m.group(8) == "Z" else m.group(8)))
+        except ValueError:
+            instant = None
+    if instant is None:
         fail("the S3 event record has no eventTime like 2024-01-01T02:03:04.567Z")
     return instant.astimezone(UTC), ""
 

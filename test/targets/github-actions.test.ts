@@ -1809,6 +1809,8 @@ describe("the logical-date script on a repository_dispatch, executed on S3 event
       const r = dispatch({ Records: [record({ eventTime })] });
       expect(r.status, String(eventTime)).toBe(1);
       expect(r.out, String(eventTime)).toEqual({});
+      expect(r.stdout, String(eventTime)).toContain("::error title=kfm-context::the S3 event record has no eventTime");
+      expect(r.stderr, String(eventTime)).not.toContain("Traceback");
     }
     const none = runContext(
       { KFMI_EVENT_NAME: "repository_dispatch", KFMI_EVENT_PAYLOAD: JSON.stringify({ Records: [record()] }), KFMI_EVENT_BUCKET: "", KFMI_EVENT_PREFIX: "" },
