@@ -9229,6 +9229,9 @@ function tektonRunGenerateName(specName3) {
 }
 var GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
 var GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
+function githubDispatchType(specName3) {
+  return `${specName3}-s3-file-arrival`;
+}
 var GITHUB_INTERNAL_ENV_PREFIX = "KFMI_";
 var GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$(</proc/sys/kernel/random/uuid)";
 var ARGO_DAG_TEMPLATE = "kfm-dag";
@@ -26369,6 +26372,46 @@ def utc_entry_slot(cron, zone, entries, fired, now):
 # --- end of daylight saving in Etc/UTC ---------------------------------------------------------------
 
 
+# --- Event triggers (README, Event triggers) ---------------------------------------------------------
+# A repository_dispatch run carries the object store's S3 event notification as its client_payload,
+# {"Records": [{"eventName", "eventTime", "s3": {"bucket": {"name"}, "object": {"key"}}}]}, here as
+# JSON in KFMI_EVENT_PAYLOAD. As on the other targets, the jobs run only for a new object's record
+# (eventName (s3:)ObjectCreated:...) in the bucket with a key under the prefix, each / of the prefix
+# matching / or %2F (stores URL-encode the key); the logical date is the record's eventTime in
+# whole seconds, UTC.
+OBJECT_CREATED = re.compile(r"(s3:)?ObjectCreated:")
+EVENT_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def event_record(payload, bucket, prefix):
+    # (the record's time, "") for a record of the trigger, else (None, why the run is skipped).
+    try:
+        record = json.loads(payload)["Records"][0]
+        name, time_text = record["eventName"], record.get("eventTime")
+        record_bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None, "the dispatch's client_payload holds no S3 event record"
+    if not isinstance(name, str) or OBJECT_CREATED.match(name) is None:
+        return None, "the record's event is not an object creation"
+    if record_bucket != bucket:
+        return None, "the record is of another bucket"
+    if not isinstance(key, str) or re.match("(/|%2F)".join(re.escape(part) for part in prefix.split("/")), key) is None:
+        return None, "the record's key is not under the prefix"
+    m = EVENT_TIME.fullmatch(time_text) if isinstance(time_text, str) else None
+    instant = None
+    if m is not None:
+        try:
+            instant = datetime.fromisoformat(time_text[:19] + ("+00:00" if m.group(8) == "Z" else m.group(8)))
+        except ValueError:
+            instant = None
+    if instant is None:
+        fail("the S3 event record has no eventTime like 2024-01-01T02:03:04.567Z")
+    return instant.astimezone(UTC), ""
+
+
+# --- end of event triggers ---------------------------------------------------------------------------
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -26426,6 +26469,16 @@ def main():
             print("kfm-context: the slot " + local + " is outside the schedule's window; skipping the run")
         else:
             print("kfm-context: scheduled run for the slot " + local + " in " + zone.key)
+    elif event == "repository_dispatch":
+        bucket = get("KFMI_EVENT_BUCKET")
+        if bucket == "":
+            fail("this workflow has no event trigger")
+        logical, why = event_record(get("KFMI_EVENT_PAYLOAD"), bucket, get("KFMI_EVENT_PREFIX"))
+        if logical is None:
+            run = False
+            print("kfm-context: " + why + "; skipping the run")
+        else:
+            print("kfm-context: event-triggered run, logical date from the record's eventTime")
     else:
         fail("unexpected event " + event)
     lines = ["run=" + ("true" if run else "false")]
@@ -26863,6 +26916,8 @@ var CONTEXT_INPUTS = [
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  { name: "event-bucket", type: "string", default: "", description: "The bucket of an event trigger (s3_file_arrival); empty: none", variable: "EVENT_BUCKET" },
+  { name: "event-prefix", type: "string", default: "", description: "The key prefix of an event trigger; empty: every key", variable: "EVENT_PREFIX" },
   {
     name: "slot-from",
     type: "string",
@@ -26949,17 +27004,20 @@ function contextOutputExpression(name2) {
 }
 function contextWith(ir) {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
+  const e = ir.schedule !== null && ir.schedule.kind === "event" ? ir.schedule : null;
   return withInputs(CONTEXT_INPUTS, {
     "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
     cron: s === null ? "" : s.cron,
     timezone: s === null ? "" : s.timezone,
-    "utc-crons": s === null ? "" : githubUtcSchedule(s)?.map((e) => e.cron).join(";") ?? "",
+    "utc-crons": s === null ? "" : githubUtcSchedule(s)?.map((e2) => e2.cron).join(";") ?? "",
     start: s?.start ?? "",
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
     "run-token-seed": escapeText(ir.runTokenSeed),
-    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED,
+    "event-bucket": e === null ? "" : e.bucket,
+    "event-prefix": e === null ? "" : escapeText(e.prefix)
   });
 }
 var SLOT_FROM_CREATED = "created_at";
@@ -27126,6 +27184,9 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
     on.schedule = githubScheduleEntries(ir.schedule);
   }
+  if (ir.schedule !== null && ir.schedule.kind === "event") {
+    on.repository_dispatch = { types: [githubDispatchType(ir.name)] };
+  }
   on.workflow_dispatch = {
     inputs: {
       [LOGICAL_DATE_INPUT]: {
@@ -27162,8 +27223,21 @@ function emit4(ir, options = DEFAULT_OPTIONS4) {
 ${utcScheduleComment(ir.schedule, utc).map((l) => `  # ${l}
 `).join("")}  schedule:
 `);
-  return hashComment(headerLines(ir, TARGET_NAME3)) + body;
+  const withEvent = ir.schedule !== null && ir.schedule.kind === "event" ? body.replace(`
+"on":
+  repository_dispatch:
+`, `
+"on":
+${DISPATCH_COMMENT.map((l) => `  # ${l}
+`).join("")}  repository_dispatch:
+`) : body;
+  return hashComment(headerLines(ir, TARGET_NAME3)) + withEvent;
 }
+var DISPATCH_COMMENT = [
+  "A relay posts each S3 event notification of the bucket as POST /repos/{owner}/{repo}/dispatches",
+  'with this event_type and the notification body ({"Records": [...]}) as client_payload; kfm-context',
+  "runs the jobs only for a new object's record under the source (README, Event triggers)."
+];
 function inputDefinitions(inputs) {
   return Object.fromEntries(inputs.map((i) => [
     i.name,
@@ -27200,6 +27274,8 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
             env: {
               [V("EVENT_NAME")]: "${{ github.event_name }}",
               [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              // A repository_dispatch's S3 event notification, as JSON data (never in the script).
+              [V("EVENT_PAYLOAD")]: "${{ toJSON(github.event.client_payload) }}",
               ...inputVariables(CONTEXT_INPUTS),
               [V("TOKEN")]: "${{ github.token }}"
             },
@@ -27295,9 +27371,6 @@ var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])
 function check4(ir) {
   const problems = [];
   const s = ir.schedule;
-  if (s !== null && s.kind === "event") {
-    problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
-  }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
       problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`, [...s.at, "catchup"]));
@@ -27507,6 +27580,12 @@ function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
     kind: "setting",
     text: `The shared workflows ${sharedFiles(options).map((f) => f.name).join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`
   });
+  if (ir.schedule?.kind === "event") {
+    out.push({
+      kind: "setting",
+      text: `A relay posting each S3 event notification of bucket ${ir.schedule.bucket} as POST /repos/{owner}/{repo}/dispatches with event_type ${githubDispatchType(ir.name)} and the notification body ({"Records": [...]}) as client_payload, with a token holding Contents: read and write on the repository (or a classic token with repo); GitHub runs it from the default branch.`
+    });
+  }
   const secrets = /* @__PURE__ */ new Map();
   for (const job of ir.jobs) {
     for (const e of job.env) {
@@ -27597,7 +27676,10 @@ var features4 = {
     support: "emulated",
     how: "GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule), so a schedule with a slot in a change is written in Etc/UTC: a cron firing every hour as itself (elapsed hours), any other as one cron per UTC offset of the zone, and kfm-context runs only the runs whose instant is a slot's under the meaning (a gap slot an hour late, a fold slot at its second occurrence); the other entry's run is skipped (Berlin's daily 02:30: one skipped run a day)."
   },
-  "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
+  "schedule.event": {
+    support: "emulated",
+    how: "`on.repository_dispatch` of a type named for the workflow: a relay posts the object store's S3 event notification as the dispatch's `client_payload`, and `kfm-context` runs the jobs only for a new object's record in the bucket under the prefix, with the record's eventTime (whole seconds, UTC) as logical date; any other record skips the run."
+  },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {
@@ -28043,6 +28125,19 @@ function lift4(text, sharedTexts) {
     schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
+  }
+  const bucket = cget("event-bucket");
+  const prefix = literal(cget("event-prefix"), `${GITHUB_CONTEXT_JOB}: event prefix`);
+  if (on.repository_dispatch !== void 0) {
+    if (on.schedule !== void 0)
+      fail4("a workflow has either on.schedule or on.repository_dispatch, not both");
+    if (!same(on.repository_dispatch, { types: [githubDispatchType(workflow)] }))
+      fail4(`on.repository_dispatch is not {types: [${githubDispatchType(workflow)}]}, the one type this workflow's events are dispatched as`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(bucket))
+      fail4(`${GITHUB_CONTEXT_JOB}: the workflow runs on repository_dispatch but event-bucket is not a bucket name`);
+    schedule = { kind: "event", trigger: "s3_file_arrival", source: s3Source(bucket, prefix) };
+  } else if (bucket !== "" || prefix !== "") {
+    fail4(`${GITHUB_CONTEXT_JOB}: it has an event bucket or prefix but the workflow has no on.repository_dispatch`);
   }
   const dispatch = obj2(on.workflow_dispatch, "on.workflow_dispatch");
   const input = obj2(obj2(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");

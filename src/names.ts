@@ -151,6 +151,17 @@ export const GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
 export const GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
 
 /**
+ * The `repository_dispatch` event type (`on.repository_dispatch.types`) an event-triggered
+ * (`s3_file_arrival`) workflow runs on: named for the workflow, so a relay posting one
+ * workflow's object-store events starts no other workflow of the repository. At most 68
+ * characters (a workflow name has at most 52); GitHub takes up to 100 (`event_type`,
+ * github/rest-api-description descriptions/api.github.com/api.github.com.json, repos/create-dispatch-event).
+ */
+export function githubDispatchType(specName: string): string {
+  return `${specName}-s3-file-arrival`;
+}
+
+/**
  * GitHub Actions: prefix of the step variables the generated fixed scripts read
  * (image, argv, env, attempts, waits, timeouts). The job's own variables are never
  * step variables, so no spec name can clash with these or reach the container.

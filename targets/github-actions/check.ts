@@ -36,15 +36,6 @@ const UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
   const s = ir.schedule;
-  if (s !== null && s.kind === "event") {
-    problems.push(
-      problem(
-        "KFM301",
-        `${TARGET} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`,
-        s.at,
-      ),
-    );
-  }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
       problems.push(

@@ -27,6 +27,7 @@ import {
   githubNotifyJob,
   GITHUB_CONTEXT_JOB,
   GITHUB_CONTEXT_STEP,
+  githubDispatchType,
   GITHUB_INTERNAL_ENV_PREFIX,
   githubJobId,
   githubSecretName,
@@ -291,6 +292,46 @@ def utc_entry_slot(cron, zone, entries, fired, now):
 # --- end of daylight saving in Etc/UTC ---------------------------------------------------------------
 
 
+# --- Event triggers (README, Event triggers) ---------------------------------------------------------
+# A repository_dispatch run carries the object store's S3 event notification as its client_payload,
+# {"Records": [{"eventName", "eventTime", "s3": {"bucket": {"name"}, "object": {"key"}}}]}, here as
+# JSON in KFMI_EVENT_PAYLOAD. As on the other targets, the jobs run only for a new object's record
+# (eventName (s3:)ObjectCreated:...) in the bucket with a key under the prefix, each / of the prefix
+# matching / or %2F (stores URL-encode the key); the logical date is the record's eventTime in
+# whole seconds, UTC.
+OBJECT_CREATED = re.compile(r"(s3:)?ObjectCreated:")
+EVENT_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def event_record(payload, bucket, prefix):
+    # (the record's time, "") for a record of the trigger, else (None, why the run is skipped).
+    try:
+        record = json.loads(payload)["Records"][0]
+        name, time_text = record["eventName"], record.get("eventTime")
+        record_bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None, "the dispatch's client_payload holds no S3 event record"
+    if not isinstance(name, str) or OBJECT_CREATED.match(name) is None:
+        return None, "the record's event is not an object creation"
+    if record_bucket != bucket:
+        return None, "the record is of another bucket"
+    if not isinstance(key, str) or re.match("(/|%2F)".join(re.escape(part) for part in prefix.split("/")), key) is None:
+        return None, "the record's key is not under the prefix"
+    m = EVENT_TIME.fullmatch(time_text) if isinstance(time_text, str) else None
+    instant = None
+    if m is not None:
+        try:
+            instant = datetime.fromisoformat(time_text[:19] + ("+00:00" if m.group(8) == "Z" else m.group(8)))
+        except ValueError:
+            instant = None
+    if instant is None:
+        fail("the S3 event record has no eventTime like 2024-01-01T02:03:04.567Z")
+    return instant.astimezone(UTC), ""
+
+
+# --- end of event triggers ---------------------------------------------------------------------------
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -348,6 +389,16 @@ def main():
             print("kfm-context: the slot " + local + " is outside the schedule's window; skipping the run")
         else:
             print("kfm-context: scheduled run for the slot " + local + " in " + zone.key)
+    elif event == "repository_dispatch":
+        bucket = get("KFMI_EVENT_BUCKET")
+        if bucket == "":
+            fail("this workflow has no event trigger")
+        logical, why = event_record(get("KFMI_EVENT_PAYLOAD"), bucket, get("KFMI_EVENT_PREFIX"))
+        if logical is None:
+            run = False
+            print("kfm-context: " + why + "; skipping the run")
+        else:
+            print("kfm-context: event-triggered run, logical date from the record's eventTime")
     else:
         fail("unexpected event " + event)
     lines = ["run=" + ("true" if run else "false")]
@@ -862,6 +913,8 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  { name: "event-bucket", type: "string", default: "", description: "The bucket of an event trigger (s3_file_arrival); empty: none", variable: "EVENT_BUCKET" },
+  { name: "event-prefix", type: "string", default: "", description: "The key prefix of an event trigger; empty: every key", variable: "EVENT_PREFIX" },
   {
     name: "slot-from",
     type: "string",
@@ -999,6 +1052,7 @@ export function contextOutputExpression(name: string): string {
 /** The `with:` of kfm-context's caller: the schedule, window, period, run timeout and seed as data, and the manual run's date. */
 export function contextWith(ir: Workflow): Record<string, string | number> {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
+  const e = ir.schedule !== null && ir.schedule.kind === "event" ? ir.schedule : null;
   return withInputs(CONTEXT_INPUTS, {
     "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
     cron: s === null ? "" : s.cron,
@@ -1015,6 +1069,8 @@ export function contextWith(ir: Workflow): Record<string, string | number> {
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
     "run-token-seed": escapeText(ir.runTokenSeed),
     "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED,
+    "event-bucket": e === null ? "" : e.bucket,
+    "event-prefix": e === null ? "" : escapeText(e.prefix),
   });
 }
 
@@ -1253,6 +1309,11 @@ export function workflowDocument(ir: Workflow, options: GithubActionsOptions = D
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
     on.schedule = githubScheduleEntries(ir.schedule);
   }
+  if (ir.schedule !== null && ir.schedule.kind === "event") {
+    // The object store's S3 event notification, posted by a relay as a dispatch of this
+    // workflow's own type with the notification body as client_payload (README, Event triggers).
+    on.repository_dispatch = { types: [githubDispatchType(ir.name)] };
+  }
   on.workflow_dispatch = {
     inputs: {
       [LOGICAL_DATE_INPUT]: {
@@ -1292,8 +1353,20 @@ export function emit(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIO
             .map((l) => `  # ${l}\n`)
             .join("")}  schedule:\n`,
         );
-  return hashComment(headerLines(ir, TARGET_NAME)) + body;
+  // Likewise the comment above an event trigger's repository_dispatch: what posts it.
+  const withEvent =
+    ir.schedule !== null && ir.schedule.kind === "event"
+      ? body.replace(`\n"on":\n  repository_dispatch:\n`, `\n"on":\n${DISPATCH_COMMENT.map((l) => `  # ${l}\n`).join("")}  repository_dispatch:\n`)
+      : body;
+  return hashComment(headerLines(ir, TARGET_NAME)) + withEvent;
 }
+
+/** The comment above `on.repository_dispatch` of an event trigger (README, Event triggers). */
+export const DISPATCH_COMMENT: readonly string[] = [
+  "A relay posts each S3 event notification of the bucket as POST /repos/{owner}/{repo}/dispatches",
+  'with this event_type and the notification body ({"Records": [...]}) as client_payload; kfm-context',
+  "runs the jobs only for a new object's record under the source (README, Event triggers).",
+];
 
 // --- The shared reusable workflows ---------------------------------------------------------------
 
@@ -1343,6 +1416,8 @@ export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS)
             env: {
               [V("EVENT_NAME")]: "${{ github.event_name }}",
               [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              // A repository_dispatch's S3 event notification, as JSON data (never in the script).
+              [V("EVENT_PAYLOAD")]: "${{ toJSON(github.event.client_payload) }}",
               ...inputVariables(CONTEXT_INPUTS),
               [V("TOKEN")]: "${{ github.token }}",
             },

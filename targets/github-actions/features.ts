@@ -50,7 +50,10 @@ export const features: FeatureTable = {
     support: "emulated",
     how: "GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule), so a schedule with a slot in a change is written in Etc/UTC: a cron firing every hour as itself (elapsed hours), any other as one cron per UTC offset of the zone, and kfm-context runs only the runs whose instant is a slot's under the meaning (a gap slot an hour late, a fold slot at its second occurrence); the other entry's run is skipped (Berlin's daily 02:30: one skipped run a day).",
   },
-  "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
+  "schedule.event": {
+    support: "emulated",
+    how: "`on.repository_dispatch` of a type named for the workflow: a relay posts the object store's S3 event notification as the dispatch's `client_payload`, and `kfm-context` runs the jobs only for a new object's record in the bucket under the prefix, with the record's eventTime (whole seconds, UTC) as logical date; any other record skips the run.",
+  },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {

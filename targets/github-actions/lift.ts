@@ -11,11 +11,13 @@ import {
   GITHUB_INTERNAL_ENV_PREFIX,
   githubApprovalEnvironment,
   githubConcurrencyGroup,
+  githubDispatchType,
   githubNotifyJob,
   githubSecretName,
 } from "../../src/names.js";
 import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { s3Source } from "../events.js";
 import { NOTIFY_ENV, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import {
   allDoneIf,
@@ -553,6 +555,19 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
     schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail("kfm-context has a cron but the workflow has no schedule");
+  }
+  // An event trigger: a repository_dispatch of the workflow's own type, and kfm-context given
+  // the bucket and prefix its records are matched against (README, Event triggers).
+  const bucket = cget("event-bucket");
+  const prefix = literal(cget("event-prefix"), `${GITHUB_CONTEXT_JOB}: event prefix`);
+  if (on.repository_dispatch !== undefined) {
+    if (on.schedule !== undefined) fail("a workflow has either on.schedule or on.repository_dispatch, not both");
+    if (!same(on.repository_dispatch, { types: [githubDispatchType(workflow)] }))
+      fail(`on.repository_dispatch is not {types: [${githubDispatchType(workflow)}]}, the one type this workflow's events are dispatched as`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(bucket)) fail(`${GITHUB_CONTEXT_JOB}: the workflow runs on repository_dispatch but event-bucket is not a bucket name`);
+    schedule = { kind: "event", trigger: "s3_file_arrival", source: s3Source(bucket, prefix) };
+  } else if (bucket !== "" || prefix !== "") {
+    fail(`${GITHUB_CONTEXT_JOB}: it has an event bucket or prefix but the workflow has no on.repository_dispatch`);
   }
   const dispatch = obj(on.workflow_dispatch, "on.workflow_dispatch");
   const input = obj(obj(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");

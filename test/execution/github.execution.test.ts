@@ -54,9 +54,10 @@ function workflowFile(input: RunInput): string {
 /** The harness step of `executeCase`: act runs the folder; `change` may break the workflow first (sabotage). */
 function actRun(
   change?: (jobs: Record<string, Record<string, unknown>>) => void,
-  event: "workflow_dispatch" | "schedule" = "workflow_dispatch",
+  event: "workflow_dispatch" | "schedule" | "repository_dispatch" = "workflow_dispatch",
   createdAt?: string,
   schedule?: string,
+  payload?: string,
 ) {
   return async (input: RunInput): Promise<void> => {
     const file = workflowFile(input);
@@ -83,6 +84,7 @@ function actRun(
         event,
         ...(createdAt === undefined ? [] : ["--created-at", createdAt]),
         ...(schedule === undefined ? [] : ["--schedule", schedule]),
+        ...(payload === undefined ? [] : ["--payload", payload]),
       ],
       { timeoutSeconds: 300 },
     );
@@ -236,6 +238,53 @@ describe("the schedule event on act", () => {
     const late = new Set(readObserved(sabotaged).attempts.map((a) => a.env.KFM_LOGICAL_DATE));
     expect(late.size).toBe(1);
     expect([...late]).not.toEqual(["2024-11-03T06:00:00+00:00"]);
+  });
+});
+
+describe("an object-store event on act (repository_dispatch)", () => {
+  // specs/contract-7.1-event.yaml: a relay posts the S3 event notification as the dispatch's
+  // client_payload; kfm-context runs the job for a new object's record under the source, dated
+  // by its eventTime in whole seconds, and skips the run (every job skipped, the run green) for
+  // any other record.
+  const spec = "specs/contract-7.1-event.yaml";
+  const record = (eventName: string, key: string) => ({
+    Records: [{ eventName, eventTime: "2024-05-06T07:08:09.123Z", s3: { bucket: { name: "lakehouse-dev-raw" }, object: { key } } }],
+  });
+  const dispatch = async (name: string, body: unknown, change?: (jobs: Record<string, Record<string, unknown>>) => void) => {
+    const ir = specIr(spec);
+    const r = compileSpec(spec, TARGET);
+    if (r.compiled === null) throw new Error(`${spec} is refused: ${r.refused}`);
+    const scenarioPath = writeScenario(r.compiled.dir, { name, description: "", logicalDate: "2000-01-01T00:00:00+00:00" });
+    const observedPath = join(r.compiled.dir, "observed.json");
+    const payload = join(r.compiled.dir, "client_payload.json");
+    writeFileSync(payload, JSON.stringify(body));
+    const item = { spec, scenario: { name, description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
+    await actRun(change, "repository_dispatch", undefined, undefined, payload)({ item, compiled: r.compiled, scenarioPath, observedPath });
+    return readObserved(observedPath);
+  };
+
+  test("a new object's record under the prefix runs the job with the record's time as logical date", async () => {
+    const observed = await dispatch("created", record("ObjectCreated:Put", "sales/2024/05/06/orders.parquet"));
+    expect(observed.run).toBe("succeeded");
+    expect(observed.jobs).toEqual({ load_arrival: "succeeded" });
+    expect(observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE)).toEqual(["2024-05-06T07:08:09+00:00"]);
+  });
+
+  test("a removal, or a new object under another prefix, starts no job and the run stays green", async () => {
+    for (const [name, body] of [
+      ["removed", record("ObjectRemoved:Delete", "sales/2024/05/06/orders.parquet")],
+      ["elsewhere", record("s3:ObjectCreated:Put", "finance%2F2024%2Forders.parquet")],
+    ] as const) {
+      const observed = await dispatch(name, body);
+      expect(observed.run, name).toBe("succeeded");
+      expect(observed.jobs, name).toEqual({ load_arrival: "not-run" });
+      expect(observed.attempts, name).toEqual([]);
+    }
+    // Sabotage: without kfm-context's prefix, the record of another prefix runs the job.
+    const unfiltered = await dispatch("unfiltered", record("s3:ObjectCreated:Put", "finance%2F2024%2Forders.parquet"), (jobs) => {
+      delete (jobs["kfm-context"]!.with as Record<string, unknown>)["event-prefix"];
+    });
+    expect(unfiltered.jobs).toEqual({ load_arrival: "succeeded" });
   });
 });
 

@@ -22,6 +22,7 @@ import {
   ALL_DONE_IF,
   allDoneIf,
   CONTEXT_SCRIPT,
+  contextWorkflow,
   GATE_SCRIPT,
   JOB_IF,
   NOTIFY_IF,
@@ -411,19 +412,43 @@ describe("runtime values", () => {
   });
 });
 
+// ---------------------------------------------------------------- event triggers
+
+describe("an event trigger (s3_file_arrival) as repository_dispatch", () => {
+  const eventIr = (prefix = "sales/in/") =>
+    irFixture([{}], {
+      schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: `s3://raw.bucket/${prefix}`, bucket: "raw.bucket", prefix },
+    });
+
+  it("given an event trigger, then it compiles: a dispatch type named for the workflow, kfm-context given the bucket and prefix", () => {
+    const ir = eventIr();
+    expect(codes(ir)).toEqual([]);
+    expect(doc(ir).on.repository_dispatch).toEqual({ types: [`${ir.name}-s3-file-arrival`] });
+    expect(doc(ir).on.schedule).toBeUndefined();
+    expect(doc(ir).on.workflow_dispatch.inputs.logical_date.required).toBe(true);
+    expect(doc(ir).jobs["kfm-context"].with).toMatchObject({ "event-bucket": "raw.bucket", "event-prefix": "sales/in/" });
+    // The payload reaches the script as a step variable, never in its text.
+    const step = (contextWorkflow() as Doc).jobs["logical-date"].steps[0];
+    expect(step.env.KFMI_EVENT_PAYLOAD).toBe("${{ toJSON(github.event.client_payload) }}");
+    expect(CONTEXT_SCRIPT).not.toContain("client_payload }}");
+  });
+
+  it("given an event trigger, then lift reads it back, and refuses a drifted type, a missing bucket or a dispatch beside a schedule", () => {
+    const ir = eventIr();
+    const text = emit(ir);
+    expect(lift(text)).toEqual(summarize(ir));
+    expect(lift(text).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.bucket/sales/in/" });
+    expect(lift(emit(eventIr(""))).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.bucket/" });
+    expect(() => lift(text.replace(`- ${ir.name}-s3-file-arrival`, "- other"))).toThrow(/on.repository_dispatch is not/);
+    expect(() => lift(text.replace("      event-bucket: raw.bucket\n", ""))).toThrow(/event-bucket is not a bucket name/);
+    expect(() => lift(text.replace(/ {2}repository_dispatch:\n {4}types:\n {6}- .*\n/, ""))).toThrow(/no on.repository_dispatch/);
+    expect(() => lift(text.replace('"on":\n', '"on":\n  schedule:\n    - cron: 0 2 * * *\n      timezone: Etc/UTC\n'))).toThrow();
+  });
+});
+
 // ---------------------------------------------------------------- refusals
 
 describe("refusals (KFM301)", () => {
-  it("given an event trigger, then it is refused", () => {
-    expect(
-      codes(
-        irFixture([{}], {
-          schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" },
-        }),
-      ),
-    ).toEqual(["KFM301"]);
-  });
-
   it("given catchup true, then it is refused", () => {
     const ps = check(irFixture([{}], { schedule: cron({ catchup: true }) }));
     expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
@@ -1729,5 +1754,69 @@ describe("prerequisites (explain --target)", () => {
       .join("\n");
     expect(withLogin).toContain("self-hosted, linux");
     expect(withLogin).toContain("GHCR_TOKEN");
+  });
+});
+
+describe("the logical-date script on a repository_dispatch, executed on S3 event records", () => {
+  const record = (over: Record<string, unknown> = {}, key = "sales/in/2024/part-0.csv", bucket = "raw.bucket") => ({
+    eventName: "ObjectCreated:Put",
+    eventTime: "2024-01-01T02:03:04.567Z",
+    s3: { bucket: { name: bucket }, object: { key } },
+    ...over,
+  });
+  const dispatch = (payload: unknown) =>
+    runContext(
+      { KFMI_EVENT_NAME: "repository_dispatch", KFMI_EVENT_PAYLOAD: JSON.stringify(payload), KFMI_EVENT_BUCKET: "raw.bucket", KFMI_EVENT_PREFIX: "sales/in/" },
+      "2025-06-01T00:00:00Z",
+    );
+
+  it("given a new object's record under the prefix, then the logical date is its eventTime in whole seconds, UTC", () => {
+    const r = dispatch({ Records: [record()] });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.out).toEqual({
+      run: "true",
+      execution_date: "2024-01-01T02:03:04+00:00",
+      ds: "2024-01-01",
+      ts: "2024-01-01T02:03:04+00:00",
+      run_token: runToken("kfm-run-token/v1\nwf\n00\n", Date.parse("2024-01-01T02:03:04Z")),
+    });
+  });
+
+  it("given MinIO's record (s3: event name, %2F in the key) or an offset eventTime, then it runs at that instant in UTC", () => {
+    expect(dispatch({ Records: [record({ eventName: "s3:ObjectCreated:Put" }, "sales%2Fin%2Fa.csv")] }).out.ts).toBe("2024-01-01T02:03:04+00:00");
+    expect(dispatch({ Records: [record({ eventTime: "2024-01-01T04:03:04+02:00" })] }).out.ts).toBe("2024-01-01T02:03:04+00:00");
+  });
+
+  it("given a record of another bucket, another prefix, a removal, or a payload without records, then the run is skipped (run=false), not failed", () => {
+    for (const payload of [
+      { Records: [record({}, "sales/in/a.csv", "other.bucket")] },
+      { Records: [record({}, "sales/out/a.csv")] },
+      { Records: [record({}, "sales/inbox/a.csv")] },
+      { Records: [record({ eventName: "ObjectRemoved:Delete" })] },
+      { Records: [record({ eventName: "s3:ObjectAccessed:Get" })] },
+      { Records: [] },
+      {},
+      null,
+    ]) {
+      const r = dispatch(payload);
+      expect(r.status, JSON.stringify(payload) + r.stderr).toBe(0);
+      expect(r.out, JSON.stringify(payload)).toEqual({ run: "false" });
+    }
+  });
+
+  it("given a matching record without a readable eventTime, or a workflow without an event trigger, then the context job fails closed", () => {
+    for (const eventTime of [undefined, "", "2024-01-01 02:03:04Z", "2024-02-30T00:00:00Z", 1704074584]) {
+      const r = dispatch({ Records: [record({ eventTime })] });
+      expect(r.status, String(eventTime)).toBe(1);
+      expect(r.out, String(eventTime)).toEqual({});
+      expect(r.stdout, String(eventTime)).toContain("::error title=kfm-context::the S3 event record has no eventTime");
+      expect(r.stderr, String(eventTime)).not.toContain("Traceback");
+    }
+    const none = runContext(
+      { KFMI_EVENT_NAME: "repository_dispatch", KFMI_EVENT_PAYLOAD: JSON.stringify({ Records: [record()] }), KFMI_EVENT_BUCKET: "", KFMI_EVENT_PREFIX: "" },
+      "2025-06-01T00:00:00Z",
+    );
+    expect(none.status).toBe(1);
+    expect(none.stdout).toContain("this workflow has no event trigger");
   });
 });

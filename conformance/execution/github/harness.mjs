@@ -6,8 +6,8 @@
 // is not GitHub and what the harness does about it.
 //
 //   node conformance/execution/github/harness.mjs --act BIN --folder DIR --workflow FILE.yml \
-//     --scenario scenario.json --out observed.json [--event workflow_dispatch|schedule]
-//     [--schedule CRON] [--created-at YYYY-MM-DDTHH:MM:SSZ] [--keep DIR]
+//     --scenario scenario.json --out observed.json [--event workflow_dispatch|schedule|repository_dispatch]
+//     [--schedule CRON] [--payload client_payload.json] [--created-at YYYY-MM-DDTHH:MM:SSZ] [--keep DIR]
 //
 // --folder holds the files kfm-compile wrote for the target (the workflow and the folder's
 // shared kfm-*.yml); --workflow names the one to run. --created-at is the run's `created_at` the
@@ -257,14 +257,27 @@ async function main() {
   // workflow_dispatch with the scenario's logical date (a manual run, a backfill); or, with
   // --event schedule, the event GitHub sends for one of the workflow's crons (kfm-context then
   // takes the latest slot before the host's clock, whatever the scenario says).
+  // With --event repository_dispatch, the dispatch a relay posts for an object-store event: the
+  // workflow's one on.repository_dispatch type as `action` and the JSON of --payload as
+  // `client_payload` (the webhook payload's fields, github/docs webhook-events-and-payloads,
+  // repository_dispatch).
   const event = a.event ?? "workflow_dispatch";
-  if (event !== "workflow_dispatch" && event !== "schedule") fail(`--event ${event}: workflow_dispatch or schedule`);
+  if (event !== "workflow_dispatch" && event !== "schedule" && event !== "repository_dispatch")
+    fail(`--event ${event}: workflow_dispatch, schedule or repository_dispatch`);
+  const types = wf.on?.repository_dispatch?.types ?? [];
+  if (event === "repository_dispatch" && (types.length !== 1 || a.payload === undefined))
+    fail("--event repository_dispatch: the workflow needs one on.repository_dispatch type, and --payload a JSON file");
   // --schedule names which on.schedule entry fired (github.event.schedule); the first by default.
   const entries = (wf.on?.schedule ?? []).map((e) => e.cron);
   const cron = a.schedule ?? entries[0];
   if (event === "schedule" && cron === undefined) fail("--event schedule: the workflow has no schedule");
   if (a.schedule !== undefined && !entries.includes(a.schedule)) fail(`--schedule ${a.schedule}: not an on.schedule entry (${entries.join(", ")})`);
-  const payload = event === "schedule" ? { schedule: cron } : { inputs: { logical_date: scenario.logicalDate } };
+  const payload =
+    event === "schedule"
+      ? { schedule: cron }
+      : event === "repository_dispatch"
+        ? { action: types[0], client_payload: JSON.parse(readFileSync(a.payload, "utf8")) }
+        : { inputs: { logical_date: scenario.logicalDate } };
   writeFileSync(join(work, "event.json"), JSON.stringify(payload));
   const labels = new Set();
   for (const d of Object.values(docs)) for (const j of Object.values(d.jobs ?? {})) for (const l of [j["runs-on"] ?? []].flat()) labels.add(l);
