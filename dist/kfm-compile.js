@@ -9214,6 +9214,12 @@ var TEKTON_START_RUNS_TASK = `${RESERVED_PREFIX}start-runs`;
 function tektonStarterAccount(specName3) {
   return `${kubeName(specName3)}-run-starter`;
 }
+function tektonUpstreamWaitTask(workflow) {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
+}
+function tektonWaiterAccount(specName3) {
+  return `${kubeName(specName3)}-run-waiter`;
+}
 function tektonRunQueueLease(specName3) {
   return `${kubeName(specName3)}-run-queue`;
 }
@@ -24133,7 +24139,10 @@ var ENV = {
   pipeline: "KFM_PIPELINE",
   maxActiveRuns: "KFM_MAX_ACTIVE_RUNS",
   ownRun: "KFM_OWN_RUN",
-  lease: "KFM_LEASE"
+  lease: "KFM_LEASE",
+  upstreamPipeline: "KFM_UPSTREAM_PIPELINE",
+  waitTimeoutSeconds: "KFM_WAIT_TIMEOUT_SECONDS",
+  pollSeconds: "KFM_POLL_SECONDS"
 };
 var APPROVAL_TASK_REF = { apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" };
 var APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequired", description: "description" };
@@ -24285,6 +24294,53 @@ else
   echo "$out" >&2
   exit 1
 fi
+`;
+var UPSTREAM_POLL_SECONDS2 = 60;
+var UPSTREAM_WAIT_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+if ! seconds=$(date --utc --date="$KFM_LOGICAL_DATE_PARAM" +%s); then
+  echo "kfm-wait: cannot read the logical date '$KFM_LOGICAL_DATE_PARAM'" >&2
+  exit 1
+fi
+run=$KFM_UPSTREAM_PIPELINE-$((seconds / 60))
+poll=$KFM_POLL_SECONDS
+deadline=
+if [[ -n $KFM_WAIT_TIMEOUT_SECONDS ]]; then
+  deadline=$(($(date +%s) + KFM_WAIT_TIMEOUT_SECONDS))
+fi
+echo "kfm-wait: waiting for PipelineRun $run (the run of $KFM_LOGICAL_DATE_PARAM) to succeed"
+while true; do
+  if out=$(kubectl get pipelinerun "$run" --namespace "$KFM_NAMESPACE" --output 'jsonpath={.status.conditions[?(@.type=="Succeeded")].status}' 2>&1); then
+    case $out in
+      True)
+        echo "kfm-wait: PipelineRun $run succeeded"
+        exit 0
+        ;;
+      False)
+        echo "kfm-wait: PipelineRun $run failed: this run fails before any job" >&2
+        exit 1
+        ;;
+    esac
+    echo "kfm-wait: PipelineRun $run has not finished yet"
+  elif [[ $out == *NotFound* ]]; then
+    echo "kfm-wait: PipelineRun $run does not exist yet"
+  else
+    echo "$out" >&2
+    exit 1
+  fi
+  now=$(date +%s)
+  step=$poll
+  if [[ -n $deadline ]]; then
+    if ((now >= deadline)); then
+      echo "kfm-wait: PipelineRun $run did not succeed within $KFM_WAIT_TIMEOUT_SECONDS s: this run fails before any job" >&2
+      exit 1
+    fi
+    if ((deadline - now < step)); then
+      step=$((deadline - now))
+    fi
+  fi
+  sleep "$step"
+done
 `;
 var PENDING_STATUS = "PipelineRunPending";
 var LEASE_SECONDS = 60;
@@ -24566,6 +24622,8 @@ function emit3(ir, o = DEFAULT_OPTIONS3) {
   }
   if (ir.maxActiveRuns !== null && o.starterServiceAccount === void 0)
     docs.push(...starterAccount(ir, o));
+  if (ir.upstream.length > 0)
+    docs.push(...waiterAccount(ir, o));
   if (ir.schedule?.kind === "event")
     docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
@@ -24637,8 +24695,11 @@ function layered(jobs) {
     return above.size === size.get(l - 1);
   });
 }
-function runAfterOf(job) {
-  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+function runAfterOf(job, waits = []) {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK, ...waits] : job.dependsOn.map(kubeName);
+}
+function upstreamWaits(ir) {
+  return ir.upstream.map((u) => tektonUpstreamWaitTask(u.workflow));
 }
 function okGuards(jobs) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -24667,6 +24728,7 @@ function buildPipeline(ir, o) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
   const names = helperNames(o);
+  const waits = upstreamWaits(ir);
   const finallyList = [
     ...emulated ? [runStatusTask2(names)] : [],
     ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o)),
@@ -24695,7 +24757,8 @@ function buildPipeline(ir, o) {
       ],
       tasks: [
         contextTask(ir, emulated, o),
-        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards)),
+        ...ir.upstream.map((u) => upstreamWaitTask2(u, o)),
+        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, o, names, waits) : gateTask(j, emulated, guards, waits)),
         ...emulated ? failedMarkerTasks(ir, names) : []
       ],
       ...finallyList.length > 0 ? { finally: finallyList } : {}
@@ -24705,8 +24768,8 @@ function buildPipeline(ir, o) {
 function hasGates(ir) {
   return ir.jobs.some((j) => j.approval !== null);
 }
-function gateTask(job, emulated, guards) {
-  const runAfter = runAfterOf(job);
+function gateTask(job, emulated, guards, waits) {
+  const runAfter = runAfterOf(job, waits);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -24821,7 +24884,35 @@ function contextTask(ir, emulated, o) {
     }
   };
 }
-function jobTask(job, emulated, guards, o, names) {
+function upstreamWaitTask2(u, o) {
+  const name2 = tektonUpstreamWaitTask(u.workflow);
+  const env = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(u.workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: u.timeoutSeconds === null ? "" : String(u.timeoutSeconds) },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS2) }
+  ];
+  return {
+    name: name2,
+    displayName: u.workflow,
+    description: `Waits until the run of ${u.workflow} for the same logical date has succeeded (kfm-compile).`,
+    runAfter: [TEKTON_CONTEXT_TASK],
+    params: [{ name: LOGICAL_DATE_PARAM, value: `$(params.${LOGICAL_DATE_PARAM})` }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: {
+      params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
+      steps: [
+        {
+          ...helperStep(name2, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(UPSTREAM_WAIT_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]
+        }
+      ]
+    }
+  };
+}
+function jobTask(job, emulated, guards, o, names, upstream) {
   const steps = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
@@ -24842,7 +24933,7 @@ function jobTask(job, emulated, guards, o, names) {
     name: kubeName(job.name),
     displayName: job.name,
     ...job.description === null ? {} : { description: job.description },
-    runAfter: runAfterOf(job),
+    runAfter: runAfterOf(job, upstream),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -24935,7 +25026,13 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
       // The starter's TaskRun runs as the starter's account, every other one as the template's
       // (`PipelineRun.GetTaskRunSpec`, pkg/apis/pipeline/v1/pipelinerun_types.go; a finally
       // task may be named, pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go `ValidateTaskRunSpecs`).
-      ...queued ? { taskRunSpecs: [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] } : {}
+      // The upstream waits run as the waiter account, allowed only to get PipelineRuns.
+      ...queued || ir.upstream.length > 0 ? {
+        taskRunSpecs: [
+          ...upstreamWaits(ir).map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: tektonWaiterAccount(ir.name) })),
+          ...queued ? [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] : []
+        ]
+      } : {}
     }
   };
 }
@@ -25045,6 +25142,11 @@ function starterServiceAccount(ir, o) {
 }
 function starterAccount(ir, o) {
   return accountObjects(tektonStarterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), starterRules(ir));
+}
+var WAITER_RULES = [{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get"] }];
+function waiterAccount(ir, o) {
+  const rules = WAITER_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+  return accountObjects(tektonWaiterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), rules);
 }
 function starterEnv(ir, max, namespace, ownRun) {
   return [
@@ -25221,6 +25323,12 @@ function prerequisites3(ir, options) {
       text: `The ServiceAccount \`${o.starterServiceAccount}\` (the run starter of max_active_runs), allowed to ${starterRights} in the namespace; whoever creates a run file's runs may create Jobs (its starter Job).`
     });
   }
+  if (ir.upstream.length > 0) {
+    out.push({
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${tektonWaiterAccount(ir.name)}\` the file carries (the upstream waits: get pipelineruns.tekton.dev); the upstream workflows' runs in the same namespace.`
+    });
+  }
   if (o.taskServiceAccount !== void 0)
     out.push({ kind: "account", text: `The ServiceAccount \`${o.taskServiceAccount}\` the TaskRun pods run as.` });
   for (const s of o.imagePullSecrets)
@@ -25241,7 +25349,7 @@ function prerequisites3(ir, options) {
   }
   const images = [
     o.shellImage ?? SHELL_IMAGE,
-    ...ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
+    ...ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null || ir.upstream.length > 0 ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
     ...ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []
   ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
@@ -25330,9 +25438,6 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
   if (TEKTON_VARIABLE.test(ir.runTokenSeed)) {
     problems.push(problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at));
   }
-  for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `tekton cannot express the dependency on workflow '${u.workflow}' yet: a Tekton PipelineRun has no built-in wait for another Pipeline's run of the same logical date (a polling first task is designed in targets/tekton/README.md, Cross-workflow dependencies, but not built). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow or argo, which wait.`, u.at));
-  }
   ir.notifications.forEach((n) => {
     const texts = n.kind === "slack" ? [n.channel] : [n.from, ...n.recipients];
     n.message.forEach((seg) => "text" in seg && texts.push(seg.text));
@@ -25397,8 +25502,8 @@ var features3 = {
     how: "The manual-approval-gate custom task (`taskRef` kind `ApprovalTask`, approvers from the run's `approvers` param, one approval, `timeout` = the gate's timeout); a reject or timeout fails the CustomRun, which stops the run. Refused without a timeout, or when a job is neither upstream nor downstream of the gate, or continues after it."
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow."
+    support: "emulated",
+    how: "A first task per upstream, `kfm-wait-<upstream>` (kubectl image, after kfm-context, before every root job), polls every 60 s with `kubectl get pipelinerun <upstream>-<unix minutes of the logical date>` (the name the run creator gives the CronJob's run of that slot, and backfill runs) until its `Succeeded` condition is True (succeeds) or False (fails, and the run stops before any job), or the dependency's timeout passes (fails); a run not created yet is waited for. It runs as the generated `<workflow>-run-waiter` account (`taskRunSpecs`), allowed only to get PipelineRuns."
   },
   "notify.failure": {
     support: "emulated",
@@ -25520,7 +25625,19 @@ function lift3(text) {
   if (emulated !== (envValueOrNull(contextStep, ENV.okPath) === `$(results.${TEKTON_OK_RESULT}.path)`))
     throw new Error("kfm-context declares ok but does not write it, or the reverse");
   const failedMarkers = pipeline.spec.tasks.filter((t) => t.name.startsWith(FAILED_PREFIX));
-  const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX));
+  const waitTasks = pipeline.spec.tasks.filter((t) => t.name.startsWith(UPSTREAM_WAIT_PREFIX));
+  const upstream = waitTasks.map(liftUpstreamWait2);
+  const waitNames = waitTasks.map((t) => t.name);
+  const written = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX) && !waitNames.includes(t.name));
+  for (const t of written) {
+    const runAfter = t.runAfter ?? [];
+    const parents = runAfter.filter((n) => n !== TEKTON_CONTEXT_TASK && !waitNames.includes(n));
+    if (parents.length === 0 && waitNames.some((w) => !runAfter.includes(w)))
+      throw new Error(`task ${t.name} does not wait for every upstream workflow`);
+    if (parents.length > 0 && parents.length !== runAfter.length)
+      throw new Error(`task ${t.name} runs after both jobs and the tasks before any job`);
+  }
+  const tasks = written.map((t) => t.runAfter === void 0 ? t : { ...t, runAfter: t.runAfter.filter((n) => !waitNames.includes(n)) });
   const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
   const gates = new Map(tasks.filter((t) => t.taskRef !== void 0).map((t) => [t.name, t]));
@@ -25656,13 +25773,23 @@ function lift3(text) {
   }
   if (timeoutSeconds === void 0)
     throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
-  const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
+  const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks.filter((t) => !waitNames.includes(t.name)));
   const split = (notifications.length > 0 || maxActiveRuns !== null) && timeoutSeconds !== null;
   if (liftedRuns.some((r) => r.spec.timeouts.tasks !== void 0 !== split)) {
     throw new Error(split ? "a workflow timeout with notifications or a run queue not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications or a run queue");
   }
+  const waiter = tektonWaiterAccount(pipeline.spec.displayName);
+  if (waitNames.length > 0) {
+    if (!docs.some((d) => d?.kind === "ServiceAccount" && d.metadata?.name === waiter))
+      throw new Error(`the upstream waits' account ${waiter} is not in the output`);
+    checkAccount2(docs, waiter, [...WAITER_RULES], "the upstream waits");
+  }
   for (const r of liftedRuns) {
-    const specs = r.spec.taskRunSpecs ?? [];
+    const all = r.spec.taskRunSpecs ?? [];
+    const waitSpecs = all.slice(0, waitNames.length);
+    if (JSON.stringify(waitSpecs) !== JSON.stringify(waitNames.map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: waiter }))))
+      throw new Error("a PipelineRun does not run every upstream wait as the waiter account");
+    const specs = all.slice(waitNames.length);
     if (maxActiveRuns === null) {
       if (r.spec.status !== void 0 || specs.length > 0)
         throw new Error("a PipelineRun created pending or with taskRunSpecs without a run queue");
@@ -25699,8 +25826,7 @@ function lift3(text) {
     timeoutSeconds,
     maxActiveRuns,
     runTokenSeed: runTokenSeed2,
-    // No Tekton construct waits for another workflow's run (check refuses dependencies).
-    upstream: [],
+    upstream,
     notifications,
     jobs: sortedRecord(Object.entries(jobs))
   };
@@ -26056,6 +26182,37 @@ function only(docs, kind) {
   if (found.length !== 1)
     throw new Error(`expected one ${kind} in the Tekton output, found ${found.length}`);
   return found[0];
+}
+var UPSTREAM_WAIT_PREFIX = tektonUpstreamWaitTask("");
+function liftUpstreamWait2(task) {
+  const workflow = task.displayName;
+  if (task.name !== tektonUpstreamWaitTask(workflow))
+    fail3(`wait task ${task.name} is not named after ${workflow}`);
+  if (JSON.stringify(task.runAfter) !== JSON.stringify([TEKTON_CONTEXT_TASK]) || task.when !== void 0 || task.onError !== void 0 || (task.retries ?? 0) !== 0)
+    fail3(`wait task ${task.name} must run after kfm-context only, unguarded, without retries`);
+  if (task.timeout !== "0s")
+    fail3(`wait task ${task.name}: a TaskRun timeout (${task.timeout}) would end the wait before the dependency's timeout`);
+  const steps = (task.taskSpec ?? fail3(`wait task ${task.name} has no taskSpec`)).steps;
+  if (steps.length !== 1)
+    fail3(`wait task ${task.name} has other steps than the wait`);
+  const step = steps[0];
+  if (JSON.stringify(step.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]))
+    fail3(`wait task ${task.name} does not run the upstream wait script`);
+  if (JSON.stringify(step.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT))
+    fail3(`wait task ${task.name} is not restricted`);
+  const t = envValueOrNull(step, ENV.waitTimeoutSeconds) ?? "";
+  if (t !== "" && !/^[1-9][0-9]*$/.test(t))
+    fail3(`wait task ${task.name} has the timeout '${t}'`);
+  const env = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: t },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS2) }
+  ];
+  if (JSON.stringify(step.env) !== JSON.stringify(env))
+    fail3(`wait task ${task.name} does not look every ${UPSTREAM_POLL_SECONDS2} s for ${workflow}'s run of this run's logical date in its namespace`);
+  return { workflow, timeoutSeconds: t === "" ? null : Number(t) };
 }
 function fail3(message) {
   throw new Error(message);

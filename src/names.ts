@@ -121,6 +121,14 @@ export const TEKTON_START_RUNS_TASK = `${RESERVED_PREFIX}start-runs`;
 export function tektonStarterAccount(specName: string): string {
   return `${kubeName(specName)}-run-starter`;
 }
+/** Tekton: the pipeline task that waits for one upstream workflow's run (README "Cross-workflow dependencies"). */
+export function tektonUpstreamWaitTask(workflow: string): string {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
+}
+/** Tekton: the ServiceAccount of the upstream waits, allowed only to `get` PipelineRuns. */
+export function tektonWaiterAccount(specName: string): string {
+  return `${kubeName(specName)}-run-waiter`;
+}
 export function tektonRunQueueLease(specName: string): string {
   return `${kubeName(specName)}-run-queue`;
 }

@@ -185,15 +185,6 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at),
     );
   }
-  for (const u of ir.upstream) {
-    problems.push(
-      problem(
-        "KFM301",
-        `tekton cannot express the dependency on workflow '${u.workflow}' yet: a Tekton PipelineRun has no built-in wait for another Pipeline's run of the same logical date (a polling first task is designed in targets/tekton/README.md, Cross-workflow dependencies, but not built). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow or argo, which wait.`,
-        u.at,
-      ),
-    );
-  }
   ir.notifications.forEach((n) => {
     const texts = n.kind === "slack" ? [n.channel] : [n.from, ...n.recipients];
     n.message.forEach((seg) => "text" in seg && texts.push(seg.text));

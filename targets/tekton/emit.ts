@@ -32,6 +32,7 @@ import {
   type RuntimeVariable,
   type StandardVariable,
   type Template,
+  type UpstreamWorkflow,
   type Workflow,
 } from "../../src/ir.js";
 import {
@@ -54,6 +55,8 @@ import {
   tektonRunGenerateName,
   tektonRunQueueLease,
   tektonStarterAccount,
+  tektonUpstreamWaitTask,
+  tektonWaiterAccount,
   tektonStarterGenerateName,
   TEKTON_START_RUNS_TASK,
 } from "../../src/names.js";
@@ -123,6 +126,9 @@ export const ENV = {
   maxActiveRuns: "KFM_MAX_ACTIVE_RUNS",
   ownRun: "KFM_OWN_RUN",
   lease: "KFM_LEASE",
+  upstreamPipeline: "KFM_UPSTREAM_PIPELINE",
+  waitTimeoutSeconds: "KFM_WAIT_TIMEOUT_SECONDS",
+  pollSeconds: "KFM_POLL_SECONDS",
 } as const;
 
 /**
@@ -345,6 +351,66 @@ else
   echo "$out" >&2
   exit 1
 fi
+`;
+
+/** Seconds between two looks at an upstream run (Airflow's sensor pokes every 60 s too, as Argo's wait retries). */
+export const UPSTREAM_POLL_SECONDS = 60;
+
+/**
+ * `kfm-wait-<upstream>` (README "Cross-workflow dependencies"): waits for the upstream
+ * workflow's PipelineRun of this run's logical date, named `<upstream>-<unix minutes>` (the
+ * CronJob's Job name the run creator gives each scheduled run, kubernetes
+ * pkg/controller/cronjob/utils.go `getJobName`, `getTimeHashInMinutes`; backfill runs use the
+ * same form, src/names.ts `backfillRunName`). It reads the run's `Succeeded` condition every
+ * KFM_POLL_SECONDS: True succeeds, False fails (the run then stops before any job), a run that
+ * does not exist yet (NotFound) or has not finished is looked at again, until
+ * KFM_WAIT_TIMEOUT_SECONDS (empty: no limit) have passed; then it fails. Fixed text: data in env.
+ */
+export const UPSTREAM_WAIT_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+if ! seconds=$(date --utc --date="$KFM_LOGICAL_DATE_PARAM" +%s); then
+  echo "kfm-wait: cannot read the logical date '$KFM_LOGICAL_DATE_PARAM'" >&2
+  exit 1
+fi
+run=$KFM_UPSTREAM_PIPELINE-$((seconds / 60))
+poll=$KFM_POLL_SECONDS
+deadline=
+if [[ -n $KFM_WAIT_TIMEOUT_SECONDS ]]; then
+  deadline=$(($(date +%s) + KFM_WAIT_TIMEOUT_SECONDS))
+fi
+echo "kfm-wait: waiting for PipelineRun $run (the run of $KFM_LOGICAL_DATE_PARAM) to succeed"
+while true; do
+  if out=$(kubectl get pipelinerun "$run" --namespace "$KFM_NAMESPACE" --output 'jsonpath={.status.conditions[?(@.type=="Succeeded")].status}' 2>&1); then
+    case $out in
+      True)
+        echo "kfm-wait: PipelineRun $run succeeded"
+        exit 0
+        ;;
+      False)
+        echo "kfm-wait: PipelineRun $run failed: this run fails before any job" >&2
+        exit 1
+        ;;
+    esac
+    echo "kfm-wait: PipelineRun $run has not finished yet"
+  elif [[ $out == *NotFound* ]]; then
+    echo "kfm-wait: PipelineRun $run does not exist yet"
+  else
+    echo "$out" >&2
+    exit 1
+  fi
+  now=$(date +%s)
+  step=$poll
+  if [[ -n $deadline ]]; then
+    if ((now >= deadline)); then
+      echo "kfm-wait: PipelineRun $run did not succeed within $KFM_WAIT_TIMEOUT_SECONDS s: this run fails before any job" >&2
+      exit 1
+    fi
+    if ((deadline - now < step)); then
+      step=$((deadline - now))
+    fi
+  fi
+  sleep "$step"
+done
 `;
 
 /** The PipelineRun `spec.status` of a run that waits in the queue (`PipelineRunSpecStatusPending`, pkg/apis/pipeline/v1/pipelinerun_types.go). */
@@ -898,6 +964,7 @@ export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
     if (o.serviceAccount === undefined) docs.push(...creatorAccount(ir, o));
   }
   if (ir.maxActiveRuns !== null && o.starterServiceAccount === undefined) docs.push(...starterAccount(ir, o));
+  if (ir.upstream.length > 0) docs.push(...waiterAccount(ir, o));
   if (ir.schedule?.kind === "event") docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
@@ -1020,8 +1087,13 @@ export function layered(jobs: readonly Pick<Job, "name" | "dependsOn">[]): boole
  * every task not yet started once a task fails, pipelinerunstate.go `IsStopping`), and under
  * the failure emulation its `ok` guards the roots, whose own `ok` guards their children.
  */
-export function runAfterOf(job: Job): string[] {
-  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+export function runAfterOf(job: Job, waits: readonly string[] = []): string[] {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK, ...waits] : job.dependsOn.map(kubeName);
+}
+
+/** The upstream waits' task names (README "Cross-workflow dependencies"): every root job runs after them all. */
+export function upstreamWaits(ir: Pick<Workflow, "upstream">): string[] {
+  return ir.upstream.map((u) => tektonUpstreamWaitTask(u.workflow));
 }
 
 export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
@@ -1051,6 +1123,7 @@ function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
   const names = helperNames(o);
+  const waits = upstreamWaits(ir);
   const finallyList = [
     ...(emulated ? [runStatusTask(names)] : []),
     ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o)),
@@ -1081,7 +1154,8 @@ function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
       ],
       tasks: [
         contextTask(ir, emulated, o),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards))),
+        ...ir.upstream.map((u) => upstreamWaitTask(u, o)),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, o, names, waits) : gateTask(j, emulated, guards, waits))),
         ...(emulated ? failedMarkerTasks(ir, names) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
@@ -1100,8 +1174,8 @@ export function hasGates(ir: Workflow): boolean {
  * a failed gate stops the run (check refuses the workflows where that would stop an
  * independent job).
  */
-function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
-  const runAfter = runAfterOf(job);
+function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[], waits: readonly string[]): TektonPipelineTask {
+  const runAfter = runAfterOf(job, waits);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -1250,7 +1324,49 @@ function contextTask(ir: Workflow, emulated: boolean, o: TektonOptions): TektonP
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o: TektonOptions, names: HelperNames): TektonPipelineTask {
+/**
+ * `kfm-wait-<upstream>` (README "Cross-workflow dependencies"): after kfm-context (the logical
+ * date is valid), before every root job; `UPSTREAM_WAIT_SCRIPT` in the kubectl image, under the waiter
+ * account (`taskRunSpecs`, `buildPipelineRun`). No TaskRun timeout (Tekton's default is 60 min):
+ * the script ends at the dependency's timeout.
+ */
+function upstreamWaitTask(u: UpstreamWorkflow, o: TektonOptions): TektonPipelineTask {
+  const name = tektonUpstreamWaitTask(u.workflow);
+  const env: V1EnvVar[] = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(u.workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: u.timeoutSeconds === null ? "" : String(u.timeoutSeconds) },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS) },
+  ];
+  return {
+    name,
+    displayName: u.workflow,
+    description: `Waits until the run of ${u.workflow} for the same logical date has succeeded (kfm-compile).`,
+    runAfter: [TEKTON_CONTEXT_TASK],
+    params: [{ name: LOGICAL_DATE_PARAM, value: `$(params.${LOGICAL_DATE_PARAM})` }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: {
+      params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
+      steps: [
+        {
+          ...helperStep(name, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(UPSTREAM_WAIT_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)],
+        },
+      ],
+    },
+  };
+}
+
+function jobTask(
+  job: Job,
+  emulated: boolean,
+  guards: (job: Job) => string[],
+  o: TektonOptions,
+  names: HelperNames,
+  upstream: readonly string[],
+): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
@@ -1273,7 +1389,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
     name: kubeName(job.name),
     displayName: job.name,
     ...(job.description === null ? {} : { description: job.description }),
-    runAfter: runAfterOf(job),
+    runAfter: runAfterOf(job, upstream),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -1380,7 +1496,15 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
       // The starter's TaskRun runs as the starter's account, every other one as the template's
       // (`PipelineRun.GetTaskRunSpec`, pkg/apis/pipeline/v1/pipelinerun_types.go; a finally
       // task may be named, pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go `ValidateTaskRunSpecs`).
-      ...(queued ? { taskRunSpecs: [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] } : {}),
+      // The upstream waits run as the waiter account, allowed only to get PipelineRuns.
+      ...(queued || ir.upstream.length > 0
+        ? {
+            taskRunSpecs: [
+              ...upstreamWaits(ir).map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: tektonWaiterAccount(ir.name) })),
+              ...(queued ? [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] : []),
+            ],
+          }
+        : {}),
     },
   };
 }
@@ -1540,6 +1664,15 @@ export function starterServiceAccount(ir: Workflow, o: TektonOptions): string {
 /** The generated account of the run starter (`starterRules`); the user's pods get no right on PipelineRuns. */
 function starterAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
   return accountObjects(tektonStarterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), starterRules(ir));
+}
+
+/** What the upstream waits do on the API server: `kubectl get pipelinerun <name>`, nothing more. */
+export const WAITER_RULES = [{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get"] }] as const;
+
+/** The generated account of the upstream waits (`WAITER_RULES`); the user's pods get no right on PipelineRuns. */
+function waiterAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  const rules = WAITER_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+  return accountObjects(tektonWaiterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), rules);
 }
 
 /** The starter's env: the namespace, the Pipeline, the limit, the run it ends (empty: none), the Lease. */

@@ -17,8 +17,8 @@ export const features: FeatureTable = {
     how: "The manual-approval-gate custom task (`taskRef` kind `ApprovalTask`, approvers from the run's `approvers` param, one approval, `timeout` = the gate's timeout); a reject or timeout fails the CustomRun, which stops the run. Refused without a timeout, or when a job is neither upstream nor downstream of the gate, or continues after it.",
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow.",
+    support: "emulated",
+    how: "A first task per upstream, `kfm-wait-<upstream>` (kubectl image, after kfm-context, before every root job), polls every 60 s with `kubectl get pipelinerun <upstream>-<unix minutes of the logical date>` (the name the run creator gives the CronJob's run of that slot, and backfill runs) until its `Succeeded` condition is True (succeeds) or False (fails, and the run stops before any job), or the dependency's timeout passes (fails); a run not created yet is waited for. It runs as the generated `<workflow>-run-waiter` account (`taskRunSpecs`), allowed only to get PipelineRuns.",
   },
   "notify.failure": {
     support: "emulated",

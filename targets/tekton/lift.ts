@@ -10,6 +10,7 @@
 import type { V1Container, V1CronJob, V1EnvVar, V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import {
+  kubeName,
   LOGICAL_DATE_PARAM,
   TEKTON_APPROVERS_PARAM,
   TEKTON_CONTEXT_TASK,
@@ -18,6 +19,8 @@ import {
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
   tektonFailedTaskName,
+  tektonUpstreamWaitTask,
+  tektonWaiterAccount,
   tektonNotifyTaskName,
   tektonRunQueueLease,
   TEKTON_START_RUNS_TASK,
@@ -47,6 +50,9 @@ import {
   cronJobSchedule,
   PENDING_STATUS,
   STARTER_SCRIPT,
+  UPSTREAM_POLL_SECONDS,
+  UPSTREAM_WAIT_SCRIPT,
+  WAITER_RULES,
   STARTER_TASK_SECONDS,
   starterRules,
   DOLLAR_REF,
@@ -164,7 +170,19 @@ export function lift(text: string): Summary {
     throw new Error("kfm-context declares ok but does not write it, or the reverse");
 
   const failedMarkers = pipeline.spec.tasks.filter((t) => t.name.startsWith(FAILED_PREFIX));
-  const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX));
+  const waitTasks = pipeline.spec.tasks.filter((t) => t.name.startsWith(UPSTREAM_WAIT_PREFIX));
+  const upstream = waitTasks.map(liftUpstreamWait);
+  const waitNames = waitTasks.map((t) => t.name);
+  // A root job runs after kfm-context and every upstream wait, any other job after none: checked, the
+  // jobs are read without the waits.
+  const written = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX) && !waitNames.includes(t.name));
+  for (const t of written) {
+    const runAfter = t.runAfter ?? [];
+    const parents = runAfter.filter((n) => n !== TEKTON_CONTEXT_TASK && !waitNames.includes(n));
+    if (parents.length === 0 && waitNames.some((w) => !runAfter.includes(w))) throw new Error(`task ${t.name} does not wait for every upstream workflow`);
+    if (parents.length > 0 && parents.length !== runAfter.length) throw new Error(`task ${t.name} runs after both jobs and the tasks before any job`);
+  }
+  const tasks = written.map((t) => (t.runAfter === undefined ? t : { ...t, runAfter: t.runAfter.filter((n) => !waitNames.includes(n)) }));
   const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
   const gates = new Map(tasks.filter((t) => t.taskRef !== undefined).map((t) => [t.name, t]));
@@ -302,7 +320,12 @@ export function lift(text: string): Summary {
   }
 
   if (timeoutSeconds === undefined) throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
-  const notifications = liftNotifications(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
+  const notifications = liftNotifications(
+    finallyTasks,
+    contextResults,
+    pipeline.spec.displayName,
+    pipeline.spec.tasks.filter((t) => !waitNames.includes(t.name)),
+  );
   // The split form (timeouts.tasks) is what keeps the notifications at the deadline: every
   // run has it exactly when the workflow has both (emit.ts `runTimeouts`).
   // The run starter is a finally task too: it must run when the workflow timeout fires.
@@ -314,9 +337,20 @@ export function lift(text: string): Summary {
         : "timeouts.tasks without both a workflow timeout and notifications or a run queue",
     );
   }
+  // Every upstream wait runs as the waiter account, which may only get PipelineRuns (README "Cross-workflow dependencies").
+  const waiter = tektonWaiterAccount(pipeline.spec.displayName);
+  if (waitNames.length > 0) {
+    if (!docs.some((d) => d?.kind === "ServiceAccount" && (d as { metadata?: { name?: string } }).metadata?.name === waiter))
+      throw new Error(`the upstream waits' account ${waiter} is not in the output`);
+    checkAccount(docs, waiter, [...WAITER_RULES], "the upstream waits");
+  }
   // Queued runs are created pending, their starter task running as the starter's account.
   for (const r of liftedRuns) {
-    const specs = r.spec.taskRunSpecs ?? [];
+    const all = r.spec.taskRunSpecs ?? [];
+    const waitSpecs = all.slice(0, waitNames.length);
+    if (JSON.stringify(waitSpecs) !== JSON.stringify(waitNames.map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: waiter }))))
+      throw new Error("a PipelineRun does not run every upstream wait as the waiter account");
+    const specs = all.slice(waitNames.length);
     if (maxActiveRuns === null) {
       if (r.spec.status !== undefined || specs.length > 0) throw new Error("a PipelineRun created pending or with taskRunSpecs without a run queue");
       continue;
@@ -361,8 +395,7 @@ export function lift(text: string): Summary {
     timeoutSeconds,
     maxActiveRuns,
     runTokenSeed,
-    // No Tekton construct waits for another workflow's run (check refuses dependencies).
-    upstream: [],
+    upstream,
     notifications,
     jobs: sortedRecord(Object.entries(jobs)),
   };
@@ -780,6 +813,44 @@ function only<T>(docs: readonly { kind?: string }[], kind: string): T {
   const found = docs.filter((d) => d?.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind} in the Tekton output, found ${found.length}`);
   return found[0] as T;
+}
+
+const UPSTREAM_WAIT_PREFIX = tektonUpstreamWaitTask("");
+
+/**
+ * One upstream wait read back (emit.ts `upstreamWaitTask`): named after the upstream's spec
+ * name (its displayName), after kfm-context only, the fixed wait script in one restricted step
+ * with the upstream's Pipeline name, the run's logical date, the poll and the timeout.
+ */
+function liftUpstreamWait(task: TektonPipelineTask): { workflow: string; timeoutSeconds: number | null } {
+  const workflow = task.displayName;
+  if (task.name !== tektonUpstreamWaitTask(workflow)) fail(`wait task ${task.name} is not named after ${workflow}`);
+  if (
+    JSON.stringify(task.runAfter) !== JSON.stringify([TEKTON_CONTEXT_TASK]) ||
+    task.when !== undefined ||
+    task.onError !== undefined ||
+    (task.retries ?? 0) !== 0
+  )
+    fail(`wait task ${task.name} must run after kfm-context only, unguarded, without retries`);
+  if (task.timeout !== "0s") fail(`wait task ${task.name}: a TaskRun timeout (${task.timeout}) would end the wait before the dependency's timeout`);
+  const steps = (task.taskSpec ?? fail(`wait task ${task.name} has no taskSpec`)).steps;
+  if (steps.length !== 1) fail(`wait task ${task.name} has other steps than the wait`);
+  const step = steps[0]!;
+  if (JSON.stringify(step.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]))
+    fail(`wait task ${task.name} does not run the upstream wait script`);
+  if (JSON.stringify(step.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT)) fail(`wait task ${task.name} is not restricted`);
+  const t = envValueOrNull(step, ENV.waitTimeoutSeconds) ?? "";
+  if (t !== "" && !/^[1-9][0-9]*$/.test(t)) fail(`wait task ${task.name} has the timeout '${t}'`);
+  const env = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: t },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS) },
+  ];
+  if (JSON.stringify(step.env) !== JSON.stringify(env))
+    fail(`wait task ${task.name} does not look every ${UPSTREAM_POLL_SECONDS} s for ${workflow}'s run of this run's logical date in its namespace`);
+  return { workflow, timeoutSeconds: t === "" ? null : Number(t) };
 }
 
 function fail(message: string): never {

@@ -4,7 +4,7 @@
  * file.
  */
 import type { Workflow } from "../../src/ir.js";
-import { kubeName, NOTIFY_CURL_IMAGE, tektonListenerAccount, tektonRunQueueLease } from "../../src/names.js";
+import { kubeName, NOTIFY_CURL_IMAGE, tektonListenerAccount, tektonRunQueueLease, tektonWaiterAccount } from "../../src/names.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import type { Prerequisite } from "../types.js";
 import { creatorServiceAccount, emulatesFailure, hasGates, starterServiceAccount, STEP_ACTIONS_FILE } from "./emit.js";
@@ -82,6 +82,12 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
           },
     );
   }
+  if (ir.upstream.length > 0) {
+    out.push({
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${tektonWaiterAccount(ir.name)}\` the file carries (the upstream waits: get pipelineruns.tekton.dev); the upstream workflows' runs in the same namespace.`,
+    });
+  }
   if (o.taskServiceAccount !== undefined) out.push({ kind: "account", text: `The ServiceAccount \`${o.taskServiceAccount}\` the TaskRun pods run as.` });
   for (const s of o.imagePullSecrets) out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
   const secrets = new Map<string, Set<string>>();
@@ -99,7 +105,7 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
   }
   const images = [
     o.shellImage ?? SHELL_IMAGE,
-    ...(ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null ? [o.kubectlImage ?? KUBECTL_IMAGE] : []),
+    ...(ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null || ir.upstream.length > 0 ? [o.kubectlImage ?? KUBECTL_IMAGE] : []),
     ...(ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []),
   ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });

@@ -81,7 +81,9 @@ function accountRights(file: string): Record<string, ReadonlyArray<readonly [str
           ]
         : n.endsWith("-run-starter")
           ? starterRights
-          : [["create", "pipelineruns.tekton.dev"], ["get", "jobs.batch"], ...starterRights],
+          : n.endsWith("-run-waiter")
+            ? [["get", "pipelineruns.tekton.dev"]]
+            : [["create", "pipelineruns.tekton.dev"], ["get", "jobs.batch"], ...starterRights],
     ]),
   );
 }

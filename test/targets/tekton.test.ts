@@ -27,6 +27,7 @@ import {
   SHELL_IMAGE,
   STARTER_SCRIPT,
   STARTING_DEADLINE_SECONDS,
+  UPSTREAM_WAIT_SCRIPT,
   STATUS_SCRIPT,
   RUN_STATUS_SCRIPT,
   FAILED_SCRIPT,
@@ -45,6 +46,7 @@ import { lift, parseTemplate } from "../../targets/tekton/lift.js";
 import { notificationText } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
 const RESTRICTED_CONTAINER = RESTRICTED_CONTAINER_SECURITY_CONTEXT;
+import { tektonWaiterAccount } from "../../src/names.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
@@ -1302,12 +1304,61 @@ describe("failure notifications", () => {
 });
 
 describe("cross-workflow dependencies", () => {
-  it("given a dependency on another workflow, when checked, then KFM301 at the dependency", () => {
-    const p = check({ ...irFixture(), upstream: [{ at: ["workflow", "dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }] });
-    expect(p).toHaveLength(1);
-    expect(p[0]!.code).toBe("KFM301");
-    expect(p[0]!.at).toEqual(["workflow", "dependencies", 0]);
-    expect(p[0]!.message).toMatch(/no built-in wait for another Pipeline's run .* compile for airflow or argo, which wait/);
+  const upstream = [
+    { at: ["workflow", "dependencies", 0], workflow: "ingest_orders", timeoutSeconds: null },
+    { at: ["workflow", "dependencies", 1], workflow: "ingest_customers", timeoutSeconds: 7200 },
+  ];
+  const ir: Workflow = { ...irFixture(), upstream };
+  const pipelineOf = (text: string) => (parseYamlStream(text) as { kind: string }[]).find((d) => d.kind === "Pipeline") as unknown as TektonPipeline;
+
+  it("given dependencies on other workflows, when checked, then nothing is refused", () => {
+    expect(check(ir)).toEqual([]);
+  });
+
+  it("given two dependencies, when emitted, then a wait task per upstream runs after kfm-context and before every root job, as the waiter account", () => {
+    const text = emitted(ir);
+    const p = pipelineOf(text);
+    const waits = p.spec.tasks.filter((t) => t.name.startsWith("kfm-wait-"));
+    expect(waits.map((t) => [t.name, t.displayName, t.runAfter])).toEqual([
+      ["kfm-wait-ingest-orders", "ingest_orders", ["kfm-context"]],
+      ["kfm-wait-ingest-customers", "ingest_customers", ["kfm-context"]],
+    ]);
+    const step = waits[1]!.taskSpec!.steps[0]!;
+    expect(step.image).toBe(KUBECTL_IMAGE);
+    expect(step.command).toEqual(["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]);
+    expect(step.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+    expect(Object.fromEntries((step.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({
+      KFM_UPSTREAM_PIPELINE: "ingest-customers",
+      KFM_WAIT_TIMEOUT_SECONDS: "7200",
+      KFM_POLL_SECONDS: "60",
+    });
+    for (const root of p.spec.tasks.filter((t) => !t.name.startsWith("kfm-") && (t.runAfter ?? []).includes("kfm-context")))
+      expect(root.runAfter).toEqual(["kfm-context", "kfm-wait-ingest-orders", "kfm-wait-ingest-customers"]);
+    const docs = parseYamlStream(text) as { kind: string; metadata?: { name?: string }; rules?: unknown; spec?: { taskRunSpecs?: unknown } }[];
+    const role = docs.find((d) => d.kind === "Role" && d.metadata?.name === tektonWaiterAccount(ir.name));
+    expect(role?.rules).toEqual([{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get"] }]);
+    expect(docs.find((d) => d.kind === "PipelineRun")!.spec!.taskRunSpecs).toEqual([
+      { pipelineTaskName: "kfm-wait-ingest-orders", serviceAccountName: tektonWaiterAccount(ir.name) },
+      { pipelineTaskName: "kfm-wait-ingest-customers", serviceAccountName: tektonWaiterAccount(ir.name) },
+    ]);
+  });
+
+  it("given dependencies, when lifted, then the summary holds each upstream and its timeout", () => {
+    expect(lift(emitted(ir)).upstream).toEqual([
+      { workflow: "ingest_orders", timeoutSeconds: null },
+      { workflow: "ingest_customers", timeoutSeconds: 7200 },
+    ]);
+  });
+
+  it("given a wait edited to look for another workflow, a root job not waiting, or the waiter's rights widened, when lifted, then it is refused", () => {
+    const text = emitted(ir);
+    expect(() => lift(text.replace("value: ingest-orders", "value: ingest-other"))).toThrow(/for ingest_orders's run of this run's logical date/);
+    const p = pipelineOf(text);
+    const root = p.spec.tasks.find((t) => !t.name.startsWith("kfm-") && (t.runAfter ?? []).includes("kfm-context"))!;
+    root.runAfter = ["kfm-context", "kfm-wait-ingest-orders"];
+    const docs = parseYamlStream(text).map((d) => ((d as { kind?: string }).kind === "Pipeline" ? p : d));
+    expect(() => lift(toYamlStream(docs))).toThrow(/does not wait for every upstream workflow/);
+    expect(() => lift(text.replace("    verbs:\n      - get\n", "    verbs:\n      - get\n      - list\n"))).toThrow(/other rights/);
   });
 });
 
