@@ -28,8 +28,8 @@ var __commonJS = (cb, mod) => function __require2() {
   }
 };
 var __export = (target, all) => {
-  for (var name in all)
-    __defProp(target, name, { get: all[name], enumerable: true });
+  for (var name2 in all)
+    __defProp(target, name2, { get: all[name2], enumerable: true });
 };
 var __copyProps = (to, from, except, desc) => {
   if (from && typeof from === "object" || typeof from === "function") {
@@ -322,8 +322,8 @@ var require_directives = __commonJS({
           this.atNextDocument = false;
         }
         const parts = line2.trim().split(/[ \t]+/);
-        const name = parts.shift();
-        switch (name) {
+        const name2 = parts.shift();
+        switch (name2) {
           case "%TAG": {
             if (parts.length !== 2) {
               onError(0, "%TAG directive should contain exactly two parts");
@@ -351,7 +351,7 @@ var require_directives = __commonJS({
             }
           }
           default:
-            onError(0, `Unknown directive ${name}`, true);
+            onError(0, `Unknown directive ${name2}`, true);
             return false;
         }
       }
@@ -460,9 +460,9 @@ var require_anchors = __commonJS({
     }
     function findNewAnchor(prefix, exclude) {
       for (let i = 1; true; ++i) {
-        const name = `${prefix}${i}`;
-        if (!exclude.has(name))
-          return name;
+        const name2 = `${prefix}${i}`;
+        if (!exclude.has(name2))
+          return name2;
       }
     }
     function createNodeAnchors(doc, prefix) {
@@ -1499,8 +1499,8 @@ var require_stringify = __commonJS({
         tagObj = tags.find((t) => t.nodeClass && obj3 instanceof t.nodeClass);
       }
       if (!tagObj) {
-        const name = obj3?.constructor?.name ?? (obj3 === null ? "null" : typeof obj3);
-        throw new Error(`Tag not resolved for ${name} value`);
+        const name2 = obj3?.constructor?.name ?? (obj3 === null ? "null" : typeof obj3);
+        throw new Error(`Tag not resolved for ${name2} value`);
       }
       return tagObj;
     }
@@ -3499,11 +3499,11 @@ var require_Document = __commonJS({
        * `name` will be used as a prefix for a new unique anchor.
        * If `name` is undefined, the generated anchor will use 'a' as a prefix.
        */
-      createAlias(node2, name) {
+      createAlias(node2, name2) {
         if (!node2.anchor) {
           const prev = anchors.anchorNames(this);
           node2.anchor = // eslint-disable-next-line @typescript-eslint/prefer-nullish-coalescing
-          !name || prev.has(name) ? anchors.findNewAnchor(name || "a", prev) : name;
+          !name2 || prev.has(name2) ? anchors.findNewAnchor(name2 || "a", prev) : name2;
         }
         return new Alias.Alias(node2.anchor);
       }
@@ -3722,9 +3722,9 @@ var require_errors = __commonJS({
   "node_modules/yaml/dist/errors.js"(exports) {
     "use strict";
     var YAMLError = class extends Error {
-      constructor(name, pos, code, message) {
+      constructor(name2, pos, code, message) {
         super();
-        this.name = name;
+        this.name = name2;
         this.code = code;
         this.message = message;
         this.pos = pos;
@@ -4364,8 +4364,8 @@ var require_resolve_flow_collection = __commonJS({
       if (ce?.source === expectedEnd)
         cePos = ce.offset + ce.source.length;
       else {
-        const name = fcName[0].toUpperCase() + fcName.substring(1);
-        const msg = atRoot ? `${name} must end with a ${expectedEnd}` : `${name} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
+        const name2 = fcName[0].toUpperCase() + fcName.substring(1);
+        const msg = atRoot ? `${name2} must end with a ${expectedEnd}` : `${name2} in block collection must be sufficiently indented and end with a ${expectedEnd}`;
         onError(offset, atRoot ? "MISSING_CHAR" : "BAD_INDENT", msg);
         if (ce && ce.source.length !== 1)
           ee.unshift(ce);
@@ -7623,11 +7623,11 @@ function* specTemplates(ir) {
   }
 }
 function leastTemplateBytes(ir, variableBytes, textBytes = (text) => Buffer.byteLength(text)) {
-  const cache = /* @__PURE__ */ new Map();
+  const cache2 = /* @__PURE__ */ new Map();
   const cost = (v) => {
-    let c = cache.get(v);
+    let c = cache2.get(v);
     if (c === void 0)
-      cache.set(v, c = variableBytes(v));
+      cache2.set(v, c = variableBytes(v));
     return c;
   };
   let n = 0;
@@ -7853,8 +7853,8 @@ function isImageReference(image2) {
     return false;
   if (!IMAGE_REFERENCE.test(image2))
     return false;
-  const name = image2.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
-  return name.length <= MAX_IMAGE_NAME;
+  const name2 = image2.replace(/@.*$/, "").replace(/:[\w][\w.-]{0,127}$/, "");
+  return name2.length <= MAX_IMAGE_NAME;
 }
 function imageProblem(image2) {
   if (isImageReference(image2))
@@ -8096,7 +8096,7 @@ function dstGuard(c, zone, window = ANY_TIME) {
   const withHours = (hours) => c.text.replace(/^(\S+) \S+/, (_, m) => `${m} ${hours.join(",")}`);
   if (added.length === 0)
     return { cron: c.text, added: null, hours: c.hours, addedHours: added };
-  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+  return { cron: withHours([c.text.split(" ")[1], ...added]), added: withHours(added), hours: c.hours, addedHours: added };
 }
 function gapHourShift(c, zone, window = ANY_TIME) {
   const hours = /* @__PURE__ */ new Set();
@@ -8160,6 +8160,85 @@ function firstConflict(c, zone, want, start, end) {
     }
   }
   return null;
+}
+function utcCover(c, zone) {
+  const offsets = [.../* @__PURE__ */ new Set([offsetMinutes(Date.UTC(2020, 0, 1), zone), ...transitions(zone).flatMap((t) => [t.before, t.after])])].sort((a, b) => a - b);
+  const shifts = /* @__PURE__ */ new Set();
+  const taken = /* @__PURE__ */ new Set();
+  const byOffset = [];
+  for (const offset of offsets) {
+    const times = [];
+    for (const h of c.hours) {
+      for (const m of c.minutes) {
+        const t = h * 60 + m - offset;
+        shifts.add(Math.floor(t / 1440));
+        const time = (t % 1440 + 1440) % 1440;
+        if (!taken.has(time))
+          times.push(time);
+        taken.add(time);
+      }
+    }
+    byOffset.push({ offset, times });
+  }
+  const days = shiftedDays(c, shifts);
+  const out = [];
+  for (const { offset, times } of byOffset) {
+    const hoursOf = /* @__PURE__ */ new Map();
+    for (const t of times)
+      hoursOf.set(t % 60, [...hoursOf.get(t % 60) ?? [], Math.floor(t / 60)]);
+    const minutesOf = /* @__PURE__ */ new Map();
+    for (const [m, hs] of [...hoursOf].sort((a, b) => a[0] - b[0])) {
+      const key = cronField(hs.sort((a, b) => a - b), FIELDS[1]);
+      minutesOf.set(key, [...minutesOf.get(key) ?? [], m]);
+    }
+    for (const [hours, minutes] of minutesOf)
+      out.push({ cron: `${cronField(minutes, FIELDS[0])} ${hours} ${days}`, offset });
+  }
+  return out;
+}
+function shiftedDays(c, shifts) {
+  const wrap = (v, lo, n) => ((v - lo) % n + n) % n + lo;
+  const days = /* @__PURE__ */ new Set();
+  const months = new Set(c.months);
+  const weekdays = /* @__PURE__ */ new Set();
+  for (const s of shifts) {
+    for (const d of c.days) {
+      if (d + s < 1)
+        [28, 29, 30, 31].forEach((x) => days.add(x));
+      else if (d + s <= 31)
+        days.add(d + s);
+      if (s > 0 && d >= 28)
+        days.add(1);
+    }
+    for (const w of c.weekdays)
+      weekdays.add(wrap(w + s, 0, 7));
+    const crosses = s < 0 ? c.days.includes(1) : s > 0 ? c.days.some((d) => d >= 28) : false;
+    if (crosses)
+      for (const m of c.months)
+        months.add(wrap(m + s, 1, 12));
+  }
+  const field2 = (star, set2, spec) => star ? "*" : cronField([...set2].sort((a, b) => a - b), spec);
+  return [field2(c.star[2], days, FIELDS[2]), field2(c.star[3], months, FIELDS[3]), field2(c.star[4], weekdays, FIELDS[4])].join(" ");
+}
+function cronField(values, spec) {
+  if (values.length === spec.max - spec.min + 1)
+    return "*";
+  const step = values.length > 2 ? values[1] - values[0] : 0;
+  if (step > 1 && values[0] === spec.min && values.every((v, i) => v === spec.min + i * step) && values[values.length - 1] + step > spec.max)
+    return `*/${step}`;
+  const parts = [];
+  for (let i = 0; i < values.length; ) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j] + 1)
+      j++;
+    if (j - i >= 2)
+      parts.push(`${values[i]}-${values[j]}`);
+    else
+      for (let k = i; k <= j; k++)
+        parts.push(String(values[k]));
+    i = j + 1;
+  }
+  return parts.join(",");
 }
 
 // dist/src/options.js
@@ -8262,20 +8341,20 @@ function resolveOptions(target, decls, given, at, related) {
   const values = defaultOptions(decls);
   const kept2 = {};
   const names = Object.keys(decls);
-  for (const [name, value] of Object.entries(given)) {
-    const decl = Object.hasOwn(decls, name) ? decls[name] : void 0;
+  for (const [name2, value] of Object.entries(given)) {
+    const decl = Object.hasOwn(decls, name2) ? decls[name2] : void 0;
     if (decl === void 0) {
-      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name, names) || ` Its options: ${names.join(", ")}.`;
-      problems.push(problem("KFM013", `Unknown ${target} option \`${name}\`.${known}`, [...at, name], true));
+      const known = names.length === 0 ? ` ${target} has no options.` : suggestion(name2, names) || ` Its options: ${names.join(", ")}.`;
+      problems.push(problem("KFM013", `Unknown ${target} option \`${name2}\`.${known}`, [...at, name2], true));
       continue;
     }
     const why = invalid(decl, value);
     if (why !== null) {
-      problems.push(problem("KFM014", `The ${target} option \`${name}\` ${why}`, [...at, name]));
+      problems.push(problem("KFM014", `The ${target} option \`${name2}\` ${why}`, [...at, name2]));
       continue;
     }
-    values[name] = value;
-    kept2[name] = value;
+    values[name2] = value;
+    kept2[name2] = value;
   }
   if (problems.length === 0 && related !== void 0)
     for (const p of related(values))
@@ -8368,11 +8447,11 @@ function changedOptions(before, now) {
   const b = read(now);
   if (a === null || b === null)
     return null;
-  return [.../* @__PURE__ */ new Set([...a.keys(), ...b.keys()])].sort().flatMap((name) => {
-    const [x, y] = [a.get(name), b.get(name)];
+  return [.../* @__PURE__ */ new Set([...a.keys(), ...b.keys()])].sort().flatMap((name2) => {
+    const [x, y] = [a.get(name2), b.get(name2)];
     if (x === y)
       return [];
-    return [{ name, change: x === void 0 ? "added" : y === void 0 ? "removed" : "changed" }];
+    return [{ name: name2, change: x === void 0 ? "added" : y === void 0 ? "removed" : "changed" }];
   });
 }
 
@@ -8676,16 +8755,16 @@ function block(s, indent) {
   const chomp = breaks === 0 ? "-" : breaks === 1 && end > 0 ? "" : "+";
   const body = s.slice(start, end);
   const leadingSpace = body[0] === " ";
-  const pad2 = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
-  const head2 = start > 0 ? s.slice(0, start) + pad2 : "";
+  const pad3 = indent !== "" ? indent : leadingSpace || DOCUMENT_MARKER.test(s) ? "  " : "";
+  const head2 = start > 0 ? s.slice(0, start) + pad3 : "";
   const tail = breaks > 1 ? s.slice(end + 1) : "";
-  const first = start > 0 || body === "" ? "" : pad2;
-  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad2) + tail;
+  const first = start > 0 || body === "" ? "" : pad3;
+  return "|" + (leadingSpace ? "2" : "") + chomp + "\n" + first + head2 + body.replace(/\n+/g, "$&" + pad3) + tail;
 }
 function doubleQuoted(s, key, indent) {
   const json3 = JSON.stringify(s);
   const fold = !key && json3.length >= FOLD_FROM;
-  const pad2 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
+  const pad3 = indent !== "" ? indent : DOCUMENT_MARKER.test(s) ? "  " : "";
   let out = "";
   let from = 0;
   let i = json3.indexOf("\\");
@@ -8706,7 +8785,7 @@ function doubleQuoted(s, key, indent) {
         out += "\n";
         i += 2;
       }
-      out += "\n" + pad2;
+      out += "\n" + pad3;
       if (json3[i] === " " && !(json3[i + 1] === "\\" && json3[i + 2] === "n"))
         out += "\\";
       from = i;
@@ -8743,22 +8822,27 @@ var RESTRICTED_CONTAINER_SECURITY_CONTEXT = {
   runAsUser: HELPER_UID,
   seccompProfile: { type: "RuntimeDefault" }
 };
-function accountObjects(name, namespace, labels, rules) {
-  const metadata = () => ({ name, ...namespace === null ? {} : { namespace }, labels: { ...labels } });
+function accountObjects(name2, namespace, labels, rules) {
+  const metadata = () => ({ name: name2, ...namespace === null ? {} : { namespace }, labels: { ...labels } });
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: metadata() },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: metadata(),
-      rules: rules.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }))
+      rules: rules.map((r) => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        ...r.resourceNames === void 0 ? {} : { resourceNames: [...r.resourceNames] },
+        verbs: [...r.verbs]
+      }))
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
       metadata: metadata(),
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
-      subjects: [{ kind: "ServiceAccount", name, ...namespace === null ? {} : { namespace } }]
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: name2 },
+      subjects: [{ kind: "ServiceAccount", name: name2, ...namespace === null ? {} : { namespace } }]
     }
   ];
 }
@@ -9111,8 +9195,8 @@ var RESERVED_PREFIX = "kfm-";
 function outputBaseName(specName3) {
   return specName3;
 }
-function isWindowsDeviceName(name) {
-  return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name.split(".")[0].trimEnd());
+function isWindowsDeviceName(name2) {
+  return /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$/i.test(name2.split(".")[0].trimEnd());
 }
 var NAME_SPACES = [
   { label: "Kubernetes names (Argo, Tekton)", map: kubeName },
@@ -9146,6 +9230,22 @@ var TEKTON_CREATOR_CONTAINER = `${RESERVED_PREFIX}create-run`;
 function tektonCreatorAccount(specName3) {
   return `${kubeName(specName3)}-run-creator`;
 }
+var TEKTON_START_RUNS_TASK = `${RESERVED_PREFIX}start-runs`;
+function tektonStarterAccount(specName3) {
+  return `${kubeName(specName3)}-run-starter`;
+}
+function tektonUpstreamWaitTask(workflow) {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
+}
+function tektonWaiterAccount(specName3) {
+  return `${kubeName(specName3)}-run-waiter`;
+}
+function tektonRunQueueLease(specName3) {
+  return `${kubeName(specName3)}-run-queue`;
+}
+function tektonStarterGenerateName(specName3) {
+  return `${kubeName(specName3)}-start-runs-`;
+}
 function tektonListenerAccount(specName3) {
   return `${kubeName(specName3)}-listener`;
 }
@@ -9155,6 +9255,9 @@ function tektonRunGenerateName(specName3) {
 }
 var GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
 var GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
+function githubDispatchType(specName3) {
+  return `${specName3}-s3-file-arrival`;
+}
 var GITHUB_INTERNAL_ENV_PREFIX = "KFMI_";
 var GITHUB_CONTAINER_NAME_SHELL = "kfm-$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT-$(</proc/sys/kernel/random/uuid)";
 var ARGO_DAG_TEMPLATE = "kfm-dag";
@@ -9180,6 +9283,9 @@ var ARGO_EVENT_PORT = 12e3;
 var AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
 function githubApprovalEnvironment(workflow, gate) {
   return `${workflow}.${gate}`;
+}
+function githubConcurrencyGroup(workflow) {
+  return `${RESERVED_PREFIX}${workflow}`;
 }
 function githubNotifyJob(index) {
   return `${RESERVED_PREFIX}notify-${index + 1}`;
@@ -9556,14 +9662,14 @@ function retryView(job, py, deadline) {
   };
 }
 function envView(e, opts) {
-  const name = ["name", pyStr(e.name)];
+  const name2 = ["name", pyStr(e.name)];
   if ("value" in e)
-    return k8sModel("V1EnvVar", [name, ["value", pyStr(jinjaSource(e.value, opts))]]);
+    return k8sModel("V1EnvVar", [name2, ["value", pyStr(jinjaSource(e.value, opts))]]);
   const ref = k8sModel("V1SecretKeySelector", [
     ["name", pyStr(e.secretRef.secret)],
     ["key", pyStr(e.secretRef.key)]
   ]);
-  return k8sModel("V1EnvVar", [name, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
+  return k8sModel("V1EnvVar", [name2, ["value_from", k8sModel("V1EnvVarSource", [["secret_key_ref", ref]])]]);
 }
 function taskView(job, periodSeconds, py, deadline) {
   const k8sText = { doubleDollars: true, periodSeconds };
@@ -9648,7 +9754,7 @@ function deploymentArgs(o) {
   if (o.serviceAccount !== void 0)
     args.push(["service_account_name", pyStr(o.serviceAccount)]);
   if (o.imagePullSecrets.length > 0)
-    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name) => k8sModel("V1LocalObjectReference", [["name", pyStr(name)]])))]);
+    args.push(["image_pull_secrets", pyList(o.imagePullSecrets.map((name2) => k8sModel("V1LocalObjectReference", [["name", pyStr(name2)]])))]);
   if (o.podSecurityContext !== void 0)
     args.push(["security_context", pyJson(o.podSecurityContext)]);
   if (o.containerSecurityContext !== void 0)
@@ -9766,8 +9872,8 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   if (sensors.length > 0)
     called.add("ExternalTaskSensor");
   if (notified)
-    for (const name of ["EmptyOperator", "conf", "quote"])
-      called.add(name);
+    for (const name2 of ["EmptyOperator", "conf", "quote"])
+      called.add(name2);
   if (deadline)
     called.add(RUN_DEADLINE_HOOK);
   if (needsWatcher)
@@ -9821,7 +9927,7 @@ function emit(ir, options = DEFAULT_OPTIONS) {
 function check(ir) {
   const problems = [];
   if (ir.schedule !== null && ir.schedule.kind === "event") {
-    problems.push(problem("KFM301", `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`, ir.schedule.at));
+    problems.push(problem("KFM301", `airflow cannot express an event trigger (\`${ir.schedule.trigger}\`): a DAG run started by an Airflow asset event has no logical date, and an event that arrives while the DAG is already queued starts no run of its own, where the spec means one run per new object dated by its event. Use a cron schedule, or drop the schedule and have the event source start one run per new object through Airflow's REST API (POST /api/v2/dags/<dag_id>/dagRuns with \`logical_date\` = the S3 record's eventTime in whole seconds UTC).`, ir.schedule.at));
   }
   if (ir.maxActiveRuns !== null && ir.maxActiveRuns >= MAX_ACTIVE_RUNS) {
     problems.push(problem("KFM301", `airflow cannot express max_active_runs of ${ir.maxActiveRuns}: Airflow keeps it in a 32-bit column and kfm-compile writes ${MAX_ACTIVE_RUNS} for "no limit". Use a smaller limit, or none.`, [...ir.at, "max_active_runs"]));
@@ -9895,7 +10001,10 @@ var features = {
     support: "native",
     how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`)."
   },
-  "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
+  "schedule.event": {
+    support: "refused",
+    how: 'A run started by an asset event has no logical date (the scheduler creates it with `logical_date=None`) and events queued meanwhile start no run of their own; start one run per new object through the REST API with `logical_date` = the event\'s time (README "Event triggers").'
+  },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
   "env.standard": {
@@ -10140,12 +10249,12 @@ var Parser = class {
     else if (t.kind === "num")
       e = { kind: "num", value: t.value };
     else if (t.kind === "name") {
-      let name = t.value;
+      let name2 = t.value;
       while (this.isOp(".")) {
         this.next();
-        name += "." + this.name();
+        name2 += "." + this.name();
       }
-      e = { kind: "name", name };
+      e = { kind: "name", name: name2 };
     } else if (t.kind === "op" && t.value === "-") {
       const n = this.next();
       if (n.kind !== "num")
@@ -10577,10 +10686,10 @@ function readResources(e, what) {
       throw new LiftError(`${what} ${which} is not a dict`);
     const out = {};
     for (const [key, value] of d.entries) {
-      const name = str(key, `${what} ${which} key`);
-      if (name !== "cpu" && name !== "memory")
-        throw new LiftError(`${what} ${which} has ${name}`);
-      out[name] = plainText(value, `${what} ${which} ${name}`);
+      const name2 = str(key, `${what} ${which} key`);
+      if (name2 !== "cpu" && name2 !== "memory")
+        throw new LiftError(`${what} ${which} has ${name2}`);
+      out[name2] = plainText(value, `${what} ${which} ${name2}`);
     }
     return out;
   };
@@ -10614,15 +10723,15 @@ function readWaits(k, retries, what, deadline) {
 }
 function readEnvVar(e, what) {
   const c = call(e, "k8s.V1EnvVar", what);
-  const name = str(c.kwargs.get("name"), `${what} name`);
+  const name2 = str(c.kwargs.get("name"), `${what} name`);
   if (c.kwargs.has("value")) {
     k8sCall(c, "V1EnvVar", ["name", "value"], what);
-    return [name, readTemplate(str(c.kwargs.get("value"), `${what} ${name}`), true)];
+    return [name2, readTemplate(str(c.kwargs.get("value"), `${what} ${name2}`), true)];
   }
   k8sCall(c, "V1EnvVar", ["name", "value_from"], what);
-  const source = k8sCall(c.kwargs.get("value_from"), "V1EnvVarSource", ["secret_key_ref"], `${what} ${name} value_from`);
-  const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name} secret_key_ref`);
-  return [name, { secret: str(ref.kwargs.get("name"), `${what} ${name} secret`), key: str(ref.kwargs.get("key"), `${what} ${name} key`) }];
+  const source = k8sCall(c.kwargs.get("value_from"), "V1EnvVarSource", ["secret_key_ref"], `${what} ${name2} value_from`);
+  const ref = k8sCall(source.kwargs.get("secret_key_ref"), "V1SecretKeySelector", ["name", "key"], `${what} ${name2} secret_key_ref`);
+  return [name2, { secret: str(ref.kwargs.get("name"), `${what} ${name2} secret`), key: str(ref.kwargs.get("key"), `${what} ${name2} key`) }];
 }
 function readTask(key, c, deadline) {
   const what = `task ${JSON.stringify(key)}`;
@@ -10740,9 +10849,9 @@ function readSensor(key, c) {
   const workflow = str(k.get("external_dag_id"), `${what} external_dag_id`);
   if (key !== airflowUpstreamSensorTask(workflow) || str(k.get("task_id"), `${what} task_id`) !== key)
     throw new LiftError(`${what} is not the sensor of ${workflow}`);
-  const states = (e, expected, name) => {
-    if (e?.kind !== "list" || e.items.length !== 1 || str(e.items[0], name) !== expected)
-      throw new LiftError(`${what} ${name} is not ["${expected}"]`);
+  const states = (e, expected, name2) => {
+    if (e?.kind !== "list" || e.items.length !== 1 || str(e.items[0], name2) !== expected)
+      throw new LiftError(`${what} ${name2} is not ["${expected}"]`);
   };
   constant(k.get("external_task_id"), null, `${what} external_task_id`);
   states(k.get("allowed_states"), "success", "allowed_states");
@@ -10786,10 +10895,10 @@ function withoutDeadlineHook(c, what) {
 function readNotify(key, c, workflow) {
   const what = `task ${JSON.stringify(key)}`;
   expectKeys(c, 0, NOTIFY_KEYS, `${what} KubernetesPodOperator(...)`);
-  const restricted2 = (name, constant3) => {
-    const e = c.kwargs.get(name);
+  const restricted2 = (name2, constant3) => {
+    const e = c.kwargs.get(name2);
     if (e?.kind !== "name" || e.name !== constant3)
-      throw new LiftError(`${what} ${name} is not ${constant3}`);
+      throw new LiftError(`${what} ${name2} is not ${constant3}`);
   };
   restricted2("security_context", RESTRICTED_POD);
   restricted2("container_security_context", RESTRICTED_CONTAINER);
@@ -10818,16 +10927,16 @@ function readNotify(key, c, workflow) {
       k8sCall(v, "V1EnvVar", ["name", "value"], `${what} env`);
       return { name: str(v.kwargs.get("name"), `${what} env name`), value: raw.value };
     }
-    const [name, value] = readEnvVar(item, `${what} env`);
-    return Array.isArray(value) ? { name, value } : { name, secret: value };
+    const [name2, value] = readEnvVar(item, `${what} env`);
+    return Array.isArray(value) ? { name: name2, value } : { name: name2, secret: value };
   });
-  const template4 = (v, name) => typeof v === "string" ? fail5(`${what} ${name} is not a template`) : v;
+  const template4 = (v, name2) => typeof v === "string" ? fail5(`${what} ${name2} is not a template`) : v;
   const fail5 = (m) => {
     throw new LiftError(`${what}: ${m}`);
   };
   return readNotifyInputs(env, workflow, {
     template: template4,
-    literal: (v, name) => textOf(template4(v, name), `${what} ${name}`),
+    literal: (v, name2) => textOf(template4(v, name2), `${what} ${name2}`),
     failed: (v) => v === NOTIFY_FAILED_JINJA,
     run: (v) => v === NOTIFY_RUN_JINJA,
     fail: fail5
@@ -10910,14 +11019,14 @@ function lift(text) {
     throw new LiftError(`the KfmRetryWaits class is not the one kfm-compile writes ${deadline ? "with" : "without"} a run timeout`);
   let restrictedContexts = false;
   if (p.peek().kind === "name" && p.peek().value === RESTRICTED_POD) {
-    for (const [name, expected2] of [
+    for (const [name2, expected2] of [
       [RESTRICTED_POD, RESTRICTED_POD_SECURITY_CONTEXT],
       [RESTRICTED_CONTAINER, RESTRICTED_CONTAINER_SECURITY_CONTEXT]
     ]) {
-      p.name(name);
+      p.name(name2);
       p.op("=");
-      if (JSON.stringify(json(p.expr(), name)) !== JSON.stringify(expected2))
-        throw new LiftError(`${name} is not the restricted context kfm-compile writes`);
+      if (JSON.stringify(json(p.expr(), name2)) !== JSON.stringify(expected2))
+        throw new LiftError(`${name2} is not the restricted context kfm-compile writes`);
       p.newline();
     }
     restrictedContexts = true;
@@ -11007,10 +11116,10 @@ function lift(text) {
       upstream.get(right).push(left);
     }
   }
-  const called = new Set([...p.called].filter((name) => name !== "dag"));
+  const called = new Set([...p.called].filter((name2) => name2 !== "dag"));
   if (notifyHelpers)
-    for (const name of ["conf", "quote"])
-      called.add(name);
+    for (const name2 of ["conf", "quote"])
+      called.add(name2);
   if (deadline)
     called.add(RUN_DEADLINE_HOOK);
   const expected = importBlock(called);
@@ -11047,7 +11156,7 @@ ${expected}`);
   const guard = windowStart2 === null ? [] : [AIRFLOW_WINDOW_TASK];
   if (windowStart2 !== null && upstream.get(AIRFLOW_WINDOW_TASK).length > 0)
     throw new LiftError(`${AIRFLOW_WINDOW_TASK} has an upstream task`);
-  const first = /* @__PURE__ */ new Set([...sensors.map((x) => x.task), ...[...jobs.keys()].filter((name) => !upstream.get(name).some((u) => jobs.has(u)))]);
+  const first = /* @__PURE__ */ new Set([...sensors.map((x) => x.task), ...[...jobs.keys()].filter((name2) => !upstream.get(name2).some((u) => jobs.has(u)))]);
   for (const [t, ups] of upstream) {
     if (ups.includes(AIRFLOW_WINDOW_TASK) !== (first.has(t) && windowStart2 !== null))
       throw new LiftError(`task ${t} is ${first.has(t) ? "not " : ""}downstream of ${AIRFLOW_WINDOW_TASK}, which emit puts before every first task`);
@@ -11056,13 +11165,13 @@ ${expected}`);
     if (upstream.get(x.task).length !== guard.length)
       throw new LiftError(`sensor ${x.task} has an upstream task`);
   }
-  for (const [name] of jobs) {
-    const ups = upstream.get(name);
+  for (const [name2] of jobs) {
+    const ups = upstream.get(name2);
     if (ups.some((u) => jobs.has(u)))
       continue;
     for (const x of sensors)
       if (!ups.includes(x.task))
-        throw new LiftError(`job ${name} can start before ${x.task} succeeded`);
+        throw new LiftError(`job ${name2} can start before ${x.task} succeeded`);
   }
   if (restrictedContexts !== notifications.length > 0)
     throw new LiftError(`${RESTRICTED_POD} and ${RESTRICTED_CONTAINER} are written exactly when a pod kfm-compile adds uses them`);
@@ -11082,12 +11191,12 @@ ${expected}`);
   } else if (rules.has(AIRFLOW_RUN_FAILED_TASK) || rules.has(AIRFLOW_RUN_DONE_TASK))
     throw new LiftError(`${AIRFLOW_RUN_FAILED_TASK} or ${AIRFLOW_RUN_DONE_TASK} without notifications`);
   void sensorTasks;
-  const summaries = [...jobs].map(([name, s]) => [
-    name,
+  const summaries = [...jobs].map(([name2, s]) => [
+    name2,
     {
       ...s,
-      after: upstream.get(name).filter((u) => jobs.has(u)).sort(compareStrings),
-      failureFailsRun: failureFailsRun(name, upstream, rules)
+      after: upstream.get(name2).filter((u) => jobs.has(u)).sort(compareStrings),
+      failureFailsRun: failureFailsRun(name2, upstream, rules)
     }
   ]);
   return {
@@ -11176,8 +11285,8 @@ function reason(c) {
 }
 function codePoint(c) {
   const code = c.charCodeAt(0);
-  const name = code === 0 ? "NUL" : code === 127 ? "DEL" : code === 133 ? "NEL" : code < 160 ? "a C1 control" : code >= 65534 ? "a noncharacter" : "a lone surrogate";
-  return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${name})`;
+  const name2 = code === 0 ? "NUL" : code === 127 ? "DEL" : code === 133 ? "NEL" : code < 160 ? "a C1 control" : code >= 65534 ? "a noncharacter" : "a lone surrogate";
+  return `U+${code.toString(16).toUpperCase().padStart(4, "0")} (${name2})`;
 }
 function uncarriedText(s) {
   const m = UNCARRIED.exec(s);
@@ -11213,6 +11322,90 @@ function checkText(data, at = []) {
 }
 function shellWord(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+// dist/src/tzrule.js
+var RULE_FROM_YEAR = 2024;
+var RULE_TO_YEAR = 2049;
+var cache = /* @__PURE__ */ new Map();
+function posixTz(zone) {
+  let found = cache.get(zone);
+  if (found === void 0) {
+    found = derive(zone);
+    cache.set(zone, found);
+  }
+  return found;
+}
+function derive(zone) {
+  const from = Date.UTC(RULE_FROM_YEAR, 0, 1);
+  const changes = transitions(zone).filter((t) => t.atMs >= from);
+  if (changes.length === 0)
+    return { rule: name(offsetMinutes(from, zone)) + posixOffset(offsetMinutes(from, zone)) };
+  const forward = changes.filter((t) => t.after > t.before);
+  const back = changes.filter((t) => t.after < t.before);
+  const [std, dst] = [forward[0]?.before, forward[0]?.after];
+  if (std === void 0 || dst === void 0 || forward.some((t) => t.before !== std || t.after !== dst) || back.some((t) => t.before !== dst || t.after !== std)) {
+    return { problem: `its UTC offset does not change between the same two offsets every time from ${RULE_FROM_YEAR} to 2050` };
+  }
+  for (let year = RULE_FROM_YEAR; year <= RULE_TO_YEAR; year++) {
+    const inYear = (t) => new Date(t.atMs).getUTCFullYear() === year;
+    if (forward.filter(inYear).length !== 1 || back.filter(inYear).length !== 1) {
+      return { problem: `it does not change its clocks forward once and back once in ${year}` };
+    }
+  }
+  const start = dateRule(forward);
+  const end = dateRule(back);
+  if (start === null || end === null) {
+    return {
+      problem: `its clocks do not change on the same weekday of the same week of the same month at the same time every year from ${RULE_FROM_YEAR} to 2050`
+    };
+  }
+  return { rule: `${name(std)}${posixOffset(std)}${name(dst)}${dst - std === 60 ? "" : posixOffset(dst)},${start},${end}` };
+}
+function dateRule(changes) {
+  for (const daysBack of [0, 1]) {
+    let rule = null;
+    for (const t of changes) {
+      const wall = new Date(t.atMs + t.before * 6e4);
+      const day = new Date(Date.UTC(wall.getUTCFullYear(), wall.getUTCMonth(), wall.getUTCDate() - daysBack));
+      const minutes = wall.getUTCHours() * 60 + wall.getUTCMinutes() + daysBack * 1440;
+      const month = day.getUTCMonth() + 1;
+      const weekday = day.getUTCDay();
+      const date = day.getUTCDate();
+      const monthDays = new Date(Date.UTC(day.getUTCFullYear(), month, 0)).getUTCDate();
+      const weeks = /* @__PURE__ */ new Set();
+      if (date <= 28)
+        weeks.add(Math.ceil(date / 7));
+      if (date + 7 > monthDays)
+        weeks.add(5);
+      if (rule === null)
+        rule = { month, weekday, minutes, weeks };
+      else if (rule.month !== month || rule.weekday !== weekday || rule.minutes !== minutes) {
+        rule = null;
+        break;
+      } else
+        for (const w of [...rule.weeks])
+          if (!weeks.has(w))
+            rule.weeks.delete(w);
+    }
+    if (rule === null || rule.weeks.size === 0)
+      continue;
+    const week = rule.weeks.has(5) ? 5 : Math.min(...rule.weeks);
+    const time = rule.minutes === 120 ? "" : `/${Math.floor(rule.minutes / 60)}${rule.minutes % 60 === 0 ? "" : `:${pad2(rule.minutes % 60)}`}`;
+    return `M${rule.month}.${week}.${rule.weekday}${time}`;
+  }
+  return null;
+}
+function name(minutes) {
+  const a = Math.abs(minutes);
+  return `<${minutes < 0 ? "-" : "+"}${pad2(Math.floor(a / 60))}${a % 60 === 0 ? "" : pad2(a % 60)}>`;
+}
+function posixOffset(minutes) {
+  const a = Math.abs(minutes);
+  return `${minutes > 0 ? "-" : ""}${Math.floor(a / 60)}${a % 60 === 0 ? "" : `:${pad2(a % 60)}`}`;
+}
+function pad2(n) {
+  return String(n).padStart(2, "0");
 }
 
 // dist/src/secrets.js
@@ -11254,8 +11447,8 @@ var SECRET_WORDS = /* @__PURE__ */ new Set([
   "COOKIE",
   "SESSION"
 ]);
-function secretLikeName(name) {
-  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/);
+function secretLikeName(name2) {
+  const parts = name2.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/);
   return parts.some((p) => SECRET_WORDS.has(p) || p.endsWith("S") && SECRET_WORDS.has(p.slice(0, -1)));
 }
 function entropy(s) {
@@ -11310,14 +11503,14 @@ var CREDENTIAL_ENDINGS = {
   SECRET_KEY: "a secret key",
   ACCESS_KEY: "an access key"
 };
-function credentialName(name) {
-  const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/).filter((p) => p !== "");
+function credentialName(name2) {
+  const parts = name2.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[_\-.]+/).filter((p) => p !== "");
   const last = parts.at(-1) ?? "";
   const lastTwo = parts.slice(-2).join("_");
   return CREDENTIAL_ENDINGS[lastTwo] ?? CREDENTIAL_ENDINGS[last] ?? null;
 }
-function literalCredential(name, value) {
-  const what = credentialName(name);
+function literalCredential(name2, value) {
+  const what = credentialName(name2);
   if (what === null)
     return null;
   if (typeof value === "number")
@@ -11446,19 +11639,19 @@ function lower(data, source, scalarSource, options = {}) {
   if ("job" in data) {
     const at2 = ["job"];
     const job = lowerJob(ctx, data.job, at2, [], "all_succeeded");
-    const name2 = isObj(data.job) ? str2(data.job.name) : null;
-    if (name2 !== null)
-      checkFileName(ctx, name2, [...at2, "name"]);
-    if (job === null || name2 === null || problems.some((p) => p.severity === "error"))
+    const name3 = isObj(data.job) ? str2(data.job.name) : null;
+    if (name3 !== null)
+      checkFileName(ctx, name3, [...at2, "name"]);
+    if (job === null || name3 === null || problems.some((p) => p.severity === "error"))
       return { ir: null, problems };
     const ir2 = {
       at: at2,
-      name: name2,
+      name: name3,
       description: job.description,
       schedule: null,
       timeoutSeconds: null,
       maxActiveRuns: null,
-      runTokenSeed: runTokenSeed(name2, [data.job]),
+      runTokenSeed: runTokenSeed(name3, [data.job]),
       jobs: [job],
       upstream: [],
       notifications: [],
@@ -11470,11 +11663,11 @@ function lower(data, source, scalarSource, options = {}) {
   if (!isObj(wf))
     return { ir: null, problems };
   const at = ["workflow"];
-  const name = str2(wf.name);
-  if (name !== null)
-    checkReserved(ctx, name, [...at, "name"]);
-  if (name !== null)
-    checkFileName(ctx, name, [...at, "name"]);
+  const name2 = str2(wf.name);
+  if (name2 !== null)
+    checkReserved(ctx, name2, [...at, "name"]);
+  if (name2 !== null)
+    checkFileName(ctx, name2, [...at, "name"]);
   checkLiteral(ctx, wf.description, [...at, "description"], "field");
   checkNotificationLiterals(ctx, wf.notifications, [...at, "notifications", "on_failure"]);
   const schedule = "schedule" in wf ? lowerSchedule(ctx, wf.schedule, [...at, "schedule"]) : null;
@@ -11489,7 +11682,7 @@ function lower(data, source, scalarSource, options = {}) {
       return;
     const deps = lowerDependencies(ctx, entry.depends_on, names[i] ?? null, known, [...at, "jobs", i, "depends_on"]);
     const runWhen = entry.on_upstream_failure === "continue" && deps.length > 0 ? "all_done" : "all_succeeded";
-    const job = isObj(entry.approval) ? lowerApproval(ctx, entry.approval, [...at, "jobs", i, "approval"], deps) : lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name);
+    const job = isObj(entry.approval) ? lowerApproval(ctx, entry.approval, [...at, "jobs", i, "approval"], deps) : lowerJob(ctx, entry.job, [...at, "jobs", i, "job"], deps, runWhen, name2);
     if (job !== null)
       jobs.push(entry.prerequisite === true ? { ...job, prerequisite: true } : job);
     if (entry.on_upstream_failure === "continue" && deps.length === 0) {
@@ -11507,32 +11700,32 @@ function lower(data, source, scalarSource, options = {}) {
     return { ir: null, problems };
   }
   const gated = withPrerequisites(ctx, jobs, prerequisites6);
-  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name ?? "");
-  if (name === null || problems.some((p) => p.severity === "error"))
+  const upstream = lowerUpstream(ctx, wf.dependencies, [...at, "dependencies"], name2 ?? "");
+  if (name2 === null || problems.some((p) => p.severity === "error"))
     return { ir: null, problems };
   const ir = {
     at,
-    name,
+    name: name2,
     description: str2(wf.description),
     schedule,
     timeoutSeconds,
     maxActiveRuns: typeof wf.max_active_runs === "number" ? wf.max_active_runs : null,
-    runTokenSeed: runTokenSeed(name, entries.map((e) => isObj(e) ? e.job : null)),
+    runTokenSeed: runTokenSeed(name2, entries.map((e) => isObj(e) ? e.job : null)),
     jobs: gated,
     upstream,
-    notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name),
+    notifications: lowerNotifications(wf.notifications, [...at, "notifications", "on_failure"], name2),
     source
   };
   return { ir, problems };
 }
 function lowerApproval(ctx, value, at, dependsOn) {
-  const name = str2(value.name);
+  const name2 = str2(value.name);
   checkLiteral(ctx, value.description, [...at, "description"], "field");
-  if (name === null)
+  if (name2 === null)
     return null;
   return {
     at,
-    name,
+    name: name2,
     description: str2(value.description),
     image: "",
     command: null,
@@ -11659,18 +11852,18 @@ ${workflow}
 ${digest}
 `;
 }
-function checkLiteral(ctx, value, at, kind, name) {
-  if (typeof value !== "string" && !(typeof value === "number" && name !== void 0))
+function checkLiteral(ctx, value, at, kind, name2) {
+  if (typeof value !== "string" && !(typeof value === "number" && name2 !== void 0))
     return;
-  let found = typeof value === "string" ? credentialIn(value, name !== void 0 && secretLikeName(name)) : null;
-  if (found === null && name !== void 0) {
-    const what = literalCredential(name, value);
+  let found = typeof value === "string" ? credentialIn(value, name2 !== void 0 && secretLikeName(name2)) : null;
+  if (found === null && name2 !== void 0) {
+    const what = literalCredential(name2, value);
     if (what !== null)
-      found = `${what} (the name \`${name}\` says so)`;
+      found = `${what} (the name \`${name2}\` says so)`;
   }
   if (found === null)
     return;
-  const keep = kind === "env" ? `keep it in a secret and reference it (\`${name}: {secret: <secret name>, key: <key>}\`)` : kind === "param" ? "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`)" : "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`), and refer to the variable instead";
+  const keep = kind === "env" ? `keep it in a secret and reference it (\`${name2}: {secret: <secret name>, key: <key>}\`)` : kind === "param" ? "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`)" : "keep it in a secret and give it to the job as an env variable that references it (`{secret: <secret name>, key: <key>}`), and refer to the variable instead";
   const mark = kind === "field" ? "" : " If it is not a credential, write the value as `{value: ..., not_a_secret: true}`.";
   ctx.problems.push(problem("KFM221", `This looks like ${found}: a literal credential would be written into every generated file, readable by anyone who can read them (contract 11.3). Do not commit it; ${keep}.${mark}`, at));
 }
@@ -11679,13 +11872,13 @@ function unwrapNotASecret(raw, where) {
     return { value: raw.value, at: [...where, "value"], marked: true };
   return { value: raw, at: where, marked: false };
 }
-function checkFileName(ctx, name, at) {
-  if (isWindowsDeviceName(name))
-    ctx.problems.push(problem("KFM211", `\`${name}\` names the output file, and \`${name}\` is a device name on Windows, where no file can have it; rename the workflow.`, at));
+function checkFileName(ctx, name2, at) {
+  if (isWindowsDeviceName(name2))
+    ctx.problems.push(problem("KFM211", `\`${name2}\` names the output file, and \`${name2}\` is a device name on Windows, where no file can have it; rename the workflow.`, at));
 }
-function checkReserved(ctx, name, at) {
-  if (/^kfm[-_]/.test(name))
-    ctx.problems.push(problem("KFM211", `Names starting with \`kfm-\` or \`kfm_\` are reserved for jobs the compiler adds; rename \`${name}\`.`, at));
+function checkReserved(ctx, name2, at) {
+  if (/^kfm[-_]/.test(name2))
+    ctx.problems.push(problem("KFM211", `Names starting with \`kfm-\` or \`kfm_\` are reserved for jobs the compiler adds; rename \`${name2}\`.`, at));
 }
 function checkNames(ctx, names, kinds, at) {
   const first = /* @__PURE__ */ new Map();
@@ -11750,13 +11943,13 @@ function checkCycles(ctx, jobs, at) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const state = /* @__PURE__ */ new Map();
   const stack = [];
-  const visit = (name) => {
-    state.set(name, 1);
-    stack.push(name);
-    for (const dep of byName.get(name)?.dependsOn ?? []) {
+  const visit = (name2) => {
+    state.set(name2, 1);
+    stack.push(name2);
+    for (const dep of byName.get(name2)?.dependsOn ?? []) {
       if (state.get(dep) === 1) {
         const cycle = [...stack.slice(stack.indexOf(dep)), dep];
-        const job = byName.get(name);
+        const job = byName.get(name2);
         const index = job.dependsOn.indexOf(dep);
         ctx.problems.push(problem("KFM202", `These jobs wait for each other, so none can start: ${cycle.reverse().join(" -> ")} (each waits for the next).`, [
           ...job.at.slice(0, -1),
@@ -11767,7 +11960,7 @@ function checkCycles(ctx, jobs, at) {
         visit(dep);
     }
     stack.pop();
-    state.set(name, 2);
+    state.set(name2, 2);
   };
   for (const j of jobs)
     if (!state.has(j.name))
@@ -11818,11 +12011,13 @@ function daylightSavingProblem(targets, cron, zone, window) {
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow2 = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
+  const tz = posixTz(zone);
   const c = {
     everyHour: everyHour(cron),
     hourShift: gapHourShift(cron, zone, window) !== null,
     gapOnTheHour: gapSlotsOnTheHour(cron, zone, window),
-    elapsedInUtc: elapsedInUtc(cron, zone)
+    elapsedInUtc: elapsedInUtc(cron, zone),
+    posixTzProblem: "problem" in tz ? tz.problem : null
   };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],
@@ -11939,7 +12134,7 @@ function lowerSchedule(ctx, value, at) {
 function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   if (!isObj(value))
     return null;
-  const name = str2(value.name);
+  const name2 = str2(value.name);
   const image2 = str2(value.image);
   const params = lowerParams(ctx, value.params, [...at, "params"]);
   const used = { names: /* @__PURE__ */ new Set(), known: true };
@@ -12005,18 +12200,18 @@ function lowerJob(ctx, value, at, dependsOn, runWhen, workflowName = null) {
   const retry = lowerRetry(ctx, value.retry, [...at, "retry"]);
   const timeoutSeconds = positiveDuration(ctx, value.timeout, [...at, "timeout"]);
   unusedParams(ctx, params, [...at, "params"], used);
-  if (name === null || image2 === null || imageText === null)
+  if (name2 === null || image2 === null || imageText === null)
     return null;
   const standard = [
-    { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name }] },
-    { name: "KFM_JOB", value: [{ text: name }] },
+    { name: "KFM_WORKFLOW", value: [{ text: workflowName ?? name2 }] },
+    { name: "KFM_JOB", value: [{ text: name2 }] },
     { name: "KFM_LOGICAL_DATE", value: [{ variable: "ts" }] },
     { name: "KFM_ATTEMPT", value: [{ variable: "attempt" }] },
     { name: "KFM_RUN_TOKEN", value: [{ variable: "run_token" }] }
   ];
   return {
     at,
-    name,
+    name: name2,
     description: str2(value.description),
     image: imageText,
     command,
@@ -12130,10 +12325,10 @@ function resolveTemplate(ctx, value, where, params, used) {
 function withinExpansionBounds(ctx, chars, uses, params, where) {
   const n = (x) => x.toLocaleString("en-US");
   let most = null;
-  for (const [name, count] of uses) {
-    const share = params.get(name).chars * count;
+  for (const [name2, count] of uses) {
+    const share = params.get(name2).chars * count;
     if (most === null || share > params.get(most[0]).chars * most[1])
-      most = [name, count];
+      most = [name2, count];
   }
   const cause = most === null ? "" : ` \`params.${most[0]}\` (${n(params.get(most[0]).chars)} characters) is used ${most[1] === 1 ? "once" : `${n(most[1])} times`} in it.`;
   const fix = " Runners take far less than this: keep large data in files or object storage and pass the job its location.";
@@ -12409,9 +12604,9 @@ function requireType() {
   }
   function Type2(tag, options) {
     options = options || {};
-    Object.keys(options).forEach(function(name) {
-      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name) === -1) {
-        throw new YAMLException2('Unknown option "' + name + '" is met in definition of "' + tag + '" YAML type.');
+    Object.keys(options).forEach(function(name2) {
+      if (TYPE_CONSTRUCTOR_OPTIONS.indexOf(name2) === -1) {
+        throw new YAMLException2('Unknown option "' + name2 + '" is met in definition of "' + tag + '" YAML type.');
       }
     });
     this.options = options;
@@ -12444,9 +12639,9 @@ function requireSchema() {
   hasRequiredSchema = 1;
   const YAMLException2 = requireException();
   const Type2 = requireType();
-  function compileList(schema29, name) {
+  function compileList(schema29, name2) {
     const result = [];
-    schema29[name].forEach(function(currentType) {
+    schema29[name2].forEach(function(currentType) {
       let newIndex = result.length;
       result.forEach(function(previousType, previousIndex) {
         if (previousType.tag === currentType.tag && previousType.kind === currentType.kind && previousType.multi === currentType.multi) {
@@ -13355,18 +13550,18 @@ function requireLoader() {
       state.onWarning.call(null, generateError(state, message));
     }
   }
-  function storeAnchor(state, name, value) {
+  function storeAnchor(state, name2, value) {
     const transactions = state.anchorMapTransactions;
     if (transactions.length !== 0) {
       const transaction = transactions[transactions.length - 1];
-      if (!_hasOwnProperty.call(transaction, name)) {
-        transaction[name] = {
-          existed: _hasOwnProperty.call(state.anchorMap, name),
-          value: state.anchorMap[name]
+      if (!_hasOwnProperty.call(transaction, name2)) {
+        transaction[name2] = {
+          existed: _hasOwnProperty.call(state.anchorMap, name2),
+          value: state.anchorMap[name2]
         };
       }
     }
-    state.anchorMap[name] = value;
+    state.anchorMap[name2] = value;
   }
   function beginAnchorTransaction(state) {
     state.anchorMapTransactions.push(/* @__PURE__ */ Object.create(null));
@@ -13378,9 +13573,9 @@ function requireLoader() {
     const parent = transactions[transactions.length - 1];
     const names = Object.keys(transaction);
     for (let index = 0, length = names.length; index < length; index += 1) {
-      const name = names[index];
-      if (!_hasOwnProperty.call(parent, name)) {
-        parent[name] = transaction[name];
+      const name2 = names[index];
+      if (!_hasOwnProperty.call(parent, name2)) {
+        parent[name2] = transaction[name2];
       }
     }
   }
@@ -13421,7 +13616,7 @@ function requireLoader() {
     state.result = snapshot.result;
   }
   const directiveHandlers = {
-    YAML: function handleYamlDirective(state, name, args) {
+    YAML: function handleYamlDirective(state, name2, args) {
       if (state.version !== null) {
         throwError(state, "duplication of %YAML directive");
       }
@@ -13443,7 +13638,7 @@ function requireLoader() {
         throwWarning(state, "unsupported YAML version of the document");
       }
     },
-    TAG: function handleTagDirective(state, name, args) {
+    TAG: function handleTagDirective(state, name2, args) {
       let prefix;
       if (args.length !== 2) {
         throwError(state, "TAG directive accepts exactly two arguments");
@@ -15307,8 +15502,8 @@ function indentationMistake(text) {
     while (/^-(\s|$)/.test(rest)) {
       levels.push({ indent: col, line: n + 1, what: "a list item `-`" });
       const after = rest.slice(1);
-      const pad2 = after.length - after.trimStart().length;
-      col += 1 + pad2;
+      const pad3 = after.length - after.trimStart().length;
+      col += 1 + pad3;
       rest = after.trimStart();
     }
     const key = KEY.exec(rest);
@@ -21644,8 +21839,8 @@ function toProblem(e, base) {
       return problem("KFM104", `${describe3(at)} ${e.message ?? "is invalid"}.`, at);
   }
 }
-function nameHint(name) {
-  const fixed = name.toLowerCase().replace(/[^a-z0-9_-]+/g, "_").replace(/^[^a-z]+/, "").replace(/[_-]+$/, "");
+function nameHint(name2) {
+  const fixed = name2.toLowerCase().replace(/[^a-z0-9_-]+/g, "_").replace(/^[^a-z]+/, "").replace(/[_-]+$/, "");
   return fixed !== "" && NAME_RE.test(fixed) ? ` (for example \`${fixed}\`)` : "";
 }
 function typeHint(e, expected) {
@@ -21834,8 +22029,8 @@ function compileFor(analysis, target, options) {
     return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, least, true)] };
   if (limit?.severity === "error" && least > limit.bytes)
     return { output: null, diagnostics: [...diagnostics, tooLarge(least, true)] };
-  const name = `${outputBaseName(ir.name)}.${target.extension}`;
-  const text = sealOutput(name, target.emit(ir, values), digest);
+  const name2 = `${outputBaseName(ir.name)}.${target.extension}`;
+  const text = sealOutput(name2, target.emit(ir, values), digest);
   const bytes = Buffer.byteLength(text);
   if (bytes > MAX_OUTPUT_BYTES)
     return { output: null, diagnostics: [...diagnostics, outputTooLarge(analysis, target, bytes, false)] };
@@ -21844,7 +22039,7 @@ function compileFor(analysis, target, options) {
     if (limit.severity === "error")
       return { output: null, diagnostics };
   }
-  const output = { target: target.name, path: `${target.name}/${name}`, text };
+  const output = { target: target.name, path: `${target.name}/${name2}`, text };
   if (target.run === void 0)
     return { output, diagnostics };
   const runName = `${outputBaseName(ir.name)}.run.${target.extension}`;
@@ -21949,14 +22144,14 @@ function compileSelection(sel, taken = []) {
   const claim = (target, workflow, from) => {
     if (target.objectName === void 0)
       return null;
-    const name = target.objectName(workflow);
+    const name2 = target.objectName(workflow);
     let names = objects2.get(target.name);
     if (names === void 0)
       objects2.set(target.name, names = /* @__PURE__ */ new Map());
-    const other = names.get(name);
+    const other = names.get(name2);
     if (other === void 0)
-      names.set(name, { from, workflow });
-    return other !== void 0 && other.workflow !== workflow ? `This spec's workflow \`${workflow}\` and the workflow \`${other.workflow}\` of ${other.from} are both named \`${name}\` on ${target.name} (Kubernetes names have no \`_\`), so each would replace the other there; rename one of them.` : null;
+      names.set(name2, { from, workflow });
+    return other !== void 0 && other.workflow !== workflow ? `This spec's workflow \`${workflow}\` and the workflow \`${other.workflow}\` of ${other.from} are both named \`${name2}\` on ${target.name} (Kubernetes names have no \`_\`), so each would replace the other there; rename one of them.` : null;
   };
   for (const t of taken) {
     const target = sel.targets.find((x) => x.target.name === t.target)?.target;
@@ -21975,8 +22170,8 @@ function compileSelection(sel, taken = []) {
       diagnostics.push(...r.diagnostics);
       if (r.output === null)
         continue;
-      const name = r.output.path.slice(target.name.length + 1);
-      const rel = folder === "." ? name : `${folder}/${name}`;
+      const name2 = r.output.path.slice(target.name.length + 1);
+      const rel = folder === "." ? name2 : `${folder}/${name2}`;
       const other = writer.get(rel);
       const collision = other !== void 0 ? `This spec's workflow \`${a.ir.name}\` would write ${rel}, as ${other} does; workflow names must be unique across the specs compiled together (and targets sharing a folder need different file extensions).` : claim(target, a.ir.name, shown2);
       if (collision !== null) {
@@ -22081,8 +22276,8 @@ function tooMany(ir, from, to, what) {
   return problem("KFM401", `The backfill range ${from}..${to} holds more than ${MAX_PARTITIONS} partitions (${what}); backfill at most ${MAX_PARTITIONS} runs at a time, as several ranges.`, ir.schedule?.at ?? ir.at);
 }
 function backfillStem(ir, folder, from, to) {
-  const name = `${outputBaseName(ir.name)}.backfill-${from}-${to}`;
-  return folder === "." ? name : `${folder}/${name}`;
+  const name2 = `${outputBaseName(ir.name)}.backfill-${from}-${to}`;
+  return folder === "." ? name2 : `${folder}/${name2}`;
 }
 function backfillFiles(ir, target, folder, from, to, dates, options) {
   if (target.runs === void 0)
@@ -22536,7 +22731,7 @@ function upstreamRunName(workflow, source) {
   return `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
 }
 function upstreamWaitTemplate(u, source) {
-  const name = argoUpstreamWaitTask(u.workflow);
+  const name2 = argoUpstreamWaitTask(u.workflow);
   const t = u.timeoutSeconds;
   const manifest = `apiVersion: ${API_VERSION}
 kind: Workflow
@@ -22544,7 +22739,7 @@ metadata:
   name: ${upstreamRunName(u.workflow, source)}
 `;
   return {
-    name,
+    name: name2,
     metadata: { annotations: { [ARGO_SPEC_NAME_ANNOTATION]: u.workflow } },
     retryStrategy: {
       limit: t === null ? UPSTREAM_NO_LIMIT_RETRIES : Math.max(1, Math.ceil(t / UPSTREAM_POLL_SECONDS)),
@@ -22557,8 +22752,8 @@ metadata:
   };
 }
 function upstreamWaitTask(u, source) {
-  const name = argoUpstreamWaitTask(u.workflow);
-  return { name, template: name, ...source === "parameter" ? { when: logicalDateGuard() } : {} };
+  const name2 = argoUpstreamWaitTask(u.workflow);
+  return { name: name2, template: name2, ...source === "parameter" ? { when: logicalDateGuard() } : {} };
 }
 function dagTask(job, source, timeoutSeconds, waits) {
   const task = { name: kubeName(job.name), template: kubeName(job.name) };
@@ -22607,9 +22802,9 @@ function labelValues(selector) {
 }
 function failedJobsTag(jobs) {
   const renamed = jobs.filter((j) => kubeName(j.name) !== j.name).map((j) => `${exprString(kubeName(j.name))}: ${exprString(j.name)}`);
-  const name = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
+  const name2 = renamed.length === 0 ? "#.displayName" : `{${renamed.join(", ")}}[#.displayName] ?? #.displayName`;
   const jobNodes = `filter(sprig.fromJson(sprig.fromJson(workflow.failures)), { #.templateName != ${exprString(ARGO_DAG_TEMPLATE)} && !(#.displayName contains '(') })`;
-  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name} }), ' ')}}`;
+  return `{{=workflow.failures == '"null"' ? '' : join(map(${jobNodes}, { ${name2} }), ' ')}}`;
 }
 function runTag(uiUrl) {
   const run2 = "{{workflow.namespace}}/{{workflow.name}}";
@@ -22661,7 +22856,7 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
       }
     } : {},
     serviceAccountName: options.serviceAccount ?? argoExecutorAccountName(ir.name),
-    ...options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name) => ({ name })) } : {},
+    ...options.imagePullSecrets.length > 0 ? { imagePullSecrets: options.imagePullSecrets.map((name2) => ({ name: name2 })) } : {},
     ...options.podSecurityContext !== void 0 ? { securityContext: options.podSecurityContext } : {},
     ...options.nodeSelector !== void 0 ? { nodeSelector: labelValues(options.nodeSelector) } : {},
     ...options.priorityClassName !== void 0 ? { podPriorityClassName: options.priorityClassName } : {},
@@ -22690,9 +22885,9 @@ function workflowSpec(ir, source, periodSeconds, options = DEFAULT_OPTIONS2) {
     ]
   };
 }
-function objectMetadata(ir, name, options, annotations = {}) {
+function objectMetadata(ir, name2, options, annotations = {}) {
   return {
-    name,
+    name: name2,
     ...options.namespace !== void 0 ? { namespace: options.namespace } : {},
     labels: objectLabels(kubeName(ir.name), TARGET_NAME2),
     ...Object.keys(annotations).length > 0 ? { annotations } : {}
@@ -22746,15 +22941,15 @@ function accountObjects2(ir, options = DEFAULT_OPTIONS2) {
 }
 var SENSOR_RULES = [{ apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["create"] }];
 function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
-  const name = kubeName(ir.name);
-  const labels = objectLabels(name, TARGET_NAME2);
+  const name2 = kubeName(ir.name);
+  const labels = objectLabels(name2, TARGET_NAME2);
   const namespace = options.namespace !== void 0 ? { namespace: options.namespace } : {};
   const account = argoSensorAccountName(ir.name);
   const body = "body.Records.0";
   const eventSource = {
     apiVersion: API_VERSION,
     kind: "EventSource",
-    metadata: objectMetadata(ir, name, options),
+    metadata: objectMetadata(ir, name2, options),
     spec: {
       // A Service in front of the event source's pod, at <name>-eventsource-svc:<port>.
       service: { ports: [{ port: ARGO_EVENT_PORT, targetPort: ARGO_EVENT_PORT }] },
@@ -22764,13 +22959,13 @@ function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
   const sensor = {
     apiVersion: API_VERSION,
     kind: "Sensor",
-    metadata: objectMetadata(ir, name, options),
+    metadata: objectMetadata(ir, name2, options),
     spec: {
       template: { serviceAccountName: account },
       dependencies: [
         {
           name: ARGO_EVENT_NAME,
-          eventSourceName: name,
+          eventSourceName: name2,
           eventName: ARGO_EVENT_NAME,
           // Data filters match string values as regular expressions (filterData in pkg/sensors/dependencies/filter.go), all of them.
           filters: {
@@ -22793,8 +22988,8 @@ function eventObjects(ir, event, options = DEFAULT_OPTIONS2) {
                   apiVersion: API_VERSION,
                   kind: "Workflow",
                   // No kfm-compile labels: a run is not an object `apply --prune` manages (as a CronWorkflow's runs).
-                  metadata: { generateName: `${name}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
-                  spec: { workflowTemplateRef: { name }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }
+                  metadata: { generateName: `${name2}-`, ...namespace, annotations: { [ARGO_SPEC_NAME_ANNOTATION]: ir.name } },
+                  spec: { workflowTemplateRef: { name: name2 }, arguments: { parameters: [{ name: ARGO_LOGICAL_DATE_PARAMETER }] } }
                 }
               },
               // The run's logical date: the record's eventTime (RFC 3339 in UTC), set by the sensor (ApplyParams, pkg/sensors/triggers/params.go).
@@ -23265,40 +23460,40 @@ function liftNotifications(onExit, templates4, source, seeds, workflow, jobs) {
   if (tasks.length === 0)
     fail2("an onExit handler without notifications");
   return tasks.map((task, i) => {
-    const name = argoNotifyTask(i);
-    if (JSON.stringify(task) !== JSON.stringify({ name, template: name, when: NOTIFY_WHEN }))
-      fail2(`exit task ${i + 1} is not ${name} with when ${JSON.stringify(NOTIFY_WHEN)}`);
-    const tmpl = templates4.get(name) ?? fail2(`no ${name} template`);
+    const name2 = argoNotifyTask(i);
+    if (JSON.stringify(task) !== JSON.stringify({ name: name2, template: name2, when: NOTIFY_WHEN }))
+      fail2(`exit task ${i + 1} is not ${name2} with when ${JSON.stringify(NOTIFY_WHEN)}`);
+    const tmpl = templates4.get(name2) ?? fail2(`no ${name2} template`);
     if (JSON.stringify(Object.keys(tmpl)) !== JSON.stringify(["name", "activeDeadlineSeconds", "container"]))
-      fail2(`${name} is not a container with a deadline`);
+      fail2(`${name2} is not a container with a deadline`);
     if (tmpl["activeDeadlineSeconds"] !== NOTIFY_TASK_SECONDS)
-      fail2(`${name}.activeDeadlineSeconds is not ${NOTIFY_TASK_SECONDS}`);
-    const c = obj(tmpl["container"], `${name}.container`);
-    if (c["name"] !== ARGO_MAIN_CONTAINER || str4(c["image"], `${name}.image`).includes("{{"))
-      fail2(`${name} does not run one fixed image`);
+      fail2(`${name2}.activeDeadlineSeconds is not ${NOTIFY_TASK_SECONDS}`);
+    const c = obj(tmpl["container"], `${name2}.container`);
+    if (c["name"] !== ARGO_MAIN_CONTAINER || str4(c["image"], `${name2}.image`).includes("{{"))
+      fail2(`${name2} does not run one fixed image`);
     if (JSON.stringify(c["resources"]) !== "{}")
-      fail2(`${name}.resources is set`);
+      fail2(`${name2}.resources is set`);
     if (JSON.stringify(c["securityContext"]) !== JSON.stringify(RESTRICTED_CONTAINER2))
-      fail2(`${name}'s container is not restricted`);
+      fail2(`${name2}'s container is not restricted`);
     if (c["args"] !== void 0)
-      fail2(`${name} has args`);
-    const command = arr(c["command"], `${name}.command`).map((v, j) => literalOf(v, `${name}.command[${j}]`, source));
+      fail2(`${name2} has args`);
+    const command = arr(c["command"], `${name2}.command`).map((v, j) => literalOf(v, `${name2}.command[${j}]`, source));
     if (JSON.stringify(command) !== JSON.stringify(["sh", "-c", NOTIFY_SCRIPT, NOTIFY_ARGV02]))
-      fail2(`${name}.command is not the fixed notification script`);
-    const env = arr(c["env"], `${name}.env`).map((e) => {
-      const entry = obj(e, `${name}.env`);
-      const envName = str4(entry["name"], `${name}.env name`);
+      fail2(`${name2}.command is not the fixed notification script`);
+    const env = arr(c["env"], `${name2}.env`).map((e) => {
+      const entry = obj(e, `${name2}.env`);
+      const envName = str4(entry["name"], `${name2}.env name`);
       if (entry["valueFrom"] === void 0)
-        return { name: envName, value: str4(entry["value"], `${name}.env ${envName}`) };
-      const from = obj(entry["valueFrom"], `${name}.env ${envName}.valueFrom`);
-      const ref = obj(from["secretKeyRef"], `${name}.env ${envName}.secretKeyRef`);
+        return { name: envName, value: str4(entry["value"], `${name2}.env ${envName}`) };
+      const from = obj(entry["valueFrom"], `${name2}.env ${envName}.valueFrom`);
+      const ref = obj(from["secretKeyRef"], `${name2}.env ${envName}.secretKeyRef`);
       if (entry["value"] !== void 0 || Object.keys(from).length !== 1 || Object.keys(ref).length !== 2)
-        fail2(`${name}.env ${envName} is not only a secretKeyRef`);
+        fail2(`${name2}.env ${envName} is not only a secretKeyRef`);
       return { name: envName, secret: { secret: str4(ref["name"], "secretKeyRef.name"), key: str4(ref["key"], "secretKeyRef.key") } };
     });
     return readNotifyInputs(env, workflow, {
       template: (v) => parseArgoString(v, source, seeds),
-      literal: (v, what) => literalOf(v, `${name} ${what}`, source),
+      literal: (v, what) => literalOf(v, `${name2} ${what}`, source),
       failed: (v) => v === failedJobsTag(jobs),
       run: (v) => v === runTag(null) || /^[^{}]+\/workflows\/\{\{workflow\.namespace\}\}\/\{\{workflow\.name\}\}$/.test(v),
       fail: fail2
@@ -23311,21 +23506,21 @@ function checkLabels(metadata, objectName, what) {
     fail2(`${what} does not carry exactly the managed-by, workflow and target labels`);
 }
 function liftUpstreamWait(task, tmpl, source) {
-  const name = str4(task["name"], "task.name");
-  const workflow = specName(tmpl["metadata"], `template ${name}`);
-  if (name !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name || tmpl["name"] !== name)
-    fail2(`wait task ${name} is not named after ${workflow}`);
+  const name2 = str4(task["name"], "task.name");
+  const workflow = specName(tmpl["metadata"], `template ${name2}`);
+  if (name2 !== `kfm-wait-${kubeName(workflow)}` || task["template"] !== name2 || tmpl["name"] !== name2)
+    fail2(`wait task ${name2} is not named after ${workflow}`);
   const guard = `{{=sprig.dateInZone('${TS}', ${dateOf("parameter")}, 'UTC') != ''}}`;
   const taskKeys = source === "parameter" ? ["name", "template", "when"] : ["name", "template"];
   if (JSON.stringify(Object.keys(task)) !== JSON.stringify(taskKeys) || source === "parameter" && task["when"] !== guard)
-    fail2(`wait task ${name} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
-  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${name}.activeDeadlineSeconds`);
-  const retry = obj(tmpl["retryStrategy"], `template ${name}.retryStrategy`);
-  const backoff = obj(retry["backoff"], `template ${name}.retryStrategy.backoff`);
+    fail2(`wait task ${name2} has other than a name, its template${source === "parameter" ? " and the logical-date guard" : ""}`);
+  const timeoutSeconds = tmpl["activeDeadlineSeconds"] === void 0 ? null : int3(tmpl["activeDeadlineSeconds"], `template ${name2}.activeDeadlineSeconds`);
+  const retry = obj(tmpl["retryStrategy"], `template ${name2}.retryStrategy`);
+  const backoff = obj(retry["backoff"], `template ${name2}.retryStrategy.backoff`);
   const limit = timeoutSeconds === null ? 2147483647 : Math.max(1, Math.ceil(timeoutSeconds / 60));
   if (retry["limit"] !== limit || retry["retryPolicy"] !== "Always" || retry["expression"] !== "lastRetry.message contains '(NotFound)'" || backoff["duration"] !== "60" || backoff["maxDuration"] !== (timeoutSeconds === null ? void 0 : String(timeoutSeconds)) || Object.keys(retry).length !== 4 || Object.keys(backoff).length !== (timeoutSeconds === null ? 1 : 2))
-    fail2(`template ${name} does not look again every minute, only while the upstream run is missing, until its timeout`);
-  const resource = obj(tmpl["resource"], `template ${name}.resource`);
+    fail2(`template ${name2} does not look again every minute, only while the upstream run is missing, until its timeout`);
+  const resource = obj(tmpl["resource"], `template ${name2}.resource`);
   const epoch = `sprig.unixEpoch(${dateOf(source)})`;
   const runName = `${kubeName(workflow)}-{{=${source === "scheduled" ? epoch : `sprig.div(${epoch}, 60)`}}}`;
   const manifest = `apiVersion: argoproj.io/v1alpha1
@@ -23334,9 +23529,9 @@ metadata:
   name: ${runName}
 `;
   if (resource["action"] !== "get" || resource["successCondition"] !== "status.phase == Succeeded" || resource["failureCondition"] !== "status.phase in (Failed, Error)" || resource["manifest"] !== manifest || Object.keys(resource).length !== 4)
-    fail2(`template ${name} does not wait for the success of ${workflow}'s run of the same logical date`);
+    fail2(`template ${name2} does not wait for the success of ${workflow}'s run of the same logical date`);
   if (Object.keys(tmpl).length !== (timeoutSeconds === null ? 4 : 5))
-    fail2(`template ${name} has fields a wait does not use`);
+    fail2(`template ${name2} has fields a wait does not use`);
   return { workflow, timeoutSeconds };
 }
 function checkAccount(accounts, serviceAccountName, namespace, readsWorkflows) {
@@ -23545,7 +23740,7 @@ function lift2(text) {
   const jobs = [];
   for (const task of jobTasks) {
     const taskName = task["name"];
-    const name = taskSpecName.get(taskName);
+    const name2 = taskSpecName.get(taskName);
     const tmpl = templates4.get(task["template"]);
     const declared = parseDepends(task["depends"], `task ${taskName}`);
     const onWaits = declared.after.filter((d) => waitNames.includes(d));
@@ -23557,7 +23752,7 @@ function lift2(text) {
       fail2(`root task ${taskName} does not wait for every upstream run`);
     const depends = { after: declared.after.filter((d) => !waitNames.includes(d)), runWhen: declared.runWhen };
     const after = depends.after.map((d) => specNameOf(d, `task ${taskName}`));
-    graph.push({ name, after, runWhen: depends.runWhen });
+    graph.push({ name: name2, after, runWhen: depends.runWhen });
     if (task["dependencies"] !== void 0 || task["continueOn"] !== void 0 || task["hooks"] !== void 0)
       fail2(`task ${taskName} uses dependencies/continueOn/hooks`);
     if (depends.runWhen === "all_done" && timeoutSeconds !== null && after.length > 0) {
@@ -23571,7 +23766,7 @@ function lift2(text) {
       fail2(`root task ${taskName} of a manual run lacks the logical-date guard`);
     }
     if (tmpl["suspend"] !== void 0) {
-      jobs.push([name, liftGate(tmpl, taskName, [...after].sort(compareStrings))]);
+      jobs.push([name2, liftGate(tmpl, taskName, [...after].sort(compareStrings))]);
       continue;
     }
     const c = obj(tmpl["container"], `template ${taskName}.container`);
@@ -23605,7 +23800,7 @@ function lift2(text) {
     if (tmpl["timeout"] !== void 0)
       fail2(`template ${taskName}.timeout is set`);
     jobs.push([
-      name,
+      name2,
       {
         approval: null,
         after: [...after].sort(compareStrings),
@@ -23637,7 +23832,7 @@ function lift2(text) {
     graph.push({ name: ARGO_RUN_STATUS_TASK, after: depends.after.map((d) => specNameOf(d, ARGO_RUN_STATUS_TASK)), runWhen: depends.runWhen });
     statusTemplates = 1;
   }
-  const notifications = liftNotifications(spec["onExit"], templates4, source, seeds, workflow, jobs.map(([name]) => ({ name })));
+  const notifications = liftNotifications(spec["onExit"], templates4, source, seeds, workflow, jobs.map(([name2]) => ({ name: name2 })));
   const exitTemplates = notifications.length === 0 ? 0 : notifications.length + 1;
   if (templates4.size !== jobTasks.length + waitTasks.length + statusTemplates + exitTemplates + 1)
     fail2("templates that no task uses");
@@ -23896,7 +24091,12 @@ var OPTIONS4 = {
   namespace: KUBERNETES_OPTIONS.namespace,
   kustomization: KUBERNETES_OPTIONS.kustomization,
   serviceAccount: option.string({
-    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    description: "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch`, and with `max_active_runs` the run starter's rights too (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
+  }),
+  starterServiceAccount: option.string({
+    description: "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `get`, `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
     pattern: DNS1123_LABEL,
     patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)"
   }),
@@ -23911,7 +24111,7 @@ var OPTIONS4 = {
     description: "The container `securityContext` of each job's own step (allowPrivilegeEscalation, capabilities, runAsNonRoot, ...), as Kubernetes' SecurityContext: with `podSecurityContext`, what a `restricted` namespace needs of the user's containers. Default: none."
   }),
   shellImage: image("of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`", SHELL_IMAGE),
-  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  kubectlImage: image("of the CronJob's run creator and the run starter: `bash`, `jq`, `date` and `kubectl`", KUBECTL_IMAGE),
   curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
   approvers: option.strings({
     description: "Who may approve or reject the approval gates of a run (user names and `group:<name>` entries), passed as the run's `approvers` param by the scheduled runs and the manual run file. Default: none, which a scheduled workflow with a gate refuses (KFM255): the gate controller would reject every scheduled run at once.",
@@ -23948,13 +24148,22 @@ var ENV = {
   namespace: "KFM_NAMESPACE",
   windowStart: "KFM_WINDOW_START",
   windowEnd: "KFM_WINDOW_END",
+  tzRule: "KFM_TZ_RULE",
+  slotHours: "KFM_SLOT_HOURS",
   pipelineRun: "KFM_PIPELINERUN",
   runTokenSeed: "KFM_RUN_TOKEN_SEED",
   attemptPath: "KFM_ATTEMPT_PATH",
   exitCodePath: "KFM_EXIT_CODE_PATH",
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
-  jobSpecName: "KFM_JOB_NAME"
+  jobSpecName: "KFM_JOB_NAME",
+  pipeline: "KFM_PIPELINE",
+  maxActiveRuns: "KFM_MAX_ACTIVE_RUNS",
+  ownRun: "KFM_OWN_RUN",
+  lease: "KFM_LEASE",
+  upstreamPipeline: "KFM_UPSTREAM_PIPELINE",
+  waitTimeoutSeconds: "KFM_WAIT_TIMEOUT_SECONDS",
+  pollSeconds: "KFM_POLL_SECONDS"
 };
 var APPROVAL_TASK_REF = { apiVersion: "openshift-pipelines.org/v1alpha1", kind: "ApprovalTask" };
 var APPROVAL_PARAMS = { approvers: "approvers", required: "numberOfApprovalsRequired", description: "description" };
@@ -24107,6 +24316,159 @@ else
   exit 1
 fi
 `;
+var UPSTREAM_POLL_SECONDS2 = 60;
+var UPSTREAM_WAIT_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+if ! seconds=$(date --utc --date="$KFM_LOGICAL_DATE_PARAM" +%s); then
+  echo "kfm-wait: cannot read the logical date '$KFM_LOGICAL_DATE_PARAM'" >&2
+  exit 1
+fi
+run=$KFM_UPSTREAM_PIPELINE-$((seconds / 60))
+poll=$KFM_POLL_SECONDS
+deadline=
+if [[ -n $KFM_WAIT_TIMEOUT_SECONDS ]]; then
+  deadline=$(($(date +%s) + KFM_WAIT_TIMEOUT_SECONDS))
+fi
+echo "kfm-wait: waiting for PipelineRun $run (the run of $KFM_LOGICAL_DATE_PARAM) to succeed"
+while true; do
+  if out=$(kubectl get pipelinerun "$run" --namespace "$KFM_NAMESPACE" --output 'jsonpath={.status.conditions[?(@.type=="Succeeded")].status}' 2>&1); then
+    case $out in
+      True)
+        echo "kfm-wait: PipelineRun $run succeeded"
+        exit 0
+        ;;
+      False)
+        echo "kfm-wait: PipelineRun $run failed: this run fails before any job" >&2
+        exit 1
+        ;;
+    esac
+    echo "kfm-wait: PipelineRun $run has not finished yet"
+  elif [[ $out == *NotFound* ]]; then
+    echo "kfm-wait: PipelineRun $run does not exist yet"
+  else
+    echo "$out" >&2
+    exit 1
+  fi
+  now=$(date +%s)
+  step=$poll
+  if [[ -n $deadline ]]; then
+    if ((now >= deadline)); then
+      echo "kfm-wait: PipelineRun $run did not succeed within $KFM_WAIT_TIMEOUT_SECONDS s: this run fails before any job" >&2
+      exit 1
+    fi
+    if ((deadline - now < step)); then
+      step=$((deadline - now))
+    fi
+  fi
+  sleep "$step"
+done
+`;
+var PENDING_STATUS = "PipelineRunPending";
+var LEASE_SECONDS = 60;
+var LEASE_TRIES = 150;
+var STARTER_TASK_SECONDS = 300;
+var STARTER_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+ns=$KFM_NAMESPACE
+max=$KFM_MAX_ACTIVE_RUNS
+if [[ ! $max =~ ^[1-9][0-9]*$ ]]; then
+  echo "kfm-start-runs: the run limit '$max' is not a positive number" >&2
+  exit 1
+fi
+me="\${HOSTNAME:-kfm-start-runs}-$$-$RANDOM"
+lease() {
+  jq --compact-output --arg me "$me" --arg now "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" \\
+    '.spec.holderIdentity = $me | .spec.leaseDurationSeconds = ${LEASE_SECONDS} | .spec.acquireTime = $now | .spec.renewTime = $now'
+}
+taken=
+for ((try = 0; try < ${LEASE_TRIES}; try++)); do
+  if out=$(lease <<<"{\\"apiVersion\\":\\"coordination.k8s.io/v1\\",\\"kind\\":\\"Lease\\",\\"metadata\\":{\\"name\\":\\"$KFM_LEASE\\"}}" | kubectl create --namespace "$ns" --filename - 2>&1); then
+    taken=1
+    break
+  fi
+  if [[ $out != *AlreadyExists* && $out != *"already exists"* ]]; then
+    echo "$out" >&2
+    exit 1
+  fi
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json)
+  if jq --exit-status '(.spec.holderIdentity // "") == "" or ((.spec.renewTime // "1970-01-01T00:00:00Z" | sub("[.][0-9]+"; "") | fromdateiso8601) + (.spec.leaseDurationSeconds // 0) < now)' <<<"$current" >/dev/null; then
+    if lease <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null 2>&1; then
+      taken=1
+      break
+    fi
+  fi
+  sleep 1
+done
+if [[ -z $taken ]]; then
+  echo "kfm-start-runs: could not take Lease $KFM_LEASE: another starter holds it" >&2
+  exit 1
+fi
+release() {
+  local current
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json) || return 0
+  if jq --exit-status --arg me "$me" '.spec.holderIdentity == $me' <<<"$current" >/dev/null; then
+    jq 'del(.spec.holderIdentity)' <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null || true
+  fi
+}
+trap release EXIT
+echo "kfm-start-runs: holding Lease $KFM_LEASE as $me"
+names=$(kubectl get pipelineruns --namespace "$ns" --output json | jq --raw-output --arg pipeline "$KFM_PIPELINE" --arg own "$KFM_OWN_RUN" --argjson max "$max" '
+  def epoch:
+    if test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$") then
+      ((.[0:19] + "Z") | fromdateiso8601) - (if .[19:] == "Z" then 0 else (if .[19:20] == "-" then -1 else 1 end) * ((.[20:22] | tonumber) * 3600 + (.[23:25] | tonumber) * 60) end)
+    else -1e18 end;
+  [.items[] | select(.spec.pipelineRef.name? == $pipeline and .metadata.name != $own and .metadata.deletionTimestamp == null)] as $runs
+  | [$runs[] | select(.spec.status != "${PENDING_STATUS}" and ([.status.conditions[]? | select(.type == "Succeeded" and .status != "Unknown")] | length) == 0)] as $active
+  | [$runs[] | select(.spec.status == "${PENDING_STATUS}")]
+  | sort_by([([.spec.params[]? | select(.name == "${LOGICAL_DATE_PARAM}") | .value][0] // "" | epoch), .metadata.name])
+  | .[0:([$max - ($active | length), 0] | max)][]
+  | .metadata.name')
+for run in $names; do
+  if out=$(kubectl patch pipelinerun "$run" --namespace "$ns" --type json \\
+    --patch '[{"op":"test","path":"/spec/status","value":"${PENDING_STATUS}"},{"op":"remove","path":"/spec/status"}]' 2>&1); then
+    echo "kfm-start-runs: started PipelineRun $run"
+  else
+    echo "kfm-start-runs: PipelineRun $run was not started (no longer pending?): $out" >&2
+  fi
+done
+[[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
+`;
+var DST_GUARD_AFTER = "local_time=${slot:0:19}\n";
+var DST_GUARD_SCRIPT = `# Daylight saving: robfig/cron fires a repeated hour twice and a missing one never, so the schedule
+# also holds the hour after the slot; the zone's clock an hour after and before a fire, read from its
+# POSIX TZ rule (glibc's date needs no tz database for it), tells which fires are the slots.
+hour=$((10#\${slot:11:2}))
+seconds=$(date --date="$slot" +%s)
+hour_at() { TZ=$KFM_TZ_RULE date --date="@$1" +%-H; }
+if [[ " $KFM_SLOT_HOURS " == *" $hour "* ]]; then
+  if (( $(hour_at $((seconds + 3600))) == hour )); then
+    echo "kfm: slot $slot is the first occurrence of a repeated hour: the run starts at the second"
+    exit 0
+  fi
+elif (( $(hour_at $((seconds - 3600))) == (hour + 22) % 24 )); then
+  local_time=\${slot:0:11}$(printf %02d $((hour - 1)))\${slot:13:6}
+  echo "kfm: $slot is the slot $local_time, which a daylight-saving gap skipped, an hour late"
+else
+  echo "kfm: $slot is in the hour after a daylight-saving gap slot, and the clocks did not change: no run"
+  exit 0
+fi
+`;
+function creatorScript(dst) {
+  if (dst === null)
+    return CREATOR_SCRIPT;
+  if (!CREATOR_SCRIPT.includes(DST_GUARD_AFTER))
+    throw new Error("the creator script no longer sets local_time");
+  return CREATOR_SCRIPT.replace(DST_GUARD_AFTER, DST_GUARD_AFTER + DST_GUARD_SCRIPT);
+}
+function cronJobSchedule(schedule) {
+  const dst = dstGuard(parseCron(schedule.cron), schedule.timezone, schedule);
+  if (dst === null)
+    return { cron: schedule.cron, dst, tzRule: null };
+  const tz = posixTz(schedule.timezone);
+  if ("problem" in tz)
+    throw new Error(`${schedule.timezone}: ${tz.problem}`);
+  return { cron: dst.cron, dst, tzRule: tz.rule };
+}
 function k8sLiteral(text) {
   return text.replace(/\$/g, () => "$$");
 }
@@ -24254,8 +24616,8 @@ function helperNames(o) {
     runStatus: stepAction("runStatus", o).metadata.name
   };
 }
-function isHelperName(name, helper) {
-  return name !== void 0 && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name);
+function isHelperName(name2, helper) {
+  return name2 !== void 0 && new RegExp(`^${HELPERS[helper].base}-[0-9a-f]{8}$`).test(name2);
 }
 function sharedLabels() {
   return { [MANAGED_BY_LABEL]: MANAGED_BY, [TARGET_LABEL]: TARGET2 };
@@ -24268,9 +24630,9 @@ function stepActionsFile(o, header) {
     '(README, Tekton, "Shared helper steps").'
   ]) + toYamlStream(helpers.map((h) => stepAction(h, o)));
 }
-function helperRef(name, helper, names, params = {}) {
+function helperRef(name2, helper, names, params = {}) {
   const list = Object.entries(params).map(([n, value]) => ({ name: n, value }));
-  return { name, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
+  return { name: name2, ref: { name: names[helper] }, ...list.length > 0 ? { params: list } : {} };
 }
 function emit3(ir, o = DEFAULT_OPTIONS3) {
   const docs = [buildPipeline(ir, o)];
@@ -24279,6 +24641,10 @@ function emit3(ir, o = DEFAULT_OPTIONS3) {
     if (o.serviceAccount === void 0)
       docs.push(...creatorAccount(ir, o));
   }
+  if (ir.maxActiveRuns !== null && o.starterServiceAccount === void 0)
+    docs.push(...starterAccount(ir, o));
+  if (ir.upstream.length > 0)
+    docs.push(...waiterAccount(ir, o));
   if (ir.schedule?.kind === "event")
     docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET2)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
@@ -24290,7 +24656,12 @@ function manualRun(ir, o = DEFAULT_OPTIONS3) {
     "(for example 2024-01-01T00:00:00Z), and kubectl create -f the copy. kfm-compile backfill",
     "writes such files for a range of dates."
   ];
-  return hashComment([...headerLines(ir, TARGET2), ...usage2]) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
+  const queue = ir.maxActiveRuns === null ? [] : [
+    `The run is created pending (max_active_runs: ${ir.maxActiveRuns}); the Job after it starts it`,
+    "when fewer runs are active (README, Tekton, Concurrency)."
+  ];
+  const docs = [buildPipelineRun(ir, metadata, o), ...ir.maxActiveRuns === null ? [] : [starterJob(ir, o)]];
+  return hashComment([...headerLines(ir, TARGET2), ...usage2, ...queue]) + toYamlStream(docs);
 }
 function usedVariables(ir) {
   const used = /* @__PURE__ */ new Set();
@@ -24306,36 +24677,50 @@ function usedVariables(ir) {
 function emulatesFailure(ir) {
   if (ir.jobs.some((j) => j.runWhen === "all_done"))
     return true;
-  return !totallyOrdered(ir.jobs);
+  return !layered(ir.jobs);
 }
-function totallyOrdered(jobs) {
-  const waiting = /* @__PURE__ */ new Map();
-  const children = /* @__PURE__ */ new Map();
+function layered(jobs) {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const level = /* @__PURE__ */ new Map();
+  const levelOf = (name2) => {
+    const known = level.get(name2);
+    if (known !== void 0)
+      return known;
+    const stack = [name2];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      if (level.has(top)) {
+        stack.pop();
+        continue;
+      }
+      const pending = byName.get(top).dependsOn.filter((d) => !level.has(d));
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      level.set(top, Math.max(-1, ...byName.get(top).dependsOn.map((d) => level.get(d))) + 1);
+    }
+    return level.get(name2);
+  };
+  const size = /* @__PURE__ */ new Map();
   for (const j of jobs) {
-    waiting.set(j.name, j.dependsOn.length);
-    for (const d of j.dependsOn) {
-      const list = children.get(d);
-      if (list === void 0)
-        children.set(d, [j.name]);
-      else
-        list.push(j.name);
-    }
+    const l = levelOf(j.name);
+    size.set(l, (size.get(l) ?? 0) + 1);
   }
-  let ready = jobs.filter((j) => j.dependsOn.length === 0).map((j) => j.name);
-  while (ready.length === 1) {
-    const next = [];
-    for (const c of children.get(ready[0]) ?? []) {
-      const left = waiting.get(c) - 1;
-      waiting.set(c, left);
-      if (left === 0)
-        next.push(c);
-    }
-    ready = next;
-  }
-  return ready.length === 0;
+  return jobs.every((j) => {
+    const l = level.get(j.name);
+    if (l === 0)
+      return true;
+    const above = new Set(j.dependsOn.filter((d) => level.get(d) === l - 1));
+    return above.size === size.get(l - 1);
+  });
 }
-function runAfterOf(job) {
-  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+function runAfterOf(job, waits = []) {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK, ...waits] : job.dependsOn.map(kubeName);
+}
+function upstreamWaits(ir) {
+  return ir.upstream.map((u) => tektonUpstreamWaitTask(u.workflow));
 }
 function okGuards(jobs) {
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -24364,7 +24749,12 @@ function buildPipeline(ir, o) {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
   const names = helperNames(o);
-  const finallyList = [...emulated ? [runStatusTask2(names)] : [], ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
+  const waits = upstreamWaits(ir);
+  const finallyList = [
+    ...emulated ? [runStatusTask2(names)] : [],
+    ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o)),
+    ...ir.maxActiveRuns === null ? [] : [starterTask(ir, ir.maxActiveRuns, o)]
+  ];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -24388,7 +24778,8 @@ function buildPipeline(ir, o) {
       ],
       tasks: [
         contextTask(ir, emulated, o),
-        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards)),
+        ...ir.upstream.map((u) => upstreamWaitTask2(u, o)),
+        ...ir.jobs.map((j) => j.approval === null ? jobTask(j, emulated, guards, o, names, waits) : gateTask(j, emulated, guards, waits)),
         ...emulated ? failedMarkerTasks(ir, names) : []
       ],
       ...finallyList.length > 0 ? { finally: finallyList } : {}
@@ -24398,8 +24789,8 @@ function buildPipeline(ir, o) {
 function hasGates(ir) {
   return ir.jobs.some((j) => j.approval !== null);
 }
-function gateTask(job, emulated, guards) {
-  const runAfter = runAfterOf(job);
+function gateTask(job, emulated, guards, waits) {
+  const runAfter = runAfterOf(job, waits);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -24420,23 +24811,23 @@ function gateTask(job, emulated, guards) {
 function okWhen(task) {
   return { input: `$(tasks.${task}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["true"] };
 }
-function helperStep(name, image2, command, env) {
-  return { name, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
+function helperStep(name2, image2, command, env) {
+  return { name: name2, image: image2, command: ["sh", "-c", command], ...env.length > 0 ? { env } : {}, securityContext: restricted() };
 }
 function failedMarkerTasks(ir, names) {
   const out = [];
   ir.jobs.forEach((job, index) => {
     if (job.approval !== null || job.retry.maxAttempts === 1)
       return;
-    const name = tektonFailedTaskName(index);
+    const name2 = tektonFailedTaskName(index);
     out.push({
-      name,
+      name: name2,
       // Its script exits at once: Tekton's default retries (0) and TaskRun timeout (60 min) need no override.
       displayName: `${job.name} failed`,
       runAfter: [kubeName(job.name)],
       when: [{ input: `$(tasks.${kubeName(job.name)}.results.${TEKTON_OK_RESULT})`, operator: "in", values: ["false"] }],
       onError: "continue",
-      taskSpec: { steps: [helperRef(name, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] }
+      taskSpec: { steps: [helperRef(name2, "failed", names, { [HELPER_PARAMS.job]: k8sLiteral(job.name) })] }
     });
   });
   return out;
@@ -24453,15 +24844,15 @@ function jobStatuses(ir, emulated) {
 }
 function runParam(dashboardUrl) {
   const ns = "$(context.pipelineRun.namespace)";
-  const name = "$(context.pipelineRun.name)";
-  return dashboardUrl === null ? `PipelineRun ${ns}/${name}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name}`;
+  const name2 = "$(context.pipelineRun.name)";
+  return dashboardUrl === null ? `PipelineRun ${ns}/${name2}` : `${dashboardUrl.replace(/\/+$/, "")}/#/namespaces/${ns}/pipelineruns/${name2}`;
 }
 function notifyTask(ir, n, index, emulated, o) {
-  const name = tektonNotifyTaskName(index);
+  const name2 = tektonNotifyTaskName(index);
   const env = notifyInputs(n, ir.name, (t) => renderTemplate2(t, "1"), k8sLiteral, `$(params.${NOTIFY_PARAMS.failed})`, `$(params.${NOTIFY_PARAMS.run})`).map((v) => "value" in v ? { name: v.name, value: v.value } : { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } });
   return {
-    name,
-    displayName: name,
+    name: name2,
+    displayName: name2,
     description: `Sends failure notification ${index + 1} (${n.kind}) when the run failed (kfm-compile).`,
     when: [{ ...RUN_FAILED_WHEN, values: [...RUN_FAILED_WHEN.values] }],
     params: [
@@ -24475,7 +24866,7 @@ function notifyTask(ir, n, index, emulated, o) {
         { name: NOTIFY_PARAMS.failed, type: "string" },
         { name: NOTIFY_PARAMS.run, type: "string" }
       ],
-      steps: [helperStep(name, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)]
+      steps: [helperStep(name2, o.curlImage ?? NOTIFY_CURL_IMAGE, NOTIFY_COMMAND, env)]
     }
   };
 }
@@ -24514,7 +24905,35 @@ function contextTask(ir, emulated, o) {
     }
   };
 }
-function jobTask(job, emulated, guards, o, names) {
+function upstreamWaitTask2(u, o) {
+  const name2 = tektonUpstreamWaitTask(u.workflow);
+  const env = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(u.workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: u.timeoutSeconds === null ? "" : String(u.timeoutSeconds) },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS2) }
+  ];
+  return {
+    name: name2,
+    displayName: u.workflow,
+    description: `Waits until the run of ${u.workflow} for the same logical date has succeeded (kfm-compile).`,
+    runAfter: [TEKTON_CONTEXT_TASK],
+    params: [{ name: LOGICAL_DATE_PARAM, value: `$(params.${LOGICAL_DATE_PARAM})` }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: {
+      params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
+      steps: [
+        {
+          ...helperStep(name2, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(UPSTREAM_WAIT_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]
+        }
+      ]
+    }
+  };
+}
+function jobTask(job, emulated, guards, o, names, upstream) {
   const steps = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
@@ -24525,8 +24944,8 @@ function jobTask(job, emulated, guards, o, names) {
   const dollar = [...main2.command ?? [], ...main2.args ?? [], ...(main2.env ?? []).map((e) => e.value ?? "")].some((t) => t.includes(DOLLAR_REF));
   const params = dollar ? [
     { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
-    ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name) => ({
-      name,
+    ...literalParamNames([...job.command ?? [], ...job.args ?? [], ...job.env.flatMap((e) => "value" in e ? [e.value] : [])]).map((name2) => ({
+      name: name2,
       type: "string",
       default: ""
     }))
@@ -24535,7 +24954,7 @@ function jobTask(job, emulated, guards, o, names) {
     name: kubeName(job.name),
     displayName: job.name,
     ...job.description === null ? {} : { description: job.description },
-    runAfter: runAfterOf(job),
+    runAfter: runAfterOf(job, upstream),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -24591,7 +25010,7 @@ function taskRunTemplate(o) {
   if (o.podSecurityContext !== void 0)
     podTemplate.securityContext = structuredClone(o.podSecurityContext);
   if (o.imagePullSecrets.length > 0)
-    podTemplate.imagePullSecrets = o.imagePullSecrets.map((name) => ({ name }));
+    podTemplate.imagePullSecrets = o.imagePullSecrets.map((name2) => ({ name: name2 }));
   const t = {};
   if (o.taskServiceAccount !== void 0)
     t.serviceAccountName = o.taskServiceAccount;
@@ -24600,7 +25019,7 @@ function taskRunTemplate(o) {
   return Object.keys(t).length > 0 ? t : null;
 }
 function runTimeouts(ir) {
-  if (ir.timeoutSeconds === null || ir.notifications.length === 0)
+  if (ir.timeoutSeconds === null || !splitTimeouts(ir))
     return { pipeline: timeoutField(ir.timeoutSeconds) };
   return {
     pipeline: goDuration(ir.timeoutSeconds + NOTIFY_TASK_SECONDS),
@@ -24608,8 +25027,12 @@ function runTimeouts(ir) {
     finally: goDuration(NOTIFY_TASK_SECONDS)
   };
 }
+function splitTimeouts(ir) {
+  return ir.notifications.length > 0 || ir.maxActiveRuns !== null;
+}
 function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
   const template4 = taskRunTemplate(o);
+  const queued = ir.maxActiveRuns !== null;
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
@@ -24617,8 +25040,20 @@ function buildPipelineRun(ir, metadata, o = DEFAULT_OPTIONS3) {
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : []],
+      // max_active_runs: the run waits in the queue until a starter clears this (README, Concurrency).
+      ...queued ? { status: PENDING_STATUS } : {},
       timeouts: runTimeouts(ir),
-      ...template4 === null ? {} : { taskRunTemplate: template4 }
+      ...template4 === null ? {} : { taskRunTemplate: template4 },
+      // The starter's TaskRun runs as the starter's account, every other one as the template's
+      // (`PipelineRun.GetTaskRunSpec`, pkg/apis/pipeline/v1/pipelinerun_types.go; a finally
+      // task may be named, pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go `ValidateTaskRunSpecs`).
+      // The upstream waits run as the waiter account, allowed only to get PipelineRuns.
+      ...queued || ir.upstream.length > 0 ? {
+        taskRunSpecs: [
+          ...upstreamWaits(ir).map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: tektonWaiterAccount(ir.name) })),
+          ...queued ? [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] : []
+        ]
+      } : {}
     }
   };
 }
@@ -24638,7 +25073,7 @@ function eventFilter(e) {
 }
 var LOGICAL_DATE_EXPRESSION = "string(timestamp(int(timestamp(body.Records[0].eventTime))))";
 function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
-  const name = kubeName(ir.name);
+  const name2 = kubeName(ir.name);
   const account = tektonListenerAccount(ir.name);
   const namespace = o.namespace === void 0 ? {} : { namespace: o.namespace };
   const meta = (n) => ({ name: n, ...namespace, labels: workflowLabels(ir) });
@@ -24656,13 +25091,13 @@ function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
     {
       apiVersion: TRIGGERS_API,
       kind: "TriggerBinding",
-      metadata: meta(name),
+      metadata: meta(name2),
       spec: { params: [{ name: LOGICAL_DATE_PARAM, value: `$(extensions.${LOGICAL_DATE_EXTENSION})` }] }
     },
     {
       apiVersion: TRIGGERS_API,
       kind: "TriggerTemplate",
-      metadata: meta(name),
+      metadata: meta(name2),
       spec: {
         params: [{ name: LOGICAL_DATE_PARAM, description: "The run's logical date: the S3 event's time, YYYY-MM-DDTHH:MM:SSZ." }],
         resourcetemplates: [run2]
@@ -24671,7 +25106,7 @@ function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
     {
       apiVersion: TRIGGERS_API,
       kind: "EventListener",
-      metadata: meta(name),
+      metadata: meta(name2),
       spec: {
         serviceAccountName: account,
         triggers: [
@@ -24688,16 +25123,16 @@ function triggerObjects(ir, e, o = DEFAULT_OPTIONS3) {
             ],
             // Written out: Validate refuses a binding without its kind (pkg/apis/triggers/v1beta1/event_listener_validation.go),
             // which only the webhook's defaulting fills in (event_listener_defaults.go).
-            bindings: [{ ref: name, kind: "TriggerBinding" }],
-            template: { ref: name }
+            bindings: [{ ref: name2, kind: "TriggerBinding" }],
+            template: { ref: name2 }
           }
         ]
       }
     }
   ];
 }
-function objectMeta(ir, name, o) {
-  return { name, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
+function objectMeta(ir, name2, o) {
+  return { name: name2, ...o.namespace === void 0 ? {} : { namespace: o.namespace }, labels: workflowLabels(ir) };
 }
 function creatorServiceAccount(ir, o) {
   return o.serviceAccount ?? tektonCreatorAccount(ir.name);
@@ -24706,8 +25141,90 @@ var CREATOR_RULES = [
   { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["create"] },
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] }
 ];
+function starterRules(ir) {
+  return [
+    // `kubectl patch` reads the object before it patches it (get).
+    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [tektonRunQueueLease(ir.name)], verbs: ["get", "update"] }
+  ];
+}
+function creatorRules(ir) {
+  return [
+    ...CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    ...ir.maxActiveRuns === null ? [] : starterRules(ir)
+  ];
+}
 function creatorAccount(ir, o) {
-  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), creatorRules(ir));
+}
+function starterServiceAccount(ir, o) {
+  return o.starterServiceAccount ?? tektonStarterAccount(ir.name);
+}
+function starterAccount(ir, o) {
+  return accountObjects(tektonStarterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), starterRules(ir));
+}
+var WAITER_RULES = [{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get"] }];
+function waiterAccount(ir, o) {
+  const rules = WAITER_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+  return accountObjects(tektonWaiterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), rules);
+}
+function starterEnv(ir, max, namespace, ownRun) {
+  return [
+    namespace,
+    { name: ENV.pipeline, value: kubeName(ir.name) },
+    { name: ENV.maxActiveRuns, value: String(max) },
+    ownRun,
+    { name: ENV.lease, value: tektonRunQueueLease(ir.name) }
+  ];
+}
+function starterContainer(ir, max, o) {
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
+    command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+    env: starterEnv(ir, max, { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }, { name: ENV.ownRun }),
+    securityContext: restricted()
+  };
+}
+function starterTask(ir, max, o) {
+  const env = starterEnv(ir, max, { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" }, { name: ENV.ownRun, value: "$(context.pipelineRun.name)" });
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    displayName: TEKTON_START_RUNS_TASK,
+    description: `Starts the oldest pending runs of this workflow while fewer than ${max} are active (kfm-compile).`,
+    retries: 0,
+    timeout: goDuration(STARTER_TASK_SECONDS),
+    taskSpec: {
+      steps: [
+        {
+          ...helperStep(TEKTON_START_RUNS_TASK, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(STARTER_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+          onError: "continue"
+        }
+      ]
+    }
+  };
+}
+var STARTER_JOB_TTL_SECONDS = 86400;
+function starterJob(ir, o) {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { generateName: tektonStarterGenerateName(ir.name), ...o.namespace === void 0 ? {} : { namespace: o.namespace } },
+    spec: {
+      backoffLimit: CREATOR_BACKOFF_LIMIT,
+      ttlSecondsAfterFinished: STARTER_JOB_TTL_SECONDS,
+      template: {
+        spec: {
+          serviceAccountName: starterServiceAccount(ir, o),
+          restartPolicy: "Never",
+          ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name2) => ({ name: name2 })) } : {},
+          containers: [starterContainer(ir, ir.maxActiveRuns, o)]
+        }
+      }
+    }
+  };
 }
 function buildCronJob(ir, schedule, o) {
   const run2 = buildPipelineRun(ir, {}, o);
@@ -24721,10 +25238,14 @@ function buildCronJob(ir, schedule, o) {
     schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run2)) }
   ];
+  const { cron, dst, tzRule } = cronJobSchedule(schedule);
+  if (dst !== null && tzRule !== null) {
+    env.push({ name: ENV.tzRule, value: k8sLiteral(tzRule) }, { name: ENV.slotHours, value: dst.hours.join(" ") });
+  }
   const creator = {
     name: TEKTON_CREATOR_CONTAINER,
     image: o.kubectlImage ?? KUBECTL_IMAGE,
-    command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
+    command: ["/bin/bash", "-c", k8sLiteral(creatorScript(dst))],
     env,
     securityContext: restricted()
   };
@@ -24733,7 +25254,7 @@ function buildCronJob(ir, schedule, o) {
     kind: "CronJob",
     metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
-      schedule: schedule.cron,
+      schedule: cron,
       timeZone: schedule.timezone,
       concurrencyPolicy: "Allow",
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS2,
@@ -24747,8 +25268,9 @@ function buildCronJob(ir, schedule, o) {
             spec: {
               serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
-              ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {},
-              containers: [creator]
+              ...o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name2) => ({ name: name2 })) } : {},
+              // max_active_runs: the creator creates its run pending, then the starter runs (README, Concurrency).
+              ...ir.maxActiveRuns === null ? { containers: [creator] } : { initContainers: [creator], containers: [starterContainer(ir, ir.maxActiveRuns, o)] }
             }
           }
         }
@@ -24809,7 +25331,23 @@ function prerequisites3(ir, options) {
       text: `Rights to create the ServiceAccount, Role and RoleBinding \`${creatorServiceAccount(ir, o)}\` the file carries (the CronJob's run creator).`
     } : {
       kind: "account",
-      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`
+      text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace${ir.maxActiveRuns === null ? "" : ", and what the run starter may do (below)"}.`
+    });
+  }
+  if (ir.maxActiveRuns !== null) {
+    const starterRights = `get, list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
+    out.push(o.starterServiceAccount === void 0 ? {
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${starterServiceAccount(ir, o)}\` the file carries (the run starter of max_active_runs: ${starterRights}); whoever creates a run file's runs may create Jobs (its starter Job).`
+    } : {
+      kind: "account",
+      text: `The ServiceAccount \`${o.starterServiceAccount}\` (the run starter of max_active_runs), allowed to ${starterRights} in the namespace; whoever creates a run file's runs may create Jobs (its starter Job).`
+    });
+  }
+  if (ir.upstream.length > 0) {
+    out.push({
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${tektonWaiterAccount(ir.name)}\` the file carries (the upstream waits: get pipelineruns.tekton.dev); the upstream workflows' runs in the same namespace.`
     });
   }
   if (o.taskServiceAccount !== void 0)
@@ -24832,7 +25370,7 @@ function prerequisites3(ir, options) {
   }
   const images = [
     o.shellImage ?? SHELL_IMAGE,
-    ...ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
+    ...ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null || ir.upstream.length > 0 ? [o.kubectlImage ?? KUBECTL_IMAGE] : [],
     ...ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []
   ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });
@@ -24846,7 +25384,7 @@ var LATE_TEKTON_VARIABLE = /\$\((?:context\.task(?:Run)?\.|(?:results|steps|step
 var CONTROL = /[\u0000-\u001f\u007f]/;
 function checkGate(ir, graph, gate) {
   const out = [];
-  const { independent, continuing } = hardFailureReach(ir, graph, gate);
+  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, false);
   if (gate.approval.timeoutSeconds === null) {
     out.push(problem("KFM301", `tekton cannot express approval gate '${gate.name}' without a timeout: the manual-approval-gate controller has no unbounded wait (a CustomRun without a timeout is rejected after 60 minutes, one with 0s at once). Give the gate a timeout (the longest a decision may take), or compile for airflow or argo, which wait without bound.`, gate.at));
   }
@@ -24862,11 +25400,14 @@ function checkGate(ir, graph, gate) {
   }
   return out;
 }
-function hardFailureReach(ir, graph, job) {
+function hardFailureReach(ir, graph, job, emulated) {
   const ancestors = reachable(graph.parents, job.name);
   const below = reachable(graph.children, job.name);
+  const beside = ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name));
   return {
-    independent: ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name)),
+    beside,
+    independent: beside.filter((j) => j.dependsOn.some((d) => !ancestors.has(d))),
+    hidden: emulated ? beside.filter((j) => j.approval === null && j.retry.maxAttempts > 1 && !j.dependsOn.some((d) => !ancestors.has(d))) : [],
     continuing: ir.jobs.filter((j) => j.name !== job.name && below.has(j.name) && j.runWhen === "all_done")
   };
 }
@@ -24885,9 +25426,9 @@ function graphOf(jobs) {
   }
   return { parents, children };
 }
-function reachable(edges, name) {
+function reachable(edges, name2) {
   const seen2 = /* @__PURE__ */ new Set();
-  const stack = [name];
+  const stack = [name2];
   while (stack.length > 0) {
     for (const next of edges.get(stack.pop()) ?? []) {
       if (seen2.has(next))
@@ -24912,14 +25453,11 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
   if (ir.timeoutSeconds === 0) {
     problems.push(problem("KFM301", "tekton cannot express a workflow timeout of 0 seconds: Tekton reads timeouts.pipeline 0s as no timeout. Give a positive timeout or none.", [...ir.at, "timeout"]));
   }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `tekton cannot express max_active_runs: ${ir.maxActiveRuns} yet: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it (a queue of pending PipelineRuns is designed in targets/tekton/README.md, Concurrency, but not built). Remove max_active_runs for this target, or compile for airflow or argo, which queue runs.`, [...ir.at, "max_active_runs"]));
+  if (ir.maxActiveRuns !== null && ir.schedule?.kind === "event") {
+    problems.push(problem("KFM301", `tekton cannot express max_active_runs: ${ir.maxActiveRuns} with an event trigger yet: its runs queue as pending PipelineRuns that a starter starts (targets/tekton/README.md, Concurrency), and the EventListener's TriggerTemplate creates no starter for an event's run. Remove max_active_runs or the event trigger for this target, or compile for airflow or argo, which queue event runs.`, [...ir.at, "max_active_runs"]));
   }
   if (TEKTON_VARIABLE.test(ir.runTokenSeed)) {
     problems.push(problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at));
-  }
-  for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `tekton cannot express the dependency on workflow '${u.workflow}' yet: a Tekton PipelineRun has no built-in wait for another Pipeline's run of the same logical date (a polling first task is designed in targets/tekton/README.md, Cross-workflow dependencies, but not built). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow or argo, which wait.`, u.at));
   }
   ir.notifications.forEach((n) => {
     const texts = n.kind === "slack" ? [n.channel] : [n.from, ...n.recipients];
@@ -24934,11 +25472,11 @@ function check3(ir, o = DEFAULT_OPTIONS3) {
   for (const gate of ir.jobs.filter((j) => j.approval !== null))
     problems.push(...checkGate(ir, graph, gate));
   for (const job of ir.jobs) {
-    const reach = emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job) : null;
-    if (reach !== null && (reach.independent.length > 0 || reach.continuing.length > 0)) {
-      const others = reach.independent.length > 0 ? reach.independent : reach.continuing;
-      const names = others.map((j) => `'${j.name}'`).join(", ");
-      problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${reach.independent.length > 0 ? `beside ${names}, neither upstream nor downstream of it` : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so the PipelineRun would stop and ${names} might never run. Remove the job's timeout, set max_attempts: 1, or make every other job upstream or downstream of it (without on_upstream_failure: continue).`, job.at));
+    const reach = emulated && job.approval === null && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job, true) : null;
+    if (reach !== null && (reach.independent.length > 0 || reach.hidden.length > 0 || reach.continuing.length > 0)) {
+      const list = (js) => js.map((j) => `'${j.name}'`).join(", ");
+      const why = reach.independent.length > 0 ? `beside ${list(reach.independent)}, which wait${reach.independent.length === 1 ? "s" : ""} for a job not upstream of '${job.name}' and might never start` : reach.hidden.length > 0 ? `beside the retried ${list(reach.hidden)}, whose last failure would not show once the run stopped (its kfm-failed task would not be created)` : `before ${list(reach.continuing)}, which continue${reach.continuing.length === 1 ? "s" : ""} after failures and would never run`;
+      problems.push(problem("KFM301", `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${why}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued, and a retried pipeline task cannot use onError: continue), and the PipelineRun stops creating tasks. Remove the job's timeout, set max_attempts: 1, or shape the workflow in layers without on_upstream_failure: continue (every job neither upstream nor downstream of another waits only for jobs upstream of it, like a diamond's branches), where Tekton's own stop is the meaning.`, job.at));
     }
     const literal2 = (what, text, pattern) => {
       if (pattern.test(text)) {
@@ -24973,7 +25511,7 @@ var features3 = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout is refused only beside a job neither upstream nor downstream of it, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run)."
+    how: "Native when the jobs are layered (every job neither upstream nor downstream of another waits only for jobs upstream of it: a chain, a diamond) and none continues after failures: Tekton's stop creates no new task, and the tasks it did not create are all downstream of the failed job. Otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. Under the emulation a retried job with a timeout is refused beside a job that waits for one not upstream of it or is retried, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run)."
   },
   "failure.continue": {
     support: "emulated",
@@ -24985,8 +25523,8 @@ var features3 = {
     how: "The manual-approval-gate custom task (`taskRef` kind `ApprovalTask`, approvers from the run's `approvers` param, one approval, `timeout` = the gate's timeout); a reject or timeout fails the CustomRun, which stops the run. Refused without a timeout, or when a job is neither upstream nor downstream of the gate, or continues after it."
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow."
+    support: "emulated",
+    how: "A first task per upstream, `kfm-wait-<upstream>` (kubectl image, after kfm-context, before every root job), polls every 60 s with `kubectl get pipelinerun <upstream>-<unix minutes of the logical date>` (the name the run creator gives the CronJob's run of that slot, and backfill runs) until its `Succeeded` condition is True (succeeds) or False (fails, and the run stops before any job), or the dependency's timeout passes (fails); a run not created yet is waited for. It runs as the generated `<workflow>-run-waiter` account (`taskRunSpecs`), allowed only to get PipelineRuns."
   },
   "notify.failure": {
     support: "emulated",
@@ -25009,8 +25547,8 @@ var features3 = {
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot."
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it."
+    support: "emulated",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; for another, the schedule adds the hour after a gap slot and the run creator's guard keeps the meaning's instants, reading the zone's clock from its POSIX TZ rule with glibc's `date` (the kubectl image has no tz database). Refused (KFM220): a zone whose changes from 2024 to 2050 follow no single POSIX rule, and, as on Argo, a gap not one hour long or a gap slot at 23:xx."
   },
   "schedule.event": {
     support: "emulated",
@@ -25024,8 +25562,8 @@ var features3 = {
   },
   "env.secret": { support: "native", how: "Step env `valueFrom.secretKeyRef` with the secret's name and key." },
   "concurrency.queue": {
-    support: "refused",
-    how: "Tekton Pipelines has no run concurrency control and a CronJob's `Forbid` drops due runs; compile for airflow or argo, which queue."
+    support: "differs",
+    how: "Every run is created `spec.status: PipelineRunPending`; a starter (holding a `coordination.k8s.io` Lease) starts the oldest pending runs while fewer than N are active, run by the creator's Job, by a `finally` task of every run and by a Job in the run files. A run cancelled with `Cancelled` (not `CancelledRunFinally`) or deleted runs no `finally`, so the queue then waits for the next run created; refused with an event trigger."
   },
   "text.literal": {
     support: "conditional",
@@ -25108,12 +25646,26 @@ function lift3(text) {
   if (emulated !== (envValueOrNull(contextStep, ENV.okPath) === `$(results.${TEKTON_OK_RESULT}.path)`))
     throw new Error("kfm-context declares ok but does not write it, or the reverse");
   const failedMarkers = pipeline.spec.tasks.filter((t) => t.name.startsWith(FAILED_PREFIX));
-  const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX));
+  const waitTasks = pipeline.spec.tasks.filter((t) => t.name.startsWith(UPSTREAM_WAIT_PREFIX));
+  const upstream = waitTasks.map(liftUpstreamWait2);
+  const waitNames = waitTasks.map((t) => t.name);
+  const written = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX) && !waitNames.includes(t.name));
+  for (const t of written) {
+    const runAfter = t.runAfter ?? [];
+    const parents = runAfter.filter((n) => n !== TEKTON_CONTEXT_TASK && !waitNames.includes(n));
+    if (parents.length === 0 && waitNames.some((w) => !runAfter.includes(w)))
+      throw new Error(`task ${t.name} does not wait for every upstream workflow`);
+    if (parents.length > 0 && parents.length !== runAfter.length)
+      throw new Error(`task ${t.name} runs after both jobs and the tasks before any job`);
+  }
+  const tasks = written.map((t) => t.runAfter === void 0 ? t : { ...t, runAfter: t.runAfter.filter((n) => !waitNames.includes(n)) });
   const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
   const gates = new Map(tasks.filter((t) => t.taskRef !== void 0).map((t) => [t.name, t]));
   const soft = new Map(tasks.map((t) => [t.name, t.taskRef === void 0 && failureIsSoft(t)]));
   const guards = guardsFor(tasks, gates);
+  if (!emulated && !layered(tasks.map((t) => ({ name: t.name, dependsOn: (t.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK) }))))
+    throw new Error("the Pipeline has no failure emulation, but a failure would stop a job neither upstream nor downstream of the failed one");
   const jobs = {};
   if (gates.size > 0)
     checkApprovers(pipeline);
@@ -25155,7 +25707,7 @@ function lift3(text) {
     const literalTemplates = templates4.map(parseTemplate2);
     const expected = templates4.some((t) => t.includes(DOLLAR_REF)) ? [
       { name: TEKTON_DOLLAR_PARAM, type: "string", default: "$$" },
-      ...literalParamNames(literalTemplates).map((name) => ({ name, type: "string", default: "" }))
+      ...literalParamNames(literalTemplates).map((name2) => ({ name: name2, type: "string", default: "" }))
     ] : [];
     if (declared !== JSON.stringify(expected) || (task.params ?? []).some((p) => expected.some((e) => e.name === p.name))) {
       throw new Error(`task ${task.name} declares params ${declared}, not those its literal Tekton references need`);
@@ -25198,13 +25750,33 @@ function lift3(text) {
     timeoutSeconds = t;
     schedule = event.schedule;
   }
+  const maxActiveRuns = liftStarterTask(finallyTasks, pipeline.metadata.name);
   const cron = cronJobs[0];
   if (cron !== void 0) {
     const spec = cron.spec ?? fail3("the CronJob has no spec");
-    const creator = spec.jobTemplate.spec?.template.spec?.containers[0] ?? fail3("the CronJob has no creator container");
-    if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT))
-      throw new Error("the CronJob's container does not run the creator script");
-    checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
+    if (spec.concurrencyPolicy !== "Allow")
+      throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
+    const pod = spec.jobTemplate.spec?.template.spec ?? fail3("the CronJob has no pod template");
+    const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail3("the CronJob has no creator container");
+    const timezone = spec.timeZone ?? fail3("the CronJob has no timeZone");
+    const start = envValue(creator, ENV.windowStart);
+    const end = envValue(creator, ENV.windowEnd);
+    const window = { timezone, start: start === "" ? null : start, end: end === "" ? null : end };
+    const own = ownCron(spec.schedule, window, envValueOrNull(creator, ENV.slotHours));
+    const expected = cronJobSchedule({ cron: own, ...window });
+    if (creator.command?.[2] !== k8sLiteral(creatorScript(expected.dst)))
+      throw new Error(`the CronJob's container does not run the creator script${expected.dst === null ? "" : " with the daylight-saving guard"}`);
+    if (envValueOrNull(creator, ENV.tzRule) !== (expected.tzRule === null ? null : k8sLiteral(expected.tzRule)))
+      throw new Error(`the creator's ${ENV.tzRule} is not the POSIX TZ rule of ${timezone} (${JSON.stringify(expected.tzRule)})`);
+    if (envValueOrNull(creator, ENV.slotHours) !== (expected.dst?.hours.join(" ") ?? null))
+      throw new Error(`the creator's ${ENV.slotHours} is not the cron's hours (${JSON.stringify(expected.dst?.hours.join(" ") ?? null)})`);
+    if (maxActiveRuns !== null) {
+      if (pod.containers.length !== 1 || pod.initContainers?.length !== 1)
+        throw new Error("the CronJob's pod is not the creator followed by the starter");
+      checkStarterContainer(pod.containers[0], pipeline.metadata.name, maxActiveRuns, "the CronJob's starter");
+    } else if (pod.initContainers !== void 0)
+      throw new Error("the CronJob's pod has init containers without a run queue");
+    checkAccount2(docs, pod.serviceAccountName, creatorRules({ name: pipeline.spec.displayName, maxActiveRuns }), "the CronJob");
     const run2 = JSON.parse(envValue(creator, ENV.pipelineRun));
     checkRun(pipeline, run2, gates.size > 0, "the scheduled PipelineRun");
     const scheduled = runTimeout(run2);
@@ -25212,25 +25784,54 @@ function lift3(text) {
     if (timeoutSeconds !== void 0 && scheduled !== timeoutSeconds)
       throw new Error("scheduled and manual PipelineRuns have different timeouts");
     timeoutSeconds = scheduled;
-    const start = envValue(creator, ENV.windowStart);
-    const end = envValue(creator, ENV.windowEnd);
     schedule = {
       kind: "cron",
-      cron: spec.schedule,
-      timezone: spec.timeZone ?? fail3("the CronJob has no timeZone"),
-      start: start === "" ? null : start,
-      end: end === "" ? null : end,
+      cron: own,
+      ...window,
       // A CronJob starts only slots within startingDeadlineSeconds: it never catches up.
       catchup: false
     };
   }
   if (timeoutSeconds === void 0)
     throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
-  const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
-  const split = notifications.length > 0 && timeoutSeconds !== null;
+  const notifications = liftNotifications2(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks.filter((t) => !waitNames.includes(t.name)));
+  const split = (notifications.length > 0 || maxActiveRuns !== null) && timeoutSeconds !== null;
   if (liftedRuns.some((r) => r.spec.timeouts.tasks !== void 0 !== split)) {
-    throw new Error(split ? "a workflow timeout with notifications not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications");
+    throw new Error(split ? "a workflow timeout with notifications or a run queue not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications or a run queue");
   }
+  const waiter = tektonWaiterAccount(pipeline.spec.displayName);
+  if (waitNames.length > 0) {
+    if (!docs.some((d) => d?.kind === "ServiceAccount" && d.metadata?.name === waiter))
+      throw new Error(`the upstream waits' account ${waiter} is not in the output`);
+    checkAccount2(docs, waiter, [...WAITER_RULES], "the upstream waits");
+  }
+  for (const r of liftedRuns) {
+    const all = r.spec.taskRunSpecs ?? [];
+    const waitSpecs = all.slice(0, waitNames.length);
+    if (JSON.stringify(waitSpecs) !== JSON.stringify(waitNames.map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: waiter }))))
+      throw new Error("a PipelineRun does not run every upstream wait as the waiter account");
+    const specs = all.slice(waitNames.length);
+    if (maxActiveRuns === null) {
+      if (r.spec.status !== void 0 || specs.length > 0)
+        throw new Error("a PipelineRun created pending or with taskRunSpecs without a run queue");
+      continue;
+    }
+    if (r.spec.status !== PENDING_STATUS)
+      throw new Error(`a PipelineRun of a run queue is not created ${PENDING_STATUS}`);
+    if (specs.length !== 1 || specs[0].pipelineTaskName !== TEKTON_START_RUNS_TASK || !specs[0].serviceAccountName)
+      throw new Error(`a PipelineRun of a run queue does not run ${TEKTON_START_RUNS_TASK} as the starter's account`);
+    checkAccount2(docs, specs[0].serviceAccountName, starterRules({ name: pipeline.spec.displayName }), "the run starter");
+  }
+  const starterJobs = docs.filter((d) => d?.kind === "Job");
+  if (maxActiveRuns !== null && manualRun2 !== void 0) {
+    if (starterJobs.length !== 1)
+      throw new Error("the manual run of a run queue has no starter Job");
+    const pod = starterJobs[0].spec?.template.spec ?? fail3("the starter Job has no pod");
+    if (pod.containers.length !== 1)
+      throw new Error("the starter Job runs other than the starter");
+    checkStarterContainer(pod.containers[0], pipeline.metadata.name, maxActiveRuns, "the starter Job");
+  } else if (starterJobs.length > 0)
+    throw new Error("a Job without a run queue");
   const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === void 0 && (t.retries ?? 0) > 0) : [];
   if (failedMarkers.length !== expectedMarkers.length)
     throw new Error("kfm-failed tasks do not match the retried jobs");
@@ -25244,11 +25845,9 @@ function lift3(text) {
     workflow: pipeline.spec.displayName,
     schedule,
     timeoutSeconds,
-    // No Tekton construct limits concurrent runs (check refuses max_active_runs).
-    maxActiveRuns: null,
+    maxActiveRuns,
     runTokenSeed: runTokenSeed2,
-    // No Tekton construct waits for another workflow's run (check refuses dependencies).
-    upstream: [],
+    upstream,
     notifications,
     jobs: sortedRecord(Object.entries(jobs))
   };
@@ -25266,26 +25865,61 @@ function checkRun(pipeline, run2, gates, what) {
   if (gates && !Array.isArray(run2.spec.params.find((p) => p.name === TEKTON_APPROVERS_PARAM)?.value))
     throw new Error(`${what} passes no approvers list`);
 }
-function checkCreatorAccount(docs, account) {
+function checkAccount2(docs, account, rules, who) {
   if (account === void 0 || account === "")
-    throw new Error("the CronJob names no ServiceAccount");
-  const of = (kind) => docs.filter((d) => d?.kind === kind);
-  const accounts = of("ServiceAccount");
-  if (accounts.length === 0)
+    throw new Error(`${who} names no ServiceAccount`);
+  const named = (kind) => docs.filter((d) => d?.kind === kind && d.metadata?.name === account);
+  const accounts = named("ServiceAccount");
+  const [roles, bindings] = [named("Role"), named("RoleBinding")];
+  if (accounts.length + roles.length + bindings.length === 0)
     return;
-  const [roles, bindings] = [of("Role"), of("RoleBinding")];
   if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1)
-    throw new Error("the creator's account is one ServiceAccount, Role and RoleBinding");
-  if (accounts[0].metadata?.name !== account)
-    throw new Error("the CronJob runs as another ServiceAccount than the one declared");
+    throw new Error(`${who}'s account is one ServiceAccount, Role and RoleBinding`);
   const b = bindings[0];
-  if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0].metadata?.name)
+  if (b.roleRef.kind !== "Role" || b.roleRef.name !== account)
     throw new Error("the RoleBinding binds another Role");
   const ns = b.metadata?.namespace;
   if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...ns === void 0 ? {} : { namespace: ns } }]))
     throw new Error("the RoleBinding binds another subject");
-  if (JSON.stringify(roles[0].rules) !== JSON.stringify(CREATOR_RULES))
-    throw new Error("the creator's Role grants other rights than the creator needs");
+  if (JSON.stringify(roles[0].rules) !== JSON.stringify(rules))
+    throw new Error(`${who}'s Role grants other rights than it needs`);
+}
+function liftStarterTask(finallyTasks, pipelineName) {
+  const task = finallyTasks.find((t) => t.name === TEKTON_START_RUNS_TASK);
+  if (task === void 0)
+    return null;
+  if (task.when !== void 0 || task.retries !== 0 || task.timeout !== goDuration(STARTER_TASK_SECONDS))
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not run once, bounded, at every run's end`);
+  const steps = task.taskSpec?.steps ?? [];
+  if (steps.length !== 1 || steps[0].onError !== "continue")
+    throw new Error(`${TEKTON_START_RUNS_TASK}'s failure would fail the run`);
+  const step = steps[0];
+  if (envValueOrNull(step, ENV.ownRun) !== "$(context.pipelineRun.name)" || envValueOrNull(step, ENV.namespace) !== "$(context.pipelineRun.namespace)")
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not count its own run as ended`);
+  return starterLimit(step, pipelineName, TEKTON_START_RUNS_TASK);
+}
+function checkStarterContainer(c, pipelineName, max, what) {
+  const own = (c.env ?? []).find((e) => e.name === ENV.ownRun);
+  if (own === void 0 || own.value !== void 0 || own.valueFrom !== void 0)
+    throw new Error(`${what} names a run of its own`);
+  if (c.env?.find((e) => e.name === ENV.namespace)?.valueFrom?.fieldRef?.fieldPath !== "metadata.namespace")
+    throw new Error(`${what} starts runs in another namespace`);
+  if (starterLimit(c, pipelineName, what) !== max)
+    throw new Error(`${what} has another run limit than the finally task`);
+}
+function starterLimit(c, pipelineName, what) {
+  if (JSON.stringify(c.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)]))
+    throw new Error(`${what} does not run the starter script`);
+  if (envValue(c, ENV.pipeline) !== pipelineName)
+    throw new Error(`${what} starts another Pipeline's runs`);
+  if (envValue(c, ENV.lease) !== tektonRunQueueLease(pipelineName))
+    throw new Error(`${what} takes another Lease than the workflow's`);
+  if (JSON.stringify(c.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT))
+    throw new Error(`${what} is not restricted`);
+  const max = envValue(c, ENV.maxActiveRuns);
+  if (!/^[1-9][0-9]*$/.test(max))
+    throw new Error(`${what}'s run limit ${JSON.stringify(max)} is not a positive number`);
+  return Number(max);
 }
 function gateSummary(task, after, runWhen) {
   const ref = task.taskRef;
@@ -25293,7 +25927,7 @@ function gateSummary(task, after, runWhen) {
     throw new Error(`task ${task.name}: not an ApprovalTask`);
   if (task.taskSpec !== void 0)
     throw new Error(`task ${task.name}: a taskRef and a taskSpec`);
-  const param = (name) => task.params?.find((p) => p.name === name)?.value;
+  const param = (name2) => task.params?.find((p) => p.name === name2)?.value;
   if (JSON.stringify(param(APPROVAL_PARAMS.approvers)) !== JSON.stringify([`$(params.${TEKTON_APPROVERS_PARAM}[*])`]))
     throw new Error(`task ${task.name}: the gate does not take the run's approvers`);
   if (param(APPROVAL_PARAMS.required) !== APPROVALS_REQUIRED)
@@ -25322,13 +25956,13 @@ function gateSummary(task, after, runWhen) {
 function guardsFor(tasks, gates) {
   const byName = new Map(tasks.map((t) => [t.name, t]));
   const memo = /* @__PURE__ */ new Map();
-  const of = (name, depth) => {
-    const known = memo.get(name);
+  const of = (name2, depth) => {
+    const known = memo.get(name2);
     if (known !== void 0)
       return known;
     if (depth > tasks.length)
       throw new Error("a cycle in runAfter");
-    const task = byName.get(name) ?? fail3(`unknown task ${name}`);
+    const task = byName.get(name2) ?? fail3(`unknown task ${name2}`);
     const out = [];
     for (const p of task.runAfter ?? []) {
       const names = gates.has(p) ? of(p, depth + 1) : [p];
@@ -25336,7 +25970,7 @@ function guardsFor(tasks, gates) {
         if (!out.includes(n))
           out.push(n);
     }
-    memo.set(name, out);
+    memo.set(name2, out);
     return out;
   };
   for (const t of tasks)
@@ -25396,9 +26030,9 @@ function liftNotifications2(finallyTasks, contextResults, workflow, tasks) {
     });
   });
 }
-function secretEnv(container2, name) {
-  const ref = (container2.env ?? []).find((v) => v.name === name)?.valueFrom?.secretKeyRef ?? fail3(`container has no secret ${name}`);
-  return { secret: ref.name ?? fail3(`${name} names no secret`), key: ref.key };
+function secretEnv(container2, name2) {
+  const ref = (container2.env ?? []).find((v) => v.name === name2)?.valueFrom?.secretKeyRef ?? fail3(`container has no secret ${name2}`);
+  return { secret: ref.name ?? fail3(`${name2} names no secret`), key: ref.key };
 }
 function failureIsSoft(task) {
   const steps = (task.taskSpec ?? fail3(`task ${task.name} has no taskSpec`)).steps;
@@ -25488,13 +26122,13 @@ function parseTemplate2(text) {
       i += ATTEMPT_REF.length;
     } else if (text.startsWith(prefix, i)) {
       const close = text.indexOf(")", i);
-      const name = text.slice(i + prefix.length, close);
-      if (close < 0 || !CONTEXT_VARIABLES.includes(name))
+      const name2 = text.slice(i + prefix.length, close);
+      if (close < 0 || !CONTEXT_VARIABLES.includes(name2))
         throw new Error(`unknown runtime value reference in ${JSON.stringify(text)}`);
       if (literal2 !== "")
         out.push({ text: literal2 });
       literal2 = "";
-      out.push({ variable: name });
+      out.push({ variable: name2 });
       i = close + 1;
     } else if (text[i] === "$") {
       throw new Error(`a lone $ that Kubernetes or Tekton would expand in ${JSON.stringify(text)}`);
@@ -25530,29 +26164,76 @@ function parseTimeout(text) {
 function parseWaits(text) {
   return text === "" ? [] : text.split(" ").map((w) => /^\d+(\.\d+)?$/.test(w) ? Number(w) : fail3(`bad retry wait ${JSON.stringify(w)}`));
 }
-function stepParam(step, name) {
-  return step.params?.find((p) => p.name === name)?.value ?? fail3(`step ${step.name} passes no ${name}`);
+function stepParam(step, name2) {
+  return step.params?.find((p) => p.name === name2)?.value ?? fail3(`step ${step.name} passes no ${name2}`);
 }
-function envValue(container2, name) {
-  const e = (container2.env ?? []).find((v) => v.name === name);
+function ownCron(written, window, slotHours) {
+  const fields = written.split(" ");
+  const hours = fields[1]?.split(",") ?? [];
+  for (let keep = hours.length; keep >= 1; keep--) {
+    const cron = [fields[0], hours.slice(0, keep).join(","), ...fields.slice(2)].join(" ");
+    if (typeof parseCron(cron) === "string")
+      continue;
+    try {
+      const s = cronJobSchedule({ cron, ...window });
+      if (s.cron === written && (s.dst?.hours.join(" ") ?? null) === slotHours)
+        return cron;
+    } catch {
+    }
+  }
+  throw new Error(`the CronJob's schedule ${JSON.stringify(written)} is neither a cron nor one with the hours its daylight-saving guard needs`);
+}
+function envValue(container2, name2) {
+  const e = (container2.env ?? []).find((v) => v.name === name2);
   if (e === void 0 || e.valueFrom !== void 0)
-    throw new Error(`container has no ${name} value`);
+    throw new Error(`container has no ${name2} value`);
   const t = parseTemplate2(e.value ?? "");
   if (t.some((s) => "variable" in s))
-    throw new Error(`${name} holds a runtime value`);
+    throw new Error(`${name2} holds a runtime value`);
   return t.map((s) => "text" in s ? s.text : "").join("");
 }
-function envValueOrNull(container2, name) {
-  return (container2.env ?? []).find((v) => v.name === name)?.value ?? null;
+function envValueOrNull(container2, name2) {
+  return (container2.env ?? []).find((v) => v.name === name2)?.value ?? null;
 }
-function findStep(steps, name, task) {
-  return steps.find((s) => s.name === name) ?? fail3(`task ${task} has no step ${name}`);
+function findStep(steps, name2, task) {
+  return steps.find((s) => s.name === name2) ?? fail3(`task ${task} has no step ${name2}`);
 }
 function only(docs, kind) {
   const found = docs.filter((d) => d?.kind === kind);
   if (found.length !== 1)
     throw new Error(`expected one ${kind} in the Tekton output, found ${found.length}`);
   return found[0];
+}
+var UPSTREAM_WAIT_PREFIX = tektonUpstreamWaitTask("");
+function liftUpstreamWait2(task) {
+  const workflow = task.displayName;
+  if (task.name !== tektonUpstreamWaitTask(workflow))
+    fail3(`wait task ${task.name} is not named after ${workflow}`);
+  if (JSON.stringify(task.runAfter) !== JSON.stringify([TEKTON_CONTEXT_TASK]) || task.when !== void 0 || task.onError !== void 0 || (task.retries ?? 0) !== 0)
+    fail3(`wait task ${task.name} must run after kfm-context only, unguarded, without retries`);
+  if (task.timeout !== "0s")
+    fail3(`wait task ${task.name}: a TaskRun timeout (${task.timeout}) would end the wait before the dependency's timeout`);
+  const steps = (task.taskSpec ?? fail3(`wait task ${task.name} has no taskSpec`)).steps;
+  if (steps.length !== 1)
+    fail3(`wait task ${task.name} has other steps than the wait`);
+  const step = steps[0];
+  if (JSON.stringify(step.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]))
+    fail3(`wait task ${task.name} does not run the upstream wait script`);
+  if (JSON.stringify(step.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT))
+    fail3(`wait task ${task.name} is not restricted`);
+  const t = envValueOrNull(step, ENV.waitTimeoutSeconds) ?? "";
+  if (t !== "" && !/^[1-9][0-9]*$/.test(t))
+    fail3(`wait task ${task.name} has the timeout '${t}'`);
+  const env = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: t },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS2) }
+  ];
+  if (JSON.stringify(step.env) !== JSON.stringify(env))
+    fail3(`wait task ${task.name} does not look every ${UPSTREAM_POLL_SECONDS2} s for ${workflow}'s run of this run's logical date in its namespace`);
+  return { workflow, timeoutSeconds: t === "" ? null : Number(t) };
 }
 function fail3(message) {
   throw new Error(message);
@@ -25574,7 +26255,13 @@ function runs3(ir, logicalDates, options) {
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
-    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, o))) }],
+    // With max_active_runs the runs are created pending, and a starter Job after them starts the oldest while the queue has room (README, Concurrency).
+    files: [
+      {
+        suffix: ".yaml",
+        text: planned.length === 0 ? "" : toYamlStream([...planned.map((r) => pipelineRun(ir, r, o)), ...ir.maxActiveRuns === null ? [] : [starterJob(ir, o)]])
+      }
+    ],
     again: AGAIN3
   };
 }
@@ -25585,6 +26272,10 @@ var KUSTOMIZE_IMAGE_FIELDS2 = [
   { group: "tekton.dev", kind: "Pipeline", path: "spec/finally[]/taskSpec/steps[]/image" },
   { group: "tekton.dev", kind: "StepAction", path: "spec/image" }
 ];
+var CRONJOB_GUARDED = {
+  gap: (c) => c.everyHour || !c.hourShift || c.posixTzProblem === null ? ROBFIG_CRON_GUARDED.gap(c) : `${ROBFIG_CRON.gap(c)}, and its run creator's guard cannot read the zone's clock without a tz database (the zone's changes follow no POSIX TZ rule: ${c.posixTzProblem})`,
+  fold: (c) => c.everyHour || c.posixTzProblem === null ? ROBFIG_CRON_GUARDED.fold(c) : `${ROBFIG_CRON.fold(c)}, and its run creator's guard cannot read the zone's clock without a tz database (the zone's changes follow no POSIX TZ rule: ${c.posixTzProblem})`
+};
 var tekton = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
@@ -25592,9 +26283,9 @@ var tekton = {
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
   // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
-  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
-  // are refused (KFM220), the run creator's image having no tz database for a guard.
-  daylightSaving: ROBFIG_CRON,
+  // Schedules): the meaning for a cron firing every hour; for another, the hour after a gap
+  // slot added to the schedule and the run creator's guard (emit.ts `creatorScript`).
+  daylightSaving: CRONJOB_GUARDED,
   options: OPTIONS4,
   features: features3,
   fileLimit: {
@@ -25689,14 +26380,16 @@ function explicitSuccessIf(needs) {
 }
 var CONTEXT_IF = "success()";
 var CONTEXT_SHELL = "python3 -I {0}";
-var V = (name) => GITHUB_INTERNAL_ENV_PREFIX + name;
+var V = (name2) => GITHUB_INTERNAL_ENV_PREFIX + name2;
 var CONTEXT_SCRIPT2 = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
 import hashlib
+import json
 import os
 import re
 import sys
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -25798,6 +26491,105 @@ def latest_slot(cron, zone, now):
     return best
 
 
+def run_created():
+    # A run of a workflow whose runs queue (max_active_runs: 1) may have waited in its concurrency
+    # group: its slot is the latest at or before the moment GitHub created the run (REST "Get a
+    # workflow run", created_at), not now. Needs the token's actions: read, which the caller grants.
+    url = "%s/repos/%s/actions/runs/%s" % (get("GITHUB_API_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"))
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.github+json",
+        "Authorization": "Bearer " + get("KFMI_TOKEN"),
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            created = json.load(response)["created_at"]
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+    except Exception as error:
+        fail("cannot read when this run was created: " + str(error))
+
+
+# --- Daylight saving in Etc/UTC (README, Schedules) -------------------------------------------------
+# A schedule with a slot in a daylight-saving change is written in Etc/UTC as the crons of
+# KFMI_UTC_CRONS: one set per UTC offset of the zone, together firing at every instant its slots
+# can take. The entry GitHub fired (github.event.schedule) and that entry's latest time at or
+# before now give the instant, so a late start stays with its entry; the jobs run only when the
+# instant is a slot's under the meaning: a slot in a spring-forward gap at its wall time read
+# with the offset before the gap, a slot in a fall-back fold at its second occurrence (both
+# occurrences for a cron firing every hour, which runs on elapsed time).
+
+
+def meaning_instants(naive, zone, hourly):
+    instants = slot_instants(naive, zone, True)
+    if instants:
+        return instants if hourly else instants[-1:]
+    # In a gap, fold=0 reads the wall time with the offset before the transition (PEP 495).
+    return [] if hourly else [naive.replace(tzinfo=zone, fold=0).astimezone(UTC)]
+
+
+def slot_at(cron, zone, instant):
+    # The slot (local wall time) of cron in zone that the meaning fires at instant, or None.
+    minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(cron.split(" "), FIELDS))
+    offsets = {(instant + timedelta(days=d)).astimezone(zone).utcoffset() for d in (-1, 0, 1)}
+    for offset in sorted(offsets):
+        naive = (instant + offset).replace(tzinfo=None)
+        if (naive.minute in minutes and naive.hour in hours and naive.day in days and naive.month in months
+                and naive.isoweekday() % 7 in weekdays and instant in meaning_instants(naive, zone, len(hours) == 24)):
+            return naive
+    return None
+
+
+def utc_entry_slot(cron, zone, entries, fired, now):
+    # The instant the fired entry is for, and the slot it is (None: no slot, skip the run).
+    if fired not in entries:
+        fail("the run was started by a schedule this workflow does not declare")
+    instant = latest_slot(fired, UTC, now)[0]
+    return instant, slot_at(cron, zone, instant)
+
+
+# --- end of daylight saving in Etc/UTC ---------------------------------------------------------------
+
+
+# --- Event triggers (README, Event triggers) ---------------------------------------------------------
+# A repository_dispatch run carries the object store's S3 event notification as its client_payload,
+# {"Records": [{"eventName", "eventTime", "s3": {"bucket": {"name"}, "object": {"key"}}}]}, here as
+# JSON in KFMI_EVENT_PAYLOAD. As on the other targets, the jobs run only for a new object's record
+# (eventName (s3:)ObjectCreated:...) in the bucket with a key under the prefix, each / of the prefix
+# matching / or %2F (stores URL-encode the key); the logical date is the record's eventTime in
+# whole seconds, UTC.
+OBJECT_CREATED = re.compile(r"(s3:)?ObjectCreated:")
+EVENT_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def event_record(payload, bucket, prefix):
+    # (the record's time, "") for a record of the trigger, else (None, why the run is skipped).
+    try:
+        record = json.loads(payload)["Records"][0]
+        name, time_text = record["eventName"], record.get("eventTime")
+        record_bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None, "the dispatch's client_payload holds no S3 event record"
+    if not isinstance(name, str) or OBJECT_CREATED.match(name) is None:
+        return None, "the record's event is not an object creation"
+    if record_bucket != bucket:
+        return None, "the record is of another bucket"
+    if not isinstance(key, str) or re.match("(/|%2F)".join(re.escape(part) for part in prefix.split("/")), key) is None:
+        return None, "the record's key is not under the prefix"
+    m = EVENT_TIME.fullmatch(time_text) if isinstance(time_text, str) else None
+    instant = None
+    if m is not None:
+        try:
+            instant = datetime.fromisoformat(time_text[:19] + ("+00:00" if m.group(8) == "Z" else m.group(8)))
+        except ValueError:
+            instant = None
+    if instant is None:
+        fail("the S3 event record has no eventTime like 2024-01-01T02:03:04.567Z")
+    return instant.astimezone(UTC), ""
+
+
+# --- end of event triggers ---------------------------------------------------------------------------
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -25831,14 +26623,23 @@ def main():
     elif event == "schedule":
         if cron == "":
             fail("this workflow has no schedule")
-        if get("KFMI_EVENT_SCHEDULE") != cron:
-            fail("the run was started by a schedule this workflow does not declare")
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
-        logical, real, naive = latest_slot(cron, zone, datetime.fromtimestamp(started, UTC))
-        local = local_text(naive)
-        if not real:
+        now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
+        utc_crons = get("KFMI_UTC_CRONS")
+        if utc_crons != "":
+            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), now)
+            real = naive is not None
+        else:
+            if get("KFMI_EVENT_SCHEDULE") != cron:
+                fail("the run was started by a schedule this workflow does not declare")
+            logical, real, naive = latest_slot(cron, zone, now)
+        local = "" if naive is None else local_text(naive)
+        if naive is None:
+            run = False
+            print("kfm-context: " + stamp(logical) + " is no slot of the schedule in " + zone.key + " (its entry stands for another UTC offset); skipping the run")
+        elif not real:
             run = False
             print("kfm-context: the slot " + local + " falls in a daylight-saving gap, where the schedule does not fire; skipping the run")
         elif (start != "" and local < start) or (end != "" and local > end):
@@ -25846,6 +26647,16 @@ def main():
             print("kfm-context: the slot " + local + " is outside the schedule's window; skipping the run")
         else:
             print("kfm-context: scheduled run for the slot " + local + " in " + zone.key)
+    elif event == "repository_dispatch":
+        bucket = get("KFMI_EVENT_BUCKET")
+        if bucket == "":
+            fail("this workflow has no event trigger")
+        logical, why = event_record(get("KFMI_EVENT_PAYLOAD"), bucket, get("KFMI_EVENT_PREFIX"))
+        if logical is None:
+            run = False
+            print("kfm-context: " + why + "; skipping the run")
+        else:
+            print("kfm-context: event-triggered run, logical date from the record's eventTime")
     else:
         fail("unexpected event " + event)
     lines = ["run=" + ("true" if run else "false")]
@@ -26162,6 +26973,29 @@ function githubScheduleZone(s) {
   const { gap, fold } = dstConflicts(cron, s.timezone, s);
   return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
 }
+function githubUtcSchedule(s) {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || elapsedInUtc(cron, s.timezone))
+    return null;
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? null : utcCover(cron, s.timezone);
+}
+function githubScheduleEntries(s) {
+  const utc = githubUtcSchedule(s);
+  if (utc === null)
+    return [{ cron: s.cron, timezone: githubScheduleZone(s) }];
+  return utc.map((e) => ({ cron: e.cron, timezone: githubTimezone("UTC") }));
+}
+function utcScheduleComment(s, entries) {
+  const offset = (m) => `${m < 0 ? "-" : "+"}${String(Math.floor(Math.abs(m) / 60)).padStart(2, "0")}:${String(Math.abs(m) % 60).padStart(2, "0")}`;
+  return [
+    `\`${s.cron}\` in ${s.timezone}, in Etc/UTC (no daylight saving there), one entry per UTC offset:`,
+    ...entries.map((e) => `  \`${e.cron}\` for ${offset(e.offset)}`),
+    "Every entry is a guard: kfm-context runs the jobs only when the entry's time is a slot of the",
+    "schedule (a slot in a skipped hour an hour late, a repeated one at its second occurrence) and",
+    "skips the run otherwise (README, Schedules)."
+  ];
+}
 function githubTimezone(zone) {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
 }
@@ -26242,6 +27076,13 @@ var CONTEXT_INPUTS = [
   { name: "logical-date", type: "string", default: "", description: "The logical date of a manual run", variable: "INPUT_LOGICAL_DATE" },
   { name: "cron", type: "string", default: "", description: "The workflow's schedule, as in on.schedule", variable: "CRON" },
   { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
+  {
+    name: "utc-crons",
+    type: "string",
+    default: "",
+    description: "The on.schedule crons (Etc/UTC, `;`-separated) standing for the schedule in its zone; empty: on.schedule is the schedule itself",
+    variable: "UTC_CRONS"
+  },
   { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
   { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
   {
@@ -26252,7 +27093,16 @@ var CONTEXT_INPUTS = [
     variable: "PERIOD_SECONDS"
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
-  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" }
+  { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  { name: "event-bucket", type: "string", default: "", description: "The bucket of an event trigger (s3_file_arrival); empty: none", variable: "EVENT_BUCKET" },
+  { name: "event-prefix", type: "string", default: "", description: "The key prefix of an event trigger; empty: every key", variable: "EVENT_PREFIX" },
+  {
+    name: "slot-from",
+    type: "string",
+    default: "",
+    description: "What a scheduled run's slot is the latest at or before: empty, now; created_at, when GitHub created the run (its runs queue)",
+    variable: "SLOT_FROM"
+  }
 ];
 var APPROVAL_INPUTS = [
   { name: "environment", type: "string", description: "The environment whose required reviewers decide", variable: "ENVIRONMENT" }
@@ -26321,47 +27171,62 @@ function jobSecretNames(job) {
 }
 function jobSecrets(job, options) {
   const out = {};
-  jobSecretNames(job).forEach((name, n) => out[secretSlot(n)] = `\${{ secrets.${name} }}`);
+  jobSecretNames(job).forEach((name2, n) => out[secretSlot(n)] = `\${{ secrets.${name2} }}`);
   const login = registryLogin(options);
   if (login !== null)
     out[REGISTRY_PASSWORD_SECRET] = `\${{ secrets.${login.passwordSecret} }}`;
   return out;
 }
-function contextOutputExpression(name) {
-  return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name} }}`;
+function contextOutputExpression(name2) {
+  return `\${{ steps.${GITHUB_CONTEXT_STEP}.outputs.${name2} }}`;
 }
 function contextWith(ir) {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
+  const e = ir.schedule !== null && ir.schedule.kind === "event" ? ir.schedule : null;
   return withInputs(CONTEXT_INPUTS, {
     "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
     cron: s === null ? "" : s.cron,
     timezone: s === null ? "" : s.timezone,
+    "utc-crons": s === null ? "" : githubUtcSchedule(s)?.map((e2) => e2.cron).join(";") ?? "",
     start: s?.start ?? "",
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
-    "run-token-seed": escapeText(ir.runTokenSeed)
+    "run-token-seed": escapeText(ir.runTokenSeed),
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED,
+    "event-bucket": e === null ? "" : e.bucket,
+    "event-prefix": e === null ? "" : escapeText(e.prefix)
   });
 }
+var SLOT_FROM_CREATED = "created_at";
+var QUEUED_CONTEXT_PERMISSIONS = { actions: "read" };
 function contextJob(ir) {
-  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
+  return {
+    if: CONTEXT_IF,
+    ...ir.maxActiveRuns === null ? {} : { permissions: { ...QUEUED_CONTEXT_PERMISSIONS } },
+    uses: usesOf(CONTEXT_FILE),
+    with: contextWith(ir)
+  };
+}
+function workflowConcurrency(ir) {
+  return ir.maxActiveRuns === null ? null : { group: githubConcurrencyGroup(ir.name), queue: "max" };
 }
 function belowAllDone(jobs) {
   const children = /* @__PURE__ */ new Map();
-  for (const [name, job] of jobs) {
+  for (const [name2, job] of jobs) {
     for (const d of job.dependsOn) {
       const list = children.get(d);
       if (list === void 0)
-        children.set(d, [name]);
+        children.set(d, [name2]);
       else
-        list.push(name);
+        list.push(name2);
     }
   }
   const below = /* @__PURE__ */ new Set();
   const stack = [];
-  for (const [name, job] of jobs)
+  for (const [name2, job] of jobs)
     if (job.runWhen === "all_done")
-      stack.push(name);
+      stack.push(name2);
   while (stack.length > 0) {
     for (const c of children.get(stack.pop()) ?? []) {
       if (below.has(c))
@@ -26372,10 +27237,10 @@ function belowAllDone(jobs) {
   }
   return below;
 }
-function jobIf(job, below, name, runTimeout2) {
+function jobIf(job, below, name2, runTimeout2) {
   if (job.runWhen === "all_done")
     return allDoneIf(runTimeout2);
-  return below.has(name) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
+  return below.has(name2) ? explicitSuccessIf(job.dependsOn.map(githubJobId)) : JOB_IF;
 }
 function jobName(job) {
   return githubJobId(job.name) === job.name ? {} : { name: job.name };
@@ -26495,7 +27360,10 @@ function notifyJob(ir, n, options) {
 function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   const on = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
+    on.schedule = githubScheduleEntries(ir.schedule);
+  }
+  if (ir.schedule !== null && ir.schedule.kind === "event") {
+    on.repository_dispatch = { types: [githubDispatchType(ir.name)] };
   }
   on.workflow_dispatch = {
     inputs: {
@@ -26511,18 +27379,43 @@ function workflowDocument(ir, options = DEFAULT_OPTIONS4) {
   for (const job of ir.jobs)
     jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
   ir.notifications.forEach((n, i) => jobs[githubNotifyJob(i)] = notifyJob(ir, n, options));
+  const concurrency = workflowConcurrency(ir);
   return {
     name: ir.name,
     on,
     permissions: {},
+    ...concurrency === null ? {} : { concurrency },
     // Only the notification jobs run steps in this file; the shared workflows set their own shell.
     ...ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {},
     jobs
   };
 }
 function emit4(ir, options = DEFAULT_OPTIONS4) {
-  return hashComment(headerLines(ir, TARGET_NAME3)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
+  const text = toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR2 });
+  const utc = ir.schedule !== null && ir.schedule.kind === "cron" ? githubUtcSchedule(ir.schedule) : null;
+  const body = utc === null ? text : text.replace(`
+"on":
+  schedule:
+`, `
+"on":
+${utcScheduleComment(ir.schedule, utc).map((l) => `  # ${l}
+`).join("")}  schedule:
+`);
+  const withEvent = ir.schedule !== null && ir.schedule.kind === "event" ? body.replace(`
+"on":
+  repository_dispatch:
+`, `
+"on":
+${DISPATCH_COMMENT.map((l) => `  # ${l}
+`).join("")}  repository_dispatch:
+`) : body;
+  return hashComment(headerLines(ir, TARGET_NAME3)) + withEvent;
 }
+var DISPATCH_COMMENT = [
+  "A relay posts each S3 event notification of the bucket as POST /repos/{owner}/{repo}/dispatches",
+  'with this event_type and the notification body ({"Records": [...]}) as client_payload; kfm-context',
+  "runs the jobs only for a new object's record under the source (README, Event triggers)."
+];
 function inputDefinitions(inputs) {
   return Object.fromEntries(inputs.map((i) => [
     i.name,
@@ -26543,7 +27436,8 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
         outputs: Object.fromEntries(CONTEXT_OUTPUTS.map((o) => [o, { description: CONTEXT_OUTPUT_DESCRIPTIONS[o], value: `\${{ jobs.${job}.outputs.${o} }}` }]))
       }
     },
-    permissions: {},
+    // No permissions key: the job's token has its caller job's scopes, none unless the runs
+    // queue (QUEUED_CONTEXT_PERMISSIONS); a called workflow asking for more fails to start.
     jobs: {
       [job]: {
         "runs-on": runsOnValue(options),
@@ -26555,7 +27449,14 @@ function contextWorkflow(options = DEFAULT_OPTIONS4) {
             name: "Compute the run's logical date",
             shell: CONTEXT_SHELL,
             // The github context of a called workflow is its caller's (docs: reusing workflows).
-            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            env: {
+              [V("EVENT_NAME")]: "${{ github.event_name }}",
+              [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              // A repository_dispatch's S3 event notification, as JSON data (never in the script).
+              [V("EVENT_PAYLOAD")]: "${{ toJSON(github.event.client_payload) }}",
+              ...inputVariables(CONTEXT_INPUTS),
+              [V("TOKEN")]: "${{ github.token }}"
+            },
             run: CONTEXT_SCRIPT2
           }
         ]
@@ -26633,7 +27534,7 @@ function approvalWorkflow(options = DEFAULT_OPTIONS4) {
   };
 }
 function sharedFiles(options = DEFAULT_OPTIONS4, header = SHARED_HEADER) {
-  const write = (name, doc) => ({ name, text: hashComment(header) + toYamlStream([doc]) });
+  const write = (name2, doc) => ({ name: name2, text: hashComment(header) + toYamlStream([doc]) });
   return [write(CONTEXT_FILE, contextWorkflow(options)), write(JOB_FILE, jobWorkflow(options)), write(APPROVAL_FILE, approvalWorkflow(options))];
 }
 var SHARED_HEADER = [`${HEADER_MARK} ${VERSION} (target ${TARGET_NAME3}): shared by the workflows of this folder`];
@@ -26648,25 +27549,29 @@ var UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])
 function check4(ir) {
   const problems = [];
   const s = ir.schedule;
-  if (s !== null && s.kind === "event") {
-    problems.push(problem("KFM301", `${TARGET3} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`, s.at));
-  }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
       problems.push(problem("KFM301", `${TARGET3} cannot express catchup: GitHub never starts runs for slots it missed (a late or dropped schedule event is gone). Set \`catchup: false\` and plan the missed dispatches with \`${catchupCommand(ir, "github-actions")}\`, then run the \`gh workflow run\` lines of the .sh file it writes under github-actions-runs/.`, [...s.at, "catchup"]));
     }
     const gap = shortestGapMinutes(s.cron);
+    const utc = typeof gap === "string" || gap < MIN_SCHEDULE_MINUTES ? null : githubUtcSchedule(s);
+    const utcGap = utc === null ? Infinity : shortestUtcGapMinutes(utc.map((e) => e.cron));
+    if (utcGap < MIN_SCHEDULE_MINUTES) {
+      problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\` in ${s.timezone}: written in Etc/UTC for its daylight-saving slots (one cron per UTC offset of the zone: ${utc.map((e) => `\`${e.cron}\``).join(", ")}), two of its entries fire ${utcGap} minute${utcGap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes. Move the slots so that none is within ${MIN_SCHEDULE_MINUTES} minutes of another one an hour away, or compile for the other targets.`, s.at));
+    }
     if (typeof gap === "string") {
       problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
     } else if (gap < MIN_SCHEDULE_MINUTES) {
       problems.push(problem("KFM301", `${TARGET3} cannot express the schedule \`${s.cron}\`: two of its slots are ${gap} minute${gap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes, so some slots would never run. Use a schedule whose slots are at least ${MIN_SCHEDULE_MINUTES} minutes apart.`, s.at));
     }
   }
-  if (ir.maxActiveRuns !== null) {
-    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
+  if (ir.maxActiveRuns !== null && ir.maxActiveRuns > 1) {
+    problems.push(problem("KFM301", `${TARGET3} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"]));
   }
+  if (ir.maxActiveRuns === 1)
+    problems.push(...queueLength(ir));
   for (const u of ir.upstream) {
-    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`, u.at));
+    problems.push(problem("KFM301", `${TARGET3} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be started when another completes (\`workflow_run\`) but not made to wait for one, and nothing GitHub records on a scheduled run names its logical date (\`run-name\` may use only the github, inputs and vars contexts, and a scheduled run's github context holds the cron entry, not the slot this target computes inside the run), so the downstream cannot tell which upstream run is the one for its date. Compile for Airflow or Argo, or start this workflow from the upstream's last job with \`gh workflow run\` and its logical_date.`, u.at));
   }
   for (const job of ir.jobs) {
     if (job.approval === null)
@@ -26680,15 +27585,15 @@ function check4(ir) {
   }
   const secretNames = /* @__PURE__ */ new Map();
   const secretProblems = (secret, key, at) => {
-    const name = githubSecretName(secret, key);
+    const name2 = githubSecretName(secret, key);
     const ref = `${secret}/${key}`;
-    const other = secretNames.get(name);
+    const other = secretNames.get(name2);
     if (other !== void 0 && other !== ref) {
-      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
+      problems.push(problem("KFM301", `${TARGET3} cannot tell the secrets ${other} and ${ref} apart: both are read from the GitHub secret ${name2} (<secret>_<key> in upper case, other characters as _). Rename one of the secrets or keys.`, [...at]));
     }
-    secretNames.set(name, ref);
-    if (/^[0-9]/.test(name) || name.startsWith("GITHUB_")) {
-      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
+    secretNames.set(name2, ref);
+    if (/^[0-9]/.test(name2) || name2.startsWith("GITHUB_")) {
+      problems.push(problem("KFM301", `${TARGET3} cannot read the secret ${ref}: it would be the GitHub secret ${name2}, and GitHub secret names may not start with a digit or GITHUB_. Rename the secret.`, [...at]));
     }
   };
   for (const n of ir.notifications) {
@@ -26763,6 +27668,18 @@ function shortestGapMinutes(cron) {
     gap = Math.min(gap, times[0] + 1440 - times[times.length - 1]);
   return gap;
 }
+function shortestUtcGapMinutes(crons) {
+  const times = [
+    ...new Set(crons.flatMap((text) => {
+      const c = parseCron(text);
+      return typeof c === "string" ? [] : c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+    }))
+  ].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++)
+    gap = Math.min(gap, times[i] - times[i - 1]);
+  return times.length > 1 ? Math.min(gap, times[0] + 1440 - times[times.length - 1]) : gap;
+}
 function consecutiveDaysMatch(days, months, weekdays, star) {
   const matches = (d) => months.includes(d.getUTCMonth() + 1) && (star[2] || days.includes(d.getUTCDate())) && (star[4] || weekdays.includes(d.getUTCDay()));
   let previous = false;
@@ -26773,6 +27690,51 @@ function consecutiveDaysMatch(days, months, weekdays, star) {
     previous = current;
   }
   return false;
+}
+var MAX_PENDING_RUNS = 100;
+var MAX_RUN_SECONDS = 35 * 24 * 3600;
+function longestRunSeconds(ir) {
+  if (ir.timeoutSeconds !== null)
+    return ir.timeoutSeconds;
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const memo = /* @__PURE__ */ new Map();
+  const until = (name2) => {
+    if (memo.has(name2))
+      return memo.get(name2);
+    const j = byName.get(name2);
+    let own = null;
+    if (j.approval === null && j.timeoutSeconds !== null)
+      own = j.retry.maxAttempts * j.timeoutSeconds + retryWaits(j.retry).reduce((a, b) => a + b, 0);
+    let before = 0;
+    for (const d of j.dependsOn) {
+      const t = until(d);
+      before = before === null || t === null ? null : Math.max(before, t);
+    }
+    const total = own === null || before === null ? null : before + own;
+    memo.set(name2, total);
+    return total;
+  };
+  let longest = 0;
+  for (const j of ir.jobs) {
+    const t = until(j.name);
+    longest = longest === null || t === null ? null : Math.max(longest, t);
+  }
+  return longest;
+}
+function queueLength(ir) {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron")
+    return [];
+  const gap = s.periodSeconds ?? (typeof shortestGapMinutes(s.cron) === "number" ? shortestGapMinutes(s.cron) * 60 : null);
+  if (gap === null || !Number.isFinite(gap))
+    return [];
+  const longest = longestRunSeconds(ir);
+  const fill = MAX_PENDING_RUNS * gap;
+  if (Math.min(longest ?? MAX_RUN_SECONDS, MAX_RUN_SECONDS) <= fill)
+    return [];
+  return [
+    warning("KFM233", `On ${TARGET3} the runs of this workflow queue in one concurrency group, which holds at most ${MAX_PENDING_RUNS} pending runs; GitHub cancels a run that is due when the queue is full. ${longest === null ? "A run here has no time limit" : `A run here may take ${longest} s`}, longer than ${MAX_PENDING_RUNS} slots of its schedule (${fill} s), so slots could be cancelled: set the workflow's \`timeout\` below ${fill} s (or timeouts on its jobs), or compile for Airflow or Argo.`, [...ir.at, "max_active_runs"])
+  ];
 }
 
 // dist/targets/github-actions/prerequisites.js
@@ -26786,30 +27748,42 @@ function prerequisites4(ir, options = DEFAULT_OPTIONS4) {
     kind: "network",
     text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local."
   });
+  if (ir.maxActiveRuns !== null) {
+    out.push({
+      kind: "network",
+      text: "The runner reaches the GitHub REST API (GITHUB_API_URL): kfm-context reads when each scheduled run was created, since its runs queue (max_active_runs)."
+    });
+  }
   out.push({
     kind: "setting",
     text: `The shared workflows ${sharedFiles(options).map((f) => f.name).join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`
   });
+  if (ir.schedule?.kind === "event") {
+    out.push({
+      kind: "setting",
+      text: `A relay posting each S3 event notification of bucket ${ir.schedule.bucket} as POST /repos/{owner}/{repo}/dispatches with event_type ${githubDispatchType(ir.name)} and the notification body ({"Records": [...]}) as client_payload, with a token holding Contents: read and write on the repository (or a classic token with repo); GitHub runs it from the default branch.`
+    });
+  }
   const secrets = /* @__PURE__ */ new Map();
   for (const job of ir.jobs) {
     for (const e of job.env) {
       if (!("secretRef" in e))
         continue;
-      const name = githubSecretName(e.secretRef.secret, e.secretRef.key);
-      if (!secrets.has(name))
-        secrets.set(name, `job ${job.name} (${e.name}; spec secret ${e.secretRef.secret}, key ${e.secretRef.key})`);
+      const name2 = githubSecretName(e.secretRef.secret, e.secretRef.key);
+      if (!secrets.has(name2))
+        secrets.set(name2, `job ${job.name} (${e.name}; spec secret ${e.secretRef.secret}, key ${e.secretRef.key})`);
     }
   }
   for (const n of ir.notifications) {
     const ref = n.kind === "email" ? n.smtp : n.webhook;
-    const name = githubSecretName(ref.secret, ref.key);
-    if (!secrets.has(name))
-      secrets.set(name, `the ${n.kind} failure notification (spec secret ${ref.secret}, key ${ref.key})`);
+    const name2 = githubSecretName(ref.secret, ref.key);
+    if (!secrets.has(name2))
+      secrets.set(name2, `the ${n.kind} failure notification (spec secret ${ref.secret}, key ${ref.key})`);
   }
-  for (const [name, user] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
+  for (const [name2, user] of [...secrets].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)) {
     out.push({
       kind: "secret",
-      text: `The repository or organisation secret ${name}, read by ${user}; a missing one fails each attempt within ${POD_START_SECONDS} s.`
+      text: `The repository or organisation secret ${name2}, read by ${user}; a missing one fails each attempt within ${POD_START_SECONDS} s.`
     });
   }
   const login = registryLogin(options);
@@ -26845,7 +27819,7 @@ var features4 = {
   },
   "dependency.workflow": {
     support: "refused",
-    how: "A workflow can be triggered by another's completion but cannot wait for the other's run of the same logical date (GitHub records no logical date); compile for Airflow."
+    how: "A workflow can be started by another's completion but cannot wait for the other's run of the same logical date: `run-name` sees only the github, inputs and vars contexts, so a scheduled run carries no logical date; compile for Airflow or Argo."
   },
   "notify.failure": {
     support: "emulated",
@@ -26877,10 +27851,13 @@ var features4 = {
     how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot."
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets."
+    support: "emulated",
+    how: "GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule), so a schedule with a slot in a change is written in Etc/UTC: a cron firing every hour as itself (elapsed hours), any other as one cron per UTC offset of the zone, and kfm-context runs only the runs whose instant is a slot's under the meaning (a gap slot an hour late, a fold slot at its second occurrence); the other entry's run is skipped (Berlin's daily 02:30: one skipped run a day)."
   },
-  "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
+  "schedule.event": {
+    support: "emulated",
+    how: "`on.repository_dispatch` of a type named for the workflow: a relay posts the object store's S3 event notification as the dispatch's `client_payload`, and `kfm-context` runs the jobs only for a new object's record in the bucket under the prefix, with the record's eventTime (whole seconds, UTC) as logical date; any other record skips the run."
+  },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {
@@ -26892,8 +27869,8 @@ var features4 = {
     how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker."
   },
   "concurrency.queue": {
-    support: "refused",
-    how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs."
+    support: "conditional",
+    how: "`max_active_runs: 1`: the workflow's concurrency group with `queue: max`, and `kfm-context` dates a scheduled run from its `created_at` (REST, `actions: read`), so a run that waited keeps its slot. The queue holds 100 pending runs: GitHub cancels the next (KFM233 warns when one run may outlast 100 slots). N > 1 is refused: a group runs one run at a time."
   },
   "text.literal": {
     support: "emulated",
@@ -26996,8 +27973,8 @@ function readWith(job, inputs, where) {
       fail4(`${where}: ${k} is not an input of the shared workflow`);
   return out;
 }
-function inputText(inputs, name) {
-  return String(inputs.get(name));
+function inputText(inputs, name2) {
+  return String(inputs.get(name2));
 }
 function topLevelMembers(value) {
   let depth = 0;
@@ -27047,7 +28024,7 @@ function jsonList2(value, what) {
 }
 function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
   const where = `job ${id}`;
-  const name = specName2(id, job);
+  const name2 = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this job when a job upstream of a continue job failed`);
@@ -27129,7 +28106,7 @@ function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
   if (minutes !== jobTimeoutMinutes(attempts, timeoutSeconds, waits, runTimeout2))
     fail4(`${where}: timeout-minutes ${minutes} does not bound the attempts and waits`);
   return [
-    name,
+    name2,
     {
       approval: null,
       after: [...after].sort(compareStrings),
@@ -27150,10 +28127,10 @@ function liftJob(id, job, runTimeout2, idToName, conditions, below, shared) {
 function specName2(id, job) {
   if (job.name === void 0)
     return id;
-  const name = str5(job.name, `job ${id}: name`);
-  if (name === id)
+  const name2 = str5(job.name, `job ${id}: name`);
+  if (name2 === id)
     fail4(`job ${id}: name is written only when it differs from the id`);
-  return name;
+  return name2;
 }
 function isAttemptEntry(v) {
   return v !== null && typeof v === "object" && JSON.stringify(v) === JSON.stringify({ attempt: true });
@@ -27161,7 +28138,7 @@ function isAttemptEntry(v) {
 var CALLER_KEYS = /* @__PURE__ */ new Set(["name", "needs", "if", "uses", "with", "secrets", "permissions"]);
 function liftGate2(workflow, id, job, idToName, conditions, below) {
   const where = `gate ${id}`;
-  const name = specName2(id, job);
+  const name2 = specName2(id, job);
   const condition = conditions.get(id);
   if (condition.runWhen === "all_succeeded" && job.if === JOB_IF && below.has(id)) {
     fail4(`${where}: success() would also skip this gate when a job upstream of a continue job failed`);
@@ -27169,7 +28146,7 @@ function liftGate2(workflow, id, job, idToName, conditions, below) {
   for (const k of Object.keys(job))
     if (!CALLER_KEYS.has(k))
       fail4(`${where}: ${k} is not a key emit writes on a gate`);
-  const environment = githubApprovalEnvironment(workflow, name);
+  const environment = githubApprovalEnvironment(workflow, name2);
   const inputs = readWith(job, APPROVAL_INPUTS, where);
   if (inputs.get("environment") !== environment)
     fail4(`${where}: the environment is not ${environment}`);
@@ -27179,7 +28156,7 @@ function liftGate2(workflow, id, job, idToName, conditions, below) {
     fail4(`${where}: a gate is passed no secret`);
   const after = condition.dependsOn.map((n) => idToName.get(n) ?? fail4(`${where}: needs an unknown job ${n}`));
   return [
-    name,
+    name2,
     {
       approval: { timeoutSeconds: null },
       after: [...after].sort(compareStrings),
@@ -27220,12 +28197,12 @@ function liftNotification(id, job, everyJob, workflow) {
   if (tail[0]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_NAME` || tail[1]?.[0] !== `${GITHUB_INTERNAL_ENV_PREFIX}SECRET_KEY`)
     fail4(`${where}: no secret name and key`);
   const secret = { secret: literal(tail[0][1], `${where}: secret name`), key: literal(tail[1][1], `${where}: secret key`) };
-  const entries = raw.slice(0, -2).map(([name, value]) => {
-    if (name !== NOTIFY_ENV.secretUrl)
-      return { name, value };
+  const entries = raw.slice(0, -2).map(([name2, value]) => {
+    if (name2 !== NOTIFY_ENV.secretUrl)
+      return { name: name2, value };
     if (value !== secretExpression(secret.secret, secret.key))
       fail4(`${where}: it does not read the GitHub secret of ${secret.secret}/${secret.key}`);
-    return { name, secret };
+    return { name: name2, secret };
   });
   return readNotifyInputs(entries, workflow, {
     template: (v) => parseTemplate3(v),
@@ -27255,14 +28232,14 @@ function same(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 function readShared(files) {
-  const doc = (name) => {
-    const t = files.get(name);
+  const doc = (name2) => {
+    const t = files.get(name2);
     if (t === void 0)
       return null;
     const docs = parseYamlStream(t);
     if (docs.length !== 1)
-      fail4(`${name}: expected one YAML document`);
-    return obj2(docs[0], name);
+      fail4(`${name2}: expected one YAML document`);
+    return obj2(docs[0], name2);
   };
   const context = doc(CONTEXT_FILE);
   if (context === null)
@@ -27295,10 +28272,10 @@ function lift4(text, sharedTexts) {
   if (context.uses !== usesOf(CONTEXT_FILE))
     fail4(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
   for (const k of Object.keys(context))
-    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets")
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "secrets")
       fail4(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
-  const cget = (name) => inputText(cin, name);
+  const cget = (name2) => inputText(cin, name2);
   if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
     fail4(`${GITHUB_CONTEXT_JOB}: a manual run's date is not the ${LOGICAL_DATE_INPUT} input`);
   const runTimeoutText = cget("run-timeout");
@@ -27308,27 +28285,53 @@ function lift4(text, sharedTexts) {
   const cron = cget("cron");
   if (on.schedule !== void 0) {
     const entries = on.schedule;
-    if (!Array.isArray(entries) || entries.length !== 1)
-      fail4("on.schedule must hold one entry");
-    const entry = obj2(entries[0], "on.schedule[0]");
+    if (!Array.isArray(entries) || entries.length === 0)
+      fail4("on.schedule must hold at least one entry");
     const zone = cget("timezone");
-    if (entry.cron !== cron)
-      fail4("on.schedule cron and the kfm-context cron differ");
     const start = cget("start");
     const end = cget("end");
     const window = { start: start === "" ? null : start, end: end === "" ? null : end };
-    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
-      fail4("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    const want = githubScheduleEntries({ cron, timezone: zone, ...window });
+    const got = entries.map((e, i) => {
+      const entry = obj2(e, `on.schedule[${i}]`);
+      return { cron: entry.cron, timezone: entry.timezone };
+    });
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      fail4(`on.schedule is not the kfm-context schedule \`${cron}\` in ${zone}: it would be ${want.map((e) => `\`${e.cron}\` in ${e.timezone}`).join(", ")}`);
+    if (cget("utc-crons") !== (githubUtcSchedule({ cron, timezone: zone, ...window })?.map((e) => e.cron).join(";") ?? ""))
+      fail4("the kfm-context utc-crons are not the on.schedule entries that stand for the schedule");
     schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail4("kfm-context has a cron but the workflow has no schedule");
+  }
+  const bucket = cget("event-bucket");
+  const prefix = literal(cget("event-prefix"), `${GITHUB_CONTEXT_JOB}: event prefix`);
+  if (on.repository_dispatch !== void 0) {
+    if (on.schedule !== void 0)
+      fail4("a workflow has either on.schedule or on.repository_dispatch, not both");
+    if (!same(on.repository_dispatch, { types: [githubDispatchType(workflow)] }))
+      fail4(`on.repository_dispatch is not {types: [${githubDispatchType(workflow)}]}, the one type this workflow's events are dispatched as`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(bucket))
+      fail4(`${GITHUB_CONTEXT_JOB}: the workflow runs on repository_dispatch but event-bucket is not a bucket name`);
+    schedule = { kind: "event", trigger: "s3_file_arrival", source: s3Source(bucket, prefix) };
+  } else if (bucket !== "" || prefix !== "") {
+    fail4(`${GITHUB_CONTEXT_JOB}: it has an event bucket or prefix but the workflow has no on.repository_dispatch`);
   }
   const dispatch = obj2(on.workflow_dispatch, "on.workflow_dispatch");
   const input = obj2(obj2(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true)
     fail4("the logical_date input must be required");
-  if (doc.concurrency !== void 0)
-    fail4("a concurrency group is not what emit writes");
+  const slotFrom = cget("slot-from");
+  let maxActiveRuns = null;
+  if (doc.concurrency !== void 0 || slotFrom !== "" || context.permissions !== void 0) {
+    if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
+      fail4(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
+    if (slotFrom !== SLOT_FROM_CREATED)
+      fail4(`${GITHUB_CONTEXT_JOB}: the runs queue, but slot-from is not ${SLOT_FROM_CREATED} (a waiting run would take a later slot)`);
+    if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS))
+      fail4(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
+    maxActiveRuns = 1;
+  }
   const isNotification = (id) => /^kfm-notify-[1-9][0-9]*$/.test(id);
   const idToName = /* @__PURE__ */ new Map();
   const conditions = /* @__PURE__ */ new Map();
@@ -27354,7 +28357,7 @@ function lift4(text, sharedTexts) {
       fail4(`notification jobs must be numbered 1..${notificationIds.length}`);
     return liftNotification(id, obj2(jobs[id], id), [...idToName.keys()], workflow);
   });
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed: runTokenSeed2, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }
 
 // dist/targets/github-actions/runs.js
@@ -27368,6 +28371,11 @@ function runs4(ir, logicalDates, options) {
     const logicalDate = logicalDateText(ms);
     return { logicalDate, runToken: runToken(ir.runTokenSeed, ms), name: `gh workflow run ${file} -f ${LOGICAL_DATE_INPUT}=${logicalDate}` };
   });
+  const queue = ir.maxActiveRuns !== null && planned.length > MAX_PENDING_RUNS + 1 ? [
+    `# This workflow's runs queue (max_active_runs: 1) and GitHub keeps at most ${MAX_PENDING_RUNS} of them waiting,
+# cancelling the next: dispatch at most ${MAX_PENDING_RUNS + 1} lines at a time, the next ones once those runs ended.
+`
+  ] : [];
   const lines = planned.map((r) => `# logical date ${r.logicalDate}, run token ${r.runToken}
 gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=${r.logicalDate}
 `);
@@ -27384,7 +28392,7 @@ gh workflow run ${sh2(file)} --ref ${sh2(options.ref)} -f ${LOGICAL_DATE_INPUT}=
     runs: planned,
     again: AGAIN4,
     files: [
-      { suffix: ".sh", text: lines.join("") },
+      { suffix: ".sh", text: [...queue, ...lines].join("") },
       { suffix: ".dispatches.json", text: JSON.stringify(dispatches, null, 2) + "\n" }
     ]
   };
@@ -27396,12 +28404,11 @@ var githubActions = {
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
-  // time"; nothing is said of the repeated hour. A cron firing every hour whose meaning is the
-  // same cron in UTC is written in Etc/UTC, which has neither (emit.ts `githubScheduleZone`).
-  daylightSaving: {
-    gap: (c) => c.elapsedInUtc ? MEANING.gap(c) : "runs it at the next valid time",
-    fold: (c) => c.elapsedInUtc ? MEANING.fold(c) : UNDOCUMENTED
-  },
+  // time"; nothing is said of the repeated hour. A schedule with a slot in a change is written in
+  // Etc/UTC, which has neither: the cron itself for a cron firing every hour whose meaning UTC
+  // fires alike (emit.ts `githubScheduleZone`), else one cron per offset of the zone, guarded by
+  // kfm-context (emit.ts `githubUtcSchedule`, CONTEXT_SCRIPT `utc_entry_slot`).
+  daylightSaving: MEANING,
   options: OPTIONS5,
   checkOptions,
   features: features4,
@@ -27881,23 +28888,23 @@ var Reader = class {
       this.i += num3[0].length;
       return { kind: "num", value: Number(num3[0]) };
     }
-    const name = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(this.src.slice(this.i));
-    if (!name)
+    const name2 = /^[A-Za-z_][A-Za-z0-9_.]*/.exec(this.src.slice(this.i));
+    if (!name2)
       throw new LiftError2(`unexpected ${JSON.stringify(this.src.slice(this.i, this.i + 30))}`);
-    this.i += name[0].length;
+    this.i += name2[0].length;
     if (this.src[this.i] === "[") {
       this.i++;
       const key = this.expr();
       this.take("]");
       if (key.kind !== "str")
         throw new LiftError2("a subscript that is not a string");
-      return { kind: "index", name: name[0], key: key.value };
+      return { kind: "index", name: name2[0], key: key.value };
     }
     if (this.src[this.i] === "(") {
       this.i++;
-      return { kind: "call", func: name[0], ...this.args() };
+      return { kind: "call", func: name2[0], ...this.args() };
     }
-    return { kind: "name", name: name[0] };
+    return { kind: "name", name: name2[0] };
   }
 };
 function parse(src) {
@@ -27940,10 +28947,10 @@ function keys(m, expected, what) {
     throw new LiftError2(`${what}: keys ${got.join(", ")}, expected ${expected.join(", ")}`);
 }
 var VARIABLES = /* @__PURE__ */ new Set([...RUNTIME_VARIABLES, ...STANDARD_VARIABLES]);
-function variable(name, what) {
-  if (!VARIABLES.has(name))
-    throw new LiftError2(`${what}: unknown value ${name}`);
-  return { variable: name };
+function variable(name2, what) {
+  if (!VARIABLES.has(name2))
+    throw new LiftError2(`${what}: unknown value ${name2}`);
+  return { variable: name2 };
 }
 function undouble(text, what) {
   if (/\$(?!\$)/.test(text.replace(/\$\$/g, "")))
@@ -27996,17 +29003,17 @@ function templates2(e, what) {
 }
 function envVar2(e, what) {
   const m = dict(e, what);
-  const name = str6(m.get("name"), `${what} name`);
+  const name2 = str6(m.get("name"), `${what} name`);
   if (m.has("value")) {
     keys(m, ["name", "value"], what);
-    return [name, template3(m.get("value"), `${what} value`)];
+    return [name2, template3(m.get("value"), `${what} value`)];
   }
   keys(m, ["name", "valueFrom"], what);
   const from = dict(m.get("valueFrom"), `${what} valueFrom`);
   keys(from, ["secretKeyRef"], `${what} valueFrom`);
   const ref = dict(from.get("secretKeyRef"), `${what} secretKeyRef`);
   keys(ref, ["name", "key"], `${what} secretKeyRef`);
-  return [name, { secret: str6(ref.get("name"), what), key: str6(ref.get("key"), what) }];
+  return [name2, { secret: str6(ref.get("name"), what), key: str6(ref.get("key"), what) }];
 }
 function resources(e, what) {
   if (e?.kind === "name" && e.name === "None")
@@ -28023,12 +29030,12 @@ function resources(e, what) {
 var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
 var JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
 var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
-function constant2(text, name) {
-  const m = new RegExp(`^${name} = (.*)$`, "m").exec(text);
+function constant2(text, name2) {
+  const m = new RegExp(`^${name2} = (.*)$`, "m").exec(text);
   return m ? parse(m[1]) : null;
 }
-function windowBound2(text, name) {
-  const m = new RegExp(`^${name} = datetime\\((\\d+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+), tzinfo=KFM_ZONE\\)$`, "m").exec(text);
+function windowBound2(text, name2) {
+  const m = new RegExp(`^${name2} = datetime\\((\\d+), (\\d+), (\\d+), (\\d+), (\\d+), (\\d+), tzinfo=KFM_ZONE\\)$`, "m").exec(text);
   if (m === null)
     return null;
   const [y, ...rest] = m.slice(1).map(Number);
@@ -28043,40 +29050,40 @@ function lift5(text) {
   const ops = /* @__PURE__ */ new Map();
   for (const m of text.matchAll(OP_BLOCK)) {
     const deco = kwargsOf(m[1], "@op");
-    const name = str6(deco.get("name"), "@op name");
-    if (m[2] !== `${name}_op`)
-      throw new LiftError2(`op ${name} is defined as ${m[2]}`);
-    const ins = dict(deco.get("ins"), `op ${name} ins`);
-    const call2 = kwargsOf(m[3], `op ${name} kfm_attempt`);
-    keys(call2, ["waits", "image", "command", "args", "env", "resources", "timeout"], `op ${name} kfm_attempt`);
+    const name2 = str6(deco.get("name"), "@op name");
+    if (m[2] !== `${name2}_op`)
+      throw new LiftError2(`op ${name2} is defined as ${m[2]}`);
+    const ins = dict(deco.get("ins"), `op ${name2} ins`);
+    const call2 = kwargsOf(m[3], `op ${name2} kfm_attempt`);
+    keys(call2, ["waits", "image", "command", "args", "env", "resources", "timeout"], `op ${name2} kfm_attempt`);
     const waitsExpr = call2.get("waits");
     if (waitsExpr?.kind !== "list")
-      throw new LiftError2(`op ${name}: waits is not a list`);
-    const waits = waitsExpr.items.map((w) => optNum(w, `op ${name} waits`) ?? 0);
+      throw new LiftError2(`op ${name2}: waits is not a list`);
+    const waits = waitsExpr.items.map((w) => optNum(w, `op ${name2} waits`) ?? 0);
     const envExpr = call2.get("env");
     if (envExpr?.kind !== "list")
-      throw new LiftError2(`op ${name}: env is not a list`);
-    const env = envExpr.items.map((e, i) => envVar2(e, `op ${name} env[${i}]`));
-    const opTags = dict(deco.get("tags"), `op ${name} tags`);
-    keys(opTags, [JOB_TAG], `op ${name} tags`);
-    const spec = str6(opTags.get(JOB_TAG), `op ${name} ${JOB_TAG}`);
-    if (dagsterName(spec) !== name)
-      throw new LiftError2(`op ${name} is tagged as job ${spec}`);
-    const r = resources(call2.get("resources"), `op ${name} resources`);
+      throw new LiftError2(`op ${name2}: env is not a list`);
+    const env = envExpr.items.map((e, i) => envVar2(e, `op ${name2} env[${i}]`));
+    const opTags = dict(deco.get("tags"), `op ${name2} tags`);
+    keys(opTags, [JOB_TAG], `op ${name2} tags`);
+    const spec = str6(opTags.get(JOB_TAG), `op ${name2} ${JOB_TAG}`);
+    if (dagsterName(spec) !== name2)
+      throw new LiftError2(`op ${name2} is tagged as job ${spec}`);
+    const r = resources(call2.get("resources"), `op ${name2} resources`);
     const inputs = [];
     for (const [input, v] of ins) {
       if (v.kind !== "call" || v.func !== "In" || v.args.length !== 1 || v.args[0].kind !== "name" || v.args[0].name !== "Nothing")
-        throw new LiftError2(`op ${name} input ${input} is not In(Nothing)`);
+        throw new LiftError2(`op ${name2} input ${input} is not In(Nothing)`);
       inputs.push(input);
     }
-    ops.set(name, {
+    ops.set(name2, {
       spec,
       inputs,
       summary: {
         approval: null,
-        image: str6(call2.get("image"), `op ${name} image`),
-        command: templates2(call2.get("command"), `op ${name} command`),
-        args: templates2(call2.get("args"), `op ${name} args`),
+        image: str6(call2.get("image"), `op ${name2} image`),
+        command: templates2(call2.get("command"), `op ${name2} command`),
+        args: templates2(call2.get("args"), `op ${name2} args`),
         runWhen: "all_succeeded",
         failureFailsRun: true,
         env: sortedRecord(env),
@@ -28084,7 +29091,7 @@ function lift5(text) {
         memory: memoryMeaning(r.memory),
         attempts: waits.length + 1,
         waitsSeconds: waits,
-        timeoutSeconds: optNum(call2.get("timeout"), `op ${name} timeout`)
+        timeoutSeconds: optNum(call2.get("timeout"), `op ${name2} timeout`)
       }
     });
   }
@@ -28103,26 +29110,26 @@ function lift5(text) {
     const c = /^ {4}(?:([A-Za-z0-9_]+)_done = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
     if (c === null)
       throw new LiftError2(`job body line ${JSON.stringify(line2)}`);
-    const name = c[2].replace(/_op$/, "");
-    const op = ops.get(name);
+    const name2 = c[2].replace(/_op$/, "");
+    const op = ops.get(name2);
     if (op === void 0 || c[2] !== opFunction(op.spec))
       throw new LiftError2(`the job calls ${c[2]}, which is no op`);
-    if (c[1] !== void 0 && c[1] !== name)
-      throw new LiftError2(`op ${name}'s output is kept as ${c[1]}_done`);
-    const wired = c[3] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[3], `call of ${name}`);
+    if (c[1] !== void 0 && c[1] !== name2)
+      throw new LiftError2(`op ${name2}'s output is kept as ${c[1]}_done`);
+    const wired = c[3] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[3], `call of ${name2}`);
     const ups = [];
     for (const [input, v] of wired) {
       if (v.kind !== "name" || !v.name.endsWith("_done"))
-        throw new LiftError2(`op ${name} input ${input} is wired to something else`);
+        throw new LiftError2(`op ${name2} input ${input} is wired to something else`);
       const up = ops.get(v.name.slice(0, -"_done".length));
       if (up === void 0 || input !== afterInput(up.spec))
-        throw new LiftError2(`op ${name} input ${input} is wired to ${v.name}`);
+        throw new LiftError2(`op ${name2} input ${input} is wired to ${v.name}`);
       ups.push(up.spec);
     }
     if ([...wired.keys()].sort().join(",") !== [...op.inputs].sort().join(","))
-      throw new LiftError2(`op ${name}: inputs and wiring differ`);
+      throw new LiftError2(`op ${name2}: inputs and wiring differ`);
     if (after.has(op.spec))
-      throw new LiftError2(`op ${name} is called twice`);
+      throw new LiftError2(`op ${name2} is called twice`);
     after.set(op.spec, ups.sort(compareStrings));
   }
   const jobs = {};
@@ -28243,20 +29250,20 @@ var dagster = {
 
 // dist/targets/index.js
 var TARGETS = [airflow, argo, tekton, githubActions, dagster];
-function findTarget(name) {
-  return TARGETS.find((t) => t.name === name);
+function findTarget(name2) {
+  return TARGETS.find((t) => t.name === name2);
 }
 
 // dist/src/cli/apply.js
 var FIELD_MANAGER = "kfm-compile";
-var keyOf = (apiVersion, kind, namespace, name) => `${groupOf(apiVersion)}\0${kind}\0${namespace}\0${name}`;
+var keyOf = (apiVersion, kind, namespace, name2) => `${groupOf(apiVersion)}\0${kind}\0${namespace}\0${name2}`;
 function groupOf(apiVersion) {
   const slash = apiVersion.indexOf("/");
   return slash === -1 ? "" : apiVersion.slice(0, slash);
 }
-function objectRef(apiVersion, kind, name) {
+function objectRef(apiVersion, kind, name2) {
   const group = groupOf(apiVersion);
-  return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name}`;
+  return `${kind.toLowerCase()}${group === "" ? "" : `.${group}`}/${name2}`;
 }
 var NAMED = 3;
 function preflight(manifests, namespace) {
@@ -28265,9 +29272,9 @@ function preflight(manifests, namespace) {
   const elsewhere = /* @__PURE__ */ new Map();
   for (const manifest of manifests) {
     for (const object of manifest.objects) {
-      const name = object.metadata?.name;
-      const ref = objectRef(object.apiVersion, object.kind, name ?? `${object.metadata?.generateName ?? ""}*`);
-      if (name === void 0 || name === "") {
+      const name2 = object.metadata?.name;
+      const ref = objectRef(object.apiVersion, object.kind, name2 ?? `${object.metadata?.generateName ?? ""}*`);
+      if (name2 === void 0 || name2 === "") {
         diagnostics.push(locate(manifest, "KFM503", `${manifest.file} holds ${ref}, which has no name (only \`generateName\`): a run to create with \`kubectl create\`, not an object to apply; it is left out.`, [], "warning"));
         continue;
       }
@@ -28279,7 +29286,7 @@ function preflight(manifests, namespace) {
         elsewhere.set(own, group);
         continue;
       }
-      objects2.push({ manifest, object, namespace: own, name });
+      objects2.push({ manifest, object, namespace: own, name: name2 });
     }
   }
   for (const [own, { manifest, files, refs }] of elsewhere) {
@@ -28317,7 +29324,7 @@ async function applyManifests(api, manifests, options) {
   };
   const applied = /* @__PURE__ */ new Set();
   let refused = 0;
-  for (const { manifest, object, namespace, name } of planned) {
+  for (const { manifest, object, namespace, name: name2 } of planned) {
     const resource = await resourceOf(manifest, object.apiVersion, object.kind, true);
     if (resource === null) {
       refused++;
@@ -28326,9 +29333,9 @@ async function applyManifests(api, manifests, options) {
     const ns = resource.namespaced ? namespace : void 0;
     if (ns !== void 0)
       namespaces.add(ns);
-    const path = pathOf2(object.apiVersion, resource, ns, name);
-    const ref = objectRef(object.apiVersion, object.kind, name);
-    applied.add(keyOf(object.apiVersion, object.kind, ns ?? "", name));
+    const path = pathOf2(object.apiVersion, resource, ns, name2);
+    const ref = objectRef(object.apiVersion, object.kind, name2);
+    applied.add(keyOf(object.apiVersion, object.kind, ns ?? "", name2));
     const live = await api.request("GET", path);
     if (live.status !== 200 && live.status !== 404) {
       diagnostics.push(...refusal(manifest, object, ref, { namespace: ns, context: api.context }, live, "read"));
@@ -28397,18 +29404,18 @@ async function applyManifests(api, manifests, options) {
             continue;
           }
           const items = (listed.body.items ?? []).map((i) => i.metadata?.name ?? "").filter((n) => n !== "");
-          for (const name of items.sort()) {
-            if (applied.has(keyOf(kind.apiVersion, kind.kind, ns ?? "", name)))
+          for (const name2 of items.sort()) {
+            if (applied.has(keyOf(kind.apiVersion, kind.kind, ns ?? "", name2)))
               continue;
-            const ref = objectRef(kind.apiVersion, kind.kind, name);
+            const ref = objectRef(kind.apiVersion, kind.kind, name2);
             const query = { propagationPolicy: "Background" };
             if (options.dryRun)
               query.dryRun = "All";
-            const r = await api.request("DELETE", pathOf2(kind.apiVersion, resource, ns, name), query);
+            const r = await api.request("DELETE", pathOf2(kind.apiVersion, resource, ns, name2), query);
             if (r.status === 404)
               continue;
             if (r.status !== 200 && r.status !== 202) {
-              diagnostics.push(...refusal(manifest, { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name } }, ref, { namespace: ns, context: api.context }, r, "delete"));
+              diagnostics.push(...refusal(manifest, { apiVersion: kind.apiVersion, kind: kind.kind, metadata: { name: name2 } }, ref, { namespace: ns, context: api.context }, r, "delete"));
               continue;
             }
             counts.pruned++;
@@ -28426,10 +29433,10 @@ async function applyManifests(api, manifests, options) {
   return { lines, diagnostics: unique, counts, refused, namespaces: [...namespaces].sort() };
 }
 var MAX_CHANGES_SHOWN = 10;
-function pathOf2(apiVersion, resource, namespace, name) {
+function pathOf2(apiVersion, resource, namespace, name2) {
   const root = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const ns = namespace === void 0 ? "" : `/namespaces/${encodeURIComponent(namespace)}`;
-  return `${root}${ns}/${resource.name}${name === void 0 ? "" : `/${encodeURIComponent(name)}`}`;
+  return `${root}${ns}/${resource.name}${name2 === void 0 ? "" : `/${encodeURIComponent(name2)}`}`;
 }
 function resourceVersion(body) {
   return body?.metadata?.resourceVersion;
@@ -28532,9 +29539,9 @@ function pathAt(m, object, field2) {
       node2 = Array.isArray(node2) ? node2[Number(index)] : void 0;
     else
       node2 = Array.isArray(node2) ? node2.find((e) => isRecord3(e) && String(e[selKey]) === selValue) : void 0;
-    const name = isRecord3(node2) ? node2.name : void 0;
-    if (typeof name === "string" && jobs.has(name))
-      found = jobs.get(name);
+    const name2 = isRecord3(node2) ? node2.name : void 0;
+    if (typeof name2 === "string" && jobs.has(name2))
+      found = jobs.get(name2);
     if (node2 === void 0)
       break;
   }
@@ -28655,10 +29662,10 @@ function readSpec(path) {
     return { error: "The file is not UTF-8 text." };
   }
 }
-function lookupTarget(name) {
-  const t = findTarget(name);
+function lookupTarget(name2) {
+  const t = findTarget(name2);
   if (!t)
-    throw new UsageError(`unknown target '${name}'.${suggestion(name, [...TARGETS.map((x) => x.name), "all"])}`);
+    throw new UsageError(`unknown target '${name2}'.${suggestion(name2, [...TARGETS.map((x) => x.name), "all"])}`);
   return t;
 }
 var plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -28734,20 +29741,20 @@ function parseConfig(file, text, path, glob = globFiles) {
   const root = dirname3(path);
   const problems = [...shape];
   const targets = [];
-  for (const [name, t] of Object.entries(config.targets)) {
-    const target = name === "all" ? void 0 : findTarget(name);
+  for (const [name2, t] of Object.entries(config.targets)) {
+    const target = name2 === "all" ? void 0 : findTarget(name2);
     if (target === void 0) {
-      problems.push(problem("KFM101", `Unknown target \`${name}\` in \`targets\`.${suggestion(name, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name], true));
+      problems.push(problem("KFM101", `Unknown target \`${name2}\` in \`targets\`.${suggestion(name2, TARGETS.map((x) => x.name)) || ` Targets: ${TARGETS.map((x) => x.name).join(", ")}.`}`, ["targets", name2], true));
       continue;
     }
-    const resolved = resolveOptions(name, target.options, t.options ?? {}, ["targets", name, "options"], target.checkOptions?.bind(target));
+    const resolved = resolveOptions(name2, target.options, t.options ?? {}, ["targets", name2, "options"], target.checkOptions?.bind(target));
     problems.push(...resolved.problems);
     const folders = [];
     for (const [key, folder] of [
       ["out", t.out],
       ["runs", t.runs ?? `${t.out.replace(/[\\/]+$/, "")}-runs`]
     ]) {
-      const at = t.runs === void 0 && key === "runs" ? ["targets", name, "out"] : ["targets", name, key];
+      const at = t.runs === void 0 && key === "runs" ? ["targets", name2, "out"] : ["targets", name2, key];
       const what = key === "out" ? "output folder" : "runs folder";
       const abs = resolve3(root, folder);
       if (isAbsolute2(folder) || !inside2(root, abs)) {
@@ -28765,7 +29772,7 @@ function parseConfig(file, text, path, glob = globFiles) {
       continue;
     const [out, runs6] = folders;
     if (runs6 === out || inside2(resolve3(root, out), resolve3(root, runs6)) || inside2(resolve3(root, runs6), resolve3(root, out))) {
-      problems.push(problem("KFM015", `The runs folder \`${runs6}\` ${runs6 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs6)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name, t.runs === void 0 ? "out" : "runs"]));
+      problems.push(problem("KFM015", `The runs folder \`${runs6}\` ${runs6 === out ? "is" : inside2(resolve3(root, out), resolve3(root, runs6)) ? "is inside" : "holds"} the output folder \`${out}\`: files that start runs (\`kubectl create\`) must stay out of the folder a GitOps tool syncs, or every sync would start one. Name another folder.`, ["targets", name2, t.runs === void 0 ? "out" : "runs"]));
       continue;
     }
     if (resolved.options === null)
@@ -28782,10 +29789,10 @@ function parseConfig(file, text, path, glob = globFiles) {
     const pattern = entry.path;
     const at = entry.targets === void 0 ? ["specs", i] : ["specs", i, "path"];
     if (entry.targets !== void 0) {
-      entry.targets.forEach((name, j) => {
-        if (configured.has(name) || named.has(name) && findTarget(name) !== void 0)
+      entry.targets.forEach((name2, j) => {
+        if (configured.has(name2) || named.has(name2) && findTarget(name2) !== void 0)
           return;
-        problems.push(problem("KFM010", `\`${name}\` is not one of this project's \`targets\` (${[...named].join(", ")}): a spec entry names targets configured below.${suggestion(name, [...named])}`, ["specs", i, "targets", j]));
+        problems.push(problem("KFM010", `\`${name2}\` is not one of this project's \`targets\` (${[...named].join(", ")}): a spec entry names targets configured below.${suggestion(name2, [...named])}`, ["specs", i, "targets", j]));
       });
       if (pattern.startsWith("!")) {
         problems.push(problem("KFM104", "An entry with `targets` names specs to include; put `!` globs in the list as plain strings.", at));
@@ -28922,7 +29929,7 @@ function select(values, positionals, io) {
   if (values.target !== void 0) {
     const wanted = new Set(targetsOf(values).map((t) => t.name));
     const all = values.target.some((t) => t.split(",").some((n) => n.trim() === "all"));
-    const missing = all ? [] : [...wanted].filter((name) => !project.targets.some((t) => t.target.name === name));
+    const missing = all ? [] : [...wanted].filter((name2) => !project.targets.some((t) => t.target.name === name2));
     if (missing.length > 0) {
       throw new UsageError(`--target ${missing.join(",")}: ${shownConfig} has no output folder for it (its targets: ${project.targets.map((t) => t.target.name).join(", ")}); compile for another target with spec files and --out DIR.`);
     }
@@ -29004,24 +30011,24 @@ function withOptions(targets, values) {
       const names = targets.map((t) => t.target.name);
       throw new UsageError(`--option ${key}: \`${key.slice(0, dot)}\` is not a selected target (${names.join(", ")}).${suggestion(key.slice(0, dot), names)}`);
     }
-    const name = only2 === null ? key : key.slice(dot + 1);
-    const takers = targets.filter((t) => (only2 === null || t.target.name === only2) && Object.hasOwn(t.target.options, name));
+    const name2 = only2 === null ? key : key.slice(dot + 1);
+    const takers = targets.filter((t) => (only2 === null || t.target.name === only2) && Object.hasOwn(t.target.options, name2));
     if (takers.length === 0) {
       const names = [...new Set(targets.filter((t) => only2 === null || t.target.name === only2).flatMap((t) => Object.keys(t.target.options)))];
-      const hint = suggestion(name, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
+      const hint = suggestion(name2, names) || (names.length > 0 ? ` Options: ${names.join(", ")}.` : " The selected targets have no options.");
       if (only2 !== null) {
-        const owners = targets.filter((t) => Object.hasOwn(t.target.options, name)).map((t) => t.target.name);
-        const elsewhere = owners.length > 0 ? ` It is an option of ${owners.join(", ")}: write \`${owners[0]}.${name}=...\`.` : hint;
-        throw new UsageError(`--option ${key}: ${only2} has no option \`${name}\`.${elsewhere}`);
+        const owners = targets.filter((t) => Object.hasOwn(t.target.options, name2)).map((t) => t.target.name);
+        const elsewhere = owners.length > 0 ? ` It is an option of ${owners.join(", ")}: write \`${owners[0]}.${name2}=...\`.` : hint;
+        throw new UsageError(`--option ${key}: ${only2} has no option \`${name2}\`.${elsewhere}`);
       }
-      throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name}\`.${hint}`);
+      throw new UsageError(`--option ${key}: no selected target (${targets.map((t) => t.target.name).join(", ")}) has an option \`${name2}\`.${hint}`);
     }
     for (const t of takers) {
-      const parsed = parseOptionText(t.target.options[name], text.slice(eq + 1));
+      const parsed = parseOptionText(t.target.options[name2], text.slice(eq + 1));
       if ("error" in parsed)
-        throw new UsageError(`--option ${key}: the ${t.target.name} option \`${name}\` ${parsed.error}.`);
+        throw new UsageError(`--option ${key}: the ${t.target.name} option \`${name2}\` ${parsed.error}.`);
       const mine = byTarget.get(t.target.name) ?? {};
-      mine[name] = parsed.value;
+      mine[name2] = parsed.value;
       byTarget.set(t.target.name, mine);
     }
   }
@@ -29351,16 +30358,16 @@ function removeStaleTemps(folder, now = Date.now()) {
   } catch {
     return removed;
   }
-  for (const name of names.sort()) {
-    if (!TEMP_NAME.test(name))
+  for (const name2 of names.sort()) {
+    if (!TEMP_NAME.test(name2))
       continue;
-    const path = join4(folder, name);
+    const path = join4(folder, name2);
     try {
       const stat = statSync2(path);
       if (!stat.isFile() || now - stat.mtimeMs < STALE_TEMP_MS)
         continue;
       rmSync2(path);
-      removed.push(name);
+      removed.push(name2);
     } catch {
     }
   }
@@ -30044,7 +31051,7 @@ function readOrNull(path) {
 }
 function generatedFiles(base, folders) {
   const byKey = /* @__PURE__ */ new Map();
-  for (const { folder, name, path } of outputFolderFiles(base, folders)) {
+  for (const { folder, name: name2, path } of outputFolderFiles(base, folders)) {
     let bytes;
     try {
       bytes = readFileSync5(join5(base, path));
@@ -30055,7 +31062,7 @@ function generatedFiles(base, folders) {
     if (header === null)
       continue;
     const key = trustKey(folder, header.target, header.from);
-    const g = { path, header, sealed: header.version === VERSION && sealHolds(name, bytes) };
+    const g = { path, header, sealed: header.version === VERSION && sealHolds(name2, bytes) };
     const list = byKey.get(key);
     if (list === void 0)
       byKey.set(key, [g]);
@@ -30494,7 +31501,7 @@ function workflowChanges(a, b) {
     out.push(change("run_token_seed", a.runTokenSeed, b.runTokenSeed));
   return [...out, ...otherFields(a, b, KNOWN_WORKFLOW_KEYS)];
 }
-function jobChanges(name, a, b) {
+function jobChanges(name2, a, b) {
   const before = new Set(a.after);
   const after = new Set(b.after);
   const edges = { added: b.after.filter((x) => !before.has(x)), removed: a.after.filter((x) => !after.has(x)) };
@@ -30512,10 +31519,10 @@ function jobChanges(name, a, b) {
       changes.push(change(`env.${n}`, ea, eb));
   }
   changes.push(...otherFields(a, b, KNOWN_JOB_KEYS));
-  return edges.added.length === 0 && edges.removed.length === 0 && changes.length === 0 ? null : { job: name, edges, changes };
+  return edges.added.length === 0 && edges.removed.length === 0 && changes.length === 0 ? null : { job: name2, edges, changes };
 }
-function brief(name, j) {
-  return { job: name, image: j.image, after: [...j.after] };
+function brief(name2, j) {
+  return { job: name2, image: j.image, after: [...j.after] };
 }
 function semanticDiff(oldFile, a, newFile, b) {
   const workflow = workflowChanges(a, b);
@@ -30551,12 +31558,12 @@ function line(field2, fields, c) {
   if (fields === WORKFLOW_FIELDS && field2 === "run_token_seed")
     return "run token: changes for every logical date (the workflow name, or a job's name or params, changed)";
   if (field2.startsWith("env.")) {
-    const name = field2.slice(4);
+    const name2 = field2.slice(4);
     if (c.old === null)
-      return `env ${name}: added ${asEnv(c.new)}`;
+      return `env ${name2}: added ${asEnv(c.new)}`;
     if (c.new === null)
-      return `env ${name}: removed (was ${asEnv(c.old)})`;
-    return `env ${name}: ${asEnv(c.old)} -> ${asEnv(c.new)}`;
+      return `env ${name2}: removed (was ${asEnv(c.old)})`;
+    return `env ${name2}: ${asEnv(c.old)} -> ${asEnv(c.new)}`;
   }
   const f = fields[field2] ?? { text: field2, show: asJson };
   return `${f.text}: ${f.show(c.old)} -> ${f.show(c.new)}`;
@@ -31175,9 +32182,9 @@ Exit status: 0 printed, 1 invalid spec (diagnostics printed), 2 usage error.
 
 // dist/src/cli/commands/info.js
 import { readFileSync as readFileSync6 } from "node:fs";
-function printing(name, summary, help, text) {
+function printing(name2, summary, help, text) {
   return {
-    name,
+    name: name2,
     summary,
     help,
     run(args, io) {
@@ -31185,7 +32192,7 @@ function printing(name, summary, help, text) {
       if (printedHelp(values, this, io))
         return EXIT_OK;
       if (positionals.length > 0)
-        throw new UsageError(`'${name}' takes no arguments.`);
+        throw new UsageError(`'${name2}' takes no arguments.`);
       io.stdout(text());
       return EXIT_OK;
     }

@@ -298,6 +298,8 @@ export interface DstCase {
   readonly gapOnTheHour: boolean;
   /** `elapsedInUtc`: the meaning's instants are the cron's read in UTC. */
   readonly elapsedInUtc: boolean;
+  /** Why the zone's changes follow no single POSIX TZ rule (src/tzrule.ts `posixTz`), or null when they do. */
+  readonly posixTzProblem: string | null;
 }
 
 /**
@@ -346,7 +348,8 @@ export const ROBFIG_CRON: DaylightSaving = {
  * slots in `zone` (from 2020 to 2050, inside the window): null when robfig/cron's own
  * schedule already fires the meaning's instants (no slot in a change, or a cron firing
  * every hour, which runs on elapsed time as robfig/cron does). Otherwise `cron` is the
- * schedule to give the runner (the hour after each gap slot added), `added` the cron of
+ * schedule to give the runner (the hour after each gap slot added after the cron's own
+ * hour field, so the cron can be read back from it), `added` the cron of
  * the added hours alone (null: none), `hours` the cron's own hours, and the guard keeps: a fire in one of `hours` unless it is the first
  * occurrence of a fold (the same wall time an hour later), and a fire in an added hour
  * only when the hour before it was a gap (the wall time an hour earlier is two hours
@@ -365,9 +368,10 @@ export function dstGuard(c: Cron, zone: string, window: DstWindow = ANY_TIME): D
   const shifted = gapHourShift(c, zone, window);
   if (shifted === null) return null;
   const added = [...new Set(shifted.map((h) => h + 1))].filter((h) => !c.hours.includes(h)).sort((a, b) => a - b);
-  const withHours = (hours: readonly number[]) => c.text.replace(/^(\S+) \S+/, (_, m: string) => `${m} ${hours.join(",")}`);
+  const withHours = (hours: readonly (number | string)[]) => c.text.replace(/^(\S+) \S+/, (_, m: string) => `${m} ${hours.join(",")}`);
   if (added.length === 0) return { cron: c.text, added: null, hours: c.hours, addedHours: added };
-  return { cron: withHours([...c.hours, ...added].sort((a, b) => a - b)), added: withHours(added), hours: c.hours, addedHours: added };
+  // The cron's own hour field as written, the added hours after it (`2` and `3` give `2,3`, `*/2` gives `*/2,3`).
+  return { cron: withHours([c.text.split(" ")[1]!, ...added]), added: withHours(added), hours: c.hours, addedHours: added };
 }
 
 /**
@@ -445,4 +449,101 @@ function firstConflict(c: Cron, zone: string, want: "gap" | "fold", start: strin
     }
   }
   return null;
+}
+
+/** One `on.schedule`-style entry of `utcCover`: a cron read in UTC, and the zone's offset (minutes) it stands for. */
+export interface UtcEntry {
+  readonly cron: string;
+  readonly offset: number;
+}
+
+/**
+ * Crons read in UTC (no daylight saving: POSIX cron) that together fire at every instant the
+ * meaning gives a slot of `c` in `zone` (`slotInstants`), and never twice at one instant. A
+ * slot's instant is its wall time minus one of the zone's offsets (the one in force, or the one
+ * before a gap), so each offset the zone takes from 2020 to 2050, smallest first, shifts the
+ * cron's times of day; a time of day an earlier offset already gave is left out, and the rest
+ * are grouped by minute (minutes with the same hours share an entry). A shift across midnight
+ * moves a slot to the UTC day before or after: each restricted day field is widened by those
+ * days (a superset). An instant of an entry is a slot's for one offset only: a runner's guard
+ * keeps those (`slotInstants`) and skips the rest.
+ */
+export function utcCover(c: Cron, zone: string): UtcEntry[] {
+  const offsets = [...new Set([offsetMinutes(Date.UTC(2020, 0, 1), zone), ...transitions(zone).flatMap((t) => [t.before, t.after])])].sort((a, b) => a - b);
+  const shifts = new Set<number>();
+  const taken = new Set<number>();
+  const byOffset: { offset: number; times: number[] }[] = [];
+  for (const offset of offsets) {
+    const times: number[] = [];
+    for (const h of c.hours) {
+      for (const m of c.minutes) {
+        const t = h * 60 + m - offset;
+        shifts.add(Math.floor(t / 1440));
+        const time = ((t % 1440) + 1440) % 1440;
+        if (!taken.has(time)) times.push(time);
+        taken.add(time);
+      }
+    }
+    byOffset.push({ offset, times });
+  }
+  const days = shiftedDays(c, shifts);
+  const out: UtcEntry[] = [];
+  for (const { offset, times } of byOffset) {
+    const hoursOf = new Map<number, number[]>();
+    for (const t of times) hoursOf.set(t % 60, [...(hoursOf.get(t % 60) ?? []), Math.floor(t / 60)]);
+    const minutesOf = new Map<string, number[]>();
+    for (const [m, hs] of [...hoursOf].sort((a, b) => a[0] - b[0])) {
+      const key = cronField(
+        hs.sort((a, b) => a - b),
+        FIELDS[1],
+      );
+      minutesOf.set(key, [...(minutesOf.get(key) ?? []), m]);
+    }
+    for (const [hours, minutes] of minutesOf) out.push({ cron: `${cronField(minutes, FIELDS[0])} ${hours} ${days}`, offset });
+  }
+  return out;
+}
+
+/** The day fields (day-of-month month day-of-week) of `utcCover`'s entries: each restricted one widened by the day shifts. */
+function shiftedDays(c: Cron, shifts: ReadonlySet<number>): string {
+  const wrap = (v: number, lo: number, n: number) => ((((v - lo) % n) + n) % n) + lo;
+  const days = new Set<number>();
+  const months = new Set<number>(c.months);
+  const weekdays = new Set<number>();
+  for (const s of shifts) {
+    for (const d of c.days) {
+      if (d + s < 1) [28, 29, 30, 31].forEach((x) => days.add(x));
+      else if (d + s <= 31) days.add(d + s);
+      // The day after a month's last day is the 1st.
+      if (s > 0 && d >= 28) days.add(1);
+    }
+    for (const w of c.weekdays) weekdays.add(wrap(w + s, 0, 7));
+    const crosses = s < 0 ? c.days.includes(1) : s > 0 ? c.days.some((d) => d >= 28) : false;
+    if (crosses) for (const m of c.months) months.add(wrap(m + s, 1, 12));
+  }
+  const field = (star: boolean, set: Set<number>, spec: (typeof FIELDS)[number]) =>
+    star
+      ? "*"
+      : cronField(
+          [...set].sort((a, b) => a - b),
+          spec,
+        );
+  return [field(c.star[2]!, days, FIELDS[2]), field(c.star[3]!, months, FIELDS[3]), field(c.star[4]!, weekdays, FIELDS[4])].join(" ");
+}
+
+/** A sorted set of a field's values as cron text: `*` for all, `*\/n` for every n-th from the first, else ranges and lists. */
+function cronField(values: readonly number[], spec: (typeof FIELDS)[number]): string {
+  if (values.length === spec.max - spec.min + 1) return "*";
+  const step = values.length > 2 ? values[1]! - values[0]! : 0;
+  if (step > 1 && values[0] === spec.min && values.every((v, i) => v === spec.min + i * step) && values[values.length - 1]! + step > spec.max)
+    return `*/${step}`;
+  const parts: string[] = [];
+  for (let i = 0; i < values.length;) {
+    let j = i;
+    while (j + 1 < values.length && values[j + 1] === values[j]! + 1) j++;
+    if (j - i >= 2) parts.push(`${values[i]}-${values[j]}`);
+    else for (let k = i; k <= j; k++) parts.push(String(values[k]));
+    i = j + 1;
+  }
+  return parts.join(",");
 }

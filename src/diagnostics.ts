@@ -62,6 +62,7 @@ export const CODES = {
   KFM242: "an event trigger's source is not an object-store location",
   KFM245: "not a single email address",
   KFM255: "a scheduled approval gate nobody may approve (tekton)",
+  KFM233: "a run may outlast the runs a queue holds (github-actions)",
   KFM260: "GitHub Actions options that go together are given in part",
   // Targets.
   KFM301: "the target cannot express this feature",

@@ -22,6 +22,7 @@ import {
 } from "./cron.js";
 import { didYouMean, problem, suggestion, warning, type Problem } from "./diagnostics.js";
 import { uncarriedText } from "./text.js";
+import { posixTz } from "./tzrule.js";
 import type {
   CronSchedule,
   EnvVar,
@@ -565,11 +566,13 @@ function daylightSavingProblem(targets: LowerOptions["targets"], cron: Cron, zon
   const FOLD = "fold (that wall time happens twice)";
   const advice = "Move the slot out of the hours the clocks change, or use a zone without daylight saving";
   const narrow = ", or compile this workflow only for the other targets (a `specs` entry with `targets` in kfm.config.yaml)";
+  const tz = posixTz(zone);
   const c: DstCase = {
     everyHour: everyHour(cron),
     hourShift: gapHourShift(cron, zone, window) !== null,
     gapOnTheHour: gapSlotsOnTheHour(cron, zone, window),
     elapsedInUtc: elapsedInUtc(cron, zone),
+    posixTzProblem: "problem" in tz ? tz.problem : null,
   };
   for (const [local, what, kind] of [
     [gap, GAP, "gap"],

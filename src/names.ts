@@ -111,6 +111,32 @@ export function tektonCreatorAccount(specName: string): string {
 }
 
 /**
+ * The Tekton run queue of `max_active_runs` (targets/tekton/README.md, "Concurrency"): the
+ * `finally` task (and its step, and the creator pod's container) that starts the oldest
+ * pending PipelineRuns of the workflow; the ServiceAccount it runs as, separate from the
+ * user's pods; the coordination.k8s.io Lease that serialises the starters of one workflow;
+ * and the `generateName` of the starter Job the runs folder's files create.
+ */
+export const TEKTON_START_RUNS_TASK = `${RESERVED_PREFIX}start-runs`;
+export function tektonStarterAccount(specName: string): string {
+  return `${kubeName(specName)}-run-starter`;
+}
+/** Tekton: the pipeline task that waits for one upstream workflow's run (README "Cross-workflow dependencies"). */
+export function tektonUpstreamWaitTask(workflow: string): string {
+  return `${RESERVED_PREFIX}wait-${kubeName(workflow)}`;
+}
+/** Tekton: the ServiceAccount of the upstream waits, allowed only to `get` PipelineRuns. */
+export function tektonWaiterAccount(specName: string): string {
+  return `${kubeName(specName)}-run-waiter`;
+}
+export function tektonRunQueueLease(specName: string): string {
+  return `${kubeName(specName)}-run-queue`;
+}
+export function tektonStarterGenerateName(specName: string): string {
+  return `${kubeName(specName)}-start-runs-`;
+}
+
+/**
  * The ServiceAccount an event-triggered workflow's Tekton Triggers EventListener runs as
  * (bound to Tekton Triggers' own EventListener roles), and the name of its trigger.
  */
@@ -131,6 +157,17 @@ export function tektonRunGenerateName(specName: string): string {
  */
 export const GITHUB_CONTEXT_JOB = `${RESERVED_PREFIX}context`;
 export const GITHUB_CONTEXT_STEP = `${RESERVED_PREFIX}context`;
+
+/**
+ * The `repository_dispatch` event type (`on.repository_dispatch.types`) an event-triggered
+ * (`s3_file_arrival`) workflow runs on: named for the workflow, so a relay posting one
+ * workflow's object-store events starts no other workflow of the repository. At most 68
+ * characters (a workflow name has at most 52); GitHub takes up to 100 (`event_type`,
+ * github/rest-api-description descriptions/api.github.com/api.github.com.json, repos/create-dispatch-event).
+ */
+export function githubDispatchType(specName: string): string {
+  return `${specName}-s3-file-arrival`;
+}
 
 /**
  * GitHub Actions: prefix of the step variables the generated fixed scripts read
@@ -230,6 +267,16 @@ export const AIRFLOW_FAIL_RUN_TASK = `${RESERVED_PREFIX}fail-run`;
  */
 export function githubApprovalEnvironment(workflow: string, gate: string): string {
   return `${workflow}.${gate}`;
+}
+
+/**
+ * GitHub Actions: the concurrency group of a workflow with `max_active_runs: 1`, in which its
+ * runs queue (`concurrency: {group, queue: max}`). Groups are per repository, across workflows
+ * (github/docs "Control the concurrency of workflows and jobs"): the workflow's name, which is
+ * unique in its folder, after the reserved prefix no spec name starts with.
+ */
+export function githubConcurrencyGroup(workflow: string): string {
+  return `${RESERVED_PREFIX}${workflow}`;
 }
 
 /** GitHub Actions: the job that sends failure notification `index` (0-based, spec order). */

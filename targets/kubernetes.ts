@@ -64,7 +64,12 @@ export function accountObjects(
   name: string,
   namespace: string | null,
   labels: Readonly<Record<string, string>>,
-  rules: readonly { readonly apiGroups: readonly string[]; readonly resources: readonly string[]; readonly verbs: readonly string[] }[],
+  rules: readonly {
+    readonly apiGroups: readonly string[];
+    readonly resources: readonly string[];
+    readonly resourceNames?: readonly string[];
+    readonly verbs: readonly string[];
+  }[],
 ): [V1ServiceAccount, V1Role, V1RoleBinding] {
   const metadata = () => ({ name, ...(namespace === null ? {} : { namespace }), labels: { ...labels } });
   return [
@@ -73,7 +78,12 @@ export function accountObjects(
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: metadata(),
-      rules: rules.map((r): V1PolicyRule => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+      rules: rules.map((r): V1PolicyRule => ({
+        apiGroups: [...r.apiGroups],
+        resources: [...r.resources],
+        ...(r.resourceNames === undefined ? {} : { resourceNames: [...r.resourceNames] }),
+        verbs: [...r.verbs],
+      })),
     },
     {
       apiVersion: "rbac.authorization.k8s.io/v1",

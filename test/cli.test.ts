@@ -199,9 +199,9 @@ describe("explain", () => {
     const r = run(["explain", "specs/contract-7.1-event.yaml", "--format", "json"]);
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout) as { targets: { target: string; refusals: { code: string }[]; features: { feature: string; support: string }[] }[] };
-    // Argo and Tekton build event triggers (Argo Events, Tekton Triggers); Airflow, GitHub Actions and Dagster refuse them.
+    // Argo, Tekton and GitHub Actions build event triggers (Argo Events, Tekton Triggers, repository_dispatch); Airflow and Dagster refuse them.
     for (const t of json.targets) {
-      const refuses = t.target === "airflow" || t.target === "github-actions" || t.target === "dagster";
+      const refuses = t.target === "airflow" || t.target === "dagster";
       expect(
         t.refusals.map((d) => d.code),
         t.target,

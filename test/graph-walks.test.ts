@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Job } from "../src/ir.js";
 import { belowAllDone } from "../targets/github-actions/emit.js";
-import { okGuards, totallyOrdered } from "../targets/tekton/emit.js";
+import { layered, okGuards } from "../targets/tekton/emit.js";
 import { TEKTON_CONTEXT_TASK } from "../src/names.js";
 
 type Node = Pick<Job, "name" | "dependsOn" | "runWhen" | "approval">;
@@ -48,19 +48,27 @@ function ancestors(jobs: readonly Node[], name: string): Set<string> {
 }
 
 describe("walks over the job graph agree with their definitions", () => {
-  it("totally ordered: of any two jobs, one is upstream of the other", () => {
+  it("layered: every job neither upstream nor downstream of a job has all its parents upstream of it", () => {
     fc.assert(
       fc.property(graphs, (jobs) => {
-        const pairwise = jobs.every((a) => jobs.every((b) => a === b || ancestors(jobs, a.name).has(b.name) || ancestors(jobs, b.name).has(a.name)));
-        expect(totallyOrdered(jobs as Job[])).toBe(pairwise);
+        const up = new Map(jobs.map((j) => [j.name, ancestors(jobs, j.name)]));
+        const pairwise = jobs.every((x) =>
+          jobs.every((y) => x === y || up.get(x.name)!.has(y.name) || up.get(y.name)!.has(x.name) || y.dependsOn.every((d) => up.get(x.name)!.has(d))),
+        );
+        expect(layered(jobs)).toBe(pairwise);
       }),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
   });
-  it("a chain is totally ordered in any listing; a chain beside one more job is not", () => {
-    const chain: Node[] = [0, 1, 2].map((i) => ({ name: `c${i}`, dependsOn: i === 0 ? [] : [`c${i - 1}`], runWhen: "all_succeeded", approval: null }));
-    expect(totallyOrdered([chain[2]!, chain[0]!, chain[1]!] as Job[])).toBe(true);
-    expect(totallyOrdered([...chain, { name: "x", dependsOn: ["c0"], runWhen: "all_succeeded", approval: null }] as Job[])).toBe(false);
+  it("layered: a chain in any listing, a diamond; not a chain beside one more job, nor two chains after a fork", () => {
+    const job = (name: string, ...dependsOn: string[]) => ({ name, dependsOn });
+    const chain = [job("c0"), job("c1", "c0"), job("c2", "c1")];
+    expect(layered([chain[2]!, chain[0]!, chain[1]!])).toBe(true);
+    expect(layered([job("a"), job("b", "a"), job("c", "a"), job("d", "b", "c"), job("e", "d")])).toBe(true);
+    expect(layered([job("a"), job("b")])).toBe(true);
+    expect(layered([...chain, job("x", "c0")])).toBe(false);
+    expect(layered([job("a"), job("b", "a"), job("c", "a"), job("d", "b"), job("e", "c")])).toBe(false);
+    expect(layered([job("a"), job("b", "a"), job("c")])).toBe(false);
   });
   it("below an all_done job: some job upstream continues after failures", () => {
     fc.assert(

@@ -141,9 +141,13 @@ const TRAPS: readonly Trap[] = [
     trap: "10. concurrency 1 queues (Argo Forbid drops, GitHub groups cancel, Airflow without catchup skips), or the target refuses",
     spec: "specs/concurrency.yaml",
     holds: (s) => expect(s.maxActiveRuns).toBe(1),
-    refusedBy: ["tekton", "github-actions", "dagster"],
+    refusedBy: ["dagster"],
     fallsIn: {
       argo: [/\n\s*synchronization:\n\s*mutexes:\n\s*- name: [^\n]*/, ""],
+      // The group's default queue (single): a pending run is cancelled when the next arrives.
+      "github-actions": [/\n {2}queue: max/, ""],
+      // The CronJob's Forbid, which drops a slot due while one runs.
+      tekton: [/concurrencyPolicy: Allow/, "concurrencyPolicy: Forbid"],
       // The plain catchup=False, which skips to the latest slot once the limit frees.
       airflow: [/ {4}catchup=True,\n([\s\S]*?) {4}# The start_date key[^\n]*\n {4}default_args=\{"start_date": None\},\n/, "    catchup=False,\n$1"],
     },

@@ -9,10 +9,15 @@ import { MAX_ACTIVE_RUNS, MAX_SECONDS, SENSOR_NO_LIMIT_SECONDS } from "./emit.js
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
   if (ir.schedule !== null && ir.schedule.kind === "event") {
+    // An asset-driven DAG is not this meaning (README "Event triggers"): the scheduler creates
+    // its run with logical_date=None (airflow-core jobs/scheduler_job_runner.py
+    // `_create_dag_runs_asset_triggered`), so `ds`/`ts` are absent from the context
+    // (task-sdk execution_time/task_runner.py `get_template_context`), and events that queue
+    // meanwhile start no run of their own (models/asset.py: AssetDagRunQueue keyed by asset and DAG).
     problems.push(
       problem(
         "KFM301",
-        `airflow cannot express event trigger: kfm-compile does not yet map \`${ir.schedule.trigger}\` events to an Airflow asset or sensor with the same meaning. Use a cron schedule, or trigger the DAG from the event source through the Airflow REST API.`,
+        `airflow cannot express an event trigger (\`${ir.schedule.trigger}\`): a DAG run started by an Airflow asset event has no logical date, and an event that arrives while the DAG is already queued starts no run of its own, where the spec means one run per new object dated by its event. Use a cron schedule, or drop the schedule and have the event source start one run per new object through Airflow's REST API (POST /api/v2/dags/<dag_id>/dagRuns with \`logical_date\` = the S3 record's eventTime in whole seconds UTC).`,
         ir.schedule.at,
       ),
     );

@@ -47,7 +47,10 @@ export const features: FeatureTable = {
     support: "native",
     how: "CronTriggerTimetable does it itself: a cron covering every hour steps on elapsed time, another reads its slot with `fold=1` (airflow-core `timetables/_cron.py` `_get_next`).",
   },
-  "schedule.event": { support: "refused", how: "No asset or sensor with the same meaning yet; trigger the DAG through Airflow's REST API." },
+  "schedule.event": {
+    support: "refused",
+    how: 'A run started by an asset event has no logical date (the scheduler creates it with `logical_date=None`) and events queued meanwhile start no run of their own; start one run per new object through the REST API with `logical_date` = the event\'s time (README "Event triggers").',
+  },
   "runtime.logical-date": { support: "native", how: "`{{ ds }}` and `{{ ts }}` from Airflow's context (UTC)." },
   "runtime.prev-next": { support: "emulated", how: "`logical_date` minus or plus the schedule's period, formatted like `ts`." },
   "env.standard": {

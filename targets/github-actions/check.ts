@@ -4,11 +4,11 @@
  * upstream behaviour behind each.
  */
 import { catchupCommand } from "../../src/backfill.js";
-import { problem, type Problem } from "../../src/diagnostics.js";
-import type { Template, Workflow } from "../../src/ir.js";
+import { problem, warning, type Problem } from "../../src/diagnostics.js";
+import { retryWaits, type Template, type Workflow } from "../../src/ir.js";
 import { parseCron } from "../../src/cron.js";
 import { githubSecretName } from "../../src/names.js";
-import { jobSecretNames, SECRET_SLOTS } from "./emit.js";
+import { githubUtcSchedule, jobSecretNames, SECRET_SLOTS } from "./emit.js";
 import { quantityBytes } from "../../src/values.js";
 
 const TARGET = "GitHub Actions";
@@ -36,15 +36,6 @@ const UNPASSABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
   const s = ir.schedule;
-  if (s !== null && s.kind === "event") {
-    problems.push(
-      problem(
-        "KFM301",
-        `${TARGET} cannot express an event trigger (\`${s.trigger}\`): the generated workflow has no way to subscribe to an external event. Trigger the workflow through workflow_dispatch from the event source, or use a cron schedule.`,
-        s.at,
-      ),
-    );
-  }
   if (s !== null && s.kind === "cron") {
     if (s.catchup) {
       problems.push(
@@ -56,6 +47,18 @@ export function check(ir: Workflow): Problem[] {
       );
     }
     const gap = shortestGapMinutes(s.cron);
+    const utc = typeof gap === "string" || gap < MIN_SCHEDULE_MINUTES ? null : githubUtcSchedule(s);
+    const utcGap = utc === null ? Infinity : shortestUtcGapMinutes(utc.map((e) => e.cron));
+    if (utcGap < MIN_SCHEDULE_MINUTES) {
+      // A daylight-saving schedule written in Etc/UTC (emit.ts githubUtcSchedule): its entries for two offsets may come closer than its slots.
+      problems.push(
+        problem(
+          "KFM301",
+          `${TARGET} cannot express the schedule \`${s.cron}\` in ${s.timezone}: written in Etc/UTC for its daylight-saving slots (one cron per UTC offset of the zone: ${utc!.map((e) => `\`${e.cron}\``).join(", ")}), two of its entries fire ${utcGap} minute${utcGap === 1 ? "" : "s"} apart, and GitHub starts scheduled workflows at most once every ${MIN_SCHEDULE_MINUTES} minutes. Move the slots so that none is within ${MIN_SCHEDULE_MINUTES} minutes of another one an hour away, or compile for the other targets.`,
+          s.at,
+        ),
+      );
+    }
     if (typeof gap === "string") {
       problems.push(problem("KFM301", `${TARGET} cannot express the schedule \`${s.cron}\`: ${gap}`, s.at));
     } else if (gap < MIN_SCHEDULE_MINUTES) {
@@ -68,20 +71,21 @@ export function check(ir: Workflow): Problem[] {
       );
     }
   }
-  if (ir.maxActiveRuns !== null) {
+  if (ir.maxActiveRuns !== null && ir.maxActiveRuns > 1) {
     problems.push(
       problem(
         "KFM301",
-        `${TARGET} cannot express max_active_runs (a run that is due while ${ir.maxActiveRuns} ${ir.maxActiveRuns === 1 ? "is" : "are"} active waits for one to end): a concurrency group runs one run at a time and, by default, cancels a pending run when another arrives; its \`queue: max\` mode keeps at most 100 pending runs and cancels the rest, and a run that waited there would compute a later slot as its logical date. Remove max_active_runs for this target, or compile for Airflow or Argo.`,
+        `${TARGET} cannot express max_active_runs: ${ir.maxActiveRuns} (at most ${ir.maxActiveRuns} runs at once, a due run waits for any of them to end): a concurrency group runs at most one job or workflow at a time (github/docs "Control the concurrency of workflows and jobs"), and expressions have no arithmetic to spread runs over ${ir.maxActiveRuns} groups, which would not wait for ANY run to end anyway. Use max_active_runs: 1 (runs queue in one group), or compile for Airflow or Argo.`,
         [...ir.at, "max_active_runs"],
       ),
     );
   }
+  if (ir.maxActiveRuns === 1) problems.push(...queueLength(ir));
   for (const u of ir.upstream) {
     problems.push(
       problem(
         "KFM301",
-        `${TARGET} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be triggered when another completes (\`workflow_run\`) but not made to wait for one, and GitHub records no logical date on a run (this target computes it inside the run), so no job could tell which upstream run is the one for its date. Compile for Airflow, or trigger this workflow from the upstream one through workflow_dispatch with its logical_date.`,
+        `${TARGET} cannot wait for another workflow's run (\`${u.workflow}\`) for the same logical date: a workflow can be started when another completes (\`workflow_run\`) but not made to wait for one, and nothing GitHub records on a scheduled run names its logical date (\`run-name\` may use only the github, inputs and vars contexts, and a scheduled run's github context holds the cron entry, not the slot this target computes inside the run), so the downstream cannot tell which upstream run is the one for its date. Compile for Airflow or Argo, or start this workflow from the upstream's last job with \`gh workflow run\` and its logical_date.`,
         u.at,
       ),
     );
@@ -257,6 +261,21 @@ export function shortestGapMinutes(cron: string): number | string {
   return gap;
 }
 
+/** The shortest time in minutes between two fires of the crons together, reading their times of day on every day (a lower bound). */
+function shortestUtcGapMinutes(crons: readonly string[]): number {
+  const times = [
+    ...new Set(
+      crons.flatMap((text) => {
+        const c = parseCron(text);
+        return typeof c === "string" ? [] : c.hours.flatMap((h) => c.minutes.map((m) => h * 60 + m));
+      }),
+    ),
+  ].sort((a, b) => a - b);
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++) gap = Math.min(gap, times[i]! - times[i - 1]!);
+  return times.length > 1 ? Math.min(gap, times[0]! + 1440 - times[times.length - 1]!) : gap;
+}
+
 function consecutiveDaysMatch(days: readonly number[], months: readonly number[], weekdays: readonly number[], star: readonly boolean[]): boolean {
   const matches = (d: Date): boolean =>
     months.includes(d.getUTCMonth() + 1) && (star[2]! || days.includes(d.getUTCDate())) && (star[4]! || weekdays.includes(d.getUTCDay()));
@@ -268,4 +287,68 @@ function consecutiveDaysMatch(days: readonly number[], months: readonly number[]
     previous = current;
   }
   return false;
+}
+
+/**
+ * The most runs a concurrency group with `queue: max` holds pending; GitHub cancels a run that
+ * arrives when the queue is full (github/docs "Control the concurrency of workflows and jobs";
+ * GitHub changelog 2026-05-07 "concurrency groups now allow larger queues").
+ */
+export const MAX_PENDING_RUNS = 100;
+
+/** GitHub ends a workflow run after 35 days (docs.github.com/en/actions/reference/limits, workflow run time). */
+export const MAX_RUN_SECONDS = 35 * 24 * 3600;
+
+/**
+ * The longest a run can take, in seconds, or null when nothing bounds it: the run timeout, else
+ * the longest chain of jobs, each its attempts at their timeout plus its waits (a job without a
+ * timeout, or an approval gate, is unbounded).
+ */
+export function longestRunSeconds(ir: Workflow): number | null {
+  if (ir.timeoutSeconds !== null) return ir.timeoutSeconds;
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
+  const memo = new Map<string, number | null>();
+  const until = (name: string): number | null => {
+    if (memo.has(name)) return memo.get(name)!;
+    const j = byName.get(name)!;
+    let own: number | null = null;
+    if (j.approval === null && j.timeoutSeconds !== null) own = j.retry.maxAttempts * j.timeoutSeconds + retryWaits(j.retry).reduce((a, b) => a + b, 0);
+    let before: number | null = 0;
+    for (const d of j.dependsOn) {
+      const t = until(d);
+      before = before === null || t === null ? null : Math.max(before, t);
+    }
+    const total = own === null || before === null ? null : before + own;
+    memo.set(name, total);
+    return total;
+  };
+  let longest: number | null = 0;
+  for (const j of ir.jobs) {
+    const t = until(j.name);
+    longest = longest === null || t === null ? null : Math.max(longest, t);
+  }
+  return longest;
+}
+
+/**
+ * `max_active_runs: 1` queues the runs in one concurrency group, which holds at most
+ * MAX_PENDING_RUNS pending runs (README, "Concurrency"): a warning (KFM233) when one run may last
+ * longer than that many of the schedule's periods, so that the slots due meanwhile overflow the
+ * queue and GitHub cancels the newest.
+ */
+function queueLength(ir: Workflow): Problem[] {
+  const s = ir.schedule;
+  if (s === null || s.kind !== "cron") return [];
+  const gap = s.periodSeconds ?? (typeof shortestGapMinutes(s.cron) === "number" ? (shortestGapMinutes(s.cron) as number) * 60 : null);
+  if (gap === null || !Number.isFinite(gap)) return [];
+  const longest = longestRunSeconds(ir);
+  const fill = MAX_PENDING_RUNS * gap;
+  if (Math.min(longest ?? MAX_RUN_SECONDS, MAX_RUN_SECONDS) <= fill) return [];
+  return [
+    warning(
+      "KFM233",
+      `On ${TARGET} the runs of this workflow queue in one concurrency group, which holds at most ${MAX_PENDING_RUNS} pending runs; GitHub cancels a run that is due when the queue is full. ${longest === null ? "A run here has no time limit" : `A run here may take ${longest} s`}, longer than ${MAX_PENDING_RUNS} slots of its schedule (${fill} s), so slots could be cancelled: set the workflow's \`timeout\` below ${fill} s (or timeouts on its jobs), or compile for Airflow or Argo.`,
+      [...ir.at, "max_active_runs"],
+    ),
+  ];
 }

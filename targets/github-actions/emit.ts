@@ -18,14 +18,16 @@
  */
 import { HEADER_MARK, hashComment, headerLines } from "../../src/header.js";
 import { retryWaits, type CronSchedule, type EnvVar, type Job, type Notification, type Segment, type Template, type Workflow } from "../../src/ir.js";
-import { dstConflicts, elapsedInUtc, parseCron } from "../../src/cron.js";
+import { dstConflicts, elapsedInUtc, parseCron, utcCover, type UtcEntry } from "../../src/cron.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import {
   GITHUB_CONTAINER_NAME_SHELL,
   githubApprovalEnvironment,
+  githubConcurrencyGroup,
   githubNotifyJob,
   GITHUB_CONTEXT_JOB,
   GITHUB_CONTEXT_STEP,
+  githubDispatchType,
   GITHUB_INTERNAL_ENV_PREFIX,
   githubJobId,
   githubSecretName,
@@ -124,10 +126,12 @@ const V = (name: string): string => GITHUB_INTERNAL_ENV_PREFIX + name;
 export const CONTEXT_SCRIPT = `# kfm-compile: the run's logical date. The same script in every generated workflow;
 # the schedule and the manual input reach it as data in this step's KFMI_ variables.
 import hashlib
+import json
 import os
 import re
 import sys
 import time
+import urllib.request
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -229,6 +233,105 @@ def latest_slot(cron, zone, now):
     return best
 
 
+def run_created():
+    # A run of a workflow whose runs queue (max_active_runs: 1) may have waited in its concurrency
+    # group: its slot is the latest at or before the moment GitHub created the run (REST "Get a
+    # workflow run", created_at), not now. Needs the token's actions: read, which the caller grants.
+    url = "%s/repos/%s/actions/runs/%s" % (get("GITHUB_API_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"))
+    request = urllib.request.Request(url, headers={
+        "Accept": "application/vnd.github+json",
+        "Authorization": "Bearer " + get("KFMI_TOKEN"),
+        "X-GitHub-Api-Version": "2022-11-28",
+    })
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            created = json.load(response)["created_at"]
+        return datetime.fromisoformat(created.replace("Z", "+00:00")).astimezone(UTC)
+    except Exception as error:
+        fail("cannot read when this run was created: " + str(error))
+
+
+# --- Daylight saving in Etc/UTC (README, Schedules) -------------------------------------------------
+# A schedule with a slot in a daylight-saving change is written in Etc/UTC as the crons of
+# KFMI_UTC_CRONS: one set per UTC offset of the zone, together firing at every instant its slots
+# can take. The entry GitHub fired (github.event.schedule) and that entry's latest time at or
+# before now give the instant, so a late start stays with its entry; the jobs run only when the
+# instant is a slot's under the meaning: a slot in a spring-forward gap at its wall time read
+# with the offset before the gap, a slot in a fall-back fold at its second occurrence (both
+# occurrences for a cron firing every hour, which runs on elapsed time).
+
+
+def meaning_instants(naive, zone, hourly):
+    instants = slot_instants(naive, zone, True)
+    if instants:
+        return instants if hourly else instants[-1:]
+    # In a gap, fold=0 reads the wall time with the offset before the transition (PEP 495).
+    return [] if hourly else [naive.replace(tzinfo=zone, fold=0).astimezone(UTC)]
+
+
+def slot_at(cron, zone, instant):
+    # The slot (local wall time) of cron in zone that the meaning fires at instant, or None.
+    minutes, hours, days, months, weekdays = (cron_field(f, low, high) for f, (low, high) in zip(cron.split(" "), FIELDS))
+    offsets = {(instant + timedelta(days=d)).astimezone(zone).utcoffset() for d in (-1, 0, 1)}
+    for offset in sorted(offsets):
+        naive = (instant + offset).replace(tzinfo=None)
+        if (naive.minute in minutes and naive.hour in hours and naive.day in days and naive.month in months
+                and naive.isoweekday() % 7 in weekdays and instant in meaning_instants(naive, zone, len(hours) == 24)):
+            return naive
+    return None
+
+
+def utc_entry_slot(cron, zone, entries, fired, now):
+    # The instant the fired entry is for, and the slot it is (None: no slot, skip the run).
+    if fired not in entries:
+        fail("the run was started by a schedule this workflow does not declare")
+    instant = latest_slot(fired, UTC, now)[0]
+    return instant, slot_at(cron, zone, instant)
+
+
+# --- end of daylight saving in Etc/UTC ---------------------------------------------------------------
+
+
+# --- Event triggers (README, Event triggers) ---------------------------------------------------------
+# A repository_dispatch run carries the object store's S3 event notification as its client_payload,
+# {"Records": [{"eventName", "eventTime", "s3": {"bucket": {"name"}, "object": {"key"}}}]}, here as
+# JSON in KFMI_EVENT_PAYLOAD. As on the other targets, the jobs run only for a new object's record
+# (eventName (s3:)ObjectCreated:...) in the bucket with a key under the prefix, each / of the prefix
+# matching / or %2F (stores URL-encode the key); the logical date is the record's eventTime in
+# whole seconds, UTC.
+OBJECT_CREATED = re.compile(r"(s3:)?ObjectCreated:")
+EVENT_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def event_record(payload, bucket, prefix):
+    # (the record's time, "") for a record of the trigger, else (None, why the run is skipped).
+    try:
+        record = json.loads(payload)["Records"][0]
+        name, time_text = record["eventName"], record.get("eventTime")
+        record_bucket, key = record["s3"]["bucket"]["name"], record["s3"]["object"]["key"]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None, "the dispatch's client_payload holds no S3 event record"
+    if not isinstance(name, str) or OBJECT_CREATED.match(name) is None:
+        return None, "the record's event is not an object creation"
+    if record_bucket != bucket:
+        return None, "the record is of another bucket"
+    if not isinstance(key, str) or re.match("(/|%2F)".join(re.escape(part) for part in prefix.split("/")), key) is None:
+        return None, "the record's key is not under the prefix"
+    m = EVENT_TIME.fullmatch(time_text) if isinstance(time_text, str) else None
+    instant = None
+    if m is not None:
+        try:
+            instant = datetime.fromisoformat(time_text[:19] + ("+00:00" if m.group(8) == "Z" else m.group(8)))
+        except ValueError:
+            instant = None
+    if instant is None:
+        fail("the S3 event record has no eventTime like 2024-01-01T02:03:04.567Z")
+    return instant.astimezone(UTC), ""
+
+
+# --- end of event triggers ---------------------------------------------------------------------------
+
+
 def stamp(instant):
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
         instant.year, instant.month, instant.day, instant.hour, instant.minute, instant.second)
@@ -262,14 +365,23 @@ def main():
     elif event == "schedule":
         if cron == "":
             fail("this workflow has no schedule")
-        if get("KFMI_EVENT_SCHEDULE") != cron:
-            fail("the run was started by a schedule this workflow does not declare")
         zone = ZoneInfo(get("KFMI_TIMEZONE"))
         start = get("KFMI_START")
         end = get("KFMI_END")
-        logical, real, naive = latest_slot(cron, zone, datetime.fromtimestamp(started, UTC))
-        local = local_text(naive)
-        if not real:
+        now = run_created() if get("KFMI_SLOT_FROM") == "created_at" else datetime.fromtimestamp(started, UTC)
+        utc_crons = get("KFMI_UTC_CRONS")
+        if utc_crons != "":
+            logical, naive = utc_entry_slot(cron, zone, utc_crons.split(";"), get("KFMI_EVENT_SCHEDULE"), now)
+            real = naive is not None
+        else:
+            if get("KFMI_EVENT_SCHEDULE") != cron:
+                fail("the run was started by a schedule this workflow does not declare")
+            logical, real, naive = latest_slot(cron, zone, now)
+        local = "" if naive is None else local_text(naive)
+        if naive is None:
+            run = False
+            print("kfm-context: " + stamp(logical) + " is no slot of the schedule in " + zone.key + " (its entry stands for another UTC offset); skipping the run")
+        elif not real:
             run = False
             print("kfm-context: the slot " + local + " falls in a daylight-saving gap, where the schedule does not fire; skipping the run")
         elif (start != "" and local < start) or (end != "" and local > end):
@@ -277,6 +389,16 @@ def main():
             print("kfm-context: the slot " + local + " is outside the schedule's window; skipping the run")
         else:
             print("kfm-context: scheduled run for the slot " + local + " in " + zone.key)
+    elif event == "repository_dispatch":
+        bucket = get("KFMI_EVENT_BUCKET")
+        if bucket == "":
+            fail("this workflow has no event trigger")
+        logical, why = event_record(get("KFMI_EVENT_PAYLOAD"), bucket, get("KFMI_EVENT_PREFIX"))
+        if logical is None:
+            run = False
+            print("kfm-context: " + why + "; skipping the run")
+        else:
+            print("kfm-context: event-triggered run, logical date from the record's eventTime")
     else:
         fail("unexpected event " + event)
     lines = ["run=" + ("true" if run else "false")]
@@ -607,6 +729,43 @@ export function githubScheduleZone(s: Pick<CronSchedule, "cron" | "timezone" | "
   return gap === null && fold === null ? githubTimezone(s.timezone) : githubTimezone("UTC");
 }
 
+/**
+ * The entries of `on.schedule` for a cron with a slot in a daylight-saving change that
+ * `githubScheduleZone` does not cover (a cron not firing every hour, or one whose meaning UTC
+ * does not fire alike), or null: GitHub moves a slot in a gap of the schedule's zone to the next
+ * valid time and does not say what it does in a fold (github/docs
+ * content/actions/reference/workflows-and-actions/events-that-trigger-workflows.md, schedule),
+ * so the schedule is written in Etc/UTC, which has neither, as the crons of `utcCover`
+ * (src/cron.ts): every instant the slots take under each offset of the zone. kfm-context,
+ * given them as its `utc-crons` input, runs the jobs only for the instants of the meaning
+ * (CONTEXT_SCRIPT `utc_entry_slot`; README, Schedules).
+ */
+export function githubUtcSchedule(s: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): UtcEntry[] | null {
+  const cron = parseCron(s.cron);
+  if (typeof cron === "string" || elapsedInUtc(cron, s.timezone)) return null;
+  const { gap, fold } = dstConflicts(cron, s.timezone, s);
+  return gap === null && fold === null ? null : utcCover(cron, s.timezone);
+}
+
+/** The `on.schedule` entries of a cron schedule: the spec's cron in `githubScheduleZone`, or `githubUtcSchedule`'s crons in Etc/UTC. */
+export function githubScheduleEntries(s: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): { cron: string; timezone: string }[] {
+  const utc = githubUtcSchedule(s);
+  if (utc === null) return [{ cron: s.cron, timezone: githubScheduleZone(s) }];
+  return utc.map((e) => ({ cron: e.cron, timezone: githubTimezone("UTC") }));
+}
+
+/** The comment above `on.schedule` when `githubUtcSchedule` writes it: which zone offset each entry stands for, and that kfm-context guards them. */
+export function utcScheduleComment(s: Pick<CronSchedule, "cron" | "timezone">, entries: readonly UtcEntry[]): string[] {
+  const offset = (m: number) => `${m < 0 ? "-" : "+"}${String(Math.floor(Math.abs(m) / 60)).padStart(2, "0")}:${String(Math.abs(m) % 60).padStart(2, "0")}`;
+  return [
+    `\`${s.cron}\` in ${s.timezone}, in Etc/UTC (no daylight saving there), one entry per UTC offset:`,
+    ...entries.map((e) => `  \`${e.cron}\` for ${offset(e.offset)}`),
+    "Every entry is a guard: kfm-context runs the jobs only when the entry's time is a slot of the",
+    "schedule (a slot in a skipped hour an hour late, a repeated one at its second occurrence) and",
+    "skips the run otherwise (README, Schedules).",
+  ];
+}
+
 /** GitHub's spelling of a spec time zone: actionlint (v1.7.12+) refuses `UTC`, so UTC is written `Etc/UTC` (rule_events.go checkTimezone). */
 export function githubTimezone(zone: string): string {
   return zone.toLowerCase() === "utc" ? "Etc/UTC" : zone;
@@ -736,6 +895,13 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   { name: "logical-date", type: "string", default: "", description: "The logical date of a manual run", variable: "INPUT_LOGICAL_DATE" },
   { name: "cron", type: "string", default: "", description: "The workflow's schedule, as in on.schedule", variable: "CRON" },
   { name: "timezone", type: "string", default: "", description: "The schedule's time zone", variable: "TIMEZONE" },
+  {
+    name: "utc-crons",
+    type: "string",
+    default: "",
+    description: "The on.schedule crons (Etc/UTC, `;`-separated) standing for the schedule in its zone; empty: on.schedule is the schedule itself",
+    variable: "UTC_CRONS",
+  },
   { name: "start", type: "string", default: "", description: "The first slot (local wall time); empty: none", variable: "START" },
   { name: "end", type: "string", default: "", description: "The last slot (local wall time); empty: none", variable: "END" },
   {
@@ -747,6 +913,15 @@ export const CONTEXT_INPUTS: readonly SharedInput[] = [
   },
   { name: "run-timeout", type: "string", default: "", description: "Seconds the whole run may take; empty: no limit", variable: "RUN_TIMEOUT" },
   { name: "run-token-seed", type: "string", description: "What the run token is computed from with the logical date", variable: "RUN_TOKEN_SEED" },
+  { name: "event-bucket", type: "string", default: "", description: "The bucket of an event trigger (s3_file_arrival); empty: none", variable: "EVENT_BUCKET" },
+  { name: "event-prefix", type: "string", default: "", description: "The key prefix of an event trigger; empty: every key", variable: "EVENT_PREFIX" },
+  {
+    name: "slot-from",
+    type: "string",
+    default: "",
+    description: "What a scheduled run's slot is the latest at or before: empty, now; created_at, when GitHub created the run (its runs queue)",
+    variable: "SLOT_FROM",
+  },
 ];
 
 /** The inputs of kfm-approval.yml. */
@@ -877,20 +1052,57 @@ export function contextOutputExpression(name: string): string {
 /** The `with:` of kfm-context's caller: the schedule, window, period, run timeout and seed as data, and the manual run's date. */
 export function contextWith(ir: Workflow): Record<string, string | number> {
   const s = ir.schedule !== null && ir.schedule.kind === "cron" ? ir.schedule : null;
+  const e = ir.schedule !== null && ir.schedule.kind === "event" ? ir.schedule : null;
   return withInputs(CONTEXT_INPUTS, {
     "logical-date": `\${{ inputs.${LOGICAL_DATE_INPUT} }}`,
     cron: s === null ? "" : s.cron,
     timezone: s === null ? "" : s.timezone,
+    "utc-crons":
+      s === null
+        ? ""
+        : (githubUtcSchedule(s)
+            ?.map((e) => e.cron)
+            .join(";") ?? ""),
     start: s?.start ?? "",
     end: s?.end ?? "",
     "period-seconds": s === null || s.periodSeconds === null ? "" : String(s.periodSeconds),
     "run-timeout": ir.timeoutSeconds === null ? "" : String(ir.timeoutSeconds),
     "run-token-seed": escapeText(ir.runTokenSeed),
+    "slot-from": ir.maxActiveRuns === null ? "" : SLOT_FROM_CREATED,
+    "event-bucket": e === null ? "" : e.bucket,
+    "event-prefix": e === null ? "" : escapeText(e.prefix),
   });
 }
 
+/** kfm-context's `slot-from` when the workflow's runs queue: a scheduled run's slot is the latest at or before its `created_at`. */
+export const SLOT_FROM_CREATED = "created_at";
+
+/**
+ * The token scope kfm-context needs when the workflow's runs queue: it reads its run's
+ * `created_at` (REST "Get a workflow run", GET /repos/{owner}/{repo}/actions/runs/{run_id},
+ * the `actions` permission). kfm-context.yml sets no scopes of its own, so its job has
+ * exactly its caller job's (docs: reusing workflows, "Access and permissions").
+ */
+export const QUEUED_CONTEXT_PERMISSIONS = { actions: "read" } as const;
+
 function contextJob(ir: Workflow): Record<string, unknown> {
-  return { if: CONTEXT_IF, uses: usesOf(CONTEXT_FILE), with: contextWith(ir) };
+  return {
+    if: CONTEXT_IF,
+    ...(ir.maxActiveRuns === null ? {} : { permissions: { ...QUEUED_CONTEXT_PERMISSIONS } }),
+    uses: usesOf(CONTEXT_FILE),
+    with: contextWith(ir),
+  };
+}
+
+/**
+ * `max_active_runs: 1`: the whole run waits in the workflow's concurrency group, and up to 100
+ * pending runs queue there in order instead of replacing each other (github/docs "Control the
+ * concurrency of workflows and jobs", `queue: max`; languageservices workflow-v1.0.json
+ * `concurrency-mapping`, `concurrency-queue`). `cancel-in-progress` is left false (its default;
+ * `queue: max` refuses `true`). README, "Concurrency".
+ */
+export function workflowConcurrency(ir: Workflow): Record<string, string> | null {
+  return ir.maxActiveRuns === null ? null : { group: githubConcurrencyGroup(ir.name), queue: "max" };
 }
 
 type Conditioned = { runWhen: string; dependsOn: readonly string[] };
@@ -1095,7 +1307,12 @@ function notifyJob(ir: Workflow, n: Notification, options: GithubActionsOptions)
 export function workflowDocument(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): Record<string, unknown> {
   const on: Record<string, unknown> = {};
   if (ir.schedule !== null && ir.schedule.kind === "cron") {
-    on.schedule = [{ cron: ir.schedule.cron, timezone: githubScheduleZone(ir.schedule) }];
+    on.schedule = githubScheduleEntries(ir.schedule);
+  }
+  if (ir.schedule !== null && ir.schedule.kind === "event") {
+    // The object store's S3 event notification, posted by a relay as a dispatch of this
+    // workflow's own type with the notification body as client_payload (README, Event triggers).
+    on.repository_dispatch = { types: [githubDispatchType(ir.name)] };
   }
   on.workflow_dispatch = {
     inputs: {
@@ -1110,10 +1327,12 @@ export function workflowDocument(ir: Workflow, options: GithubActionsOptions = D
   const below = belowAllDone(new Map(ir.jobs.map((j) => [j.name, j])));
   for (const job of ir.jobs) jobs[githubJobId(job.name)] = job.approval !== null ? gateJob(ir, job, below) : specJob(ir, job, below, options);
   ir.notifications.forEach((n, i) => (jobs[githubNotifyJob(i)] = notifyJob(ir, n, options)));
+  const concurrency = workflowConcurrency(ir);
   return {
     name: ir.name,
     on,
     permissions: {},
+    ...(concurrency === null ? {} : { concurrency }),
     // Only the notification jobs run steps in this file; the shared workflows set their own shell.
     ...(ir.notifications.length > 0 ? { defaults: { run: { shell: "bash" } } } : {}),
     jobs,
@@ -1122,8 +1341,32 @@ export function workflowDocument(ir: Workflow, options: GithubActionsOptions = D
 
 export function emit(ir: Workflow, options: GithubActionsOptions = DEFAULT_OPTIONS): string {
   // One document opening with `---`, as yamllint's default `document-start` rule wants.
-  return hashComment(headerLines(ir, TARGET_NAME)) + toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR });
+  const text = toYamlStream([workflowDocument(ir, options)], { anchors: NOTIFY_ANCHOR });
+  const utc = ir.schedule !== null && ir.schedule.kind === "cron" ? githubUtcSchedule(ir.schedule) : null;
+  // The YAML writer has no comments: the one above a UTC schedule goes in before its key.
+  const body =
+    utc === null
+      ? text
+      : text.replace(
+          `\n"on":\n  schedule:\n`,
+          `\n"on":\n${utcScheduleComment(ir.schedule as CronSchedule, utc)
+            .map((l) => `  # ${l}\n`)
+            .join("")}  schedule:\n`,
+        );
+  // Likewise the comment above an event trigger's repository_dispatch: what posts it.
+  const withEvent =
+    ir.schedule !== null && ir.schedule.kind === "event"
+      ? body.replace(`\n"on":\n  repository_dispatch:\n`, `\n"on":\n${DISPATCH_COMMENT.map((l) => `  # ${l}\n`).join("")}  repository_dispatch:\n`)
+      : body;
+  return hashComment(headerLines(ir, TARGET_NAME)) + withEvent;
 }
+
+/** The comment above `on.repository_dispatch` of an event trigger (README, Event triggers). */
+export const DISPATCH_COMMENT: readonly string[] = [
+  "A relay posts each S3 event notification of the bucket as POST /repos/{owner}/{repo}/dispatches",
+  'with this event_type and the notification body ({"Records": [...]}) as client_payload; kfm-context',
+  "runs the jobs only for a new object's record under the source (README, Event triggers).",
+];
 
 // --- The shared reusable workflows ---------------------------------------------------------------
 
@@ -1157,7 +1400,8 @@ export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS)
         ),
       },
     },
-    permissions: {},
+    // No permissions key: the job's token has its caller job's scopes, none unless the runs
+    // queue (QUEUED_CONTEXT_PERMISSIONS); a called workflow asking for more fails to start.
     jobs: {
       [job]: {
         "runs-on": runsOnValue(options),
@@ -1169,7 +1413,14 @@ export function contextWorkflow(options: GithubActionsOptions = DEFAULT_OPTIONS)
             name: "Compute the run's logical date",
             shell: CONTEXT_SHELL,
             // The github context of a called workflow is its caller's (docs: reusing workflows).
-            env: { [V("EVENT_NAME")]: "${{ github.event_name }}", [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}", ...inputVariables(CONTEXT_INPUTS) },
+            env: {
+              [V("EVENT_NAME")]: "${{ github.event_name }}",
+              [V("EVENT_SCHEDULE")]: "${{ github.event.schedule }}",
+              // A repository_dispatch's S3 event notification, as JSON data (never in the script).
+              [V("EVENT_PAYLOAD")]: "${{ toJSON(github.event.client_payload) }}",
+              ...inputVariables(CONTEXT_INPUTS),
+              [V("TOKEN")]: "${{ github.token }}",
+            },
             run: CONTEXT_SCRIPT,
           },
         ],

@@ -15,7 +15,7 @@ export const features: FeatureTable = {
   },
   "dependency.workflow": {
     support: "refused",
-    how: "A workflow can be triggered by another's completion but cannot wait for the other's run of the same logical date (GitHub records no logical date); compile for Airflow.",
+    how: "A workflow can be started by another's completion but cannot wait for the other's run of the same logical date: `run-name` sees only the github, inputs and vars contexts, so a scheduled run carries no logical date; compile for Airflow or Argo.",
   },
   "notify.failure": {
     support: "emulated",
@@ -47,10 +47,13 @@ export const features: FeatureTable = {
     how: "GitHub never runs missed slots; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a dispatch per missed slot.",
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "A cron firing every hour on every day is written in Etc/UTC, where GitHub fires exactly the elapsed hours, and kfm-context dates both runs of a repeated hour. Another cron with a slot in a change is refused (KFM220): GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule); move the slot or compile for the other targets.",
+    support: "emulated",
+    how: "GitHub moves a missing slot to the next valid time and does not document a repeated one (github/docs, on.schedule), so a schedule with a slot in a change is written in Etc/UTC: a cron firing every hour as itself (elapsed hours), any other as one cron per UTC offset of the zone, and kfm-context runs only the runs whose instant is a slot's under the meaning (a gap slot an hour late, a fold slot at its second occurrence); the other entry's run is skipped (Berlin's daily 02:30: one skipped run a day).",
   },
-  "schedule.event": { support: "refused", how: "A workflow cannot subscribe to an object-store event." },
+  "schedule.event": {
+    support: "emulated",
+    how: "`on.repository_dispatch` of a type named for the workflow: a relay posts the object store's S3 event notification as the dispatch's `client_payload`, and `kfm-context` runs the jobs only for a new object's record in the bucket under the prefix, with the record's eventTime (whole seconds, UTC) as logical date; any other record skips the run.",
+  },
   "runtime.logical-date": { support: "emulated", how: "`kfm-context` computes the values (from the slot, or the `logical_date` input) as job outputs." },
   "runtime.prev-next": { support: "emulated", how: "`kfm-context` shifts the logical date by the schedule's period." },
   "env.standard": {
@@ -62,8 +65,8 @@ export const features: FeatureTable = {
     how: "The job passes `secrets.<SECRET>_<KEY>` to the shared kfm-job.yml in a secret slot (at most 16 a job), which hands it to docker by name; a missing one fails the attempt; refused when two references share a GitHub name or the variable name steers docker.",
   },
   "concurrency.queue": {
-    support: "refused",
-    how: "Concurrency groups cancel pending runs (or, with `queue: max`, cap them at 100), and a queued run would take a later slot as its date; remove max_active_runs.",
+    support: "conditional",
+    how: "`max_active_runs: 1`: the workflow's concurrency group with `queue: max`, and `kfm-context` dates a scheduled run from its `created_at` (REST, `actions: read`), so a run that waited keeps its slot. The queue holds 100 pending runs: GitHub cancels the next (KFM233 warns when one run may outlast 100 slots). N > 1 is refused: a group runs one run at a time.",
   },
   "text.literal": {
     support: "emulated",

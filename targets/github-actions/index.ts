@@ -1,6 +1,6 @@
 /** The GitHub Actions backend: one workflow file per spec, and the shared reusable workflows of its folder (README.md beside this file). */
 import { leastTemplateBytes } from "../../src/expansion.js";
-import { MEANING, UNDOCUMENTED } from "../../src/cron.js";
+import { MEANING } from "../../src/cron.js";
 import type { Target } from "../types.js";
 import { checkOptions, OPTIONS, type GithubActionsOptions } from "./options.js";
 import { check } from "./check.js";
@@ -15,12 +15,11 @@ export const githubActions: Target<GithubActionsOptions> = {
   title: "GitHub Actions workflow (YAML) calling shared reusable workflows, each job a `docker run` on the runner",
   extension: "yml",
   // github/docs on.schedule: "scheduled workflows in skipped hours advance to the next valid
-  // time"; nothing is said of the repeated hour. A cron firing every hour whose meaning is the
-  // same cron in UTC is written in Etc/UTC, which has neither (emit.ts `githubScheduleZone`).
-  daylightSaving: {
-    gap: (c) => (c.elapsedInUtc ? MEANING.gap(c) : "runs it at the next valid time"),
-    fold: (c) => (c.elapsedInUtc ? MEANING.fold(c) : UNDOCUMENTED),
-  },
+  // time"; nothing is said of the repeated hour. A schedule with a slot in a change is written in
+  // Etc/UTC, which has neither: the cron itself for a cron firing every hour whose meaning UTC
+  // fires alike (emit.ts `githubScheduleZone`), else one cron per offset of the zone, guarded by
+  // kfm-context (emit.ts `githubUtcSchedule`, CONTEXT_SCRIPT `utc_entry_slot`).
+  daylightSaving: MEANING,
   options: OPTIONS,
   checkOptions,
   features,

@@ -6,9 +6,18 @@
  * README.md explains, so output that drifted is refused or read as what it means.
  */
 import { RUNTIME_VARIABLES, type SecretRef, type Segment, type Template } from "../../src/ir.js";
-import { GITHUB_CONTEXT_JOB, GITHUB_INTERNAL_ENV_PREFIX, githubApprovalEnvironment, githubNotifyJob, githubSecretName } from "../../src/names.js";
+import {
+  GITHUB_CONTEXT_JOB,
+  GITHUB_INTERNAL_ENV_PREFIX,
+  githubApprovalEnvironment,
+  githubConcurrencyGroup,
+  githubDispatchType,
+  githubNotifyJob,
+  githubSecretName,
+} from "../../src/names.js";
 import { compareStrings, sortedRecord, type JobSummary, type NotificationSummary, type ScheduleSummary, type Summary } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { s3Source } from "../events.js";
 import { NOTIFY_ENV, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import {
   allDoneIf,
@@ -29,6 +38,8 @@ import {
   NOTIFY_RUN,
   NOTIFY_STEP_SCRIPT,
   NOTIFY_TIMEOUT_MINUTES,
+  QUEUED_CONTEXT_PERMISSIONS,
+  SLOT_FROM_CREATED,
   SHARED_JOB_ID,
   REGISTRY_PASSWORD_SECRET,
   SECRET_SLOTS,
@@ -38,7 +49,8 @@ import {
   belowAllDone,
   contextWorkflow,
   explicitSuccessIf,
-  githubScheduleZone,
+  githubScheduleEntries,
+  githubUtcSchedule,
   jobTimeoutMinutes,
   jobWorkflow,
   secretExpression,
@@ -504,7 +516,7 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   if (context.if !== CONTEXT_IF) fail(`${GITHUB_CONTEXT_JOB}: if is not the standard condition`);
   if (context.uses !== usesOf(CONTEXT_FILE)) fail(`${GITHUB_CONTEXT_JOB}: it does not call ${CONTEXT_FILE}`);
   for (const k of Object.keys(context))
-    if (!CALLER_KEYS.has(k) || k === "needs" || k === "permissions" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
+    if (!CALLER_KEYS.has(k) || k === "needs" || k === "secrets") fail(`${GITHUB_CONTEXT_JOB}: ${k} is not a key emit writes`);
   const cin = readWith(context, CONTEXT_INPUTS, GITHUB_CONTEXT_JOB);
   const cget = (name: string): string => inputText(cin, name);
   if (cget("logical-date") !== `\${{ inputs.${LOGICAL_DATE_INPUT} }}`)
@@ -517,26 +529,62 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
   const cron = cget("cron");
   if (on.schedule !== undefined) {
     const entries = on.schedule;
-    if (!Array.isArray(entries) || entries.length !== 1) fail("on.schedule must hold one entry");
-    const entry = obj(entries[0], "on.schedule[0]");
+    if (!Array.isArray(entries) || entries.length === 0) fail("on.schedule must hold at least one entry");
     const zone = cget("timezone");
-    if (entry.cron !== cron) fail("on.schedule cron and the kfm-context cron differ");
     const start = cget("start");
     const end = cget("end");
-    // The spec's zone, or Etc/UTC for a cron firing every hour whose meaning UTC fires alike (githubScheduleZone).
     const window = { start: start === "" ? null : start, end: end === "" ? null : end };
-    if (entry.timezone !== githubScheduleZone({ cron, timezone: zone, ...window }))
-      fail("on.schedule timezone is neither the kfm-context time zone nor UTC where that zone's meaning needs it");
+    // The spec's cron in its zone (or in Etc/UTC for a cron firing every hour whose meaning UTC
+    // fires alike, githubScheduleZone), or, for another cron with a slot in a daylight-saving
+    // change, the crons in Etc/UTC that kfm-context maps to its slots (githubUtcSchedule): the
+    // entries must be exactly those, and kfm-context must be given them.
+    const want = githubScheduleEntries({ cron, timezone: zone, ...window });
+    const got = entries.map((e, i) => {
+      const entry = obj(e, `on.schedule[${i}]`);
+      return { cron: entry.cron, timezone: entry.timezone };
+    });
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      fail(`on.schedule is not the kfm-context schedule \`${cron}\` in ${zone}: it would be ${want.map((e) => `\`${e.cron}\` in ${e.timezone}`).join(", ")}`);
+    if (
+      cget("utc-crons") !==
+      (githubUtcSchedule({ cron, timezone: zone, ...window })
+        ?.map((e) => e.cron)
+        .join(";") ?? "")
+    )
+      fail("the kfm-context utc-crons are not the on.schedule entries that stand for the schedule");
     schedule = { kind: "cron", cron, timezone: zone, ...window, catchup: false };
   } else if (cron !== "") {
     fail("kfm-context has a cron but the workflow has no schedule");
+  }
+  // An event trigger: a repository_dispatch of the workflow's own type, and kfm-context given
+  // the bucket and prefix its records are matched against (README, Event triggers).
+  const bucket = cget("event-bucket");
+  const prefix = literal(cget("event-prefix"), `${GITHUB_CONTEXT_JOB}: event prefix`);
+  if (on.repository_dispatch !== undefined) {
+    if (on.schedule !== undefined) fail("a workflow has either on.schedule or on.repository_dispatch, not both");
+    if (!same(on.repository_dispatch, { types: [githubDispatchType(workflow)] }))
+      fail(`on.repository_dispatch is not {types: [${githubDispatchType(workflow)}]}, the one type this workflow's events are dispatched as`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(bucket)) fail(`${GITHUB_CONTEXT_JOB}: the workflow runs on repository_dispatch but event-bucket is not a bucket name`);
+    schedule = { kind: "event", trigger: "s3_file_arrival", source: s3Source(bucket, prefix) };
+  } else if (bucket !== "" || prefix !== "") {
+    fail(`${GITHUB_CONTEXT_JOB}: it has an event bucket or prefix but the workflow has no on.repository_dispatch`);
   }
   const dispatch = obj(on.workflow_dispatch, "on.workflow_dispatch");
   const input = obj(obj(dispatch.inputs, "workflow_dispatch inputs").logical_date, "the logical_date input");
   if (input.required !== true) fail("the logical_date input must be required");
 
-  // Concurrency groups cancel or cap pending runs: emit never writes one (README).
-  if (doc.concurrency !== undefined) fail("a concurrency group is not what emit writes");
+  // max_active_runs: 1 is the workflow's own concurrency group with `queue: max`, and kfm-context
+  // reading its run's creation time with actions: read (README, "Concurrency"); nothing else is.
+  const slotFrom = cget("slot-from");
+  let maxActiveRuns: number | null = null;
+  if (doc.concurrency !== undefined || slotFrom !== "" || context.permissions !== undefined) {
+    if (!same(doc.concurrency, { group: githubConcurrencyGroup(workflow), queue: "max" }))
+      fail(`the concurrency is not {group: ${githubConcurrencyGroup(workflow)}, queue: max}, the queue emit writes for max_active_runs: 1`);
+    if (slotFrom !== SLOT_FROM_CREATED)
+      fail(`${GITHUB_CONTEXT_JOB}: the runs queue, but slot-from is not ${SLOT_FROM_CREATED} (a waiting run would take a later slot)`);
+    if (!same(context.permissions, QUEUED_CONTEXT_PERMISSIONS)) fail(`${GITHUB_CONTEXT_JOB}: permissions are not actions: read`);
+    maxActiveRuns = 1;
+  }
 
   const isNotification = (id: string): boolean => /^kfm-notify-[1-9][0-9]*$/.test(id);
   const idToName = new Map<string, string>();
@@ -565,5 +613,5 @@ export function lift(text: string, sharedTexts?: ReadonlyMap<string, string>): S
     if (!(id in jobs)) fail(`notification jobs must be numbered 1..${notificationIds.length}`);
     return liftNotification(id, obj(jobs[id], id), [...idToName.keys()], workflow);
   });
-  return { workflow, schedule, timeoutSeconds, maxActiveRuns: null, runTokenSeed, upstream: [], notifications, jobs: sortedRecord(lifted) };
+  return { workflow, schedule, timeoutSeconds, maxActiveRuns, runTokenSeed, upstream: [], notifications, jobs: sortedRecord(lifted) };
 }

@@ -6,7 +6,7 @@
  */
 import type { Workflow } from "../../src/ir.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
-import { githubApprovalEnvironment, githubSecretName } from "../../src/names.js";
+import { githubApprovalEnvironment, githubDispatchType, githubSecretName } from "../../src/names.js";
 import type { Prerequisite } from "../types.js";
 import { sharedFiles } from "./emit.js";
 import { DEFAULT_OPTIONS, registryLogin, type GithubActionsOptions } from "./options.js";
@@ -21,12 +21,24 @@ export function prerequisites(ir: Workflow, options: GithubActionsOptions = DEFA
     kind: "network",
     text: "The runner reaches every image's registry and whatever the jobs call; GitHub-hosted runners cannot reach a private network such as a cluster's *.svc.cluster.local.",
   });
+  if (ir.maxActiveRuns !== null) {
+    out.push({
+      kind: "network",
+      text: "The runner reaches the GitHub REST API (GITHUB_API_URL): kfm-context reads when each scheduled run was created, since its runs queue (max_active_runs).",
+    });
+  }
   out.push({
     kind: "setting",
     text: `The shared workflows ${sharedFiles(options)
       .map((f) => f.name)
       .join(", ")} committed in .github/workflows/ beside this workflow, and Actions with reusable workflows allowed for the repository.`,
   });
+  if (ir.schedule?.kind === "event") {
+    out.push({
+      kind: "setting",
+      text: `A relay posting each S3 event notification of bucket ${ir.schedule.bucket} as POST /repos/{owner}/{repo}/dispatches with event_type ${githubDispatchType(ir.name)} and the notification body ({"Records": [...]}) as client_payload, with a token holding Contents: read and write on the repository (or a classic token with repo); GitHub runs it from the default branch.`,
+    });
+  }
   const secrets = new Map<string, string>();
   for (const job of ir.jobs) {
     for (const e of job.env) {

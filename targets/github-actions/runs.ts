@@ -12,6 +12,7 @@ import type { Workflow } from "../../src/ir.js";
 import { outputBaseName } from "../../src/names.js";
 import { runToken } from "../../src/runtime.js";
 import type { BackfillRuns, RunsOptions } from "../types.js";
+import { MAX_PENDING_RUNS } from "./check.js";
 import { LOGICAL_DATE_INPUT, TARGET_NAME } from "./emit.js";
 
 function sh(text: string): string {
@@ -27,6 +28,14 @@ export function runs(ir: Workflow, logicalDates: readonly number[], options: Run
     const logicalDate = logicalDateText(ms);
     return { logicalDate, runToken: runToken(ir.runTokenSeed, ms), name: `gh workflow run ${file} -f ${LOGICAL_DATE_INPUT}=${logicalDate}` };
   });
+  // max_active_runs: the dispatched runs queue in the workflow's concurrency group, which holds
+  // MAX_PENDING_RUNS pending runs; GitHub cancels a run dispatched when it is full (README, "Concurrency").
+  const queue =
+    ir.maxActiveRuns !== null && planned.length > MAX_PENDING_RUNS + 1
+      ? [
+          `# This workflow's runs queue (max_active_runs: 1) and GitHub keeps at most ${MAX_PENDING_RUNS} of them waiting,\n# cancelling the next: dispatch at most ${MAX_PENDING_RUNS + 1} lines at a time, the next ones once those runs ended.\n`,
+        ]
+      : [];
   const lines = planned.map(
     (r) =>
       `# logical date ${r.logicalDate}, run token ${r.runToken}\ngh workflow run ${sh(file)} --ref ${sh(options.ref)} -f ${LOGICAL_DATE_INPUT}=${r.logicalDate}\n`,
@@ -44,7 +53,7 @@ export function runs(ir: Workflow, logicalDates: readonly number[], options: Run
     runs: planned,
     again: AGAIN,
     files: [
-      { suffix: ".sh", text: lines.join("") },
+      { suffix: ".sh", text: [...queue, ...lines].join("") },
       { suffix: ".dispatches.json", text: JSON.stringify(dispatches, null, 2) + "\n" },
     ],
   };

@@ -30,7 +30,9 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
  */
 function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
   const out: Problem[] = [];
-  const { independent, continuing } = hardFailureReach(ir, graph, gate);
+  // Gates keep the stricter rule, no job beside the gate at all: the refinement of `hardFailureReach`
+  // (a job beside it that started with it) is proven by execution scenarios for retried jobs only.
+  const { beside: independent, continuing } = hardFailureReach(ir, graph, gate, false);
   if (gate.approval!.timeoutSeconds === null) {
     out.push(
       problem(
@@ -69,16 +71,32 @@ function checkGate(ir: Workflow, graph: Graph, gate: Job): Problem[] {
 
 /**
  * What a hard failure of `job` (its TaskRun or CustomRun Failed with no `onError`, so the
- * PipelineRun is stopping: `pipelinerunstate.go` `IsStopping`) would wrongly stop: the jobs
- * neither upstream nor downstream of it (they may not have started), and the jobs downstream
- * that continue after failures (`all_done`; Tekton skips them). When both are empty, every
- * job not yet started is one the meaning skips anyway, so stopping is the meaning.
+ * PipelineRun is stopping: `pkg/reconciler/pipelinerun/resources/pipelinerunstate.go`
+ * `IsStopping`) would wrongly stop or hide. Stopping creates no new task (`DAGExecutionQueue`;
+ * the task is skipped as `StoppingSkip`, `pipelinerunresolution.go` `skip`), but nothing
+ * cancels the TaskRuns already created: they run to the end, and a TaskRun retries by itself
+ * (`pkg/reconciler/taskrun/taskrun.go` `finishReconcileUpdateEmitEvents` -> `retryTaskRun`,
+ * which looks at the TaskRun alone). The reconciler creates every task whose parents are done
+ * in one pass (`pkg/reconciler/pipelinerun/pipelinerun.go` `runNextSchedulableTask` over
+ * `DAGExecutionQueue`), and `job` was created once its upstream jobs were all done. So of the
+ * jobs neither upstream nor downstream of `job`:
+ * - one whose parents are all upstream of `job` (a root: its only parent is kfm-context) was
+ *   created no later than `job`, and ends as the meaning says;
+ * - `independent`: one with a parent that is not may not have started, and never would;
+ * - `hidden` (under the failure emulation only): a retried job ends its last failed attempt
+ *   with its TaskRun Succeeded and `ok` = `false`, and the `kfm-failed-<n>` task that shows
+ *   the failure is a DAG task, which a stopping run never creates: the failure would not show.
+ * Downstream of `job`, every job is skipped by the stop as the meaning skips it, except
+ * `continuing` (`all_done`). When all three are empty, stopping is the meaning.
  */
-function hardFailureReach(ir: Workflow, graph: Graph, job: Job): { independent: Job[]; continuing: Job[] } {
+function hardFailureReach(ir: Workflow, graph: Graph, job: Job, emulated: boolean): { beside: Job[]; independent: Job[]; hidden: Job[]; continuing: Job[] } {
   const ancestors = reachable(graph.parents, job.name);
   const below = reachable(graph.children, job.name);
+  const beside = ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name));
   return {
-    independent: ir.jobs.filter((j) => j.name !== job.name && !ancestors.has(j.name) && !below.has(j.name)),
+    beside,
+    independent: beside.filter((j) => j.dependsOn.some((d) => !ancestors.has(d))),
+    hidden: emulated ? beside.filter((j) => j.approval === null && j.retry.maxAttempts > 1 && !j.dependsOn.some((d) => !ancestors.has(d))) : [],
     continuing: ir.jobs.filter((j) => j.name !== job.name && below.has(j.name) && j.runWhen === "all_done"),
   };
 }
@@ -153,11 +171,11 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
       ),
     );
   }
-  if (ir.maxActiveRuns !== null) {
+  if (ir.maxActiveRuns !== null && ir.schedule?.kind === "event") {
     problems.push(
       problem(
         "KFM301",
-        `tekton cannot express max_active_runs: ${ir.maxActiveRuns} yet: Tekton Pipelines has no run concurrency control, and a CronJob's concurrencyPolicy Forbid drops a due run instead of queueing it (a queue of pending PipelineRuns is designed in targets/tekton/README.md, Concurrency, but not built). Remove max_active_runs for this target, or compile for airflow or argo, which queue runs.`,
+        `tekton cannot express max_active_runs: ${ir.maxActiveRuns} with an event trigger yet: its runs queue as pending PipelineRuns that a starter starts (targets/tekton/README.md, Concurrency), and the EventListener's TriggerTemplate creates no starter for an event's run. Remove max_active_runs or the event trigger for this target, or compile for airflow or argo, which queue event runs.`,
         [...ir.at, "max_active_runs"],
       ),
     );
@@ -165,15 +183,6 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
   if (TEKTON_VARIABLE.test(ir.runTokenSeed)) {
     problems.push(
       problem("KFM301", "tekton cannot express the run-token seed of this workflow: it holds text Tekton would substitute. Rename the workflow.", ir.at),
-    );
-  }
-  for (const u of ir.upstream) {
-    problems.push(
-      problem(
-        "KFM301",
-        `tekton cannot express the dependency on workflow '${u.workflow}' yet: a Tekton PipelineRun has no built-in wait for another Pipeline's run of the same logical date (a polling first task is designed in targets/tekton/README.md, Cross-workflow dependencies, but not built). Remove the dependency and start this workflow's run for a date once the upstream run for that date has succeeded, or compile for airflow or argo, which wait.`,
-        u.at,
-      ),
     );
   }
   ir.notifications.forEach((n) => {
@@ -195,19 +204,21 @@ export function check(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): Problem
   for (const gate of ir.jobs.filter((j) => j.approval !== null)) problems.push(...checkGate(ir, graph, gate));
   for (const job of ir.jobs) {
     // A timed-out last attempt fails the TaskRun for good (README, Failure behaviour): only
-    // refused where that stops a job the meaning lets run.
-    const reach = emulated && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job) : null;
-    if (reach !== null && (reach.independent.length > 0 || reach.continuing.length > 0)) {
-      const others = reach.independent.length > 0 ? reach.independent : reach.continuing;
-      const names = others.map((j) => `'${j.name}'`).join(", ");
+    // refused where that stops or hides a job the meaning lets run. Without the emulation every
+    // failure is hard, and `emulatesFailure` has checked that stopping is the meaning.
+    const reach = emulated && job.approval === null && job.retry.maxAttempts > 1 && job.timeoutSeconds !== null ? hardFailureReach(ir, graph, job, true) : null;
+    if (reach !== null && (reach.independent.length > 0 || reach.hidden.length > 0 || reach.continuing.length > 0)) {
+      const list = (js: readonly Job[]) => js.map((j) => `'${j.name}'`).join(", ");
+      const why =
+        reach.independent.length > 0
+          ? `beside ${list(reach.independent)}, which wait${reach.independent.length === 1 ? "s" : ""} for a job not upstream of '${job.name}' and might never start`
+          : reach.hidden.length > 0
+            ? `beside the retried ${list(reach.hidden)}, whose last failure would not show once the run stopped (its kfm-failed task would not be created)`
+            : `before ${list(reach.continuing)}, which continue${reach.continuing.length === 1 ? "s" : ""} after failures and would never run`;
       problems.push(
         problem(
           "KFM301",
-          `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${
-            reach.independent.length > 0
-              ? `beside ${names}, neither upstream nor downstream of it`
-              : `before ${names}, which continue${others.length === 1 ? "s" : ""} after failures`
-          }: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued), and a retried pipeline task cannot use onError: continue, so the PipelineRun would stop and ${names} might never run. Remove the job's timeout, set max_attempts: 1, or make every other job upstream or downstream of it (without on_upstream_failure: continue).`,
+          `tekton cannot express job '${job.name}' with both retries (max_attempts ${job.retry.maxAttempts}) and a timeout ${why}: when its last attempt times out, Tekton fails the TaskRun for good (a step timeout cannot be continued, and a retried pipeline task cannot use onError: continue), and the PipelineRun stops creating tasks. Remove the job's timeout, set max_attempts: 1, or shape the workflow in layers without on_upstream_failure: continue (every job neither upstream nor downstream of another waits only for jobs upstream of it, like a diamond's branches), where Tekton's own stop is the meaning.`,
           job.at,
         ),
       );

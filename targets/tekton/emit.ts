@@ -9,6 +9,7 @@
 import type {
   V1Container,
   V1CronJob,
+  V1Job,
   V1EnvVar,
   V1PodSecurityContext,
   V1ResourceRequirements,
@@ -19,6 +20,8 @@ import type {
 } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
 import { hashComment, headerLines } from "../../src/header.js";
+import { dstGuard, parseCron, type Cron, type DstGuard } from "../../src/cron.js";
+import { posixTz } from "../../src/tzrule.js";
 import {
   RUNTIME_VARIABLES,
   retryWaits,
@@ -29,6 +32,7 @@ import {
   type RuntimeVariable,
   type StandardVariable,
   type Template,
+  type UpstreamWorkflow,
   type Workflow,
 } from "../../src/ir.js";
 import {
@@ -49,6 +53,12 @@ import {
   tektonFailedTaskName,
   tektonNotifyTaskName,
   tektonRunGenerateName,
+  tektonRunQueueLease,
+  tektonStarterAccount,
+  tektonUpstreamWaitTask,
+  tektonWaiterAccount,
+  tektonStarterGenerateName,
+  TEKTON_START_RUNS_TASK,
 } from "../../src/names.js";
 import { NOTIFY_TASK_SECONDS, notifyInputs, notifyScript } from "../../src/notify.js";
 import { compareStrings } from "../../src/summary.js";
@@ -103,6 +113,8 @@ export const ENV = {
   namespace: "KFM_NAMESPACE",
   windowStart: "KFM_WINDOW_START",
   windowEnd: "KFM_WINDOW_END",
+  tzRule: "KFM_TZ_RULE",
+  slotHours: "KFM_SLOT_HOURS",
   pipelineRun: "KFM_PIPELINERUN",
   runTokenSeed: "KFM_RUN_TOKEN_SEED",
   attemptPath: "KFM_ATTEMPT_PATH",
@@ -110,6 +122,13 @@ export const ENV = {
   retries: "KFM_RETRIES",
   okPath: "KFM_OK_PATH",
   jobSpecName: "KFM_JOB_NAME",
+  pipeline: "KFM_PIPELINE",
+  maxActiveRuns: "KFM_MAX_ACTIVE_RUNS",
+  ownRun: "KFM_OWN_RUN",
+  lease: "KFM_LEASE",
+  upstreamPipeline: "KFM_UPSTREAM_PIPELINE",
+  waitTimeoutSeconds: "KFM_WAIT_TIMEOUT_SECONDS",
+  pollSeconds: "KFM_POLL_SECONDS",
 } as const;
 
 /**
@@ -334,6 +353,216 @@ else
 fi
 `;
 
+/** Seconds between two looks at an upstream run (Airflow's sensor pokes every 60 s too, as Argo's wait retries). */
+export const UPSTREAM_POLL_SECONDS = 60;
+
+/**
+ * `kfm-wait-<upstream>` (README "Cross-workflow dependencies"): waits for the upstream
+ * workflow's PipelineRun of this run's logical date, named `<upstream>-<unix minutes>` (the
+ * CronJob's Job name the run creator gives each scheduled run, kubernetes
+ * pkg/controller/cronjob/utils.go `getJobName`, `getTimeHashInMinutes`; backfill runs use the
+ * same form, src/names.ts `backfillRunName`). It reads the run's `Succeeded` condition every
+ * KFM_POLL_SECONDS: True succeeds, False fails (the run then stops before any job), a run that
+ * does not exist yet (NotFound) or has not finished is looked at again, until
+ * KFM_WAIT_TIMEOUT_SECONDS (empty: no limit) have passed; then it fails. Fixed text: data in env.
+ */
+export const UPSTREAM_WAIT_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+if ! seconds=$(date --utc --date="$KFM_LOGICAL_DATE_PARAM" +%s); then
+  echo "kfm-wait: cannot read the logical date '$KFM_LOGICAL_DATE_PARAM'" >&2
+  exit 1
+fi
+run=$KFM_UPSTREAM_PIPELINE-$((seconds / 60))
+poll=$KFM_POLL_SECONDS
+deadline=
+if [[ -n $KFM_WAIT_TIMEOUT_SECONDS ]]; then
+  deadline=$(($(date +%s) + KFM_WAIT_TIMEOUT_SECONDS))
+fi
+echo "kfm-wait: waiting for PipelineRun $run (the run of $KFM_LOGICAL_DATE_PARAM) to succeed"
+while true; do
+  if out=$(kubectl get pipelinerun "$run" --namespace "$KFM_NAMESPACE" --output 'jsonpath={.status.conditions[?(@.type=="Succeeded")].status}' 2>&1); then
+    case $out in
+      True)
+        echo "kfm-wait: PipelineRun $run succeeded"
+        exit 0
+        ;;
+      False)
+        echo "kfm-wait: PipelineRun $run failed: this run fails before any job" >&2
+        exit 1
+        ;;
+    esac
+    echo "kfm-wait: PipelineRun $run has not finished yet"
+  elif [[ $out == *NotFound* ]]; then
+    echo "kfm-wait: PipelineRun $run does not exist yet"
+  else
+    echo "$out" >&2
+    exit 1
+  fi
+  now=$(date +%s)
+  step=$poll
+  if [[ -n $deadline ]]; then
+    if ((now >= deadline)); then
+      echo "kfm-wait: PipelineRun $run did not succeed within $KFM_WAIT_TIMEOUT_SECONDS s: this run fails before any job" >&2
+      exit 1
+    fi
+    if ((deadline - now < step)); then
+      step=$((deadline - now))
+    fi
+  fi
+  sleep "$step"
+done
+`;
+
+/** The PipelineRun `spec.status` of a run that waits in the queue (`PipelineRunSpecStatusPending`, pkg/apis/pipeline/v1/pipelinerun_types.go). */
+export const PENDING_STATUS = "PipelineRunPending";
+/** How long a starter holds the run-queue Lease at most (a starter that dies holding it blocks the others this long). */
+export const LEASE_SECONDS = 60;
+/** How long a starter tries to take the Lease (1 s apart) before it gives up and fails. */
+export const LEASE_TRIES = 150;
+/** The bound of the `kfm-start-runs` finally task: the Lease tries and a few API calls (README, Concurrency). */
+export const STARTER_TASK_SECONDS = 300;
+
+/**
+ * The run starter of `max_active_runs` (README, "Concurrency"): every run is created with
+ * `spec.status: PipelineRunPending`, which Tekton's reconciler leaves untouched (no TaskRun,
+ * no `startTime`: pkg/reconciler/pipelinerun/pipelinerun.go `reconcile` and `ReconcileKind`).
+ * Holding the workflow's coordination.k8s.io Lease (taken by create, or by an update carrying
+ * the read `resourceVersion` once it is free or expired, so two starters never hold it at
+ * once: the API server refuses a stale update with a Conflict), it lists the workflow's
+ * PipelineRuns (by `spec.pipelineRef.name`: a pending run has no `tekton.dev/pipeline` label
+ * yet, the reconciler adds it after the pending check), counts those started and not done
+ * (not pending, no final `Succeeded` condition, not `KFM_OWN_RUN`: the run whose `finally`
+ * task this is), and starts the oldest pending ones (logical date, then name) while fewer than
+ * `KFM_MAX_ACTIVE_RUNS` are active, by removing `spec.status` with a JSON patch whose `test`
+ * makes it a no-op on a run no longer pending. Then it releases the Lease. Fixed text: data
+ * comes in env values.
+ */
+export const STARTER_SCRIPT = `set -euo pipefail
+export LC_ALL=C
+ns=$KFM_NAMESPACE
+max=$KFM_MAX_ACTIVE_RUNS
+if [[ ! $max =~ ^[1-9][0-9]*$ ]]; then
+  echo "kfm-start-runs: the run limit '$max' is not a positive number" >&2
+  exit 1
+fi
+me="\${HOSTNAME:-kfm-start-runs}-$$-$RANDOM"
+lease() {
+  jq --compact-output --arg me "$me" --arg now "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" \\
+    '.spec.holderIdentity = $me | .spec.leaseDurationSeconds = ${LEASE_SECONDS} | .spec.acquireTime = $now | .spec.renewTime = $now'
+}
+taken=
+for ((try = 0; try < ${LEASE_TRIES}; try++)); do
+  if out=$(lease <<<"{\\"apiVersion\\":\\"coordination.k8s.io/v1\\",\\"kind\\":\\"Lease\\",\\"metadata\\":{\\"name\\":\\"$KFM_LEASE\\"}}" | kubectl create --namespace "$ns" --filename - 2>&1); then
+    taken=1
+    break
+  fi
+  if [[ $out != *AlreadyExists* && $out != *"already exists"* ]]; then
+    echo "$out" >&2
+    exit 1
+  fi
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json)
+  if jq --exit-status '(.spec.holderIdentity // "") == "" or ((.spec.renewTime // "1970-01-01T00:00:00Z" | sub("[.][0-9]+"; "") | fromdateiso8601) + (.spec.leaseDurationSeconds // 0) < now)' <<<"$current" >/dev/null; then
+    if lease <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null 2>&1; then
+      taken=1
+      break
+    fi
+  fi
+  sleep 1
+done
+if [[ -z $taken ]]; then
+  echo "kfm-start-runs: could not take Lease $KFM_LEASE: another starter holds it" >&2
+  exit 1
+fi
+release() {
+  local current
+  current=$(kubectl get lease "$KFM_LEASE" --namespace "$ns" --output json) || return 0
+  if jq --exit-status --arg me "$me" '.spec.holderIdentity == $me' <<<"$current" >/dev/null; then
+    jq 'del(.spec.holderIdentity)' <<<"$current" | kubectl replace --namespace "$ns" --filename - >/dev/null || true
+  fi
+}
+trap release EXIT
+echo "kfm-start-runs: holding Lease $KFM_LEASE as $me"
+names=$(kubectl get pipelineruns --namespace "$ns" --output json | jq --raw-output --arg pipeline "$KFM_PIPELINE" --arg own "$KFM_OWN_RUN" --argjson max "$max" '
+  def epoch:
+    if test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$") then
+      ((.[0:19] + "Z") | fromdateiso8601) - (if .[19:] == "Z" then 0 else (if .[19:20] == "-" then -1 else 1 end) * ((.[20:22] | tonumber) * 3600 + (.[23:25] | tonumber) * 60) end)
+    else -1e18 end;
+  [.items[] | select(.spec.pipelineRef.name? == $pipeline and .metadata.name != $own and .metadata.deletionTimestamp == null)] as $runs
+  | [$runs[] | select(.spec.status != "${PENDING_STATUS}" and ([.status.conditions[]? | select(.type == "Succeeded" and .status != "Unknown")] | length) == 0)] as $active
+  | [$runs[] | select(.spec.status == "${PENDING_STATUS}")]
+  | sort_by([([.spec.params[]? | select(.name == "${LOGICAL_DATE_PARAM}") | .value][0] // "" | epoch), .metadata.name])
+  | .[0:([$max - ($active | length), 0] | max)][]
+  | .metadata.name')
+for run in $names; do
+  if out=$(kubectl patch pipelinerun "$run" --namespace "$ns" --type json \\
+    --patch '[{"op":"test","path":"/spec/status","value":"${PENDING_STATUS}"},{"op":"remove","path":"/spec/status"}]' 2>&1); then
+    echo "kfm-start-runs: started PipelineRun $run"
+  else
+    echo "kfm-start-runs: PipelineRun $run was not started (no longer pending?): $out" >&2
+  fi
+done
+[[ -n $names ]] || echo "kfm-start-runs: no run to start (at most $max active)"
+`;
+
+/** The creator script's line after which the daylight-saving guard goes (`creatorScript`). */
+const DST_GUARD_AFTER = "local_time=${slot:0:19}\n";
+
+/**
+ * The creator's daylight-saving guard (README "Schedules"), for a schedule with a `dstGuard`
+ * (src/cron.ts): the CronJob's robfig/cron fires a fold slot at both occurrences and a gap
+ * slot never, so the schedule also holds the hour after each gap slot, and this keeps the
+ * meaning's instants only, as Argo's `when` does (targets/argo/emit.ts `windowGuard`). It
+ * reads the zone's wall clock an hour after and before the slot from KFM_TZ_RULE, the zone's
+ * POSIX TZ rule (src/tzrule.ts), which glibc's `date` applies without a tz database (the
+ * kubectl image has none). A fire in one of the cron's hours (KFM_SLOT_HOURS) is the first
+ * occurrence of a fold when the clock an hour later reads the same hour: no run. A fire in
+ * an added hour stands for a gap slot only when the clock an hour earlier read two hours
+ * less (the hour between did not exist); its window is compared at the gap slot's wall time.
+ */
+const DST_GUARD_SCRIPT = `# Daylight saving: robfig/cron fires a repeated hour twice and a missing one never, so the schedule
+# also holds the hour after the slot; the zone's clock an hour after and before a fire, read from its
+# POSIX TZ rule (glibc's date needs no tz database for it), tells which fires are the slots.
+hour=$((10#\${slot:11:2}))
+seconds=$(date --date="$slot" +%s)
+hour_at() { TZ=$KFM_TZ_RULE date --date="@$1" +%-H; }
+if [[ " $KFM_SLOT_HOURS " == *" $hour "* ]]; then
+  if (( $(hour_at $((seconds + 3600))) == hour )); then
+    echo "kfm: slot $slot is the first occurrence of a repeated hour: the run starts at the second"
+    exit 0
+  fi
+elif (( $(hour_at $((seconds - 3600))) == (hour + 22) % 24 )); then
+  local_time=\${slot:0:11}$(printf %02d $((hour - 1)))\${slot:13:6}
+  echo "kfm: $slot is the slot $local_time, which a daylight-saving gap skipped, an hour late"
+else
+  echo "kfm: $slot is in the hour after a daylight-saving gap slot, and the clocks did not change: no run"
+  exit 0
+fi
+`;
+
+/** The creator script of a CronJob, with the daylight-saving guard when the schedule has one (`DST_GUARD_SCRIPT`). */
+export function creatorScript(dst: DstGuard | null): string {
+  if (dst === null) return CREATOR_SCRIPT;
+  if (!CREATOR_SCRIPT.includes(DST_GUARD_AFTER)) throw new Error("the creator script no longer sets local_time");
+  return CREATOR_SCRIPT.replace(DST_GUARD_AFTER, DST_GUARD_AFTER + DST_GUARD_SCRIPT);
+}
+
+/**
+ * The CronJob's schedule, daylight-saving guard and the zone's POSIX TZ rule for it: the
+ * cron with the hour after each gap slot added (`dstGuard`, src/cron.ts), or the cron alone.
+ */
+export function cronJobSchedule(schedule: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): {
+  cron: string;
+  dst: DstGuard | null;
+  tzRule: string | null;
+} {
+  const dst = dstGuard(parseCron(schedule.cron) as Cron, schedule.timezone, schedule);
+  if (dst === null) return { cron: schedule.cron, dst, tzRule: null };
+  const tz = posixTz(schedule.timezone);
+  // check refuses (KFM220) a zone without a rule: lower.ts `daylightSavingProblem`.
+  if ("problem" in tz) throw new Error(`${schedule.timezone}: ${tz.problem}`);
+  return { cron: dst.cron, dst, tzRule: tz.rule };
+}
+
 /**
  * Kubernetes expands `$(VAR)` and turns `$$` into `$` in a container's command, args and
  * env values; doubling every `$` makes it yield the text unchanged. (A function replacer:
@@ -545,8 +774,10 @@ export interface TektonPipelineRun {
   spec: {
     pipelineRef: { name: string };
     params: TektonParam[];
+    status?: typeof PENDING_STATUS;
     timeouts: { pipeline: string; tasks?: string; finally?: string };
     taskRunTemplate?: TektonTaskRunTemplate;
+    taskRunSpecs?: { pipelineTaskName: string; serviceAccountName: string }[];
   };
 }
 
@@ -732,6 +963,8 @@ export function emit(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): string {
     docs.push(buildCronJob(ir, ir.schedule, o));
     if (o.serviceAccount === undefined) docs.push(...creatorAccount(ir, o));
   }
+  if (ir.maxActiveRuns !== null && o.starterServiceAccount === undefined) docs.push(...starterAccount(ir, o));
+  if (ir.upstream.length > 0) docs.push(...waiterAccount(ir, o));
   if (ir.schedule?.kind === "event") docs.push(...triggerObjects(ir, ir.schedule, o));
   return hashComment(headerLines(ir, TARGET)) + toYamlStream(docs, { anchors: SCRIPT_ANCHORS });
 }
@@ -750,7 +983,15 @@ export function manualRun(ir: Workflow, o: TektonOptions = DEFAULT_OPTIONS): str
     "(for example 2024-01-01T00:00:00Z), and kubectl create -f the copy. kfm-compile backfill",
     "writes such files for a range of dates.",
   ];
-  return hashComment([...headerLines(ir, TARGET), ...usage]) + toYamlStream([buildPipelineRun(ir, metadata, o)]);
+  const queue =
+    ir.maxActiveRuns === null
+      ? []
+      : [
+          `The run is created pending (max_active_runs: ${ir.maxActiveRuns}); the Job after it starts it`,
+          "when fewer runs are active (README, Tekton, Concurrency).",
+        ];
+  const docs: unknown[] = [buildPipelineRun(ir, metadata, o), ...(ir.maxActiveRuns === null ? [] : [starterJob(ir, o)])];
+  return hashComment([...headerLines(ir, TARGET), ...usage, ...queue]) + toYamlStream(docs);
 }
 /** The `kfm-context` variables any job of the workflow uses, in `CONTEXT_VARIABLES` order (`attempt` is not one). */
 export function usedVariables(ir: Workflow): ContextVariable[] {
@@ -767,45 +1008,68 @@ export function usedVariables(ir: Workflow): ContextVariable[] {
 
 /**
  * Whether Tekton's own failure handling already has the spec's meaning. On a failure Tekton
- * skips every task not yet started, independent branches included
- * (`pkg/reconciler/pipelinerun/resources/pipelinerunstate.go` `IsStopping`). That equals the
- * meaning exactly when no job runs after an upstream failure (`all_done`) and the jobs are
- * totally ordered (of any two, one is upstream of the other): then every job not yet started
- * when one fails is downstream of it, and no two jobs run at once. Otherwise the failure
- * emulation is emitted (README "Failure behaviour").
+ * creates no new task (`pkg/reconciler/pipelinerun/resources/pipelinerunstate.go` `IsStopping`,
+ * `DAGExecutionQueue`; the task is skipped as `StoppingSkip`, `pipelinerunresolution.go` `skip`),
+ * but the TaskRuns already created run to the end, retries included (nothing cancels them, and
+ * the TaskRun reconciler retries by itself, `pkg/reconciler/taskrun/taskrun.go`
+ * `finishReconcileUpdateEmitEvents` -> `retryTaskRun`). The reconciler creates every task whose
+ * parents are done in the same pass (`pkg/reconciler/pipelinerun/pipelinerun.go`
+ * `runNextSchedulableTask` over `DAGExecutionQueue`). So stopping is the meaning exactly when no
+ * job runs after an upstream failure (`all_done`) and the jobs are `layered`: then a job neither
+ * upstream nor downstream of the failed one had its parents done before the failed one was
+ * created, so it was created no later and still ends as the meaning says, and every job not yet
+ * created is downstream of the failed one. Otherwise the failure emulation is emitted (README
+ * "Failure behaviour").
  */
 export function emulatesFailure(ir: Workflow): boolean {
   if (ir.jobs.some((j) => j.runWhen === "all_done")) return true;
-  return !totallyOrdered(ir.jobs);
+  return !layered(ir.jobs);
 }
 
 /**
- * Whether of any two jobs one is upstream of the other. Then the topological order is
- * unique, so a topological sort never has two jobs ready at once; and two jobs ready at
- * once are unordered (neither waits, even indirectly, for the other).
+ * Whether every job neither upstream nor downstream of a job X has all its parents upstream of
+ * X (the condition of `emulatesFailure`, for every X). Applied both ways it says two such jobs
+ * have the same upstream jobs, so the jobs fall into layers run one after the other: with a
+ * job's level the longest chain of parents above it, every job of level k > 0 has every job of
+ * level k - 1 as a direct parent (a chain of jobs is one job per layer; a diamond's branches
+ * share a layer). One walk, for any number of jobs (`test/graph-walks.test.ts` checks it
+ * against the pairwise definition).
  */
-export function totallyOrdered(jobs: readonly Job[]): boolean {
-  const waiting = new Map<string, number>();
-  const children = new Map<string, string[]>();
+export function layered(jobs: readonly Pick<Job, "name" | "dependsOn">[]): boolean {
+  const byName = new Map(jobs.map((j) => [j.name, j]));
+  const level = new Map<string, number>();
+  const levelOf = (name: string): number => {
+    const known = level.get(name);
+    if (known !== undefined) return known;
+    // Iterative post-order: a 10,000-job chain must not overflow the stack.
+    const stack = [name];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (level.has(top)) {
+        stack.pop();
+        continue;
+      }
+      const pending = byName.get(top)!.dependsOn.filter((d) => !level.has(d));
+      if (pending.length > 0) {
+        stack.push(...pending);
+        continue;
+      }
+      stack.pop();
+      level.set(top, Math.max(-1, ...byName.get(top)!.dependsOn.map((d) => level.get(d)!)) + 1);
+    }
+    return level.get(name)!;
+  };
+  const size = new Map<number, number>();
   for (const j of jobs) {
-    waiting.set(j.name, j.dependsOn.length);
-    for (const d of j.dependsOn) {
-      const list = children.get(d);
-      if (list === undefined) children.set(d, [j.name]);
-      else list.push(j.name);
-    }
+    const l = levelOf(j.name);
+    size.set(l, (size.get(l) ?? 0) + 1);
   }
-  let ready = jobs.filter((j) => j.dependsOn.length === 0).map((j) => j.name);
-  while (ready.length === 1) {
-    const next: string[] = [];
-    for (const c of children.get(ready[0]!) ?? []) {
-      const left = waiting.get(c)! - 1;
-      waiting.set(c, left);
-      if (left === 0) next.push(c);
-    }
-    ready = next;
-  }
-  return ready.length === 0;
+  return jobs.every((j) => {
+    const l = level.get(j.name)!;
+    if (l === 0) return true;
+    const above = new Set(j.dependsOn.filter((d) => level.get(d) === l - 1));
+    return above.size === size.get(l - 1);
+  });
 }
 
 /**
@@ -823,8 +1087,13 @@ export function totallyOrdered(jobs: readonly Job[]): boolean {
  * every task not yet started once a task fails, pipelinerunstate.go `IsStopping`), and under
  * the failure emulation its `ok` guards the roots, whose own `ok` guards their children.
  */
-export function runAfterOf(job: Job): string[] {
-  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK] : job.dependsOn.map(kubeName);
+export function runAfterOf(job: Job, waits: readonly string[] = []): string[] {
+  return job.dependsOn.length === 0 ? [TEKTON_CONTEXT_TASK, ...waits] : job.dependsOn.map(kubeName);
+}
+
+/** The upstream waits' task names (README "Cross-workflow dependencies"): every root job runs after them all. */
+export function upstreamWaits(ir: Pick<Workflow, "upstream">): string[] {
+  return ir.upstream.map((u) => tektonUpstreamWaitTask(u.workflow));
 }
 
 export function okGuards(jobs: readonly Job[]): (job: Job) => string[] {
@@ -854,7 +1123,12 @@ function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
   const emulated = emulatesFailure(ir);
   const guards = okGuards(ir.jobs);
   const names = helperNames(o);
-  const finallyList = [...(emulated ? [runStatusTask(names)] : []), ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o))];
+  const waits = upstreamWaits(ir);
+  const finallyList = [
+    ...(emulated ? [runStatusTask(names)] : []),
+    ...ir.notifications.map((n, i) => notifyTask(ir, n, i, emulated, o)),
+    ...(ir.maxActiveRuns === null ? [] : [starterTask(ir, ir.maxActiveRuns, o)]),
+  ];
   return {
     apiVersion: TEKTON_API,
     kind: "Pipeline",
@@ -880,7 +1154,8 @@ function buildPipeline(ir: Workflow, o: TektonOptions): TektonPipeline {
       ],
       tasks: [
         contextTask(ir, emulated, o),
-        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, o, names) : gateTask(j, emulated, guards))),
+        ...ir.upstream.map((u) => upstreamWaitTask(u, o)),
+        ...ir.jobs.map((j) => (j.approval === null ? jobTask(j, emulated, guards, o, names, waits) : gateTask(j, emulated, guards, waits))),
         ...(emulated ? failedMarkerTasks(ir, names) : []),
       ],
       ...(finallyList.length > 0 ? { finally: finallyList } : {}),
@@ -899,8 +1174,8 @@ export function hasGates(ir: Workflow): boolean {
  * a failed gate stops the run (check refuses the workflows where that would stop an
  * independent job).
  */
-function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[]): TektonPipelineTask {
-  const runAfter = runAfterOf(job);
+function gateTask(job: Job, emulated: boolean, guards: (job: Job) => string[], waits: readonly string[]): TektonPipelineTask {
+  const runAfter = runAfterOf(job, waits);
   return {
     name: kubeName(job.name),
     displayName: job.name,
@@ -1049,7 +1324,49 @@ function contextTask(ir: Workflow, emulated: boolean, o: TektonOptions): TektonP
   };
 }
 
-function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o: TektonOptions, names: HelperNames): TektonPipelineTask {
+/**
+ * `kfm-wait-<upstream>` (README "Cross-workflow dependencies"): after kfm-context (the logical
+ * date is valid), before every root job; `UPSTREAM_WAIT_SCRIPT` in the kubectl image, under the waiter
+ * account (`taskRunSpecs`, `buildPipelineRun`). No TaskRun timeout (Tekton's default is 60 min):
+ * the script ends at the dependency's timeout.
+ */
+function upstreamWaitTask(u: UpstreamWorkflow, o: TektonOptions): TektonPipelineTask {
+  const name = tektonUpstreamWaitTask(u.workflow);
+  const env: V1EnvVar[] = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(u.workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: u.timeoutSeconds === null ? "" : String(u.timeoutSeconds) },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS) },
+  ];
+  return {
+    name,
+    displayName: u.workflow,
+    description: `Waits until the run of ${u.workflow} for the same logical date has succeeded (kfm-compile).`,
+    runAfter: [TEKTON_CONTEXT_TASK],
+    params: [{ name: LOGICAL_DATE_PARAM, value: `$(params.${LOGICAL_DATE_PARAM})` }],
+    retries: 0,
+    timeout: timeoutField(null),
+    taskSpec: {
+      params: [{ name: LOGICAL_DATE_PARAM, type: "string" }],
+      steps: [
+        {
+          ...helperStep(name, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(UPSTREAM_WAIT_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)],
+        },
+      ],
+    },
+  };
+}
+
+function jobTask(
+  job: Job,
+  emulated: boolean,
+  guards: (job: Job) => string[],
+  o: TektonOptions,
+  names: HelperNames,
+  upstream: readonly string[],
+): TektonPipelineTask {
   const steps: TektonStep[] = [];
   const retries = job.retry.maxAttempts - 1;
   const waits = retryWaits(job.retry);
@@ -1072,7 +1389,7 @@ function jobTask(job: Job, emulated: boolean, guards: (job: Job) => string[], o:
     name: kubeName(job.name),
     displayName: job.name,
     ...(job.description === null ? {} : { description: job.description }),
-    runAfter: runAfterOf(job),
+    runAfter: runAfterOf(job, upstream),
     retries,
     // The TaskRun's own timeout would count the retry wait and default to 60 min: no limit
     // here, the attempt is bounded on the job step below.
@@ -1144,7 +1461,7 @@ function taskRunTemplate(o: TektonOptions): TektonTaskRunTemplate | null {
  * requires (pkg/apis/pipeline/v1/pipelinerun_validation.go). README, "Timeouts".
  */
 export function runTimeouts(ir: Workflow): TektonPipelineRun["spec"]["timeouts"] {
-  if (ir.timeoutSeconds === null || ir.notifications.length === 0) return { pipeline: timeoutField(ir.timeoutSeconds) };
+  if (ir.timeoutSeconds === null || !splitTimeouts(ir)) return { pipeline: timeoutField(ir.timeoutSeconds) };
   return {
     pipeline: goDuration(ir.timeoutSeconds + NOTIFY_TASK_SECONDS),
     tasks: goDuration(ir.timeoutSeconds),
@@ -1152,8 +1469,19 @@ export function runTimeouts(ir: Workflow): TektonPipelineRun["spec"]["timeouts"]
   };
 }
 
+/**
+ * Whether a workflow timeout is written as `timeouts.tasks` (then `finally` and `pipeline`):
+ * when a `finally` task must still run once it fires, the notifications and the run starter
+ * of `max_active_runs` (a run whose `timeouts.pipeline` fired runs no `finally` task, so its
+ * queue would wait for the next creator).
+ */
+export function splitTimeouts(ir: Workflow): boolean {
+  return ir.notifications.length > 0 || ir.maxActiveRuns !== null;
+}
+
 export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["metadata"], o: TektonOptions = DEFAULT_OPTIONS): TektonPipelineRun {
   const template = taskRunTemplate(o);
+  const queued = ir.maxActiveRuns !== null;
   return {
     apiVersion: TEKTON_API,
     kind: "PipelineRun",
@@ -1161,8 +1489,22 @@ export function buildPipelineRun(ir: Workflow, metadata: TektonPipelineRun["meta
     spec: {
       pipelineRef: { name: kubeName(ir.name) },
       params: [{ name: LOGICAL_DATE_PARAM, value: "" }, ...(hasGates(ir) ? [{ name: TEKTON_APPROVERS_PARAM, value: [...o.approvers] }] : [])],
+      // max_active_runs: the run waits in the queue until a starter clears this (README, Concurrency).
+      ...(queued ? { status: PENDING_STATUS } : {}),
       timeouts: runTimeouts(ir),
       ...(template === null ? {} : { taskRunTemplate: template }),
+      // The starter's TaskRun runs as the starter's account, every other one as the template's
+      // (`PipelineRun.GetTaskRunSpec`, pkg/apis/pipeline/v1/pipelinerun_types.go; a finally
+      // task may be named, pkg/reconciler/pipelinerun/resources/pipelinerunresolution.go `ValidateTaskRunSpecs`).
+      // The upstream waits run as the waiter account, allowed only to get PipelineRuns.
+      ...(queued || ir.upstream.length > 0
+        ? {
+            taskRunSpecs: [
+              ...upstreamWaits(ir).map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: tektonWaiterAccount(ir.name) })),
+              ...(queued ? [{ pipelineTaskName: TEKTON_START_RUNS_TASK, serviceAccountName: starterServiceAccount(ir, o) }] : []),
+            ],
+          }
+        : {}),
     },
   };
 }
@@ -1283,10 +1625,131 @@ export const CREATOR_RULES = [
   { apiGroups: ["batch"], resources: ["jobs"], verbs: ["get"] },
 ] as const;
 
-/** The generated account of the creator: a ServiceAccount, a Role with `CREATOR_RULES`, and the RoleBinding between them (targets/kubernetes.ts). */
+/**
+ * What the run starter does on the API server (README, Concurrency): list the PipelineRuns and
+ * read and patch the pending ones it starts; create the run-queue Lease, and read and update only that
+ * one (a `create` cannot be limited by name: the authorizer sees no name on a create,
+ * kubernetes.io/docs/reference/access-authn-authz/rbac "Referring to resources").
+ */
+export function starterRules(ir: Pick<Workflow, "name">): { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] {
+  return [
+    // `kubectl patch` reads the object before it patches it (get).
+    { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: [tektonRunQueueLease(ir.name)], verbs: ["get", "update"] },
+  ];
+}
+
+/** The creator's rules: its own, and with `max_active_runs` the starter's, which runs in the same pod. */
+export function creatorRules(
+  ir: Pick<Workflow, "name" | "maxActiveRuns">,
+): { apiGroups: string[]; resources: string[]; resourceNames?: string[]; verbs: string[] }[] {
+  return [
+    ...CREATOR_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+    ...(ir.maxActiveRuns === null ? [] : starterRules(ir)),
+  ];
+}
+
+/** The generated account of the creator: a ServiceAccount, a Role with `creatorRules`, and the RoleBinding between them (targets/kubernetes.ts). */
 function creatorAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
   // The creator reads its Job through the API, never a Secret or a mounted file of its own.
-  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), CREATOR_RULES);
+  return accountObjects(tektonCreatorAccount(ir.name), o.namespace ?? null, workflowLabels(ir), creatorRules(ir));
+}
+
+/** The ServiceAccount the run starter's TaskRun and Job run as. */
+export function starterServiceAccount(ir: Workflow, o: TektonOptions): string {
+  return o.starterServiceAccount ?? tektonStarterAccount(ir.name);
+}
+
+/** The generated account of the run starter (`starterRules`); the user's pods get no right on PipelineRuns. */
+function starterAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  return accountObjects(tektonStarterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), starterRules(ir));
+}
+
+/** What the upstream waits do on the API server: `kubectl get pipelinerun <name>`, nothing more. */
+export const WAITER_RULES = [{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get"] }] as const;
+
+/** The generated account of the upstream waits (`WAITER_RULES`); the user's pods get no right on PipelineRuns. */
+function waiterAccount(ir: Workflow, o: TektonOptions): [V1ServiceAccount, V1Role, V1RoleBinding] {
+  const rules = WAITER_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] }));
+  return accountObjects(tektonWaiterAccount(ir.name), o.namespace ?? null, workflowLabels(ir), rules);
+}
+
+/** The starter's env: the namespace, the Pipeline, the limit, the run it ends (empty: none), the Lease. */
+function starterEnv(ir: Workflow, max: number, namespace: V1EnvVar, ownRun: V1EnvVar): V1EnvVar[] {
+  return [
+    namespace,
+    { name: ENV.pipeline, value: kubeName(ir.name) },
+    { name: ENV.maxActiveRuns, value: String(max) },
+    ownRun,
+    { name: ENV.lease, value: tektonRunQueueLease(ir.name) },
+  ];
+}
+
+/** The starter as a container of a pod (the creator's, the runs folder's Job): no own run. */
+function starterContainer(ir: Workflow, max: number, o: TektonOptions): V1Container {
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    image: o.kubectlImage ?? KUBECTL_IMAGE,
+    command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+    env: starterEnv(ir, max, { name: ENV.namespace, valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }, { name: ENV.ownRun }),
+    securityContext: restricted(),
+  };
+}
+
+/**
+ * The `finally` task that starts the next queued runs when this one ends (its jobs are done).
+ * No `when`: it runs whatever the jobs did. Its step's `onError: continue` keeps a starter
+ * that failed (a Lease held too long) from failing a run whose jobs succeeded; the next
+ * starter starts the runs it left.
+ */
+function starterTask(ir: Workflow, max: number, o: TektonOptions): TektonPipelineTask {
+  const env = starterEnv(
+    ir,
+    max,
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.ownRun, value: "$(context.pipelineRun.name)" },
+  );
+  return {
+    name: TEKTON_START_RUNS_TASK,
+    displayName: TEKTON_START_RUNS_TASK,
+    description: `Starts the oldest pending runs of this workflow while fewer than ${max} are active (kfm-compile).`,
+    retries: 0,
+    timeout: goDuration(STARTER_TASK_SECONDS),
+    taskSpec: {
+      steps: [
+        {
+          ...helperStep(TEKTON_START_RUNS_TASK, o.kubectlImage ?? KUBECTL_IMAGE, k8sLiteral(STARTER_SCRIPT), env),
+          command: ["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)],
+          onError: "continue",
+        },
+      ],
+    },
+  };
+}
+
+/** Seconds a finished starter Job (of the runs folder's files) is kept before Kubernetes deletes it (`ttlSecondsAfterFinished`). */
+export const STARTER_JOB_TTL_SECONDS = 86400;
+
+/** The starter Job of the runs folder's files (manual run, backfill): starts the runs they create when the queue has room. */
+export function starterJob(ir: Workflow, o: TektonOptions): V1Job {
+  return {
+    apiVersion: "batch/v1",
+    kind: "Job",
+    metadata: { generateName: tektonStarterGenerateName(ir.name), ...(o.namespace === undefined ? {} : { namespace: o.namespace }) },
+    spec: {
+      backoffLimit: CREATOR_BACKOFF_LIMIT,
+      ttlSecondsAfterFinished: STARTER_JOB_TTL_SECONDS,
+      template: {
+        spec: {
+          serviceAccountName: starterServiceAccount(ir, o),
+          restartPolicy: "Never",
+          ...(o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
+          containers: [starterContainer(ir, ir.maxActiveRuns!, o)],
+        },
+      },
+    },
+  };
 }
 
 function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V1CronJob {
@@ -1301,10 +1764,15 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V
     schedule.end === null ? { name: ENV.windowEnd } : { name: ENV.windowEnd, value: k8sLiteral(schedule.end) },
     { name: ENV.pipelineRun, value: k8sLiteral(JSON.stringify(run)) },
   ];
+  const { cron, dst, tzRule } = cronJobSchedule(schedule);
+  if (dst !== null && tzRule !== null) {
+    // Data of the daylight-saving guard (creatorScript).
+    env.push({ name: ENV.tzRule, value: k8sLiteral(tzRule) }, { name: ENV.slotHours, value: dst.hours.join(" ") });
+  }
   const creator: V1Container = {
     name: TEKTON_CREATOR_CONTAINER,
     image: o.kubectlImage ?? KUBECTL_IMAGE,
-    command: ["/bin/bash", "-c", k8sLiteral(CREATOR_SCRIPT)],
+    command: ["/bin/bash", "-c", k8sLiteral(creatorScript(dst))],
     env,
     securityContext: restricted(),
   };
@@ -1313,7 +1781,7 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V
     kind: "CronJob",
     metadata: objectMeta(ir, kubeName(ir.name), o),
     spec: {
-      schedule: schedule.cron,
+      schedule: cron,
       timeZone: schedule.timezone,
       concurrencyPolicy: "Allow",
       startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
@@ -1328,7 +1796,10 @@ function buildCronJob(ir: Workflow, schedule: CronSchedule, o: TektonOptions): V
               serviceAccountName: creatorServiceAccount(ir, o),
               restartPolicy: "Never",
               ...(o.imagePullSecrets.length > 0 ? { imagePullSecrets: o.imagePullSecrets.map((name) => ({ name })) } : {}),
-              containers: [creator],
+              // max_active_runs: the creator creates its run pending, then the starter runs (README, Concurrency).
+              ...(ir.maxActiveRuns === null
+                ? { containers: [creator] }
+                : { initContainers: [creator], containers: [starterContainer(ir, ir.maxActiveRuns, o)] }),
             },
           },
         },

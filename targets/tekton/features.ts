@@ -5,7 +5,7 @@ export const features: FeatureTable = {
   dependencies: { support: "native", how: "`runAfter` on the pipeline task." },
   "failure.stop-downstream": {
     support: "conditional",
-    how: "Native for a single chain of jobs; otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. A retried job with a timeout is refused only beside a job neither upstream nor downstream of it, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run).",
+    how: "Native when the jobs are layered (every job neither upstream nor downstream of another waits only for jobs upstream of it: a chain, a diamond) and none continues after failures: Tekton's stop creates no new task, and the tasks it did not create are all downstream of the failed job. Otherwise emulated: `onError: continue` (or a `kfm-status` step), an `ok` result, `when` on each parent's `ok`, a `kfm-failed-<n>` task that shows a retried job's failure as a Failed TaskRun, and a `finally` task that fails the run. Under the emulation a retried job with a timeout is refused beside a job that waits for one not upstream of it or is retried, or before one that continues after failures (a last attempt that times out fails the TaskRun for good and stops the run).",
   },
   "failure.continue": {
     support: "emulated",
@@ -17,8 +17,8 @@ export const features: FeatureTable = {
     how: "The manual-approval-gate custom task (`taskRef` kind `ApprovalTask`, approvers from the run's `approvers` param, one approval, `timeout` = the gate's timeout); a reject or timeout fails the CustomRun, which stops the run. Refused without a timeout, or when a job is neither upstream nor downstream of the gate, or continues after it.",
   },
   "dependency.workflow": {
-    support: "refused",
-    how: "Tekton Pipelines cannot wait for another Pipeline's run of the same logical date; compile for airflow.",
+    support: "emulated",
+    how: "A first task per upstream, `kfm-wait-<upstream>` (kubectl image, after kfm-context, before every root job), polls every 60 s with `kubectl get pipelinerun <upstream>-<unix minutes of the logical date>` (the name the run creator gives the CronJob's run of that slot, and backfill runs) until its `Succeeded` condition is True (succeeds) or False (fails, and the run stops before any job), or the dependency's timeout passes (fails); a run not created yet is waited for. It runs as the generated `<workflow>-run-waiter` account (`taskRunSpecs`), allowed only to get PipelineRuns.",
   },
   "notify.failure": {
     support: "emulated",
@@ -41,8 +41,8 @@ export const features: FeatureTable = {
     how: "A CronJob starts at most the latest missed slot; the refusal prints the `kfm-compile backfill` command (start day to yesterday) that plans a PipelineRun per missed slot.",
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "The CronJob's robfig/cron fires a cron covering every hour so; another cron with a slot in a change is refused (KFM220): robfig/cron fires a missing slot never and a repeated one twice, and the run creator's image has no tz database to guard it.",
+    support: "emulated",
+    how: "The CronJob's robfig/cron fires a cron covering every hour so; for another, the schedule adds the hour after a gap slot and the run creator's guard keeps the meaning's instants, reading the zone's clock from its POSIX TZ rule with glibc's `date` (the kubectl image has no tz database). Refused (KFM220): a zone whose changes from 2024 to 2050 follow no single POSIX rule, and, as on Argo, a gap not one hour long or a gap slot at 23:xx.",
   },
   "schedule.event": {
     support: "emulated",
@@ -56,8 +56,8 @@ export const features: FeatureTable = {
   },
   "env.secret": { support: "native", how: "Step env `valueFrom.secretKeyRef` with the secret's name and key." },
   "concurrency.queue": {
-    support: "refused",
-    how: "Tekton Pipelines has no run concurrency control and a CronJob's `Forbid` drops due runs; compile for airflow or argo, which queue.",
+    support: "differs",
+    how: "Every run is created `spec.status: PipelineRunPending`; a starter (holding a `coordination.k8s.io` Lease) starts the oldest pending runs while fewer than N are active, run by the creator's Job, by a `finally` task of every run and by a Job in the run files. A run cancelled with `Cancelled` (not `CancelledRunFinally`) or deleted runs no `finally`, so the queue then waits for the next run created; refused with an event trigger.",
   },
   "text.literal": {
     support: "conditional",

@@ -1,7 +1,7 @@
 /** Tekton Pipelines v1 backend: see README.md beside this file for every mapping decision. */
 import { leastTemplateBytes } from "../../src/expansion.js";
 import { kubeName } from "../../src/names.js";
-import { ROBFIG_CRON } from "../../src/cron.js";
+import { ROBFIG_CRON, ROBFIG_CRON_GUARDED, type DaylightSaving } from "../../src/cron.js";
 import { kustomizeBase, type ImageField } from "../kubernetes.js";
 import type { Target } from "../types.js";
 import { OPTIONS, withDefaults, type TektonOptions } from "./options.js";
@@ -24,6 +24,23 @@ const KUSTOMIZE_IMAGE_FIELDS: readonly ImageField[] = [
   { group: "tekton.dev", kind: "StepAction", path: "spec/image" },
 ];
 
+/**
+ * robfig/cron guarded as Argo's CronWorkflow is (`ROBFIG_CRON_GUARDED`), when the run
+ * creator's guard can read the zone's clock: from the zone's POSIX TZ rule (src/tzrule.ts),
+ * the kubectl image having no tz database. A zone whose changes follow no such rule keeps
+ * robfig/cron's own firing, which the meaning refuses (KFM220) for a cron not firing every hour.
+ */
+const CRONJOB_GUARDED: DaylightSaving = {
+  gap: (c) =>
+    c.everyHour || !c.hourShift || c.posixTzProblem === null
+      ? ROBFIG_CRON_GUARDED.gap(c)
+      : `${ROBFIG_CRON.gap(c)}, and its run creator's guard cannot read the zone's clock without a tz database (the zone's changes follow no POSIX TZ rule: ${c.posixTzProblem})`,
+  fold: (c) =>
+    c.everyHour || c.posixTzProblem === null
+      ? ROBFIG_CRON_GUARDED.fold(c)
+      : `${ROBFIG_CRON.fold(c)}, and its run creator's guard cannot read the zone's clock without a tz database (the zone's changes follow no POSIX TZ rule: ${c.posixTzProblem})`,
+};
+
 export const tekton: Target<TektonOptions> = {
   name: "tekton",
   title: "Tekton Pipelines v1 Pipeline, PipelineRun and (for schedules) a Kubernetes CronJob",
@@ -31,9 +48,9 @@ export const tekton: Target<TektonOptions> = {
   // metadata.name of every object it writes (emit.ts)
   objectName: kubeName,
   // The CronJob controller schedules with robfig/cron v3 in CronJob.spec.timeZone (README,
-  // Schedules): the meaning for a cron firing every hour; other crons' daylight-saving slots
-  // are refused (KFM220), the run creator's image having no tz database for a guard.
-  daylightSaving: ROBFIG_CRON,
+  // Schedules): the meaning for a cron firing every hour; for another, the hour after a gap
+  // slot added to the schedule and the run creator's guard (emit.ts `creatorScript`).
+  daylightSaving: CRONJOB_GUARDED,
   options: OPTIONS,
   features,
   fileLimit: {

@@ -7,9 +7,10 @@
  * request that is not also the limit, a `$` Kubernetes would expand) throws: lifting must
  * not paper over drift.
  */
-import type { V1Container, V1CronJob, V1EnvVar, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
+import type { V1Container, V1CronJob, V1EnvVar, V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import {
+  kubeName,
   LOGICAL_DATE_PARAM,
   TEKTON_APPROVERS_PARAM,
   TEKTON_CONTEXT_TASK,
@@ -18,7 +19,11 @@ import {
   TEKTON_RUN_STATUS_TASK,
   TEKTON_STEPS,
   tektonFailedTaskName,
+  tektonUpstreamWaitTask,
+  tektonWaiterAccount,
   tektonNotifyTaskName,
+  tektonRunQueueLease,
+  TEKTON_START_RUNS_TASK,
 } from "../../src/names.js";
 import {
   compareStrings,
@@ -31,6 +36,7 @@ import {
   type Summary,
 } from "../../src/summary.js";
 import { parseYamlStream } from "../../src/yaml.js";
+import { parseCron } from "../../src/cron.js";
 import { locationFromPatterns, OBJECT_CREATED_PATTERN, s3Source } from "../events.js";
 import { NOTIFY_TASK_SECONDS, notifyScript, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
@@ -39,8 +45,16 @@ import {
   APPROVAL_TASK_REF,
   APPROVALS_REQUIRED,
   ATTEMPT_REF,
-  CREATOR_RULES,
-  CREATOR_SCRIPT,
+  creatorRules,
+  creatorScript,
+  cronJobSchedule,
+  PENDING_STATUS,
+  STARTER_SCRIPT,
+  UPSTREAM_POLL_SECONDS,
+  UPSTREAM_WAIT_SCRIPT,
+  WAITER_RULES,
+  STARTER_TASK_SECONDS,
+  starterRules,
   DOLLAR_REF,
   ESCAPED_VARIABLE_AT,
   goDuration,
@@ -54,6 +68,7 @@ import {
   CONTEXT_VARIABLES,
   ENV,
   k8sLiteral,
+  layered,
   LISTENER_CLUSTER_ROLE,
   literalParamNames,
   LOGICAL_DATE_EXPRESSION,
@@ -155,12 +170,27 @@ export function lift(text: string): Summary {
     throw new Error("kfm-context declares ok but does not write it, or the reverse");
 
   const failedMarkers = pipeline.spec.tasks.filter((t) => t.name.startsWith(FAILED_PREFIX));
-  const tasks = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX));
+  const waitTasks = pipeline.spec.tasks.filter((t) => t.name.startsWith(UPSTREAM_WAIT_PREFIX));
+  const upstream = waitTasks.map(liftUpstreamWait);
+  const waitNames = waitTasks.map((t) => t.name);
+  // A root job runs after kfm-context and every upstream wait, any other job after none: checked, the
+  // jobs are read without the waits.
+  const written = pipeline.spec.tasks.filter((t) => t.name !== TEKTON_CONTEXT_TASK && !t.name.startsWith(FAILED_PREFIX) && !waitNames.includes(t.name));
+  for (const t of written) {
+    const runAfter = t.runAfter ?? [];
+    const parents = runAfter.filter((n) => n !== TEKTON_CONTEXT_TASK && !waitNames.includes(n));
+    if (parents.length === 0 && waitNames.some((w) => !runAfter.includes(w))) throw new Error(`task ${t.name} does not wait for every upstream workflow`);
+    if (parents.length > 0 && parents.length !== runAfter.length) throw new Error(`task ${t.name} runs after both jobs and the tasks before any job`);
+  }
+  const tasks = written.map((t) => (t.runAfter === undefined ? t : { ...t, runAfter: t.runAfter.filter((n) => !waitNames.includes(n)) }));
   const finallyTasks = pipeline.spec.finally ?? [];
   const specNameOf = new Map(tasks.map((t) => [t.name, t.displayName]));
   const gates = new Map(tasks.filter((t) => t.taskRef !== undefined).map((t) => [t.name, t]));
   const soft = new Map(tasks.map((t) => [t.name, t.taskRef === undefined && failureIsSoft(t)]));
   const guards = guardsFor(tasks, gates);
+  // Without the emulation every failure stops the run, which is the meaning only when the jobs are layered (emit.ts `emulatesFailure`).
+  if (!emulated && !layered(tasks.map((t) => ({ name: t.name, dependsOn: (t.runAfter ?? []).filter((n) => n !== TEKTON_CONTEXT_TASK) }))))
+    throw new Error("the Pipeline has no failure emulation, but a failure would stop a job neither upstream nor downstream of the failed one");
   const jobs: Record<string, JobSummary> = {};
   if (gates.size > 0) checkApprovers(pipeline);
   for (const task of tasks) {
@@ -245,41 +275,99 @@ export function lift(text: string): Summary {
     timeoutSeconds = t;
     schedule = event.schedule;
   }
+  // max_active_runs (README "Concurrency"): the finally task that starts queued runs holds the limit.
+  const maxActiveRuns = liftStarterTask(finallyTasks, pipeline.metadata.name);
   const cron = cronJobs[0];
   if (cron !== undefined) {
     const spec = cron.spec ?? fail("the CronJob has no spec");
-    const creator = spec.jobTemplate.spec?.template.spec?.containers[0] ?? fail("the CronJob has no creator container");
-    if (creator.command?.[2] !== k8sLiteral(CREATOR_SCRIPT)) throw new Error("the CronJob's container does not run the creator script");
-    checkCreatorAccount(docs, spec.jobTemplate.spec?.template.spec?.serviceAccountName);
+    // Forbid would drop a slot due while a creator Job runs, Replace would kill that Job (kubernetes
+    // pkg/controller/cronjob/cronjob_controllerv2.go): neither is a queue (README, Concurrency).
+    if (spec.concurrencyPolicy !== "Allow") throw new Error(`the CronJob's concurrencyPolicy is ${String(spec.concurrencyPolicy)}, not Allow`);
+    const pod = spec.jobTemplate.spec?.template.spec ?? fail("the CronJob has no pod template");
+    // With the queue the creator is the init container, and the starter runs after it.
+    const creator = (maxActiveRuns === null ? pod.containers[0] : pod.initContainers?.[0]) ?? fail("the CronJob has no creator container");
+    const timezone = spec.timeZone ?? fail("the CronJob has no timeZone");
+    const start = envValue(creator, ENV.windowStart);
+    const end = envValue(creator, ENV.windowEnd);
+    const window = { timezone, start: start === "" ? null : start, end: end === "" ? null : end };
+    const own = ownCron(spec.schedule, window, envValueOrNull(creator, ENV.slotHours));
+    const expected = cronJobSchedule({ cron: own, ...window });
+    if (creator.command?.[2] !== k8sLiteral(creatorScript(expected.dst)))
+      throw new Error(`the CronJob's container does not run the creator script${expected.dst === null ? "" : " with the daylight-saving guard"}`);
+    // The guard's data is exactly what the schedule needs (emit.ts cronJobSchedule), and present only with the guard.
+    if (envValueOrNull(creator, ENV.tzRule) !== (expected.tzRule === null ? null : k8sLiteral(expected.tzRule)))
+      throw new Error(`the creator's ${ENV.tzRule} is not the POSIX TZ rule of ${timezone} (${JSON.stringify(expected.tzRule)})`);
+    if (envValueOrNull(creator, ENV.slotHours) !== (expected.dst?.hours.join(" ") ?? null))
+      throw new Error(`the creator's ${ENV.slotHours} is not the cron's hours (${JSON.stringify(expected.dst?.hours.join(" ") ?? null)})`);
+    if (maxActiveRuns !== null) {
+      if (pod.containers.length !== 1 || pod.initContainers?.length !== 1) throw new Error("the CronJob's pod is not the creator followed by the starter");
+      checkStarterContainer(pod.containers[0]!, pipeline.metadata.name, maxActiveRuns, "the CronJob's starter");
+    } else if (pod.initContainers !== undefined) throw new Error("the CronJob's pod has init containers without a run queue");
+    checkAccount(docs, pod.serviceAccountName, creatorRules({ name: pipeline.spec.displayName, maxActiveRuns }), "the CronJob");
     const run = JSON.parse(envValue(creator, ENV.pipelineRun)) as TektonPipelineRun;
     checkRun(pipeline, run, gates.size > 0, "the scheduled PipelineRun");
     const scheduled = runTimeout(run);
     liftedRuns.push(run);
     if (timeoutSeconds !== undefined && scheduled !== timeoutSeconds) throw new Error("scheduled and manual PipelineRuns have different timeouts");
     timeoutSeconds = scheduled;
-    const start = envValue(creator, ENV.windowStart);
-    const end = envValue(creator, ENV.windowEnd);
     schedule = {
       kind: "cron",
-      cron: spec.schedule,
-      timezone: spec.timeZone ?? fail("the CronJob has no timeZone"),
-      start: start === "" ? null : start,
-      end: end === "" ? null : end,
+      cron: own,
+      ...window,
       // A CronJob starts only slots within startingDeadlineSeconds: it never catches up.
       catchup: false,
     };
   }
 
   if (timeoutSeconds === undefined) throw new Error("no PipelineRun: the workflow timeout is in the manual run (lift the Pipeline followed by its run)");
-  const notifications = liftNotifications(finallyTasks, contextResults, pipeline.spec.displayName, pipeline.spec.tasks);
+  const notifications = liftNotifications(
+    finallyTasks,
+    contextResults,
+    pipeline.spec.displayName,
+    pipeline.spec.tasks.filter((t) => !waitNames.includes(t.name)),
+  );
   // The split form (timeouts.tasks) is what keeps the notifications at the deadline: every
   // run has it exactly when the workflow has both (emit.ts `runTimeouts`).
-  const split = notifications.length > 0 && timeoutSeconds !== null;
+  // The run starter is a finally task too: it must run when the workflow timeout fires.
+  const split = (notifications.length > 0 || maxActiveRuns !== null) && timeoutSeconds !== null;
   if (liftedRuns.some((r) => (r.spec.timeouts.tasks !== undefined) !== split)) {
     throw new Error(
-      split ? "a workflow timeout with notifications not written as timeouts.tasks" : "timeouts.tasks without both a workflow timeout and notifications",
+      split
+        ? "a workflow timeout with notifications or a run queue not written as timeouts.tasks"
+        : "timeouts.tasks without both a workflow timeout and notifications or a run queue",
     );
   }
+  // Every upstream wait runs as the waiter account, which may only get PipelineRuns (README "Cross-workflow dependencies").
+  const waiter = tektonWaiterAccount(pipeline.spec.displayName);
+  if (waitNames.length > 0) {
+    if (!docs.some((d) => d?.kind === "ServiceAccount" && (d as { metadata?: { name?: string } }).metadata?.name === waiter))
+      throw new Error(`the upstream waits' account ${waiter} is not in the output`);
+    checkAccount(docs, waiter, [...WAITER_RULES], "the upstream waits");
+  }
+  // Queued runs are created pending, their starter task running as the starter's account.
+  for (const r of liftedRuns) {
+    const all = r.spec.taskRunSpecs ?? [];
+    const waitSpecs = all.slice(0, waitNames.length);
+    if (JSON.stringify(waitSpecs) !== JSON.stringify(waitNames.map((pipelineTaskName) => ({ pipelineTaskName, serviceAccountName: waiter }))))
+      throw new Error("a PipelineRun does not run every upstream wait as the waiter account");
+    const specs = all.slice(waitNames.length);
+    if (maxActiveRuns === null) {
+      if (r.spec.status !== undefined || specs.length > 0) throw new Error("a PipelineRun created pending or with taskRunSpecs without a run queue");
+      continue;
+    }
+    if (r.spec.status !== PENDING_STATUS) throw new Error(`a PipelineRun of a run queue is not created ${PENDING_STATUS}`);
+    if (specs.length !== 1 || specs[0]!.pipelineTaskName !== TEKTON_START_RUNS_TASK || !specs[0]!.serviceAccountName)
+      throw new Error(`a PipelineRun of a run queue does not run ${TEKTON_START_RUNS_TASK} as the starter's account`);
+    checkAccount(docs, specs[0]!.serviceAccountName, starterRules({ name: pipeline.spec.displayName }), "the run starter");
+  }
+  // The manual run file starts its run through a starter Job.
+  const starterJobs = docs.filter((d) => d?.kind === "Job") as V1Job[];
+  if (maxActiveRuns !== null && manualRun !== undefined) {
+    if (starterJobs.length !== 1) throw new Error("the manual run of a run queue has no starter Job");
+    const pod = starterJobs[0]!.spec?.template.spec ?? fail("the starter Job has no pod");
+    if (pod.containers.length !== 1) throw new Error("the starter Job runs other than the starter");
+    checkStarterContainer(pod.containers[0]!, pipeline.metadata.name, maxActiveRuns, "the starter Job");
+  } else if (starterJobs.length > 0) throw new Error("a Job without a run queue");
   // Under the emulation, a retried job's last failure (a succeeded TaskRun with ok = false)
   // is shown, and turns `$(tasks.status)` to Failed, through its kfm-failed-<n> task.
   const expectedMarkers = emulated ? tasks.filter((t) => t.taskRef === undefined && (t.retries ?? 0) > 0) : [];
@@ -305,11 +393,9 @@ export function lift(text: string): Summary {
     workflow: pipeline.spec.displayName,
     schedule,
     timeoutSeconds,
-    // No Tekton construct limits concurrent runs (check refuses max_active_runs).
-    maxActiveRuns: null,
+    maxActiveRuns,
     runTokenSeed,
-    // No Tekton construct waits for another workflow's run (check refuses dependencies).
-    upstream: [],
+    upstream,
     notifications,
     jobs: sortedRecord(Object.entries(jobs)),
   };
@@ -331,26 +417,68 @@ function checkRun(pipeline: TektonPipeline, run: TektonPipelineRun, gates: boole
 }
 
 /**
- * The creator's account: when the file declares a ServiceAccount, it is the one the CronJob
- * runs as, bound by a RoleBinding to a Role that grants exactly `CREATOR_RULES` (an option may
- * name an existing account instead, and then the file declares none).
+ * An account a generated pod runs as (the creator's, the run starter's): when the file
+ * declares a ServiceAccount of that name, it is bound by a RoleBinding of that name to a Role
+ * of that name granting exactly `rules` (an option may name an existing account instead, and
+ * then the file declares none of that name).
  */
-function checkCreatorAccount(docs: readonly { kind?: string }[], account: string | undefined): void {
-  if (account === undefined || account === "") throw new Error("the CronJob names no ServiceAccount");
-  const of = <T>(kind: string) => docs.filter((d) => d?.kind === kind) as T[];
-  const accounts = of<V1ServiceAccount>("ServiceAccount");
-  if (accounts.length === 0) return;
-  const [roles, bindings] = [of<V1Role>("Role"), of<V1RoleBinding>("RoleBinding")];
-  if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1)
-    throw new Error("the creator's account is one ServiceAccount, Role and RoleBinding");
-  if (accounts[0]!.metadata?.name !== account) throw new Error("the CronJob runs as another ServiceAccount than the one declared");
+function checkAccount(
+  docs: readonly { kind?: string }[],
+  account: string | undefined,
+  rules: readonly { apiGroups: readonly string[]; resources: readonly string[]; resourceNames?: readonly string[]; verbs: readonly string[] }[],
+  who: string,
+): void {
+  if (account === undefined || account === "") throw new Error(`${who} names no ServiceAccount`);
+  const named = <T>(kind: string) => docs.filter((d) => d?.kind === kind && (d as { metadata?: { name?: string } }).metadata?.name === account) as T[];
+  const accounts = named<V1ServiceAccount>("ServiceAccount");
+  const [roles, bindings] = [named<V1Role>("Role"), named<V1RoleBinding>("RoleBinding")];
+  if (accounts.length + roles.length + bindings.length === 0) return;
+  if (accounts.length !== 1 || roles.length !== 1 || bindings.length !== 1) throw new Error(`${who}'s account is one ServiceAccount, Role and RoleBinding`);
   const b = bindings[0]!;
-  if (b.roleRef.kind !== "Role" || b.roleRef.name !== roles[0]!.metadata?.name) throw new Error("the RoleBinding binds another Role");
+  if (b.roleRef.kind !== "Role" || b.roleRef.name !== account) throw new Error("the RoleBinding binds another Role");
   // The subject names the namespace only when the objects do (the namespace option).
   const ns = b.metadata?.namespace;
   if (JSON.stringify(b.subjects) !== JSON.stringify([{ kind: "ServiceAccount", name: account, ...(ns === undefined ? {} : { namespace: ns }) }]))
     throw new Error("the RoleBinding binds another subject");
-  if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(CREATOR_RULES)) throw new Error("the creator's Role grants other rights than the creator needs");
+  if (JSON.stringify(roles[0]!.rules) !== JSON.stringify(rules)) throw new Error(`${who}'s Role grants other rights than it needs`);
+}
+
+/**
+ * The run starter's `finally` task (README "Concurrency"), or null when there is none: the
+ * starter script on every run's end (no `when`), its failure kept from failing the run, its own
+ * run excluded, and the limit, which is `max_active_runs`.
+ */
+function liftStarterTask(finallyTasks: readonly TektonPipelineTask[], pipelineName: string): number | null {
+  const task = finallyTasks.find((t) => t.name === TEKTON_START_RUNS_TASK);
+  if (task === undefined) return null;
+  if (task.when !== undefined || task.retries !== 0 || task.timeout !== goDuration(STARTER_TASK_SECONDS))
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not run once, bounded, at every run's end`);
+  const steps = task.taskSpec?.steps ?? [];
+  if (steps.length !== 1 || steps[0]!.onError !== "continue") throw new Error(`${TEKTON_START_RUNS_TASK}'s failure would fail the run`);
+  const step = steps[0]!;
+  if (envValueOrNull(step, ENV.ownRun) !== "$(context.pipelineRun.name)" || envValueOrNull(step, ENV.namespace) !== "$(context.pipelineRun.namespace)")
+    throw new Error(`${TEKTON_START_RUNS_TASK} does not count its own run as ended`);
+  return starterLimit(step, pipelineName, TEKTON_START_RUNS_TASK);
+}
+
+/** A starter container of a pod (the CronJob's, the starter Job's): no own run, the same limit. */
+function checkStarterContainer(c: V1Container, pipelineName: string, max: number, what: string): void {
+  const own = (c.env ?? []).find((e) => e.name === ENV.ownRun);
+  if (own === undefined || own.value !== undefined || own.valueFrom !== undefined) throw new Error(`${what} names a run of its own`);
+  if (c.env?.find((e) => e.name === ENV.namespace)?.valueFrom?.fieldRef?.fieldPath !== "metadata.namespace")
+    throw new Error(`${what} starts runs in another namespace`);
+  if (starterLimit(c, pipelineName, what) !== max) throw new Error(`${what} has another run limit than the finally task`);
+}
+
+/** The limit of a starter: it runs the starter script on this Pipeline's runs with the workflow's Lease, restricted. */
+function starterLimit(c: Pick<V1Container, "command" | "env" | "securityContext">, pipelineName: string, what: string): number {
+  if (JSON.stringify(c.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)])) throw new Error(`${what} does not run the starter script`);
+  if (envValue(c, ENV.pipeline) !== pipelineName) throw new Error(`${what} starts another Pipeline's runs`);
+  if (envValue(c, ENV.lease) !== tektonRunQueueLease(pipelineName)) throw new Error(`${what} takes another Lease than the workflow's`);
+  if (JSON.stringify(c.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT)) throw new Error(`${what} is not restricted`);
+  const max = envValue(c, ENV.maxActiveRuns);
+  if (!/^[1-9][0-9]*$/.test(max)) throw new Error(`${what}'s run limit ${JSON.stringify(max)} is not a positive number`);
+  return Number(max);
 }
 
 /** An approval gate: the manual-approval-gate custom task, read from its taskRef, params and timeout. */
@@ -641,6 +769,28 @@ function stepParam(step: TektonStep, name: string): string {
   return step.params?.find((p) => p.name === name)?.value ?? fail(`step ${step.name} passes no ${name}`);
 }
 
+/**
+ * The cron a CronJob's schedule was written for: the schedule itself, or it without the hours
+ * its daylight-saving guard added after the cron's own hour field (emit.ts `cronJobSchedule`),
+ * the guard's KFM_SLOT_HOURS being the cron's own hours.
+ */
+function ownCron(written: string, window: { timezone: string; start: string | null; end: string | null }, slotHours: string | null): string {
+  const fields = written.split(" ");
+  const hours = fields[1]?.split(",") ?? [];
+  for (let keep = hours.length; keep >= 1; keep--) {
+    const cron = [fields[0], hours.slice(0, keep).join(","), ...fields.slice(2)].join(" ");
+    if (typeof parseCron(cron) === "string") continue;
+    try {
+      // `30 2,3` is the schedule of `30 2` and of `30 2,3` in Europe/Berlin: the guard's hours tell them apart.
+      const s = cronJobSchedule({ cron, ...window });
+      if (s.cron === written && (s.dst?.hours.join(" ") ?? null) === slotHours) return cron;
+    } catch {
+      // A zone without a POSIX TZ rule has no guard: not this candidate.
+    }
+  }
+  throw new Error(`the CronJob's schedule ${JSON.stringify(written)} is neither a cron nor one with the hours its daylight-saving guard needs`);
+}
+
 function envValue(container: Pick<V1Container, "env">, name: string): string {
   const e: V1EnvVar | undefined = (container.env ?? []).find((v) => v.name === name);
   // A variable without a value (nor valueFrom) is set, empty, in the container.
@@ -663,6 +813,44 @@ function only<T>(docs: readonly { kind?: string }[], kind: string): T {
   const found = docs.filter((d) => d?.kind === kind);
   if (found.length !== 1) throw new Error(`expected one ${kind} in the Tekton output, found ${found.length}`);
   return found[0] as T;
+}
+
+const UPSTREAM_WAIT_PREFIX = tektonUpstreamWaitTask("");
+
+/**
+ * One upstream wait read back (emit.ts `upstreamWaitTask`): named after the upstream's spec
+ * name (its displayName), after kfm-context only, the fixed wait script in one restricted step
+ * with the upstream's Pipeline name, the run's logical date, the poll and the timeout.
+ */
+function liftUpstreamWait(task: TektonPipelineTask): { workflow: string; timeoutSeconds: number | null } {
+  const workflow = task.displayName;
+  if (task.name !== tektonUpstreamWaitTask(workflow)) fail(`wait task ${task.name} is not named after ${workflow}`);
+  if (
+    JSON.stringify(task.runAfter) !== JSON.stringify([TEKTON_CONTEXT_TASK]) ||
+    task.when !== undefined ||
+    task.onError !== undefined ||
+    (task.retries ?? 0) !== 0
+  )
+    fail(`wait task ${task.name} must run after kfm-context only, unguarded, without retries`);
+  if (task.timeout !== "0s") fail(`wait task ${task.name}: a TaskRun timeout (${task.timeout}) would end the wait before the dependency's timeout`);
+  const steps = (task.taskSpec ?? fail(`wait task ${task.name} has no taskSpec`)).steps;
+  if (steps.length !== 1) fail(`wait task ${task.name} has other steps than the wait`);
+  const step = steps[0]!;
+  if (JSON.stringify(step.command) !== JSON.stringify(["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]))
+    fail(`wait task ${task.name} does not run the upstream wait script`);
+  if (JSON.stringify(step.securityContext) !== JSON.stringify(RESTRICTED_CONTAINER_SECURITY_CONTEXT)) fail(`wait task ${task.name} is not restricted`);
+  const t = envValueOrNull(step, ENV.waitTimeoutSeconds) ?? "";
+  if (t !== "" && !/^[1-9][0-9]*$/.test(t)) fail(`wait task ${task.name} has the timeout '${t}'`);
+  const env = [
+    { name: ENV.namespace, value: "$(context.pipelineRun.namespace)" },
+    { name: ENV.upstreamPipeline, value: kubeName(workflow) },
+    { name: ENV.logicalDateParam, value: `$(params.${LOGICAL_DATE_PARAM})` },
+    { name: ENV.waitTimeoutSeconds, value: t },
+    { name: ENV.pollSeconds, value: String(UPSTREAM_POLL_SECONDS) },
+  ];
+  if (JSON.stringify(step.env) !== JSON.stringify(env))
+    fail(`wait task ${task.name} does not look every ${UPSTREAM_POLL_SECONDS} s for ${workflow}'s run of this run's logical date in its namespace`);
+  return { workflow, timeoutSeconds: t === "" ? null : Number(t) };
 }
 
 function fail(message: string): never {

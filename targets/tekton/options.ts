@@ -33,7 +33,13 @@ export const OPTIONS = {
   kustomization: KUBERNETES_OPTIONS.kustomization,
   serviceAccount: option.string({
     description:
-      "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch` (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+      "An existing ServiceAccount the scheduled-run creator (the CronJob's pod) runs as; it needs `create` on `pipelineruns.tekton.dev` and `get` on `jobs.batch`, and with `max_active_runs` the run starter's rights too (README, Accounts). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
+    pattern: DNS1123_LABEL,
+    patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)",
+  }),
+  starterServiceAccount: option.string({
+    description:
+      "With `max_active_runs`: an existing ServiceAccount the run starter (the `kfm-start-runs` finally task and the runs folder's starter Job) runs as; it needs `get`, `list` and `patch` on `pipelineruns.tekton.dev`, `create` on `leases.coordination.k8s.io` and `get` and `update` on the workflow's Lease `<workflow>-run-queue` (README, Concurrency). Default: none, so the file carries its own ServiceAccount, Role and RoleBinding.",
     pattern: DNS1123_LABEL,
     patternText: "a ServiceAccount name (lower-case letters, digits and `-`, at most 63)",
   }),
@@ -53,7 +59,7 @@ export const OPTIONS = {
     "of the helper steps (`kfm-context`, `kfm-wait`, `kfm-status`, `kfm-failed-<n>`, `kfm-run-status`): any image with a POSIX `sh`, `printf`, `sleep` with fractions, `cat`, `sha256sum` and `cut`",
     SHELL_IMAGE,
   ),
-  kubectlImage: image("of the CronJob's run creator: `bash`, `jq` and `kubectl`", KUBECTL_IMAGE),
+  kubectlImage: image("of the CronJob's run creator and the run starter: `bash`, `jq`, `date` and `kubectl`", KUBECTL_IMAGE),
   curlImage: image("of the failure notifications: `sh`, `sed` and `curl` with SMTP", NOTIFY_CURL_IMAGE),
   approvers: option.strings({
     description:

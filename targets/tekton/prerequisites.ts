@@ -4,10 +4,10 @@
  * file.
  */
 import type { Workflow } from "../../src/ir.js";
-import { kubeName, NOTIFY_CURL_IMAGE, tektonListenerAccount } from "../../src/names.js";
+import { kubeName, NOTIFY_CURL_IMAGE, tektonListenerAccount, tektonRunQueueLease, tektonWaiterAccount } from "../../src/names.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import type { Prerequisite } from "../types.js";
-import { creatorServiceAccount, emulatesFailure, hasGates, STEP_ACTIONS_FILE } from "./emit.js";
+import { creatorServiceAccount, emulatesFailure, hasGates, starterServiceAccount, STEP_ACTIONS_FILE } from "./emit.js";
 import { KUBECTL_IMAGE, SHELL_IMAGE, withDefaults, type TektonOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): Prerequisite[] {
@@ -64,9 +64,29 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
           }
         : {
             kind: "account",
-            text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace.`,
+            text: `The ServiceAccount \`${o.serviceAccount}\`, allowed to create pipelineruns.tekton.dev and get jobs.batch in the namespace${ir.maxActiveRuns === null ? "" : ", and what the run starter may do (below)"}.`,
           },
     );
+  }
+  if (ir.maxActiveRuns !== null) {
+    const starterRights = `get, list and patch pipelineruns.tekton.dev, create leases.coordination.k8s.io, and get and update the Lease \`${tektonRunQueueLease(ir.name)}\``;
+    out.push(
+      o.starterServiceAccount === undefined
+        ? {
+            kind: "account",
+            text: `Rights to create the ServiceAccount, Role and RoleBinding \`${starterServiceAccount(ir, o)}\` the file carries (the run starter of max_active_runs: ${starterRights}); whoever creates a run file's runs may create Jobs (its starter Job).`,
+          }
+        : {
+            kind: "account",
+            text: `The ServiceAccount \`${o.starterServiceAccount}\` (the run starter of max_active_runs), allowed to ${starterRights} in the namespace; whoever creates a run file's runs may create Jobs (its starter Job).`,
+          },
+    );
+  }
+  if (ir.upstream.length > 0) {
+    out.push({
+      kind: "account",
+      text: `Rights to create the ServiceAccount, Role and RoleBinding \`${tektonWaiterAccount(ir.name)}\` the file carries (the upstream waits: get pipelineruns.tekton.dev); the upstream workflows' runs in the same namespace.`,
+    });
   }
   if (o.taskServiceAccount !== undefined) out.push({ kind: "account", text: `The ServiceAccount \`${o.taskServiceAccount}\` the TaskRun pods run as.` });
   for (const s of o.imagePullSecrets) out.push({ kind: "secret", text: `The image pull Secret \`${s}\` (kubernetes.io/dockerconfigjson).` });
@@ -85,7 +105,7 @@ export function prerequisites(ir: Workflow, options?: Partial<TektonOptions>): P
   }
   const images = [
     o.shellImage ?? SHELL_IMAGE,
-    ...(ir.schedule?.kind === "cron" ? [o.kubectlImage ?? KUBECTL_IMAGE] : []),
+    ...(ir.schedule?.kind === "cron" || ir.maxActiveRuns !== null || ir.upstream.length > 0 ? [o.kubectlImage ?? KUBECTL_IMAGE] : []),
     ...(ir.notifications.length > 0 ? [o.curlImage ?? NOTIFY_CURL_IMAGE] : []),
   ];
   out.push({ kind: "image", text: `The helper images ${images.map((i) => `\`${i}\``).join(", ")} pullable by the nodes, and every job's image.` });

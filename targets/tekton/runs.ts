@@ -11,7 +11,7 @@ import { BACKFILL_LOGICAL_DATE_ANNOTATION, BACKFILL_RUN_TOKEN_LABEL, backfillRun
 import { runToken } from "../../src/runtime.js";
 import { toYamlStream } from "../../src/yaml.js";
 import type { BackfillRuns, PlannedRun, RunsOptions } from "../types.js";
-import { buildPipelineRun } from "./emit.js";
+import { buildPipelineRun, starterJob } from "./emit.js";
 import { withDefaults, type TektonOptions } from "./options.js";
 
 /** One backfill run, deployed as the manual run is: the namespace, approvers and TaskRun template of the options. */
@@ -36,7 +36,14 @@ export function runs(ir: Workflow, logicalDates: readonly number[], options?: Ru
   const planned = logicalDates.map((ms) => ({ logicalDate: logicalDateText(ms), runToken: runToken(ir.runTokenSeed, ms), name: backfillRunName(ir.name, ms) }));
   return {
     runs: planned,
-    files: [{ suffix: ".yaml", text: planned.length === 0 ? "" : toYamlStream(planned.map((r) => pipelineRun(ir, r, o))) }],
+    // With max_active_runs the runs are created pending, and a starter Job after them starts the oldest while the queue has room (README, Concurrency).
+    files: [
+      {
+        suffix: ".yaml",
+        text:
+          planned.length === 0 ? "" : toYamlStream([...planned.map((r) => pipelineRun(ir, r, o)), ...(ir.maxActiveRuns === null ? [] : [starterJob(ir, o)])]),
+      },
+    ],
     again: AGAIN,
   };
 }

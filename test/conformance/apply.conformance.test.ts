@@ -46,14 +46,29 @@ const argoFiles = readdirSync(join(PACKAGE_ROOT, "golden", "argo"))
 /**
  * What each generated account's pod does on the API server, by the file that declares it:
  * the Tekton CronJob's creator creates the PipelineRun and reads its own Job
- * (targets/tekton/emit.ts CREATOR_SCRIPT). Every ServiceAccount a Tekton file declares is
- * such a creator.
+ * (targets/tekton/emit.ts CREATOR_SCRIPT); with `max_active_runs` the run starter
+ * (STARTER_SCRIPT, in the creator's pod too) lists, reads and patches PipelineRuns and holds
+ * the workflow's Lease, and no other Lease.
  */
 function accountRights(file: string): Record<string, ReadonlyArray<readonly [string, string]>> {
   if (!file.includes(`${sep}tekton${sep}`)) return {};
   const text = readFileSync(file, "utf8");
   const names = [...text.matchAll(/^kind: ServiceAccount\nmetadata:\n {2}name: (\S+)$/gm)].map((m) => m[1]!);
-  if (/^kind: CronJob$/m.test(text) && names.length !== 1) throw new Error(`${file}: a CronJob and ${names.length} ServiceAccounts`);
+  const creators = names.filter((n) => n.endsWith("-run-creator"));
+  if (/^kind: CronJob$/m.test(text) && creators.length !== 1) throw new Error(`${file}: a CronJob and ${creators.length} creator ServiceAccounts`);
+  const starter = names.find((n) => n.endsWith("-run-starter"));
+  const lease = starter?.replace(/-run-starter$/, "-run-queue");
+  const starterRights: ReadonlyArray<readonly [string, string]> =
+    lease === undefined
+      ? []
+      : [
+          ["get", "pipelineruns.tekton.dev"],
+          ["list", "pipelineruns.tekton.dev"],
+          ["patch", "pipelineruns.tekton.dev"],
+          ["create", "leases.coordination.k8s.io"],
+          ["get", `leases.coordination.k8s.io/${lease}`],
+          ["update", `leases.coordination.k8s.io/${lease}`],
+        ];
   return Object.fromEntries(
     names.map((n) => [
       n,
@@ -64,10 +79,11 @@ function accountRights(file: string): Record<string, ReadonlyArray<readonly [str
             ["create", "pipelineruns.tekton.dev"],
             ["get", "eventlisteners.triggers.tekton.dev"],
           ]
-        : [
-            ["create", "pipelineruns.tekton.dev"],
-            ["get", "jobs.batch"],
-          ],
+        : n.endsWith("-run-starter")
+          ? starterRights
+          : n.endsWith("-run-waiter")
+            ? [["get", "pipelineruns.tekton.dev"]]
+            : [["create", "pipelineruns.tekton.dev"], ["get", "jobs.batch"], ...starterRights],
     ]),
   );
 }
@@ -79,6 +95,7 @@ const NOT_GRANTED: ReadonlyArray<readonly [string, string]> = [
   ["list", "jobs.batch"],
   ["get", "secrets"],
   ["create", "pods"],
+  ["update", "leases.coordination.k8s.io/another-lease"],
 ];
 const cases = TARGETS.flatMap((target) =>
   readdirSync(join(PACKAGE_ROOT, "golden", target))

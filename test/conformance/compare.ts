@@ -9,7 +9,7 @@
  * rendering of src/runtime.ts as the expectation (attempt by attempt where the runner
  * renders the attempt number).
  */
-import { dstConflicts, dstGuard, parseCron, nextFireTimes } from "../../src/cron.js";
+import { dstConflicts, dstGuard, elapsedInUtc, parseCron, nextFireTimes, utcCover } from "../../src/cron.js";
 import type { SecretRef, Template, Workflow } from "../../src/ir.js";
 import { isoUtc, renderTemplate, runToken } from "../../src/runtime.js";
 import { AIRFLOW_WINDOW_TASK, airflowId, airflowUpstreamSensorTask, githubJobId, githubSecretName, kubeName } from "../../src/names.js";
@@ -706,6 +706,24 @@ export function contextValues(ir: Workflow, logicalMs: number): Record<string, s
   return out;
 }
 
+/**
+ * The run limit as Tekton admitted the objects (targets/tekton/README.md, Concurrency): the
+ * `KFM_MAX_ACTIVE_RUNS` of the `finally` task `kfm-start-runs`, when every run is created
+ * `PipelineRunPending` (which Tekton's reconciler leaves unstarted) and the CronJob keeps
+ * `Allow` (Forbid drops a due slot); without the task, nothing limits runs (null).
+ */
+function tektonRunLimit(pipeline: Record<string, unknown>, runs: readonly Record<string, unknown>[], policy: unknown): unknown {
+  if (policy !== undefined && policy !== "" && policy !== "Allow") return `concurrencyPolicy ${String(policy)}`;
+  const starter = arr(obj(pipeline.spec).finally)
+    .map(obj)
+    .find((t) => t.name === "kfm-start-runs");
+  if (starter === undefined) return null;
+  const step = arr(obj(starter.taskSpec).steps).map(obj)[0];
+  const limit = Number(expandEnv(arr(step?.env).map(obj).map(envEntry)).values.KFM_MAX_ACTIVE_RUNS);
+  const started = runs.filter((r) => Object.keys(r).length > 0 && obj(r.spec).status !== "PipelineRunPending");
+  return started.length > 0 ? `${started.length} run(s) not created PipelineRunPending` : limit;
+}
+
 /** The step result the kfm-wait step writes for KFM_ATTEMPT (see compareTekton). */
 const TEKTON_ATTEMPT_REF = "$(steps.kfm-wait.results.attempt)";
 
@@ -730,21 +748,39 @@ export function compareTekton(
     if (cron === undefined) m.note("schedule", "a cron schedule, but no CronJob");
     else {
       const cj = obj(obj(cron.object).spec);
-      m.check("schedule.cron", s.cron, cj.schedule);
+      const parsedCron = parseCron(s.cron);
+      const dst = typeof parsedCron === "string" ? null : dstGuard(parsedCron, s.timezone, s);
+      // With a daylight-saving guard the schedule also holds the hour after each gap slot (targets/tekton/emit.ts cronJobSchedule).
+      m.check("schedule.cron", dst?.cron ?? s.cron, cj.schedule);
       m.check("schedule.timezone", zone(s.timezone), typeof cj.timeZone === "string" ? zone(cj.timeZone) : null);
-      for (const from of fireFrom) checkFireTimes(m, "fire times", want, from, fireCount, obj(cron.fireTimes).utc);
+      if (dst === null) for (const from of fireFrom) checkFireTimes(m, "fire times", want, from, fireCount, obj(cron.fireTimes).utc);
+      else if (typeof parsedCron !== "string") {
+        // robfig/cron's fires must include every instant of the meaning; which of them the run
+        // creator's guard keeps is test/conformance/dst.conformance.test.ts's comparison.
+        for (const from of fireFrom) {
+          const fired = arr(obj(cron.fireTimes).utc).map((x) => Date.parse(String(x)));
+          const last = Math.max(...fired);
+          const missing = nextFireTimes(parsedCron, s.timezone, Date.parse(from), fireCount).filter((t) => t <= last && !fired.includes(t));
+          m.check(
+            `fire times after ${from}, every instant of the meaning among robfig/cron's`,
+            [],
+            missing.map((t) => new Date(t).toISOString()),
+          );
+        }
+      }
       // The window is data of the creator container (its script compares the slot's local time with it).
-      const creator = arr(obj(obj(obj(obj(cj.jobTemplate).spec).template).spec).containers).map(obj)[0];
+      // With max_active_runs the creator is the init container (the run starter runs after it).
+      const pod = obj(obj(obj(obj(cj.jobTemplate).spec).template).spec);
+      const creator = [...arr(pod.initContainers), ...arr(pod.containers)].map(obj).find((c) => c.name === "kfm-create-run");
       const { values: creatorEnv } = expandEnv(arr(creator?.env).map(obj).map(envEntry));
       const bound = (v: unknown) => (v === undefined || v === "" ? null : v);
       m.check("schedule.start", s.start, bound(creatorEnv.KFM_WINDOW_START));
       m.check("schedule.end", s.end, bound(creatorEnv.KFM_WINDOW_END));
       // A slot the CronJob controller notices later than startingDeadlineSeconds is skipped.
       m.check("schedule.catchup", s.catchup, typeof cj.startingDeadlineSeconds === "number" ? false : "the latest missed slot (no startingDeadlineSeconds)");
-      const policy = cj.concurrencyPolicy;
-      m.check("maxActiveRuns", want.maxActiveRuns, policy === undefined || policy === "" || policy === "Allow" ? null : `concurrencyPolicy ${String(policy)}`);
       // The PipelineRun the CronJob's creator submits, as Tekton admitted it.
       const created = obj(cron.createdRun);
+      m.check("maxActiveRuns", want.maxActiveRuns, tektonRunLimit(pipeline, [run, obj(created.object)], cj.concurrencyPolicy));
       if (Object.keys(created).length === 0) m.note("scheduled run", "the CronJob creates no PipelineRun tekton-check could read");
       else {
         const spec = obj(obj(created.object).spec);
@@ -753,8 +789,7 @@ export function compareTekton(
       }
     }
   } else {
-    // Nothing limits overlapping runs: Tekton has no run queue.
-    m.check("maxActiveRuns", want.maxActiveRuns, null);
+    m.check("maxActiveRuns", want.maxActiveRuns, tektonRunLimit(pipeline, [run], undefined));
   }
   if (Object.keys(run).length > 0) {
     m.check("timeoutSeconds", want.timeoutSeconds, tektonRunDeadline(obj(obj(run.spec).timeouts)));
@@ -971,13 +1006,19 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   if (s !== null && s.kind === "cron") {
     // A cron firing every hour with a slot in a daylight-saving change is written in UTC (its meaning is
     // elapsed time); GitHub's own zone handling moves gap slots and leaves folds undocumented.
+    // Any other cron with such a slot is written in UTC as one cron per offset of the zone (`utcCover`),
+    // which kfm-context is given to guard (the fire-time comparison runs them: dst.conformance.test.ts).
     const c = parseCron(s.cron);
-    const dstHourly = typeof c !== "string" && c.hours.length === 24 && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
+    const dst = typeof c !== "string" && Object.values(dstConflicts(c, s.timezone, s)).some((x) => x !== null);
+    const dstHourly = dst && typeof c !== "string" && elapsedInUtc(c, s.timezone);
+    const cover = dst && !dstHourly && typeof c !== "string" ? utcCover(c, s.timezone).map((e) => e.cron) : null;
+    const read = schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) }));
     m.check(
       "schedule",
-      [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }],
-      schedules.map((x) => ({ cron: x.cron, timezone: x.timezone === undefined || x.timezone === null ? null : zone(String(x.timezone)) })),
+      cover === null ? [{ cron: s.cron, timezone: zone(dstHourly ? "UTC" : s.timezone) }] : cover.map((e) => ({ cron: e, timezone: "UTC" })),
+      read,
     );
+    m.check("schedule: kfm-context's UTC entries", cover === null ? null : read.map((x) => x.cron).join(";"), orNull(ctxEnv.KFMI_UTC_CRONS));
     m.check("schedule.start", s.start, orNull(ctxEnv.KFMI_START));
     m.check("schedule.end", s.end, orNull(ctxEnv.KFMI_END));
   } else if (s === null) {
@@ -986,9 +1027,18 @@ export function compareGithub(m: Mismatches, ir: Workflow, parsed: unknown, logi
   const runTimeout = orNull(ctxEnv.KFMI_RUN_TIMEOUT);
   m.check("timeoutSeconds", want.timeoutSeconds, runTimeout === null ? null : Number(runTimeout));
   m.check("runTokenSeed", want.runTokenSeed, ctxEnv.KFMI_RUN_TOKEN_SEED);
-  // A concurrency group would run one run per group and cancel or cap the waiting ones.
-  const groups = [p.concurrency, ...[...jobs.values()].map((j) => j.concurrency)].filter((c) => c !== null && c !== undefined);
-  m.check("maxActiveRuns", want.maxActiveRuns, groups.length === 0 ? null : groups);
+  // max_active_runs: 1 is the workflow's own group with `queue: max` (the whole run waits, 100 may),
+  // never cancel-in-progress, with kfm-context dating a scheduled run from its creation (KFMI_SLOT_FROM);
+  // no job has a group of its own (README, "Concurrency").
+  m.check(
+    "jobs' concurrency",
+    [],
+    [...jobs.values()].map((j) => j.concurrency).filter((c) => c !== null && c !== undefined),
+  );
+  const group = p.concurrency === null || p.concurrency === undefined ? null : obj(p.concurrency);
+  const queued = group !== null && typeof group.group === "string" && group.queue === "max" && group["cancel-in-progress"] !== true;
+  m.check("maxActiveRuns", want.maxActiveRuns, group === null ? null : queued ? 1 : group);
+  m.check("kfm-context slot-from", want.maxActiveRuns === null ? null : "created_at", orNull(ctxEnv.KFMI_SLOT_FROM));
 
   const secrets: Record<string, string> = {};
   for (const job of Object.values(want.jobs))

@@ -70,7 +70,7 @@ export function startCluster(): Cluster {
     kubeconfig,
     namespace: need("KFM_KUBE_NAMESPACE"),
     kubectl(args, input) {
-      const r = spawnSync(kubectlPath, ["--request-timeout", "60s", ...args], { encoding: "utf8", env, input, timeout: 120_000 });
+      const r = spawnSync(kubectlPath, ["--request-timeout", "60s", ...args], { encoding: "utf8", env, input, timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
       if (r.error) throw r.error;
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },

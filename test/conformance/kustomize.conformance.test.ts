@@ -37,7 +37,7 @@ interface K8sObject {
   readonly metadata: { readonly name: string; readonly namespace?: string };
   readonly subjects?: readonly { kind: string; name: string; namespace?: string }[];
   readonly roleRef?: { readonly kind: string; readonly name: string };
-  readonly rules?: readonly { apiGroups?: string[]; resources?: string[]; verbs?: string[] }[];
+  readonly rules?: readonly { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs?: string[] }[];
 }
 
 /** An image field: which object, where in it (`/`-separated, list items by index), and its value. */
@@ -264,9 +264,12 @@ describe.skipIf(skipKube !== null)(
           for (const rule of role?.rules ?? []) {
             for (const verb of rule.verbs ?? []) {
               for (const resource of rule.resources ?? []) {
-                const what = [resource, ...(rule.apiGroups ?? []).filter((g) => g !== "")].join(".");
+                const type = [resource, ...(rule.apiGroups ?? []).filter((g) => g !== "")].join(".");
                 const as = `system:serviceaccount:${b.namespace}:${s.name}`;
-                asked[`${as} ${verb} ${what}`] = cluster!.kubectl(["auth", "can-i", verb, what, "--namespace", b.namespace, "--as", as]).stdout.trim();
+                // A rule limited to named objects (the run queue's Lease) is asked about those objects.
+                for (const what of rule.resourceNames?.map((n) => `${type}/${n}`) ?? [type]) {
+                  asked[`${as} ${verb} ${what}`] = cluster!.kubectl(["auth", "can-i", verb, what, "--namespace", b.namespace, "--as", as]).stdout.trim();
+                }
               }
             }
           }

@@ -14,7 +14,7 @@ import { EXECUTION_CASES } from "./scenarios.js";
 const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions", "dagster"],
   "gate-untimed.yaml": ["tekton", "dagster"],
-  "concurrency.yaml": ["tekton", "github-actions", "dagster"],
+  "concurrency.yaml": ["dagster"],
   "continue.yaml": ["dagster"],
   "run-timeout.yaml": ["dagster"],
   "run-timeout-notify.yaml": ["dagster"],
@@ -32,11 +32,16 @@ const PROMISED: Record<string, string> = {
   "chain/retry-exhausted": "failed | extract s: s | transform f: f f@2 f@2 | load n:",
   "diamond/success": "succeeded | start s: s | left s: s | right s: s | join s: s | audit s: s",
   "diamond/branch-fails": "failed | start s: s | left f: f f@2 | right s: s | join n: | audit s: s",
-  "timeout-diamond/success": "succeeded | start s: s | left s: s | right s: s | join s: s",
-  "timeout-diamond/root-times-out-once": "succeeded | start s: t s@2 | left s: s | right s: s | join s: s",
-  "timeout-diamond/root-times-out-for-good": "failed | start f: t t@2 | left n: | right n: | join n:",
-  "timeout-diamond/join-times-out-for-good": "failed | start s: s | left s: s | right s: s | join f: t t@2",
-  "timeout-diamond/branch-times-out": "failed | start s: s | left s: s | right f: t | join n:",
+  "timeout-diamond/success": "succeeded | start s: s | left s: s | right s: s | join s: s | audit s: s",
+  "timeout-diamond/root-times-out-once": "succeeded | start s: t s@2 | left s: s | right s: s | join s: s | audit s: s",
+  "timeout-diamond/root-times-out-for-good": "failed | start f: t t@2 | left n: | right n: | join n: | audit n:",
+  "timeout-diamond/join-times-out-for-good": "failed | start s: s | left s: s | right s: s | join f: t t@2 | audit s: s",
+  "timeout-diamond/branch-times-out": "failed | start s: s | left s: s | right f: t | join n: | audit n:",
+  "branch-timeouts/success": "succeeded | start s: s | left s: s | right s: s | join s: s",
+  "branch-timeouts/left-times-out-right-recovers": "failed | start s: s | left f: t t@10 | right s: f s@30 | join n:",
+  "branch-timeouts/left-times-out-right-fails": "failed | start s: s | left f: t t@10 | right f: f f@30 | join n:",
+  "branch-timeouts/both-time-out": "failed | start s: s | left f: t t@10 | right f: t t@30 | join n:",
+  "branch-timeouts/branch-times-out-once": "succeeded | start s: s | left s: t s@10 | right s: s | join s: s",
   "literal-references/success": "succeeded | literal_references s: s",
   "backoff/recovers-on-attempt-4": "succeeded | flaky s: f f@2 f@4 s@5",
   "backoff/fails-for-good": "failed | flaky f: f f@2 f@4 f@5",
@@ -59,6 +64,9 @@ const PROMISED: Record<string, string> = {
   "notify/success-not-notified": "succeeded | load s: s | report s: s | archive s: s",
   "no-start/pod-never-starts": "succeeded | pull s: d s@2",
   "concurrency/second-run-due": "succeeded | refresh s: t s@2",
+  "newcomer/success": "succeeded | extract s: s | clean_orders s: s | clean_customers s: s | join s: s | publish s: s",
+  "newcomer/branch-recovers": "succeeded | extract s: s | clean_orders s: f s@30 | clean_customers s: s | join s: s | publish s: s",
+  "dst-daily-berlin/gap-slot": "succeeded | nightly s: s",
 };
 
 describe("execution cases", () => {
@@ -76,9 +84,9 @@ describe("execution cases", () => {
     expect(got).toEqual(PROMISED);
   });
 
-  it("list every spec of test/execution/specs once, with scenario names unique per spec", () => {
+  it("list every spec of test/execution/specs once, and issue 15's two workflows of specs/, with scenario names unique per spec", () => {
     const specs = readdirSync(join(PACKAGE_ROOT, "test/execution/specs")).map((f) => `test/execution/specs/${f}`);
-    expect(EXECUTION_CASES.map((c) => c.spec).sort()).toEqual(specs.sort());
+    expect(EXECUTION_CASES.map((c) => c.spec).sort()).toEqual([...specs, "specs/dst-daily-berlin.yaml", "specs/newcomer.yaml"].sort());
     for (const c of EXECUTION_CASES) expect(new Set(c.scenarios.map((s) => s.name)).size).toBe(c.scenarios.length);
   });
 

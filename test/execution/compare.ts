@@ -9,7 +9,7 @@ import { byteOrder } from "../../src/interpret.js";
 
 /**
  * How far an observed wait may be from the expected one, in seconds. Every wait of the
- * scenario specs is 2-12 s, and every wrong wait the suite guards against differs from the
+ * scenario specs is 2-30 s, and every wrong wait the suite guards against differs from the
  * right one by at least 2 s: a wait left out (0 s), constant waits for exponential ones or
  * an uncapped formula (backoff.yaml: 2, 4, 5 s against 2, 2, 2 s or 2, 4, 8 s), or
  * Airflow's jitter (anywhere in [B, 2B)). On a real clock an observed wait also holds the

@@ -52,7 +52,13 @@ function workflowFile(input: RunInput): string {
 }
 
 /** The harness step of `executeCase`: act runs the folder; `change` may break the workflow first (sabotage). */
-function actRun(change?: (jobs: Record<string, Record<string, unknown>>) => void, event: "workflow_dispatch" | "schedule" = "workflow_dispatch") {
+function actRun(
+  change?: (jobs: Record<string, Record<string, unknown>>) => void,
+  event: "workflow_dispatch" | "schedule" | "repository_dispatch" = "workflow_dispatch",
+  createdAt?: string,
+  schedule?: string,
+  payload?: string,
+) {
   return async (input: RunInput): Promise<void> => {
     const file = workflowFile(input);
     if (change !== undefined) {
@@ -76,6 +82,9 @@ function actRun(change?: (jobs: Record<string, Record<string, unknown>>) => void
         input.observedPath,
         "--event",
         event,
+        ...(createdAt === undefined ? [] : ["--created-at", createdAt]),
+        ...(schedule === undefined ? [] : ["--schedule", schedule]),
+        ...(payload === undefined ? [] : ["--payload", payload]),
       ],
       { timeoutSeconds: 300 },
     );
@@ -193,4 +202,127 @@ describe("the schedule event on act", () => {
     // A slot may pass while the run starts: either side of it is right.
     for (const d of dates) expect([stamp(latest(before)), stamp(latest(after))]).toContain(d);
   });
+
+  test("a run of a workflow whose runs queue is dated by when GitHub created it, however late it starts", async () => {
+    // max_active_runs: 1 (specs/newcomer.yaml): the run waits in the workflow's concurrency group
+    // (which act does not run) and starts late; kfm-context reads the run's created_at from the
+    // REST API (the harness answers it) and takes the slot at or before it, not before now.
+    const spec = "specs/newcomer.yaml";
+    const ir = specIr(spec);
+    expect(ir.maxActiveRuns).toBe(1);
+    const r = compileSpec(spec, TARGET);
+    if (r.compiled === null) throw new Error(`${spec} is refused: ${r.refused}`);
+    const scenarioPath = writeScenario(r.compiled.dir, { name: "queued", description: "", logicalDate: "2000-01-01T00:00:00+00:00" });
+    const observedPath = join(r.compiled.dir, "observed.json");
+    const item = { spec, scenario: { name: "queued", description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
+    // Created at 06:00:04Z on the fall-back day (01:00 EST, the second 01:00 of New York), started years later.
+    await actRun(undefined, "schedule", "2024-11-03T06:00:04Z")({ item, compiled: r.compiled, scenarioPath, observedPath });
+    const observed = readObserved(observedPath);
+    expect(observed.run).toBe("succeeded");
+    expect(Object.values(observed.jobs)).toEqual(["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"]);
+    const dates = new Set(observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE));
+    expect([...dates]).toEqual(["2024-11-03T06:00:00+00:00"]);
+
+    // Sabotage: without `slot-from`, kfm-context dates the run from act's clock, and the slot is lost.
+    const sabotaged = join(r.compiled.dir, "observed-sabotaged.json");
+    await actRun(
+      (jobs) => delete (jobs["kfm-context"]!.with as Record<string, unknown>)["slot-from"],
+      "schedule",
+      "2024-11-03T06:00:04Z",
+    )({
+      item,
+      compiled: r.compiled,
+      scenarioPath,
+      observedPath: sabotaged,
+    });
+    const late = new Set(readObserved(sabotaged).attempts.map((a) => a.env.KFM_LOGICAL_DATE));
+    expect(late.size).toBe(1);
+    expect([...late]).not.toEqual(["2024-11-03T06:00:00+00:00"]);
+  });
+});
+
+describe("an object-store event on act (repository_dispatch)", () => {
+  // specs/contract-7.1-event.yaml: a relay posts the S3 event notification as the dispatch's
+  // client_payload; kfm-context runs the job for a new object's record under the source, dated
+  // by its eventTime in whole seconds, and skips the run (every job skipped, the run green) for
+  // any other record.
+  const spec = "specs/contract-7.1-event.yaml";
+  const record = (eventName: string, key: string) => ({
+    Records: [{ eventName, eventTime: "2024-05-06T07:08:09.123Z", s3: { bucket: { name: "lakehouse-dev-raw" }, object: { key } } }],
+  });
+  const dispatch = async (name: string, body: unknown, change?: (jobs: Record<string, Record<string, unknown>>) => void) => {
+    const ir = specIr(spec);
+    const r = compileSpec(spec, TARGET);
+    if (r.compiled === null) throw new Error(`${spec} is refused: ${r.refused}`);
+    const scenarioPath = writeScenario(r.compiled.dir, { name, description: "", logicalDate: "2000-01-01T00:00:00+00:00" });
+    const observedPath = join(r.compiled.dir, "observed.json");
+    const payload = join(r.compiled.dir, "client_payload.json");
+    writeFileSync(payload, JSON.stringify(body));
+    const item = { spec, scenario: { name, description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
+    await actRun(change, "repository_dispatch", undefined, undefined, payload)({ item, compiled: r.compiled, scenarioPath, observedPath });
+    return readObserved(observedPath);
+  };
+
+  test("a new object's record under the prefix runs the job with the record's time as logical date", async () => {
+    const observed = await dispatch("created", record("ObjectCreated:Put", "sales/2024/05/06/orders.parquet"));
+    expect(observed.run).toBe("succeeded");
+    expect(observed.jobs).toEqual({ load_arrival: "succeeded" });
+    expect(observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE)).toEqual(["2024-05-06T07:08:09+00:00"]);
+  });
+
+  test("a removal, or a new object under another prefix, starts no job and the run stays green", async () => {
+    for (const [name, body] of [
+      ["removed", record("ObjectRemoved:Delete", "sales/2024/05/06/orders.parquet")],
+      ["elsewhere", record("s3:ObjectCreated:Put", "finance%2F2024%2Forders.parquet")],
+    ] as const) {
+      const observed = await dispatch(name, body);
+      expect(observed.run, name).toBe("succeeded");
+      expect(observed.jobs, name).toEqual({ load_arrival: "not-run" });
+      expect(observed.attempts, name).toEqual([]);
+    }
+    // Sabotage: without kfm-context's prefix, the record of another prefix runs the job.
+    const unfiltered = await dispatch("unfiltered", record("s3:ObjectCreated:Put", "finance%2F2024%2Forders.parquet"), (jobs) => {
+      delete (jobs["kfm-context"]!.with as Record<string, unknown>)["event-prefix"];
+    });
+    expect(unfiltered.jobs).toEqual({ load_arrival: "succeeded" });
+  });
+});
+
+describe("the schedule event on act, a daily slot in a daylight-saving zone (Etc/UTC entries)", () => {
+  // specs/dst-daily-berlin.yaml: `30 2 * * *` in Europe/Berlin is written as `30 1 * * *` (+01:00)
+  // and `30 0 * * *` (+02:00) in Etc/UTC. Each entry's run, started now: kfm-context takes the
+  // entry's latest fire before the clock, and runs the job only if that instant is a slot of
+  // the meaning (one entry each day), with it as the logical date; the other run skips every job.
+  const spec = "specs/dst-daily-berlin.yaml";
+  for (const entry of ["30 1 * * *", "30 0 * * *"]) {
+    test(`the entry ${entry}`, async () => {
+      const ir = specIr(spec);
+      const s = ir.schedule;
+      if (s === null || s.kind !== "cron") throw new Error(`${spec} has no cron schedule`);
+      const meaning = parseCron(s.cron);
+      const utc = parseCron(entry);
+      if (typeof meaning === "string" || typeof utc === "string") throw new Error("bad cron");
+      const latest = (ms: number) =>
+        nextFireTimes(utc, "UTC", ms - 3 * 86_400_000, 10)
+          .filter((t) => t <= ms)
+          .at(-1)!;
+      const isSlot = (t: number) => nextFireTimes(meaning, s.timezone, t - 60_000, 1)[0] === t;
+      const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "+00:00");
+      const r = compileSpec(spec, TARGET);
+      if (r.compiled === null) throw new Error(`${spec} is refused: ${r.refused}`);
+      const scenarioPath = writeScenario(r.compiled.dir, { name: "scheduled", description: "", logicalDate: "2000-01-01T00:00:00+00:00" });
+      const observedPath = join(r.compiled.dir, "observed.json");
+      const before = latest(Date.now());
+      const item = { spec, scenario: { name: "scheduled", description: "", logicalDate: "" }, ir } as unknown as ExecutionItem;
+      await actRun(undefined, "schedule", undefined, entry)({ item, compiled: r.compiled, scenarioPath, observedPath });
+      const after = latest(Date.now());
+      const observed = readObserved(observedPath);
+      expect(observed.run).toBe("succeeded");
+      const dates = observed.attempts.map((a) => a.env.KFM_LOGICAL_DATE);
+      // An entry fire may pass while the run starts: either side of it is right.
+      const want = [before, after].map((t) => (isSlot(t) ? [stamp(t)] : []));
+      expect(want.map((w) => JSON.stringify(w))).toContain(JSON.stringify(dates));
+      if (dates.length === 0) expect(Object.values(observed.jobs).every((j) => j === "not-run")).toBe(true);
+    });
+  }
 });

@@ -99,12 +99,42 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
       scenario("root-times-out-for-good", "Both attempts of `start` time out: it fails for good, no branch runs, the run fails.", {
         attempts: { start: ["hang", "hang"] },
       }),
-      scenario("join-times-out-for-good", "Both attempts of the join time out after both branches finished: the run fails.", {
-        attempts: { join: ["hang", "hang"] },
-      }),
-      scenario("branch-times-out", "The branch `right` (one attempt) times out: `join` does not run, `left` finishes, the run fails.", {
+      scenario(
+        "join-times-out-for-good",
+        "Both attempts of the join time out after both branches finished (`audit`, beside it, runs to the end): the run fails.",
+        {
+          attempts: { join: ["hang", "hang"] },
+        },
+      ),
+      scenario("branch-times-out", "The branch `right` (one attempt) times out: `join` and `audit` do not run, `left` finishes, the run fails.", {
         attempts: { right: ["hang"] },
       }),
+    ],
+  },
+  {
+    spec: "test/execution/specs/branch-timeouts.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario(
+        "left-times-out-right-recovers",
+        "`left` hangs on both attempts (timed out at 3 s and 16 s): it fails for good. `right` fails at 0 s and retries 30 s later, after that: attempt 2 succeeds. `join` does not run, the run fails.",
+        { attempts: { left: ["hang", "hang"], right: ["fail:1"] } },
+      ),
+      scenario(
+        "left-times-out-right-fails",
+        "`left` times out twice (fails for good at 16 s); `right` fails at 0 s and again at 30 s, after that: both fail for good, `join` does not run, the run fails.",
+        { attempts: { left: ["hang", "hang"], right: ["fail:1", "fail:2"] } },
+      ),
+      scenario("both-time-out", "Both branches hang on both attempts: each times out twice and fails for good, `join` does not run, the run fails.", {
+        attempts: { left: ["hang", "hang"], right: ["hang", "hang"] },
+      }),
+      scenario(
+        "branch-times-out-once",
+        "`left` times out on attempt 1 and succeeds on attempt 2, 10 s later; `join` runs after both branches; the run succeeds.",
+        {
+          attempts: { left: ["hang"] },
+        },
+      ),
     ],
   },
   {
@@ -179,8 +209,32 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
     ],
   },
   {
+    // Issue 15's newcomer workflow itself (specs/), with its own minutes-long timeouts and
+    // 30 s first retry wait: a five-job diamond, exponential retries bounded per attempt,
+    // one run at a time.
+    spec: "specs/newcomer.yaml",
+    scenarios: [
+      SUCCESS,
+      scenario("branch-recovers", "`clean_orders` fails once and recovers on attempt 2, 30 s later (the first wait); `join` and `publish` then run.", {
+        attempts: { clean_orders: ["fail:1"] },
+      }),
+    ],
+  },
+  {
+    // Issue 15's daily 02:30 in Europe/Berlin, run for the slot the spring-forward gap moved:
+    // 02:30 read with the offset before the gap, 01:30 UTC (README, Meanings, Schedules).
+    spec: "specs/dst-daily-berlin.yaml",
+    scenarios: [
+      {
+        name: "gap-slot",
+        description: "The run of 2024-03-31's 02:30 slot, which the gap moved to 01:30 UTC: `ds` is 2024-03-31 and `ts` 01:30 UTC.",
+        logicalDate: "2024-03-31T01:30:00+00:00",
+      },
+    ],
+  },
+  {
     spec: "test/execution/specs/concurrency.yaml",
-    note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton and GitHub Actions refuse max_active_runs (KFM301).",
+    note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton refuses max_active_runs (KFM301); on GitHub Actions act runs no concurrency group, so the first run only (the queue is checked by GitHub's parser, conformance).",
     scenarios: [
       scenario(
         "second-run-due",

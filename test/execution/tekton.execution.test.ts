@@ -176,6 +176,21 @@ describe("given a broken Tekton output, when the engine runs it, then the compar
     expect(result.differences.some((d) => d.startsWith(`${it0.label(TARGET)} / notifications`))).toBe(true);
   });
 
+  it("without the run file's starter Job, Tekton's reconciler never starts the pending run (concurrency.yaml / second-run-due)", async () => {
+    const it0 = item("test/execution/specs/concurrency.yaml", "second-run-due");
+    // The queue (targets/tekton/README.md, Concurrency) with nothing to start the run: it stays PipelineRunPending.
+    const broken = executeCase(
+      it0,
+      TARGET,
+      engine(undefined, (docs) => {
+        const job = docs.findIndex((d) => (d as { kind?: string }).kind === "Job");
+        if (job < 0) throw new Error("no starter Job in the run file");
+        docs.splice(job, 1);
+      }),
+    );
+    await expect(broken).rejects.toThrow(/the run never ends: .*PipelineRunPending/);
+  });
+
   it("with one retry too many, a job that fails for good gets one attempt too many (backoff.yaml / fails-for-good)", async () => {
     const it0 = item("test/execution/specs/backoff.yaml", "fails-for-good");
     const result = await executeCase(

@@ -110,15 +110,22 @@ describe("a workflow meant for some targets only", () => {
   });
 
   it("given the same ETL for every target, then validate names every target's refusal at once, like compile, and nothing is written", () => {
+    // As written, the ETL compiles on every target (Tekton: its jobs are layered, so a branch retried with a timeout may stop the run).
+    expect(run(["validate"], newcomer("specs: [workflows/*/workflow.yaml]\n")).code).toBe(0);
+    // With `load` continuing after failures, Tekton refuses `clean`: its timed-out last attempt would stop the run before `load`.
     const dir = newcomer("specs: [workflows/*/workflow.yaml]\n");
+    writeFileSync(
+      join(dir, "workflows/etl/workflow.yaml"),
+      ETL.replace("depends_on: [clean, enrich]\n", "depends_on: [clean, enrich]\n      on_upstream_failure: continue\n"),
+    );
     const validated = run(["validate"], dir);
     expect(validated.code).toBe(1);
-    const found = validated.stderr.split("\n").map((l) => /^(\S+): error (KFM\d+): (\S+ \S+)/.exec(l)?.slice(1).join(" ") ?? l);
+    const found = validated.stderr.split("\n").map((l) => /^(\S+): (?:error|warning) (KFM\d+): (\S+ \S+)/.exec(l)?.slice(1).join(" ") ?? l);
     expect(found).toEqual([
-      "workflows/etl/workflow.yaml:3:20 KFM301 GitHub Actions",
-      "workflows/etl/workflow.yaml:3:20 KFM301 tekton cannot",
+      // GitHub Actions queues its runs (max_active_runs: 1); its jobs have no timeout, so a run may outlast the 100 runs the queue holds.
+      "workflows/etl/workflow.yaml:3:20 KFM233 On GitHub",
       "workflows/etl/workflow.yaml:11:9 KFM301 tekton cannot",
-      "3 errors.",
+      "1 error.",
       "",
     ]);
     // Its hourly schedule in Europe/Berlin runs on elapsed time on every target (no KFM220).
@@ -131,13 +138,13 @@ describe("a workflow meant for some targets only", () => {
     expect(outputs(dir)).toEqual([]);
   });
 
-  it("given the ETL for Argo and GitHub Actions in UTC, then validate --format json gives GitHub's refusal alone", () => {
+  it("given the ETL for Argo and GitHub Actions in UTC, then validate --format json gives GitHub's queue-length warning alone", () => {
     const dir = newcomer("specs:\n  - path: workflows/etl/workflow.yaml\n    targets: [argo, github-actions]\n");
     writeFileSync(join(dir, "workflows/etl/workflow.yaml"), ETL.replace("Europe/Berlin", "UTC"));
     const r = run(["validate", "--format", "json"], dir);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(0);
     const codes = (JSON.parse(r.stdout) as { diagnostics: { code: string; message: string }[] }).diagnostics.map((d) => `${d.code} ${d.message.slice(0, 30)}`);
-    expect(codes).toEqual(["KFM301 GitHub Actions cannot express "]);
+    expect(codes).toEqual(["KFM233 On GitHub Actions the runs of "]);
     expect(outputs(dir)).toEqual([]);
   });
 
@@ -378,38 +385,32 @@ describe("diff of a project spec against its git history", () => {
 });
 
 describe("daylight-saving slots judged for the targets compiled together (KFM220)", () => {
-  const lines = (cron: string, targets?: string[]) =>
+  const lines = (cron: string, targets?: string[], zone = "Europe/Berlin") =>
     analyze(
       "w.yaml",
-      `workflow:\n  name: w\n  schedule: {cron: "${cron}", timezone: Europe/Berlin, start_date: "2024-01-01"}\n  jobs:\n    - job: {name: a, image: a:1}\n`,
+      `workflow:\n  name: w\n  schedule: {cron: "${cron}", timezone: ${zone}, start_date: "2024-01-01"}\n  jobs:\n    - job: {name: a, image: a:1}\n`,
       undefined,
       targets === undefined ? undefined : { targets: targets.map((t) => findTarget(t)!) },
     ).diagnostics.map(formatDiagnostic);
 
   // Europe/Berlin changes its clocks on Sundays: `0 * * * 0` fires on Sundays only.
-  it("given an hourly cron, then every target fires it on elapsed time, GitHub Actions only when it fires on every day (in UTC)", () => {
+  it("given an hourly cron, then every target fires it on elapsed time (GitHub Actions in Etc/UTC, guarded when days are restricted)", () => {
     expect(lines("0 * * * *", ["airflow", "argo", "tekton", "github-actions"])).toEqual([]);
-    expect(lines("0 * * * 0", ["airflow", "argo", "tekton"])).toEqual([]);
-    expect(lines("0 * * * 0", ["github-actions"])).toEqual([
-      expect.stringMatching(/KFM220: .*; a workflow skips such a slot \(that hour did not elapse\), but github-actions runs it at the next valid time\./),
-    ]);
+    expect(lines("0 * * * 0", ["airflow", "argo", "tekton", "github-actions"])).toEqual([]);
   });
 
-  it("given a daily 02:30, then Airflow and Argo fire the gap slot an hour late, and Tekton, which skips it, is refused", () => {
-    expect(lines("30 2 * * *", ["airflow", "argo"])).toEqual([]);
-    expect(lines("30 2 * * *", ["argo", "tekton"])).toEqual([
+  it("given a daily 02:30, then Airflow, Argo and Tekton (its run creator guarding the CronJob) fire the gap slot an hour late and the fold slot once", () => {
+    expect(lines("30 2 * * *", ["airflow", "argo", "tekton"])).toEqual([]);
+    expect(lines("30 2 * 10 0", ["airflow", "argo", "tekton"])).toEqual([]);
+  });
+
+  it("given a daily 02:30 in a zone whose changes follow no POSIX TZ rule, then Tekton, whose guard cannot read that zone's clock, is refused with the reason", () => {
+    // Morocco puts its clocks back for Ramadan, on dates no POSIX TZ rule gives.
+    expect(lines("30 2 * * *", ["airflow", "argo"], "Africa/Casablanca")).toEqual([]);
+    expect(lines("30 2 * * *", ["tekton"], "Africa/Casablanca")).toEqual([
       expect.stringMatching(
-        /02:30 Europe\/Berlin falls in a daylight-saving gap .*\(the first in its window is on 2024-03-31\); a workflow fires such a slot at its wall time read with the offset before the gap \(an hour late\), but tekton skips it\./,
+        /KFM220: .*02:30 Africa\/Casablanca falls in a daylight-saving (gap|fold) .*but tekton (skips it|fires it twice \(once per occurrence\)), and its run creator's guard cannot read the zone's clock without a tz database \(the zone's changes follow no POSIX TZ rule: it does not change its clocks forward once and back once in \d{4}\)\./,
       ),
-    ]);
-  });
-
-  it("given a daily 02:30 in the fold only, then Airflow and Argo run it once, at its second occurrence, and Tekton (twice) is refused", () => {
-    // 02:30 on a fall-back day happens twice; 30 2 * 10 0 is on Sundays in October only, so
-    // it also meets the spring gap never (that is in March).
-    expect(lines("30 2 * 10 0", ["airflow", "argo"])).toEqual([]);
-    expect(lines("30 2 * 10 0", ["airflow", "tekton"])).toEqual([
-      expect.stringMatching(/fold .*; a workflow fires such a slot once, at its second occurrence, but tekton fires it twice \(once per occurrence\)\./),
     ]);
   });
 

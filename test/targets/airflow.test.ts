@@ -615,7 +615,11 @@ describe("check", () => {
     expect(ps).toHaveLength(1);
     expect(ps[0]!.code).toBe("KFM301");
     expect(ps[0]!.at).toEqual(["workflow", "schedule"]);
-    expect(ps[0]!.message).toMatch(/^airflow cannot express event trigger: /);
+    // The reason from Airflow's source (an asset-triggered run has no logical date; events queued
+    // meanwhile start no run of their own) and what to do instead (README "Event triggers").
+    expect(ps[0]!.message).toMatch(/^airflow cannot express an event trigger \(`s3_file_arrival`\): .*has no logical date/);
+    expect(ps[0]!.message).toMatch(/starts no run of its own/);
+    expect(ps[0]!.message).toContain("POST /api/v2/dags/<dag_id>/dagRuns with `logical_date`");
   });
 
   it("accepts exponential backoff (exact through the retry policy)", () => {

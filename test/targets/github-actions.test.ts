@@ -4,7 +4,8 @@
  * the container step under bash with a fake `docker` that records its argv, and the
  * logical-date step under python3 with a pinned clock.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +22,7 @@ import {
   ALL_DONE_IF,
   allDoneIf,
   CONTEXT_SCRIPT,
+  contextWorkflow,
   GATE_SCRIPT,
   JOB_IF,
   NOTIFY_IF,
@@ -34,6 +36,7 @@ import {
   JOB_INPUTS,
   emit,
   githubScheduleZone,
+  githubUtcSchedule,
   jobTimeoutMinutes,
   SECRET_SLOTS,
   sharedFiles,
@@ -43,6 +46,7 @@ import { githubActions } from "../../targets/github-actions/index.js";
 import { lift, parseTemplate } from "../../targets/github-actions/lift.js";
 import { DEFAULT_OPTIONS, type GithubActionsOptions } from "../../targets/github-actions/options.js";
 import { prerequisites } from "../../targets/github-actions/prerequisites.js";
+import { runs } from "../../targets/github-actions/runs.js";
 import { cronFixture as cron } from "../fixtures.js";
 import { notificationText } from "../../src/notify.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
@@ -134,7 +138,8 @@ describe("workflow shape", () => {
     expect(doc(irFixture([{}], { notifications: [n] })).defaults).toEqual({ run: { shell: "bash" } });
     for (const f of sharedFiles()) {
       const shared = parseYamlStream(f.text)[0] as Doc;
-      expect(shared.permissions, f.name).toEqual({});
+      // kfm-context.yml sets none, so its job has exactly its caller job's scopes (none, or actions: read when runs queue).
+      expect(shared.permissions, f.name).toEqual(f.name === "kfm-context.yml" ? undefined : {});
       for (const job of Object.values(shared.jobs)) for (const step of job.steps) expect(step.shell, f.name).toMatch(/^(bash|python3 -I \{0\})$/);
     }
   });
@@ -156,9 +161,62 @@ describe("workflow shape", () => {
   });
 
   it("given a cron schedule in another zone, then the zone is written verbatim, and manual runs stay possible", () => {
-    const d = doc(irFixture([{}], { schedule: cron({ timezone: "America/New_York", periodSeconds: null }) }));
-    expect(d.on.schedule).toEqual([{ cron: "0 2 * * *", timezone: "America/New_York" }]);
+    const d = doc(irFixture([{}], { schedule: cron({ cron: "0 4 * * *", timezone: "America/New_York", periodSeconds: null }) }));
+    expect(d.on.schedule).toEqual([{ cron: "0 4 * * *", timezone: "America/New_York" }]);
     expect(d.on.workflow_dispatch).toBeDefined();
+  });
+
+  it("given a daily slot in a daylight-saving change, then on.schedule is one Etc/UTC cron per offset of the zone, commented, and kfm-context is given them", () => {
+    const ir = irFixture([{}], { schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(doc(ir).on.schedule).toEqual([
+      { cron: "30 1 * * *", timezone: "Etc/UTC" },
+      { cron: "30 0 * * *", timezone: "Etc/UTC" },
+    ]);
+    expect(doc(ir).jobs["kfm-context"].with["utc-crons"]).toBe("30 1 * * *;30 0 * * *");
+    expect(emit(ir)).toContain(
+      '"on":\n  # `30 2 * * *` in Europe/Berlin, in Etc/UTC (no daylight saving there), one entry per UTC offset:\n  #   `30 1 * * *` for +01:00\n',
+    );
+    // Without a change, no UTC entries and no comment.
+    const plain = irFixture([{}], { schedule: cron({ cron: "30 4 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(doc(plain).jobs["kfm-context"].with["utc-crons"]).toBeUndefined();
+    expect(emit(plain)).not.toContain("one entry per UTC offset");
+  });
+
+  it("given the Etc/UTC entries, then lift reads them back as the spec's cron and zone, and refuses entries it cannot read so", () => {
+    const ir = irFixture([{}], { schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(lift(emit(ir))).toEqual(summarize(ir));
+    expect(lift(emit(ir)).schedule).toMatchObject({ cron: "30 2 * * *", timezone: "Europe/Berlin" });
+    // An entry dropped, changed, or in the spec's zone; kfm-context told other entries.
+    expect(() => lift(emit(ir).replace("    - cron: 30 0 * * *\n      timezone: Etc/UTC\n", ""))).toThrow(/on.schedule is not the kfm-context schedule/);
+    expect(() => lift(emit(ir).replace("- cron: 30 0 * * *", "- cron: 30 3 * * *"))).toThrow(/on.schedule is not the kfm-context schedule/);
+    expect(() => lift(emit(ir).replace("- cron: 30 0 * * *\n      timezone: Etc/UTC", "- cron: 30 0 * * *\n      timezone: Europe/Berlin"))).toThrow(
+      /on.schedule is not the kfm-context schedule/,
+    );
+    expect(() => lift(emit(ir).replace("utc-crons: 30 1 * * *;30 0 * * *", "utc-crons: 30 1 * * *"))).toThrow(/utc-crons/);
+    // Every hour in St. John's (offsets -03:30 and -02:30): one UTC entry, not the spec's cron text.
+    const stJohns = irFixture([{}], { schedule: cron({ cron: "0 * * * *", timezone: "America/St_Johns", periodSeconds: null }) });
+    expect(doc(stJohns).on.schedule).toEqual([{ cron: "30 * * * *", timezone: "Etc/UTC" }]);
+    expect(lift(emit(stJohns))).toEqual(summarize(stJohns));
+  });
+
+  it("given a daylight-saving schedule whose Etc/UTC entries for two offsets fire less than 5 minutes apart, then it is refused", () => {
+    // 02:58 and 04:00 in Berlin: 01:58 (+01:00) and 02:00 (+02:00) UTC are 2 minutes apart.
+    const ir = irFixture([{}], { schedule: cron({ cron: "0,58 2,4 * * *", timezone: "Europe/Berlin", periodSeconds: null }) });
+    expect(check(ir).map((p) => p.message)).toEqual([expect.stringMatching(/two of its entries fire 2 minutes apart/)]);
+  });
+
+  it("given crons whose UTC shift crosses midnight or half an hour, then the entries cover every slot's instant once, day fields widened", () => {
+    const cover = (c: string, zone: string) => githubUtcSchedule({ cron: c, timezone: zone, start: null, end: null })?.map((e) => e.cron);
+    // Santiago's clocks change at Saturday's midnight: a Saturday-evening slot is a Sunday in UTC.
+    expect(cover("30 23 * * 6", "America/Santiago")).toEqual(["30 3 * * 0", "30 2 * * 0"]);
+    // Midnight on the 1st in Sydney is the UTC afternoon of the month's last day.
+    expect(cover("0 2 1 * *", "Australia/Sydney")).toEqual(["0 16 28-31 * *", "0 15 28-31 * *"]);
+    // Every hour on Sundays in New York: Sunday 00:00-04:59 is Monday in UTC; both offsets give the same times.
+    expect(cover("0 * * * 0", "America/New_York")).toEqual(["0 * * * 0,1"]);
+    // Lord Howe moves its clocks by half an hour.
+    expect(cover("15 2 * * *", "Australia/Lord_Howe")).toEqual(["45 15 * * *", "15 15 * * *"]);
+    // A cron firing every hour whose meaning UTC fires alike keeps one entry (githubScheduleZone).
+    expect(cover("0 * * * *", "Europe/Berlin")).toBeUndefined();
   });
 
   it("given jobs, then every job needs kfm-context first, then its dependencies, and runs only if all succeeded", () => {
@@ -354,19 +412,43 @@ describe("runtime values", () => {
   });
 });
 
+// ---------------------------------------------------------------- event triggers
+
+describe("an event trigger (s3_file_arrival) as repository_dispatch", () => {
+  const eventIr = (prefix = "sales/in/") =>
+    irFixture([{}], {
+      schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: `s3://raw.bucket/${prefix}`, bucket: "raw.bucket", prefix },
+    });
+
+  it("given an event trigger, then it compiles: a dispatch type named for the workflow, kfm-context given the bucket and prefix", () => {
+    const ir = eventIr();
+    expect(codes(ir)).toEqual([]);
+    expect(doc(ir).on.repository_dispatch).toEqual({ types: [`${ir.name}-s3-file-arrival`] });
+    expect(doc(ir).on.schedule).toBeUndefined();
+    expect(doc(ir).on.workflow_dispatch.inputs.logical_date.required).toBe(true);
+    expect(doc(ir).jobs["kfm-context"].with).toMatchObject({ "event-bucket": "raw.bucket", "event-prefix": "sales/in/" });
+    // The payload reaches the script as a step variable, never in its text.
+    const step = (contextWorkflow() as Doc).jobs["logical-date"].steps[0];
+    expect(step.env.KFMI_EVENT_PAYLOAD).toBe("${{ toJSON(github.event.client_payload) }}");
+    expect(CONTEXT_SCRIPT).not.toContain("client_payload }}");
+  });
+
+  it("given an event trigger, then lift reads it back, and refuses a drifted type, a missing bucket or a dispatch beside a schedule", () => {
+    const ir = eventIr();
+    const text = emit(ir);
+    expect(lift(text)).toEqual(summarize(ir));
+    expect(lift(text).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.bucket/sales/in/" });
+    expect(lift(emit(eventIr(""))).schedule).toEqual({ kind: "event", trigger: "s3_file_arrival", source: "s3://raw.bucket/" });
+    expect(() => lift(text.replace(`- ${ir.name}-s3-file-arrival`, "- other"))).toThrow(/on.repository_dispatch is not/);
+    expect(() => lift(text.replace("      event-bucket: raw.bucket\n", ""))).toThrow(/event-bucket is not a bucket name/);
+    expect(() => lift(text.replace(/ {2}repository_dispatch:\n {4}types:\n {6}- .*\n/, ""))).toThrow(/no on.repository_dispatch/);
+    expect(() => lift(text.replace('"on":\n', '"on":\n  schedule:\n    - cron: 0 2 * * *\n      timezone: Etc/UTC\n'))).toThrow();
+  });
+});
+
 // ---------------------------------------------------------------- refusals
 
 describe("refusals (KFM301)", () => {
-  it("given an event trigger, then it is refused", () => {
-    expect(
-      codes(
-        irFixture([{}], {
-          schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" },
-        }),
-      ),
-    ).toEqual(["KFM301"]);
-  });
-
   it("given catchup true, then it is refused", () => {
     const ps = check(irFixture([{}], { schedule: cron({ catchup: true }) }));
     expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
@@ -837,11 +919,14 @@ function runContext(env: Record<string, string>, nowIso: string) {
     KFMI_INPUT_LOGICAL_DATE: "",
     KFMI_CRON: "",
     KFMI_TIMEZONE: "UTC",
+    KFMI_UTC_CRONS: "",
     KFMI_START: "",
     KFMI_END: "",
     KFMI_PERIOD_SECONDS: "",
     KFMI_RUN_TIMEOUT: "",
     KFMI_RUN_TOKEN_SEED: "kfm-run-token/v1\nwf\n00\n",
+    KFMI_SLOT_FROM: "",
+    KFMI_TOKEN: "",
     ...env,
   };
   const r = spawnSync("python3", ["-I", "-c", launcher], { env: full, encoding: "utf8" });
@@ -927,6 +1012,24 @@ describe("the logical-date script, executed with a pinned clock", () => {
     expect(githubScheduleZone(hourly("0 * * * *", "Asia/Kolkata"))).toBe("Asia/Kolkata");
     expect(githubScheduleZone(hourly("0 * * * 1-5", "America/New_York"))).toBe("America/New_York");
     expect(githubScheduleZone(hourly("15 4 * * *", "Europe/Berlin"))).toBe("Europe/Berlin");
+  });
+
+  it("given the Etc/UTC entries of a daily slot in Berlin, then each day the entry of the offset in force runs and the other is skipped", () => {
+    const berlin = { KFMI_CRON: "30 2 * * *", KFMI_TIMEZONE: "Europe/Berlin", KFMI_UTC_CRONS: "30 1 * * *;30 0 * * *" };
+    const at = (now: string, entry: string) => runContext({ ...berlin, KFMI_EVENT_SCHEDULE: entry }, now);
+    // Summer (+02:00): 00:30Z is 02:30; 01:30Z is 03:30, no slot.
+    expect(at("2024-07-01T00:41:00Z", "30 0 * * *").out.ts).toBe("2024-07-01T00:30:00+00:00");
+    expect(at("2024-07-01T01:41:00Z", "30 1 * * *").out).toEqual({ run: "false" });
+    // Spring forward: 02:30 does not exist; it fires read with +01:00, at 01:30Z (03:30 CEST).
+    expect(at("2024-03-31T00:31:00Z", "30 0 * * *").out).toEqual({ run: "false" });
+    expect(at("2024-03-31T01:31:00Z", "30 1 * * *").out.ts).toBe("2024-03-31T01:30:00+00:00");
+    // Fall back: 02:30 happens at 00:30Z and 01:30Z; the second runs.
+    expect(at("2024-10-27T00:31:00Z", "30 0 * * *").out).toEqual({ run: "false" });
+    expect(at("2024-10-27T01:31:00Z", "30 1 * * *").out.ts).toBe("2024-10-27T01:30:00+00:00");
+    // A late start stays with its entry: the 00:30Z run of a summer day started after 01:30Z.
+    expect(at("2024-07-01T01:50:00Z", "30 0 * * *").out.ts).toBe("2024-07-01T00:30:00+00:00");
+    // An entry the workflow does not declare fails closed.
+    expect(at("2024-07-01T01:50:00Z", "30 2 * * *").status).toBe(1);
   });
 
   it("given a run timeout, then the deadline is the context job's start plus the timeout", () => {
@@ -1154,18 +1257,166 @@ describe("on_upstream_failure: continue (runWhen all_done)", () => {
 // ---------------------------------------------------------------- issue 4: max_active_runs (trap 10)
 
 describe("max_active_runs (concurrency.queue)", () => {
-  it("given max_active_runs 1, then it is refused at that key (concurrency groups cancel or cap pending runs)", () => {
-    const ps = check(irFixture([{}], { maxActiveRuns: 1 }));
+  it("given max_active_runs 2, then it is refused at that key (a concurrency group runs one run at a time)", () => {
+    const ps = check(irFixture([{}], { maxActiveRuns: 2 }));
     expect(ps.map((p) => p.code)).toEqual(["KFM301"]);
     expect(ps[0]!.at).toEqual(["workflow", "max_active_runs"]);
-    expect(ps[0]!.message).toMatch(/queue: max/);
+    expect(ps[0]!.message).toMatch(/at most one job or workflow at a time/);
   });
 
-  it("given no limit, then no concurrency key is written, and output with one is refused by lift", () => {
+  it("given max_active_runs 1, then the workflow's runs queue in its own group with queue: max, and kfm-context reads the run's creation time", () => {
+    const ir = irFixture([{ timeoutSeconds: 600 }], { maxActiveRuns: 1, schedule: cron({ cron: "0 * * * *", periodSeconds: 3600 }) });
+    expect(check(ir)).toEqual([]);
+    const d = doc(ir);
+    expect(d.concurrency).toEqual({ group: "kfm-wf", queue: "max" });
+    expect(d.jobs["kfm-context"].permissions).toEqual({ actions: "read" });
+    expect(d.jobs["kfm-context"].with["slot-from"]).toBe("created_at");
+    // The spec's jobs and the notifications are what they are without the queue.
+    const plain = doc({ ...ir, maxActiveRuns: null });
+    expect(d.jobs.job_0).toEqual(plain.jobs.job_0);
+    expect(lift(emit(ir)).maxActiveRuns).toBe(1);
+    expect(lift(emit(ir))).toEqual({ ...summarize(ir), maxActiveRuns: 1 });
+  });
+
+  it("given output whose queue is not the one emit writes, then lift refuses it", () => {
+    const text = emit(irFixture([{}], { maxActiveRuns: 1 }));
+    expect(() => lift(text.replace("queue: max", "queue: single"))).toThrow(/concurrency/);
+    expect(() => lift(text.replace("group: kfm-wf", "group: other"))).toThrow(/concurrency/);
+    expect(() => lift(text.replace(/^concurrency:\n.*\n.*\n/m, ""))).toThrow(/concurrency/);
+    expect(() => lift(text.replace("slot-from: created_at", 'slot-from: ""'))).toThrow(/slot-from is not created_at/);
+    expect(() => lift(text.replace("actions: read", "actions: write"))).toThrow(/actions: read/);
+  });
+
+  it("given no limit, then no concurrency key or token scope is written, and output with one is refused by lift", () => {
     const text = emit(irFixture());
     expect(doc(irFixture()).concurrency).toBeUndefined();
+    expect(doc(irFixture()).jobs["kfm-context"].permissions).toBeUndefined();
     expect(lift(text).maxActiveRuns).toBeNull();
     expect(() => lift(text.replace(/^permissions:/m, "concurrency:\n  group: x\npermissions:"))).toThrow(/concurrency/);
+  });
+
+  it("given an hourly schedule and runs bounded well below 100 hours, then no warning; unbounded runs warn that the queue may overflow (KFM233)", () => {
+    const bounded = irFixture([{ timeoutSeconds: 1200, retry: { ...irFixture().jobs[0]!.retry, maxAttempts: 4 } }], {
+      maxActiveRuns: 1,
+      schedule: cron({ cron: "0 * * * *", periodSeconds: 3600 }),
+    });
+    expect(check(bounded)).toEqual([]);
+    const unbounded = irFixture([{}], { maxActiveRuns: 1, schedule: cron({ cron: "0 * * * *", periodSeconds: 3600 }) });
+    const ps = check(unbounded);
+    expect(ps.map((p) => [p.code, p.severity])).toEqual([["KFM233", "warning"]]);
+    expect(ps[0]!.message).toMatch(/at most 100 pending runs/);
+    // A run timeout below 100 periods bounds it; a daily schedule cannot fill the queue within GitHub's 35-day run limit.
+    expect(check({ ...unbounded, timeoutSeconds: 3600 })).toEqual([]);
+    expect(check({ ...unbounded, schedule: cron({ cron: "0 3 * * *" }) })).toEqual([]);
+    expect(check({ ...unbounded, timeoutSeconds: 101 * 3600 }).map((p) => p.code)).toEqual(["KFM233"]);
+  });
+});
+
+describe("a backfill of a workflow whose runs queue", () => {
+  it("given more dates than the queue holds beside a running run, then the .sh says to dispatch at most 101 at a time; fewer, no note", () => {
+    const ir = irFixture([{}], { maxActiveRuns: 1 });
+    const dates = (n: number) => Array.from({ length: n }, (_, i) => Date.UTC(2024, 0, 1, i));
+    const sh = (n: number, over: Partial<Workflow> = {}) => runs({ ...ir, ...over }, dates(n), { ref: "main" }).files.find((f) => f.suffix === ".sh")!.text;
+    expect(sh(102)).toMatch(/^# This workflow's runs queue \(max_active_runs: 1\).*\n# cancelling the next: dispatch at most 101 lines at a time/);
+    expect(sh(101)).toMatch(/^# logical date /);
+    expect(sh(102, { maxActiveRuns: null })).toMatch(/^# logical date /);
+  });
+});
+
+describe("the logical-date script of a workflow whose runs queue, against a fake REST API", () => {
+  /** Runs CONTEXT_SCRIPT with the clock at nowIso, while a local server answers GET .../actions/runs/<id> with `body`. */
+  async function runQueued(env: Record<string, string>, nowIso: string, body: string, status = 200) {
+    const seen: Array<{ url: string; auth: string | undefined }> = [];
+    const server = createServer((req, res) => {
+      seen.push({ url: req.url ?? "", auth: req.headers.authorization });
+      res.writeHead(status, { "Content-Type": "application/json" });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), "kfm-gha-"));
+    dirs.push(dir);
+    const script = join(dir, "context.py");
+    const output = join(dir, "output");
+    writeFileSync(script, CONTEXT_SCRIPT);
+    writeFileSync(output, "");
+    const now = Date.parse(nowIso) / 1000;
+    const launcher = `import time; time.time = lambda: ${now}; exec(compile(open(${JSON.stringify(script)}).read(), "context.py", "exec"))`;
+    const r = await new Promise<{ status: number | null; stdout: string }>((resolve) => {
+      execFile(
+        "python3",
+        ["-I", "-c", launcher],
+        {
+          env: {
+            PATH: "/usr/bin:/bin:" + (process.env.PATH ?? ""),
+            GITHUB_OUTPUT: output,
+            GITHUB_API_URL: `http://127.0.0.1:${port}`,
+            GITHUB_REPOSITORY: "acme/data",
+            GITHUB_RUN_ID: "42",
+            KFMI_EVENT_NAME: "schedule",
+            KFMI_EVENT_SCHEDULE: env.KFMI_CRON ?? "",
+            KFMI_INPUT_LOGICAL_DATE: "",
+            KFMI_TIMEZONE: "UTC",
+            KFMI_START: "",
+            KFMI_END: "",
+            KFMI_PERIOD_SECONDS: "",
+            KFMI_RUN_TIMEOUT: "",
+            KFMI_RUN_TOKEN_SEED: "seed",
+            KFMI_SLOT_FROM: "created_at",
+            KFMI_UTC_CRONS: "",
+            KFMI_TOKEN: "the-token",
+            ...env,
+          },
+          encoding: "utf8",
+        },
+        (error, stdout) => resolve({ status: error === null ? 0 : ((error as { code?: number }).code ?? 1), stdout }),
+      );
+    });
+    server.close();
+    const out: Record<string, string> = {};
+    for (const line of readFileSync(output, "utf8")
+      .split("\n")
+      .filter((l) => l !== "")) {
+      const i = line.indexOf("=");
+      out[line.slice(0, i)] = line.slice(i + 1);
+    }
+    return { ...r, out, seen };
+  }
+
+  it("given a scheduled run that waited three hours in the queue, then its logical date is the slot before GitHub created it, not before now", async () => {
+    const r = await runQueued(
+      { KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York", KFMI_RUN_TIMEOUT: "600" },
+      "2024-06-03T13:05:00Z",
+      '{"id": 42, "created_at": "2024-06-03T10:00:07Z", "run_started_at": "2024-06-03T13:04:58Z"}',
+    );
+    expect(r.status).toBe(0);
+    expect(r.seen).toEqual([{ url: "/repos/acme/data/actions/runs/42", auth: "Bearer the-token" }]);
+    expect(r.out.ts).toBe("2024-06-03T10:00:00+00:00");
+    // The run's deadline counts from when it started, after the queue: now + the timeout.
+    expect(r.out.deadline).toBe(String(Date.parse("2024-06-03T13:05:00Z") / 1000 + 600));
+  });
+
+  it("given the creation time in a repeated hour of an hourly New York schedule, then the run is dated by that occurrence", async () => {
+    // 2024-11-03 01:30 EDT is 05:30Z, 01:30 EST is 06:30Z; GitHub fires 0 * * * * in Etc/UTC (elapsed hours).
+    const r = await runQueued({ KFMI_CRON: "0 * * * *", KFMI_TIMEZONE: "America/New_York" }, "2024-11-03T09:00:00Z", '{"created_at": "2024-11-03T06:00:03Z"}');
+    expect(r.out.ts).toBe("2024-11-03T06:00:00+00:00");
+  });
+
+  it("given a manual run, then the date is the input's and the API is not asked", async () => {
+    const r = await runQueued(
+      { KFMI_EVENT_NAME: "workflow_dispatch", KFMI_INPUT_LOGICAL_DATE: "2024-01-31T02:00:00Z", KFMI_CRON: "0 * * * *" },
+      "2025-06-01T00:00:00Z",
+      "{}",
+    );
+    expect(r.out.ts).toBe("2024-01-31T02:00:00+00:00");
+    expect(r.seen).toEqual([]);
+  });
+
+  it("given the API refuses (a token without actions: read), then kfm-context fails and no job starts", async () => {
+    const r = await runQueued({ KFMI_CRON: "0 * * * *" }, "2024-06-03T13:05:00Z", '{"message": "Resource not accessible by integration"}', 403);
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain("cannot read when this run was created");
+    expect(r.out).toEqual({});
   });
 });
 
@@ -1503,5 +1754,69 @@ describe("prerequisites (explain --target)", () => {
       .join("\n");
     expect(withLogin).toContain("self-hosted, linux");
     expect(withLogin).toContain("GHCR_TOKEN");
+  });
+});
+
+describe("the logical-date script on a repository_dispatch, executed on S3 event records", () => {
+  const record = (over: Record<string, unknown> = {}, key = "sales/in/2024/part-0.csv", bucket = "raw.bucket") => ({
+    eventName: "ObjectCreated:Put",
+    eventTime: "2024-01-01T02:03:04.567Z",
+    s3: { bucket: { name: bucket }, object: { key } },
+    ...over,
+  });
+  const dispatch = (payload: unknown) =>
+    runContext(
+      { KFMI_EVENT_NAME: "repository_dispatch", KFMI_EVENT_PAYLOAD: JSON.stringify(payload), KFMI_EVENT_BUCKET: "raw.bucket", KFMI_EVENT_PREFIX: "sales/in/" },
+      "2025-06-01T00:00:00Z",
+    );
+
+  it("given a new object's record under the prefix, then the logical date is its eventTime in whole seconds, UTC", () => {
+    const r = dispatch({ Records: [record()] });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.out).toEqual({
+      run: "true",
+      execution_date: "2024-01-01T02:03:04+00:00",
+      ds: "2024-01-01",
+      ts: "2024-01-01T02:03:04+00:00",
+      run_token: runToken("kfm-run-token/v1\nwf\n00\n", Date.parse("2024-01-01T02:03:04Z")),
+    });
+  });
+
+  it("given MinIO's record (s3: event name, %2F in the key) or an offset eventTime, then it runs at that instant in UTC", () => {
+    expect(dispatch({ Records: [record({ eventName: "s3:ObjectCreated:Put" }, "sales%2Fin%2Fa.csv")] }).out.ts).toBe("2024-01-01T02:03:04+00:00");
+    expect(dispatch({ Records: [record({ eventTime: "2024-01-01T04:03:04+02:00" })] }).out.ts).toBe("2024-01-01T02:03:04+00:00");
+  });
+
+  it("given a record of another bucket, another prefix, a removal, or a payload without records, then the run is skipped (run=false), not failed", () => {
+    for (const payload of [
+      { Records: [record({}, "sales/in/a.csv", "other.bucket")] },
+      { Records: [record({}, "sales/out/a.csv")] },
+      { Records: [record({}, "sales/inbox/a.csv")] },
+      { Records: [record({ eventName: "ObjectRemoved:Delete" })] },
+      { Records: [record({ eventName: "s3:ObjectAccessed:Get" })] },
+      { Records: [] },
+      {},
+      null,
+    ]) {
+      const r = dispatch(payload);
+      expect(r.status, JSON.stringify(payload) + r.stderr).toBe(0);
+      expect(r.out, JSON.stringify(payload)).toEqual({ run: "false" });
+    }
+  });
+
+  it("given a matching record without a readable eventTime, or a workflow without an event trigger, then the context job fails closed", () => {
+    for (const eventTime of [undefined, "", "2024-01-01 02:03:04Z", "2024-02-30T00:00:00Z", 1704074584]) {
+      const r = dispatch({ Records: [record({ eventTime })] });
+      expect(r.status, String(eventTime)).toBe(1);
+      expect(r.out, String(eventTime)).toEqual({});
+      expect(r.stdout, String(eventTime)).toContain("::error title=kfm-context::the S3 event record has no eventTime");
+      expect(r.stderr, String(eventTime)).not.toContain("Traceback");
+    }
+    const none = runContext(
+      { KFMI_EVENT_NAME: "repository_dispatch", KFMI_EVENT_PAYLOAD: JSON.stringify({ Records: [record()] }), KFMI_EVENT_BUCKET: "", KFMI_EVENT_PREFIX: "" },
+      "2025-06-01T00:00:00Z",
+    );
+    expect(none.status).toBe(1);
+    expect(none.stdout).toContain("this workflow has no event trigger");
   });
 });

@@ -12,18 +12,22 @@ import { describe, expect, it } from "vitest";
 import type { V1Container, V1CronJob } from "@kubernetes/client-node";
 import type { CronSchedule, EventSchedule, Job, Retry, Template, Workflow } from "../../src/ir.js";
 import { summarize } from "../../src/summary.js";
+import { dstGuard, parseCron, type Cron } from "../../src/cron.js";
 import { runToken } from "../../src/runtime.js";
-import { parseYamlStream } from "../../src/yaml.js";
+import { parseYamlStream, toYamlStream } from "../../src/yaml.js";
 import { check } from "../../targets/tekton/check.js";
 import {
   CONTEXT_SCRIPT,
   CREATOR_SCRIPT,
+  creatorScript,
   emit,
   k8sLiteral,
   KUBECTL_IMAGE,
   renderTemplate,
   SHELL_IMAGE,
+  STARTER_SCRIPT,
   STARTING_DEADLINE_SECONDS,
+  UPSTREAM_WAIT_SCRIPT,
   STATUS_SCRIPT,
   RUN_STATUS_SCRIPT,
   FAILED_SCRIPT,
@@ -42,6 +46,7 @@ import { lift, parseTemplate } from "../../targets/tekton/lift.js";
 import { notificationText } from "../../src/notify.js";
 import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
 const RESTRICTED_CONTAINER = RESTRICTED_CONTAINER_SECURITY_CONTEXT;
+import { tektonWaiterAccount } from "../../src/names.js";
 import { runWithFakeCurl, sentText } from "../notify-script.js";
 import { cronFixture as cron, irFixture as baseIr, jobFixture as baseJob, NO_RETRY } from "../fixtures.js";
 
@@ -590,13 +595,62 @@ describe("failure behaviour (trap 5: blast radius; trap 4: all_done leaf)", () =
     expect(lift(docs.map((d) => JSON.stringify(d)).join("\n---\n")).jobs["b"]!.runWhen).toBe("all_done");
   });
 
-  it("given a retried job with a timeout in a branching workflow, when checked, then KFM301 names the job; in a chain it is accepted", () => {
-    const timed = jobFixture("c", { retry: retried, timeoutSeconds: 60 });
-    const refused = check(irFixture({ jobs: [jobFixture("a"), timed] }));
-    expect(refused).toHaveLength(1);
-    expect(refused[0]!.message).toMatch(/tekton cannot express job 'c' with both retries/);
-    expect(check(irFixture({ jobs: [jobFixture("a"), { ...timed, dependsOn: ["a"] }] }))).toEqual([]);
-    expect(check(irFixture({ jobs: [jobFixture("a"), jobFixture("c", { timeoutSeconds: 60 })] }))).toEqual([]);
+  it("given jobs in layers (a chain, a diamond, roots side by side), when emitted, then the output is the plain Pipeline, whose own stop is the meaning", () => {
+    const layeredJobs = [
+      jobFixture("a", { retry: retried, timeoutSeconds: 60 }),
+      jobFixture("b", { dependsOn: ["a"], retry: retried, timeoutSeconds: 60 }),
+      jobFixture("c", { dependsOn: ["a"], retry: retried, timeoutSeconds: 60 }),
+      jobFixture("d", { dependsOn: ["b", "c"], retry: retried, timeoutSeconds: 60 }),
+    ];
+    const ir = irFixture({ jobs: layeredJobs, notifications: [] });
+    expect(check(ir)).toEqual([]);
+    const out = compile(ir);
+    expect(out.pipeline.spec.finally).toBeUndefined();
+    expect(out.pipeline.spec.tasks.map((t) => t.name)).toEqual(["kfm-context", "a", "b", "c", "d"]);
+    for (const t of out.pipeline.spec.tasks) {
+      expect(t.onError, t.name).toBeUndefined();
+      expect(t.when, t.name).toBeUndefined();
+      expect(t.taskSpec!.steps.map((x) => x.onError)).toEqual(t.taskSpec!.steps.map(() => undefined));
+    }
+    expect(lift(emitted(ir))).toEqual(summarize(ir));
+  });
+
+  it("given a plain Pipeline whose jobs are not layered, when lifted, then it is refused (a failure would stop a job beside the failed one)", () => {
+    const ir = irFixture({ jobs: [jobFixture("a"), jobFixture("b", { dependsOn: ["a"] }), jobFixture("c", { dependsOn: ["a"] })], notifications: [] });
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; spec: { tasks: { name: string; runAfter?: string[] }[] } }[];
+    docs.find((d) => d.kind === "Pipeline")!.spec.tasks.find((t) => t.name === "c")!.runAfter = ["kfm-context"];
+    expect(() => lift(toYamlStream(docs))).toThrow(/neither upstream nor downstream/);
+  });
+
+  it("given a retried job with a timeout under the failure emulation, when checked, then KFM301 names it only where its stop would keep a job from starting, hide a failure, or skip a continuing job", () => {
+    const timed = (name: string, over: Partial<Job> = {}) => jobFixture(name, { retry: retried, timeoutSeconds: 60, ...over });
+    const refusal = (jobs: Job[]) => check(irFixture({ jobs, notifications: [] })).map((p) => p.message);
+    // c beside b, whose parent a is not upstream of c: c may fail before b starts.
+    expect(refusal([jobFixture("a"), jobFixture("b", { dependsOn: ["a"] }), timed("c")])).toEqual([
+      expect.stringMatching(
+        /tekton cannot express job 'c' with both retries \(max_attempts 3\) and a timeout beside 'b', which waits for a job not upstream of 'c' and might never start/,
+      ),
+    ]);
+    // x beside y, which started with it (same parent) but is retried: y's kfm-failed task would not be created.
+    expect(refusal([jobFixture("a"), timed("x", { dependsOn: ["a"], runWhen: "all_done" }), jobFixture("y", { dependsOn: ["a"], retry: retried })])).toEqual([
+      expect.stringMatching(/job 'x' .* beside the retried 'y', whose last failure would not show/),
+    ]);
+    // The same with y not retried: its own TaskRun shows its failure, and it started with x.
+    expect(refusal([jobFixture("a"), timed("x", { dependsOn: ["a"], runWhen: "all_done" }), jobFixture("y", { dependsOn: ["a"] })])).toEqual([]);
+    // A job below that continues after failures would never run.
+    expect(refusal([timed("a"), jobFixture("b", { dependsOn: ["a"], runWhen: "all_done" })])).toEqual([
+      expect.stringMatching(/job 'a' .* before 'b', which continues after failures/),
+    ]);
+    // The join of a diamond with a job beside it that waits only for jobs upstream of the join.
+    expect(
+      refusal([
+        jobFixture("a"),
+        jobFixture("b", { dependsOn: ["a"] }),
+        jobFixture("c", { dependsOn: ["a"] }),
+        jobFixture("e", { dependsOn: ["c"] }),
+        timed("d", { dependsOn: ["b", "c"] }),
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -624,10 +678,70 @@ describe("standard env, secrets and concurrency", () => {
     expect(lift(emitted(ir)).jobs["a"]!.env["PASSWORD"]).toEqual({ secret: "trino-credentials", key: "password" });
   });
 
-  it("given max_active_runs, when checked, then KFM301 (Tekton has no run queue)", () => {
-    const problems = check(irFixture({ maxActiveRuns: 1 }));
+  it("given max_active_runs with a cron schedule, when emitted, then every run is created pending, a finally task and the creator's second container start the oldest, and lift reads the limit back", () => {
+    const ir = irFixture({ maxActiveRuns: 2, schedule: cron(), timeoutSeconds: 3600 });
+    expect(check(ir)).toEqual([]);
+    const docs = parseYamlStream(emitted(ir)) as { kind: string; metadata: { name?: string }; spec: any; rules?: unknown }[];
+    const pipeline = docs.find((d) => d.kind === "Pipeline")!;
+    const starter = pipeline.spec.finally.find((t: { name: string }) => t.name === "kfm-start-runs");
+    expect(starter.when).toBeUndefined();
+    expect(starter.taskSpec.steps[0].onError).toBe("continue");
+    expect(starter.taskSpec.steps[0].command).toEqual(["/bin/bash", "-c", k8sLiteral(STARTER_SCRIPT)]);
+    const pod = docs.find((d) => d.kind === "CronJob")!.spec.jobTemplate.spec.template.spec;
+    expect(pod.initContainers.map((c: V1Container) => c.name)).toEqual(["kfm-create-run"]);
+    expect(pod.containers.map((c: V1Container) => c.name)).toEqual(["kfm-start-runs"]);
+    const scheduled = JSON.parse(pod.initContainers[0].env.find((e: { name: string }) => e.name === "KFM_PIPELINERUN").value.replace(/\$\$/g, "$"));
+    const manual = docs.find((d) => d.kind === "PipelineRun")!;
+    for (const r of [scheduled, manual]) {
+      expect(r.spec.status).toBe("PipelineRunPending");
+      expect(r.spec.taskRunSpecs).toEqual([{ pipelineTaskName: "kfm-start-runs", serviceAccountName: "daily-sales-run-starter" }]);
+      // The starter is a finally task: the workflow timeout is timeouts.tasks, so it still runs when that fires.
+      expect(r.spec.timeouts).toEqual({ tasks: "1h", finally: "11m", pipeline: "1h11m" });
+    }
+    expect(docs.filter((d) => d.kind === "Job").map((d) => d.spec.template.spec.serviceAccountName)).toEqual(["daily-sales-run-starter"]);
+    const roles = docs.filter((d) => d.kind === "Role");
+    expect(roles.map((r) => r.metadata.name)).toEqual(["daily-sales-run-creator", "daily-sales-run-starter"]);
+    expect(roles[1]!.rules).toEqual([
+      { apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get", "list", "patch"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], resourceNames: ["daily-sales-run-queue"], verbs: ["get", "update"] },
+    ]);
+    const lifted = lift(emitted(ir));
+    expect(lifted.maxActiveRuns).toBe(2);
+    expect(lifted).toEqual(summarize(ir));
+  });
+
+  it("given output whose runs are not created pending, or whose starter lost its finally task or its onError, when lifted, then it is refused", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: cron() });
+    const text = emitted(ir);
+    expect(() => lift(text.replace(/\n  status: PipelineRunPending/g, ""))).toThrow(/not created PipelineRunPending/);
+    expect(() => lift(text.replace(/\n {12}onError: continue/g, ""))).toThrow(/would fail the run/);
+    expect(() =>
+      lift(
+        text.replace(
+          /value: "1"\n(\s+)- name: KFM_OWN_RUN\n\s+value: \$\(context.pipelineRun.name\)/,
+          'value: "2"\n$1- name: KFM_OWN_RUN\n$1  value: $(context.pipelineRun.name)',
+        ),
+      ),
+    ).toThrow(/another run limit/);
+  });
+
+  it("given max_active_runs, when a backfill is planned, then its runs are pending and one starter Job follows them", () => {
+    const ir = irFixture({ maxActiveRuns: 1, schedule: cron() });
+    const docs = parseYamlStream(runs(ir, [Date.UTC(2024, 0, 2, 2), Date.UTC(2024, 0, 3, 2)], { ref: "main" }).files[0]!.text) as { kind: string; spec: any }[];
+    expect(docs.map((d) => d.kind)).toEqual(["PipelineRun", "PipelineRun", "Job"]);
+    expect(docs.slice(0, 2).map((d) => d.spec.status)).toEqual(["PipelineRunPending", "PipelineRunPending"]);
+  });
+
+  it("given max_active_runs with an event trigger, when checked, then KFM301 (the TriggerTemplate creates no starter)", () => {
+    const problems = check(
+      irFixture({
+        maxActiveRuns: 1,
+        schedule: { kind: "event", at: ["workflow", "schedule"], trigger: "s3_file_arrival", source: "s3://b/p/", bucket: "b", prefix: "p/" },
+      }),
+    );
     expect(problems).toHaveLength(1);
-    expect(problems[0]!.message).toMatch(/tekton cannot express max_active_runs: 1/);
+    expect(problems[0]!.message).toMatch(/tekton cannot express max_active_runs: 1 with an event trigger/);
   });
 });
 
@@ -747,10 +861,11 @@ describe.each(shells)("kfm-wait script under %s", (...shell) => {
   });
 });
 
-describe.skipIf(!hasTool("bash") || !hasTool("jq"))("CronJob run creator (bash + jq, fake kubectl)", () => {
-  const out = compile(
-    irFixture({ timeoutSeconds: 600, schedule: cron({ timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-06-01T00:00:00" }) }),
-  );
+/**
+ * The CronJob's creator container run by bash with a fake kubectl (its `get job` prints the
+ * slot, its `create` keeps the run) and the container's env values as Kubernetes expands them.
+ */
+function creatorRunner(out: Out) {
   const c = creator(out);
   const script = kubernetesExpand(c.command![2]!);
   const dir = mkdtempSync(join(tmpdir(), "kfm-creator-"));
@@ -774,11 +889,24 @@ if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXIS
       KFM_NAMESPACE: "data",
       ...extra,
     };
-    for (const name of ["KFM_WINDOW_START", "KFM_WINDOW_END", "KFM_PIPELINERUN"]) vars[name] = kubernetesExpand(env(c, name) ?? "");
+    for (const e of c.env ?? []) if (e.valueFrom === undefined) vars[e.name] = kubernetesExpand(e.value ?? "");
     const r = spawnSync("bash", ["-c", script], { env: vars, encoding: "utf8" });
     const text = readFileSync(created, "utf8");
-    return { status: r.status, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, run: text === "" ? null : (JSON.parse(text) as TektonPipelineRun) };
   }
+  return { script, create };
+}
+
+describe.skipIf(!hasTool("bash") || !hasTool("jq"))("CronJob run creator (bash + jq, fake kubectl)", () => {
+  // 04:00 in Europe/Berlin is in no daylight-saving change: the creator without the guard.
+  const { script, create } = creatorRunner(
+    compile(
+      irFixture({
+        timeoutSeconds: 600,
+        schedule: cron({ cron: "0 4 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2024-06-01T00:00:00" }),
+      }),
+    ),
+  );
 
   it("given a slot inside the window, when the creator runs, then it creates the PipelineRun named after the Job with the slot as logical date and the run timeout", () => {
     expect(script).toBe(CREATOR_SCRIPT);
@@ -806,6 +934,59 @@ if [ "$1" = create ]; then cat > "$FAKE_DIR/created.json"; if [ -n "\${FAKE_EXIS
     expect(create("2024-03-01T02:00:00+01:00", { FAKE_EXISTS: "1" }).status).toBe(0);
   });
 });
+
+describe.skipIf(!hasTool("bash") || !hasTool("jq") || !hasTool("date"))(
+  "CronJob run creator's daylight-saving guard (bash, the machine's date, no tz database)",
+  () => {
+    const ir = irFixture({
+      timeoutSeconds: 600,
+      schedule: cron({ cron: "30 2 * * *", timezone: "Europe/Berlin", start: "2024-01-01T00:00:00", end: "2025-03-30T03:00:00" }),
+    });
+    const out = compile(ir);
+    const { script, create } = creatorRunner(out);
+    // No tz database: glibc reads the zone's clock from KFM_TZ_RULE alone, as in the kubectl image.
+    const noTzdata = { TZDIR: mkdtempSync(join(tmpdir(), "kfm-no-tzdata-")) };
+    const created = (slot: string) => create(slot, noTzdata);
+
+    it("given 30 2 * * * in Europe/Berlin, when emitted, then the CronJob also fires at 03:30 and the creator carries the guard and the zone's POSIX TZ rule", () => {
+      expect(out.cronJob!.spec!.schedule).toBe("30 2,3 * * *");
+      expect(script).toBe(creatorScript(dstGuard(parseCron("30 2 * * *") as Cron, "Europe/Berlin")));
+      expect(script).not.toBe(CREATOR_SCRIPT);
+      expect(env(creator(out), "KFM_TZ_RULE")).toBe("<+01>-1<+02>,M3.5.0,M10.5.0/3");
+      expect(env(creator(out), "KFM_SLOT_HOURS")).toBe("2");
+    });
+
+    it("given the spring-forward day, when the 03:30 CEST fire runs, then it creates the run of the skipped 02:30 slot (01:30 UTC), within the window by the slot's wall time", () => {
+      const r = created("2025-03-30T03:30:00+02:00");
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.run?.spec.params).toEqual([{ name: "logical-date", value: "2025-03-30T03:30:00+02:00" }]);
+    });
+
+    it("given a day without a change, when the 03:30 fire runs, then no run is created; the 02:30 slot runs", () => {
+      expect(created("2024-03-30T03:30:00+01:00")).toMatchObject({ status: 0, run: null });
+      expect(created("2024-07-01T03:30:00+02:00")).toMatchObject({ status: 0, run: null });
+      expect(created("2024-07-01T02:30:00+02:00").run).not.toBeNull();
+    });
+
+    it("given the fall-back day, when 02:30 fires at both occurrences, then only the second creates a run, and the 03:30 fire none", () => {
+      expect(created("2024-10-27T02:30:00+02:00")).toMatchObject({ status: 0, run: null });
+      expect(created("2024-10-27T02:30:00+01:00").run?.spec.params).toEqual([{ name: "logical-date", value: "2024-10-27T02:30:00+01:00" }]);
+      expect(created("2024-10-27T03:30:00+01:00")).toMatchObject({ status: 0, run: null });
+    });
+
+    it("given a gap slot after the end of the window, when its 03:30 fire runs, then no run is created", () => {
+      expect(created("2026-03-29T03:30:00+02:00")).toMatchObject({ status: 0, run: null });
+    });
+
+    it("given the guarded CronJob, when lifted, then the cron is read back without the added hour; a guard whose data does not match is refused", () => {
+      const text = emitted(ir);
+      expect(lift(text).schedule).toMatchObject({ kind: "cron", cron: "30 2 * * *", timezone: "Europe/Berlin", end: "2025-03-30T03:00:00" });
+      expect(() => lift(text.replace("M10.5.0/3", "M10.4.0/3"))).toThrow(/KFM_TZ_RULE is not the POSIX TZ rule/);
+      expect(() => lift(text.replace("30 2,3 * * *", "30 2,4 * * *"))).toThrow(/schedule/);
+      expect(() => lift(text.replace("(hour + 22) % 24", "(hour + 23) % 24"))).toThrow(/daylight-saving guard/);
+    });
+  },
+);
 
 function jobFixture(name: string, over: Partial<Job> = {}): Job {
   return baseJob(name, over, "wf");
@@ -891,6 +1072,8 @@ const gated = (over: Partial<Job> = {}) =>
       gate("approve", { dependsOn: ["a", "b"], ...over }),
       jobFixture("c", { dependsOn: ["approve"] }),
       jobFixture("d", { dependsOn: ["approve"] }),
+      // After one branch only: the jobs are not layered, so the failure emulation is on.
+      jobFixture("e", { dependsOn: ["c"] }),
     ],
   });
 const slack = (): Workflow["notifications"][number] => ({
@@ -1020,7 +1203,8 @@ describe("failure notifications", () => {
     expect(n1.params).toEqual([
       {
         name: "job-statuses",
-        value: "a=$(tasks.a.status) b=$(tasks.b.status) b=$(tasks.kfm-failed-2.status) approve=$(tasks.approve.status) c=$(tasks.c.status) d=$(tasks.d.status)",
+        value:
+          "a=$(tasks.a.status) b=$(tasks.b.status) b=$(tasks.kfm-failed-2.status) approve=$(tasks.approve.status) c=$(tasks.c.status) d=$(tasks.d.status) e=$(tasks.e.status)",
       },
       { name: "run", value: "PipelineRun $(context.pipelineRun.namespace)/$(context.pipelineRun.name)" },
     ]);
@@ -1120,12 +1304,61 @@ describe("failure notifications", () => {
 });
 
 describe("cross-workflow dependencies", () => {
-  it("given a dependency on another workflow, when checked, then KFM301 at the dependency", () => {
-    const p = check({ ...irFixture(), upstream: [{ at: ["workflow", "dependencies", 0], workflow: "upstream_pipeline", timeoutSeconds: null }] });
-    expect(p).toHaveLength(1);
-    expect(p[0]!.code).toBe("KFM301");
-    expect(p[0]!.at).toEqual(["workflow", "dependencies", 0]);
-    expect(p[0]!.message).toMatch(/no built-in wait for another Pipeline's run .* compile for airflow or argo, which wait/);
+  const upstream = [
+    { at: ["workflow", "dependencies", 0], workflow: "ingest_orders", timeoutSeconds: null },
+    { at: ["workflow", "dependencies", 1], workflow: "ingest_customers", timeoutSeconds: 7200 },
+  ];
+  const ir: Workflow = { ...irFixture(), upstream };
+  const pipelineOf = (text: string) => (parseYamlStream(text) as { kind: string }[]).find((d) => d.kind === "Pipeline") as unknown as TektonPipeline;
+
+  it("given dependencies on other workflows, when checked, then nothing is refused", () => {
+    expect(check(ir)).toEqual([]);
+  });
+
+  it("given two dependencies, when emitted, then a wait task per upstream runs after kfm-context and before every root job, as the waiter account", () => {
+    const text = emitted(ir);
+    const p = pipelineOf(text);
+    const waits = p.spec.tasks.filter((t) => t.name.startsWith("kfm-wait-"));
+    expect(waits.map((t) => [t.name, t.displayName, t.runAfter])).toEqual([
+      ["kfm-wait-ingest-orders", "ingest_orders", ["kfm-context"]],
+      ["kfm-wait-ingest-customers", "ingest_customers", ["kfm-context"]],
+    ]);
+    const step = waits[1]!.taskSpec!.steps[0]!;
+    expect(step.image).toBe(KUBECTL_IMAGE);
+    expect(step.command).toEqual(["/bin/bash", "-c", k8sLiteral(UPSTREAM_WAIT_SCRIPT)]);
+    expect(step.securityContext).toEqual(RESTRICTED_CONTAINER_SECURITY_CONTEXT);
+    expect(Object.fromEntries((step.env ?? []).map((e) => [e.name, e.value]))).toMatchObject({
+      KFM_UPSTREAM_PIPELINE: "ingest-customers",
+      KFM_WAIT_TIMEOUT_SECONDS: "7200",
+      KFM_POLL_SECONDS: "60",
+    });
+    for (const root of p.spec.tasks.filter((t) => !t.name.startsWith("kfm-") && (t.runAfter ?? []).includes("kfm-context")))
+      expect(root.runAfter).toEqual(["kfm-context", "kfm-wait-ingest-orders", "kfm-wait-ingest-customers"]);
+    const docs = parseYamlStream(text) as { kind: string; metadata?: { name?: string }; rules?: unknown; spec?: { taskRunSpecs?: unknown } }[];
+    const role = docs.find((d) => d.kind === "Role" && d.metadata?.name === tektonWaiterAccount(ir.name));
+    expect(role?.rules).toEqual([{ apiGroups: ["tekton.dev"], resources: ["pipelineruns"], verbs: ["get"] }]);
+    expect(docs.find((d) => d.kind === "PipelineRun")!.spec!.taskRunSpecs).toEqual([
+      { pipelineTaskName: "kfm-wait-ingest-orders", serviceAccountName: tektonWaiterAccount(ir.name) },
+      { pipelineTaskName: "kfm-wait-ingest-customers", serviceAccountName: tektonWaiterAccount(ir.name) },
+    ]);
+  });
+
+  it("given dependencies, when lifted, then the summary holds each upstream and its timeout", () => {
+    expect(lift(emitted(ir)).upstream).toEqual([
+      { workflow: "ingest_orders", timeoutSeconds: null },
+      { workflow: "ingest_customers", timeoutSeconds: 7200 },
+    ]);
+  });
+
+  it("given a wait edited to look for another workflow, a root job not waiting, or the waiter's rights widened, when lifted, then it is refused", () => {
+    const text = emitted(ir);
+    expect(() => lift(text.replace("value: ingest-orders", "value: ingest-other"))).toThrow(/for ingest_orders's run of this run's logical date/);
+    const p = pipelineOf(text);
+    const root = p.spec.tasks.find((t) => !t.name.startsWith("kfm-") && (t.runAfter ?? []).includes("kfm-context"))!;
+    root.runAfter = ["kfm-context", "kfm-wait-ingest-orders"];
+    const docs = parseYamlStream(text).map((d) => ((d as { kind?: string }).kind === "Pipeline" ? p : d));
+    expect(() => lift(toYamlStream(docs))).toThrow(/does not wait for every upstream workflow/);
+    expect(() => lift(text.replace("    verbs:\n      - get\n", "    verbs:\n      - get\n      - list\n"))).toThrow(/other rights/);
   });
 });
 
@@ -1135,6 +1368,7 @@ describe("deployment options", () => {
   const options = {
     namespace: "data",
     serviceAccount: "runs-creator",
+    starterServiceAccount: "runs-starter",
     taskServiceAccount: "pipeline-pods",
     imagePullSecrets: ["regcred"],
     podSecurityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } },

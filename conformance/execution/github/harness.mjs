@@ -6,10 +6,13 @@
 // is not GitHub and what the harness does about it.
 //
 //   node conformance/execution/github/harness.mjs --act BIN --folder DIR --workflow FILE.yml \
-//     --scenario scenario.json --out observed.json [--event workflow_dispatch|schedule] [--keep DIR]
+//     --scenario scenario.json --out observed.json [--event workflow_dispatch|schedule|repository_dispatch]
+//     [--schedule CRON] [--payload client_payload.json] [--created-at YYYY-MM-DDTHH:MM:SSZ] [--keep DIR]
 //
 // --folder holds the files kfm-compile wrote for the target (the workflow and the folder's
-// shared kfm-*.yml); --workflow names the one to run. Exit status 0 when observed.json was
+// shared kfm-*.yml); --workflow names the one to run. --created-at is the run's `created_at` the
+// harness's REST API answers (default: when act starts), which kfm-context reads for a scheduled
+// run of a workflow whose runs queue (max_active_runs). Exit status 0 when observed.json was
 // written (whatever the run did), 2 when the harness itself failed.
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -118,12 +121,20 @@ export function inline(workflow, called) {
 
 // --- The reviewers and the webhook ----------------------------------------------------------------
 
-function startServer(scenario, record) {
+function startServer(scenario, record, createdAt) {
   const server = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
     req.on("end", () => {
       const url = req.url ?? "";
+      const run = /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/([^/]+)$/.exec(url);
+      if (req.method === "GET" && run !== null) {
+        // REST "Get a workflow run": when GitHub created the run (kfm-context of a queued workflow reads it).
+        record.push({ kind: "run", t: Date.now() / 1000 });
+        res.writeHead(200, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ id: Number(run[1]) || 1, created_at: createdAt() }));
+        return;
+      }
       const approvals = /^\/repos\/[^/]+\/[^/]+\/actions\/runs\/[^/]+\/approvals$/.exec(url);
       if (req.method === "GET" && approvals !== null) {
         // GitHub's environment protection, played from the scenario: the review history of the run.
@@ -204,6 +215,13 @@ async function main() {
   const wf = docs[a.workflow];
   if (wf === undefined) fail(`${a.workflow} is not in ${a.folder}`);
   const inlined = inline(wf, docs);
+  // act v0.2.89 validates a workflow against its own schema, whose concurrency mapping has only
+  // group and cancel-in-progress (pkg/schema/workflow_schema.json), so `queue: max` (GitHub, 2026-05)
+  // fails the file ("Unknown Property queue"); act runs no concurrency group anyway (README).
+  if (inlined.concurrency !== null && typeof inlined.concurrency === "object" && "queue" in inlined.concurrency) {
+    const { queue: _queue, ...group } = inlined.concurrency;
+    inlined.concurrency = group;
+  }
   // JSON is YAML: act reads the file as written here.
   writeFileSync(join(wfDir, a.workflow), JSON.stringify(inlined, null, 2));
 
@@ -215,7 +233,9 @@ async function main() {
     const job = wf.jobs[id];
     if (job.uses === "./.github/workflows/kfm-approval.yml") record.gateEnvironments.push([id, job.with.environment]);
   }
-  const server = await startServer(scenario, record);
+  let actStarted = null;
+  const createdAt = () => a["created-at"] ?? new Date((actStarted ?? Date.now() / 1000) * 1000).toISOString().replace(/\.[0-9]{3}Z$/, "Z");
+  const server = await startServer(scenario, record, createdAt);
   const base = `http://127.0.0.1:${server.address().port}`;
 
   // Every secret the workflow reads gets a value: the webhook secrets a URL of the server
@@ -235,13 +255,29 @@ async function main() {
   }
 
   // workflow_dispatch with the scenario's logical date (a manual run, a backfill); or, with
-  // --event schedule, the event GitHub sends for the workflow's first cron (kfm-context then
+  // --event schedule, the event GitHub sends for one of the workflow's crons (kfm-context then
   // takes the latest slot before the host's clock, whatever the scenario says).
+  // With --event repository_dispatch, the dispatch a relay posts for an object-store event: the
+  // workflow's one on.repository_dispatch type as `action` and the JSON of --payload as
+  // `client_payload` (the webhook payload's fields, github/docs webhook-events-and-payloads,
+  // repository_dispatch).
   const event = a.event ?? "workflow_dispatch";
-  if (event !== "workflow_dispatch" && event !== "schedule") fail(`--event ${event}: workflow_dispatch or schedule`);
-  const cron = wf.on?.schedule?.[0]?.cron;
+  if (event !== "workflow_dispatch" && event !== "schedule" && event !== "repository_dispatch")
+    fail(`--event ${event}: workflow_dispatch, schedule or repository_dispatch`);
+  const types = wf.on?.repository_dispatch?.types ?? [];
+  if (event === "repository_dispatch" && (types.length !== 1 || a.payload === undefined))
+    fail("--event repository_dispatch: the workflow needs one on.repository_dispatch type, and --payload a JSON file");
+  // --schedule names which on.schedule entry fired (github.event.schedule); the first by default.
+  const entries = (wf.on?.schedule ?? []).map((e) => e.cron);
+  const cron = a.schedule ?? entries[0];
   if (event === "schedule" && cron === undefined) fail("--event schedule: the workflow has no schedule");
-  const payload = event === "schedule" ? { schedule: cron } : { inputs: { logical_date: scenario.logicalDate } };
+  if (a.schedule !== undefined && !entries.includes(a.schedule)) fail(`--schedule ${a.schedule}: not an on.schedule entry (${entries.join(", ")})`);
+  const payload =
+    event === "schedule"
+      ? { schedule: cron }
+      : event === "repository_dispatch"
+        ? { action: types[0], client_payload: JSON.parse(readFileSync(a.payload, "utf8")) }
+        : { inputs: { logical_date: scenario.logicalDate } };
   writeFileSync(join(work, "event.json"), JSON.stringify(payload));
   const labels = new Set();
   for (const d of Object.values(docs)) for (const j of Object.values(d.jobs ?? {})) for (const l of [j["runs-on"] ?? []].flat()) labels.add(l);
@@ -260,6 +296,7 @@ async function main() {
   // would change what is run, so the harness does not run under one.
   if (existsSync(join(homedir(), ".actrc"))) fail(`${join(homedir(), ".actrc")} would add arguments to act: move it away to run the harness`);
   const started = Date.now() / 1000;
+  actStarted = started;
   const result = await runAct(
     a.act,
     [

@@ -34,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -142,6 +143,10 @@ type harness struct {
 	tmp   string
 	bin   string
 	obs   observed
+	// max_active_runs: the run file's starter Job's container, which starts the pending run
+	// (targets/tekton/README.md, Concurrency), and the stand-in kubectl's folder.
+	starterJob *corev1.Container
+	state      string
 	// every attempt of the user's step, in the order they started
 	attempts []*observedAttempt
 }
@@ -182,6 +187,7 @@ func TestExecute(t *testing.T) {
 	}
 	h.tmp = t.TempDir()
 	h.setup(filepath.SplitList(file), runFile)
+	h.startQueued()
 	h.loop()
 	h.report()
 	data, err := json.MarshalIndent(h.obs, "", "  ")
@@ -258,6 +264,17 @@ func (h *harness) setup(files []string, runFile string) {
 	for _, doc := range docs(t, runFile) {
 		var tm metav1.TypeMeta
 		_ = yaml.Unmarshal(doc, &tm)
+		if tm.Kind == "Job" {
+			job := &batchv1.Job{}
+			if err := yaml.UnmarshalStrict(doc, job); err != nil {
+				t.Fatalf("Job: %v", err)
+			}
+			if len(job.Spec.Template.Spec.Containers) != 1 {
+				t.Fatalf("%s: the starter Job runs %d containers", runFile, len(job.Spec.Template.Spec.Containers))
+			}
+			h.starterJob = &job.Spec.Template.Spec.Containers[0]
+			continue
+		}
 		if tm.Kind != "PipelineRun" {
 			continue
 		}
@@ -293,6 +310,11 @@ func (h *harness) setup(files []string, runFile string) {
 	accounts := map[string]bool{"default": true}
 	if pr.Spec.TaskRunTemplate.ServiceAccountName != "" {
 		accounts[pr.Spec.TaskRunTemplate.ServiceAccountName] = true
+	}
+	for _, trs := range pr.Spec.TaskRunSpecs {
+		if trs.ServiceAccountName != "" {
+			accounts[trs.ServiceAccountName] = true
+		}
 	}
 	for name := range accounts {
 		d.ServiceAccounts = append(d.ServiceAccounts, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}})
@@ -348,6 +370,107 @@ func (h *harness) setup(files []string, runFile string) {
 	must(t, os.MkdirAll(h.bin, 0o755))
 	must(t, os.WriteFile(filepath.Join(h.bin, "sleep"), []byte("#!/bin/sh\nprintf '%s\\n' \"$1\" >> \"$KFM_EXEC_SLEEPS\"\n"), 0o755))
 	must(t, os.WriteFile(filepath.Join(h.bin, "curl"), []byte("#!/bin/sh\ncat > /dev/null\nexit 0\n"), 0o755))
+	// `kubectl` for the run starter (max_active_runs): the fake API server's PipelineRuns as
+	// the harness wrote them before the step, the patches that start one recorded for the
+	// harness to apply after it, the Lease kept in a file (one starter at a time here).
+	h.state = filepath.Join(h.tmp, "state")
+	must(t, os.MkdirAll(h.state, 0o755))
+	must(t, os.WriteFile(filepath.Join(h.bin, "kubectl"), []byte(standInKubectl), 0o755))
+}
+
+// standInKubectl answers exactly the calls of the run starter's script (targets/tekton/emit.ts
+// STARTER_SCRIPT); any other call fails, so a changed script shows here.
+const standInKubectl = `#!/bin/bash
+set -u
+lease="$KFM_EXEC_STATE/lease.json"
+case "$1 $2" in
+  "create --namespace")
+    if [[ -e $lease ]]; then echo 'Error from server (AlreadyExists): leases.coordination.k8s.io "lease" already exists' >&2; exit 1; fi
+    cat > "$lease" ;;
+  "get lease") cat "$lease" ;;
+  "replace --namespace") cat > "$lease" ;;
+  "get pipelineruns") cat "$KFM_EXEC_STATE/runs.json" ;;
+  "patch pipelinerun") printf '%s\n' "$3" >> "$KFM_EXEC_STATE/started"; echo "pipelinerun.tekton.dev/$3 patched" ;;
+  *) echo "kubectl stand-in: unexpected call: $*" >&2; exit 1 ;;
+esac
+`
+
+// writeRuns puts the fake API server's PipelineRuns where the stand-in kubectl reads them.
+func (h *harness) writeRuns() {
+	prs, err := h.c.Pipeline.TektonV1().PipelineRuns(namespace).List(h.ctx, metav1.ListOptions{})
+	must(h.t, err)
+	data, err := json.Marshal(map[string]any{"items": prs.Items})
+	must(h.t, err)
+	must(h.t, os.WriteFile(filepath.Join(h.state, "runs.json"), data, 0o644))
+}
+
+// applyStarted does what the starter's JSON patches do on an API server: the runs it named
+// lose spec.status PipelineRunPending (the patch's `test` op: only a run still pending).
+func (h *harness) applyStarted() {
+	path := filepath.Join(h.state, "started")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	must(h.t, err)
+	must(h.t, os.Remove(path))
+	for _, name := range strings.Fields(string(raw)) {
+		pr, err := h.c.Pipeline.TektonV1().PipelineRuns(namespace).Get(h.ctx, name, metav1.GetOptions{})
+		must(h.t, err)
+		if pr.Spec.Status != v1.PipelineRunSpecStatusPending {
+			continue
+		}
+		pr.Spec.Status = ""
+		_, err = h.c.Pipeline.TektonV1().PipelineRuns(namespace).Update(h.ctx, pr, metav1.UpdateOptions{})
+		must(h.t, err)
+	}
+}
+
+// startQueued: a run created pending (max_active_runs) is started by the run file's starter
+// Job, run here for real (bash, jq, the stand-in kubectl) as `kubectl create -f` of the file
+// would run it after creating the run.
+func (h *harness) startQueued() {
+	pr, err := h.c.Pipeline.TektonV1().PipelineRuns(namespace).Get(h.ctx, runName, metav1.GetOptions{})
+	must(h.t, err)
+	if !pr.IsPending() {
+		return
+	}
+	c := h.starterJob
+	if c == nil {
+		// Nothing starts it: Tekton's reconciler leaves it pending, and the loop reports a run
+		// that never ends (the sabotage test of the execution suite).
+		return
+	}
+	all := map[string]string{}
+	env := []string{"PATH=" + h.bin + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + h.tmp, "KFM_EXEC_STATE=" + h.state, "KFM_EXEC_SLEEPS=" + filepath.Join(h.tmp, "sleeps-starter-job")}
+	for _, e := range c.Env {
+		v := expand(e.Value, all)
+		if e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.namespace" {
+			v = namespace
+		}
+		all[e.Name] = v
+		env = append(env, e.Name+"="+v)
+	}
+	argv := make([]string, len(c.Command))
+	for i, a := range c.Command {
+		argv[i] = expand(a, all)
+	}
+	if len(argv) != 3 || argv[0] != "/bin/bash" {
+		h.t.Fatalf("the starter Job runs %q, not a bash script", argv)
+	}
+	h.writeRuns()
+	cmd := exec.Command("/bin/bash", argv[1:]...)
+	cmd.Env, cmd.Dir = env, h.tmp
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		h.t.Fatalf("the starter Job failed: %v\n%s", err, out)
+	}
+	h.applyStarted()
+	pr, err = h.c.Pipeline.TektonV1().PipelineRuns(namespace).Get(h.ctx, runName, metav1.GetOptions{})
+	must(h.t, err)
+	if pr.IsPending() {
+		h.t.Fatalf("the starter Job did not start the only run:\n%s", out)
+	}
 }
 
 // tektonObject: what the admission webhook does to a Tekton object, the harness does too.
@@ -1180,11 +1303,13 @@ func (h *harness) helper(s stepCall, stepResults map[string]map[string]string, f
 		argv = append([]string{"/bin/sh", path}, argv[min(1, len(argv)):]...)
 	} else if argv[0] == "sh" || argv[0] == "/bin/sh" {
 		argv[0] = "/bin/sh"
+	} else if argv[0] == "/bin/bash" {
+		// The run starter (max_active_runs): bash, jq and the stand-in kubectl.
 	} else {
 		t.Fatalf("%s/%s: cannot run %q locally (only sh scripts)", p.task, s.container, argv[0])
 	}
 	sleeps := filepath.Join(files.root, "sleeps-"+s.container)
-	env := []string{"PATH=" + h.bin + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + files.root, "KFM_EXEC_SLEEPS=" + sleeps}
+	env := []string{"PATH=" + h.bin + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + files.root, "KFM_EXEC_SLEEPS=" + sleeps, "KFM_EXEC_STATE=" + h.state}
 	for _, k := range order {
 		env = append(env, k+"="+files.rewrite(all[k]))
 	}
@@ -1194,6 +1319,8 @@ func (h *harness) helper(s stepCall, stepResults map[string]map[string]string, f
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	code := 0
+	h.writeRuns()
+	defer h.applyStarted()
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {

@@ -267,6 +267,22 @@ func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int, resul
 		obj = &v1beta1.StepAction{}
 	case "batch/v1/CronJob":
 		return checkCronJob(cfg, d, raw, from, n)
+	case "batch/v1/Job":
+		// The run files' starter Job (max_active_runs): strictly decoded, one named container with an image.
+		var job batchv1.Job
+		if err := yaml.UnmarshalStrict(raw, &job); err != nil {
+			d.Errors = append(d.Errors, "strict decoding: "+err.Error())
+			return d
+		}
+		d.Name = job.Name
+		if d.Name == "" {
+			d.Name = job.GenerateName + generatedSuffix
+		}
+		if cs := job.Spec.Template.Spec.Containers; len(cs) == 0 || cs[0].Name == "" || strings.TrimSpace(cs[0].Image) == "" {
+			d.Errors = append(d.Errors, "spec.template.spec.containers: a named container with an image is required")
+		}
+		d.Object = report.ToJSONValue(&job)
+		return d
 	case "v1/ServiceAccount", "rbac.authorization.k8s.io/v1/Role", "rbac.authorization.k8s.io/v1/RoleBinding":
 		return checkAccount(d, tm, raw)
 	case "triggers.tekton.dev/v1beta1/TriggerBinding", "triggers.tekton.dev/v1beta1/TriggerTemplate", "triggers.tekton.dev/v1beta1/EventListener":
@@ -281,7 +297,7 @@ func checkDocument(cfg *config.Config, raw []byte, from *time.Time, n int, resul
 		d.Name = meta.Metadata.Name
 		return d
 	default:
-		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun, tekton.dev/v1beta1 StepAction, batch/v1 CronJob, the accounts, and names the triggers.tekton.dev kinds tekton-triggers-check checks)", tm.APIVersion, tm.Kind))
+		d.Errors = append(d.Errors, fmt.Sprintf("unsupported apiVersion/kind %s %s (tekton-check knows tekton.dev/v1 Task, Pipeline, PipelineRun, TaskRun, tekton.dev/v1beta1 StepAction, batch/v1 CronJob and Job, the accounts, and names the triggers.tekton.dev kinds tekton-triggers-check checks)", tm.APIVersion, tm.Kind))
 		return d
 	}
 	if err := yaml.UnmarshalStrict(raw, obj); err != nil {
@@ -397,13 +413,15 @@ func checkCronJob(cfg *config.Config, d *document, raw []byte, from *time.Time, 
 	if len(pod.Containers) == 0 {
 		errs = append(errs, field.Required(podPath.Child("containers"), ""))
 	}
-	for i, c := range pod.Containers {
-		cp := podPath.Child("containers").Index(i)
-		if c.Name == "" {
-			errs = append(errs, field.Required(cp.Child("name"), ""))
-		}
-		if strings.TrimSpace(c.Image) == "" {
-			errs = append(errs, field.Required(cp.Child("image"), ""))
+	for list, cs := range map[string][]corev1.Container{"containers": pod.Containers, "initContainers": pod.InitContainers} {
+		for i, c := range cs {
+			cp := podPath.Child(list).Index(i)
+			if c.Name == "" {
+				errs = append(errs, field.Required(cp.Child("name"), ""))
+			}
+			if strings.TrimSpace(c.Image) == "" {
+				errs = append(errs, field.Required(cp.Child("image"), ""))
+			}
 		}
 	}
 	for _, e := range errs {
@@ -447,7 +465,9 @@ func checkCronJob(cfg *config.Config, d *document, raw []byte, from *time.Time, 
 // as every PipelineRun.
 func createdRun(cfg *config.Config, cj *batchv1.CronJob, schedule cron.Schedule, from *time.Time) *document {
 	var value *string
-	for _, c := range cj.Spec.JobTemplate.Spec.Template.Spec.Containers {
+	// With max_active_runs the creator is the pod's init container, the run starter its container.
+	pod := cj.Spec.JobTemplate.Spec.Template.Spec
+	for _, c := range append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...) {
 		for _, e := range c.Env {
 			if e.Name == "KFM_PIPELINERUN" && e.ValueFrom == nil {
 				v := e.Value
