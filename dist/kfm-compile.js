@@ -8981,7 +8981,7 @@ function assetPath(relative10) {
   return join(PACKAGE_ROOT, relative10);
 }
 
-// dist/targets/airflow/layout.js
+// dist/targets/python.js
 var LINE_LENGTH = 88;
 var INDENT = "    ";
 function pyCall(func, positional, keywords = []) {
@@ -9030,6 +9030,61 @@ function calledNames(p, into) {
       calledNames(i.value, into);
   }
   return into;
+}
+function pyStr(s) {
+  let single = 0;
+  let double = 0;
+  for (const ch of s) {
+    if (ch === "'")
+      single++;
+    else if (ch === '"')
+      double++;
+  }
+  const quote = single < double ? "'" : '"';
+  return `${quote}${escapeCodePoints(s, quote)}${quote}`;
+}
+var ESCAPED = { "'": /[\\'\n\r\t]|[^\x20-\x7e]/gu, '"': /[\\"\n\r\t]|[^\x20-\x7e]/gu };
+function escapeCodePoints(s, quote) {
+  return s.replace(ESCAPED[quote], (ch) => {
+    if (ch === "\\")
+      return "\\\\";
+    if (ch === quote)
+      return "\\" + quote;
+    if (ch === "\n")
+      return "\\n";
+    if (ch === "\r")
+      return "\\r";
+    if (ch === "	")
+      return "\\t";
+    const cp = ch.codePointAt(0);
+    return cp < 256 ? "\\x" + hex2(cp, 2) : cp < 65536 ? "\\u" + hex2(cp, 4) : "\\U" + hex2(cp, 8);
+  });
+}
+function escapedLength(s, quote) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92 || c === quote.charCodeAt(0) || c === 10 || c === 13 || c === 9)
+      n += 2;
+    else if (c >= 32 && c <= 126)
+      n += 1;
+    else if (c < 256)
+      n += 4;
+    else if (c >= 55296 && c <= 56319 && i + 1 < s.length && s.charCodeAt(i + 1) >= 56320 && s.charCodeAt(i + 1) <= 57343) {
+      n += 10;
+      i++;
+    } else
+      n += 6;
+  }
+  return n;
+}
+function hex2(n, width) {
+  return n.toString(16).padStart(width, "0");
+}
+function pyNum(n) {
+  if (!Number.isFinite(n))
+    throw new Error(`kfm-compile bug: non-finite number ${n}`);
+  return String(n);
 }
 
 // dist/src/notify.js
@@ -9332,61 +9387,6 @@ function k8sModel(model, kwargs) {
   return pyCall(`k8s.${model}`, [], [...kwargs, ["local_vars_configuration", K8S_CONFIG]]);
 }
 var MAX_SECONDS = 1e11;
-function pyStr(s) {
-  let single = 0;
-  let double = 0;
-  for (const ch of s) {
-    if (ch === "'")
-      single++;
-    else if (ch === '"')
-      double++;
-  }
-  const quote = single < double ? "'" : '"';
-  return `${quote}${escapeCodePoints(s, quote)}${quote}`;
-}
-var ESCAPED = { "'": /[\\'\n\r\t]|[^\x20-\x7e]/gu, '"': /[\\"\n\r\t]|[^\x20-\x7e]/gu };
-function escapeCodePoints(s, quote) {
-  return s.replace(ESCAPED[quote], (ch) => {
-    if (ch === "\\")
-      return "\\\\";
-    if (ch === quote)
-      return "\\" + quote;
-    if (ch === "\n")
-      return "\\n";
-    if (ch === "\r")
-      return "\\r";
-    if (ch === "	")
-      return "\\t";
-    const cp = ch.codePointAt(0);
-    return cp < 256 ? "\\x" + hex2(cp, 2) : cp < 65536 ? "\\u" + hex2(cp, 4) : "\\U" + hex2(cp, 8);
-  });
-}
-function escapedLength(s, quote) {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 92 || c === quote.charCodeAt(0) || c === 10 || c === 13 || c === 9)
-      n += 2;
-    else if (c >= 32 && c <= 126)
-      n += 1;
-    else if (c < 256)
-      n += 4;
-    else if (c >= 55296 && c <= 56319 && i + 1 < s.length && s.charCodeAt(i + 1) >= 56320 && s.charCodeAt(i + 1) <= 57343) {
-      n += 10;
-      i++;
-    } else
-      n += 6;
-  }
-  return n;
-}
-function hex2(n, width) {
-  return n.toString(16).padStart(width, "0");
-}
-function pyNum(n) {
-  if (!Number.isFinite(n))
-    throw new Error(`kfm-compile bug: non-finite number ${n}`);
-  return String(n);
-}
 function pyTimedelta(seconds4) {
   return pyCall("timedelta", [], [["seconds", pyNum(seconds4)]]);
 }

@@ -10,7 +10,7 @@ import { hashComment, headerLines } from "../../src/header.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type AirflowOptions, type JsonValue } from "./options.js";
-import { INDENT, LINE_LENGTH, calledNames, layout, pyCall, pyDict, pyList, pyTuple, valueAt, type Py } from "./layout.js";
+import { INDENT, LINE_LENGTH, calledNames, escapeCodePoints, layout, pyCall, pyDict, pyList, pyNum, pyStr, pyTuple, valueAt, type Py } from "../python.js";
 import { NOTIFY_ENV, NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import {
   retryWaits,
@@ -104,78 +104,6 @@ function k8sModel(model: string, kwargs: readonly (readonly [string, Py])[]): Py
 
 /** Longest wait or timeout the DAG file may hold (Python `timedelta`/datetime limits; see check.ts). */
 export const MAX_SECONDS = 1e11;
-
-// ---------------------------------------------------------------- Python literals
-
-/**
- * A Python string literal for any JS string: printable ASCII as is (except `\` and the
- * quote), `\n` `\r` `\t`, everything else as `\xNN`, `\uNNNN` or `\UNNNNNNNN` of its code
- * point (a surrogate pair becomes one `\U`, a lone surrogate its `\u`). Never an f-string,
- * so `{` is plain text. Double-quoted unless the text holds more `"` than `'`: the quote
- * `ruff format` picks (ruff `normalize.rs` `QuoteMetadataKind::regular` counts both quote
- * characters and prefers double quotes on a tie), so that ruff leaves the literal as written.
- */
-export function pyStr(s: string): string {
-  let single = 0;
-  let double = 0;
-  for (const ch of s) {
-    if (ch === "'") single++;
-    else if (ch === '"') double++;
-  }
-  const quote = single < double ? "'" : '"';
-  return `${quote}${escapeCodePoints(s, quote)}${quote}`;
-}
-
-/** What `escapeCodePoints` escapes, per quote: the quote, backslash, and every code point outside printable ASCII. */
-const ESCAPED = { "'": /[\\'\n\r\t]|[^\x20-\x7e]/gu, '"': /[\\"\n\r\t]|[^\x20-\x7e]/gu } as const;
-
-/**
- * The escaping shared by Python and Jinja string literals (Jinja decodes with `unicode-escape`).
- * One `replace` rather than a string grown a character at a time: a DAG may hold megabytes
- * of values (src/limits.ts, "Output bounds"), and growing a string by characters kept the
- * garbage collector busy for seconds under the stated heap.
- */
-export function escapeCodePoints(s: string, quote: "'" | '"'): string {
-  return s.replace(ESCAPED[quote], (ch) => {
-    if (ch === "\\") return "\\\\";
-    if (ch === quote) return "\\" + quote;
-    if (ch === "\n") return "\\n";
-    if (ch === "\r") return "\\r";
-    if (ch === "\t") return "\\t";
-    const cp = ch.codePointAt(0)!;
-    return cp < 0x100 ? "\\x" + hex(cp, 2) : cp < 0x10000 ? "\\u" + hex(cp, 4) : "\\U" + hex(cp, 8);
-  });
-}
-
-/**
- * The length of `escapeCodePoints(s, quote)`, counted without building it: the Airflow
- * target's lower bound on the bytes a value takes (`minimumBytes`, src/limits.ts "Output
- * bounds"), since every text a DAG file holds is written through it at least once.
- */
-export function escapedLength(s: string, quote: "'" | '"'): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x5c || c === quote.charCodeAt(0) || c === 0x0a || c === 0x0d || c === 0x09) n += 2;
-    else if (c >= 0x20 && c <= 0x7e) n += 1;
-    else if (c < 0x100) n += 4;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
-      n += 10;
-      i++;
-    } else n += 6;
-  }
-  return n;
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
-}
-
-/** A Python number literal that parses to the same IEEE double (JS and Python both print the shortest round-trip form). */
-export function pyNum(n: number): string {
-  if (!Number.isFinite(n)) throw new Error(`kfm-compile bug: non-finite number ${n}`);
-  return String(n);
-}
 
 export function pyTimedelta(seconds: number): Py {
   return pyCall("timedelta", [], [["seconds", pyNum(seconds)]]);

@@ -12,8 +12,7 @@ import { hashComment, headerLines } from "../../src/header.js";
 import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, type Workflow } from "../../src/ir.js";
 // The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
 // Airflow's): one writer of Python for both Python targets.
-import { pyNum, pyStr } from "../airflow/emit.js";
-import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, valueAt, type Py } from "../airflow/layout.js";
+import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, pyNum, pyStr, valueAt, type Py } from "../python.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export const TARGET_NAME = "dagster";

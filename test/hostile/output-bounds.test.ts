@@ -16,7 +16,7 @@ import { TARGETS } from "../../targets/index.js";
 import { analyze, compileFor } from "../../src/compile.js";
 import { specTemplates, templateChars } from "../../src/expansion.js";
 import { MAX_EXPANDED_CHARS, MAX_SPEC_BYTES, MAX_VALUE_CHARS, STATED_HEAP_MB, STATED_TIME_MS } from "../../src/limits.js";
-import { escapeCodePoints, escapedLength } from "../../targets/airflow/emit.js";
+import { escapeCodePoints, escapedLength } from "../../targets/python.js";
 import { buildPackage } from "../files.js";
 import { fileSafeText, propertyParams, specTemplate, specYaml, templateOf } from "./arbitraries.js";
 
