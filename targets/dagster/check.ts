@@ -17,8 +17,8 @@ export function check(ir: Workflow): Problem[] {
   if (s !== null && s.kind === "event") {
     refuse(
       `event trigger \`${s.trigger}\``,
-      "kfm-compile does not yet map it to a Dagster sensor with the same meaning.",
-      "Use a cron schedule, or start the job from the event source through Dagster's GraphQL API.",
+      "Dagster receives no events: a sensor is polled by the daemon (dagster/_core/definitions/sensor_definition.py, dagster/_daemon/sensor.py), so it would have to list the bucket itself, with the code location holding S3 credentials, and date each run by the object's LastModified instead of the event's eventTime, which the spec means.",
+      "Use a cron schedule, or have the event source start one run per new object tagged `kfm-compile.dev/logical-date` = the record's eventTime (`dagster job launch --tags`, as `kfm-compile backfill --target dagster` writes it, or GraphQL `launchRun`).",
       s.at,
     );
   }

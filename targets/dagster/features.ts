@@ -44,7 +44,10 @@ export const features: FeatureTable = {
     support: "conditional",
     how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), not an hour late, so such a slot is refused (KFM220).",
   },
-  "schedule.event": { support: "refused", how: "No sensor with the same meaning yet; start the job through Dagster's GraphQL API." },
+  "schedule.event": {
+    support: "refused",
+    how: "Dagster receives no events: sensors are polled (`_daemon/sensor.py`), so one would list the bucket with S3 credentials in the code location and date runs by LastModified, not the event's eventTime. The event source starts each run with the logical-date tag instead (`dagster job launch --tags`).",
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "The `kfm-compile.dev/logical-date` run tag, set by the schedule (or an operator), else the run's creation time; `ds` and `ts` are rendered from it in UTC.",

@@ -8,12 +8,9 @@ import { logicalDateText } from "../../src/backfill.js";
 import type { Workflow } from "../../src/ir.js";
 import { outputBaseName } from "../../src/names.js";
 import { isoUtc, runToken } from "../../src/runtime.js";
+import { shellWord } from "../../src/text.js";
 import type { BackfillRuns } from "../types.js";
 import { LOGICAL_DATE_TAG, dagsterName, jobFunction } from "./emit.js";
-
-function sh(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
 
 const AGAIN = "A line run again starts a second run of its date, with the same run token.";
 
@@ -26,7 +23,7 @@ export function runs(ir: Workflow, logicalDates: readonly number[]): BackfillRun
   const lines = logicalDates.map((ms, i) => {
     const r = planned[i]!;
     const tags = JSON.stringify({ [LOGICAL_DATE_TAG]: isoUtc(ms) });
-    return `# logical date ${r.logicalDate}, run token ${r.runToken}\ndagster job launch -f ${sh(outputBaseName(ir.name) + ".py")} -j ${sh(jobFunction(ir.name))} --tags ${sh(tags)}\n`;
+    return `# logical date ${r.logicalDate}, run token ${r.runToken}\ndagster job launch -f ${shellWord(outputBaseName(ir.name) + ".py")} -j ${shellWord(jobFunction(ir.name))} --tags ${shellWord(tags)}\n`;
   });
   return { runs: planned, files: [{ suffix: ".sh", text: lines.join("") }], again: AGAIN };
 }
