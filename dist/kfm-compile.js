@@ -28589,15 +28589,17 @@ function scheduleView2(ir, s) {
   return {
     name: pyStr(scheduleName(ir.name)),
     job: jobFunction(ir.name),
-    cron: pyStr(s.cron),
+    cron: pyStr(dagsterDstGuard(s)?.cron ?? s.cron),
     timezone: pyStr(s.timezone),
     signature: layout({ open: `def ${scheduleName(ir.name)}(`, items: [{ prefix: "", value: "context: ScheduleEvaluationContext" }], close: "):" }, 0).join("\n"),
-    window: conditions.length === 0 ? [] : [{ condition: conditions.join(" or ") }]
+    window: conditions.length === 0 ? [] : [{ condition: conditions.join(" or ") }],
+    dstGuard: dagsterDstGuard(s) === null ? [] : [{}]
   };
 }
 function imports(ir, s) {
-  const window = windowLines(s).length > 0;
-  const period = s !== null && s.periodSeconds !== null;
+  const guard = s !== null && dagsterDstGuard(s) !== null;
+  const window = windowLines(s).length > 0 || guard;
+  const period = s !== null && s.periodSeconds !== null || guard;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
   const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`];
   if (window)
@@ -28633,6 +28635,8 @@ function viewModel2(ir, options) {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
+    dstLines: s === null ? [] : dstGuardLines(s),
+    dstGuard: s !== null && dagsterDstGuard(s) !== null ? [{}] : [],
     ops: ir.jobs.map(opView),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
@@ -28643,6 +28647,32 @@ function viewModel2(ir, options) {
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources=")
   };
+}
+function dagsterDstGuard(s) {
+  const c = parseCron(s.cron);
+  if (typeof c === "string" || everyHour(c) || gapSlotsOnTheHour(c, s.timezone, s))
+    return null;
+  return dstGuard(c, s.timezone, s);
+}
+function dstGuardLines(s) {
+  const guard = dagsterDstGuard(s);
+  if (guard === null)
+    return [];
+  const c = parseCron(s.cron);
+  if (typeof c === "string")
+    return [];
+  const set2 = (name2, values) => layout({ open: `${name2} = {`, items: values.map((v) => ({ prefix: "", value: String(v) })), close: "}" }, 0).join("\n");
+  return [
+    "# Daylight saving: Dagster's cron iterator fires a slot in a gap (a wall time that does",
+    "# not exist) at the end of the gap, on the hour (dagster/_utils/schedules.py",
+    "# apply_post_transition), where the workflow fires it an hour late, at its wall time read",
+    "# with the offset before the gap. So the schedule also holds the hour after such a slot,",
+    "# and kfm_is_slot keeps the ticks that are the cron's own slots (these hours and",
+    "# minutes) at the instants the workflow fires them.",
+    ...windowLines(s).length > 0 ? [] : [`KFM_ZONE = ZoneInfo(${pyStr(s.timezone)})`],
+    set2("KFM_SLOT_HOURS", guard.hours),
+    set2("KFM_SLOT_MINUTES", c.minutes)
+  ];
 }
 var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
 var compiled2 = null;
@@ -28735,8 +28765,8 @@ var features5 = {
     how: "A schedule without partitions launches only the latest missed tick; no partitions written yet. Use `kfm-compile backfill`."
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), not an hour late, so such a slot is refused (KFM220)."
+    support: "emulated",
+    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), so the schedule adds the hour after such a slot and the schedule function returns `SkipReason` for every tick that is not a slot at the meaning's instant (zoneinfo, PEP 495 `fold`). Refused (KFM220), as on Argo and Tekton: a gap not one hour long or a gap slot at 23:xx."
   },
   "schedule.event": { support: "refused", how: "No sensor with the same meaning yet; start the job through Dagster's GraphQL API." },
   "runtime.logical-date": {
@@ -29042,6 +29072,31 @@ function windowBound2(text, name2) {
   const two = rest.map((n) => String(n).padStart(2, "0"));
   return `${String(y).padStart(4, "0")}-${two[0]}-${two[1]}T${two[2]}:${two[3]}:${two[4]}`;
 }
+function intSet(text, name2) {
+  const m = new RegExp(`^${name2} = \\{([\\d,\\s]*)\\}$`, "m").exec(text);
+  return m === null ? null : m[1].split(",").map((n) => n.trim()).filter((n) => n !== "").join(" ");
+}
+function ownCron2(text, written, window) {
+  const hours = intSet(text, "KFM_SLOT_HOURS");
+  const minutes = intSet(text, "KFM_SLOT_MINUTES");
+  const guarded = hours !== null && minutes !== null && text.includes(`
+KFM_ZONE = ZoneInfo(${JSON.stringify(window.timezone)})
+`) && text.includes("\ndef kfm_is_slot(fire):\n") && text.includes("\n    fire = context.scheduled_execution_time\n    if not kfm_is_slot(fire):\n        return SkipReason(");
+  const fields = written.split(" ");
+  const hourField = fields[1]?.split(",") ?? [];
+  for (let keep = hourField.length; keep >= 1; keep--) {
+    const cron = [fields[0], hourField.slice(0, keep).join(","), ...fields.slice(2)].join(" ");
+    const parsed = parseCron(cron);
+    if (typeof parsed === "string")
+      continue;
+    const guard = dagsterDstGuard({ cron, ...window });
+    if ((guard?.cron ?? cron) !== written || guard !== null !== guarded)
+      continue;
+    if (guard === null || guard.hours.join(" ") === hours && parsed.minutes.join(" ") === minutes)
+      return cron;
+  }
+  throw new LiftError2(`the schedule ${JSON.stringify(written)} is neither a cron without daylight-saving gap slots off the hour nor one with the hour after them and the guard keeping the slots`);
+}
 function lift5(text) {
   const workflow = str6(constant2(text, "KFM_WORKFLOW") ?? void 0, "KFM_WORKFLOW");
   const runTokenSeed2 = str6(constant2(text, "KFM_RUN_TOKEN_SEED") ?? void 0, "KFM_RUN_TOKEN_SEED");
@@ -29151,14 +29206,12 @@ function lift5(text) {
     const status = k.get("default_status");
     if (status?.kind !== "name" || status.name !== "DefaultScheduleStatus.RUNNING")
       throw new LiftError2("the schedule does not start running");
-    schedule = {
-      kind: "cron",
-      cron: str6(k.get("cron_schedule"), "cron_schedule"),
+    const window = {
       timezone: str6(k.get("execution_timezone"), "execution_timezone"),
       start: windowBound2(text, "KFM_WINDOW_START"),
-      end: windowBound2(text, "KFM_WINDOW_END"),
-      catchup: false
+      end: windowBound2(text, "KFM_WINDOW_END")
     };
+    schedule = { kind: "cron", cron: ownCron2(text, str6(k.get("cron_schedule"), "cron_schedule"), window), ...window, catchup: false };
   }
   return {
     workflow,
@@ -29228,7 +29281,7 @@ dagster job launch -f ${sh3(outputBaseName(ir.name) + ".py")} -j ${sh3(jobFuncti
 
 // dist/targets/dagster/index.js
 var DAGSTER_CRON = {
-  gap: (c) => c.everyHour || c.gapOnTheHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour",
+  gap: (c) => c.everyHour || c.gapOnTheHour || c.hourShift ? MEANING.gap(c) : "fires it at the end of the gap, on the hour, and one added hour of the same day cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)",
   fold: (c) => MEANING.fold(c)
 };
 var dagster = {

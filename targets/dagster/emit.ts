@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
+import { dstGuard, everyHour, gapSlotsOnTheHour, parseCron, type DstGuard } from "../../src/cron.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, type Workflow } from "../../src/ir.js";
 // The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
@@ -154,6 +155,8 @@ interface ScheduleView {
   /** `def <workflow>_schedule(context: ScheduleEvaluationContext):`, split as ruff would when long. */
   readonly signature: string;
   readonly window: readonly { readonly condition: string }[];
+  /** One item when the schedule function keeps the meaning's daylight-saving instants (`dagsterDstGuard`). */
+  readonly dstGuard: readonly object[];
 }
 
 interface ModuleView {
@@ -163,6 +166,9 @@ interface ModuleView {
   readonly runTokenSeed: string;
   readonly period: readonly string[];
   readonly windowLines: readonly string[];
+  /** The daylight-saving guard's constants (`dstGuardLines`), and one item for its functions when there is one. */
+  readonly dstLines: readonly string[];
+  readonly dstGuard: readonly object[];
   readonly ops: readonly OpView[];
   readonly jobName: string;
   readonly jobDescription: string;
@@ -254,19 +260,22 @@ function scheduleView(ir: Workflow, s: CronSchedule): ScheduleView {
   return {
     name: pyStr(scheduleName(ir.name)),
     job: jobFunction(ir.name),
-    cron: pyStr(s.cron),
+    cron: pyStr(dagsterDstGuard(s)?.cron ?? s.cron),
     timezone: pyStr(s.timezone),
     signature: layout({ open: `def ${scheduleName(ir.name)}(`, items: [{ prefix: "", value: "context: ScheduleEvaluationContext" }], close: "):" }, 0).join(
       "\n",
     ),
     window: conditions.length === 0 ? [] : [{ condition: conditions.join(" or ") }],
+    dstGuard: dagsterDstGuard(s) === null ? [] : [{}],
   };
 }
 
 /** The imports the module uses, as `ruff format` leaves them (stdlib, then third party). */
 function imports(ir: Workflow, s: CronSchedule | null): string {
-  const window = windowLines(s).length > 0;
-  const period = s !== null && s.periodSeconds !== null;
+  // The daylight-saving guard reads the zone (ZoneInfo), steps an hour back (timedelta) and skips ticks (SkipReason).
+  const guard = s !== null && dagsterDstGuard(s) !== null;
+  const window = windowLines(s).length > 0 || guard;
+  const period = (s !== null && s.periodSeconds !== null) || guard;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
   const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
@@ -302,6 +311,8 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
+    dstLines: s === null ? [] : dstGuardLines(s),
+    dstGuard: s !== null && dagsterDstGuard(s) !== null ? [{}] : [],
     ops: ir.jobs.map(opView),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
@@ -312,6 +323,48 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
   };
+}
+
+// ---------------------------------------------------------------- daylight saving
+
+/**
+ * The daylight-saving guard of a schedule (README "Schedules", daylight saving), or null when
+ * Dagster's own iterator already fires the meaning's instants: a cron firing every hour, a cron
+ * whose gap slots are all on the hour (Dagster fires them at the end of the gap, the meaning's
+ * instant too), a cron with fold slots only (Dagster fires the later occurrence,
+ * `dagster/_utils/schedules.py` `_apply_fold`), or none in a change. Otherwise Dagster fires a
+ * gap slot not on the hour at the end of the gap (`apply_post_transition`: 02:30 at 03:00),
+ * where the meaning fires it an hour late (03:30): the schedule gets the hour after each gap
+ * slot (src/cron.ts `dstGuard`, as Argo and Tekton) and the schedule function keeps a tick only
+ * when it is a slot of the cron at the meaning's instant (`kfm_is_slot` in module.py.hbs).
+ * Null too when one added hour cannot fire a gap slot (`gapHourShift`): the core refuses that
+ * (KFM220, index.ts `DAGSTER_CRON`).
+ */
+export function dagsterDstGuard(s: Pick<CronSchedule, "cron" | "timezone" | "start" | "end">): DstGuard | null {
+  const c = parseCron(s.cron);
+  if (typeof c === "string" || everyHour(c) || gapSlotsOnTheHour(c, s.timezone, s)) return null;
+  return dstGuard(c, s.timezone, s);
+}
+
+/** The guard's constants: the zone (unless the window's lines hold it), the cron's own hours and minutes. */
+function dstGuardLines(s: CronSchedule): string[] {
+  const guard = dagsterDstGuard(s);
+  if (guard === null) return [];
+  const c = parseCron(s.cron);
+  if (typeof c === "string") return [];
+  const set = (name: string, values: readonly number[]) =>
+    layout({ open: `${name} = {`, items: values.map((v) => ({ prefix: "", value: String(v) })), close: "}" }, 0).join("\n");
+  return [
+    "# Daylight saving: Dagster's cron iterator fires a slot in a gap (a wall time that does",
+    "# not exist) at the end of the gap, on the hour (dagster/_utils/schedules.py",
+    "# apply_post_transition), where the workflow fires it an hour late, at its wall time read",
+    "# with the offset before the gap. So the schedule also holds the hour after such a slot,",
+    "# and kfm_is_slot keeps the ticks that are the cron's own slots (these hours and",
+    "# minutes) at the instants the workflow fires them.",
+    ...(windowLines(s).length > 0 ? [] : [`KFM_ZONE = ZoneInfo(${pyStr(s.timezone)})`]),
+    set("KFM_SLOT_HOURS", guard.hours),
+    set("KFM_SLOT_MINUTES", c.minutes),
+  ];
 }
 
 // ---------------------------------------------------------------- template

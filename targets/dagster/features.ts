@@ -41,8 +41,8 @@ export const features: FeatureTable = {
     how: "A schedule without partitions launches only the latest missed tick; no partitions written yet. Use `kfm-compile backfill`.",
   },
   "schedule.daylight-saving": {
-    support: "conditional",
-    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), not an hour late, so such a slot is refused (KFM220).",
+    support: "emulated",
+    how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), so the schedule adds the hour after such a slot and the schedule function returns `SkipReason` for every tick that is not a slot at the meaning's instant (zoneinfo, PEP 495 `fold`). Refused (KFM220), as on Argo and Tekton: a gap not one hour long or a gap slot at 23:xx.",
   },
   "schedule.event": {
     support: "refused",

@@ -18,10 +18,18 @@ import { runs } from "./runs.js";
  * end of the gap (`apply_post_transition`: the start of the hour plus the DST offset, so 02:30
  * fires at 03:00, where the meaning fires at 03:30; a slot at 02:00 fires at 03:00 on both) and
  * fires a repeated time once, at its later occurrence (`_apply_fold`, `fold=1`), as the meaning
- * does. Checked against Dagster's iterator over 2024-2030 (test/conformance/dagster-dst.conformance.test.ts).
+ * does. A gap slot not on the hour gets the hour after it added to the schedule and a guard in
+ * the schedule function keeping the meaning's instants (emit.ts `dagsterDstGuard`, README
+ * "Schedules"), as on Argo and Tekton: refused (KFM220) only where one added hour of the same
+ * day cannot fire it (a gap not one hour long, or a slot at 23:xx: src/cron.ts `gapHourShift`).
+ * Checked against Dagster's iterator and the module's own schedule function over 2024-2030
+ * (test/conformance/dagster-dst.conformance.test.ts).
  */
 export const DAGSTER_CRON: DaylightSaving = {
-  gap: (c) => (c.everyHour || c.gapOnTheHour ? MEANING.gap(c) : "fires it at the end of the gap, on the hour"),
+  gap: (c) =>
+    c.everyHour || c.gapOnTheHour || c.hourShift
+      ? MEANING.gap(c)
+      : "fires it at the end of the gap, on the hour, and one added hour of the same day cannot fire it later (the gap is not one hour long, or the slot is in the day's last hour)",
   fold: (c) => MEANING.fold(c),
 };
 

@@ -7,7 +7,8 @@
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
-import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
+import { parseCron } from "../../src/cron.js";
+import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -289,6 +290,51 @@ function windowBound(text: string, name: string): string | null {
   return `${String(y).padStart(4, "0")}-${two[0]}-${two[1]}T${two[2]}:${two[3]}:${two[4]}`;
 }
 
+// ---------------------------------------------------------------- daylight saving
+
+/** The numbers of a `NAME = {1, 2}` set constant (laid out on one line or one per line), or null. */
+function intSet(text: string, name: string): string | null {
+  const m = new RegExp(`^${name} = \\{([\\d,\\s]*)\\}$`, "m").exec(text);
+  return m === null
+    ? null
+    : m[1]!
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n !== "")
+        .join(" ");
+}
+
+/**
+ * The cron a schedule was written for (emit.ts `dagsterDstGuard`): its `cron_schedule`, or that
+ * without the hours the daylight-saving guard added after the cron's own hour field. The guard
+ * (KFM_SLOT_HOURS and KFM_SLOT_MINUTES the cron's own, KFM_ZONE the schedule's zone, the
+ * schedule function skipping a tick `kfm_is_slot` rejects) is there exactly when the cron needs it.
+ */
+function ownCron(text: string, written: string, window: { timezone: string; start: string | null; end: string | null }): string {
+  const hours = intSet(text, "KFM_SLOT_HOURS");
+  const minutes = intSet(text, "KFM_SLOT_MINUTES");
+  const guarded =
+    hours !== null &&
+    minutes !== null &&
+    text.includes(`\nKFM_ZONE = ZoneInfo(${JSON.stringify(window.timezone)})\n`) &&
+    text.includes("\ndef kfm_is_slot(fire):\n") &&
+    text.includes("\n    fire = context.scheduled_execution_time\n    if not kfm_is_slot(fire):\n        return SkipReason(");
+  const fields = written.split(" ");
+  const hourField = fields[1]?.split(",") ?? [];
+  // `30 2,3` is the schedule of `30 2` and of `30 2,3` in Europe/Berlin: the guard's hours tell them apart.
+  for (let keep = hourField.length; keep >= 1; keep--) {
+    const cron = [fields[0], hourField.slice(0, keep).join(","), ...fields.slice(2)].join(" ");
+    const parsed = parseCron(cron);
+    if (typeof parsed === "string") continue;
+    const guard = dagsterDstGuard({ cron, ...window });
+    if ((guard?.cron ?? cron) !== written || (guard !== null) !== guarded) continue;
+    if (guard === null || (guard.hours.join(" ") === hours && parsed.minutes.join(" ") === minutes)) return cron;
+  }
+  throw new LiftError(
+    `the schedule ${JSON.stringify(written)} is neither a cron without daylight-saving gap slots off the hour nor one with the hour after them and the guard keeping the slots`,
+  );
+}
+
 export function lift(text: string): Summary {
   const workflow = str(constant(text, "KFM_WORKFLOW") ?? undefined, "KFM_WORKFLOW");
   const runTokenSeed = str(constant(text, "KFM_RUN_TOKEN_SEED") ?? undefined, "KFM_RUN_TOKEN_SEED");
@@ -390,14 +436,12 @@ export function lift(text: string): Summary {
     if (job?.kind !== "name" || job.name !== jobFunction(workflow)) throw new LiftError("the schedule runs another job");
     const status = k.get("default_status");
     if (status?.kind !== "name" || status.name !== "DefaultScheduleStatus.RUNNING") throw new LiftError("the schedule does not start running");
-    schedule = {
-      kind: "cron",
-      cron: str(k.get("cron_schedule"), "cron_schedule"),
+    const window = {
       timezone: str(k.get("execution_timezone"), "execution_timezone"),
       start: windowBound(text, "KFM_WINDOW_START"),
       end: windowBound(text, "KFM_WINDOW_END"),
-      catchup: false,
     };
+    schedule = { kind: "cron", cron: ownCron(text, str(k.get("cron_schedule"), "cron_schedule"), window), ...window, catchup: false };
   }
   return {
     workflow,

@@ -2,13 +2,17 @@
  * Conformance: Dagster's fire times across daylight-saving changes (issue 16), over the zones
  * and crons of dst.conformance.test.ts (every scheduled spec's cron and a few more shapes, in
  * four zones, around every change from 2024 to 2030). Each case compiled for dagster is loaded
- * with Dagster's code and its schedule's times come from the scheduler daemon's own iterator
- * (conformance/dagster/fire_times.py): they must be the meaning's (`nextFireTimes`). A case the
- * compiler refuses must be refused with KFM220, and Dagster's iterator must differ from the
- * meaning there, so that the refusal is needed (index.ts `DAGSTER_CRON`).
+ * with Dagster's code; its schedule's ticks come from the scheduler daemon's own iterator over the
+ * module's `cron_schedule`, and each tick is evaluated by the module's own schedule function as
+ * the daemon does (conformance/dagster/fire_times.py): the ticks that start a run, each with its
+ * tick as logical date, must be the meaning's instants (`nextFireTimes`). So the daylight-saving
+ * guard (emit.ts `dagsterDstGuard`: the hour after a gap slot added, `kfm_is_slot` keeping the
+ * meaning's instants) is proved with Dagster's code, and a module without it (sabotage) fails. A
+ * case the compiler refuses must be refused with KFM220, and Dagster's iterator must differ from
+ * the meaning there, so that the refusal is needed (index.ts `DAGSTER_CRON`).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +25,15 @@ import { CACHE, CONFORMANCE, setup } from "./runners.js";
 // The cases of dst.conformance.test.ts.
 const ZONES = ["America/New_York", "Europe/Berlin", "Australia/Sydney", "America/Santiago"] as const;
 const MORE_CRONS = ["0 */2 * * *", "30 1-3 * * *", "0 0 * * *", "15 2 * * 0"];
+/**
+ * Dagster's guard at midnight (America/Santiago's gap is 00:00-01:00), and a refusal that stays:
+ * Australia/Lord_Howe's gap is 30 minutes long (02:00-02:30), so one added hour cannot fire 02:15
+ * at the meaning's 02:45, and Dagster fires it at 02:30 (`apply_post_transition`).
+ */
+const MORE_CASES: readonly (readonly [string, string])[] = [
+  ["America/Santiago", "30 0 * * *"],
+  ["Australia/Lord_Howe", "15 2 * * *"],
+];
 const AROUND_MS = 32 * 3600_000;
 const COUNT = 140;
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -38,10 +51,14 @@ function scheduledCrons(): string[] {
   return [...out].sort();
 }
 
-function changes(zone: string): { at: number; from: string }[] {
+function changes(zone: string): { at: number; from: string; until: string }[] {
   return transitions(zone)
     .filter((t) => t.atMs >= Date.UTC(2024, 0, 1) && t.atMs < Date.UTC(2031, 0, 1))
-    .map((t) => ({ at: t.atMs, from: new Date(t.atMs - AROUND_MS + 30_000).toISOString().slice(0, 19) + "+00:00" }));
+    .map((t) => ({
+      at: t.atMs,
+      from: new Date(t.atMs - AROUND_MS + 30_000).toISOString().slice(0, 19) + "+00:00",
+      until: new Date(t.atMs + AROUND_MS).toISOString().slice(0, 19) + "+00:00",
+    }));
 }
 
 interface Case {
@@ -55,35 +72,51 @@ interface Case {
 
 const dir = mkdtempSync(join(tmpdir(), "kfm-dagster-dst-"));
 const cases: Case[] = [];
-for (const zone of ZONES) {
-  for (const [i, cron] of scheduledCrons().entries()) {
-    const name = `dst_${zone.replace(/[^A-Za-z]/g, "_").toLowerCase()}_${i}`;
-    const text = `workflow:\n  name: ${name}\n  schedule:\n    cron: "${cron}"\n    timezone: "${zone}"\n  jobs:\n    - job: {name: a, image: "busybox:1.36"}\n`;
-    const a = analyze(`${name}.yaml`, text, undefined, { targets: [] });
-    if (a.ir === null) throw new Error(`${cron} in ${zone}: ${a.diagnostics.map((d) => d.message).join("; ")}`);
-    const r = compileFor(a, DAGSTER);
-    let file: string | null = null;
-    if (r.output !== null) {
-      const folder = join(dir, zone.replace("/", "_"));
-      mkdirSync(folder, { recursive: true });
-      file = join(folder, r.output.path.replace(/^.*\//, ""));
-      writeFileSync(file, r.output.text);
-    }
-    cases.push({ zone, cron, parsed: parseCron(cron) as Cron, file, codes: r.diagnostics.map((d) => d.code) });
+for (const [i, [zone, cron]] of [...ZONES.flatMap((z) => scheduledCrons().map((c) => [z, c] as const)), ...MORE_CASES].entries()) {
+  const name = `dst_${zone.replace(/[^A-Za-z]/g, "_").toLowerCase()}_${i}`;
+  const text = `workflow:\n  name: ${name}\n  schedule:\n    cron: "${cron}"\n    timezone: "${zone}"\n  jobs:\n    - job: {name: a, image: "busybox:1.36"}\n`;
+  const a = analyze(`${name}.yaml`, text, undefined, { targets: [] });
+  if (a.ir === null) throw new Error(`${cron} in ${zone}: ${a.diagnostics.map((d) => d.message).join("; ")}`);
+  const r = compileFor(a, DAGSTER);
+  let file: string | null = null;
+  if (r.output !== null) {
+    const folder = join(dir, zone.replace("/", "_"));
+    mkdirSync(folder, { recursive: true });
+    file = join(folder, r.output.path.replace(/^.*\//, ""));
+    writeFileSync(file, r.output.text);
   }
+  cases.push({ zone, cron, parsed: parseCron(cron) as Cron, file, codes: r.diagnostics.map((d) => d.code) });
 }
+
+/**
+ * Sabotaged copies of the Europe/Berlin `30 2 * * *` module (specs/dst-daily-berlin.yaml's slot):
+ * without the guard in the schedule function, and without the added hour in the cron.
+ */
+const berlin = cases.find((c) => c.zone === "Europe/Berlin" && c.cron === "30 2 * * *");
+const GUARD_CALL = /\n {4}if not kfm_is_slot\(fire\):\n {8}return SkipReason\([^\n]*\)/;
+const SABOTAGES: Case[] = [
+  { name: "guard removed", mutate: (t: string) => t.replace(GUARD_CALL, "") },
+  { name: "added hour removed", mutate: (t: string) => t.replace('cron_schedule="30 2,3 * * *"', 'cron_schedule="30 2 * * *"') },
+].map(({ name, mutate }) => {
+  const file = join(dir, `sabotage-${name.replace(/ /g, "-")}.py`);
+  const text = berlin?.file ? readFileSync(berlin.file, "utf8") : "";
+  const mutated = mutate(text);
+  if (mutated === text) throw new Error(`sabotage "${name}" changed nothing in the Europe/Berlin 30 2 * * * module`);
+  writeFileSync(file, mutated);
+  return { ...berlin!, cron: `${berlin!.cron} (${name})`, file };
+});
 
 const key = (c: Case, from: string) => `${c.zone}#${c.cron}#${from}`;
 let fires: Record<string, string[] | { error: string }> = {};
 
 beforeAll(() => {
   setup();
-  const input = cases.flatMap((c) =>
+  const input = [...cases, ...SABOTAGES].flatMap((c) =>
     changes(c.zone).map((ch) => ({
       id: key(c, ch.from),
       from: ch.from,
       count: COUNT,
-      ...(c.file !== null ? { file: c.file } : { cron: c.cron, zone: c.zone }),
+      ...(c.file !== null ? { file: c.file, until: ch.until } : { cron: c.cron, zone: c.zone }),
     })),
   );
   const r = spawnSync(PYTHON, [join(CONFORMANCE, "dagster", "fire_times.py")], {
@@ -111,7 +144,7 @@ describe("fire times across daylight-saving changes, 2024-2030: Dagster's schedu
     for (const zone of ZONES) expect(cases.filter((c) => c.zone === zone && c.file !== null).length, zone).toBeGreaterThan(0);
     for (const c of cases.filter((x) => x.file === null)) expect(c.codes, `${c.cron} in ${c.zone}`).toContain("KFM220");
   });
-  for (const zone of ZONES) {
+  for (const zone of [...ZONES, "Australia/Lord_Howe"]) {
     it(`in ${zone}: a compiled schedule fires the meaning's instants, and a refused one would not`, () => {
       const mismatches: string[] = [];
       for (const c of cases.filter((x) => x.zone === zone)) {
@@ -125,6 +158,16 @@ describe("fire times across daylight-saving changes, 2024-2030: Dagster's schedu
         }
       }
       expect(mismatches).toEqual([]);
+    });
+  }
+  it("compiles specs/dst-daily-berlin.yaml's slot (30 2 * * * in Europe/Berlin) with the hour after the gap added", () => {
+    expect(berlin?.file, `refused: ${berlin?.codes.join(" ")}`).toBeTruthy();
+    expect(readFileSync(berlin!.file!, "utf8")).toContain('cron_schedule="30 2,3 * * *"');
+  });
+  for (const sabotage of SABOTAGES) {
+    it(`a module with its daylight-saving guard broken (${sabotage.cron}) fires other instants than the meaning`, () => {
+      const differs = compared(sabotage).filter((w) => JSON.stringify(w.dagster) !== JSON.stringify(w.want));
+      expect(differs.length).toBeGreaterThan(0);
     });
   }
 });

@@ -7,7 +7,8 @@ Usage (inside the conformance Dagster venv; see README.md next to this file):
 The module is loaded as Dagster's CLI loads it (`load_python_file`) and its one job is
 run by `JobDefinition.execute_in_process` (the in-process executor: Dagster's own plan,
 step ordering, skip and abandon rules, `RetryRequested` handling and retry waits, on the
-real clock), with the run tagged with the scenario's logical date, and the `kfm_launcher`
+real clock), with the run tagged with the scenario's logical date (the tags the module's
+schedule requests when that date is one of its ticks: `run_tags`), and the `kfm_launcher`
 resource replaced by a stub standing for the Kubernetes Job that execute_k8s_job would
 create. The stub reads the container's env (non-secret values, after the kubelet's
 `$(VAR)` and `$$` expansion), command and args, looks up its outcome by KFM_JOB and
@@ -17,6 +18,7 @@ as execute_k8s_job does ("Timed out waiting for pod to finish"). Writes an `Obse
 (src/execution.ts) as JSON, or {"error": ...}.
 """
 
+import datetime
 import json
 import re
 import sys
@@ -25,8 +27,10 @@ import time
 import traceback
 
 import dagster
-from dagster import DagsterEventType
+from dagster import DagsterEventType, build_schedule_context
 from dagster._core.code_pointer import load_python_file
+from dagster._time import datetime_from_timestamp
+from dagster._utils.schedules import schedule_execution_time_iterator
 
 LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
 JOB_TAG = "kfm-compile.dev/job"
@@ -109,6 +113,37 @@ class StubLauncher:
         raise Unsupported(self.unsupported[-1])
 
 
+def run_tags(defs, logical_date):
+    """The tags of the scenario's run.
+
+    When the module's schedule has a tick at the scenario's logical date (the daemon's
+    iterator, `schedule_execution_time_iterator`, over its `cron_schedule`), the run is the
+    one that tick requests: the schedule function evaluated as the daemon evaluates it
+    (`dagster/_grpc/impl.py` `get_external_schedule_execution`: the tick's timestamp read
+    in the execution timezone), with its daylight-saving guard and window; a tick it skips
+    starts no run, which is an error here. Otherwise the run is started by hand with the
+    logical-date tag, as an operator or `kfm-compile backfill` does.
+    """
+    tags = {LOGICAL_DATE_TAG: logical_date}
+    schedules = list(defs.get_repository_def().schedule_defs)
+    if not schedules:
+        return tags
+    (schedule,) = schedules
+    at = datetime.datetime.fromisoformat(logical_date).timestamp()
+    zone = schedule.execution_timezone
+    tick = next(schedule_execution_time_iterator(at - 1, schedule.cron_schedule, zone))
+    if tick.timestamp() != at:
+        return tags
+    when = datetime_from_timestamp(at, tz=zone)
+    data = schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=when))
+    if not data.run_requests:
+        raise RuntimeError(
+            f"the schedule's tick at {when.isoformat()} starts no run: {data.skip_message}"
+        )
+    (request,) = data.run_requests
+    return request.tags
+
+
 def main(module_path, scenario_path, observed_path):
     try:
         with open(scenario_path) as f:
@@ -120,7 +155,7 @@ def main(module_path, scenario_path, observed_path):
         launcher = StubLauncher(scenario, start)
         result = job.execute_in_process(
             resources={"kfm_launcher": launcher},
-            tags={LOGICAL_DATE_TAG: scenario["logicalDate"]},
+            tags=run_tags(defs, scenario["logicalDate"]),
             raise_on_error=False,
         )
         if launcher.unsupported:
