@@ -4,7 +4,7 @@
  *
  *   npm run bench                      everything (about 10 minutes on 2 cores)
  *   npm run bench -- --quick           fewer repetitions, smaller workloads
- *   npm run bench -- --only bytes      sections: cold, scale, repo, airflow, peers, bytes
+ *   npm run bench -- --only bytes      sections: cold, scale, repo, airflow, dagster, peers, bytes
  *   npm run bench -- --profile         also write a CPU profile of the biggest miss and summarise it
  *   npm run bench -- --keep            keep the temporary folder of generated specs
  *
@@ -20,6 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, appendFi
 import { cpus, loadavg, tmpdir, totalmem, release } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TARGETS } from "../targets/index.js";
 import { formatSummary, summarise, type ProfileSummary } from "./profile.js";
 import { chainWorkflow, dagFactoryConfig, dagFactoryLoader, fanOutWorkflow, heraScript, kfmSpec, mixedWorkflow, type Workflow } from "./specs.js";
 
@@ -27,9 +28,15 @@ import { chainWorkflow, dagFactoryConfig, dagFactoryLoader, fanOutWorkflow, hera
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = join(ROOT, "bin", "kfm-compile.js");
 const BENCH_CACHE = join(ROOT, ".cache", "bench");
-const AIRFLOW_PY = join(ROOT, ".cache", "conformance", "venv", "bin", "python");
+// The pinned runners of the conformance suite (KFM_CONFORMANCE_CACHE, as conformance/setup.sh uses it).
+const CONFORMANCE_CACHE = process.env.KFM_CONFORMANCE_CACHE ?? join(ROOT, ".cache", "conformance");
+const AIRFLOW_PY = join(CONFORMANCE_CACHE, "venv", "bin", "python");
 const PY_IMPORT = join(ROOT, "bench", "airflow_import.py");
+const DAGSTER_PY = join(CONFORMANCE_CACHE, "dagster", "bin", "python");
+const DAGSTER_IMPORT = join(ROOT, "bench", "dagster_import.py");
 const NODE = process.execPath;
+/** Every registered target, in the registry's order: each gets a column of the scale table. */
+const TARGET_NAMES = TARGETS.map((t) => t.name);
 
 // Pinned peer versions (PyPI).
 const DAG_FACTORY_VERSION = "1.1.0";
@@ -257,12 +264,16 @@ function pythonVenv(name: string, pkgs: string[], probe: string): { python: stri
   return { python, site: site() };
 }
 
-function ensureAirflow(): string | null {
-  if (existsSync(AIRFLOW_PY)) return null;
-  say("  the pinned Airflow venv is missing: running bash conformance/setup.sh ...");
-  const r = spawnSync("bash", [join(ROOT, "conformance", "setup.sh")], { stdio: ["ignore", "inherit", "inherit"] });
-  if (r.status !== 0 && !existsSync(AIRFLOW_PY)) return `conformance/setup.sh failed (exit ${r.status})`;
-  return existsSync(AIRFLOW_PY) ? null : "conformance/setup.sh did not create the Airflow venv";
+/** The pinned venv's python (Airflow's or Dagster's), running conformance/setup.sh first when it is missing; else why not. */
+function ensureVenv(python: string, what: string): string | null {
+  if (existsSync(python)) return null;
+  say(`  the pinned ${what} venv is missing: running bash conformance/setup.sh ...`);
+  const r = spawnSync("bash", [join(ROOT, "conformance", "setup.sh")], {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, KFM_CONFORMANCE_CACHE: CONFORMANCE_CACHE },
+  });
+  if (r.status !== 0 && !existsSync(python)) return `conformance/setup.sh failed (exit ${r.status})`;
+  return existsSync(python) ? null : `conformance/setup.sh did not create the ${what} venv`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,7 +307,7 @@ async function cold() {
 async function scale() {
   say("\n## 2. Scale (one generated spec per size, jobs written inline: a third chain, a third fan-out/fan-in, a third stacked diamonds)\n");
   const sizes = [10, 100, 1000, 10000];
-  const targets = ["validate", "airflow", "argo", "tekton", "github-actions", "all"];
+  const targets = ["validate", ...TARGET_NAMES, "all"];
   const rows: Record<number, Series[]> = {};
   for (const n of sizes) {
     const dir = join(TMP, "scale", `jobs-${n}`);
@@ -332,22 +343,22 @@ async function scale() {
   const all10k = cell(10000, "all")!;
   const growth = all10k.medianMs / all1k.medianMs;
   verdict("growth 1,000 -> 10,000 jobs (all targets)", `${fmtMs(all1k.medianMs)} -> ${fmtMs(all10k.medianMs)}`, growth, "<= 12x", growth <= 12);
-  for (const t of ["validate", "airflow", "argo", "tekton", "github-actions"]) {
+  for (const t of ["validate", ...TARGET_NAMES]) {
     if (cell(10000, t)) {
       const gt = cell(10000, t)!.medianMs / cell(1000, t)!.medianMs;
       verdict(`growth 1,000 -> 10,000 jobs (${t})`, `${fmtMs(cell(1000, t)!.medianMs)} -> ${fmtMs(cell(10000, t)!.medianMs)}`, gt, "<= 12x", gt <= 12);
     }
   }
-  verdict("10,000 jobs to all four targets: time", fmtMs(all10k.medianMs), all10k.medianMs / 3000, "< 3 s", all10k.medianMs < 3000);
+  verdict("10,000 jobs to every target: time", fmtMs(all10k.medianMs), all10k.medianMs / 3000, "< 3 s", all10k.medianMs < 3000);
   verdict(
-    "10,000 jobs to all four targets: peak memory",
+    "10,000 jobs to every target: peak memory",
     fmtMiB(all10k.peakMiB),
     all10k.peakMiB === null ? null : all10k.peakMiB / 1024,
     "< 1 GiB",
     all10k.peakMiB === null ? null : all10k.peakMiB < 1024,
   );
   profileCandidates.push({
-    label: "10,000 jobs to all four targets",
+    label: "10,000 jobs to every target",
     cmd: kfmOut(["workflow.yaml"], "all", join(TMP, "scale", "jobs-10000")),
     missBy: all10k.medianMs / 3000,
   });
@@ -404,7 +415,7 @@ async function repo() {
 async function airflowSection() {
   const count = QUICK ? 10 : 40;
   say(`\n## 4. Airflow's cost: DagBag import of ${count} workflows of 20 jobs (pinned Airflow venv)\n`);
-  const missing = ensureAirflow();
+  const missing = ensureVenv(AIRFLOW_PY, "Airflow");
   if (missing) {
     say(`  skipped: ${missing}`);
     verdict("our DAG files import >= 2x faster than dag-factory's", "skipped", null, ">= 2x", null);
@@ -483,6 +494,65 @@ async function airflowSection() {
     verdict("our DAG files import >= 2x faster than dag-factory's", dfNote ?? "not measured", null, ">= 2x", null);
   }
   results.airflow = { workflows: count, jobsPerWorkflow: 20, series: ss, dagbagMs: dagbag, info, note: dfNote };
+}
+
+async function dagsterSection() {
+  const count = QUICK ? 10 : 40;
+  say(`\n## 4b. Dagster's cost: loading ${count} generated modules of 20 jobs (pinned Dagster venv)\n`);
+  const missing = ensureVenv(DAGSTER_PY, "Dagster");
+  if (missing) {
+    say(`  skipped: ${missing}`);
+    results.dagster = { skipped: missing };
+    return;
+  }
+  const wfs = repoWorkflows(count);
+  const specDir = join(TMP, "dagster-specs");
+  for (const w of wfs) write(join(specDir, `${w.name}.yaml`), kfmSpec(w));
+  const specs = wfs.map((w) => join(specDir, `${w.name}.yaml`));
+  const out = join(TMP, "dagster-ours");
+  const compiled = await series({ [`kfm-compile --target dagster, ${count} specs`]: kfmOut(specs, "dagster") }, QUICK ? 3 : 7, 60_000);
+  const r = spawnSync(NODE, [CLI, ...specs, "--target", "dagster", "--out", out], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`compiling the Dagster workflows failed: ${r.stderr}`);
+  const load = await series({ "load and validate the modules": { cmd: DAGSTER_PY, args: [DAGSTER_IMPORT, join(out, "dagster")] } }, QUICK ? 3 : 7, 120_000);
+  type Info = { ms: number; import_ms: number; modules: number; jobs: number; ops: number; errors: Record<string, string> };
+  const infos = (load[0]!.stdouts ?? []).flatMap((o) => {
+    try {
+      return [JSON.parse(o.split("\n").pop()!) as Info];
+    } catch {
+      return [];
+    }
+  });
+  const last = infos[infos.length - 1];
+  if (last && Object.keys(last.errors).length) say(`  load errors: ${JSON.stringify(last.errors).slice(0, 600)}`);
+  const inside = infos.length ? median(infos.map((x) => x.ms)) : NaN;
+  const imported = infos.length ? median(infos.map((x) => x.import_ms)) : NaN;
+  say(
+    table(
+      ["measurement", "median", "per workflow", "whole process", "peak RSS", "modules", "ops"],
+      [
+        [
+          compiled[0]!.label,
+          fmtMs(compiled[0]!.medianMs),
+          fmtMs(compiled[0]!.medianMs / count),
+          fmtMs(compiled[0]!.medianMs),
+          fmtMiB(compiled[0]!.peakMiB),
+          count,
+          "-",
+        ],
+        ["import the modules (Dagster imported first)", fmtMs(imported), fmtMs(imported / count), "-", "-", last?.modules ?? "?", last?.ops ?? "?"],
+        [
+          "import and validate the Definitions",
+          fmtMs(inside),
+          fmtMs(inside / count),
+          fmtMs(load[0]!.medianMs),
+          fmtMiB(load[0]!.peakMiB),
+          last?.modules ?? "?",
+          last?.ops ?? "?",
+        ],
+      ],
+    ),
+  );
+  results.dagster = { workflows: count, jobsPerWorkflow: 20, compile: compiled, load, loadMs: inside, importMs: imported, info: last };
 }
 
 async function peers() {
@@ -653,6 +723,7 @@ async function main() {
   if (want("scale")) await scale();
   if (want("repo")) await repo();
   if (want("airflow")) await airflowSection();
+  if (want("dagster")) await dagsterSection();
   if (want("peers")) await peers();
   if (want("bytes")) await bytes();
   if (PROFILE) await profileBiggestMiss();

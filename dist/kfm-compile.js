@@ -28455,6 +28455,7 @@ var TARGET_NAME4 = "dagster";
 var LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date";
 var MAX_RUNTIME_TAG = "dagster/max_runtime";
 var JOB_TAG = "kfm-compile.dev/job";
+var QUEUE_TAG = "kfm-compile.dev/max-active-runs";
 var LAUNCHER_KEY = "kfm_launcher";
 function dagsterName(specName3) {
   return specName3.replace(/-/g, "_");
@@ -28623,6 +28624,8 @@ function imports(ir, s) {
 function viewModel2(ir, options) {
   const s = ir.schedule?.kind === "cron" ? ir.schedule : null;
   const tags = [[pyStr(MAX_RUNTIME_TAG), pyStr(pyNum(ir.timeoutSeconds ?? 0))]];
+  if (ir.maxActiveRuns !== null)
+    tags.push([pyStr(QUEUE_TAG), pyStr(ir.name)]);
   const launcher = [];
   if (options.namespace !== void 0)
     launcher.push(["namespace", pyStr(options.namespace)]);
@@ -28641,6 +28644,7 @@ function viewModel2(ir, options) {
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
+    queue: queueView(ir),
     jobFunction: jobFunction(ir.name),
     calls: calls(ir.jobs),
     schedules: s === null ? [] : [scheduleView2(ir, s)],
@@ -28674,6 +28678,21 @@ function dstGuardLines(s) {
     set2("KFM_SLOT_MINUTES", c.minutes)
   ];
 }
+function queueView(ir) {
+  const n = ir.maxActiveRuns;
+  if (n === null)
+    return [];
+  const runs6 = n === 1 ? "1 run" : `${n} runs`;
+  const comment = [
+    `# At most ${runs6} of this job at once. Every run carries the run tag`,
+    `# ${QUEUE_TAG}, and the instance's QueuedRunCoordinator keeps a new`,
+    `# run QUEUED while ${runs6} with the tag ${n === 1 ? "is" : "are"} in progress (its tag_concurrency_limits in`,
+    "# dagster.yaml: `kfm-compile explain --target dagster` prints the entry). Queued runs",
+    "# start in order, each with its own logical date; the DefaultRunCoordinator ignores",
+    "# the tag."
+  ];
+  return [{ comment: comment.join("\n"), metadata: valueAt(pyDict([[pyStr(QUEUE_TAG), pyNum(n)]]), 1, "metadata=") }];
+}
 var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
 var compiled2 = null;
 function template2() {
@@ -28696,13 +28715,10 @@ function check5(ir) {
   };
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
-    refuse(`event trigger \`${s.trigger}\``, "kfm-compile does not yet map it to a Dagster sensor with the same meaning.", "Use a cron schedule, or start the job from the event source through Dagster's GraphQL API.", s.at);
+    refuse(`event trigger \`${s.trigger}\``, "Dagster receives no events: a sensor is polled by the daemon (dagster/_core/definitions/sensor_definition.py, dagster/_daemon/sensor.py), so it would have to list the bucket itself, with the code location holding S3 credentials, and date each run by the object's LastModified instead of the event's eventTime, which the spec means.", "Use a cron schedule, or have the event source start one run per new object tagged `kfm-compile.dev/logical-date` = the record's eventTime (`dagster job launch --tags`, as `kfm-compile backfill --target dagster` writes it, or GraphQL `launchRun`).", s.at);
   }
   if (s !== null && s.kind === "cron" && s.catchup) {
     refuse("catchup: true", "a Dagster schedule without partitions launches only the latest missed tick (dagster/_scheduler/scheduler.py), and kfm-compile does not yet write the time-window partitions that would catch up.", "Use catchup: false and run the missed dates with `kfm-compile backfill`.", [...s.at, "catchup"]);
-  }
-  if (ir.maxActiveRuns !== null) {
-    refuse(`max_active_runs of ${ir.maxActiveRuns}`, "Dagster limits runs per tag with the QueuedRunCoordinator's tag_concurrency_limits, an instance setting (dagster.yaml), and kfm-compile does not yet write the tag and the setting it needs.", "Remove max_active_runs, or limit the runs in the instance's run coordinator yourself.", [...ir.at, "max_active_runs"]);
   }
   for (const u of ir.upstream) {
     refuse(`a dependency on workflow \`${u.workflow}\``, "kfm-compile does not yet write a Dagster sensor or op that waits for the other job's run of the same logical date.", "Remove the dependency, or start this workflow from the other one's success.", u.at);
@@ -28768,7 +28784,10 @@ var features5 = {
     support: "emulated",
     how: "Dagster's cron iterator (`_utils/schedules.py`) agrees for a cron firing every hour, for a repeated hour and for a skipped slot on the hour; it fires another skipped slot at the end of the gap (02:30 at 03:00), so the schedule adds the hour after such a slot and the schedule function returns `SkipReason` for every tick that is not a slot at the meaning's instant (zoneinfo, PEP 495 `fold`). Refused (KFM220), as on Argo and Tekton: a gap not one hour long or a gap slot at 23:xx."
   },
-  "schedule.event": { support: "refused", how: "No sensor with the same meaning yet; start the job through Dagster's GraphQL API." },
+  "schedule.event": {
+    support: "refused",
+    how: "Dagster receives no events: sensors are polled (`_daemon/sensor.py`), so one would list the bucket with S3 credentials in the code location and date runs by LastModified, not the event's eventTime. The event source starts each run with the logical-date tag instead (`dagster job launch --tags`)."
+  },
   "runtime.logical-date": {
     support: "emulated",
     how: "The `kfm-compile.dev/logical-date` run tag, set by the schedule (or an operator), else the run's creation time; `ds` and `ts` are rendered from it in UTC."
@@ -28777,8 +28796,8 @@ var features5 = {
   "env.standard": { support: "emulated", how: "`env` of the container; KFM_ATTEMPT is `context.retry_number + 1`, KFM_RUN_TOKEN a sha256 in the module." },
   "env.secret": { support: "native", how: "A Kubernetes `valueFrom.secretKeyRef` in `container_config.env`, resolved by the kubelet." },
   "concurrency.queue": {
-    support: "refused",
-    how: "The QueuedRunCoordinator's tag concurrency limits are an instance setting; not written yet."
+    support: "conditional",
+    how: "Every run of the job carries the run tag `kfm-compile.dev/max-active-runs` (the workflow's name, as a job tag); the instance's QueuedRunCoordinator keeps a run QUEUED while N runs with it are in progress, in order, with the `tag_concurrency_limits` entry `explain` prints as a prerequisite. Dagster has no run limit in a code location, and the DefaultRunCoordinator ignores the tag."
   },
   "text.literal": { support: "emulated", how: "A format string has `{` and `}` doubled; `$` is doubled against Kubernetes' `$(VAR)` expansion." },
   resources: { support: "native", how: "`execute_k8s_job(resources=...)` with requests equal to limits." },
@@ -29058,6 +29077,18 @@ function resources(e, what) {
   return { cpu: q(limits, "cpu"), memory: q(limits, "memory") };
 }
 var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
+function liftQueue(tags, metadata, workflow) {
+  if (!tags.has(QUEUE_TAG) && metadata === void 0)
+    return null;
+  if (str6(tags.get(QUEUE_TAG), `@job tag ${QUEUE_TAG}`) !== workflow)
+    throw new LiftError2(`the ${QUEUE_TAG} tag is not the workflow's name`);
+  const m = dict(metadata, "@job metadata");
+  keys(m, [QUEUE_TAG], "@job metadata");
+  const n = optNum(m.get(QUEUE_TAG), `@job metadata ${QUEUE_TAG}`);
+  if (n === null || !Number.isInteger(n) || n < 1)
+    throw new LiftError2(`@job metadata ${QUEUE_TAG} is not a positive whole number`);
+  return n;
+}
 var JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
 var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
 function constant2(text, name2) {
@@ -29157,7 +29188,8 @@ function lift5(text) {
   if (str6(jobDeco.get("name"), "@job name") !== jobFunction(workflow) || jm[2] !== jobFunction(workflow))
     throw new LiftError2("the job is not the workflow's");
   const tags = dict(jobDeco.get("tags"), "@job tags");
-  keys(tags, [MAX_RUNTIME_TAG], "@job tags");
+  const maxActiveRuns = liftQueue(tags, jobDeco.get("metadata"), workflow);
+  keys(tags, maxActiveRuns === null ? [MAX_RUNTIME_TAG] : [MAX_RUNTIME_TAG, QUEUE_TAG], "@job tags");
   const maxRuntime = Number(str6(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = /* @__PURE__ */ new Map();
   const body = jm[3].replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1").replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
@@ -29217,7 +29249,7 @@ function lift5(text) {
     workflow,
     schedule,
     timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
-    maxActiveRuns: null,
+    maxActiveRuns,
     runTokenSeed: runTokenSeed2,
     upstream: [],
     notifications: [],
@@ -29237,6 +29269,9 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
       kind: "setting",
       text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag"
     });
+  const queue = queuePrerequisite(ir);
+  if (queue !== null)
+    needs.push(queue);
   const ns = o.namespace === void 0 ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({
     kind: "account",
@@ -29257,11 +29292,23 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
     needs.push({ kind: "image", text: `image "${image2}", pullable by the cluster's nodes` });
   return needs;
 }
+function queueRunCoordinator(ir) {
+  if (ir.maxActiveRuns === null)
+    return null;
+  const limit = `{key: ${JSON.stringify(QUEUE_TAG)}, value: ${JSON.stringify(ir.name)}, limit: ${ir.maxActiveRuns}}`;
+  return `run_coordinator: {module: dagster._core.run_coordinator, class: QueuedRunCoordinator, config: {tag_concurrency_limits: [${limit}]}}`;
+}
+function queuePrerequisite(ir) {
+  const block2 = queueRunCoordinator(ir);
+  if (block2 === null)
+    return null;
+  return {
+    kind: "setting",
+    text: `the instance's QueuedRunCoordinator limiting runs tagged ${QUEUE_TAG}=${ir.name} to ${ir.maxActiveRuns} at once, with the Dagster daemon running to start queued runs: in dagster.yaml \`${block2}\` (one list entry per workflow; the DefaultRunCoordinator launches every run at once and ignores the tag)`
+  };
+}
 
 // dist/targets/dagster/runs.js
-function sh3(text) {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
 var AGAIN5 = "A line run again starts a second run of its date, with the same run token.";
 function runs5(ir, logicalDates) {
   const planned = logicalDates.map((ms) => ({
@@ -29273,7 +29320,7 @@ function runs5(ir, logicalDates) {
     const r = planned[i];
     const tags = JSON.stringify({ [LOGICAL_DATE_TAG]: isoUtc(ms) });
     return `# logical date ${r.logicalDate}, run token ${r.runToken}
-dagster job launch -f ${sh3(outputBaseName(ir.name) + ".py")} -j ${sh3(jobFunction(ir.name))} --tags ${sh3(tags)}
+dagster job launch -f ${shellWord(outputBaseName(ir.name) + ".py")} -j ${shellWord(jobFunction(ir.name))} --tags ${shellWord(tags)}
 `;
   });
   return { runs: planned, files: [{ suffix: ".sh", text: lines.join("") }], again: AGAIN5 };

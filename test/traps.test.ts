@@ -141,8 +141,9 @@ const TRAPS: readonly Trap[] = [
     trap: "10. concurrency 1 queues (Argo Forbid drops, GitHub groups cancel, Airflow without catchup skips), or the target refuses",
     spec: "specs/concurrency.yaml",
     holds: (s) => expect(s.maxActiveRuns).toBe(1),
-    refusedBy: ["dagster"],
     fallsIn: {
+      // The job without its run tag: the instance's tag_concurrency_limits never hold its runs.
+      dagster: [/\n {8}"kfm-compile\.dev\/max-active-runs": "one_at_a_time",/, ""],
       argo: [/\n\s*synchronization:\n\s*mutexes:\n\s*- name: [^\n]*/, ""],
       // The group's default queue (single): a pending run is cancelled when the next arrives.
       "github-actions": [/\n {2}queue: max/, ""],

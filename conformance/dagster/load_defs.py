@@ -119,6 +119,7 @@ def summarize(path, logical_date):
     return {
         "job": job.name,
         "tags": dict(job.tags),
+        "metadata": {key: value.value for key, value in job.metadata.items()},
         "ops": ops,
         "schedules": schedules,
         "resources": sorted(repo.get_top_level_resources().keys()),

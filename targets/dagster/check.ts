@@ -30,14 +30,6 @@ export function check(ir: Workflow): Problem[] {
       [...s.at, "catchup"],
     );
   }
-  if (ir.maxActiveRuns !== null) {
-    refuse(
-      `max_active_runs of ${ir.maxActiveRuns}`,
-      "Dagster limits runs per tag with the QueuedRunCoordinator's tag_concurrency_limits, an instance setting (dagster.yaml), and kfm-compile does not yet write the tag and the setting it needs.",
-      "Remove max_active_runs, or limit the runs in the instance's run coordinator yourself.",
-      [...ir.at, "max_active_runs"],
-    );
-  }
   for (const u of ir.upstream) {
     refuse(
       `a dependency on workflow \`${u.workflow}\``,

@@ -31,6 +31,16 @@ export const MAX_RUNTIME_TAG = "dagster/max_runtime";
 /** The op tag holding the job's spec name (Dagster names read `-` as `_`). */
 export const JOB_TAG = "kfm-compile.dev/job";
 
+/**
+ * The run tag the instance's run queue limits (max_active_runs): its value is the workflow's
+ * name, and the QueuedRunCoordinator's `tag_concurrency_limits` entry for that key and value
+ * (`dagster/_utils/tags.py` TagConcurrencyLimitsCounter: a limit with a string `value` counts
+ * only runs with that key-value pair) keeps a run QUEUED while N runs carrying it are in
+ * progress (`dagster/_daemon/run_coordinator/queued_run_coordinator_daemon.py`). The job's
+ * metadata under the same key states N for the UI and the lift.
+ */
+export const QUEUE_TAG = "kfm-compile.dev/max-active-runs";
+
 /** The resource key of the launcher every op takes (a test swaps the resource under it). */
 export const LAUNCHER_KEY = "kfm_launcher";
 
@@ -173,6 +183,8 @@ interface ModuleView {
   readonly jobName: string;
   readonly jobDescription: string;
   readonly jobTags: string;
+  /** max_active_runs: the comment above `@job` and its `metadata=` (none without a limit). */
+  readonly queue: readonly { readonly comment: string; readonly metadata: string }[];
   readonly jobFunction: string;
   readonly calls: readonly string[];
   readonly schedules: readonly ScheduleView[];
@@ -301,6 +313,7 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
   // "0" when the workflow has no timeout: run monitoring reads a falsy limit as none, where a
   // missing tag would take the instance's `run_monitoring.max_runtime_seconds` default.
   const tags: [string, Py][] = [[pyStr(MAX_RUNTIME_TAG), pyStr(pyNum(ir.timeoutSeconds ?? 0))]];
+  if (ir.maxActiveRuns !== null) tags.push([pyStr(QUEUE_TAG), pyStr(ir.name)]);
   const launcher: [string, Py][] = [];
   if (options.namespace !== undefined) launcher.push(["namespace", pyStr(options.namespace)]);
   if (options.serviceAccount !== undefined) launcher.push(["service_account_name", pyStr(options.serviceAccount)]);
@@ -317,6 +330,7 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
+    queue: queueView(ir),
     jobFunction: jobFunction(ir.name),
     calls: calls(ir.jobs),
     schedules: s === null ? [] : [scheduleView(ir, s)],
@@ -365,6 +379,29 @@ function dstGuardLines(s: CronSchedule): string[] {
     set("KFM_SLOT_HOURS", guard.hours),
     set("KFM_SLOT_MINUTES", c.minutes),
   ];
+}
+
+// ---------------------------------------------------------------- max_active_runs
+
+/**
+ * The job's run queue: job tags reach every run of the job (the schedule's runs,
+ * `dagster/_scheduler/scheduler.py` `{**remote_job.run_tags, ...}`; `dagster job launch`,
+ * `dagster/_cli/job.py` `_check_execute_remote_job_args`), and the instance's limit for the
+ * tag is a prerequisite (prerequisites.ts `queuePrerequisite`).
+ */
+function queueView(ir: Workflow): ModuleView["queue"] {
+  const n = ir.maxActiveRuns;
+  if (n === null) return [];
+  const runs = n === 1 ? "1 run" : `${n} runs`;
+  const comment = [
+    `# At most ${runs} of this job at once. Every run carries the run tag`,
+    `# ${QUEUE_TAG}, and the instance's QueuedRunCoordinator keeps a new`,
+    `# run QUEUED while ${runs} with the tag ${n === 1 ? "is" : "are"} in progress (its tag_concurrency_limits in`,
+    "# dagster.yaml: `kfm-compile explain --target dagster` prints the entry). Queued runs",
+    "# start in order, each with its own logical date; the DefaultRunCoordinator ignores",
+    "# the tag.",
+  ];
+  return [{ comment: comment.join("\n"), metadata: valueAt(pyDict([[pyStr(QUEUE_TAG), pyNum(n)]]), 1, "metadata=") }];
 }
 
 // ---------------------------------------------------------------- template

@@ -56,8 +56,8 @@ export const features: FeatureTable = {
   "env.standard": { support: "emulated", how: "`env` of the container; KFM_ATTEMPT is `context.retry_number + 1`, KFM_RUN_TOKEN a sha256 in the module." },
   "env.secret": { support: "native", how: "A Kubernetes `valueFrom.secretKeyRef` in `container_config.env`, resolved by the kubelet." },
   "concurrency.queue": {
-    support: "refused",
-    how: "The QueuedRunCoordinator's tag concurrency limits are an instance setting; not written yet.",
+    support: "conditional",
+    how: "Every run of the job carries the run tag `kfm-compile.dev/max-active-runs` (the workflow's name, as a job tag); the instance's QueuedRunCoordinator keeps a run QUEUED while N runs with it are in progress, in order, with the `tag_concurrency_limits` entry `explain` prints as a prerequisite. Dagster has no run limit in a code location, and the DefaultRunCoordinator ignores the tag.",
   },
   "text.literal": { support: "emulated", how: "A format string has `{` and `}` doubled; `$` is doubled against Kubernetes' `$(VAR)` expansion." },
   resources: { support: "native", how: "`execute_k8s_job(resources=...)` with requests equal to limits." },

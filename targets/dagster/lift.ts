@@ -8,7 +8,7 @@ import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
 import { parseCron } from "../../src/cron.js";
-import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
+import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, QUEUE_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -273,6 +273,20 @@ function resources(e: Expr | undefined, what: string): { cpu: string | null; mem
 
 const OP_BLOCK =
   /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
+/**
+ * max_active_runs (emit.ts `queueView`): the run tag holding the workflow's name, which the
+ * instance's run queue limits, and the job's metadata stating the limit; both or neither.
+ */
+function liftQueue(tags: Map<string, Expr>, metadata: Expr | undefined, workflow: string): number | null {
+  if (!tags.has(QUEUE_TAG) && metadata === undefined) return null;
+  if (str(tags.get(QUEUE_TAG), `@job tag ${QUEUE_TAG}`) !== workflow) throw new LiftError(`the ${QUEUE_TAG} tag is not the workflow's name`);
+  const m = dict(metadata, "@job metadata");
+  keys(m, [QUEUE_TAG], "@job metadata");
+  const n = optNum(m.get(QUEUE_TAG), `@job metadata ${QUEUE_TAG}`);
+  if (n === null || !Number.isInteger(n) || n < 1) throw new LiftError(`@job metadata ${QUEUE_TAG} is not a positive whole number`);
+  return n;
+}
+
 const JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
 const SCHEDULE_BLOCK =
   /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
@@ -392,7 +406,8 @@ export function lift(text: string): Summary {
   const jobDeco = kwargsOf(jm[1]!, "@job");
   if (str(jobDeco.get("name"), "@job name") !== jobFunction(workflow) || jm[2] !== jobFunction(workflow)) throw new LiftError("the job is not the workflow's");
   const tags = dict(jobDeco.get("tags"), "@job tags");
-  keys(tags, [MAX_RUNTIME_TAG], "@job tags");
+  const maxActiveRuns = liftQueue(tags, jobDeco.get("metadata"), workflow);
+  keys(tags, maxActiveRuns === null ? [MAX_RUNTIME_TAG] : [MAX_RUNTIME_TAG, QUEUE_TAG], "@job tags");
   const maxRuntime = Number(str(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = new Map<string, string[]>();
   const body = jm[3]!
@@ -447,7 +462,7 @@ export function lift(text: string): Summary {
     workflow,
     schedule,
     timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
-    maxActiveRuns: null,
+    maxActiveRuns,
     runTokenSeed,
     upstream: [],
     notifications: [],

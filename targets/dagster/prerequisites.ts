@@ -6,6 +6,7 @@
  */
 import type { Workflow } from "../../src/ir.js";
 import type { Prerequisite } from "../types.js";
+import { QUEUE_TAG } from "./emit.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS): Prerequisite[] {
@@ -18,6 +19,8 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
       kind: "setting",
       text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag",
     });
+  const queue = queuePrerequisite(ir);
+  if (queue !== null) needs.push(queue);
   const ns = o.namespace === undefined ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({
     kind: "account",
@@ -35,4 +38,31 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
   for (const image of new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image)))
     needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
   return needs;
+}
+
+/**
+ * The instance's `run_coordinator` entry in dagster.yaml for max_active_runs, as one line of YAML
+ * (flow style) an operator pastes or merges: the QueuedRunCoordinator with a
+ * `tag_concurrency_limits` entry for the job's run tag and the workflow's name
+ * (`dagster/_core/run_coordinator/queued_run_coordinator.py` `config_type`). A limit with a string
+ * `value` counts only the runs with that key-value pair (`dagster/_utils/tags.py`
+ * TagConcurrencyLimitsCounter), so each workflow has its own limit; `applyLimitPerUniqueValue`
+ * would give every workflow the same one.
+ */
+export function queueRunCoordinator(ir: Workflow): string | null {
+  if (ir.maxActiveRuns === null) return null;
+  const limit = `{key: ${JSON.stringify(QUEUE_TAG)}, value: ${JSON.stringify(ir.name)}, limit: ${ir.maxActiveRuns}}`;
+  return `run_coordinator: {module: dagster._core.run_coordinator, class: QueuedRunCoordinator, config: {tag_concurrency_limits: [${limit}]}}`;
+}
+
+/** max_active_runs: the run queue's limit, held by the instance (README "Concurrency"). */
+function queuePrerequisite(ir: Workflow): Prerequisite | null {
+  const block = queueRunCoordinator(ir);
+  if (block === null) return null;
+  return {
+    kind: "setting",
+    text:
+      `the instance's QueuedRunCoordinator limiting runs tagged ${QUEUE_TAG}=${ir.name} to ${ir.maxActiveRuns} at once, with the Dagster daemon running to start queued runs: ` +
+      `in dagster.yaml \`${block}\` (one list entry per workflow; the DefaultRunCoordinator launches every run at once and ignores the tag)`,
+  };
 }

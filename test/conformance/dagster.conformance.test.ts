@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { renderTemplate } from "../../src/runtime.js";
-import { MAX_RUNTIME_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
+import { MAX_RUNTIME_TAG, QUEUE_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -48,6 +48,7 @@ interface Loaded {
   readonly error?: string;
   readonly job: string;
   readonly tags: Record<string, string>;
+  readonly metadata: Record<string, unknown>;
   readonly ops: Record<string, LoadedOp>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
   readonly resources: string[];
@@ -126,11 +127,17 @@ function actualOp(op: LoadedOp) {
   };
 }
 
+function queueTag(ir: Workflow): Record<string, string> {
+  return ir.maxActiveRuns === null ? {} : { [QUEUE_TAG]: ir.name };
+}
+
 function expected(ir: Workflow) {
   const s = ir.schedule;
   return {
     job: jobFunction(ir.name),
-    tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0) },
+    tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0), ...queueTag(ir) },
+    // max_active_runs: the run tag the instance's run queue limits, and the limit for people (dagster-queue.conformance.test.ts runs the queue).
+    metadata: ir.maxActiveRuns === null ? {} : { [QUEUE_TAG]: ir.maxActiveRuns },
     resources: ["kfm_launcher"],
     schedules:
       s === null || s.kind !== "cron"
@@ -153,6 +160,7 @@ function actual(got: Loaded) {
   return {
     job: got.job,
     tags: got.tags,
+    metadata: got.metadata,
     resources: got.resources,
     schedules: got.schedules,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),

@@ -16,14 +16,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Observed } from "../../src/execution.js";
-import { CACHE, CONFORMANCE, setup } from "../conformance/runners.js";
+import { setup } from "../conformance/runners.js";
 import { compareTraces, traceOf } from "./compare.js";
-import { cases, compileSpec, readObserved, runHarness, writeScenario, type ExecutionItem } from "./harness.js";
+import { cases, compileSpec, writeScenario, type ExecutionItem } from "./harness.js";
+import { observedOf, runAirflowCases, type AirflowCase } from "./python-engines.js";
 
 const TARGET = "airflow";
-const PYTHON = join(CACHE, "venv", "bin", "python");
-const HARNESS = join(CONFORMANCE, "execution", "airflow", "run.py");
 
 /**
  * Where Airflow's engine does what the reference does not, each line exactly as the
@@ -122,7 +120,7 @@ const PROCESSES = Number(process.env.KFM_EXECUTION_AIRFLOW_PROCESSES ?? "2");
 
 beforeAll(async () => {
   setup();
-  const batch: { dag: string; scenario: string; out: string; weight: number }[] = [];
+  const batch: AirflowCase[] = [];
   const plan = (item: ExecutionItem, key: string, mutate?: (dag: string) => string): { observedPath: string; refused: string | null } => {
     const into = join(runDir, key.replace(/[^A-Za-z0-9._-]+/g, "_"));
     const r = compileSpec(item.spec, TARGET, { into });
@@ -149,33 +147,9 @@ beforeAll(async () => {
   }
   // Most of a case's time is waiting (real waits and timeouts), so PROCESSES harness
   // processes share the cases, longest first to the least loaded one.
-  const shards: (typeof batch)[] = Array.from({ length: PROCESSES }, () => []);
-  const load = (shard: typeof batch) => shard.reduce((n, c) => n + c.weight, 0);
-  for (const c of [...batch].sort((a, b) => b.weight - a.weight)) shards.reduce((min, sh) => (load(sh) < load(min) ? sh : min)).push(c);
-  const logs = await Promise.all(
-    shards
-      .filter((shard) => shard.length > 0)
-      .map(async (shard, i) => {
-        const casesPath = join(runDir, `cases-${i + 1}.json`);
-        writeFileSync(
-          casesPath,
-          JSON.stringify(
-            shard.map(({ dag, scenario, out }) => ({ dag, scenario, out })),
-            null,
-            2,
-          ),
-        );
-        try {
-          // Every scenario's waits and timeouts are seconds; a process takes a few minutes.
-          return (await runHarness(PYTHON, [HARNESS, casesPath], { env: { KFM_CONFORMANCE_CACHE: CACHE }, timeoutSeconds: 1500 })).stderr;
-        } catch (e) {
-          // Exit 1: some case failed (its observed.json holds the error); anything else fails every case below.
-          harnessErrors.push((e as Error).message);
-          return "";
-        }
-      }),
-  );
-  harnessLog = logs.join("\n");
+  const result = await runAirflowCases(batch, { processes: PROCESSES, dir: runDir });
+  harnessErrors.push(...result.errors);
+  harnessLog = result.log;
   // The harness's own lines: its start and each case's time.
   console.log(
     harnessLog
@@ -184,13 +158,6 @@ beforeAll(async () => {
       .join("\n"),
   );
 }, 1_800_000);
-
-/** The harness's observed.json, or its error. */
-function observedOf(path: string): Observed {
-  const doc = JSON.parse(readFileSync(path, "utf8")) as { error?: string };
-  if (doc.error !== undefined) throw new Error(`the harness failed on this case:\n${doc.error}`);
-  return readObserved(path);
-}
 
 describe("airflow: every scenario runs on Airflow's own engine as the reference says", () => {
   it("ran every case through the harness", () => {

@@ -10,14 +10,12 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { Observed } from "../../src/execution.js";
-import { CACHE, CONFORMANCE, setup } from "../conformance/runners.js";
+import { setup } from "../conformance/runners.js";
 import { compareTraces, traceOf } from "./compare.js";
-import { cases, compileSpec, readObserved, runHarness, writeScenario, type ExecutionItem } from "./harness.js";
+import { cases, compileSpec, writeScenario, type ExecutionItem } from "./harness.js";
+import { observedOf, pool, runDagsterCase } from "./python-engines.js";
 
 const TARGET = "dagster";
-const PYTHON = join(CACHE, "dagster", "bin", "python");
-const HARNESS = join(CONFORMANCE, "execution", "dagster", "run.py");
 /** Harness processes at once (each imports Dagster, about 20 s, then waits on the real clock). */
 const PROCESSES = Number(process.env.KFM_EXECUTION_DAGSTER_PROCESSES ?? 2);
 
@@ -41,20 +39,6 @@ interface Planned {
 const planned: Planned[] = [];
 let sabotage: { item: ExecutionItem; observedPath: string } | null = null;
 
-async function pool<T>(tasks: readonly (() => Promise<T>)[], n: number): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        out[i] = await tasks[i]!();
-      }
-    }),
-  );
-  return out;
-}
-
 beforeAll(async () => {
   setup();
   const runs: (() => Promise<void>)[] = [];
@@ -67,13 +51,7 @@ beforeAll(async () => {
     if (mutate !== undefined) writeFileSync(module, mutate(readFileSync(module, "utf8")));
     const scenario = writeScenario(r.compiled.dir, item.scenario);
     const observedPath = join(r.compiled.dir, "observed.json");
-    runs.push(async () => {
-      try {
-        await runHarness(PYTHON, [HARNESS, module, scenario, observedPath], { timeoutSeconds: 600 });
-      } catch (e) {
-        writeFileSync(observedPath, JSON.stringify({ error: (e as Error).message }));
-      }
-    });
+    runs.push(() => runDagsterCase(module, scenario, observedPath));
     return { observedPath, refused: null };
   };
   for (const item of cases()) {
@@ -90,12 +68,6 @@ beforeAll(async () => {
   sabotage = { item, observedPath: s.observedPath! };
   await pool(runs, PROCESSES);
 }, 3_600_000);
-
-function observedOf(path: string): Observed {
-  const doc = JSON.parse(readFileSync(path, "utf8")) as { error?: string };
-  if (doc.error !== undefined) throw new Error(`the harness failed on this case:\n${doc.error}`);
-  return readObserved(path);
-}
 
 describe("dagster: every scenario runs on Dagster's own engine as the reference says", () => {
   it("ran every case", () => {

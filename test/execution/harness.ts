@@ -198,19 +198,23 @@ export interface ExecutionItem {
 export function* cases(only?: readonly string[]): Generator<ExecutionItem> {
   for (const c of EXECUTION_CASES) {
     if (only !== undefined && !only.includes(c.spec)) continue;
-    const ir = specIr(c.spec);
-    for (const scenario of c.scenarios) {
-      const { trace, timeline } = interpretTimed(ir, scenario);
-      yield {
-        spec: c.spec,
-        scenario,
-        ...(c.note === undefined ? {} : { note: c.note }),
-        ir,
-        expected: trace,
-        timeline,
-        label: (target) => `${basename(c.spec)} / ${scenario.name} / ${target}`,
-      };
-    }
+    yield* caseItems(c.spec, specIr(c.spec), c.scenarios, c.note);
+  }
+}
+
+/** The scenarios of one spec (its path as the CLI is given it, and its lowered IR), expected traces included. */
+export function* caseItems(spec: string, ir: Workflow, scenarios: readonly Scenario[], note?: string): Generator<ExecutionItem> {
+  for (const scenario of scenarios) {
+    const { trace, timeline } = interpretTimed(ir, scenario);
+    yield {
+      spec,
+      scenario,
+      ...(note === undefined ? {} : { note }),
+      ir,
+      expected: trace,
+      timeline,
+      label: (target) => `${basename(spec)} / ${scenario.name} / ${target}`,
+    };
   }
 }
 

@@ -234,7 +234,7 @@ export const EXECUTION_CASES: readonly ExecutionCase[] = [
   },
   {
     spec: "test/execution/specs/concurrency.yaml",
-    note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton refuses max_active_runs (KFM301); on GitHub Actions act runs no concurrency group, so the first run only (the queue is checked by GitHub's parser, conformance).",
+    note: "A scenario is one run: the expected trace is the first run's. An engine that can start a second run while the first is active (Argo's operator; Airflow's scheduler) checks that it waits and then runs; the others run the first only. Tekton refuses max_active_runs (KFM301); on GitHub Actions act runs no concurrency group, so the first run only (the queue is checked by GitHub's parser, conformance); Dagster's execute_in_process runs no run queue, so the first run only (the queue is checked by Dagster's own daemon, conformance).",
     scenarios: [
       scenario(
         "second-run-due",
