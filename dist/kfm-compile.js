@@ -28539,7 +28539,7 @@ function topological(jobs) {
   }
   return out;
 }
-function opView(job) {
+function opView(job, ending) {
   return {
     name: pyStr(dagsterName(job.name)),
     description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
@@ -28552,14 +28552,16 @@ function opView(job) {
     args: valueAt(pyTemplates(job.args), 2, "args="),
     env: valueAt(pyList(job.env.map(pyEnvVar)), 2, "env="),
     resources: valueAt(pyResources(job), 2, "resources="),
-    timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds)
+    timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds),
+    ...continueOpView(job, ending)
   };
 }
 function calls(jobs) {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
+  const ending = endingJobs(jobs);
   return topological(jobs).map((j) => {
-    const call2 = pyCall(opFunction(j.name), [], j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]));
-    const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+    const call2 = pyCall(opFunction(j.name), [], j.dependsOn.map((d) => [afterInput(d), j.runWhen === "all_done" ? endedVariable(d) : doneVariable(d)]));
+    const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
     const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
     if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
       return `${prefix}(
@@ -28599,6 +28601,7 @@ function imports(ir, s) {
   const window = windowLines(s).length > 0;
   const period = s !== null && s.periodSeconds !== null;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
+  const continues = endingJobs(ir.jobs).size > 0;
   const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`];
   if (window)
     stdlib.push("from zoneinfo import ZoneInfo");
@@ -28607,10 +28610,12 @@ function imports(ir, s) {
     ...s !== null ? ["DefaultScheduleStatus"] : [],
     "Definitions",
     ...deps ? ["In", "Nothing"] : [],
+    ...continues ? ["Out", "Output"] : [],
     "RetryRequested",
     ...s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : [],
     ...window ? ["SkipReason"] : [],
     "job",
+    ...continues ? ["multiprocess_executor"] : [],
     "op",
     ...s !== null ? ["schedule"] : []
   ];
@@ -28633,7 +28638,7 @@ function viewModel2(ir, options) {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
-    ops: ir.jobs.map(opView),
+    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
@@ -28641,8 +28646,30 @@ function viewModel2(ir, options) {
     calls: calls(ir.jobs),
     schedules: s === null ? [] : [scheduleView2(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
-    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources=")
+    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : []
   };
+}
+var ENDED_OUTPUT = "ended";
+function endedVariable(specName3) {
+  return `${dagsterName(specName3)}_ended`;
+}
+function endingJobs(jobs) {
+  return new Set(jobs.filter((j) => j.runWhen === "all_done").flatMap((j) => j.dependsOn));
+}
+function alwaysRuns(job, byName) {
+  if (job.dependsOn.length === 0)
+    return true;
+  return job.runWhen === "all_done" && job.dependsOn.every((d) => alwaysRuns(byName.get(d), byName));
+}
+function continueOpView(job, ending) {
+  if (!ending.has(job.name))
+    return { outs: [], attempt: "kfm_attempt" };
+  const outs = pyDict([
+    ['"result"', pyCall("Out", ["Nothing"])],
+    [pyStr(ENDED_OUTPUT), pyCall("Out", ["Nothing"])]
+  ]);
+  return { outs: [valueAt(outs, 1, "out=")], attempt: "yield from kfm_attempt_then_end" };
 }
 var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
 var compiled2 = null;
@@ -28664,6 +28691,7 @@ function check5(ir) {
   const refuse = (what, why, instead, at) => {
     problems.push(problem("KFM301", `dagster cannot express ${what}: ${why} ${instead}`, at));
   };
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     refuse(`event trigger \`${s.trigger}\``, "kfm-compile does not yet map it to a Dagster sensor with the same meaning.", "Use a cron schedule, or start the job from the event source through Dagster's GraphQL API.", s.at);
@@ -28688,7 +28716,9 @@ function check5(ir) {
       refuse(`the approval gate \`${job.name}\``, "Dagster has no op that waits for a person's decision, and kfm-compile does not yet emulate one.", "Remove the gate, or split the workflow where it stood.", job.at);
     }
     if (job.runWhen === "all_done") {
-      refuse(`on_upstream_failure: continue on job \`${job.name}\``, "an op whose upstream op failed never runs in Dagster (dagster/_core/execution/plan/active.py abandons it), and kfm-compile does not yet emulate running it.", "Remove on_upstream_failure, or make the upstream job succeed on the failures it may ignore.", job.at);
+      for (const d of job.dependsOn.filter((d2) => !alwaysRuns(byName.get(d2), byName))) {
+        refuse(`on_upstream_failure: continue on job \`${job.name}\` after \`${d}\``, `\`${d}\` does not run when a job before it fails, and Dagster then abandons every op downstream of its op (dagster/_core/execution/plan/active.py \`_all_upstream_outputs_failed_or_abandoned\`), so \`${job.name}\` could not run after it.`, `Give \`${d}\` on_upstream_failure: continue too if it may run after such a failure, or remove on_upstream_failure from \`${job.name}\`.`, job.at);
+      }
     }
   }
   return problems;
@@ -28702,8 +28732,8 @@ var features5 = {
     how: "Dagster abandons the ops downstream of a failed op and runs the independent ones; the run ends failed (`_core/execution/plan/active.py`)."
   },
   "failure.continue": {
-    support: "refused",
-    how: "Dagster never runs an op whose upstream op failed; no emulation yet. Make the upstream job succeed on the failures it may ignore."
+    support: "conditional",
+    how: "The upstream op yields an `ended` output before its last failure fails it, and the job's executor runs a step once the outputs it takes exist (`step_dependency_config: require_upstream_step_success: False`): the continue op takes `ended`, the others `result`, which a failed op never yields, so they are abandoned and the run fails. Refused after a job that may itself not run (Dagster abandons ops after an abandoned op)."
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
   "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
@@ -29027,7 +29057,7 @@ function resources(e, what) {
     throw new LiftError2(`${what}: requests differ from limits`);
   return { cpu: q(limits, "cpu"), memory: q(limits, "memory") };
 }
-var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
+var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}(kfm_attempt|yield from kfm_attempt_then_end)\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
 var JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
 var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
 function constant2(text, name2) {
@@ -29042,6 +29072,39 @@ function windowBound2(text, name2) {
   const two = rest.map((n) => String(n).padStart(2, "0"));
   return `${String(y).padStart(4, "0")}-${two[0]}-${two[1]}T${two[2]}:${two[3]}:${two[4]}`;
 }
+function endsOf(deco, call2, name2) {
+  const out = deco.get("out");
+  const through = call2 !== "kfm_attempt";
+  if (out === void 0 && !through)
+    return false;
+  const m = dict(out, `op ${name2} out`);
+  keys(m, ["result", ENDED_OUTPUT], `op ${name2} out`);
+  for (const [k, v] of m) {
+    if (v.kind !== "call" || v.func !== "Out" || v.args.length !== 1 || v.args[0].kind !== "name" || v.args[0].name !== "Nothing")
+      throw new LiftError2(`op ${name2} output ${k} is not Out(Nothing)`);
+  }
+  if (!through)
+    throw new LiftError2(`op ${name2} has an ended output its attempts do not yield`);
+  return true;
+}
+function continuesAfterFailure(text, jobDeco) {
+  const e = jobDeco.get("executor_def");
+  if (e === void 0)
+    return false;
+  if (e.kind !== "name" || e.name !== "KFM_EXECUTOR")
+    throw new LiftError2("the job has another executor");
+  const m = /^KFM_EXECUTOR = multiprocess_executor\.configured\(\n {4}(\{.*\}),\n {4}name="kfm_multiprocess",\n\)$/m.exec(text);
+  if (m === null)
+    throw new LiftError2("KFM_EXECUTOR is not the configured multiprocess executor");
+  const config = dict(parse(m[1]), "KFM_EXECUTOR config");
+  keys(config, ["step_dependency_config"], "KFM_EXECUTOR config");
+  const deps = dict(config.get("step_dependency_config"), "step_dependency_config");
+  keys(deps, ["require_upstream_step_success"], "step_dependency_config");
+  const v = deps.get("require_upstream_step_success");
+  if (v?.kind !== "name" || v.name !== "True" && v.name !== "False")
+    throw new LiftError2("require_upstream_step_success is not a boolean");
+  return v.name === "False";
+}
 function lift5(text) {
   const workflow = str6(constant2(text, "KFM_WORKFLOW") ?? void 0, "KFM_WORKFLOW");
   const runTokenSeed2 = str6(constant2(text, "KFM_RUN_TOKEN_SEED") ?? void 0, "KFM_RUN_TOKEN_SEED");
@@ -29054,7 +29117,7 @@ function lift5(text) {
     if (m[2] !== `${name2}_op`)
       throw new LiftError2(`op ${name2} is defined as ${m[2]}`);
     const ins = dict(deco.get("ins"), `op ${name2} ins`);
-    const call2 = kwargsOf(m[3], `op ${name2} kfm_attempt`);
+    const call2 = kwargsOf(m[4], `op ${name2} kfm_attempt`);
     keys(call2, ["waits", "image", "command", "args", "env", "resources", "timeout"], `op ${name2} kfm_attempt`);
     const waitsExpr = call2.get("waits");
     if (waitsExpr?.kind !== "list")
@@ -29079,6 +29142,7 @@ function lift5(text) {
     ops.set(name2, {
       spec,
       inputs,
+      ends: endsOf(deco, m[3], name2),
       summary: {
         approval: null,
         image: str6(call2.get("image"), `op ${name2} image`),
@@ -29105,27 +29169,37 @@ function lift5(text) {
   keys(tags, [MAX_RUNTIME_TAG], "@job tags");
   const maxRuntime = Number(str6(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = /* @__PURE__ */ new Map();
+  const runWhen = /* @__PURE__ */ new Map();
+  const relaxed = continuesAfterFailure(text, jobDeco);
   const body = jm[3].replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1").replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
   for (const line2 of body.split("\n").filter((l) => l.trim() !== "")) {
-    const c = /^ {4}(?:([A-Za-z0-9_]+)_done = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
+    const c = /^ {4}(?:([A-Za-z0-9_]+)_done(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
     if (c === null)
       throw new LiftError2(`job body line ${JSON.stringify(line2)}`);
-    const name2 = c[2].replace(/_op$/, "");
+    const name2 = c[3].replace(/_op$/, "");
     const op = ops.get(name2);
-    if (op === void 0 || c[2] !== opFunction(op.spec))
-      throw new LiftError2(`the job calls ${c[2]}, which is no op`);
+    if (op === void 0 || c[3] !== opFunction(op.spec))
+      throw new LiftError2(`the job calls ${c[3]}, which is no op`);
     if (c[1] !== void 0 && c[1] !== name2)
       throw new LiftError2(`op ${name2}'s output is kept as ${c[1]}_done`);
-    const wired = c[3] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[3], `call of ${name2}`);
+    if (c[2] !== void 0 !== op.ends || c[2] !== void 0 && c[2] !== name2)
+      throw new LiftError2(`op ${name2}'s outputs are kept as ${c[1]}, ${c[2]}`);
+    const wired = c[4] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[4], `call of ${name2}`);
     const ups = [];
+    const ended = [];
     for (const [input, v] of wired) {
-      if (v.kind !== "name" || !v.name.endsWith("_done"))
+      const w = v.kind === "name" ? /^([A-Za-z0-9_]+)_(done|ended)$/.exec(v.name) : null;
+      if (w === null)
         throw new LiftError2(`op ${name2} input ${input} is wired to something else`);
-      const up = ops.get(v.name.slice(0, -"_done".length));
-      if (up === void 0 || input !== afterInput(up.spec))
-        throw new LiftError2(`op ${name2} input ${input} is wired to ${v.name}`);
+      const up = ops.get(w[1]);
+      if (up === void 0 || input !== afterInput(up.spec) || w[2] === "ended" && !up.ends)
+        throw new LiftError2(`op ${name2} input ${input} is wired to ${w[0]}`);
       ups.push(up.spec);
+      ended.push(w[2] === "ended");
     }
+    if (ended.some((e) => e !== ended[0]))
+      throw new LiftError2(`op ${name2} waits for some upstream ops' ended output and for others' result`);
+    runWhen.set(op.spec, ended[0] === true && relaxed ? "all_done" : "all_succeeded");
     if ([...wired.keys()].sort().join(",") !== [...op.inputs].sort().join(","))
       throw new LiftError2(`op ${name2}: inputs and wiring differ`);
     if (after.has(op.spec))
@@ -29137,7 +29211,7 @@ function lift5(text) {
     const ups = after.get(op.spec);
     if (ups === void 0)
       throw new LiftError2(`op ${op.spec} is not called in the job`);
-    jobs[op.spec] = { ...op.summary, after: ups };
+    jobs[op.spec] = { ...op.summary, runWhen: runWhen.get(op.spec), after: ups };
   }
   let schedule = null;
   const sm = SCHEDULE_BLOCK.exec(text);

@@ -12,10 +12,15 @@ once succeeding, to record what the first attempt launches; then failing on ever
 attempt, with the context's `retry_number` set to 0, 1, ..., to record the
 `RetryRequested` each failed attempt raises (its `max_retries` and
 `seconds_to_wait`) until the op lets the failure through: the attempts and waits
-Dagster's step executor would act on. Prints one JSON object: {file: summary}, or
+Dagster's step executor would act on. An op written as a generator (one that a
+continue job waits for) is run to its end, and the outputs it yields when its
+attempt succeeds and when its last attempt fails are recorded, with the output of
+its upstream op each input is wired to and the `step_dependency_config` the job's
+executor resolves to (what decides whether an op runs after a failed upstream op). Prints one JSON object: {file: summary}, or
 {file: {"error": ...}}.
 """
 
+import inspect
 import json
 import sys
 import traceback
@@ -56,20 +61,26 @@ class Attempt:
         return getattr(self._context, name)
 
 
-def call_op(op_def, context, retry_number, launcher):
-    op_def.compute_fn.decorated_fn(Attempt(context, retry_number), launcher)
+def call_op(op_def, context, retry_number, launcher, yielded=None):
+    result = op_def.compute_fn.decorated_fn(Attempt(context, retry_number), launcher)
+    if inspect.isgenerator(result):
+        for output in result:
+            if yielded is not None:
+                yielded.append(output.output_name)
 
 
 def probe(op_def, logical_date):
     """What the op launches on its first attempt, and its attempts and waits."""
     context = build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date})
     ok = Recorder(fail=False)
-    call_op(op_def, context, 0, ok)
+    yields = {"succeeded": [], "failed": []}
+    call_op(op_def, context, 0, ok, yields["succeeded"])
     waits = []
     attempts = None
     for retry in range(MAX_PROBE):
+        yields["failed"] = []
         try:
-            call_op(op_def, context, retry, Recorder(fail=True))
+            call_op(op_def, context, retry, Recorder(fail=True), yields["failed"])
         except RetryRequested as request:
             waits.append(
                 {"max_retries": request.max_retries, "seconds": request.seconds_to_wait}
@@ -78,7 +89,20 @@ def probe(op_def, logical_date):
         except AttemptFailed:
             attempts = retry + 1
             break
-    return {"launch": ok.calls, "attempts": attempts, "retries": waits}
+    return {
+        "launch": ok.calls,
+        "attempts": attempts,
+        "retries": waits,
+        "yields": yields,
+    }
+
+
+def step_dependency_config(job):
+    """The job executor's resolved `step_dependency_config` (None when not set)."""
+    from dagster._core.system_config.objects import ResolvedRunConfig
+
+    config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config
+    return (config or {}).get("step_dependency_config")
 
 
 def summarize(path, logical_date):
@@ -99,6 +123,11 @@ def summarize(path, logical_date):
             "description": node.description,
             "inputs": sorted(i.name for i in node.input_defs),
             "after": sorted(o.node_name for outs in deps.values() for o in outs),
+            "after_outputs": sorted(
+                f"{o.node_name}.{o.output_def.name}"
+                for outs in deps.values()
+                for o in outs
+            ),
             "retry_policy": None
             if node.retry_policy is None
             else repr(node.retry_policy),
@@ -119,6 +148,8 @@ def summarize(path, logical_date):
     return {
         "job": job.name,
         "tags": dict(job.tags),
+        "executor": job.executor_def.name,
+        "step_dependency_config": step_dependency_config(job),
         "ops": ops,
         "schedules": schedules,
         "resources": sorted(repo.get_top_level_resources().keys()),

@@ -145,6 +145,10 @@ interface OpView {
   readonly env: string;
   readonly resources: string;
   readonly timeout: string;
+  /** on_upstream_failure: continue: the `out=` line of an op a continue job waits for (0 or 1). */
+  readonly outs: readonly string[];
+  /** The call running the attempts: `kfm_attempt`, or `yield from kfm_attempt_then_end` (continue). */
+  readonly attempt: string;
 }
 
 interface ScheduleView {
@@ -174,6 +178,8 @@ interface ModuleView {
   readonly scheduleList: string;
   /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
   readonly resources: string;
+  /** on_upstream_failure: continue: one item when a job continues (the helper and KFM_EXECUTOR are written). */
+  readonly continuation: readonly string[];
 }
 
 /** Jobs in an order where every job comes after the jobs it depends on (spec order otherwise). */
@@ -193,7 +199,7 @@ export function topological(jobs: readonly Job[]): Job[] {
   return out;
 }
 
-function opView(job: Job): OpView {
+function opView(job: Job, ending: ReadonlySet<string>): OpView {
   return {
     name: pyStr(dagsterName(job.name)),
     description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
@@ -210,19 +216,21 @@ function opView(job: Job): OpView {
     env: valueAt(pyList(job.env.map(pyEnvVar)), 2, "env="),
     resources: valueAt(pyResources(job), 2, "resources="),
     timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds),
+    ...continueOpView(job, ending),
   };
 }
 
 /** The job body: one call per op, its output kept in a variable when a later op waits for it. */
 function calls(jobs: readonly Job[]): string[] {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
+  const ending = endingJobs(jobs);
   return topological(jobs).map((j) => {
     const call = pyCall(
       opFunction(j.name),
       [],
-      j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]),
+      j.dependsOn.map((d) => [afterInput(d), j.runWhen === "all_done" ? endedVariable(d) : doneVariable(d)]),
     );
-    const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+    const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
     const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
     // A call without arguments cannot split; ruff wraps a long right-hand side in parentheses.
     if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH) return `${prefix}(\n${INDENT.repeat(2)}${opFunction(j.name)}()\n${INDENT})`;
@@ -269,6 +277,7 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
   const window = windowLines(s).length > 0;
   const period = s !== null && s.periodSeconds !== null;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
+  const continues = endingJobs(ir.jobs).size > 0;
   const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
@@ -276,10 +285,12 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
     ...(s !== null ? ["DefaultScheduleStatus"] : []),
     "Definitions",
     ...(deps ? ["In", "Nothing"] : []),
+    ...(continues ? ["Out", "Output"] : []),
     "RetryRequested",
     ...(s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : []),
     ...(window ? ["SkipReason"] : []),
     "job",
+    ...(continues ? ["multiprocess_executor"] : []),
     "op",
     ...(s !== null ? ["schedule"] : []),
   ];
@@ -303,7 +314,7 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
-    ops: ir.jobs.map(opView),
+    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
@@ -312,7 +323,47 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     schedules: s === null ? [] : [scheduleView(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
   };
+}
+
+// ---------------------------------------------------------------- on_upstream_failure: continue
+
+/**
+ * The op output a continue job waits for: yielded once the job has ended, succeeded or
+ * failed for good, where `result` (what every other dependent waits for) is yielded on
+ * success only. README.md "on_upstream_failure: continue".
+ */
+export const ENDED_OUTPUT = "ended";
+
+/** The job's variable holding an op's `ended` output inside the job body. */
+function endedVariable(specName: string): string {
+  return `${dagsterName(specName)}_ended`;
+}
+
+/** The jobs a continue job waits for: their ops have the `ended` output too. */
+export function endingJobs(jobs: readonly Job[]): Set<string> {
+  return new Set(jobs.filter((j) => j.runWhen === "all_done").flatMap((j) => j.dependsOn));
+}
+
+/**
+ * Whether a job's op runs in every run that reaches it (check.ts): a root, or a continue job
+ * whose upstream ops all run. Only such an op can yield `ended` after an earlier failure: an
+ * op downstream of an op that failed without yielding its input is abandoned
+ * (`dagster/_core/execution/plan/active.py` `_all_upstream_outputs_failed_or_abandoned`).
+ */
+export function alwaysRuns(job: Job, byName: ReadonlyMap<string, Job>): boolean {
+  if (job.dependsOn.length === 0) return true;
+  return job.runWhen === "all_done" && job.dependsOn.every((d) => alwaysRuns(byName.get(d)!, byName));
+}
+
+function continueOpView(job: Job, ending: ReadonlySet<string>): Pick<OpView, "outs" | "attempt"> {
+  if (!ending.has(job.name)) return { outs: [], attempt: "kfm_attempt" };
+  const outs = pyDict([
+    ['"result"', pyCall("Out", ["Nothing"])],
+    [pyStr(ENDED_OUTPUT), pyCall("Out", ["Nothing"])],
+  ]);
+  return { outs: [valueAt(outs, 1, "out=")], attempt: "yield from kfm_attempt_then_end" };
 }
 
 // ---------------------------------------------------------------- template

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { renderTemplate } from "../../src/runtime.js";
-import { MAX_RUNTIME_TAG, afterInput, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
+import { MAX_RUNTIME_TAG, afterInput, dagsterName, endingJobs, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -42,12 +42,16 @@ interface LoadedOp {
   readonly launch: Launch[];
   readonly attempts: number | null;
   readonly retries: { max_retries: number; seconds: number }[];
+  readonly after_outputs: string[];
+  readonly yields: { succeeded: string[]; failed: string[] };
 }
 
 interface Loaded {
   readonly error?: string;
   readonly job: string;
   readonly tags: Record<string, string>;
+  readonly executor: string;
+  readonly step_dependency_config: Record<string, boolean> | null;
   readonly ops: Record<string, LoadedOp>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
   readonly resources: string[];
@@ -103,7 +107,29 @@ function expectedOp(ir: Workflow, job: Job) {
     },
     attempts: job.retry.maxAttempts,
     retries: waits.map((seconds) => ({ max_retries: waits.length, seconds })),
+    ...continueExpectedOp(ir, job),
   };
+}
+
+/**
+ * on_upstream_failure: continue (targets/dagster/README.md): a continue job's op takes each
+ * upstream op's `ended` output, every other op the `result` output; an op a continue job
+ * waits for yields `ended` when its last attempt failed and `ended` and `result` when one
+ * succeeded (an op with the one implicit output yields none itself).
+ */
+function continueExpectedOp(ir: Workflow, job: Job) {
+  const ends = endingJobs(ir.jobs).has(job.name);
+  return {
+    after_outputs: job.dependsOn.map((d) => `${dagsterName(d)}.${job.runWhen === "all_done" ? "ended" : "result"}`).sort(),
+    yields: ends ? { succeeded: ["ended", "result"], failed: ["ended"] } : { succeeded: [], failed: [] },
+  };
+}
+
+/** The executor: with a continue job, one that starts a step once the outputs it takes exist. */
+function continueExpectedExecutor(ir: Workflow) {
+  return ir.jobs.some((j) => j.runWhen === "all_done")
+    ? { executor: "kfm_multiprocess", step_dependency_config: { require_upstream_step_success: false } }
+    : { executor: "multi_or_in_process_executor", step_dependency_config: null };
 }
 
 function actualOp(op: LoadedOp) {
@@ -123,6 +149,8 @@ function actualOp(op: LoadedOp) {
     },
     attempts: op.attempts,
     retries: op.retries,
+    after_outputs: op.after_outputs,
+    yields: op.yields,
   };
 }
 
@@ -132,6 +160,7 @@ function expected(ir: Workflow) {
     job: jobFunction(ir.name),
     tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0) },
     resources: ["kfm_launcher"],
+    ...continueExpectedExecutor(ir),
     schedules:
       s === null || s.kind !== "cron"
         ? []
@@ -145,6 +174,8 @@ function actual(got: Loaded) {
     job: got.job,
     tags: got.tags,
     resources: got.resources,
+    executor: got.executor,
+    step_dependency_config: got.step_dependency_config,
     schedules: got.schedules,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
   };

@@ -15,7 +15,6 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions", "dagster"],
   "gate-untimed.yaml": ["tekton", "dagster"],
   "concurrency.yaml": ["dagster"],
-  "continue.yaml": ["dagster"],
   "run-timeout.yaml": ["dagster"],
   "run-timeout-notify.yaml": ["dagster"],
   "notify.yaml": ["dagster"],
