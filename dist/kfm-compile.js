@@ -28539,11 +28539,11 @@ function topological(jobs) {
   }
   return out;
 }
-function opView(job, ending) {
+function opView(job, ending, waits) {
   return {
     name: pyStr(dagsterName(job.name)),
     description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
-    ins: valueAt(pyDict(job.dependsOn.map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    ins: valueAt(pyDict(opWaitsFor(job, waits).map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
     tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
     signature: layout({ open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_launcher: KfmLauncher"].map((value) => ({ prefix: "", value })), close: "):" }, 0).join("\n"),
     waits: valueAt(pyList(retryWaits(job.retry).map(pyNum)), 2, "waits="),
@@ -28556,19 +28556,29 @@ function opView(job, ending) {
     ...continueOpView(job, ending)
   };
 }
-function calls(jobs) {
+function calls(jobs, waits) {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
   const ending = endingJobs(jobs);
-  return topological(jobs).map((j) => {
-    const call2 = pyCall(opFunction(j.name), [], j.dependsOn.map((d) => [afterInput(d), j.runWhen === "all_done" ? endedVariable(d) : doneVariable(d)]));
-    const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
-    const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
-    if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
-      return `${prefix}(
+  const waitCalls = waits.map((w) => {
+    const prefix = `${doneVariable(w)} = `;
+    const one = `${INDENT}${prefix}${opFunction(w)}()`;
+    return one.length > LINE_LENGTH ? `${prefix}(
+${INDENT.repeat(2)}${opFunction(w)}()
+${INDENT})` : one.slice(INDENT.length);
+  });
+  return [
+    ...waitCalls,
+    ...topological(jobs).map((j) => {
+      const call2 = pyCall(opFunction(j.name), [], opWaitsFor(j, waits).map((d) => [afterInput(d), j.runWhen === "all_done" && !waits.includes(d) ? endedVariable(d) : doneVariable(d)]));
+      const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+      const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
+      if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
+        return `${prefix}(
 ${INDENT.repeat(2)}${opFunction(j.name)}()
 ${INDENT})`;
-    return layout(call2, 1, prefix).join("\n").slice(INDENT.length);
-  });
+      return layout(call2, 1, prefix).join("\n").slice(INDENT.length);
+    })
+  ];
 }
 function windowBound(constant3, local) {
   const fields = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)$/.exec(local);
@@ -28600,19 +28610,28 @@ function scheduleView2(ir, s) {
 function imports(ir, s) {
   const window = windowLines(s).length > 0;
   const period = s !== null && s.periodSeconds !== null;
-  const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
+  const deps = ir.jobs.some((j) => j.dependsOn.length > 0) || ir.upstream.length > 0;
+  const upstream = ir.upstream.length > 0;
   const continues = endingJobs(ir.jobs).size > 0;
-  const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`];
+  const stdlib = [
+    "import hashlib",
+    ...upstream ? ["import time"] : [],
+    `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`
+  ];
   if (window)
     stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
     "ConfigurableResource",
+    ...upstream ? ["DagsterRunStatus"] : [],
     ...s !== null ? ["DefaultScheduleStatus"] : [],
     "Definitions",
+    ...upstream ? ["Failure"] : [],
     ...deps ? ["In", "Nothing"] : [],
     ...continues ? ["Out", "Output"] : [],
     "RetryRequested",
-    ...s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : [],
+    ...s !== null ? ["RunRequest"] : [],
+    ...upstream ? ["RunsFilter"] : [],
+    ...s !== null ? ["ScheduleEvaluationContext"] : [],
     ...window ? ["SkipReason"] : [],
     "job",
     ...continues ? ["multiprocess_executor"] : [],
@@ -28638,16 +28657,18 @@ function viewModel2(ir, options) {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
-    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs))),
+    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
     jobFunction: jobFunction(ir.name),
-    calls: calls(ir.jobs),
+    calls: calls(ir.jobs, upstreamWaitOps(ir)),
     schedules: s === null ? [] : [scheduleView2(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
-    continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : []
+    continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
+    upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
+    upstreamWaits: ir.upstream.map(waitView)
   };
 }
 var ENDED_OUTPUT = "ended";
@@ -28670,6 +28691,28 @@ function continueOpView(job, ending) {
     [pyStr(ENDED_OUTPUT), pyCall("Out", ["Nothing"])]
   ]);
   return { outs: [valueAt(outs, 1, "out=")], attempt: "yield from kfm_attempt_then_end" };
+}
+function waitOpName(upstream) {
+  return `kfm_wait_${dagsterName(upstream)}`;
+}
+function upstreamWaitOps(ir) {
+  return ir.upstream.map((u) => waitOpName(u.workflow));
+}
+function opWaitsFor(job, waits) {
+  return job.dependsOn.length === 0 ? [...waits] : [...job.dependsOn];
+}
+function waitView(u) {
+  const call2 = pyCall("kfm_wait_for_upstream", ["context"], [
+    ["workflow", pyStr(u.workflow)],
+    ["job", pyStr(jobFunction(u.workflow))],
+    ["timeout", u.timeoutSeconds === null ? "None" : pyNum(u.timeoutSeconds)]
+  ]);
+  return {
+    name: pyStr(waitOpName(u.workflow)),
+    description: valueAt(pyStr(`Waits for the run of workflow ${u.workflow} of the same logical date to succeed.`), 1, "description="),
+    fn: opFunction(waitOpName(u.workflow)),
+    call: layout(call2, 1).join("\n").slice(INDENT.length)
+  };
 }
 var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
 var compiled2 = null;
@@ -28701,9 +28744,6 @@ function check5(ir) {
   }
   if (ir.maxActiveRuns !== null) {
     refuse(`max_active_runs of ${ir.maxActiveRuns}`, "Dagster limits runs per tag with the QueuedRunCoordinator's tag_concurrency_limits, an instance setting (dagster.yaml), and kfm-compile does not yet write the tag and the setting it needs.", "Remove max_active_runs, or limit the runs in the instance's run coordinator yourself.", [...ir.at, "max_active_runs"]);
-  }
-  for (const u of ir.upstream) {
-    refuse(`a dependency on workflow \`${u.workflow}\``, "kfm-compile does not yet write a Dagster sensor or op that waits for the other job's run of the same logical date.", "Remove the dependency, or start this workflow from the other one's success.", u.at);
   }
   for (const n of ir.notifications) {
     refuse(`a ${n.kind} failure notification`, "kfm-compile does not yet write the run_failure_sensor that would send it.", "Remove the notification, or add a run failure sensor to the code location yourself.", n.at);
@@ -28737,7 +28777,10 @@ var features5 = {
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
   "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
-  "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
+  "dependency.workflow": {
+    support: "emulated",
+    how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance."
+  },
   "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
   "retry.attempts": {
     support: "emulated",
@@ -29105,13 +29148,38 @@ function continuesAfterFailure(text, jobDeco) {
     throw new LiftError2("require_upstream_step_success is not a boolean");
   return v.name === "False";
 }
+var WAIT_BLOCK = /\n@op\(\n {4}name=("kfm_wait_[A-Za-z0-9_]+"),\n {4}description=(.*),\n\)\ndef ([A-Za-z0-9_]+)\(context\):\n {4}kfm_wait_for_upstream\((.*|\n[\s\S]*?\n {4})\)\n/g;
+function upstreamWaits2(text) {
+  const waits = /* @__PURE__ */ new Map();
+  for (const m of text.matchAll(WAIT_BLOCK)) {
+    const name2 = str6(parse(m[1]), "wait op name");
+    str6(parse(m[2]), `op ${name2} description`);
+    if (m[3] !== opFunction(name2))
+      throw new LiftError2(`op ${name2} is defined as ${m[3]}`);
+    const call2 = parse(`kfm_wait_for_upstream(${m[4].trim()})`);
+    if (call2.kind !== "call" || call2.args.length !== 1 || call2.args[0].kind !== "name" || call2.args[0].name !== "context")
+      throw new LiftError2(`op ${name2}: kfm_wait_for_upstream does not take the op's context`);
+    keys(call2.kwargs, ["workflow", "job", "timeout"], `op ${name2} kfm_wait_for_upstream`);
+    const workflow = str6(call2.kwargs.get("workflow"), `op ${name2} workflow`);
+    if (name2 !== waitOpName(workflow) || str6(call2.kwargs.get("job"), `op ${name2} job`) !== jobFunction(workflow))
+      throw new LiftError2(`op ${name2} waits for another workflow's job`);
+    if (waits.has(name2))
+      throw new LiftError2(`op ${name2} is defined twice`);
+    waits.set(name2, { workflow, timeoutSeconds: optNum(call2.kwargs.get("timeout"), `op ${name2} timeout`) });
+  }
+  if (waits.size > 0 && !/^ {8}runs = context\.instance\.get_runs\(runs_filter, limit=1\)$/m.test(text))
+    throw new LiftError2("the wait helper is missing");
+  return { rest: text.replace(WAIT_BLOCK, "\n"), waits };
+}
 function lift5(text) {
   const workflow = str6(constant2(text, "KFM_WORKFLOW") ?? void 0, "KFM_WORKFLOW");
   const runTokenSeed2 = str6(constant2(text, "KFM_RUN_TOKEN_SEED") ?? void 0, "KFM_RUN_TOKEN_SEED");
   if (!text.includes(`KFM_LOGICAL_DATE_TAG = ${JSON.stringify(LOGICAL_DATE_TAG)}`))
     throw new LiftError2("the logical-date tag is missing");
   const ops = /* @__PURE__ */ new Map();
-  for (const m of text.matchAll(OP_BLOCK)) {
+  const { rest, waits } = upstreamWaits2(text);
+  const waitCalled = /* @__PURE__ */ new Set();
+  for (const m of rest.matchAll(OP_BLOCK)) {
     const deco = kwargsOf(m[1], "@op");
     const name2 = str6(deco.get("name"), "@op name");
     if (m[2] !== `${name2}_op`)
@@ -29122,7 +29190,7 @@ function lift5(text) {
     const waitsExpr = call2.get("waits");
     if (waitsExpr?.kind !== "list")
       throw new LiftError2(`op ${name2}: waits is not a list`);
-    const waits = waitsExpr.items.map((w) => optNum(w, `op ${name2} waits`) ?? 0);
+    const waits2 = waitsExpr.items.map((w) => optNum(w, `op ${name2} waits`) ?? 0);
     const envExpr = call2.get("env");
     if (envExpr?.kind !== "list")
       throw new LiftError2(`op ${name2}: env is not a list`);
@@ -29153,8 +29221,8 @@ function lift5(text) {
         env: sortedRecord(env),
         cpu: cpuMeaning(r.cpu),
         memory: memoryMeaning(r.memory),
-        attempts: waits.length + 1,
-        waitsSeconds: waits,
+        attempts: waits2.length + 1,
+        waitsSeconds: waits2,
         timeoutSeconds: optNum(call2.get("timeout"), `op ${name2} timeout`)
       }
     });
@@ -29177,6 +29245,12 @@ function lift5(text) {
     if (c === null)
       throw new LiftError2(`job body line ${JSON.stringify(line2)}`);
     const name2 = c[3].replace(/_op$/, "");
+    if (waits.has(name2)) {
+      if (c[1] !== name2 || c[2] !== void 0 || c[4] !== "" || waitCalled.has(name2))
+        throw new LiftError2(`the wait op ${name2} is called otherwise`);
+      waitCalled.add(name2);
+      continue;
+    }
     const op = ops.get(name2);
     if (op === void 0 || c[3] !== opFunction(op.spec))
       throw new LiftError2(`the job calls ${c[3]}, which is no op`);
@@ -29187,16 +29261,23 @@ function lift5(text) {
     const wired = c[4] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[4], `call of ${name2}`);
     const ups = [];
     const ended = [];
+    let waited = 0;
     for (const [input, v] of wired) {
       const w = v.kind === "name" ? /^([A-Za-z0-9_]+)_(done|ended)$/.exec(v.name) : null;
       if (w === null)
         throw new LiftError2(`op ${name2} input ${input} is wired to something else`);
+      if (waits.has(w[1]) && w[2] === "done" && input === afterInput(w[1]) && waitCalled.has(w[1])) {
+        waited++;
+        continue;
+      }
       const up = ops.get(w[1]);
       if (up === void 0 || input !== afterInput(up.spec) || w[2] === "ended" && !up.ends)
         throw new LiftError2(`op ${name2} input ${input} is wired to ${w[0]}`);
       ups.push(up.spec);
       ended.push(w[2] === "ended");
     }
+    if (waited !== (ups.length === 0 ? waits.size : 0))
+      throw new LiftError2(`op ${name2} does not wait for the upstream workflows as a ${ups.length === 0 ? "root" : "downstream"} op must`);
     if (ended.some((e) => e !== ended[0]))
       throw new LiftError2(`op ${name2} waits for some upstream ops' ended output and for others' result`);
     runWhen.set(op.spec, ended[0] === true && relaxed ? "all_done" : "all_succeeded");
@@ -29206,6 +29287,8 @@ function lift5(text) {
       throw new LiftError2(`op ${name2} is called twice`);
     after.set(op.spec, ups.sort(compareStrings));
   }
+  if (waitCalled.size !== waits.size)
+    throw new LiftError2("a wait op is not called in the job");
   const jobs = {};
   for (const op of [...ops.values()].sort((a, b) => compareStrings(a.spec, b.spec))) {
     const ups = after.get(op.spec);
@@ -29240,7 +29323,7 @@ function lift5(text) {
     timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
     maxActiveRuns: null,
     runTokenSeed: runTokenSeed2,
-    upstream: [],
+    upstream: [...waits.values()],
     notifications: [],
     jobs
   };
@@ -29257,6 +29340,11 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
     needs.push({
       kind: "setting",
       text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag"
+    });
+  for (const u of ir.upstream)
+    needs.push({
+      kind: "runner",
+      text: `workflow ${u.workflow} compiled for dagster and deployed to the same Dagster instance (its job ${jobFunction(u.workflow)}), with its runs tagged ${LOGICAL_DATE_TAG} as its schedule and kfm-compile backfill tag them`
     });
   const ns = o.namespace === void 0 ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({

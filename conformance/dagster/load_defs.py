@@ -16,7 +16,10 @@ Dagster's step executor would act on. An op written as a generator (one that a
 continue job waits for) is run to its end, and the outputs it yields when its
 attempt succeeds and when its last attempt fails are recorded, with the output of
 its upstream op each input is wired to and the `step_dependency_config` the job's
-executor resolves to (what decides whether an op runs after a failed upstream op). Prints one JSON object: {file: summary}, or
+executor resolves to (what decides whether an op runs after a failed upstream op).
+An op without the job tag waits for another workflow's run: it is called with an
+instance that records the runs it asks for (`get_runs` filters) and answers with a
+succeeded run. Prints one JSON object: {file: summary}, or
 {file: {"error": ...}}.
 """
 
@@ -29,6 +32,7 @@ from dagster import Definitions, RetryRequested, build_op_context
 from dagster._core.code_pointer import load_python_file
 
 LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
+JOB_TAG = "kfm-compile.dev/job"
 # Attempts beyond this many are reported as "unbounded".
 MAX_PROBE = 50
 
@@ -97,6 +101,44 @@ def probe(op_def, logical_date):
     }
 
 
+class RunsRecorder:
+    """Stands for the Dagster instance a wait op asks for runs: records each filter and
+    answers with one succeeded run."""
+
+    def __init__(self, instance):
+        self._instance = instance
+        self.filters = []
+
+    def get_runs(self, filters=None, limit=None, **_):
+        from dagster import DagsterRunStatus
+
+        self.filters.append(
+            {"job_name": filters.job_name, "tags": dict(filters.tags), "limit": limit}
+        )
+        return [type("Run", (), {"status": DagsterRunStatus.SUCCESS})()]
+
+    def __getattr__(self, name):
+        return getattr(self._instance, name)
+
+
+class WaitContext:
+    """An op context whose instance is a RunsRecorder."""
+
+    def __init__(self, context):
+        self._context = context
+        self.instance = RunsRecorder(context.instance)
+
+    def __getattr__(self, name):
+        return getattr(self._context, name)
+
+
+def probe_wait(op_def, logical_date):
+    """What a wait op (one waiting for another workflow's run) asks the instance for."""
+    context = WaitContext(build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date}))
+    op_def.compute_fn.decorated_fn(context)
+    return context.instance.filters
+
+
 def step_dependency_config(job):
     """The job executor's resolved `step_dependency_config` (None when not set)."""
     from dagster._core.system_config.objects import ResolvedRunConfig
@@ -115,7 +157,15 @@ def summarize(path, logical_date):
     assert len(jobs) == 1, f"{len(jobs)} jobs"
     job = jobs[0]
     ops = {}
+    waits = {}
     for node in job.graph.node_defs:
+        if JOB_TAG not in node.tags:
+            waits[node.name] = {
+                "inputs": sorted(i.name for i in node.input_defs),
+                "required_resources": sorted(node.required_resource_keys),
+                "runs_asked": probe_wait(node, logical_date),
+            }
+            continue
         deps = job.graph.dependency_structure.input_to_upstream_outputs_for_node(
             node.name
         )
@@ -151,6 +201,7 @@ def summarize(path, logical_date):
         "executor": job.executor_def.name,
         "step_dependency_config": step_dependency_config(job),
         "ops": ops,
+        "waits": waits,
         "schedules": schedules,
         "resources": sorted(repo.get_top_level_resources().keys()),
     }

@@ -39,14 +39,8 @@ export function check(ir: Workflow): Problem[] {
       [...ir.at, "max_active_runs"],
     );
   }
-  for (const u of ir.upstream) {
-    refuse(
-      `a dependency on workflow \`${u.workflow}\``,
-      "kfm-compile does not yet write a Dagster sensor or op that waits for the other job's run of the same logical date.",
-      "Remove the dependency, or start this workflow from the other one's success.",
-      u.at,
-    );
-  }
+  // Other workflows (ir.upstream) are waited for by `kfm_wait_<workflow>` ops (README.md
+  // "Cross-workflow dependencies"); no job can take that name (KFM211 reserves `kfm_`).
   for (const n of ir.notifications) {
     refuse(
       `a ${n.kind} failure notification`,

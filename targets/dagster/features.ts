@@ -13,7 +13,10 @@ export const features: FeatureTable = {
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
   "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
-  "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
+  "dependency.workflow": {
+    support: "emulated",
+    how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance.",
+  },
   "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
   "retry.attempts": {
     support: "emulated",

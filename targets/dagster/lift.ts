@@ -7,7 +7,18 @@
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
-import { ENDED_OUTPUT, JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
+import {
+  ENDED_OUTPUT,
+  JOB_TAG,
+  LOGICAL_DATE_TAG,
+  MAX_RUNTIME_TAG,
+  afterInput,
+  dagsterName,
+  jobFunction,
+  opFunction,
+  scheduleName,
+  waitOpName,
+} from "./emit.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -330,6 +341,32 @@ function continuesAfterFailure(text: string, jobDeco: Map<string, Expr>): boolea
   return v.name === "False";
 }
 
+// ---------------------------------------------------------------- dependencies (other workflows)
+
+const WAIT_BLOCK =
+  /\n@op\(\n {4}name=("kfm_wait_[A-Za-z0-9_]+"),\n {4}description=(.*),\n\)\ndef ([A-Za-z0-9_]+)\(context\):\n {4}kfm_wait_for_upstream\((.*|\n[\s\S]*?\n {4})\)\n/g;
+
+/** The ops waiting for upstream workflows' runs (emit.ts `waitView`), by op name, and the text without them. */
+function upstreamWaits(text: string): { rest: string; waits: Map<string, { workflow: string; timeoutSeconds: number | null }> } {
+  const waits = new Map<string, { workflow: string; timeoutSeconds: number | null }>();
+  for (const m of text.matchAll(WAIT_BLOCK)) {
+    const name = str(parse(m[1]!), "wait op name");
+    str(parse(m[2]!), `op ${name} description`);
+    if (m[3] !== opFunction(name)) throw new LiftError(`op ${name} is defined as ${m[3]}`);
+    const call = parse(`kfm_wait_for_upstream(${m[4]!.trim()})`);
+    if (call.kind !== "call" || call.args.length !== 1 || call.args[0]!.kind !== "name" || (call.args[0] as { name: string }).name !== "context")
+      throw new LiftError(`op ${name}: kfm_wait_for_upstream does not take the op's context`);
+    keys(call.kwargs, ["workflow", "job", "timeout"], `op ${name} kfm_wait_for_upstream`);
+    const workflow = str(call.kwargs.get("workflow"), `op ${name} workflow`);
+    if (name !== waitOpName(workflow) || str(call.kwargs.get("job"), `op ${name} job`) !== jobFunction(workflow))
+      throw new LiftError(`op ${name} waits for another workflow's job`);
+    if (waits.has(name)) throw new LiftError(`op ${name} is defined twice`);
+    waits.set(name, { workflow, timeoutSeconds: optNum(call.kwargs.get("timeout"), `op ${name} timeout`) });
+  }
+  if (waits.size > 0 && !/^ {8}runs = context\.instance\.get_runs\(runs_filter, limit=1\)$/m.test(text)) throw new LiftError("the wait helper is missing");
+  return { rest: text.replace(WAIT_BLOCK, "\n"), waits };
+}
+
 export function lift(text: string): Summary {
   const workflow = str(constant(text, "KFM_WORKFLOW") ?? undefined, "KFM_WORKFLOW");
   const runTokenSeed = str(constant(text, "KFM_RUN_TOKEN_SEED") ?? undefined, "KFM_RUN_TOKEN_SEED");
@@ -337,7 +374,9 @@ export function lift(text: string): Summary {
 
   // Ops: Dagster name -> spec name (the op's KFM_JOB), and what each is.
   const ops = new Map<string, { spec: string; inputs: string[]; ends: boolean; summary: Omit<JobSummary, "after"> }>();
-  for (const m of text.matchAll(OP_BLOCK)) {
+  const { rest, waits } = upstreamWaits(text);
+  const waitCalled = new Set<string>();
+  for (const m of rest.matchAll(OP_BLOCK)) {
     const deco = kwargsOf(m[1]!, "@op");
     const name = str(deco.get("name"), "@op name");
     if (m[2] !== `${name}_op`) throw new LiftError(`op ${name} is defined as ${m[2]}`);
@@ -402,6 +441,11 @@ export function lift(text: string): Summary {
     const c = /^ {4}(?:([A-Za-z0-9_]+)_done(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line);
     if (c === null) throw new LiftError(`job body line ${JSON.stringify(line)}`);
     const name = c[3]!.replace(/_op$/, "");
+    if (waits.has(name)) {
+      if (c[1] !== name || c[2] !== undefined || c[4] !== "" || waitCalled.has(name)) throw new LiftError(`the wait op ${name} is called otherwise`);
+      waitCalled.add(name);
+      continue;
+    }
     const op = ops.get(name);
     if (op === undefined || c[3] !== opFunction(op.spec)) throw new LiftError(`the job calls ${c[3]}, which is no op`);
     if (c[1] !== undefined && c[1] !== name) throw new LiftError(`op ${name}'s output is kept as ${c[1]}_done`);
@@ -409,15 +453,23 @@ export function lift(text: string): Summary {
     const wired = c[4] === "" ? new Map<string, Expr>() : kwargsOf(c[4]!, `call of ${name}`);
     const ups: string[] = [];
     const ended: boolean[] = [];
+    let waited = 0;
     for (const [input, v] of wired) {
       const w = v.kind === "name" ? /^([A-Za-z0-9_]+)_(done|ended)$/.exec(v.name) : null;
       if (w === null) throw new LiftError(`op ${name} input ${input} is wired to something else`);
+      if (waits.has(w[1]!) && w[2] === "done" && input === afterInput(w[1]!) && waitCalled.has(w[1]!)) {
+        waited++;
+        continue;
+      }
       const up = ops.get(w[1]!);
       if (up === undefined || input !== afterInput(up.spec) || (w[2] === "ended" && !up.ends))
         throw new LiftError(`op ${name} input ${input} is wired to ${w[0]}`);
       ups.push(up.spec);
       ended.push(w[2] === "ended");
     }
+    // Every root op waits for every upstream workflow's run, and no other op does.
+    if (waited !== (ups.length === 0 ? waits.size : 0))
+      throw new LiftError(`op ${name} does not wait for the upstream workflows as a ${ups.length === 0 ? "root" : "downstream"} op must`);
     if (ended.some((e) => e !== ended[0])) throw new LiftError(`op ${name} waits for some upstream ops' ended output and for others' result`);
     // An op taking `ended` runs after a failed upstream op only when steps need not wait for upstream success.
     runWhen.set(op.spec, ended[0] === true && relaxed ? "all_done" : "all_succeeded");
@@ -425,6 +477,7 @@ export function lift(text: string): Summary {
     if (after.has(op.spec)) throw new LiftError(`op ${name} is called twice`);
     after.set(op.spec, ups.sort(compareStrings));
   }
+  if (waitCalled.size !== waits.size) throw new LiftError("a wait op is not called in the job");
   const jobs: Record<string, JobSummary> = {};
   for (const op of [...ops.values()].sort((a, b) => compareStrings(a.spec, b.spec))) {
     const ups = after.get(op.spec);
@@ -457,7 +510,7 @@ export function lift(text: string): Summary {
     timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
     maxActiveRuns: null,
     runTokenSeed,
-    upstream: [],
+    upstream: [...waits.values()],
     notifications: [],
     jobs,
   };

@@ -6,6 +6,7 @@
  */
 import type { Workflow } from "../../src/ir.js";
 import type { Prerequisite } from "../types.js";
+import { LOGICAL_DATE_TAG, jobFunction } from "./emit.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS): Prerequisite[] {
@@ -17,6 +18,12 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
     needs.push({
       kind: "setting",
       text: "run monitoring enabled in dagster.yaml (`run_monitoring: enabled: true`), which enforces the dagster/max_runtime tag",
+    });
+  // README.md "Cross-workflow dependencies": the wait op reads the instance's own run storage.
+  for (const u of ir.upstream)
+    needs.push({
+      kind: "runner",
+      text: `workflow ${u.workflow} compiled for dagster and deployed to the same Dagster instance (its job ${jobFunction(u.workflow)}), with its runs tagged ${LOGICAL_DATE_TAG} as its schedule and kfm-compile backfill tag them`,
     });
   const ns = o.namespace === undefined ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({

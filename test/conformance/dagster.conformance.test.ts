@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { renderTemplate } from "../../src/runtime.js";
-import { MAX_RUNTIME_TAG, afterInput, dagsterName, endingJobs, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
+import { LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, dagsterName, endingJobs, jobFunction, scheduleName, waitOpName } from "../../targets/dagster/emit.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -53,6 +53,7 @@ interface Loaded {
   readonly executor: string;
   readonly step_dependency_config: Record<string, boolean> | null;
   readonly ops: Record<string, LoadedOp>;
+  readonly waits: Record<string, { inputs: string[]; required_resources: string[]; runs_asked: unknown[] }>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
   readonly resources: string[];
 }
@@ -88,8 +89,8 @@ function expectedOp(ir: Workflow, job: Job) {
   if (job.resources.memory !== null) q.memory = job.resources.memory;
   const waits = retryWaits(job.retry);
   return {
-    inputs: job.dependsOn.map(afterInput).sort(),
-    after: job.dependsOn.map(dagsterName).sort(),
+    inputs: waitsFor(ir, job).map(afterInput).sort(),
+    after: waitsFor(ir, job).map(dagsterName).sort(),
     // Retries are RetryRequested raised by the op itself: no RetryPolicy may add its own.
     retry_policy: null,
     required_resources: ["kfm_launcher"],
@@ -120,9 +121,30 @@ function expectedOp(ir: Workflow, job: Job) {
 function continueExpectedOp(ir: Workflow, job: Job) {
   const ends = endingJobs(ir.jobs).has(job.name);
   return {
-    after_outputs: job.dependsOn.map((d) => `${dagsterName(d)}.${job.runWhen === "all_done" ? "ended" : "result"}`).sort(),
+    after_outputs: waitsFor(ir, job)
+      .map((d) => `${dagsterName(d)}.${job.runWhen === "all_done" ? "ended" : "result"}`)
+      .sort(),
     yields: ends ? { succeeded: ["ended", "result"], failed: ["ended"] } : { succeeded: [], failed: [] },
   };
+}
+
+/** What an op waits for: its jobs, or, for a root, the op waiting for each upstream workflow's run (README "Cross-workflow dependencies"). */
+function waitsFor(ir: Workflow, job: Job): string[] {
+  return job.dependsOn.length > 0 ? [...job.dependsOn] : ir.upstream.map((u) => waitOpName(u.workflow));
+}
+
+/** Each wait op asks the instance for the newest run of the upstream's Dagster job tagged with the same logical date. */
+function expectedWaits(ir: Workflow) {
+  return Object.fromEntries(
+    ir.upstream.map((u) => [
+      waitOpName(u.workflow),
+      {
+        inputs: [],
+        required_resources: [],
+        runs_asked: [{ job_name: jobFunction(u.workflow), tags: { [LOGICAL_DATE_TAG]: LOGICAL_DATE }, limit: 1 }],
+      },
+    ]),
+  );
 }
 
 /** The executor: with a continue job, one that starts a step once the outputs it takes exist. */
@@ -166,6 +188,7 @@ function expected(ir: Workflow) {
         ? []
         : [{ name: scheduleName(ir.name), cron: s.cron, timezone: s.timezone, job: jobFunction(ir.name), default_status: "RUNNING" }],
     ops: Object.fromEntries(ir.jobs.map((j) => [dagsterName(j.name), expectedOp(ir, j)])),
+    waits: expectedWaits(ir),
   };
 }
 
@@ -178,6 +201,7 @@ function actual(got: Loaded) {
     step_dependency_config: got.step_dependency_config,
     schedules: got.schedules,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
+    waits: got.waits,
   };
 }
 
