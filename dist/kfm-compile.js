@@ -28540,11 +28540,11 @@ function topological(jobs) {
   }
   return out;
 }
-function opView(job) {
+function opView(job, ending, waits) {
   return {
     name: pyStr(dagsterName(job.name)),
     description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
-    ins: valueAt(pyDict(job.dependsOn.map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    ins: valueAt(pyDict(opWaitsFor(job, waits).map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
     tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
     signature: layout({ open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_launcher: KfmLauncher"].map((value) => ({ prefix: "", value })), close: "):" }, 0).join("\n"),
     waits: valueAt(pyList(retryWaits(job.retry).map(pyNum)), 2, "waits="),
@@ -28553,21 +28553,33 @@ function opView(job) {
     args: valueAt(pyTemplates(job.args), 2, "args="),
     env: valueAt(pyList(job.env.map(pyEnvVar)), 2, "env="),
     resources: valueAt(pyResources(job), 2, "resources="),
-    timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds)
+    timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds),
+    ...continueOpView(job, ending)
   };
 }
-function calls(jobs) {
+function calls(jobs, waits) {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
-  return topological(jobs).map((j) => {
-    const call2 = pyCall(opFunction(j.name), [], j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]));
-    const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
-    const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
-    if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
-      return `${prefix}(
+  const ending = endingJobs(jobs);
+  const waitCalls = waits.map((w) => {
+    const prefix = `${doneVariable(w)} = `;
+    const one = `${INDENT}${prefix}${opFunction(w)}()`;
+    return one.length > LINE_LENGTH ? `${prefix}(
+${INDENT.repeat(2)}${opFunction(w)}()
+${INDENT})` : one.slice(INDENT.length);
+  });
+  return [
+    ...waitCalls,
+    ...topological(jobs).map((j) => {
+      const call2 = pyCall(opFunction(j.name), [], opWaitsFor(j, waits).map((d) => [afterInput(d), j.runWhen === "all_done" && !waits.includes(d) ? endedVariable(d) : doneVariable(d)]));
+      const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+      const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
+      if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
+        return `${prefix}(
 ${INDENT.repeat(2)}${opFunction(j.name)}()
 ${INDENT})`;
-    return layout(call2, 1, prefix).join("\n").slice(INDENT.length);
-  });
+      return layout(call2, 1, prefix).join("\n").slice(INDENT.length);
+    })
+  ];
 }
 function windowBound(constant3, local) {
   const fields = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)$/.exec(local);
@@ -28601,19 +28613,31 @@ function imports(ir, s) {
   const guard = s !== null && dagsterDstGuard(s) !== null;
   const window = windowLines(s).length > 0 || guard;
   const period = s !== null && s.periodSeconds !== null || guard;
-  const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
-  const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`];
+  const deps = ir.jobs.some((j) => j.dependsOn.length > 0) || ir.upstream.length > 0;
+  const upstream = ir.upstream.length > 0;
+  const continues = endingJobs(ir.jobs).size > 0;
+  const stdlib = [
+    "import hashlib",
+    ...upstream ? ["import time"] : [],
+    `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`
+  ];
   if (window)
     stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
     "ConfigurableResource",
+    ...upstream ? ["DagsterRunStatus"] : [],
     ...s !== null ? ["DefaultScheduleStatus"] : [],
     "Definitions",
+    ...upstream ? ["Failure"] : [],
     ...deps ? ["In", "Nothing"] : [],
+    ...continues ? ["Out", "Output"] : [],
     "RetryRequested",
-    ...s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : [],
+    ...s !== null ? ["RunRequest"] : [],
+    ...upstream ? ["RunsFilter"] : [],
+    ...s !== null ? ["ScheduleEvaluationContext"] : [],
     ...window ? ["SkipReason"] : [],
     "job",
+    ...continues ? ["multiprocess_executor"] : [],
     "op",
     ...s !== null ? ["schedule"] : []
   ];
@@ -28640,16 +28664,62 @@ function viewModel2(ir, options) {
     windowLines: windowLines(s),
     dstLines: s === null ? [] : dstGuardLines(s),
     dstGuard: s !== null && dagsterDstGuard(s) !== null ? [{}] : [],
-    ops: ir.jobs.map(opView),
+    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
     queue: queueView(ir),
     jobFunction: jobFunction(ir.name),
-    calls: calls(ir.jobs),
+    calls: calls(ir.jobs, upstreamWaitOps(ir)),
     schedules: s === null ? [] : [scheduleView2(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
-    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources=")
+    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
+    upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
+    upstreamWaits: ir.upstream.map(waitView)
+  };
+}
+var ENDED_OUTPUT = "ended";
+function endedVariable(specName3) {
+  return `${dagsterName(specName3)}_ended`;
+}
+function endingJobs(jobs) {
+  return new Set(jobs.filter((j) => j.runWhen === "all_done").flatMap((j) => j.dependsOn));
+}
+function alwaysRuns(job, byName) {
+  if (job.dependsOn.length === 0)
+    return true;
+  return job.runWhen === "all_done" && job.dependsOn.every((d) => alwaysRuns(byName.get(d), byName));
+}
+function continueOpView(job, ending) {
+  if (!ending.has(job.name))
+    return { outs: [], attempt: "kfm_attempt" };
+  const outs = pyDict([
+    ['"result"', pyCall("Out", ["Nothing"])],
+    [pyStr(ENDED_OUTPUT), pyCall("Out", ["Nothing"])]
+  ]);
+  return { outs: [valueAt(outs, 1, "out=")], attempt: "yield from kfm_attempt_then_end" };
+}
+function waitOpName(upstream) {
+  return `kfm_wait_${dagsterName(upstream)}`;
+}
+function upstreamWaitOps(ir) {
+  return ir.upstream.map((u) => waitOpName(u.workflow));
+}
+function opWaitsFor(job, waits) {
+  return job.dependsOn.length === 0 ? [...waits] : [...job.dependsOn];
+}
+function waitView(u) {
+  const call2 = pyCall("kfm_wait_for_upstream", ["context"], [
+    ["workflow", pyStr(u.workflow)],
+    ["job", pyStr(jobFunction(u.workflow))],
+    ["timeout", u.timeoutSeconds === null ? "None" : pyNum(u.timeoutSeconds)]
+  ]);
+  return {
+    name: pyStr(waitOpName(u.workflow)),
+    description: valueAt(pyStr(`Waits for the run of workflow ${u.workflow} of the same logical date to succeed.`), 1, "description="),
+    fn: opFunction(waitOpName(u.workflow)),
+    call: layout(call2, 1).join("\n").slice(INDENT.length)
   };
 }
 function dagsterDstGuard(s) {
@@ -28713,15 +28783,13 @@ function check5(ir) {
   const refuse = (what, why, instead, at) => {
     problems.push(problem("KFM301", `dagster cannot express ${what}: ${why} ${instead}`, at));
   };
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     refuse(`event trigger \`${s.trigger}\``, "Dagster receives no events: a sensor is polled by the daemon (dagster/_core/definitions/sensor_definition.py, dagster/_daemon/sensor.py), so it would have to list the bucket itself, with the code location holding S3 credentials, and date each run by the object's LastModified instead of the event's eventTime, which the spec means.", "Use a cron schedule, or have the event source start one run per new object tagged `kfm-compile.dev/logical-date` = the record's eventTime (`dagster job launch --tags`, as `kfm-compile backfill --target dagster` writes it, or GraphQL `launchRun`).", s.at);
   }
   if (s !== null && s.kind === "cron" && s.catchup) {
     refuse("catchup: true", "a Dagster schedule without partitions launches only the latest missed tick (dagster/_scheduler/scheduler.py), and kfm-compile does not yet write the time-window partitions that would catch up.", "Use catchup: false and run the missed dates with `kfm-compile backfill`.", [...s.at, "catchup"]);
-  }
-  for (const u of ir.upstream) {
-    refuse(`a dependency on workflow \`${u.workflow}\``, "kfm-compile does not yet write a Dagster sensor or op that waits for the other job's run of the same logical date.", "Remove the dependency, or start this workflow from the other one's success.", u.at);
   }
   for (const n of ir.notifications) {
     refuse(`a ${n.kind} failure notification`, "kfm-compile does not yet write the run_failure_sensor that would send it.", "Remove the notification, or add a run failure sensor to the code location yourself.", n.at);
@@ -28734,7 +28802,9 @@ function check5(ir) {
       refuse(`the approval gate \`${job.name}\``, "Dagster has no op that waits for a person's decision, and kfm-compile does not yet emulate one.", "Remove the gate, or split the workflow where it stood.", job.at);
     }
     if (job.runWhen === "all_done") {
-      refuse(`on_upstream_failure: continue on job \`${job.name}\``, "an op whose upstream op failed never runs in Dagster (dagster/_core/execution/plan/active.py abandons it), and kfm-compile does not yet emulate running it.", "Remove on_upstream_failure, or make the upstream job succeed on the failures it may ignore.", job.at);
+      for (const d of job.dependsOn.filter((d2) => !alwaysRuns(byName.get(d2), byName))) {
+        refuse(`on_upstream_failure: continue on job \`${job.name}\` after \`${d}\``, `\`${d}\` does not run when a job before it fails, and Dagster then abandons every op downstream of its op (dagster/_core/execution/plan/active.py \`_all_upstream_outputs_failed_or_abandoned\`), so \`${job.name}\` could not run after it.`, `Give \`${d}\` on_upstream_failure: continue too if it may run after such a failure, or remove on_upstream_failure from \`${job.name}\`.`, job.at);
+      }
     }
   }
   return problems;
@@ -28748,12 +28818,15 @@ var features5 = {
     how: "Dagster abandons the ops downstream of a failed op and runs the independent ones; the run ends failed (`_core/execution/plan/active.py`)."
   },
   "failure.continue": {
-    support: "refused",
-    how: "Dagster never runs an op whose upstream op failed; no emulation yet. Make the upstream job succeed on the failures it may ignore."
+    support: "conditional",
+    how: "The upstream op yields an `ended` output before its last failure fails it, and the job's executor runs a step once the outputs it takes exist (`step_dependency_config: require_upstream_step_success: False`): the continue op takes `ended`, the others `result`, which a failed op never yields, so they are abandoned and the run fails. Refused after a job that may itself not run (Dagster abandons ops after an abandoned op)."
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
   "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
-  "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
+  "dependency.workflow": {
+    support: "emulated",
+    how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance."
+  },
   "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
   "retry.attempts": {
     support: "emulated",
@@ -29076,7 +29149,7 @@ function resources(e, what) {
     throw new LiftError2(`${what}: requests differ from limits`);
   return { cpu: q(limits, "cpu"), memory: q(limits, "memory") };
 }
-var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
+var OP_BLOCK = /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}(kfm_attempt|yield from kfm_attempt_then_end)\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
 function liftQueue(tags, metadata, workflow) {
   if (!tags.has(QUEUE_TAG) && metadata === void 0)
     return null;
@@ -29128,24 +29201,82 @@ KFM_ZONE = ZoneInfo(${JSON.stringify(window.timezone)})
   }
   throw new LiftError2(`the schedule ${JSON.stringify(written)} is neither a cron without daylight-saving gap slots off the hour nor one with the hour after them and the guard keeping the slots`);
 }
+function endsOf(deco, call2, name2) {
+  const out = deco.get("out");
+  const through = call2 !== "kfm_attempt";
+  if (out === void 0 && !through)
+    return false;
+  const m = dict(out, `op ${name2} out`);
+  keys(m, ["result", ENDED_OUTPUT], `op ${name2} out`);
+  for (const [k, v] of m) {
+    if (v.kind !== "call" || v.func !== "Out" || v.args.length !== 1 || v.args[0].kind !== "name" || v.args[0].name !== "Nothing")
+      throw new LiftError2(`op ${name2} output ${k} is not Out(Nothing)`);
+  }
+  if (!through)
+    throw new LiftError2(`op ${name2} has an ended output its attempts do not yield`);
+  return true;
+}
+function continuesAfterFailure(text, jobDeco) {
+  const e = jobDeco.get("executor_def");
+  if (e === void 0)
+    return false;
+  if (e.kind !== "name" || e.name !== "KFM_EXECUTOR")
+    throw new LiftError2("the job has another executor");
+  const m = /^KFM_EXECUTOR = multiprocess_executor\.configured\(\n {4}(\{.*\}),\n {4}name="kfm_multiprocess",\n\)$/m.exec(text);
+  if (m === null)
+    throw new LiftError2("KFM_EXECUTOR is not the configured multiprocess executor");
+  const config = dict(parse(m[1]), "KFM_EXECUTOR config");
+  keys(config, ["step_dependency_config"], "KFM_EXECUTOR config");
+  const deps = dict(config.get("step_dependency_config"), "step_dependency_config");
+  keys(deps, ["require_upstream_step_success"], "step_dependency_config");
+  const v = deps.get("require_upstream_step_success");
+  if (v?.kind !== "name" || v.name !== "True" && v.name !== "False")
+    throw new LiftError2("require_upstream_step_success is not a boolean");
+  return v.name === "False";
+}
+var WAIT_BLOCK = /\n@op\(\n {4}name=("kfm_wait_[A-Za-z0-9_]+"),\n {4}description=(.*),\n\)\ndef ([A-Za-z0-9_]+)\(context\):\n {4}kfm_wait_for_upstream\((.*|\n[\s\S]*?\n {4})\)\n/g;
+function upstreamWaits2(text) {
+  const waits = /* @__PURE__ */ new Map();
+  for (const m of text.matchAll(WAIT_BLOCK)) {
+    const name2 = str6(parse(m[1]), "wait op name");
+    str6(parse(m[2]), `op ${name2} description`);
+    if (m[3] !== opFunction(name2))
+      throw new LiftError2(`op ${name2} is defined as ${m[3]}`);
+    const call2 = parse(`kfm_wait_for_upstream(${m[4].trim()})`);
+    if (call2.kind !== "call" || call2.args.length !== 1 || call2.args[0].kind !== "name" || call2.args[0].name !== "context")
+      throw new LiftError2(`op ${name2}: kfm_wait_for_upstream does not take the op's context`);
+    keys(call2.kwargs, ["workflow", "job", "timeout"], `op ${name2} kfm_wait_for_upstream`);
+    const workflow = str6(call2.kwargs.get("workflow"), `op ${name2} workflow`);
+    if (name2 !== waitOpName(workflow) || str6(call2.kwargs.get("job"), `op ${name2} job`) !== jobFunction(workflow))
+      throw new LiftError2(`op ${name2} waits for another workflow's job`);
+    if (waits.has(name2))
+      throw new LiftError2(`op ${name2} is defined twice`);
+    waits.set(name2, { workflow, timeoutSeconds: optNum(call2.kwargs.get("timeout"), `op ${name2} timeout`) });
+  }
+  if (waits.size > 0 && !/^ {8}runs = context\.instance\.get_runs\(runs_filter, limit=1\)$/m.test(text))
+    throw new LiftError2("the wait helper is missing");
+  return { rest: text.replace(WAIT_BLOCK, "\n"), waits };
+}
 function lift5(text) {
   const workflow = str6(constant2(text, "KFM_WORKFLOW") ?? void 0, "KFM_WORKFLOW");
   const runTokenSeed2 = str6(constant2(text, "KFM_RUN_TOKEN_SEED") ?? void 0, "KFM_RUN_TOKEN_SEED");
   if (!text.includes(`KFM_LOGICAL_DATE_TAG = ${JSON.stringify(LOGICAL_DATE_TAG)}`))
     throw new LiftError2("the logical-date tag is missing");
   const ops = /* @__PURE__ */ new Map();
-  for (const m of text.matchAll(OP_BLOCK)) {
+  const { rest, waits } = upstreamWaits2(text);
+  const waitCalled = /* @__PURE__ */ new Set();
+  for (const m of rest.matchAll(OP_BLOCK)) {
     const deco = kwargsOf(m[1], "@op");
     const name2 = str6(deco.get("name"), "@op name");
     if (m[2] !== `${name2}_op`)
       throw new LiftError2(`op ${name2} is defined as ${m[2]}`);
     const ins = dict(deco.get("ins"), `op ${name2} ins`);
-    const call2 = kwargsOf(m[3], `op ${name2} kfm_attempt`);
+    const call2 = kwargsOf(m[4], `op ${name2} kfm_attempt`);
     keys(call2, ["waits", "image", "command", "args", "env", "resources", "timeout"], `op ${name2} kfm_attempt`);
     const waitsExpr = call2.get("waits");
     if (waitsExpr?.kind !== "list")
       throw new LiftError2(`op ${name2}: waits is not a list`);
-    const waits = waitsExpr.items.map((w) => optNum(w, `op ${name2} waits`) ?? 0);
+    const waits2 = waitsExpr.items.map((w) => optNum(w, `op ${name2} waits`) ?? 0);
     const envExpr = call2.get("env");
     if (envExpr?.kind !== "list")
       throw new LiftError2(`op ${name2}: env is not a list`);
@@ -29165,6 +29296,7 @@ function lift5(text) {
     ops.set(name2, {
       spec,
       inputs,
+      ends: endsOf(deco, m[3], name2),
       summary: {
         approval: null,
         image: str6(call2.get("image"), `op ${name2} image`),
@@ -29175,8 +29307,8 @@ function lift5(text) {
         env: sortedRecord(env),
         cpu: cpuMeaning(r.cpu),
         memory: memoryMeaning(r.memory),
-        attempts: waits.length + 1,
-        waitsSeconds: waits,
+        attempts: waits2.length + 1,
+        waitsSeconds: waits2,
         timeoutSeconds: optNum(call2.get("timeout"), `op ${name2} timeout`)
       }
     });
@@ -29192,39 +29324,64 @@ function lift5(text) {
   keys(tags, maxActiveRuns === null ? [MAX_RUNTIME_TAG] : [MAX_RUNTIME_TAG, QUEUE_TAG], "@job tags");
   const maxRuntime = Number(str6(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = /* @__PURE__ */ new Map();
+  const runWhen = /* @__PURE__ */ new Map();
+  const relaxed = continuesAfterFailure(text, jobDeco);
   const body = jm[3].replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1").replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
   for (const line2 of body.split("\n").filter((l) => l.trim() !== "")) {
-    const c = /^ {4}(?:([A-Za-z0-9_]+)_done = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
+    const c = /^ {4}(?:([A-Za-z0-9_]+)_done(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
     if (c === null)
       throw new LiftError2(`job body line ${JSON.stringify(line2)}`);
-    const name2 = c[2].replace(/_op$/, "");
+    const name2 = c[3].replace(/_op$/, "");
+    if (waits.has(name2)) {
+      if (c[1] !== name2 || c[2] !== void 0 || c[4] !== "" || waitCalled.has(name2))
+        throw new LiftError2(`the wait op ${name2} is called otherwise`);
+      waitCalled.add(name2);
+      continue;
+    }
     const op = ops.get(name2);
-    if (op === void 0 || c[2] !== opFunction(op.spec))
-      throw new LiftError2(`the job calls ${c[2]}, which is no op`);
+    if (op === void 0 || c[3] !== opFunction(op.spec))
+      throw new LiftError2(`the job calls ${c[3]}, which is no op`);
     if (c[1] !== void 0 && c[1] !== name2)
       throw new LiftError2(`op ${name2}'s output is kept as ${c[1]}_done`);
-    const wired = c[3] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[3], `call of ${name2}`);
+    if (c[2] !== void 0 !== op.ends || c[2] !== void 0 && c[2] !== name2)
+      throw new LiftError2(`op ${name2}'s outputs are kept as ${c[1]}, ${c[2]}`);
+    const wired = c[4] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[4], `call of ${name2}`);
     const ups = [];
+    const ended = [];
+    let waited = 0;
     for (const [input, v] of wired) {
-      if (v.kind !== "name" || !v.name.endsWith("_done"))
+      const w = v.kind === "name" ? /^([A-Za-z0-9_]+)_(done|ended)$/.exec(v.name) : null;
+      if (w === null)
         throw new LiftError2(`op ${name2} input ${input} is wired to something else`);
-      const up = ops.get(v.name.slice(0, -"_done".length));
-      if (up === void 0 || input !== afterInput(up.spec))
-        throw new LiftError2(`op ${name2} input ${input} is wired to ${v.name}`);
+      if (waits.has(w[1]) && w[2] === "done" && input === afterInput(w[1]) && waitCalled.has(w[1])) {
+        waited++;
+        continue;
+      }
+      const up = ops.get(w[1]);
+      if (up === void 0 || input !== afterInput(up.spec) || w[2] === "ended" && !up.ends)
+        throw new LiftError2(`op ${name2} input ${input} is wired to ${w[0]}`);
       ups.push(up.spec);
+      ended.push(w[2] === "ended");
     }
+    if (waited !== (ups.length === 0 ? waits.size : 0))
+      throw new LiftError2(`op ${name2} does not wait for the upstream workflows as a ${ups.length === 0 ? "root" : "downstream"} op must`);
+    if (ended.some((e) => e !== ended[0]))
+      throw new LiftError2(`op ${name2} waits for some upstream ops' ended output and for others' result`);
+    runWhen.set(op.spec, ended[0] === true && relaxed ? "all_done" : "all_succeeded");
     if ([...wired.keys()].sort().join(",") !== [...op.inputs].sort().join(","))
       throw new LiftError2(`op ${name2}: inputs and wiring differ`);
     if (after.has(op.spec))
       throw new LiftError2(`op ${name2} is called twice`);
     after.set(op.spec, ups.sort(compareStrings));
   }
+  if (waitCalled.size !== waits.size)
+    throw new LiftError2("a wait op is not called in the job");
   const jobs = {};
   for (const op of [...ops.values()].sort((a, b) => compareStrings(a.spec, b.spec))) {
     const ups = after.get(op.spec);
     if (ups === void 0)
       throw new LiftError2(`op ${op.spec} is not called in the job`);
-    jobs[op.spec] = { ...op.summary, after: ups };
+    jobs[op.spec] = { ...op.summary, runWhen: runWhen.get(op.spec), after: ups };
   }
   let schedule = null;
   const sm = SCHEDULE_BLOCK.exec(text);
@@ -29251,7 +29408,7 @@ function lift5(text) {
     timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
     maxActiveRuns,
     runTokenSeed: runTokenSeed2,
-    upstream: [],
+    upstream: [...waits.values()],
     notifications: [],
     jobs
   };
@@ -29272,6 +29429,11 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
   const queue = queuePrerequisite(ir);
   if (queue !== null)
     needs.push(queue);
+  for (const u of ir.upstream)
+    needs.push({
+      kind: "runner",
+      text: `workflow ${u.workflow} compiled for dagster and deployed to the same Dagster instance (its job ${jobFunction(u.workflow)}), with its runs tagged ${LOGICAL_DATE_TAG} as its schedule and kfm-compile backfill tag them`
+    });
   const ns = o.namespace === void 0 ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({
     kind: "account",

@@ -80,8 +80,9 @@ const TRAPS: readonly Trap[] = [
         '$1      when:\n        - input: $(tasks.load.results.ok)\n          operator: in\n          values:\n            - "true"\n',
       ],
       "github-actions": [/if: "?!cancelled\(\)/, "if: success()"],
+      // Steps wait for upstream success again: Dagster abandons `cleanup` after `load` failed.
+      dagster: [/"require_upstream_step_success": False/, '"require_upstream_step_success": True'],
     },
-    refusedBy: ["dagster"],
   },
   {
     trap: "5. failure blast radius: independent branches finish (Argo failFast, Tekton stopping everything)",

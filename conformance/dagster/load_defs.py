@@ -12,10 +12,18 @@ once succeeding, to record what the first attempt launches; then failing on ever
 attempt, with the context's `retry_number` set to 0, 1, ..., to record the
 `RetryRequested` each failed attempt raises (its `max_retries` and
 `seconds_to_wait`) until the op lets the failure through: the attempts and waits
-Dagster's step executor would act on. Prints one JSON object: {file: summary}, or
+Dagster's step executor would act on. An op written as a generator (one that a
+continue job waits for) is run to its end, and the outputs it yields when its
+attempt succeeds and when its last attempt fails are recorded, with the output of
+its upstream op each input is wired to and the `step_dependency_config` the job's
+executor resolves to (what decides whether an op runs after a failed upstream op).
+An op without the job tag waits for another workflow's run: it is called with an
+instance that records the runs it asks for (`get_runs` filters) and answers with a
+succeeded run. Prints one JSON object: {file: summary}, or
 {file: {"error": ...}}.
 """
 
+import inspect
 import json
 import sys
 import traceback
@@ -24,6 +32,7 @@ from dagster import Definitions, RetryRequested, build_op_context
 from dagster._core.code_pointer import load_python_file
 
 LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
+JOB_TAG = "kfm-compile.dev/job"
 # Attempts beyond this many are reported as "unbounded".
 MAX_PROBE = 50
 
@@ -56,20 +65,26 @@ class Attempt:
         return getattr(self._context, name)
 
 
-def call_op(op_def, context, retry_number, launcher):
-    op_def.compute_fn.decorated_fn(Attempt(context, retry_number), launcher)
+def call_op(op_def, context, retry_number, launcher, yielded=None):
+    result = op_def.compute_fn.decorated_fn(Attempt(context, retry_number), launcher)
+    if inspect.isgenerator(result):
+        for output in result:
+            if yielded is not None:
+                yielded.append(output.output_name)
 
 
 def probe(op_def, logical_date):
     """What the op launches on its first attempt, and its attempts and waits."""
     context = build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date})
     ok = Recorder(fail=False)
-    call_op(op_def, context, 0, ok)
+    yields = {"succeeded": [], "failed": []}
+    call_op(op_def, context, 0, ok, yields["succeeded"])
     waits = []
     attempts = None
     for retry in range(MAX_PROBE):
+        yields["failed"] = []
         try:
-            call_op(op_def, context, retry, Recorder(fail=True))
+            call_op(op_def, context, retry, Recorder(fail=True), yields["failed"])
         except RetryRequested as request:
             waits.append(
                 {"max_retries": request.max_retries, "seconds": request.seconds_to_wait}
@@ -78,7 +93,58 @@ def probe(op_def, logical_date):
         except AttemptFailed:
             attempts = retry + 1
             break
-    return {"launch": ok.calls, "attempts": attempts, "retries": waits}
+    return {
+        "launch": ok.calls,
+        "attempts": attempts,
+        "retries": waits,
+        "yields": yields,
+    }
+
+
+class RunsRecorder:
+    """Stands for the Dagster instance a wait op asks for runs: records each filter and
+    answers with one succeeded run."""
+
+    def __init__(self, instance):
+        self._instance = instance
+        self.filters = []
+
+    def get_runs(self, filters=None, limit=None, **_):
+        from dagster import DagsterRunStatus
+
+        self.filters.append(
+            {"job_name": filters.job_name, "tags": dict(filters.tags), "limit": limit}
+        )
+        return [type("Run", (), {"status": DagsterRunStatus.SUCCESS})()]
+
+    def __getattr__(self, name):
+        return getattr(self._instance, name)
+
+
+class WaitContext:
+    """An op context whose instance is a RunsRecorder."""
+
+    def __init__(self, context):
+        self._context = context
+        self.instance = RunsRecorder(context.instance)
+
+    def __getattr__(self, name):
+        return getattr(self._context, name)
+
+
+def probe_wait(op_def, logical_date):
+    """What a wait op (one waiting for another workflow's run) asks the instance for."""
+    context = WaitContext(build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date}))
+    op_def.compute_fn.decorated_fn(context)
+    return context.instance.filters
+
+
+def step_dependency_config(job):
+    """The job executor's resolved `step_dependency_config` (None when not set)."""
+    from dagster._core.system_config.objects import ResolvedRunConfig
+
+    config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config
+    return (config or {}).get("step_dependency_config")
 
 
 def summarize(path, logical_date):
@@ -91,7 +157,15 @@ def summarize(path, logical_date):
     assert len(jobs) == 1, f"{len(jobs)} jobs"
     job = jobs[0]
     ops = {}
+    waits = {}
     for node in job.graph.node_defs:
+        if JOB_TAG not in node.tags:
+            waits[node.name] = {
+                "inputs": sorted(i.name for i in node.input_defs),
+                "required_resources": sorted(node.required_resource_keys),
+                "runs_asked": probe_wait(node, logical_date),
+            }
+            continue
         deps = job.graph.dependency_structure.input_to_upstream_outputs_for_node(
             node.name
         )
@@ -99,6 +173,11 @@ def summarize(path, logical_date):
             "description": node.description,
             "inputs": sorted(i.name for i in node.input_defs),
             "after": sorted(o.node_name for outs in deps.values() for o in outs),
+            "after_outputs": sorted(
+                f"{o.node_name}.{o.output_def.name}"
+                for outs in deps.values()
+                for o in outs
+            ),
             "retry_policy": None
             if node.retry_policy is None
             else repr(node.retry_policy),
@@ -120,7 +199,10 @@ def summarize(path, logical_date):
         "job": job.name,
         "tags": dict(job.tags),
         "metadata": {key: value.value for key, value in job.metadata.items()},
+        "executor": job.executor_def.name,
+        "step_dependency_config": step_dependency_config(job),
         "ops": ops,
+        "waits": waits,
         "schedules": schedules,
         "resources": sorted(repo.get_top_level_resources().keys()),
     }

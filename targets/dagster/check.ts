@@ -6,13 +6,14 @@
  */
 import { problem, type Problem } from "../../src/diagnostics.js";
 import type { Workflow } from "../../src/ir.js";
-import { dagsterName, jobFunction } from "./emit.js";
+import { alwaysRuns, dagsterName, jobFunction } from "./emit.js";
 
 export function check(ir: Workflow): Problem[] {
   const problems: Problem[] = [];
   const refuse = (what: string, why: string, instead: string, at: Problem["at"]): void => {
     problems.push(problem("KFM301", `dagster cannot express ${what}: ${why} ${instead}`, at));
   };
+  const byName = new Map(ir.jobs.map((j) => [j.name, j]));
   const s = ir.schedule;
   if (s !== null && s.kind === "event") {
     refuse(
@@ -30,14 +31,8 @@ export function check(ir: Workflow): Problem[] {
       [...s.at, "catchup"],
     );
   }
-  for (const u of ir.upstream) {
-    refuse(
-      `a dependency on workflow \`${u.workflow}\``,
-      "kfm-compile does not yet write a Dagster sensor or op that waits for the other job's run of the same logical date.",
-      "Remove the dependency, or start this workflow from the other one's success.",
-      u.at,
-    );
-  }
+  // Other workflows (ir.upstream) are waited for by `kfm_wait_<workflow>` ops (README.md
+  // "Cross-workflow dependencies"); no job can take that name (KFM211 reserves `kfm_`).
   for (const n of ir.notifications) {
     refuse(
       `a ${n.kind} failure notification`,
@@ -64,12 +59,16 @@ export function check(ir: Workflow): Problem[] {
       );
     }
     if (job.runWhen === "all_done") {
-      refuse(
-        `on_upstream_failure: continue on job \`${job.name}\``,
-        "an op whose upstream op failed never runs in Dagster (dagster/_core/execution/plan/active.py abandons it), and kfm-compile does not yet emulate running it.",
-        "Remove on_upstream_failure, or make the upstream job succeed on the failures it may ignore.",
-        job.at,
-      );
+      // README.md "on_upstream_failure: continue": the op runs once each upstream op yielded
+      // `ended`, which an upstream op abandoned after an earlier failure never does.
+      for (const d of job.dependsOn.filter((d) => !alwaysRuns(byName.get(d)!, byName))) {
+        refuse(
+          `on_upstream_failure: continue on job \`${job.name}\` after \`${d}\``,
+          `\`${d}\` does not run when a job before it fails, and Dagster then abandons every op downstream of its op (dagster/_core/execution/plan/active.py \`_all_upstream_outputs_failed_or_abandoned\`), so \`${job.name}\` could not run after it.`,
+          `Give \`${d}\` on_upstream_failure: continue too if it may run after such a failure, or remove on_upstream_failure from \`${job.name}\`.`,
+          job.at,
+        );
+      }
     }
   }
   return problems;

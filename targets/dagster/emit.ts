@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { dstGuard, everyHour, gapSlotsOnTheHour, parseCron, type DstGuard } from "../../src/cron.js";
 import { hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, type Workflow } from "../../src/ir.js";
+import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, type UpstreamWorkflow, type Workflow } from "../../src/ir.js";
 // The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
 // Airflow's): one writer of Python for both Python targets.
 import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, pyNum, pyStr, valueAt, type Py } from "../python.js";
@@ -155,6 +155,19 @@ interface OpView {
   readonly env: string;
   readonly resources: string;
   readonly timeout: string;
+  /** on_upstream_failure: continue: the `out=` line of an op a continue job waits for (0 or 1). */
+  readonly outs: readonly string[];
+  /** The call running the attempts: `kfm_attempt`, or `yield from kfm_attempt_then_end` (continue). */
+  readonly attempt: string;
+}
+
+/** dependencies (other workflows): one op waiting for an upstream workflow's run. */
+interface WaitView {
+  readonly name: string;
+  readonly description: string;
+  readonly fn: string;
+  /** `kfm_wait_for_upstream(context, workflow=..., job=..., timeout=...)`, laid out at the op body's depth. */
+  readonly call: string;
 }
 
 interface ScheduleView {
@@ -191,6 +204,11 @@ interface ModuleView {
   readonly scheduleList: string;
   /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
   readonly resources: string;
+  /** on_upstream_failure: continue: one item when a job continues (the helper and KFM_EXECUTOR are written). */
+  readonly continuation: readonly string[];
+  /** dependencies (other workflows): one item when there are any (the poll helper is written), and the wait ops. */
+  readonly upstreamHelper: readonly string[];
+  readonly upstreamWaits: readonly WaitView[];
 }
 
 /** Jobs in an order where every job comes after the jobs it depends on (spec order otherwise). */
@@ -210,11 +228,11 @@ export function topological(jobs: readonly Job[]): Job[] {
   return out;
 }
 
-function opView(job: Job): OpView {
+function opView(job: Job, ending: ReadonlySet<string>, waits: readonly string[]): OpView {
   return {
     name: pyStr(dagsterName(job.name)),
     description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
-    ins: valueAt(pyDict(job.dependsOn.map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    ins: valueAt(pyDict(opWaitsFor(job, waits).map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
     tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
     signature: layout(
       { open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_launcher: KfmLauncher"].map((value) => ({ prefix: "", value })), close: "):" },
@@ -227,24 +245,34 @@ function opView(job: Job): OpView {
     env: valueAt(pyList(job.env.map(pyEnvVar)), 2, "env="),
     resources: valueAt(pyResources(job), 2, "resources="),
     timeout: job.timeoutSeconds === null ? "None" : pyNum(job.timeoutSeconds),
+    ...continueOpView(job, ending),
   };
 }
 
 /** The job body: one call per op, its output kept in a variable when a later op waits for it. */
-function calls(jobs: readonly Job[]): string[] {
+function calls(jobs: readonly Job[], waits: readonly string[]): string[] {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
-  return topological(jobs).map((j) => {
-    const call = pyCall(
-      opFunction(j.name),
-      [],
-      j.dependsOn.map((d) => [afterInput(d), doneVariable(d)]),
-    );
-    const prefix = waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
-    const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
-    // A call without arguments cannot split; ruff wraps a long right-hand side in parentheses.
-    if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH) return `${prefix}(\n${INDENT.repeat(2)}${opFunction(j.name)}()\n${INDENT})`;
-    return layout(call, 1, prefix).join("\n").slice(INDENT.length);
+  const ending = endingJobs(jobs);
+  const waitCalls = waits.map((w) => {
+    const prefix = `${doneVariable(w)} = `;
+    const one = `${INDENT}${prefix}${opFunction(w)}()`;
+    return one.length > LINE_LENGTH ? `${prefix}(\n${INDENT.repeat(2)}${opFunction(w)}()\n${INDENT})` : one.slice(INDENT.length);
   });
+  return [
+    ...waitCalls,
+    ...topological(jobs).map((j) => {
+      const call = pyCall(
+        opFunction(j.name),
+        [],
+        opWaitsFor(j, waits).map((d) => [afterInput(d), j.runWhen === "all_done" && !waits.includes(d) ? endedVariable(d) : doneVariable(d)]),
+      );
+      const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+      const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
+      // A call without arguments cannot split; ruff wraps a long right-hand side in parentheses.
+      if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH) return `${prefix}(\n${INDENT.repeat(2)}${opFunction(j.name)}()\n${INDENT})`;
+      return layout(call, 1, prefix).join("\n").slice(INDENT.length);
+    }),
+  ];
 }
 
 /** `datetime(Y, M, D, h, m, s, tzinfo=KFM_ZONE)` for a window bound (`YYYY-MM-DDTHH:MM:SS`) local to the schedule's zone. */
@@ -288,18 +316,30 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
   const guard = s !== null && dagsterDstGuard(s) !== null;
   const window = windowLines(s).length > 0 || guard;
   const period = (s !== null && s.periodSeconds !== null) || guard;
-  const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
-  const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`];
+  const deps = ir.jobs.some((j) => j.dependsOn.length > 0) || ir.upstream.length > 0;
+  const upstream = ir.upstream.length > 0;
+  const continues = endingJobs(ir.jobs).size > 0;
+  const stdlib = [
+    "import hashlib",
+    ...(upstream ? ["import time"] : []),
+    `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`,
+  ];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
     "ConfigurableResource",
+    ...(upstream ? ["DagsterRunStatus"] : []),
     ...(s !== null ? ["DefaultScheduleStatus"] : []),
     "Definitions",
+    ...(upstream ? ["Failure"] : []),
     ...(deps ? ["In", "Nothing"] : []),
+    ...(continues ? ["Out", "Output"] : []),
     "RetryRequested",
-    ...(s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : []),
+    ...(s !== null ? ["RunRequest"] : []),
+    ...(upstream ? ["RunsFilter"] : []),
+    ...(s !== null ? ["ScheduleEvaluationContext"] : []),
     ...(window ? ["SkipReason"] : []),
     "job",
+    ...(continues ? ["multiprocess_executor"] : []),
     "op",
     ...(s !== null ? ["schedule"] : []),
   ];
@@ -326,16 +366,96 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     windowLines: windowLines(s),
     dstLines: s === null ? [] : dstGuardLines(s),
     dstGuard: s !== null && dagsterDstGuard(s) !== null ? [{}] : [],
-    ops: ir.jobs.map(opView),
+    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
     queue: queueView(ir),
     jobFunction: jobFunction(ir.name),
-    calls: calls(ir.jobs),
+    calls: calls(ir.jobs, upstreamWaitOps(ir)),
     schedules: s === null ? [] : [scheduleView(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
+    upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
+    upstreamWaits: ir.upstream.map(waitView),
+  };
+}
+
+// ---------------------------------------------------------------- on_upstream_failure: continue
+
+/**
+ * The op output a continue job waits for: yielded once the job has ended, succeeded or
+ * failed for good, where `result` (what every other dependent waits for) is yielded on
+ * success only. README.md "on_upstream_failure: continue".
+ */
+export const ENDED_OUTPUT = "ended";
+
+/** The job's variable holding an op's `ended` output inside the job body. */
+function endedVariable(specName: string): string {
+  return `${dagsterName(specName)}_ended`;
+}
+
+/** The jobs a continue job waits for: their ops have the `ended` output too. */
+export function endingJobs(jobs: readonly Job[]): Set<string> {
+  return new Set(jobs.filter((j) => j.runWhen === "all_done").flatMap((j) => j.dependsOn));
+}
+
+/**
+ * Whether a job's op runs in every run that reaches it (check.ts): a root, or a continue job
+ * whose upstream ops all run. Only such an op can yield `ended` after an earlier failure: an
+ * op downstream of an op that failed without yielding its input is abandoned
+ * (`dagster/_core/execution/plan/active.py` `_all_upstream_outputs_failed_or_abandoned`).
+ */
+export function alwaysRuns(job: Job, byName: ReadonlyMap<string, Job>): boolean {
+  if (job.dependsOn.length === 0) return true;
+  return job.runWhen === "all_done" && job.dependsOn.every((d) => alwaysRuns(byName.get(d)!, byName));
+}
+
+function continueOpView(job: Job, ending: ReadonlySet<string>): Pick<OpView, "outs" | "attempt"> {
+  if (!ending.has(job.name)) return { outs: [], attempt: "kfm_attempt" };
+  const outs = pyDict([
+    ['"result"', pyCall("Out", ["Nothing"])],
+    [pyStr(ENDED_OUTPUT), pyCall("Out", ["Nothing"])],
+  ]);
+  return { outs: [valueAt(outs, 1, "out=")], attempt: "yield from kfm_attempt_then_end" };
+}
+
+// ---------------------------------------------------------------- dependencies (other workflows)
+
+/**
+ * The op waiting for an upstream workflow's run of the same logical date (README.md
+ * "Cross-workflow dependencies"); check.ts refuses a job of the same name.
+ */
+export function waitOpName(upstream: string): string {
+  return `kfm_wait_${dagsterName(upstream)}`;
+}
+
+/** The wait ops of a workflow, one per upstream workflow, in spec order. */
+function upstreamWaitOps(ir: Workflow): string[] {
+  return ir.upstream.map((u) => waitOpName(u.workflow));
+}
+
+/** What an op waits for: its jobs, and every wait op when it is a root. */
+function opWaitsFor(job: Job, waits: readonly string[]): string[] {
+  return job.dependsOn.length === 0 ? [...waits] : [...job.dependsOn];
+}
+
+function waitView(u: UpstreamWorkflow): WaitView {
+  const call = pyCall(
+    "kfm_wait_for_upstream",
+    ["context"],
+    [
+      ["workflow", pyStr(u.workflow)],
+      ["job", pyStr(jobFunction(u.workflow))],
+      ["timeout", u.timeoutSeconds === null ? "None" : pyNum(u.timeoutSeconds)],
+    ],
+  );
+  return {
+    name: pyStr(waitOpName(u.workflow)),
+    description: valueAt(pyStr(`Waits for the run of workflow ${u.workflow} of the same logical date to succeed.`), 1, "description="),
+    fn: opFunction(waitOpName(u.workflow)),
+    call: layout(call, 1).join("\n").slice(INDENT.length),
   };
 }
 

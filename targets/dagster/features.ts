@@ -8,12 +8,15 @@ export const features: FeatureTable = {
     how: "Dagster abandons the ops downstream of a failed op and runs the independent ones; the run ends failed (`_core/execution/plan/active.py`).",
   },
   "failure.continue": {
-    support: "refused",
-    how: "Dagster never runs an op whose upstream op failed; no emulation yet. Make the upstream job succeed on the failures it may ignore.",
+    support: "conditional",
+    how: "The upstream op yields an `ended` output before its last failure fails it, and the job's executor runs a step once the outputs it takes exist (`step_dependency_config: require_upstream_step_success: False`): the continue op takes `ended`, the others `result`, which a failed op never yields, so they are abandoned and the run fails. Refused after a job that may itself not run (Dagster abandons ops after an abandoned op).",
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
   "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
-  "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
+  "dependency.workflow": {
+    support: "emulated",
+    how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance.",
+  },
   "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
   "retry.attempts": {
     support: "emulated",

@@ -8,7 +8,20 @@ import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
 import { parseCron } from "../../src/cron.js";
-import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, QUEUE_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
+import {
+  ENDED_OUTPUT,
+  JOB_TAG,
+  LOGICAL_DATE_TAG,
+  MAX_RUNTIME_TAG,
+  QUEUE_TAG,
+  afterInput,
+  dagsterDstGuard,
+  dagsterName,
+  jobFunction,
+  opFunction,
+  scheduleName,
+  waitOpName,
+} from "./emit.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -272,7 +285,7 @@ function resources(e: Expr | undefined, what: string): { cpu: string | null; mem
 // ---------------------------------------------------------------- the module
 
 const OP_BLOCK =
-  /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}kfm_attempt\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
+  /\n@op\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_launcher: KfmLauncher|\n {4}context,\n {4}kfm_launcher: KfmLauncher,\n)\):\n {4}values = kfm_values\(context\)\n {4}(kfm_attempt|yield from kfm_attempt_then_end)\(\n {8}context,\n {8}kfm_launcher,\n([\s\S]*?)\n {4}\)\n/g;
 /**
  * max_active_runs (emit.ts `queueView`): the run tag holding the workflow's name, which the
  * instance's run queue limits, and the job's metadata stating the limit; both or neither.
@@ -349,19 +362,88 @@ function ownCron(text: string, written: string, window: { timezone: string; star
   );
 }
 
+// ---------------------------------------------------------------- on_upstream_failure: continue
+
+/**
+ * Whether an op has the `ended` output a continue job waits for (emit.ts `continueOpView`):
+ * `out={"result": Out(Nothing), "ended": Out(Nothing)}` and its attempts through
+ * `kfm_attempt_then_end`, or neither.
+ */
+function endsOf(deco: Map<string, Expr>, call: string, name: string): boolean {
+  const out = deco.get("out");
+  const through = call !== "kfm_attempt";
+  if (out === undefined && !through) return false;
+  const m = dict(out, `op ${name} out`);
+  keys(m, ["result", ENDED_OUTPUT], `op ${name} out`);
+  for (const [k, v] of m) {
+    if (v.kind !== "call" || v.func !== "Out" || v.args.length !== 1 || v.args[0]!.kind !== "name" || (v.args[0] as { name: string }).name !== "Nothing")
+      throw new LiftError(`op ${name} output ${k} is not Out(Nothing)`);
+  }
+  if (!through) throw new LiftError(`op ${name} has an ended output its attempts do not yield`);
+  return true;
+}
+
+/**
+ * Whether the job's executor starts a step once the outputs it takes exist
+ * (`step_dependency_config: {require_upstream_step_success: False}`), the one setting under
+ * which an op taking `ended` runs after its upstream op failed.
+ */
+function continuesAfterFailure(text: string, jobDeco: Map<string, Expr>): boolean {
+  const e = jobDeco.get("executor_def");
+  if (e === undefined) return false;
+  if (e.kind !== "name" || e.name !== "KFM_EXECUTOR") throw new LiftError("the job has another executor");
+  const m = /^KFM_EXECUTOR = multiprocess_executor\.configured\(\n {4}(\{.*\}),\n {4}name="kfm_multiprocess",\n\)$/m.exec(text);
+  if (m === null) throw new LiftError("KFM_EXECUTOR is not the configured multiprocess executor");
+  const config = dict(parse(m[1]!), "KFM_EXECUTOR config");
+  keys(config, ["step_dependency_config"], "KFM_EXECUTOR config");
+  const deps = dict(config.get("step_dependency_config"), "step_dependency_config");
+  keys(deps, ["require_upstream_step_success"], "step_dependency_config");
+  const v = deps.get("require_upstream_step_success");
+  if (v?.kind !== "name" || (v.name !== "True" && v.name !== "False")) throw new LiftError("require_upstream_step_success is not a boolean");
+  return v.name === "False";
+}
+
+// ---------------------------------------------------------------- dependencies (other workflows)
+
+const WAIT_BLOCK =
+  /\n@op\(\n {4}name=("kfm_wait_[A-Za-z0-9_]+"),\n {4}description=(.*),\n\)\ndef ([A-Za-z0-9_]+)\(context\):\n {4}kfm_wait_for_upstream\((.*|\n[\s\S]*?\n {4})\)\n/g;
+
+/** The ops waiting for upstream workflows' runs (emit.ts `waitView`), by op name, and the text without them. */
+function upstreamWaits(text: string): { rest: string; waits: Map<string, { workflow: string; timeoutSeconds: number | null }> } {
+  const waits = new Map<string, { workflow: string; timeoutSeconds: number | null }>();
+  for (const m of text.matchAll(WAIT_BLOCK)) {
+    const name = str(parse(m[1]!), "wait op name");
+    str(parse(m[2]!), `op ${name} description`);
+    if (m[3] !== opFunction(name)) throw new LiftError(`op ${name} is defined as ${m[3]}`);
+    const call = parse(`kfm_wait_for_upstream(${m[4]!.trim()})`);
+    if (call.kind !== "call" || call.args.length !== 1 || call.args[0]!.kind !== "name" || (call.args[0] as { name: string }).name !== "context")
+      throw new LiftError(`op ${name}: kfm_wait_for_upstream does not take the op's context`);
+    keys(call.kwargs, ["workflow", "job", "timeout"], `op ${name} kfm_wait_for_upstream`);
+    const workflow = str(call.kwargs.get("workflow"), `op ${name} workflow`);
+    if (name !== waitOpName(workflow) || str(call.kwargs.get("job"), `op ${name} job`) !== jobFunction(workflow))
+      throw new LiftError(`op ${name} waits for another workflow's job`);
+    if (waits.has(name)) throw new LiftError(`op ${name} is defined twice`);
+    waits.set(name, { workflow, timeoutSeconds: optNum(call.kwargs.get("timeout"), `op ${name} timeout`) });
+  }
+  if (waits.size > 0 && !/^ {8}runs = context\.instance\.get_runs\(runs_filter, limit=1\)$/m.test(text)) throw new LiftError("the wait helper is missing");
+  return { rest: text.replace(WAIT_BLOCK, "\n"), waits };
+}
+
 export function lift(text: string): Summary {
   const workflow = str(constant(text, "KFM_WORKFLOW") ?? undefined, "KFM_WORKFLOW");
   const runTokenSeed = str(constant(text, "KFM_RUN_TOKEN_SEED") ?? undefined, "KFM_RUN_TOKEN_SEED");
   if (!text.includes(`KFM_LOGICAL_DATE_TAG = ${JSON.stringify(LOGICAL_DATE_TAG)}`)) throw new LiftError("the logical-date tag is missing");
 
   // Ops: Dagster name -> spec name (the op's KFM_JOB), and what each is.
-  const ops = new Map<string, { spec: string; inputs: string[]; summary: Omit<JobSummary, "after"> }>();
-  for (const m of text.matchAll(OP_BLOCK)) {
+  const ops = new Map<string, { spec: string; inputs: string[]; ends: boolean; summary: Omit<JobSummary, "after"> }>();
+  const { rest, waits } = upstreamWaits(text);
+  const waitCalled = new Set<string>();
+  for (const m of rest.matchAll(OP_BLOCK)) {
     const deco = kwargsOf(m[1]!, "@op");
     const name = str(deco.get("name"), "@op name");
     if (m[2] !== `${name}_op`) throw new LiftError(`op ${name} is defined as ${m[2]}`);
     const ins = dict(deco.get("ins"), `op ${name} ins`);
-    const call = kwargsOf(m[3]!, `op ${name} kfm_attempt`);
+    const call = kwargsOf(m[4]!, `op ${name} kfm_attempt`);
     keys(call, ["waits", "image", "command", "args", "env", "resources", "timeout"], `op ${name} kfm_attempt`);
     const waitsExpr = call.get("waits");
     if (waitsExpr?.kind !== "list") throw new LiftError(`op ${name}: waits is not a list`);
@@ -383,6 +465,7 @@ export function lift(text: string): Summary {
     ops.set(name, {
       spec,
       inputs,
+      ends: endsOf(deco, m[3]!, name),
       summary: {
         approval: null,
         image: str(call.get("image"), `op ${name} image`),
@@ -410,35 +493,59 @@ export function lift(text: string): Summary {
   keys(tags, maxActiveRuns === null ? [MAX_RUNTIME_TAG] : [MAX_RUNTIME_TAG, QUEUE_TAG], "@job tags");
   const maxRuntime = Number(str(tags.get(MAX_RUNTIME_TAG), MAX_RUNTIME_TAG));
   const after = new Map<string, string[]>();
+  const runWhen = new Map<string, JobSummary["runWhen"]>();
+  const relaxed = continuesAfterFailure(text, jobDeco);
   const body = jm[3]!
     .replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1")
     .replace(/\(\n\s+/g, "(")
     .replace(/,\n\s+/g, ", ")
     .replace(/,?\n\s*\)/g, ")");
   for (const line of body.split("\n").filter((l) => l.trim() !== "")) {
-    const c = /^ {4}(?:([A-Za-z0-9_]+)_done = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line);
+    const c = /^ {4}(?:([A-Za-z0-9_]+)_done(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line);
     if (c === null) throw new LiftError(`job body line ${JSON.stringify(line)}`);
-    const name = c[2]!.replace(/_op$/, "");
-    const op = ops.get(name);
-    if (op === undefined || c[2] !== opFunction(op.spec)) throw new LiftError(`the job calls ${c[2]}, which is no op`);
-    if (c[1] !== undefined && c[1] !== name) throw new LiftError(`op ${name}'s output is kept as ${c[1]}_done`);
-    const wired = c[3] === "" ? new Map<string, Expr>() : kwargsOf(c[3]!, `call of ${name}`);
-    const ups: string[] = [];
-    for (const [input, v] of wired) {
-      if (v.kind !== "name" || !v.name.endsWith("_done")) throw new LiftError(`op ${name} input ${input} is wired to something else`);
-      const up = ops.get(v.name.slice(0, -"_done".length));
-      if (up === undefined || input !== afterInput(up.spec)) throw new LiftError(`op ${name} input ${input} is wired to ${v.name}`);
-      ups.push(up.spec);
+    const name = c[3]!.replace(/_op$/, "");
+    if (waits.has(name)) {
+      if (c[1] !== name || c[2] !== undefined || c[4] !== "" || waitCalled.has(name)) throw new LiftError(`the wait op ${name} is called otherwise`);
+      waitCalled.add(name);
+      continue;
     }
+    const op = ops.get(name);
+    if (op === undefined || c[3] !== opFunction(op.spec)) throw new LiftError(`the job calls ${c[3]}, which is no op`);
+    if (c[1] !== undefined && c[1] !== name) throw new LiftError(`op ${name}'s output is kept as ${c[1]}_done`);
+    if ((c[2] !== undefined) !== op.ends || (c[2] !== undefined && c[2] !== name)) throw new LiftError(`op ${name}'s outputs are kept as ${c[1]}, ${c[2]}`);
+    const wired = c[4] === "" ? new Map<string, Expr>() : kwargsOf(c[4]!, `call of ${name}`);
+    const ups: string[] = [];
+    const ended: boolean[] = [];
+    let waited = 0;
+    for (const [input, v] of wired) {
+      const w = v.kind === "name" ? /^([A-Za-z0-9_]+)_(done|ended)$/.exec(v.name) : null;
+      if (w === null) throw new LiftError(`op ${name} input ${input} is wired to something else`);
+      if (waits.has(w[1]!) && w[2] === "done" && input === afterInput(w[1]!) && waitCalled.has(w[1]!)) {
+        waited++;
+        continue;
+      }
+      const up = ops.get(w[1]!);
+      if (up === undefined || input !== afterInput(up.spec) || (w[2] === "ended" && !up.ends))
+        throw new LiftError(`op ${name} input ${input} is wired to ${w[0]}`);
+      ups.push(up.spec);
+      ended.push(w[2] === "ended");
+    }
+    // Every root op waits for every upstream workflow's run, and no other op does.
+    if (waited !== (ups.length === 0 ? waits.size : 0))
+      throw new LiftError(`op ${name} does not wait for the upstream workflows as a ${ups.length === 0 ? "root" : "downstream"} op must`);
+    if (ended.some((e) => e !== ended[0])) throw new LiftError(`op ${name} waits for some upstream ops' ended output and for others' result`);
+    // An op taking `ended` runs after a failed upstream op only when steps need not wait for upstream success.
+    runWhen.set(op.spec, ended[0] === true && relaxed ? "all_done" : "all_succeeded");
     if ([...wired.keys()].sort().join(",") !== [...op.inputs].sort().join(",")) throw new LiftError(`op ${name}: inputs and wiring differ`);
     if (after.has(op.spec)) throw new LiftError(`op ${name} is called twice`);
     after.set(op.spec, ups.sort(compareStrings));
   }
+  if (waitCalled.size !== waits.size) throw new LiftError("a wait op is not called in the job");
   const jobs: Record<string, JobSummary> = {};
   for (const op of [...ops.values()].sort((a, b) => compareStrings(a.spec, b.spec))) {
     const ups = after.get(op.spec);
     if (ups === undefined) throw new LiftError(`op ${op.spec} is not called in the job`);
-    jobs[op.spec] = { ...op.summary, after: ups };
+    jobs[op.spec] = { ...op.summary, runWhen: runWhen.get(op.spec)!, after: ups };
   }
 
   // The schedule and its window.
@@ -464,7 +571,7 @@ export function lift(text: string): Summary {
     timeoutSeconds: maxRuntime === 0 ? null : maxRuntime,
     maxActiveRuns,
     runTokenSeed,
-    upstream: [],
+    upstream: [...waits.values()],
     notifications: [],
     jobs,
   };

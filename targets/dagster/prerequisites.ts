@@ -6,7 +6,7 @@
  */
 import type { Workflow } from "../../src/ir.js";
 import type { Prerequisite } from "../types.js";
-import { QUEUE_TAG } from "./emit.js";
+import { LOGICAL_DATE_TAG, QUEUE_TAG, jobFunction } from "./emit.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS): Prerequisite[] {
@@ -21,6 +21,12 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
     });
   const queue = queuePrerequisite(ir);
   if (queue !== null) needs.push(queue);
+  // README.md "Cross-workflow dependencies": the wait op reads the instance's own run storage.
+  for (const u of ir.upstream)
+    needs.push({
+      kind: "runner",
+      text: `workflow ${u.workflow} compiled for dagster and deployed to the same Dagster instance (its job ${jobFunction(u.workflow)}), with its runs tagged ${LOGICAL_DATE_TAG} as its schedule and kfm-compile backfill tag them`,
+    });
   const ns = o.namespace === undefined ? "the run launcher's job namespace (else the run pod's own)" : `namespace "${o.namespace}"`;
   needs.push({
     kind: "account",

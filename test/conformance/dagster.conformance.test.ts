@@ -17,7 +17,18 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { renderTemplate } from "../../src/runtime.js";
-import { MAX_RUNTIME_TAG, QUEUE_TAG, afterInput, dagsterDstGuard, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
+import {
+  LOGICAL_DATE_TAG,
+  MAX_RUNTIME_TAG,
+  QUEUE_TAG,
+  afterInput,
+  dagsterDstGuard,
+  dagsterName,
+  endingJobs,
+  jobFunction,
+  scheduleName,
+  waitOpName,
+} from "../../targets/dagster/emit.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -42,6 +53,8 @@ interface LoadedOp {
   readonly launch: Launch[];
   readonly attempts: number | null;
   readonly retries: { max_retries: number; seconds: number }[];
+  readonly after_outputs: string[];
+  readonly yields: { succeeded: string[]; failed: string[] };
 }
 
 interface Loaded {
@@ -49,7 +62,10 @@ interface Loaded {
   readonly job: string;
   readonly tags: Record<string, string>;
   readonly metadata: Record<string, unknown>;
+  readonly executor: string;
+  readonly step_dependency_config: Record<string, boolean> | null;
   readonly ops: Record<string, LoadedOp>;
+  readonly waits: Record<string, { inputs: string[]; required_resources: string[]; runs_asked: unknown[] }>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
   readonly resources: string[];
 }
@@ -85,8 +101,8 @@ function expectedOp(ir: Workflow, job: Job) {
   if (job.resources.memory !== null) q.memory = job.resources.memory;
   const waits = retryWaits(job.retry);
   return {
-    inputs: job.dependsOn.map(afterInput).sort(),
-    after: job.dependsOn.map(dagsterName).sort(),
+    inputs: waitsFor(ir, job).map(afterInput).sort(),
+    after: waitsFor(ir, job).map(dagsterName).sort(),
     // Retries are RetryRequested raised by the op itself: no RetryPolicy may add its own.
     retry_policy: null,
     required_resources: ["kfm_launcher"],
@@ -104,7 +120,50 @@ function expectedOp(ir: Workflow, job: Job) {
     },
     attempts: job.retry.maxAttempts,
     retries: waits.map((seconds) => ({ max_retries: waits.length, seconds })),
+    ...continueExpectedOp(ir, job),
   };
+}
+
+/**
+ * on_upstream_failure: continue (targets/dagster/README.md): a continue job's op takes each
+ * upstream op's `ended` output, every other op the `result` output; an op a continue job
+ * waits for yields `ended` when its last attempt failed and `ended` and `result` when one
+ * succeeded (an op with the one implicit output yields none itself).
+ */
+function continueExpectedOp(ir: Workflow, job: Job) {
+  const ends = endingJobs(ir.jobs).has(job.name);
+  return {
+    after_outputs: waitsFor(ir, job)
+      .map((d) => `${dagsterName(d)}.${job.runWhen === "all_done" ? "ended" : "result"}`)
+      .sort(),
+    yields: ends ? { succeeded: ["ended", "result"], failed: ["ended"] } : { succeeded: [], failed: [] },
+  };
+}
+
+/** What an op waits for: its jobs, or, for a root, the op waiting for each upstream workflow's run (README "Cross-workflow dependencies"). */
+function waitsFor(ir: Workflow, job: Job): string[] {
+  return job.dependsOn.length > 0 ? [...job.dependsOn] : ir.upstream.map((u) => waitOpName(u.workflow));
+}
+
+/** Each wait op asks the instance for the newest run of the upstream's Dagster job tagged with the same logical date. */
+function expectedWaits(ir: Workflow) {
+  return Object.fromEntries(
+    ir.upstream.map((u) => [
+      waitOpName(u.workflow),
+      {
+        inputs: [],
+        required_resources: [],
+        runs_asked: [{ job_name: jobFunction(u.workflow), tags: { [LOGICAL_DATE_TAG]: LOGICAL_DATE }, limit: 1 }],
+      },
+    ]),
+  );
+}
+
+/** The executor: with a continue job, one that starts a step once the outputs it takes exist. */
+function continueExpectedExecutor(ir: Workflow) {
+  return ir.jobs.some((j) => j.runWhen === "all_done")
+    ? { executor: "kfm_multiprocess", step_dependency_config: { require_upstream_step_success: false } }
+    : { executor: "multi_or_in_process_executor", step_dependency_config: null };
 }
 
 function actualOp(op: LoadedOp) {
@@ -124,6 +183,8 @@ function actualOp(op: LoadedOp) {
     },
     attempts: op.attempts,
     retries: op.retries,
+    after_outputs: op.after_outputs,
+    yields: op.yields,
   };
 }
 
@@ -139,6 +200,7 @@ function expected(ir: Workflow) {
     // max_active_runs: the run tag the instance's run queue limits, and the limit for people (dagster-queue.conformance.test.ts runs the queue).
     metadata: ir.maxActiveRuns === null ? {} : { [QUEUE_TAG]: ir.maxActiveRuns },
     resources: ["kfm_launcher"],
+    ...continueExpectedExecutor(ir),
     schedules:
       s === null || s.kind !== "cron"
         ? []
@@ -153,6 +215,7 @@ function expected(ir: Workflow) {
             },
           ],
     ops: Object.fromEntries(ir.jobs.map((j) => [dagsterName(j.name), expectedOp(ir, j)])),
+    waits: expectedWaits(ir),
   };
 }
 
@@ -162,8 +225,11 @@ function actual(got: Loaded) {
     tags: got.tags,
     metadata: got.metadata,
     resources: got.resources,
+    executor: got.executor,
+    step_dependency_config: got.step_dependency_config,
     schedules: got.schedules,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
+    waits: got.waits,
   };
 }
 

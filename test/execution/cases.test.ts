@@ -14,7 +14,6 @@ import { EXECUTION_CASES } from "./scenarios.js";
 const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions", "dagster"],
   "gate-untimed.yaml": ["tekton", "dagster"],
-  "continue.yaml": ["dagster"],
   "run-timeout.yaml": ["dagster"],
   "run-timeout-notify.yaml": ["dagster"],
   "notify.yaml": ["dagster"],

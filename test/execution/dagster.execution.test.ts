@@ -38,6 +38,7 @@ interface Planned {
 
 const planned: Planned[] = [];
 let sabotage: { item: ExecutionItem; observedPath: string } | null = null;
+let continueSabotage: { item: ExecutionItem; observedPath: string } | null = null;
 
 beforeAll(async () => {
   setup();
@@ -66,6 +67,14 @@ beforeAll(async () => {
     return changed;
   });
   sabotage = { item, observedPath: s.observedPath! };
+  // on_upstream_failure: continue with steps waiting for upstream success again (Dagster's default).
+  const c = [...cases(["test/execution/specs/continue.yaml"])].find((x) => x.scenario.name === "continue-after-failure")!;
+  const cs = plan(c, (text) => {
+    const changed = text.replace('"require_upstream_step_success": False', '"require_upstream_step_success": True');
+    if (changed === text) throw new Error("the continue sabotage changed nothing");
+    return changed;
+  });
+  continueSabotage = { item: c, observedPath: cs.observedPath! };
   await pool(runs, PROCESSES);
 }, 3_600_000);
 
@@ -105,5 +114,14 @@ describe("dagster: the comparison catches a module broken the way a retry trap w
     const differences = compareTraces(s.item.label(TARGET), s.item.expected, traceOf(observedOf(s.observedPath)));
     const fields = differences.map((d) => d.slice(s.item.label(TARGET).length + 3));
     expect(fields, differences.join("\n")).toContainEqual(expect.stringMatching(/^jobs\.transform\.attempts\.length: expected 3, runner did 4$/));
+  });
+});
+
+describe("dagster: the comparison catches a continue job whose executor waits for upstream success", () => {
+  it("`cleanup` is abandoned after `load` failed, and that is reported", () => {
+    const s = continueSabotage!;
+    const differences = compareTraces(s.item.label(TARGET), s.item.expected, traceOf(observedOf(s.observedPath)));
+    const fields = differences.map((d) => d.slice(s.item.label(TARGET).length + 3));
+    expect(fields, differences.join("\n")).toContainEqual(expect.stringMatching(/^jobs\.cleanup\.state: expected "succeeded", runner did "not-run"$/));
   });
 });

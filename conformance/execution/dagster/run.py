@@ -144,6 +144,35 @@ def run_tags(defs, logical_date):
     return request.tags
 
 
+def executor_step_dependency_config(job):
+    """The step_dependency_config the job's own executor is configured with, or None.
+
+    `execute_in_process` swaps the job's executor for `execute_in_process_executor`
+    (dagster/_core/definitions/job_definition.py `as_ephemeral_job`), which ignores
+    executor config and so always requires upstream step success. A module whose
+    executor sets `step_dependency_config` (on_upstream_failure: continue) runs here on
+    Dagster's in-process executor given that same config: the plan, the skip and abandon
+    rules (dagster/_core/execution/plan/active.py) are Dagster's; only the steps run one at
+    a time instead of in processes of their own.
+    """
+    from dagster._core.system_config.objects import ResolvedRunConfig
+
+    if job.executor_def.name == "execute_in_process_executor":
+        return None
+    config = ResolvedRunConfig.build(job, {}).execution.execution_engine_config
+    return (config or {}).get("step_dependency_config")
+
+
+def in_process_with(step_dependency_config):
+    """`execute_in_process`'s executor, with the module executor's step dependencies."""
+    from dagster._core.definitions import executor_definition
+
+    return executor_definition.in_process_executor.configured(
+        {"step_dependency_config": step_dependency_config},
+        name="execute_in_process_executor",
+    )
+
+
 def main(module_path, scenario_path, observed_path):
     try:
         with open(scenario_path) as f:
@@ -153,6 +182,14 @@ def main(module_path, scenario_path, observed_path):
         spec_of = {n.name: n.tags[JOB_TAG] for n in job.graph.node_defs}
         start = time.monotonic()
         launcher = StubLauncher(scenario, start)
+        step_dependencies = executor_step_dependency_config(job)
+        if step_dependencies is not None:
+            # as_ephemeral_job imports the executor from this module when it is called.
+            from dagster._core.definitions import executor_definition
+
+            executor_definition.execute_in_process_executor = in_process_with(
+                step_dependencies
+            )
         result = job.execute_in_process(
             resources={"kfm_launcher": launcher},
             tags=run_tags(defs, scenario["logicalDate"]),
