@@ -120,8 +120,12 @@ const TRAPS: readonly Trap[] = [
     trap: "8. missed runs and catchup: every missed slot runs, or the target refuses",
     spec: "specs/catchup.yaml",
     holds: (s) => expect(s.schedule).toMatchObject({ catchup: true }),
-    refusedBy: ["argo", "tekton", "github-actions", "dagster"],
-    fallsIn: { airflow: [/catchup=True/, "catchup=False"] },
+    refusedBy: ["argo", "tekton", "github-actions"],
+    fallsIn: {
+      airflow: [/catchup=True/, "catchup=False"],
+      // The catch-up sensor starting at its first tick, as a schedule does, instead of the start date.
+      dagster: [/begin = KFM_WINDOW_START\n/, "begin = now\n"],
+    },
   },
   {
     trap: "9. default timeouts: no timeout means none (Tekton 60 min, GitHub 360 min)",

@@ -5,7 +5,7 @@ Usage: python load_defs.py [--logical-date ISO] FILE.py...
 For each file: imports it as Dagster's CLI does (`load_python_file`), checks the
 `defs` object with `Definitions.validate_loadable`, then reads back from the loaded
 definitions (never from the file's text) the job, its ops and their dependencies,
-the run tags, the schedule and the resources. Each op's compute function is then
+the run tags, the schedule, the sensors and the resources. Each op's compute function is then
 called as Dagster calls it, with a context built by `build_op_context` (the run
 tagged with the logical date) and a recording launcher in place of KfmLauncher:
 once succeeding, to record what the first attempt launches; then failing on every
@@ -116,11 +116,22 @@ def summarize(path, logical_date):
                 "default_status": s.default_status.value,
             }
         )
+    sensors = []
+    for s in repo.sensor_defs:
+        sensors.append(
+            {
+                "name": s.name,
+                "job": s.job_name,
+                "minimum_interval_seconds": s.minimum_interval_seconds,
+                "default_status": s.default_status.value,
+            }
+        )
     return {
         "job": job.name,
         "tags": dict(job.tags),
         "ops": ops,
         "schedules": schedules,
+        "sensors": sensors,
         "resources": sorted(repo.get_top_level_resources().keys()),
     }
 

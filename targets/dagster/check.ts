@@ -22,14 +22,6 @@ export function check(ir: Workflow): Problem[] {
       s.at,
     );
   }
-  if (s !== null && s.kind === "cron" && s.catchup) {
-    refuse(
-      "catchup: true",
-      "a Dagster schedule without partitions launches only the latest missed tick (dagster/_scheduler/scheduler.py), and kfm-compile does not yet write the time-window partitions that would catch up.",
-      "Use catchup: false and run the missed dates with `kfm-compile backfill`.",
-      [...s.at, "catchup"],
-    );
-  }
   if (ir.maxActiveRuns !== null) {
     refuse(
       `max_active_runs of ${ir.maxActiveRuns}`,

@@ -72,6 +72,11 @@ export function scheduleName(workflow: string): string {
   return `${dagsterName(workflow)}_schedule`;
 }
 
+/** The sensor that starts every slot of a `catchup: true` schedule (see catchupView). */
+export function catchupName(workflow: string): string {
+  return `${dagsterName(workflow)}_catchup`;
+}
+
 // ---------------------------------------------------------------- text
 
 /**
@@ -172,6 +177,10 @@ interface ModuleView {
   readonly calls: readonly string[];
   readonly schedules: readonly ScheduleView[];
   readonly scheduleList: string;
+  /** The catch-up sensor of a `catchup: true` schedule, in place of the `@schedule` (0 or 1). */
+  readonly catchups: readonly CatchupView[];
+  /** `sensors=[<workflow>_catchup],` in `Definitions(...)` (0 or 1). */
+  readonly catchupSensors: readonly string[];
   /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
   readonly resources: string;
 }
@@ -266,6 +275,7 @@ function scheduleView(ir: Workflow, s: CronSchedule): ScheduleView {
 
 /** The imports the module uses, as `ruff format` leaves them (stdlib, then third party). */
 function imports(ir: Workflow, s: CronSchedule | null): string {
+  if (s !== null && s.catchup) return catchupImports(ir, s);
   const window = windowLines(s).length > 0;
   const period = s !== null && s.periodSeconds !== null;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
@@ -309,10 +319,79 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     jobTags: valueAt(pyDict(tags), 1, "tags="),
     jobFunction: jobFunction(ir.name),
     calls: calls(ir.jobs),
-    schedules: s === null ? [] : [scheduleView(ir, s)],
-    scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
+    schedules: s === null || s.catchup ? [] : [scheduleView(ir, s)],
+    scheduleList: s === null || s.catchup ? "[]" : `[${scheduleName(ir.name)}]`,
+    catchups: s !== null && s.catchup ? [catchupView(ir, s)] : [],
+    catchupSensors: s !== null && s.catchup ? [`sensors=[${catchupName(ir.name)}],`] : [],
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
   };
+}
+
+// ---------------------------------------------------------------- catch-up (catchup: true)
+
+/**
+ * `catchup: true`: a sensor in place of the schedule. A Dagster schedule never starts every
+ * slot since the start date: without partitions it launches only the latest missed tick, and
+ * with them at most `max_catchup_runs` (default 5) of the ticks missed since the schedule was
+ * turned on, never one before (`dagster/_scheduler/scheduler.py`
+ * `launch_scheduled_runs_for_schedule_iterator`: the `tick_times[-1:]` and
+ * `tick_times[-max_catchup_runs:]` cuts; its start is the instigator state's `start_timestamp`). The sensor walks the scheduler's own tick iterator
+ * (`dagster/_utils/schedules.py` `schedule_execution_time_iterator`, the function behind
+ * `RemoteSchedule.execution_time_iterator`) from the start date, or from its cursor (the
+ * instant through which it already requested every slot), to now, and requests one run per
+ * slot, oldest first, each tagged with its logical date; the run key is the slot, so a slot
+ * requested twice starts one run (`dagster/_daemon/sensor.py` `fetch_existing_runs`).
+ */
+interface CatchupView {
+  readonly name: string;
+  readonly job: string;
+  readonly cron: string;
+  readonly timezone: string;
+  /** `def <workflow>_catchup(context: SensorEvaluationContext):`, split as ruff would when long. */
+  readonly signature: string;
+  /** Where the first evaluation starts: the window's start, or (no start date) its own time. */
+  readonly first: string;
+  /** `max(KFM_WINDOW_START, ...)` when the workflow has a start date (0 or 1 line). */
+  readonly notBefore: readonly string[];
+  /** The loop's stop: past now, or past the window's end. */
+  readonly stop: string;
+}
+
+function catchupView(ir: Workflow, s: CronSchedule): CatchupView {
+  return {
+    name: pyStr(catchupName(ir.name)),
+    job: jobFunction(ir.name),
+    cron: pyStr(s.cron),
+    timezone: pyStr(s.timezone),
+    signature: layout({ open: `def ${catchupName(ir.name)}(`, items: [{ prefix: "", value: "context: SensorEvaluationContext" }], close: "):" }, 0).join("\n"),
+    first: s.start === null ? "now" : "KFM_WINDOW_START",
+    notBefore: s.start === null ? [] : ["begin = max(begin, KFM_WINDOW_START)"],
+    stop: s.end === null ? "fire > now" : "fire > now or fire > KFM_WINDOW_END",
+  };
+}
+
+function catchupImports(ir: Workflow, s: CronSchedule): string {
+  const window = windowLines(s).length > 0;
+  const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
+  const stdlib = ["import hashlib", "from datetime import UTC, datetime, timedelta"];
+  if (window) stdlib.push("from zoneinfo import ZoneInfo");
+  const names = [
+    "ConfigurableResource",
+    "DefaultSensorStatus",
+    "Definitions",
+    ...(deps ? ["In", "Nothing"] : []),
+    "RetryRequested",
+    "RunRequest",
+    "SensorEvaluationContext",
+    "SensorResult",
+    "job",
+    "op",
+    "sensor",
+  ];
+  const dagster = layout({ open: "from dagster import (", items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0);
+  return [...stdlib, "", ...dagster, "from dagster._utils.schedules import schedule_execution_time_iterator", "from dagster_k8s import execute_k8s_job"].join(
+    "\n",
+  );
 }
 
 // ---------------------------------------------------------------- template

@@ -37,8 +37,8 @@ export const features: FeatureTable = {
   },
   "schedule.window": { support: "emulated", how: "The schedule function returns `SkipReason` for a tick before `start_date` or after `end_date`." },
   "schedule.catchup": {
-    support: "refused",
-    how: "A schedule without partitions launches only the latest missed tick; no partitions written yet. Use `kfm-compile backfill`.",
+    support: "emulated",
+    how: "A sensor replaces the schedule: each evaluation requests every slot of the scheduler's own tick iterator from `start_date` (or its cursor) to now, oldest first, run key and logical-date tag = the slot. A schedule catches up at most `max_catchup_runs` ticks, none before it was turned on.",
   },
   "schedule.daylight-saving": {
     support: "conditional",

@@ -7,7 +7,7 @@
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
-import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
+import { JOB_TAG, LOGICAL_DATE_TAG, MAX_RUNTIME_TAG, afterInput, catchupName, dagsterName, jobFunction, opFunction, scheduleName } from "./emit.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -276,6 +276,47 @@ const JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.
 const SCHEDULE_BLOCK =
   /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
 
+const CATCHUP_BLOCK =
+  /\n@sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: SensorEvaluationContext|\n {4}context: SensorEvaluationContext,\n)\):\n([\s\S]*?\n {4}return SensorResult\(run_requests=run_requests, cursor=now\.isoformat\(\)\)\n)/;
+
+/** The catch-up sensor of a `catchup: true` schedule (emit.ts catchupView), or null. */
+function catchupSchedule(text: string, workflow: string): Summary["schedule"] {
+  const m = CATCHUP_BLOCK.exec(text);
+  if (m === null) return null;
+  const k = kwargsOf(m[1]!, "@sensor");
+  if (str(k.get("name"), "@sensor name") !== catchupName(workflow) || m[2] !== catchupName(workflow))
+    throw new LiftError("the catch-up sensor is not the workflow's");
+  const job = k.get("job");
+  if (job?.kind !== "name" || job.name !== jobFunction(workflow)) throw new LiftError("the catch-up sensor runs another job");
+  const status = k.get("default_status");
+  if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING") throw new LiftError("the catch-up sensor does not start running");
+  const body = m[3]!;
+  const start = windowBound(text, "KFM_WINDOW_START");
+  const end = windowBound(text, "KFM_WINDOW_END");
+  // What the slots are: the scheduler's iterator from the start date (or the first tick), up to
+  // now and the end date, one run request per slot keyed and tagged by its logical date.
+  const lines = [
+    "now = datetime.now(UTC).replace(microsecond=0)",
+    "begin = datetime.fromisoformat(context.cursor) + timedelta(seconds=1)",
+    "for fire in schedule_execution_time_iterator(\n        begin.timestamp(), KFM_CRON, KFM_TIMEZONE\n    ):",
+    `if ${end === null ? "fire > now" : "fire > now or fire > KFM_WINDOW_END"}:\n            break`,
+    "logical_date = fire.astimezone(UTC).isoformat()",
+    "RunRequest(run_key=logical_date, tags={KFM_LOGICAL_DATE_TAG: logical_date})",
+    ...(start === null ? [] : ["begin = max(begin, KFM_WINDOW_START)"]),
+  ];
+  for (const line of lines) if (!body.includes(line)) throw new LiftError(`the catch-up sensor lacks \`${line.split("\n")[0]}\``);
+  // Slots from the start date are caught up; a sensor starting at its first tick is catchup off.
+  const fromStart = body.includes(`if context.cursor is None:\n        begin = ${start === null ? "now" : "KFM_WINDOW_START"}\n`);
+  return {
+    kind: "cron",
+    cron: str(constant(text, "KFM_CRON") ?? undefined, "KFM_CRON"),
+    timezone: str(constant(text, "KFM_TIMEZONE") ?? undefined, "KFM_TIMEZONE"),
+    start,
+    end,
+    catchup: fromStart,
+  };
+}
+
 function constant(text: string, name: string): Expr | null {
   const m = new RegExp(`^${name} = (.*)$`, "m").exec(text);
   return m ? parse(m[1]!) : null;
@@ -398,6 +439,11 @@ export function lift(text: string): Summary {
       end: windowBound(text, "KFM_WINDOW_END"),
       catchup: false,
     };
+  }
+  const catchup = catchupSchedule(text, workflow);
+  if (catchup !== null) {
+    if (schedule !== null) throw new LiftError("both a schedule and a catch-up sensor");
+    schedule = catchup;
   }
   return {
     workflow,

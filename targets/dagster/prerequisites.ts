@@ -13,6 +13,11 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
   needs.push({ kind: "runner", text: "Dagster 1.13 with dagster-k8s 0.29 in the code location's environment, on Python 3.11 or later" });
   needs.push({ kind: "runner", text: "runs executing in the cluster (execute_k8s_job loads the in-cluster Kubernetes configuration)" });
   if (ir.schedule !== null) needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
+  if (ir.schedule?.kind === "cron" && ir.schedule.catchup)
+    needs.push({
+      kind: "setting",
+      text: "sensor runs submitted one by one (dagster.yaml `sensors: use_threads` off, the default), so that the catch-up sensor's runs start oldest first",
+    });
   if (ir.timeoutSeconds !== null)
     needs.push({
       kind: "setting",

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
 import { renderTemplate } from "../../src/runtime.js";
-import { MAX_RUNTIME_TAG, afterInput, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
+import { MAX_RUNTIME_TAG, afterInput, catchupName, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -50,6 +50,7 @@ interface Loaded {
   readonly tags: Record<string, string>;
   readonly ops: Record<string, LoadedOp>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
+  readonly sensors: { name: string; job: string; minimum_interval_seconds: number; default_status: string }[];
   readonly resources: string[];
 }
 
@@ -133,9 +134,14 @@ function expected(ir: Workflow) {
     tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0) },
     resources: ["kfm_launcher"],
     schedules:
-      s === null || s.kind !== "cron"
+      s === null || s.kind !== "cron" || s.catchup
         ? []
         : [{ name: scheduleName(ir.name), cron: s.cron, timezone: s.timezone, job: jobFunction(ir.name), default_status: "RUNNING" }],
+    // catchup: true is a sensor in place of the schedule (dagster-catchup.conformance.test.ts evaluates it).
+    sensors:
+      s !== null && s.kind === "cron" && s.catchup
+        ? [{ name: catchupName(ir.name), job: jobFunction(ir.name), minimum_interval_seconds: 30, default_status: "RUNNING" }]
+        : [],
     ops: Object.fromEntries(ir.jobs.map((j) => [dagsterName(j.name), expectedOp(ir, j)])),
   };
 }
@@ -146,6 +152,7 @@ function actual(got: Loaded) {
     tags: got.tags,
     resources: got.resources,
     schedules: got.schedules,
+    sensors: got.sensors,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
   };
 }
