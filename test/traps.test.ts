@@ -186,9 +186,11 @@ const TRAPS: readonly Trap[] = [
     trap: "13. approval reject fails the gate and the run (Airflow's ApprovalOperator skips downstream by default)",
     spec: "specs/approval-gate-untimed.yaml",
     holds: (s) => expect(s.jobs.sign_off!.approval).toEqual({ timeoutSeconds: null }),
-    refusedBy: ["tekton", "dagster"],
+    refusedBy: ["tekton"],
     fallsIn: {
       airflow: [/fail_on_reject=True/, "fail_on_reject=False"],
+      // A rejection that passes the gate instead of failing it.
+      dagster: [/if decision == "reject":\n {16}raise Failure\(/, 'if decision == "reject":\n                return Failure('],
       argo: [/- name: approved-by\n/, "- name: approved-by\n                default: yes\n"],
     },
   },

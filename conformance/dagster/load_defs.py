@@ -60,6 +60,24 @@ def call_op(op_def, context, retry_number, launcher):
     op_def.compute_fn.decorated_fn(Attempt(context, retry_number), launcher)
 
 
+class GateRecorder:
+    """Stands for the KfmApproval resource: records what a gate op asks it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def decide(self, context, **gate):
+        self.calls.append(gate)
+
+
+def probe_gate(op_def, logical_date):
+    """What an approval gate's op asks KfmApproval for (gate, description, timeout)."""
+    context = build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date})
+    recorder = GateRecorder()
+    op_def.compute_fn.decorated_fn(context, recorder)
+    return {"decide": recorder.calls}
+
+
 def probe(op_def, logical_date):
     """What the op launches on its first attempt, and its attempts and waits."""
     context = build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date})
@@ -103,7 +121,11 @@ def summarize(path, logical_date):
             if node.retry_policy is None
             else repr(node.retry_policy),
             "required_resources": sorted(node.required_resource_keys),
-            **probe(node, logical_date),
+            **(
+                probe_gate(node, logical_date)
+                if "kfm_approval" in node.required_resource_keys
+                else probe(node, logical_date)
+            ),
         }
     schedules = []
     for s in repo.schedule_defs:

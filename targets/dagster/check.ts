@@ -55,14 +55,6 @@ export function check(ir: Workflow): Problem[] {
         job.at,
       );
     }
-    if (job.approval !== null) {
-      refuse(
-        `the approval gate \`${job.name}\``,
-        "Dagster has no op that waits for a person's decision, and kfm-compile does not yet emulate one.",
-        "Remove the gate, or split the workflow where it stood.",
-        job.at,
-      );
-    }
     if (job.runWhen === "all_done") {
       refuse(
         `on_upstream_failure: continue on job \`${job.name}\``,

@@ -14,6 +14,7 @@ import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, ty
 // Airflow's): one writer of Python for both Python targets.
 import { pyNum, pyStr } from "../airflow/emit.js";
 import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, valueAt, type Py } from "../airflow/layout.js";
+import { kubeName } from "../../src/names.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export const TARGET_NAME = "dagster";
@@ -177,6 +178,10 @@ interface ModuleView {
   readonly calls: readonly string[];
   readonly schedules: readonly ScheduleView[];
   readonly scheduleList: string;
+  /** The `KfmApproval` resource class when the workflow has approval gates (0 or 1). */
+  readonly approvalClass: readonly true[];
+  /** One op per approval gate (see gateOpView). */
+  readonly gates: readonly GateOpView[];
   /** The catch-up sensor of a `catchup: true` schedule, in place of the `@schedule` (0 or 1). */
   readonly catchups: readonly CatchupView[];
   /** `sensors=[<workflow>_catchup],` in `Definitions(...)` (0 or 1). */
@@ -279,12 +284,17 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
   const window = windowLines(s).length > 0;
   const period = s !== null && s.periodSeconds !== null;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
-  const stdlib = ["import hashlib", `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`];
+  const stdlib = [
+    "import hashlib",
+    ...(hasGates(ir) ? ["import time"] : []),
+    `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`,
+  ];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
     "ConfigurableResource",
     ...(s !== null ? ["DefaultScheduleStatus"] : []),
     "Definitions",
+    ...(hasGates(ir) ? ["Failure"] : []),
     ...(deps ? ["In", "Nothing"] : []),
     "RetryRequested",
     ...(s !== null ? ["RunRequest", "ScheduleEvaluationContext"] : []),
@@ -295,7 +305,13 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
   ];
   const dagster = layout({ open: "from dagster import (", items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0);
   const one = `from dagster import ${names.join(", ")}`;
-  return [...stdlib, "", ...(one.length <= 88 ? [one] : dagster), "from dagster_k8s import execute_k8s_job"].join("\n");
+  return [
+    ...stdlib,
+    "",
+    ...(hasGates(ir) ? ["import kubernetes"] : []),
+    ...(one.length <= 88 ? [one] : dagster),
+    "from dagster_k8s import execute_k8s_job",
+  ].join("\n");
 }
 
 function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
@@ -313,7 +329,9 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
-    ops: ir.jobs.map(opView),
+    ops: ir.jobs.filter((j) => j.approval === null).map(opView),
+    approvalClass: hasGates(ir) ? [true] : [],
+    gates: ir.jobs.filter((j) => j.approval !== null).map(gateOpView),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
@@ -323,7 +341,16 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     scheduleList: s === null || s.catchup ? "[]" : `[${scheduleName(ir.name)}]`,
     catchups: s !== null && s.catchup ? [catchupView(ir, s)] : [],
     catchupSensors: s !== null && s.catchup ? [`sensors=[${catchupName(ir.name)}],`] : [],
-    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    resources: valueAt(
+      pyDict([
+        [pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)],
+        ...(hasGates(ir)
+          ? [[pyStr(APPROVAL_KEY), pyCall("KfmApproval", [], options.namespace === undefined ? [] : [["namespace", pyStr(options.namespace)]])] as [string, Py]]
+          : []),
+      ]),
+      1,
+      "resources=",
+    ),
   };
 }
 
@@ -373,12 +400,13 @@ function catchupView(ir: Workflow, s: CronSchedule): CatchupView {
 function catchupImports(ir: Workflow, s: CronSchedule): string {
   const window = windowLines(s).length > 0;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0);
-  const stdlib = ["import hashlib", "from datetime import UTC, datetime, timedelta"];
+  const stdlib = ["import hashlib", ...(hasGates(ir) ? ["import time"] : []), "from datetime import UTC, datetime, timedelta"];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
     "ConfigurableResource",
     "DefaultSensorStatus",
     "Definitions",
+    ...(hasGates(ir) ? ["Failure"] : []),
     ...(deps ? ["In", "Nothing"] : []),
     "RetryRequested",
     "RunRequest",
@@ -392,6 +420,62 @@ function catchupImports(ir: Workflow, s: CronSchedule): string {
   return [...stdlib, "", ...dagster, "from dagster._utils.schedules import schedule_execution_time_iterator", "from dagster_k8s import execute_k8s_job"].join(
     "\n",
   );
+}
+
+// ---------------------------------------------------------------- approval gates
+
+/** The resource key of the approval resource every gate op takes (a test swaps the Kubernetes API under it). */
+export const APPROVAL_KEY = "kfm_approval";
+
+/** The ConfigMap annotation a person sets to `approve` or `reject` (README "Approval gates"). */
+export const DECISION_ANNOTATION = "kfm-compile.dev/decision";
+
+/** The label holding a gate's ConfigMap's gate (its Kubernetes name). */
+export const GATE_LABEL = "kfm-compile.dev/gate";
+
+/** The label holding a gate's ConfigMap's Dagster run id. */
+export const RUN_LABEL = "kfm-compile.dev/run-id";
+
+/** Seconds between two reads of a gate's ConfigMap. */
+export const GATE_POLL_SECONDS = 5;
+
+export function hasGates(ir: Workflow): boolean {
+  return ir.jobs.some((j) => j.approval !== null);
+}
+
+/**
+ * An approval gate: an op that asks `KfmApproval` for the decision. Dagster has no op that
+ * waits for a person and its API cannot change a running run (no GraphQL mutation sets a
+ * run's tags: dagster-graphql `schema/roots/mutation.py`), so the decision is a Kubernetes
+ * ConfigMap the gate creates, named for the run and the gate, which a person annotates with
+ * `kubectl annotate` (README "Approval gates"). The op has no retries: a failed gate is final.
+ */
+interface GateOpView {
+  readonly name: string;
+  readonly description: string;
+  readonly ins: string;
+  readonly tags: string;
+  /** `def <gate>_op(context, kfm_approval: KfmApproval):`, split as ruff would when long. */
+  readonly signature: string;
+  readonly gate: string;
+  readonly about: string;
+  readonly timeout: string;
+}
+
+function gateOpView(job: Job): GateOpView {
+  return {
+    name: pyStr(dagsterName(job.name)),
+    description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
+    ins: valueAt(pyDict(job.dependsOn.map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
+    signature: layout(
+      { open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_approval: KfmApproval"].map((value) => ({ prefix: "", value })), close: "):" },
+      0,
+    ).join("\n"),
+    gate: valueAt(pyStr(kubeName(job.name)), 2, "gate="),
+    about: valueAt(job.description === null ? "None" : pyStr(job.description), 2, "description="),
+    timeout: job.approval!.timeoutSeconds === null ? "None" : pyNum(job.approval!.timeoutSeconds),
+  };
 }
 
 // ---------------------------------------------------------------- template

@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
+import { kubeName } from "../../src/names.js";
 import { renderTemplate } from "../../src/runtime.js";
 import { MAX_RUNTIME_TAG, afterInput, catchupName, dagsterName, jobFunction, scheduleName } from "../../targets/dagster/emit.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
@@ -42,6 +43,8 @@ interface LoadedOp {
   readonly launch: Launch[];
   readonly attempts: number | null;
   readonly retries: { max_retries: number; seconds: number }[];
+  /** An approval gate's op: what it asked KfmApproval. */
+  readonly decide?: { gate: string; description: string | null; timeout: number | null }[];
 }
 
 interface Loaded {
@@ -78,8 +81,20 @@ function render(ir: Workflow, t: Template): string {
   return renderTemplate(t, { logicalMs: LOGICAL_MS, attempt: 1, runTokenSeed: ir.runTokenSeed, periodSeconds });
 }
 
+/** An approval gate's op: what it asks KfmApproval (emit.ts gateOpView), no container, no retries. */
+function expectedGate(job: Job) {
+  return {
+    inputs: job.dependsOn.map(afterInput).sort(),
+    after: job.dependsOn.map(dagsterName).sort(),
+    retry_policy: null,
+    required_resources: ["kfm_approval"],
+    decide: [{ gate: kubeName(job.name), description: job.description, timeout: job.approval!.timeoutSeconds }],
+  };
+}
+
 /** What Dagster's run of `ir` must launch for `job` on its first attempt, and its retries. */
 function expectedOp(ir: Workflow, job: Job) {
+  if (job.approval !== null) return expectedGate(job);
   const q: Record<string, string> = {};
   if (job.resources.cpu !== null) q.cpu = job.resources.cpu;
   if (job.resources.memory !== null) q.memory = job.resources.memory;
@@ -108,6 +123,8 @@ function expectedOp(ir: Workflow, job: Job) {
 }
 
 function actualOp(op: LoadedOp) {
+  if (op.decide !== undefined)
+    return { inputs: op.inputs, after: op.after, retry_policy: op.retry_policy, required_resources: op.required_resources, decide: op.decide };
   const l = op.launch[0]!;
   return {
     inputs: op.inputs,
@@ -132,7 +149,7 @@ function expected(ir: Workflow) {
   return {
     job: jobFunction(ir.name),
     tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0) },
-    resources: ["kfm_launcher"],
+    resources: ir.jobs.some((j) => j.approval !== null) ? ["kfm_approval", "kfm_launcher"] : ["kfm_launcher"],
     schedules:
       s === null || s.kind !== "cron" || s.catchup
         ? []
