@@ -12,7 +12,10 @@ export const features: FeatureTable = {
     how: "Dagster never runs an op whose upstream op failed; no emulation yet. Make the upstream job succeed on the failures it may ignore.",
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
-  "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
+  "gate.approval": {
+    support: "emulated",
+    how: "An op creates the ConfigMap `kfm-gate-<run id>-<gate>` in the jobs' namespace and reads its `kfm-compile.dev/decision` annotation every 5 s. Pending: `kubectl get configmaps -n <namespace> -l kfm-compile.dev/gate`; approve: `kubectl annotate configmap kfm-gate-<run id>-<gate> -n <namespace> kfm-compile.dev/decision=approve`; reject: the same with `=reject` (the run's log shows the command). A rejection, or no decision within the timeout, raises `Failure`. Dagster has no op waiting for a person and no API changing a running run.",
+  },
   "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
   "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
   "retry.attempts": {

@@ -28,6 +28,11 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
     kind: "account",
     text: `${ns}, where the code location's identity may create, get, list, watch and delete jobs and get, list and watch pods and pods/log`,
   });
+  if (ir.jobs.some((j) => j.approval !== null))
+    needs.push({
+      kind: "account",
+      text: `${ns}, where the code location's identity may create and get configmaps (approval gates), and the people who decide may get, list and patch them (\`kubectl annotate\`)`,
+    });
   if (o.serviceAccount !== undefined) needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
   const secrets = new Map<string, Set<string>>();
   for (const job of ir.jobs)
