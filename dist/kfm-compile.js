@@ -28475,6 +28475,9 @@ function jobFunction(workflow) {
 function scheduleName(workflow) {
   return `${dagsterName(workflow)}_schedule`;
 }
+function catchupName(workflow) {
+  return `${dagsterName(workflow)}_catchup`;
+}
 function pyTemplate(t, dollars) {
   const literal2 = (text) => dollars ? text.replace(/\$/g, "$$$$") : text;
   if (t.length === 0)
@@ -28610,15 +28613,18 @@ function scheduleView2(ir, s) {
   };
 }
 function imports(ir, s) {
-  const guard = s !== null && dagsterDstGuard(s) !== null;
+  const catchup = s !== null && s.catchup;
+  const scheduled = s !== null && !s.catchup;
+  const guard = scheduled && dagsterDstGuard(s) !== null;
   const window = windowLines(s).length > 0 || guard;
-  const period = s !== null && s.periodSeconds !== null || guard;
+  const period = catchup || s !== null && s.periodSeconds !== null || guard;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0) || ir.upstream.length > 0;
   const upstream = ir.upstream.length > 0;
   const continues = endingJobs(ir.jobs).size > 0;
+  const gates = hasGates2(ir);
   const stdlib = [
     "import hashlib",
-    ...upstream ? ["import time"] : [],
+    ...upstream || gates ? ["import time"] : [],
     `from datetime import ${["UTC", "datetime", ...period ? ["timedelta"] : []].join(", ")}`
   ];
   if (window)
@@ -28626,24 +28632,35 @@ function imports(ir, s) {
   const names = [
     "ConfigurableResource",
     ...upstream ? ["DagsterRunStatus"] : [],
-    ...s !== null ? ["DefaultScheduleStatus"] : [],
+    ...scheduled ? ["DefaultScheduleStatus"] : [],
+    ...catchup ? ["DefaultSensorStatus"] : [],
     "Definitions",
-    ...upstream ? ["Failure"] : [],
+    ...upstream || gates ? ["Failure"] : [],
     ...deps ? ["In", "Nothing"] : [],
     ...continues ? ["Out", "Output"] : [],
     "RetryRequested",
     ...s !== null ? ["RunRequest"] : [],
     ...upstream ? ["RunsFilter"] : [],
-    ...s !== null ? ["ScheduleEvaluationContext"] : [],
-    ...window ? ["SkipReason"] : [],
+    ...scheduled ? ["ScheduleEvaluationContext"] : [],
+    ...catchup ? ["SensorEvaluationContext", "SensorResult"] : [],
+    ...window && scheduled ? ["SkipReason"] : [],
     "job",
     ...continues ? ["multiprocess_executor"] : [],
     "op",
-    ...s !== null ? ["schedule"] : []
+    ...scheduled ? ["schedule"] : [],
+    ...catchup ? ["sensor"] : []
   ];
   const dagster2 = layout({ open: "from dagster import (", items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0);
   const one = `from dagster import ${names.join(", ")}`;
-  return [...stdlib, "", ...one.length <= 88 ? [one] : dagster2, "from dagster_k8s import execute_k8s_job"].join("\n");
+  return [
+    ...stdlib,
+    "",
+    ...gates ? ["import kubernetes"] : [],
+    ...one.length <= 88 ? [one] : dagster2,
+    // The scheduler's own tick iterator, which the catch-up sensor walks (internal to Dagster: pinned to 1.13).
+    ...catchup ? ["from dagster._utils.schedules import schedule_execution_time_iterator"] : [],
+    "from dagster_k8s import execute_k8s_job"
+  ].join("\n");
 }
 function viewModel2(ir, options) {
   const s = ir.schedule?.kind === "cron" ? ir.schedule : null;
@@ -28662,21 +28679,57 @@ function viewModel2(ir, options) {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
-    dstLines: s === null ? [] : dstGuardLines(s),
-    dstGuard: s !== null && dagsterDstGuard(s) !== null ? [{}] : [],
-    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
+    dstLines: s === null || s.catchup ? [] : dstGuardLines(s),
+    dstGuard: s !== null && !s.catchup && dagsterDstGuard(s) !== null ? [{}] : [],
+    ops: ir.jobs.filter((j) => j.approval === null).map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
+    approvalClass: hasGates2(ir) ? [true] : [],
+    gates: ir.jobs.filter((j) => j.approval !== null).map((j) => gateOpView(j, upstreamWaitOps(ir))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
     queue: queueView(ir),
     jobFunction: jobFunction(ir.name),
     calls: calls(ir.jobs, upstreamWaitOps(ir)),
-    schedules: s === null ? [] : [scheduleView2(ir, s)],
-    scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
-    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    schedules: s === null || s.catchup ? [] : [scheduleView2(ir, s)],
+    scheduleList: s === null || s.catchup ? "[]" : `[${scheduleName(ir.name)}]`,
+    catchups: s !== null && s.catchup ? [catchupView(ir, s)] : [],
+    catchupSensors: s !== null && s.catchup ? [`sensors=[${catchupName(ir.name)}],`] : [],
+    resources: valueAt(pyDict([
+      [pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)],
+      ...hasGates2(ir) ? [[pyStr(APPROVAL_KEY), pyCall("KfmApproval", [], options.namespace === void 0 ? [] : [["namespace", pyStr(options.namespace)]])]] : []
+    ]), 1, "resources="),
     continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
     upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
     upstreamWaits: ir.upstream.map(waitView)
+  };
+}
+function catchupView(ir, s) {
+  return {
+    name: pyStr(catchupName(ir.name)),
+    job: jobFunction(ir.name),
+    cron: pyStr(s.cron),
+    timezone: pyStr(s.timezone),
+    signature: layout({ open: `def ${catchupName(ir.name)}(`, items: [{ prefix: "", value: "context: SensorEvaluationContext" }], close: "):" }, 0).join("\n"),
+    first: s.start === null ? "now" : "KFM_WINDOW_START",
+    notBefore: s.start === null ? [] : ["begin = max(begin, KFM_WINDOW_START)"],
+    stop: s.end === null ? "fire > now" : "fire > now or fire > KFM_WINDOW_END"
+  };
+}
+var APPROVAL_KEY = "kfm_approval";
+var DECISION_ANNOTATION = "kfm-compile.dev/decision";
+function hasGates2(ir) {
+  return ir.jobs.some((j) => j.approval !== null);
+}
+function gateOpView(job, waits) {
+  return {
+    name: pyStr(dagsterName(job.name)),
+    description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
+    ins: valueAt(pyDict(opWaitsFor(job, waits).map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
+    signature: layout({ open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_approval: KfmApproval"].map((value) => ({ prefix: "", value })), close: "):" }, 0).join("\n"),
+    gate: valueAt(pyStr(kubeName(job.name)), 2, "gate="),
+    about: valueAt(job.description === null ? "None" : pyStr(job.description), 2, "description="),
+    timeout: job.approval.timeoutSeconds === null ? "None" : pyNum(job.approval.timeoutSeconds)
   };
 }
 var ENDED_OUTPUT = "ended";
@@ -28788,18 +28841,12 @@ function check5(ir) {
   if (s !== null && s.kind === "event") {
     refuse(`event trigger \`${s.trigger}\``, "Dagster receives no events: a sensor is polled by the daemon (dagster/_core/definitions/sensor_definition.py, dagster/_daemon/sensor.py), so it would have to list the bucket itself, with the code location holding S3 credentials, and date each run by the object's LastModified instead of the event's eventTime, which the spec means.", "Use a cron schedule, or have the event source start one run per new object tagged `kfm-compile.dev/logical-date` = the record's eventTime (`dagster job launch --tags`, as `kfm-compile backfill --target dagster` writes it, or GraphQL `launchRun`).", s.at);
   }
-  if (s !== null && s.kind === "cron" && s.catchup) {
-    refuse("catchup: true", "a Dagster schedule without partitions launches only the latest missed tick (dagster/_scheduler/scheduler.py), and kfm-compile does not yet write the time-window partitions that would catch up.", "Use catchup: false and run the missed dates with `kfm-compile backfill`.", [...s.at, "catchup"]);
-  }
   for (const n of ir.notifications) {
     refuse(`a ${n.kind} failure notification`, "kfm-compile does not yet write the run_failure_sensor that would send it.", "Remove the notification, or add a run failure sensor to the code location yourself.", n.at);
   }
   for (const job of ir.jobs) {
     if (dagsterName(job.name) === jobFunction(ir.name)) {
       refuse(`a job named \`${job.name}\` in workflow \`${ir.name}\``, `its op would be named as the workflow's Dagster job \`${jobFunction(ir.name)}\`, and a code location holds one definition per name (dagster/_core/definitions/repository_definition/repository_data.py \`_check_node_defs\`).`, "Rename the job.", job.at);
-    }
-    if (job.approval !== null) {
-      refuse(`the approval gate \`${job.name}\``, "Dagster has no op that waits for a person's decision, and kfm-compile does not yet emulate one.", "Remove the gate, or split the workflow where it stood.", job.at);
     }
     if (job.runWhen === "all_done") {
       for (const d of job.dependsOn.filter((d2) => !alwaysRuns(byName.get(d2), byName))) {
@@ -28822,7 +28869,10 @@ var features5 = {
     how: "The upstream op yields an `ended` output before its last failure fails it, and the job's executor runs a step once the outputs it takes exist (`step_dependency_config: require_upstream_step_success: False`): the continue op takes `ended`, the others `result`, which a failed op never yields, so they are abandoned and the run fails. Refused after a job that may itself not run (Dagster abandons ops after an abandoned op)."
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
-  "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
+  "gate.approval": {
+    support: "emulated",
+    how: "An op creates the ConfigMap `kfm-gate-<run id>-<gate>` in the jobs' namespace and reads its `kfm-compile.dev/decision` annotation every 5 s. Pending: `kubectl get configmaps -n <namespace> -l kfm-compile.dev/gate`; approve: `kubectl annotate configmap kfm-gate-<run id>-<gate> -n <namespace> kfm-compile.dev/decision=approve`; reject: the same with `=reject` (the run's log shows the command). A rejection, or no decision within the timeout, raises `Failure`. Dagster has no op waiting for a person and no API changing a running run."
+  },
   "dependency.workflow": {
     support: "emulated",
     how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance."
@@ -28850,8 +28900,8 @@ var features5 = {
   },
   "schedule.window": { support: "emulated", how: "The schedule function returns `SkipReason` for a tick before `start_date` or after `end_date`." },
   "schedule.catchup": {
-    support: "refused",
-    how: "A schedule without partitions launches only the latest missed tick; no partitions written yet. Use `kfm-compile backfill`."
+    support: "emulated",
+    how: "A sensor replaces the schedule: each evaluation requests every slot of the scheduler's own tick iterator from `start_date` (or its cursor) to now, oldest first, run key and logical-date tag = the slot. A schedule catches up at most `max_catchup_runs` ticks, none before it was turned on."
   },
   "schedule.daylight-saving": {
     support: "emulated",
@@ -29164,6 +29214,106 @@ function liftQueue(tags, metadata, workflow) {
 }
 var JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)/;
 var SCHEDULE_BLOCK = /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
+var GATE_BLOCK = /\n@op\(\n((?: {4}.*\n)+)\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_approval: KfmApproval|\n {4}context,\n {4}kfm_approval: KfmApproval,\n)\):\n {4}kfm_approval\.decide\(\n {8}context,\n([\s\S]*?)\n {4}\)\n/g;
+function liftGates(text, ops) {
+  const gates = [...text.matchAll(GATE_BLOCK)];
+  if (gates.length === 0)
+    return;
+  const lines = [
+    `KFM_DECISION = ${JSON.stringify(DECISION_ANNOTATION)}`,
+    `"${APPROVAL_KEY}": KfmApproval(`,
+    'if decision == "approve":\n                return\n',
+    'if decision == "reject":\n                raise Failure(',
+    "deadline = None if timeout is None else time.monotonic() + timeout",
+    "if left <= 0:\n                raise Failure("
+  ];
+  for (const line2 of lines)
+    if (!text.includes(line2))
+      throw new LiftError2(`the approval gates lack \`${line2.split("\n")[0]}\``);
+  for (const m of gates) {
+    const deco = kwargsOf(m[1].trimEnd(), "@op");
+    const name2 = str6(deco.get("name"), "@op name");
+    if (m[2] !== `${name2}_op`)
+      throw new LiftError2(`gate ${name2} is defined as ${m[2]}`);
+    const opTags = dict(deco.get("tags"), `gate ${name2} tags`);
+    keys(opTags, [JOB_TAG], `gate ${name2} tags`);
+    const spec = str6(opTags.get(JOB_TAG), `gate ${name2} ${JOB_TAG}`);
+    if (dagsterName(spec) !== name2)
+      throw new LiftError2(`gate ${name2} is tagged as job ${spec}`);
+    const call2 = kwargsOf(m[3], `gate ${name2} decide`);
+    keys(call2, ["gate", "description", "timeout"], `gate ${name2} decide`);
+    if (str6(call2.get("gate"), `gate ${name2} gate`) !== kubeName(spec))
+      throw new LiftError2(`gate ${name2} asks for another gate's decision`);
+    const inputs = [];
+    for (const [input, v] of dict(deco.get("ins"), `gate ${name2} ins`)) {
+      if (v.kind !== "call" || v.func !== "In" || v.args.length !== 1 || v.args[0].kind !== "name" || v.args[0].name !== "Nothing")
+        throw new LiftError2(`gate ${name2} input ${input} is not In(Nothing)`);
+      inputs.push(input);
+    }
+    if (ops.has(name2))
+      throw new LiftError2(`op ${name2} is defined twice`);
+    ops.set(name2, {
+      spec,
+      inputs,
+      summary: {
+        approval: { timeoutSeconds: optNum(call2.get("timeout"), `gate ${name2} timeout`) },
+        image: "",
+        command: null,
+        args: null,
+        runWhen: "all_succeeded",
+        failureFailsRun: true,
+        env: {},
+        cpu: null,
+        memory: null,
+        attempts: 1,
+        waitsSeconds: [],
+        timeoutSeconds: null
+      }
+    });
+  }
+}
+var CATCHUP_BLOCK = /\n@sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: SensorEvaluationContext|\n {4}context: SensorEvaluationContext,\n)\):\n([\s\S]*?\n {4}return SensorResult\(run_requests=run_requests, cursor=now\.isoformat\(\)\)\n)/;
+function catchupSchedule(text, workflow) {
+  const m = CATCHUP_BLOCK.exec(text);
+  if (m === null)
+    return null;
+  const k = kwargsOf(m[1], "@sensor");
+  if (str6(k.get("name"), "@sensor name") !== catchupName(workflow) || m[2] !== catchupName(workflow))
+    throw new LiftError2("the catch-up sensor is not the workflow's");
+  const job = k.get("job");
+  if (job?.kind !== "name" || job.name !== jobFunction(workflow))
+    throw new LiftError2("the catch-up sensor runs another job");
+  const status = k.get("default_status");
+  if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING")
+    throw new LiftError2("the catch-up sensor does not start running");
+  const body = m[3];
+  const start = windowBound2(text, "KFM_WINDOW_START");
+  const end = windowBound2(text, "KFM_WINDOW_END");
+  const lines = [
+    "now = datetime.now(UTC).replace(microsecond=0)",
+    "begin = datetime.fromisoformat(context.cursor) + timedelta(seconds=1)",
+    "for fire in schedule_execution_time_iterator(\n        begin.timestamp(), KFM_CRON, KFM_TIMEZONE\n    ):",
+    `if ${end === null ? "fire > now" : "fire > now or fire > KFM_WINDOW_END"}:
+            break`,
+    "logical_date = fire.astimezone(UTC).isoformat()",
+    "RunRequest(run_key=logical_date, tags={KFM_LOGICAL_DATE_TAG: logical_date})",
+    ...start === null ? [] : ["begin = max(begin, KFM_WINDOW_START)"]
+  ];
+  for (const line2 of lines)
+    if (!body.includes(line2))
+      throw new LiftError2(`the catch-up sensor lacks \`${line2.split("\n")[0]}\``);
+  const fromStart = body.includes(`if context.cursor is None:
+        begin = ${start === null ? "now" : "KFM_WINDOW_START"}
+`);
+  return {
+    kind: "cron",
+    cron: str6(constant2(text, "KFM_CRON") ?? void 0, "KFM_CRON"),
+    timezone: str6(constant2(text, "KFM_TIMEZONE") ?? void 0, "KFM_TIMEZONE"),
+    start,
+    end,
+    catchup: fromStart
+  };
+}
 function constant2(text, name2) {
   const m = new RegExp(`^${name2} = (.*)$`, "m").exec(text);
   return m ? parse(m[1]) : null;
@@ -29313,6 +29463,7 @@ function lift5(text) {
       }
     });
   }
+  liftGates(text, ops);
   const jm = JOB_BLOCK.exec(text);
   if (jm === null)
     throw new LiftError2("no @job");
@@ -29402,6 +29553,12 @@ function lift5(text) {
     };
     schedule = { kind: "cron", cron: ownCron2(text, str6(k.get("cron_schedule"), "cron_schedule"), window), ...window, catchup: false };
   }
+  const catchup = catchupSchedule(text, workflow);
+  if (catchup !== null) {
+    if (schedule !== null)
+      throw new LiftError2("both a schedule and a catch-up sensor");
+    schedule = catchup;
+  }
   return {
     workflow,
     schedule,
@@ -29421,6 +29578,11 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
   needs.push({ kind: "runner", text: "runs executing in the cluster (execute_k8s_job loads the in-cluster Kubernetes configuration)" });
   if (ir.schedule !== null)
     needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
+  if (ir.schedule?.kind === "cron" && ir.schedule.catchup)
+    needs.push({
+      kind: "setting",
+      text: "sensor runs submitted one by one (dagster.yaml `sensors: use_threads` off, the default), so that the catch-up sensor's runs start oldest first"
+    });
   if (ir.timeoutSeconds !== null)
     needs.push({
       kind: "setting",
@@ -29439,6 +29601,11 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
     kind: "account",
     text: `${ns}, where the code location's identity may create, get, list, watch and delete jobs and get, list and watch pods and pods/log`
   });
+  if (ir.jobs.some((j) => j.approval !== null))
+    needs.push({
+      kind: "account",
+      text: `${ns}, where the code location's identity may create and get configmaps (approval gates), and the people who decide may get, list and patch them (\`kubectl annotate\`)`
+    });
   if (o.serviceAccount !== void 0)
     needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
   const secrets = /* @__PURE__ */ new Map();

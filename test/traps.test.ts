@@ -121,8 +121,12 @@ const TRAPS: readonly Trap[] = [
     trap: "8. missed runs and catchup: every missed slot runs, or the target refuses",
     spec: "specs/catchup.yaml",
     holds: (s) => expect(s.schedule).toMatchObject({ catchup: true }),
-    refusedBy: ["argo", "tekton", "github-actions", "dagster"],
-    fallsIn: { airflow: [/catchup=True/, "catchup=False"] },
+    refusedBy: ["argo", "tekton", "github-actions"],
+    fallsIn: {
+      airflow: [/catchup=True/, "catchup=False"],
+      // The catch-up sensor starting at its first tick, as a schedule does, instead of the start date.
+      dagster: [/begin = KFM_WINDOW_START\n/, "begin = now\n"],
+    },
   },
   {
     trap: "9. default timeouts: no timeout means none (Tekton 60 min, GitHub 360 min)",
@@ -184,9 +188,11 @@ const TRAPS: readonly Trap[] = [
     trap: "13. approval reject fails the gate and the run (Airflow's ApprovalOperator skips downstream by default)",
     spec: "specs/approval-gate-untimed.yaml",
     holds: (s) => expect(s.jobs.sign_off!.approval).toEqual({ timeoutSeconds: null }),
-    refusedBy: ["tekton", "dagster"],
+    refusedBy: ["tekton"],
     fallsIn: {
       airflow: [/fail_on_reject=True/, "fail_on_reject=False"],
+      // A rejection that passes the gate instead of failing it.
+      dagster: [/if decision == "reject":\n {16}raise Failure\(/, 'if decision == "reject":\n                return Failure('],
       argo: [/- name: approved-by\n/, "- name: approved-by\n                default: yes\n"],
     },
   },

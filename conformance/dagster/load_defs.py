@@ -5,7 +5,7 @@ Usage: python load_defs.py [--logical-date ISO] FILE.py...
 For each file: imports it as Dagster's CLI does (`load_python_file`), checks the
 `defs` object with `Definitions.validate_loadable`, then reads back from the loaded
 definitions (never from the file's text) the job, its ops and their dependencies,
-the run tags, the schedule and the resources. Each op's compute function is then
+the run tags, the schedule, the sensors and the resources. Each op's compute function is then
 called as Dagster calls it, with a context built by `build_op_context` (the run
 tagged with the logical date) and a recording launcher in place of KfmLauncher:
 once succeeding, to record what the first attempt launches; then failing on every
@@ -71,6 +71,24 @@ def call_op(op_def, context, retry_number, launcher, yielded=None):
         for output in result:
             if yielded is not None:
                 yielded.append(output.output_name)
+
+
+class GateRecorder:
+    """Stands for the KfmApproval resource: records what a gate op asks it."""
+
+    def __init__(self):
+        self.calls = []
+
+    def decide(self, context, **gate):
+        self.calls.append(gate)
+
+
+def probe_gate(op_def, logical_date):
+    """What an approval gate's op asks KfmApproval for (gate, description, timeout)."""
+    context = build_op_context(run_tags={LOGICAL_DATE_TAG: logical_date})
+    recorder = GateRecorder()
+    op_def.compute_fn.decorated_fn(context, recorder)
+    return {"decide": recorder.calls}
 
 
 def probe(op_def, logical_date):
@@ -182,7 +200,11 @@ def summarize(path, logical_date):
             if node.retry_policy is None
             else repr(node.retry_policy),
             "required_resources": sorted(node.required_resource_keys),
-            **probe(node, logical_date),
+            **(
+                probe_gate(node, logical_date)
+                if "kfm_approval" in node.required_resource_keys
+                else probe(node, logical_date)
+            ),
         }
     schedules = []
     for s in repo.schedule_defs:
@@ -195,6 +217,16 @@ def summarize(path, logical_date):
                 "default_status": s.default_status.value,
             }
         )
+    sensors = []
+    for s in repo.sensor_defs:
+        sensors.append(
+            {
+                "name": s.name,
+                "job": s.job_name,
+                "minimum_interval_seconds": s.minimum_interval_seconds,
+                "default_status": s.default_status.value,
+            }
+        )
     return {
         "job": job.name,
         "tags": dict(job.tags),
@@ -204,6 +236,7 @@ def summarize(path, logical_date):
         "ops": ops,
         "waits": waits,
         "schedules": schedules,
+        "sensors": sensors,
         "resources": sorted(repo.get_top_level_resources().keys()),
     }
 

@@ -23,14 +23,6 @@ export function check(ir: Workflow): Problem[] {
       s.at,
     );
   }
-  if (s !== null && s.kind === "cron" && s.catchup) {
-    refuse(
-      "catchup: true",
-      "a Dagster schedule without partitions launches only the latest missed tick (dagster/_scheduler/scheduler.py), and kfm-compile does not yet write the time-window partitions that would catch up.",
-      "Use catchup: false and run the missed dates with `kfm-compile backfill`.",
-      [...s.at, "catchup"],
-    );
-  }
   // Other workflows (ir.upstream) are waited for by `kfm_wait_<workflow>` ops (README.md
   // "Cross-workflow dependencies"); no job can take that name (KFM211 reserves `kfm_`).
   for (const n of ir.notifications) {
@@ -47,14 +39,6 @@ export function check(ir: Workflow): Problem[] {
         `a job named \`${job.name}\` in workflow \`${ir.name}\``,
         `its op would be named as the workflow's Dagster job \`${jobFunction(ir.name)}\`, and a code location holds one definition per name (dagster/_core/definitions/repository_definition/repository_data.py \`_check_node_defs\`).`,
         "Rename the job.",
-        job.at,
-      );
-    }
-    if (job.approval !== null) {
-      refuse(
-        `the approval gate \`${job.name}\``,
-        "Dagster has no op that waits for a person's decision, and kfm-compile does not yet emulate one.",
-        "Remove the gate, or split the workflow where it stood.",
         job.at,
       );
     }

@@ -14,6 +14,7 @@ import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, ty
 // The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
 // Airflow's): one writer of Python for both Python targets.
 import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, pyNum, pyStr, valueAt, type Py } from "../python.js";
+import { kubeName } from "../../src/names.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export const TARGET_NAME = "dagster";
@@ -80,6 +81,11 @@ export function jobFunction(workflow: string): string {
 
 export function scheduleName(workflow: string): string {
   return `${dagsterName(workflow)}_schedule`;
+}
+
+/** The sensor that starts every slot of a `catchup: true` schedule (see catchupView). */
+export function catchupName(workflow: string): string {
+  return `${dagsterName(workflow)}_catchup`;
 }
 
 // ---------------------------------------------------------------- text
@@ -202,6 +208,14 @@ interface ModuleView {
   readonly calls: readonly string[];
   readonly schedules: readonly ScheduleView[];
   readonly scheduleList: string;
+  /** The `KfmApproval` resource class when the workflow has approval gates (0 or 1). */
+  readonly approvalClass: readonly true[];
+  /** One op per approval gate (see gateOpView). */
+  readonly gates: readonly GateOpView[];
+  /** The catch-up sensor of a `catchup: true` schedule, in place of the `@schedule` (0 or 1). */
+  readonly catchups: readonly CatchupView[];
+  /** `sensors=[<workflow>_catchup],` in `Definitions(...)` (0 or 1). */
+  readonly catchupSensors: readonly string[];
   /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
   readonly resources: string;
   /** on_upstream_failure: continue: one item when a job continues (the helper and KFM_EXECUTOR are written). */
@@ -312,40 +326,55 @@ function scheduleView(ir: Workflow, s: CronSchedule): ScheduleView {
 
 /** The imports the module uses, as `ruff format` leaves them (stdlib, then third party). */
 function imports(ir: Workflow, s: CronSchedule | null): string {
+  // A catch-up workflow has a sensor in place of the schedule (catchup section below).
+  const catchup = s !== null && s.catchup;
+  const scheduled = s !== null && !s.catchup;
   // The daylight-saving guard reads the zone (ZoneInfo), steps an hour back (timedelta) and skips ticks (SkipReason).
-  const guard = s !== null && dagsterDstGuard(s) !== null;
+  const guard = scheduled && dagsterDstGuard(s) !== null;
   const window = windowLines(s).length > 0 || guard;
-  const period = (s !== null && s.periodSeconds !== null) || guard;
+  const period = catchup || (s !== null && s.periodSeconds !== null) || guard;
   const deps = ir.jobs.some((j) => j.dependsOn.length > 0) || ir.upstream.length > 0;
   const upstream = ir.upstream.length > 0;
   const continues = endingJobs(ir.jobs).size > 0;
+  const gates = hasGates(ir);
   const stdlib = [
     "import hashlib",
-    ...(upstream ? ["import time"] : []),
+    ...(upstream || gates ? ["import time"] : []),
     `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`,
   ];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
   const names = [
     "ConfigurableResource",
     ...(upstream ? ["DagsterRunStatus"] : []),
-    ...(s !== null ? ["DefaultScheduleStatus"] : []),
+    ...(scheduled ? ["DefaultScheduleStatus"] : []),
+    ...(catchup ? ["DefaultSensorStatus"] : []),
     "Definitions",
-    ...(upstream ? ["Failure"] : []),
+    ...(upstream || gates ? ["Failure"] : []),
     ...(deps ? ["In", "Nothing"] : []),
     ...(continues ? ["Out", "Output"] : []),
     "RetryRequested",
     ...(s !== null ? ["RunRequest"] : []),
     ...(upstream ? ["RunsFilter"] : []),
-    ...(s !== null ? ["ScheduleEvaluationContext"] : []),
-    ...(window ? ["SkipReason"] : []),
+    ...(scheduled ? ["ScheduleEvaluationContext"] : []),
+    ...(catchup ? ["SensorEvaluationContext", "SensorResult"] : []),
+    ...(window && scheduled ? ["SkipReason"] : []),
     "job",
     ...(continues ? ["multiprocess_executor"] : []),
     "op",
-    ...(s !== null ? ["schedule"] : []),
+    ...(scheduled ? ["schedule"] : []),
+    ...(catchup ? ["sensor"] : []),
   ];
   const dagster = layout({ open: "from dagster import (", items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0);
   const one = `from dagster import ${names.join(", ")}`;
-  return [...stdlib, "", ...(one.length <= 88 ? [one] : dagster), "from dagster_k8s import execute_k8s_job"].join("\n");
+  return [
+    ...stdlib,
+    "",
+    ...(gates ? ["import kubernetes"] : []),
+    ...(one.length <= 88 ? [one] : dagster),
+    // The scheduler's own tick iterator, which the catch-up sensor walks (internal to Dagster: pinned to 1.13).
+    ...(catchup ? ["from dagster._utils.schedules import schedule_execution_time_iterator"] : []),
+    "from dagster_k8s import execute_k8s_job",
+  ].join("\n");
 }
 
 function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
@@ -364,21 +393,133 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     runTokenSeed: pyStr(ir.runTokenSeed),
     period: s !== null && s.periodSeconds !== null ? [pyNum(s.periodSeconds)] : [],
     windowLines: windowLines(s),
-    dstLines: s === null ? [] : dstGuardLines(s),
-    dstGuard: s !== null && dagsterDstGuard(s) !== null ? [{}] : [],
-    ops: ir.jobs.map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
+    dstLines: s === null || s.catchup ? [] : dstGuardLines(s),
+    dstGuard: s !== null && !s.catchup && dagsterDstGuard(s) !== null ? [{}] : [],
+    ops: ir.jobs.filter((j) => j.approval === null).map((j) => opView(j, endingJobs(ir.jobs), upstreamWaitOps(ir))),
+    approvalClass: hasGates(ir) ? [true] : [],
+    gates: ir.jobs.filter((j) => j.approval !== null).map((j) => gateOpView(j, upstreamWaitOps(ir))),
     jobName: pyStr(jobFunction(ir.name)),
     jobDescription: ir.description === null ? "None" : valueAt(pyStr(ir.description), 1, "description="),
     jobTags: valueAt(pyDict(tags), 1, "tags="),
     queue: queueView(ir),
     jobFunction: jobFunction(ir.name),
     calls: calls(ir.jobs, upstreamWaitOps(ir)),
-    schedules: s === null ? [] : [scheduleView(ir, s)],
-    scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
-    resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    schedules: s === null || s.catchup ? [] : [scheduleView(ir, s)],
+    scheduleList: s === null || s.catchup ? "[]" : `[${scheduleName(ir.name)}]`,
+    catchups: s !== null && s.catchup ? [catchupView(ir, s)] : [],
+    catchupSensors: s !== null && s.catchup ? [`sensors=[${catchupName(ir.name)}],`] : [],
+    resources: valueAt(
+      pyDict([
+        [pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)],
+        ...(hasGates(ir)
+          ? [[pyStr(APPROVAL_KEY), pyCall("KfmApproval", [], options.namespace === undefined ? [] : [["namespace", pyStr(options.namespace)]])] as [string, Py]]
+          : []),
+      ]),
+      1,
+      "resources=",
+    ),
     continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
     upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
     upstreamWaits: ir.upstream.map(waitView),
+  };
+}
+
+// ---------------------------------------------------------------- catch-up (catchup: true)
+
+/**
+ * `catchup: true`: a sensor in place of the schedule. A Dagster schedule never starts every
+ * slot since the start date: without partitions it launches only the latest missed tick, and
+ * with them at most `max_catchup_runs` (default 5) of the ticks missed since the schedule was
+ * turned on, never one before (`dagster/_scheduler/scheduler.py`
+ * `launch_scheduled_runs_for_schedule_iterator`: the `tick_times[-1:]` and
+ * `tick_times[-max_catchup_runs:]` cuts; its start is the instigator state's `start_timestamp`). The sensor walks the scheduler's own tick iterator
+ * (`dagster/_utils/schedules.py` `schedule_execution_time_iterator`, the function behind
+ * `RemoteSchedule.execution_time_iterator`) from the start date, or from its cursor (the
+ * instant through which it already requested every slot), to now, and requests one run per
+ * slot, oldest first, each tagged with its logical date; the run key is the slot, so a slot
+ * requested twice starts one run (`dagster/_daemon/sensor.py` `fetch_existing_runs`).
+ */
+interface CatchupView {
+  readonly name: string;
+  readonly job: string;
+  readonly cron: string;
+  readonly timezone: string;
+  /** `def <workflow>_catchup(context: SensorEvaluationContext):`, split as ruff would when long. */
+  readonly signature: string;
+  /** Where the first evaluation starts: the window's start, or (no start date) its own time. */
+  readonly first: string;
+  /** `max(KFM_WINDOW_START, ...)` when the workflow has a start date (0 or 1 line). */
+  readonly notBefore: readonly string[];
+  /** The loop's stop: past now, or past the window's end. */
+  readonly stop: string;
+}
+
+function catchupView(ir: Workflow, s: CronSchedule): CatchupView {
+  return {
+    name: pyStr(catchupName(ir.name)),
+    job: jobFunction(ir.name),
+    cron: pyStr(s.cron),
+    timezone: pyStr(s.timezone),
+    signature: layout({ open: `def ${catchupName(ir.name)}(`, items: [{ prefix: "", value: "context: SensorEvaluationContext" }], close: "):" }, 0).join("\n"),
+    first: s.start === null ? "now" : "KFM_WINDOW_START",
+    notBefore: s.start === null ? [] : ["begin = max(begin, KFM_WINDOW_START)"],
+    stop: s.end === null ? "fire > now" : "fire > now or fire > KFM_WINDOW_END",
+  };
+}
+
+// ---------------------------------------------------------------- approval gates
+
+/** The resource key of the approval resource every gate op takes (a test swaps the Kubernetes API under it). */
+export const APPROVAL_KEY = "kfm_approval";
+
+/** The ConfigMap annotation a person sets to `approve` or `reject` (README "Approval gates"). */
+export const DECISION_ANNOTATION = "kfm-compile.dev/decision";
+
+/** The label holding a gate's ConfigMap's gate (its Kubernetes name). */
+export const GATE_LABEL = "kfm-compile.dev/gate";
+
+/** The label holding a gate's ConfigMap's Dagster run id. */
+export const RUN_LABEL = "kfm-compile.dev/run-id";
+
+/** Seconds between two reads of a gate's ConfigMap. */
+export const GATE_POLL_SECONDS = 5;
+
+export function hasGates(ir: Workflow): boolean {
+  return ir.jobs.some((j) => j.approval !== null);
+}
+
+/**
+ * An approval gate: an op that asks `KfmApproval` for the decision. Dagster has no op that
+ * waits for a person and its API cannot change a running run (no GraphQL mutation sets a
+ * run's tags: dagster-graphql `schema/roots/mutation.py`), so the decision is a Kubernetes
+ * ConfigMap the gate creates, named for the run and the gate, which a person annotates with
+ * `kubectl annotate` (README "Approval gates"). The op has no retries: a failed gate is final.
+ */
+interface GateOpView {
+  readonly name: string;
+  readonly description: string;
+  readonly ins: string;
+  readonly tags: string;
+  /** `def <gate>_op(context, kfm_approval: KfmApproval):`, split as ruff would when long. */
+  readonly signature: string;
+  readonly gate: string;
+  readonly about: string;
+  readonly timeout: string;
+}
+
+function gateOpView(job: Job, waits: readonly string[]): GateOpView {
+  return {
+    name: pyStr(dagsterName(job.name)),
+    description: job.description === null ? "None" : valueAt(pyStr(job.description), 1, "description="),
+    ins: valueAt(pyDict(opWaitsFor(job, waits).map((d) => [pyStr(afterInput(d)), pyCall("In", ["Nothing"])])), 1, "ins="),
+    tags: valueAt(pyDict([[pyStr(JOB_TAG), pyStr(job.name)]]), 1, "tags="),
+    signature: layout(
+      { open: `def ${opFunction(job.name)}(`, items: ["context", "kfm_approval: KfmApproval"].map((value) => ({ prefix: "", value })), close: "):" },
+      0,
+    ).join("\n"),
+    gate: valueAt(pyStr(kubeName(job.name)), 2, "gate="),
+    about: valueAt(job.description === null ? "None" : pyStr(job.description), 2, "description="),
+    timeout: job.approval!.timeoutSeconds === null ? "None" : pyNum(job.approval!.timeoutSeconds),
   };
 }
 

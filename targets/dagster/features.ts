@@ -12,7 +12,10 @@ export const features: FeatureTable = {
     how: "The upstream op yields an `ended` output before its last failure fails it, and the job's executor runs a step once the outputs it takes exist (`step_dependency_config: require_upstream_step_success: False`): the continue op takes `ended`, the others `result`, which a failed op never yields, so they are abandoned and the run fails. Refused after a job that may itself not run (Dagster abandons ops after an abandoned op).",
   },
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
-  "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
+  "gate.approval": {
+    support: "emulated",
+    how: "An op creates the ConfigMap `kfm-gate-<run id>-<gate>` in the jobs' namespace and reads its `kfm-compile.dev/decision` annotation every 5 s. Pending: `kubectl get configmaps -n <namespace> -l kfm-compile.dev/gate`; approve: `kubectl annotate configmap kfm-gate-<run id>-<gate> -n <namespace> kfm-compile.dev/decision=approve`; reject: the same with `=reject` (the run's log shows the command). A rejection, or no decision within the timeout, raises `Failure`. Dagster has no op waiting for a person and no API changing a running run.",
+  },
   "dependency.workflow": {
     support: "emulated",
     how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance.",
@@ -40,8 +43,8 @@ export const features: FeatureTable = {
   },
   "schedule.window": { support: "emulated", how: "The schedule function returns `SkipReason` for a tick before `start_date` or after `end_date`." },
   "schedule.catchup": {
-    support: "refused",
-    how: "A schedule without partitions launches only the latest missed tick; no partitions written yet. Use `kfm-compile backfill`.",
+    support: "emulated",
+    how: "A sensor replaces the schedule: each evaluation requests every slot of the scheduler's own tick iterator from `start_date` (or its cursor) to now, oldest first, run key and logical-date tag = the slot. A schedule catches up at most `max_catchup_runs` ticks, none before it was turned on.",
   },
   "schedule.daylight-saving": {
     support: "emulated",

@@ -9,12 +9,15 @@ import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
 import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
 import { parseCron } from "../../src/cron.js";
 import {
+  APPROVAL_KEY,
+  DECISION_ANNOTATION,
   ENDED_OUTPUT,
   JOB_TAG,
   LOGICAL_DATE_TAG,
   MAX_RUNTIME_TAG,
   QUEUE_TAG,
   afterInput,
+  catchupName,
   dagsterDstGuard,
   dagsterName,
   jobFunction,
@@ -22,6 +25,7 @@ import {
   scheduleName,
   waitOpName,
 } from "./emit.js";
+import { kubeName } from "../../src/names.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -304,6 +308,106 @@ const JOB_BLOCK = /\n@job\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.
 const SCHEDULE_BLOCK =
   /\n@schedule\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: ScheduleEvaluationContext|\n {4}context: ScheduleEvaluationContext,\n)\):\n/;
 
+const GATE_BLOCK =
+  /\n@op\(\n((?: {4}.*\n)+)\)\ndef ([A-Za-z0-9_]+)\((?:context, kfm_approval: KfmApproval|\n {4}context,\n {4}kfm_approval: KfmApproval,\n)\):\n {4}kfm_approval\.decide\(\n {8}context,\n([\s\S]*?)\n {4}\)\n/g;
+
+/**
+ * The approval gates (emit.ts gateOpView): each op's `decide` call, and the one
+ * `KfmApproval` whose ConfigMap annotation `approve` alone passes a gate and whose deadline
+ * fails it (the module's text of it is checked for the lines that say so).
+ */
+function liftGates(text: string, ops: Map<string, { spec: string; inputs: string[]; summary: Omit<JobSummary, "after"> }>): void {
+  const gates = [...text.matchAll(GATE_BLOCK)];
+  if (gates.length === 0) return;
+  const lines = [
+    `KFM_DECISION = ${JSON.stringify(DECISION_ANNOTATION)}`,
+    `"${APPROVAL_KEY}": KfmApproval(`,
+    'if decision == "approve":\n                return\n',
+    'if decision == "reject":\n                raise Failure(',
+    "deadline = None if timeout is None else time.monotonic() + timeout",
+    "if left <= 0:\n                raise Failure(",
+  ];
+  for (const line of lines) if (!text.includes(line)) throw new LiftError(`the approval gates lack \`${line.split("\n")[0]}\``);
+  for (const m of gates) {
+    const deco = kwargsOf(m[1]!.trimEnd(), "@op");
+    const name = str(deco.get("name"), "@op name");
+    if (m[2] !== `${name}_op`) throw new LiftError(`gate ${name} is defined as ${m[2]}`);
+    const opTags = dict(deco.get("tags"), `gate ${name} tags`);
+    keys(opTags, [JOB_TAG], `gate ${name} tags`);
+    const spec = str(opTags.get(JOB_TAG), `gate ${name} ${JOB_TAG}`);
+    if (dagsterName(spec) !== name) throw new LiftError(`gate ${name} is tagged as job ${spec}`);
+    const call = kwargsOf(m[3]!, `gate ${name} decide`);
+    keys(call, ["gate", "description", "timeout"], `gate ${name} decide`);
+    if (str(call.get("gate"), `gate ${name} gate`) !== kubeName(spec)) throw new LiftError(`gate ${name} asks for another gate's decision`);
+    const inputs: string[] = [];
+    for (const [input, v] of dict(deco.get("ins"), `gate ${name} ins`)) {
+      if (v.kind !== "call" || v.func !== "In" || v.args.length !== 1 || v.args[0]!.kind !== "name" || (v.args[0] as { name: string }).name !== "Nothing")
+        throw new LiftError(`gate ${name} input ${input} is not In(Nothing)`);
+      inputs.push(input);
+    }
+    if (ops.has(name)) throw new LiftError(`op ${name} is defined twice`);
+    ops.set(name, {
+      spec,
+      inputs,
+      summary: {
+        approval: { timeoutSeconds: optNum(call.get("timeout"), `gate ${name} timeout`) },
+        image: "",
+        command: null,
+        args: null,
+        runWhen: "all_succeeded",
+        failureFailsRun: true,
+        env: {},
+        cpu: null,
+        memory: null,
+        attempts: 1,
+        waitsSeconds: [],
+        timeoutSeconds: null,
+      },
+    });
+  }
+}
+
+const CATCHUP_BLOCK =
+  /\n@sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\((?:context: SensorEvaluationContext|\n {4}context: SensorEvaluationContext,\n)\):\n([\s\S]*?\n {4}return SensorResult\(run_requests=run_requests, cursor=now\.isoformat\(\)\)\n)/;
+
+/** The catch-up sensor of a `catchup: true` schedule (emit.ts catchupView), or null. */
+function catchupSchedule(text: string, workflow: string): Summary["schedule"] {
+  const m = CATCHUP_BLOCK.exec(text);
+  if (m === null) return null;
+  const k = kwargsOf(m[1]!, "@sensor");
+  if (str(k.get("name"), "@sensor name") !== catchupName(workflow) || m[2] !== catchupName(workflow))
+    throw new LiftError("the catch-up sensor is not the workflow's");
+  const job = k.get("job");
+  if (job?.kind !== "name" || job.name !== jobFunction(workflow)) throw new LiftError("the catch-up sensor runs another job");
+  const status = k.get("default_status");
+  if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING") throw new LiftError("the catch-up sensor does not start running");
+  const body = m[3]!;
+  const start = windowBound(text, "KFM_WINDOW_START");
+  const end = windowBound(text, "KFM_WINDOW_END");
+  // What the slots are: the scheduler's iterator from the start date (or the first tick), up to
+  // now and the end date, one run request per slot keyed and tagged by its logical date.
+  const lines = [
+    "now = datetime.now(UTC).replace(microsecond=0)",
+    "begin = datetime.fromisoformat(context.cursor) + timedelta(seconds=1)",
+    "for fire in schedule_execution_time_iterator(\n        begin.timestamp(), KFM_CRON, KFM_TIMEZONE\n    ):",
+    `if ${end === null ? "fire > now" : "fire > now or fire > KFM_WINDOW_END"}:\n            break`,
+    "logical_date = fire.astimezone(UTC).isoformat()",
+    "RunRequest(run_key=logical_date, tags={KFM_LOGICAL_DATE_TAG: logical_date})",
+    ...(start === null ? [] : ["begin = max(begin, KFM_WINDOW_START)"]),
+  ];
+  for (const line of lines) if (!body.includes(line)) throw new LiftError(`the catch-up sensor lacks \`${line.split("\n")[0]}\``);
+  // Slots from the start date are caught up; a sensor starting at its first tick is catchup off.
+  const fromStart = body.includes(`if context.cursor is None:\n        begin = ${start === null ? "now" : "KFM_WINDOW_START"}\n`);
+  return {
+    kind: "cron",
+    cron: str(constant(text, "KFM_CRON") ?? undefined, "KFM_CRON"),
+    timezone: str(constant(text, "KFM_TIMEZONE") ?? undefined, "KFM_TIMEZONE"),
+    start,
+    end,
+    catchup: fromStart,
+  };
+}
+
 function constant(text: string, name: string): Expr | null {
   const m = new RegExp(`^${name} = (.*)$`, "m").exec(text);
   return m ? parse(m[1]!) : null;
@@ -483,6 +587,9 @@ export function lift(text: string): Summary {
     });
   }
 
+  // Approval gates: ops asking KfmApproval for the decision.
+  liftGates(text, ops);
+
   // The job: its tags, and the calls wiring each op's inputs to upstream ops.
   const jm = JOB_BLOCK.exec(text);
   if (jm === null) throw new LiftError("no @job");
@@ -564,6 +671,11 @@ export function lift(text: string): Summary {
       end: windowBound(text, "KFM_WINDOW_END"),
     };
     schedule = { kind: "cron", cron: ownCron(text, str(k.get("cron_schedule"), "cron_schedule"), window), ...window, catchup: false };
+  }
+  const catchup = catchupSchedule(text, workflow);
+  if (catchup !== null) {
+    if (schedule !== null) throw new LiftError("both a schedule and a catch-up sensor");
+    schedule = catchup;
   }
   return {
     workflow,

@@ -14,6 +14,11 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
   needs.push({ kind: "runner", text: "Dagster 1.13 with dagster-k8s 0.29 in the code location's environment, on Python 3.11 or later" });
   needs.push({ kind: "runner", text: "runs executing in the cluster (execute_k8s_job loads the in-cluster Kubernetes configuration)" });
   if (ir.schedule !== null) needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
+  if (ir.schedule?.kind === "cron" && ir.schedule.catchup)
+    needs.push({
+      kind: "setting",
+      text: "sensor runs submitted one by one (dagster.yaml `sensors: use_threads` off, the default), so that the catch-up sensor's runs start oldest first",
+    });
   if (ir.timeoutSeconds !== null)
     needs.push({
       kind: "setting",
@@ -32,6 +37,11 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
     kind: "account",
     text: `${ns}, where the code location's identity may create, get, list, watch and delete jobs and get, list and watch pods and pods/log`,
   });
+  if (ir.jobs.some((j) => j.approval !== null))
+    needs.push({
+      kind: "account",
+      text: `${ns}, where the code location's identity may create and get configmaps (approval gates), and the people who decide may get, list and patch them (\`kubectl annotate\`)`,
+    });
   if (o.serviceAccount !== undefined) needs.push({ kind: "account", text: `ServiceAccount "${o.serviceAccount}" in ${ns}` });
   const secrets = new Map<string, Set<string>>();
   for (const job of ir.jobs)

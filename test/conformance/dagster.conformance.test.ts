@@ -16,12 +16,14 @@ import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/assets.js";
 import { retryWaits, type Job, type Template, type Workflow } from "../../src/ir.js";
+import { kubeName } from "../../src/names.js";
 import { renderTemplate } from "../../src/runtime.js";
 import {
   LOGICAL_DATE_TAG,
   MAX_RUNTIME_TAG,
   QUEUE_TAG,
   afterInput,
+  catchupName,
   dagsterDstGuard,
   dagsterName,
   endingJobs,
@@ -55,6 +57,8 @@ interface LoadedOp {
   readonly retries: { max_retries: number; seconds: number }[];
   readonly after_outputs: string[];
   readonly yields: { succeeded: string[]; failed: string[] };
+  /** An approval gate's op: what it asked KfmApproval. */
+  readonly decide?: { gate: string; description: string | null; timeout: number | null }[];
 }
 
 interface Loaded {
@@ -67,6 +71,7 @@ interface Loaded {
   readonly ops: Record<string, LoadedOp>;
   readonly waits: Record<string, { inputs: string[]; required_resources: string[]; runs_asked: unknown[] }>;
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
+  readonly sensors: { name: string; job: string; minimum_interval_seconds: number; default_status: string }[];
   readonly resources: string[];
 }
 
@@ -94,8 +99,20 @@ function render(ir: Workflow, t: Template): string {
   return renderTemplate(t, { logicalMs: LOGICAL_MS, attempt: 1, runTokenSeed: ir.runTokenSeed, periodSeconds });
 }
 
+/** An approval gate's op: what it asks KfmApproval (emit.ts gateOpView), no container, no retries. */
+function expectedGate(job: Job) {
+  return {
+    inputs: job.dependsOn.map(afterInput).sort(),
+    after: job.dependsOn.map(dagsterName).sort(),
+    retry_policy: null,
+    required_resources: ["kfm_approval"],
+    decide: [{ gate: kubeName(job.name), description: job.description, timeout: job.approval!.timeoutSeconds }],
+  };
+}
+
 /** What Dagster's run of `ir` must launch for `job` on its first attempt, and its retries. */
 function expectedOp(ir: Workflow, job: Job) {
+  if (job.approval !== null) return expectedGate(job);
   const q: Record<string, string> = {};
   if (job.resources.cpu !== null) q.cpu = job.resources.cpu;
   if (job.resources.memory !== null) q.memory = job.resources.memory;
@@ -167,6 +184,8 @@ function continueExpectedExecutor(ir: Workflow) {
 }
 
 function actualOp(op: LoadedOp) {
+  if (op.decide !== undefined)
+    return { inputs: op.inputs, after: op.after, retry_policy: op.retry_policy, required_resources: op.required_resources, decide: op.decide };
   const l = op.launch[0]!;
   return {
     inputs: op.inputs,
@@ -199,10 +218,10 @@ function expected(ir: Workflow) {
     tags: { [MAX_RUNTIME_TAG]: String(ir.timeoutSeconds ?? 0), ...queueTag(ir) },
     // max_active_runs: the run tag the instance's run queue limits, and the limit for people (dagster-queue.conformance.test.ts runs the queue).
     metadata: ir.maxActiveRuns === null ? {} : { [QUEUE_TAG]: ir.maxActiveRuns },
-    resources: ["kfm_launcher"],
+    resources: ir.jobs.some((j) => j.approval !== null) ? ["kfm_approval", "kfm_launcher"] : ["kfm_launcher"],
     ...continueExpectedExecutor(ir),
     schedules:
-      s === null || s.kind !== "cron"
+      s === null || s.kind !== "cron" || s.catchup
         ? []
         : [
             {
@@ -214,6 +233,11 @@ function expected(ir: Workflow) {
               default_status: "RUNNING",
             },
           ],
+    // catchup: true is a sensor in place of the schedule (dagster-catchup.conformance.test.ts evaluates it).
+    sensors:
+      s !== null && s.kind === "cron" && s.catchup
+        ? [{ name: catchupName(ir.name), job: jobFunction(ir.name), minimum_interval_seconds: 30, default_status: "RUNNING" }]
+        : [],
     ops: Object.fromEntries(ir.jobs.map((j) => [dagsterName(j.name), expectedOp(ir, j)])),
     waits: expectedWaits(ir),
   };
@@ -228,6 +252,7 @@ function actual(got: Loaded) {
     executor: got.executor,
     step_dependency_config: got.step_dependency_config,
     schedules: got.schedules,
+    sensors: got.sensors,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
     waits: got.waits,
   };

@@ -5,7 +5,8 @@
  * replaced by a stub that follows the scenario (conformance/execution/dagster/run.py), and
  * compared with the reference interpreter. A spec Dagster refuses is reported, not failed
  * (cases.test.ts holds which). The sabotage case writes one attempt too many into a module
- * (a wait more in its op) and the comparison must report it.
+ * (a wait more in its op) and the comparison must report it; a second one makes an approval
+ * gate pass on a rejection.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -39,6 +40,7 @@ interface Planned {
 const planned: Planned[] = [];
 let sabotage: { item: ExecutionItem; observedPath: string } | null = null;
 let continueSabotage: { item: ExecutionItem; observedPath: string } | null = null;
+let gateSabotage: { item: ExecutionItem; observedPath: string } | null = null;
 
 beforeAll(async () => {
   setup();
@@ -75,6 +77,14 @@ beforeAll(async () => {
     return changed;
   });
   continueSabotage = { item: c, observedPath: cs.observedPath! };
+  // A rejection that passes the gate (Airflow's ApprovalOperator without fail_on_reject).
+  const gateItem = [...cases(["test/execution/specs/gate.yaml"])].find((c) => c.scenario.name === "rejected")!;
+  const g = plan(gateItem, (text) => {
+    const changed = text.replace(/if decision == "reject":\n {16}raise Failure\(/, 'if decision == "reject":\n                return Failure(');
+    if (changed === text) throw new Error("the gate sabotage changed nothing");
+    return changed;
+  });
+  gateSabotage = { item: gateItem, observedPath: g.observedPath! };
   await pool(runs, PROCESSES);
 }, 3_600_000);
 
@@ -123,5 +133,14 @@ describe("dagster: the comparison catches a continue job whose executor waits fo
     const differences = compareTraces(s.item.label(TARGET), s.item.expected, traceOf(observedOf(s.observedPath)));
     const fields = differences.map((d) => d.slice(s.item.label(TARGET).length + 3));
     expect(fields, differences.join("\n")).toContainEqual(expect.stringMatching(/^jobs\.cleanup\.state: expected "succeeded", runner did "not-run"$/));
+  });
+});
+
+describe("dagster: the comparison catches an approval gate that passes on a rejection", () => {
+  it("the rejected gate passing, and the job after it running, are reported", () => {
+    const s = gateSabotage!;
+    const differences = compareTraces(s.item.label(TARGET), s.item.expected, traceOf(observedOf(s.observedPath)));
+    const fields = differences.map((d) => d.slice(s.item.label(TARGET).length + 3));
+    expect(fields, differences.join("\n")).toContainEqual(expect.stringMatching(/^jobs\.approve\.state: expected "failed", runner did "succeeded"$/));
   });
 });

@@ -14,7 +14,9 @@ create. The stub reads the container's env (non-secret values, after the kubelet
 `$(VAR)` and `$$` expansion), command and args, looks up its outcome by KFM_JOB and
 KFM_ATTEMPT, records what it was given, and succeeds, fails (raises, as execute_k8s_job
 raises for a failed Job), or hangs until the attempt's `timeout` passes and then raises
-as execute_k8s_job does ("Timed out waiting for pod to finish"). Writes an `Observed`
+as execute_k8s_job does ("Timed out waiting for pod to finish"). Approval gates run the
+module's own KfmApproval against a stand-in for the Kubernetes API (FakeCoreV1Api) whose
+reviewer follows the scenario. Writes an `Observed`
 (src/execution.ts) as JSON, or {"error": ...}.
 """
 
@@ -27,6 +29,7 @@ import time
 import traceback
 
 import dagster
+import kubernetes
 from dagster import DagsterEventType, build_schedule_context
 from dagster._core.code_pointer import load_python_file
 from dagster._time import datetime_from_timestamp
@@ -34,6 +37,8 @@ from dagster._utils.schedules import schedule_execution_time_iterator
 
 LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
 JOB_TAG = "kfm-compile.dev/job"
+GATE_LABEL = "kfm-compile.dev/gate"
+DECISION_ANNOTATION = "kfm-compile.dev/decision"
 
 
 def kubelet_expand(text, env):
@@ -173,6 +178,35 @@ def in_process_with(step_dependency_config):
     )
 
 
+class FakeCoreV1Api:
+    """Stands for the Kubernetes API the module's KfmApproval talks to (approval gates).
+
+    The module's own KfmApproval.decide runs: it creates its gate's ConfigMap here and
+    reads it until it holds a decision. The scenario's reviewer decides as soon as the
+    gate asks: `approve` and `reject` are set as the kfm-compile.dev/decision annotation
+    (what `kubectl annotate` sets), `none` never is, so the gate's own deadline ends it.
+    """
+
+    def __init__(self, scenario, gate_specs):
+        self.scenario = scenario
+        self.gate_specs = gate_specs
+        self.config_maps = {}
+
+    def create_namespaced_config_map(self, namespace, body):
+        key = (namespace, body.metadata.name)
+        if key in self.config_maps:
+            raise kubernetes.client.ApiException(status=409, reason="AlreadyExists")
+        self.config_maps[key] = body
+
+    def read_namespaced_config_map(self, name, namespace):
+        body = self.config_maps[(namespace, name)]
+        spec = self.gate_specs[body.metadata.labels[GATE_LABEL]]
+        decision = self.scenario.get("gates", {}).get(spec, "approve")
+        if decision in ("approve", "reject"):
+            body.metadata.annotations = {DECISION_ANNOTATION: decision}
+        return body
+
+
 def main(module_path, scenario_path, observed_path):
     try:
         with open(scenario_path) as f:
@@ -180,6 +214,10 @@ def main(module_path, scenario_path, observed_path):
         defs = load_python_file(module_path, working_directory=None).defs
         (job,) = defs.get_repository_def().get_all_jobs()
         spec_of = {n.name: n.tags[JOB_TAG] for n in job.graph.node_defs}
+        gate_specs = {spec.replace("_", "-"): spec for spec in spec_of.values()}
+        api = FakeCoreV1Api(scenario, gate_specs)
+        kubernetes.config.load_incluster_config = lambda: None
+        kubernetes.client.CoreV1Api = lambda: api
         start = time.monotonic()
         launcher = StubLauncher(scenario, start)
         step_dependencies = executor_step_dependency_config(job)
