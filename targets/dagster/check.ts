@@ -46,14 +46,6 @@ export function check(ir: Workflow): Problem[] {
       u.at,
     );
   }
-  for (const n of ir.notifications) {
-    refuse(
-      `a ${n.kind} failure notification`,
-      "kfm-compile does not yet write the run_failure_sensor that would send it.",
-      "Remove the notification, or add a run failure sensor to the code location yourself.",
-      n.at,
-    );
-  }
   for (const job of ir.jobs) {
     if (dagsterName(job.name) === jobFunction(ir.name)) {
       refuse(

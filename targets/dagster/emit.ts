@@ -9,10 +9,13 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, type Workflow } from "../../src/ir.js";
+import { retryWaits, type CronSchedule, type EnvVar, type Job, type Notification, type Template, type Workflow } from "../../src/ir.js";
+import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 // The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
 // Airflow's): one writer of Python for both Python targets.
-import { pyNum, pyStr } from "../airflow/emit.js";
+import { pyJson, pyNum, pyStr, RESTRICTED_POD_SECURITY_CONTEXT } from "../airflow/emit.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
 import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, valueAt, type Py } from "../airflow/layout.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
@@ -174,6 +177,10 @@ interface ModuleView {
   readonly scheduleList: string;
   /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
   readonly resources: string;
+  /** `[<workflow>_job]`, and the notification job when there is one. */
+  readonly jobList: string;
+  /** The failure notifications' sensor, job and ops (0 or 1): README "Failure notifications". */
+  readonly notify: readonly NotifyModuleView[];
 }
 
 /** Jobs in an order where every job comes after the jobs it depends on (spec order otherwise). */
@@ -283,6 +290,15 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
     "op",
     ...(s !== null ? ["schedule"] : []),
   ];
+  // Failure notifications (README "Failure notifications"), each name where ruff's isort puts it.
+  if (ir.notifications.length > 0) {
+    const after = (name: string, added: string): void => void names.splice(names.indexOf(name) + 1, 0, added);
+    after("ConfigurableResource", "DagsterEventType");
+    names.splice(names.indexOf("Definitions"), 0, "DefaultSensorStatus");
+    if (!names.includes("RunRequest")) after("RetryRequested", "RunRequest");
+    names.splice(names.indexOf("RunRequest"), 0, "RunFailureSensorContext");
+    after("op", "run_failure_sensor");
+  }
   const dagster = layout({ open: "from dagster import (", items: names.map((value) => ({ prefix: "", value })), close: ")" }, 0);
   const one = `from dagster import ${names.join(", ")}`;
   return [...stdlib, "", ...(one.length <= 88 ? [one] : dagster), "from dagster_k8s import execute_k8s_job"].join("\n");
@@ -312,6 +328,96 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     schedules: s === null ? [] : [scheduleView(ir, s)],
     scheduleList: s === null ? "[]" : `[${scheduleName(ir.name)}]`,
     resources: valueAt(pyDict([[pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)]]), 1, "resources="),
+    jobList: `[${[jobFunction(ir.name), ...(ir.notifications.length > 0 ? [NOTIFY_JOB] : [])].join(", ")}]`,
+    notify: ir.notifications.length === 0 ? [] : [notifyModuleView(ir)],
+  };
+}
+
+// ---------------------------------------------------------------- failure notifications
+
+/** The job that sends the failure notifications of a failed run (README "Failure notifications"). */
+export const NOTIFY_JOB = "kfm_notify_job";
+
+/** The run failure sensor that starts NOTIFY_JOB once per failed run. */
+export const NOTIFY_SENSOR = "kfm_failure_sensor";
+
+/** The op that sends failure notification `index` (0-based, spec order). */
+export function notifyOp(index: number): string {
+  return `kfm_notify_${index + 1}`;
+}
+
+/** The run tags the sensor gives a notification run: the failed run's id and its failed jobs (space-separated). */
+export const FAILED_RUN_TAG = "kfm-compile.dev/failed-run";
+export const FAILED_JOBS_TAG = "kfm-compile.dev/failed-jobs";
+
+/** How a notification op reads a run tag the sensor set (a literal key, as lift.ts reads it back). */
+export function runTag(tag: string): string {
+  return `context.run_tags[${pyStr(tag)}]`;
+}
+
+interface NotifyOpView {
+  readonly name: string;
+  readonly description: string;
+  readonly function: string;
+  readonly env: string;
+  readonly timeout: string;
+}
+
+interface NotifyModuleView {
+  readonly jobTag: string;
+  readonly image: string;
+  readonly script: string;
+  readonly restrictedPod: string;
+  readonly restrictedContainer: string;
+  readonly ops: readonly NotifyOpView[];
+  readonly jobName: string;
+  readonly jobDescription: string;
+  readonly jobFunction: string;
+  readonly calls: readonly string[];
+  readonly sensorName: string;
+  readonly sensorFunction: string;
+}
+
+/** One notification's env: the shared inputs (src/notify.ts), the failed jobs and the run from the sensor's tags. */
+function notifyEnv(ir: Workflow, n: Notification): Py {
+  const inputs = notifyInputs(n, ir.name, (t) => pyTemplate(t, true), (text) => pyTemplate([{ text }], true), runTag(FAILED_JOBS_TAG), runTag(FAILED_RUN_TAG));
+  return pyList(
+    inputs.map((v) =>
+      "secret" in v
+        ? pyEnvVar({ name: v.name, secretRef: v.secret })
+        : pyDict([
+            ['"name"', pyStr(v.name)],
+            ['"value"', v.value],
+          ]),
+    ),
+  );
+}
+
+function notifyModuleView(ir: Workflow): NotifyModuleView {
+  return {
+    jobTag: pyStr(JOB_TAG),
+    image: pyStr(NOTIFY_CURL_IMAGE),
+    // Kubernetes expands $(VAR) and $$ in a container's command: every $ is doubled.
+    script: pyStr(NOTIFY_SCRIPT.replace(/\$/g, "$$$$")),
+    restrictedPod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, "KFM_RESTRICTED_POD = "),
+    restrictedContainer: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, "KFM_RESTRICTED_CONTAINER = "),
+    ops: ir.notifications.map((n, i) => ({
+      name: pyStr(notifyOp(i)),
+      description: valueAt(
+        pyStr(`Sends failure notification ${i + 1} of ${ir.name}: ${n.kind === "slack" ? `a Slack message to ${n.channel}` : `an email to ${n.recipients.join(", ")}`}.`),
+        1,
+        "description=",
+      ),
+      function: `${notifyOp(i)}_op`,
+      env: valueAt(notifyEnv(ir, n), 2, "env="),
+      timeout: pyNum(NOTIFY_TASK_SECONDS),
+    })),
+    jobName: pyStr(NOTIFY_JOB),
+    jobDescription: valueAt(pyStr(`The failure notifications of a failed run of ${jobFunction(ir.name)}, started by ${NOTIFY_SENSOR}.`), 1, "description="),
+    jobFunction: NOTIFY_JOB,
+    calls: ir.notifications.map((_, i) => `${notifyOp(i)}_op()`),
+    sensorName: pyStr(NOTIFY_SENSOR),
+    sensorFunction: NOTIFY_SENSOR,
   };
 }
 

@@ -14,7 +14,10 @@ export const features: FeatureTable = {
   "gate.prerequisite": { support: "native", how: "The prerequisite's edges are plain `In(Nothing)` dependencies." },
   "gate.approval": { support: "refused", how: "Dagster has no op waiting for a person's decision; no emulation yet. Split the workflow where the gate stood." },
   "dependency.workflow": { support: "refused", how: "No sensor waiting for the other job's run of the same logical date yet." },
-  "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
+  "notify.failure": {
+    support: "emulated",
+    how: "A `@run_failure_sensor` on the workflow's job starts `kfm_notify_job` once per failed run (its timeout included), tagged with the failed jobs; its ops run the shared notification script in the curl image through `KfmLauncher` (credentials by `secretKeyRef`, 660 s bound).",
+  },
   "retry.attempts": {
     support: "emulated",
     how: "The op raises `RetryRequested(max_retries=max_attempts - 1)` after a failed attempt, bypassing `RetryPolicy`.",

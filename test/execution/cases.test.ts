@@ -18,7 +18,6 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "continue.yaml": ["dagster"],
   "run-timeout.yaml": ["dagster"],
   "run-timeout-notify.yaml": ["dagster"],
-  "notify.yaml": ["dagster"],
 };
 
 /**
