@@ -380,7 +380,14 @@ interface NotifyModuleView {
 
 /** One notification's env: the shared inputs (src/notify.ts), the failed jobs and the run from the sensor's tags. */
 function notifyEnv(ir: Workflow, n: Notification): Py {
-  const inputs = notifyInputs(n, ir.name, (t) => pyTemplate(t, true), (text) => pyTemplate([{ text }], true), runTag(FAILED_JOBS_TAG), runTag(FAILED_RUN_TAG));
+  const inputs = notifyInputs(
+    n,
+    ir.name,
+    (t) => pyTemplate(t, true),
+    (text) => pyTemplate([{ text }], true),
+    runTag(FAILED_JOBS_TAG),
+    runTag(FAILED_RUN_TAG),
+  );
   return pyList(
     inputs.map((v) =>
       "secret" in v
@@ -404,7 +411,9 @@ function notifyModuleView(ir: Workflow): NotifyModuleView {
     ops: ir.notifications.map((n, i) => ({
       name: pyStr(notifyOp(i)),
       description: valueAt(
-        pyStr(`Sends failure notification ${i + 1} of ${ir.name}: ${n.kind === "slack" ? `a Slack message to ${n.channel}` : `an email to ${n.recipients.join(", ")}`}.`),
+        pyStr(
+          `Sends failure notification ${i + 1} of ${ir.name}: ${n.kind === "slack" ? `a Slack message to ${n.channel}` : `an email to ${n.recipients.join(", ")}`}.`,
+        ),
         1,
         "description=",
       ),

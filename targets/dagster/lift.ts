@@ -418,7 +418,8 @@ export function lift(text: string): Summary {
 
 const NOTIFY_OP_BLOCK =
   /\n@op\(\n( {4}name="kfm_notify_[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context, kfm_launcher: KfmLauncher\):\n {4}values = kfm_values\(context\)\n {4}kfm_launcher\.notify\(\n {8}context,\n([\s\S]*?)\n {4}\)\n/g;
-const NOTIFY_JOB_BLOCK = /\n@job\(\n( {4}name="kfm_notify_job"[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)\n\n@run_failure_sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: RunFailureSensorContext\):\n/;
+const NOTIFY_JOB_BLOCK =
+  /\n@job\(\n( {4}name="kfm_notify_job"[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)\n\n@run_failure_sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: RunFailureSensorContext\):\n/;
 
 /**
  * The failure notifications (README "Failure notifications"): each `kfm_notify_<n>` op's env
@@ -473,10 +474,12 @@ function liftNotifications(text: string, workflow: string): NotificationSummary[
     return out;
   }
   // The pod every notification runs in.
-  if (str(constant(text, "KFM_NOTIFY_IMAGE") ?? undefined, "KFM_NOTIFY_IMAGE") !== NOTIFY_CURL_IMAGE) throw new LiftError("the notification image is not curl's");
+  if (str(constant(text, "KFM_NOTIFY_IMAGE") ?? undefined, "KFM_NOTIFY_IMAGE") !== NOTIFY_CURL_IMAGE)
+    throw new LiftError("the notification image is not curl's");
   if (str(constant(text, "KFM_NOTIFY_SCRIPT") ?? undefined, "KFM_NOTIFY_SCRIPT") !== NOTIFY_SCRIPT.replace(/\$/g, "$$$$"))
     throw new LiftError("the notification script is not the shared one");
-  if (!text.includes('            command=["sh", "-c", KFM_NOTIFY_SCRIPT, "kfm-notify"],\n')) throw new LiftError("the notification pod does not run the script");
+  if (!text.includes('            command=["sh", "-c", KFM_NOTIFY_SCRIPT, "kfm-notify"],\n'))
+    throw new LiftError("the notification pod does not run the script");
   for (const [tag, constantName] of [
     [FAILED_RUN_TAG, "KFM_FAILED_RUN_TAG"],
     [FAILED_JOBS_TAG, "KFM_FAILED_JOBS_TAG"],
@@ -486,14 +489,21 @@ function liftNotifications(text: string, workflow: string): NotificationSummary[
   // The notification job calls each op once; the sensor watches the workflow's job and starts it.
   if (sensor === null) throw new LiftError("notifications without the notification job and its run failure sensor");
   const job = kwargsOf(sensor[1]!, "notification @job");
-  if (str(job.get("name"), "notification @job name") !== NOTIFY_JOB || sensor[2] !== NOTIFY_JOB) throw new LiftError(`the notification job is not ${NOTIFY_JOB}`);
+  if (str(job.get("name"), "notification @job name") !== NOTIFY_JOB || sensor[2] !== NOTIFY_JOB)
+    throw new LiftError(`the notification job is not ${NOTIFY_JOB}`);
   const calls = sensor[3]!.trimEnd().split("\n");
-  if (calls.join("\n") !== out.map((_, i) => `    ${notifyOp(i)}_op()`).join("\n")) throw new LiftError("the notification job does not call each notification op once");
+  if (calls.join("\n") !== out.map((_, i) => `    ${notifyOp(i)}_op()`).join("\n"))
+    throw new LiftError("the notification job does not call each notification op once");
   const k = kwargsOf(sensor[4]!, "@run_failure_sensor");
   keys(k, ["name", "monitored_jobs", "request_job", "default_status"], "@run_failure_sensor");
   if (str(k.get("name"), "sensor name") !== NOTIFY_SENSOR || sensor[5] !== NOTIFY_SENSOR) throw new LiftError(`the sensor is not ${NOTIFY_SENSOR}`);
   const monitored = k.get("monitored_jobs");
-  if (monitored?.kind !== "list" || monitored.items.length !== 1 || monitored.items[0]!.kind !== "name" || (monitored.items[0] as { name: string }).name !== jobFunction(workflow))
+  if (
+    monitored?.kind !== "list" ||
+    monitored.items.length !== 1 ||
+    monitored.items[0]!.kind !== "name" ||
+    (monitored.items[0] as { name: string }).name !== jobFunction(workflow)
+  )
     throw new LiftError("the sensor does not watch the workflow's job alone");
   const request = k.get("request_job");
   if (request?.kind !== "name" || request.name !== NOTIFY_JOB) throw new LiftError("the sensor starts another job");

@@ -5,6 +5,7 @@
  * README "Deploying" says why each is needed.
  */
 import type { Workflow } from "../../src/ir.js";
+import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
 import type { Prerequisite } from "../types.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
@@ -13,6 +14,8 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
   needs.push({ kind: "runner", text: "Dagster 1.13 with dagster-k8s 0.29 in the code location's environment, on Python 3.11 or later" });
   needs.push({ kind: "runner", text: "runs executing in the cluster (execute_k8s_job loads the in-cluster Kubernetes configuration)" });
   if (ir.schedule !== null) needs.push({ kind: "setting", text: "the Dagster daemon running, so that the schedule's ticks start runs" });
+  if (ir.notifications.length > 0)
+    needs.push({ kind: "setting", text: "the Dagster daemon running, so that the run failure sensor starts the notification runs" });
   if (ir.timeoutSeconds !== null)
     needs.push({
       kind: "setting",
@@ -28,11 +31,20 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
   for (const job of ir.jobs)
     for (const e of job.env)
       if ("secretRef" in e) (secrets.get(e.secretRef.secret) ?? secrets.set(e.secretRef.secret, new Set()).get(e.secretRef.secret)!).add(e.secretRef.key);
+  for (const n of ir.notifications) {
+    const r = n.kind === "slack" ? n.webhook : n.smtp;
+    (secrets.get(r.secret) ?? secrets.set(r.secret, new Set()).get(r.secret)!).add(r.key);
+  }
   for (const [secret, keys] of secrets) {
     const list = [...keys].map((k) => `"${k}"`).join(", ");
     needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list}` });
   }
   for (const image of new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image)))
     needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
+  if (ir.notifications.length > 0) {
+    needs.push({ kind: "image", text: `image "${NOTIFY_CURL_IMAGE}", pullable by the cluster's nodes: it sends the failure notifications` });
+    const where = ir.notifications.map((n) => (n.kind === "slack" ? "the Slack webhook" : "the SMTP server"));
+    needs.push({ kind: "network", text: `the notification pods reach ${[...new Set(where)].join(" and ")}` });
+  }
   return needs;
 }
