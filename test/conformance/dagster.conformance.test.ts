@@ -6,7 +6,10 @@
  * dependencies, the run tags, the schedule and the resources, and calls each op's compute
  * function as Dagster does: what its first attempt launches for a logical date (image,
  * command, args, env, resources, timeout) and the `RetryRequested` each failed attempt raises
- * (attempts and exact waits). All of it is compared field by field with the spec's IR. The
+ * (attempts and exact waits). With failure notifications, the run failure sensor is read back
+ * (type, requested job, status) and evaluated by Dagster's own sensor evaluation over a failed
+ * run of each job, and each notification op is called with the module's KfmLauncher and a
+ * recording `execute_k8s_job` (the pod it launches). All of it is compared field by field with the spec's IR. The
  * deliberately broken backend (one attempt too many) must be caught. Ruff (pinned) accepts
  * every module unchanged.
  */
