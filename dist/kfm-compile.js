@@ -8910,6 +8910,7 @@ function kustomizeBase(imageFields, entries, options, header, otherFiles = []) {
     }
   ];
 }
+var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } };
 
 // dist/targets/airflow/options.js
 var AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
@@ -9085,6 +9086,22 @@ function pyNum(n) {
   if (!Number.isFinite(n))
     throw new Error(`kfm-compile bug: non-finite number ${n}`);
   return String(n);
+}
+function pyBool(b) {
+  return b ? "True" : "False";
+}
+function pyJson(v) {
+  if (v === null)
+    return "None";
+  if (typeof v === "boolean")
+    return pyBool(v);
+  if (typeof v === "number")
+    return pyNum(v);
+  if (typeof v === "string")
+    return pyStr(v);
+  if (Array.isArray(v))
+    return pyList(v.map(pyJson));
+  return pyDict(Object.entries(v).map(([k, x]) => [pyStr(k), pyJson(x)]));
 }
 
 // dist/src/notify.js
@@ -9393,9 +9410,6 @@ function pyTimedelta(seconds4) {
 function pyOptTimedelta(seconds4) {
   return seconds4 === null ? "None" : pyTimedelta(seconds4);
 }
-function pyBool(b) {
-  return b ? "True" : "False";
-}
 var JINJA_ATTEMPT = "{{ ti.try_number - ti.max_tries + task.retries }}";
 var JINJA_RUN_TOKEN = "{{ kfm_run_token(ts) }}";
 function jinjaVariable(variable2, periodSeconds) {
@@ -9448,7 +9462,6 @@ function pyJinjaList(templates4, opts) {
 }
 var RESTRICTED_POD = "KFM_RESTRICTED_POD";
 var RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
-var RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } };
 var IMPORT_TABLE = [
   { section: 0, from: null, name: "hashlib", binds: "hashlib" },
   { section: 0, from: "datetime", name: "timedelta", binds: "timedelta" },
@@ -9731,19 +9744,6 @@ function notifyView(ir, n, index, periodSeconds, py) {
     executionTimeout: py.at(pyTimedelta(NOTIFY_TASK_SECONDS), 2, "execution_timeout"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS)
   };
-}
-function pyJson(v) {
-  if (v === null)
-    return "None";
-  if (typeof v === "boolean")
-    return pyBool(v);
-  if (typeof v === "number")
-    return pyNum(v);
-  if (typeof v === "string")
-    return pyStr(v);
-  if (Array.isArray(v))
-    return pyList(v.map(pyJson));
-  return pyDict(Object.entries(v).map(([k, x]) => [pyStr(k), pyJson(x)]));
 }
 function deploymentArgs(o) {
   const args = [];
@@ -28629,17 +28629,20 @@ function imports(ir, s) {
   ];
   if (window)
     stdlib.push("from zoneinfo import ZoneInfo");
+  const notify = ir.notifications.length > 0;
   const names = [
     "ConfigurableResource",
+    ...notify ? ["DagsterEventType"] : [],
     ...upstream ? ["DagsterRunStatus"] : [],
     ...scheduled ? ["DefaultScheduleStatus"] : [],
-    ...catchup ? ["DefaultSensorStatus"] : [],
+    ...catchup || notify ? ["DefaultSensorStatus"] : [],
     "Definitions",
     ...upstream || gates ? ["Failure"] : [],
     ...deps ? ["In", "Nothing"] : [],
     ...continues ? ["Out", "Output"] : [],
     "RetryRequested",
-    ...s !== null ? ["RunRequest"] : [],
+    ...notify ? ["RunFailureSensorContext"] : [],
+    ...s !== null || notify ? ["RunRequest"] : [],
     ...upstream ? ["RunsFilter"] : [],
     ...scheduled ? ["ScheduleEvaluationContext"] : [],
     ...catchup ? ["SensorEvaluationContext", "SensorResult"] : [],
@@ -28647,6 +28650,7 @@ function imports(ir, s) {
     "job",
     ...continues ? ["multiprocess_executor"] : [],
     "op",
+    ...notify ? ["run_failure_sensor"] : [],
     ...scheduled ? ["schedule"] : [],
     ...catchup ? ["sensor"] : []
   ];
@@ -28661,6 +28665,10 @@ function imports(ir, s) {
     ...catchup ? ["from dagster._utils.schedules import schedule_execution_time_iterator"] : [],
     "from dagster_k8s import execute_k8s_job"
   ].join("\n");
+}
+function sensorList(ir, s) {
+  const sensors = [...s !== null && s.catchup ? [catchupName(ir.name)] : [], ...ir.notifications.length > 0 ? [NOTIFY_SENSOR] : []];
+  return sensors.length === 0 ? [] : [`sensors=${valueAt(pyList(sensors), 1, "sensors=")},`];
 }
 function viewModel2(ir, options) {
   const s = ir.schedule?.kind === "cron" ? ir.schedule : null;
@@ -28693,14 +28701,56 @@ function viewModel2(ir, options) {
     schedules: s === null || s.catchup ? [] : [scheduleView2(ir, s)],
     scheduleList: s === null || s.catchup ? "[]" : `[${scheduleName(ir.name)}]`,
     catchups: s !== null && s.catchup ? [catchupView(ir, s)] : [],
-    catchupSensors: s !== null && s.catchup ? [`sensors=[${catchupName(ir.name)}],`] : [],
     resources: valueAt(pyDict([
       [pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)],
       ...hasGates2(ir) ? [[pyStr(APPROVAL_KEY), pyCall("KfmApproval", [], options.namespace === void 0 ? [] : [["namespace", pyStr(options.namespace)]])]] : []
     ]), 1, "resources="),
     continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
     upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
-    upstreamWaits: ir.upstream.map(waitView)
+    upstreamWaits: ir.upstream.map(waitView),
+    sensorList: sensorList(ir, s),
+    jobList: `[${[jobFunction(ir.name), ...ir.notifications.length > 0 ? [NOTIFY_JOB] : []].join(", ")}]`,
+    notify: ir.notifications.length === 0 ? [] : [notifyModuleView(ir)]
+  };
+}
+var NOTIFY_JOB = "kfm_notify_job";
+var NOTIFY_SENSOR = "kfm_failure_sensor";
+function notifyOp(index) {
+  return `kfm_notify_${index + 1}`;
+}
+var FAILED_RUN_TAG = "kfm-compile.dev/failed-run";
+var FAILED_JOBS_TAG = "kfm-compile.dev/failed-jobs";
+function runTag2(tag) {
+  return `context.run_tags[${pyStr(tag)}]`;
+}
+function notifyEnv(ir, n) {
+  const inputs = notifyInputs(n, ir.name, (t) => pyTemplate(t, true), (text) => pyTemplate([{ text }], true), runTag2(FAILED_JOBS_TAG), runTag2(FAILED_RUN_TAG));
+  return pyList(inputs.map((v) => "secret" in v ? pyEnvVar({ name: v.name, secretRef: v.secret }) : pyDict([
+    ['"name"', pyStr(v.name)],
+    ['"value"', v.value]
+  ])));
+}
+function notifyModuleView(ir) {
+  return {
+    jobTag: pyStr(JOB_TAG),
+    image: pyStr(NOTIFY_CURL_IMAGE),
+    // Kubernetes expands $(VAR) and $$ in a container's command: every $ is doubled.
+    script: pyStr(NOTIFY_SCRIPT.replace(/\$/g, "$$$$")),
+    restrictedPod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, "KFM_RESTRICTED_POD = "),
+    restrictedContainer: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, "KFM_RESTRICTED_CONTAINER = "),
+    ops: ir.notifications.map((n, i) => ({
+      name: pyStr(notifyOp(i)),
+      description: valueAt(pyStr(`Sends failure notification ${i + 1} of ${ir.name}: ${n.kind === "slack" ? `a Slack message to ${n.channel}` : `an email to ${n.recipients.join(", ")}`}.`), 1, "description="),
+      function: `${notifyOp(i)}_op`,
+      env: valueAt(notifyEnv(ir, n), 2, "env="),
+      timeout: pyNum(NOTIFY_TASK_SECONDS)
+    })),
+    jobName: pyStr(NOTIFY_JOB),
+    jobDescription: valueAt(pyStr(`The failure notifications of a failed run of ${jobFunction(ir.name)}, started by ${NOTIFY_SENSOR}.`), 1, "description="),
+    jobFunction: NOTIFY_JOB,
+    calls: ir.notifications.map((_, i) => `${notifyOp(i)}_op()`),
+    sensorName: pyStr(NOTIFY_SENSOR),
+    sensorFunction: NOTIFY_SENSOR
   };
 }
 function catchupView(ir, s) {
@@ -28841,9 +28891,6 @@ function check5(ir) {
   if (s !== null && s.kind === "event") {
     refuse(`event trigger \`${s.trigger}\``, "Dagster receives no events: a sensor is polled by the daemon (dagster/_core/definitions/sensor_definition.py, dagster/_daemon/sensor.py), so it would have to list the bucket itself, with the code location holding S3 credentials, and date each run by the object's LastModified instead of the event's eventTime, which the spec means.", "Use a cron schedule, or have the event source start one run per new object tagged `kfm-compile.dev/logical-date` = the record's eventTime (`dagster job launch --tags`, as `kfm-compile backfill --target dagster` writes it, or GraphQL `launchRun`).", s.at);
   }
-  for (const n of ir.notifications) {
-    refuse(`a ${n.kind} failure notification`, "kfm-compile does not yet write the run_failure_sensor that would send it.", "Remove the notification, or add a run failure sensor to the code location yourself.", n.at);
-  }
   for (const job of ir.jobs) {
     if (dagsterName(job.name) === jobFunction(ir.name)) {
       refuse(`a job named \`${job.name}\` in workflow \`${ir.name}\``, `its op would be named as the workflow's Dagster job \`${jobFunction(ir.name)}\`, and a code location holds one definition per name (dagster/_core/definitions/repository_definition/repository_data.py \`_check_node_defs\`).`, "Rename the job.", job.at);
@@ -28877,7 +28924,10 @@ var features5 = {
     support: "emulated",
     how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance."
   },
-  "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
+  "notify.failure": {
+    support: "emulated",
+    how: "A `@run_failure_sensor` on the workflow's job starts `kfm_notify_job` once per failed run (its timeout included), tagged with the failed jobs; its ops run the shared notification script in the curl image through `KfmLauncher` (credentials by `secretKeyRef`, 660 s bound)."
+  },
   "retry.attempts": {
     support: "emulated",
     how: "The op raises `RetryRequested(max_retries=max_attempts - 1)` after a failed attempt, bypassing `RetryPolicy`."
@@ -28888,12 +28938,18 @@ var features5 = {
     how: "Each exact wait is listed in the op and given to `RetryRequested`: `RetryPolicy`'s `Backoff.EXPONENTIAL` waits `(2^k - 1) * delay`, with no multiplier."
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the op; `RetryPolicy` has no cap." },
-  "timeout.attempt": { support: "native", how: "`execute_k8s_job(timeout=...)` per attempt: it fails the attempt and deletes the Kubernetes Job." },
+  "timeout.attempt": {
+    support: "conditional",
+    how: "`execute_k8s_job(timeout=...)` per attempt: it fails the attempt and deletes the Kubernetes Job. The timeout counts from the Job's creation, the pod's scheduling and image pull included (`dagster_k8s/ops/k8s_job_op.py`), where the other targets bound the pod's start apart (10 minutes): the same unless a pod is slow to start."
+  },
   "timeout.run": {
     support: "native",
     how: 'The `dagster/max_runtime` run tag: run monitoring (an instance setting) terminates the run past it and marks it failed. Without a timeout the tag is `"0"`, so no instance default applies.'
   },
-  "timeout.none": { support: "native", how: '`timeout=None` on each attempt and `dagster/max_runtime` `"0"` on the run.' },
+  "timeout.none": {
+    support: "conditional",
+    how: '`timeout=None` on each attempt and `dagster/max_runtime` `"0"` on the run. `execute_k8s_job` has no pod-start bound of its own, so an attempt whose pod never starts (a missing image or Secret) waits until someone terminates the run, where the other targets fail it after 10 minutes.'
+  },
   "schedule.cron": {
     support: "native",
     how: "`@schedule(cron_schedule=..., execution_timezone=...)`; the run's logical date is the tick's `scheduled_execution_time`."
@@ -29566,9 +29622,98 @@ function lift5(text) {
     maxActiveRuns,
     runTokenSeed: runTokenSeed2,
     upstream: [...waits.values()],
-    notifications: [],
+    notifications: liftNotifications3(text, workflow),
     jobs
   };
+}
+var NOTIFY_OP_BLOCK = /\n@op\(\n( {4}name="kfm_notify_[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context, kfm_launcher: KfmLauncher\):\n {4}values = kfm_values\(context\)\n {4}kfm_launcher\.notify\(\n {8}context,\n([\s\S]*?)\n {4}\)\n/g;
+var NOTIFY_JOB_BLOCK = /\n@job\(\n( {4}name="kfm_notify_job"[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)\n\n@run_failure_sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: RunFailureSensorContext\):\n/;
+function liftNotifications3(text, workflow) {
+  const out = [];
+  for (const m of text.matchAll(NOTIFY_OP_BLOCK)) {
+    const deco = kwargsOf(m[1], "notification @op");
+    const name2 = str6(deco.get("name"), "notification @op name");
+    if (name2 !== notifyOp(out.length) || m[2] !== `${name2}_op`)
+      throw new LiftError2(`notification op ${name2} is not number ${out.length + 1}`);
+    const call2 = kwargsOf(m[3], `op ${name2} notify`);
+    keys(call2, ["env", "timeout"], `op ${name2} notify`);
+    if (optNum(call2.get("timeout"), `op ${name2} timeout`) !== NOTIFY_TASK_SECONDS)
+      throw new LiftError2(`op ${name2}: the bound is not ${NOTIFY_TASK_SECONDS} s`);
+    const envExpr = call2.get("env");
+    if (envExpr?.kind !== "list")
+      throw new LiftError2(`op ${name2}: env is not a list`);
+    const entries = envExpr.items.map((e, i) => {
+      const what = `op ${name2} env[${i}]`;
+      const d = dict(e, what);
+      if (d.has("value")) {
+        keys(d, ["name", "value"], what);
+        return { name: str6(d.get("name"), what), value: d.get("value") };
+      }
+      const [envName, ref] = envVar2(e, what);
+      if (Array.isArray(ref))
+        throw new LiftError2(`${what}: expected a secret`);
+      return { name: envName, secret: ref };
+    });
+    const isTag = (tag) => (v) => v.kind === "index" && `${v.name}[${JSON.stringify(v.key)}]` === runTag2(tag);
+    const fail5 = (message) => {
+      throw new LiftError2(`op ${name2}: ${message}`);
+    };
+    out.push(readNotifyInputs(entries, workflow, {
+      template: (v, what) => template3(v, `op ${name2} ${what}`),
+      literal: (v, what) => {
+        const t = template3(v, `op ${name2} ${what}`);
+        if (t.some((x) => "variable" in x))
+          fail5(`${what} uses a runtime value`);
+        return t.map((x) => "text" in x ? x.text : "").join("");
+      },
+      failed: isTag(FAILED_JOBS_TAG),
+      run: isTag(FAILED_RUN_TAG),
+      fail: fail5
+    }));
+  }
+  const sensor = NOTIFY_JOB_BLOCK.exec(text);
+  if (out.length === 0) {
+    if (sensor !== null || text.includes("kfm_launcher.notify("))
+      throw new LiftError2("a notification sensor or op without notifications");
+    return out;
+  }
+  if (str6(constant2(text, "KFM_NOTIFY_IMAGE") ?? void 0, "KFM_NOTIFY_IMAGE") !== NOTIFY_CURL_IMAGE)
+    throw new LiftError2("the notification image is not curl's");
+  if (str6(constant2(text, "KFM_NOTIFY_SCRIPT") ?? void 0, "KFM_NOTIFY_SCRIPT") !== NOTIFY_SCRIPT.replace(/\$/g, "$$$$"))
+    throw new LiftError2("the notification script is not the shared one");
+  if (!text.includes('            command=["sh", "-c", KFM_NOTIFY_SCRIPT, "kfm-notify"],\n'))
+    throw new LiftError2("the notification pod does not run the script");
+  for (const [tag, constantName] of [
+    [FAILED_RUN_TAG, "KFM_FAILED_RUN_TAG"],
+    [FAILED_JOBS_TAG, "KFM_FAILED_JOBS_TAG"],
+    [JOB_TAG, "KFM_JOB_TAG"]
+  ])
+    if (str6(constant2(text, constantName) ?? void 0, constantName) !== tag)
+      throw new LiftError2(`${constantName} is not ${tag}`);
+  if (sensor === null)
+    throw new LiftError2("notifications without the notification job and its run failure sensor");
+  const job = kwargsOf(sensor[1], "notification @job");
+  if (str6(job.get("name"), "notification @job name") !== NOTIFY_JOB || sensor[2] !== NOTIFY_JOB)
+    throw new LiftError2(`the notification job is not ${NOTIFY_JOB}`);
+  const calls2 = sensor[3].trimEnd().split("\n");
+  if (calls2.join("\n") !== out.map((_, i) => `    ${notifyOp(i)}_op()`).join("\n"))
+    throw new LiftError2("the notification job does not call each notification op once");
+  const k = kwargsOf(sensor[4], "@run_failure_sensor");
+  keys(k, ["name", "monitored_jobs", "request_job", "default_status"], "@run_failure_sensor");
+  if (str6(k.get("name"), "sensor name") !== NOTIFY_SENSOR || sensor[5] !== NOTIFY_SENSOR)
+    throw new LiftError2(`the sensor is not ${NOTIFY_SENSOR}`);
+  const monitored = k.get("monitored_jobs");
+  if (monitored?.kind !== "list" || monitored.items.length !== 1 || monitored.items[0].kind !== "name" || monitored.items[0].name !== jobFunction(workflow))
+    throw new LiftError2("the sensor does not watch the workflow's job alone");
+  const request = k.get("request_job");
+  if (request?.kind !== "name" || request.name !== NOTIFY_JOB)
+    throw new LiftError2("the sensor starts another job");
+  const status = k.get("default_status");
+  if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING")
+    throw new LiftError2("the sensor does not start running");
+  if (!/\n {4}sensors=\[kfm_failure_sensor\],\n/.test(text) || !new RegExp(`\\n {4}jobs=\\[${jobFunction(workflow)}, ${NOTIFY_JOB}\\],\\n`).test(text))
+    throw new LiftError2("the Definitions do not hold the notification job and its sensor");
+  return out;
 }
 
 // dist/targets/dagster/prerequisites.js
@@ -29583,6 +29728,8 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
       kind: "setting",
       text: "sensor runs submitted one by one (dagster.yaml `sensors: use_threads` off, the default), so that the catch-up sensor's runs start oldest first"
     });
+  if (ir.notifications.length > 0)
+    needs.push({ kind: "setting", text: "the Dagster daemon running, so that the run failure sensor starts the notification runs" });
   if (ir.timeoutSeconds !== null)
     needs.push({
       kind: "setting",
@@ -29613,12 +29760,21 @@ function prerequisites5(ir, o = DEFAULT_OPTIONS5) {
     for (const e of job.env)
       if ("secretRef" in e)
         (secrets.get(e.secretRef.secret) ?? secrets.set(e.secretRef.secret, /* @__PURE__ */ new Set()).get(e.secretRef.secret)).add(e.secretRef.key);
+  for (const n of ir.notifications) {
+    const r = n.kind === "slack" ? n.webhook : n.smtp;
+    (secrets.get(r.secret) ?? secrets.set(r.secret, /* @__PURE__ */ new Set()).get(r.secret)).add(r.key);
+  }
   for (const [secret, keys2] of secrets) {
     const list = [...keys2].map((k) => `"${k}"`).join(", ");
     needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys2.size > 1 ? "s" : ""} ${list}` });
   }
   for (const image2 of new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image)))
     needs.push({ kind: "image", text: `image "${image2}", pullable by the cluster's nodes` });
+  if (ir.notifications.length > 0) {
+    needs.push({ kind: "image", text: `image "${NOTIFY_CURL_IMAGE}", pullable by the cluster's nodes: it sends the failure notifications` });
+    const where = ir.notifications.map((n) => n.kind === "slack" ? "the Slack webhook" : "the SMTP server");
+    needs.push({ kind: "network", text: `the notification pods reach ${[...new Set(where)].join(" and ")}` });
+  }
   return needs;
 }
 function queueRunCoordinator(ir) {

@@ -222,3 +222,14 @@ export function kustomizeBase(
     },
   ];
 }
+
+/**
+ * The pod and container security context of every pod kfm-compile adds (the notification pods),
+ * which passes Pod Security `restricted` (kubernetes/pod-security-admission `policy/check_*.go`)
+ * whatever the deployment's options: written on an Airflow task, it wins over `default_args`. The
+ * container's is the one every target's helper containers have (targets/kubernetes.ts); the
+ * pod's repeats its user and seccomp profile, so that no pod-level `podSecurityContext` option
+ * reaches these pods. The user is numeric because the kubelet cannot check `runAsNonRoot`
+ * against a user name (the curl image's `curl_user`); curl needs no home.
+ */
+export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } } as const;

@@ -166,3 +166,20 @@ export function pyNum(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`kfm-compile bug: non-finite number ${n}`);
   return String(n);
 }
+
+/** A JSON value, as options and Kubernetes objects hold them. */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+export function pyBool(b: boolean): string {
+  return b ? "True" : "False";
+}
+
+/** A JSON value from the config as a Python literal (dict keys as they are: a security context keeps Kubernetes' spelling). */
+export function pyJson(v: JsonValue): Py {
+  if (v === null) return "None";
+  if (typeof v === "boolean") return pyBool(v);
+  if (typeof v === "number") return pyNum(v);
+  if (typeof v === "string") return pyStr(v);
+  if (Array.isArray(v)) return pyList((v as readonly JsonValue[]).map(pyJson));
+  return pyDict(Object.entries(v as { readonly [key: string]: JsonValue }).map(([k, x]) => [pyStr(k), pyJson(x)]));
+}

@@ -21,6 +21,16 @@ An op without the job tag waits for another workflow's run: it is called with an
 instance that records the runs it asks for (`get_runs` filters) and answers with a
 succeeded run. Prints one JSON object: {file: summary}, or
 {file: {"error": ...}}.
+
+With failure notifications, the module's sensors are read from the loaded definitions
+(name, type, requested job, default status), and the run failure sensor is evaluated by
+Dagster's own sensor evaluation (`evaluate_tick`) over a failed run of every job of the
+module: which runs it starts a notification run for (the monitored job), with which tags,
+and that a further tick starts none. Each notification op is then called as Dagster calls
+it, in a run tagged as the sensor tags it, with the module's own KfmLauncher and
+dagster-k8s `execute_k8s_job` replaced by a recorder: what the notification pod is
+(image, command, env, security contexts, timeout). Prints one JSON object: {file:
+summary}, or {file: {"error": ...}}.
 """
 
 import inspect
@@ -28,11 +38,20 @@ import json
 import sys
 import traceback
 
-from dagster import Definitions, RetryRequested, build_op_context
+from dagster import (
+    DagsterInstance,
+    Definitions,
+    RetryRequested,
+    build_op_context,
+    build_sensor_context,
+)
 from dagster._core.code_pointer import load_python_file
 
 LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
 JOB_TAG = "kfm-compile.dev/job"
+FAILED_RUN_TAG = "kfm-compile.dev/failed-run"
+FAILED_JOBS_TAG = "kfm-compile.dev/failed-jobs"
+NOTIFY_SENSOR = "kfm_failure_sensor"
 # Attempts beyond this many are reported as "unbounded".
 MAX_PROBE = 50
 
@@ -165,13 +184,91 @@ def step_dependency_config(job):
     return (config or {}).get("step_dependency_config")
 
 
+def sensor_requests(defs, logical_date):
+    """The run failure sensor's requests, by Dagster's evaluation, for a failed run of each job."""
+    sensor = defs.get_sensor_def(NOTIFY_SENSOR)
+    with DagsterInstance.ephemeral() as instance:
+        # The first tick only sets the sensor's cursor to the latest status change.
+        cursor = sensor.evaluate_tick(build_sensor_context(instance=instance)).cursor
+        failed = {}
+        for job in defs.get_repository_def().get_all_jobs():
+            run = instance.create_run_for_job(
+                job_def=job, tags={LOGICAL_DATE_TAG: logical_date}
+            )
+            instance.report_run_failed(run)
+            failed[run.run_id] = job.name
+        tick = sensor.evaluate_tick(
+            build_sensor_context(instance=instance, cursor=cursor)
+        )
+        again = sensor.evaluate_tick(
+            build_sensor_context(instance=instance, cursor=tick.cursor)
+        )
+        return {
+            "requests": [
+                {
+                    "for_job": failed.get(r.tags.get(FAILED_RUN_TAG)),
+                    "run_key_is_the_run": r.run_key == r.tags.get(FAILED_RUN_TAG),
+                    "job": r.job_name or sensor.job_name,
+                    "tags": {k: v for k, v in r.tags.items() if k != FAILED_RUN_TAG},
+                }
+                for r in tick.run_requests
+            ],
+            "second_tick_requests": len(again.run_requests),
+        }
+
+
+def notification_pods(module, defs, logical_date):
+    """What each notification op of the requested job launches, through KfmLauncher."""
+    sensor = defs.get_sensor_def(NOTIFY_SENSOR)
+    job = defs.get_job_def(sensor.job_name)
+    calls = []
+
+    def record(context, **kwargs):
+        calls.append(kwargs)
+
+    module.execute_k8s_job = record
+    pods = {}
+    for node in job.graph.node_defs:
+        context = build_op_context(
+            run_tags={
+                LOGICAL_DATE_TAG: logical_date,
+                FAILED_RUN_TAG: "RUN",
+                FAILED_JOBS_TAG: "load report",
+            }
+        )
+        calls.clear()
+        node.compute_fn.decorated_fn(Attempt(context, 0), module.KfmLauncher())
+        pods[node.name] = list(calls)
+    return pods
+
+
+def notifications(module, defs, logical_date):
+    repo = defs.get_repository_def()
+    sensors = [
+        {
+            "name": s.name,
+            "type": s.sensor_type.value,
+            "job": s.job_name,
+            "default_status": s.default_status.value,
+        }
+        for s in repo.sensor_defs
+    ]
+    if not any(s["name"] == NOTIFY_SENSOR for s in sensors):
+        return {"sensors": sensors}
+    return {
+        "sensors": sensors,
+        **sensor_requests(defs, logical_date),
+        "pods": notification_pods(module, defs, logical_date),
+    }
+
+
 def summarize(path, logical_date):
     module = load_python_file(path, working_directory=None)
     defs = module.defs
     assert isinstance(defs, Definitions), "defs is not a Definitions"
     Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
-    jobs = repo.get_all_jobs()
+    jobs = [j for j in repo.get_all_jobs() if j.name != "kfm_notify_job"]
     assert len(jobs) == 1, f"{len(jobs)} jobs"
     job = jobs[0]
     ops = {}
@@ -238,6 +335,8 @@ def summarize(path, logical_date):
         "schedules": schedules,
         "sensors": sensors,
         "resources": sorted(repo.get_top_level_resources().keys()),
+        "all_jobs": sorted(j.name for j in repo.get_all_jobs()),
+        "notifications": notifications(module, defs, logical_date),
     }
 
 

@@ -8,9 +8,25 @@ import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
-import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "../kubernetes.js";
+import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, RESTRICTED_POD_SECURITY_CONTEXT } from "../kubernetes.js";
 import { DEFAULT_OPTIONS, type AirflowOptions, type JsonValue } from "./options.js";
-import { INDENT, LINE_LENGTH, calledNames, escapeCodePoints, layout, pyCall, pyDict, pyList, pyNum, pyStr, pyTuple, valueAt, type Py } from "../python.js";
+import {
+  INDENT,
+  LINE_LENGTH,
+  calledNames,
+  escapeCodePoints,
+  layout,
+  pyBool,
+  pyCall,
+  pyDict,
+  pyJson,
+  pyList,
+  pyNum,
+  pyStr,
+  pyTuple,
+  valueAt,
+  type Py,
+} from "../python.js";
 import { NOTIFY_ENV, NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import {
   retryWaits,
@@ -111,10 +127,6 @@ export function pyTimedelta(seconds: number): Py {
 
 function pyOptTimedelta(seconds: number | null): Py {
   return seconds === null ? "None" : pyTimedelta(seconds);
-}
-
-function pyBool(b: boolean): string {
-  return b ? "True" : "False";
 }
 
 // ---------------------------------------------------------------- Jinja
@@ -245,17 +257,7 @@ export interface RestrictedView {
 export const RESTRICTED_POD = "KFM_RESTRICTED_POD";
 export const RESTRICTED_CONTAINER = "KFM_RESTRICTED_CONTAINER";
 
-/**
- * The pod and container security context of every pod kfm-compile adds (the notification pods),
- * which passes Pod Security `restricted` (kubernetes/pod-security-admission `policy/check_*.go`)
- * whatever the deployment's options: written on the task, it wins over `default_args`. The
- * container's is the one every target's helper containers have (targets/kubernetes.ts); the
- * pod's repeats its user and seccomp profile, so that no pod-level `podSecurityContext` option
- * reaches these pods. The user is numeric because the kubelet cannot check `runAsNonRoot`
- * against a user name (the curl image's `curl_user`); curl needs no home.
- */
-export const RESTRICTED_POD_SECURITY_CONTEXT = { runAsNonRoot: true, runAsUser: HELPER_UID, seccompProfile: { type: "RuntimeDefault" } } as const;
-export { RESTRICTED_CONTAINER_SECURITY_CONTEXT };
+export { RESTRICTED_CONTAINER_SECURITY_CONTEXT, RESTRICTED_POD_SECURITY_CONTEXT };
 
 /**
  * The window guard (0 or 1 of it): a `ShortCircuitOperator` upstream of every first task,
@@ -760,16 +762,6 @@ function notifyView(ir: Workflow, n: Notification, index: number, periodSeconds:
     executionTimeout: py.at(pyTimedelta(NOTIFY_TASK_SECONDS), 2, "execution_timeout"),
     podStartTimeout: String(POD_START_TIMEOUT_SECONDS),
   };
-}
-
-/** A JSON value from the config as a Python literal (dict keys as they are: a security context keeps Kubernetes' spelling). */
-export function pyJson(v: JsonValue): Py {
-  if (v === null) return "None";
-  if (typeof v === "boolean") return pyBool(v);
-  if (typeof v === "number") return pyNum(v);
-  if (typeof v === "string") return pyStr(v);
-  if (Array.isArray(v)) return pyList((v as readonly JsonValue[]).map(pyJson));
-  return pyDict(Object.entries(v as { readonly [key: string]: JsonValue }).map(([k, x]) => [pyStr(k), pyJson(x)]));
 }
 
 /**

@@ -67,4 +67,4 @@ export type AirflowOptions = OptionValues<typeof OPTIONS>;
 export const DEFAULT_OPTIONS: AirflowOptions = Object.fromEntries(Object.entries(OPTIONS).map(([k, d]) => [k, d.default])) as AirflowOptions;
 
 /** A JSON value of a mapping option (a security context), as the config file gives it. */
-export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type { JsonValue } from "../python.js";

@@ -25,14 +25,7 @@ export function check(ir: Workflow): Problem[] {
   }
   // Other workflows (ir.upstream) are waited for by `kfm_wait_<workflow>` ops (README.md
   // "Cross-workflow dependencies"); no job can take that name (KFM211 reserves `kfm_`).
-  for (const n of ir.notifications) {
-    refuse(
-      `a ${n.kind} failure notification`,
-      "kfm-compile does not yet write the run_failure_sensor that would send it.",
-      "Remove the notification, or add a run failure sensor to the code location yourself.",
-      n.at,
-    );
-  }
+  // Failure notifications are sent by the run failure sensor (README.md "Failure notifications").
   for (const job of ir.jobs) {
     if (dagsterName(job.name) === jobFunction(ir.name)) {
       refuse(

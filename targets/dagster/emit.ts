@@ -10,11 +10,12 @@ import { createRequire } from "node:module";
 import { assetPath } from "../../src/assets.js";
 import { dstGuard, everyHour, gapSlotsOnTheHour, parseCron, type DstGuard } from "../../src/cron.js";
 import { hashComment, headerLines } from "../../src/header.js";
-import { retryWaits, type CronSchedule, type EnvVar, type Job, type Template, type UpstreamWorkflow, type Workflow } from "../../src/ir.js";
-// The Python literal and layout rules are the Airflow backend's (ruff format's rules, not
-// Airflow's): one writer of Python for both Python targets.
-import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyList, pyNum, pyStr, valueAt, type Py } from "../python.js";
-import { kubeName } from "../../src/names.js";
+import { retryWaits, type CronSchedule, type EnvVar, type Job, type Notification, type Template, type UpstreamWorkflow, type Workflow } from "../../src/ir.js";
+import { kubeName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, RESTRICTED_POD_SECURITY_CONTEXT } from "../kubernetes.js";
+// Python literals and layout as ruff format leaves them: one writer of Python for both Python targets.
+import { INDENT, LINE_LENGTH, layout, pyCall, pyDict, pyJson, pyList, pyNum, pyStr, valueAt, type Py } from "../python.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
 
 export const TARGET_NAME = "dagster";
@@ -215,7 +216,8 @@ interface ModuleView {
   /** The catch-up sensor of a `catchup: true` schedule, in place of the `@schedule` (0 or 1). */
   readonly catchups: readonly CatchupView[];
   /** `sensors=[<workflow>_catchup],` in `Definitions(...)` (0 or 1). */
-  readonly catchupSensors: readonly string[];
+  /** The `sensors=[...]` line of `Definitions` (0 or 1): the catch-up sensor, the failure notifications' sensor. */
+  readonly sensorList: readonly string[];
   /** `{"kfm_launcher": KfmLauncher(...)}`, laid out at the `Definitions(` keyword depth. */
   readonly resources: string;
   /** on_upstream_failure: continue: one item when a job continues (the helper and KFM_EXECUTOR are written). */
@@ -223,6 +225,10 @@ interface ModuleView {
   /** dependencies (other workflows): one item when there are any (the poll helper is written), and the wait ops. */
   readonly upstreamHelper: readonly string[];
   readonly upstreamWaits: readonly WaitView[];
+  /** `[<workflow>_job]`, and the notification job when there is one. */
+  readonly jobList: string;
+  /** The failure notifications' sensor, job and ops (0 or 1): README "Failure notifications". */
+  readonly notify: readonly NotifyModuleView[];
 }
 
 /** Jobs in an order where every job comes after the jobs it depends on (spec order otherwise). */
@@ -343,17 +349,22 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
     `from datetime import ${["UTC", "datetime", ...(period ? ["timedelta"] : [])].join(", ")}`,
   ];
   if (window) stdlib.push("from zoneinfo import ZoneInfo");
+  // Failure notifications: the run failure sensor and its notification job (README "Failure notifications").
+  const notify = ir.notifications.length > 0;
+  // In the order ruff's isort keeps them: classes, then functions, each alphabetical.
   const names = [
     "ConfigurableResource",
+    ...(notify ? ["DagsterEventType"] : []),
     ...(upstream ? ["DagsterRunStatus"] : []),
     ...(scheduled ? ["DefaultScheduleStatus"] : []),
-    ...(catchup ? ["DefaultSensorStatus"] : []),
+    ...(catchup || notify ? ["DefaultSensorStatus"] : []),
     "Definitions",
     ...(upstream || gates ? ["Failure"] : []),
     ...(deps ? ["In", "Nothing"] : []),
     ...(continues ? ["Out", "Output"] : []),
     "RetryRequested",
-    ...(s !== null ? ["RunRequest"] : []),
+    ...(notify ? ["RunFailureSensorContext"] : []),
+    ...(s !== null || notify ? ["RunRequest"] : []),
     ...(upstream ? ["RunsFilter"] : []),
     ...(scheduled ? ["ScheduleEvaluationContext"] : []),
     ...(catchup ? ["SensorEvaluationContext", "SensorResult"] : []),
@@ -361,6 +372,7 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
     "job",
     ...(continues ? ["multiprocess_executor"] : []),
     "op",
+    ...(notify ? ["run_failure_sensor"] : []),
     ...(scheduled ? ["schedule"] : []),
     ...(catchup ? ["sensor"] : []),
   ];
@@ -375,6 +387,12 @@ function imports(ir: Workflow, s: CronSchedule | null): string {
     ...(catchup ? ["from dagster._utils.schedules import schedule_execution_time_iterator"] : []),
     "from dagster_k8s import execute_k8s_job",
   ].join("\n");
+}
+
+/** The module's sensors, for `Definitions(sensors=[...])`: the catch-up sensor (in place of the schedule), the run failure sensor. */
+function sensorList(ir: Workflow, s: CronSchedule | null): string[] {
+  const sensors = [...(s !== null && s.catchup ? [catchupName(ir.name)] : []), ...(ir.notifications.length > 0 ? [NOTIFY_SENSOR] : [])];
+  return sensors.length === 0 ? [] : [`sensors=${valueAt(pyList(sensors), 1, "sensors=")},`];
 }
 
 function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
@@ -407,7 +425,6 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     schedules: s === null || s.catchup ? [] : [scheduleView(ir, s)],
     scheduleList: s === null || s.catchup ? "[]" : `[${scheduleName(ir.name)}]`,
     catchups: s !== null && s.catchup ? [catchupView(ir, s)] : [],
-    catchupSensors: s !== null && s.catchup ? [`sensors=[${catchupName(ir.name)}],`] : [],
     resources: valueAt(
       pyDict([
         [pyStr(LAUNCHER_KEY), pyCall("KfmLauncher", [], launcher)],
@@ -421,6 +438,106 @@ function viewModel(ir: Workflow, options: DagsterOptions): ModuleView {
     continuation: endingJobs(ir.jobs).size > 0 ? ["KFM_EXECUTOR"] : [],
     upstreamHelper: ir.upstream.length > 0 ? ["kfm_wait_for_upstream"] : [],
     upstreamWaits: ir.upstream.map(waitView),
+    sensorList: sensorList(ir, s),
+    jobList: `[${[jobFunction(ir.name), ...(ir.notifications.length > 0 ? [NOTIFY_JOB] : [])].join(", ")}]`,
+    notify: ir.notifications.length === 0 ? [] : [notifyModuleView(ir)],
+  };
+}
+
+// ---------------------------------------------------------------- failure notifications
+
+/** The job that sends the failure notifications of a failed run (README "Failure notifications"). */
+export const NOTIFY_JOB = "kfm_notify_job";
+
+/** The run failure sensor that starts NOTIFY_JOB once per failed run. */
+export const NOTIFY_SENSOR = "kfm_failure_sensor";
+
+/** The op that sends failure notification `index` (0-based, spec order). */
+export function notifyOp(index: number): string {
+  return `kfm_notify_${index + 1}`;
+}
+
+/** The run tags the sensor gives a notification run: the failed run's id and its failed jobs (space-separated). */
+export const FAILED_RUN_TAG = "kfm-compile.dev/failed-run";
+export const FAILED_JOBS_TAG = "kfm-compile.dev/failed-jobs";
+
+/** How a notification op reads a run tag the sensor set (a literal key, as lift.ts reads it back). */
+export function runTag(tag: string): string {
+  return `context.run_tags[${pyStr(tag)}]`;
+}
+
+interface NotifyOpView {
+  readonly name: string;
+  readonly description: string;
+  readonly function: string;
+  readonly env: string;
+  readonly timeout: string;
+}
+
+interface NotifyModuleView {
+  readonly jobTag: string;
+  readonly image: string;
+  readonly script: string;
+  readonly restrictedPod: string;
+  readonly restrictedContainer: string;
+  readonly ops: readonly NotifyOpView[];
+  readonly jobName: string;
+  readonly jobDescription: string;
+  readonly jobFunction: string;
+  readonly calls: readonly string[];
+  readonly sensorName: string;
+  readonly sensorFunction: string;
+}
+
+/** One notification's env: the shared inputs (src/notify.ts), the failed jobs and the run from the sensor's tags. */
+function notifyEnv(ir: Workflow, n: Notification): Py {
+  const inputs = notifyInputs(
+    n,
+    ir.name,
+    (t) => pyTemplate(t, true),
+    (text) => pyTemplate([{ text }], true),
+    runTag(FAILED_JOBS_TAG),
+    runTag(FAILED_RUN_TAG),
+  );
+  return pyList(
+    inputs.map((v) =>
+      "secret" in v
+        ? pyEnvVar({ name: v.name, secretRef: v.secret })
+        : pyDict([
+            ['"name"', pyStr(v.name)],
+            ['"value"', v.value],
+          ]),
+    ),
+  );
+}
+
+function notifyModuleView(ir: Workflow): NotifyModuleView {
+  return {
+    jobTag: pyStr(JOB_TAG),
+    image: pyStr(NOTIFY_CURL_IMAGE),
+    // Kubernetes expands $(VAR) and $$ in a container's command: every $ is doubled.
+    script: pyStr(NOTIFY_SCRIPT.replace(/\$/g, "$$$$")),
+    restrictedPod: valueAt(pyJson(RESTRICTED_POD_SECURITY_CONTEXT), 0, "KFM_RESTRICTED_POD = "),
+    restrictedContainer: valueAt(pyJson(RESTRICTED_CONTAINER_SECURITY_CONTEXT), 0, "KFM_RESTRICTED_CONTAINER = "),
+    ops: ir.notifications.map((n, i) => ({
+      name: pyStr(notifyOp(i)),
+      description: valueAt(
+        pyStr(
+          `Sends failure notification ${i + 1} of ${ir.name}: ${n.kind === "slack" ? `a Slack message to ${n.channel}` : `an email to ${n.recipients.join(", ")}`}.`,
+        ),
+        1,
+        "description=",
+      ),
+      function: `${notifyOp(i)}_op`,
+      env: valueAt(notifyEnv(ir, n), 2, "env="),
+      timeout: pyNum(NOTIFY_TASK_SECONDS),
+    })),
+    jobName: pyStr(NOTIFY_JOB),
+    jobDescription: valueAt(pyStr(`The failure notifications of a failed run of ${jobFunction(ir.name)}, started by ${NOTIFY_SENSOR}.`), 1, "description="),
+    jobFunction: NOTIFY_JOB,
+    calls: ir.notifications.map((_, i) => `${notifyOp(i)}_op()`),
+    sensorName: pyStr(NOTIFY_SENSOR),
+    sensorFunction: NOTIFY_SENSOR,
   };
 }
 

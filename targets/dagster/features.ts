@@ -20,7 +20,10 @@ export const features: FeatureTable = {
     support: "emulated",
     how: "A first op `kfm_wait_<workflow>` per upstream workflow, which every root op waits for, polls `context.instance.get_runs(RunsFilter(job_name=..., tags={logical date}))` every 60 s: the newest run succeeded passes, failed or canceled fails it, the timeout fails it; both workflows in one Dagster instance.",
   },
-  "notify.failure": { support: "refused", how: "No `run_failure_sensor` written yet." },
+  "notify.failure": {
+    support: "emulated",
+    how: "A `@run_failure_sensor` on the workflow's job starts `kfm_notify_job` once per failed run (its timeout included), tagged with the failed jobs; its ops run the shared notification script in the curl image through `KfmLauncher` (credentials by `secretKeyRef`, 660 s bound).",
+  },
   "retry.attempts": {
     support: "emulated",
     how: "The op raises `RetryRequested(max_retries=max_attempts - 1)` after a failed attempt, bypassing `RetryPolicy`.",

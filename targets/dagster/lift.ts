@@ -6,7 +6,7 @@
  */
 import type { SecretRef, Segment, Template } from "../../src/ir.js";
 import { RUNTIME_VARIABLES, STANDARD_VARIABLES } from "../../src/ir.js";
-import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type Summary } from "../../src/summary.js";
+import { compareStrings, cpuMeaning, memoryMeaning, sortedRecord, type JobSummary, type NotificationSummary, type Summary } from "../../src/summary.js";
 import { parseCron } from "../../src/cron.js";
 import {
   APPROVAL_KEY,
@@ -25,7 +25,9 @@ import {
   scheduleName,
   waitOpName,
 } from "./emit.js";
-import { kubeName } from "../../src/names.js";
+import { FAILED_JOBS_TAG, FAILED_RUN_TAG, NOTIFY_JOB, NOTIFY_SENSOR, notifyOp, runTag } from "./emit.js";
+import { kubeName, NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, readNotifyInputs, type NotifyValue } from "../../src/notify.js";
 
 class LiftError extends Error {
   constructor(message: string) {
@@ -684,7 +686,107 @@ export function lift(text: string): Summary {
     maxActiveRuns,
     runTokenSeed,
     upstream: [...waits.values()],
-    notifications: [],
+    notifications: liftNotifications(text, workflow),
     jobs,
   };
+}
+
+// ---------------------------------------------------------------- failure notifications
+
+const NOTIFY_OP_BLOCK =
+  /\n@op\(\n( {4}name="kfm_notify_[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context, kfm_launcher: KfmLauncher\):\n {4}values = kfm_values\(context\)\n {4}kfm_launcher\.notify\(\n {8}context,\n([\s\S]*?)\n {4}\)\n/g;
+const NOTIFY_JOB_BLOCK =
+  /\n@job\(\n( {4}name="kfm_notify_job"[\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(\):\n((?: {4}.*\n)+)\n\n@run_failure_sensor\(\n([\s\S]*?)\n\)\ndef ([A-Za-z0-9_]+)\(context: RunFailureSensorContext\):\n/;
+
+/**
+ * The failure notifications (README "Failure notifications"): each `kfm_notify_<n>` op's env
+ * read back as the shared inputs (src/notify.ts), the failed jobs and the run from the tags
+ * the sensor sets; the pod (image, script, bound) as every target writes it; the notification
+ * job calling each op once; and the run failure sensor watching the workflow's job, starting
+ * the notification job, running from the start, listed in the Definitions.
+ */
+function liftNotifications(text: string, workflow: string): NotificationSummary[] {
+  const out: NotificationSummary[] = [];
+  for (const m of text.matchAll(NOTIFY_OP_BLOCK)) {
+    const deco = kwargsOf(m[1]!, "notification @op");
+    const name = str(deco.get("name"), "notification @op name");
+    if (name !== notifyOp(out.length) || m[2] !== `${name}_op`) throw new LiftError(`notification op ${name} is not number ${out.length + 1}`);
+    const call = kwargsOf(m[3]!, `op ${name} notify`);
+    keys(call, ["env", "timeout"], `op ${name} notify`);
+    if (optNum(call.get("timeout"), `op ${name} timeout`) !== NOTIFY_TASK_SECONDS) throw new LiftError(`op ${name}: the bound is not ${NOTIFY_TASK_SECONDS} s`);
+    const envExpr = call.get("env");
+    if (envExpr?.kind !== "list") throw new LiftError(`op ${name}: env is not a list`);
+    const entries = envExpr.items.map((e, i): NotifyValue<Expr> => {
+      const what = `op ${name} env[${i}]`;
+      const d = dict(e, what);
+      if (d.has("value")) {
+        keys(d, ["name", "value"], what);
+        return { name: str(d.get("name"), what), value: d.get("value")! };
+      }
+      const [envName, ref] = envVar(e, what);
+      if (Array.isArray(ref)) throw new LiftError(`${what}: expected a secret`);
+      return { name: envName, secret: ref as { secret: string; key: string } };
+    });
+    const isTag = (tag: string) => (v: Expr) => v.kind === "index" && `${v.name}[${JSON.stringify(v.key)}]` === runTag(tag);
+    const fail = (message: string): never => {
+      throw new LiftError(`op ${name}: ${message}`);
+    };
+    out.push(
+      readNotifyInputs(entries, workflow, {
+        template: (v, what) => template(v, `op ${name} ${what}`),
+        literal: (v, what) => {
+          const t = template(v, `op ${name} ${what}`);
+          if (t.some((x) => "variable" in x)) fail(`${what} uses a runtime value`);
+          return t.map((x) => ("text" in x ? x.text : "")).join("");
+        },
+        failed: isTag(FAILED_JOBS_TAG),
+        run: isTag(FAILED_RUN_TAG),
+        fail,
+      }),
+    );
+  }
+  const sensor = NOTIFY_JOB_BLOCK.exec(text);
+  if (out.length === 0) {
+    if (sensor !== null || text.includes("kfm_launcher.notify(")) throw new LiftError("a notification sensor or op without notifications");
+    return out;
+  }
+  // The pod every notification runs in.
+  if (str(constant(text, "KFM_NOTIFY_IMAGE") ?? undefined, "KFM_NOTIFY_IMAGE") !== NOTIFY_CURL_IMAGE)
+    throw new LiftError("the notification image is not curl's");
+  if (str(constant(text, "KFM_NOTIFY_SCRIPT") ?? undefined, "KFM_NOTIFY_SCRIPT") !== NOTIFY_SCRIPT.replace(/\$/g, "$$$$"))
+    throw new LiftError("the notification script is not the shared one");
+  if (!text.includes('            command=["sh", "-c", KFM_NOTIFY_SCRIPT, "kfm-notify"],\n'))
+    throw new LiftError("the notification pod does not run the script");
+  for (const [tag, constantName] of [
+    [FAILED_RUN_TAG, "KFM_FAILED_RUN_TAG"],
+    [FAILED_JOBS_TAG, "KFM_FAILED_JOBS_TAG"],
+    [JOB_TAG, "KFM_JOB_TAG"],
+  ] as const)
+    if (str(constant(text, constantName) ?? undefined, constantName) !== tag) throw new LiftError(`${constantName} is not ${tag}`);
+  // The notification job calls each op once; the sensor watches the workflow's job and starts it.
+  if (sensor === null) throw new LiftError("notifications without the notification job and its run failure sensor");
+  const job = kwargsOf(sensor[1]!, "notification @job");
+  if (str(job.get("name"), "notification @job name") !== NOTIFY_JOB || sensor[2] !== NOTIFY_JOB)
+    throw new LiftError(`the notification job is not ${NOTIFY_JOB}`);
+  const calls = sensor[3]!.trimEnd().split("\n");
+  if (calls.join("\n") !== out.map((_, i) => `    ${notifyOp(i)}_op()`).join("\n"))
+    throw new LiftError("the notification job does not call each notification op once");
+  const k = kwargsOf(sensor[4]!, "@run_failure_sensor");
+  keys(k, ["name", "monitored_jobs", "request_job", "default_status"], "@run_failure_sensor");
+  if (str(k.get("name"), "sensor name") !== NOTIFY_SENSOR || sensor[5] !== NOTIFY_SENSOR) throw new LiftError(`the sensor is not ${NOTIFY_SENSOR}`);
+  const monitored = k.get("monitored_jobs");
+  if (
+    monitored?.kind !== "list" ||
+    monitored.items.length !== 1 ||
+    monitored.items[0]!.kind !== "name" ||
+    (monitored.items[0] as { name: string }).name !== jobFunction(workflow)
+  )
+    throw new LiftError("the sensor does not watch the workflow's job alone");
+  const request = k.get("request_job");
+  if (request?.kind !== "name" || request.name !== NOTIFY_JOB) throw new LiftError("the sensor starts another job");
+  const status = k.get("default_status");
+  if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING") throw new LiftError("the sensor does not start running");
+  if (!/\n {4}sensors=\[kfm_failure_sensor\],\n/.test(text) || !new RegExp(`\\n {4}jobs=\\[${jobFunction(workflow)}, ${NOTIFY_JOB}\\],\\n`).test(text))
+    throw new LiftError("the Definitions do not hold the notification job and its sensor");
+  return out;
 }

@@ -5,6 +5,7 @@
  * README "Deploying" says why each is needed.
  */
 import type { Workflow } from "../../src/ir.js";
+import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
 import type { Prerequisite } from "../types.js";
 import { LOGICAL_DATE_TAG, QUEUE_TAG, jobFunction } from "./emit.js";
 import { DEFAULT_OPTIONS, type DagsterOptions } from "./options.js";
@@ -19,6 +20,8 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
       kind: "setting",
       text: "sensor runs submitted one by one (dagster.yaml `sensors: use_threads` off, the default), so that the catch-up sensor's runs start oldest first",
     });
+  if (ir.notifications.length > 0)
+    needs.push({ kind: "setting", text: "the Dagster daemon running, so that the run failure sensor starts the notification runs" });
   if (ir.timeoutSeconds !== null)
     needs.push({
       kind: "setting",
@@ -47,12 +50,21 @@ export function prerequisites(ir: Workflow, o: DagsterOptions = DEFAULT_OPTIONS)
   for (const job of ir.jobs)
     for (const e of job.env)
       if ("secretRef" in e) (secrets.get(e.secretRef.secret) ?? secrets.set(e.secretRef.secret, new Set()).get(e.secretRef.secret)!).add(e.secretRef.key);
+  for (const n of ir.notifications) {
+    const r = n.kind === "slack" ? n.webhook : n.smtp;
+    (secrets.get(r.secret) ?? secrets.set(r.secret, new Set()).get(r.secret)!).add(r.key);
+  }
   for (const [secret, keys] of secrets) {
     const list = [...keys].map((k) => `"${k}"`).join(", ");
     needs.push({ kind: "secret", text: `Secret "${secret}" in ${ns} with key${keys.size > 1 ? "s" : ""} ${list}` });
   }
   for (const image of new Set(ir.jobs.filter((j) => j.approval === null).map((j) => j.image)))
     needs.push({ kind: "image", text: `image "${image}", pullable by the cluster's nodes` });
+  if (ir.notifications.length > 0) {
+    needs.push({ kind: "image", text: `image "${NOTIFY_CURL_IMAGE}", pullable by the cluster's nodes: it sends the failure notifications` });
+    const where = ir.notifications.map((n) => (n.kind === "slack" ? "the Slack webhook" : "the SMTP server"));
+    needs.push({ kind: "network", text: `the notification pods reach ${[...new Set(where)].join(" and ")}` });
+  }
   return needs;
 }
 

@@ -6,7 +6,10 @@
  * dependencies, the run tags, the schedule and the resources, and calls each op's compute
  * function as Dagster does: what its first attempt launches for a logical date (image,
  * command, args, env, resources, timeout) and the `RetryRequested` each failed attempt raises
- * (attempts and exact waits). All of it is compared field by field with the spec's IR. The
+ * (attempts and exact waits). With failure notifications, the run failure sensor is read back
+ * (type, requested job, status) and evaluated by Dagster's own sensor evaluation over a failed
+ * run of each job, and each notification op is called with the module's KfmLauncher and a
+ * recording `execute_k8s_job` (the pod it launches). All of it is compared field by field with the spec's IR. The
  * deliberately broken backend (one attempt too many) must be caught. Ruff (pinned) accepts
  * every module unchanged.
  */
@@ -31,6 +34,10 @@ import {
   scheduleName,
   waitOpName,
 } from "../../targets/dagster/emit.js";
+import { FAILED_JOBS_TAG, NOTIFY_JOB, NOTIFY_SENSOR, notifyOp } from "../../targets/dagster/emit.js";
+import { RESTRICTED_CONTAINER_SECURITY_CONTEXT, RESTRICTED_POD_SECURITY_CONTEXT } from "../../targets/kubernetes.js";
+import { NOTIFY_CURL_IMAGE } from "../../src/names.js";
+import { NOTIFY_SCRIPT, NOTIFY_TASK_SECONDS, notifyInputs } from "../../src/notify.js";
 import { CACHE, CONFORMANCE, compileAll, setup, type Compiled } from "./runners.js";
 
 const PYTHON = join(CACHE, "dagster", "bin", "python");
@@ -73,6 +80,16 @@ interface Loaded {
   readonly schedules: { name: string; cron: string; timezone: string; job: string; default_status: string }[];
   readonly sensors: { name: string; job: string; minimum_interval_seconds: number; default_status: string }[];
   readonly resources: string[];
+  readonly all_jobs: string[];
+  readonly notifications: LoadedNotifications;
+}
+
+/** The module's sensors as Dagster loaded them, and, with notifications, the run failure sensor evaluated and each notification pod. */
+interface LoadedNotifications {
+  readonly sensors: { name: string; type: string; job: string; default_status: string }[];
+  readonly requests?: { for_job: string | null; job: string; run_key_is_the_run: boolean; tags: Record<string, string> }[];
+  readonly second_tick_requests?: number;
+  readonly pods?: Record<string, { command: string[]; container_config: { env: Record<string, unknown>[] }; [k: string]: unknown }[]>;
 }
 
 let outputs: Compiled[] = [];
@@ -240,7 +257,77 @@ function expected(ir: Workflow) {
         : [],
     ops: Object.fromEntries(ir.jobs.map((j) => [dagsterName(j.name), expectedOp(ir, j)])),
     waits: expectedWaits(ir),
+    all_jobs: [jobFunction(ir.name), ...(ir.notifications.length > 0 ? [NOTIFY_JOB] : [])].sort(),
+    notifications: expectedNotifications(ir),
   };
+}
+
+/**
+ * README "Failure notifications": one run failure sensor, started running, that Dagster's own
+ * evaluation finds asking for one notification run per failed run of the workflow's job (none
+ * for the notification job's own), tagged with the failed run's logical date and failed jobs
+ * (none in a run without steps), and none on the next tick; each notification op launching the
+ * shared script in the curl image, Pod Security restricted, within NOTIFY_TASK_SECONDS, with
+ * the shared inputs (the failed jobs and the run as the sensor's tags give them).
+ */
+function expectedNotifications(ir: Workflow) {
+  if (ir.notifications.length === 0) return { sensors: [] };
+  const pod = (env: Record<string, unknown>[]) => ({
+    image: NOTIFY_CURL_IMAGE,
+    command: ["sh", "-c", NOTIFY_SCRIPT, "kfm-notify"],
+    namespace: "default",
+    service_account_name: null,
+    container_config: { env, security_context: RESTRICTED_CONTAINER_SECURITY_CONTEXT },
+    pod_spec_config: { security_context: RESTRICTED_POD_SECURITY_CONTEXT },
+    timeout: NOTIFY_TASK_SECONDS,
+  });
+  return {
+    sensors: [{ name: NOTIFY_SENSOR, type: "RUN_STATUS", job: NOTIFY_JOB, default_status: "RUNNING" }],
+    requests: [
+      {
+        for_job: jobFunction(ir.name),
+        job: NOTIFY_JOB,
+        run_key_is_the_run: true,
+        tags: { "dagster/sensor_name": NOTIFY_SENSOR, [FAILED_JOBS_TAG]: "", [LOGICAL_DATE_TAG]: LOGICAL_DATE },
+      },
+    ],
+    second_tick_requests: 0,
+    pods: Object.fromEntries(
+      ir.notifications.map((n, i) => [
+        notifyOp(i),
+        [
+          pod(
+            notifyInputs(
+              n,
+              ir.name,
+              (t) => render(ir, t),
+              (text) => text,
+              "load report",
+              "RUN",
+            ).map((v) => ("secret" in v ? { name: v.name, valueFrom: { secretKeyRef: { name: v.secret.secret, key: v.secret.key } } } : v)),
+          ),
+        ],
+      ]),
+    ),
+  };
+}
+
+function actualNotifications(n: LoadedNotifications) {
+  if (n.pods === undefined) return n;
+  const pods = Object.fromEntries(
+    Object.entries(n.pods).map(([op, calls]) => [
+      op,
+      calls.map((c) => ({
+        ...c,
+        command: c.command.map(kube),
+        container_config: {
+          ...c.container_config,
+          env: c.container_config.env.map((e) => (typeof e.value === "string" ? { ...e, value: kube(e.value) } : e)),
+        },
+      })),
+    ]),
+  );
+  return { ...n, pods };
 }
 
 function actual(got: Loaded) {
@@ -255,6 +342,8 @@ function actual(got: Loaded) {
     sensors: got.sensors,
     ops: Object.fromEntries(Object.entries(got.ops).map(([k, v]) => [k, actualOp(v)])),
     waits: got.waits,
+    all_jobs: got.all_jobs,
+    notifications: actualNotifications(got.notifications),
   };
 }
 

@@ -15,11 +15,16 @@
  *   at the end of a run (Argo: the `workflow.failures` expression, evaluated here for the
  *   nodes the controller lists; Tekton: `$(tasks.<task>.status)` as `GetPipelineTaskStatus`
  *   reports it), which these offline tools do not compute; the substitution is restated below.
+ * - Dagster: the whole path by Dagster's own code (conformance/dagster/notify_run.py): the
+ *   workflow's job run by `execute_in_process` with extract_sales and load_sales failing, the
+ *   module's run failure sensor evaluated by Dagster's sensor evaluation, and the notification
+ *   run it requests executed with the module's KfmLauncher, `execute_k8s_job` recording the pod;
  * Then each command runs under sh (bash for GitHub) with a fake curl (test/notify-script.ts).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
 import { LOGICAL_DATE_PARAM } from "../../src/names.js";
@@ -28,7 +33,7 @@ import { parseYamlStream } from "../../src/yaml.js";
 import { runWithFakeCurl, sentText, type Sent } from "../notify-script.js";
 import { k8sExpand } from "./compare.js";
 import { valueOf, type Plain } from "./github-expr.js";
-import { setup, tools } from "./runners.js";
+import { CACHE, CONFORMANCE, setup, tools } from "./runners.js";
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : {});
@@ -66,11 +71,13 @@ const RUN = {
   argo: "Workflow data/sales-daily-x7k2p",
   tekton: "PipelineRun data/sales-daily-28497720",
   "github-actions": "https://github.com/acme/data/actions/runs/42",
+  // The failed run's id (Dagster's UI shows it at /runs/<id>; targets/dagster/README.md "Failure notifications").
+  dagster: "6f1e2d3c-0000-4000-8000-000000000042",
 } as const;
 type Target = keyof typeof RUN;
 
 let dir = "";
-const file = (t: Target) => join(dir, t, `sales_daily.${t === "airflow" ? "py" : t === "github-actions" ? "yml" : "yaml"}`);
+const file = (t: Target) => join(dir, t, `sales_daily.${t === "airflow" || t === "dagster" ? "py" : t === "github-actions" ? "yml" : "yaml"}`);
 
 beforeAll(() => {
   setup();
@@ -95,6 +102,28 @@ function containerEnv(entries: readonly unknown[], value: (name: string, v: stri
   return Object.fromEntries(out);
 }
 
+/** Dagster: the notification pods of one failed run, through Dagster's engine and sensor evaluation (run once). */
+interface DagsterPods {
+  readonly requests: number;
+  readonly pods: Record<string, { command: string[]; env: unknown[] }>;
+}
+let dagsterPods: DagsterPods | null = null;
+function dagsterPod(index: number): { command: string[]; env: unknown[] } {
+  const python = join(CACHE, "dagster", "bin", "python");
+  const read = (): DagsterPods => {
+    const r = spawnSync(python, [join(CONFORMANCE, "dagster", "notify_run.py"), file("dagster"), LD, RUN.dagster, ...FAILED], {
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.status !== 0) throw new Error(`notify_run.py exited ${r.status}:\n${r.stderr.slice(-4000)}`);
+    return JSON.parse(r.stdout) as DagsterPods;
+  };
+  const got = (dagsterPods ??= read());
+  // One failed run: the sensor asks for one notification run.
+  expect(got.requests).toBe(1);
+  return got.pods[`kfm_notify_${index + 1}`]!;
+}
+
 function send(target: Target, index: number): Sent {
   const name = `kfm-notify-${index + 1}`;
   if (target === "airflow") {
@@ -109,6 +138,13 @@ function send(target: Target, index: number): Sent {
     return runWithFakeCurl(
       [...arr(pod.command).map((c) => k8sExpand(String(c))), ...arr(pod.args).map((c) => k8sExpand(String(c)))],
       containerEnv(arr(pod.env)),
+    );
+  }
+  if (target === "dagster") {
+    const pod = dagsterPod(index);
+    return runWithFakeCurl(
+      pod.command.map((c) => k8sExpand(c)),
+      containerEnv(pod.env),
     );
   }
   if (target === "argo") {
@@ -236,7 +272,7 @@ function argoFailedJobs(tag: string, failures: readonly { displayName: string; t
 }
 
 describe("a failure notification says the same on every runner", () => {
-  const targets: Target[] = ["airflow", "argo", "tekton", "github-actions"];
+  const targets: Target[] = ["airflow", "argo", "tekton", "github-actions", "dagster"];
   describe.each([
     [0, "email"],
     [1, "slack"],

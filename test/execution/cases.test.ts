@@ -16,7 +16,6 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "gate-untimed.yaml": ["tekton"],
   "run-timeout.yaml": ["dagster"],
   "run-timeout-notify.yaml": ["dagster"],
-  "notify.yaml": ["dagster"],
 };
 
 /**

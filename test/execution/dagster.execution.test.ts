@@ -3,7 +3,9 @@
  * scenario of every case of EXECUTION_CASES, compiled for Dagster as `kfm-compile` writes
  * it, run by `execute_in_process` of the pinned dagster with the `kfm_launcher` resource
  * replaced by a stub that follows the scenario (conformance/execution/dagster/run.py), and
- * compared with the reference interpreter. A spec Dagster refuses is reported, not failed
+ * compared with the reference interpreter; after a failed run the module's run failure sensor
+ * is evaluated by Dagster's own sensor evaluation and the notification runs it requests send
+ * with the real script and a stub curl. A spec Dagster refuses is reported, not failed
  * (cases.test.ts holds which). The sabotage case writes one attempt too many into a module
  * (a wait more in its op) and the comparison must report it; a second one makes an approval
  * gate pass on a rejection.

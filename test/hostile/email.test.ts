@@ -67,7 +67,7 @@ describe("email notifications take one plain address (KFM245)", () => {
   it("given addresses with the characters an address may hold that runners' templates and shells read, then every target compiles them", () => {
     const dir = mkdtempSync(join(tmpdir(), "kfm-email-"));
     writeFileSync(join(dir, "w.yaml"), notifying("noreply+${{x}}$HOME&%25@example.com", ["ops+'{{x}}'@mail.example.com", "`rm`|$$--{%x%}@example.com"]));
-    // A target that refuses every notification (Dagster, for now) is not asked.
+    // A target that refused every notification would not be asked (none does now: Dagster sends them too).
     for (const t of TARGETS.filter((x) => x.features["notify.failure"].support !== "refused")) {
       const r = run(["w.yaml", "--target", t.name], dir);
       expect(r.code, `${t.name}: ${r.stderr}`).toBe(0);

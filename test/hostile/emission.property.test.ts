@@ -349,7 +349,7 @@ describe("hostile text in every spec field (spec text -> YAML parser -> every ta
     expect(accepted).toBeGreaterThan(carried * 0.8);
     // Argo compiles the fewest of these specs (16 to 25 of about 130 in sampled runs), so the
     // floor sits far below that: it fails when a target compiles (nearly) none, never by chance.
-    // A target that refuses every gate and notification (Dagster, for now) takes about a quarter of what Argo takes.
+    // A target that refuses every gate and notification would take about a quarter of what Argo takes.
     const refusesMost = (t: (typeof TARGETS)[number]) =>
       t.features["gate.approval"].support === "refused" && t.features["notify.failure"].support === "refused";
     for (const t of TARGETS) expect(counts[`spec/${t.name}`]!.compiled, `${t.name} compiled none`).toBeGreaterThan(refusesMost(t) ? 0 : 4);

@@ -18,19 +18,37 @@ as execute_k8s_job does ("Timed out waiting for pod to finish"). Approval gates 
 module's own KfmApproval against a stand-in for the Kubernetes API (FakeCoreV1Api) whose
 reviewer follows the scenario. Writes an `Observed`
 (src/execution.ts) as JSON, or {"error": ...}.
+
+Failure notifications: the module's run failure sensor is evaluated by Dagster's own
+sensor evaluation (`SensorDefinition.evaluate_tick`: its cursor set by a first tick
+before the run, then a tick after it reads the run's status change from the instance,
+matches the monitored job and calls the sensor function), and each RunRequest it
+returns starts the notification job by `execute_in_process` with the request's tags. Its
+ops' `notify` runs the module's notification script for real under `sh`, with a stub
+`curl` on PATH recording what would be sent; the failed jobs are read from the sent
+text's "Failed jobs:" line. A third tick must request nothing (once per failed run).
 """
 
 import datetime
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
 
 import dagster
 import kubernetes
-from dagster import DagsterEventType, build_schedule_context
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    build_schedule_context,
+    build_sensor_context,
+)
 from dagster._core.code_pointer import load_python_file
 from dagster._time import datetime_from_timestamp
 from dagster._utils.schedules import schedule_execution_time_iterator
@@ -39,6 +57,8 @@ LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
 JOB_TAG = "kfm-compile.dev/job"
 GATE_LABEL = "kfm-compile.dev/gate"
 DECISION_ANNOTATION = "kfm-compile.dev/decision"
+# The module's run failure sensor (targets/dagster/emit.ts NOTIFY_SENSOR).
+NOTIFY_SENSOR = "kfm_failure_sensor"
 
 
 def kubelet_expand(text, env):
@@ -207,12 +227,120 @@ class FakeCoreV1Api:
         return body
 
 
+# --- notifications: the sensor by Dagster's evaluation, the script for real, curl stubbed ---
+
+# The value the notification pod's secret env var is given (the secret itself is never read).
+FAKE_SECRET_URL = "https://hooks.example.invalid/kfm-execution"
+
+CURL_STUB = """#!/bin/sh
+# Stands for curl: records its arguments and what it would send, sends nothing.
+out="$KFM_EXECUTION_CURL_LOG"
+{ printf 'ARGS'; for a in "$@"; do printf ' %s' "$a"; done; printf '\\n'; cat; } >>"$out"
+exit 0
+"""
+
+
+class NotifySender:
+    """Stands for KfmLauncher in the notification run: `notify` runs the module's script."""
+
+    def __init__(self, script):
+        self.script = script
+        self.sent = []
+
+    def launch(self, context, **container):
+        raise Unsupported("the notification job launched a job's container")
+
+    def notify(self, context, env, timeout):
+        seen = {}
+        for e in env:
+            if "value" in e:
+                seen[e["name"]] = kubelet_expand(e["value"], seen)
+        work = tempfile.mkdtemp(prefix="kfm-notify-")
+        try:
+            curl = os.path.join(work, "curl")
+            with open(curl, "w") as f:
+                f.write(CURL_STUB)
+            os.chmod(curl, 0o755)
+            log = os.path.join(work, "sent")
+            full = dict(seen)
+            full["KFM_NOTIFY_SECRET_URL"] = FAKE_SECRET_URL
+            full["PATH"] = f"{work}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+            full["KFM_EXECUTION_CURL_LOG"] = log
+            command = [
+                kubelet_expand(c, seen) for c in ["sh", "-c", self.script, "kfm-notify"]
+            ]
+            r = subprocess.run(
+                command,
+                env=full,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+            sent = ""
+            if os.path.exists(log):
+                with open(log) as f:
+                    sent = f.read()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        line = next(
+            (x for x in re.split(r"\\n|\r?\n", sent) if "Failed jobs: " in x), None
+        )
+        failed = []
+        if line is not None:
+            names = line.split("Failed jobs: ", 1)[1].split('"', 1)[0].strip()
+            if names != "none":
+                failed = [n.strip() for n in names.split(",") if n.strip()]
+        index = int(context.op_def.name.rsplit("_", 1)[1]) - 1
+        self.sent.append({"index": index, "failedJobs": sorted(failed)})
+        if r.returncode != 0:
+            raise JobFailed(
+                f"notification script exited {r.returncode}: {r.stderr[-500:]}"
+            )
+
+
+def notifications(module, defs, instance, cursor):
+    """What the module's run failure sensor sends for the runs since `cursor`."""
+    sensor = defs.get_sensor_def(NOTIFY_SENSOR)
+    tick = sensor.evaluate_tick(build_sensor_context(instance=instance, cursor=cursor))
+    sender = NotifySender(module.KFM_NOTIFY_SCRIPT)
+    for request in tick.run_requests:
+        result = defs.get_job_def(sensor.job_name).execute_in_process(
+            resources={"kfm_launcher": sender},
+            instance=instance,
+            tags=request.tags,
+            raise_on_error=False,
+        )
+        if not result.success:
+            raise Unsupported("the notification run failed")
+    again = sensor.evaluate_tick(
+        build_sensor_context(instance=instance, cursor=tick.cursor)
+    )
+    if again.run_requests:
+        raise Unsupported(
+            "the sensor asked for a second notification run of the same run"
+        )
+    return sorted(sender.sent, key=lambda n: n["index"])
+
+
 def main(module_path, scenario_path, observed_path):
     try:
         with open(scenario_path) as f:
             scenario = json.load(f)
-        defs = load_python_file(module_path, working_directory=None).defs
-        (job,) = defs.get_repository_def().get_all_jobs()
+        module = load_python_file(module_path, working_directory=None)
+        defs = module.defs
+        job = defs.get_job_def(module.KFM_WORKFLOW.replace("-", "_") + "_job")
+        instance = DagsterInstance.ephemeral()
+        notified = any(
+            s.name == NOTIFY_SENSOR for s in defs.get_repository_def().sensor_defs
+        )
+        cursor = None
+        if notified:
+            # The sensor's first tick only sets its cursor to the latest status change.
+            first = defs.get_sensor_def(NOTIFY_SENSOR).evaluate_tick(
+                build_sensor_context(instance=instance)
+            )
+            cursor = first.cursor
         spec_of = {n.name: n.tags[JOB_TAG] for n in job.graph.node_defs}
         gate_specs = {spec.replace("_", "-"): spec for spec in spec_of.values()}
         api = FakeCoreV1Api(scenario, gate_specs)
@@ -232,6 +360,7 @@ def main(module_path, scenario_path, observed_path):
             resources={"kfm_launcher": launcher},
             tags=run_tags(defs, scenario["logicalDate"]),
             raise_on_error=False,
+            instance=instance,
         )
         if launcher.unsupported:
             # The op caught the stub's exception as a failed attempt; the run means nothing.
@@ -252,7 +381,9 @@ def main(module_path, scenario_path, observed_path):
             "attempts": sorted(
                 launcher.attempts, key=lambda a: (a["startedAt"], a["job"])
             ),
-            "notifications": [],
+            "notifications": notifications(module, defs, instance, cursor)
+            if notified
+            else [],
         }
     except Exception:  # noqa: BLE001
         observed = {"error": traceback.format_exc()}
