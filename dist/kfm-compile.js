@@ -28899,6 +28899,9 @@ function check5(ir) {
       for (const d of job.dependsOn.filter((d2) => !alwaysRuns(byName.get(d2), byName))) {
         refuse(`on_upstream_failure: continue on job \`${job.name}\` after \`${d}\``, `\`${d}\` does not run when a job before it fails, and Dagster then abandons every op downstream of its op (dagster/_core/execution/plan/active.py \`_all_upstream_outputs_failed_or_abandoned\`), so \`${job.name}\` could not run after it.`, `Give \`${d}\` on_upstream_failure: continue too if it may run after such a failure, or remove on_upstream_failure from \`${job.name}\`.`, job.at);
       }
+      for (const d of job.dependsOn.filter((d2) => byName.get(d2).approval !== null)) {
+        refuse(`on_upstream_failure: continue on job \`${job.name}\` after the approval gate \`${d}\``, `kfm-compile gives a gate's op no \`ended\` output (the one a continue job takes), so Dagster would abandon \`${job.name}\` after a rejected gate (dagster/_core/execution/plan/active.py \`_all_upstream_outputs_failed_or_abandoned\`).`, `Remove on_upstream_failure from \`${job.name}\`, or make it depend on the jobs before the gate.`, job.at);
+      }
     }
   }
   return problems;
@@ -28939,7 +28942,7 @@ var features5 = {
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the op; `RetryPolicy` has no cap." },
   "timeout.attempt": {
-    support: "conditional",
+    support: "differs",
     how: "`execute_k8s_job(timeout=...)` per attempt: it fails the attempt and deletes the Kubernetes Job. The timeout counts from the Job's creation, the pod's scheduling and image pull included (`dagster_k8s/ops/k8s_job_op.py`), where the other targets bound the pod's start apart (10 minutes): the same unless a pod is slow to start."
   },
   "timeout.run": {
@@ -28947,7 +28950,7 @@ var features5 = {
     how: 'The `dagster/max_runtime` run tag: run monitoring (an instance setting) terminates the run past it and marks it failed. Without a timeout the tag is `"0"`, so no instance default applies.'
   },
   "timeout.none": {
-    support: "conditional",
+    support: "differs",
     how: '`timeout=None` on each attempt and `dagster/max_runtime` `"0"` on the run. `execute_k8s_job` has no pod-start bound of its own, so an attempt whose pod never starts (a missing image or Secret) waits until someone terminates the run, where the other targets fail it after 10 minutes.'
   },
   "schedule.cron": {
@@ -29311,6 +29314,8 @@ function liftGates(text, ops) {
     ops.set(name2, {
       spec,
       inputs,
+      // A gate has no `ended` output: check.ts refuses a continue job after a gate.
+      ends: false,
       summary: {
         approval: { timeoutSeconds: optNum(call2.get("timeout"), `gate ${name2} timeout`) },
         image: "",

@@ -46,6 +46,14 @@ export function check(ir: Workflow): Problem[] {
           job.at,
         );
       }
+      for (const d of job.dependsOn.filter((d) => byName.get(d)!.approval !== null)) {
+        refuse(
+          `on_upstream_failure: continue on job \`${job.name}\` after the approval gate \`${d}\``,
+          `kfm-compile gives a gate's op no \`ended\` output (the one a continue job takes), so Dagster would abandon \`${job.name}\` after a rejected gate (dagster/_core/execution/plan/active.py \`_all_upstream_outputs_failed_or_abandoned\`).`,
+          `Remove on_upstream_failure from \`${job.name}\`, or make it depend on the jobs before the gate.`,
+          job.at,
+        );
+      }
     }
   }
   return problems;

@@ -35,7 +35,7 @@ export const features: FeatureTable = {
   },
   "retry.max-delay": { support: "emulated", how: "The capped waits are listed in the op; `RetryPolicy` has no cap." },
   "timeout.attempt": {
-    support: "conditional",
+    support: "differs",
     how: "`execute_k8s_job(timeout=...)` per attempt: it fails the attempt and deletes the Kubernetes Job. The timeout counts from the Job's creation, the pod's scheduling and image pull included (`dagster_k8s/ops/k8s_job_op.py`), where the other targets bound the pod's start apart (10 minutes): the same unless a pod is slow to start.",
   },
   "timeout.run": {
@@ -43,7 +43,7 @@ export const features: FeatureTable = {
     how: 'The `dagster/max_runtime` run tag: run monitoring (an instance setting) terminates the run past it and marks it failed. Without a timeout the tag is `"0"`, so no instance default applies.',
   },
   "timeout.none": {
-    support: "conditional",
+    support: "differs",
     how: '`timeout=None` on each attempt and `dagster/max_runtime` `"0"` on the run. `execute_k8s_job` has no pod-start bound of its own, so an attempt whose pod never starts (a missing image or Secret) waits until someone terminates the run, where the other targets fail it after 10 minutes.',
   },
   "schedule.cron": {

@@ -318,7 +318,7 @@ const GATE_BLOCK =
  * `KfmApproval` whose ConfigMap annotation `approve` alone passes a gate and whose deadline
  * fails it (the module's text of it is checked for the lines that say so).
  */
-function liftGates(text: string, ops: Map<string, { spec: string; inputs: string[]; summary: Omit<JobSummary, "after"> }>): void {
+function liftGates(text: string, ops: Map<string, { spec: string; inputs: string[]; ends: boolean; summary: Omit<JobSummary, "after"> }>): void {
   const gates = [...text.matchAll(GATE_BLOCK)];
   if (gates.length === 0) return;
   const lines = [
@@ -351,6 +351,8 @@ function liftGates(text: string, ops: Map<string, { spec: string; inputs: string
     ops.set(name, {
       spec,
       inputs,
+      // A gate has no `ended` output: check.ts refuses a continue job after a gate.
+      ends: false,
       summary: {
         approval: { timeoutSeconds: optNum(call.get("timeout"), `gate ${name} timeout`) },
         image: "",

@@ -15,7 +15,6 @@ const REFUSED_BY: Record<string, readonly string[]> = {
   "gate.yaml": ["github-actions"],
   "gate-untimed.yaml": ["tekton"],
   "run-timeout.yaml": ["dagster"],
-  "run-timeout-notify.yaml": ["dagster"],
 };
 
 /**
