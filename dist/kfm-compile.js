@@ -29347,6 +29347,8 @@ function catchupSchedule(text, workflow) {
   const status = k.get("default_status");
   if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING")
     throw new LiftError2("the catch-up sensor does not start running");
+  if (!definitionsSensors(text).includes(catchupName(workflow)))
+    throw new LiftError2("the Definitions do not hold the catch-up sensor");
   const body = m[3];
   const start = windowBound2(text, "KFM_WINDOW_START");
   const end = windowBound2(text, "KFM_WINDOW_END");
@@ -29467,6 +29469,10 @@ function upstreamWaits2(text) {
   if (waits.size > 0 && !/^ {8}runs = context\.instance\.get_runs\(runs_filter, limit=1\)$/m.test(text))
     throw new LiftError2("the wait helper is missing");
   return { rest: text.replace(WAIT_BLOCK, "\n"), waits };
+}
+function definitionsSensors(text) {
+  const m = /\n {4}sensors=\[([^\]]*)\],\n/.exec(text);
+  return m === null ? [] : m[1].split(",").map((x) => x.trim()).filter((x) => x !== "");
 }
 function lift5(text) {
   const workflow = str6(constant2(text, "KFM_WORKFLOW") ?? void 0, "KFM_WORKFLOW");
@@ -29716,7 +29722,7 @@ function liftNotifications3(text, workflow) {
   const status = k.get("default_status");
   if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING")
     throw new LiftError2("the sensor does not start running");
-  if (!/\n {4}sensors=\[kfm_failure_sensor\],\n/.test(text) || !new RegExp(`\\n {4}jobs=\\[${jobFunction(workflow)}, ${NOTIFY_JOB}\\],\\n`).test(text))
+  if (!definitionsSensors(text).includes(NOTIFY_SENSOR) || !new RegExp(`\\n {4}jobs=\\[${jobFunction(workflow)}, ${NOTIFY_JOB}\\],\\n`).test(text))
     throw new LiftError2("the Definitions do not hold the notification job and its sensor");
   return out;
 }

@@ -385,6 +385,7 @@ function catchupSchedule(text: string, workflow: string): Summary["schedule"] {
   if (job?.kind !== "name" || job.name !== jobFunction(workflow)) throw new LiftError("the catch-up sensor runs another job");
   const status = k.get("default_status");
   if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING") throw new LiftError("the catch-up sensor does not start running");
+  if (!definitionsSensors(text).includes(catchupName(workflow))) throw new LiftError("the Definitions do not hold the catch-up sensor");
   const body = m[3]!;
   const start = windowBound(text, "KFM_WINDOW_START");
   const end = windowBound(text, "KFM_WINDOW_END");
@@ -535,6 +536,17 @@ function upstreamWaits(text: string): { rest: string; waits: Map<string, { workf
   }
   if (waits.size > 0 && !/^ {8}runs = context\.instance\.get_runs\(runs_filter, limit=1\)$/m.test(text)) throw new LiftError("the wait helper is missing");
   return { rest: text.replace(WAIT_BLOCK, "\n"), waits };
+}
+
+/** The names in `Definitions(sensors=[...])` (emit.ts `sensorList`), on one line or one per line. */
+function definitionsSensors(text: string): string[] {
+  const m = /\n {4}sensors=\[([^\]]*)\],\n/.exec(text);
+  return m === null
+    ? []
+    : m[1]!
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "");
 }
 
 export function lift(text: string): Summary {
@@ -788,7 +800,7 @@ function liftNotifications(text: string, workflow: string): NotificationSummary[
   if (request?.kind !== "name" || request.name !== NOTIFY_JOB) throw new LiftError("the sensor starts another job");
   const status = k.get("default_status");
   if (status?.kind !== "name" || status.name !== "DefaultSensorStatus.RUNNING") throw new LiftError("the sensor does not start running");
-  if (!/\n {4}sensors=\[kfm_failure_sensor\],\n/.test(text) || !new RegExp(`\\n {4}jobs=\\[${jobFunction(workflow)}, ${NOTIFY_JOB}\\],\\n`).test(text))
+  if (!definitionsSensors(text).includes(NOTIFY_SENSOR) || !new RegExp(`\\n {4}jobs=\\[${jobFunction(workflow)}, ${NOTIFY_JOB}\\],\\n`).test(text))
     throw new LiftError("the Definitions do not hold the notification job and its sensor");
   return out;
 }
