@@ -8959,7 +8959,7 @@ var OPTIONS = {
 };
 var DEFAULT_OPTIONS = Object.fromEntries(Object.entries(OPTIONS).map(([k, d]) => [k, d.default]));
 
-// dist/targets/airflow/emit.js
+// dist/targets/template.js
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
@@ -8980,6 +8980,19 @@ function findRoot() {
 var PACKAGE_ROOT = findRoot();
 function assetPath(relative10) {
   return join(PACKAGE_ROOT, relative10);
+}
+
+// dist/targets/template.js
+function lazyTemplate(path) {
+  let compiled = null;
+  return (view) => {
+    if (compiled === null) {
+      const source = readFileSync(assetPath(path), "utf8");
+      const Handlebars = createRequire(import.meta.url)("handlebars");
+      compiled = Handlebars.create().compile(source, { strict: true, noEscape: true, knownHelpersOnly: true });
+    }
+    return compiled(view);
+  };
 }
 
 // dist/targets/python.js
@@ -9910,17 +9923,9 @@ function viewModel(ir, options = DEFAULT_OPTIONS) {
   };
 }
 var TEMPLATE_PATH = "targets/airflow/dag.py.hbs";
-var compiled = null;
-function template() {
-  if (compiled === null) {
-    const source = readFileSync(assetPath(TEMPLATE_PATH), "utf8");
-    const Handlebars = createRequire(import.meta.url)("handlebars");
-    compiled = Handlebars.create().compile(source, { strict: true, noEscape: true, knownHelpersOnly: true });
-  }
-  return compiled;
-}
+var template = lazyTemplate(TEMPLATE_PATH);
 function emit(ir, options = DEFAULT_OPTIONS) {
-  return template()(viewModel(ir, options));
+  return template(viewModel(ir, options));
 }
 
 // dist/targets/airflow/check.js
@@ -28431,10 +28436,6 @@ var githubActions = {
   runs: runs4
 };
 
-// dist/targets/dagster/emit.js
-import { readFileSync as readFileSync3 } from "node:fs";
-import { createRequire as createRequire3 } from "node:module";
-
 // dist/targets/dagster/options.js
 var OPTIONS6 = {
   namespace: option.string({
@@ -28867,17 +28868,9 @@ function queueView(ir) {
   return [{ comment: comment.join("\n"), metadata: valueAt(pyDict([[pyStr(QUEUE_TAG), pyNum(n)]]), 1, "metadata=") }];
 }
 var TEMPLATE_PATH2 = "targets/dagster/module.py.hbs";
-var compiled2 = null;
-function template2() {
-  if (compiled2 === null) {
-    const source = readFileSync3(assetPath(TEMPLATE_PATH2), "utf8");
-    const Handlebars = createRequire3(import.meta.url)("handlebars");
-    compiled2 = Handlebars.create().compile(source, { strict: true, noEscape: true, knownHelpersOnly: true });
-  }
-  return compiled2;
-}
+var template2 = lazyTemplate(TEMPLATE_PATH2);
 function emit5(ir, options = DEFAULT_OPTIONS5) {
-  return template2()(viewModel2(ir, options));
+  return template2(viewModel2(ir, options));
 }
 
 // dist/targets/dagster/check.js
@@ -30301,7 +30294,7 @@ import { dirname as dirname4, resolve as resolve4 } from "node:path";
 
 // dist/src/config/load.js
 import { existsSync as existsSync2, realpathSync as realpathSync2 } from "node:fs";
-import { createRequire as createRequire4 } from "node:module";
+import { createRequire as createRequire3 } from "node:module";
 import { dirname as dirname3, isAbsolute as isAbsolute2, join as join2, relative as relative4, resolve as resolve3, sep as sep4 } from "node:path";
 var CONFIG_FILE = "kfm.config.yaml";
 function findConfig(cwd, explicit) {
@@ -30440,7 +30433,7 @@ function withoutKeys(data, problems) {
   return copy;
 }
 function globFiles(patterns, root) {
-  const { globSync } = createRequire4(import.meta.url)("tinyglobby");
+  const { globSync } = createRequire3(import.meta.url)("tinyglobby");
   return globSync(patterns, { cwd: root, absolute: true, onlyFiles: true, expandDirectories: false, ignore: ["**/node_modules/**", "**/.git/**"] }).map((p) => resolve3(p));
 }
 function projectBetween(root, out) {
@@ -30826,7 +30819,7 @@ import { relative as relative6 } from "node:path";
 
 // dist/src/write.js
 import * as nodeFs from "node:fs";
-import { closeSync as closeSync3, lstatSync, openSync as openSync3, readdirSync, readFileSync as readFileSync4, readSync as readSync2, realpathSync as realpathSync3, rmSync as rmSync2, statSync as statSync2 } from "node:fs";
+import { closeSync as closeSync3, lstatSync, openSync as openSync3, readdirSync, readFileSync as readFileSync3, readSync as readSync2, realpathSync as realpathSync3, rmSync as rmSync2, statSync as statSync2 } from "node:fs";
 import { dirname as dirname5, isAbsolute as isAbsolute3, join as join4, relative as relative5, resolve as resolve5, sep as sep5 } from "node:path";
 import { randomBytes } from "node:crypto";
 var NODE_FS = {
@@ -30885,7 +30878,7 @@ function isGenerated(text) {
 }
 function readIfExists(path) {
   try {
-    return readFileSync4(path, "utf8");
+    return readFileSync3(path, "utf8");
   } catch (e) {
     if (e.code === "ENOENT")
       return null;
@@ -31202,7 +31195,7 @@ import { randomBytes as randomBytes2 } from "node:crypto";
 import { relative as relative7 } from "node:path";
 
 // dist/src/check.js
-import { readFileSync as readFileSync5 } from "node:fs";
+import { readFileSync as readFileSync4 } from "node:fs";
 import { join as join5 } from "node:path";
 
 // node_modules/diff/libesm/diff/base.js
@@ -31638,7 +31631,7 @@ function splitLines(text) {
 // dist/src/check.js
 function readOrNull(path) {
   try {
-    return readFileSync5(path, "utf8");
+    return readFileSync4(path, "utf8");
   } catch (e) {
     if (e.code === "ENOENT" || e.code === "EISDIR")
       return null;
@@ -31650,7 +31643,7 @@ function generatedFiles(base, folders) {
   for (const { folder, name: name2, path } of outputFolderFiles(base, folders)) {
     let bytes;
     try {
-      bytes = readFileSync5(join5(base, path));
+      bytes = readFileSync4(join5(base, path));
     } catch {
       continue;
     }
@@ -31838,8 +31831,8 @@ ${result.missing.map((p) => `  ${shown2(p)}
 `).join("")}`);
     }
     if (result.orphans.length > 0) {
-      const compiled3 = /* @__PURE__ */ new Set([...specs, ...trusted.map((t) => t.from)]);
-      const why = (from) => compiled3.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`;
+      const compiled = /* @__PURE__ */ new Set([...specs, ...trusted.map((t) => t.from)]);
+      const why = (from) => compiled.has(from) ? `from ${from}, which now writes other files` : `from ${from}, which is not among the compiled specs`;
       io.stdout(`Orphans (generated, but no compiled spec writes them; kfm-compile --prune removes them):
 ${result.orphans.map((o) => `  ${shown2(o.path)} (${why(o.header.from)})
 `).join("")}`);
@@ -31958,7 +31951,7 @@ var compileCommand2 = {
 };
 
 // dist/src/cli/commands/diff.js
-import { createRequire as createRequire5 } from "node:module";
+import { createRequire as createRequire4 } from "node:module";
 import { join as join6, posix as posix2, relative as relative9, sep as sep6 } from "node:path";
 
 // dist/src/diff.js
@@ -32213,7 +32206,7 @@ function parseGitSource(arg) {
   return { ref, path };
 }
 function git(args, cwd) {
-  const { execFileSync } = createRequire5(import.meta.url)("node:child_process");
+  const { execFileSync } = createRequire4(import.meta.url)("node:child_process");
   try {
     return execFileSync("git", [...args], { cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 256 * 1024 * 1024 });
   } catch (e) {
@@ -32777,7 +32770,7 @@ Exit status: 0 printed, 1 invalid spec (diagnostics printed), 2 usage error.
 };
 
 // dist/src/cli/commands/info.js
-import { readFileSync as readFileSync6 } from "node:fs";
+import { readFileSync as readFileSync5 } from "node:fs";
 function printing(name2, summary, help, text) {
   return {
     name: name2,
@@ -32797,7 +32790,7 @@ function printing(name2, summary, help, text) {
 var schemaCommand = printing("schema", "kfm-compile schema", `Usage: kfm-compile schema
 
 Prints the JSON Schema of the spec format (schemas/workflow.schema.json).
-`, () => readFileSync6(assetPath("schemas/workflow.schema.json"), "utf8"));
+`, () => readFileSync5(assetPath("schemas/workflow.schema.json"), "utf8"));
 var targetsCommand = printing("targets", "kfm-compile targets", `Usage: kfm-compile targets
 
 Lists the backends, with their output file extension and the names of their

@@ -3,9 +3,7 @@
  * finished Python source fragments (every string already a Python literal), and
  * `dag.py.hbs` only places them. See README.md for each mapping and its source.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { assetPath } from "../../src/assets.js";
+import { lazyTemplate } from "../template.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import { POD_START_SECONDS } from "../../src/limits.js";
 import { HELPER_UID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, RESTRICTED_POD_SECURITY_CONTEXT } from "../kubernetes.js";
@@ -945,19 +943,8 @@ export function viewModel(ir: Workflow, options: AirflowOptions = DEFAULT_OPTION
 
 export const TEMPLATE_PATH = "targets/airflow/dag.py.hbs";
 
-let compiled: HandlebarsTemplateDelegate<DagView> | null = null;
-
-function template(): HandlebarsTemplateDelegate<DagView> {
-  if (compiled === null) {
-    const source = readFileSync(assetPath(TEMPLATE_PATH), "utf8");
-    // Required here, not imported: handlebars and its compiler took a large share of every
-    // start of kfm-compile, and only Airflow output needs them.
-    const Handlebars = createRequire(import.meta.url)("handlebars") as typeof import("handlebars");
-    compiled = Handlebars.create().compile<DagView>(source, { strict: true, noEscape: true, knownHelpersOnly: true });
-  }
-  return compiled;
-}
+const template = lazyTemplate<DagView>(TEMPLATE_PATH);
 
 export function emit(ir: Workflow, options: AirflowOptions = DEFAULT_OPTIONS): string {
-  return template()(viewModel(ir, options));
+  return template(viewModel(ir, options));
 }

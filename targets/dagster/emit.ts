@@ -5,9 +5,7 @@
  * places it. README.md beside this file says how each feature maps and where Dagster's
  * source says so.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { assetPath } from "../../src/assets.js";
+import { lazyTemplate } from "../template.js";
 import { dstGuard, everyHour, gapSlotsOnTheHour, parseCron, type DstGuard } from "../../src/cron.js";
 import { hashComment, headerLines } from "../../src/header.js";
 import { retryWaits, type CronSchedule, type EnvVar, type Job, type Notification, type Template, type UpstreamWorkflow, type Workflow } from "../../src/ir.js";
@@ -786,17 +784,8 @@ function queueView(ir: Workflow): ModuleView["queue"] {
 
 export const TEMPLATE_PATH = "targets/dagster/module.py.hbs";
 
-let compiled: HandlebarsTemplateDelegate<ModuleView> | null = null;
-
-function template(): HandlebarsTemplateDelegate<ModuleView> {
-  if (compiled === null) {
-    const source = readFileSync(assetPath(TEMPLATE_PATH), "utf8");
-    const Handlebars = createRequire(import.meta.url)("handlebars") as typeof import("handlebars");
-    compiled = Handlebars.create().compile<ModuleView>(source, { strict: true, noEscape: true, knownHelpersOnly: true });
-  }
-  return compiled;
-}
+const template = lazyTemplate<ModuleView>(TEMPLATE_PATH);
 
 export function emit(ir: Workflow, options: DagsterOptions = DEFAULT_OPTIONS): string {
-  return template()(viewModel(ir, options));
+  return template(viewModel(ir, options));
 }
