@@ -7,6 +7,8 @@ import { defineConfig } from "vitest/config";
 // `npm test`: it installs packages from the npm registry.
 export default defineConfig({
   test: {
+    // One temporary folder per run, removed at its end (test/temp-folder.ts).
+    globalSetup: ["test/temp-folder.ts"],
     include: ["test/adoption/**/*.adoption.test.ts"],
     testTimeout: 600_000,
     hookTimeout: 600_000,

@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // One temporary folder per run, removed at its end (test/temp-folder.ts).
+    globalSetup: ["test/temp-folder.ts"],
     include: ["test/**/*.test.ts"],
     exclude: ["test/conformance/**", "test/adoption/**", "test/execution/**/*.execution.test.ts", "node_modules/**"],
     // A hang guard, not a speed check (speed is `npm run bench`): the property tests run

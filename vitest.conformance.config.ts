@@ -4,6 +4,8 @@ import { defineConfig } from "vitest/config";
 // (conformance/README.md). Kept out of `npm test`: it installs Airflow and builds Go tools.
 export default defineConfig({
   test: {
+    // One temporary folder per run, removed at its end (test/temp-folder.ts).
+    globalSetup: ["test/temp-folder.ts"],
     include: ["test/conformance/**/*.conformance.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 1_800_000,
