@@ -28563,6 +28563,7 @@ function opView(job, ending, waits) {
 }
 function calls(jobs, waits) {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
+  const resultUsed = new Set(jobs.filter((j) => j.runWhen !== "all_done").flatMap((j) => j.dependsOn));
   const ending = endingJobs(jobs);
   const waitCalls = waits.map((w) => {
     const prefix = `${doneVariable(w)} = `;
@@ -28575,7 +28576,7 @@ ${INDENT})` : one.slice(INDENT.length);
     ...waitCalls,
     ...topological(jobs).map((j) => {
       const call2 = pyCall(opFunction(j.name), [], opWaitsFor(j, waits).map((d) => [afterInput(d), j.runWhen === "all_done" && !waits.includes(d) ? endedVariable(d) : doneVariable(d)]));
-      const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+      const prefix = ending.has(j.name) ? `${resultUsed.has(j.name) ? doneVariable(j.name) : "_"}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
       const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
       if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH)
         return `${prefix}(
@@ -29539,7 +29540,7 @@ function lift5(text) {
   const relaxed = continuesAfterFailure(text, jobDeco);
   const body = jm[3].replace(/= \(\n\s+([A-Za-z0-9_]+\(\))\n\s*\)/g, "= $1").replace(/\(\n\s+/g, "(").replace(/,\n\s+/g, ", ").replace(/,?\n\s*\)/g, ")");
   for (const line2 of body.split("\n").filter((l) => l.trim() !== "")) {
-    const c = /^ {4}(?:([A-Za-z0-9_]+)_done(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
+    const c = /^ {4}(?:(?:([A-Za-z0-9_]+)_done|_)(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line2);
     if (c === null)
       throw new LiftError2(`job body line ${JSON.stringify(line2)}`);
     const name2 = c[3].replace(/_op$/, "");
@@ -29556,6 +29557,8 @@ function lift5(text) {
       throw new LiftError2(`op ${name2}'s output is kept as ${c[1]}_done`);
     if (c[2] !== void 0 !== op.ends || c[2] !== void 0 && c[2] !== name2)
       throw new LiftError2(`op ${name2}'s outputs are kept as ${c[1]}, ${c[2]}`);
+    if (c[1] === void 0 && c[2] === void 0 && line2.includes(" = "))
+      throw new LiftError2(`op ${name2}'s output is kept as _ alone`);
     const wired = c[4] === "" ? /* @__PURE__ */ new Map() : kwargsOf(c[4], `call of ${name2}`);
     const ups = [];
     const ended = [];

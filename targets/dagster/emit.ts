@@ -270,6 +270,9 @@ function opView(job: Job, ending: ReadonlySet<string>, waits: readonly string[])
 /** The job body: one call per op, its output kept in a variable when a later op waits for it. */
 function calls(jobs: readonly Job[], waits: readonly string[]): string[] {
   const waitedFor = new Set(jobs.flatMap((j) => j.dependsOn));
+  // The `result` output is kept only when a job that stops after a failure waits for it; a
+  // continue job takes `ended`. An unused unpacked name is `_` (ruff RUF059).
+  const resultUsed = new Set(jobs.filter((j) => j.runWhen !== "all_done").flatMap((j) => j.dependsOn));
   const ending = endingJobs(jobs);
   const waitCalls = waits.map((w) => {
     const prefix = `${doneVariable(w)} = `;
@@ -284,7 +287,11 @@ function calls(jobs: readonly Job[], waits: readonly string[]): string[] {
         [],
         opWaitsFor(j, waits).map((d) => [afterInput(d), j.runWhen === "all_done" && !waits.includes(d) ? endedVariable(d) : doneVariable(d)]),
       );
-      const prefix = ending.has(j.name) ? `${doneVariable(j.name)}, ${endedVariable(j.name)} = ` : waitedFor.has(j.name) ? `${doneVariable(j.name)} = ` : "";
+      const prefix = ending.has(j.name)
+        ? `${resultUsed.has(j.name) ? doneVariable(j.name) : "_"}, ${endedVariable(j.name)} = `
+        : waitedFor.has(j.name)
+          ? `${doneVariable(j.name)} = `
+          : "";
       const one = `${INDENT}${prefix}${opFunction(j.name)}()`;
       // A call without arguments cannot split; ruff wraps a long right-hand side in parentheses.
       if (j.dependsOn.length === 0 && prefix !== "" && one.length > LINE_LENGTH) return `${prefix}(\n${INDENT.repeat(2)}${opFunction(j.name)}()\n${INDENT})`;

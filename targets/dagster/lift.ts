@@ -624,7 +624,7 @@ export function lift(text: string): Summary {
     .replace(/,\n\s+/g, ", ")
     .replace(/,?\n\s*\)/g, ")");
   for (const line of body.split("\n").filter((l) => l.trim() !== "")) {
-    const c = /^ {4}(?:([A-Za-z0-9_]+)_done(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line);
+    const c = /^ {4}(?:(?:([A-Za-z0-9_]+)_done|_)(?:, ([A-Za-z0-9_]+)_ended)? = )?([A-Za-z0-9_]+)\((.*)\)$/.exec(line);
     if (c === null) throw new LiftError(`job body line ${JSON.stringify(line)}`);
     const name = c[3]!.replace(/_op$/, "");
     if (waits.has(name)) {
@@ -636,6 +636,7 @@ export function lift(text: string): Summary {
     if (op === undefined || c[3] !== opFunction(op.spec)) throw new LiftError(`the job calls ${c[3]}, which is no op`);
     if (c[1] !== undefined && c[1] !== name) throw new LiftError(`op ${name}'s output is kept as ${c[1]}_done`);
     if ((c[2] !== undefined) !== op.ends || (c[2] !== undefined && c[2] !== name)) throw new LiftError(`op ${name}'s outputs are kept as ${c[1]}, ${c[2]}`);
+    if (c[1] === undefined && c[2] === undefined && line.includes(" = ")) throw new LiftError(`op ${name}'s output is kept as _ alone`);
     const wired = c[4] === "" ? new Map<string, Expr>() : kwargsOf(c[4]!, `call of ${name}`);
     const ups: string[] = [];
     const ended: boolean[] = [];
