@@ -6,8 +6,9 @@ import { defineConfig } from "vitest/config";
 // interpreter (src/interpret.ts). Kept out of `npm test`: it uses the conformance cache.
 export default defineConfig({
   test: {
-    // One temporary folder per run, removed at its end (test/temp-folder.ts).
-    globalSetup: ["test/temp-folder.ts"],
+    // One temporary folder per run, removed at its end (test/temp-folder.ts); the conformance
+    // tools installed once before any file starts (test/conformance/setup-once.ts).
+    globalSetup: ["test/temp-folder.ts", "test/conformance/setup-once.ts"],
     include: ["test/execution/**/*.execution.test.ts"],
     testTimeout: 600_000,
     hookTimeout: 1_800_000,

@@ -13,7 +13,8 @@ worker: it interrupts the run in process (the signal a run worker gets), and the
 op sees the interrupt as Dagster's interrupt handling delivers it. Then the module's run
 failure sensor is evaluated by Dagster's own sensor evaluation and the notification run it
 requests is run with `execute_k8s_job` recording the pod. Prints one JSON object:
-{"run": status, "timed_out_after": seconds, "requests": n, "failed_jobs": tag, "pods": ...}.
+{"run": status, "timed_out_after": seconds, "terminations": n, "requests": n,
+"failed_jobs": tag, "pods": ...}.
 """
 
 import _thread
@@ -23,7 +24,7 @@ import sys
 import threading
 import time
 
-from dagster import DagsterInstance, build_sensor_context
+from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
 from dagster._core.code_pointer import load_python_file
 from dagster._daemon.monitoring.run_monitoring import check_run_timeout
 
@@ -47,11 +48,21 @@ class Launcher:
 
 
 def monitor(instance, done):
-    """The daemon's run monitoring, every 0.2 s, until check_run_timeout has acted."""
+    """The daemon's run monitoring, every 0.2 s, until check_run_timeout has acted.
+
+    Like `execute_run_monitoring_iteration`, it checks the timeout of a STARTED run only:
+    once the timeout has acted the run is CANCELING or FAILURE and is not checked again
+    (checking it again would terminate it a second time, an interrupt the daemon never
+    sends).
+    """
     logger = logging.getLogger("run_monitoring")
     while not done.is_set():
         record = instance.get_run_record_by_id(RUN_ID)
-        if record is not None and record.start_time is not None:
+        if (
+            record is not None
+            and record.dagster_run.status == DagsterRunStatus.STARTED
+            and record.start_time is not None
+        ):
             check_run_timeout(instance, record, logger, 0)
         time.sleep(0.2)
 
@@ -70,8 +81,10 @@ def main(module_path, logical_date, hanging):
         terminated = []
 
         def terminate(run_id):
+            # The K8sRunLauncher deletes the run worker once; a second delete finds none.
             terminated.append(time.monotonic())
-            _thread.interrupt_main()
+            if len(terminated) == 1:
+                _thread.interrupt_main()
             return True
 
         instance.run_launcher.terminate = terminate
@@ -111,6 +124,7 @@ def main(module_path, logical_date, hanging):
         {
             "run": status,
             "timed_out_after": None if not terminated else terminated[0] - start,
+            "terminations": len(terminated),
             "requests": len(tick.run_requests),
             "failed_jobs": [r.tags.get(FAILED_JOBS_TAG) for r in tick.run_requests],
             "pods": pods,

@@ -42,6 +42,7 @@ const LD = "2024-03-04T00:00:00+00:00";
 interface Report {
   readonly run: string;
   readonly timed_out_after: number | null;
+  readonly terminations: number;
   readonly requests: number;
   readonly failed_jobs: (string | null)[];
   readonly pods: Record<string, { env: { name: string; value?: string }[] }>;
@@ -82,6 +83,8 @@ describe("Dagster: a run its timeout stops sends its failure notification, as th
     // check_run_timeout acts on the first check past the limit (every 0.2 s here).
     expect(report.timed_out_after).toBeGreaterThanOrEqual(10);
     expect(report.timed_out_after).toBeLessThan(12);
+    // Run monitoring checks STARTED runs only, so the run is terminated once.
+    expect(report.terminations).toBe(1);
   });
   it("then the run failure sensor asks for one notification run, naming the job the timeout stopped", () => {
     const expected = interpret(ir, { name: "run-timeout-notified", description: "", logicalDate: LD, attempts: { crunch: ["hang"] } });
