@@ -81,10 +81,14 @@ def main(module_path, logical_date, hanging):
         terminated = []
 
         def terminate(run_id):
-            # The K8sRunLauncher deletes the run worker once; a second delete finds none.
+            # The K8sRunLauncher deletes the run worker's Job and returns; the kubelet
+            # signals the worker later, after check_run_timeout has reported the run
+            # failed, so the worker finds it FAILURE, not CANCELING (which it would end
+            # as CANCELED, `job_execution_iterator` in dagster/_core/execution/api.py).
+            # The interrupt comes half a second after the delete, once.
             terminated.append(time.monotonic())
             if len(terminated) == 1:
-                _thread.interrupt_main()
+                threading.Timer(0.5, _thread.interrupt_main).start()
             return True
 
         instance.run_launcher.terminate = terminate
