@@ -4,13 +4,13 @@
  * conformance/dagster/run_timeout_notify.py runs the workflow's job by `execute_in_process`
  * with one job's attempt hanging, while run monitoring's own `check_run_timeout`
  * (`dagster/_daemon/monitoring/run_monitoring.py`) watches the run's `dagster/max_runtime` tag
- * and terminates it (the run launcher's `terminate` interrupts the run in process, as deleting
- * the run worker signals it); then the module's run failure sensor is evaluated by Dagster's
- * sensor evaluation and the notification run it requests is run. The run's state, when it was
- * stopped, and the notification sent (its failed jobs) are compared with the reference
- * interpreter's trace for the same scenario (src/interpret.ts). The execution suite's own
- * run-timeout specs use `on_upstream_failure: continue`, which Dagster still refuses, so this
- * spec leaves it out.
+ * and terminates it (the run launcher's `terminate` interrupts the run in process shortly after
+ * it returns, as the kubelet signals a deleted run worker); then the module's run failure sensor
+ * is evaluated by Dagster's sensor evaluation and the notification run it requests is run. The
+ * run's state, when it was stopped, and the notification sent (its failed jobs) are compared
+ * with the reference interpreter's trace for the same scenario (src/interpret.ts). The execution
+ * suite runs no run monitoring, so it lists its own run-timeout scenario as unsupported on
+ * Dagster and this file proves it instead.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
