@@ -8098,8 +8098,7 @@ function dstGuard(c, zone, window = ANY_TIME) {
     return { cron: c.text, added: null, hours: c.hours, addedHours: added };
   return { cron: withHours([c.text.split(" ")[1], ...added]), added: withHours(added), hours: c.hours, addedHours: added };
 }
-function gapHourShift(c, zone, window = ANY_TIME) {
-  const hours = /* @__PURE__ */ new Set();
+function* gapSlots(c, zone, window) {
   const start = window.start?.slice(0, 16) ?? null;
   const end = window.end?.slice(0, 16) ?? null;
   for (const tr of transitions(zone)) {
@@ -8107,37 +8106,28 @@ function gapHourShift(c, zone, window = ANY_TIME) {
       continue;
     const wallBefore = tr.atMs / 6e4 + tr.before;
     for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
-      const d = new Date(m * 6e4);
-      const local = d.toISOString().slice(0, 16);
+      const wall = new Date(m * 6e4);
+      const local = wall.toISOString().slice(0, 16);
       if (end !== null && local > end || start !== null && local < start)
         continue;
-      if (!(c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())))
-        continue;
-      if (tr.after - tr.before !== 60 || d.getUTCHours() === 23)
-        return null;
-      hours.add(d.getUTCHours());
+      if (c.minutes.includes(wall.getUTCMinutes()) && c.hours.includes(wall.getUTCHours()) && dayMatches(c, wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate()))
+        yield { wall, gapMinutes: tr.after - tr.before, atGapStart: m === wallBefore };
     }
+  }
+}
+function gapHourShift(c, zone, window = ANY_TIME) {
+  const hours = /* @__PURE__ */ new Set();
+  for (const { wall, gapMinutes } of gapSlots(c, zone, window)) {
+    if (gapMinutes !== 60 || wall.getUTCHours() === 23)
+      return null;
+    hours.add(wall.getUTCHours());
   }
   return [...hours];
 }
 function gapSlotsOnTheHour(c, zone, window = ANY_TIME) {
-  const start = window.start?.slice(0, 16) ?? null;
-  const end = window.end?.slice(0, 16) ?? null;
-  for (const tr of transitions(zone)) {
-    if (tr.after <= tr.before)
-      continue;
-    const wallBefore = tr.atMs / 6e4 + tr.before;
-    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
-      const d = new Date(m * 6e4);
-      const local = d.toISOString().slice(0, 16);
-      if (end !== null && local > end || start !== null && local < start)
-        continue;
-      if (c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())) {
-        if (d.getUTCMinutes() !== 0 || m !== wallBefore)
-          return false;
-      }
-    }
-  }
+  for (const { wall, atGapStart } of gapSlots(c, zone, window))
+    if (wall.getUTCMinutes() !== 0 || !atGapStart)
+      return false;
   return true;
 }
 function firstConflict(c, zone, want, start, end) {

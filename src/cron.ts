@@ -375,30 +375,40 @@ export function dstGuard(c: Cron, zone: string, window: DstWindow = ANY_TIME): D
 }
 
 /**
- * The hours of the cron's gap slots (from 2020 to 2050, in the window) when each is in a
- * one-hour gap and before 23:00, so the hour after it is a wall time of the same day; null
- * otherwise.
+ * The cron's slots (from 2020 to 2050, in the window) whose wall times a spring-forward gap
+ * skips: each as its wall time (a Date read as UTC), the gap's length in minutes, and whether
+ * it is the gap's first minute.
  */
-export function gapHourShift(c: Cron, zone: string, window: DstWindow = ANY_TIME): number[] | null {
-  const hours = new Set<number>();
+function* gapSlots(c: Cron, zone: string, window: DstWindow): Generator<{ wall: Date; gapMinutes: number; atGapStart: boolean }> {
   const start = window.start?.slice(0, 16) ?? null;
   const end = window.end?.slice(0, 16) ?? null;
   for (const tr of transitions(zone)) {
     if (tr.after <= tr.before) continue;
     const wallBefore = tr.atMs / 60000 + tr.before;
     for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
-      const d = new Date(m * 60000);
-      const local = d.toISOString().slice(0, 16);
+      const wall = new Date(m * 60000);
+      const local = wall.toISOString().slice(0, 16);
       if ((end !== null && local > end) || (start !== null && local < start)) continue;
-      if (!(
-        c.minutes.includes(d.getUTCMinutes()) &&
-        c.hours.includes(d.getUTCHours()) &&
-        dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate())
-      ))
-        continue;
-      if (tr.after - tr.before !== 60 || d.getUTCHours() === 23) return null;
-      hours.add(d.getUTCHours());
+      if (
+        c.minutes.includes(wall.getUTCMinutes()) &&
+        c.hours.includes(wall.getUTCHours()) &&
+        dayMatches(c, wall.getUTCFullYear(), wall.getUTCMonth() + 1, wall.getUTCDate())
+      )
+        yield { wall, gapMinutes: tr.after - tr.before, atGapStart: m === wallBefore };
     }
+  }
+}
+
+/**
+ * The hours of the cron's gap slots (from 2020 to 2050, in the window) when each is in a
+ * one-hour gap and before 23:00, so the hour after it is a wall time of the same day; null
+ * otherwise.
+ */
+export function gapHourShift(c: Cron, zone: string, window: DstWindow = ANY_TIME): number[] | null {
+  const hours = new Set<number>();
+  for (const { wall, gapMinutes } of gapSlots(c, zone, window)) {
+    if (gapMinutes !== 60 || wall.getUTCHours() === 23) return null;
+    hours.add(wall.getUTCHours());
   }
   return [...hours];
 }
@@ -409,19 +419,7 @@ export function gapHourShift(c: Cron, zone: string, window: DstWindow = ANY_TIME
  * after the gap, where a runner that moves a gap slot to the end of the gap fires it too.
  */
 export function gapSlotsOnTheHour(c: Cron, zone: string, window: DstWindow = ANY_TIME): boolean {
-  const start = window.start?.slice(0, 16) ?? null;
-  const end = window.end?.slice(0, 16) ?? null;
-  for (const tr of transitions(zone)) {
-    if (tr.after <= tr.before) continue;
-    const wallBefore = tr.atMs / 60000 + tr.before;
-    for (let m = wallBefore; m < wallBefore + (tr.after - tr.before); m++) {
-      const d = new Date(m * 60000);
-      const local = d.toISOString().slice(0, 16);
-      if ((end !== null && local > end) || (start !== null && local < start)) continue;
-      if (c.minutes.includes(d.getUTCMinutes()) && c.hours.includes(d.getUTCHours()) && dayMatches(c, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()))
-        if (d.getUTCMinutes() !== 0 || m !== wallBefore) return false;
-    }
-  }
+  for (const { wall, atGapStart } of gapSlots(c, zone, window)) if (wall.getUTCMinutes() !== 0 || !atGapStart) return false;
   return true;
 }
 
