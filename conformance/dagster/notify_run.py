@@ -14,11 +14,8 @@ JSON object: {"requests": n, "pods": {op: {"command": [...], "env": [...]}}}.
 import json
 import sys
 
-from dagster import DagsterInstance, build_sensor_context
-from dagster._core.code_pointer import load_python_file
-
-LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
-NOTIFY_SENSOR = "kfm_failure_sensor"
+from dagster import DagsterInstance
+from notify_common import LOGICAL_DATE_TAG, first_cursor, load, notify, workflow_job
 
 
 class Launcher:
@@ -34,38 +31,17 @@ class Launcher:
 
 
 def main(module_path, logical_date, run_id, *failing):
-    module = load_python_file(module_path, working_directory=None)
-    defs = module.defs
-    pods = {}
-
-    def record(context, **kwargs):
-        pods[context.op_def.name] = {
-            "command": kwargs["command"],
-            "env": kwargs["container_config"]["env"],
-        }
-
-    module.execute_k8s_job = record
-    sensor = defs.get_sensor_def(NOTIFY_SENSOR)
+    module, sensor, pods = load(module_path)
     with DagsterInstance.ephemeral() as instance:
-        cursor = sensor.evaluate_tick(build_sensor_context(instance=instance)).cursor
-        job = defs.get_job_def(module.KFM_WORKFLOW.replace("-", "_") + "_job")
-        job.execute_in_process(
+        cursor = first_cursor(sensor, instance)
+        workflow_job(module).execute_in_process(
             resources={"kfm_launcher": Launcher(set(failing))},
             instance=instance,
             run_id=run_id,
             tags={LOGICAL_DATE_TAG: logical_date},
             raise_on_error=False,
         )
-        tick = sensor.evaluate_tick(
-            build_sensor_context(instance=instance, cursor=cursor)
-        )
-        for request in tick.run_requests:
-            defs.get_job_def(sensor.job_name).execute_in_process(
-                resources={"kfm_launcher": module.KfmLauncher()},
-                instance=instance,
-                tags=request.tags,
-                raise_on_error=True,
-            )
+        tick = notify(module, sensor, instance, cursor)
     json.dump({"requests": len(tick.run_requests), "pods": pods}, sys.stdout)
 
 

@@ -24,13 +24,11 @@ import sys
 import threading
 import time
 
-from dagster import DagsterInstance, DagsterRunStatus, build_sensor_context
-from dagster._core.code_pointer import load_python_file
+from dagster import DagsterInstance, DagsterRunStatus
 from dagster._daemon.monitoring.run_monitoring import check_run_timeout
+from notify_common import LOGICAL_DATE_TAG, first_cursor, load, notify, workflow_job
 
-LOGICAL_DATE_TAG = "kfm-compile.dev/logical-date"
 FAILED_JOBS_TAG = "kfm-compile.dev/failed-jobs"
-NOTIFY_SENSOR = "kfm_failure_sensor"
 RUN_ID = "6f1e2d3c-0000-4000-8000-000000000010"
 
 
@@ -68,15 +66,7 @@ def monitor(instance, done):
 
 
 def main(module_path, logical_date, hanging):
-    module = load_python_file(module_path, working_directory=None)
-    defs = module.defs
-    pods = {}
-
-    def record(context, **kwargs):
-        pods[context.op_def.name] = {"env": kwargs["container_config"]["env"]}
-
-    module.execute_k8s_job = record
-    sensor = defs.get_sensor_def(NOTIFY_SENSOR)
+    module, sensor, pods = load(module_path)
     with DagsterInstance.ephemeral() as instance:
         terminated = []
 
@@ -92,13 +82,12 @@ def main(module_path, logical_date, hanging):
             return True
 
         instance.run_launcher.terminate = terminate
-        cursor = sensor.evaluate_tick(build_sensor_context(instance=instance)).cursor
-        job = defs.get_job_def(module.KFM_WORKFLOW.replace("-", "_") + "_job")
+        cursor = first_cursor(sensor, instance)
         done = threading.Event()
         threading.Thread(target=monitor, args=(instance, done), daemon=True).start()
         start = time.monotonic()
         try:
-            job.execute_in_process(
+            workflow_job(module).execute_in_process(
                 resources={"kfm_launcher": Launcher(hanging)},
                 instance=instance,
                 run_id=RUN_ID,
@@ -114,16 +103,7 @@ def main(module_path, logical_date, hanging):
                 break
         done.set()
         status = instance.get_run_by_id(RUN_ID).status.value
-        tick = sensor.evaluate_tick(
-            build_sensor_context(instance=instance, cursor=cursor)
-        )
-        for request in tick.run_requests:
-            defs.get_job_def(sensor.job_name).execute_in_process(
-                resources={"kfm_launcher": module.KfmLauncher()},
-                instance=instance,
-                tags=request.tags,
-                raise_on_error=True,
-            )
+        tick = notify(module, sensor, instance, cursor)
     json.dump(
         {
             "run": status,
