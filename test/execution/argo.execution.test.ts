@@ -79,13 +79,17 @@ const KNOWN: Record<string, { readonly why: string; readonly differences?: reado
   },
 };
 
-describe("execution on Argo Workflows (v4.0.7 workflow controller)", () => {
+// Concurrent (vitest's maxConcurrency, 5 at most): each harness run is its own process on the
+// real clock and spends most of its time waiting for the scenario's waits, so the cases overlap
+// instead of queueing; one run's controller step is a 100 ms tick, far below the suite's 1 s
+// wait tolerance, with five at once on two cores.
+describe.concurrent("execution on Argo Workflows (v4.0.7 workflow controller)", () => {
   for (const base of cases()) {
-    const concurrent = base.ir.maxActiveRuns !== null;
-    const item = concurrent ? withSecondRun(base) : base;
+    const queued = base.ir.maxActiveRuns !== null;
+    const item = queued ? withSecondRun(base) : base;
     const label = item.label(TARGET);
     const known = KNOWN[label.replace(/ \/ argo$/, "")];
-    it(label, async () => {
+    it(label, async ({ expect }) => {
       const result = await executeCase(item, TARGET, (input) => runArgo(input));
       if (result.refused !== null) {
         console.log(`${label}: refused by the target\n${result.refused}`);
@@ -98,7 +102,7 @@ describe("execution on Argo Workflows (v4.0.7 workflow controller)", () => {
       }
       expect(observed.unfinished, `${label}: the run never ended`).toBeUndefined();
       expect(result.differences, known?.why).toEqual((known?.differences ?? []).map((d) => `${label} / ${d}`));
-      if (concurrent) {
+      if (queued) {
         // max_active_runs: the second run waited for the first (Argo's synchronization
         // queue), then ran and ended.
         const [first, second] = observed.runs ?? [];
